@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+/**
+ * picam-guardian start [--role demo|cloud|pi]   run Node-RED with the role's flow
+ * picam-guardian simulate [--url mqtt://...]    publish simulated device traffic
+ */
+import { parseArgs } from 'node:util';
+import { settingsFor, type Role } from './roles';
+import { startRuntime } from './runtime';
+import { startSimulator } from './simulator';
+
+const USAGE = `usage:
+  picam-guardian start [--role demo|cloud|pi]
+  picam-guardian simulate [--url mqtt://127.0.0.1:1883] [--cameras 3] [--pis 1] [--pace 1]
+Environment variables are listed in README.md.`;
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      role: { type: 'string' },
+      url: { type: 'string', default: 'mqtt://127.0.0.1:1883' },
+      cameras: { type: 'string', default: '3' },
+      pis: { type: 'string', default: '1' },
+      pace: { type: 'string', default: '1' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const command = positionals[0];
+  if (values.help || !command) {
+    console.log(USAGE);
+    return;
+  }
+  if (command === 'simulate') {
+    const sim = await startSimulator({
+      url: values.url!,
+      username: process.env.MQTT_USERNAME,
+      password: process.env.MQTT_PASSWORD,
+      cameras: Number(values.cameras),
+      pis: Number(values.pis),
+      pace: Number(values.pace),
+      log: (l) => console.log(l),
+    });
+    console.log(`simulating ${sim.devices.length} devices against ${values.url}; Ctrl-C stops`);
+    onExit(() => sim.stop());
+    return;
+  }
+  if (command !== 'start') throw new Error(`unknown command "${command}"\n${USAGE}`);
+
+  const env = { ...process.env, PICAM_ROLE: (values.role as Role | undefined) ?? process.env.PICAM_ROLE ?? 'demo' };
+  const role = settingsFor(env);
+  const runtime = await startRuntime(role);
+  let stopSim: (() => Promise<void>) | undefined;
+  if (role.role === 'demo') {
+    const sim = await startSimulator({ url: `mqtt://127.0.0.1:${role.flowEnv.PICAM_MQTT_PORT}`, pace: Number(values.pace) });
+    stopSim = sim.stop;
+    console.log(`
+PiCam Guardian demo is running
+  editor            ${runtime.adminUrl}
+  cameras (API)     ${runtime.url}/api/cameras
+  events (API)      ${runtime.url}/api/events
+  sensors (API)     ${runtime.url}/api/sensors/picam-1
+  MQTT broker       mqtt://127.0.0.1:${role.flowEnv.PICAM_MQTT_PORT}  (WebSocket ws://127.0.0.1:${role.flowEnv.PICAM_MQTT_WS_PORT})
+  database          ${role.flowEnv.PICAM_DB_FILE}
+  simulated devices ${sim.devices.map((d) => `${d.name} (${d.type} ${d.id})`).join(', ')}
+Ctrl-C stops everything.`);
+  } else {
+    console.log(`PiCam Guardian ${role.role} runtime: editor ${runtime.adminUrl}, API ${runtime.url}/api`);
+  }
+  onExit(async () => {
+    await stopSim?.();
+    await runtime.stop();
+  });
+}
+
+function onExit(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: stopping`);
+    stop().then(
+      () => process.exit(0),
+      (err: Error) => {
+        console.error(err.message);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
+main(process.argv.slice(2)).catch((err: Error) => {
+  console.error(err.message);
+  process.exit(1);
+});

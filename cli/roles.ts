@@ -1,0 +1,114 @@
+/**
+ * Node-RED settings for every PiCam Guardian role, from environment variables.
+ *
+ *   demo   everything on one machine, bound to 127.0.0.1, no logins
+ *   cloud  the server: editor under an admin path with a login, API and
+ *          dashboard behind HTTP auth, broker with credentials
+ *   pi     the Raspberry Pi runtime: editor with a login
+ *
+ * `settingsFor(env)` is pure: tests call it, settings.ts applies it.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+
+/** The package's own folder (holds package.json, flows/, dist/), from source or build. */
+export function packageRoot(from = __dirname): string {
+  let dir = from;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`no package.json above ${from}`);
+    dir = up;
+  }
+  return dir;
+}
+
+export type Role = 'demo' | 'cloud' | 'pi';
+export const ROLES: readonly Role[] = ['demo', 'cloud', 'pi'];
+
+type Env = Record<string, string | undefined>;
+
+export interface RoleSettings {
+  role: Role;
+  /** values the flows read as ${NAME}; applied to process.env when unset */
+  flowEnv: Record<string, string>;
+  /** missing secrets or bad values: the runtime must not start with any */
+  problems: string[];
+  node: Record<string, unknown>;
+}
+
+export function settingsFor(env: Env): RoleSettings {
+  const problems: string[] = [];
+  const role = (env.PICAM_ROLE ?? 'demo') as Role;
+  if (!ROLES.includes(role)) problems.push(`PICAM_ROLE must be one of ${ROLES.join(', ')} (got "${env.PICAM_ROLE}")`);
+  const demo = role === 'demo';
+  const port = (name: string, def: number): number => {
+    const raw = env[name];
+    const n = raw === undefined || raw === '' ? def : Number(raw);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) {
+      problems.push(`${name} must be a TCP port number (got "${raw}")`);
+      return def;
+    }
+    return n;
+  };
+  const required = (name: string, why: string): string => {
+    const v = env[name];
+    if (!v) problems.push(`${name} is required for the ${role} role: ${why}`);
+    return v ?? '';
+  };
+
+  const dataDir = resolve(env.PICAM_DATA_DIR ?? (demo ? 'data/demo' : `data/${role}`));
+  const httpPort = port('PICAM_HTTP_PORT', 1880);
+  const host = env.PICAM_HOST ?? (demo ? '127.0.0.1' : '0.0.0.0');
+  const adminRoot = env.PICAM_ADMIN_PATH ?? (demo ? '/' : '/admin');
+
+  const flowEnv: Record<string, string> = {
+    PICAM_PREFIX: env.PICAM_PREFIX ?? 'prod',
+    PICAM_DEVICE_TOPIC: env.PICAM_DEVICE_TOPIC ?? `${env.PICAM_PREFIX ?? 'prod'}/device/#`,
+    PICAM_DEVICE_TYPES: env.PICAM_DEVICE_TYPES ?? 'hive-cam,picam',
+    PICAM_DB_FILE: env.PICAM_DB_FILE ?? resolve(dataDir, 'picam-guardian.db'),
+    PICAM_MQTT_PORT: String(port('PICAM_MQTT_PORT', 1883)),
+    PICAM_MQTT_WS_PORT: String(port('PICAM_MQTT_WS_PORT', 9001)),
+    PICAM_MQTT_HOST: env.PICAM_MQTT_HOST ?? '127.0.0.1',
+    PICAM_DEBOUNCE_SECONDS: env.PICAM_DEBOUNCE_SECONDS ?? '30',
+    MQTT_USERNAME: demo ? (env.MQTT_USERNAME ?? '') : required('MQTT_USERNAME', 'devices and the runtime log in to the broker'),
+    MQTT_PASSWORD: demo ? (env.MQTT_PASSWORD ?? '') : required('MQTT_PASSWORD', 'devices and the runtime log in to the broker'),
+  };
+
+  const node: Record<string, unknown> = {
+    uiHost: host,
+    uiPort: httpPort,
+    userDir: dataDir,
+    flowFile: 'flows.json',
+    // Loads this package's nodes without installing it into the user directory.
+    nodesDir: [packageRoot()],
+    flowFilePretty: true,
+    httpAdminRoot: adminRoot,
+    httpNodeRoot: '/',
+    credentialSecret: demo ? (env.PICAM_CREDENTIAL_SECRET ?? 'picam-guardian-local-demo') : required('PICAM_CREDENTIAL_SECRET', 'it encrypts the credentials file'),
+    diagnostics: { enabled: false },
+    telemetry: { enabled: false },
+    externalModules: { autoInstall: false, palette: { allowInstall: !demo ? false : true } },
+    editorTheme: {
+      page: { title: `PiCam Guardian (${role})` },
+      header: { title: `PiCam Guardian · ${role}` },
+      projects: { enabled: false },
+      tours: false,
+    },
+    logging: { console: { level: env.PICAM_LOG_LEVEL ?? 'info', metrics: false, audit: false } },
+    functionExternalModules: false,
+  };
+
+  if (!demo) {
+    // Secure by default: no editor, API or dashboard without a login (DESIGN.md §8).
+    const adminUser = required('PICAM_ADMIN_USER', 'the editor needs a login');
+    const adminHash = required('PICAM_ADMIN_PASSWORD_HASH', 'bcrypt hash of the editor password (npx node-red admin hash-pw)');
+    node.adminAuth = { type: 'credentials', users: [{ username: adminUser, password: adminHash, permissions: '*' }] };
+    if (role === 'cloud') {
+      node.httpNodeAuth = {
+        user: required('PICAM_API_USER', 'the dashboard and API need a login'),
+        pass: required('PICAM_API_PASSWORD_HASH', 'bcrypt hash of the dashboard/API password'),
+      };
+    }
+  }
+  return { role, flowEnv, problems, node };
+}

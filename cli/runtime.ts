@@ -1,0 +1,99 @@
+/**
+ * Runs Node-RED embedded with a role's settings: one HTTP server for the editor,
+ * the API and the dashboard; the role's flow installed on first start (with its
+ * credentials given as ${ENV} references, which Node-RED resolves at run time).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import express from 'express';
+import { packageRoot, type RoleSettings } from './roles';
+
+export interface RunningRuntime {
+  url: string;
+  adminUrl: string;
+  server: Server;
+  stop(): Promise<void>;
+}
+
+interface FlowNode {
+  id: string;
+  type: string;
+  credentials?: Record<string, string>;
+  [k: string]: unknown;
+}
+
+/** The repository's flows/ folder, wherever the package is installed. */
+export const FLOWS_DIR = join(packageRoot(), 'flows');
+
+export function loadFlowFile(file: string): FlowNode[] {
+  const nodes = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  if (!Array.isArray(nodes)) throw new Error(`${file} is not a Node-RED flow (expected a JSON array)`);
+  return nodes as FlowNode[];
+}
+
+/** The demo is the cloud flow and (once it exists) the Pi flow in one runtime. */
+export const ROLE_FLOWS: Record<RoleSettings['role'], string[]> = {
+  demo: ['cloud.json'],
+  cloud: ['cloud.json'],
+  pi: ['pi.json'],
+};
+
+export async function startRuntime(
+  role: RoleSettings,
+  flowFiles = ROLE_FLOWS[role.role].map((f) => join(FLOWS_DIR, f)),
+): Promise<RunningRuntime> {
+  if (role.problems.length > 0) throw new Error(`cannot start the ${role.role} role:\n  - ${role.problems.join('\n  - ')}`);
+  for (const [k, v] of Object.entries(role.flowEnv)) if (process.env[k] === undefined) process.env[k] = v;
+
+  // node-red is loaded here, not at import time, so `--help` stays fast.
+  const RED = (await import('node-red')).default as unknown as NodeRedEmbedded;
+  const settings = { ...role.node, SKIP_BUILD_CHECK: true } as Record<string, unknown>;
+  const userDir = settings.userDir as string;
+  const firstStart = !existsSync(join(userDir, settings.flowFile as string));
+
+  const app = express();
+  const server = createServer(app);
+  RED.init(server, settings);
+  app.use(settings.httpAdminRoot as string, RED.httpAdmin);
+  app.use(settings.httpNodeRoot as string, RED.httpNode);
+
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(settings.uiPort as number, settings.uiHost as string, () => ok());
+  });
+  await RED.start();
+  if (firstStart) {
+    // setFlows keeps the inline credentials (only ${ENV} references) in the
+    // encrypted credentials file; a plain file copy would drop them.
+    await RED.runtime.flows.setFlows({ flows: { flows: flowFiles.flatMap(loadFlowFile) }, deploymentType: 'full' });
+    RED.log.info(`installed ${flowFiles.join(', ')} into ${userDir}`);
+  }
+
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : (settings.uiPort as number);
+  const host = settings.uiHost === '0.0.0.0' ? '127.0.0.1' : (settings.uiHost as string);
+  const url = `http://${host}:${port}`;
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    adminUrl: `${url}${(settings.httpAdminRoot as string).replace(/\/$/, '')}/`,
+    server,
+    stop: () =>
+      (stopping ??= (async () => {
+        await RED.stop();
+        server.closeAllConnections();
+        await new Promise<void>((ok) => server.close(() => ok()));
+      })()),
+  };
+}
+
+interface NodeRedEmbedded {
+  init(server: Server, settings: Record<string, unknown>): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  httpAdmin: express.Express;
+  httpNode: express.Express;
+  log: { info(msg: string): void };
+  runtime: { flows: { setFlows(opts: { flows: { flows: FlowNode[] }; deploymentType: string }): Promise<unknown> } };
+}

@@ -1,0 +1,168 @@
+/**
+ * Device simulator: VBC01 cameras (`hive-cam`) and a Pi (`picam`) publishing
+ * the traffic real devices send (DESIGN.md §5, seed 004's payloads), at a pace
+ * a person can watch. Cameras also obey setmode commands, as the firmware does.
+ */
+import { randomUUID } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+
+export interface SimulatorOptions {
+  url: string;
+  username?: string;
+  password?: string;
+  prefix?: string;
+  cameras?: number;
+  pis?: number;
+  /** multiplies every interval; 0.1 is ten times faster */
+  pace?: number;
+  log?: (line: string) => void;
+}
+
+export interface Simulator {
+  devices: Array<{ id: string; type: string; name: string }>;
+  stop(): Promise<void>;
+}
+
+const CAMERA_NAMES = ['Front Door', 'Garage', 'Back Garden', 'Driveway', 'Side Gate', 'Porch'];
+const ACTIVITY = ['MOTION', 'MOTION', 'MOTION_SMART', 'AUDIO_ALL'];
+
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
+const between = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
+const nowSec = () => Math.floor(Date.now() / 1000);
+
+export async function startSimulator(opts: SimulatorOptions): Promise<Simulator> {
+  const prefix = opts.prefix ?? 'prod';
+  const pace = opts.pace ?? 1;
+  const log = opts.log ?? (() => undefined);
+  const timers = new Set<NodeJS.Timeout>();
+  const clients: MqttClient[] = [];
+  const every = (ms: number, fn: () => void) => {
+    const t = setInterval(fn, ms * pace);
+    timers.add(t);
+  };
+  const after = (ms: number, fn: () => void) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms * pace);
+    timers.add(t);
+  };
+  const devices: Simulator['devices'] = [];
+
+  const connect = (clientId: string, will?: { topic: string; payload: string }) =>
+    new Promise<MqttClient>((ok, fail) => {
+      const c = mqtt.connect(opts.url, {
+        clientId,
+        username: opts.username || undefined,
+        password: opts.password || undefined,
+        reconnectPeriod: 2000,
+        will: will ? { ...will, qos: 1, retain: true } : undefined,
+      });
+      clients.push(c);
+      // The broker may still be starting: mqtt.js retries; give up only after a while.
+      const giveUp = setTimeout(() => fail(new Error(`simulator: no MQTT broker at ${opts.url} after 30 s`)), 30_000);
+      c.once('connect', () => {
+        clearTimeout(giveUp);
+        ok(c);
+      });
+    });
+  const send = (c: MqttClient, topic: string, payload: object, retain = false) => c.publish(topic, JSON.stringify(payload), { qos: 1, retain });
+
+  for (let i = 0; i < (opts.cameras ?? 3); i++) {
+    const id = randomUUID().replace(/-/g, '').toUpperCase();
+    const name = CAMERA_NAMES[i % CAMERA_NAMES.length]! + (i >= CAMERA_NAMES.length ? ` ${i + 1}` : '');
+    devices.push({ id, type: 'hive-cam', name });
+    const base = `${prefix}/device`;
+    const c = await connect(id);
+    let mode = 'ARMED';
+    let battery = Math.round(between(60, 100));
+    const ip = `192.168.1.${101 + i}`;
+    const online = () =>
+      send(c, `${base}/connection/hive-cam/${id}`, {
+        status: 'connected',
+        timestamp: nowSec(),
+        name,
+        device: { softwareVersion: 'V0_0_00_117RC_svn1356', hardwareVersion: 'VBC01', serialNumber: `SN${100000 + i}` },
+        ipAddress: ip,
+      });
+    online();
+    send(c, `${base}/message/hive-cam/${id}/camera/state`, { mode, detectionSensitivity: 'medium', nightVision: 'auto' });
+    c.subscribe(`${prefix}/honeycomb/${id}/#`, { qos: 1 });
+    c.on('message', (topic, payload) => {
+      if (!topic.endsWith('/system/setmode')) return;
+      const m = JSON.parse(payload.toString()) as { mode?: string };
+      if (!m.mode) return;
+      mode = m.mode;
+      log(`${name}: mode → ${mode}`);
+      send(c, `${base}/message/hive-cam/${id}/camera/state`, { mode, timestamp: nowSec() });
+    });
+    every(10_000, () => {
+      battery = Math.max(5, battery - (Math.random() < 0.2 ? 1 : 0));
+      send(c, `${base}/status/hive-cam/${id}`, {
+        timestamp: nowSec(),
+        battery,
+        signal: Math.round(between(-75, -45)),
+        uptime: Math.round(process.uptime()),
+        temperature: Math.round(between(28, 42) * 10) / 10,
+        streamState: mode === 'PRIVACY' ? 'stopped' : 'idle',
+      });
+    });
+    const activity = () => {
+      after(between(8_000, 30_000), () => {
+        if (mode !== 'PRIVACY') {
+          const eventId = `evt_${randomUUID().replace(/-/g, '')}`;
+          const activityType = pick(ACTIVITY);
+          send(c, `${base}/message/hive-cam/${id}/activity/start`, {
+            eventId,
+            activityType,
+            timestamp: nowSec(),
+            confidence: Math.round(between(0.55, 0.99) * 100) / 100,
+            region: { x: Math.round(between(0, 60)), y: Math.round(between(0, 60)), w: 30, h: 30 },
+          });
+          log(`${name}: ${activityType} ${eventId}`);
+          after(between(2_000, 9_000), () => send(c, `${base}/message/hive-cam/${id}/activity/stop`, { eventId, activityType, timestamp: nowSec() }));
+        }
+        activity();
+      });
+    };
+    activity();
+    // Now and then a camera drops off Wi-Fi for a moment (and the flap is debounced).
+    every(between(90_000, 180_000), () => {
+      send(c, `${base}/connection/hive-cam/${id}`, { status: 'disconnected', timestamp: nowSec() });
+      after(between(3_000, 10_000), online);
+    });
+  }
+
+  for (let i = 0; i < (opts.pis ?? 1); i++) {
+    const id = `picam-${i + 1}`;
+    devices.push({ id, type: 'picam', name: `Pi camera ${i + 1}` });
+    const topic = `${prefix}/device/connection/picam/${id}`;
+    const c = await connect(id, { topic, payload: JSON.stringify({ status: 'disconnected' }) });
+    send(c, topic, { status: 'connected', timestamp: nowSec(), name: `Pi camera ${i + 1}`, device: { hardwareVersion: 'Raspberry Pi 5', softwareVersion: 'picam-guardian' } }, true);
+    let t = between(20, 23);
+    let h = between(40, 50);
+    let p = between(1005, 1020);
+    every(2_000, () => {
+      // A slow random walk looks like a room, not like noise.
+      t += between(-0.05, 0.05);
+      h = Math.min(100, Math.max(0, h + between(-0.2, 0.2)));
+      p += between(-0.05, 0.05);
+      send(c, `${prefix}/device/message/picam/${id}/sensors/environment`, {
+        temperature: Math.round(t * 100) / 100,
+        humidity: Math.round(h * 100) / 100,
+        pressure: Math.round(p * 100) / 100,
+        timestamp: Date.now(),
+      });
+    });
+    every(10_000, () => send(c, `${prefix}/device/status/picam/${id}`, { timestamp: nowSec(), uptime: Math.round(process.uptime()), streamState: 'streaming' }));
+  }
+
+  return {
+    devices,
+    stop: async () => {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      await Promise.all(clients.map((c) => c.endAsync()));
+    },
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * Recognises what arrived on mqtt-processor's input: an MQTT message (from
+ * `mqtt in`, or the aedes broker node's publish output), or a command request
+ * (from the API's `http in`, or any flow that sets `msg.command`).
+ */
+import type { NodeMessageInFlow } from 'node-red';
+import type { CommandAction, CommandRequest } from '../lib/types';
+
+export type ProcessorInput =
+  | { type: 'device'; topic: string; payload: unknown }
+  | { type: 'command'; request: CommandRequest; http: boolean }
+  | { type: 'ignored'; reason: string }
+  | { type: 'invalid'; reason: string };
+
+interface HttpRequestLike {
+  path?: string;
+  originalUrl?: string;
+  params?: Record<string, string>;
+  body?: unknown;
+}
+
+/** `POST /api/control/{mode|reboot|settings}/{id}[/{mode}]` */
+const HTTP_ACTIONS: Record<string, CommandAction> = { mode: 'setmode', reboot: 'reboot', settings: 'settings-update' };
+
+export function classifyInput(msg: NodeMessageInFlow, prefix: string): ProcessorInput {
+  const m = msg as NodeMessageInFlow & { command?: unknown; req?: HttpRequestLike };
+  if (m.command !== undefined) {
+    if (!m.command || typeof m.command !== 'object') return { type: 'invalid', reason: 'msg.command must be an object' };
+    return { type: 'command', request: m.command as CommandRequest, http: Boolean(m.req) };
+  }
+  if (m.req && typeof m.req === 'object') return fromHttp(m.req);
+
+  // The aedes broker node's second output: every publish the broker routes.
+  const packet = (msg.payload as { packet?: { topic?: unknown; payload?: unknown } } | undefined)?.packet;
+  if (msg.topic === 'publish' && packet && typeof packet.topic === 'string') {
+    // The broker also routes our own commands and $SYS: only device traffic is ours.
+    if (!packet.topic.startsWith(`${prefix}/device/`)) return { type: 'ignored', reason: 'not a device topic' };
+    return { type: 'device', topic: packet.topic, payload: packet.payload };
+  }
+  if (typeof msg.topic === 'string' && msg.topic !== '') return { type: 'device', topic: msg.topic, payload: msg.payload };
+  return { type: 'invalid', reason: 'expected an MQTT message (msg.topic and msg.payload) or msg.command' };
+}
+
+function fromHttp(req: HttpRequestLike): ProcessorInput {
+  const path = (req.path ?? req.originalUrl ?? '').split('?')[0]!;
+  const segments = path.split('/').filter(Boolean);
+  const at = segments.indexOf('control');
+  const action = at >= 0 ? HTTP_ACTIONS[segments[at + 1] ?? ''] : undefined;
+  if (!action) return { type: 'invalid', reason: `no command in ${path}: expected /api/control/{mode|reboot|settings}/{id}` };
+  const deviceId = req.params?.id ?? decodeURIComponent(segments[at + 2] ?? '');
+  const request: CommandRequest = { action, deviceId };
+  if (action === 'setmode') request.mode = req.params?.mode ?? decodeURIComponent(segments[at + 3] ?? '');
+  if (action === 'settings-update') {
+    const body = req.body as { settings?: unknown } | undefined;
+    request.settings = (body && typeof body === 'object' && 'settings' in body ? body.settings : body) as Record<string, unknown>;
+  }
+  return { type: 'command', request, http: true };
+}

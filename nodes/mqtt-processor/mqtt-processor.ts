@@ -1,0 +1,139 @@
+/**
+ * mqtt-processor: wires the Processor to four outputs
+ *   1 records → sqlite-events   2 alerts → alert nodes
+ *   3 commands → mqtt out       4 replies → http response
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { compact, StatusReporter, ThrottledWarn } from '../lib/status';
+import { CAMERA_MODES, type CameraMode, type Reply } from '../lib/types';
+import type { PicamDatabaseNode } from '../picam-database/picam-database';
+import { classifyInput } from './inputs';
+import { Processor, type ProcessorOutput } from './processor';
+
+interface MqttProcessorDef extends NodeDef {
+  prefix: string;
+  deviceTypes: string;
+  maxPayloadKiB: string | number;
+  debounceSeconds: string | number;
+  database: string;
+}
+
+type Send = (msg: Array<NodeMessage | NodeMessage[] | null>) => void;
+type Done = (err?: Error) => void;
+
+const num = (v: string | number | undefined, def: number) => (v === '' || v === undefined || !Number.isFinite(Number(v)) ? def : Number(v));
+
+export default function register(RED: NodeAPI): void {
+  function MqttProcessor(this: Node, def: MqttProcessorDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const status = new StatusReporter(node);
+    const warn = new ThrottledWarn((t) => node.warn(t));
+    const prefix = (def.prefix || 'prod').replace(/\/+$/, '');
+    const deviceTypes = (def.deviceTypes || 'hive-cam,picam').split(',').map((s) => s.trim()).filter(Boolean);
+    const db = def.database ? (RED.nodes.getNode(def.database) as PicamDatabaseNode | null) : null;
+
+    const outputs = (out: ProcessorOutput, msg?: NodeMessageInFlow): Array<NodeMessage[] | null> => {
+      const records = out.records.map((record, i) => (i === 0 && msg ? Object.assign(msg, { payload: record }) : { topic: msg?.topic, payload: record }));
+      return [
+        records.length ? records : null,
+        out.alerts.length ? out.alerts.map((a) => ({ topic: `alert/${a.kind}`, payload: a })) : null,
+        out.commands.length ? out.commands.map((c) => ({ ...c })) : null,
+        null,
+      ];
+    };
+
+    const processor = new Processor(
+      { prefix, deviceTypes, maxPayloadBytes: num(def.maxPayloadKiB, 256) * 1024, debounceMs: num(def.debounceSeconds, 30) * 1000, deadLetterBytes: 4096 },
+      (later) => node.send(outputs(later)),
+    );
+
+    const showCounts = () => {
+      const c = processor.counters;
+      const text = `${compact(c.received)} in, ${compact(c.records)} records${c.rejected ? `, ${compact(c.rejected)} rejected` : ''}${c.duplicates ? `, ${compact(c.duplicates)} dup` : ''}`;
+      status.soon(c.rejected ? 'warn' : 'ok', text);
+    };
+
+    const reply = (msg: NodeMessageInFlow, statusCode: number, body: Reply): NodeMessage => Object.assign(msg, { statusCode, payload: body });
+
+    const handle = (msg: NodeMessageInFlow, send: Send, done: Done) => {
+      const input = classifyInput(msg, prefix);
+      switch (input.type) {
+        case 'ignored':
+          done();
+          return;
+        case 'invalid':
+          status.now('warn', input.reason);
+          done(new Error(`mqtt-processor: ${input.reason}`));
+          return;
+        case 'device': {
+          const out = processor.handleDevice(input.topic, input.payload);
+          if (out.rejected) warn.warnNow(`rejected ${input.topic}: ${out.rejected} (kept in dead letters)`);
+          send(outputs(out, msg));
+          showCounts();
+          done();
+          return;
+        }
+        case 'command': {
+          const result = processor.handleCommand(input.request);
+          if (!result.ok) {
+            send([null, null, null, reply(msg, result.statusCode, { status: 'error', error: result.error })]);
+            done();
+            return;
+          }
+          const body: Reply = { status: 'ok', data: { requestId: result.record.requestId, topic: result.command.topic, payload: result.command.payload } };
+          send([{ topic: msg.topic, payload: result.record }, null, { ...result.command }, reply(msg, 202, body)]);
+          showCounts();
+          done();
+          return;
+        }
+      }
+    };
+
+    // Names and stored modes come back from the database before the first
+    // message is handled, so a reconnect right after a restart restores its mode.
+    let waiting: Array<[NodeMessageInFlow, Send, Done]> | undefined = db ? [] : undefined;
+    const release = () => {
+      const queued = waiting ?? [];
+      waiting = undefined;
+      for (const [msg, send, done] of queued) handle(msg, send, done);
+    };
+    if (db) {
+      status.now('busy', 'loading known devices');
+      db.acquire(node)
+        .then((store) => store.knownDevices())
+        .then(
+          (rows) => {
+            for (const r of rows) {
+              const mode = r.mode && (CAMERA_MODES as readonly string[]).includes(r.mode) ? (r.mode as CameraMode) : undefined;
+              processor.remember(r.camera_id, { deviceType: r.device_type ?? deviceTypes[0]!, name: r.camera_name ?? undefined, mode });
+            }
+            status.now('ok', `ready, ${rows.length} known devices`);
+            release();
+          },
+          (err: Error) => {
+            node.error(`cannot load known devices, modes will be restored only for devices seen since start: ${err.message}`);
+            status.now('warn', 'database unavailable: modes not restored');
+            release();
+          },
+        );
+    } else {
+      status.now('ok', 'ready');
+    }
+
+    node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {
+      if (waiting) waiting.push([msg, send, done]);
+      else handle(msg, send, done);
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      processor.close();
+      status.clear();
+      if (waiting) for (const [, , d] of waiting) d(new Error('mqtt-processor closed while loading'));
+      waiting = undefined;
+      if (db) void db.release(node).then(done, done);
+      else done();
+    });
+  }
+  RED.nodes.registerType('mqtt-processor', MqttProcessor as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+}

@@ -1,0 +1,200 @@
+/**
+ * Decode and validate device payloads into store records. Every rejection names
+ * the field and what was wrong, because the reason is what a user reads in the
+ * dead-letter table.
+ */
+import {
+  CAMERA_MODES,
+  EVENT_ID_PATTERN,
+  type ActivityRecord,
+  type CameraMode,
+  type CameraStateRecord,
+  type ConnectionRecord,
+  type HeartbeatRecord,
+  type SensorRecord,
+  type StoreRecord,
+} from '../lib/types';
+import type { DeviceTopic } from './topics';
+
+export class InvalidPayload extends Error {}
+
+type Json = Record<string, unknown>;
+
+/** Accepts what `mqtt in` hands over: Buffer, string, or an already-parsed object. */
+export function decodePayload(payload: unknown): { text: string; bytes: number; value?: unknown } {
+  if (Buffer.isBuffer(payload)) return { text: payload.toString('utf8'), bytes: payload.length };
+  if (typeof payload === 'string') return { text: payload, bytes: Buffer.byteLength(payload) };
+  if (payload instanceof Uint8Array) return decodePayload(Buffer.from(payload));
+  const text = JSON.stringify(payload) ?? String(payload);
+  return { text, bytes: Buffer.byteLength(text), value: payload };
+}
+
+export function parseJsonObject(text: string, value?: unknown): Json {
+  let parsed = value;
+  if (parsed === undefined) {
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      throw new InvalidPayload(`invalid JSON: ${(err as Error).message}`);
+    }
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new InvalidPayload('payload must be a JSON object');
+  }
+  return parsed as Json;
+}
+
+function optNumber(obj: Json, field: string, min?: number, max?: number): number | undefined {
+  const v = obj[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new InvalidPayload(`field "${field}" must be a number`);
+  if ((min !== undefined && v < min) || (max !== undefined && v > max)) {
+    throw new InvalidPayload(`field "${field}" out of range ${min}..${max}: ${v}`);
+  }
+  return v;
+}
+
+function optString(obj: Json, field: string, maxLength = 256): string | undefined {
+  const v = obj[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new InvalidPayload(`field "${field}" must be a string`);
+  if (v.length > maxLength) throw new InvalidPayload(`field "${field}" longer than ${maxLength} characters`);
+  return v;
+}
+
+function optObject(obj: Json, field: string): Json | undefined {
+  const v = obj[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw new InvalidPayload(`field "${field}" must be an object`);
+  return v as Json;
+}
+
+/**
+ * Device clocks send Unix seconds (VBC01), milliseconds, or ISO strings; a
+ * missing timestamp means "now". Anything else is an error, not a guess.
+ */
+export function timestampMs(obj: Json, nowMs: number): number {
+  const v = obj.timestamp;
+  if (v === undefined || v === null) return nowMs;
+  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return Math.round(v < 1e11 ? v * 1000 : v);
+  if (typeof v === 'string') {
+    const t = Date.parse(v);
+    if (!Number.isNaN(t)) return t;
+  }
+  throw new InvalidPayload('field "timestamp" must be Unix seconds, milliseconds or an ISO 8601 string');
+}
+
+export function parseMode(value: unknown, field = 'mode'): CameraMode {
+  const mode = typeof value === 'string' ? value.toUpperCase() : undefined;
+  if (!mode || !(CAMERA_MODES as readonly string[]).includes(mode)) {
+    throw new InvalidPayload(`field "${field}" must be one of ${CAMERA_MODES.join(', ')}`);
+  }
+  return mode as CameraMode;
+}
+
+const CONNECTION_STATUS: Record<string, 'connected' | 'disconnected'> = {
+  connected: 'connected',
+  online: 'connected',
+  disconnected: 'disconnected',
+  offline: 'disconnected',
+};
+
+function connection(t: DeviceTopic, obj: Json, text: string, timeMs: number): ConnectionRecord {
+  const raw = typeof obj.status === 'string' ? obj.status.toLowerCase() : undefined;
+  const status = raw ? CONNECTION_STATUS[raw] : undefined;
+  if (!status) throw new InvalidPayload('field "status" must be "connected" or "disconnected"');
+  const device = optObject(obj, 'device') ?? {};
+  return {
+    kind: 'connection',
+    ...base(t, timeMs),
+    status,
+    name: optString(obj, 'name') ?? optString(device, 'name'),
+    ipAddress: optString(obj, 'ipAddress', 64),
+    firmwareVersion: optString(device, 'softwareVersion'),
+    hardwareVersion: optString(device, 'hardwareVersion'),
+    serialNumber: optString(device, 'serialNumber'),
+    raw: text,
+  };
+}
+
+function heartbeat(t: DeviceTopic, obj: Json, text: string, timeMs: number): HeartbeatRecord {
+  return {
+    kind: 'heartbeat',
+    ...base(t, timeMs),
+    batteryLevel: optNumber(obj, 'battery', 0, 100) ?? optNumber(obj, 'batteryLevel', 0, 100),
+    signalStrength: optNumber(obj, 'signal') ?? optNumber(obj, 'signalStrength'),
+    uptime: optNumber(obj, 'uptime', 0),
+    temperature: optNumber(obj, 'temperature', -60, 150),
+    streamState: optString(obj, 'streamState', 64),
+    raw: text,
+  };
+}
+
+function activity(t: DeviceTopic, obj: Json, timeMs: number): ActivityRecord {
+  const eventId = optString(obj, 'eventId', 128);
+  if (!eventId) throw new InvalidPayload('field "eventId" is required');
+  if (!EVENT_ID_PATTERN.test(eventId)) throw new InvalidPayload(`field "eventId" must match ${EVENT_ID_PATTERN.source}`);
+  const region = obj.region === undefined || obj.region === null ? undefined : JSON.stringify(obj.region);
+  if (region !== undefined && region.length > 4096) throw new InvalidPayload('field "region" larger than 4096 bytes');
+  return {
+    kind: t.kind === 'activity-start' ? 'activity-start' : 'activity-stop',
+    ...base(t, timeMs),
+    eventId,
+    activityType: (optString(obj, 'activityType', 64) ?? 'MOTION').toUpperCase(),
+    confidence: optNumber(obj, 'confidence', 0, 1),
+    region,
+  };
+}
+
+function cameraState(t: DeviceTopic, obj: Json, timeMs: number): CameraStateRecord {
+  const settings: Record<string, string> = {};
+  for (const [name, value] of Object.entries(obj)) {
+    if (name === 'mode' || name === 'timestamp') continue;
+    if (name.length > 64) throw new InvalidPayload(`setting name longer than 64 characters`);
+    settings[name] = JSON.stringify(value);
+  }
+  return {
+    kind: 'camera-state',
+    ...base(t, timeMs),
+    mode: obj.mode === undefined ? undefined : parseMode(obj.mode),
+    settings,
+  };
+}
+
+/** Ranges are the Sense HAT chips' measuring ranges (HTS221, LPS25H). */
+function sensor(t: DeviceTopic, obj: Json, timeMs: number): SensorRecord {
+  const rec: SensorRecord = {
+    kind: 'sensor',
+    ...base(t, timeMs),
+    temperature: optNumber(obj, 'temperature', -40, 120),
+    humidity: optNumber(obj, 'humidity', 0, 100),
+    pressure: optNumber(obj, 'pressure', 260, 1260),
+  };
+  if (rec.temperature === undefined && rec.humidity === undefined && rec.pressure === undefined) {
+    throw new InvalidPayload('no reading: expected temperature, humidity or pressure');
+  }
+  return rec;
+}
+
+function base(t: DeviceTopic, timeMs: number) {
+  return { deviceId: t.deviceId, deviceType: t.deviceType, timeMs };
+}
+
+/** Topic already parsed; payload already size-checked. Throws InvalidPayload. */
+export function toRecord(t: DeviceTopic, text: string, value: unknown, nowMs: number): StoreRecord {
+  const obj = parseJsonObject(text, value);
+  const timeMs = timestampMs(obj, nowMs);
+  switch (t.kind) {
+    case 'connection':
+      return connection(t, obj, text, timeMs);
+    case 'heartbeat':
+      return heartbeat(t, obj, text, timeMs);
+    case 'activity-start':
+    case 'activity-stop':
+      return activity(t, obj, timeMs);
+    case 'camera-state':
+      return cameraState(t, obj, timeMs);
+    case 'sensor':
+      return sensor(t, obj, timeMs);
+  }
+}

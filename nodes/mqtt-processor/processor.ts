@@ -1,0 +1,303 @@
+/**
+ * The camera/Pi event pipeline without Node-RED: MQTT messages in, typed
+ * records, alerts and commands out. The node file only wires this to outputs.
+ */
+import { randomBytes } from 'node:crypto';
+import type {
+  ActivityRecord,
+  Alert,
+  CameraMode,
+  CommandAction,
+  CommandRecord,
+  CommandRequest,
+  DeadLetterRecord,
+  MqttCommandMessage,
+  StoreRecord,
+} from '../lib/types';
+import { DEVICE_ID_PATTERN } from '../lib/types';
+import { ConnectionAlerts, type ConnectionAlertKind } from './connection-alerts';
+import { decodePayload, InvalidPayload, parseMode, toRecord } from './payloads';
+import { RecentMap } from './recent';
+import { commandTopic, parseDeviceTopic, type TopicConfig } from './topics';
+
+export interface ProcessorOptions extends TopicConfig {
+  maxPayloadBytes: number;
+  /** how long a camera must stay offline before the offline alert */
+  debounceMs: number;
+  /** dead letters keep this many bytes of the raw payload */
+  deadLetterBytes: number;
+  now?: () => number;
+}
+
+export interface ProcessorOutput {
+  records: StoreRecord[];
+  alerts: Alert[];
+  commands: MqttCommandMessage[];
+  /** why the input was rejected (also present as a dead-letter record) */
+  rejected?: string;
+  duplicate?: boolean;
+}
+
+export type CommandResult =
+  | { ok: true; command: MqttCommandMessage; record: CommandRecord }
+  | { ok: false; statusCode: 400 | 404; error: string };
+
+/** What the processor remembers about a device between messages. */
+export interface KnownDevice {
+  deviceType: string;
+  name?: string;
+  mode?: CameraMode;
+}
+
+export interface ProcessorCounters {
+  received: number;
+  records: number;
+  rejected: number;
+  duplicates: number;
+  alerts: number;
+  commands: number;
+}
+
+const REDELIVERY_WINDOW_MS = 10 * 60_000;
+const PAIRING_WINDOW_MS = 24 * 3600_000;
+
+export class Processor {
+  readonly counters: ProcessorCounters = { received: 0, records: 0, rejected: 0, duplicates: 0, alerts: 0, commands: 0 };
+  private readonly devices = new Map<string, KnownDevice>();
+  private readonly seen = new RecentMap<true>(20_000, REDELIVERY_WINDOW_MS);
+  private readonly openActivities = new RecentMap<number>(20_000, PAIRING_WINDOW_MS);
+  private readonly connectionAlerts: ConnectionAlerts;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly opts: ProcessorOptions,
+    /** receives output produced later than the input (debounced offline alerts) */
+    private readonly emitLater: (out: ProcessorOutput) => void,
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.connectionAlerts = new ConnectionAlerts(opts.debounceMs, (id, kind, atMs) => {
+      this.counters.alerts++;
+      this.emitLater(this.output({ alerts: [this.connectionAlert(id, kind, atMs)] }));
+    });
+  }
+
+  /** Devices known from the database at start, so names and modes survive restarts. */
+  remember(deviceId: string, known: KnownDevice): void {
+    this.devices.set(deviceId, { ...this.devices.get(deviceId), ...known });
+  }
+
+  known(deviceId: string): KnownDevice | undefined {
+    return this.devices.get(deviceId);
+  }
+
+  handleDevice(topic: string, payload: unknown): ProcessorOutput {
+    this.counters.received++;
+    const nowMs = this.now();
+    const decoded = decodePayload(payload);
+    if (decoded.bytes > this.opts.maxPayloadBytes) {
+      return this.reject(topic, decoded.text, decoded.bytes, `payload of ${decoded.bytes} bytes exceeds the ${this.opts.maxPayloadBytes}-byte limit`, nowMs);
+    }
+    const parsedTopic = parseDeviceTopic(topic, this.opts);
+    if (!parsedTopic.ok) return this.reject(topic, decoded.text, decoded.bytes, parsedTopic.reason, nowMs);
+    const t = parsedTopic.topic;
+
+    let record: StoreRecord;
+    try {
+      record = toRecord(t, decoded.text, decoded.value, nowMs);
+    } catch (err) {
+      if (!(err instanceof InvalidPayload)) throw err;
+      return this.reject(topic, decoded.text, decoded.bytes, err.message, nowMs, t.deviceId);
+    }
+
+    // QoS1 redelivery repeats the packet verbatim. Activity is keyed by event id,
+    // other kinds only when they carry their own timestamp (else a repeat is news).
+    const key =
+      record.kind === 'activity-start' || record.kind === 'activity-stop'
+        ? `${record.kind}\u0000${t.deviceId}\u0000${record.eventId}`
+        : decoded.text.includes('"timestamp"')
+          ? `${topic}\u0000${decoded.text}`
+          : undefined;
+    if (key !== undefined) {
+      if (this.seen.has(key, nowMs)) {
+        this.counters.duplicates++;
+        return { records: [], alerts: [], commands: [], duplicate: true };
+      }
+      this.seen.set(key, true, nowMs);
+    }
+
+    const device = this.track(t.deviceId, t.deviceType);
+    const out = this.output({ records: [record] });
+    switch (record.kind) {
+      case 'connection':
+        if (record.name) device.name = record.name;
+        if (record.status === 'connected') {
+          this.connectionAlerts.connected(t.deviceId, record.timeMs);
+          const restore = device.mode ? this.restoreMode(t.deviceId, device.mode) : undefined;
+          if (restore) out.commands.push(restore);
+        } else {
+          this.connectionAlerts.disconnected(t.deviceId, record.timeMs);
+        }
+        break;
+      case 'activity-start':
+        record.deviceName = device.name;
+        this.openActivities.set(record.eventId, record.timeMs, nowMs);
+        out.alerts.push(this.activityAlert(record, device));
+        break;
+      case 'activity-stop': {
+        record.deviceName = device.name;
+        const startMs = this.openActivities.get(record.eventId, nowMs);
+        if (startMs !== undefined) {
+          record.startMs = startMs;
+          this.openActivities.delete(record.eventId);
+        }
+        break;
+      }
+      case 'camera-state':
+        if (record.mode) device.mode = record.mode;
+        break;
+      default:
+        break;
+    }
+    this.count(out);
+    return out;
+  }
+
+  handleCommand(req: CommandRequest): CommandResult {
+    const fail = (statusCode: 400 | 404, error: string): CommandResult => ({ ok: false, statusCode, error });
+    const actions: CommandAction[] = ['setmode', 'reboot', 'settings-update'];
+    if (!actions.includes(req.action)) return fail(400, `unknown command "${String(req.action)}" (expected ${actions.join(', ')})`);
+    if (typeof req.deviceId !== 'string' || !DEVICE_ID_PATTERN.test(req.deviceId)) {
+      return fail(400, `invalid device id (must match ${DEVICE_ID_PATTERN.source})`);
+    }
+    const device = this.devices.get(req.deviceId);
+    if (!device) return fail(404, `unknown device "${req.deviceId}"`);
+    let mode: CameraMode | undefined;
+    const extra: Record<string, unknown> = {};
+    if (req.action === 'setmode') {
+      try {
+        mode = parseMode(req.mode);
+      } catch (err) {
+        return fail(400, (err as Error).message);
+      }
+      extra.mode = mode;
+      device.mode = mode;
+    } else if (req.action === 'settings-update') {
+      if (!req.settings || typeof req.settings !== 'object' || Array.isArray(req.settings)) {
+        return fail(400, 'settings-update needs a "settings" object');
+      }
+      extra.settings = req.settings;
+    }
+    const command = this.command(req.deviceId, device, req.action, extra);
+    this.counters.commands++;
+    const record: CommandRecord = {
+      kind: 'command',
+      deviceId: req.deviceId,
+      deviceType: device.deviceType,
+      timeMs: this.now(),
+      action: req.action,
+      requestId: command.payload.requestId,
+      topic: command.topic,
+      mode,
+    };
+    return { ok: true, command, record };
+  }
+
+  close(): void {
+    this.connectionAlerts.close();
+  }
+
+  get flapsSuppressed(): number {
+    return this.connectionAlerts.suppressed;
+  }
+
+  private restoreMode(deviceId: string, mode: CameraMode): MqttCommandMessage {
+    return this.command(deviceId, this.devices.get(deviceId)!, 'setmode', { mode });
+  }
+
+  private command(deviceId: string, device: KnownDevice, action: CommandAction, extra: Record<string, unknown>): MqttCommandMessage {
+    return {
+      topic: commandTopic(this.opts.prefix, deviceId, action),
+      payload: {
+        requestId: `req_${randomBytes(8).toString('hex')}`,
+        creationTimestamp: new Date(this.now()).toISOString(),
+        sourceId: deviceId,
+        sourceType: device.deviceType,
+        ...extra,
+      },
+      qos: 1,
+      retain: false,
+    } as MqttCommandMessage;
+  }
+
+  private track(deviceId: string, deviceType: string): KnownDevice {
+    let device = this.devices.get(deviceId);
+    if (!device) {
+      device = { deviceType };
+      this.devices.set(deviceId, device);
+    }
+    device.deviceType = deviceType;
+    return device;
+  }
+
+  private activityAlert(record: ActivityRecord, device: KnownDevice): Alert {
+    const name = device.name ?? record.deviceId;
+    const what = record.activityType.toLowerCase().replace(/_/g, ' ');
+    return {
+      kind: 'activity',
+      deviceId: record.deviceId,
+      deviceType: record.deviceType,
+      deviceName: name,
+      timeMs: record.timeMs,
+      severity: 'warning',
+      text: `${what} detected on ${name}`,
+      eventId: record.eventId,
+      activityType: record.activityType,
+      mode: device.mode,
+    };
+  }
+
+  private connectionAlert(deviceId: string, kind: ConnectionAlertKind, atMs: number): Alert {
+    const device = this.devices.get(deviceId);
+    const name = device?.name ?? deviceId;
+    return {
+      kind,
+      deviceId,
+      deviceType: device?.deviceType ?? this.opts.deviceTypes[0]!,
+      deviceName: name,
+      timeMs: atMs,
+      severity: kind === 'camera-offline' ? 'critical' : 'info',
+      text: kind === 'camera-offline' ? `${name} went offline` : `${name} is online`,
+      mode: device?.mode,
+    };
+  }
+
+  private reject(source: string, text: string, bytes: number, reason: string, nowMs: number, deviceId?: string): ProcessorOutput {
+    this.counters.rejected++;
+    const record: DeadLetterRecord = {
+      kind: 'dead-letter',
+      timeMs: nowMs,
+      source,
+      reason,
+      payload: truncate(text, this.opts.deadLetterBytes),
+      payloadBytes: bytes,
+      deviceId,
+    };
+    return { records: [record], alerts: [], commands: [], rejected: reason };
+  }
+
+  private output(partial: Partial<ProcessorOutput>): ProcessorOutput {
+    return { records: [], alerts: [], commands: [], ...partial };
+  }
+
+  private count(out: ProcessorOutput): void {
+    this.counters.records += out.records.length;
+    this.counters.alerts += out.alerts.length;
+    this.counters.commands += out.commands.length;
+  }
+}
+
+/** Cut to at most `maxBytes` of UTF-8 without splitting a character. */
+export function truncate(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  return Buffer.from(text).subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '');
+}

@@ -1,0 +1,69 @@
+/**
+ * The device topic tree (DESIGN.md §5) as a parser and the command topics as
+ * builders. Pure functions: no Node-RED, no I/O.
+ */
+import { DEVICE_ID_PATTERN } from '../lib/types';
+
+export type DeviceTopicKind =
+  | 'connection'
+  | 'heartbeat'
+  | 'activity-start'
+  | 'activity-stop'
+  | 'camera-state'
+  | 'sensor';
+
+export interface DeviceTopic {
+  kind: DeviceTopicKind;
+  deviceType: string;
+  deviceId: string;
+}
+
+export interface TopicConfig {
+  prefix: string;
+  deviceTypes: readonly string[];
+}
+
+export type TopicParse = { ok: true; topic: DeviceTopic } | { ok: false; reason: string; deviceId?: string };
+
+/** `…/message/{type}/{id}/` followed by one of these tails */
+const MESSAGE_TAILS: Record<string, DeviceTopicKind> = {
+  'activity/start': 'activity-start',
+  'activity/stop': 'activity-stop',
+  'camera/state': 'camera-state',
+  'sensors/environment': 'sensor',
+};
+
+export function parseDeviceTopic(topic: string, cfg: TopicConfig): TopicParse {
+  const head = `${cfg.prefix}/device/`;
+  if (!topic.startsWith(head)) return { ok: false, reason: `unknown topic: not under ${head}` };
+  const parts = topic.slice(head.length).split('/');
+  const [section, deviceType, deviceId, ...tail] = parts;
+  let kind: DeviceTopicKind | undefined;
+  if (section === 'connection' && tail.length === 0) kind = 'connection';
+  else if (section === 'status' && tail.length === 0) kind = 'heartbeat';
+  else if (section === 'message') kind = MESSAGE_TAILS[tail.join('/')];
+  if (!kind || deviceType === undefined || deviceId === undefined) {
+    return { ok: false, reason: 'unknown topic' };
+  }
+  if (!cfg.deviceTypes.includes(deviceType)) {
+    return { ok: false, reason: `unknown device type "${deviceType}" (configured: ${cfg.deviceTypes.join(', ')})` };
+  }
+  if (!DEVICE_ID_PATTERN.test(deviceId)) {
+    return { ok: false, reason: `invalid device id (must match ${DEVICE_ID_PATTERN.source})` };
+  }
+  return { ok: true, topic: { kind, deviceType, deviceId } };
+}
+
+export type CommandTopicAction = 'setmode' | 'reboot' | 'settings-update';
+
+const COMMAND_PATHS: Record<CommandTopicAction, string> = {
+  setmode: 'system/setmode',
+  reboot: 'system/reboot',
+  'settings-update': 'settings/update',
+};
+
+/** `prod/honeycomb/{id}/system/setmode` and friends; the id must already be valid. */
+export function commandTopic(prefix: string, deviceId: string, action: CommandTopicAction): string {
+  if (!DEVICE_ID_PATTERN.test(deviceId)) throw new Error(`invalid device id "${deviceId}"`);
+  return `${prefix}/honeycomb/${deviceId}/${COMMAND_PATHS[action]}`;
+}

@@ -1,0 +1,104 @@
+/**
+ * Config node that owns the SQLite event store. Nodes that use it call
+ * `acquire()`; the file opens on the first user and closes after the last one
+ * (and on redeploy, after the last queued write is committed).
+ */
+import { isAbsolute, join } from 'node:path';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { EventStore, type RetentionDays } from './store';
+
+export interface PicamDatabaseDef extends NodeDef {
+  file: string;
+  maxBatch: string | number;
+  maxDelayMs: string | number;
+  synchronous: 'FULL' | 'NORMAL';
+  retainActivityDays: string | number;
+  retainStatusDays: string | number;
+  retainSensorDays: string | number;
+  retainDeadLetterDays: string | number;
+}
+
+export interface PicamDatabaseNode extends Node {
+  acquire(user: Node): Promise<EventStore>;
+  release(user: Node): Promise<void>;
+}
+
+const PRUNE_EVERY_MS = 3600_000;
+
+function num(value: string | number | undefined, def: number): number {
+  const n = typeof value === 'number' ? value : Number(value);
+  return value === '' || value === undefined || !Number.isFinite(n) ? def : n;
+}
+
+export default function register(RED: NodeAPI): void {
+  function PicamDatabase(this: PicamDatabaseNode, def: PicamDatabaseDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
+    const file = def.file || 'picam-guardian.db';
+    const path = file === ':memory:' || isAbsolute(file) ? file : join(userDir, file);
+    const retention: RetentionDays = {
+      activity: num(def.retainActivityDays, 90),
+      status: num(def.retainStatusDays, 30),
+      sensors: num(def.retainSensorDays, 30),
+      deadLetters: num(def.retainDeadLetterDays, 14),
+    };
+    const users = new Set<string>();
+    let opening: Promise<EventStore> | undefined;
+    let pruneTimer: NodeJS.Timeout | undefined;
+
+    const prune = (store: EventStore) =>
+      store.prune().then(
+        (n) => n > 0 && node.log(`retention: deleted ${n} old rows`),
+        (err: Error) => node.warn(`retention run failed: ${err.message}`),
+      );
+
+    node.acquire = (user) => {
+      users.add(user.id);
+      if (!opening) {
+        opening = EventStore.open({
+          file: path,
+          maxBatch: num(def.maxBatch, 2000),
+          maxDelayMs: num(def.maxDelayMs, 20),
+          synchronous: def.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL',
+          retention,
+        });
+        opening.then(
+          (store) => {
+            node.log(`opened ${path}`);
+            void prune(store);
+            pruneTimer = setInterval(() => void prune(store), PRUNE_EVERY_MS);
+          },
+          (err: Error) => {
+            node.error(`cannot open ${path}: ${err.message}`);
+            opening = undefined; // the next user retries
+          },
+        );
+      }
+      return opening;
+    };
+
+    const closeStore = async () => {
+      clearInterval(pruneTimer);
+      const pending = opening;
+      opening = undefined;
+      if (!pending) return;
+      const store = await pending.catch(() => undefined);
+      await store?.close();
+    };
+
+    node.release = async (user) => {
+      users.delete(user.id);
+      if (users.size === 0) await closeStore();
+    };
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      closeStore().then(done, (err: Error) => {
+        node.error(`closing ${path}: ${err.message}`);
+        done();
+      });
+    });
+  }
+  RED.nodes.registerType('picam-database', PicamDatabase as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+}
+

@@ -1,0 +1,203 @@
+/**
+ * Read side of the store: what the API and the dashboard ask. Filters are
+ * validated here so that every caller (HTTP, flows, tests) gets the same
+ * errors, and every value reaches SQL as a bound parameter.
+ */
+import { DEVICE_ID_PATTERN } from '../lib/types';
+import type { Connection, SqlValue } from './sqlite';
+
+export class QueryError extends Error {
+  constructor(
+    readonly statusCode: 400 | 404,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type QueryKind = 'cameras' | 'events' | 'sensors' | 'dead-letters' | 'status';
+export const QUERY_KINDS: readonly QueryKind[] = ['cameras', 'events', 'sensors', 'dead-letters', 'status'];
+
+/** Query parameters as they come from a URL or a flow: strings or numbers. */
+export type QueryParams = Record<string, unknown>;
+
+export interface CameraRow {
+  camera_id: string;
+  device_type: string | null;
+  camera_name: string | null;
+  ip_address: string | null;
+  firmware_version: string | null;
+  status: string | null;
+  desired_mode: string | null;
+  connection_status: string | null;
+  battery_level: number | null;
+  signal_strength: number | null;
+  last_seen: number | null;
+  created_at: number | null;
+  updated_at: number | null;
+}
+
+export interface SensorPoint {
+  time_ms: number;
+  temperature: number | null;
+  humidity: number | null;
+  pressure: number | null;
+  samples: number;
+}
+
+function int(params: QueryParams, name: string, def: number, min: number, max: number): number {
+  const raw = params[name];
+  if (raw === undefined || raw === '') return def;
+  const n = typeof raw === 'number' ? raw : Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new QueryError(400, `"${name}" must be an integer between ${min} and ${max}`);
+  }
+  return n;
+}
+
+/** Times as Unix seconds, Unix milliseconds or ISO 8601; returned in ms. */
+function time(params: QueryParams, name: string): number | undefined {
+  const raw = params[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = typeof raw === 'number' ? raw : Number(raw);
+  if (Number.isFinite(n) && n >= 0) return n < 1e11 ? n * 1000 : n;
+  const t = typeof raw === 'string' ? Date.parse(raw) : NaN;
+  if (Number.isNaN(t)) throw new QueryError(400, `"${name}" must be Unix seconds, milliseconds or an ISO 8601 time`);
+  return t;
+}
+
+function deviceId(params: QueryParams, name: string, required: boolean): string | undefined {
+  const raw = params[name];
+  if (raw === undefined || raw === '') {
+    if (required) throw new QueryError(400, `"${name}" is required`);
+    return undefined;
+  }
+  if (typeof raw !== 'string' || !DEVICE_ID_PATTERN.test(raw)) {
+    throw new QueryError(400, `"${name}" must match ${DEVICE_ID_PATTERN.source}`);
+  }
+  return raw;
+}
+
+export async function cameras(db: Connection): Promise<{ cameras: CameraRow[] }> {
+  const rows = await db.all<CameraRow>(
+    `SELECT r.camera_id, r.device_type, r.camera_name, r.ip_address, r.firmware_version, r.status,
+            s.setting_value AS desired_mode, r.connection_status, r.battery_level, r.signal_strength,
+            r.last_seen, r.created_at, r.updated_at
+       FROM camera_registry r
+       LEFT JOIN camera_state s ON s.camera_id = r.camera_id AND s.setting_name = 'mode'
+      ORDER BY COALESCE(r.camera_name, r.camera_id)`,
+  );
+  return { cameras: rows };
+}
+
+export async function events(db: Connection, p: QueryParams) {
+  const where: string[] = [];
+  const args: SqlValue[] = [];
+  const camera = deviceId(p, 'camera', false) ?? deviceId(p, 'cameraId', false);
+  if (camera) {
+    where.push('e.camera_id = ?');
+    args.push(camera);
+  }
+  const type = p.type;
+  if (type !== undefined && type !== '') {
+    if (typeof type !== 'string' || !/^[A-Za-z_]{1,64}$/.test(type)) throw new QueryError(400, '"type" must be an activity type such as MOTION');
+    where.push('e.activity_type = ?');
+    args.push(type.toUpperCase());
+  }
+  const from = time(p, 'from');
+  const to = time(p, 'to');
+  if (from !== undefined) {
+    where.push('e.start_timestamp >= ?');
+    args.push(Math.floor(from / 1000));
+  }
+  if (to !== undefined) {
+    where.push('e.start_timestamp <= ?');
+    args.push(Math.floor(to / 1000));
+  }
+  const limit = int(p, 'limit', 50, 1, 1000);
+  const offset = int(p, 'offset', 0, 0, 1_000_000_000);
+  const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const total = await db.get<{ n: number }>(`SELECT count(*) AS n FROM activity_events e ${filter}`, args);
+  const rows = await db.all(
+    `SELECT e.event_id, e.camera_id, COALESCE(e.camera_name, r.camera_name) AS camera_name, e.activity_type,
+            e.start_timestamp, e.end_timestamp, e.duration_seconds, e.confidence, e.thumbnail_path,
+            e.recording_path, e.upload_status, e.telegram_notified, e.created_at
+       FROM activity_events e LEFT JOIN camera_registry r ON r.camera_id = e.camera_id
+       ${filter}
+      ORDER BY COALESCE(e.start_timestamp, e.end_timestamp) DESC, e.event_id
+      LIMIT ? OFFSET ?`,
+    [...args, limit, offset],
+  );
+  return { events: rows, total: total?.n ?? 0, limit, offset };
+}
+
+/**
+ * Sensor history. Long ranges are averaged into at most `points` buckets so a
+ * month of 2-second readings still draws as one light chart.
+ */
+export async function sensors(db: Connection, p: QueryParams) {
+  const id = deviceId(p, 'deviceId', true)!;
+  const known = await db.get('SELECT 1 AS x FROM camera_registry WHERE camera_id = ?', [id]);
+  if (!known) throw new QueryError(404, `unknown device "${id}"`);
+  const toMs = time(p, 'to') ?? Date.now();
+  const fromMs = time(p, 'from') ?? toMs - 24 * 3600_000;
+  if (fromMs > toMs) throw new QueryError(400, '"from" is after "to"');
+  const points = int(p, 'points', 500, 1, 10_000);
+  const count = await db.get<{ n: number }>(
+    'SELECT count(*) AS n FROM sensor_readings WHERE device_id = ? AND time_ms BETWEEN ? AND ?',
+    [id, fromMs, toMs],
+  );
+  const n = count?.n ?? 0;
+  let readings: SensorPoint[];
+  let bucketMs = 0;
+  if (n <= points) {
+    readings = await db.all<SensorPoint>(
+      `SELECT time_ms, temperature, humidity, pressure, 1 AS samples FROM sensor_readings
+        WHERE device_id = ? AND time_ms BETWEEN ? AND ? ORDER BY time_ms`,
+      [id, fromMs, toMs],
+    );
+  } else {
+    bucketMs = Math.ceil((toMs - fromMs + 1) / points);
+    readings = await db.all<SensorPoint>(
+      `SELECT ? + ((time_ms - ?) / ?) * ? AS time_ms, avg(temperature) AS temperature, avg(humidity) AS humidity,
+              avg(pressure) AS pressure, count(*) AS samples
+         FROM sensor_readings WHERE device_id = ? AND time_ms BETWEEN ? AND ?
+        GROUP BY (time_ms - ?) / ? ORDER BY 1`,
+      [fromMs, fromMs, bucketMs, bucketMs, id, fromMs, toMs, fromMs, bucketMs],
+    );
+  }
+  return { deviceId: id, from: fromMs, to: toMs, bucketMs, readings };
+}
+
+export async function deadLetters(db: Connection, p: QueryParams) {
+  const limit = int(p, 'limit', 50, 1, 1000);
+  const offset = int(p, 'offset', 0, 0, 1_000_000_000);
+  const total = await db.get<{ n: number }>('SELECT count(*) AS n FROM dead_letters');
+  const rows = await db.all(
+    `SELECT id, received_ms, source, reason, device_id, payload, payload_bytes FROM dead_letters
+      ORDER BY id DESC LIMIT ? OFFSET ?`,
+    [limit, offset],
+  );
+  return { deadLetters: rows, total: total?.n ?? 0, limit, offset };
+}
+
+/** Row counts: a cheap health view of the store. */
+export async function status(db: Connection) {
+  const tables = ['camera_registry', 'activity_events', 'status_events', 'sensor_readings', 'dead_letters', 'alerts_outbox'];
+  const counts: Record<string, number> = {};
+  for (const t of tables) {
+    // Table names come from the constant list above, never from input.
+    counts[t] = (await db.get<{ n: number }>(`SELECT count(*) AS n FROM ${t}`))?.n ?? 0;
+  }
+  const version = await db.get<{ user_version: number }>('PRAGMA user_version');
+  return { schemaVersion: version?.user_version ?? 0, counts };
+}
+
+/** What mqtt-processor needs to restore modes and names after a restart. */
+export async function knownDevices(db: Connection) {
+  return db.all<{ camera_id: string; device_type: string | null; camera_name: string | null; mode: string | null }>(
+    `SELECT r.camera_id, r.device_type, r.camera_name, s.setting_value AS mode
+       FROM camera_registry r
+       LEFT JOIN camera_state s ON s.camera_id = r.camera_id AND s.setting_name = 'mode'`,
+  );
+}

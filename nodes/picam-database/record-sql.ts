@@ -1,0 +1,243 @@
+/**
+ * Turns a batch of store records into a few multi-row, parameterised
+ * statements. Multi-row statements matter: with sqlite3 every statement is a
+ * round trip to the worker thread, and one statement per row caps ingest at a
+ * few thousand rows per second.
+ */
+import type { StoreRecord } from '../lib/types';
+import type { SqlValue } from './sqlite';
+
+export interface Statement {
+  sql: string;
+  params: SqlValue[];
+}
+
+/** Unix seconds for seed 004's columns */
+const sec = (ms: number): number => Math.floor(ms / 1000);
+const v = <T>(x: T | undefined): T | null => (x === undefined ? null : x);
+
+interface RegistryPatch {
+  deviceType: string;
+  name?: string;
+  ip?: string;
+  firmware?: string;
+  hardware?: string;
+  serial?: string;
+  mode?: string;
+  connection?: string;
+  battery?: number;
+  signal?: number;
+  lastSeenMs: number;
+}
+
+interface TableRows {
+  head: string;
+  columns: number;
+  tail: string;
+  rows: SqlValue[][];
+}
+
+const REGISTRY: Omit<TableRows, 'rows'> = {
+  head: `INSERT INTO camera_registry (camera_id, device_type, camera_name, ip_address, firmware_version,
+    hardware_version, serial_number, status, connection_status, battery_level, signal_strength,
+    last_seen, created_at, updated_at) VALUES `,
+  columns: 14,
+  tail: ` ON CONFLICT (camera_id) DO UPDATE SET
+    device_type = excluded.device_type,
+    camera_name = COALESCE(excluded.camera_name, camera_name),
+    ip_address = COALESCE(excluded.ip_address, ip_address),
+    firmware_version = COALESCE(excluded.firmware_version, firmware_version),
+    hardware_version = COALESCE(excluded.hardware_version, hardware_version),
+    serial_number = COALESCE(excluded.serial_number, serial_number),
+    status = COALESCE(excluded.status, status),
+    connection_status = COALESCE(excluded.connection_status, connection_status),
+    battery_level = COALESCE(excluded.battery_level, battery_level),
+    signal_strength = COALESCE(excluded.signal_strength, signal_strength),
+    last_seen = MAX(COALESCE(last_seen, 0), excluded.last_seen),
+    updated_at = excluded.updated_at`,
+};
+
+const STATUS_EVENTS: Omit<TableRows, 'rows'> = {
+  head: `INSERT INTO status_events (camera_id, event_type, status, timestamp, camera_name, client_id, ip_address,
+    firmware_version, battery_level, temperature, uptime, raw_payload, created_at, signal_strength, stream_state) VALUES `,
+  columns: 15,
+  tail: '',
+};
+
+// A stop can arrive before its start (out-of-order delivery or a lost start):
+// both statements are upserts, and whichever comes second computes the duration.
+const ACTIVITY_STARTS: Omit<TableRows, 'rows'> = {
+  head: `INSERT INTO activity_events (event_id, camera_id, camera_name, activity_type, start_timestamp,
+    confidence, region, created_at, telegram_notified) VALUES `,
+  columns: 9,
+  tail: ` ON CONFLICT (event_id) DO UPDATE SET
+    start_timestamp = excluded.start_timestamp,
+    activity_type = excluded.activity_type,
+    camera_name = COALESCE(excluded.camera_name, camera_name),
+    confidence = COALESCE(excluded.confidence, confidence),
+    region = COALESCE(excluded.region, region),
+    duration_seconds = CASE WHEN end_timestamp IS NULL THEN NULL ELSE end_timestamp - excluded.start_timestamp END`,
+};
+
+const ACTIVITY_STOPS: Omit<TableRows, 'rows'> = {
+  head: `INSERT INTO activity_events (event_id, camera_id, camera_name, activity_type, end_timestamp,
+    created_at, telegram_notified) VALUES `,
+  columns: 7,
+  tail: ` ON CONFLICT (event_id) DO UPDATE SET
+    end_timestamp = excluded.end_timestamp,
+    duration_seconds = CASE WHEN start_timestamp IS NULL THEN NULL ELSE excluded.end_timestamp - start_timestamp END`,
+};
+
+const CAMERA_STATE: Omit<TableRows, 'rows'> = {
+  head: 'INSERT INTO camera_state (camera_id, setting_name, setting_value, last_updated) VALUES ',
+  columns: 4,
+  tail: ` ON CONFLICT (camera_id, setting_name) DO UPDATE SET
+    setting_value = excluded.setting_value, last_updated = excluded.last_updated
+    WHERE excluded.last_updated >= last_updated`,
+};
+
+const SENSORS: Omit<TableRows, 'rows'> = {
+  head: 'INSERT INTO sensor_readings (device_id, time_ms, temperature, humidity, pressure) VALUES ',
+  columns: 5,
+  tail: ` ON CONFLICT (device_id, time_ms) DO UPDATE SET
+    temperature = excluded.temperature, humidity = excluded.humidity, pressure = excluded.pressure`,
+};
+
+const COMMANDS: Omit<TableRows, 'rows'> = {
+  head: 'INSERT INTO commands (request_id, device_id, action, topic, mode, created_ms) VALUES ',
+  columns: 6,
+  tail: ' ON CONFLICT (request_id) DO NOTHING',
+};
+
+const DEAD_LETTERS: Omit<TableRows, 'rows'> = {
+  head: 'INSERT INTO dead_letters (received_ms, source, reason, device_id, payload, payload_bytes) VALUES ',
+  columns: 6,
+  tail: '',
+};
+
+/** SQLite's default limit on bound parameters is 32766; stay well under it. */
+const MAX_PARAMS = 16_000;
+
+export function batchStatements(records: readonly StoreRecord[], nowMs: number): Statement[] {
+  const registry = new Map<string, RegistryPatch>();
+  const tables = {
+    status: { ...STATUS_EVENTS, rows: [] as SqlValue[][] },
+    starts: { ...ACTIVITY_STARTS, rows: [] as SqlValue[][] },
+    stops: { ...ACTIVITY_STOPS, rows: [] as SqlValue[][] },
+    state: { ...CAMERA_STATE, rows: [] as SqlValue[][] },
+    sensors: { ...SENSORS, rows: [] as SqlValue[][] },
+    commands: { ...COMMANDS, rows: [] as SqlValue[][] },
+    dead: { ...DEAD_LETTERS, rows: [] as SqlValue[][] },
+  };
+  const now = sec(nowMs);
+
+  const patch = (deviceId: string, deviceType: string, timeMs: number): RegistryPatch => {
+    let p = registry.get(deviceId);
+    if (!p) {
+      p = { deviceType, lastSeenMs: timeMs };
+      registry.set(deviceId, p);
+    }
+    p.deviceType = deviceType;
+    p.lastSeenMs = Math.max(p.lastSeenMs, timeMs);
+    return p;
+  };
+
+  for (const r of records) {
+    switch (r.kind) {
+      case 'connection': {
+        const p = patch(r.deviceId, r.deviceType, r.timeMs);
+        p.connection = r.status;
+        p.name = r.name ?? p.name;
+        p.ip = r.ipAddress ?? p.ip;
+        p.firmware = r.firmwareVersion ?? p.firmware;
+        p.hardware = r.hardwareVersion ?? p.hardware;
+        p.serial = r.serialNumber ?? p.serial;
+        tables.status.rows.push([r.deviceId, 'connection', r.status, sec(r.timeMs), v(r.name), r.deviceId,
+          v(r.ipAddress), v(r.firmwareVersion), null, null, null, r.raw, now, null, null]);
+        break;
+      }
+      case 'heartbeat': {
+        const p = patch(r.deviceId, r.deviceType, r.timeMs);
+        p.battery = r.batteryLevel ?? p.battery;
+        p.signal = r.signalStrength ?? p.signal;
+        tables.status.rows.push([r.deviceId, 'heartbeat', v(r.streamState), sec(r.timeMs), null, r.deviceId, null,
+          null, v(r.batteryLevel), v(r.temperature), v(r.uptime), r.raw, now, v(r.signalStrength), v(r.streamState)]);
+        break;
+      }
+      case 'activity-start':
+        patch(r.deviceId, r.deviceType, r.timeMs);
+        tables.starts.rows.push([r.eventId, r.deviceId, v(r.deviceName), r.activityType, sec(r.timeMs),
+          v(r.confidence), v(r.region), now, 0]);
+        break;
+      case 'activity-stop':
+        patch(r.deviceId, r.deviceType, r.timeMs);
+        tables.stops.rows.push([r.eventId, r.deviceId, v(r.deviceName), r.activityType, sec(r.timeMs), now, 0]);
+        break;
+      case 'camera-state': {
+        const p = patch(r.deviceId, r.deviceType, r.timeMs);
+        if (r.mode) {
+          p.mode = r.mode;
+          tables.state.rows.push([r.deviceId, 'mode', r.mode, sec(r.timeMs)]);
+        }
+        for (const [name, value] of Object.entries(r.settings)) {
+          tables.state.rows.push([r.deviceId, name, value, sec(r.timeMs)]);
+        }
+        break;
+      }
+      case 'sensor':
+        patch(r.deviceId, r.deviceType, r.timeMs);
+        tables.sensors.rows.push([r.deviceId, r.timeMs, v(r.temperature), v(r.humidity), v(r.pressure)]);
+        break;
+      case 'command':
+        // The requested mode is what a reconnecting camera gets back (seed 004's restore).
+        if (r.mode) tables.state.rows.push([r.deviceId, 'mode', r.mode, sec(r.timeMs)]);
+        tables.commands.rows.push([r.requestId, r.deviceId, r.action, r.topic, v(r.mode), r.timeMs]);
+        break;
+      case 'dead-letter':
+        tables.dead.rows.push([r.timeMs, r.source, r.reason, v(r.deviceId), r.payload, r.payloadBytes]);
+        break;
+    }
+  }
+
+  const registryRows: SqlValue[][] = [];
+  for (const [id, p] of registry) {
+    registryRows.push([id, p.deviceType, v(p.name), v(p.ip), v(p.firmware), v(p.hardware), v(p.serial), v(p.mode),
+      v(p.connection), v(p.battery), v(p.signal), sec(p.lastSeenMs), now, now]);
+  }
+
+  // Registry first, so a query joined on it never sees an event of an unknown camera.
+  return [
+    ...multiRow({ ...REGISTRY, rows: registryRows }),
+    ...multiRow(tables.status),
+    ...multiRow(tables.starts),
+    ...multiRow(tables.stops),
+    ...multiRow(tables.state),
+    ...multiRow(tables.sensors),
+    ...multiRow(tables.commands),
+    ...multiRow(tables.dead),
+  ];
+}
+
+const placeholderCache = new Map<string, string>();
+
+function multiRow(t: TableRows): Statement[] {
+  const out: Statement[] = [];
+  const perStatement = Math.max(1, Math.floor(MAX_PARAMS / t.columns));
+  for (let i = 0; i < t.rows.length; i += perStatement) {
+    const chunk = t.rows.slice(i, i + perStatement);
+    out.push({ sql: t.head + placeholders(t.columns, chunk.length) + t.tail, params: chunk.flat() });
+  }
+  return out;
+}
+
+function placeholders(columns: number, rows: number): string {
+  const key = `${columns}x${rows}`;
+  let s = placeholderCache.get(key);
+  if (!s) {
+    const row = `(${new Array(columns).fill('?').join(',')})`;
+    s = new Array(rows).fill(row).join(',');
+    if (placeholderCache.size > 2000) placeholderCache.clear();
+    placeholderCache.set(key, s);
+  }
+  return s;
+}

@@ -1,0 +1,173 @@
+/**
+ * Schema migrations. Each has a version; the database records the highest one
+ * applied (PRAGMA user_version and the schema_migrations table) and only newer
+ * ones run, each in its own transaction. Never edit a released migration: add one.
+ *
+ * Seed 004's tables keep its column names and its Unix-second timestamps so its
+ * tools and queries still work; tables we added use Unix milliseconds (`*_ms`).
+ */
+import type { Connection } from './sqlite';
+
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'seed 004 tables, sensor readings, commands, alerts outbox, dead letters',
+    sql: `
+CREATE TABLE camera_registry (
+  camera_id TEXT PRIMARY KEY,
+  camera_name TEXT,
+  ip_address TEXT,
+  firmware_version TEXT,
+  status TEXT,
+  connection_status TEXT,
+  last_seen INTEGER,
+  created_at INTEGER,
+  updated_at INTEGER,
+  device_type TEXT,
+  hardware_version TEXT,
+  serial_number TEXT,
+  battery_level INTEGER,
+  signal_strength INTEGER
+);
+CREATE TABLE activity_events (
+  event_id TEXT PRIMARY KEY,
+  camera_id TEXT,
+  camera_name TEXT,
+  activity_type TEXT,
+  start_timestamp INTEGER,
+  end_timestamp INTEGER,
+  duration_seconds INTEGER,
+  confidence REAL,
+  thumbnail_path TEXT,
+  recording_path TEXT,
+  recording_filename TEXT,
+  recording_size INTEGER,
+  upload_status TEXT,
+  telegram_msg_id INTEGER,
+  telegram_notified INTEGER DEFAULT 0,
+  created_at INTEGER,
+  region TEXT
+);
+CREATE INDEX activity_events_camera_time ON activity_events (camera_id, start_timestamp);
+CREATE INDEX activity_events_time ON activity_events (start_timestamp);
+CREATE TABLE status_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  camera_id TEXT,
+  event_type TEXT,
+  status TEXT,
+  timestamp INTEGER,
+  camera_name TEXT,
+  client_id TEXT,
+  ip_address TEXT,
+  firmware_version TEXT,
+  battery_level INTEGER,
+  temperature REAL,
+  uptime INTEGER,
+  raw_payload TEXT,
+  created_at INTEGER,
+  signal_strength INTEGER,
+  stream_state TEXT
+);
+CREATE INDEX status_events_camera_time ON status_events (camera_id, timestamp);
+CREATE TABLE file_uploads (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id TEXT,
+  camera_id TEXT,
+  file_type TEXT,
+  file_path TEXT,
+  file_size INTEGER,
+  uploaded_at INTEGER
+);
+CREATE INDEX file_uploads_event ON file_uploads (event_id);
+CREATE TABLE camera_state (
+  camera_id TEXT,
+  setting_name TEXT,
+  setting_value TEXT,
+  last_updated INTEGER,
+  PRIMARY KEY (camera_id, setting_name)
+);
+CREATE TABLE sensor_readings (
+  device_id TEXT NOT NULL,
+  time_ms INTEGER NOT NULL,
+  temperature REAL,
+  humidity REAL,
+  pressure REAL,
+  PRIMARY KEY (device_id, time_ms)
+) WITHOUT ROWID;
+CREATE TABLE commands (
+  request_id TEXT PRIMARY KEY,
+  device_id TEXT NOT NULL,
+  action TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  mode TEXT,
+  created_ms INTEGER NOT NULL
+);
+CREATE TABLE alerts_outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  dedupe_key TEXT UNIQUE,
+  channel TEXT NOT NULL,
+  alert TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'pending',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL,
+  last_error TEXT,
+  created_ms INTEGER NOT NULL,
+  sent_ms INTEGER
+);
+CREATE INDEX alerts_outbox_due ON alerts_outbox (state, next_attempt_ms);
+CREATE TABLE dead_letters (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  received_ms INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  device_id TEXT,
+  payload TEXT,
+  payload_bytes INTEGER
+);
+CREATE INDEX dead_letters_time ON dead_letters (received_ms);
+`,
+  },
+];
+
+export async function currentVersion(db: Connection): Promise<number> {
+  const row = await db.get<{ user_version: number }>('PRAGMA user_version');
+  return row?.user_version ?? 0;
+}
+
+/** Applies every migration newer than the file; returns the versions applied. */
+export async function migrate(db: Connection, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  await db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT, applied_ms INTEGER)',
+  );
+  const from = await currentVersion(db);
+  const latest = migrations.at(-1)?.version ?? 0;
+  if (from > latest) {
+    throw new Error(`database schema version ${from} is newer than this software knows (${latest}); upgrade PiCam Guardian`);
+  }
+  const applied: number[] = [];
+  for (const m of migrations.filter((m) => m.version > from)) {
+    await db.exec('BEGIN IMMEDIATE');
+    try {
+      await db.exec(m.sql);
+      await db.run('INSERT INTO schema_migrations (version, description, applied_ms) VALUES (?, ?, ?)', [
+        m.version,
+        m.description,
+        Date.now(),
+      ]);
+      // PRAGMA takes no bound parameters; the version is an integer from our own table.
+      await db.exec(`PRAGMA user_version = ${Math.trunc(m.version)}`);
+      await db.exec('COMMIT');
+      applied.push(m.version);
+    } catch (err) {
+      await db.exec('ROLLBACK');
+      throw new Error(`migration ${m.version} (${m.description}) failed: ${(err as Error).message}`);
+    }
+  }
+  return applied;
+}

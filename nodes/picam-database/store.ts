@@ -1,0 +1,133 @@
+/**
+ * The event store: one SQLite file in WAL mode, a writer connection with group
+ * commit and a reader connection for queries (WAL lets readers run beside the
+ * writer). Owned by the `picam-database` config node; usable without Node-RED.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { StoreRecord } from '../lib/types';
+import { BatchWriter, type WriteCallback } from './batch-writer';
+import * as queries from './queries';
+import { migrate } from './schema';
+import { Connection } from './sqlite';
+
+export interface RetentionDays {
+  activity: number;
+  status: number;
+  sensors: number;
+  deadLetters: number;
+}
+
+export interface StoreOptions {
+  file: string;
+  maxBatch?: number;
+  maxDelayMs?: number;
+  /** "FULL" survives power loss; "NORMAL" only process crashes */
+  synchronous?: 'FULL' | 'NORMAL';
+  retention?: Partial<RetentionDays>;
+}
+
+export const DEFAULT_RETENTION: RetentionDays = { activity: 90, status: 30, sensors: 30, deadLetters: 14 };
+
+export class EventStore {
+  private constructor(
+    readonly file: string,
+    private readonly writerConn: Connection,
+    private readonly readerConn: Connection,
+    readonly writer: BatchWriter,
+    readonly retention: RetentionDays,
+  ) {}
+
+  static async open(opts: StoreOptions): Promise<EventStore> {
+    if (opts.file !== ':memory:') mkdirSync(dirname(opts.file), { recursive: true });
+    const w = await Connection.open(opts.file);
+    try {
+      await w.exec(`PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;`);
+      await w.exec(`PRAGMA synchronous = ${opts.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
+      await migrate(w);
+    } catch (err) {
+      await w.close();
+      throw err;
+    }
+    const r = await Connection.open(opts.file);
+    await r.exec('PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;');
+    const writer = new BatchWriter(w, { maxBatch: opts.maxBatch ?? 2000, maxDelayMs: opts.maxDelayMs ?? 20 });
+    return new EventStore(opts.file, w, r, writer, { ...DEFAULT_RETENTION, ...opts.retention });
+  }
+
+  /** `callback` runs after the record's transaction committed. */
+  write(record: StoreRecord, callback: WriteCallback): void {
+    this.writer.write(record, callback);
+  }
+
+  writeAsync(record: StoreRecord): Promise<void> {
+    return new Promise((resolve, reject) => this.write(record, (err) => (err ? reject(err) : resolve())));
+  }
+
+  query(kind: queries.QueryKind, params: queries.QueryParams = {}): Promise<unknown> {
+    switch (kind) {
+      case 'cameras':
+        return queries.cameras(this.readerConn);
+      case 'events':
+        return queries.events(this.readerConn, params);
+      case 'sensors':
+        return queries.sensors(this.readerConn, params);
+      case 'dead-letters':
+        return queries.deadLetters(this.readerConn, params);
+      case 'status':
+        return queries.status(this.readerConn);
+      default:
+        return Promise.reject(new queries.QueryError(400, `unknown query "${String(kind)}" (expected ${queries.QUERY_KINDS.join(', ')})`));
+    }
+  }
+
+  knownDevices() {
+    return queries.knownDevices(this.readerConn);
+  }
+
+  /** Deletes rows older than the retention settings (0 days keeps forever). Returns rows deleted. */
+  async prune(nowMs = Date.now()): Promise<number> {
+    const day = 86_400_000;
+    const cutoffs: Array<[string, string, number, 'sec' | 'ms']> = [
+      ['activity_events', 'start_timestamp', this.retention.activity, 'sec'],
+      ['status_events', 'timestamp', this.retention.status, 'sec'],
+      ['sensor_readings', 'time_ms', this.retention.sensors, 'ms'],
+      ['dead_letters', 'received_ms', this.retention.deadLetters, 'ms'],
+    ];
+    let deleted = 0;
+    for (const [table, column, days, unit] of cutoffs) {
+      if (!(days > 0)) continue;
+      const cutoff = unit === 'sec' ? Math.floor((nowMs - days * day) / 1000) : nowMs - days * day;
+      // Small chunks keep each write lock short, so ingest never waits long.
+      for (;;) {
+        const { changes } = await this.writer.exclusive((db) =>
+          db.run(
+            table === 'sensor_readings'
+              ? `DELETE FROM sensor_readings WHERE (device_id, time_ms) IN
+                   (SELECT device_id, time_ms FROM sensor_readings WHERE time_ms < ? LIMIT 5000)`
+              : `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${column} < ? LIMIT 5000)`,
+            [cutoff],
+          ),
+        );
+        deleted += changes;
+        if (changes < 5000) break;
+      }
+    }
+    return deleted;
+  }
+
+  /** Commits what is queued, then closes both connections. Safe to call twice. */
+  async close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = (async () => {
+        await this.writer.close();
+        await this.readerConn.close();
+        await this.writerConn.run('PRAGMA wal_checkpoint(TRUNCATE)');
+        await this.writerConn.close();
+      })();
+    }
+    return this.closing;
+  }
+
+  private closing?: Promise<void>;
+}

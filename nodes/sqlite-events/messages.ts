@@ -1,0 +1,41 @@
+/** Input shapes accepted by sqlite-events, checked before they reach the store. */
+import type { NodeMessageInFlow } from 'node-red';
+import type { RecordKind } from '../lib/types';
+import type { QueryParams } from '../picam-database/queries';
+
+const RECORD_KINDS: readonly RecordKind[] = [
+  'connection',
+  'heartbeat',
+  'activity-start',
+  'activity-stop',
+  'camera-state',
+  'sensor',
+  'command',
+  'dead-letter',
+];
+
+/** Shape check only: mqtt-processor already validated the fields. */
+export function isStoreRecord(value: unknown): boolean {
+  if (!value || typeof value !== 'object') return false;
+  const r = value as { kind?: unknown; deviceId?: unknown; timeMs?: unknown };
+  if (!RECORD_KINDS.includes(r.kind as RecordKind)) return false;
+  if (typeof r.timeMs !== 'number') return false;
+  return r.kind === 'dead-letter' || typeof r.deviceId === 'string';
+}
+
+/**
+ * What to ask: the node's configured query, or `msg.query.kind`/`msg.topic` when
+ * configured "from msg". Parameters merge an `http in` request's path and query
+ * string with `msg.query`, so `http in → sqlite-events → http response` needs
+ * no glue.
+ */
+export function queryRequest(configured: string, msg: NodeMessageInFlow): { kind: string; params: QueryParams } {
+  const m = msg as NodeMessageInFlow & {
+    query?: QueryParams & { kind?: string };
+    req?: { params?: QueryParams; query?: QueryParams };
+  };
+  const fromMsg = m.query && typeof m.query === 'object' ? m.query : {};
+  const kind = configured === 'msg' || !configured ? String(fromMsg.kind ?? msg.topic ?? '') : configured;
+  const params: QueryParams = { ...(m.req?.query ?? {}), ...(m.req?.params ?? {}), ...fromMsg };
+  return { kind, params };
+}

@@ -1,0 +1,132 @@
+/**
+ * sqlite-events: stores records from mqtt-processor (write mode) or answers
+ * queries for the API and dashboard (query mode). Writes report `done` only
+ * after their transaction committed.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { compact, StatusReporter } from '../lib/status';
+import type { StoreRecord } from '../lib/types';
+import type { PicamDatabaseNode } from '../picam-database/picam-database';
+import { QUERY_KINDS, QueryError, type QueryKind } from '../picam-database/queries';
+import type { EventStore } from '../picam-database/store';
+import { isStoreRecord, queryRequest } from './messages';
+
+interface SqliteEventsDef extends NodeDef {
+  database: string;
+  mode: 'write' | 'query';
+  query: QueryKind | 'msg';
+}
+
+type Send = (msg: NodeMessageInFlow | Array<NodeMessageInFlow | null>) => void;
+type Done = (err?: Error) => void;
+
+export default function register(RED: NodeAPI): void {
+  function SqliteEvents(this: Node, def: SqliteEventsDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const status = new StatusReporter(node);
+    const db = RED.nodes.getNode(def.database) as PicamDatabaseNode | null;
+    const mode = def.mode === 'query' ? 'query' : 'write';
+    const wired = ((node as unknown as { wires?: string[][] }).wires?.[0]?.length ?? 0) > 0;
+    let store: EventStore | undefined;
+    let failure: string | undefined;
+    let written = 0;
+    let failed = 0;
+    let queries = 0;
+    // Input that arrives while the file is still opening waits here, not lost.
+    let waiting: Array<[NodeMessageInFlow, Send, Done]> = [];
+
+    if (!db) {
+      status.now('error', 'no database configured');
+      node.on('input', (_msg: NodeMessageInFlow, _send: Send, done: Done) => done(new Error('sqlite-events: no database configured')));
+      return;
+    }
+
+    status.now('busy', 'opening database');
+    db.acquire(node).then(
+      (s) => {
+        store = s;
+        status.now('ok', mode === 'write' ? 'ready' : `ready: ${def.query} queries`);
+        const queued = waiting;
+        waiting = [];
+        for (const [msg, send, done] of queued) handle(msg, send, done);
+      },
+      (err: Error) => {
+        failure = err.message;
+        status.now('error', `database failed: ${err.message}`);
+        for (const [, , done] of waiting) done(new Error(`database unavailable: ${err.message}`));
+        waiting = [];
+      },
+    );
+
+    const handle = (msg: NodeMessageInFlow, send: Send, done: Done) => {
+      if (!store) {
+        if (failure) done(new Error(`database unavailable: ${failure}`));
+        else waiting.push([msg, send, done]);
+        return;
+      }
+      if (mode === 'write') write(store, msg, send, done);
+      else void query(store, msg, send, done);
+    };
+
+    const write = (s: EventStore, msg: NodeMessageInFlow, send: Send, done: Done) => {
+      const record = msg.payload as unknown;
+      if (!isStoreRecord(record)) {
+        failed++;
+        status.soon('warn', `${compact(written)} stored, ${failed} failed`);
+        done(new Error('sqlite-events: msg.payload is not a store record (expected mqtt-processor output 1)'));
+        return;
+      }
+      s.write(record as StoreRecord, (err) => {
+        if (err) {
+          failed++;
+          status.now('error', `write failed: ${err.message}`);
+          done(err);
+          return;
+        }
+        written++;
+        status.soon(failed ? 'warn' : 'ok', `${compact(written)} stored${failed ? `, ${failed} failed` : ''}`);
+        if (wired) send(msg);
+        done();
+      });
+    };
+
+    const query = async (s: EventStore, msg: NodeMessageInFlow, send: Send, done: Done) => {
+      const { kind, params } = queryRequest(def.query, msg);
+      try {
+        if (!QUERY_KINDS.includes(kind as QueryKind)) throw new QueryError(400, `unknown query "${kind}" (expected ${QUERY_KINDS.join(', ')})`);
+        msg.payload = await s.query(kind as QueryKind, params);
+        (msg as { statusCode?: number }).statusCode = 200;
+        queries++;
+        status.soon('ok', `${compact(queries)} queries answered`);
+        send(msg);
+        done();
+      } catch (err) {
+        const e = err as Error;
+        const code = err instanceof QueryError ? err.statusCode : 500;
+        msg.payload = { error: e.message };
+        (msg as { statusCode?: number }).statusCode = code;
+        send(msg);
+        // A bad filter is answered, not a node failure; a database error is both.
+        if (code === 500) {
+          status.now('error', `query failed: ${e.message}`);
+          done(e);
+        } else done();
+      }
+    };
+
+    node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => handle(msg, send, done));
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      status.clear();
+      for (const [, , d] of waiting) d(new Error('sqlite-events closed before the database opened'));
+      waiting = [];
+      // release() commits what is queued before the file closes
+      db.release(node).then(done, (err: Error) => {
+        node.error(`closing database: ${err.message}`);
+        done();
+      });
+    });
+  }
+  RED.nodes.registerType('sqlite-events', SqliteEvents as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+}

@@ -1,0 +1,36 @@
+import { cpSync, readdirSync } from 'node:fs';
+import { defineConfig } from 'tsup';
+
+// Node-RED 4.1 loads nodes with require(): CommonJS, one file per node, the
+// editor .html, locales/ and icons/ copied beside it (DESIGN.md §3).
+const NODES = readdirSync('nodes', { withFileTypes: true })
+  .filter((d) => d.isDirectory() && d.name !== 'lib')
+  .map((d) => d.name);
+
+export default defineConfig({
+  entry: {
+    ...Object.fromEntries(NODES.map((n) => [`nodes/${n}/${n}`, `nodes/${n}/${n}.ts`])),
+    settings: 'settings.ts',
+    'cli/picam-guardian': 'cli/picam-guardian.ts',
+    'cli/simulator': 'cli/simulator.ts',
+  },
+  format: ['cjs'],
+  cjsInterop: true,
+  target: 'node20',
+  platform: 'node',
+  outDir: 'dist',
+  splitting: true,
+  sourcemap: true,
+  clean: true,
+  shims: false,
+  external: ['node-red', 'sqlite3', 'mqtt'],
+  onSuccess: async () => {
+    for (const n of NODES) {
+      for (const entry of readdirSync(`nodes/${n}`, { withFileTypes: true })) {
+        if (entry.name.endsWith('.html') || entry.name === 'locales' || entry.name === 'icons') {
+          cpSync(`nodes/${n}/${entry.name}`, `dist/nodes/${n}/${entry.name}`, { recursive: true });
+        }
+      }
+    }
+  },
+});
