@@ -159,10 +159,11 @@ export async function sensors(db: Connection, p: QueryParams) {
   } else {
     bucketMs = Math.ceil((toMs - fromMs + 1) / points);
     readings = await db.all<SensorPoint>(
-      `SELECT ? + ((time_ms - ?) / ?) * ? AS time_ms, avg(temperature) AS temperature, avg(humidity) AS humidity,
-              avg(pressure) AS pressure, count(*) AS samples
+      // sqlite3 binds JS numbers as REAL: the CAST keeps the bucket division integral.
+      `SELECT CAST(? AS INTEGER) + ((time_ms - CAST(? AS INTEGER)) / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS time_ms,
+              avg(temperature) AS temperature, avg(humidity) AS humidity, avg(pressure) AS pressure, count(*) AS samples
          FROM sensor_readings WHERE device_id = ? AND time_ms BETWEEN ? AND ?
-        GROUP BY (time_ms - ?) / ? ORDER BY 1`,
+        GROUP BY (time_ms - CAST(? AS INTEGER)) / CAST(? AS INTEGER) ORDER BY 1`,
       [fromMs, fromMs, bucketMs, bucketMs, id, fromMs, toMs, fromMs, bucketMs],
     );
   }

@@ -1,0 +1,42 @@
+/** Realistic device payloads (seed 004's formats) shared by the tests. */
+export const CAMERA = '67E48798E70345179A86980A7CAAAE73';
+export const PI = 'picam-kitchen';
+
+export const topics = {
+  connection: (id = CAMERA, type = 'hive-cam') => `prod/device/connection/${type}/${id}`,
+  status: (id = CAMERA, type = 'hive-cam') => `prod/device/status/${type}/${id}`,
+  start: (id = CAMERA, type = 'hive-cam') => `prod/device/message/${type}/${id}/activity/start`,
+  stop: (id = CAMERA, type = 'hive-cam') => `prod/device/message/${type}/${id}/activity/stop`,
+  state: (id = CAMERA, type = 'hive-cam') => `prod/device/message/${type}/${id}/camera/state`,
+  environment: (id = PI) => `prod/device/message/picam/${id}/sensors/environment`,
+};
+
+export const connected = (timestamp = 1705329045, extra: object = {}) => ({
+  status: 'connected',
+  timestamp,
+  name: 'Front Door',
+  device: { softwareVersion: 'V0_0_00_117RC_svn1356', hardwareVersion: 'VBC01', serialNumber: 'SN123456' },
+  ipAddress: '192.168.1.101',
+  ...extra,
+});
+
+export const disconnected = (timestamp = 1705329100) => ({ status: 'disconnected', timestamp });
+
+export const heartbeat = (timestamp = 1705329060) => ({
+  timestamp,
+  battery: 87,
+  signal: -61,
+  uptime: 3600,
+  temperature: 38.5,
+  streamState: 'idle',
+});
+
+export const activity = (eventId: string, timestamp: number, activityType = 'MOTION') => ({
+  eventId,
+  activityType,
+  timestamp,
+  confidence: 0.85,
+  region: { x: 10, y: 20, w: 30, h: 30 },
+});
+
+export const environment = (timestamp = 1705329045123) => ({ temperature: 21.5, humidity: 45.2, pressure: 1013.2, timestamp });
