@@ -11,6 +11,8 @@ import { packageRoot, type RoleSettings } from './roles';
 
 export interface RunningRuntime {
   url: string;
+  /** Node-RED's message hooks (https://nodered.org/docs/api/hooks/), for instrumentation */
+  hooks: { add(name: string, hook: (event: any) => void): void };
   adminUrl: string;
   server: Server;
   stop(): Promise<void>;
@@ -79,6 +81,7 @@ export async function startRuntime(
     url,
     adminUrl: `${url}${(settings.httpAdminRoot as string).replace(/\/$/, '')}/`,
     server,
+    hooks: RED.hooks,
     stop: () =>
       (stopping ??= (async () => {
         await RED.stop();
@@ -95,5 +98,6 @@ interface NodeRedEmbedded {
   httpAdmin: express.Express;
   httpNode: express.Express;
   log: { info(msg: string): void };
+  hooks: RunningRuntime['hooks'];
   runtime: { flows: { setFlows(opts: { flows: { flows: FlowNode[] }; deploymentType: string }): Promise<unknown> } };
 }

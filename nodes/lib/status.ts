@@ -17,8 +17,7 @@ const LOOK: Record<StatusLevel, NodeStatus> = {
 
 export class StatusReporter {
   private timer?: NodeJS.Timeout;
-  private pending?: NodeStatus;
-  private lastText?: string;
+  private render?: () => [StatusLevel, string];
 
   constructor(
     private readonly node: Pick<Node, 'status'>,
@@ -27,31 +26,33 @@ export class StatusReporter {
 
   /** Shown at once: state changes a user must see (connected, failed). */
   now(level: StatusLevel, text: string): void {
-    this.pending = undefined;
+    this.render = undefined;
     this.apply({ ...LOOK[level], text });
   }
 
-  /** Coalesced: counters that change with every message. */
-  soon(level: StatusLevel, text: string): void {
-    this.pending = { ...LOOK[level], text };
+  /** Coalesced: counters that change with every message. `render` runs when the update is shown. */
+  soon(render: () => [StatusLevel, string]): void {
+    this.render = render;
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (this.pending) this.apply(this.pending);
-      this.pending = undefined;
+      const r = this.render;
+      this.render = undefined;
+      if (r) {
+        const [level, text] = r();
+        this.apply({ ...LOOK[level], text });
+      }
     }, this.minIntervalMs);
   }
 
   clear(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.pending = undefined;
+    this.render = undefined;
     this.node.status({});
   }
 
   private apply(s: NodeStatus): void {
-    if (s.text === this.lastText && s.fill === undefined) return;
-    this.lastText = s.text;
     this.node.status(s);
   }
 }

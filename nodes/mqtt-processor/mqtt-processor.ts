@@ -4,7 +4,7 @@
  *   3 commands → mqtt out       4 replies → http response
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { compact, StatusReporter, ThrottledWarn } from '../lib/status';
+import { compact, StatusReporter, ThrottledWarn, type StatusLevel } from '../lib/status';
 import { CAMERA_MODES, type CameraMode, type Reply } from '../lib/types';
 import type { PicamDatabaseNode } from '../picam-database/picam-database';
 import { classifyInput } from './inputs';
@@ -48,11 +48,12 @@ export default function register(RED: NodeAPI): void {
       (later) => node.send(outputs(later)),
     );
 
-    const showCounts = () => {
+    const counts = (): [StatusLevel, string] => {
       const c = processor.counters;
       const text = `${compact(c.received)} in, ${compact(c.records)} records${c.rejected ? `, ${compact(c.rejected)} rejected` : ''}${c.duplicates ? `, ${compact(c.duplicates)} dup` : ''}`;
-      status.soon(c.rejected ? 'warn' : 'ok', text);
+      return [c.rejected ? 'warn' : 'ok', text];
     };
+    const showCounts = () => status.soon(counts);
 
     const reply = (msg: NodeMessageInFlow, statusCode: number, body: Reply): NodeMessage => Object.assign(msg, { statusCode, payload: body });
 

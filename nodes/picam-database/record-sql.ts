@@ -224,8 +224,10 @@ function multiRow(t: TableRows): Statement[] {
   const out: Statement[] = [];
   const perStatement = Math.max(1, Math.floor(MAX_PARAMS / t.columns));
   for (let i = 0; i < t.rows.length; i += perStatement) {
-    const chunk = t.rows.slice(i, i + perStatement);
-    out.push({ sql: t.head + placeholders(t.columns, chunk.length) + t.tail, params: chunk.flat() });
+    const end = Math.min(t.rows.length, i + perStatement);
+    const params: SqlValue[] = [];
+    for (let r = i; r < end; r++) for (const value of t.rows[r]!) params.push(value);
+    out.push({ sql: t.head + placeholders(t.columns, end - i) + t.tail, params });
   }
   return out;
 }

@@ -4,7 +4,7 @@
  * after their transaction committed.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { compact, StatusReporter } from '../lib/status';
+import { compact, StatusReporter, type StatusLevel } from '../lib/status';
 import type { StoreRecord } from '../lib/types';
 import type { PicamDatabaseNode } from '../picam-database/picam-database';
 import { QUERY_KINDS, QueryError, type QueryKind } from '../picam-database/queries';
@@ -69,11 +69,13 @@ export default function register(RED: NodeAPI): void {
       else void query(store, msg, send, done);
     };
 
+    const writeCounts = (): [StatusLevel, string] => [failed ? 'warn' : 'ok', `${compact(written)} stored${failed ? `, ${failed} failed` : ''}`];
+
     const write = (s: EventStore, msg: NodeMessageInFlow, send: Send, done: Done) => {
       const record = msg.payload as unknown;
       if (!isStoreRecord(record)) {
         failed++;
-        status.soon('warn', `${compact(written)} stored, ${failed} failed`);
+        status.soon(writeCounts);
         done(new Error('sqlite-events: msg.payload is not a store record (expected mqtt-processor output 1)'));
         return;
       }
@@ -85,7 +87,7 @@ export default function register(RED: NodeAPI): void {
           return;
         }
         written++;
-        status.soon(failed ? 'warn' : 'ok', `${compact(written)} stored${failed ? `, ${failed} failed` : ''}`);
+        status.soon(writeCounts);
         if (wired) send(msg);
         done();
       });
@@ -98,7 +100,7 @@ export default function register(RED: NodeAPI): void {
         msg.payload = await s.query(kind as QueryKind, params);
         (msg as { statusCode?: number }).statusCode = 200;
         queries++;
-        status.soon('ok', `${compact(queries)} queries answered`);
+        status.soon(() => ['ok', `${compact(queries)} queries answered`]);
         send(msg);
         done();
       } catch (err) {

@@ -244,7 +244,7 @@ describe('mqtt-processor: command requests', () => {
     const settings = p.handleCommand({ action: 'settings-update', deviceId: CAMERA, settings: { detectionSensitivity: 'low' } });
     assert.ok(settings.ok);
     assert.equal(settings.command.topic, `prod/honeycomb/${CAMERA}/settings/update`);
-    assert.deepEqual((settings.command.payload as { settings: unknown }).settings, { detectionSensitivity: 'low' });
+    assert.deepEqual((settings.command.payload as unknown as { settings: unknown }).settings, { detectionSensitivity: 'low' });
   });
 
   const bad: Array<[string, Parameters<Processor['handleCommand']>[0], number, RegExp]> = [

@@ -1,0 +1,177 @@
+/**
+ * npm run bench: ingest throughput, latency and memory of the cloud flow,
+ * side by side with a stock-nodes baseline in the same run.
+ *
+ * For each flow: a fresh Node-RED runtime (own process) with its embedded
+ * broker, and a publisher process for 1,000 simulated devices.
+ *   1. sustained: closed loop (at most 5,000 messages beyond the committed
+ *      count) for 15 s after a 3 s warm-up → committed rows per second
+ *   2. latency: open loop at 5,000 msg/s (or 80 % of the flow's sustained
+ *      rate if lower) for 10 s → p50/p99 from publish to committed row
+ *   RSS is the runtime process's peak over the whole run.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { migrate } from '../nodes/picam-database/schema';
+import { Connection } from '../nodes/picam-database/sqlite';
+import { FLOWS_DIR } from '../cli/runtime';
+
+const DEVICES = 1000;
+const WARMUP_S = 3;
+const SUSTAIN_S = Number(process.env.BENCH_SUSTAIN_S ?? 15);
+const LATENCY_S = Number(process.env.BENCH_LATENCY_S ?? 10);
+const LATENCY_RATE = 5000;
+
+interface FlowUnderTest {
+  name: string;
+  flowFile: string;
+  committedNode: string;
+  via: 'onComplete' | 'onSend';
+  prepare?: (dbFile: string) => Promise<void>;
+}
+
+interface Result {
+  name: string;
+  sustained: number;
+  latencyRate: number;
+  p50: number;
+  p99: number;
+  maxRssMb: number;
+  latencySamples: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function child(script: string, args: string[]): ChildProcess {
+  const prof = process.env.BENCH_PROFILE && script === 'runtime-child.ts' ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
+  if (script === 'runtime-child.ts' && process.env.BENCH_NODE_FLAGS) prof.push(...process.env.BENCH_NODE_FLAGS.split(' '));
+  return fork(join(__dirname, script), args, { execArgv: ['--import', 'tsx', ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+}
+
+function ask<T>(proc: ChildProcess, cmd: object, match: (m: any) => boolean): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: any) => {
+      if (match(m)) {
+        proc.off('message', onMessage);
+        proc.off('exit', onExit);
+        resolve(m as T);
+      }
+    };
+    const onExit = (code: number) => reject(new Error(`child exited with ${code}`));
+    proc.on('message', onMessage);
+    proc.once('exit', onExit);
+    if (Object.keys(cmd).length) proc.send(cmd);
+  });
+}
+
+const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
+
+async function run(flow: FlowUnderTest, portBase: number): Promise<Result> {
+  const dir = mkdtempSync(join(tmpdir(), `bench-${flow.name}-`));
+  const dbFile = join(dir, 'events.db');
+  await flow.prepare?.(dbFile);
+  const runtime = child('runtime-child.ts', [
+    JSON.stringify({ flowFile: flow.flowFile, dataDir: dir, dbFile, httpPort: portBase, mqttPort: portBase + 1, wsPort: portBase + 2, committedNode: flow.committedNode, via: flow.via }),
+  ]);
+  await ask(runtime, {}, (m) => m.ready);
+  await sleep(1500); // the flow's MQTT client connects to its broker
+  const publisher = child('publisher.ts', [`mqtt://127.0.0.1:${portBase + 1}`, String(DEVICES), '8']);
+  await ask(publisher, {}, (m) => m.ready);
+
+  const count = async () => (await ask<{ committed: number }>(runtime, { cmd: 'count' }, (m) => 'committed' in m && !('latencies' in m))).committed;
+  let relaying = true;
+  const relay = (async () => {
+    while (relaying) {
+      publisher.send({ cmd: 'committed', n: await count() });
+      await sleep(20);
+    }
+  })();
+  const drain = async (limitMs: number) => {
+    const { sent } = await ask<{ sent: number }>(publisher, { cmd: 'pause' }, (m) => 'sent' in m);
+    const until = Date.now() + limitMs;
+    while ((await count()) < sent && Date.now() < until) await sleep(100);
+  };
+
+  process.stdout.write(`${flow.name}: sustained… `);
+  publisher.send({ cmd: 'window', ahead: 5000 });
+  await sleep(WARMUP_S * 1000);
+  const c0 = await count();
+  const t0 = Date.now();
+  await sleep(SUSTAIN_S * 1000);
+  const sustained = ((await count()) - c0) / ((Date.now() - t0) / 1000);
+  await drain(30_000);
+  process.stdout.write(`${Math.round(sustained)} msg/s; latency… `);
+
+  const latencyRate = Math.min(LATENCY_RATE, Math.floor((sustained * 0.8) / 100) * 100);
+  runtime.send({ cmd: 'sample' });
+  publisher.send({ cmd: 'rate', perSecond: latencyRate });
+  await sleep(LATENCY_S * 1000);
+  await drain(30_000);
+  relaying = false;
+  await relay;
+  const report = await ask<{ latencies: number[]; maxRss: number }>(runtime, { cmd: 'report' }, (m) => 'latencies' in m);
+  const sorted = report.latencies.sort((a, b) => a - b);
+  console.log('done');
+
+  publisher.send({ cmd: 'stop' });
+  runtime.send({ cmd: 'stop' });
+  await Promise.all([new Promise((r) => publisher.once('exit', r)), new Promise((r) => runtime.once('exit', r))]);
+  rmSync(dir, { recursive: true, force: true });
+  return {
+    name: flow.name,
+    sustained: Math.round(sustained),
+    latencyRate,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    maxRssMb: Math.round(report.maxRss / 1024 / 1024),
+    latencySamples: sorted.length,
+  };
+}
+
+async function main() {
+  const flows: FlowUnderTest[] = [
+    { name: 'picam-guardian', flowFile: join(FLOWS_DIR, 'cloud.json'), committedNode: 'cloud.store', via: 'onComplete' },
+    {
+      name: 'stock baseline',
+      flowFile: join(__dirname, 'baseline-flow.json'),
+      committedNode: 'baseline.sqlite',
+      via: 'onSend',
+      // Same tables; stock settings otherwise (rollback journal, one statement per message).
+      prepare: async (dbFile) => {
+        const c = await Connection.open(dbFile);
+        await migrate(c);
+        await c.exec('PRAGMA journal_mode = DELETE');
+        await c.close();
+      },
+    },
+  ];
+  const started = Date.now();
+  const results: Result[] = [];
+  for (const [i, f] of flows.entries()) results.push(await run(f, 18800 + i * 10));
+
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  const machine = `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM (${Math.round(freemem() / 2 ** 30)} GiB free), Node ${process.version}, ${process.platform}`;
+  const [ours, base] = results as [Result, Result];
+  const lines = [
+    `Ingest benchmark, ${DEVICES} simulated devices, QoS1, publisher in a separate process`,
+    `machine: ${machine}`,
+    '',
+    '| flow | sustained msg/s | latency test rate | p50 ms | p99 ms | peak RSS MB |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...results.map((r) => `| ${r.name} | ${r.sustained} | ${r.latencyRate}/s | ${r.p50} | ${r.p99} | ${r.maxRssMb} |`),
+    '',
+    `throughput ratio picam-guardian / baseline: ${(ours.sustained / base.sustained).toFixed(1)}×`,
+    `targets: ≥ 20000 msg/s sustained, p99 ≤ 100 ms at 5000 msg/s, ≥ 20× baseline, RSS ≤ 250 MB`,
+    `run took ${Math.round((Date.now() - started) / 1000)} s`,
+  ];
+  console.log(`\n${lines.join('\n')}`);
+  mkdirSync(join(__dirname, 'results'), { recursive: true });
+  writeFileSync(join(__dirname, 'results', 'latest.json'), JSON.stringify({ machine, results, at: new Date().toISOString() }, null, 2));
+}
+
+main().catch((err: Error) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,79 @@
+/**
+ * One Node-RED runtime under test, in its own process so its RSS is its own.
+ * Counts committed rows through Node-RED's message hooks and reports to the
+ * parent over IPC:
+ *   ours      onComplete of the store node (done() runs after COMMIT)
+ *   baseline  onSend of the sqlite node (it sends after its statement ran)
+ */
+import { settingsFor } from '../cli/roles';
+import { startRuntime } from '../cli/runtime';
+
+interface Args {
+  flowFile: string;
+  dataDir: string;
+  dbFile: string;
+  httpPort: number;
+  mqttPort: number;
+  wsPort: number;
+  /** node whose completion means "committed" */
+  committedNode: string;
+  via: 'onComplete' | 'onSend';
+}
+
+const args = JSON.parse(process.argv[2]!) as Args;
+let committed = 0;
+let latencies: number[] = [];
+let sampling = false;
+let maxRss = 0;
+
+function record(sentAt: unknown): void {
+  committed++;
+  if (sampling && typeof sentAt === 'number') latencies.push(Date.now() - sentAt);
+}
+
+async function main() {
+  const role = settingsFor({
+    PICAM_ROLE: 'demo',
+    PICAM_DATA_DIR: args.dataDir,
+    PICAM_DB_FILE: args.dbFile,
+    PICAM_HTTP_PORT: String(args.httpPort),
+    PICAM_MQTT_PORT: String(args.mqttPort),
+    PICAM_MQTT_WS_PORT: String(args.wsPort),
+    PICAM_LOG_LEVEL: 'warn',
+  });
+  for (const [k, v] of Object.entries(role.flowEnv)) process.env[k] = v;
+  const runtime = await startRuntime(role, [args.flowFile]);
+  if (args.via === 'onComplete') {
+    runtime.hooks.add('onComplete.bench', (e: { node: { id: string }; msg: { payload?: { timeMs?: number } }; error?: unknown }) => {
+      if (e.node.id === args.committedNode && !e.error) record(e.msg.payload?.timeMs);
+    });
+  } else {
+    runtime.hooks.add('onSend.bench', (events: Array<{ source: { id: string }; msg: { sentAt?: number } }>) => {
+      for (const e of events) if (e.source.id === args.committedNode) record(e.msg.sentAt);
+    });
+  }
+  const rssTimer = setInterval(() => {
+    const m = process.memoryUsage();
+    if (m.rss > maxRss && process.env.BENCH_MEMDEBUG) console.error(JSON.stringify(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(v / 2 ** 20)]))));
+    maxRss = Math.max(maxRss, m.rss);
+  }, 200);
+  process.on('message', (m: { cmd: string }) => {
+    if (m.cmd === 'count') process.send!({ committed });
+    else if (m.cmd === 'sample') {
+      latencies = [];
+      sampling = true;
+    } else if (m.cmd === 'report') {
+      sampling = false;
+      process.send!({ committed, latencies, maxRss });
+    } else if (m.cmd === 'stop') {
+      clearInterval(rssTimer);
+      void runtime.stop().then(() => process.exit(0));
+    }
+  });
+  process.send!({ ready: true });
+}
+
+main().catch((err: Error) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,238 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import processorNode from '../../nodes/mqtt-processor/mqtt-processor';
+import databaseNode from '../../nodes/picam-database/picam-database';
+import { EventStore } from '../../nodes/picam-database/store';
+import eventsNode from '../../nodes/sqlite-events/sqlite-events';
+import { activity, CAMERA, connected, heartbeat, topics } from '../support/fixtures';
+import { tempDir } from '../support/tmp';
+import { Collector, helper, node, sleep, spy, text, useNodeRed } from './support';
+
+useNodeRed();
+
+const dir = tempDir();
+const json = (o: unknown) => Buffer.from(JSON.stringify(o));
+const setmodeTopic = (id = CAMERA) => `prod/honeycomb/${id}/system/setmode`;
+
+/** mqtt-processor p1 with a helper node on each output: o1 records, o2 alerts, o3 commands, o4 replies. */
+async function load(props: Record<string, unknown> = {}, extra: object[] = []) {
+  const flow = [
+    {
+      id: 'p1',
+      type: 'mqtt-processor',
+      name: 'processor',
+      prefix: 'prod',
+      deviceTypes: 'hive-cam,picam',
+      maxPayloadKiB: 256,
+      debounceSeconds: 30,
+      database: '',
+      wires: [['o1'], ['o2'], ['o3'], ['o4']],
+      ...props,
+    },
+    { id: 'o1', type: 'helper' },
+    { id: 'o2', type: 'helper' },
+    { id: 'o3', type: 'helper' },
+    { id: 'o4', type: 'helper' },
+    ...extra,
+  ];
+  await helper.load([databaseNode, processorNode, eventsNode], flow);
+  return {
+    p1: node('p1'),
+    records: new Collector('o1'),
+    alerts: new Collector('o2'),
+    commands: new Collector('o3'),
+    replies: new Collector('o4'),
+  };
+}
+
+/** Makes the camera known to the processor, as any real device is once it has connected. */
+async function connect(f: Awaited<ReturnType<typeof load>>) {
+  f.p1.receive({ topic: topics.connection(), payload: json(connected()) });
+  await f.records.first();
+}
+
+describe('mqtt-processor node: device messages', () => {
+  it('sends a heartbeat out of output 1 as a heartbeat record, keeping the MQTT topic', async () => {
+    const f = await load();
+    f.p1.receive({ topic: topics.status(), payload: json(heartbeat()) });
+    const msg = await f.records.first();
+    assert.equal(msg.topic, topics.status());
+    assert.equal(msg.payload.kind, 'heartbeat');
+    assert.equal(msg.payload.deviceId, CAMERA);
+    assert.equal(msg.payload.deviceType, 'hive-cam');
+    assert.equal(msg.payload.batteryLevel, 87);
+    assert.equal(msg.payload.timeMs, 1705329060000);
+    await sleep(50);
+    assert.deepEqual([f.alerts.msgs.length, f.commands.msgs.length, f.replies.msgs.length], [0, 0, 0]);
+  });
+
+  it('turns an activity start into a record on output 1 and an activity alert on output 2', async () => {
+    const f = await load();
+    f.p1.receive({ topic: topics.start(), payload: json(activity('evt_1', 1705329045)) });
+    const [record, alert] = await Promise.all([f.records.first(), f.alerts.first()]);
+    assert.equal(record.payload.kind, 'activity-start');
+    assert.equal(record.payload.eventId, 'evt_1');
+    assert.equal(record.topic, topics.start());
+    assert.equal(alert.topic, 'alert/activity');
+    assert.equal(alert.payload.kind, 'activity');
+    assert.equal(alert.payload.deviceId, CAMERA);
+    assert.equal(alert.payload.eventId, 'evt_1');
+    assert.equal(alert.payload.severity, 'warning');
+    assert.match(alert.payload.text, /motion detected/);
+  });
+
+  it('processes a publish from the aedes broker node like an mqtt in message', async () => {
+    const f = await load();
+    f.p1.receive({ topic: 'publish', payload: { packet: { topic: topics.status(), payload: json(heartbeat()) } } });
+    const msg = await f.records.first();
+    assert.equal(msg.payload.kind, 'heartbeat');
+    assert.equal(msg.payload.deviceId, CAMERA);
+    assert.equal(msg.payload.batteryLevel, 87);
+  });
+
+  it(
+    'gives a record from an aedes publish the source MQTT topic as msg.topic',
+    { todo: 'source bug: msg.topic stays "publish" although the help says output 1 carries the source MQTT topic' },
+    async () => {
+      const f = await load();
+      f.p1.receive({ topic: 'publish', payload: { packet: { topic: topics.status(), payload: json(heartbeat()) } } });
+      const msg = await f.records.first();
+      assert.equal(msg.topic, topics.status());
+    },
+  );
+
+  it('ignores $SYS and command publishes routed by the broker, yet completes them', async () => {
+    const f = await load({}, [
+      { id: 'c1', type: 'complete', scope: ['p1'], uncaught: false, wires: [['done']] },
+      { id: 'done', type: 'helper' },
+    ]);
+    const completed = new Collector('done');
+    const errors = spy('p1', 'error');
+    f.p1.receive({ topic: 'publish', payload: { packet: { topic: '$SYS/abc/clients/total', payload: Buffer.from('3') } } });
+    f.p1.receive({ topic: 'publish', payload: { packet: { topic: `prod/honeycomb/${CAMERA}/system/setmode`, payload: json({ mode: 'ARMED' }) } } });
+    await completed.wait(2);
+    await sleep(100);
+    for (const c of [f.records, f.alerts, f.commands, f.replies]) assert.equal(c.msgs.length, 0, `${c.id} received ${JSON.stringify(c.msgs)}`);
+    assert.equal(errors.length, 0);
+    assert.equal(completed.msgs.length, 2);
+  });
+
+  it('turns invalid JSON into a dead-letter record, warns, and shows the rejection in its status', async () => {
+    const f = await load();
+    const warnings = spy('p1', 'warn');
+    const statuses = spy('p1', 'status');
+    f.p1.receive({ topic: topics.status(), payload: Buffer.from('{"battery": 5') });
+    const msg = await f.records.first();
+    assert.equal(msg.payload.kind, 'dead-letter');
+    assert.equal(msg.payload.source, topics.status());
+    assert.match(msg.payload.reason, /invalid JSON/);
+    assert.equal(msg.payload.payload, '{"battery": 5');
+    await sleep(600); // the counters in the status are throttled to one update per 500 ms
+    const last = statuses.at(-1)?.args[0] as { fill?: string; text?: string } | undefined;
+    assert.match(last?.text ?? '', /1 rejected/);
+    assert.equal(last?.fill, 'yellow');
+    assert.equal(warnings.length, 1);
+    assert.match(text(warnings[0]!), new RegExp(`rejected ${topics.status()}: invalid JSON`));
+  });
+
+  it('fails a message that is neither an MQTT message nor a command', async () => {
+    const f = await load();
+    const errors = spy('p1', 'error');
+    f.p1.receive({ payload: 'hello' });
+    await sleep(50);
+    assert.equal(errors.length, 1);
+    assert.match(text(errors[0]!), /expected an MQTT message/);
+    for (const c of [f.records, f.alerts, f.commands, f.replies]) assert.equal(c.msgs.length, 0);
+  });
+});
+
+describe('mqtt-processor node: commands', () => {
+  it('sends a setmode command from msg.command to output 3, records it on output 1 and replies on output 4', async () => {
+    const f = await load();
+    await connect(f);
+    f.p1.receive({ topic: 'ui/mode', command: { action: 'setmode', deviceId: CAMERA, mode: 'PRIVACY' } });
+    const [record, command, reply] = await Promise.all([f.records.wait(2).then((m) => m[1]!), f.commands.first(), f.replies.first()]);
+    assert.equal(command.topic, setmodeTopic());
+    assert.equal(command.payload.mode, 'PRIVACY');
+    assert.equal(command.payload.sourceId, CAMERA);
+    assert.equal(command.payload.sourceType, 'hive-cam');
+    assert.match(command.payload.requestId, /^req_[0-9a-f]{16}$/);
+    assert.equal(command.qos, 1);
+    assert.equal(command.retain, false);
+    assert.equal(record.payload.kind, 'command');
+    assert.equal(record.payload.action, 'setmode');
+    assert.equal(record.payload.mode, 'PRIVACY');
+    assert.equal(record.payload.requestId, command.payload.requestId);
+    assert.equal(record.topic, 'ui/mode');
+    assert.equal(reply.statusCode, 202);
+    assert.equal(reply.payload.status, 'ok');
+    assert.equal(reply.payload.data.requestId, command.payload.requestId);
+    assert.equal(reply.payload.data.topic, setmodeTopic());
+  });
+
+  it('answers an http in request for a mode change with 202 and sends the command', async () => {
+    const f = await load();
+    await connect(f);
+    const res = { marker: 'the http response object' };
+    f.p1.receive({ req: { path: `/api/control/mode/${CAMERA}/ARMED`, params: { id: CAMERA, mode: 'ARMED' } }, res });
+    const [command, reply] = await Promise.all([f.commands.first(), f.replies.first()]);
+    assert.equal(command.topic, setmodeTopic());
+    assert.equal(command.payload.mode, 'ARMED');
+    assert.equal(reply.statusCode, 202);
+    assert.equal(reply.payload.status, 'ok');
+    assert.equal(reply.res, res, 'msg.res must reach the http response node');
+  });
+
+  it('answers an invalid mode with 400 and sends no command', async () => {
+    const f = await load();
+    await connect(f);
+    f.p1.receive({ req: { path: `/api/control/mode/${CAMERA}/PARTY`, params: { id: CAMERA, mode: 'PARTY' } } });
+    const reply = await f.replies.first();
+    assert.equal(reply.statusCode, 400);
+    assert.equal(reply.payload.status, 'error');
+    assert.match(reply.payload.error, /"mode" must be one of ARMED, LIVESTREAMONLY, PRIVACY/);
+    await sleep(50);
+    assert.equal(f.commands.msgs.length, 0);
+    assert.equal(f.records.msgs.length, 1, 'only the connection record');
+  });
+
+  it('answers a command for an unknown device with 404', async () => {
+    const f = await load();
+    f.p1.receive({ req: { path: '/api/control/mode/ghost/ARMED', params: { id: 'ghost', mode: 'ARMED' } } });
+    const reply = await f.replies.first();
+    assert.equal(reply.statusCode, 404);
+    assert.equal(reply.payload.status, 'error');
+    assert.match(reply.payload.error, /unknown device "ghost"/);
+    await sleep(50);
+    assert.equal(f.commands.msgs.length, 0);
+  });
+});
+
+describe('mqtt-processor node: with a database', () => {
+  it('restores a stored mode on the first reconnect after a restart, even when it arrives at once', async () => {
+    const file = join(dir, 'restore.db');
+    const store = await EventStore.open({ file });
+    await store.writeAsync({
+      kind: 'connection', deviceId: CAMERA, deviceType: 'hive-cam', timeMs: 1705329000000, status: 'connected', name: 'Front Door', raw: '{}',
+    });
+    await store.writeAsync({
+      kind: 'command', deviceId: CAMERA, deviceType: 'hive-cam', timeMs: 1705329010000, action: 'setmode',
+      requestId: 'req_0123456789abcdef', topic: setmodeTopic(), mode: 'LIVESTREAMONLY',
+    });
+    await store.close();
+
+    const f = await load({ database: 'db' }, [
+      { id: 'db', type: 'picam-database', file, maxBatch: 100, maxDelayMs: 5, synchronous: 'NORMAL',
+        retainActivityDays: 0, retainStatusDays: 0, retainSensorDays: 0, retainDeadLetterDays: 0 },
+    ]);
+    f.p1.receive({ topic: topics.connection(), payload: json(connected()) });
+    const command = await f.commands.first();
+    assert.equal(command.topic, setmodeTopic());
+    assert.equal(command.payload.mode, 'LIVESTREAMONLY');
+    assert.equal(command.payload.sourceType, 'hive-cam');
+    assert.equal(command.qos, 1);
+    const record = await f.records.first();
+    assert.equal(record.payload.kind, 'connection');
+  });
+});
