@@ -45,7 +45,8 @@ interface Result {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function child(script: string, args: string[]): ChildProcess {
-  const prof = process.env.BENCH_PROFILE && script === 'runtime-child.ts' ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
+  const prof =
+    process.env.BENCH_PROFILE && script === 'runtime-child.ts' ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
   if (script === 'runtime-child.ts' && process.env.BENCH_NODE_FLAGS) prof.push(...process.env.BENCH_NODE_FLAGS.split(' '));
   return fork(join(__dirname, script), args, { execArgv: ['--import', 'tsx', ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
@@ -66,21 +67,32 @@ function ask<T>(proc: ChildProcess, cmd: object, match: (m: any) => boolean): Pr
   });
 }
 
-const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
+const percentile = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
 
 async function run(flow: FlowUnderTest, portBase: number): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), `bench-${flow.name}-`));
   const dbFile = join(dir, 'events.db');
   await flow.prepare?.(dbFile);
   const runtime = child('runtime-child.ts', [
-    JSON.stringify({ flowFile: flow.flowFile, dataDir: dir, dbFile, httpPort: portBase, mqttPort: portBase + 1, wsPort: portBase + 2, committedNode: flow.committedNode, via: flow.via }),
+    JSON.stringify({
+      flowFile: flow.flowFile,
+      dataDir: dir,
+      dbFile,
+      httpPort: portBase,
+      mqttPort: portBase + 1,
+      wsPort: portBase + 2,
+      committedNode: flow.committedNode,
+      via: flow.via,
+    }),
   ]);
   await ask(runtime, {}, (m) => m.ready);
   await sleep(1500); // the flow's MQTT client connects to its broker
   const publisher = child('publisher.ts', [`mqtt://127.0.0.1:${portBase + 1}`, String(DEVICES), '8']);
   await ask(publisher, {}, (m) => m.ready);
 
-  const count = async () => (await ask<{ committed: number }>(runtime, { cmd: 'count' }, (m) => 'committed' in m && !('latencies' in m))).committed;
+  const count = async () =>
+    (await ask<{ committed: number }>(runtime, { cmd: 'count' }, (m) => 'committed' in m && !('latencies' in m))).committed;
   let relaying = true;
   const relay = (async () => {
     while (relaying) {

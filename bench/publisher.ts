@@ -30,19 +30,32 @@ function nextMessage(): [string, string] {
   const now = Date.now();
   if (device % 2 === 0) {
     const id = `cam${String(device).padStart(4, '0')}`;
-    if (round % 3 === 2) return [`prod/device/status/hive-cam/${id}`, JSON.stringify({ timestamp: now, battery: 80, signal: -60, uptime: n, streamState: 'idle' })];
+    if (round % 3 === 2)
+      return [
+        `prod/device/status/hive-cam/${id}`,
+        JSON.stringify({ timestamp: now, battery: 80, signal: -60, uptime: n, streamState: 'idle' }),
+      ];
     const open = openEvents.get(device);
     if (open) {
       openEvents.delete(device);
-      return [`prod/device/message/hive-cam/${id}/activity/stop`, JSON.stringify({ eventId: open, activityType: 'MOTION', timestamp: now })];
+      return [
+        `prod/device/message/hive-cam/${id}/activity/stop`,
+        JSON.stringify({ eventId: open, activityType: 'MOTION', timestamp: now }),
+      ];
     }
     const eventId = `evt_${device}_${n}`;
     openEvents.set(device, eventId);
-    return [`prod/device/message/hive-cam/${id}/activity/start`, JSON.stringify({ eventId, activityType: 'MOTION', timestamp: now, confidence: 0.8, region: { x: 1, y: 2, w: 3, h: 4 } })];
+    return [
+      `prod/device/message/hive-cam/${id}/activity/start`,
+      JSON.stringify({ eventId, activityType: 'MOTION', timestamp: now, confidence: 0.8, region: { x: 1, y: 2, w: 3, h: 4 } }),
+    ];
   }
   const id = `pi${String(device).padStart(4, '0')}`;
   if (round % 3 === 2) return [`prod/device/status/picam/${id}`, JSON.stringify({ timestamp: now, uptime: n, streamState: 'streaming' })];
-  return [`prod/device/message/picam/${id}/sensors/environment`, JSON.stringify({ temperature: 21.5, humidity: 45, pressure: 1013, timestamp: now })];
+  return [
+    `prod/device/message/picam/${id}/sensors/environment`,
+    JSON.stringify({ temperature: 21.5, humidity: 45, pressure: 1013, timestamp: now }),
+  ];
 }
 
 async function main() {

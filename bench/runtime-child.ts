@@ -54,7 +54,8 @@ async function main() {
   }
   const rssTimer = setInterval(() => {
     const m = process.memoryUsage();
-    if (m.rss > maxRss && process.env.BENCH_MEMDEBUG) console.error(JSON.stringify(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(v / 2 ** 20)]))));
+    if (m.rss > maxRss && process.env.BENCH_MEMDEBUG)
+      console.error(JSON.stringify(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(v / 2 ** 20)]))));
     maxRss = Math.max(maxRss, m.rss);
   }, 200);
   process.on('message', (m: { cmd: string }) => {

@@ -84,7 +84,9 @@ export function settingsFor(env: Env): RoleSettings {
     flowFilePretty: true,
     httpAdminRoot: adminRoot,
     httpNodeRoot: '/',
-    credentialSecret: demo ? (env.PICAM_CREDENTIAL_SECRET ?? 'picam-guardian-local-demo') : required('PICAM_CREDENTIAL_SECRET', 'it encrypts the credentials file'),
+    credentialSecret: demo
+      ? (env.PICAM_CREDENTIAL_SECRET ?? 'picam-guardian-local-demo')
+      : required('PICAM_CREDENTIAL_SECRET', 'it encrypts the credentials file'),
     diagnostics: { enabled: false },
     telemetry: { enabled: false },
     externalModules: { autoInstall: false, palette: { allowInstall: !demo ? false : true } },

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import express from 'express';
+import { basicAuth } from './http-auth';
 import { packageRoot, type RoleSettings } from './roles';
 
 export interface RunningRuntime {
@@ -58,6 +59,8 @@ export async function startRuntime(
   const server = createServer(app);
   RED.init(server, settings);
   app.use(settings.httpAdminRoot as string, RED.httpAdmin);
+  const nodeAuth = settings.httpNodeAuth as { user: string; pass: string } | undefined;
+  if (nodeAuth) app.use(settings.httpNodeRoot as string, basicAuth(nodeAuth.user, nodeAuth.pass));
   app.use(settings.httpNodeRoot as string, RED.httpNode);
 
   await new Promise<void>((ok, fail) => {

@@ -66,7 +66,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
         ok(c);
       });
     });
-  const send = (c: MqttClient, topic: string, payload: object, retain = false) => c.publish(topic, JSON.stringify(payload), { qos: 1, retain });
+  const send = (c: MqttClient, topic: string, payload: object, retain = false) =>
+    c.publish(topic, JSON.stringify(payload), { qos: 1, retain });
 
   for (let i = 0; i < (opts.cameras ?? 3); i++) {
     const id = randomUUID().replace(/-/g, '').toUpperCase();
@@ -120,7 +121,9 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
             region: { x: Math.round(between(0, 60)), y: Math.round(between(0, 60)), w: 30, h: 30 },
           });
           log(`${name}: ${activityType} ${eventId}`);
-          after(between(2_000, 9_000), () => send(c, `${base}/message/hive-cam/${id}/activity/stop`, { eventId, activityType, timestamp: nowSec() }));
+          after(between(2_000, 9_000), () =>
+            send(c, `${base}/message/hive-cam/${id}/activity/stop`, { eventId, activityType, timestamp: nowSec() }),
+          );
         }
         activity();
       });
@@ -138,7 +141,17 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     devices.push({ id, type: 'picam', name: `Pi camera ${i + 1}` });
     const topic = `${prefix}/device/connection/picam/${id}`;
     const c = await connect(id, { topic, payload: JSON.stringify({ status: 'disconnected' }) });
-    send(c, topic, { status: 'connected', timestamp: nowSec(), name: `Pi camera ${i + 1}`, device: { hardwareVersion: 'Raspberry Pi 5', softwareVersion: 'picam-guardian' } }, true);
+    send(
+      c,
+      topic,
+      {
+        status: 'connected',
+        timestamp: nowSec(),
+        name: `Pi camera ${i + 1}`,
+        device: { hardwareVersion: 'Raspberry Pi 5', softwareVersion: 'picam-guardian' },
+      },
+      true,
+    );
     let t = between(20, 23);
     let h = between(40, 50);
     let p = between(1005, 1020);
@@ -154,7 +167,13 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
         timestamp: Date.now(),
       });
     });
-    every(10_000, () => send(c, `${prefix}/device/status/picam/${id}`, { timestamp: nowSec(), uptime: Math.round(process.uptime()), streamState: 'streaming' }));
+    every(10_000, () =>
+      send(c, `${prefix}/device/status/picam/${id}`, {
+        timestamp: nowSec(),
+        uptime: Math.round(process.uptime()),
+        streamState: 'streaming',
+      }),
+    );
   }
 
   return {

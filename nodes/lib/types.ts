@@ -151,13 +151,7 @@ export interface DeadLetterRecord {
 }
 
 export type StoreRecord =
-  | ConnectionRecord
-  | HeartbeatRecord
-  | ActivityRecord
-  | CameraStateRecord
-  | SensorRecord
-  | CommandRecord
-  | DeadLetterRecord;
+  ConnectionRecord | HeartbeatRecord | ActivityRecord | CameraStateRecord | SensorRecord | CommandRecord | DeadLetterRecord;
 
 export type RecordKind = StoreRecord['kind'];
 

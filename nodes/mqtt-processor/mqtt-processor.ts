@@ -30,11 +30,16 @@ export default function register(RED: NodeAPI): void {
     const status = new StatusReporter(node);
     const warn = new ThrottledWarn((t) => node.warn(t));
     const prefix = (def.prefix || 'prod').replace(/\/+$/, '');
-    const deviceTypes = (def.deviceTypes || 'hive-cam,picam').split(',').map((s) => s.trim()).filter(Boolean);
+    const deviceTypes = (def.deviceTypes || 'hive-cam,picam')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const db = def.database ? (RED.nodes.getNode(def.database) as PicamDatabaseNode | null) : null;
 
     const outputs = (out: ProcessorOutput, msg?: NodeMessageInFlow): Array<NodeMessage[] | null> => {
-      const records = out.records.map((record, i) => (i === 0 && msg ? Object.assign(msg, { payload: record }) : { topic: msg?.topic, payload: record }));
+      const records = out.records.map((record, i) =>
+        i === 0 && msg ? Object.assign(msg, { payload: record }) : { topic: msg?.topic, payload: record },
+      );
       return [
         records.length ? records : null,
         out.alerts.length ? out.alerts.map((a) => ({ topic: `alert/${a.kind}`, payload: a })) : null,
@@ -44,7 +49,13 @@ export default function register(RED: NodeAPI): void {
     };
 
     const processor = new Processor(
-      { prefix, deviceTypes, maxPayloadBytes: num(def.maxPayloadKiB, 256) * 1024, debounceMs: num(def.debounceSeconds, 30) * 1000, deadLetterBytes: 4096 },
+      {
+        prefix,
+        deviceTypes,
+        maxPayloadBytes: num(def.maxPayloadKiB, 256) * 1024,
+        debounceMs: num(def.debounceSeconds, 30) * 1000,
+        deadLetterBytes: 4096,
+      },
       (later) => node.send(outputs(later)),
     );
 
@@ -55,7 +66,8 @@ export default function register(RED: NodeAPI): void {
     };
     const showCounts = () => status.soon(counts);
 
-    const reply = (msg: NodeMessageInFlow, statusCode: number, body: Reply): NodeMessage => Object.assign(msg, { statusCode, payload: body });
+    const reply = (msg: NodeMessageInFlow, statusCode: number, body: Reply): NodeMessage =>
+      Object.assign(msg, { statusCode, payload: body });
 
     const handle = (msg: NodeMessageInFlow, send: Send, done: Done) => {
       const input = classifyInput(msg, prefix);
@@ -69,6 +81,7 @@ export default function register(RED: NodeAPI): void {
           return;
         case 'device': {
           const out = processor.handleDevice(input.topic, input.payload);
+          msg.topic = input.topic; // the broker node's publish output says "publish" here
           if (out.rejected) warn.warnNow(`rejected ${input.topic}: ${out.rejected} (kept in dead letters)`);
           send(outputs(out, msg));
           showCounts();
@@ -82,7 +95,10 @@ export default function register(RED: NodeAPI): void {
             done();
             return;
           }
-          const body: Reply = { status: 'ok', data: { requestId: result.record.requestId, topic: result.command.topic, payload: result.command.payload } };
+          const body: Reply = {
+            status: 'ok',
+            data: { requestId: result.record.requestId, topic: result.command.topic, payload: result.command.payload },
+          };
           send([{ topic: msg.topic, payload: result.record }, null, { ...result.command }, reply(msg, 202, body)]);
           showCounts();
           done();

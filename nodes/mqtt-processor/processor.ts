@@ -39,8 +39,7 @@ export interface ProcessorOutput {
 }
 
 export type CommandResult =
-  | { ok: true; command: MqttCommandMessage; record: CommandRecord }
-  | { ok: false; statusCode: 400 | 404; error: string };
+  { ok: true; command: MqttCommandMessage; record: CommandRecord } | { ok: false; statusCode: 400 | 404; error: string };
 
 /** What the processor remembers about a device between messages. */
 export interface KnownDevice {
@@ -95,7 +94,13 @@ export class Processor {
     const nowMs = this.now();
     const decoded = decodePayload(payload);
     if (decoded.bytes > this.opts.maxPayloadBytes) {
-      return this.reject(topic, decoded.text, decoded.bytes, `payload of ${decoded.bytes} bytes exceeds the ${this.opts.maxPayloadBytes}-byte limit`, nowMs);
+      return this.reject(
+        topic,
+        decoded.text,
+        decoded.bytes,
+        `payload of ${decoded.bytes} bytes exceeds the ${this.opts.maxPayloadBytes}-byte limit`,
+        nowMs,
+      );
     }
     const parsedTopic = parseDeviceTopic(topic, this.opts);
     if (!parsedTopic.ok) return this.reject(topic, decoded.text, decoded.bytes, parsedTopic.reason, nowMs);
@@ -299,5 +304,8 @@ export class Processor {
 /** Cut to at most `maxBytes` of UTF-8 without splitting a character. */
 export function truncate(text: string, maxBytes: number): string {
   if (Buffer.byteLength(text) <= maxBytes) return text;
-  return Buffer.from(text).subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '');
+  return Buffer.from(text)
+    .subarray(0, maxBytes)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
 }

@@ -4,13 +4,7 @@
  */
 import { DEVICE_ID_PATTERN } from '../lib/types';
 
-export type DeviceTopicKind =
-  | 'connection'
-  | 'heartbeat'
-  | 'activity-start'
-  | 'activity-stop'
-  | 'camera-state'
-  | 'sensor';
+export type DeviceTopicKind = 'connection' | 'heartbeat' | 'activity-start' | 'activity-stop' | 'camera-state' | 'sensor';
 
 export interface DeviceTopic {
   kind: DeviceTopicKind;

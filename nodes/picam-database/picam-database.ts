@@ -56,22 +56,25 @@ export default function register(RED: NodeAPI): void {
     node.acquire = (user) => {
       users.add(user.id);
       if (!opening) {
-        opening = EventStore.open({
+        const thisOpening = EventStore.open({
           file: path,
           maxBatch: num(def.maxBatch, 2000),
           maxDelayMs: num(def.maxDelayMs, 20),
           synchronous: def.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL',
           retention,
         });
-        opening.then(
+        opening = thisOpening;
+        thisOpening.then(
           (store) => {
+            // Closed while the file was opening: closeStore() closes it, no timer.
+            if (opening !== thisOpening) return;
             node.log(`opened ${path}`);
             void prune(store);
             pruneTimer = setInterval(() => void prune(store), PRUNE_EVERY_MS);
           },
           (err: Error) => {
             node.error(`cannot open ${path}: ${err.message}`);
-            opening = undefined; // the next user retries
+            if (opening === thisOpening) opening = undefined; // the next user retries
           },
         );
       }
@@ -101,4 +104,3 @@ export default function register(RED: NodeAPI): void {
   }
   RED.nodes.registerType('picam-database', PicamDatabase as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
 }
-

@@ -100,7 +100,8 @@ export async function events(db: Connection, p: QueryParams) {
   }
   const type = p.type;
   if (type !== undefined && type !== '') {
-    if (typeof type !== 'string' || !/^[A-Za-z_]{1,64}$/.test(type)) throw new QueryError(400, '"type" must be an activity type such as MOTION');
+    if (typeof type !== 'string' || !/^[A-Za-z_]{1,64}$/.test(type))
+      throw new QueryError(400, '"type" must be an activity type such as MOTION');
     where.push('e.activity_type = ?');
     args.push(type.toUpperCase());
   }
@@ -143,10 +144,11 @@ export async function sensors(db: Connection, p: QueryParams) {
   const fromMs = time(p, 'from') ?? toMs - 24 * 3600_000;
   if (fromMs > toMs) throw new QueryError(400, '"from" is after "to"');
   const points = int(p, 'points', 500, 1, 10_000);
-  const count = await db.get<{ n: number }>(
-    'SELECT count(*) AS n FROM sensor_readings WHERE device_id = ? AND time_ms BETWEEN ? AND ?',
-    [id, fromMs, toMs],
-  );
+  const count = await db.get<{ n: number }>('SELECT count(*) AS n FROM sensor_readings WHERE device_id = ? AND time_ms BETWEEN ? AND ?', [
+    id,
+    fromMs,
+    toMs,
+  ]);
   const n = count?.n ?? 0;
   let readings: SensorPoint[];
   let bucketMs = 0;

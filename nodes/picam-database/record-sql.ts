@@ -152,22 +152,61 @@ export function batchStatements(records: readonly StoreRecord[], nowMs: number):
         p.firmware = r.firmwareVersion ?? p.firmware;
         p.hardware = r.hardwareVersion ?? p.hardware;
         p.serial = r.serialNumber ?? p.serial;
-        tables.status.rows.push([r.deviceId, 'connection', r.status, sec(r.timeMs), v(r.name), r.deviceId,
-          v(r.ipAddress), v(r.firmwareVersion), null, null, null, r.raw, now, null, null]);
+        tables.status.rows.push([
+          r.deviceId,
+          'connection',
+          r.status,
+          sec(r.timeMs),
+          v(r.name),
+          r.deviceId,
+          v(r.ipAddress),
+          v(r.firmwareVersion),
+          null,
+          null,
+          null,
+          r.raw,
+          now,
+          null,
+          null,
+        ]);
         break;
       }
       case 'heartbeat': {
         const p = patch(r.deviceId, r.deviceType, r.timeMs);
         p.battery = r.batteryLevel ?? p.battery;
         p.signal = r.signalStrength ?? p.signal;
-        tables.status.rows.push([r.deviceId, 'heartbeat', v(r.streamState), sec(r.timeMs), null, r.deviceId, null,
-          null, v(r.batteryLevel), v(r.temperature), v(r.uptime), r.raw, now, v(r.signalStrength), v(r.streamState)]);
+        tables.status.rows.push([
+          r.deviceId,
+          'heartbeat',
+          v(r.streamState),
+          sec(r.timeMs),
+          null,
+          r.deviceId,
+          null,
+          null,
+          v(r.batteryLevel),
+          v(r.temperature),
+          v(r.uptime),
+          r.raw,
+          now,
+          v(r.signalStrength),
+          v(r.streamState),
+        ]);
         break;
       }
       case 'activity-start':
         patch(r.deviceId, r.deviceType, r.timeMs);
-        tables.starts.rows.push([r.eventId, r.deviceId, v(r.deviceName), r.activityType, sec(r.timeMs),
-          v(r.confidence), v(r.region), now, 0]);
+        tables.starts.rows.push([
+          r.eventId,
+          r.deviceId,
+          v(r.deviceName),
+          r.activityType,
+          sec(r.timeMs),
+          v(r.confidence),
+          v(r.region),
+          now,
+          0,
+        ]);
         break;
       case 'activity-stop':
         patch(r.deviceId, r.deviceType, r.timeMs);
@@ -201,8 +240,22 @@ export function batchStatements(records: readonly StoreRecord[], nowMs: number):
 
   const registryRows: SqlValue[][] = [];
   for (const [id, p] of registry) {
-    registryRows.push([id, p.deviceType, v(p.name), v(p.ip), v(p.firmware), v(p.hardware), v(p.serial), v(p.mode),
-      v(p.connection), v(p.battery), v(p.signal), sec(p.lastSeenMs), now, now]);
+    registryRows.push([
+      id,
+      p.deviceType,
+      v(p.name),
+      v(p.ip),
+      v(p.firmware),
+      v(p.hardware),
+      v(p.serial),
+      v(p.mode),
+      v(p.connection),
+      v(p.battery),
+      v(p.signal),
+      sec(p.lastSeenMs),
+      now,
+      now,
+    ]);
   }
 
   // Registry first, so a query joined on it never sees an event of an unknown camera.

@@ -142,9 +142,7 @@ export async function currentVersion(db: Connection): Promise<number> {
 
 /** Applies every migration newer than the file; returns the versions applied. */
 export async function migrate(db: Connection, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
-  await db.exec(
-    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT, applied_ms INTEGER)',
-  );
+  await db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT, applied_ms INTEGER)');
   const from = await currentVersion(db);
   const latest = migrations.at(-1)?.version ?? 0;
   if (from > latest) {

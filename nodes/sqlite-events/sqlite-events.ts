@@ -43,7 +43,8 @@ export default function register(RED: NodeAPI): void {
     }
 
     status.now('busy', 'opening database');
-    db.acquire(node).then(
+    const opened = db.acquire(node);
+    opened.then(
       (s) => {
         store = s;
         status.now('ok', mode === 'write' ? 'ready' : `ready: ${def.query} queries`);
@@ -69,7 +70,10 @@ export default function register(RED: NodeAPI): void {
       else void query(store, msg, send, done);
     };
 
-    const writeCounts = (): [StatusLevel, string] => [failed ? 'warn' : 'ok', `${compact(written)} stored${failed ? `, ${failed} failed` : ''}`];
+    const writeCounts = (): [StatusLevel, string] => [
+      failed ? 'warn' : 'ok',
+      `${compact(written)} stored${failed ? `, ${failed} failed` : ''}`,
+    ];
 
     const write = (s: EventStore, msg: NodeMessageInFlow, send: Send, done: Done) => {
       const record = msg.payload as unknown;
@@ -96,7 +100,8 @@ export default function register(RED: NodeAPI): void {
     const query = async (s: EventStore, msg: NodeMessageInFlow, send: Send, done: Done) => {
       const { kind, params } = queryRequest(def.query, msg);
       try {
-        if (!QUERY_KINDS.includes(kind as QueryKind)) throw new QueryError(400, `unknown query "${kind}" (expected ${QUERY_KINDS.join(', ')})`);
+        if (!QUERY_KINDS.includes(kind as QueryKind))
+          throw new QueryError(400, `unknown query "${kind}" (expected ${QUERY_KINDS.join(', ')})`);
         msg.payload = await s.query(kind as QueryKind, params);
         (msg as { statusCode?: number }).statusCode = 200;
         queries++;
@@ -121,13 +126,15 @@ export default function register(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       status.clear();
-      for (const [, , d] of waiting) d(new Error('sqlite-events closed before the database opened'));
-      waiting = [];
-      // release() commits what is queued before the file closes
-      db.release(node).then(done, (err: Error) => {
-        node.error(`closing database: ${err.message}`);
-        done();
-      });
+      // Input queued during the open is written once the open completes (the
+      // handler above runs first); release() then commits it before closing.
+      opened
+        .catch(() => undefined /* already reported to each queued message */)
+        .then(() => db.release(node))
+        .then(done, (err: Error) => {
+          node.error(`closing database: ${err.message}`);
+          done();
+        });
     });
   }
   RED.nodes.registerType('sqlite-events', SqliteEvents as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);

@@ -91,16 +91,12 @@ describe('mqtt-processor node: device messages', () => {
     assert.equal(msg.payload.batteryLevel, 87);
   });
 
-  it(
-    'gives a record from an aedes publish the source MQTT topic as msg.topic',
-    { todo: 'source bug: msg.topic stays "publish" although the help says output 1 carries the source MQTT topic' },
-    async () => {
-      const f = await load();
-      f.p1.receive({ topic: 'publish', payload: { packet: { topic: topics.status(), payload: json(heartbeat()) } } });
-      const msg = await f.records.first();
-      assert.equal(msg.topic, topics.status());
-    },
-  );
+  it('gives a record from an aedes publish the source MQTT topic as msg.topic', async () => {
+    const f = await load();
+    f.p1.receive({ topic: 'publish', payload: { packet: { topic: topics.status(), payload: json(heartbeat()) } } });
+    const msg = await f.records.first();
+    assert.equal(msg.topic, topics.status());
+  });
 
   it('ignores $SYS and command publishes routed by the broker, yet completes them', async () => {
     const f = await load({}, [
@@ -110,10 +106,14 @@ describe('mqtt-processor node: device messages', () => {
     const completed = new Collector('done');
     const errors = spy('p1', 'error');
     f.p1.receive({ topic: 'publish', payload: { packet: { topic: '$SYS/abc/clients/total', payload: Buffer.from('3') } } });
-    f.p1.receive({ topic: 'publish', payload: { packet: { topic: `prod/honeycomb/${CAMERA}/system/setmode`, payload: json({ mode: 'ARMED' }) } } });
+    f.p1.receive({
+      topic: 'publish',
+      payload: { packet: { topic: `prod/honeycomb/${CAMERA}/system/setmode`, payload: json({ mode: 'ARMED' }) } },
+    });
     await completed.wait(2);
     await sleep(100);
-    for (const c of [f.records, f.alerts, f.commands, f.replies]) assert.equal(c.msgs.length, 0, `${c.id} received ${JSON.stringify(c.msgs)}`);
+    for (const c of [f.records, f.alerts, f.commands, f.replies])
+      assert.equal(c.msgs.length, 0, `${c.id} received ${JSON.stringify(c.msgs)}`);
     assert.equal(errors.length, 0);
     assert.equal(completed.msgs.length, 2);
   });
@@ -214,17 +214,39 @@ describe('mqtt-processor node: with a database', () => {
     const file = join(dir, 'restore.db');
     const store = await EventStore.open({ file });
     await store.writeAsync({
-      kind: 'connection', deviceId: CAMERA, deviceType: 'hive-cam', timeMs: 1705329000000, status: 'connected', name: 'Front Door', raw: '{}',
+      kind: 'connection',
+      deviceId: CAMERA,
+      deviceType: 'hive-cam',
+      timeMs: 1705329000000,
+      status: 'connected',
+      name: 'Front Door',
+      raw: '{}',
     });
     await store.writeAsync({
-      kind: 'command', deviceId: CAMERA, deviceType: 'hive-cam', timeMs: 1705329010000, action: 'setmode',
-      requestId: 'req_0123456789abcdef', topic: setmodeTopic(), mode: 'LIVESTREAMONLY',
+      kind: 'command',
+      deviceId: CAMERA,
+      deviceType: 'hive-cam',
+      timeMs: 1705329010000,
+      action: 'setmode',
+      requestId: 'req_0123456789abcdef',
+      topic: setmodeTopic(),
+      mode: 'LIVESTREAMONLY',
     });
     await store.close();
 
     const f = await load({ database: 'db' }, [
-      { id: 'db', type: 'picam-database', file, maxBatch: 100, maxDelayMs: 5, synchronous: 'NORMAL',
-        retainActivityDays: 0, retainStatusDays: 0, retainSensorDays: 0, retainDeadLetterDays: 0 },
+      {
+        id: 'db',
+        type: 'picam-database',
+        file,
+        maxBatch: 100,
+        maxDelayMs: 5,
+        synchronous: 'NORMAL',
+        retainActivityDays: 0,
+        retainStatusDays: 0,
+        retainSensorDays: 0,
+        retainDeadLetterDays: 0,
+      },
     ]);
     f.p1.receive({ topic: topics.connection(), payload: json(connected()) });
     const command = await f.commands.first();

@@ -1,8 +1,13 @@
 /** The parts of node-red-node-test-helper 0.3 these tests use (the package ships no types). */
 declare module 'node-red-node-test-helper' {
-  import type { Node } from 'node-red';
-
   type Register = (RED: any) => void;
+
+  /** A node of the running flow, with the test-only `receive()`. */
+  export interface TestNode {
+    id: string;
+    receive(msg: object): void;
+    on(event: string, listener: (...args: any[]) => void): unknown;
+  }
 
   interface NodeTestHelper {
     init(runtimePath?: string, userSettings?: object): void;
@@ -11,7 +16,7 @@ declare module 'node-red-node-test-helper' {
     stopServer(cb?: (err?: Error) => void): Promise<void>;
     load(nodes: Register | Register[], flow: object[], credentials?: object): Promise<void>;
     unload(): Promise<void>;
-    getNode(id: string): Node & { receive(msg: object): void };
+    getNode(id: string): TestNode | null;
   }
 
   const helper: NodeTestHelper;

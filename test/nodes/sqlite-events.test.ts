@@ -7,7 +7,7 @@ import databaseNode from '../../nodes/picam-database/picam-database';
 import eventsNode from '../../nodes/sqlite-events/sqlite-events';
 import { CAMERA, PI } from '../support/fixtures';
 import { tempDir } from '../support/tmp';
-import { Collector, helper, node, rows, sleep, spy, text, useNodeRed } from './support';
+import { Collector, helper, node, rows, sleep, spy, text, trackIntervals, useNodeRed } from './support';
 
 useNodeRed();
 
@@ -15,12 +15,34 @@ const dir = tempDir();
 let n = 0;
 
 const conn = (timeMs: number, name = 'Front Door'): StoreRecord => ({
-  kind: 'connection', deviceId: CAMERA, deviceType: 'hive-cam', timeMs, status: 'connected', name, ipAddress: '192.168.1.101', firmwareVersion: 'fw1', raw: '{}',
+  kind: 'connection',
+  deviceId: CAMERA,
+  deviceType: 'hive-cam',
+  timeMs,
+  status: 'connected',
+  name,
+  ipAddress: '192.168.1.101',
+  firmwareVersion: 'fw1',
+  raw: '{}',
 });
 const start = (eventId: string, timeMs: number, deviceId = CAMERA, activityType = 'MOTION'): StoreRecord => ({
-  kind: 'activity-start', deviceId, deviceType: 'hive-cam', timeMs, eventId, activityType, confidence: 0.9,
+  kind: 'activity-start',
+  deviceId,
+  deviceType: 'hive-cam',
+  timeMs,
+  eventId,
+  activityType,
+  confidence: 0.9,
 });
-const reading = (timeMs: number, temperature: number): StoreRecord => ({ kind: 'sensor', deviceId: PI, deviceType: 'picam', timeMs, temperature, humidity: 40, pressure: 1000 });
+const reading = (timeMs: number, temperature: number): StoreRecord => ({
+  kind: 'sensor',
+  deviceId: PI,
+  deviceType: 'picam',
+  timeMs,
+  temperature,
+  humidity: 40,
+  pressure: 1000,
+});
 
 /**
  * A picam-database `db` on a fresh file plus the given nodes. Retention is off
@@ -29,16 +51,43 @@ const reading = (timeMs: number, temperature: number): StoreRecord => ({ kind: '
 async function load(nodes: object[], db: Record<string, unknown> = {}) {
   const file = join(dir, `events${n++}.db`);
   const flow = [
-    { id: 'db', type: 'picam-database', file, maxBatch: 2000, maxDelayMs: 20, synchronous: 'NORMAL',
-      retainActivityDays: 0, retainStatusDays: 0, retainSensorDays: 0, retainDeadLetterDays: 0, ...db },
+    {
+      id: 'db',
+      type: 'picam-database',
+      file,
+      maxBatch: 2000,
+      maxDelayMs: 20,
+      synchronous: 'NORMAL',
+      retainActivityDays: 0,
+      retainStatusDays: 0,
+      retainSensorDays: 0,
+      retainDeadLetterDays: 0,
+      ...db,
+    },
     ...nodes,
   ];
   await helper.load([databaseNode, processorNode, eventsNode], flow);
   return file;
 }
 
-const writer = (id: string, wires: string[][] = []) => ({ id, type: 'sqlite-events', name: '', database: 'db', mode: 'write', query: 'cameras', wires });
-const querier = (id: string, query: string, out: string) => ({ id, type: 'sqlite-events', name: '', database: 'db', mode: 'query', query, wires: [[out]] });
+const writer = (id: string, wires: string[][] = []) => ({
+  id,
+  type: 'sqlite-events',
+  name: '',
+  database: 'db',
+  mode: 'write',
+  query: 'cameras',
+  wires,
+});
+const querier = (id: string, query: string, out: string) => ({
+  id,
+  type: 'sqlite-events',
+  name: '',
+  database: 'db',
+  mode: 'query',
+  query,
+  wires: [[out]],
+});
 const sink = (id: string) => ({ id, type: 'helper' });
 
 /** A write node w1 whose confirmations go to c1 and a query node q1 answering to a1, on one database. */
@@ -63,12 +112,21 @@ describe('sqlite-events node: write mode', () => {
     // As each confirmation arrives, look for its row from another connection.
     const onDisk: Array<Promise<number>> = [];
     node('c1').on('input', (msg: { payload: StoreRecord }) => {
-      onDisk.push(rows<{ n: number }>(file, 'SELECT count(*) AS n FROM sensor_readings WHERE device_id = ? AND time_ms = ?', [PI, msg.payload.timeMs]).then((r) => r[0]!.n));
+      onDisk.push(
+        rows<{ n: number }>(file, 'SELECT count(*) AS n FROM sensor_readings WHERE device_id = ? AND time_ms = ?', [
+          PI,
+          msg.payload.timeMs,
+        ]).then((r) => r[0]!.n),
+      );
     });
     const confirmed = new Collector('c1');
     records.forEach((r, i) => w1.receive({ payload: r, seq: i }));
     const msgs = await confirmed.wait(20);
-    assert.deepEqual(msgs.map((m) => m.seq).sort((a, b) => a - b), records.map((_, i) => i), 'the input messages come back');
+    assert.deepEqual(
+      msgs.map((m) => m.seq).sort((a, b) => a - b),
+      records.map((_, i) => i),
+      'the input messages come back',
+    );
     assert.deepEqual(msgs.find((m) => m.seq === 3)!.payload, records[3]);
     assert.deepEqual(await Promise.all(onDisk), new Array(20).fill(1), 'every confirmed record was already readable');
     assert.deepEqual(await rows(file, 'SELECT count(*) AS n FROM sensor_readings'), [{ n: 20 }]);
@@ -102,6 +160,44 @@ describe('sqlite-events node: write mode', () => {
     await helper.unload();
     assert.deepEqual(await rows(file, 'SELECT count(*) AS n FROM activity_events'), [{ n: 5 }]);
   });
+
+  it('leaves no timer running once the flow has stopped', async () => {
+    const timers = trackIntervals();
+    try {
+      await load([writer('w1', [['c1']]), sink('c1')]);
+      node('w1').receive({ payload: reading(1_700_000_000_000, 21) });
+      await new Collector('c1').first(); // the file is open and its retention timer set
+      assert.ok(timers.running().length > 0, 'the database node runs retention on a timer');
+      await helper.unload();
+      assert.deepEqual(timers.running(), []);
+    } finally {
+      timers.dispose();
+    }
+  });
+
+  it('leaves no timer running when the flow stops while the file is still opening', async () => {
+    const timers = trackIntervals();
+    try {
+      await load([writer('w1')]);
+      await helper.unload(); // picam-database's close waits for the open to finish
+      await sleep(50);
+      assert.deepEqual(timers.running(), []);
+    } finally {
+      timers.dispose();
+    }
+  });
+
+  it('commits records that arrived while the file was opening when the flow stops at once', async () => {
+    const timers = trackIntervals();
+    try {
+      const file = await load([writer('w1')]);
+      for (let i = 0; i < 5; i++) node('w1').receive({ payload: start(`evt_early_${i}`, 1_700_000_000_000 + i * 1000) });
+      await helper.unload();
+      assert.deepEqual(await rows(file, 'SELECT count(*) AS n FROM activity_events'), [{ n: 5 }]);
+    } finally {
+      timers.dispose();
+    }
+  });
 });
 
 describe('sqlite-events node: query mode', () => {
@@ -114,7 +210,10 @@ describe('sqlite-events node: query mode', () => {
     assert.equal(msg.statusCode, 200);
     assert.equal(msg.payload.total, 3);
     assert.equal(msg.payload.limit, 2);
-    assert.deepEqual(msg.payload.events.map((e: { event_id: string }) => e.event_id), ['evt_c', 'evt_b']);
+    assert.deepEqual(
+      msg.payload.events.map((e: { event_id: string }) => e.event_id),
+      ['evt_c', 'evt_b'],
+    );
     assert.equal(msg.res, res, 'msg.res must reach the http response node');
     assert.equal(f.errors.length, 0);
   });
@@ -144,6 +243,9 @@ describe('sqlite-events node: query mode', () => {
     const msg = await f.answers.first();
     assert.equal(msg.statusCode, 200);
     assert.ok(Array.isArray(msg.payload.cameras));
-    assert.deepEqual(msg.payload.cameras.map((c: { camera_id: string; camera_name: string }) => [c.camera_id, c.camera_name]), [[CAMERA, 'Front Door']]);
+    assert.deepEqual(
+      msg.payload.cameras.map((c: { camera_id: string; camera_name: string }) => [c.camera_id, c.camera_name]),
+      [[CAMERA, 'Front Door']],
+    );
   });
 });

@@ -1,7 +1,6 @@
 /** Shared plumbing for the node tests: a Node-RED runtime, message collectors, spies. */
 import { after, afterEach, before } from 'node:test';
-import type { Node } from 'node-red';
-import helper from 'node-red-node-test-helper';
+import helper, { type TestNode } from 'node-red-node-test-helper';
 import { Connection } from '../../nodes/picam-database/sqlite';
 
 helper.init(require.resolve('node-red'));
@@ -14,8 +13,6 @@ export function useNodeRed(): void {
   afterEach(() => helper.unload());
   after(() => helper.stopServer());
 }
-
-type TestNode = Node & { receive(msg: object): void };
 
 export const node = (id: string): TestNode => {
   const n = helper.getNode(id);
@@ -43,7 +40,10 @@ export class Collector {
   /** Resolves with the first `count` messages, or rejects after `timeoutMs`. */
   wait(count = 1, timeoutMs = 2000): Promise<Array<Record<string, any>>> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.id}: ${this.msgs.length} of ${count} messages after ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`${this.id}: ${this.msgs.length} of ${count} messages after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const check = () => {
         if (this.msgs.length >= count) {
           clearTimeout(timer);
@@ -93,4 +93,33 @@ export async function rows<T = Record<string, unknown>>(file: string, sql: strin
   } finally {
     await c.close();
   }
+}
+
+/**
+ * Tracks the interval timers created until `dispose()`, which clears those still
+ * running and restores the globals, so a leaked timer cannot keep the test process alive.
+ */
+export function trackIntervals() {
+  const live = new Map<NodeJS.Timeout, number>();
+  const set = global.setInterval;
+  const clear = global.clearInterval;
+  global.setInterval = ((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const t = set(fn, ms, ...args);
+    live.set(t, ms ?? 0);
+    return t;
+  }) as unknown as typeof setInterval;
+  global.clearInterval = ((t: NodeJS.Timeout | undefined) => {
+    if (t) live.delete(t);
+    clear(t);
+  }) as typeof clearInterval;
+  return {
+    /** the periods of the intervals still running */
+    running: () => [...live.values()],
+    dispose() {
+      for (const t of live.keys()) clear(t);
+      live.clear();
+      global.setInterval = set;
+      global.clearInterval = clear;
+    },
+  };
 }

@@ -9,7 +9,15 @@ const NOW = 1_705_400_000_000;
 function make(overrides: Partial<ConstructorParameters<typeof Processor>[0]> = {}) {
   const later: ProcessorOutput[] = [];
   const p = new Processor(
-    { prefix: 'prod', deviceTypes: ['hive-cam', 'picam'], maxPayloadBytes: 256 * 1024, debounceMs: 0, deadLetterBytes: 4096, now: () => NOW, ...overrides },
+    {
+      prefix: 'prod',
+      deviceTypes: ['hive-cam', 'picam'],
+      maxPayloadBytes: 256 * 1024,
+      debounceMs: 0,
+      deadLetterBytes: 4096,
+      now: () => NOW,
+      ...overrides,
+    },
     (out) => later.push(out),
   );
   return { p, later };
@@ -39,22 +47,25 @@ describe('mqtt-processor: records from every topic kind', () => {
     const b = p.handleDevice(topics.status(), JSON.stringify(heartbeat(2)));
     const c = p.handleDevice(topics.status(), heartbeat(3));
     for (const out of [a, b, c]) assert.equal(out.records[0]!.kind, 'heartbeat');
-    assert.deepEqual([a, b, c].map((o) => o.records[0]!.timeMs), [1000, 2000, 3000]);
+    assert.deepEqual(
+      [a, b, c].map((o) => o.records[0]!.timeMs),
+      [1000, 2000, 3000],
+    );
   });
 
   it('reads heartbeat fields', () => {
     const { p } = make();
     const r = p.handleDevice(topics.status(), json(heartbeat())).records[0] as HeartbeatRecord;
-    assert.deepEqual(
-      [r.batteryLevel, r.signalStrength, r.uptime, r.temperature, r.streamState],
-      [87, -61, 3600, 38.5, 'idle'],
-    );
+    assert.deepEqual([r.batteryLevel, r.signalStrength, r.uptime, r.temperature, r.streamState], [87, -61, 3600, 38.5, 'idle']);
   });
 
   it('reads Pi sensor readings with millisecond timestamps', () => {
     const { p } = make();
     const r = p.handleDevice(topics.environment(), json(environment())).records[0] as SensorRecord;
-    assert.deepEqual([r.kind, r.deviceId, r.timeMs, r.temperature, r.humidity, r.pressure], ['sensor', PI, 1705329045123, 21.5, 45.2, 1013.2]);
+    assert.deepEqual(
+      [r.kind, r.deviceId, r.timeMs, r.temperature, r.humidity, r.pressure],
+      ['sensor', PI, 1705329045123, 21.5, 45.2, 1013.2],
+    );
   });
 
   it('reads camera state with the mode and other settings', () => {
@@ -72,7 +83,10 @@ describe('mqtt-processor: records from every topic kind', () => {
 
   it('accepts ISO 8601 timestamps and uses "now" when there is none', () => {
     const { p } = make();
-    assert.equal(p.handleDevice(topics.status(), json({ timestamp: '2024-01-15T14:30:45Z' })).records[0]!.timeMs, Date.parse('2024-01-15T14:30:45Z'));
+    assert.equal(
+      p.handleDevice(topics.status(), json({ timestamp: '2024-01-15T14:30:45Z' })).records[0]!.timeMs,
+      Date.parse('2024-01-15T14:30:45Z'),
+    );
     assert.equal(p.handleDevice(topics.status(), json({ battery: 50 })).records[0]!.timeMs, NOW);
   });
 });
@@ -174,12 +188,18 @@ describe('mqtt-processor: connection alerts and state restore', () => {
   it('announces online at once and offline after the debounce, suppressing flaps', async () => {
     const { p, later } = make({ debounceMs: 40 });
     p.handleDevice(topics.connection(), json(connected(1)));
-    assert.deepEqual(later.flatMap((o) => o.alerts.map((a) => a.kind)), ['camera-online']);
+    assert.deepEqual(
+      later.flatMap((o) => o.alerts.map((a) => a.kind)),
+      ['camera-online'],
+    );
     // a flap: gone and back inside the window → nobody is told
     p.handleDevice(topics.connection(), json(disconnected(2)));
     p.handleDevice(topics.connection(), json(connected(3)));
     await new Promise((r) => setTimeout(r, 80));
-    assert.deepEqual(later.flatMap((o) => o.alerts.map((a) => a.kind)), ['camera-online']);
+    assert.deepEqual(
+      later.flatMap((o) => o.alerts.map((a) => a.kind)),
+      ['camera-online'],
+    );
     assert.equal(p.flapsSuppressed, 1);
     // a real outage → offline, then online again
     p.handleDevice(topics.connection(), json(disconnected(4)));
@@ -199,7 +219,13 @@ describe('mqtt-processor: connection alerts and state restore', () => {
     const out = p.handleDevice(topics.connection(), json(connected()));
     assert.equal(out.commands.length, 1);
     assert.equal(out.commands[0]!.topic, `prod/honeycomb/${CAMERA}/system/setmode`);
-    const payload = out.commands[0]!.payload as { mode: string; sourceId: string; sourceType: string; requestId: string; creationTimestamp: string };
+    const payload = out.commands[0]!.payload as {
+      mode: string;
+      sourceId: string;
+      sourceType: string;
+      requestId: string;
+      creationTimestamp: string;
+    };
     assert.equal(payload.mode, 'PRIVACY');
     assert.equal(payload.sourceId, CAMERA);
     assert.equal(payload.sourceType, 'hive-cam');
@@ -253,7 +279,12 @@ describe('mqtt-processor: command requests', () => {
     ['an invalid id', { action: 'reboot', deviceId: 'a/b' }, 400, /invalid device id/],
     ['an unknown device', { action: 'reboot', deviceId: 'nobody' }, 404, /unknown device/],
     ['an unknown action', { action: 'selfdestruct' as 'reboot', deviceId: CAMERA }, 400, /unknown command/],
-    ['settings that are not an object', { action: 'settings-update', deviceId: CAMERA, settings: [1] as unknown as Record<string, unknown> }, 400, /"settings" object/],
+    [
+      'settings that are not an object',
+      { action: 'settings-update', deviceId: CAMERA, settings: [1] as unknown as Record<string, unknown> },
+      400,
+      /"settings" object/,
+    ],
   ];
   for (const [what, req, code, error] of bad) {
     it(`refuses ${what} with ${code}`, () => {

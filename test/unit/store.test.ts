@@ -23,21 +23,63 @@ async function rows<T>(file: string, sql: string, params: (string | number)[] = 
 }
 
 const conn = (timeMs: number, status: 'connected' | 'disconnected' = 'connected', name = 'Front Door'): StoreRecord => ({
-  kind: 'connection', deviceId: CAMERA, deviceType: 'hive-cam', timeMs, status, name, ipAddress: '192.168.1.101', firmwareVersion: 'fw1', raw: '{}',
+  kind: 'connection',
+  deviceId: CAMERA,
+  deviceType: 'hive-cam',
+  timeMs,
+  status,
+  name,
+  ipAddress: '192.168.1.101',
+  firmwareVersion: 'fw1',
+  raw: '{}',
 });
 const start = (eventId: string, timeMs: number, deviceId = CAMERA, activityType = 'MOTION'): StoreRecord => ({
-  kind: 'activity-start', deviceId, deviceType: 'hive-cam', timeMs, eventId, activityType, confidence: 0.9,
+  kind: 'activity-start',
+  deviceId,
+  deviceType: 'hive-cam',
+  timeMs,
+  eventId,
+  activityType,
+  confidence: 0.9,
 });
-const stop = (eventId: string, timeMs: number): StoreRecord => ({ kind: 'activity-stop', deviceId: CAMERA, deviceType: 'hive-cam', timeMs, eventId, activityType: 'MOTION' });
-const reading = (timeMs: number, temperature: number): StoreRecord => ({ kind: 'sensor', deviceId: PI, deviceType: 'picam', timeMs, temperature, humidity: 40, pressure: 1000 });
+const stop = (eventId: string, timeMs: number): StoreRecord => ({
+  kind: 'activity-stop',
+  deviceId: CAMERA,
+  deviceType: 'hive-cam',
+  timeMs,
+  eventId,
+  activityType: 'MOTION',
+});
+const reading = (timeMs: number, temperature: number): StoreRecord => ({
+  kind: 'sensor',
+  deviceId: PI,
+  deviceType: 'picam',
+  timeMs,
+  temperature,
+  humidity: 40,
+  pressure: 1000,
+});
 
 describe('schema migrations', () => {
   it('creates every table at the latest version, records it, and reopening changes nothing', async () => {
     const store = await fresh();
     const file = store.file;
     await store.close();
-    const tables = (await rows<{ name: string }>(file, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).map((r) => r.name);
-    for (const t of ['activity_events', 'alerts_outbox', 'camera_registry', 'camera_state', 'commands', 'dead_letters', 'file_uploads', 'schema_migrations', 'sensor_readings', 'status_events']) {
+    const tables = (await rows<{ name: string }>(file, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).map(
+      (r) => r.name,
+    );
+    for (const t of [
+      'activity_events',
+      'alerts_outbox',
+      'camera_registry',
+      'camera_state',
+      'commands',
+      'dead_letters',
+      'file_uploads',
+      'schema_migrations',
+      'sensor_readings',
+      'status_events',
+    ]) {
       assert.ok(tables.includes(t), `table ${t}`);
     }
     const latest = MIGRATIONS.at(-1)!.version;
@@ -50,7 +92,10 @@ describe('schema migrations', () => {
 
   it('applies only newer migrations, and refuses a database newer than the code', async () => {
     const c = await Connection.open(join(dir, 'mig.db'));
-    assert.deepEqual(await migrate(c), MIGRATIONS.map((m) => m.version));
+    assert.deepEqual(
+      await migrate(c),
+      MIGRATIONS.map((m) => m.version),
+    );
     const next = [...MIGRATIONS, { version: 99, description: 'test', sql: 'CREATE TABLE extra (x INTEGER);' }];
     assert.deepEqual(await migrate(c, next), [99]);
     await assert.rejects(migrate(c), /schema version 99 is newer than this software knows/);
@@ -107,7 +152,10 @@ describe('group commit', () => {
     await c.close();
     const bad: StoreRecord = { kind: 'sensor', deviceId: 'broken', deviceType: 'picam', timeMs: 5, temperature: 1 };
     const results = await Promise.allSettled([store.writeAsync(reading(1, 20)), store.writeAsync(bad), store.writeAsync(reading(2, 21))]);
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
     assert.match(String((results[1] as PromiseRejectedResult).reason), /sabotaged/);
     assert.equal(store.writer.stats.failedRecords, 1);
     await store.close();
@@ -127,15 +175,29 @@ describe('records in seed 004 tables', () => {
     const store = await fresh();
     await store.writeAsync(conn(1_705_329_045_000));
     await store.writeAsync(conn(1_705_329_100_000, 'disconnected', undefined as unknown as string));
-    await store.writeAsync({ kind: 'heartbeat', deviceId: CAMERA, deviceType: 'hive-cam', timeMs: 1_705_329_090_000, batteryLevel: 80, signalStrength: -60, raw: '{"battery":80}' });
+    await store.writeAsync({
+      kind: 'heartbeat',
+      deviceId: CAMERA,
+      deviceType: 'hive-cam',
+      timeMs: 1_705_329_090_000,
+      batteryLevel: 80,
+      signalStrength: -60,
+      raw: '{"battery":80}',
+    });
     const { cameras } = (await store.query('cameras')) as { cameras: Array<Record<string, unknown>> };
     assert.equal(cameras.length, 1);
     assert.equal(cameras[0]!.camera_name, 'Front Door', 'a later message without a name keeps the name');
     assert.equal(cameras[0]!.connection_status, 'disconnected');
     assert.equal(cameras[0]!.battery_level, 80);
     assert.equal(cameras[0]!.last_seen, 1_705_329_100);
-    const status = await rows<{ event_type: string; status: string }>(store.file, 'SELECT event_type, status FROM status_events ORDER BY id');
-    assert.deepEqual(status.map((s) => s.event_type), ['connection', 'connection', 'heartbeat']);
+    const status = await rows<{ event_type: string; status: string }>(
+      store.file,
+      'SELECT event_type, status FROM status_events ORDER BY id',
+    );
+    assert.deepEqual(
+      status.map((s) => s.event_type),
+      ['connection', 'connection', 'heartbeat'],
+    );
     await store.close();
   });
 
@@ -148,8 +210,14 @@ describe('records in seed 004 tables', () => {
     assert.equal(orphan.end_timestamp, 1_705_329_070, 'a stop without a start is kept');
     assert.equal(orphan.duration_seconds, null);
     await store.writeAsync(start('evt_b', 1_705_329_060_000));
-    const got = await rows<{ event_id: string; duration_seconds: number }>(store.file, 'SELECT event_id, duration_seconds FROM activity_events ORDER BY event_id');
-    assert.deepEqual(got, [{ event_id: 'evt_a', duration_seconds: 12 }, { event_id: 'evt_b', duration_seconds: 10 }]);
+    const got = await rows<{ event_id: string; duration_seconds: number }>(
+      store.file,
+      'SELECT event_id, duration_seconds FROM activity_events ORDER BY event_id',
+    );
+    assert.deepEqual(got, [
+      { event_id: 'evt_a', duration_seconds: 12 },
+      { event_id: 'evt_b', duration_seconds: 10 },
+    ]);
     await store.close();
   });
 
@@ -163,9 +231,32 @@ describe('records in seed 004 tables', () => {
   it('keeps camera state, the desired mode from commands, and dead letters', async () => {
     const store = await fresh();
     await store.writeAsync(conn(1_000_000));
-    await store.writeAsync({ kind: 'camera-state', deviceId: CAMERA, deviceType: 'hive-cam', timeMs: 2_000_000, mode: 'ARMED', settings: { nightVision: '"auto"' } });
-    await store.writeAsync({ kind: 'command', deviceId: CAMERA, deviceType: 'hive-cam', timeMs: 3_000_000, action: 'setmode', requestId: 'req_1', topic: 't', mode: 'PRIVACY' });
-    await store.writeAsync({ kind: 'dead-letter', timeMs: 4_000_000, source: 'prod/device/x', reason: 'invalid JSON', payload: '{', payloadBytes: 1 });
+    await store.writeAsync({
+      kind: 'camera-state',
+      deviceId: CAMERA,
+      deviceType: 'hive-cam',
+      timeMs: 2_000_000,
+      mode: 'ARMED',
+      settings: { nightVision: '"auto"' },
+    });
+    await store.writeAsync({
+      kind: 'command',
+      deviceId: CAMERA,
+      deviceType: 'hive-cam',
+      timeMs: 3_000_000,
+      action: 'setmode',
+      requestId: 'req_1',
+      topic: 't',
+      mode: 'PRIVACY',
+    });
+    await store.writeAsync({
+      kind: 'dead-letter',
+      timeMs: 4_000_000,
+      source: 'prod/device/x',
+      reason: 'invalid JSON',
+      payload: '{',
+      payloadBytes: 1,
+    });
     const { cameras } = (await store.query('cameras')) as { cameras: Array<Record<string, unknown>> };
     assert.equal(cameras[0]!.status, 'ARMED', 'reported mode');
     assert.equal(cameras[0]!.desired_mode, 'PRIVACY', 'requested mode, restored on reconnect');
@@ -182,16 +273,31 @@ describe('queries', () => {
   it('filters and pages events', async () => {
     const store = await fresh();
     await store.writeAsync(conn(1_000));
-    for (let i = 0; i < 30; i++) store.write(start(`e${String(i).padStart(2, '0')}`, 1_705_300_000_000 + i * 60_000, i % 3 === 0 ? 'other-cam' : CAMERA, i % 2 ? 'MOTION' : 'AUDIO_ALL'), () => undefined);
+    for (let i = 0; i < 30; i++)
+      store.write(
+        start(
+          `e${String(i).padStart(2, '0')}`,
+          1_705_300_000_000 + i * 60_000,
+          i % 3 === 0 ? 'other-cam' : CAMERA,
+          i % 2 ? 'MOTION' : 'AUDIO_ALL',
+        ),
+        () => undefined,
+      );
     await store.writer.flush();
     const page = (await store.query('events', { limit: '5', offset: '0' })) as { events: Array<{ event_id: string }>; total: number };
     assert.equal(page.total, 30);
-    assert.deepEqual(page.events.map((e) => e.event_id), ['e29', 'e28', 'e27', 'e26', 'e25']);
+    assert.deepEqual(
+      page.events.map((e) => e.event_id),
+      ['e29', 'e28', 'e27', 'e26', 'e25'],
+    );
     const byCamera = (await store.query('events', { camera: 'other-cam', limit: 100 })) as { total: number };
     assert.equal(byCamera.total, 10);
     const byType = (await store.query('events', { type: 'audio_all' })) as { total: number };
     assert.equal(byType.total, 15);
-    const byTime = (await store.query('events', { from: String(1_705_300_000 + 600), to: new Date(1_705_300_000_000 + 1_200_000).toISOString() })) as { total: number };
+    const byTime = (await store.query('events', {
+      from: String(1_705_300_000 + 600),
+      to: new Date(1_705_300_000_000 + 1_200_000).toISOString(),
+    })) as { total: number };
     assert.equal(byTime.total, 11);
     await store.close();
   });
@@ -207,7 +313,10 @@ describe('queries', () => {
   for (const [what, params, kind, error] of badFilters) {
     it(`answers 400 for ${what}`, async () => {
       const store = await fresh();
-      await assert.rejects(store.query(kind as 'events', params), (err: Error & { statusCode?: number }) => err.statusCode === 400 && error.test(err.message));
+      await assert.rejects(
+        store.query(kind as 'events', params),
+        (err: Error & { statusCode?: number }) => err.statusCode === 400 && error.test(err.message),
+      );
       await store.close();
     });
   }
@@ -224,12 +333,24 @@ describe('queries', () => {
     // one day of readings every 2 s would be 43,200 rows; use one hour (1,800)
     for (let i = 0; i < 1800; i++) store.write(reading(t0 + i * 2000, i < 900 ? 20 : 30), () => undefined);
     await store.writer.flush();
-    const short = (await store.query('sensors', { deviceId: PI, from: t0, to: t0 + 19_999 })) as { readings: Array<{ temperature: number }>; bucketMs: number };
+    const short = (await store.query('sensors', { deviceId: PI, from: t0, to: t0 + 19_999 })) as {
+      readings: Array<{ temperature: number }>;
+      bucketMs: number;
+    };
     assert.equal(short.bucketMs, 0);
     assert.equal(short.readings.length, 10);
-    const long = (await store.query('sensors', { deviceId: PI, from: t0, to: t0 + 3_600_000 - 1, points: 2 })) as { readings: Array<{ temperature: number; samples: number; time_ms: number }>; bucketMs: number };
+    const long = (await store.query('sensors', { deviceId: PI, from: t0, to: t0 + 3_600_000 - 1, points: 2 })) as {
+      readings: Array<{ temperature: number; samples: number; time_ms: number }>;
+      bucketMs: number;
+    };
     assert.equal(long.bucketMs, 1_800_000);
-    assert.deepEqual(long.readings.map((r) => [r.time_ms, r.temperature, r.samples]), [[t0, 20, 900], [t0 + 1_800_000, 30, 900]]);
+    assert.deepEqual(
+      long.readings.map((r) => [r.time_ms, r.temperature, r.samples]),
+      [
+        [t0, 20, 900],
+        [t0 + 1_800_000, 30, 900],
+      ],
+    );
     await store.close();
   });
 });
@@ -252,4 +373,3 @@ describe('retention', () => {
     await store.close();
   });
 });
-

@@ -1,0 +1,43 @@
+/**
+ * HTTP Basic auth for the API and dashboard (Node-RED's httpNodeAuth), checked
+ * against a bcrypt hash. Standalone Node-RED adds this in red.js; an embedded
+ * runtime must add it itself.
+ *
+ * bcrypt costs ~100 ms by design, and a dashboard polls: a verified header is
+ * remembered for a few minutes, keyed by its SHA-256, never the header itself.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import bcrypt from 'bcryptjs';
+
+const REMEMBER_MS = 5 * 60_000;
+
+export function basicAuth(user: string, passwordHash: string, realm = 'PiCam Guardian') {
+  const verified = new Map<string, number>();
+  const wantUser = Buffer.from(user);
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const header = req.headers.authorization ?? '';
+    const key = createHash('sha256').update(header).digest('base64');
+    const until = verified.get(key);
+    if (until !== undefined && until > Date.now()) return next();
+    const refuse = () => {
+      res.set('WWW-Authenticate', `Basic realm="${realm}"`);
+      res.status(401).json({ error: 'authentication required' });
+    };
+    const m = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header);
+    if (!m) return refuse();
+    const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const gotUser = Buffer.from(colon < 0 ? '' : decoded.slice(0, colon));
+    const userOk = gotUser.length === wantUser.length && timingSafeEqual(gotUser, wantUser);
+    bcrypt.compare(colon < 0 ? '' : decoded.slice(colon + 1), passwordHash).then(
+      (passOk) => {
+        if (!userOk || !passOk) return refuse();
+        if (verified.size > 1000) verified.clear();
+        verified.set(key, Date.now() + REMEMBER_MS);
+        next();
+      },
+      (err: Error) => next(err),
+    );
+  };
+}

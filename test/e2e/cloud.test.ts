@@ -1,0 +1,208 @@
+/**
+ * End to end: a real Node-RED runtime running flows/cloud.json in the cloud
+ * role (logins on), real mqtt.js devices through the embedded aedes broker,
+ * rows read back from the SQLite file and through the HTTP API.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import bcrypt from 'bcryptjs';
+import mqtt, { type MqttClient } from 'mqtt';
+import { startCli, type CliProcess } from '../support/cli';
+import { Connection } from '../../nodes/picam-database/sqlite';
+import { activity, CAMERA, connected, disconnected, environment, heartbeat, PI, topics } from '../support/fixtures';
+import { tempDir } from '../support/tmp';
+import { waitFor } from '../support/wait';
+
+const PORTS = { http: 18_900, mqtt: 18_901, ws: 18_902 };
+const MQTT_URL = `mqtt://127.0.0.1:${PORTS.mqtt}`;
+const DEVICE_LOGIN = { username: 'devices', password: 'mqtt-secret-for-tests' };
+const API_AUTH = `Basic ${Buffer.from('viewer:api-secret-for-tests').toString('base64')}`;
+const dir = tempDir('picam-e2e-');
+const dbFile = join(dir, 'picam-guardian.db');
+
+let runtime: CliProcess;
+const BASE = `http://127.0.0.1:${PORTS.http}`;
+let camera: MqttClient;
+let commands: Array<{ topic: string; payload: Record<string, unknown> }> = [];
+
+async function query<T>(sql: string, params: (string | number)[] = []): Promise<T[]> {
+  const c = await Connection.open(dbFile, true);
+  try {
+    return await c.all<T>(sql, params);
+  } finally {
+    await c.close();
+  }
+}
+
+const api = (path: string, init: RequestInit = {}) =>
+  fetch(`${BASE}${path}`, { ...init, headers: { authorization: API_AUTH, ...init.headers } });
+const publish = (c: MqttClient, topic: string, payload: unknown) =>
+  c.publishAsync(topic, typeof payload === 'string' ? payload : JSON.stringify(payload), { qos: 1 });
+
+before(async () => {
+  runtime = startCli(['start', '--role', 'cloud'], {
+    PICAM_DATA_DIR: dir,
+    PICAM_HOST: '127.0.0.1',
+    PICAM_HTTP_PORT: String(PORTS.http),
+    PICAM_MQTT_PORT: String(PORTS.mqtt),
+    PICAM_MQTT_WS_PORT: String(PORTS.ws),
+    PICAM_DEBOUNCE_SECONDS: '1',
+    PICAM_LOG_LEVEL: 'warn',
+    MQTT_USERNAME: DEVICE_LOGIN.username,
+    MQTT_PASSWORD: DEVICE_LOGIN.password,
+    PICAM_CREDENTIAL_SECRET: 'credential-secret-for-tests',
+    PICAM_ADMIN_USER: 'admin',
+    PICAM_ADMIN_PASSWORD_HASH: bcrypt.hashSync('admin-secret-for-tests', 8),
+    PICAM_API_USER: 'viewer',
+    PICAM_API_PASSWORD_HASH: bcrypt.hashSync('api-secret-for-tests', 8),
+  });
+  camera = await waitFor('the broker', () =>
+    mqtt.connectAsync(MQTT_URL, { ...DEVICE_LOGIN, clientId: CAMERA, reconnectPeriod: 0 }).catch(() => undefined),
+  );
+  await camera.subscribeAsync(`prod/honeycomb/${CAMERA}/#`, { qos: 1 });
+  camera.on('message', (topic, payload) => commands.push({ topic, payload: JSON.parse(payload.toString()) }));
+  await waitFor('the API', async () => ((await api('/api/status').catch(() => undefined))?.ok ? true : undefined));
+});
+
+after(async () => {
+  await camera?.endAsync();
+  const code = await runtime.stop();
+  assert.equal(code, 0, `the runtime stops cleanly on SIGTERM; its output:\n${runtime.output()}`);
+});
+
+describe('cloud runtime: security on by default', () => {
+  it('refuses MQTT clients without the device login', async () => {
+    await assert.rejects(
+      mqtt.connectAsync(MQTT_URL, { clientId: 'intruder', reconnectPeriod: 0 }),
+      /Not authorized|Bad username or password/,
+    );
+    await assert.rejects(
+      mqtt.connectAsync(MQTT_URL, { clientId: 'intruder', username: 'devices', password: 'wrong', reconnectPeriod: 0 }),
+      /Not authorized|Bad username or password/,
+    );
+  });
+
+  it('refuses the API without a login', async () => {
+    assert.equal((await fetch(`${BASE}/api/cameras`)).status, 401);
+  });
+
+  it('serves the editor under /admin, behind its own login', async () => {
+    assert.equal((await fetch(`${BASE}/admin/flows`)).status, 401);
+    const token = await fetch(`${BASE}/admin/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'client_id=node-red-admin&grant_type=password&scope=*&username=admin&password=admin-secret-for-tests',
+    });
+    assert.equal(token.status, 200);
+    const { access_token } = (await token.json()) as { access_token: string };
+    const flows = await fetch(`${BASE}/admin/flows`, { headers: { authorization: `Bearer ${access_token}` } });
+    const ids = ((await flows.json()) as Array<{ id: string }>).map((n) => n.id);
+    assert.ok(ids.includes('cloud.processor') && ids.includes('cloud.store'), 'the cloud flow is deployed');
+  });
+
+  it('keeps secrets out of the flow file; the credentials file is encrypted', () => {
+    const flowText = readFileSync(join(dir, 'flows.json'), 'utf8');
+    assert.ok(!flowText.includes(DEVICE_LOGIN.password));
+    const creds = readFileSync(join(dir, 'flows_cred.json'), 'utf8');
+    assert.ok(!creds.includes(DEVICE_LOGIN.password) && !creds.includes('MQTT_PASSWORD'), 'encrypted');
+  });
+});
+
+describe('cloud runtime: device traffic into SQLite and the API', () => {
+  it('stores camera and Pi traffic', async () => {
+    const pi = await mqtt.connectAsync(MQTT_URL, { ...DEVICE_LOGIN, clientId: PI, reconnectPeriod: 0 });
+    await publish(camera, topics.connection(), connected(1705329045));
+    await publish(camera, topics.status(), heartbeat(1705329060));
+    await publish(camera, topics.start(), activity('evt_e2e_1', 1705329070));
+    await publish(camera, topics.start(), activity('evt_e2e_1', 1705329070)); // a QoS1 redelivery
+    await publish(camera, topics.stop(), activity('evt_e2e_1', 1705329082));
+    await publish(pi, topics.connection(PI, 'picam'), { status: 'connected', name: 'Kitchen Pi' });
+    for (let i = 0; i < 3; i++) await publish(pi, topics.environment(), environment(Date.now() - 3000 + i * 1000));
+    await publish(pi, topics.environment(), '{"temperature": 21.5,'); // broken JSON
+    await pi.endAsync();
+
+    const [event] = await waitFor('the activity event', async () => {
+      const rows = await query<Record<string, unknown>>(
+        "SELECT * FROM activity_events WHERE event_id = 'evt_e2e_1' AND end_timestamp IS NOT NULL",
+      );
+      return rows.length ? rows : undefined;
+    });
+    assert.equal(event!.camera_id, CAMERA);
+    assert.equal(event!.camera_name, 'Front Door');
+    assert.equal(event!.duration_seconds, 12);
+    assert.deepEqual(
+      await query("SELECT count(*) AS n FROM activity_events WHERE event_id = 'evt_e2e_1'"),
+      [{ n: 1 }],
+      'one event, not two',
+    );
+    const [cam] = await query<Record<string, unknown>>('SELECT * FROM camera_registry WHERE camera_id = ?', [CAMERA]);
+    assert.equal(cam!.connection_status, 'connected');
+    assert.equal(cam!.ip_address, '192.168.1.101');
+    assert.equal(cam!.firmware_version, 'V0_0_00_117RC_svn1356');
+    assert.equal(cam!.battery_level, 87);
+    await waitFor('sensor readings and the dead letter', async () => {
+      const [s] = await query<{ n: number }>('SELECT count(*) AS n FROM sensor_readings WHERE device_id = ?', [PI]);
+      const [d] = await query<{ n: number }>('SELECT count(*) AS n FROM dead_letters');
+      return s!.n === 3 && d!.n === 1 ? true : undefined;
+    });
+    const [dead] = await query<{ reason: string; source: string; payload: string }>('SELECT reason, source, payload FROM dead_letters');
+    assert.match(dead!.reason, /invalid JSON/);
+    assert.equal(dead!.source, topics.environment());
+    assert.equal(dead!.payload, '{"temperature": 21.5,');
+  });
+
+  it('answers the seed 004 API from the same rows', async () => {
+    const cams = (await (await api('/api/cameras')).json()) as { cameras: Array<{ camera_name: string }> };
+    assert.deepEqual(cams.cameras.map((c) => c.camera_name).sort(), ['Front Door', 'Kitchen Pi']);
+    const events = (await (await api(`/api/events?camera=${CAMERA}`)).json()) as {
+      events: Array<{ duration_seconds: number }>;
+      total: number;
+    };
+    assert.equal(events.total, 1);
+    assert.equal(events.events[0]!.duration_seconds, 12);
+    const sensors = (await (await api(`/api/sensors/${PI}`)).json()) as { readings: Array<{ temperature: number }> };
+    assert.equal(sensors.readings.length, 3);
+    assert.equal(sensors.readings[0]!.temperature, 21.5);
+    const dead = (await (await api('/api/dead-letters')).json()) as { total: number };
+    assert.equal(dead.total, 1);
+  });
+
+  it('answers bad requests with JSON errors and proper status codes', async () => {
+    const bad = await api('/api/events?limit=abc');
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { error: string }).error, /"limit"/);
+    assert.equal((await api('/api/sensors/nobody-here')).status, 404);
+    const badMode = await api(`/api/control/mode/${CAMERA}/PARTY`, { method: 'POST' });
+    assert.equal(badMode.status, 400);
+    assert.match(((await badMode.json()) as { error: string }).error, /ARMED, LIVESTREAMONLY, PRIVACY/);
+    assert.equal((await api('/api/control/reboot/ghost-camera', { method: 'POST' })).status, 404);
+  });
+
+  it('publishes a mode command from the API and republishes the stored mode when the camera reconnects', async () => {
+    commands = [];
+    const res = await api(`/api/control/mode/${CAMERA}/PRIVACY`, { method: 'POST' });
+    assert.equal(res.status, 202);
+    const body = (await res.json()) as { status: string; data: { requestId: string } };
+    assert.equal(body.status, 'ok');
+    const first = await waitFor('the setmode command', async () => commands.find((c) => c.topic.endsWith('/system/setmode')));
+    assert.equal(first.topic, `prod/honeycomb/${CAMERA}/system/setmode`);
+    assert.equal(first.payload.mode, 'PRIVACY');
+    assert.equal(first.payload.requestId, body.data.requestId);
+    assert.equal(first.payload.sourceId, CAMERA);
+
+    // the camera drops off and comes back: it gets its mode again (seed 004's restore)
+    commands = [];
+    await publish(camera, topics.connection(), disconnected(1705329500));
+    await publish(camera, topics.connection(), connected(1705329510));
+    const restored = await waitFor('the restored mode', async () => commands.find((c) => c.topic.endsWith('/system/setmode')));
+    assert.equal(restored.payload.mode, 'PRIVACY');
+    assert.notEqual(restored.payload.requestId, body.data.requestId);
+    const [desired] = await query<{ setting_value: string }>(
+      "SELECT setting_value FROM camera_state WHERE camera_id = ? AND setting_name = 'mode'",
+      [CAMERA],
+    );
+    assert.equal(desired!.setting_value, 'PRIVACY');
+  });
+});

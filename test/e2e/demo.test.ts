@@ -1,0 +1,63 @@
+/**
+ * The README's demo: `picam-guardian start --role demo` brings up the editor,
+ * the embedded broker, the SQLite file and simulated devices, and within 30 s
+ * the API returns simulated cameras and events.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, it } from 'node:test';
+import { startCli, type CliProcess } from '../support/cli';
+import { tempDir } from '../support/tmp';
+import { waitFor } from '../support/wait';
+
+const dir = tempDir('picam-demo-');
+const BASE = 'http://127.0.0.1:18920';
+let demo: CliProcess | undefined;
+
+after(async () => {
+  if (demo) assert.equal(await demo.stop(), 0, `the demo stops cleanly on SIGTERM; its output:\n${demo.output()}`);
+});
+
+it('fills the database with simulated cameras and events within 30 s, and says what runs where', async () => {
+  const started = Date.now();
+  demo = startCli(['start', '--role', 'demo', '--pace', '0.2'], {
+    PICAM_DATA_DIR: dir,
+    PICAM_HTTP_PORT: '18920',
+    PICAM_MQTT_PORT: '18921',
+    PICAM_MQTT_WS_PORT: '18922',
+  });
+  const cameras = await waitFor(
+    'simulated cameras',
+    async () => {
+      const r = await fetch(`${BASE}/api/cameras`).catch(() => undefined);
+      const body = r?.ok ? ((await r.json()) as { cameras: Array<{ device_type: string }> }) : undefined;
+      return body && body.cameras.length >= 4 ? body.cameras : undefined;
+    },
+    30_000,
+  );
+  assert.deepEqual([...new Set(cameras.map((c) => c.device_type))].sort(), ['hive-cam', 'picam']);
+  const events = await waitFor(
+    'simulated events',
+    async () => {
+      const body = (await (await fetch(`${BASE}/api/events`)).json()) as { events: unknown[] };
+      return body.events.length > 0 ? body.events : undefined;
+    },
+    30_000 - (Date.now() - started),
+  );
+  assert.ok(events.length > 0);
+
+  const editor = await fetch(`${BASE}/`);
+  assert.equal(editor.status, 200);
+  assert.match(await editor.text(), /PiCam Guardian \(demo\)/);
+  const out = demo.output();
+  for (const line of [
+    'editor            http://127.0.0.1:18920/',
+    '/api/cameras',
+    'mqtt://127.0.0.1:18921',
+    join(dir, 'picam-guardian.db'),
+  ]) {
+    assert.ok(out.includes(line), `the banner shows ${line}`);
+  }
+  assert.ok(existsSync(join(dir, 'picam-guardian.db')));
+});
