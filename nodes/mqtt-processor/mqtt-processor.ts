@@ -36,12 +36,14 @@ export default function register(RED: NodeAPI): void {
       .filter(Boolean);
     const db = def.database ? (RED.nodes.getNode(def.database) as PicamDatabaseNode | null) : null;
 
-    const outputs = (out: ProcessorOutput, msg?: NodeMessageInFlow): Array<NodeMessage[] | null> => {
-      const records = out.records.map((record, i) =>
-        i === 0 && msg ? Object.assign(msg, { payload: record }) : { topic: msg?.topic, payload: record },
-      );
+    const outputs = (out: ProcessorOutput, msg?: NodeMessageInFlow): Array<NodeMessage | NodeMessage[] | null> => {
+      let record: NodeMessage | null = null;
+      if (out.record && msg) {
+        msg.payload = out.record; // Node-RED convention: the input msg travels on
+        record = msg;
+      } else if (out.record) record = { payload: out.record };
       return [
-        records.length ? records : null,
+        record,
         out.alerts.length ? out.alerts.map((a) => ({ topic: `alert/${a.kind}`, payload: a })) : null,
         out.commands.length ? out.commands.map((c) => ({ ...c })) : null,
         null,

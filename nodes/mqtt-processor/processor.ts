@@ -30,7 +30,8 @@ export interface ProcessorOptions extends TopicConfig {
 }
 
 export interface ProcessorOutput {
-  records: StoreRecord[];
+  /** what to store: the device's record, or a dead letter */
+  record?: StoreRecord;
   alerts: Alert[];
   commands: MqttCommandMessage[];
   /** why the input was rejected (also present as a dead-letter record) */
@@ -57,6 +58,9 @@ export interface ProcessorCounters {
   commands: number;
 }
 
+/** Shared empty output list; outputs are never appended to after they are returned. */
+const NONE: never[] = [];
+
 const REDELIVERY_WINDOW_MS = 10 * 60_000;
 const PAIRING_WINDOW_MS = 24 * 3600_000;
 
@@ -76,7 +80,7 @@ export class Processor {
     this.now = opts.now ?? Date.now;
     this.connectionAlerts = new ConnectionAlerts(opts.debounceMs, (id, kind, atMs) => {
       this.counters.alerts++;
-      this.emitLater(this.output({ alerts: [this.connectionAlert(id, kind, atMs)] }));
+      this.emitLater({ alerts: [this.connectionAlert(id, kind, atMs)], commands: NONE });
     });
   }
 
@@ -125,20 +129,20 @@ export class Processor {
     if (key !== undefined) {
       if (this.seen.has(key, nowMs)) {
         this.counters.duplicates++;
-        return { records: [], alerts: [], commands: [], duplicate: true };
+        return { alerts: NONE, commands: NONE, duplicate: true };
       }
       this.seen.set(key, true, nowMs);
     }
 
     const device = this.track(t.deviceId, t.deviceType);
-    const out = this.output({ records: [record] });
+    const out: ProcessorOutput = { record, alerts: NONE, commands: NONE };
     switch (record.kind) {
       case 'connection':
         if (record.name) device.name = record.name;
         if (record.status === 'connected') {
           this.connectionAlerts.connected(t.deviceId, record.timeMs);
           const restore = device.mode ? this.restoreMode(t.deviceId, device.mode) : undefined;
-          if (restore) out.commands.push(restore);
+          if (restore) out.commands = [restore];
         } else {
           this.connectionAlerts.disconnected(t.deviceId, record.timeMs);
         }
@@ -146,7 +150,7 @@ export class Processor {
       case 'activity-start':
         record.deviceName = device.name;
         this.openActivities.set(record.eventId, record.timeMs, nowMs);
-        out.alerts.push(this.activityAlert(record, device));
+        out.alerts = [this.activityAlert(record, device)];
         break;
       case 'activity-stop': {
         record.deviceName = device.name;
@@ -287,15 +291,11 @@ export class Processor {
       payloadBytes: bytes,
       deviceId,
     };
-    return { records: [record], alerts: [], commands: [], rejected: reason };
-  }
-
-  private output(partial: Partial<ProcessorOutput>): ProcessorOutput {
-    return { records: [], alerts: [], commands: [], ...partial };
+    return { record, alerts: NONE, commands: NONE, rejected: reason };
   }
 
   private count(out: ProcessorOutput): void {
-    this.counters.records += out.records.length;
+    if (out.record) this.counters.records++;
     this.counters.alerts += out.alerts.length;
     this.counters.commands += out.commands.length;
   }

@@ -29,7 +29,7 @@ describe('mqtt-processor: records from every topic kind', () => {
   it('turns a connection message into a connection record', () => {
     const { p } = make();
     const out = p.handleDevice(topics.connection(), json(connected()));
-    const r = out.records[0] as ConnectionRecord;
+    const r = out.record as ConnectionRecord;
     assert.equal(r.kind, 'connection');
     assert.equal(r.status, 'connected');
     assert.equal(r.deviceId, CAMERA);
@@ -46,22 +46,22 @@ describe('mqtt-processor: records from every topic kind', () => {
     const a = p.handleDevice(topics.status(), json(heartbeat(1)));
     const b = p.handleDevice(topics.status(), JSON.stringify(heartbeat(2)));
     const c = p.handleDevice(topics.status(), heartbeat(3));
-    for (const out of [a, b, c]) assert.equal(out.records[0]!.kind, 'heartbeat');
+    for (const out of [a, b, c]) assert.equal(out.record!.kind, 'heartbeat');
     assert.deepEqual(
-      [a, b, c].map((o) => o.records[0]!.timeMs),
+      [a, b, c].map((o) => o.record!.timeMs),
       [1000, 2000, 3000],
     );
   });
 
   it('reads heartbeat fields', () => {
     const { p } = make();
-    const r = p.handleDevice(topics.status(), json(heartbeat())).records[0] as HeartbeatRecord;
+    const r = p.handleDevice(topics.status(), json(heartbeat())).record as HeartbeatRecord;
     assert.deepEqual([r.batteryLevel, r.signalStrength, r.uptime, r.temperature, r.streamState], [87, -61, 3600, 38.5, 'idle']);
   });
 
   it('reads Pi sensor readings with millisecond timestamps', () => {
     const { p } = make();
-    const r = p.handleDevice(topics.environment(), json(environment())).records[0] as SensorRecord;
+    const r = p.handleDevice(topics.environment(), json(environment())).record as SensorRecord;
     assert.deepEqual(
       [r.kind, r.deviceId, r.timeMs, r.temperature, r.humidity, r.pressure],
       ['sensor', PI, 1705329045123, 21.5, 45.2, 1013.2],
@@ -71,7 +71,7 @@ describe('mqtt-processor: records from every topic kind', () => {
   it('reads camera state with the mode and other settings', () => {
     const { p } = make();
     const out = p.handleDevice(topics.state(), json({ mode: 'armed', detectionSensitivity: 'high' }));
-    assert.deepEqual(out.records[0], {
+    assert.deepEqual(out.record, {
       kind: 'camera-state',
       deviceId: CAMERA,
       deviceType: 'hive-cam',
@@ -84,10 +84,10 @@ describe('mqtt-processor: records from every topic kind', () => {
   it('accepts ISO 8601 timestamps and uses "now" when there is none', () => {
     const { p } = make();
     assert.equal(
-      p.handleDevice(topics.status(), json({ timestamp: '2024-01-15T14:30:45Z' })).records[0]!.timeMs,
+      p.handleDevice(topics.status(), json({ timestamp: '2024-01-15T14:30:45Z' })).record!.timeMs,
       Date.parse('2024-01-15T14:30:45Z'),
     );
-    assert.equal(p.handleDevice(topics.status(), json({ battery: 50 })).records[0]!.timeMs, NOW);
+    assert.equal(p.handleDevice(topics.status(), json({ battery: 50 })).record!.timeMs, NOW);
   });
 });
 
@@ -96,14 +96,14 @@ describe('mqtt-processor: activity pairing and redelivery', () => {
     const { p } = make();
     p.handleDevice(topics.connection(), json(connected()));
     const start = p.handleDevice(topics.start(), json(activity('evt_1', 1705329045)));
-    assert.equal(start.records[0]!.kind, 'activity-start');
+    assert.equal(start.record!.kind, 'activity-start');
     assert.equal(start.alerts.length, 1);
     assert.equal(start.alerts[0]!.kind, 'activity');
     assert.equal(start.alerts[0]!.deviceName, 'Front Door');
     assert.equal(start.alerts[0]!.eventId, 'evt_1');
     assert.match(start.alerts[0]!.text, /motion detected on Front Door/);
     const stop = p.handleDevice(topics.stop(), json(activity('evt_1', 1705329057)));
-    const r = stop.records[0] as ActivityRecord;
+    const r = stop.record as ActivityRecord;
     assert.equal(r.kind, 'activity-stop');
     assert.equal(r.startMs, 1705329045000);
     assert.equal(r.timeMs - r.startMs!, 12_000);
@@ -113,7 +113,7 @@ describe('mqtt-processor: activity pairing and redelivery', () => {
   it('keeps a stop whose start it never saw', () => {
     const { p } = make();
     const out = p.handleDevice(topics.stop(), json(activity('evt_orphan', 1705329057)));
-    const r = out.records[0] as ActivityRecord;
+    const r = out.record as ActivityRecord;
     assert.equal(r.kind, 'activity-stop');
     assert.equal(r.eventId, 'evt_orphan');
     assert.equal(r.startMs, undefined);
@@ -123,8 +123,8 @@ describe('mqtt-processor: activity pairing and redelivery', () => {
     const { p } = make();
     const first = p.handleDevice(topics.start(), json(activity('evt_2', 1705329045)));
     const again = p.handleDevice(topics.start(), json(activity('evt_2', 1705329045)));
-    assert.equal(first.records.length, 1);
-    assert.equal(again.records.length, 0);
+    assert.equal(first.record !== undefined, true);
+    assert.equal(again.record, undefined);
     assert.equal(again.alerts.length, 0);
     assert.equal(again.duplicate, true);
     assert.equal(p.counters.duplicates, 1);
@@ -132,10 +132,10 @@ describe('mqtt-processor: activity pairing and redelivery', () => {
 
   it('drops a redelivered heartbeat but keeps identical ones that carry no timestamp', () => {
     const { p } = make();
-    assert.equal(p.handleDevice(topics.status(), json(heartbeat(10))).records.length, 1);
-    assert.equal(p.handleDevice(topics.status(), json(heartbeat(10))).records.length, 0);
-    assert.equal(p.handleDevice(topics.status(), json({ battery: 50 })).records.length, 1);
-    assert.equal(p.handleDevice(topics.status(), json({ battery: 50 })).records.length, 1);
+    assert.equal(p.handleDevice(topics.status(), json(heartbeat(10))).record !== undefined, true);
+    assert.equal(p.handleDevice(topics.status(), json(heartbeat(10))).record, undefined);
+    assert.equal(p.handleDevice(topics.status(), json({ battery: 50 })).record !== undefined, true);
+    assert.equal(p.handleDevice(topics.status(), json({ battery: 50 })).record !== undefined, true);
   });
 });
 
@@ -162,8 +162,8 @@ describe('mqtt-processor: bad input becomes a dead letter', () => {
       const { p } = make();
       const out = p.handleDevice(topic, payload);
       assert.match(out.rejected ?? '', reason);
-      assert.equal(out.records.length, 1);
-      const dead = out.records[0] as DeadLetterRecord;
+      assert.ok(out.record);
+      const dead = out.record as DeadLetterRecord;
       assert.equal(dead.kind, 'dead-letter');
       assert.equal(dead.source, topic);
       assert.match(dead.reason, reason);
@@ -177,7 +177,7 @@ describe('mqtt-processor: bad input becomes a dead letter', () => {
     const { p } = make({ maxPayloadBytes: 10_000 });
     const big = Buffer.from(JSON.stringify({ battery: 5, junk: 'x'.repeat(20_000) }));
     const out = p.handleDevice(topics.status(), big);
-    const dead = out.records[0] as DeadLetterRecord;
+    const dead = out.record as DeadLetterRecord;
     assert.match(dead.reason, /exceeds the 10000-byte limit/);
     assert.equal(dead.payloadBytes, big.length);
     assert.equal(Buffer.byteLength(dead.payload), 4096);
