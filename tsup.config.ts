@@ -25,6 +25,8 @@ export default defineConfig({
   shims: false,
   external: ['node-red', 'sqlite3', 'mqtt'],
   onSuccess: async () => {
+    // Node-RED lists a module's examples/ under Import → Examples: the same flows.
+    cpSync('flows', 'examples', { recursive: true });
     for (const n of NODES) {
       for (const entry of readdirSync(`nodes/${n}`, { withFileTypes: true })) {
         if (entry.name.endsWith('.html') || entry.name === 'locales' || entry.name === 'icons') {

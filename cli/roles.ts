@@ -89,7 +89,8 @@ export function settingsFor(env: Env): RoleSettings {
       : required('PICAM_CREDENTIAL_SECRET', 'it encrypts the credentials file'),
     diagnostics: { enabled: false },
     telemetry: { enabled: false },
-    externalModules: { autoInstall: false, palette: { allowInstall: !demo ? false : true } },
+    // Installing palette modules from the editor is a demo convenience; servers install with npm.
+    externalModules: { autoInstall: false, palette: { allowInstall: demo } },
     editorTheme: {
       page: { title: `PiCam Guardian (${role})` },
       header: { title: `PiCam Guardian · ${role}` },

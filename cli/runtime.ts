@@ -13,7 +13,7 @@ import { packageRoot, type RoleSettings } from './roles';
 export interface RunningRuntime {
   url: string;
   /** Node-RED's message hooks (https://nodered.org/docs/api/hooks/), for instrumentation */
-  hooks: { add(name: string, hook: (event: any) => void): void };
+  hooks: { add(name: string, hook: (event: never) => void): void };
   adminUrl: string;
   server: Server;
   stop(): Promise<void>;
@@ -30,6 +30,7 @@ interface FlowNode {
 export const FLOWS_DIR = join(packageRoot(), 'flows');
 
 export function loadFlowFile(file: string): FlowNode[] {
+  if (!existsSync(file)) throw new Error(`flow file ${file} does not exist`);
   const nodes = JSON.parse(readFileSync(file, 'utf8')) as unknown;
   if (!Array.isArray(nodes)) throw new Error(`${file} is not a Node-RED flow (expected a JSON array)`);
   return nodes as FlowNode[];

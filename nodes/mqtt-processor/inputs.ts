@@ -8,7 +8,7 @@ import type { CommandAction, CommandRequest } from '../lib/types';
 
 export type ProcessorInput =
   | { type: 'device'; topic: string; payload: unknown }
-  | { type: 'command'; request: CommandRequest; http: boolean }
+  | { type: 'command'; request: CommandRequest }
   | { type: 'ignored'; reason: string }
   | { type: 'invalid'; reason: string };
 
@@ -26,7 +26,7 @@ export function classifyInput(msg: NodeMessageInFlow, prefix: string): Processor
   const m = msg as NodeMessageInFlow & { command?: unknown; req?: HttpRequestLike };
   if (m.command !== undefined) {
     if (!m.command || typeof m.command !== 'object') return { type: 'invalid', reason: 'msg.command must be an object' };
-    return { type: 'command', request: m.command as CommandRequest, http: Boolean(m.req) };
+    return { type: 'command', request: m.command as CommandRequest };
   }
   if (m.req && typeof m.req === 'object') return fromHttp(m.req);
 
@@ -54,5 +54,5 @@ function fromHttp(req: HttpRequestLike): ProcessorInput {
     const body = req.body as { settings?: unknown } | undefined;
     request.settings = (body && typeof body === 'object' && 'settings' in body ? body.settings : body) as Record<string, unknown>;
   }
-  return { type: 'command', request, http: true };
+  return { type: 'command', request };
 }

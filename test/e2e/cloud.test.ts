@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
 import mqtt, { type MqttClient } from 'mqtt';
 import { startCli, type CliProcess } from '../support/cli';
-import { Connection } from '../../nodes/picam-database/sqlite';
+import { rows } from '../support/records';
 import { activity, CAMERA, connected, disconnected, environment, heartbeat, PI, topics } from '../support/fixtures';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
@@ -27,14 +27,7 @@ const BASE = `http://127.0.0.1:${PORTS.http}`;
 let camera: MqttClient;
 let commands: Array<{ topic: string; payload: Record<string, unknown> }> = [];
 
-async function query<T>(sql: string, params: (string | number)[] = []): Promise<T[]> {
-  const c = await Connection.open(dbFile, true);
-  try {
-    return await c.all<T>(sql, params);
-  } finally {
-    await c.close();
-  }
-}
+const query = <T>(sql: string, params: (string | number)[] = []) => rows<T>(dbFile, sql, params);
 
 const api = (path: string, init: RequestInit = {}) =>
   fetch(`${BASE}${path}`, { ...init, headers: { authorization: API_AUTH, ...init.headers } });

@@ -6,6 +6,7 @@ import processorNode from '../../nodes/mqtt-processor/mqtt-processor';
 import databaseNode from '../../nodes/picam-database/picam-database';
 import eventsNode from '../../nodes/sqlite-events/sqlite-events';
 import { CAMERA, PI } from '../support/fixtures';
+import { conn, reading, start } from '../support/records';
 import { tempDir } from '../support/tmp';
 import { Collector, helper, node, rows, sleep, spy, text, trackIntervals, useNodeRed } from './support';
 
@@ -13,36 +14,6 @@ useNodeRed();
 
 const dir = tempDir();
 let n = 0;
-
-const conn = (timeMs: number, name = 'Front Door'): StoreRecord => ({
-  kind: 'connection',
-  deviceId: CAMERA,
-  deviceType: 'hive-cam',
-  timeMs,
-  status: 'connected',
-  name,
-  ipAddress: '192.168.1.101',
-  firmwareVersion: 'fw1',
-  raw: '{}',
-});
-const start = (eventId: string, timeMs: number, deviceId = CAMERA, activityType = 'MOTION'): StoreRecord => ({
-  kind: 'activity-start',
-  deviceId,
-  deviceType: 'hive-cam',
-  timeMs,
-  eventId,
-  activityType,
-  confidence: 0.9,
-});
-const reading = (timeMs: number, temperature: number): StoreRecord => ({
-  kind: 'sensor',
-  deviceId: PI,
-  deviceType: 'picam',
-  timeMs,
-  temperature,
-  humidity: 40,
-  pressure: 1000,
-});
 
 /**
  * A picam-database `db` on a fresh file plus the given nodes. Retention is off

@@ -1,7 +1,6 @@
 /** Shared plumbing for the node tests: a Node-RED runtime, message collectors, spies. */
 import { after, afterEach, before } from 'node:test';
 import helper, { type TestNode } from 'node-red-node-test-helper';
-import { Connection } from '../../nodes/picam-database/sqlite';
 
 helper.init(require.resolve('node-red'));
 
@@ -85,15 +84,7 @@ export async function until<T>(what: string, check: () => T | undefined | false,
   }
 }
 
-/** Reads with an independent read-only connection: what another process would see on disk. */
-export async function rows<T = Record<string, unknown>>(file: string, sql: string, params: (string | number)[] = []): Promise<T[]> {
-  const c = await Connection.open(file, true);
-  try {
-    return await c.all<T>(sql, params);
-  } finally {
-    await c.close();
-  }
-}
+export { rows } from '../support/records';
 
 /**
  * Tracks the interval timers created until `dispose()`, which clears those still

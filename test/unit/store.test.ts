@@ -6,59 +6,12 @@ import { MIGRATIONS, migrate } from '../../nodes/picam-database/schema';
 import { Connection } from '../../nodes/picam-database/sqlite';
 import { EventStore } from '../../nodes/picam-database/store';
 import { CAMERA, PI } from '../support/fixtures';
+import { conn, reading, rows, start, stop } from '../support/records';
 import { tempDir } from '../support/tmp';
 
 const dir = tempDir();
 let n = 0;
 const fresh = (opts: Partial<Parameters<typeof EventStore.open>[0]> = {}) => EventStore.open({ file: join(dir, `t${n++}.db`), ...opts });
-
-/** Reads with an independent connection: what another process would see on disk. */
-async function rows<T>(file: string, sql: string, params: (string | number)[] = []): Promise<T[]> {
-  const c = await Connection.open(file, true);
-  try {
-    return await c.all<T>(sql, params);
-  } finally {
-    await c.close();
-  }
-}
-
-const conn = (timeMs: number, status: 'connected' | 'disconnected' = 'connected', name = 'Front Door'): StoreRecord => ({
-  kind: 'connection',
-  deviceId: CAMERA,
-  deviceType: 'hive-cam',
-  timeMs,
-  status,
-  name,
-  ipAddress: '192.168.1.101',
-  firmwareVersion: 'fw1',
-  raw: '{}',
-});
-const start = (eventId: string, timeMs: number, deviceId = CAMERA, activityType = 'MOTION'): StoreRecord => ({
-  kind: 'activity-start',
-  deviceId,
-  deviceType: 'hive-cam',
-  timeMs,
-  eventId,
-  activityType,
-  confidence: 0.9,
-});
-const stop = (eventId: string, timeMs: number): StoreRecord => ({
-  kind: 'activity-stop',
-  deviceId: CAMERA,
-  deviceType: 'hive-cam',
-  timeMs,
-  eventId,
-  activityType: 'MOTION',
-});
-const reading = (timeMs: number, temperature: number): StoreRecord => ({
-  kind: 'sensor',
-  deviceId: PI,
-  deviceType: 'picam',
-  timeMs,
-  temperature,
-  humidity: 40,
-  pressure: 1000,
-});
 
 describe('schema migrations', () => {
   it('creates every table at the latest version, records it, and reopening changes nothing', async () => {
