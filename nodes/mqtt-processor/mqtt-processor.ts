@@ -9,6 +9,7 @@ import { CAMERA_MODES, type CameraMode, type Reply } from '../lib/types';
 import type { PicamDatabaseNode } from '../picam-database/picam-database';
 import { classifyInput } from './inputs';
 import { Processor, type ProcessorOutput } from './processor';
+import { numberSetting, type NodeConstructor } from '../lib/node-config';
 
 interface MqttProcessorDef extends NodeDef {
   prefix: string;
@@ -20,8 +21,6 @@ interface MqttProcessorDef extends NodeDef {
 
 type Send = (msg: Array<NodeMessage | NodeMessage[] | null>) => void;
 type Done = (err?: Error) => void;
-
-const num = (v: string | number | undefined, def: number) => (v === '' || v === undefined || !Number.isFinite(Number(v)) ? def : Number(v));
 
 export default function register(RED: NodeAPI): void {
   function MqttProcessor(this: Node, def: MqttProcessorDef) {
@@ -54,8 +53,8 @@ export default function register(RED: NodeAPI): void {
       {
         prefix,
         deviceTypes,
-        maxPayloadBytes: num(def.maxPayloadKiB, 256) * 1024,
-        debounceMs: num(def.debounceSeconds, 30) * 1000,
+        maxPayloadBytes: numberSetting(def.maxPayloadKiB, 256) * 1024,
+        debounceMs: numberSetting(def.debounceSeconds, 30) * 1000,
         deadLetterBytes: 4096,
       },
       (later) => node.send(outputs(later)),
@@ -154,5 +153,5 @@ export default function register(RED: NodeAPI): void {
       else done();
     });
   }
-  RED.nodes.registerType('mqtt-processor', MqttProcessor as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+  RED.nodes.registerType('mqtt-processor', MqttProcessor as unknown as NodeConstructor);
 }

@@ -6,6 +6,7 @@
 import { isAbsolute, join } from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { EventStore, type RetentionDays } from './store';
+import { numberSetting, type NodeConstructor } from '../lib/node-config';
 
 export interface PicamDatabaseDef extends NodeDef {
   file: string;
@@ -25,11 +26,6 @@ export interface PicamDatabaseNode extends Node {
 
 const PRUNE_EVERY_MS = 3600_000;
 
-function num(value: string | number | undefined, def: number): number {
-  const n = typeof value === 'number' ? value : Number(value);
-  return value === '' || value === undefined || !Number.isFinite(n) ? def : n;
-}
-
 export default function register(RED: NodeAPI): void {
   function PicamDatabase(this: PicamDatabaseNode, def: PicamDatabaseDef) {
     RED.nodes.createNode(this, def);
@@ -38,10 +34,10 @@ export default function register(RED: NodeAPI): void {
     const file = def.file || 'picam-guardian.db';
     const path = file === ':memory:' || isAbsolute(file) ? file : join(userDir, file);
     const retention: RetentionDays = {
-      activity: num(def.retainActivityDays, 90),
-      status: num(def.retainStatusDays, 30),
-      sensors: num(def.retainSensorDays, 30),
-      deadLetters: num(def.retainDeadLetterDays, 14),
+      activity: numberSetting(def.retainActivityDays, 90),
+      status: numberSetting(def.retainStatusDays, 30),
+      sensors: numberSetting(def.retainSensorDays, 30),
+      deadLetters: numberSetting(def.retainDeadLetterDays, 14),
     };
     const users = new Set<string>();
     let opening: Promise<EventStore> | undefined;
@@ -58,8 +54,8 @@ export default function register(RED: NodeAPI): void {
       if (!opening) {
         const thisOpening = EventStore.open({
           file: path,
-          maxBatch: num(def.maxBatch, 2000),
-          maxDelayMs: num(def.maxDelayMs, 20),
+          maxBatch: numberSetting(def.maxBatch, 2000),
+          maxDelayMs: numberSetting(def.maxDelayMs, 20),
           synchronous: def.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL',
           retention,
         });
@@ -102,5 +98,5 @@ export default function register(RED: NodeAPI): void {
       });
     });
   }
-  RED.nodes.registerType('picam-database', PicamDatabase as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+  RED.nodes.registerType('picam-database', PicamDatabase as unknown as NodeConstructor);
 }

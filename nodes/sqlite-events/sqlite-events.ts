@@ -10,6 +10,7 @@ import type { PicamDatabaseNode } from '../picam-database/picam-database';
 import { QUERY_KINDS, QueryError, type QueryKind } from '../picam-database/queries';
 import type { EventStore } from '../picam-database/store';
 import { isStoreRecord, queryRequest } from './messages';
+import type { NodeConstructor } from '../lib/node-config';
 
 interface SqliteEventsDef extends NodeDef {
   database: string;
@@ -137,5 +138,5 @@ export default function register(RED: NodeAPI): void {
         });
     });
   }
-  RED.nodes.registerType('sqlite-events', SqliteEvents as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+  RED.nodes.registerType('sqlite-events', SqliteEvents as unknown as NodeConstructor);
 }
