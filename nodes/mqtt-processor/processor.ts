@@ -17,7 +17,7 @@ import type {
 import { DEVICE_ID_PATTERN } from '../lib/types';
 import { ConnectionAlerts, type ConnectionAlertKind } from './connection-alerts';
 import { decodePayload, InvalidPayload, parseMode, toRecord } from './payloads';
-import { RecentMap } from './recent';
+import { fingerprint, RecentMap } from './recent';
 import { commandTopic, parseDeviceTopic, type TopicConfig } from './topics';
 
 export interface ProcessorOptions extends TopicConfig {
@@ -67,8 +67,8 @@ const PAIRING_WINDOW_MS = 24 * 3600_000;
 export class Processor {
   readonly counters: ProcessorCounters = { received: 0, records: 0, rejected: 0, duplicates: 0, alerts: 0, commands: 0 };
   private readonly devices = new Map<string, KnownDevice>();
-  private readonly seen = new RecentMap<true>(20_000, REDELIVERY_WINDOW_MS);
-  private readonly openActivities = new RecentMap<number>(20_000, PAIRING_WINDOW_MS);
+  private readonly seen = new RecentMap<number, true>(20_000, REDELIVERY_WINDOW_MS);
+  private readonly openActivities = new RecentMap<string, number>(20_000, PAIRING_WINDOW_MS);
   private readonly connectionAlerts: ConnectionAlerts;
   private readonly now: () => number;
 
@@ -122,9 +122,9 @@ export class Processor {
     // other kinds only when they carry their own timestamp (else a repeat is news).
     const key =
       record.kind === 'activity-start' || record.kind === 'activity-stop'
-        ? `${record.kind}\u0000${t.deviceId}\u0000${record.eventId}`
+        ? fingerprint(`${record.kind}\u0000${t.deviceId}`, record.eventId)
         : decoded.text.includes('"timestamp"')
-          ? `${topic}\u0000${decoded.text}`
+          ? fingerprint(topic, decoded.text)
           : undefined;
     if (key !== undefined) {
       if (this.seen.has(key, nowMs)) {
