@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 /**
  * picam-guardian start [--role demo|cloud|pi]   run Node-RED with the role's flow
+ *                      [--flows a.json,b.json]  ...or these flows (installed on first start)
  * picam-guardian simulate [--url mqtt://...]    publish simulated device traffic
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { settingsFor, type Role } from './roles';
 import { startRuntime } from './runtime';
 import { startSimulator } from './simulator';
 
 const USAGE = `usage:
-  picam-guardian start [--role demo|cloud|pi]
+  picam-guardian start [--role demo|cloud|pi] [--flows file.json[,file.json]]
   picam-guardian simulate [--url mqtt://127.0.0.1:1883] [--cameras 3] [--pis 1] [--pace 1]
 Environment variables are listed in README.md.`;
 
@@ -19,6 +21,7 @@ async function main(argv: string[]): Promise<void> {
     allowPositionals: true,
     options: {
       role: { type: 'string' },
+      flows: { type: 'string' },
       url: { type: 'string', default: 'mqtt://127.0.0.1:1883' },
       cameras: { type: 'string', default: '3' },
       pis: { type: 'string', default: '1' },
@@ -49,7 +52,10 @@ async function main(argv: string[]): Promise<void> {
 
   const env = { ...process.env, PICAM_ROLE: (values.role as Role | undefined) ?? process.env.PICAM_ROLE ?? 'demo' };
   const role = settingsFor(env);
-  const runtime = await startRuntime(role);
+  const runtime = await startRuntime(
+    role,
+    values.flows?.split(',').map((f) => resolve(f)),
+  );
   let stopSim: (() => Promise<void>) | undefined;
   if (role.role === 'demo') {
     const sim = await startSimulator({ url: `mqtt://127.0.0.1:${role.flowEnv.PICAM_MQTT_PORT}`, pace: Number(values.pace) });

@@ -1,0 +1,116 @@
+/**
+ * The cloud flow with an external broker, as README and the flow's comment say
+ * to set it up: the embedded broker node deleted, `mqtt in` enabled, and a real
+ * Mosquitto (the broker seed 001 deploys) with a password file in between.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, it } from 'node:test';
+import bcrypt from 'bcryptjs';
+import mqtt, { type MqttClient } from 'mqtt';
+import { startCli, type CliProcess } from '../support/cli';
+import { activity, CAMERA, connected, environment, PI, topics } from '../support/fixtures';
+import { rows } from '../support/records';
+import { tempDir } from '../support/tmp';
+import { waitFor } from '../support/wait';
+
+const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
+const PORTS = { http: 18_930, mqtt: 18_931, ws: 18_932 };
+const LOGIN = { username: 'devices', password: 'mosquitto-secret-for-tests' };
+const BASE = `http://127.0.0.1:${PORTS.http}`;
+const API_AUTH = `Basic ${Buffer.from('viewer:api-secret').toString('base64')}`;
+const dir = tempDir('picam-mosquitto-');
+
+// CI installs Mosquitto (scripts/install-test-deps.sh); elsewhere the test says why it skipped.
+const skip = !MOSQUITTO && !process.env.CI ? 'Mosquitto is not installed (scripts/install-test-deps.sh installs it as root)' : false;
+
+let broker: ChildProcess | undefined;
+let runtime: CliProcess | undefined;
+let camera: MqttClient | undefined;
+
+before(async () => {
+  if (skip) return;
+  assert.ok(MOSQUITTO, 'Mosquitto must be installed in CI');
+  const passwords = join(dir, 'passwords');
+  writeFileSync(passwords, '');
+  const made = spawnSync('mosquitto_passwd', ['-b', passwords, LOGIN.username, LOGIN.password]);
+  assert.equal(made.status, 0, made.stderr?.toString());
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(
+    conf,
+    [`listener ${PORTS.mqtt} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwords}`, 'persistence false', ''].join('\n'),
+  );
+  // Started as root, Mosquitto drops to the "mosquitto" user, which must read these.
+  chmodSync(dir, 0o755);
+  chmodSync(passwords, 0o644);
+  broker = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
+
+  // The documented change for an external broker, applied to the shipped flow.
+  const flow = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'flows', 'cloud.json'), 'utf8')) as Array<Record<string, unknown>>)
+    .filter((n) => n.type !== 'aedes broker')
+    .map((n) => (n.id === 'cloud.mqtt-in' ? { ...n, d: false } : n));
+  const flowFile = join(dir, 'cloud-external-broker.json');
+  writeFileSync(flowFile, JSON.stringify(flow));
+
+  runtime = startCli(['start', '--role', 'cloud', '--flows', flowFile], {
+    PICAM_DATA_DIR: dir,
+    PICAM_HOST: '127.0.0.1',
+    PICAM_HTTP_PORT: String(PORTS.http),
+    PICAM_MQTT_PORT: String(PORTS.mqtt),
+    PICAM_MQTT_WS_PORT: String(PORTS.ws),
+    MQTT_USERNAME: LOGIN.username,
+    MQTT_PASSWORD: LOGIN.password,
+    PICAM_CREDENTIAL_SECRET: 'credential-secret',
+    PICAM_ADMIN_USER: 'admin',
+    PICAM_ADMIN_PASSWORD_HASH: bcrypt.hashSync('admin-secret', 8),
+    PICAM_API_USER: 'viewer',
+    PICAM_API_PASSWORD_HASH: bcrypt.hashSync('api-secret', 8),
+  });
+  camera = await waitFor('Mosquitto', () =>
+    mqtt.connectAsync(`mqtt://127.0.0.1:${PORTS.mqtt}`, { ...LOGIN, clientId: CAMERA, reconnectPeriod: 0 }).catch(() => undefined),
+  );
+  await waitFor('the API', async () =>
+    (await fetch(`${BASE}/api/status`, { headers: { authorization: API_AUTH } }).catch(() => undefined))?.ok ? true : undefined,
+  );
+});
+
+after(async () => {
+  await camera?.endAsync();
+  if (runtime) assert.equal(await runtime.stop(), 0, runtime.output());
+  broker?.kill('SIGTERM');
+});
+
+it('stores camera and Pi traffic that arrives through Mosquitto, and sends commands back through it', { skip }, async () => {
+  const commands: Array<{ topic: string; mode?: string }> = [];
+  await camera!.subscribeAsync(`prod/honeycomb/${CAMERA}/#`, { qos: 1 });
+  camera!.on('message', (topic, payload) => commands.push({ topic, ...(JSON.parse(payload.toString()) as { mode?: string }) }));
+
+  // mqtt in subscribes once it is connected: repeat the first message until it lands
+  await waitFor('the runtime subscribed', async () => {
+    await camera!.publishAsync(topics.connection(), JSON.stringify(connected(1705329045)), { qos: 1 });
+    const [r] = await rows<{ n: number }>(join(dir, 'picam-guardian.db'), 'SELECT count(*) AS n FROM camera_registry').catch(() => [
+      { n: 0 },
+    ]);
+    return r!.n > 0 ? true : undefined;
+  });
+  await camera!.publishAsync(topics.start(), JSON.stringify(activity('evt_mosq_1', 1705329070)), { qos: 1 });
+  await camera!.publishAsync(topics.stop(), JSON.stringify(activity('evt_mosq_1', 1705329075)), { qos: 1 });
+  await camera!.publishAsync(topics.environment(), JSON.stringify(environment(Date.now())), { qos: 1 });
+
+  const events = await waitFor('the event through the API', async () => {
+    const body = (await (await fetch(`${BASE}/api/events`, { headers: { authorization: API_AUTH } })).json()) as {
+      events: Array<{ event_id: string; duration_seconds: number | null }>;
+    };
+    return body.events.find((e) => e.event_id === 'evt_mosq_1' && e.duration_seconds !== null);
+  });
+  assert.equal(events.duration_seconds, 5);
+  const [sensor] = await rows<{ device_id: string }>(join(dir, 'picam-guardian.db'), 'SELECT device_id FROM sensor_readings');
+  assert.equal(sensor!.device_id, PI);
+
+  const res = await fetch(`${BASE}/api/control/mode/${CAMERA}/LIVESTREAMONLY`, { method: 'POST', headers: { authorization: API_AUTH } });
+  assert.equal(res.status, 202);
+  const cmd = await waitFor('the command through Mosquitto', async () => commands.find((c) => c.topic.endsWith('/system/setmode')));
+  assert.equal(cmd.mode, 'LIVESTREAMONLY');
+});
