@@ -20,6 +20,11 @@ export class ConnectionAlerts {
     private readonly announce: (deviceId: string, kind: ConnectionAlertKind, atMs: number) => void,
   ) {}
 
+  /** What the user was told before a restart (from the database): no repeat alert for it. */
+  assume(deviceId: string, state: 'online' | 'offline'): void {
+    this.link(deviceId).announced = state;
+  }
+
   connected(deviceId: string, atMs: number): void {
     const link = this.link(deviceId);
     if (link.offlineTimer) {

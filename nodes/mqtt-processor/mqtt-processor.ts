@@ -124,7 +124,12 @@ export default function register(RED: NodeAPI): void {
           (rows) => {
             for (const r of rows) {
               const mode = r.mode && (CAMERA_MODES as readonly string[]).includes(r.mode) ? (r.mode as CameraMode) : undefined;
-              processor.remember(r.camera_id, { deviceType: r.device_type ?? deviceTypes[0]!, name: r.camera_name ?? undefined, mode });
+              processor.remember(r.camera_id, {
+                deviceType: r.device_type ?? deviceTypes[0]!,
+                name: r.camera_name ?? undefined,
+                mode,
+                connected: r.connection_status ? r.connection_status === 'connected' : undefined,
+              });
             }
             status.now('ok', `ready, ${rows.length} known devices`);
             release();

@@ -49,6 +49,12 @@ export interface KnownDevice {
   mode?: CameraMode;
 }
 
+/** A device as the database remembers it at start. */
+export interface RememberedDevice extends KnownDevice {
+  /** its last stored connection status, so a restart does not re-announce every camera */
+  connected?: boolean;
+}
+
 export interface ProcessorCounters {
   received: number;
   records: number;
@@ -85,8 +91,9 @@ export class Processor {
   }
 
   /** Devices known from the database at start, so names and modes survive restarts. */
-  remember(deviceId: string, known: KnownDevice): void {
+  remember(deviceId: string, { connected, ...known }: RememberedDevice): void {
     this.devices.set(deviceId, { ...this.devices.get(deviceId), ...known });
+    if (connected !== undefined) this.connectionAlerts.assume(deviceId, connected ? 'online' : 'offline');
   }
 
   known(deviceId: string): KnownDevice | undefined {

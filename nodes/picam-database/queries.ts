@@ -198,8 +198,14 @@ export async function status(db: Connection) {
 
 /** What mqtt-processor needs to restore modes and names after a restart. */
 export async function knownDevices(db: Connection) {
-  return db.all<{ camera_id: string; device_type: string | null; camera_name: string | null; mode: string | null }>(
-    `SELECT r.camera_id, r.device_type, r.camera_name, s.setting_value AS mode
+  return db.all<{
+    camera_id: string;
+    device_type: string | null;
+    camera_name: string | null;
+    mode: string | null;
+    connection_status: string | null;
+  }>(
+    `SELECT r.camera_id, r.device_type, r.camera_name, s.setting_value AS mode, r.connection_status
        FROM camera_registry r
        LEFT JOIN camera_state s ON s.camera_id = r.camera_id AND s.setting_name = 'mode'`,
   );

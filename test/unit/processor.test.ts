@@ -240,6 +240,18 @@ describe('mqtt-processor: connection alerts and state restore', () => {
     assert.equal((out.commands[0]!.payload as { mode: string }).mode, 'LIVESTREAMONLY');
   });
 
+  it('after a restart, does not re-announce a camera the database knew as online, but does one it knew as offline', () => {
+    const { p, later } = make();
+    p.remember(CAMERA, { deviceType: 'hive-cam', name: 'Garage', connected: true });
+    p.remember('cam-2', { deviceType: 'hive-cam', name: 'Porch', connected: false });
+    p.handleDevice(topics.connection(), json({ status: 'connected' }));
+    p.handleDevice(topics.connection('cam-2'), json({ status: 'connected' }));
+    assert.deepEqual(
+      later.flatMap((o) => o.alerts.map((a) => `${a.kind} ${a.deviceName}`)),
+      ['camera-online Porch'],
+    );
+  });
+
   it('sends nothing on reconnect when no mode is known', () => {
     const { p } = make();
     assert.equal(p.handleDevice(topics.connection(), json(connected())).commands.length, 0);

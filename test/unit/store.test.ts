@@ -214,7 +214,9 @@ describe('records in seed 004 tables', () => {
     assert.equal(cameras[0]!.status, 'ARMED', 'reported mode');
     assert.equal(cameras[0]!.desired_mode, 'PRIVACY', 'requested mode, restored on reconnect');
     const devices = await store.knownDevices();
-    assert.deepEqual(devices, [{ camera_id: CAMERA, device_type: 'hive-cam', camera_name: 'Front Door', mode: 'PRIVACY' }]);
+    assert.deepEqual(devices, [
+      { camera_id: CAMERA, device_type: 'hive-cam', camera_name: 'Front Door', mode: 'PRIVACY', connection_status: 'connected' },
+    ]);
     const dead = (await store.query('dead-letters')) as { deadLetters: Array<{ reason: string }>; total: number };
     assert.equal(dead.total, 1);
     assert.equal(dead.deadLetters[0]!.reason, 'invalid JSON');
