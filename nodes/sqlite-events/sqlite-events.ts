@@ -56,14 +56,26 @@ export default function register(RED: NodeAPI): void {
       (err: Error) => {
         failure = err.message;
         status.now('error', `database failed: ${err.message}`);
-        for (const [, , done] of waiting) done(new Error(`database unavailable: ${err.message}`));
+        const queued = waiting;
         waiting = [];
+        for (const [msg, send, done] of queued) unavailable(msg, send, done);
       },
     );
 
+    /** Without a database a write fails; a query is still answered, so an HTTP client is not left hanging. */
+    const unavailable = (msg: NodeMessageInFlow, send: Send, done: Done) => {
+      const err = new Error(`database unavailable: ${failure}`);
+      if (mode === 'query') {
+        msg.payload = { error: err.message };
+        (msg as { statusCode?: number }).statusCode = 503;
+        send(msg);
+      }
+      done(err);
+    };
+
     const handle = (msg: NodeMessageInFlow, send: Send, done: Done) => {
       if (!store) {
-        if (failure) done(new Error(`database unavailable: ${failure}`));
+        if (failure) unavailable(msg, send, done);
         else waiting.push([msg, send, done]);
         return;
       }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { StoreRecord } from '../../nodes/lib/types';
@@ -218,5 +219,19 @@ describe('sqlite-events node: query mode', () => {
       msg.payload.cameras.map((c: { camera_id: string; camera_name: string }) => [c.camera_id, c.camera_name]),
       [[CAMERA, 'Front Door']],
     );
+  });
+
+  it('answers 503 when the database cannot be opened, so an HTTP client is not left waiting', async () => {
+    const blocked = join(dir, 'not-a-directory');
+    writeFileSync(blocked, 'a file where the database folder should be');
+    await load([querier('q1', 'cameras', 'a1'), sink('a1')], { file: join(blocked, 'events.db') });
+    const answers = new Collector('a1');
+    const errors = spy('q1', 'error');
+    node('q1').receive({ req: { query: {}, params: {} } });
+    const msg = await answers.first();
+    assert.equal(msg.statusCode, 503);
+    assert.match(msg.payload.error, /database unavailable/);
+    await sleep(20);
+    assert.equal(errors.length, 1, 'and the failure reaches catch nodes');
   });
 });
