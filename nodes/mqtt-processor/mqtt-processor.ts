@@ -78,6 +78,8 @@ export default function register(RED: NodeAPI): void {
           return;
         case 'invalid':
           status.now('warn', input.reason);
+          // An HTTP request still gets an answer, or its client would wait for the timeout.
+          if ((msg as { req?: unknown }).req) send([null, null, null, reply(msg, 400, { status: 'error', error: input.reason })]);
           done(new Error(`mqtt-processor: ${input.reason}`));
           return;
         case 'device': {

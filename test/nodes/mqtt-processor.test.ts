@@ -207,6 +207,16 @@ describe('mqtt-processor node: commands', () => {
     await sleep(50);
     assert.equal(f.commands.msgs.length, 0);
   });
+  it('answers an HTTP request that names no command with 400 instead of leaving it waiting', async () => {
+    const f = await load();
+    const errors = spy('p1', 'error');
+    f.p1.receive({ req: { path: '/api/control/selfdestruct/abc', params: { id: 'abc' } } });
+    const reply = await f.replies.first();
+    assert.equal(reply.statusCode, 400);
+    assert.match(reply.payload.error, /expected \/api\/control\/\{mode\|reboot\|settings\}/);
+    await sleep(20);
+    assert.equal(errors.length, 1);
+  });
 });
 
 describe('mqtt-processor node: with a database', () => {
