@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
+import mqtt from 'mqtt';
 import { startCli, type CliProcess } from '../support/cli';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
@@ -46,6 +47,13 @@ it('fills the database with simulated cameras and events within 30 s, and says w
     30_000 - (Date.now() - started),
   );
   assert.ok(events.length > 0);
+
+  // Browsers reach the same broker over MQTT-over-WebSocket.
+  const ws = await mqtt.connectAsync('ws://127.0.0.1:18922', { reconnectPeriod: 0 });
+  await ws.subscribeAsync('prod/device/#');
+  const live = await new Promise<string>((resolve) => ws.once('message', (topic) => resolve(topic)));
+  assert.match(live, /^prod\/device\//);
+  await ws.endAsync();
 
   const editor = await fetch(`${BASE}/`);
   assert.equal(editor.status, 200);
