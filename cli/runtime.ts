@@ -52,9 +52,10 @@ export async function startRuntime(
 
   // node-red is loaded here, not at import time, so `--help` stays fast.
   const RED = (await import('node-red')).default as unknown as NodeRedEmbedded;
-  const settings = { ...role.node, SKIP_BUILD_CHECK: true } as Record<string, unknown>;
+  const settings = { ...role.node } as Record<string, unknown>;
   const userDir = settings.userDir as string;
-  const firstStart = !existsSync(join(userDir, settings.flowFile as string));
+  // Read before anything starts, so a missing or broken flow file stops us at once.
+  const firstFlows = existsSync(join(userDir, settings.flowFile as string)) ? undefined : flowFiles.flatMap(loadFlowFile);
 
   const app = express();
   const server = createServer(app);
@@ -69,10 +70,10 @@ export async function startRuntime(
     server.listen(settings.uiPort as number, settings.uiHost as string, () => ok());
   });
   await RED.start();
-  if (firstStart) {
+  if (firstFlows) {
     // setFlows keeps the inline credentials (only ${ENV} references) in the
     // encrypted credentials file; a plain file copy would drop them.
-    await RED.runtime.flows.setFlows({ flows: { flows: flowFiles.flatMap(loadFlowFile) }, deploymentType: 'full' });
+    await RED.runtime.flows.setFlows({ flows: { flows: firstFlows }, deploymentType: 'full' });
     RED.log.info(`installed ${flowFiles.join(', ')} into ${userDir}`);
   }
 

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { settingsFor } from '../../cli/roles';
+
+const SECRETS = {
+  MQTT_USERNAME: 'devices',
+  MQTT_PASSWORD: 'pw',
+  PICAM_CREDENTIAL_SECRET: 'secret',
+  PICAM_ADMIN_USER: 'admin',
+  PICAM_ADMIN_PASSWORD_HASH: '$2b$08$hash',
+  PICAM_API_USER: 'viewer',
+  PICAM_API_PASSWORD_HASH: '$2b$08$hash2',
+};
+
+describe('roles: Node-RED settings from the environment', () => {
+  it('demo: local only, editor at /, no logins, data in data/demo', () => {
+    const r = settingsFor({});
+    assert.equal(r.role, 'demo');
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.node.uiHost, '127.0.0.1');
+    assert.equal(r.node.uiPort, 1880);
+    assert.equal(r.node.httpAdminRoot, '/');
+    assert.equal(r.node.adminAuth, undefined);
+    assert.match(String(r.node.userDir), /data\/demo$/);
+    assert.equal(r.flowEnv.PICAM_MQTT_PORT, '1883');
+    assert.equal(r.flowEnv.PICAM_MQTT_WS_PORT, '9001');
+    assert.equal(r.flowEnv.PICAM_DEVICE_TOPIC, 'prod/device/#');
+  });
+
+  it('cloud: refuses to start without every login and secret, and names each', () => {
+    const r = settingsFor({ PICAM_ROLE: 'cloud' });
+    for (const name of Object.keys(SECRETS))
+      assert.ok(
+        r.problems.some((p) => p.startsWith(name)),
+        `${name} is reported missing`,
+      );
+  });
+
+  it('cloud: editor under /admin behind a login, API behind HTTP auth, on all interfaces', () => {
+    const r = settingsFor({ PICAM_ROLE: 'cloud', ...SECRETS });
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.node.uiHost, '0.0.0.0');
+    assert.equal(r.node.httpAdminRoot, '/admin');
+    assert.deepEqual(r.node.adminAuth, { type: 'credentials', users: [{ username: 'admin', password: '$2b$08$hash', permissions: '*' }] });
+    assert.deepEqual(r.node.httpNodeAuth, { user: 'viewer', pass: '$2b$08$hash2' });
+    assert.equal(r.node.credentialSecret, 'secret');
+    assert.equal(r.flowEnv.MQTT_PASSWORD, 'pw');
+  });
+
+  it('pi: editor login required, no API login', () => {
+    const r = settingsFor({ PICAM_ROLE: 'pi', ...SECRETS, PICAM_API_USER: undefined, PICAM_API_PASSWORD_HASH: undefined });
+    assert.deepEqual(r.problems, []);
+    assert.ok(r.node.adminAuth);
+    assert.equal(r.node.httpNodeAuth, undefined);
+  });
+
+  it('reports bad values instead of guessing', () => {
+    assert.match(settingsFor({ PICAM_ROLE: 'server' }).problems.join(), /PICAM_ROLE must be one of demo, cloud, pi/);
+    assert.match(settingsFor({ PICAM_HTTP_PORT: '70000' }).problems.join(), /PICAM_HTTP_PORT must be a TCP port number/);
+    assert.match(settingsFor({ PICAM_MQTT_PORT: 'mqtt' }).problems.join(), /PICAM_MQTT_PORT must be a TCP port number/);
+  });
+
+  it('follows a custom topic prefix into the subscription', () => {
+    assert.equal(settingsFor({ PICAM_PREFIX: 'site7' }).flowEnv.PICAM_DEVICE_TOPIC, 'site7/device/#');
+  });
+});
