@@ -4,13 +4,12 @@
  * function; this file lets a stock Node-RED run a role too:
  *   PICAM_ROLE=cloud node-red --settings node_modules/picam-guardian/dist/settings.js
  */
-import { settingsFor } from './cli/roles';
+import { applyFlowEnv, settingsFor } from './cli/roles';
 
 const role = settingsFor(process.env);
 if (role.problems.length > 0) {
   throw new Error(`PiCam Guardian ${role.role} settings:\n  - ${role.problems.join('\n  - ')}`);
 }
-// Flows read site values as ${NAME}; fill in the defaults the user did not set.
-for (const [name, value] of Object.entries(role.flowEnv)) process.env[name] ??= value;
+applyFlowEnv(role);
 
 export default role.node;

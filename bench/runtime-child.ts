@@ -5,7 +5,7 @@
  *   ours      onComplete of the store node (done() runs after COMMIT)
  *   baseline  onSend of the sqlite node (it sends after its statement ran)
  */
-import { settingsFor } from '../cli/roles';
+import { applyFlowEnv, settingsFor } from '../cli/roles';
 import { startRuntime } from '../cli/runtime';
 
 interface Args {
@@ -41,7 +41,7 @@ async function main() {
     PICAM_MQTT_WS_PORT: String(args.wsPort),
     PICAM_LOG_LEVEL: 'warn',
   });
-  for (const [k, v] of Object.entries(role.flowEnv)) process.env[k] = v;
+  applyFlowEnv(role, true);
   const runtime = await startRuntime(role, [args.flowFile]);
   if (args.via === 'onComplete') {
     runtime.hooks.add('onComplete.bench', (e: { node: { id: string }; msg: { payload?: { timeMs?: number } }; error?: unknown }) => {
@@ -52,12 +52,7 @@ async function main() {
       for (const e of events) if (e.source.id === args.committedNode) record(e.msg.sentAt);
     });
   }
-  const rssTimer = setInterval(() => {
-    const m = process.memoryUsage();
-    if (m.rss > maxRss && process.env.BENCH_MEMDEBUG)
-      console.error(JSON.stringify(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(v / 2 ** 20)]))));
-    maxRss = Math.max(maxRss, m.rss);
-  }, 200);
+  const rssTimer = setInterval(() => (maxRss = Math.max(maxRss, process.memoryUsage().rss)), 200);
   process.on('message', (m: { cmd: string }) => {
     if (m.cmd === 'count') process.send!({ committed });
     else if (m.cmd === 'sample') {

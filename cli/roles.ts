@@ -115,3 +115,11 @@ export function settingsFor(env: Env): RoleSettings {
   }
   return { role, flowEnv, problems, node };
 }
+
+/**
+ * Flows read site values as ${NAME}: fill in the role's defaults the user did
+ * not set (or, with `override`, replace them: the benchmark's own ports win).
+ */
+export function applyFlowEnv(role: RoleSettings, override = false): void {
+  for (const [name, value] of Object.entries(role.flowEnv)) if (override || process.env[name] === undefined) process.env[name] = value;
+}

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import express from 'express';
 import { basicAuth } from './http-auth';
-import { packageRoot, type RoleSettings } from './roles';
+import { applyFlowEnv, packageRoot, type RoleSettings } from './roles';
 
 export interface RunningRuntime {
   url: string;
@@ -48,7 +48,7 @@ export async function startRuntime(
   flowFiles = ROLE_FLOWS[role.role].map((f) => join(FLOWS_DIR, f)),
 ): Promise<RunningRuntime> {
   if (role.problems.length > 0) throw new Error(`cannot start the ${role.role} role:\n  - ${role.problems.join('\n  - ')}`);
-  for (const [k, v] of Object.entries(role.flowEnv)) if (process.env[k] === undefined) process.env[k] = v;
+  applyFlowEnv(role);
 
   // node-red is loaded here, not at import time, so `--help` stays fast.
   const RED = (await import('node-red')).default as unknown as NodeRedEmbedded;

@@ -5,14 +5,13 @@
  */
 import type { Node, NodeStatus } from 'node-red';
 
-export type StatusLevel = 'ok' | 'busy' | 'warn' | 'error' | 'idle';
+export type StatusLevel = 'ok' | 'busy' | 'warn' | 'error';
 
 const LOOK: Record<StatusLevel, NodeStatus> = {
   ok: { fill: 'green', shape: 'dot' },
   busy: { fill: 'blue', shape: 'ring' },
   warn: { fill: 'yellow', shape: 'dot' },
   error: { fill: 'red', shape: 'ring' },
-  idle: { fill: 'grey', shape: 'ring' },
 };
 
 export class StatusReporter {
@@ -27,7 +26,7 @@ export class StatusReporter {
   /** Shown at once: state changes a user must see (connected, failed). */
   now(level: StatusLevel, text: string): void {
     this.render = undefined;
-    this.apply({ ...LOOK[level], text });
+    this.node.status({ ...LOOK[level], text });
   }
 
   /** Coalesced: counters that change with every message. `render` runs when the update is shown. */
@@ -40,7 +39,7 @@ export class StatusReporter {
       this.render = undefined;
       if (r) {
         const [level, text] = r();
-        this.apply({ ...LOOK[level], text });
+        this.node.status({ ...LOOK[level], text });
       }
     }, this.minIntervalMs);
   }
@@ -50,10 +49,6 @@ export class StatusReporter {
     this.timer = undefined;
     this.render = undefined;
     this.node.status({});
-  }
-
-  private apply(s: NodeStatus): void {
-    this.node.status(s);
   }
 }
 

@@ -96,10 +96,6 @@ export class Processor {
     if (connected !== undefined) this.connectionAlerts.assume(deviceId, connected ? 'online' : 'offline');
   }
 
-  known(deviceId: string): KnownDevice | undefined {
-    return this.devices.get(deviceId);
-  }
-
   handleDevice(topic: string, payload: unknown): ProcessorOutput {
     this.counters.received++;
     const nowMs = this.now();
