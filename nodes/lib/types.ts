@@ -156,23 +156,100 @@ export type StoreRecord =
 export type RecordKind = StoreRecord['kind'];
 
 // ---------------------------------------------------------------- alerts
-// mqtt-processor output 2 → any alert node (the alert contract).
+// The alert contract. mqtt-processor (output 2), mediamtx-health and the camera
+// nodes emit `Alert`s as msg.payload; every alert node (telegram-alert,
+// webhook-alert, yours) consumes them and reports each one as a `DeliveryReport`.
+// docs/alerts.md describes the contract for integrators.
 
-export type AlertKind = 'activity' | 'camera-online' | 'camera-offline';
-export type AlertSeverity = 'info' | 'warning' | 'critical';
+export const ALERT_KINDS = [
+  'activity',
+  'camera-online',
+  'camera-offline',
+  'stream-down',
+  'stream-up',
+  'sensor-out-of-range',
+  'text',
+] as const;
+export type AlertKind = (typeof ALERT_KINDS)[number];
+
+export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;
+export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
+
+/** The sensor readings a Pi reports, and their units. */
+export type SensorMetric = 'temperature' | 'humidity' | 'pressure';
 
 export interface Alert {
   kind: AlertKind;
   deviceId: string;
-  deviceType: string;
+  /** the name a user gave the device; its id when it has none */
   deviceName: string;
+  /** `hive-cam`, `picam`, or the MediaMTX server for stream alerts */
+  deviceType?: string;
+  /** when it happened, Unix milliseconds */
   timeMs: number;
   severity: AlertSeverity;
+  /** one plain line that reads on its own; channels that cannot format use it as it is */
   text: string;
+  /** the device's event id: pairs a later snapshot with this alert and deduplicates */
   eventId?: string;
+  /** activity: MOTION, PERSON, SOUND, … as the device reports it */
   activityType?: string;
   /** the camera's last known mode, so alert nodes can honour ARMED-only rules */
   mode?: CameraMode;
+  /** a JPEG: its bytes, or the path of a file the runtime can read */
+  image?: Buffer | string;
+  /** stream-down / stream-up: the MediaMTX path, and how long it was down */
+  stream?: { path: string; downForMs?: number };
+  /** sensor-out-of-range: the reading and the limit it crossed */
+  sensor?: { metric: SensorMetric; value: number; unit: string; min?: number; max?: number };
+}
+
+/**
+ * A picture for an alert already raised (a camera's thumbnail upload, a Pi
+ * snapshot), or the answer to a `/snapshot` request (`requestId`, no event).
+ */
+export interface AlertSnapshot {
+  kind: 'snapshot';
+  deviceId: string;
+  deviceName?: string;
+  eventId?: string;
+  /** a JPEG: its bytes, or the path of a file the runtime can read */
+  image: Buffer | string;
+  /** the `requestId` of the snapshot request this answers */
+  requestId?: string;
+  timeMs?: number;
+}
+
+/** An alert node's output 1: what became of each alert or snapshot it was given. */
+export interface DeliveryReport {
+  /**
+   * sent: the channel accepted it. updated: a snapshot was added to a sent alert.
+   * suppressed: noise control held it back (see `reason`). retrying: a transient
+   * failure, it stays in the outbox. failed: given up (see `reason`).
+   */
+  status: 'sent' | 'updated' | 'suppressed' | 'retrying' | 'failed';
+  /** `telegram`, `webhook`, … */
+  channel: string;
+  /** where it went: a chat id, a URL's host */
+  target?: string;
+  kind: AlertKind | 'snapshot';
+  deviceId: string;
+  eventId?: string;
+  reason?: string;
+  attempts: number;
+  /** the outbox row, for the alert delivery log */
+  outboxId?: number;
+  /** the channel's id for the message (Telegram's message_id) */
+  messageId?: number;
+  /** other alerts sent in the same message (a burst digest) */
+  digestOf?: number;
+  timeMs: number;
+}
+
+/** An alert node's request for a picture, for camera nodes (`/snapshot <camera>`). */
+export interface SnapshotRequest {
+  deviceId: string;
+  requestId: string;
 }
 
 // ---------------------------------------------------------------- commands

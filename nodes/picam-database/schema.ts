@@ -133,6 +133,26 @@ CREATE TABLE dead_letters (
 CREATE INDEX dead_letters_time ON dead_letters (received_ms);
 `,
   },
+  {
+    version: 2,
+    description: 'alerts outbox: one row per delivery (owner node, target), snapshots and message ids',
+    // One row per alert per destination, so a chat that failed is retried
+    // without sending again to the chats that already got it.
+    sql: `
+ALTER TABLE alerts_outbox ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE alerts_outbox ADD COLUMN target TEXT NOT NULL DEFAULT '';
+ALTER TABLE alerts_outbox ADD COLUMN item TEXT NOT NULL DEFAULT 'alert';
+ALTER TABLE alerts_outbox ADD COLUMN device_id TEXT;
+ALTER TABLE alerts_outbox ADD COLUMN event_id TEXT;
+ALTER TABLE alerts_outbox ADD COLUMN image BLOB;
+ALTER TABLE alerts_outbox ADD COLUMN silent INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE alerts_outbox ADD COLUMN message_id INTEGER;
+ALTER TABLE alerts_outbox ADD COLUMN has_photo INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX alerts_outbox_owner_due ON alerts_outbox (owner, state, next_attempt_ms);
+CREATE INDEX alerts_outbox_event ON alerts_outbox (owner, event_id, target);
+CREATE INDEX alerts_outbox_created ON alerts_outbox (created_ms);
+`,
+  },
 ];
 
 export async function currentVersion(db: Connection): Promise<number> {

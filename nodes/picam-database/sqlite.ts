@@ -1,7 +1,8 @@
 /** Promise wrapper over one `sqlite3` connection. */
 import sqlite3 from 'sqlite3';
 
-export type SqlValue = string | number | null;
+/** What a statement binds; a Buffer becomes a BLOB. */
+export type SqlValue = string | number | null | Buffer;
 
 export class Connection {
   private constructor(private readonly db: sqlite3.Database) {}

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { StoreRecord } from '../lib/types';
 import { BatchWriter, type WriteCallback } from './batch-writer';
+import { AlertOutbox } from './outbox';
 import * as queries from './queries';
 import { migrate } from './schema';
 import { Connection } from './sqlite';
@@ -81,6 +82,11 @@ export class EventStore {
     }
   }
 
+  /** The outbox of one alert node (`owner`, its node id) on one channel. */
+  outbox(channel: string, owner: string, snapshotWaitMs?: number): AlertOutbox {
+    return new AlertOutbox((task) => this.writer.exclusive(task), channel, owner, snapshotWaitMs);
+  }
+
   knownDevices() {
     return queries.knownDevices(this.readerConn);
   }
@@ -93,6 +99,8 @@ export class EventStore {
       ['status_events', 'timestamp', this.retention.status, 'sec'],
       ['sensor_readings', 'time_ms', this.retention.sensors, 'ms'],
       ['dead_letters', 'received_ms', this.retention.deadLetters, 'ms'],
+      // Alerts still waiting to be delivered are never pruned, however old.
+      ['alerts_outbox', 'created_ms', this.retention.activity, 'ms'],
     ];
     let deleted = 0;
     for (const [table, column, days, unit] of cutoffs) {
@@ -105,7 +113,9 @@ export class EventStore {
             table === 'sensor_readings'
               ? `DELETE FROM sensor_readings WHERE (device_id, time_ms) IN
                    (SELECT device_id, time_ms FROM sensor_readings WHERE time_ms < ? LIMIT 5000)`
-              : `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${column} < ? LIMIT 5000)`,
+              : `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${column} < ?${
+                  table === 'alerts_outbox' ? " AND state NOT IN ('pending', 'waiting')" : ''
+                } LIMIT 5000)`,
             [cutoff],
           ),
         );

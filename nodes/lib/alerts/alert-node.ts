@@ -1,0 +1,204 @@
+/**
+ * The Node-RED side every alert node shares: open the outbox database, hold
+ * input while it opens, hand each message to the AlertService, send delivery
+ * reports on output 1, keep the status current, and close cleanly (the sends
+ * in flight finish and are recorded before the database is released).
+ */
+import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
+import type { PicamDatabaseNode } from '../../picam-database/picam-database';
+import type { EventStore } from '../../picam-database/store';
+import { numberSetting } from '../node-config';
+import { compact, StatusReporter, type StatusLevel } from '../status';
+import type { CameraMode, DeliveryReport } from '../types';
+import { InvalidAlert, type AlertService } from './alert-service';
+import type { FormatOptions } from './format';
+import { parseModes, type PolicyOptions } from './policy';
+
+type Send = (msg: Array<NodeMessage | null>) => void;
+type Done = (err?: Error) => void;
+
+/** The noise-control and retry settings every alert node's editor offers. */
+export interface AlertNodeSettings {
+  database: string;
+  timeZone?: string;
+  cooldownSeconds?: string | number;
+  modes?: string;
+  quietStart?: string;
+  quietEnd?: string;
+  quietAction?: string;
+  giveUpHours?: string | number;
+}
+
+export interface AlertNodeConfig {
+  policy: PolicyOptions;
+  format: FormatOptions;
+  giveUpAfterMs: number;
+}
+
+/** Reads the shared settings; throws with a message for the node status on a bad value. */
+export function alertNodeConfig(def: AlertNodeSettings): AlertNodeConfig {
+  const timeZone = def.timeZone?.trim() || undefined;
+  if (timeZone) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone });
+    } catch {
+      throw new Error(`unknown time zone "${timeZone}" (expected an IANA name such as Europe/Berlin)`);
+    }
+  }
+  const modes: CameraMode[] = parseModes(def.modes?.trim() || 'ARMED');
+  const quietStart = def.quietStart?.trim();
+  const quietEnd = def.quietEnd?.trim();
+  return {
+    format: { timeZone },
+    giveUpAfterMs: numberSetting(def.giveUpHours, 24) * 3600_000,
+    policy: {
+      cooldownMs: numberSetting(def.cooldownSeconds, 60) * 1000,
+      modes,
+      quietHours: quietStart && quietEnd ? { start: quietStart, end: quietEnd } : undefined,
+      quietAction: def.quietAction === 'drop' ? 'drop' : 'silent',
+      timeZone,
+    },
+  };
+}
+
+export interface AlertNodeWiring {
+  RED: NodeAPI;
+  node: Node;
+  databaseId: string;
+  outputs: number;
+  /** builds the service once the database is open; a string says why it cannot run */
+  start(store: EventStore): AlertService;
+  /** destinations for one input, when not all of them (a snapshot answering one chat) */
+  targetsFor?(payload: unknown): string[] | undefined;
+  /** text for the status badge once running */
+  describe(): string;
+  onClose?(): Promise<void>;
+}
+
+export interface WiredAlertNode {
+  status: StatusReporter;
+  /** a delivery report, out of output 1 */
+  report(report: DeliveryReport): void;
+  store(): EventStore | undefined;
+}
+
+export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
+  const { node } = w;
+  const status = new StatusReporter(node);
+  const db = w.RED.nodes.getNode(w.databaseId) as PicamDatabaseNode | null;
+  const counts = { sent: 0, suppressed: 0, failed: 0 };
+  let service: AlertService | undefined;
+  let store: EventStore | undefined;
+  let failure: string | undefined;
+  let waiting: Array<[NodeMessageInFlow, Send, Done]> = [];
+
+  const showCounts = () =>
+    status.soon((): [StatusLevel, string] => {
+      const s = service?.dispatcher.stats;
+      const parts = [`${compact(counts.sent)} sent`];
+      if (counts.suppressed) parts.push(`${compact(counts.suppressed)} held back`);
+      if (counts.failed) parts.push(`${compact(counts.failed)} failed`);
+      if (s?.lastFailure) return ['warn', `retrying: ${s.lastFailure}`.slice(0, 80)];
+      return [counts.failed ? 'warn' : 'ok', `${w.describe()} · ${parts.join(', ')}`];
+    });
+
+  const report = (r: DeliveryReport) => {
+    if (r.status === 'sent' || r.status === 'updated') counts.sent++;
+    else if (r.status === 'suppressed') counts.suppressed++;
+    else if (r.status === 'failed') {
+      counts.failed++;
+      node.warn(`${r.channel} alert to ${r.target} failed: ${r.reason}`);
+    }
+    node.send([{ topic: `delivery/${r.status}`, payload: r }, ...Array<null>(w.outputs - 1).fill(null)]);
+    showCounts();
+  };
+
+  const handle = (msg: NodeMessageInFlow, send: Send, done: Done) => {
+    if (!service) {
+      if (failure) done(new Error(failure));
+      else waiting.push([msg, send, done]);
+      return;
+    }
+    service.accept(msg.payload, msg.topic, w.targetsFor?.(msg.payload)).then(
+      (accepted) => {
+        for (const r of accepted.reports) report(r);
+        if (accepted.warning) node.warn(accepted.warning);
+        showCounts();
+        done();
+      },
+      (err: Error) => {
+        if (err instanceof InvalidAlert) {
+          status.now('warn', `bad input: ${err.message}`.slice(0, 80));
+          done(new Error(`${node.type}: ${err.message}`));
+        } else {
+          status.now('error', `outbox write failed: ${err.message}`);
+          done(err);
+        }
+      },
+    );
+  };
+
+  if (!db) {
+    failure = `${node.type}: no database configured (the outbox needs one)`;
+    status.now('error', 'no database configured');
+  } else {
+    status.now('busy', 'opening outbox');
+    db.acquire(node).then(
+      (s) => {
+        store = s;
+        try {
+          service = w.start(s);
+        } catch (err) {
+          failure = `${node.type}: ${(err as Error).message}`;
+          status.now('error', (err as Error).message);
+        }
+        if (service) {
+          service.start();
+          status.now('ok', w.describe());
+        }
+        const queued = waiting;
+        waiting = [];
+        for (const [msg, send, done] of queued) handle(msg, send, done);
+      },
+      (err: Error) => {
+        failure = `${node.type}: database unavailable: ${err.message}`;
+        status.now('error', `database failed: ${err.message}`);
+        const queued = waiting;
+        waiting = [];
+        for (const [, , done] of queued) done(new Error(failure));
+      },
+    );
+  }
+
+  node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => handle(msg, send, done));
+
+  node.on('close', (_removed: boolean, done: () => void) => {
+    const finish = async () => {
+      await w.onClose?.();
+      await service?.close();
+      status.clear();
+      if (db) await db.release(node);
+    };
+    finish().then(done, (err: Error) => {
+      node.error(`closing: ${err.message}`);
+      done();
+    });
+  });
+
+  return { status, report, store: () => store };
+}
+
+/** Output 1's message for an alert a node will not send at all (no token, no targets). */
+export function offReport(channel: string, payload: unknown, reason: string): DeliveryReport {
+  const p = (payload && typeof payload === 'object' ? payload : {}) as { kind?: string; deviceId?: string; eventId?: string };
+  return {
+    status: 'suppressed',
+    channel,
+    kind: (p.kind as DeliveryReport['kind']) ?? 'text',
+    deviceId: typeof p.deviceId === 'string' ? p.deviceId : '',
+    eventId: typeof p.eventId === 'string' ? p.eventId : undefined,
+    reason,
+    attempts: 0,
+    timeMs: Date.now(),
+  };
+}

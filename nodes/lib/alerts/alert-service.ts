@@ -1,0 +1,126 @@
+/**
+ * What every alert node does with its input, whatever its channel: read it
+ * against the contract, apply noise control, write one outbox row per
+ * destination (committed before anything is sent), and let the dispatcher
+ * deliver. telegram-alert and webhook-alert are this plus a Channel.
+ */
+import { createHash } from 'node:crypto';
+import type { AddResult, AlertOutbox, NewDelivery } from '../../picam-database/outbox';
+import type { BackoffOptions } from '../backoff';
+import type { AlertSnapshot, DeliveryReport } from '../types';
+import { readAlertInput } from './contract';
+import { Dispatcher, type Channel } from './dispatcher';
+import type { AlertPolicy } from './policy';
+
+export interface AlertServiceOptions {
+  outbox: AlertOutbox;
+  channel: Channel;
+  policy: AlertPolicy;
+  /** where every alert goes: chat ids, URLs */
+  targets: readonly string[];
+  giveUpAfterMs: number;
+  backoff?: BackoffOptions;
+  report(report: DeliveryReport): void;
+  /** the outbox failed while delivering; the rows stay and are retried */
+  onError(err: Error): void;
+  now?: () => number;
+}
+
+/** What became of one input; the dispatcher reports the sends later. */
+export interface Accepted {
+  /** what was decided at once: suppressed, duplicate, merged snapshots */
+  reports: DeliveryReport[];
+  /** rows now waiting to be sent */
+  queued: number;
+  /** something the user should hear about that did not stop the alert */
+  warning?: string;
+}
+
+export class InvalidAlert extends Error {}
+
+export class AlertService {
+  readonly dispatcher: Dispatcher;
+  private readonly now: () => number;
+  private started = false;
+
+  constructor(private readonly opts: AlertServiceOptions) {
+    this.now = opts.now ?? Date.now;
+    this.dispatcher = new Dispatcher({
+      outbox: opts.outbox,
+      channel: opts.channel,
+      backoff: opts.backoff ?? { baseMs: 2000, maxMs: 5 * 60_000 },
+      giveUpAfterMs: opts.giveUpAfterMs,
+      report: opts.report,
+      onError: opts.onError,
+      now: opts.now,
+    });
+  }
+
+  /** Starts delivering, beginning with what the outbox still holds from before a restart. */
+  start(): void {
+    this.started = true;
+    this.dispatcher.wake();
+  }
+
+  /**
+   * Takes one input message's payload. `targets` narrows the destinations (a
+   * snapshot answering one chat's request). Resolves after the outbox committed.
+   */
+  async accept(payload: unknown, topic?: unknown, targets = this.opts.targets): Promise<Accepted> {
+    const input = await readAlertInput(payload, topic, this.now());
+    if (input.type === 'invalid') throw new InvalidAlert(input.reason);
+    if (input.type === 'snapshot') return this.acceptSnapshot(input.snapshot, input.image, targets);
+
+    const { alert, image } = input;
+    const verdict = this.opts.policy.decide(alert);
+    const suppressed = verdict.action === 'suppress' ? verdict.reason : undefined;
+    const deliveries: NewDelivery[] = targets.map((target) => ({
+      target,
+      item: 'alert',
+      dedupeKey: `alert:${target}:${alert.kind}:${alert.deviceId}:${alert.eventId ?? alert.timeMs}`,
+      payload: alert,
+      image,
+      silent: verdict.action === 'send' && verdict.silent,
+      deviceId: alert.deviceId,
+      eventId: alert.eventId,
+      suppressedBecause: suppressed,
+    }));
+    const results = await this.opts.outbox.add(deliveries);
+    return this.settle(results, deliveries, alert.kind, input.imageProblem && `alert image left out: ${input.imageProblem}`);
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+
+  private async acceptSnapshot(snapshot: AlertSnapshot, image: Buffer, targets: readonly string[]): Promise<Accepted> {
+    const digest = createHash('sha256').update(image).digest('hex').slice(0, 16);
+    const deliveries: NewDelivery[] = targets.map((target) => ({
+      target,
+      item: 'snapshot',
+      dedupeKey: `snapshot:${target}:${snapshot.eventId ?? snapshot.requestId}:${digest}`,
+      payload: snapshot,
+      image,
+      deviceId: snapshot.deviceId,
+      eventId: snapshot.eventId,
+    }));
+    return this.settle(await this.opts.outbox.add(deliveries), deliveries, 'snapshot');
+  }
+
+  private settle(results: AddResult[], deliveries: NewDelivery[], kind: DeliveryReport['kind'], warning?: string): Accepted {
+    const reports: DeliveryReport[] = [];
+    let queued = 0;
+    results.forEach((r, i) => {
+      const d = deliveries[i]!;
+      const base = { channel: this.opts.channel.name, target: d.target, kind, deviceId: d.deviceId, eventId: d.eventId };
+      const report = (status: DeliveryReport['status'], reason?: string) =>
+        reports.push({ ...base, status, reason, attempts: 0, outboxId: r.id, timeMs: this.now() });
+      if (r.duplicate) report('suppressed', 'duplicate: already in the outbox');
+      else if (r.state === 'suppressed') report('suppressed', r.reason);
+      else if (r.state === 'merged') report('updated', r.reason);
+      else queued++;
+    });
+    if (queued > 0 && this.started) this.dispatcher.wake();
+    return { reports, queued, warning };
+  }
+}

@@ -1,0 +1,274 @@
+/**
+ * Delivers an alert node's outbox through its channel: oldest first, one send
+ * at a time per destination, within the channel's limits, retrying transient
+ * failures with backoff (or the channel's own `retry_after`), and reporting
+ * every outcome. Channel-agnostic: telegram-alert and webhook-alert both run one.
+ *
+ * A backlog for one destination goes out as a digest when the channel can do
+ * that: 100 cameras triggering together become a few messages in seconds, not
+ * 100 messages over 100 seconds of Telegram's one-message-a-second limit.
+ */
+import type { AlertOutbox, OutboxRow } from '../../picam-database/outbox';
+import { backoffMs, type BackoffOptions } from '../backoff';
+import type { Alert, DeliveryReport } from '../types';
+import { SendLimiter, type SendLimits } from './send-limiter';
+
+export interface DeliveryResult {
+  /** the channel's id for the message */
+  messageId?: number;
+  hasPhoto?: boolean;
+  /** how many of the rows this message carried (a digest may take fewer than offered) */
+  delivered: number;
+}
+
+export interface Failure {
+  /** false: retrying cannot help (a chat that does not exist, a blocked bot) */
+  retry: boolean;
+  /** the channel said how long to wait (Telegram's retry_after) */
+  retryAfterMs?: number;
+  reason: string;
+}
+
+export interface Channel {
+  readonly name: string;
+  readonly limits: SendLimits;
+  /** most rows one message may carry; 1 = no digests */
+  readonly maxDigest: number;
+  /** whether this row may go into a digest with others */
+  canDigest(row: OutboxRow): boolean;
+  /** Sends `rows` as one message; for a snapshot, `alert` is the sent alert it adds to. */
+  deliver(rows: OutboxRow[], alert?: OutboxRow): Promise<DeliveryResult>;
+  classify(err: unknown): Failure;
+  /** whether sent activity alerts are recorded on their activity_events row */
+  readonly recordsEvents?: boolean;
+}
+
+export interface DispatcherOptions {
+  outbox: AlertOutbox;
+  channel: Channel;
+  backoff: BackoffOptions;
+  /** a row still failing this long after it was added is given up; 0 = never */
+  giveUpAfterMs: number;
+  /** sends in flight at once, over all destinations */
+  maxInFlight?: number;
+  report(report: DeliveryReport): void;
+  /** the outbox itself failed (database error): the rows stay and are retried */
+  onError(err: Error): void;
+  now?: () => number;
+}
+
+export interface DispatcherStats {
+  sent: number;
+  failed: number;
+  retries: number;
+  inFlight: number;
+  /** the last failure's reason, until the next success */
+  lastFailure?: string;
+}
+
+/** A database error: wait this long before looking at the outbox again. */
+const OUTBOX_ERROR_PAUSE_MS = 5000;
+
+export class Dispatcher {
+  readonly stats: DispatcherStats = { sent: 0, failed: 0, retries: 0, inFlight: 0 };
+  private readonly limiter: SendLimiter;
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly now: () => number;
+  private pumping = false;
+  private again = false;
+  private closed = false;
+  private timer?: NodeJS.Timeout;
+  private timerAt = Infinity;
+
+  constructor(private readonly opts: DispatcherOptions) {
+    this.limiter = new SendLimiter(opts.channel.limits);
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Something was added to the outbox, or a send finished: look again. */
+  wake(): void {
+    if (this.closed) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    void this.pump().finally(() => {
+      this.pumping = false;
+    });
+  }
+
+  /** Stops taking rows and waits for the sends in flight, so none is left half-recorded. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.clearTimer();
+    await Promise.allSettled([...this.inFlight.values()]);
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        await this.startDue();
+      } while (this.again && !this.closed);
+    } catch (err) {
+      this.opts.onError(err as Error);
+      this.schedule(this.now() + OUTBOX_ERROR_PAUSE_MS);
+    }
+  }
+
+  private async startDue(): Promise<void> {
+    const nowMs = this.now();
+    const due = await this.opts.outbox.due(nowMs);
+    let nextWake = Infinity;
+    const byTarget = new Map<string, OutboxRow[]>();
+    for (const row of due) {
+      const list = byTarget.get(row.target);
+      if (list) list.push(row);
+      else byTarget.set(row.target, [row]);
+    }
+    for (const [target, rows] of byTarget) {
+      if (this.closed) return;
+      if (this.inFlight.has(target)) continue; // its completion wakes us
+      const first = rows[0]!;
+      if (first.state === 'waiting') {
+        // Only a waiting snapshot whose wait ran out is due: its alert never came.
+        await this.opts.outbox.close(first, 'suppressed', `no alert was sent for event ${first.eventId}`, false);
+        this.report(first, 'suppressed', { reason: `no alert was sent for event ${first.eventId}` });
+        this.again = true;
+        continue;
+      }
+      if (this.inFlight.size >= (this.opts.maxInFlight ?? 8)) {
+        this.again = false; // a completion wakes us
+        break;
+      }
+      const wait = this.limiter.waitMs(target, nowMs);
+      if (wait > 0) {
+        nextWake = Math.min(nextWake, nowMs + wait);
+        continue;
+      }
+      const batch = this.batch(rows);
+      this.limiter.record(target, nowMs);
+      const sending = this.send(target, batch).finally(() => {
+        this.inFlight.delete(target);
+        this.stats.inFlight = this.inFlight.size;
+        this.wake();
+      });
+      this.inFlight.set(target, sending);
+      this.stats.inFlight = this.inFlight.size;
+    }
+    const nextDue = await this.opts.outbox.nextDueMs();
+    if (nextDue !== undefined && nextDue > nowMs) nextWake = Math.min(nextWake, nextDue);
+    if (nextWake < Infinity) this.schedule(nextWake);
+  }
+
+  /** The first row, and the digestible rows right behind it when there is a backlog. */
+  private batch(rows: OutboxRow[]): OutboxRow[] {
+    const { channel } = this.opts;
+    const first = rows[0]!;
+    if (channel.maxDigest <= 1 || first.item !== 'alert' || !channel.canDigest(first)) return [first];
+    const batch = [first];
+    for (const row of rows.slice(1)) {
+      if (batch.length >= channel.maxDigest || row.item !== 'alert' || !channel.canDigest(row)) break;
+      batch.push(row);
+    }
+    return batch;
+  }
+
+  private async send(target: string, rows: OutboxRow[]): Promise<void> {
+    const { channel, outbox } = this.opts;
+    const first = rows[0]!;
+    try {
+      let alert: OutboxRow | undefined;
+      if (first.item === 'snapshot' && first.eventId) {
+        alert = await outbox.alertFor(target, first.eventId);
+        if (!alert || alert.state !== 'sent') {
+          const reason = `its alert was ${alert?.state ?? 'never sent'}`;
+          await outbox.close(first, 'suppressed', reason, false);
+          this.report(first, 'suppressed', { reason });
+          return;
+        }
+      }
+      let result: DeliveryResult;
+      try {
+        result = await channel.deliver(rows, alert);
+      } catch (err) {
+        await this.failed(target, rows, channel.classify(err));
+        return;
+      }
+      const sent = rows.slice(0, Math.max(1, result.delivered));
+      await outbox.markSent(sent, result, channel.recordsEvents);
+      this.stats.sent += sent.length;
+      this.stats.lastFailure = undefined;
+      for (const row of sent) {
+        this.report(row, row.item === 'snapshot' && row.eventId ? 'updated' : 'sent', {
+          messageId: result.messageId,
+          digestOf: sent.length > 1 ? sent.length : undefined,
+          attempts: row.attempts + 1,
+        });
+      }
+    } catch (err) {
+      // The outbox could not record the outcome: the rows stay pending and are looked at again.
+      this.opts.onError(err as Error);
+      this.limiter.pause(target, this.now() + OUTBOX_ERROR_PAUSE_MS);
+    }
+  }
+
+  private async failed(target: string, rows: OutboxRow[], failure: Failure): Promise<void> {
+    const { outbox, giveUpAfterMs } = this.opts;
+    const nowMs = this.now();
+    this.stats.lastFailure = failure.reason;
+    for (const row of rows) {
+      const attempts = row.attempts + 1;
+      const tooOld = giveUpAfterMs > 0 && nowMs - row.createdMs >= giveUpAfterMs;
+      if (!failure.retry || tooOld) {
+        const reason = failure.retry ? `gave up after ${attempts} attempts: ${failure.reason}` : failure.reason;
+        await outbox.close(row, 'failed', reason);
+        this.stats.failed++;
+        this.report(row, 'failed', { reason, attempts });
+        continue;
+      }
+      const next = nowMs + (failure.retryAfterMs ?? backoffMs(attempts, this.opts.backoff));
+      // Later rows for this destination wait too: they would only fail the same way, and order matters.
+      this.limiter.pause(target, next);
+      await outbox.retry(row, failure.reason, next);
+      this.stats.retries++;
+      this.report(row, 'retrying', { reason: `${failure.reason}; retry in ${Math.ceil((next - nowMs) / 1000)} s`, attempts });
+    }
+  }
+
+  private report(row: OutboxRow, status: DeliveryReport['status'], extra: Partial<DeliveryReport>): void {
+    this.opts.report({
+      status,
+      channel: this.opts.channel.name,
+      target: row.target,
+      kind: row.item === 'snapshot' ? 'snapshot' : (row.payload as Alert).kind,
+      deviceId: row.deviceId,
+      eventId: row.eventId,
+      attempts: row.attempts,
+      outboxId: row.id,
+      timeMs: this.now(),
+      ...extra,
+    });
+  }
+
+  private schedule(atMs: number): void {
+    if (this.closed || atMs >= this.timerAt) return;
+    this.clearTimer();
+    this.timerAt = atMs;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.timerAt = Infinity;
+        this.wake();
+      },
+      Math.max(0, atMs - this.now()),
+    );
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+  }
+}

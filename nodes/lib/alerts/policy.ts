@@ -1,0 +1,189 @@
+/**
+ * Noise control shared by every alert node: which alerts reach a person, and
+ * which are held back and why. Plain code, no Node-RED; time comes from `now()`.
+ */
+import { fingerprint, RecentMap } from '../../mqtt-processor/recent';
+import type { Alert, CameraMode } from '../types';
+import { CAMERA_MODES } from '../types';
+import { humanDuration } from './format';
+
+export interface PolicyOptions {
+  /** 0 = off */
+  cooldownMs: number;
+  /** activity alerts only when the camera's mode is one of these (default ['ARMED']) */
+  modes: readonly CameraMode[];
+  /** "HH:MM" local time in timeZone; may wrap midnight; start === end means off */
+  quietHours?: { start: string; end: string };
+  /** in quiet hours a non-critical alert is sent without sound, or not at all */
+  quietAction: 'silent' | 'drop';
+  timeZone?: string;
+  /** how long event ids are remembered, default 24 h */
+  dedupeWindowMs?: number;
+}
+
+export type Verdict = { action: 'send'; silent: boolean } | { action: 'suppress'; reason: string };
+
+const DAY_MS = 24 * 3600_000;
+// Memory bounds for thousands of devices over months. When traffic exceeds them
+// the oldest keys go early: a redelivery may then pass as new, and a cooldown
+// may end early; both err towards telling the user rather than staying silent.
+const DEDUPE_CAPACITY = 50_000;
+const COOLDOWN_CAPACITY = 20_000;
+/**
+ * State changes are exempt: their producers debounce flaps already, and holding
+ * back an "online" after an "offline" would leave the user thinking it is down.
+ */
+const COOLDOWN_KINDS: ReadonlySet<string> = new Set(['activity', 'sensor-out-of-range', 'text']);
+
+export class AlertPolicy {
+  private readonly now: () => number;
+  private readonly cooldownMs: number;
+  private readonly dedupeWindowMs: number;
+  private readonly modes: readonly CameraMode[];
+  private readonly quiet?: { start: number; end: number; label: string; drop: boolean; clock: Intl.DateTimeFormat };
+  /** event key → when first seen (kept ≥ the window: RecentMap keeps keys ≥ maxAge/2) */
+  private readonly seen: RecentMap<number, number>;
+  /** device+kind(+activity type) key → when an alert was last sent */
+  private readonly lastSent?: RecentMap<number, number>;
+
+  constructor(opts: PolicyOptions, now: () => number = Date.now) {
+    this.now = now;
+    this.cooldownMs = nonNegative(opts.cooldownMs, 'cooldown');
+    this.dedupeWindowMs = nonNegative(opts.dedupeWindowMs ?? DAY_MS, 'dedupe window');
+    this.modes = parseModes(opts.modes ?? ['ARMED']);
+    this.seen = new RecentMap(DEDUPE_CAPACITY, 2 * this.dedupeWindowMs);
+    if (this.cooldownMs > 0) this.lastSent = new RecentMap(COOLDOWN_CAPACITY, 2 * this.cooldownMs);
+    if (opts.quietAction !== 'silent' && opts.quietAction !== 'drop') {
+      throw new Error(`quiet-hours action must be "silent" or "drop", not "${String(opts.quietAction)}"`);
+    }
+    if (opts.quietHours) {
+      const start = parseClock(opts.quietHours.start);
+      const end = parseClock(opts.quietHours.end);
+      if (start === undefined) throw new Error(`quiet hours start "${String(opts.quietHours.start)}" is not a time (HH:MM)`);
+      if (end === undefined) throw new Error(`quiet hours end "${String(opts.quietHours.end)}" is not a time (HH:MM)`);
+      if (start !== end) {
+        const label = `${clockText(start)}–${clockText(end)}`;
+        this.quiet = { start, end, label, drop: opts.quietAction === 'drop', clock: clockFormat(opts.timeZone) };
+      }
+    }
+  }
+
+  /** Decides, and remembers the decision (event ids always, cooldowns only when sent). */
+  decide(alert: Alert): Verdict {
+    const a: Partial<Alert> = typeof alert === 'object' && alert !== null ? alert : {};
+    const nowMs = this.now();
+    const kind = text(a.kind);
+    const name = text(a.deviceName) || text(a.deviceId) || 'unknown device';
+    const device = text(a.deviceId) || name;
+
+    // A redelivered event is suppressed whatever became of the first copy: it was
+    // held back for a reason that still applies, or the user has it already.
+    const eventId = text(a.eventId);
+    if (eventId) {
+      const key = fingerprint(`${kind}\u0000${device}`, eventId);
+      const first = this.seen.get(key, nowMs);
+      if (first !== undefined && nowMs - first < this.dedupeWindowMs) return suppress(`duplicate of event ${eventId}`);
+      this.seen.set(key, nowMs, nowMs);
+    }
+
+    // An unknown mode (the camera never reported one) sends: a camera we know
+    // nothing about must not go silent.
+    if (kind === 'activity' && a.mode != null) {
+      const mode = String(a.mode).toUpperCase();
+      if (!(this.modes as readonly string[]).includes(mode)) return suppress(`camera mode ${mode} is not one of ${this.modes.join(', ')}`);
+    }
+
+    let silent = false;
+    if (this.quiet && a.severity !== 'critical' && this.inQuietHours(nowMs)) {
+      if (this.quiet.drop) return suppress(`quiet hours ${this.quiet.label}`);
+      silent = true;
+    }
+
+    if (this.lastSent && COOLDOWN_KINDS.has(kind)) {
+      const type = kind === 'activity' ? text(a.activityType).toUpperCase() || 'MOTION' : '';
+      const key = fingerprint(`${kind}\u0000${device}`, type);
+      const last = this.lastSent.get(key, nowMs);
+      if (last !== undefined && nowMs - last < this.cooldownMs) {
+        const what = kind === 'activity' ? type.toLowerCase().replace(/[_-]+/g, ' ') : kind === 'text' ? 'text' : 'sensor';
+        const ago = humanDuration(nowMs - last);
+        return suppress(`cooldown: another ${what} alert from ${name} ${ago} ago (cooldown ${humanDuration(this.cooldownMs)})`);
+      }
+      // Only a sent alert starts a cooldown; every return above sends nothing.
+      this.lastSent.set(key, nowMs, nowMs);
+    }
+    return { action: 'send', silent };
+  }
+
+  /** Keys held in memory (for tests and status): bounded whatever the traffic. */
+  get remembered(): number {
+    return this.seen.size + (this.lastSent?.size ?? 0);
+  }
+
+  private inQuietHours(nowMs: number): boolean {
+    const q = this.quiet!;
+    let hour = 0;
+    let minute = 0;
+    for (const part of q.clock.formatToParts(nowMs)) {
+      if (part.type === 'hour') hour = Number(part.value);
+      else if (part.type === 'minute') minute = Number(part.value);
+    }
+    const m = hour * 60 + minute;
+    return q.start < q.end ? m >= q.start && m < q.end : m >= q.start || m < q.end;
+  }
+}
+
+/** "HH:MM" (or "H:MM") → minutes after midnight; undefined when invalid. */
+export function parseClock(value: string): number | undefined {
+  const match = typeof value === 'string' ? /^\s*(\d{1,2}):(\d{2})\s*$/.exec(value) : null;
+  if (!match) return undefined;
+  const [hour, minute] = [Number(match[1]), Number(match[2])];
+  return hour < 24 && minute < 60 ? hour * 60 + minute : undefined;
+}
+
+/** "ARMED, livestreamonly" or a list → modes, without repeats; throws on an unknown or missing mode. */
+export function parseModes(value: string | readonly string[]): CameraMode[] {
+  const items: readonly unknown[] = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [value];
+  const modes: CameraMode[] = [];
+  for (const item of items) {
+    if (typeof item !== 'string') throw new Error(`unknown camera mode "${String(item)}" (expected ${CAMERA_MODES.join(', ')})`);
+    for (const token of item.split(/[\s,]+/)) {
+      if (!token) continue;
+      const mode = token.toUpperCase();
+      if (!(CAMERA_MODES as readonly string[]).includes(mode)) {
+        throw new Error(`unknown camera mode "${token}" (expected ${CAMERA_MODES.join(', ')})`);
+      }
+      if (!modes.includes(mode as CameraMode)) modes.push(mode as CameraMode);
+    }
+  }
+  // An empty list would not mean "no activity alerts" (unknown-mode cameras still
+  // alert), so it is refused rather than left to surprise.
+  if (modes.length === 0) throw new Error(`no camera mode given (expected one or more of ${CAMERA_MODES.join(', ')})`);
+  return modes;
+}
+
+function suppress(reason: string): Verdict {
+  return { action: 'suppress', reason };
+}
+
+function text(v: unknown): string {
+  return typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : '';
+}
+
+function nonNegative(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+    throw new Error(`${what} must be a number of milliseconds ≥ 0, not ${String(v)}`);
+  return v;
+}
+
+function clockText(minutes: number): string {
+  return `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+}
+
+function clockFormat(timeZone: string | undefined): Intl.DateTimeFormat {
+  try {
+    // The platform's zone rules find the wall-clock time, DST included.
+    return new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone });
+  } catch {
+    throw new Error(`unknown time zone "${String(timeZone)}" (expected an IANA name such as Europe/Berlin)`);
+  }
+}
