@@ -70,6 +70,12 @@ export function settingsFor(env: Env): RoleSettings {
     PICAM_MQTT_WS_PORT: String(port('PICAM_MQTT_WS_PORT', 9001)),
     PICAM_MQTT_HOST: env.PICAM_MQTT_HOST ?? '127.0.0.1',
     PICAM_DEBOUNCE_SECONDS: env.PICAM_DEBOUNCE_SECONDS ?? '30',
+    PICAM_TIME_ZONE: env.PICAM_TIME_ZONE ?? '',
+    // Alert channels stay off (and say so) until these are set.
+    TELEGRAM_BOT_TOKEN: env.TELEGRAM_BOT_TOKEN ?? '',
+    TELEGRAM_CHAT_IDS: env.TELEGRAM_CHAT_IDS ?? '',
+    TELEGRAM_API_ROOT: env.TELEGRAM_API_ROOT ?? 'https://api.telegram.org',
+    PICAM_ALERT_WEBHOOK_URL: env.PICAM_ALERT_WEBHOOK_URL ?? '',
     MQTT_USERNAME: demo ? (env.MQTT_USERNAME ?? '') : required('MQTT_USERNAME', 'devices and the runtime log in to the broker'),
     MQTT_PASSWORD: demo ? (env.MQTT_PASSWORD ?? '') : required('MQTT_PASSWORD', 'devices and the runtime log in to the broker'),
   };

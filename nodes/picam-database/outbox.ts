@@ -11,7 +11,12 @@
 import type { Alert, AlertSnapshot } from '../lib/types';
 import type { Connection } from './sqlite';
 
-export type OutboxState = 'pending' | 'waiting' | 'sent' | 'failed' | 'suppressed' | 'merged';
+/**
+ * pending: due at next_attempt_ms. sending: handed to the channel (a crash
+ * leaves it here; it is pending again at the next start). waiting: a snapshot
+ * waiting for its alert. The rest are final.
+ */
+export type OutboxState = 'pending' | 'sending' | 'waiting' | 'sent' | 'failed' | 'suppressed' | 'merged';
 export type OutboxItem = 'alert' | 'snapshot';
 
 export interface OutboxRow {
@@ -76,6 +81,8 @@ interface RawRow {
   last_error: string | null;
 }
 
+const MERGED = 'added to its alert before it was sent';
+
 const COLUMNS = `id, target, item, device_id, event_id, alert, image, silent, state, attempts, next_attempt_ms,
   created_ms, message_id, has_photo, last_error`;
 
@@ -125,6 +132,32 @@ export class AlertOutbox {
       ),
     );
     return rows.map(toRow);
+  }
+
+  /** Rows handed to the channel when the process died: their fate is unknown, so they go again. */
+  async recover(): Promise<number> {
+    const { changes } = await this.exclusive((db) =>
+      db.run(`UPDATE alerts_outbox SET state = 'pending' WHERE owner = ? AND state = 'sending'`, [this.owner]),
+    );
+    return changes;
+  }
+
+  /** The rows go to the channel now: a snapshot arriving meanwhile must not be merged into them. */
+  async claim(rows: readonly OutboxRow[]): Promise<void> {
+    await this.exclusive((db) =>
+      db.run(
+        `UPDATE alerts_outbox SET state = 'sending' WHERE id IN (${rows.map(() => '?').join(', ')})`,
+        rows.map((r) => r.id),
+      ),
+    );
+  }
+
+  /** A snapshot whose alert went back to pending (a failed send): send them as one photo. */
+  merge(snapshot: OutboxRow, alert: OutboxRow): Promise<void> {
+    return this.transaction(async (db) => {
+      await db.run(`UPDATE alerts_outbox SET image = ? WHERE id = ?`, [snapshot.image ?? null, alert.id]);
+      await db.run(`UPDATE alerts_outbox SET state = 'merged', image = NULL, last_error = ? WHERE id = ?`, [MERGED, snapshot.id]);
+    });
   }
 
   /** When the next row falls due; undefined when nothing waits. */
@@ -183,7 +216,7 @@ export class AlertOutbox {
   /** A transient failure: try again at `nextAttemptMs`. */
   async retry(row: OutboxRow, error: string, nextAttemptMs: number): Promise<void> {
     await this.exclusive((db) =>
-      db.run(`UPDATE alerts_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_ms = ? WHERE id = ?`, [
+      db.run(`UPDATE alerts_outbox SET state = 'pending', attempts = attempts + 1, last_error = ?, next_attempt_ms = ? WHERE id = ?`, [
         error,
         nextAttemptMs,
         row.id,
@@ -228,8 +261,8 @@ export class AlertOutbox {
         nextAttemptMs = nowMs + this.snapshotWaitMs;
       } else if (alert.state === 'pending') {
         state = 'merged';
-        reason = 'added to its alert before it was sent';
-      } else if (alert.state !== 'sent') {
+        reason = MERGED;
+      } else if (alert.state !== 'sent' && alert.state !== 'sending') {
         state = 'suppressed';
         reason = `its alert was ${alert.state}${alert.last_error ? ` (${alert.last_error})` : ''}`;
       }
@@ -276,9 +309,9 @@ export class AlertOutbox {
       if (waiting?.image) {
         await db.run(`UPDATE alerts_outbox SET image = ? WHERE id = ?`, [waiting.image, lastID]);
         await db.run(
-          `UPDATE alerts_outbox SET state = 'merged', image = NULL, last_error = 'added to its alert before it was sent'
+          `UPDATE alerts_outbox SET state = 'merged', image = NULL, last_error = ?
              WHERE owner = ? AND target = ? AND event_id = ? AND item = 'snapshot' AND state = 'waiting'`,
-          [this.owner, d.target, d.eventId],
+          [MERGED, this.owner, d.target, d.eventId],
         );
       }
     }

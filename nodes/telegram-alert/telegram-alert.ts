@@ -6,6 +6,7 @@
  *   output 3: snapshot requests (→ camera nodes)
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Message } from 'node-telegram-bot-api';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { alertNodeConfig, offReport, wireAlertNode, type AlertNodeSettings } from '../lib/alerts/alert-node';
@@ -26,6 +27,9 @@ interface TelegramAlertDef extends NodeDef, AlertNodeSettings {
   chatIds: string;
   commands: boolean | string;
 }
+
+/** How long a command waits for the database to open before it is answered "starting up". */
+const STARTUP_WAIT_MS = 10_000;
 
 /** How long a /snapshot request waits for a camera node's picture. */
 const SNAPSHOT_TIMEOUT_MS = 30_000;
@@ -56,7 +60,9 @@ export default function register(RED: NodeAPI): void {
     }
 
     const snapshotRequests = new Map<string, { chat: string; camera: string; timer: NodeJS.Timeout }>();
-    let commandContext: CommandContext | undefined;
+    // Commands that arrive while the database opens wait for it (a restart must not answer "not ready").
+    let contextReady: (ctx: CommandContext) => void = () => undefined;
+    const commandContext = new Promise<CommandContext>((resolve) => (contextReady = resolve));
 
     const wired = wireAlertNode({
       RED,
@@ -66,7 +72,7 @@ export default function register(RED: NodeAPI): void {
       describe: () => `${chats.ids.length} chat${chats.ids.length === 1 ? '' : 's'}`,
       start: (store) => {
         const config = alertNodeConfig(def);
-        commandContext = commandsFor(store, config.format);
+        contextReady(commandsFor(store, config.format));
         return new AlertService({
           outbox: store.outbox('telegram', node.id),
           channel: new TelegramChannel(api!, config.format),
@@ -127,13 +133,14 @@ export default function register(RED: NodeAPI): void {
         const chat = String(message.chat.id);
         const cmd = parseCommand(message.text ?? '');
         if (!cmd) return;
-        if (!commandContext) {
-          await reply(chat, 'Starting up: try again in a moment.', message.message_id);
+        const context = await Promise.race([commandContext, delay(STARTUP_WAIT_MS, undefined, { ref: false })]);
+        if (!context) {
+          await reply(chat, 'Still starting up (the database is not open yet): try again in a moment.', message.message_id);
           return;
         }
         node.log(`command /${cmd.name} from chat ${chat}`);
         const ctx: CommandContext = {
-          ...commandContext,
+          ...context,
           requestSnapshot: (camera) => {
             if (!wires[2]?.length) return false;
             const request: SnapshotRequest = { deviceId: camera.id, requestId: `snap_${randomBytes(6).toString('hex')}` };

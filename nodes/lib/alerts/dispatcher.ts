@@ -75,6 +75,7 @@ export class Dispatcher {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly now: () => number;
   private pumping = false;
+  private recovered = false;
   private again = false;
   private closed = false;
   private timer?: NodeJS.Timeout;
@@ -118,6 +119,10 @@ export class Dispatcher {
   }
 
   private async startDue(): Promise<void> {
+    if (!this.recovered) {
+      await this.opts.outbox.recover();
+      this.recovered = true;
+    }
     const nowMs = this.now();
     const due = await this.opts.outbox.due(nowMs);
     let nextWake = Infinity;
@@ -149,7 +154,7 @@ export class Dispatcher {
       }
       const batch = this.batch(rows);
       this.limiter.record(target, nowMs);
-      const sending = this.send(target, batch).finally(() => {
+      const sending = this.send(target, batch, nowMs).finally(() => {
         this.inFlight.delete(target);
         this.stats.inFlight = this.inFlight.size;
         this.wake();
@@ -175,13 +180,19 @@ export class Dispatcher {
     return batch;
   }
 
-  private async send(target: string, rows: OutboxRow[]): Promise<void> {
+  private async send(target: string, rows: OutboxRow[], reservedMs: number): Promise<void> {
     const { channel, outbox } = this.opts;
     const first = rows[0]!;
     try {
       let alert: OutboxRow | undefined;
       if (first.item === 'snapshot' && first.eventId) {
         alert = await outbox.alertFor(target, first.eventId);
+        if (alert?.state === 'pending') {
+          // Its alert failed and waits for a retry: they go together as one photo.
+          await outbox.merge(first, alert);
+          this.report(first, 'updated', { reason: 'added to its alert, which is waiting for a retry' });
+          return;
+        }
         if (!alert || alert.state !== 'sent') {
           const reason = `its alert was ${alert?.state ?? 'never sent'}`;
           await outbox.close(first, 'suppressed', reason, false);
@@ -189,6 +200,8 @@ export class Dispatcher {
           return;
         }
       }
+      await outbox.claim(rows);
+      this.limiter.departed(target, reservedMs, this.now());
       let result: DeliveryResult;
       try {
         result = await channel.deliver(rows, alert);

@@ -66,6 +66,19 @@ export class SendLimiter {
     if (this.limits.globalPerSecond > 0) this.global.push(nowMs);
   }
 
+  /**
+   * The send reserved at `reservedMs` actually left at `leftMs` (after the
+   * outbox recorded it): count it from then, since the limit is counted where
+   * the messages arrive.
+   */
+  departed(target: string, reservedMs: number, leftMs: number): void {
+    const t = this.targets.get(target);
+    const i = t?.sends.lastIndexOf(reservedMs) ?? -1;
+    if (t && i >= 0) t.sends[i] = leftMs;
+    const g = this.global.lastIndexOf(reservedMs);
+    if (g >= 0) this.global[g] = leftMs;
+  }
+
   /** The channel asked us to wait (Telegram's 429 `retry_after`). */
   pause(target: string, untilMs: number): void {
     const t = this.state(target);
