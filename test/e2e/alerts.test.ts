@@ -1,0 +1,123 @@
+/**
+ * End to end: the cloud role with Telegram and the webhook configured through
+ * the environment, as an installer would. A camera's motion over MQTT reaches
+ * the fake Bot API and a local webhook; /arm from the chat reaches the camera
+ * as a setmode command; the bot token stays out of the flow files.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import bcrypt from 'bcryptjs';
+import mqtt, { type MqttClient } from 'mqtt';
+import { startCli, type CliProcess } from '../support/cli';
+import { FakeTelegram } from '../support/fake-telegram';
+import { activity, CAMERA, connected, topics } from '../support/fixtures';
+import { rows } from '../support/records';
+import { tempDir } from '../support/tmp';
+import { waitFor } from '../support/wait';
+
+const PORTS = { http: 18_920, mqtt: 18_921, ws: 18_922, webhook: 18_923 };
+const LOGIN = { username: 'devices', password: 'mqtt-secret-for-alert-tests' };
+const CHAT = 4242;
+const dir = tempDir('picam-alerts-e2e-');
+
+let runtime: CliProcess;
+let fake: FakeTelegram;
+let camera: MqttClient;
+let hook: Server;
+const hooked: Array<Record<string, any>> = [];
+const commands: Array<{ topic: string; payload: Record<string, unknown> }> = [];
+
+before(async () => {
+  fake = await FakeTelegram.start();
+  hook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      hooked.push(JSON.parse(body) as Record<string, unknown>);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((ok) => hook.listen(PORTS.webhook, '127.0.0.1', ok));
+  runtime = startCli(['start', '--role', 'cloud'], {
+    PICAM_DATA_DIR: dir,
+    PICAM_HOST: '127.0.0.1',
+    PICAM_HTTP_PORT: String(PORTS.http),
+    PICAM_MQTT_PORT: String(PORTS.mqtt),
+    PICAM_MQTT_WS_PORT: String(PORTS.ws),
+    PICAM_LOG_LEVEL: 'warn',
+    PICAM_TIME_ZONE: 'UTC',
+    MQTT_USERNAME: LOGIN.username,
+    MQTT_PASSWORD: LOGIN.password,
+    PICAM_CREDENTIAL_SECRET: 'credential-secret-for-alert-tests',
+    PICAM_ADMIN_USER: 'admin',
+    PICAM_ADMIN_PASSWORD_HASH: bcrypt.hashSync('admin-secret', 8),
+    PICAM_API_USER: 'viewer',
+    PICAM_API_PASSWORD_HASH: bcrypt.hashSync('api-secret', 8),
+    TELEGRAM_BOT_TOKEN: fake.token,
+    TELEGRAM_API_ROOT: fake.url,
+    TELEGRAM_CHAT_IDS: String(CHAT),
+    PICAM_ALERT_WEBHOOK_URL: `http://127.0.0.1:${PORTS.webhook}/hooks/picam`,
+  });
+  camera = await waitFor('the broker', () =>
+    mqtt.connectAsync(`mqtt://127.0.0.1:${PORTS.mqtt}`, { ...LOGIN, clientId: CAMERA, reconnectPeriod: 0 }).catch(() => undefined),
+  );
+  await camera.subscribeAsync(`prod/honeycomb/${CAMERA}/#`, { qos: 1 });
+  camera.on('message', (topic, payload) => commands.push({ topic, payload: JSON.parse(payload.toString()) }));
+});
+
+after(async () => {
+  await camera?.endAsync();
+  const code = await runtime?.stop();
+  await fake?.stop();
+  await new Promise((ok) => hook?.close(ok));
+  assert.equal(code, 0, `the runtime stops cleanly; its output:\n${runtime?.output()}`);
+});
+
+const publish = (topic: string, payload: unknown) => camera.publishAsync(topic, JSON.stringify(payload), { qos: 1 });
+
+describe('cloud runtime: alerts', () => {
+  it('tells the chat and the webhook about motion on an armed camera', async () => {
+    await publish(topics.connection(), connected(Math.floor(Date.now() / 1000)));
+    await publish(topics.state(), { mode: 'ARMED' });
+    const eventId = `evt-e2e-${Date.now()}`;
+    await publish(topics.start(), activity(eventId, Math.floor(Date.now() / 1000)));
+
+    // Alone or in a digest with the online alert that came just before it.
+    const motion = /Motion at Front Door|Front Door: Motion/;
+    await fake.waitFor((f) => f.sent(CHAT).some((m) => motion.test(m.plain ?? '')), 15_000, 'the motion alert');
+    const hookAlert = await waitFor('the webhook', async () => hooked.find((b) => b.alert?.eventId === eventId));
+    assert.equal(hookAlert.alert.kind, 'activity');
+    assert.equal(hookAlert.alert.deviceName, 'Front Door');
+
+    const db = join(dir, 'picam-guardian.db');
+    const sent = await waitFor('both rows sent', async () => {
+      const r = await rows<{ channel: string; state: string }>(db, 'SELECT channel, state FROM alerts_outbox WHERE event_id = ?', [
+        eventId,
+      ]);
+      return r.length === 2 && r.every((x) => x.state === 'sent') ? r : undefined;
+    });
+    assert.deepEqual(sent.map((r) => r.channel).sort(), ['telegram', 'webhook']);
+    const [event] = await waitFor('the event row notified', async () => {
+      const r = await rows<{ telegram_notified: number }>(db, 'SELECT telegram_notified FROM activity_events WHERE event_id = ?', [
+        eventId,
+      ]);
+      return r[0]?.telegram_notified === 1 ? r : undefined;
+    });
+    assert.equal(event!.telegram_notified, 1);
+  });
+
+  it('arms a camera from the chat: /disarm reaches the camera as a setmode command', async () => {
+    fake.userSays(CHAT, '/disarm Front Door');
+    const command = await waitFor('the setmode command', async () => commands.find((c) => c.topic.endsWith('/system/setmode')));
+    assert.equal(command.payload.mode, 'LIVESTREAMONLY');
+    await fake.waitFor((f) => f.sent(CHAT).some((m) => /Disarming/.test(m.plain ?? '')), 10_000, 'the reply');
+  });
+
+  it('keeps the bot token out of the flow files', () => {
+    assert.ok(!readFileSync(join(dir, 'flows.json'), 'utf8').includes(fake.token));
+    assert.ok(!readFileSync(join(dir, 'flows_cred.json'), 'utf8').includes(fake.token), 'encrypted');
+  });
+});
