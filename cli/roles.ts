@@ -71,6 +71,7 @@ export function settingsFor(env: Env): RoleSettings {
     PICAM_MQTT_HOST: env.PICAM_MQTT_HOST ?? '127.0.0.1',
     PICAM_DEBOUNCE_SECONDS: env.PICAM_DEBOUNCE_SECONDS ?? '30',
     PICAM_TIME_ZONE: env.PICAM_TIME_ZONE ?? '',
+    PICAM_SENSOR_LIMITS: env.PICAM_SENSOR_LIMITS ?? '',
     // Alert channels stay off (and say so) until these are set.
     TELEGRAM_BOT_TOKEN: env.TELEGRAM_BOT_TOKEN ?? '',
     TELEGRAM_CHAT_IDS: env.TELEGRAM_CHAT_IDS ?? '',

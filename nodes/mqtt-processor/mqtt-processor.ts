@@ -9,6 +9,7 @@ import { CAMERA_MODES, type CameraMode, type Reply } from '../lib/types';
 import type { PicamDatabaseNode } from '../picam-database/picam-database';
 import { classifyInput } from './inputs';
 import { Processor, type ProcessorOutput } from './processor';
+import { parseSensorLimits, type SensorLimits } from './sensor-limits';
 import { numberSetting, type NodeConstructor } from '../lib/node-config';
 
 interface MqttProcessorDef extends NodeDef {
@@ -16,6 +17,7 @@ interface MqttProcessorDef extends NodeDef {
   deviceTypes: string;
   maxPayloadKiB: string | number;
   debounceSeconds: string | number;
+  sensorLimits?: string;
   database: string;
 }
 
@@ -49,6 +51,13 @@ export default function register(RED: NodeAPI): void {
       ];
     };
 
+    let sensorLimits: SensorLimits = {};
+    try {
+      sensorLimits = parseSensorLimits(def.sensorLimits ?? '');
+    } catch (err) {
+      // Bad limits must not stop ingest: readings are still stored, without limit alerts.
+      node.error(`sensor limits ignored: ${(err as Error).message}`);
+    }
     const processor = new Processor(
       {
         prefix,
@@ -56,6 +65,7 @@ export default function register(RED: NodeAPI): void {
         maxPayloadBytes: numberSetting(def.maxPayloadKiB, 256) * 1024,
         debounceMs: numberSetting(def.debounceSeconds, 30) * 1000,
         deadLetterBytes: 4096,
+        sensorLimits,
       },
       (later) => node.send(outputs(later)),
     );

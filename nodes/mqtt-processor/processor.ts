@@ -18,6 +18,7 @@ import { DEVICE_ID_PATTERN } from '../lib/types';
 import { ConnectionAlerts, type ConnectionAlertKind } from './connection-alerts';
 import { decodePayload, InvalidPayload, parseMode, toRecord } from './payloads';
 import { fingerprint, RecentMap } from './recent';
+import { SensorWatch, type Crossing, type SensorLimits } from './sensor-limits';
 import { commandTopic, parseDeviceTopic, type TopicConfig } from './topics';
 
 export interface ProcessorOptions extends TopicConfig {
@@ -26,6 +27,8 @@ export interface ProcessorOptions extends TopicConfig {
   debounceMs: number;
   /** dead letters keep this many bytes of the raw payload */
   deadLetterBytes: number;
+  /** readings outside these raise sensor-out-of-range alerts */
+  sensorLimits?: SensorLimits;
   now?: () => number;
 }
 
@@ -76,6 +79,7 @@ export class Processor {
   private readonly seen = new RecentMap<number, true>(20_000, REDELIVERY_WINDOW_MS);
   private readonly openActivities = new RecentMap<string, number>(20_000, PAIRING_WINDOW_MS);
   private readonly connectionAlerts: ConnectionAlerts;
+  private readonly sensors: SensorWatch;
   private readonly now: () => number;
 
   constructor(
@@ -84,6 +88,7 @@ export class Processor {
     private readonly emitLater: (out: ProcessorOutput) => void,
   ) {
     this.now = opts.now ?? Date.now;
+    this.sensors = new SensorWatch(opts.sensorLimits ?? {});
     this.connectionAlerts = new ConnectionAlerts(opts.debounceMs, (id, kind, atMs) => {
       this.counters.alerts++;
       this.emitLater({ alerts: [this.connectionAlert(id, kind, atMs)], commands: NONE });
@@ -166,6 +171,12 @@ export class Processor {
       }
       case 'camera-state':
         if (record.mode) device.mode = record.mode;
+        break;
+      case 'sensor':
+        if (this.sensors.active) {
+          const crossings = this.sensors.check(record);
+          if (crossings.length) out.alerts = crossings.map((c) => this.sensorAlert(record.deviceId, device, c, record.timeMs));
+        }
         break;
       default:
         break;
@@ -265,6 +276,21 @@ export class Processor {
       eventId: record.eventId,
       activityType: record.activityType,
       mode: device.mode,
+    };
+  }
+
+  private sensorAlert(deviceId: string, device: KnownDevice, c: Crossing, timeMs: number): Alert {
+    const name = device.name ?? deviceId;
+    const limit = c.max !== undefined && c.value > c.max ? `above the ${c.max} ${c.unit} limit` : `below the ${c.min} ${c.unit} limit`;
+    return {
+      kind: 'sensor-out-of-range',
+      deviceId,
+      deviceType: device.deviceType,
+      deviceName: name,
+      timeMs,
+      severity: 'warning',
+      text: `${c.metric} ${c.value} ${c.unit} at ${name} is ${limit}`,
+      sensor: { metric: c.metric, value: c.value, unit: c.unit, min: c.min, max: c.max },
     };
   }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Processor, type ProcessorOutput } from '../../nodes/mqtt-processor/processor';
+import { parseSensorLimits } from '../../nodes/mqtt-processor/sensor-limits';
 import type { ActivityRecord, ConnectionRecord, DeadLetterRecord, HeartbeatRecord, SensorRecord } from '../../nodes/lib/types';
 import { activity, CAMERA, connected, disconnected, environment, heartbeat, PI, topics } from '../support/fixtures';
 
@@ -310,4 +311,43 @@ describe('mqtt-processor: command requests', () => {
       }
     });
   }
+});
+
+describe('mqtt-processor: sensor limits', () => {
+  const reading = (temperature: number, humidity = 45, t = 1705329045123) =>
+    json({ temperature, humidity, pressure: 1013.2, timestamp: t });
+
+  it('raises one alert when a reading leaves its range, and again only after it came back by the margin', () => {
+    const { p } = make({ sensorLimits: parseSensorLimits('temperature 5..35, humidity ..80') });
+    const temps = [30, 36.2, 37, 34.8, 35.5, 34.4, 36, 4];
+    const alerts = temps.map((t, i) => p.handleDevice(topics.environment(), reading(t, 45, 1705329045123 + i)).alerts);
+    assert.deepEqual(
+      alerts.map((a) => a.length),
+      [0, 1, 0, 0, 0, 0, 1, 1],
+      'out at 36.2; 34.8 is not back by 0.5 °C; 34.4 is, so 36 alerts again; 4 is below the minimum',
+    );
+    const first = alerts[1]![0]!;
+    assert.equal(first.kind, 'sensor-out-of-range');
+    assert.equal(first.deviceId, PI);
+    assert.deepEqual(first.sensor, { metric: 'temperature', value: 36.2, unit: '°C', min: 5, max: 35 });
+    assert.match(first.text, /temperature 36.2 °C at picam-kitchen is above the 35 °C limit/);
+    assert.match(alerts[7]![0]!.text, /below the 5 °C limit/);
+    const humid = p.handleDevice(topics.environment(), reading(20, 85, 1705329099000)).alerts;
+    assert.equal(humid[0]!.sensor!.metric, 'humidity');
+  });
+
+  it('raises nothing without limits', () => {
+    const { p } = make();
+    assert.equal(p.handleDevice(topics.environment(), reading(99)).alerts.length, 0);
+  });
+
+  it('refuses limits it cannot read, naming the part', () => {
+    assert.throws(() => parseSensorLimits('temperature hot'), /"temperature hot" is not/);
+    assert.throws(() => parseSensorLimits('temperature 30..5'), /minimum must be below the maximum/);
+    assert.throws(() => parseSensorLimits('voltage 1..2'), /"voltage 1..2" is not/);
+    assert.deepEqual(parseSensorLimits(' pressure: 950..1050 ;humidity ..80'), {
+      pressure: { min: 950, max: 1050 },
+      humidity: { min: undefined, max: 80 },
+    });
+  });
 });
