@@ -68,7 +68,8 @@ export default function register(RED: NodeAPI): void {
           policy: new AlertPolicy(config.policy),
           targets: [TARGET],
           giveUpAfterMs: config.giveUpAfterMs,
-          report: (r) => wired.report({ ...r, target: host }),
+          report: (r) => wired.report(r),
+          displayTarget: () => host!,
           onError: (err) => node.error(`outbox: ${err.message}`),
         });
       },

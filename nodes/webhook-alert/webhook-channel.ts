@@ -26,7 +26,7 @@ export interface WebhookBody {
   item: 'alert' | 'snapshot';
   /** the alert (or snapshot) on the contract, without image bytes */
   alert: OutboxRow['payload'];
-  /** one plain line, as a chat would show it */
+  /** the alert as plain text (a headline line, and a details line when there are details) */
   summary: string;
   image?: { contentType: 'image/jpeg'; base64: string };
 }
@@ -69,6 +69,8 @@ export class WebhookChannel implements Channel {
         ...(this.opts.authorization ? { authorization: this.opts.authorization } : {}),
       },
       body: JSON.stringify(body),
+      // A redirect would be followed as a GET without the body: the alert would be lost yet look delivered.
+      redirect: 'manual',
       signal: AbortSignal.timeout(this.opts.timeoutMs),
     });
     await res.arrayBuffer(); // drain, so the connection can be reused

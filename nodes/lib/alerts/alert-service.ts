@@ -21,6 +21,8 @@ export interface AlertServiceOptions {
   giveUpAfterMs: number;
   backoff?: BackoffOptions;
   report(report: DeliveryReport): void;
+  /** how a destination appears in reports, when the outbox key is not for users (a webhook's host) */
+  displayTarget?: (target: string) => string;
   /** the outbox failed while delivering; the rows stay and are retried */
   onError(err: Error): void;
   now?: () => number;
@@ -42,15 +44,17 @@ export class AlertService {
   readonly dispatcher: Dispatcher;
   private readonly now: () => number;
   private started = false;
+  private readonly display: (target: string) => string;
 
   constructor(private readonly opts: AlertServiceOptions) {
     this.now = opts.now ?? Date.now;
+    this.display = opts.displayTarget ?? ((t) => t);
     this.dispatcher = new Dispatcher({
       outbox: opts.outbox,
       channel: opts.channel,
       backoff: opts.backoff ?? { baseMs: 2000, maxMs: 5 * 60_000 },
       giveUpAfterMs: opts.giveUpAfterMs,
-      report: opts.report,
+      report: (r) => opts.report({ ...r, target: r.target && this.display(r.target) }),
       onError: opts.onError,
       now: opts.now,
     });
@@ -112,7 +116,7 @@ export class AlertService {
     let queued = 0;
     results.forEach((r, i) => {
       const d = deliveries[i]!;
-      const base = { channel: this.opts.channel.name, target: d.target, kind, deviceId: d.deviceId, eventId: d.eventId };
+      const base = { channel: this.opts.channel.name, target: this.display(d.target), kind, deviceId: d.deviceId, eventId: d.eventId };
       const report = (status: DeliveryReport['status'], reason?: string) =>
         reports.push({ ...base, status, reason, attempts: 0, outboxId: r.id, timeMs: this.now() });
       if (r.duplicate) report('suppressed', 'duplicate: already in the outbox');
