@@ -29,14 +29,15 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
   const json = out.slice(out.search(/^\[/m));
   const files = new Set((JSON.parse(json) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path));
   const types = Object.keys(pkg['node-red'].nodes);
-  assert.deepEqual(types.sort(), ['mqtt-processor', 'picam-database', 'sqlite-events']);
+  assert.deepEqual(types.sort(), ['mqtt-processor', 'picam-database', 'sqlite-events', 'telegram-alert', 'telegram-bot', 'webhook-alert']);
   for (const [type, file] of Object.entries(pkg['node-red'].nodes)) {
     const dir = file.replace(/[^/]+$/, '');
     for (const f of [file, file.replace(/\.js$/, '.html'), `${dir}locales/en-US/${type}.html`, `${dir}locales/en-US/${type}.json`]) {
       assert.ok(files.has(f), `${f} is in the package`);
     }
     const editor = readFileSync(join(root, file.replace(/\.js$/, '.html')), 'utf8');
-    assert.match(editor, type === 'picam-database' ? /category: 'config'/ : /category: 'PiCam Guardian'/);
+    const configNode = type === 'picam-database' || type === 'telegram-bot';
+    assert.match(editor, configNode ? /category: 'config'/ : /category: 'PiCam Guardian'/);
   }
   assert.ok(files.has('examples/cloud.json'), 'the cloud flow is under Import → Examples');
 });

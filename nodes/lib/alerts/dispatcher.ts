@@ -74,7 +74,7 @@ export class Dispatcher {
   private readonly limiter: SendLimiter;
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly now: () => number;
-  private pumping = false;
+  private pumping?: Promise<void>;
   private recovered = false;
   private again = false;
   private closed = false;
@@ -93,9 +93,8 @@ export class Dispatcher {
       this.again = true;
       return;
     }
-    this.pumping = true;
-    void this.pump().finally(() => {
-      this.pumping = false;
+    this.pumping = this.pump().finally(() => {
+      this.pumping = undefined;
     });
   }
 
@@ -103,6 +102,8 @@ export class Dispatcher {
   async close(): Promise<void> {
     this.closed = true;
     this.clearTimer();
+    // The outbox must not be touched once the node releases the database.
+    await this.pumping;
     await Promise.allSettled([...this.inFlight.values()]);
   }
 
