@@ -18,7 +18,7 @@ import { rows } from '../support/records';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 
-const PORTS = { http: 18_920, mqtt: 18_921, ws: 18_922, webhook: 18_923 };
+const PORTS = { http: 18_930, mqtt: 18_931, ws: 18_932, webhook: 18_933 };
 const LOGIN = { username: 'devices', password: 'mqtt-secret-for-alert-tests' };
 const CHAT = 4242;
 const dir = tempDir('picam-alerts-e2e-');

@@ -55,6 +55,13 @@ it('fills the database with simulated cameras and events within 30 s, and says w
   assert.match(live, /^prod\/device\//);
   await ws.endAsync();
 
+  // Alerts are wired to Telegram, which is off without a token and says so instead of failing.
+  const flows = (await (await fetch(`${BASE}/flows`)).json()) as Array<{ id: string; type: string; wires?: string[][] }>;
+  const processor = flows.find((n) => n.type === 'mqtt-processor')!;
+  const telegram = flows.find((n) => n.type === 'telegram-alert')!;
+  assert.ok(processor.wires![1]!.includes(telegram.id), 'activity and connection alerts reach telegram-alert');
+  assert.doesNotMatch(demo.output(), /\[error\]/);
+
   const editor = await fetch(`${BASE}/`);
   assert.equal(editor.status, 200);
   assert.match(await editor.text(), /PiCam Guardian \(demo\)/);

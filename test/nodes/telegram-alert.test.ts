@@ -172,6 +172,26 @@ describe('telegram-alert node', () => {
     }
   });
 
+  it('keeps to 30 messages a second overall when one alert goes to 40 chats', async () => {
+    const chats = Array.from({ length: 40 }, (_, i) => String(1000 + i));
+    const { reports } = await load({ chatIds: chats.join(',') });
+    node('ta').receive({ payload: motion('wide-1') });
+    await until('40 deliveries', () => reportsWith(reports, 'sent').length === 40, 10_000);
+    assert.deepEqual(fake.violations, []);
+    const times = fake.sent().map((m) => m.atMs);
+    assert.ok(Math.max(...times) - Math.min(...times) >= 900, 'the last ten waited for the next second');
+  });
+
+  it('retries a request Telegram never answers, after the time-out, and sends it once', async () => {
+    fake.failNext(1, { hang: true }, ['sendMessage']);
+    const { reports } = await load();
+    node('ta').receive({ payload: motion('hang-1') });
+    const retry = await until('a retry', () => reportsWith(reports, 'retrying')[0], 10_000);
+    assert.match(retry.payload.reason, /timed out|aborted/i);
+    await until('sent', () => reportsWith(reports, 'sent')[0], 15_000);
+    assert.equal(fake.sent(CHAT).length, 1);
+  });
+
   it('holds back alerts in other modes and within the cooldown, and says why', async () => {
     const { reports } = await load({ alert: { cooldownSeconds: 60 } });
     node('ta').receive({ payload: motion('m-1', { mode: 'PRIVACY' }) });
