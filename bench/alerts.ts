@@ -32,6 +32,7 @@ import { Api, TelegramApiError } from 'node-telegram-bot-api';
 import { FLOWS_DIR } from '../cli/runtime';
 import { packageRoot } from '../cli/roles';
 import { FakeTelegram, type SentMessage } from '../test/support/fake-telegram';
+import { ask } from './ipc';
 
 const CAMERAS = 100;
 /** one private chat */
@@ -90,22 +91,6 @@ async function freePorts(n: number): Promise<number[]> {
   const ports = servers.map((s) => (s.address() as AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   return ports;
-}
-
-function ask<T>(proc: ChildProcess, cmd: object, match: (m: any) => boolean): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (m: any) => {
-      if (match(m)) {
-        proc.off('message', onMessage);
-        proc.off('exit', onExit);
-        resolve(m as T);
-      }
-    };
-    const onExit = (code: number) => reject(new Error(`runtime exited with ${code}`));
-    proc.on('message', onMessage);
-    proc.once('exit', onExit);
-    if (Object.keys(cmd).length) proc.send(cmd);
-  });
 }
 
 /** When each camera was first named in `messages` (the fake's receive time). */

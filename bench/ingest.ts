@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { migrate } from '../nodes/picam-database/schema';
 import { Connection } from '../nodes/picam-database/sqlite';
 import { FLOWS_DIR } from '../cli/runtime';
+import { ask } from './ipc';
 
 const DEVICES = 1000;
 const WARMUP_S = 3;
@@ -53,22 +54,6 @@ function child(script: string, args: string[]): ChildProcess {
     process.env.BENCH_PROFILE && script === 'runtime-child.ts' ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
   if (script === 'runtime-child.ts' && process.env.BENCH_NODE_FLAGS) prof.push(...process.env.BENCH_NODE_FLAGS.split(' '));
   return fork(join(__dirname, script), args, { execArgv: ['--import', 'tsx', ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-}
-
-function ask<T>(proc: ChildProcess, cmd: object, match: (m: any) => boolean): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (m: any) => {
-      if (match(m)) {
-        proc.off('message', onMessage);
-        proc.off('exit', onExit);
-        resolve(m as T);
-      }
-    };
-    const onExit = (code: number) => reject(new Error(`child exited with ${code}`));
-    proc.on('message', onMessage);
-    proc.once('exit', onExit);
-    if (Object.keys(cmd).length) proc.send(cmd);
-  });
 }
 
 const percentile = (sorted: number[], p: number) =>

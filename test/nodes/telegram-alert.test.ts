@@ -5,13 +5,12 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { Alert } from '../../nodes/lib/types';
 import databaseNode from '../../nodes/picam-database/picam-database';
 import { EventStore } from '../../nodes/picam-database/store';
 import alertNode from '../../nodes/telegram-alert/telegram-alert';
 import botNode from '../../nodes/telegram-bot/telegram-bot';
 import { FakeTelegram, testPng } from '../support/fake-telegram';
-import { CAMERA } from '../support/fixtures';
+import { CAMERA, motionAlert } from '../support/fixtures';
 import { conn } from '../support/records';
 import { tempDir } from '../support/tmp';
 import { Collector, helper, node, rows, sleep, spy, text, until, useNodeRed } from './support';
@@ -66,18 +65,7 @@ async function load(o: Options = {}) {
   return { file, reports: new Collector('reports'), commands: new Collector('commands'), snapshots: new Collector('snapshots') };
 }
 
-const motion = (eventId: string, extra: Partial<Alert> = {}): Alert => ({
-  kind: 'activity',
-  deviceId: CAMERA,
-  deviceName: 'Front Door',
-  timeMs: Date.UTC(2026, 10, 27, 1, 2, 3),
-  severity: 'warning',
-  text: 'motion detected on Front Door',
-  eventId,
-  activityType: 'MOTION',
-  mode: 'ARMED',
-  ...extra,
-});
+const motion = motionAlert;
 
 const reportsWith = (c: Collector, status: string) => c.msgs.filter((m) => m.payload.status === status);
 

@@ -8,10 +8,9 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { Alert } from '../../nodes/lib/types';
 import databaseNode from '../../nodes/picam-database/picam-database';
 import webhookNode from '../../nodes/webhook-alert/webhook-alert';
-import { CAMERA } from '../support/fixtures';
+import { CAMERA, motionAlert } from '../support/fixtures';
 import { tempDir } from '../support/tmp';
 import { Collector, helper, node, rows, sleep, spy, text, until, useNodeRed } from './support';
 
@@ -138,18 +137,7 @@ async function load(o: Options = {}) {
   return { file, reports: new Collector('reports') };
 }
 
-const motion = (eventId: string, extra: Partial<Alert> = {}): Alert => ({
-  kind: 'activity',
-  deviceId: CAMERA,
-  deviceName: 'Front Door',
-  timeMs: Date.UTC(2026, 10, 27, 1, 2, 3),
-  severity: 'warning',
-  text: 'motion detected on Front Door',
-  eventId,
-  activityType: 'MOTION',
-  mode: 'ARMED',
-  ...extra,
-});
+const motion = motionAlert;
 
 /** Bytes that stand in for a JPEG: the node only moves them. */
 const jpeg = (seed: number) => Buffer.from([0xff, 0xd8, 0xff, 0xe0, seed, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0xff, 0xd9]);

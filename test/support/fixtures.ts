@@ -1,3 +1,5 @@
+import type { Alert } from '../../nodes/lib/types';
+
 /** Realistic device payloads (seed 004's formats) shared by the tests. */
 export const CAMERA = '67E48798E70345179A86980A7CAAAE73';
 export const PI = 'picam-kitchen';
@@ -40,3 +42,17 @@ export const activity = (eventId: string, timestamp: number, activityType = 'MOT
 });
 
 export const environment = (timestamp = 1705329045123) => ({ temperature: 21.5, humidity: 45.2, pressure: 1013.2, timestamp });
+
+/** A motion alert on the alert contract, as mqtt-processor emits it. */
+export const motionAlert = (eventId: string, extra: Partial<Alert> = {}): Alert => ({
+  kind: 'activity',
+  deviceId: CAMERA,
+  deviceName: 'Front Door',
+  timeMs: Date.UTC(2026, 10, 27, 1, 2, 3),
+  severity: 'warning',
+  text: 'motion detected on Front Door',
+  eventId,
+  activityType: 'MOTION',
+  mode: 'ARMED',
+  ...extra,
+});

@@ -13,7 +13,8 @@ function schedule(limiter: SendLimiter, targets: string[]): Array<[string, numbe
       if (wait === 0) break;
       t += wait;
     }
-    limiter.record(target, t);
+    limiter.start();
+    limiter.answered(target, t);
     sent.push([target, t]);
   }
   return sent;
@@ -40,6 +41,18 @@ describe('send limiter (Telegram limits)', () => {
     const sent = schedule(new SendLimiter(TELEGRAM_LIMITS), chats);
     assert.equal(sent.filter(([, t]) => t === 0).length, 30);
     assert.equal(sent[30]![1], 1000);
+  });
+
+  it('counts sends in flight against the global limit, and each from its answer', () => {
+    const limiter = new SendLimiter(TELEGRAM_LIMITS);
+    for (let i = 0; i < 30; i++) {
+      assert.equal(limiter.waitMs(`c${i}`, 0), 0);
+      limiter.start();
+    }
+    assert.ok(limiter.waitMs('c30', 0) > 0, 'the 31st waits while 30 are on their way');
+    for (let i = 0; i < 30; i++) limiter.answered(`c${i}`, 200);
+    assert.equal(limiter.waitMs('c30', 1100), 100, 'and may go a second after their answers, not after they started');
+    assert.equal(limiter.waitMs('c30', 1200), 0);
   });
 
   it('honours a pause (retry_after) for that chat only', () => {

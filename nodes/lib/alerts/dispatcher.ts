@@ -154,8 +154,8 @@ export class Dispatcher {
         continue;
       }
       const batch = this.batch(rows);
-      this.limiter.record(target, nowMs);
-      const sending = this.send(target, batch, nowMs).finally(() => {
+      this.limiter.start();
+      const sending = this.send(target, batch).finally(() => {
         this.inFlight.delete(target);
         this.stats.inFlight = this.inFlight.size;
         this.wake();
@@ -181,9 +181,10 @@ export class Dispatcher {
     return batch;
   }
 
-  private async send(target: string, rows: OutboxRow[], reservedMs: number): Promise<void> {
+  private async send(target: string, rows: OutboxRow[]): Promise<void> {
     const { channel, outbox } = this.opts;
     const first = rows[0]!;
+    let attempted = false;
     try {
       let alert: OutboxRow | undefined;
       if (first.item === 'snapshot' && first.eventId) {
@@ -202,14 +203,16 @@ export class Dispatcher {
         }
       }
       await outbox.claim(rows);
-      this.limiter.departed(target, reservedMs, this.now());
       let result: DeliveryResult;
+      attempted = true;
       try {
         result = await channel.deliver(rows, alert);
       } catch (err) {
+        this.limiter.answered(target, this.now());
         await this.failed(target, rows, channel.classify(err));
         return;
       }
+      this.limiter.answered(target, this.now());
       const sent = rows.slice(0, Math.max(1, result.delivered));
       await outbox.markSent(sent, result, channel.recordsEvents);
       this.stats.sent += sent.length;
@@ -225,6 +228,8 @@ export class Dispatcher {
       // The outbox could not record the outcome: the rows stay pending and are looked at again.
       this.opts.onError(err as Error);
       this.limiter.pause(target, this.now() + OUTBOX_ERROR_PAUSE_MS);
+    } finally {
+      if (!attempted) this.limiter.release();
     }
   }
 

@@ -28,9 +28,18 @@ interface TargetState {
   pausedUntil: number;
 }
 
+/**
+ * The limits are counted where the messages arrive, and we cannot see that
+ * moment: a request may take a while to get there (the process's first
+ * request, a slow link). It lies between the send and the answer, so a send
+ * is counted from when its answer came, and in between it is "in flight" and
+ * already holds its place in the global window. Then no window at the
+ * receiver can hold more than the limit, whatever the travel times.
+ */
 export class SendLimiter {
   private readonly targets = new Map<string, TargetState>();
   private global: number[] = [];
+  private inFlight = 0;
 
   constructor(private readonly limits: SendLimits) {}
 
@@ -51,13 +60,24 @@ export class SendLimiter {
     const perSecond = this.limits.globalPerSecond;
     if (perSecond > 0) {
       this.global = this.global.filter((s) => s > nowMs - 1000);
-      if (this.global.length >= perSecond) until = Math.max(until, this.global[this.global.length - perSecond]! + 1000);
+      const over = this.global.length + this.inFlight - perSecond;
+      if (over >= 0) {
+        // If sends in flight alone fill the second, their answers wake the dispatcher; look again shortly anyway.
+        const freedAt = over < this.global.length ? this.global[over]! + 1000 : nowMs + IN_FLIGHT_RECHECK_MS;
+        until = Math.max(until, freedAt);
+      }
     }
     return Math.max(0, until - nowMs);
   }
 
-  /** A send to `target` started now. */
-  record(target: string, nowMs: number): void {
+  /** A send to `target` starts: it holds a place until `answered` or `release`. */
+  start(): void {
+    this.inFlight++;
+  }
+
+  /** The send's answer (or failure) came now: from here on it counts as arrived. */
+  answered(target: string, nowMs: number): void {
+    this.inFlight = Math.max(0, this.inFlight - 1);
     const t = this.state(target);
     t.sends.push(nowMs);
     // Only the last minute matters, and only groups look past the last send.
@@ -66,17 +86,9 @@ export class SendLimiter {
     if (this.limits.globalPerSecond > 0) this.global.push(nowMs);
   }
 
-  /**
-   * The send reserved at `reservedMs` actually left at `leftMs` (after the
-   * outbox recorded it): count it from then, since the limit is counted where
-   * the messages arrive.
-   */
-  departed(target: string, reservedMs: number, leftMs: number): void {
-    const t = this.targets.get(target);
-    const i = t?.sends.lastIndexOf(reservedMs) ?? -1;
-    if (t && i >= 0) t.sends[i] = leftMs;
-    const g = this.global.lastIndexOf(reservedMs);
-    if (g >= 0) this.global[g] = leftMs;
+  /** The send did not happen after all (nothing to send). */
+  release(): void {
+    this.inFlight = Math.max(0, this.inFlight - 1);
   }
 
   /** The channel asked us to wait (Telegram's 429 `retry_after`). */
@@ -94,3 +106,5 @@ export class SendLimiter {
     return t;
   }
 }
+
+const IN_FLIGHT_RECHECK_MS = 50;
