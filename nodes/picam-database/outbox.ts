@@ -122,13 +122,18 @@ export class AlertOutbox {
     });
   }
 
-  /** Rows due now, oldest first. */
-  async due(nowMs: number, limit = 200): Promise<OutboxRow[]> {
+  /**
+   * Rows due now, oldest first, at most `perTarget` for each destination, so a
+   * long backlog for one chat cannot hide another chat's alerts.
+   */
+  async due(nowMs: number, perTarget = 50): Promise<OutboxRow[]> {
     const rows = await this.exclusive((db) =>
       db.all<RawRow>(
-        `SELECT ${COLUMNS} FROM alerts_outbox
-          WHERE owner = ? AND state IN ('pending', 'waiting') AND next_attempt_ms <= ? ORDER BY id LIMIT ?`,
-        [this.owner, nowMs, limit],
+        `SELECT ${COLUMNS} FROM (
+           SELECT *, ROW_NUMBER() OVER (PARTITION BY target ORDER BY id) AS nth FROM alerts_outbox
+            WHERE owner = ? AND state IN ('pending', 'waiting') AND next_attempt_ms <= ?)
+          WHERE nth <= ? ORDER BY id`,
+        [this.owner, nowMs, perTarget],
       ),
     );
     return rows.map(toRow);

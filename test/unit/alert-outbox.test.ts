@@ -259,6 +259,23 @@ describe('alert outbox and dispatcher', () => {
     assert.equal(dropped.reason, 'no alert was sent for event evt-orphan');
   });
 
+  it("does not let one chat's long backlog hide another chat's alert", async () => {
+    const { store, channel, service } = await setup({ targets: ['A', 'B'], start: false });
+    const outbox = store.outbox('scripted', 'node-1');
+    const backlog = Array.from({ length: 300 }, (_, i) => ({
+      target: 'A',
+      item: 'alert' as const,
+      dedupeKey: `backlog-${i}`,
+      payload: motion(`backlog-${i}`),
+      deviceId: CAMERA,
+    }));
+    await outbox.add(backlog);
+    await service.accept(motion('late'), undefined, ['B']);
+    service.start();
+    await waitFor('B served', async () => (channel.calls.some((c) => c.target === 'B') ? true : undefined), 3000);
+    assert.ok(channel.calls.findIndex((c) => c.target === 'B') <= 1, 'B goes out in the first round, beside the first of A');
+  });
+
   it('keeps suppressed alerts in the outbox with their reason, for the delivery log', async () => {
     const { reports, service, store } = await setup();
     await service.accept({ ...motion('evt-9'), mode: 'PRIVACY' });

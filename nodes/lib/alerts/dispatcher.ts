@@ -125,7 +125,7 @@ export class Dispatcher {
       this.recovered = true;
     }
     const nowMs = this.now();
-    const due = await this.opts.outbox.due(nowMs);
+    const due = await this.opts.outbox.due(nowMs, Math.max(1, this.opts.channel.maxDigest));
     let nextWake = Infinity;
     const byTarget = new Map<string, OutboxRow[]>();
     for (const row of due) {
