@@ -3,9 +3,8 @@
  * a small context (the store's cameras and events, and two ways to act), so
  * it is tested without Telegram or Node-RED.
  */
-import { localTime, type FormatOptions } from '../lib/alerts/format';
+import { escapeHtml, localTime, type FormatOptions } from '../lib/alerts/format';
 import type { CameraMode } from '../lib/types';
-import { escapeHtml } from './telegram-channel';
 
 export interface CameraInfo {
   id: string;

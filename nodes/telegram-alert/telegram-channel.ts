@@ -7,7 +7,7 @@
  */
 import { InputFile, TelegramApiError, type Api } from 'node-telegram-bot-api';
 import type { Channel, DeliveryResult, Failure } from '../lib/alerts/dispatcher';
-import { formatAlert, formatDigest, localTime, type FormatOptions } from '../lib/alerts/format';
+import { escapeHtml, formatAlert, formatDigest, htmlToPlain, localTime, type FormatOptions } from '../lib/alerts/format';
 import { TELEGRAM_LIMITS } from '../lib/alerts/send-limiter';
 import type { Alert, AlertSnapshot } from '../lib/types';
 import type { OutboxRow } from '../picam-database/outbox';
@@ -121,7 +121,7 @@ export class TelegramChannel implements Channel {
       return await this.api.sendMessage({ ...base, text: html, parse_mode: 'HTML' });
     } catch (err) {
       if (!(err instanceof TelegramApiError && err.errorCode === 400 && /parse entities/i.test(err.description))) throw err;
-      return this.api.sendMessage({ ...base, text: plain ?? html.replace(/<[^>]+>/g, '') });
+      return this.api.sendMessage({ ...base, text: plain ?? htmlToPlain(html) });
     }
   }
 
@@ -130,5 +130,3 @@ export class TelegramChannel implements Channel {
     return new InputFile(new Uint8Array(row.image!), { filename: `${name}.jpg`, contentType: 'image/jpeg' });
   }
 }
-
-export const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

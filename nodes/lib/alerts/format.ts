@@ -207,8 +207,17 @@ function words(type: string): string {
   return w.charAt(0).toUpperCase() + w.slice(1);
 }
 
-function escapeHtml(s: string): string {
+export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** What a reader sees of our HTML: no tags, entities decoded. */
+export function htmlToPlain(html: string): string {
+  return html
+    .replace(/<[^>]+>/g, '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 }
 
 function clone(lines: Line[]): Line[] {
