@@ -79,6 +79,7 @@ export default function register(RED: NodeAPI): void {
           policy: new AlertPolicy(config.policy),
           targets: chats.ids,
           giveUpAfterMs: config.giveUpAfterMs,
+          limiter: bot!.limiter,
           report: (r) => wired.report(r),
           onError: (err) => node.error(`outbox: ${err.message}`),
         });
@@ -99,15 +100,18 @@ export default function register(RED: NodeAPI): void {
       },
     });
 
+    // Replies skip the outbox (a command is answered now or not at all) but keep to the bot's limits.
     const reply = (chat: string, html: string, replyTo?: number) =>
-      api!
-        .sendMessage({
-          chat_id: chat,
-          text: html,
-          parse_mode: 'HTML',
-          link_preview_options: { is_disabled: true },
-          ...(replyTo ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } } : {}),
-        })
+      bot!.limiter
+        .paced(chat, () =>
+          api!.sendMessage({
+            chat_id: chat,
+            text: html,
+            parse_mode: 'HTML',
+            link_preview_options: { is_disabled: true },
+            ...(replyTo ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } } : {}),
+          }),
+        )
         .catch((err: Error) => node.warn(`reply to chat ${chat} failed: ${err.message}`));
 
     const commandsFor = (store: EventStore, format: CommandContext['format']): CommandContext => ({

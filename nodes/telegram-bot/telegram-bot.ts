@@ -7,6 +7,7 @@
 import { Api, type Message, type Update } from 'node-telegram-bot-api';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { numberSetting, type NodeConstructor } from '../lib/node-config';
+import { SendLimiter, TELEGRAM_LIMITS } from '../lib/alerts/send-limiter';
 import { ThrottledWarn } from '../lib/status';
 import { CommandPoller, type PollerState } from './poller';
 
@@ -32,6 +33,8 @@ export interface TelegramBotNode extends Node {
   /** undefined when there is no token: the alert nodes turn themselves off */
   api?: Api;
   apiRoot: string;
+  /** Telegram's limits hold per bot, so every alert node using this bot paces its sends here */
+  limiter: SendLimiter;
   subscribe(subscriber: CommandSubscriber): void;
   unsubscribe(subscriber: CommandSubscriber): Promise<void>;
 }
@@ -44,6 +47,7 @@ export default function register(RED: NodeAPI): void {
     const node = this;
     const token = (node.credentials?.token ?? '').trim();
     node.apiRoot = (def.apiRoot || DEFAULT_API_ROOT).trim();
+    node.limiter = new SendLimiter(TELEGRAM_LIMITS);
     const polling = def.polling !== false && def.polling !== 'false';
     const subscribers = new Map<string, CommandSubscriber>();
     const ignored = new ThrottledWarn((t) => node.warn(t), 60_000);

@@ -34,6 +34,8 @@ interface Options {
   token?: string;
   alert?: Record<string, unknown>;
   snapshotWire?: boolean;
+  /** a second alert node `ta2` on the same bot and chats */
+  twin?: boolean;
 }
 
 /** bot → alert node `ta` with outputs reports/commands/snapshots, on a fresh (or given) database file. */
@@ -57,6 +59,21 @@ async function load(o: Options = {}) {
       ...o.alert,
       wires: [['reports'], ['commands'], o.snapshotWire ? ['snapshots'] : []],
     },
+    ...(o.twin
+      ? [
+          {
+            id: 'ta2',
+            type: 'telegram-alert',
+            bot: 'bot',
+            database: 'db',
+            chatIds: o.chatIds ?? String(CHAT),
+            cooldownSeconds: 0,
+            timeZone: 'UTC',
+            commands: false,
+            wires: [['reports'], [], []],
+          },
+        ]
+      : []),
     { id: 'reports', type: 'helper' },
     { id: 'commands', type: 'helper' },
     { id: 'snapshots', type: 'helper' },
@@ -168,6 +185,16 @@ describe('telegram-alert node', () => {
     assert.deepEqual(fake.violations, []);
     const times = fake.sent().map((m) => m.atMs);
     assert.ok(Math.max(...times) - Math.min(...times) >= 900, 'the last ten waited for the next second');
+  });
+
+  it('keeps two alert nodes of one bot together within the chat limit', async () => {
+    const { reports } = await load({ twin: true });
+    for (let i = 0; i < 4; i++) {
+      node('ta').receive({ payload: motion(`one-${i}`, { deviceId: `a${i}`, deviceName: `A${i}` }) });
+      node('ta2').receive({ payload: motion(`two-${i}`, { deviceId: `b${i}`, deviceName: `B${i}` }) });
+    }
+    await until('8 deliveries', () => reportsWith(reports, 'sent').length === 8, 10_000);
+    assert.deepEqual(fake.violations, []);
   });
 
   it('retries a request Telegram never answers, after the time-out, and sends it once', async () => {

@@ -13,7 +13,7 @@ function schedule(limiter: SendLimiter, targets: string[]): Array<[string, numbe
       if (wait === 0) break;
       t += wait;
     }
-    limiter.start();
+    limiter.start(target);
     limiter.answered(target, t);
     sent.push([target, t]);
   }
@@ -47,7 +47,7 @@ describe('send limiter (Telegram limits)', () => {
     const limiter = new SendLimiter(TELEGRAM_LIMITS);
     for (let i = 0; i < 30; i++) {
       assert.equal(limiter.waitMs(`c${i}`, 0), 0);
-      limiter.start();
+      limiter.start(`c${i}`);
     }
     assert.ok(limiter.waitMs('c30', 0) > 0, 'the 31st waits while 30 are on their way');
     for (let i = 0; i < 30; i++) limiter.answered(`c${i}`, 200);

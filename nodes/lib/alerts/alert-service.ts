@@ -11,6 +11,7 @@ import type { AlertSnapshot, DeliveryReport } from '../types';
 import { readAlertInput } from './contract';
 import { Dispatcher, type Channel } from './dispatcher';
 import type { AlertPolicy } from './policy';
+import type { SendLimiter } from './send-limiter';
 
 export interface AlertServiceOptions {
   outbox: AlertOutbox;
@@ -20,6 +21,8 @@ export interface AlertServiceOptions {
   targets: readonly string[];
   giveUpAfterMs: number;
   backoff?: BackoffOptions;
+  /** Telegram's limits hold per bot: every alert node of one bot shares its limiter */
+  limiter?: SendLimiter;
   report(report: DeliveryReport): void;
   /** how a destination appears in reports, when the outbox key is not for users (a webhook's host) */
   displayTarget?: (target: string) => string;
@@ -54,6 +57,7 @@ export class AlertService {
       channel: opts.channel,
       backoff: opts.backoff ?? { baseMs: 2000, maxMs: 5 * 60_000 },
       giveUpAfterMs: opts.giveUpAfterMs,
+      limiter: opts.limiter,
       report: (r) => opts.report({ ...r, target: r.target && this.display(r.target) }),
       onError: opts.onError,
       now: opts.now,

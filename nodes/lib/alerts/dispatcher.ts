@@ -51,6 +51,8 @@ export interface DispatcherOptions {
   giveUpAfterMs: number;
   /** sends in flight at once, over all destinations */
   maxInFlight?: number;
+  /** shared by every node that sends with the same account (one Telegram bot); default: this dispatcher's own */
+  limiter?: SendLimiter;
   report(report: DeliveryReport): void;
   /** the outbox itself failed (database error): the rows stay and are retried */
   onError(err: Error): void;
@@ -82,7 +84,7 @@ export class Dispatcher {
   private timerAt = Infinity;
 
   constructor(private readonly opts: DispatcherOptions) {
-    this.limiter = new SendLimiter(opts.channel.limits);
+    this.limiter = opts.limiter ?? new SendLimiter(opts.channel.limits);
     this.now = opts.now ?? Date.now;
   }
 
@@ -154,7 +156,7 @@ export class Dispatcher {
         continue;
       }
       const batch = this.batch(rows);
-      this.limiter.start();
+      this.limiter.start(target);
       const sending = this.send(target, batch).finally(() => {
         this.inFlight.delete(target);
         this.stats.inFlight = this.inFlight.size;
@@ -229,7 +231,7 @@ export class Dispatcher {
       this.opts.onError(err as Error);
       this.limiter.pause(target, this.now() + OUTBOX_ERROR_PAUSE_MS);
     } finally {
-      if (!attempted) this.limiter.release();
+      if (!attempted) this.limiter.release(target);
     }
   }
 

@@ -26,6 +26,8 @@ interface TargetState {
   /** send times within the last minute, oldest first (groups only need more than the last one) */
   sends: number[];
   pausedUntil: number;
+  /** sends to it now in flight (from any alert node sharing this limiter) */
+  sending: number;
 }
 
 /**
@@ -49,6 +51,8 @@ export class SendLimiter {
     let until = 0;
     if (t) {
       until = t.pausedUntil;
+      // One at a time per destination: the next is spaced from this one's answer.
+      if (t.sending > 0) until = Math.max(until, nowMs + IN_FLIGHT_RECHECK_MS);
       const last = t.sends.at(-1);
       if (last !== undefined && this.limits.perTargetMs > 0) until = Math.max(until, last + this.limits.perTargetMs);
       const perMinute = this.limits.groupPerMinute;
@@ -71,14 +75,16 @@ export class SendLimiter {
   }
 
   /** A send to `target` starts: it holds a place until `answered` or `release`. */
-  start(): void {
+  start(target: string): void {
     this.inFlight++;
+    this.state(target).sending++;
   }
 
   /** The send's answer (or failure) came now: from here on it counts as arrived. */
   answered(target: string, nowMs: number): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
     const t = this.state(target);
+    t.sending = Math.max(0, t.sending - 1);
     t.sends.push(nowMs);
     // Only the last minute matters, and only groups look past the last send.
     const keep = this.limits.isGroup?.(target) ? Math.max(1, this.limits.groupPerMinute) : 1;
@@ -87,8 +93,23 @@ export class SendLimiter {
   }
 
   /** The send did not happen after all (nothing to send). */
-  release(): void {
+  release(target: string): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
+    const t = this.state(target);
+    t.sending = Math.max(0, t.sending - 1);
+  }
+
+  /** Waits for `target`'s turn, then runs `send` as one counted send: for messages outside an outbox (command replies). */
+  async paced<T>(target: string, send: () => Promise<T>, now: () => number = Date.now): Promise<T> {
+    for (let wait = this.waitMs(target, now()); wait > 0; wait = this.waitMs(target, now())) {
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    this.start(target);
+    try {
+      return await send();
+    } finally {
+      this.answered(target, now());
+    }
   }
 
   /** The channel asked us to wait (Telegram's 429 `retry_after`). */
@@ -100,7 +121,7 @@ export class SendLimiter {
   private state(target: string): TargetState {
     let t = this.targets.get(target);
     if (!t) {
-      t = { sends: [], pausedUntil: 0 };
+      t = { sends: [], pausedUntil: 0, sending: 0 };
       this.targets.set(target, t);
     }
     return t;
