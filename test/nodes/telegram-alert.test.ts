@@ -249,6 +249,16 @@ describe('telegram-alert node', () => {
     assert.equal(fake.conflicts, 0);
   });
 
+  it('shows on its status when another client polls the same bot token', async () => {
+    await load();
+    const statuses = spy('ta', 'status');
+    await fake.waitFor((f) => f.calls.some((c) => c.method === 'getUpdates'), 5000, 'the node polling');
+    // Another program (or a second runtime) starts polling the same token: Telegram answers the first poller 409.
+    const other = fetch(`${fake.url}/bot${fake.token}/getUpdates?timeout=1`).then((r) => r.json());
+    await until('conflict on the status', () => statuses.some((s) => /commands: conflict/.test(JSON.stringify(s.args))), 5000);
+    await other;
+  });
+
   it('is off, and says so on every alert, without a token', async () => {
     const { reports } = await load({ token: '' });
     const statuses = spy('ta', 'status');
