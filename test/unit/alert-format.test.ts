@@ -32,6 +32,8 @@ describe('formatAlert', () => {
       ['VEHICLE', '🚗', 'Vehicle at Front Door'],
       ['PET', '🐾', 'Pet at Front Door'],
       ['ANIMAL', '🐾', 'Animal at Front Door'],
+      ['MOTION_SMART', '🧍', 'Smart motion at Front Door'],
+      ['AUDIO_ALL', '🔊', 'Sound at Front Door'],
       ['LINE_CROSSING', '⚠️', 'Line crossing at Front Door'],
       [undefined, '🏃', 'Motion at Front Door'],
     ];

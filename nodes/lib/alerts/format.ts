@@ -110,7 +110,17 @@ export function humanDuration(ms: number): string {
   return `${Math.floor(s / 3600)} h${min ? ` ${min} min` : ''}`;
 }
 
-const ACTIVITY_ICONS: Record<string, string> = { MOTION: '🏃', PERSON: '🧍', SOUND: '🔊', VEHICLE: '🚗', PET: '🐾', ANIMAL: '🐾' };
+/** Activity types as devices report them (VBC01: MOTION, MOTION_SMART, AUDIO_ALL; seed 004) and how they read. */
+const ACTIVITIES: Record<string, { icon: string; what?: string }> = {
+  MOTION: { icon: '🏃' },
+  MOTION_SMART: { icon: '🧍', what: 'Smart motion' },
+  AUDIO_ALL: { icon: '🔊', what: 'Sound' },
+  PERSON: { icon: '🧍' },
+  SOUND: { icon: '🔊' },
+  VEHICLE: { icon: '🚗' },
+  PET: { icon: '🐾' },
+  ANIMAL: { icon: '🐾' },
+};
 const SENSOR_ICONS: Record<string, string> = { temperature: '🌡️', humidity: '💧', pressure: '🧭' };
 
 function describe(a: Partial<Alert>): Described {
@@ -120,13 +130,14 @@ function describe(a: Partial<Alert>): Described {
   switch (a.kind) {
     case 'activity': {
       const type = clean(a.activityType).toUpperCase() || 'MOTION';
-      const what = words(type);
+      const known = ACTIVITIES[type];
+      const what = known?.what ?? words(type);
       const details: Piece[] = [];
       const mode = clean(a.mode);
       if (mode) details.push({ text: 'Mode: ', fixed: true }, { text: mode });
       const eventId = clean(a.eventId);
       if (eventId) details.push({ text: `${details.length ? ' · ' : ''}Event `, fixed: true }, { text: eventId, tag: 'code' });
-      return { icon: ACTIVITY_ICONS[type] ?? '⚠️', head: bold(`${what} at ${name}`), what: plain(what), details };
+      return { icon: known?.icon ?? '⚠️', head: bold(`${what} at ${name}`), what: plain(what), details };
     }
     case 'camera-online':
       return { icon: '✅', head: bold(`${name} is back online`), what: plain('back online'), details: [] };
