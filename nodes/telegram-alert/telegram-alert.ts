@@ -67,6 +67,7 @@ export default function register(RED: NodeAPI): void {
     const wired = wireAlertNode({
       RED,
       node,
+      channel: 'telegram',
       databaseId: def.database,
       outputs: 3,
       describe: () => `${chats.ids.length} chat${chats.ids.length === 1 ? '' : 's'}`,

@@ -51,6 +51,7 @@ export default function register(RED: NodeAPI): void {
     const wired = wireAlertNode({
       RED,
       node,
+      channel: 'webhook',
       databaseId: def.database,
       outputs: 1,
       describe: () => host!,

@@ -271,6 +271,17 @@ describe('telegram-alert node', () => {
     assert.ok(statuses.length === 0 || statuses.every((s) => /off/.test(JSON.stringify(s.args))));
   });
 
+  it('says what is wrong with its settings, and reports every alert as failed instead of dropping it', async () => {
+    const { reports } = await load({ alert: { quietStart: '25:00', quietEnd: '07:00' } });
+    const errors = spy('ta', 'error');
+    node('ta').receive({ payload: motion('cfg-1') });
+    const report = await reports.first(5000);
+    assert.equal(report.payload.status, 'failed');
+    assert.match(report.payload.reason, /25:00/);
+    await until('the error', () => errors.length === 1);
+    assert.match(text(errors[0]!), /25:00/);
+  });
+
   it('refuses bad input with a clear error and keeps running', async () => {
     const { reports } = await load();
     const errors = spy('ta', 'error');

@@ -64,6 +64,8 @@ export function alertNodeConfig(def: AlertNodeSettings): AlertNodeConfig {
 export interface AlertNodeWiring {
   RED: NodeAPI;
   node: Node;
+  /** the channel's name, for reports made before the service runs */
+  channel: string;
   databaseId: string;
   outputs: number;
   /** builds the service once the database is open; a string says why it cannot run */
@@ -115,8 +117,13 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
 
   const handle = (msg: NodeMessageInFlow, send: Send, done: Done) => {
     if (!service) {
-      if (failure) done(new Error(failure));
-      else waiting.push([msg, send, done]);
+      if (!failure) {
+        waiting.push([msg, send, done]);
+        return;
+      }
+      // Every alert gets its report, also when the node cannot run at all.
+      report({ ...offReport(w.channel, msg.payload, failure), status: 'failed' });
+      done(new Error(failure));
       return;
     }
     service.accept(msg.payload, msg.topic, w.targetsFor?.(msg.payload)).then(
@@ -165,7 +172,7 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
         status.now('error', `database failed: ${err.message}`);
         const queued = waiting;
         waiting = [];
-        for (const [, , done] of queued) done(new Error(failure));
+        for (const [msg, send, done] of queued) handle(msg, send, done);
       },
     );
   }
