@@ -9,9 +9,8 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import bcrypt from 'bcryptjs';
 import mqtt, { type MqttClient } from 'mqtt';
-import { startCli, type CliProcess } from '../support/cli';
+import { cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
 import { FakeTelegram } from '../support/fake-telegram';
 import { activity, CAMERA, connected, topics } from '../support/fixtures';
 import { rows } from '../support/records';
@@ -19,7 +18,7 @@ import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 
 const PORTS = { http: 18_930, mqtt: 18_931, ws: 18_932, webhook: 18_933 };
-const LOGIN = { username: 'devices', password: 'mqtt-secret-for-alert-tests' };
+const LOGIN = LOGINS.devices;
 const CHAT = 4242;
 const dir = tempDir('picam-alerts-e2e-');
 
@@ -41,26 +40,16 @@ before(async () => {
     });
   });
   await new Promise<void>((ok) => hook.listen(PORTS.webhook, '127.0.0.1', ok));
-  runtime = startCli(['start', '--role', 'cloud'], {
-    PICAM_DATA_DIR: dir,
-    PICAM_HOST: '127.0.0.1',
-    PICAM_HTTP_PORT: String(PORTS.http),
-    PICAM_MQTT_PORT: String(PORTS.mqtt),
-    PICAM_MQTT_WS_PORT: String(PORTS.ws),
-    PICAM_LOG_LEVEL: 'warn',
-    PICAM_TIME_ZONE: 'UTC',
-    MQTT_USERNAME: LOGIN.username,
-    MQTT_PASSWORD: LOGIN.password,
-    PICAM_CREDENTIAL_SECRET: 'credential-secret-for-alert-tests',
-    PICAM_ADMIN_USER: 'admin',
-    PICAM_ADMIN_PASSWORD_HASH: bcrypt.hashSync('admin-secret', 8),
-    PICAM_API_USER: 'viewer',
-    PICAM_API_PASSWORD_HASH: bcrypt.hashSync('api-secret', 8),
-    TELEGRAM_BOT_TOKEN: fake.token,
-    TELEGRAM_API_ROOT: fake.url,
-    TELEGRAM_CHAT_IDS: String(CHAT),
-    PICAM_ALERT_WEBHOOK_URL: `http://127.0.0.1:${PORTS.webhook}/hooks/picam`,
-  });
+  runtime = startCli(
+    ['start', '--role', 'cloud'],
+    cloudRoleEnv(dir, PORTS, {
+      PICAM_TIME_ZONE: 'UTC',
+      TELEGRAM_BOT_TOKEN: fake.token,
+      TELEGRAM_API_ROOT: fake.url,
+      TELEGRAM_CHAT_IDS: String(CHAT),
+      PICAM_ALERT_WEBHOOK_URL: `http://127.0.0.1:${PORTS.webhook}/hooks/picam`,
+    }),
+  );
   camera = await waitFor('the broker', () =>
     mqtt.connectAsync(`mqtt://127.0.0.1:${PORTS.mqtt}`, { ...LOGIN, clientId: CAMERA, reconnectPeriod: 0 }).catch(() => undefined),
   );

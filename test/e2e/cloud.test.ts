@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import bcrypt from 'bcryptjs';
 import mqtt, { type MqttClient } from 'mqtt';
-import { startCli, type CliProcess } from '../support/cli';
+import { API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
 import { rows } from '../support/records';
 import { activity, CAMERA, connected, disconnected, environment, heartbeat, PI, topics } from '../support/fixtures';
 import { tempDir } from '../support/tmp';
@@ -17,8 +16,7 @@ import { waitFor } from '../support/wait';
 
 const PORTS = { http: 18_900, mqtt: 18_901, ws: 18_902 };
 const MQTT_URL = `mqtt://127.0.0.1:${PORTS.mqtt}`;
-const DEVICE_LOGIN = { username: 'devices', password: 'mqtt-secret-for-tests' };
-const API_AUTH = `Basic ${Buffer.from('viewer:api-secret-for-tests').toString('base64')}`;
+const DEVICE_LOGIN = LOGINS.devices;
 const dir = tempDir('picam-e2e-');
 const dbFile = join(dir, 'picam-guardian.db');
 
@@ -35,22 +33,7 @@ const publish = (c: MqttClient, topic: string, payload: unknown) =>
   c.publishAsync(topic, typeof payload === 'string' ? payload : JSON.stringify(payload), { qos: 1 });
 
 before(async () => {
-  runtime = startCli(['start', '--role', 'cloud'], {
-    PICAM_DATA_DIR: dir,
-    PICAM_HOST: '127.0.0.1',
-    PICAM_HTTP_PORT: String(PORTS.http),
-    PICAM_MQTT_PORT: String(PORTS.mqtt),
-    PICAM_MQTT_WS_PORT: String(PORTS.ws),
-    PICAM_DEBOUNCE_SECONDS: '1',
-    PICAM_LOG_LEVEL: 'warn',
-    MQTT_USERNAME: DEVICE_LOGIN.username,
-    MQTT_PASSWORD: DEVICE_LOGIN.password,
-    PICAM_CREDENTIAL_SECRET: 'credential-secret-for-tests',
-    PICAM_ADMIN_USER: 'admin',
-    PICAM_ADMIN_PASSWORD_HASH: bcrypt.hashSync('admin-secret-for-tests', 8),
-    PICAM_API_USER: 'viewer',
-    PICAM_API_PASSWORD_HASH: bcrypt.hashSync('api-secret-for-tests', 8),
-  });
+  runtime = startCli(['start', '--role', 'cloud'], cloudRoleEnv(dir, PORTS, { PICAM_DEBOUNCE_SECONDS: '1' }));
   camera = await waitFor('the broker', () =>
     mqtt.connectAsync(MQTT_URL, { ...DEVICE_LOGIN, clientId: CAMERA, reconnectPeriod: 0 }).catch(() => undefined),
   );
@@ -86,7 +69,7 @@ describe('cloud runtime: security on by default', () => {
     const token = await fetch(`${BASE}/admin/auth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'client_id=node-red-admin&grant_type=password&scope=*&username=admin&password=admin-secret-for-tests',
+      body: `client_id=node-red-admin&grant_type=password&scope=*&username=${LOGINS.admin.username}&password=${LOGINS.admin.password}`,
     });
     assert.equal(token.status, 200);
     const { access_token } = (await token.json()) as { access_token: string };

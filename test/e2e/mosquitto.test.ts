@@ -8,9 +8,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import bcrypt from 'bcryptjs';
 import mqtt, { type MqttClient } from 'mqtt';
-import { startCli, type CliProcess } from '../support/cli';
+import { API_AUTH, cloudRoleEnv, startCli, type CliProcess } from '../support/cli';
 import { activity, CAMERA, connected, environment, PI, topics } from '../support/fixtures';
 import { rows } from '../support/records';
 import { tempDir } from '../support/tmp';
@@ -20,7 +19,6 @@ const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => exis
 const PORTS = { http: 18_930, mqtt: 18_931, ws: 18_932 };
 const LOGIN = { username: 'devices', password: 'mosquitto-secret-for-tests' };
 const BASE = `http://127.0.0.1:${PORTS.http}`;
-const API_AUTH = `Basic ${Buffer.from('viewer:api-secret').toString('base64')}`;
 const dir = tempDir('picam-mosquitto-');
 
 // CI installs Mosquitto (scripts/install-test-deps.sh); elsewhere the test says why it skipped.
@@ -54,20 +52,10 @@ before(async () => {
   const flowFile = join(dir, 'cloud-external-broker.json');
   writeFileSync(flowFile, JSON.stringify(flow));
 
-  runtime = startCli(['start', '--role', 'cloud', '--flows', flowFile], {
-    PICAM_DATA_DIR: dir,
-    PICAM_HOST: '127.0.0.1',
-    PICAM_HTTP_PORT: String(PORTS.http),
-    PICAM_MQTT_PORT: String(PORTS.mqtt),
-    PICAM_MQTT_WS_PORT: String(PORTS.ws),
-    MQTT_USERNAME: LOGIN.username,
-    MQTT_PASSWORD: LOGIN.password,
-    PICAM_CREDENTIAL_SECRET: 'credential-secret',
-    PICAM_ADMIN_USER: 'admin',
-    PICAM_ADMIN_PASSWORD_HASH: bcrypt.hashSync('admin-secret', 8),
-    PICAM_API_USER: 'viewer',
-    PICAM_API_PASSWORD_HASH: bcrypt.hashSync('api-secret', 8),
-  });
+  runtime = startCli(
+    ['start', '--role', 'cloud', '--flows', flowFile],
+    cloudRoleEnv(dir, PORTS, { MQTT_USERNAME: LOGIN.username, MQTT_PASSWORD: LOGIN.password, PICAM_LOG_LEVEL: 'info' }),
+  );
   camera = await waitFor('Mosquitto', () =>
     mqtt.connectAsync(`mqtt://127.0.0.1:${PORTS.mqtt}`, { ...LOGIN, clientId: CAMERA, reconnectPeriod: 0 }).catch(() => undefined),
   );

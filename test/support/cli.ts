@@ -1,6 +1,7 @@
 /** Runs the built `picam-guardian` CLI as a child process, the way users start it. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
 
 export const CLI = join(__dirname, '..', '..', 'dist', 'cli', 'picam-guardian.js');
 
@@ -30,5 +31,39 @@ export function startCli(args: string[], env: Record<string, string>): CliProces
       clearTimeout(timer);
       return code;
     },
+  };
+}
+
+/** The logins every cloud-role test runtime is started with. */
+export const LOGINS = {
+  devices: { username: 'devices', password: 'mqtt-secret-for-tests' },
+  admin: { username: 'admin', password: 'admin-secret-for-tests' },
+  api: { username: 'viewer', password: 'api-secret-for-tests' },
+};
+
+/** The Authorization header for the API and dashboard. */
+export const API_AUTH = `Basic ${Buffer.from(`${LOGINS.api.username}:${LOGINS.api.password}`).toString('base64')}`;
+
+/** Environment for `picam-guardian start --role cloud`, as an installer's env file would set it. */
+export function cloudRoleEnv(
+  dataDir: string,
+  ports: { http: number; mqtt: number; ws: number },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    PICAM_DATA_DIR: dataDir,
+    PICAM_HOST: '127.0.0.1',
+    PICAM_HTTP_PORT: String(ports.http),
+    PICAM_MQTT_PORT: String(ports.mqtt),
+    PICAM_MQTT_WS_PORT: String(ports.ws),
+    PICAM_LOG_LEVEL: 'warn',
+    MQTT_USERNAME: LOGINS.devices.username,
+    MQTT_PASSWORD: LOGINS.devices.password,
+    PICAM_CREDENTIAL_SECRET: 'credential-secret-for-tests',
+    PICAM_ADMIN_USER: LOGINS.admin.username,
+    PICAM_ADMIN_PASSWORD_HASH: bcrypt.hashSync(LOGINS.admin.password, 8),
+    PICAM_API_USER: LOGINS.api.username,
+    PICAM_API_PASSWORD_HASH: bcrypt.hashSync(LOGINS.api.password, 8),
+    ...extra,
   };
 }
