@@ -81,7 +81,6 @@ export interface WiredAlertNode {
   status: StatusReporter;
   /** a delivery report, out of output 1 */
   report(report: DeliveryReport): void;
-  store(): EventStore | undefined;
 }
 
 export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
@@ -90,7 +89,6 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
   const db = w.RED.nodes.getNode(w.databaseId) as PicamDatabaseNode | null;
   const counts = { sent: 0, suppressed: 0, failed: 0 };
   let service: AlertService | undefined;
-  let store: EventStore | undefined;
   let failure: string | undefined;
   let waiting: Array<[NodeMessageInFlow, Send, Done]> = [];
 
@@ -104,14 +102,15 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
       return [counts.failed ? 'warn' : 'ok', `${w.describe()} · ${parts.join(', ')}`];
     });
 
-  const report = (r: DeliveryReport) => {
+  /** `send` of the input handler for reports made there; node.send for the dispatcher's later ones. */
+  const report = (r: DeliveryReport, send: Send = (m) => node.send(m)) => {
     if (r.status === 'sent' || r.status === 'updated') counts.sent++;
     else if (r.status === 'suppressed') counts.suppressed++;
     else if (r.status === 'failed') {
       counts.failed++;
       node.warn(`${r.channel} alert to ${r.target} failed: ${r.reason}`);
     }
-    node.send([{ topic: `delivery/${r.status}`, payload: r }, ...Array<null>(w.outputs - 1).fill(null)]);
+    send([{ topic: `delivery/${r.status}`, payload: r }, ...Array<null>(w.outputs - 1).fill(null)]);
     showCounts();
   };
 
@@ -122,13 +121,13 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
         return;
       }
       // Every alert gets its report, also when the node cannot run at all.
-      report({ ...offReport(w.channel, msg.payload, failure), status: 'failed' });
+      report({ ...offReport(w.channel, msg.payload, failure), status: 'failed' }, send);
       done(new Error(failure));
       return;
     }
     service.accept(msg.payload, msg.topic, w.targetsFor?.(msg.payload)).then(
       (accepted) => {
-        for (const r of accepted.reports) report(r);
+        for (const r of accepted.reports) report(r, send);
         if (accepted.warning) node.warn(accepted.warning);
         showCounts();
         done();
@@ -139,6 +138,7 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
           done(new Error(`${node.type}: ${err.message}`));
         } else {
           status.now('error', `outbox write failed: ${err.message}`);
+          report({ ...offReport(w.channel, msg.payload, `outbox write failed: ${err.message}`), status: 'failed' }, send);
           done(err);
         }
       },
@@ -152,7 +152,6 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
     status.now('busy', 'opening outbox');
     db.acquire(node).then(
       (s) => {
-        store = s;
         try {
           service = w.start(s);
         } catch (err) {
@@ -192,7 +191,7 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
     });
   });
 
-  return { status, report, store: () => store };
+  return { status, report: (r) => report(r) };
 }
 
 /** Output 1's message for an alert a node will not send at all (no token, no targets). */
