@@ -15,8 +15,8 @@ export class QueryError extends Error {
   }
 }
 
-export type QueryKind = 'cameras' | 'events' | 'sensors' | 'dead-letters' | 'status';
-export const QUERY_KINDS: readonly QueryKind[] = ['cameras', 'events', 'sensors', 'dead-letters', 'status'];
+export type QueryKind = 'cameras' | 'events' | 'sensors' | 'dead-letters' | 'alerts' | 'status';
+export const QUERY_KINDS: readonly QueryKind[] = ['cameras', 'events', 'sensors', 'dead-letters', 'alerts', 'status'];
 
 /** Query parameters as they come from a URL or a flow: strings or numbers. */
 export type QueryParams = Record<string, unknown>;
@@ -182,6 +182,44 @@ export async function deadLetters(db: Connection, p: QueryParams) {
     [limit, offset],
   );
   return { deadLetters: rows, total: total?.n ?? 0, limit, offset };
+}
+
+const OUTBOX_STATES = ['pending', 'sending', 'waiting', 'sent', 'failed', 'suppressed', 'merged'];
+
+/** The alert delivery log: every alert and snapshot an alert node took, newest first, without images. */
+export async function alerts(db: Connection, p: QueryParams) {
+  const limit = int(p, 'limit', 50, 1, 1000);
+  const offset = int(p, 'offset', 0, 0, 1_000_000_000);
+  const where: string[] = [];
+  const args: SqlValue[] = [];
+  const camera = deviceId(p, 'camera', false);
+  if (camera) {
+    where.push('device_id = ?');
+    args.push(camera);
+  }
+  if (p.state !== undefined && p.state !== '') {
+    if (typeof p.state !== 'string' || !OUTBOX_STATES.includes(p.state)) {
+      throw new QueryError(400, `"state" must be one of ${OUTBOX_STATES.join(', ')}`);
+    }
+    where.push('state = ?');
+    args.push(p.state);
+  }
+  if (p.channel !== undefined && p.channel !== '') {
+    if (typeof p.channel !== 'string' || !/^[a-z0-9-]{1,32}$/.test(p.channel))
+      throw new QueryError(400, '"channel" must be a channel name such as telegram');
+    where.push('channel = ?');
+    args.push(p.channel);
+  }
+  const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const total = await db.get<{ n: number }>(`SELECT count(*) AS n FROM alerts_outbox ${filter}`, args);
+  const rows = await db.all(
+    `SELECT id, channel, target, item, json_extract(alert, '$.kind') AS kind, device_id,
+            json_extract(alert, '$.deviceName') AS device_name, event_id, json_extract(alert, '$.text') AS text,
+            state, attempts, last_error AS reason, created_ms, sent_ms, message_id
+       FROM alerts_outbox ${filter} ORDER BY id DESC LIMIT ? OFFSET ?`,
+    [...args, limit, offset],
+  );
+  return { alerts: rows, total: total?.n ?? 0, limit, offset };
 }
 
 /** Row counts: a cheap health view of the store. */

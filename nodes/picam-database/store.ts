@@ -75,6 +75,8 @@ export class EventStore {
         return queries.sensors(this.readerConn, params);
       case 'dead-letters':
         return queries.deadLetters(this.readerConn, params);
+      case 'alerts':
+        return queries.alerts(this.readerConn, params);
       case 'status':
         return queries.status(this.readerConn);
       default:

@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
+import { API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
 import { FakeTelegram } from '../support/fake-telegram';
 import { activity, CAMERA, connected, topics } from '../support/fixtures';
 import { rows } from '../support/records';
@@ -96,6 +96,14 @@ describe('cloud runtime: alerts', () => {
       return r[0]?.telegram_notified === 1 ? r : undefined;
     });
     assert.equal(event!.telegram_notified, 1);
+  });
+
+  it('lists the deliveries in the alert log of the API', async () => {
+    const res = await fetch(`http://127.0.0.1:${PORTS.http}/api/alerts?state=sent`, { headers: { authorization: API_AUTH } });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { alerts: Array<{ channel: string; kind: string; state: string }> };
+    assert.ok(body.alerts.some((a) => a.channel === 'telegram' && a.kind === 'activity'));
+    assert.ok(body.alerts.every((a) => a.state === 'sent'));
   });
 
   it('arms a camera from the chat: /disarm reaches the camera as a setmode command', async () => {

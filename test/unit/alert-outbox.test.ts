@@ -276,12 +276,31 @@ describe('alert outbox and dispatcher', () => {
     assert.ok(channel.calls.findIndex((c) => c.target === 'B') <= 1, 'B goes out in the first round, beside the first of A');
   });
 
-  it('keeps suppressed alerts in the outbox with their reason, for the delivery log', async () => {
+  it('keeps suppressed alerts in the outbox with their reason, and answers the delivery log query', async () => {
     const { reports, service, store } = await setup();
     await service.accept({ ...motion('evt-9'), mode: 'PRIVACY' });
     assert.equal(reports.length, 0, 'the service returns the report; it is not sent');
     const log = await store.outbox('scripted', 'node-1').log();
     assert.equal(log[0]!.state, 'suppressed');
     assert.match(log[0]!.last_error!, /PRIVACY/);
+    await service.accept(motion('evt-10'));
+    await waitFor('sent', async () => (byStatus(reports, 'sent').length ? true : undefined), 3000);
+    const held = (await store.query('alerts', { state: 'suppressed' })) as { alerts: Array<Record<string, unknown>>; total: number };
+    assert.equal(held.total, 1);
+    assert.deepEqual(
+      { kind: held.alerts[0]!.kind, device_name: held.alerts[0]!.device_name, event_id: held.alerts[0]!.event_id },
+      { kind: 'activity', device_name: 'Front Door', event_id: 'evt-9' },
+    );
+    assert.match(held.alerts[0]!.reason as string, /PRIVACY/);
+    const all = (await store.query('alerts', { camera: CAMERA })) as { alerts: Array<{ event_id: string; state: string }> };
+    assert.deepEqual(
+      all.alerts.map((a) => [a.event_id, a.state]),
+      [
+        ['evt-10', 'sent'],
+        ['evt-9', 'suppressed'],
+      ],
+      'newest first',
+    );
+    await assert.rejects(store.query('alerts', { state: 'lost' }), /"state" must be one of/);
   });
 });
