@@ -134,9 +134,9 @@ export default function register(RED: NodeAPI): void {
     const subscriber = {
       id: node.id,
       chats: new Set(chats.ids),
-      command: async (message: Message) => {
+      command: async (message: Message, botUsername?: string) => {
         const chat = String(message.chat.id);
-        const cmd = parseCommand(message.text ?? '');
+        const cmd = parseCommand(message.text ?? '', botUsername);
         if (!cmd) return;
         const context = await Promise.race([commandContext, delay(STARTUP_WAIT_MS, undefined, { ref: false })]);
         if (!context) {

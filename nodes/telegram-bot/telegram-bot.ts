@@ -25,7 +25,8 @@ interface TelegramBotCredentials {
 export interface CommandSubscriber {
   id: string;
   chats: ReadonlySet<string>;
-  command(message: Message): Promise<void>;
+  /** `botUsername` tells "/status@this_bot" from a command meant for another bot in a group */
+  command(message: Message, botUsername?: string): Promise<void>;
   pollerState(state: PollerState, detail?: string): void;
 }
 
@@ -52,6 +53,7 @@ export default function register(RED: NodeAPI): void {
     const subscribers = new Map<string, CommandSubscriber>();
     const ignored = new ThrottledWarn((t) => node.warn(t), 60_000);
     let poller: CommandPoller | undefined;
+    let username: string | undefined;
 
     if (token) {
       // Retries belong to the outbox, which remembers them across restarts: the client sends once.
@@ -72,7 +74,7 @@ export default function register(RED: NodeAPI): void {
         ignored.warnNow(`ignored "${message.text.slice(0, 40)}" from chat ${chat} (${who}): not one of the configured chat ids`);
         return;
       }
-      await subscriber.command(message);
+      await subscriber.command(message, username);
     };
 
     node.subscribe = (subscriber) => {
@@ -92,6 +94,10 @@ export default function register(RED: NodeAPI): void {
           return;
         }
         node.api.setMyCommands({ commands: COMMANDS }).catch((err: Error) => node.debug(`setMyCommands: ${err.message}`));
+        node.api.getMe().then(
+          (me) => (username = me.username),
+          (err: Error) => node.debug(`getMe: ${err.message}`),
+        );
       }
     };
 

@@ -233,8 +233,11 @@ describe('telegram-alert node', () => {
     await until('stranger logged', () => warnings.some((w) => /chat 999/.test(text(w))), 5000);
     assert.equal(fake.sent(999).length, 0, 'a stranger gets no answer');
 
-    fake.userSays(CHAT, '/status');
+    fake.userSays(CHAT, '/help@some_other_bot'); // in a group: meant for another bot
+    fake.userSays(CHAT, `/status@${fake.bot.username}`);
     await fake.waitFor((f) => f.sent(CHAT).length >= 1);
+    await sleep(100);
+    assert.equal(fake.sent(CHAT).length, 1, 'only the command for this bot is answered');
     assert.match(fake.sent(CHAT)[0]!.plain!, /Front Door: online/);
 
     fake.userSays(CHAT, '/arm front door');
