@@ -23,7 +23,7 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   shims: false,
-  external: ['node-red', 'sqlite3', 'mqtt', 'node-telegram-bot-api'],
+  external: ['node-red', 'sqlite3', 'mqtt', 'node-telegram-bot-api', 'i2c-bus', 'sense-hat-led'],
   onSuccess: async () => {
     // Node-RED lists a module's examples/ under Import → Examples: the same flows.
     cpSync('flows', 'examples', { recursive: true });

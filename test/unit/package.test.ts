@@ -29,7 +29,15 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
   const json = out.slice(out.search(/^\[/m));
   const files = new Set((JSON.parse(json) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path));
   const types = Object.keys(pkg['node-red'].nodes);
-  assert.deepEqual(types.sort(), ['mqtt-processor', 'picam-database', 'sqlite-events', 'telegram-alert', 'telegram-bot', 'webhook-alert']);
+  assert.deepEqual(types.sort(), [
+    'mqtt-processor',
+    'picam-database',
+    'sensehat-in',
+    'sqlite-events',
+    'telegram-alert',
+    'telegram-bot',
+    'webhook-alert',
+  ]);
   for (const [type, file] of Object.entries(pkg['node-red'].nodes)) {
     const dir = file.replace(/[^/]+$/, '');
     for (const f of [file, file.replace(/\.js$/, '.html'), `${dir}locales/en-US/${type}.html`, `${dir}locales/en-US/${type}.json`]) {
