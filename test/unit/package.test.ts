@@ -33,6 +33,7 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
     'mqtt-processor',
     'picam-database',
     'sensehat-in',
+    'sensehat-out',
     'sqlite-events',
     'telegram-alert',
     'telegram-bot',
