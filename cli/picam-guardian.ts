@@ -58,14 +58,15 @@ async function main(argv: string[]): Promise<void> {
   );
   let stopSim: (() => Promise<void>) | undefined;
   if (role.role === 'demo') {
-    const sim = await startSimulator({ url: `mqtt://127.0.0.1:${role.flowEnv.PICAM_MQTT_PORT}`, pace: Number(values.pace) });
+    // The Pi is the real Pi flow (with a simulated Sense HAT): the simulator plays only the VBC01 cameras.
+    const sim = await startSimulator({ url: `mqtt://127.0.0.1:${role.flowEnv.PICAM_MQTT_PORT}`, pace: Number(values.pace), pis: 0 });
     stopSim = sim.stop;
     console.log(`
 PiCam Guardian demo is running
   editor            ${runtime.adminUrl}
   cameras (API)     ${runtime.url}/api/cameras
   events (API)      ${runtime.url}/api/events
-  sensors (API)     ${runtime.url}/api/sensors/picam-1
+  sensors (API)     ${runtime.url}/api/sensors/${role.flowEnv.PICAM_DEVICE_ID}  (the Pi flow, simulated Sense HAT, every 2 s)
   MQTT broker       mqtt://127.0.0.1:${role.flowEnv.PICAM_MQTT_PORT}  (WebSocket ws://127.0.0.1:${role.flowEnv.PICAM_MQTT_WS_PORT})
   database          ${role.flowEnv.PICAM_DB_FILE}
   simulated devices ${sim.devices.map((d) => `${d.name} (${d.type} ${d.id})`).join(', ')}

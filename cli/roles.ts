@@ -8,7 +8,8 @@
  *
  * `settingsFor(env)` is pure: tests call it, settings.ts applies it.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
 /** The package's own folder (holds package.json, flows/, dist/), from source or build. */
@@ -68,7 +69,7 @@ export function settingsFor(env: Env): RoleSettings {
     PICAM_DB_FILE: env.PICAM_DB_FILE ?? resolve(dataDir, 'picam-guardian.db'),
     PICAM_MQTT_PORT: String(port('PICAM_MQTT_PORT', 1883)),
     PICAM_MQTT_WS_PORT: String(port('PICAM_MQTT_WS_PORT', 9001)),
-    PICAM_MQTT_HOST: env.PICAM_MQTT_HOST ?? '127.0.0.1',
+    PICAM_MQTT_HOST: env.PICAM_MQTT_HOST ?? (role === 'pi' ? required('PICAM_MQTT_HOST', 'the cloud broker the Pi publishes to') : '127.0.0.1'),
     PICAM_DEBOUNCE_SECONDS: env.PICAM_DEBOUNCE_SECONDS ?? '30',
     PICAM_TIME_ZONE: env.PICAM_TIME_ZONE ?? '',
     PICAM_SENSOR_LIMITS: env.PICAM_SENSOR_LIMITS ?? '',
@@ -80,6 +81,8 @@ export function settingsFor(env: Env): RoleSettings {
     MQTT_USERNAME: demo ? (env.MQTT_USERNAME ?? '') : required('MQTT_USERNAME', 'devices and the runtime log in to the broker'),
     MQTT_PASSWORD: demo ? (env.MQTT_PASSWORD ?? '') : required('MQTT_PASSWORD', 'devices and the runtime log in to the broker'),
   };
+
+  Object.assign(flowEnv, piFlowEnv(env, role, flowEnv.PICAM_PREFIX!, problems));
 
   const node: Record<string, unknown> = {
     uiHost: host,
@@ -121,6 +124,46 @@ export function settingsFor(env: Env): RoleSettings {
     }
   }
   return { role, flowEnv, problems, node };
+}
+
+/** Same pattern as the cloud applies to device ids (nodes/lib/types.ts). */
+const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The Pi flow's values. A flow property takes ${NAME} only as its whole value,
+ * so the topics that contain the device id are composed here.
+ */
+function piFlowEnv(env: Env, role: Role, prefix: string, problems: string[]): Record<string, string> {
+  const demo = role === 'demo';
+  const host = hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
+  const id = env.PICAM_DEVICE_ID ?? (demo ? 'picam-1' : host);
+  if (!DEVICE_ID.test(id)) problems.push(`PICAM_DEVICE_ID must match ${DEVICE_ID.source} (got "${id}")`);
+  const name = env.PICAM_DEVICE_NAME ?? (demo ? 'Pi camera 1' : id);
+  return {
+    PICAM_DEVICE_ID: id,
+    PICAM_SENSEHAT_BACKEND: env.PICAM_SENSEHAT_BACKEND ?? (demo ? 'simulated' : 'auto'),
+    PICAM_SENSEHAT_LED: env.PICAM_SENSEHAT_LED ?? (demo ? 'simulated' : 'auto'),
+    PICAM_ENVIRONMENT_SECONDS: env.PICAM_ENVIRONMENT_SECONDS ?? '2',
+    PICAM_CONNECTION_TOPIC: `${prefix}/device/connection/picam/${id}`,
+    PICAM_STATUS_TOPIC: `${prefix}/device/status/picam/${id}`,
+    PICAM_ENVIRONMENT_TOPIC: `${prefix}/device/message/picam/${id}/sensors/environment`,
+    PICAM_STATE_TOPIC: `${prefix}/device/message/picam/${id}/camera/state`,
+    PICAM_COMMAND_TOPIC: `${prefix}/honeycomb/${id}/#`,
+    PICAM_BIRTH_PAYLOAD: JSON.stringify({
+      status: 'connected',
+      name,
+      device: { hardwareVersion: 'Raspberry Pi', softwareVersion: `picam-guardian ${packageVersion()}` },
+    }),
+    PICAM_WILL_PAYLOAD: JSON.stringify({ status: 'disconnected' }),
+  };
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string }).version ?? '';
+  } catch {
+    return ''; // only a label in the birth message
+  }
 }
 
 /**

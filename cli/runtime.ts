@@ -36,9 +36,9 @@ export function loadFlowFile(file: string): FlowNode[] {
   return nodes as FlowNode[];
 }
 
-/** The demo is the cloud flow and (once it exists) the Pi flow in one runtime. */
+/** The demo is the cloud flow and the Pi flow in one runtime, the Pi with a simulated Sense HAT. */
 export const ROLE_FLOWS: Record<RoleSettings['role'], string[]> = {
-  demo: ['cloud.json'],
+  demo: ['cloud.json', 'pi.json'],
   cloud: ['cloud.json'],
   pi: ['pi.json'],
 };

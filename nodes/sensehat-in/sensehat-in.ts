@@ -118,6 +118,7 @@ export default function register(RED: NodeAPI): void {
           motion: { on: on(def.motion, false), intervalMs: numberSetting(def.motionInterval, 0.2) * 1000 },
           colour: on(def.colour, true),
           correction,
+          cpuFromFile: !!def.cpuTempFile,
         },
         {
           environment: (p) => emit('environment', p),

@@ -17,6 +17,8 @@ export interface StreamSettings {
   colour: boolean;
   /** undefined = no correction */
   correction?: TemperatureCorrection;
+  /** a CPU temperature file was named: use it even when the backend has its own (the simulation) */
+  cpuFromFile?: boolean;
 }
 
 export interface StreamEvents {
@@ -112,7 +114,8 @@ export class SenseStreams {
     };
     if (this.settings.correction) {
       try {
-        const c = await this.settings.correction.correct(raw);
+        const cpu = this.settings.cpuFromFile ? undefined : await this.backend.readCpuTemperature?.();
+        const c = await this.settings.correction.correct(raw, cpu);
         payload.temperature = round(c.temperature);
         payload.cpuTemperature = round(c.cpu);
         this.degraded.delete('correction');

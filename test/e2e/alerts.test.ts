@@ -17,7 +17,7 @@ import { rows } from '../support/records';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 
-const PORTS = { http: 18_930, mqtt: 18_931, ws: 18_932, webhook: 18_933 };
+const PORTS = { http: 18_940, mqtt: 18_941, ws: 18_942, webhook: 18_943 };
 const LOGIN = LOGINS.devices;
 const CHAT = 4242;
 const dir = tempDir('picam-alerts-e2e-');

@@ -48,6 +48,27 @@ it('fills the database with simulated cameras and events within 30 s, and says w
   );
   assert.ok(events.length > 0);
 
+  // The Pi flow runs beside the cloud flow with a simulated Sense HAT: readings every 2 s reach the database.
+  const readings = await waitFor(
+    'Sense HAT readings',
+    async () => {
+      const body = (await (await fetch(`${BASE}/api/sensors/picam-1`)).json()) as {
+        readings: Array<{ time_ms: number; temperature: number }>;
+      };
+      return body.readings.length >= 3 ? body.readings : undefined;
+    },
+    20_000,
+  );
+  const gaps = readings.slice(1).map((r, i) => r.time_ms - readings[i]!.time_ms);
+  assert.ok(
+    gaps.every((g) => g >= 1500 && g <= 3000),
+    `every 2 s: ${gaps.join(', ')} ms`,
+  );
+  assert.ok(
+    readings.every((r) => r.temperature > 10 && r.temperature < 30),
+    'corrected to a room temperature',
+  );
+
   // Browsers reach the same broker over MQTT-over-WebSocket.
   const ws = await mqtt.connectAsync('ws://127.0.0.1:18922', { reconnectPeriod: 0 });
   await ws.subscribeAsync('prod/device/#');

@@ -4,25 +4,24 @@
  * Mosquitto (the broker seed 001 deploys) with a password file in between.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { API_AUTH, cloudRoleEnv, startCli, type CliProcess } from '../support/cli';
 import { activity, CAMERA, connected, environment, PI, topics } from '../support/fixtures';
+import { skipWithoutMosquitto, startMosquitto } from '../support/mosquitto';
 import { rows } from '../support/records';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 
-const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
 const PORTS = { http: 18_930, mqtt: 18_931, ws: 18_932 };
 const LOGIN = { username: 'devices', password: 'mosquitto-secret-for-tests' };
 const BASE = `http://127.0.0.1:${PORTS.http}`;
 const dir = tempDir('picam-mosquitto-');
 
-// CI installs Mosquitto (scripts/install-test-deps.sh); elsewhere the test says why it skipped.
-const skip = !MOSQUITTO && !process.env.CI ? 'Mosquitto is not installed (scripts/install-test-deps.sh installs it as root)' : false;
+const skip = skipWithoutMosquitto;
 
 let broker: ChildProcess | undefined;
 let runtime: CliProcess | undefined;
@@ -30,20 +29,7 @@ let camera: MqttClient | undefined;
 
 before(async () => {
   if (skip) return;
-  assert.ok(MOSQUITTO, 'Mosquitto must be installed in CI');
-  const passwords = join(dir, 'passwords');
-  writeFileSync(passwords, '');
-  const made = spawnSync('mosquitto_passwd', ['-b', passwords, LOGIN.username, LOGIN.password]);
-  assert.equal(made.status, 0, made.stderr?.toString());
-  const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(
-    conf,
-    [`listener ${PORTS.mqtt} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwords}`, 'persistence false', ''].join('\n'),
-  );
-  // Started as root, Mosquitto drops to the "mosquitto" user, which must read these.
-  chmodSync(dir, 0o755);
-  chmodSync(passwords, 0o644);
-  broker = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
+  broker = startMosquitto(dir, PORTS.mqtt, LOGIN);
 
   // The documented change for an external broker, applied to the shipped flow.
   const flow = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'flows', 'cloud.json'), 'utf8')) as Array<Record<string, unknown>>)

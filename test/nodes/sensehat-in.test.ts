@@ -64,6 +64,14 @@ describe('sensehat-in node', () => {
     assert.ok(payload.temperature < payload.temperatureRaw);
   });
 
+  it('corrects the simulated board with its own simulated CPU, back to a room temperature', async () => {
+    const out = await load({ backend: 'simulated', correction: true });
+    const { payload } = await out.first(3000);
+    assert.ok(payload.cpuTemperature > payload.temperatureRaw, 'the CPU is warmer than the board');
+    assert.ok(payload.temperature < payload.temperatureRaw - 3, `${payload.temperature} from ${payload.temperatureRaw}`);
+    assert.ok(payload.temperature > 15 && payload.temperature < 26, `a room's temperature: ${payload.temperature}`);
+  });
+
   it('sends readings uncorrected, and says why, when the CPU temperature cannot be read', async () => {
     const out = await load({ backend: 'simulated', correction: true, cpuTempFile: join(dir, 'missing') });
     const statuses = spy('sh', 'status');

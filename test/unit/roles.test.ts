@@ -48,10 +48,39 @@ describe('roles: Node-RED settings from the environment', () => {
   });
 
   it('pi: editor login required, no API login', () => {
-    const r = settingsFor({ PICAM_ROLE: 'pi', ...SECRETS, PICAM_API_USER: undefined, PICAM_API_PASSWORD_HASH: undefined });
+    const r = settingsFor({
+      PICAM_ROLE: 'pi',
+      ...SECRETS,
+      PICAM_MQTT_HOST: 'cloud.example',
+      PICAM_API_USER: undefined,
+      PICAM_API_PASSWORD_HASH: undefined,
+    });
     assert.deepEqual(r.problems, []);
     assert.ok(r.node.adminAuth);
     assert.equal(r.node.httpNodeAuth, undefined);
+  });
+
+  it('pi: the topics of its device id, its birth and Last Will messages, and the cloud broker required', () => {
+    const r = settingsFor({
+      PICAM_ROLE: 'pi',
+      ...SECRETS,
+      PICAM_DEVICE_ID: 'kitchen-pi',
+      PICAM_DEVICE_NAME: 'Kitchen',
+      PICAM_MQTT_HOST: 'cloud.example',
+    });
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.flowEnv.PICAM_ENVIRONMENT_TOPIC, 'prod/device/message/picam/kitchen-pi/sensors/environment');
+    assert.equal(r.flowEnv.PICAM_CONNECTION_TOPIC, 'prod/device/connection/picam/kitchen-pi');
+    assert.equal(r.flowEnv.PICAM_COMMAND_TOPIC, 'prod/honeycomb/kitchen-pi/#');
+    assert.equal(JSON.parse(r.flowEnv.PICAM_BIRTH_PAYLOAD!).name, 'Kitchen');
+    assert.deepEqual(JSON.parse(r.flowEnv.PICAM_WILL_PAYLOAD!), { status: 'disconnected' });
+    assert.equal(r.flowEnv.PICAM_SENSEHAT_BACKEND, 'auto', 'never the simulation on a real Pi unless asked');
+    assert.match(settingsFor({ PICAM_ROLE: 'pi', ...SECRETS }).problems.join(), /PICAM_MQTT_HOST is required for the pi role/);
+    assert.match(
+      settingsFor({ PICAM_ROLE: 'pi', ...SECRETS, PICAM_MQTT_HOST: 'x', PICAM_DEVICE_ID: 'a/b' }).problems.join(),
+      /PICAM_DEVICE_ID must match/,
+    );
+    assert.equal(settingsFor({}).flowEnv.PICAM_SENSEHAT_BACKEND, 'simulated', 'the demo simulates the board');
   });
 
   it('reports bad values instead of guessing', () => {

@@ -31,10 +31,10 @@ export class SimulatedBackend implements SenseBackend {
 
   async readEnvironment(): Promise<EnvironmentSample> {
     const t = this.now() + this.phase;
-    const day = Math.sin((2 * Math.PI * t) / (24 * HOUR));
     const weather = Math.sin((2 * Math.PI * t) / (53 * HOUR));
+    const room = this.room() + this.noise(0.05);
+    const day = Math.sin((2 * Math.PI * t) / (24 * HOUR));
     // The chips sit over the CPU: like the real board they read a few degrees warm.
-    const room = 21 + 2.5 * day + this.noise(0.05);
     return {
       temperatureFromHumidity: round(room + 6 + this.noise(0.1), 2),
       temperatureFromPressure: round(room + 5.5 + this.noise(0.1), 2),
@@ -52,6 +52,11 @@ export class SimulatedBackend implements SenseBackend {
     };
   }
 
+  /** A CPU that heats the board as a Pi's does, so the correction brings the reading back to the room's. */
+  async readCpuTemperature(): Promise<number> {
+    return round(this.room() + 15 + this.noise(0.5), 1);
+  }
+
   async readColour(): Promise<ColourSample> {
     const t = this.now() + this.phase;
     const light = Math.max(0, Math.sin((2 * Math.PI * t) / (24 * HOUR)));
@@ -61,6 +66,11 @@ export class SimulatedBackend implements SenseBackend {
 
   async close(): Promise<void> {
     /* nothing held */
+  }
+
+  /** the room's temperature: 21 °C, 2.5 °C up and down over the day */
+  private room(): number {
+    return 21 + 2.5 * Math.sin((2 * Math.PI * (this.now() + this.phase)) / (24 * HOUR));
   }
 
   private noise(amplitude: number): number {

@@ -43,8 +43,12 @@ export class TemperatureCorrection {
     }
   }
 
-  /** Rejects with a clear message when the CPU temperature cannot be read (not a Pi, no thermal zone). */
-  async correct(raw: number): Promise<CorrectedTemperature> {
+  /**
+   * `cpu` overrides the thermal zone file (a simulated board brings its own).
+   * Rejects with a clear message when the CPU temperature cannot be read (not a Pi, no thermal zone).
+   */
+  async correct(raw: number, cpu?: number): Promise<CorrectedTemperature> {
+    if (cpu !== undefined) return { temperature: this.smooth(correctedTemperature(raw, cpu, this.opts.factor)), raw, cpu };
     const file = this.opts.cpuTempFile ?? CPU_TEMP_FILE;
     let text: string;
     try {
@@ -52,9 +56,9 @@ export class TemperatureCorrection {
     } catch (err) {
       throw new Error(`cannot read the CPU temperature from ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-    const cpu = Number(text.trim()) / 1000;
-    if (!Number.isFinite(cpu)) throw new Error(`${file} does not hold a temperature: "${text.trim().slice(0, 20)}"`);
-    return { temperature: this.smooth(correctedTemperature(raw, cpu, this.opts.factor)), raw, cpu };
+    const fromFile = Number(text.trim()) / 1000;
+    if (!Number.isFinite(fromFile)) throw new Error(`${file} does not hold a temperature: "${text.trim().slice(0, 20)}"`);
+    return this.correct(raw, fromFile);
   }
 
   private smooth(value: number): number {

@@ -51,6 +51,8 @@ export interface SenseBackend {
   readEnvironment(): Promise<EnvironmentSample>;
   readMotion(): Promise<MotionSample>;
   readColour(): Promise<ColourSample>;
+  /** °C of the CPU under the board, when the backend knows it better than the thermal zone file (the simulation) */
+  readCpuTemperature?(): Promise<number>;
   /** releases the bus, files and timers; safe to call twice */
   close(): Promise<void>;
 }

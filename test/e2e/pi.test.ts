@@ -1,0 +1,125 @@
+/**
+ * End to end: the Pi role (flows/pi.json) with a simulated Sense HAT, publishing
+ * to a real Mosquitto as a Pi does to the cloud: a retained online message,
+ * environment readings every 2 s, heartbeats, the mode confirmed when the cloud
+ * sets it, and "disconnected" on a clean stop (close message) and on a crash
+ * (Last Will).
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import mqtt, { type MqttClient } from 'mqtt';
+import { cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
+import { skipWithoutMosquitto, startMosquitto } from '../support/mosquitto';
+import { tempDir } from '../support/tmp';
+import { waitFor } from '../support/wait';
+
+const PORTS = { http: 18_950, mqtt: 18_951, ws: 18_952 };
+const ID = 'picam-e2e';
+const URL = `mqtt://127.0.0.1:${PORTS.mqtt}`;
+const T = {
+  connection: `prod/device/connection/picam/${ID}`,
+  environment: `prod/device/message/picam/${ID}/sensors/environment`,
+  status: `prod/device/status/picam/${ID}`,
+  state: `prod/device/message/picam/${ID}/camera/state`,
+};
+const dir = tempDir('picam-pi-e2e-');
+
+let broker: ChildProcess | undefined;
+let cloud: MqttClient | undefined;
+const heard: Array<{ topic: string; payload: any; retain: boolean; atMs: number }> = [];
+
+const startPi = (dataDir: string): CliProcess =>
+  startCli(
+    ['start', '--role', 'pi'],
+    cloudRoleEnv(dataDir, PORTS, {
+      PICAM_MQTT_HOST: '127.0.0.1',
+      PICAM_DEVICE_ID: ID,
+      PICAM_DEVICE_NAME: 'Kitchen Pi',
+      PICAM_SENSEHAT_BACKEND: 'simulated',
+      PICAM_SENSEHAT_LED: 'simulated',
+    }),
+  );
+const on = (topic: string) => heard.filter((h) => h.topic === topic);
+const last = (topic: string) => on(topic).at(-1);
+
+before(async () => {
+  if (skipWithoutMosquitto) return;
+  broker = startMosquitto(dir, PORTS.mqtt, LOGINS.devices);
+  cloud = await waitFor('Mosquitto', () =>
+    mqtt.connectAsync(URL, { ...LOGINS.devices, clientId: 'cloud-listener', reconnectPeriod: 0 }).catch(() => undefined),
+  );
+  await cloud.subscribeAsync('prod/device/#', { qos: 1 });
+  cloud.on('message', (topic, payload, packet) =>
+    heard.push({ topic, payload: JSON.parse(payload.toString()), retain: packet.retain, atMs: Date.now() }),
+  );
+});
+
+after(async () => {
+  await cloud?.endAsync();
+  broker?.kill('SIGTERM');
+});
+
+describe('Pi runtime against a real broker', { skip: skipWithoutMosquitto }, () => {
+  it('comes online, publishes readings every 2 s and heartbeats, confirms a mode, and says goodbye', async () => {
+    const pi = startPi(tempDir('picam-pi-data-'));
+    try {
+      const online = await waitFor('online message', async () => last(T.connection), 20_000);
+      assert.equal(online.payload.status, 'connected');
+      assert.equal(online.payload.name, 'Kitchen Pi');
+
+      await waitFor('three readings', async () => (on(T.environment).length >= 3 ? true : undefined), 15_000);
+      const readings = on(T.environment);
+      for (const r of readings) {
+        for (const field of ['temperature', 'humidity', 'pressure', 'timestamp']) assert.equal(typeof r.payload[field], 'number', field);
+      }
+      const gaps = readings.slice(1).map((r, i) => r.payload.timestamp - readings[i]!.payload.timestamp);
+      assert.ok(
+        gaps.every((g) => g >= 1500 && g <= 3000),
+        `about 2 s apart: ${gaps.join(', ')} ms`,
+      );
+
+      const heartbeat = await waitFor('heartbeat', async () => last(T.status), 10_000);
+      assert.equal(typeof heartbeat.payload.uptime, 'number');
+
+      await cloud!.publishAsync(
+        `prod/honeycomb/${ID}/system/setmode`,
+        JSON.stringify({
+          requestId: 'req_e2e',
+          creationTimestamp: new Date().toISOString(),
+          sourceId: ID,
+          sourceType: 'picam',
+          mode: 'PRIVACY',
+        }),
+        { qos: 1 },
+      );
+      const state = await waitFor('mode confirmed', async () => last(T.state), 10_000);
+      assert.equal(state.payload.mode, 'PRIVACY');
+
+      // A cloud that connects later still learns the Pi is online: the message is retained.
+      const late = await mqtt.connectAsync(URL, { ...LOGINS.devices, clientId: 'late', reconnectPeriod: 0 });
+      const retained = new Promise<any>((resolve) =>
+        late.once('message', (_t, p, packet) => resolve({ ...JSON.parse(p.toString()), retain: packet.retain })),
+      );
+      await late.subscribeAsync(T.connection, { qos: 1 });
+      assert.deepEqual(await retained, { ...online.payload, retain: true });
+      await late.endAsync();
+    } finally {
+      assert.equal(await pi.stop(), 0, `the Pi runtime stops cleanly:\n${pi.output()}`);
+    }
+    const bye = await waitFor('offline after a clean stop', async () =>
+      last(T.connection)?.payload.status === 'disconnected' ? last(T.connection) : undefined,
+    );
+    assert.deepEqual(bye.payload, { status: 'disconnected' });
+  });
+
+  it('has the broker announce it offline when the Pi dies (Last Will)', async () => {
+    const pi = startPi(tempDir('picam-pi-data-'));
+    await waitFor('online', async () => (last(T.connection)?.payload.status === 'connected' ? true : undefined), 20_000);
+    pi.child.kill('SIGKILL');
+    const will = await waitFor('the will', async () =>
+      last(T.connection)?.payload.status === 'disconnected' ? last(T.connection) : undefined,
+    );
+    assert.deepEqual(will.payload, { status: 'disconnected' });
+  });
+});

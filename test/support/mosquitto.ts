@@ -1,0 +1,28 @@
+/** A real Mosquitto (the broker seed 001 deploys) with a password file, for end-to-end tests. */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
+
+/** CI installs Mosquitto (scripts/install-test-deps.sh); elsewhere a test says why it skipped. */
+export const skipWithoutMosquitto =
+  !MOSQUITTO && !process.env.CI ? 'Mosquitto is not installed (scripts/install-test-deps.sh installs it as root)' : false;
+
+export function startMosquitto(dir: string, port: number, login: { username: string; password: string }): ChildProcess {
+  assert.ok(MOSQUITTO, 'Mosquitto must be installed in CI');
+  const passwords = join(dir, 'passwords');
+  writeFileSync(passwords, '');
+  const made = spawnSync('mosquitto_passwd', ['-b', passwords, login.username, login.password]);
+  assert.equal(made.status, 0, made.stderr?.toString());
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(
+    conf,
+    [`listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwords}`, 'persistence false', ''].join('\n'),
+  );
+  // Started as root, Mosquitto drops to the "mosquitto" user, which must read these.
+  chmodSync(dir, 0o755);
+  chmodSync(passwords, 0o644);
+  return spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
+}
