@@ -53,7 +53,10 @@ describe('orientation from the IMU', () => {
     // From 350° to 10°: through north (350 → 0 → 10), never back round through 180°.
     const path: number[] = [];
     for (let i = 0; i < 150; i++) path.push(f.update(flatFacing(10), 0.1).orientation.yaw);
-    assert.ok(path.every((y) => y > 340 || y < 11), 'the short way');
+    assert.ok(
+      path.every((y) => y > 340 || y < 11),
+      'the short way',
+    );
     close(path.at(-1)!, 10, 0.2);
   });
 });

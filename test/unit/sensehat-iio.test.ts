@@ -32,16 +32,17 @@ describe('IioBackend', () => {
   it('converts motion: m/s² → g with a shared scale, rad/s as is, gauss with per-axis scales', async () => {
     const iio = await IioBackend.open({ sysfsRoot: board().sys });
     const m = await iio.readMotion();
-    close(m.acceleration.x, (-164 * 0.000598205) / G, 'accel x');
-    close(m.acceleration.y, (82 * 0.000598205) / G, 'accel y');
+    // Board axes, as RTIMULib turns the chip's (toBoardAxes): accel x and y, gyro z, magnetometer x and z negated.
+    close(m.acceleration.x, (164 * 0.000598205) / G, 'accel x');
+    close(m.acceleration.y, (-82 * 0.000598205) / G, 'accel y');
     close(m.acceleration.z, (16393 * 0.000598205) / G, 'accel z');
     close(m.acceleration.z, 1, 'lying flat: 1 g', 1e-3);
     close(m.gyroscope.x, 100 * 0.000152716, 'gyro x');
     close(m.gyroscope.y, -200 * 0.000152716, 'gyro y');
-    assert.equal(m.gyroscope.z, 0);
-    close(m.magnetometer.x, 1400 * 0.00014, 'magn x');
+    close(m.gyroscope.z, 0, 'gyro z');
+    close(m.magnetometer.x, -1400 * 0.00014, 'magn x');
     close(m.magnetometer.y, -10 * 0.00015, 'magn y');
-    close(m.magnetometer.z, -3100 * 0.00016, 'magn z');
+    close(m.magnetometer.z, 3100 * 0.00016, 'magn z');
   });
 
   it('prefers a per-axis scale and offset to the shared one, and takes a missing scale as 1', async () => {
@@ -60,10 +61,10 @@ describe('IioBackend', () => {
     const gyro: IioSpec = { name: 'lsm9ds1_gyro', files: { in_anglvel_x_raw: 7, in_anglvel_y_raw: 0, in_anglvel_z_raw: -7 } };
     const iio = await IioBackend.open({ sysfsRoot: board([accel, gyro, MAGN]).sys });
     const m = await iio.readMotion();
-    close(m.acceleration.x, (11 * 2) / G, 'shared scale and offset');
-    close(m.acceleration.y, (5 * 2) / G, 'own offset');
+    close(m.acceleration.x, (-11 * 2) / G, 'shared scale and offset (board axes: x negated)');
+    close(m.acceleration.y, (-5 * 2) / G, 'own offset (board axes: y negated)');
     close(m.acceleration.z, (11 * 3) / G, 'own scale');
-    assert.deepEqual(m.gyroscope, { x: 7, y: 0, z: -7 });
+    assert.deepEqual(m.gyroscope, { x: 7, y: 0, z: 7 }, 'board axes: z negated');
   });
 
   it("knows the kernel's naming variants and ignores other IIO devices", async () => {
@@ -100,7 +101,7 @@ describe('IioBackend', () => {
     const iio = await IioBackend.open({ sysfsRoot: fake.sys, log: (l) => lines.push(l) });
     assert.deepEqual(iio.has, { environment: true, motion: true, colour: false });
     assert.equal((await iio.readEnvironment()).humidity, 45);
-    close((await iio.readMotion()).magnetometer.x, 0.196, 'magn x');
+    close((await iio.readMotion()).magnetometer.x, -0.196, 'magn x (board axes)');
     assert.match(lines.join('\n'), /hts221-humid \(iio:device1\).*lsm9ds1-magn \(iio:device5\)/);
   });
 

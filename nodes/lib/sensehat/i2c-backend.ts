@@ -19,7 +19,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HTS221_CHIP } from './hts221';
 import { LPS25H_CHIP } from './lps25h';
-import { LSM9DS1_AG_CHIP, LSM9DS1_MAG_CHIP } from './lsm9ds1';
+import { LSM9DS1_AG_CHIP, LSM9DS1_MAG_CHIP, toBoardAxes } from './lsm9ds1';
 import { TCS3400_CHIP } from './tcs3400';
 import type { ColourSample, EnvironmentSample, I2cBus, MotionSample, SenseBackend } from './types';
 
@@ -195,7 +195,7 @@ export class I2cBackend implements SenseBackend {
     return this.exclusive(async () => {
       const ag = await this.chips.accelGyro.read('motion');
       const magnetometer = await this.chips.magnetometer.read('motion');
-      return { acceleration: ag.acceleration, gyroscope: ag.gyroscope, magnetometer };
+      return toBoardAxes({ acceleration: ag.acceleration, gyroscope: ag.gyroscope, magnetometer });
     });
   }
 

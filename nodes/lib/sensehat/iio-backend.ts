@@ -11,6 +11,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { toBoardAxes } from './lsm9ds1';
 import type { ColourSample, EnvironmentSample, MotionSample, SenseBackend, Vec3 } from './types';
 
 /** m/s² per g (standard gravity): IIO reports acceleration in m/s², the nodes in g. */
@@ -120,11 +121,12 @@ export class IioBackend implements SenseBackend {
     ]);
     // IIO units: m/s² (→ g), rad/s and gauss (as the nodes use them).
     const inG = (v: number) => v / STANDARD_GRAVITY;
-    return {
+    // The kernel reports the chip's axes: turn them into the board's, as the I²C backend does.
+    return toBoardAxes({
       acceleration: { x: inG(acceleration.x), y: inG(acceleration.y), z: inG(acceleration.z) },
       gyroscope,
       magnetometer,
-    };
+    });
   }
 
   async readColour(): Promise<ColourSample> {

@@ -21,7 +21,7 @@
  * Axes are the chip's own; mapping them to the board's is the fusion's job.
  */
 import type { ChipSpec } from './i2c-backend';
-import type { I2cBus, Vec3 } from './types';
+import type { I2cBus, MotionSample, Vec3 } from './types';
 
 export const LSM9DS1_AG_ADDRESSES = [0x6a, 0x6b] as const;
 export const LSM9DS1_MAG_ADDRESSES = [0x1c, 0x1e] as const;
@@ -189,3 +189,19 @@ export const LSM9DS1_MAG_CHIP: ChipSpec<Vec3> = {
   registerMask: 0x7f,
   create: (bus, address) => new Lsm9ds1Magnetometer(bus, address),
 };
+
+/**
+ * The LSM9DS1 sits on the Sense HAT with some axes reversed against the board's:
+ * the Sense HAT's own library (RTIMULib, RTIMULSM9DS1::IMURead) negates the
+ * gyro's z, the accelerometer's x and y and the magnetometer's x and z. Doing
+ * the same makes our values, orientation and compass match what
+ * node-red-node-pi-sense-hat and the Python sense_hat report on the same board.
+ */
+export function toBoardAxes(chip: MotionSample): MotionSample {
+  const { acceleration: a, gyroscope: g, magnetometer: m } = chip;
+  return {
+    acceleration: { x: -a.x, y: -a.y, z: a.z },
+    gyroscope: { x: g.x, y: g.y, z: -g.z },
+    magnetometer: { x: -m.x, y: m.y, z: -m.z },
+  };
+}
