@@ -196,5 +196,16 @@ export function toRecord(t: DeviceTopic, text: string, value: unknown, nowMs: nu
       return cameraState(t, obj, timeMs);
     case 'sensor':
       return sensor(t, obj, timeMs);
+    case 'thumbnail':
+      // Binary: the processor handles it before anything parses JSON.
+      throw new InvalidPayload('a thumbnail is not a JSON record');
   }
+}
+
+/** A thumbnail's payload: the JPEG's bytes. */
+export function jpegBytes(payload: unknown): Buffer {
+  const bytes = Buffer.isBuffer(payload) ? payload : payload instanceof Uint8Array ? Buffer.from(payload) : undefined;
+  if (!bytes) throw new InvalidPayload('a thumbnail must be the JPEG bytes (MQTT binary payload)');
+  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) throw new InvalidPayload('thumbnail is not a JPEG (no FF D8 start)');
+  return bytes;
 }

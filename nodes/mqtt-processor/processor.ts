@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type {
   ActivityRecord,
   Alert,
+  AlertSnapshot,
   CameraMode,
   CommandAction,
   CommandRecord,
@@ -16,7 +17,7 @@ import type {
 } from '../lib/types';
 import { DEVICE_ID_PATTERN } from '../lib/types';
 import { ConnectionAlerts, type ConnectionAlertKind } from './connection-alerts';
-import { decodePayload, InvalidPayload, parseMode, toRecord } from './payloads';
+import { decodePayload, InvalidPayload, jpegBytes, parseMode, toRecord } from './payloads';
 import { fingerprint, RecentMap } from './recent';
 import { SensorWatch, type Crossing, type SensorLimits } from './sensor-limits';
 import { commandTopic, parseDeviceTopic, type TopicConfig } from './topics';
@@ -35,7 +36,8 @@ export interface ProcessorOptions extends TopicConfig {
 export interface ProcessorOutput {
   /** what to store: the device's record, or a dead letter */
   record?: StoreRecord;
-  alerts: Alert[];
+  /** alerts, and thumbnails for alerts already raised (a Pi's motion snapshot) */
+  alerts: Array<Alert | AlertSnapshot>;
   commands: MqttCommandMessage[];
   /** why the input was rejected (also present as a dead-letter record) */
   rejected?: string;
@@ -117,6 +119,8 @@ export class Processor {
     const parsedTopic = parseDeviceTopic(topic, this.opts);
     if (!parsedTopic.ok) return this.reject(topic, decoded.text, decoded.bytes, parsedTopic.reason, nowMs);
     const t = parsedTopic.topic;
+
+    if (t.kind === 'thumbnail') return this.thumbnail(topic, payload, decoded, t.deviceId, t.deviceType, t.eventId!, nowMs);
 
     let record: StoreRecord;
     try {
@@ -260,6 +264,28 @@ export class Processor {
     }
     device.deviceType = deviceType;
     return device;
+  }
+
+  /** A device's picture for one of its events goes to the alert nodes, which add it to the alert. */
+  private thumbnail(
+    topic: string,
+    payload: unknown,
+    decoded: { text: string; bytes: number },
+    deviceId: string,
+    deviceType: string,
+    eventId: string,
+    nowMs: number,
+  ): ProcessorOutput {
+    let image: Buffer;
+    try {
+      image = jpegBytes(payload);
+    } catch (err) {
+      return this.reject(topic, decoded.text, decoded.bytes, (err as Error).message, nowMs, deviceId);
+    }
+    const device = this.track(deviceId, deviceType);
+    this.counters.alerts++;
+    const snapshot: AlertSnapshot = { kind: 'snapshot', deviceId, deviceName: device.name ?? deviceId, eventId, image, timeMs: nowMs };
+    return { alerts: [snapshot], commands: NONE };
   }
 
   private activityAlert(record: ActivityRecord, device: KnownDevice): Alert {

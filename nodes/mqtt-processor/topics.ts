@@ -2,14 +2,16 @@
  * The device topic tree (DESIGN.md §5) as a parser and the command topics as
  * builders. Pure functions: no Node-RED, no I/O.
  */
-import { DEVICE_ID_PATTERN } from '../lib/types';
+import { DEVICE_ID_PATTERN, EVENT_ID_PATTERN } from '../lib/types';
 
-export type DeviceTopicKind = 'connection' | 'heartbeat' | 'activity-start' | 'activity-stop' | 'camera-state' | 'sensor';
+export type DeviceTopicKind = 'connection' | 'heartbeat' | 'activity-start' | 'activity-stop' | 'camera-state' | 'sensor' | 'thumbnail';
 
 export interface DeviceTopic {
   kind: DeviceTopicKind;
   deviceType: string;
   deviceId: string;
+  /** thumbnail: the event the picture belongs to (it is in the topic, the payload is the JPEG) */
+  eventId?: string;
 }
 
 export interface TopicConfig {
@@ -33,7 +35,13 @@ export function parseDeviceTopic(topic: string, cfg: TopicConfig): TopicParse {
   const parts = topic.slice(head.length).split('/');
   const [section, deviceType, deviceId, ...tail] = parts;
   let kind: DeviceTopicKind | undefined;
-  if (section === 'connection' && tail.length === 0) kind = 'connection';
+  let eventId: string | undefined;
+  if (section === 'message' && tail.length === 3 && tail[0] === 'activity' && tail[1] === 'thumbnail') {
+    kind = 'thumbnail';
+    eventId = tail[2];
+    if (!EVENT_ID_PATTERN.test(eventId!))
+      return { ok: false, reason: `invalid event id in thumbnail topic (must match ${EVENT_ID_PATTERN.source})` };
+  } else if (section === 'connection' && tail.length === 0) kind = 'connection';
   else if (section === 'status' && tail.length === 0) kind = 'heartbeat';
   else if (section === 'message') kind = MESSAGE_TAILS[tail.join('/')];
   if (!kind || deviceType === undefined || deviceId === undefined) {
@@ -45,7 +53,7 @@ export function parseDeviceTopic(topic: string, cfg: TopicConfig): TopicParse {
   if (!DEVICE_ID_PATTERN.test(deviceId)) {
     return { ok: false, reason: `invalid device id (must match ${DEVICE_ID_PATTERN.source})` };
   }
-  return { ok: true, topic: { kind, deviceType, deviceId } };
+  return { ok: true, topic: { kind, deviceType, deviceId, ...(eventId ? { eventId } : {}) } };
 }
 
 export type CommandTopicAction = 'setmode' | 'reboot' | 'settings-update';

@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Processor, type ProcessorOutput } from '../../nodes/mqtt-processor/processor';
 import { parseSensorLimits } from '../../nodes/mqtt-processor/sensor-limits';
-import type { ActivityRecord, ConnectionRecord, DeadLetterRecord, HeartbeatRecord, SensorRecord } from '../../nodes/lib/types';
+import type {
+  ActivityRecord,
+  Alert,
+  AlertSnapshot,
+  ConnectionRecord,
+  DeadLetterRecord,
+  HeartbeatRecord,
+  SensorRecord,
+} from '../../nodes/lib/types';
 import { activity, CAMERA, connected, disconnected, environment, heartbeat, PI, topics } from '../support/fixtures';
 
 const NOW = 1_705_400_000_000;
@@ -208,7 +216,7 @@ describe('mqtt-processor: connection alerts and state restore', () => {
     p.handleDevice(topics.connection(), json(connected(5)));
     const kinds = later.flatMap((o) => o.alerts.map((a) => a.kind));
     assert.deepEqual(kinds, ['camera-online', 'camera-offline', 'camera-online']);
-    const offline = later.flatMap((o) => o.alerts).find((a) => a.kind === 'camera-offline')!;
+    const offline = later.flatMap((o) => o.alerts).find((a) => a.kind === 'camera-offline') as Alert;
     assert.equal(offline.deviceName, 'Front Door');
     assert.equal(offline.severity, 'critical');
     p.close();
@@ -326,14 +334,14 @@ describe('mqtt-processor: sensor limits', () => {
       [0, 1, 0, 0, 0, 0, 1, 1],
       'out at 36.2; 34.8 is not back by 0.5 °C; 34.4 is, so 36 alerts again; 4 is below the minimum',
     );
-    const first = alerts[1]![0]!;
+    const first = alerts[1]![0] as Alert;
     assert.equal(first.kind, 'sensor-out-of-range');
     assert.equal(first.deviceId, PI);
     assert.deepEqual(first.sensor, { metric: 'temperature', value: 36.2, unit: '°C', min: 5, max: 35 });
     assert.match(first.text, /temperature 36.2 °C at picam-kitchen is above the 35 °C limit/);
-    assert.match(alerts[7]![0]!.text, /below the 5 °C limit/);
+    assert.match((alerts[7]![0] as Alert).text, /below the 5 °C limit/);
     const humid = p.handleDevice(topics.environment(), reading(20, 85, 1705329099000)).alerts;
-    assert.equal(humid[0]!.sensor!.metric, 'humidity');
+    assert.equal((humid[0] as Alert).sensor!.metric, 'humidity');
   });
 
   it('raises nothing without limits', () => {
@@ -349,5 +357,32 @@ describe('mqtt-processor: sensor limits', () => {
       pressure: { min: 950, max: 1050 },
       humidity: { min: undefined, max: 80 },
     });
+  });
+});
+
+describe('mqtt-processor: thumbnails', () => {
+  const thumbTopic = (eventId: string, id = PI) => `prod/device/message/picam/${id}/activity/thumbnail/${eventId}`;
+  const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 0xff, 0xd9]);
+
+  it("passes a device's picture for its event to the alert nodes, with the device's name", () => {
+    const { p } = make();
+    p.handleDevice(topics.connection(PI, 'picam'), json(connected(1705329045, { name: 'Kitchen Pi' })));
+    const out = p.handleDevice(thumbTopic('evt_0123456789abcdef'), JPEG);
+    assert.equal(out.record, undefined, 'nothing to store yet');
+    const snap = out.alerts[0] as AlertSnapshot;
+    assert.deepEqual(
+      { kind: snap.kind, deviceId: snap.deviceId, deviceName: snap.deviceName, eventId: snap.eventId },
+      { kind: 'snapshot', deviceId: PI, deviceName: 'Kitchen Pi', eventId: 'evt_0123456789abcdef' },
+    );
+    assert.deepEqual(snap.image, JPEG);
+  });
+
+  it('keeps a thumbnail that is not a JPEG, or names a bad event id, as a dead letter', () => {
+    const { p } = make();
+    const notJpeg = p.handleDevice(thumbTopic('evt_1'), Buffer.from('{"oops": true}'));
+    assert.equal(notJpeg.record?.kind, 'dead-letter');
+    assert.match(notJpeg.rejected!, /not a JPEG/);
+    const badId = p.handleDevice(thumbTopic('evt 1/x'), JPEG);
+    assert.match(badId.rejected!, /unknown topic|invalid event id/);
   });
 });
