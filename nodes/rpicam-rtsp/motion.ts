@@ -1,0 +1,267 @@
+/**
+ * Motion detection over the small grey frames the analysis decoder produces, and
+ * the VBC01 activity payloads it becomes (seed 004: `{eventId, activityType:
+ * 'MOTION', timestamp, confidence, region}` on `.../activity/start|stop`).
+ *
+ * Each frame is compared with a background that adapts slowly, not with the frame
+ * before it: a slow mover still differs from the background, and noise is averaged
+ * out of it. In order:
+ * 1. Light compensation: a gain and an offset fitted from background to frame (see
+ *    fitLight) are applied first, so a change of the whole picture's light
+ *    (auto-exposure, a cloud, a dimmer, lamps) cancels. A moving object covers a
+ *    small part of the picture and is left out of the fit as an outlier.
+ * 2. A pixel changed when it differs by more than `pixelThreshold` grey levels.
+ * 3. A block (about 8×8 pixels) changed when more than `blockFraction` of its pixels
+ *    did: a few noisy or flickering pixels never make a block.
+ * 4. Lightswitch: when the light changed too much at once to be tracked (lamps
+ *    switched on, IR cut-over) or more than 60 % of the blocks changed even so
+ *    (the camera moved), it is not counted as motion, and the background is
+ *    replaced by the frame. Gradual changes (exposure settling) are tracked by 1.
+ * 5. Events: motion lasting minDurationMs (gaps up to half of it, or two frames,
+ *    allowed) raises a start; quietMs without motion raises the stop.
+ *
+ * Besides being re-lit every frame, the background follows unchanged pixels with a
+ * 2 s time constant and changed pixels with 10 s, so something that arrives and
+ * stays (a parked car, a lamp lighting one corner) becomes background and ends its
+ * event within about 15 s + quietMs. The price: where something stood still for a
+ * while and then left, its ghost shows as motion for a few seconds more.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ActivityPayload } from '../lib/types';
+import type { GreyFrame } from './types';
+
+export interface MotionOptions {
+  /** 0–1: higher detects smaller changes (default 0.5) */
+  sensitivity: number;
+  /** motion must last this long before a start is raised (default 1000 ms) */
+  minDurationMs: number;
+  /** no motion for this long ends the event (default 3000 ms) */
+  quietMs: number;
+}
+
+/** Region in percent of the frame (0–100): the bounding box of the changed blocks. */
+export type MotionRegion = { x: number; y: number; w: number; h: number };
+
+export type MotionEvent =
+  | { type: 'start'; atMs: number; confidence: number; region: MotionRegion }
+  | { type: 'stop'; atMs: number; startedMs: number; durationMs: number };
+
+export const DEFAULT_MOTION_OPTIONS: MotionOptions = { sensitivity: 0.5, minDurationMs: 1000, quietMs: 3000 };
+
+/**
+ * Thresholds for a sensitivity, both falling linearly as it rises:
+ * - pixelThreshold: 40 grey levels at 0, 25 at 0.5, 10 at 1;
+ * - blockFraction: 40 % of a block's pixels at 0, 22 % at 0.5, 4 % at 1.
+ * So at 0.5 a change must cover 15 pixels of an 8×8 block (about 4×4 pixels, 1/16
+ * of a 64×48 frame's width) by 10 % of full scale; at 0.9, 5 pixels by 5 %.
+ */
+export function motionThresholds(sensitivity: number): { pixelThreshold: number; blockFraction: number } {
+  const s = Math.min(1, Math.max(0, Number.isFinite(sensitivity) ? sensitivity : 0.5));
+  return { pixelThreshold: 10 + 30 * (1 - s), blockFraction: 0.04 + 0.36 * (1 - s) };
+}
+
+const BLOCK = 8;
+const MAX_BLOCK_COLUMNS = 16;
+const LIGHTSWITCH_FRACTION = 0.6;
+const TAU_STILL_MS = 2000;
+const TAU_CHANGED_MS = 10_000;
+/** a longer gap between frames (a restarted decoder) makes the background stale */
+const STALE_MS = 10_000;
+
+type Box = { x0: number; y0: number; x1: number; y1: number };
+
+/** motion seen but not yet for minDurationMs: frames since it began, those with motion, blocks summed over them */
+type Onset = { startMs: number; lastMotionMs: number; frames: number; motionFrames: number; blocks: number; box: Box };
+
+function grow(box: Box, x0: number, y0: number, x1: number, y1: number): void {
+  [box.x0, box.y0, box.x1, box.y1] = [Math.min(box.x0, x0), Math.min(box.y0, y0), Math.max(box.x1, x1), Math.max(box.y1, y1)];
+}
+
+export class MotionDetector {
+  private readonly opts: MotionOptions;
+  private readonly pixelThreshold: number;
+  private readonly blockFraction: number;
+  private bg?: Float32Array;
+  private width = 0;
+  private height = 0;
+  private lastFrameMs = 0;
+  private frameIntervalMs = 0;
+  private onset?: Onset;
+  private event?: { startedMs: number; lastMotionMs: number };
+
+  constructor(opts: Partial<MotionOptions> = {}) {
+    const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as Partial<MotionOptions>;
+    this.opts = { ...DEFAULT_MOTION_OPTIONS, ...given };
+    if (!(this.opts.minDurationMs >= 0 && this.opts.quietMs >= 0)) throw new RangeError('minDurationMs and quietMs must be numbers ≥ 0');
+    ({ pixelThreshold: this.pixelThreshold, blockFraction: this.blockFraction } = motionThresholds(this.opts.sensitivity));
+  }
+
+  /** An event is in progress (a start was raised and its stop was not). */
+  get active(): boolean {
+    return this.event !== undefined;
+  }
+
+  /** Forgets the background and any event, without raising a stop. */
+  reset(): void {
+    this.bg = undefined;
+    this.onset = undefined;
+    this.event = undefined;
+  }
+
+  push(frame: GreyFrame): MotionEvent | undefined {
+    const { width: w, height: h, data, timeMs: t } = frame;
+    if (!(w > 0 && h > 0) || data.length < w * h) throw new RangeError(`a ${w}×${h} frame needs ${w * h} bytes, got ${data.length}`);
+    const dt = t - this.lastFrameMs;
+    if (!this.bg || w !== this.width || h !== this.height || dt < 0 || dt > STALE_MS) {
+      // First frame, new size, or a stale background: learn the scene again. A
+      // running event ends when its quiet time runs out, below.
+      this.seed(frame);
+      this.onset = undefined;
+      return this.quiet(t);
+    }
+    this.lastFrameMs = t;
+    this.frameIntervalMs = dt;
+    const bg = this.bg;
+    const n = w * h;
+
+    // 1. the light: the background is re-lit to the frame's, frame ≈ gain × bg + offset
+    const light = fitLight(data, bg, n);
+    // 2–3. changed pixels per block (about 8×8 pixels, at most 16 columns)
+    const bs = Math.max(BLOCK, Math.ceil(w / MAX_BLOCK_COLUMNS));
+    const cols = Math.ceil(w / bs);
+    const changed = new Uint16Array(cols * Math.ceil(h / bs));
+    const mask = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      bg[i] = Math.min(255, Math.max(0, light.gain * bg[i]! + light.offset));
+      if (Math.abs(data[i]! - bg[i]!) <= this.pixelThreshold) continue;
+      mask[i] = 1;
+      changed[Math.floor(Math.floor(i / w) / bs) * cols + Math.floor((i % w) / bs)]!++;
+    }
+    let blocks = 0;
+    const box = { x0: w, y0: h, x1: 0, y1: 0 };
+    changed.forEach((count, b) => {
+      const [x0, y0] = [(b % cols) * bs, Math.floor(b / cols) * bs];
+      const [x1, y1] = [Math.min(w, x0 + bs), Math.min(h, y0 + bs)];
+      if (count <= this.blockFraction * (x1 - x0) * (y1 - y0)) return;
+      blocks++;
+      grow(box, x0, y0, x1, y1);
+    });
+    // 4. lightswitch: not motion; the frame is the new background
+    if (!light.ok || blocks > LIGHTSWITCH_FRACTION * changed.length) {
+      this.seed(frame);
+      this.onset = undefined;
+      return this.quiet(t);
+    }
+    const aStill = 1 - Math.exp(-dt / TAU_STILL_MS);
+    const aChanged = 1 - Math.exp(-dt / TAU_CHANGED_MS);
+    for (let i = 0; i < n; i++) bg[i] = bg[i]! + (mask[i] ? aChanged : aStill) * (data[i]! - bg[i]!);
+    if (blocks === 0) return this.quiet(t);
+    return this.motion(t, blocks, box);
+  }
+
+  /** A frame with motion in `blocks` blocks inside `box` (pixels). */
+  private motion(t: number, blocks: number, box: Box): MotionEvent | undefined {
+    if (this.event) {
+      this.event.lastMotionMs = t;
+      return undefined;
+    }
+    // A gap in the motion up to half the minimum duration (or two frames, at low
+    // frame rates) continues the onset; a longer one starts it again.
+    const o = this.onset;
+    if (!o || t - o.lastMotionMs > Math.max(this.opts.minDurationMs / 2, 2 * this.frameIntervalMs)) {
+      this.onset = { startMs: t, lastMotionMs: t, frames: 1, motionFrames: 1, blocks, box: { ...box } };
+    } else {
+      o.lastMotionMs = t;
+      o.frames++;
+      o.motionFrames++;
+      o.blocks += blocks;
+      grow(o.box, box.x0, box.y0, box.x1, box.y1);
+    }
+    const on = this.onset!;
+    if (t - on.startMs < this.opts.minDurationMs) return undefined;
+    this.onset = undefined;
+    this.event = { startedMs: t, lastMotionMs: t };
+    // confidence: half how steadily motion lasted through the onset, half how much of
+    // the picture moved (1 block ≈ 0.28, 3 ≈ 0.63, 8 ≈ 0.93), two decimals
+    const steadiness = on.motionFrames / on.frames;
+    const extent = 1 - Math.exp(-on.blocks / on.motionFrames / 3);
+    const confidence = Math.round(100 * (0.5 * steadiness + 0.5 * extent)) / 100;
+    const pct = (v: number, of: number): number => Math.round((1000 * v) / of) / 10;
+    const { x0, y0, x1, y1 } = on.box;
+    const region = { x: pct(x0, this.width), y: pct(y0, this.height), w: pct(x1 - x0, this.width), h: pct(y1 - y0, this.height) };
+    return { type: 'start', atMs: t, confidence, region };
+  }
+
+  /** A frame without motion: may end the event, and counts against an onset. */
+  private quiet(t: number): MotionEvent | undefined {
+    if (this.onset) this.onset.frames++;
+    const e = this.event;
+    if (!e || t - e.lastMotionMs < this.opts.quietMs) return undefined;
+    this.event = undefined;
+    return { type: 'stop', atMs: t, startedMs: e.startedMs, durationMs: t - e.startedMs };
+  }
+
+  private seed(frame: GreyFrame): void {
+    this.width = frame.width;
+    this.height = frame.height;
+    this.lastFrameMs = frame.timeMs;
+    this.bg = Float32Array.from(frame.data.subarray(0, frame.width * frame.height));
+  }
+}
+
+/**
+ * How the light changed from background to frame, as frame ≈ gain × bg + offset.
+ * Exposure control and lamps scale brightness rather than add to it, hence a gain.
+ * Moving objects are outliers: the fit starts from the median difference (which they
+ * barely move), then is refitted by least squares on the pixels it explains within
+ * 64, 32 and then 16 grey levels. A scene too flat to tell gain from offset (a grey
+ * wall, night) gets an offset only. Not ok: a change too big to track (gain outside
+ * 2/3–1.5, or the mean level moved by more than 48), or one most pixels don't fit.
+ */
+function fitLight(data: Uint8Array, bg: Float32Array, n: number): { gain: number; offset: number; ok: boolean } {
+  const hist = new Uint32Array(511);
+  let meanBg = 0;
+  for (let i = 0; i < n; i++) {
+    hist[Math.round(data[i]! - bg[i]!) + 255]!++;
+    meanBg += bg[i]! / n;
+  }
+  let offset = -255;
+  for (let seen = 0; offset < 255 && (seen += hist[offset + 255]!) <= n / 2;) offset++;
+  let gain = 1;
+  for (const gate of [64, 32, 16]) {
+    const sum = { k: 0, x: 0, y: 0, xx: 0, xy: 0 };
+    for (let i = 0; i < n; i++) {
+      const [x, y] = [bg[i]!, data[i]!];
+      if (Math.abs(y - gain * x - offset) > gate) continue;
+      sum.k++;
+      sum.x += x;
+      sum.y += y;
+      sum.xx += x * x;
+      sum.xy += x * y;
+    }
+    if (sum.k < n / 4) return { gain, offset, ok: false };
+    const [mx, my] = [sum.x / sum.k, sum.y / sum.k];
+    const varX = sum.xx / sum.k - mx * mx;
+    gain = varX >= 25 ? (sum.xy / sum.k - mx * my) / varX : 1;
+    offset = my - gain * mx;
+  }
+  // A sudden big change (clipped highlights make it non-linear) is left to the lightswitch rule.
+  const ok = gain >= 2 / 3 && gain <= 1.5 && Math.abs((gain - 1) * meanBg + offset) <= 48;
+  return { gain, offset, ok };
+}
+
+/** A new VBC01-style event id: `evt_` and 32 hex digits (matches EVENT_ID_PATTERN). */
+export function newEventId(): string {
+  return `evt_${randomBytes(16).toString('hex')}`;
+}
+
+/**
+ * The VBC01 payload for a motion event: a start carries confidence and region, a
+ * stop only the id, type and time. `timestamp` is Unix seconds, so `atMs` must be
+ * Unix milliseconds (stamp frames with Date.now()).
+ */
+export function activityPayload(eventId: string, e: MotionEvent): ActivityPayload {
+  const timestamp = Math.round(e.atMs / 1000);
+  if (e.type === 'stop') return { eventId, activityType: 'MOTION', timestamp };
+  return { eventId, activityType: 'MOTION', timestamp, confidence: e.confidence, region: e.region };
+}
