@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { settingsFor, type Role } from './roles';
 import { startRuntime } from './runtime';
+import { startRtspSink } from './rtsp-sink';
 import { startSimulator } from './simulator';
 
 const USAGE = `usage:
@@ -57,7 +58,11 @@ async function main(argv: string[]): Promise<void> {
     values.flows?.split(',').map((f) => resolve(f)),
   );
   let stopSim: (() => Promise<void>) | undefined;
+  let stopSink: (() => Promise<void>) | undefined;
   if (role.role === 'demo') {
+    // The Pi flow's camera publishes here; its relay retries with backoff until the sink listens.
+    const sink = startRtspSink(role.flowEnv.PICAM_RTSP_URL!, resolve(String(role.node.userDir), 'hls'), (l) => console.log(l));
+    stopSink = sink.stop;
     // The Pi is the real Pi flow (with a simulated Sense HAT): the simulator plays only the VBC01 cameras.
     const sim = await startSimulator({ url: `mqtt://127.0.0.1:${role.flowEnv.PICAM_MQTT_PORT}`, pace: Number(values.pace), pis: 0 });
     stopSim = sim.stop;
@@ -67,6 +72,8 @@ PiCam Guardian demo is running
   cameras (API)     ${runtime.url}/api/cameras
   events (API)      ${runtime.url}/api/events
   sensors (API)     ${runtime.url}/api/sensors/${role.flowEnv.PICAM_DEVICE_ID}  (the Pi flow, simulated Sense HAT, every 2 s)
+  camera stream     ${sink.describe}
+  camera preview    ${runtime.url}${role.flowEnv.PICAM_PREVIEW_PATH}  (MJPEG)
   MQTT broker       mqtt://127.0.0.1:${role.flowEnv.PICAM_MQTT_PORT}  (WebSocket ws://127.0.0.1:${role.flowEnv.PICAM_MQTT_WS_PORT})
   database          ${role.flowEnv.PICAM_DB_FILE}
   simulated devices ${sim.devices.map((d) => `${d.name} (${d.type} ${d.id})`).join(', ')}
@@ -76,6 +83,7 @@ Ctrl-C stops everything.`);
   }
   onExit(async () => {
     await stopSim?.();
+    await stopSink?.();
     await runtime.stop();
   });
 }

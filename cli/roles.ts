@@ -144,6 +144,14 @@ function piFlowEnv(env: Env, role: Role, prefix: string, problems: string[]): Re
     PICAM_SENSEHAT_BACKEND: env.PICAM_SENSEHAT_BACKEND ?? (demo ? 'simulated' : 'auto'),
     PICAM_SENSEHAT_LED: env.PICAM_SENSEHAT_LED ?? (demo ? 'simulated' : 'auto'),
     PICAM_ENVIRONMENT_SECONDS: env.PICAM_ENVIRONMENT_SECONDS ?? '2',
+    // The camera: the Pi's own in production, ffmpeg's test pattern in the demo.
+    PICAM_CAMERA_SOURCE: env.PICAM_CAMERA_SOURCE ?? (demo ? 'testsrc' : 'rpicam'),
+    PICAM_RTSP_URL: env.PICAM_RTSP_URL ?? `rtsp://${demo ? '127.0.0.1' : (env.PICAM_MQTT_HOST ?? '127.0.0.1')}:8554/${id}`,
+    // MediaMTX asks the cloud runtime whether a device may publish: by default the Pi uses its MQTT login.
+    PICAM_RTSP_USER: env.PICAM_RTSP_USER ?? env.MQTT_USERNAME ?? '',
+    PICAM_RTSP_PASSWORD: env.PICAM_RTSP_PASSWORD ?? env.MQTT_PASSWORD ?? '',
+    PICAM_PREVIEW_PATH: env.PICAM_PREVIEW_PATH ?? '/picam/preview',
+    PICAM_MESSAGE_TOPIC: `${prefix}/device/message/picam/${id}`,
     PICAM_CONNECTION_TOPIC: `${prefix}/device/connection/picam/${id}`,
     PICAM_STATUS_TOPIC: `${prefix}/device/status/picam/${id}`,
     PICAM_ENVIRONMENT_TOPIC: `${prefix}/device/message/picam/${id}/sensors/environment`,

@@ -28,6 +28,8 @@ export interface StreamConfig {
   /** v4l2 source: the device and the H.264 encoder ffmpeg uses for it (e.g. h264_v4l2m2m on a Pi, libx264 elsewhere) */
   v4l2Device: string;
   v4l2Encoder: string;
+  /** testsrc source: a moving picture (testsrc2, the default; motion detection sees it) or a still one (smptebars) */
+  pattern?: 'moving' | 'static';
   /** decoding for snapshots and motion; off when undefined (the relay alone, copy only) */
   analysis?: AnalysisConfig;
   /** no progress for this long: the pipeline is restarted */

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import mqtt from 'mqtt';
+import { ffmpegInstalled } from '../../cli/rtsp-sink';
 import { startCli, type CliProcess } from '../support/cli';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
@@ -27,6 +28,7 @@ it('fills the database with simulated cameras and events within 30 s, and says w
     PICAM_HTTP_PORT: '18920',
     PICAM_MQTT_PORT: '18921',
     PICAM_MQTT_WS_PORT: '18922',
+    PICAM_RTSP_URL: 'rtsp://127.0.0.1:18923/picam-1',
   });
   const cameras = await waitFor(
     'simulated cameras',
@@ -68,6 +70,32 @@ it('fills the database with simulated cameras and events within 30 s, and says w
     readings.every((r) => r.temperature > 10 && r.temperature < 30),
     'corrected to a room temperature',
   );
+
+  // With ffmpeg, the Pi flow streams the test pattern to the demo's RTSP sink and serves an MJPEG preview.
+  if (ffmpegInstalled() || process.env.CI) {
+    const preview = await waitFor('an MJPEG preview frame', async () => {
+      const res = await fetch(`${BASE}/picam/preview`, { signal: AbortSignal.timeout(3000) }).catch(() => undefined);
+      if (!res?.ok || !res.body) return undefined;
+      const reader = res.body.getReader();
+      let got = Buffer.alloc(0);
+      while (!got.includes(Buffer.from([0xff, 0xd9]))) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        got = Buffer.concat([got, Buffer.from(value)]);
+      }
+      await reader.cancel();
+      return { type: res.headers.get('content-type') ?? '', got };
+    });
+    assert.match(preview.type, /^multipart\/x-mixed-replace/);
+    assert.ok(preview.got.includes(Buffer.from('Content-Type: image/jpeg')));
+    await waitFor(
+      'the HLS playlist of the received stream',
+      async () => (existsSync(join(dir, 'hls', 'picam-1.m3u8')) ? true : undefined),
+      30_000,
+    );
+  } else {
+    assert.match(demo.output(), /camera stream\s+off: ffmpeg is not installed/);
+  }
 
   // Browsers reach the same broker over MQTT-over-WebSocket.
   const ws = await mqtt.connectAsync('ws://127.0.0.1:18922', { reconnectPeriod: 0 });

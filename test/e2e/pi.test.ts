@@ -6,11 +6,12 @@
  * (Last Will).
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
 import { skipWithoutMosquitto, startMosquitto } from '../support/mosquitto';
+import { RtspReceiver } from '../support/rtsp-receiver';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 
@@ -22,10 +23,14 @@ const T = {
   environment: `prod/device/message/picam/${ID}/sensors/environment`,
   status: `prod/device/status/picam/${ID}`,
   state: `prod/device/message/picam/${ID}/camera/state`,
+  activityStart: `prod/device/message/picam/${ID}/activity/start`,
 };
+const RTSP_PORT = 18_953;
+const hasFfmpeg = spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' }).status === 0;
 const dir = tempDir('picam-pi-e2e-');
 
 let broker: ChildProcess | undefined;
+let receiver: RtspReceiver | undefined;
 let cloud: MqttClient | undefined;
 const heard: Array<{ topic: string; payload: any; retain: boolean; atMs: number }> = [];
 
@@ -38,6 +43,11 @@ const startPi = (dataDir: string): CliProcess =>
       PICAM_DEVICE_NAME: 'Kitchen Pi',
       PICAM_SENSEHAT_BACKEND: 'simulated',
       PICAM_SENSEHAT_LED: 'simulated',
+      // The camera: ffmpeg's moving test pattern, published to a real RTSP receiver.
+      PICAM_CAMERA_SOURCE: 'testsrc',
+      PICAM_RTSP_URL: `rtsp://127.0.0.1:${RTSP_PORT}/${ID}`,
+      PICAM_RTSP_USER: '',
+      PICAM_RTSP_PASSWORD: '',
     }),
   );
 const on = (topic: string) => heard.filter((h) => h.topic === topic);
@@ -51,11 +61,22 @@ before(async () => {
   );
   await cloud.subscribeAsync('prod/device/#', { qos: 1 });
   cloud.on('message', (topic, payload, packet) =>
-    heard.push({ topic, payload: JSON.parse(payload.toString()), retain: packet.retain, atMs: Date.now() }),
+    heard.push({
+      topic,
+      // Thumbnails are JPEG bytes; everything else is JSON.
+      payload: topic.includes('/activity/thumbnail/') ? payload : JSON.parse(payload.toString()),
+      retain: packet.retain,
+      atMs: Date.now(),
+    }),
   );
+  if (hasFfmpeg) {
+    receiver = new RtspReceiver({ port: RTSP_PORT, path: ID, dir });
+    receiver.start();
+  }
 });
 
 after(async () => {
+  await receiver?.stop();
   await cloud?.endAsync();
   broker?.kill('SIGTERM');
 });
@@ -112,6 +133,33 @@ describe('Pi runtime against a real broker', { skip: skipWithoutMosquitto }, () 
     );
     assert.deepEqual(bye.payload, { status: 'disconnected' });
   });
+
+  it(
+    'streams the camera and sends its motion to the cloud with a thumbnail, like a VBC01',
+    { skip: !hasFfmpeg && !process.env.CI ? 'ffmpeg is not installed' : false },
+    async () => {
+      const pi = startPi(tempDir('picam-pi-data-'));
+      try {
+        const start = await waitFor('activity start', async () => last(T.activityStart), 30_000);
+        assert.equal(start.payload.activityType, 'MOTION');
+        const thumbnail = await waitFor(
+          'thumbnail',
+          async () => last(`prod/device/message/picam/${ID}/activity/thumbnail/${start.payload.eventId}`),
+          10_000,
+        );
+        assert.deepEqual([...(thumbnail.payload as Buffer).subarray(0, 2)], [0xff, 0xd8], 'a JPEG');
+        await receiver!.waitForFrames(15, 20_000);
+        const heartbeat = await waitFor(
+          'a heartbeat with the stream streaming',
+          async () => on(T.status).find((h) => h.payload.streamState === 'streaming'),
+          40_000,
+        );
+        assert.ok(heartbeat);
+      } finally {
+        assert.equal(await pi.stop(), 0, `the Pi runtime stops cleanly:\n${pi.output()}`);
+      }
+    },
+  );
 
   it('has the broker announce it offline when the Pi dies (Last Will)', async () => {
     const pi = startPi(tempDir('picam-pi-data-'));

@@ -32,6 +32,7 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
   assert.deepEqual(types.sort(), [
     'mqtt-processor',
     'picam-database',
+    'rpicam-rtsp',
     'sensehat-in',
     'sensehat-out',
     'sqlite-events',

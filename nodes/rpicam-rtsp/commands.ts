@@ -1,0 +1,145 @@
+/**
+ * The command lines of the three processes (pure functions, tested directly):
+ * the source writing raw H.264 to stdout, the relay publishing it to the RTSP
+ * server, and the analyser decoding it into JPEGs and small grey frames.
+ *
+ * The source writes Annex B H.264 with SPS/PPS before every key frame, so a
+ * relay or analyser started mid-stream can begin at the next key frame.
+ */
+import type { AnalysisConfig, StreamConfig } from './types';
+
+export interface Command {
+  command: string;
+  args: string[];
+}
+
+const QUIET = ['-hide_banner', '-loglevel', 'warning', '-nostats'];
+
+/**
+ * An output option: write each packet at once. To a pipe ffmpeg otherwise
+ * holds 32 kB back: seconds of a still picture's H.264, dozens of grey frames.
+ */
+const FLUSH = ['-flush_packets', '1'];
+
+/**
+ * Raw H.264 on stdin. Raw H.264 has no timestamps: without -framerate ffmpeg
+ * assumes 25 fps. By default ffmpeg probes 5 s of video (or 5 MB) before it
+ * writes anything, delaying the stream and then sending it in a burst; the
+ * stream starts with an SPS, which gives the size, so a 1 µs analysis (0 would
+ * mean the default) lets the output start after a frame or two.
+ */
+function rawH264Input(framerate: number): string[] {
+  return [
+    '-fflags',
+    'nobuffer',
+    '-probesize',
+    '32768',
+    '-analyzeduration',
+    '1',
+    '-f',
+    'h264',
+    '-framerate',
+    String(framerate),
+    '-i',
+    'pipe:0',
+  ];
+}
+
+/** Net flips: a 180° rotation is both flips, and flips compose by cancelling (as libcamera's transforms do). */
+function flips(cfg: StreamConfig): { h: boolean; v: boolean } {
+  const turned = cfg.rotation === 180;
+  return { h: cfg.hflip !== turned, v: cfg.vflip !== turned };
+}
+
+function flipFilter(cfg: StreamConfig): string[] {
+  const { h, v } = flips(cfg);
+  const filters = [h ? 'hflip' : '', v ? 'vflip' : ''].filter(Boolean);
+  return filters.length ? ['-vf', filters.join(',')] : [];
+}
+
+/** rpicam-vid's own flags (rpicam-apps core/options.cpp and video_options.hpp). */
+function rpicamSource(cfg: StreamConfig): Command {
+  const args = ['-t', '0', '-n', '--inline', '--codec', 'h264'];
+  args.push('--width', String(cfg.width), '--height', String(cfg.height), '--framerate', String(cfg.framerate));
+  args.push('--bitrate', String(cfg.bitrate), '--intra', String(cfg.keyframeInterval));
+  if (cfg.rotation === 180) args.push('--rotation', '180');
+  if (cfg.hflip) args.push('--hflip');
+  if (cfg.vflip) args.push('--vflip');
+  // --low-latency: no B-frames (the Pi 5's software encoder adds them otherwise, and browsers drop
+  // them in WebRTC); --flush: each frame is written at once, not held in stdout's buffer.
+  if (cfg.lowLatency) args.push('--low-latency', '--flush');
+  args.push('-o', '-');
+  return { command: cfg.rpicamPath, args };
+}
+
+function v4l2Source(cfg: StreamConfig): Command {
+  const args = [...QUIET, '-nostdin', '-f', 'v4l2', '-framerate', String(cfg.framerate), '-video_size', `${cfg.width}x${cfg.height}`];
+  args.push('-i', cfg.v4l2Device, ...flipFilter(cfg));
+  // Webcams often deliver YUYV: 4:2:2 H.264 is a profile browsers cannot decode.
+  args.push('-pix_fmt', 'yuv420p', '-c:v', cfg.v4l2Encoder, '-b:v', String(cfg.bitrate), '-g', String(cfg.keyframeInterval), '-bf', '0');
+  // Hardware encoders may put SPS/PPS only in the first packet: repeat them at every key frame.
+  args.push('-bsf:v', 'dump_extra=freq=keyframe', ...FLUSH, '-f', 'h264', '-');
+  return { command: cfg.ffmpegPath, args };
+}
+
+function testSource(cfg: StreamConfig): Command {
+  const size = `size=${cfg.width}x${cfg.height}:rate=${cfg.framerate}`;
+  // testsrc2 moves (motion detection sees it); smptebars stands still.
+  const pattern = cfg.pattern === 'static' ? `smptebars=${size}` : `testsrc2=${size}`;
+  const args = [...QUIET, '-nostdin', '-re', '-f', 'lavfi', '-i', pattern, ...flipFilter(cfg)];
+  args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-b:v', String(cfg.bitrate));
+  args.push('-g', String(cfg.keyframeInterval), '-bf', '0', '-pix_fmt', 'yuv420p', ...FLUSH, '-f', 'h264', '-');
+  return { command: cfg.ffmpegPath, args };
+}
+
+/** The process that owns the camera and writes raw H.264 to stdout. */
+export function sourceCommand(cfg: StreamConfig): Command {
+  switch (cfg.source) {
+    case 'rpicam':
+      return rpicamSource(cfg);
+    case 'v4l2':
+      return v4l2Source(cfg);
+    case 'testsrc':
+      return testSource(cfg);
+  }
+}
+
+/** The RTSP URL with the credentials URL-encoded into it (ffmpeg decodes them for Basic auth). */
+export function publishUrl(cfg: Pick<StreamConfig, 'rtspUrl' | 'username' | 'password'>): string {
+  if (!cfg.username) return cfg.rtspUrl;
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)(?:[^@/]*@)?(.*)$/i.exec(cfg.rtspUrl);
+  if (!m) throw new Error(`not an RTSP URL: ${redactText(cfg.rtspUrl)}`);
+  const login = encodeURIComponent(cfg.username) + (cfg.password ? `:${encodeURIComponent(cfg.password)}` : '');
+  return `${m[1]}${login}@${m[2]}`;
+}
+
+/** Publishes stdin to the RTSP server over TCP; progress blocks on fd 3. */
+export function relayCommand(cfg: StreamConfig): Command {
+  const args = [...QUIET, ...rawH264Input(cfg.framerate), '-c', 'copy'];
+  // The raw demuxer leaves the first packet's pts unset: the RTSP muxer then sends the first two
+  // frames with one timestamp. Without B-frames presentation order is decoding order, so pts = dts.
+  if (cfg.source !== 'rpicam' || cfg.lowLatency) args.push('-bsf:v', 'setts=pts=DTS');
+  args.push('-f', 'rtsp', '-rtsp_transport', 'tcp', publishUrl(cfg), '-progress', 'pipe:3');
+  return { command: cfg.ffmpegPath, args };
+}
+
+/** Decodes stdin: JPEGs (image2pipe) on stdout, grey motionWidth×motionHeight frames on fd 3. */
+export function analyserCommand(cfg: StreamConfig, analysis: AnalysisConfig): Command {
+  const a = analysis;
+  const args = [...QUIET, ...rawH264Input(cfg.framerate)];
+  args.push('-map', '0:v', '-vf', `fps=${a.jpegFps},scale=${a.jpegWidth}:-2`, '-c:v', 'mjpeg', '-q:v', '5');
+  args.push(...FLUSH, '-f', 'image2pipe', 'pipe:1');
+  args.push('-map', '0:v', '-vf', `fps=${a.motionFps},scale=${a.motionWidth}:${a.motionHeight},format=gray`);
+  args.push(...FLUSH, '-f', 'rawvideo', 'pipe:3');
+  return { command: cfg.ffmpegPath, args };
+}
+
+/** Hides the credentials of any URL in a text (stderr lines, errors, status). */
+export function redactText(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1***@');
+}
+
+/** The arguments with credentials hidden, for logs and status. */
+export function redact(args: readonly string[]): string[] {
+  return args.map(redactText);
+}

@@ -1,0 +1,111 @@
+/**
+ * rpicam-rtsp's editor properties as a typed stream configuration, checked:
+ * a value that cannot work is refused at deploy with a message saying which
+ * and why, rather than found out by ffmpeg later.
+ */
+import type { NodeDef } from 'node-red';
+import { numberSetting } from '../lib/node-config';
+import { CAMERA_MODES, type CameraMode } from '../lib/types';
+import type { CameraOptions } from './camera';
+import type { SourceKind, StreamConfig } from './types';
+
+export interface RpicamRtspDef extends NodeDef {
+  source: string;
+  url: string;
+  width: string | number;
+  height: string | number;
+  framerate: string | number;
+  bitrateKbps: string | number;
+  keyframeSeconds: string | number;
+  rotation: string | number;
+  hflip: boolean | string;
+  vflip: boolean | string;
+  lowLatency: boolean | string;
+  rpicamPath: string;
+  ffmpegPath: string;
+  v4l2Device: string;
+  v4l2Encoder: string;
+  stallSeconds: string | number;
+  analysis: boolean | string;
+  motion: boolean | string;
+  sensitivity: string | number;
+  minMotionSeconds: string | number;
+  quietSeconds: string | number;
+  snapshotSeconds: string | number;
+  previewPath: string;
+  mode: string;
+  autoStart: boolean | string;
+}
+
+export interface CameraSettings {
+  camera: CameraOptions;
+  /** where the MJPEG preview is served; '' = not served */
+  previewPath: string;
+  statsEveryMs: number;
+  autoStart: boolean;
+}
+
+const SOURCES: readonly SourceKind[] = ['rpicam', 'v4l2', 'testsrc'];
+const flag = (v: boolean | string | undefined, def: boolean) => (v === undefined || v === '' ? def : v === true || v === 'true');
+
+function inRange(name: string, value: number, min: number, max: number): number {
+  if (!Number.isFinite(value) || value < min || value > max) throw new Error(`${name} must be between ${min} and ${max} (got ${value})`);
+  return value;
+}
+
+export function streamConfig(def: RpicamRtspDef, credentials: { user?: string; password?: string }): CameraSettings {
+  const source = (def.source || 'rpicam') as SourceKind;
+  if (!SOURCES.includes(source)) throw new Error(`source must be one of ${SOURCES.join(', ')} (got "${def.source}")`);
+  let url: URL;
+  try {
+    url = new URL(def.url);
+  } catch {
+    throw new Error(`RTSP URL "${def.url}" is not a URL (expected rtsp://host:8554/path)`);
+  }
+  if (url.protocol !== 'rtsp:' && url.protocol !== 'rtsps:') throw new Error(`RTSP URL must start with rtsp:// (got ${url.protocol})`);
+  if (url.username || url.password) throw new Error('put the RTSP user and password in the credentials, not in the URL');
+  const framerate = inRange('frame rate', numberSetting(def.framerate, 15), 1, 120);
+  const mode = (def.mode || 'ARMED').toUpperCase() as CameraMode;
+  if (!CAMERA_MODES.includes(mode)) throw new Error(`mode must be one of ${CAMERA_MODES.join(', ')}`);
+  const rotation = numberSetting(def.rotation, 0);
+  if (rotation !== 0 && rotation !== 180) throw new Error('rotation must be 0 or 180 (the camera can flip, not turn by 90°)');
+  const analysis = flag(def.analysis, true);
+  const stream: StreamConfig = {
+    source,
+    rtspUrl: url.toString(),
+    username: credentials.user || undefined,
+    password: credentials.password || undefined,
+    width: inRange('width', numberSetting(def.width, 1280), 64, 4056),
+    height: inRange('height', numberSetting(def.height, 720), 64, 3040),
+    framerate,
+    bitrate: inRange('bitrate', numberSetting(def.bitrateKbps, 2000), 100, 50_000) * 1000,
+    keyframeInterval: Math.max(1, Math.round(inRange('key-frame interval', numberSetting(def.keyframeSeconds, 2), 0.1, 60) * framerate)),
+    rotation,
+    hflip: flag(def.hflip, false),
+    vflip: flag(def.vflip, false),
+    lowLatency: flag(def.lowLatency, true),
+    rpicamPath: def.rpicamPath || 'rpicam-vid',
+    ffmpegPath: def.ffmpegPath || 'ffmpeg',
+    v4l2Device: def.v4l2Device || '/dev/video0',
+    v4l2Encoder: def.v4l2Encoder || 'h264_v4l2m2m',
+    analysis: analysis ? { jpegFps: 2, jpegWidth: 640, motionFps: 5, motionWidth: 64, motionHeight: 48 } : undefined,
+    stallTimeoutMs: inRange('stall time-out', numberSetting(def.stallSeconds, 10), 2, 600) * 1000,
+    backoff: { baseMs: 1000, maxMs: 60_000 },
+  };
+  return {
+    camera: {
+      stream,
+      mode,
+      snapshotEveryMs: analysis ? numberSetting(def.snapshotSeconds, 0) * 1000 : 0,
+      motion: {
+        on: analysis && flag(def.motion, true),
+        sensitivity: inRange('sensitivity', numberSetting(def.sensitivity, 0.5), 0, 1),
+        minDurationMs: numberSetting(def.minMotionSeconds, 1) * 1000,
+        quietMs: numberSetting(def.quietSeconds, 3) * 1000,
+      },
+    },
+    previewPath: analysis ? (def.previewPath ?? '').trim() : '',
+    statsEveryMs: 10_000,
+    autoStart: flag(def.autoStart, true),
+  };
+}
