@@ -81,6 +81,7 @@ export class RtspReceiver {
     this.files.push(file);
     this.frames = 0;
     const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-rtsp_flags', 'listen', '-analyzeduration', '1', '-i', this.url];
+    // -analyzeduration 1: frames are counted from the first one, not after 5 s of probing;
     // -flush_packets: the file holds what was counted, for ffprobe to read while it grows.
     args.push('-c', 'copy', '-flush_packets', '1', '-f', 'mpegts', '-y', file, '-progress', 'pipe:1');
     const child = spawnChild(this.opts.ffmpegPath ?? 'ffmpeg', args, { stdio: ['ignore', 'pipe'] });
