@@ -16,7 +16,11 @@ const ACTIONS = ['start', 'stop', 'restart'] as const;
 export function readCameraInput(msg: NodeMessageInFlow): CameraInput {
   const { topic, payload } = msg;
   const p = payload && typeof payload === 'object' && !Array.isArray(payload) ? (payload as Record<string, unknown>) : undefined;
-  const action = (ACTIONS as readonly unknown[]).includes(payload) ? payload : (ACTIONS as readonly unknown[]).includes(topic) ? topic : undefined;
+  const action = (ACTIONS as readonly unknown[]).includes(payload)
+    ? payload
+    : (ACTIONS as readonly unknown[]).includes(topic)
+      ? topic
+      : undefined;
   if (action) return { type: action as 'start' | 'stop' | 'restart' };
   if (topic === 'snapshot' || payload === 'snapshot') {
     const requestId = p?.requestId;
@@ -36,6 +40,7 @@ export function readCameraInput(msg: NodeMessageInFlow): CameraInput {
   }
   return {
     type: 'invalid',
-    reason: 'expected "start", "stop", "restart", "snapshot" (msg.topic or msg.payload), a mode (msg.topic "mode") or a setmode payload {mode}',
+    reason:
+      'expected "start", "stop", "restart", "snapshot" (msg.topic or msg.payload), a mode (msg.topic "mode") or a setmode payload {mode}',
   };
 }

@@ -46,7 +46,10 @@ export default function register(RED: NodeAPI): void {
     const camera = new Camera(config.camera, {
       state: (stats, mode) => {
         const detail = stats.state === 'streaming' ? `${stats.fps} fps, ${Math.round(stats.bitrateKbps)} kbit/s` : (stats.lastError ?? '');
-        status.now(LOOK[stats.state] ?? 'busy', `${mode === 'PRIVACY' ? 'privacy: camera off' : stats.state}${detail ? ` · ${detail}` : ''}`.slice(0, 90));
+        status.now(
+          LOOK[stats.state] ?? 'busy',
+          `${mode === 'PRIVACY' ? 'privacy: camera off' : stats.state}${detail ? ` · ${detail}` : ''}`.slice(0, 90),
+        );
         out(0, { topic: 'status', payload: { ...stats, mode } });
       },
       activity: (kind, payload) => out(1, { topic: `activity/${kind}`, payload }),
@@ -101,7 +104,10 @@ export default function register(RED: NodeAPI): void {
           }
         }
       };
-      run().then(() => done(), (err: Error) => done(err));
+      run().then(
+        () => done(),
+        (err: Error) => done(err),
+      );
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {
@@ -126,7 +132,9 @@ export default function register(RED: NodeAPI): void {
 
 /** Express has no "remove route": take it out of the router's stack, as Node-RED's http in node does. */
 function removeRoute(RED: NodeAPI, path: string): void {
-  const router = (RED.httpNode as unknown as { _router?: { stack: Array<{ route?: { path?: string; methods?: Record<string, boolean> } }> } })._router;
+  const router = (
+    RED.httpNode as unknown as { _router?: { stack: Array<{ route?: { path?: string; methods?: Record<string, boolean> } }> } }
+  )._router;
   if (!router) return;
   router.stack = router.stack.filter((layer) => !(layer.route?.path === path && layer.route.methods?.get));
 }

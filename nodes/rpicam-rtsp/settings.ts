@@ -35,6 +35,7 @@ export interface RpicamRtspDef extends NodeDef {
   previewPath: string;
   mode: string;
   autoStart: boolean | string;
+  pattern?: string;
 }
 
 export interface CameraSettings {
@@ -88,6 +89,7 @@ export function streamConfig(def: RpicamRtspDef, credentials: { user?: string; p
     ffmpegPath: def.ffmpegPath || 'ffmpeg',
     v4l2Device: def.v4l2Device || '/dev/video0',
     v4l2Encoder: def.v4l2Encoder || 'h264_v4l2m2m',
+    pattern: def.pattern === 'static' ? 'static' : 'moving',
     analysis: analysis ? { jpegFps: 2, jpegWidth: 640, motionFps: 5, motionWidth: 64, motionHeight: 48 } : undefined,
     stallTimeoutMs: inRange('stall time-out', numberSetting(def.stallSeconds, 10), 2, 600) * 1000,
     backoff: { baseMs: 1000, maxMs: 60_000 },

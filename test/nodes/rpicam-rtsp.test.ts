@@ -104,6 +104,27 @@ describe('rpicam-rtsp node', { skip }, () => {
     assert.deepEqual([...snap.payload.subarray(0, 2)], [0xff, 0xd8]);
   });
 
+  it('ends a motion event when disarmed, and raises none in LIVESTREAMONLY', async () => {
+    const { events } = await load();
+    const start = await until('activity start', () => events.msgs.find((m) => m.topic === 'activity/start'), 30_000);
+    node('cam').receive({ topic: 'mode', payload: 'LIVESTREAMONLY' });
+    const stop = await until('activity stop', () => events.msgs.find((m) => m.topic === 'activity/stop'), 10_000);
+    assert.equal(stop.payload.eventId, start.payload.eventId);
+    const count = events.msgs.length;
+    await sleep(4000);
+    assert.equal(events.msgs.length, count, 'no motion events while streaming without alerts');
+  });
+
+  it('raises nothing on a still picture', async () => {
+    const { status, events } = await load({ pattern: 'static' });
+    await until('streaming', () => states(status).includes('streaming'), 20_000);
+    await sleep(5000);
+    assert.deepEqual(
+      events.msgs.map((m) => m.topic),
+      [],
+    );
+  });
+
   it('obeys the modes: PRIVACY ends the stream and its processes, ARMED brings it back', async () => {
     const { status } = await load();
     await until('streaming', () => states(status).includes('streaming'), 20_000);
