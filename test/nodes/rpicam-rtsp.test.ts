@@ -115,14 +115,16 @@ describe('rpicam-rtsp node', { skip }, () => {
     assert.equal(events.msgs.length, count, 'no motion events while streaming without alerts');
   });
 
-  it('raises nothing on a still picture', async () => {
-    const { status, events } = await load({ pattern: 'static' });
+  it('raises nothing on a still picture, and sends a snapshot every N seconds', async () => {
+    const { status, events, snaps } = await load({ pattern: 'static', snapshotSeconds: 1 });
     await until('streaming', () => states(status).includes('streaming'), 20_000);
     await sleep(5000);
     assert.deepEqual(
       events.msgs.map((m) => m.topic),
       [],
     );
+    const periodic = await snaps.wait(2, 5000);
+    assert.ok(periodic.every((m) => m.requestId === undefined && m.payload[0] === 0xff));
   });
 
   it('obeys the modes: PRIVACY ends the stream and its processes, ARMED brings it back', async () => {
