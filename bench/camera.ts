@@ -9,25 +9,17 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { sourceCommand } from '../nodes/rpicam-rtsp/commands';
 import { Pipeline } from '../nodes/rpicam-rtsp/pipeline';
 import type { StreamConfig } from '../nodes/rpicam-rtsp/types';
 import { RtspReceiver } from '../test/support/rtsp-receiver';
 import { tempDir } from '../test/support/tmp';
+import { freePort } from '../test/support/ports';
 
 const SIZE = { width: 1280, height: 720, framerate: 15 };
 const MEASURE_S = Number(process.env.BENCH_CAMERA_S ?? 10);
 const TICKS = 100; // USER_HZ on Linux
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** CPU seconds a process has used (user + system), from /proc. */
 function cpuSeconds(pid: number): number {

@@ -6,8 +6,8 @@
  *   output 3: snapshots
  */
 import type { Request, Response } from 'express';
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { numberSetting, type NodeConstructor } from '../lib/node-config';
+import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
+import type { NodeConstructor } from '../lib/node-config';
 import { StatusReporter, type StatusLevel } from '../lib/status';
 import type { CameraMode } from '../lib/types';
 import { Camera } from './camera';

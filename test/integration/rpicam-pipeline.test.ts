@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Pipeline } from '../../nodes/rpicam-rtsp/pipeline';
 import type { GreyFrame, PipelineState, StreamConfig } from '../../nodes/rpicam-rtsp/types';
@@ -16,18 +15,11 @@ import { buildFakeRpicamVid } from '../support/fake-rpicam-vid';
 import { RtspReceiver } from '../support/rtsp-receiver';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
+import { freePort } from '../support/ports';
 
 const installed = ['ffmpeg', 'ffprobe'].every((cmd) => spawnSync(cmd, ['-version'], { stdio: 'ignore' }).status === 0);
 /** CI installs ffmpeg (scripts/install-test-deps.sh); elsewhere the test says why it skipped. */
 const skip = !installed && !process.env.CI ? 'ffmpeg and ffprobe are not installed (scripts/install-test-deps.sh installs them)' : false;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** Every process in a process group (a wrapper's children included), from /proc. */
 function groupMembers(pgid: number): number[] {

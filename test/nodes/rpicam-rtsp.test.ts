@@ -6,12 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import cameraNode from '../../nodes/rpicam-rtsp/rpicam-rtsp';
 import { RtspReceiver } from '../support/rtsp-receiver';
 import { tempDir } from '../support/tmp';
 import { Collector, helper, node, sleep, spy, text, until, useNodeRed } from './support';
+import { freePort } from '../support/ports';
 
 const installed = ['ffmpeg', 'ffprobe'].every((cmd) => spawnSync(cmd, ['-version'], { stdio: 'ignore' }).status === 0);
 const skip = !installed && !process.env.CI ? 'ffmpeg is not installed (scripts/install-test-deps.sh installs it)' : false;
@@ -20,14 +20,6 @@ useNodeRed();
 
 const dir = tempDir('picam-rtsp-node-');
 let receiver: RtspReceiver;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 before(async () => {
   if (skip) return;
