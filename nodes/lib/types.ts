@@ -139,6 +139,19 @@ export interface CommandRecord extends RecordBase {
   mode?: CameraMode;
 }
 
+/** mediamtx-health: one path's health at one poll (the dashboard's stream history). */
+export interface StreamHealthRecord extends RecordBase {
+  kind: 'stream-health';
+  /** the MediaMTX path is the device id; deviceType is "mediamtx" */
+  online: boolean;
+  readers: number;
+  /** kbit/s, from the byte counters between two polls */
+  inboundKbps?: number;
+  outboundKbps?: number;
+  framesInError?: number;
+  sourceType?: string;
+}
+
 export interface DeadLetterRecord {
   kind: 'dead-letter';
   timeMs: number;
@@ -151,7 +164,14 @@ export interface DeadLetterRecord {
 }
 
 export type StoreRecord =
-  ConnectionRecord | HeartbeatRecord | ActivityRecord | CameraStateRecord | SensorRecord | CommandRecord | DeadLetterRecord;
+  | ConnectionRecord
+  | HeartbeatRecord
+  | ActivityRecord
+  | CameraStateRecord
+  | SensorRecord
+  | CommandRecord
+  | StreamHealthRecord
+  | DeadLetterRecord;
 
 export type RecordKind = StoreRecord['kind'];
 

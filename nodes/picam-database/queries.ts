@@ -15,8 +15,8 @@ export class QueryError extends Error {
   }
 }
 
-export type QueryKind = 'cameras' | 'events' | 'sensors' | 'dead-letters' | 'alerts' | 'status';
-export const QUERY_KINDS: readonly QueryKind[] = ['cameras', 'events', 'sensors', 'dead-letters', 'alerts', 'status'];
+export type QueryKind = 'cameras' | 'events' | 'sensors' | 'dead-letters' | 'alerts' | 'streams' | 'status';
+export const QUERY_KINDS: readonly QueryKind[] = ['cameras', 'events', 'sensors', 'dead-letters', 'alerts', 'streams', 'status'];
 
 /** Query parameters as they come from a URL or a flow: strings or numbers. */
 export type QueryParams = Record<string, unknown>;
@@ -222,9 +222,40 @@ export async function alerts(db: Connection, p: QueryParams) {
   return { alerts: rows, total: total?.n ?? 0, limit, offset };
 }
 
+/** Stream health: every path's latest poll, or one path's history (`path`, `from`, `to`, last hour by default). */
+export async function streams(db: Connection, p: QueryParams) {
+  const path = p.path;
+  if (path === undefined || path === '') {
+    const rows = await db.all(
+      `SELECT h.path, h.time_ms, h.online, h.readers, h.inbound_kbps, h.outbound_kbps, h.frames_in_error, h.source_type
+         FROM stream_health h
+         JOIN (SELECT path, MAX(time_ms) AS t FROM stream_health GROUP BY path) last ON last.path = h.path AND last.t = h.time_ms
+        ORDER BY h.path`,
+    );
+    return { streams: rows };
+  }
+  if (typeof path !== 'string' || !/^[A-Za-z0-9_.~/-]{1,256}$/.test(path)) throw new QueryError(400, '"path" must be a MediaMTX path name');
+  const toMs = time(p, 'to') ?? Date.now();
+  const fromMs = time(p, 'from') ?? toMs - 3600_000;
+  const rows = await db.all(
+    `SELECT time_ms, online, readers, inbound_kbps, outbound_kbps, frames_in_error FROM stream_health
+      WHERE path = ? AND time_ms BETWEEN ? AND ? ORDER BY time_ms LIMIT 5000`,
+    [path, fromMs, toMs],
+  );
+  return { path, from: fromMs, to: toMs, history: rows };
+}
+
 /** Row counts: a cheap health view of the store. */
 export async function status(db: Connection) {
-  const tables = ['camera_registry', 'activity_events', 'status_events', 'sensor_readings', 'dead_letters', 'alerts_outbox'];
+  const tables = [
+    'camera_registry',
+    'activity_events',
+    'status_events',
+    'sensor_readings',
+    'dead_letters',
+    'alerts_outbox',
+    'stream_health',
+  ];
   const counts: Record<string, number> = {};
   for (const t of tables) {
     // Table names come from the constant list above, never from input.

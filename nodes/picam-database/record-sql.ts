@@ -109,6 +109,14 @@ const COMMANDS: Omit<TableRows, 'rows'> = {
   tail: ' ON CONFLICT (request_id) DO NOTHING',
 };
 
+const STREAM_HEALTH: Omit<TableRows, 'rows'> = {
+  head: `INSERT INTO stream_health (path, time_ms, online, readers, inbound_kbps, outbound_kbps, frames_in_error, source_type)`,
+  columns: 8,
+  tail: ` ON CONFLICT (path, time_ms) DO UPDATE SET online = excluded.online, readers = excluded.readers,
+    inbound_kbps = excluded.inbound_kbps, outbound_kbps = excluded.outbound_kbps,
+    frames_in_error = excluded.frames_in_error, source_type = excluded.source_type`,
+};
+
 const DEAD_LETTERS: Omit<TableRows, 'rows'> = {
   head: 'INSERT INTO dead_letters (received_ms, source, reason, device_id, payload, payload_bytes)',
   columns: 6,
@@ -124,6 +132,7 @@ export function batchStatements(records: readonly StoreRecord[], nowMs: number):
     state: { ...CAMERA_STATE, rows: [] as SqlValue[][] },
     sensors: { ...SENSORS, rows: [] as SqlValue[][] },
     commands: { ...COMMANDS, rows: [] as SqlValue[][] },
+    health: { ...STREAM_HEALTH, rows: [] as SqlValue[][] },
     dead: { ...DEAD_LETTERS, rows: [] as SqlValue[][] },
   };
   const now = sec(nowMs);
@@ -229,6 +238,19 @@ export function batchStatements(records: readonly StoreRecord[], nowMs: number):
         if (r.mode) tables.state.rows.push([r.deviceId, 'mode', r.mode, sec(r.timeMs)]);
         tables.commands.rows.push([r.requestId, r.deviceId, r.action, r.topic, v(r.mode), r.timeMs]);
         break;
+      case 'stream-health':
+        // A MediaMTX path is not a camera: no registry row.
+        tables.health.rows.push([
+          r.deviceId,
+          r.timeMs,
+          r.online ? 1 : 0,
+          r.readers,
+          v(r.inboundKbps),
+          v(r.outboundKbps),
+          v(r.framesInError),
+          v(r.sourceType),
+        ]);
+        break;
       case 'dead-letter':
         tables.dead.rows.push([r.timeMs, r.source, r.reason, v(r.deviceId), r.payload, r.payloadBytes]);
         break;
@@ -264,6 +286,7 @@ export function batchStatements(records: readonly StoreRecord[], nowMs: number):
     ...multiRow(tables.state),
     ...multiRow(tables.sensors),
     ...multiRow(tables.commands),
+    ...multiRow(tables.health),
     ...multiRow(tables.dead),
   ];
 }

@@ -153,6 +153,24 @@ CREATE INDEX alerts_outbox_event ON alerts_outbox (owner, event_id, target);
 CREATE INDEX alerts_outbox_created ON alerts_outbox (created_ms);
 `,
   },
+  {
+    version: 3,
+    description: 'stream health history from mediamtx-health',
+    sql: `
+CREATE TABLE stream_health (
+  path TEXT NOT NULL,
+  time_ms INTEGER NOT NULL,
+  online INTEGER NOT NULL,
+  readers INTEGER NOT NULL,
+  inbound_kbps REAL,
+  outbound_kbps REAL,
+  frames_in_error INTEGER,
+  source_type TEXT,
+  PRIMARY KEY (path, time_ms)
+) WITHOUT ROWID;
+CREATE INDEX stream_health_time ON stream_health (time_ms);
+`,
+  },
 ];
 
 export async function currentVersion(db: Connection): Promise<number> {

@@ -77,6 +77,8 @@ export class EventStore {
         return queries.deadLetters(this.readerConn, params);
       case 'alerts':
         return queries.alerts(this.readerConn, params);
+      case 'streams':
+        return queries.streams(this.readerConn, params);
       case 'status':
         return queries.status(this.readerConn);
       default:
@@ -100,6 +102,7 @@ export class EventStore {
       ['activity_events', 'start_timestamp', this.retention.activity, 'sec'],
       ['status_events', 'timestamp', this.retention.status, 'sec'],
       ['sensor_readings', 'time_ms', this.retention.sensors, 'ms'],
+      ['stream_health', 'time_ms', this.retention.status, 'ms'],
       ['dead_letters', 'received_ms', this.retention.deadLetters, 'ms'],
       // Alerts still waiting to be delivered are never pruned, however old.
       ['alerts_outbox', 'created_ms', this.retention.activity, 'ms'],
@@ -115,9 +118,11 @@ export class EventStore {
             table === 'sensor_readings'
               ? `DELETE FROM sensor_readings WHERE (device_id, time_ms) IN
                    (SELECT device_id, time_ms FROM sensor_readings WHERE time_ms < ? LIMIT 5000)`
-              : `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${column} < ?${
-                  table === 'alerts_outbox' ? " AND state NOT IN ('pending', 'waiting')" : ''
-                } LIMIT 5000)`,
+              : table === 'stream_health'
+                ? `DELETE FROM stream_health WHERE (path, time_ms) IN (SELECT path, time_ms FROM stream_health WHERE time_ms < ? LIMIT 5000)`
+                : `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${column} < ?${
+                    table === 'alerts_outbox' ? " AND state NOT IN ('pending', 'waiting')" : ''
+                  } LIMIT 5000)`,
             [cutoff],
           ),
         );

@@ -11,6 +11,7 @@ const RECORD_KINDS: readonly RecordKind[] = [
   'camera-state',
   'sensor',
   'command',
+  'stream-health',
   'dead-letter',
 ];
 

@@ -328,3 +328,47 @@ describe('retention', () => {
     await store.close();
   });
 });
+
+describe('stream health', () => {
+  const health = (path: string, timeMs: number, online: boolean, readers = 0) =>
+    ({
+      kind: 'stream-health',
+      deviceId: path,
+      deviceType: 'mediamtx',
+      timeMs,
+      online,
+      readers,
+      inboundKbps: online ? 1800 : 0,
+    }) as StoreRecord;
+
+  it('keeps every poll, answers the latest per path and one path’s history, and prunes with the status retention', async () => {
+    const store = await fresh({ retention: { status: 1 } });
+    const now = Date.now();
+    for (const r of [
+      health('picam-1', now - 3000, true, 1),
+      health('picam-1', now - 1000, false),
+      health('picam-2', now - 2000, true, 2),
+      health('picam-2', now - 2 * 86_400_000, true),
+    ])
+      await store.writeAsync(r);
+    const latest = (await store.query('streams')) as { streams: Array<{ path: string; online: number; readers: number }> };
+    assert.deepEqual(
+      latest.streams.map((s) => [s.path, s.online, s.readers]),
+      [
+        ['picam-1', 0, 0],
+        ['picam-2', 1, 2],
+      ],
+    );
+    const history = (await store.query('streams', { path: 'picam-1' })) as { history: Array<{ online: number; inbound_kbps: number }> };
+    assert.deepEqual(
+      history.history.map((h) => [h.online, h.inbound_kbps]),
+      [
+        [1, 1800],
+        [0, 0],
+      ],
+    );
+    await assert.rejects(store.query('streams', { path: "x'; DROP TABLE stream_health; --" }), /"path" must be a MediaMTX path name/);
+    assert.equal(await store.prune(now), 1, 'the two-day-old poll');
+    await store.close();
+  });
+});
