@@ -30,6 +30,8 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
   const files = new Set((JSON.parse(json) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path));
   const types = Object.keys(pkg['node-red'].nodes);
   assert.deepEqual(types.sort(), [
+    'mediamtx-health',
+    'mediamtx-server',
     'mqtt-processor',
     'picam-database',
     'rpicam-rtsp',
@@ -46,7 +48,7 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
       assert.ok(files.has(f), `${f} is in the package`);
     }
     const editor = readFileSync(join(root, file.replace(/\.js$/, '.html')), 'utf8');
-    const configNode = type === 'picam-database' || type === 'telegram-bot';
+    const configNode = type === 'picam-database' || type === 'telegram-bot' || type === 'mediamtx-server';
     assert.match(editor, configNode ? /category: 'config'/ : /category: 'PiCam Guardian'/);
   }
   assert.ok(files.has('examples/cloud.json'), 'the cloud flow is under Import → Examples');

@@ -1,0 +1,88 @@
+/**
+ * mediamtx-health: polls a MediaMTX server and reports every stream's health.
+ *   output 1: changes and a periodic summary   output 2: alerts (alert contract)
+ *   output 3: stream-health records (→ sqlite-events)
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { numberSetting, type NodeConstructor } from '../lib/node-config';
+import { StatusReporter } from '../lib/status';
+import type { MediamtxServerNode } from '../mediamtx-server/mediamtx-server';
+import { HealthMonitor } from './monitor';
+
+interface MediamtxHealthDef extends NodeDef {
+  server: string;
+  intervalSeconds: string | number;
+  graceSeconds: string | number;
+  summarySeconds: string | number;
+}
+
+export default function register(RED: NodeAPI): void {
+  function MediamtxHealth(this: Node, def: MediamtxHealthDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const status = new StatusReporter(node, 1000);
+    const server = RED.nodes.getNode(def.server) as MediamtxServerNode | null;
+    const client = server?.client;
+    if (!client) {
+      // Off, not broken: a site without MediaMTX still deploys the cloud flow.
+      const why = server?.problem ?? 'no MediaMTX server configured';
+      status.now('warn', `stream health off: ${why}`);
+      node.on('input', (_m: NodeMessageInFlow, _s: unknown, done: (e?: Error) => void) =>
+        done(new Error(`mediamtx-health is off: ${why}`)),
+      );
+      return;
+    }
+    const out = (i: 0 | 1 | 2, msgs: NodeMessage[]) => {
+      const all: Array<NodeMessage[] | null> = [null, null, null];
+      all[i] = msgs;
+      node.send(all);
+    };
+    const monitor = new HealthMonitor(
+      client,
+      {
+        intervalMs: Math.max(1, numberSetting(def.intervalSeconds, 5)) * 1000,
+        graceMs: numberSetting(def.graceSeconds, 30) * 1000,
+        serverName: `MediaMTX at ${server!.apiUrl}`,
+      },
+      {
+        changes: (changes) =>
+          out(
+            0,
+            changes.map((c) => ({ topic: `stream/${c.type}`, payload: c })),
+          ),
+        records: (records) =>
+          records.length &&
+          out(
+            2,
+            records.map((r) => ({ topic: 'stream-health', payload: r })),
+          ),
+        alerts: (alerts) =>
+          out(
+            1,
+            alerts.map((a) => ({ topic: `alert/${a.kind}`, payload: a })),
+          ),
+        polled: (error, online, total) => {
+          if (error) status.now(error.kind === 'unauthorized' ? 'error' : 'warn', `${error.kind}: ${error.message}`.slice(0, 90));
+          else status.soon(() => ['ok', `${online} of ${total} streams online`]);
+        },
+      },
+    );
+    const summaryTimer = setInterval(
+      () => out(0, [{ topic: 'summary', payload: monitor.health.summary() }]),
+      Math.max(5, numberSetting(def.summarySeconds, 60)) * 1000,
+    );
+    monitor.start();
+
+    node.on('input', (_msg: NodeMessageInFlow, _send: unknown, done: (e?: Error) => void) => {
+      monitor.pollNow().then(() => done(), done);
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      monitor.close();
+      clearInterval(summaryTimer);
+      status.clear();
+      done();
+    });
+  }
+  RED.nodes.registerType('mediamtx-health', MediamtxHealth as unknown as NodeConstructor);
+}
