@@ -10,6 +10,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { parseAuthConfig } from './mediamtx-auth';
 import { dirname, join, resolve } from 'node:path';
 
 /** The package's own folder (holds package.json, flows/, dist/), from source or build. */
@@ -83,6 +84,15 @@ export function settingsFor(env: Env): RoleSettings {
   };
 
   Object.assign(flowEnv, piFlowEnv(env, role, flowEnv.PICAM_PREFIX!, problems));
+  try {
+    parseAuthConfig(env);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  // Stream health: off (and the node says so) until a MediaMTX API is named.
+  flowEnv.MEDIAMTX_API_URL = env.MEDIAMTX_API_URL ?? '';
+  flowEnv.MEDIAMTX_USER = env.MEDIAMTX_USER ?? '';
+  flowEnv.MEDIAMTX_PASSWORD = env.MEDIAMTX_PASSWORD ?? '';
 
   const node: Record<string, unknown> = {
     uiHost: host,

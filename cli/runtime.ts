@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import express from 'express';
 import { basicAuth } from './http-auth';
+import { mediamtxAuthHandler, parseAuthConfig } from './mediamtx-auth';
 import { applyFlowEnv, packageRoot, type RoleSettings } from './roles';
 
 export interface RunningRuntime {
@@ -60,6 +61,12 @@ export async function startRuntime(
   const app = express();
   const server = createServer(app);
   RED.init(server, settings);
+  // MediaMTX asks here who may publish and watch (authMethod: http). Before the API's Basic auth:
+  // MediaMTX cannot log in to it, and the handler answers only loopback callers.
+  if (role.role !== 'pi') {
+    const mediamtx = parseAuthConfig(process.env);
+    app.post('/mediamtx/auth', mediamtxAuthHandler(mediamtx, { warn: (m: string) => RED.log.warn(m) }));
+  }
   app.use(settings.httpAdminRoot as string, RED.httpAdmin);
   const nodeAuth = settings.httpNodeAuth as { user: string; pass: string } | undefined;
   if (nodeAuth) app.use(settings.httpNodeRoot as string, basicAuth(nodeAuth.user, nodeAuth.pass));
@@ -102,7 +109,7 @@ interface NodeRedEmbedded {
   stop(): Promise<void>;
   httpAdmin: express.Express;
   httpNode: express.Express;
-  log: { info(msg: string): void };
+  log: { info(msg: string): void; warn(msg: string): void };
   hooks: RunningRuntime['hooks'];
   runtime: { flows: { setFlows(opts: { flows: { flows: FlowNode[] }; deploymentType: string }): Promise<unknown> } };
 }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import bcrypt from 'bcryptjs';
 import mqtt, { type MqttClient } from 'mqtt';
 import { API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
 import { rows } from '../support/records';
@@ -33,7 +34,10 @@ const publish = (c: MqttClient, topic: string, payload: unknown) =>
   c.publishAsync(topic, typeof payload === 'string' ? payload : JSON.stringify(payload), { qos: 1 });
 
 before(async () => {
-  runtime = startCli(['start', '--role', 'cloud'], cloudRoleEnv(dir, PORTS, { PICAM_DEBOUNCE_SECONDS: '1' }));
+  runtime = startCli(
+    ['start', '--role', 'cloud'],
+    cloudRoleEnv(dir, PORTS, { PICAM_DEBOUNCE_SECONDS: '1', PICAM_MEDIAMTX_DEVICES: `picam-1:${bcrypt.hashSync('pi-stream-secret', 4)}` }),
+  );
   camera = await waitFor('the broker', () =>
     mqtt.connectAsync(MQTT_URL, { ...DEVICE_LOGIN, clientId: CAMERA, reconnectPeriod: 0 }).catch(() => undefined),
   );
@@ -83,6 +87,25 @@ describe('cloud runtime: security on by default', () => {
     assert.ok(!flowText.includes(DEVICE_LOGIN.password));
     const creds = readFileSync(join(dir, 'flows_cred.json'), 'utf8');
     assert.ok(!creds.includes(DEVICE_LOGIN.password) && !creds.includes('MQTT_PASSWORD'), 'encrypted');
+  });
+});
+
+describe('cloud runtime: MediaMTX asks it who may publish', () => {
+  const ask = (body: object) =>
+    fetch(`${BASE}/mediamtx/auth`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const request = { ip: '127.0.0.1', protocol: 'rtsp', id: null, query: '', token: '' };
+
+  it('lets a Pi publish to its own path only, with its own password, without the API login', async () => {
+    assert.equal(
+      (await ask({ ...request, user: 'picam-1', password: 'pi-stream-secret', action: 'publish', path: 'picam-1' })).status,
+      200,
+    );
+    assert.equal(
+      (await ask({ ...request, user: 'picam-1', password: 'pi-stream-secret', action: 'publish', path: 'picam-2' })).status,
+      401,
+    );
+    assert.equal((await ask({ ...request, user: 'picam-1', password: 'wrong', action: 'publish', path: 'picam-1' })).status, 401);
+    assert.equal((await ask({ ...request, user: '', password: '', action: 'read', path: 'picam-1' })).status, 401);
   });
 });
 
