@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { settingsFor, type Role } from './roles';
 import { startRuntime } from './runtime';
+import { startDemoMediamtx, type DemoMediamtx } from './demo-mediamtx';
 import { startRtspSink } from './rtsp-sink';
 import { startSimulator } from './simulator';
 
@@ -51,7 +52,13 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command !== 'start') throw new Error(`unknown command "${command}"\n${USAGE}`);
 
-  const env = { ...process.env, PICAM_ROLE: (values.role as Role | undefined) ?? process.env.PICAM_ROLE ?? 'demo' };
+  const env: NodeJS.ProcessEnv = { ...process.env, PICAM_ROLE: (values.role as Role | undefined) ?? process.env.PICAM_ROLE ?? 'demo' };
+  let mediamtx: DemoMediamtx | undefined;
+  if (env.PICAM_ROLE === 'demo') {
+    mediamtx = startDemoMediamtx(env, env.PICAM_DEVICE_ID ?? 'picam-1');
+    if (mediamtx.apiUrl) env.MEDIAMTX_API_URL = mediamtx.apiUrl;
+    if (mediamtx.rtspUrl && !env.PICAM_RTSP_URL) env.PICAM_RTSP_URL = mediamtx.rtspUrl;
+  }
   const role = settingsFor(env);
   const runtime = await startRuntime(
     role,
@@ -61,7 +68,9 @@ async function main(argv: string[]): Promise<void> {
   let stopSink: (() => Promise<void>) | undefined;
   if (role.role === 'demo') {
     // The Pi flow's camera publishes here; its relay retries with backoff until the sink listens.
-    const sink = startRtspSink(role.flowEnv.PICAM_RTSP_URL!, resolve(String(role.node.userDir), 'hls'), (l) => console.log(l));
+    const sink = mediamtx?.rtspUrl
+      ? { describe: `${role.flowEnv.PICAM_RTSP_URL} (MediaMTX)`, stop: async () => undefined }
+      : startRtspSink(role.flowEnv.PICAM_RTSP_URL!, resolve(String(role.node.userDir), 'hls'), (l) => console.log(l));
     stopSink = sink.stop;
     // The Pi is the real Pi flow (with a simulated Sense HAT): the simulator plays only the VBC01 cameras.
     const sim = await startSimulator({ url: `mqtt://127.0.0.1:${role.flowEnv.PICAM_MQTT_PORT}`, pace: Number(values.pace), pis: 0 });
@@ -74,6 +83,7 @@ PiCam Guardian demo is running
   sensors (API)     ${runtime.url}/api/sensors/${role.flowEnv.PICAM_DEVICE_ID}  (the Pi flow, simulated Sense HAT, every 2 s)
   camera stream     ${sink.describe}
   camera preview    ${runtime.url}${role.flowEnv.PICAM_PREVIEW_PATH}  (MJPEG)
+  stream health     ${mediamtx?.describe}
   MQTT broker       mqtt://127.0.0.1:${role.flowEnv.PICAM_MQTT_PORT}  (WebSocket ws://127.0.0.1:${role.flowEnv.PICAM_MQTT_WS_PORT})
   database          ${role.flowEnv.PICAM_DB_FILE}
   simulated devices ${sim.devices.map((d) => `${d.name} (${d.type} ${d.id})`).join(', ')}
@@ -84,6 +94,7 @@ Ctrl-C stops everything.`);
   onExit(async () => {
     await stopSim?.();
     await stopSink?.();
+    await mediamtx?.stop();
     await runtime.stop();
   });
 }

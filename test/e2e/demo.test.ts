@@ -97,6 +97,9 @@ it('fills the database with simulated cameras and events within 30 s, and says w
     assert.match(demo.output(), /camera stream\s+off: ffmpeg is not installed/);
   }
 
+  // No mediamtx binary here: the demo says stream health is off rather than failing.
+  assert.match(demo.output(), /stream health\s+off: no mediamtx on the PATH/);
+
   // Browsers reach the same broker over MQTT-over-WebSocket.
   const ws = await mqtt.connectAsync('ws://127.0.0.1:18922', { reconnectPeriod: 0 });
   await ws.subscribeAsync('prod/device/#');
