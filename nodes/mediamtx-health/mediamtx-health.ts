@@ -61,9 +61,9 @@ export default function register(RED: NodeAPI): void {
             1,
             alerts.map((a) => ({ topic: `alert/${a.kind}`, payload: a })),
           ),
-        polled: (error, online, total) => {
+        polled: (error, online, total, version) => {
           if (error) status.now(error.kind === 'unauthorized' ? 'error' : 'warn', `${error.kind}: ${error.message}`.slice(0, 90));
-          else status.soon(() => ['ok', `${online} of ${total} streams online`]);
+          else status.soon(() => ['ok', `MediaMTX ${version ?? ''}: ${online} of ${total} streams online`]);
         },
       },
     );

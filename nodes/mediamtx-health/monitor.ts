@@ -14,7 +14,7 @@ export interface MonitorEvents {
   records(records: StreamHealthRecord[]): void;
   alerts(alerts: Alert[]): void;
   /** after every poll: undefined when it worked, else why not */
-  polled(error: MediamtxError | undefined, online: number, total: number): void;
+  polled(error: MediamtxError | undefined, online: number, total: number, version?: string): void;
 }
 
 export interface MonitorOptions {
@@ -31,10 +31,12 @@ export class HealthMonitor {
   private closed = false;
   private failingSince?: number;
   private failureAlerted = false;
+  /** the server's version, asked again after every failure (it may have been upgraded and restarted) */
+  private version?: string;
   private readonly now: () => number;
 
   constructor(
-    private readonly client: Pick<MediamtxClient, 'paths'>,
+    private readonly client: Pick<MediamtxClient, 'paths' | 'info'>,
     private readonly opts: MonitorOptions,
     private readonly events: MonitorEvents,
   ) {
@@ -66,6 +68,7 @@ export class HealthMonitor {
     const nowMs = this.now();
     let error: MediamtxError | undefined;
     try {
+      this.version ??= (await this.client.info()).version;
       const paths = await this.client.paths();
       if (this.closed) return; // the node closed while the request ran
       const changes = this.health.update(paths, nowMs);
@@ -87,13 +90,14 @@ export class HealthMonitor {
       this.recovered(nowMs);
     } catch (err) {
       if (this.closed) return;
+      this.version = undefined;
       error = err instanceof MediamtxError ? err : new MediamtxError('bad-response', (err as Error).message);
       this.failed(error, nowMs);
     }
     const alerts = this.health.alerts(nowMs);
     if (alerts.length) this.events.alerts(alerts);
     const s = this.health.summary();
-    this.events.polled(error, s.online, s.paths.length);
+    this.events.polled(error, s.online, s.paths.length, this.version);
   }
 
   /** One alert when the server stays out of reach past the grace period; one more when it is back. */

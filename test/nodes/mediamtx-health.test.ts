@@ -49,6 +49,10 @@ describe('mediamtx-health node', () => {
     const { changes, alerts, records } = await load();
     await until('appeared', () => changes.msgs.find((m) => m.topic === 'stream/appeared'), 5000);
     const rec = await until('a health record', () => records.msgs.find((m) => m.payload.deviceId === 'picam-1'), 5000);
+    assert.ok(
+      fake.requests.some((r) => r.startsWith('/v3/info')),
+      'asks the server for its version',
+    );
     assert.deepEqual(
       { kind: rec.payload.kind, online: rec.payload.online, readers: rec.payload.readers },
       { kind: 'stream-health', online: true, readers: 1 },
