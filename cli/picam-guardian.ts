@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { settingsFor, type Role } from './roles';
 import { startRuntime } from './runtime';
+import { certsCli } from './certs';
 import { startDemoMediamtx, type DemoMediamtx } from './demo-mediamtx';
 import { startRtspSink } from './rtsp-sink';
 import { startSimulator } from './simulator';
@@ -15,9 +16,15 @@ import { startSimulator } from './simulator';
 const USAGE = `usage:
   picam-guardian start [--role demo|cloud|pi] [--flows file.json[,file.json]]
   picam-guardian simulate [--url mqtt://127.0.0.1:1883] [--cameras 3] [--pis 1] [--pace 1]
+  picam-guardian certs [--dir data/certs] [--host NAME]... [--force | --renew]   (see --help)
 Environment variables are listed in README.md.`;
 
 async function main(argv: string[]): Promise<void> {
+  // The certificates command has its own flags (cli/certs.ts).
+  if (argv[0] === 'certs') {
+    process.exitCode = await certsCli(argv.slice(1), (l) => console.log(l));
+    return;
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

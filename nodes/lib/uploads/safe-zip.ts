@@ -1,0 +1,329 @@
+/**
+ * Safe extraction of camera upload ZIPs (seed 004: VBC01 uploads a ZIP per
+ * event holding a thumbnail and/or a recording, optionally JSON metadata).
+ *
+ * Every check runs on the central directory before anything is written, so a
+ * rejected archive leaves no trace. Extraction then goes into a fresh temporary
+ * directory next to destDir, is size-checked again on the real decompressed
+ * bytes (headers can lie), and is renamed into place only when complete.
+ */
+import { createWriteStream, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
+import yauzl from 'yauzl';
+
+export type ZipLimits = {
+  maxFiles: number;
+  maxFileBytes: number;
+  maxTotalBytes: number;
+  /** uncompressed/compressed, per entry */
+  maxRatio: number;
+  /** lower-case, with dot, e.g. ['.jpg','.jpeg','.png','.mp4','.ts','.h264','.json'] */
+  allowedExtensions: string[];
+};
+
+export type ExtractedFileType = 'thumbnail' | 'recording' | 'metadata';
+
+export type ExtractedFile = {
+  /** relative, normalised, '/'-separated */
+  name: string;
+  /** absolute, inside destDir */
+  path: string;
+  bytes: number;
+  type: ExtractedFileType;
+};
+
+export type UnsafeZipReason =
+  'traversal' | 'absolute' | 'symlink' | 'too-many-files' | 'too-large' | 'ratio' | 'type' | 'duplicate' | 'corrupt';
+
+export class UnsafeZipError extends Error {
+  override readonly name = 'UnsafeZipError';
+  constructor(
+    readonly reason: UnsafeZipReason,
+    message: string,
+    readonly entry?: string,
+  ) {
+    super(message);
+  }
+}
+
+export const DEFAULT_ZIP_LIMITS: ZipLimits = {
+  maxFiles: 16,
+  maxFileBytes: 200 * 1024 * 1024,
+  maxTotalBytes: 256 * 1024 * 1024,
+  maxRatio: 100,
+  allowedExtensions: ['.jpg', '.jpeg', '.png', '.mp4', '.ts', '.h264', '.json'],
+};
+
+const THUMBNAIL_EXT = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif']);
+const RECORDING_EXT = new Set(['.mp4', '.ts', '.h264', '.mkv', '.mov', '.m4s', '.avi', '.webm']);
+const METADATA_EXT = new Set(['.json']);
+
+/** Classifies a file name by extension; undefined when it is none of the three. */
+export function classifyUpload(name: string): ExtractedFileType | undefined {
+  const ext = path.posix.extname(name).toLowerCase();
+  if (THUMBNAIL_EXT.has(ext)) return 'thumbnail';
+  if (RECORDING_EXT.has(ext)) return 'recording';
+  if (METADATA_EXT.has(ext)) return 'metadata';
+  return undefined;
+}
+
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
+const S_IFLNK = 0o120000;
+
+type PlannedEntry = {
+  entry: yauzl.Entry;
+  name: string;
+  type: ExtractedFileType;
+  declared: number;
+};
+
+/** Quoted entry name for messages (control characters escaped). */
+function q(name: string): string {
+  return JSON.stringify(name);
+}
+
+function decodeName(entry: yauzl.Entry): string {
+  const raw = entry.fileName as unknown as Buffer | string;
+  if (typeof raw === 'string') return raw;
+  // bit 11: UTF-8; otherwise CP437, of which ASCII is the only part we accept.
+  return (entry.generalPurposeBitFlag & 0x800) !== 0 ? raw.toString('utf8') : raw.toString('latin1');
+}
+
+/**
+ * Validates and normalises an entry name. Returns the normalised relative name
+ * and whether it denotes a directory.
+ */
+export function normaliseEntryName(raw: string): { name: string; isDir: boolean } {
+  if (raw.length === 0) throw new UnsafeZipError('corrupt', 'zip entry with an empty name', raw);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(raw) || raw.includes('\ufffd')) {
+    throw new UnsafeZipError('corrupt', `zip entry ${q(raw)} has control or undecodable characters in its name`, raw);
+  }
+  if (raw.startsWith('/') || raw.startsWith('\\') || /^[A-Za-z]:/.test(raw)) {
+    throw new UnsafeZipError('absolute', `zip entry ${q(raw)} has an absolute path`, raw);
+  }
+  if (raw.includes('\\')) {
+    throw new UnsafeZipError('traversal', `zip entry ${q(raw)} contains a backslash`, raw);
+  }
+  const isDir = raw.endsWith('/');
+  const parts: string[] = [];
+  for (const seg of raw.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') throw new UnsafeZipError('traversal', `zip entry ${q(raw)} escapes the destination`, raw);
+    parts.push(seg);
+  }
+  if (parts.length === 0 && !isDir) throw new UnsafeZipError('corrupt', `zip entry ${q(raw)} has no file name`, raw);
+  return { name: parts.join('/'), isDir };
+}
+
+function openZip(zipPath: string): Promise<yauzl.ZipFile> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(
+      zipPath,
+      { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: false, strictFileNames: false },
+      (err, zip) => {
+        if (err || !zip) reject(new UnsafeZipError('corrupt', `not a readable zip archive: ${err?.message ?? 'unknown error'}`));
+        else resolve(zip);
+      },
+    );
+  });
+}
+
+/** Reads and checks the whole central directory. Nothing is written. */
+function planEntries(zip: yauzl.ZipFile, limits: ZipLimits): Promise<PlannedEntry[]> {
+  const allowed = new Set(limits.allowedExtensions.map((e) => e.toLowerCase()));
+  return new Promise((resolve, reject) => {
+    const planned: PlannedEntry[] = [];
+    const seen = new Set<string>();
+    const dirsOfFiles = new Set<string>();
+    let total = 0;
+    let done = false;
+    const fail = (e: unknown): void => {
+      if (done) return;
+      done = true;
+      reject(e instanceof UnsafeZipError ? e : new UnsafeZipError('corrupt', `corrupt zip archive: ${(e as Error).message}`));
+    };
+    zip.on('error', fail);
+    zip.on('end', () => {
+      if (done) return;
+      // A file whose name is also a parent directory of another file.
+      for (const p of planned) {
+        if (dirsOfFiles.has(p.name.toLowerCase())) {
+          return fail(new UnsafeZipError('duplicate', `zip entry ${q(p.name)} is both a file and a directory`, p.name));
+        }
+      }
+      done = true;
+      resolve(planned);
+    });
+    zip.on('entry', (entry: yauzl.Entry) => {
+      if (done) return;
+      try {
+        const raw = decodeName(entry);
+        const { name, isDir } = normaliseEntryName(raw);
+        const mode = (entry.externalFileAttributes >>> 16) & S_IFMT;
+        if (mode === S_IFLNK) throw new UnsafeZipError('symlink', `zip entry ${q(raw)} is a symbolic link`, raw);
+        if (mode !== 0 && mode !== S_IFREG && mode !== S_IFDIR) {
+          throw new UnsafeZipError('symlink', `zip entry ${q(raw)} is a special file (mode ${mode.toString(8)})`, raw);
+        }
+        const msdosDir = (entry.externalFileAttributes & 0x10) !== 0;
+        if (isDir || mode === S_IFDIR || msdosDir) {
+          zip.readEntry();
+          return; // directory entries are skipped; directories come from file paths
+        }
+        const key = name.toLowerCase(); // case-insensitive: safe on any filesystem
+        if (seen.has(key)) throw new UnsafeZipError('duplicate', `zip entry ${q(raw)} appears more than once`, raw);
+        seen.add(key);
+        const segs = key.split('/');
+        for (let i = 1; i < segs.length; i++) dirsOfFiles.add(segs.slice(0, i).join('/'));
+        if (planned.length + 1 > limits.maxFiles) {
+          throw new UnsafeZipError('too-many-files', `zip entry ${q(raw)} exceeds the limit of ${limits.maxFiles} files`, raw);
+        }
+        const ext = path.posix.extname(name).toLowerCase();
+        const type = classifyUpload(name);
+        if (!allowed.has(ext) || !type) {
+          throw new UnsafeZipError('type', `zip entry ${q(raw)} has a disallowed file type ${q(ext)}`, raw);
+        }
+        if ((entry.generalPurposeBitFlag & 0x1) !== 0) {
+          throw new UnsafeZipError('corrupt', `zip entry ${q(raw)} is encrypted`, raw);
+        }
+        if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8) {
+          throw new UnsafeZipError('corrupt', `zip entry ${q(raw)} uses unsupported compression method ${entry.compressionMethod}`, raw);
+        }
+        const declared = entry.uncompressedSize;
+        if (declared > limits.maxFileBytes) {
+          throw new UnsafeZipError('too-large', `zip entry ${q(raw)} declares ${declared} bytes (limit ${limits.maxFileBytes})`, raw);
+        }
+        total += declared;
+        if (total > limits.maxTotalBytes) {
+          throw new UnsafeZipError(
+            'too-large',
+            `zip entry ${q(raw)} brings the total to ${total} bytes (limit ${limits.maxTotalBytes})`,
+            raw,
+          );
+        }
+        if (entry.compressionMethod === 0 && entry.compressedSize !== declared) {
+          throw new UnsafeZipError('corrupt', `stored zip entry ${q(raw)} has mismatched sizes`, raw);
+        }
+        const ratio = declared === 0 ? 0 : entry.compressedSize === 0 ? Infinity : declared / entry.compressedSize;
+        if (ratio > limits.maxRatio) {
+          throw new UnsafeZipError(
+            'ratio',
+            `zip entry ${q(raw)} has compression ratio ${ratio.toFixed(1)} (limit ${limits.maxRatio})`,
+            raw,
+          );
+        }
+        planned.push({ entry, name, type, declared });
+        zip.readEntry();
+      } catch (e) {
+        fail(e);
+      }
+    });
+    zip.readEntry();
+  });
+}
+
+/** Counts real decompressed bytes and stops the stream as soon as a limit is passed. */
+class ByteGuard extends Transform {
+  bytes = 0;
+  crc = 0;
+  constructor(
+    private readonly plan: PlannedEntry,
+    private readonly limits: ZipLimits,
+    private readonly totals: { bytes: number },
+  ) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length;
+    this.totals.bytes += chunk.length;
+    const n = this.plan.name;
+    if (this.bytes > this.plan.declared || this.bytes > this.limits.maxFileBytes) {
+      return cb(new UnsafeZipError('too-large', `zip entry ${q(n)} decompresses to more than its declared ${this.plan.declared} bytes`, n));
+    }
+    if (this.totals.bytes > this.limits.maxTotalBytes) {
+      return cb(new UnsafeZipError('too-large', `zip entry ${q(n)} takes the archive over ${this.limits.maxTotalBytes} bytes`, n));
+    }
+    this.crc = zlib.crc32(chunk, this.crc);
+    cb(null, chunk);
+  }
+  override _flush(cb: TransformCallback): void {
+    const n = this.plan.name;
+    if (this.bytes !== this.plan.declared) {
+      return cb(new UnsafeZipError('corrupt', `zip entry ${q(n)} holds ${this.bytes} bytes, not the declared ${this.plan.declared}`, n));
+    }
+    if (this.crc >>> 0 !== this.plan.entry.crc32 >>> 0) {
+      return cb(new UnsafeZipError('corrupt', `zip entry ${q(n)} fails its CRC-32 check`, n));
+    }
+    cb();
+  }
+}
+
+function openEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<NodeJS.ReadableStream> {
+  return new Promise((resolve, reject) => {
+    zip.openReadStream(entry, (err, stream) => (err || !stream ? reject(err ?? new Error('no stream')) : resolve(stream)));
+  });
+}
+
+/**
+ * Extracts an upload ZIP into destDir (which must not exist yet, or be an empty
+ * directory; its parent is created if missing). Throws UnsafeZipError for a
+ * hostile or broken archive; on any failure nothing is left behind.
+ */
+export async function extractZip(zipPath: string, destDir: string, limits: ZipLimits): Promise<ExtractedFile[]> {
+  const dest = path.resolve(destDir);
+  const zip = await openZip(zipPath);
+  let tmp: string | undefined;
+  try {
+    const planned = await planEntries(zip, limits);
+
+    // Refuse early (before writing) if the destination is already occupied.
+    const existing = await fsp.readdir(dest).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return [] as string[];
+      throw e;
+    });
+    if (existing.length > 0) throw new Error(`extractZip: destination ${dest} already exists and is not empty`);
+
+    const parent = path.dirname(dest);
+    await fsp.mkdir(parent, { recursive: true });
+    tmp = await fsp.mkdtemp(path.join(parent, `.${path.basename(dest)}.partial-`));
+    const totals = { bytes: 0 };
+    const results: ExtractedFile[] = [];
+    for (const p of planned) {
+      const target = path.join(tmp, ...p.name.split('/'));
+      const rel = path.relative(tmp, target);
+      if (rel.startsWith('..') || path.isAbsolute(rel)) {
+        throw new UnsafeZipError('traversal', `zip entry ${q(p.name)} escapes the destination`, p.name);
+      }
+      await fsp.mkdir(path.dirname(target), { recursive: true });
+      let source: NodeJS.ReadableStream;
+      try {
+        source = await openEntry(zip, p.entry);
+      } catch (e) {
+        throw new UnsafeZipError('corrupt', `zip entry ${q(p.name)} cannot be read: ${(e as Error).message}`, p.name);
+      }
+      const guard = new ByteGuard(p, limits, totals);
+      try {
+        await pipeline(source, guard, createWriteStream(target, { flags: 'wx', mode: 0o644 }));
+      } catch (e) {
+        (source as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+        if (e instanceof UnsafeZipError) throw e;
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code && !/^Z_|^ERR_/.test(code) && code !== 'EEXIST') throw e; // local I/O error (ENOSPC…)
+        throw new UnsafeZipError('corrupt', `zip entry ${q(p.name)} is corrupt: ${(e as Error).message}`, p.name);
+      }
+      results.push({ name: p.name, path: path.join(dest, ...p.name.split('/')), bytes: guard.bytes, type: p.type });
+    }
+    if (existing.length === 0) await fsp.rmdir(dest).catch(() => undefined); // empty dir: rename needs it gone or empty
+    await fsp.rename(tmp, dest);
+    tmp = undefined;
+    return results;
+  } finally {
+    zip.close();
+    if (tmp) await fsp.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The shipped production broker config (cloud/mosquitto/) in a real Mosquitto,
+ * with certificates made by `npm run certs`: a camera with the camera
+ * certificate connects over TLS and publishes; one without a certificate or
+ * with a foreign CA's is refused; the ACL drops a device publishing under
+ * another device's id.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import mqtt, { type MqttClient } from 'mqtt';
+import { makeCertificates } from '../../cli/certs';
+import { MOSQUITTO, skipWithoutMosquitto } from '../support/mosquitto';
+import { freePort } from '../support/ports';
+import { tempDir } from '../support/tmp';
+import { waitFor } from '../support/wait';
+
+const root = join(__dirname, '..', '..');
+const dir = tempDir('picam-mosquitto-tls-');
+const CLOUD = { username: 'picam-cloud', password: 'cloud-secret-for-tests' };
+let broker: ChildProcess | undefined;
+let ports: { local: number; tls: number; ws: number };
+let certs: Awaited<ReturnType<typeof makeCertificates>>['files'];
+let foreign: Awaited<ReturnType<typeof makeCertificates>>['files'];
+let cloud: MqttClient | undefined;
+const heard: string[] = [];
+
+/** The shipped config with this test's paths and ports; nothing else changed. */
+function config(): string {
+  return readFileSync(join(root, 'cloud', 'mosquitto', 'mosquitto.conf'), 'utf8')
+    .replace(/\/etc\/mosquitto\/picam\/certs\/ca\.crt/g, certs.caCert)
+    .replace(/\/etc\/mosquitto\/picam\/certs\/broker\.crt/g, certs.brokerCert)
+    .replace(/\/etc\/mosquitto\/picam\/certs\/broker\.key/g, certs.brokerKey)
+    .replace(/\/etc\/mosquitto\/picam\/passwords/g, join(dir, 'passwords'))
+    .replace(/\/etc\/mosquitto\/picam\/acl/g, join(root, 'cloud', 'mosquitto', 'acl'))
+    .replace(/^persistence true$/m, 'persistence false')
+    .replace(/^persistence_location .*$/m, '')
+    .replace(/^listener 1883 127\.0\.0\.1$/m, `listener ${ports.local} 127.0.0.1`)
+    .replace(/^listener 8883$/m, `listener ${ports.tls} 127.0.0.1`)
+    .replace(/^listener 9001$/m, `listener ${ports.ws} 127.0.0.1`);
+}
+
+const camera = (clientId: string, tls: { key?: string; cert?: string; ca: string }) =>
+  mqtt.connectAsync(`mqtts://127.0.0.1:${ports.tls}`, {
+    clientId,
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+    ca: readFileSync(tls.ca),
+    ...(tls.key ? { key: readFileSync(tls.key), cert: readFileSync(tls.cert!) } : {}),
+    rejectUnauthorized: true,
+  });
+
+before(async () => {
+  if (skipWithoutMosquitto) return;
+  ports = { local: await freePort(), tls: await freePort(), ws: await freePort() };
+  certs = (await makeCertificates({ dir: join(dir, 'certs'), brokerHosts: ['127.0.0.1', 'localhost'], bits: 2048 })).files;
+  foreign = (await makeCertificates({ dir: join(dir, 'foreign'), brokerHosts: ['127.0.0.1'], bits: 2048 })).files;
+  const passwords = join(dir, 'passwords');
+  writeFileSync(passwords, '');
+  assert.equal(spawnSync('mosquitto_passwd', ['-b', passwords, CLOUD.username, CLOUD.password]).status, 0);
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(conf, config());
+  // Started as root, Mosquitto drops to the "mosquitto" user, which must read these.
+  for (const f of [dir, join(dir, 'certs')]) chmodSync(f, 0o755);
+  for (const f of [passwords, certs.brokerKey, certs.caCert, certs.brokerCert]) chmodSync(f, 0o644);
+  broker = spawn(MOSQUITTO!, ['-c', conf], { stdio: 'ignore' });
+  cloud = await waitFor('Mosquitto', () =>
+    mqtt.connectAsync(`mqtt://127.0.0.1:${ports.local}`, { ...CLOUD, clientId: 'cloud', reconnectPeriod: 0 }).catch(() => undefined),
+  );
+  await cloud.subscribeAsync('prod/device/#', { qos: 1 });
+  cloud.on('message', (topic) => heard.push(topic));
+});
+
+after(async () => {
+  await cloud?.endAsync();
+  broker?.kill('SIGTERM');
+});
+
+describe('production broker config', { skip: skipWithoutMosquitto }, () => {
+  it('lets a camera with the camera certificate in, and keeps it to its own topics', async () => {
+    const cam = await camera('CAM0001', { key: certs.clientKey, cert: certs.clientCert, ca: certs.caCert });
+    await cam.publishAsync('prod/device/status/hive-cam/CAM0001', JSON.stringify({ battery: 90 }), { qos: 1 });
+    await cam.publishAsync('prod/device/status/hive-cam/CAM0002', JSON.stringify({ battery: 1 }), { qos: 1 });
+    await waitFor('its own heartbeat', async () => (heard.includes('prod/device/status/hive-cam/CAM0001') ? true : undefined), 5000);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(!heard.includes('prod/device/status/hive-cam/CAM0002'), 'the ACL drops a message under another id');
+    await cam.endAsync();
+  });
+
+  it('refuses a camera without a certificate, or with a foreign CA’s', async () => {
+    await assert.rejects(camera('CAM0003', { ca: certs.caCert }));
+    await assert.rejects(camera('CAM0004', { key: foreign.clientKey, cert: foreign.clientCert, ca: certs.caCert }));
+  });
+
+  it('refuses password listeners without the password', async () => {
+    await assert.rejects(mqtt.connectAsync(`mqtt://127.0.0.1:${ports.local}`, { clientId: 'x', reconnectPeriod: 0 }));
+  });
+});
