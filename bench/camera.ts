@@ -7,7 +7,7 @@
  *   - time from a receiver restart to streaming again.
  * Runs alone: `node --import tsx bench/camera.ts`.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { sourceCommand } from '../nodes/rpicam-rtsp/commands';
@@ -16,6 +16,7 @@ import type { StreamConfig } from '../nodes/rpicam-rtsp/types';
 import { RtspReceiver } from '../test/support/rtsp-receiver';
 import { tempDir } from '../test/support/tmp';
 import { freePort } from '../test/support/ports';
+import { ffmpegInstalled } from '../cli/rtsp-sink';
 
 const SIZE = { width: 1280, height: 720, framerate: 15 };
 const MEASURE_S = Number(process.env.BENCH_CAMERA_S ?? 10);
@@ -139,7 +140,7 @@ async function cpuPercent(pid: number): Promise<number> {
 }
 
 async function main() {
-  if (spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' }).status !== 0) {
+  if (!ffmpegInstalled()) {
     console.log('camera case skipped: ffmpeg is not installed (apt-get install ffmpeg)');
     return;
   }

@@ -8,10 +8,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import mqtt from 'mqtt';
-import { ffmpegInstalled } from '../../cli/rtsp-sink';
 import { startCli, type CliProcess } from '../support/cli';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
+import { hasFfmpeg } from '../support/ffmpeg';
 
 const dir = tempDir('picam-demo-');
 const BASE = 'http://127.0.0.1:18920';
@@ -72,7 +72,7 @@ it('fills the database with simulated cameras and events within 30 s, and says w
   );
 
   // With ffmpeg, the Pi flow streams the test pattern to the demo's RTSP sink and serves an MJPEG preview.
-  if (ffmpegInstalled() || process.env.CI) {
+  if (hasFfmpeg || process.env.CI) {
     const preview = await waitFor('an MJPEG preview frame', async () => {
       const res = await fetch(`${BASE}/picam/preview`, { signal: AbortSignal.timeout(3000) }).catch(() => undefined);
       if (!res?.ok || !res.body) return undefined;

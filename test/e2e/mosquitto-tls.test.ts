@@ -6,13 +6,13 @@
  * another device's id.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { makeCertificates } from '../../cli/certs';
-import { MOSQUITTO, skipWithoutMosquitto } from '../support/mosquitto';
+import { skipWithoutMosquitto, startMosquitto } from '../support/mosquitto';
 import { freePort } from '../support/ports';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
@@ -28,12 +28,12 @@ let cloud: MqttClient | undefined;
 const heard: string[] = [];
 
 /** The shipped config with this test's paths and ports; nothing else changed. */
-function config(): string {
+function config(passwords: string): string {
   return readFileSync(join(root, 'cloud', 'mosquitto', 'mosquitto.conf'), 'utf8')
     .replace(/\/etc\/mosquitto\/picam\/certs\/ca\.crt/g, certs.caCert)
     .replace(/\/etc\/mosquitto\/picam\/certs\/broker\.crt/g, certs.brokerCert)
     .replace(/\/etc\/mosquitto\/picam\/certs\/broker\.key/g, certs.brokerKey)
-    .replace(/\/etc\/mosquitto\/picam\/passwords/g, join(dir, 'passwords'))
+    .replace(/\/etc\/mosquitto\/picam\/passwords/g, passwords)
     .replace(/\/etc\/mosquitto\/picam\/acl/g, join(root, 'cloud', 'mosquitto', 'acl'))
     .replace(/^persistence true$/m, 'persistence false')
     .replace(/^persistence_location .*$/m, '')
@@ -57,15 +57,10 @@ before(async () => {
   ports = { local: await freePort(), tls: await freePort(), ws: await freePort() };
   certs = (await makeCertificates({ dir: join(dir, 'certs'), brokerHosts: ['127.0.0.1', 'localhost'], bits: 2048 })).files;
   foreign = (await makeCertificates({ dir: join(dir, 'foreign'), brokerHosts: ['127.0.0.1'], bits: 2048 })).files;
-  const passwords = join(dir, 'passwords');
-  writeFileSync(passwords, '');
-  assert.equal(spawnSync('mosquitto_passwd', ['-b', passwords, CLOUD.username, CLOUD.password]).status, 0);
-  const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, config());
-  // Started as root, Mosquitto drops to the "mosquitto" user, which must read these.
-  for (const f of [dir, join(dir, 'certs')]) chmodSync(f, 0o755);
-  for (const f of [passwords, certs.brokerKey, certs.caCert, certs.brokerCert]) chmodSync(f, 0o644);
-  broker = spawn(MOSQUITTO!, ['-c', conf], { stdio: 'ignore' });
+  // Mosquitto runs as its own user: the broker's key and certificates must be readable to it.
+  chmodSync(join(dir, 'certs'), 0o755);
+  for (const f of [certs.brokerKey, certs.caCert, certs.brokerCert]) chmodSync(f, 0o644);
+  broker = startMosquitto(dir, ports.local, CLOUD, config);
   cloud = await waitFor('Mosquitto', () =>
     mqtt.connectAsync(`mqtt://127.0.0.1:${ports.local}`, { ...CLOUD, clientId: 'cloud', reconnectPeriod: 0 }).catch(() => undefined),
   );

@@ -6,7 +6,7 @@
  * (Last Will).
  */
 import assert from 'node:assert/strict';
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
@@ -14,6 +14,7 @@ import { skipWithoutMosquitto, startMosquitto } from '../support/mosquitto';
 import { RtspReceiver } from '../support/rtsp-receiver';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
+import { hasFfmpeg, skipWithoutFfmpeg } from '../support/ffmpeg';
 
 const PORTS = { http: 18_950, mqtt: 18_951, ws: 18_952 };
 const ID = 'picam-e2e';
@@ -26,7 +27,6 @@ const T = {
   activityStart: `prod/device/message/picam/${ID}/activity/start`,
 };
 const RTSP_PORT = 18_953;
-const hasFfmpeg = spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' }).status === 0;
 const dir = tempDir('picam-pi-e2e-');
 
 let broker: ChildProcess | undefined;
@@ -134,32 +134,28 @@ describe('Pi runtime against a real broker', { skip: skipWithoutMosquitto }, () 
     assert.deepEqual(bye.payload, { status: 'disconnected' });
   });
 
-  it(
-    'streams the camera and sends its motion to the cloud with a thumbnail, like a VBC01',
-    { skip: !hasFfmpeg && !process.env.CI ? 'ffmpeg is not installed' : false },
-    async () => {
-      const pi = startPi(tempDir('picam-pi-data-'));
-      try {
-        const start = await waitFor('activity start', async () => last(T.activityStart), 30_000);
-        assert.equal(start.payload.activityType, 'MOTION');
-        const thumbnail = await waitFor(
-          'thumbnail',
-          async () => last(`prod/device/message/picam/${ID}/activity/thumbnail/${start.payload.eventId}`),
-          10_000,
-        );
-        assert.deepEqual([...(thumbnail.payload as Buffer).subarray(0, 2)], [0xff, 0xd8], 'a JPEG');
-        await receiver!.waitForFrames(15, 20_000);
-        const heartbeat = await waitFor(
-          'a heartbeat with the stream streaming',
-          async () => on(T.status).find((h) => h.payload.streamState === 'streaming'),
-          40_000,
-        );
-        assert.ok(heartbeat);
-      } finally {
-        assert.equal(await pi.stop(), 0, `the Pi runtime stops cleanly:\n${pi.output()}`);
-      }
-    },
-  );
+  it('streams the camera and sends its motion to the cloud with a thumbnail, like a VBC01', { skip: skipWithoutFfmpeg }, async () => {
+    const pi = startPi(tempDir('picam-pi-data-'));
+    try {
+      const start = await waitFor('activity start', async () => last(T.activityStart), 30_000);
+      assert.equal(start.payload.activityType, 'MOTION');
+      const thumbnail = await waitFor(
+        'thumbnail',
+        async () => last(`prod/device/message/picam/${ID}/activity/thumbnail/${start.payload.eventId}`),
+        10_000,
+      );
+      assert.deepEqual([...(thumbnail.payload as Buffer).subarray(0, 2)], [0xff, 0xd8], 'a JPEG');
+      await receiver!.waitForFrames(15, 20_000);
+      const heartbeat = await waitFor(
+        'a heartbeat with the stream streaming',
+        async () => on(T.status).find((h) => h.payload.streamState === 'streaming'),
+        40_000,
+      );
+      assert.ok(heartbeat);
+    } finally {
+      assert.equal(await pi.stop(), 0, `the Pi runtime stops cleanly:\n${pi.output()}`);
+    }
+  });
 
   it('has the broker announce it offline when the Pi dies (Last Will)', async () => {
     const pi = startPi(tempDir('picam-pi-data-'));

@@ -6,7 +6,7 @@
  * stop() leaving no process behind.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Pipeline } from '../../nodes/rpicam-rtsp/pipeline';
@@ -16,10 +16,9 @@ import { RtspReceiver } from '../support/rtsp-receiver';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 import { freePort } from '../support/ports';
+import { skipWithoutFfmpeg } from '../support/ffmpeg';
 
-const installed = ['ffmpeg', 'ffprobe'].every((cmd) => spawnSync(cmd, ['-version'], { stdio: 'ignore' }).status === 0);
-/** CI installs ffmpeg (scripts/install-test-deps.sh); elsewhere the test says why it skipped. */
-const skip = !installed && !process.env.CI ? 'ffmpeg and ffprobe are not installed (scripts/install-test-deps.sh installs them)' : false;
+const skip = skipWithoutFfmpeg;
 
 /** Every process in a process group (a wrapper's children included), from /proc. */
 function groupMembers(pgid: number): number[] {

@@ -12,9 +12,9 @@ import { RtspReceiver } from '../support/rtsp-receiver';
 import { tempDir } from '../support/tmp';
 import { Collector, helper, node, sleep, spy, text, until, useNodeRed } from './support';
 import { freePort } from '../support/ports';
+import { skipWithoutFfmpeg } from '../support/ffmpeg';
 
-const installed = ['ffmpeg', 'ffprobe'].every((cmd) => spawnSync(cmd, ['-version'], { stdio: 'ignore' }).status === 0);
-const skip = !installed && !process.env.CI ? 'ffmpeg is not installed (scripts/install-test-deps.sh installs it)' : false;
+const skip = skipWithoutFfmpeg;
 
 useNodeRed();
 

@@ -10,17 +10,24 @@ export const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) 
 export const skipWithoutMosquitto =
   !MOSQUITTO && !process.env.CI ? 'Mosquitto is not installed (scripts/install-test-deps.sh installs it as root)' : false;
 
-export function startMosquitto(dir: string, port: number, login: { username: string; password: string }): ChildProcess {
+/**
+ * Mosquitto with one user in a password file in `dir`: a single password listener
+ * on `port`, or the configuration `config` writes for the password file's path.
+ */
+export function startMosquitto(
+  dir: string,
+  port: number,
+  login: { username: string; password: string },
+  config?: (passwordFile: string) => string,
+): ChildProcess {
   assert.ok(MOSQUITTO, 'Mosquitto must be installed in CI');
   const passwords = join(dir, 'passwords');
   writeFileSync(passwords, '');
   const made = spawnSync('mosquitto_passwd', ['-b', passwords, login.username, login.password]);
   assert.equal(made.status, 0, made.stderr?.toString());
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(
-    conf,
-    [`listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwords}`, 'persistence false', ''].join('\n'),
-  );
+  const single = [`listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwords}`, 'persistence false', ''];
+  writeFileSync(conf, config ? config(passwords) : single.join('\n'));
   // Started as root, Mosquitto drops to the "mosquitto" user, which must read these.
   chmodSync(dir, 0o755);
   chmodSync(passwords, 0o644);

@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { before, describe, it } from 'node:test';
 import { JpegSplitter } from '../../nodes/rpicam-rtsp/jpeg-frames';
+import { skipWithoutFfmpeg } from '../support/ffmpeg';
 
-const HAVE_FFMPEG = spawnSync('ffmpeg', ['-version']).status === 0;
-/** CI must have ffmpeg; elsewhere the test says why it skipped. */
-const skip = !HAVE_FFMPEG && !process.env.CI ? 'ffmpeg is not installed' : false;
+const skip = skipWithoutFfmpeg;
 
 /** Three 64×48 JPEGs, as the analysis decoder's image2pipe writes them. */
 function ffmpegMjpeg(): Buffer {

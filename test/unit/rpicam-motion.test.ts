@@ -4,14 +4,14 @@ import { describe, it } from 'node:test';
 import { EVENT_ID_PATTERN } from '../../nodes/lib/types';
 import { activityPayload, MotionDetector, motionThresholds, newEventId, type MotionEvent } from '../../nodes/rpicam-rtsp/motion';
 import type { GreyFrame } from '../../nodes/rpicam-rtsp/types';
+import { skipWithoutFfmpeg } from '../support/ffmpeg';
 
 const W = 64;
 const H = 48;
 const FPS = 10;
 const T0 = 1_760_000_000_000; // Unix ms, as the node stamps frames
 
-const HAVE_FFMPEG = spawnSync('ffmpeg', ['-version']).status === 0;
-const skipFfmpeg = !HAVE_FFMPEG && !process.env.CI ? 'ffmpeg is not installed' : false;
+const skipFfmpeg = skipWithoutFfmpeg;
 
 /** Deterministic noise: mulberry32, summed to a rough Gaussian of about ±3 grey levels. */
 function noise(seed: number): () => number {
