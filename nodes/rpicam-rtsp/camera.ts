@@ -40,6 +40,7 @@ export class Camera {
   private mode: CameraMode;
   private readonly motion: MotionDetector;
   private eventId?: string;
+  private eventStartedMs = 0;
   private snapshotTimer?: NodeJS.Timeout;
   private waiting: Array<(jpeg: Buffer | undefined) => void> = [];
   private lastStats?: PipelineStats;
@@ -94,6 +95,7 @@ export class Camera {
       const e = this.motion.push(frame);
       if (e?.type === 'start') {
         this.eventId = newEventId();
+        this.eventStartedMs = e.atMs;
         this.events.activity('start', activityPayload(this.eventId, e));
         const picture = this.preview.lastFrame;
         if (picture) this.events.thumbnail(this.eventId, picture);
@@ -162,8 +164,8 @@ export class Camera {
   /** An event still open when the camera stops or is disarmed gets its stop, so the cloud's event has an end. */
   private endMotion(atMs: number): void {
     if (!this.eventId) return;
-    const startedMs = atMs;
-    this.events.activity('stop', activityPayload(this.eventId, { type: 'stop', atMs, startedMs, durationMs: 0 }));
+    const startedMs = this.eventStartedMs;
+    this.events.activity('stop', activityPayload(this.eventId, { type: 'stop', atMs, startedMs, durationMs: atMs - startedMs }));
     this.eventId = undefined;
     this.motion.reset();
   }
