@@ -131,7 +131,8 @@ describe('telegram-alert node', () => {
     await fake.stop();
     const first = await load();
     for (let i = 0; i < 3; i++) node('ta').receive({ payload: motion(`outage-${i}`, { deviceName: `Camera ${i}` }) });
-    await until('a retry reported', () => reportsWith(first.reports, 'retrying').length > 0, 5000);
+    // Each alert is tried once and fails; only then are all three back to 'pending' (not 'sending').
+    await until('a retry reported for each', () => reportsWith(first.reports, 'retrying').length >= 3, 10_000);
     const pending = await rows<{ state: string }>(first.file, "SELECT state FROM alerts_outbox WHERE state = 'pending'");
     assert.equal(pending.length, 3, 'all three wait in the outbox');
     await helper.unload();
