@@ -16,7 +16,7 @@ import type { StreamConfig } from '../nodes/rpicam-rtsp/types';
 import { RtspReceiver } from '../test/support/rtsp-receiver';
 import { tempDir } from '../test/support/tmp';
 import { freePort } from '../test/support/ports';
-import { ffmpegInstalled } from '../cli/rtsp-sink';
+import { ffmpegInstalled } from '../nodes/lib/child-process';
 
 const SIZE = { width: 1280, height: 720, framerate: 15 };
 const MEASURE_S = Number(process.env.BENCH_CAMERA_S ?? 10);

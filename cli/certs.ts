@@ -20,8 +20,9 @@ import { hostname, tmpdir } from 'node:os';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { CERT_FILE_NAMES as FILE_NAMES, type CertFile } from '../nodes/lib/cert-files';
 
-export type CertFile = 'caCert' | 'caKey' | 'brokerCert' | 'brokerKey' | 'clientCert' | 'clientKey';
+export type { CertFile };
 
 export interface MakeCertificatesOptions {
   /** Output directory; created 0700 if missing. */
@@ -51,15 +52,6 @@ export interface MakeCertificatesResult {
 export const DEFAULT_DAYS = 3650;
 export const DEFAULT_BITS = 4096;
 export const DEFAULT_DIR = 'data/certs';
-
-const FILE_NAMES: Record<CertFile, string> = {
-  caCert: 'ca.crt',
-  caKey: 'ca.key',
-  brokerCert: 'broker.crt',
-  brokerKey: 'broker.key',
-  clientCert: 'camera.crt',
-  clientKey: 'camera.key',
-};
 
 const DNS_NAME = /^(\*\.)?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 

@@ -4,19 +4,14 @@
  * ffmpeg's listen mode takes one publisher and ends with it, so it is started
  * again after every session (with a pause, so a broken ffmpeg cannot spin).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnChild, type Child } from '../nodes/lib/child-process';
+import { ffmpegInstalled, spawnChild, type Child } from '../nodes/lib/child-process';
 
 export interface RtspSink {
   /** what the demo prints about it */
   describe: string;
   stop(): Promise<void>;
-}
-
-export function ffmpegInstalled(ffmpeg = 'ffmpeg'): boolean {
-  return spawnSync(ffmpeg, ['-version'], { stdio: 'ignore' }).status === 0;
 }
 
 /** Listens on `rtspUrl` (only 127.0.0.1 URLs: the demo's own) and writes `<dir>/<path>.m3u8`. */

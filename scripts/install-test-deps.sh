@@ -2,11 +2,12 @@
 # Installs what the tests need from the system, from Debian's packages, as root:
 # Mosquitto (the external-broker and Pi end-to-end tests) and ffmpeg with
 # ffprobe (both ends of the RTSP stream in the camera tests, and the demo's
-# test pattern). Elsewhere the tests that need them say why they skipped.
+# test pattern), and zip (archives for the upload tests). Elsewhere the tests that need them say why they skipped.
 set -euo pipefail
 missing=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+command -v zip >/dev/null 2>&1 || missing+=(zip)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

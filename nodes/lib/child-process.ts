@@ -8,7 +8,7 @@
  * the tests) die with it instead of being orphaned. They are not `unref`ed: the
  * host still waits for them and reaps them.
  */
-import { spawn, type ChildProcess, type StdioNull, type StdioPipe } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type StdioNull, type StdioPipe } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 
 export type StdioEntry = StdioPipe | StdioNull;
@@ -178,4 +178,9 @@ export function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
     });
     signal(child, 'SIGTERM');
   });
+}
+
+/** Whether `ffmpeg -version` runs: checked once at start, before a feature that needs it is offered. */
+export function ffmpegInstalled(ffmpeg = 'ffmpeg'): boolean {
+  return spawnSync(ffmpeg, ['-version'], { stdio: 'ignore' }).status === 0;
 }

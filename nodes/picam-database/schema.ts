@@ -171,6 +171,23 @@ CREATE TABLE stream_health (
 CREATE INDEX stream_health_time ON stream_health (time_ms);
 `,
   },
+  {
+    version: 4,
+    description: 'VBC01 gateway: registered cameras, upload file names and HLS playlists',
+    sql: `
+CREATE TABLE gateway_cameras (
+  camera_id TEXT PRIMARY KEY,
+  registered_ms INTEGER NOT NULL,
+  registered_by TEXT NOT NULL,
+  cert_issued_ms INTEGER,
+  cert_requests INTEGER NOT NULL DEFAULT 0
+);
+ALTER TABLE file_uploads ADD COLUMN file_name TEXT;
+ALTER TABLE file_uploads ADD COLUMN upload_dir TEXT;
+ALTER TABLE file_uploads ADD COLUMN hls_playlist TEXT;
+CREATE INDEX file_uploads_time ON file_uploads (uploaded_at);
+`,
+  },
 ];
 
 export async function currentVersion(db: Connection): Promise<number> {

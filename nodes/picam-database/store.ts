@@ -11,6 +11,7 @@ import { AlertOutbox } from './outbox';
 import * as queries from './queries';
 import { migrate } from './schema';
 import { Connection } from './sqlite';
+import { UploadStore } from './uploads';
 
 export interface RetentionDays {
   activity: number;
@@ -91,6 +92,11 @@ export class EventStore {
     return new AlertOutbox((task) => this.writer.exclusive(task), channel, owner, snapshotWaitMs);
   }
 
+  /** The camera gateway's registered cameras and upload files. */
+  uploads(): UploadStore {
+    return (this.uploadStore ??= new UploadStore((task) => this.writer.exclusive(task), this.readerConn));
+  }
+
   knownDevices() {
     return queries.knownDevices(this.readerConn);
   }
@@ -147,4 +153,5 @@ export class EventStore {
   }
 
   private closing?: Promise<void>;
+  private uploadStore?: UploadStore;
 }

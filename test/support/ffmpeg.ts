@@ -1,6 +1,6 @@
 /** Whether the camera tests can run: they need ffmpeg and ffprobe on both ends of the stream. */
 import { spawnSync } from 'node:child_process';
-import { ffmpegInstalled } from '../../cli/rtsp-sink';
+import { ffmpegInstalled } from '../../nodes/lib/child-process';
 
 export const hasFfmpeg = ffmpegInstalled() && spawnSync('ffprobe', ['-version'], { stdio: 'ignore' }).status === 0;
 

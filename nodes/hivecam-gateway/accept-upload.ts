@@ -1,0 +1,86 @@
+/**
+ * From a received ZIP to stored files: the ids are checked, the archive is
+ * extracted with every check a hostile archive needs (lib/uploads/safe-zip),
+ * and the files are recorded in `file_uploads`. Either all of it happens or
+ * nothing is left behind, on disk or in the database.
+ */
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DEVICE_ID_PATTERN, EVENT_ID_PATTERN } from '../lib/types';
+import { extractZip, UnsafeZipError, type UnsafeZipReason, type ZipLimits } from '../lib/uploads/safe-zip';
+import type { UploadFileRow, UploadStore } from '../picam-database/uploads';
+import { HttpError, type ReceivedUpload } from './upload-receiver';
+
+export interface AcceptedFile extends UploadFileRow {
+  id: number;
+}
+
+export interface AcceptedUpload {
+  cameraId: string;
+  eventId: string;
+  dir: string;
+  files: AcceptedFile[];
+}
+
+/** What the camera is told for each kind of unsafe archive. */
+const STATUS_FOR: Record<UnsafeZipReason, number> = {
+  'too-large': 413,
+  ratio: 413,
+  'too-many-files': 413,
+  type: 415,
+  traversal: 422,
+  absolute: 422,
+  symlink: 422,
+  duplicate: 422,
+  corrupt: 400,
+};
+
+export function checkIds(cameraId: string, eventId: string): void {
+  if (!DEVICE_ID_PATTERN.test(cameraId)) throw new HttpError(400, `camera_id must match ${DEVICE_ID_PATTERN.source}`);
+  if (!EVENT_ID_PATTERN.test(eventId)) throw new HttpError(400, `event_id must match ${EVENT_ID_PATTERN.source}`);
+}
+
+/** One folder per upload: a second upload for the same event (thumbnail, then recording) never overwrites the first. */
+export function uploadDirFor(root: string, cameraId: string, eventId: string, nowMs: number): string {
+  const safeEvent = eventId.replace(/[^A-Za-z0-9_-]/g, '_');
+  return join(root, cameraId, `${safeEvent}-${nowMs}-${randomBytes(3).toString('hex')}`);
+}
+
+export async function acceptUpload(
+  upload: ReceivedUpload,
+  opts: { uploadsRoot: string; limits: ZipLimits; store: UploadStore; nowMs?: number },
+): Promise<AcceptedUpload> {
+  const { cameraId, eventId } = upload;
+  checkIds(cameraId, eventId);
+  const nowMs = opts.nowMs ?? Date.now();
+  const dir = uploadDirFor(opts.uploadsRoot, cameraId, eventId, nowMs);
+  let extracted;
+  try {
+    extracted = await extractZip(upload.zipPath, dir, opts.limits);
+  } catch (err) {
+    if (err instanceof UnsafeZipError) throw new HttpError(STATUS_FOR[err.reason], `archive refused (${err.reason}): ${err.message}`);
+    throw err;
+  }
+  if (extracted.length === 0) {
+    await rm(dir, { recursive: true, force: true });
+    throw new HttpError(400, 'archive refused: it holds no files');
+  }
+  const rows: UploadFileRow[] = extracted.map((f) => ({
+    eventId,
+    cameraId,
+    fileType: f.type,
+    filePath: f.path,
+    fileName: f.name,
+    fileSize: f.bytes,
+    uploadDir: dir,
+    uploadedAt: Math.floor(nowMs / 1000),
+  }));
+  try {
+    const ids = await opts.store.recordUpload(rows);
+    return { cameraId, eventId, dir, files: rows.map((r, i) => ({ ...r, id: ids[i]! })) };
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw new HttpError(503, `upload not stored: the database refused it (${(err as Error).message})`);
+  }
+}

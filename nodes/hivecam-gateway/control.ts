@@ -1,0 +1,41 @@
+/**
+ * The messages an admin (a flow, the API, an inject node) sends the gateway.
+ * `msg.topic` names the command; its argument is in `msg.payload`.
+ */
+import { DEVICE_ID_PATTERN } from '../lib/types';
+
+export type GatewayCommand =
+  | { command: 'enrolment'; minutes: number }
+  | { command: 'register' | 'unregister'; cameraId: string }
+  | { command: 'cameras' | 'usage' | 'prune' };
+
+export const COMMANDS = ['enrolment', 'register', 'unregister', 'cameras', 'usage', 'prune'] as const;
+
+/** Parses a control message; throws an Error that says what was wrong. */
+export function parseCommand(topic: unknown, payload: unknown): GatewayCommand {
+  const p = (payload && typeof payload === 'object' ? payload : {}) as Record<string, unknown>;
+  switch (topic) {
+    case 'enrolment': {
+      const raw = typeof payload === 'number' || typeof payload === 'string' ? payload : p.minutes;
+      const minutes = Number(raw);
+      if (raw === undefined || raw === '' || !Number.isFinite(minutes) || minutes < 0 || minutes > 1440) {
+        throw new Error(`enrolment needs payload.minutes between 0 (close) and 1440 (got ${JSON.stringify(raw)})`);
+      }
+      return { command: 'enrolment', minutes };
+    }
+    case 'register':
+    case 'unregister': {
+      const cameraId = typeof payload === 'string' ? payload : p.cameraId;
+      if (typeof cameraId !== 'string' || !DEVICE_ID_PATTERN.test(cameraId)) {
+        throw new Error(`${topic} needs payload.cameraId matching ${DEVICE_ID_PATTERN.source} (got ${JSON.stringify(cameraId)})`);
+      }
+      return { command: topic, cameraId };
+    }
+    case 'cameras':
+    case 'usage':
+    case 'prune':
+      return { command: topic };
+    default:
+      throw new Error(`unknown command ${JSON.stringify(topic)}: msg.topic must be one of ${COMMANDS.join(', ')}`);
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Uploaded media for the dashboard, under the runtime's API (and its login):
+ *
+ *   GET /api/media/thumbnail/{event_id}                 the event's newest thumbnail
+ *   GET /api/media/playlist/{event_id}.m3u8             HLS playlist of its recording (seed 004)
+ *   GET /api/media/playlist/{event_id}/segmentNNN.ts    the playlist's segments
+ *   GET /api/media/recording/{event_id}                 the recording as uploaded (download, ranges)
+ *   GET /api/media/usage                                files, bytes and free disk
+ */
+import { dirname, join } from 'node:path';
+import express, { type Request, type Response, type Router } from 'express';
+import { EVENT_ID_PATTERN } from '../lib/types';
+import type { UploadStore } from '../picam-database/uploads';
+import { SEGMENT_NAME, servedPlaylist } from './hls';
+import type { DiskUse } from './retention';
+
+export interface MediaDeps {
+  store: () => UploadStore | undefined;
+  usage: () => Promise<DiskUse>;
+  /** whether recordings are turned into HLS here (ffmpeg present) */
+  hlsAvailable: () => boolean;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.png': 'image/png',
+  '.webp': 'image/webp',
+  '.gif': 'image/gif',
+};
+
+function fail(res: Response, status: number, error: string): void {
+  res.status(status).json({ error });
+}
+
+export function mediaRouter(deps: MediaDeps): Router {
+  const router = express.Router();
+
+  // Every route below takes an event id; a bad one never reaches SQL or a path.
+  const withStore = (handler: (req: Request, res: Response, store: UploadStore, eventId: string) => Promise<void>) => {
+    return (req: Request, res: Response) => {
+      const eventId = String(req.params.eventId ?? '');
+      if (!EVENT_ID_PATTERN.test(eventId)) return fail(res, 400, `event id must match ${EVENT_ID_PATTERN.source}`);
+      const store = deps.store();
+      if (!store) return fail(res, 503, 'the database is not open yet');
+      handler(req, res, store, eventId).catch((err: Error) => {
+        if (!res.headersSent) fail(res, 500, err.message);
+      });
+    };
+  };
+
+  const sendStored = (res: Response, path: string, type?: string) =>
+    new Promise<void>((resolve) => {
+      if (type) res.type(type);
+      res.set('Cache-Control', 'private, max-age=3600');
+      res.sendFile(path, { dotfiles: 'allow' }, (err) => {
+        if (err && !res.headersSent) fail(res, 404, 'the file is gone (removed by retention?)');
+        resolve();
+      });
+    });
+
+  router.get(
+    '/thumbnail/:eventId',
+    withStore(async (_req, res, store, eventId) => {
+      const thumb = await store.latest(eventId, 'thumbnail');
+      if (!thumb) return fail(res, 404, `no thumbnail for event ${eventId}`);
+      const ext = thumb.fileName.slice(thumb.fileName.lastIndexOf('.')).toLowerCase();
+      await sendStored(res, thumb.filePath, CONTENT_TYPES[ext] ?? 'application/octet-stream');
+    }),
+  );
+
+  router.get(
+    '/recording/:eventId',
+    withStore(async (_req, res, store, eventId) => {
+      const rec = await store.latest(eventId, 'recording');
+      if (!rec) return fail(res, 404, `no recording for event ${eventId}`);
+      res.attachment(rec.fileName.split('/').at(-1));
+      await sendStored(res, rec.filePath);
+    }),
+  );
+
+  router.get(
+    /^\/playlist\/([^/]+)\.m3u8$/,
+    (req, _res, next) => {
+      req.params.eventId = req.params[0]!;
+      next();
+    },
+    withStore(async (_req, res, store, eventId) => {
+      const rec = await store.latest(eventId, 'recording');
+      if (!rec) return fail(res, 404, `no recording for event ${eventId}`);
+      if (!rec.hlsPlaylist) {
+        return deps.hlsAvailable()
+          ? fail(res, 404, `the recording of event ${eventId} is still being prepared for playback`)
+          : fail(res, 404, `no playlist: ffmpeg is not installed on the server; download the recording instead`);
+      }
+      res.type('application/vnd.apple.mpegurl').set('Cache-Control', 'no-cache');
+      res.send(await servedPlaylist(rec.hlsPlaylist, eventId));
+    }),
+  );
+
+  router.get(
+    '/playlist/:eventId/:segment',
+    withStore(async (req, res, store, eventId) => {
+      const segment = String(req.params.segment);
+      if (!SEGMENT_NAME.test(segment)) return fail(res, 400, 'not a segment name');
+      const rec = await store.latest(eventId, 'recording');
+      if (!rec?.hlsPlaylist) return fail(res, 404, `no playlist for event ${eventId}`);
+      await sendStored(res, join(dirname(rec.hlsPlaylist), segment), 'video/mp2t');
+    }),
+  );
+
+  router.get('/usage', (_req, res) => {
+    deps.usage().then(
+      (u) => res.json(u),
+      (err: Error) => fail(res, 503, err.message),
+    );
+  });
+
+  return router;
+}

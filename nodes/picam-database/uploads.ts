@@ -1,0 +1,206 @@
+/**
+ * The camera gateway's tables: which VBC01 cameras may fetch the client
+ * certificate (`gateway_cameras`), and the files their uploads held
+ * (`file_uploads`, linked to `activity_events` by event id).
+ *
+ * Writes go through the store's writer (one transaction each, committed before
+ * the promise resolves), so the gateway answers a camera only after its upload
+ * is on disk and in the database.
+ */
+import type { Connection } from './sqlite';
+
+export type UploadFileType = 'thumbnail' | 'recording' | 'metadata';
+
+/** One accepted file of an upload, as the gateway stored it. */
+export interface UploadFileRow {
+  eventId: string;
+  cameraId: string;
+  fileType: UploadFileType;
+  /** absolute path of the stored file */
+  filePath: string;
+  /** the name inside the archive */
+  fileName: string;
+  fileSize: number;
+  /** the folder this upload was extracted into (deleted with it) */
+  uploadDir: string;
+  uploadedAt: number; // unix seconds, as seed 004's schema
+}
+
+export interface StoredUpload extends UploadFileRow {
+  id: number;
+  hlsPlaylist: string | null;
+}
+
+export interface RegisteredCamera {
+  cameraId: string;
+  registeredMs: number;
+  /** `admin` (registered by hand or in the settings) or `enrolment` (fetched its keys in an open window) */
+  registeredBy: 'admin' | 'enrolment';
+  certIssuedMs: number | null;
+  certRequests: number;
+}
+
+export interface UploadUsage {
+  files: number;
+  bytes: number;
+  byType: Record<string, { files: number; bytes: number }>;
+  /** unix seconds of the oldest upload still kept, null when there is none */
+  oldest: number | null;
+}
+
+type Exclusive = <T>(task: (db: Connection) => Promise<T>) => Promise<T>;
+
+async function transaction<T>(db: Connection, task: () => Promise<T>): Promise<T> {
+  await db.exec('BEGIN IMMEDIATE');
+  try {
+    const result = await task();
+    await db.exec('COMMIT');
+    return result;
+  } catch (err) {
+    await db.exec('ROLLBACK');
+    throw err;
+  }
+}
+
+const UPLOAD_COLUMNS = `id, event_id AS eventId, camera_id AS cameraId, file_type AS fileType, file_path AS filePath,
+  file_name AS fileName, file_size AS fileSize, upload_dir AS uploadDir, uploaded_at AS uploadedAt, hls_playlist AS hlsPlaylist`;
+
+export class UploadStore {
+  constructor(
+    private readonly exclusive: Exclusive,
+    private readonly reader: Connection,
+  ) {}
+
+  async registerCamera(cameraId: string, by: RegisteredCamera['registeredBy'], nowMs = Date.now()): Promise<void> {
+    await this.exclusive((db) =>
+      db.run('INSERT INTO gateway_cameras (camera_id, registered_ms, registered_by) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [
+        cameraId,
+        nowMs,
+        by,
+      ]),
+    );
+  }
+
+  async unregisterCamera(cameraId: string): Promise<boolean> {
+    const { changes } = await this.exclusive((db) => db.run('DELETE FROM gateway_cameras WHERE camera_id = ?', [cameraId]));
+    return changes > 0;
+  }
+
+  async camera(cameraId: string): Promise<RegisteredCamera | undefined> {
+    return this.reader.get<RegisteredCamera>(
+      `SELECT camera_id AS cameraId, registered_ms AS registeredMs, registered_by AS registeredBy,
+              cert_issued_ms AS certIssuedMs, cert_requests AS certRequests
+       FROM gateway_cameras WHERE camera_id = ?`,
+      [cameraId],
+    );
+  }
+
+  async cameras(): Promise<RegisteredCamera[]> {
+    return this.reader.all<RegisteredCamera>(
+      `SELECT camera_id AS cameraId, registered_ms AS registeredMs, registered_by AS registeredBy,
+              cert_issued_ms AS certIssuedMs, cert_requests AS certRequests
+       FROM gateway_cameras ORDER BY camera_id`,
+    );
+  }
+
+  async certificateIssued(cameraId: string, nowMs = Date.now()): Promise<void> {
+    await this.exclusive((db) =>
+      db.run('UPDATE gateway_cameras SET cert_issued_ms = ?, cert_requests = cert_requests + 1 WHERE camera_id = ?', [nowMs, cameraId]),
+    );
+  }
+
+  /**
+   * Stores one upload's files and links them to their activity event (which may
+   * arrive over MQTT before or after the upload: the file rows are keyed by event id).
+   */
+  async recordUpload(files: readonly UploadFileRow[]): Promise<number[]> {
+    return this.exclusive((db) =>
+      transaction(db, async () => {
+        const ids: number[] = [];
+        for (const f of files) {
+          const { lastID } = await db.run(
+            `INSERT INTO file_uploads (event_id, camera_id, file_type, file_path, file_name, file_size, upload_dir, uploaded_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+            [f.eventId, f.cameraId, f.fileType, f.filePath, f.fileName, f.fileSize, f.uploadDir, f.uploadedAt],
+          );
+          ids.push(lastID);
+          if (f.fileType === 'thumbnail') {
+            await db.run('UPDATE activity_events SET thumbnail_path = ?, upload_status = ? WHERE event_id = ?', [
+              f.filePath,
+              'uploaded',
+              f.eventId,
+            ]);
+          } else if (f.fileType === 'recording') {
+            await db.run(
+              `UPDATE activity_events SET recording_path = ?, recording_filename = ?, recording_size = ?, upload_status = ?
+               WHERE event_id = ?`,
+              [f.filePath, f.fileName, f.fileSize, 'uploaded', f.eventId],
+            );
+          }
+        }
+        return ids;
+      }),
+    );
+  }
+
+  async setPlaylist(uploadId: number, playlistPath: string): Promise<void> {
+    await this.exclusive((db) => db.run('UPDATE file_uploads SET hls_playlist = ? WHERE id = ?', [playlistPath, uploadId]));
+  }
+
+  /** The newest file of a type for an event. */
+  async latest(eventId: string, fileType: UploadFileType): Promise<StoredUpload | undefined> {
+    return this.reader.get<StoredUpload>(
+      `SELECT ${UPLOAD_COLUMNS} FROM file_uploads WHERE event_id = ? AND file_type = ? ORDER BY uploaded_at DESC, id DESC LIMIT 1`,
+      [eventId, fileType],
+    );
+  }
+
+  async forEvent(eventId: string): Promise<StoredUpload[]> {
+    return this.reader.all<StoredUpload>(`SELECT ${UPLOAD_COLUMNS} FROM file_uploads WHERE event_id = ? ORDER BY id`, [eventId]);
+  }
+
+  /** Uploads older than `cutoff` (unix seconds), whole upload folders at a time. */
+  async olderThan(cutoff: number, limit = 500): Promise<StoredUpload[]> {
+    return this.reader.all<StoredUpload>(`SELECT ${UPLOAD_COLUMNS} FROM file_uploads WHERE uploaded_at < ? ORDER BY uploaded_at LIMIT ?`, [
+      cutoff,
+      limit,
+    ]);
+  }
+
+  /** Deletes the rows and clears the event columns that pointed at their files. */
+  async forget(uploads: readonly StoredUpload[]): Promise<number> {
+    if (uploads.length === 0) return 0;
+    return this.exclusive((db) =>
+      transaction(db, async () => {
+        let deleted = 0;
+        for (const u of uploads) {
+          deleted += (await db.run('DELETE FROM file_uploads WHERE id = ?', [u.id])).changes;
+          await db.run('UPDATE activity_events SET thumbnail_path = NULL WHERE event_id = ? AND thumbnail_path = ?', [
+            u.eventId,
+            u.filePath,
+          ]);
+          await db.run(
+            `UPDATE activity_events SET recording_path = NULL, upload_status = 'expired' WHERE event_id = ? AND recording_path = ?`,
+            [u.eventId, u.filePath],
+          );
+        }
+        return deleted;
+      }),
+    );
+  }
+
+  async usage(): Promise<UploadUsage> {
+    const rows = await this.reader.all<{ fileType: string; files: number; bytes: number; oldest: number | null }>(
+      `SELECT file_type AS fileType, COUNT(*) AS files, COALESCE(SUM(file_size), 0) AS bytes, MIN(uploaded_at) AS oldest
+       FROM file_uploads GROUP BY file_type`,
+    );
+    const usage: UploadUsage = { files: 0, bytes: 0, byType: {}, oldest: null };
+    for (const r of rows) {
+      usage.files += r.files;
+      usage.bytes += r.bytes;
+      usage.byType[r.fileType] = { files: r.files, bytes: r.bytes };
+      if (r.oldest !== null && (usage.oldest === null || r.oldest < usage.oldest)) usage.oldest = r.oldest;
+    }
+    return usage;
+  }
+}
