@@ -70,7 +70,8 @@ export function settingsFor(env: Env): RoleSettings {
     PICAM_DB_FILE: env.PICAM_DB_FILE ?? resolve(dataDir, 'picam-guardian.db'),
     PICAM_MQTT_PORT: String(port('PICAM_MQTT_PORT', 1883)),
     PICAM_MQTT_WS_PORT: String(port('PICAM_MQTT_WS_PORT', 9001)),
-    PICAM_MQTT_HOST: env.PICAM_MQTT_HOST ?? (role === 'pi' ? required('PICAM_MQTT_HOST', 'the cloud broker the Pi publishes to') : '127.0.0.1'),
+    PICAM_MQTT_HOST:
+      env.PICAM_MQTT_HOST ?? (role === 'pi' ? required('PICAM_MQTT_HOST', 'the cloud broker the Pi publishes to') : '127.0.0.1'),
     PICAM_DEBOUNCE_SECONDS: env.PICAM_DEBOUNCE_SECONDS ?? '30',
     PICAM_TIME_ZONE: env.PICAM_TIME_ZONE ?? '',
     PICAM_SENSOR_LIMITS: env.PICAM_SENSOR_LIMITS ?? '',
@@ -145,7 +146,9 @@ const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/;
  */
 function piFlowEnv(env: Env, role: Role, prefix: string, problems: string[]): Record<string, string> {
   const demo = role === 'demo';
-  const host = hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
+  const host = hostname()
+    .replace(/[^A-Za-z0-9_-]/g, '-')
+    .slice(0, 64);
   const id = env.PICAM_DEVICE_ID ?? (demo ? 'picam-1' : host);
   if (!DEVICE_ID.test(id)) problems.push(`PICAM_DEVICE_ID must match ${DEVICE_ID.source} (got "${id}")`);
   const name = env.PICAM_DEVICE_NAME ?? (demo ? 'Pi camera 1' : id);
