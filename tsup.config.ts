@@ -26,7 +26,11 @@ export default defineConfig({
   external: ['node-red', 'sqlite3', 'mqtt', 'node-telegram-bot-api', 'i2c-bus', 'sense-hat-led'],
   onSuccess: async () => {
     // Node-RED lists a module's examples/ under Import → Examples: the same flows.
-    cpSync('flows', 'examples', { recursive: true });
+    // Only the flows: every .json there is listed as an example, and flows.meta.json is not one.
+    cpSync('flows', 'examples', {
+      recursive: true,
+      filter: (src) => src === 'flows' || (src.endsWith('.json') && !src.endsWith('.meta.json')),
+    });
     for (const n of NODES) {
       for (const entry of readdirSync(`nodes/${n}`, { withFileTypes: true })) {
         if (entry.name.endsWith('.html') || entry.name === 'locales' || entry.name === 'icons') {

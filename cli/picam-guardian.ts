@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { settingsFor, type Role } from './roles';
 import { startRuntime } from './runtime';
 import { certsCli } from './certs';
+import { DEPLOY_USAGE, deployCli } from './deploy';
 import { startDemoMediamtx, type DemoMediamtx } from './demo-mediamtx';
 import { startRtspSink } from './rtsp-sink';
 import { startSimulator } from './simulator';
@@ -17,12 +18,18 @@ const USAGE = `usage:
   picam-guardian start [--role demo|cloud|pi] [--flows file.json[,file.json]]
   picam-guardian simulate [--url mqtt://127.0.0.1:1883] [--cameras 3] [--pis 1] [--pace 1]
   picam-guardian certs [--dir data/certs] [--host NAME]... [--force | --renew]   (see --help)
+${DEPLOY_USAGE}
 Environment variables are listed in README.md.`;
 
 async function main(argv: string[]): Promise<void> {
   // The certificates command has its own flags (cli/certs.ts).
   if (argv[0] === 'certs') {
     process.exitCode = await certsCli(argv.slice(1), (l) => console.log(l));
+    return;
+  }
+  // So do the flow deployment commands (cli/deploy.ts, docs/deploy.md).
+  if (argv[0] === 'deploy' || argv[0] === 'rollback' || argv[0] === 'pull' || argv[0] === 'format-flows') {
+    process.exitCode = await deployCli(argv);
     return;
   }
   const { values, positionals } = parseArgs({

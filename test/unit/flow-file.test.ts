@@ -1,0 +1,252 @@
+/**
+ * The flow files' stable format, the checks a flow passes before it is
+ * deployed, the version metadata, and the semver subset the module check uses.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import {
+  CORE_TYPES,
+  FLOW_ROLES,
+  OTHER_MODULE_TYPES,
+  checkFlow,
+  editorConfigRefs,
+  formatFlow,
+  metaFileFor,
+  modulesFor,
+  packageInfo,
+  parseFlow,
+  readFlow,
+  readFlowMeta,
+  sortFlow,
+  type FlowNode,
+} from '../../cli/flow-file';
+import { formatFlows } from '../../cli/deploy';
+import { compareVersions, isValidRange, satisfies } from '../../cli/semver';
+import { tempDir } from '../support/tmp';
+
+const root = join(__dirname, '..', '..');
+const flowFile = (role: string) => join(root, 'flows', `${role}.json`);
+const installedVersion = (module: string) =>
+  (JSON.parse(readFileSync(join(root, 'node_modules', module, 'package.json'), 'utf8')) as { version: string }).version;
+
+describe('the committed flow files', () => {
+  for (const role of FLOW_ROLES) {
+    it(`flows/${role}.json is in the stable format, so an edit reads well in a diff`, () => {
+      const text = readFileSync(flowFile(role), 'utf8');
+      assert.equal(
+        formatFlow(parseFlow(text, role)),
+        text,
+        `reformat with: picam-guardian format-flows (or npx tsx cli/picam-guardian.ts format-flows)`,
+      );
+    });
+
+    it(`flows/${role}.json passes the checks: known types, config nodes present, no secrets`, () => {
+      const pkg = packageInfo();
+      const knownTypes = new Set([...CORE_TYPES, ...pkg.types, ...Object.values(OTHER_MODULE_TYPES).flat()]);
+      const check = checkFlow(readFlow(flowFile(role)), { knownTypes });
+      assert.deepEqual(check.problems, []);
+      assert.ok(check.envVars.includes('MQTT_PASSWORD'), 'site values come from ${VAR}s');
+    });
+
+    it(`flows.meta.json gives the ${role} flow a version and exactly the modules its node types come from`, () => {
+      const meta = readFlowMeta(metaFileFor(flowFile(role)), role);
+      const derived = modulesFor(readFlow(flowFile(role)));
+      assert.deepEqual(derived.unknown, []);
+      assert.deepEqual(Object.keys(meta.modules).sort(), Object.keys(derived.modules).sort());
+      // The ranges admit what this repository installs, so the flows run on what we test.
+      const pkg = packageInfo();
+      for (const [module, range] of Object.entries(meta.modules)) {
+        const version = module === pkg.name ? pkg.version : installedVersion(module);
+        assert.ok(satisfies(version, range), `${module} ${version} satisfies ${range}`);
+      }
+    });
+
+    it(`flows/CHANGELOG.md has an entry for the ${role} flow's current version`, () => {
+      const { version } = readFlowMeta(metaFileFor(flowFile(role)), role);
+      const log = readFileSync(join(root, 'flows', 'CHANGELOG.md'), 'utf8');
+      const section = log.split(/^## /m).find((s) => s.startsWith(`${role}\n`));
+      assert.ok(section, `a "## ${role}" section`);
+      assert.match(section, new RegExp(`^### ${version.replace(/\./g, '\\.')}$`, 'm'));
+    });
+  }
+
+  it(
+    'flows.meta.json is not copied to examples/ (Node-RED would list it as a flow to import)',
+    { skip: !existsSync(join(root, 'examples')) },
+    () => {
+      assert.ok(!existsSync(join(root, 'examples', 'flows.meta.json')));
+    },
+  );
+});
+
+describe('stable format', () => {
+  const flow: FlowNode[] = [
+    { id: 'n2', type: 'debug', z: 't1', wires: [], name: 'second' },
+    { id: 'cfg', type: 'mqtt-broker', broker: 'x' },
+    { id: 't2', type: 'tab', label: 'B' },
+    { wires: [['n2', 'n0']], z: 't1', type: 'inject', id: 'n1', props: [{ p: 'payload', v: '1' }, { p: 'topic' }] },
+    { id: 't1', type: 'tab', label: 'A' },
+    { id: 'n0', type: 'debug', z: 't2', wires: [] },
+  ];
+
+  it('puts tabs first in their own order (the editor tab order), then nodes by tab and id, config nodes leading', () => {
+    assert.deepEqual(
+      sortFlow(flow).map((n) => n.id),
+      ['t2', 't1', 'cfg', 'n1', 'n2', 'n0'],
+    );
+  });
+
+  it('orders keys: id, type, z, name/label, then alphabetically, nested objects too; arrays keep their order', () => {
+    const text = formatFlow(flow);
+    const nodes = JSON.parse(text) as FlowNode[];
+    assert.deepEqual(Object.keys(nodes.find((n) => n.id === 'n2')!), ['id', 'type', 'z', 'name', 'wires']);
+    assert.deepEqual(Object.keys(nodes.find((n) => n.id === 'n1')!), ['id', 'type', 'z', 'props', 'wires']);
+    assert.deepEqual(nodes.find((n) => n.id === 'n1')!.wires, [['n2', 'n0']]);
+    assert.ok(text.endsWith('}\n]\n') && text.includes('\n  {\n    "id": "t2"'), 'two-space JSON with a trailing newline');
+  });
+
+  it('is idempotent and independent of the input order', () => {
+    const once = formatFlow(flow);
+    assert.equal(formatFlow(JSON.parse(once) as FlowNode[]), once);
+    const shuffled = [...flow].reverse().filter((n) => n.type !== 'tab');
+    const tabs = flow.filter((n) => n.type === 'tab');
+    assert.equal(formatFlow([...shuffled, ...tabs]), once);
+  });
+});
+
+describe('picam-guardian format-flows', () => {
+  it('reports an unformatted file with --check, rewrites it without, and reports failed checks', () => {
+    const file = join(tempDir(), 'flow.json');
+    const nodes: FlowNode[] = [
+      { id: 'n', z: 't', type: 'debug', wires: [] },
+      { id: 't', type: 'tab' },
+    ];
+    writeFileSync(file, JSON.stringify(nodes));
+    const lines: string[] = [];
+    assert.equal(
+      formatFlows([file], true, (l) => lines.push(l)),
+      1,
+    );
+    assert.match(lines[0]!, /flow\.json: not in the stable format/);
+    assert.equal(
+      formatFlows([file], false, (l) => lines.push(l)),
+      0,
+    );
+    assert.equal(readFileSync(file, 'utf8'), formatFlow(nodes));
+    assert.equal(
+      formatFlows([file], true, (l) => lines.push(l)),
+      0,
+    );
+    writeFileSync(file, formatFlow([...nodes, { id: 'x', type: 'no-such-type', z: 't' }]));
+    assert.equal(
+      formatFlows([file], true, (l) => lines.push(l)),
+      1,
+    );
+    assert.match(lines.at(-1)!, /unknown node type "no-such-type"/);
+  });
+});
+
+describe('reading a flow file', () => {
+  it('says when a file is not JSON, not an array, or holds something that is not a node', () => {
+    assert.throws(() => parseFlow('{"id":', 'x.json'), /x\.json is not valid JSON/);
+    assert.throws(() => parseFlow('{"id":"a"}', 'x.json'), /x\.json is not a Node-RED flow \(expected a JSON array of nodes\)/);
+    assert.throws(() => parseFlow('[{"id":"a","type":"tab"}, 3]', 'x.json'), /entry 1 is not a node/);
+    assert.throws(() => readFlow('/nonexistent/flow.json'), /does not exist/);
+  });
+});
+
+describe('checks', () => {
+  const base: FlowNode[] = [
+    { id: 't', type: 'tab' },
+    { id: 'db', type: 'picam-database', file: '${PICAM_DB_FILE}' },
+    { id: 'broker', type: 'mqtt-broker', broker: '${PICAM_MQTT_HOST}', credentials: { user: '${MQTT_USERNAME}', password: '' } },
+    { id: 'in', type: 'mqtt in', z: 't', broker: 'broker', topic: 'prod/#', wires: [['store']] },
+    { id: 'store', type: 'sqlite-events', z: 't', database: 'db', wires: [[]] },
+  ];
+
+  it('passes a good flow and lists the ${VAR}s it reads (whole values only, credentials too)', () => {
+    const check = checkFlow([...base, { id: 'c', type: 'comment', z: 't', info: 'see ${NOT_A_VALUE} in text' }]);
+    assert.deepEqual(check.problems, []);
+    assert.deepEqual(check.envVars, ['MQTT_USERNAME', 'PICAM_DB_FILE', 'PICAM_MQTT_HOST']);
+  });
+
+  it('finds missing config nodes and config nodes of the wrong type', () => {
+    const flow = base.map((n) => (n.id === 'in' ? { ...n, broker: 'gone' } : n.id === 'store' ? { ...n, database: 'broker' } : n));
+    const { problems } = checkFlow(flow);
+    assert.ok(
+      problems.some((p) => /node "in" \(mqtt in\): broker refers to config node "gone", which is not in the flow/.test(p)),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => /node "store" \(sqlite-events\): database refers to "broker" of type mqtt-broker, not picam-database/.test(p)),
+    );
+  });
+
+  it('finds wires and tabs that point nowhere, and duplicate ids', () => {
+    const flow = [
+      ...base,
+      { id: 'x', type: 'debug', z: 'no-tab', wires: [] },
+      { id: 'y', type: 'inject', z: 't', wires: [['missing']] },
+      base[1]!,
+    ];
+    const { problems } = checkFlow(flow);
+    assert.ok(problems.some((p) => /node "x" .*tab or subflow "no-tab" is not in the flow/.test(p)));
+    assert.ok(problems.some((p) => /node "y" .*wired to "missing"/.test(p)));
+    assert.ok(problems.some((p) => /node "db" .*used twice/.test(p)));
+  });
+
+  it('refuses credentials that are not ${VAR} references, without repeating the secret', () => {
+    const flow = base.map((n) => (n.id === 'broker' ? { ...n, credentials: { user: '${MQTT_USERNAME}', password: 'hunter2' } } : n));
+    const { problems } = checkFlow(flow);
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /node "broker" \(mqtt-broker\): credentials\.password holds a value, not a \$\{VAR\} reference/);
+    assert.ok(!problems[0]!.includes('hunter2'));
+  });
+
+  it('reports unknown node types when the known ones are given', () => {
+    const { problems } = checkFlow([...base, { id: 'u', type: 'node-red-contrib-nope', z: 't' }], { knownTypes: CORE_TYPES });
+    assert.ok(problems.some((p) => p.includes('unknown node type "node-red-contrib-nope"')));
+    assert.ok(problems.some((p) => p.includes('unknown node type "sqlite-events"')));
+  });
+
+  it("reads config references from a node's editor definition, not its credentials", () => {
+    const html = `RED.nodes.registerType('x', { defaults: { name: { value: '' }, db: { value: '', type: 'picam-database', required: true } },
+      credentials: { token: { type: 'password' } }, oneditprepare() { $('#y').typedInput({ type: 'msg' }); } });`;
+    assert.deepEqual(editorConfigRefs(html), { db: 'picam-database' });
+  });
+});
+
+describe('semantic versions', () => {
+  it('compares versions, pre-releases before their release', () => {
+    assert.ok(compareVersions('1.2.0', '1.10.0') < 0);
+    assert.ok(compareVersions('2.0.0', '1.99.99') > 0);
+    assert.ok(compareVersions('1.0.0-rc.1', '1.0.0') < 0);
+    assert.ok(compareVersions('1.0.0-rc.2', '1.0.0-rc.10') < 0);
+    assert.equal(compareVersions('1.0.0', 'v1.0.0'), 0);
+  });
+
+  it('checks npm-style ranges', () => {
+    const cases: Array<[string, string, boolean]> = [
+      ['0.6.3', '^0.6.0', true],
+      ['0.7.0', '^0.6.0', false],
+      ['1.9.0', '^1.2.0', true],
+      ['2.0.0', '^1.2.0', false],
+      ['4.1.15', '>=4.1.0', true],
+      ['4.0.9', '>=4.1.0', false],
+      ['4.1.8', '~4.1.8', true],
+      ['4.2.0', '~4.1.8', false],
+      ['1.5.0', '>=1.0.0 <2.0.0', true],
+      ['3.0.0', '1.x || >=3', true],
+      ['2.1.0', '1.x || >=3', false],
+      ['5.0.0', '*', true],
+      ['1.2.3', '1.2.3', true],
+      ['4.2.0-beta.1', '>=4.1.0', false],
+      ['not-a-version', '*', false],
+    ];
+    for (const [version, range, expected] of cases) assert.equal(satisfies(version, range), expected, `${version} in ${range}`);
+    assert.ok(isValidRange('^1.0.0 || ~2.1'));
+    assert.ok(!isValidRange('latest'));
+  });
+});
