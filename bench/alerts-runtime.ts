@@ -36,6 +36,7 @@ async function main() {
     PICAM_HTTP_PORT: String(args.httpPort),
     PICAM_MQTT_PORT: String(args.mqttPort),
     PICAM_MQTT_WS_PORT: String(args.wsPort),
+    PICAM_GATEWAY_PORT: '0', // not measured here; the OS picks a free port
     PICAM_LOG_LEVEL: 'warn',
     PICAM_TIME_ZONE: env.PICAM_TIME_ZONE,
     TELEGRAM_BOT_TOKEN: env.TELEGRAM_BOT_TOKEN,

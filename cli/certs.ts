@@ -246,7 +246,7 @@ export const CERTS_USAGE = `usage: picam-guardian certs [--dir DIR] [--host NAME
 Creates the CA, the broker (server) certificate and the one client certificate
 shared by every camera, with openssl. Existing files are kept.
 
-  --dir DIR    where the files go (default ${DEFAULT_DIR}; created mode 0700)
+  --dir DIR    where the files go (default $PICAM_CERT_DIR, else ${DEFAULT_DIR}; created mode 0700)
   --host NAME  DNS name or IP the cameras use to reach the broker; repeatable
                (default: this machine's hostname, hostname.local, 127.0.0.1)
   --days N     validity of every certificate in days (default ${DEFAULT_DAYS})
@@ -281,7 +281,7 @@ export async function certsCli(argv: string[], log: (line: string) => void): Pro
       args: argv,
       allowPositionals: false,
       options: {
-        dir: { type: 'string', default: DEFAULT_DIR },
+        dir: { type: 'string', default: process.env.PICAM_CERT_DIR || DEFAULT_DIR },
         host: { type: 'string', multiple: true },
         days: { type: 'string' },
         bits: { type: 'string' },

@@ -98,6 +98,7 @@ PiCam Guardian demo is running
   camera stream     ${sink.describe}
   camera preview    ${runtime.url}${role.flowEnv.PICAM_PREVIEW_PATH}  (MJPEG)
   stream health     ${mediamtx?.describe}
+  camera gateway    http://127.0.0.1:${role.flowEnv.PICAM_GATEWAY_PORT}/hivecam/{camera_id}  (VBC01 config, certificates, uploads)
   MQTT broker       mqtt://127.0.0.1:${role.flowEnv.PICAM_MQTT_PORT}  (WebSocket ws://127.0.0.1:${role.flowEnv.PICAM_MQTT_WS_PORT})
   database          ${role.flowEnv.PICAM_DB_FILE}
   simulated devices ${sim.devices.map((d) => `${d.name} (${d.type} ${d.id})`).join(', ')}

@@ -90,6 +90,16 @@ export function settingsFor(env: Env): RoleSettings {
   } catch (err) {
     problems.push((err as Error).message);
   }
+  // The VBC01 gateway (hivecam-gateway): its own port, as cameras cannot log in to the API.
+  flowEnv.PICAM_GATEWAY_PORT = String(port('PICAM_GATEWAY_PORT', 8080));
+  flowEnv.PICAM_GATEWAY_BIND = env.PICAM_GATEWAY_BIND ?? (demo ? '127.0.0.1' : '0.0.0.0');
+  flowEnv.PICAM_GATEWAY_BROKER_HOST = env.PICAM_GATEWAY_BROKER_HOST ?? (demo ? '127.0.0.1' : hostname());
+  flowEnv.PICAM_GATEWAY_BROKER_PORT = String(port('PICAM_GATEWAY_BROKER_PORT', 8883));
+  flowEnv.PICAM_CERT_DIR = env.PICAM_CERT_DIR ?? resolve(dataDir, 'certs');
+  flowEnv.PICAM_UPLOAD_DIR = env.PICAM_UPLOAD_DIR ?? resolve(dataDir, 'uploads');
+  flowEnv.PICAM_CAMERAS = env.PICAM_CAMERAS ?? '';
+  flowEnv.PICAM_UPLOAD_MAX_MB = env.PICAM_UPLOAD_MAX_MB ?? '256';
+  flowEnv.PICAM_UPLOAD_RETAIN_DAYS = env.PICAM_UPLOAD_RETAIN_DAYS ?? '30';
   // Stream health: off (and the node says so) until a MediaMTX API is named.
   flowEnv.MEDIAMTX_API_URL = env.MEDIAMTX_API_URL ?? '';
   flowEnv.MEDIAMTX_USER = env.MEDIAMTX_USER ?? '';

@@ -4,6 +4,7 @@
  * rows read back from the SQLite file and through the HTTP API.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,8 +15,11 @@ import { rows } from '../support/records';
 import { activity, CAMERA, connected, disconnected, environment, heartbeat, PI, topics } from '../support/fixtures';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
+import { hasFfmpeg } from '../support/ffmpeg';
+import { rawZip } from '../support/zip';
 
-const PORTS = { http: 18_900, mqtt: 18_901, ws: 18_902 };
+const PORTS = { http: 18_900, mqtt: 18_901, ws: 18_902, gateway: 18_903 };
+const GATEWAY = `http://127.0.0.1:${PORTS.gateway}`;
 const MQTT_URL = `mqtt://127.0.0.1:${PORTS.mqtt}`;
 const DEVICE_LOGIN = LOGINS.devices;
 const dir = tempDir('picam-e2e-');
@@ -36,7 +40,11 @@ const publish = (c: MqttClient, topic: string, payload: unknown) =>
 before(async () => {
   runtime = startCli(
     ['start', '--role', 'cloud'],
-    cloudRoleEnv(dir, PORTS, { PICAM_DEBOUNCE_SECONDS: '1', PICAM_MEDIAMTX_DEVICES: `picam-1:${bcrypt.hashSync('pi-stream-secret', 4)}` }),
+    cloudRoleEnv(dir, PORTS, {
+      PICAM_DEBOUNCE_SECONDS: '1',
+      PICAM_CAMERAS: CAMERA,
+      PICAM_MEDIAMTX_DEVICES: `picam-1:${bcrypt.hashSync('pi-stream-secret', 4)}`,
+    }),
   );
   camera = await waitFor('the broker', () =>
     mqtt.connectAsync(MQTT_URL, { ...DEVICE_LOGIN, clientId: CAMERA, reconnectPeriod: 0 }).catch(() => undefined),
@@ -203,5 +211,85 @@ describe('cloud runtime: device traffic into SQLite and the API', () => {
       [CAMERA],
     );
     assert.equal(desired!.setting_value, 'PRIVACY');
+  });
+});
+
+describe('cloud runtime: VBC01 gateway and uploaded media', () => {
+  const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, 0xff, 0xd9]);
+
+  it('answers cameras on its own port without a login, and the admin API behind one', async () => {
+    const res = await fetch(`${GATEWAY}/hivecam/${CAMERA}`);
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { port: number }).port, 8883);
+    assert.equal((await fetch(`${BASE}/api/gateway/enrolment`, { method: 'POST' })).status, 401, 'enrolment needs the API login');
+    const opened = await api('/api/gateway/enrolment', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ minutes: 2 }),
+    });
+    assert.equal(opened.status, 200);
+    assert.equal(((await opened.json()) as { open: boolean }).open, true);
+    const bad = await api('/api/gateway/enrolment', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(bad.status, 400);
+  });
+
+  it('serves an uploaded thumbnail and the recording as an HLS playlist to logged-in users', async (t) => {
+    const eventId = 'evt-media-1';
+    let recording = Buffer.alloc(0);
+    if (hasFfmpeg) {
+      const mp4 = join(dir, 'clip.mp4');
+      execFileSync('ffmpeg', [
+        '-v',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc=size=160x120:rate=10',
+        '-t',
+        '3',
+        '-c:v',
+        'libx264',
+        '-pix_fmt',
+        'yuv420p',
+        '-g',
+        '10',
+        mp4,
+      ]);
+      recording = readFileSync(mp4);
+    }
+    const entries = [{ name: 'thumbnail.jpg', data: JPEG }, ...(hasFfmpeg ? [{ name: 'recording.mp4', data: recording }] : [])];
+    const form = new FormData();
+    form.append('camera_id', CAMERA);
+    form.append('event_id', eventId);
+    form.append('file', new Blob([new Uint8Array(rawZip(entries))]), 'upload.zip');
+    const up = await fetch(`${GATEWAY}/hivecam/upload`, { method: 'POST', body: form });
+    assert.equal(up.status, 200, await up.clone().text());
+
+    assert.equal((await fetch(`${BASE}/api/media/thumbnail/${eventId}`)).status, 401, 'media needs the API login');
+    const thumb = await api(`/api/media/thumbnail/${eventId}`);
+    assert.equal(thumb.status, 200);
+    assert.equal(thumb.headers.get('content-type'), 'image/jpeg');
+    assert.deepEqual(Buffer.from(await thumb.arrayBuffer()), JPEG);
+    assert.equal((await api('/api/media/thumbnail/no-such-event')).status, 404);
+
+    const usage = (await (await api('/api/gateway/usage')).json()) as { files: number };
+    assert.equal(usage.files, entries.length);
+
+    if (!hasFfmpeg) return t.skip('ffmpeg is not installed: no recording to play');
+    const playlist = await waitFor('the HLS playlist', async () => {
+      const r = await api(`/api/media/playlist/${eventId}.m3u8`);
+      return r.status === 200 ? r.text() : undefined;
+    });
+    assert.match(playlist, /#EXTM3U/);
+    assert.match(playlist, /#EXT-X-ENDLIST/);
+    const segment = playlist.split('\n').find((l) => l.endsWith('.ts'))!;
+    assert.equal(segment, `${eventId}/segment000.ts`, 'segments resolve next to the playlist URL');
+    const seg = await api(`/api/media/playlist/${segment}`);
+    assert.equal(seg.status, 200);
+    assert.equal(seg.headers.get('content-type'), 'video/mp2t');
+    assert.equal((await seg.arrayBuffer()).byteLength % 188, 0, 'whole MPEG-TS packets');
+    const download = await api(`/api/media/recording/${eventId}`);
+    assert.deepEqual(Buffer.from(await download.arrayBuffer()), recording);
   });
 });

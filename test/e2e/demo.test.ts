@@ -28,6 +28,7 @@ it('fills the database with simulated cameras and events within 30 s, and says w
     PICAM_HTTP_PORT: '18920',
     PICAM_MQTT_PORT: '18921',
     PICAM_MQTT_WS_PORT: '18922',
+    PICAM_GATEWAY_PORT: '18924',
     PICAM_RTSP_URL: 'rtsp://127.0.0.1:18923/picam-1',
   });
   const cameras = await waitFor(
@@ -122,6 +123,7 @@ it('fills the database with simulated cameras and events within 30 s, and says w
     'editor            http://127.0.0.1:18920/',
     '/api/cameras',
     'mqtt://127.0.0.1:18921',
+    'camera gateway    http://127.0.0.1:18924/hivecam/',
     join(dir, 'picam-guardian.db'),
   ]) {
     assert.ok(out.includes(line), `the banner shows ${line}`);

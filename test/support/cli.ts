@@ -47,7 +47,8 @@ export const API_AUTH = `Basic ${Buffer.from(`${LOGINS.api.username}:${LOGINS.ap
 /** Environment for `picam-guardian start --role cloud`, as an installer's env file would set it. */
 export function cloudRoleEnv(
   dataDir: string,
-  ports: { http: number; mqtt: number; ws: number },
+  /** `gateway`: the VBC01 gateway's port; unset, the OS picks one (no test shares a fixed port) */
+  ports: { http: number; mqtt: number; ws: number; gateway?: number },
   extra: Record<string, string> = {},
 ): Record<string, string> {
   return {
@@ -56,6 +57,7 @@ export function cloudRoleEnv(
     PICAM_HTTP_PORT: String(ports.http),
     PICAM_MQTT_PORT: String(ports.mqtt),
     PICAM_MQTT_WS_PORT: String(ports.ws),
+    PICAM_GATEWAY_PORT: String(ports.gateway ?? 0),
     PICAM_LOG_LEVEL: 'warn',
     MQTT_USERNAME: LOGINS.devices.username,
     MQTT_PASSWORD: LOGINS.devices.password,
