@@ -10,6 +10,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseBrokerMode, selectBroker, type BrokerMode } from './broker-choice';
 import { AdminApi, AdminApiError, type Login, type NodeSet } from './admin-api';
 import {
   CORE_TYPES,
@@ -114,6 +115,8 @@ export interface DeployOptions extends Target {
   rev?: string;
   /** base of the local state, default ~/.picam-guardian/deploy */
   stateDir?: string;
+  /** which way device traffic comes in (cli/broker-choice.ts); the cloud flow ships `embedded` */
+  broker?: BrokerMode;
 }
 
 export interface DeployResult {
@@ -126,7 +129,9 @@ export interface DeployResult {
 export async function deploy(o: DeployOptions): Promise<DeployResult> {
   const log = o.log ?? (() => undefined);
   const file = resolve(o.file ?? defaultFlowFile(o.role));
-  const { nodes, meta } = loadForDeploy(file, o.role);
+  const loaded = loadForDeploy(file, o.role);
+  const meta = loaded.meta;
+  const nodes = selectBroker(loaded.nodes, o.broker ?? 'embedded');
   const api = await AdminApi.connect(o.url, o.login);
   try {
     const [settings, sets] = await Promise.all([api.settings(), api.nodes()]);
@@ -345,7 +350,8 @@ export function formatFlows(files: string[], check: boolean, log: (line: string)
 // ---------------------------------------------------------------- command line
 
 export const DEPLOY_USAGE = `  picam-guardian deploy <pi|cloud> --url http://host:1880/admin [--user NAME | --token T] [--file flows/x.json]
-                       [--dry-run] [--force] [--rev REV] [--state-dir DIR]   (password in PICAM_DEPLOY_PASSWORD)
+                       [--dry-run] [--force] [--rev REV] [--state-dir DIR] [--broker embedded|external]
+                       (password in PICAM_DEPLOY_PASSWORD; --broker defaults to PICAM_MQTT_BROKER)
   picam-guardian rollback <pi|cloud> --url URL [--user NAME | --token T] [--dry-run] [--state-dir DIR]
   picam-guardian pull <pi|cloud> --url URL [--user NAME | --token T] [--file flows/x.json] [--force]
   picam-guardian format-flows [--check] [file.json...]   (default: the package's flows; see docs/deploy.md)`;
@@ -375,6 +381,7 @@ export async function deployCli(argv: string[], io: CliIo = consoleIo): Promise<
         force: { type: 'boolean', default: false },
         'dry-run': { type: 'boolean', default: false },
         check: { type: 'boolean', default: false },
+        broker: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -398,7 +405,8 @@ export async function deployCli(argv: string[], io: CliIo = consoleIo): Promise<
     const target: Target = { url, role, login: { user, password, token }, log: io.out };
     const stateDir = values['state-dir'] ?? io.env.PICAM_DEPLOY_STATE_DIR;
     if (command === 'deploy') {
-      await deploy({ ...target, file: values.file, force: values.force, dryRun: values['dry-run'], rev: values.rev, stateDir });
+      const broker = parseBrokerMode(values.broker ?? io.env.PICAM_MQTT_BROKER);
+      await deploy({ ...target, file: values.file, force: values.force, dryRun: values['dry-run'], rev: values.rev, stateDir, broker });
     } else if (command === 'rollback') {
       await rollback({ ...target, dryRun: values['dry-run'], stateDir });
     } else if (command === 'pull') {

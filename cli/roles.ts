@@ -10,6 +10,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { parseBrokerMode } from './broker-choice';
 import { parseAuthConfig } from './mediamtx-auth';
 import { dirname, join, resolve } from 'node:path';
 
@@ -70,8 +71,9 @@ export function settingsFor(env: Env): RoleSettings {
     PICAM_DB_FILE: env.PICAM_DB_FILE ?? resolve(dataDir, 'picam-guardian.db'),
     PICAM_MQTT_PORT: String(port('PICAM_MQTT_PORT', 1883)),
     PICAM_MQTT_WS_PORT: String(port('PICAM_MQTT_WS_PORT', 9001)),
+    // `||`: an env file's empty `PICAM_MQTT_HOST=` is as missing as no line at all.
     PICAM_MQTT_HOST:
-      env.PICAM_MQTT_HOST ?? (role === 'pi' ? required('PICAM_MQTT_HOST', 'the cloud broker the Pi publishes to') : '127.0.0.1'),
+      env.PICAM_MQTT_HOST || (role === 'pi' ? required('PICAM_MQTT_HOST', 'the cloud broker the Pi publishes to') : '127.0.0.1'),
     PICAM_DEBOUNCE_SECONDS: env.PICAM_DEBOUNCE_SECONDS ?? '30',
     PICAM_TIME_ZONE: env.PICAM_TIME_ZONE ?? '',
     PICAM_SENSOR_LIMITS: env.PICAM_SENSOR_LIMITS ?? '',
@@ -87,6 +89,11 @@ export function settingsFor(env: Env): RoleSettings {
   Object.assign(flowEnv, piFlowEnv(env, role, flowEnv.PICAM_PREFIX!, problems));
   try {
     parseAuthConfig(env);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  try {
+    flowEnv.PICAM_MQTT_BROKER = parseBrokerMode(env.PICAM_MQTT_BROKER);
   } catch (err) {
     problems.push((err as Error).message);
   }

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import express from 'express';
+import { selectBroker, type BrokerMode } from './broker-choice';
 import { basicAuth } from './http-auth';
 import { mediamtxAuthHandler, parseAuthConfig } from './mediamtx-auth';
 import { applyFlowEnv, packageRoot, type RoleSettings } from './roles';
@@ -56,7 +57,9 @@ export async function startRuntime(
   const settings = { ...role.node } as Record<string, unknown>;
   const userDir = settings.userDir as string;
   // Read before anything starts, so a missing or broken flow file stops us at once.
-  const firstFlows = existsSync(join(userDir, settings.flowFile as string)) ? undefined : flowFiles.flatMap(loadFlowFile);
+  const firstFlows = existsSync(join(userDir, settings.flowFile as string))
+    ? undefined
+    : selectBroker(flowFiles.flatMap(loadFlowFile), role.flowEnv.PICAM_MQTT_BROKER as BrokerMode);
 
   const app = express();
   const server = createServer(app);

@@ -2,12 +2,21 @@
 # Installs what the tests need from the system, from Debian's packages, as root:
 # Mosquitto (the external-broker and Pi end-to-end tests) and ffmpeg with
 # ffprobe (both ends of the RTSP stream in the camera tests, and the demo's
-# test pattern), and zip (archives for the upload tests). Elsewhere the tests that need them say why they skipped.
+# test pattern), zip (archives for the upload tests), and the tools that check
+# pi/ and cloud/ (shellcheck, systemd-analyze, nft, nginx, caddy, sqlite3).
+# Elsewhere the tests that need them say why they skipped.
 set -euo pipefail
 missing=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v zip >/dev/null 2>&1 || missing+=(zip)
+# The install-script checks: shell lint, unit verification, firewall and proxy syntax, backups.
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || missing+=(nftables)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+command -v caddy >/dev/null 2>&1 || missing+=(caddy)
+command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
@@ -21,6 +30,6 @@ apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
   apt-get update -qq
   apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
 }
-# The Mosquitto package starts a system broker on 1883; the tests run their own.
-if command -v systemctl >/dev/null 2>&1; then systemctl stop mosquitto >/dev/null 2>&1 || true; fi
+# The packages start system services (a broker on 1883, web servers on 80); the tests run their own.
+if command -v systemctl >/dev/null 2>&1; then systemctl stop mosquitto nginx caddy >/dev/null 2>&1 || true; fi
 echo "install-test-deps: installed ${missing[*]}"

@@ -35,8 +35,6 @@ function config(passwords: string): string {
     .replace(/\/etc\/mosquitto\/picam\/certs\/broker\.key/g, certs.brokerKey)
     .replace(/\/etc\/mosquitto\/picam\/passwords/g, passwords)
     .replace(/\/etc\/mosquitto\/picam\/acl/g, join(root, 'cloud', 'mosquitto', 'acl'))
-    .replace(/^persistence true$/m, 'persistence false')
-    .replace(/^persistence_location .*$/m, '')
     .replace(/^listener 1883 127\.0\.0\.1$/m, `listener ${ports.local} 127.0.0.1`)
     .replace(/^listener 8883$/m, `listener ${ports.tls} 127.0.0.1`)
     .replace(/^listener 9001$/m, `listener ${ports.ws} 127.0.0.1`);

@@ -1,11 +1,10 @@
 /**
- * The cloud flow with an external broker, as README and the flow's comment say
- * to set it up: the embedded broker node deleted, `mqtt in` enabled, and a real
- * Mosquitto (the broker seed 001 deploys) with a password file in between.
+ * The shipped cloud flow with an external broker, switched by the environment
+ * only (PICAM_MQTT_BROKER=external, host, port, login): a real Mosquitto (the
+ * broker seed 001 deploys) with a password file in between.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -31,16 +30,15 @@ before(async () => {
   if (skip) return;
   broker = startMosquitto(dir, PORTS.mqtt, LOGIN);
 
-  // The documented change for an external broker, applied to the shipped flow.
-  const flow = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'flows', 'cloud.json'), 'utf8')) as Array<Record<string, unknown>>)
-    .filter((n) => n.type !== 'aedes broker')
-    .map((n) => (n.id === 'cloud.mqtt-in' ? { ...n, d: false } : n));
-  const flowFile = join(dir, 'cloud-external-broker.json');
-  writeFileSync(flowFile, JSON.stringify(flow));
-
+  // The shipped flow, switched to the external broker by the environment alone.
   runtime = startCli(
-    ['start', '--role', 'cloud', '--flows', flowFile],
-    cloudRoleEnv(dir, PORTS, { MQTT_USERNAME: LOGIN.username, MQTT_PASSWORD: LOGIN.password, PICAM_LOG_LEVEL: 'info' }),
+    ['start', '--role', 'cloud'],
+    cloudRoleEnv(dir, PORTS, {
+      PICAM_MQTT_BROKER: 'external',
+      MQTT_USERNAME: LOGIN.username,
+      MQTT_PASSWORD: LOGIN.password,
+      PICAM_LOG_LEVEL: 'info',
+    }),
   );
   camera = await waitFor('Mosquitto', () =>
     mqtt.connectAsync(`mqtt://127.0.0.1:${PORTS.mqtt}`, { ...LOGIN, clientId: CAMERA, reconnectPeriod: 0 }).catch(() => undefined),

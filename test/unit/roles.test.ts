@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { selectBroker } from '../../cli/broker-choice';
+import type { FlowNode } from '../../cli/flow-file';
 import { settingsFor } from '../../cli/roles';
 
 const SECRETS = {
@@ -77,6 +81,11 @@ describe('roles: Node-RED settings from the environment', () => {
     assert.equal(r.flowEnv.PICAM_SENSEHAT_BACKEND, 'auto', 'never the simulation on a real Pi unless asked');
     assert.match(settingsFor({ PICAM_ROLE: 'pi', ...SECRETS }).problems.join(), /PICAM_MQTT_HOST is required for the pi role/);
     assert.match(
+      settingsFor({ PICAM_ROLE: 'pi', ...SECRETS, PICAM_MQTT_HOST: '' }).problems.join(),
+      /PICAM_MQTT_HOST is required/,
+      "an env file's empty line is missing too",
+    );
+    assert.match(
       settingsFor({ PICAM_ROLE: 'pi', ...SECRETS, PICAM_MQTT_HOST: 'x', PICAM_DEVICE_ID: 'a/b' }).problems.join(),
       /PICAM_DEVICE_ID must match/,
     );
@@ -87,9 +96,27 @@ describe('roles: Node-RED settings from the environment', () => {
     assert.match(settingsFor({ PICAM_ROLE: 'server' }).problems.join(), /PICAM_ROLE must be one of demo, cloud, pi/);
     assert.match(settingsFor({ PICAM_HTTP_PORT: '70000' }).problems.join(), /PICAM_HTTP_PORT must be a TCP port number/);
     assert.match(settingsFor({ PICAM_MQTT_PORT: 'mqtt' }).problems.join(), /PICAM_MQTT_PORT must be a TCP port number/);
+    assert.match(settingsFor({ PICAM_MQTT_BROKER: 'mosquitto' }).problems.join(), /PICAM_MQTT_BROKER must be embedded or external/);
+    assert.match(settingsFor({ PICAM_GATEWAY_PORT: '-1' }).problems.join(), /PICAM_GATEWAY_PORT must be a TCP port number/);
   });
 
   it('follows a custom topic prefix into the subscription', () => {
     assert.equal(settingsFor({ PICAM_PREFIX: 'site7' }).flowEnv.PICAM_DEVICE_TOPIC, 'site7/device/#');
+  });
+});
+
+describe('broker choice', () => {
+  const flow = JSON.parse(readFileSync(join(__dirname, '..', '..', 'flows', 'cloud.json'), 'utf8')) as FlowNode[];
+
+  it('keeps the shipped flow as it is with the embedded broker', () => {
+    assert.deepEqual(selectBroker(flow, 'embedded'), flow);
+  });
+
+  it('drops the embedded broker and enables the device input for an external one', () => {
+    const external = selectBroker(flow, 'external');
+    assert.equal(external.filter((n) => n.type === 'aedes broker').length, 0, 'no broker to take Mosquitto’s ports');
+    const input = external.find((n) => n.type === 'mqtt in' && n.topic === '${PICAM_DEVICE_TOPIC}')!;
+    assert.equal(input.d, false);
+    assert.equal(external.length, flow.length - 1, 'nothing else changes');
   });
 });

@@ -1,0 +1,27 @@
+/**
+ * The cloud flow ships both ways in for device traffic: the embedded aedes
+ * broker (on) and `mqtt in` from an external broker such as Mosquitto
+ * (disabled). `PICAM_MQTT_BROKER=external` picks the second without editing the
+ * flow: the aedes node goes (it would take Mosquitto's ports) and the device
+ * `mqtt in` is enabled. Never both: every message would be stored twice.
+ */
+import type { FlowNode } from './flow-file';
+
+export const BROKER_MODES = ['embedded', 'external'] as const;
+export type BrokerMode = (typeof BROKER_MODES)[number];
+
+export function parseBrokerMode(raw: string | undefined): BrokerMode {
+  const mode = raw || 'embedded';
+  if (!(BROKER_MODES as readonly string[]).includes(mode)) {
+    throw new Error(`PICAM_MQTT_BROKER must be embedded or external (got "${raw}")`);
+  }
+  return mode as BrokerMode;
+}
+
+/** The device input `mqtt in`: the one reading the device topic tree. */
+const isDeviceInput = (n: FlowNode) => n.type === 'mqtt in' && n.topic === '${PICAM_DEVICE_TOPIC}';
+
+export function selectBroker<T extends FlowNode>(flow: readonly T[], mode: BrokerMode): T[] {
+  if (mode === 'embedded' || !flow.some(isDeviceInput)) return [...flow];
+  return flow.filter((n) => n.type !== 'aedes broker').map((n) => (isDeviceInput(n) ? { ...n, d: false } : n));
+}
