@@ -11,13 +11,15 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
-import { FakeTelegram } from '../support/fake-telegram';
+import { FakeTelegram, testPng } from '../support/fake-telegram';
 import { activity, CAMERA, connected, topics } from '../support/fixtures';
 import { rows } from '../support/records';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
+import { rawZip } from '../support/zip';
 
-const PORTS = { http: 18_940, mqtt: 18_941, ws: 18_942, webhook: 18_943 };
+const PORTS = { http: 18_940, mqtt: 18_941, ws: 18_942, webhook: 18_943, gateway: 18_944 };
+let motionEventId = '';
 const LOGIN = LOGINS.devices;
 const CHAT = 4242;
 const dir = tempDir('picam-alerts-e2e-');
@@ -48,6 +50,7 @@ before(async () => {
       TELEGRAM_API_ROOT: fake.url,
       TELEGRAM_CHAT_IDS: String(CHAT),
       PICAM_ALERT_WEBHOOK_URL: `http://127.0.0.1:${PORTS.webhook}/hooks/picam`,
+      PICAM_CAMERAS: CAMERA,
     }),
   );
   camera = await waitFor('the broker', () =>
@@ -72,6 +75,7 @@ describe('cloud runtime: alerts', () => {
     await publish(topics.connection(), connected(Math.floor(Date.now() / 1000)));
     await publish(topics.state(), { mode: 'ARMED' });
     const eventId = `evt-e2e-${Date.now()}`;
+    motionEventId = eventId;
     await publish(topics.start(), activity(eventId, Math.floor(Date.now() / 1000)));
 
     // Alone or in a digest with the online alert that came just before it.
@@ -96,6 +100,23 @@ describe('cloud runtime: alerts', () => {
       return r[0]?.telegram_notified === 1 ? r : undefined;
     });
     assert.equal(event!.telegram_notified, 1);
+  });
+
+  it("adds the thumbnail the camera uploads to the gateway to that motion alert's message", async () => {
+    const picture = testPng(4, 3, 99);
+    const form = new FormData();
+    form.append('camera_id', CAMERA);
+    form.append('event_id', motionEventId);
+    form.append('file', new Blob([new Uint8Array(rawZip([{ name: 'thumbnail.png', data: picture }]))]), 'thumb.zip');
+    const res = await fetch(`http://127.0.0.1:${PORTS.gateway}/hivecam/upload`, { method: 'POST', body: form });
+    assert.equal(res.status, 200, await res.clone().text());
+    await fake.waitFor((f) => f.sent(CHAT).some((m) => m.photoBytes?.equals(picture) ?? false), 15_000, 'the picture in the chat');
+    const photo = fake.sent(CHAT).find((m) => m.photoBytes?.equals(picture))!;
+    const alert = fake.sent(CHAT).find((m) => /Motion at Front Door|Front Door: Motion/.test(m.plain ?? ''))!;
+    assert.ok(
+      photo.replyTo === alert.messageId || photo.messageId === alert.messageId,
+      'the picture answers (or replaces) the alert it belongs to',
+    );
   });
 
   it('lists the deliveries in the alert log of the API', async () => {
