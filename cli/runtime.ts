@@ -10,6 +10,7 @@ import express from 'express';
 import { selectBroker, type BrokerMode } from './broker-choice';
 import { basicAuth } from './http-auth';
 import { mediamtxAuthHandler, parseAuthConfig } from './mediamtx-auth';
+import { Ops } from './ops';
 import { applyFlowEnv, packageRoot, type RoleSettings } from './roles';
 
 export interface RunningRuntime {
@@ -70,9 +71,18 @@ export async function startRuntime(
     const mediamtx = parseAuthConfig(process.env);
     app.post('/mediamtx/auth', mediamtxAuthHandler(mediamtx, { warn: (m: string) => RED.log.warn(m) }));
   }
+  // Health without a login (load balancers, watchdogs); metrics behind the API's login, below.
+  let flowsStarted = false;
+  const ops = new Ops({
+    role: role.role,
+    dbFile: role.role === 'pi' ? undefined : role.flowEnv.PICAM_DB_FILE,
+    flowsStarted: () => flowsStarted,
+  });
+  app.get('/healthz', ops.health);
   app.use(settings.httpAdminRoot as string, RED.httpAdmin);
   const nodeAuth = settings.httpNodeAuth as { user: string; pass: string } | undefined;
   if (nodeAuth) app.use(settings.httpNodeRoot as string, basicAuth(nodeAuth.user, nodeAuth.pass));
+  app.get('/metrics', ops.metrics);
   app.use(settings.httpNodeRoot as string, RED.httpNode);
 
   await new Promise<void>((ok, fail) => {
@@ -80,6 +90,7 @@ export async function startRuntime(
     server.listen(settings.uiPort as number, settings.uiHost as string, () => ok());
   });
   await RED.start();
+  flowsStarted = true;
   if (firstFlows) {
     // setFlows keeps the inline credentials (only ${ENV} references) in the
     // encrypted credentials file; a plain file copy would drop them.
@@ -100,6 +111,7 @@ export async function startRuntime(
     stop: () =>
       (stopping ??= (async () => {
         await RED.stop();
+        await ops.close();
         server.closeAllConnections();
         await new Promise<void>((ok) => server.close(() => ok()));
       })()),

@@ -534,7 +534,7 @@ if [ "$MOSQUITTO" = 1 ]; then
     say "    then run this script again (it gives Mosquitto its copies)"
   fi
   say "  - broker logins: sudo mosquitto_passwd /etc/mosquitto/picam/passwords picam-cloud (and one per Pi)"
-  say "  - with Mosquitto, switch the cloud flow to the external broker (README: An external broker)"
+  say "  - keep PICAM_MQTT_BROKER=external in the env file: the flow then reads devices from Mosquitto"
 fi
 say "  - TLS for the dashboard and editor: cloud/nginx/picam-guardian.conf or cloud/caddy/Caddyfile"
 say "Logs:    journalctl -u picam-guardian-cloud -f"

@@ -4,6 +4,7 @@
  *   3 commands → mqtt out       4 replies → http response
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { exposeCounters } from '../lib/metrics';
 import { compact, StatusReporter, ThrottledWarn, type StatusLevel } from '../lib/status';
 import { CAMERA_MODES, type CameraMode, type Reply } from '../lib/types';
 import type { PicamDatabaseNode } from '../picam-database/picam-database';
@@ -76,6 +77,7 @@ export default function register(RED: NodeAPI): void {
       return [c.rejected ? 'warn' : 'ok', text];
     };
     const showCounts = () => status.soon(counts);
+    const hideCounters = exposeCounters({ type: 'mqtt-processor', id: node.id, read: () => ({ ...processor.counters }) });
 
     const reply = (msg: NodeMessageInFlow, statusCode: number, body: Reply): NodeMessage =>
       Object.assign(msg, { statusCode, payload: body });
@@ -162,6 +164,7 @@ export default function register(RED: NodeAPI): void {
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {
+      hideCounters();
       processor.close();
       status.clear();
       if (waiting) for (const [, , d] of waiting) d(new Error('mqtt-processor closed while loading'));

@@ -293,3 +293,32 @@ describe('cloud runtime: VBC01 gateway and uploaded media', () => {
     assert.deepEqual(Buffer.from(await download.arrayBuffer()), recording);
   });
 });
+
+describe('cloud runtime: operations endpoints', () => {
+  it('answers /healthz without a login and says what is up', async () => {
+    const res = await fetch(`${BASE}/healthz`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as Record<string, unknown>;
+    assert.equal(body.status, 'ok');
+    assert.equal(body.role, 'cloud');
+    assert.equal(body.flows, 'started');
+    assert.equal(body.database, 'ok');
+  });
+
+  it('serves Prometheus metrics behind the API login, counting what the pipeline did', async () => {
+    assert.equal((await fetch(`${BASE}/metrics`)).status, 401);
+    const res = await api('/metrics');
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+    const text = await res.text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+    assert.ok(value('picam_messages_received_total') > 0, 'the device traffic of the tests above');
+    const [dead] = await query<{ n: number }>('SELECT count(*) AS n FROM dead_letters');
+    assert.equal(value('picam_dead_letters'), dead!.n);
+    assert.ok(value('picam_cameras_connected') >= 1);
+    assert.ok(value('process_resident_memory_bytes') > 10_000_000);
+    for (const name of ['picam_alerts_pending', 'picam_streams_online', 'picam_messages_rejected_total']) {
+      assert.match(text, new RegExp(`^# TYPE ${name} (counter|gauge)$`, 'm'), name);
+    }
+  });
+});

@@ -1,0 +1,130 @@
+/**
+ * Operations endpoints of a runtime:
+ *
+ *   GET /healthz   {status, role, uptimeSeconds, flows, database}: 200 when the
+ *                  flows run and the database answers, 503 otherwise. No login
+ *                  (load balancers, systemd watchdogs) and nothing secret in it.
+ *   GET /metrics   Prometheus text: messages processed, dead letters, alerts
+ *                  pending, streams online, cameras connected, process memory.
+ *                  Behind the API login like the rest of the API.
+ *
+ * Database figures come from a read-only connection to the event store, opened
+ * at the first request (the flow creates the file) and kept.
+ */
+import { existsSync } from 'node:fs';
+import type { Request, Response } from 'express';
+import { sumCounters } from '../nodes/lib/metrics';
+import { Connection } from '../nodes/picam-database/sqlite';
+
+export interface OpsOptions {
+  role: string;
+  /** the event store's file; undefined where the role keeps none (the Pi) */
+  dbFile?: string;
+  /** whether Node-RED has started its flows */
+  flowsStarted: () => boolean;
+}
+
+interface StoreFigures {
+  deadLetters: number;
+  alertsPending: number;
+  streamsOnline: number;
+  streamsKnown: number;
+  camerasConnected: number;
+}
+
+const PROCESSOR_COUNTERS: Array<[key: string, name: string, help: string]> = [
+  ['received', 'picam_messages_received_total', 'Device messages mqtt-processor received.'],
+  ['records', 'picam_records_total', 'Typed records mqtt-processor produced for the database.'],
+  ['rejected', 'picam_messages_rejected_total', 'Device messages rejected into dead letters.'],
+  ['duplicates', 'picam_messages_duplicate_total', 'QoS 1 redeliveries dropped.'],
+  ['alerts', 'picam_alerts_raised_total', 'Alerts raised on the alert contract.'],
+  ['commands', 'picam_commands_total', 'Commands built for devices.'],
+];
+
+export class Ops {
+  private readonly startedMs = Date.now();
+  private db?: Promise<Connection>;
+
+  constructor(private readonly opts: OpsOptions) {}
+
+  private async connection(): Promise<Connection | undefined> {
+    if (!this.opts.dbFile || !existsSync(this.opts.dbFile)) return undefined;
+    this.db ??= Connection.open(this.opts.dbFile, true).then(async (c) => {
+      await c.exec('PRAGMA busy_timeout = 2000; PRAGMA query_only = ON;');
+      return c;
+    });
+    return this.db.catch((err: Error) => {
+      this.db = undefined; // retried at the next request
+      throw err;
+    });
+  }
+
+  private async storeFigures(): Promise<StoreFigures | undefined> {
+    const db = await this.connection();
+    if (!db) return undefined;
+    const n = async (sql: string) => (await db.get<{ n: number }>(sql))?.n ?? 0;
+    return {
+      deadLetters: await n('SELECT count(*) AS n FROM dead_letters'),
+      alertsPending: await n(`SELECT count(*) AS n FROM alerts_outbox WHERE state IN ('pending', 'waiting', 'sending')`),
+      streamsOnline: await n(
+        `SELECT count(*) AS n FROM stream_health s
+          WHERE s.time_ms = (SELECT max(time_ms) FROM stream_health WHERE path = s.path) AND s.online = 1`,
+      ),
+      streamsKnown: await n('SELECT count(DISTINCT path) AS n FROM stream_health'),
+      camerasConnected: await n(`SELECT count(*) AS n FROM camera_registry WHERE connection_status = 'connected'`),
+    };
+  }
+
+  readonly health = (_req: Request, res: Response): void => {
+    const flows = this.opts.flowsStarted() ? 'started' : 'starting';
+    const body = {
+      status: 'ok',
+      role: this.opts.role,
+      uptimeSeconds: Math.round((Date.now() - this.startedMs) / 1000),
+      flows,
+      database: 'none',
+    };
+    const answer = (database: string) => {
+      const ok = flows === 'started' && database !== 'unavailable';
+      res.status(ok ? 200 : 503).json({ ...body, status: ok ? 'ok' : 'unavailable', database });
+    };
+    if (!this.opts.dbFile) return answer('none');
+    this.connection()
+      .then((db) => (db ? db.get('SELECT 1 AS ok').then(() => 'ok') : 'not created yet'))
+      .then(answer, () => answer('unavailable'));
+  };
+
+  readonly metrics = (_req: Request, res: Response): void => {
+    this.render().then(
+      (text) => res.type('text/plain; version=0.0.4').send(text),
+      (err: Error) => res.status(503).type('text/plain').send(`# metrics unavailable: ${err.message}\n`),
+    );
+  };
+
+  async render(): Promise<string> {
+    const lines: string[] = [];
+    const metric = (name: string, type: 'counter' | 'gauge', help: string, value: number) =>
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`);
+    const counters = sumCounters('mqtt-processor');
+    for (const [key, name, help] of PROCESSOR_COUNTERS) metric(name, 'counter', help, counters[key] ?? 0);
+    const store = await this.storeFigures();
+    if (store) {
+      metric('picam_dead_letters', 'gauge', 'Rejected device input kept in the dead-letter table.', store.deadLetters);
+      metric('picam_alerts_pending', 'gauge', 'Alerts in the outbox not yet delivered.', store.alertsPending);
+      metric('picam_streams_online', 'gauge', 'MediaMTX streams online at the last health poll.', store.streamsOnline);
+      metric('picam_streams_known', 'gauge', 'MediaMTX streams ever seen by the health monitor.', store.streamsKnown);
+      metric('picam_cameras_connected', 'gauge', 'Cameras and Pis whose last connection message said connected.', store.camerasConnected);
+    }
+    const mem = process.memoryUsage();
+    metric('process_resident_memory_bytes', 'gauge', 'Resident memory of the runtime process.', mem.rss);
+    metric('nodejs_heap_used_bytes', 'gauge', 'V8 heap in use.', mem.heapUsed);
+    metric('process_uptime_seconds', 'gauge', 'Seconds since the runtime started.', Math.round((Date.now() - this.startedMs) / 1000));
+    return `${lines.join('\n')}\n`;
+  }
+
+  async close(): Promise<void> {
+    const db = await this.db?.catch(() => undefined);
+    this.db = undefined;
+    await db?.close();
+  }
+}
