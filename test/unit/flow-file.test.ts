@@ -3,6 +3,7 @@
  * deployed, the version metadata, and the semver subset the module check uses.
  */
 import assert from 'node:assert/strict';
+import { settingsFor } from '../../cli/roles';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -48,6 +49,18 @@ describe('the committed flow files', () => {
       const check = checkFlow(readFlow(flowFile(role)), { knownTypes });
       assert.deepEqual(check.problems, []);
       assert.ok(check.envVars.includes('MQTT_PASSWORD'), 'site values come from ${VAR}s');
+    });
+
+    it(`every \${VAR} flows/${role}.json reads is documented in ${role}/${role}.env.example and set by the role`, () => {
+      const template = readFileSync(join(root, role, `${role}.env.example`), 'utf8');
+      const { flowEnv } = settingsFor({ PICAM_ROLE: role, PICAM_MQTT_HOST: 'cloud.example' });
+      for (const name of checkFlow(readFlow(flowFile(role))).envVars) {
+        assert.match(template, new RegExp(`\\b${name}\\b`), `${name} is explained in the ${role} env template`);
+        assert.ok(
+          name in flowEnv || ['MQTT_USERNAME', 'MQTT_PASSWORD'].includes(name),
+          `${name} has a value or a required check in cli/roles.ts`,
+        );
+      }
     });
 
     it(`flows.meta.json gives the ${role} flow a version and exactly the modules its node types come from`, () => {
