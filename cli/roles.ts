@@ -62,6 +62,10 @@ export function settingsFor(env: Env): RoleSettings {
   const dataDir = resolve(env.PICAM_DATA_DIR ?? (demo ? 'data/demo' : `data/${role}`));
   const httpPort = port('PICAM_HTTP_PORT', 1880);
   const host = env.PICAM_HOST ?? (demo ? '127.0.0.1' : '0.0.0.0');
+  // The demo has no logins at all, so it may only listen on this machine.
+  if (demo && !['127.0.0.1', '::1', 'localhost'].includes(host)) {
+    problems.push(`the demo has no logins and serves only 127.0.0.1 (PICAM_HOST is "${host}"): use the cloud role for a network`);
+  }
   const adminRoot = env.PICAM_ADMIN_PATH ?? (demo ? '/' : '/admin');
 
   const flowEnv: Record<string, string> = {

@@ -97,6 +97,8 @@ describe('roles: Node-RED settings from the environment', () => {
     assert.match(settingsFor({ PICAM_HTTP_PORT: '70000' }).problems.join(), /PICAM_HTTP_PORT must be a TCP port number/);
     assert.match(settingsFor({ PICAM_MQTT_PORT: 'mqtt' }).problems.join(), /PICAM_MQTT_PORT must be a TCP port number/);
     assert.match(settingsFor({ PICAM_MQTT_BROKER: 'mosquitto' }).problems.join(), /PICAM_MQTT_BROKER must be embedded or external/);
+    assert.match(settingsFor({ PICAM_HOST: '0.0.0.0' }).problems.join(), /the demo has no logins and serves only 127\.0\.0\.1/);
+    assert.deepEqual(settingsFor({ PICAM_HOST: 'localhost' }).problems, []);
     assert.match(settingsFor({ PICAM_GATEWAY_PORT: '-1' }).problems.join(), /PICAM_GATEWAY_PORT must be a TCP port number/);
   });
 
