@@ -37,6 +37,8 @@ export interface RoleSettings {
   /** missing secrets or bad values: the runtime must not start with any */
   problems: string[];
   node: Record<string, unknown>;
+  /** PEM files for serving HTTPS directly (PICAM_TLS_CERT / PICAM_TLS_KEY); plain HTTP without */
+  tls?: { cert: string; key: string };
 }
 
 export function settingsFor(env: Env): RoleSettings {
@@ -67,6 +69,7 @@ export function settingsFor(env: Env): RoleSettings {
     problems.push(`the demo has no logins and serves only 127.0.0.1 (PICAM_HOST is "${host}"): use the cloud role for a network`);
   }
   const adminRoot = env.PICAM_ADMIN_PATH ?? (demo ? '/' : '/admin');
+  const tls = tlsFiles(env, problems);
 
   const flowEnv: Record<string, string> = {
     PICAM_PREFIX: env.PICAM_PREFIX ?? 'prod',
@@ -155,7 +158,25 @@ export function settingsFor(env: Env): RoleSettings {
       };
     }
   }
-  return { role, flowEnv, problems, node };
+  return { role, flowEnv, problems, node, tls };
+}
+
+/** HTTPS served by the runtime itself: both files or neither, and they must exist. */
+function tlsFiles(env: Env, problems: string[]): RoleSettings['tls'] {
+  const cert = env.PICAM_TLS_CERT || undefined;
+  const key = env.PICAM_TLS_KEY || undefined;
+  if (!cert && !key) return undefined;
+  if (!cert || !key) {
+    problems.push('PICAM_TLS_CERT and PICAM_TLS_KEY go together: the certificate (PEM, with its chain) and its private key');
+    return undefined;
+  }
+  for (const [name, file] of [
+    ['PICAM_TLS_CERT', cert],
+    ['PICAM_TLS_KEY', key],
+  ] as const) {
+    if (!existsSync(file)) problems.push(`${name} names ${file}, which does not exist`);
+  }
+  return { cert: resolve(cert), key: resolve(key) };
 }
 
 /** Same pattern as the cloud applies to device ids (nodes/lib/types.ts). */

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import express from 'express';
 import { selectBroker, type BrokerMode } from './broker-choice';
@@ -63,7 +64,10 @@ export async function startRuntime(
     : selectBroker(flowFiles.flatMap(loadFlowFile), role.flowEnv.PICAM_MQTT_BROKER as BrokerMode);
 
   const app = express();
-  const server = createServer(app);
+  // HTTPS directly when the role has a certificate; otherwise plain HTTP, for a reverse proxy in front.
+  const server = role.tls
+    ? createHttpsServer({ cert: readFileSync(role.tls.cert), key: readFileSync(role.tls.key) }, app)
+    : createServer(app);
   RED.init(server, settings);
   // MediaMTX asks here who may publish and watch (authMethod: http). Before the API's Basic auth:
   // MediaMTX cannot log in to it, and the handler answers only loopback callers.
@@ -101,7 +105,7 @@ export async function startRuntime(
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : (settings.uiPort as number);
   const host = settings.uiHost === '0.0.0.0' ? '127.0.0.1' : (settings.uiHost as string);
-  const url = `http://${host}:${port}`;
+  const url = `${role.tls ? 'https' : 'http'}://${host}:${port}`;
   let stopping: Promise<void> | undefined;
   return {
     url,
