@@ -3,7 +3,9 @@
  * with certificates made by `npm run certs`: a camera with the camera
  * certificate connects over TLS and publishes; one without a certificate or
  * with a foreign CA's is refused; the ACL drops a device publishing under
- * another device's id.
+ * another device's id. And the shipped cloud flow on this broker, switched to
+ * it by the environment alone: a TLS camera's traffic is stored and a mode
+ * command from the API reaches it through the ACL.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
@@ -12,6 +14,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { makeCertificates } from '../../cli/certs';
+import { API_AUTH, cloudRoleEnv, startCli, type CliProcess } from '../support/cli';
+import { CAMERA, connected, topics } from '../support/fixtures';
 import { skipWithoutMosquitto, startMosquitto } from '../support/mosquitto';
 import { freePort } from '../support/ports';
 import { tempDir } from '../support/tmp';
@@ -89,5 +93,59 @@ describe('production broker config', { skip: skipWithoutMosquitto }, () => {
 
   it('refuses password listeners without the password', async () => {
     await assert.rejects(mqtt.connectAsync(`mqtt://127.0.0.1:${ports.local}`, { clientId: 'x', reconnectPeriod: 0 }));
+  });
+});
+
+describe('the cloud flow on the production broker', { skip: skipWithoutMosquitto }, () => {
+  let runtime: CliProcess | undefined;
+  let cam: MqttClient | undefined;
+  let base = '';
+  const commands: Array<{ topic: string; mode?: string }> = [];
+
+  before(async () => {
+    const http = await freePort();
+    base = `http://127.0.0.1:${http}`;
+    runtime = startCli(
+      ['start', '--role', 'cloud'],
+      cloudRoleEnv(
+        join(dir, 'runtime'),
+        { http, mqtt: ports.local, ws: await freePort() },
+        {
+          PICAM_MQTT_BROKER: 'external',
+          MQTT_USERNAME: CLOUD.username,
+          MQTT_PASSWORD: CLOUD.password,
+          PICAM_DEBOUNCE_SECONDS: '1',
+        },
+      ),
+    );
+    await waitFor('the API', async () =>
+      (await fetch(`${base}/api/status`, { headers: { authorization: API_AUTH } }).catch(() => undefined))?.ok ? true : undefined,
+    );
+    cam = await camera(CAMERA, { key: certs.clientKey, cert: certs.clientCert, ca: certs.caCert });
+    await cam.subscribeAsync(`prod/honeycomb/${CAMERA}/#`, { qos: 1 });
+    cam.on('message', (topic, payload) => commands.push({ topic, ...(JSON.parse(payload.toString()) as { mode?: string }) }));
+  });
+
+  after(async () => {
+    await cam?.endAsync();
+    if (runtime) assert.equal(await runtime.stop(), 0, runtime.output());
+  });
+
+  it('stores a TLS camera that the runtime hears through Mosquitto, and commands it back', async () => {
+    const api = (path: string, init: RequestInit = {}) => fetch(`${base}${path}`, { ...init, headers: { authorization: API_AUTH } });
+    // The runtime subscribes once it is connected: repeat until it hears the camera.
+    const listed = await waitFor(
+      'the camera in the API',
+      async () => {
+        await cam!.publishAsync(topics.connection(), JSON.stringify(connected(Math.floor(Date.now() / 1000))), { qos: 1 });
+        const body = (await (await api('/api/cameras')).json()) as { cameras: Array<{ camera_id: string; connection_status: string }> };
+        return body.cameras.find((c) => c.camera_id === CAMERA);
+      },
+      20_000,
+    );
+    assert.equal(listed.connection_status, 'connected');
+    assert.equal((await api(`/api/control/mode/${CAMERA}/PRIVACY`, { method: 'POST' })).status, 202);
+    const command = await waitFor('the setmode command', async () => commands.find((c) => c.topic.endsWith('/system/setmode')));
+    assert.equal(command.mode, 'PRIVACY');
   });
 });
