@@ -1,5 +1,6 @@
 import { cpSync, readdirSync } from 'node:fs';
 import { defineConfig } from 'tsup';
+import { buildDashboard } from './dashboard/build';
 
 // Node-RED 4.1 loads nodes with require(): CommonJS, one file per node, the
 // editor .html, locales/ and icons/ copied beside it (DESIGN.md §3).
@@ -25,6 +26,8 @@ export default defineConfig({
   shims: false,
   external: ['node-red', 'sqlite3', 'mqtt', 'node-telegram-bot-api', 'i2c-bus', 'sense-hat-led'],
   onSuccess: async () => {
+    // The dashboard is browser code: bundled on its own, after clean has emptied dist/.
+    await buildDashboard(process.cwd());
     // Node-RED lists a module's examples/ under Import → Examples: the same flows.
     // Only the flows: every .json there is listed as an example, and flows.meta.json is not one.
     cpSync('flows', 'examples', {

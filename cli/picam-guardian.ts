@@ -78,6 +78,8 @@ async function main(argv: string[]): Promise<void> {
     mediamtx = startDemoMediamtx(env, env.PICAM_DEVICE_ID ?? 'picam-1');
     if (mediamtx.apiUrl) env.MEDIAMTX_API_URL = mediamtx.apiUrl;
     if (mediamtx.rtspUrl && !env.PICAM_RTSP_URL) env.PICAM_RTSP_URL = mediamtx.rtspUrl;
+    // The dashboard's live video from the demo's own MediaMTX (its MJPEG preview when that fails).
+    if (mediamtx.rtspUrl && !env.PICAM_WEBRTC_URL) env.PICAM_WEBRTC_URL = 'http://127.0.0.1:8889';
   }
   const role = settingsFor(env);
   const runtime = await startRuntime(
@@ -97,6 +99,7 @@ async function main(argv: string[]): Promise<void> {
     stopSim = sim.stop;
     console.log(`
 PiCam Guardian demo is running
+  dashboard         ${runtime.dashboardUrl}
   editor            ${runtime.adminUrl}
   cameras (API)     ${runtime.url}/api/cameras
   events (API)      ${runtime.url}/api/events
@@ -110,7 +113,8 @@ PiCam Guardian demo is running
   simulated devices ${sim.devices.map((d) => `${d.name} (${d.type} ${d.id})`).join(', ')}
 Ctrl-C stops everything.`);
   } else {
-    console.log(`PiCam Guardian ${role.role} runtime: editor ${runtime.adminUrl}, API ${runtime.url}/api`);
+    const page = runtime.dashboardUrl ? `dashboard ${runtime.dashboardUrl}, ` : '';
+    console.log(`PiCam Guardian ${role.role} runtime: ${page}editor ${runtime.adminUrl}, API ${runtime.url}/api`);
   }
   onExit(async () => {
     await stopSim?.();

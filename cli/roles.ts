@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseBrokerMode } from './broker-choice';
 import { parseAuthConfig } from './mediamtx-auth';
+import { dashboardConfig, type DashboardConfig } from './dashboard-config';
 import { dirname, join, resolve } from 'node:path';
 
 /** The package's own folder (holds package.json, flows/, dist/), from source or build. */
@@ -39,6 +40,8 @@ export interface RoleSettings {
   node: Record<string, unknown>;
   /** PEM files for serving HTTPS directly (PICAM_TLS_CERT / PICAM_TLS_KEY); plain HTTP without */
   tls?: { cert: string; key: string };
+  /** logins, tokens and video sources of the dashboard (cli/dashboard-config.ts) */
+  dashboard: DashboardConfig;
 }
 
 export function settingsFor(env: Env): RoleSettings {
@@ -158,7 +161,19 @@ export function settingsFor(env: Env): RoleSettings {
       };
     }
   }
-  return { role, flowEnv, problems, node, tls };
+  const apiAuth = node.httpNodeAuth as { user: string; pass: string } | undefined;
+  const dashboard = dashboardConfig(
+    env,
+    {
+      open: demo,
+      apiUser: apiAuth?.user,
+      apiHash: apiAuth?.pass,
+      // The demo runs the Pi flow in the same runtime: its MJPEG preview is on this server.
+      demoMjpeg: demo ? { [flowEnv.PICAM_DEVICE_ID!]: flowEnv.PICAM_PREVIEW_PATH! } : undefined,
+    },
+    problems,
+  );
+  return { role, flowEnv, problems, node, dashboard, tls };
 }
 
 /** HTTPS served by the runtime itself: both files or neither, and they must exist. */

@@ -9,7 +9,9 @@ import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import express from 'express';
 import { selectBroker, type BrokerMode } from './broker-choice';
+import { DASHBOARD_PATH, mountDashboard } from './dashboard-server';
 import { basicAuth } from './http-auth';
+import { LiveFeedHub } from './live-feed';
 import { mediamtxAuthHandler, parseAuthConfig } from './mediamtx-auth';
 import { Ops } from './ops';
 import { applyFlowEnv, packageRoot, type RoleSettings } from './roles';
@@ -19,6 +21,8 @@ export interface RunningRuntime {
   /** Node-RED's message hooks (https://nodered.org/docs/api/hooks/), for instrumentation */
   hooks: { add(name: string, hook: (event: never) => void): void };
   adminUrl: string;
+  /** the dashboard page; undefined for the Pi role, which has none */
+  dashboardUrl?: string;
   server: Server;
   stop(): Promise<void>;
 }
@@ -56,7 +60,9 @@ export async function startRuntime(
 
   // node-red is loaded here, not at import time, so `--help` stays fast.
   const RED = (await import('node-red')).default as unknown as NodeRedEmbedded;
-  const settings = { ...role.node } as Record<string, unknown>;
+  // The dashboard's live feed: the dashboard-feed node finds it in the settings (RED.settings.picamDashboard).
+  const hub = role.role === 'pi' ? undefined : new LiveFeedHub();
+  const settings = { ...role.node, ...(hub && { picamDashboard: hub }) } as Record<string, unknown>;
   const userDir = settings.userDir as string;
   // Read before anything starts, so a missing or broken flow file stops us at once.
   const firstFlows = existsSync(join(userDir, settings.flowFile as string))
@@ -83,9 +89,24 @@ export async function startRuntime(
     flowsStarted: () => flowsStarted,
   });
   app.get('/healthz', ops.health);
-  app.use(settings.httpAdminRoot as string, RED.httpAdmin);
   const nodeAuth = settings.httpNodeAuth as { user: string; pass: string } | undefined;
-  if (nodeAuth) app.use(settings.httpNodeRoot as string, basicAuth(nodeAuth.user, nodeAuth.pass));
+  // The dashboard page and its login routes come before the editor, which the demo serves at /.
+  const dashboard = hub
+    ? mountDashboard(app, server, {
+        config: role.dashboard,
+        secret: settings.credentialSecret as string,
+        basic: nodeAuth,
+        staticDir: join(packageRoot(), 'dist', 'dashboard'),
+        adminRoot: settings.httpAdminRoot as string,
+        dataDir: userDir,
+        hub,
+        warn: (m) => RED.log.warn(m),
+      })
+    : undefined;
+  app.use(settings.httpAdminRoot as string, RED.httpAdmin);
+  // The API: a dashboard session, an API token or the Basic login (cloud); open in the demo.
+  if (dashboard) app.use(settings.httpNodeRoot as string, dashboard.guard);
+  else if (nodeAuth) app.use(settings.httpNodeRoot as string, basicAuth(nodeAuth.user, nodeAuth.pass));
   app.get('/metrics', ops.metrics);
   app.use(settings.httpNodeRoot as string, RED.httpNode);
 
@@ -110,6 +131,7 @@ export async function startRuntime(
   return {
     url,
     adminUrl: `${url}${(settings.httpAdminRoot as string).replace(/\/$/, '')}/`,
+    dashboardUrl: hub ? `${url}${DASHBOARD_PATH}` : undefined,
     server,
     hooks: RED.hooks,
     stop: () =>

@@ -3,7 +3,8 @@
 # Mosquitto (the external-broker and Pi end-to-end tests) and ffmpeg with
 # ffprobe (both ends of the RTSP stream in the camera tests, and the demo's
 # test pattern), zip (archives for the upload tests), and the tools that check
-# pi/ and cloud/ (shellcheck, systemd-analyze, nft, nginx, caddy, sqlite3).
+# pi/ and cloud/ (shellcheck, systemd-analyze, nft, nginx, caddy, sqlite3), and
+# Chromium for the dashboard's browser tests.
 # Elsewhere the tests that need them say why they skipped.
 set -euo pipefail
 missing=()
@@ -17,6 +18,8 @@ command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || missing+=(nftables)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v caddy >/dev/null 2>&1 || missing+=(caddy)
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
+# The dashboard's browser tests drive Debian's Chromium with playwright-core.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -195,9 +195,9 @@ describe('the services are hardened', () => {
   });
 });
 
-/** Variables cli/roles.ts (and the MediaMTX auth it validates) reads from the environment. */
+/** Variables cli/roles.ts (and the MediaMTX auth and dashboard settings it validates) reads from the environment. */
 function variablesRead(): Set<string> {
-  const src = readFileSync(join(REPO, 'cli', 'roles.ts'), 'utf8') + readFileSync(join(REPO, 'cli', 'mediamtx-auth.ts'), 'utf8');
+  const src = ['roles.ts', 'mediamtx-auth.ts', 'dashboard-config.ts'].map((f) => readFileSync(join(REPO, 'cli', f), 'utf8')).join('\n');
   const names = new Set<string>();
   for (const m of src.matchAll(/env\.([A-Z][A-Z0-9_]+)|(?:required|port|list)\('([A-Z][A-Z0-9_]+)'/g)) names.add((m[1] ?? m[2])!);
   return names;
@@ -216,6 +216,9 @@ const CLOUD_ONLY = [
   'PICAM_ALERT_WEBHOOK_URL',
   'PICAM_API_USER',
   'PICAM_API_PASSWORD_HASH',
+  'PICAM_API_TOKENS',
+  'PICAM_WEBRTC_URL',
+  'PICAM_TRUSTED_PROXIES',
 ];
 const CLOUD_ONLY_PREFIXES = [
   'TELEGRAM_',
@@ -225,6 +228,7 @@ const CLOUD_ONLY_PREFIXES = [
   'PICAM_UPLOAD_',
   'PICAM_CERT_DIR',
   'PICAM_CAMERAS',
+  'PICAM_DASHBOARD_',
 ];
 
 describe('env templates', () => {

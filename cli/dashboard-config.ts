@@ -1,0 +1,97 @@
+/**
+ * The dashboard's settings, from environment variables (read by settingsFor in
+ * roles.ts, so a bad value stops the runtime before it starts):
+ *
+ *   PICAM_API_USER / PICAM_API_PASSWORD_HASH   the API login, which also logs in to the dashboard
+ *   PICAM_DASHBOARD_USERS   more dashboard users: "alice:$2b$12$...,bob:$2b$12$..." (bcrypt hashes)
+ *   PICAM_API_TOKENS        API tokens for scripts: "name:<sha256 hex of the token>,..."
+ *   PICAM_WEBRTC_URL        MediaMTX's WebRTC server as the browser reaches it (http://host:8889)
+ *   PICAM_DASHBOARD_MJPEG   MJPEG previews when there is no WebRTC: "picam-1=/picam/preview,..."
+ *   PICAM_TRUSTED_PROXIES   addresses whose X-Forwarded-Proto/-For are believed (loopback always is)
+ */
+import { DEVICE_ID_PATTERN } from '../nodes/lib/types';
+
+type Env = Record<string, string | undefined>;
+
+export interface ApiToken {
+  /** shown in logs, never the token */
+  name: string;
+  /** SHA-256 of the token, hex: tokens are long random strings, so a fast hash is enough */
+  sha256: string;
+}
+
+export interface DashboardConfig {
+  /** the demo: no logins, as its API has none */
+  open: boolean;
+  /** user name → bcrypt hash */
+  users: Map<string, string>;
+  tokens: ApiToken[];
+  /** with no trailing slash; '' when there is no MediaMTX for the browser */
+  webrtcUrl: string;
+  /** device id → MJPEG URL (absolute or on this server) */
+  mjpeg: Record<string, string>;
+  trustedProxies: string[];
+}
+
+const USER_NAME = /^[A-Za-z0-9_.@-]{1,64}$/;
+const BCRYPT = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+const list = (raw: string | undefined): string[] =>
+  (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+export function dashboardConfig(
+  env: Env,
+  role: { open: boolean; apiUser?: string; apiHash?: string; demoMjpeg?: Record<string, string> },
+  problems: string[],
+): DashboardConfig {
+  const users = new Map<string, string>();
+  if (role.apiUser && role.apiHash) users.set(role.apiUser, role.apiHash);
+  for (const entry of list(env.PICAM_DASHBOARD_USERS)) {
+    const colon = entry.indexOf(':');
+    const [name, hash] = colon < 0 ? [entry, ''] : [entry.slice(0, colon), entry.slice(colon + 1)];
+    if (!USER_NAME.test(name) || !BCRYPT.test(hash)) {
+      problems.push(
+        `PICAM_DASHBOARD_USERS: "${name}" must be user:bcrypthash (user ${USER_NAME.source}); make a hash with picam-guardian hash-password`,
+      );
+      continue;
+    }
+    users.set(name, hash);
+  }
+
+  const tokens: ApiToken[] = [];
+  for (const entry of list(env.PICAM_API_TOKENS)) {
+    const colon = entry.indexOf(':');
+    const name = colon < 0 ? '' : entry.slice(0, colon);
+    const sha256 = (colon < 0 ? entry : entry.slice(colon + 1)).toLowerCase();
+    if (!SHA256_HEX.test(sha256) || (colon >= 0 && !USER_NAME.test(name))) {
+      // Never echo the entry: someone may have pasted the token itself.
+      problems.push(`PICAM_API_TOKENS: entry ${tokens.length + 1} must be name:<64 hex digits, the SHA-256 of the token>`);
+      continue;
+    }
+    tokens.push({ name: name || `token-${tokens.length + 1}`, sha256 });
+  }
+
+  let webrtcUrl = (env.PICAM_WEBRTC_URL ?? '').trim().replace(/\/+$/, '');
+  if (webrtcUrl && !/^https?:\/\/[^/]+/.test(webrtcUrl)) {
+    problems.push(`PICAM_WEBRTC_URL must be an http(s) URL such as http://cams.example.org:8889 (got "${webrtcUrl}")`);
+    webrtcUrl = '';
+  }
+
+  const mjpeg: Record<string, string> = { ...role.demoMjpeg };
+  for (const entry of list(env.PICAM_DASHBOARD_MJPEG)) {
+    const eq = entry.indexOf('=');
+    const id = entry.slice(0, Math.max(eq, 0));
+    const url = entry.slice(eq + 1);
+    if (eq < 0 || !DEVICE_ID_PATTERN.test(id) || !/^(https?:\/\/|\/)/.test(url)) {
+      problems.push(`PICAM_DASHBOARD_MJPEG: "${entry}" must be deviceId=URL (http(s)://… or /path on this server)`);
+      continue;
+    }
+    mjpeg[id] = url;
+  }
+
+  return { open: role.open, users, tokens, webrtcUrl, mjpeg, trustedProxies: list(env.PICAM_TRUSTED_PROXIES) };
+}

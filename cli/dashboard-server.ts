@@ -1,0 +1,238 @@
+/**
+ * The dashboard on the runtime's one HTTP server:
+ *
+ *   /dashboard/        the page and its bundled assets (dist/dashboard): public, they hold no data
+ *   GET  /api/session  who is logged in, the CSRF token, the video settings
+ *   POST /api/login    {username, password, remember} → session cookie
+ *   POST /api/logout   ends the session (CSRF token required)
+ *   /api/ws            the live feed (WebSocket), session cookie or API token
+ *
+ * and the guard in front of everything Node-RED serves on httpNode (the API,
+ * /api/media, previews): a session cookie (plus the CSRF token for changes), an
+ * `Authorization: Bearer` API token, or the API user's HTTP Basic login as before.
+ * The demo has no logins (bound to 127.0.0.1), as before.
+ */
+import { existsSync } from 'node:fs';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { join } from 'node:path';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { DASHBOARD_CLIENT_HEADER, DASHBOARD_CLIENT_VALUE, type DashboardClientConfig, type SessionInfo } from '../dashboard/src/contract';
+import type { DashboardConfig } from './dashboard-config';
+import { basicAuth } from './http-auth';
+import type { LiveFeedHub } from './live-feed';
+import { clearedCookie, CSRF_HEADER, readCookie, SESSION_COOKIE, SessionManager, sessionCookie, type Session } from './sessions';
+
+export interface DashboardServerOptions {
+  config: DashboardConfig;
+  /** PICAM_CREDENTIAL_SECRET */
+  secret: string;
+  /** the API user's Basic login (httpNodeAuth) */
+  basic?: { user: string; pass: string };
+  /** dist/dashboard */
+  staticDir: string;
+  adminRoot: string;
+  dataDir: string;
+  hub: LiveFeedHub;
+  warn(message: string): void;
+}
+
+export const DASHBOARD_PATH = '/dashboard/';
+const WS_PATH = '/api/ws';
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+export interface MountedDashboard {
+  /** everything Node-RED serves on httpNode goes through this (cloud role) */
+  guard: (req: Request, res: Response, next: NextFunction) => void;
+  sessions: SessionManager;
+}
+
+/** Mounts the page, the login routes and the WebSocket; returns the guard for httpNode. */
+export function mountDashboard(app: Express, server: Server, o: DashboardServerOptions): MountedDashboard {
+  const sessions = new SessionManager({
+    secret: o.secret,
+    users: o.config.users,
+    tokens: o.config.tokens,
+    revokedFile: join(o.dataDir, 'dashboard-logouts.json'),
+  });
+  const trusted = (addr: string | undefined) => LOOPBACK.has(addr ?? '') || o.config.trustedProxies.includes(addr ?? '');
+  const overTls = (req: IncomingMessage): boolean => {
+    if ((req.socket as TLSSocket).encrypted) return true;
+    if (!trusted(req.socket.remoteAddress)) return false;
+    const proto = String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]!;
+    return proto.trim().toLowerCase() === 'https';
+  };
+  /** Rate limits are per client: behind a trusted proxy that is the address the proxy appended. */
+  const clientOf = (req: IncomingMessage): string => {
+    const remote = req.socket.remoteAddress ?? '';
+    if (!trusted(remote)) return remote;
+    const forwarded = String(req.headers['x-forwarded-for'] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    return forwarded.at(-1) ?? remote;
+  };
+  const sessionOf = (req: IncomingMessage): Session | undefined => sessions.verify(readCookie(req.headers.cookie, SESSION_COOKIE));
+  const clientConfig: DashboardClientConfig = { webrtcUrl: o.config.webrtcUrl, mjpeg: o.config.mjpeg };
+  const info = (s: Session | undefined): SessionInfo =>
+    s
+      ? { user: s.user, open: false, csrfToken: sessions.csrfToken(s), expiresAt: s.expiresMs, remember: s.remember, config: clientConfig }
+      : { user: null, open: true, csrfToken: '', expiresAt: null, remember: false, config: clientConfig };
+  const fail = (res: Response, status: number, error: string) => res.status(status).json({ error });
+
+  // A browser says where a request comes from (Sec-Fetch-Site); another site's page may not change anything
+  // here, whatever credentials the browser would attach (cookies, cached Basic logins). curl sends no such header.
+  const sameOriginOnly = (req: Request, res: Response, next: NextFunction) => {
+    const site = req.headers['sec-fetch-site'];
+    if (UNSAFE.has(req.method) && (site === 'cross-site' || site === 'same-site')) {
+      return fail(res, 403, 'cross-site requests may not change anything');
+    }
+    next();
+  };
+  app.use(['/api', '/dashboard'], sameOriginOnly);
+
+  // ---- the page
+  if (o.adminRoot !== '/') app.get('/', (_req, res) => res.redirect(302, DASHBOARD_PATH));
+  // A regular expression: express's '/dashboard' would also match '/dashboard/' and redirect it to itself.
+  app.get(/^\/dashboard$/, (_req, res) => res.redirect(301, DASHBOARD_PATH));
+  const csp = contentSecurityPolicy(o.config);
+  app.use(
+    '/dashboard',
+    (_req, res, next) => {
+      res.set({
+        'Content-Security-Policy': csp,
+        'X-Content-Type-Options': 'nosniff',
+        'X-Frame-Options': 'DENY',
+        'Referrer-Policy': 'same-origin',
+      });
+      if (!existsSync(join(o.staticDir, 'index.html'))) return fail(res, 503, 'the dashboard is not built: npm run build');
+      next();
+    },
+    // Fixed asset names: revalidated on each load (ETag), so a new build shows at once.
+    express.static(o.staticDir, { index: 'index.html', cacheControl: true, maxAge: 0, fallthrough: false }),
+  );
+
+  // ---- login
+  app.get('/api/session', (req, res) => {
+    res.set('Cache-Control', 'no-store');
+    if (o.config.open) return res.json(info(undefined));
+    const s = sessionOf(req);
+    if (!s) return fail(res, 401, 'not logged in');
+    res.json(info(s));
+  });
+
+  app.post('/api/login', express.json({ limit: '4kb' }), (req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    if (o.config.open) return fail(res, 400, 'the demo has no logins');
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const { username, password, remember = false } = body;
+    if (typeof username !== 'string' || typeof password !== 'string' || typeof remember !== 'boolean' || username.length > 64) {
+      return fail(res, 400, 'send JSON {"username": "...", "password": "...", "remember": true|false}');
+    }
+    sessions.login(username, password, remember, clientOf(req)).then((r) => {
+      if (!r.ok) {
+        if (r.status === 429) res.set('Retry-After', String(r.retryAfter));
+        else o.warn(`dashboard: failed login for "${username.slice(0, 64)}" from ${clientOf(req)}`);
+        return fail(res, r.status, r.error);
+      }
+      res.set(
+        'Set-Cookie',
+        sessionCookie(r.cookie, { secure: overTls(req), maxAgeMs: r.session.remember ? r.session.expiresMs - Date.now() : undefined }),
+      );
+      res.json(info(r.session));
+    }, next);
+  });
+
+  app.post('/api/logout', (req, res) => {
+    res.set('Cache-Control', 'no-store');
+    if (o.config.open) return fail(res, 400, 'the demo has no logins');
+    const s = sessionOf(req);
+    if (!s) return fail(res, 401, 'not logged in');
+    if (!sessions.checkCsrf(s, req.headers[CSRF_HEADER])) return fail(res, 403, 'missing or wrong X-CSRF-Token header');
+    const notKept = sessions.revoke(s);
+    if (notKept) o.warn(`dashboard: a logout is not kept across restarts: ${notKept}`);
+    o.hub.endSession(s.id);
+    res
+      .set('Set-Cookie', clearedCookie(overTls(req)))
+      .status(204)
+      .end();
+  });
+
+  // ---- the guard for httpNode
+  const basic = o.basic ? basicAuth(o.basic.user, o.basic.pass) : undefined;
+  const guard = (req: Request, res: Response, next: NextFunction): void => {
+    if (o.config.open) return next();
+    const authorization = req.headers.authorization ?? '';
+    const bearer = /^Bearer\s+(\S+)$/i.exec(authorization);
+    if (bearer) {
+      const client = clientOf(req);
+      const wait = sessions.limiter.retryAfter(client);
+      if (wait > 0) {
+        res.set('Retry-After', String(wait));
+        return void fail(res, 429, 'too many failed logins: try again later');
+      }
+      if (sessions.tokenUser(bearer[1]!) !== undefined) return next();
+      sessions.limiter.fail(client);
+      return void fail(res, 401, 'unknown API token');
+    }
+    if (basic && /^Basic /i.test(authorization)) return basic(req, res, next);
+    const s = sessionOf(req);
+    if (s) {
+      if (UNSAFE.has(req.method) && !sessions.checkCsrf(s, req.headers[CSRF_HEADER])) {
+        return void fail(res, 403, 'missing or wrong X-CSRF-Token header');
+      }
+      return next();
+    }
+    // Integrators' tools expect the Basic challenge; the dashboard page must not get the browser's login box.
+    if (req.headers[DASHBOARD_CLIENT_HEADER] !== DASHBOARD_CLIENT_VALUE) res.set('WWW-Authenticate', 'Basic realm="PiCam Guardian"');
+    fail(res, 401, 'authentication required');
+  };
+
+  // ---- the live feed
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path !== WS_PATH) return; // Node-RED's own listeners (editor comms, websocket nodes) take the rest
+    const refuse = (status: string, error: string) =>
+      socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ error })}`);
+    // A page on another site could open a WebSocket with this site's cookie: only our own pages may.
+    const origin = req.headers.origin;
+    if (origin !== undefined && safeHost(origin) !== req.headers.host) return refuse('403 Forbidden', 'cross-site WebSocket refused');
+    if (o.config.open) return o.hub.accept(req, socket, head, { user: null });
+    const s = sessionOf(req);
+    if (s) return o.hub.accept(req, socket, head, { user: s.user, sessionId: s.id, expiresMs: s.expiresMs });
+    const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    const tokenUser = bearer ? sessions.tokenUser(bearer[1]!) : undefined;
+    if (tokenUser !== undefined) return o.hub.accept(req, socket, head, { user: tokenUser });
+    refuse('401 Unauthorized', 'log in to the dashboard first');
+  });
+
+  return { guard, sessions };
+}
+
+function safeHost(url: string): string | undefined {
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Only our own scripts, and video from where the settings say it comes from. */
+function contentSecurityPolicy(c: DashboardConfig): string {
+  const origins = (urls: string[]) => [...new Set(urls.filter((u) => /^https?:\/\//.test(u)).map((u) => new URL(u).origin))].join(' ');
+  const mjpeg = origins(Object.values(c.mjpeg));
+  const webrtc = origins(c.webrtcUrl ? [c.webrtcUrl] : []);
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    `img-src 'self' data: blob: ${mjpeg}`.trim(),
+    "media-src 'self' blob:",
+    `connect-src 'self' ${webrtc}`.trim(),
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+  ].join('; ');
+}

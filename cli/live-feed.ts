@@ -1,0 +1,97 @@
+/**
+ * The dashboard's live feed: one WebSocket server on the runtime's HTTP server
+ * (path /api/ws), fed by the dashboard-feed node through Node-RED's settings.
+ * Authentication happens before the upgrade (dashboard-server.ts); here each
+ * socket remembers its session, so logout and expiry close it.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { DashboardHub, FeedMessage } from '../nodes/dashboard-feed/feed-messages';
+
+/** A browser that cannot keep up (a phone on a bad link) is skipped rather than buffered without end. */
+const MAX_BUFFERED_BYTES = 1 << 20;
+const PING_MS = 30_000;
+
+interface Client {
+  user: string | null;
+  sessionId?: string;
+  expiresMs?: number;
+  alive: boolean;
+}
+
+export class LiveFeedHub implements DashboardHub {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  private readonly clients = new Map<WebSocket, Client>();
+  private readonly timer: NodeJS.Timeout;
+  /** messages not sent to a slow browser */
+  skipped = 0;
+
+  constructor(private readonly now: () => number = Date.now) {
+    this.timer = setInterval(() => this.sweep(), PING_MS);
+    this.timer.unref();
+  }
+
+  /** Completes an upgrade already authenticated by the caller. */
+  accept(req: IncomingMessage, socket: Duplex, head: Buffer, who: Omit<Client, 'alive'>): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const client: Client = { ...who, alive: true };
+      this.clients.set(ws, client);
+      ws.on('pong', () => (client.alive = true));
+      ws.on('close', () => this.clients.delete(ws));
+      ws.on('error', () => ws.terminate());
+      // The feed is one-way: whatever a browser sends is ignored.
+      this.send(ws, { type: 'hello', user: who.user, timeMs: this.now() });
+    });
+  }
+
+  broadcast(message: FeedMessage): void {
+    if (this.clients.size === 0) return;
+    const data = JSON.stringify(message);
+    for (const ws of this.clients.keys()) this.sendRaw(ws, data);
+  }
+
+  clientCount(): number {
+    return this.clients.size;
+  }
+
+  /** Logout: that session's sockets close at once (4001: the page shows the login again). */
+  endSession(sessionId: string): void {
+    for (const [ws, c] of this.clients) if (c.sessionId === sessionId) ws.close(4001, 'logged out');
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    for (const ws of this.clients.keys()) ws.terminate();
+    this.clients.clear();
+    await new Promise<void>((ok) => this.wss.close(() => ok()));
+  }
+
+  private send(ws: WebSocket, message: FeedMessage): void {
+    this.sendRaw(ws, JSON.stringify(message));
+  }
+
+  private sendRaw(ws: WebSocket, data: string): void {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.skipped++;
+      return;
+    }
+    ws.send(data);
+  }
+
+  /** Drops sockets that stopped answering pings and sessions that expired. */
+  private sweep(): void {
+    const now = this.now();
+    for (const [ws, c] of this.clients) {
+      if (c.expiresMs !== undefined && c.expiresMs <= now) {
+        ws.close(4001, 'session expired');
+      } else if (!c.alive) {
+        ws.terminate();
+      } else {
+        c.alive = false;
+        ws.ping();
+      }
+    }
+  }
+}

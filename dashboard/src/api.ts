@@ -1,0 +1,73 @@
+/**
+ * Talking to the runtime: every request sends the session cookie (same origin),
+ * the dashboard header (so a 401 never opens the browser's Basic login box) and,
+ * for changes, the session's CSRF token.
+ */
+import { DASHBOARD_CLIENT_HEADER, DASHBOARD_CLIENT_VALUE, type ApiError, type SessionInfo } from './contract';
+
+export class ApiFailure extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let csrfToken = '';
+/** called on a 401 from any request: the session ended (logout elsewhere, expiry, restart with a new secret) */
+let onLoggedOut: () => void = () => undefined;
+
+export function useSession(s: SessionInfo): void {
+  csrfToken = s.csrfToken;
+}
+export function whenLoggedOut(handler: () => void): void {
+  onLoggedOut = handler;
+}
+
+export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { [DASHBOARD_CLIENT_HEADER]: DASHBOARD_CLIENT_VALUE, accept: 'application/json' };
+  if (method !== 'GET' && method !== 'HEAD') headers['x-csrf-token'] = csrfToken;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'same-origin',
+  });
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let data: unknown;
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    data = { error: text.slice(0, 200) };
+  }
+  if (!res.ok) {
+    const message = (data as ApiError | undefined)?.error ?? `${res.status} ${res.statusText}`;
+    if (res.status === 401 && !path.startsWith('/api/login') && !path.startsWith('/api/session')) onLoggedOut();
+    throw new ApiFailure(res.status, message);
+  }
+  return data as T;
+}
+
+export const get = <T>(path: string) => request<T>('GET', path);
+export const post = <T>(path: string, body?: unknown) => request<T>('POST', path, body);
+
+/** A query string from the values that are set. */
+export function query(params: Record<string, string | number | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+/** For sections that may not exist on this server (no MediaMTX, no alert nodes): 404 or empty reads as "none". */
+export async function getOptional<T>(path: string): Promise<T | undefined> {
+  try {
+    return await get<T>(path);
+  } catch (err) {
+    if (err instanceof ApiFailure && (err.status === 404 || err.status === 503)) return undefined;
+    throw err;
+  }
+}

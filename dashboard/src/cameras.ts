@@ -1,0 +1,330 @@
+/**
+ * The camera grid: one card per camera and Pi with its connection, mode, last
+ * event, stream health and live video, and the mode and reboot buttons. Cards
+ * are built once and updated in place, so a keyboard user's focus stays put
+ * while the feed changes what the card shows.
+ */
+import type { FeedMessage } from '../../nodes/dashboard-feed/feed-messages';
+import { ApiFailure, get, getOptional, post, query } from './api';
+import {
+  CAMERA_MODES,
+  type CameraMode,
+  type CameraRow,
+  type CommandAccepted,
+  type DashboardClientConfig,
+  type EventPage,
+  type StreamRow,
+} from './contract';
+import { clear, h } from './dom';
+import { fmtAgo, fmtTime, fromSeconds, modeLabel } from './format';
+import { LivePlayer, videoSourceFor } from './player';
+
+/** How long to wait for a camera's camera/state before saying it has not confirmed. */
+const CONFIRM_TIMEOUT_MS = 30_000;
+const POLL_MS = 3000;
+
+interface Card {
+  row: CameraRow;
+  root: HTMLElement;
+  name: HTMLElement;
+  badge: HTMLElement;
+  mode: HTMLElement;
+  lastEvent: HTMLElement;
+  lastSeen: HTMLElement;
+  stream: HTMLElement;
+  modeButtons: Map<CameraMode, HTMLButtonElement>;
+  commandStatus: HTMLElement;
+  player?: LivePlayer;
+  pending?: { mode: CameraMode; requestId: string; timeout: number; poll: number };
+}
+
+export class CameraGrid {
+  private readonly cards = new Map<string, Card>();
+  private reloadTimer?: number;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly config: DashboardClientConfig,
+    /** the camera list changed (the sensors and event filters follow it) */
+    private readonly onCameras: (rows: CameraRow[]) => void,
+  ) {}
+
+  async load(): Promise<void> {
+    const [{ cameras }, streams] = await Promise.all([
+      get<{ cameras: CameraRow[] }>('/api/cameras'),
+      getOptional<{ streams: StreamRow[] }>('/api/streams'),
+    ]);
+    this.render(cameras);
+    for (const s of streams?.streams ?? []) this.showStream(s.path, Boolean(s.online), s.readers, s.inbound_kbps);
+    // The newest event of each camera (a handful of cameras: one small query each).
+    await Promise.all(
+      cameras.map(async (c) => {
+        const page = await get<EventPage>(`/api/events${query({ camera: c.camera_id, limit: 1 })}`).catch(() => undefined);
+        const e = page?.events[0];
+        if (e) this.showEvent(c.camera_id, e.activity_type ?? 'event', fromSeconds(e.start_timestamp ?? e.end_timestamp));
+      }),
+    );
+    this.onCameras(cameras);
+  }
+
+  stop(): void {
+    for (const c of this.cards.values()) {
+      c.player?.stop();
+      this.endPending(c);
+    }
+    clearTimeout(this.reloadTimer);
+  }
+
+  handle(m: FeedMessage): void {
+    if (m.type === 'stream-health') return this.showStream(m.path, m.online, m.readers, m.inboundKbps ?? null);
+    if (m.type === 'hello') return;
+    const card = this.cards.get(m.deviceId);
+    if (!card) {
+      if (m.type !== 'command') this.reloadSoon(); // a device we have not seen: list again
+      return;
+    }
+    card.row.last_seen = Math.max(card.row.last_seen ?? 0, Math.floor(m.timeMs / 1000));
+    card.lastSeen.textContent = fmtAgo(m.timeMs);
+    switch (m.type) {
+      case 'connection':
+        card.row.connection_status = m.status;
+        if (m.name) card.name.textContent = m.name;
+        this.showConnection(card);
+        break;
+      case 'camera-state':
+        if (m.mode) {
+          card.row.status = m.mode;
+          this.showMode(card);
+          if (card.pending?.mode === m.mode) this.confirmed(card);
+        }
+        break;
+      case 'event-start':
+        this.showEvent(m.deviceId, m.activityType, m.timeMs);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private reloadSoon(): void {
+    clearTimeout(this.reloadTimer);
+    this.reloadTimer = window.setTimeout(() => void this.load().catch(() => undefined), 1000);
+  }
+
+  private render(rows: CameraRow[]): void {
+    const seen = new Set<string>();
+    for (const row of rows) {
+      seen.add(row.camera_id);
+      const existing = this.cards.get(row.camera_id);
+      if (existing) {
+        existing.row = row;
+        existing.name.textContent = row.camera_name ?? row.camera_id;
+        this.showConnection(existing);
+        this.showMode(existing);
+        existing.lastSeen.textContent = fmtAgo(fromSeconds(row.last_seen));
+        continue;
+      }
+      const card = this.card(row);
+      this.cards.set(row.camera_id, card);
+      this.root.append(card.root);
+    }
+    for (const [id, c] of this.cards) {
+      if (seen.has(id)) continue;
+      c.player?.stop();
+      c.root.remove();
+      this.cards.delete(id);
+    }
+    if (rows.length === 0) clear(this.root, h('p', { class: 'empty' }, 'No cameras yet: they appear when they first connect.'));
+    else this.root.querySelector('.empty')?.remove();
+  }
+
+  private card(row: CameraRow): Card {
+    const id = row.camera_id;
+    const label = row.camera_name ?? id;
+    const field = () => h('dd');
+    const name = h('h3', { id: `cam-${id}-name` }, label);
+    const badge = h('span', { class: 'badge' });
+    const mode = field();
+    const lastEvent = field();
+    const lastSeen = field();
+    const stream = field();
+    lastEvent.textContent = 'none';
+    stream.textContent = 'no data';
+    const videoBox = h('div', { class: 'video' });
+    const videoStatus = h('p', { class: 'video-status', role: 'status', 'aria-live': 'polite' });
+    const commandStatus = h('p', { class: 'command-status', role: 'status', 'aria-live': 'polite' });
+    const modeButtons = new Map<CameraMode, HTMLButtonElement>();
+    const card: Card = { row, root: h('article'), name, badge, mode, lastEvent, lastSeen, stream, modeButtons, commandStatus };
+
+    const watch = h(
+      'button',
+      { type: 'button', class: 'watch', 'aria-label': `Show live video of ${label}`, 'aria-pressed': 'false' },
+      'Live video',
+    );
+    watch.addEventListener('click', () => {
+      if (card.player) {
+        card.player.stop();
+        card.player = undefined;
+        videoBox.hidden = true;
+        watch.setAttribute('aria-pressed', 'false');
+        return;
+      }
+      videoBox.hidden = false;
+      watch.setAttribute('aria-pressed', 'true');
+      card.player = new LivePlayer(videoBox, videoStatus, videoSourceFor(id, this.config.webrtcUrl, this.config.mjpeg), label);
+      card.player.start();
+    });
+    videoBox.hidden = true;
+
+    const modes = h('div', { class: 'modes', role: 'group', 'aria-label': `Mode of ${label}` });
+    for (const m of CAMERA_MODES) {
+      const b = h(
+        'button',
+        { type: 'button', class: 'mode', 'data-mode': m, 'aria-label': `Set ${label} to ${modeLabel(m)}` },
+        modeLabel(m),
+      );
+      b.addEventListener('click', () => void this.setMode(card, m));
+      modeButtons.set(m, b);
+      modes.append(b);
+    }
+    const reboot = h('button', { type: 'button', class: 'reboot', 'aria-label': `Reboot ${label}` }, 'Reboot');
+    let armedUntil = 0;
+    reboot.addEventListener('click', () => {
+      // Two presses within 5 s: a reboot takes a camera away for a while, so one stray press must not do it.
+      if (Date.now() > armedUntil) {
+        armedUntil = Date.now() + 5000;
+        reboot.textContent = 'Press again to reboot';
+        window.setTimeout(() => (reboot.textContent = 'Reboot'), 5000);
+        return;
+      }
+      armedUntil = 0;
+      reboot.textContent = 'Reboot';
+      void this.command(card, `/api/control/reboot/${encodeURIComponent(id)}`, 'Reboot sent; the camera goes offline for a moment.');
+    });
+
+    card.root = h(
+      'article',
+      { class: 'camera', id: `camera-${id}`, 'aria-labelledby': `cam-${id}-name`, 'data-camera': id },
+      h('header', {}, name, badge),
+      h(
+        'dl',
+        {},
+        h('dt', {}, 'Mode'),
+        mode,
+        h('dt', {}, 'Last event'),
+        lastEvent,
+        h('dt', {}, 'Last seen'),
+        lastSeen,
+        h('dt', {}, 'Stream'),
+        stream,
+        h('dt', {}, 'Type'),
+        h('dd', {}, `${row.device_type ?? 'camera'} · ${id}`),
+      ),
+      videoBox,
+      videoStatus,
+      h('div', { class: 'actions' }, watch, modes, reboot),
+      commandStatus,
+    );
+    this.showConnection(card);
+    this.showMode(card);
+    lastSeen.textContent = fmtAgo(fromSeconds(row.last_seen));
+    return card;
+  }
+
+  private showConnection(c: Card): void {
+    const online = c.row.connection_status === 'connected';
+    c.badge.textContent = online ? 'Online' : 'Offline';
+    c.badge.className = `badge ${online ? 'online' : 'offline'}`;
+    c.root.dataset.online = String(online);
+  }
+
+  private showMode(c: Card): void {
+    const reported = c.row.status;
+    const desired = c.row.desired_mode;
+    c.mode.textContent =
+      desired && reported && desired !== reported
+        ? `${modeLabel(reported)} (asked: ${modeLabel(desired)})`
+        : modeLabel(reported ?? desired);
+    c.root.dataset.mode = reported ?? '';
+    for (const [m, b] of c.modeButtons) b.setAttribute('aria-pressed', String(m === reported));
+  }
+
+  private showEvent(cameraId: string, type: string, timeMs: number | null): void {
+    const c = this.cards.get(cameraId);
+    if (c) c.lastEvent.textContent = `${type} · ${fmtTime(timeMs)}`;
+  }
+
+  private showStream(path: string, online: boolean, readers: number, kbps: number | null): void {
+    const c = this.cards.get(path);
+    if (!c) return;
+    c.stream.textContent = online
+      ? `online · ${readers} viewer${readers === 1 ? '' : 's'}${kbps ? ` · ${Math.round(kbps)} kbit/s` : ''}`
+      : 'offline';
+    c.stream.dataset.online = String(online);
+  }
+
+  private async setMode(c: Card, mode: CameraMode): Promise<void> {
+    this.endPending(c);
+    const label = modeLabel(mode);
+    const accepted = await this.command(
+      c,
+      `/api/control/mode/${encodeURIComponent(c.row.camera_id)}/${mode}`,
+      `Sent "${label}"; waiting for the camera to confirm…`,
+    );
+    if (!accepted) return;
+    c.row.desired_mode = mode;
+    this.showMode(c);
+    c.root.dataset.pending = mode;
+    const timeout = window.setTimeout(() => {
+      this.endPending(c);
+      this.say(c, `No confirmation from the camera after ${CONFIRM_TIMEOUT_MS / 1000} s; it gets "${label}" when it reconnects.`, 'warn');
+    }, CONFIRM_TIMEOUT_MS);
+    // The feed normally brings the confirmation; polling covers a feed that is down.
+    const poll = window.setInterval(() => {
+      void get<{ cameras: CameraRow[] }>('/api/cameras').then(
+        ({ cameras }) => {
+          const row = cameras.find((r) => r.camera_id === c.row.camera_id);
+          if (row?.status === mode && c.pending?.mode === mode) {
+            c.row.status = mode;
+            this.showMode(c);
+            this.confirmed(c);
+          }
+        },
+        () => undefined,
+      );
+    }, POLL_MS);
+    c.pending = { mode, requestId: accepted.data.requestId, timeout, poll };
+  }
+
+  private confirmed(c: Card): void {
+    const mode = c.pending?.mode;
+    this.endPending(c);
+    if (mode) this.say(c, `Camera confirmed: ${modeLabel(mode)}`, 'ok');
+  }
+
+  private endPending(c: Card): void {
+    if (!c.pending) return;
+    clearTimeout(c.pending.timeout);
+    clearInterval(c.pending.poll);
+    c.pending = undefined;
+    delete c.root.dataset.pending;
+  }
+
+  private async command(c: Card, path: string, sent: string): Promise<CommandAccepted | undefined> {
+    this.say(c, 'Sending…', 'busy');
+    try {
+      const r = await post<CommandAccepted>(path);
+      this.say(c, sent, 'busy');
+      return r;
+    } catch (err) {
+      const why = err instanceof ApiFailure ? err.message : 'the server cannot be reached';
+      this.say(c, `Not sent: ${why}`, 'error');
+      return undefined;
+    }
+  }
+
+  private say(c: Card, text: string, state: 'ok' | 'busy' | 'warn' | 'error'): void {
+    c.commandStatus.textContent = text;
+    c.commandStatus.dataset.state = state;
+  }
+}

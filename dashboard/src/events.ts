@@ -1,0 +1,204 @@
+/**
+ * The event timeline: filters (camera, type, dates), pages, thumbnails, and the
+ * recording played in the page (HLS through hls.js, loaded only when a
+ * recording is played: it is the largest part of the bundle). New events
+ * arrive over the live feed and show at once on the first page.
+ */
+import type { FeedMessage } from '../../nodes/dashboard-feed/feed-messages';
+import { ApiFailure, get, query } from './api';
+import type { CameraRow, EventPage, EventRow } from './contract';
+import { byId, clear, h } from './dom';
+import { fmtDuration, fmtTime, fromSeconds } from './format';
+
+const PAGE_SIZE = 10;
+/** A thumbnail is often uploaded after the event: a young event's missing picture is asked for again. */
+const THUMB_RETRY_MS = 3000;
+const THUMB_RETRIES = 10;
+
+interface HlsLike {
+  loadSource(url: string): void;
+  attachMedia(video: HTMLMediaElement): void;
+  destroy(): void;
+  on(event: string, cb: (event: string, data: { fatal?: boolean; details?: string }) => void): void;
+}
+
+export class EventTimeline {
+  private offset = 0;
+  private total = 0;
+  private refreshTimer?: number;
+  private hls?: HlsLike;
+  private readonly list = byId('event-list');
+  private readonly pageInfo = byId('event-page');
+  private readonly prev = byId<HTMLButtonElement>('event-prev');
+  private readonly next = byId<HTMLButtonElement>('event-next');
+  private readonly form = byId<HTMLFormElement>('event-filters');
+  private readonly camera = byId<HTMLSelectElement>('filter-camera');
+  private readonly player = byId('event-player');
+
+  constructor() {
+    this.form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      this.offset = 0;
+      void this.load();
+    });
+    this.form.addEventListener('reset', () =>
+      window.setTimeout(() => {
+        this.offset = 0;
+        void this.load();
+      }),
+    );
+    this.prev.addEventListener('click', () => {
+      this.offset = Math.max(0, this.offset - PAGE_SIZE);
+      void this.load();
+    });
+    this.next.addEventListener('click', () => {
+      this.offset += PAGE_SIZE;
+      void this.load();
+    });
+  }
+
+  setCameras(rows: CameraRow[]): void {
+    const chosen = this.camera.value;
+    clear(this.camera, h('option', { value: '' }, 'All cameras'));
+    for (const r of rows) this.camera.append(h('option', { value: r.camera_id }, r.camera_name ?? r.camera_id));
+    this.camera.value = rows.some((r) => r.camera_id === chosen) ? chosen : '';
+  }
+
+  handle(m: FeedMessage): void {
+    if (m.type !== 'event-start' && m.type !== 'event-end') return;
+    // Only the first page changes when an event arrives; a later page stays where the user is reading.
+    if (this.offset !== 0) return;
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = window.setTimeout(() => void this.load(), 300);
+  }
+
+  private filters(): Record<string, string | number | undefined> {
+    const data = new FormData(this.form);
+    const day = (name: string, end: boolean) => {
+      const v = String(data.get(name) ?? '');
+      if (!v) return undefined;
+      // The date inputs are local days: from the start of the first to the end of the last.
+      const d = new Date(`${v}T00:00:00`);
+      if (end) d.setDate(d.getDate() + 1);
+      return end ? d.getTime() - 1 : d.getTime();
+    };
+    return {
+      camera: String(data.get('camera') ?? '') || undefined,
+      type: String(data.get('type') ?? '').trim() || undefined,
+      from: day('from', false),
+      to: day('to', true),
+      limit: PAGE_SIZE,
+      offset: this.offset,
+    };
+  }
+
+  async load(): Promise<void> {
+    let page: EventPage;
+    try {
+      page = await get<EventPage>(`/api/events${query(this.filters())}`);
+    } catch (err) {
+      this.pageInfo.textContent = `Events could not be loaded: ${err instanceof ApiFailure ? err.message : 'no connection'}`;
+      return;
+    }
+    this.total = page.total;
+    clear(this.list, ...page.events.map((e) => this.item(e)));
+    if (page.events.length === 0) this.list.append(h('li', { class: 'empty' }, 'No events match.'));
+    const first = page.total === 0 ? 0 : page.offset + 1;
+    this.pageInfo.textContent = `${first}–${page.offset + page.events.length} of ${page.total}`;
+    this.prev.disabled = page.offset === 0;
+    this.next.disabled = page.offset + page.events.length >= this.total;
+  }
+
+  private item(e: EventRow): HTMLLIElement {
+    const name = e.camera_name ?? e.camera_id;
+    const start = fromSeconds(e.start_timestamp ?? e.end_timestamp);
+    const thumbBox = h('div', { class: 'thumb' }, h('span', { class: 'no-thumb' }, 'no picture'));
+    this.thumbnail(thumbBox, e, start, 0);
+    const play = h(
+      'button',
+      { type: 'button', 'aria-label': `Play the recording of ${e.activity_type ?? 'event'} at ${name}` },
+      'Play recording',
+    );
+    play.addEventListener('click', () => void this.play(e, name, play));
+    return h(
+      'li',
+      { class: 'event', 'data-event': e.event_id },
+      thumbBox,
+      h(
+        'div',
+        { class: 'event-text' },
+        h('strong', { class: 'event-type' }, e.activity_type ?? 'event'),
+        h('span', { class: 'event-camera' }, name),
+        h('time', { datetime: start ? new Date(start).toISOString() : '' }, fmtTime(start)),
+        h('span', { class: 'event-duration' }, `Duration: ${fmtDuration(e.duration_seconds)}`),
+        play,
+      ),
+    );
+  }
+
+  private thumbnail(box: HTMLElement, e: EventRow, startMs: number | null, attempt: number): void {
+    // Not lazy: a detached or undisplayed lazy image never loads, and a page holds only ten.
+    const img = h('img', {
+      src: `/api/media/thumbnail/${encodeURIComponent(e.event_id)}${attempt ? `?try=${attempt}` : ''}`,
+      alt: `Picture of ${e.activity_type ?? 'the event'} at ${e.camera_name ?? e.camera_id}`,
+    });
+    img.addEventListener('load', () => clear(box, img));
+    img.addEventListener('error', () => {
+      const young = startMs !== null && Date.now() - startMs < 5 * 60_000;
+      if (young && attempt < THUMB_RETRIES && box.isConnected) {
+        window.setTimeout(() => box.isConnected && this.thumbnail(box, e, startMs, attempt + 1), THUMB_RETRY_MS);
+      }
+    });
+  }
+
+  private async play(e: EventRow, name: string, button: HTMLButtonElement): Promise<void> {
+    const url = `/api/media/playlist/${encodeURIComponent(e.event_id)}.m3u8`;
+    const status = h('p', { role: 'status' }, 'Loading the recording…');
+    this.stopPlayer();
+    clear(
+      this.player,
+      h('h3', {}, `Recording: ${e.activity_type ?? 'event'} at ${name}, ${fmtTime(fromSeconds(e.start_timestamp))}`),
+      status,
+    );
+    this.player.hidden = false;
+    const res = await fetch(url, { credentials: 'same-origin', headers: { 'x-requested-with': 'picam-dashboard' } });
+    if (!res.ok) {
+      const why = ((await res.json().catch(() => ({}))) as { error?: string }).error ?? `${res.status}`;
+      status.textContent = res.status === 404 ? `No recording to play: ${why}` : `The recording cannot be played: ${why}`;
+      button.focus();
+      return;
+    }
+    const video = h('video', { controls: true, playsinline: true, 'aria-label': `Recording of ${name}` });
+    const close = h('button', { type: 'button' }, 'Close player');
+    close.addEventListener('click', () => {
+      this.stopPlayer();
+      this.player.hidden = true;
+      button.focus();
+    });
+    this.player.append(video, close);
+    if (video.canPlayType('application/vnd.apple.mpegurl')) {
+      video.src = url; // Safari plays HLS itself
+    } else {
+      const { default: Hls } = await import('hls.js');
+      if (!Hls.isSupported()) {
+        status.textContent = 'This browser cannot play the recording (no Media Source Extensions).';
+        return;
+      }
+      const hls = new Hls({ enableWorker: false }) as unknown as HlsLike;
+      hls.on(Hls.Events.ERROR, (_e, data) => {
+        if (data.fatal) status.textContent = `The recording stopped: ${data.details ?? 'playback error'}`;
+      });
+      hls.loadSource(url);
+      hls.attachMedia(video);
+      this.hls = hls;
+    }
+    status.textContent = 'Ready to play.';
+    video.focus();
+  }
+
+  private stopPlayer(): void {
+    this.hls?.destroy();
+    this.hls = undefined;
+    clear(this.player);
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Stream health (GET /api/streams, from mediamtx-health) and the alert delivery
+ * log (GET /api/alerts). Either may be missing on a server (no MediaMTX, no
+ * alert nodes, an older flow): the section then says so and the page goes on.
+ */
+import type { FeedMessage } from '../../nodes/dashboard-feed/feed-messages';
+import { getOptional } from './api';
+import type { AlertRow, StreamRow } from './contract';
+import { byId, clear, h } from './dom';
+import { fmtTime } from './format';
+
+export class HealthView {
+  private readonly streams = byId('stream-table');
+  private readonly alerts = byId('alert-table');
+  private readonly rows = new Map<string, HTMLTableRowElement>();
+
+  async load(): Promise<void> {
+    await Promise.all([this.loadStreams(), this.loadAlerts()]);
+  }
+
+  handle(m: FeedMessage): void {
+    if (m.type !== 'stream-health') return;
+    this.streamRow({
+      path: m.path,
+      time_ms: m.timeMs,
+      online: m.online,
+      readers: m.readers,
+      inbound_kbps: m.inboundKbps ?? null,
+      outbound_kbps: m.outboundKbps ?? null,
+    });
+  }
+
+  private async loadStreams(): Promise<void> {
+    const data = await getOptional<{ streams?: StreamRow[] }>('/api/streams').catch(() => undefined);
+    const list = data?.streams ?? [];
+    clear(this.streams);
+    this.rows.clear();
+    if (list.length === 0) {
+      this.streams.append(
+        h('tr', {}, h('td', { colspan: 5 }, 'No stream health: MediaMTX is not configured here, or no stream has been seen yet.')),
+      );
+      return;
+    }
+    for (const s of list) this.streamRow(s);
+  }
+
+  private streamRow(s: StreamRow): void {
+    if (this.rows.size === 0) clear(this.streams);
+    const online = Boolean(s.online);
+    const cells = [
+      h('th', { scope: 'row' }, s.path),
+      h('td', { class: online ? 'ok' : 'bad' }, online ? 'online' : 'offline'),
+      h('td', {}, String(s.readers ?? 0)),
+      h('td', {}, s.inbound_kbps === null ? '—' : `${Math.round(s.inbound_kbps)} kbit/s`),
+      h('td', {}, fmtTime(s.time_ms)),
+    ];
+    const existing = this.rows.get(s.path);
+    if (existing) existing.replaceChildren(...cells);
+    else {
+      const row = h('tr', { 'data-path': s.path }, ...cells);
+      this.rows.set(s.path, row);
+      this.streams.append(row);
+    }
+  }
+
+  private async loadAlerts(): Promise<void> {
+    const data = await getOptional<{ alerts?: AlertRow[] }>('/api/alerts?limit=20').catch(() => undefined);
+    const list = data?.alerts ?? [];
+    clear(this.alerts);
+    if (list.length === 0) {
+      this.alerts.append(h('tr', {}, h('td', { colspan: 5 }, 'No alerts sent yet (or no alert channel is configured).')));
+      return;
+    }
+    for (const a of list) {
+      this.alerts.append(
+        h(
+          'tr',
+          {},
+          h('td', {}, fmtTime(a.created_ms)),
+          h('td', {}, `${a.kind ?? a.item ?? 'alert'} · ${a.device_name ?? a.device_id ?? ''}`),
+          h('td', {}, `${a.channel}${a.target ? ` → ${a.target}` : ''}`),
+          h('td', { class: a.state === 'sent' ? 'ok' : a.state === 'failed' ? 'bad' : '' }, a.state),
+          h('td', {}, a.reason ?? (a.attempts > 1 ? `${a.attempts} attempts` : '')),
+        ),
+      );
+    }
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The dashboard page: asks who is logged in, shows the login or the app, and
+ * routes live feed messages to each section.
+ */
+import './styles.css';
+import { ApiFailure, get, post, useSession, whenLoggedOut } from './api';
+import { CameraGrid } from './cameras';
+import type { SessionInfo } from './contract';
+import { byId } from './dom';
+import { EventTimeline } from './events';
+import { LiveFeed } from './feed';
+import { HealthView } from './health';
+import { showLogin } from './login';
+import { SensorPanels } from './sensors';
+
+let running: { stop(): void } | undefined;
+/** Built once: their listeners sit on the page's fixed elements; a new login reloads them. */
+let views: { sensors: SensorPanels; events: EventTimeline; health: HealthView } | undefined;
+
+function startApp(session: SessionInfo): void {
+  running?.stop();
+  useSession(session);
+  byId('login-view').hidden = true;
+  byId('app-view').hidden = false;
+  byId('user-name').textContent = session.open ? 'demo (no login)' : (session.user ?? '');
+  const logout = byId<HTMLButtonElement>('logout');
+  logout.hidden = session.open;
+
+  const feedState = byId('feed-state');
+  views ??= { sensors: new SensorPanels(byId('sensor-panels')), events: new EventTimeline(), health: new HealthView() };
+  const { sensors, events, health } = views;
+  const cameras = new CameraGrid(byId('camera-grid'), session.config, (rows) => {
+    sensors.setDevices(rows);
+    events.setCameras(rows);
+  });
+  const feed = new LiveFeed(
+    (state, detail) => {
+      feedState.textContent = state === 'live' ? 'Live' : state === 'connecting' ? 'Connecting…' : 'Reconnecting…';
+      feedState.title = detail ?? '';
+      feedState.dataset.state = state;
+    },
+    () => loggedOut('Your session ended: please log in again.'),
+  );
+  feed.on((m) => {
+    cameras.handle(m);
+    sensors.handle(m);
+    events.handle(m);
+    health.handle(m);
+  });
+  feed.start();
+  void cameras.load().catch((err: Error) => (byId('camera-grid').textContent = `Cameras could not be loaded: ${err.message}`));
+  void events.load();
+  void health.load();
+
+  logout.onclick = async () => {
+    await post('/api/logout').catch(() => undefined);
+    loggedOut('You are logged out.');
+  };
+  running = {
+    stop: () => {
+      feed.stop();
+      cameras.stop();
+      sensors.reset();
+    },
+  };
+}
+
+function loggedOut(notice: string): void {
+  running?.stop();
+  running = undefined;
+  byId('camera-grid').replaceChildren();
+  showLogin(startApp, notice);
+}
+
+async function boot(): Promise<void> {
+  whenLoggedOut(() => loggedOut('Your session ended: please log in again.'));
+  try {
+    startApp(await get<SessionInfo>('/api/session'));
+  } catch (err) {
+    if (err instanceof ApiFailure && err.status === 401) showLogin(startApp);
+    else byId('boot-error').textContent = `The server cannot be reached: ${(err as Error).message}`;
+  }
+}
+
+void boot();

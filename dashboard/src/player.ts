@@ -1,0 +1,157 @@
+/**
+ * Live video for one camera: WebRTC from MediaMTX over WHEP (POST an SDP offer
+ * to {webrtcUrl}/{cameraId}/whep, get the answer, play the track), reconnected
+ * with backoff when the stream drops; or the camera's MJPEG preview (an <img>)
+ * when there is no MediaMTX for the browser or it cannot be reached.
+ */
+import { h, clear } from './dom';
+
+export type VideoSource = { kind: 'whep'; url: string; fallbackMjpeg?: string } | { kind: 'mjpeg'; url: string } | { kind: 'none' };
+
+export function videoSourceFor(cameraId: string, webrtcUrl: string, mjpeg: Record<string, string>): VideoSource {
+  const preview = mjpeg[cameraId];
+  if (webrtcUrl) return { kind: 'whep', url: `${webrtcUrl}/${encodeURIComponent(cameraId)}/whep`, fallbackMjpeg: preview };
+  if (preview) return { kind: 'mjpeg', url: preview };
+  return { kind: 'none' };
+}
+
+const MAX_RETRY_MS = 30_000;
+
+/** Plays a source into `box`, writing what happens into `status` (an aria-live region). */
+export class LivePlayer {
+  private pc?: RTCPeerConnection;
+  private session?: string;
+  private timer?: number;
+  private retryMs = 2000;
+  private stopped = false;
+
+  constructor(
+    private readonly box: HTMLElement,
+    private readonly status: HTMLElement,
+    private readonly source: VideoSource,
+    private readonly label: string,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    if (this.source.kind === 'whep') void this.whep(this.source.url);
+    else if (this.source.kind === 'mjpeg') this.mjpeg(this.source.url);
+    else this.say('No live view for this camera: the server has no WebRTC (PICAM_WEBRTC_URL) or MJPEG preview for it.');
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.closePeer();
+    clear(this.box);
+    this.say('');
+  }
+
+  private say(text: string, state: 'ok' | 'down' | 'busy' = 'busy'): void {
+    this.status.textContent = text;
+    this.status.dataset.state = state;
+  }
+
+  private async whep(url: string): Promise<void> {
+    this.closePeer();
+    this.say('Connecting to the live stream…');
+    const pc = new RTCPeerConnection();
+    this.pc = pc;
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    pc.addTransceiver('audio', { direction: 'recvonly' });
+    const video = h('video', { autoplay: true, muted: true, playsinline: true, 'aria-label': `Live video of ${this.label}` });
+    video.muted = true;
+    pc.ontrack = (e) => {
+      if (!video.srcObject) video.srcObject = e.streams[0] ?? new MediaStream([e.track]);
+    };
+    pc.onconnectionstatechange = () => {
+      if (this.pc !== pc) return;
+      if (pc.connectionState === 'connected') {
+        this.retryMs = 2000;
+        this.say('Live', 'ok');
+      } else if (pc.connectionState === 'failed' || pc.connectionState === 'disconnected') {
+        this.down('the connection to the stream was lost');
+      }
+    };
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+      await iceGathered(pc, 2000);
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/sdp' },
+        body: pc.localDescription!.sdp,
+      });
+      if (res.status === 404) throw new Error('the camera is not streaming');
+      if (res.status === 401 || res.status === 403) throw new Error('the video server refused to let this browser watch');
+      if (!res.ok) throw new Error(`the video server answered ${res.status}`);
+      const location = res.headers.get('location');
+      this.session = location ? new URL(location, url).href : undefined;
+      await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+      if (this.pc !== pc) return;
+      clear(this.box, video);
+    } catch (err) {
+      if (this.pc !== pc) return;
+      const why = err instanceof TypeError ? 'the video server cannot be reached' : (err as Error).message;
+      // The camera's MJPEG preview beats a black box: whatever kept WebRTC from working.
+      const fallback = this.source.kind === 'whep' ? this.source.fallbackMjpeg : undefined;
+      if (fallback) {
+        this.closePeer();
+        this.mjpeg(fallback, `No WebRTC (${why}): showing the MJPEG preview. `);
+        return;
+      }
+      this.down(why);
+    }
+  }
+
+  /** "Stream is down", then another try, each wait longer (2 s … 30 s). */
+  private down(why: string): void {
+    if (this.stopped) return;
+    this.closePeer();
+    clear(this.box, h('div', { class: 'video-down' }, 'Stream is down'));
+    const wait = this.retryMs;
+    this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
+    this.say(`Stream is down: ${why}. Retrying in ${Math.round(wait / 1000)} s.`, 'down');
+    clearTimeout(this.timer);
+    this.timer = window.setTimeout(() => {
+      if (!this.stopped && this.source.kind === 'whep') void this.whep(this.source.url);
+    }, wait);
+  }
+
+  private mjpeg(url: string, note = ''): void {
+    const img = h('img', { src: url, alt: `Live preview of ${this.label} (MJPEG)`, class: 'mjpeg' });
+    img.addEventListener('load', () => this.say(`${note}Live preview (MJPEG)`, 'ok'), { once: true });
+    img.addEventListener('error', () => {
+      if (this.stopped) return;
+      const wait = this.retryMs;
+      this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
+      clear(this.box, h('div', { class: 'video-down' }, 'Stream is down'));
+      this.say(`Stream is down: the preview is not available. Retrying in ${Math.round(wait / 1000)} s.`, 'down');
+      this.timer = window.setTimeout(() => !this.stopped && this.mjpeg(url, note), wait);
+    });
+    clear(this.box, img);
+    this.say(`${note}Loading the preview…`);
+  }
+
+  private closePeer(): void {
+    const session = this.session;
+    this.session = undefined;
+    // Tell MediaMTX we left (best effort); it would time the session out anyway.
+    if (session) void fetch(session, { method: 'DELETE' }).catch(() => undefined);
+    this.pc?.close();
+    this.pc = undefined;
+  }
+}
+
+/** WHEP without trickle ICE: wait until the candidates are in the offer (or give up waiting). */
+function iceGathered(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    pc.addEventListener('icegatheringstatechange', () => {
+      if (pc.iceGatheringState === 'complete') {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+}

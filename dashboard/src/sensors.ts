@@ -1,0 +1,194 @@
+/**
+ * Sense HAT readings: the latest values (from the live feed) and charts of the
+ * last hour, day or week (GET /api/sensors/{id}, averaged by the server into at
+ * most `points` buckets). One panel per Pi.
+ */
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import type { FeedMessage, SensorMessage } from '../../nodes/dashboard-feed/feed-messages';
+import { get, query } from './api';
+import type { CameraRow, SensorHistory } from './contract';
+import { clear, h } from './dom';
+import { fmtClock, fmtNumber } from './format';
+
+type Metric = 'temperature' | 'humidity' | 'pressure';
+const METRICS: Array<{ key: Metric; label: string; unit: string; digits: number; stroke: string }> = [
+  { key: 'temperature', label: 'Temperature', unit: '°C', digits: 1, stroke: '#d9480f' },
+  { key: 'humidity', label: 'Humidity', unit: '%RH', digits: 0, stroke: '#1971c2' },
+  { key: 'pressure', label: 'Pressure', unit: 'hPa', digits: 1, stroke: '#2b8a3e' },
+];
+const RANGES = [
+  { key: 'hour', label: 'Last hour', ms: 3600_000 },
+  { key: 'day', label: 'Last day', ms: 24 * 3600_000 },
+  { key: 'week', label: 'Last week', ms: 7 * 24 * 3600_000 },
+] as const;
+type RangeKey = (typeof RANGES)[number]['key'];
+const POINTS = 300;
+
+interface Panel {
+  deviceId: string;
+  root: HTMLElement;
+  values: Record<Metric, HTMLElement>;
+  updated: HTMLElement;
+  range: RangeKey;
+  rangeButtons: Map<RangeKey, HTMLButtonElement>;
+  charts: Map<Metric, { plot?: uPlot; box: HTMLElement; summary: HTMLElement }>;
+  /** seconds, then one array per metric (uPlot's aligned data) */
+  data: [number[], Array<number | null>, Array<number | null>, Array<number | null>];
+}
+
+export class SensorPanels {
+  private readonly panels = new Map<string, Panel>();
+
+  constructor(private readonly root: HTMLElement) {
+    window.addEventListener('resize', () => {
+      for (const p of this.panels.values()) for (const c of p.charts.values()) c.plot?.setSize(this.size(c.box));
+    });
+  }
+
+  /** After a logout: nothing of the last session stays on the page. */
+  reset(): void {
+    for (const p of this.panels.values()) for (const c of p.charts.values()) c.plot?.destroy();
+    this.panels.clear();
+    this.root.replaceChildren();
+  }
+
+  /** Pis (device type picam) have a Sense HAT; other devices get a panel when a reading arrives. */
+  setDevices(rows: CameraRow[]): void {
+    for (const r of rows) if (r.device_type === 'picam') this.panel(r.camera_id, r.camera_name ?? r.camera_id);
+    this.showEmpty();
+  }
+
+  handle(m: FeedMessage): void {
+    if (m.type !== 'sensor') return;
+    const p = this.panel(m.deviceId, m.deviceId);
+    this.showLatest(p, m);
+    if (p.range === 'hour') {
+      const [t, ...series] = p.data;
+      t.push(m.timeMs / 1000);
+      METRICS.forEach((metric, i) => series[i]!.push(m[metric.key] ?? null));
+      const cut = (Date.now() - 3600_000) / 1000;
+      while (t.length && t[0]! < cut) {
+        t.shift();
+        for (const s of series) s.shift();
+      }
+      this.draw(p);
+    }
+  }
+
+  private showEmpty(): void {
+    if (this.panels.size === 0 && !this.root.querySelector('.empty')) {
+      this.root.append(h('p', { class: 'empty' }, 'No Sense HAT readings yet: a Pi shows here when it sends its first.'));
+    }
+  }
+
+  private panel(deviceId: string, name: string): Panel {
+    const existing = this.panels.get(deviceId);
+    if (existing) return existing;
+    this.root.querySelector('.empty')?.remove();
+    const values = {} as Record<Metric, HTMLElement>;
+    const tiles = h('dl', { class: 'tiles' });
+    for (const m of METRICS) {
+      values[m.key] = h('dd', { 'data-metric': m.key }, '—');
+      tiles.append(h('div', { class: 'tile' }, h('dt', {}, `${m.label} (${m.unit})`), values[m.key]));
+    }
+    const updated = h('p', { class: 'updated' }, 'waiting for a reading…');
+    const rangeButtons = new Map<RangeKey, HTMLButtonElement>();
+    const ranges = h('div', { class: 'ranges', role: 'group', 'aria-label': `Chart range for ${name}` });
+    const charts: Panel['charts'] = new Map();
+    const chartsBox = h('div', { class: 'charts' });
+    for (const m of METRICS) {
+      const box = h('div', { class: 'chart', role: 'img', 'aria-label': `${m.label} of ${name}` });
+      const summary = h('p', { class: 'chart-summary' });
+      charts.set(m.key, { box, summary });
+      chartsBox.append(h('figure', {}, h('figcaption', {}, `${m.label} (${m.unit})`), box, summary));
+    }
+    const panel: Panel = {
+      deviceId,
+      root: h('section', { class: 'sensor-panel', 'data-device': deviceId, 'aria-label': `Sensors of ${name}` }),
+      values,
+      updated,
+      range: 'hour',
+      rangeButtons,
+      charts,
+      data: [[], [], [], []],
+    };
+    for (const r of RANGES) {
+      const b = h('button', { type: 'button', 'aria-pressed': String(r.key === 'hour') }, r.label);
+      b.addEventListener('click', () => void this.load(panel, r.key));
+      rangeButtons.set(r.key, b);
+      ranges.append(b);
+    }
+    clear(panel.root, h('h3', {}, name), tiles, updated, ranges, chartsBox);
+    this.root.append(panel.root);
+    this.panels.set(deviceId, panel);
+    void this.load(panel, 'hour');
+    return panel;
+  }
+
+  private async load(p: Panel, range: RangeKey): Promise<void> {
+    p.range = range;
+    for (const [k, b] of p.rangeButtons) b.setAttribute('aria-pressed', String(k === range));
+    const span = RANGES.find((r) => r.key === range)!.ms;
+    const to = Date.now();
+    let history: SensorHistory;
+    try {
+      history = await get<SensorHistory>(`/api/sensors/${encodeURIComponent(p.deviceId)}${query({ from: to - span, to, points: POINTS })}`);
+    } catch {
+      for (const c of p.charts.values()) c.summary.textContent = 'No history for this device yet.';
+      return;
+    }
+    if (p.range !== range) return; // another range was chosen meanwhile
+    const r = history.readings;
+    p.data = [r.map((x) => x.time_ms / 1000), r.map((x) => x.temperature), r.map((x) => x.humidity), r.map((x) => x.pressure)];
+    const last = r.at(-1);
+    if (last && p.updated.textContent === 'waiting for a reading…') {
+      this.showLatest(p, {
+        type: 'sensor',
+        deviceId: p.deviceId,
+        deviceType: 'picam',
+        timeMs: last.time_ms,
+        temperature: last.temperature ?? undefined,
+        humidity: last.humidity ?? undefined,
+        pressure: last.pressure ?? undefined,
+      });
+    }
+    this.draw(p);
+  }
+
+  private showLatest(p: Panel, m: SensorMessage): void {
+    for (const metric of METRICS) {
+      const v = m[metric.key];
+      if (v !== undefined) p.values[metric.key].textContent = fmtNumber(v, metric.digits);
+    }
+    p.updated.textContent = `updated ${fmtClock(m.timeMs)}`;
+  }
+
+  private draw(p: Panel): void {
+    METRICS.forEach((metric, i) => {
+      const c = p.charts.get(metric.key)!;
+      const series: Array<number | null> = p.data[i + 1]!;
+      const data: uPlot.AlignedData = [p.data[0], series];
+      const numbers = series.filter((v): v is number => v !== null);
+      c.summary.textContent = numbers.length
+        ? `${numbers.length} points; min ${fmtNumber(Math.min(...numbers), metric.digits)}, max ${fmtNumber(Math.max(...numbers), metric.digits)} ${metric.unit}`
+        : 'No readings in this range.';
+      if (c.plot) return c.plot.setData(data);
+      c.plot = new uPlot(
+        {
+          ...this.size(c.box),
+          legend: { show: false },
+          cursor: { drag: { x: false, y: false } },
+          series: [{}, { label: metric.label, stroke: metric.stroke, width: 2, spanGaps: true }],
+          axes: [{}, { size: 64 }],
+        },
+        data,
+        c.box,
+      );
+    });
+  }
+
+  private size(box: HTMLElement): { width: number; height: number } {
+    return { width: Math.max(200, box.clientWidth || 300), height: 160 };
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Store records → live feed messages (feed-messages.ts says why they differ).
+ */
+import type { CameraMode, StoreRecord } from '../lib/types';
+import type { FeedCameraMode, FeedMessage } from './feed-messages';
+
+// The browser's copy of the modes must stay the store's: this line stops compiling if they drift apart.
+const sameModes: [CameraMode, FeedCameraMode] extends [FeedCameraMode, CameraMode] ? true : never = true;
+void sameModes;
+
+/** The browser-facing message for one store record, or undefined for records the dashboard does not show. */
+export function feedMessageFor(record: StoreRecord): FeedMessage | undefined {
+  if (record.kind === 'dead-letter') return undefined;
+  if (record.kind === 'stream-health') {
+    return {
+      type: 'stream-health',
+      path: record.deviceId,
+      timeMs: record.timeMs,
+      online: record.online,
+      readers: record.readers,
+      inboundKbps: record.inboundKbps,
+      outboundKbps: record.outboundKbps,
+    };
+  }
+  const base = { deviceId: record.deviceId, deviceType: record.deviceType, timeMs: record.timeMs };
+  switch (record.kind) {
+    case 'sensor':
+      return { type: 'sensor', ...base, temperature: record.temperature, humidity: record.humidity, pressure: record.pressure };
+    case 'activity-start':
+      return {
+        type: 'event-start',
+        ...base,
+        eventId: record.eventId,
+        activityType: record.activityType,
+        deviceName: record.deviceName,
+        confidence: record.confidence,
+      };
+    case 'activity-stop':
+      return {
+        type: 'event-end',
+        ...base,
+        eventId: record.eventId,
+        activityType: record.activityType,
+        deviceName: record.deviceName,
+        startMs: record.startMs,
+        // whole seconds, as the store computes duration_seconds
+        durationSeconds: record.startMs === undefined ? undefined : Math.floor(record.timeMs / 1000) - Math.floor(record.startMs / 1000),
+      };
+    case 'camera-state':
+      return { type: 'camera-state', ...base, mode: record.mode };
+    case 'connection':
+      return { type: 'connection', ...base, status: record.status, name: record.name };
+    case 'heartbeat':
+      return {
+        type: 'heartbeat',
+        ...base,
+        batteryLevel: record.batteryLevel,
+        signalStrength: record.signalStrength,
+        streamState: record.streamState,
+      };
+    case 'command':
+      return { type: 'command', ...base, action: record.action, requestId: record.requestId, mode: record.mode };
+  }
+}
+
+/** Records arrive one per message (mqtt-processor) or as arrays; anything else is not a record. */
+export function recordsIn(payload: unknown): StoreRecord[] {
+  const list = Array.isArray(payload) ? payload : [payload];
+  return list.filter((r): r is StoreRecord => typeof r === 'object' && r !== null && typeof (r as { kind?: unknown }).kind === 'string');
+}
