@@ -5,14 +5,17 @@
  *
  * bcrypt costs ~100 ms by design, and a dashboard polls: a verified header is
  * remembered for a few minutes, keyed by its SHA-256, never the header itself.
+ * A client that keeps sending wrong logins is refused with 429 for a while
+ * (a request without any login is a browser asking, not a failure).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import bcrypt from 'bcryptjs';
+import { FailureLimiter } from '../nodes/lib/failure-limiter';
 
 const REMEMBER_MS = 5 * 60_000;
 
-export function basicAuth(user: string, passwordHash: string, realm = 'PiCam Guardian') {
+export function basicAuth(user: string, passwordHash: string, realm = 'PiCam Guardian', limiter = new FailureLimiter()) {
   const verified = new Map<string, number>();
   const wantUser = Buffer.from(user);
   return (req: Request, res: Response, next: NextFunction): void => {
@@ -24,15 +27,28 @@ export function basicAuth(user: string, passwordHash: string, realm = 'PiCam Gua
       res.set('WWW-Authenticate', `Basic realm="${realm}"`);
       res.status(401).json({ error: 'authentication required' });
     };
+    const client = req.socket.remoteAddress ?? '';
+    const wait = limiter.retryAfter(client);
+    if (wait > 0) {
+      res.set('Retry-After', String(wait));
+      res.status(429).json({ error: `too many failed logins: try again in ${wait} s` });
+      return;
+    }
     const m = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header);
-    if (!m) return refuse();
+    if (!m) {
+      if (header) limiter.fail(client);
+      return refuse();
+    }
     const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     const gotUser = Buffer.from(colon < 0 ? '' : decoded.slice(0, colon));
     const userOk = gotUser.length === wantUser.length && timingSafeEqual(gotUser, wantUser);
     bcrypt.compare(colon < 0 ? '' : decoded.slice(colon + 1), passwordHash).then(
       (passOk) => {
-        if (!userOk || !passOk) return refuse();
+        if (!userOk || !passOk) {
+          limiter.fail(client);
+          return refuse();
+        }
         if (verified.size > 1000) verified.clear();
         verified.set(key, Date.now() + REMEMBER_MS);
         next();

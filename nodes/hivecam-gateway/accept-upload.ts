@@ -5,7 +5,7 @@
  * nothing is left behind, on disk or in the database.
  */
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEVICE_ID_PATTERN, EVENT_ID_PATTERN } from '../lib/types';
 import { extractZip, UnsafeZipError, type UnsafeZipReason, type ZipLimits } from '../lib/uploads/safe-zip';
@@ -82,5 +82,38 @@ export async function acceptUpload(
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw new HttpError(503, `upload not stored: the database refused it (${(err as Error).message})`);
+  }
+}
+
+/**
+ * A picture that came another way than an upload (a Pi's motion snapshot over
+ * MQTT), stored like an uploaded thumbnail so the dashboard shows it too.
+ */
+export async function storeSnapshot(
+  snapshot: { deviceId: string; eventId: string; image: Buffer },
+  opts: { uploadsRoot: string; store: UploadStore; nowMs?: number },
+): Promise<AcceptedUpload> {
+  checkIds(snapshot.deviceId, snapshot.eventId);
+  const nowMs = opts.nowMs ?? Date.now();
+  const dir = uploadDirFor(opts.uploadsRoot, snapshot.deviceId, snapshot.eventId, nowMs);
+  const fileName = 'snapshot.jpg';
+  await mkdir(dir, { recursive: true });
+  const row: UploadFileRow = {
+    eventId: snapshot.eventId,
+    cameraId: snapshot.deviceId,
+    fileType: 'thumbnail',
+    filePath: join(dir, fileName),
+    fileName,
+    fileSize: snapshot.image.length,
+    uploadDir: dir,
+    uploadedAt: Math.floor(nowMs / 1000),
+  };
+  try {
+    await writeFile(row.filePath, snapshot.image, { flag: 'wx', mode: 0o644 });
+    const [id] = await opts.store.recordUpload([row]);
+    return { cameraId: row.cameraId, eventId: row.eventId, dir, files: [{ ...row, id: id! }] };
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
   }
 }

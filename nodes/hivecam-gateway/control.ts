@@ -2,14 +2,16 @@
  * The messages an admin (a flow, the API, an inject node) sends the gateway.
  * `msg.topic` names the command; its argument is in `msg.payload`.
  */
-import { DEVICE_ID_PATTERN } from '../lib/types';
+import { DEVICE_ID_PATTERN, EVENT_ID_PATTERN } from '../lib/types';
 
 export type GatewayCommand =
   | { command: 'enrolment'; minutes: number }
   | { command: 'register' | 'unregister'; cameraId: string }
-  | { command: 'cameras' | 'usage' | 'prune' };
+  | { command: 'cameras' | 'usage' | 'prune' }
+  /** a picture for an event that came over MQTT (mqtt-processor's `alert/snapshot`): kept like an upload */
+  | { command: 'snapshot'; deviceId: string; eventId: string; image: Buffer };
 
-export const COMMANDS = ['enrolment', 'register', 'unregister', 'cameras', 'usage', 'prune'] as const;
+export const COMMANDS = ['enrolment', 'register', 'unregister', 'cameras', 'usage', 'prune', 'snapshot'] as const;
 
 /** Parses a control message; throws an Error that says what was wrong. */
 export function parseCommand(topic: unknown, payload: unknown): GatewayCommand {
@@ -35,6 +37,19 @@ export function parseCommand(topic: unknown, payload: unknown): GatewayCommand {
     case 'usage':
     case 'prune':
       return { command: topic };
+    case 'snapshot':
+    case 'alert/snapshot': {
+      const { deviceId, eventId, image } = p;
+      if (typeof deviceId !== 'string' || !DEVICE_ID_PATTERN.test(deviceId))
+        throw new Error('snapshot needs payload.deviceId, a device id');
+      if (typeof eventId !== 'string' || !EVENT_ID_PATTERN.test(eventId)) {
+        throw new Error('snapshot needs payload.eventId: only pictures of an event are kept');
+      }
+      if (!Buffer.isBuffer(image) || image.length < 4 || image[0] !== 0xff || image[1] !== 0xd8) {
+        throw new Error('snapshot needs payload.image, the JPEG bytes');
+      }
+      return { command: 'snapshot', deviceId, eventId, image };
+    }
     default:
       throw new Error(`unknown command ${JSON.stringify(topic)}: msg.topic must be one of ${COMMANDS.join(', ')}`);
   }

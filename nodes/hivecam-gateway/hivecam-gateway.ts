@@ -21,7 +21,7 @@ import { DEFAULT_ZIP_LIMITS, type ZipLimits } from '../lib/uploads/safe-zip';
 import type { PicamDatabaseNode } from '../picam-database/picam-database';
 import type { UploadStore } from '../picam-database/uploads';
 import { decideAccess, EnrolmentWindow, loadCertBundle, parseCameraList } from './access';
-import { acceptUpload, type AcceptedUpload } from './accept-upload';
+import { acceptUpload, storeSnapshot, type AcceptedUpload } from './accept-upload';
 import { parseCommand, type GatewayCommand } from './control';
 import { gatewayHandler } from './gateway-server';
 import { makeHls } from './hls';
@@ -227,6 +227,12 @@ export default function register(RED: NodeAPI): void {
           return diskUse(needStore(), uploadsRoot);
         case 'prune':
           return (await prune()) ?? { files: 0, folders: 0, failures: [] };
+        case 'snapshot': {
+          const kept = await storeSnapshot(cmd, { uploadsRoot, store: needStore() });
+          stored++;
+          show();
+          return kept;
+        }
       }
     };
 

@@ -292,6 +292,20 @@ describe('cloud runtime: VBC01 gateway and uploaded media', () => {
     const download = await api(`/api/media/recording/${eventId}`);
     assert.deepEqual(Buffer.from(await download.arrayBuffer()), recording);
   });
+
+  it("keeps a Pi's motion snapshot from MQTT as its event's thumbnail", async () => {
+    const pi = await mqtt.connectAsync(MQTT_URL, { ...DEVICE_LOGIN, clientId: PI, reconnectPeriod: 0 });
+    try {
+      await pi.publishAsync(`prod/device/message/picam/${PI}/activity/thumbnail/pi-evt-9`, JPEG, { qos: 1 });
+      const thumb = await waitFor('the stored snapshot', async () => {
+        const r = await api('/api/media/thumbnail/pi-evt-9');
+        return r.status === 200 ? Buffer.from(await r.arrayBuffer()) : undefined;
+      });
+      assert.deepEqual(thumb, JPEG);
+    } finally {
+      await pi.endAsync();
+    }
+  });
 });
 
 describe('cloud runtime: operations endpoints', () => {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import databaseNode from '../../nodes/picam-database/picam-database';
@@ -73,7 +73,11 @@ async function load(o: { certs?: boolean; cameras?: string } = {}): Promise<Load
     ],
   );
   const base = `http://127.0.0.1:${port}`;
-  await waitFor('the gateway listening', async () => ((await fetch(`${base}/hivecam/cam-a`).catch(() => undefined))?.ok ? true : undefined), 5000);
+  await waitFor(
+    'the gateway listening',
+    async () => ((await fetch(`${base}/hivecam/cam-a`).catch(() => undefined))?.ok ? true : undefined),
+    5000,
+  );
   return { base, file, uploads, snapshots: new Collector('snapshots'), events: new Collector('events') };
 }
 
@@ -285,6 +289,25 @@ describe('hivecam-gateway: uploads', () => {
     }
     assert.deepEqual(filesUnder(uploads), []);
     assert.deepEqual(await rows(file, 'SELECT * FROM file_uploads'), []);
+  });
+
+  it("keeps a Pi's motion snapshot from MQTT as its event's thumbnail, and refuses one that is no JPEG", async () => {
+    const { file, uploads } = await load();
+    const kept = await command('alert/snapshot', { kind: 'snapshot', deviceId: 'picam-1', eventId: 'pi-evt-1', image: JPEG });
+    assert.equal(kept.statusCode, 200);
+    const [row] = await rows<{ camera_id: string; file_type: string; file_path: string }>(
+      file,
+      "SELECT camera_id, file_type, file_path FROM file_uploads WHERE event_id = 'pi-evt-1'",
+    );
+    assert.equal(row!.camera_id, 'picam-1');
+    assert.equal(row!.file_type, 'thumbnail');
+    assert.ok(row!.file_path.startsWith(join(uploads, 'picam-1')));
+    assert.deepEqual(readFileSync(row!.file_path), JPEG);
+
+    const bad = await command('snapshot', { deviceId: 'picam-1', eventId: 'pi-evt-2', image: Buffer.from('not a jpeg') });
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.payload.error, /the JPEG bytes/);
+    assert.equal((await command('snapshot', { deviceId: 'picam-1', image: JPEG })).statusCode, 400, 'no event, nothing to attach it to');
   });
 
   it('reports disk use and frees its port on redeploy', async () => {
