@@ -8,7 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,6 +19,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import WebSocket from 'ws';
 import { API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
 import { activity, CAMERA, connected, environment, PI, topics } from '../support/fixtures';
+import { hasFfmpeg } from '../support/ffmpeg';
 import { freePort } from '../support/ports';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
@@ -430,6 +432,47 @@ describe('the dashboard in a browser', { skip }, () => {
     );
     await page.locator('#events').scrollIntoViewIfNeeded();
     await shot(page, 'events');
+  });
+
+  it('plays an uploaded recording in the page (HLS through hls.js)', { skip: hasFfmpeg ? false : 'ffmpeg is not installed' }, async () => {
+    const eventId = 'evt-live-1';
+    const mp4 = join(dataDir, 'recording.mp4');
+    execFileSync(
+      'ffmpeg',
+      ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10', '-t', '4'].concat([
+        '-c:v',
+        'libx264',
+        '-pix_fmt',
+        'yuv420p',
+        '-g',
+        '10',
+        mp4,
+      ]),
+    );
+    const form = new FormData();
+    form.append('camera_id', CAMERA);
+    form.append('event_id', eventId);
+    form.append('file', new Blob([new Uint8Array(rawZip([{ name: 'recording.mp4', data: readFileSync(mp4) }]))]), 'rec.zip');
+    assert.equal((await fetch(`${gateway}/hivecam/upload`, { method: 'POST', body: form })).status, 200);
+    await waitFor('the playlist', async () =>
+      (await api(`/api/media/playlist/${eventId}.m3u8`, { headers: { authorization: API_AUTH } })).status === 200 ? true : undefined,
+    );
+    await page
+      .locator(`#event-list li[data-event="${eventId}"]`)
+      .getByRole('button', { name: /Play the recording/ })
+      .click();
+    const video = page.locator('#event-player video');
+    await video.waitFor();
+    await video.evaluate((v: HTMLVideoElement) => {
+      v.muted = true;
+      return v.play();
+    });
+    await waitFor('the video playing', async () =>
+      (await video.evaluate((v: HTMLVideoElement) => v.currentTime)) > 0.5 ? true : undefined,
+    );
+    const size = await video.evaluate((v: HTMLVideoElement) => [v.videoWidth, v.videoHeight]);
+    assert.deepEqual(size, [320, 240], 'the recording’s own frames');
+    await page.locator('#event-player').getByRole('button', { name: 'Close player' }).click();
   });
 
   it('answers an event without a recording with a clear message, and keeps health and alerts readable when empty', async () => {
