@@ -5,6 +5,7 @@
  *   GET  /api/session  who is logged in, the CSRF token, the video settings
  *   POST /api/login    {username, password, remember} → session cookie
  *   POST /api/logout   ends the session (CSRF token required)
+ *   GET  /api/stream-token  a minutes-long token for one live-video connection (cli/stream-tokens.ts)
  *   /api/ws            the live feed (WebSocket), session cookie or API token
  *
  * and the guard in front of everything Node-RED serves on httpNode (the API,
@@ -22,6 +23,7 @@ import { DASHBOARD_CLIENT_HEADER, DASHBOARD_CLIENT_VALUE, type DashboardClientCo
 import type { DashboardConfig } from './dashboard-config';
 import { basicAuth } from './http-auth';
 import type { LiveFeedHub } from './live-feed';
+import { issueStreamToken, STREAM_TOKEN_TTL_MS } from './stream-tokens';
 import { clearedCookie, CSRF_HEADER, readCookie, SESSION_COOKIE, SessionManager, sessionCookie, type Session } from './sessions';
 
 export interface DashboardServerOptions {
@@ -121,6 +123,16 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
     const s = sessionOf(req);
     if (!s) return fail(res, 401, 'not logged in');
     res.json(info(s));
+  });
+
+  // A fresh token for each live-video connection: the browser hands it to MediaMTX, which asks /mediamtx/auth.
+  app.get('/api/stream-token', (req, res) => {
+    res.set('Cache-Control', 'no-store');
+    if (o.config.open) return res.json({ token: '', expiresAt: null });
+    const s = sessionOf(req);
+    if (!s) return fail(res, 401, 'not logged in');
+    const now = Date.now();
+    res.json({ token: issueStreamToken(o.secret, s.user, now), expiresAt: now + STREAM_TOKEN_TTL_MS });
   });
 
   app.post('/api/login', express.json({ limit: '4kb' }), (req, res, next) => {

@@ -40,6 +40,8 @@ export interface AuthConfig {
   viewers: Login[];
   /** The health poller: api and metrics. */
   monitor?: Login;
+  /** Checks a dashboard stream token (cli/stream-tokens.ts): the user it was issued to, or undefined. */
+  streamToken?: (token: string) => string | undefined;
 }
 
 /** What MediaMTX POSTs to authHTTPAddress (every field a string; absent ones are ''). */
@@ -137,6 +139,14 @@ function permitted(role: Role, login: { path?: string }, action: string, path: s
 }
 
 export async function decide(config: AuthConfig, request: AuthRequest): Promise<Decision> {
+  // A logged-in dashboard user's browser: it may watch, nothing else.
+  if (request.user === '' && request.token !== '' && config.streamToken) {
+    const user = config.streamToken(request.token);
+    if (user === undefined) return { allow: false, reason: 'invalid or expired stream token' };
+    return request.action === 'read'
+      ? { allow: true, reason: `dashboard user ${user} may read` }
+      : { allow: false, reason: `a dashboard stream token allows only read, not ${request.action}` };
+  }
   if (request.user === '') return { allow: false, reason: 'no credentials' };
   const found = findLogin(config, request.user);
   const anyHash = found?.login.passwordHash ?? config.devices[0]?.passwordHash ?? config.viewers[0]?.passwordHash ?? '';

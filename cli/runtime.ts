@@ -14,6 +14,7 @@ import { basicAuth } from './http-auth';
 import { LiveFeedHub } from './live-feed';
 import { mediamtxAuthHandler, parseAuthConfig } from './mediamtx-auth';
 import { Ops } from './ops';
+import { verifyStreamToken } from './stream-tokens';
 import { applyFlowEnv, packageRoot, type RoleSettings } from './roles';
 
 export interface RunningRuntime {
@@ -78,7 +79,8 @@ export async function startRuntime(
   // MediaMTX asks here who may publish and watch (authMethod: http). Before the API's Basic auth:
   // MediaMTX cannot log in to it, and the handler answers only loopback callers.
   if (role.role !== 'pi') {
-    const mediamtx = parseAuthConfig(process.env);
+    const secret = settings.credentialSecret as string;
+    const mediamtx = { ...parseAuthConfig(process.env), streamToken: (token: string) => verifyStreamToken(secret, token) };
     app.post('/mediamtx/auth', mediamtxAuthHandler(mediamtx, { warn: (m: string) => RED.log.warn(m) }));
   }
   // Health without a login (load balancers, watchdogs); metrics behind the API's login, below.

@@ -4,6 +4,7 @@
  * with backoff when the stream drops; or the camera's MJPEG preview (an <img>)
  * when there is no MediaMTX for the browser or it cannot be reached.
  */
+import { DASHBOARD_CLIENT_HEADER, DASHBOARD_CLIENT_VALUE } from './contract';
 import { h, clear } from './dom';
 
 export type VideoSource = { kind: 'whep'; url: string; fallbackMjpeg?: string } | { kind: 'mjpeg'; url: string } | { kind: 'none' };
@@ -76,9 +77,10 @@ export class LivePlayer {
     try {
       await pc.setLocalDescription(await pc.createOffer());
       await iceGathered(pc, 2000);
+      const token = await streamToken();
       const res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/sdp' },
+        headers: { 'content-type': 'application/sdp', ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body: pc.localDescription!.sdp,
       });
       if (res.status === 404) throw new Error('the camera is not streaming');
@@ -154,4 +156,17 @@ function iceGathered(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
       }
     });
   });
+}
+
+/**
+ * MediaMTX asks the runtime whether this browser may watch; the runtime knows it
+ * by a token it issued to the logged-in user moments ago (none in the open demo).
+ */
+async function streamToken(): Promise<string> {
+  const res = await fetch('/api/stream-token', {
+    credentials: 'same-origin',
+    headers: { [DASHBOARD_CLIENT_HEADER]: DASHBOARD_CLIENT_VALUE },
+  });
+  if (!res.ok) return '';
+  return ((await res.json()) as { token?: string }).token ?? '';
 }

@@ -48,6 +48,8 @@ let mjpeg: Server;
 let jpeg: Buffer;
 const commands: Array<{ topic: string; payload: Record<string, unknown> }> = [];
 const pageProblems: string[] = [];
+/** what the runtime's /mediamtx/auth answered each WHEP request */
+const whepAuth: number[] = [];
 // Made here, not in a hook: tempDir registers its removal with after(), which inside before() would run at once.
 const dataDir = tempDir('picam-dashboard-');
 
@@ -74,10 +76,18 @@ function startWhep(port: number): Promise<Server> {
     let offer = '';
     req.on('data', (d: Buffer) => (offer += d.toString()));
     req.on('end', () => {
-      publisher.evaluate(answerWithCanvas, offer).then(
-        (answer) => res.writeHead(201, { 'content-type': 'application/sdp', location: `/${CAMERA}/whep/session-1` }).end(answer),
-        (err: Error) => res.writeHead(500).end(err.message),
-      );
+      // As MediaMTX with authMethod http: ask the runtime, passing on the browser's bearer token.
+      const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+      const ask = { user: '', password: '', token, ip: '127.0.0.1', action: 'read', path: CAMERA, protocol: 'webrtc', id: '', query: '' };
+      fetch(`${base}/mediamtx/auth`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ask) })
+        .then((auth) => {
+          whepAuth.push(auth.status);
+          if (auth.status !== 200) return void res.writeHead(401).end('authentication error');
+          return publisher
+            .evaluate(answerWithCanvas, offer)
+            .then((answer) => res.writeHead(201, { 'content-type': 'application/sdp', location: `/${CAMERA}/whep/session-1` }).end(answer));
+        })
+        .catch((err: Error) => res.writeHead(500).end(err.message));
     });
   });
   return new Promise((ok) => server.listen(port, '127.0.0.1', () => ok(server)));
@@ -352,6 +362,19 @@ describe('the dashboard in a browser', { skip }, () => {
       20_000,
     );
     await front.locator('.video-status[data-state="ok"]').getByText('Live').waitFor();
+    assert.deepEqual(whepAuth, [200], 'MediaMTX asked the runtime, which knew the browser by its stream token');
+    const forged = await fetch(`${base}/mediamtx/auth`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        user: '',
+        password: '',
+        token: `${Date.now() + 60_000}.YWxpY2U.${'A'.repeat(43)}`,
+        action: 'read',
+        path: CAMERA,
+      }),
+    });
+    assert.equal(forged.status, 401, 'a forged token is refused');
 
     const back = page.locator(`article[data-camera="${CAMERA2}"]`);
     await back.getByRole('button', { name: 'Show live video of Back Yard' }).click();
