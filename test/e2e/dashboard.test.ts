@@ -351,6 +351,17 @@ describe('the dashboard in a browser', { skip }, () => {
     assert.equal(await front.getByRole('button', { name: 'Set Front Door to Armed' }).getAttribute('aria-pressed'), 'true');
   });
 
+  it('reboots a camera only on a second press of Reboot', async () => {
+    commands.length = 0;
+    const reboot = page.locator(`article[data-camera="${CAMERA}"]`).getByRole('button', { name: 'Reboot Front Door' });
+    await reboot.click();
+    await reboot.getByText('Press again to reboot').waitFor();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(commands, [], 'one stray press sends nothing');
+    await reboot.click();
+    await waitFor('the reboot command', async () => commands.find((c) => c.topic === `prod/honeycomb/${CAMERA}/system/reboot`));
+  });
+
   it('plays live video over WHEP, says when a stream is down, and falls back to MJPEG', async () => {
     const front = page.locator(`article[data-camera="${CAMERA}"]`);
     await front.getByRole('button', { name: 'Show live video of Front Door' }).click();
