@@ -205,7 +205,8 @@ export function readCookie(header: string | undefined, name: string): string | u
  */
 export function sessionCookie(value: string, o: { secure: boolean; maxAgeMs?: number }): string {
   const parts = [`${SESSION_COOKIE}=${value}`, 'Path=/', 'HttpOnly', 'SameSite=Strict'];
-  if (o.maxAgeMs !== undefined) parts.push(`Max-Age=${Math.max(0, Math.floor(o.maxAgeMs / 1000))}`);
+  // Rounded: the milliseconds spent between issuing the session and writing this header are not a lost second.
+  if (o.maxAgeMs !== undefined) parts.push(`Max-Age=${Math.max(0, Math.round(o.maxAgeMs / 1000))}`);
   if (o.secure) parts.push('Secure');
   return parts.join('; ');
 }

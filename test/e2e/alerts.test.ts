@@ -16,7 +16,7 @@ import { activity, CAMERA, connected, topics } from '../support/fixtures';
 import { rows } from '../support/records';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
-import { rawZip } from '../support/zip';
+import { uploadToGateway } from '../support/zip';
 
 const PORTS = { http: 18_940, mqtt: 18_941, ws: 18_942, webhook: 18_943, gateway: 18_944 };
 let motionEventId = '';
@@ -104,11 +104,9 @@ describe('cloud runtime: alerts', () => {
 
   it("adds the thumbnail the camera uploads to the gateway to that motion alert's message", async () => {
     const picture = testPng(4, 3, 99);
-    const form = new FormData();
-    form.append('camera_id', CAMERA);
-    form.append('event_id', motionEventId);
-    form.append('file', new Blob([new Uint8Array(rawZip([{ name: 'thumbnail.png', data: picture }]))]), 'thumb.zip');
-    const res = await fetch(`http://127.0.0.1:${PORTS.gateway}/hivecam/upload`, { method: 'POST', body: form });
+    const res = await uploadToGateway(`http://127.0.0.1:${PORTS.gateway}`, CAMERA, motionEventId, [
+      { name: 'thumbnail.png', data: picture },
+    ]);
     assert.equal(res.status, 200, await res.clone().text());
     await fake.waitFor((f) => f.sent(CHAT).some((m) => m.photoBytes?.equals(picture) ?? false), 15_000, 'the picture in the chat');
     const photo = fake.sent(CHAT).find((m) => m.photoBytes?.equals(picture))!;

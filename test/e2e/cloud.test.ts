@@ -4,7 +4,6 @@
  * rows read back from the SQLite file and through the HTTP API.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,8 +14,8 @@ import { rows } from '../support/records';
 import { activity, CAMERA, connected, disconnected, environment, heartbeat, PI, topics } from '../support/fixtures';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
-import { hasFfmpeg } from '../support/ffmpeg';
-import { rawZip } from '../support/zip';
+import { hasFfmpeg, testRecording } from '../support/ffmpeg';
+import { uploadToGateway } from '../support/zip';
 
 const PORTS = { http: 18_900, mqtt: 18_901, ws: 18_902, gateway: 18_903 };
 const GATEWAY = `http://127.0.0.1:${PORTS.gateway}`;
@@ -235,35 +234,9 @@ describe('cloud runtime: VBC01 gateway and uploaded media', () => {
 
   it('serves an uploaded thumbnail and the recording as an HLS playlist to logged-in users', async (t) => {
     const eventId = 'evt-media-1';
-    let recording = Buffer.alloc(0);
-    if (hasFfmpeg) {
-      const mp4 = join(dir, 'clip.mp4');
-      execFileSync('ffmpeg', [
-        '-v',
-        'error',
-        '-y',
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc=size=160x120:rate=10',
-        '-t',
-        '3',
-        '-c:v',
-        'libx264',
-        '-pix_fmt',
-        'yuv420p',
-        '-g',
-        '10',
-        mp4,
-      ]);
-      recording = readFileSync(mp4);
-    }
+    const recording = hasFfmpeg ? testRecording(join(dir, 'clip.mp4')) : Buffer.alloc(0);
     const entries = [{ name: 'thumbnail.jpg', data: JPEG }, ...(hasFfmpeg ? [{ name: 'recording.mp4', data: recording }] : [])];
-    const form = new FormData();
-    form.append('camera_id', CAMERA);
-    form.append('event_id', eventId);
-    form.append('file', new Blob([new Uint8Array(rawZip(entries))]), 'upload.zip');
-    const up = await fetch(`${GATEWAY}/hivecam/upload`, { method: 'POST', body: form });
+    const up = await uploadToGateway(GATEWAY, CAMERA, eventId, entries);
     assert.equal(up.status, 200, await up.clone().text());
 
     assert.equal((await fetch(`${BASE}/api/media/thumbnail/${eventId}`)).status, 401, 'media needs the API login');

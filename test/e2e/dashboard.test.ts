@@ -8,8 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -19,11 +18,11 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import WebSocket from 'ws';
 import { API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
 import { activity, CAMERA, connected, environment, PI, topics } from '../support/fixtures';
-import { hasFfmpeg } from '../support/ffmpeg';
+import { hasFfmpeg, testRecording } from '../support/ffmpeg';
 import { freePort } from '../support/ports';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
-import { rawZip } from '../support/zip';
+import { uploadToGateway } from '../support/zip';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 /** CI installs Chromium (scripts/install-test-deps.sh); elsewhere the file says why it skipped. */
@@ -357,7 +356,7 @@ describe('the dashboard in a browser', { skip }, () => {
     await reboot.click();
     await reboot.getByText('Press again to reboot').waitFor();
     await new Promise((r) => setTimeout(r, 500));
-    assert.deepEqual(commands, [], 'one stray press sends nothing');
+    assert.equal(commands.length, 0, 'one stray press sends nothing');
     await reboot.click();
     await waitFor('the reboot command', async () => commands.find((c) => c.topic === `prod/honeycomb/${CAMERA}/system/reboot`));
   });
@@ -453,11 +452,7 @@ describe('the dashboard in a browser', { skip }, () => {
     const item = page.locator(`#event-list li[data-event="${eventId}"]`);
     await item.waitFor();
     await page.locator('#event-page').getByText('1–10 of 16').waitFor();
-    const form = new FormData();
-    form.append('camera_id', CAMERA);
-    form.append('event_id', eventId);
-    form.append('file', new Blob([new Uint8Array(rawZip([{ name: 'thumbnail.jpg', data: jpeg }]))]), 'upload.zip');
-    const up = await fetch(`${gateway}/hivecam/upload`, { method: 'POST', body: form });
+    const up = await uploadToGateway(gateway, CAMERA, eventId, [{ name: 'thumbnail.jpg', data: jpeg }]);
     assert.equal(up.status, 200, await up.clone().text());
     const thumb = item.getByRole('img', { name: /Picture of MOTION at Front Door/ });
     await thumb.waitFor({ timeout: 15_000 });
@@ -470,24 +465,8 @@ describe('the dashboard in a browser', { skip }, () => {
 
   it('plays an uploaded recording in the page (HLS through hls.js)', { skip: hasFfmpeg ? false : 'ffmpeg is not installed' }, async () => {
     const eventId = 'evt-live-1';
-    const mp4 = join(dataDir, 'recording.mp4');
-    execFileSync(
-      'ffmpeg',
-      ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10', '-t', '4'].concat([
-        '-c:v',
-        'libx264',
-        '-pix_fmt',
-        'yuv420p',
-        '-g',
-        '10',
-        mp4,
-      ]),
-    );
-    const form = new FormData();
-    form.append('camera_id', CAMERA);
-    form.append('event_id', eventId);
-    form.append('file', new Blob([new Uint8Array(rawZip([{ name: 'recording.mp4', data: readFileSync(mp4) }]))]), 'rec.zip');
-    assert.equal((await fetch(`${gateway}/hivecam/upload`, { method: 'POST', body: form })).status, 200);
+    const recording = testRecording(join(dataDir, 'recording.mp4'), 320, 240, 4);
+    assert.equal((await uploadToGateway(gateway, CAMERA, eventId, [{ name: 'recording.mp4', data: recording }])).status, 200);
     await waitFor('the playlist', async () =>
       (await api(`/api/media/playlist/${eventId}.m3u8`, { headers: { authorization: API_AUTH } })).status === 200 ? true : undefined,
     );

@@ -57,3 +57,11 @@ export function rawZip(entries: RawEntry[]): Buffer {
   return Buffer.concat([...locals, cd, end]);
 }
 
+/** POSTs a ZIP of `entries` to a gateway's /hivecam/upload the way a VBC01 camera does (multipart). */
+export function uploadToGateway(gatewayUrl: string, cameraId: string, eventId: string, entries: RawEntry[]): Promise<Response> {
+  const form = new FormData();
+  form.append('camera_id', cameraId);
+  form.append('event_id', eventId);
+  form.append('file', new Blob([new Uint8Array(rawZip(entries))], { type: 'application/zip' }), 'upload.zip');
+  return fetch(`${gatewayUrl}/hivecam/upload`, { method: 'POST', body: form });
+}
