@@ -4,18 +4,18 @@
  * MQTT. Live video against a WHEP endpoint in this file whose WebRTC peer is a
  * second Chromium page sending a canvas stream, and the MJPEG fallback against
  * a small multipart server. Screenshots of the main views go to
- * test-results/dashboard/ (PICAM_SCREENSHOTS overrides) for review.
+ * test-results/dashboard/ (PICAM_SCREENSHOTS replaces test-results/) for review.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
 import mqtt, { type MqttClient } from 'mqtt';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import WebSocket from 'ws';
+import { launchChromium, screenshot, skipWithoutChromium } from '../support/browser';
 import { API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
 import { activity, CAMERA, connected, environment, PI, topics } from '../support/fixtures';
 import { hasFfmpeg, testRecording } from '../support/ffmpeg';
@@ -24,13 +24,8 @@ import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 import { uploadToGateway } from '../support/zip';
 
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-/** CI installs Chromium (scripts/install-test-deps.sh); elsewhere the file says why it skipped. */
-const skip = !CHROMIUM && !process.env.CI ? 'Chromium is not installed (apt-get install chromium)' : false;
-
 const CAMERA2 = 'backyard-cam';
 const TOKEN = 'dashboard-test-token-0123456789abcdef';
-const SHOTS = process.env.PICAM_SCREENSHOTS ?? join(__dirname, '..', '..', 'test-results', 'dashboard');
 const USER = LOGINS.api;
 
 let runtime: CliProcess;
@@ -55,7 +50,7 @@ const dataDir = tempDir('picam-dashboard-');
 const api = (path: string, init: RequestInit = {}) => fetch(`${base}${path}`, init);
 const publish = (topic: string, payload: unknown) => devices.publishAsync(topic, JSON.stringify(payload), { qos: 1 });
 const nowSec = () => Math.floor(Date.now() / 1000);
-const shot = (p: Page, name: string) => p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+const shot = (p: Page, name: string) => screenshot(p, 'dashboard', name);
 const login = (body: object, headers: Record<string, string> = {}) =>
   api('/api/login', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 
@@ -164,9 +159,8 @@ async function seed(): Promise<void> {
   });
 }
 
-describe('the dashboard in a browser', { skip }, () => {
+describe('the dashboard in a browser', { skip: skipWithoutChromium }, () => {
   before(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     const [http, mqttPort, wsPort, gatewayPort, whepPort, mjpegPort] = [
       await freePort(),
       await freePort(),
@@ -192,11 +186,8 @@ describe('the dashboard in a browser', { skip }, () => {
         },
       ),
     );
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // Both WebRTC peers are on this machine: real host addresses, loopback allowed.
-      args: ['--no-sandbox', '--disable-features=WebRtcHideLocalIpsWithMdns', '--allow-loopback-in-peer-connection'],
-    });
+    // Both WebRTC peers are on this machine: real host addresses, loopback allowed.
+    browser = await launchChromium(['--disable-features=WebRtcHideLocalIpsWithMdns', '--allow-loopback-in-peer-connection']);
     publisher = await browser.newPage();
     const dataUrl = await publisher.evaluate(() => {
       const c = document.createElement('canvas');

@@ -12,6 +12,7 @@ import { startCli, type CliProcess } from '../support/cli';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 import { hasFfmpeg } from '../support/ffmpeg';
+import { launchChromium, screenshot, skipWithoutChromium } from '../support/browser';
 
 const dir = tempDir('picam-demo-');
 const BASE = 'http://127.0.0.1:18920';
@@ -130,3 +131,33 @@ it('fills the database with simulated cameras and events within 30 s, and says w
   }
   assert.ok(existsSync(join(dir, 'picam-guardian.db')));
 });
+
+it(
+  "shows the demo's cameras, sensors and events in the dashboard, with the test pattern in the live view",
+  { skip: skipWithoutChromium },
+  async () => {
+    assert.ok(demo, 'the demo from the test above');
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${BASE}/dashboard/`);
+      await waitFor('the simulated cameras and the Pi', async () =>
+        (await page.locator('#camera-grid article').count()) >= 4 ? true : undefined,
+      );
+      const temperature = page.locator('section[data-device="picam-1"] dd[data-metric="temperature"]');
+      await waitFor('a Sense HAT value', async () => (/^\d+(\.\d)?$/.test((await temperature.textContent()) ?? '') ? true : undefined));
+      await waitFor('events', async () => ((await page.locator('#event-list li').count()) > 0 ? true : undefined));
+      if (hasFfmpeg || process.env.CI) {
+        const pi = page.locator('article[data-camera="picam-1"]');
+        await pi.getByRole('button', { name: 'Show live video of Pi camera 1' }).click();
+        const img = pi.getByRole('img', { name: /Live preview of Pi camera 1/ });
+        await waitFor('a frame of the test pattern', async () =>
+          (await img.evaluate((i: HTMLImageElement) => i.naturalWidth).catch(() => 0)) > 0 ? true : undefined,
+        );
+      }
+      await screenshot(page, 'demo', 'dashboard');
+    } finally {
+      await browser.close();
+    }
+  },
+);
