@@ -91,6 +91,12 @@ export async function startRuntime(
     flowsStarted: () => flowsStarted,
   });
   app.get('/healthz', ops.health);
+  // Nothing else until Node-RED has started: a login to the editor while its storage is still
+  // initialising crashes the process (Node-RED 4.1 reads an undefined sessions file).
+  app.use((_req, res, next) => {
+    if (flowsStarted) return next();
+    res.status(503).set('Retry-After', '2').json({ error: 'starting: try again in a moment' });
+  });
   const nodeAuth = settings.httpNodeAuth as { user: string; pass: string } | undefined;
   // The dashboard page and its login routes come before the editor, which the demo serves at /.
   const dashboard = hub
