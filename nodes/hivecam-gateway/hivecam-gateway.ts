@@ -69,7 +69,7 @@ export default function register(RED: NodeAPI): void {
     const broker = { endpoint: def.brokerHost || '127.0.0.1', port: numberSetting(def.brokerPort, 8883) };
     const configured = parseCameraList(def.cameras, (id) => DEVICE_ID_PATTERN.test(id));
     if (configured.invalid.length) node.warn(`ignoring invalid camera ids in the settings: ${configured.invalid.join(', ')}`);
-    const window = new EnrolmentWindow();
+    const enrolment = new EnrolmentWindow();
     const limiter = new FailureLimiter();
     const db = RED.nodes.getNode(def.database) as PicamDatabaseNode | null;
     let uploads: UploadStore | undefined;
@@ -79,10 +79,13 @@ export default function register(RED: NodeAPI): void {
     let listening = '';
     let pruneTimer: NodeJS.Timeout | undefined;
     let unmount = () => {};
+    // ffmpeg jobs turning recordings into HLS: stopped and awaited on close.
+    const closing = new AbortController();
+    const hlsJobs = new Set<Promise<unknown>>();
 
     const show = () => {
       if (!listening) return;
-      const open = window.closesAt();
+      const open = enrolment.closesAt();
       const enrol = open ? `, enrolment open ${Math.ceil((open - Date.now()) / 60_000)} min` : '';
       status.now(refused ? 'warn' : 'ok', `${listening}${enrol} · ${stored} uploads${refused ? `, ${refused} refused` : ''}`);
     };
@@ -113,13 +116,16 @@ export default function register(RED: NodeAPI): void {
       );
       const recording = accepted.files.find((f) => f.fileType === 'recording');
       if (recording && hls) {
-        makeHls(recording.filePath, join(accepted.dir, 'hls'), ffmpeg)
+        const job = makeHls(recording.filePath, join(accepted.dir, 'hls'), { ffmpeg, signal: closing.signal })
           .then((playlist) => needStore().setPlaylist(recording.id, playlist))
           .then(
             () => node.log(`${accepted.cameraId}/${accepted.eventId}: recording ready for playback`),
             (err: Error) =>
+              closing.signal.aborted ||
               node.warn(`${accepted.cameraId}/${accepted.eventId}: recording kept, but not playable in the browser: ${err.message}`),
-          );
+          )
+          .finally(() => hlsJobs.delete(job));
+        hlsJobs.add(job);
       }
     };
 
@@ -129,7 +135,7 @@ export default function register(RED: NodeAPI): void {
         decideAccess(cameraId, {
           inSettings: configured.ids.has(cameraId),
           registered: await needStore().camera(cameraId),
-          windowOpen: window.isOpen(),
+          windowOpen: enrolment.isOpen(),
         }),
       certificates: () => loadCertBundle(certDir),
       certificateIssued: async (cameraId, via) => {
@@ -210,7 +216,7 @@ export default function register(RED: NodeAPI): void {
     const run = async (cmd: GatewayCommand): Promise<unknown> => {
       switch (cmd.command) {
         case 'enrolment': {
-          const until = window.open(cmd.minutes);
+          const until = enrolment.open(cmd.minutes);
           node.log(until ? `enrolment open for ${cmd.minutes} min` : 'enrolment closed');
           show();
           return { open: until > 0, closesAt: until ? new Date(until).toISOString() : null };
@@ -222,7 +228,7 @@ export default function register(RED: NodeAPI): void {
         case 'unregister':
           return { cameraId: cmd.cameraId, registered: false, removed: await needStore().unregisterCamera(cmd.cameraId) };
         case 'cameras':
-          return { settings: [...configured.ids], registered: await needStore().cameras(), enrolmentOpen: window.isOpen() };
+          return { settings: [...configured.ids], registered: await needStore().cameras(), enrolmentOpen: enrolment.isOpen() };
         case 'usage':
           return diskUse(needStore(), uploadsRoot);
         case 'prune':
@@ -266,13 +272,15 @@ export default function register(RED: NodeAPI): void {
     node.on('close', (_removed: boolean, done: () => void) => {
       clearInterval(pruneTimer);
       unmount();
-      const closing = server
+      closing.abort();
+      const serverClosed = server
         ? new Promise<void>((ok) => {
             server!.close(() => ok());
             server!.closeAllConnections();
           })
         : Promise.resolve();
-      closing
+      serverClosed
+        .then(() => Promise.allSettled(hlsJobs))
         .then(() => db.release(node))
         .then(done, (err: Error) => {
           node.error(`closing: ${err.message}`);

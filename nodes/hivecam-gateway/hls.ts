@@ -10,8 +10,17 @@ import { describeExit, spawnChild } from '../lib/child-process';
 export const PLAYLIST_NAME = 'index.m3u8';
 export const SEGMENT_NAME = /^segment\d{3,6}\.ts$/;
 
-/** Remuxes `recording` into `outDir`; resolves with the playlist's path. */
-export async function makeHls(recording: string, outDir: string, ffmpeg = 'ffmpeg', timeoutMs = 120_000): Promise<string> {
+/**
+ * Remuxes `recording` into `outDir`; resolves with the playlist's path. `signal`
+ * stops ffmpeg (a redeploy must not leave it running).
+ */
+export async function makeHls(
+  recording: string,
+  outDir: string,
+  opts: { ffmpeg?: string; timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<string> {
+  const { ffmpeg = 'ffmpeg', timeoutMs = 120_000, signal } = opts;
+  signal?.throwIfAborted();
   await mkdir(outDir, { recursive: true });
   const playlist = join(outDir, PLAYLIST_NAME);
   const child = spawnChild(
@@ -43,8 +52,13 @@ export async function makeHls(recording: string, outDir: string, ffmpeg = 'ffmpe
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  const timer = setTimeout(() => void child.stop(2000), timeoutMs);
-  const exit = await child.exited.finally(() => clearTimeout(timer));
+  const stop = () => void child.stop(2000);
+  const timer = setTimeout(stop, timeoutMs);
+  signal?.addEventListener('abort', stop, { once: true });
+  const exit = await child.exited.finally(() => {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', stop);
+  });
   if (exit.code !== 0) throw new Error(describeExit('ffmpeg', exit, child.stderrTail()));
   return playlist;
 }

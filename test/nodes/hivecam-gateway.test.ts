@@ -33,7 +33,7 @@ interface Loaded {
   events: Collector;
 }
 
-async function load(o: { certs?: boolean; cameras?: string } = {}): Promise<Loaded> {
+async function load(o: { certs?: boolean; cameras?: string; ffmpeg?: string } = {}): Promise<Loaded> {
   const work = join(dir, `case${n++}`);
   const certs = join(work, 'certs');
   mkdirSync(certs, { recursive: true });
@@ -66,6 +66,7 @@ async function load(o: { certs?: boolean; cameras?: string } = {}): Promise<Load
         cameras: o.cameras ?? 'cam-a',
         maxUploadMB: 1,
         retainDays: 30,
+        ...(o.ffmpeg ? { ffmpeg: o.ffmpeg } : {}),
         wires: [['snapshots'], ['events']],
       },
       { id: 'snapshots', type: 'helper' },
@@ -308,6 +309,18 @@ describe('hivecam-gateway: uploads', () => {
     assert.equal(bad.statusCode, 400);
     assert.match(bad.payload.error, /the JPEG bytes/);
     assert.equal((await command('snapshot', { deviceId: 'picam-1', image: JPEG })).statusCode, 400, 'no event, nothing to attach it to');
+  });
+
+  it('stops the ffmpeg that is turning a recording into HLS when it is redeployed', async () => {
+    // An ffmpeg that answers -version and otherwise hangs, telling us its pid.
+    const pidFile = join(dir, 'ffmpeg.pid');
+    const fake = join(dir, 'slow-ffmpeg');
+    writeFileSync(fake, `#!/bin/sh\n[ "$1" = "-version" ] && exit 0\necho $$ > ${pidFile}\nexec sleep 60\n`, { mode: 0o755 });
+    const { base } = await load({ ffmpeg: fake });
+    assert.equal((await upload(base, rawZip([{ name: 'clip.mp4', data: randomBytes(2000) }]))).status, 200);
+    const pid = await waitFor('ffmpeg started', async () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : undefined));
+    await helper.unload();
+    assert.throws(() => process.kill(pid, 0), /ESRCH/, 'no ffmpeg left behind');
   });
 
   it('reports disk use and frees its port on redeploy', async () => {
