@@ -123,13 +123,14 @@ export async function startRuntime(
     server.listen(settings.uiPort as number, settings.uiHost as string, () => ok());
   });
   await RED.start();
-  flowsStarted = true;
   if (firstFlows) {
     // setFlows keeps the inline credentials (only ${ENV} references) in the
     // encrypted credentials file; a plain file copy would drop them.
     await RED.runtime.flows.setFlows({ flows: { flows: firstFlows }, deploymentType: 'full' });
     RED.log.info(`installed ${flowFiles.join(', ')} into ${userDir}`);
   }
+  // Open only now: on a first start the API's routes exist once the role's flow is installed.
+  flowsStarted = true;
 
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : (settings.uiPort as number);

@@ -13,9 +13,8 @@ import { tempDir } from '../support/tmp';
 const dir = tempDir('picam-startup-');
 let runtime: CliProcess | undefined;
 
-after(async () => {
-  if (runtime) assert.equal(await runtime.stop(), 0, runtime.output());
-});
+// Normally stopped by the test itself, before the temporary directory goes.
+after(() => runtime?.stop());
 
 it('answers 503 while starting, survives editor logins meanwhile, then logs them in', async () => {
   const ports = { http: await freePort(), mqtt: await freePort(), ws: await freePort() };
@@ -47,4 +46,5 @@ it('answers 503 while starting, survives editor logins meanwhile, then logs them
   assert.ok(seen.has(503), `the starting window was seen and refused (statuses: ${[...seen].join(', ')})`);
   const health = await fetch(`http://127.0.0.1:${ports.http}/healthz`);
   assert.equal(health.status, 200);
+  assert.equal(await runtime.stop(), 0, runtime.output());
 });

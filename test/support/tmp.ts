@@ -1,11 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after } from 'node:test';
 
-/** A fresh directory, removed when the test file ends. */
+/**
+ * A fresh directory, removed when the test file's process exits: after every
+ * `after` hook, so a runtime those hooks stop is no longer writing into it.
+ */
 export function tempDir(prefix = 'picam-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
   return dir;
 }
