@@ -78,9 +78,7 @@ DATA_DIR=/var/lib/picam-guardian
 UNITS_CHANGED=0
 PACKAGE_CHANGED=0
 
-if [ -z "$ROOT" ] && [ "$DRY_RUN" = 0 ] && [ "$(id -u)" -ne 0 ]; then
-  die "run as root (sudo cloud/install.sh), or try it with --root DIR or --dry-run"
-fi
+require_root cloud/install.sh
 say "PiCam Guardian: cloud server${ROOT:+ into $ROOT}$([ "$DRY_RUN" = 1 ] && echo ' (dry run)')"
 
 say "Node.js"
@@ -94,15 +92,7 @@ if [ "$USE_APT" = 1 ]; then
   say "System packages"
   wanted=(sqlite3 ffmpeg python3 make g++)
   if [ "$MOSQUITTO" = 1 ]; then wanted+=(mosquitto mosquitto-clients); fi
-  missing=()
-  for p in "${wanted[@]}"; do
-    if [ -n "$ROOT" ] || ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then missing+=("$p"); fi
-  done
-  if [ ${#missing[@]} -eq 0 ]; then
-    note ok "${wanted[*]}"
-  else
-    run apt-get install -y --no-install-recommends "${missing[@]}"
-  fi
+  install_apt_packages "${wanted[@]}"
 fi
 
 say "User"

@@ -62,9 +62,7 @@ UNITS_CHANGED=0
 PACKAGE_CHANGED=0
 CONFIG_TXT_CHANGED=0
 
-if [ -z "$ROOT" ] && [ "$DRY_RUN" = 0 ] && [ "$(id -u)" -ne 0 ]; then
-  die "run as root (sudo pi/install.sh), or try it with --root DIR or --dry-run"
-fi
+require_root pi/install.sh
 say "PiCam Guardian: Raspberry Pi runtime${ROOT:+ into $ROOT}$([ "$DRY_RUN" = 1 ] && echo ' (dry run)')"
 
 say "Node.js"
@@ -74,15 +72,7 @@ check_node
 # build the native modules (SQLite driver, i2c-bus) when npm finds no prebuilt one.
 if [ "$USE_APT" = 1 ]; then
   say "System packages"
-  missing=()
-  for p in rpicam-apps ffmpeg python3 make g++; do
-    if [ -n "$ROOT" ] || ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then missing+=("$p"); fi
-  done
-  if [ ${#missing[@]} -eq 0 ]; then
-    note ok "rpicam-apps ffmpeg python3 make g++"
-  else
-    run apt-get install -y --no-install-recommends "${missing[@]}"
-  fi
+  install_apt_packages rpicam-apps ffmpeg python3 make g++
 fi
 
 say "User and groups"

@@ -130,6 +130,26 @@ ensure_user() {
 
 # Node.js 20 or newer, where systemd finds it: the package's command starts
 # with `#!/usr/bin/env node`, and a unit's PATH is /usr/local/bin:/usr/bin:...
+# Refuses to change the real system without root; --root and --dry-run need none.
+require_root() {
+  if [ -z "$ROOT" ] && [ "$DRY_RUN" = 0 ] && [ "$(id -u)" -ne 0 ]; then
+    die "run as root (sudo $1), or try it with --root DIR or --dry-run"
+  fi
+}
+
+# Installs the Debian packages named that are not installed yet (under --root: all, printed).
+install_apt_packages() {
+  local p missing=()
+  for p in "$@"; do
+    if [ -n "$ROOT" ] || ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then missing+=("$p"); fi
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    note ok "$*"
+  else
+    run apt-get install -y --no-install-recommends "${missing[@]}"
+  fi
+}
+
 check_node() {
   local how="Node.js 20 or newer is needed. Debian's and Raspberry Pi OS's own packages are older; use NodeSource's:
     curl -fsSL https://deb.nodesource.com/setup_20.x -o nodesource_setup.sh
