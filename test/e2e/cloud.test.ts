@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
 import mqtt, { type MqttClient } from 'mqtt';
-import { API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
+import { adminLogin, API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
 import { rows } from '../support/records';
 import { activity, CAMERA, connected, disconnected, environment, heartbeat, PI, topics } from '../support/fixtures';
 import { tempDir } from '../support/tmp';
@@ -77,11 +77,7 @@ describe('cloud runtime: security on by default', () => {
 
   it('serves the editor under /admin, behind its own login', async () => {
     assert.equal((await fetch(`${BASE}/admin/flows`)).status, 401);
-    const token = await fetch(`${BASE}/admin/auth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: `client_id=node-red-admin&grant_type=password&scope=*&username=${LOGINS.admin.username}&password=${LOGINS.admin.password}`,
-    });
+    const token = await adminLogin(`${BASE}/admin`);
     assert.equal(token.status, 200);
     const { access_token } = (await token.json()) as { access_token: string };
     const flows = await fetch(`${BASE}/admin/flows`, { headers: { authorization: `Bearer ${access_token}` } });

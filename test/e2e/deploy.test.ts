@@ -14,7 +14,7 @@ import { deployCli } from '../../cli/deploy';
 import { RECORD_ID, readRecord, withoutRecord } from '../../cli/deploy-state';
 import { diffFlows, isEmptyDiff } from '../../cli/flow-diff';
 import { formatFlow, readFlow, type FlowNode } from '../../cli/flow-file';
-import { API_AUTH, CLI, cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
+import { adminLogin, API_AUTH, CLI, cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
 import { freePort } from '../support/ports';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
@@ -91,16 +91,7 @@ before(async () => {
   const res = await waitFor(
     'the runtime’s admin API',
     async () => {
-      const r = await fetch(`${admin}/auth/token`, {
-        method: 'POST',
-        body: new URLSearchParams({
-          client_id: 'node-red-admin',
-          grant_type: 'password',
-          scope: '*',
-          username: LOGINS.admin.username,
-          password: LOGINS.admin.password,
-        }),
-      }).catch(() => undefined);
+      const r = await adminLogin(admin).catch(() => undefined);
       return r?.ok ? r : undefined;
     },
     60_000,

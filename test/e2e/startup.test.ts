@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
-import { cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
+import { adminLogin, cloudRoleEnv, startCli, type CliProcess } from '../support/cli';
 import { freePort } from '../support/ports';
 import { tempDir } from '../support/tmp';
 
@@ -20,16 +20,7 @@ it('answers 503 while starting, survives editor logins meanwhile, then logs them
   const ports = { http: await freePort(), mqtt: await freePort(), ws: await freePort() };
   runtime = startCli(['start', '--role', 'cloud'], cloudRoleEnv(dir, ports));
   const login = () =>
-    fetch(`http://127.0.0.1:${ports.http}/admin/auth/token`, {
-      method: 'POST',
-      body: new URLSearchParams({
-        client_id: 'node-red-admin',
-        grant_type: 'password',
-        scope: '*',
-        username: LOGINS.admin.username,
-        password: LOGINS.admin.password,
-      }),
-    }).then(
+    adminLogin(`http://127.0.0.1:${ports.http}/admin`).then(
       (r) => r.status,
       () => 0, // not listening yet
     );

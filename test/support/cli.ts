@@ -44,6 +44,20 @@ export const LOGINS = {
 /** The Authorization header for the API and dashboard. */
 export const API_AUTH = `Basic ${Buffer.from(`${LOGINS.api.username}:${LOGINS.api.password}`).toString('base64')}`;
 
+/** The editor's login through Node-RED's Admin API (`POST {adminUrl}/auth/token`), as the editor and the deploy CLI do it. */
+export function adminLogin(adminUrl: string, login = LOGINS.admin): Promise<Response> {
+  return fetch(`${adminUrl}/auth/token`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      client_id: 'node-red-admin',
+      grant_type: 'password',
+      scope: '*',
+      username: login.username,
+      password: login.password,
+    }),
+  });
+}
+
 /** Environment for `picam-guardian start --role cloud`, as an installer's env file would set it. */
 export function cloudRoleEnv(
   dataDir: string,
