@@ -9,6 +9,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import express from 'express';
 import { selectBroker, type BrokerMode } from './broker-choice';
+import { readFlow, type FlowNode } from './flow-file';
 import { DASHBOARD_PATH, mountDashboard } from './dashboard-server';
 import { basicAuth } from './http-auth';
 import { LiveFeedHub } from './live-feed';
@@ -28,22 +29,8 @@ export interface RunningRuntime {
   stop(): Promise<void>;
 }
 
-interface FlowNode {
-  id: string;
-  type: string;
-  credentials?: Record<string, string>;
-  [k: string]: unknown;
-}
-
 /** The repository's flows/ folder, wherever the package is installed. */
 export const FLOWS_DIR = join(packageRoot(), 'flows');
-
-export function loadFlowFile(file: string): FlowNode[] {
-  if (!existsSync(file)) throw new Error(`flow file ${file} does not exist`);
-  const nodes = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-  if (!Array.isArray(nodes)) throw new Error(`${file} is not a Node-RED flow (expected a JSON array)`);
-  return nodes as FlowNode[];
-}
 
 /** The demo is the cloud flow and the Pi flow in one runtime, the Pi with a simulated Sense HAT. */
 export const ROLE_FLOWS: Record<RoleSettings['role'], string[]> = {
@@ -68,7 +55,7 @@ export async function startRuntime(
   // Read before anything starts, so a missing or broken flow file stops us at once.
   const firstFlows = existsSync(join(userDir, settings.flowFile as string))
     ? undefined
-    : selectBroker(flowFiles.flatMap(loadFlowFile), role.flowEnv.PICAM_MQTT_BROKER as BrokerMode);
+    : selectBroker(flowFiles.flatMap(readFlow), role.flowEnv.PICAM_MQTT_BROKER as BrokerMode);
 
   const app = express();
   // HTTPS directly when the role has a certificate; otherwise plain HTTP, for a reverse proxy in front.
