@@ -1,0 +1,165 @@
+/**
+ * Receipts: a device message is acknowledged to its broker only once everything
+ * the flow made of it is finished: its records committed, its alerts in the
+ * outbox. Acknowledging on arrival loses what a kill -9 catches in flight.
+ *
+ * An ingress node tags the message with a receipt id (`msg._ingest`) and sends
+ * it. Node-RED's message hooks count every delivery of a tagged message
+ * (`preDeliver`: the destination exists and the message is already cloned) and
+ * every completion (`onComplete`: the node called `done`). When the count is back
+ * to zero, nothing derived from the message is still at work, and the receipt
+ * settles. Both hooks run synchronously inside `send`, so a node that sends and
+ * then calls `done` never lets the count touch zero early.
+ *
+ * A node that builds new messages from a tagged one copies `_ingest` onto them
+ * (mqtt-processor does for its alerts); a node that holds a message on purpose
+ * (the store while the disk is full) simply completes later, which holds the
+ * acknowledgement and, through the ingress's in-flight limit, the broker.
+ */
+import { randomBytes } from 'node:crypto';
+
+export const RECEIPT_PROPERTY = '_ingest';
+
+/** How a receipt ended: the errors of nodes that completed with one (done(err)). */
+export interface ReceiptOutcome {
+  errors: string[];
+}
+export type Settle = (outcome: ReceiptOutcome) => void;
+
+/** The part of Node-RED's hooks API (RED.hooks) that receipts use. */
+export interface MessageHooks {
+  add(name: string, hook: (event: never) => unknown): void;
+  remove(name: string): void;
+}
+
+/**
+ * The runtime's hooks. node-red-node-test-helper's node API has none; the
+ * runtime's own are @node-red/util's, which the helper's runtime also calls.
+ */
+export function messageHooks(RED: object): MessageHooks {
+  const own = (RED as { hooks?: MessageHooks }).hooks;
+  if (own) return own;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('@node-red/util') as { hooks: MessageHooks }).hooks;
+}
+
+interface OpenReceipt {
+  holds: number;
+  errors: string[];
+  openedMs: number;
+  settle: Settle;
+  book: ReceiptBook;
+}
+
+interface TaggedEvent {
+  msg?: { [RECEIPT_PROPERTY]?: unknown };
+}
+interface DeliverEvent extends TaggedEvent {
+  destination?: { node?: { _expectedDoneCount?: number } };
+}
+interface CompleteEvent extends TaggedEvent {
+  error?: unknown;
+}
+
+// Node-RED's hooks are process-wide, so the table of open receipts is too.
+const open = new Map<string, OpenReceipt>();
+const HOOK_LABEL = 'picamReceipts';
+let attachedTo: MessageHooks | undefined;
+let books = 0;
+const idPrefix = randomBytes(4).toString('hex');
+let seq = 0;
+
+function receiptOf(event: TaggedEvent): OpenReceipt | undefined {
+  const id = event.msg?.[RECEIPT_PROPERTY];
+  return typeof id === 'string' ? open.get(id) : undefined;
+}
+
+function onDeliver(event: DeliverEvent): void {
+  const r = receiptOf(event);
+  // A node without a done-aware input handler never completes: it cannot hold a receipt.
+  if (r && (event.destination?.node?._expectedDoneCount ?? 0) > 0) r.holds++;
+}
+
+function onComplete(event: CompleteEvent): void {
+  const r = receiptOf(event);
+  if (!r) return;
+  if (event.error) r.errors.push(event.error instanceof Error ? event.error.message : String(event.error));
+  release(event.msg![RECEIPT_PROPERTY] as string, r);
+}
+
+function release(id: string, r: OpenReceipt): void {
+  if (--r.holds > 0) return;
+  open.delete(id);
+  r.book.forget();
+  r.settle({ errors: r.errors });
+}
+
+function attach(hooks: MessageHooks): void {
+  if (books++ > 0) return;
+  attachedTo = hooks;
+  hooks.add(`preDeliver.${HOOK_LABEL}`, onDeliver as (e: never) => void);
+  hooks.add(`onComplete.${HOOK_LABEL}`, onComplete as (e: never) => void);
+}
+
+function detach(): void {
+  if (--books > 0 || !attachedTo) return;
+  attachedTo.remove(`*.${HOOK_LABEL}`);
+  attachedTo = undefined;
+}
+
+/** One ingress node's receipts: open them, and know how many are still in flight. */
+export class ReceiptBook {
+  private count = 0;
+  private closed = false;
+
+  constructor(hooks: MessageHooks) {
+    attach(hooks);
+  }
+
+  /** Receipts of this book not yet settled: what the ingress has in flight. */
+  get inFlight(): number {
+    return this.count;
+  }
+
+  /**
+   * Tags `msg` with a new receipt, held by the caller until `sent(id)`: call
+   * `node.send(msg)` in between, so that its deliveries are counted first.
+   */
+  open(msg: Record<string, unknown>, settle: Settle, nowMs = Date.now()): string {
+    const id = `${idPrefix}-${++seq}`;
+    open.set(id, { holds: 1, errors: [], openedMs: nowMs, settle, book: this });
+    this.count++;
+    msg[RECEIPT_PROPERTY] = id;
+    return id;
+  }
+
+  /** Drops the ingress's own hold; with nothing wired downstream the receipt settles now. */
+  sent(id: string): void {
+    const r = open.get(id);
+    if (r) release(id, r);
+  }
+
+  /** Age of the oldest receipt still in flight, in ms (0 when none): a stuck flow shows here. */
+  oldestAgeMs(nowMs = Date.now()): number {
+    let oldest = nowMs;
+    for (const r of open.values()) if (r.book === this && r.openedMs < oldest) oldest = r.openedMs;
+    return nowMs - oldest;
+  }
+
+  /**
+   * Stops tracking. Receipts still open never settle: their messages are not
+   * acknowledged, so the broker (or the publisher) sends them again.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const [id, r] of open) if (r.book === this) open.delete(id);
+    this.count = 0;
+    detach();
+  }
+
+  /** Called when one of this book's receipts settled. */
+  forget(): void {
+    if (this.count > 0) this.count--;
+  }
+}
