@@ -47,7 +47,7 @@ describe('receipts', () => {
       },
     ];
     await helper.load([ingressModule, functionModule, switchModule] as never, flow);
-    const ingress = node('in');
+    const ingress = node('in') as unknown as Node;
     let settled: ReceiptOutcome | undefined;
     const msg: Record<string, unknown> = { payload: 'x' };
     const id = book!.open(msg, (o) => (settled = o));
@@ -74,7 +74,7 @@ describe('receipts', () => {
     assert.equal(outcomes.length, 1);
     const msg: Record<string, unknown> = { payload: 1 };
     const id = book!.open(msg, (o) => outcomes.push(o));
-    node('in').send(msg);
+    (node('in') as unknown as Node).send(msg);
     book!.sent(id);
     const deadline = Date.now() + 5000;
     while (outcomes.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
