@@ -47,7 +47,8 @@ export function deviceTime(value: unknown, nowMs: number, window: ClockWindow): 
           : undefined;
   if (problem === undefined) return { timeMs: parsed as number };
   const raw = (typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value))).slice(0, RAW_CHARS);
-  return { timeMs: nowMs, raw, problem: `timestamp ${JSON.stringify(raw)} ${problem}: the receive time is used` };
+  const shown = typeof value === 'string' ? JSON.stringify(raw) : raw;
+  return { timeMs: nowMs, raw, problem: `timestamp ${shown} ${problem}: the receive time is used` };
 }
 
 /** Unix milliseconds, or why the value is not one of the accepted forms. */

@@ -128,7 +128,7 @@ function activity(t: DeviceTopic, obj: Json, timeMs: number): ActivityRecord {
 const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
 
 function cameraState(t: DeviceTopic, obj: Json, timeMs: number): CameraStateRecord {
-  const settings: Record<string, string> = Object.create(null) as Record<string, string>;
+  const settings: Record<string, string> = {};
   for (const [name, value] of Object.entries(obj)) {
     if (name === 'mode' || name === 'timestamp') continue;
     if (name.length > 64) throw new InvalidPayload(`setting name longer than 64 characters`);
