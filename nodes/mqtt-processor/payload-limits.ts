@@ -11,8 +11,7 @@
 export const MAX_JSON_DEPTH = 32;
 
 export type Decoded =
-  | { ok: true; text: string; bytes: number; value?: unknown }
-  | { ok: false; text: string; bytes: number; reason: string };
+  { ok: true; text: string; bytes: number; value?: unknown } | { ok: false; text: string; bytes: number; reason: string };
 
 export interface DecodeLimits {
   maxBytes: number;

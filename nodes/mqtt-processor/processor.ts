@@ -202,7 +202,9 @@ export class Processor {
       case 'connection': {
         if (record.name) device.name = record.name;
         const due =
-          record.status === 'connected' ? this.connectionAlerts.connected(t.deviceId) : this.connectionAlerts.disconnected(t.deviceId, record.timeMs);
+          record.status === 'connected'
+            ? this.connectionAlerts.connected(t.deviceId)
+            : this.connectionAlerts.disconnected(t.deviceId, record.timeMs);
         if (due) {
           // Stored with the record, so a restart knows what the user was told.
           record.announced = due === 'camera-online' ? 'online' : 'offline';
@@ -324,13 +326,27 @@ export class Processor {
   }
 
   /** A device's picture for one of its events goes to the alert nodes, which add it to the alert. */
-  private thumbnail(topic: string, payload: unknown, deviceId: string, deviceType: string, eventId: string, nowMs: number): ProcessorOutput {
+  private thumbnail(
+    topic: string,
+    payload: unknown,
+    deviceId: string,
+    deviceType: string,
+    eventId: string,
+    nowMs: number,
+  ): ProcessorOutput {
     let image: Buffer;
     try {
       image = jpegBytes(payload, this.opts.maxPayloadBytes);
     } catch (err) {
       const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(typeof payload === 'string' ? payload : '');
-      return this.reject(topic, bytes.subarray(0, this.opts.deadLetterBytes).toString('utf8'), bytes.length, (err as Error).message, nowMs, deviceId);
+      return this.reject(
+        topic,
+        bytes.subarray(0, this.opts.deadLetterBytes).toString('utf8'),
+        bytes.length,
+        (err as Error).message,
+        nowMs,
+        deviceId,
+      );
     }
     const device = this.track(deviceId, deviceType);
     this.counters.alerts++;

@@ -170,7 +170,11 @@ export class UploadStore {
         'SELECT DISTINCT camera_id AS cameraId FROM file_uploads WHERE event_id = ? AND file_type = ? LIMIT 10',
         [eventId, fileType],
       );
-      if (cameras.length > 1) throw new AmbiguousEvent(eventId, cameras.map((c) => c.cameraId));
+      if (cameras.length > 1)
+        throw new AmbiguousEvent(
+          eventId,
+          cameras.map((c) => c.cameraId),
+        );
     }
     return this.reader.get<StoredUpload>(
       `SELECT ${UPLOAD_COLUMNS} FROM file_uploads WHERE event_id = ? AND file_type = ? AND (? IS NULL OR camera_id = ?)

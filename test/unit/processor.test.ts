@@ -449,7 +449,18 @@ describe('mqtt-processor: hostile payloads are dead letters, never throws (issue
 
   it('accepts nesting a device may really send (a region inside an activity)', () => {
     const { p } = make();
-    const out = p.handleDevice(topics.start(), json({ eventId: 'e1', region: { box: [[1, 2], [3, 4]] } }));
+    const out = p.handleDevice(
+      topics.start(),
+      json({
+        eventId: 'e1',
+        region: {
+          box: [
+            [1, 2],
+            [3, 4],
+          ],
+        },
+      }),
+    );
     assert.equal(out.record!.kind, 'activity-start');
   });
 });
@@ -498,7 +509,7 @@ describe('mqtt-processor: device times outside the clock window (issue 13)', () 
       const { p } = make();
       const out = p.handleDevice(topics.environment(), json({ timestamp, temperature: 20 }));
       assert.equal(out.record!.timeMs, expected);
-      assert.equal(out.record!.deviceTimeRaw, undefined);
+      assert.equal((out.record as SensorRecord).deviceTimeRaw, undefined);
       assert.equal(out.clockWarning, undefined);
     });
   }
@@ -512,7 +523,7 @@ describe('mqtt-processor: device times outside the clock window (issue 13)', () 
 });
 
 describe('mqtt-processor: two cameras with the same eventId (issue 13)', () => {
-  it('pairs each stop with its own camera\'s start', () => {
+  it("pairs each stop with its own camera's start", () => {
     const { p } = make();
     const [a, b] = ['cam-a', 'cam-b'];
     const at = (s: number) => NOW / 1000 - 100 + s;

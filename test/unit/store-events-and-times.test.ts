@@ -88,9 +88,10 @@ describe('two cameras with the same eventId', () => {
     const [, rowB] = await outbox.due(Date.now() + 1000);
     assert.equal(rowB!.deviceId, B);
     await outbox.markSent([rowB!], { messageId: 777 }, true);
-    const snapshot: AlertSnapshot = { kind: 'snapshot', deviceId: B, deviceName: 'B', eventId: 'evt_same', image: Buffer.from('jpeg'), timeMs: 1 };
+    const image = Buffer.from('jpeg');
+    const snapshot: AlertSnapshot = { kind: 'snapshot', deviceId: B, deviceName: 'B', eventId: 'evt_same', image, timeMs: 1 };
     const [added] = await outbox.add([
-      { target: '42', item: 'snapshot', dedupeKey: 'snap:B', payload: snapshot, image: snapshot.image, deviceId: B, eventId: 'evt_same' },
+      { target: '42', item: 'snapshot', dedupeKey: 'snap:B', payload: snapshot, image, deviceId: B, eventId: 'evt_same' },
     ]);
     assert.equal(added!.state, 'pending', "B's alert was sent: its snapshot goes out as an update of B's message");
     assert.equal((await outbox.alertFor('42', A, 'evt_same'))!.deviceId, A);
@@ -183,7 +184,13 @@ describe('connection alert state for a restart', () => {
     assert.equal(dev!.connection_status, 'disconnected');
     assert.equal(dev!.connection_alert, 'online', 'the offline alert is still pending');
     assert.ok(dev!.disconnected_at! >= before);
-    await store.writeAsync({ kind: 'connection-alert', deviceId: CAMERA, deviceType: 'hive-cam', timeMs: Date.now(), announced: 'offline' });
+    await store.writeAsync({
+      kind: 'connection-alert',
+      deviceId: CAMERA,
+      deviceType: 'hive-cam',
+      timeMs: Date.now(),
+      announced: 'offline',
+    });
     [dev] = await store.knownDevices();
     assert.equal(dev!.connection_alert, 'offline');
     await store.close();
@@ -194,7 +201,10 @@ describe('migration 5 on a version 4 file', () => {
   it('keeps every event, allows one event id per camera, heals impossible times and sets the alert state', async () => {
     const file = join(dir, 'v4.db');
     const c = await Connection.open(file);
-    await migrate(c, MIGRATIONS.filter((m) => m.version <= 4));
+    await migrate(
+      c,
+      MIGRATIONS.filter((m) => m.version <= 4),
+    );
     const now = Math.floor(Date.now() / 1000);
     await c.exec(`
       INSERT INTO activity_events (event_id, camera_id, start_timestamp, end_timestamp, duration_seconds, telegram_msg_id, created_at)
@@ -209,9 +219,19 @@ describe('migration 5 on a version 4 file', () => {
     await store.writeAsync(start('evt_old', T * 1000, B));
     await store.close();
     assert.deepEqual(
-      await rows(file, 'SELECT event_id, camera_id, start_timestamp, duration_seconds, telegram_msg_id, start_time_raw FROM activity_events ORDER BY event_id, camera_id'),
+      await rows(
+        file,
+        'SELECT event_id, camera_id, start_timestamp, duration_seconds, telegram_msg_id, start_time_raw FROM activity_events ORDER BY event_id, camera_id',
+      ),
       [
-        { event_id: 'evt_future', camera_id: 'cam-a', start_timestamp: T, duration_seconds: null, telegram_msg_id: null, start_time_raw: '1.0e+20' },
+        {
+          event_id: 'evt_future',
+          camera_id: 'cam-a',
+          start_timestamp: T,
+          duration_seconds: null,
+          telegram_msg_id: null,
+          start_time_raw: '1.0e+20',
+        },
         { event_id: 'evt_old', camera_id: 'cam-a', start_timestamp: T, duration_seconds: 10, telegram_msg_id: 5, start_time_raw: null },
         { event_id: 'evt_old', camera_id: B, start_timestamp: T, duration_seconds: null, telegram_msg_id: null, start_time_raw: null },
       ],
