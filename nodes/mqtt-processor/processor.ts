@@ -150,8 +150,9 @@ export class Processor {
       return this.device(topic, payload, nowMs);
     } catch (err) {
       // A defect of ours must not lose the device's message: keep it and say so.
-      const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : '';
-      return this.reject(topic, text, Buffer.byteLength(text), `could not be processed: ${(err as Error).message}`, nowMs);
+      const bytes = typeof payload === 'string' ? Buffer.from(payload) : Buffer.isBuffer(payload) ? payload : Buffer.alloc(0);
+      const text = bytes.subarray(0, this.opts.deadLetterBytes).toString('utf8');
+      return this.reject(topic, text, bytes.length, `could not be processed: ${(err as Error).message}`, nowMs);
     }
   }
 

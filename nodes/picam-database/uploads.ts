@@ -1,7 +1,7 @@
 /**
  * The camera gateway's tables: which VBC01 cameras may fetch the client
  * certificate (`gateway_cameras`), and the files their uploads held
- * (`file_uploads`, linked to `activity_events` by event id).
+ * (`file_uploads`, linked to `activity_events` by camera and event id).
  *
  * Writes go through the store's writer (one transaction each, committed before
  * the promise resolves), so the gateway answers a camera only after its upload
