@@ -85,6 +85,9 @@ export function settingsFor(env: Env): RoleSettings {
     PICAM_MQTT_HOST:
       env.PICAM_MQTT_HOST || (role === 'pi' ? required('PICAM_MQTT_HOST', 'the cloud broker the Pi publishes to') : '127.0.0.1'),
     PICAM_DEBOUNCE_SECONDS: env.PICAM_DEBOUNCE_SECONDS ?? '30',
+    // Device clocks: how far behind (a Pi replaying its outbox) and ahead a timestamp may be.
+    PICAM_CLOCK_PAST_HOURS: env.PICAM_CLOCK_PAST_HOURS ?? '720',
+    PICAM_CLOCK_FUTURE_SECONDS: env.PICAM_CLOCK_FUTURE_SECONDS ?? '300',
     PICAM_TIME_ZONE: env.PICAM_TIME_ZONE ?? '',
     PICAM_SENSOR_LIMITS: env.PICAM_SENSOR_LIMITS ?? '',
     // Alert channels stay off (and say so) until these are set.

@@ -139,7 +139,8 @@ export class EventTimeline {
   private thumbnail(box: HTMLElement, e: EventRow, startMs: number | null, attempt: number): void {
     // Not lazy: a detached or undisplayed lazy image never loads, and a page holds only ten.
     const img = h('img', {
-      src: `/api/media/thumbnail/${encodeURIComponent(e.event_id)}${attempt ? `?try=${attempt}` : ''}`,
+      // The camera is part of the event's key: two cameras may use the same event id.
+      src: `/api/media/thumbnail/${encodeURIComponent(e.event_id)}?camera=${encodeURIComponent(e.camera_id)}${attempt ? `&try=${attempt}` : ''}`,
       alt: `Picture of ${e.activity_type ?? 'the event'} at ${e.camera_name ?? e.camera_id}`,
     });
     img.addEventListener('load', () => clear(box, img));
@@ -152,7 +153,7 @@ export class EventTimeline {
   }
 
   private async play(e: EventRow, name: string, button: HTMLButtonElement): Promise<void> {
-    const url = `/api/media/playlist/${encodeURIComponent(e.event_id)}.m3u8`;
+    const url = `/api/media/playlist/${encodeURIComponent(e.event_id)}.m3u8?camera=${encodeURIComponent(e.camera_id)}`;
     const status = h('p', { role: 'status' }, 'Loading the recording…');
     this.stopPlayer();
     clear(

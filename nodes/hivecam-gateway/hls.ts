@@ -65,12 +65,14 @@ export async function makeHls(
 
 /**
  * The playlist as served at `/api/media/playlist/{eventId}.m3u8`: segment lines
- * become `{eventId}/segmentNNN.ts`, which a player resolves next to the playlist URL.
+ * become `{eventId}/segmentNNN.ts`, which a player resolves next to the playlist URL
+ * (with the playlist's `?camera=`, which a relative URL does not inherit).
  */
-export async function servedPlaylist(playlistPath: string, eventId: string): Promise<string> {
+export async function servedPlaylist(playlistPath: string, eventId: string, cameraId?: string): Promise<string> {
   const text = await readFile(playlistPath, 'utf8');
+  const query = cameraId ? `?camera=${encodeURIComponent(cameraId)}` : '';
   return text
     .split('\n')
-    .map((line) => (SEGMENT_NAME.test(line.trim()) ? `${encodeURIComponent(eventId)}/${line.trim()}` : line))
+    .map((line) => (SEGMENT_NAME.test(line.trim()) ? `${encodeURIComponent(eventId)}/${line.trim()}${query}` : line))
     .join('\n');
 }

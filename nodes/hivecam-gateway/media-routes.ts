@@ -6,11 +6,14 @@
  *   GET /api/media/playlist/{event_id}/segmentNNN.ts    the playlist's segments
  *   GET /api/media/recording/{event_id}                 the recording as uploaded (download, ranges)
  *   GET /api/media/usage                                files, bytes and free disk
+ *
+ * Two cameras may use the same event id: `?camera={camera_id}` names the
+ * camera's event; without it an id that several cameras used answers 409.
  */
 import { dirname, join } from 'node:path';
 import express, { type Request, type Response, type Router } from 'express';
-import { EVENT_ID_PATTERN } from '../lib/types';
-import type { UploadStore } from '../picam-database/uploads';
+import { DEVICE_ID_PATTERN, EVENT_ID_PATTERN } from '../lib/types';
+import { AmbiguousEvent, type UploadStore } from '../picam-database/uploads';
 import { SEGMENT_NAME, servedPlaylist } from './hls';
 import type { DiskUse } from './retention';
 
@@ -29,6 +32,12 @@ const CONTENT_TYPES: Record<string, string> = {
   '.gif': 'image/gif',
 };
 
+/** One camera's event files, when the request named the camera. */
+interface EventFiles {
+  cameraId?: string;
+  latest: (eventId: string, fileType: 'thumbnail' | 'recording') => ReturnType<UploadStore['latest']>;
+}
+
 function fail(res: Response, status: number, error: string): void {
   res.status(status).json({ error });
 }
@@ -37,14 +46,21 @@ export function mediaRouter(deps: MediaDeps): Router {
   const router = express.Router();
 
   // Every route below takes an event id; a bad one never reaches SQL or a path.
-  const withStore = (handler: (req: Request, res: Response, store: UploadStore, eventId: string) => Promise<void>) => {
+  const withStore = (handler: (req: Request, res: Response, store: EventFiles, eventId: string) => Promise<void>) => {
     return (req: Request, res: Response) => {
       const eventId = String(req.params.eventId ?? '');
       if (!EVENT_ID_PATTERN.test(eventId)) return fail(res, 400, `event id must match ${EVENT_ID_PATTERN.source}`);
+      const camera = req.query.camera;
+      if (camera !== undefined && (typeof camera !== 'string' || !DEVICE_ID_PATTERN.test(camera))) {
+        return fail(res, 400, `camera must match ${DEVICE_ID_PATTERN.source}`);
+      }
       const store = deps.store();
       if (!store) return fail(res, 503, 'the database is not open yet');
-      handler(req, res, store, eventId).catch((err: Error) => {
-        if (!res.headersSent) fail(res, 500, err.message);
+      const files: EventFiles = { cameraId: camera, latest: (id, type) => store.latest(id, type, camera) };
+      handler(req, res, files, eventId).catch((err: Error) => {
+        if (res.headersSent) return;
+        if (err instanceof AmbiguousEvent) fail(res, 409, err.message);
+        else fail(res, 500, err.message);
       });
     };
   };
@@ -94,7 +110,7 @@ export function mediaRouter(deps: MediaDeps): Router {
           : fail(res, 404, `no playlist: ffmpeg is not installed on the server; download the recording instead`);
       }
       res.type('application/vnd.apple.mpegurl').set('Cache-Control', 'no-cache');
-      res.send(await servedPlaylist(rec.hlsPlaylist, eventId));
+      res.send(await servedPlaylist(rec.hlsPlaylist, eventId, store.cameraId));
     }),
   );
 

@@ -81,6 +81,11 @@ interface RecordBase {
   deviceId: string;
   deviceType: string;
   timeMs: number;
+  /**
+   * The device's `timestamp` as sent, when it was unusable (not an accepted
+   * form, or outside the clock window) and `timeMs` is the receive time instead.
+   */
+  deviceTimeRaw?: string;
 }
 
 export interface ConnectionRecord extends RecordBase {
@@ -92,6 +97,17 @@ export interface ConnectionRecord extends RecordBase {
   hardwareVersion?: string;
   serialNumber?: string;
   raw: string;
+  /** set when this record's message raised an online alert: what the user was told */
+  announced?: 'online' | 'offline';
+}
+
+/**
+ * A debounced offline alert went out (or an online one later than its record):
+ * stored so a restart neither forgets a pending offline alert nor repeats one.
+ */
+export interface ConnectionAlertRecord extends RecordBase {
+  kind: 'connection-alert';
+  announced: 'online' | 'offline';
 }
 
 export interface HeartbeatRecord extends RecordBase {
@@ -165,6 +181,7 @@ export interface DeadLetterRecord {
 
 export type StoreRecord =
   | ConnectionRecord
+  | ConnectionAlertRecord
   | HeartbeatRecord
   | ActivityRecord
   | CameraStateRecord

@@ -8,6 +8,7 @@ import { exposeCounters } from '../lib/metrics';
 import { compact, StatusReporter, ThrottledWarn, type StatusLevel } from '../lib/status';
 import { CAMERA_MODES, type CameraMode, type Reply } from '../lib/types';
 import type { PicamDatabaseNode } from '../picam-database/picam-database';
+import { DEFAULT_CLOCK_WINDOW } from './device-time';
 import { classifyInput } from './inputs';
 import { Processor, type ProcessorOutput } from './processor';
 import { parseSensorLimits, type SensorLimits } from './sensor-limits';
@@ -18,6 +19,8 @@ interface MqttProcessorDef extends NodeDef {
   deviceTypes: string;
   maxPayloadKiB: string | number;
   debounceSeconds: string | number;
+  clockPastHours?: string | number;
+  clockFutureSeconds?: string | number;
   sensorLimits?: string;
   database: string;
 }
@@ -67,14 +70,18 @@ export default function register(RED: NodeAPI): void {
         debounceMs: numberSetting(def.debounceSeconds, 30) * 1000,
         deadLetterBytes: 4096,
         sensorLimits,
+        clockWindow: {
+          pastMs: numberSetting(def.clockPastHours, DEFAULT_CLOCK_WINDOW.pastMs / 3_600_000) * 3_600_000,
+          futureMs: numberSetting(def.clockFutureSeconds, DEFAULT_CLOCK_WINDOW.futureMs / 1000) * 1000,
+        },
       },
       (later) => node.send(outputs(later)),
     );
 
     const counts = (): [StatusLevel, string] => {
       const c = processor.counters;
-      const text = `${compact(c.received)} in, ${compact(c.records)} records${c.rejected ? `, ${compact(c.rejected)} rejected` : ''}${c.duplicates ? `, ${compact(c.duplicates)} dup` : ''}`;
-      return [c.rejected ? 'warn' : 'ok', text];
+      const text = `${compact(c.received)} in, ${compact(c.records)} records${c.rejected ? `, ${compact(c.rejected)} rejected` : ''}${c.duplicates ? `, ${compact(c.duplicates)} dup` : ''}${c.clockWarnings ? `, ${compact(c.clockWarnings)} bad clock` : ''}`;
+      return [c.rejected || c.clockWarnings ? 'warn' : 'ok', text];
     };
     const showCounts = () => status.soon(counts);
     const hideCounters = exposeCounters({ type: 'mqtt-processor', id: node.id, read: () => ({ ...processor.counters }) });
@@ -98,6 +105,7 @@ export default function register(RED: NodeAPI): void {
           const out = processor.handleDevice(input.topic, input.payload);
           msg.topic = input.topic; // the broker node's publish output says "publish" here
           if (out.rejected) warn.warnNow(`rejected ${input.topic}: ${out.rejected} (kept in dead letters)`);
+          else if (out.clockWarning) warn.warnNow(`${input.topic}: ${out.clockWarning} (the device's value is kept as device_time_raw)`);
           send(outputs(out, msg));
           showCounts();
           done();
@@ -143,6 +151,8 @@ export default function register(RED: NodeAPI): void {
                 name: r.camera_name ?? undefined,
                 mode,
                 connected: r.connection_status ? r.connection_status === 'connected' : undefined,
+                announced: r.connection_alert === 'online' || r.connection_alert === 'offline' ? r.connection_alert : null,
+                disconnectedMs: r.disconnected_at === null ? undefined : r.disconnected_at * 1000,
               });
             }
             status.now('ok', `ready, ${rows.length} known devices`);

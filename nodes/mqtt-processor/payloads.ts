@@ -14,20 +14,12 @@ import {
   type SensorRecord,
   type StoreRecord,
 } from '../lib/types';
+import { deviceTime, type ClockWindow } from './device-time';
 import type { DeviceTopic } from './topics';
 
 export class InvalidPayload extends Error {}
 
 type Json = Record<string, unknown>;
-
-/** Accepts what `mqtt in` hands over: Buffer, string, or an already-parsed object. */
-export function decodePayload(payload: unknown): { text: string; bytes: number; value?: unknown } {
-  if (Buffer.isBuffer(payload)) return { text: payload.toString('utf8'), bytes: payload.length };
-  if (typeof payload === 'string') return { text: payload, bytes: Buffer.byteLength(payload) };
-  if (payload instanceof Uint8Array) return decodePayload(Buffer.from(payload));
-  const text = JSON.stringify(payload) ?? String(payload);
-  return { text, bytes: Buffer.byteLength(text), value: payload };
-}
 
 export function parseJsonObject(text: string, value?: unknown): Json {
   let parsed = value;
@@ -69,21 +61,6 @@ function optObject(obj: Json, field: string): Json | undefined {
   return v as Json;
 }
 
-/**
- * Device clocks send Unix seconds (VBC01), milliseconds, or ISO strings; a
- * missing timestamp means "now". Anything else is an error, not a guess.
- */
-export function timestampMs(obj: Json, nowMs: number): number {
-  const v = obj.timestamp;
-  if (v === undefined || v === null) return nowMs;
-  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return Math.round(v < 1e11 ? v * 1000 : v);
-  if (typeof v === 'string') {
-    const t = Date.parse(v);
-    if (!Number.isNaN(t)) return t;
-  }
-  throw new InvalidPayload('field "timestamp" must be Unix seconds, milliseconds or an ISO 8601 string');
-}
-
 export function parseMode(value: unknown, field = 'mode'): CameraMode {
   const mode = typeof value === 'string' ? value.toUpperCase() : undefined;
   if (!mode || !(CAMERA_MODES as readonly string[]).includes(mode)) {
@@ -122,8 +99,10 @@ function heartbeat(t: DeviceTopic, obj: Json, text: string, timeMs: number): Hea
     kind: 'heartbeat',
     ...base(t, timeMs),
     batteryLevel: optNumber(obj, 'battery', 0, 100) ?? optNumber(obj, 'batteryLevel', 0, 100),
-    signalStrength: optNumber(obj, 'signal') ?? optNumber(obj, 'signalStrength'),
-    uptime: optNumber(obj, 'uptime', 0),
+    // dBm (about -120..0) or a percentage: beyond ±200 is no signal reading.
+    signalStrength: optNumber(obj, 'signal', -200, 200) ?? optNumber(obj, 'signalStrength', -200, 200),
+    // seconds; 10^10 s is 300 years: anything more is a counter gone wrong, not an uptime
+    uptime: optNumber(obj, 'uptime', 0, 1e10),
     temperature: optNumber(obj, 'temperature', -60, 150),
     streamState: optString(obj, 'streamState', 64),
     raw: text,
@@ -146,11 +125,16 @@ function activity(t: DeviceTopic, obj: Json, timeMs: number): ActivityRecord {
   };
 }
 
+const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
+
 function cameraState(t: DeviceTopic, obj: Json, timeMs: number): CameraStateRecord {
   const settings: Record<string, string> = {};
   for (const [name, value] of Object.entries(obj)) {
     if (name === 'mode' || name === 'timestamp') continue;
     if (name.length > 64) throw new InvalidPayload(`setting name longer than 64 characters`);
+    // Stored as camera_state rows and read back into objects: a name that is an
+    // object's own machinery ("__proto__") would rewrite that object's prototype.
+    if (RESERVED_NAMES.has(name)) throw new InvalidPayload(`setting name "${name}" is not allowed`);
     settings[name] = JSON.stringify(value);
   }
   return {
@@ -180,10 +164,23 @@ function base(t: DeviceTopic, timeMs: number) {
   return { deviceId: t.deviceId, deviceType: t.deviceType, timeMs };
 }
 
-/** Topic already parsed; payload already size-checked. Throws InvalidPayload. */
-export function toRecord(t: DeviceTopic, text: string, value: unknown, nowMs: number): StoreRecord {
+export interface ParsedRecord {
+  record: StoreRecord;
+  /** why the device's timestamp was replaced by the receive time (record.deviceTimeRaw keeps it) */
+  timeProblem?: string;
+}
+
+/** Topic already parsed; payload already checked for size and depth. Throws InvalidPayload. */
+export function toRecord(t: DeviceTopic, text: string, value: unknown, nowMs: number, clock: ClockWindow): ParsedRecord {
   const obj = parseJsonObject(text, value);
-  const timeMs = timestampMs(obj, nowMs);
+  const time = deviceTime(obj.timestamp, nowMs, clock);
+  const record = fromObject(t, obj, text, time.timeMs);
+  if (time.raw === undefined) return { record };
+  record.deviceTimeRaw = time.raw;
+  return { record, timeProblem: time.problem };
+}
+
+function fromObject(t: DeviceTopic, obj: Json, text: string, timeMs: number): Exclude<StoreRecord, { kind: 'dead-letter' }> {
   switch (t.kind) {
     case 'connection':
       return connection(t, obj, text, timeMs);
@@ -203,9 +200,10 @@ export function toRecord(t: DeviceTopic, text: string, value: unknown, nowMs: nu
 }
 
 /** A thumbnail's payload: the JPEG's bytes. */
-export function jpegBytes(payload: unknown): Buffer {
+export function jpegBytes(payload: unknown, maxBytes: number): Buffer {
   const bytes = Buffer.isBuffer(payload) ? payload : payload instanceof Uint8Array ? Buffer.from(payload) : undefined;
   if (!bytes) throw new InvalidPayload('a thumbnail must be the JPEG bytes (MQTT binary payload)');
+  if (bytes.length > maxBytes) throw new InvalidPayload(`payload of ${bytes.length} bytes exceeds the ${maxBytes}-byte limit`);
   if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) throw new InvalidPayload('thumbnail is not a JPEG (no FF D8 start)');
   return bytes;
 }

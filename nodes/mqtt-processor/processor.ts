@@ -11,13 +11,16 @@ import type {
   CommandAction,
   CommandRecord,
   CommandRequest,
+  ConnectionAlertRecord,
   DeadLetterRecord,
   MqttCommandMessage,
   StoreRecord,
 } from '../lib/types';
 import { DEVICE_ID_PATTERN } from '../lib/types';
 import { ConnectionAlerts, type ConnectionAlertKind } from './connection-alerts';
-import { decodePayload, InvalidPayload, jpegBytes, parseMode, toRecord } from './payloads';
+import { DEFAULT_CLOCK_WINDOW, type ClockWindow } from './device-time';
+import { decodePayload } from './payload-limits';
+import { InvalidPayload, jpegBytes, parseMode, toRecord, type ParsedRecord } from './payloads';
 import { fingerprint, RecentMap } from './recent';
 import { SensorWatch, type Crossing, type SensorLimits } from './sensor-limits';
 import { commandTopic, parseDeviceTopic, type TopicConfig } from './topics';
@@ -30,6 +33,8 @@ export interface ProcessorOptions extends TopicConfig {
   deadLetterBytes: number;
   /** readings outside these raise sensor-out-of-range alerts */
   sensorLimits?: SensorLimits;
+  /** device times outside this window around `now` are replaced by the receive time */
+  clockWindow?: ClockWindow;
   now?: () => number;
 }
 
@@ -42,6 +47,8 @@ export interface ProcessorOutput {
   /** why the input was rejected (also present as a dead-letter record) */
   rejected?: string;
   duplicate?: boolean;
+  /** the record is stored with the receive time because the device's timestamp was unusable: why */
+  clockWarning?: string;
 }
 
 export type CommandResult =
@@ -58,6 +65,10 @@ export interface KnownDevice {
 export interface RememberedDevice extends KnownDevice {
   /** its last stored connection status, so a restart does not re-announce every camera */
   connected?: boolean;
+  /** the last connection alert the user got: null when none is recorded, undefined when unknown (assume `connected`) */
+  announced?: 'online' | 'offline' | null;
+  /** when the runtime received its last disconnection, Unix ms */
+  disconnectedMs?: number;
 }
 
 export interface ProcessorCounters {
@@ -65,6 +76,8 @@ export interface ProcessorCounters {
   records: number;
   rejected: number;
   duplicates: number;
+  /** records stored with the receive time because the device's timestamp was unusable */
+  clockWarnings: number;
   alerts: number;
   commands: number;
 }
@@ -76,7 +89,15 @@ const REDELIVERY_WINDOW_MS = 10 * 60_000;
 const PAIRING_WINDOW_MS = 24 * 3600_000;
 
 export class Processor {
-  readonly counters: ProcessorCounters = { received: 0, records: 0, rejected: 0, duplicates: 0, alerts: 0, commands: 0 };
+  readonly counters: ProcessorCounters = {
+    received: 0,
+    records: 0,
+    rejected: 0,
+    duplicates: 0,
+    clockWarnings: 0,
+    alerts: 0,
+    commands: 0,
+  };
   private readonly devices = new Map<string, KnownDevice>();
   private readonly seen = new RecentMap<number, true>(20_000, REDELIVERY_WINDOW_MS);
   private readonly openActivities = new RecentMap<string, number>(20_000, PAIRING_WINDOW_MS);
@@ -93,42 +114,68 @@ export class Processor {
     this.sensors = new SensorWatch(opts.sensorLimits ?? {});
     this.connectionAlerts = new ConnectionAlerts(opts.debounceMs, (id, kind, atMs) => {
       this.counters.alerts++;
-      this.emitLater({ alerts: [this.connectionAlert(id, kind, atMs)], commands: NONE });
+      const device = this.devices.get(id);
+      // The record tells the store the alert went out: a restart must not repeat it.
+      const record: ConnectionAlertRecord = {
+        kind: 'connection-alert',
+        deviceId: id,
+        deviceType: device?.deviceType ?? this.opts.deviceTypes[0]!,
+        timeMs: atMs,
+        announced: kind === 'camera-online' ? 'online' : 'offline',
+      };
+      this.emitLater({ record, alerts: [this.connectionAlert(id, kind, atMs)], commands: NONE });
     });
   }
 
-  /** Devices known from the database at start, so names and modes survive restarts. */
-  remember(deviceId: string, { connected, ...known }: RememberedDevice): void {
+  /**
+   * Devices known from the database at start, so names, modes and pending
+   * offline alerts survive restarts.
+   */
+  remember(deviceId: string, { connected, announced, disconnectedMs, ...known }: RememberedDevice): void {
     this.devices.set(deviceId, { ...this.devices.get(deviceId), ...known });
-    if (connected !== undefined) this.connectionAlerts.assume(deviceId, connected ? 'online' : 'offline');
+    const told = announced === undefined ? (connected === undefined ? undefined : connected ? 'online' : 'offline') : announced;
+    if (told) this.connectionAlerts.assume(deviceId, told);
+    if (connected === false && told !== 'offline') {
+      // Went offline before the restart, nobody told yet: the rest of the debounce, then the alert.
+      const sinceMs = disconnectedMs ?? this.now();
+      this.connectionAlerts.pending(deviceId, sinceMs, sinceMs + this.opts.debounceMs - this.now());
+    }
   }
 
+  /** Never throws: whatever cannot be processed becomes a dead letter that says why. */
   handleDevice(topic: string, payload: unknown): ProcessorOutput {
     this.counters.received++;
     const nowMs = this.now();
-    const decoded = decodePayload(payload);
-    if (decoded.bytes > this.opts.maxPayloadBytes) {
-      return this.reject(
-        topic,
-        decoded.text,
-        decoded.bytes,
-        `payload of ${decoded.bytes} bytes exceeds the ${this.opts.maxPayloadBytes}-byte limit`,
-        nowMs,
-      );
+    try {
+      return this.device(topic, payload, nowMs);
+    } catch (err) {
+      // A defect of ours must not lose the device's message: keep it and say so.
+      const bytes = typeof payload === 'string' ? Buffer.from(payload) : Buffer.isBuffer(payload) ? payload : Buffer.alloc(0);
+      const text = bytes.subarray(0, this.opts.deadLetterBytes).toString('utf8');
+      return this.reject(topic, text, bytes.length, `could not be processed: ${(err as Error).message}`, nowMs);
     }
+  }
+
+  private device(topic: string, payload: unknown, nowMs: number): ProcessorOutput {
     const parsedTopic = parseDeviceTopic(topic, this.opts);
+    if (parsedTopic.ok && parsedTopic.topic.kind === 'thumbnail') {
+      const t = parsedTopic.topic;
+      return this.thumbnail(topic, payload, t.deviceId, t.deviceType, t.eventId!, nowMs);
+    }
+    // Size, UTF-8 and nesting depth are checked before anything parses the payload.
+    const decoded = decodePayload(payload, { maxBytes: this.opts.maxPayloadBytes, keepBytes: this.opts.deadLetterBytes });
     if (!parsedTopic.ok) return this.reject(topic, decoded.text, decoded.bytes, parsedTopic.reason, nowMs);
     const t = parsedTopic.topic;
+    if (!decoded.ok) return this.reject(topic, decoded.text, decoded.bytes, decoded.reason, nowMs, t.deviceId);
 
-    if (t.kind === 'thumbnail') return this.thumbnail(topic, payload, decoded, t.deviceId, t.deviceType, t.eventId!, nowMs);
-
-    let record: StoreRecord;
+    let parsed: ParsedRecord;
     try {
-      record = toRecord(t, decoded.text, decoded.value, nowMs);
+      parsed = toRecord(t, decoded.text, decoded.value, nowMs, this.opts.clockWindow ?? DEFAULT_CLOCK_WINDOW);
     } catch (err) {
       if (!(err instanceof InvalidPayload)) throw err;
       return this.reject(topic, decoded.text, decoded.bytes, err.message, nowMs, t.deviceId);
     }
+    const record = parsed.record;
 
     // QoS1 redelivery repeats the packet verbatim. Activity is keyed by event id,
     // other kinds only when they carry their own timestamp (else a repeat is news).
@@ -148,28 +195,41 @@ export class Processor {
 
     const device = this.track(t.deviceId, t.deviceType);
     const out: ProcessorOutput = { record, alerts: NONE, commands: NONE };
+    if (parsed.timeProblem) {
+      this.counters.clockWarnings++;
+      out.clockWarning = parsed.timeProblem;
+    }
     switch (record.kind) {
-      case 'connection':
+      case 'connection': {
         if (record.name) device.name = record.name;
+        const due =
+          record.status === 'connected'
+            ? this.connectionAlerts.connected(t.deviceId)
+            : this.connectionAlerts.disconnected(t.deviceId, record.timeMs);
+        if (due) {
+          // Stored with the record, so a restart knows what the user was told.
+          record.announced = due === 'camera-online' ? 'online' : 'offline';
+          this.counters.alerts++;
+          this.emitLater({ alerts: [this.connectionAlert(t.deviceId, due, record.timeMs)], commands: NONE });
+        }
         if (record.status === 'connected') {
-          this.connectionAlerts.connected(t.deviceId, record.timeMs);
           const restore = device.mode ? this.restoreMode(t.deviceId, device.mode) : undefined;
           if (restore) out.commands = [restore];
-        } else {
-          this.connectionAlerts.disconnected(t.deviceId, record.timeMs);
         }
         break;
+      }
       case 'activity-start':
         record.deviceName = device.name;
-        this.openActivities.set(record.eventId, record.timeMs, nowMs);
+        // Two cameras may use the same event id: the pair is the camera's event.
+        this.openActivities.set(activityKey(record), record.timeMs, nowMs);
         out.alerts = [this.activityAlert(record, device)];
         break;
       case 'activity-stop': {
         record.deviceName = device.name;
-        const startMs = this.openActivities.get(record.eventId, nowMs);
+        const startMs = this.openActivities.get(activityKey(record), nowMs);
         if (startMs !== undefined) {
           record.startMs = startMs;
-          this.openActivities.delete(record.eventId);
+          this.openActivities.delete(activityKey(record));
         }
         break;
       }
@@ -270,7 +330,6 @@ export class Processor {
   private thumbnail(
     topic: string,
     payload: unknown,
-    decoded: { text: string; bytes: number },
     deviceId: string,
     deviceType: string,
     eventId: string,
@@ -278,9 +337,17 @@ export class Processor {
   ): ProcessorOutput {
     let image: Buffer;
     try {
-      image = jpegBytes(payload);
+      image = jpegBytes(payload, this.opts.maxPayloadBytes);
     } catch (err) {
-      return this.reject(topic, decoded.text, decoded.bytes, (err as Error).message, nowMs, deviceId);
+      const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(typeof payload === 'string' ? payload : '');
+      return this.reject(
+        topic,
+        bytes.subarray(0, this.opts.deadLetterBytes).toString('utf8'),
+        bytes.length,
+        (err as Error).message,
+        nowMs,
+        deviceId,
+      );
     }
     const device = this.track(deviceId, deviceType);
     this.counters.alerts++;
@@ -354,6 +421,11 @@ export class Processor {
     this.counters.alerts += out.alerts.length;
     this.counters.commands += out.commands.length;
   }
+}
+
+/** Activities are the camera's: two cameras may send the same event id. */
+function activityKey(r: ActivityRecord): string {
+  return `${r.deviceId}\u0000${r.eventId}`;
 }
 
 /** Cut to at most `maxBytes` of UTF-8 without splitting a character. */

@@ -176,9 +176,9 @@ export class AlertOutbox {
     return row?.next ?? undefined;
   }
 
-  /** The alert row a snapshot belongs to. */
-  async alertFor(target: string, eventId: string): Promise<OutboxRow | undefined> {
-    const row = await this.exclusive((db) => this.alertRow(db, target, eventId));
+  /** The alert row a snapshot belongs to: the same device's alert for the event (two cameras may share an event id). */
+  async alertFor(target: string, deviceId: string, eventId: string): Promise<OutboxRow | undefined> {
+    const row = await this.exclusive((db) => this.alertRow(db, target, deviceId, eventId));
     return row && toRow(row);
   }
 
@@ -197,11 +197,10 @@ export class AlertOutbox {
           [nowMs, result.messageId ?? null, result.hasPhoto ? 1 : 0, r.id],
         );
         if (r.item === 'snapshot' && r.eventId) {
-          await db.run(`UPDATE alerts_outbox SET has_photo = 1 WHERE owner = ? AND target = ? AND event_id = ? AND item = 'alert'`, [
-            this.owner,
-            r.target,
-            r.eventId,
-          ]);
+          await db.run(
+            `UPDATE alerts_outbox SET has_photo = 1 WHERE owner = ? AND target = ? AND device_id = ? AND event_id = ? AND item = 'alert'`,
+            [this.owner, r.target, r.deviceId, r.eventId],
+          );
         }
         if (recordEvent && r.item === 'alert' && r.eventId && (r.payload as Alert).kind === 'activity' && result.messageId) {
           // The alert can beat its activity-start row to the database: an upsert
@@ -209,7 +208,7 @@ export class AlertOutbox {
           await db.run(
             `INSERT INTO activity_events (event_id, camera_id, telegram_msg_id, telegram_notified, created_at)
                VALUES (?, ?, ?, 1, ?)
-             ON CONFLICT (event_id) DO UPDATE SET
+             ON CONFLICT (camera_id, event_id) DO UPDATE SET
                telegram_msg_id = COALESCE(telegram_msg_id, excluded.telegram_msg_id), telegram_notified = 1`,
             [r.eventId, r.deviceId, result.messageId, Math.floor(nowMs / 1000)],
           );
@@ -260,7 +259,7 @@ export class AlertOutbox {
     let nextAttemptMs = nowMs;
 
     if (d.item === 'snapshot' && d.eventId && state === 'pending') {
-      const alert = await this.alertRow(db, d.target, d.eventId);
+      const alert = await this.alertRow(db, d.target, d.deviceId, d.eventId);
       if (!alert) {
         state = 'waiting';
         nextAttemptMs = nowMs + this.snapshotWaitMs;
@@ -297,37 +296,35 @@ export class AlertOutbox {
     if (changes === 0) return { duplicate: true };
 
     if (state === 'merged' && image) {
-      await db.run(`UPDATE alerts_outbox SET image = ? WHERE owner = ? AND target = ? AND event_id = ? AND item = 'alert'`, [
-        image,
-        this.owner,
-        d.target,
-        d.eventId!,
-      ]);
+      await db.run(
+        `UPDATE alerts_outbox SET image = ? WHERE owner = ? AND target = ? AND device_id = ? AND event_id = ? AND item = 'alert'`,
+        [image, this.owner, d.target, d.deviceId, d.eventId!],
+      );
     }
     if (d.item === 'alert' && d.eventId && state === 'pending' && !image) {
       // A snapshot that came first has waited for this alert: send them as one photo.
       const waiting = await db.get<{ id: number; image: Buffer | null }>(
-        `SELECT id, image FROM alerts_outbox WHERE owner = ? AND target = ? AND event_id = ? AND item = 'snapshot'
+        `SELECT id, image FROM alerts_outbox WHERE owner = ? AND target = ? AND device_id = ? AND event_id = ? AND item = 'snapshot'
            AND state = 'waiting' ORDER BY id DESC LIMIT 1`,
-        [this.owner, d.target, d.eventId],
+        [this.owner, d.target, d.deviceId, d.eventId],
       );
       if (waiting?.image) {
         await db.run(`UPDATE alerts_outbox SET image = ? WHERE id = ?`, [waiting.image, lastID]);
         await db.run(
           `UPDATE alerts_outbox SET state = 'merged', image = NULL, last_error = ?
-             WHERE owner = ? AND target = ? AND event_id = ? AND item = 'snapshot' AND state = 'waiting'`,
-          [MERGED, this.owner, d.target, d.eventId],
+             WHERE owner = ? AND target = ? AND device_id = ? AND event_id = ? AND item = 'snapshot' AND state = 'waiting'`,
+          [MERGED, this.owner, d.target, d.deviceId, d.eventId],
         );
       }
     }
     return { id: lastID, duplicate: false, state, reason };
   }
 
-  private alertRow(db: Connection, target: string, eventId: string): Promise<RawRow | undefined> {
+  private alertRow(db: Connection, target: string, deviceId: string, eventId: string): Promise<RawRow | undefined> {
     return db.get<RawRow>(
-      `SELECT ${COLUMNS} FROM alerts_outbox WHERE owner = ? AND target = ? AND event_id = ? AND item = 'alert'
+      `SELECT ${COLUMNS} FROM alerts_outbox WHERE owner = ? AND target = ? AND device_id = ? AND event_id = ? AND item = 'alert'
          ORDER BY id LIMIT 1`,
-      [this.owner, target, eventId],
+      [this.owner, target, deviceId, eventId],
     );
   }
 

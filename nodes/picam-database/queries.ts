@@ -265,7 +265,12 @@ export async function status(db: Connection) {
   return { schemaVersion: version?.user_version ?? 0, counts };
 }
 
-/** What mqtt-processor needs to restore modes and names after a restart. */
+/**
+ * What mqtt-processor needs after a restart: names and modes to restore, and
+ * for a disconnected device when its disconnection arrived (Unix seconds, the
+ * runtime's clock) and what the user was last told, so a pending offline alert
+ * is still sent.
+ */
 export async function knownDevices(db: Connection) {
   return db.all<{
     camera_id: string;
@@ -273,8 +278,14 @@ export async function knownDevices(db: Connection) {
     camera_name: string | null;
     mode: string | null;
     connection_status: string | null;
+    connection_alert: string | null;
+    disconnected_at: number | null;
   }>(
-    `SELECT r.camera_id, r.device_type, r.camera_name, s.setting_value AS mode, r.connection_status
+    `SELECT r.camera_id, r.device_type, r.camera_name, s.setting_value AS mode, r.connection_status, r.connection_alert,
+            CASE WHEN r.connection_status = 'disconnected' THEN
+              (SELECT MAX(e.created_at) FROM status_events e
+                WHERE e.camera_id = r.camera_id AND e.event_type = 'connection' AND e.status = 'disconnected')
+            END AS disconnected_at
        FROM camera_registry r
        LEFT JOIN camera_state s ON s.camera_id = r.camera_id AND s.setting_name = 'mode'`,
   );

@@ -27,6 +27,8 @@ interface RegistryPatch {
   connection?: string;
   battery?: number;
   signal?: number;
+  /** the connection alert the user got with this batch */
+  alert?: string;
   lastSeenMs: number;
 }
 
@@ -40,8 +42,8 @@ interface TableRows {
 const REGISTRY: Omit<TableRows, 'rows'> = {
   head: `INSERT INTO camera_registry (camera_id, device_type, camera_name, ip_address, firmware_version,
     hardware_version, serial_number, status, connection_status, battery_level, signal_strength,
-    last_seen, created_at, updated_at)`,
-  columns: 14,
+    last_seen, created_at, updated_at, connection_alert)`,
+  columns: 15,
   tail: ` ON CONFLICT (camera_id) DO UPDATE SET
     device_type = excluded.device_type,
     camera_name = COALESCE(excluded.camera_name, camera_name),
@@ -54,24 +56,28 @@ const REGISTRY: Omit<TableRows, 'rows'> = {
     battery_level = COALESCE(excluded.battery_level, battery_level),
     signal_strength = COALESCE(excluded.signal_strength, signal_strength),
     last_seen = MAX(COALESCE(last_seen, 0), excluded.last_seen),
-    updated_at = excluded.updated_at`,
+    updated_at = excluded.updated_at,
+    connection_alert = COALESCE(excluded.connection_alert, connection_alert)`,
 };
 
 const STATUS_EVENTS: Omit<TableRows, 'rows'> = {
   head: `INSERT INTO status_events (camera_id, event_type, status, timestamp, camera_name, client_id, ip_address,
-    firmware_version, battery_level, temperature, uptime, raw_payload, created_at, signal_strength, stream_state)`,
-  columns: 15,
+    firmware_version, battery_level, temperature, uptime, raw_payload, created_at, signal_strength, stream_state,
+    device_time_raw)`,
+  columns: 16,
   tail: '',
 };
 
 // A stop can arrive before its start (out-of-order delivery or a lost start):
 // both statements are upserts, and whichever comes second computes the duration.
+// An event is the camera's: two cameras may send the same event id (issue 13).
 const ACTIVITY_STARTS: Omit<TableRows, 'rows'> = {
   head: `INSERT INTO activity_events (event_id, camera_id, camera_name, activity_type, start_timestamp,
-    confidence, region, created_at, telegram_notified)`,
-  columns: 9,
-  tail: ` ON CONFLICT (event_id) DO UPDATE SET
+    confidence, region, created_at, telegram_notified, start_time_raw)`,
+  columns: 10,
+  tail: ` ON CONFLICT (camera_id, event_id) DO UPDATE SET
     start_timestamp = excluded.start_timestamp,
+    start_time_raw = excluded.start_time_raw,
     activity_type = excluded.activity_type,
     camera_name = COALESCE(excluded.camera_name, camera_name),
     confidence = COALESCE(excluded.confidence, confidence),
@@ -81,10 +87,11 @@ const ACTIVITY_STARTS: Omit<TableRows, 'rows'> = {
 
 const ACTIVITY_STOPS: Omit<TableRows, 'rows'> = {
   head: `INSERT INTO activity_events (event_id, camera_id, camera_name, activity_type, end_timestamp,
-    created_at, telegram_notified)`,
-  columns: 7,
-  tail: ` ON CONFLICT (event_id) DO UPDATE SET
+    created_at, telegram_notified, end_time_raw)`,
+  columns: 8,
+  tail: ` ON CONFLICT (camera_id, event_id) DO UPDATE SET
     end_timestamp = excluded.end_timestamp,
+    end_time_raw = excluded.end_time_raw,
     duration_seconds = CASE WHEN start_timestamp IS NULL THEN NULL ELSE excluded.end_timestamp - start_timestamp END`,
 };
 
@@ -97,10 +104,11 @@ const CAMERA_STATE: Omit<TableRows, 'rows'> = {
 };
 
 const SENSORS: Omit<TableRows, 'rows'> = {
-  head: 'INSERT INTO sensor_readings (device_id, time_ms, temperature, humidity, pressure)',
-  columns: 5,
+  head: 'INSERT INTO sensor_readings (device_id, time_ms, temperature, humidity, pressure, device_time_raw)',
+  columns: 6,
   tail: ` ON CONFLICT (device_id, time_ms) DO UPDATE SET
-    temperature = excluded.temperature, humidity = excluded.humidity, pressure = excluded.pressure`,
+    temperature = excluded.temperature, humidity = excluded.humidity, pressure = excluded.pressure,
+    device_time_raw = excluded.device_time_raw`,
 };
 
 const COMMANDS: Omit<TableRows, 'rows'> = {
@@ -140,11 +148,12 @@ export function batchStatements(records: readonly StoreRecord[], nowMs: number):
   const patch = (deviceId: string, deviceType: string, timeMs: number): RegistryPatch => {
     let p = registry.get(deviceId);
     if (!p) {
-      p = { deviceType, lastSeenMs: timeMs };
+      p = { deviceType, lastSeenMs: Math.min(timeMs, nowMs) };
       registry.set(deviceId, p);
     }
     p.deviceType = deviceType;
-    p.lastSeenMs = Math.max(p.lastSeenMs, timeMs);
+    // A device clock ahead of ours must not pin last_seen in the future.
+    p.lastSeenMs = Math.min(Math.max(p.lastSeenMs, timeMs), nowMs);
     return p;
   };
 
@@ -158,6 +167,7 @@ export function batchStatements(records: readonly StoreRecord[], nowMs: number):
         p.firmware = r.firmwareVersion ?? p.firmware;
         p.hardware = r.hardwareVersion ?? p.hardware;
         p.serial = r.serialNumber ?? p.serial;
+        p.alert = r.announced ?? p.alert;
         tables.status.rows.push([
           r.deviceId,
           'connection',
@@ -174,9 +184,13 @@ export function batchStatements(records: readonly StoreRecord[], nowMs: number):
           now,
           null,
           null,
+          v(r.deviceTimeRaw),
         ]);
         break;
       }
+      case 'connection-alert':
+        patch(r.deviceId, r.deviceType, r.timeMs).alert = r.announced;
+        break;
       case 'heartbeat': {
         const p = patch(r.deviceId, r.deviceType, r.timeMs);
         p.battery = r.batteryLevel ?? p.battery;
@@ -197,6 +211,7 @@ export function batchStatements(records: readonly StoreRecord[], nowMs: number):
           now,
           v(r.signalStrength),
           v(r.streamState),
+          v(r.deviceTimeRaw),
         ]);
         break;
       }
@@ -212,11 +227,12 @@ export function batchStatements(records: readonly StoreRecord[], nowMs: number):
           v(r.region),
           now,
           0,
+          v(r.deviceTimeRaw),
         ]);
         break;
       case 'activity-stop':
         patch(r.deviceId, r.deviceType, r.timeMs);
-        tables.stops.rows.push([r.eventId, r.deviceId, v(r.deviceName), r.activityType, sec(r.timeMs), now, 0]);
+        tables.stops.rows.push([r.eventId, r.deviceId, v(r.deviceName), r.activityType, sec(r.timeMs), now, 0, v(r.deviceTimeRaw)]);
         break;
       case 'camera-state': {
         const p = patch(r.deviceId, r.deviceType, r.timeMs);
@@ -231,7 +247,7 @@ export function batchStatements(records: readonly StoreRecord[], nowMs: number):
       }
       case 'sensor':
         patch(r.deviceId, r.deviceType, r.timeMs);
-        tables.sensors.rows.push([r.deviceId, r.timeMs, v(r.temperature), v(r.humidity), v(r.pressure)]);
+        tables.sensors.rows.push([r.deviceId, r.timeMs, v(r.temperature), v(r.humidity), v(r.pressure), v(r.deviceTimeRaw)]);
         break;
       case 'command':
         // The requested mode is what a reconnecting camera gets back (seed 004's restore).
@@ -274,6 +290,7 @@ export function batchStatements(records: readonly StoreRecord[], nowMs: number):
       sec(p.lastSeenMs),
       now,
       now,
+      v(p.alert),
     ]);
   }
 

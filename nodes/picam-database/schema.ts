@@ -188,6 +188,65 @@ ALTER TABLE file_uploads ADD COLUMN hls_playlist TEXT;
 CREATE INDEX file_uploads_time ON file_uploads (uploaded_at);
 `,
   },
+  {
+    version: 5,
+    description: 'events keyed by (camera, event id); device times kept as sent; connection alert state',
+    // Issue 13: two cameras with the same eventId shared one row (15); an
+    // impossible device time is replaced by the receive time and the device's
+    // value kept in *_time_raw (14); what the user was last told about a
+    // connection survives restarts (17). SQLite cannot drop a PRIMARY KEY:
+    // activity_events is rebuilt, keeping every row and column.
+    sql: `
+CREATE TABLE activity_events_v5 (
+  event_id TEXT,
+  camera_id TEXT,
+  camera_name TEXT,
+  activity_type TEXT,
+  start_timestamp INTEGER,
+  end_timestamp INTEGER,
+  duration_seconds INTEGER,
+  confidence REAL,
+  thumbnail_path TEXT,
+  recording_path TEXT,
+  recording_filename TEXT,
+  recording_size INTEGER,
+  upload_status TEXT,
+  telegram_msg_id INTEGER,
+  telegram_notified INTEGER DEFAULT 0,
+  created_at INTEGER,
+  region TEXT,
+  start_time_raw TEXT,
+  end_time_raw TEXT
+);
+INSERT INTO activity_events_v5 (event_id, camera_id, camera_name, activity_type, start_timestamp, end_timestamp,
+  duration_seconds, confidence, thumbnail_path, recording_path, recording_filename, recording_size, upload_status,
+  telegram_msg_id, telegram_notified, created_at, region)
+SELECT event_id, camera_id, camera_name, activity_type, start_timestamp, end_timestamp,
+  duration_seconds, confidence, thumbnail_path, recording_path, recording_filename, recording_size, upload_status,
+  telegram_msg_id, telegram_notified, created_at, region
+FROM activity_events;
+DROP TABLE activity_events;
+ALTER TABLE activity_events_v5 RENAME TO activity_events;
+CREATE UNIQUE INDEX activity_events_camera_event ON activity_events (camera_id, event_id);
+CREATE INDEX activity_events_event ON activity_events (event_id);
+CREATE INDEX activity_events_camera_time ON activity_events (camera_id, start_timestamp);
+CREATE INDEX activity_events_time ON activity_events (start_timestamp);
+-- Starts a day or more in the future were impossible (1e20 sorted first for ever):
+-- keep them as sent, sort by arrival.
+UPDATE activity_events SET start_time_raw = CAST(start_timestamp AS TEXT), start_timestamp = created_at,
+  duration_seconds = CASE WHEN end_timestamp IS NULL THEN NULL ELSE end_timestamp - created_at END
+  WHERE start_timestamp > CAST(strftime('%s', 'now') AS INTEGER) + 86400;
+ALTER TABLE status_events ADD COLUMN device_time_raw TEXT;
+ALTER TABLE sensor_readings ADD COLUMN device_time_raw TEXT;
+ALTER TABLE camera_registry ADD COLUMN connection_alert TEXT;
+-- What earlier versions assumed the user knew: the stored connection status.
+UPDATE camera_registry SET connection_alert = CASE connection_status
+  WHEN 'connected' THEN 'online' WHEN 'disconnected' THEN 'offline' END;
+-- A heartbeat from the year 2100 pinned last_seen: it is never in the future.
+UPDATE camera_registry SET last_seen = CAST(strftime('%s', 'now') AS INTEGER)
+  WHERE last_seen > CAST(strftime('%s', 'now') AS INTEGER);
+`,
+  },
 ];
 
 export async function currentVersion(db: Connection): Promise<number> {

@@ -1,13 +1,23 @@
 /**
  * The camera gateway's tables: which VBC01 cameras may fetch the client
  * certificate (`gateway_cameras`), and the files their uploads held
- * (`file_uploads`, linked to `activity_events` by event id).
+ * (`file_uploads`, linked to `activity_events` by camera and event id).
  *
  * Writes go through the store's writer (one transaction each, committed before
  * the promise resolves), so the gateway answers a camera only after its upload
  * is on disk and in the database.
  */
 import type { Connection } from './sqlite';
+
+/** An event id that several cameras used, asked for without naming the camera. */
+export class AmbiguousEvent extends Error {
+  constructor(
+    readonly eventId: string,
+    readonly cameraIds: string[],
+  ) {
+    super(`event ${eventId} exists for cameras ${cameraIds.join(', ')}: name one with ?camera=`);
+  }
+}
 
 export type UploadFileType = 'thumbnail' | 'recording' | 'metadata';
 
@@ -125,16 +135,18 @@ export class UploadStore {
           );
           ids.push(lastID);
           if (f.fileType === 'thumbnail') {
-            await db.run('UPDATE activity_events SET thumbnail_path = ?, upload_status = ? WHERE event_id = ?', [
+            // The camera's event: two cameras may use the same event id.
+            await db.run('UPDATE activity_events SET thumbnail_path = ?, upload_status = ? WHERE camera_id = ? AND event_id = ?', [
               f.filePath,
               'uploaded',
+              f.cameraId,
               f.eventId,
             ]);
           } else if (f.fileType === 'recording') {
             await db.run(
               `UPDATE activity_events SET recording_path = ?, recording_filename = ?, recording_size = ?, upload_status = ?
-               WHERE event_id = ?`,
-              [f.filePath, f.fileName, f.fileSize, 'uploaded', f.eventId],
+               WHERE camera_id = ? AND event_id = ?`,
+              [f.filePath, f.fileName, f.fileSize, 'uploaded', f.cameraId, f.eventId],
             );
           }
         }
@@ -147,11 +159,27 @@ export class UploadStore {
     await this.exclusive((db) => db.run('UPDATE file_uploads SET hls_playlist = ? WHERE id = ?', [playlistPath, uploadId]));
   }
 
-  /** The newest file of a type for an event. */
-  async latest(eventId: string, fileType: UploadFileType): Promise<StoredUpload | undefined> {
+  /**
+   * The newest file of a type for a camera's event. Without `cameraId` the
+   * event id alone must name one camera's event, else AmbiguousEvent: two
+   * cameras may use the same event id, and one must never see the other's file.
+   */
+  async latest(eventId: string, fileType: UploadFileType, cameraId?: string): Promise<StoredUpload | undefined> {
+    if (cameraId === undefined) {
+      const cameras = await this.reader.all<{ cameraId: string }>(
+        'SELECT DISTINCT camera_id AS cameraId FROM file_uploads WHERE event_id = ? AND file_type = ? LIMIT 10',
+        [eventId, fileType],
+      );
+      if (cameras.length > 1)
+        throw new AmbiguousEvent(
+          eventId,
+          cameras.map((c) => c.cameraId),
+        );
+    }
     return this.reader.get<StoredUpload>(
-      `SELECT ${UPLOAD_COLUMNS} FROM file_uploads WHERE event_id = ? AND file_type = ? ORDER BY uploaded_at DESC, id DESC LIMIT 1`,
-      [eventId, fileType],
+      `SELECT ${UPLOAD_COLUMNS} FROM file_uploads WHERE event_id = ? AND file_type = ? AND (? IS NULL OR camera_id = ?)
+        ORDER BY uploaded_at DESC, id DESC LIMIT 1`,
+      [eventId, fileType, cameraId ?? null, cameraId ?? null],
     );
   }
 
@@ -175,13 +203,15 @@ export class UploadStore {
         let deleted = 0;
         for (const u of uploads) {
           deleted += (await db.run('DELETE FROM file_uploads WHERE id = ?', [u.id])).changes;
-          await db.run('UPDATE activity_events SET thumbnail_path = NULL WHERE event_id = ? AND thumbnail_path = ?', [
+          await db.run('UPDATE activity_events SET thumbnail_path = NULL WHERE camera_id = ? AND event_id = ? AND thumbnail_path = ?', [
+            u.cameraId,
             u.eventId,
             u.filePath,
           ]);
           await db.run(
-            `UPDATE activity_events SET recording_path = NULL, upload_status = 'expired' WHERE event_id = ? AND recording_path = ?`,
-            [u.eventId, u.filePath],
+            `UPDATE activity_events SET recording_path = NULL, upload_status = 'expired'
+              WHERE camera_id = ? AND event_id = ? AND recording_path = ?`,
+            [u.cameraId, u.eventId, u.filePath],
           );
         }
         return deleted;

@@ -5,6 +5,7 @@ import type { QueryParams } from '../picam-database/queries';
 
 const RECORD_KINDS: readonly RecordKind[] = [
   'connection',
+  'connection-alert',
   'heartbeat',
   'activity-start',
   'activity-stop',

@@ -17,6 +17,9 @@ import { waitFor } from '../support/wait';
 import { hasFfmpeg, testRecording } from '../support/ffmpeg';
 import { uploadToGateway } from '../support/zip';
 
+/** Device times a few minutes old: the runtime only accepts device clocks near its own (issue 13). */
+const T0 = Math.floor(Date.now() / 1000) - 600;
+
 const PORTS = { http: 18_900, mqtt: 18_901, ws: 18_902, gateway: 18_903 };
 const GATEWAY = `http://127.0.0.1:${PORTS.gateway}`;
 const MQTT_URL = `mqtt://127.0.0.1:${PORTS.mqtt}`;
@@ -115,11 +118,11 @@ describe('cloud runtime: MediaMTX asks it who may publish', () => {
 describe('cloud runtime: device traffic into SQLite and the API', () => {
   it('stores camera and Pi traffic', async () => {
     const pi = await mqtt.connectAsync(MQTT_URL, { ...DEVICE_LOGIN, clientId: PI, reconnectPeriod: 0 });
-    await publish(camera, topics.connection(), connected(1705329045));
-    await publish(camera, topics.status(), heartbeat(1705329060));
-    await publish(camera, topics.start(), activity('evt_e2e_1', 1705329070));
-    await publish(camera, topics.start(), activity('evt_e2e_1', 1705329070)); // a QoS1 redelivery
-    await publish(camera, topics.stop(), activity('evt_e2e_1', 1705329082));
+    await publish(camera, topics.connection(), connected(T0));
+    await publish(camera, topics.status(), heartbeat(T0 + 15));
+    await publish(camera, topics.start(), activity('evt_e2e_1', T0 + 25));
+    await publish(camera, topics.start(), activity('evt_e2e_1', T0 + 25)); // a QoS1 redelivery
+    await publish(camera, topics.stop(), activity('evt_e2e_1', T0 + 37));
     await publish(pi, topics.connection(PI, 'picam'), { status: 'connected', name: 'Kitchen Pi' });
     for (let i = 0; i < 3; i++) await publish(pi, topics.environment(), environment(Date.now() - 3000 + i * 1000));
     await publish(pi, topics.environment(), '{"temperature": 21.5,'); // broken JSON
@@ -196,8 +199,8 @@ describe('cloud runtime: device traffic into SQLite and the API', () => {
 
     // the camera drops off and comes back: it gets its mode again (seed 004's restore)
     commands = [];
-    await publish(camera, topics.connection(), disconnected(1705329500));
-    await publish(camera, topics.connection(), connected(1705329510));
+    await publish(camera, topics.connection(), disconnected(T0 + 455));
+    await publish(camera, topics.connection(), connected(T0 + 465));
     const restored = await waitFor('the restored mode', async () => commands.find((c) => c.topic.endsWith('/system/setmode')));
     assert.equal(restored.payload.mode, 'PRIVACY');
     assert.notEqual(restored.payload.requestId, body.data.requestId);

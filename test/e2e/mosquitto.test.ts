@@ -15,6 +15,9 @@ import { rows } from '../support/records';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 
+/** Device times a few minutes old: the runtime only accepts device clocks near its own (issue 13). */
+const T0 = Math.floor(Date.now() / 1000) - 600;
+
 const PORTS = { http: 18_930, mqtt: 18_931, ws: 18_932 };
 const LOGIN = { username: 'devices', password: 'mosquitto-secret-for-tests' };
 const BASE = `http://127.0.0.1:${PORTS.http}`;
@@ -61,14 +64,14 @@ it('stores camera and Pi traffic that arrives through Mosquitto, and sends comma
 
   // mqtt in subscribes once it is connected: repeat the first message until it lands
   await waitFor('the runtime subscribed', async () => {
-    await camera!.publishAsync(topics.connection(), JSON.stringify(connected(1705329045)), { qos: 1 });
+    await camera!.publishAsync(topics.connection(), JSON.stringify(connected(T0)), { qos: 1 });
     const [r] = await rows<{ n: number }>(join(dir, 'picam-guardian.db'), 'SELECT count(*) AS n FROM camera_registry').catch(() => [
       { n: 0 },
     ]);
     return r!.n > 0 ? true : undefined;
   });
-  await camera!.publishAsync(topics.start(), JSON.stringify(activity('evt_mosq_1', 1705329070)), { qos: 1 });
-  await camera!.publishAsync(topics.stop(), JSON.stringify(activity('evt_mosq_1', 1705329075)), { qos: 1 });
+  await camera!.publishAsync(topics.start(), JSON.stringify(activity('evt_mosq_1', T0 + 25)), { qos: 1 });
+  await camera!.publishAsync(topics.stop(), JSON.stringify(activity('evt_mosq_1', T0 + 30)), { qos: 1 });
   await camera!.publishAsync(topics.environment(), JSON.stringify(environment(Date.now())), { qos: 1 });
 
   const events = await waitFor('the event through the API', async () => {

@@ -5,9 +5,9 @@ import processorNode from '../../nodes/mqtt-processor/mqtt-processor';
 import databaseNode from '../../nodes/picam-database/picam-database';
 import { EventStore } from '../../nodes/picam-database/store';
 import eventsNode from '../../nodes/sqlite-events/sqlite-events';
-import { activity, CAMERA, connected, heartbeat, topics } from '../support/fixtures';
+import { activity, CAMERA, connected, disconnected, heartbeat, topics } from '../support/fixtures';
 import { tempDir } from '../support/tmp';
-import { Collector, helper, node, sleep, spy, text, useNodeRed } from './support';
+import { Collector, helper, node, rows, sleep, spy, text, until, useNodeRed } from './support';
 
 useNodeRed();
 
@@ -55,14 +55,15 @@ async function connect(f: Awaited<ReturnType<typeof load>>) {
 describe('mqtt-processor node: device messages', () => {
   it('sends a heartbeat out of output 1 as a heartbeat record, keeping the MQTT topic', async () => {
     const f = await load();
-    f.p1.receive({ topic: topics.status(), payload: json(heartbeat()) });
+    const sent = Math.floor(Date.now() / 1000) - 60;
+    f.p1.receive({ topic: topics.status(), payload: json(heartbeat(sent)) });
     const msg = await f.records.first();
     assert.equal(msg.topic, topics.status());
     assert.equal(msg.payload.kind, 'heartbeat');
     assert.equal(msg.payload.deviceId, CAMERA);
     assert.equal(msg.payload.deviceType, 'hive-cam');
     assert.equal(msg.payload.batteryLevel, 87);
-    assert.equal(msg.payload.timeMs, 1705329060000);
+    assert.equal(msg.payload.timeMs, sent * 1000);
     await sleep(50);
     assert.deepEqual([f.alerts.msgs.length, f.commands.msgs.length, f.replies.msgs.length], [0, 0, 0]);
   });
@@ -266,5 +267,133 @@ describe('mqtt-processor node: with a database', () => {
     assert.equal(command.qos, 1);
     const record = await f.records.first();
     assert.equal(record.payload.kind, 'connection');
+  });
+});
+
+/** mqtt-processor with a real SQLite file behind it: output 1 goes to sqlite-events (and a helper). */
+async function loadWithStore(file: string, props: Record<string, unknown> = {}) {
+  const f = await load({ database: 'db', wires: [['o1', 'w1'], ['o2'], ['o3'], ['o4']], ...props }, [
+    { id: 'db', type: 'picam-database', file, maxBatch: 100, maxDelayMs: 5, synchronous: 'NORMAL' },
+    { id: 'w1', type: 'sqlite-events', name: '', database: 'db', mode: 'write', query: 'cameras', wires: [] },
+  ]);
+  // the processor loads known devices before it handles anything: wait for "ready"
+  return f;
+}
+
+/** Polls the file with its own connection until `sql` returns a row that `ok` accepts. */
+async function stored<T>(file: string, sql: string, ok: (r: T) => boolean = () => true, params: string[] = []): Promise<T> {
+  for (const end = Date.now() + 10_000; ; await sleep(20)) {
+    const found = (await rows<T>(file, sql, params).catch(() => [])).find(ok);
+    if (found) return found;
+    if (Date.now() > end) throw new Error(`not stored: ${sql}`);
+  }
+}
+
+const lastStatus = (calls: ReturnType<typeof spy>) => (calls.at(-1)?.args[0] ?? {}) as { fill?: string; text?: string };
+
+describe('mqtt-processor node: hostile input and device clocks (issue 13)', () => {
+  it('keeps JSON nested 10,000 deep as a dead letter in the database, with the reason, and counts it', async () => {
+    const file = join(dir, 'deep.db');
+    const f = await loadWithStore(file);
+    const statuses = spy('p1', 'status');
+    const deep = Buffer.from('['.repeat(10_000) + ']'.repeat(10_000));
+    f.p1.receive({ topic: topics.status(), payload: deep });
+    f.p1.receive({ topic: topics.start(), payload: Buffer.from('{"eventId":' + '{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000) + '}') });
+    const dead = await stored<{ reason: string; source: string; payload_bytes: number }>(
+      file,
+      'SELECT reason, source, payload_bytes FROM dead_letters ORDER BY id',
+      () => true,
+    );
+    assert.match(dead.reason, /nested deeper than 32 levels/);
+    assert.equal(dead.source, topics.status());
+    assert.equal(dead.payload_bytes, deep.length);
+    await until('both dead letters counted on the status', () => /2 rejected/.test(lastStatus(statuses).text ?? ''), 5000);
+    assert.equal(lastStatus(statuses).fill, 'yellow');
+  });
+
+  it('stores a heartbeat from the year 2100 at the receive time, keeps the raw value, warns, and leaves last_seen in the present', async () => {
+    const file = join(dir, 'clock.db');
+    const f = await loadWithStore(file);
+    const warnings = spy('p1', 'warn');
+    const statuses = spy('p1', 'status');
+    const before = Math.floor(Date.now() / 1000);
+    f.p1.receive({ topic: topics.status(), payload: json(heartbeat(Date.UTC(2100, 0, 1) / 1000)) });
+    f.p1.receive({ topic: topics.start(), payload: json(activity('evt_hello', 0)) });
+    f.p1.receive({ topic: topics.stop(), payload: Buffer.from('{"eventId": "evt_hello", "timestamp": "hello 5"}') });
+    const beat = await stored<{ timestamp: number; device_time_raw: string }>(file, 'SELECT timestamp, device_time_raw FROM status_events');
+    assert.equal(beat.device_time_raw, '4102444800');
+    assert.ok(beat.timestamp >= before && beat.timestamp <= Math.floor(Date.now() / 1000), 'stored at the receive time');
+    const event = await stored<{ start_timestamp: number; end_time_raw: string; start_time_raw: string }>(
+      file,
+      'SELECT start_timestamp, start_time_raw, end_time_raw FROM activity_events WHERE end_time_raw IS NOT NULL',
+    );
+    assert.equal(event.start_time_raw, '0');
+    assert.equal(event.end_time_raw, 'hello 5');
+    assert.ok(event.start_timestamp >= before, 'not 1970, not 2001');
+    const [cam] = await rows<{ last_seen: number }>(file, 'SELECT last_seen FROM camera_registry WHERE camera_id = ?', [CAMERA]);
+    assert.ok(cam!.last_seen <= Math.floor(Date.now() / 1000), 'last_seen is never in the future');
+    assert.equal(f.records.msgs.filter((m) => m.payload.kind === 'dead-letter').length, 0, 'good readings are not dead letters');
+    await until('the status counts them', () => /3 bad clock/.test(lastStatus(statuses).text ?? ''), 5000);
+    assert.match(text(warnings[0]!), /timestamp 4102444800 more than 5 minutes ahead of the runtime's clock: the receive time is used/);
+  });
+
+  it('takes its clock window from its properties', async () => {
+    const f = await load({ clockPastHours: '1', clockFutureSeconds: '0' });
+    const twoHoursAgo = Math.floor(Date.now() / 1000) - 7200;
+    f.p1.receive({ topic: topics.status(), payload: json(heartbeat(twoHoursAgo)) });
+    const msg = await f.records.first();
+    assert.equal(msg.payload.deviceTimeRaw, String(twoHoursAgo));
+  });
+});
+
+describe('mqtt-processor node: two cameras with the same eventId (issue 13)', () => {
+  it('stores two events, each closed by its own camera, with start and stop interleaved', async () => {
+    const file = join(dir, 'same-event.db');
+    const f = await loadWithStore(file);
+    const t = Math.floor(Date.now() / 1000) - 100;
+    const [A, B] = ['cam-a', 'cam-b'];
+    f.p1.receive({ topic: topics.start(A), payload: json(activity('evt_same', t)) });
+    f.p1.receive({ topic: topics.start(B), payload: json(activity('evt_same', t + 5)) });
+    f.p1.receive({ topic: topics.stop(B), payload: json(activity('evt_same', t + 7)) });
+    f.p1.receive({ topic: topics.stop(A), payload: json(activity('evt_same', t + 30)) });
+    const alerts = await f.alerts.wait(2);
+    assert.deepEqual(alerts.map((a) => a.payload.deviceId).sort(), [A, B]);
+    await stored<{ n: number }>(file, 'SELECT count(*) AS n FROM activity_events WHERE end_timestamp IS NOT NULL', (r) => r.n === 2);
+    assert.deepEqual(
+      await rows(file, 'SELECT camera_id, start_timestamp, end_timestamp, duration_seconds FROM activity_events ORDER BY camera_id'),
+      [
+        { camera_id: A, start_timestamp: t, end_timestamp: t + 30, duration_seconds: 30 },
+        { camera_id: B, start_timestamp: t + 5, end_timestamp: t + 7, duration_seconds: 2 },
+      ],
+    );
+  });
+});
+
+describe('mqtt-processor node: an offline alert pending across a restart (issue 13)', () => {
+  it('sends the offline alert after a restart inside the debounce window, and only once', async () => {
+    const file = join(dir, 'restart.db');
+    const props = { debounceSeconds: 2 };
+    const now = () => Math.floor(Date.now() / 1000);
+    let f = await loadWithStore(file, props);
+    f.p1.receive({ topic: topics.connection(), payload: json(connected(now())) });
+    assert.equal((await f.alerts.first()).payload.kind, 'camera-online');
+    await stored(file, "SELECT 1 FROM camera_registry WHERE connection_alert = 'online'");
+    f.p1.receive({ topic: topics.connection(), payload: json(disconnected(now())) });
+    await stored(file, "SELECT 1 FROM camera_registry WHERE connection_status = 'disconnected'");
+
+    // the runtime restarts inside the debounce window
+    await helper.unload();
+    f = await loadWithStore(file, props);
+    const offline = await f.alerts.first(10_000);
+    assert.equal(offline.payload.kind, 'camera-offline');
+    assert.equal(offline.payload.deviceId, CAMERA);
+    assert.equal(offline.payload.deviceName, 'Front Door');
+    await stored(file, "SELECT 1 FROM camera_registry WHERE connection_alert = 'offline'");
+
+    // and once told, another restart does not tell again
+    await helper.unload();
+    f = await loadWithStore(file, props);
+    await sleep(2500);
+    assert.equal(f.alerts.msgs.length, 0);
   });
 });

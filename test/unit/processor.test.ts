@@ -52,13 +52,14 @@ describe('mqtt-processor: records from every topic kind', () => {
 
   it('accepts Buffer, string and object payloads alike', () => {
     const { p } = make();
-    const a = p.handleDevice(topics.status(), json(heartbeat(1)));
-    const b = p.handleDevice(topics.status(), JSON.stringify(heartbeat(2)));
-    const c = p.handleDevice(topics.status(), heartbeat(3));
+    const s = NOW / 1000 - 60;
+    const a = p.handleDevice(topics.status(), json(heartbeat(s + 1)));
+    const b = p.handleDevice(topics.status(), JSON.stringify(heartbeat(s + 2)));
+    const c = p.handleDevice(topics.status(), heartbeat(s + 3));
     for (const out of [a, b, c]) assert.equal(out.record!.kind, 'heartbeat');
     assert.deepEqual(
       [a, b, c].map((o) => o.record!.timeMs),
-      [1000, 2000, 3000],
+      [(s + 1) * 1000, (s + 2) * 1000, (s + 3) * 1000],
     );
   });
 
@@ -157,7 +158,6 @@ describe('mqtt-processor: bad input becomes a dead letter', () => {
     ['invalid device id', 'prod/device/status/hive-cam/bad.id', json({}), /invalid device id/],
     ['wrong field type', topics.status(), json({ battery: 'full' }), /"battery" must be a number/],
     ['out-of-range battery', topics.status(), json({ battery: 140 }), /"battery" out of range/],
-    ['bad timestamp', topics.status(), json({ timestamp: { t: 1 } }), /"timestamp" must be/],
     ['unknown connection status', topics.connection(), json({ status: 'maybe' }), /"status" must be/],
     ['activity without eventId', topics.start(), json({ activityType: 'MOTION' }), /"eventId" is required/],
     ['eventId with a slash', topics.start(), json({ eventId: '../etc/passwd' }), /"eventId" must match/],
@@ -386,3 +386,200 @@ describe('mqtt-processor: thumbnails', () => {
     assert.match(badId.rejected!, /unknown topic|invalid event id/);
   });
 });
+
+describe('mqtt-processor: hostile payloads are dead letters, never throws (issue 13)', () => {
+  const deepArray = (n: number) => '['.repeat(n) + ']'.repeat(n);
+  const deepObject = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+  const nested = (n: number) => {
+    let v: unknown = 1;
+    for (let i = 0; i < n; i++) v = { a: v };
+    return v;
+  };
+  const cyclic: Record<string, unknown> = { battery: 5 };
+  cyclic.self = cyclic;
+  const cases: Array<[string, string, unknown, RegExp]> = [
+    ['JSON arrays nested 10,000 deep', topics.status(), Buffer.from(deepArray(10_000)), /nested deeper than 32 levels/],
+    ['JSON objects nested 10,000 deep', topics.start(), Buffer.from(deepObject(10_000)), /nested deeper than 32 levels/],
+    ['a deep JSON string payload', topics.status(), deepArray(100_000), /nested deeper than 32 levels/],
+    ['an object payload nested 10,000 deep', topics.status(), nested(10_000), /nested deeper than 32 levels/],
+    ['a cyclic object payload', topics.status(), cyclic, /nested deeper than 32 levels/],
+    ['an object payload with a BigInt', topics.status(), { battery: 10n }, /not JSON/],
+    ['bytes that are not UTF-8', topics.status(), Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]), /not valid UTF-8/],
+    ['NaN in an object payload', topics.status(), { battery: NaN }, /"battery" must be a number/],
+    ['a number too large for a double', topics.status(), Buffer.from('{"uptime": 1e400}'), /"uptime" must be a number/],
+    ['a huge uptime', topics.status(), Buffer.from('{"uptime": 1e300}'), /"uptime" out of range/],
+    ['a huge signal strength', topics.status(), Buffer.from('{"signal": -1e300}'), /"signal" out of range/],
+    ['a "__proto__" setting', topics.state(), Buffer.from('{"__proto__": {"polluted": 1}}'), /setting name "__proto__" is not allowed/],
+    ['a "constructor" setting', topics.state(), Buffer.from('{"constructor": {"prototype": 1}}'), /setting name "constructor"/],
+  ];
+  for (const [what, topic, payload, reason] of cases) {
+    it(`keeps ${what} as a dead letter with its reason`, () => {
+      const { p } = make();
+      const out = p.handleDevice(topic, payload);
+      assert.match(out.rejected ?? '', reason);
+      const dead = out.record as DeadLetterRecord;
+      assert.equal(dead.kind, 'dead-letter');
+      assert.match(dead.reason, reason);
+      assert.equal(dead.source, topic);
+      assert.ok(dead.payload.length > 0 && Buffer.byteLength(dead.payload) <= 4096, 'something of the payload is kept, at most 4 KiB');
+      assert.equal(p.counters.rejected, 1);
+      assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype was touched');
+    });
+  }
+
+  it('checks the size of a Buffer before decoding it', () => {
+    const { p } = make({ maxPayloadBytes: 1024 });
+    const out = p.handleDevice(topics.status(), Buffer.alloc(5 * 1024 * 1024, 0x5b));
+    assert.match(out.rejected!, /exceeds the 1024-byte limit/);
+    assert.equal(Buffer.byteLength((out.record as DeadLetterRecord).payload), 4096);
+  });
+
+  it('checks the size of an object payload before serialising all of it', () => {
+    const { p } = make({ maxPayloadBytes: 1024 });
+    const out = p.handleDevice(topics.status(), { battery: 5, junk: new Array(100_000).fill(0) });
+    assert.match(out.rejected!, /larger than the 1024-byte limit/);
+  });
+
+  it('accepts a payload that starts with a UTF-8 byte-order mark', () => {
+    const { p } = make();
+    const out = p.handleDevice(topics.status(), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), json({ battery: 50 })]));
+    assert.equal(out.rejected, undefined);
+    assert.equal((out.record as HeartbeatRecord).batteryLevel, 50);
+  });
+
+  it('accepts nesting a device may really send (a region inside an activity)', () => {
+    const { p } = make();
+    const out = p.handleDevice(
+      topics.start(),
+      json({
+        eventId: 'e1',
+        region: {
+          box: [
+            [1, 2],
+            [3, 4],
+          ],
+        },
+      }),
+    );
+    assert.equal(out.record!.kind, 'activity-start');
+  });
+});
+
+describe('mqtt-processor: device times outside the clock window (issue 13)', () => {
+  const SEC = NOW / 1000;
+  const unusable: Array<[string, unknown]> = [
+    ['a string Date.parse reads as 2001', 'hello 5'],
+    ['1e20', 1e20],
+    ['the year 99999', '+099999-01-01T00:00:00Z'],
+    ['the year -271821', '-271821-04-20T00:00:00Z'],
+    ['a heartbeat from the year 2100', Date.UTC(2100, 0, 1) / 1000],
+    ['a date that does not exist', '2024-02-30T10:00:00Z'],
+    ['a numeric string', String(SEC)],
+    ['zero', 0],
+    ['a negative number', -5],
+    ['an object', { t: 1 }],
+    ['10 minutes ahead', SEC + 600],
+    ['31 days behind', SEC - 31 * 86_400],
+  ];
+  for (const [what, timestamp] of unusable) {
+    it(`stores ${what} with the receive time, keeps the raw value and warns`, () => {
+      const { p } = make();
+      const out = p.handleDevice(topics.status(), json({ timestamp, battery: 50 }));
+      assert.equal(out.rejected, undefined, 'the reading itself is good: no dead letter');
+      assert.equal(out.record!.kind, 'heartbeat');
+      assert.equal(out.record!.timeMs, NOW);
+      const raw = (out.record as HeartbeatRecord).deviceTimeRaw;
+      assert.equal(raw, typeof timestamp === 'string' ? timestamp : JSON.stringify(timestamp));
+      assert.match(out.clockWarning!, /the receive time is used/);
+      assert.equal(p.counters.clockWarnings, 1);
+    });
+  }
+
+  const usable: Array<[string, unknown, number]> = [
+    ['Unix seconds (VBC01)', SEC - 60, NOW - 60_000],
+    ['Unix milliseconds (the Pi)', NOW - 1500, NOW - 1500],
+    ['ISO 8601 with Z and microseconds', new Date(NOW - 1000).toISOString().replace('Z', '456Z'), NOW - 1000],
+    ['ISO 8601 with an offset', '2024-01-16T11:13:20+01:00', NOW],
+    ['ISO 8601 without a zone (UTC)', '2024-01-16T10:13:20', NOW],
+    ['29 days behind (a Pi replaying its outbox)', SEC - 29 * 86_400, NOW - 29 * 86_400_000],
+    ['4 minutes ahead', SEC + 240, NOW + 240_000],
+  ];
+  for (const [what, timestamp, expected] of usable) {
+    it(`uses ${what} as the device time`, () => {
+      const { p } = make();
+      const out = p.handleDevice(topics.environment(), json({ timestamp, temperature: 20 }));
+      assert.equal(out.record!.timeMs, expected);
+      assert.equal((out.record as SensorRecord).deviceTimeRaw, undefined);
+      assert.equal(out.clockWarning, undefined);
+    });
+  }
+
+  it('takes its window from the options', () => {
+    const { p } = make({ clockWindow: { pastMs: 3_600_000, futureMs: 0 } });
+    assert.equal(p.handleDevice(topics.status(), json({ timestamp: SEC - 7200 })).record!.timeMs, NOW);
+    assert.equal(p.handleDevice(topics.status(), json({ timestamp: SEC + 1, battery: 1 })).record!.timeMs, NOW);
+    assert.equal(p.handleDevice(topics.status(), json({ timestamp: SEC - 60, battery: 2 })).record!.timeMs, NOW - 60_000);
+  });
+});
+
+describe('mqtt-processor: two cameras with the same eventId (issue 13)', () => {
+  it("pairs each stop with its own camera's start", () => {
+    const { p } = make();
+    const [a, b] = ['cam-a', 'cam-b'];
+    const at = (s: number) => NOW / 1000 - 100 + s;
+    p.handleDevice(topics.start(a), json(activity('evt_same', at(0))));
+    p.handleDevice(topics.start(b), json(activity('evt_same', at(5))));
+    const stopB = p.handleDevice(topics.stop(b), json(activity('evt_same', at(7)))).record as ActivityRecord;
+    const stopA = p.handleDevice(topics.stop(a), json(activity('evt_same', at(20)))).record as ActivityRecord;
+    assert.equal(stopB.deviceId, b);
+    assert.equal(stopB.startMs, at(5) * 1000, "B's stop pairs with B's start");
+    assert.equal(stopA.deviceId, a);
+    assert.equal(stopA.startMs, at(0) * 1000, "A's start was not consumed by B's stop");
+  });
+});
+
+describe('mqtt-processor: a pending offline alert survives a restart (issue 13)', () => {
+  it('sends the offline alert after the rest of the debounce for a device stored as disconnected but not announced', async () => {
+    const { p, later } = make({ debounceMs: 60_000 });
+    // went offline 59.99 s before "now", the user was told it was online
+    p.remember(CAMERA, { deviceType: 'hive-cam', name: 'Garage', connected: false, announced: 'online', disconnectedMs: NOW - 59_990 });
+    await until(() => later.length > 0);
+    const alert = later[0]!.alerts[0] as Alert;
+    assert.equal(alert.kind, 'camera-offline');
+    assert.equal(alert.deviceName, 'Garage');
+    assert.deepEqual(later[0]!.record, {
+      kind: 'connection-alert',
+      deviceId: CAMERA,
+      deviceType: 'hive-cam',
+      timeMs: NOW - 59_990,
+      announced: 'offline',
+    });
+    p.close();
+  });
+
+  it('sends nothing again for a device whose offline alert is recorded, or that reconnects in time', async () => {
+    const { p, later } = make({ debounceMs: 20 });
+    p.remember(CAMERA, { deviceType: 'hive-cam', connected: false, announced: 'offline', disconnectedMs: NOW - 1000 });
+    p.remember('cam-2', { deviceType: 'hive-cam', connected: false, announced: 'online', disconnectedMs: NOW });
+    p.handleDevice(topics.connection('cam-2'), json({ status: 'connected' }));
+    await new Promise((r) => setTimeout(r, 60));
+    assert.deepEqual(later, []);
+    p.close();
+  });
+
+  it('marks the connection record that raised an alert at once, so the store knows what the user was told', () => {
+    const { p } = make();
+    const online = p.handleDevice(topics.connection(), json({ status: 'connected' })).record as ConnectionRecord;
+    assert.equal(online.announced, 'online');
+    const offline = p.handleDevice(topics.connection(), json({ status: 'disconnected' })).record as ConnectionRecord;
+    assert.equal(offline.announced, 'offline', 'debounce 0: told at once');
+  });
+});
+
+async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not met');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

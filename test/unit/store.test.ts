@@ -215,7 +215,15 @@ describe('records in seed 004 tables', () => {
     assert.equal(cameras[0]!.desired_mode, 'PRIVACY', 'requested mode, restored on reconnect');
     const devices = await store.knownDevices();
     assert.deepEqual(devices, [
-      { camera_id: CAMERA, device_type: 'hive-cam', camera_name: 'Front Door', mode: 'PRIVACY', connection_status: 'connected' },
+      {
+        camera_id: CAMERA,
+        device_type: 'hive-cam',
+        camera_name: 'Front Door',
+        mode: 'PRIVACY',
+        connection_status: 'connected',
+        connection_alert: null,
+        disconnected_at: null,
+      },
     ]);
     const dead = (await store.query('dead-letters')) as { deadLetters: Array<{ reason: string }>; total: number };
     assert.equal(dead.total, 1);

@@ -106,7 +106,7 @@ export class AlertService {
     const deliveries: NewDelivery[] = targets.map((target) => ({
       target,
       item: 'snapshot',
-      dedupeKey: `snapshot:${target}:${snapshot.eventId ?? snapshot.requestId}:${digest}`,
+      dedupeKey: `snapshot:${target}:${snapshot.deviceId}:${snapshot.eventId ?? snapshot.requestId}:${digest}`,
       payload: snapshot,
       image,
       deviceId: snapshot.deviceId,

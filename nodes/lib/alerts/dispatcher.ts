@@ -190,7 +190,7 @@ export class Dispatcher {
     try {
       let alert: OutboxRow | undefined;
       if (first.item === 'snapshot' && first.eventId) {
-        alert = await outbox.alertFor(target, first.eventId);
+        alert = await outbox.alertFor(target, first.deviceId, first.eventId);
         if (alert?.state === 'pending') {
           // Its alert failed and waits for a retry: they go together as one photo.
           await outbox.merge(first, alert);

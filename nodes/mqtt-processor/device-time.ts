@@ -1,0 +1,82 @@
+/**
+ * A device's `timestamp` field, checked against the runtime's clock.
+ *
+ * Accepted forms (docs/data.md, "Device time"):
+ * - a JSON number: Unix seconds below 10^11 (what VBC01 cameras and the Pi's
+ *   motion events send), Unix milliseconds from 10^11 (the Pi's heartbeats and
+ *   sensor readings);
+ * - a string in ISO 8601 form `YYYY-MM-DDThh:mm[:ss[.fraction]]` with `Z` or an
+ *   offset (without one, UTC).
+ * The time must lie inside [now − past window, now + future window]. Anything
+ * else (`"hello 5"`, which Date.parse read as 2001; `1e20`; the years 99999 and
+ * −271821; a clock set to 2100) is not stored as the event's time: the receive
+ * time is used, the device's value is kept as sent, and the record says why.
+ * The reading itself is good, so it is stored, not dead-lettered.
+ */
+
+export interface ClockWindow {
+  /** how far behind the runtime's clock a device time may be: a Pi replaying its outbox */
+  pastMs: number;
+  /** how far ahead: clocks that drift */
+  futureMs: number;
+}
+
+export const DEFAULT_CLOCK_WINDOW: ClockWindow = { pastMs: 30 * 24 * 3600_000, futureMs: 5 * 60_000 };
+
+export type DeviceTime =
+  /** the device's own time, or no timestamp at all (the receive time) */
+  | { timeMs: number; raw?: undefined; problem?: undefined }
+  /** the receive time stands in for a timestamp that could not be used */
+  | { timeMs: number; raw: string; problem: string };
+
+const SECONDS_BELOW = 1e11;
+/** at most 64 characters of an unusable value are kept */
+const RAW_CHARS = 64;
+const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+export function deviceTime(value: unknown, nowMs: number, window: ClockWindow): DeviceTime {
+  if (value === undefined || value === null) return { timeMs: nowMs };
+  const parsed = parse(value);
+  const problem =
+    typeof parsed === 'string'
+      ? parsed
+      : parsed < nowMs - window.pastMs
+        ? `more than ${span(window.pastMs)} behind the runtime's clock`
+        : parsed > nowMs + window.futureMs
+          ? `more than ${span(window.futureMs)} ahead of the runtime's clock`
+          : undefined;
+  if (problem === undefined) return { timeMs: parsed as number };
+  const raw = (typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value))).slice(0, RAW_CHARS);
+  const shown = typeof value === 'string' ? JSON.stringify(raw) : raw;
+  return { timeMs: nowMs, raw, problem: `timestamp ${shown} ${problem}: the receive time is used` };
+}
+
+/** Unix milliseconds, or why the value is not one of the accepted forms. */
+function parse(value: unknown): number | string {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value <= 0) return 'is not a positive finite number';
+    return Math.round(value < SECONDS_BELOW ? value * 1000 : value);
+  }
+  if (typeof value !== 'string') return 'must be Unix seconds, milliseconds or an ISO 8601 string';
+  const m = ISO_8601.exec(value);
+  if (!m) return 'is not an ISO 8601 date-time (YYYY-MM-DDThh:mm:ssZ)';
+  const [, y, mo, d, h, mi, s = '0', frac = '', zone = 'Z'] = m;
+  const ms = Date.UTC(+y!, +mo! - 1, +d!, +h!, +mi!, +s, Math.floor(+`0.${frac || '0'}` * 1000));
+  const check = new Date(ms);
+  // Date.UTC rolls 2026-02-30 over to March: a date that does not exist is refused.
+  if (check.getUTCMonth() !== +mo! - 1 || check.getUTCDate() !== +d! || +h! > 23 || +mi! > 59 || +s > 59) {
+    return 'is not a real date and time';
+  }
+  if (zone === 'Z') return ms;
+  const sign = zone[0] === '-' ? -1 : 1;
+  const [oh, om] = [+zone.slice(1, 3), +zone.slice(-2)];
+  if (oh > 23 || om > 59) return 'has an impossible UTC offset';
+  return ms - sign * (oh * 60 + om) * 60_000;
+}
+
+function span(ms: number): string {
+  if (ms % 86_400_000 === 0) return `${ms / 86_400_000} days`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} hours`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} minutes`;
+  return `${Math.round(ms / 1000)} seconds`;
+}
