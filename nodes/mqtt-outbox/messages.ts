@@ -6,7 +6,7 @@
 
 /** MQTT 3.1.1 §4.7: a PUBLISH topic is non-empty UTF-8 without wildcards or NUL, at most 65,535 bytes. */
 export function publishTopic(value: unknown): string {
-  if (typeof value !== 'string' || value === '') throw new Error('no topic: set the node\'s topic or msg.topic');
+  if (typeof value !== 'string' || value === '') throw new Error("no topic: set the node's topic or msg.topic");
   if (/[+#\u0000]/.test(value)) throw new Error(`topic "${value.slice(0, 100)}" contains a wildcard (+ or #) or NUL`);
   if (Buffer.byteLength(value) > 65_535) throw new Error('topic longer than 65,535 bytes');
   return value;

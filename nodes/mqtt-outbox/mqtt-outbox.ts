@@ -37,7 +37,12 @@ export default function register(RED: NodeAPI): void {
     const settingsOf = RED.settings as { userDir?: string; mqttReconnectTime?: number };
     let settings: OutboxSettings;
     try {
-      settings = outboxSettings(def, node.credentials ?? {}, settingsOf.userDir ?? process.cwd(), settingsOf.mqttReconnectTime ?? DEFAULT_RECONNECT_MS);
+      settings = outboxSettings(
+        def,
+        node.credentials ?? {},
+        settingsOf.userDir ?? process.cwd(),
+        settingsOf.mqttReconnectTime ?? DEFAULT_RECONNECT_MS,
+      );
     } catch (err) {
       const message = (err as Error).message;
       status.now('error', message.slice(0, 90));
@@ -99,10 +104,12 @@ export default function register(RED: NodeAPI): void {
         return;
       }
       // Messages that arrive while the file opens wait on `opening`, in arrival order.
-      opening.then(({ uplink: u }) => u.publish(topic, payload)).then(
-        () => done(),
-        (err: Error) => done(new Error(`mqtt-outbox: not queued: ${err.message}`)),
-      );
+      opening
+        .then(({ uplink: u }) => u.publish(topic, payload))
+        .then(
+          () => done(),
+          (err: Error) => done(new Error(`mqtt-outbox: not queued: ${err.message}`)),
+        );
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {

@@ -207,10 +207,9 @@ export class OutboxStore {
       [excess],
     );
     if (!cut) return;
-    const gone = await this.db.all<{ bytes: number; queued_ms: number }>(
-      'DELETE FROM outbox WHERE seq <= ? RETURNING bytes, queued_ms',
-      [cut.seq],
-    );
+    const gone = await this.db.all<{ bytes: number; queued_ms: number }>('DELETE FROM outbox WHERE seq <= ? RETURNING bytes, queued_ms', [
+      cut.seq,
+    ]);
     await this.forget(gone, 'size');
   }
 

@@ -56,7 +56,8 @@ export interface OutboxSettings {
 const MIB = 1024 * 1024;
 
 function positive(name: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isFinite(value) || value <= 0 || value > max) throw new Error(`${name} must be a number above 0${max < Number.MAX_SAFE_INTEGER ? ` and at most ${max}` : ''} (got ${value})`);
+  if (!Number.isFinite(value) || value <= 0 || value > max)
+    throw new Error(`${name} must be a number above 0${max < Number.MAX_SAFE_INTEGER ? ` and at most ${max}` : ''} (got ${value})`);
   return value;
 }
 

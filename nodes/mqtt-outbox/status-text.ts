@@ -22,9 +22,14 @@ export function age(ms: number): string {
 
 export function statusText(s: UplinkSummary, dropped: DropCounts, nowMs: number): [StatusLevel, string] {
   const backlog =
-    s.queued === 0 ? 'nothing queued' : `${compact(s.queued)} queued${s.oldestMs !== undefined ? `, oldest ${age(nowMs - s.oldestMs)}` : ''}`;
+    s.queued === 0
+      ? 'nothing queued'
+      : `${compact(s.queued)} queued${s.oldestMs !== undefined ? `, oldest ${age(nowMs - s.oldestMs)}` : ''}`;
   const lost = dropped.size + dropped.age;
-  const drops = lost > 0 ? `; dropped ${compact(lost)} (${[dropped.size && `${dropped.size} full`, dropped.age && `${dropped.age} too old`].filter(Boolean).join(', ')})` : '';
+  const drops =
+    lost > 0
+      ? `; dropped ${compact(lost)} (${[dropped.size && `${dropped.size} full`, dropped.age && `${dropped.age} too old`].filter(Boolean).join(', ')})`
+      : '';
   switch (s.state) {
     case 'connected':
       return ['ok', `connected, ${backlog}${drops}`];

@@ -150,7 +150,11 @@ export class Uplink {
     if (client && this.state === 'connected') {
       await until(() => this.inFlight.size === 0, waitMs);
       const { goodbye } = this.opts;
-      if (goodbye) await within(waitMs, client.publishAsync(goodbye.topic, goodbye.payload, { qos: 1, retain: true }).catch(() => undefined));
+      if (goodbye)
+        await within(
+          waitMs,
+          client.publishAsync(goodbye.topic, goodbye.payload, { qos: 1, retain: true }).catch(() => undefined),
+        );
     }
     if (client) {
       // A clean DISCONNECT when we can (the broker then discards the Last Will); forced when not.

@@ -61,7 +61,8 @@ const STATUS_EVENTS: Omit<TableRows, 'rows'> = {
   head: `INSERT INTO status_events (camera_id, event_type, status, timestamp, camera_name, client_id, ip_address,
     firmware_version, battery_level, temperature, uptime, raw_payload, created_at, signal_strength, stream_state)`,
   columns: 15,
-  tail: '',
+  // The same message again (an outbox replay, a QoS 1 redelivery) is already stored: migration 7's key.
+  tail: ' ON CONFLICT DO NOTHING',
 };
 
 // A stop can arrive before its start (out-of-order delivery or a lost start):
