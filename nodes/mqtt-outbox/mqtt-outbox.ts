@@ -136,6 +136,6 @@ export function dropText(d: DropReport, s: Pick<OutboxSettings, 'maxBytes' | 'ma
   const span = `queued ${new Date(d.fromMs).toISOString()} to ${new Date(d.toMs).toISOString()}`;
   const what = `dropped ${d.count} oldest message${d.count === 1 ? '' : 's'} (${d.bytes} bytes, ${span})`;
   return d.reason === 'size'
-    ? `outbox full: ${what} to stay within ${Math.round((s.maxBytes / 1048576) * 10) / 10} MiB`
+    ? `outbox full: ${what} to stay within ${Number((s.maxBytes / 1048576).toPrecision(3))} MiB`
     : `outbox: ${what}, older than ${age(s.maxAgeMs)}`;
 }
