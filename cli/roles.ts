@@ -13,6 +13,7 @@ import { hostname } from 'node:os';
 import { parseBrokerMode } from './broker-choice';
 import { parseAuthConfig } from './mediamtx-auth';
 import { dashboardConfig, type DashboardConfig } from './dashboard-config';
+import { OUTBOX_DEFAULTS } from '../nodes/mqtt-outbox/settings';
 import { dirname, join, resolve } from 'node:path';
 
 /** The package's own folder (holds package.json, flows/, dist/), from source or build. */
@@ -99,7 +100,7 @@ export function settingsFor(env: Env): RoleSettings {
     MQTT_PASSWORD: demo ? (env.MQTT_PASSWORD ?? '') : required('MQTT_PASSWORD', 'devices and the runtime log in to the broker'),
   };
 
-  Object.assign(flowEnv, piFlowEnv(env, role, flowEnv.PICAM_PREFIX!, problems));
+  Object.assign(flowEnv, piFlowEnv(env, role, flowEnv.PICAM_PREFIX!, problems), outboxEnv(env, dataDir));
   try {
     parseAuthConfig(env);
   } catch (err) {
@@ -236,6 +237,15 @@ function piFlowEnv(env: Env, role: Role, prefix: string, problems: string[]): Re
       device: { hardwareVersion: 'Raspberry Pi', softwareVersion: `picam-guardian ${packageVersion()}` },
     }),
     PICAM_WILL_PAYLOAD: JSON.stringify({ status: 'disconnected' }),
+  };
+}
+
+/** The Pi's MQTT outbox (nodes/mqtt-outbox): where it lives and how much of an outage it keeps. */
+function outboxEnv(env: Env, dataDir: string): Record<string, string> {
+  return {
+    PICAM_OUTBOX_FILE: env.PICAM_OUTBOX_FILE || resolve(dataDir, 'pi-outbox.db'),
+    PICAM_OUTBOX_MAX_MB: env.PICAM_OUTBOX_MAX_MB || String(OUTBOX_DEFAULTS.maxMiB),
+    PICAM_OUTBOX_MAX_HOURS: env.PICAM_OUTBOX_MAX_HOURS || String(OUTBOX_DEFAULTS.maxHours),
   };
 }
 

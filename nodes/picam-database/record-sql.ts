@@ -65,7 +65,8 @@ const STATUS_EVENTS: Omit<TableRows, 'rows'> = {
     firmware_version, battery_level, temperature, uptime, raw_payload, created_at, signal_strength, stream_state,
     device_time_raw)`,
   columns: 16,
-  tail: '',
+  // The same message again (an outbox replay, a QoS 1 redelivery) is already stored: migration 6's key.
+  tail: ' ON CONFLICT DO NOTHING',
 };
 
 // A stop can arrive before its start (out-of-order delivery or a lost start):

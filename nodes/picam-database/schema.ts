@@ -247,6 +247,21 @@ UPDATE camera_registry SET last_seen = CAST(strftime('%s', 'now') AS INTEGER)
   WHERE last_seen > CAST(strftime('%s', 'now') AS INTEGER);
 `,
   },
+  {
+    version: 6,
+    description: 'status events keyed by device, kind, second and status: a replayed heartbeat is stored once',
+    // A Pi replays its outbox after an outage and resends what the broker took but
+    // whose PUBACK it never saw; a camera's QoS 1 redelivery repeats a packet. The
+    // processor's memory of recent packets is lost on restart: the key is not.
+    // IFNULL: a heartbeat without a stream state has a NULL status, and NULLs never
+    // collide in a unique index. Duplicates already stored go first (the oldest stays).
+    sql: `
+DELETE FROM status_events WHERE id NOT IN (
+  SELECT MIN(id) FROM status_events GROUP BY camera_id, event_type, timestamp, IFNULL(status, '')
+);
+CREATE UNIQUE INDEX status_events_natural_key ON status_events (camera_id, event_type, timestamp, IFNULL(status, ''));
+`,
+  },
 ];
 
 export async function currentVersion(db: Connection): Promise<number> {

@@ -34,6 +34,7 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
     'hivecam-gateway',
     'mediamtx-health',
     'mediamtx-server',
+    'mqtt-outbox',
     'mqtt-processor',
     'picam-database',
     'rpicam-rtsp',
