@@ -116,11 +116,11 @@ describe('replayed device messages in the cloud store', () => {
   });
 
   it('migration 6 removes duplicate heartbeats stored before it, keeping the first, and then enforces the key', async () => {
-    const file = join(dir, 'before-7.db');
+    const file = join(dir, 'before-6.db');
     const db = await Connection.open(file);
     await migrate(
       db,
-      MIGRATIONS.filter((m) => m.version < 7),
+      MIGRATIONS.filter((m) => m.version < 6),
     );
     const insert = 'INSERT INTO status_events (camera_id, event_type, status, timestamp, raw_payload) VALUES (?, ?, ?, ?, ?)';
     await db.run(insert, [PI, 'heartbeat', null, 1000, 'first']);
