@@ -11,7 +11,7 @@ import express from 'express';
 import { selectBroker, type BrokerMode } from './broker-choice';
 import { readFlow, type FlowNode } from './flow-file';
 import { DASHBOARD_PATH, mountDashboard } from './dashboard-server';
-import { editorLoginLimit } from './editor-login-limit';
+import { editorLoginLimit, type EditorUser } from './editor-login-limit';
 import { basicAuth } from './http-auth';
 import { apiBodyParsers, requestErrorHandler } from './http-errors';
 import { refuseLocalOnlyPaths, startInternalServer, type InternalServer } from './internal-server';
@@ -109,7 +109,8 @@ export async function startRuntime(
         warn,
       })
     : undefined;
-  if (settings.adminAuth) app.use(settings.httpAdminRoot as string, editorLoginLimit(loginLimiter, role.trustedProxies));
+  const adminAuth = settings.adminAuth as { users?: EditorUser[] } | undefined;
+  if (adminAuth?.users) app.use(settings.httpAdminRoot as string, editorLoginLimit(adminAuth.users, loginLimiter, role.trustedProxies));
   app.use(settings.httpAdminRoot as string, RED.httpAdmin);
   // The API: a dashboard session, an API token or the Basic login (cloud); open in the demo.
   const trustedProxies = role.trustedProxies;
