@@ -28,6 +28,7 @@ let runtime: CliProcess;
 let base = '';
 let internal = '';
 let wsBase = '';
+let gateway = '';
 
 /** As nginx's `proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for` passes on a client at `client`. */
 const via = (client: string, headers: Record<string, string> = {}) => ({ 'x-forwarded-for': client, ...headers });
@@ -36,7 +37,7 @@ const authAsk = (password: string) =>
   JSON.stringify({ user: 'picam-1', password, token: '', ip: '203.0.113.9', action: 'publish', path: 'picam-1', protocol: 'rtsp', id: '', query: '' });
 
 before(async () => {
-  const ports = { http: await freePort(), mqtt: await freePort(), ws: await freePort() };
+  const ports = { http: await freePort(), mqtt: await freePort(), ws: await freePort(), gateway: await freePort() };
   const internalPort = await freePort();
   runtime = startCli(
     ['start', '--role', 'cloud'],
@@ -49,6 +50,7 @@ before(async () => {
   base = `http://127.0.0.1:${ports.http}`;
   wsBase = `ws://127.0.0.1:${ports.http}`;
   internal = `http://127.0.0.1:${internalPort}`;
+  gateway = `http://127.0.0.1:${ports.gateway}`;
   // With the API token: the Basic login must not be verified (and remembered) before the lockout test.
   const byToken = { authorization: `Bearer ${TOKEN}` };
   await waitFor('the API', async () => ((await fetch(`${base}/api/status`, { headers: byToken }).catch(() => undefined))?.ok ? true : undefined), 60_000);
@@ -154,6 +156,15 @@ describe('limits count the client the proxy names, not the proxy', () => {
     });
     assert.equal(other.status, 200, 'guessers elsewhere do not lock the admin out');
     assert.equal((await adminLogin(`${base}/admin`)).status, 200, 'the proxy itself (no header) is not blocked either');
+  });
+
+  it('VBC01 gateway: behind the port-80 proxy, one camera failing does not block the others', async () => {
+    await waitFor('the gateway', async () => ((await fetch(`${gateway}/hivecam/nobody`).catch(() => undefined)) ? true : undefined));
+    const ask = (client: string) => fetch(`${gateway}/hivecam/cert/unknown-cam`, { headers: via(client) }).then((r) => r.status);
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) statuses.push(await ask('198.51.100.60'));
+    assert.equal(statuses.at(-1), 429, `the failing camera is blocked: ${statuses}`);
+    assert.equal(await ask('198.51.100.61'), 403, 'another camera behind the same proxy is answered, not blocked');
   });
 
   it('live feed WebSocket: wrong tokens count; a blocked client is refused; others get in', async () => {
