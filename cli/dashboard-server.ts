@@ -171,7 +171,9 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
 
   // ---- the guard for httpNode
   // One failure count per client for every way of logging in: alternating methods gains a guesser nothing.
-  const basic = o.basic ? basicAuth(o.basic.user, o.basic.pass, { limiter: sessions.limiter, trustedProxies: o.trustedProxies }) : undefined;
+  const basic = o.basic
+    ? basicAuth(o.basic.user, o.basic.pass, { limiter: sessions.limiter, trustedProxies: o.trustedProxies })
+    : undefined;
   const guard = (req: Request, res: Response, next: NextFunction): void => {
     if (o.config.open) return next();
     const authorization = req.headers.authorization ?? '';

@@ -26,7 +26,12 @@ export interface EditorUser {
 
 /** `/auth/token` in any spelling a router might accept (case, repeated or trailing slashes). */
 function isTokenPath(path: string): boolean {
-  return path.toLowerCase().replace(/\/{2,}/g, '/').replace(/\/$/, '') === '/auth/token';
+  return (
+    path
+      .toLowerCase()
+      .replace(/\/{2,}/g, '/')
+      .replace(/\/$/, '') === '/auth/token'
+  );
 }
 
 /** The login form is small; Node-RED's parsers skip a body already read (req._body). */

@@ -115,7 +115,8 @@ export async function startRuntime(
   // The API: a dashboard session, an API token or the Basic login (cloud); open in the demo.
   const trustedProxies = role.trustedProxies;
   if (dashboard) app.use(settings.httpNodeRoot as string, dashboard.guard);
-  else if (nodeAuth) app.use(settings.httpNodeRoot as string, basicAuth(nodeAuth.user, nodeAuth.pass, { limiter: loginLimiter, trustedProxies }));
+  else if (nodeAuth)
+    app.use(settings.httpNodeRoot as string, basicAuth(nodeAuth.user, nodeAuth.pass, { limiter: loginLimiter, trustedProxies }));
   app.get('/metrics', ops.metrics);
   // Bodies read here, with clear 400/413s, so http in nodes never answer a malformed body with their bare 500.
   app.use(settings.httpNodeRoot as string, ...apiBodyParsers((settings.apiMaxLength as string | undefined) ?? '5mb'));

@@ -44,11 +44,15 @@ before(async () => {
   INTERNAL = `http://127.0.0.1:${internal}`;
   runtime = startCli(
     ['start', '--role', 'cloud'],
-    cloudRoleEnv(dir, { ...PORTS, internal }, {
-      PICAM_DEBOUNCE_SECONDS: '1',
-      PICAM_CAMERAS: CAMERA,
-      PICAM_MEDIAMTX_DEVICES: `picam-1:${bcrypt.hashSync('pi-stream-secret', 4)}`,
-    }),
+    cloudRoleEnv(
+      dir,
+      { ...PORTS, internal },
+      {
+        PICAM_DEBOUNCE_SECONDS: '1',
+        PICAM_CAMERAS: CAMERA,
+        PICAM_MEDIAMTX_DEVICES: `picam-1:${bcrypt.hashSync('pi-stream-secret', 4)}`,
+      },
+    ),
   );
   camera = await waitFor('the broker', () =>
     mqtt.connectAsync(MQTT_URL, { ...DEVICE_LOGIN, clientId: CAMERA, reconnectPeriod: 0 }).catch(() => undefined),

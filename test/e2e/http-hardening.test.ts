@@ -34,7 +34,17 @@ let gateway = '';
 const via = (client: string, headers: Record<string, string> = {}) => ({ 'x-forwarded-for': client, ...headers });
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 const authAsk = (password: string) =>
-  JSON.stringify({ user: 'picam-1', password, token: '', ip: '203.0.113.9', action: 'publish', path: 'picam-1', protocol: 'rtsp', id: '', query: '' });
+  JSON.stringify({
+    user: 'picam-1',
+    password,
+    token: '',
+    ip: '203.0.113.9',
+    action: 'publish',
+    path: 'picam-1',
+    protocol: 'rtsp',
+    id: '',
+    query: '',
+  });
 
 before(async () => {
   const ports = { http: await freePort(), mqtt: await freePort(), ws: await freePort(), gateway: await freePort() };
@@ -53,7 +63,11 @@ before(async () => {
   gateway = `http://127.0.0.1:${ports.gateway}`;
   // With the API token: the Basic login must not be verified (and remembered) before the lockout test.
   const byToken = { authorization: `Bearer ${TOKEN}` };
-  await waitFor('the API', async () => ((await fetch(`${base}/api/status`, { headers: byToken }).catch(() => undefined))?.ok ? true : undefined), 60_000);
+  await waitFor(
+    'the API',
+    async () => ((await fetch(`${base}/api/status`, { headers: byToken }).catch(() => undefined))?.ok ? true : undefined),
+    60_000,
+  );
 });
 
 after(async () => {
@@ -71,7 +85,11 @@ describe('local-only hooks are never answered on the public port', () => {
   });
 
   it('refuses a relayed request on the internal listener too (a proxy pointed there by mistake)', async () => {
-    const relayed: Array<Record<string, string>> = [{ 'x-forwarded-for': '203.0.113.9' }, { forwarded: 'for=203.0.113.9' }, { 'x-real-ip': '203.0.113.9' }];
+    const relayed: Array<Record<string, string>> = [
+      { 'x-forwarded-for': '203.0.113.9' },
+      { forwarded: 'for=203.0.113.9' },
+      { 'x-real-ip': '203.0.113.9' },
+    ];
     for (const header of relayed) {
       assert.equal((await post(`${internal}/mediamtx/auth`, authAsk(PI_PASSWORD), header)).status, 403, JSON.stringify(header));
     }
@@ -106,10 +124,15 @@ describe('limits count the client the proxy names, not the proxy', () => {
     const guesser = '198.51.100.10';
     const statuses: number[] = [];
     for (let i = 0; i < 12; i++) {
-      const res = await fetch(`${base}/api/cameras`, { headers: via(guesser, { authorization: basic(LOGINS.api.username, `guess-${i}`) }) });
+      const res = await fetch(`${base}/api/cameras`, {
+        headers: via(guesser, { authorization: basic(LOGINS.api.username, `guess-${i}`) }),
+      });
       statuses.push(res.status);
     }
-    assert.ok(statuses.slice(0, 5).every((s) => s === 401), `${statuses}`);
+    assert.ok(
+      statuses.slice(0, 5).every((s) => s === 401),
+      `${statuses}`,
+    );
     assert.equal(statuses.at(-1), 429, 'the guesser is blocked');
     const other = await fetch(`${base}/api/cameras`, { headers: via('198.51.100.11', { authorization: API_AUTH }) });
     assert.equal(other.status, 200, 'a different client behind the same proxy is not locked out');
@@ -137,7 +160,10 @@ describe('limits count the client the proxy names, not the proxy', () => {
       });
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) statuses.push((await guess('198.51.100.30', `guess-${i}`)).status);
-    assert.ok(statuses.slice(0, 5).every((s) => s !== 200 && s !== 429), `${statuses}`);
+    assert.ok(
+      statuses.slice(0, 5).every((s) => s !== 200 && s !== 429),
+      `${statuses}`,
+    );
     const blocked = await guess('198.51.100.30', LOGINS.admin.password);
     assert.equal(blocked.status, 429, 'blocked before the password is even checked');
     assert.ok(Number(blocked.headers.get('retry-after')) > 0);
@@ -180,7 +206,10 @@ describe('limits count the client the proxy names, not the proxy', () => {
       });
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) statuses.push(await open('198.51.100.40', `wrong-token-${i}`));
-    assert.ok(statuses.slice(0, 5).every((s) => s === 401), `${statuses}`);
+    assert.ok(
+      statuses.slice(0, 5).every((s) => s === 401),
+      `${statuses}`,
+    );
     assert.equal(await open('198.51.100.40', TOKEN), 429, 'blocked, even with the right token now');
     assert.equal(await open('198.51.100.41', TOKEN), 101, 'another client gets its feed');
   });
@@ -242,7 +271,11 @@ describe('malformed requests get a 4xx with a reason, never a 500', () => {
   });
 
   it('the dashboard login and the editor with a broken body', async () => {
-    const login = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":' });
+    const login = await fetch(`${base}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"username":',
+    });
     await expect(login, 400, /not valid JSON/);
     const editor = await fetch(`${base}/admin/auth/token`, {
       method: 'POST',

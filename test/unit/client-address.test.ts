@@ -54,7 +54,8 @@ describe('client address', () => {
     assert.equal(isLocalRequest(request('127.0.0.1')), true);
     assert.equal(isLocalRequest(request('::1')), true);
     assert.equal(isLocalRequest(request('10.0.0.2')), false);
-    for (const h of ['forwarded', 'x-forwarded-for', 'x-real-ip']) assert.equal(isLocalRequest(request('127.0.0.1', { [h]: '1.2.3.4' })), false, h);
+    for (const h of ['forwarded', 'x-forwarded-for', 'x-real-ip'])
+      assert.equal(isLocalRequest(request('127.0.0.1', { [h]: '1.2.3.4' })), false, h);
   });
 });
 
