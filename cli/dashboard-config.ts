@@ -7,7 +7,6 @@
  *   PICAM_API_TOKENS        API tokens for scripts: "name:<sha256 hex of the token>,..."
  *   PICAM_WEBRTC_URL        MediaMTX's WebRTC server as the browser reaches it (http://host:8889)
  *   PICAM_DASHBOARD_MJPEG   MJPEG previews when there is no WebRTC: "picam-1=/picam/preview,..."
- *   PICAM_TRUSTED_PROXIES   addresses whose X-Forwarded-Proto/-For are believed (loopback always is)
  */
 import { DEVICE_ID_PATTERN } from '../nodes/lib/types';
 
@@ -30,7 +29,6 @@ export interface DashboardConfig {
   webrtcUrl: string;
   /** device id → MJPEG URL (absolute or on this server) */
   mjpeg: Record<string, string>;
-  trustedProxies: string[];
 }
 
 const USER_NAME = /^[A-Za-z0-9_.@-]{1,64}$/;
@@ -93,5 +91,5 @@ export function dashboardConfig(
     mjpeg[id] = url;
   }
 
-  return { open: role.open, users, tokens, webrtcUrl, mjpeg, trustedProxies: list(env.PICAM_TRUSTED_PROXIES) };
+  return { open: role.open, users, tokens, webrtcUrl, mjpeg };
 }

@@ -19,6 +19,8 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { clientAddress, type TrustedProxies } from '../nodes/lib/client-address';
+import type { FailureLimiter } from '../nodes/lib/failure-limiter';
 import { DASHBOARD_CLIENT_HEADER, DASHBOARD_CLIENT_VALUE, type DashboardClientConfig, type SessionInfo } from '../dashboard/src/contract';
 import type { DashboardConfig } from './dashboard-config';
 import { basicAuth } from './http-auth';
@@ -37,13 +39,16 @@ export interface DashboardServerOptions {
   adminRoot: string;
   dataDir: string;
   hub: LiveFeedHub;
+  /** PICAM_TRUSTED_PROXIES: whose X-Forwarded-Proto/-For are believed */
+  trustedProxies: TrustedProxies;
+  /** the runtime's one login failure count per client (also the editor's) */
+  limiter?: FailureLimiter;
   warn(message: string): void;
 }
 
 export const DASHBOARD_PATH = '/dashboard/';
 const WS_PATH = '/api/ws';
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
 export interface MountedDashboard {
   /** everything Node-RED serves on httpNode goes through this (cloud role) */
@@ -58,24 +63,16 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
     users: o.config.users,
     tokens: o.config.tokens,
     revokedFile: join(o.dataDir, 'dashboard-logouts.json'),
+    ...(o.limiter && { limiter: o.limiter }),
   });
-  const trusted = (addr: string | undefined) => LOOPBACK.has(addr ?? '') || o.config.trustedProxies.includes(addr ?? '');
   const overTls = (req: IncomingMessage): boolean => {
     if ((req.socket as TLSSocket).encrypted) return true;
-    if (!trusted(req.socket.remoteAddress)) return false;
+    if (!o.trustedProxies.has(req.socket.remoteAddress ?? '')) return false;
     const proto = String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]!;
     return proto.trim().toLowerCase() === 'https';
   };
-  /** Rate limits are per client: behind a trusted proxy that is the address the proxy appended. */
-  const clientOf = (req: IncomingMessage): string => {
-    const remote = req.socket.remoteAddress ?? '';
-    if (!trusted(remote)) return remote;
-    const forwarded = String(req.headers['x-forwarded-for'] ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    return forwarded.at(-1) ?? remote;
-  };
+  /** Rate limits are per client: behind a trusted proxy, the client it names. */
+  const clientOf = (req: IncomingMessage): string => clientAddress(req, o.trustedProxies);
   const sessionOf = (req: IncomingMessage): Session | undefined => sessions.verify(readCookie(req.headers.cookie, SESSION_COOKIE));
   const clientConfig: DashboardClientConfig = { webrtcUrl: o.config.webrtcUrl, mjpeg: o.config.mjpeg };
   const info = (s: Session | undefined): SessionInfo =>
@@ -174,7 +171,9 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
 
   // ---- the guard for httpNode
   // One failure count per client for every way of logging in: alternating methods gains a guesser nothing.
-  const basic = o.basic ? basicAuth(o.basic.user, o.basic.pass, undefined, sessions.limiter) : undefined;
+  const basic = o.basic
+    ? basicAuth(o.basic.user, o.basic.pass, { limiter: sessions.limiter, trustedProxies: o.trustedProxies })
+    : undefined;
   const guard = (req: Request, res: Response, next: NextFunction): void => {
     if (o.config.open) return next();
     const authorization = req.headers.authorization ?? '';
@@ -213,12 +212,18 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
     const origin = req.headers.origin;
     if (origin !== undefined && safeHost(origin) !== req.headers.host) return refuse('403 Forbidden', 'cross-site WebSocket refused');
     if (o.config.open) return o.hub.accept(req, socket, head, { user: null });
+    // The same failure count as the API's token and login checks: a token guesser gains nothing here.
+    const client = clientOf(req);
+    const wait = sessions.limiter.retryAfter(client);
+    if (wait > 0) return refuse(`429 Too Many Requests\r\nRetry-After: ${wait}`, 'too many failed logins: try again later');
     const s = sessionOf(req);
     if (s) return o.hub.accept(req, socket, head, { user: s.user, sessionId: s.id, expiresMs: s.expiresMs });
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     const tokenUser = bearer ? sessions.tokenUser(bearer[1]!) : undefined;
     if (tokenUser !== undefined) return o.hub.accept(req, socket, head, { user: tokenUser });
-    refuse('401 Unauthorized', 'log in to the dashboard first');
+    // A wrong token is a guess; a browser whose cookie expired is not (it sends no token).
+    if (bearer) sessions.limiter.fail(client);
+    refuse('401 Unauthorized', bearer ? 'unknown API token' : 'log in to the dashboard first');
   });
 
   return { guard, sessions };

@@ -11,11 +11,21 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import bcrypt from 'bcryptjs';
+import { clientAddress, parseTrustedProxies, type TrustedProxies } from '../nodes/lib/client-address';
 import { FailureLimiter } from '../nodes/lib/failure-limiter';
 
 const REMEMBER_MS = 5 * 60_000;
 
-export function basicAuth(user: string, passwordHash: string, realm = 'PiCam Guardian', limiter = new FailureLimiter()) {
+export interface BasicAuthOptions {
+  realm?: string;
+  /** shared with the other logins, so alternating methods gains a guesser nothing */
+  limiter?: FailureLimiter;
+  /** failures count per client: behind a trusted proxy, the client it names (default: loopback proxies) */
+  trustedProxies?: TrustedProxies;
+}
+
+export function basicAuth(user: string, passwordHash: string, options: BasicAuthOptions = {}) {
+  const { realm = 'PiCam Guardian', limiter = new FailureLimiter(), trustedProxies = parseTrustedProxies(undefined) } = options;
   const verified = new Map<string, number>();
   const wantUser = Buffer.from(user);
   return (req: Request, res: Response, next: NextFunction): void => {
@@ -27,7 +37,7 @@ export function basicAuth(user: string, passwordHash: string, realm = 'PiCam Gua
       res.set('WWW-Authenticate', `Basic realm="${realm}"`);
       res.status(401).json({ error: 'authentication required' });
     };
-    const client = req.socket.remoteAddress ?? '';
+    const client = clientAddress(req, trustedProxies);
     const wait = limiter.retryAfter(client);
     if (wait > 0) {
       res.set('Retry-After', String(wait));

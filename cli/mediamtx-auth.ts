@@ -25,6 +25,7 @@
  */
 import type { Request, Response } from 'express';
 import bcrypt from 'bcryptjs';
+import { isLocalRequest } from '../nodes/lib/client-address';
 
 export type MediamtxAction = 'publish' | 'read' | 'playback' | 'api' | 'metrics' | 'pprof';
 
@@ -196,17 +197,15 @@ function readBody(req: Request): Promise<unknown> {
   });
 }
 
-function isLoopback(address: string | undefined): boolean {
-  return address === '::1' || /^(::ffff:)?127\./.test(address ?? '');
-}
-
 /**
  * `POST` handler for MediaMTX's authHTTPAddress: 200 `{"status":"ok"}` allows,
  * 401 `{"status":"error","error":"authentication error"}` refuses (the reason goes
- * to the log, never to the caller), 400 for a malformed body. By default only
- * loopback callers are answered (403 otherwise): on a public port the endpoint
- * would be a password oracle. Pass `loopbackOnly: false` when MediaMTX runs in
- * another container, and keep the port closed to the internet.
+ * to the log, never to the caller), 400 for a malformed body. The runtime serves
+ * it only on its internal listener (cli/internal-server.ts), and by default it
+ * answers only local, unrelayed callers (loopback, no Forwarded/X-Forwarded-For/
+ * X-Real-IP: 403 otherwise): reachable from the network it would be a password
+ * oracle. `loopbackOnly: false` is for a MediaMTX in another container, on a
+ * port closed to the internet.
  */
 export function mediamtxAuthHandler(config: AuthConfig, log: AuthLog, options: { loopbackOnly?: boolean } = {}) {
   const loopbackOnly = options.loopbackOnly ?? true;
@@ -214,8 +213,8 @@ export function mediamtxAuthHandler(config: AuthConfig, log: AuthLog, options: {
     const refuse = (status: number, error: string) => {
       res.status(status).json({ status: 'error', error });
     };
-    if (loopbackOnly && !isLoopback(req.socket.remoteAddress)) {
-      log.warn(`mediamtx auth: refused a call from ${req.socket.remoteAddress ?? 'unknown'} (loopback only)`);
+    if (loopbackOnly && !isLocalRequest(req)) {
+      log.warn(`mediamtx auth: refused a call from ${req.socket.remoteAddress ?? 'unknown'} (local, unrelayed callers only)`);
       return refuse(403, 'forbidden');
     }
     const answer = (body: unknown): Promise<void> | void => {

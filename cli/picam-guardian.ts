@@ -115,6 +115,7 @@ Ctrl-C stops everything.`);
   } else {
     const page = runtime.dashboardUrl ? `dashboard ${runtime.dashboardUrl}, ` : '';
     console.log(`PiCam Guardian ${role.role} runtime: ${page}editor ${runtime.adminUrl}, API ${runtime.url}/api`);
+    if (runtime.internalUrl) console.log(`MediaMTX auth hook (this machine only): ${runtime.internalUrl}/mediamtx/auth`);
   }
   onExit(async () => {
     await stopSim?.();

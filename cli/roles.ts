@@ -14,6 +14,7 @@ import { parseBrokerMode } from './broker-choice';
 import { parseAuthConfig } from './mediamtx-auth';
 import { dashboardConfig, type DashboardConfig } from './dashboard-config';
 import { OUTBOX_DEFAULTS } from '../nodes/mqtt-outbox/settings';
+import { DEFAULT_TRUSTED_PROXIES, parseTrustedProxies, type TrustedProxies } from '../nodes/lib/client-address';
 import { dirname, join, resolve } from 'node:path';
 
 /** The package's own folder (holds package.json, flows/, dist/), from source or build. */
@@ -43,6 +44,13 @@ export interface RoleSettings {
   tls?: { cert: string; key: string };
   /** logins, tokens and video sources of the dashboard (cli/dashboard-config.ts) */
   dashboard: DashboardConfig;
+  /** PICAM_TRUSTED_PROXIES: whose X-Forwarded-For/-Proto are believed (nodes/lib/client-address.ts) */
+  trustedProxies: TrustedProxies;
+  /**
+   * The cloud role's internal listener, always on 127.0.0.1: local-only hooks (MediaMTX's
+   * `POST /mediamtx/auth`) live there, never on the public port. Undefined for other roles.
+   */
+  internalPort?: number;
 }
 
 export function settingsFor(env: Env): RoleSettings {
@@ -74,6 +82,19 @@ export function settingsFor(env: Env): RoleSettings {
   }
   const adminRoot = env.PICAM_ADMIN_PATH ?? (demo ? '/' : '/admin');
   const tls = tlsFiles(env, problems);
+  // Default: loopback only, i.e. the shipped nginx or Caddy on this host (cloud/nginx, cloud/caddy).
+  const trustedProxiesSpec = env.PICAM_TRUSTED_PROXIES?.trim() || DEFAULT_TRUSTED_PROXIES;
+  let trustedProxies = parseTrustedProxies(DEFAULT_TRUSTED_PROXIES);
+  try {
+    trustedProxies = parseTrustedProxies(trustedProxiesSpec);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  // MediaMTX's auth hook: a port of its own on 127.0.0.1 that no proxy configuration points to.
+  const internalPort = role === 'cloud' ? port('PICAM_INTERNAL_PORT', 1881) : undefined;
+  if (internalPort !== undefined && internalPort !== 0 && internalPort === httpPort) {
+    problems.push(`PICAM_INTERNAL_PORT must differ from PICAM_HTTP_PORT (both are ${httpPort})`);
+  }
 
   const flowEnv: Record<string, string> = {
     PICAM_PREFIX: env.PICAM_PREFIX ?? 'prod',
@@ -136,6 +157,10 @@ export function settingsFor(env: Env): RoleSettings {
     flowFilePretty: true,
     httpAdminRoot: adminRoot,
     httpNodeRoot: '/',
+    // One spelling per route: a guard on /api must not be sidestepped by /API (express matches case-insensitively by default).
+    httpServerOptions: { 'case sensitive routing': true },
+    // Nodes that limit clients (the VBC01 gateway) read it here: nodes/lib/client-address.ts.
+    picamTrustedProxies: trustedProxiesSpec,
     credentialSecret: demo
       ? (env.PICAM_CREDENTIAL_SECRET ?? 'picam-guardian-local-demo')
       : required('PICAM_CREDENTIAL_SECRET', 'it encrypts the credentials file'),
@@ -177,7 +202,7 @@ export function settingsFor(env: Env): RoleSettings {
     },
     problems,
   );
-  return { role, flowEnv, problems, node, dashboard, tls };
+  return { role, flowEnv, problems, node, dashboard, tls, trustedProxies, ...(internalPort !== undefined && { internalPort }) };
 }
 
 /** HTTPS served by the runtime itself: both files or neither, and they must exist. */

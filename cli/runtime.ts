@@ -11,10 +11,15 @@ import express from 'express';
 import { selectBroker, type BrokerMode } from './broker-choice';
 import { readFlow, type FlowNode } from './flow-file';
 import { DASHBOARD_PATH, mountDashboard } from './dashboard-server';
+import { editorLoginLimit, type EditorUser } from './editor-login-limit';
 import { basicAuth } from './http-auth';
+import { apiBodyParsers, requestErrorHandler } from './http-errors';
+import { refuseLocalOnlyPaths, startInternalServer, type InternalServer } from './internal-server';
 import { LiveFeedHub } from './live-feed';
 import { mediamtxAuthHandler, parseAuthConfig } from './mediamtx-auth';
 import { Ops } from './ops';
+import { LOGIN_LIMITS } from './sessions';
+import { FailureLimiter } from '../nodes/lib/failure-limiter';
 import { verifyStreamToken } from './stream-tokens';
 import { applyFlowEnv, packageRoot, type RoleSettings } from './roles';
 
@@ -25,6 +30,8 @@ export interface RunningRuntime {
   adminUrl: string;
   /** the dashboard page; undefined for the Pi role, which has none */
   dashboardUrl?: string;
+  /** the cloud role's 127.0.0.1-only listener for local hooks (MediaMTX's /mediamtx/auth) */
+  internalUrl?: string;
   server: Server;
   stop(): Promise<void>;
 }
@@ -58,18 +65,20 @@ export async function startRuntime(
     : selectBroker(flowFiles.flatMap(readFlow), role.flowEnv.PICAM_MQTT_BROKER as BrokerMode);
 
   const app = express();
+  // One spelling per route: a guard mounted on /api must see every request the routes behind it answer.
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
+  app.disable('x-powered-by');
+  // Local hooks never exist here, in any spelling: a proxy in front makes every caller look local.
+  app.use(refuseLocalOnlyPaths);
   // HTTPS directly when the role has a certificate; otherwise plain HTTP, for a reverse proxy in front.
   const server = role.tls
     ? createHttpsServer({ cert: readFileSync(role.tls.cert), key: readFileSync(role.tls.key) }, app)
     : createServer(app);
   RED.init(server, settings);
-  // MediaMTX asks here who may publish and watch (authMethod: http). Before the API's Basic auth:
-  // MediaMTX cannot log in to it, and the handler answers only loopback callers.
-  if (role.role !== 'pi') {
-    const secret = settings.credentialSecret as string;
-    const mediamtx = { ...parseAuthConfig(process.env), streamToken: (token: string) => verifyStreamToken(secret, token) };
-    app.post('/mediamtx/auth', mediamtxAuthHandler(mediamtx, { warn: (m: string) => RED.log.warn(m) }));
-  }
+  const warn = (m: string) => RED.log.warn(m);
+  // One failure count per client for every login of this runtime: editor, dashboard, API tokens, Basic.
+  const loginLimiter = new FailureLimiter(LOGIN_LIMITS);
   // Health without a login (load balancers, watchdogs); metrics behind the API's login, below.
   let flowsStarted = false;
   const ops = new Ops({
@@ -95,20 +104,43 @@ export async function startRuntime(
         adminRoot: settings.httpAdminRoot as string,
         dataDir: userDir,
         hub,
-        warn: (m) => RED.log.warn(m),
+        trustedProxies: role.trustedProxies,
+        limiter: loginLimiter,
+        warn,
       })
     : undefined;
+  const adminAuth = settings.adminAuth as { users?: EditorUser[] } | undefined;
+  if (adminAuth?.users) app.use(settings.httpAdminRoot as string, editorLoginLimit(adminAuth.users, loginLimiter, role.trustedProxies));
   app.use(settings.httpAdminRoot as string, RED.httpAdmin);
   // The API: a dashboard session, an API token or the Basic login (cloud); open in the demo.
+  const trustedProxies = role.trustedProxies;
   if (dashboard) app.use(settings.httpNodeRoot as string, dashboard.guard);
-  else if (nodeAuth) app.use(settings.httpNodeRoot as string, basicAuth(nodeAuth.user, nodeAuth.pass));
+  else if (nodeAuth)
+    app.use(settings.httpNodeRoot as string, basicAuth(nodeAuth.user, nodeAuth.pass, { limiter: loginLimiter, trustedProxies }));
   app.get('/metrics', ops.metrics);
+  // Bodies read here, with clear 400/413s, so http in nodes never answer a malformed body with their bare 500.
+  app.use(settings.httpNodeRoot as string, ...apiBodyParsers((settings.apiMaxLength as string | undefined) ?? '5mb'));
   app.use(settings.httpNodeRoot as string, RED.httpNode);
+  app.use(requestErrorHandler({ warn }));
 
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(settings.uiPort as number, settings.uiHost as string, () => ok());
   });
+  // MediaMTX asks here who may publish and watch (authMethod: http): on 127.0.0.1 only, never on the public port.
+  let internal: InternalServer | undefined;
+  if (role.internalPort !== undefined) {
+    const secret = settings.credentialSecret as string;
+    const mediamtx = { ...parseAuthConfig(process.env), streamToken: (token: string) => verifyStreamToken(secret, token) };
+    internal = await startInternalServer(
+      role.internalPort,
+      (local) => local.post('/mediamtx/auth', mediamtxAuthHandler(mediamtx, { warn })),
+      { warn },
+    ).catch(async (err: Error) => {
+      server.close();
+      throw err;
+    });
+  }
   await RED.start();
   if (firstFlows) {
     // setFlows keeps the inline credentials (only ${ENV} references) in the
@@ -128,11 +160,13 @@ export async function startRuntime(
     url,
     adminUrl: `${url}${(settings.httpAdminRoot as string).replace(/\/$/, '')}/`,
     dashboardUrl: hub ? `${url}${DASHBOARD_PATH}` : undefined,
+    internalUrl: internal?.url,
     server,
     hooks: RED.hooks,
     stop: () =>
       (stopping ??= (async () => {
         await RED.stop();
+        await internal?.close();
         await ops.close();
         server.closeAllConnections();
         await new Promise<void>((ok) => server.close(() => ok()));

@@ -67,6 +67,8 @@ export interface SessionOptions {
   /** where logouts are kept across restarts; in memory only when unset */
   revokedFile?: string;
   limits?: FailureLimits;
+  /** a failure count shared with other logins (the editor's); made from `limits` when absent */
+  limiter?: FailureLimiter;
   now?: () => number;
 }
 
@@ -79,7 +81,7 @@ export class SessionManager {
   constructor(private readonly opts: SessionOptions) {
     // A key of its own, so a cookie signature is never also valid for anything else the secret protects.
     this.key = createHmac('sha256', opts.secret).update('picam-guardian dashboard sessions v1').digest();
-    this.limiter = new FailureLimiter(opts.limits ?? LOGIN_LIMITS);
+    this.limiter = opts.limiter ?? new FailureLimiter(opts.limits ?? LOGIN_LIMITS);
     this.now = opts.now ?? Date.now;
     this.loadRevoked();
   }

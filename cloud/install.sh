@@ -175,8 +175,8 @@ if [ -f "$ROOT/usr/local/bin/mediamtx" ] || { [ "$DRY_RUN" = 1 ] && [ -n "$MEDIA
 # /etc/mediamtx/mediamtx.yml. Restart after a change: systemctl restart mediamtx
 # The public address(es) browsers reach for WebRTC (the VM knows only its private IP):
 #MTX_WEBRTCADDITIONALHOSTS=203.0.113.10,cams.example.org
-# If the cloud runtime does not listen on 127.0.0.1:1880:
-#MTX_AUTHHTTPADDRESS=http://127.0.0.1:1880/mediamtx/auth
+# If the cloud runtime's internal port (PICAM_INTERNAL_PORT) is not 1881:
+#MTX_AUTHHTTPADDRESS=http://127.0.0.1:1881/mediamtx/auth
 MTXENV
   fi
   install_unit "$SCRIPT_DIR/systemd/mediamtx.service"

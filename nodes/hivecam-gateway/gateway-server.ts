@@ -11,6 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEVICE_ID_PATTERN } from '../lib/types';
 import type { FailureLimiter } from '../lib/failure-limiter';
+import { clientAddress, parseTrustedProxies, type TrustedProxies } from '../lib/client-address';
 import { CertificatesMissingError, type AccessDecision, type BrokerEndpoint, type CertBundle } from './access';
 import type { AcceptedUpload } from './accept-upload';
 import { HttpError } from './upload-receiver';
@@ -23,6 +24,8 @@ export interface GatewayDeps {
   certificateIssued: (cameraId: string, via: string) => Promise<void>;
   upload: (req: IncomingMessage, query: URLSearchParams) => Promise<AcceptedUpload>;
   limiter: FailureLimiter;
+  /** proxies whose X-Forwarded-For names the camera (PICAM_TRUSTED_PROXIES; default loopback) */
+  trustedProxies?: TrustedProxies;
   log: (line: string) => void;
   /** a refusal worth a warning, not just a log line */
   warn: (line: string) => void;
@@ -39,14 +42,11 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(text);
 }
 
-/** The address a request came from, for the log and the rate limit. */
-function clientOf(req: IncomingMessage): string {
-  return req.socket.remoteAddress ?? 'unknown';
-}
-
 export function gatewayHandler(deps: GatewayDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const trustedProxies = deps.trustedProxies ?? parseTrustedProxies(undefined);
   return (req, res) => {
-    const client = clientOf(req);
+    // For the log and the rate limit: behind the port-80 proxy, the camera it names, not the proxy.
+    const client = clientAddress(req, trustedProxies);
     const url = new URL(req.url ?? '/', 'http://gateway');
     const line = `${req.method} ${url.pathname} from ${client}`;
     const finish = (status: number, body: unknown, note?: string) => {

@@ -14,6 +14,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { CERT_FILE_NAMES } from '../lib/cert-files';
 import { ffmpegInstalled } from '../lib/child-process';
 import { FailureLimiter } from '../lib/failure-limiter';
+import { trustedProxiesFromSettings } from '../lib/client-address';
 import { numberSetting, type NodeConstructor } from '../lib/node-config';
 import { StatusReporter } from '../lib/status';
 import { DEVICE_ID_PATTERN, type AlertSnapshot } from '../lib/types';
@@ -163,6 +164,7 @@ export default function register(RED: NodeAPI): void {
         }
       },
       limiter,
+      trustedProxies: trustedProxiesFromSettings(RED.settings, (m) => node.warn(m)),
       log: (line) => node.log(line),
       warn: (line) => node.warn(line),
     });

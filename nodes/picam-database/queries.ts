@@ -45,8 +45,19 @@ export interface SensorPoint {
   samples: number;
 }
 
-function int(params: QueryParams, name: string, def: number, min: number, max: number): number {
+/**
+ * One parameter as a string or number. A URL can also make lists (`?limit=1&limit=2`) and
+ * objects (`?limit[toString]=1`): those are the client's mistake (400 naming it), and must
+ * never reach Number() or String(), which throw on some of them.
+ */
+function single(params: QueryParams, name: string): string | number | undefined {
   const raw = params[name];
+  if (raw === undefined || typeof raw === 'string' || typeof raw === 'number') return raw;
+  throw new QueryError(400, `"${name}" must be a single value, not ${Array.isArray(raw) ? 'a list' : `a ${typeof raw}`}`);
+}
+
+function int(params: QueryParams, name: string, def: number, min: number, max: number): number {
+  const raw = single(params, name);
   if (raw === undefined || raw === '') return def;
   const n = typeof raw === 'number' ? raw : Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) {
@@ -57,7 +68,7 @@ function int(params: QueryParams, name: string, def: number, min: number, max: n
 
 /** Times as Unix seconds, Unix milliseconds or ISO 8601; returned in ms. */
 function time(params: QueryParams, name: string): number | undefined {
-  const raw = params[name];
+  const raw = single(params, name);
   if (raw === undefined || raw === '') return undefined;
   const n = typeof raw === 'number' ? raw : Number(raw);
   if (Number.isFinite(n) && n >= 0) return n < 1e11 ? n * 1000 : n;
@@ -67,7 +78,7 @@ function time(params: QueryParams, name: string): number | undefined {
 }
 
 function deviceId(params: QueryParams, name: string, required: boolean): string | undefined {
-  const raw = params[name];
+  const raw = single(params, name);
   if (raw === undefined || raw === '') {
     if (required) throw new QueryError(400, `"${name}" is required`);
     return undefined;
@@ -98,7 +109,7 @@ export async function events(db: Connection, p: QueryParams) {
     where.push('e.camera_id = ?');
     args.push(camera);
   }
-  const type = p.type;
+  const type = single(p, 'type');
   if (type !== undefined && type !== '') {
     if (typeof type !== 'string' || !/^[A-Za-z_]{1,64}$/.test(type))
       throw new QueryError(400, '"type" must be an activity type such as MOTION');
@@ -197,18 +208,20 @@ export async function alerts(db: Connection, p: QueryParams) {
     where.push('device_id = ?');
     args.push(camera);
   }
-  if (p.state !== undefined && p.state !== '') {
-    if (typeof p.state !== 'string' || !OUTBOX_STATES.includes(p.state)) {
+  const state = single(p, 'state');
+  if (state !== undefined && state !== '') {
+    if (typeof state !== 'string' || !OUTBOX_STATES.includes(state)) {
       throw new QueryError(400, `"state" must be one of ${OUTBOX_STATES.join(', ')}`);
     }
     where.push('state = ?');
-    args.push(p.state);
+    args.push(state);
   }
-  if (p.channel !== undefined && p.channel !== '') {
-    if (typeof p.channel !== 'string' || !/^[a-z0-9-]{1,32}$/.test(p.channel))
+  const channel = single(p, 'channel');
+  if (channel !== undefined && channel !== '') {
+    if (typeof channel !== 'string' || !/^[a-z0-9-]{1,32}$/.test(channel))
       throw new QueryError(400, '"channel" must be a channel name such as telegram');
     where.push('channel = ?');
-    args.push(p.channel);
+    args.push(channel);
   }
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const total = await db.get<{ n: number }>(`SELECT count(*) AS n FROM alerts_outbox ${filter}`, args);
@@ -224,7 +237,7 @@ export async function alerts(db: Connection, p: QueryParams) {
 
 /** Stream health: every path's latest poll, or one path's history (`path`, `from`, `to`, last hour by default). */
 export async function streams(db: Connection, p: QueryParams) {
-  const path = p.path;
+  const path = single(p, 'path');
   if (path === undefined || path === '') {
     const rows = await db.all(
       `SELECT h.path, h.time_ms, h.online, h.readers, h.inbound_kbps, h.outbound_kbps, h.frames_in_error, h.source_type

@@ -16,6 +16,7 @@ import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 import { hasFfmpeg, testRecording } from '../support/ffmpeg';
 import { uploadToGateway } from '../support/zip';
+import { freePort } from '../support/ports';
 
 /** Device times a few minutes old: the runtime only accepts device clocks near its own (issue 13). */
 const T0 = Math.floor(Date.now() / 1000) - 600;
@@ -28,6 +29,8 @@ const dir = tempDir('picam-e2e-');
 const dbFile = join(dir, 'picam-guardian.db');
 
 let runtime: CliProcess;
+/** the runtime's 127.0.0.1-only listener, where MediaMTX asks /mediamtx/auth */
+let INTERNAL = '';
 const BASE = `http://127.0.0.1:${PORTS.http}`;
 let camera: MqttClient;
 let commands: Array<{ topic: string; payload: Record<string, unknown> }> = [];
@@ -40,13 +43,19 @@ const publish = (c: MqttClient, topic: string, payload: unknown) =>
   c.publishAsync(topic, typeof payload === 'string' ? payload : JSON.stringify(payload), { qos: 1 });
 
 before(async () => {
+  const internal = await freePort();
+  INTERNAL = `http://127.0.0.1:${internal}`;
   runtime = startCli(
     ['start', '--role', 'cloud'],
-    cloudRoleEnv(dir, PORTS, {
-      PICAM_DEBOUNCE_SECONDS: '1',
-      PICAM_CAMERAS: CAMERA,
-      PICAM_MEDIAMTX_DEVICES: `picam-1:${bcrypt.hashSync('pi-stream-secret', 4)}`,
-    }),
+    cloudRoleEnv(
+      dir,
+      { ...PORTS, internal },
+      {
+        PICAM_DEBOUNCE_SECONDS: '1',
+        PICAM_CAMERAS: CAMERA,
+        PICAM_MEDIAMTX_DEVICES: `picam-1:${bcrypt.hashSync('pi-stream-secret', 4)}`,
+      },
+    ),
   );
   camera = await waitFor('the broker', () =>
     mqtt.connectAsync(MQTT_URL, { ...DEVICE_LOGIN, clientId: CAMERA, reconnectPeriod: 0 }).catch(() => undefined),
@@ -98,7 +107,7 @@ describe('cloud runtime: security on by default', () => {
 
 describe('cloud runtime: MediaMTX asks it who may publish', () => {
   const ask = (body: object) =>
-    fetch(`${BASE}/mediamtx/auth`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(`${INTERNAL}/mediamtx/auth`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const request = { ip: '127.0.0.1', protocol: 'rtsp', id: null, query: '', token: '' };
 
   it('lets a Pi publish to its own path only, with its own password, without the API login', async () => {

@@ -30,6 +30,8 @@ const USER = LOGINS.api;
 
 let runtime: CliProcess;
 let base = '';
+/** the runtime's 127.0.0.1-only listener, where MediaMTX asks /mediamtx/auth */
+let internal = '';
 let gateway = '';
 let mqttUrl = '';
 let devices: MqttClient;
@@ -73,7 +75,7 @@ function startWhep(port: number): Promise<Server> {
       // As MediaMTX with authMethod http: ask the runtime, passing on the browser's bearer token.
       const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
       const ask = { user: '', password: '', token, ip: '127.0.0.1', action: 'read', path: CAMERA, protocol: 'webrtc', id: '', query: '' };
-      fetch(`${base}/mediamtx/auth`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ask) })
+      fetch(`${internal}/mediamtx/auth`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ask) })
         .then((auth) => {
           whepAuth.push(auth.status);
           if (auth.status !== 200) return void res.writeHead(401).end('authentication error');
@@ -161,7 +163,8 @@ async function seed(): Promise<void> {
 
 describe('the dashboard in a browser', { skip: skipWithoutChromium }, () => {
   before(async () => {
-    const [http, mqttPort, wsPort, gatewayPort, whepPort, mjpegPort] = [
+    const [http, mqttPort, wsPort, gatewayPort, whepPort, mjpegPort, internalPort] = [
+      await freePort(),
       await freePort(),
       await freePort(),
       await freePort(),
@@ -170,13 +173,14 @@ describe('the dashboard in a browser', { skip: skipWithoutChromium }, () => {
       await freePort(),
     ];
     base = `http://127.0.0.1:${http}`;
+    internal = `http://127.0.0.1:${internalPort}`;
     gateway = `http://127.0.0.1:${gatewayPort}`;
     mqttUrl = `mqtt://127.0.0.1:${mqttPort}`;
     runtime = startCli(
       ['start', '--role', 'cloud'],
       cloudRoleEnv(
         dataDir,
-        { http, mqtt: mqttPort, ws: wsPort, gateway: gatewayPort },
+        { http, mqtt: mqttPort, ws: wsPort, gateway: gatewayPort, internal: internalPort },
         {
           PICAM_CAMERAS: CAMERA,
           PICAM_API_TOKENS: `tests:${createHash('sha256').update(TOKEN).digest('hex')}`,
@@ -364,7 +368,7 @@ describe('the dashboard in a browser', { skip: skipWithoutChromium }, () => {
     );
     await front.locator('.video-status[data-state="ok"]').getByText('Live').waitFor();
     assert.deepEqual(whepAuth, [200], 'MediaMTX asked the runtime, which knew the browser by its stream token');
-    const forged = await fetch(`${base}/mediamtx/auth`, {
+    const forged = await fetch(`${internal}/mediamtx/auth`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({

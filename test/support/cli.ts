@@ -61,8 +61,11 @@ export function adminLogin(adminUrl: string, login = LOGINS.admin): Promise<Resp
 /** Environment for `picam-guardian start --role cloud`, as an installer's env file would set it. */
 export function cloudRoleEnv(
   dataDir: string,
-  /** `gateway`: the VBC01 gateway's port; unset, the OS picks one (no test shares a fixed port) */
-  ports: { http: number; mqtt: number; ws: number; gateway?: number },
+  /**
+   * `gateway`: the VBC01 gateway's port; `internal`: the 127.0.0.1 listener for MediaMTX's auth
+   * hook. Unset, the OS picks one (no test shares a fixed port).
+   */
+  ports: { http: number; mqtt: number; ws: number; gateway?: number; internal?: number },
   extra: Record<string, string> = {},
 ): Record<string, string> {
   return {
@@ -72,6 +75,7 @@ export function cloudRoleEnv(
     PICAM_MQTT_PORT: String(ports.mqtt),
     PICAM_MQTT_WS_PORT: String(ports.ws),
     PICAM_GATEWAY_PORT: String(ports.gateway ?? 0),
+    PICAM_INTERNAL_PORT: String(ports.internal ?? 0),
     PICAM_LOG_LEVEL: 'warn',
     MQTT_USERNAME: LOGINS.devices.username,
     MQTT_PASSWORD: LOGINS.devices.password,

@@ -148,7 +148,6 @@ describe('dashboard settings', () => {
         PICAM_API_TOKENS: `ci:${'ab'.repeat(32)}`,
         PICAM_WEBRTC_URL: 'https://cams.example.org:8889/',
         PICAM_DASHBOARD_MJPEG: 'picam-2=http://pi2.local:1880/picam/preview',
-        PICAM_TRUSTED_PROXIES: '10.0.0.2',
       },
       { open: false, apiUser: 'viewer', apiHash: HASH },
       problems,
@@ -158,7 +157,6 @@ describe('dashboard settings', () => {
     assert.deepEqual(c.tokens, [{ name: 'ci', sha256: 'ab'.repeat(32) }]);
     assert.equal(c.webrtcUrl, 'https://cams.example.org:8889');
     assert.deepEqual(c.mjpeg, { 'picam-2': 'http://pi2.local:1880/picam/preview' });
-    assert.deepEqual(c.trustedProxies, ['10.0.0.2']);
   });
 
   it('reports bad entries without repeating what may be a secret', () => {

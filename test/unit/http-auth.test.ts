@@ -15,7 +15,7 @@ const get = (authorization?: string) => fetch(`${base}/api/x`, { headers: author
 before(async () => {
   const app = express();
   const limiter = new FailureLimiter({ maxFailures: 3, windowMs: 60_000, blockMs: 60_000 });
-  app.use('/api', basicAuth('viewer', bcrypt.hashSync('right-password', 4), 'Test', limiter), (_req, res) => {
+  app.use('/api', basicAuth('viewer', bcrypt.hashSync('right-password', 4), { realm: 'Test', limiter }), (_req, res) => {
     res.json({ ok: true });
   });
   server = createServer(app);

@@ -221,6 +221,7 @@ const CLOUD_ONLY = [
   'PICAM_API_TOKENS',
   'PICAM_WEBRTC_URL',
   'PICAM_TRUSTED_PROXIES',
+  'PICAM_INTERNAL_PORT',
 ];
 const CLOUD_ONLY_PREFIXES = [
   'TELEGRAM_',
@@ -618,7 +619,8 @@ describe('reverse proxy configs', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(site, /location \/api\/ws/);
     assert.match(site, /location \/admin\/comms/);
-    assert.match(site, /location \/mediamtx\/ \{\s*return 404;/);
+    // Case-insensitive: a plain `location /mediamtx/` let /MEDIAMTX/auth through to the runtime.
+    assert.match(site, /location ~\* \^\/\+mediamtx\(\/\|\$\) \{\s*return 404;/);
   });
 
   it('caddy validates cloud/caddy/Caddyfile', { skip: needs('caddy', 'caddy') }, () => {

@@ -82,9 +82,9 @@ describe('cloud/mediamtx.yml against the MediaMTX v1.20 OpenAPI', () => {
     assert.equal(checkKeys('g', { authHTTPExclude: [{ action: 'watch' }] }, schemas.GlobalConf!).length, 1);
   });
 
-  it('sends every request, api and metrics included, to the cloud runtime', () => {
+  it("sends every request, api and metrics included, to the cloud runtime's internal listener, not its public port", () => {
     assert.equal(config.authMethod, 'http');
-    assert.equal(config.authHTTPAddress, 'http://127.0.0.1:1880/mediamtx/auth');
+    assert.equal(config.authHTTPAddress, 'http://127.0.0.1:1881/mediamtx/auth');
     assert.deepEqual(config.authHTTPExclude, []);
   });
 
