@@ -116,9 +116,8 @@ export const CORE_TYPES: ReadonlySet<string> = new Set([
 ]); // prettier-ignore
 
 /** Node types of other modules our flows use, by module. Add a module here when a flow starts using it. */
-export const OTHER_MODULE_TYPES: Readonly<Record<string, readonly string[]>> = {
-  'node-red-contrib-aedes': ['aedes broker'],
-};
+// Empty since the cloud flow embeds its broker with our own picam-broker node (was node-red-contrib-aedes).
+export const OTHER_MODULE_TYPES: Readonly<Record<string, readonly string[]>> = {};
 
 const ENV_REF = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
 
