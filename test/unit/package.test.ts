@@ -35,6 +35,7 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
     'mediamtx-health',
     'mediamtx-server',
     'mqtt-processor',
+    'picam-broker',
     'picam-database',
     'rpicam-rtsp',
     'sensehat-in',
