@@ -74,7 +74,9 @@ export function settingsFor(env: Env): RoleSettings {
   // The embedded broker listens where the role's HTTP server does unless told otherwise.
   const mqttBind = env.PICAM_MQTT_BIND || host;
   if (demo && !['127.0.0.1', '::1', 'localhost'].includes(mqttBind)) {
-    problems.push(`the demo's broker has no login and listens only on 127.0.0.1 (PICAM_MQTT_BIND is "${mqttBind}"): use the cloud role for a network`);
+    problems.push(
+      `the demo's broker has no login and listens only on 127.0.0.1 (PICAM_MQTT_BIND is "${mqttBind}"): use the cloud role for a network`,
+    );
   }
   const adminRoot = env.PICAM_ADMIN_PATH ?? (demo ? '/' : '/admin');
   const tls = tlsFiles(env, problems);

@@ -77,7 +77,10 @@ export default function register(RED: NodeAPI): void {
         const who = `client "${clientId}" from ${peer.address} (${peer.transport})`;
         if (reason === 'client-id') warn.refused.warnNow(`refused ${who}: its client id is reserved for PiCam Guardian runtimes`);
         else if (reason === 'blocked') warn.refused.warnNow(`refused ${who}: too many failed logins from that address`);
-        else warn.refused.warnNow(`refused ${who}: wrong username or password${blockedNow ? '; that address is now blocked for a while' : ''}`);
+        else
+          warn.refused.warnNow(
+            `refused ${who}: wrong username or password${blockedNow ? '; that address is now blocked for a while' : ''}`,
+          );
         show();
       },
       denied(kind, clientId, topic) {

@@ -111,9 +111,14 @@ it('fills the database with simulated cameras and events within 30 s, and says w
   // what it publishes under its id is stored (the PUBACK comes after the COMMIT), others' traffic it cannot read.
   const ws = await mqtt.connectAsync('ws://127.0.0.1:18922', { clientId: 'ws-cam', reconnectPeriod: 0 });
   await assert.rejects(ws.subscribeAsync('prod/device/#'), /Subscribe error/);
-  await ws.publishAsync('prod/device/connection/hive-cam/ws-cam', JSON.stringify({ status: 'connected', name: 'WebSocket camera' }), { qos: 1 });
+  await ws.publishAsync('prod/device/connection/hive-cam/ws-cam', JSON.stringify({ status: 'connected', name: 'WebSocket camera' }), {
+    qos: 1,
+  });
   const listed = (await (await fetch(`${BASE}/api/cameras`)).json()) as { cameras: Array<{ camera_id: string }> };
-  assert.ok(listed.cameras.some((c) => c.camera_id === 'ws-cam'), 'stored by the time the PUBACK arrived');
+  assert.ok(
+    listed.cameras.some((c) => c.camera_id === 'ws-cam'),
+    'stored by the time the PUBACK arrived',
+  );
   await ws.endAsync();
 
   // Alerts are wired to Telegram, which is off without a token and says so instead of failing.

@@ -39,7 +39,17 @@ async function ports(): Promise<Ports> {
 /** The broker `b` (output to helper `out`, or to the given wires) plus other nodes. */
 async function loadBroker(p: Ports, props: Record<string, unknown> = {}, rest: object[] = [], wires = [['out']]) {
   const flow = [
-    { id: 'b', type: 'picam-broker', bind: '127.0.0.1', port: p.port, wsPort: p.wsPort, prefix: 'prod', topic: 'prod/device/#', wires, ...props },
+    {
+      id: 'b',
+      type: 'picam-broker',
+      bind: '127.0.0.1',
+      port: p.port,
+      wsPort: p.wsPort,
+      prefix: 'prod',
+      topic: 'prod/device/#',
+      wires,
+      ...props,
+    },
     { id: 'out', type: 'helper' },
     ...rest,
   ];
@@ -124,8 +134,7 @@ describe('picam-broker: logins', () => {
   it('refuses reserved runtime client ids to devices (WebSocket, as through the proxy)', async () => {
     const p = await ports();
     await loadBroker(p);
-    const ws = (clientId: string) =>
-      mqtt.connectAsync(`ws://127.0.0.1:${p.wsPort}/mqtt`, { ...LOGIN, clientId, reconnectPeriod: 0 });
+    const ws = (clientId: string) => mqtt.connectAsync(`ws://127.0.0.1:${p.wsPort}/mqtt`, { ...LOGIN, clientId, reconnectPeriod: 0 });
     assert.equal(await codeOf(ws('picam-guardian-cloud')), 2, 'identifier rejected');
     assert.equal(await codeOf(ws('picam-guardian-0123456789abcdef-commands')), 2);
     assert.equal(await codeOf(ws('cam-1')), 0, 'a device id over WebSocket is fine');
@@ -145,7 +154,10 @@ describe('picam-broker: each device to its own topics', () => {
     b.on('message', (t) => heardByB.push(t));
     a.on('message', (t) => heardByA.push(t));
 
-    assert.deepEqual((await b.subscribeAsync('prod/honeycomb/camB/#', { qos: 1 })).map((g) => g.qos), [1]);
+    assert.deepEqual(
+      (await b.subscribeAsync('prod/honeycomb/camB/#', { qos: 1 })).map((g) => g.qos),
+      [1],
+    );
     for (const filter of ['prod/honeycomb/camB/#', 'prod/honeycomb/+/#', 'prod/#', '#', 'prod/device/status/hive-cam/camB']) {
       // mqtt.js rejects a SUBACK that carries 0x80 (failure), with the packet.
       await assert.rejects(
@@ -154,7 +166,10 @@ describe('picam-broker: each device to its own topics', () => {
         filter,
       );
     }
-    assert.deepEqual((await a.subscribeAsync('prod/honeycomb/camA/system/+', { qos: 1 })).map((g) => g.qos), [1]);
+    assert.deepEqual(
+      (await a.subscribeAsync('prod/honeycomb/camA/system/+', { qos: 1 })).map((g) => g.qos),
+      [1],
+    );
 
     // A publish under B's id is acknowledged (QoS 1 PUBACK) and dropped.
     await a.publishAsync(topics.status('camB'), JSON.stringify({ battery: 1 }), { qos: 1 });
@@ -200,8 +215,7 @@ describe('picam-broker: acknowledged after commit', () => {
 
   /** Reading timestamps the store has committed (its done() runs after COMMIT), seen through Node-RED's hooks. */
   function committedReadings(): { times: Set<number>; stop(): void } {
-    const hooks = (require('@node-red/util') as { hooks: { add(n: string, f: (e: never) => void): void; remove(n: string): void } })
-      .hooks;
+    const hooks = (require('@node-red/util') as { hooks: { add(n: string, f: (e: never) => void): void; remove(n: string): void } }).hooks;
     const times = new Set<number>();
     hooks.add('onComplete.brokerTest', ((e: { node: { id: string }; msg: { payload?: { timeMs?: number } }; error?: unknown }) => {
       if (e.node.id === 'store' && !e.error && typeof e.msg.payload?.timeMs === 'number') times.add(e.msg.payload.timeMs);

@@ -109,7 +109,10 @@ describe('roles: Node-RED settings from the environment', () => {
     assert.equal(settingsFor({ ...cloud, PICAM_HOST: '127.0.0.1' }).flowEnv.PICAM_MQTT_BIND, '127.0.0.1');
     assert.equal(settingsFor({ ...cloud, PICAM_HOST: '127.0.0.1', PICAM_MQTT_BIND: '10.0.0.5' }).flowEnv.PICAM_MQTT_BIND, '10.0.0.5');
     // The demo's broker has no login: loopback only.
-    assert.match(settingsFor({ PICAM_MQTT_BIND: '0.0.0.0' }).problems.join(), /the demo's broker has no login and listens only on 127\.0\.0\.1/);
+    assert.match(
+      settingsFor({ PICAM_MQTT_BIND: '0.0.0.0' }).problems.join(),
+      /the demo's broker has no login and listens only on 127\.0\.0\.1/,
+    );
   });
 
   it('follows a custom topic prefix into the subscription', () => {
