@@ -71,10 +71,12 @@ export default function register(RED: NodeAPI): void {
       return [counts.refused || counts.denied || counts.failed ? 'warn' : 'ok', parts.join(' · ')];
     };
 
+    // Client ids and topics come from the network: quoted and cut short, so they cannot forge log lines.
+    const quote = (s: string) => JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}…` : s);
     const events: BrokerEvents = {
       refused(reason, peer, clientId, blockedNow) {
         counts.refused++;
-        const who = `client "${clientId}" from ${peer.address} (${peer.transport})`;
+        const who = `client ${quote(clientId)} from ${peer.address} (${peer.transport})`;
         if (reason === 'client-id') warn.refused.warnNow(`refused ${who}: its client id is reserved for PiCam Guardian runtimes`);
         else if (reason === 'blocked') warn.refused.warnNow(`refused ${who}: too many failed logins from that address`);
         else
@@ -85,14 +87,17 @@ export default function register(RED: NodeAPI): void {
       },
       denied(kind, clientId, topic) {
         counts.denied++;
-        const what = kind === 'publish' ? `a publish to ${topic} (acknowledged and dropped)` : `a subscription to ${topic} (SUBACK 0x80)`;
-        warn.denied.warnNow(`denied client "${clientId}" ${what}: a device may use only its own topics`);
+        const what =
+          kind === 'publish'
+            ? `a publish to ${quote(topic)} (acknowledged and dropped)`
+            : `a subscription to ${quote(topic)} (SUBACK 0x80)`;
+        warn.denied.warnNow(`denied client ${quote(clientId)} ${what}: a device may use only its own topics`);
         show();
       },
       failed(clientId, qos, topic, errors) {
         counts.failed++;
         const ack = qos > 0 ? 'not acknowledged, the device will send it again' : 'QoS 0, lost';
-        warn.failed.warnNow(`a message from "${clientId}" on ${topic} was not stored (${ack}): ${errors.join('; ')}`);
+        warn.failed.warnNow(`a message from ${quote(clientId)} on ${quote(topic)} was not stored (${ack}): ${errors.join('; ')}`);
         show();
       },
       clientsChanged: show,

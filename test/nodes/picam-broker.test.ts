@@ -186,7 +186,7 @@ describe('picam-broker: each device to its own topics', () => {
     // Counted (5 subscriptions, 2 publishes) and logged, throttled to one warning per 10 s.
     assert.equal(sumCounters('picam-broker').denied, 7);
     assert.equal(warnings.length, 1);
-    assert.match(text(warnings[0]!), /denied client "camA" a subscription to prod\/honeycomb\/camB\/# \(SUBACK 0x80\)/);
+    assert.match(text(warnings[0]!), /denied client "camA" a subscription to "prod\/honeycomb\/camB\/#" \(SUBACK 0x80\)/);
 
     // The runtime reaches B through the broker itself, without a client; A hears nothing.
     const broker = localBroker('b')!;
