@@ -178,7 +178,8 @@ async function run(): Promise<{ rows: Row[]; notes: string[] }> {
   started.clients.push(first!);
   const cams = [first!, ...(await Promise.all(Array.from({ length: CAMERAS - 1 }, (_, i) => connect(cameraId(i + 1)))))];
   started.clients.push(...cams.slice(1));
-  const seedClient = await connect('seed004-processor');
+  // Seed 004's processor reads every device, as a runtime does: a runtime's reserved client id, over TCP from this machine.
+  const seedClient = await connect('picam-guardian-bench-seed004');
   started.clients.push(seedClient);
 
   // ---- setup: 100 known, armed cameras ----

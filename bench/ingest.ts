@@ -78,7 +78,7 @@ async function session(flow: FlowUnderTest, portBase: number) {
   ]);
   await ask(runtime, {}, (m) => m.ready);
   await sleep(1500); // the flow's MQTT client connects to its broker
-  const publisher = child('publisher.ts', [`mqtt://127.0.0.1:${portBase + 1}`, String(DEVICES), '8']);
+  const publisher = child('publisher.ts', [`mqtt://127.0.0.1:${portBase + 1}`, String(DEVICES)]);
   await ask(publisher, {}, (m) => m.ready);
 
   const count = async () =>

@@ -13,9 +13,11 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 
-const [url, devicesArg, clientsArg] = process.argv.slice(2);
+// One MQTT connection per device, its id as client id: the embedded broker lets a
+// device publish only under its own id (as the Mosquitto ACL does).
+const [url, devicesArg] = process.argv.slice(2);
 const DEVICES = Number(devicesArg ?? 1000);
-const CLIENTS = Number(clientsArg ?? 8);
+const deviceId = (device: number) => `${device % 2 === 0 ? 'cam' : 'pi'}${String(device).padStart(4, '0')}`;
 
 let sent = 0;
 let committed = 0;
@@ -23,13 +25,18 @@ let seq = 0;
 let mode: { kind: 'idle' } | { kind: 'window'; ahead: number } | { kind: 'rate'; perSecond: number } = { kind: 'idle' };
 const openEvents = new Map<number, string>();
 
-function nextMessage(): [string, string] {
+function nextMessage(): [number, string, string] {
   const n = seq++;
   const device = n % DEVICES;
+  const [topic, payload] = messageOf(device, n);
+  return [device, topic, payload];
+}
+
+function messageOf(device: number, n: number): [string, string] {
   const round = Math.floor(n / DEVICES);
   const now = Date.now();
   if (device % 2 === 0) {
-    const id = `cam${String(device).padStart(4, '0')}`;
+    const id = deviceId(device);
     if (round % 3 === 2)
       return [
         `prod/device/status/hive-cam/${id}`,
@@ -50,7 +57,7 @@ function nextMessage(): [string, string] {
       JSON.stringify({ eventId, activityType: 'MOTION', timestamp: now, confidence: 0.8, region: { x: 1, y: 2, w: 3, h: 4 } }),
     ];
   }
-  const id = `pi${String(device).padStart(4, '0')}`;
+  const id = deviceId(device);
   if (round % 3 === 2) return [`prod/device/status/picam/${id}`, JSON.stringify({ timestamp: now, uptime: n, streamState: 'streaming' })];
   return [
     `prod/device/message/picam/${id}/sensors/environment`,
@@ -59,13 +66,15 @@ function nextMessage(): [string, string] {
 }
 
 async function main() {
-  const clients: MqttClient[] = await Promise.all(
-    Array.from({ length: CLIENTS }, (_, i) => mqtt.connectAsync(url!, { clientId: `bench-pub-${i}`, reconnectPeriod: 0 })),
-  );
-  let next = 0;
+  const clients: MqttClient[] = [];
+  // In slices, so the broker is not handed 1,000 CONNECTs at once.
+  for (let i = 0; i < DEVICES; i += 100) {
+    const ids = Array.from({ length: Math.min(100, DEVICES - i) }, (_, k) => deviceId(i + k));
+    clients.push(...(await Promise.all(ids.map((clientId) => mqtt.connectAsync(url!, { clientId, reconnectPeriod: 0 })))));
+  }
   const publish = () => {
-    const [topic, payload] = nextMessage();
-    clients[next++ % CLIENTS]!.publish(topic, payload, { qos: 1 });
+    const [device, topic, payload] = nextMessage();
+    clients[device]!.publish(topic, payload, { qos: 1 });
     sent++;
   };
 

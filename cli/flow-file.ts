@@ -117,6 +117,7 @@ export const CORE_TYPES: ReadonlySet<string> = new Set([
 
 /** Node types of other modules our flows use, by module. Add a module here when a flow starts using it. */
 export const OTHER_MODULE_TYPES: Readonly<Record<string, readonly string[]>> = {
+  // The benchmark's stock baseline flow (bench/baseline-flow.json); the cloud flow embeds picam-broker.
   'node-red-contrib-aedes': ['aedes broker'],
 };
 

@@ -80,6 +80,13 @@ export function settingsFor(env: Env): RoleSettings {
   if (demo && !['127.0.0.1', '::1', 'localhost'].includes(host)) {
     problems.push(`the demo has no logins and serves only 127.0.0.1 (PICAM_HOST is "${host}"): use the cloud role for a network`);
   }
+  // The embedded broker listens where the role's HTTP server does unless told otherwise.
+  const mqttBind = env.PICAM_MQTT_BIND || host;
+  if (demo && !['127.0.0.1', '::1', 'localhost'].includes(mqttBind)) {
+    problems.push(
+      `the demo's broker has no login and listens only on 127.0.0.1 (PICAM_MQTT_BIND is "${mqttBind}"): use the cloud role for a network`,
+    );
+  }
   const adminRoot = env.PICAM_ADMIN_PATH ?? (demo ? '/' : '/admin');
   const tls = tlsFiles(env, problems);
   // Default: loopback only, i.e. the shipped nginx or Caddy on this host (cloud/nginx, cloud/caddy).
@@ -103,6 +110,7 @@ export function settingsFor(env: Env): RoleSettings {
     PICAM_DB_FILE: env.PICAM_DB_FILE ?? resolve(dataDir, 'picam-guardian.db'),
     PICAM_MQTT_PORT: String(port('PICAM_MQTT_PORT', 1883)),
     PICAM_MQTT_WS_PORT: String(port('PICAM_MQTT_WS_PORT', 9001)),
+    PICAM_MQTT_BIND: mqttBind,
     // `||`: an env file's empty `PICAM_MQTT_HOST=` is as missing as no line at all.
     PICAM_MQTT_HOST:
       env.PICAM_MQTT_HOST || (role === 'pi' ? required('PICAM_MQTT_HOST', 'the cloud broker the Pi publishes to') : '127.0.0.1'),

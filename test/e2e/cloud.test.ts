@@ -1,6 +1,6 @@
 /**
  * End to end: a real Node-RED runtime running flows/cloud.json in the cloud
- * role (logins on), real mqtt.js devices through the embedded aedes broker,
+ * role (logins on), real mqtt.js devices through the embedded broker (picam-broker),
  * rows read back from the SQLite file and through the HTTP API.
  */
 import assert from 'node:assert/strict';
@@ -12,6 +12,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { adminLogin, API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
 import { rows } from '../support/records';
 import { activity, CAMERA, connected, disconnected, environment, heartbeat, PI, topics } from '../support/fixtures';
+import { listeningAddresses } from '../support/listening';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 import { hasFfmpeg, testRecording } from '../support/ffmpeg';
@@ -80,6 +81,19 @@ describe('cloud runtime: security on by default', () => {
     await assert.rejects(
       mqtt.connectAsync(MQTT_URL, { clientId: 'intruder', username: 'devices', password: 'wrong', reconnectPeriod: 0 }),
       /Not authorized|Bad username or password/,
+    );
+  });
+
+  it('listens for MQTT and MQTT over WebSocket only on the address the role binds (PICAM_HOST)', () => {
+    assert.deepEqual(listeningAddresses(PORTS.mqtt), ['127.0.0.1']);
+    assert.deepEqual(listeningAddresses(PORTS.ws), ['127.0.0.1']);
+  });
+
+  it('keeps a device to its own topics: no commands of another device, nothing published under its id', async () => {
+    await assert.rejects(camera.subscribeAsync(`prod/honeycomb/${PI}/#`, { qos: 1 }), /Subscribe error/);
+    await assert.rejects(
+      mqtt.connectAsync(`ws://127.0.0.1:${PORTS.ws}/mqtt`, { ...DEVICE_LOGIN, clientId: 'picam-guardian-cloud', reconnectPeriod: 0 }),
+      /Identifier rejected/,
     );
   });
 

@@ -34,7 +34,8 @@ let base = '';
 let internal = '';
 let gateway = '';
 let mqttUrl = '';
-let devices: MqttClient;
+/** One MQTT client per device, its device id as client id: the broker keeps each to its own topics. */
+const devices = new Map<string, MqttClient>();
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
@@ -50,7 +51,9 @@ const whepAuth: number[] = [];
 const dataDir = tempDir('picam-dashboard-');
 
 const api = (path: string, init: RequestInit = {}) => fetch(`${base}${path}`, init);
-const publish = (topic: string, payload: unknown) => devices.publishAsync(topic, JSON.stringify(payload), { qos: 1 });
+// prod/device/{kind}/{type}/{id}/...: the device whose client publishes it.
+const publish = (topic: string, payload: unknown) =>
+  devices.get(topic.split('/')[4]!)!.publishAsync(topic, JSON.stringify(payload), { qos: 1 });
 const nowSec = () => Math.floor(Date.now() / 1000);
 const shot = (p: Page, name: string) => screenshot(p, 'dashboard', name);
 const login = (body: object, headers: Record<string, string> = {}) =>
@@ -207,11 +210,14 @@ describe('the dashboard in a browser', { skip: skipWithoutChromium }, () => {
     jpeg = Buffer.from(dataUrl.split(',')[1]!, 'base64');
     whep = await startWhep(whepPort);
     mjpeg = await startMjpeg(mjpegPort);
-    devices = await waitFor('the broker', () =>
-      mqtt.connectAsync(mqttUrl, { ...LOGINS.devices, clientId: 'dashboard-test-devices', reconnectPeriod: 0 }).catch(() => undefined),
-    );
-    await devices.subscribeAsync('prod/honeycomb/+/#', { qos: 1 });
-    devices.on('message', (topic, payload) => commands.push({ topic, payload: JSON.parse(payload.toString()) }));
+    for (const id of [CAMERA, CAMERA2, PI]) {
+      const device = await waitFor('the broker', () =>
+        mqtt.connectAsync(mqttUrl, { ...LOGINS.devices, clientId: id, reconnectPeriod: 0 }).catch(() => undefined),
+      );
+      devices.set(id, device);
+      await device.subscribeAsync(`prod/honeycomb/${id}/#`, { qos: 1 });
+      device.on('message', (topic, payload) => commands.push({ topic, payload: JSON.parse(payload.toString()) }));
+    }
     await waitFor(
       'the API',
       async () => ((await api('/api/status', { headers: { authorization: API_AUTH } }).catch(() => undefined))?.ok ? true : undefined),
@@ -228,7 +234,7 @@ describe('the dashboard in a browser', { skip: skipWithoutChromium }, () => {
 
   after(async () => {
     await browser?.close();
-    await devices?.endAsync();
+    await Promise.all([...devices.values()].map((d) => d.endAsync()));
     await new Promise((ok) => (whep ? whep.close(ok) : ok(undefined)));
     mjpeg?.closeAllConnections();
     await new Promise((ok) => (mjpeg ? mjpeg.close(ok) : ok(undefined)));

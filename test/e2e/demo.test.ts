@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, it } from 'node:test';
 import mqtt from 'mqtt';
 import { startCli, type CliProcess } from '../support/cli';
+import { listeningAddresses } from '../support/listening';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 import { hasFfmpeg } from '../support/ffmpeg';
@@ -102,11 +103,22 @@ it('fills the database with simulated cameras and events within 30 s, and says w
   // No mediamtx binary here: the demo says stream health is off rather than failing.
   assert.match(demo.output(), /stream health\s+off: no mediamtx on the PATH/);
 
-  // Browsers reach the same broker over MQTT-over-WebSocket.
-  const ws = await mqtt.connectAsync('ws://127.0.0.1:18922', { reconnectPeriod: 0 });
-  await ws.subscribeAsync('prod/device/#');
-  const live = await new Promise<string>((resolve) => ws.once('message', (topic) => resolve(topic)));
-  assert.match(live, /^prod\/device\//);
+  // The demo has no logins: its broker listens on this machine only, TCP and WebSocket alike.
+  assert.deepEqual(listeningAddresses(18921), ['127.0.0.1']);
+  assert.deepEqual(listeningAddresses(18922), ['127.0.0.1']);
+
+  // Devices reach the same broker over MQTT-over-WebSocket, each confined to its own topics:
+  // what it publishes under its id is stored (the PUBACK comes after the COMMIT), others' traffic it cannot read.
+  const ws = await mqtt.connectAsync('ws://127.0.0.1:18922', { clientId: 'ws-cam', reconnectPeriod: 0 });
+  await assert.rejects(ws.subscribeAsync('prod/device/#'), /Subscribe error/);
+  await ws.publishAsync('prod/device/connection/hive-cam/ws-cam', JSON.stringify({ status: 'connected', name: 'WebSocket camera' }), {
+    qos: 1,
+  });
+  const listed = (await (await fetch(`${BASE}/api/cameras`)).json()) as { cameras: Array<{ camera_id: string }> };
+  assert.ok(
+    listed.cameras.some((c) => c.camera_id === 'ws-cam'),
+    'stored by the time the PUBACK arrived',
+  );
   await ws.endAsync();
 
   // Alerts are wired to Telegram, which is off without a token and says so instead of failing.

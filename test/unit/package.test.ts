@@ -36,6 +36,7 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
     'mediamtx-server',
     'mqtt-outbox',
     'mqtt-processor',
+    'picam-broker',
     'picam-database',
     'rpicam-rtsp',
     'sensehat-in',

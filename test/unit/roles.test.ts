@@ -102,6 +102,19 @@ describe('roles: Node-RED settings from the environment', () => {
     assert.match(settingsFor({ PICAM_GATEWAY_PORT: '-1' }).problems.join(), /PICAM_GATEWAY_PORT must be a TCP port number/);
   });
 
+  it('binds the embedded broker where the role serves (PICAM_HOST) unless PICAM_MQTT_BIND says otherwise', () => {
+    assert.equal(settingsFor({}).flowEnv.PICAM_MQTT_BIND, '127.0.0.1');
+    const cloud = { PICAM_ROLE: 'cloud', ...SECRETS };
+    assert.equal(settingsFor(cloud).flowEnv.PICAM_MQTT_BIND, '0.0.0.0');
+    assert.equal(settingsFor({ ...cloud, PICAM_HOST: '127.0.0.1' }).flowEnv.PICAM_MQTT_BIND, '127.0.0.1');
+    assert.equal(settingsFor({ ...cloud, PICAM_HOST: '127.0.0.1', PICAM_MQTT_BIND: '10.0.0.5' }).flowEnv.PICAM_MQTT_BIND, '10.0.0.5');
+    // The demo's broker has no login: loopback only.
+    assert.match(
+      settingsFor({ PICAM_MQTT_BIND: '0.0.0.0' }).problems.join(),
+      /the demo's broker has no login and listens only on 127\.0\.0\.1/,
+    );
+  });
+
   it('follows a custom topic prefix into the subscription', () => {
     assert.equal(settingsFor({ PICAM_PREFIX: 'site7' }).flowEnv.PICAM_DEVICE_TOPIC, 'site7/device/#');
   });
@@ -116,7 +129,8 @@ describe('broker choice', () => {
 
   it('drops the embedded broker and enables the device input for an external one', () => {
     const external = selectBroker(flow, 'external');
-    assert.equal(external.filter((n) => n.type === 'aedes broker').length, 0, 'no broker to take Mosquitto’s ports');
+    assert.equal(flow.filter((n) => n.type === 'picam-broker').length, 1, 'the shipped flow embeds picam-broker');
+    assert.equal(external.filter((n) => n.type === 'picam-broker').length, 0, 'no broker to take Mosquitto’s ports');
     const input = external.find((n) => n.type === 'mqtt in' && n.topic === '${PICAM_DEVICE_TOPIC}')!;
     assert.equal(input.d, false);
     assert.equal(external.length, flow.length - 1, 'nothing else changes');

@@ -1,0 +1,113 @@
+/**
+ * Who may connect to the embedded broker and what each client may do: the same
+ * rules as the Mosquitto ACL in cloud/mosquitto/acl, so a device is confined to
+ * its own topics whichever broker the site runs.
+ *
+ *   device   publishes only under its own client id, reads only its own commands
+ *   runtime  this runtime's stock MQTT client (a reserved id, TCP from loopback)
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { isRuntimeClientId } from '../lib/runtime-identity';
+import { DEVICE_ID_PATTERN } from '../lib/types';
+
+/** Where a connection comes from: the listener and the socket's remote address. */
+export interface Peer {
+  transport: 'tcp' | 'ws';
+  address: string;
+}
+
+export type ClientRole = 'device' | 'runtime';
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
+export const isLoopback = (address: string): boolean => LOOPBACK.test(address);
+
+/** True when an address given to `listen` can only be reached from this machine. */
+export const isLoopbackBind = (host: string): boolean => host === 'localhost' || isLoopback(host);
+
+/**
+ * The role of a client that logged in, or why its id is refused. A reserved id
+ * (RUNTIME_CLIENT_ID_PREFIX) is the runtime's only over TCP from this machine:
+ * the shipped proxy forwards WebSocket traffic from loopback, and any device
+ * claiming the id could otherwise knock the runtime's own client off.
+ */
+export function roleOf(clientId: string, peer: Peer): ClientRole | { refused: string } {
+  if (isRuntimeClientId(clientId)) {
+    if (peer.transport === 'tcp' && isLoopback(peer.address)) return 'runtime';
+    return { refused: `client id "${clientId}" is reserved for PiCam Guardian runtimes` };
+  }
+  return 'device';
+}
+
+/** The device login (username and password credentials), compared in constant time. */
+export class Login {
+  private readonly user: Buffer;
+  private readonly pass: Buffer;
+  /** No username and no password configured: anyone may connect (the demo, on loopback only). */
+  readonly open: boolean;
+
+  constructor(username: string, password: string) {
+    this.open = !username && !password;
+    this.user = digest(username);
+    this.pass = digest(password);
+  }
+
+  accepts(username: string | undefined, password: Buffer | string | undefined): boolean {
+    if (this.open) return true;
+    // Both compared every time, so the answer's timing says nothing about which one was wrong.
+    const userOk = timingSafeEqual(digest(username ?? ''), this.user);
+    const passOk = timingSafeEqual(digest(password ?? ''), this.pass);
+    return userOk && passOk;
+  }
+}
+
+// Digests have one length whatever was typed, as timingSafeEqual requires.
+const digest = (s: string | Buffer): Buffer => createHash('sha256').update(s).digest();
+
+/** A topic or filter's levels after the prefix's, or undefined when it is not under the prefix. */
+function underPrefix(prefixLevels: readonly string[], topic: string): string[] | undefined {
+  const levels = topic.split('/');
+  if (levels.length <= prefixLevels.length) return undefined;
+  for (let i = 0; i < prefixLevels.length; i++) if (levels[i] !== prefixLevels[i]) return undefined;
+  return levels.slice(prefixLevels.length);
+}
+
+/** The per-device rule (cloud/mosquitto/acl with %c the client id). */
+export class DeviceRules {
+  private readonly prefix: string[];
+
+  constructor(prefix: string) {
+    this.prefix = prefix.replace(/\/+$/, '').split('/');
+  }
+
+  /**
+   * `{prefix}/device/connection/+/{id}`, `{prefix}/device/status/+/{id}`,
+   * `{prefix}/device/message/+/{id}/#`. Ids a topic level cannot hold exactly
+   * (wildcards, slashes) publish nothing.
+   */
+  mayPublish(clientId: string, topic: string): boolean {
+    if (!DEVICE_ID_PATTERN.test(clientId)) return false;
+    const l = underPrefix(this.prefix, topic);
+    if (!l || l[0] !== 'device' || !l[2] || l[3] !== clientId) return false;
+    if (l[1] === 'connection' || l[1] === 'status') return l.length === 4;
+    return l[1] === 'message';
+  }
+
+  /** `{prefix}/honeycomb/{id}/#`: the id level literal, so `+` and `#` cannot reach other devices. */
+  maySubscribe(clientId: string, filter: string): boolean {
+    if (!DEVICE_ID_PATTERN.test(clientId)) return false;
+    const l = underPrefix(this.prefix, filter);
+    return !!l && l[0] === 'honeycomb' && l[1] === clientId;
+  }
+}
+
+/** Does a topic match an MQTT filter (`+` one level, `#` the rest)? $-topics only match filters that name them. */
+export function topicMatches(filter: string, topic: string): boolean {
+  if (topic.startsWith('$') && !filter.startsWith('$')) return false; // [MQTT-4.7.2-1]
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
+}

@@ -1,0 +1,174 @@
+/**
+ * The embedded broker: aedes with our policy hooks (aedes's design: policy is a
+ * hook with a safe default). Knows nothing of Node-RED; picam-broker.ts wires it.
+ *
+ *   authenticate      refuse a guessing address before its password is looked at,
+ *                     the device login, reserved (runtime) client ids
+ *   authorizePublish  the per-device rule; device-tree messages into the flow,
+ *                     called back only after commit (so PUBACK follows COMMIT)
+ *   authorizeSubscribe  the per-device rule (a refused filter gets 0x80)
+ *
+ * Why authorizePublish and not a subscription on aedes's mqemitter: aedes 0.46
+ * (lib/handlers/publish.js) writes a QoS 1 PUBACK *before* broker.publish runs,
+ * so holding an mqemitter listener would hold the next packets but not this
+ * message's acknowledgement. authorizePublish runs before the PUBACK is written.
+ */
+import type { Duplex } from 'node:stream';
+import aedes, { type Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
+import type { FailureLimiter } from '../lib/failure-limiter';
+import type { LocalBroker } from '../lib/mqtt/local-broker';
+import { DeviceRules, Login, roleOf, topicMatches, type ClientRole, type Peer } from './access';
+import type { DeviceMessage, IngestGate } from './ingest-gate';
+
+/** What the node shows and logs; counts live in the node. */
+export interface BrokerEvents {
+  /** a CONNECT refused: the address is blocked, the login is wrong, or the client id is reserved */
+  refused(reason: 'blocked' | 'login' | 'client-id', peer: Peer, clientId: string, blockedNow?: boolean): void;
+  /** a publish or subscription outside the client's own topics (the publish is acknowledged and dropped) */
+  denied(kind: 'publish' | 'subscribe', clientId: string, topic: string): void;
+  /** a device message the flow failed to complete: QoS 1 and 2 are not acknowledged (the device sends them again) */
+  failed(clientId: string, qos: number, topic: string, errors: string[]): void;
+  /** clients came or went */
+  clientsChanged(): void;
+}
+
+export interface BrokerOptions {
+  login: Login;
+  rules: DeviceRules;
+  /** device messages matching this filter go to the flow (`${PICAM_DEVICE_TOPIC}`) */
+  ingestFilter: string;
+  gate: IngestGate;
+  limiter: FailureLimiter;
+  events: BrokerEvents;
+}
+
+const SYS_PREFIX = '$SYS/';
+
+function authError(returnCode: 2 | 4 | 5, message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+export class PicamBroker implements LocalBroker {
+  readonly aedes: Aedes;
+  private readonly peers = new WeakMap<object, Peer>();
+  private readonly roles = new WeakMap<Client, ClientRole>();
+  /** publishes refused by the per-device rule: acknowledged, never routed */
+  private readonly dropped = new WeakSet<object>();
+  private closing?: Promise<void>;
+
+  constructor(private readonly opts: BrokerOptions) {
+    this.aedes = aedes({
+      authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
+      authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
+      authorizeSubscribe: (client, sub, done) => this.authorizeSubscribe(client, sub, done),
+    });
+    // The one place a refused publish is dropped: aedes routes every publish
+    // (client publishes, wills) through the instance's publish method.
+    const route = this.aedes.publish.bind(this.aedes) as (p: PublishPacket, c: unknown, d: (e?: Error) => void) => void;
+    (this.aedes as unknown as { publish: typeof route }).publish = (packet, client, done) => {
+      if (typeof client !== 'function' && this.dropped.has(packet)) return done();
+      route(packet, client, done);
+    };
+    this.aedes.on('client', () => opts.events.clientsChanged());
+    this.aedes.on('clientDisconnect', () => opts.events.clientsChanged());
+  }
+
+  /** Serves one connection from a listener. */
+  handle(conn: Duplex, peer: Peer): void {
+    this.peers.set(conn, peer);
+    this.aedes.handle(conn);
+  }
+
+  get connectedClients(): number {
+    return this.aedes.connectedClients;
+  }
+
+  publish(topic: string, payload: Buffer, opts: { qos: 0 | 1; retain: boolean }): Promise<void> {
+    const packet: PublishPacket = { cmd: 'publish', topic, payload, qos: opts.qos, retain: opts.retain, dup: false };
+    return new Promise((resolve, reject) => this.aedes.publish(packet, (err) => (err ? reject(err) : resolve())));
+  }
+
+  isConnected(clientId: string): boolean {
+    const client = (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients[clientId];
+    return !!client && client.connected && !client.closed;
+  }
+
+  /** Ends every client connection and the broker; safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      this.opts.gate.close();
+      this.aedes.close(() => resolve());
+    });
+    return this.closing;
+  }
+
+  private peerOf(client: Client): Peer {
+    return this.peers.get(client.conn) ?? { transport: 'tcp', address: '' };
+  }
+
+  private authenticate(
+    client: Client,
+    username: Readonly<string> | undefined,
+    password: Readonly<Buffer> | undefined,
+    done: (err: AuthenticateError | null, success: boolean | null) => void,
+  ): void {
+    const { limiter, login, events } = this.opts;
+    const peer = this.peerOf(client);
+    // Keyed per listener too: the shipped proxy's WebSocket traffic all comes from loopback,
+    // and a guesser behind it must not lock out this runtime's own TCP client.
+    const key = `${peer.transport}:${peer.address}`;
+    if (limiter.retryAfter(key) > 0) {
+      events.refused('blocked', peer, client.id);
+      return done(authError(5, 'too many failed logins from this address'), false);
+    }
+    if (!login.accepts(username, password)) {
+      events.refused('login', peer, client.id, limiter.fail(key));
+      return done(authError(4, 'bad user name or password'), false);
+    }
+    const role = roleOf(client.id, peer);
+    if (typeof role !== 'string') {
+      events.refused('client-id', peer, client.id);
+      return done(authError(2, role.refused), false);
+    }
+    this.roles.set(client, role);
+    done(null, true);
+  }
+
+  private authorizePublish(client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
+    if (packet.topic.startsWith(SYS_PREFIX)) return done(new Error('$SYS topics are reserved')); // aedes's own default
+    if (!client || this.roles.get(client) === 'runtime') return done(null); // the runtime's own traffic: not ingested
+    if (!this.opts.rules.mayPublish(client.id, packet.topic)) {
+      this.opts.events.denied('publish', client.id, packet.topic);
+      // MQTT-3.3.5-2: acknowledge per QoS and drop, or close the connection. Closing makes
+      // a device resend the same message for ever; QoS 2 is closed (its PUBREL would route it).
+      if (packet.qos === 2) return done(new Error(`not allowed to publish to ${packet.topic}`));
+      this.dropped.add(packet);
+      return done(null);
+    }
+    if (!topicMatches(this.opts.ingestFilter, packet.topic)) return done(null);
+    const msg: DeviceMessage = {
+      topic: packet.topic,
+      payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+      qos: packet.qos,
+      retain: packet.retain,
+      clientId: client.id,
+    };
+    this.opts.gate.admit(msg, ({ errors }) => {
+      if (errors.length === 0) return done(null);
+      this.opts.events.failed(client.id, packet.qos, packet.topic, errors);
+      if (packet.qos === 0) return done(null); // nothing to withhold
+      // Not stored: no PUBACK. aedes closes the connection and the device sends it again.
+      done(new Error(`not stored: ${errors.join('; ')}`));
+    });
+  }
+
+  private authorizeSubscribe(
+    client: Client,
+    sub: Subscription,
+    done: (err: Error | null, subscription?: Subscription | null) => void,
+  ): void {
+    if (this.roles.get(client) === 'runtime' || this.opts.rules.maySubscribe(client.id, sub.topic)) return done(null, sub);
+    this.opts.events.denied('subscribe', client.id, sub.topic);
+    done(null, null); // SUBACK 0x80 for this filter (MQTT-3.9.3)
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * picam-broker: the embedded MQTT broker (aedes) wired into Node-RED. Device
+ * messages leave on the output tagged with a receipt and are acknowledged to
+ * the device only once every node downstream completed (ingest-gate.ts); the
+ * runtime reaches devices through the LocalBroker registry, without a client.
+ */
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { FailureLimiter } from '../lib/failure-limiter';
+import { messageHooks, ReceiptBook } from '../lib/ingest/receipts';
+import { exposeCounters } from '../lib/metrics';
+import { registerLocalBroker } from '../lib/mqtt/local-broker';
+import { numberSetting, type NodeConstructor } from '../lib/node-config';
+import { compact, StatusReporter, ThrottledWarn, type StatusLevel } from '../lib/status';
+import { DeviceRules, isLoopbackBind, Login } from './access';
+import { PicamBroker, type BrokerEvents } from './broker';
+import { IngestGate } from './ingest-gate';
+import { Listeners } from './listeners';
+
+interface PicamBrokerDef extends NodeDef {
+  bind: string;
+  port: string | number;
+  wsPort: string | number;
+  prefix: string;
+  topic: string;
+  maxInFlight: string | number;
+}
+
+interface Credentials {
+  username?: string;
+  password?: string;
+}
+
+const DEFAULT_MAX_IN_FLIGHT = 2000;
+
+export default function register(RED: NodeAPI): void {
+  function PicamBrokerNode(this: Node & { credentials?: Credentials }, def: PicamBrokerDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const status = new StatusReporter(node);
+    const host = def.bind || '127.0.0.1';
+    const prefix = (def.prefix || 'prod').replace(/\/+$/, '');
+    const login = new Login(node.credentials?.username ?? '', node.credentials?.password ?? '');
+    const counts = { refused: 0, denied: 0, failed: 0 };
+    const warn = {
+      refused: new ThrottledWarn((t) => node.warn(t)),
+      denied: new ThrottledWarn((t) => node.warn(t)),
+      failed: new ThrottledWarn((t) => node.warn(t)),
+    };
+
+    // Secure by default: a broker anyone may log in to listens on this machine only.
+    if (login.open && !isLoopbackBind(host)) {
+      const why = `no login is set, so the broker listens only on 127.0.0.1 (bind is "${host}"): set a username and password`;
+      node.error(why);
+      status.now('error', 'no login: not listening');
+      node.on('close', (_removed: boolean, done: () => void) => done());
+      return;
+    }
+
+    const book = new ReceiptBook(messageHooks(RED));
+    const gate = new IngestGate(book, (msg) => node.send(msg), numberSetting(def.maxInFlight, DEFAULT_MAX_IN_FLIGHT));
+    let listeners: Listeners | undefined;
+    let where = '';
+
+    const show = () => status.soon(render);
+    const render = (): [StatusLevel, string] => {
+      const parts = [where, `${broker.connectedClients} clients`];
+      if (gate.inFlight + gate.held > 0) parts.push(`${compact(gate.inFlight + gate.held)} in flight`);
+      if (counts.refused) parts.push(`${compact(counts.refused)} refused logins`);
+      if (counts.denied) parts.push(`${compact(counts.denied)} denied`);
+      if (counts.failed) parts.push(`${compact(counts.failed)} not stored`);
+      return [counts.refused || counts.denied || counts.failed ? 'warn' : 'ok', parts.join(' · ')];
+    };
+
+    // Client ids and topics come from the network: quoted and cut short, so they cannot forge log lines.
+    const quote = (s: string) => JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}…` : s);
+    const events: BrokerEvents = {
+      refused(reason, peer, clientId, blockedNow) {
+        counts.refused++;
+        const who = `client ${quote(clientId)} from ${peer.address} (${peer.transport})`;
+        if (reason === 'client-id') warn.refused.warnNow(`refused ${who}: its client id is reserved for PiCam Guardian runtimes`);
+        else if (reason === 'blocked') warn.refused.warnNow(`refused ${who}: too many failed logins from that address`);
+        else
+          warn.refused.warnNow(
+            `refused ${who}: wrong username or password${blockedNow ? '; that address is now blocked for a while' : ''}`,
+          );
+        show();
+      },
+      denied(kind, clientId, topic) {
+        counts.denied++;
+        const what =
+          kind === 'publish'
+            ? `a publish to ${quote(topic)} (acknowledged and dropped)`
+            : `a subscription to ${quote(topic)} (SUBACK 0x80)`;
+        warn.denied.warnNow(`denied client ${quote(clientId)} ${what}: a device may use only its own topics`);
+        show();
+      },
+      failed(clientId, qos, topic, errors) {
+        counts.failed++;
+        const ack = qos > 0 ? 'not acknowledged, the device will send it again' : 'QoS 0, lost';
+        warn.failed.warnNow(`a message from ${quote(clientId)} on ${quote(topic)} was not stored (${ack}): ${errors.join('; ')}`);
+        show();
+      },
+      clientsChanged: show,
+    };
+
+    const broker = new PicamBroker({
+      login,
+      rules: new DeviceRules(prefix),
+      ingestFilter: def.topic || `${prefix}/device/#`,
+      gate,
+      limiter: new FailureLimiter(),
+      events,
+    });
+    // Hold-ups show on the status as they happen, not only when a client comes or goes.
+    const ticker = setInterval(() => gate.inFlight + gate.held > 0 && show(), 1000);
+    const hideCounters = exposeCounters({
+      type: 'picam-broker',
+      id: node.id,
+      read: () => ({ clients: broker.connectedClients, inFlight: gate.inFlight, held: gate.held, ...counts }),
+    });
+    let unregister = () => undefined as void;
+
+    status.now('busy', 'starting');
+    const wsPort = def.wsPort === '' || def.wsPort === undefined ? undefined : numberSetting(def.wsPort, 9001);
+    const started = Listeners.start({
+      host,
+      port: numberSetting(def.port, 1883),
+      wsPort,
+      onConnection: (conn, peer) => broker.handle(conn, peer),
+      onError: (err) => node.error(`listener failed: ${err.message}`),
+    }).then(
+      (l) => {
+        listeners = l;
+        const a = l.addresses();
+        where = `${a.tcp?.address}:${a.tcp?.port}${a.ws ? `, ws ${a.ws.port}` : ''}`;
+        unregister = registerLocalBroker(node.id, broker);
+        status.now('ok', `${where} · 0 clients`);
+      },
+      (err: Error) => {
+        node.error(err.message);
+        status.now('error', err.message);
+      },
+    );
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      clearInterval(ticker);
+      unregister();
+      hideCounters();
+      // The broker first: messages in flight are never acknowledged (devices resend them),
+      // and wills of the clients it ends are not stored as if the devices had gone offline.
+      void started
+        .then(() => broker.close())
+        .then(() => listeners?.close())
+        .then(
+          () => {
+            status.clear();
+            done();
+          },
+          (err: Error) => {
+            node.error(`close: ${err.message}`);
+            done();
+          },
+        );
+    });
+  }
+
+  RED.nodes.registerType('picam-broker', PicamBrokerNode as NodeConstructor, {
+    credentials: { username: { type: 'text' }, password: { type: 'password' } },
+  });
+}
