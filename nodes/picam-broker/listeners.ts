@@ -6,6 +6,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createWebSocketStream, WebSocketServer } from 'ws';
+import { clientAddress, type TrustedProxies } from '../lib/client-address';
 import type { Peer } from './access';
 
 export interface ListenOptions {
@@ -14,6 +15,8 @@ export interface ListenOptions {
   port: number;
   /** MQTT over WebSocket; undefined: no WebSocket listener */
   wsPort?: number;
+  /** proxies (the shipped nginx/Caddy) whose X-Forwarded-For names a WebSocket client's real address */
+  trustedProxies: TrustedProxies;
   onConnection(conn: Duplex, peer: Peer): void;
   /** a listener failed after it started (reported; never thrown into the runtime) */
   onError(err: Error): void;
@@ -40,7 +43,9 @@ export class Listeners {
       wss.on('error', () => undefined);
       wss.on('connection', (ws, req) => {
         const stream = createWebSocketStream(ws);
-        opts.onConnection(stream, { transport: 'ws', address: req.socket.remoteAddress ?? '' });
+        // Behind the proxy every WebSocket comes from loopback: the login limiter must
+        // key on the real client, or one guesser locks everybody out.
+        opts.onConnection(stream, { transport: 'ws', address: clientAddress(req, opts.trustedProxies) });
       });
     }
     const listeners = new Listeners(tcp, http, wss);

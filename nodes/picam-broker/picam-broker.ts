@@ -5,6 +5,7 @@
  * runtime reaches devices through the LocalBroker registry, without a client.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { trustedProxiesFromSettings } from '../lib/client-address';
 import { FailureLimiter } from '../lib/failure-limiter';
 import { messageHooks, ReceiptBook } from '../lib/ingest/receipts';
 import { exposeCounters } from '../lib/metrics';
@@ -126,6 +127,7 @@ export default function register(RED: NodeAPI): void {
       host,
       port: numberSetting(def.port, 1883),
       wsPort,
+      trustedProxies: trustedProxiesFromSettings(RED.settings, (m) => node.warn(m)),
       onConnection: (conn, peer) => broker.handle(conn, peer),
       onError: (err) => node.error(`listener failed: ${err.message}`),
     }).then(

@@ -131,6 +131,23 @@ describe('picam-broker: logins', () => {
     assert.ok(sumCounters('picam-broker').refused! >= 11);
   });
 
+  it('behind the proxy, blocks the guessing WebSocket client, not everyone the proxy forwards', async () => {
+    const p = await ports();
+    await loadBroker(p);
+    // As the shipped nginx relays: every connection from loopback, the client in X-Forwarded-For.
+    const via = (client: string, clientId: string, password = LOGIN.password) =>
+      mqtt.connectAsync(`ws://127.0.0.1:${p.wsPort}/mqtt`, {
+        ...LOGIN,
+        password,
+        clientId,
+        reconnectPeriod: 0,
+        wsOptions: { headers: { 'x-forwarded-for': client } },
+      });
+    for (let i = 0; i < 10; i++) assert.equal(await codeOf(via('203.0.113.9', 'guesser', `guess-${i}`)), 4);
+    assert.equal(await codeOf(via('203.0.113.9', 'guesser')), 5, 'the guesser is blocked');
+    assert.equal(await codeOf(via('198.51.100.7', 'cam-1')), 0, 'another client through the same proxy still logs in');
+  });
+
   it('refuses reserved runtime client ids to devices (WebSocket, as through the proxy)', async () => {
     const p = await ports();
     await loadBroker(p);
