@@ -33,7 +33,7 @@ describe('AckWindow', () => {
 
   it('holds a flood at the cap until messages are acknowledged', () => {
     const w = new AckWindow({ cap: 100, ack: () => undefined });
-    const open = [];
+    const open: ReturnType<AckWindow['receive']>[] = [];
     let taken = 0;
     // The MQTT client asks for room after each message and reads the next only when given it.
     const take = () => {
