@@ -1,9 +1,9 @@
 /**
  * The cloud flow ships both ways in for device traffic: the embedded broker
- * (`picam-broker`, on) and `mqtt in` from an external broker such as Mosquitto
- * (disabled). `PICAM_MQTT_BROKER=external` picks the second without editing the
- * flow: the broker node goes (it would take Mosquitto's ports) and the device
- * `mqtt in` is enabled. Never both: every message would be stored twice.
+ * (on) and `mqtt-ingest` from an external broker such as Mosquitto (disabled).
+ * `PICAM_MQTT_BROKER=external` picks the second without editing the flow: the
+ * broker node goes (it would take Mosquitto's ports) and the device input is
+ * enabled. Never both: every message would be stored twice.
  */
 import type { FlowNode } from './flow-file';
 
@@ -18,13 +18,13 @@ export function parseBrokerMode(raw: string | undefined): BrokerMode {
   return mode as BrokerMode;
 }
 
-/** The embedded broker's node type (nodes/picam-broker). */
-export const EMBEDDED_BROKER_TYPE = 'picam-broker';
+/** Embedded broker nodes: ours, and node-red-contrib-aedes's in flows written before it. */
+const EMBEDDED_BROKER_TYPES: ReadonlySet<string> = new Set(['picam-broker', 'aedes broker']);
 
-/** The device input `mqtt in`: the one reading the device topic tree. */
-const isDeviceInput = (n: FlowNode) => n.type === 'mqtt in' && n.topic === '${PICAM_DEVICE_TOPIC}';
+/** The device input (`mqtt-ingest`, or a stock `mqtt in` in older flows): the one reading the device topic tree. */
+const isDeviceInput = (n: FlowNode) => (n.type === 'mqtt-ingest' || n.type === 'mqtt in') && n.topic === '${PICAM_DEVICE_TOPIC}';
 
 export function selectBroker<T extends FlowNode>(flow: readonly T[], mode: BrokerMode): T[] {
   if (mode === 'embedded' || !flow.some(isDeviceInput)) return [...flow];
-  return flow.filter((n) => n.type !== EMBEDDED_BROKER_TYPE).map((n) => (isDeviceInput(n) ? { ...n, d: false } : n));
+  return flow.filter((n) => !EMBEDDED_BROKER_TYPES.has(n.type)).map((n) => (isDeviceInput(n) ? { ...n, d: false } : n));
 }

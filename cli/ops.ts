@@ -2,7 +2,8 @@
  * Operations endpoints of a runtime:
  *
  *   GET /healthz   {status, role, uptimeSeconds, flows, database}: 200 when the
- *                  flows run and the database answers, 503 otherwise. No login
+ *                  flows run and the database answers and can write, 503
+ *                  otherwise (`database` says why: "cannot write: disk full…"). No login
  *                  (load balancers, systemd watchdogs) and nothing secret in it.
  *   GET /metrics   Prometheus text: messages processed, dead letters, alerts
  *                  pending, streams online, cameras connected, process memory.
@@ -13,6 +14,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Request, Response } from 'express';
+import { healthProblems } from '../nodes/lib/health';
 import { sumCounters } from '../nodes/lib/metrics';
 import { Connection } from '../nodes/picam-database/sqlite';
 
@@ -84,8 +86,11 @@ export class Ops {
       flows,
       database: 'none',
     };
-    const answer = (database: string) => {
-      const ok = flows === 'started' && database !== 'unavailable';
+    const answer = (readable: string) => {
+      // The store node knows when writes fail (a full disk still reads fine): that wins.
+      const problem = healthProblems().find((p) => p.name === 'database');
+      const database = problem ? problem.reason : readable;
+      const ok = flows === 'started' && readable !== 'unavailable' && !problem;
       res.status(ok ? 200 : 503).json({ ...body, status: ok ? 'ok' : 'unavailable', database });
     };
     if (!this.opts.dbFile) return answer('none');

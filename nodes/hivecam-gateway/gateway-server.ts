@@ -14,6 +14,7 @@ import type { FailureLimiter } from '../lib/failure-limiter';
 import { clientAddress, parseTrustedProxies, type TrustedProxies } from '../lib/client-address';
 import { CertificatesMissingError, type AccessDecision, type BrokerEndpoint, type CertBundle } from './access';
 import type { AcceptedUpload } from './accept-upload';
+import { isDiskFull } from '../lib/store-errors';
 import { HttpError } from './upload-receiver';
 
 export interface GatewayDeps {
@@ -72,7 +73,11 @@ export function gatewayHandler(deps: GatewayDeps): (req: IncomingMessage, res: S
       ({ status, body, note }) => finish(status, body, note),
       (err: Error) => {
         req.resume();
-        if (err instanceof HttpError) refuse(err.status, err.message);
+        // The server's full disk is not the camera's failure: 507, no strike, try again later.
+        if (isDiskFull(err)) {
+          send(res, 507, { error: 'the server has no space left for uploads; try again later' }, { 'Retry-After': '60' });
+          deps.warn(`${line} → 507 (${err.message})`);
+        } else if (err instanceof HttpError) refuse(err.status, err.message);
         // The admin's mistake, not the camera's: no rate-limit strike.
         else if (err instanceof CertificatesMissingError) finish(503, { error: 'certificates are not set up on the server' }, err.message);
         else finish(500, { error: 'internal error' }, err.message);

@@ -11,6 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { finished, pipeline } from 'node:stream/promises';
+import { isDiskFull } from '../lib/store-errors';
 import busboy from 'busboy';
 
 /** A refusal with the HTTP status the camera gets. */
@@ -94,7 +95,7 @@ export async function receiveUpload(req: IncomingMessage, query: URLSearchParams
     return { cameraId, eventId, zipPath, ...received };
   } catch (err) {
     await rm(zipPath, { force: true });
-    if (err instanceof HttpError) throw err;
+    if (err instanceof HttpError || isDiskFull(err)) throw err; // a full disk is answered 507 (gateway-server.ts)
     throw new HttpError(400, `upload could not be read: ${(err as Error).message}`);
   }
 }

@@ -4,6 +4,7 @@
  *   3 commands → mqtt out       4 replies → http response
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { RECEIPT_PROPERTY } from '../lib/ingest/receipts';
 import { exposeCounters } from '../lib/metrics';
 import { compact, StatusReporter, ThrottledWarn, type StatusLevel } from '../lib/status';
 import { CAMERA_MODES, type CameraMode, type Reply } from '../lib/types';
@@ -47,9 +48,11 @@ export default function register(RED: NodeAPI): void {
         msg.payload = out.record; // Node-RED convention: the input msg travels on
         record = msg;
       } else if (out.record) record = { payload: out.record };
+      // Alerts carry the input's receipt: its acknowledgement also waits for their outbox rows.
+      const receipt = msg && RECEIPT_PROPERTY in msg ? { [RECEIPT_PROPERTY]: (msg as Record<string, unknown>)[RECEIPT_PROPERTY] } : {};
       return [
         record,
-        out.alerts.length ? out.alerts.map((a) => ({ topic: `alert/${a.kind}`, payload: a })) : null,
+        out.alerts.length ? out.alerts.map((a) => ({ topic: `alert/${a.kind}`, payload: a, ...receipt })) : null,
         out.commands.length ? out.commands.map((c) => ({ ...c })) : null,
         null,
       ];

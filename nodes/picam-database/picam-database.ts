@@ -5,6 +5,7 @@
  */
 import { isAbsolute, join } from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { exposeHealth } from '../lib/health';
 import { EventStore, type RetentionDays } from './store';
 import { numberSetting, type NodeConstructor } from '../lib/node-config';
 
@@ -42,6 +43,9 @@ export default function register(RED: NodeAPI): void {
     const users = new Set<string>();
     let opening: Promise<EventStore> | undefined;
     let pruneTimer: NodeJS.Timeout | undefined;
+    let current: EventStore | undefined;
+    // /healthz answers 503 while the store cannot write (a full disk): the runtime is not fine then.
+    const hideHealth = exposeHealth({ id: node.id, name: 'database', read: () => current?.writer.health ?? { ok: true } });
 
     const prune = (store: EventStore) =>
       store.prune().then(
@@ -65,6 +69,10 @@ export default function register(RED: NodeAPI): void {
             // Closed while the file was opening: closeStore() closes it, no timer.
             if (opening !== thisOpening) return;
             node.log(`opened ${path}`);
+            current = store;
+            store.writer.onHealth((h) =>
+              h.ok ? node.log(`${path}: writing again`) : node.error(`${path}: ${h.reason}; records are held and retried`),
+            );
             void prune(store);
             pruneTimer = setInterval(() => void prune(store), PRUNE_EVERY_MS);
           },
@@ -79,6 +87,7 @@ export default function register(RED: NodeAPI): void {
 
     const closeStore = async () => {
       clearInterval(pruneTimer);
+      current = undefined;
       const pending = opening;
       opening = undefined;
       if (!pending) return;
@@ -92,6 +101,7 @@ export default function register(RED: NodeAPI): void {
     };
 
     node.on('close', (_removed: boolean, done: () => void) => {
+      hideHealth();
       closeStore().then(done, (err: Error) => {
         node.error(`closing ${path}: ${err.message}`);
         done();

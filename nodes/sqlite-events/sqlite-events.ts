@@ -1,11 +1,14 @@
 /**
  * sqlite-events: stores records from mqtt-processor (write mode) or answers
  * queries for the API and dashboard (query mode). Writes report `done` only
- * after their transaction committed.
+ * after their transaction committed; while the store cannot write (a full
+ * disk) they wait and are retried, the status says so, and output 2 sends one
+ * alert when writing stops and one when it works again.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { compact, StatusReporter, type StatusLevel } from '../lib/status';
-import type { StoreRecord } from '../lib/types';
+import type { HealthState } from '../lib/health';
+import type { Alert, StoreRecord } from '../lib/types';
 import type { PicamDatabaseNode } from '../picam-database/picam-database';
 import { QUERY_KINDS, QueryError, type QueryKind } from '../picam-database/queries';
 import type { EventStore } from '../picam-database/store';
@@ -19,6 +22,17 @@ interface SqliteEventsDef extends NodeDef {
 }
 
 type Send = (msg: NodeMessageInFlow | Array<NodeMessageInFlow | null>) => void;
+
+/** Output 2's alert on the alert contract when the store stops (or resumes) writing. */
+export function storeHealthAlert(h: HealthState, nowMs: number, pending: number): Alert {
+  const text = h.ok
+    ? 'database: writing again; held device messages are stored and acknowledged now'
+    : `database ${h.reason}; ${pending} records held, device messages are not acknowledged until it can write`;
+  // Two ids: alert nodes hold back a second text alert from one device for their cooldown, and
+  // both usually leave together (the outbox is on the same disk): the recovery must not be the one held back.
+  const deviceId = h.ok ? 'database-recovered' : 'database';
+  return { kind: 'text', deviceId, deviceName: 'database', timeMs: nowMs, severity: h.ok ? 'info' : 'critical', text };
+}
 type Done = (err?: Error) => void;
 
 export default function register(RED: NodeAPI): void {
@@ -30,6 +44,8 @@ export default function register(RED: NodeAPI): void {
     const mode = def.mode === 'query' ? 'query' : 'write';
     const wired = ((node as unknown as { wires?: string[][] }).wires?.[0]?.length ?? 0) > 0;
     let store: EventStore | undefined;
+    let unhealthy: string | undefined;
+    let stopWatching: (() => void) | undefined;
     let failure: string | undefined;
     let written = 0;
     let failed = 0;
@@ -49,6 +65,7 @@ export default function register(RED: NodeAPI): void {
       (s) => {
         store = s;
         status.now('ok', mode === 'write' ? 'ready' : `ready: ${def.query} queries`);
+        if (mode === 'write') stopWatching = s.writer.onHealth((h) => healthChanged(s, h));
         const queued = waiting;
         waiting = [];
         for (const [msg, send, done] of queued) handle(msg, send, done);
@@ -83,10 +100,18 @@ export default function register(RED: NodeAPI): void {
       else void query(store, msg, send, done);
     };
 
-    const writeCounts = (): [StatusLevel, string] => [
-      failed ? 'warn' : 'ok',
-      `${compact(written)} stored${failed ? `, ${failed} failed` : ''}`,
-    ];
+    const writeCounts = (): [StatusLevel, string] =>
+      unhealthy
+        ? ['error', `${unhealthy} · holding ${compact(store?.writer.stats.pending ?? 0)}, retrying`.slice(0, 100)]
+        : [failed ? 'warn' : 'ok', `${compact(written)} stored${failed ? `, ${failed} failed` : ''}`];
+
+    const healthChanged = (s: EventStore, h: HealthState) => {
+      unhealthy = h.ok ? undefined : h.reason;
+      const [level, text] = writeCounts();
+      status.now(level, text);
+      // Node-RED's own send: this is no reply to an input message.
+      node.send([null, { topic: 'alert/text', payload: storeHealthAlert(h, Date.now(), s.writer.stats.pending) }]);
+    };
 
     const write = (s: EventStore, msg: NodeMessageInFlow, send: Send, done: Done) => {
       const record = msg.payload as unknown;
@@ -138,6 +163,7 @@ export default function register(RED: NodeAPI): void {
     node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => handle(msg, send, done));
 
     node.on('close', (_removed: boolean, done: () => void) => {
+      stopWatching?.();
       status.clear();
       // Input queued during the open is written once the open completes (the
       // handler above runs first); release() then commits it before closing.

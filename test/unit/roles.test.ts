@@ -130,8 +130,11 @@ describe('broker choice', () => {
   it('drops the embedded broker and enables the device input for an external one', () => {
     const external = selectBroker(flow, 'external');
     assert.equal(flow.filter((n) => n.type === 'picam-broker').length, 1, 'the shipped flow embeds picam-broker');
-    assert.equal(external.filter((n) => n.type === 'picam-broker').length, 0, 'no broker to take Mosquitto’s ports');
-    const input = external.find((n) => n.type === 'mqtt in' && n.topic === '${PICAM_DEVICE_TOPIC}')!;
+    assert.equal(external.filter((n) => /broker$/.test(n.type) && n.type !== 'mqtt-broker').length, 0, 'no broker to take Mosquitto’s ports');
+    const input = external.find((n) => n.id === 'cloud.mqtt-in')!;
+    // the ingest that acknowledges after commit, not the stock mqtt in that acknowledges on arrival
+    assert.equal(input.type, 'mqtt-ingest');
+    assert.equal(input.topic, '${PICAM_DEVICE_TOPIC}');
     assert.equal(input.d, false);
     assert.equal(external.length, flow.length - 1, 'nothing else changes');
   });

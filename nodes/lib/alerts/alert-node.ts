@@ -7,7 +7,9 @@
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { PicamDatabaseNode } from '../../picam-database/picam-database';
 import type { EventStore } from '../../picam-database/store';
+import { backoffMs } from '../backoff';
 import { numberSetting } from '../node-config';
+import { describeStoreError, isTransientStoreError } from '../store-errors';
 import { compact, StatusReporter, type StatusLevel } from '../status';
 import type { CameraMode, DeliveryReport } from '../types';
 import { InvalidAlert, type AlertService } from './alert-service';
@@ -91,6 +93,18 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
   let service: AlertService | undefined;
   let failure: string | undefined;
   let waiting: Array<[NodeMessageInFlow, Send, Done]> = [];
+  // While the outbox cannot write (a full disk), inputs wait here in arrival order and the
+  // first is retried with backoff: alerts leave in the order they came once it can write again.
+  const held: Array<[NodeMessageInFlow, Send, Done]> = [];
+  let retryTimer: NodeJS.Timeout | undefined;
+  let retrying = false;
+  let retryAttempt = 0;
+  const retryHeld = () => {
+    retryTimer = undefined;
+    const first = held.shift();
+    retrying = first !== undefined;
+    if (first) handle(...first, true);
+  };
 
   const showCounts = () =>
     status.soon((): [StatusLevel, string] => {
@@ -114,7 +128,11 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
     showCounts();
   };
 
-  const handle = (msg: NodeMessageInFlow, send: Send, done: Done) => {
+  const handle = (msg: NodeMessageInFlow, send: Send, done: Done, isRetry = false) => {
+    if (!isRetry && (held.length > 0 || retryTimer || retrying)) {
+      held.push([msg, send, done]);
+      return;
+    }
     if (!service) {
       if (!failure) {
         waiting.push([msg, send, done]);
@@ -127,6 +145,10 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
     }
     service.accept(msg.payload, msg.topic, w.targetsFor?.(msg.payload)).then(
       (accepted) => {
+        if (isRetry) {
+          retryAttempt = 0;
+          retryHeld(); // the next one in line, now that the outbox writes
+        }
         for (const r of accepted.reports) report(r, send);
         if (accepted.warning) node.warn(accepted.warning);
         showCounts();
@@ -136,11 +158,20 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
         if (err instanceof InvalidAlert) {
           status.now('warn', `bad input: ${err.message}`.slice(0, 80));
           done(new Error(`${node.type}: ${err.message}`));
+        } else if (isTransientStoreError(err)) {
+          // Not done until the row is in the outbox: the device message stays unacknowledged.
+          status.now('error', `outbox cannot write: ${describeStoreError(err)}; retrying`.slice(0, 100));
+          held.unshift([msg, send, done]);
+          retrying = false;
+          clearTimeout(retryTimer);
+          retryTimer = setTimeout(retryHeld, backoffMs(++retryAttempt, { baseMs: 250, maxMs: 5000 }));
+          return;
         } else {
           status.now('error', `outbox write failed: ${err.message}`);
           report({ ...offReport(w.channel, msg.payload, `outbox write failed: ${err.message}`), status: 'failed' }, send);
           done(err);
         }
+        if (isRetry) retryHeld();
       },
     );
   };
@@ -179,6 +210,8 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
   node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => handle(msg, send, done));
 
   node.on('close', (_removed: boolean, done: () => void) => {
+    clearTimeout(retryTimer);
+    for (const [, , inputDone] of held.splice(0)) inputDone(new Error(`${node.type}: closed before the outbox could write`));
     const finish = async () => {
       await w.onClose?.();
       await service?.close();

@@ -93,7 +93,10 @@ export class AlertService {
       eventId: alert.eventId,
       suppressedBecause: suppressed,
     }));
-    const results = await this.opts.outbox.add(deliveries);
+    const results = await this.opts.outbox.add(deliveries).catch((err: unknown) => {
+      this.opts.policy.forget(alert); // not in the outbox: a retry decides afresh
+      throw err;
+    });
     return this.settle(results, deliveries, alert.kind, input.imageProblem && `alert image left out: ${input.imageProblem}`);
   }
 

@@ -114,6 +114,21 @@ export class AlertPolicy {
     return { action: 'send', silent };
   }
 
+  /**
+   * Takes back what `decide` remembered of `alert`: its outbox row was never
+   * written (a full disk), and the retry must not find itself a duplicate or in
+   * its own cooldown.
+   */
+  forget(alert: Alert): void {
+    const a: Partial<Alert> = typeof alert === 'object' && alert !== null ? alert : {};
+    const kind = text(a.kind);
+    const device = text(a.deviceId) || text(a.deviceName) || 'unknown device';
+    const eventId = text(a.eventId);
+    if (eventId) this.seen.delete(fingerprint(`${kind}\u0000${device}`, eventId));
+    const type = kind === 'activity' ? text(a.activityType).toUpperCase() || 'MOTION' : '';
+    this.lastSent?.delete(fingerprint(`${kind}\u0000${device}`, type));
+  }
+
   /** Keys held in memory (for tests and status): bounded whatever the traffic. */
   get remembered(): number {
     return this.seen.size + (this.lastSent?.size ?? 0);
