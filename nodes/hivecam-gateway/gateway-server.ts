@@ -55,6 +55,9 @@ function clientOf(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unknown';
 }
 
+/** The server's disk failing: 503 (retry later), never the camera's failure. */
+const STORAGE_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EMFILE', 'ENFILE']);
+
 /** Longest request path the gateway reads; its real paths are under 100 characters. */
 const MAX_PATH = 512;
 
@@ -126,7 +129,10 @@ export function gatewayHandler(deps: GatewayDeps): (req: IncomingMessage, res: S
           else if (err instanceof CertificatesMissingError)
             finish(503, { error: 'certificates are not set up on the server' }, err.message);
           else if (err instanceof ServiceUnavailableError) finish(503, { error: err.message }, err.message);
-          else finish(500, { error: 'internal error' }, err.message);
+          else if (STORAGE_ERRORS.has((err as NodeJS.ErrnoException).code ?? '')) {
+            const code = (err as NodeJS.ErrnoException).code;
+            finish(503, { error: `the server cannot store uploads right now (${code}); retry later` }, err.message);
+          } else finish(500, { error: 'internal error' }, err.message);
         },
       );
   };

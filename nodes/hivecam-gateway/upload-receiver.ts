@@ -230,8 +230,8 @@ export async function receiveUpload(req: IncomingMessage, query: URLSearchParams
     // Read the rest first (within the meter's limits), so the camera gets the answer rather than a reset.
     await meter.discard();
     await rm(zipPath, { force: true });
-    if (err instanceof HttpError) throw err;
-    throw new HttpError(400, `upload could not be read: ${(err as Error).message}`);
+    // Anything else is the server's own trouble (a full disk, the database not open), not the camera's.
+    throw err;
   } finally {
     meter.stopClocks();
     req.off('close', closedEarly);

@@ -2,13 +2,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FailureLimiter } from '../../nodes/lib/failure-limiter';
 import { DEVICE_ID_PATTERN } from '../../nodes/lib/types';
 import { decideAccess, EnrolmentWindow, parseCameraList } from '../../nodes/hivecam-gateway/access';
 import { parseCommand } from '../../nodes/hivecam-gateway/control';
-import { parseTarget } from '../../nodes/hivecam-gateway/gateway-server';
+import { gatewayHandler, parseTarget, ServiceUnavailableError } from '../../nodes/hivecam-gateway/gateway-server';
 import { makeHls, recordingInput, servedPlaylist } from '../../nodes/hivecam-gateway/hls';
 import { diskUse, pruneUploads, sweepTemporaries } from '../../nodes/hivecam-gateway/retention';
 import { describeContent, imageType, videoType } from '../../nodes/lib/uploads/media-type';
@@ -309,5 +311,45 @@ describe('stale temporary uploads (issue 13, item 3)', () => {
     assert.equal(existsSync(oldUpload), true, "a stored upload is retention's business");
     assert.deepEqual(await sweepTemporaries(root, 0, now + 1), { removed: 1, failures: [] }, 'at start: every temporary');
     assert.deepEqual(await sweepTemporaries(join(dir, 'no-such-folder'), 0), { removed: 0, failures: [] });
+  });
+});
+
+describe('gateway answers for server-side trouble', () => {
+  it("answers 503 for a full disk or a closed database, and does not count it as the camera's failure", async () => {
+    const limiter = new FailureLimiter({ maxFailures: 1, windowMs: 60_000, blockMs: 60_000 });
+    const failures = [
+      Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }),
+      new ServiceUnavailableError('the database is not open yet'),
+    ];
+    let i = 0;
+    const server = createServer(
+      gatewayHandler({
+        broker: () => ({ endpoint: 'b', port: 8883 }),
+        access: async () => ({ allowed: false, reason: 'no' }),
+        certificates: async () => ({ caCert: '', clientCert: '', clientKey: '' }),
+        certificateIssued: async () => undefined,
+        upload: async () => {
+          throw failures[i++ % failures.length];
+        },
+        limiter,
+        log: () => undefined,
+        warn: () => undefined,
+      }),
+    );
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hivecam/upload`;
+      const full = await fetch(url, { method: 'POST', body: 'x' });
+      assert.equal(full.status, 503);
+      assert.match(((await full.json()) as { error: string }).error, /cannot store uploads right now \(ENOSPC\)/);
+      const closed = await fetch(url, { method: 'POST', body: 'x' });
+      assert.equal(closed.status, 503);
+      assert.match(((await closed.json()) as { error: string }).error, /database is not open yet/);
+      assert.equal(limiter.retryAfter('127.0.0.1'), 0, 'no failure counted (one would block here)');
+      assert.equal((await fetch(url.replace('/hivecam/upload', '/nowhere'))).status, 404);
+      assert.ok(limiter.retryAfter('127.0.0.1') > 0, "the client's own mistake is counted");
+    } finally {
+      server.close();
+    }
   });
 });
