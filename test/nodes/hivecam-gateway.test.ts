@@ -516,7 +516,6 @@ describe('hivecam-gateway: malformed and stalled uploads (issue 13, item 3)', ()
 });
 
 describe('hivecam-gateway: media content (issue 13, items 2 and 7)', () => {
-
   it('refuses a thumbnail that is no image, whatever its name says', async () => {
     const { base, uploads, file } = await load();
     const res = await upload(base, rawZip([{ name: 'thumbnail.jpg', data: Buffer.from('<html><script>alert(1)</script></html>') }]));
