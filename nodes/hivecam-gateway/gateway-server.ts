@@ -35,7 +35,7 @@ export class ServiceUnavailableError extends Error {
   override readonly name = 'ServiceUnavailableError';
 }
 
-function send(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) return;
   const text = JSON.stringify(body);
   res.writeHead(status, {
@@ -43,8 +43,6 @@ function send(req: IncomingMessage, res: ServerResponse, status: number, body: u
     'Content-Length': Buffer.byteLength(text),
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',
-    // A body we stopped reading (cut off, refused early) must not hold the connection open.
-    ...(req.complete ? {} : { Connection: 'close' }),
     ...headers,
   });
   res.end(text);
@@ -97,21 +95,24 @@ export function gatewayHandler(deps: GatewayDeps): (req: IncomingMessage, res: S
     const client = clientOf(req);
     const path = (req.url ?? '/').split('?')[0]!;
     const line = `${req.method} ${path.length > 120 ? `${path.slice(0, 120)}…` : path} from ${client}`;
-    const finish = (status: number, body: unknown, note?: string) => {
-      send(req, res, status, body);
+    const finish = (status: number, body: unknown, note?: string, headers?: Record<string, string>) => {
+      send(res, status, body, headers);
       const text = `${line} → ${status}${note ? ` (${note})` : ''}`;
       if (status >= 400) deps.warn(text);
       else deps.log(text);
     };
-    const refuse = (status: number, message: string) => {
+    const refuse = (err: HttpError) => {
       if (deps.limiter.fail(client)) deps.warn(`${client} failed too often: refused for a while`);
-      finish(status, { error: message }, message);
+      // A body that was cut off is not read any further: the connection goes with the answer.
+      finish(err.status, { error: err.message }, err.message, err.closeConnection ? { Connection: 'close' } : undefined);
     };
 
     const wait = deps.limiter.retryAfter(client);
     if (wait > 0) {
+      // A blocked client's body is not worth reading: the connection goes with the answer.
       req.resume();
-      send(req, res, 429, { error: `too many failed requests; retry in ${wait} s` }, { 'Retry-After': String(wait) });
+      const close: Record<string, string> = req.complete ? {} : { Connection: 'close' };
+      send(res, 429, { error: `too many failed requests; retry in ${wait} s` }, { 'Retry-After': String(wait), ...close });
       deps.warn(`${line} → 429 (blocked for ${wait} s more)`);
       return;
     }
@@ -122,8 +123,8 @@ export function gatewayHandler(deps: GatewayDeps): (req: IncomingMessage, res: S
       .then(
         ({ status, body, note }) => finish(status, body, note),
         (err: Error) => {
-          req.resume();
-          if (err instanceof HttpError && err.status < 500) refuse(err.status, err.message);
+          if (!(err instanceof HttpError && err.closeConnection)) req.resume();
+          if (err instanceof HttpError && err.status < 500) refuse(err);
           else if (err instanceof HttpError) finish(err.status, { error: err.message }, err.message);
           // The admin's mistake, not the camera's: no rate-limit strike.
           else if (err instanceof CertificatesMissingError)

@@ -26,6 +26,8 @@ export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** the rest of the body will not be read: the answer must close the connection */
+    readonly closeConnection = false,
   ) {
     super(message);
   }
@@ -123,7 +125,7 @@ class BodyMeter extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.bytes += chunk.length;
     this.idle.refresh();
-    if (this.bytes > this.capBytes) return cb(new HttpError(413, `upload is larger than ${this.capBytes} bytes`));
+    if (this.bytes > this.capBytes) return cb(new HttpError(413, `upload is larger than ${this.capBytes} bytes`, true));
     cb(null, chunk);
   }
 
@@ -138,7 +140,7 @@ class BodyMeter extends Transform {
   }
 
   cut(status: number, message: string): void {
-    if (!this.destroyed) this.destroy(new HttpError(status, message));
+    if (!this.destroyed) this.destroy(new HttpError(status, message, true));
   }
 
   stopClocks(): void {
@@ -220,22 +222,31 @@ export async function receiveUpload(req: IncomingMessage, query: URLSearchParams
   };
   req.once('close', closedEarly);
   req.once('error', closedEarly);
+  const release = () => {
+    req.off('close', closedEarly);
+    req.off('error', closedEarly);
+  };
   req.pipe(meter);
   try {
-    if (kind === 'zip') return { ...(await receiveZipBody(meter, fields, zipPath, opts)), zipPath };
-    return { ...(await receiveMultipart(meter, req.headers, fields, zipPath, opts)), zipPath };
+    const received =
+      kind === 'zip'
+        ? await receiveZipBody(meter, fields, zipPath, opts)
+        : await receiveMultipart(meter, req.headers, fields, zipPath, opts);
+    release();
+    return { ...received, zipPath };
   } catch (caught) {
     // A cut-off body says why (408, 413) better than the consumer that noticed it.
     const err = meter.failure instanceof HttpError ? meter.failure : caught;
-    // Read the rest first (within the meter's limits), so the camera gets the answer rather than a reset.
-    await meter.discard();
     await rm(zipPath, { force: true });
+    // Refused early (a stranger, a bad field), the camera may still be sending: the answer goes out
+    // now, the rest is read and thrown away within the meter's limits (so the camera gets the answer,
+    // not a reset), and the connection is dropped if the rest never comes.
+    void meter.discard().then(() => {
+      release();
+      if (!req.complete && !(err instanceof HttpError && err.closeConnection)) req.socket.destroy();
+    });
     // Anything else is the server's own trouble (a full disk, the database not open), not the camera's.
     throw err;
-  } finally {
-    meter.stopClocks();
-    req.off('close', closedEarly);
-    req.off('error', closedEarly);
   }
 }
 
