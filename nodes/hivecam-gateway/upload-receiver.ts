@@ -170,6 +170,8 @@ function meterFailure(meter: BodyMeter): Promise<never> {
 
 /** Writes a stream to a new temporary file; stops at `maxBytes` (413) and waits until the file is closed. */
 async function writeCapped(source: Readable, zipPath: string, maxBytes: number): Promise<number> {
+  const stoppedMessage = 'the upload stopped before the file was complete';
+  if (source.destroyed) throw new HttpError(400, stoppedMessage); // cut off while the camera was being admitted
   let bytes = 0;
   const cap = new Transform({
     transform(chunk: Buffer, _enc, cb) {
@@ -180,7 +182,7 @@ async function writeCapped(source: Readable, zipPath: string, maxBytes: number):
   const out: WriteStream = createWriteStream(zipPath, { flags: 'wx', mode: 0o600 });
   // pipe() does not pass on a source that is destroyed halfway (a cut-off body): stop the file then too.
   const stopped = () => {
-    if (!source.readableEnded) cap.destroy(new HttpError(400, 'the upload stopped before the file was complete'));
+    if (!source.readableEnded) cap.destroy(new HttpError(400, stoppedMessage));
   };
   const broken = (err: Error) => cap.destroy(err);
   source.once('close', stopped);
@@ -200,7 +202,7 @@ async function writeCapped(source: Readable, zipPath: string, maxBytes: number):
 async function receiveZipBody(meter: BodyMeter, fields: Map<string, string>, zipPath: string, opts: ReceiveOptions) {
   const ids = idsFrom(fields);
   await opts.admit(ids);
-  const bytes = await Promise.race([writeCapped(meter, zipPath, opts.maxBytes), meterFailure(meter)]);
+  const bytes = await writeCapped(meter, zipPath, opts.maxBytes);
   if (bytes === 0) throw new HttpError(400, 'the upload holds no ZIP file');
   return { ...ids, bytes };
 }

@@ -448,20 +448,22 @@ describe('hivecam-gateway: malformed and stalled uploads (issue 13, item 3)', ()
     const { port, uploads } = await load({ settings: { uploadIdleS: 1 } });
     const boundary = 'stall';
     const head = multipartBody([...IDS, ZIP_PART()], boundary, { close: false });
-    // Declares more than it sends, then sends nothing more: a slow-loris upload.
-    const exchange = rawRequest(port, [
-      postHead('/hivecam/upload', `multipart/form-data; boundary=${boundary}`, head.length + 100_000),
-      head,
-    ]);
+    // Each declares more than it sends, then sends nothing more: slow-loris uploads, in both shapes.
+    const exchanges = [
+      rawRequest(port, [postHead('/hivecam/upload', `multipart/form-data; boundary=${boundary}`, head.length + 100_000), head]),
+      rawRequest(port, [postHead('/hivecam/upload?camera_id=cam-a&event_id=evt-1', 'application/zip', 100_000), randomBytes(5000)]),
+    ];
     try {
-      const res = await exchange.response;
-      assert.equal(res.status, 408, res.body);
-      assert.match(JSON.parse(res.body).error, /sent nothing for 1 s/);
-      assert.equal(res.headers.connection, 'close');
-      await exchange.closed;
-      assert.deepEqual(filesUnder(uploads), [], 'the temporary file is gone');
+      for (const exchange of exchanges) {
+        const res = await exchange.response;
+        assert.equal(res.status, 408, res.body);
+        assert.match(JSON.parse(res.body).error, /sent nothing for 1 s/);
+        assert.equal(res.headers.connection, 'close');
+        await exchange.closed;
+      }
+      assert.deepEqual(filesUnder(uploads), [], 'the temporary files are gone');
     } finally {
-      exchange.socket.destroy();
+      for (const exchange of exchanges) exchange.socket.destroy();
     }
   });
 
