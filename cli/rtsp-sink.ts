@@ -31,7 +31,10 @@ export function startRtspSink(rtspUrl: string, dir: string, log: (line: string) 
   const listen = () => {
     timer = undefined;
     if (stopped) return;
-    const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-rtsp_flags', 'listen', '-i', url.toString()];
+    // Whatever connects to the port is read as RTSP only (forced format, RTSP's own protocols), never as a
+    // format that names other files (issue 13, item 2).
+    const input = ['-protocol_whitelist', 'rtsp,rtp,udp,tcp', '-f', 'rtsp', '-rtsp_flags', 'listen', '-i', url.toString()];
+    const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', ...input];
     args.push('-c', 'copy', '-f', 'hls', '-hls_time', '2', '-hls_list_size', '6', '-hls_flags', 'delete_segments+omit_endlist');
     args.push(join(dir, `${name}.m3u8`));
     const current = spawnChild('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });

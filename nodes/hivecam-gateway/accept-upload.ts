@@ -7,10 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEVICE_ID_PATTERN, EVENT_ID_PATTERN } from '../lib/types';
-import { extractZip, UnsafeZipError, type UnsafeZipReason, type ZipLimits } from '../lib/uploads/safe-zip';
+import { imageType, readHead, requireImage, UnexpectedMediaError } from '../lib/uploads/media-type';
+import { extractZip, UnsafeZipError, type ExtractedFile, type UnsafeZipReason, type ZipLimits } from '../lib/uploads/safe-zip';
 import type { UploadFileRow, UploadStore } from '../picam-database/uploads';
-import { HttpError, type ReceivedUpload } from './upload-receiver';
+import { checkIds, HttpError, type ReceivedUpload } from './upload-receiver';
 
 export interface AcceptedFile extends UploadFileRow {
   id: number;
@@ -34,11 +34,18 @@ const STATUS_FOR: Record<UnsafeZipReason, number> = {
   symlink: 422,
   duplicate: 422,
   corrupt: 400,
+  name: 422,
 };
 
-export function checkIds(cameraId: string, eventId: string): void {
-  if (!DEVICE_ID_PATTERN.test(cameraId)) throw new HttpError(400, `camera_id must match ${DEVICE_ID_PATTERN.source}`);
-  if (!EVENT_ID_PATTERN.test(eventId)) throw new HttpError(400, `event_id must match ${EVENT_ID_PATTERN.source}`);
+/**
+ * A thumbnail is shown in browsers and sent to Telegram: it must really be a
+ * JPEG or PNG, whatever its name says (an "image" that is HTML would be a
+ * stored page on our origin).
+ */
+async function checkThumbnails(files: ExtractedFile[]): Promise<void> {
+  for (const f of files.filter((file) => file.type === 'thumbnail')) {
+    requireImage(await readHead(f.path), `thumbnail ${JSON.stringify(f.name.slice(0, 100))}`);
+  }
 }
 
 /** One folder per upload: a second upload for the same event (thumbnail, then recording) never overwrites the first. */
@@ -65,6 +72,13 @@ export async function acceptUpload(
   if (extracted.length === 0) {
     await rm(dir, { recursive: true, force: true });
     throw new HttpError(400, 'archive refused: it holds no files');
+  }
+  try {
+    await checkThumbnails(extracted);
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    if (err instanceof UnexpectedMediaError) throw new HttpError(415, `archive refused (type): ${err.message}`);
+    throw err;
   }
   const rows: UploadFileRow[] = extracted.map((f) => ({
     eventId,
@@ -94,9 +108,10 @@ export async function storeSnapshot(
   opts: { uploadsRoot: string; store: UploadStore; nowMs?: number },
 ): Promise<AcceptedUpload> {
   checkIds(snapshot.deviceId, snapshot.eventId);
+  const image = imageType(snapshot.image) ?? requireImage(snapshot.image, 'the snapshot');
   const nowMs = opts.nowMs ?? Date.now();
   const dir = uploadDirFor(opts.uploadsRoot, snapshot.deviceId, snapshot.eventId, nowMs);
-  const fileName = 'snapshot.jpg';
+  const fileName = `snapshot.${image.format === 'png' ? 'png' : 'jpg'}`;
   await mkdir(dir, { recursive: true });
   const row: UploadFileRow = {
     eventId: snapshot.eventId,

@@ -3,6 +3,7 @@
  * `msg.topic` names the command; its argument is in `msg.payload`.
  */
 import { DEVICE_ID_PATTERN, EVENT_ID_PATTERN } from '../lib/types';
+import { describeContent, EXPECTED_IMAGE, imageType } from '../lib/uploads/media-type';
 
 export type GatewayCommand =
   | { command: 'enrolment'; minutes: number }
@@ -45,8 +46,10 @@ export function parseCommand(topic: unknown, payload: unknown): GatewayCommand {
       if (typeof eventId !== 'string' || !EVENT_ID_PATTERN.test(eventId)) {
         throw new Error('snapshot needs payload.eventId: only pictures of an event are kept');
       }
-      if (!Buffer.isBuffer(image) || image.length < 4 || image[0] !== 0xff || image[1] !== 0xd8) {
-        throw new Error('snapshot needs payload.image, the JPEG bytes');
+      if (!Buffer.isBuffer(image)) throw new Error(`snapshot needs payload.image, the picture's bytes (${EXPECTED_IMAGE})`);
+      // Checked by content: the picture is stored and served as a thumbnail.
+      if (!imageType(image)) {
+        throw new Error(`snapshot needs payload.image, the JPEG bytes: it is ${describeContent(image)}, not ${EXPECTED_IMAGE}`);
       }
       return { command: 'snapshot', deviceId, eventId, image };
     }

@@ -7,6 +7,8 @@
  *
  * Every request is logged in one line. A client that fails too often (unknown or
  * refused camera ids, bad uploads) is refused with 429 for a while.
+ * Whatever a client sends, the answer is a 4xx that says what was wrong, never
+ * a 500: malformed input is the client's failure, counted by the limiter.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEVICE_ID_PATTERN } from '../lib/types';
@@ -32,15 +34,59 @@ export interface GatewayDeps {
   warn: (line: string) => void;
 }
 
+/** A server-side reason a request cannot be served now (database not open): 503, not the client's failure. */
+export class ServiceUnavailableError extends Error {
+  override readonly name = 'ServiceUnavailableError';
+}
+
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return;
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),
     'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
     ...headers,
   });
   res.end(text);
+}
+
+/** The server's disk failing: 503 (retry later), never the camera's failure. */
+const STORAGE_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EMFILE', 'ENFILE']);
+
+/** Longest request path the gateway reads; its real paths are under 100 characters. */
+const MAX_PATH = 512;
+
+/** The path of an absolute-form target (`GET http://host/path`), which HTTP/1.1 servers must accept. */
+function originForm(target: string): string {
+  if (target.startsWith('/')) return target;
+  if (!/^https?:\/\//i.test(target)) throw new HttpError(400, 'the request target must be a path (or an http URL)');
+  try {
+    const url = new URL(target);
+    return url.pathname + url.search;
+  } catch {
+    throw new HttpError(400, 'the request target is not a valid URL');
+  }
+}
+
+/** The request's path and query; an HttpError (400, 414) for a target that is none. */
+export function parseTarget(raw: string | undefined): { pathname: string; query: URLSearchParams } {
+  const target = originForm(raw ?? '/');
+  const mark = target.indexOf('?');
+  const pathname = mark < 0 ? target : target.slice(0, mark);
+  const query = mark < 0 ? '' : target.slice(mark + 1);
+  if (pathname.length > MAX_PATH) throw new HttpError(414, `the path is longer than ${MAX_PATH} characters`);
+  return { pathname, query: new URLSearchParams(query) };
+}
+
+/** One path segment, percent-decoded; an HttpError (400) for a broken encoding. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, `bad percent-encoding in the path: ${JSON.stringify(segment.slice(0, 80))}`);
+  }
 }
 
 export function gatewayHandler(deps: GatewayDeps): (req: IncomingMessage, res: ServerResponse) => void {
@@ -48,41 +94,52 @@ export function gatewayHandler(deps: GatewayDeps): (req: IncomingMessage, res: S
   return (req, res) => {
     // For the log and the rate limit: behind the port-80 proxy, the camera it names, not the proxy.
     const client = clientAddress(req, trustedProxies);
-    const url = new URL(req.url ?? '/', 'http://gateway');
-    const line = `${req.method} ${url.pathname} from ${client}`;
-    const finish = (status: number, body: unknown, note?: string) => {
-      send(res, status, body);
+    const path = (req.url ?? '/').split('?')[0]!;
+    const line = `${req.method} ${path.length > 120 ? `${path.slice(0, 120)}…` : path} from ${client}`;
+    const finish = (status: number, body: unknown, note?: string, headers?: Record<string, string>) => {
+      send(res, status, body, headers);
       const text = `${line} → ${status}${note ? ` (${note})` : ''}`;
       if (status >= 400) deps.warn(text);
       else deps.log(text);
     };
-    const refuse = (status: number, message: string) => {
+    const refuse = (err: HttpError) => {
       if (deps.limiter.fail(client)) deps.warn(`${client} failed too often: refused for a while`);
-      finish(status, { error: message }, message);
+      // A body that was cut off is not read any further: the connection goes with the answer.
+      finish(err.status, { error: err.message }, err.message, err.closeConnection ? { Connection: 'close' } : undefined);
     };
 
     const wait = deps.limiter.retryAfter(client);
     if (wait > 0) {
+      // A blocked client's body is not worth reading: the connection goes with the answer.
       req.resume();
-      send(res, 429, { error: `too many failed requests; retry in ${wait} s` }, { 'Retry-After': String(wait) });
+      const close: Record<string, string> = req.complete ? {} : { Connection: 'close' };
+      send(res, 429, { error: `too many failed requests; retry in ${wait} s` }, { 'Retry-After': String(wait), ...close });
       deps.warn(`${line} → 429 (blocked for ${wait} s more)`);
       return;
     }
 
-    route(req, url, deps).then(
-      ({ status, body, note }) => finish(status, body, note),
-      (err: Error) => {
-        req.resume();
-        // The server's full disk is not the camera's failure: 507, no strike, try again later.
-        if (isDiskFull(err)) {
-          send(res, 507, { error: 'the server has no space left for uploads; try again later' }, { 'Retry-After': '60' });
-          deps.warn(`${line} → 507 (${err.message})`);
-        } else if (err instanceof HttpError) refuse(err.status, err.message);
-        // The admin's mistake, not the camera's: no rate-limit strike.
-        else if (err instanceof CertificatesMissingError) finish(503, { error: 'certificates are not set up on the server' }, err.message);
-        else finish(500, { error: 'internal error' }, err.message);
-      },
-    );
+    // Everything, the parsing of the target included, runs inside the promise: nothing a client sends can throw out of here.
+    Promise.resolve()
+      .then(() => route(req, parseTarget(req.url), deps))
+      .then(
+        ({ status, body, note }) => finish(status, body, note),
+        (err: Error) => {
+          if (!(err instanceof HttpError && err.closeConnection)) req.resume();
+          if (err instanceof HttpError && err.status < 500) refuse(err);
+          else if (err instanceof HttpError) finish(err.status, { error: err.message }, err.message);
+          // The admin's mistake, not the camera's: no rate-limit strike.
+          else if (err instanceof CertificatesMissingError)
+            finish(503, { error: 'certificates are not set up on the server' }, err.message);
+          else if (err instanceof ServiceUnavailableError) finish(503, { error: err.message }, err.message);
+          // The server's full disk is not the camera's failure: 507, no strike, try again later.
+          else if (isDiskFull(err))
+            finish(507, { error: 'the server has no space left for uploads; try again later' }, err.message, { 'Retry-After': '60' });
+          else if (STORAGE_ERRORS.has((err as NodeJS.ErrnoException).code ?? '')) {
+            const code = (err as NodeJS.ErrnoException).code;
+            finish(503, { error: `the server cannot store uploads right now (${code}); retry later` }, err.message);
+          } else finish(500, { error: 'internal error' }, err.message);
+        },
+      );
   };
 }
 
@@ -92,13 +149,13 @@ interface Answer {
   note?: string;
 }
 
-async function route(req: IncomingMessage, url: URL, deps: GatewayDeps): Promise<Answer> {
+async function route(req: IncomingMessage, url: { pathname: string; query: URLSearchParams }, deps: GatewayDeps): Promise<Answer> {
   const parts = url.pathname.split('/').filter(Boolean);
   if (parts[0] !== 'hivecam') throw new HttpError(404, 'not found');
 
   if (parts.length === 2 && parts[1] === 'upload') {
     if (req.method !== 'POST') throw new HttpError(405, 'use POST to upload');
-    const accepted = await deps.upload(req, url.searchParams);
+    const accepted = await deps.upload(req, url.query);
     const files = accepted.files.map((f) => ({ name: f.fileName, type: f.fileType, bytes: f.fileSize }));
     return {
       status: 200,
@@ -110,7 +167,7 @@ async function route(req: IncomingMessage, url: URL, deps: GatewayDeps): Promise
   if (req.method !== 'GET') throw new HttpError(405, `use GET for ${url.pathname}`);
   const cert = parts.length === 3 && parts[1] === 'cert';
   if (!cert && parts.length !== 2) throw new HttpError(404, 'not found');
-  const cameraId = decodeURIComponent(parts.at(-1)!);
+  const cameraId = decodeSegment(parts.at(-1)!);
   if (!DEVICE_ID_PATTERN.test(cameraId)) throw new HttpError(400, `camera id must match ${DEVICE_ID_PATTERN.source}`);
 
   if (!cert) return { status: 200, body: deps.broker(), note: cameraId };

@@ -24,11 +24,11 @@ import type { UploadStore } from '../picam-database/uploads';
 import { decideAccess, EnrolmentWindow, loadCertBundle, parseCameraList } from './access';
 import { acceptUpload, storeSnapshot, type AcceptedUpload } from './accept-upload';
 import { parseCommand, type GatewayCommand } from './control';
-import { gatewayHandler } from './gateway-server';
+import { gatewayHandler, ServiceUnavailableError } from './gateway-server';
 import { makeHls } from './hls';
 import { mediaRouter } from './media-routes';
-import { diskUse, pruneUploads } from './retention';
-import { HttpError, receiveUpload } from './upload-receiver';
+import { diskUse, INCOMING_DIR, pruneUploads, sweepTemporaries } from './retention';
+import { HttpError, receiveUpload, type UploadIds } from './upload-receiver';
 import { mountRouter } from './media-mount';
 
 interface HivecamGatewayDef extends NodeDef {
@@ -42,6 +42,8 @@ interface HivecamGatewayDef extends NodeDef {
   uploadDir: string;
   cameras: string;
   maxUploadMB: string | number;
+  uploadIdleS: string | number;
+  uploadMaxMinutes: string | number;
   retainDays: string | number;
   ffmpeg: string;
 }
@@ -60,9 +62,12 @@ export default function register(RED: NodeAPI): void {
     const inUserDir = (p: string, fallback: string) => (p ? (isAbsolute(p) ? p : join(userDir, p)) : join(userDir, fallback));
     const certDir = inUserDir(def.certDir, 'certs');
     const uploadsRoot = inUserDir(def.uploadDir, 'uploads');
-    const tmpDir = join(uploadsRoot, '.incoming');
+    const tmpDir = join(uploadsRoot, INCOMING_DIR);
     const port = numberSetting(def.port, 8080);
     const maxUploadBytes = numberSetting(def.maxUploadMB, 256) * 1024 * 1024;
+    // A camera on a slow link still sends something every few seconds; a stalled body is cut off.
+    const uploadIdleMs = Math.max(1, numberSetting(def.uploadIdleS, 30)) * 1000;
+    const uploadDeadlineMs = Math.max(1 / 60, numberSetting(def.uploadMaxMinutes, 10)) * 60_000;
     const limits: ZipLimits = DEFAULT_ZIP_LIMITS;
     const retainDays = numberSetting(def.retainDays, 30);
     const ffmpeg = def.ffmpeg || 'ffmpeg';
@@ -101,8 +106,14 @@ export default function register(RED: NodeAPI): void {
     }
 
     const needStore = (): UploadStore => {
-      if (!uploads) throw new Error('the database is not open yet');
+      if (!uploads) throw new ServiceUnavailableError('the database is not open yet');
       return uploads;
+    };
+    /** Every refused upload or snapshot: counted on the status and reported on the second output. */
+    const rejected = (what: Partial<UploadIds>, err: Error) => {
+      refused++;
+      show();
+      emit(null, event('rejected', { cameraId: what.cameraId, eventId: what.eventId, error: err.message }));
     };
 
     const afterUpload = (accepted: AcceptedUpload) => {
@@ -117,7 +128,7 @@ export default function register(RED: NodeAPI): void {
       );
       const recording = accepted.files.find((f) => f.fileType === 'recording');
       if (recording && hls) {
-        const job = makeHls(recording.filePath, join(accepted.dir, 'hls'), { ffmpeg, signal: closing.signal })
+        const job = makeHls(recording.filePath, join(accepted.dir, 'hls'), { uploadsRoot, ffmpeg, signal: closing.signal })
           .then((playlist) => needStore().setPlaylist(recording.id, playlist))
           .then(
             () => node.log(`${accepted.cameraId}/${accepted.eventId}: recording ready for playback`),
@@ -146,18 +157,29 @@ export default function register(RED: NodeAPI): void {
         emit(null, event('certificate', { cameraId, via }));
       },
       upload: async (req, query) => {
-        const received = await receiveUpload(req, query, { tmpDir, maxBytes: maxUploadBytes });
+        let received;
         try {
-          const store = needStore();
-          const known = configured.ids.has(received.cameraId) || (await store.camera(received.cameraId));
-          if (!known) throw new HttpError(403, `camera ${received.cameraId} is not registered`);
-          const accepted = await acceptUpload(received, { uploadsRoot, limits, store });
+          received = await receiveUpload(req, query, {
+            tmpDir,
+            maxBytes: maxUploadBytes,
+            idleMs: uploadIdleMs,
+            deadlineMs: uploadDeadlineMs,
+            // Before the first byte is written: strangers cannot fill the disk.
+            admit: async ({ cameraId }) => {
+              const known = configured.ids.has(cameraId) || (await needStore().camera(cameraId));
+              if (!known) throw new HttpError(403, `camera ${cameraId} is not registered`);
+            },
+          });
+        } catch (err) {
+          rejected({ cameraId: query.get('camera_id') ?? undefined, eventId: query.get('event_id') ?? undefined }, err as Error);
+          throw err;
+        }
+        try {
+          const accepted = await acceptUpload(received, { uploadsRoot, limits, store: needStore() });
           afterUpload(accepted);
           return accepted;
         } catch (err) {
-          refused++;
-          show();
-          emit(null, event('rejected', { cameraId: received.cameraId, eventId: received.eventId, error: (err as Error).message }));
+          rejected(received, err as Error);
           throw err;
         } finally {
           await rm(received.zipPath, { force: true });
@@ -169,51 +191,75 @@ export default function register(RED: NodeAPI): void {
       warn: (line) => node.warn(line),
     });
 
-    const prune = () =>
-      uploads &&
-      pruneUploads(uploads, uploadsRoot, retainDays).then(
+    // What an upload that was cut off by a crash left behind; live uploads end within their deadline.
+    const sweep = (olderThanMs: number) =>
+      sweepTemporaries(uploadsRoot, olderThanMs).then(
         (r) => {
-          if (r.files) node.log(`retention: removed ${r.files} uploaded files older than ${retainDays} days`);
-          for (const f of r.failures) node.warn(`retention: ${f}`);
+          if (r.removed) node.log(`removed ${r.removed} stale temporary upload files`);
+          for (const f of r.failures) node.warn(`stale temporaries: ${f}`);
           return r;
         },
-        (err: Error) => {
-          node.warn(`retention run failed: ${err.message}`);
-          throw err;
-        },
+        (err: Error) => node.warn(`sweeping stale temporary uploads failed: ${err.message}`),
       );
+    const staleAfterMs = Math.max(2 * uploadDeadlineMs, PRUNE_EVERY_MS);
+
+    const prune = () =>
+      uploads &&
+      sweep(staleAfterMs)
+        .then(() => pruneUploads(uploads!, uploadsRoot, retainDays))
+        .then(
+          (r) => {
+            if (r.files) node.log(`retention: removed ${r.files} uploaded files older than ${retainDays} days`);
+            for (const f of r.failures) node.warn(`retention: ${f}`);
+            return r;
+          },
+          (err: Error) => {
+            node.warn(`retention run failed: ${err.message}`);
+            throw err;
+          },
+        );
 
     status.now('busy', 'opening database');
-    db.acquire(node).then(
-      (s) => {
-        uploads = s.uploads();
+    db.acquire(node)
+      .then(async (s) => {
         mkdirSync(tmpDir, { recursive: true, mode: 0o750 });
-        const tls = def.https
-          ? { cert: readFileSync(join(certDir, CERT_FILE_NAMES.brokerCert)), key: readFileSync(join(certDir, CERT_FILE_NAMES.brokerKey)) }
-          : undefined;
-        server = tls ? createHttpsServer(tls, handler) : createHttpServer(handler);
-        server.requestTimeout = 10 * 60_000; // a recording over a slow camera link
-        server.on('error', (err: NodeJS.ErrnoException) => {
-          const hint = err.code === 'EACCES' ? ' (ports below 1024 need a capability: see the README)' : '';
-          status.now('error', `port ${port}: ${err.code ?? err.message}`);
-          node.error(`cannot serve cameras on port ${port}: ${err.message}${hint}`);
-        });
-        server.listen(port, def.bind || '0.0.0.0', () => {
-          const address = server!.address();
-          listening = `${tls ? 'https' : 'http'} :${typeof address === 'object' && address ? address.port : port}`;
-          node.log(`serving cameras on ${listening}; uploads in ${uploadsRoot}; certificates from ${certDir}`);
-          show();
-        });
-        unmount = mountRouter(
-          RED,
-          '/api/media',
-          mediaRouter({ store: () => uploads, usage: () => diskUse(needStore(), uploadsRoot), hlsAvailable: () => hls }),
-        );
-        void prune();
-        pruneTimer = setInterval(() => void prune(), PRUNE_EVERY_MS);
-      },
-      (err: Error) => status.now('error', `database failed: ${err.message}`),
-    );
+        // Nothing is uploading before the server listens: every temporary left is stale.
+        await sweep(0);
+        return s;
+      })
+      .then(
+        (s) => {
+          if (closing.signal.aborted) return; // closed while the database was opening
+          uploads = s.uploads();
+          const tls = def.https
+            ? { cert: readFileSync(join(certDir, CERT_FILE_NAMES.brokerCert)), key: readFileSync(join(certDir, CERT_FILE_NAMES.brokerKey)) }
+            : undefined;
+          server = tls ? createHttpsServer(tls, handler) : createHttpServer(handler);
+          // The upload receiver cuts bodies off with a clear 408 first; this is Node's backstop.
+          server.requestTimeout = uploadDeadlineMs + 60_000;
+          server.on('error', (err: NodeJS.ErrnoException) => {
+            const hint = err.code === 'EACCES' ? ' (ports below 1024 need a capability: see the README)' : '';
+            status.now('error', `port ${port}: ${err.code ?? err.message}`);
+            node.error(`cannot serve cameras on port ${port}: ${err.message}${hint}`);
+          });
+          server.listen(port, def.bind || '0.0.0.0', () => {
+            const address = server!.address();
+            listening = `${tls ? 'https' : 'http'} :${typeof address === 'object' && address ? address.port : port}`;
+            node.log(`serving cameras on ${listening}; uploads in ${uploadsRoot}; certificates from ${certDir}`);
+            show();
+          });
+          unmount = mountRouter(
+            RED,
+            '/api/media',
+            mediaRouter({ store: () => uploads, usage: () => diskUse(needStore(), uploadsRoot), hlsAvailable: () => hls }),
+          );
+          // Failures are reported inside prune (and answered to the `prune` command): nothing more to do here.
+          const pruneInBackground = () => void prune()?.catch(() => undefined);
+          pruneInBackground();
+          pruneTimer = setInterval(pruneInBackground, PRUNE_EVERY_MS);
+        },
+        (err: Error) => status.now('error', `database failed: ${err.message}`),
+      );
 
     const run = async (cmd: GatewayCommand): Promise<unknown> => {
       switch (cmd.command) {
@@ -236,7 +282,10 @@ export default function register(RED: NodeAPI): void {
         case 'prune':
           return (await prune()) ?? { files: 0, folders: 0, failures: [] };
         case 'snapshot': {
-          const kept = await storeSnapshot(cmd, { uploadsRoot, store: needStore() });
+          const kept = await storeSnapshot(cmd, { uploadsRoot, store: needStore() }).catch((err: Error) => {
+            rejected({ cameraId: cmd.deviceId, eventId: cmd.eventId }, err);
+            throw err;
+          });
           stored++;
           show();
           return kept;
@@ -250,6 +299,11 @@ export default function register(RED: NodeAPI): void {
       try {
         cmd = parseCommand(msg.topic, msg.payload);
       } catch (err) {
+        // A device's picture that is no picture is bad device input: counted like a refused upload.
+        if (msg.topic === 'snapshot' || msg.topic === 'alert/snapshot') {
+          const p = (msg.payload ?? {}) as { deviceId?: unknown; eventId?: unknown };
+          rejected({ cameraId: String(p.deviceId ?? ''), eventId: String(p.eventId ?? '') }, err as Error);
+        }
         reply.payload = { error: (err as Error).message };
         reply.statusCode = 400;
         send([null, reply]);

@@ -9,10 +9,16 @@
  *
  * Two cameras may use the same event id: `?camera={camera_id}` names the
  * camera's event; without it an id that several cameras used answers 409.
+ *
+ * Every answer carries `X-Content-Type-Options: nosniff` and a Content-Type
+ * taken from what the stored file really is (its first bytes), never from the
+ * name a device gave it: a device's "thumbnail" that is HTML is refused, not
+ * rendered as a page on our origin.
  */
 import { dirname, join } from 'node:path';
 import express, { type Request, type Response, type Router } from 'express';
 import { DEVICE_ID_PATTERN, EVENT_ID_PATTERN } from '../lib/types';
+import { describeContent, EXPECTED_IMAGE, EXPECTED_VIDEO, imageType, readHead, videoType } from '../lib/uploads/media-type';
 import { AmbiguousEvent, type UploadStore } from '../picam-database/uploads';
 import { SEGMENT_NAME, servedPlaylist } from './hls';
 import type { DiskUse } from './retention';
@@ -23,14 +29,6 @@ export interface MediaDeps {
   /** whether recordings are turned into HLS here (ffmpeg present) */
   hlsAvailable: () => boolean;
 }
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.png': 'image/png',
-  '.webp': 'image/webp',
-  '.gif': 'image/gif',
-};
 
 /** One camera's event files, when the request named the camera. */
 interface EventFiles {
@@ -44,6 +42,10 @@ function fail(res: Response, status: number, error: string): void {
 
 export function mediaRouter(deps: MediaDeps): Router {
   const router = express.Router();
+  router.use((_req, res, next) => {
+    res.set('X-Content-Type-Options', 'nosniff');
+    next();
+  });
 
   // Every route below takes an event id; a bad one never reaches SQL or a path.
   const withStore = (handler: (req: Request, res: Response, store: EventFiles, eventId: string) => Promise<void>) => {
@@ -65,9 +67,17 @@ export function mediaRouter(deps: MediaDeps): Router {
     };
   };
 
-  const sendStored = (res: Response, path: string, type?: string) =>
+  /** The first bytes of a stored file, or undefined (and a 404 sent) when it is gone. */
+  const headOf = (res: Response, path: string) =>
+    readHead(path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+      fail(res, 404, 'the file is gone (removed by retention?)');
+      return undefined;
+    });
+
+  const sendStored = (res: Response, path: string, type: string) =>
     new Promise<void>((resolve) => {
-      if (type) res.type(type);
+      res.type(type);
       res.set('Cache-Control', 'private, max-age=3600');
       res.sendFile(path, { dotfiles: 'allow' }, (err) => {
         if (err && !res.headersSent) fail(res, 404, 'the file is gone (removed by retention?)');
@@ -80,8 +90,11 @@ export function mediaRouter(deps: MediaDeps): Router {
     withStore(async (_req, res, store, eventId) => {
       const thumb = await store.latest(eventId, 'thumbnail');
       if (!thumb) return fail(res, 404, `no thumbnail for event ${eventId}`);
-      const ext = thumb.fileName.slice(thumb.fileName.lastIndexOf('.')).toLowerCase();
-      await sendStored(res, thumb.filePath, CONTENT_TYPES[ext] ?? 'application/octet-stream');
+      const head = await headOf(res, thumb.filePath);
+      if (!head) return;
+      const image = imageType(head);
+      if (!image) return fail(res, 415, `the thumbnail of event ${eventId} is ${describeContent(head)}, not ${EXPECTED_IMAGE}: not served`);
+      await sendStored(res, thumb.filePath, image.contentType);
     }),
   );
 
@@ -90,8 +103,11 @@ export function mediaRouter(deps: MediaDeps): Router {
     withStore(async (_req, res, store, eventId) => {
       const rec = await store.latest(eventId, 'recording');
       if (!rec) return fail(res, 404, `no recording for event ${eventId}`);
+      const head = await headOf(res, rec.filePath);
+      if (!head) return;
+      // Always a download; a file of no known video format goes as plain bytes.
       res.attachment(rec.fileName.split('/').at(-1));
-      await sendStored(res, rec.filePath);
+      await sendStored(res, rec.filePath, videoType(head)?.contentType ?? 'application/octet-stream');
     }),
   );
 
@@ -105,6 +121,12 @@ export function mediaRouter(deps: MediaDeps): Router {
       const rec = await store.latest(eventId, 'recording');
       if (!rec) return fail(res, 404, `no recording for event ${eventId}`);
       if (!rec.hlsPlaylist) {
+        const head = await headOf(res, rec.filePath);
+        if (!head) return;
+        if (!videoType(head)) {
+          const what = describeContent(head);
+          return fail(res, 415, `the recording of event ${eventId} is ${what}, not ${EXPECTED_VIDEO}: it is not converted for playback`);
+        }
         return deps.hlsAvailable()
           ? fail(res, 404, `the recording of event ${eventId} is still being prepared for playback`)
           : fail(res, 404, `no playlist: ffmpeg is not installed on the server; download the recording instead`);

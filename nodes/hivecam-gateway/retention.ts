@@ -3,8 +3,8 @@
  * never points at a file that is gone, and a folder whose removal fails is
  * reported (and orphaned) rather than blocking the next run.
  */
-import { rm, statfs } from 'node:fs/promises';
-import { relative, isAbsolute } from 'node:path';
+import { readdir, rm, stat, statfs } from 'node:fs/promises';
+import { join, relative, isAbsolute } from 'node:path';
 import type { UploadStore, UploadUsage } from '../picam-database/uploads';
 
 export interface PruneResult {
@@ -59,4 +59,53 @@ export async function diskUse(store: UploadStore, uploadsRoot: string): Promise<
     // the folder appears with the first upload
   }
   return usage;
+}
+
+/** The temporary folder uploads are received into, inside the uploads folder. */
+export const INCOMING_DIR = '.incoming';
+/** safe-zip extracts into `.{folder}.partial-XXXXXX` beside the upload's folder, then renames it. */
+const PARTIAL_EXTRACTION = /^\..+\.partial-[A-Za-z0-9]+$/;
+
+export interface SweepResult {
+  removed: number;
+  failures: string[];
+}
+
+async function removeIfOlder(path: string, cutoffMs: number, result: SweepResult): Promise<void> {
+  try {
+    if ((await stat(path)).mtimeMs > cutoffMs) return;
+    await rm(path, { recursive: true, force: true });
+    result.removed++;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') result.failures.push(`${path}: ${(err as Error).message}`);
+  }
+}
+
+async function entries(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return []; // not there yet, or a file and not a camera's folder
+    throw err;
+  }
+}
+
+/**
+ * Removes what interrupted uploads left: received bodies in `.incoming` and
+ * half-extracted archives, when last written more than `olderThanMs` ago (0:
+ * all of them, for the start, when nothing is uploading yet).
+ */
+export async function sweepTemporaries(uploadsRoot: string, olderThanMs: number, nowMs = Date.now()): Promise<SweepResult> {
+  const result: SweepResult = { removed: 0, failures: [] };
+  const cutoff = nowMs - olderThanMs;
+  const incoming = join(uploadsRoot, INCOMING_DIR);
+  for (const name of await entries(incoming)) await removeIfOlder(join(incoming, name), cutoff, result);
+  for (const camera of await entries(uploadsRoot)) {
+    if (camera === INCOMING_DIR) continue;
+    const dir = join(uploadsRoot, camera);
+    for (const name of (await entries(dir)).filter((n) => PARTIAL_EXTRACTION.test(n))) await removeIfOlder(join(dir, name), cutoff, result);
+  }
+  return result;
 }

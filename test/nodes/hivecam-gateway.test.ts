@@ -5,13 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, describe, it } from 'node:test';
 import databaseNode from '../../nodes/picam-database/picam-database';
 import gatewayNode from '../../nodes/hivecam-gateway/hivecam-gateway';
 import { EventStore } from '../../nodes/picam-database/store';
+import { skipWithoutFfmpeg, testRecording } from '../support/ffmpeg';
 import { freePort } from '../support/ports';
+import { multipartBody, postHead, rawRequest, type FormPart } from '../support/raw-http';
 import { start } from '../support/records';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
@@ -23,17 +28,46 @@ useNodeRed();
 const dir = tempDir('picam-gateway-');
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, 0xff, 0xd9]);
 const PEM = (what: string) => `-----BEGIN ${what}-----\nMIIB${what.length}\n-----END ${what}-----\n`;
+/**
+ * The test helper keeps the runtime's httpNode app (where the gateway mounts
+ * /api/media) off its server: a module that registers no node hands it over,
+ * and a server of our own serves it.
+ */
+let httpNode: RequestListener | undefined;
+const exposeHttpNode = (RED: { httpNode: RequestListener }) => void (httpNode = RED.httpNode);
+let mediaServer: Server | undefined;
+async function media(path: string): Promise<Response> {
+  if (!mediaServer) {
+    mediaServer = createServer((req, res) => httpNode!(req, res));
+    await new Promise<void>((ok) => mediaServer!.listen(0, '127.0.0.1', ok));
+  }
+  const { port } = mediaServer.address() as AddressInfo;
+  return fetch(`http://127.0.0.1:${port}/api/media${path}`);
+}
+after(() => mediaServer?.close());
+
+/** Starts like an MP4 (an ftyp box), so the gateway hands it to ffmpeg. */
+const MP4_LOOKALIKE = Buffer.concat([
+  Buffer.from([0, 0, 0, 24]),
+  Buffer.from('ftypisom'),
+  Buffer.from([0, 0, 2, 0]),
+  Buffer.from('isomiso2'),
+  randomBytes(2000),
+]);
 let n = 0;
 
 interface Loaded {
   base: string;
+  port: number;
   file: string;
   uploads: string;
   snapshots: Collector;
   events: Collector;
 }
 
-async function load(o: { certs?: boolean; cameras?: string; ffmpeg?: string } = {}): Promise<Loaded> {
+async function load(
+  o: { certs?: boolean; cameras?: string; ffmpeg?: string; settings?: Record<string, unknown>; before?: (uploads: string) => void } = {},
+): Promise<Loaded> {
   const work = join(dir, `case${n++}`);
   const certs = join(work, 'certs');
   mkdirSync(certs, { recursive: true });
@@ -49,8 +83,9 @@ async function load(o: { certs?: boolean; cameras?: string; ffmpeg?: string } = 
   await store.close();
   const port = await freePort();
   const uploads = join(work, 'uploads');
+  o.before?.(uploads);
   await helper.load(
-    [databaseNode, gatewayNode],
+    [databaseNode, gatewayNode, exposeHttpNode],
     [
       { id: 'db', type: 'picam-database', file, synchronous: 'NORMAL' },
       {
@@ -67,6 +102,7 @@ async function load(o: { certs?: boolean; cameras?: string; ffmpeg?: string } = 
         maxUploadMB: 1,
         retainDays: 30,
         ...(o.ffmpeg ? { ffmpeg: o.ffmpeg } : {}),
+        ...o.settings,
         wires: [['snapshots'], ['events']],
       },
       { id: 'snapshots', type: 'helper' },
@@ -79,7 +115,7 @@ async function load(o: { certs?: boolean; cameras?: string; ffmpeg?: string } = 
     async () => ((await fetch(`${base}/hivecam/cam-a`).catch(() => undefined))?.ok ? true : undefined),
     5000,
   );
-  return { base, file, uploads, snapshots: new Collector('snapshots'), events: new Collector('events') };
+  return { base, port, file, uploads, snapshots: new Collector('snapshots'), events: new Collector('events') };
 }
 
 function upload(base: string, zip: Buffer, fields: Record<string, string> = { camera_id: 'cam-a', event_id: 'evt-1' }) {
@@ -317,7 +353,7 @@ describe('hivecam-gateway: uploads', () => {
     const fake = join(dir, 'slow-ffmpeg');
     writeFileSync(fake, `#!/bin/sh\n[ "$1" = "-version" ] && exit 0\necho $$ > ${pidFile}\nexec sleep 60\n`, { mode: 0o755 });
     const { base } = await load({ ffmpeg: fake });
-    assert.equal((await upload(base, rawZip([{ name: 'clip.mp4', data: randomBytes(2000) }]))).status, 200);
+    assert.equal((await upload(base, rawZip([{ name: 'clip.mp4', data: MP4_LOOKALIKE }]))).status, 200);
     const pid = await waitFor('ffmpeg started', async () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : undefined));
     await helper.unload();
     assert.throws(() => process.kill(pid, 0), /ESRCH/, 'no ffmpeg left behind');
@@ -332,5 +368,320 @@ describe('hivecam-gateway: uploads', () => {
     assert.ok(usage.payload.disk.freeBytes > 0);
     await helper.unload();
     await assert.rejects(fetch(`${base}/hivecam/cam-a`), 'the port is closed');
+  });
+});
+
+/** What a multipart upload of `parts` gets, sent byte by byte. */
+async function multipart(port: number, parts: FormPart[], opts: { close?: boolean; boundary?: string } = {}) {
+  const boundary = opts.boundary ?? 'gateway-test-boundary';
+  const body = multipartBody(parts, boundary, opts);
+  const exchange = rawRequest(port, [postHead('/hivecam/upload', `multipart/form-data; boundary=${boundary}`, body.length), body]);
+  try {
+    return await exchange.response;
+  } finally {
+    exchange.socket.destroy();
+  }
+}
+
+const IDS: FormPart[] = [
+  { name: 'camera_id', value: 'cam-a' },
+  { name: 'event_id', value: 'evt-1' },
+];
+const ZIP_PART = (name = 'file'): FormPart => ({ name, filename: 'upload.zip', data: rawZip([{ name: 'a.jpg', data: JPEG }]) });
+
+describe('hivecam-gateway: malformed and stalled uploads (issue 13, item 3)', () => {
+  const malformed: Array<[string, FormPart[], { close?: boolean }, number, RegExp]> = [
+    ['two file parts', [...IDS, ZIP_PART(), ZIP_PART('second')], {}, 400, /exactly one ZIP file/],
+    ['no file part', IDS, {}, 400, /holds no ZIP file/],
+    ['an empty file part', [...IDS, { name: 'file', filename: 'upload.zip', data: Buffer.alloc(0) }], {}, 400, /holds no ZIP file/],
+    ['a truncated body', [...IDS, ZIP_PART()], { close: false }, 400, /malformed multipart body/],
+    [
+      'wrong field names',
+      [{ name: 'camera', value: 'cam-a' }, { name: 'event', value: 'evt-1' }, ZIP_PART()],
+      {},
+      400,
+      /camera_id is missing .*got "camera", "event"/,
+    ],
+    ['the ids after the file part', [ZIP_PART(), ...IDS], {}, 400, /camera_id is missing \(a form field before the file part/],
+    ['an overlong field', [{ name: 'camera_id', value: 'c'.repeat(5000) }, IDS[1]!, ZIP_PART()], {}, 400, /longer than 1024 bytes/],
+  ];
+  for (const [what, parts, opts, status, message] of malformed) {
+    it(`answers ${what} with ${status} and keeps no temporary file`, { timeout: 60_000 }, async () => {
+      const { port, uploads, file, events } = await load();
+      const res = await multipart(port, parts, opts);
+      assert.equal(res.status, status, res.body);
+      assert.match(JSON.parse(res.body).error, message);
+      assert.deepEqual(filesUnder(uploads), [], 'nothing in uploads/.incoming or anywhere else');
+      assert.deepEqual(await rows(file, 'SELECT * FROM file_uploads'), []);
+      assert.ok(
+        events.msgs.some((m) => m.topic === 'rejected'),
+        'counted as a refused upload',
+      );
+    });
+  }
+
+  it('refuses an unknown content type and a multipart type without a boundary with a 4xx', async () => {
+    const { base } = await load();
+    const noBoundary = await fetch(`${base}/hivecam/upload`, {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data' },
+      body: 'x',
+    });
+    assert.equal(noBoundary.status, 400);
+    assert.match(((await noBoundary.json()) as { error: string }).error, /malformed multipart request/);
+    const mixed = await fetch(`${base}/hivecam/upload`, {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/mixed; boundary=x' },
+      body: 'x',
+    });
+    assert.equal(mixed.status, 415);
+  });
+
+  it('counts malformed uploads in the failure limiter', { timeout: 60_000 }, async () => {
+    const { port } = await load();
+    for (let i = 0; i < 10; i++) assert.equal((await multipart(port, [...IDS, ZIP_PART(), ZIP_PART('second')])).status, 400);
+    const blocked = await multipart(port, [...IDS, ZIP_PART()]);
+    assert.equal(blocked.status, 429, 'the eleventh request waits out the block');
+  });
+
+  it('cuts off a body that stalls with 408 and removes what it had written', { timeout: 60_000 }, async () => {
+    const { port, uploads } = await load({ settings: { uploadIdleS: 1 } });
+    const boundary = 'stall';
+    const head = multipartBody([...IDS, ZIP_PART()], boundary, { close: false });
+    // Each declares more than it sends, then sends nothing more: slow-loris uploads, in both shapes.
+    const exchanges = [
+      rawRequest(port, [postHead('/hivecam/upload', `multipart/form-data; boundary=${boundary}`, head.length + 100_000), head]),
+      rawRequest(port, [postHead('/hivecam/upload?camera_id=cam-a&event_id=evt-1', 'application/zip', 100_000), randomBytes(5000)]),
+    ];
+    try {
+      for (const exchange of exchanges) {
+        const res = await exchange.response;
+        assert.equal(res.status, 408, res.body);
+        assert.match(JSON.parse(res.body).error, /sent nothing for 1 s/);
+        assert.equal(res.headers.connection, 'close');
+        await exchange.closed;
+      }
+      assert.deepEqual(filesUnder(uploads), [], 'the temporary files are gone');
+    } finally {
+      for (const exchange of exchanges) exchange.socket.destroy();
+    }
+  });
+
+  it('refuses an unregistered camera before any byte of its upload is written', { timeout: 60_000 }, async () => {
+    const { port, uploads } = await load();
+    const boundary = 'stranger';
+    const start = multipartBody([{ name: 'camera_id', value: 'cam-z' }, IDS[1]!, ZIP_PART()], boundary, { close: false });
+    const multi = rawRequest(port, [
+      postHead('/hivecam/upload', `multipart/form-data; boundary=${boundary}`, start.length + 500_000),
+      start,
+    ]);
+    const raw = rawRequest(port, [postHead('/hivecam/upload?camera_id=cam-z&event_id=e', 'application/zip', 500_000), randomBytes(1000)]);
+    try {
+      for (const exchange of [multi, raw]) {
+        const res = await exchange.response; // answered while the body is still incomplete
+        assert.equal(res.status, 403, res.body);
+        assert.match(JSON.parse(res.body).error, /camera cam-z is not registered/);
+      }
+      assert.deepEqual(filesUnder(uploads), [], 'not a byte on disk');
+    } finally {
+      multi.socket.destroy();
+      raw.socket.destroy();
+    }
+  });
+
+  it('removes stale temporaries at start and on each retention run, and leaves uploads in progress alone', async () => {
+    const old = new Date(Date.now() - 3 * 3600_000);
+    const plant = (path: string) => {
+      mkdirSync(join(path, '..'), { recursive: true });
+      writeFileSync(path, 'left by a crash');
+      utimesSync(path, old, old);
+    };
+    const { uploads } = await load({
+      before: (root) => {
+        plant(join(root, '.incoming', 'upload-1-1-1.zip'));
+        plant(join(root, '.incoming', 'upload-2-2-2.zip'));
+        mkdirSync(join(root, 'cam-a', '.evt-1-1-abc.partial-XyZ123'), { recursive: true });
+      },
+    });
+    await until(
+      'swept at start',
+      () => filesUnder(uploads).length === 0 && !existsSync(join(uploads, 'cam-a', '.evt-1-1-abc.partial-XyZ123')),
+    );
+    const stale = join(uploads, '.incoming', 'upload-3-3-3.zip');
+    const inProgress = join(uploads, '.incoming', 'upload-4-4-4.zip');
+    plant(stale);
+    writeFileSync(inProgress, 'being received');
+    assert.equal((await command('prune')).statusCode, 200);
+    assert.equal(existsSync(stale), false, 'a stale temporary is removed hourly');
+    assert.equal(existsSync(inProgress), true, 'a fresh one may still be receiving');
+  });
+});
+
+describe('hivecam-gateway: media content (issue 13, items 2 and 7)', () => {
+  it('refuses a thumbnail that is no image, whatever its name says', async () => {
+    const { base, uploads, file } = await load();
+    const res = await upload(base, rawZip([{ name: 'thumbnail.jpg', data: Buffer.from('<html><script>alert(1)</script></html>') }]));
+    assert.equal(res.status, 415, await res.clone().text());
+    assert.match(
+      ((await res.json()) as { error: string }).error,
+      /thumbnail "thumbnail.jpg" is HTML\/XML, not an image \(JPEG or PNG expected\)/,
+    );
+    assert.deepEqual(filesUnder(uploads), []);
+    assert.deepEqual(await rows(file, 'SELECT * FROM file_uploads'), []);
+  });
+
+  it('serves media with nosniff and the type the bytes really are, and refuses a stored thumbnail that is no image', async () => {
+    const { base, file } = await load();
+    const gateway = await fetch(`${base}/hivecam/cam-a`);
+    assert.equal(gateway.headers.get('x-content-type-options'), 'nosniff', 'the gateway too');
+    assert.equal((await fetch(`${base}/nowhere`)).headers.get('x-content-type-options'), 'nosniff');
+
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytes(32)]);
+    assert.equal(
+      (
+        await upload(
+          base,
+          rawZip([
+            { name: 'thumbnail.jpg', data: png },
+            { name: 'clip.mp4', data: MP4_LOOKALIKE },
+          ]),
+        )
+      ).status,
+      200,
+    );
+    const thumb = await media('/thumbnail/evt-1');
+    assert.equal(thumb.status, 200);
+    assert.equal(thumb.headers.get('content-type'), 'image/png', 'a PNG named .jpg is served as what it is');
+    assert.equal(thumb.headers.get('x-content-type-options'), 'nosniff');
+    const recording = await media('/recording/evt-1');
+    assert.equal(recording.status, 200);
+    assert.equal(recording.headers.get('content-type'), 'video/mp4');
+    assert.match(recording.headers.get('content-disposition') ?? '', /attachment/);
+    assert.equal(recording.headers.get('x-content-type-options'), 'nosniff');
+    const missing = await media('/thumbnail/no-such-event');
+    assert.equal(missing.status, 404);
+    assert.equal(missing.headers.get('x-content-type-options'), 'nosniff');
+
+    // A file stored before thumbnails were checked (or changed on disk since) is not served as an image.
+    const [row] = await rows<{ file_path: string }>(file, "SELECT file_path FROM file_uploads WHERE file_type = 'thumbnail'");
+    writeFileSync(row!.file_path, '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>');
+    const refused = await media('/thumbnail/evt-1');
+    assert.equal(refused.status, 415);
+    assert.match(((await refused.json()) as { error: string }).error, /is HTML\/XML, not JPEG or PNG: not served/);
+  });
+
+  it("keeps a device's PNG snapshot as a PNG, and counts a snapshot that is no picture as refused", async () => {
+    const { file, events } = await load();
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytes(16)]);
+    assert.equal((await command('alert/snapshot', { kind: 'snapshot', deviceId: 'picam-1', eventId: 'pi-1', image: png })).statusCode, 200);
+    const [kept] = await rows<{ file_name: string }>(file, "SELECT file_name FROM file_uploads WHERE event_id = 'pi-1'");
+    assert.equal(kept!.file_name, 'snapshot.png');
+    const html = Buffer.from([0xff, 0xd8, ...Buffer.from('<html>')]); // starts like a JPEG, is none
+    const bad = await command('alert/snapshot', { kind: 'snapshot', deviceId: 'picam-1', eventId: 'pi-2', image: html });
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.payload.error, /not JPEG or PNG/);
+    assert.ok(
+      events.msgs.some((m) => m.topic === 'rejected' && m.payload.cameraId === 'picam-1' && /not JPEG or PNG/.test(m.payload.error)),
+    );
+    assert.deepEqual(await rows(file, "SELECT * FROM file_uploads WHERE event_id = 'pi-2'"), []);
+  });
+
+  it(
+    'never copies a file that an uploaded "recording" playlist names, and still converts a real MP4',
+    { skip: skipWithoutFfmpeg, timeout: 120_000 },
+    async () => {
+      // A video outside the uploads folder (another camera's, or any file on the server).
+      const secretDir = join(dir, `secret-${n}`);
+      mkdirSync(secretDir, { recursive: true });
+      const secret = join(secretDir, 'secret.ts');
+      testRecording(join(secretDir, 'secret.mp4'));
+      const made = spawnSync('ffmpeg', ['-v', 'error', '-y', '-i', join(secretDir, 'secret.mp4'), '-c', 'copy', '-f', 'mpegts', secret]);
+      assert.equal(made.status, 0, String(made.stderr));
+      const playlist = `#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4.0,\n${secret}\n#EXT-X-ENDLIST\n`;
+
+      const { base, uploads } = await load();
+      const logs = spy('gw', 'log');
+      const warnings = spy('gw', 'warn');
+      assert.equal((await upload(base, rawZip([{ name: 'clip.ts', data: Buffer.from(playlist) }]))).status, 200);
+      const outcome = await until(
+        'the recording converted or refused',
+        () => [...warnings, ...logs].map(text).find((t) => /evt-1: recording (ready|kept)/.test(t)),
+        60_000,
+      );
+      assert.match(outcome, /not playable in the browser: the recording clip\.ts is an HLS playlist, not a video/);
+      const res = await media('/playlist/evt-1.m3u8');
+      assert.equal(res.status, 415);
+      assert.match(((await res.json()) as { error: string }).error, /is an HLS playlist, not MP4, MPEG-TS/);
+      assert.deepEqual(
+        filesUnder(uploads).filter((f) => f.endsWith('.m3u8') || /segment\d+\.ts$/.test(f)),
+        [],
+        'ffmpeg wrote nothing',
+      );
+
+      // A real recording of another event still becomes a playlist.
+      const real = testRecording(join(secretDir, 'real.mp4'));
+      const ok = await upload(base, rawZip([{ name: 'clip.mp4', data: real }]), { camera_id: 'cam-a', event_id: 'evt-2' });
+      assert.equal(ok.status, 200);
+      const served = await waitFor(
+        'the playlist',
+        async () => {
+          const r = await media('/playlist/evt-2.m3u8');
+          return r.status === 200 ? r : undefined;
+        },
+        60_000,
+      );
+      assert.equal(served.headers.get('x-content-type-options'), 'nosniff');
+      const text2 = await served.text();
+      const segment = text2.split('\n').find((l) => l.endsWith('.ts'))!;
+      const seg = await media(`/playlist/${segment}`);
+      assert.equal(seg.headers.get('content-type'), 'video/mp2t');
+      assert.equal((await seg.arrayBuffer()).byteLength % 188, 0);
+    },
+  );
+});
+
+describe('hivecam-gateway: malformed requests get a 4xx, never a 500 (issue 13, item 16)', () => {
+  it('answers bad percent-encoding, overlong paths and broken request targets with 400s, and keeps serving', async () => {
+    const { base, port } = await load();
+    for (const path of ['/hivecam/%E0%A4%A', '/hivecam/cert/%E0%A4%A', '/hivecam/%']) {
+      const res = await fetch(`${base}${path}`);
+      assert.equal(res.status, 400, path);
+      assert.match(((await res.json()) as { error: string }).error, /bad percent-encoding/);
+    }
+    assert.equal((await fetch(`${base}/hivecam/${'a'.repeat(600)}`)).status, 414);
+    for (const target of ['http://[', '*', 'hivecam/cam-a']) {
+      const exchange = rawRequest(port, [`GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`]);
+      const res = await exchange.response;
+      exchange.socket.destroy();
+      assert.equal(res.status, 400, target);
+    }
+    const absolute = rawRequest(port, [`GET http://camera.example/hivecam/cam-a HTTP/1.1\r\nHost: x\r\n\r\n`]);
+    assert.equal((await absolute.response).status, 200, 'the absolute form HTTP/1.1 allows still works');
+    absolute.socket.destroy();
+    const huge = rawRequest(port, [`GET /hivecam/cam-a HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`]);
+    assert.equal((await huge.response).status, 431, 'oversized headers');
+    huge.socket.destroy();
+    assert.equal((await fetch(`${base}/hivecam/cam-a`)).status, 200, 'still serving');
+  });
+
+  it('answers malformed media paths of the runtime with 400', async () => {
+    await load();
+    for (const path of ['/thumbnail/%E0%A4%A', '/playlist/%E0%A4%A.m3u8', '/recording/' + 'e'.repeat(200)]) {
+      const res = await media(path);
+      assert.equal(res.status, 400, path);
+    }
+  });
+
+  it('refuses a ZIP entry with a 4,000-character name, too deep or with an overlong part, with 422', async () => {
+    for (const name of [`${'a'.repeat(4000)}.jpg`, `${'d/'.repeat(40)}a.jpg`, `${'x'.repeat(300)}/a.jpg`]) {
+      await helper.unload();
+      const { base, uploads } = await load();
+      const res = await upload(base, rawZip([{ name, data: JPEG }]));
+      assert.equal(res.status, 422, await res.clone().text());
+      const error = ((await res.json()) as { error: string }).error;
+      assert.match(error, /archive refused \(name\)/);
+      assert.ok(error.length < 400, 'the message quotes the name shortened');
+      assert.deepEqual(filesUnder(uploads), []);
+    }
   });
 });

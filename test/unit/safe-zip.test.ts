@@ -126,6 +126,35 @@ describe('extractZip', () => {
     });
   }
 
+  // Names the file system cannot hold failed at write time with ENAMETOOLONG: a 500 at the gateway (issue 13, item 16).
+  const overlong: Array<[string, string, RegExp]> = [
+    ['a 4,000-character name', `${'a'.repeat(4000)}.jpg`, /name of 4004 bytes \(limit 1024\)/],
+    ['a 300-byte folder name', `${'x'.repeat(300)}/a.jpg`, /path part longer than 255 bytes/],
+    ['a name 40 folders deep', `${'d/'.repeat(40)}a.jpg`, /41 folders deep \(limit 16\)/],
+    ['a 200-character name of 3-byte characters', `${'€'.repeat(200)}.jpg`, /path part longer than 255 bytes/],
+  ];
+  for (const [what, name, message] of overlong) {
+    it(`rejects ${what} as a bad name and writes nothing`, async () => {
+      const a = area();
+      fs.writeFileSync(a.zip, rawZip([{ name, data: Buffer.from('ok') }]));
+      const err = await expectRejected(a.zip, a.dest, 'name');
+      assert.match(err.message, message);
+      assert.ok(err.message.length < 300, 'the name is quoted shortened');
+    });
+  }
+
+  it('extracts odd but harmless names as they are', async () => {
+    const a = area();
+    const names = ['1080p/0.ts', 'with space.jpg', 'per%20cent.jpg', 'colon:name.json', 'ünïcödé/bild.png', `${'n'.repeat(250)}.jpg`];
+    fs.writeFileSync(a.zip, rawZip(names.map((name) => ({ name, data: Buffer.from(name) }))));
+    const files = await extractZip(a.zip, a.dest, LIMITS);
+    assert.deepEqual(
+      files.map((f) => f.name),
+      names,
+    );
+    for (const f of files) assert.equal(fs.readFileSync(f.path, 'utf8'), f.name);
+  });
+
   it('rejects a symlink entry (zip --symlinks) and writes nothing', async () => {
     const a = area();
     fs.writeFileSync(path.join(a.src, 'thumbnail.jpg'), 'ok');

@@ -36,7 +36,7 @@ export type ExtractedFile = {
 };
 
 export type UnsafeZipReason =
-  'traversal' | 'absolute' | 'symlink' | 'too-many-files' | 'too-large' | 'ratio' | 'type' | 'duplicate' | 'corrupt';
+  'traversal' | 'absolute' | 'symlink' | 'too-many-files' | 'too-large' | 'ratio' | 'type' | 'duplicate' | 'corrupt' | 'name';
 
 export class UnsafeZipError extends Error {
   override readonly name = 'UnsafeZipError';
@@ -82,9 +82,30 @@ type PlannedEntry = {
   declared: number;
 };
 
-/** Quoted entry name for messages (control characters escaped). */
+/**
+ * Entry names the file system can hold anywhere under the uploads folder: a
+ * longer one would fail at write time (ENAMETOOLONG), after the checks.
+ * Camera archives hold names like `1080p/12.ts`.
+ */
+export const MAX_ENTRY_NAME_BYTES = 1024;
+export const MAX_NAME_SEGMENT_BYTES = 255;
+export const MAX_NAME_DEPTH = 16;
+
+/** Quoted entry name for messages (control characters escaped, long names cut). */
 function q(name: string): string {
-  return JSON.stringify(name);
+  return JSON.stringify(name.length > 100 ? `${name.slice(0, 100)}…` : name);
+}
+
+function checkNameSize(raw: string, parts: string[]): void {
+  const bytes = Buffer.byteLength(raw);
+  if (bytes > MAX_ENTRY_NAME_BYTES) {
+    throw new UnsafeZipError('name', `zip entry ${q(raw)} has a name of ${bytes} bytes (limit ${MAX_ENTRY_NAME_BYTES})`, raw);
+  }
+  if (parts.length > MAX_NAME_DEPTH) {
+    throw new UnsafeZipError('name', `zip entry ${q(raw)} is ${parts.length} folders deep (limit ${MAX_NAME_DEPTH})`, raw);
+  }
+  const long = parts.find((p) => Buffer.byteLength(p) > MAX_NAME_SEGMENT_BYTES);
+  if (long) throw new UnsafeZipError('name', `zip entry ${q(raw)} has a path part longer than ${MAX_NAME_SEGMENT_BYTES} bytes`, raw);
 }
 
 function decodeName(entry: yauzl.Entry): string {
@@ -118,6 +139,7 @@ export function normaliseEntryName(raw: string): { name: string; isDir: boolean 
     parts.push(seg);
   }
   if (parts.length === 0 && !isDir) throw new UnsafeZipError('corrupt', `zip entry ${q(raw)} has no file name`, raw);
+  checkNameSize(raw, parts);
   return { name: parts.join('/'), isDir };
 }
 
