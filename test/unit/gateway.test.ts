@@ -315,7 +315,7 @@ describe('stale temporary uploads (issue 13, item 3)', () => {
 });
 
 describe('gateway answers for server-side trouble', () => {
-  it("answers 503 for a full disk or a closed database, and does not count it as the camera's failure", async () => {
+  it("answers 507 for a full disk and 503 for a closed database, and does not count it as the camera's failure", async () => {
     const limiter = new FailureLimiter({ maxFailures: 1, windowMs: 60_000, blockMs: 60_000 });
     const failures = [
       Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }),
@@ -340,8 +340,9 @@ describe('gateway answers for server-side trouble', () => {
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hivecam/upload`;
       const full = await fetch(url, { method: 'POST', body: 'x' });
-      assert.equal(full.status, 503);
-      assert.match(((await full.json()) as { error: string }).error, /cannot store uploads right now \(ENOSPC\)/);
+      assert.equal(full.status, 507, 'a full disk: Insufficient Storage');
+      assert.equal(full.headers.get('retry-after'), '60');
+      assert.match(((await full.json()) as { error: string }).error, /no space left for uploads/);
       const closed = await fetch(url, { method: 'POST', body: 'x' });
       assert.equal(closed.status, 503);
       assert.match(((await closed.json()) as { error: string }).error, /database is not open yet/);
