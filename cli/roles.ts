@@ -85,6 +85,10 @@ export function settingsFor(env: Env): RoleSettings {
     PICAM_MQTT_HOST:
       env.PICAM_MQTT_HOST || (role === 'pi' ? required('PICAM_MQTT_HOST', 'the cloud broker the Pi publishes to') : '127.0.0.1'),
     PICAM_DEBOUNCE_SECONDS: env.PICAM_DEBOUNCE_SECONDS ?? '30',
+    // How long a command may wait for the broker (command-sender; see docs/api.md "Commands").
+    PICAM_REBOOT_TTL_SECONDS: env.PICAM_REBOOT_TTL_SECONDS ?? '600',
+    PICAM_SETTINGS_TTL_SECONDS: env.PICAM_SETTINGS_TTL_SECONDS ?? '3600',
+    PICAM_MODE_TTL_SECONDS: env.PICAM_MODE_TTL_SECONDS ?? '86400',
     PICAM_TIME_ZONE: env.PICAM_TIME_ZONE ?? '',
     PICAM_SENSOR_LIMITS: env.PICAM_SENSOR_LIMITS ?? '',
     // Alert channels stay off (and say so) until these are set.

@@ -253,6 +253,8 @@ export class Processor {
       },
       qos: 1,
       retain: false,
+      deviceId,
+      action,
     } as MqttCommandMessage;
   }
 
