@@ -177,10 +177,13 @@ export class CommandSender {
   private retryLater(): void {
     if (this.closed || this.retryTimer) return;
     this.retries++;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.kick();
-    }, backoffMs(this.retries, RETRY));
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = undefined;
+        this.kick();
+      },
+      backoffMs(this.retries, RETRY),
+    );
   }
 
   /** Wakes up when the next queued row expires, so its state changes on time even with nothing else happening. */

@@ -17,7 +17,16 @@ export class QueryError extends Error {
 }
 
 export type QueryKind = 'cameras' | 'events' | 'sensors' | 'dead-letters' | 'alerts' | 'streams' | 'status' | 'commands';
-export const QUERY_KINDS: readonly QueryKind[] = ['cameras', 'events', 'sensors', 'dead-letters', 'alerts', 'streams', 'status', 'commands'];
+export const QUERY_KINDS: readonly QueryKind[] = [
+  'cameras',
+  'events',
+  'sensors',
+  'dead-letters',
+  'alerts',
+  'streams',
+  'status',
+  'commands',
+];
 
 /** Query parameters as they come from a URL or a flow: strings or numbers. */
 export type QueryParams = Record<string, unknown>;
@@ -242,7 +251,8 @@ function withPayload(r: CommandRow) {
  */
 export async function commands(db: Connection, p: QueryParams) {
   if (p.id !== undefined && p.id !== '') {
-    if (typeof p.id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(p.id)) throw new QueryError(400, '"id" must be a command id such as req_0123456789abcdef');
+    if (typeof p.id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(p.id))
+      throw new QueryError(400, '"id" must be a command id such as req_0123456789abcdef');
     const row = await db.get<CommandRow>(`SELECT ${COMMAND_COLUMNS} FROM command_queue WHERE command_id = ?`, [p.id]);
     if (!row) throw new QueryError(404, `unknown command "${p.id}"`);
     return { command: withPayload(row) };

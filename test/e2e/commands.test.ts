@@ -88,7 +88,9 @@ before(async () => {
   await startRuntime();
   // The camera as the firmware is: a persistent session subscribed to its command topics.
   camera = await waitFor('Mosquitto', () =>
-    mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { ...LOGIN, clientId: CAMERA, clean: false, reconnectPeriod: 0 }).catch(() => undefined),
+    mqtt
+      .connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { ...LOGIN, clientId: CAMERA, clean: false, reconnectPeriod: 0 })
+      .catch(() => undefined),
   );
   camera.options.reconnectPeriod = 200; // from now on it comes back by itself, as a camera does
   await camera.subscribeAsync(`prod/honeycomb/${CAMERA}/#`, { qos: 1 });

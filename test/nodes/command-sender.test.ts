@@ -49,13 +49,22 @@ async function load(file: string, sender: Record<string, unknown>): Promise<Flow
   helper.settings({ userDir: dir });
   const flow = [
     { id: 'db', type: 'picam-database', file, maxBatch: 100, maxDelayMs: 5, synchronous: 'NORMAL' },
-    { id: 'p1', type: 'mqtt-processor', prefix: 'prod', deviceTypes: 'hive-cam,picam', database: 'db', wires: [[], [], ['cs'], ['replies']] },
+    {
+      id: 'p1',
+      type: 'mqtt-processor',
+      prefix: 'prod',
+      deviceTypes: 'hive-cam,picam',
+      database: 'db',
+      wires: [[], [], ['cs'], ['replies']],
+    },
     { id: 'cs', type: 'command-sender', database: 'db', broker: '', host: '', wires: [['replies'], []], ...sender },
     { id: 'q', type: 'sqlite-events', database: 'db', mode: 'query', query: 'commands', wires: [['answers']] },
     { id: 'replies', type: 'helper' },
     { id: 'answers', type: 'helper' },
   ];
-  await helper.load([databaseNode, processorNode, senderNode, eventsNode], flow, { cs: { user: LOGIN.username, password: LOGIN.password } });
+  await helper.load([databaseNode, processorNode, senderNode, eventsNode], flow, {
+    cs: { user: LOGIN.username, password: LOGIN.password },
+  });
   const replies = new Collector('replies');
   const answers = new Collector('answers');
   // The processor only commands devices it knows: the camera says hello first.
@@ -88,7 +97,9 @@ class Device {
 
   static async connect(port: number, login?: typeof LOGIN): Promise<Device> {
     const client = await waitFor('the broker', () =>
-      mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { ...login, clientId: CAMERA, clean: false, reconnectPeriod: 0 }).catch(() => undefined),
+      mqtt
+        .connectAsync(`mqtt://127.0.0.1:${port}`, { ...login, clientId: CAMERA, clean: false, reconnectPeriod: 0 })
+        .catch(() => undefined),
     );
     // From now on it comes back by itself after an outage, as a camera does.
     client.options.reconnectPeriod = 100;
