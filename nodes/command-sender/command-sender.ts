@@ -15,7 +15,7 @@ import type { PicamDatabaseNode } from '../picam-database/picam-database';
 import { parseCommand } from './command-input';
 import { ExternalTransport } from './external-client';
 import { CommandSender, type Outcome } from './sender';
-import { EmbeddedTransport, type Transport } from './transport';
+import { EmbeddedTransport, NoBroker, type Transport } from './transport';
 import { parseTtls } from './ttl';
 
 interface CommandSenderDef extends NodeDef {
@@ -39,6 +39,9 @@ interface Credentials {
   password?: string;
 }
 
+/** The embedded broker node that registers itself in nodes/lib/mqtt/local-broker.ts. */
+const EMBEDDED_BROKER_TYPE = 'picam-broker';
+
 type Send = (msg: Array<NodeMessage | null>) => void;
 type Done = (err?: Error) => void;
 
@@ -53,9 +56,13 @@ export default function register(RED: NodeAPI): void {
 
     let embedded: EmbeddedTransport | undefined;
     let external: ExternalTransport | undefined;
-    // Embedded whenever the broker node runs here (it may start after us); else the external broker.
-    const transport = (): Transport | undefined => {
-      if (closed) return undefined;
+    const noBroker = new NoBroker('no broker configured');
+    const brokerStarting = new NoBroker(`the embedded broker (${def.broker}) is not running`);
+    // Embedded whenever the broker node runs here (it registers itself, perhaps after we start);
+    // a picam-broker node in the flow that has not registered yet is waited for, never bypassed
+    // over TCP. Else the external broker.
+    const transport = (): Transport => {
+      if (closed) return noBroker;
       const broker = def.broker ? localBroker(def.broker) : undefined;
       if (broker) {
         if (external) void external.close();
@@ -63,7 +70,8 @@ export default function register(RED: NodeAPI): void {
         if (embedded?.broker !== broker) embedded = new EmbeddedTransport(broker);
         return embedded;
       }
-      if (!def.host) return undefined;
+      if (def.broker && RED.nodes.getNode(def.broker)?.type === EMBEDDED_BROKER_TYPE) return brokerStarting;
+      if (!def.host) return noBroker;
       external ??= new ExternalTransport({
         host: def.host,
         port: numberSetting(def.port, 1883),

@@ -24,8 +24,8 @@ export interface SenderEvents {
 
 export interface SenderDeps {
   queue: Pick<CommandQueue, 'enqueue' | 'queued' | 'markSent' | 'markAttemptFailed' | 'markFailed' | 'expire' | 'nextExpiry' | 'counts'>;
-  /** the transport to use now (embedded when its broker is registered, else external); undefined: none configured */
-  transport: () => Transport | undefined;
+  /** the transport to use now (embedded when its broker is registered, else external, else one that says why not) */
+  transport: () => Transport;
   ttls: CommandTtls;
   events: SenderEvents;
   now?: () => number;
@@ -88,12 +88,11 @@ export class CommandSender {
 
   /** Broker state for the status text. */
   brokerState(): string {
-    const t = this.deps.transport();
-    return t ? t.describe(this.now()) : 'no broker configured';
+    return this.deps.transport().describe(this.now());
   }
 
   get brokerUp(): boolean {
-    return this.deps.transport()?.up ?? false;
+    return this.deps.transport().up;
   }
 
   /** Stops timers and waits for the publish in progress. Safe to call twice. */
@@ -111,7 +110,7 @@ export class CommandSender {
       const rows = await this.deps.queue.queued(BATCH);
       if (rows.length === 0) break;
       const transport = this.deps.transport();
-      if (!transport?.up) {
+      if (!transport.up) {
         this.retryLater();
         break;
       }
@@ -157,7 +156,6 @@ export class CommandSender {
     const transport = this.deps.transport();
     const why = (row: QueuedCommand) => {
       const ttl = `time-to-live ${duration(row.expiresMs - row.createdMs)}`;
-      if (!transport) return `expired before delivery (${ttl}): no broker configured`;
       if (!transport.up) return `expired before delivery (${ttl}): ${transport.describe(nowMs)}`;
       return `expired before delivery (${ttl})${row.reason ? `: last attempt failed: ${row.reason}` : ''}`;
     };

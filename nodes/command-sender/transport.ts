@@ -48,6 +48,24 @@ export class EmbeddedTransport implements Transport {
   async close(): Promise<void> {}
 }
 
+/** No broker to publish to (yet): commands wait, and expire saying why. */
+export class NoBroker implements Transport {
+  readonly kind = 'embedded';
+  readonly up = false;
+
+  constructor(private readonly why: string) {}
+
+  describe(): string {
+    return this.why;
+  }
+
+  publish(): Promise<Published> {
+    return Promise.reject(new Error(this.why));
+  }
+
+  async close(): Promise<void> {}
+}
+
 /** The embedded broker registered under `brokerNodeId`, if it is running in this runtime. */
 export function embeddedTransport(brokerNodeId: string | undefined): EmbeddedTransport | undefined {
   const broker = brokerNodeId ? localBroker(brokerNodeId) : undefined;

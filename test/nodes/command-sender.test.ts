@@ -24,7 +24,7 @@ import { skipWithoutMosquitto, startMosquitto } from '../support/mosquitto';
 import { freePort } from '../support/ports';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
-import { Collector, helper, node, useNodeRed } from './support';
+import { Collector, helper, node, spy, useNodeRed } from './support';
 
 useNodeRed();
 
@@ -175,6 +175,9 @@ describe('command-sender with an external broker (Mosquitto)', { skip: skipWitho
   it('accepts a reboot while the broker is away as queued, and delivers it exactly once when the broker returns', async () => {
     const { broker, device } = await brokerAway();
     const f = await load(join(dir, `q${++fileNo}.db`), external(broker.port));
+    const statuses = spy('cs', 'status');
+    const shown = (pattern: RegExp) =>
+      waitFor(`status ${pattern}`, async () => statuses.find((c) => pattern.test((c.args[0] as { text?: string }).text ?? '')));
 
     const reply = await postReboot(f);
     assert.equal(reply.statusCode, 202);
@@ -189,6 +192,7 @@ describe('command-sender with an external broker (Mosquitto)', { skip: skipWitho
     assert.equal(queued.payload.command.state, 'queued');
     assert.equal(queued.payload.command.deviceId, CAMERA);
     assert.equal(queued.payload.command.sentMs, null);
+    await shown(/^1 queued, 0 sent · broker 127\.0\.0\.1:\d+ unreachable for \d+ s/);
 
     broker.start();
     const got = await device.wait(rebootTopic, id);
@@ -203,6 +207,7 @@ describe('command-sender with an external broker (Mosquitto)', { skip: skipWitho
     const next = await postMode(f, 'PRIVACY');
     await device.wait(setmodeTopic, next.payload.data.requestId);
     assert.equal(device.count(id), 1);
+    await shown(/^0 queued, 2 sent · connected$/);
   });
 
   it('expires a reboot whose time-to-live passed while the broker was away, says why, and never sends it', async () => {
@@ -270,8 +275,8 @@ describe('command-sender with the embedded broker (in-process)', () => {
   let broker: Aedes | undefined;
   let server: Server | undefined;
   after(async () => {
-    await new Promise((r) => server?.close(r) ?? r(undefined));
     await new Promise<void>((r) => (broker ? broker.close(() => r()) : r()));
+    await new Promise((r) => server?.close(r) ?? r(undefined));
   });
 
   it('publishes through the registered broker without an MQTT client of its own', async () => {
@@ -290,9 +295,8 @@ describe('command-sender with the embedded broker (in-process)', () => {
         ),
       isConnected: (id) => Boolean((broker as unknown as { clients: Record<string, unknown> }).clients[id]),
     });
+    const device = await Device.connect(port);
     try {
-      const device = await Device.connect(port);
-      devices.push(device);
       // An external broker is configured too, on a port where nothing listens: the embedded one wins.
       const f = await load(join(dir, `q${++fileNo}.db`), { broker: 'broker1', ...external(await freePort()) });
       const reply = await postReboot(f);
@@ -312,6 +316,7 @@ describe('command-sender with the embedded broker (in-process)', () => {
       assert.equal(device.count(id), 1);
     } finally {
       unregister();
+      await device.client.endAsync(true);
     }
   });
 });
