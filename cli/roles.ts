@@ -118,6 +118,10 @@ export function settingsFor(env: Env): RoleSettings {
     // Device clocks: how far behind (a Pi replaying its outbox) and ahead a timestamp may be.
     PICAM_CLOCK_PAST_HOURS: env.PICAM_CLOCK_PAST_HOURS ?? '720',
     PICAM_CLOCK_FUTURE_SECONDS: env.PICAM_CLOCK_FUTURE_SECONDS ?? '300',
+    // How long a command may wait for the broker (command-sender; see docs/api.md "Commands").
+    PICAM_REBOOT_TTL_SECONDS: env.PICAM_REBOOT_TTL_SECONDS ?? '600',
+    PICAM_SETTINGS_TTL_SECONDS: env.PICAM_SETTINGS_TTL_SECONDS ?? '3600',
+    PICAM_MODE_TTL_SECONDS: env.PICAM_MODE_TTL_SECONDS ?? '86400',
     PICAM_TIME_ZONE: env.PICAM_TIME_ZONE ?? '',
     PICAM_SENSOR_LIMITS: env.PICAM_SENSOR_LIMITS ?? '',
     // Alert channels stay off (and say so) until these are set.

@@ -199,7 +199,11 @@ export class CameraGrid {
       }
       armedUntil = 0;
       reboot.textContent = 'Reboot';
-      void this.command(card, `/api/control/reboot/${encodeURIComponent(id)}`, 'Reboot sent; the camera goes offline for a moment.');
+      void this.command(
+        card,
+        `/api/control/reboot/${encodeURIComponent(id)}`,
+        'Reboot queued: the camera restarts once the broker has delivered it (see /api/commands).',
+      );
     });
 
     card.root = h(

@@ -124,5 +124,6 @@ export interface AlertRow {
 /** POST /api/control/mode/{id}/{mode} → 202 */
 export interface CommandAccepted {
   status: 'ok';
-  data: { requestId: string; topic: string };
+  /** `state` is `queued`: the command is committed; GET /api/commands/{requestId} follows it */
+  data: { requestId: string; topic: string; state: 'queued' };
 }

@@ -301,12 +301,15 @@ export interface CommandRequest {
   settings?: Record<string, unknown>;
 }
 
-/** mqtt-processor output 3 → `mqtt out` */
+/** mqtt-processor output 3 → `command-sender` (which queues it, then publishes it) */
 export interface MqttCommandMessage {
   topic: string;
   payload: SetModeCommand | DeviceCommand;
   qos: 1;
   retain: false;
+  /** the device and the kind of command: the queue's columns and the time-to-live it gets */
+  deviceId: string;
+  action: CommandAction;
 }
 
 /** Replies to requests, in one envelope (API output → `http response`). */

@@ -1,7 +1,8 @@
 /**
  * mqtt-processor: wires the Processor to four outputs
  *   1 records → sqlite-events   2 alerts → alert nodes
- *   3 commands → mqtt out       4 replies → http response
+ *   3 commands → command-sender (it answers API commands once queued)
+ *   4 replies to requests it refuses (400, 404) → http response
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { RECEIPT_PROPERTY } from '../lib/ingest/receipts';
@@ -89,6 +90,7 @@ export default function register(RED: NodeAPI): void {
     const showCounts = () => status.soon(counts);
     const hideCounters = exposeCounters({ type: 'mqtt-processor', id: node.id, read: () => ({ ...processor.counters }) });
 
+    const commandsWired = ((node as unknown as { wires?: string[][] }).wires?.[2]?.length ?? 0) > 0;
     const reply = (msg: NodeMessageInFlow, statusCode: number, body: Reply): NodeMessage =>
       Object.assign(msg, { statusCode, payload: body });
 
@@ -121,11 +123,11 @@ export default function register(RED: NodeAPI): void {
             done();
             return;
           }
-          const body: Reply = {
-            status: 'ok',
-            data: { requestId: result.record.requestId, topic: result.command.topic, payload: result.command.payload },
-          };
-          send([{ topic: msg.topic, payload: result.record }, null, { ...result.command }, reply(msg, 202, body)]);
+          // The request travels with its command: command-sender answers it once the command is
+          // committed to its queue (202), or with 503 when it cannot be. Without one, say so now.
+          if (!commandsWired) {
+            send([null, null, null, reply(msg, 503, { status: 'error', error: 'commands are not wired to a command-sender' })]);
+          } else send([{ topic: msg.topic, payload: result.record }, null, Object.assign(msg, result.command), null]);
           showCounts();
           done();
           return;

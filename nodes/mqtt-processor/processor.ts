@@ -313,6 +313,8 @@ export class Processor {
       },
       qos: 1,
       retain: false,
+      deviceId,
+      action,
     } as MqttCommandMessage;
   }
 

@@ -4,6 +4,7 @@
  * errors, and every value reaches SQL as a bound parameter.
  */
 import { DEVICE_ID_PATTERN } from '../lib/types';
+import { COMMAND_STATES } from './command-queue';
 import type { Connection, SqlValue } from './sqlite';
 
 export class QueryError extends Error {
@@ -15,8 +16,17 @@ export class QueryError extends Error {
   }
 }
 
-export type QueryKind = 'cameras' | 'events' | 'sensors' | 'dead-letters' | 'alerts' | 'streams' | 'status';
-export const QUERY_KINDS: readonly QueryKind[] = ['cameras', 'events', 'sensors', 'dead-letters', 'alerts', 'streams', 'status'];
+export type QueryKind = 'cameras' | 'events' | 'sensors' | 'dead-letters' | 'alerts' | 'streams' | 'status' | 'commands';
+export const QUERY_KINDS: readonly QueryKind[] = [
+  'cameras',
+  'events',
+  'sensors',
+  'dead-letters',
+  'alerts',
+  'streams',
+  'status',
+  'commands',
+];
 
 /** Query parameters as they come from a URL or a flow: strings or numbers. */
 export type QueryParams = Record<string, unknown>;
@@ -235,6 +245,57 @@ export async function alerts(db: Connection, p: QueryParams) {
   return { alerts: rows, total: total?.n ?? 0, limit, offset };
 }
 
+const COMMAND_COLUMNS = `command_id AS id, device_id AS deviceId, action, topic, state, reason, attempts,
+  created_ms AS createdMs, expires_ms AS expiresMs, sent_ms AS sentMs, payload`;
+
+type CommandRow = Record<string, unknown> & { payload: string };
+/** Commands are JSON as mqtt-processor builds them; another flow's plain text stays text. */
+function withPayload(r: CommandRow) {
+  try {
+    return { ...r, payload: JSON.parse(r.payload) as unknown };
+  } catch {
+    return r;
+  }
+}
+
+/**
+ * The command queue: one command by its id (`GET /api/commands/{id}`, 404 when
+ * unknown), or a list newest first, by `device` and `state`.
+ */
+export async function commands(db: Connection, p: QueryParams) {
+  if (p.id !== undefined && p.id !== '') {
+    if (typeof p.id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(p.id))
+      throw new QueryError(400, '"id" must be a command id such as req_0123456789abcdef');
+    const row = await db.get<CommandRow>(`SELECT ${COMMAND_COLUMNS} FROM command_queue WHERE command_id = ?`, [p.id]);
+    if (!row) throw new QueryError(404, `unknown command "${p.id}"`);
+    return { command: withPayload(row) };
+  }
+  const where: string[] = [];
+  const args: SqlValue[] = [];
+  const device = deviceId(p, 'device', false) ?? deviceId(p, 'deviceId', false);
+  if (device) {
+    where.push('device_id = ?');
+    args.push(device);
+  }
+  if (p.state !== undefined && p.state !== '') {
+    if (typeof p.state !== 'string' || !(COMMAND_STATES as readonly string[]).includes(p.state)) {
+      throw new QueryError(400, `"state" must be one of ${COMMAND_STATES.join(', ')}`);
+    }
+    where.push('state = ?');
+    args.push(p.state);
+  }
+  const limit = int(p, 'limit', 50, 1, 1000);
+  const offset = int(p, 'offset', 0, 0, 1_000_000_000);
+  const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const total = await db.get<{ n: number }>(`SELECT count(*) AS n FROM command_queue ${filter}`, args);
+  const rows = await db.all<CommandRow>(`SELECT ${COMMAND_COLUMNS} FROM command_queue ${filter} ORDER BY seq DESC LIMIT ? OFFSET ?`, [
+    ...args,
+    limit,
+    offset,
+  ]);
+  return { commands: rows.map(withPayload), total: total?.n ?? 0, limit, offset };
+}
+
 /** Stream health: every path's latest poll, or one path's history (`path`, `from`, `to`, last hour by default). */
 export async function streams(db: Connection, p: QueryParams) {
   const path = single(p, 'path');
@@ -268,6 +329,7 @@ export async function status(db: Connection) {
     'dead_letters',
     'alerts_outbox',
     'stream_health',
+    'command_queue',
   ];
   const counts: Record<string, number> = {};
   for (const t of tables) {

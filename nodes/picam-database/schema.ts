@@ -262,6 +262,32 @@ DELETE FROM status_events WHERE id NOT IN (
 CREATE UNIQUE INDEX status_events_natural_key ON status_events (camera_id, event_type, timestamp, IFNULL(status, ''));
 `,
   },
+  {
+    version: 7,
+    description: 'command queue: every device command, committed before the API accepts it, until the broker took it',
+    // `owner` is the command-sender node that queued the row (two senders on one
+    // file never publish each other's rows); `seq` keeps each device's order.
+    sql: `
+CREATE TABLE command_queue (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  command_id TEXT NOT NULL UNIQUE,
+  owner TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  action TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  expires_ms INTEGER NOT NULL,
+  state TEXT NOT NULL DEFAULT 'queued',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  reason TEXT,
+  sent_ms INTEGER
+);
+CREATE INDEX command_queue_owner_state ON command_queue (owner, state, seq);
+CREATE INDEX command_queue_device ON command_queue (device_id, seq);
+CREATE INDEX command_queue_created ON command_queue (created_ms);
+`,
+  },
 ];
 
 export async function currentVersion(db: Connection): Promise<number> {

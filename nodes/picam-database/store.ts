@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { StoreRecord } from '../lib/types';
 import { BatchWriter, type WriteCallback } from './batch-writer';
+import { CommandQueue } from './command-queue';
 import { AlertOutbox } from './outbox';
 import * as queries from './queries';
 import { migrate } from './schema';
@@ -82,6 +83,8 @@ export class EventStore {
         return queries.streams(this.readerConn, params);
       case 'status':
         return queries.status(this.readerConn);
+      case 'commands':
+        return queries.commands(this.readerConn, params);
       default:
         return Promise.reject(new queries.QueryError(400, `unknown query "${String(kind)}" (expected ${queries.QUERY_KINDS.join(', ')})`));
     }
@@ -90,6 +93,11 @@ export class EventStore {
   /** The outbox of one alert node (`owner`, its node id) on one channel. */
   outbox(channel: string, owner: string, snapshotWaitMs?: number): AlertOutbox {
     return new AlertOutbox((task) => this.writer.exclusive(task), channel, owner, snapshotWaitMs);
+  }
+
+  /** The command queue of one command-sender node (`owner`, its node id). */
+  commandQueue(owner: string): CommandQueue {
+    return new CommandQueue((task) => this.writer.exclusive(task), owner);
   }
 
   /** The camera gateway's registered cameras and upload files. */
@@ -112,6 +120,8 @@ export class EventStore {
       ['dead_letters', 'received_ms', this.retention.deadLetters, 'ms'],
       // Alerts still waiting to be delivered are never pruned, however old.
       ['alerts_outbox', 'created_ms', this.retention.activity, 'ms'],
+      // So are commands still queued (they expire by their own time-to-live).
+      ['command_queue', 'created_ms', this.retention.status, 'ms'],
     ];
     let deleted = 0;
     for (const [table, column, days, unit] of cutoffs) {
@@ -127,7 +137,11 @@ export class EventStore {
               : table === 'stream_health'
                 ? `DELETE FROM stream_health WHERE (path, time_ms) IN (SELECT path, time_ms FROM stream_health WHERE time_ms < ? LIMIT 5000)`
                 : `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${column} < ?${
-                    table === 'alerts_outbox' ? " AND state NOT IN ('pending', 'waiting')" : ''
+                    table === 'alerts_outbox'
+                      ? " AND state NOT IN ('pending', 'waiting')"
+                      : table === 'command_queue'
+                        ? " AND state != 'queued'"
+                        : ''
                   } LIMIT 5000)`,
             [cutoff],
           ),

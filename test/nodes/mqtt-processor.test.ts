@@ -149,11 +149,11 @@ describe('mqtt-processor node: device messages', () => {
 });
 
 describe('mqtt-processor node: commands', () => {
-  it('sends a setmode command from msg.command to output 3, records it on output 1 and replies on output 4', async () => {
+  it('sends a setmode command from msg.command to output 3 and records it on output 1', async () => {
     const f = await load();
     await connect(f);
     f.p1.receive({ topic: 'ui/mode', command: { action: 'setmode', deviceId: CAMERA, mode: 'PRIVACY' } });
-    const [record, command, reply] = await Promise.all([f.records.wait(2).then((m) => m[1]!), f.commands.first(), f.replies.first()]);
+    const [record, command] = await Promise.all([f.records.wait(2).then((m) => m[1]!), f.commands.first()]);
     assert.equal(command.topic, setmodeTopic());
     assert.equal(command.payload.mode, 'PRIVACY');
     assert.equal(command.payload.sourceId, CAMERA);
@@ -161,28 +161,35 @@ describe('mqtt-processor node: commands', () => {
     assert.match(command.payload.requestId, /^req_[0-9a-f]{16}$/);
     assert.equal(command.qos, 1);
     assert.equal(command.retain, false);
+    assert.equal(command.deviceId, CAMERA);
+    assert.equal(command.action, 'setmode');
     assert.equal(record.payload.kind, 'command');
     assert.equal(record.payload.action, 'setmode');
     assert.equal(record.payload.mode, 'PRIVACY');
     assert.equal(record.payload.requestId, command.payload.requestId);
     assert.equal(record.topic, 'ui/mode');
-    assert.equal(reply.statusCode, 202);
-    assert.equal(reply.payload.status, 'ok');
-    assert.equal(reply.payload.data.requestId, command.payload.requestId);
-    assert.equal(reply.payload.data.topic, setmodeTopic());
   });
 
-  it('answers an http in request for a mode change with 202 and sends the command', async () => {
+  it('hands an http in request for a mode change to output 3 with its command, for command-sender to answer once queued', async () => {
     const f = await load();
     await connect(f);
     const res = { marker: 'the http response object' };
     f.p1.receive({ req: { path: `/api/control/mode/${CAMERA}/ARMED`, params: { id: CAMERA, mode: 'ARMED' } }, res });
-    const [command, reply] = await Promise.all([f.commands.first(), f.replies.first()]);
+    const command = await f.commands.first();
     assert.equal(command.topic, setmodeTopic());
     assert.equal(command.payload.mode, 'ARMED');
-    assert.equal(reply.statusCode, 202);
-    assert.equal(reply.payload.status, 'ok');
-    assert.equal(reply.res, res, 'msg.res must reach the http response node');
+    assert.equal(command.res, res, 'msg.res travels with the command to command-sender');
+    await sleep(50);
+    assert.equal(f.replies.msgs.length, 0, 'no 202 before the command is queued');
+  });
+
+  it('answers 503 when output 3 leads nowhere, instead of leaving the request waiting', async () => {
+    const f = await load({ wires: [['o1'], ['o2'], [], ['o4']] });
+    await connect(f);
+    f.p1.receive({ req: { path: `/api/control/reboot/${CAMERA}`, params: { id: CAMERA } }, res: {} });
+    const reply = await f.replies.first();
+    assert.equal(reply.statusCode, 503);
+    assert.match(reply.payload.error, /not wired to a command-sender/);
   });
 
   it('answers an invalid mode with 400 and sends no command', async () => {

@@ -30,6 +30,7 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
   const files = new Set((JSON.parse(json) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path));
   const types = Object.keys(pkg['node-red'].nodes);
   assert.deepEqual(types.sort(), [
+    'command-sender',
     'dashboard-feed',
     'hivecam-gateway',
     'mediamtx-health',

@@ -1,0 +1,44 @@
+/**
+ * How long a command may wait for the broker. A command delivered late can do
+ * harm: a reboot an hour after it was asked for restarts a camera nobody is
+ * watching any more, so it lives 10 minutes. Settings are still wanted a little
+ * later (1 hour). A mode change may live a day: it is also the device's desired
+ * mode, which the cloud sends again whenever the device reconnects, and a newer
+ * mode change replaces a queued older one, so a late one never undoes a newer one.
+ */
+import { numberSetting } from '../lib/node-config';
+
+export interface CommandTtls {
+  setmode: number;
+  reboot: number;
+  'settings-update': number;
+}
+
+export const DEFAULT_TTL_SECONDS: CommandTtls = { setmode: 86_400, reboot: 600, 'settings-update': 3600 };
+
+/** Time-to-live in ms for a command kind; kinds other flows send (sound, stream…) get the settings one. */
+export function ttlMs(ttls: CommandTtls, action: string): number {
+  const seconds = action in ttls ? ttls[action as keyof CommandTtls] : ttls['settings-update'];
+  return seconds * 1000;
+}
+
+/** The node's properties (seconds; empty, not a number or not above 0 means the default). */
+export function parseTtls(raw: { modeTtlSeconds?: unknown; rebootTtlSeconds?: unknown; settingsTtlSeconds?: unknown }): CommandTtls {
+  const pick = (value: unknown, def: number) => {
+    const n = numberSetting(value as string | number | undefined, def);
+    return n > 0 ? n : def;
+  };
+  return {
+    setmode: pick(raw.modeTtlSeconds, DEFAULT_TTL_SECONDS.setmode),
+    reboot: pick(raw.rebootTtlSeconds, DEFAULT_TTL_SECONDS.reboot),
+    'settings-update': pick(raw.settingsTtlSeconds, DEFAULT_TTL_SECONDS['settings-update']),
+  };
+}
+
+/** "10 min", "45 s", "24 h": for reasons and status text. */
+export function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  return `${Math.round(s / 3600)} h`;
+}
