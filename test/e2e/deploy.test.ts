@@ -64,6 +64,10 @@ async function runtimeFlows(): Promise<{ rev: string; flows: FlowNode[] }> {
   return (await res.json()) as { rev: string; flows: FlowNode[] };
 }
 
+/** The cloud flow's version as shipped (flows/flows.meta.json). */
+const SHIPPED = (JSON.parse(readFileSync(CLOUD_META, 'utf8')) as { cloud: { version: string } }).cloud.version;
+const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /** A copy of the cloud flow and its metadata in a folder of its own, changed by `edit`. */
 function variant(
   name: string,
@@ -164,7 +168,7 @@ describe('deploy refuses, with one clear line and exit code 1', () => {
     assert.match(await attempt('{"flows": []}'), /cloud\.json is not a Node-RED flow \(expected a JSON array of nodes\)/);
     const cloud = readFlow(CLOUD_FLOW);
     const secret = cloud.map((n) =>
-      n.id === 'cloud.mqtt' ? { ...n, credentials: { user: '${MQTT_USERNAME}', password: 'plain-text-secret' } } : n,
+      n.id === 'cloud.command-sender' ? { ...n, credentials: { user: '${MQTT_USERNAME}', password: 'plain-text-secret' } } : n,
     );
     const err = await attempt(JSON.stringify(secret));
     assert.match(err, /credentials\.password holds a value, not a \$\{VAR\} reference \(flow files never contain secrets\)/);
@@ -225,10 +229,13 @@ describe('deploy, rollback and pull', () => {
   it('deploys flows/cloud.json with the built CLI: the runtime runs it and records its version', async () => {
     const r = await builtCli(['deploy', 'cloud', ...login()], PASSWORD_ENV);
     assert.equal(r.code, 0, r.out + r.err);
-    assert.match(r.out, /deployed the cloud flow 1\.0\.0 to http:\/\/127\.0\.0\.1:\d+\/admin \(rev \w+ → \w+\)/);
+    assert.match(
+      r.out,
+      new RegExp(`deployed the cloud flow ${escaped(SHIPPED)} to http://127\\.0\\.0\\.1:\\d+/admin \\(rev \\w+ → \\w+\\)`),
+    );
     const { flows } = await runtimeFlows();
     assert.ok(isEmptyDiff(diffFlows(withoutRecord(flows), readFlow(CLOUD_FLOW))), 'GET /flows shows exactly the file’s nodes');
-    assert.deepEqual(readRecord(flows), { flow: 'cloud', version: '1.0.0', deployedAt: readRecord(flows)!.deployedAt });
+    assert.deepEqual(readRecord(flows), { flow: 'cloud', version: SHIPPED, deployedAt: readRecord(flows)!.deployedAt });
     assert.equal(flows.find((n) => n.id === RECORD_ID)!.z, 'cloud.tab');
     // Running, not only stored: the flow's API answers (behind the API login the cloud role requires).
     await waitFor('the deployed API', async () =>
@@ -244,14 +251,14 @@ describe('deploy, rollback and pull', () => {
     const before = (await runtimeFlows()).rev;
     const r = await cli(['deploy', 'cloud', ...login()]);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /the cloud flow 1\.0\.0 is already deployed and unchanged: nothing to do/);
+    assert.match(r.out, new RegExp(`the cloud flow ${escaped(SHIPPED)} is already deployed and unchanged: nothing to do`));
     assert.equal((await runtimeFlows()).rev, before);
   });
 
   it('rollback restores the previous flows', async () => {
     const r = await cli(['rollback', 'cloud', ...login()]);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /rolling back .* from the cloud flow 1\.0\.0 .* to flows without a version record/);
+    assert.match(r.out, new RegExp(`rolling back .* from the cloud flow ${escaped(SHIPPED)} .* to flows without a version record`));
     assert.deepEqual((await runtimeFlows()).flows, INITIAL);
     await waitFor('the API to go', async () =>
       (await fetch(`${base}/api/status`, { headers: { authorization: API_AUTH } })).status === 404 ? true : undefined,
@@ -262,7 +269,7 @@ describe('deploy, rollback and pull', () => {
     assert.equal((await cli(['deploy', 'cloud', ...login()])).code, 0);
     const staleRev = (await runtimeFlows()).rev;
     const renamed = variant('renamed', {
-      version: '1.1.0',
+      version: '99.0.0',
       nodes: (n) => n.map((x) => (x.id === 'cloud.processor' ? { ...x, name: 'renamed processor' } : x)),
     });
     // Another deploy lands between the review (a dry run prints the rev) and ours.
@@ -278,7 +285,7 @@ describe('deploy, rollback and pull', () => {
     );
     oneLine(r.err);
     assert.equal((await runtimeFlows()).rev, current.rev, 'nothing deployed');
-    assert.deepEqual(readRecord((await runtimeFlows()).flows)?.version, '1.0.0');
+    assert.deepEqual(readRecord((await runtimeFlows()).flows)?.version, SHIPPED);
   });
 
   it('refuses a downgrade without --force and allows it with --force; rollback undoes it', async () => {
@@ -287,15 +294,17 @@ describe('deploy, rollback and pull', () => {
     assert.equal(refused.code, 1);
     assert.match(
       refused.err,
-      /refusing to downgrade the cloud flow from 1\.0\.0 \(on the runtime\) to 0\.9\.0 \(.*older\/cloud\.json\): use --force/,
+      new RegExp(
+        `refusing to downgrade the cloud flow from ${escaped(SHIPPED)} \\(on the runtime\\) to 0\\.9\\.0 \\(.*older/cloud\\.json\\): use --force`,
+      ),
     );
-    assert.equal(readRecord((await runtimeFlows()).flows)?.version, '1.0.0');
+    assert.equal(readRecord((await runtimeFlows()).flows)?.version, SHIPPED);
     const forced = await cli(['deploy', 'cloud', ...login(), '--file', older, '--force']);
     assert.equal(forced.code, 0, forced.err);
-    assert.match(forced.out, /downgrading the cloud flow from 1\.0\.0 to 0\.9\.0 \(--force\)/);
+    assert.match(forced.out, new RegExp(`downgrading the cloud flow from ${escaped(SHIPPED)} to 0\\.9\\.0 \\(--force\\)`));
     assert.equal(readRecord((await runtimeFlows()).flows)?.version, '0.9.0');
     assert.equal((await cli(['rollback', 'cloud', ...login()])).code, 0);
-    assert.equal(readRecord((await runtimeFlows()).flows)?.version, '1.0.0');
+    assert.equal(readRecord((await runtimeFlows()).flows)?.version, SHIPPED);
   });
 
   it('pull brings an edit made in the editor back into the file, in the stable format, credentials kept', async () => {
@@ -324,10 +333,10 @@ describe('deploy, rollback and pull', () => {
     assert.equal(r.code, 0, r.err);
     const nodes = readFlow(fresh);
     assert.ok(!nodes.some((n) => n.id === RECORD_ID), 'the version record stays on the runtime');
-    assert.deepEqual(nodes.find((n) => n.id === 'cloud.mqtt')!.credentials, { user: '${MQTT_USERNAME}' });
+    assert.deepEqual(nodes.find((n) => n.id === 'cloud.command-sender')!.credentials, { user: '${MQTT_USERNAME}' });
     assert.match(
       r.out,
-      /warning: node "cloud\.mqtt" \(mqtt-broker\) has a password on the runtime that is not in the file: add it as a \$\{VAR\} reference/,
+      /warning: node "cloud\.command-sender" \(command-sender\) has a password on the runtime that is not in the file: add it as a \$\{VAR\} reference/,
     );
   });
 });

@@ -35,6 +35,7 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
     'hivecam-gateway',
     'mediamtx-health',
     'mediamtx-server',
+    'mqtt-ingest',
     'mqtt-outbox',
     'mqtt-processor',
     'picam-broker',

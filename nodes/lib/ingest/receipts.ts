@@ -61,12 +61,15 @@ interface CompleteEvent extends TaggedEvent {
   error?: unknown;
 }
 
-// Node-RED's hooks are process-wide, so the table of open receipts is too.
+// Node-RED's hooks are process-wide, so the table of open receipts is too. Each
+// node file bundles its own copy of this module: the label and the ids carry a
+// random part, so two copies (picam-broker's and mqtt-ingest's) never remove or
+// settle each other's.
 const open = new Map<string, OpenReceipt>();
-const HOOK_LABEL = 'picamReceipts';
+const idPrefix = randomBytes(4).toString('hex');
+const HOOK_LABEL = `picamReceipts${idPrefix}`;
 let attachedTo: MessageHooks | undefined;
 let books = 0;
-const idPrefix = randomBytes(4).toString('hex');
 let seq = 0;
 
 function receiptOf(event: TaggedEvent): OpenReceipt | undefined {
