@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { clientAddress, type TrustedProxies } from '../lib/client-address';
 import type { Peer } from './access';
+import { limitPacketSize, MAX_PACKET_BYTES } from './packet-limit';
 
 export interface ListenOptions {
   host: string;
@@ -18,6 +19,8 @@ export interface ListenOptions {
   /** proxies (the shipped nginx/Caddy) whose X-Forwarded-For names a WebSocket client's real address */
   trustedProxies: TrustedProxies;
   onConnection(conn: Duplex, peer: Peer): void;
+  /** a connection closed for announcing a packet over MAX_PACKET_BYTES */
+  onOversized(peer: Peer, why: string): void;
   /** a listener failed after it started (reported; never thrown into the runtime) */
   onError(err: Error): void;
 }
@@ -33,19 +36,26 @@ export class Listeners {
   ) {}
 
   static async start(opts: ListenOptions): Promise<Listeners> {
-    const tcp = createTcpServer((socket) => opts.onConnection(socket, { transport: 'tcp', address: socket.remoteAddress ?? '' }));
+    // Every connection reaches aedes through the packet size check.
+    const accept = (conn: Duplex, peer: Peer) =>
+      opts.onConnection(
+        limitPacketSize(conn, MAX_PACKET_BYTES, (why) => opts.onOversized(peer, why)),
+        peer,
+      );
+    const tcp = createTcpServer((socket) => accept(socket, { transport: 'tcp', address: socket.remoteAddress ?? '' }));
     let http: HttpServer | undefined;
     let wss: WebSocketServer | undefined;
     if (opts.wsPort !== undefined) {
       http = createHttpServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n'));
-      wss = new WebSocketServer({ server: http });
+      // A WebSocket message carries one MQTT packet (or a few): ws's own 100 MiB default is far too much.
+      wss = new WebSocketServer({ server: http, maxPayload: 2 * MAX_PACKET_BYTES });
       // ws re-emits the HTTP server's errors; those are reported by the server's own handlers below.
       wss.on('error', () => undefined);
       wss.on('connection', (ws, req) => {
         const stream = createWebSocketStream(ws);
         // Behind the proxy every WebSocket comes from loopback: the login limiter must
         // key on the real client, or one guesser locks everybody out.
-        opts.onConnection(stream, { transport: 'ws', address: clientAddress(req, opts.trustedProxies) });
+        accept(stream, { transport: 'ws', address: clientAddress(req, opts.trustedProxies) });
       });
     }
     const listeners = new Listeners(tcp, http, wss);

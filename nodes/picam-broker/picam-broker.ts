@@ -129,6 +129,11 @@ export default function register(RED: NodeAPI): void {
       wsPort,
       trustedProxies: trustedProxiesFromSettings(RED.settings, (m) => node.warn(m)),
       onConnection: (conn, peer) => broker.handle(conn, peer),
+      onOversized: (peer, why) => {
+        counts.refused++;
+        warn.refused.warnNow(`closed the connection of ${peer.address} (${peer.transport}): it sent ${why}`);
+        show();
+      },
       onError: (err) => node.error(`listener failed: ${err.message}`),
     }).then(
       (l) => {

@@ -297,3 +297,30 @@ describe('picam-broker: acknowledged after commit', () => {
     }
   });
 });
+
+describe('picam-broker: packet size', () => {
+  it('closes a connection whose packet announces more than 1 MiB, before buffering it; others carry on', async () => {
+    const p = await ports();
+    await loadBroker(p);
+    const warnings = spy('b', 'warn');
+    // A CONNECT announcing 100 MB (remaining length 0x80 0x80 0x80 0x30), then a stream of bytes: no login needed to try.
+    const raw = tcpConnect(p.port, '127.0.0.1');
+    await new Promise<void>((resolve) => raw.once('connect', resolve));
+    const closed = new Promise<void>((resolve) => raw.once('close', () => resolve()));
+    raw.on('error', () => undefined);
+    raw.write(Buffer.from([0x10, 0x80, 0x80, 0x80, 0x30]));
+    for (let i = 0; i < 64 && !raw.destroyed; i++) raw.write(Buffer.alloc(64 * 1024));
+    await Promise.race([closed, sleep(10_000).then(() => assert.fail('the connection was not closed: the broker kept buffering'))]);
+    await until(
+      'the warning',
+      () => warnings.find((w) => /closed the connection of 127\.0\.0\.1 \(tcp\): it sent a packet of 100663296 bytes/.test(text(w))),
+      5000,
+    );
+    // A device with a large but fair message (300 KiB) is still served, over TCP and WebSocket.
+    for (const url of [`mqtt://127.0.0.1:${p.port}`, `ws://127.0.0.1:${p.wsPort}/mqtt`]) {
+      const cam = await mqtt.connectAsync(url, { ...LOGIN, clientId: 'cam-1', reconnectPeriod: 0 });
+      await cam.publishAsync('prod/device/message/hive-cam/cam-1/camera/state', Buffer.alloc(300 * 1024, 0x20), { qos: 1 });
+      await cam.endAsync();
+    }
+  });
+});
