@@ -9,21 +9,12 @@
  * queued and the sender decides again. So a command goes out at least once;
  * twice only if the broker received it and the PUBACK was lost with the connection.
  */
-import { readFileSync } from 'node:fs';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
+import { brokerUrl, connectionOptions, type BrokerAddress } from '../lib/mqtt/broker-connection';
 import { duration } from './ttl';
 import { PermanentError, type Published, type Transport } from './transport';
 
-export interface ExternalBrokerOptions {
-  host: string;
-  port: number;
-  tls: boolean;
-  /** PEM file paths (TLS): the CA to trust, and a client certificate and key if the broker asks for one */
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-  username?: string;
-  password?: string;
+export interface ExternalBrokerOptions extends BrokerAddress {
   clientId: string;
   protocolVersion: 4 | 5;
   onUp: () => void;
@@ -41,23 +32,14 @@ export class ExternalTransport implements Transport {
   private lastError?: string;
 
   constructor(private readonly opts: ExternalBrokerOptions) {
-    const read = (file?: string) => (file ? readFileSync(file) : undefined);
-    const options: IClientOptions = {
-      host: opts.host,
-      port: opts.port,
-      protocol: opts.tls ? 'mqtts' : 'mqtt',
-      ca: read(opts.caFile),
-      cert: read(opts.certFile),
-      key: read(opts.keyFile),
-      username: opts.username || undefined,
-      password: opts.password || undefined,
+    this.client = mqtt.connect(brokerUrl(opts), {
+      ...connectionOptions(opts),
       clientId: opts.clientId,
       clean: true,
       protocolVersion: opts.protocolVersion,
       reconnectPeriod: 2000,
       connectTimeout: 10_000,
-    };
-    this.client = mqtt.connect(options);
+    });
     this.client.on('connect', () => {
       opts.log(`connected to ${opts.host}:${opts.port} as ${opts.clientId}`);
       this.downSinceMs = undefined;

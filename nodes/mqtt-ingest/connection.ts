@@ -6,19 +6,10 @@
  * restarts, and MQTT 5's receive maximum so the broker never has more than the
  * in-flight cap of messages on their way to us.
  */
-import { readFileSync } from 'node:fs';
 import type { IClientOptions } from 'mqtt';
+import { connectionOptions, type BrokerAddress } from '../lib/mqtt/broker-connection';
 
-export interface IngestSettings {
-  host: string;
-  port: number;
-  tls: boolean;
-  /** file paths (PEM); empty means the system's CAs / no client certificate */
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-  username?: string;
-  password?: string;
+export interface IngestSettings extends BrokerAddress {
   clientId: string;
   maxInFlight: number;
   /** how long the broker keeps the session (and queues for it) while the runtime is away */
@@ -31,22 +22,10 @@ export const DEFAULT_SESSION_EXPIRY_SECONDS = 7 * 24 * 3600;
 /** MQTT 5 Receive Maximum is a two-byte integer (§3.1.2.11.3). */
 const RECEIVE_MAXIMUM_LIMIT = 65_535;
 
-export function brokerUrl(s: Pick<IngestSettings, 'host' | 'port' | 'tls'>): string {
-  const host = s.host.includes(':') && !s.host.startsWith('[') ? `[${s.host}]` : s.host;
-  return `${s.tls ? 'mqtts' : 'mqtt'}://${host}:${s.port}`;
-}
-
 /** Throws with a message for the node's status when a certificate file cannot be read. */
 export function clientOptions(s: IngestSettings): IClientOptions {
-  const read = (what: string, file?: string) => {
-    if (!file) return undefined;
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      throw new Error(`cannot read the ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-  };
   return {
+    ...connectionOptions(s),
     clientId: s.clientId,
     // A persistent session: the broker keeps our subscription and queues what
     // arrives while the runtime is down or busy, and redelivers what we never acknowledged.
@@ -56,18 +35,10 @@ export function clientOptions(s: IngestSettings): IClientOptions {
       sessionExpiryInterval: s.sessionExpirySeconds,
       receiveMaximum: Math.max(1, Math.min(RECEIVE_MAXIMUM_LIMIT, s.maxInFlight)),
     },
-    username: s.username || undefined,
-    password: s.password || undefined,
     keepalive: 60,
     reconnectPeriod: 2000,
     connectTimeout: 10_000,
     // Our own subscribe on every connect; MQTT.js's copy would subscribe twice.
     resubscribe: false,
-    ...(s.tls && {
-      ca: read('CA', s.caFile),
-      cert: read('certificate', s.certFile),
-      key: read('key', s.keyFile),
-      rejectUnauthorized: true,
-    }),
   };
 }

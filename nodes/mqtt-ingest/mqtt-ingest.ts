@@ -18,7 +18,8 @@ import { compact, StatusReporter, type StatusLevel } from '../lib/status';
 import { numberSetting, type NodeConstructor } from '../lib/node-config';
 import { runtimeClientId } from '../lib/runtime-identity';
 import { AckWindow } from './ack-window';
-import { brokerUrl, clientOptions, DEFAULT_MAX_IN_FLIGHT, DEFAULT_SESSION_EXPIRY_SECONDS } from './connection';
+import { brokerUrl } from '../lib/mqtt/broker-connection';
+import { clientOptions, DEFAULT_MAX_IN_FLIGHT, DEFAULT_SESSION_EXPIRY_SECONDS } from './connection';
 
 interface MqttIngestDef extends NodeDef {
   host: string;

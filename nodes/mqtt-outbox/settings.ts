@@ -5,6 +5,7 @@
 import { isAbsolute, join } from 'node:path';
 import type { IClientOptions } from 'mqtt';
 import type { NodeDef } from 'node-red';
+import { brokerUrl } from '../lib/mqtt/broker-connection';
 import { numberSetting } from '../lib/node-config';
 import type { Announcement } from './uplink';
 
@@ -61,29 +62,13 @@ function positive(name: string, value: number, max = Number.MAX_SAFE_INTEGER): n
   return value;
 }
 
-/** `broker` is a host name (with `port` and `usetls`) or a whole URL: mqtt://, mqtts://, ws:// or wss://. */
-export function brokerUrl(broker: string, port: string | number, tls: boolean): string {
-  const host = broker.trim();
-  if (!host) throw new Error('no broker: set the broker host or URL');
-  if (host.includes('://')) {
-    const url = new URL(host); // throws "Invalid URL" with the value for a malformed one
-    if (!['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:'].includes(url.protocol)) {
-      throw new Error(`broker URL must start with mqtt://, mqtts://, ws:// or wss:// (got ${url.protocol}//)`);
-    }
-    return host;
-  }
-  const p = numberSetting(port, tls ? 8883 : 1883);
-  if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`port must be a TCP port number (got "${port}")`);
-  return `${tls ? 'mqtts' : 'mqtt'}://${host.includes(':') ? `[${host}]` : host}:${p}`;
-}
-
 export function outboxSettings(def: MqttOutboxDef, creds: MqttOutboxCredentials, userDir: string, reconnectMs: number): OutboxSettings {
   const tls = def.usetls === true || def.usetls === 'true';
   const keepalive = numberSetting(def.keepalive, OUTBOX_DEFAULTS.keepalive);
   const file = def.file?.trim() || `mqtt-outbox-${def.id}.db`;
   const connectionTopic = def.connectionTopic?.trim();
   return {
-    url: brokerUrl(def.broker ?? '', def.port, tls),
+    url: brokerUrl({ host: def.broker ?? '', port: numberSetting(def.port, tls ? 8883 : 1883), tls }),
     client: {
       clientId: def.clientid?.trim() || undefined,
       username: creds.user || undefined,
