@@ -18,6 +18,8 @@ interface Args {
   /** node whose completion means "committed" */
   committedNode: string;
   via: 'onComplete' | 'onSend';
+  /** more environment for the role (the fault case's external broker and its login) */
+  env?: Record<string, string>;
 }
 
 const args = JSON.parse(process.argv[2]!) as Args;
@@ -41,6 +43,7 @@ async function main() {
     PICAM_MQTT_WS_PORT: String(args.wsPort),
     PICAM_GATEWAY_PORT: '0', // not measured here; the OS picks a free port
     PICAM_LOG_LEVEL: 'warn',
+    ...args.env,
   });
   applyFlowEnv(role, true);
   const runtime = await startRuntime(role, [args.flowFile]);
@@ -56,6 +59,7 @@ async function main() {
   const rssTimer = setInterval(() => (maxRss = Math.max(maxRss, process.memoryUsage().rss)), 200);
   process.on('message', (m: { cmd: string }) => {
     if (m.cmd === 'count') process.send!({ committed });
+    else if (m.cmd === 'rss') process.send!({ rss: process.memoryUsage().rss, maxRss });
     else if (m.cmd === 'sample') {
       latencies = [];
       sampling = true;
