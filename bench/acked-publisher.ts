@@ -80,9 +80,7 @@ async function main() {
     const ids = Array.from({ length: Math.min(100, args.devices - i) }, (_, k) => deviceId(i + k));
     clients.push(
       ...(await Promise.all(
-        ids.map((clientId) =>
-          mqtt.connectAsync(args.url, { clientId, reconnectPeriod: args.reconnectMs, connectTimeout: 5000, ...login }),
-        ),
+        ids.map((clientId) => mqtt.connectAsync(args.url, { clientId, reconnectPeriod: args.reconnectMs, connectTimeout: 5000, ...login })),
       )),
     );
   }

@@ -84,9 +84,18 @@ async function runCase(broker: BrokerKind): Promise<FaultResult> {
       await sleep(AFTER_S * 1000);
       const sent = await publisher.pause();
       const last = await publisher.allAcked(60_000);
-      if (last.acked < last.sent) console.log(`  ${broker}: ${last.sent - last.acked} messages never acknowledged (not counted as acknowledged)`);
+      if (last.acked < last.sent)
+        console.log(`  ${broker}: ${last.sent - last.acked} messages never acknowledged (not counted as acknowledged)`);
       const loss = await countLoss(dbFile, 'environment', base, await publisher.ackedSeqs(), 60_000);
-      return { broker, sent, committedBeforeKill, unackedAtKill: atKill.sent - atKill.acked, downMs, seconds: Math.round((Date.now() - started) / 1000), ...loss };
+      return {
+        broker,
+        sent,
+        committedBeforeKill,
+        unackedAtKill: atKill.sent - atKill.acked,
+        downMs,
+        seconds: Math.round((Date.now() - started) / 1000),
+        ...loss,
+      };
     } finally {
       await publisher.stop();
     }
@@ -138,7 +147,8 @@ async function main() {
     '| broker | sent | acknowledged | stored (distinct) | lost | stored before the kill | unacknowledged at the kill | down ms |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
     ...results.map(
-      (r) => `| ${r.broker} | ${r.sent} | ${r.acknowledged} | ${r.stored} | ${r.lost} | ${r.committedBeforeKill} | ${r.unackedAtKill} | ${r.downMs} |`,
+      (r) =>
+        `| ${r.broker} | ${r.sent} | ${r.acknowledged} | ${r.stored} | ${r.lost} | ${r.committedBeforeKill} | ${r.unackedAtKill} | ${r.downMs} |`,
     ),
     '',
     ...results.map((r) => `${r.broker}: acknowledged ${r.acknowledged}, stored ${r.stored}, lost ${r.lost}`),
@@ -147,7 +157,10 @@ async function main() {
   ];
   console.log(`\n${lines.join('\n')}`);
   mkdirSync(join(__dirname, 'results'), { recursive: true });
-  writeFileSync(join(__dirname, 'results', 'fault.json'), JSON.stringify({ machine: machine(), results, at: new Date().toISOString() }, null, 2));
+  writeFileSync(
+    join(__dirname, 'results', 'fault.json'),
+    JSON.stringify({ machine: machine(), results, at: new Date().toISOString() }, null, 2),
+  );
   if (results.some((r) => r.lost > 0)) process.exitCode = 1;
 }
 
