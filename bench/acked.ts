@@ -47,9 +47,20 @@ export class BenchRuntime {
     return (await ask<{ committed: number }>(this.proc, { cmd: 'count' }, (m) => 'committed' in m && !('latencies' in m))).committed;
   }
 
-  /** Current and peak RSS (sampled every 200 ms) of the runtime process. */
-  rss(): Promise<{ rss: number; maxRss: number }> {
+  /** Current and peak RSS of the runtime process, and the embedded broker's peak counts (sampled every 200 ms). */
+  rss(): Promise<{
+    rss: number;
+    maxRss: number;
+    brokerPeak: { inFlight: number; held: number };
+    atPeak?: NodeJS.MemoryUsage;
+    now: NodeJS.MemoryUsage;
+  }> {
     return ask(this.proc, { cmd: 'rss' }, (m) => 'rss' in m);
+  }
+
+  /** Writes a heap snapshot in the runtime's working directory; its file name. */
+  async heapSnapshot(): Promise<string> {
+    return (await ask<{ heapSnapshot: string }>(this.proc, { cmd: 'heap' }, (m) => 'heapSnapshot' in m)).heapSnapshot;
   }
 
   /** kill -9: no close handler runs, nothing is flushed. */

@@ -6,7 +6,9 @@
  *   baseline  onSend of the sqlite node (it sends after its statement ran)
  */
 import { applyFlowEnv, settingsFor } from '../cli/roles';
+import { writeHeapSnapshot } from 'node:v8';
 import { startRuntime } from '../cli/runtime';
+import { sumCounters } from '../nodes/lib/metrics';
 
 interface Args {
   flowFile: string;
@@ -27,6 +29,22 @@ let committed = 0;
 let latencies: number[] = [];
 let sampling = false;
 let maxRss = 0;
+/** the embedded broker's messages in the flow and waiting for room (picam-broker's counters), at their peak */
+const brokerPeak = { inFlight: 0, held: 0 };
+
+/** process.memoryUsage() when RSS peaked: heap (live objects and garbage) against the rest */
+let atPeak: NodeJS.MemoryUsage | undefined;
+
+function sample(): void {
+  const usage = process.memoryUsage();
+  if (usage.rss > maxRss) {
+    maxRss = usage.rss;
+    atPeak = usage;
+  }
+  const broker = sumCounters('picam-broker');
+  brokerPeak.inFlight = Math.max(brokerPeak.inFlight, broker.inFlight ?? 0);
+  brokerPeak.held = Math.max(brokerPeak.held, broker.held ?? 0);
+}
 
 function record(sentAt: unknown): void {
   committed++;
@@ -56,10 +74,11 @@ async function main() {
       for (const e of events) if (e.source.id === args.committedNode) record(e.msg.sentAt);
     });
   }
-  const rssTimer = setInterval(() => (maxRss = Math.max(maxRss, process.memoryUsage().rss)), 200);
+  const rssTimer = setInterval(sample, 200);
   process.on('message', (m: { cmd: string }) => {
     if (m.cmd === 'count') process.send!({ committed });
-    else if (m.cmd === 'rss') process.send!({ rss: process.memoryUsage().rss, maxRss });
+    else if (m.cmd === 'rss') process.send!({ rss: process.memoryUsage().rss, maxRss, brokerPeak, atPeak, now: process.memoryUsage() });
+    else if (m.cmd === 'heap') process.send!({ heapSnapshot: writeHeapSnapshot(undefined) });
     else if (m.cmd === 'sample') {
       latencies = [];
       sampling = true;
