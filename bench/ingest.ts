@@ -10,14 +10,14 @@
  *      rate if lower) for 10 s → p50/p99 from publish to committed row
  *   RSS is the runtime process's peak in each phase.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, freemem, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { migrate } from '../nodes/picam-database/schema';
 import { Connection } from '../nodes/picam-database/sqlite';
 import { FLOWS_DIR } from '../cli/runtime';
-import { ask } from './ipc';
+import { ask, startChild } from './ipc';
+import { machine as describeMachine } from './machine';
 
 const DEVICES = 1000;
 const WARMUP_S = 3;
@@ -49,13 +49,6 @@ interface Result {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function child(script: string, args: string[]): ChildProcess {
-  const prof =
-    process.env.BENCH_PROFILE && script === 'runtime-child.ts' ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
-  if (script === 'runtime-child.ts' && process.env.BENCH_NODE_FLAGS) prof.push(...process.env.BENCH_NODE_FLAGS.split(' '));
-  return fork(join(__dirname, script), args, { execArgv: ['--import', 'tsx', ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-}
-
 const percentile = (sorted: number[], p: number) =>
   sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
 
@@ -64,7 +57,7 @@ async function session(flow: FlowUnderTest, portBase: number) {
   const dir = mkdtempSync(join(tmpdir(), `bench-${flow.name.replace(/\W/g, '')}-`));
   const dbFile = join(dir, 'events.db');
   await flow.prepare?.(dbFile);
-  const runtime = child('runtime-child.ts', [
+  const runtime = startChild('runtime-child.ts', [
     JSON.stringify({
       flowFile: flow.flowFile,
       dataDir: dir,
@@ -78,7 +71,7 @@ async function session(flow: FlowUnderTest, portBase: number) {
   ]);
   await ask(runtime, {}, (m) => m.ready);
   await sleep(1500); // the flow's MQTT client connects to its broker
-  const publisher = child('publisher.ts', [`mqtt://127.0.0.1:${portBase + 1}`, String(DEVICES)]);
+  const publisher = startChild('publisher.ts', [`mqtt://127.0.0.1:${portBase + 1}`, String(DEVICES)]);
   await ask(publisher, {}, (m) => m.ready);
 
   const count = async () =>
@@ -171,8 +164,7 @@ async function main() {
   const results: Result[] = [];
   for (const [i, f] of flows.entries()) results.push(await run(f, 18800 + i * 10));
 
-  const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  const machine = `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM (${Math.round(freemem() / 2 ** 30)} GiB free), Node ${process.version}, ${process.platform}`;
+  const machine = describeMachine();
   const [ours, base] = results as [Result, Result];
   const lines = [
     `Ingest benchmark, ${DEVICES} simulated devices, QoS1, publisher in a separate process`,

@@ -6,7 +6,9 @@
  *   baseline  onSend of the sqlite node (it sends after its statement ran)
  */
 import { applyFlowEnv, settingsFor } from '../cli/roles';
+import { writeHeapSnapshot } from 'node:v8';
 import { startRuntime } from '../cli/runtime';
+import { sumCounters } from '../nodes/lib/metrics';
 
 interface Args {
   flowFile: string;
@@ -18,6 +20,8 @@ interface Args {
   /** node whose completion means "committed" */
   committedNode: string;
   via: 'onComplete' | 'onSend';
+  /** more environment for the role (the fault case's external broker and its login) */
+  env?: Record<string, string>;
 }
 
 const args = JSON.parse(process.argv[2]!) as Args;
@@ -25,6 +29,22 @@ let committed = 0;
 let latencies: number[] = [];
 let sampling = false;
 let maxRss = 0;
+/** the embedded broker's messages in the flow and waiting for room (picam-broker's counters), at their peak */
+const brokerPeak = { inFlight: 0, held: 0 };
+
+/** process.memoryUsage() when RSS peaked: heap (live objects and garbage) against the rest */
+let atPeak: NodeJS.MemoryUsage | undefined;
+
+function sample(): void {
+  const usage = process.memoryUsage();
+  if (usage.rss > maxRss) {
+    maxRss = usage.rss;
+    atPeak = usage;
+  }
+  const broker = sumCounters('picam-broker');
+  brokerPeak.inFlight = Math.max(brokerPeak.inFlight, broker.inFlight ?? 0);
+  brokerPeak.held = Math.max(brokerPeak.held, broker.held ?? 0);
+}
 
 function record(sentAt: unknown): void {
   committed++;
@@ -41,6 +61,7 @@ async function main() {
     PICAM_MQTT_WS_PORT: String(args.wsPort),
     PICAM_GATEWAY_PORT: '0', // not measured here; the OS picks a free port
     PICAM_LOG_LEVEL: 'warn',
+    ...args.env,
   });
   applyFlowEnv(role, true);
   const runtime = await startRuntime(role, [args.flowFile]);
@@ -53,9 +74,11 @@ async function main() {
       for (const e of events) if (e.source.id === args.committedNode) record(e.msg.sentAt);
     });
   }
-  const rssTimer = setInterval(() => (maxRss = Math.max(maxRss, process.memoryUsage().rss)), 200);
+  const rssTimer = setInterval(sample, 200);
   process.on('message', (m: { cmd: string }) => {
     if (m.cmd === 'count') process.send!({ committed });
+    else if (m.cmd === 'rss') process.send!({ rss: process.memoryUsage().rss, maxRss, brokerPeak, atPeak, now: process.memoryUsage() });
+    else if (m.cmd === 'heap') process.send!({ heapSnapshot: writeHeapSnapshot(undefined) });
     else if (m.cmd === 'sample') {
       latencies = [];
       sampling = true;

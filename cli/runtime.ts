@@ -22,6 +22,7 @@ import { LOGIN_LIMITS } from './sessions';
 import { FailureLimiter } from '../nodes/lib/failure-limiter';
 import { verifyStreamToken } from './stream-tokens';
 import { applyFlowEnv, packageRoot, type RoleSettings } from './roles';
+import { limitHeapGrowth } from './heap-growth';
 
 export interface RunningRuntime {
   url: string;
@@ -52,6 +53,7 @@ export async function startRuntime(
 ): Promise<RunningRuntime> {
   if (role.problems.length > 0) throw new Error(`cannot start the ${role.role} role:\n  - ${role.problems.join('\n  - ')}`);
   applyFlowEnv(role);
+  limitHeapGrowth();
 
   // node-red is loaded here, not at import time, so `--help` stays fast.
   const RED = (await import('node-red')).default as unknown as NodeRedEmbedded;

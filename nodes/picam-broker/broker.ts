@@ -19,6 +19,7 @@ import type { FailureLimiter } from '../lib/failure-limiter';
 import type { LocalBroker } from '../lib/mqtt/local-broker';
 import { DeviceRules, Login, roleOf, topicMatches, type ClientRole, type Peer } from './access';
 import type { DeviceMessage, IngestGate } from './ingest-gate';
+import { ReadThrottle } from './read-throttle';
 
 /** What the node shows and logs; counts live in the node. */
 export interface BrokerEvents {
@@ -55,8 +56,12 @@ export class PicamBroker implements LocalBroker {
   /** publishes refused by the per-device rule: acknowledged, never routed */
   private readonly dropped = new WeakSet<object>();
   private closing?: Promise<void>;
+  /** devices' sockets are read only while the ingest gate has room */
+  private readonly throttle: ReadThrottle;
 
   constructor(private readonly opts: BrokerOptions) {
+    this.throttle = new ReadThrottle(() => opts.gate.hasRoom);
+    opts.gate.onRoom(() => this.throttle.wake());
     this.aedes = aedes({
       authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
       authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
@@ -76,11 +81,20 @@ export class PicamBroker implements LocalBroker {
   /** Serves one connection from a listener. */
   handle(conn: Duplex, peer: Peer): void {
     this.peers.set(conn, peer);
+    // Only authenticated devices wait for room: a CONNECT is always read (aedes queues at most
+    // 42 packets before its CONNACK), and so is the runtime's own client.
+    const client = conn as Duplex & { client?: Client };
+    this.throttle.throttle(conn, () => !!client.client && this.roles.get(client.client) === 'device');
     this.aedes.handle(conn);
   }
 
   get connectedClients(): number {
     return this.aedes.connectedClients;
+  }
+
+  /** Device connections not read for now: the flow has no room for their messages. */
+  get parkedClients(): number {
+    return this.throttle.parkedCount;
   }
 
   publish(topic: string, payload: Buffer, opts: { qos: 0 | 1; retain: boolean }): Promise<void> {
@@ -97,6 +111,7 @@ export class PicamBroker implements LocalBroker {
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       this.opts.gate.close();
+      this.throttle.clear();
       this.aedes.close(() => resolve());
     });
     return this.closing;

@@ -6,7 +6,8 @@
  * packets from that client: back-pressure reaches the publisher's socket.
  *
  * At most `maxInFlight` receipts are open at once; messages beyond it wait here
- * unsent, each client holding back at most one socket read's worth of packets.
+ * unsent. Once `maxInFlight` more are waiting, the gate has no room: the broker
+ * stops reading devices' sockets (read-throttle.ts) until it has again.
  */
 import type { ReceiptBook, ReceiptOutcome } from '../lib/ingest/receipts';
 
@@ -25,6 +26,7 @@ export type Release = (outcome: ReceiptOutcome) => void;
 export class IngestGate {
   private waiting: Array<[DeviceMessage, Release]> = [];
   private closed = false;
+  private roomListener: () => void = () => undefined;
 
   constructor(
     private readonly book: ReceiptBook,
@@ -40,6 +42,16 @@ export class IngestGate {
   /** Messages waiting for room under the in-flight cap. */
   get held(): number {
     return this.waiting.length;
+  }
+
+  /** Room for more messages: fewer than `maxInFlight` waiting beyond those in flight. */
+  get hasRoom(): boolean {
+    return this.waiting.length < this.maxInFlight;
+  }
+
+  /** `listener` runs whenever messages left the waiting line while there is room again. */
+  onRoom(listener: () => void): void {
+    this.roomListener = listener;
   }
 
   /** Sends `msg` when there is room; `release` runs (on a later tick) once everything downstream completed. */
@@ -73,5 +85,6 @@ export class IngestGate {
       const [msg, release] = this.waiting.shift()!;
       this.dispatch(msg, release);
     }
+    if (!this.closed && this.hasRoom) this.roomListener();
   }
 }

@@ -66,6 +66,7 @@ export default function register(RED: NodeAPI): void {
     const render = (): [StatusLevel, string] => {
       const parts = [where, `${broker.connectedClients} clients`];
       if (gate.inFlight + gate.held > 0) parts.push(`${compact(gate.inFlight + gate.held)} in flight`);
+      if (broker.parkedClients > 0) parts.push(`holding ${compact(broker.parkedClients)} devices back`);
       if (counts.refused) parts.push(`${compact(counts.refused)} refused logins`);
       if (counts.denied) parts.push(`${compact(counts.denied)} denied`);
       if (counts.failed) parts.push(`${compact(counts.failed)} not stored`);
@@ -117,7 +118,7 @@ export default function register(RED: NodeAPI): void {
     const hideCounters = exposeCounters({
       type: 'picam-broker',
       id: node.id,
-      read: () => ({ clients: broker.connectedClients, inFlight: gate.inFlight, held: gate.held, ...counts }),
+      read: () => ({ clients: broker.connectedClients, inFlight: gate.inFlight, held: gate.held, parked: broker.parkedClients, ...counts }),
     });
     let unregister = () => undefined as void;
 

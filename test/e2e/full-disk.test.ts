@@ -7,20 +7,19 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { cloudRoleEnv, startCli, type CliProcess } from '../support/cli';
 import { environment, PI, topics } from '../support/fixtures';
-import { MOSQUITTO, startMosquitto } from '../support/mosquitto';
+import { MOSQUITTO, startMosquitto, shippedMosquittoConfig } from '../support/mosquitto';
 import { freePort } from '../support/ports';
 import { rows } from '../support/records';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 
-const root = join(__dirname, '..', '..');
 const LOGIN = { username: 'picam-cloud', password: 'disk-secret-for-tests' };
 const skip =
   process.getuid?.() !== 0
@@ -41,16 +40,6 @@ let webhook: Server | undefined;
 const alerts: string[] = [];
 let ports: { http: number; mqtt: number; ws: number };
 let hookUrl = '';
-
-function brokerConfig(port: number) {
-  const shipped = readFileSync(join(root, 'cloud', 'mosquitto', 'mosquitto.conf'), 'utf8');
-  const globals = shipped
-    .slice(0, shipped.search(/^listener /m))
-    .split('\n')
-    .filter((l) => l.trim() && !l.startsWith('#') && !l.startsWith('per_listener_settings'));
-  return (passwords: string) =>
-    [...globals, `listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwords}`, 'persistence false', ''].join('\n');
-}
 
 const startRuntime = () =>
   startCli(
@@ -141,7 +130,7 @@ describe('a full disk under the database', { skip }, () => {
     });
     await new Promise<void>((r) => webhook!.listen(0, '127.0.0.1', r));
     hookUrl = `http://127.0.0.1:${(webhook.address() as { port: number }).port}/hook`;
-    broker = startMosquitto(dir, ports.mqtt, LOGIN, brokerConfig(ports.mqtt));
+    broker = startMosquitto(dir, ports.mqtt, LOGIN, shippedMosquittoConfig(ports.mqtt));
     pi = await waitFor('Mosquitto', () =>
       mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { ...LOGIN, clientId: PI, reconnectPeriod: 0 }).catch(() => undefined),
     );

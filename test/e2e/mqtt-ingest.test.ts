@@ -9,33 +9,20 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { API_AUTH, cloudRoleEnv, startCli, type CliProcess } from '../support/cli';
 import { environment, PI, topics } from '../support/fixtures';
-import { skipWithoutMosquitto, startMosquitto } from '../support/mosquitto';
+import { skipWithoutMosquitto, startMosquitto, shippedMosquittoConfig } from '../support/mosquitto';
 import { freePort } from '../support/ports';
 import { rows } from '../support/records';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 
-const root = join(__dirname, '..', '..');
 const LOGIN = { username: 'picam-cloud', password: 'ingest-secret-for-tests' };
 const dir = tempDir('picam-ingest-');
 const db = join(dir, 'runtime', 'picam-guardian.db');
-
-/** The shipped configuration's global settings (queue limits…) with one password listener for this test. */
-function brokerConfig(port: number) {
-  const shipped = readFileSync(join(root, 'cloud', 'mosquitto', 'mosquitto.conf'), 'utf8');
-  const globals = shipped
-    .slice(0, shipped.search(/^listener /m))
-    .split('\n')
-    .filter((l) => l.trim() && !l.startsWith('#') && !l.startsWith('per_listener_settings'));
-  return (passwords: string) =>
-    [...globals, `listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwords}`, 'persistence false', ''].join('\n');
-}
 
 let broker: ChildProcess | undefined;
 let runtime: CliProcess | undefined;
@@ -60,7 +47,7 @@ const healthy = async () => ((await fetch(`http://127.0.0.1:${ports.http}/health
 describe('mqtt-ingest on Mosquitto', { skip: skipWithoutMosquitto }, () => {
   before(async () => {
     ports = { http: await freePort(), mqtt: await freePort(), ws: await freePort() };
-    broker = startMosquitto(dir, ports.mqtt, LOGIN, brokerConfig(ports.mqtt));
+    broker = startMosquitto(dir, ports.mqtt, LOGIN, shippedMosquittoConfig(ports.mqtt));
     pi = await waitFor('Mosquitto', () =>
       mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { ...LOGIN, clientId: PI, reconnectPeriod: 0 }).catch(() => undefined),
     );

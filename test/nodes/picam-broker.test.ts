@@ -296,6 +296,41 @@ describe('picam-broker: acknowledged after commit', () => {
       await pi.endAsync();
     }
   });
+
+  it('under a flood from many devices, stops reading their sockets once maxInFlight are waiting, and stores everything', async () => {
+    const p = await ports();
+    const cap = 50;
+    const file = await loadStore(p, { maxInFlight: cap }, 20);
+    const ids = Array.from({ length: 40 }, (_, i) => `flood-pi-${i}`);
+    const pis = await Promise.all(ids.map((id) => device(p, id)));
+    let maxTaken = 0;
+    let maxParked = 0;
+    const sampler = setInterval(() => {
+      const c = sumCounters('picam-broker');
+      maxTaken = Math.max(maxTaken, (c.inFlight ?? 0) + (c.held ?? 0));
+      maxParked = Math.max(maxParked, c.parked ?? 0);
+    }, 1);
+    try {
+      const t0 = Date.now();
+      const perPi = 400;
+      const sent: Array<Promise<unknown>> = [];
+      for (let i = 0; i < perPi; i++)
+        pis.forEach((pi, n) => sent.push(pi.publishAsync(topics.environment(ids[n]), JSON.stringify(environment(t0 + i)), { qos: 1 })));
+      await Promise.all(sent);
+      const all = await rows(file, 'SELECT COUNT(*) AS n FROM sensor_readings');
+      assert.equal(all[0]!.n, ids.length * perPi, 'every reading stored: held back, not dropped');
+      // At most `cap` in flight and `cap` waiting, plus what one socket read parsed when the
+      // line filled (aedes parses a whole read at once; a read is at most ~80 KB here).
+      const packetBytes = topics.environment(ids[0]).length + JSON.stringify(environment(t0)).length + 4;
+      const oneRead = Math.ceil((80 * 1024) / packetBytes);
+      assert.ok(maxTaken <= 2 * cap + oneRead, `the broker took ${maxTaken} messages off the sockets at once (bound ${2 * cap + oneRead})`);
+      assert.ok(maxParked > 0, 'devices were held back at their sockets');
+      assert.equal(sumCounters('picam-broker').parked, 0, 'and read again once there was room');
+    } finally {
+      clearInterval(sampler);
+      await Promise.all(pis.map((pi) => pi.endAsync()));
+    }
+  });
 });
 
 describe('picam-broker: packet size', () => {

@@ -1,7 +1,7 @@
 /** A real Mosquitto (the broker seed 001 deploys) with a password file, for end-to-end tests. */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
@@ -32,4 +32,19 @@ export function startMosquitto(
   chmodSync(dir, 0o755);
   chmodSync(passwords, 0o644);
   return spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
+}
+
+/**
+ * The shipped cloud/mosquitto/mosquitto.conf's global settings (queue limits…) with
+ * one password listener on `port` instead of its TLS and WebSocket listeners, for
+ * startMosquitto's `config`.
+ */
+export function shippedMosquittoConfig(port: number): (passwordFile: string) => string {
+  const shipped = readFileSync(join(__dirname, '..', '..', 'cloud', 'mosquitto', 'mosquitto.conf'), 'utf8');
+  const globals = shipped
+    .slice(0, shipped.search(/^listener /m))
+    .split('\n')
+    .filter((l) => l.trim() && !l.startsWith('#') && !l.startsWith('per_listener_settings'));
+  return (passwords) =>
+    [...globals, `listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwords}`, 'persistence false', ''].join('\n');
 }
