@@ -64,6 +64,8 @@ async function main() {
     ...args.env,
   });
   applyFlowEnv(role, true);
+  // The stock baseline flow is built from the dev-only modules the demo keeps out of its palette.
+  role.node.externalModules = { autoInstall: false };
   const runtime = await startRuntime(role, [args.flowFile]);
   if (args.via === 'onComplete') {
     runtime.hooks.add('onComplete.bench', (e: { node: { id: string }; msg: { payload?: { timeMs?: number } }; error?: unknown }) => {

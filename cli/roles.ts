@@ -28,6 +28,12 @@ export function packageRoot(from = __dirname): string {
   return dir;
 }
 
+/**
+ * Stock node modules only the benchmark's baseline flow uses (devDependencies). Installs
+ * omit them; a checkout has them, so the demo keeps them out of its palette.
+ */
+export const DEV_ONLY_NODE_MODULES = ['node-red-contrib-aedes', 'node-red-node-sqlite'] as const;
+
 export type Role = 'demo' | 'cloud' | 'pi';
 export const ROLES: readonly Role[] = ['demo', 'cloud', 'pi'];
 
@@ -179,7 +185,11 @@ export function settingsFor(env: Env): RoleSettings {
     diagnostics: { enabled: false },
     telemetry: { enabled: false },
     // Installing palette modules from the editor is a demo convenience; servers install with npm.
-    externalModules: { autoInstall: false, palette: { allowInstall: demo } },
+    externalModules: {
+      autoInstall: false,
+      // The demo runs from a checkout, and Node-RED loads node modules from every node_modules above its own.
+      palette: { allowInstall: demo, ...(demo && { denyList: [...DEV_ONLY_NODE_MODULES] }) },
+    },
     editorTheme: {
       page: { title: `PiCam Guardian (${role})` },
       header: { title: `PiCam Guardian · ${role}` },

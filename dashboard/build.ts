@@ -21,9 +21,8 @@ export async function buildDashboard(root: string, outDir = join(root, 'dist', '
     // What Chromium, Firefox and Safari of the last few years run.
     target: ['chrome100', 'firefox100', 'safari15'],
     minify: true,
-    // Maps name the source files without carrying them: the package stays small.
-    sourcemap: true,
-    sourcesContent: false,
+    // No source maps in the package: a browser has no use for them, and the sources are in the repository.
+    sourcemap: false,
     tsconfig: join(root, 'dashboard', 'tsconfig.json'),
     logLevel: 'warning',
     legalComments: 'linked',

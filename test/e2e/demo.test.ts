@@ -144,6 +144,11 @@ it('fills the database with simulated cameras and events within 30 s, and says w
   assert.ok(existsSync(join(dir, 'picam-guardian.db')));
 });
 
+it('shows our nodes in the palette, not the stock ones a checkout holds for the benchmark', async () => {
+  const sets = (await (await fetch(`${BASE}/nodes`, { headers: { accept: 'application/json' } })).json()) as Array<{ module: string }>;
+  assert.deepEqual([...new Set(sets.map((s) => s.module))].sort(), ['node-red', 'picam-guardian']);
+});
+
 it(
   "shows the demo's cameras, sensors and events in the dashboard, with the test pattern in the live view",
   { skip: skipWithoutChromium },

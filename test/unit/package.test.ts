@@ -14,12 +14,15 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   keywords: string[];
   'node-red': { version: string; nodes: Record<string, string> };
   dependencies: Record<string, string>;
+  license: string;
+  repository?: { type: string; url: string };
+  bugs?: { url: string };
+  homepage?: string;
+  [field: string]: unknown;
 };
 
-it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, help and messages', () => {
-  assert.ok(pkg.keywords.includes('node-red'));
-  assert.equal(pkg['node-red'].version, '>=4.1.0');
-  assert.ok(!('node-red' in pkg.dependencies), 'Node-RED is the host, not a dependency');
+/** The files `npm pack` would put in the tarball. */
+function packedFiles(): Set<string> {
   const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
     cwd: root,
     encoding: 'utf8',
@@ -27,7 +30,14 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
   });
   // Under `npm test` npm may still run the build and print it first: the JSON is the tail.
   const json = out.slice(out.search(/^\[/m));
-  const files = new Set((JSON.parse(json) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path));
+  return new Set((JSON.parse(json) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path));
+}
+
+it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, help and messages', () => {
+  assert.ok(pkg.keywords.includes('node-red'));
+  assert.equal(pkg['node-red'].version, '>=4.1.0');
+  assert.ok(!('node-red' in pkg.dependencies), 'Node-RED is the host, not a dependency');
+  const files = packedFiles();
   const types = Object.keys(pkg['node-red'].nodes);
   assert.deepEqual(types.sort(), [
     'command-sender',
@@ -58,4 +68,34 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
     assert.match(editor, configNode ? /category: 'config'/ : /category: 'PiCam Guardian'/);
   }
   assert.ok(files.has('examples/cloud.json'), 'the cloud flow is under Import → Examples');
+});
+
+it('ships its licence, says where its repository is, and carries no source maps', () => {
+  const files = packedFiles();
+  assert.equal(pkg.license, 'Apache-2.0');
+  assert.ok(files.has('LICENSE'), 'LICENSE is in the package');
+  const licence = readFileSync(join(root, 'LICENSE'), 'utf8');
+  assert.match(licence, /^\s*Apache License\s+Version 2\.0, January 2004\s+http:\/\/www\.apache\.org\/licenses\//);
+  assert.match(licence, /END OF TERMS AND CONDITIONS/);
+  assert.match(licence, /Copyright \d{4} The PiCam Guardian authors/);
+
+  assert.equal(pkg.repository?.type, 'git');
+  const repo = pkg.repository.url.replace(/^git\+/, '').replace(/\.git$/, '');
+  assert.match(repo, /^https:\/\//);
+  assert.equal(pkg.bugs?.url, `${repo}/issues`);
+  assert.equal(pkg.homepage, `${repo}#readme`);
+
+  const maps = [...files].filter((f) => f.endsWith('.map'));
+  assert.deepEqual(maps, [], 'no source maps in the package');
+  for (const file of [...files].filter((f) => /^dist\/.*\.js$/.test(f))) {
+    assert.doesNotMatch(readFileSync(join(root, file), 'utf8'), /sourceMappingURL/, `${file} points to no map`);
+  }
+});
+
+it('needs no other Node-RED node module at run time: the stock ones the benchmark compares with are dev-only', () => {
+  const runtimeDeps = { ...pkg.dependencies, ...(pkg.optionalDependencies as object), ...(pkg.peerDependencies as object) };
+  for (const dev of ['node-red-contrib-aedes', 'node-red-node-sqlite']) {
+    assert.ok(!(dev in runtimeDeps), `${dev} is not installed with the package`);
+    assert.ok(dev in (pkg.devDependencies as object), `${dev} is still there for bench/baseline-flow.json`);
+  }
 });
