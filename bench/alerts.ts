@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Api, TelegramApiError } from 'node-telegram-bot-api';
 import { FLOWS_DIR } from '../cli/runtime';
-import { packageRoot } from '../cli/roles';
+import { packageRoot } from '../cli/package-root';
 import { FakeTelegram, type SentMessage } from '../test/support/fake-telegram';
 import { ask } from './ipc';
 

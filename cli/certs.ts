@@ -68,7 +68,7 @@ function run(openssl: string, args: string[]): Promise<string> {
     try {
       child = spawn(openssl, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
-      reject(err);
+      reject(err as Error); // spawn() throws only Errors (bad arguments)
       return;
     }
     const out: Buffer[] = [];

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { spawnChild, type Child } from '../nodes/lib/child-process';
-import { packageRoot } from './roles';
+import { packageRoot } from './package-root';
 
 export interface DemoMediamtx {
   /** for the flows: where the health node polls and the Pi publishes; undefined = none */

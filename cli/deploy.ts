@@ -31,7 +31,7 @@ import {
 import { diffFlows, formatDiff, isEmptyDiff } from './flow-diff';
 import { RECORD_ID, previousFile, readPrevious, readRecord, stagePrevious, stateDirFor, withRecord, withoutRecord } from './deploy-state';
 import { compareVersions, satisfies } from './semver';
-import { packageRoot } from './roles';
+import { packageRoot } from './package-root';
 
 /** A refusal: the command understood the situation and will not go on. */
 export class DeployError extends Error {

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { packageRoot } from './roles';
+import { packageRoot } from './package-root';
 import { isValidRange, isVersion } from './semver';
 
 export type FlowRole = 'pi' | 'cloud';

@@ -15,18 +15,8 @@ import { parseAuthConfig } from './mediamtx-auth';
 import { dashboardConfig, type DashboardConfig } from './dashboard-config';
 import { OUTBOX_DEFAULTS } from '../nodes/mqtt-outbox/settings';
 import { DEFAULT_TRUSTED_PROXIES, parseTrustedProxies, type TrustedProxies } from '../nodes/lib/client-address';
-import { dirname, join, resolve } from 'node:path';
-
-/** The package's own folder (holds package.json, flows/, dist/), from source or build. */
-export function packageRoot(from = __dirname): string {
-  let dir = from;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${from}`);
-    dir = up;
-  }
-  return dir;
-}
+import { join, resolve } from 'node:path';
+import { packageRoot } from './package-root';
 
 /**
  * Stock node modules only the benchmark's baseline flow uses (devDependencies). Installs

@@ -21,8 +21,9 @@ import { Ops } from './ops';
 import { LOGIN_LIMITS } from './sessions';
 import { FailureLimiter } from '../nodes/lib/failure-limiter';
 import { verifyStreamToken } from './stream-tokens';
-import { applyFlowEnv, packageRoot, type RoleSettings } from './roles';
 import { limitHeapGrowth } from './heap-growth';
+import { packageRoot } from './package-root';
+import { applyFlowEnv, type RoleSettings } from './roles';
 
 export interface RunningRuntime {
   url: string;

@@ -280,7 +280,7 @@ function receiveMultipart(
       failure = err;
       meter.unpipe(parser);
       fileStream?.destroy();
-      void Promise.allSettled([writing]).then(() => reject(failure));
+      void Promise.allSettled([writing]).then(() => reject(err));
     };
     void meterFailure(meter).catch(fail);
     parser.on('field', (name, value, info) => {

@@ -3,7 +3,9 @@
  * colour names, the CheerLights names (warmwhite, amber…) and `off`. Kept
  * identical so a flow written for the stock node draws the same colours.
  */
-import type { Rgb } from './led-commands';
+
+/** One LED's colour: red, green, blue, 0–255 each. */
+export type Rgb = [number, number, number];
 
 // name → rrggbb, in the stock table's order
 const TABLE = `

@@ -12,9 +12,8 @@
  * Pure: no Node-RED, no hardware. Bad input gives an error naming the line,
  * never a throw, and never half a message.
  */
-import { parseColour } from './colours';
+import { parseColour, type Rgb } from './colours';
 
-export type Rgb = [number, number, number];
 export type Rotation = 0 | 90 | 180 | 270;
 export type FlipAxis = 'H' | 'V';
 

@@ -8,30 +8,13 @@
 import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { OFF, type LedOperation, type Rgb, type Rotation, type TextStyle } from './led-commands';
+import type { Rgb } from './colours';
+import { OFF, type LedOperation, type Rotation, type TextStyle } from './led-commands';
+import type { LedDriver, LedKind } from './led-matrix';
 import { MemoryLedDriver, scrollSteps } from './memory-led-driver';
 
+export type { LedDriver, LedKind } from './led-matrix';
 export { MemoryLedDriver, type LedState, type MemoryLedOptions, type RecordedCall } from './memory-led-driver';
-
-export type LedKind = 'sensehat' | 'simulated';
-
-/** The matrix operations, all async; each rejects with an Error saying what failed. */
-export interface LedDriver {
-  readonly kind: LedKind;
-  clear(colour: Rgb): Promise<void>;
-  /** x, y 0–7 in the rotated frame */
-  setPixel(x: number, y: number, colour: Rgb): Promise<void>;
-  /** scrolls the text; resolves when it has gone by */
-  showMessage(text: string, style: TextStyle): Promise<void>;
-  showLetter(letter: string, style: TextStyle): Promise<void>;
-  /** turns the picture with it (redraw) */
-  setRotation(degrees: Rotation): Promise<void>;
-  flipH(): Promise<void>;
-  flipV(): Promise<void>;
-  setLowLight(on: boolean): Promise<void>;
-  /** refuses later calls; safe to call twice */
-  close(): Promise<void>;
-}
 
 /** Carries out one parsed command. */
 export async function applyOperation(driver: LedDriver, op: LedOperation): Promise<void> {

@@ -6,8 +6,9 @@
  * pos() map). It draws no glyphs: text leaves the background colour on the
  * matrix and its words in `text`.
  */
-import type { LedDriver } from './led-driver';
-import { OFF, type Rgb, type Rotation, type TextStyle } from './led-commands';
+import type { Rgb } from './colours';
+import { OFF, type Rotation, type TextStyle } from './led-commands';
+import type { LedDriver } from './led-matrix';
 
 export interface MemoryLedOptions {
   /** how long a scroll takes, relative to the board: 1 as long (default), 0 no time at all */

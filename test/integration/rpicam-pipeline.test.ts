@@ -188,7 +188,7 @@ describe('rpicam-rtsp pipeline (real ffmpeg)', { skip, timeout: 120_000 }, () =>
     receiver.start();
     const test = new Pipeline({ ...cfg, source: 'testsrc', pattern: 'static', analysis: undefined }, { graceMs: 2000 });
     try {
-      for (const begin of [() => test.start(), () => test.restart()]) {
+      for (const begin of [async () => test.start(), () => test.restart()]) {
         const before = receiver.totalFrames;
         await begin();
         await waitFor('testsrc streaming', async () => (test.stats.state === 'streaming' ? true : undefined));

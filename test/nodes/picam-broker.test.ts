@@ -19,7 +19,7 @@ import { environment, PI, topics } from '../support/fixtures';
 import { listeningAddresses } from '../support/listening';
 import { freePort } from '../support/ports';
 import { tempDir } from '../support/tmp';
-import { Collector, helper, node, rows, sleep, spy, text, until, useNodeRed } from './support';
+import { Collector, helper, rows, sleep, spy, text, until, useNodeRed } from './support';
 
 useNodeRed();
 

@@ -329,7 +329,7 @@ describe('gateway answers for server-side trouble', () => {
         certificates: async () => ({ caCert: '', clientCert: '', clientKey: '' }),
         certificateIssued: async () => undefined,
         upload: async () => {
-          throw failures[i++ % failures.length];
+          throw failures[i++ % failures.length]!;
         },
         limiter,
         log: () => undefined,

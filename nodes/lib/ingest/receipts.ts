@@ -39,7 +39,6 @@ export interface MessageHooks {
 export function messageHooks(RED: object): MessageHooks {
   const own = (RED as { hooks?: MessageHooks }).hooks;
   if (own) return own;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require('@node-red/util') as { hooks: MessageHooks }).hooks;
 }
 

@@ -12,8 +12,7 @@
  * 80 ms old, with no start-and-poll per sample; BDU keeps the low and high
  * bytes of one value from two different samples.
  */
-import type { ChipSpec } from './i2c-backend';
-import type { I2cBus } from './types';
+import type { ChipSpec, I2cBus } from './types';
 
 export const HTS221_ADDRESS = 0x5f;
 export const HTS221_WHO_AM_I = 0x0f;

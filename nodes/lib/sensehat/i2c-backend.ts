@@ -21,7 +21,7 @@ import { HTS221_CHIP } from './hts221';
 import { LPS25H_CHIP } from './lps25h';
 import { LSM9DS1_AG_CHIP, LSM9DS1_MAG_CHIP, toBoardAxes } from './lsm9ds1';
 import { TCS3400_CHIP } from './tcs3400';
-import type { ColourSample, EnvironmentSample, I2cBus, MotionSample, SenseBackend } from './types';
+import type { ChipDriver, ChipSpec, ColourSample, EnvironmentSample, I2cBus, MotionSample, SenseBackend } from './types';
 
 /** A chip's failure: which chip, where, and the bus's errno code (EIO, EREMOTEIO, …) when the bus failed. */
 export class SenseChipError extends Error {
@@ -43,30 +43,6 @@ export interface I2cBackendOptions {
   log?: (line: string) => void;
   /** how long a chip may take to give its first sample after power-up (default 500 ms) */
   readyTimeoutMs?: number;
-}
-
-/** What each driver offers (hts221.ts, lps25h.ts, lsm9ds1.ts, tcs3400.ts). */
-export interface ChipDriver<T> {
-  readonly address: number;
-  /** configures the chip (and reads what it needs from it, such as calibration) */
-  init(): Promise<void>;
-  /** true once the first sample after init is in the output registers */
-  ready(): Promise<boolean>;
-  read(): Promise<T>;
-  powerDown(): Promise<void>;
-}
-
-/** How the backend finds and names a chip; each driver exports one. */
-export interface ChipSpec<T> {
-  name: string;
-  addresses: readonly number[];
-  idRegister: number;
-  accepts(id: number): boolean;
-  /** the accepted ID, for messages */
-  expected: string;
-  /** the bits of a register address that name the register (ST chips use the MSB to ask for auto-increment) */
-  registerMask: number;
-  create(bus: I2cBus, address: number): ChipDriver<T>;
 }
 
 const READY_POLL_MS = 10;

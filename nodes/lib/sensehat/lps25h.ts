@@ -9,8 +9,7 @@
  * for the same reason as the HTS221: a read is one block read of data at most
  * 80 ms old; BDU keeps the three pressure bytes of one sample together.
  */
-import type { ChipSpec } from './i2c-backend';
-import type { I2cBus } from './types';
+import type { ChipSpec, I2cBus } from './types';
 
 export const LPS25H_ADDRESS = 0x5c;
 export const LPS25H_WHO_AM_I = 0x0f;

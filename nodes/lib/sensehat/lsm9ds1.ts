@@ -20,8 +20,7 @@
  *
  * Axes are the chip's own; mapping them to the board's is the fusion's job.
  */
-import type { ChipSpec } from './i2c-backend';
-import type { I2cBus, MotionSample, Vec3 } from './types';
+import type { ChipSpec, I2cBus, MotionSample, Vec3 } from './types';
 
 export const LSM9DS1_AG_ADDRESSES = [0x6a, 0x6b] as const;
 export const LSM9DS1_MAG_ADDRESSES = [0x1c, 0x1e] as const;

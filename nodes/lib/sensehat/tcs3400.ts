@@ -13,8 +13,7 @@
  * them with other settings.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ChipSpec } from './i2c-backend';
-import type { ColourSample, I2cBus } from './types';
+import type { ChipSpec, ColourSample, I2cBus } from './types';
 
 export const TCS3400_ADDRESSES = [0x29, 0x39] as const;
 export const TCS3400_ID_REGISTER = 0x92;

@@ -71,6 +71,30 @@ export interface I2cBus {
   close(): Promise<void>;
 }
 
+/** What each driver offers (hts221.ts, lps25h.ts, lsm9ds1.ts, tcs3400.ts). */
+export interface ChipDriver<T> {
+  readonly address: number;
+  /** configures the chip (and reads what it needs from it, such as calibration) */
+  init(): Promise<void>;
+  /** true once the first sample after init is in the output registers */
+  ready(): Promise<boolean>;
+  read(): Promise<T>;
+  powerDown(): Promise<void>;
+}
+
+/** How the backend finds and names a chip; each driver exports one. */
+export interface ChipSpec<T> {
+  name: string;
+  addresses: readonly number[];
+  idRegister: number;
+  accepts(id: number): boolean;
+  /** the accepted ID, for messages */
+  expected: string;
+  /** the bits of a register address that name the register (ST chips use the MSB to ask for auto-increment) */
+  registerMask: number;
+  create(bus: I2cBus, address: number): ChipDriver<T>;
+}
+
 // ------------------------------------------------------------------ messages (node outputs)
 
 /** `topic: "environment"` */

@@ -84,7 +84,6 @@ export function describeContent(head: Buffer): string {
   if (text.startsWith('PK\u0003\u0004')) return 'a ZIP archive';
   if (imageType(head)) return `a ${imageType(head)!.format.toUpperCase()} image`;
   if (videoType(head)) return `a ${videoType(head)!.format} video`;
-  // eslint-disable-next-line no-control-regex
   if (/^[\t\n\r\u0020-\u007e]*$/.test(head.toString('latin1', 0, 512))) return 'text';
   return 'data of an unknown format';
 }

@@ -121,7 +121,6 @@ function decodeName(entry: yauzl.Entry): string {
  */
 export function normaliseEntryName(raw: string): { name: string; isDir: boolean } {
   if (raw.length === 0) throw new UnsafeZipError('corrupt', 'zip entry with an empty name', raw);
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(raw) || raw.includes('\ufffd')) {
     throw new UnsafeZipError('corrupt', `zip entry ${q(raw)} has control or undecodable characters in its name`, raw);
   }
