@@ -96,8 +96,26 @@ describe('receipts', () => {
     const flow = [
       { id: 'tab', type: 'tab' },
       { id: 'in', type: 'test-ingress', z: 'tab', x: 0, y: 0, wires: [['bad', 'slow']] },
-      { id: 'bad', type: 'function', z: 'tab', x: 0, y: 0, func: 'node.done(new Error("cannot alert")); return null;', outputs: 1, wires: [] },
-      { id: 'slow', type: 'function', z: 'tab', x: 0, y: 0, func: 'setTimeout(() => node.done(), 300); return null;', outputs: 1, wires: [] },
+      {
+        id: 'bad',
+        type: 'function',
+        z: 'tab',
+        x: 0,
+        y: 0,
+        func: 'node.done(new Error("cannot alert")); return null;',
+        outputs: 1,
+        wires: [],
+      },
+      {
+        id: 'slow',
+        type: 'function',
+        z: 'tab',
+        x: 0,
+        y: 0,
+        func: 'setTimeout(() => node.done(), 300); return null;',
+        outputs: 1,
+        wires: [],
+      },
       { id: 'catch', type: 'catch', z: 'tab', x: 0, y: 0, scope: null, uncaught: false, wires: [['shown']] },
       { id: 'shown', type: 'function', z: 'tab', x: 0, y: 0, func: 'return null;', outputs: 1, wires: [] },
     ];
@@ -123,7 +141,16 @@ describe('receipts', () => {
       { id: 'in', type: 'test-ingress', z: 'tab', x: 0, y: 0, wires: [['out']] },
       { id: 'out', type: 'link out', z: 'tab', x: 0, y: 0, mode: 'link', links: ['to-slow'], wires: [] },
       { id: 'to-slow', type: 'link in', z: 'tab', x: 0, y: 0, links: ['out'], wires: [['slow']] },
-      { id: 'slow', type: 'function', z: 'tab', x: 0, y: 0, func: 'setTimeout(() => node.done(), 200); return null;', outputs: 1, wires: [] },
+      {
+        id: 'slow',
+        type: 'function',
+        z: 'tab',
+        x: 0,
+        y: 0,
+        func: 'setTimeout(() => node.done(), 200); return null;',
+        outputs: 1,
+        wires: [],
+      },
     ];
     await helper.load([ingressModule, functionModule, linkModule] as never, flow);
     let settled: ReceiptOutcome | undefined;
