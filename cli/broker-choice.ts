@@ -26,5 +26,26 @@ const isDeviceInput = (n: FlowNode) => (n.type === 'mqtt-ingest' || n.type === '
 
 export function selectBroker<T extends FlowNode>(flow: readonly T[], mode: BrokerMode): T[] {
   if (mode === 'embedded' || !flow.some(isDeviceInput)) return [...flow];
-  return flow.filter((n) => !EMBEDDED_BROKER_TYPES.has(n.type)).map((n) => (isDeviceInput(n) ? { ...n, d: false } : n));
+  // The broker leaves its group's member list too (and any wire or catch scope naming it).
+  const brokers = new Set(flow.filter((n) => EMBEDDED_BROKER_TYPES.has(n.type)).map((n) => n.id));
+  return withoutNodes(flow, brokers).map((n) => (isDeviceInput(n) ? { ...n, d: false } : n));
+}
+
+/**
+ * The flow without these nodes and without every reference to them: wires,
+ * link node links, group member lists and catch/status scopes. Node-RED
+ * ignores a dangling reference, but the editor would rewrite the flow.
+ */
+export function withoutNodes<T extends FlowNode>(flow: readonly T[], ids: ReadonlySet<string>): T[] {
+  const keep = (list: unknown) => (Array.isArray(list) ? list.filter((id) => !ids.has(id as string)) : list);
+  return flow
+    .filter((n) => !ids.has(n.id))
+    .map((n) => {
+      const refs = [n.wires, n.links, n.nodes, n.scope].flat(2) as unknown[];
+      if (!refs.some((id) => ids.has(id as string))) return n;
+      const copy: FlowNode = { ...n };
+      if (Array.isArray(n.wires)) copy.wires = (n.wires as unknown[]).map(keep);
+      for (const key of ['links', 'nodes', 'scope']) if (Array.isArray(n[key])) copy[key] = keep(n[key]);
+      return copy as T;
+    });
 }

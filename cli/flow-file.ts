@@ -165,10 +165,16 @@ export function checkFlow(nodes: readonly FlowNode[], options: CheckOptions = {}
       else if (target.type !== configType)
         problems.push(`${label(n)}: ${prop} refers to "${target.id}" of type ${target.type}, not ${configType}`);
     }
+    problems.push(...groupProblems(n, byId));
     const outputs = Array.isArray(n.wires) ? (n.wires as unknown[]).flat() : [];
     const links = Array.isArray(n.links) ? (n.links as unknown[]) : [];
     for (const to of [...outputs, ...links]) {
       if (typeof to !== 'string' || !byId.has(to)) problems.push(`${label(n)}: is wired to "${String(to)}", which is not in the flow`);
+    }
+    // catch, status and complete nodes watch a list of nodes (or all: null)
+    for (const watched of Array.isArray(n.scope) ? (n.scope as unknown[]) : []) {
+      if (typeof watched !== 'string' || !byId.has(watched))
+        problems.push(`${label(n)}: watches "${String(watched)}", which is not in the flow`);
     }
     if (n.credentials !== undefined) {
       if (typeof n.credentials !== 'object' || n.credentials === null || Array.isArray(n.credentials)) {
@@ -185,6 +191,29 @@ export function checkFlow(nodes: readonly FlowNode[], options: CheckOptions = {}
     collectEnv(n, envVars);
   }
   return { problems, envVars: [...envVars].sort(byString), types: [...new Set(nodes.map((n) => n.type))].sort(byString) };
+}
+
+/**
+ * A group lists its members (`nodes`) and each member names its group (`g`);
+ * the editor silently repairs a mismatch, so the file would change on the
+ * next pull. Both sides must agree.
+ */
+function groupProblems(n: FlowNode, byId: ReadonlyMap<string, FlowNode>): string[] {
+  const problems: string[] = [];
+  if (n.g !== undefined) {
+    const group = typeof n.g === 'string' ? byId.get(n.g) : undefined;
+    if (group?.type !== 'group') problems.push(`${label(n)}: its group "${String(n.g)}" is not in the flow`);
+    else if (!Array.isArray(group.nodes) || !group.nodes.includes(n.id))
+      problems.push(`${label(n)}: its group "${group.id}" does not list it`);
+  }
+  if (n.type === 'group') {
+    for (const id of Array.isArray(n.nodes) ? (n.nodes as unknown[]) : []) {
+      const member = typeof id === 'string' ? byId.get(id) : undefined;
+      if (!member) problems.push(`${label(n)}: lists "${String(id)}", which is not in the flow`);
+      else if (member.g !== n.id) problems.push(`${label(n)}: lists "${member.id}", which is not in this group`);
+    }
+  }
+  return problems;
 }
 
 function collectEnv(value: unknown, into: Set<string>): void {

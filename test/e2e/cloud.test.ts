@@ -303,6 +303,24 @@ describe('cloud runtime: VBC01 gateway and uploaded media', () => {
   });
 });
 
+describe('cloud runtime: failures shown by the flow', () => {
+  // The flow's catch node takes what a node reports with done(err). Node-RED
+  // does not log an error a catch node handled, so the flow logs it itself, at
+  // error level (the tests run the runtime with PICAM_LOG_LEVEL=warn), naming the node.
+  it('logs a failure a node reported with done(err) as an error, with the node and the reason', async () => {
+    const bad = await api('/api/gateway/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(bad.status, 400);
+    const reason = ((await bad.json()) as { error: string }).error;
+    const line = await waitFor('the failure in the log', async () =>
+      runtime
+        .output()
+        .split('\n')
+        .find((l) => l.endsWith(reason)),
+    );
+    assert.match(line, /\[error\] \[function:log it as an error\] hivecam-gateway "VBC01 gateway" \(cloud\.gateway\): /);
+  });
+});
+
 describe('cloud runtime: operations endpoints', () => {
   it('answers /healthz without a login and says what is up', async () => {
     const res = await fetch(`${BASE}/healthz`);

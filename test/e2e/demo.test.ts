@@ -122,10 +122,16 @@ it('fills the database with simulated cameras and events within 30 s, and says w
   await ws.endAsync();
 
   // Alerts are wired to Telegram, which is off without a token and says so instead of failing.
-  const flows = (await (await fetch(`${BASE}/flows`)).json()) as Array<{ id: string; type: string; wires?: string[][] }>;
+  const flows = (await (await fetch(`${BASE}/flows`)).json()) as Array<{ id: string; type: string; wires?: string[][]; links?: string[] }>;
   const processor = flows.find((n) => n.type === 'mqtt-processor')!;
   const telegram = flows.find((n) => n.type === 'telegram-alert')!;
-  assert.ok(processor.wires![1]!.includes(telegram.id), 'activity and connection alerts reach telegram-alert');
+  // Across groups through a link out / link in pair, as the editor shows it.
+  const next = (id: string) => {
+    const n = flows.find((f) => f.id === id)!;
+    return n.type === 'link out' ? n.links! : n.type === 'link in' ? n.wires![0]! : [id];
+  };
+  const reached = processor.wires![1]!.flatMap(next).flatMap(next);
+  assert.ok(reached.includes(telegram.id), 'activity and connection alerts reach telegram-alert');
   assert.doesNotMatch(demo.output(), /\[error\]/);
 
   const editor = await fetch(`${BASE}/`);

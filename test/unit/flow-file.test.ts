@@ -26,6 +26,7 @@ import {
 import { formatFlows } from '../../cli/deploy';
 import { compareVersions, isValidRange, satisfies } from '../../cli/semver';
 import { tempDir } from '../support/tmp';
+import { layoutProblems } from '../support/flow-layout';
 
 const root = join(__dirname, '..', '..');
 const flowFile = (role: string) => join(root, 'flows', `${role}.json`);
@@ -41,6 +42,47 @@ describe('the committed flow files', () => {
         text,
         `reformat with: picam-guardian format-flows (or npx tsx cli/picam-guardian.ts format-flows)`,
       );
+    });
+
+    // The editor is where makers meet the project first.
+    it(`flows/${role}.json reads well in the editor: every node in a group, none drawn over another, no wire across groups`, () => {
+      assert.deepEqual(layoutProblems(readFlow(flowFile(role))), []);
+    });
+
+    it(`flows/${role}.json says what each group does, and crosses between groups only with link nodes`, () => {
+      const flow = readFlow(flowFile(role));
+      const byId = new Map(flow.map((n) => [n.id, n]));
+      for (const group of flow.filter((n) => n.type === 'group')) {
+        const members = (group.nodes as string[]).map((id) => byId.get(id)!);
+        assert.ok(typeof group.name === 'string' && group.name, `${group.id} has a name`);
+        assert.ok(
+          members.some((n) => n.type === 'comment' && n.name),
+          `${group.id} (${group.name}) has a comment`,
+        );
+      }
+      for (const out of flow.filter((n) => n.type === 'link out')) {
+        for (const to of out.links as string[]) {
+          const target = byId.get(to)!;
+          assert.equal(target.type, 'link in', `${out.id} links to a link in`);
+          assert.ok((target.links as string[]).includes(out.id), `${to} lists ${out.id} back (as the editor writes it)`);
+          assert.notEqual(target.g, out.g, `${out.id} → ${to} crosses groups (a wire would do inside one)`);
+        }
+        assert.equal(out.mode, 'link');
+      }
+    });
+
+    it(`flows/${role}.json shows failures: a catch and a status node for the whole tab, in a group of their own`, () => {
+      const flow = readFlow(flowFile(role));
+      const byId = new Map(flow.map((n) => [n.id, n]));
+      const watchers = flow.filter((n) => (n.type === 'catch' || n.type === 'status') && n.scope === null);
+      assert.deepEqual(watchers.map((n) => n.type).sort(), ['catch', 'status']);
+      const group = byId.get(watchers[0]!.g as string)!;
+      assert.equal(group.name, 'Failures');
+      const catchNode = watchers.find((n) => n.type === 'catch')!;
+      assert.equal(catchNode.uncaught, false);
+      // A caught error is not logged by Node-RED: the catch node must lead somewhere (test/e2e/cloud.test.ts: to the log).
+      assert.ok((catchNode.wires as string[][]).flat().length > 0, 'the catch node is wired');
+      for (const n of watchers) assert.equal(n.g, group.id);
     });
 
     it(`flows/${role}.json passes the checks: known types, config nodes present, no secrets`, () => {
@@ -126,6 +168,61 @@ describe('stable format', () => {
     const shuffled = [...flow].reverse().filter((n) => n.type !== 'tab');
     const tabs = flow.filter((n) => n.type === 'tab');
     assert.equal(formatFlow([...shuffled, ...tabs]), once);
+  });
+});
+
+describe('stable format of a laid-out flow', () => {
+  // As the editor exports it: groups before or after their members, keys in any order.
+  const laidOut: FlowNode[] = [
+    { id: 'b', type: 'link in', z: 't', g: 'g2', name: 'in', links: ['a'], wires: [['c']], x: 400, y: 60, l: true },
+    {
+      id: 'g1',
+      type: 'group',
+      z: 't',
+      name: 'first',
+      style: { label: true, fill: '#e3f3d3' },
+      nodes: ['n', 'a'],
+      x: 4,
+      y: 19,
+      w: 257,
+      h: 82,
+    },
+    { x: 100, y: 60, wires: [['a']], type: 'inject', id: 'n', z: 't', g: 'g1' },
+    { id: 'a', type: 'link out', z: 't', g: 'g1', mode: 'link', links: ['b'], wires: [], x: 220, y: 60 },
+    { id: 'c', type: 'debug', z: 't', g: 'g2', wires: [], x: 600, y: 60 },
+    { id: 'g2', type: 'group', z: 't', name: 'second', style: { label: true }, nodes: ['c', 'b'], x: 324, y: 19, w: 402, h: 82 },
+    { id: 't', type: 'tab', label: 'T' },
+  ];
+
+  it('keeps groups, their member lists in order, g and link lists through a round trip', () => {
+    const text = formatFlow(laidOut);
+    const back = JSON.parse(text) as FlowNode[];
+    const byId = new Map(back.map((n) => [n.id, n]));
+    for (const node of laidOut) assert.deepEqual(byId.get(node.id), node, `${node.id} unchanged but for key order`);
+    assert.deepEqual(byId.get('g1')!.nodes, ['n', 'a'], 'member order is kept (it is meaning to nobody, but a diff would show it)');
+    assert.equal(formatFlow(back), text);
+    assert.deepEqual(layoutProblems(laidOut), [], 'the sample is laid out cleanly');
+    assert.deepEqual(layoutProblems(back), []);
+  });
+
+  it('the checks find a group and its members that disagree, and scopes naming missing nodes', () => {
+    const broken = laidOut.map((n) => (n.id === 'g1' ? { ...n, nodes: ['n', 'gone'] } : n.id === 'c' ? { ...n, g: 'nowhere' } : n));
+    const { problems } = checkFlow([...broken, { id: 's', type: 'status', z: 't', scope: ['gone'], wires: [] }], { configRefs: {} });
+    assert.deepEqual(problems.sort(), [
+      'node "a" (link out): its group "g1" does not list it',
+      'node "c" (debug): its group "nowhere" is not in the flow',
+      'node "g1" (group "first"): lists "gone", which is not in the flow',
+      'node "g2" (group "second"): lists "c", which is not in this group',
+      'node "s" (status): watches "gone", which is not in the flow',
+    ]);
+  });
+
+  it('the layout check finds nodes outside groups, drawn over each other, and wires across groups', () => {
+    const flow = laidOut.map((n) => (n.id === 'n' ? { ...n, wires: [['a', 'c']] } : n.id === 'c' ? { ...n, x: 410 } : n));
+    const problems = layoutProblems([...flow, { id: 'loose', type: 'debug', z: 't', wires: [], x: 900, y: 300 }]);
+    assert.ok(problems.includes('b and c are drawn over each other'), problems.join('\n'));
+    assert.ok(problems.includes('n is wired across groups to c (use a link out / link in pair)'));
+    assert.ok(problems.includes('loose is in no group'));
   });
 });
 

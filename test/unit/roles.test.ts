@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { selectBroker } from '../../cli/broker-choice';
-import type { FlowNode } from '../../cli/flow-file';
+import { checkFlow, type FlowNode } from '../../cli/flow-file';
 import { settingsFor } from '../../cli/roles';
 
 const SECRETS = {
@@ -137,5 +137,42 @@ describe('broker choice', () => {
     assert.equal(input.topic, '${PICAM_DEVICE_TOPIC}');
     assert.equal(input.d, false);
     assert.equal(external.length, flow.length - 1, 'nothing else changes');
+  });
+
+  // The broker sits in the "Device ingest" group: it leaves the group's member
+  // list too. Node-RED 4.1 would run a group listing a missing node (the editor
+  // drops the id silently on import), but the deploy checks refuse such a flow
+  // and the next pull from the editor would rewrite it.
+  it('takes the embedded broker out of its group, so the installed flow passes the deploy checks', () => {
+    const broker = flow.find((n) => n.type === 'picam-broker')!;
+    assert.ok(typeof broker.g === 'string', 'the shipped broker is in a group');
+    const external = selectBroker(flow, 'external');
+    const group = external.find((n) => n.id === broker.g)!;
+    assert.ok(!(group.nodes as string[]).includes(broker.id));
+    assert.deepEqual(
+      checkFlow(external, { configRefs: {} }).problems,
+      [],
+      'no wire, link, group or catch scope names the removed broker',
+    );
+    const before = flow.find((n) => n.id === broker.g)!;
+    assert.deepEqual(group.nodes, (before.nodes as string[]).filter((id) => id !== broker.id), 'the other members stay');
+  });
+
+  it('removes every reference to the broker, whatever refers to it', () => {
+    const edited: FlowNode[] = [
+      { id: 't', type: 'tab' },
+      { id: 'g', type: 'group', z: 't', nodes: ['b', 'in', 'p'] },
+      { id: 'b', type: 'picam-broker', z: 't', g: 'g', wires: [['p']] },
+      { id: 'in', type: 'mqtt-ingest', z: 't', g: 'g', topic: '${PICAM_DEVICE_TOPIC}', d: true, wires: [['p']] },
+      { id: 'p', type: 'mqtt-processor', z: 't', g: 'g', wires: [] },
+      { id: 'c', type: 'catch', z: 't', scope: ['b', 'p'], wires: [] },
+      { id: 's', type: 'status', z: 't', scope: ['b'], wires: [] },
+    ];
+    const external = selectBroker(edited, 'external');
+    assert.deepEqual(
+      external.map((n) => [n.id, n.nodes ?? n.scope ?? null]),
+      [['t', null], ['g', ['in', 'p']], ['in', null], ['p', null], ['c', ['p']], ['s', []]],
+    );
+    assert.deepEqual(checkFlow(external, { configRefs: {} }).problems, []);
   });
 });

@@ -11,6 +11,12 @@
  * settles. Both hooks run synchronously inside `send`, so a node that sends and
  * then calls `done` never lets the count touch zero early.
  *
+ * The count is kept per node: a completion releases only a hold its node took
+ * on delivery. A catch node (or a complete node) gets its copy of a message
+ * outside `send`, so no hold was taken for it, and its completion must not
+ * release the hold of a branch still at work (the store writing while an alert
+ * failed). Link out / link in pairs are ordinary wires at run time: counted.
+ *
  * A node that builds new messages from a tagged one copies `_ingest` onto them
  * (mqtt-processor does for its alerts); a node that holds a message on purpose
  * (the store while the disk is full) simply completes later, which holds the
@@ -42,8 +48,13 @@ export function messageHooks(RED: object): MessageHooks {
   return (require('@node-red/util') as { hooks: MessageHooks }).hooks;
 }
 
+/** The ingress's own hold, taken when the receipt opens and dropped by `sent`. */
+const INGRESS = '';
+
 interface OpenReceipt {
-  holds: number;
+  /** holds by node id: deliveries not yet completed */
+  holds: Map<string, number>;
+  total: number;
   errors: string[];
   openedMs: number;
   settle: Settle;
@@ -54,10 +65,11 @@ interface TaggedEvent {
   msg?: { [RECEIPT_PROPERTY]?: unknown };
 }
 interface DeliverEvent extends TaggedEvent {
-  destination?: { node?: { _expectedDoneCount?: number } };
+  destination?: { id?: string; node?: { _expectedDoneCount?: number } };
 }
 interface CompleteEvent extends TaggedEvent {
   error?: unknown;
+  node?: { id?: string };
 }
 
 // Node-RED's hooks are process-wide, so the table of open receipts is too. Each
@@ -79,18 +91,27 @@ function receiptOf(event: TaggedEvent): OpenReceipt | undefined {
 function onDeliver(event: DeliverEvent): void {
   const r = receiptOf(event);
   // A node without a done-aware input handler never completes: it cannot hold a receipt.
-  if (r && (event.destination?.node?._expectedDoneCount ?? 0) > 0) r.holds++;
+  const nodeId = event.destination?.id;
+  if (r && nodeId !== undefined && (event.destination?.node?._expectedDoneCount ?? 0) > 0) {
+    r.holds.set(nodeId, (r.holds.get(nodeId) ?? 0) + 1);
+    r.total++;
+  }
 }
 
 function onComplete(event: CompleteEvent): void {
   const r = receiptOf(event);
-  if (!r) return;
+  const nodeId = event.node?.id;
+  // No hold of this node's: its copy did not come through a counted delivery (a catch node's).
+  if (!r || nodeId === undefined || !r.holds.get(nodeId)) return;
   if (event.error) r.errors.push(event.error instanceof Error ? event.error.message : String(event.error));
-  release(event.msg![RECEIPT_PROPERTY] as string, r);
+  release(event.msg![RECEIPT_PROPERTY] as string, r, nodeId);
 }
 
-function release(id: string, r: OpenReceipt): void {
-  if (--r.holds > 0) return;
+function release(id: string, r: OpenReceipt, holder: string): void {
+  const left = (r.holds.get(holder) ?? 0) - 1;
+  if (left > 0) r.holds.set(holder, left);
+  else r.holds.delete(holder);
+  if (--r.total > 0) return;
   open.delete(id);
   r.book.forget();
   r.settle({ errors: r.errors });
@@ -129,7 +150,7 @@ export class ReceiptBook {
    */
   open(msg: Record<string, unknown>, settle: Settle, nowMs = Date.now()): string {
     const id = `${idPrefix}-${++seq}`;
-    open.set(id, { holds: 1, errors: [], openedMs: nowMs, settle, book: this });
+    open.set(id, { holds: new Map([[INGRESS, 1]]), total: 1, errors: [], openedMs: nowMs, settle, book: this });
     this.count++;
     msg[RECEIPT_PROPERTY] = id;
     return id;
@@ -138,7 +159,7 @@ export class ReceiptBook {
   /** Drops the ingress's own hold; with nothing wired downstream the receipt settles now. */
   sent(id: string): void {
     const r = open.get(id);
-    if (r) release(id, r);
+    if (r?.holds.get(INGRESS)) release(id, r, INGRESS);
   }
 
   /** Age of the oldest receipt still in flight, in ms (0 when none): a stuck flow shows here. */
