@@ -15,8 +15,9 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import express from 'express';
 import bcrypt from 'bcryptjs';
-import { clientAddress, type TrustedProxies } from '../nodes/lib/client-address';
+import type { TrustedProxies } from '../nodes/lib/client-address';
 import type { FailureLimiter } from '../nodes/lib/failure-limiter';
+import { admitClient } from './http-auth';
 
 export interface EditorUser {
   username: string;
@@ -53,13 +54,8 @@ async function passwordMatches(users: readonly EditorUser[], username: string, p
 export function editorLoginLimit(users: readonly EditorUser[], limiter: FailureLimiter, trustedProxies: TrustedProxies) {
   return (req: Request, res: Response, next: NextFunction): void => {
     if (req.method !== 'POST' || !isTokenPath(req.path)) return next();
-    const client = clientAddress(req, trustedProxies);
-    const wait = limiter.retryAfter(client);
-    if (wait > 0) {
-      res.set('Retry-After', String(wait));
-      res.status(429).json({ error: `too many failed logins: try again in ${wait} s` });
-      return;
-    }
+    const client = admitClient(req, res, limiter, trustedProxies);
+    if (client === undefined) return;
     res.once('finish', () => {
       if (res.statusCode !== 200) limiter.fail(client);
     });

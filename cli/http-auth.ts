@@ -16,6 +16,19 @@ import { FailureLimiter } from '../nodes/lib/failure-limiter';
 
 const REMEMBER_MS = 5 * 60_000;
 
+/**
+ * The client behind `req` (through the trusted proxies), or undefined when the
+ * limiter has it blocked: then it has been answered 429 with Retry-After.
+ */
+export function admitClient(req: Request, res: Response, limiter: FailureLimiter, trustedProxies: TrustedProxies): string | undefined {
+  const client = clientAddress(req, trustedProxies);
+  const wait = limiter.retryAfter(client);
+  if (wait === 0) return client;
+  res.set('Retry-After', String(wait));
+  res.status(429).json({ error: `too many failed logins: try again in ${wait} s` });
+  return undefined;
+}
+
 export interface BasicAuthOptions {
   realm?: string;
   /** shared with the other logins, so alternating methods gains a guesser nothing */
@@ -37,13 +50,8 @@ export function basicAuth(user: string, passwordHash: string, options: BasicAuth
       res.set('WWW-Authenticate', `Basic realm="${realm}"`);
       res.status(401).json({ error: 'authentication required' });
     };
-    const client = clientAddress(req, trustedProxies);
-    const wait = limiter.retryAfter(client);
-    if (wait > 0) {
-      res.set('Retry-After', String(wait));
-      res.status(429).json({ error: `too many failed logins: try again in ${wait} s` });
-      return;
-    }
+    const client = admitClient(req, res, limiter, trustedProxies);
+    if (client === undefined) return;
     const m = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header);
     if (!m) {
       if (header) limiter.fail(client);

@@ -12,8 +12,9 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
+import { AckedReadings } from '../support/acked-readings';
 import { cloudRoleEnv, startCli, type CliProcess } from '../support/cli';
-import { environment, PI, topics } from '../support/fixtures';
+import { PI } from '../support/fixtures';
 import { MOSQUITTO, startMosquitto, shippedMosquittoConfig } from '../support/mosquitto';
 import { freePort } from '../support/ports';
 import { rows } from '../support/records';
@@ -88,17 +89,9 @@ const freeDisk = () => {
 };
 
 describe('a full disk under the database', { skip }, () => {
-  let next = 0;
-  const base = Date.now() - 120_000;
-  const acked = new Set<number>();
-  const publish = async (count: number) => {
-    const batch: Array<Promise<unknown>> = [];
-    for (let i = 0; i < count; i++) {
-      const t = base + next++;
-      batch.push(pi!.publishAsync(topics.environment(), JSON.stringify(environment(t)), { qos: 1 }).then(() => acked.add(t)));
-    }
-    await Promise.all(batch);
-  };
+  const readings = new AckedReadings(() => pi!, Date.now() - 120_000);
+  const { acked, base } = readings;
+  const publish = (count: number) => readings.publish(count);
   const allStored = async () => {
     await waitFor('every acknowledged reading stored', async () => ((await stored()) >= acked.size ? true : undefined), 60_000).catch(
       () => undefined,
@@ -106,7 +99,7 @@ describe('a full disk under the database', { skip }, () => {
     const times = new Set(
       (await rows<{ t: number }>(db, 'SELECT time_ms AS t FROM sensor_readings WHERE device_id = ?', [PI])).map((r) => r.t),
     );
-    const lost = [...acked].filter((t) => !times.has(t));
+    const lost = readings.lost(times);
     assert.equal(
       lost.length,
       0,

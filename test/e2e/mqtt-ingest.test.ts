@@ -12,8 +12,9 @@ import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
+import { AckedReadings } from '../support/acked-readings';
 import { API_AUTH, cloudRoleEnv, startCli, type CliProcess } from '../support/cli';
-import { environment, PI, topics } from '../support/fixtures';
+import { PI } from '../support/fixtures';
 import { skipWithoutMosquitto, startMosquitto, shippedMosquittoConfig } from '../support/mosquitto';
 import { freePort } from '../support/ports';
 import { rows } from '../support/records';
@@ -66,17 +67,9 @@ describe('mqtt-ingest on Mosquitto', { skip: skipWithoutMosquitto }, () => {
   });
 
   it('loses no acknowledged reading across a kill -9 and a restart, with more queued meanwhile than Mosquitto’s default limit', async () => {
-    const base = Date.now() - 60_000;
-    let next = 0;
-    const acked = new Set<number>();
-    const publish = async (count: number) => {
-      const batch: Array<Promise<unknown>> = [];
-      for (let i = 0; i < count; i++) {
-        const t = base + next++;
-        batch.push(pi!.publishAsync(topics.environment(), JSON.stringify(environment(t)), { qos: 1 }).then(() => acked.add(t)));
-      }
-      await Promise.all(batch);
-    };
+    const readings = new AckedReadings(() => pi!);
+    const { acked } = readings;
+    const publish = (count: number) => readings.publish(count);
     // The runtime subscribes once it is connected: its session exists from then on.
     await waitFor('the runtime subscribed', async () => {
       await publish(1);
@@ -107,7 +100,7 @@ describe('mqtt-ingest on Mosquitto', { skip: skipWithoutMosquitto }, () => {
     const times = new Set(
       (await rows<{ t: number }>(db, 'SELECT time_ms AS t FROM sensor_readings WHERE device_id = ?', [PI])).map((r) => r.t),
     );
-    const lost = [...acked].filter((t) => !times.has(t));
+    const lost = readings.lost(times);
     assert.equal(lost.length, 0, `${lost.length} of ${acked.size} acknowledged readings lost`);
     assert.ok(everything);
   });
