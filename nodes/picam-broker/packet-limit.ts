@@ -62,6 +62,8 @@ export function limitPacketSize(inner: Duplex, maxBytes: number, refused: (why: 
   const outer = new Duplex({
     read: () => inner.resume(),
     write: (chunk: Buffer, encoding, callback) => inner.write(chunk, encoding, callback),
+    // mqtt-packet corks the stream around each packet's pieces: one write to the socket, not four.
+    writev: (chunks, callback) => inner.write(Buffer.concat(chunks.map((c) => c.chunk as Buffer)), callback),
     final: (callback) => inner.end(callback),
     destroy: (err, callback) => {
       inner.destroy(err ?? undefined);
