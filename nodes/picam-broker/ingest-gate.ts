@@ -25,7 +25,6 @@ export type Release = (outcome: ReceiptOutcome) => void;
 
 export class IngestGate {
   private waiting: Array<[DeviceMessage, Release]> = [];
-  private settled: Array<[Release, ReceiptOutcome]> = [];
   private closed = false;
   private roomListener: () => void = () => undefined;
 
@@ -73,21 +72,12 @@ export class IngestGate {
 
   private dispatch(msg: DeviceMessage, release: Release): void {
     const id = this.book.open(msg, (outcome) => {
-      // Settling runs inside a downstream node's done(): hand back to aedes on its own stack,
-      // all of a tick's together (a committed batch settles hundreds), so their PUBACKs leave
-      // each connection in one write.
-      this.settled.push([release, outcome]);
-      if (this.settled.length === 1) setImmediate(() => this.handBack());
+      // Settling runs inside a downstream node's done(): hand back to aedes on its own stack.
+      setImmediate(release, outcome);
       this.next();
     });
     this.send(msg);
     this.book.sent(id);
-  }
-
-  private handBack(): void {
-    const settled = this.settled;
-    this.settled = [];
-    for (const [release, outcome] of settled) release(outcome);
   }
 
   private next(): void {
