@@ -1,10 +1,10 @@
 /**
  * What the runtime's `/healthz` asks of the nodes: a node that cannot do its
  * work (the database config node when it cannot write) registers a reader, and
- * /healthz answers 503 with the reason while any says so. Kept on `globalThis`
- * for the same reason as the counters in metrics.ts: Node-RED loads node files
- * apart from the CLI that serves the endpoint.
+ * /healthz answers 503 with the reason while any says so.
  */
+import { processRegistry } from './process-registry';
+
 export interface HealthState {
   ok: boolean;
   /** why not, for people: "cannot write: disk full (…)" */
@@ -19,25 +19,15 @@ export interface HealthSource {
   read(): HealthState;
 }
 
-const KEY = Symbol.for('picam-guardian.health-sources');
-
-function registry(): Map<string, HealthSource> {
-  const g = globalThis as { [KEY]?: Map<string, HealthSource> };
-  return (g[KEY] ??= new Map());
-}
+const sources = processRegistry<HealthSource>('health-sources');
 
 /** Registers a source; call the returned function on close. */
-export function exposeHealth(source: HealthSource): () => void {
-  registry().set(source.id, source);
-  return () => {
-    if (registry().get(source.id) === source) registry().delete(source.id);
-  };
-}
+export const exposeHealth = (source: HealthSource): (() => void) => sources.register(source.id, source);
 
 /** Every source that is not healthy now, with its reason. */
 export function healthProblems(): Array<{ name: string; reason: string; sinceMs?: number }> {
   const problems = [];
-  for (const s of registry().values()) {
+  for (const s of sources.values()) {
     const h = s.read();
     if (!h.ok) problems.push({ name: s.name, reason: h.reason ?? 'unavailable', sinceMs: h.sinceMs });
   }
