@@ -5,6 +5,7 @@
  * broker node goes (it would take Mosquitto's ports) and the device input is
  * enabled. Never both: every message would be stored twice.
  */
+import { EMBEDDED_BROKER_TYPE } from '../nodes/lib/mqtt/local-broker';
 import type { FlowNode } from './flow-file';
 
 export const BROKER_MODES = ['embedded', 'external'] as const;
@@ -19,7 +20,7 @@ export function parseBrokerMode(raw: string | undefined): BrokerMode {
 }
 
 /** Embedded broker nodes: ours, and node-red-contrib-aedes's in flows written before it. */
-const EMBEDDED_BROKER_TYPES: ReadonlySet<string> = new Set(['picam-broker', 'aedes broker']);
+const EMBEDDED_BROKER_TYPES: ReadonlySet<string> = new Set([EMBEDDED_BROKER_TYPE, 'aedes broker']);
 
 /** The device input (`mqtt-ingest`, or a stock `mqtt in` in older flows): the one reading the device topic tree. */
 const isDeviceInput = (n: FlowNode) => (n.type === 'mqtt-ingest' || n.type === 'mqtt in') && n.topic === '${PICAM_DEVICE_TOPIC}';

@@ -5,7 +5,7 @@
  * API's `http response`. Output 2 reports each command's final state.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { localBroker } from '../lib/mqtt/local-broker';
+import { EMBEDDED_BROKER_TYPE, localBroker } from '../lib/mqtt/local-broker';
 import { numberSetting, type NodeConstructor } from '../lib/node-config';
 import { runtimeClientId } from '../lib/runtime-identity';
 import { compact, StatusReporter, type StatusLevel } from '../lib/status';
@@ -40,7 +40,6 @@ interface Credentials {
 }
 
 /** The embedded broker node that registers itself in nodes/lib/mqtt/local-broker.ts. */
-const EMBEDDED_BROKER_TYPE = 'picam-broker';
 
 type Send = (msg: Array<NodeMessage | null>) => void;
 type Done = (err?: Error) => void;

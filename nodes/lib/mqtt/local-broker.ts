@@ -6,6 +6,9 @@
  */
 import { processRegistry } from '../process-registry';
 
+/** The embedded broker's node type (nodes/picam-broker). */
+export const EMBEDDED_BROKER_TYPE = 'picam-broker';
+
 export interface LocalBroker {
   /** Routes a message as if a client had published it; resolves once aedes has routed it (stored for offline persistent sessions, handed to online subscribers). */
   publish(topic: string, payload: Buffer, opts: { qos: 0 | 1; retain: boolean }): Promise<void>;
