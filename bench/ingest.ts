@@ -13,8 +13,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { migrate } from '../nodes/picam-database/schema';
-import { Connection } from '../nodes/picam-database/sqlite';
+import { migrate } from '../nodes/lib/store/schema';
+import { Connection } from '../nodes/lib/store/sqlite';
 import { FLOWS_DIR } from '../cli/runtime';
 import { ask, startChild } from './ipc';
 import { machine as describeMachine } from './machine';

@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import type { Request, Response } from 'express';
 import { healthProblems } from '../nodes/lib/health';
 import { sumCounters } from '../nodes/lib/metrics';
-import { Connection } from '../nodes/picam-database/sqlite';
+import { Connection } from '../nodes/lib/store/sqlite';
 
 export interface OpsOptions {
   role: string;

@@ -6,7 +6,7 @@
  * Rows still queued from before a restart are picked up at start.
  */
 import { backoffMs } from '../lib/backoff';
-import type { CommandCounts, CommandQueue, QueuedCommand } from '../picam-database/command-queue';
+import type { CommandCounts, CommandQueue, QueuedCommand } from '../lib/store/command-queue';
 import type { CommandDraft } from './command-input';
 import { PermanentError, type Transport } from './transport';
 import { duration, ttlMs, type CommandTtls } from './ttl';

@@ -9,7 +9,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { imageType, readHead, requireImage, UnexpectedMediaError } from '../lib/uploads/media-type';
 import { extractZip, UnsafeZipError, type ExtractedFile, type UnsafeZipReason, type ZipLimits } from '../lib/uploads/safe-zip';
-import type { UploadFileRow, UploadStore } from '../picam-database/uploads';
+import type { UploadFileRow, UploadStore } from '../lib/store/uploads';
 import { checkIds, HttpError, type ReceivedUpload } from './upload-receiver';
 
 export interface AcceptedFile extends UploadFileRow {

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CERT_FILE_NAMES } from '../lib/cert-files';
-import type { RegisteredCamera } from '../picam-database/uploads';
+import type { RegisteredCamera } from '../lib/store/uploads';
 
 /** `GET /hivecam/cert/{camera_id}`'s answer, seed 004's format. */
 export interface CertBundle {

@@ -19,7 +19,7 @@ import { dirname, join } from 'node:path';
 import express, { type Request, type Response, type Router } from 'express';
 import { DEVICE_ID_PATTERN, EVENT_ID_PATTERN } from '../lib/types';
 import { describeContent, EXPECTED_IMAGE, EXPECTED_VIDEO, imageType, readHead, videoType } from '../lib/uploads/media-type';
-import { AmbiguousEvent, type UploadStore } from '../picam-database/uploads';
+import { AmbiguousEvent, type UploadStore } from '../lib/store/uploads';
 import { SEGMENT_NAME, servedPlaylist } from './hls';
 import type { DiskUse } from './retention';
 

@@ -5,7 +5,7 @@
  */
 import { readdir, rm, stat, statfs } from 'node:fs/promises';
 import { join, relative, isAbsolute } from 'node:path';
-import type { UploadStore, UploadUsage } from '../picam-database/uploads';
+import type { UploadStore, UploadUsage } from '../lib/store/uploads';
 
 export interface PruneResult {
   files: number;

@@ -11,8 +11,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { migrate, type Migration } from '../picam-database/schema';
-import { Connection } from '../picam-database/sqlite';
+import { migrate, type Migration } from '../lib/store/schema';
+import { Connection } from '../lib/store/sqlite';
 
 export interface OutboxLimits {
   /** bytes of topics and payloads kept at most */

@@ -9,7 +9,7 @@ import { RECEIPT_PROPERTY } from '../lib/ingest/receipts';
 import { exposeCounters } from '../lib/metrics';
 import { compact, StatusReporter, ThrottledWarn, type StatusLevel } from '../lib/status';
 import { CAMERA_MODES, type CameraMode, type Reply } from '../lib/types';
-import type { PicamDatabaseNode } from '../picam-database/picam-database';
+import type { PicamDatabaseNode } from '../lib/store/database-node';
 import { DEFAULT_CLOCK_WINDOW } from './device-time';
 import { classifyInput } from './inputs';
 import { Processor, type ProcessorOutput } from './processor';

@@ -21,7 +21,7 @@ import { ConnectionAlerts, type ConnectionAlertKind } from './connection-alerts'
 import { DEFAULT_CLOCK_WINDOW, type ClockWindow } from './device-time';
 import { decodePayload } from './payload-limits';
 import { InvalidPayload, jpegBytes, parseMode, toRecord, type ParsedRecord } from './payloads';
-import { fingerprint, RecentMap } from './recent';
+import { fingerprint, RecentMap } from '../lib/recent';
 import { SensorWatch, type Crossing, type SensorLimits } from './sensor-limits';
 import { commandTopic, parseDeviceTopic, type TopicConfig } from './topics';
 

@@ -4,9 +4,10 @@
  * (and on redeploy, after the last queued write is committed).
  */
 import { isAbsolute, join } from 'node:path';
-import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { NodeAPI, NodeDef } from 'node-red';
 import { exposeHealth } from '../lib/health';
-import { EventStore, type RetentionDays } from './store';
+import type { PicamDatabaseNode } from '../lib/store/database-node';
+import { EventStore, type RetentionDays } from '../lib/store/store';
 import { numberSetting, type NodeConstructor } from '../lib/node-config';
 
 export interface PicamDatabaseDef extends NodeDef {
@@ -20,10 +21,7 @@ export interface PicamDatabaseDef extends NodeDef {
   retainDeadLetterDays: string | number;
 }
 
-export interface PicamDatabaseNode extends Node {
-  acquire(user: Node): Promise<EventStore>;
-  release(user: Node): Promise<void>;
-}
+export type { PicamDatabaseNode } from '../lib/store/database-node';
 
 const PRUNE_EVERY_MS = 3600_000;
 

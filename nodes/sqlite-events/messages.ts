@@ -1,7 +1,7 @@
 /** Input shapes accepted by sqlite-events, checked before they reach the store. */
 import type { NodeMessageInFlow } from 'node-red';
 import type { RecordKind } from '../lib/types';
-import type { QueryParams } from '../picam-database/queries';
+import type { QueryParams } from '../lib/store/queries';
 
 const RECORD_KINDS: readonly RecordKind[] = [
   'connection',

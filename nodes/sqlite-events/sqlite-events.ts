@@ -9,9 +9,9 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { compact, StatusReporter, type StatusLevel } from '../lib/status';
 import type { HealthState } from '../lib/health';
 import type { Alert, StoreRecord } from '../lib/types';
-import type { PicamDatabaseNode } from '../picam-database/picam-database';
-import { QUERY_KINDS, QueryError, type QueryKind } from '../picam-database/queries';
-import type { EventStore } from '../picam-database/store';
+import type { PicamDatabaseNode } from '../lib/store/database-node';
+import { QUERY_KINDS, QueryError, type QueryKind } from '../lib/store/queries';
+import type { EventStore } from '../lib/store/store';
 import { isStoreRecord, queryRequest } from './messages';
 import type { NodeConstructor } from '../lib/node-config';
 

@@ -10,7 +10,7 @@ import type { Channel, DeliveryResult, Failure } from '../lib/alerts/dispatcher'
 import { escapeHtml, formatAlert, formatDigest, htmlToPlain, localTime, type FormatOptions } from '../lib/alerts/format';
 import { TELEGRAM_LIMITS } from '../lib/alerts/send-limiter';
 import type { Alert, AlertSnapshot } from '../lib/types';
-import type { OutboxRow } from '../picam-database/outbox';
+import type { OutboxRow } from '../lib/store/outbox';
 
 /** The subset of the client we call, so tests and the node agree on it. */
 export type TelegramApi = Pick<Api, 'sendMessage' | 'sendPhoto' | 'editMessageMedia'>;

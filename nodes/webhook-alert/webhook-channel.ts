@@ -7,7 +7,7 @@
 import type { Channel, DeliveryResult, Failure } from '../lib/alerts/dispatcher';
 import { formatAlert, type FormatOptions } from '../lib/alerts/format';
 import type { Alert } from '../lib/types';
-import type { OutboxRow } from '../picam-database/outbox';
+import type { OutboxRow } from '../lib/store/outbox';
 
 export interface WebhookOptions {
   url: string;

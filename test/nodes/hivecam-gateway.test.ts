@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import databaseNode from '../../nodes/picam-database/picam-database';
 import gatewayNode from '../../nodes/hivecam-gateway/hivecam-gateway';
-import { EventStore } from '../../nodes/picam-database/store';
+import { EventStore } from '../../nodes/lib/store/store';
 import { skipWithoutFfmpeg, testRecording } from '../support/ffmpeg';
 import { freePort } from '../support/ports';
 import { multipartBody, postHead, rawRequest, type FormPart } from '../support/raw-http';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import processorNode from '../../nodes/mqtt-processor/mqtt-processor';
 import databaseNode from '../../nodes/picam-database/picam-database';
-import { EventStore } from '../../nodes/picam-database/store';
+import { EventStore } from '../../nodes/lib/store/store';
 import eventsNode from '../../nodes/sqlite-events/sqlite-events';
 import { activity, CAMERA, connected, disconnected, heartbeat, topics } from '../support/fixtures';
 import { tempDir } from '../support/tmp';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import databaseNode from '../../nodes/picam-database/picam-database';
-import { EventStore } from '../../nodes/picam-database/store';
+import { EventStore } from '../../nodes/lib/store/store';
 import alertNode from '../../nodes/telegram-alert/telegram-alert';
 import botNode from '../../nodes/telegram-bot/telegram-bot';
 import { FakeTelegram, testPng } from '../support/fake-telegram';

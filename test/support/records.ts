@@ -1,6 +1,6 @@
 /** Store records as mqtt-processor emits them, and a reader for the rows they become. */
 import type { StoreRecord } from '../../nodes/lib/types';
-import { Connection } from '../../nodes/picam-database/sqlite';
+import { Connection } from '../../nodes/lib/store/sqlite';
 import { CAMERA, PI } from './fixtures';
 
 /** Reads with an independent connection: what another process would see on disk. */

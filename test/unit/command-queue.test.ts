@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { NewCommand } from '../../nodes/picam-database/command-queue';
-import { EventStore } from '../../nodes/picam-database/store';
+import type { NewCommand } from '../../nodes/lib/store/command-queue';
+import { EventStore } from '../../nodes/lib/store/store';
 import { CAMERA } from '../support/fixtures';
 import { tempDir } from '../support/tmp';
 

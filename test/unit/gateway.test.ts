@@ -14,8 +14,8 @@ import { gatewayHandler, parseTarget, ServiceUnavailableError } from '../../node
 import { makeHls, recordingInput, servedPlaylist } from '../../nodes/hivecam-gateway/hls';
 import { diskUse, pruneUploads, sweepTemporaries } from '../../nodes/hivecam-gateway/retention';
 import { describeContent, imageType, videoType } from '../../nodes/lib/uploads/media-type';
-import { EventStore } from '../../nodes/picam-database/store';
-import type { UploadFileRow } from '../../nodes/picam-database/uploads';
+import { EventStore } from '../../nodes/lib/store/store';
+import type { UploadFileRow } from '../../nodes/lib/store/uploads';
 import { skipWithoutFfmpeg, testRecording } from '../support/ffmpeg';
 import { rows, start } from '../support/records';
 import { tempDir } from '../support/tmp';

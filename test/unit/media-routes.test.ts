@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { mediaRouter } from '../../nodes/hivecam-gateway/media-routes';
-import { EventStore } from '../../nodes/picam-database/store';
+import { EventStore } from '../../nodes/lib/store/store';
 import { tempDir } from '../support/tmp';
 
 const JPEG_START = Buffer.from([0xff, 0xd8, 0xff, 0xe0]);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fingerprint, RecentMap } from '../../nodes/mqtt-processor/recent';
+import { fingerprint, RecentMap } from '../../nodes/lib/recent';
 
 describe('RecentMap', () => {
   it('remembers at least `capacity` recent keys and forgets older ones', () => {

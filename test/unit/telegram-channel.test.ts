@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Api, NetworkError, TelegramApiError } from 'node-telegram-bot-api';
 import type { Alert } from '../../nodes/lib/types';
-import type { OutboxRow } from '../../nodes/picam-database/outbox';
+import type { OutboxRow } from '../../nodes/lib/store/outbox';
 import { TelegramChannel } from '../../nodes/telegram-alert/telegram-channel';
 import { FakeTelegram, testPng } from '../support/fake-telegram';
 import { motionAlert } from '../support/fixtures';

@@ -5,8 +5,8 @@
  * in flight finish and are recorded before the database is released).
  */
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
-import type { PicamDatabaseNode } from '../../picam-database/picam-database';
-import type { EventStore } from '../../picam-database/store';
+import type { PicamDatabaseNode } from '../store/database-node';
+import type { EventStore } from '../store/store';
 import { backoffMs } from '../backoff';
 import { numberSetting } from '../node-config';
 import { describeStoreError, isTransientStoreError } from '../store-errors';

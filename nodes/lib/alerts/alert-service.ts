@@ -5,7 +5,7 @@
  * deliver. telegram-alert and webhook-alert are this plus a Channel.
  */
 import { createHash } from 'node:crypto';
-import type { AddResult, AlertOutbox, NewDelivery } from '../../picam-database/outbox';
+import type { AddResult, AlertOutbox, NewDelivery } from '../store/outbox';
 import type { BackoffOptions } from '../backoff';
 import type { AlertSnapshot, DeliveryReport } from '../types';
 import { readAlertInput } from './contract';

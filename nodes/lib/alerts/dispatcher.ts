@@ -8,7 +8,7 @@
  * that: 100 cameras triggering together become a few messages in seconds, not
  * 100 messages over 100 seconds of Telegram's one-message-a-second limit.
  */
-import type { AlertOutbox, OutboxRow } from '../../picam-database/outbox';
+import type { AlertOutbox, OutboxRow } from '../store/outbox';
 import { backoffMs, type BackoffOptions } from '../backoff';
 import type { Alert, DeliveryReport } from '../types';
 import { SendLimiter, type SendLimits } from './send-limiter';

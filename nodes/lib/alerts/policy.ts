@@ -2,7 +2,7 @@
  * Noise control shared by every alert node: which alerts reach a person, and
  * which are held back and why. Plain code, no Node-RED; time comes from `now()`.
  */
-import { fingerprint, RecentMap } from '../../mqtt-processor/recent';
+import { fingerprint, RecentMap } from '../recent';
 import type { Alert, CameraMode } from '../types';
 import { CAMERA_MODES } from '../types';
 import { humanDuration } from './format';

@@ -9,10 +9,10 @@
  * acknowledged meanwhile, and the ingress's in-flight cap bounds the queue.
  * `health` says so, for /healthz, the status and an alert.
  */
-import { backoffMs } from '../lib/backoff';
-import type { HealthState } from '../lib/health';
-import { describeStoreError, isTransientStoreError } from '../lib/store-errors';
-import type { StoreRecord } from '../lib/types';
+import { backoffMs } from '../backoff';
+import type { HealthState } from '../health';
+import { describeStoreError, isTransientStoreError } from '../store-errors';
+import type { StoreRecord } from '../types';
 import { batchStatements } from './record-sql';
 import type { Connection } from './sqlite';
 

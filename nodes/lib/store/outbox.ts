@@ -8,7 +8,7 @@
  * into the alert (one photo message); one that arrives after is delivered as an
  * update of the sent message; one that arrives before its alert waits for it.
  */
-import type { Alert, AlertSnapshot } from '../lib/types';
+import type { Alert, AlertSnapshot } from '../types';
 import type { Connection } from './sqlite';
 
 /**

@@ -3,7 +3,7 @@
  * validated here so that every caller (HTTP, flows, tests) gets the same
  * errors, and every value reaches SQL as a bound parameter.
  */
-import { DEVICE_ID_PATTERN } from '../lib/types';
+import { DEVICE_ID_PATTERN } from '../types';
 import { COMMAND_STATES } from './command-queue';
 import type { Connection, SqlValue } from './sqlite';
 

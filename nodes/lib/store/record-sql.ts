@@ -4,7 +4,7 @@
  * round trip to the worker thread, and one statement per row caps ingest at a
  * few thousand rows per second.
  */
-import type { StoreRecord } from '../lib/types';
+import type { StoreRecord } from '../types';
 import type { SqlValue } from './sqlite';
 
 export interface Statement {

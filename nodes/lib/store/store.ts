@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { StoreRecord } from '../lib/types';
+import type { StoreRecord } from '../types';
 import { BatchWriter, type WriteCallback } from './batch-writer';
 import { CommandQueue } from './command-queue';
 import { AlertOutbox } from './outbox';
