@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseBrokerMode } from './broker-choice';
 import { parseAuthConfig } from './mediamtx-auth';
-import { dashboardConfig, type DashboardConfig } from './dashboard-config';
+import { dashboardConfig, type DashboardConfig } from '../dashboard/server/dashboard-config';
 import { OUTBOX_DEFAULTS } from '../nodes/mqtt-outbox/settings';
 import { DEFAULT_TRUSTED_PROXIES, parseTrustedProxies, type TrustedProxies } from '../nodes/lib/client-address';
 import { join, resolve } from 'node:path';

@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
-import { dashboardConfig } from '../../cli/dashboard-config';
-import { clearedCookie, readCookie, REMEMBER_MS, SESSION_MS, SessionManager, sessionCookie } from '../../cli/sessions';
+import { dashboardConfig } from '../../dashboard/server/dashboard-config';
+import { clearedCookie, readCookie, REMEMBER_MS, SESSION_MS, SessionManager, sessionCookie } from '../../dashboard/server/sessions';
 import { feedMessageFor, recordsIn } from '../../nodes/dashboard-feed/feed-translate';
 import { tempDir } from '../support/tmp';
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { decide, type AuthRequest } from '../../cli/mediamtx-auth';
-import { issueStreamToken, STREAM_TOKEN_TTL_MS, verifyStreamToken } from '../../cli/stream-tokens';
+import { issueStreamToken, STREAM_TOKEN_TTL_MS, verifyStreamToken } from '../../dashboard/server/stream-tokens';
 
 const SECRET = 'credential-secret';
 

@@ -16,7 +16,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import bcrypt from 'bcryptjs';
-import { FailureLimiter, type FailureLimits } from '../nodes/lib/failure-limiter';
+import { FailureLimiter, type FailureLimits } from '../../nodes/lib/failure-limiter';
 import type { ApiToken } from './dashboard-config';
 
 export const SESSION_COOKIE = 'picam_session';

@@ -8,7 +8,7 @@
  *   PICAM_WEBRTC_URL        MediaMTX's WebRTC server as the browser reaches it (http://host:8889)
  *   PICAM_DASHBOARD_MJPEG   MJPEG previews when there is no WebRTC: "picam-1=/picam/preview,..."
  */
-import { DEVICE_ID_PATTERN } from '../nodes/lib/types';
+import { DEVICE_ID_PATTERN } from '../../nodes/lib/types';
 
 type Env = Record<string, string | undefined>;
 
