@@ -4,7 +4,7 @@
  * function; this file lets a stock Node-RED run a role too:
  *   PICAM_ROLE=cloud node-red --settings node_modules/picam-guardian/dist/settings.js
  */
-import { applyFlowEnv, settingsFor } from './cli/roles';
+import { applyFlowEnv, settingsFor } from './cli/runtime/roles';
 
 const role = settingsFor(process.env);
 if (role.problems.length > 0) {

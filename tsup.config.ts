@@ -13,7 +13,7 @@ export default defineConfig({
     ...Object.fromEntries(NODES.map((n) => [`nodes/${n}/${n}`, `nodes/${n}/${n}.ts`])),
     settings: 'settings.ts',
     'cli/picam-guardian': 'cli/picam-guardian.ts',
-    'cli/simulator': 'cli/simulator.ts',
+    'cli/commands/simulator': 'cli/commands/simulator.ts',
   },
   format: ['cjs'],
   cjsInterop: true,

@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { FLOWS_DIR } from '../cli/runtime';
+import { FLOWS_DIR } from '../cli/runtime/runtime';
 import { Connection } from '../nodes/lib/store/sqlite';
 import type { FloodKind, PublisherArgs } from './acked-publisher';
 import { ask, startChild } from './ipc';

@@ -10,8 +10,8 @@
  *
  * IPC: {cmd:'report'} → {arrivals: [{deviceId, atMs}]}; {cmd:'stop'}.
  */
-import { applyFlowEnv, settingsFor } from '../cli/roles';
-import { startRuntime } from '../cli/runtime';
+import { applyFlowEnv, settingsFor } from '../cli/runtime/roles';
+import { startRuntime } from '../cli/runtime/runtime';
 
 interface Args {
   flowFile: string;

@@ -29,8 +29,8 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Api, TelegramApiError } from 'node-telegram-bot-api';
-import { FLOWS_DIR } from '../cli/runtime';
-import { packageRoot } from '../cli/package-root';
+import { FLOWS_DIR } from '../cli/runtime/runtime';
+import { packageRoot } from '../cli/flows/package-root';
 import { FakeTelegram, type SentMessage } from '../test/support/fake-telegram';
 import { ask } from './ipc';
 

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { migrate } from '../nodes/lib/store/schema';
 import { Connection } from '../nodes/lib/store/sqlite';
-import { FLOWS_DIR } from '../cli/runtime';
+import { FLOWS_DIR } from '../cli/runtime/runtime';
 import { ask, startChild } from './ipc';
 import { machine as describeMachine } from './machine';
 

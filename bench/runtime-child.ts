@@ -5,9 +5,9 @@
  *   ours      onComplete of the store node (done() runs after COMMIT)
  *   baseline  onSend of the sqlite node (it sends after its statement ran)
  */
-import { applyFlowEnv, settingsFor } from '../cli/roles';
+import { applyFlowEnv, settingsFor } from '../cli/runtime/roles';
 import { writeHeapSnapshot } from 'node:v8';
-import { startRuntime } from '../cli/runtime';
+import { startRuntime } from '../cli/runtime/runtime';
 import { sumCounters } from '../nodes/lib/metrics';
 
 interface Args {

@@ -6,14 +6,14 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { settingsFor, type Role } from './roles';
-import { startRuntime } from './runtime';
-import { certsCli } from './certs';
-import { DEPLOY_USAGE, deployCli } from './deploy';
-import { hashPasswordCli } from './hash-password';
-import { startDemoMediamtx, type DemoMediamtx } from './demo-mediamtx';
-import { startRtspSink } from './rtsp-sink';
-import { startSimulator } from './simulator';
+import { settingsFor, type Role } from './runtime/roles';
+import { startRuntime } from './runtime/runtime';
+import { certsCli } from './commands/certs';
+import { DEPLOY_USAGE, deployCli } from './deploy/deploy';
+import { hashPasswordCli } from './commands/hash-password';
+import { startDemoMediamtx, type DemoMediamtx } from './runtime/demo-mediamtx';
+import { startRtspSink } from './runtime/rtsp-sink';
+import { startSimulator } from './commands/simulator';
 
 const USAGE = `usage:
   picam-guardian start [--role demo|cloud|pi] [--flows file.json[,file.json]]

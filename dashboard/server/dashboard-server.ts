@@ -23,7 +23,7 @@ import { clientAddress, type TrustedProxies } from '../../nodes/lib/client-addre
 import type { FailureLimiter } from '../../nodes/lib/failure-limiter';
 import { DASHBOARD_CLIENT_HEADER, DASHBOARD_CLIENT_VALUE, type DashboardClientConfig, type SessionInfo } from '../src/contract';
 import type { DashboardConfig } from './dashboard-config';
-import { basicAuth } from '../../cli/http-auth';
+import { basicAuth } from '../../cli/runtime/http-auth';
 import type { LiveFeedHub } from './live-feed';
 import { issueStreamToken, STREAM_TOKEN_TTL_MS } from './stream-tokens';
 import { clearedCookie, CSRF_HEADER, readCookie, SESSION_COOKIE, SessionManager, sessionCookie, type Session } from './sessions';

@@ -13,7 +13,7 @@ import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { makeCertificates } from '../../cli/certs';
+import { makeCertificates } from '../../cli/commands/certs';
 import { API_AUTH, cloudRoleEnv, startCli, type CliProcess } from '../support/cli';
 import { CAMERA, connected, topics } from '../support/fixtures';
 import { skipWithoutMosquitto, startMosquitto } from '../support/mosquitto';

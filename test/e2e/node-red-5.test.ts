@@ -17,7 +17,7 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { settingsFor } from '../../cli/roles';
+import { settingsFor } from '../../cli/runtime/roles';
 import { adminLogin, API_AUTH, cloudRoleEnv, LOGINS } from '../support/cli';
 import { CAMERA, connected, heartbeat, topics } from '../support/fixtures';
 import { installNodeRed5, nodeRed5Versions, type NodeRed5 } from '../support/node-red-5';

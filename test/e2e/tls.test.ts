@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { after, before, it } from 'node:test';
-import { makeCertificates } from '../../cli/certs';
+import { makeCertificates } from '../../cli/commands/certs';
 import { API_AUTH, cloudRoleEnv, startCli, type CliProcess } from '../support/cli';
 import { freePort } from '../support/ports';
 import { tempDir } from '../support/tmp';
@@ -57,7 +57,7 @@ it('speaks no plain HTTP on that port', async () => {
 });
 
 it('refuses a certificate without its key, and files that do not exist', async () => {
-  const { settingsFor } = await import('../../cli/roles');
+  const { settingsFor } = await import('../../cli/runtime/roles');
   assert.match(settingsFor({ PICAM_TLS_CERT: '/x.pem' }).problems.join(), /PICAM_TLS_CERT and PICAM_TLS_KEY go together/);
   assert.match(
     settingsFor({ PICAM_TLS_CERT: '/nonexistent/c.pem', PICAM_TLS_KEY: '/nonexistent/k.pem' }).problems.join(),

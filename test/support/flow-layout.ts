@@ -6,7 +6,7 @@
  * nodes outside any group, nodes drawn over each other, wires crossing from
  * one group to another (link nodes carry those), groups over each other.
  */
-import type { FlowNode } from '../../cli/flow-file';
+import type { FlowNode } from '../../cli/flows/flow-file';
 
 export interface Box {
   /** left, top, width, height: the editor's coordinates (a node's x/y is its centre) */

@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { certsCli, makeCertificates, type MakeCertificatesResult } from '../../cli/certs';
+import { certsCli, makeCertificates, type MakeCertificatesResult } from '../../cli/commands/certs';
 
 const BITS = 2048;
 const HOSTS = ['broker.example.test', 'picam.local', '127.0.0.1'];

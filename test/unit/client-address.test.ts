@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
 import { clientAddress, isLocalRequest, normalizeAddress, parseTrustedProxies } from '../../nodes/lib/client-address';
-import { settingsFor } from '../../cli/roles';
+import { settingsFor } from '../../cli/runtime/roles';
 
 const request = (peer: string, headers: Record<string, string> = {}) =>
   ({ socket: { remoteAddress: peer }, headers }) as unknown as IncomingMessage;

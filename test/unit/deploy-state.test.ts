@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { NodeSet } from '../../cli/admin-api';
-import { missingModules } from '../../cli/deploy';
+import type { NodeSet } from '../../cli/deploy/admin-api';
+import { missingModules } from '../../cli/deploy/deploy';
 import {
   RECORD_ID,
   previousFile,
@@ -14,8 +14,8 @@ import {
   stateDirFor,
   withRecord,
   withoutRecord,
-} from '../../cli/deploy-state';
-import type { FlowNode } from '../../cli/flow-file';
+} from '../../cli/deploy/deploy-state';
+import type { FlowNode } from '../../cli/flows/flow-file';
 import { tempDir } from '../support/tmp';
 
 const flow: FlowNode[] = [

@@ -1,8 +1,8 @@
 /** What `deploy` shows before it changes a runtime: nodes added, changed and removed. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { diffFlows, formatDiff, isEmptyDiff } from '../../cli/flow-diff';
-import type { FlowNode } from '../../cli/flow-file';
+import { diffFlows, formatDiff, isEmptyDiff } from '../../cli/deploy/flow-diff';
+import type { FlowNode } from '../../cli/flows/flow-file';
 
 const running: FlowNode[] = [
   { id: 't', type: 'tab', label: 'Main' },

@@ -3,7 +3,7 @@
  * deployed, the version metadata, and the semver subset the module check uses.
  */
 import assert from 'node:assert/strict';
-import { settingsFor } from '../../cli/roles';
+import { settingsFor } from '../../cli/runtime/roles';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -22,9 +22,9 @@ import {
   readFlowMeta,
   sortFlow,
   type FlowNode,
-} from '../../cli/flow-file';
-import { formatFlows } from '../../cli/deploy';
-import { compareVersions, isValidRange, satisfies } from '../../cli/semver';
+} from '../../cli/flows/flow-file';
+import { formatFlows } from '../../cli/deploy/deploy';
+import { compareVersions, isValidRange, satisfies } from '../../cli/flows/semver';
 import { tempDir } from '../support/tmp';
 import { layoutProblems } from '../support/flow-layout';
 

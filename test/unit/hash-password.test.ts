@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
-import { HASH_COST, hashPasswordCli, passwordProblem } from '../../cli/hash-password';
+import { HASH_COST, hashPasswordCli, passwordProblem } from '../../cli/commands/hash-password';
 
 /** Runs the command with `text` on stdin; returns its exit code and printed lines. */
 async function run(argv: string[], text: string | undefined): Promise<{ code: number; lines: string[] }> {

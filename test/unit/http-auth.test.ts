@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { after, before, it } from 'node:test';
 import bcrypt from 'bcryptjs';
 import express from 'express';
-import { basicAuth } from '../../cli/http-auth';
+import { basicAuth } from '../../cli/runtime/http-auth';
 import { FailureLimiter } from '../../nodes/lib/failure-limiter';
 
 let server: Server;

@@ -29,7 +29,7 @@ describe('the repository', () => {
       assert.ok(files.includes(file), `${file} is checked`);
     }
     assert.ok(!files.some((f) => f.startsWith('node_modules/') || f.startsWith('dist/')), 'packages and build output are not');
-    assert.ok(graph.get('cli/flow-file.ts')?.has('cli/package-root.ts'), 'edges resolve to files');
+    assert.ok(graph.get('cli/flows/flow-file.ts')?.has('cli/flows/package-root.ts'), 'edges resolve to files');
   });
 
   it('has no import cycles', () => {

@@ -27,7 +27,7 @@ import { connect } from 'node:net';
 import { basename, join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sqlite3 from 'sqlite3';
-import { makeCertificates } from '../../cli/certs';
+import { makeCertificates } from '../../cli/commands/certs';
 import { freePort } from '../support/ports';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
@@ -195,9 +195,11 @@ describe('the services are hardened', () => {
   });
 });
 
-/** Variables cli/roles.ts (and the MediaMTX auth and dashboard settings it validates) reads from the environment. */
+/** Variables cli/runtime/roles.ts (and the MediaMTX auth and dashboard settings it validates) reads from the environment. */
 function variablesRead(): Set<string> {
-  const src = ['roles.ts', 'mediamtx-auth.ts', 'dashboard-config.ts'].map((f) => readFileSync(join(REPO, 'cli', f), 'utf8')).join('\n');
+  const src = ['cli/runtime/roles.ts', 'cli/runtime/mediamtx-auth.ts', 'dashboard/server/dashboard-config.ts']
+    .map((f) => readFileSync(join(REPO, f), 'utf8'))
+    .join('\n');
   const names = new Set<string>();
   for (const m of src.matchAll(/env\.([A-Z][A-Z0-9_]+)|(?:required|port|list)\('([A-Z][A-Z0-9_]+)'/g)) names.add((m[1] ?? m[2])!);
   return names;

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
 import express, { type Request, type Response } from 'express';
-import { decide, mediamtxAuthHandler, parseAuthConfig, type AuthConfig, type AuthRequest } from '../../cli/mediamtx-auth';
+import { decide, mediamtxAuthHandler, parseAuthConfig, type AuthConfig, type AuthRequest } from '../../cli/runtime/mediamtx-auth';
 
 // Cost 4 keeps the tests fast; the code reads the cost from the hashes.
 const hash = (password: string) => bcrypt.hashSync(password, 4);

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { selectBroker } from '../../cli/broker-choice';
-import { checkFlow, type FlowNode } from '../../cli/flow-file';
-import { settingsFor } from '../../cli/roles';
+import { selectBroker } from '../../cli/flows/broker-choice';
+import { checkFlow, type FlowNode } from '../../cli/flows/flow-file';
+import { settingsFor } from '../../cli/runtime/roles';
 
 const SECRETS = {
   MQTT_USERNAME: 'devices',

@@ -1,7 +1,7 @@
 /** Stream tokens: what lets a logged-in dashboard user's browser watch through MediaMTX. */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { decide, type AuthRequest } from '../../cli/mediamtx-auth';
+import { decide, type AuthRequest } from '../../cli/runtime/mediamtx-auth';
 import { issueStreamToken, STREAM_TOKEN_TTL_MS, verifyStreamToken } from '../../dashboard/server/stream-tokens';
 
 const SECRET = 'credential-secret';

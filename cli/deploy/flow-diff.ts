@@ -3,7 +3,7 @@
  * matched by id. Credentials are left out of the comparison: the Admin API
  * never returns them, so they would always look changed.
  */
-import { canonicalNode, type FlowNode } from './flow-file';
+import { canonicalNode, type FlowNode } from '../flows/flow-file';
 
 export interface NodeSummary {
   id: string;

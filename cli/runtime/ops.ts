@@ -14,9 +14,9 @@
  */
 import { existsSync } from 'node:fs';
 import type { Request, Response } from 'express';
-import { healthProblems } from '../nodes/lib/health';
-import { sumCounters } from '../nodes/lib/metrics';
-import { Connection } from '../nodes/lib/store/sqlite';
+import { healthProblems } from '../../nodes/lib/health';
+import { sumCounters } from '../../nodes/lib/metrics';
+import { Connection } from '../../nodes/lib/store/sqlite';
 
 export interface OpsOptions {
   role: string;

@@ -15,8 +15,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import express from 'express';
 import bcrypt from 'bcryptjs';
-import type { TrustedProxies } from '../nodes/lib/client-address';
-import type { FailureLimiter } from '../nodes/lib/failure-limiter';
+import type { TrustedProxies } from '../../nodes/lib/client-address';
+import type { FailureLimiter } from '../../nodes/lib/failure-limiter';
 import { admitClient } from './http-auth';
 
 export interface EditorUser {

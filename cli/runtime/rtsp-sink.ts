@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ffmpegInstalled, spawnChild, type Child } from '../nodes/lib/child-process';
+import { ffmpegInstalled, spawnChild, type Child } from '../../nodes/lib/child-process';
 
 export interface RtspSink {
   /** what the demo prints about it */

@@ -20,7 +20,7 @@ import { hostname, tmpdir } from 'node:os';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CERT_FILE_NAMES as FILE_NAMES, type CertFile } from '../nodes/lib/cert-files';
+import { CERT_FILE_NAMES as FILE_NAMES, type CertFile } from '../../nodes/lib/cert-files';
 
 export type { CertFile };
 

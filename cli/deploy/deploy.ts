@@ -10,7 +10,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseBrokerMode, selectBroker, type BrokerMode } from './broker-choice';
+import { parseBrokerMode, selectBroker, type BrokerMode } from '../flows/broker-choice';
 import { AdminApi, AdminApiError, type Login, type NodeSet } from './admin-api';
 import {
   CORE_TYPES,
@@ -27,11 +27,11 @@ import {
   type FlowMeta,
   type FlowNode,
   type FlowRole,
-} from './flow-file';
+} from '../flows/flow-file';
 import { diffFlows, formatDiff, isEmptyDiff } from './flow-diff';
 import { RECORD_ID, previousFile, readPrevious, readRecord, stagePrevious, stateDirFor, withRecord, withoutRecord } from './deploy-state';
-import { compareVersions, satisfies } from './semver';
-import { packageRoot } from './package-root';
+import { compareVersions, satisfies } from '../flows/semver';
+import { packageRoot } from '../flows/package-root';
 
 /** A refusal: the command understood the situation and will not go on. */
 export class DeployError extends Error {

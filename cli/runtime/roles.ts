@@ -10,13 +10,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { parseBrokerMode } from './broker-choice';
+import { parseBrokerMode } from '../flows/broker-choice';
 import { parseAuthConfig } from './mediamtx-auth';
-import { dashboardConfig, type DashboardConfig } from '../dashboard/server/dashboard-config';
-import { OUTBOX_DEFAULTS } from '../nodes/mqtt-outbox/settings';
-import { DEFAULT_TRUSTED_PROXIES, parseTrustedProxies, type TrustedProxies } from '../nodes/lib/client-address';
+import { dashboardConfig, type DashboardConfig } from '../../dashboard/server/dashboard-config';
+import { OUTBOX_DEFAULTS } from '../../nodes/mqtt-outbox/settings';
+import { DEFAULT_TRUSTED_PROXIES, parseTrustedProxies, type TrustedProxies } from '../../nodes/lib/client-address';
 import { join, resolve } from 'node:path';
-import { packageRoot } from './package-root';
+import { packageRoot } from '../flows/package-root';
 
 /**
  * Stock node modules only the benchmark's baseline flow uses (devDependencies). Installs

@@ -3,7 +3,7 @@
  * the part `picam-guardian deploy` uses. Every failure becomes an AdminApiError
  * whose message is one line a user can act on.
  */
-import type { FlowNode } from './flow-file';
+import type { FlowNode } from '../flows/flow-file';
 
 export type AdminApiErrorKind = 'unreachable' | 'not-node-red' | 'auth' | 'stale' | 'http';
 

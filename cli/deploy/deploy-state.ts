@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { FlowNode } from './flow-file';
+import type { FlowNode } from '../flows/flow-file';
 
 export const RECORD_ID = 'picam-guardian.deployment';
 

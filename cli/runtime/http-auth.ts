@@ -11,8 +11,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import bcrypt from 'bcryptjs';
-import { clientAddress, parseTrustedProxies, type TrustedProxies } from '../nodes/lib/client-address';
-import { FailureLimiter } from '../nodes/lib/failure-limiter';
+import { clientAddress, parseTrustedProxies, type TrustedProxies } from '../../nodes/lib/client-address';
+import { FailureLimiter } from '../../nodes/lib/failure-limiter';
 
 const REMEMBER_MS = 5 * 60_000;
 

@@ -25,7 +25,7 @@
  */
 import type { Request, Response } from 'express';
 import bcrypt from 'bcryptjs';
-import { isLocalRequest } from '../nodes/lib/client-address';
+import { isLocalRequest } from '../../nodes/lib/client-address';
 
 export type MediamtxAction = 'publish' | 'read' | 'playback' | 'api' | 'metrics' | 'pprof';
 

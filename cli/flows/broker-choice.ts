@@ -5,7 +5,7 @@
  * broker node goes (it would take Mosquitto's ports) and the device input is
  * enabled. Never both: every message would be stored twice.
  */
-import { EMBEDDED_BROKER_TYPE } from '../nodes/lib/mqtt/local-broker';
+import { EMBEDDED_BROKER_TYPE } from '../../nodes/lib/mqtt/local-broker';
 import type { FlowNode } from './flow-file';
 
 export const BROKER_MODES = ['embedded', 'external'] as const;

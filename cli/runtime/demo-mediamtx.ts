@@ -6,8 +6,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { spawnChild, type Child } from '../nodes/lib/child-process';
-import { packageRoot } from './package-root';
+import { spawnChild, type Child } from '../../nodes/lib/child-process';
+import { packageRoot } from '../flows/package-root';
 
 export interface DemoMediamtx {
   /** for the flows: where the health node polls and the Pi publishes; undefined = none */
