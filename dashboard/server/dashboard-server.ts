@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { clientAddress, type TrustedProxies } from '../../nodes/lib/client-address';
 import type { FailureLimiter } from '../../nodes/lib/failure-limiter';
-import { DASHBOARD_CLIENT_HEADER, DASHBOARD_CLIENT_VALUE, type DashboardClientConfig, type SessionInfo } from '../src/contract';
+import { DASHBOARD_CLIENT_HEADER, DASHBOARD_CLIENT_VALUE, type DashboardClientConfig, type SessionInfo } from '../../nodes/lib/contract/dashboard-api';
 import type { DashboardConfig } from './dashboard-config';
 import { basicAuth } from '../../cli/runtime/http-auth';
 import type { LiveFeedHub } from './live-feed';

@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { DashboardHub, FeedMessage } from '../../nodes/dashboard-feed/feed-messages';
+import type { DashboardHub, FeedMessage } from '../../nodes/lib/contract/feed';
 
 /** A browser that cannot keep up (a phone on a bad link) is skipped rather than buffered without end. */
 const MAX_BUFFERED_BYTES = 1 << 20;

@@ -3,7 +3,7 @@
  * the dashboard header (so a 401 never opens the browser's Basic login box) and,
  * for changes, the session's CSRF token.
  */
-import { DASHBOARD_CLIENT_HEADER, DASHBOARD_CLIENT_VALUE, type ApiError, type SessionInfo } from './contract';
+import { DASHBOARD_CLIENT_HEADER, DASHBOARD_CLIENT_VALUE, type ApiError, type SessionInfo } from '../../nodes/lib/contract/dashboard-api';
 
 export class ApiFailure extends Error {
   constructor(

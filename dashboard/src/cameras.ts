@@ -4,7 +4,7 @@
  * are built once and updated in place, so a keyboard user's focus stays put
  * while the feed changes what the card shows.
  */
-import type { FeedMessage } from '../../nodes/dashboard-feed/feed-messages';
+import type { FeedMessage } from '../../nodes/lib/contract/feed';
 import { ApiFailure, get, getOptional, post, query } from './api';
 import {
   CAMERA_MODES,
@@ -14,7 +14,7 @@ import {
   type DashboardClientConfig,
   type EventPage,
   type StreamRow,
-} from './contract';
+} from '../../nodes/lib/contract/dashboard-api';
 import { clear, h } from './dom';
 import { fmtAgo, fmtTime, fromSeconds, modeLabel } from './format';
 import { LivePlayer, videoSourceFor } from './player';

@@ -4,9 +4,9 @@
  * recording is played: it is the largest part of the bundle). New events
  * arrive over the live feed and show at once on the first page.
  */
-import type { FeedMessage } from '../../nodes/dashboard-feed/feed-messages';
+import type { FeedMessage } from '../../nodes/lib/contract/feed';
 import { ApiFailure, get, query } from './api';
-import type { CameraRow, EventPage, EventRow } from './contract';
+import type { CameraRow, EventPage, EventRow } from '../../nodes/lib/contract/dashboard-api';
 import { byId, clear, h } from './dom';
 import { fmtDuration, fmtTime, fromSeconds } from './format';
 

@@ -2,7 +2,7 @@
  * The live feed (/api/ws): one WebSocket for the whole page, reconnected with
  * backoff. Close code 4001 means the session ended: the page shows the login.
  */
-import type { FeedMessage } from '../../nodes/dashboard-feed/feed-messages';
+import type { FeedMessage } from '../../nodes/lib/contract/feed';
 
 export type FeedState = 'connecting' | 'live' | 'reconnecting';
 type Listener = (m: FeedMessage) => void;

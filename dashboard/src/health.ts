@@ -3,9 +3,9 @@
  * log (GET /api/alerts). Either may be missing on a server (no MediaMTX, no
  * alert nodes, an older flow): the section then says so and the page goes on.
  */
-import type { FeedMessage } from '../../nodes/dashboard-feed/feed-messages';
+import type { FeedMessage } from '../../nodes/lib/contract/feed';
 import { getOptional } from './api';
-import type { AlertRow, StreamRow } from './contract';
+import type { AlertRow, StreamRow } from '../../nodes/lib/contract/dashboard-api';
 import { byId, clear, h } from './dom';
 import { fmtTime } from './format';
 

@@ -1,6 +1,6 @@
 /** The login form: shown when GET /api/session says 401, and again when a session ends. */
 import { ApiFailure, post } from './api';
-import type { LoginRequest, SessionInfo } from './contract';
+import type { LoginRequest, SessionInfo } from '../../nodes/lib/contract/dashboard-api';
 import { byId } from './dom';
 
 export function showLogin(onLoggedIn: (s: SessionInfo) => void, notice = ''): void {

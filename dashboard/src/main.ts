@@ -5,7 +5,7 @@
 import './styles.css';
 import { ApiFailure, get, post, useSession, whenLoggedOut } from './api';
 import { CameraGrid } from './cameras';
-import type { SessionInfo } from './contract';
+import type { SessionInfo } from '../../nodes/lib/contract/dashboard-api';
 import { byId } from './dom';
 import { EventTimeline } from './events';
 import { LiveFeed } from './feed';

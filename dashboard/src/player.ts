@@ -4,7 +4,7 @@
  * with backoff when the stream drops; or the camera's MJPEG preview (an <img>)
  * when there is no MediaMTX for the browser or it cannot be reached.
  */
-import { DASHBOARD_CLIENT_HEADER, DASHBOARD_CLIENT_VALUE } from './contract';
+import { DASHBOARD_CLIENT_HEADER, DASHBOARD_CLIENT_VALUE } from '../../nodes/lib/contract/dashboard-api';
 import { h, clear } from './dom';
 
 export type VideoSource = { kind: 'whep'; url: string; fallbackMjpeg?: string } | { kind: 'mjpeg'; url: string } | { kind: 'none' };

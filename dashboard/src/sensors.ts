@@ -5,9 +5,9 @@
  */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import type { FeedMessage, SensorMessage } from '../../nodes/dashboard-feed/feed-messages';
+import type { FeedMessage, SensorMessage } from '../../nodes/lib/contract/feed';
 import { get, query } from './api';
-import type { CameraRow, SensorHistory } from './contract';
+import type { CameraRow, SensorHistory } from '../../nodes/lib/contract/dashboard-api';
 import { clear, h } from './dom';
 import { fmtClock, fmtNumber } from './format';
 

@@ -8,7 +8,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { NodeConstructor } from '../lib/node-config';
 import { StatusReporter } from '../lib/status';
-import type { DashboardHub } from './feed-messages';
+import type { DashboardHub } from '../lib/contract/feed';
 import { feedMessageFor, recordsIn } from './feed-translate';
 
 function hubFrom(settings: unknown): DashboardHub | undefined {

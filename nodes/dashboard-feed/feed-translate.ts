@@ -2,7 +2,7 @@
  * Store records → live feed messages (feed-messages.ts says why they differ).
  */
 import type { CameraMode, StoreRecord } from '../lib/types';
-import type { FeedCameraMode, FeedMessage } from './feed-messages';
+import type { FeedCameraMode, FeedMessage } from '../lib/contract/feed';
 
 // The browser's copy of the modes must stay the store's: this line stops compiling if they drift apart.
 const sameModes: [CameraMode, FeedCameraMode] extends [FeedCameraMode, CameraMode] ? true : never = true;
