@@ -1,12 +1,8 @@
 /**
- * Store records → live feed messages (feed-messages.ts says why they differ).
+ * Store records → live feed messages (nodes/lib/contract/feed.ts says why they differ).
  */
-import type { CameraMode, StoreRecord } from '../lib/types';
-import type { FeedCameraMode, FeedMessage } from '../lib/contract/feed';
-
-// The browser's copy of the modes must stay the store's: this line stops compiling if they drift apart.
-const sameModes: [CameraMode, FeedCameraMode] extends [FeedCameraMode, CameraMode] ? true : never = true;
-void sameModes;
+import type { StoreRecord } from '../lib/types';
+import type { FeedMessage } from '../lib/contract/feed';
 
 /** The browser-facing message for one store record, or undefined for records the dashboard does not show. */
 export function feedMessageFor(record: StoreRecord): FeedMessage | undefined {

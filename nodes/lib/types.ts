@@ -4,8 +4,8 @@
  * code (DESIGN.md §5).
  */
 
-export const CAMERA_MODES = ['ARMED', 'LIVESTREAMONLY', 'PRIVACY'] as const;
-export type CameraMode = (typeof CAMERA_MODES)[number];
+import type { CameraMode } from './contract/camera-mode';
+export { CAMERA_MODES, type CameraMode } from './contract/camera-mode';
 
 /** Device ids reach topics, file paths and SQL: this pattern is checked first. */
 export const DEVICE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;

@@ -15,7 +15,7 @@ import { AlertPolicy } from '../lib/alerts/policy';
 import type { NodeConstructor } from '../lib/node-config';
 import { StatusReporter } from '../lib/status';
 import type { AlertSnapshot, SnapshotRequest } from '../lib/types';
-import type { CameraRow } from '../lib/store/queries';
+import type { CameraRow, EventRow } from '../lib/contract/dashboard-api';
 import type { EventStore } from '../lib/store/store';
 import type { TelegramBotNode } from '../telegram-bot/telegram-bot';
 import { answerCommand, parseCommand, type CameraInfo, type CommandContext, type EventInfo } from './commands';
@@ -169,13 +169,6 @@ export default function register(RED: NodeAPI): void {
     if (commandsOn) bot!.subscribe(subscriber);
   }
   RED.nodes.registerType('telegram-alert', TelegramAlert as unknown as NodeConstructor);
-}
-
-interface EventRow {
-  camera_id: string;
-  camera_name: string | null;
-  activity_type: string | null;
-  start_timestamp: number | null;
 }
 
 function toCameraInfo(c: CameraRow): CameraInfo {

@@ -3,7 +3,7 @@
  * the repository's own graph, and the checker itself shown to catch what it is for.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { findCycles, importGraph, libraryLayerViolations, moduleImports, sourceFiles, type ImportGraph } from '../support/import-graph';
@@ -39,6 +39,17 @@ describe('the repository', () => {
 
   it('has nothing in nodes/lib importing a node folder', () => {
     assert.deepEqual(libraryLayerViolations(graph), []);
+  });
+
+  it('keeps the shared contract browser-safe: nodes/lib/contract imports only its own files, no package, no node:*', () => {
+    const contract = files.filter((f) => f.startsWith('nodes/lib/contract/'));
+    assert.ok(contract.includes('nodes/lib/contract/dashboard-api.ts'), 'the contract folder is read');
+    const outside = contract.flatMap((f) =>
+      moduleImports(f, readFileSync(join(ROOT, f), 'utf8'))
+        .filter((spec) => !/^\.\/[\w-]+$/.test(spec))
+        .map((spec) => `${f} → ${spec}`),
+    );
+    assert.deepEqual(outside, [], 'the dashboard bundle imports these files: they must build for a browser');
   });
 });
 

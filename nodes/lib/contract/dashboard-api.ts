@@ -1,7 +1,7 @@
 /**
  * JSON shapes between the dashboard page and the runtime, beside the live
- * feed's (nodes/dashboard-feed/feed-messages.ts). Types only: the server
- * (cli/dashboard-server.ts) and the browser bundle both import this file.
+ * feed's (feed.ts). Browser-safe: the server (dashboard/server/, the store's
+ * queries) and the browser bundle (dashboard/src/) both import this file.
  */
 
 /** What the page needs to know about the server's video sources. */
@@ -42,10 +42,9 @@ export interface ApiError {
 export const DASHBOARD_CLIENT_HEADER = 'x-requested-with';
 export const DASHBOARD_CLIENT_VALUE = 'picam-dashboard';
 
-// ---- API rows the page reads (README's API table; nodes/picam-database/queries.ts builds them)
+// ---- API rows the page reads (README's API table; nodes/lib/store/queries.ts builds them)
 
-export type CameraMode = 'ARMED' | 'LIVESTREAMONLY' | 'PRIVACY';
-export const CAMERA_MODES: readonly CameraMode[] = ['ARMED', 'LIVESTREAMONLY', 'PRIVACY'];
+export { CAMERA_MODES, type CameraMode } from './camera-mode';
 
 /** GET /api/cameras → {cameras: CameraRow[]}; times in Unix seconds */
 export interface CameraRow {
@@ -62,6 +61,8 @@ export interface CameraRow {
   battery_level: number | null;
   signal_strength: number | null;
   last_seen: number | null;
+  created_at: number | null;
+  updated_at: number | null;
 }
 
 /** GET /api/events → {events, total, limit, offset}; times in Unix seconds */
@@ -90,7 +91,16 @@ export interface SensorHistory {
   from: number;
   to: number;
   bucketMs: number;
-  readings: Array<{ time_ms: number; temperature: number | null; humidity: number | null; pressure: number | null; samples: number }>;
+  readings: SensorPoint[];
+}
+
+/** One bucket of GET /api/sensors/{id}: averages over bucketMs, `samples` readings in it */
+export interface SensorPoint {
+  time_ms: number;
+  temperature: number | null;
+  humidity: number | null;
+  pressure: number | null;
+  samples: number;
 }
 
 /** GET /api/streams → {streams: StreamRow[]} */

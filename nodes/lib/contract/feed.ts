@@ -5,11 +5,11 @@
  * browser contract stays small and stable when the store's records grow
  * (raw payloads, settings JSON and dead letters never reach a browser).
  *
- * Browser code imports these types too (dashboard/src): keep this file free of
- * imports; the translation from records is in feed-translate.ts.
+ * Browser code imports these types too (dashboard/src): like everything in nodes/lib/contract/,
+ * this file imports nothing but its neighbours there; the translation from records is in
+ * nodes/dashboard-feed/feed-translate.ts.
  */
-/** nodes/lib/types.ts's CameraMode, restated: that file uses Node types a browser build does not have (feed-translate.ts checks they agree). */
-export type FeedCameraMode = 'ARMED' | 'LIVESTREAMONLY' | 'PRIVACY';
+import type { CameraMode } from './camera-mode';
 
 interface DeviceMessage {
   deviceId: string;
@@ -49,7 +49,7 @@ export interface EventEndMessage extends DeviceMessage {
 export interface CameraStateMessage extends DeviceMessage {
   type: 'camera-state';
   /** the mode the camera reports it is in: the confirmation of a setmode */
-  mode?: FeedCameraMode;
+  mode?: CameraMode;
 }
 export interface ConnectionMessage extends DeviceMessage {
   type: 'connection';
@@ -66,7 +66,7 @@ export interface CommandMessage extends DeviceMessage {
   type: 'command';
   action: string;
   requestId: string;
-  mode?: FeedCameraMode;
+  mode?: CameraMode;
 }
 export interface StreamHealthMessage {
   type: 'stream-health';

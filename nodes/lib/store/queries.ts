@@ -3,6 +3,7 @@
  * validated here so that every caller (HTTP, flows, tests) gets the same
  * errors, and every value reaches SQL as a bound parameter.
  */
+import type { CameraRow, SensorPoint } from '../contract/dashboard-api';
 import { DEVICE_ID_PATTERN } from '../types';
 import { COMMAND_STATES } from './command-queue';
 import type { Connection, SqlValue } from './sqlite';
@@ -31,29 +32,8 @@ export const QUERY_KINDS: readonly QueryKind[] = [
 /** Query parameters as they come from a URL or a flow: strings or numbers. */
 export type QueryParams = Record<string, unknown>;
 
-export interface CameraRow {
-  camera_id: string;
-  device_type: string | null;
-  camera_name: string | null;
-  ip_address: string | null;
-  firmware_version: string | null;
-  status: string | null;
-  desired_mode: string | null;
-  connection_status: string | null;
-  battery_level: number | null;
-  signal_strength: number | null;
-  last_seen: number | null;
-  created_at: number | null;
-  updated_at: number | null;
-}
-
-export interface SensorPoint {
-  time_ms: number;
-  temperature: number | null;
-  humidity: number | null;
-  pressure: number | null;
-  samples: number;
-}
+// The rows the API answers with are the contract's (the dashboard page reads the same types).
+export type { CameraRow, SensorPoint } from '../contract/dashboard-api';
 
 /**
  * One parameter as a string or number. A URL can also make lists (`?limit=1&limit=2`) and
