@@ -49,7 +49,7 @@ before(async () => {
   nr5 = await installNodeRed5(versions, join(dir, tgz));
   if (nr5.installed.length > 0) console.log(`# installed into ${nr5.userDir}/..: ${nr5.installed.join(', ')}`);
 
-  // The cloud role's own settings (logins, admin path, flow values) from cli/roles.ts, as a plain settings file:
+  // The cloud role's own settings (logins, admin path, flow values) from cli/runtime/roles.ts, as a plain settings file:
   // no picam-guardian runtime around Node-RED, and the module loaded from the user directory where npm put it.
   const [http, mqttPort, ws] = [await freePort(), await freePort(), await freePort()];
   const role = settingsFor({ ...cloudRoleEnv(dir, { http, mqtt: mqttPort, ws }), PICAM_ROLE: 'cloud' });

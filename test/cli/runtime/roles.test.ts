@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { selectBroker } from '../../../cli/flows/broker-choice';
+import { checkFlow, type FlowNode } from '../../../cli/flows/flow-file';
+import { settingsFor } from '../../../cli/runtime/roles';
+
+const SECRETS = {
+  MQTT_USERNAME: 'devices',
+  MQTT_PASSWORD: 'pw',
+  PICAM_CREDENTIAL_SECRET: 'secret',
+  PICAM_ADMIN_USER: 'admin',
+  PICAM_ADMIN_PASSWORD_HASH: '$2b$08$hash',
+  PICAM_API_USER: 'viewer',
+  PICAM_API_PASSWORD_HASH: '$2b$08$hash2',
+};
+
+describe('roles: Node-RED settings from the environment', () => {
+  it('demo: local only, editor at /, no logins, data in data/demo', () => {
+    const r = settingsFor({});
+    assert.equal(r.role, 'demo');
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.node.uiHost, '127.0.0.1');
+    assert.equal(r.node.uiPort, 1880);
+    assert.equal(r.node.httpAdminRoot, '/');
+    assert.equal(r.node.adminAuth, undefined);
+    assert.match(String(r.node.userDir), /data\/demo$/);
+    assert.equal(r.flowEnv.PICAM_MQTT_PORT, '1883');
+    assert.equal(r.flowEnv.PICAM_MQTT_WS_PORT, '9001');
+    assert.equal(r.flowEnv.PICAM_DEVICE_TOPIC, 'prod/device/#');
+  });
+
+  it('cloud: refuses to start without every login and secret, and names each', () => {
+    const r = settingsFor({ PICAM_ROLE: 'cloud' });
+    for (const name of Object.keys(SECRETS))
+      assert.ok(
+        r.problems.some((p) => p.startsWith(name)),
+        `${name} is reported missing`,
+      );
+  });
+
+  it('cloud: editor under /admin behind a login, API behind HTTP auth, on all interfaces', () => {
+    const r = settingsFor({ PICAM_ROLE: 'cloud', ...SECRETS });
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.node.uiHost, '0.0.0.0');
+    assert.equal(r.node.httpAdminRoot, '/admin');
+    assert.deepEqual(r.node.adminAuth, { type: 'credentials', users: [{ username: 'admin', password: '$2b$08$hash', permissions: '*' }] });
+    assert.deepEqual(r.node.httpNodeAuth, { user: 'viewer', pass: '$2b$08$hash2' });
+    assert.equal(r.node.credentialSecret, 'secret');
+    assert.equal(r.flowEnv.MQTT_PASSWORD, 'pw');
+  });
+
+  it('pi: editor login required, no API login', () => {
+    const r = settingsFor({
+      PICAM_ROLE: 'pi',
+      ...SECRETS,
+      PICAM_MQTT_HOST: 'cloud.example',
+      PICAM_API_USER: undefined,
+      PICAM_API_PASSWORD_HASH: undefined,
+    });
+    assert.deepEqual(r.problems, []);
+    assert.ok(r.node.adminAuth);
+    assert.equal(r.node.httpNodeAuth, undefined);
+  });
+
+  it('pi: the topics of its device id, its birth and Last Will messages, and the cloud broker required', () => {
+    const r = settingsFor({
+      PICAM_ROLE: 'pi',
+      ...SECRETS,
+      PICAM_DEVICE_ID: 'kitchen-pi',
+      PICAM_DEVICE_NAME: 'Kitchen',
+      PICAM_MQTT_HOST: 'cloud.example',
+    });
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.flowEnv.PICAM_ENVIRONMENT_TOPIC, 'prod/device/message/picam/kitchen-pi/sensors/environment');
+    assert.equal(r.flowEnv.PICAM_CONNECTION_TOPIC, 'prod/device/connection/picam/kitchen-pi');
+    assert.equal(r.flowEnv.PICAM_COMMAND_TOPIC, 'prod/honeycomb/kitchen-pi/#');
+    assert.equal(JSON.parse(r.flowEnv.PICAM_BIRTH_PAYLOAD!).name, 'Kitchen');
+    assert.deepEqual(JSON.parse(r.flowEnv.PICAM_WILL_PAYLOAD!), { status: 'disconnected' });
+    assert.equal(r.flowEnv.PICAM_SENSEHAT_BACKEND, 'auto', 'never the simulation on a real Pi unless asked');
+    assert.match(settingsFor({ PICAM_ROLE: 'pi', ...SECRETS }).problems.join(), /PICAM_MQTT_HOST is required for the pi role/);
+    assert.match(
+      settingsFor({ PICAM_ROLE: 'pi', ...SECRETS, PICAM_MQTT_HOST: '' }).problems.join(),
+      /PICAM_MQTT_HOST is required/,
+      "an env file's empty line is missing too",
+    );
+    assert.match(
+      settingsFor({ PICAM_ROLE: 'pi', ...SECRETS, PICAM_MQTT_HOST: 'x', PICAM_DEVICE_ID: 'a/b' }).problems.join(),
+      /PICAM_DEVICE_ID must match/,
+    );
+    assert.equal(settingsFor({}).flowEnv.PICAM_SENSEHAT_BACKEND, 'simulated', 'the demo simulates the board');
+  });
+
+  it('reports bad values instead of guessing', () => {
+    assert.match(settingsFor({ PICAM_ROLE: 'server' }).problems.join(), /PICAM_ROLE must be one of demo, cloud, pi/);
+    assert.match(settingsFor({ PICAM_HTTP_PORT: '70000' }).problems.join(), /PICAM_HTTP_PORT must be a TCP port number/);
+    assert.match(settingsFor({ PICAM_MQTT_PORT: 'mqtt' }).problems.join(), /PICAM_MQTT_PORT must be a TCP port number/);
+    assert.match(settingsFor({ PICAM_MQTT_BROKER: 'mosquitto' }).problems.join(), /PICAM_MQTT_BROKER must be embedded or external/);
+    assert.match(settingsFor({ PICAM_HOST: '0.0.0.0' }).problems.join(), /the demo has no logins and serves only 127\.0\.0\.1/);
+    assert.deepEqual(settingsFor({ PICAM_HOST: 'localhost' }).problems, []);
+    assert.match(settingsFor({ PICAM_GATEWAY_PORT: '-1' }).problems.join(), /PICAM_GATEWAY_PORT must be a TCP port number/);
+  });
+
+  it('binds the embedded broker where the role serves (PICAM_HOST) unless PICAM_MQTT_BIND says otherwise', () => {
+    assert.equal(settingsFor({}).flowEnv.PICAM_MQTT_BIND, '127.0.0.1');
+    const cloud = { PICAM_ROLE: 'cloud', ...SECRETS };
+    assert.equal(settingsFor(cloud).flowEnv.PICAM_MQTT_BIND, '0.0.0.0');
+    assert.equal(settingsFor({ ...cloud, PICAM_HOST: '127.0.0.1' }).flowEnv.PICAM_MQTT_BIND, '127.0.0.1');
+    assert.equal(settingsFor({ ...cloud, PICAM_HOST: '127.0.0.1', PICAM_MQTT_BIND: '10.0.0.5' }).flowEnv.PICAM_MQTT_BIND, '10.0.0.5');
+    // The demo's broker has no login: loopback only.
+    assert.match(
+      settingsFor({ PICAM_MQTT_BIND: '0.0.0.0' }).problems.join(),
+      /the demo's broker has no login and listens only on 127\.0\.0\.1/,
+    );
+  });
+
+  it('follows a custom topic prefix into the subscription', () => {
+    assert.equal(settingsFor({ PICAM_PREFIX: 'site7' }).flowEnv.PICAM_DEVICE_TOPIC, 'site7/device/#');
+  });
+});
+
+describe('broker choice', () => {
+  const flow = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'flows', 'cloud.json'), 'utf8')) as FlowNode[];
+
+  it('keeps the shipped flow as it is with the embedded broker', () => {
+    assert.deepEqual(selectBroker(flow, 'embedded'), flow);
+  });
+
+  it('drops the embedded broker and enables the device input for an external one', () => {
+    const external = selectBroker(flow, 'external');
+    assert.equal(flow.filter((n) => n.type === 'picam-broker').length, 1, 'the shipped flow embeds picam-broker');
+    assert.equal(external.filter((n) => /broker$/.test(n.type) && n.type !== 'mqtt-broker').length, 0, 'no broker to take Mosquitto’s ports');
+    const input = external.find((n) => n.id === 'cloud.mqtt-in')!;
+    // the ingest that acknowledges after commit, not the stock mqtt in that acknowledges on arrival
+    assert.equal(input.type, 'mqtt-ingest');
+    assert.equal(input.topic, '${PICAM_DEVICE_TOPIC}');
+    assert.equal(input.d, false);
+    assert.equal(external.length, flow.length - 1, 'nothing else changes');
+  });
+
+  // The broker sits in the "Device ingest" group: it leaves the group's member
+  // list too. Node-RED 4.1 would run a group listing a missing node (the editor
+  // drops the id silently on import), but the deploy checks refuse such a flow
+  // and the next pull from the editor would rewrite it.
+  it('takes the embedded broker out of its group, so the installed flow passes the deploy checks', () => {
+    const broker = flow.find((n) => n.type === 'picam-broker')!;
+    assert.ok(typeof broker.g === 'string', 'the shipped broker is in a group');
+    const external = selectBroker(flow, 'external');
+    const group = external.find((n) => n.id === broker.g)!;
+    assert.ok(!(group.nodes as string[]).includes(broker.id));
+    assert.deepEqual(
+      checkFlow(external, { configRefs: {} }).problems,
+      [],
+      'no wire, link, group or catch scope names the removed broker',
+    );
+    const before = flow.find((n) => n.id === broker.g)!;
+    assert.deepEqual(group.nodes, (before.nodes as string[]).filter((id) => id !== broker.id), 'the other members stay');
+  });
+
+  it('removes every reference to the broker, whatever refers to it', () => {
+    const edited: FlowNode[] = [
+      { id: 't', type: 'tab' },
+      { id: 'g', type: 'group', z: 't', nodes: ['b', 'in', 'p'] },
+      { id: 'b', type: 'picam-broker', z: 't', g: 'g', wires: [['p']] },
+      { id: 'in', type: 'mqtt-ingest', z: 't', g: 'g', topic: '${PICAM_DEVICE_TOPIC}', d: true, wires: [['p']] },
+      { id: 'p', type: 'mqtt-processor', z: 't', g: 'g', wires: [] },
+      { id: 'c', type: 'catch', z: 't', scope: ['b', 'p'], wires: [] },
+      { id: 's', type: 'status', z: 't', scope: ['b'], wires: [] },
+    ];
+    const external = selectBroker(edited, 'external');
+    assert.deepEqual(
+      external.map((n) => [n.id, n.nodes ?? n.scope ?? null]),
+      [['t', null], ['g', ['in', 'p']], ['in', null], ['p', null], ['c', ['p']], ['s', []]],
+    );
+    assert.deepEqual(checkFlow(external, { configRefs: {} }).problems, []);
+  });
+});

@@ -1,0 +1,361 @@
+/**
+ * picam-broker: the embedded broker binds where it is told, refuses a guessing
+ * address and reserved client ids, keeps each device to its own topics, and
+ * acknowledges a QoS 1 message only after the store committed it, with a bounded
+ * number of messages in flight. Real aedes, real mqtt.js clients, real SQLite.
+ */
+import assert from 'node:assert/strict';
+import { connect as tcpConnect, createServer } from 'node:net';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
+import { sumCounters } from '../../../nodes/lib/metrics';
+import { localBroker } from '../../../nodes/lib/mqtt/local-broker';
+import brokerNode from '../../../nodes/picam-broker/picam-broker';
+import processorNode from '../../../nodes/mqtt-processor/mqtt-processor';
+import databaseNode from '../../../nodes/picam-database/picam-database';
+import eventsNode from '../../../nodes/sqlite-events/sqlite-events';
+import { environment, PI, topics } from '../../support/fixtures';
+import { listeningAddresses } from '../../support/listening';
+import { freePort } from '../../support/ports';
+import { tempDir } from '../../support/tmp';
+import { Collector, helper, rows, sleep, spy, text, until, useNodeRed } from '../../support/node-helper';
+
+useNodeRed();
+
+const LOGIN = { username: 'devices', password: 'broker-secret-for-tests' };
+const dir = tempDir('picam-broker-');
+let files = 0;
+
+interface Ports {
+  port: number;
+  wsPort: number;
+}
+
+async function ports(): Promise<Ports> {
+  return { port: await freePort(), wsPort: await freePort() };
+}
+
+/** The broker `b` (output to helper `out`, or to the given wires) plus other nodes. */
+async function loadBroker(p: Ports, props: Record<string, unknown> = {}, rest: object[] = [], wires = [['out']]) {
+  const flow = [
+    {
+      id: 'b',
+      type: 'picam-broker',
+      bind: '127.0.0.1',
+      port: p.port,
+      wsPort: p.wsPort,
+      prefix: 'prod',
+      topic: 'prod/device/#',
+      wires,
+      ...props,
+    },
+    { id: 'out', type: 'helper' },
+    ...rest,
+  ];
+  const credentials = { b: props.open ? {} : LOGIN };
+  await helper.load([brokerNode, databaseNode, processorNode, eventsNode] as never, flow, credentials);
+  await until('the broker to listen', () => localBroker('b'), 5000);
+}
+
+const device = (p: Ports, clientId: string, extra: IClientOptions = {}) =>
+  mqtt.connectAsync(`mqtt://127.0.0.1:${p.port}`, { ...LOGIN, clientId, reconnectPeriod: 0, ...extra });
+
+/** A client whose TCP connection comes from another loopback address, as a second machine would. */
+function deviceFrom(localAddress: string, p: Ports, clientId: string): Promise<MqttClient> {
+  const client = new MqttClient(() => tcpConnect({ host: '127.0.0.1', port: p.port, localAddress }), {
+    ...LOGIN,
+    clientId,
+    reconnectPeriod: 0,
+    protocolVersion: 4,
+  });
+  return new Promise((resolve, reject) => {
+    client.once('connect', () => resolve(client));
+    client.once('error', (err) => {
+      client.end(true);
+      reject(err);
+    });
+  });
+}
+
+const codeOf = async (attempt: Promise<MqttClient>): Promise<number | undefined> => {
+  try {
+    const c = await attempt;
+    await c.endAsync();
+    return 0;
+  } catch (err) {
+    return (err as { code?: number }).code;
+  }
+};
+
+describe('picam-broker: where it listens', () => {
+  it('binds its MQTT and WebSocket listeners to the configured address only, and frees the ports on close', async () => {
+    const p = await ports();
+    await loadBroker(p);
+    assert.deepEqual(listeningAddresses(p.port), ['127.0.0.1']);
+    assert.deepEqual(listeningAddresses(p.wsPort), ['127.0.0.1']);
+    await helper.unload();
+    for (const port of [p.port, p.wsPort]) {
+      const s = createServer();
+      await new Promise<void>((resolve, reject) => s.once('error', reject).listen(port, '127.0.0.1', resolve));
+      await new Promise((r) => s.close(r));
+    }
+  });
+
+  it('without a login, refuses to listen beyond loopback', async () => {
+    const p = await ports();
+    const flow = [{ id: 'b', type: 'picam-broker', bind: '0.0.0.0', port: p.port, wsPort: '', wires: [[]] }];
+    await helper.load([brokerNode] as never, flow, { b: {} });
+    const statuses = spy('b', 'status');
+    await sleep(200);
+    assert.deepEqual(listeningAddresses(p.port), []);
+    assert.equal(localBroker('b'), undefined);
+    void statuses;
+  });
+});
+
+describe('picam-broker: logins', () => {
+  it('refuses an address after 10 wrong passwords without checking the password; another address still logs in', async () => {
+    const p = await ports();
+    await loadBroker(p);
+    const warnings = spy('b', 'warn');
+    for (let i = 0; i < 10; i++) {
+      assert.equal(await codeOf(device(p, 'guesser', { password: `guess-${i}` })), 4, `guess ${i}: bad user name or password`);
+    }
+    // Blocked: even the right password is refused (5, not authorized) without being looked at.
+    assert.equal(await codeOf(device(p, 'guesser')), 5);
+    assert.equal(await codeOf(deviceFrom('127.0.0.2', p, 'honest')), 0, 'a good login from another address');
+    assert.ok(warnings.length >= 1 && warnings.length < 11, `throttled warnings, got ${warnings.length}`);
+    assert.ok(!warnings.some((w) => text(w).includes(LOGIN.password)), 'no password in the log');
+    assert.match(text(warnings[0]!), /refused client "guesser" from 127\.0\.0\.1/);
+    assert.ok(sumCounters('picam-broker').refused! >= 11);
+  });
+
+  it('behind the proxy, blocks the guessing WebSocket client, not everyone the proxy forwards', async () => {
+    const p = await ports();
+    await loadBroker(p);
+    // As the shipped nginx relays: every connection from loopback, the client in X-Forwarded-For.
+    const via = (client: string, clientId: string, password = LOGIN.password) =>
+      mqtt.connectAsync(`ws://127.0.0.1:${p.wsPort}/mqtt`, {
+        ...LOGIN,
+        password,
+        clientId,
+        reconnectPeriod: 0,
+        wsOptions: { headers: { 'x-forwarded-for': client } },
+      });
+    for (let i = 0; i < 10; i++) assert.equal(await codeOf(via('203.0.113.9', 'guesser', `guess-${i}`)), 4);
+    assert.equal(await codeOf(via('203.0.113.9', 'guesser')), 5, 'the guesser is blocked');
+    assert.equal(await codeOf(via('198.51.100.7', 'cam-1')), 0, 'another client through the same proxy still logs in');
+  });
+
+  it('refuses reserved runtime client ids to devices (WebSocket, as through the proxy)', async () => {
+    const p = await ports();
+    await loadBroker(p);
+    const ws = (clientId: string) => mqtt.connectAsync(`ws://127.0.0.1:${p.wsPort}/mqtt`, { ...LOGIN, clientId, reconnectPeriod: 0 });
+    assert.equal(await codeOf(ws('picam-guardian-cloud')), 2, 'identifier rejected');
+    assert.equal(await codeOf(ws('picam-guardian-0123456789abcdef-commands')), 2);
+    assert.equal(await codeOf(ws('cam-1')), 0, 'a device id over WebSocket is fine');
+  });
+});
+
+describe('picam-broker: each device to its own topics', () => {
+  it('lets device A publish only under its own id and read only its own commands', async () => {
+    const p = await ports();
+    await loadBroker(p);
+    const out = new Collector('out');
+    const warnings = spy('b', 'warn');
+    const a = await device(p, 'camA');
+    const b = await device(p, 'camB');
+    const heardByB: string[] = [];
+    const heardByA: string[] = [];
+    b.on('message', (t) => heardByB.push(t));
+    a.on('message', (t) => heardByA.push(t));
+
+    assert.deepEqual(
+      (await b.subscribeAsync('prod/honeycomb/camB/#', { qos: 1 })).map((g) => g.qos),
+      [1],
+    );
+    for (const filter of ['prod/honeycomb/camB/#', 'prod/honeycomb/+/#', 'prod/#', '#', 'prod/device/status/hive-cam/camB']) {
+      // mqtt.js rejects a SUBACK that carries 0x80 (failure), with the packet.
+      await assert.rejects(
+        a.subscribeAsync(filter, { qos: 1 }),
+        (err: { packet?: { granted?: number[] } }) => err.packet?.granted?.[0] === 128,
+        filter,
+      );
+    }
+    assert.deepEqual(
+      (await a.subscribeAsync('prod/honeycomb/camA/system/+', { qos: 1 })).map((g) => g.qos),
+      [1],
+    );
+
+    // A publish under B's id is acknowledged (QoS 1 PUBACK) and dropped.
+    await a.publishAsync(topics.status('camB'), JSON.stringify({ battery: 1 }), { qos: 1 });
+    await a.publishAsync('prod/honeycomb/camB/system/reboot', '{}', { qos: 1 });
+    await a.publishAsync(topics.status('camA'), JSON.stringify({ battery: 50 }), { qos: 1 });
+    const [msg] = await out.wait(1);
+    assert.equal(msg!.topic, topics.status('camA'));
+    assert.ok(Buffer.isBuffer(msg!.payload));
+    assert.equal(msg!.clientId, 'camA');
+    assert.equal(msg!.qos, 1);
+    await sleep(100);
+    assert.equal(out.msgs.length, 1, 'nothing under another id reached the flow');
+    assert.deepEqual(heardByB, [], 'B got no command forged by A');
+    // Counted (5 subscriptions, 2 publishes) and logged, throttled to one warning per 10 s.
+    assert.equal(sumCounters('picam-broker').denied, 7);
+    assert.equal(warnings.length, 1);
+    assert.match(text(warnings[0]!), /denied client "camA" a subscription to "prod\/honeycomb\/camB\/#" \(SUBACK 0x80\)/);
+
+    // The runtime reaches B through the broker itself, without a client; A hears nothing.
+    const broker = localBroker('b')!;
+    assert.equal(broker.isConnected('camB'), true);
+    assert.equal(broker.isConnected('camZ'), false);
+    await broker.publish('prod/honeycomb/camB/system/setmode', Buffer.from('{"mode":"ARMED"}'), { qos: 1, retain: false });
+    await until('B hears its command', () => heardByB.length === 1 || undefined);
+    assert.deepEqual(heardByA, []);
+    await sleep(50);
+    assert.equal(out.msgs.length, 1, "the runtime's own publishes do not come back out");
+    await Promise.all([a.endAsync(), b.endAsync()]);
+  });
+});
+
+describe('picam-broker: acknowledged after commit', () => {
+  async function loadStore(p: Ports, brokerProps: Record<string, unknown>, maxDelayMs: number) {
+    const file = join(dir, `broker${files++}.db`);
+    const rest = [
+      { id: 'db', type: 'picam-database', file, maxBatch: 2000, maxDelayMs, synchronous: 'FULL', retainSensorDays: 0 },
+      { id: 'proc', type: 'mqtt-processor', prefix: 'prod', deviceTypes: 'hive-cam,picam', database: 'db', wires: [['store'], [], [], []] },
+      { id: 'store', type: 'sqlite-events', database: 'db', mode: 'write', query: 'cameras', wires: [] },
+    ];
+    await loadBroker(p, brokerProps, rest, [['proc']]);
+    return file;
+  }
+
+  /** Reading timestamps the store has committed (its done() runs after COMMIT), seen through Node-RED's hooks. */
+  function committedReadings(): { times: Set<number>; stop(): void } {
+    const hooks = (require('@node-red/util') as { hooks: { add(n: string, f: (e: never) => void): void; remove(n: string): void } }).hooks;
+    const times = new Set<number>();
+    hooks.add('onComplete.brokerTest', ((e: { node: { id: string }; msg: { payload?: { timeMs?: number } }; error?: unknown }) => {
+      if (e.node.id === 'store' && !e.error && typeof e.msg.payload?.timeMs === 'number') times.add(e.msg.payload.timeMs);
+    }) as never);
+    return { times, stop: () => hooks.remove('onComplete.brokerTest') };
+  }
+
+  it("sends a QoS 1 PUBACK only once the reading's row is committed in SQLite", async () => {
+    const p = await ports();
+    // The store waits up to 300 ms to fill a batch: a PUBACK on arrival would come long before the COMMIT.
+    const file = await loadStore(p, {}, 300);
+    const committed = committedReadings();
+    const pi = await device(p, PI);
+    try {
+      const t0 = Date.now();
+      const early: number[] = [];
+      await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          pi.publishAsync(topics.environment(), JSON.stringify(environment(t0 + i)), { qos: 1 }).then(() => {
+            if (!committed.times.has(t0 + i)) early.push(t0 + i);
+          }),
+        ),
+      );
+      assert.deepEqual(early, [], 'PUBACKs that arrived before their row was committed');
+      // And as another process sees the file, right at the PUBACK:
+      const t1 = t0 + 10_000;
+      await pi.publishAsync(topics.environment(), JSON.stringify(environment(t1)), { qos: 1 });
+      const found = await rows(file, 'SELECT COUNT(*) AS n FROM sensor_readings WHERE time_ms = ?', [t1]);
+      assert.equal(found[0]!.n, 1);
+      const all = await rows(file, 'SELECT COUNT(*) AS n FROM sensor_readings');
+      assert.equal(all[0]!.n, 201);
+    } finally {
+      committed.stop();
+      await pi.endAsync();
+    }
+  });
+
+  it('keeps at most maxInFlight messages in flight under a flood from one client, and stores them all', async () => {
+    const p = await ports();
+    const file = await loadStore(p, { maxInFlight: 50 }, 20);
+    const pi = await device(p, PI);
+    let maxInFlight = 0;
+    let maxTaken = 0;
+    const sampler = setInterval(() => {
+      const c = sumCounters('picam-broker');
+      maxInFlight = Math.max(maxInFlight, c.inFlight ?? 0);
+      maxTaken = Math.max(maxTaken, (c.inFlight ?? 0) + (c.held ?? 0));
+    }, 1);
+    try {
+      const t0 = Date.now();
+      const total = 3000;
+      await Promise.all(
+        Array.from({ length: total }, (_, i) => pi.publishAsync(topics.environment(), JSON.stringify(environment(t0 + i)), { qos: 1 })),
+      );
+      const all = await rows(file, 'SELECT COUNT(*) AS n FROM sensor_readings');
+      assert.equal(all[0]!.n, total);
+      assert.ok(maxInFlight > 0 && maxInFlight <= 50, `in flight peaked at ${maxInFlight}`);
+      assert.ok(maxTaken < total / 2, `the broker took ${maxTaken} of ${total} messages off the socket at once`);
+    } finally {
+      clearInterval(sampler);
+      await pi.endAsync();
+    }
+  });
+
+  it('under a flood from many devices, stops reading their sockets once maxInFlight are waiting, and stores everything', async () => {
+    const p = await ports();
+    const cap = 50;
+    const file = await loadStore(p, { maxInFlight: cap }, 20);
+    const ids = Array.from({ length: 40 }, (_, i) => `flood-pi-${i}`);
+    const pis = await Promise.all(ids.map((id) => device(p, id)));
+    let maxTaken = 0;
+    let maxParked = 0;
+    const sampler = setInterval(() => {
+      const c = sumCounters('picam-broker');
+      maxTaken = Math.max(maxTaken, (c.inFlight ?? 0) + (c.held ?? 0));
+      maxParked = Math.max(maxParked, c.parked ?? 0);
+    }, 1);
+    try {
+      const t0 = Date.now();
+      const perPi = 400;
+      const sent: Array<Promise<unknown>> = [];
+      for (let i = 0; i < perPi; i++)
+        pis.forEach((pi, n) => sent.push(pi.publishAsync(topics.environment(ids[n]), JSON.stringify(environment(t0 + i)), { qos: 1 })));
+      await Promise.all(sent);
+      const all = await rows(file, 'SELECT COUNT(*) AS n FROM sensor_readings');
+      assert.equal(all[0]!.n, ids.length * perPi, 'every reading stored: held back, not dropped');
+      // At most `cap` in flight and `cap` waiting, plus what one socket read parsed when the
+      // line filled (aedes parses a whole read at once; a read is at most ~80 KB here).
+      const packetBytes = topics.environment(ids[0]).length + JSON.stringify(environment(t0)).length + 4;
+      const oneRead = Math.ceil((80 * 1024) / packetBytes);
+      assert.ok(maxTaken <= 2 * cap + oneRead, `the broker took ${maxTaken} messages off the sockets at once (bound ${2 * cap + oneRead})`);
+      assert.ok(maxParked > 0, 'devices were held back at their sockets');
+      assert.equal(sumCounters('picam-broker').parked, 0, 'and read again once there was room');
+    } finally {
+      clearInterval(sampler);
+      await Promise.all(pis.map((pi) => pi.endAsync()));
+    }
+  });
+});
+
+describe('picam-broker: packet size', () => {
+  it('closes a connection whose packet announces more than 1 MiB, before buffering it; others carry on', async () => {
+    const p = await ports();
+    await loadBroker(p);
+    const warnings = spy('b', 'warn');
+    // A CONNECT announcing 100 MB (remaining length 0x80 0x80 0x80 0x30), then a stream of bytes: no login needed to try.
+    const raw = tcpConnect(p.port, '127.0.0.1');
+    await new Promise<void>((resolve) => raw.once('connect', resolve));
+    const closed = new Promise<void>((resolve) => raw.once('close', () => resolve()));
+    raw.on('error', () => undefined);
+    raw.write(Buffer.from([0x10, 0x80, 0x80, 0x80, 0x30]));
+    for (let i = 0; i < 64 && !raw.destroyed; i++) raw.write(Buffer.alloc(64 * 1024));
+    await Promise.race([closed, sleep(10_000).then(() => assert.fail('the connection was not closed: the broker kept buffering'))]);
+    await until(
+      'the warning',
+      () => warnings.find((w) => /closed the connection of 127\.0\.0\.1 \(tcp\): it sent a packet of 100663296 bytes/.test(text(w))),
+      5000,
+    );
+    // A device with a large but fair message (300 KiB) is still served, over TCP and WebSocket.
+    for (const url of [`mqtt://127.0.0.1:${p.port}`, `ws://127.0.0.1:${p.wsPort}/mqtt`]) {
+      const cam = await mqtt.connectAsync(url, { ...LOGIN, clientId: 'cam-1', reconnectPeriod: 0 });
+      await cam.publishAsync('prod/device/message/hive-cam/cam-1/camera/state', Buffer.alloc(300 * 1024, 0x20), { qos: 1 });
+      await cam.endAsync();
+    }
+  });
+});
