@@ -11,7 +11,7 @@ export default tseslint.config(
   {
     ignores: ['dist/', 'examples/', 'node_modules/', 'coverage/', 'test-results/', 'bench/results/', 'data/', '.node-red/'],
   },
-  // Mistakes on purpose: test/unit/lint-rules.test.ts lints them to show each rule fires.
+  // Mistakes on purpose: test/repo/lint-rules.test.ts lints them to show each rule fires.
   { ignores: ['test/fixtures/lint/'] },
   {
     files: ['**/*.ts'],

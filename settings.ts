@@ -1,6 +1,6 @@
 /**
  * Node-RED settings for the role in PICAM_ROLE (demo | cloud | pi), built from
- * environment variables by cli/roles.ts. `picam-guardian start` uses the same
+ * environment variables by cli/runtime/roles.ts. `picam-guardian start` uses the same
  * function; this file lets a stock Node-RED run a role too:
  *   PICAM_ROLE=cloud node-red --settings node_modules/picam-guardian/dist/settings.js
  */

@@ -24,7 +24,7 @@ ${DEPLOY_USAGE}
 Environment variables are listed in README.md.`;
 
 async function main(argv: string[]): Promise<void> {
-  // The certificates command has its own flags (cli/certs.ts).
+  // The certificates command has its own flags (cli/commands/certs.ts).
   if (argv[0] === 'certs') {
     process.exitCode = await certsCli(argv.slice(1), (l) => console.log(l));
     return;
@@ -33,7 +33,7 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = await hashPasswordCli(argv.slice(1), (l) => console.log(l));
     return;
   }
-  // So do the flow deployment commands (cli/deploy.ts, docs/deploy.md).
+  // So do the flow deployment commands (cli/deploy/deploy.ts, docs/deploy.md).
   if (argv[0] === 'deploy' || argv[0] === 'rollback' || argv[0] === 'pull' || argv[0] === 'format-flows') {
     process.exitCode = await deployCli(argv);
     return;

@@ -115,7 +115,7 @@ export interface DeployOptions extends Target {
   rev?: string;
   /** base of the local state, default ~/.picam-guardian/deploy */
   stateDir?: string;
-  /** which way device traffic comes in (cli/broker-choice.ts); the cloud flow ships `embedded` */
+  /** which way device traffic comes in (cli/flows/broker-choice.ts); the cloud flow ships `embedded` */
   broker?: BrokerMode;
 }
 

@@ -41,7 +41,7 @@ export interface AuthConfig {
   viewers: Login[];
   /** The health poller: api and metrics. */
   monitor?: Login;
-  /** Checks a dashboard stream token (cli/stream-tokens.ts): the user it was issued to, or undefined. */
+  /** Checks a dashboard stream token (dashboard/server/stream-tokens.ts): the user it was issued to, or undefined. */
   streamToken?: (token: string) => string | undefined;
 }
 
@@ -201,7 +201,7 @@ function readBody(req: Request): Promise<unknown> {
  * `POST` handler for MediaMTX's authHTTPAddress: 200 `{"status":"ok"}` allows,
  * 401 `{"status":"error","error":"authentication error"}` refuses (the reason goes
  * to the log, never to the caller), 400 for a malformed body. The runtime serves
- * it only on its internal listener (cli/internal-server.ts), and by default it
+ * it only on its internal listener (cli/runtime/internal-server.ts), and by default it
  * answers only local, unrelayed callers (loopback, no Forwarded/X-Forwarded-For/
  * X-Real-IP: 403 otherwise): reachable from the network it would be a password
  * oracle. `loopbackOnly: false` is for a MediaMTX in another container, on a

@@ -38,7 +38,7 @@ export interface RoleSettings {
   node: Record<string, unknown>;
   /** PEM files for serving HTTPS directly (PICAM_TLS_CERT / PICAM_TLS_KEY); plain HTTP without */
   tls?: { cert: string; key: string };
-  /** logins, tokens and video sources of the dashboard (cli/dashboard-config.ts) */
+  /** logins, tokens and video sources of the dashboard (dashboard/server/dashboard-config.ts) */
   dashboard: DashboardConfig;
   /** PICAM_TRUSTED_PROXIES: whose X-Forwarded-For/-Proto are believed (nodes/lib/client-address.ts) */
   trustedProxies: TrustedProxies;

@@ -5,7 +5,7 @@
  *   GET  /api/session  who is logged in, the CSRF token, the video settings
  *   POST /api/login    {username, password, remember} → session cookie
  *   POST /api/logout   ends the session (CSRF token required)
- *   GET  /api/stream-token  a minutes-long token for one live-video connection (cli/stream-tokens.ts)
+ *   GET  /api/stream-token  a minutes-long token for one live-video connection (dashboard/server/stream-tokens.ts)
  *   /api/ws            the live feed (WebSocket), session cookie or API token
  *
  * and the guard in front of everything Node-RED serves on httpNode (the API,

@@ -2,7 +2,7 @@
  * Short-lived tokens that let a dashboard user's browser watch live video.
  *
  * The browser talks to MediaMTX directly (WHEP), and MediaMTX asks the runtime
- * whether it may (`/mediamtx/auth`, cli/mediamtx-auth.ts), passing on the
+ * whether it may (`/mediamtx/auth`, cli/runtime/mediamtx-auth.ts), passing on the
  * `Authorization: Bearer` token the browser sent. The dashboard never has the
  * user's password to give MediaMTX, so it asks the runtime for one of these
  * before each connection: `<expiresMs>.<user, base64url>.<HMAC-SHA256>`, signed

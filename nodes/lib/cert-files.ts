@@ -1,5 +1,5 @@
 /**
- * The certificate files `picam-guardian certs` writes (cli/certs.ts) and the
+ * The certificate files `picam-guardian certs` writes (cli/commands/certs.ts) and the
  * camera gateway serves: one name list, so the two cannot drift apart.
  */
 export type CertFile = 'caCert' | 'caKey' | 'brokerCert' | 'brokerKey' | 'clientCert' | 'clientKey';

@@ -7,7 +7,7 @@
  * limiter keyed on the socket would lock every client out at once. The proxy
  * says who its client was in `X-Forwarded-For`, but anyone can send that
  * header: it is believed only when the socket peer is a trusted proxy
- * (PICAM_TRUSTED_PROXIES, read in cli/roles.ts). The chain is walked from the
+ * (PICAM_TRUSTED_PROXIES, read in cli/runtime/roles.ts). The chain is walked from the
  * right, skipping hops that are themselves trusted proxies; the first hop that
  * is not is the client. Entries left of it were written by the client and are
  * never believed.
@@ -127,7 +127,7 @@ export function isLocalRequest(req: IncomingMessage): boolean {
 
 /**
  * For nodes: the runtime puts PICAM_TRUSTED_PROXIES into Node-RED's settings
- * (`picamTrustedProxies`, cli/roles.ts). Elsewhere, or when unreadable: loopback.
+ * (`picamTrustedProxies`, cli/runtime/roles.ts). Elsewhere, or when unreadable: loopback.
  */
 export function trustedProxiesFromSettings(settings: unknown, warn: (message: string) => void): TrustedProxies {
   const raw = (settings as { picamTrustedProxies?: unknown } | undefined)?.picamTrustedProxies;
