@@ -21,7 +21,13 @@ import { join } from 'node:path';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { clientAddress, type TrustedProxies } from '../../nodes/lib/client-address';
 import type { FailureLimiter } from '../../nodes/lib/failure-limiter';
-import { DASHBOARD_CLIENT_HEADER, DASHBOARD_CLIENT_VALUE, type DashboardClientConfig, type SessionInfo } from '../../nodes/lib/contract/dashboard-api';
+import {
+  DASHBOARD_CLIENT_HEADER,
+  DASHBOARD_CLIENT_VALUE,
+  type DashboardClientConfig,
+  type SessionInfo,
+} from '../../nodes/lib/contract/dashboard-api';
+import { LIVE_FEED_PATH } from '../../nodes/lib/contract/api-routes';
 import type { DashboardConfig } from './dashboard-config';
 import { basicAuth } from '../../cli/runtime/http-auth';
 import type { LiveFeedHub } from './live-feed';
@@ -47,7 +53,7 @@ export interface DashboardServerOptions {
 }
 
 export const DASHBOARD_PATH = '/dashboard/';
-const WS_PATH = '/api/ws';
+const WS_PATH = LIVE_FEED_PATH;
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export interface MountedDashboard {

@@ -19,6 +19,7 @@ import { numberSetting, type NodeConstructor } from '../lib/node-config';
 import { StatusReporter } from '../lib/status';
 import { DEVICE_ID_PATTERN, type AlertSnapshot } from '../lib/types';
 import { DEFAULT_ZIP_LIMITS, type ZipLimits } from '../lib/uploads/safe-zip';
+import { MEDIA_ROUTES_ROOT } from '../lib/contract/api-routes';
 import type { PicamDatabaseNode } from '../lib/store/database-node';
 import type { UploadStore } from '../lib/store/uploads';
 import { decideAccess, EnrolmentWindow, loadCertBundle, parseCameraList } from './access';
@@ -250,7 +251,7 @@ export default function register(RED: NodeAPI): void {
           });
           unmount = mountRouter(
             RED,
-            '/api/media',
+            MEDIA_ROUTES_ROOT,
             mediaRouter({ store: () => uploads, usage: () => diskUse(needStore(), uploadsRoot), hlsAvailable: () => hls }),
           );
           // Failures are reported inside prune (and answered to the `prune` command): nothing more to do here.

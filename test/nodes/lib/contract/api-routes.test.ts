@@ -1,0 +1,136 @@
+/**
+ * The route table (nodes/lib/contract/api-routes.ts) against a real cloud runtime: every /api
+ * route the runtime really serves is in the table, with its method, and every route in the
+ * table is really served (issue 14: one place answers "who serves /api/X").
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { request, type Server } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { API_ROUTES, LIVE_FEED_PATH, type ApiRoute } from '../../../../nodes/lib/contract/api-routes';
+import { settingsFor } from '../../../../cli/runtime/roles';
+import { startRuntime, type RunningRuntime } from '../../../../cli/runtime/runtime';
+import { cloudRoleEnv } from '../../../support/cli';
+import { freePort } from '../../../support/ports';
+import { tempDir } from '../../../support/tmp';
+import { waitFor } from '../../../support/wait';
+
+const ROOT = join(__dirname, '..', '..', '..', '..');
+
+/** The parts of Express 4's router that say what is mounted where (no public API lists routes). */
+interface Layer {
+  regexp: RegExp;
+  route?: { path: string | RegExp; methods: Record<string, boolean> };
+  handle: { stack?: Layer[] };
+}
+type Routable = { _router?: { stack: Layer[] } };
+
+/** The route layer that would answer `method url` in `stack`, looking into mounted routers. */
+function routeFor(stack: Layer[], method: string, url: string): Layer | undefined {
+  for (const layer of stack) {
+    if (layer.route) {
+      if (layer.route.methods[method.toLowerCase()] && layer.regexp.test(url)) return layer;
+    } else if (layer.handle.stack) {
+      const m = layer.regexp.exec(url);
+      if (!m) continue;
+      const found = routeFor(layer.handle.stack, method, url.slice(m[0].length) || '/');
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+/** Every route layer in `stack` and the routers mounted in it, with the URL prefix it sits under. */
+function allRoutes(stack: Layer[], prefix = ''): Array<{ layer: Layer; path: string; methods: string[] }> {
+  return stack.flatMap((layer) => {
+    if (layer.route) {
+      const path = typeof layer.route.path === 'string' ? prefix + layer.route.path : `${prefix}${String(layer.route.path)}`;
+      return [{ layer, path, methods: Object.keys(layer.route.methods).map((m) => m.toUpperCase()) }];
+    }
+    if (!layer.handle.stack) return [];
+    // A literal mount path, as express writes it: ^\/api\/media\/?(?=\/|$)
+    const mount = layer.regexp.source
+      .replace(/^\^/, '')
+      .replace(/\\\/\?\(\?=\\\/\|\$\)$/, '')
+      .replace(/\\\//g, '/');
+    return allRoutes(layer.handle.stack, prefix + mount);
+  });
+}
+
+/** Express makes an app's router on its first route: none yet is an empty stack. */
+const stackOf = (app: Routable): Layer[] => app._router?.stack ?? [];
+
+/** A URL the route answers: each `:name` filled in. */
+const sampleUrl = (r: ApiRoute) => r.path.replace(/:(\w+)/g, (_m, name: string) => `${name}-1`);
+
+describe('the /api route table', () => {
+  let runtime: RunningRuntime;
+  let app: Routable;
+  let httpNode: Routable;
+
+  before(async () => {
+    const ports = { http: await freePort(), mqtt: await freePort(), ws: await freePort() };
+    const env = cloudRoleEnv(tempDir('api-routes-'), ports, { PICAM_ROLE: 'cloud' });
+    runtime = await startRuntime(settingsFor(env));
+    app = (runtime.server as Server).listeners('request')[0] as unknown as Routable;
+    httpNode = ((await import('node-red')).default as unknown as { httpNode: Routable }).httpNode;
+    // The camera gateway mounts its media routes once its database is open.
+    await waitFor('the gateway media routes', async () => routeFor(stackOf(httpNode), 'GET', '/api/media/usage'));
+  });
+  after(() => runtime?.stop());
+
+  const served = (method: string, url: string) => routeFor(stackOf(app), method, url) ?? routeFor(stackOf(httpNode), method, url);
+
+  it('lists every /api route the cloud runtime serves, with its method', () => {
+    const table = API_ROUTES.filter((r) => r.path !== LIVE_FEED_PATH);
+    const answeredByTable = new Set(table.map((r) => served(r.method, sampleUrl(r))));
+    const registered = [...allRoutes(stackOf(app)), ...allRoutes(stackOf(httpNode))].filter((r) => r.path.startsWith('/api'));
+    assert.ok(registered.length >= 20, `the walk finds the routes (found ${registered.length})`);
+    const missing = registered.filter((r) => !answeredByTable.has(r.layer)).map((r) => `${r.methods.join(',')} ${r.path}`);
+    assert.deepEqual(missing, [], 'served but not in nodes/lib/contract/api-routes.ts');
+  });
+
+  it('serves every route in the table, with the owner the table names', () => {
+    const notServed = API_ROUTES.filter((r) => r.path !== LIVE_FEED_PATH && !served(r.method, sampleUrl(r))).map(
+      (r) => `${r.method} ${r.path}`,
+    );
+    assert.deepEqual(notServed, []);
+    const flow = JSON.parse(readFileSync(join(ROOT, 'flows', 'cloud.json'), 'utf8')) as Array<{
+      type: string;
+      method?: string;
+      url?: string;
+    }>;
+    const fromFlow = flow
+      .filter((n) => n.type === 'http in' && n.url?.startsWith('/api'))
+      .map((n) => `${n.method!.toUpperCase()} ${n.url}`)
+      .sort();
+    const flowOwned = API_ROUTES.filter((r) => r.owner === 'cloud-flow')
+      .map((r) => `${r.method} ${r.path}`)
+      .sort();
+    assert.deepEqual(flowOwned, fromFlow, "the cloud flow's http in nodes are the routes the table gives to cloud-flow");
+  });
+
+  it('answers the live feed path with a WebSocket upgrade, and only there', async () => {
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      const req = request(`${runtime.url}${LIVE_FEED_PATH}`, {
+        headers: {
+          Connection: 'Upgrade',
+          Upgrade: 'websocket',
+          'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+          'Sec-WebSocket-Version': '13',
+        },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      });
+      req.on('upgrade', () => resolve(101));
+      req.on('error', reject);
+      req.end();
+    });
+    // No session: the upgrade handler (dashboard/server) refuses before any Express route sees it.
+    assert.equal(status, 401);
+    assert.equal(served('GET', LIVE_FEED_PATH), undefined, 'no Express route shadows the feed');
+  });
+});
