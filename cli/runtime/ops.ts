@@ -16,6 +16,7 @@ import { existsSync } from 'node:fs';
 import type { Request, Response } from 'express';
 import { healthProblems } from '../../nodes/lib/health';
 import { sumCounters } from '../../nodes/lib/metrics';
+import { storeFigures, type StoreFigures } from '../../nodes/lib/store/ops-figures';
 import { Connection } from '../../nodes/lib/store/sqlite';
 
 export interface OpsOptions {
@@ -24,14 +25,6 @@ export interface OpsOptions {
   dbFile?: string;
   /** whether Node-RED has started its flows */
   flowsStarted: () => boolean;
-}
-
-interface StoreFigures {
-  deadLetters: number;
-  alertsPending: number;
-  streamsOnline: number;
-  streamsKnown: number;
-  camerasConnected: number;
 }
 
 const PROCESSOR_COUNTERS: Array<[key: string, name: string, help: string]> = [
@@ -61,20 +54,13 @@ export class Ops {
     });
   }
 
+  /**
+   * The store's own queries on a read-only connection of ours: /healthz and /metrics answer
+   * whether or not a node holds the store open, and a WAL reader never blocks its writer.
+   */
   private async storeFigures(): Promise<StoreFigures | undefined> {
     const db = await this.connection();
-    if (!db) return undefined;
-    const n = async (sql: string) => (await db.get<{ n: number }>(sql))?.n ?? 0;
-    return {
-      deadLetters: await n('SELECT count(*) AS n FROM dead_letters'),
-      alertsPending: await n(`SELECT count(*) AS n FROM alerts_outbox WHERE state IN ('pending', 'waiting', 'sending')`),
-      streamsOnline: await n(
-        `SELECT count(*) AS n FROM stream_health s
-          WHERE s.time_ms = (SELECT max(time_ms) FROM stream_health WHERE path = s.path) AND s.online = 1`,
-      ),
-      streamsKnown: await n('SELECT count(DISTINCT path) AS n FROM stream_health'),
-      camerasConnected: await n(`SELECT count(*) AS n FROM camera_registry WHERE connection_status = 'connected'`),
-    };
+    return db ? storeFigures(db) : undefined;
   }
 
   readonly health = (_req: Request, res: Response): void => {
