@@ -5,6 +5,7 @@
  */
 import { isAbsolute, join } from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { DEFAULT_HOLD_MS, type DatabaseProvider } from '../lib/database-user';
 import { exposeHealth } from '../lib/health';
 import { EventStore, type RetentionDays } from './store';
 import { numberSetting, type NodeConstructor } from '../lib/node-config';
@@ -18,9 +19,10 @@ export interface PicamDatabaseDef extends NodeDef {
   retainStatusDays: string | number;
   retainSensorDays: string | number;
   retainDeadLetterDays: string | number;
+  holdSeconds?: string | number;
 }
 
-export interface PicamDatabaseNode extends Node {
+export interface PicamDatabaseNode extends Node, DatabaseProvider<EventStore> {
   acquire(user: Node): Promise<EventStore>;
   release(user: Node): Promise<void>;
 }
@@ -40,6 +42,8 @@ export default function register(RED: NodeAPI): void {
       sensors: numberSetting(def.retainSensorDays, 30),
       deadLetters: numberSetting(def.retainDeadLetterDays, 14),
     };
+    // How long users hold input for a file that failed to open (nodes/lib/database-user.ts retries the open).
+    node.holdMs = numberSetting(def.holdSeconds, DEFAULT_HOLD_MS / 1000) * 1000;
     const users = new Set<string>();
     let opening: Promise<EventStore> | undefined;
     let pruneTimer: NodeJS.Timeout | undefined;
