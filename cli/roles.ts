@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseBrokerMode } from './broker-choice';
-import { parseAuthConfig } from './mediamtx-auth';
+import { parseAuthConfig, type AuthConfig } from './mediamtx-auth';
 import { dashboardConfig, type DashboardConfig } from './dashboard-config';
 import { OUTBOX_DEFAULTS } from '../nodes/mqtt-outbox/settings';
 import { DEFAULT_TRUSTED_PROXIES, parseTrustedProxies, type TrustedProxies } from '../nodes/lib/client-address';
@@ -47,6 +47,8 @@ export interface RoleSettings {
    * `POST /mediamtx/auth`) live there, never on the public port. Undefined for other roles.
    */
   internalPort?: number;
+  /** who may publish and watch through MediaMTX (PICAM_MEDIAMTX_DEVICES, _VIEWERS, _MONITOR) */
+  mediamtxAuth: AuthConfig;
 }
 
 export function settingsFor(env: Env): RoleSettings {
@@ -130,8 +132,10 @@ export function settingsFor(env: Env): RoleSettings {
   };
 
   Object.assign(flowEnv, piFlowEnv(env, role, flowEnv.PICAM_PREFIX!, problems), outboxEnv(env, dataDir));
+  // Parsed once, here, from the environment the role was read from; the runtime uses this result.
+  let mediamtxAuth: AuthConfig = { devices: [], viewers: [] };
   try {
-    parseAuthConfig(env);
+    mediamtxAuth = parseAuthConfig(env);
   } catch (err) {
     problems.push((err as Error).message);
   }
@@ -214,7 +218,7 @@ export function settingsFor(env: Env): RoleSettings {
     },
     problems,
   );
-  return { role, flowEnv, problems, node, dashboard, tls, trustedProxies, ...(internalPort !== undefined && { internalPort }) };
+  return { role, flowEnv, problems, node, dashboard, tls, trustedProxies, mediamtxAuth, ...(internalPort !== undefined && { internalPort }) };
 }
 
 /** HTTPS served by the runtime itself: both files or neither, and they must exist. */
