@@ -67,7 +67,12 @@ export class EventStore {
     return new Promise((resolve, reject) => this.write(record, (err) => (err ? reject(err) : resolve())));
   }
 
-  query(kind: queries.QueryKind, params: queries.QueryParams = {}): Promise<unknown> {
+  /** One of the API's read queries; its answer is typed by kind (queries.QueryResults). */
+  query<K extends queries.QueryKind>(kind: K, params: queries.QueryParams = {}): Promise<queries.QueryResults[K]> {
+    return this.run(kind, params) as Promise<queries.QueryResults[K]>;
+  }
+
+  private run(kind: queries.QueryKind, params: queries.QueryParams): Promise<queries.QueryResults[queries.QueryKind]> {
     switch (kind) {
       case 'cameras':
         return queries.cameras(this.readerConn);

@@ -117,9 +117,9 @@ export default function register(RED: NodeAPI): void {
 
     const commandsFor = (store: EventStore, format: CommandContext['format']): CommandContext => ({
       format,
-      cameras: async () => ((await store.query('cameras')) as { cameras: CameraRow[] }).cameras.map(toCameraInfo),
+      cameras: async () => (await store.query('cameras')).cameras.map(toCameraInfo),
       recentEvents: async (limit) => {
-        const { events } = (await store.query('events', { limit })) as { events: EventRow[] };
+        const { events } = await store.query('events', { limit });
         return events.map((e): EventInfo => ({
           cameraId: e.camera_id,
           cameraName: e.camera_name ?? undefined,
@@ -169,13 +169,6 @@ export default function register(RED: NodeAPI): void {
     if (commandsOn) bot!.subscribe(subscriber);
   }
   RED.nodes.registerType('telegram-alert', TelegramAlert as unknown as NodeConstructor);
-}
-
-interface EventRow {
-  camera_id: string;
-  camera_name: string | null;
-  activity_type: string | null;
-  start_timestamp: number | null;
 }
 
 function toCameraInfo(c: CameraRow): CameraInfo {
