@@ -9,6 +9,7 @@
  *   PICAM_DASHBOARD_MJPEG   MJPEG previews when there is no WebRTC: "picam-1=/picam/preview,..."
  */
 import { parseLoginList } from '../nodes/lib/logins';
+import { parseList } from '../nodes/lib/settings';
 import { DEVICE_ID_PATTERN } from '../nodes/lib/types';
 
 type Env = Record<string, string | undefined>;
@@ -35,11 +36,7 @@ export interface DashboardConfig {
 const USER_NAME = /^[A-Za-z0-9_.@-]{1,64}$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
-const list = (raw: string | undefined): string[] =>
-  (raw ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+const list = (raw: string | undefined): string[] => parseList(raw);
 
 export function dashboardConfig(
   env: Env,

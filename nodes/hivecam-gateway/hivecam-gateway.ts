@@ -20,6 +20,7 @@ import { StatusReporter } from '../lib/status';
 import { DEVICE_ID_PATTERN, type AlertSnapshot } from '../lib/types';
 import { DEFAULT_ZIP_LIMITS, type ZipLimits } from '../lib/uploads/safe-zip';
 import { useDatabase } from '../lib/database-user';
+import { DEFAULTS } from '../lib/settings';
 import type { PicamDatabaseNode } from '../picam-database/picam-database';
 import type { EventStore } from '../picam-database/store';
 import type { UploadStore } from '../picam-database/uploads';
@@ -66,12 +67,12 @@ export default function register(RED: NodeAPI): void {
     const uploadsRoot = inUserDir(def.uploadDir, 'uploads');
     const tmpDir = join(uploadsRoot, INCOMING_DIR);
     const port = numberSetting(def.port, 8080);
-    const maxUploadBytes = numberSetting(def.maxUploadMB, 256) * 1024 * 1024;
+    const maxUploadBytes = numberSetting(def.maxUploadMB, DEFAULTS.uploadMaxMB) * 1024 * 1024;
     // A camera on a slow link still sends something every few seconds; a stalled body is cut off.
     const uploadIdleMs = Math.max(1, numberSetting(def.uploadIdleS, 30)) * 1000;
     const uploadDeadlineMs = Math.max(1 / 60, numberSetting(def.uploadMaxMinutes, 10)) * 60_000;
     const limits: ZipLimits = DEFAULT_ZIP_LIMITS;
-    const retainDays = numberSetting(def.retainDays, 30);
+    const retainDays = numberSetting(def.retainDays, DEFAULTS.uploadRetainDays);
     const ffmpeg = def.ffmpeg || 'ffmpeg';
     const hls = ffmpegInstalled(ffmpeg);
     const broker = { endpoint: def.brokerHost || '127.0.0.1', port: numberSetting(def.brokerPort, 8883) };

@@ -9,6 +9,7 @@
  */
 import type { Node, NodeMessageInFlow } from 'node-red';
 import { backoffMs, type BackoffOptions } from './backoff';
+import { DEFAULTS } from './settings';
 import type { StatusReporter } from './status';
 
 /** What the picam-database config node offers its users (structurally: nodes/lib imports no node folder). */
@@ -42,7 +43,7 @@ export interface DatabaseUserOptions<S, Send> {
   close?(): void | Promise<void>;
 }
 
-export const DEFAULT_HOLD_MS = 60_000;
+export const DEFAULT_HOLD_MS = DEFAULTS.holdSeconds * 1000;
 export const DEFAULT_MAX_QUEUED = 1000;
 /** First retry after about a second, then doubling up to a minute: a late mount is picked up quickly, a dead disk is not hammered. */
 export const OPEN_BACKOFF: BackoffOptions = { baseMs: 1000, maxMs: 60_000 };

@@ -10,6 +10,7 @@ import { exposeCounters } from '../lib/metrics';
 import { compact, StatusReporter, ThrottledWarn, type StatusLevel } from '../lib/status';
 import { CAMERA_MODES, type CameraMode, type Reply } from '../lib/types';
 import { useDatabase } from '../lib/database-user';
+import { DEFAULTS, parseList } from '../lib/settings';
 import type { PicamDatabaseNode } from '../picam-database/picam-database';
 import type { EventStore } from '../picam-database/store';
 import { DEFAULT_CLOCK_WINDOW } from './device-time';
@@ -39,10 +40,7 @@ export default function register(RED: NodeAPI): void {
     const status = new StatusReporter(node);
     const warn = new ThrottledWarn((t) => node.warn(t));
     const prefix = (def.prefix || 'prod').replace(/\/+$/, '');
-    const deviceTypes = (def.deviceTypes || 'hive-cam,picam')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
+    const deviceTypes = parseList(def.deviceTypes, ['hive-cam', 'picam']);
     const db = def.database ? (RED.nodes.getNode(def.database) as PicamDatabaseNode | null) : null;
 
     const outputs = (out: ProcessorOutput, msg?: NodeMessageInFlow): Array<NodeMessage | NodeMessage[] | null> => {
@@ -73,7 +71,7 @@ export default function register(RED: NodeAPI): void {
         prefix,
         deviceTypes,
         maxPayloadBytes: numberSetting(def.maxPayloadKiB, 256) * 1024,
-        debounceMs: numberSetting(def.debounceSeconds, 30) * 1000,
+        debounceMs: numberSetting(def.debounceSeconds, DEFAULTS.debounceSeconds) * 1000,
         deadLetterBytes: 4096,
         sensorLimits,
         clockWindow: {

@@ -5,7 +5,8 @@
  */
 import { isAbsolute, join } from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { DEFAULT_HOLD_MS, type DatabaseProvider } from '../lib/database-user';
+import type { DatabaseProvider } from '../lib/database-user';
+import { DEFAULTS } from '../lib/settings';
 import { exposeHealth } from '../lib/health';
 import { EventStore, type RetentionDays } from './store';
 import { numberSetting, type NodeConstructor } from '../lib/node-config';
@@ -37,13 +38,13 @@ export default function register(RED: NodeAPI): void {
     const file = def.file || 'picam-guardian.db';
     const path = file === ':memory:' || isAbsolute(file) ? file : join(userDir, file);
     const retention: RetentionDays = {
-      activity: numberSetting(def.retainActivityDays, 90),
-      status: numberSetting(def.retainStatusDays, 30),
-      sensors: numberSetting(def.retainSensorDays, 30),
-      deadLetters: numberSetting(def.retainDeadLetterDays, 14),
+      activity: numberSetting(def.retainActivityDays, DEFAULTS.retainActivityDays),
+      status: numberSetting(def.retainStatusDays, DEFAULTS.retainStatusDays),
+      sensors: numberSetting(def.retainSensorDays, DEFAULTS.retainSensorDays),
+      deadLetters: numberSetting(def.retainDeadLetterDays, DEFAULTS.retainDeadLetterDays),
     };
     // How long users hold input for a file that failed to open (nodes/lib/database-user.ts retries the open).
-    node.holdMs = numberSetting(def.holdSeconds, DEFAULT_HOLD_MS / 1000) * 1000;
+    node.holdMs = numberSetting(def.holdSeconds, DEFAULTS.holdSeconds) * 1000;
     const users = new Set<string>();
     let opening: Promise<EventStore> | undefined;
     let pruneTimer: NodeJS.Timeout | undefined;

@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { DEFAULTS } from '../lib/settings';
 import type { StoreRecord } from '../lib/types';
 import { BatchWriter, type WriteCallback } from './batch-writer';
 import { CommandQueue } from './command-queue';
@@ -30,7 +31,12 @@ export interface StoreOptions {
   retention?: Partial<RetentionDays>;
 }
 
-export const DEFAULT_RETENTION: RetentionDays = { activity: 90, status: 30, sensors: 30, deadLetters: 14 };
+export const DEFAULT_RETENTION: RetentionDays = {
+  activity: DEFAULTS.retainActivityDays,
+  status: DEFAULTS.retainStatusDays,
+  sensors: DEFAULTS.retainSensorDays,
+  deadLetters: DEFAULTS.retainDeadLetterDays,
+};
 
 export class EventStore {
   private constructor(
