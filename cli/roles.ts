@@ -222,7 +222,17 @@ export function settingsFor(env: Env): RoleSettings {
     },
     problems,
   );
-  return { role, flowEnv, problems, node, dashboard, tls, trustedProxies, mediamtxAuth, ...(internalPort !== undefined && { internalPort }) };
+  return {
+    role,
+    flowEnv,
+    problems,
+    node,
+    dashboard,
+    tls,
+    trustedProxies,
+    mediamtxAuth,
+    ...(internalPort !== undefined && { internalPort }),
+  };
 }
 
 /** HTTPS served by the runtime itself: both files or neither, and they must exist. */

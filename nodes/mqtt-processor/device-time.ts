@@ -22,7 +22,10 @@ export interface ClockWindow {
   futureMs: number;
 }
 
-export const DEFAULT_CLOCK_WINDOW: ClockWindow = { pastMs: DEFAULTS.clockPastHours * 3600_000, futureMs: DEFAULTS.clockFutureSeconds * 1000 };
+export const DEFAULT_CLOCK_WINDOW: ClockWindow = {
+  pastMs: DEFAULTS.clockPastHours * 3600_000,
+  futureMs: DEFAULTS.clockFutureSeconds * 1000,
+};
 
 export type DeviceTime =
   /** the device's own time, or no timestamp at all (the receive time) */

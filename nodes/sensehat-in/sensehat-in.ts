@@ -35,7 +35,6 @@ interface SensehatInDef extends NodeDef {
 type Send = (msg: NodeMessage) => void;
 type Done = (err?: Error) => void;
 
-
 export default function register(RED: NodeAPI): void {
   function SensehatIn(this: Node, def: SensehatInDef) {
     RED.nodes.createNode(this, def);
@@ -114,7 +113,10 @@ export default function register(RED: NodeAPI): void {
       streams = new SenseStreams(
         opened,
         {
-          environment: { on: parseBoolean('environment', def.environment, true), intervalMs: numberSetting(def.environmentInterval, 2) * 1000 },
+          environment: {
+            on: parseBoolean('environment', def.environment, true),
+            intervalMs: numberSetting(def.environmentInterval, 2) * 1000,
+          },
           motion: { on: parseBoolean('motion', def.motion, false), intervalMs: numberSetting(def.motionInterval, 0.2) * 1000 },
           colour: parseBoolean('colour', def.colour, true),
           correction,

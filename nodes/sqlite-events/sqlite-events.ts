@@ -136,7 +136,6 @@ export default function register(RED: NodeAPI): void {
         } else done();
       }
     };
-
   }
   RED.nodes.registerType('sqlite-events', SqliteEvents as unknown as NodeConstructor);
 }

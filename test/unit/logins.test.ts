@@ -70,7 +70,11 @@ describe('logins: user:hash lists', () => {
       [`alice:${HASH.slice(0, -1)}`, /not a bcrypt hash/],
     ];
     for (const [raw, message] of bad) {
-      assert.throws(() => parse(raw), (err: Error) => message.test(err.message) && !err.message.includes('hunter2'), raw);
+      assert.throws(
+        () => parse(raw),
+        (err: Error) => message.test(err.message) && !err.message.includes('hunter2'),
+        raw,
+      );
     }
   });
 
