@@ -30,7 +30,7 @@ import {
 } from '../flows/flow-file';
 import { diffFlows, formatDiff, isEmptyDiff } from './flow-diff';
 import { RECORD_ID, previousFile, readPrevious, readRecord, stagePrevious, stateDirFor, withRecord, withoutRecord } from './deploy-state';
-import { compareVersions, satisfies } from '../flows/semver';
+import { compare as compareVersions, satisfies } from 'semver';
 import { packageRoot } from '../flows/package-root';
 
 /** A refusal: the command understood the situation and will not go on. */

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { packageRoot } from './package-root';
-import { isValidRange, isVersion } from './semver';
+import { valid as validVersion, validRange } from 'semver';
 
 export type FlowRole = 'pi' | 'cloud';
 export const FLOW_ROLES: readonly FlowRole[] = ['pi', 'cloud'];
@@ -333,12 +333,12 @@ export function readFlowMeta(metaFile: string, role: string): FlowMeta {
   }
   const meta = (all as Record<string, Partial<FlowMeta>> | null)?.[role];
   if (!meta) throw new FlowFileError(`${metaFile} has no entry for the ${role} flow`);
-  if (typeof meta.version !== 'string' || !isVersion(meta.version)) {
+  if (typeof meta.version !== 'string' || !validVersion(meta.version)) {
     throw new FlowFileError(`${metaFile}: the ${role} flow's version "${String(meta.version)}" is not a semantic version (x.y.z)`);
   }
   const modules = meta.modules ?? {};
   for (const [name, range] of Object.entries(modules)) {
-    if (typeof range !== 'string' || !isValidRange(range))
+    if (typeof range !== 'string' || !validRange(range))
       throw new FlowFileError(`${metaFile}: ${role} module ${name} has an invalid version range "${String(range)}"`);
   }
   return { version: meta.version, modules };

@@ -14,7 +14,7 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import express from 'express';
-import bcrypt from 'bcryptjs';
+import { checkPassword } from '../../nodes/lib/logins';
 import type { TrustedProxies } from '../../nodes/lib/client-address';
 import type { FailureLimiter } from '../../nodes/lib/failure-limiter';
 import { admitClient } from './http-auth';
@@ -46,9 +46,7 @@ function parseBody(req: Request, res: Response, done: (err?: unknown) => void): 
 async function passwordMatches(users: readonly EditorUser[], username: string, password: string): Promise<boolean> {
   const user = users.find((u) => u.username === username);
   // An unknown user costs the same bcrypt comparison, so timing does not tell which names exist.
-  const hash = user?.password ?? users[0]?.password;
-  const ok = hash !== undefined && (await bcrypt.compare(password, hash));
-  return ok && user !== undefined;
+  return checkPassword(password, user?.password, users[0]?.password);
 }
 
 export function editorLoginLimit(users: readonly EditorUser[], limiter: FailureLimiter, trustedProxies: TrustedProxies) {

@@ -10,7 +10,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import bcrypt from 'bcryptjs';
+import { checkPassword } from '../../nodes/lib/logins';
 import { clientAddress, parseTrustedProxies, type TrustedProxies } from '../../nodes/lib/client-address';
 import { FailureLimiter } from '../../nodes/lib/failure-limiter';
 
@@ -61,7 +61,7 @@ export function basicAuth(user: string, passwordHash: string, options: BasicAuth
     const colon = decoded.indexOf(':');
     const gotUser = Buffer.from(colon < 0 ? '' : decoded.slice(0, colon));
     const userOk = gotUser.length === wantUser.length && timingSafeEqual(gotUser, wantUser);
-    bcrypt.compare(colon < 0 ? '' : decoded.slice(colon + 1), passwordHash).then(
+    checkPassword(colon < 0 ? '' : decoded.slice(colon + 1), passwordHash).then(
       (passOk) => {
         if (!userOk || !passOk) {
           limiter.fail(client);

@@ -24,15 +24,12 @@
  * A user name appears once across all three.
  */
 import type { Request, Response } from 'express';
-import bcrypt from 'bcryptjs';
 import { isLocalRequest } from '../../nodes/lib/client-address';
+import { checkPassword, parseLoginList, type Login } from '../../nodes/lib/logins';
+
+export type { Login };
 
 export type MediamtxAction = 'publish' | 'read' | 'playback' | 'api' | 'metrics' | 'pprof';
-
-export interface Login {
-  user: string;
-  passwordHash: string;
-}
 
 export interface AuthConfig {
   /** A Pi may publish only to its own path. */
@@ -68,33 +65,18 @@ export interface AuthLog {
   debug?(message: string): void;
 }
 
-const BCRYPT_HASH = /^\$2[abxy]\$(\d{2})\$[./A-Za-z0-9]{53}$/;
 const USER_NAME = /^[A-Za-z0-9._-]+$/;
 const DEVICE_NAME = /^[A-Za-z0-9_-]+$/;
 
 export function parseAuthConfig(env: Record<string, string | undefined>): AuthConfig {
+  // A user name appears once across the three lists.
   const seen = new Set<string>();
-  const list = (name: string, namePattern: RegExp): Login[] =>
-    (env[name] ?? '')
-      .split(',')
-      .map((entry) => entry.trim())
-      .filter((entry) => entry !== '')
-      .map((entry, i) => {
-        const where = `${name} entry ${i + 1}`;
-        const colon = entry.indexOf(':');
-        if (colon < 0) throw new Error(`${where}: expected USER:BCRYPT_HASH`);
-        const user = entry.slice(0, colon);
-        const passwordHash = entry.slice(colon + 1);
-        if (!namePattern.test(user)) throw new Error(`${where}: user name "${user}" must match ${namePattern}`);
-        if (!BCRYPT_HASH.test(passwordHash))
-          throw new Error(`${where} ("${user}"): the password is not a bcrypt hash ($2b$NN$ + 53 chars)`);
-        if (seen.has(user)) throw new Error(`${where}: user "${user}" is listed twice`);
-        seen.add(user);
-        return { user, passwordHash };
-      });
-  const devices = list('PICAM_MEDIAMTX_DEVICES', DEVICE_NAME).map((d) => ({ ...d, path: d.user }));
-  const viewers = list('PICAM_MEDIAMTX_VIEWERS', USER_NAME);
-  const monitors = list('PICAM_MEDIAMTX_MONITOR', USER_NAME);
+  const devices = parseLoginList('PICAM_MEDIAMTX_DEVICES', env.PICAM_MEDIAMTX_DEVICES, { userPattern: DEVICE_NAME, seen }).map((d) => ({
+    ...d,
+    path: d.user,
+  }));
+  const viewers = parseLoginList('PICAM_MEDIAMTX_VIEWERS', env.PICAM_MEDIAMTX_VIEWERS, { userPattern: USER_NAME, seen });
+  const monitors = parseLoginList('PICAM_MEDIAMTX_MONITOR', env.PICAM_MEDIAMTX_MONITOR, { userPattern: USER_NAME, seen });
   if (monitors.length > 1) throw new Error('PICAM_MEDIAMTX_MONITOR: expected one USER:BCRYPT_HASH');
   return { devices, viewers, ...(monitors[0] ? { monitor: monitors[0] } : {}) };
 }
@@ -108,14 +90,6 @@ function findLogin(config: AuthConfig, user: string): { role: Role; login: Login
   if (viewer) return { role: 'viewer', login: viewer };
   if (config.monitor?.user === user) return { role: 'monitor', login: config.monitor };
   return undefined;
-}
-
-/** One dummy hash per bcrypt cost, so an unknown user costs what a known one does. */
-const dummyHashes = new Map<string, string>();
-function dummyHash(cost: string): string {
-  let hash = dummyHashes.get(cost);
-  if (!hash) dummyHashes.set(cost, (hash = bcrypt.hashSync('picam-guardian-no-such-user', Number(cost))));
-  return hash;
 }
 
 function permitted(role: Role, login: { path?: string }, action: string, path: string): Decision {
@@ -150,9 +124,8 @@ export async function decide(config: AuthConfig, request: AuthRequest): Promise<
   }
   if (request.user === '') return { allow: false, reason: 'no credentials' };
   const found = findLogin(config, request.user);
-  const anyHash = found?.login.passwordHash ?? config.devices[0]?.passwordHash ?? config.viewers[0]?.passwordHash ?? '';
-  const cost = BCRYPT_HASH.exec(anyHash)?.[1] ?? '10';
-  const passOk = await bcrypt.compare(request.password, found?.login.passwordHash ?? dummyHash(cost));
+  const anyHash = config.devices[0]?.passwordHash ?? config.viewers[0]?.passwordHash;
+  const passOk = await checkPassword(request.password, found?.login.passwordHash, anyHash);
   if (!found) return { allow: false, reason: 'unknown user' };
   if (!passOk) return { allow: false, reason: 'wrong password' };
   return permitted(found.role, found.login, request.action, request.path);

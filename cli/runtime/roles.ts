@@ -11,9 +11,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseBrokerMode } from '../flows/broker-choice';
-import { parseAuthConfig } from './mediamtx-auth';
+import { parseAuthConfig, type AuthConfig } from './mediamtx-auth';
 import { dashboardConfig, type DashboardConfig } from '../../dashboard/server/dashboard-config';
 import { OUTBOX_DEFAULTS } from '../../nodes/mqtt-outbox/settings';
+import { envSetting, SETTINGS } from '../../nodes/lib/settings';
 import { DEFAULT_TRUSTED_PROXIES, parseTrustedProxies, type TrustedProxies } from '../../nodes/lib/client-address';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../flows/package-root';
@@ -47,6 +48,8 @@ export interface RoleSettings {
    * `POST /mediamtx/auth`) live there, never on the public port. Undefined for other roles.
    */
   internalPort?: number;
+  /** who may publish and watch through MediaMTX (PICAM_MEDIAMTX_DEVICES, _VIEWERS, _MONITOR) */
+  mediamtxAuth: AuthConfig;
 }
 
 export function settingsFor(env: Env): RoleSettings {
@@ -110,10 +113,10 @@ export function settingsFor(env: Env): RoleSettings {
     // `||`: an env file's empty `PICAM_MQTT_HOST=` is as missing as no line at all.
     PICAM_MQTT_HOST:
       env.PICAM_MQTT_HOST || (role === 'pi' ? required('PICAM_MQTT_HOST', 'the cloud broker the Pi publishes to') : '127.0.0.1'),
-    PICAM_DEBOUNCE_SECONDS: env.PICAM_DEBOUNCE_SECONDS ?? '30',
+    PICAM_DEBOUNCE_SECONDS: envSetting(env, 'debounceSeconds', problems),
     // Device clocks: how far behind (a Pi replaying its outbox) and ahead a timestamp may be.
-    PICAM_CLOCK_PAST_HOURS: env.PICAM_CLOCK_PAST_HOURS ?? '720',
-    PICAM_CLOCK_FUTURE_SECONDS: env.PICAM_CLOCK_FUTURE_SECONDS ?? '300',
+    PICAM_CLOCK_PAST_HOURS: envSetting(env, 'clockPastHours', problems),
+    PICAM_CLOCK_FUTURE_SECONDS: envSetting(env, 'clockFutureSeconds', problems),
     // How long a command may wait for the broker (command-sender; see docs/api.md "Commands").
     PICAM_REBOOT_TTL_SECONDS: env.PICAM_REBOOT_TTL_SECONDS ?? '600',
     PICAM_SETTINGS_TTL_SECONDS: env.PICAM_SETTINGS_TTL_SECONDS ?? '3600',
@@ -130,8 +133,10 @@ export function settingsFor(env: Env): RoleSettings {
   };
 
   Object.assign(flowEnv, piFlowEnv(env, role, flowEnv.PICAM_PREFIX!, problems), outboxEnv(env, dataDir));
+  // Parsed once, here, from the environment the role was read from; the runtime uses this result.
+  let mediamtxAuth: AuthConfig = { devices: [], viewers: [] };
   try {
-    parseAuthConfig(env);
+    mediamtxAuth = parseAuthConfig(env);
   } catch (err) {
     problems.push((err as Error).message);
   }
@@ -148,8 +153,11 @@ export function settingsFor(env: Env): RoleSettings {
   flowEnv.PICAM_CERT_DIR = env.PICAM_CERT_DIR ?? resolve(dataDir, 'certs');
   flowEnv.PICAM_UPLOAD_DIR = env.PICAM_UPLOAD_DIR ?? resolve(dataDir, 'uploads');
   flowEnv.PICAM_CAMERAS = env.PICAM_CAMERAS ?? '';
-  flowEnv.PICAM_UPLOAD_MAX_MB = env.PICAM_UPLOAD_MAX_MB ?? '256';
-  flowEnv.PICAM_UPLOAD_RETAIN_DAYS = env.PICAM_UPLOAD_RETAIN_DAYS ?? '30';
+  flowEnv.PICAM_UPLOAD_MAX_MB = envSetting(env, 'uploadMaxMB', problems);
+  flowEnv.PICAM_UPLOAD_RETAIN_DAYS = envSetting(env, 'uploadRetainDays', problems);
+  // The database's retention and how long input waits for it (picam-database).
+  for (const name of ['retainActivityDays', 'retainStatusDays', 'retainSensorDays', 'retainDeadLetterDays', 'holdSeconds'] as const)
+    flowEnv[SETTINGS[name].env] = envSetting(env, name, problems);
   // Stream health: off (and the node says so) until a MediaMTX API is named.
   flowEnv.MEDIAMTX_API_URL = env.MEDIAMTX_API_URL ?? '';
   flowEnv.MEDIAMTX_USER = env.MEDIAMTX_USER ?? '';
@@ -214,7 +222,17 @@ export function settingsFor(env: Env): RoleSettings {
     },
     problems,
   );
-  return { role, flowEnv, problems, node, dashboard, tls, trustedProxies, ...(internalPort !== undefined && { internalPort }) };
+  return {
+    role,
+    flowEnv,
+    problems,
+    node,
+    dashboard,
+    tls,
+    trustedProxies,
+    mediamtxAuth,
+    ...(internalPort !== undefined && { internalPort }),
+  };
 }
 
 /** HTTPS served by the runtime itself: both files or neither, and they must exist. */

@@ -16,7 +16,7 @@ import { basicAuth } from './http-auth';
 import { apiBodyParsers, requestErrorHandler } from './http-errors';
 import { refuseLocalOnlyPaths, startInternalServer, type InternalServer } from './internal-server';
 import { LiveFeedHub } from '../../dashboard/server/live-feed';
-import { mediamtxAuthHandler, parseAuthConfig } from './mediamtx-auth';
+import { mediamtxAuthHandler } from './mediamtx-auth';
 import { Ops } from './ops';
 import { LOGIN_LIMITS } from '../../dashboard/server/sessions';
 import { FailureLimiter } from '../../nodes/lib/failure-limiter';
@@ -134,7 +134,7 @@ export async function startRuntime(
   let internal: InternalServer | undefined;
   if (role.internalPort !== undefined) {
     const secret = settings.credentialSecret as string;
-    const mediamtx = { ...parseAuthConfig(process.env), streamToken: (token: string) => verifyStreamToken(secret, token) };
+    const mediamtx = { ...role.mediamtxAuth, streamToken: (token: string) => verifyStreamToken(secret, token) };
     internal = await startInternalServer(
       role.internalPort,
       (local) => local.post('/mediamtx/auth', mediamtxAuthHandler(mediamtx, { warn })),

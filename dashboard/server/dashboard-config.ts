@@ -8,6 +8,8 @@
  *   PICAM_WEBRTC_URL        MediaMTX's WebRTC server as the browser reaches it (http://host:8889)
  *   PICAM_DASHBOARD_MJPEG   MJPEG previews when there is no WebRTC: "picam-1=/picam/preview,..."
  */
+import { parseLoginList } from '../../nodes/lib/logins';
+import { parseList } from '../../nodes/lib/settings';
 import { DEVICE_ID_PATTERN } from '../../nodes/lib/types';
 
 type Env = Record<string, string | undefined>;
@@ -32,14 +34,9 @@ export interface DashboardConfig {
 }
 
 const USER_NAME = /^[A-Za-z0-9_.@-]{1,64}$/;
-const BCRYPT = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
-const list = (raw: string | undefined): string[] =>
-  (raw ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+const list = (raw: string | undefined): string[] => parseList(raw);
 
 export function dashboardConfig(
   env: Env,
@@ -48,16 +45,11 @@ export function dashboardConfig(
 ): DashboardConfig {
   const users = new Map<string, string>();
   if (role.apiUser && role.apiHash) users.set(role.apiUser, role.apiHash);
-  for (const entry of list(env.PICAM_DASHBOARD_USERS)) {
-    const colon = entry.indexOf(':');
-    const [name, hash] = colon < 0 ? [entry, ''] : [entry.slice(0, colon), entry.slice(colon + 1)];
-    if (!USER_NAME.test(name) || !BCRYPT.test(hash)) {
-      problems.push(
-        `PICAM_DASHBOARD_USERS: "${name}" must be user:bcrypthash (user ${USER_NAME.source}); make a hash with picam-guardian hash-password`,
-      );
-      continue;
-    }
-    users.set(name, hash);
+  try {
+    for (const login of parseLoginList('PICAM_DASHBOARD_USERS', env.PICAM_DASHBOARD_USERS, { userPattern: USER_NAME }))
+      users.set(login.user, login.passwordHash);
+  } catch (err) {
+    problems.push((err as Error).message);
   }
 
   const tokens: ApiToken[] = [];

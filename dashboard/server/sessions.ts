@@ -15,7 +15,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import bcrypt from 'bcryptjs';
+import { checkPassword } from '../../nodes/lib/logins';
 import { FailureLimiter, type FailureLimits } from '../../nodes/lib/failure-limiter';
 import type { ApiToken } from './dashboard-config';
 
@@ -92,8 +92,7 @@ export class SessionManager {
     if (wait > 0) return { ok: false, status: 429, error: 'too many failed logins: try again later', retryAfter: wait };
     const hash = this.opts.users.get(user);
     // An unknown user costs the same bcrypt comparison, so timing does not tell which names exist.
-    const target = hash ?? this.opts.users.values().next().value;
-    const passOk = target !== undefined && (await bcrypt.compare(password, target));
+    const passOk = await checkPassword(password, hash, this.opts.users.values().next().value);
     if (!hash || !passOk) {
       this.limiter.fail(client, this.now());
       return { ok: false, status: 401, error: 'wrong user name or password' };

@@ -5,7 +5,10 @@
  */
 import type { FeedMessage } from '../../nodes/lib/contract/feed';
 import { getOptional } from './api';
-import type { AlertRow, StreamRow } from '../../nodes/lib/contract/dashboard-api';
+import type { AlertLogRow, StreamRow } from '../../nodes/lib/contract/dashboard-api';
+
+/** What a stream line shows: a row of GET /api/streams, or the same fields from the live feed */
+type StreamLine = Pick<StreamRow, 'path' | 'time_ms' | 'readers' | 'inbound_kbps' | 'outbound_kbps'> & { online: number | boolean };
 import { byId, clear, h } from './dom';
 import { fmtTime } from './format';
 
@@ -44,7 +47,7 @@ export class HealthView {
     for (const s of list) this.streamRow(s);
   }
 
-  private streamRow(s: StreamRow): void {
+  private streamRow(s: StreamLine): void {
     if (this.rows.size === 0) clear(this.streams);
     const online = Boolean(s.online);
     const cells = [
@@ -64,7 +67,7 @@ export class HealthView {
   }
 
   private async loadAlerts(): Promise<void> {
-    const data = await getOptional<{ alerts?: AlertRow[] }>('/api/alerts?limit=20').catch(() => undefined);
+    const data = await getOptional<{ alerts?: AlertLogRow[] }>('/api/alerts?limit=20').catch(() => undefined);
     const list = data?.alerts ?? [];
     clear(this.alerts);
     if (list.length === 0) {

@@ -17,6 +17,7 @@ import { ExternalTransport } from './external-client';
 import { CommandSender, type Outcome } from './sender';
 import { EmbeddedTransport, NoBroker, type Transport } from './transport';
 import { parseTtls } from './ttl';
+import { parseBoolean } from '../lib/settings';
 
 interface CommandSenderDef extends NodeDef {
   database: string;
@@ -74,7 +75,7 @@ export default function register(RED: NodeAPI): void {
       external ??= new ExternalTransport({
         host: def.host,
         port: numberSetting(def.port, 1883),
-        tls: def.usetls === true || def.usetls === 'true',
+        tls: parseBoolean('usetls', def.usetls, false),
         caFile: def.caFile || undefined,
         certFile: def.certFile || undefined,
         keyFile: def.keyFile || undefined,

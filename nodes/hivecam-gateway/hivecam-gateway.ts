@@ -19,8 +19,11 @@ import { numberSetting, type NodeConstructor } from '../lib/node-config';
 import { StatusReporter } from '../lib/status';
 import { DEVICE_ID_PATTERN, type AlertSnapshot } from '../lib/types';
 import { DEFAULT_ZIP_LIMITS, type ZipLimits } from '../lib/uploads/safe-zip';
+import { useDatabase } from '../lib/database-user';
+import { DEFAULTS } from '../lib/settings';
 import { MEDIA_ROUTES_ROOT } from '../lib/contract/api-routes';
 import type { PicamDatabaseNode } from '../lib/store/database-node';
+import type { EventStore } from '../lib/store/store';
 import type { UploadStore } from '../lib/store/uploads';
 import { decideAccess, EnrolmentWindow, loadCertBundle, parseCameraList } from './access';
 import { acceptUpload, storeSnapshot, type AcceptedUpload } from './accept-upload';
@@ -65,12 +68,12 @@ export default function register(RED: NodeAPI): void {
     const uploadsRoot = inUserDir(def.uploadDir, 'uploads');
     const tmpDir = join(uploadsRoot, INCOMING_DIR);
     const port = numberSetting(def.port, 8080);
-    const maxUploadBytes = numberSetting(def.maxUploadMB, 256) * 1024 * 1024;
+    const maxUploadBytes = numberSetting(def.maxUploadMB, DEFAULTS.uploadMaxMB) * 1024 * 1024;
     // A camera on a slow link still sends something every few seconds; a stalled body is cut off.
     const uploadIdleMs = Math.max(1, numberSetting(def.uploadIdleS, 30)) * 1000;
     const uploadDeadlineMs = Math.max(1 / 60, numberSetting(def.uploadMaxMinutes, 10)) * 60_000;
     const limits: ZipLimits = DEFAULT_ZIP_LIMITS;
-    const retainDays = numberSetting(def.retainDays, 30);
+    const retainDays = numberSetting(def.retainDays, DEFAULTS.uploadRetainDays);
     const ffmpeg = def.ffmpeg || 'ffmpeg';
     const hls = ffmpegInstalled(ffmpeg);
     const broker = { endpoint: def.brokerHost || '127.0.0.1', port: numberSetting(def.brokerPort, 8883) };
@@ -99,12 +102,6 @@ export default function register(RED: NodeAPI): void {
     const event = (topic: string, payload: unknown): NodeMessageInFlow => ({ topic, payload }) as NodeMessageInFlow;
     const emit = (snapshot: AlertSnapshot | null, info: NodeMessageInFlow | null) =>
       node.send([snapshot ? ({ topic: 'snapshot', payload: snapshot } as NodeMessageInFlow) : null, info]);
-
-    if (!db) {
-      status.now('error', 'no database configured');
-      node.on('input', (_m: NodeMessageInFlow, _s: Send, done: Done) => done(new Error('hivecam-gateway: no database configured')));
-      return;
-    }
 
     const needStore = (): UploadStore => {
       if (!uploads) throw new ServiceUnavailableError('the database is not open yet');
@@ -220,47 +217,39 @@ export default function register(RED: NodeAPI): void {
           },
         );
 
-    status.now('busy', 'opening database');
-    db.acquire(node)
-      .then(async (s) => {
-        mkdirSync(tmpDir, { recursive: true, mode: 0o750 });
-        // Nothing is uploading before the server listens: every temporary left is stale.
-        await sweep(0);
-        return s;
-      })
-      .then(
-        (s) => {
-          if (closing.signal.aborted) return; // closed while the database was opening
-          uploads = s.uploads();
-          const tls = def.https
-            ? { cert: readFileSync(join(certDir, CERT_FILE_NAMES.brokerCert)), key: readFileSync(join(certDir, CERT_FILE_NAMES.brokerKey)) }
-            : undefined;
-          server = tls ? createHttpsServer(tls, handler) : createHttpServer(handler);
-          // The upload receiver cuts bodies off with a clear 408 first; this is Node's backstop.
-          server.requestTimeout = uploadDeadlineMs + 60_000;
-          server.on('error', (err: NodeJS.ErrnoException) => {
-            const hint = err.code === 'EACCES' ? ' (ports below 1024 need a capability: see the README)' : '';
-            status.now('error', `port ${port}: ${err.code ?? err.message}`);
-            node.error(`cannot serve cameras on port ${port}: ${err.message}${hint}`);
-          });
-          server.listen(port, def.bind || '0.0.0.0', () => {
-            const address = server!.address();
-            listening = `${tls ? 'https' : 'http'} :${typeof address === 'object' && address ? address.port : port}`;
-            node.log(`serving cameras on ${listening}; uploads in ${uploadsRoot}; certificates from ${certDir}`);
-            show();
-          });
-          unmount = mountRouter(
-            RED,
-            MEDIA_ROUTES_ROOT,
-            mediaRouter({ store: () => uploads, usage: () => diskUse(needStore(), uploadsRoot), hlsAvailable: () => hls }),
-          );
-          // Failures are reported inside prune (and answered to the `prune` command): nothing more to do here.
-          const pruneInBackground = () => void prune()?.catch(() => undefined);
-          pruneInBackground();
-          pruneTimer = setInterval(pruneInBackground, PRUNE_EVERY_MS);
-        },
-        (err: Error) => status.now('error', `database failed: ${err.message}`),
+    const serve = async (s: EventStore) => {
+      mkdirSync(tmpDir, { recursive: true, mode: 0o750 });
+      // Nothing is uploading before the server listens: every temporary left is stale.
+      await sweep(0);
+      if (dbUser.closing) return; // closed while the database was opening
+      uploads = s.uploads();
+      const tls = def.https
+        ? { cert: readFileSync(join(certDir, CERT_FILE_NAMES.brokerCert)), key: readFileSync(join(certDir, CERT_FILE_NAMES.brokerKey)) }
+        : undefined;
+      server = tls ? createHttpsServer(tls, handler) : createHttpServer(handler);
+      // The upload receiver cuts bodies off with a clear 408 first; this is Node's backstop.
+      server.requestTimeout = uploadDeadlineMs + 60_000;
+      server.on('error', (err: NodeJS.ErrnoException) => {
+        const hint = err.code === 'EACCES' ? ' (ports below 1024 need a capability: see the README)' : '';
+        status.now('error', `port ${port}: ${err.code ?? err.message}`);
+        node.error(`cannot serve cameras on port ${port}: ${err.message}${hint}`);
+      });
+      server.listen(port, def.bind || '0.0.0.0', () => {
+        const address = server!.address();
+        listening = `${tls ? 'https' : 'http'} :${typeof address === 'object' && address ? address.port : port}`;
+        node.log(`serving cameras on ${listening}; uploads in ${uploadsRoot}; certificates from ${certDir}`);
+        show();
+      });
+      unmount = mountRouter(
+        RED,
+        MEDIA_ROUTES_ROOT,
+        mediaRouter({ store: () => uploads, usage: () => diskUse(needStore(), uploadsRoot), hlsAvailable: () => hls }),
       );
+      // Failures are reported inside prune (and answered to the `prune` command): nothing more to do here.
+      const pruneInBackground = () => void prune()?.catch(() => undefined);
+      pruneInBackground();
+      pruneTimer = setInterval(pruneInBackground, PRUNE_EVERY_MS);
+    };
 
     const run = async (cmd: GatewayCommand): Promise<unknown> => {
       switch (cmd.command) {
@@ -294,7 +283,7 @@ export default function register(RED: NodeAPI): void {
       }
     };
 
-    node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {
+    const command = (msg: NodeMessageInFlow, send: Send, done: Done) => {
       const reply = msg as NodeMessageInFlow & { statusCode?: number };
       let cmd: GatewayCommand;
       try {
@@ -317,32 +306,34 @@ export default function register(RED: NodeAPI): void {
           send([null, reply]);
           done();
         },
-        (err: Error) => {
-          reply.payload = { error: err.message };
-          reply.statusCode = 503;
-          send([null, reply]);
-          done(err);
-        },
+        (err: Error) => unavailable(msg, send, done, err),
       );
-    });
+    };
+    const unavailable = (msg: NodeMessageInFlow, send: Send, done: Done, err: Error) => {
+      send([null, Object.assign(msg, { statusCode: 503, payload: { error: err.message } })]);
+      done(err);
+    };
 
-    node.on('close', (_removed: boolean, done: () => void) => {
-      clearInterval(pruneTimer);
-      unmount();
-      closing.abort();
-      const serverClosed = server
-        ? new Promise<void>((ok) => {
-            server!.close(() => ok());
-            server!.closeAllConnections();
-          })
-        : Promise.resolve();
-      serverClosed
-        .then(() => Promise.allSettled(hlsJobs))
-        .then(() => db.release(node))
-        .then(done, (err: Error) => {
-          node.error(`closing: ${err.message}`);
-          done();
-        });
+    const dbUser = useDatabase<EventStore, Send>({
+      node,
+      database: db,
+      status,
+      ready: serve,
+      input: (_s, msg, send, done) => command(msg, send, done),
+      refuse: unavailable,
+      close: async () => {
+        clearInterval(pruneTimer);
+        unmount();
+        closing.abort();
+        if (server) {
+          const s = server;
+          await new Promise<void>((ok) => {
+            s.close(() => ok());
+            s.closeAllConnections();
+          });
+        }
+        await Promise.allSettled(hlsJobs);
+      },
     });
   }
   RED.nodes.registerType('hivecam-gateway', HivecamGateway as unknown as NodeConstructor);

@@ -20,6 +20,7 @@ import { runtimeClientId } from '../lib/runtime-identity';
 import { AckWindow } from './ack-window';
 import { brokerUrl } from '../lib/mqtt/broker-connection';
 import { clientOptions, DEFAULT_MAX_IN_FLIGHT, DEFAULT_SESSION_EXPIRY_SECONDS } from './connection';
+import { parseBoolean } from '../lib/settings';
 
 interface MqttIngestDef extends NodeDef {
   host: string;
@@ -95,7 +96,7 @@ export default function register(RED: NodeAPI): void {
       const settings = {
         host: def.host || '127.0.0.1',
         port: numberSetting(def.port, 1883),
-        tls: def.usetls === true || def.usetls === 'true',
+        tls: parseBoolean('usetls', def.usetls, false),
         caFile: def.ca,
         certFile: def.cert,
         keyFile: def.key,

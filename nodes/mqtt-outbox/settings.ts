@@ -8,6 +8,7 @@ import type { NodeDef } from 'node-red';
 import { brokerUrl } from '../lib/mqtt/broker-connection';
 import { numberSetting } from '../lib/node-config';
 import type { Announcement } from './uplink';
+import { parseBoolean } from '../lib/settings';
 
 export interface MqttOutboxDef extends NodeDef {
   broker: string;
@@ -63,7 +64,7 @@ function positive(name: string, value: number, max = Number.MAX_SAFE_INTEGER): n
 }
 
 export function outboxSettings(def: MqttOutboxDef, creds: MqttOutboxCredentials, userDir: string, reconnectMs: number): OutboxSettings {
-  const tls = def.usetls === true || def.usetls === 'true';
+  const tls = parseBoolean('usetls', def.usetls, false);
   const keepalive = numberSetting(def.keepalive, OUTBOX_DEFAULTS.keepalive);
   const file = def.file?.trim() || `mqtt-outbox-${def.id}.db`;
   const connectionTopic = def.connectionTopic?.trim();

@@ -13,6 +13,7 @@
  * time is used, the device's value is kept as sent, and the record says why.
  * The reading itself is good, so it is stored, not dead-lettered.
  */
+import { DEFAULTS } from '../lib/settings';
 
 export interface ClockWindow {
   /** how far behind the runtime's clock a device time may be: a Pi replaying its outbox */
@@ -21,7 +22,10 @@ export interface ClockWindow {
   futureMs: number;
 }
 
-export const DEFAULT_CLOCK_WINDOW: ClockWindow = { pastMs: 30 * 24 * 3600_000, futureMs: 5 * 60_000 };
+export const DEFAULT_CLOCK_WINDOW: ClockWindow = {
+  pastMs: DEFAULTS.clockPastHours * 3600_000,
+  futureMs: DEFAULTS.clockFutureSeconds * 1000,
+};
 
 export type DeviceTime =
   /** the device's own time, or no timestamp at all (the receive time) */

@@ -9,7 +9,10 @@ import { RECEIPT_PROPERTY } from '../lib/ingest/receipts';
 import { exposeCounters } from '../lib/metrics';
 import { compact, StatusReporter, ThrottledWarn, type StatusLevel } from '../lib/status';
 import { CAMERA_MODES, type CameraMode, type Reply } from '../lib/types';
-import type { PicamDatabaseNode } from '../lib/store/database-node';
+import { useDatabase } from '../lib/database-user';
+import { DEFAULTS, parseList } from '../lib/settings';
+import type { PicamDatabaseNode } from '../picam-database/picam-database';
+import type { EventStore } from '../lib/store/store';
 import { DEFAULT_CLOCK_WINDOW } from './device-time';
 import { classifyInput } from './inputs';
 import { Processor, type ProcessorOutput } from './processor';
@@ -37,10 +40,7 @@ export default function register(RED: NodeAPI): void {
     const status = new StatusReporter(node);
     const warn = new ThrottledWarn((t) => node.warn(t));
     const prefix = (def.prefix || 'prod').replace(/\/+$/, '');
-    const deviceTypes = (def.deviceTypes || 'hive-cam,picam')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
+    const deviceTypes = parseList(def.deviceTypes, ['hive-cam', 'picam']);
     const db = def.database ? (RED.nodes.getNode(def.database) as PicamDatabaseNode | null) : null;
 
     const outputs = (out: ProcessorOutput, msg?: NodeMessageInFlow): Array<NodeMessage | NodeMessage[] | null> => {
@@ -71,7 +71,7 @@ export default function register(RED: NodeAPI): void {
         prefix,
         deviceTypes,
         maxPayloadBytes: numberSetting(def.maxPayloadKiB, 256) * 1024,
-        debounceMs: numberSetting(def.debounceSeconds, 30) * 1000,
+        debounceMs: numberSetting(def.debounceSeconds, DEFAULTS.debounceSeconds) * 1000,
         deadLetterBytes: 4096,
         sensorLimits,
         clockWindow: {
@@ -135,58 +135,57 @@ export default function register(RED: NodeAPI): void {
       }
     };
 
-    // Names and stored modes come back from the database before the first
-    // message is handled, so a reconnect right after a restart restores its mode.
-    let waiting: Array<[NodeMessageInFlow, Send, Done]> | undefined = db ? [] : undefined;
-    const release = () => {
-      const queued = waiting ?? [];
-      waiting = undefined;
-      for (const [msg, send, done] of queued) handle(msg, send, done);
+    // Names and stored modes come back from the database before the first message is handled,
+    // so a reconnect right after a restart restores its mode. While the database cannot open,
+    // messages are processed without them (ingest must not stop); a late open fills in only
+    // the devices not seen meanwhile, whose live state is newer than the stored one.
+    const loadKnownDevices = async (store: EventStore) => {
+      let rows: Awaited<ReturnType<EventStore['knownDevices']>>;
+      try {
+        rows = await store.knownDevices();
+      } catch (err) {
+        node.error(`cannot load known devices, modes will be restored only for devices seen since start: ${(err as Error).message}`);
+        status.now('warn', 'database unavailable: modes not restored');
+        return;
+      }
+      for (const r of rows) {
+        if (processor.knows(r.camera_id)) continue;
+        const mode = r.mode && (CAMERA_MODES as readonly string[]).includes(r.mode) ? (r.mode as CameraMode) : undefined;
+        processor.remember(r.camera_id, {
+          deviceType: r.device_type ?? deviceTypes[0]!,
+          name: r.camera_name ?? undefined,
+          mode,
+          connected: r.connection_status ? r.connection_status === 'connected' : undefined,
+          announced: r.connection_alert === 'online' || r.connection_alert === 'offline' ? r.connection_alert : null,
+          disconnectedMs: r.disconnected_at === null ? undefined : r.disconnected_at * 1000,
+        });
+      }
+      status.now('ok', `ready, ${rows.length} known devices`);
     };
-    if (db) {
-      status.now('busy', 'loading known devices');
-      db.acquire(node)
-        .then((store) => store.knownDevices())
-        .then(
-          (rows) => {
-            for (const r of rows) {
-              const mode = r.mode && (CAMERA_MODES as readonly string[]).includes(r.mode) ? (r.mode as CameraMode) : undefined;
-              processor.remember(r.camera_id, {
-                deviceType: r.device_type ?? deviceTypes[0]!,
-                name: r.camera_name ?? undefined,
-                mode,
-                connected: r.connection_status ? r.connection_status === 'connected' : undefined,
-                announced: r.connection_alert === 'online' || r.connection_alert === 'offline' ? r.connection_alert : null,
-                disconnectedMs: r.disconnected_at === null ? undefined : r.disconnected_at * 1000,
-              });
-            }
-            status.now('ok', `ready, ${rows.length} known devices`);
-            release();
-          },
-          (err: Error) => {
-            node.error(`cannot load known devices, modes will be restored only for devices seen since start: ${err.message}`);
-            status.now('warn', 'database unavailable: modes not restored');
-            release();
-          },
-        );
-    } else {
-      status.now('ok', 'ready');
-    }
-
-    node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {
-      if (waiting) waiting.push([msg, send, done]);
-      else handle(msg, send, done);
-    });
-
-    node.on('close', (_removed: boolean, done: () => void) => {
+    const close = () => {
       hideCounters();
       processor.close();
-      status.clear();
-      if (waiting) for (const [, , d] of waiting) d(new Error('mqtt-processor closed while loading'));
-      waiting = undefined;
-      if (db) void db.release(node).then(done, done);
-      else done();
-    });
+    };
+
+    if (db) {
+      useDatabase<EventStore, Send>({
+        node,
+        database: db,
+        status,
+        ready: loadKnownDevices,
+        input: (_s, msg, send, done) => handle(msg, send, done),
+        withoutStore: handle,
+        close,
+      });
+    } else {
+      status.now('ok', 'ready');
+      node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => handle(msg, send, done));
+      node.on('close', (_removed: boolean, done: () => void) => {
+        close();
+        status.clear();
+        done();
+      });
+    }
   }
   RED.nodes.registerType('mqtt-processor', MqttProcessor as unknown as NodeConstructor);
 }

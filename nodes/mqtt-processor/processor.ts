@@ -131,6 +131,11 @@ export class Processor {
    * Devices known from the database at start, so names, modes and pending
    * offline alerts survive restarts.
    */
+  /** Whether a device was seen (or remembered) since start. */
+  knows(deviceId: string): boolean {
+    return this.devices.has(deviceId);
+  }
+
   remember(deviceId: string, { connected, announced, disconnectedMs, ...known }: RememberedDevice): void {
     this.devices.set(deviceId, { ...this.devices.get(deviceId), ...known });
     const told = announced === undefined ? (connected === undefined ? undefined : connected ? 'online' : 'offline') : announced;

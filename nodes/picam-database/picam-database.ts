@@ -5,6 +5,7 @@
  */
 import { isAbsolute, join } from 'node:path';
 import type { NodeAPI, NodeDef } from 'node-red';
+import { DEFAULTS } from '../lib/settings';
 import { exposeHealth } from '../lib/health';
 import type { PicamDatabaseNode } from '../lib/store/database-node';
 import { EventStore, type RetentionDays } from '../lib/store/store';
@@ -19,6 +20,7 @@ export interface PicamDatabaseDef extends NodeDef {
   retainStatusDays: string | number;
   retainSensorDays: string | number;
   retainDeadLetterDays: string | number;
+  holdSeconds?: string | number;
 }
 
 export type { PicamDatabaseNode } from '../lib/store/database-node';
@@ -33,11 +35,13 @@ export default function register(RED: NodeAPI): void {
     const file = def.file || 'picam-guardian.db';
     const path = file === ':memory:' || isAbsolute(file) ? file : join(userDir, file);
     const retention: RetentionDays = {
-      activity: numberSetting(def.retainActivityDays, 90),
-      status: numberSetting(def.retainStatusDays, 30),
-      sensors: numberSetting(def.retainSensorDays, 30),
-      deadLetters: numberSetting(def.retainDeadLetterDays, 14),
+      activity: numberSetting(def.retainActivityDays, DEFAULTS.retainActivityDays),
+      status: numberSetting(def.retainStatusDays, DEFAULTS.retainStatusDays),
+      sensors: numberSetting(def.retainSensorDays, DEFAULTS.retainSensorDays),
+      deadLetters: numberSetting(def.retainDeadLetterDays, DEFAULTS.retainDeadLetterDays),
     };
+    // How long users hold input for a file that failed to open (nodes/lib/database-user.ts retries the open).
+    node.holdMs = numberSetting(def.holdSeconds, DEFAULTS.holdSeconds) * 1000;
     const users = new Set<string>();
     let opening: Promise<EventStore> | undefined;
     let pruneTimer: NodeJS.Timeout | undefined;

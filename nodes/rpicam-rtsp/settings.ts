@@ -8,6 +8,7 @@ import { numberSetting } from '../lib/node-config';
 import { CAMERA_MODES, type CameraMode } from '../lib/types';
 import type { CameraOptions } from './camera';
 import type { SourceKind, StreamConfig } from './types';
+import { parseBoolean } from '../lib/settings';
 
 export interface RpicamRtspDef extends NodeDef {
   source: string;
@@ -47,7 +48,6 @@ export interface CameraSettings {
 }
 
 const SOURCES: readonly SourceKind[] = ['rpicam', 'v4l2', 'testsrc'];
-const flag = (v: boolean | string | undefined, def: boolean) => (v === undefined || v === '' ? def : v === true || v === 'true');
 
 function inRange(name: string, value: number, min: number, max: number): number {
   if (!Number.isFinite(value) || value < min || value > max) throw new Error(`${name} must be between ${min} and ${max} (got ${value})`);
@@ -70,7 +70,7 @@ export function streamConfig(def: RpicamRtspDef, credentials: { user?: string; p
   if (!CAMERA_MODES.includes(mode)) throw new Error(`mode must be one of ${CAMERA_MODES.join(', ')}`);
   const rotation = numberSetting(def.rotation, 0);
   if (rotation !== 0 && rotation !== 180) throw new Error('rotation must be 0 or 180 (the camera can flip, not turn by 90°)');
-  const analysis = flag(def.analysis, true);
+  const analysis = parseBoolean('analysis', def.analysis, true);
   const stream: StreamConfig = {
     source,
     rtspUrl: url.toString(),
@@ -82,9 +82,9 @@ export function streamConfig(def: RpicamRtspDef, credentials: { user?: string; p
     bitrate: inRange('bitrate', numberSetting(def.bitrateKbps, 2000), 100, 50_000) * 1000,
     keyframeInterval: Math.max(1, Math.round(inRange('key-frame interval', numberSetting(def.keyframeSeconds, 2), 0.1, 60) * framerate)),
     rotation,
-    hflip: flag(def.hflip, false),
-    vflip: flag(def.vflip, false),
-    lowLatency: flag(def.lowLatency, true),
+    hflip: parseBoolean('hflip', def.hflip, false),
+    vflip: parseBoolean('vflip', def.vflip, false),
+    lowLatency: parseBoolean('lowLatency', def.lowLatency, true),
     rpicamPath: def.rpicamPath || 'rpicam-vid',
     ffmpegPath: def.ffmpegPath || 'ffmpeg',
     v4l2Device: def.v4l2Device || '/dev/video0',
@@ -100,7 +100,7 @@ export function streamConfig(def: RpicamRtspDef, credentials: { user?: string; p
       mode,
       snapshotEveryMs: analysis ? numberSetting(def.snapshotSeconds, 0) * 1000 : 0,
       motion: {
-        on: analysis && flag(def.motion, true),
+        on: analysis && parseBoolean('motion', def.motion, true),
         sensitivity: inRange('sensitivity', numberSetting(def.sensitivity, 0.5), 0, 1),
         minDurationMs: numberSetting(def.minMotionSeconds, 1) * 1000,
         quietMs: numberSetting(def.quietSeconds, 3) * 1000,
@@ -108,6 +108,6 @@ export function streamConfig(def: RpicamRtspDef, credentials: { user?: string; p
     },
     previewPath: analysis ? (def.previewPath ?? '').trim() : '',
     statsEveryMs: 10_000,
-    autoStart: flag(def.autoStart, true),
+    autoStart: parseBoolean('autoStart', def.autoStart, true),
   };
 }

@@ -13,6 +13,7 @@ import type { SenseBackend } from '../lib/sensehat/types';
 import { StatusReporter, ThrottledWarn } from '../lib/status';
 import { readControl } from './control';
 import { SenseStreams } from './streams';
+import { parseBoolean } from '../lib/settings';
 
 interface SensehatInDef extends NodeDef {
   backend: BackendChoice;
@@ -34,8 +35,6 @@ interface SensehatInDef extends NodeDef {
 type Send = (msg: NodeMessage) => void;
 type Done = (err?: Error) => void;
 
-const on = (v: boolean | string | undefined, def: boolean) => (v === undefined || v === '' ? def : v === true || v === 'true');
-
 export default function register(RED: NodeAPI): void {
   function SensehatIn(this: Node, def: SensehatInDef) {
     RED.nodes.createNode(this, def);
@@ -55,7 +54,7 @@ export default function register(RED: NodeAPI): void {
 
     let correction: TemperatureCorrection | undefined;
     try {
-      correction = on(def.correction, true)
+      correction = parseBoolean('correction', def.correction, true)
         ? new TemperatureCorrection({
             factor: numberSetting(def.correctionFactor, 1.5),
             smoothing: numberSetting(def.correctionSmoothing, 5),
@@ -114,9 +113,12 @@ export default function register(RED: NodeAPI): void {
       streams = new SenseStreams(
         opened,
         {
-          environment: { on: on(def.environment, true), intervalMs: numberSetting(def.environmentInterval, 2) * 1000 },
-          motion: { on: on(def.motion, false), intervalMs: numberSetting(def.motionInterval, 0.2) * 1000 },
-          colour: on(def.colour, true),
+          environment: {
+            on: parseBoolean('environment', def.environment, true),
+            intervalMs: numberSetting(def.environmentInterval, 2) * 1000,
+          },
+          motion: { on: parseBoolean('motion', def.motion, false), intervalMs: numberSetting(def.motionInterval, 0.2) * 1000 },
+          colour: parseBoolean('colour', def.colour, true),
           correction,
           cpuFromFile: !!def.cpuTempFile,
         },
@@ -136,7 +138,7 @@ export default function register(RED: NodeAPI): void {
         },
       );
       streams.start();
-      if (on(def.joystick, true) && opened.name !== 'simulated') startJoystick();
+      if (parseBoolean('joystick', def.joystick, true) && opened.name !== 'simulated') startJoystick();
       showStatus();
     };
 

@@ -9,7 +9,8 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { compact, StatusReporter, type StatusLevel } from '../lib/status';
 import type { HealthState } from '../lib/health';
 import type { Alert, StoreRecord } from '../lib/types';
-import type { PicamDatabaseNode } from '../lib/store/database-node';
+import { useDatabase } from '../lib/database-user';
+import type { PicamDatabaseNode } from '../picam-database/picam-database';
 import { QUERY_KINDS, QueryError, type QueryKind } from '../lib/store/queries';
 import type { EventStore } from '../lib/store/store';
 import { isStoreRecord, queryRequest } from './messages';
@@ -46,42 +47,12 @@ export default function register(RED: NodeAPI): void {
     let store: EventStore | undefined;
     let unhealthy: string | undefined;
     let stopWatching: (() => void) | undefined;
-    let failure: string | undefined;
     let written = 0;
     let failed = 0;
     let queries = 0;
-    // Input that arrives while the file is still opening waits here, not lost.
-    let waiting: Array<[NodeMessageInFlow, Send, Done]> = [];
-
-    if (!db) {
-      status.now('error', 'no database configured');
-      node.on('input', (_msg: NodeMessageInFlow, _send: Send, done: Done) => done(new Error('sqlite-events: no database configured')));
-      return;
-    }
-
-    status.now('busy', 'opening database');
-    const opened = db.acquire(node);
-    opened.then(
-      (s) => {
-        store = s;
-        status.now('ok', mode === 'write' ? 'ready' : `ready: ${def.query} queries`);
-        if (mode === 'write') stopWatching = s.writer.onHealth((h) => healthChanged(s, h));
-        const queued = waiting;
-        waiting = [];
-        for (const [msg, send, done] of queued) handle(msg, send, done);
-      },
-      (err: Error) => {
-        failure = err.message;
-        status.now('error', `database failed: ${err.message}`);
-        const queued = waiting;
-        waiting = [];
-        for (const [msg, send, done] of queued) unavailable(msg, send, done);
-      },
-    );
 
     /** Without a database a write fails; a query is still answered, so an HTTP client is not left hanging. */
-    const unavailable = (msg: NodeMessageInFlow, send: Send, done: Done) => {
-      const err = new Error(`database unavailable: ${failure}`);
+    const unavailable = (msg: NodeMessageInFlow, send: Send, done: Done, err: Error) => {
       if (mode === 'query') {
         msg.payload = { error: err.message };
         (msg as { statusCode?: number }).statusCode = 503;
@@ -90,15 +61,21 @@ export default function register(RED: NodeAPI): void {
       done(err);
     };
 
-    const handle = (msg: NodeMessageInFlow, send: Send, done: Done) => {
-      if (!store) {
-        if (failure) unavailable(msg, send, done);
-        else waiting.push([msg, send, done]);
-        return;
-      }
-      if (mode === 'write') write(store, msg, send, done);
-      else void query(store, msg, send, done);
-    };
+    useDatabase<EventStore, Send>({
+      node,
+      database: db,
+      status,
+      ready: (s) => {
+        store = s;
+        status.now('ok', mode === 'write' ? 'ready' : `ready: ${def.query} queries`);
+        if (mode === 'write') stopWatching = s.writer.onHealth((h) => healthChanged(s, h));
+      },
+      input: (s, msg, send, done) => (mode === 'write' ? write(s, msg, send, done) : void query(s, msg, send, done)),
+      refuse: unavailable,
+      // A query waits for the first open only; once it failed, it is answered 503 at once.
+      holdMs: mode === 'query' ? 0 : undefined,
+      close: () => stopWatching?.(),
+    });
 
     const writeCounts = (): [StatusLevel, string] =>
       unhealthy
@@ -159,22 +136,6 @@ export default function register(RED: NodeAPI): void {
         } else done();
       }
     };
-
-    node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => handle(msg, send, done));
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      stopWatching?.();
-      status.clear();
-      // Input queued during the open is written once the open completes (the
-      // handler above runs first); release() then commits it before closing.
-      opened
-        .catch(() => undefined /* already reported to each queued message */)
-        .then(() => db.release(node))
-        .then(done, (err: Error) => {
-          node.error(`closing database: ${err.message}`);
-          done();
-        });
-    });
   }
   RED.nodes.registerType('sqlite-events', SqliteEvents as unknown as NodeConstructor);
 }

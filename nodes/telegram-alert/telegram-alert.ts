@@ -15,7 +15,7 @@ import { AlertPolicy } from '../lib/alerts/policy';
 import type { NodeConstructor } from '../lib/node-config';
 import { StatusReporter } from '../lib/status';
 import type { AlertSnapshot, SnapshotRequest } from '../lib/types';
-import type { CameraRow, EventRow } from '../lib/contract/dashboard-api';
+import type { CameraRow } from '../lib/contract/dashboard-api';
 import type { EventStore } from '../lib/store/store';
 import type { TelegramBotNode } from '../telegram-bot/telegram-bot';
 import { answerCommand, parseCommand, type CameraInfo, type CommandContext, type EventInfo } from './commands';
@@ -117,9 +117,9 @@ export default function register(RED: NodeAPI): void {
 
     const commandsFor = (store: EventStore, format: CommandContext['format']): CommandContext => ({
       format,
-      cameras: async () => ((await store.query('cameras')) as { cameras: CameraRow[] }).cameras.map(toCameraInfo),
+      cameras: async () => (await store.query('cameras')).cameras.map(toCameraInfo),
       recentEvents: async (limit) => {
-        const { events } = (await store.query('events', { limit })) as { events: EventRow[] };
+        const { events } = await store.query('events', { limit });
         return events.map((e): EventInfo => ({
           cameraId: e.camera_id,
           cameraName: e.camera_name ?? undefined,

@@ -5,9 +5,9 @@
  * in flight finish and are recorded before the database is released).
  */
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
-import type { PicamDatabaseNode } from '../store/database-node';
 import type { EventStore } from '../store/store';
 import { backoffMs } from '../backoff';
+import { useDatabase, type DatabaseProvider } from '../database-user';
 import { numberSetting } from '../node-config';
 import { describeStoreError, isTransientStoreError } from '../store-errors';
 import { compact, StatusReporter, type StatusLevel } from '../status';
@@ -88,11 +88,9 @@ export interface WiredAlertNode {
 export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
   const { node } = w;
   const status = new StatusReporter(node);
-  const db = w.RED.nodes.getNode(w.databaseId) as PicamDatabaseNode | null;
+  const db = w.RED.nodes.getNode(w.databaseId) as unknown as DatabaseProvider<EventStore> | null;
   const counts = { sent: 0, suppressed: 0, failed: 0 };
   let service: AlertService | undefined;
-  let failure: string | undefined;
-  let waiting: Array<[NodeMessageInFlow, Send, Done]> = [];
   // While the outbox cannot write (a full disk), inputs wait here in arrival order and the
   // first is retried with backoff: alerts leave in the order they came once it can write again.
   const held: Array<[NodeMessageInFlow, Send, Done]> = [];
@@ -133,16 +131,7 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
       held.push([msg, send, done]);
       return;
     }
-    if (!service) {
-      if (!failure) {
-        waiting.push([msg, send, done]);
-        return;
-      }
-      // Every alert gets its report, also when the node cannot run at all.
-      report({ ...offReport(w.channel, msg.payload, failure), status: 'failed' }, send);
-      done(new Error(failure));
-      return;
-    }
+    if (!service) return; // not called before the outbox is open (useDatabase)
     service.accept(msg.payload, msg.topic, w.targetsFor?.(msg.payload)).then(
       (accepted) => {
         if (isRetry) {
@@ -176,52 +165,28 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
     );
   };
 
-  if (!db) {
-    failure = `${node.type}: no database configured (the outbox needs one)`;
-    status.now('error', 'no database configured');
-  } else {
-    status.now('busy', 'opening outbox');
-    db.acquire(node).then(
-      (s) => {
-        try {
-          service = w.start(s);
-        } catch (err) {
-          failure = `${node.type}: ${(err as Error).message}`;
-          status.now('error', (err as Error).message);
-        }
-        if (service) {
-          service.start();
-          status.now('ok', w.describe());
-        }
-        const queued = waiting;
-        waiting = [];
-        for (const [msg, send, done] of queued) handle(msg, send, done);
-      },
-      (err: Error) => {
-        failure = `${node.type}: database unavailable: ${err.message}`;
-        status.now('error', `database failed: ${err.message}`);
-        const queued = waiting;
-        waiting = [];
-        for (const [msg, send, done] of queued) handle(msg, send, done);
-      },
-    );
-  }
-
-  node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => handle(msg, send, done));
-
-  node.on('close', (_removed: boolean, done: () => void) => {
-    clearTimeout(retryTimer);
-    for (const [, , inputDone] of held.splice(0)) inputDone(new Error(`${node.type}: closed before the outbox could write`));
-    const finish = async () => {
+  useDatabase<EventStore, Send>({
+    node,
+    database: db,
+    status,
+    label: 'outbox',
+    ready: (s) => {
+      service = w.start(s); // a throw (no token, no targets) stops the node: useDatabase refuses its input
+      service.start();
+      status.now('ok', w.describe());
+    },
+    input: (_s, msg, send, done) => handle(msg, send, done),
+    // Every alert gets its report, also when the node cannot run at all.
+    refuse: (msg, send, done, err) => {
+      report({ ...offReport(w.channel, msg.payload, err.message), status: 'failed' }, send);
+      done(err);
+    },
+    close: async () => {
+      clearTimeout(retryTimer);
+      for (const [, , inputDone] of held.splice(0)) inputDone(new Error(`${node.type}: closed before the outbox could write`));
       await w.onClose?.();
       await service?.close();
-      status.clear();
-      if (db) await db.release(node);
-    };
-    finish().then(done, (err: Error) => {
-      node.error(`closing: ${err.message}`);
-      done();
-    });
+    },
   });
 
   return { status, report: (r) => report(r) };

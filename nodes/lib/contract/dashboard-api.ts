@@ -45,39 +45,9 @@ export const DASHBOARD_CLIENT_VALUE = 'picam-dashboard';
 // ---- API rows the page reads (README's API table; nodes/lib/store/queries.ts builds them)
 
 export { CAMERA_MODES, type CameraMode } from './camera-mode';
+export type * from './api-rows';
+import type { EventRow, SensorPoint } from './api-rows';
 
-/** GET /api/cameras → {cameras: CameraRow[]}; times in Unix seconds */
-export interface CameraRow {
-  camera_id: string;
-  device_type: string | null;
-  camera_name: string | null;
-  ip_address: string | null;
-  firmware_version: string | null;
-  /** the mode the camera reported */
-  status: string | null;
-  /** the mode last asked for */
-  desired_mode: string | null;
-  connection_status: string | null;
-  battery_level: number | null;
-  signal_strength: number | null;
-  last_seen: number | null;
-  created_at: number | null;
-  updated_at: number | null;
-}
-
-/** GET /api/events → {events, total, limit, offset}; times in Unix seconds */
-export interface EventRow {
-  event_id: string;
-  camera_id: string;
-  camera_name: string | null;
-  activity_type: string | null;
-  start_timestamp: number | null;
-  end_timestamp: number | null;
-  duration_seconds: number | null;
-  confidence: number | null;
-  thumbnail_path: string | null;
-  recording_path: string | null;
-}
 export interface EventPage {
   events: EventRow[];
   total: number;
@@ -92,43 +62,6 @@ export interface SensorHistory {
   to: number;
   bucketMs: number;
   readings: SensorPoint[];
-}
-
-/** One bucket of GET /api/sensors/{id}: averages over bucketMs, `samples` readings in it */
-export interface SensorPoint {
-  time_ms: number;
-  temperature: number | null;
-  humidity: number | null;
-  pressure: number | null;
-  samples: number;
-}
-
-/** GET /api/streams → {streams: StreamRow[]} */
-export interface StreamRow {
-  path: string;
-  time_ms: number;
-  online: number | boolean;
-  readers: number;
-  inbound_kbps: number | null;
-  outbound_kbps: number | null;
-}
-
-/** GET /api/alerts → {alerts, total, ...} */
-export interface AlertRow {
-  id: number;
-  channel: string;
-  target: string | null;
-  item: string | null;
-  kind: string | null;
-  device_id: string | null;
-  device_name: string | null;
-  event_id: string | null;
-  text: string | null;
-  state: string;
-  attempts: number;
-  reason: string | null;
-  created_ms: number;
-  sent_ms: number | null;
 }
 
 /** POST /api/control/mode/{id}/{mode} → 202 */

@@ -3,10 +3,22 @@
  * validated here so that every caller (HTTP, flows, tests) gets the same
  * errors, and every value reaches SQL as a bound parameter.
  */
-import type { CameraRow, SensorPoint } from '../contract/dashboard-api';
 import { DEVICE_ID_PATTERN } from '../types';
 import { COMMAND_STATES } from './command-queue';
+import type {
+  AlertLogRow,
+  CameraRow,
+  CommandRow,
+  DeadLetterRow,
+  EventRow,
+  Page,
+  SensorPoint,
+  StreamPoint,
+  StreamRow,
+} from '../contract/api-rows';
 import type { Connection, SqlValue } from './sqlite';
+
+export type * from '../contract/api-rows';
 
 export class QueryError extends Error {
   constructor(
@@ -32,8 +44,18 @@ export const QUERY_KINDS: readonly QueryKind[] = [
 /** Query parameters as they come from a URL or a flow: strings or numbers. */
 export type QueryParams = Record<string, unknown>;
 
-// The rows the API answers with are the contract's (the dashboard page reads the same types).
-export type { CameraRow, SensorPoint } from '../contract/dashboard-api';
+/** What each query kind answers (the API's response bodies). */
+export interface QueryResults {
+  cameras: { cameras: CameraRow[] };
+  events: Page & { events: EventRow[] };
+  sensors: { deviceId: string; from: number; to: number; bucketMs: number; readings: SensorPoint[] };
+  'dead-letters': Page & { deadLetters: DeadLetterRow[] };
+  alerts: Page & { alerts: AlertLogRow[] };
+  streams: { streams: StreamRow[] } | { path: string; from: number; to: number; history: StreamPoint[] };
+  status: { schemaVersion: number; counts: Record<string, number> };
+  commands: { command: CommandRow } | (Page & { commands: CommandRow[] });
+}
+
 
 /**
  * One parameter as a string or number. A URL can also make lists (`?limit=1&limit=2`) and
@@ -79,7 +101,7 @@ function deviceId(params: QueryParams, name: string, required: boolean): string 
   return raw;
 }
 
-export async function cameras(db: Connection): Promise<{ cameras: CameraRow[] }> {
+export async function cameras(db: Connection): Promise<QueryResults['cameras']> {
   const rows = await db.all<CameraRow>(
     `SELECT r.camera_id, r.device_type, r.camera_name, r.ip_address, r.firmware_version, r.status,
             s.setting_value AS desired_mode, r.connection_status, r.battery_level, r.signal_strength,
@@ -91,7 +113,7 @@ export async function cameras(db: Connection): Promise<{ cameras: CameraRow[] }>
   return { cameras: rows };
 }
 
-export async function events(db: Connection, p: QueryParams) {
+export async function events(db: Connection, p: QueryParams): Promise<QueryResults['events']> {
   const where: string[] = [];
   const args: SqlValue[] = [];
   const camera = deviceId(p, 'camera', false) ?? deviceId(p, 'cameraId', false);
@@ -120,7 +142,7 @@ export async function events(db: Connection, p: QueryParams) {
   const offset = int(p, 'offset', 0, 0, 1_000_000_000);
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const total = await db.get<{ n: number }>(`SELECT count(*) AS n FROM activity_events e ${filter}`, args);
-  const rows = await db.all(
+  const rows = await db.all<EventRow>(
     `SELECT e.event_id, e.camera_id, COALESCE(e.camera_name, r.camera_name) AS camera_name, e.activity_type,
             e.start_timestamp, e.end_timestamp, e.duration_seconds, e.confidence, e.thumbnail_path,
             e.recording_path, e.upload_status, e.telegram_notified, e.created_at
@@ -137,7 +159,7 @@ export async function events(db: Connection, p: QueryParams) {
  * Sensor history. Long ranges are averaged into at most `points` buckets so a
  * month of 2-second readings still draws as one light chart.
  */
-export async function sensors(db: Connection, p: QueryParams) {
+export async function sensors(db: Connection, p: QueryParams): Promise<QueryResults['sensors']> {
   const id = deviceId(p, 'deviceId', true)!;
   const known = await db.get('SELECT 1 AS x FROM camera_registry WHERE camera_id = ?', [id]);
   if (!known) throw new QueryError(404, `unknown device "${id}"`);
@@ -173,11 +195,11 @@ export async function sensors(db: Connection, p: QueryParams) {
   return { deviceId: id, from: fromMs, to: toMs, bucketMs, readings };
 }
 
-export async function deadLetters(db: Connection, p: QueryParams) {
+export async function deadLetters(db: Connection, p: QueryParams): Promise<QueryResults['dead-letters']> {
   const limit = int(p, 'limit', 50, 1, 1000);
   const offset = int(p, 'offset', 0, 0, 1_000_000_000);
   const total = await db.get<{ n: number }>('SELECT count(*) AS n FROM dead_letters');
-  const rows = await db.all(
+  const rows = await db.all<DeadLetterRow>(
     `SELECT id, received_ms, source, reason, device_id, payload, payload_bytes FROM dead_letters
       ORDER BY id DESC LIMIT ? OFFSET ?`,
     [limit, offset],
@@ -188,7 +210,7 @@ export async function deadLetters(db: Connection, p: QueryParams) {
 const OUTBOX_STATES = ['pending', 'sending', 'waiting', 'sent', 'failed', 'suppressed', 'merged'];
 
 /** The alert delivery log: every alert and snapshot an alert node took, newest first, without images. */
-export async function alerts(db: Connection, p: QueryParams) {
+export async function alerts(db: Connection, p: QueryParams): Promise<QueryResults['alerts']> {
   const limit = int(p, 'limit', 50, 1, 1000);
   const offset = int(p, 'offset', 0, 0, 1_000_000_000);
   const where: string[] = [];
@@ -215,7 +237,7 @@ export async function alerts(db: Connection, p: QueryParams) {
   }
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const total = await db.get<{ n: number }>(`SELECT count(*) AS n FROM alerts_outbox ${filter}`, args);
-  const rows = await db.all(
+  const rows = await db.all<AlertLogRow>(
     `SELECT id, channel, target, item, json_extract(alert, '$.kind') AS kind, device_id,
             json_extract(alert, '$.deviceName') AS device_name, event_id, json_extract(alert, '$.text') AS text,
             state, attempts, last_error AS reason, created_ms, sent_ms, message_id
@@ -228,9 +250,9 @@ export async function alerts(db: Connection, p: QueryParams) {
 const COMMAND_COLUMNS = `command_id AS id, device_id AS deviceId, action, topic, state, reason, attempts,
   created_ms AS createdMs, expires_ms AS expiresMs, sent_ms AS sentMs, payload`;
 
-type CommandRow = Record<string, unknown> & { payload: string };
+type StoredCommand = Omit<CommandRow, 'payload'> & { payload: string };
 /** Commands are JSON as mqtt-processor builds them; another flow's plain text stays text. */
-function withPayload(r: CommandRow) {
+function withPayload(r: StoredCommand): CommandRow {
   try {
     return { ...r, payload: JSON.parse(r.payload) as unknown };
   } catch {
@@ -242,11 +264,11 @@ function withPayload(r: CommandRow) {
  * The command queue: one command by its id (`GET /api/commands/{id}`, 404 when
  * unknown), or a list newest first, by `device` and `state`.
  */
-export async function commands(db: Connection, p: QueryParams) {
+export async function commands(db: Connection, p: QueryParams): Promise<QueryResults['commands']> {
   if (p.id !== undefined && p.id !== '') {
     if (typeof p.id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(p.id))
       throw new QueryError(400, '"id" must be a command id such as req_0123456789abcdef');
-    const row = await db.get<CommandRow>(`SELECT ${COMMAND_COLUMNS} FROM command_queue WHERE command_id = ?`, [p.id]);
+    const row = await db.get<StoredCommand>(`SELECT ${COMMAND_COLUMNS} FROM command_queue WHERE command_id = ?`, [p.id]);
     if (!row) throw new QueryError(404, `unknown command "${p.id}"`);
     return { command: withPayload(row) };
   }
@@ -268,7 +290,7 @@ export async function commands(db: Connection, p: QueryParams) {
   const offset = int(p, 'offset', 0, 0, 1_000_000_000);
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const total = await db.get<{ n: number }>(`SELECT count(*) AS n FROM command_queue ${filter}`, args);
-  const rows = await db.all<CommandRow>(`SELECT ${COMMAND_COLUMNS} FROM command_queue ${filter} ORDER BY seq DESC LIMIT ? OFFSET ?`, [
+  const rows = await db.all<StoredCommand>(`SELECT ${COMMAND_COLUMNS} FROM command_queue ${filter} ORDER BY seq DESC LIMIT ? OFFSET ?`, [
     ...args,
     limit,
     offset,
@@ -277,10 +299,10 @@ export async function commands(db: Connection, p: QueryParams) {
 }
 
 /** Stream health: every path's latest poll, or one path's history (`path`, `from`, `to`, last hour by default). */
-export async function streams(db: Connection, p: QueryParams) {
+export async function streams(db: Connection, p: QueryParams): Promise<QueryResults['streams']> {
   const path = single(p, 'path');
   if (path === undefined || path === '') {
-    const rows = await db.all(
+    const rows = await db.all<StreamRow>(
       `SELECT h.path, h.time_ms, h.online, h.readers, h.inbound_kbps, h.outbound_kbps, h.frames_in_error, h.source_type
          FROM stream_health h
          JOIN (SELECT path, MAX(time_ms) AS t FROM stream_health GROUP BY path) last ON last.path = h.path AND last.t = h.time_ms
@@ -291,7 +313,7 @@ export async function streams(db: Connection, p: QueryParams) {
   if (typeof path !== 'string' || !/^[A-Za-z0-9_.~/-]{1,256}$/.test(path)) throw new QueryError(400, '"path" must be a MediaMTX path name');
   const toMs = time(p, 'to') ?? Date.now();
   const fromMs = time(p, 'from') ?? toMs - 3600_000;
-  const rows = await db.all(
+  const rows = await db.all<StreamPoint>(
     `SELECT time_ms, online, readers, inbound_kbps, outbound_kbps, frames_in_error FROM stream_health
       WHERE path = ? AND time_ms BETWEEN ? AND ? ORDER BY time_ms LIMIT 5000`,
     [path, fromMs, toMs],
@@ -300,7 +322,7 @@ export async function streams(db: Connection, p: QueryParams) {
 }
 
 /** Row counts: a cheap health view of the store. */
-export async function status(db: Connection) {
+export async function status(db: Connection): Promise<QueryResults['status']> {
   const tables = [
     'camera_registry',
     'activity_events',

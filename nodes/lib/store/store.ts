@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { DEFAULTS } from '../settings';
 import type { StoreRecord } from '../types';
 import { BatchWriter, type WriteCallback } from './batch-writer';
 import { CommandQueue } from './command-queue';
@@ -30,7 +31,12 @@ export interface StoreOptions {
   retention?: Partial<RetentionDays>;
 }
 
-export const DEFAULT_RETENTION: RetentionDays = { activity: 90, status: 30, sensors: 30, deadLetters: 14 };
+export const DEFAULT_RETENTION: RetentionDays = {
+  activity: DEFAULTS.retainActivityDays,
+  status: DEFAULTS.retainStatusDays,
+  sensors: DEFAULTS.retainSensorDays,
+  deadLetters: DEFAULTS.retainDeadLetterDays,
+};
 
 export class EventStore {
   private constructor(
@@ -67,7 +73,12 @@ export class EventStore {
     return new Promise((resolve, reject) => this.write(record, (err) => (err ? reject(err) : resolve())));
   }
 
-  query(kind: queries.QueryKind, params: queries.QueryParams = {}): Promise<unknown> {
+  /** One of the API's read queries; its answer is typed by kind (queries.QueryResults). */
+  query<K extends queries.QueryKind>(kind: K, params: queries.QueryParams = {}): Promise<queries.QueryResults[K]> {
+    return this.run(kind, params) as Promise<queries.QueryResults[K]>;
+  }
+
+  private run(kind: queries.QueryKind, params: queries.QueryParams): Promise<queries.QueryResults[queries.QueryKind]> {
     switch (kind) {
       case 'cameras':
         return queries.cameras(this.readerConn);

@@ -137,7 +137,7 @@ describe('records in seed 004 tables', () => {
       signalStrength: -60,
       raw: '{"battery":80}',
     });
-    const { cameras } = (await store.query('cameras')) as { cameras: Array<Record<string, unknown>> };
+    const { cameras } = await store.query('cameras');
     assert.equal(cameras.length, 1);
     assert.equal(cameras[0]!.camera_name, 'Front Door', 'a later message without a name keeps the name');
     assert.equal(cameras[0]!.connection_status, 'disconnected');
@@ -210,7 +210,7 @@ describe('records in seed 004 tables', () => {
       payload: '{',
       payloadBytes: 1,
     });
-    const { cameras } = (await store.query('cameras')) as { cameras: Array<Record<string, unknown>> };
+    const { cameras } = await store.query('cameras');
     assert.equal(cameras[0]!.status, 'ARMED', 'reported mode');
     assert.equal(cameras[0]!.desired_mode, 'PRIVACY', 'requested mode, restored on reconnect');
     const devices = await store.knownDevices();
@@ -253,9 +253,9 @@ describe('queries', () => {
       page.events.map((e) => e.event_id),
       ['e29', 'e28', 'e27', 'e26', 'e25'],
     );
-    const byCamera = (await store.query('events', { camera: 'other-cam', limit: 100 })) as { total: number };
+    const byCamera = await store.query('events', { camera: 'other-cam', limit: 100 });
     assert.equal(byCamera.total, 10);
-    const byType = (await store.query('events', { type: 'audio_all' })) as { total: number };
+    const byType = await store.query('events', { type: 'audio_all' });
     assert.equal(byType.total, 15);
     const byTime = (await store.query('events', {
       from: String(1_705_300_000 + 600),

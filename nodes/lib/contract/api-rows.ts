@@ -1,0 +1,117 @@
+/**
+ * The rows the API answers (`EventStore.query()` builds them, one type per SELECT in
+ * nodes/lib/store/queries.ts, whose column lists change with these types; the dashboard page
+ * reads them). Browser-safe: types only. Times named
+ * `*_timestamp`, `last_seen`, `created_at` are Unix seconds; `*_ms` are Unix ms.
+ */
+
+/** GET /api/cameras → {cameras: CameraRow[]}; times in Unix seconds */
+export interface CameraRow {
+  camera_id: string;
+  device_type: string | null;
+  camera_name: string | null;
+  ip_address: string | null;
+  firmware_version: string | null;
+  /** the mode the camera reported */
+  status: string | null;
+  /** the mode last asked for */
+  desired_mode: string | null;
+  connection_status: string | null;
+  battery_level: number | null;
+  signal_strength: number | null;
+  last_seen: number | null;
+  created_at: number | null;
+  updated_at: number | null;
+}
+
+/** One bucket of GET /api/sensors/{id}: averages over bucketMs, `samples` readings in it */
+export interface SensorPoint {
+  time_ms: number;
+  temperature: number | null;
+  humidity: number | null;
+  pressure: number | null;
+  samples: number;
+}
+
+/** GET /api/events */
+export interface EventRow {
+  event_id: string;
+  camera_id: string;
+  camera_name: string | null;
+  activity_type: string | null;
+  start_timestamp: number | null;
+  end_timestamp: number | null;
+  duration_seconds: number | null;
+  confidence: number | null;
+  thumbnail_path: string | null;
+  recording_path: string | null;
+  upload_status: string | null;
+  telegram_notified: number | null;
+  created_at: number | null;
+}
+
+/** GET /api/dead-letters */
+export interface DeadLetterRow {
+  id: number;
+  received_ms: number;
+  source: string;
+  reason: string;
+  device_id: string | null;
+  payload: string | null;
+  payload_bytes: number | null;
+}
+
+/** GET /api/alerts: the delivery log, without images */
+export interface AlertLogRow {
+  id: number;
+  channel: string;
+  target: string | null;
+  item: string | null;
+  kind: string | null;
+  device_id: string | null;
+  device_name: string | null;
+  event_id: string | null;
+  text: string | null;
+  state: string;
+  attempts: number;
+  reason: string | null;
+  created_ms: number;
+  sent_ms: number | null;
+  message_id: number | null;
+}
+
+/** GET /api/commands: `payload` is the JSON command, or text another flow queued */
+export interface CommandRow {
+  id: string;
+  deviceId: string;
+  action: string;
+  topic: string;
+  state: string;
+  reason: string | null;
+  attempts: number;
+  createdMs: number;
+  expiresMs: number;
+  sentMs: number | null;
+  payload: unknown;
+}
+
+/** GET /api/streams: each path's latest poll */
+export interface StreamRow {
+  path: string;
+  time_ms: number;
+  online: number;
+  readers: number;
+  inbound_kbps: number | null;
+  outbound_kbps: number | null;
+  frames_in_error: number | null;
+  source_type: string | null;
+}
+
+/** GET /api/streams?path=…: one path's history */
+export type StreamPoint = Omit<StreamRow, 'path' | 'source_type'>;
+
+export interface Page {
+  total: number;
+  limit: number;
+  offset: number;
+}

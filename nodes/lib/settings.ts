@@ -1,0 +1,142 @@
+/**
+ * The one table of settings that appear in more than one place (an environment
+ * variable the role fills in, a node property, the editor's default), and the
+ * one way to read numbers, booleans and lists from the environment or a node's
+ * properties. A default is written here once: cli/roles.ts fills `${ENV}` flow
+ * values from it, the nodes fall back to it, and test/unit/settings.test.ts
+ * checks that every node's editor default (its .html) equals it.
+ */
+
+export interface NumberSpec {
+  /** the environment variable the role reads (and the shipped flow uses as `${NAME}`) */
+  env: string;
+  /** node type and property the value ends up in, for the editor-default check */
+  property: [node: string, name: string];
+  value: number;
+  min: number;
+  integer?: boolean;
+  what: string;
+}
+
+const spec = (env: string, property: [string, string], value: number, min: number, what: string, integer = false): NumberSpec => ({
+  env,
+  property,
+  value,
+  min,
+  integer,
+  what,
+});
+
+export const SETTINGS = {
+  retainActivityDays: spec(
+    'PICAM_RETAIN_ACTIVITY_DAYS',
+    ['picam-database', 'retainActivityDays'],
+    90,
+    0,
+    'days of motion events kept (0: forever)',
+  ),
+  retainStatusDays: spec(
+    'PICAM_RETAIN_STATUS_DAYS',
+    ['picam-database', 'retainStatusDays'],
+    30,
+    0,
+    'days of status events and stream health kept',
+  ),
+  retainSensorDays: spec('PICAM_RETAIN_SENSOR_DAYS', ['picam-database', 'retainSensorDays'], 30, 0, 'days of sensor readings kept'),
+  retainDeadLetterDays: spec(
+    'PICAM_RETAIN_DEAD_LETTER_DAYS',
+    ['picam-database', 'retainDeadLetterDays'],
+    14,
+    0,
+    'days of refused messages kept',
+  ),
+  holdSeconds: spec(
+    'PICAM_DB_HOLD_SECONDS',
+    ['picam-database', 'holdSeconds'],
+    60,
+    0,
+    'seconds input waits for a database that cannot open',
+  ),
+  debounceSeconds: spec(
+    'PICAM_DEBOUNCE_SECONDS',
+    ['mqtt-processor', 'debounceSeconds'],
+    30,
+    0,
+    'seconds a reconnect may take before an offline alert',
+  ),
+  clockPastHours: spec(
+    'PICAM_CLOCK_PAST_HOURS',
+    ['mqtt-processor', 'clockPastHours'],
+    720,
+    0,
+    'hours a device timestamp may lie in the past',
+  ),
+  clockFutureSeconds: spec(
+    'PICAM_CLOCK_FUTURE_SECONDS',
+    ['mqtt-processor', 'clockFutureSeconds'],
+    300,
+    0,
+    'seconds a device timestamp may lie ahead',
+  ),
+  uploadMaxMB: spec('PICAM_UPLOAD_MAX_MB', ['hivecam-gateway', 'maxUploadMB'], 256, 1, 'largest VBC01 upload, MB'),
+  uploadRetainDays: spec('PICAM_UPLOAD_RETAIN_DAYS', ['hivecam-gateway', 'retainDays'], 30, 0, 'days VBC01 uploads are kept (0: forever)'),
+} as const satisfies Record<string, NumberSpec>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+/** Each setting's default, for code that falls back to it. */
+export const DEFAULTS = Object.fromEntries(Object.entries(SETTINGS).map(([k, s]) => [k, s.value])) as Record<SettingName, number>;
+
+export class SettingError extends Error {}
+
+/** A number from `name`'s raw text: empty or absent gives `def`; anything else must be a valid number. */
+export function parseNumber(
+  name: string,
+  raw: string | number | undefined,
+  def: number,
+  limits: { min?: number; integer?: boolean } = {},
+): number {
+  if (raw === undefined || raw === '') return def;
+  const n = typeof raw === 'number' ? raw : Number(raw.trim());
+  if ((typeof raw === 'string' && raw.trim() === '') || !Number.isFinite(n))
+    throw new SettingError(`${name} must be a number (got "${String(raw)}")`);
+  if (limits.integer && !Number.isInteger(n)) throw new SettingError(`${name} must be a whole number (got "${String(raw)}")`);
+  if (limits.min !== undefined && n < limits.min) throw new SettingError(`${name} must be at least ${limits.min} (got "${String(raw)}")`);
+  return n;
+}
+
+const TRUE = ['true', '1', 'yes', 'on'];
+const FALSE = ['false', '0', 'no', 'off'];
+
+/** A boolean: true/false (any case), 1/0, yes/no, on/off; empty or absent gives `def`. */
+export function parseBoolean(name: string, raw: string | boolean | undefined, def: boolean): boolean {
+  if (typeof raw === 'boolean') return raw;
+  if (raw === undefined || raw.trim() === '') return def;
+  const v = raw.trim().toLowerCase();
+  if (TRUE.includes(v)) return true;
+  if (FALSE.includes(v)) return false;
+  throw new SettingError(`${name} must be true or false (got "${raw}")`);
+}
+
+/** A comma-separated list, trimmed, empty items dropped; empty or absent gives `def`. */
+export function parseList(raw: string | undefined, def: readonly string[] = []): string[] {
+  const items = (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return items.length ? items : [...def];
+}
+
+/**
+ * A setting from the environment, checked and given back as text for a `${NAME}` flow value.
+ * A bad value becomes a start-up problem naming the variable; the default stands in meanwhile.
+ */
+export function envSetting(env: Record<string, string | undefined>, name: SettingName, problems: string[]): string {
+  const s: NumberSpec = SETTINGS[name];
+  try {
+    return String(parseNumber(s.env, env[s.env], s.value, s));
+  } catch (err) {
+    problems.push(`${(err as Error).message}: ${s.what}`);
+    return String(s.value);
+  }
+}
