@@ -132,7 +132,9 @@ export function gatewayHandler(deps: GatewayDeps): (req: IncomingMessage, res: S
       else deps.log(text);
     };
     const refuse = (err: HttpError) => {
-      if (deps.limiter.fail(kind, client)) deps.warn(`${client} failed too often: ${kind} requests refused for a while`);
+      // A path or method that does not exist is the camera's protocol mistake, cheap to answer: never counted.
+      const counted = err.status !== 404 && err.status !== 405;
+      if (counted && deps.limiter.fail(kind, client)) deps.warn(`${client} failed too often: ${kind} requests refused for a while`);
       // A body that was cut off is not read any further: the connection goes with the answer.
       finish(err.status, { error: err.message }, err.message, err.closeConnection ? { Connection: 'close' } : undefined);
     };
