@@ -447,6 +447,10 @@ describe('cloud/install.sh into a throwaway root', () => {
       readFileSync(at('etc', 'mosquitto', 'picam', 'acl'), 'utf8'),
       readFileSync(join(REPO, 'cloud', 'mosquitto', 'acl'), 'utf8'),
     );
+    assert.equal(
+      readFileSync(at('etc', 'mosquitto', 'picam', 'acl-cameras'), 'utf8'),
+      readFileSync(join(REPO, 'cloud', 'mosquitto', 'acl-cameras'), 'utf8'),
+    );
     const conf = readFileSync(at('etc', 'mosquitto', 'conf.d', 'picam-guardian.conf'), 'utf8');
     assert.doesNotMatch(conf, /^persistence/m);
     assert.match(conf, /^listener 8883$/m);
