@@ -334,8 +334,16 @@ export async function certsCli(argv: string[], log: (line: string) => void): Pro
     const bits = wholeNumber('--bits', values.bits);
     if (bits !== undefined && (bits < 2048 || bits > 16384)) throw new Error(`--bits must be between 2048 and 16384, got ${bits}`);
     if (days !== undefined && (days < 1 || days > 36500)) throw new Error(`--days must be between 1 and 36500, got ${days}`);
-    const fromEnv = (name: string) => (process.env[name] ?? '').split(',').map((h) => h.trim()).filter(Boolean);
-    const brokerHosts = values.host?.length ? values.host : fromEnv('PICAM_BROKER_HOSTS').length ? fromEnv('PICAM_BROKER_HOSTS') : defaultHosts();
+    const fromEnv = (name: string) =>
+      (process.env[name] ?? '')
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean);
+    const brokerHosts = values.host?.length
+      ? values.host
+      : fromEnv('PICAM_BROKER_HOSTS').length
+        ? fromEnv('PICAM_BROKER_HOSTS')
+        : defaultHosts();
     const configServerHosts = values['config-host']?.length ? values['config-host'] : fromEnv('PICAM_CONFIG_SERVER_HOSTS');
     const r = await makeCertificates({
       dir: values.dir,

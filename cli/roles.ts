@@ -154,7 +154,11 @@ export function settingsFor(env: Env): RoleSettings {
   flowEnv.PICAM_GATEWAY_PUBLIC_URL = env.PICAM_GATEWAY_PUBLIC_URL ?? '';
   // The embedded broker's listener for cameras (mutual TLS with the shared certificate); empty: none.
   flowEnv.PICAM_MQTT_TLS_PORT =
-    env.PICAM_MQTT_TLS_PORT === undefined ? (role === 'cloud' ? '8883' : '') : env.PICAM_MQTT_TLS_PORT && String(port('PICAM_MQTT_TLS_PORT', 8883));
+    env.PICAM_MQTT_TLS_PORT === undefined
+      ? role === 'cloud'
+        ? '8883'
+        : ''
+      : env.PICAM_MQTT_TLS_PORT && String(port('PICAM_MQTT_TLS_PORT', 8883));
   flowEnv.PICAM_GATEWAY_BIND = env.PICAM_GATEWAY_BIND ?? (demo ? '127.0.0.1' : '0.0.0.0');
   flowEnv.PICAM_GATEWAY_BROKER_HOST = env.PICAM_GATEWAY_BROKER_HOST ?? (demo ? '127.0.0.1' : hostname());
   flowEnv.PICAM_GATEWAY_BROKER_PORT = String(port('PICAM_GATEWAY_BROKER_PORT', 8883));

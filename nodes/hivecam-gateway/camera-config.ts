@@ -75,7 +75,8 @@ export function cameraConfig(cameraId: string, s: ConfigSettings): CameraConfig 
 export function publicUrl(configured: string, o: { https: boolean; host: string; port: number }): string {
   const url = configured.trim().replace(/\/+$/, '');
   if (url) {
-    if (!/^https?:\/\/[^/\s]+$/i.test(url)) throw new Error(`the public URL must be http(s)://host[:port] (got ${JSON.stringify(configured)})`);
+    if (!/^https?:\/\/[^/\s]+$/i.test(url))
+      throw new Error(`the public URL must be http(s)://host[:port] (got ${JSON.stringify(configured)})`);
     return url;
   }
   const host = o.host.includes(':') && !o.host.startsWith('[') ? `[${o.host}]` : o.host;

@@ -217,7 +217,10 @@ async function route(req: IncomingMessage, url: { pathname: string; query: URLSe
   if (!cert && parts.length !== 2) throw new HttpError(404, 'not found');
   const cameraId = decodeSegment(parts.at(-1)!);
   if (!VBC01_CAMERA_ID.test(cameraId)) {
-    throw new HttpError(400, `a camera id is 32 upper-case hex digits, e.g. 56C1CADCF1FA4C6CAEBA3E2FD85EFEBF (got ${JSON.stringify(cameraId.slice(0, 80))})`);
+    throw new HttpError(
+      400,
+      `a camera id is 32 upper-case hex digits, e.g. 56C1CADCF1FA4C6CAEBA3E2FD85EFEBF (got ${JSON.stringify(cameraId.slice(0, 80))})`,
+    );
   }
 
   if (!cert) return { status: 200, body: deps.config(cameraId), note: cameraId };

@@ -2,7 +2,8 @@
  * The certificate files `picam-guardian certs` writes (cli/certs.ts) and the
  * camera gateway serves: one name list, so the two cannot drift apart.
  */
-export type CertFile = 'caCert' | 'caKey' | 'brokerCert' | 'brokerKey' | 'configServerCert' | 'configServerKey' | 'clientCert' | 'clientKey';
+export type CertFile =
+  'caCert' | 'caKey' | 'brokerCert' | 'brokerKey' | 'configServerCert' | 'configServerKey' | 'clientCert' | 'clientKey';
 
 export const CERT_FILE_NAMES: Record<CertFile, string> = {
   caCert: 'ca.crt',

@@ -87,7 +87,8 @@ export class Listeners {
         accept(stream, { transport: 'ws', address: clientAddress(req, opts.trustedProxies) });
       });
     }
-    const tls = opts.tls && cameraTlsServer(opts.tls, (socket) => accept(socket, { transport: 'tls', address: socket.remoteAddress ?? '' }));
+    const tls =
+      opts.tls && cameraTlsServer(opts.tls, (socket) => accept(socket, { transport: 'tls', address: socket.remoteAddress ?? '' }));
     const listeners = new Listeners(tcp, http, wss, tls);
     tcp.on('connection', (s: Socket) => listeners.track(s));
     http?.on('connection', (s: Socket) => listeners.track(s));

@@ -154,7 +154,8 @@ export default function register(RED: NodeAPI): void {
       tls: camerasTls && {
         ...camerasTls.files,
         port: camerasTls.port,
-        onHandshakeError: (address, err) => warn.refused.warnNow(`TLS handshake from ${address} failed (no or foreign client certificate?): ${err.message}`),
+        onHandshakeError: (address, err) =>
+          warn.refused.warnNow(`TLS handshake from ${address} failed (no or foreign client certificate?): ${err.message}`),
       },
       trustedProxies: trustedProxiesFromSettings(RED.settings, (m) => node.warn(m)),
       onConnection: (conn, peer) => broker.handle(conn, peer),

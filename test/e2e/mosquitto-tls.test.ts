@@ -93,7 +93,7 @@ describe('production broker config', { skip: skipWithoutMosquitto }, () => {
     await assert.rejects(camera('CAM0004', { key: foreign.clientKey, cert: foreign.clientCert, ca: certs.caCert }));
   });
 
-  it('gives a certificate holder who claims the runtime\'s user name no runtime rights', async () => {
+  it("gives a certificate holder who claims the runtime's user name no runtime rights", async () => {
     // No password file on 8883: Mosquitto takes the user name as given. acl-cameras grants users nothing.
     const cam = await camera('CAM0005', { key: certs.clientKey, cert: certs.clientCert, ca: certs.caCert, username: CLOUD.username });
     const got: string[] = [];
@@ -107,8 +107,16 @@ describe('production broker config', { skip: skipWithoutMosquitto }, () => {
     await cam.publishAsync('prod/honeycomb/CAM0001/system/reboot', '{}', { qos: 1 });
     await victim.publishAsync('prod/device/status/hive-cam/CAM0001', '{"status":"online"}', { qos: 1 });
     await cloud!.publishAsync('prod/honeycomb/CAM0001/system/setmode', '{}', { qos: 1 });
-    await waitFor('the runtime\'s command', async () => (commands.includes('prod/honeycomb/CAM0001/system/setmode') ? true : undefined), 5000);
-    await waitFor('the heartbeat at the runtime', async () => (heard.includes('prod/device/status/hive-cam/CAM0001') ? true : undefined), 5000);
+    await waitFor(
+      "the runtime's command",
+      async () => (commands.includes('prod/honeycomb/CAM0001/system/setmode') ? true : undefined),
+      5000,
+    );
+    await waitFor(
+      'the heartbeat at the runtime',
+      async () => (heard.includes('prod/device/status/hive-cam/CAM0001') ? true : undefined),
+      5000,
+    );
     assert.ok(!commands.includes('prod/honeycomb/CAM0001/system/reboot'), 'no command from a camera');
     assert.deepEqual(got, [], "no other device's traffic");
     await cam.endAsync();

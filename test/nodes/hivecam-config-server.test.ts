@@ -115,7 +115,11 @@ async function load(settings: Record<string, unknown> = {}): Promise<{ port: num
 
 async function loadListening(settings: Record<string, unknown> = {}): Promise<{ port: number }> {
   const loaded = await load(settings);
-  await waitFor('the gateway serving HTTPS', async () => ((await camera(loaded.port, '/health').catch(() => undefined))?.status === 200 ? true : undefined), 10_000);
+  await waitFor(
+    'the gateway serving HTTPS',
+    async () => ((await camera(loaded.port, '/health').catch(() => undefined))?.status === 200 ? true : undefined),
+    10_000,
+  );
   return loaded;
 }
 
@@ -158,7 +162,7 @@ describe('hivecam-gateway: the config server over HTTPS, as the firmware calls i
     assert.equal(config.timeServer, 'pool.ntp.org');
   });
 
-  it('gives a registered camera the shared client certificate, its key and our CA under the firmware\'s keys', async () => {
+  it("gives a registered camera the shared client certificate, its key and our CA under the firmware's keys", async () => {
     const { port } = await loadListening();
     const res = await camera(port, `/hivecam/cert/${CAMERA}`);
     assert.equal(res.status, 200, res.body);
@@ -207,27 +211,31 @@ describe('hivecam-gateway: the config server over HTTPS, as the firmware calls i
     });
   });
 
-  it('serves curl capped at TLS 1.2 with our CA (as the camera calls it); curl with another CA fails with 60', { skip: !hasCurl && 'curl is not installed' }, async () => {
-    const { port } = await loadListening();
-    // Not spawnSync: the gateway answering it runs in this process.
-    const curl = (ca: string, ...extra: string[]) =>
-      new Promise<{ status: number; stdout: string; stderr: string }>((resolve) =>
-        execFile(
-          'curl',
-          ['-sS', '--tlsv1.2', '--tls-max', '1.2', '--cacert', ca, ...extra, `https://127.0.0.1:${port}/hivecam/${CAMERA}`],
-          { encoding: 'utf8' },
-          (err, stdout, stderr) => resolve({ status: err ? Number(err.code) : 0, stdout, stderr }),
-        ),
-      );
-    const ok = await curl(ours.caCert);
-    assert.equal(ok.status, 0, ok.stderr);
-    assert.equal(JSON.parse(ok.stdout).mqtt.port, 8883);
-    const posted = await curl(ours.caCert, '-X', 'POST', '-d', '');
-    assert.equal(posted.status, 0, posted.stderr);
-    assert.deepEqual(JSON.parse(posted.stdout), JSON.parse(ok.stdout));
-    const wrong = await curl(foreign.caCert);
-    assert.equal(wrong.status, 60, `curl: ${wrong.stderr}`);
-  });
+  it(
+    'serves curl capped at TLS 1.2 with our CA (as the camera calls it); curl with another CA fails with 60',
+    { skip: !hasCurl && 'curl is not installed' },
+    async () => {
+      const { port } = await loadListening();
+      // Not spawnSync: the gateway answering it runs in this process.
+      const curl = (ca: string, ...extra: string[]) =>
+        new Promise<{ status: number; stdout: string; stderr: string }>((resolve) =>
+          execFile(
+            'curl',
+            ['-sS', '--tlsv1.2', '--tls-max', '1.2', '--cacert', ca, ...extra, `https://127.0.0.1:${port}/hivecam/${CAMERA}`],
+            { encoding: 'utf8' },
+            (err, stdout, stderr) => resolve({ status: err ? Number(err.code) : 0, stdout, stderr }),
+          ),
+        );
+      const ok = await curl(ours.caCert);
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.equal(JSON.parse(ok.stdout).mqtt.port, 8883);
+      const posted = await curl(ours.caCert, '-X', 'POST', '-d', '');
+      assert.equal(posted.status, 0, posted.stderr);
+      assert.deepEqual(JSON.parse(posted.stdout), JSON.parse(ok.stdout));
+      const wrong = await curl(foreign.caCert);
+      assert.equal(wrong.status, 60, `curl: ${wrong.stderr}`);
+    },
+  );
 
   it('without its certificate it says how to make it and serves no camera; a bad switch is refused by name', async () => {
     const empty = join(dir, 'no-certs');
@@ -242,8 +250,7 @@ describe('hivecam-gateway: the config server over HTTPS, as the firmware calls i
     const logged = () =>
       (helper as unknown as { log(): { args: Array<[{ msg?: unknown }]> } })
         .log()
-        .args
-        .map(([entry]) => String(entry?.msg ?? ''))
+        .args.map(([entry]) => String(entry?.msg ?? ''))
         .find((m) => /expected true or false, got "maybe"/.test(m));
     assert.ok(await until('the bad switch named in the log', logged, 5000));
   });

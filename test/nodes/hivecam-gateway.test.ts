@@ -116,11 +116,7 @@ async function load(
     ],
   );
   const base = `http://127.0.0.1:${port}`;
-  await waitFor(
-    'the gateway listening',
-    async () => ((await fetch(`${base}/health`).catch(() => undefined))?.ok ? true : undefined),
-    5000,
-  );
+  await waitFor('the gateway listening', async () => ((await fetch(`${base}/health`).catch(() => undefined))?.ok ? true : undefined), 5000);
   return { base, port, file, uploads, snapshots: new Collector('snapshots'), events: new Collector('events') };
 }
 

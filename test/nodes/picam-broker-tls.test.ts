@@ -114,7 +114,10 @@ describe('picam-broker: cameras over mutual TLS with the shared certificate', ()
       assert.equal(Buffer.from(msg.payload).toString(), heartbeat);
 
       const command = new Promise<string>((resolve) => cam.once('message', (topic) => resolve(topic)));
-      await localBroker('b')!.publish(`prod/honeycomb/${CAMERA}/system/setmode`, Buffer.from('{"mode":"ARMED"}'), { qos: 1, retain: false });
+      await localBroker('b')!.publish(`prod/honeycomb/${CAMERA}/system/setmode`, Buffer.from('{"mode":"ARMED"}'), {
+        qos: 1,
+        retain: false,
+      });
       assert.equal(await command, `prod/honeycomb/${CAMERA}/system/setmode`);
     } finally {
       await cam.endAsync();

@@ -70,7 +70,7 @@ describe('certs: CA, broker and shared camera certificates with openssl', () => 
     const config = text(first.files.configServerCert);
     assert.match(config, /IP Address:192\.168\.1\.10/);
     assert.match(config, /DNS:cams\.example\.test/);
-    assert.doesNotMatch(config, /broker\.example\.test/, 'its own names, not the broker\'s');
+    assert.doesNotMatch(config, /broker\.example\.test/, "its own names, not the broker's");
     assert.match(config, /TLS Web Server Authentication/);
     assert.match(config, /Subject: .*CN ?= ?192\.168\.1\.10/);
     const camera = text(first.files.clientCert);
@@ -181,7 +181,10 @@ describe('certs: CA, broker and shared camera certificates with openssl', () => 
     assert.match(config, /DNS:cams\.lan/);
     assert.match(lines.join('\n'), /config server certificate names: 192\.168\.7\.7, cams\.lan/);
     const flag = join(root, 'cli-config-flag');
-    assert.equal(await certsCli(['--dir', flag, '--host', 'mqtt.example.test', '--config-host', '10.1.2.3', '--bits', String(BITS)], () => undefined), 0);
+    assert.equal(
+      await certsCli(['--dir', flag, '--host', 'mqtt.example.test', '--config-host', '10.1.2.3', '--bits', String(BITS)], () => undefined),
+      0,
+    );
     assert.match(text(join(flag, 'config-server.crt')), /IP Address:10\.1\.2\.3/);
   });
 });

@@ -10,7 +10,13 @@ import { FailureLimiter, FailureLimitsByKind } from '../../nodes/lib/failure-lim
 import { DEVICE_ID_PATTERN } from '../../nodes/lib/types';
 import { decideAccess, EnrolmentWindow, parseCameraList } from '../../nodes/hivecam-gateway/access';
 import { parseCommand } from '../../nodes/hivecam-gateway/control';
-import { gatewayHandler, parseTarget, requestKind, ServiceUnavailableError, type GatewayRequestKind } from '../../nodes/hivecam-gateway/gateway-server';
+import {
+  gatewayHandler,
+  parseTarget,
+  requestKind,
+  ServiceUnavailableError,
+  type GatewayRequestKind,
+} from '../../nodes/hivecam-gateway/gateway-server';
 import { makeHls, recordingInput, servedPlaylist } from '../../nodes/hivecam-gateway/hls';
 import { diskUse, pruneUploads, sweepTemporaries } from '../../nodes/hivecam-gateway/retention';
 import { describeContent, imageType, videoType } from '../../nodes/lib/uploads/media-type';
