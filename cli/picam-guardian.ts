@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { settingsFor, type Role } from './runtime/roles';
 import { startRuntime } from './runtime/runtime';
 import { certsCli } from './commands/certs';
+import { cameraCli } from './commands/camera-provision';
 import { DEPLOY_USAGE, deployCli } from './deploy/deploy';
 import { hashPasswordCli } from './commands/hash-password';
 import { startDemoMediamtx, type DemoMediamtx } from './runtime/demo-mediamtx';
@@ -19,6 +20,7 @@ const USAGE = `usage:
   picam-guardian start [--role demo|cloud|pi] [--flows file.json[,file.json]]
   picam-guardian simulate [--url mqtt://127.0.0.1:1883] [--cameras 3] [--pis 1] [--pace 1]
   picam-guardian certs [--dir data/certs] [--host NAME]... [--force | --renew]   (see --help)
+  picam-guardian camera provision <server LAN IP> [--port 80] [--dir data/certs] [--out DIR]   files and steps for a VBC01 camera
   picam-guardian hash-password [--password-stdin]   bcrypt hash for PICAM_*_PASSWORD_HASH
 ${DEPLOY_USAGE}
 Environment variables are listed in README.md.`;
@@ -27,6 +29,10 @@ async function main(argv: string[]): Promise<void> {
   // The certificates command has its own flags (cli/commands/certs.ts).
   if (argv[0] === 'certs') {
     process.exitCode = await certsCli(argv.slice(1), (l) => console.log(l));
+    return;
+  }
+  if (argv[0] === 'camera') {
+    process.exitCode = await cameraCli(argv.slice(1), (l) => console.log(l));
     return;
   }
   if (argv[0] === 'hash-password') {

@@ -128,6 +128,7 @@ if [ "$MOSQUITTO" = 1 ]; then
   put_dir /etc/mosquitto/picam 0750 root:mosquitto
   put_dir /etc/mosquitto/picam/certs 0750 root:mosquitto
   if put_file /etc/mosquitto/picam/acl 0640 root:mosquitto <"$SCRIPT_DIR/mosquitto/acl"; then MOSQUITTO_CHANGED=1; fi
+  if put_file /etc/mosquitto/picam/acl-cameras 0640 root:mosquitto <"$SCRIPT_DIR/mosquitto/acl-cameras"; then MOSQUITTO_CHANGED=1; fi
   # Debian's /etc/mosquitto/mosquitto.conf includes conf.d and sets persistence itself.
   if put_file /etc/mosquitto/conf.d/picam-guardian.conf 0644 root:root <"$SCRIPT_DIR/mosquitto/mosquitto.conf"; then MOSQUITTO_CHANGED=1; fi
   # The password file belongs to the site (mosquitto_passwd): created empty once.

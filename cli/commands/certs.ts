@@ -1,14 +1,18 @@
 /**
- * Certificates for the camera broker (seed 004's model for VBC01 cameras):
- * one CA, one broker (server) certificate, and ONE client certificate shared
- * by every camera (the camera's MQTT client id is its identity; the
- * certificate only authenticates). RSA 4096 by default, 10-year validity.
+ * Certificates for VBC01 cameras, as the real platform makes them
+ * (vbc01-protocol.md §2): one CA, a broker (server) certificate, a config
+ * server (HTTPS) certificate, and ONE client certificate shared by every
+ * camera (the camera's MQTT client id is its identity; the certificate only
+ * authenticates). RSA 2048 by default (what the cameras are known to work
+ * with), 10-year validity.
  *
  * Uses the `openssl` command-line tool, spawned with an argument array (no shell).
  *
- *   ca.key / ca.crt          self-signed CA (CA:TRUE, keyCertSign+cRLSign); ca.key stays here
- *   broker.key / broker.crt  serverAuth, subjectAltName = the broker hosts (Mosquitto)
- *   camera.key / camera.crt  clientAuth, shared by all cameras (served at /hivecam/cert/{camera_id})
+ *   ca.key / ca.crt                        self-signed CA (CA:TRUE, keyCertSign+cRLSign); ca.key stays here
+ *   broker.key / broker.crt                serverAuth, subjectAltName = the broker hosts (Mosquitto, the embedded broker)
+ *   config-server.key / config-server.crt  serverAuth, subjectAltName = the addresses cameras dial for their config
+ *   camera.key / camera.crt                clientAuth, CN camera_client, shared by all cameras
+ *                                          (served at /hivecam/cert/{camera_id}, copied by `camera provision`)
  *
  * Keys are written 0600, certificates 0644, a directory we create 0700.
  */
@@ -21,6 +25,7 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CERT_FILE_NAMES as FILE_NAMES, type CertFile } from '../../nodes/lib/cert-files';
+import { CAMERA_CLIENT_CN } from '../../nodes/lib/vbc01';
 
 export type { CertFile };
 
@@ -29,13 +34,19 @@ export interface MakeCertificatesOptions {
   dir: string;
   /** DNS names and/or IP addresses for the broker certificate's subjectAltName (first one is the CN). */
   brokerHosts: string[];
+  /**
+   * DNS names and/or IP addresses cameras dial for their config server (the
+   * `configSrvHost` in the camera, without the port): the config server
+   * certificate's subjectAltName, first one the CN. Default: brokerHosts.
+   */
+  configServerHosts?: string[];
   /** Validity in days for the CA and both leaf certificates. Default 3650 (10 years, as in seed 004). */
   days?: number;
-  /** RSA key size. Default 4096. */
+  /** RSA key size. Default 2048, as the real platform's (and the cameras'). */
   bits?: number;
   /** Replace an existing CA (and therefore re-issue both leaf certificates). */
   force?: boolean;
-  /** Re-issue the broker and camera certificates (new keys) from the existing CA. */
+  /** Re-issue the broker, config server and camera certificates (new keys) from the existing CA. */
   renew?: boolean;
   /** Path of the openssl binary. Default `openssl`. */
   openssl?: string;
@@ -50,7 +61,7 @@ export interface MakeCertificatesResult {
 }
 
 export const DEFAULT_DAYS = 3650;
-export const DEFAULT_BITS = 4096;
+export const DEFAULT_BITS = 2048;
 export const DEFAULT_DIR = 'data/certs';
 
 const DNS_NAME = /^(\*\.)?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
@@ -85,13 +96,16 @@ function run(openssl: string, args: string[]): Promise<string> {
   });
 }
 
-function opensslConfig(hosts: string[]): string {
+function altLines(hosts: string[]): string[] {
   const alt = { DNS: 0, IP: 0 };
-  const altLines = hosts.map((h) => {
+  return hosts.map((h) => {
     const kind = sanKind(h);
     alt[kind] += 1;
     return `${kind}.${alt[kind]} = ${h}`;
   });
+}
+
+function opensslConfig(brokerHosts: string[], configHosts: string[]): string {
   return [
     '[req]',
     'distinguished_name = dn',
@@ -110,6 +124,13 @@ function opensslConfig(hosts: string[]): string {
     'subjectAltName = @alt',
     'subjectKeyIdentifier = hash',
     'authorityKeyIdentifier = keyid,issuer',
+    '[config_server]',
+    'basicConstraints = critical,CA:FALSE',
+    'keyUsage = critical,digitalSignature,keyEncipherment',
+    'extendedKeyUsage = serverAuth',
+    'subjectAltName = @config_alt',
+    'subjectKeyIdentifier = hash',
+    'authorityKeyIdentifier = keyid,issuer',
     '[camera]',
     'basicConstraints = critical,CA:FALSE',
     'keyUsage = critical,digitalSignature,keyEncipherment',
@@ -117,7 +138,9 @@ function opensslConfig(hosts: string[]): string {
     'subjectKeyIdentifier = hash',
     'authorityKeyIdentifier = keyid,issuer',
     '[alt]',
-    ...altLines,
+    ...altLines(brokerHosts),
+    '[config_alt]',
+    ...altLines(configHosts),
     '',
   ].join('\n');
 }
@@ -143,9 +166,13 @@ export async function makeCertificates(opts: MakeCertificatesOptions): Promise<M
   const bits = opts.bits ?? DEFAULT_BITS;
   if (!Number.isInteger(days) || days < 1 || days > 36500) throw new Error(`days must be a whole number 1..36500, got ${days}`);
   if (!Number.isInteger(bits) || bits < 2048 || bits > 16384) throw new Error(`bits must be a whole number 2048..16384, got ${bits}`);
-  const hosts = [...new Set(opts.brokerHosts.map((h) => h.trim()).filter((h) => h !== ''))];
+  const unique = (list: string[]) => [...new Set(list.map((h) => h.trim()).filter((h) => h !== ''))];
+  const hosts = unique(opts.brokerHosts);
   if (hosts.length === 0) throw new Error('at least one broker host (DNS name or IP) is needed for the broker certificate');
   hosts.forEach(sanKind);
+  const configHosts = opts.configServerHosts?.length ? unique(opts.configServerHosts) : hosts;
+  if (configHosts.length === 0) throw new Error('at least one config server host (DNS name or IP) is needed');
+  configHosts.forEach(sanKind);
 
   const dir = resolve(opts.dir);
   const files = Object.fromEntries(Object.entries(FILE_NAMES).map(([k, name]) => [k, join(dir, name)])) as Record<CertFile, string>;
@@ -171,7 +198,7 @@ export async function makeCertificates(opts: MakeCertificatesOptions): Promise<M
   const work = await mkdtemp(join(tmpdir(), 'picam-certs-'));
   try {
     const cnf = join(work, 'openssl.cnf');
-    await writeFile(cnf, opensslConfig(hosts), { mode: 0o600 });
+    await writeFile(cnf, opensslConfig(hosts, configHosts), { mode: 0o600 });
 
     if (!makeCa) {
       // Keep the CA, but make sure its key and certificate belong together.
@@ -211,11 +238,12 @@ export async function makeCertificates(opts: MakeCertificatesOptions): Promise<M
     const leaves: Array<{ keyPath: string; certPath: string; ext: string; subject: string }> = [
       { keyPath: files.brokerKey, certPath: files.brokerCert, ext: 'broker', subject: `/O=PiCam Guardian/CN=${hosts[0]}` },
       {
-        keyPath: files.clientKey,
-        certPath: files.clientCert,
-        ext: 'camera',
-        subject: '/O=PiCam Guardian/CN=PiCam Guardian camera (shared)',
+        keyPath: files.configServerKey,
+        certPath: files.configServerCert,
+        ext: 'config_server',
+        subject: `/O=PiCam Guardian/CN=${configHosts[0]}`,
       },
+      { keyPath: files.clientKey, certPath: files.clientCert, ext: 'camera', subject: `/O=PiCam Guardian/CN=${CAMERA_CLIENT_CN}` },
     ];
     for (const leaf of leaves) {
       const complete = existsSync(leaf.keyPath) && existsSync(leaf.certPath);
@@ -241,17 +269,23 @@ export async function makeCertificates(opts: MakeCertificatesOptions): Promise<M
   return { created, kept, files };
 }
 
-export const CERTS_USAGE = `usage: picam-guardian certs [--dir DIR] [--host NAME]... [--days N] [--bits N] [--force | --renew]
+export const CERTS_USAGE = `usage: picam-guardian certs [--dir DIR] [--host NAME]... [--config-host NAME]... [--days N] [--bits N] [--force | --renew]
 
-Creates the CA, the broker (server) certificate and the one client certificate
-shared by every camera, with openssl. Existing files are kept.
+Creates the CA, the broker certificate, the config server (HTTPS) certificate
+and the one client certificate shared by every camera (CN camera_client), with
+openssl. Existing files are kept.
 
   --dir DIR    where the files go (default $PICAM_CERT_DIR, else ${DEFAULT_DIR}; created mode 0700)
   --host NAME  DNS name or IP the cameras use to reach the broker; repeatable
-               (default: this machine's hostname, hostname.local, 127.0.0.1)
+               (default: $PICAM_BROKER_HOSTS, comma-separated, else this machine's
+               hostname, hostname.local, 127.0.0.1)
+  --config-host NAME
+               DNS name or IP cameras dial for their config server (their
+               configSrvHost without ":80", usually this server's LAN IP); repeatable
+               (default: $PICAM_CONFIG_SERVER_HOSTS, comma-separated, else the --host names)
   --days N     validity of every certificate in days (default ${DEFAULT_DAYS})
   --bits N     RSA key size (default ${DEFAULT_BITS})
-  --renew      re-issue the broker and camera certificates (new keys) from the existing CA
+  --renew      re-issue the broker, config server and camera certificates (new keys) from the existing CA
   --force      replace the CA too (every camera must then fetch the new files)
   --help       this text`;
 
@@ -283,6 +317,7 @@ export async function certsCli(argv: string[], log: (line: string) => void): Pro
       options: {
         dir: { type: 'string', default: process.env.PICAM_CERT_DIR || DEFAULT_DIR },
         host: { type: 'string', multiple: true },
+        'config-host': { type: 'string', multiple: true },
         days: { type: 'string' },
         bits: { type: 'string' },
         force: { type: 'boolean', default: false },
@@ -299,12 +334,31 @@ export async function certsCli(argv: string[], log: (line: string) => void): Pro
     const bits = wholeNumber('--bits', values.bits);
     if (bits !== undefined && (bits < 2048 || bits > 16384)) throw new Error(`--bits must be between 2048 and 16384, got ${bits}`);
     if (days !== undefined && (days < 1 || days > 36500)) throw new Error(`--days must be between 1 and 36500, got ${days}`);
-    const brokerHosts = values.host && values.host.length > 0 ? values.host : defaultHosts();
-    const r = await makeCertificates({ dir: values.dir, brokerHosts, days, bits, force: values.force, renew: values.renew });
+    const fromEnv = (name: string) =>
+      (process.env[name] ?? '')
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean);
+    const brokerHosts = values.host?.length
+      ? values.host
+      : fromEnv('PICAM_BROKER_HOSTS').length
+        ? fromEnv('PICAM_BROKER_HOSTS')
+        : defaultHosts();
+    const configServerHosts = values['config-host']?.length ? values['config-host'] : fromEnv('PICAM_CONFIG_SERVER_HOSTS');
+    const r = await makeCertificates({
+      dir: values.dir,
+      brokerHosts,
+      configServerHosts,
+      days,
+      bits,
+      force: values.force,
+      renew: values.renew,
+    });
 
     const state = (p: string) => (r.created.includes(p) ? 'created' : 'kept   ');
     for (const k of Object.keys(FILE_NAMES) as CertFile[]) log(`${state(r.files[k])} ${r.files[k]}`);
     log(`broker certificate names: ${brokerHosts.join(', ')}`);
+    log(`config server certificate names: ${(configServerHosts.length ? configServerHosts : brokerHosts).join(', ')}`);
     log('');
     log('next steps:');
     log(`  Mosquitto (e.g. /etc/mosquitto/conf.d/picam-tls.conf; copy the key so the mosquitto user can read it):`);
@@ -314,14 +368,16 @@ export async function certsCli(argv: string[], log: (line: string) => void): Pro
     log(`    keyfile  ${r.files.brokerKey}`);
     log(`    require_certificate true`);
     log(`    tls_version tlsv1.2`);
+    log(`  The gateway serves HTTPS with ${r.files.configServerCert} (PICAM_GATEWAY_HTTPS=true).`);
     log(`  Cameras fetch from GET /hivecam/cert/{camera_id}:`);
-    log(`    caCert     <- ${r.files.caCert}`);
-    log(`    clientCert <- ${r.files.clientCert}`);
-    log(`    clientKey  <- ${r.files.clientKey}`);
+    log(`    caCertificate  <- ${r.files.caCert}`);
+    log(`    certificatePem <- ${r.files.clientCert}`);
+    log(`    privateKey     <- ${r.files.clientKey}`);
+    log(`  Files to copy to a camera: picam-guardian camera provision <server LAN IP> --dir ${values.dir}`);
     log(`  Keep ${r.files.caKey} private (mode 0600); never copy it to the broker's or cameras' config.`);
     if (values.force) log('  A new CA was created: restart Mosquitto and have every camera fetch its certificates again.');
     else if (r.created.length > 0 && !r.created.includes(r.files.caCert))
-      log('  New leaf certificates: restart Mosquitto (broker) and/or have the cameras fetch theirs again.');
+      log('  New leaf certificates: restart Mosquitto (broker), redeploy the gateway, and/or have the cameras fetch theirs again.');
     return 0;
   } catch (err) {
     log(`picam-guardian certs: ${(err as Error).message}`);

@@ -145,8 +145,25 @@ export function settingsFor(env: Env): RoleSettings {
   } catch (err) {
     problems.push((err as Error).message);
   }
-  // The VBC01 gateway (hivecam-gateway): its own port, as cameras cannot log in to the API.
-  flowEnv.PICAM_GATEWAY_PORT = String(port('PICAM_GATEWAY_PORT', 8080));
+  // The VBC01 gateway (hivecam-gateway): its own port, as cameras cannot log in to the API. In the
+  // cloud role it is the config server as real cameras call it: HTTPS on port 80 (vbc01-protocol.md §3).
+  flowEnv.PICAM_GATEWAY_PORT = String(port('PICAM_GATEWAY_PORT', role === 'cloud' ? 80 : 8080));
+  flowEnv.PICAM_GATEWAY_HTTPS = env.PICAM_GATEWAY_HTTPS || (role === 'cloud' ? 'true' : 'false');
+  if (!/^(true|false|on|off|yes|no|1|0)$/i.test(flowEnv.PICAM_GATEWAY_HTTPS)) {
+    problems.push(`PICAM_GATEWAY_HTTPS must be true or false (got "${env.PICAM_GATEWAY_HTTPS}")`);
+  }
+  // Empty: config-server.crt / .key in PICAM_CERT_DIR (picam-guardian certs --config-host).
+  flowEnv.PICAM_GATEWAY_TLS_CERT = env.PICAM_GATEWAY_TLS_CERT ?? '';
+  flowEnv.PICAM_GATEWAY_TLS_KEY = env.PICAM_GATEWAY_TLS_KEY ?? '';
+  // Empty: https://{PICAM_GATEWAY_BROKER_HOST}:{PICAM_GATEWAY_PORT}, what the config tells cameras.
+  flowEnv.PICAM_GATEWAY_PUBLIC_URL = env.PICAM_GATEWAY_PUBLIC_URL ?? '';
+  // The embedded broker's listener for cameras (mutual TLS with the shared certificate); empty: none.
+  flowEnv.PICAM_MQTT_TLS_PORT =
+    env.PICAM_MQTT_TLS_PORT === undefined
+      ? role === 'cloud'
+        ? '8883'
+        : ''
+      : env.PICAM_MQTT_TLS_PORT && String(port('PICAM_MQTT_TLS_PORT', 8883));
   flowEnv.PICAM_GATEWAY_BIND = env.PICAM_GATEWAY_BIND ?? (demo ? '127.0.0.1' : '0.0.0.0');
   flowEnv.PICAM_GATEWAY_BROKER_HOST = env.PICAM_GATEWAY_BROKER_HOST ?? (demo ? '127.0.0.1' : hostname());
   flowEnv.PICAM_GATEWAY_BROKER_PORT = String(port('PICAM_GATEWAY_BROKER_PORT', 8883));

@@ -1,25 +1,26 @@
 /**
- * Who gets the camera client key. Seed 004's config server hands it to any
- * UUID; ours only to a camera the admin registered (in the node's settings or
- * through the API) or to one that asks while the admin has the enrolment
- * window open, which registers it.
+ * Who gets the camera client key. The real platform's config server hands it
+ * to any id (vbc01-protocol.md §3.2); ours only to a camera the admin registered
+ * (in the node's settings or through the API) or to one that asks while the
+ * admin has the enrolment window open, which registers it: the key is the one
+ * every camera shares, so handing it to anyone would let anyone log in to the
+ * broker as a camera.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CERT_FILE_NAMES } from '../lib/cert-files';
 import type { RegisteredCamera } from '../lib/store/uploads';
 
-/** `GET /hivecam/cert/{camera_id}`'s answer, seed 004's format. */
+/**
+ * `GET /hivecam/cert/{camera_id}`'s answer with the keys the firmware reads
+ * (§3.2), each PEM trimmed. Seed 004's names (`caCert`, `clientCert`,
+ * `clientKey`) are not sent: no camera reads them, and the answer would carry
+ * the private key twice.
+ */
 export interface CertBundle {
-  caCert: string;
-  clientCert: string;
-  clientKey: string;
-}
-
-/** `GET /hivecam/{camera_id}`'s answer: where the camera's MQTT broker is. */
-export interface BrokerEndpoint {
-  endpoint: string;
-  port: number;
+  certificatePem: string;
+  privateKey: string;
+  caCertificate: string;
 }
 
 export type AccessDecision = { allowed: true; via: 'registered' | 'settings' | 'enrolment' } | { allowed: false; reason: string };
@@ -86,10 +87,10 @@ export async function loadCertBundle(dir: string): Promise<CertBundle> {
       );
     }
   };
-  const [caCert, clientCert, clientKey] = await Promise.all([
+  const [caCertificate, certificatePem, privateKey] = await Promise.all([
     read(CERT_FILE_NAMES.caCert),
     read(CERT_FILE_NAMES.clientCert),
     read(CERT_FILE_NAMES.clientKey),
   ]);
-  return { caCert, clientCert, clientKey };
+  return { certificatePem: certificatePem.trim(), privateKey: privateKey.trim(), caCertificate: caCertificate.trim() };
 }

@@ -1,32 +1,60 @@
 /**
- * The HTTP endpoints VBC01 cameras call (seed 004's config server):
+ * The HTTP endpoints VBC01 cameras call, as their firmware calls them
+ * (vbc01-protocol.md §3, §8):
  *
- *   GET  /hivecam/{camera_id}        {"endpoint": host, "port": 8883}: the MQTT broker
- *   GET  /hivecam/cert/{camera_id}   {"caCert", "clientCert", "clientKey"} in PEM
- *   POST /hivecam/upload             a ZIP with the event's thumbnail and/or recording
+ *   GET|POST /hivecam/{camera_id}        the camera's config (camera-config.ts): broker, topics, servers
+ *   GET|POST /hivecam/cert/{camera_id}   {"certificatePem", "privateKey", "caCertificate"} in PEM
+ *   GET      /health                     {"status": "healthy", "service": "config_server"}
+ *   POST     /hivecam/upload             a ZIP with the event's thumbnail and/or recording (seed 004's form)
  *
- * Every request is logged in one line. A client that fails too often (unknown or
- * refused camera ids, bad uploads) is refused with 429 for a while.
+ * POST on the config and certificate paths is answered as GET, as the real
+ * server does (its body is not read). Every request is logged in one line.
+ * Failures are limited by kind (GATEWAY_FAILURE_LIMITS): guessing camera ids
+ * for the client key blocks further key requests, refused uploads block
+ * uploads; neither blocks the config, and a camera's protocol mistakes (a 404)
+ * are not counted at all, so a camera whose uploads we refuse still gets its
+ * config and certificates.
  * Whatever a client sends, the answer is a 4xx that says what was wrong, never
- * a 500: malformed input is the client's failure, counted by the limiter.
+ * a 500.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DEVICE_ID_PATTERN } from '../lib/types';
-import type { FailureLimiter } from '../lib/failure-limiter';
+import { VBC01_CAMERA_ID } from '../lib/vbc01';
+import { DEFAULT_FAILURE_LIMITS, type FailureLimits, type FailureLimitsByKind } from '../lib/failure-limiter';
 import { clientAddress, parseTrustedProxies, type TrustedProxies } from '../lib/client-address';
-import { CertificatesMissingError, type AccessDecision, type BrokerEndpoint, type CertBundle } from './access';
+import { CertificatesMissingError, type AccessDecision, type CertBundle } from './access';
 import type { AcceptedUpload } from './accept-upload';
+import type { CameraConfig } from './camera-config';
 import { isDiskFull } from '../lib/store-errors';
 import { HttpError } from './upload-receiver';
 
+/**
+ * What a request was for, as far as failure limiting goes. `certificate`: the
+ * shared client key (guessing ids for it is the attack); `upload`: bodies that
+ * cost disk and CPU; `other` (config, health, unknown paths): never counted.
+ */
+export type GatewayRequestKind = 'certificate' | 'upload' | 'other';
+
+export const GATEWAY_FAILURE_LIMITS: Partial<Record<GatewayRequestKind, FailureLimits>> = {
+  certificate: DEFAULT_FAILURE_LIMITS,
+  upload: DEFAULT_FAILURE_LIMITS,
+};
+
+/** The kind of a request by its path (before anything else is read). */
+export function requestKind(pathname: string): GatewayRequestKind {
+  if (pathname.startsWith('/hivecam/cert/')) return 'certificate';
+  if (pathname === '/hivecam/upload' || pathname === '/fileservice' || pathname.startsWith('/fileservice/')) return 'upload';
+  return 'other';
+}
+
 export interface GatewayDeps {
-  broker: () => BrokerEndpoint;
+  /** the config answer for one camera (`GET /hivecam/{camera_id}`) */
+  config: (cameraId: string) => CameraConfig;
   access: (cameraId: string) => Promise<AccessDecision>;
   certificates: () => Promise<CertBundle>;
   /** after the keys went out: registers an enrolling camera, counts the request */
   certificateIssued: (cameraId: string, via: string) => Promise<void>;
   upload: (req: IncomingMessage, query: URLSearchParams) => Promise<AcceptedUpload>;
-  limiter: FailureLimiter;
+  limiter: FailureLimitsByKind<GatewayRequestKind>;
   /** proxies whose X-Forwarded-For names the camera (PICAM_TRUSTED_PROXIES; default loopback) */
   trustedProxies?: TrustedProxies;
   log: (line: string) => void;
@@ -95,6 +123,7 @@ export function gatewayHandler(deps: GatewayDeps): (req: IncomingMessage, res: S
     // For the log and the rate limit: behind the port-80 proxy, the camera it names, not the proxy.
     const client = clientAddress(req, trustedProxies);
     const path = (req.url ?? '/').split('?')[0]!;
+    const kind = requestKind(pathOf(req.url));
     const line = `${req.method} ${path.length > 120 ? `${path.slice(0, 120)}…` : path} from ${client}`;
     const finish = (status: number, body: unknown, note?: string, headers?: Record<string, string>) => {
       send(res, status, body, headers);
@@ -103,17 +132,19 @@ export function gatewayHandler(deps: GatewayDeps): (req: IncomingMessage, res: S
       else deps.log(text);
     };
     const refuse = (err: HttpError) => {
-      if (deps.limiter.fail(client)) deps.warn(`${client} failed too often: refused for a while`);
+      // A path or method that does not exist is the camera's protocol mistake, cheap to answer: never counted.
+      const counted = err.status !== 404 && err.status !== 405;
+      if (counted && deps.limiter.fail(kind, client)) deps.warn(`${client} failed too often: ${kind} requests refused for a while`);
       // A body that was cut off is not read any further: the connection goes with the answer.
       finish(err.status, { error: err.message }, err.message, err.closeConnection ? { Connection: 'close' } : undefined);
     };
 
-    const wait = deps.limiter.retryAfter(client);
+    const wait = deps.limiter.retryAfter(kind, client);
     if (wait > 0) {
       // A blocked client's body is not worth reading: the connection goes with the answer.
       req.resume();
       const close: Record<string, string> = req.complete ? {} : { Connection: 'close' };
-      send(res, 429, { error: `too many failed requests; retry in ${wait} s` }, { 'Retry-After': String(wait), ...close });
+      send(res, 429, { error: `too many failed ${kind} requests; retry in ${wait} s` }, { 'Retry-After': String(wait), ...close });
       deps.warn(`${line} → 429 (blocked for ${wait} s more)`);
       return;
     }
@@ -149,8 +180,24 @@ interface Answer {
   note?: string;
 }
 
+/** The path of a request target for classifying it; '' for a target parseTarget refuses (the route answers that). */
+function pathOf(raw: string | undefined): string {
+  try {
+    return parseTarget(raw).pathname;
+  } catch {
+    return '';
+  }
+}
+
+const HEALTH = { status: 'healthy', service: 'config_server' } as const;
+
 async function route(req: IncomingMessage, url: { pathname: string; query: URLSearchParams }, deps: GatewayDeps): Promise<Answer> {
   const parts = url.pathname.split('/').filter(Boolean);
+  const readOnly = req.method === 'GET' || req.method === 'HEAD';
+  if (url.pathname === '/health') {
+    if (!readOnly && req.method !== 'POST') throw new HttpError(405, 'use GET for /health');
+    return { status: 200, body: HEALTH };
+  }
   if (parts[0] !== 'hivecam') throw new HttpError(404, 'not found');
 
   if (parts.length === 2 && parts[1] === 'upload') {
@@ -164,13 +211,19 @@ async function route(req: IncomingMessage, url: { pathname: string; query: URLSe
     };
   }
 
-  if (req.method !== 'GET') throw new HttpError(405, `use GET for ${url.pathname}`);
+  // The firmware may POST where it means GET: the real server answers both alike (§3).
+  if (!readOnly && req.method !== 'POST') throw new HttpError(405, `use GET (or POST) for ${url.pathname}`);
   const cert = parts.length === 3 && parts[1] === 'cert';
   if (!cert && parts.length !== 2) throw new HttpError(404, 'not found');
   const cameraId = decodeSegment(parts.at(-1)!);
-  if (!DEVICE_ID_PATTERN.test(cameraId)) throw new HttpError(400, `camera id must match ${DEVICE_ID_PATTERN.source}`);
+  if (!VBC01_CAMERA_ID.test(cameraId)) {
+    throw new HttpError(
+      400,
+      `a camera id is 32 upper-case hex digits, e.g. 56C1CADCF1FA4C6CAEBA3E2FD85EFEBF (got ${JSON.stringify(cameraId.slice(0, 80))})`,
+    );
+  }
 
-  if (!cert) return { status: 200, body: deps.broker(), note: cameraId };
+  if (!cert) return { status: 200, body: deps.config(cameraId), note: cameraId };
 
   const decision = await deps.access(cameraId);
   if (!decision.allowed) throw new HttpError(403, decision.reason);

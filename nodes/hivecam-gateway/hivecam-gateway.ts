@@ -1,26 +1,25 @@
 /**
  * hivecam-gateway: what a VBC01 camera needs from the cloud besides the broker
- * (seed 004's config server), served on its own port because cameras cannot
- * log in: broker endpoint, client certificates for registered or enrolling
- * cameras, and ZIP uploads whose thumbnails go to the alert nodes and whose
- * recordings become HLS for the dashboard (under the runtime's /api/media).
+ * (the real platform's config server, vbc01-protocol.md §3), served on its own
+ * port because cameras cannot log in: its config (broker, topics, servers),
+ * client certificates for registered or enrolling cameras, and ZIP uploads
+ * whose thumbnails go to the alert nodes and whose recordings become HLS for
+ * the dashboard (under the runtime's /api/media).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import type { Server } from 'node:http';
 import { isAbsolute, join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { CERT_FILE_NAMES } from '../lib/cert-files';
 import { ffmpegInstalled } from '../lib/child-process';
-import { FailureLimiter } from '../lib/failure-limiter';
+import { FailureLimitsByKind } from '../lib/failure-limiter';
 import { trustedProxiesFromSettings } from '../lib/client-address';
 import { numberSetting, type NodeConstructor } from '../lib/node-config';
-import { StatusReporter } from '../lib/status';
+import { StatusReporter, ThrottledWarn } from '../lib/status';
 import { DEVICE_ID_PATTERN, type AlertSnapshot } from '../lib/types';
 import { DEFAULT_ZIP_LIMITS, type ZipLimits } from '../lib/uploads/safe-zip';
 import { useDatabase } from '../lib/database-user';
-import { DEFAULTS } from '../lib/settings';
+import { DEFAULTS, parseBoolean } from '../lib/settings';
 import { MEDIA_ROUTES_ROOT } from '../lib/contract/api-routes';
 import type { PicamDatabaseNode } from '../lib/store/database-node';
 import type { EventStore } from '../lib/store/store';
@@ -28,7 +27,9 @@ import type { UploadStore } from '../lib/store/uploads';
 import { decideAccess, EnrolmentWindow, loadCertBundle, parseCameraList } from './access';
 import { acceptUpload, storeSnapshot, type AcceptedUpload } from './accept-upload';
 import { parseCommand, type GatewayCommand } from './control';
-import { gatewayHandler, ServiceUnavailableError } from './gateway-server';
+import { cameraConfig, DEFAULT_TIME_SERVER, publicUrl, type ConfigSettings } from './camera-config';
+import { GATEWAY_FAILURE_LIMITS, gatewayHandler, ServiceUnavailableError, type GatewayRequestKind } from './gateway-server';
+import { cameraServer, type TransportSettings } from './transport';
 import { makeHls } from './hls';
 import { mediaRouter } from './media-routes';
 import { diskUse, INCOMING_DIR, pruneUploads, sweepTemporaries } from './retention';
@@ -39,7 +40,13 @@ interface HivecamGatewayDef extends NodeDef {
   database: string;
   port: string | number;
   bind: string;
-  https: boolean;
+  /** true/false, or `${PICAM_GATEWAY_HTTPS}` resolved to a string */
+  https: boolean | string;
+  tlsCert: string;
+  tlsKey: string;
+  publicUrl: string;
+  prefix: string;
+  timeServer: string;
   brokerHost: string;
   brokerPort: string | number;
   certDir: string;
@@ -76,11 +83,29 @@ export default function register(RED: NodeAPI): void {
     const retainDays = numberSetting(def.retainDays, DEFAULTS.uploadRetainDays);
     const ffmpeg = def.ffmpeg || 'ffmpeg';
     const hls = ffmpegInstalled(ffmpeg);
-    const broker = { endpoint: def.brokerHost || '127.0.0.1', port: numberSetting(def.brokerPort, 8883) };
+    let https = false;
+    const config = ((): ConfigSettings | undefined => {
+      try {
+        https = parseBoolean('https', def.https, false);
+        const brokerHost = def.brokerHost || '127.0.0.1';
+        return {
+          brokerHost,
+          brokerPort: numberSetting(def.brokerPort, 8883),
+          prefix: (def.prefix || 'prod').replace(/\/+$/, ''),
+          publicUrl: publicUrl(def.publicUrl ?? '', { https, host: brokerHost, port }),
+          timeServer: def.timeServer || DEFAULT_TIME_SERVER,
+        };
+      } catch (err) {
+        node.error(`hivecam-gateway settings: ${(err as Error).message}`);
+        return undefined;
+      }
+    })();
+    const transport: TransportSettings = { https, certFile: def.tlsCert ?? '', keyFile: def.tlsKey ?? '', certDir };
+    const tlsWarn = new ThrottledWarn((t) => node.warn(t), 60_000);
     const configured = parseCameraList(def.cameras, (id) => DEVICE_ID_PATTERN.test(id));
     if (configured.invalid.length) node.warn(`ignoring invalid camera ids in the settings: ${configured.invalid.join(', ')}`);
     const enrolment = new EnrolmentWindow();
-    const limiter = new FailureLimiter();
+    const limiter = new FailureLimitsByKind<GatewayRequestKind>(GATEWAY_FAILURE_LIMITS);
     const db = RED.nodes.getNode(def.database) as PicamDatabaseNode | null;
     let uploads: UploadStore | undefined;
     let stored = 0;
@@ -102,6 +127,12 @@ export default function register(RED: NodeAPI): void {
     const event = (topic: string, payload: unknown): NodeMessageInFlow => ({ topic, payload }) as NodeMessageInFlow;
     const emit = (snapshot: AlertSnapshot | null, info: NodeMessageInFlow | null) =>
       node.send([snapshot ? ({ topic: 'snapshot', payload: snapshot } as NodeMessageInFlow) : null, info]);
+
+    if (!config) {
+      status.now('error', 'bad settings (see the log)');
+      node.on('input', (_m: NodeMessageInFlow, _s: Send, done: Done) => done(new Error('hivecam-gateway: bad settings (see the log)')));
+      return;
+    }
 
     const needStore = (): UploadStore => {
       if (!uploads) throw new ServiceUnavailableError('the database is not open yet');
@@ -140,7 +171,7 @@ export default function register(RED: NodeAPI): void {
     };
 
     const handler = gatewayHandler({
-      broker: () => broker,
+      config: (cameraId) => cameraConfig(cameraId, config),
       access: async (cameraId) =>
         decideAccess(cameraId, {
           inSettings: configured.ids.has(cameraId),
@@ -223,23 +254,32 @@ export default function register(RED: NodeAPI): void {
       await sweep(0);
       if (dbUser.closing) return; // closed while the database was opening
       uploads = s.uploads();
-      const tls = def.https
-        ? { cert: readFileSync(join(certDir, CERT_FILE_NAMES.brokerCert)), key: readFileSync(join(certDir, CERT_FILE_NAMES.brokerKey)) }
-        : undefined;
-      server = tls ? createHttpsServer(tls, handler) : createHttpServer(handler);
-      // The upload receiver cuts bodies off with a clear 408 first; this is Node's backstop.
-      server.requestTimeout = uploadDeadlineMs + 60_000;
-      server.on('error', (err: NodeJS.ErrnoException) => {
-        const hint = err.code === 'EACCES' ? ' (ports below 1024 need a capability: see the README)' : '';
-        status.now('error', `port ${port}: ${err.code ?? err.message}`);
-        node.error(`cannot serve cameras on port ${port}: ${err.message}${hint}`);
-      });
-      server.listen(port, def.bind || '0.0.0.0', () => {
-        const address = server!.address();
-        listening = `${tls ? 'https' : 'http'} :${typeof address === 'object' && address ? address.port : port}`;
-        node.log(`serving cameras on ${listening}; uploads in ${uploadsRoot}; certificates from ${certDir}`);
-        show();
-      });
+      try {
+        server = cameraServer(transport, handler);
+      } catch (err) {
+        // The dashboard's media routes below still work: only the cameras' side is down.
+        status.now('error', 'no HTTPS certificate: not serving cameras');
+        node.error(`cannot serve cameras over HTTPS: ${(err as Error).message}`);
+      }
+      if (server) {
+        // A camera that does not trust our CA (curl error 51 on its side) shows here.
+        server.on('tlsClientError', (err: Error, socket: { remoteAddress?: string }) =>
+          tlsWarn.warnNow(`TLS handshake with ${socket.remoteAddress ?? 'a client'} failed: ${err.message}`),
+        );
+        // The upload receiver cuts bodies off with a clear 408 first; this is Node's backstop.
+        server.requestTimeout = uploadDeadlineMs + 60_000;
+        server.on('error', (err: NodeJS.ErrnoException) => {
+          const hint = err.code === 'EACCES' ? ' (ports below 1024 need CAP_NET_BIND_SERVICE: see the README, "Port 80")' : '';
+          status.now('error', `port ${port}: ${err.code ?? err.message}`);
+          node.error(`cannot serve cameras on port ${port}: ${err.message}${hint}`);
+        });
+        server.listen(port, def.bind || '0.0.0.0', () => {
+          const address = server!.address();
+          listening = `${https ? 'https' : 'http'} :${typeof address === 'object' && address ? address.port : port}`;
+          node.log(`serving cameras on ${listening}; uploads in ${uploadsRoot}; certificates from ${certDir}`);
+          show();
+        });
+      }
       unmount = mountRouter(
         RED,
         MEDIA_ROUTES_ROOT,

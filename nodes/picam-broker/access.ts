@@ -10,9 +10,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { isRuntimeClientId } from '../lib/runtime-identity';
 import { DEVICE_ID_PATTERN } from '../lib/types';
 
-/** Where a connection comes from: the listener and the socket's remote address. */
+/**
+ * Where a connection comes from: the listener and the socket's remote address.
+ * `tls` is the cameras' mutual-TLS listener: its peers passed the client
+ * certificate check before MQTT starts.
+ */
 export interface Peer {
-  transport: 'tcp' | 'ws';
+  transport: 'tcp' | 'ws' | 'tls';
   address: string;
 }
 

@@ -3,7 +3,9 @@
  * hook with a safe default). Knows nothing of Node-RED; picam-broker.ts wires it.
  *
  *   authenticate      refuse a guessing address before its password is looked at,
- *                     the device login, reserved (runtime) client ids
+ *                     the device login, reserved (runtime) client ids; on the cameras'
+ *                     mutual-TLS listener the certificate is the login and the
+ *                     client id must be a registered camera (camera-login.ts)
  *   authorizePublish  the per-device rule; device-tree messages into the flow,
  *                     called back only after commit (so PUBACK follows COMMIT)
  *   authorizeSubscribe  the per-device rule (a refused filter gets 0x80)
@@ -18,13 +20,14 @@ import aedes, { type Aedes, type AuthenticateError, type Client, type PublishPac
 import type { FailureLimiter } from '../lib/failure-limiter';
 import type { LocalBroker } from '../lib/mqtt/local-broker';
 import { DeviceRules, Login, roleOf, topicMatches, type ClientRole, type Peer } from './access';
+import { cameraRefusal, type CameraRegistry } from './camera-login';
 import type { DeviceMessage, IngestGate } from './ingest-gate';
 import { ReadThrottle } from './read-throttle';
 
 /** What the node shows and logs; counts live in the node. */
 export interface BrokerEvents {
   /** a CONNECT refused: the address is blocked, the login is wrong, or the client id is reserved */
-  refused(reason: 'blocked' | 'login' | 'client-id', peer: Peer, clientId: string, blockedNow?: boolean): void;
+  refused(reason: 'blocked' | 'login' | 'client-id' | 'camera', peer: Peer, clientId: string, blockedNow?: boolean, why?: string): void;
   /** a publish or subscription outside the client's own topics (the publish is acknowledged and dropped) */
   denied(kind: 'publish' | 'subscribe', clientId: string, topic: string): void;
   /** a device message the flow failed to complete: QoS 1 and 2 are not acknowledged (the device sends them again) */
@@ -41,11 +44,13 @@ export interface BrokerOptions {
   gate: IngestGate;
   limiter: FailureLimiter;
   events: BrokerEvents;
+  /** who may connect with the shared camera certificate (the mutual-TLS listener) */
+  cameras?: CameraRegistry;
 }
 
 const SYS_PREFIX = '$SYS/';
 
-function authError(returnCode: 2 | 4 | 5, message: string): AuthenticateError {
+function authError(returnCode: 2 | 3 | 4 | 5, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
@@ -136,6 +141,7 @@ export class PicamBroker implements LocalBroker {
       events.refused('blocked', peer, client.id);
       return done(authError(5, 'too many failed logins from this address'), false);
     }
+    if (peer.transport === 'tls') return this.authenticateCamera(client, peer, key, done);
     if (!login.accepts(username, password)) {
       events.refused('login', peer, client.id, limiter.fail(key));
       return done(authError(4, 'bad user name or password'), false);
@@ -147,6 +153,32 @@ export class PicamBroker implements LocalBroker {
     }
     this.roles.set(client, role);
     done(null, true);
+  }
+
+  /** The certificate was checked by TLS; the client id must name a registered camera. */
+  private authenticateCamera(
+    client: Client,
+    peer: Peer,
+    key: string,
+    done: (err: AuthenticateError | null, success: boolean | null) => void,
+  ): void {
+    const { limiter, events } = this.opts;
+    cameraRefusal(client.id, this.opts.cameras).then(
+      (refusal) => {
+        if (refusal) {
+          // Ids that are no registered camera are what guessing looks like: counted.
+          events.refused('camera', peer, client.id, limiter.fail(key), refusal);
+          return done(authError(5, refusal), false);
+        }
+        this.roles.set(client, 'device');
+        done(null, true);
+      },
+      // The registry is unavailable (the database is not open): the camera retries; not its failure.
+      (err: Error) => {
+        events.refused('camera', peer, client.id, false, `the camera registry failed: ${err.message}`);
+        done(authError(3, `server unavailable: ${err.message}`), false);
+      },
+    );
   }
 
   private authorizePublish(client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void {

@@ -1,10 +1,13 @@
 /**
- * Where the broker listens: MQTT over TCP and MQTT over WebSocket, each bound to
- * one address (the role's PICAM_MQTT_BIND), never to every interface by accident.
+ * Where the broker listens: MQTT over TCP, MQTT over WebSocket and, for VBC01
+ * cameras, MQTT over mutual TLS (a client certificate from our CA is required:
+ * the TLS handshake refuses any other), each bound to one address (the role's
+ * PICAM_MQTT_BIND), never to every interface by accident.
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { clientAddress, type TrustedProxies } from '../lib/client-address';
 import type { Peer } from './access';
@@ -16,6 +19,8 @@ export interface ListenOptions {
   port: number;
   /** MQTT over WebSocket; undefined: no WebSocket listener */
   wsPort?: number;
+  /** MQTT over mutual TLS for cameras; undefined: no such listener */
+  tls?: CameraTlsOptions;
   /** proxies (the shipped nginx/Caddy) whose X-Forwarded-For names a WebSocket client's real address */
   trustedProxies: TrustedProxies;
   onConnection(conn: Duplex, peer: Peer): void;
@@ -23,6 +28,29 @@ export interface ListenOptions {
   onOversized(peer: Peer, why: string): void;
   /** a listener failed after it started (reported; never thrown into the runtime) */
   onError(err: Error): void;
+}
+
+export interface CameraTlsOptions {
+  port: number;
+  /** PEM: our CA (client certificates must chain to it), the broker's certificate and key */
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+  /** a handshake that failed (no certificate, another CA's): reported, the socket is closed by TLS */
+  onHandshakeError(address: string, err: Error): void;
+}
+
+/**
+ * TLS 1.2 and 1.3 (the camera uses 1.2, as with the real platform's EMQX);
+ * a client certificate is required and must chain to our CA.
+ */
+function cameraTlsServer(o: CameraTlsOptions, accept: (socket: TLSSocket) => void): TlsServer {
+  const server = createTlsServer(
+    { ca: o.ca, cert: o.cert, key: o.key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+    accept,
+  );
+  server.on('tlsClientError', (err, socket) => o.onHandshakeError(socket.remoteAddress ?? '', err));
+  return server;
 }
 
 export class Listeners {
@@ -33,6 +61,7 @@ export class Listeners {
     private readonly tcp: TcpServer,
     private readonly http?: HttpServer,
     private readonly wss?: WebSocketServer,
+    private readonly tls?: TlsServer,
   ) {}
 
   static async start(opts: ListenOptions): Promise<Listeners> {
@@ -58,15 +87,22 @@ export class Listeners {
         accept(stream, { transport: 'ws', address: clientAddress(req, opts.trustedProxies) });
       });
     }
-    const listeners = new Listeners(tcp, http, wss);
+    const tls =
+      opts.tls && cameraTlsServer(opts.tls, (socket) => accept(socket, { transport: 'tls', address: socket.remoteAddress ?? '' }));
+    const listeners = new Listeners(tcp, http, wss, tls);
     tcp.on('connection', (s: Socket) => listeners.track(s));
     http?.on('connection', (s: Socket) => listeners.track(s));
+    tls?.on('connection', (s: Socket) => listeners.track(s));
     try {
       await listen(tcp, opts.port, opts.host);
       tcp.on('error', opts.onError);
       if (http) {
         await listen(http, opts.wsPort!, opts.host);
         http.on('error', opts.onError);
+      }
+      if (tls) {
+        await listen(tls, opts.tls!.port, opts.host);
+        tls.on('error', opts.onError);
       }
     } catch (err) {
       await listeners.close();
@@ -76,8 +112,8 @@ export class Listeners {
   }
 
   /** "127.0.0.1:1883" and "ws://127.0.0.1:9001": what the status shows and tests check. */
-  addresses(): { tcp?: AddressInfo; ws?: AddressInfo } {
-    return { tcp: addressOf(this.tcp), ws: this.http && addressOf(this.http) };
+  addresses(): { tcp?: AddressInfo; ws?: AddressInfo; tls?: AddressInfo } {
+    return { tcp: addressOf(this.tcp), ws: this.http && addressOf(this.http), tls: this.tls && addressOf(this.tls) };
   }
 
   /** Stops listening and ends every connection, so the ports are free for the next deploy; safe twice. */
@@ -85,6 +121,7 @@ export class Listeners {
     this.closing ??= (async () => {
       const closed = [closeServer(this.tcp)];
       if (this.http) closed.push(closeServer(this.http));
+      if (this.tls) closed.push(closeServer(this.tls));
       for (const ws of this.wss?.clients ?? []) ws.terminate();
       this.wss?.close();
       for (const s of this.sockets) s.destroy();
@@ -99,7 +136,7 @@ export class Listeners {
   }
 }
 
-function listen(server: TcpServer | HttpServer, port: number, host: string): Promise<void> {
+function listen(server: TcpServer | HttpServer | TlsServer, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const failed = (err: Error) => reject(new Error(`cannot listen on ${host}:${port}: ${err.message}`));
     server.once('error', failed);
@@ -110,14 +147,14 @@ function listen(server: TcpServer | HttpServer, port: number, host: string): Pro
   });
 }
 
-function closeServer(server: TcpServer | HttpServer): Promise<void> {
+function closeServer(server: TcpServer | HttpServer | TlsServer): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) return resolve();
     server.close(() => resolve());
   });
 }
 
-function addressOf(server: TcpServer | HttpServer): AddressInfo | undefined {
+function addressOf(server: TcpServer | HttpServer | TlsServer): AddressInfo | undefined {
   const a = server.address();
   return a && typeof a === 'object' ? a : undefined;
 }

@@ -5,6 +5,7 @@
  * runtime reaches devices through the LocalBroker registry, without a client.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { PicamDatabaseNode } from '../picam-database/picam-database';
 import { trustedProxiesFromSettings } from '../lib/client-address';
 import { FailureLimiter } from '../lib/failure-limiter';
 import { messageHooks, ReceiptBook } from '../lib/ingest/receipts';
@@ -16,6 +17,7 @@ import { DeviceRules, isLoopbackBind, Login } from './access';
 import { PicamBroker, type BrokerEvents } from './broker';
 import { IngestGate } from './ingest-gate';
 import { Listeners } from './listeners';
+import { cameraTls, type CameraTlsSettings } from './camera-tls';
 
 interface PicamBrokerDef extends NodeDef {
   bind: string;
@@ -24,6 +26,14 @@ interface PicamBrokerDef extends NodeDef {
   prefix: string;
   topic: string;
   maxInFlight: string | number;
+  /** the cameras' mutual-TLS port; empty: no such listener */
+  tlsPort: string | number;
+  /** ca.crt, broker.crt, broker.key (picam-guardian certs); relative to the user directory */
+  certDir: string;
+  /** camera ids that may connect with the shared certificate, besides those the gateway registered */
+  cameras: string;
+  /** the picam-database whose gateway registry lists enrolled cameras (optional) */
+  database: string;
 }
 
 interface Credentials {
@@ -57,6 +67,17 @@ export default function register(RED: NodeAPI): void {
       return;
     }
 
+    const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
+    const tlsSettings: CameraTlsSettings = {
+      port: def.tlsPort,
+      certDir: def.certDir,
+      userDir,
+      cameras: def.cameras,
+      database: def.database ? (RED.nodes.getNode(def.database) as PicamDatabaseNode | null) : null,
+      user: node,
+    };
+    const camerasTls = cameraTls(tlsSettings, (t) => node.warn(t));
+
     const book = new ReceiptBook(messageHooks(RED));
     const gate = new IngestGate(book, (msg) => node.send(msg), numberSetting(def.maxInFlight, DEFAULT_MAX_IN_FLIGHT));
     let listeners: Listeners | undefined;
@@ -76,10 +97,11 @@ export default function register(RED: NodeAPI): void {
     // Client ids and topics come from the network: quoted and cut short, so they cannot forge log lines.
     const quote = (s: string) => JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}…` : s);
     const events: BrokerEvents = {
-      refused(reason, peer, clientId, blockedNow) {
+      refused(reason, peer, clientId, blockedNow, why) {
         counts.refused++;
         const who = `client ${quote(clientId)} from ${peer.address} (${peer.transport})`;
         if (reason === 'client-id') warn.refused.warnNow(`refused ${who}: its client id is reserved for PiCam Guardian runtimes`);
+        else if (reason === 'camera') warn.refused.warnNow(`refused camera ${who}: ${why ?? 'not a registered camera'}`);
         else if (reason === 'blocked') warn.refused.warnNow(`refused ${who}: too many failed logins from that address`);
         else
           warn.refused.warnNow(
@@ -112,6 +134,7 @@ export default function register(RED: NodeAPI): void {
       gate,
       limiter: new FailureLimiter(),
       events,
+      cameras: camerasTls?.registry,
     });
     // Hold-ups show on the status as they happen, not only when a client comes or goes.
     const ticker = setInterval(() => gate.inFlight + gate.held > 0 && show(), 1000);
@@ -128,6 +151,12 @@ export default function register(RED: NodeAPI): void {
       host,
       port: numberSetting(def.port, 1883),
       wsPort,
+      tls: camerasTls && {
+        ...camerasTls.files,
+        port: camerasTls.port,
+        onHandshakeError: (address, err) =>
+          warn.refused.warnNow(`TLS handshake from ${address} failed (no or foreign client certificate?): ${err.message}`),
+      },
       trustedProxies: trustedProxiesFromSettings(RED.settings, (m) => node.warn(m)),
       onConnection: (conn, peer) => broker.handle(conn, peer),
       onOversized: (peer, why) => {
@@ -140,7 +169,7 @@ export default function register(RED: NodeAPI): void {
       (l) => {
         listeners = l;
         const a = l.addresses();
-        where = `${a.tcp?.address}:${a.tcp?.port}${a.ws ? `, ws ${a.ws.port}` : ''}`;
+        where = `${a.tcp?.address}:${a.tcp?.port}${a.ws ? `, ws ${a.ws.port}` : ''}${a.tls ? `, cameras tls ${a.tls.port}` : ''}`;
         unregister = registerLocalBroker(node.id, broker);
         status.now('ok', `${where} · 0 clients`);
       },
@@ -159,6 +188,7 @@ export default function register(RED: NodeAPI): void {
       void started
         .then(() => broker.close())
         .then(() => listeners?.close())
+        .then(() => camerasTls?.close())
         .then(
           () => {
             status.clear();

@@ -241,7 +241,7 @@ describe('cloud runtime: VBC01 gateway and uploaded media', () => {
   it('answers cameras on its own port without a login, and the admin API behind one', async () => {
     const res = await fetch(`${GATEWAY}/hivecam/${CAMERA}`);
     assert.equal(res.status, 200);
-    assert.equal(((await res.json()) as { port: number }).port, 8883);
+    assert.equal(((await res.json()) as { mqtt: { port: number } }).mqtt.port, 8883);
     assert.equal((await fetch(`${BASE}/api/gateway/enrolment`, { method: 'POST' })).status, 401, 'enrolment needs the API login');
     const opened = await api('/api/gateway/enrolment', {
       method: 'POST',

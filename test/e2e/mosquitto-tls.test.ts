@@ -38,15 +38,17 @@ function config(passwords: string): string {
     .replace(/\/etc\/mosquitto\/picam\/certs\/broker\.crt/g, certs.brokerCert)
     .replace(/\/etc\/mosquitto\/picam\/certs\/broker\.key/g, certs.brokerKey)
     .replace(/\/etc\/mosquitto\/picam\/passwords/g, passwords)
-    .replace(/\/etc\/mosquitto\/picam\/acl/g, join(root, 'cloud', 'mosquitto', 'acl'))
+    .replace(/\/etc\/mosquitto\/picam\/acl-cameras/g, join(root, 'cloud', 'mosquitto', 'acl-cameras'))
+    .replace(/\/etc\/mosquitto\/picam\/acl$/gm, join(root, 'cloud', 'mosquitto', 'acl'))
     .replace(/^listener 1883 127\.0\.0\.1$/m, `listener ${ports.local} 127.0.0.1`)
     .replace(/^listener 8883$/m, `listener ${ports.tls} 127.0.0.1`)
     .replace(/^listener 9001$/m, `listener ${ports.ws} 127.0.0.1`);
 }
 
-const camera = (clientId: string, tls: { key?: string; cert?: string; ca: string }) =>
+const camera = (clientId: string, tls: { key?: string; cert?: string; ca: string; username?: string }) =>
   mqtt.connectAsync(`mqtts://127.0.0.1:${ports.tls}`, {
     clientId,
+    ...(tls.username ? { username: tls.username } : {}),
     reconnectPeriod: 0,
     connectTimeout: 5000,
     ca: readFileSync(tls.ca),
@@ -89,6 +91,36 @@ describe('production broker config', { skip: skipWithoutMosquitto }, () => {
   it('refuses a camera without a certificate, or with a foreign CA’s', async () => {
     await assert.rejects(camera('CAM0003', { ca: certs.caCert }));
     await assert.rejects(camera('CAM0004', { key: foreign.clientKey, cert: foreign.clientCert, ca: certs.caCert }));
+  });
+
+  it("gives a certificate holder who claims the runtime's user name no runtime rights", async () => {
+    // No password file on 8883: Mosquitto takes the user name as given. acl-cameras grants users nothing.
+    const cam = await camera('CAM0005', { key: certs.clientKey, cert: certs.clientCert, ca: certs.caCert, username: CLOUD.username });
+    const got: string[] = [];
+    cam.on('message', (topic) => got.push(topic));
+    // Mosquitto grants a subscription the ACL denies and then delivers nothing through it.
+    await cam.subscribeAsync('prod/device/#', { qos: 1 });
+    const victim = await camera('CAM0001', { key: certs.clientKey, cert: certs.clientCert, ca: certs.caCert });
+    const commands: string[] = [];
+    victim.on('message', (topic) => commands.push(topic));
+    await victim.subscribeAsync('prod/honeycomb/CAM0001/#', { qos: 1 });
+    await cam.publishAsync('prod/honeycomb/CAM0001/system/reboot', '{}', { qos: 1 });
+    await victim.publishAsync('prod/device/status/hive-cam/CAM0001', '{"status":"online"}', { qos: 1 });
+    await cloud!.publishAsync('prod/honeycomb/CAM0001/system/setmode', '{}', { qos: 1 });
+    await waitFor(
+      "the runtime's command",
+      async () => (commands.includes('prod/honeycomb/CAM0001/system/setmode') ? true : undefined),
+      5000,
+    );
+    await waitFor(
+      'the heartbeat at the runtime',
+      async () => (heard.includes('prod/device/status/hive-cam/CAM0001') ? true : undefined),
+      5000,
+    );
+    assert.ok(!commands.includes('prod/honeycomb/CAM0001/system/reboot'), 'no command from a camera');
+    assert.deepEqual(got, [], "no other device's traffic");
+    await cam.endAsync();
+    await victim.endAsync();
   });
 
   it('refuses password listeners without the password', async () => {

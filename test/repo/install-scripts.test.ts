@@ -212,6 +212,7 @@ const CLOUD_ONLY = [
   'PICAM_MQTT_BROKER',
   'PICAM_DB_FILE',
   'PICAM_MQTT_WS_PORT',
+  'PICAM_MQTT_TLS_PORT',
   'PICAM_MQTT_BIND',
   'PICAM_DEBOUNCE_SECONDS',
   'PICAM_CLOCK_PAST_HOURS',
@@ -447,6 +448,10 @@ describe('cloud/install.sh into a throwaway root', () => {
     assert.equal(
       readFileSync(at('etc', 'mosquitto', 'picam', 'acl'), 'utf8'),
       readFileSync(join(REPO, 'cloud', 'mosquitto', 'acl'), 'utf8'),
+    );
+    assert.equal(
+      readFileSync(at('etc', 'mosquitto', 'picam', 'acl-cameras'), 'utf8'),
+      readFileSync(join(REPO, 'cloud', 'mosquitto', 'acl-cameras'), 'utf8'),
     );
     const conf = readFileSync(at('etc', 'mosquitto', 'conf.d', 'picam-guardian.conf'), 'utf8');
     assert.doesNotMatch(conf, /^persistence/m);

@@ -75,6 +75,10 @@ export function cloudRoleEnv(
     PICAM_MQTT_PORT: String(ports.mqtt),
     PICAM_MQTT_WS_PORT: String(ports.ws),
     PICAM_GATEWAY_PORT: String(ports.gateway ?? 0),
+    // Plain HTTP and no camera TLS listener unless a test makes certificates (the cloud role's
+    // defaults, HTTPS on 80 and TLS on 8883, need them and fixed ports).
+    PICAM_GATEWAY_HTTPS: 'false',
+    PICAM_MQTT_TLS_PORT: '',
     PICAM_INTERNAL_PORT: String(ports.internal ?? 0),
     PICAM_LOG_LEVEL: 'warn',
     MQTT_USERNAME: LOGINS.devices.username,

@@ -8,6 +8,7 @@ import { certsCli, makeCertificates, type MakeCertificatesResult } from '../../.
 
 const BITS = 2048;
 const HOSTS = ['broker.example.test', 'picam.local', '127.0.0.1'];
+const CONFIG_HOSTS = ['192.168.1.10', 'cams.example.test'];
 
 function openssl(args: string[]): string {
   return execFileSync('openssl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -25,17 +26,18 @@ describe('certs: CA, broker and shared camera certificates with openssl', () => 
   before(async () => {
     root = mkdtempSync(join(tmpdir(), 'certs-test-'));
     dir = join(root, 'nested', 'certs');
-    first = await makeCertificates({ dir, brokerHosts: HOSTS, bits: BITS });
+    first = await makeCertificates({ dir, brokerHosts: HOSTS, configServerHosts: CONFIG_HOSTS, bits: BITS });
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 
   it('creates every file, keys 0600, certificates 0644, the directory 0700', () => {
     assert.deepEqual(first.kept, []);
-    assert.equal(first.created.length, 6);
+    assert.equal(first.created.length, 8);
     assert.equal(mode(dir), 0o700);
     const { files } = first;
-    for (const k of [files.caKey, files.brokerKey, files.clientKey]) assert.equal(mode(k), 0o600, k);
-    for (const c of [files.caCert, files.brokerCert, files.clientCert]) assert.equal(mode(c), 0o644, c);
+    for (const k of [files.caKey, files.brokerKey, files.configServerKey, files.clientKey]) assert.equal(mode(k), 0o600, k);
+    for (const c of [files.caCert, files.brokerCert, files.configServerCert, files.clientCert]) assert.equal(mode(c), 0o644, c);
+    assert.equal(files.configServerCert, join(dir, 'config-server.crt'));
     assert.equal(files.caCert, join(dir, 'ca.crt'));
     assert.equal(files.clientKey, join(dir, 'camera.key'));
   });
@@ -63,12 +65,25 @@ describe('certs: CA, broker and shared camera certificates with openssl', () => 
     assert.doesNotMatch(camera, /TLS Web Server Authentication/);
   });
 
+  it('the config server certificate names the addresses cameras dial; the camera certificate is camera_client, RSA 2048', () => {
+    openssl(['verify', '-CAfile', first.files.caCert, first.files.configServerCert]);
+    const config = text(first.files.configServerCert);
+    assert.match(config, /IP Address:192\.168\.1\.10/);
+    assert.match(config, /DNS:cams\.example\.test/);
+    assert.doesNotMatch(config, /broker\.example\.test/, "its own names, not the broker's");
+    assert.match(config, /TLS Web Server Authentication/);
+    assert.match(config, /Subject: .*CN ?= ?192\.168\.1\.10/);
+    const camera = text(first.files.clientCert);
+    assert.match(camera, /Subject: .*CN ?= ?camera_client/);
+    assert.match(camera, /Public-Key: \(2048 bit\)/);
+  });
+
   it('running again keeps everything', async () => {
     const before = fingerprint(first.files.caCert);
     const brokerSerial = serialOf(first.files.brokerCert);
     const r = await makeCertificates({ dir, brokerHosts: HOSTS, bits: BITS });
     assert.deepEqual(r.created, []);
-    assert.equal(r.kept.length, 6);
+    assert.equal(r.kept.length, 8);
     assert.equal(fingerprint(r.files.caCert), before);
     assert.equal(serialOf(r.files.brokerCert), brokerSerial);
   });
@@ -109,7 +124,7 @@ describe('certs: CA, broker and shared camera certificates with openssl', () => 
   it('force makes a new CA and re-issues everything', async () => {
     const old = fingerprint(first.files.caCert);
     const r = await makeCertificates({ dir, brokerHosts: HOSTS, bits: BITS, force: true });
-    assert.equal(r.created.length, 6);
+    assert.equal(r.created.length, 8);
     assert.notEqual(fingerprint(r.files.caCert), old);
     openssl(['verify', '-CAfile', r.files.caCert, r.files.brokerCert, r.files.clientCert]);
     assert.equal(mode(r.files.caKey), 0o600);
@@ -145,7 +160,31 @@ describe('certs: CA, broker and shared camera certificates with openssl', () => 
     assert.match(all, /certfile .*broker\.crt/);
     assert.match(all, /keyfile +.*broker\.key/);
     assert.match(all, /\/hivecam\/cert\/\{camera_id\}/);
-    assert.match(all, /clientKey +<- .*camera\.key/);
+    assert.match(all, /privateKey +<- .*camera\.key/);
     assert.match(text(join(out, 'broker.crt')), /IP Address:10\.0\.0\.5/);
+    assert.match(text(join(out, 'config-server.crt')), /IP Address:10\.0\.0\.5/, 'the broker names by default');
+  });
+
+  it('certsCli takes the config server names from --config-host or PICAM_CONFIG_SERVER_HOSTS', async () => {
+    const out = join(root, 'cli-config');
+    const lines: string[] = [];
+    const saved = process.env.PICAM_CONFIG_SERVER_HOSTS;
+    process.env.PICAM_CONFIG_SERVER_HOSTS = '192.168.7.7, cams.lan';
+    try {
+      assert.equal(await certsCli(['--dir', out, '--host', 'mqtt.example.test', '--bits', String(BITS)], (l) => lines.push(l)), 0);
+    } finally {
+      if (saved === undefined) delete process.env.PICAM_CONFIG_SERVER_HOSTS;
+      else process.env.PICAM_CONFIG_SERVER_HOSTS = saved;
+    }
+    const config = text(join(out, 'config-server.crt'));
+    assert.match(config, /IP Address:192\.168\.7\.7/);
+    assert.match(config, /DNS:cams\.lan/);
+    assert.match(lines.join('\n'), /config server certificate names: 192\.168\.7\.7, cams\.lan/);
+    const flag = join(root, 'cli-config-flag');
+    assert.equal(
+      await certsCli(['--dir', flag, '--host', 'mqtt.example.test', '--config-host', '10.1.2.3', '--bits', String(BITS)], () => undefined),
+      0,
+    );
+    assert.match(text(join(flag, 'config-server.crt')), /IP Address:10\.1\.2\.3/);
   });
 });

@@ -6,11 +6,17 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { FailureLimiter } from '../../../nodes/lib/failure-limiter';
+import { FailureLimiter, FailureLimitsByKind } from '../../../nodes/lib/failure-limiter';
 import { DEVICE_ID_PATTERN } from '../../../nodes/lib/types';
 import { decideAccess, EnrolmentWindow, parseCameraList } from '../../../nodes/hivecam-gateway/access';
 import { parseCommand } from '../../../nodes/hivecam-gateway/control';
-import { gatewayHandler, parseTarget, ServiceUnavailableError } from '../../../nodes/hivecam-gateway/gateway-server';
+import {
+  gatewayHandler,
+  parseTarget,
+  requestKind,
+  ServiceUnavailableError,
+  type GatewayRequestKind,
+} from '../../../nodes/hivecam-gateway/gateway-server';
 import { makeHls, recordingInput, servedPlaylist } from '../../../nodes/hivecam-gateway/hls';
 import { diskUse, pruneUploads, sweepTemporaries } from '../../../nodes/hivecam-gateway/retention';
 import { describeContent, imageType, videoType } from '../../../nodes/lib/uploads/media-type';
@@ -39,6 +45,27 @@ describe('failure limiter', () => {
     l.fail('a', 0);
     l.fail('a', 100);
     assert.equal(l.fail('a', 2000), false, 'two old failures no longer count');
+  });
+
+  it('limits by kind: a block of one kind leaves the others open, and an unlimited kind is never counted', () => {
+    const limits = { maxFailures: 2, windowMs: 1000, blockMs: 5000 };
+    const l = new FailureLimitsByKind<GatewayRequestKind>({ certificate: limits, upload: limits });
+    l.fail('upload', 'cam', 0);
+    assert.equal(l.fail('upload', 'cam', 1), true, 'refused uploads block uploads');
+    assert.equal(l.retryAfter('upload', 'cam', 2), 5);
+    assert.equal(l.retryAfter('certificate', 'cam', 2), 0, 'but not the certificates');
+    for (let i = 0; i < 100; i++) assert.equal(l.fail('other', 'cam', i), false);
+    assert.equal(l.retryAfter('other', 'cam', 100), 0, 'a kind without limits is never blocked');
+  });
+
+  it('tells the kind of a gateway request by its path', () => {
+    assert.equal(requestKind('/hivecam/cert/56C1CADCF1FA4C6CAEBA3E2FD85EFEBF'), 'certificate');
+    assert.equal(requestKind('/hivecam/upload'), 'upload');
+    assert.equal(requestKind('/fileservice/presignedUploadUrl'), 'upload');
+    assert.equal(requestKind('/fileservice/upload/X/activity/u/f.zip'), 'upload');
+    assert.equal(requestKind('/hivecam/56C1CADCF1FA4C6CAEBA3E2FD85EFEBF'), 'other');
+    assert.equal(requestKind('/health'), 'other');
+    assert.equal(requestKind('/nowhere'), 'other');
   });
 });
 
@@ -316,7 +343,8 @@ describe('stale temporary uploads (issue 13, item 3)', () => {
 
 describe('gateway answers for server-side trouble', () => {
   it("answers 507 for a full disk and 503 for a closed database, and does not count it as the camera's failure", async () => {
-    const limiter = new FailureLimiter({ maxFailures: 1, windowMs: 60_000, blockMs: 60_000 });
+    const one = { maxFailures: 1, windowMs: 60_000, blockMs: 60_000 };
+    const limiter = new FailureLimitsByKind<GatewayRequestKind>({ certificate: one, upload: one });
     const failures = [
       Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }),
       new ServiceUnavailableError('the database is not open yet'),
@@ -324,9 +352,11 @@ describe('gateway answers for server-side trouble', () => {
     let i = 0;
     const server = createServer(
       gatewayHandler({
-        broker: () => ({ endpoint: 'b', port: 8883 }),
+        config: () => {
+          throw new Error('not asked');
+        },
         access: async () => ({ allowed: false, reason: 'no' }),
-        certificates: async () => ({ caCert: '', clientCert: '', clientKey: '' }),
+        certificates: async () => ({ certificatePem: '', privateKey: '', caCertificate: '' }),
         certificateIssued: async () => undefined,
         upload: async () => {
           throw failures[i++ % failures.length]!;
@@ -346,9 +376,13 @@ describe('gateway answers for server-side trouble', () => {
       const closed = await fetch(url, { method: 'POST', body: 'x' });
       assert.equal(closed.status, 503);
       assert.match(((await closed.json()) as { error: string }).error, /database is not open yet/);
-      assert.equal(limiter.retryAfter('127.0.0.1'), 0, 'no failure counted (one would block here)');
+      assert.equal(limiter.retryAfter('upload', '127.0.0.1'), 0, 'no failure counted (one would block here)');
       assert.equal((await fetch(url.replace('/hivecam/upload', '/nowhere'))).status, 404);
-      assert.ok(limiter.retryAfter('127.0.0.1') > 0, "the client's own mistake is counted");
+      assert.equal(limiter.retryAfter('upload', '127.0.0.1'), 0, 'a 404 is a protocol mistake, not counted');
+      assert.equal((await fetch(url, { method: 'POST', body: 'x' })).status, 507);
+      const key = url.replace('/hivecam/upload', '/hivecam/cert/56C1CADCF1FA4C6CAEBA3E2FD85EFEBF');
+      assert.equal((await fetch(key)).status, 403);
+      assert.ok(limiter.retryAfter('certificate', '127.0.0.1') > 0, 'a refused key request is counted');
     } finally {
       server.close();
     }

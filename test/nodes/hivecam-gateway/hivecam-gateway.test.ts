@@ -55,6 +55,12 @@ const MP4_LOOKALIKE = Buffer.concat([
   randomBytes(2000),
 ]);
 let n = 0;
+/** VBC01 camera ids as the firmware has them (32 upper-case hex digits); CAM_A is in the settings. */
+const CAM_A = '56C1CADCF1FA4C6CAEBA3E2FD85EFEBF';
+const CAM_B = '67E48798E70345179A86980A7CAAAE73';
+const CAM_NEW = 'A0B1C2D3E4F5A6B7C8D9E0F1A2B3C4D5';
+const CAM_LATE = 'FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF';
+const guess = (i: number) => `DEADBEEF${String(i).padStart(24, '0')}`;
 
 interface Loaded {
   base: string;
@@ -98,7 +104,7 @@ async function load(
         brokerPort: 8883,
         certDir: certs,
         uploadDir: uploads,
-        cameras: o.cameras ?? 'cam-a',
+        cameras: o.cameras ?? `cam-a,${CAM_A}`,
         maxUploadMB: 1,
         retainDays: 30,
         ...(o.ffmpeg ? { ffmpeg: o.ffmpeg } : {}),
@@ -110,11 +116,7 @@ async function load(
     ],
   );
   const base = `http://127.0.0.1:${port}`;
-  await waitFor(
-    'the gateway listening',
-    async () => ((await fetch(`${base}/hivecam/cam-a`).catch(() => undefined))?.ok ? true : undefined),
-    5000,
-  );
+  await waitFor('the gateway listening', async () => ((await fetch(`${base}/health`).catch(() => undefined))?.ok ? true : undefined), 5000);
   return { base, port, file, uploads, snapshots: new Collector('snapshots'), events: new Collector('events') };
 }
 
@@ -141,64 +143,58 @@ async function command(topic: string, payload?: unknown) {
 }
 
 describe('hivecam-gateway: configuration and certificates', () => {
-  it('tells a camera where the broker is', async () => {
-    const { base } = await load();
-    const res = await fetch(`${base}/hivecam/67E48798E70345179A86980A7CAAAE73`);
-    assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), { endpoint: 'mqtt.example.net', port: 8883 });
-  });
-
   it('refuses invalid camera ids before they reach the database', async () => {
     const { base } = await load();
-    for (const id of ['bad.id', 'a'.repeat(65), "x'--"]) {
+    for (const id of ['bad.id', 'a'.repeat(65), "x'--", CAM_A.toLowerCase(), `${CAM_A}0`, 'cam-a']) {
       const res = await fetch(`${base}/hivecam/cert/${encodeURIComponent(id)}`);
       assert.equal(res.status, 400, id);
-      assert.match(((await res.json()) as { error: string }).error, /camera id must match/);
+      assert.match(((await res.json()) as { error: string }).error, /32 upper-case hex digits/);
     }
   });
 
   it('gives the keys to a registered camera only, and to others only while enrolment is open', async () => {
     const { base, file, events } = await load();
-    const ok = await fetch(`${base}/hivecam/cert/cam-a`);
-    assert.equal(ok.status, 200, 'cam-a is in the settings');
+    const ok = await fetch(`${base}/hivecam/cert/${CAM_A}`);
+    assert.equal(ok.status, 200, 'CAM_A is in the settings');
     const bundle = (await ok.json()) as Record<string, string>;
-    assert.deepEqual(Object.keys(bundle).sort(), ['caCert', 'clientCert', 'clientKey']);
-    assert.match(bundle.clientKey!, /BEGIN PRIVATE KEY/);
+    assert.deepEqual(Object.keys(bundle).sort(), ['caCertificate', 'certificatePem', 'privateKey']);
+    assert.match(bundle.privateKey!, /^-----BEGIN PRIVATE KEY-----/);
+    assert.match(bundle.privateKey!, /-----END PRIVATE KEY-----$/, 'trimmed, as the real server sends it');
 
-    const stranger = await fetch(`${base}/hivecam/cert/cam-new`);
+    const stranger = await fetch(`${base}/hivecam/cert/${CAM_NEW}`);
     assert.equal(stranger.status, 403);
     assert.match(((await stranger.json()) as { error: string }).error, /not registered and enrolment is closed/);
 
     const opened = await command('enrolment', { minutes: 5 });
     assert.equal(opened.payload.open, true);
-    assert.equal((await fetch(`${base}/hivecam/cert/cam-new`)).status, 200, 'enrols while the window is open');
+    assert.equal((await fetch(`${base}/hivecam/cert/${CAM_NEW}`)).status, 200, 'enrols while the window is open');
     await command('enrolment', { minutes: 0 });
-    assert.equal((await fetch(`${base}/hivecam/cert/cam-new`)).status, 200, 'stays registered after the window closed');
-    assert.equal((await fetch(`${base}/hivecam/cert/cam-late`)).status, 403, 'a camera after the window is refused');
+    assert.equal((await fetch(`${base}/hivecam/cert/${CAM_NEW}`)).status, 200, 'stays registered after the window closed');
+    assert.equal((await fetch(`${base}/hivecam/cert/${CAM_LATE}`)).status, 403, 'a camera after the window is refused');
 
     const registered = await rows<{ camera_id: string; registered_by: string; cert_requests: number }>(
       file,
       'SELECT camera_id, registered_by, cert_requests FROM gateway_cameras ORDER BY camera_id',
     );
     assert.deepEqual(registered, [
-      { camera_id: 'cam-a', registered_by: 'admin', cert_requests: 1 },
-      { camera_id: 'cam-new', registered_by: 'enrolment', cert_requests: 2 },
+      { camera_id: CAM_A, registered_by: 'admin', cert_requests: 1 },
+      { camera_id: CAM_NEW, registered_by: 'enrolment', cert_requests: 2 },
     ]);
-    assert.ok(events.msgs.some((m) => m.topic === 'certificate' && m.payload.cameraId === 'cam-new' && m.payload.via === 'enrolment'));
+    assert.ok(events.msgs.some((m) => m.topic === 'certificate' && m.payload.cameraId === CAM_NEW && m.payload.via === 'enrolment'));
   });
 
   it('registers and unregisters cameras by command, and refuses bad commands', async () => {
     const { base } = await load({ cameras: '' });
-    assert.equal((await fetch(`${base}/hivecam/cert/cam-b`)).status, 403);
-    assert.equal((await command('register', { cameraId: 'cam-b' })).statusCode, 200);
-    assert.equal((await fetch(`${base}/hivecam/cert/cam-b`)).status, 200);
+    assert.equal((await fetch(`${base}/hivecam/cert/${CAM_B}`)).status, 403);
+    assert.equal((await command('register', { cameraId: CAM_B })).statusCode, 200);
+    assert.equal((await fetch(`${base}/hivecam/cert/${CAM_B}`)).status, 200);
     const listed = await command('cameras');
     assert.deepEqual(
       listed.payload.registered.map((c: { cameraId: string }) => c.cameraId),
-      ['cam-b'],
+      [CAM_B],
     );
-    assert.equal((await command('unregister', { cameraId: 'cam-b' })).payload.removed, true);
-    assert.equal((await fetch(`${base}/hivecam/cert/cam-b`)).status, 403);
+    assert.equal((await command('unregister', { cameraId: CAM_B })).payload.removed, true);
+    assert.equal((await fetch(`${base}/hivecam/cert/${CAM_B}`)).status, 403);
 
     const errors = spy('gw', 'error');
     const bad = await command('enrolment', { minutes: 'lots' });
@@ -213,18 +209,19 @@ describe('hivecam-gateway: configuration and certificates', () => {
   it('answers 503 with the fix when the certificates were never created', async () => {
     const { base } = await load({ certs: false });
     const warnings = spy('gw', 'warn');
-    const res = await fetch(`${base}/hivecam/cert/cam-a`);
+    const res = await fetch(`${base}/hivecam/cert/${CAM_A}`);
     assert.equal(res.status, 503);
     assert.match(((await res.json()) as { error: string }).error, /certificates are not set up/);
     await until('logged with the fix', () => warnings.map(text).find((w) => /npm run certs/.test(w)));
   });
 
-  it('blocks a client that keeps failing, with Retry-After', async () => {
+  it('blocks a client that keeps asking keys for unknown ids, with Retry-After, and still gives it its config', async () => {
     const { base } = await load();
-    for (let i = 0; i < 10; i++) assert.equal((await fetch(`${base}/hivecam/cert/guess-${i}`)).status, 403);
-    const blocked = await fetch(`${base}/hivecam/cert/cam-a`);
-    assert.equal(blocked.status, 429, 'even a good request waits out the block');
+    for (let i = 0; i < 10; i++) assert.equal((await fetch(`${base}/hivecam/cert/${guess(i)}`)).status, 403);
+    const blocked = await fetch(`${base}/hivecam/cert/${CAM_A}`);
+    assert.equal(blocked.status, 429, 'even a good key request waits out the block');
     assert.ok(Number(blocked.headers.get('retry-after')) > 0);
+    assert.equal((await fetch(`${base}/hivecam/${CAM_A}`)).status, 200, 'the config holds no secret: never blocked');
   });
 });
 
@@ -367,7 +364,7 @@ describe('hivecam-gateway: uploads', () => {
     assert.equal(usage.payload.bytes, JPEG.length);
     assert.ok(usage.payload.disk.freeBytes > 0);
     await helper.unload();
-    await assert.rejects(fetch(`${base}/hivecam/cam-a`), 'the port is closed');
+    await assert.rejects(fetch(`${base}/health`), 'the port is closed');
   });
 });
 
@@ -442,6 +439,9 @@ describe('hivecam-gateway: malformed and stalled uploads (issue 13, item 3)', ()
     for (let i = 0; i < 10; i++) assert.equal((await multipart(port, [...IDS, ZIP_PART(), ZIP_PART('second')])).status, 400);
     const blocked = await multipart(port, [...IDS, ZIP_PART()]);
     assert.equal(blocked.status, 429, 'the eleventh request waits out the block');
+    // Refused uploads are the camera's protocol, not an attack: its config and keys stay open.
+    assert.equal((await fetch(`http://127.0.0.1:${port}/hivecam/cert/${CAM_A}`)).status, 200, 'certificates still served');
+    assert.equal((await fetch(`http://127.0.0.1:${port}/hivecam/${CAM_A}`)).status, 200, 'config still served');
   });
 
   it('cuts off a body that stalls with 408 and removes what it had written', { timeout: 60_000 }, async () => {
@@ -532,7 +532,7 @@ describe('hivecam-gateway: media content (issue 13, items 2 and 7)', () => {
 
   it('serves media with nosniff and the type the bytes really are, and refuses a stored thumbnail that is no image', async () => {
     const { base, file } = await load();
-    const gateway = await fetch(`${base}/hivecam/cam-a`);
+    const gateway = await fetch(`${base}/hivecam/${CAM_A}`);
     assert.equal(gateway.headers.get('x-content-type-options'), 'nosniff', 'the gateway too');
     assert.equal((await fetch(`${base}/nowhere`)).headers.get('x-content-type-options'), 'nosniff');
 
@@ -649,19 +649,19 @@ describe('hivecam-gateway: malformed requests get a 4xx, never a 500 (issue 13, 
       assert.match(((await res.json()) as { error: string }).error, /bad percent-encoding/);
     }
     assert.equal((await fetch(`${base}/hivecam/${'a'.repeat(600)}`)).status, 414);
-    for (const target of ['http://[', '*', 'hivecam/cam-a']) {
+    for (const target of ['http://[', '*', `hivecam/${CAM_A}`]) {
       const exchange = rawRequest(port, [`GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`]);
       const res = await exchange.response;
       exchange.socket.destroy();
       assert.equal(res.status, 400, target);
     }
-    const absolute = rawRequest(port, [`GET http://camera.example/hivecam/cam-a HTTP/1.1\r\nHost: x\r\n\r\n`]);
+    const absolute = rawRequest(port, [`GET http://camera.example/hivecam/${CAM_A} HTTP/1.1\r\nHost: x\r\n\r\n`]);
     assert.equal((await absolute.response).status, 200, 'the absolute form HTTP/1.1 allows still works');
     absolute.socket.destroy();
-    const huge = rawRequest(port, [`GET /hivecam/cam-a HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`]);
+    const huge = rawRequest(port, [`GET /hivecam/${CAM_A} HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`]);
     assert.equal((await huge.response).status, 431, 'oversized headers');
     huge.socket.destroy();
-    assert.equal((await fetch(`${base}/hivecam/cam-a`)).status, 200, 'still serving');
+    assert.equal((await fetch(`${base}/hivecam/${CAM_A}`)).status, 200, 'still serving');
   });
 
   it('answers malformed media paths of the runtime with 400', async () => {
