@@ -18,6 +18,7 @@ import { CertificatesMissingError, type AccessDecision, type BrokerEndpoint, typ
 import type { AcceptedUpload } from './accept-upload';
 import { isDiskFull } from '../lib/store-errors';
 import { HttpError } from './upload-receiver';
+import type { FileserviceAnswer } from './fileservice';
 
 export interface GatewayDeps {
   broker: () => BrokerEndpoint;
@@ -26,6 +27,8 @@ export interface GatewayDeps {
   /** after the keys went out: registers an enrolling camera, counts the request */
   certificateIssued: (cameraId: string, via: string) => Promise<void>;
   upload: (req: IncomingMessage, query: URLSearchParams) => Promise<AcceptedUpload>;
+  /** `/fileservice/…`: the presign step and the PUT of VBC01 uploads (fileservice.ts) */
+  fileservice?: (req: IncomingMessage, parts: string[]) => Promise<FileserviceAnswer>;
   limiter: FailureLimiter;
   /** proxies whose X-Forwarded-For names the camera (PICAM_TRUSTED_PROXIES; default loopback) */
   trustedProxies?: TrustedProxies;
@@ -41,7 +44,8 @@ export class ServiceUnavailableError extends Error {
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) return;
-  const text = JSON.stringify(body);
+  // undefined: an empty body (a stored VBC01 upload is answered so).
+  const text = body === undefined ? '' : JSON.stringify(body);
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),
@@ -151,6 +155,7 @@ interface Answer {
 
 async function route(req: IncomingMessage, url: { pathname: string; query: URLSearchParams }, deps: GatewayDeps): Promise<Answer> {
   const parts = url.pathname.split('/').filter(Boolean);
+  if (parts[0] === 'fileservice' && deps.fileservice) return deps.fileservice(req, parts);
   if (parts[0] !== 'hivecam') throw new HttpError(404, 'not found');
 
   if (parts.length === 2 && parts[1] === 'upload') {

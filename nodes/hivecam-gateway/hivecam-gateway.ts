@@ -24,6 +24,8 @@ import type { UploadStore } from '../picam-database/uploads';
 import { decideAccess, EnrolmentWindow, loadCertBundle, parseCameraList } from './access';
 import { acceptUpload, storeSnapshot, type AcceptedUpload } from './accept-upload';
 import { parseCommand, type GatewayCommand } from './control';
+import { acceptEventUpload } from './event-upload';
+import { fileservice, publicBaseOf, type FileserviceDeps } from './fileservice';
 import { gatewayHandler, ServiceUnavailableError } from './gateway-server';
 import { makeHls } from './hls';
 import { mediaRouter } from './media-routes';
@@ -141,6 +143,43 @@ export default function register(RED: NodeAPI): void {
       }
     };
 
+    /** Before the first byte is written: strangers cannot fill the disk. */
+    const admitCamera = async (cameraId: string) => {
+      const known = configured.ids.has(cameraId) || (await needStore().camera(cameraId));
+      if (!known) throw new HttpError(403, `camera ${cameraId} is not registered`);
+    };
+
+    const fileserviceDeps: FileserviceDeps = {
+      admit: admitCamera,
+      publicBase: publicBaseOf,
+      upload: async (req, target) => {
+        let received;
+        try {
+          received = await receiveUpload(req, new URLSearchParams({ camera_id: target.cameraId, event_id: target.eventId }), {
+            tmpDir,
+            maxBytes: maxUploadBytes,
+            idleMs: uploadIdleMs,
+            deadlineMs: uploadDeadlineMs,
+            rawZip: true,
+            admit: ({ cameraId }) => admitCamera(cameraId),
+          });
+        } catch (err) {
+          rejected(target, err as Error);
+          throw err;
+        }
+        try {
+          const accepted = await acceptEventUpload(received, target, { uploadsRoot, limits, store: needStore() });
+          afterUpload(accepted);
+          return accepted;
+        } catch (err) {
+          rejected(target, err as Error);
+          throw err;
+        } finally {
+          await rm(received.zipPath, { force: true });
+        }
+      },
+    };
+
     const handler = gatewayHandler({
       broker: () => broker,
       access: async (cameraId) =>
@@ -164,11 +203,7 @@ export default function register(RED: NodeAPI): void {
             maxBytes: maxUploadBytes,
             idleMs: uploadIdleMs,
             deadlineMs: uploadDeadlineMs,
-            // Before the first byte is written: strangers cannot fill the disk.
-            admit: async ({ cameraId }) => {
-              const known = configured.ids.has(cameraId) || (await needStore().camera(cameraId));
-              if (!known) throw new HttpError(403, `camera ${cameraId} is not registered`);
-            },
+            admit: ({ cameraId }) => admitCamera(cameraId),
           });
         } catch (err) {
           rejected({ cameraId: query.get('camera_id') ?? undefined, eventId: query.get('event_id') ?? undefined }, err as Error);
@@ -185,6 +220,7 @@ export default function register(RED: NodeAPI): void {
           await rm(received.zipPath, { force: true });
         }
       },
+      fileservice: (req, parts) => fileservice(req, parts, fileserviceDeps),
       limiter,
       trustedProxies: trustedProxiesFromSettings(RED.settings, (m) => node.warn(m)),
       log: (line) => node.log(line),

@@ -143,14 +143,24 @@ export async function events(db: Connection, p: QueryParams) {
   const rows = await db.all(
     `SELECT e.event_id, e.camera_id, COALESCE(e.camera_name, r.camera_name) AS camera_name, e.activity_type,
             e.start_timestamp, e.end_timestamp, e.duration_seconds, e.confidence, e.thumbnail_path,
-            e.recording_path, e.upload_status, e.telegram_notified, e.created_at
+            e.recording_path, e.upload_status, e.telegram_notified, e.created_at,
+            -- What /api/media serves for the event: the dashboard asks for a thumbnail only when there is one.
+            EXISTS (SELECT 1 FROM file_uploads f WHERE f.camera_id = e.camera_id AND f.event_id = e.event_id
+                    AND f.file_type = 'thumbnail') AS has_thumbnail,
+            EXISTS (SELECT 1 FROM file_uploads f WHERE f.camera_id = e.camera_id AND f.event_id = e.event_id
+                    AND f.file_type IN ('recording', 'segment')) AS has_recording
        FROM activity_events e LEFT JOIN camera_registry r ON r.camera_id = e.camera_id
        ${filter}
       ORDER BY COALESCE(e.start_timestamp, e.end_timestamp) DESC, e.event_id
       LIMIT ? OFFSET ?`,
     [...args, limit, offset],
   );
-  return { events: rows, total: total?.n ?? 0, limit, offset };
+  const withFlags = (rows as Array<Record<string, unknown>>).map((r) => ({
+    ...r,
+    has_thumbnail: r.has_thumbnail === 1,
+    has_recording: r.has_recording === 1,
+  }));
+  return { events: withFlags, total: total?.n ?? 0, limit, offset };
 }
 
 /**
