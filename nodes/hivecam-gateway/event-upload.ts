@@ -86,7 +86,8 @@ async function keyFor(files: ExtractedFile[], eventDir: string): Promise<Buffer 
   const own = files.find((f) => f.type === 'key');
   if (own) {
     const key = await readFile(own.path);
-    if (key.length !== KEY_BYTES) throw new HttpError(422, `archive refused (key): ${KEY_NAME} holds ${key.length} bytes, not ${KEY_BYTES}`);
+    if (key.length !== KEY_BYTES)
+      throw new HttpError(422, `archive refused (key): ${KEY_NAME} holds ${key.length} bytes, not ${KEY_BYTES}`);
     return key;
   }
   return readFile(join(eventDir, KEY_NAME)).catch((err: NodeJS.ErrnoException) => {

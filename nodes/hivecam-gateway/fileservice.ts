@@ -65,12 +65,18 @@ function checkCategory(category: unknown): UploadCategory {
 
 function checkFileName(fileName: unknown): string {
   if (typeof fileName === 'string' && FILE_NAME.test(fileName)) return fileName;
-  throw new HttpError(400, `fileName must be a plain file name such as {event_id}-1-0.zip (got ${JSON.stringify(String(fileName).slice(0, 80))})`);
+  throw new HttpError(
+    400,
+    `fileName must be a plain file name such as {event_id}-1-0.zip (got ${JSON.stringify(String(fileName).slice(0, 80))})`,
+  );
 }
 
 function checkCamera(cameraId: unknown, where: string): string {
   if (typeof cameraId === 'string' && DEVICE_ID_PATTERN.test(cameraId)) return cameraId;
-  throw new HttpError(400, `${where} must be a camera id matching ${DEVICE_ID_PATTERN.source} (got ${JSON.stringify(String(cameraId).slice(0, 80))})`);
+  throw new HttpError(
+    400,
+    `${where} must be a camera id matching ${DEVICE_ID_PATTERN.source} (got ${JSON.stringify(String(cameraId).slice(0, 80))})`,
+  );
 }
 
 /** Reads a small body whole; 400 for none, 413 past the limit, 408 when it stalls. */
@@ -79,11 +85,15 @@ function readSmallBody(req: IncomingMessage): Promise<Buffer> {
   if (declared === '0' || (declared === undefined && !req.headers['transfer-encoding'])) {
     return Promise.reject(new HttpError(400, 'the presign request has no body (JSON with fileName, category, metadata expected)'));
   }
-  if (Number(declared) > MAX_PRESIGN_BYTES) return Promise.reject(new HttpError(413, `the presign request is larger than ${MAX_PRESIGN_BYTES} bytes`));
+  if (Number(declared) > MAX_PRESIGN_BYTES)
+    return Promise.reject(new HttpError(413, `the presign request is larger than ${MAX_PRESIGN_BYTES} bytes`));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const timer = setTimeout(() => fail(new HttpError(408, `the presign request was not complete after ${PRESIGN_TIMEOUT_MS / 1000} s`, true)), PRESIGN_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => fail(new HttpError(408, `the presign request was not complete after ${PRESIGN_TIMEOUT_MS / 1000} s`, true)),
+      PRESIGN_TIMEOUT_MS,
+    );
     const fail = (err: Error) => {
       clearTimeout(timer);
       req.off('data', onData);
@@ -147,12 +157,18 @@ export function parseUpload(req: IncomingMessage, parts: string[]): FileserviceU
   const fileName = checkFileName(pathFile);
   const eventId = header(req, 'x-amz-meta-eventid') ?? eventIdFromFileName(fileName);
   if (!eventId) {
-    throw new HttpError(400, `no event id: send x-amz-meta-eventId or name the file {event_id}-{seq}-{part}.zip (got ${JSON.stringify(fileName)})`);
+    throw new HttpError(
+      400,
+      `no event id: send x-amz-meta-eventId or name the file {event_id}-{seq}-{part}.zip (got ${JSON.stringify(fileName)})`,
+    );
   }
   if (!EVENT_ID_PATTERN.test(eventId)) throw new HttpError(400, `x-amz-meta-eventId must match ${EVENT_ID_PATTERN.source}`);
   const activityType = header(req, 'x-amz-meta-activitytype');
   if (activityType !== undefined && !ACTIVITY_TYPE.test(activityType)) {
-    throw new HttpError(400, `x-amz-meta-activityType must be an activity type such as MOTION (got ${JSON.stringify(activityType.slice(0, 40))})`);
+    throw new HttpError(
+      400,
+      `x-amz-meta-activityType must be an activity type such as MOTION (got ${JSON.stringify(activityType.slice(0, 40))})`,
+    );
   }
   return { cameraId, eventId, category, fileName, activityType };
 }

@@ -59,7 +59,13 @@ const SEGMENT_SECONDS = 3;
 /** An HLS playlist of plain segments, each served next to the playlist URL (`{eventId}/{N}.ts`). */
 export function segmentPlaylist(eventId: string, segments: StoredUpload[], cameraId?: string): string {
   const query = cameraId ? `?camera=${encodeURIComponent(cameraId)}` : '';
-  const lines = ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-TARGETDURATION:${SEGMENT_SECONDS}`, '#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-PLAYLIST-TYPE:VOD'];
+  const lines = [
+    '#EXTM3U',
+    '#EXT-X-VERSION:3',
+    `#EXT-X-TARGETDURATION:${SEGMENT_SECONDS}`,
+    '#EXT-X-MEDIA-SEQUENCE:0',
+    '#EXT-X-PLAYLIST-TYPE:VOD',
+  ];
   for (const s of segments) {
     lines.push(`#EXTINF:${SEGMENT_SECONDS.toFixed(3)},`, `${encodeURIComponent(eventId)}/${s.fileName.split('/').at(-1)}${query}`);
   }

@@ -395,7 +395,11 @@ export async function extractZip(zipPath: string, destDir: string, limits: ZipLi
         if (code && !/^Z_|^ERR_/.test(code) && code !== 'EEXIST') throw e; // local I/O error (ENOSPC…)
         // yauzl's own size check (validateEntrySizes): more bytes than the header declared is a bomb.
         if (/too many bytes in the stream/.test((e as Error).message)) {
-          throw new UnsafeZipError('too-large', `zip entry ${q(p.name)} decompresses to more than its declared ${p.declared} bytes`, p.name);
+          throw new UnsafeZipError(
+            'too-large',
+            `zip entry ${q(p.name)} decompresses to more than its declared ${p.declared} bytes`,
+            p.name,
+          );
         }
         throw new UnsafeZipError('corrupt', `zip entry ${q(p.name)} is corrupt: ${(e as Error).message}`, p.name);
       }
