@@ -28,7 +28,9 @@ export interface TestRecording {
 }
 
 /** Makes `seconds` of test pattern as 3-second HLS segments with ffmpeg; undefined when ffmpeg cannot. */
-export function makeTestRecording(opts: { ffmpeg?: string; seconds?: number; width?: number; height?: number } = {}): TestRecording | undefined {
+export function makeTestRecording(
+  opts: { ffmpeg?: string; seconds?: number; width?: number; height?: number } = {},
+): TestRecording | undefined {
   const { ffmpeg = 'ffmpeg', seconds = 6, width = 320, height = 240 } = opts;
   const dir = mkdtempSync(join(tmpdir(), 'picam-sim-rec-'));
   try {

@@ -130,7 +130,9 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
             region: { x: Math.round(between(0, 60)), y: Math.round(between(0, 60)), w: 30, h: 30 },
           });
           log(`${name}: ${activityType} ${eventId}`);
-          uploads?.({ cameraId: id, eventId, activityType }).catch((err: Error) => log(`${name}: upload of ${eventId} failed: ${err.message}`));
+          uploads?.({ cameraId: id, eventId, activityType }).catch((err: Error) =>
+            log(`${name}: upload of ${eventId} failed: ${err.message}`),
+          );
           after(between(2_000, 9_000), () =>
             send(c, `${base}/message/hive-cam/${id}/activity/stop`, { eventId, activityType, timestamp: nowSec() }),
           );
