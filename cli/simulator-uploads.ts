@@ -8,9 +8,9 @@
  * no ffmpeg only the thumbnail (a fixed small JPEG) is uploaded, and the
  * simulator says so once.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
@@ -27,41 +27,39 @@ export interface TestRecording {
   thumbnail: Buffer;
 }
 
+/** Runs ffmpeg without blocking (the demo's runtime shares the process); resolves with whether it succeeded. */
+function run(ffmpeg: string, args: string[]): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile(ffmpeg, args, { timeout: 60_000 }, (err) => resolve(!err));
+  });
+}
+
 /** Makes `seconds` of test pattern as 3-second HLS segments with ffmpeg; undefined when ffmpeg cannot. */
-export function makeTestRecording(
+export async function makeTestRecording(
   opts: { ffmpeg?: string; seconds?: number; width?: number; height?: number } = {},
-): TestRecording | undefined {
+): Promise<TestRecording | undefined> {
   const { ffmpeg = 'ffmpeg', seconds = 6, width = 320, height = 240 } = opts;
-  const dir = mkdtempSync(join(tmpdir(), 'picam-sim-rec-'));
+  const dir = await mkdtemp(join(tmpdir(), 'picam-sim-rec-'));
   try {
-    const video = spawnSync(
-      ffmpeg,
-      [
-        ...['-v', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', `testsrc=size=${width}x${height}:rate=15`, '-t', String(seconds)],
-        // A key frame every 3 s, so that every segment starts with one (as the camera's do).
-        ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '45', '-keyint_min', '45', '-sc_threshold', '0'],
-        ...['-f', 'hls', '-hls_time', '3', '-hls_list_size', '0', '-hls_segment_filename', join(dir, '%d.ts'), join(dir, 'index.m3u8')],
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 },
-    );
-    if (video.status !== 0) return undefined;
-    const still = spawnSync(
-      ffmpeg,
-      ['-v', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', `testsrc=size=${width}x${height}`, '-frames:v', '1', join(dir, 'thumb.jpg')],
-      { stdio: 'ignore', timeout: 30_000 },
-    );
-    const names = readdirSync(dir)
-      .filter((f) => /^\d+\.ts$/.test(f))
-      .sort((a, b) => parseInt(a, 10) - parseInt(b, 10));
+    const video = await run(ffmpeg, [
+      ...['-v', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', `testsrc=size=${width}x${height}:rate=15`, '-t', String(seconds)],
+      // A key frame every 3 s, so that every segment starts with one (as the camera's do).
+      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '45', '-keyint_min', '45', '-sc_threshold', '0'],
+      ...['-f', 'hls', '-hls_time', '3', '-hls_list_size', '0', '-hls_segment_filename', join(dir, '%d.ts'), join(dir, 'index.m3u8')],
+    ]);
+    if (!video) return undefined;
+    const still = await run(ffmpeg, [
+      ...['-v', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', `testsrc=size=${width}x${height}`],
+      ...['-frames:v', '1', join(dir, 'thumb.jpg')],
+    ]);
+    const names = (await readdir(dir)).filter((f) => /^\d+\.ts$/.test(f)).sort((x, y) => parseInt(x, 10) - parseInt(y, 10));
     if (names.length === 0) return undefined;
     return {
-      segments: names.map((f) => readFileSync(join(dir, f))),
-      thumbnail: still.status === 0 ? readFileSync(join(dir, 'thumb.jpg')) : PLAIN_JPEG,
+      segments: await Promise.all(names.map((f) => readFile(join(dir, f)))),
+      thumbnail: still ? await readFile(join(dir, 'thumb.jpg')) : PLAIN_JPEG,
     };
-  } catch {
-    return undefined; // no ffmpeg on this machine: the caller uploads what it can
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -150,16 +148,15 @@ export async function cameraUpload(
 
 /** The simulator's upload step: the thumbnail, then the recording's parts (when ffmpeg made one). */
 export function simulatedUploads(opts: { gatewayUrl: string; ffmpeg?: string; log: (line: string) => void }) {
-  let recording: TestRecording | undefined | null = null;
-  const made = () => {
-    if (recording === null) {
-      recording = makeTestRecording({ ffmpeg: opts.ffmpeg });
-      if (!recording) opts.log('simulator: ffmpeg is not available: VBC01 events get a thumbnail but no recording');
-    }
-    return recording;
-  };
+  // Made once, on the first activity; every event uploads the same recording under its own key.
+  let recording: Promise<TestRecording | undefined> | undefined;
+  const made = () =>
+    (recording ??= makeTestRecording({ ffmpeg: opts.ffmpeg }).then((r) => {
+      if (!r) opts.log('simulator: ffmpeg is not available: VBC01 events get a thumbnail but no recording uploaded');
+      return r;
+    }));
   return async (e: { cameraId: string; eventId: string; activityType: string }): Promise<void> => {
-    const rec = made();
+    const rec = await made();
     const upload = (category: 'activity' | 'thumbnail', fileName: string, zip: Buffer) =>
       cameraUpload(opts.gatewayUrl, { ...e, category, fileName, zip });
     await upload('thumbnail', `${e.eventId}-0-0.zip`, storedZip([{ name: '/thumbnail.jpg', data: rec?.thumbnail ?? PLAIN_JPEG }]));
