@@ -14,6 +14,8 @@ import { after, describe, it } from 'node:test';
 import databaseNode from '../../nodes/picam-database/picam-database';
 import gatewayNode from '../../nodes/hivecam-gateway/hivecam-gateway';
 import { EventStore } from '../../nodes/picam-database/store';
+import { simulatedUploads } from '../../cli/simulator-uploads';
+import { hasFfmpeg } from '../support/ffmpeg';
 import { freePort } from '../support/ports';
 import { rawRequest } from '../support/raw-http';
 import { start } from '../support/records';
@@ -261,6 +263,27 @@ describe('hivecam-gateway: uploads as VBC01 cameras send them', () => {
     });
     assert.equal(upper.status, 200, await upper.clone().text());
     assert.equal((await rows(file, 'SELECT 1 FROM file_uploads WHERE event_id = ?', [byName])).length, 1);
+  });
+});
+
+describe("the simulator's upload step", () => {
+  it('uploads a thumbnail and, with ffmpeg, a two-part encrypted recording the gateway joins into one playlist', async () => {
+    const { base, file } = await load();
+    const eventId = randomUUID();
+    const lines: string[] = [];
+    await simulatedUploads({ gatewayUrl: base, log: (l) => lines.push(l) })({ cameraId: CAM, eventId, activityType: 'MOTION' });
+    assert.equal((await media(`/thumbnail/${eventId}?camera=${CAM}`)).status, 200);
+    const parts = await rows<{ n: number }>(file, "SELECT COUNT(*) AS n FROM file_uploads WHERE event_id = ? AND file_type = 'segment'", [
+      eventId,
+    ]);
+    if (!hasFfmpeg) {
+      assert.equal(parts[0]!.n, 0);
+      assert.match(lines.join('\n'), /ffmpeg is not available/, 'says why there is no recording');
+      return;
+    }
+    assert.ok(parts[0]!.n >= 2, 'segments from both parts');
+    const playlist = await (await media(`/playlist/${eventId}.m3u8?camera=${CAM}`)).text();
+    assert.equal(playlist.split('\n').filter((l) => l.endsWith(`?camera=${CAM}`)).length, parts[0]!.n);
   });
 });
 
