@@ -9,16 +9,17 @@ import { parseArgs } from 'node:util';
 import { settingsFor, type Role } from './runtime/roles';
 import { startRuntime } from './runtime/runtime';
 import { certsCli } from './commands/certs';
-import { cameraCli } from './commands/camera-provision';
 import { DEPLOY_USAGE, deployCli } from './deploy/deploy';
 import { hashPasswordCli } from './commands/hash-password';
 import { startDemoMediamtx, type DemoMediamtx } from './runtime/demo-mediamtx';
 import { startRtspSink } from './runtime/rtsp-sink';
-import { startSimulator } from './commands/simulator';
+import { cameraCli } from './commands/camera-provision';
+import { newCameraId, startSimulator } from './commands/simulator';
 
 const USAGE = `usage:
   picam-guardian start [--role demo|cloud|pi] [--flows file.json[,file.json]]
   picam-guardian simulate [--url mqtt://127.0.0.1:1883] [--cameras 3] [--pis 1] [--pace 1]
+                          [--gateway http://127.0.0.1:8080 --camera-ids ID,ID]   (uploads to a VBC01 gateway)
   picam-guardian certs [--dir data/certs] [--host NAME]... [--force | --renew]   (see --help)
   picam-guardian camera provision <server LAN IP> [--port 80] [--dir data/certs] [--out DIR]   files and steps for a VBC01 camera
   picam-guardian hash-password [--password-stdin]   bcrypt hash for PICAM_*_PASSWORD_HASH
@@ -54,6 +55,8 @@ async function main(argv: string[]): Promise<void> {
       cameras: { type: 'string', default: '3' },
       pis: { type: 'string', default: '1' },
       pace: { type: 'string', default: '1' },
+      gateway: { type: 'string' },
+      'camera-ids': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -70,6 +73,8 @@ async function main(argv: string[]): Promise<void> {
       cameras: Number(values.cameras),
       pis: Number(values.pis),
       pace: Number(values.pace),
+      gatewayUrl: values.gateway,
+      cameraIds: values['camera-ids']?.split(',').filter(Boolean),
       log: (l) => console.log(l),
     });
     console.log(`simulating ${sim.devices.length} devices against ${values.url}; Ctrl-C stops`);
@@ -87,6 +92,9 @@ async function main(argv: string[]): Promise<void> {
     // The dashboard's live video from the demo's own MediaMTX (its MJPEG preview when that fails).
     if (mediamtx.rtspUrl && !env.PICAM_WEBRTC_URL) env.PICAM_WEBRTC_URL = 'http://127.0.0.1:8889';
   }
+  // The demo's simulated VBC01 cameras are registered at the gateway, so their uploads are taken.
+  const simCameras = env.PICAM_ROLE === 'demo' ? [newCameraId(), newCameraId(), newCameraId()] : [];
+  if (simCameras.length) env.PICAM_CAMERAS = [env.PICAM_CAMERAS, ...simCameras].filter(Boolean).join(',');
   const role = settingsFor(env);
   const runtime = await startRuntime(
     role,
@@ -101,7 +109,14 @@ async function main(argv: string[]): Promise<void> {
       : startRtspSink(role.flowEnv.PICAM_RTSP_URL!, resolve(String(role.node.userDir), 'hls'), (l) => console.log(l));
     stopSink = sink.stop;
     // The Pi is the real Pi flow (with a simulated Sense HAT): the simulator plays only the VBC01 cameras.
-    const sim = await startSimulator({ url: `mqtt://127.0.0.1:${role.flowEnv.PICAM_MQTT_PORT}`, pace: Number(values.pace), pis: 0 });
+    const sim = await startSimulator({
+      url: `mqtt://127.0.0.1:${role.flowEnv.PICAM_MQTT_PORT}`,
+      pace: Number(values.pace),
+      pis: 0,
+      cameraIds: simCameras,
+      gatewayUrl: `http://127.0.0.1:${role.flowEnv.PICAM_GATEWAY_PORT}`,
+      log: (l) => l.includes('upload') && console.log(l),
+    });
     stopSim = sim.stop;
     console.log(`
 PiCam Guardian demo is running

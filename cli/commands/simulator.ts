@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
+import { simulatedUploads } from './simulator-uploads';
 
 export interface SimulatorOptions {
   url: string;
@@ -16,7 +17,14 @@ export interface SimulatorOptions {
   /** multiplies every interval; 0.1 is ten times faster */
   pace?: number;
   log?: (line: string) => void;
+  /** the VBC01 gateway (`http://host:port`): each activity also uploads a thumbnail and a recording there */
+  gatewayUrl?: string;
+  /** the cameras' ids (registered at the gateway); random ones otherwise */
+  cameraIds?: string[];
 }
+
+/** A VBC01 camera id: 32 upper-case hex digits (vbc01-protocol.md §1). */
+export const newCameraId = () => randomUUID().replace(/-/g, '').toUpperCase();
 
 export interface Simulator {
   devices: Array<{ id: string; type: string; name: string }>;
@@ -48,6 +56,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     timers.add(t);
   };
   const devices: Simulator['devices'] = [];
+  const uploads = opts.gatewayUrl ? simulatedUploads({ gatewayUrl: opts.gatewayUrl, log }) : undefined;
 
   const connect = (clientId: string, will?: { topic: string; payload: string }) =>
     new Promise<MqttClient>((ok, fail) => {
@@ -70,7 +79,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     c.publish(topic, JSON.stringify(payload), { qos: 1, retain });
 
   for (let i = 0; i < (opts.cameras ?? 3); i++) {
-    const id = randomUUID().replace(/-/g, '').toUpperCase();
+    const id = opts.cameraIds?.[i] ?? newCameraId();
     const name = CAMERA_NAMES[i % CAMERA_NAMES.length]! + (i >= CAMERA_NAMES.length ? ` ${i + 1}` : '');
     devices.push({ id, type: 'hive-cam', name });
     const base = `${prefix}/device`;
@@ -121,6 +130,9 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
             region: { x: Math.round(between(0, 60)), y: Math.round(between(0, 60)), w: 30, h: 30 },
           });
           log(`${name}: ${activityType} ${eventId}`);
+          uploads?.({ cameraId: id, eventId, activityType }).catch((err: Error) =>
+            log(`${name}: upload of ${eventId} failed: ${err.message}`),
+          );
           after(between(2_000, 9_000), () =>
             send(c, `${base}/message/hive-cam/${id}/activity/stop`, { eventId, activityType, timestamp: nowSec() }),
           );

@@ -11,9 +11,15 @@ import { byId, clear, h } from './dom';
 import { fmtDuration, fmtTime, fromSeconds } from './format';
 
 const PAGE_SIZE = 10;
-/** A thumbnail is often uploaded after the event: a young event's missing picture is asked for again. */
-const THUMB_RETRY_MS = 3000;
-const THUMB_RETRIES = 10;
+/**
+ * A thumbnail is often uploaded after the event. The page's events are asked
+ * for again (one request for the page, never one per missing picture) while a
+ * young event on it has none, and a picture is fetched only once the event
+ * says it has one (`has_thumbnail`).
+ */
+const THUMB_WATCH_MS = 3000;
+const THUMB_WATCHES = 20;
+const YOUNG_MS = 5 * 60_000;
 
 interface HlsLike {
   loadSource(url: string): void;
@@ -26,6 +32,9 @@ export class EventTimeline {
   private offset = 0;
   private total = 0;
   private refreshTimer?: number;
+  private thumbTimer?: number;
+  /** boxes of the shown events still without a picture, by camera and event id */
+  private waiting = new Map<string, { box: HTMLElement; event: EventRow }>();
   private hls?: HlsLike;
   private readonly list = byId('event-list');
   private readonly pageInfo = byId('event-page');
@@ -101,7 +110,9 @@ export class EventTimeline {
       return;
     }
     this.total = page.total;
+    this.waiting.clear();
     clear(this.list, ...page.events.map((e) => this.item(e)));
+    this.watchThumbnails(0);
     if (page.events.length === 0) this.list.append(h('li', { class: 'empty' }, 'No events match.'));
     const first = page.total === 0 ? 0 : page.offset + 1;
     this.pageInfo.textContent = `${first}–${page.offset + page.events.length} of ${page.total}`;
@@ -113,7 +124,8 @@ export class EventTimeline {
     const name = e.camera_name ?? e.camera_id;
     const start = fromSeconds(e.start_timestamp ?? e.end_timestamp);
     const thumbBox = h('div', { class: 'thumb' }, h('span', { class: 'no-thumb' }, 'no picture'));
-    this.thumbnail(thumbBox, e, start, 0);
+    if (e.has_thumbnail) this.thumbnail(thumbBox, e);
+    else if (start !== null && Date.now() - start < YOUNG_MS) this.waiting.set(`${e.camera_id}/${e.event_id}`, { box: thumbBox, event: e });
     const play = h(
       'button',
       { type: 'button', 'aria-label': `Play the recording of ${e.activity_type ?? 'event'} at ${name}` },
@@ -136,20 +148,35 @@ export class EventTimeline {
     );
   }
 
-  private thumbnail(box: HTMLElement, e: EventRow, startMs: number | null, attempt: number): void {
+  private thumbnail(box: HTMLElement, e: EventRow): void {
     // Not lazy: a detached or undisplayed lazy image never loads, and a page holds only ten.
     const img = h('img', {
       // The camera is part of the event's key: two cameras may use the same event id.
-      src: `/api/media/thumbnail/${encodeURIComponent(e.event_id)}?camera=${encodeURIComponent(e.camera_id)}${attempt ? `&try=${attempt}` : ''}`,
+      src: `/api/media/thumbnail/${encodeURIComponent(e.event_id)}?camera=${encodeURIComponent(e.camera_id)}`,
       alt: `Picture of ${e.activity_type ?? 'the event'} at ${e.camera_name ?? e.camera_id}`,
     });
     img.addEventListener('load', () => clear(box, img));
-    img.addEventListener('error', () => {
-      const young = startMs !== null && Date.now() - startMs < 5 * 60_000;
-      if (young && attempt < THUMB_RETRIES && box.isConnected) {
-        window.setTimeout(() => box.isConnected && this.thumbnail(box, e, startMs, attempt + 1), THUMB_RETRY_MS);
-      }
-    });
+  }
+
+  /** While young events on the page have no picture: ask for the page again, show the pictures that came. */
+  private watchThumbnails(round: number): void {
+    clearTimeout(this.thumbTimer);
+    if (this.waiting.size === 0 || round >= THUMB_WATCHES) return;
+    this.thumbTimer = window.setTimeout(() => {
+      void get<EventPage>(`/api/events${query(this.filters())}`).then(
+        (page) => {
+          for (const e of page.events) {
+            const key = `${e.camera_id}/${e.event_id}`;
+            const waiting = this.waiting.get(key);
+            if (!waiting || !e.has_thumbnail) continue;
+            this.waiting.delete(key);
+            if (waiting.box.isConnected) this.thumbnail(waiting.box, e);
+          }
+          this.watchThumbnails(round + 1);
+        },
+        () => this.watchThumbnails(round + 1),
+      );
+    }, THUMB_WATCH_MS);
   }
 
   private async play(e: EventRow, name: string, button: HTMLButtonElement): Promise<void> {

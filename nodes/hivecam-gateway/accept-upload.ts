@@ -9,7 +9,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { imageType, readHead, requireImage, UnexpectedMediaError } from '../lib/uploads/media-type';
 import { extractZip, UnsafeZipError, type ExtractedFile, type UnsafeZipReason, type ZipLimits } from '../lib/uploads/safe-zip';
-import type { UploadFileRow, UploadStore } from '../lib/store/uploads';
+import type { UploadFileRow, UploadFileType, UploadStore } from '../lib/store/uploads';
 import { checkIds, HttpError, type ReceivedUpload } from './upload-receiver';
 
 export interface AcceptedFile extends UploadFileRow {
@@ -24,7 +24,7 @@ export interface AcceptedUpload {
 }
 
 /** What the camera is told for each kind of unsafe archive. */
-const STATUS_FOR: Record<UnsafeZipReason, number> = {
+export const STATUS_FOR: Record<UnsafeZipReason, number> = {
   'too-large': 413,
   ratio: 413,
   'too-many-files': 413,
@@ -35,6 +35,7 @@ const STATUS_FOR: Record<UnsafeZipReason, number> = {
   duplicate: 422,
   corrupt: 400,
   name: 422,
+  key: 422,
 };
 
 /**
@@ -42,7 +43,7 @@ const STATUS_FOR: Record<UnsafeZipReason, number> = {
  * JPEG or PNG, whatever its name says (an "image" that is HTML would be a
  * stored page on our origin).
  */
-async function checkThumbnails(files: ExtractedFile[]): Promise<void> {
+export async function checkThumbnails(files: ExtractedFile[]): Promise<void> {
   for (const f of files.filter((file) => file.type === 'thumbnail')) {
     requireImage(await readHead(f.path), `thumbnail ${JSON.stringify(f.name.slice(0, 100))}`);
   }
@@ -73,6 +74,11 @@ export async function acceptUpload(
     await rm(dir, { recursive: true, force: true });
     throw new HttpError(400, 'archive refused: it holds no files');
   }
+  const vbc01 = extracted.find((f) => f.type === 'key' || f.type === 'segment');
+  if (vbc01) {
+    await rm(dir, { recursive: true, force: true });
+    throw new HttpError(415, `archive refused: ${vbc01.name} is a VBC01 recording part: send it to /fileservice/upload/… (presigned)`);
+  }
   try {
     await checkThumbnails(extracted);
   } catch (err) {
@@ -83,7 +89,7 @@ export async function acceptUpload(
   const rows: UploadFileRow[] = extracted.map((f) => ({
     eventId,
     cameraId,
-    fileType: f.type,
+    fileType: f.type as UploadFileType,
     filePath: f.path,
     fileName: f.name,
     fileSize: f.bytes,

@@ -26,6 +26,7 @@ import type { AcceptedUpload } from './accept-upload';
 import type { CameraConfig } from './camera-config';
 import { isDiskFull } from '../lib/store-errors';
 import { HttpError } from './upload-receiver';
+import type { FileserviceAnswer } from './fileservice';
 
 /**
  * What a request was for, as far as failure limiting goes. `certificate`: the
@@ -54,6 +55,8 @@ export interface GatewayDeps {
   /** after the keys went out: registers an enrolling camera, counts the request */
   certificateIssued: (cameraId: string, via: string) => Promise<void>;
   upload: (req: IncomingMessage, query: URLSearchParams) => Promise<AcceptedUpload>;
+  /** `/fileservice/…`: the presign step and the PUT of VBC01 uploads (fileservice.ts) */
+  fileservice?: (req: IncomingMessage, parts: string[]) => Promise<FileserviceAnswer>;
   limiter: FailureLimitsByKind<GatewayRequestKind>;
   /** proxies whose X-Forwarded-For names the camera (PICAM_TRUSTED_PROXIES; default loopback) */
   trustedProxies?: TrustedProxies;
@@ -69,7 +72,8 @@ export class ServiceUnavailableError extends Error {
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) return;
-  const text = JSON.stringify(body);
+  // undefined: an empty body (a stored VBC01 upload is answered so).
+  const text = body === undefined ? '' : JSON.stringify(body);
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),
@@ -198,6 +202,7 @@ async function route(req: IncomingMessage, url: { pathname: string; query: URLSe
     if (!readOnly && req.method !== 'POST') throw new HttpError(405, 'use GET for /health');
     return { status: 200, body: HEALTH };
   }
+  if (parts[0] === 'fileservice' && deps.fileservice) return deps.fileservice(req, parts);
   if (parts[0] !== 'hivecam') throw new HttpError(404, 'not found');
 
   if (parts.length === 2 && parts[1] === 'upload') {

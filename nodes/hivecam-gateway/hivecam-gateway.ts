@@ -27,6 +27,8 @@ import type { UploadStore } from '../lib/store/uploads';
 import { decideAccess, EnrolmentWindow, loadCertBundle, parseCameraList } from './access';
 import { acceptUpload, storeSnapshot, type AcceptedUpload } from './accept-upload';
 import { parseCommand, type GatewayCommand } from './control';
+import { acceptEventUpload } from './event-upload';
+import { fileservice, publicBaseOf, type FileserviceDeps } from './fileservice';
 import { cameraConfig, DEFAULT_TIME_SERVER, publicUrl, type ConfigSettings } from './camera-config';
 import { GATEWAY_FAILURE_LIMITS, gatewayHandler, ServiceUnavailableError, type GatewayRequestKind } from './gateway-server';
 import { cameraServer, type TransportSettings } from './transport';
@@ -170,6 +172,44 @@ export default function register(RED: NodeAPI): void {
       }
     };
 
+    /** Before the first byte is written: strangers cannot fill the disk. */
+    const admitCamera = async (cameraId: string) => {
+      const known = configured.ids.has(cameraId) || (await needStore().camera(cameraId));
+      if (!known) throw new HttpError(403, `camera ${cameraId} is not registered`);
+    };
+
+    const fileserviceDeps: FileserviceDeps = {
+      admit: admitCamera,
+      // The URL set for cameras (the config answer's fileUploadServerUrl) when there is one; else the address the camera dialled.
+      publicBase: (req) => (def.publicUrl?.trim() ? config.publicUrl : publicBaseOf(req)),
+      upload: async (req, target) => {
+        let received;
+        try {
+          received = await receiveUpload(req, new URLSearchParams({ camera_id: target.cameraId, event_id: target.eventId }), {
+            tmpDir,
+            maxBytes: maxUploadBytes,
+            idleMs: uploadIdleMs,
+            deadlineMs: uploadDeadlineMs,
+            rawZip: true,
+            admit: ({ cameraId }) => admitCamera(cameraId),
+          });
+        } catch (err) {
+          rejected(target, err as Error);
+          throw err;
+        }
+        try {
+          const accepted = await acceptEventUpload(received, target, { uploadsRoot, limits, store: needStore() });
+          afterUpload(accepted);
+          return accepted;
+        } catch (err) {
+          rejected(target, err as Error);
+          throw err;
+        } finally {
+          await rm(received.zipPath, { force: true });
+        }
+      },
+    };
+
     const handler = gatewayHandler({
       config: (cameraId) => cameraConfig(cameraId, config),
       access: async (cameraId) =>
@@ -193,11 +233,7 @@ export default function register(RED: NodeAPI): void {
             maxBytes: maxUploadBytes,
             idleMs: uploadIdleMs,
             deadlineMs: uploadDeadlineMs,
-            // Before the first byte is written: strangers cannot fill the disk.
-            admit: async ({ cameraId }) => {
-              const known = configured.ids.has(cameraId) || (await needStore().camera(cameraId));
-              if (!known) throw new HttpError(403, `camera ${cameraId} is not registered`);
-            },
+            admit: ({ cameraId }) => admitCamera(cameraId),
           });
         } catch (err) {
           rejected({ cameraId: query.get('camera_id') ?? undefined, eventId: query.get('event_id') ?? undefined }, err as Error);
@@ -214,6 +250,7 @@ export default function register(RED: NodeAPI): void {
           await rm(received.zipPath, { force: true });
         }
       },
+      fileservice: (req, parts) => fileservice(req, parts, fileserviceDeps),
       limiter,
       trustedProxies: trustedProxiesFromSettings(RED.settings, (m) => node.warn(m)),
       log: (line) => node.log(line),

@@ -4,7 +4,9 @@
  *   GET /api/media/thumbnail/{event_id}                 the event's newest thumbnail
  *   GET /api/media/playlist/{event_id}.m3u8             HLS playlist of its recording (seed 004)
  *   GET /api/media/playlist/{event_id}/segmentNNN.ts    the playlist's segments
- *   GET /api/media/recording/{event_id}                 the recording as uploaded (download, ranges)
+ *   GET /api/media/playlist/{event_id}/{N}.ts           a VBC01 recording's (decrypted) segments
+ *   GET /api/media/recording/{event_id}                 the recording as uploaded (download, ranges);
+ *                                                       a VBC01 recording's segments joined (MPEG-TS)
  *   GET /api/media/usage                                files, bytes and free disk
  *
  * Two cameras may use the same event id: `?camera={camera_id}` names the
@@ -19,7 +21,10 @@ import { dirname, join } from 'node:path';
 import express, { type Request, type Response, type Router } from 'express';
 import { DEVICE_ID_PATTERN, EVENT_ID_PATTERN } from '../lib/types';
 import { describeContent, EXPECTED_IMAGE, EXPECTED_VIDEO, imageType, readHead, videoType } from '../lib/uploads/media-type';
-import { AmbiguousEvent, type UploadStore } from '../lib/store/uploads';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { RESOLUTIONS, segmentOf } from '../lib/uploads/safe-zip';
+import { AmbiguousEvent, type StoredUpload, type UploadStore } from '../lib/store/uploads';
 import { SEGMENT_NAME, servedPlaylist } from './hls';
 import type { DiskUse } from './retention';
 
@@ -34,7 +39,41 @@ export interface MediaDeps {
 interface EventFiles {
   cameraId?: string;
   latest: (eventId: string, fileType: 'thumbnail' | 'recording') => ReturnType<UploadStore['latest']>;
+  /** the event's decrypted VBC01 segments of its best resolution, in play order */
+  segments: (eventId: string) => Promise<StoredUpload[]>;
 }
+
+/** The segments of the best resolution (1080p, else 720p), in numeric order (§3.5). */
+export function playOrder(rows: StoredUpload[]): StoredUpload[] {
+  const parsed = rows.map((r) => ({ row: r, seg: segmentOf(r.fileName) })).filter((x) => x.seg);
+  const best = RESOLUTIONS.find((res) => parsed.some((x) => x.seg!.resolution === res));
+  return parsed
+    .filter((x) => x.seg!.resolution === best)
+    .sort((a, b) => a.seg!.index - b.seg!.index)
+    .map((x) => x.row);
+}
+
+/** Cameras record about 3 s per segment; the player follows the real timestamps. */
+const SEGMENT_SECONDS = 3;
+
+/** An HLS playlist of plain segments, each served next to the playlist URL (`{eventId}/{N}.ts`). */
+export function segmentPlaylist(eventId: string, segments: StoredUpload[], cameraId?: string): string {
+  const query = cameraId ? `?camera=${encodeURIComponent(cameraId)}` : '';
+  const lines = [
+    '#EXTM3U',
+    '#EXT-X-VERSION:3',
+    `#EXT-X-TARGETDURATION:${SEGMENT_SECONDS}`,
+    '#EXT-X-MEDIA-SEQUENCE:0',
+    '#EXT-X-PLAYLIST-TYPE:VOD',
+  ];
+  for (const s of segments) {
+    lines.push(`#EXTINF:${SEGMENT_SECONDS.toFixed(3)},`, `${encodeURIComponent(eventId)}/${s.fileName.split('/').at(-1)}${query}`);
+  }
+  lines.push('#EXT-X-ENDLIST', '');
+  return lines.join('\n');
+}
+
+const NUMBERED_SEGMENT = /^\d{1,6}\.ts$/;
 
 function fail(res: Response, status: number, error: string): void {
   res.status(status).json({ error });
@@ -58,7 +97,19 @@ export function mediaRouter(deps: MediaDeps): Router {
       }
       const store = deps.store();
       if (!store) return fail(res, 503, 'the database is not open yet');
-      const files: EventFiles = { cameraId: camera, latest: (id, type) => store.latest(id, type, camera) };
+      const files: EventFiles = {
+        cameraId: camera,
+        latest: (id, type) => store.latest(id, type, camera),
+        segments: async (id) => {
+          let owner = camera;
+          if (owner === undefined) {
+            const cameras = await store.camerasOf(id);
+            if (cameras.length > 1) throw new AmbiguousEvent(id, cameras);
+            owner = cameras[0];
+          }
+          return owner === undefined ? [] : playOrder(await store.segments(id, owner));
+        },
+      };
       handler(req, res, files, eventId).catch((err: Error) => {
         if (res.headersSent) return;
         if (err instanceof AmbiguousEvent) fail(res, 409, err.message);
@@ -85,6 +136,21 @@ export function mediaRouter(deps: MediaDeps): Router {
       });
     });
 
+  /** An MPEG-TS recording is its segments one after another: the download is them joined. */
+  const sendJoined = async (res: Response, eventId: string, segments: StoredUpload[]) => {
+    res.type('video/mp2t').attachment(`recording_${eventId}.ts`).set('Cache-Control', 'private, max-age=3600');
+    for (const s of segments) {
+      try {
+        await pipeline(createReadStream(s.filePath), res, { end: false });
+      } catch (err) {
+        if (!res.headersSent) return fail(res, 404, 'a segment is gone (removed by retention?)');
+        res.destroy(err as Error);
+        return;
+      }
+    }
+    res.end();
+  };
+
   router.get(
     '/thumbnail/:eventId',
     withStore(async (_req, res, store, eventId) => {
@@ -102,7 +168,11 @@ export function mediaRouter(deps: MediaDeps): Router {
     '/recording/:eventId',
     withStore(async (_req, res, store, eventId) => {
       const rec = await store.latest(eventId, 'recording');
-      if (!rec) return fail(res, 404, `no recording for event ${eventId}`);
+      if (!rec) {
+        const segments = await store.segments(eventId);
+        if (segments.length === 0) return fail(res, 404, `no recording for event ${eventId}`);
+        return sendJoined(res, eventId, segments);
+      }
       const head = await headOf(res, rec.filePath);
       if (!head) return;
       // Always a download; a file of no known video format goes as plain bytes.
@@ -118,6 +188,12 @@ export function mediaRouter(deps: MediaDeps): Router {
       next();
     },
     withStore(async (_req, res, store, eventId) => {
+      const segments = await store.segments(eventId);
+      if (segments.length > 0) {
+        res.type('application/vnd.apple.mpegurl').set('Cache-Control', 'no-cache');
+        res.send(segmentPlaylist(eventId, segments, store.cameraId));
+        return;
+      }
       const rec = await store.latest(eventId, 'recording');
       if (!rec) return fail(res, 404, `no recording for event ${eventId}`);
       if (!rec.hlsPlaylist) {
@@ -140,6 +216,12 @@ export function mediaRouter(deps: MediaDeps): Router {
     '/playlist/:eventId/:segment',
     withStore(async (req, res, store, eventId) => {
       const segment = String(req.params.segment);
+      if (NUMBERED_SEGMENT.test(segment)) {
+        // A VBC01 segment: the path comes from the database row, never from the request.
+        const row = (await store.segments(eventId)).find((s) => s.fileName.split('/').at(-1) === segment);
+        if (!row) return fail(res, 404, `event ${eventId} has no segment ${segment}`);
+        return sendStored(res, row.filePath, 'video/mp2t');
+      }
       if (!SEGMENT_NAME.test(segment)) return fail(res, 400, 'not a segment name');
       const rec = await store.latest(eventId, 'recording');
       if (!rec?.hlsPlaylist) return fail(res, 404, `no playlist for event ${eventId}`);

@@ -32,8 +32,12 @@ export async function pruneUploads(store: UploadStore, uploadsRoot: string, days
   for (;;) {
     const old = await store.olderThan(cutoff);
     if (old.length === 0) break;
-    result.files += await store.forget(old);
-    for (const dir of new Set(old.map((u) => u.uploadDir))) {
+    // An event folder gathers several uploads: every row in a folder that goes, goes with it.
+    const folders = new Set(old.map((u) => u.uploadDir));
+    const sameFolder = (await Promise.all([...folders].map((d) => store.inFolder(d)))).flat();
+    const ids = new Set(old.map((u) => u.id));
+    result.files += await store.forget([...old, ...sameFolder.filter((u) => !ids.has(u.id))]);
+    for (const dir of folders) {
       // The row says where the files are; refuse to delete anything outside the uploads folder.
       if (!dir || !inside(uploadsRoot, dir)) {
         result.failures.push(`${dir}: not inside ${uploadsRoot}, left alone`);

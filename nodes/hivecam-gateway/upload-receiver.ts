@@ -56,6 +56,8 @@ export interface ReceiveOptions {
   deadlineMs: number;
   /** called with checked ids before any byte is written; throws an HttpError to refuse the camera */
   admit: (ids: UploadIds) => Promise<void>;
+  /** the body is the ZIP whatever its Content-Type says (a presigned PUT: cameras send none or any) */
+  rawZip?: boolean;
 }
 
 /** Temporary files start with this; the sweep of stale temporaries knows them by it. */
@@ -214,7 +216,7 @@ export async function receiveUpload(req: IncomingMessage, query: URLSearchParams
   if (Number.isFinite(declared) && declared > opts.maxBytes + MULTIPART_OVERHEAD) {
     throw new HttpError(413, `upload of ${declared} bytes is larger than ${opts.maxBytes} bytes`);
   }
-  const kind = bodyKind(req.headers);
+  const kind = opts.rawZip ? 'zip' : bodyKind(req.headers);
   const zipPath = join(opts.tmpDir, `${TEMP_PREFIX}${process.pid}-${Date.now()}-${++counter}.zip`);
   // A Map: field names come from the camera ("__proto__" is just a name here).
   const fields = new Map(query);

@@ -9,6 +9,10 @@ export type RawEntry = {
   declaredSize?: number;
   /** Unix mode for the external attributes */
   mode?: number;
+  /** the name's bytes as stored (instead of `name` in UTF-8) */
+  rawName?: Buffer;
+  /** general purpose bit 11, "the name is UTF-8" (default on); off, readers decode CP437 */
+  utf8Flag?: boolean;
 };
 
 /** Writes a ZIP by hand: local headers, central directory, end record. */
@@ -17,7 +21,8 @@ export function rawZip(entries: RawEntry[]): Buffer {
   const centrals: Buffer[] = [];
   let offset = 0;
   for (const e of entries) {
-    const name = Buffer.from(e.name, 'utf8');
+    const name = e.rawName ?? Buffer.from(e.name, 'utf8');
+    const flags = e.utf8Flag === false ? 0 : 0x800;
     const body = e.deflate ? zlib.deflateRawSync(e.data) : e.data;
     const method = e.deflate ? 8 : 0;
     const crc = zlib.crc32(e.data);
@@ -25,7 +30,7 @@ export function rawZip(entries: RawEntry[]): Buffer {
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(0x800, 6);
+    local.writeUInt16LE(flags, 6);
     local.writeUInt16LE(method, 8);
     local.writeUInt32LE(crc, 14);
     local.writeUInt32LE(body.length, 18);
@@ -35,7 +40,7 @@ export function rawZip(entries: RawEntry[]): Buffer {
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE((3 << 8) | 20, 4);
     central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(0x800, 8);
+    central.writeUInt16LE(flags, 8);
     central.writeUInt16LE(method, 10);
     central.writeUInt32LE(crc, 16);
     central.writeUInt32LE(body.length, 20);

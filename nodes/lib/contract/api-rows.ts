@@ -45,6 +45,10 @@ export interface EventRow {
   confidence: number | null;
   thumbnail_path: string | null;
   recording_path: string | null;
+  /** /api/media/thumbnail/{event_id}?camera= has a picture for it */
+  has_thumbnail: boolean;
+  /** /api/media/playlist/{event_id}.m3u8?camera= has (or is preparing) a recording */
+  has_recording: boolean;
   upload_status: string | null;
   telegram_notified: number | null;
   created_at: number | null;

@@ -142,17 +142,29 @@ export async function events(db: Connection, p: QueryParams): Promise<QueryResul
   const offset = int(p, 'offset', 0, 0, 1_000_000_000);
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const total = await db.get<{ n: number }>(`SELECT count(*) AS n FROM activity_events e ${filter}`, args);
-  const rows = await db.all<EventRow>(
+  // SQLite answers EXISTS with 0 or 1; the API says true or false.
+  type SqlEventRow = Omit<EventRow, 'has_thumbnail' | 'has_recording'> & { has_thumbnail: number; has_recording: number };
+  const rows = await db.all<SqlEventRow>(
     `SELECT e.event_id, e.camera_id, COALESCE(e.camera_name, r.camera_name) AS camera_name, e.activity_type,
             e.start_timestamp, e.end_timestamp, e.duration_seconds, e.confidence, e.thumbnail_path,
-            e.recording_path, e.upload_status, e.telegram_notified, e.created_at
+            e.recording_path, e.upload_status, e.telegram_notified, e.created_at,
+            -- What /api/media serves for the event: the dashboard asks for a thumbnail only when there is one.
+            EXISTS (SELECT 1 FROM file_uploads f WHERE f.camera_id = e.camera_id AND f.event_id = e.event_id
+                    AND f.file_type = 'thumbnail') AS has_thumbnail,
+            EXISTS (SELECT 1 FROM file_uploads f WHERE f.camera_id = e.camera_id AND f.event_id = e.event_id
+                    AND f.file_type IN ('recording', 'segment')) AS has_recording
        FROM activity_events e LEFT JOIN camera_registry r ON r.camera_id = e.camera_id
        ${filter}
       ORDER BY COALESCE(e.start_timestamp, e.end_timestamp) DESC, e.event_id
       LIMIT ? OFFSET ?`,
     [...args, limit, offset],
   );
-  return { events: rows, total: total?.n ?? 0, limit, offset };
+  const withFlags: EventRow[] = rows.map((r) => ({
+    ...r,
+    has_thumbnail: r.has_thumbnail === 1,
+    has_recording: r.has_recording === 1,
+  }));
+  return { events: withFlags, total: total?.n ?? 0, limit, offset };
 }
 
 /**

@@ -288,6 +288,29 @@ CREATE INDEX command_queue_device ON command_queue (device_id, seq);
 CREATE INDEX command_queue_created ON command_queue (created_ms);
 `,
   },
+  {
+    version: 8,
+    description: 'uploads that came before their activity start are linked to the event when it is stored',
+    // A VBC01 camera often uploads its thumbnail before the MQTT activity/start
+    // (vbc01-protocol.md §3.4); the upload's UPDATE found no row then. The
+    // start's upsert names only its own columns, so it never wipes these.
+    sql: `
+CREATE INDEX file_uploads_camera_event ON file_uploads (camera_id, event_id, file_type);
+CREATE TRIGGER activity_events_link_uploads AFTER INSERT ON activity_events
+WHEN NEW.thumbnail_path IS NULL OR NEW.recording_path IS NULL
+BEGIN
+  UPDATE activity_events SET
+    thumbnail_path = COALESCE(thumbnail_path, (SELECT f.file_path FROM file_uploads f
+      WHERE f.camera_id = NEW.camera_id AND f.event_id = NEW.event_id AND f.file_type = 'thumbnail' ORDER BY f.id DESC LIMIT 1)),
+    recording_path = COALESCE(recording_path, (SELECT CASE f.file_type WHEN 'segment' THEN f.upload_dir ELSE f.file_path END
+      FROM file_uploads f WHERE f.camera_id = NEW.camera_id AND f.event_id = NEW.event_id
+        AND f.file_type IN ('recording', 'segment') ORDER BY f.id LIMIT 1)),
+    upload_status = COALESCE(upload_status, (SELECT 'uploaded' FROM file_uploads f
+      WHERE f.camera_id = NEW.camera_id AND f.event_id = NEW.event_id LIMIT 1))
+  WHERE rowid = NEW.rowid;
+END;
+`,
+  },
 ];
 
 export async function currentVersion(db: Connection): Promise<number> {

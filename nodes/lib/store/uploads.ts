@@ -19,7 +19,8 @@ export class AmbiguousEvent extends Error {
   }
 }
 
-export type UploadFileType = 'thumbnail' | 'recording' | 'metadata';
+/** `segment`: one decrypted HLS segment of a VBC01 recording (`720p/3.ts`), played through a playlist built per request. */
+export type UploadFileType = 'thumbnail' | 'recording' | 'metadata' | 'segment';
 
 /** One accepted file of an upload, as the gateway stored it. */
 export interface UploadFileRow {
@@ -128,6 +129,8 @@ export class UploadStore {
       transaction(db, async () => {
         const ids: number[] = [];
         for (const f of files) {
+          // A part sent again (the camera never saw our answer) replaces its files: one row per file.
+          await db.run('DELETE FROM file_uploads WHERE file_path = ?', [f.filePath]);
           const { lastID } = await db.run(
             `INSERT INTO file_uploads (event_id, camera_id, file_type, file_path, file_name, file_size, upload_dir, uploaded_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -147,6 +150,13 @@ export class UploadStore {
               `UPDATE activity_events SET recording_path = ?, recording_filename = ?, recording_size = ?, upload_status = ?
                WHERE camera_id = ? AND event_id = ?`,
               [f.filePath, f.fileName, f.fileSize, 'uploaded', f.cameraId, f.eventId],
+            );
+          } else if (f.fileType === 'segment') {
+            // As the real platform: the event's folder is its recording, set by the first part.
+            await db.run(
+              `UPDATE activity_events SET recording_path = ?, recording_filename = ?, upload_status = ?
+               WHERE camera_id = ? AND event_id = ? AND recording_path IS NULL`,
+              [f.uploadDir, f.fileName, 'uploaded', f.cameraId, f.eventId],
             );
           }
         }
@@ -183,6 +193,28 @@ export class UploadStore {
     );
   }
 
+  /** The decrypted segments of a camera's event (which may have come in several parts). */
+  async segments(eventId: string, cameraId: string): Promise<StoredUpload[]> {
+    return this.reader.all<StoredUpload>(
+      `SELECT ${UPLOAD_COLUMNS} FROM file_uploads WHERE event_id = ? AND camera_id = ? AND file_type = 'segment' ORDER BY id`,
+      [eventId, cameraId],
+    );
+  }
+
+  /** The cameras that uploaded files for an event id (two may use the same id). */
+  async camerasOf(eventId: string): Promise<string[]> {
+    const rows = await this.reader.all<{ cameraId: string }>(
+      'SELECT DISTINCT camera_id AS cameraId FROM file_uploads WHERE event_id = ? LIMIT 10',
+      [eventId],
+    );
+    return rows.map((r) => r.cameraId);
+  }
+
+  /** Every row whose files live in `dir` (an event folder holds several uploads). */
+  async inFolder(dir: string): Promise<StoredUpload[]> {
+    return this.reader.all<StoredUpload>(`SELECT ${UPLOAD_COLUMNS} FROM file_uploads WHERE upload_dir = ?`, [dir]);
+  }
+
   async forEvent(eventId: string): Promise<StoredUpload[]> {
     return this.reader.all<StoredUpload>(`SELECT ${UPLOAD_COLUMNS} FROM file_uploads WHERE event_id = ? ORDER BY id`, [eventId]);
   }
@@ -210,8 +242,8 @@ export class UploadStore {
           ]);
           await db.run(
             `UPDATE activity_events SET recording_path = NULL, upload_status = 'expired'
-              WHERE camera_id = ? AND event_id = ? AND recording_path = ?`,
-            [u.cameraId, u.eventId, u.filePath],
+              WHERE camera_id = ? AND event_id = ? AND recording_path IN (?, ?)`,
+            [u.cameraId, u.eventId, u.filePath, u.uploadDir],
           );
         }
         return deleted;

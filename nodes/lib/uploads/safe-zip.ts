@@ -1,6 +1,13 @@
 /**
- * Safe extraction of camera upload ZIPs (seed 004: VBC01 uploads a ZIP per
- * event holding a thumbnail and/or a recording, optionally JSON metadata).
+ * Safe extraction of camera upload ZIPs. A VBC01 camera uploads a thumbnail ZIP
+ * (one JPEG) and recording ZIPs holding `aes.key` and AES-128 encrypted
+ * `720p/N.ts` / `1080p/N.ts` segments, names sometimes with a leading `/`
+ * (vbc01-protocol.md §3.4); older uploads hold a recording file and JSON.
+ *
+ * Names are decoded as the ZIP format says (UTF-8 when flag bit 11 or the
+ * Info-ZIP Unicode Path field says so, CP437 otherwise) and checked by yauzl's
+ * own validator after our policy has normalised the one thing cameras do that
+ * yauzl refuses (a leading `/`); yauzl also checks the entry sizes itself.
  *
  * Every check runs on the central directory before anything is written, so a
  * rejected archive leaves no trace. Extraction then goes into a fresh temporary
@@ -20,11 +27,15 @@ export type ZipLimits = {
   maxTotalBytes: number;
   /** uncompressed/compressed, per entry */
   maxRatio: number;
-  /** lower-case, with dot, e.g. ['.jpg','.jpeg','.png','.mp4','.ts','.h264','.json'] */
+  /** lower-case, with dot, e.g. ['.jpg','.jpeg','.png','.mp4','.ts','.h264','.json','.key'] */
   allowedExtensions: string[];
 };
 
-export type ExtractedFileType = 'thumbnail' | 'recording' | 'metadata';
+/**
+ * `key`: a recording part's `aes.key`; `segment`: an HLS segment in a
+ * resolution folder (`720p/3.ts`); `recording`: any other video file.
+ */
+export type ExtractedFileType = 'thumbnail' | 'recording' | 'metadata' | 'key' | 'segment';
 
 export type ExtractedFile = {
   /** relative, normalised, '/'-separated */
@@ -36,7 +47,7 @@ export type ExtractedFile = {
 };
 
 export type UnsafeZipReason =
-  'traversal' | 'absolute' | 'symlink' | 'too-many-files' | 'too-large' | 'ratio' | 'type' | 'duplicate' | 'corrupt' | 'name';
+  'traversal' | 'absolute' | 'symlink' | 'too-many-files' | 'too-large' | 'ratio' | 'type' | 'duplicate' | 'corrupt' | 'name' | 'key';
 
 export class UnsafeZipError extends Error {
   override readonly name = 'UnsafeZipError';
@@ -50,19 +61,35 @@ export class UnsafeZipError extends Error {
 }
 
 export const DEFAULT_ZIP_LIMITS: ZipLimits = {
-  maxFiles: 16,
+  // A recording part holds a key and about seven 3-second segments per resolution (21 s files).
+  maxFiles: 64,
   maxFileBytes: 200 * 1024 * 1024,
   maxTotalBytes: 256 * 1024 * 1024,
   maxRatio: 100,
-  allowedExtensions: ['.jpg', '.jpeg', '.png', '.mp4', '.ts', '.h264', '.json'],
+  allowedExtensions: ['.jpg', '.jpeg', '.png', '.mp4', '.ts', '.h264', '.json', '.key'],
 };
+
+/** The AES-128 key of a recording part: exactly this name and 16 bytes. */
+export const KEY_NAME = 'aes.key';
+export const KEY_BYTES = 16;
+/** Segment folders of a recording part, best first. */
+export const RESOLUTIONS = ['1080p', '720p'] as const;
+const SEGMENT = /^(1080p|720p)\/(\d{1,6})\.ts$/;
+
+/** A segment's resolution and number, or undefined for any other name. */
+export function segmentOf(name: string): { resolution: (typeof RESOLUTIONS)[number]; index: number } | undefined {
+  const m = SEGMENT.exec(name);
+  return m ? { resolution: m[1] as (typeof RESOLUTIONS)[number], index: Number(m[2]) } : undefined;
+}
 
 const THUMBNAIL_EXT = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif']);
 const RECORDING_EXT = new Set(['.mp4', '.ts', '.h264', '.mkv', '.mov', '.m4s', '.avi', '.webm']);
 const METADATA_EXT = new Set(['.json']);
 
-/** Classifies a file name by extension; undefined when it is none of the three. */
+/** Classifies a normalised file name; undefined when it is none of the kinds we keep. */
 export function classifyUpload(name: string): ExtractedFileType | undefined {
+  if (name === KEY_NAME) return 'key';
+  if (segmentOf(name)) return 'segment';
   const ext = path.posix.extname(name).toLowerCase();
   if (THUMBNAIL_EXT.has(ext)) return 'thumbnail';
   if (RECORDING_EXT.has(ext)) return 'recording';
@@ -108,11 +135,31 @@ function checkNameSize(raw: string, parts: string[]): void {
   if (long) throw new UnsafeZipError('name', `zip entry ${q(raw)} has a path part longer than ${MAX_NAME_SEGMENT_BYTES} bytes`, raw);
 }
 
+/**
+ * The entry's name as the ZIP format defines it, decoded by yauzl itself:
+ * UTF-8 when bit 11 is set (or from a valid Info-ZIP Unicode Path field),
+ * CP437 otherwise. Strict: a backslash stays a backslash (and is refused).
+ */
 function decodeName(entry: yauzl.Entry): string {
   const raw = entry.fileName as unknown as Buffer | string;
   if (typeof raw === 'string') return raw;
-  // bit 11: UTF-8; otherwise CP437, of which ASCII is the only part we accept.
-  return (entry.generalPurposeBitFlag & 0x800) !== 0 ? raw.toString('utf8') : raw.toString('latin1');
+  return yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, raw, entry.extraFields, true);
+}
+
+/** yauzl's own verdict on a name, in our reasons (it is stricter than nothing, never looser than ours). */
+function yauzlNameCheck(raw: string, name: string): void {
+  const problem = yauzl.validateFileName(name);
+  if (!problem) return;
+  const reason: UnsafeZipReason = problem.startsWith('absolute') ? 'absolute' : 'traversal';
+  throw new UnsafeZipError(reason, `zip entry ${q(raw)} is refused by the ZIP reader: ${problem}`, raw);
+}
+
+/** Recording folders hold numbered segments only: `720p/12.ts`, not `720p/x.ts` or `720p/a/1.ts`. */
+function checkSegmentName(raw: string, name: string): void {
+  const folder = name.split('/')[0];
+  if ((RESOLUTIONS as readonly string[]).includes(folder ?? '') && name.endsWith('.ts') && !segmentOf(name)) {
+    throw new UnsafeZipError('name', `zip entry ${q(raw)}: segments in ${folder}/ must be named N.ts with an integer N`, raw);
+  }
 }
 
 /**
@@ -124,29 +171,37 @@ export function normaliseEntryName(raw: string): { name: string; isDir: boolean 
   if (/[\u0000-\u001f\u007f]/.test(raw) || raw.includes('\ufffd')) {
     throw new UnsafeZipError('corrupt', `zip entry ${q(raw)} has control or undecodable characters in its name`, raw);
   }
-  if (raw.startsWith('/') || raw.startsWith('\\') || /^[A-Za-z]:/.test(raw)) {
+  if (raw.startsWith('\\') || /^[A-Za-z]:/.test(raw)) {
     throw new UnsafeZipError('absolute', `zip entry ${q(raw)} has an absolute path`, raw);
   }
   if (raw.includes('\\')) {
     throw new UnsafeZipError('traversal', `zip entry ${q(raw)} contains a backslash`, raw);
   }
+  // Cameras write `/aes.key` and `/720p/0.ts`: the leading slash means the archive's root, as
+  // Python's extractor (the real platform's) reads it. Never the file system's root.
+  const relativeName = raw.replace(/^\/+/, '');
   const isDir = raw.endsWith('/');
   const parts: string[] = [];
-  for (const seg of raw.split('/')) {
+  for (const seg of relativeName.split('/')) {
     if (seg === '' || seg === '.') continue;
     if (seg === '..') throw new UnsafeZipError('traversal', `zip entry ${q(raw)} escapes the destination`, raw);
     parts.push(seg);
   }
   if (parts.length === 0 && !isDir) throw new UnsafeZipError('corrupt', `zip entry ${q(raw)} has no file name`, raw);
   checkNameSize(raw, parts);
-  return { name: parts.join('/'), isDir };
+  const name = parts.join('/');
+  yauzlNameCheck(raw, name);
+  checkSegmentName(raw, name);
+  return { name, isDir };
 }
 
 function openZip(zipPath: string): Promise<yauzl.ZipFile> {
   return new Promise((resolve, reject) => {
     yauzl.open(
       zipPath,
-      { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: false, strictFileNames: false },
+      // decodeStrings off only so that a leading `/` is ours to normalise (yauzl would end the
+      // whole archive on it); the names are then decoded and validated by yauzl's own functions.
+      { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true, strictFileNames: true },
       (err, zip) => {
         if (err || !zip) reject(new UnsafeZipError('corrupt', `not a readable zip archive: ${err?.message ?? 'unknown error'}`));
         else resolve(zip);
@@ -216,6 +271,9 @@ function planEntries(zip: yauzl.ZipFile, limits: ZipLimits): Promise<PlannedEntr
           throw new UnsafeZipError('corrupt', `zip entry ${q(raw)} uses unsupported compression method ${entry.compressionMethod}`, raw);
         }
         const declared = entry.uncompressedSize;
+        if (type === 'key' && declared !== KEY_BYTES) {
+          throw new UnsafeZipError('key', `zip entry ${q(raw)} holds ${declared} bytes: an AES-128 key is exactly ${KEY_BYTES}`, raw);
+        }
         if (declared > limits.maxFileBytes) {
           throw new UnsafeZipError('too-large', `zip entry ${q(raw)} declares ${declared} bytes (limit ${limits.maxFileBytes})`, raw);
         }
@@ -335,6 +393,14 @@ export async function extractZip(zipPath: string, destDir: string, limits: ZipLi
         if (e instanceof UnsafeZipError) throw e;
         const code = (e as NodeJS.ErrnoException).code;
         if (code && !/^Z_|^ERR_/.test(code) && code !== 'EEXIST') throw e; // local I/O error (ENOSPC…)
+        // yauzl's own size check (validateEntrySizes): more bytes than the header declared is a bomb.
+        if (/too many bytes in the stream/.test((e as Error).message)) {
+          throw new UnsafeZipError(
+            'too-large',
+            `zip entry ${q(p.name)} decompresses to more than its declared ${p.declared} bytes`,
+            p.name,
+          );
+        }
         throw new UnsafeZipError('corrupt', `zip entry ${q(p.name)} is corrupt: ${(e as Error).message}`, p.name);
       }
       results.push({ name: p.name, path: path.join(dest, ...p.name.split('/')), bytes: guard.bytes, type: p.type });

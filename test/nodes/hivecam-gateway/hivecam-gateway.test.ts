@@ -283,10 +283,12 @@ describe('hivecam-gateway: uploads', () => {
 
   const hostile: Array<[string, () => Buffer, number, RegExp]> = [
     ['path traversal', () => rawZip([{ name: '../../evil.jpg', data: JPEG }]), 422, /traversal/],
-    ['an absolute path', () => rawZip([{ name: '/etc/evil.jpg', data: JPEG }]), 422, /absolute/],
+    // A leading `/` is the archive's root (cameras write `/aes.key`); a drive letter stays absolute.
+    ['an absolute path', () => rawZip([{ name: 'C:/etc/evil.jpg', data: JPEG }]), 422, /absolute/],
+    ['a climb out from the archive root', () => rawZip([{ name: '/../etc/evil.jpg', data: JPEG }]), 422, /traversal/],
     ['a symlink', () => rawZip([{ name: 'link.jpg', data: Buffer.from('/etc/passwd'), mode: 0o120777 }]), 422, /symlink/],
     ['a zip bomb', () => rawZip([{ name: 'bomb.mp4', data: Buffer.alloc(900_000), deflate: true }]), 413, /ratio/],
-    ['too many files', () => rawZip(Array.from({ length: 20 }, (_, i) => ({ name: `f${i}.jpg`, data: JPEG }))), 413, /too-many-files/],
+    ['too many files', () => rawZip(Array.from({ length: 70 }, (_, i) => ({ name: `f${i}.jpg`, data: JPEG }))), 413, /too-many-files/],
     ['a wrong file type', () => rawZip([{ name: 'run.sh', data: Buffer.from('#!/bin/sh\nrm -rf /\n') }]), 415, /type/],
     ['a file that is no zip', () => Buffer.from('hello, I am not an archive'), 400, /corrupt/],
   ];

@@ -28,6 +28,8 @@ const EVENT = fields<EventRow>({
   confidence: true,
   thumbnail_path: true,
   recording_path: true,
+  has_thumbnail: true,
+  has_recording: true,
   upload_status: true,
   telegram_notified: true,
   created_at: true,

@@ -100,8 +100,9 @@ describe('extractZip', () => {
   const evil: Array<[string, UnsafeZipReason, string]> = [
     ['../evil.jpg', 'traversal', 'evil.jpg'],
     ['ok/../../evil-b.jpg', 'traversal', 'evil-b.jpg'],
-    ['/etc/evil-c.jpg', 'absolute', 'evil-c.jpg'],
-    [`/${'..'}/tmp/evil-d.jpg`, 'absolute', 'evil-d.jpg'],
+    // A leading `/` is the archive's root (cameras write `/aes.key`): `/../x` still climbs out.
+    [`/${'..'}/tmp/evil-d.jpg`, 'traversal', 'evil-d.jpg'],
+    [`//${'..'}/evil-i.jpg`, 'traversal', 'evil-i.jpg'],
     ['C:\\evil-e.jpg', 'absolute', 'C:\\evil-e.jpg'],
     ['C:evil-f.jpg', 'absolute', 'C:evil-f.jpg'],
     ['\\evil-g.jpg', 'absolute', '\\evil-g.jpg'],
@@ -311,6 +312,91 @@ describe('extractZip', () => {
     Buffer.alloc(garbage.length, 0xff).copy(zipBytes, 30 + 'clip.mp4'.length);
     fs.writeFileSync(c.zip, zipBytes);
     await expectRejected(c.zip, c.dest, 'corrupt', { ...LIMITS, maxRatio: 1000 });
+  });
+
+  // What a VBC01 camera really uploads (vbc01-protocol.md §3.4).
+  const VBC01: ZipLimits = { ...LIMITS, allowedExtensions: [...LIMITS.allowedExtensions, '.key'] };
+
+  it('extracts a recording part in the real layout: aes.key and numbered segments, leading `/` as the archive root', async () => {
+    const a = area();
+    const key = Buffer.alloc(16, 7);
+    fs.writeFileSync(
+      a.zip,
+      rawZip([
+        { name: '/aes.key', data: key },
+        { name: '/720p/0.ts', data: Buffer.alloc(376, 1) },
+        { name: '720p/1.ts', data: Buffer.alloc(188, 2) },
+        { name: '/1080p/12.ts', data: Buffer.alloc(188, 3) },
+      ]),
+    );
+    const files = await extractZip(a.zip, a.dest, VBC01);
+    assert.deepEqual(
+      files.map((f) => [f.name, f.type]),
+      [
+        ['aes.key', 'key'],
+        ['720p/0.ts', 'segment'],
+        ['720p/1.ts', 'segment'],
+        ['1080p/12.ts', 'segment'],
+      ],
+    );
+    assert.deepEqual(fs.readFileSync(path.join(a.dest, 'aes.key')), key);
+    assert.deepEqual(listAll(a.parent).sort(), [
+      'event-1',
+      'event-1/1080p',
+      'event-1/1080p/12.ts',
+      'event-1/720p',
+      'event-1/720p/0.ts',
+      'event-1/720p/1.ts',
+      'event-1/aes.key',
+    ]);
+  });
+
+  it('puts `/etc/x.jpg` inside the destination (the archive root), never in /etc', async () => {
+    const a = area();
+    fs.writeFileSync(a.zip, rawZip([{ name: '/etc/evil-c.jpg', data: Buffer.from('ok') }]));
+    const [file] = await extractZip(a.zip, a.dest, LIMITS);
+    assert.equal(file!.path, path.join(a.dest, 'etc', 'evil-c.jpg'));
+    assert.equal(fs.existsSync('/etc/evil-c.jpg'), false);
+  });
+
+  const badParts: Array<[string, Array<{ name: string; data: Buffer }>, UnsafeZipReason, RegExp]> = [
+    ['a 17-byte aes.key', [{ name: 'aes.key', data: Buffer.alloc(17) }], 'key', /17 bytes: an AES-128 key is exactly 16/],
+    ['a 15-byte aes.key', [{ name: '/aes.key', data: Buffer.alloc(15) }], 'key', /15 bytes/],
+    ['another .key file', [{ name: 'camera.key', data: Buffer.alloc(16) }], 'type', /camera\.key/],
+    ['a segment without a number', [{ name: '720p/first.ts', data: Buffer.alloc(188) }], 'name', /must be named N\.ts/],
+    ['a segment in a subfolder', [{ name: '1080p/a/1.ts', data: Buffer.alloc(188) }], 'name', /must be named N\.ts/],
+  ];
+  for (const [what, entries, reason, message] of badParts) {
+    it(`refuses ${what} (${reason}) and writes nothing`, async () => {
+      const a = area();
+      fs.writeFileSync(a.zip, rawZip(entries));
+      const err = await expectRejected(a.zip, a.dest, reason, VBC01);
+      assert.match(err.message, message);
+    });
+  }
+
+  it('decodes names as the ZIP format says: CP437 without the UTF-8 flag, UTF-8 with it', async () => {
+    const a = area();
+    // "café.jpg" in CP437 (é = 0x82) and "naïve.jpg" in UTF-8: latin1 would make 0x82 a control character.
+    fs.writeFileSync(
+      a.zip,
+      rawZip([
+        {
+          name: 'cafe.jpg',
+          rawName: Buffer.from([0x63, 0x61, 0x66, 0x82, 0x2e, 0x6a, 0x70, 0x67]),
+          utf8Flag: false,
+          data: Buffer.from('a'),
+        },
+        { name: 'naïve.jpg', data: Buffer.from('b') },
+        { name: 'box.jpg', rawName: Buffer.from([0x62, 0xc9, 0x2e, 0x6a, 0x70, 0x67]), utf8Flag: false, data: Buffer.from('c') },
+      ]),
+    );
+    const files = await extractZip(a.zip, a.dest, LIMITS);
+    assert.deepEqual(
+      files.map((f) => f.name),
+      ['café.jpg', 'naïve.jpg', 'b╔.jpg'],
+    );
+    assert.ok(fs.existsSync(path.join(a.dest, 'café.jpg')));
   });
 
   it('refuses a non-empty destination without touching it', async () => {
