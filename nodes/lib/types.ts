@@ -151,9 +151,9 @@ export interface ConnectionAlertRecord extends RecordBase {
 
 /** What a heartbeat and a camera/state message both carry (vbc01-protocol.md §5.2). */
 export interface DeviceHealth {
-  /** as reported, lower case; the processor sets "online" when absent */
+  /** `status` as reported, lower case */
   status?: string;
-  /** `status` is online or active: the device is connected (unset: the record says nothing about it) */
+  /** `status` is online or active, or absent: the device is connected (unset: the record says nothing about it) */
   online?: boolean;
   batteryLevel?: number;
   signalStrength?: number;

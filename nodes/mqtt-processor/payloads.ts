@@ -103,12 +103,13 @@ function part(obj: Json, field: string): Json {
 
 /** The heartbeat's fields (§5.2); `camera/state` carries the same. */
 function health(obj: Json, text: string): DeviceHealth {
-  const status = (optString(obj, 'status', 64) ?? 'online').toLowerCase();
+  const status = optString(obj, 'status', 64)?.toLowerCase();
   const battery = part(obj, 'battery');
   const radio = part(obj, 'radio');
   return {
     status,
-    online: status === 'online' || status === 'active',
+    // No status means online (the real processor's default).
+    online: status === undefined || status === 'online' || status === 'active',
     batteryLevel: optNumber(battery, 'level', 0, 100, 'battery.level') ?? optNumber(obj, 'batteryLevel', 0, 100),
     // dBm (about -120..0) or a percentage: beyond ±200 is no signal reading.
     signalStrength: optNumber(radio, 'signalStrength', -200, 200, 'radio.signalStrength') ?? optNumber(obj, 'signalStrength', -200, 200),

@@ -298,7 +298,8 @@ function health(p: RegistryPatch, r: HeartbeatRecord | CameraStateRecord, eventT
   return [
     r.deviceId,
     eventType,
-    v(r.status ?? r.streamState),
+    // The Pi's stream state, else the status a camera reported: part of migration 6's key.
+    v(r.streamState ?? r.status),
     sec(r.timeMs),
     null,
     r.deviceId,

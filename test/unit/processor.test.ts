@@ -91,7 +91,7 @@ describe('mqtt-processor: records from every topic kind', () => {
       deviceType: 'hive-cam',
       timeMs: NOW,
       mode: 'ARMED',
-      status: 'online',
+      status: undefined,
       online: true,
       batteryLevel: undefined,
       signalStrength: undefined,
@@ -348,11 +348,36 @@ describe('mqtt-processor: command requests', () => {
       400,
       /settings must be a JSON object/,
     ],
-    ['an unknown setting', { action: 'settings-update', deviceId: CAMERA, settings: { detectionSensitivity: 'low' } }, 400, /unknown setting "detectionSensitivity"/],
-    ['a resolution the camera has not', { action: 'settings-update', deviceId: CAMERA, settings: { resolution: '4K' } }, 400, /setting "resolution" must be one of R_1080P, R_720P, R_480P/],
-    ['a switch that is not true or false', { action: 'settings-update', deviceId: CAMERA, settings: { ledDot: 'maybe' } }, 400, /setting "ledDot" must be true or false/],
-    ['a schedule that is not a list', { action: 'settings-update', deviceId: CAMERA, settings: { schedule: 'weekdays' } }, 400, /setting "schedule" must be an array/],
-    ['a sound the camera has not', { action: 'sound-play', deviceId: CAMERA, soundType: 'AIR_HORN' }, 400, /POLICE_SIREN, DOG_BARK, HOUSE_ALARM, LULLABY/],
+    [
+      'an unknown setting',
+      { action: 'settings-update', deviceId: CAMERA, settings: { detectionSensitivity: 'low' } },
+      400,
+      /unknown setting "detectionSensitivity"/,
+    ],
+    [
+      'a resolution the camera has not',
+      { action: 'settings-update', deviceId: CAMERA, settings: { resolution: '4K' } },
+      400,
+      /setting "resolution" must be one of R_1080P, R_720P, R_480P/,
+    ],
+    [
+      'a switch that is not true or false',
+      { action: 'settings-update', deviceId: CAMERA, settings: { ledDot: 'maybe' } },
+      400,
+      /setting "ledDot" must be true or false/,
+    ],
+    [
+      'a schedule that is not a list',
+      { action: 'settings-update', deviceId: CAMERA, settings: { schedule: 'weekdays' } },
+      400,
+      /setting "schedule" must be an array/,
+    ],
+    [
+      'a sound the camera has not',
+      { action: 'sound-play', deviceId: CAMERA, soundType: 'AIR_HORN' },
+      400,
+      /POLICE_SIREN, DOG_BARK, HOUSE_ALARM, LULLABY/,
+    ],
     ['a sound without a type', { action: 'sound-play', deviceId: CAMERA }, 400, /sound must be one of/],
   ];
   for (const [what, req, code, error] of bad) {
@@ -456,7 +481,12 @@ describe('mqtt-processor: hostile payloads are dead letters, never throws (issue
     ['NaN in an object payload', topics.status(), { battery: { level: NaN } }, /"battery.level" must be a number/],
     ['a number too large for a double', topics.status(), Buffer.from('{"uptime": 1e400}'), /"uptime" must be a number/],
     ['a huge uptime', topics.status(), Buffer.from('{"uptime": 1e300}'), /"uptime" out of range/],
-    ['a huge signal strength', topics.status(), Buffer.from('{"radio": {"signalStrength": -1e300}}'), /"radio.signalStrength" out of range/],
+    [
+      'a huge signal strength',
+      topics.status(),
+      Buffer.from('{"radio": {"signalStrength": -1e300}}'),
+      /"radio.signalStrength" out of range/,
+    ],
   ];
   for (const [what, topic, payload, reason] of cases) {
     it(`keeps ${what} as a dead letter with its reason`, () => {
