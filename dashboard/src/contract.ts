@@ -47,6 +47,10 @@ export const DASHBOARD_CLIENT_VALUE = 'picam-dashboard';
 export type CameraMode = 'ARMED' | 'LIVESTREAMONLY' | 'PRIVACY';
 export const CAMERA_MODES: readonly CameraMode[] = ['ARMED', 'LIVESTREAMONLY', 'PRIVACY'];
 
+/** The sounds a VBC01 plays: POST /api/control/sound/{id}/{soundType}, or .../stop */
+export const SOUND_TYPES = ['POLICE_SIREN', 'DOG_BARK', 'HOUSE_ALARM', 'LULLABY'] as const;
+export type SoundType = (typeof SOUND_TYPES)[number];
+
 /** GET /api/cameras → {cameras: CameraRow[]}; times in Unix seconds */
 export interface CameraRow {
   camera_id: string;
