@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Processor, type ProcessorOutput } from '../../nodes/mqtt-processor/processor';
+import { creationTimestamp, Processor, type ProcessorOutput } from '../../nodes/mqtt-processor/processor';
 import { parseSensorLimits } from '../../nodes/mqtt-processor/sensor-limits';
 import type {
   ActivityRecord,
@@ -659,3 +659,76 @@ async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+describe('mqtt-processor: VBC01 payloads as the firmware sends them (vbc01-protocol.md §5)', () => {
+  it('reads a Will without status, or a bare DISCONNECT, as offline, and "online" too', () => {
+    const { p } = make();
+    for (const payload of [json({ eventType: 'DISCONNECT' }), 'DISCONNECT', json({ status: 'online' }), json({ status: 5 })]) {
+      const r = p.handleDevice(topics.connection(), payload).record as ConnectionRecord;
+      assert.equal(r.kind, 'connection');
+      assert.equal(r.status, 'disconnected');
+    }
+    assert.equal((p.handleDevice(topics.connection(), json({ status: 'Connected' })).record as ConnectionRecord).status, 'connected');
+  });
+
+  it('stores another activity level as a start without an alert, and an "end" as a stop', () => {
+    const { p } = make();
+    const other = p.handleDevice(`prod/device/message/hive-cam/${CAMERA}/activity/detected`, json({ eventId: 'e9' }));
+    assert.deepEqual([other.record!.kind, (other.record as ActivityRecord).level, other.alerts.length], ['activity-start', 'detected', 0]);
+    const end = p.handleDevice(`prod/device/message/hive-cam/${CAMERA}/activity/end`, json({ eventId: 'e9' }));
+    assert.equal(end.record!.kind, 'activity-stop');
+    const byType = p.handleDevice(`prod/device/message/hive-cam/${CAMERA}/activity/start`, json({ eventId: 'e10', eventType: 'STOP' }));
+    assert.equal(byType.record!.kind, 'activity-stop');
+  });
+
+  it('names an event without an id after the camera and its time, and keeps its confidence as sent', () => {
+    const { p } = make();
+    const t = NOW / 1000 - 30;
+    const r = p.handleDevice(topics.start(), json({ timestamp: t, confidence: 72 })).record as ActivityRecord;
+    assert.equal(r.eventId, `activity_${CAMERA}_${t}`);
+    assert.equal(r.confidence, 72);
+    assert.equal(r.activityType, 'MOTION');
+  });
+
+  it('ignores a battery, radio or ethernet that is not an object, and takes the IP from ethernet', () => {
+    const { p } = make();
+    const r = p.handleDevice(topics.status(), json({ battery: 'mains', radio: [1], ethernet: { ipAddress: '10.1.2.3' } }))
+      .record as HeartbeatRecord;
+    assert.deepEqual(
+      [r.kind, r.batteryLevel, r.signalStrength, r.ipAddress, r.online],
+      ['heartbeat', undefined, undefined, '10.1.2.3', true],
+    );
+    const asleep = p.handleDevice(topics.status(), json({ status: 'SLEEPING' })).record as HeartbeatRecord;
+    assert.deepEqual([asleep.status, asleep.online], ['sleeping', false]);
+  });
+
+  it('keeps a camera/state whose mode it does not know as a heartbeat', () => {
+    const { p } = make();
+    const out = p.handleDevice(topics.state(), json({ mode: 'NIGHT_WATCH' }));
+    assert.equal(out.rejected, undefined);
+    assert.equal(out.record!.kind, 'camera-state');
+    assert.equal((out.record as { mode?: string }).mode, undefined);
+  });
+});
+
+describe('mqtt-processor: command envelope', () => {
+  it('writes creationTimestamp as Python does: microseconds, none when zero', () => {
+    assert.equal(creationTimestamp(Date.UTC(2026, 0, 10, 21, 16, 58, 123)), '2026-01-10T21:16:58.123000Z');
+    assert.equal(creationTimestamp(Date.UTC(2026, 0, 10, 21, 16, 58)), '2026-01-10T21:16:58Z');
+  });
+
+  it('builds sound/play with the soundType and sound/stop with the envelope alone', () => {
+    const { p } = make();
+    p.handleDevice(topics.connection(), json(connected()));
+    const play = p.handleCommand({ action: 'sound-play', deviceId: CAMERA, soundType: 'police_siren' });
+    assert.equal(play.ok, true);
+    if (!play.ok) return;
+    assert.equal(play.command.topic, `prod/honeycomb/${CAMERA}/sound/play`);
+    assert.equal((play.command.payload as { soundType: string }).soundType, 'POLICE_SIREN');
+    const stop = p.handleCommand({ action: 'sound-stop', deviceId: CAMERA });
+    assert.equal(stop.ok, true);
+    if (!stop.ok) return;
+    assert.equal(stop.command.topic, `prod/honeycomb/${CAMERA}/sound/stop`);
+    assert.deepEqual(Object.keys(stop.command.payload).sort(), ['creationTimestamp', 'requestId', 'sourceId', 'sourceType']);
+  });
+});
