@@ -35,7 +35,9 @@ export interface PublisherArgs {
 }
 
 const args = JSON.parse(process.argv[2]!) as PublisherArgs;
-const deviceId = (device: number) => `${args.kind === 'activity' ? 'flcam' : 'flpi'}${String(device).padStart(4, '0')}`;
+// Cameras have VBC01 ids (32 upper-case hex digits), Pis short names.
+const deviceId = (device: number) =>
+  args.kind === 'activity' ? `F1CA${String(device).padStart(28, '0')}` : `flpi${String(device).padStart(4, '0')}`;
 
 let sent = 0;
 let ackedCount = 0;
@@ -68,7 +70,7 @@ function messageOf(seq: number): [number, string, string] {
   return [
     device,
     `prod/device/message/hive-cam/${id}/activity/start`,
-    JSON.stringify({ eventId: `fl-${seq}`, activityType: 'MOTION', timestamp, confidence: 0.8, region: { x: 1, y: 2, w: 3, h: 4 } }),
+    JSON.stringify({ eventId: `fl-${seq}`, activityType: 'MOTION', timestamp, confidence: 80, region: { x: 1, y: 2, w: 3, h: 4 } }),
   ];
 }
 

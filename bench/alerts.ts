@@ -44,9 +44,10 @@ const LIMIT_MS = Number(process.env.BENCH_ALERTS_LIMIT_S ?? 60) * 1000;
 /** how long the burst may take to be delivered before the rest counts as never */
 const DELIVERY_LIMIT_MS = 20_000;
 
-const cameraId = (i: number) => `bench-cam-${String(i).padStart(3, '0')}`;
+/** VBC01 ids are 32 upper-case hex digits: "BE0C" and the camera's number */
+const cameraId = (i: number) => `BE0C${String(i).padStart(28, '0')}`;
 /** camera ids in a message's text; no name is given, so the alerts name cameras by id */
-const CAMERA_IN_TEXT = /bench-cam-\d{3}/g;
+const CAMERA_IN_TEXT = /BE0C\d{28}/g;
 const topic = {
   connection: (id: string) => `prod/device/connection/hive-cam/${id}`,
   state: (id: string) => `prod/device/message/hive-cam/${id}/camera/state`,
@@ -206,9 +207,7 @@ async function run(): Promise<{ rows: Row[]; notes: string[] }> {
       const res = await fetch(`http://127.0.0.1:${httpPort}/api/cameras`).catch(() => undefined);
       if (!res?.ok) return false;
       const { cameras } = (await res.json()) as { cameras: Array<{ camera_id: string; status: string; connection_status: string }> };
-      stored = cameras.filter(
-        (c) => c.camera_id.startsWith('bench-cam-') && c.status === 'ARMED' && c.connection_status === 'connected',
-      ).length;
+      stored = cameras.filter((c) => c.camera_id.startsWith('BE0C') && c.status === 'ARMED' && c.connection_status === 'connected').length;
       return stored === CAMERAS;
     },
     20_000,

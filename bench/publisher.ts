@@ -17,7 +17,8 @@ import mqtt, { type MqttClient } from 'mqtt';
 // device publish only under its own id (as the Mosquitto ACL does).
 const [url, devicesArg] = process.argv.slice(2);
 const DEVICES = Number(devicesArg ?? 1000);
-const deviceId = (device: number) => `${device % 2 === 0 ? 'cam' : 'pi'}${String(device).padStart(4, '0')}`;
+// Cameras have VBC01 ids (32 upper-case hex digits), Pis short names.
+const deviceId = (device: number) => (device % 2 === 0 ? `CA${String(device).padStart(30, '0')}` : `pi${String(device).padStart(4, '0')}`);
 
 let sent = 0;
 let committed = 0;
@@ -40,7 +41,7 @@ function messageOf(device: number, n: number): [string, string] {
     if (round % 3 === 2)
       return [
         `prod/device/status/hive-cam/${id}`,
-        JSON.stringify({ timestamp: now, battery: 80, signal: -60, uptime: n, streamState: 'idle' }),
+        JSON.stringify({ timestamp: now, battery: { level: 80 }, radio: { signalStrength: -60 }, uptime: n, streamState: 'idle' }),
       ];
     const open = openEvents.get(device);
     if (open) {
@@ -54,7 +55,7 @@ function messageOf(device: number, n: number): [string, string] {
     openEvents.set(device, eventId);
     return [
       `prod/device/message/hive-cam/${id}/activity/start`,
-      JSON.stringify({ eventId, activityType: 'MOTION', timestamp: now, confidence: 0.8, region: { x: 1, y: 2, w: 3, h: 4 } }),
+      JSON.stringify({ eventId, activityType: 'MOTION', timestamp: now, confidence: 80, region: { x: 1, y: 2, w: 3, h: 4 } }),
     ];
   }
   const id = deviceId(device);

@@ -1,7 +1,12 @@
 /**
  * Device simulator: VBC01 cameras (`hive-cam`) and a Pi (`picam`) publishing
- * the traffic real devices send (DESIGN.md §5, seed 004's payloads), at a pace
- * a person can watch. Cameras also obey setmode commands, as the firmware does.
+ * the traffic real devices send, at a pace a person can watch. The cameras speak
+ * the firmware's protocol (shared/reference/vbc01-protocol.md §1, §5, §6; the
+ * README's "VBC01 messages and commands"): 32-hex ids, a Last Will without
+ * status, nested heartbeats carrying the camera's IP, lower-case UUID event ids,
+ * whole-number confidences; they obey setmode and sound commands. The one field
+ * real firmware does not send is the connection's `name`, so the demo's cameras
+ * have names.
  */
 import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -33,6 +38,8 @@ export interface Simulator {
 
 const CAMERA_NAMES = ['Front Door', 'Garage', 'Back Garden', 'Driveway', 'Side Gate', 'Porch'];
 const ACTIVITY = ['MOTION', 'MOTION', 'MOTION_SMART', 'AUDIO_ALL'];
+/** How long a VBC01 plays each sound by itself, in ms (vbc01-protocol.md §6) */
+const SOUND_MS: Record<string, number> = { POLICE_SIREN: 20_000, DOG_BARK: 20_000, HOUSE_ALARM: 20_000, LULLABY: 30_000 };
 
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
 const between = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
@@ -58,14 +65,14 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   const devices: Simulator['devices'] = [];
   const uploads = opts.gatewayUrl ? simulatedUploads({ gatewayUrl: opts.gatewayUrl, log }) : undefined;
 
-  const connect = (clientId: string, will?: { topic: string; payload: string }) =>
+  const connect = (clientId: string, will?: { topic: string; payload: string; retain: boolean }) =>
     new Promise<MqttClient>((ok, fail) => {
       const c = mqtt.connect(opts.url, {
         clientId,
         username: opts.username || undefined,
         password: opts.password || undefined,
         reconnectPeriod: 2000,
-        will: will ? { ...will, qos: 1, retain: true } : undefined,
+        will: will ? { ...will, qos: 1 } : undefined,
       });
       clients.push(c);
       // The broker may still be starting: mqtt.js retries; give up only after a while.
@@ -83,50 +90,90 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     const name = CAMERA_NAMES[i % CAMERA_NAMES.length]! + (i >= CAMERA_NAMES.length ? ` ${i + 1}` : '');
     devices.push({ id, type: 'hive-cam', name });
     const base = `${prefix}/device`;
-    const c = await connect(id);
+    const connectionTopic = `${base}/connection/hive-cam/${id}`;
+    // Its Last Will carries no status: that alone means offline (§5.1).
+    const c = await connect(id, { topic: connectionTopic, payload: JSON.stringify({ eventType: 'DISCONNECT' }), retain: false });
+    const bootedMs = Date.now();
     let mode = 'ARMED';
     let battery = Math.round(between(60, 100));
     const ip = `192.168.1.${101 + i}`;
+    const mac = `02:00:00:00:00:${(16 + i).toString(16).padStart(2, '0')}`;
     const online = () =>
-      send(c, `${base}/connection/hive-cam/${id}`, {
+      send(c, connectionTopic, {
         status: 'connected',
         timestamp: nowSec(),
-        name,
-        device: { softwareVersion: 'V0_0_00_117RC_svn1356', hardwareVersion: 'VBC01', serialNumber: `SN${100000 + i}` },
+        clientId: id,
         ipAddress: ip,
+        device: {
+          softwareVersion: 'V0_0_00_117RC_svn1356',
+          hardwareVersion: 'VBC01',
+          serialNumber: `SN${100000 + i}`,
+          deviceType: 'hive-cam',
+        },
+        name,
       });
-    online();
-    send(c, `${base}/message/hive-cam/${id}/camera/state`, { mode, detectionSensitivity: 'medium', nightVision: 'auto' });
-    c.subscribe(`${prefix}/honeycomb/${id}/#`, { qos: 1 });
-    c.on('message', (topic, payload) => {
-      if (!topic.endsWith('/system/setmode')) return;
-      const m = JSON.parse(payload.toString()) as { mode?: string };
-      if (!m.mode) return;
-      mode = m.mode;
-      log(`${name}: mode → ${mode}`);
-      send(c, `${base}/message/hive-cam/${id}/camera/state`, { mode, timestamp: nowSec() });
-    });
-    every(10_000, () => {
+    const heartbeat = () => {
       battery = Math.max(5, battery - (Math.random() < 0.2 ? 1 : 0));
       send(c, `${base}/status/hive-cam/${id}`, {
         timestamp: nowSec(),
-        battery,
-        signal: Math.round(between(-75, -45)),
-        uptime: Math.round(process.uptime()),
+        status: 'online',
+        battery: { level: battery, voltage: 3.6 + battery / 200, chargingStatus: 'NOT_CHARGING', temperature: Math.round(between(20, 30)) },
+        radio: { signalStrength: Math.round(between(-75, -45)), networkType: 'WIFI', carrier: 'home' },
+        ethernet: { ipAddress: ip, macAddress: mac, linkStatus: 'UP' },
         temperature: Math.round(between(28, 42) * 10) / 10,
-        streamState: mode === 'PRIVACY' ? 'stopped' : 'idle',
+        uptime: Math.round((Date.now() - bootedMs) / 1000),
       });
+    };
+    // Every (re)connect: hello, then a heartbeat so the cloud learns the address at once.
+    c.on('connect', () => {
+      online();
+      heartbeat();
     });
+    online();
+    heartbeat();
+    send(c, `${base}/message/hive-cam/${id}/camera/state`, { mode, timestamp: nowSec() });
+    c.subscribe(`${prefix}/honeycomb/${id}/#`, { qos: 1 });
+    let soundTimer: NodeJS.Timeout | undefined;
+    const stopSound = (why: string) => {
+      if (!soundTimer) return;
+      clearTimeout(soundTimer);
+      timers.delete(soundTimer);
+      soundTimer = undefined;
+      log(`${name}: sound stopped (${why})`);
+    };
+    c.on('message', (topic, payload) => {
+      let m: { mode?: string; soundType?: string };
+      try {
+        m = JSON.parse(payload.toString()) as typeof m;
+      } catch {
+        return; // the firmware ignores what it cannot read
+      }
+      if (topic.endsWith('/system/setmode') && m.mode) {
+        mode = m.mode;
+        log(`${name}: mode → ${mode}`);
+        send(c, `${base}/message/hive-cam/${id}/camera/state`, { mode, timestamp: nowSec() });
+      } else if (topic.endsWith('/sound/play') && m.soundType && SOUND_MS[m.soundType]) {
+        stopSound('replaced');
+        log(`${name}: playing ${m.soundType}`);
+        // Not paced: a sound lasts as long as the camera plays it.
+        soundTimer = setTimeout(() => {
+          soundTimer = undefined;
+          log(`${name}: ${m.soundType} finished`);
+        }, SOUND_MS[m.soundType]);
+        timers.add(soundTimer);
+      } else if (topic.endsWith('/sound/stop')) stopSound('asked');
+    });
+    every(10_000, heartbeat);
     const activity = () => {
       after(between(8_000, 30_000), () => {
         if (mode !== 'PRIVACY') {
-          const eventId = `evt_${randomUUID().replace(/-/g, '')}`;
+          const eventId = randomUUID(); // lower-case, with dashes: upload file names carry it
           const activityType = pick(ACTIVITY);
           send(c, `${base}/message/hive-cam/${id}/activity/start`, {
             eventId,
             activityType,
             timestamp: nowSec(),
-            confidence: Math.round(between(0.55, 0.99) * 100) / 100,
+            confidence: Math.round(between(55, 99)),
             region: { x: Math.round(between(0, 60)), y: Math.round(between(0, 60)), w: 30, h: 30 },
           });
           log(`${name}: ${activityType} ${eventId}`);
@@ -141,18 +188,16 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       });
     };
     activity();
-    // Now and then a camera drops off Wi-Fi for a moment (and the flap is debounced).
-    every(between(90_000, 180_000), () => {
-      send(c, `${base}/connection/hive-cam/${id}`, { status: 'disconnected', timestamp: nowSec() });
-      after(between(3_000, 10_000), online);
-    });
+    // Now and then a camera drops off Wi-Fi: its connection breaks, the broker publishes
+    // its Will, and it reconnects by itself (the flap is debounced).
+    every(between(90_000, 180_000), () => c.stream.destroy());
   }
 
   for (let i = 0; i < (opts.pis ?? 1); i++) {
     const id = `picam-${i + 1}`;
     devices.push({ id, type: 'picam', name: `Pi camera ${i + 1}` });
     const topic = `${prefix}/device/connection/picam/${id}`;
-    const c = await connect(id, { topic, payload: JSON.stringify({ status: 'disconnected' }) });
+    const c = await connect(id, { topic, payload: JSON.stringify({ status: 'disconnected' }), retain: true });
     send(
       c,
       topic,

@@ -1,6 +1,7 @@
 /**
  * The camera grid: one card per camera and Pi with its connection, mode, last
- * event, stream health and live video, and the mode and reboot buttons. Cards
+ * event, stream health and live video, the mode and reboot buttons, and a
+ * VBC01's sounds. Cards
  * are built once and updated in place, so a keyboard user's focus stays put
  * while the feed changes what the card shows.
  */
@@ -8,6 +9,7 @@ import type { FeedMessage } from '../../nodes/lib/contract/feed';
 import { ApiFailure, get, getOptional, post, query } from './api';
 import {
   CAMERA_MODES,
+  SOUND_TYPES,
   type CameraMode,
   type CameraRow,
   type CommandAccepted,
@@ -18,6 +20,13 @@ import {
 import { clear, h } from './dom';
 import { fmtAgo, fmtTime, fromSeconds, modeLabel } from './format';
 import { LivePlayer, videoSourceFor } from './player';
+
+const SOUND_LABELS: Record<(typeof SOUND_TYPES)[number], string> = {
+  POLICE_SIREN: 'Police siren',
+  DOG_BARK: 'Dog bark',
+  HOUSE_ALARM: 'House alarm',
+  LULLABY: 'Lullaby',
+};
 
 /** How long to wait for a camera's camera/state before saying it has not confirmed. */
 const CONFIRM_TIMEOUT_MS = 30_000;
@@ -206,6 +215,8 @@ export class CameraGrid {
       );
     });
 
+    const sound = row.device_type === 'hive-cam' ? this.soundControls(card, label) : [];
+
     card.root = h(
       'article',
       { class: 'camera', id: `camera-${id}`, 'aria-labelledby': `cam-${id}-name`, 'data-camera': id },
@@ -227,12 +238,29 @@ export class CameraGrid {
       videoBox,
       videoStatus,
       h('div', { class: 'actions' }, watch, modes, reboot),
+      ...sound,
       commandStatus,
     );
     this.showConnection(card);
     this.showMode(card);
     lastSeen.textContent = fmtAgo(fromSeconds(row.last_seen));
     return card;
+  }
+
+  /** A VBC01 plays a sound for 20-30 s by itself; Stop ends it sooner. */
+  private soundControls(card: Card, label: string): HTMLElement[] {
+    const id = encodeURIComponent(card.row.camera_id);
+    const pick = h('select', { class: 'sound-type', 'aria-label': `Sound for ${label}` });
+    for (const t of SOUND_TYPES) pick.append(h('option', { value: t }, SOUND_LABELS[t]));
+    const play = h('button', { type: 'button', class: 'sound-play', 'aria-label': `Play the sound on ${label}` }, 'Play sound');
+    const stop = h('button', { type: 'button', class: 'sound-stop', 'aria-label': `Stop the sound on ${label}` }, 'Stop sound');
+    play.addEventListener('click', () => {
+      const chosen = pick.value;
+      const name = SOUND_LABELS[chosen as (typeof SOUND_TYPES)[number]] ?? chosen;
+      void this.command(card, `/api/control/sound/${id}/${chosen}`, `"${name}" sent: the camera plays it once it gets it.`);
+    });
+    stop.addEventListener('click', () => void this.command(card, `/api/control/sound/${id}/stop`, 'Stop sent.'));
+    return [h('div', { class: 'actions sound', role: 'group', 'aria-label': `Sound on ${label}` }, pick, play, stop)];
   }
 
   private showConnection(c: Card): void {

@@ -19,14 +19,18 @@ export type ParsedCommand = { ok: true; command: CommandDraft } | { ok: false; e
 const COMMAND_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_PAYLOAD_BYTES = 64 * 1024;
 
-/** The action from the topic's tail: `.../system/setmode` → setmode, `.../settings/update` → settings-update. */
+const TOPIC_ACTIONS: Record<string, string> = {
+  'system/setmode': 'setmode',
+  'system/reboot': 'reboot',
+  'settings/update': 'settings-update',
+  'sound/play': 'sound-play',
+  'sound/stop': 'sound-stop',
+};
+
+/** The action from the topic's tail: `.../system/setmode` → setmode, `.../sound/play` → sound-play. */
 function actionFromTopic(topic: string): string {
-  const parts = topic.split('/');
-  const tail = parts.slice(-2).join('/');
-  if (tail === 'system/setmode') return 'setmode';
-  if (tail === 'system/reboot') return 'reboot';
-  if (tail === 'settings/update') return 'settings-update';
-  return tail;
+  const tail = topic.split('/').slice(-2).join('/');
+  return TOPIC_ACTIONS[tail] ?? tail;
 }
 
 /** `{prefix}/honeycomb/{id}/...`: the device a command topic addresses. */

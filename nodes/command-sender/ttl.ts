@@ -5,6 +5,9 @@
  * later (1 hour). A mode change may live a day: it is also the device's desired
  * mode, which the cloud sends again whenever the device reconnects, and a newer
  * mode change replaces a queued older one, so a late one never undoes a newer one.
+ * A sound is wanted now or never: a siren or a dog bark minutes after someone
+ * pressed the button frightens whoever is there then, so sounds live one minute
+ * (a VBC01 plays one for 20-30 s by itself, so a stop that expires costs little).
  */
 import { numberSetting } from '../lib/node-config';
 
@@ -16,8 +19,11 @@ export interface CommandTtls {
 
 export const DEFAULT_TTL_SECONDS: CommandTtls = { setmode: 86_400, reboot: 600, 'settings-update': 3600 };
 
-/** Time-to-live in ms for a command kind; kinds other flows send (sound, stream…) get the settings one. */
+export const SOUND_TTL_SECONDS = 60;
+
+/** Time-to-live in ms for a command kind; kinds other flows send (stream…) get the settings one. */
 export function ttlMs(ttls: CommandTtls, action: string): number {
+  if (action === 'sound-play' || action === 'sound-stop') return SOUND_TTL_SECONDS * 1000;
   const seconds = action in ttls ? ttls[action as keyof CommandTtls] : ttls['settings-update'];
   return seconds * 1000;
 }

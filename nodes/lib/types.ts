@@ -11,41 +11,64 @@ export { CAMERA_MODES, type CameraMode } from './contract/camera-mode';
 export const DEVICE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** Event ids reach SQL and (later) upload paths. */
 export const EVENT_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+/**
+ * A VBC01 camera's id as its firmware puts it in topics: 32 upper-case hex digits
+ * (vbc01-protocol.md §1). The real processor ignores any other id in a `hive-cam` topic.
+ */
+export const VBC01_CAMERA_ID_PATTERN = /^[0-9A-F]{32}$/;
+/** The device type VBC01 cameras use in their topics. */
+export const VBC01_DEVICE_TYPE = 'hive-cam';
 
 // ---------------------------------------------------------------- MQTT payloads
 
-/** `prod/device/connection/{type}/{id}` */
+/**
+ * `prod/device/connection/{type}/{id}`, also the camera's Last Will. `status`
+ * "connected" (any case) means connected; any other value, or none (a Will such as
+ * `{"eventType":"DISCONNECT"}`), means disconnected (vbc01-protocol.md §5.1).
+ */
 export interface ConnectionPayload {
-  status: 'connected' | 'disconnected';
+  status?: string;
+  eventType?: string;
   timestamp?: number | string;
-  device?: { softwareVersion?: string; hardwareVersion?: string; serialNumber?: string; name?: string };
+  clientId?: string;
   ipAddress?: string;
+  device?: { softwareVersion?: string; hardwareVersion?: string; serialNumber?: string; deviceType?: string; name?: string };
+  /** ours, not the firmware's: the name a simulator or a Pi gives itself */
   name?: string;
 }
 
-/** `prod/device/status/{type}/{id}` heartbeat */
+/**
+ * `prod/device/status/{type}/{id}` heartbeat, and `.../camera/state` (handled as one,
+ * §5.2, §5.4). `battery`, `radio`, `ethernet` are objects; anything else there is ignored.
+ */
 export interface HeartbeatPayload {
   timestamp?: number | string;
-  battery?: number;
-  signal?: number;
-  uptime?: number;
+  /** default "online"; "online" and "active" mean connected */
+  status?: string;
+  battery?: { level?: number; voltage?: number; chargingStatus?: string; temperature?: number };
+  radio?: { signalStrength?: number; networkType?: string; carrier?: string };
+  ethernet?: { ipAddress?: string; macAddress?: string; linkStatus?: string };
   temperature?: number;
+  uptime?: number;
+  /** ours: the Pi's stream */
   streamState?: string;
+  /** camera/state only, when the camera reports one of CAMERA_MODES */
+  mode?: string;
 }
 
-/** `prod/device/message/{type}/{id}/activity/start|stop` */
+/**
+ * `prod/device/message/{type}/{id}/activity/{start|stop|end|…}` (§5.3). Without
+ * `eventId` the event is `activity_{cameraId}_{timestamp}`; `eventType` start, stop or
+ * end overrides the topic's last level.
+ */
 export interface ActivityPayload {
-  eventId: string;
+  eventId?: string;
+  eventType?: 'start' | 'stop' | 'end';
   activityType?: string;
   timestamp?: number | string;
+  /** any range, stored as sent (cameras send whole numbers such as 72) */
   confidence?: number;
   region?: unknown;
-}
-
-/** `prod/device/message/{type}/{id}/camera/state` */
-export interface CameraStatePayload {
-  mode?: CameraMode;
-  [setting: string]: unknown;
 }
 
 /** `prod/device/message/picam/{id}/sensors/environment` (°C, %RH, hPa) */
@@ -56,21 +79,34 @@ export interface EnvironmentPayload {
   timestamp?: number | string;
 }
 
-/** `prod/honeycomb/{id}/system/setmode` */
-export interface SetModeCommand {
+/** What every command to a device starts with (vbc01-protocol.md §6). */
+export interface CommandEnvelope {
+  /** a UUID v4 */
   requestId: string;
+  /** UTC ISO 8601 with microseconds (dropped when zero) and Z */
   creationTimestamp: string;
   sourceId: string;
   sourceType: string;
-  mode: CameraMode;
 }
 
-/** `prod/honeycomb/{id}/system/reboot` and `.../settings/update` */
-export interface DeviceCommand {
-  requestId: string;
-  creationTimestamp: string;
-  sourceId: string;
-  sourceType: string;
+/** `prod/honeycomb/{id}/system/setmode`: the three "NA" strings are what the real dashboard sends. */
+export interface SetModeCommand extends CommandEnvelope {
+  mode: CameraMode;
+  type: 'NA';
+  durationMinutes: 'NA';
+  intervalSeconds: 'NA';
+}
+
+import type { SoundType } from './contract/sound';
+export { SOUND_TYPES, type SoundType } from './contract/sound';
+
+/** `prod/honeycomb/{id}/sound/play` (`sound/stop` is the envelope alone) */
+export interface SoundPlayCommand extends CommandEnvelope {
+  soundType: SoundType;
+}
+
+/** `prod/honeycomb/{id}/system/reboot`, `.../settings/update` (the settings flat beside the envelope) */
+export interface DeviceCommand extends CommandEnvelope {
   [field: string]: unknown;
 }
 
@@ -92,6 +128,9 @@ export interface ConnectionRecord extends RecordBase {
   kind: 'connection';
   status: 'connected' | 'disconnected';
   name?: string;
+  /** the MQTT client id the device reports (the status row's client_id) */
+  clientId?: string;
+  /** the address the device reports on connect: kept in the status row only, as the real platform does */
   ipAddress?: string;
   firmwareVersion?: string;
   hardwareVersion?: string;
@@ -110,14 +149,24 @@ export interface ConnectionAlertRecord extends RecordBase {
   announced: 'online' | 'offline';
 }
 
-export interface HeartbeatRecord extends RecordBase {
-  kind: 'heartbeat';
+/** What a heartbeat and a camera/state message both carry (vbc01-protocol.md §5.2). */
+export interface DeviceHealth {
+  /** `status` as reported, lower case */
+  status?: string;
+  /** `status` is online or active, or absent: the device is connected (unset: the record says nothing about it) */
+  online?: boolean;
   batteryLevel?: number;
   signalStrength?: number;
   uptime?: number;
   temperature?: number;
+  /** `ethernet.ipAddress`: the camera registry's address comes from here */
+  ipAddress?: string;
   streamState?: string;
   raw: string;
+}
+
+export interface HeartbeatRecord extends RecordBase, DeviceHealth {
+  kind: 'heartbeat';
 }
 
 export interface ActivityRecord extends RecordBase {
@@ -130,13 +179,17 @@ export interface ActivityRecord extends RecordBase {
   region?: string;
   /** set on a stop whose start the processor saw */
   startMs?: number;
+  /**
+   * The activity's topic level when it is neither start, stop nor end: stored as a
+   * start without an alert, as the real processor does.
+   */
+  level?: string;
 }
 
-export interface CameraStateRecord extends RecordBase {
+/** `camera/state`: a heartbeat (§5.4), and the camera's mode when it reports a known one. */
+export interface CameraStateRecord extends RecordBase, DeviceHealth {
   kind: 'camera-state';
   mode?: CameraMode;
-  /** other settings, values JSON-encoded */
-  settings: Record<string, string>;
 }
 
 export interface SensorRecord extends RecordBase {
@@ -291,20 +344,24 @@ export interface SnapshotRequest {
 
 // ---------------------------------------------------------------- commands
 
-export type CommandAction = 'setmode' | 'reboot' | 'settings-update';
+export const COMMAND_ACTIONS = ['setmode', 'reboot', 'settings-update', 'sound-play', 'sound-stop'] as const;
+export type CommandAction = (typeof COMMAND_ACTIONS)[number];
 
 /** mqtt-processor input: a command request (from the API or any flow) */
 export interface CommandRequest {
   action: CommandAction;
   deviceId: string;
   mode?: string;
+  /** settings-update: the fields to change, flat (vbc01-protocol.md §6); the rest get their defaults */
   settings?: Record<string, unknown>;
+  /** sound-play: one of SOUND_TYPES */
+  soundType?: string;
 }
 
 /** mqtt-processor output 3 → `command-sender` (which queues it, then publishes it) */
 export interface MqttCommandMessage {
   topic: string;
-  payload: SetModeCommand | DeviceCommand;
+  payload: SetModeCommand | SoundPlayCommand | DeviceCommand;
   qos: 1;
   retain: false;
   /** the device and the kind of command: the queue's columns and the time-to-live it gets */

@@ -19,8 +19,16 @@ interface HttpRequestLike {
   body?: unknown;
 }
 
-/** `POST /api/control/{mode|reboot|settings}/{id}[/{mode}]` */
-const HTTP_ACTIONS: Record<string, CommandAction> = { mode: 'setmode', reboot: 'reboot', settings: 'settings-update' };
+/**
+ * `POST /api/control/mode/{id}/{mode}`, `/reboot/{id}`, `/settings/{id}` (body: the
+ * settings, flat), `/sound/{id}/{soundType}` and `/sound/{id}/stop`.
+ */
+const HTTP_ACTIONS: Record<string, CommandAction> = {
+  mode: 'setmode',
+  reboot: 'reboot',
+  settings: 'settings-update',
+  sound: 'sound-play',
+};
 
 export function classifyInput(msg: NodeMessageInFlow, prefix: string): ProcessorInput {
   const m = msg as NodeMessageInFlow & { command?: unknown; req?: HttpRequestLike };
@@ -46,10 +54,17 @@ function fromHttp(req: HttpRequestLike): ProcessorInput {
   const segments = path.split('/').filter(Boolean);
   const at = segments.indexOf('control');
   const action = at >= 0 ? HTTP_ACTIONS[segments[at + 1] ?? ''] : undefined;
-  if (!action) return { type: 'invalid', reason: `no command in ${path}: expected /api/control/{mode|reboot|settings}/{id}` };
+  if (!action) return { type: 'invalid', reason: `no command in ${path}: expected /api/control/{mode|reboot|settings|sound}/{id}` };
   const deviceId = req.params?.id ?? decodeURIComponent(segments[at + 2] ?? '');
   const request: CommandRequest = { action, deviceId };
-  if (action === 'setmode') request.mode = req.params?.mode ?? decodeURIComponent(segments[at + 3] ?? '');
+  // The route's third part: the mode, or the sound (`stop` stops it).
+  const last = decodeURIComponent(segments[at + 3] ?? '');
+  if (action === 'setmode') request.mode = req.params?.mode ?? last;
+  if (action === 'sound-play') {
+    const sound = req.params?.sound ?? last;
+    if (sound.toLowerCase() === 'stop') request.action = 'sound-stop';
+    else request.soundType = sound;
+  }
   if (action === 'settings-update') {
     const body = req.body as { settings?: unknown } | undefined;
     request.settings = (body && typeof body === 'object' && 'settings' in body ? body.settings : body) as Record<string, unknown>;

@@ -10,6 +10,7 @@ import {
   type CameraMode,
   type CameraStateRecord,
   type ConnectionRecord,
+  type DeviceHealth,
   type HeartbeatRecord,
   type SensorRecord,
   type StoreRecord,
@@ -36,29 +37,23 @@ export function parseJsonObject(text: string, value?: unknown): Json {
   return parsed as Json;
 }
 
-function optNumber(obj: Json, field: string, min?: number, max?: number): number | undefined {
+/** `name` is the field's path in the payload, for the dead letter's reason. */
+function optNumber(obj: Json, field: string, min?: number, max?: number, name = field): number | undefined {
   const v = obj[field];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new InvalidPayload(`field "${field}" must be a number`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new InvalidPayload(`field "${name}" must be a number`);
   if ((min !== undefined && v < min) || (max !== undefined && v > max)) {
-    throw new InvalidPayload(`field "${field}" out of range ${min}..${max}: ${v}`);
+    throw new InvalidPayload(`field "${name}" out of range ${min}..${max}: ${v}`);
   }
   return v;
 }
 
-function optString(obj: Json, field: string, maxLength = 256): string | undefined {
+function optString(obj: Json, field: string, maxLength = 256, name = field): string | undefined {
   const v = obj[field];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new InvalidPayload(`field "${field}" must be a string`);
-  if (v.length > maxLength) throw new InvalidPayload(`field "${field}" longer than ${maxLength} characters`);
+  if (typeof v !== 'string') throw new InvalidPayload(`field "${name}" must be a string`);
+  if (v.length > maxLength) throw new InvalidPayload(`field "${name}" longer than ${maxLength} characters`);
   return v;
-}
-
-function optObject(obj: Json, field: string): Json | undefined {
-  const v = obj[field];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'object' || Array.isArray(v)) throw new InvalidPayload(`field "${field}" must be an object`);
-  return v as Json;
 }
 
 export function parseMode(value: unknown, field = 'mode'): CameraMode {
@@ -69,23 +64,21 @@ export function parseMode(value: unknown, field = 'mode'): CameraMode {
   return mode as CameraMode;
 }
 
-const CONNECTION_STATUS: Record<string, 'connected' | 'disconnected'> = {
-  connected: 'connected',
-  online: 'connected',
-  disconnected: 'disconnected',
-  offline: 'disconnected',
-};
-
+/**
+ * `status` "connected" in any case is connected; any other value, or none, is
+ * disconnected: that is how the real processor reads a Last Will such as
+ * `{"eventType":"DISCONNECT"}` (vbc01-protocol.md §5.1). `device` that is not an
+ * object is ignored like the heartbeat's parts.
+ */
 function connection(t: DeviceTopic, obj: Json, text: string, timeMs: number): ConnectionRecord {
-  const raw = typeof obj.status === 'string' ? obj.status.toLowerCase() : undefined;
-  const status = raw ? CONNECTION_STATUS[raw] : undefined;
-  if (!status) throw new InvalidPayload('field "status" must be "connected" or "disconnected"');
-  const device = optObject(obj, 'device') ?? {};
+  const status = typeof obj.status === 'string' && obj.status.toLowerCase() === 'connected' ? 'connected' : 'disconnected';
+  const device = part(obj, 'device');
   return {
     kind: 'connection',
     ...base(t, timeMs),
     status,
     name: optString(obj, 'name') ?? optString(device, 'name'),
+    clientId: optString(obj, 'clientId', 128),
     ipAddress: optString(obj, 'ipAddress', 64),
     firmwareVersion: optString(device, 'softwareVersion'),
     hardwareVersion: optString(device, 'hardwareVersion'),
@@ -94,55 +87,83 @@ function connection(t: DeviceTopic, obj: Json, text: string, timeMs: number): Co
   };
 }
 
-function heartbeat(t: DeviceTopic, obj: Json, text: string, timeMs: number): HeartbeatRecord {
+/**
+ * A bare `DISCONNECT` on the connection topic (not JSON): the real platform drops it,
+ * which would leave the camera online; a Will can only mean the camera went away.
+ */
+export function isBareDisconnect(t: DeviceTopic, text: string): boolean {
+  return t.kind === 'connection' && text.trim().toUpperCase() === 'DISCONNECT';
+}
+
+/** `battery`, `radio`, `ethernet`, `device`: an object, or (anything else) ignored. */
+function part(obj: Json, field: string): Json {
+  const v = obj[field];
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {};
+}
+
+/** The heartbeat's fields (§5.2); `camera/state` carries the same. */
+function health(obj: Json, text: string): DeviceHealth {
+  const status = optString(obj, 'status', 64)?.toLowerCase();
+  const battery = part(obj, 'battery');
+  const radio = part(obj, 'radio');
   return {
-    kind: 'heartbeat',
-    ...base(t, timeMs),
-    batteryLevel: optNumber(obj, 'battery', 0, 100) ?? optNumber(obj, 'batteryLevel', 0, 100),
+    status,
+    // No status means online (the real processor's default).
+    online: status === undefined || status === 'online' || status === 'active',
+    batteryLevel: optNumber(battery, 'level', 0, 100, 'battery.level') ?? optNumber(obj, 'batteryLevel', 0, 100),
     // dBm (about -120..0) or a percentage: beyond ±200 is no signal reading.
-    signalStrength: optNumber(obj, 'signal', -200, 200) ?? optNumber(obj, 'signalStrength', -200, 200),
+    signalStrength: optNumber(radio, 'signalStrength', -200, 200, 'radio.signalStrength') ?? optNumber(obj, 'signalStrength', -200, 200),
     // seconds; 10^10 s is 300 years: anything more is a counter gone wrong, not an uptime
     uptime: optNumber(obj, 'uptime', 0, 1e10),
     temperature: optNumber(obj, 'temperature', -60, 150),
+    ipAddress: optString(part(obj, 'ethernet'), 'ipAddress', 64, 'ethernet.ipAddress'),
     streamState: optString(obj, 'streamState', 64),
     raw: text,
   };
 }
 
+function heartbeat(t: DeviceTopic, obj: Json, text: string, timeMs: number): HeartbeatRecord {
+  return { kind: 'heartbeat', ...base(t, timeMs), ...health(obj, text) };
+}
+
+type ActivityPhase = 'start' | 'stop' | 'other';
+
+/** `eventType` start, stop or end wins over the topic's level; end is a stop (§5.3). */
+function activityPhase(level: string, eventType: unknown): { phase: ActivityPhase; level: string } {
+  const given = typeof eventType === 'string' ? eventType.toLowerCase() : undefined;
+  const word = given === 'start' || given === 'stop' || given === 'end' ? given : level;
+  if (word === 'start') return { phase: 'start', level: word };
+  if (word === 'stop' || word === 'end') return { phase: 'stop', level: word };
+  return { phase: 'other', level: word };
+}
+
 function activity(t: DeviceTopic, obj: Json, timeMs: number): ActivityRecord {
-  const eventId = optString(obj, 'eventId', 128);
-  if (!eventId) throw new InvalidPayload('field "eventId" is required');
+  // Without an id the real processor names the event after the camera and the time.
+  const eventId = optString(obj, 'eventId', 128) || `activity_${t.deviceId}_${Math.floor(timeMs / 1000)}`;
   if (!EVENT_ID_PATTERN.test(eventId)) throw new InvalidPayload(`field "eventId" must match ${EVENT_ID_PATTERN.source}`);
   const region = obj.region === undefined || obj.region === null ? undefined : JSON.stringify(obj.region);
   if (region !== undefined && region.length > 4096) throw new InvalidPayload('field "region" larger than 4096 bytes');
+  const { phase, level } = activityPhase(t.level ?? 'start', obj.eventType);
   return {
-    kind: t.kind === 'activity-start' ? 'activity-start' : 'activity-stop',
+    kind: phase === 'stop' ? 'activity-stop' : 'activity-start',
     ...base(t, timeMs),
     eventId,
-    activityType: (optString(obj, 'activityType', 64) ?? 'MOTION').toUpperCase(),
-    confidence: optNumber(obj, 'confidence', 0, 1),
+    activityType: (optString(obj, 'activityType', 64) || 'MOTION').toUpperCase(),
+    // Any range, as sent: VBC01 cameras send whole percentages (72), the Pi 0..1.
+    confidence: optNumber(obj, 'confidence'),
     region,
+    ...(phase === 'other' ? { level } : {}),
   };
 }
 
-const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
-
-function cameraState(t: DeviceTopic, obj: Json, timeMs: number): CameraStateRecord {
-  const settings: Record<string, string> = {};
-  for (const [name, value] of Object.entries(obj)) {
-    if (name === 'mode' || name === 'timestamp') continue;
-    if (name.length > 64) throw new InvalidPayload(`setting name longer than 64 characters`);
-    // Stored as camera_state rows and read back into objects: a name that is an
-    // object's own machinery ("__proto__") would rewrite that object's prototype.
-    if (RESERVED_NAMES.has(name)) throw new InvalidPayload(`setting name "${name}" is not allowed`);
-    settings[name] = JSON.stringify(value);
-  }
-  return {
-    kind: 'camera-state',
-    ...base(t, timeMs),
-    mode: obj.mode === undefined ? undefined : parseMode(obj.mode),
-    settings,
-  };
+/**
+ * A heartbeat (§5.4). A mode the camera reports is kept when it is one we know;
+ * anything else in it is only in the raw payload, as on the real platform.
+ */
+function cameraState(t: DeviceTopic, obj: Json, text: string, timeMs: number): CameraStateRecord {
+  const mode = typeof obj.mode === 'string' ? obj.mode.toUpperCase() : undefined;
+  const known = mode !== undefined && (CAMERA_MODES as readonly string[]).includes(mode);
+  return { kind: 'camera-state', ...base(t, timeMs), ...health(obj, text), ...(known ? { mode: mode as CameraMode } : {}) };
 }
 
 /** Ranges are the Sense HAT chips' measuring ranges (HTS221, LPS25H). */
@@ -172,7 +193,7 @@ export interface ParsedRecord {
 
 /** Topic already parsed; payload already checked for size and depth. Throws InvalidPayload. */
 export function toRecord(t: DeviceTopic, text: string, value: unknown, nowMs: number, clock: ClockWindow): ParsedRecord {
-  const obj = parseJsonObject(text, value);
+  const obj = value === undefined && isBareDisconnect(t, text) ? {} : parseJsonObject(text, value);
   const time = deviceTime(obj.timestamp, nowMs, clock);
   const record = fromObject(t, obj, text, time.timeMs);
   if (time.raw === undefined) return { record };
@@ -186,11 +207,10 @@ function fromObject(t: DeviceTopic, obj: Json, text: string, timeMs: number): Ex
       return connection(t, obj, text, timeMs);
     case 'heartbeat':
       return heartbeat(t, obj, text, timeMs);
-    case 'activity-start':
-    case 'activity-stop':
+    case 'activity':
       return activity(t, obj, timeMs);
     case 'camera-state':
-      return cameraState(t, obj, timeMs);
+      return cameraState(t, obj, text, timeMs);
     case 'sensor':
       return sensor(t, obj, timeMs);
     case 'thumbnail':

@@ -2,7 +2,7 @@
  * The camera/Pi event pipeline without Node-RED: MQTT messages in, typed
  * records, alerts and commands out. The node file only wires this to outputs.
  */
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type {
   ActivityRecord,
   Alert,
@@ -16,7 +16,8 @@ import type {
   MqttCommandMessage,
   StoreRecord,
 } from '../lib/types';
-import { DEVICE_ID_PATTERN } from '../lib/types';
+import { COMMAND_ACTIONS, DEVICE_ID_PATTERN, SOUND_TYPES } from '../lib/types';
+import { settingsDocument } from './camera-settings';
 import { ConnectionAlerts, type ConnectionAlertKind } from './connection-alerts';
 import { DEFAULT_CLOCK_WINDOW, type ClockWindow } from './device-time';
 import { decodePayload } from './payload-limits';
@@ -227,7 +228,8 @@ export class Processor {
         record.deviceName = device.name;
         // Two cameras may use the same event id: the pair is the camera's event.
         this.openActivities.set(activityKey(record), record.timeMs, nowMs);
-        out.alerts = [this.activityAlert(record, device)];
+        // Another topic level (not start, stop or end) is stored as a start without an alert (§5.3).
+        if (record.level === undefined) out.alerts = [this.activityAlert(record, device)];
         break;
       case 'activity-stop': {
         record.deviceName = device.name;
@@ -256,30 +258,18 @@ export class Processor {
 
   handleCommand(req: CommandRequest): CommandResult {
     const fail = (statusCode: 400 | 404, error: string): CommandResult => ({ ok: false, statusCode, error });
-    const actions: CommandAction[] = ['setmode', 'reboot', 'settings-update'];
-    if (!actions.includes(req.action)) return fail(400, `unknown command "${String(req.action)}" (expected ${actions.join(', ')})`);
+    if (!(COMMAND_ACTIONS as readonly string[]).includes(req.action)) {
+      return fail(400, `unknown command "${String(req.action)}" (expected ${COMMAND_ACTIONS.join(', ')})`);
+    }
     if (typeof req.deviceId !== 'string' || !DEVICE_ID_PATTERN.test(req.deviceId)) {
       return fail(400, `invalid device id (must match ${DEVICE_ID_PATTERN.source})`);
     }
     const device = this.devices.get(req.deviceId);
     if (!device) return fail(404, `unknown device "${req.deviceId}"`);
-    let mode: CameraMode | undefined;
-    const extra: Record<string, unknown> = {};
-    if (req.action === 'setmode') {
-      try {
-        mode = parseMode(req.mode);
-      } catch (err) {
-        return fail(400, (err as Error).message);
-      }
-      extra.mode = mode;
-      device.mode = mode;
-    } else if (req.action === 'settings-update') {
-      if (!req.settings || typeof req.settings !== 'object' || Array.isArray(req.settings)) {
-        return fail(400, 'settings-update needs a "settings" object');
-      }
-      extra.settings = req.settings;
-    }
-    const command = this.command(req.deviceId, device, req.action, extra);
+    const fields = commandFields(req);
+    if ('error' in fields) return fail(400, fields.error);
+    if (fields.mode) device.mode = fields.mode;
+    const command = this.command(req.deviceId, device, req.action, fields.extra);
     this.counters.commands++;
     const record: CommandRecord = {
       kind: 'command',
@@ -289,7 +279,7 @@ export class Processor {
       action: req.action,
       requestId: command.payload.requestId,
       topic: command.topic,
-      mode,
+      mode: fields.mode,
     };
     return { ok: true, command, record };
   }
@@ -302,16 +292,17 @@ export class Processor {
     return this.connectionAlerts.suppressed;
   }
 
+  /** The same setmode the API sends (the real platform re-sends nothing: ours restores the mode). */
   private restoreMode(deviceId: string, mode: CameraMode): MqttCommandMessage {
-    return this.command(deviceId, this.devices.get(deviceId)!, 'setmode', { mode });
+    return this.command(deviceId, this.devices.get(deviceId)!, 'setmode', setModeFields(mode));
   }
 
   private command(deviceId: string, device: KnownDevice, action: CommandAction, extra: Record<string, unknown>): MqttCommandMessage {
     return {
       topic: commandTopic(this.opts.prefix, deviceId, action),
       payload: {
-        requestId: `req_${randomBytes(8).toString('hex')}`,
-        creationTimestamp: new Date(this.now()).toISOString(),
+        requestId: randomUUID(),
+        creationTimestamp: creationTimestamp(this.now()),
         sourceId: deviceId,
         sourceType: device.deviceType,
         ...extra,
@@ -428,6 +419,46 @@ export class Processor {
     this.counters.alerts += out.alerts.length;
     this.counters.commands += out.commands.length;
   }
+}
+
+/** What a command carries beside the envelope (vbc01-protocol.md §6), or why it cannot be sent. */
+function commandFields(req: CommandRequest): { extra: Record<string, unknown>; mode?: CameraMode } | { error: string } {
+  try {
+    switch (req.action) {
+      case 'setmode': {
+        const mode = parseMode(req.mode);
+        return { extra: setModeFields(mode), mode };
+      }
+      case 'settings-update': {
+        const doc = settingsDocument(req.settings);
+        return doc.ok ? { extra: doc.settings } : { error: doc.error };
+      }
+      case 'sound-play': {
+        const soundType = typeof req.soundType === 'string' ? req.soundType.toUpperCase() : '';
+        if (!(SOUND_TYPES as readonly string[]).includes(soundType)) {
+          return { error: `sound must be one of ${SOUND_TYPES.join(', ')} (or "stop")` };
+        }
+        return { extra: { soundType } };
+      }
+      default:
+        return { extra: {} };
+    }
+  } catch (err) {
+    if (err instanceof InvalidPayload) return { error: err.message };
+    throw err;
+  }
+}
+
+/** The real dashboard's setmode: the mode and three "NA" strings (a timed mode would fill them). */
+function setModeFields(mode: CameraMode): Record<string, unknown> {
+  return { mode, type: 'NA', durationMinutes: 'NA', intervalSeconds: 'NA' };
+}
+
+/** UTC ISO 8601 as Python's isoformat writes it: microseconds, dropped when zero, then Z. */
+export function creationTimestamp(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  const fraction = ms % 1000 === 0 ? '' : `.${iso.slice(20, 23)}000`;
+  return `${iso.slice(0, 19)}${fraction}Z`;
 }
 
 /** Activities are the camera's: two cameras may send the same event id. */

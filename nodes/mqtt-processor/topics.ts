@@ -2,9 +2,9 @@
  * The device topic tree (DESIGN.md §5) as a parser and the command topics as
  * builders. Pure functions: no Node-RED, no I/O.
  */
-import { DEVICE_ID_PATTERN, EVENT_ID_PATTERN } from '../lib/types';
+import { DEVICE_ID_PATTERN, EVENT_ID_PATTERN, VBC01_CAMERA_ID_PATTERN, VBC01_DEVICE_TYPE, type CommandAction } from '../lib/types';
 
-export type DeviceTopicKind = 'connection' | 'heartbeat' | 'activity-start' | 'activity-stop' | 'camera-state' | 'sensor' | 'thumbnail';
+export type DeviceTopicKind = 'connection' | 'heartbeat' | 'activity' | 'camera-state' | 'sensor' | 'thumbnail';
 
 export interface DeviceTopic {
   kind: DeviceTopicKind;
@@ -12,6 +12,8 @@ export interface DeviceTopic {
   deviceId: string;
   /** thumbnail: the event the picture belongs to (it is in the topic, the payload is the JPEG) */
   eventId?: string;
+  /** activity: the topic's last level (start, stop, end, or any other one word) */
+  level?: string;
 }
 
 export interface TopicConfig {
@@ -21,13 +23,14 @@ export interface TopicConfig {
 
 export type TopicParse = { ok: true; topic: DeviceTopic } | { ok: false; reason: string; deviceId?: string };
 
-/** `…/message/{type}/{id}/` followed by one of these tails */
+/** `…/message/{type}/{id}/` followed by one of these tails (activity/{level} apart) */
 const MESSAGE_TAILS: Record<string, DeviceTopicKind> = {
-  'activity/start': 'activity-start',
-  'activity/stop': 'activity-stop',
   'camera/state': 'camera-state',
   'sensors/environment': 'sensor',
 };
+
+/** An activity's last level: one word (the real processor takes any; ours must fit a column). */
+const ACTIVITY_LEVEL = /^[A-Za-z0-9_-]{1,32}$/;
 
 export function parseDeviceTopic(topic: string, cfg: TopicConfig): TopicParse {
   const head = `${cfg.prefix}/device/`;
@@ -36,7 +39,11 @@ export function parseDeviceTopic(topic: string, cfg: TopicConfig): TopicParse {
   const [section, deviceType, deviceId, ...tail] = parts;
   let kind: DeviceTopicKind | undefined;
   let eventId: string | undefined;
-  if (section === 'message' && tail.length === 3 && tail[0] === 'activity' && tail[1] === 'thumbnail') {
+  let level: string | undefined;
+  if (section === 'message' && tail.length === 2 && tail[0] === 'activity' && ACTIVITY_LEVEL.test(tail[1]!)) {
+    kind = 'activity';
+    level = tail[1]!.toLowerCase();
+  } else if (section === 'message' && tail.length === 3 && tail[0] === 'activity' && tail[1] === 'thumbnail') {
     kind = 'thumbnail';
     eventId = tail[2];
     if (!EVENT_ID_PATTERN.test(eventId!))
@@ -53,15 +60,21 @@ export function parseDeviceTopic(topic: string, cfg: TopicConfig): TopicParse {
   if (!DEVICE_ID_PATTERN.test(deviceId)) {
     return { ok: false, reason: `invalid device id (must match ${DEVICE_ID_PATTERN.source})` };
   }
-  return { ok: true, topic: { kind, deviceType, deviceId, ...(eventId ? { eventId } : {}) } };
+  // The firmware's ids are 32 upper-case hex digits; the real processor ignores any other (§1).
+  if (deviceType === VBC01_DEVICE_TYPE && !VBC01_CAMERA_ID_PATTERN.test(deviceId)) {
+    return { ok: false, reason: `invalid VBC01 camera id "${deviceId}" (must be 32 upper-case hex digits)` };
+  }
+  return { ok: true, topic: { kind, deviceType, deviceId, ...(eventId ? { eventId } : {}), ...(level ? { level } : {}) } };
 }
 
-export type CommandTopicAction = 'setmode' | 'reboot' | 'settings-update';
+export type CommandTopicAction = CommandAction;
 
 const COMMAND_PATHS: Record<CommandTopicAction, string> = {
   setmode: 'system/setmode',
   reboot: 'system/reboot',
   'settings-update': 'settings/update',
+  'sound-play': 'sound/play',
+  'sound-stop': 'sound/stop',
 };
 
 /** `prod/honeycomb/{id}/system/setmode` and friends; the id must already be valid. */

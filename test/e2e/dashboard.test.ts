@@ -17,14 +17,14 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { launchChromium, screenshot, skipWithoutChromium } from '../support/browser';
 import { API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
-import { activity, CAMERA, connected, environment, PI, topics } from '../support/fixtures';
+import { activity, CAMERA, CAMERA_2, connected, environment, PI, topics } from '../support/fixtures';
 import { hasFfmpeg, testRecording } from '../support/ffmpeg';
 import { freePort } from '../support/ports';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 import { uploadToGateway } from '../support/zip';
 
-const CAMERA2 = 'backyard-cam';
+const CAMERA2 = CAMERA_2;
 const TOKEN = 'dashboard-test-token-0123456789abcdef';
 const USER = LOGINS.api;
 
@@ -360,6 +360,21 @@ describe('the dashboard in a browser', { skip: skipWithoutChromium }, () => {
     assert.equal(commands.length, 0, 'one stray press sends nothing');
     await reboot.click();
     await waitFor('the reboot command', async () => commands.find((c) => c.topic === `prod/honeycomb/${CAMERA}/system/reboot`));
+  });
+
+  it("plays and stops a VBC01's sound from its card", async () => {
+    commands.length = 0;
+    const front = page.locator(`article[data-camera="${CAMERA}"]`);
+    await front.getByRole('combobox', { name: 'Sound for Front Door' }).selectOption('LULLABY');
+    await front.getByRole('button', { name: 'Play the sound on Front Door' }).click();
+    const play = await waitFor('the sound/play command', async () =>
+      commands.find((c) => c.topic === `prod/honeycomb/${CAMERA}/sound/play`),
+    );
+    assert.equal(play.payload.soundType, 'LULLABY');
+    await front.getByText('"Lullaby" sent').waitFor();
+    await front.getByRole('button', { name: 'Stop the sound on Front Door' }).click();
+    await waitFor('the sound/stop command', async () => commands.find((c) => c.topic === `prod/honeycomb/${CAMERA}/sound/stop`));
+    assert.equal(await page.locator(`article[data-camera="${PI}"] .sound`).count(), 0, 'a Pi has no sounds');
   });
 
   it('plays live video over WHEP, says when a stream is down, and falls back to MJPEG', async () => {

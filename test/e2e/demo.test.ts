@@ -109,14 +109,15 @@ it('fills the database with simulated cameras and events within 30 s, and says w
 
   // Devices reach the same broker over MQTT-over-WebSocket, each confined to its own topics:
   // what it publishes under its id is stored (the PUBACK comes after the COMMIT), others' traffic it cannot read.
-  const ws = await mqtt.connectAsync('ws://127.0.0.1:18922', { clientId: 'ws-cam', reconnectPeriod: 0 });
+  const WS_CAM = '0123456789ABCDEF0123456789ABCDEF'; // a VBC01 id: 32 upper-case hex digits
+  const ws = await mqtt.connectAsync('ws://127.0.0.1:18922', { clientId: WS_CAM, reconnectPeriod: 0 });
   await assert.rejects(ws.subscribeAsync('prod/device/#'), /Subscribe error/);
-  await ws.publishAsync('prod/device/connection/hive-cam/ws-cam', JSON.stringify({ status: 'connected', name: 'WebSocket camera' }), {
+  await ws.publishAsync(`prod/device/connection/hive-cam/${WS_CAM}`, JSON.stringify({ status: 'connected', name: 'WebSocket camera' }), {
     qos: 1,
   });
   const listed = (await (await fetch(`${BASE}/api/cameras`)).json()) as { cameras: Array<{ camera_id: string }> };
   assert.ok(
-    listed.cameras.some((c) => c.camera_id === 'ws-cam'),
+    listed.cameras.some((c) => c.camera_id === WS_CAM),
     'stored by the time the PUBACK arrived',
   );
   await ws.endAsync();

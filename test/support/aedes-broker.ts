@@ -56,6 +56,12 @@ export class OutageBroker {
     this.server = server;
   }
 
+  /** Cuts one client's connection without a DISCONNECT packet, so the broker publishes its Will. */
+  dropClient(clientId: string): void {
+    const clients = (this.broker as unknown as { clients: Record<string, { conn: { destroy(): void } } | undefined> } | undefined)?.clients;
+    clients?.[clientId]?.conn.destroy();
+  }
+
   /** The outage: the listener goes and every connection is cut, as when the cloud is unreachable. */
   async down(): Promise<void> {
     const { server, broker } = this;

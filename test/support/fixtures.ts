@@ -1,7 +1,9 @@
 import type { Alert } from '../../nodes/lib/types';
 
-/** Realistic device payloads (seed 004's formats) shared by the tests. */
+/** Realistic device payloads (what VBC01 firmware sends, vbc01-protocol.md §5) shared by the tests. */
 export const CAMERA = '67E48798E70345179A86980A7CAAAE73';
+/** VBC01 ids are 32 upper-case hex digits (vbc01-protocol.md §1) */
+export const CAMERA_2 = '56C1CADCF1FA4C6CAEBA3E2FD85EFEBF';
 export const PI = 'picam-kitchen';
 
 export const topics = {
@@ -26,10 +28,12 @@ export const disconnected = (timestamp = 1705329100) => ({ status: 'disconnected
 
 export const heartbeat = (timestamp = 1705329060) => ({
   timestamp,
-  battery: 87,
-  signal: -61,
-  uptime: 3600,
+  status: 'online',
+  battery: { level: 87, voltage: 4.1, chargingStatus: 'NOT_CHARGING', temperature: 31 },
+  radio: { signalStrength: -61, networkType: 'WIFI', carrier: 'home' },
+  ethernet: { ipAddress: '192.168.1.101', macAddress: '00:11:22:33:44:55', linkStatus: 'up' },
   temperature: 38.5,
+  uptime: 3600,
   streamState: 'idle',
 });
 
@@ -37,7 +41,7 @@ export const activity = (eventId: string, timestamp: number, activityType = 'MOT
   eventId,
   activityType,
   timestamp,
-  confidence: 0.85,
+  confidence: 85,
   region: { x: 10, y: 20, w: 30, h: 30 },
 });
 

@@ -67,6 +67,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'POST', path: '/api/control/mode/:id/:mode', owner: 'cloud-flow', auth: 'api', what: 'set a camera mode' },
   { method: 'POST', path: '/api/control/reboot/:id', owner: 'cloud-flow', auth: 'api', what: 'reboot a device' },
   { method: 'POST', path: '/api/control/settings/:id', owner: 'cloud-flow', auth: 'api', what: 'change device settings' },
+  { method: 'POST', path: '/api/control/sound/:id/:sound', owner: 'cloud-flow', auth: 'api', what: 'play a VBC01 sound, or stop it' },
   // ---- the VBC01 camera gateway (flows/cloud.json → hivecam-gateway, and its own media router)
   { method: 'GET', path: '/api/gateway/cameras', owner: 'cloud-flow', auth: 'api', what: 'enrolled cameras' },
   { method: 'GET', path: '/api/gateway/usage', owner: 'cloud-flow', auth: 'api', what: 'upload disk use' },

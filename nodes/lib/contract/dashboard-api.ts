@@ -45,6 +45,7 @@ export const DASHBOARD_CLIENT_VALUE = 'picam-dashboard';
 // ---- API rows the page reads (README's API table; nodes/lib/store/queries.ts builds them)
 
 export { CAMERA_MODES, type CameraMode } from './camera-mode';
+export { SOUND_TYPES, type SoundType } from './sound';
 export type * from './api-rows';
 import type { EventRow, SensorPoint } from './api-rows';
 

@@ -279,7 +279,7 @@ function withPayload(r: StoredCommand): CommandRow {
 export async function commands(db: Connection, p: QueryParams): Promise<QueryResults['commands']> {
   if (p.id !== undefined && p.id !== '') {
     if (typeof p.id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(p.id))
-      throw new QueryError(400, '"id" must be a command id such as req_0123456789abcdef');
+      throw new QueryError(400, '"id" must be a command id (its requestId, a UUID such as 379ec4f5-46a8-492b-b3b4-d390553f8a70)');
     const row = await db.get<StoredCommand>(`SELECT ${COMMAND_COLUMNS} FROM command_queue WHERE command_id = ?`, [p.id]);
     if (!row) throw new QueryError(404, `unknown command "${p.id}"`);
     return { command: withPayload(row) };

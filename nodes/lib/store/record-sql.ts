@@ -4,7 +4,7 @@
  * round trip to the worker thread, and one statement per row caps ingest at a
  * few thousand rows per second.
  */
-import type { StoreRecord } from '../types';
+import type { CameraStateRecord, HeartbeatRecord, StoreRecord } from '../types';
 import type { SqlValue } from './sqlite';
 
 export interface Statement {
@@ -164,7 +164,8 @@ export function batchStatements(records: readonly StoreRecord[], nowMs: number):
         const p = patch(r.deviceId, r.deviceType, r.timeMs);
         p.connection = r.status;
         p.name = r.name ?? p.name;
-        p.ip = r.ipAddress ?? p.ip;
+        // The address a camera reports on connect stays in its status row: the registry's
+        // comes from the heartbeat's ethernet.ipAddress (vbc01-protocol.md §5.1, §5.2).
         p.firmware = r.firmwareVersion ?? p.firmware;
         p.hardware = r.hardwareVersion ?? p.hardware;
         p.serial = r.serialNumber ?? p.serial;
@@ -175,7 +176,7 @@ export function batchStatements(records: readonly StoreRecord[], nowMs: number):
           r.status,
           sec(r.timeMs),
           v(r.name),
-          r.deviceId,
+          r.clientId ?? r.deviceId,
           v(r.ipAddress),
           v(r.firmwareVersion),
           null,
@@ -192,30 +193,9 @@ export function batchStatements(records: readonly StoreRecord[], nowMs: number):
       case 'connection-alert':
         patch(r.deviceId, r.deviceType, r.timeMs).alert = r.announced;
         break;
-      case 'heartbeat': {
-        const p = patch(r.deviceId, r.deviceType, r.timeMs);
-        p.battery = r.batteryLevel ?? p.battery;
-        p.signal = r.signalStrength ?? p.signal;
-        tables.status.rows.push([
-          r.deviceId,
-          'heartbeat',
-          v(r.streamState),
-          sec(r.timeMs),
-          null,
-          r.deviceId,
-          null,
-          null,
-          v(r.batteryLevel),
-          v(r.temperature),
-          v(r.uptime),
-          r.raw,
-          now,
-          v(r.signalStrength),
-          v(r.streamState),
-          v(r.deviceTimeRaw),
-        ]);
+      case 'heartbeat':
+        tables.status.rows.push(health(patch(r.deviceId, r.deviceType, r.timeMs), r, 'heartbeat', now));
         break;
-      }
       case 'activity-start':
         patch(r.deviceId, r.deviceType, r.timeMs);
         tables.starts.rows.push([
@@ -236,13 +216,12 @@ export function batchStatements(records: readonly StoreRecord[], nowMs: number):
         tables.stops.rows.push([r.eventId, r.deviceId, v(r.deviceName), r.activityType, sec(r.timeMs), now, 0, v(r.deviceTimeRaw)]);
         break;
       case 'camera-state': {
+        // Handled as a heartbeat, as the real processor does (vbc01-protocol.md §5.4).
         const p = patch(r.deviceId, r.deviceType, r.timeMs);
+        tables.status.rows.push(health(p, r, 'status', now));
         if (r.mode) {
           p.mode = r.mode;
           tables.state.rows.push([r.deviceId, 'mode', r.mode, sec(r.timeMs)]);
-        }
-        for (const [name, value] of Object.entries(r.settings)) {
-          tables.state.rows.push([r.deviceId, name, value, sec(r.timeMs)]);
         }
         break;
       }
@@ -306,6 +285,34 @@ export function batchStatements(records: readonly StoreRecord[], nowMs: number):
     ...multiRow(tables.commands),
     ...multiRow(tables.health),
     ...multiRow(tables.dead),
+  ];
+}
+
+/** A heartbeat's or camera/state's status row, and what it tells the registry. */
+function health(p: RegistryPatch, r: HeartbeatRecord | CameraStateRecord, eventType: string, now: number): SqlValue[] {
+  p.battery = r.batteryLevel ?? p.battery;
+  p.signal = r.signalStrength ?? p.signal;
+  p.ip = r.ipAddress ?? p.ip;
+  // "online" or "active" is connected; another status says nothing about the link.
+  if (r.online) p.connection = 'connected';
+  return [
+    r.deviceId,
+    eventType,
+    // The Pi's stream state, else the status a camera reported: part of migration 6's key.
+    v(r.streamState ?? r.status),
+    sec(r.timeMs),
+    null,
+    r.deviceId,
+    v(r.ipAddress),
+    null,
+    v(r.batteryLevel),
+    v(r.temperature),
+    v(r.uptime),
+    r.raw,
+    now,
+    v(r.signalStrength),
+    v(r.streamState),
+    v(r.deviceTimeRaw),
   ];
 }
 

@@ -184,7 +184,7 @@ describe('command-sender with an external broker (Mosquitto)', { skip: skipWitho
     assert.equal(reply.payload.status, 'ok');
     assert.equal(reply.payload.data.state, 'queued');
     const id = reply.payload.data.requestId as string;
-    assert.match(id, /^req_[0-9a-f]{16}$/);
+    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     assert.equal(reply.payload.data.statusUrl, `/api/commands/${id}`);
 
     const queued = await f.command(id);

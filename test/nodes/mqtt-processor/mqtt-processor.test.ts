@@ -5,7 +5,7 @@ import processorNode from '../../../nodes/mqtt-processor/mqtt-processor';
 import databaseNode from '../../../nodes/picam-database/picam-database';
 import { EventStore } from '../../../nodes/lib/store/store';
 import eventsNode from '../../../nodes/sqlite-events/sqlite-events';
-import { activity, CAMERA, connected, disconnected, heartbeat, topics } from '../../support/fixtures';
+import { activity, CAMERA, CAMERA_2, connected, disconnected, heartbeat, topics } from '../../support/fixtures';
 import { tempDir } from '../../support/tmp';
 import { Collector, helper, node, rows, sleep, spy, text, until, useNodeRed } from '../../support/node-helper';
 
@@ -158,7 +158,8 @@ describe('mqtt-processor node: commands', () => {
     assert.equal(command.payload.mode, 'PRIVACY');
     assert.equal(command.payload.sourceId, CAMERA);
     assert.equal(command.payload.sourceType, 'hive-cam');
-    assert.match(command.payload.requestId, /^req_[0-9a-f]{16}$/);
+    assert.match(command.payload.requestId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.deepEqual([command.payload.type, command.payload.durationMinutes, command.payload.intervalSeconds], ['NA', 'NA', 'NA']);
     assert.equal(command.qos, 1);
     assert.equal(command.retain, false);
     assert.equal(command.deviceId, CAMERA);
@@ -221,7 +222,7 @@ describe('mqtt-processor node: commands', () => {
     f.p1.receive({ req: { path: '/api/control/selfdestruct/abc', params: { id: 'abc' } } });
     const reply = await f.replies.first();
     assert.equal(reply.statusCode, 400);
-    assert.match(reply.payload.error, /expected \/api\/control\/\{mode\|reboot\|settings\}/);
+    assert.match(reply.payload.error, /expected \/api\/control\/\{mode\|reboot\|settings\|sound\}/);
     await sleep(20);
     assert.equal(errors.length, 1);
   });
@@ -358,7 +359,7 @@ describe('mqtt-processor node: two cameras with the same eventId (issue 13)', ()
     const file = join(dir, 'same-event.db');
     const f = await loadWithStore(file);
     const t = Math.floor(Date.now() / 1000) - 100;
-    const [A, B] = ['cam-a', 'cam-b'];
+    const [A, B] = [CAMERA_2, CAMERA]; // in id order
     f.p1.receive({ topic: topics.start(A), payload: json(activity('evt_same', t)) });
     f.p1.receive({ topic: topics.start(B), payload: json(activity('evt_same', t + 5)) });
     f.p1.receive({ topic: topics.stop(B), payload: json(activity('evt_same', t + 7)) });

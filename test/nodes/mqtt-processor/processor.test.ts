@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Processor, type ProcessorOutput } from '../../../nodes/mqtt-processor/processor';
+import { creationTimestamp, Processor, type ProcessorOutput } from '../../../nodes/mqtt-processor/processor';
 import { parseSensorLimits } from '../../../nodes/mqtt-processor/sensor-limits';
 import type {
   ActivityRecord,
@@ -11,7 +11,7 @@ import type {
   HeartbeatRecord,
   SensorRecord,
 } from '../../../nodes/lib/types';
-import { activity, CAMERA, connected, disconnected, environment, heartbeat, PI, topics } from '../../support/fixtures';
+import { activity, CAMERA, CAMERA_2, connected, disconnected, environment, heartbeat, PI, topics } from '../../support/fixtures';
 
 const NOW = 1_705_400_000_000;
 
@@ -66,7 +66,10 @@ describe('mqtt-processor: records from every topic kind', () => {
   it('reads heartbeat fields', () => {
     const { p } = make();
     const r = p.handleDevice(topics.status(), json(heartbeat())).record as HeartbeatRecord;
-    assert.deepEqual([r.batteryLevel, r.signalStrength, r.uptime, r.temperature, r.streamState], [87, -61, 3600, 38.5, 'idle']);
+    assert.deepEqual(
+      [r.batteryLevel, r.signalStrength, r.uptime, r.temperature, r.ipAddress, r.status, r.online, r.streamState],
+      [87, -61, 3600, 38.5, '192.168.1.101', 'online', true, 'idle'],
+    );
   });
 
   it('reads Pi sensor readings with millisecond timestamps', () => {
@@ -78,16 +81,25 @@ describe('mqtt-processor: records from every topic kind', () => {
     );
   });
 
-  it('reads camera state with the mode and other settings', () => {
+  it('reads camera state as a heartbeat with the mode it reports', () => {
     const { p } = make();
-    const out = p.handleDevice(topics.state(), json({ mode: 'armed', detectionSensitivity: 'high' }));
+    const text = JSON.stringify({ mode: 'armed', detectionSensitivity: 'high' });
+    const out = p.handleDevice(topics.state(), text);
     assert.deepEqual(out.record, {
       kind: 'camera-state',
       deviceId: CAMERA,
       deviceType: 'hive-cam',
       timeMs: NOW,
       mode: 'ARMED',
-      settings: { detectionSensitivity: '"high"' },
+      status: undefined,
+      online: true,
+      batteryLevel: undefined,
+      signalStrength: undefined,
+      uptime: undefined,
+      temperature: undefined,
+      ipAddress: undefined,
+      streamState: undefined,
+      raw: text,
     });
   });
 
@@ -97,7 +109,7 @@ describe('mqtt-processor: records from every topic kind', () => {
       p.handleDevice(topics.status(), json({ timestamp: '2024-01-15T14:30:45Z' })).record!.timeMs,
       Date.parse('2024-01-15T14:30:45Z'),
     );
-    assert.equal(p.handleDevice(topics.status(), json({ battery: 50 })).record!.timeMs, NOW);
+    assert.equal(p.handleDevice(topics.status(), json({ battery: { level: 50 } })).record!.timeMs, NOW);
   });
 });
 
@@ -144,8 +156,8 @@ describe('mqtt-processor: activity pairing and redelivery', () => {
     const { p } = make();
     assert.equal(p.handleDevice(topics.status(), json(heartbeat(10))).record !== undefined, true);
     assert.equal(p.handleDevice(topics.status(), json(heartbeat(10))).record, undefined);
-    assert.equal(p.handleDevice(topics.status(), json({ battery: 50 })).record !== undefined, true);
-    assert.equal(p.handleDevice(topics.status(), json({ battery: 50 })).record !== undefined, true);
+    assert.equal(p.handleDevice(topics.status(), json({ battery: { level: 50 } })).record !== undefined, true);
+    assert.equal(p.handleDevice(topics.status(), json({ battery: { level: 50 } })).record !== undefined, true);
   });
 });
 
@@ -156,13 +168,13 @@ describe('mqtt-processor: bad input becomes a dead letter', () => {
     ['unknown topic', 'prod/device/firmware/hive-cam/abc', json({}), /unknown topic/],
     ['unknown device type', 'prod/device/status/toaster/abc', json({}), /unknown device type/],
     ['invalid device id', 'prod/device/status/hive-cam/bad.id', json({}), /invalid device id/],
-    ['wrong field type', topics.status(), json({ battery: 'full' }), /"battery" must be a number/],
-    ['out-of-range battery', topics.status(), json({ battery: 140 }), /"battery" out of range/],
-    ['unknown connection status', topics.connection(), json({ status: 'maybe' }), /"status" must be/],
-    ['activity without eventId', topics.start(), json({ activityType: 'MOTION' }), /"eventId" is required/],
+    ['a VBC01 id in lower case', `prod/device/status/hive-cam/${CAMERA.toLowerCase()}`, json({}), /32 upper-case hex digits/],
+    ['a VBC01 id that is not 32 hex digits', 'prod/device/status/hive-cam/CAM0001', json({}), /invalid VBC01 camera id "CAM0001"/],
+    ['wrong field type', topics.status(), json({ battery: { level: 'full' } }), /"battery.level" must be a number/],
+    ['out-of-range battery', topics.status(), json({ battery: { level: 140 } }), /"battery.level" out of range/],
+    ['an IP address that is not text', topics.status(), json({ ethernet: { ipAddress: 10 } }), /"ethernet.ipAddress" must be a string/],
     ['eventId with a slash', topics.start(), json({ eventId: '../etc/passwd' }), /"eventId" must match/],
-    ['confidence above 1', topics.start(), json({ eventId: 'e1', confidence: 3 }), /"confidence" out of range/],
-    ['unknown mode', topics.state(), json({ mode: 'PARTY' }), /"mode" must be one of ARMED, LIVESTREAMONLY, PRIVACY/],
+    ['confidence that is not a number', topics.start(), json({ eventId: 'e1', confidence: 'high' }), /"confidence" must be a number/],
     ['empty sensor reading', topics.environment(), json({ timestamp: 1 }), /no reading/],
     ['impossible humidity', topics.environment(), json({ humidity: 180 }), /"humidity" out of range/],
   ];
@@ -184,7 +196,7 @@ describe('mqtt-processor: bad input becomes a dead letter', () => {
 
   it('rejects a payload over the size limit and keeps only its first 4 KiB', () => {
     const { p } = make({ maxPayloadBytes: 10_000 });
-    const big = Buffer.from(JSON.stringify({ battery: 5, junk: 'x'.repeat(20_000) }));
+    const big = Buffer.from(JSON.stringify({ uptime: 5, junk: 'x'.repeat(20_000) }));
     const out = p.handleDevice(topics.status(), big);
     const dead = out.record as DeadLetterRecord;
     assert.match(dead.reason, /exceeds the 10000-byte limit/);
@@ -238,8 +250,11 @@ describe('mqtt-processor: connection alerts and state restore', () => {
     assert.equal(payload.mode, 'PRIVACY');
     assert.equal(payload.sourceId, CAMERA);
     assert.equal(payload.sourceType, 'hive-cam');
-    assert.match(payload.requestId, /^req_[0-9a-f]{16}$/);
-    assert.equal(payload.creationTimestamp, new Date(NOW).toISOString());
+    assert.match(payload.requestId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a UUID v4');
+    // Python's isoformat: no fraction when it is zero
+    assert.equal(payload.creationTimestamp, '2024-01-16T10:13:20Z');
+    const { type, durationMinutes, intervalSeconds } = payload as unknown as Record<string, string>;
+    assert.deepEqual([type, durationMinutes, intervalSeconds], ['NA', 'NA', 'NA'], "the real dashboard's setmode");
   });
 
   it('restores a mode remembered from the database after a restart', () => {
@@ -252,9 +267,9 @@ describe('mqtt-processor: connection alerts and state restore', () => {
   it('after a restart, does not re-announce a camera the database knew as online, but does one it knew as offline', () => {
     const { p, later } = make();
     p.remember(CAMERA, { deviceType: 'hive-cam', name: 'Garage', connected: true });
-    p.remember('cam-2', { deviceType: 'hive-cam', name: 'Porch', connected: false });
+    p.remember(CAMERA_2, { deviceType: 'hive-cam', name: 'Porch', connected: false });
     p.handleDevice(topics.connection(), json({ status: 'connected' }));
-    p.handleDevice(topics.connection('cam-2'), json({ status: 'connected' }));
+    p.handleDevice(topics.connection(CAMERA_2), json({ status: 'connected' }));
     assert.deepEqual(
       later.flatMap((o) => o.alerts.map((a) => `${a.kind} ${a.deviceName}`)),
       ['camera-online Porch'],
@@ -288,10 +303,37 @@ describe('mqtt-processor: command requests', () => {
     const reboot = p.handleCommand({ action: 'reboot', deviceId: CAMERA });
     assert.ok(reboot.ok);
     assert.equal(reboot.command.topic, `prod/honeycomb/${CAMERA}/system/reboot`);
-    const settings = p.handleCommand({ action: 'settings-update', deviceId: CAMERA, settings: { detectionSensitivity: 'low' } });
-    assert.ok(settings.ok);
+    const settings = p.handleCommand({ action: 'settings-update', deviceId: CAMERA, settings: { volume: 'low', ledRing: 'false' } });
+    assert.equal(settings.ok, true);
+    if (!settings.ok) return;
     assert.equal(settings.command.topic, `prod/honeycomb/${CAMERA}/settings/update`);
-    assert.deepEqual((settings.command.payload as unknown as { settings: unknown }).settings, { detectionSensitivity: 'low' });
+    const { requestId, creationTimestamp, ...rest } = settings.command.payload as unknown as Record<string, unknown>;
+    assert.ok(requestId && creationTimestamp);
+    // Flat, all 20 fields, the defaults filled in as the real dashboard does (vbc01-protocol.md §6)
+    assert.deepEqual(rest, {
+      sourceId: CAMERA,
+      sourceType: 'hive-cam',
+      resolution: '720p',
+      frameRate: '30',
+      scheduleEnabled: false,
+      schedule: [],
+      motionDetection: 'SMART',
+      audioDetection: 'ALL',
+      storage: 'CLOUD',
+      activityZone: 'ALL',
+      ledDot: true,
+      ledRing: false,
+      soundAlert: true,
+      nightVision: 'AUTO',
+      invertImage: false,
+      cameraAudio: false,
+      cameraZoom: '1X',
+      motionSensitivity: 'MEDIUM',
+      audioSensitivity: 'MEDIUM',
+      timeZone: 'GMT',
+      wdr: false,
+      volume: 'LOW',
+    });
   });
 
   const bad: Array<[string, Parameters<Processor['handleCommand']>[0], number, RegExp]> = [
@@ -304,8 +346,39 @@ describe('mqtt-processor: command requests', () => {
       'settings that are not an object',
       { action: 'settings-update', deviceId: CAMERA, settings: [1] as unknown as Record<string, unknown> },
       400,
-      /"settings" object/,
+      /settings must be a JSON object/,
     ],
+    [
+      'an unknown setting',
+      { action: 'settings-update', deviceId: CAMERA, settings: { detectionSensitivity: 'low' } },
+      400,
+      /unknown setting "detectionSensitivity"/,
+    ],
+    [
+      'a resolution the camera has not',
+      { action: 'settings-update', deviceId: CAMERA, settings: { resolution: '4K' } },
+      400,
+      /setting "resolution" must be one of R_1080P, R_720P, R_480P/,
+    ],
+    [
+      'a switch that is not true or false',
+      { action: 'settings-update', deviceId: CAMERA, settings: { ledDot: 'maybe' } },
+      400,
+      /setting "ledDot" must be true or false/,
+    ],
+    [
+      'a schedule that is not a list',
+      { action: 'settings-update', deviceId: CAMERA, settings: { schedule: 'weekdays' } },
+      400,
+      /setting "schedule" must be an array/,
+    ],
+    [
+      'a sound the camera has not',
+      { action: 'sound-play', deviceId: CAMERA, soundType: 'AIR_HORN' },
+      400,
+      /POLICE_SIREN, DOG_BARK, HOUSE_ALARM, LULLABY/,
+    ],
+    ['a sound without a type', { action: 'sound-play', deviceId: CAMERA }, 400, /sound must be one of/],
   ];
   for (const [what, req, code, error] of bad) {
     it(`refuses ${what} with ${code}`, () => {
@@ -405,12 +478,15 @@ describe('mqtt-processor: hostile payloads are dead letters, never throws (issue
     ['a cyclic object payload', topics.status(), cyclic, /nested deeper than 32 levels/],
     ['an object payload with a BigInt', topics.status(), { battery: 10n }, /not JSON/],
     ['bytes that are not UTF-8', topics.status(), Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]), /not valid UTF-8/],
-    ['NaN in an object payload', topics.status(), { battery: NaN }, /"battery" must be a number/],
+    ['NaN in an object payload', topics.status(), { battery: { level: NaN } }, /"battery.level" must be a number/],
     ['a number too large for a double', topics.status(), Buffer.from('{"uptime": 1e400}'), /"uptime" must be a number/],
     ['a huge uptime', topics.status(), Buffer.from('{"uptime": 1e300}'), /"uptime" out of range/],
-    ['a huge signal strength', topics.status(), Buffer.from('{"signal": -1e300}'), /"signal" out of range/],
-    ['a "__proto__" setting', topics.state(), Buffer.from('{"__proto__": {"polluted": 1}}'), /setting name "__proto__" is not allowed/],
-    ['a "constructor" setting', topics.state(), Buffer.from('{"constructor": {"prototype": 1}}'), /setting name "constructor"/],
+    [
+      'a huge signal strength',
+      topics.status(),
+      Buffer.from('{"radio": {"signalStrength": -1e300}}'),
+      /"radio.signalStrength" out of range/,
+    ],
   ];
   for (const [what, topic, payload, reason] of cases) {
     it(`keeps ${what} as a dead letter with its reason`, () => {
@@ -442,7 +518,7 @@ describe('mqtt-processor: hostile payloads are dead letters, never throws (issue
 
   it('accepts a payload that starts with a UTF-8 byte-order mark', () => {
     const { p } = make();
-    const out = p.handleDevice(topics.status(), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), json({ battery: 50 })]));
+    const out = p.handleDevice(topics.status(), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), json({ battery: { level: 50 } })]));
     assert.equal(out.rejected, undefined);
     assert.equal((out.record as HeartbeatRecord).batteryLevel, 50);
   });
@@ -525,7 +601,7 @@ describe('mqtt-processor: device times outside the clock window (issue 13)', () 
 describe('mqtt-processor: two cameras with the same eventId (issue 13)', () => {
   it("pairs each stop with its own camera's start", () => {
     const { p } = make();
-    const [a, b] = ['cam-a', 'cam-b'];
+    const [a, b] = [CAMERA, CAMERA_2];
     const at = (s: number) => NOW / 1000 - 100 + s;
     p.handleDevice(topics.start(a), json(activity('evt_same', at(0))));
     p.handleDevice(topics.start(b), json(activity('evt_same', at(5))));
@@ -560,8 +636,8 @@ describe('mqtt-processor: a pending offline alert survives a restart (issue 13)'
   it('sends nothing again for a device whose offline alert is recorded, or that reconnects in time', async () => {
     const { p, later } = make({ debounceMs: 20 });
     p.remember(CAMERA, { deviceType: 'hive-cam', connected: false, announced: 'offline', disconnectedMs: NOW - 1000 });
-    p.remember('cam-2', { deviceType: 'hive-cam', connected: false, announced: 'online', disconnectedMs: NOW });
-    p.handleDevice(topics.connection('cam-2'), json({ status: 'connected' }));
+    p.remember(CAMERA_2, { deviceType: 'hive-cam', connected: false, announced: 'online', disconnectedMs: NOW });
+    p.handleDevice(topics.connection(CAMERA_2), json({ status: 'connected' }));
     await new Promise((r) => setTimeout(r, 60));
     assert.deepEqual(later, []);
     p.close();
@@ -583,3 +659,76 @@ async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+describe('mqtt-processor: VBC01 payloads as the firmware sends them (vbc01-protocol.md §5)', () => {
+  it('reads a Will without status, or a bare DISCONNECT, as offline, and "online" too', () => {
+    const { p } = make();
+    for (const payload of [json({ eventType: 'DISCONNECT' }), 'DISCONNECT', json({ status: 'online' }), json({ status: 5 })]) {
+      const r = p.handleDevice(topics.connection(), payload).record as ConnectionRecord;
+      assert.equal(r.kind, 'connection');
+      assert.equal(r.status, 'disconnected');
+    }
+    assert.equal((p.handleDevice(topics.connection(), json({ status: 'Connected' })).record as ConnectionRecord).status, 'connected');
+  });
+
+  it('stores another activity level as a start without an alert, and an "end" as a stop', () => {
+    const { p } = make();
+    const other = p.handleDevice(`prod/device/message/hive-cam/${CAMERA}/activity/detected`, json({ eventId: 'e9' }));
+    assert.deepEqual([other.record!.kind, (other.record as ActivityRecord).level, other.alerts.length], ['activity-start', 'detected', 0]);
+    const end = p.handleDevice(`prod/device/message/hive-cam/${CAMERA}/activity/end`, json({ eventId: 'e9' }));
+    assert.equal(end.record!.kind, 'activity-stop');
+    const byType = p.handleDevice(`prod/device/message/hive-cam/${CAMERA}/activity/start`, json({ eventId: 'e10', eventType: 'STOP' }));
+    assert.equal(byType.record!.kind, 'activity-stop');
+  });
+
+  it('names an event without an id after the camera and its time, and keeps its confidence as sent', () => {
+    const { p } = make();
+    const t = NOW / 1000 - 30;
+    const r = p.handleDevice(topics.start(), json({ timestamp: t, confidence: 72 })).record as ActivityRecord;
+    assert.equal(r.eventId, `activity_${CAMERA}_${t}`);
+    assert.equal(r.confidence, 72);
+    assert.equal(r.activityType, 'MOTION');
+  });
+
+  it('ignores a battery, radio or ethernet that is not an object, and takes the IP from ethernet', () => {
+    const { p } = make();
+    const r = p.handleDevice(topics.status(), json({ battery: 'mains', radio: [1], ethernet: { ipAddress: '10.1.2.3' } }))
+      .record as HeartbeatRecord;
+    assert.deepEqual(
+      [r.kind, r.batteryLevel, r.signalStrength, r.ipAddress, r.online],
+      ['heartbeat', undefined, undefined, '10.1.2.3', true],
+    );
+    const asleep = p.handleDevice(topics.status(), json({ status: 'SLEEPING' })).record as HeartbeatRecord;
+    assert.deepEqual([asleep.status, asleep.online], ['sleeping', false]);
+  });
+
+  it('keeps a camera/state whose mode it does not know as a heartbeat', () => {
+    const { p } = make();
+    const out = p.handleDevice(topics.state(), json({ mode: 'NIGHT_WATCH' }));
+    assert.equal(out.rejected, undefined);
+    assert.equal(out.record!.kind, 'camera-state');
+    assert.equal((out.record as { mode?: string }).mode, undefined);
+  });
+});
+
+describe('mqtt-processor: command envelope', () => {
+  it('writes creationTimestamp as Python does: microseconds, none when zero', () => {
+    assert.equal(creationTimestamp(Date.UTC(2026, 0, 10, 21, 16, 58, 123)), '2026-01-10T21:16:58.123000Z');
+    assert.equal(creationTimestamp(Date.UTC(2026, 0, 10, 21, 16, 58)), '2026-01-10T21:16:58Z');
+  });
+
+  it('builds sound/play with the soundType and sound/stop with the envelope alone', () => {
+    const { p } = make();
+    p.handleDevice(topics.connection(), json(connected()));
+    const play = p.handleCommand({ action: 'sound-play', deviceId: CAMERA, soundType: 'police_siren' });
+    assert.equal(play.ok, true);
+    if (!play.ok) return;
+    assert.equal(play.command.topic, `prod/honeycomb/${CAMERA}/sound/play`);
+    assert.equal((play.command.payload as { soundType: string }).soundType, 'POLICE_SIREN');
+    const stop = p.handleCommand({ action: 'sound-stop', deviceId: CAMERA });
+    assert.equal(stop.ok, true);
+    if (!stop.ok) return;
+    assert.equal(stop.command.topic, `prod/honeycomb/${CAMERA}/sound/stop`);
+    assert.deepEqual(Object.keys(stop.command.payload).sort(), ['creationTimestamp', 'requestId', 'sourceId', 'sourceType']);
+  });
+});

@@ -190,7 +190,7 @@ describe('records in seed 004 tables', () => {
       deviceType: 'hive-cam',
       timeMs: 2_000_000,
       mode: 'ARMED',
-      settings: { nightVision: '"auto"' },
+      raw: '{"mode":"ARMED"}',
     });
     await store.writeAsync({
       kind: 'command',
