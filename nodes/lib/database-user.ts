@@ -10,6 +10,7 @@
 import type { Node, NodeMessageInFlow } from 'node-red';
 import { backoffMs, type BackoffOptions } from './backoff';
 import { DEFAULTS } from './settings';
+import { storeUnavailable } from './store-errors';
 import type { StatusReporter } from './status';
 
 /** What the picam-database config node offers its users (structurally: nodes/lib imports no node folder). */
@@ -90,7 +91,7 @@ export function useDatabase<S, Send>(o: DatabaseUserOptions<S, Send>): DatabaseU
     if (user.store !== undefined) return o.input(user.store, q.msg, q.send, q.done);
     if (unavailable && o.withoutStore) return o.withoutStore(q.msg, q.send, q.done);
     if (unavailable && !holding) return refuse(q, unavailable);
-    if (queue.length >= maxQueued) return refuse(q, new Error(`${node.type}: ${maxQueued} messages already wait for the ${label}`));
+    if (queue.length >= maxQueued) return refuse(q, storeUnavailable(`${node.type}: ${maxQueued} messages already wait for the ${label}`));
     queue.push(q);
   };
 
@@ -116,7 +117,7 @@ export function useDatabase<S, Send>(o: DatabaseUserOptions<S, Send>): DatabaseU
   const failed = (err: Error) => {
     attempt++;
     const delayMs = backoffMs(attempt, o.backoff ?? OPEN_BACKOFF);
-    unavailable = new Error(`${node.type}: ${label} unavailable: ${err.message}`);
+    unavailable = storeUnavailable(`${node.type}: ${label} unavailable: ${err.message}`);
     // The config node logs each failed open; the status here says what this node does about it.
     if (closed) return refuseQueued(unavailable);
     if (attempt === 1) {
@@ -131,7 +132,7 @@ export function useDatabase<S, Send>(o: DatabaseUserOptions<S, Send>): DatabaseU
 
   const stopHolding = () => {
     holding = false;
-    if (unavailable) refuseQueued(new Error(`${unavailable.message} (waited ${Math.round(holdMs / 1000)} s)`));
+    if (unavailable) refuseQueued(storeUnavailable(`${unavailable.message} (waited ${Math.round(holdMs / 1000)} s)`));
   };
 
   function open() {
@@ -157,7 +158,7 @@ export function useDatabase<S, Send>(o: DatabaseUserOptions<S, Send>): DatabaseU
     clearTimeout(holdTimer);
     const finish = async () => {
       await opening;
-      refuseQueued(new Error(`${node.type}: closed before the ${label} opened`));
+      refuseQueued(storeUnavailable(`${node.type}: closed before the ${label} opened`));
       await o.close?.();
       status.clear();
       if (db) await db.release(node);

@@ -6,6 +6,16 @@
  * constraint, a bad value) would fail the same way again: that record fails.
  */
 
+/**
+ * Ours: the store could not take the message now (still opening, its wait queue full, the node
+ * closing). The message is fine: it must be tried again, never acknowledged as done.
+ */
+export const STORE_UNAVAILABLE = 'PICAM_STORE_UNAVAILABLE';
+
+export function storeUnavailable(message: string): Error {
+  return Object.assign(new Error(message), { code: STORE_UNAVAILABLE });
+}
+
 /** SQLite result codes (node-sqlite3 puts the primary code's name in `code`) and errno codes that pass. */
 const TRANSIENT_CODES = [
   'SQLITE_FULL',
@@ -22,6 +32,7 @@ const TRANSIENT_CODES = [
   'EDQUOT',
   'EMFILE',
   'ENFILE',
+  STORE_UNAVAILABLE,
 ];
 
 function codeOf(err: unknown): string {

@@ -17,7 +17,8 @@ import { messageHooks, ReceiptBook } from '../lib/ingest/receipts';
 import { compact, StatusReporter, type StatusLevel } from '../lib/status';
 import { numberSetting, type NodeConstructor } from '../lib/node-config';
 import { runtimeClientId } from '../lib/runtime-identity';
-import { AckWindow } from './ack-window';
+import { AckWindow, type Delivery } from './ack-window';
+import { backoffMs, type BackoffOptions } from '../lib/backoff';
 import { brokerUrl } from '../lib/mqtt/broker-connection';
 import { clientOptions, DEFAULT_MAX_IN_FLIGHT, DEFAULT_SESSION_EXPIRY_SECONDS } from './connection';
 import { parseBoolean } from '../lib/settings';
@@ -40,6 +41,9 @@ interface Credentials {
 
 /** Tells MQTT.js not to send its own PUBACK (publish.js: an error skips it, without emitting anything). */
 const ACK_HELD = new Error('acknowledged after commit');
+
+/** A message the store could not take yet comes round again after 0.5 s, doubling up to 30 s. */
+const RETRY_BACKOFF: BackoffOptions = { baseMs: 500, maxMs: 30_000 };
 
 /** The MQTT.js internal that writes a packet on the current connection; there is no public way to ack. */
 type PacketSender = { _sendPacket(packet: { cmd: 'puback'; messageId: number; reasonCode: number }): void };
@@ -70,23 +74,44 @@ export default function register(RED: NodeAPI): void {
     };
     const showCounts = () => status.soon(counts);
 
-    const deliver = (packet: IPublishPacket, done: (err?: Error) => void) => {
-      const delivery = window.receive(packet.qos, packet.messageId);
+    // Messages the store could not take yet, sent into the flow again after a pause.
+    const retries = new Set<NodeJS.Timeout>();
+    const send = (packet: IPublishPacket, delivery: Delivery, attempt: number) => {
       const msg: Record<string, unknown> = {
         topic: packet.topic,
         payload: packet.payload,
         qos: packet.qos,
         retain: packet.retain,
       };
+      // The processor drops a message it has seen; this one it saw, but it was never stored.
+      if (attempt > 0) msg.resent = true;
       const id = book.open(msg, (outcome) => {
-        // A node that failed the message (a bad record, already in dead letters or
-        // logged) still completed it: redelivery would fail the same way.
+        if (outcome.retry) {
+          // Not stored (the database still opening, its queue full, the disk full): no PUBACK;
+          // it goes round again, and with the window full the broker waits meanwhile.
+          const timer = setTimeout(
+            () => {
+              retries.delete(timer);
+              send(packet, delivery, attempt + 1);
+            },
+            backoffMs(attempt + 1, RETRY_BACKOFF),
+          );
+          retries.add(timer);
+          if (attempt === 0) node.warn(`mqtt-ingest: not stored yet, trying again: ${outcome.errors.join('; ')}`);
+          return;
+        }
+        // A node that failed the message for what it is (a bad record, already in dead
+        // letters or logged) still completed it: redelivery would fail the same way.
         if (outcome.errors.length > 0) node.debug(`acknowledged after errors: ${outcome.errors.join('; ')}`);
         window.settle(delivery);
         showCounts();
       });
       node.send(msg);
       book.sent(id);
+    };
+
+    const deliver = (packet: IPublishPacket, done: (err?: Error) => void) => {
+      send(packet, window.receive(packet.qos, packet.messageId), 0);
       showCounts();
       window.whenRoom(() => done(packet.qos === 1 ? ACK_HELD : undefined));
     };
@@ -146,6 +171,8 @@ export default function register(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       // What is in flight stays unacknowledged: the broker redelivers it to the session.
+      for (const timer of retries) clearTimeout(timer);
+      retries.clear();
       book.close();
       window.close();
       status.clear();

@@ -7,7 +7,8 @@ import type { NodeMessageInFlow } from 'node-red';
 import type { CommandAction, CommandRequest } from '../lib/types';
 
 export type ProcessorInput =
-  | { type: 'device'; topic: string; payload: unknown }
+  /** `resent`: the message comes again because the store could not take it: not a duplicate */
+  | { type: 'device'; topic: string; payload: unknown; resent?: boolean }
   | { type: 'command'; request: CommandRequest }
   | { type: 'ignored'; reason: string }
   | { type: 'invalid'; reason: string };
@@ -31,7 +32,7 @@ const HTTP_ACTIONS: Record<string, CommandAction> = {
 };
 
 export function classifyInput(msg: NodeMessageInFlow, prefix: string): ProcessorInput {
-  const m = msg as NodeMessageInFlow & { command?: unknown; req?: HttpRequestLike };
+  const m = msg as NodeMessageInFlow & { command?: unknown; req?: HttpRequestLike; resent?: unknown };
   if (m.command !== undefined) {
     if (!m.command || typeof m.command !== 'object') return { type: 'invalid', reason: 'msg.command must be an object' };
     return { type: 'command', request: m.command as CommandRequest };
@@ -43,9 +44,10 @@ export function classifyInput(msg: NodeMessageInFlow, prefix: string): Processor
   if (msg.topic === 'publish' && packet && typeof packet.topic === 'string') {
     // The broker also routes our own commands and $SYS: only device traffic is ours.
     if (!packet.topic.startsWith(`${prefix}/device/`)) return { type: 'ignored', reason: 'not a device topic' };
-    return { type: 'device', topic: packet.topic, payload: packet.payload };
+    return { type: 'device', topic: packet.topic, payload: packet.payload, resent: m.resent === true };
   }
-  if (typeof msg.topic === 'string' && msg.topic !== '') return { type: 'device', topic: msg.topic, payload: msg.payload };
+  if (typeof msg.topic === 'string' && msg.topic !== '')
+    return { type: 'device', topic: msg.topic, payload: msg.payload, resent: m.resent === true };
   return { type: 'invalid', reason: 'expected an MQTT message (msg.topic and msg.payload) or msg.command' };
 }
 

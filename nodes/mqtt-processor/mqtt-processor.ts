@@ -107,7 +107,7 @@ export default function register(RED: NodeAPI): void {
           done(new Error(`mqtt-processor: ${input.reason}`));
           return;
         case 'device': {
-          const out = processor.handleDevice(input.topic, input.payload);
+          const out = processor.handleDevice(input.topic, input.payload, input.resent);
           msg.topic = input.topic; // the broker node's publish output says "publish" here
           if (out.rejected) warn.warnNow(`rejected ${input.topic}: ${out.rejected} (kept in dead letters)`);
           else if (out.clockWarning) warn.warnNow(`${input.topic}: ${out.clockWarning} (the device's value is kept as device_time_raw)`);

@@ -149,11 +149,12 @@ export class Processor {
   }
 
   /** Never throws: whatever cannot be processed becomes a dead letter that says why. */
-  handleDevice(topic: string, payload: unknown): ProcessorOutput {
+  /** `resent`: the ingest sends it again because the store could not take it; never dropped as a duplicate. */
+  handleDevice(topic: string, payload: unknown, resent = false): ProcessorOutput {
     this.counters.received++;
     const nowMs = this.now();
     try {
-      return this.device(topic, payload, nowMs);
+      return this.device(topic, payload, nowMs, resent);
     } catch (err) {
       // A defect of ours must not lose the device's message: keep it and say so.
       const bytes = typeof payload === 'string' ? Buffer.from(payload) : Buffer.isBuffer(payload) ? payload : Buffer.alloc(0);
@@ -162,7 +163,7 @@ export class Processor {
     }
   }
 
-  private device(topic: string, payload: unknown, nowMs: number): ProcessorOutput {
+  private device(topic: string, payload: unknown, nowMs: number, resent: boolean): ProcessorOutput {
     const parsedTopic = parseDeviceTopic(topic, this.opts);
     if (parsedTopic.ok && parsedTopic.topic.kind === 'thumbnail') {
       const t = parsedTopic.topic;
@@ -192,7 +193,8 @@ export class Processor {
           ? fingerprint(topic, decoded.text)
           : undefined;
     if (key !== undefined) {
-      if (this.seen.has(key, nowMs)) {
+      // A resend was seen once, but never stored: it must reach the store this time.
+      if (!resent && this.seen.has(key, nowMs)) {
         this.counters.duplicates++;
         return { alerts: NONE, commands: NONE, duplicate: true };
       }

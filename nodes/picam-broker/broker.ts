@@ -23,6 +23,7 @@ import { DeviceRules, Login, roleOf, topicMatches, type ClientRole, type Peer } 
 import { cameraRefusal, type CameraRegistry } from './camera-login';
 import type { DeviceMessage, IngestGate } from './ingest-gate';
 import { ReadThrottle } from './read-throttle';
+import { fingerprint, RecentMap } from '../lib/recent';
 
 /** What the node shows and logs; counts live in the node. */
 export interface BrokerEvents {
@@ -61,6 +62,11 @@ export class PicamBroker implements LocalBroker {
   /** publishes refused by the per-device rule: acknowledged, never routed */
   private readonly dropped = new WeakSet<object>();
   private closing?: Promise<void>;
+  /**
+   * Messages not stored (no PUBACK), by device, topic and payload: the device sends them again,
+   * and the processor must not drop that copy as a duplicate of one it saw but never stored.
+   */
+  private readonly notStored = new RecentMap<number, true>(10_000, 10 * 60_000);
   /** devices' sockets are read only while the ingest gate has room */
   private readonly throttle: ReadThrottle;
 
@@ -200,10 +206,20 @@ export class PicamBroker implements LocalBroker {
       retain: packet.retain,
       clientId: client.id,
     };
+    // Hashing the payload costs: only while some message waits to come again.
+    const keyOf = () => fingerprint(`${client.id}\u0000${packet.topic}`, msg.payload.toString('latin1'));
+    if (this.notStored.size > 0) {
+      const key = keyOf();
+      if (this.notStored.has(key, Date.now())) {
+        msg.resent = true;
+        this.notStored.delete(key);
+      }
+    }
     this.opts.gate.admit(msg, ({ errors }) => {
       if (errors.length === 0) return done(null);
       this.opts.events.failed(client.id, packet.qos, packet.topic, errors);
       if (packet.qos === 0) return done(null); // nothing to withhold
+      this.notStored.set(keyOf(), true, Date.now());
       // Not stored: no PUBACK. aedes closes the connection and the device sends it again.
       done(new Error(`not stored: ${errors.join('; ')}`));
     });

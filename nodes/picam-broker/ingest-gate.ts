@@ -19,6 +19,8 @@ export interface DeviceMessage extends Record<string, unknown> {
   retain: boolean;
   /** the publishing client's id (its device id) */
   clientId: string;
+  /** sent again after it was not stored: the processor must not drop it as a duplicate */
+  resent?: boolean;
 }
 
 export type Release = (outcome: ReceiptOutcome) => void;

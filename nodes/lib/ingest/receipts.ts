@@ -23,12 +23,18 @@
  * acknowledgement and, through the ingress's in-flight limit, the broker.
  */
 import { randomBytes } from 'node:crypto';
+import { isTransientStoreError } from '../store-errors';
 
 export const RECEIPT_PROPERTY = '_ingest';
 
 /** How a receipt ended: the errors of nodes that completed with one (done(err)). */
 export interface ReceiptOutcome {
   errors: string[];
+  /**
+   * One of them was the store's "not now" (still opening, full disk, a full wait queue): the
+   * message is fine and not stored, so it must come again, never be acknowledged as done.
+   */
+  retry: boolean;
 }
 export type Settle = (outcome: ReceiptOutcome) => void;
 
@@ -56,6 +62,7 @@ interface OpenReceipt {
   holds: Map<string, number>;
   total: number;
   errors: string[];
+  retry: boolean;
   openedMs: number;
   settle: Settle;
   book: ReceiptBook;
@@ -103,7 +110,10 @@ function onComplete(event: CompleteEvent): void {
   const nodeId = event.node?.id;
   // No hold of this node's: its copy did not come through a counted delivery (a catch node's).
   if (!r || nodeId === undefined || !r.holds.get(nodeId)) return;
-  if (event.error) r.errors.push(event.error instanceof Error ? event.error.message : String(event.error));
+  if (event.error) {
+    r.errors.push(event.error instanceof Error ? event.error.message : String(event.error));
+    if (isTransientStoreError(event.error)) r.retry = true;
+  }
   release(event.msg![RECEIPT_PROPERTY] as string, r, nodeId);
 }
 
@@ -114,7 +124,7 @@ function release(id: string, r: OpenReceipt, holder: string): void {
   if (--r.total > 0) return;
   open.delete(id);
   r.book.forget();
-  r.settle({ errors: r.errors });
+  r.settle({ errors: r.errors, retry: r.retry });
 }
 
 function attach(hooks: MessageHooks): void {
@@ -150,7 +160,7 @@ export class ReceiptBook {
    */
   open(msg: Record<string, unknown>, settle: Settle, nowMs = Date.now()): string {
     const id = `${idPrefix}-${++seq}`;
-    open.set(id, { holds: new Map([[INGRESS, 1]]), total: 1, errors: [], openedMs: nowMs, settle, book: this });
+    open.set(id, { holds: new Map([[INGRESS, 1]]), total: 1, errors: [], retry: false, openedMs: nowMs, settle, book: this });
     this.count++;
     msg[RECEIPT_PROPERTY] = id;
     return id;

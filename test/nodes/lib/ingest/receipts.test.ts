@@ -65,7 +65,7 @@ describe('receipts', () => {
     assert.equal(settled, undefined, 'settled before the slow node completed');
     const deadline = Date.now() + 5000;
     while (!settled && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    assert.deepEqual(settled, { errors: [] });
+    assert.deepEqual(settled, { errors: [], retry: false });
     assert.equal(book!.inFlight, 0);
   });
 
@@ -87,6 +87,30 @@ describe('receipts', () => {
     while (outcomes.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     assert.equal(outcomes.length, 2);
     assert.match(outcomes[1]!.errors.join(), /cannot store/);
+    assert.equal(outcomes[1]!.retry, false, 'a failure for what the message is: acknowledged, not sent again');
+  });
+
+  it('ask for the message again when a node failed it with the store\'s "not now"', async () => {
+    const flow = [
+      { id: 'in', type: 'test-ingress', wires: [['busy']] },
+      {
+        id: 'busy',
+        type: 'function',
+        // What nodes/lib/database-user.ts fails input with while the database cannot open.
+        func: 'node.done(Object.assign(new Error("database unavailable"), { code: "PICAM_STORE_UNAVAILABLE" })); return null;',
+        outputs: 1,
+        wires: [],
+      },
+    ];
+    await helper.load([ingressModule, functionModule] as never, flow);
+    let settled: ReceiptOutcome | undefined;
+    const msg: Record<string, unknown> = { payload: 1 };
+    const id = book!.open(msg, (o) => (settled = o));
+    (node('in') as unknown as Node).send(msg);
+    book!.sent(id);
+    await until(() => settled !== undefined);
+    assert.match(settled!.errors.join(), /database unavailable/);
+    assert.equal(settled!.retry, true);
   });
 
   // The shipped flows have a catch node: it gets a copy of a failed message
@@ -163,6 +187,6 @@ describe('receipts', () => {
     await until(() => slowGot);
     assert.equal(settled, undefined, 'settled before the node behind the link pair completed');
     await until(() => settled !== undefined);
-    assert.deepEqual(settled, { errors: [] });
+    assert.deepEqual(settled, { errors: [], retry: false });
   });
 });
