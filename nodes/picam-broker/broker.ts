@@ -20,6 +20,7 @@ import type { LocalBroker } from '../lib/mqtt/local-broker';
 import { DeviceRules, Login, roleOf, topicMatches, type ClientRole, type Peer } from './access';
 import type { DeviceMessage, IngestGate } from './ingest-gate';
 import { ReadThrottle } from './read-throttle';
+import { writeOncePerTurn } from './write-batch';
 
 /** What the node shows and logs; counts live in the node. */
 export interface BrokerEvents {
@@ -85,6 +86,7 @@ export class PicamBroker implements LocalBroker {
     // 42 packets before its CONNACK), and so is the runtime's own client.
     const client = conn as Duplex & { client?: Client };
     this.throttle.throttle(conn, () => !!client.client && this.roles.get(client.client) === 'device');
+    writeOncePerTurn(conn);
     this.aedes.handle(conn);
   }
 
