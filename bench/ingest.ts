@@ -27,7 +27,8 @@ const DEVICES = 1000;
 const WARMUP_S = 3;
 const SUSTAIN_S = Number(process.env.BENCH_SUSTAIN_S ?? 15);
 const LATENCY_S = Number(process.env.BENCH_LATENCY_S ?? 10);
-const LATENCY_RATE = 5000;
+/** BENCH_LATENCY_RATE fixes the rate for both flows (CPU per message compared at the same load) */
+const LATENCY_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 5000);
 /** messages in flight beyond the committed count in the sustained phase */
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 5000);
 
@@ -51,6 +52,8 @@ interface Result {
   sustainedRssMb: number;
   latencyRssMb: number;
   latencySamples: number;
+  /** the same as cpuUsPerMsg, over the latency phase (open loop at latencyRate, then drained) */
+  latencyCpuUsPerMsg: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -131,17 +134,20 @@ async function run(flow: FlowUnderTest, portBase: number): Promise<Result> {
   process.stdout.write(`${Math.round(sustained)} msg/s; latency… `);
   if (LATENCY_S <= 0) {
     console.log('skipped');
-    const none = { latencyRate: 0, p50: NaN, p99: NaN, latencyRssMb: NaN, latencySamples: 0 };
+    const none = { latencyRate: 0, p50: NaN, p99: NaN, latencyRssMb: NaN, latencySamples: 0, latencyCpuUsPerMsg: NaN };
     return { name: flow.name, sustained: Math.round(sustained), cpuUsPerMsg, sustainedRssMb: Math.round(sustainedRss / 2 ** 20), ...none };
   }
 
   // A fresh runtime, so this phase's RSS is not the previous phase's high-water mark.
-  const latencyRate = Math.min(LATENCY_RATE, Math.floor((sustained * 0.8) / 100) * 100);
+  const latencyRate = process.env.BENCH_LATENCY_RATE ? LATENCY_RATE : Math.min(LATENCY_RATE, Math.floor((sustained * 0.8) / 100) * 100);
   const b = await session(flow, portBase + 5);
   b.runtime.send({ cmd: 'sample' });
+  const cpu0 = await ask<{ cpu: NodeJS.CpuUsage; committed: number }>(b.runtime, { cmd: 'cpu' }, (m) => 'cpu' in m);
   b.publisher.send({ cmd: 'rate', perSecond: latencyRate });
   await sleep(LATENCY_S * 1000);
   await b.drain();
+  const cpu1 = await ask<{ cpu: NodeJS.CpuUsage; committed: number }>(b.runtime, { cmd: 'cpu' }, (m) => 'cpu' in m);
+  const latencyCpuUs = cpu1.cpu.user + cpu1.cpu.system - cpu0.cpu.user - cpu0.cpu.system;
   const report = await b.report();
   await b.close();
   const sorted = report.latencies.sort((x, y) => x - y);
@@ -156,6 +162,7 @@ async function run(flow: FlowUnderTest, portBase: number): Promise<Result> {
     p99: percentile(sorted, 99),
     latencyRssMb: Math.round(report.maxRss / 2 ** 20),
     latencySamples: sorted.length,
+    latencyCpuUsPerMsg: Math.round(latencyCpuUs / Math.max(1, cpu1.committed - cpu0.committed)),
   };
 }
 
@@ -187,11 +194,11 @@ async function main() {
     `Ingest benchmark, ${DEVICES} simulated devices, QoS1, publisher in a separate process`,
     `machine: ${machine}`,
     '',
-    '| flow | sustained msg/s | runtime CPU µs/msg | peak RSS MB (sustained) | latency test rate | p50 ms | p99 ms | peak RSS MB (latency) |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| flow | sustained msg/s | runtime CPU µs/msg | peak RSS MB (sustained) | latency test rate | p50 ms | p99 ms | peak RSS MB (latency) | CPU µs/msg (latency) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...results.map(
       (r) =>
-        `| ${r.name} | ${r.sustained} | ${r.cpuUsPerMsg} | ${r.sustainedRssMb} | ${r.latencyRate}/s | ${r.p50} | ${r.p99} | ${r.latencyRssMb} |`,
+        `| ${r.name} | ${r.sustained} | ${r.cpuUsPerMsg} | ${r.sustainedRssMb} | ${r.latencyRate}/s | ${r.p50} | ${r.p99} | ${r.latencyRssMb} | ${r.latencyCpuUsPerMsg} |`,
     ),
     '',
     base ? `throughput ratio picam-guardian / baseline: ${(ours.sustained / base.sustained).toFixed(1)}×` : '(baseline flow not run)',
