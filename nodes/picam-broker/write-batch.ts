@@ -16,18 +16,22 @@
  */
 import type { Duplex } from 'node:stream';
 
+/** connections corked this turn; one shared setImmediate uncorks them all (not one timer per connection) */
+let held = new Set<Duplex>();
+
+function releaseAll(): void {
+  const corked = held;
+  held = new Set();
+  for (const conn of corked) conn.uncork();
+}
+
 export function writeOncePerTurn(conn: Duplex): void {
   const write = conn.write.bind(conn) as (...args: unknown[]) => boolean;
-  let held = false;
-  const release = () => {
-    held = false;
-    conn.uncork();
-  };
   conn.write = ((...args: unknown[]) => {
-    if (!held && !conn.destroyed) {
-      held = true;
+    if (!held.has(conn) && !conn.destroyed) {
+      if (held.size === 0) setImmediate(releaseAll);
+      held.add(conn);
       conn.cork();
-      setImmediate(release);
     }
     return write(...args);
   }) as Duplex['write'];
