@@ -1,5 +1,6 @@
-import { cpSync, readdirSync } from 'node:fs';
-import { defineConfig } from 'tsup';
+import { cpSync, readdirSync, writeFileSync } from 'node:fs';
+import { transform } from 'sucrase';
+import { defineConfig, type Options } from 'tsup';
 import { buildDashboard } from './dashboard/build';
 
 // Node-RED 4.1 loads nodes with require(): CommonJS, one file per node, the
@@ -7,6 +8,37 @@ import { buildDashboard } from './dashboard/build';
 const NODES = readdirSync('nodes', { withFileTypes: true })
   .filter((d) => d.isDirectory() && d.name !== 'lib')
   .map((d) => d.name);
+
+type TsupPlugin = NonNullable<Options['plugins']>[number];
+
+/**
+ * CommonJS chunks with the syntax Node 20 runs natively. With splitting on, tsup
+ * turns esbuild's ESM chunks into CommonJS with sucrase, and sucrase also
+ * rewrites every `a?.b` and `a ?? b` into a helper call that allocates an array
+ * and closures on each evaluation: on the ingest path (receipts' hooks run for
+ * every delivery of every message) that was a large part of the garbage. Here
+ * the same conversion runs again from esbuild's output, with sucrase's syntax
+ * transforms off, and replaces what tsup wrote (with cjsInterop's
+ * `module.exports = exports.default` for default-only entries, as tsup adds it).
+ */
+function nativeSyntaxCjs(): TsupPlugin {
+  const esm = new Map<string, { code: string; defaultOnlyEntry: boolean }>();
+  return {
+    name: 'native-syntax-cjs',
+    renderChunk(code, info) {
+      if (info.type !== 'chunk' || !info.path.endsWith('.js')) return;
+      const defaultOnlyEntry = !!info.entryPoint && info.exports?.length === 1 && info.exports[0] === 'default';
+      esm.set(info.path, { code, defaultOnlyEntry });
+    },
+    buildEnd() {
+      for (const [path, { code, defaultOnlyEntry }] of esm) {
+        const cjs = transform(code, { filePath: path, transforms: ['imports'], disableESTransforms: true }).code;
+        writeFileSync(path, defaultOnlyEntry ? `${cjs}\nmodule.exports = exports.default;\n` : cjs);
+      }
+      esm.clear();
+    },
+  };
+}
 
 export default defineConfig({
   entry: {
@@ -25,6 +57,7 @@ export default defineConfig({
   sourcemap: false,
   clean: true,
   shims: false,
+  plugins: [nativeSyntaxCjs()],
   // @node-red/*: the host's own (receipts fall back to @node-red/util's hooks); bundled, it would be a 1.3 MB second copy.
   external: ['node-red', /^@node-red\//, 'sqlite3', 'mqtt', 'node-telegram-bot-api', 'i2c-bus', 'sense-hat-led'],
   onSuccess: async () => {

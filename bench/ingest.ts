@@ -8,7 +8,11 @@
  *      the committed count) for 15 s after a 3 s warm-up → committed rows/s
  *   2. latency: open loop at 5,000 msg/s (or 80 % of the flow's sustained
  *      rate if lower) for 10 s → p50/p99 from publish to committed row
- *   RSS is the runtime process's peak in each phase.
+ *   RSS is the runtime process's peak in each phase; CPU µs/msg is the runtime
+ *   process's CPU time over the sustained phase per committed message (less
+ *   sensitive than msg/s to what else the machine runs).
+ * BENCH_FLOWS=picam-guardian runs only the named flows; BENCH_LATENCY_S=0 skips
+ * the latency phase (quick side-by-side runs against another checkout).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +27,8 @@ const DEVICES = 1000;
 const WARMUP_S = 3;
 const SUSTAIN_S = Number(process.env.BENCH_SUSTAIN_S ?? 15);
 const LATENCY_S = Number(process.env.BENCH_LATENCY_S ?? 10);
-const LATENCY_RATE = 5000;
+/** BENCH_LATENCY_RATE fixes the rate for both flows (CPU per message compared at the same load) */
+const LATENCY_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 5000);
 /** messages in flight beyond the committed count in the sustained phase */
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 5000);
 
@@ -38,6 +43,8 @@ interface FlowUnderTest {
 interface Result {
   name: string;
   sustained: number;
+  /** the runtime process's CPU time (user + system, all threads) per committed message in the sustained phase */
+  cpuUsPerMsg: number;
   latencyRate: number;
   p50: number;
   p99: number;
@@ -45,6 +52,8 @@ interface Result {
   sustainedRssMb: number;
   latencyRssMb: number;
   latencySamples: number;
+  /** the same as cpuUsPerMsg, over the latency phase (open loop at latencyRate, then drained) */
+  latencyCpuUsPerMsg: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -111,22 +120,34 @@ async function run(flow: FlowUnderTest, portBase: number): Promise<Result> {
   a.runtime.send({ cmd: 'sample' });
   a.publisher.send({ cmd: 'window', ahead: WINDOW });
   await sleep(WARMUP_S * 1000);
-  const c0 = await a.count();
+  const cpuNow = () => ask<{ cpu: NodeJS.CpuUsage; committed: number }>(a.runtime, { cmd: 'cpu' }, (m) => 'cpu' in m);
+  const s0 = await cpuNow();
   const t0 = Date.now();
   await sleep(SUSTAIN_S * 1000);
-  const sustained = ((await a.count()) - c0) / ((Date.now() - t0) / 1000);
+  const s1 = await cpuNow();
+  const sustained = (s1.committed - s0.committed) / ((Date.now() - t0) / 1000);
+  const cpuUs = s1.cpu.user + s1.cpu.system - s0.cpu.user - s0.cpu.system;
+  const cpuUsPerMsg = Math.round(cpuUs / Math.max(1, s1.committed - s0.committed));
   await a.drain();
   const sustainedRss = (await a.report()).maxRss;
   await a.close();
   process.stdout.write(`${Math.round(sustained)} msg/s; latency… `);
+  if (LATENCY_S <= 0) {
+    console.log('skipped');
+    const none = { latencyRate: 0, p50: NaN, p99: NaN, latencyRssMb: NaN, latencySamples: 0, latencyCpuUsPerMsg: NaN };
+    return { name: flow.name, sustained: Math.round(sustained), cpuUsPerMsg, sustainedRssMb: Math.round(sustainedRss / 2 ** 20), ...none };
+  }
 
   // A fresh runtime, so this phase's RSS is not the previous phase's high-water mark.
-  const latencyRate = Math.min(LATENCY_RATE, Math.floor((sustained * 0.8) / 100) * 100);
+  const latencyRate = process.env.BENCH_LATENCY_RATE ? LATENCY_RATE : Math.min(LATENCY_RATE, Math.floor((sustained * 0.8) / 100) * 100);
   const b = await session(flow, portBase + 5);
   b.runtime.send({ cmd: 'sample' });
+  const cpu0 = await ask<{ cpu: NodeJS.CpuUsage; committed: number }>(b.runtime, { cmd: 'cpu' }, (m) => 'cpu' in m);
   b.publisher.send({ cmd: 'rate', perSecond: latencyRate });
   await sleep(LATENCY_S * 1000);
   await b.drain();
+  const cpu1 = await ask<{ cpu: NodeJS.CpuUsage; committed: number }>(b.runtime, { cmd: 'cpu' }, (m) => 'cpu' in m);
+  const latencyCpuUs = cpu1.cpu.user + cpu1.cpu.system - cpu0.cpu.user - cpu0.cpu.system;
   const report = await b.report();
   await b.close();
   const sorted = report.latencies.sort((x, y) => x - y);
@@ -134,12 +155,14 @@ async function run(flow: FlowUnderTest, portBase: number): Promise<Result> {
   return {
     name: flow.name,
     sustained: Math.round(sustained),
+    cpuUsPerMsg,
     sustainedRssMb: Math.round(sustainedRss / 2 ** 20),
     latencyRate,
     p50: percentile(sorted, 50),
     p99: percentile(sorted, 99),
     latencyRssMb: Math.round(report.maxRss / 2 ** 20),
     latencySamples: sorted.length,
+    latencyCpuUsPerMsg: Math.round(latencyCpuUs / Math.max(1, cpu1.committed - cpu0.committed)),
   };
 }
 
@@ -162,21 +185,23 @@ async function main() {
   ];
   const started = Date.now();
   const results: Result[] = [];
-  for (const [i, f] of flows.entries()) results.push(await run(f, 18800 + i * 10));
+  const only = process.env.BENCH_FLOWS?.split(',');
+  for (const [i, f] of flows.entries()) if (!only || only.includes(f.name)) results.push(await run(f, 18800 + i * 10));
 
   const machine = describeMachine();
-  const [ours, base] = results as [Result, Result];
+  const [ours, base] = results as [Result, Result | undefined];
   const lines = [
     `Ingest benchmark, ${DEVICES} simulated devices, QoS1, publisher in a separate process`,
     `machine: ${machine}`,
     '',
-    '| flow | sustained msg/s | peak RSS MB (sustained) | latency test rate | p50 ms | p99 ms | peak RSS MB (latency) |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| flow | sustained msg/s | runtime CPU µs/msg | peak RSS MB (sustained) | latency test rate | p50 ms | p99 ms | peak RSS MB (latency) | CPU µs/msg (latency) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...results.map(
-      (r) => `| ${r.name} | ${r.sustained} | ${r.sustainedRssMb} | ${r.latencyRate}/s | ${r.p50} | ${r.p99} | ${r.latencyRssMb} |`,
+      (r) =>
+        `| ${r.name} | ${r.sustained} | ${r.cpuUsPerMsg} | ${r.sustainedRssMb} | ${r.latencyRate}/s | ${r.p50} | ${r.p99} | ${r.latencyRssMb} | ${r.latencyCpuUsPerMsg} |`,
     ),
     '',
-    `throughput ratio picam-guardian / baseline: ${(ours.sustained / base.sustained).toFixed(1)}×`,
+    base ? `throughput ratio picam-guardian / baseline: ${(ours.sustained / base.sustained).toFixed(1)}×` : '(baseline flow not run)',
     `targets: ≥ 20000 msg/s sustained, p99 ≤ 100 ms at 5000 msg/s, ≥ 20× baseline, RSS ≤ 250 MB`,
     `run took ${Math.round((Date.now() - started) / 1000)} s`,
   ];

@@ -1,18 +1,45 @@
 /** Talking to a benchmark's child process over IPC. */
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { buildSync } from 'esbuild';
+
+const RUNTIME_CHILD = 'runtime-child.ts';
+let runtimeBundle: string | undefined;
+
+/**
+ * The runtime under test as plain JavaScript, so its process is what a deployment
+ * runs: without tsx's loader, whose worker thread alone added ~40 MB to the RSS
+ * the bench reports. Bundled once per bench process into bench/results/ (packages
+ * stay external; the nodes load from dist/ as in production).
+ */
+function runtimeChildJs(): string {
+  runtimeBundle ??= (() => {
+    const outfile = join(__dirname, 'results', 'runtime-child.js');
+    buildSync({
+      entryPoints: [join(__dirname, RUNTIME_CHILD)],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      packages: 'external',
+      logLevel: 'warning',
+    });
+    return outfile;
+  })();
+  return runtimeBundle;
+}
 
 /**
  * Starts bench/<script> in its own process with an IPC channel. The runtime under
  * test takes BENCH_NODE_FLAGS (e.g. --trace-gc) and, with BENCH_PROFILE=<dir>, a CPU profile.
  */
 export function startChild(script: string, args: string[]): ChildProcess {
-  const flags =
-    process.env.BENCH_PROFILE && script === 'runtime-child.ts' ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
-  if (script === 'runtime-child.ts' && process.env.BENCH_NODE_FLAGS) flags.push(...process.env.BENCH_NODE_FLAGS.split(' '));
-  return fork(join(__dirname, script), args, { execArgv: ['--import', 'tsx', ...flags], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
+  if (script !== RUNTIME_CHILD) return fork(join(__dirname, script), args, { execArgv: ['--import', 'tsx'], stdio });
+  const flags = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
+  if (process.env.BENCH_NODE_FLAGS) flags.push(...process.env.BENCH_NODE_FLAGS.split(' '));
+  return fork(runtimeChildJs(), args, { execArgv: flags, stdio });
 }
-
 /** Sends `cmd` (unless empty) and resolves with the first message that `match`es; rejects if the child exits first. */
 export function ask<T>(proc: ChildProcess, cmd: object, match: (m: any) => boolean): Promise<T> {
   return new Promise((resolve, reject) => {

@@ -79,6 +79,7 @@ async function main() {
   const rssTimer = setInterval(sample, 200);
   process.on('message', (m: { cmd: string }) => {
     if (m.cmd === 'count') process.send!({ committed });
+    else if (m.cmd === 'cpu') process.send!({ cpu: process.cpuUsage(), committed });
     else if (m.cmd === 'rss') process.send!({ rss: process.memoryUsage().rss, maxRss, brokerPeak, atPeak, now: process.memoryUsage() });
     else if (m.cmd === 'heap') process.send!({ heapSnapshot: writeHeapSnapshot(undefined) });
     else if (m.cmd === 'sample') {

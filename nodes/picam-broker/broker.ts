@@ -24,6 +24,7 @@ import { cameraRefusal, type CameraRegistry } from './camera-login';
 import type { DeviceMessage, IngestGate } from './ingest-gate';
 import { ReadThrottle } from './read-throttle';
 import { fingerprint, RecentMap } from '../lib/recent';
+import { writeOncePerTurn } from './write-batch';
 
 /** What the node shows and logs; counts live in the node. */
 export interface BrokerEvents {
@@ -96,6 +97,7 @@ export class PicamBroker implements LocalBroker {
     // 42 packets before its CONNACK), and so is the runtime's own client.
     const client = conn as Duplex & { client?: Client };
     this.throttle.throttle(conn, () => !!client.client && this.roles.get(client.client) === 'device');
+    writeOncePerTurn(conn);
     this.aedes.handle(conn);
   }
 

@@ -1,7 +1,9 @@
 /** The MQTT fixed-header reader behind picam-broker's packet size cap, fed the way TCP delivers: in any split. */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect, createServer, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
-import { PacketSizeCheck } from '../../../nodes/picam-broker/packet-limit';
+import { limitPacketSize, PacketSizeCheck } from '../../../nodes/picam-broker/packet-limit';
 
 /** A PUBLISH packet of `bodyBytes` after its fixed header. */
 function packet(bodyBytes: number): Buffer {
@@ -40,5 +42,31 @@ describe('packet size check', () => {
 
   it('refuses a length with a fifth continuation byte (malformed)', () => {
     assert.equal(new PacketSizeCheck(1 << 30).check(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01])), 'malformed packet length');
+  });
+});
+
+describe('packet size wrapper while the broker does not read', () => {
+  it('pauses its socket after about one read, so a parked device waits in the kernel, not in the runtime', async () => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const accepted = once(server, 'connection');
+    const device = connect((server.address() as { port: number }).port, '127.0.0.1');
+    const [socket] = (await accepted) as [Socket];
+    const outer = limitPacketSize(socket, 1 << 20, () => undefined);
+    outer.on('readable', () => undefined); // like aedes: listening, but not reading (parked)
+    // Small packets one at a time, each once the previous one arrived, until the wrapper pauses the socket.
+    let sent = 0;
+    while (!socket.isPaused() && sent < 1000) {
+      const before = outer.readableLength;
+      device.write(packet(98));
+      sent++;
+      while (outer.readableLength === before && !socket.isPaused()) await new Promise((r) => setImmediate(r));
+    }
+    assert.ok(socket.isPaused(), 'the socket is paused');
+    assert.ok(outer.readableLength <= 2048, `${outer.readableLength} bytes held by the wrapper`);
+    device.destroy();
+    outer.destroy();
+    server.close();
   });
 });
