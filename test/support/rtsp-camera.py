@@ -28,7 +28,7 @@ def launch(width, height, pattern, codec, bframes):
     else:
         b = "bframes=2" if bframes else "bframes=0"
         enc = (
-            f"x264enc tune={'none' if bframes else 'zerolatency'} speed-preset=ultrafast {b} key-int-max=10 "
+            f"x264enc {'' if bframes else 'tune=zerolatency'} speed-preset=ultrafast {b} key-int-max=10 "
             "! video/x-h264,profile=main ! rtph264pay name=pay0 pt=96 config-interval=1"
         )
     return f"( videotestsrc is-live=true pattern={src} ! {caps} ! videoconvert ! {enc} )"
