@@ -31,6 +31,8 @@ export interface ApiOptions {
   storage?: CameraStorage;
   ffprobePath: string;
   log(text: string): void;
+  /** resolves once the stored cameras are loaded: requests wait for it */
+  ready: Promise<void>;
 }
 
 const fail = (res: Response, status: number, error: string) => res.status(status).json({ status: 'error', error });
@@ -54,6 +56,10 @@ export function ipcamRouter(o: ApiOptions): Router {
     if (!e) return void fail(res, 404, `no IP camera "${id}"`);
     return e;
   };
+
+  router.use((_req, _res, next) => {
+    o.ready.then(() => next(), next);
+  });
 
   router.get('/', (_req, res) => {
     res.json({ cameras: o.cameras.list().map((e) => ({ ...publicSpec(e.spec), fromFlow: e.fromFlow, ...e.camera.state })) });

@@ -112,6 +112,7 @@ export default function register(RED: NodeAPI): void {
         },
         ffprobePath: defaults.ffprobePath,
         log: (t) => node.log(t),
+        ready,
       }),
     );
 

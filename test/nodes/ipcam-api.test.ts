@@ -95,7 +95,7 @@ describe('ipcam API', { skip }, () => {
       [{ ...good(), subUrl: 'http://cam/sub' }, 400, /must start with rtsp:\/\//],
       [{ ...good(), subUrl: 'rtsp://admin:pw@cam/sub' }, 400, /not in the URL/],
       [{ ...good(), mode: 'SLEEP' }, 400, /mode must be one of/],
-      [{ ...good(), transport: 'carrier-pigeon' }, 400, /transport must be tcp or udp/],
+      [{ ...good(), transport: 'sctp' }, 400, /transport must be tcp or udp/],
       [{ ...good(), password: 'wrong' }, 422, /^sub stream: wrong user or password/],
       [{ ...good(), subUrl: camera.url('nope') }, 422, /no such stream/],
     ];
