@@ -12,7 +12,7 @@
  *
  * Bad input is a 4xx with a reason, never a 500.
  */
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response, type Router } from 'express';
 import { CAMERA_MODES, DEVICE_ID_PATTERN, type CameraMode } from '../lib/types';
 import { publicSpec, readCameraSpec, SpecError, type CameraSpec } from './camera-spec';
 import type { CameraSet } from './camera-set';
@@ -38,7 +38,10 @@ export interface ApiOptions {
 const fail = (res: Response, status: number, error: string) => res.status(status).json({ status: 'error', error });
 
 function check(spec: CameraSpec, ffprobePath: string): Promise<CameraCheck> {
-  return checkCamera({ main: spec.mainUrl ? streamInput(spec, spec.mainUrl) : undefined, sub: streamInput(spec, spec.subUrl) }, { ffprobePath });
+  return checkCamera(
+    { main: spec.mainUrl ? streamInput(spec, spec.mainUrl) : undefined, sub: streamInput(spec, spec.subUrl) },
+    { ffprobePath },
+  );
 }
 
 export function ipcamRouter(o: ApiOptions): Router {
@@ -120,7 +123,14 @@ export function ipcamRouter(o: ApiOptions): Router {
     const e = camera(req, res);
     if (!e) return;
     const preview = e.camera.preview;
-    if (!preview) return void res.status(503).set('Retry-After', '5').json({ status: 'error', error: `camera "${e.spec.id}" is not streaming (${e.camera.state.state}${e.camera.state.error ? `: ${e.camera.state.error}` : ''})` });
+    if (!preview)
+      return void res
+        .status(503)
+        .set('Retry-After', '5')
+        .json({
+          status: 'error',
+          error: `camera "${e.spec.id}" is not streaming (${e.camera.state.state}${e.camera.state.error ? `: ${e.camera.state.error}` : ''})`,
+        });
     preview.addViewer(res);
   });
 
@@ -136,12 +146,15 @@ export function ipcamRouter(o: ApiOptions): Router {
   );
 
   // Bad JSON, a spec that cannot work, anything else: an answer with the reason, never a crash.
-  router.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+  const onError: ErrorRequestHandler = (err: Error & { status?: number; type?: string }, _req, res, next) => {
+    // An MJPEG response already streaming cannot get a status any more: express closes it.
+    if (res.headersSent) return next(err);
     if (err instanceof SpecError) return void fail(res, 400, err.message);
     if (err.type === 'entity.parse.failed') return void fail(res, 400, 'the body is not valid JSON');
     if (err.type === 'entity.too.large') return void fail(res, 413, 'the body is too large');
     o.log(`ipcam API: ${err.message}`);
     fail(res, err.status && err.status < 500 ? err.status : 503, `the request could not be done now (${err.message.slice(0, 200)})`);
-  });
+  };
+  router.use(onError);
   return router;
 }

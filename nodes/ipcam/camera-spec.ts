@@ -55,7 +55,13 @@ export function readCameraSpec(fields: Record<string, unknown>): CameraSpec {
   const transport = text('transport', fields.transport, 8, 'tcp').toLowerCase() || 'tcp';
   if (transport !== 'tcp' && transport !== 'udp') throw new SpecError('transport must be tcp or udp');
   const motion = fields.motion === undefined || fields.motion === '' ? true : fields.motion === true || fields.motion === 'true';
-  if (fields.motion !== undefined && fields.motion !== '' && typeof fields.motion !== 'boolean' && fields.motion !== 'true' && fields.motion !== 'false') {
+  if (
+    fields.motion !== undefined &&
+    fields.motion !== '' &&
+    typeof fields.motion !== 'boolean' &&
+    fields.motion !== 'true' &&
+    fields.motion !== 'false'
+  ) {
     throw new SpecError('motion must be true or false');
   }
   return {

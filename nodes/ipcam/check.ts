@@ -66,7 +66,11 @@ export async function checkStream(input: RtspInput, opts: CheckOptions = {}): Pr
   if (info.error) return { ok: false, error: `ffprobe could not start (${info.error.message}): is ffmpeg installed?` };
   if (timedOut) return { ok: false, error: `the camera at ${where} did not deliver a picture within ${Math.round(timeoutMs / 1000)} s` };
   const stderr = child.stderrTail().map(redactText);
-  if (info.code !== 0) return { ok: false, error: rtspFailure(stderr, input.url) ?? `cannot open ${where}: ${stderr.at(-1) ?? `ffprobe exited with code ${info.code}`}` };
+  if (info.code !== 0)
+    return {
+      ok: false,
+      error: rtspFailure(stderr, input.url) ?? `cannot open ${where}: ${stderr.at(-1) ?? `ffprobe exited with code ${info.code}`}`,
+    };
   let streams: ProbeStream[] = [];
   try {
     streams = ((JSON.parse(out) as { streams?: ProbeStream[] }).streams ?? []).filter((s) => s.codec_type === 'video');
@@ -110,16 +114,19 @@ export interface CameraCheck {
  * stream only goes to live video: its problems are warnings, except an
  * unreachable or refused stream.
  */
-export async function checkCamera(
-  streams: { main?: RtspInput; sub: RtspInput },
-  opts: CheckOptions = {},
-): Promise<CameraCheck> {
+export async function checkCamera(streams: { main?: RtspInput; sub: RtspInput }, opts: CheckOptions = {}): Promise<CameraCheck> {
   const [sub, main] = await Promise.all([checkStream(streams.sub, opts), streams.main ? checkStream(streams.main, opts) : undefined]);
   if (!sub.ok) return { ok: false, error: `sub stream: ${sub.error}`, warnings: [] };
   if (main && !main.ok) return { ok: false, error: `main stream: ${main.error}`, warnings: [], sub: sub.video };
   const warnings = main?.ok ? main.warnings.map((w) => `main stream: ${w}`) : [];
   if (sub.video.codec !== 'h264') {
-    return { ok: false, error: `sub stream: ${sub.video.codec} cannot be analysed here; set the camera's sub stream to H.264`, warnings, sub: sub.video, main: main?.ok ? main.video : undefined };
+    return {
+      ok: false,
+      error: `sub stream: ${sub.video.codec} cannot be analysed here; set the camera's sub stream to H.264`,
+      warnings,
+      sub: sub.video,
+      main: main?.ok ? main.video : undefined,
+    };
   }
   return { ok: true, warnings, sub: sub.video, main: main?.ok ? main.video : undefined };
 }

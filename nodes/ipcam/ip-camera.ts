@@ -191,7 +191,13 @@ export class IpCamera {
       ffmpegPath: this.cfg.ffmpegPath,
       v4l2Device: '',
       v4l2Encoder: '',
-      analysis: { jpegFps: this.cfg.jpegFps, jpegWidth: Math.min(this.cfg.jpegWidth, sub.width || this.cfg.jpegWidth), motionFps: 5, motionWidth: 64, motionHeight: 48 },
+      analysis: {
+        jpegFps: this.cfg.jpegFps,
+        jpegWidth: Math.min(this.cfg.jpegWidth, sub.width || this.cfg.jpegWidth),
+        motionFps: 5,
+        motionWidth: 64,
+        motionHeight: 48,
+      },
       stallTimeoutMs: this.cfg.stallTimeoutMs,
       backoff: this.cfg.backoff,
     };

@@ -39,7 +39,10 @@ function summary(states: IpCameraState[]): [level: 'ok' | 'warn' | 'busy', text:
     const text = s.state === 'streaming' ? `streaming ${s.fps} fps` : `${s.state}${s.error ? `: ${s.error}` : ''}`;
     return [s.state === 'streaming' ? 'ok' : s.state === 'checking' ? 'busy' : 'warn', text.slice(0, 100)];
   }
-  return [bad ? 'warn' : 'ok', `${streaming}/${states.length} streaming${bad ? ` · ${bad.id}: ${bad.error ?? bad.state}` : ''}`.slice(0, 100)];
+  return [
+    bad ? 'warn' : 'ok',
+    `${streaming}/${states.length} streaming${bad ? ` · ${bad.id}: ${bad.error ?? bad.state}` : ''}`.slice(0, 100),
+  ];
 }
 
 export default function register(RED: NodeAPI): void {
@@ -67,7 +70,8 @@ export default function register(RED: NodeAPI): void {
     };
     const cameras = new CameraSet(defaults, (id) => ({
       message: (m) => out(0, { topic: m.topic, payload: m.payload, retain: m.retain, deviceId: m.deviceId } as NodeMessage),
-      snapshot: (jpeg, requestId) => out(1, { topic: 'snapshot', payload: jpeg, deviceId: id, requestId, timeMs: Date.now() } as NodeMessage),
+      snapshot: (jpeg, requestId) =>
+        out(1, { topic: 'snapshot', payload: jpeg, deviceId: id, requestId, timeMs: Date.now() } as NodeMessage),
       state: (s) => {
         out(2, { topic: 'state', payload: s, deviceId: id } as NodeMessage);
         status.soon(() => summary(cameras.states()));
@@ -120,7 +124,8 @@ export default function register(RED: NodeAPI): void {
       const input = readCameraInput(msg);
       if (input.type === 'invalid') return done(new Error(`ipcam: ${input.reason}`));
       const id = targetId(msg) ?? (cameras.list().length === 1 ? cameras.list()[0]!.spec.id : undefined);
-      if (id === undefined || !DEVICE_ID_PATTERN.test(id)) return done(new Error('ipcam: say which camera (msg.deviceId) when the node runs several'));
+      if (id === undefined || !DEVICE_ID_PATTERN.test(id))
+        return done(new Error('ipcam: say which camera (msg.deviceId) when the node runs several'));
       const entry = cameras.get(id);
       if (!entry) return done(new Error(`ipcam: no camera "${id}"`));
       const run = async () => {
@@ -137,7 +142,8 @@ export default function register(RED: NodeAPI): void {
             await cameras.setMode(id, input.mode);
             break;
           case 'snapshot':
-            if (!(await entry.camera.snapshot(input.requestId))) throw new Error(`no picture: camera "${id}" is ${entry.camera.state.state}`);
+            if (!(await entry.camera.snapshot(input.requestId)))
+              throw new Error(`no picture: camera "${id}" is ${entry.camera.state.state}`);
             break;
         }
       };

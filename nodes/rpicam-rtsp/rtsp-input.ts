@@ -59,9 +59,11 @@ export function rtspFailure(lines: readonly string[], url: string): string | und
   if (/403 Forbidden/i.test(text)) return `the camera refused this user (403) at ${where}`;
   if (/404 Not Found|454 Session Not Found/i.test(text)) return `no such stream at ${where} (the camera answered 404: check the path)`;
   if (/Connection refused/i.test(text)) return `nothing listens at ${where} (connection refused: check the address and RTSP port)`;
-  if (/timed out|Connection timed out|No route to host|Network is unreachable/i.test(text)) return `the camera at ${where} does not answer (time-out: is it on and reachable from here?)`;
+  if (/timed out|Connection timed out|No route to host|Network is unreachable/i.test(text))
+    return `the camera at ${where} does not answer (time-out: is it on and reachable from here?)`;
   if (/Name or service not known|Temporary failure in name resolution|Failed to resolve/i.test(text)) return `unknown host in ${where}`;
-  if (/461 Unsupported transport|Nonmatching transport/i.test(text)) return `the camera refuses this RTSP transport at ${where} (try UDP or TCP)`;
+  if (/461 Unsupported transport|Nonmatching transport/i.test(text))
+    return `the camera refuses this RTSP transport at ${where} (try UDP or TCP)`;
   return undefined;
 }
 

@@ -18,7 +18,12 @@ describe('IP camera check', { skip }, () => {
   const camera = new RtspCamera({ password: "p@ss:w'rd" });
   before(() => camera.start());
   after(() => camera.stop());
-  const input = (path: string, password = camera.password) => ({ url: camera.url(path), username: camera.user, password, transport: 'tcp' as const });
+  const input = (path: string, password = camera.password) => ({
+    url: camera.url(path),
+    username: camera.user,
+    password,
+    transport: 'tcp' as const,
+  });
 
   it('describes a good camera: H.264, its size and frame rate, no warnings', async () => {
     const r = await checkCamera({ main: input('main'), sub: input('sub') });

@@ -70,9 +70,20 @@ describe('ipcam API', { skip }, () => {
   const camera = new RtspCamera();
   before(() => camera.start());
   after(() => camera.stop());
-  const good = () => ({ id: 'garage', name: 'Garage', mainUrl: camera.url('main'), subUrl: camera.url('sub'), username: camera.user, password: camera.password });
+  const good = () => ({
+    id: 'garage',
+    name: 'Garage',
+    mainUrl: camera.url('main'),
+    subUrl: camera.url('sub'),
+    username: camera.user,
+    password: camera.password,
+  });
   const connected = (mqtt: Collector, id: string) =>
-    until(`${id} connected`, () => mqtt.msgs.find((m) => m.topic === `prod/device/connection/ipcam/${id}` && m.payload.status === 'connected'), 30_000);
+    until(
+      `${id} connected`,
+      () => mqtt.msgs.find((m) => m.topic === `prod/device/connection/ipcam/${id}` && m.payload.status === 'connected'),
+      30_000,
+    );
 
   it('tests a camera and shows the check', async () => {
     await load();
@@ -131,7 +142,11 @@ describe('ipcam API', { skip }, () => {
     await until('no ffmpeg in PRIVACY', () => ffmpegs().length === 0, 10_000);
     await helper.unload();
     mqtt = await load();
-    await until('a privacy heartbeat after the redeploy', () => mqtt.msgs.find((m) => m.topic === 'prod/device/status/ipcam/garage' && m.payload.streamState === 'privacy'), 10_000);
+    await until(
+      'a privacy heartbeat after the redeploy',
+      () => mqtt.msgs.find((m) => m.topic === 'prod/device/status/ipcam/garage' && m.payload.streamState === 'privacy'),
+      10_000,
+    );
     assert.equal((await post('/garage/mode', { mode: 'ON' })).status, 400);
   });
 

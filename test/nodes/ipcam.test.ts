@@ -72,7 +72,8 @@ async function load(camera: RtspCamera, props: Record<string, unknown> = {}, pas
 
 const connections = (c: Collector) =>
   c.msgs.filter((m) => m.topic === 'prod/device/connection/ipcam/porch-1').map((m) => m.payload.status as string);
-const streamStates = (c: Collector) => c.msgs.filter((m) => m.topic === 'prod/device/status/ipcam/porch-1').map((m) => m.payload.streamState);
+const streamStates = (c: Collector) =>
+  c.msgs.filter((m) => m.topic === 'prod/device/status/ipcam/porch-1').map((m) => m.payload.streamState);
 
 describe('ipcam node', { skip }, () => {
   const moving = new RtspCamera({ pattern: 'moving' });
@@ -103,10 +104,18 @@ describe('ipcam node', { skip }, () => {
     await until('three JPEG frames', () => viewer.frames.length >= 3, 20_000);
     assert.ok(viewer.frames.every((f) => f[0] === 0xff && f[1] === 0xd8));
 
-    const start = await until('motion start', () => mqtt.msgs.find((m) => m.topic === 'prod/device/message/ipcam/porch-1/activity/start'), 30_000);
+    const start = await until(
+      'motion start',
+      () => mqtt.msgs.find((m) => m.topic === 'prod/device/message/ipcam/porch-1/activity/start'),
+      30_000,
+    );
     assert.match(start.payload.eventId, /^evt_[0-9a-f]{32}$/);
     assert.equal(start.payload.activityType, 'MOTION');
-    const thumb = await until('thumbnail', () => mqtt.msgs.find((m) => m.topic === `prod/device/message/ipcam/porch-1/activity/thumbnail/${start.payload.eventId}`), 10_000);
+    const thumb = await until(
+      'thumbnail',
+      () => mqtt.msgs.find((m) => m.topic === `prod/device/message/ipcam/porch-1/activity/thumbnail/${start.payload.eventId}`),
+      10_000,
+    );
     assert.deepEqual([...thumb.payload.subarray(0, 2)], [0xff, 0xd8]);
   });
 

@@ -60,7 +60,9 @@ export class RtspCamera {
         out += d.toString();
         if (out.includes('ready')) resolve();
       });
-      void child.exited.then((info) => reject(new Error(`rtsp-camera.py ended (${info.code ?? info.signal}): ${child.stderrTail().join(' | ')}`)));
+      void child.exited.then((info) =>
+        reject(new Error(`rtsp-camera.py ended (${info.code ?? info.signal}): ${child.stderrTail().join(' | ')}`)),
+      );
     });
   }
 
