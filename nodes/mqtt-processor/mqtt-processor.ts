@@ -37,7 +37,7 @@ export default function register(RED: NodeAPI): void {
     const status = new StatusReporter(node);
     const warn = new ThrottledWarn((t) => node.warn(t));
     const prefix = (def.prefix || 'prod').replace(/\/+$/, '');
-    const deviceTypes = (def.deviceTypes || 'hive-cam,picam')
+    const deviceTypes = (def.deviceTypes || 'hive-cam,picam,ipcam')
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
