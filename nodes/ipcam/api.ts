@@ -100,7 +100,7 @@ export function ipcamRouter(o: ApiOptions): Router {
       if (!e) return;
       if (e.fromFlow) return fail(res, 409, `camera "${e.spec.id}" is defined in the flow; remove it in the editor`);
       await o.storage?.remove(e.spec.id);
-      await o.cameras.remove(e.spec.id);
+      await o.cameras.remove(e.spec.id, true);
       return res.status(204).end();
     }),
   );

@@ -7,6 +7,7 @@ import type { CameraMode } from '../lib/types';
 import type { RtspInput } from '../rpicam-rtsp/types';
 import type { CameraSpec } from './camera-spec';
 import { IpCamera, type IpCameraConfig, type IpCameraEvents, type IpCameraState } from './ip-camera';
+import type { LivePaths } from './live-paths';
 
 /** Everything of a camera's configuration that is the node's, not the camera's. */
 export type CameraDefaults = Omit<IpCameraConfig, 'id' | 'name' | 'main' | 'sub' | 'mode' | 'motion'> & {
@@ -42,6 +43,8 @@ export class CameraSet {
   constructor(
     private readonly defaults: CameraDefaults,
     private readonly events: (id: string) => IpCameraEvents,
+    /** MediaMTX paths for live video, when a MediaMTX server is configured */
+    private readonly live?: LivePaths,
   ) {}
 
   get(id: string): Entry | undefined {
@@ -62,13 +65,16 @@ export class CameraSet {
     const camera = new IpCamera(cameraConfig(spec, this.defaults), this.events(spec.id));
     this.entries.set(spec.id, { spec, camera, fromFlow });
     camera.start();
+    await this.live?.sync(spec);
   }
 
-  async remove(id: string): Promise<boolean> {
+  /** Stops the camera; `forget` also removes its live-video path (not on a redeploy: the next start applies it again). */
+  async remove(id: string, forget = false): Promise<boolean> {
     const e = this.entries.get(id);
     if (!e) return false;
     this.entries.delete(id);
     await e.camera.close();
+    if (forget) await this.live?.remove(id);
     return true;
   }
 
@@ -77,6 +83,7 @@ export class CameraSet {
     if (!e) return false;
     e.spec = { ...e.spec, mode };
     await e.camera.setMode(mode);
+    await this.live?.sync(e.spec);
     return true;
   }
 

@@ -10,12 +10,14 @@ import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { mountRouter } from '../hivecam-gateway/media-mount';
 import type { NodeConstructor } from '../lib/node-config';
 import { StatusReporter } from '../lib/status';
+import type { MediamtxServerNode } from '../mediamtx-server/mediamtx-server';
 import type { PicamDatabaseNode } from '../picam-database/picam-database';
 import { readCameraInput } from '../rpicam-rtsp/inputs';
 import { ipcamRouter, type CameraStorage } from './api';
 import { readCameraSpec, type CameraSpec } from './camera-spec';
 import { CameraSet } from './camera-set';
 import type { IpCameraState } from './ip-camera';
+import { LivePaths } from './live-paths';
 import { apiPath, cameraDefaults, flowCamera, type IpcamCredentials, type IpcamDef } from './settings';
 import { DEVICE_ID_PATTERN } from '../lib/types';
 
@@ -68,16 +70,24 @@ export default function register(RED: NodeAPI): void {
       msgs[i] = msg;
       node.send(msgs);
     };
-    const cameras = new CameraSet(defaults, (id) => ({
-      message: (m) => out(0, { topic: m.topic, payload: m.payload, retain: m.retain, deviceId: m.deviceId } as NodeMessage),
-      snapshot: (jpeg, requestId) =>
-        out(1, { topic: 'snapshot', payload: jpeg, deviceId: id, requestId, timeMs: Date.now() } as NodeMessage),
-      state: (s) => {
-        out(2, { topic: 'state', payload: s, deviceId: id } as NodeMessage);
-        status.soon(() => summary(cameras.states()));
-      },
-      problem: (text) => node.warn(text),
-    }));
+    const server = def.mediamtx ? (RED.nodes.getNode(def.mediamtx) as MediamtxServerNode | null) : null;
+    if (def.mediamtx && !server?.client)
+      node.warn(`no live video: the MediaMTX server has no API (${server?.problem ?? 'config node missing'})`);
+    const live = server?.client ? new LivePaths(server.client, (t) => node.warn(t)) : undefined;
+    const cameras = new CameraSet(
+      defaults,
+      (id) => ({
+        message: (m) => out(0, { topic: m.topic, payload: m.payload, retain: m.retain, deviceId: m.deviceId } as NodeMessage),
+        snapshot: (jpeg, requestId) =>
+          out(1, { topic: 'snapshot', payload: jpeg, deviceId: id, requestId, timeMs: Date.now() } as NodeMessage),
+        state: (s) => {
+          out(2, { topic: 'state', payload: s, deviceId: id } as NodeMessage);
+          status.soon(() => summary(cameras.states()));
+        },
+        problem: (text) => node.warn(text),
+      }),
+      live,
+    );
 
     let closed = false;
     let storage: CameraStorage | undefined;

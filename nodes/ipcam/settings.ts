@@ -26,6 +26,8 @@ export interface IpcamDef extends NodeDef {
   ffprobePath: string;
   apiPath: string;
   database: string;
+  /** a mediamtx-server config node: live video through on-demand paths */
+  mediamtx: string;
 }
 
 export interface IpcamCredentials {

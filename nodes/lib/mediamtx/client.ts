@@ -88,7 +88,8 @@ export class MediamtxClient {
       if (!Array.isArray(body.items) || typeof body.pageCount !== 'number') {
         throw new MediamtxError('bad-response', 'MediaMTX answered /v3/config/paths/list without items or pageCount');
       }
-      for (const item of body.items) if (isObject(item) && item.sourceOnDemand === true && typeof item.name === 'string') names.add(item.name);
+      for (const item of body.items)
+        if (isObject(item) && item.sourceOnDemand === true && typeof item.name === 'string') names.add(item.name);
       pageCount = body.pageCount;
     }
     return names;
