@@ -4,6 +4,7 @@
  *
  *   GET    {base}                 the cameras, their state and last check (never a password)
  *   POST   {base}/test            {id?, subUrl, mainUrl?, username?, password?, transport?} → the check
+ *   POST   {base}/onvif           {host, port?, username?, password?} → the camera's ONVIF profiles and stream URLs
  *   POST   {base}                 a camera: checked, stored, started → 201; a failed check → 422
  *   DELETE {base}/:id             stops and forgets it → 204
  *   POST   {base}/:id/mode        {mode} → 200
@@ -18,6 +19,7 @@ import { publicSpec, readCameraSpec, SpecError, type CameraSpec } from './camera
 import type { CameraSet } from './camera-set';
 import { streamInput } from './camera-set';
 import { checkCamera, type CameraCheck } from './check';
+import { onvifCamera, OnvifError } from './onvif';
 
 export interface CameraStorage {
   put(spec: CameraSpec): Promise<void>;
@@ -74,6 +76,29 @@ export function ipcamRouter(o: ApiOptions): Router {
     wrap(async (req, res) => {
       const spec = readCameraSpec({ id: 'test', ...(req.body as object) });
       res.json(await check(spec, o.ffprobePath));
+    }),
+  );
+
+  router.post(
+    '/onvif',
+    body,
+    wrap(async (req, res) => {
+      const b = (req.body ?? {}) as Record<string, unknown>;
+      const host = typeof b.host === 'string' ? b.host.trim() : '';
+      if (!/^[A-Za-z0-9.-]{1,253}$|^\[[0-9A-Fa-f:]+\]$/.test(host)) return fail(res, 400, 'host must be a host name or an IP address');
+      const port = b.port === undefined || b.port === '' ? 80 : Number(b.port);
+      if (!Number.isInteger(port) || port < 1 || port > 65535) return fail(res, 400, 'port must be a number from 1 to 65535');
+      const text = (v: unknown, name: string) => {
+        if (v === undefined || v === null) return undefined;
+        if (typeof v !== 'string' || v.length > 256) throw new SpecError(`${name} must be a string of at most 256 characters`);
+        return v;
+      };
+      try {
+        return res.json(await onvifCamera({ host, port, username: text(b.username, 'username'), password: text(b.password, 'password') }));
+      } catch (err) {
+        if (err instanceof OnvifError) return fail(res, 422, err.message);
+        throw err;
+      }
     }),
   );
 

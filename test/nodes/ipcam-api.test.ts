@@ -13,6 +13,8 @@ import { after, before, describe, it } from 'node:test';
 import ipcamNode from '../../nodes/ipcam/ipcam';
 import databaseNode from '../../nodes/picam-database/picam-database';
 import { skipWithoutFfmpeg } from '../support/ffmpeg';
+import { FakeOnvif } from '../support/fake-onvif';
+import { freePort } from '../support/ports';
 import { RtspCamera, skipWithoutGstRtsp } from '../support/rtsp-camera';
 import { tempDir } from '../support/tmp';
 import { Collector, helper, until, useNodeRed } from './support';
@@ -165,5 +167,40 @@ describe('ipcam API', { skip }, () => {
     );
     await helper.unload();
     await until('no ffmpeg left', () => ffmpegs().length === 0, 10_000);
+  });
+
+  it('finds the streams of a camera over ONVIF and adds it with them; a wrong host or ONVIF off is a clear 400/422', async () => {
+    const onvif = new FakeOnvif({
+      username: camera.user,
+      password: camera.password,
+      profiles: [
+        { token: 'p0', name: 'main', width: 640, height: 360, encoding: 'H264', uri: camera.url('main') },
+        { token: 'p1', name: 'sub', width: 320, height: 180, encoding: 'H264', uri: camera.url('sub') },
+      ],
+    });
+    await onvif.start();
+    try {
+      const mqtt = await load();
+      const login = { username: camera.user, password: camera.password };
+      const found = await post('/onvif', { host: '127.0.0.1', port: onvif.port, ...login });
+      assert.equal(found.status, 200, JSON.stringify(found.body));
+      assert.equal(found.body.mainUrl, camera.url('main'));
+      assert.equal(found.body.subUrl, camera.url('sub'));
+      const added = await post('', { id: 'onvif-cam', mainUrl: found.body.mainUrl, subUrl: found.body.subUrl, ...login });
+      assert.equal(added.status, 201, JSON.stringify(added.body));
+      await connected(mqtt, 'onvif-cam');
+      assert.equal((await api('/onvif-cam', { method: 'DELETE' })).status, 204);
+
+      assert.equal((await post('/onvif', { host: 'bad host/x' })).status, 400);
+      assert.equal((await post('/onvif', { host: '127.0.0.1', port: 70000 })).status, 400);
+      const off = await post('/onvif', { host: '127.0.0.1', port: await freePort(), ...login });
+      assert.equal(off.status, 422);
+      assert.match(off.body.error, /is ONVIF enabled on the camera/);
+      const wrong = await post('/onvif', { host: '127.0.0.1', port: onvif.port, username: camera.user, password: 'nope' });
+      assert.equal(wrong.status, 422);
+      assert.match(wrong.body.error, /ONVIF refused the login/);
+    } finally {
+      await onvif.close();
+    }
   });
 });
