@@ -36,7 +36,7 @@ export function concatScript(input: RtspInput): string {
     `option rtsp_transport ${input.transport}`,
     `option timeout ${SOCKET_TIMEOUT_US}`,
     // ffmpeg reads 5 s of a stream before it starts by default; the SDP and the first frames say enough.
-    'option analyzeduration 1000000',
+    'option analyzeduration 500000',
     'option probesize 500000',
     '',
   ].join('\n');
