@@ -36,6 +36,38 @@ export class IpcamForm {
       void this.run('add');
     });
     byId<HTMLButtonElement>('ipcam-test').addEventListener('click', () => void this.run('test'));
+    byId<HTMLButtonElement>('ipcam-onvif').addEventListener('click', () => void this.onvif());
+  }
+
+  /** Asks the camera for its streams over ONVIF and fills them in. */
+  private async onvif(): Promise<void> {
+    const { username, password } = this.body();
+    const address = String(new FormData(this.form).get('onvif') ?? '').trim();
+    const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(address);
+    if (!m) return this.say("Give the camera's ONVIF address, such as 192.168.1.50:80.", true);
+    this.say('Asking the camera over ONVIF…');
+    try {
+      const r = await post<{
+        mainUrl?: string;
+        subUrl?: string;
+        warnings: string[];
+        profiles: Array<{ name: string; width?: number; height?: number; encoding?: string }>;
+      }>(`${API}/onvif`, { host: m[1], port: m[2] ? Number(m[2]) : 80, username, password });
+      const set = (name: string, value?: string) => {
+        if (value) (this.form.elements.namedItem(name) as HTMLInputElement).value = value;
+      };
+      set('subUrl', r.subUrl);
+      set('mainUrl', r.mainUrl);
+      const lines = [
+        'Streams found: check them with Test.',
+        ...r.profiles.map((p) => `Profile ${p.name}: ${p.encoding ?? '?'} ${p.width ?? '?'}×${p.height ?? '?'}`),
+        ...r.warnings.map((w) => `Warning: ${w}`),
+      ];
+      clear(this.result, ...lines.map((l) => h('p', {}, l)));
+      this.result.dataset.state = r.warnings.length ? 'warn' : 'ok';
+    } catch (err) {
+      this.say((err as ApiFailure).message, true);
+    }
   }
 
   private body(): Record<string, string> {

@@ -12,6 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchChromium, skipWithoutChromium } from '../support/browser';
 import { API_AUTH, cloudRoleEnv, startCli, type CliProcess } from '../support/cli';
 import { skipWithoutFfmpeg } from '../support/ffmpeg';
+import { FakeOnvif } from '../support/fake-onvif';
 import { freePort } from '../support/ports';
 import { RtspCamera, skipWithoutGstRtsp } from '../support/rtsp-camera';
 import { tempDir } from '../support/tmp';
@@ -104,5 +105,28 @@ describe('adding an IP camera in the dashboard', { skip }, () => {
       30_000,
     );
     assert.equal(await img.evaluate((i: HTMLImageElement) => i.naturalWidth), 320);
+  });
+
+  it('fills in the stream URLs found over ONVIF', async () => {
+    const onvif = new FakeOnvif({
+      username: camera.user,
+      password: camera.password,
+      profiles: [
+        { token: 'p0', name: 'main', width: 640, height: 360, encoding: 'H264', uri: camera.url('main') },
+        { token: 'p1', name: 'sub', width: 320, height: 180, encoding: 'H264', uri: camera.url('sub') },
+      ],
+    });
+    await onvif.start();
+    try {
+      await page.getByLabel('Sub stream').fill('');
+      await page.getByLabel('Main stream').fill('');
+      await page.getByLabel('ONVIF address').fill(`127.0.0.1:${onvif.port}`);
+      await page.getByRole('button', { name: 'Find streams (ONVIF)' }).click();
+      await page.locator('#ipcam-result').getByText('Profile sub: H264 320×180').waitFor({ timeout: 30_000 });
+      assert.equal(await page.getByLabel('Sub stream').inputValue(), camera.url('sub'));
+      assert.equal(await page.getByLabel('Main stream').inputValue(), camera.url('main'));
+    } finally {
+      await onvif.close();
+    }
   });
 });
