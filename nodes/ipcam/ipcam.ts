@@ -93,6 +93,9 @@ export default function register(RED: NodeAPI): void {
     let storage: CameraStorage | undefined;
     const db = def.database ? (RED.nodes.getNode(def.database) as PicamDatabaseNode | null) : null;
     const ready: Promise<void> = (async () => {
+      // The first messages (the mode) must find the rest of the flow created: start after this turn.
+      await new Promise((r) => setImmediate(r));
+      if (closed) return;
       if (own) await cameras.put(own, true);
       if (!db) return;
       const store = (await db.acquire(node)).ipCameras();

@@ -20,8 +20,9 @@ from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
 
 def launch(width, height, pattern, codec, bframes):
-    # "ball" moves (motion detection sees it); "smpte" with is-live stands still.
-    src = "ball motion=sweep" if pattern == "moving" else "smpte"
+    # "ball" moves (motion detection sees it); "smpte75" stands still ("smpte" does not: its
+    # bottom-right corner is random noise, which motion detection rightly sees).
+    src = "ball motion=sweep" if pattern == "moving" else "smpte75"
     caps = f"video/x-raw,width={width},height={height},framerate=10/1"
     if codec == "h265":
         enc = "x265enc tune=zerolatency speed-preset=ultrafast key-int-max=10 ! rtph265pay name=pay0 pt=96"
