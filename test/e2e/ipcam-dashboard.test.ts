@@ -118,8 +118,12 @@ describe('adding an IP camera in the dashboard', { skip }, () => {
     });
     await onvif.start();
     try {
+      // The list may have reloaded the page since: open the form again.
+      if ((await page.locator('#ipcam-add').getAttribute('open')) === null) await page.getByText('Add an IP camera (RTSP)').click();
       await page.getByLabel('Sub stream').fill('');
       await page.getByLabel('Main stream').fill('');
+      await page.getByLabel('Camera user').fill(camera.user);
+      await page.getByLabel('Camera secret').fill(camera.password);
       await page.getByLabel('ONVIF address').fill(`127.0.0.1:${onvif.port}`);
       await page.getByRole('button', { name: 'Find streams (ONVIF)' }).click();
       await page.locator('#ipcam-result').getByText('Profile sub: H264 320×180').waitFor({ timeout: 30_000 });
