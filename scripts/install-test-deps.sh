@@ -4,7 +4,7 @@
 # ffprobe (both ends of the RTSP stream in the camera tests, and the demo's
 # test pattern), zip (archives for the upload tests), and the tools that check
 # pi/ and cloud/ (shellcheck, systemd-analyze, nft, nginx, caddy, sqlite3), and
-# Chromium for the dashboard's browser tests.
+# Chromium for the dashboard's browser tests, and GStreamer's RTSP server as the IP camera.
 # Elsewhere the tests that need them say why they skipped.
 set -euo pipefail
 missing=()
@@ -20,6 +20,10 @@ command -v caddy >/dev/null 2>&1 || missing+=(caddy)
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
 # The dashboard's browser tests drive Debian's Chromium with playwright-core.
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# The IP-camera tests' camera: GStreamer's RTSP server (Digest auth, main and sub streams, H.264 and H.265).
+if ! /usr/bin/python3 -c 'import gi; gi.require_version("GstRtspServer", "1.0")' >/dev/null 2>&1; then
+  missing+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad)
+fi
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -105,7 +105,7 @@ export function settingsFor(env: Env): RoleSettings {
   const flowEnv: Record<string, string> = {
     PICAM_PREFIX: env.PICAM_PREFIX ?? 'prod',
     PICAM_DEVICE_TOPIC: env.PICAM_DEVICE_TOPIC ?? `${env.PICAM_PREFIX ?? 'prod'}/device/#`,
-    PICAM_DEVICE_TYPES: env.PICAM_DEVICE_TYPES ?? 'hive-cam,picam',
+    PICAM_DEVICE_TYPES: env.PICAM_DEVICE_TYPES ?? 'hive-cam,picam,ipcam',
     PICAM_DB_FILE: env.PICAM_DB_FILE ?? resolve(dataDir, 'picam-guardian.db'),
     PICAM_MQTT_PORT: String(port('PICAM_MQTT_PORT', 1883)),
     PICAM_MQTT_WS_PORT: String(port('PICAM_MQTT_WS_PORT', 9001)),

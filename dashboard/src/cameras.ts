@@ -180,7 +180,12 @@ export class CameraGrid {
       }
       videoBox.hidden = false;
       watch.setAttribute('aria-pressed', 'true');
-      card.player = new LivePlayer(videoBox, videoStatus, videoSourceFor(id, this.config.webrtcUrl, this.config.mjpeg), label);
+      card.player = new LivePlayer(
+        videoBox,
+        videoStatus,
+        videoSourceFor(id, this.config.webrtcUrl, this.config.mjpeg, card.row.device_type ?? undefined),
+        label,
+      );
       card.player.start();
     });
     videoBox.hidden = true;

@@ -10,12 +10,15 @@ import { byId } from './dom';
 import { EventTimeline } from './events';
 import { LiveFeed } from './feed';
 import { HealthView } from './health';
+import { IpcamForm } from './ipcams';
 import { showLogin } from './login';
 import { SensorPanels } from './sensors';
 
 let running: { stop(): void } | undefined;
 /** Built once: their listeners sit on the page's fixed elements; a new login reloads them. */
 let views: { sensors: SensorPanels; events: EventTimeline; health: HealthView } | undefined;
+let ipcamForm: IpcamForm | undefined;
+let grid: CameraGrid | undefined;
 
 function startApp(session: SessionInfo): void {
   running?.stop();
@@ -49,6 +52,9 @@ function startApp(session: SessionInfo): void {
   });
   feed.start();
   void cameras.load().catch((err: Error) => (byId('camera-grid').textContent = `Cameras could not be loaded: ${err.message}`));
+  grid = cameras;
+  // Built once (its listeners sit on the page's form); an added camera reloads the current grid.
+  ipcamForm ??= new IpcamForm(() => void grid?.load().catch(() => undefined));
   void events.load();
   void health.load();
 

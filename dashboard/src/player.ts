@@ -9,8 +9,11 @@ import { h, clear } from './dom';
 
 export type VideoSource = { kind: 'whep'; url: string; fallbackMjpeg?: string } | { kind: 'mjpeg'; url: string } | { kind: 'none' };
 
-export function videoSourceFor(cameraId: string, webrtcUrl: string, mjpeg: Record<string, string>): VideoSource {
-  const preview = mjpeg[cameraId];
+/** Where an IP camera's MJPEG is served (the ipcam node's API, same origin, behind the dashboard login). */
+export const ipcamMjpegUrl = (cameraId: string): string => `/api/ipcams/${encodeURIComponent(cameraId)}/mjpeg`;
+
+export function videoSourceFor(cameraId: string, webrtcUrl: string, mjpeg: Record<string, string>, deviceType?: string): VideoSource {
+  const preview = mjpeg[cameraId] ?? (deviceType === 'ipcam' ? ipcamMjpegUrl(cameraId) : undefined);
   if (webrtcUrl) return { kind: 'whep', url: `${webrtcUrl}/${encodeURIComponent(cameraId)}/whep`, fallbackMjpeg: preview };
   if (preview) return { kind: 'mjpeg', url: preview };
   return { kind: 'none' };

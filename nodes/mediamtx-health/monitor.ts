@@ -33,10 +33,12 @@ export class HealthMonitor {
   private failureAlerted = false;
   /** the server's version, asked again after every failure (it may have been upgraded and restarted) */
   private version?: string;
+  /** the on-demand paths at the last poll that could read them */
+  private onDemand: ReadonlySet<string> = new Set();
   private readonly now: () => number;
 
   constructor(
-    private readonly client: Pick<MediamtxClient, 'paths' | 'info'>,
+    private readonly client: Pick<MediamtxClient, 'paths' | 'info'> & Partial<Pick<MediamtxClient, 'onDemandPaths'>>,
     private readonly opts: MonitorOptions,
     private readonly events: MonitorEvents,
   ) {
@@ -70,8 +72,10 @@ export class HealthMonitor {
     try {
       this.version ??= (await this.client.info()).version;
       const paths = await this.client.paths();
+      // The configuration list only marks idle on-demand paths: if it cannot be read, the last one known serves.
+      this.onDemand = (await this.client.onDemandPaths?.().catch(() => undefined)) ?? this.onDemand;
       if (this.closed) return; // the node closed while the request ran
-      const changes = this.health.update(paths, nowMs);
+      const changes = this.health.update(paths, nowMs, this.onDemand);
       if (changes.length) this.events.changes(changes);
       this.events.records(
         this.health.summary().paths.map((p) => ({

@@ -40,7 +40,7 @@ export default function register(RED: NodeAPI): void {
     const status = new StatusReporter(node);
     const warn = new ThrottledWarn((t) => node.warn(t));
     const prefix = (def.prefix || 'prod').replace(/\/+$/, '');
-    const deviceTypes = parseList(def.deviceTypes, ['hive-cam', 'picam']);
+    const deviceTypes = parseList(def.deviceTypes, ['hive-cam', 'picam', 'ipcam']);
     const db = def.database ? (RED.nodes.getNode(def.database) as PicamDatabaseNode | null) : null;
 
     const outputs = (out: ProcessorOutput, msg?: NodeMessageInFlow): Array<NodeMessage | NodeMessage[] | null> => {

@@ -6,11 +6,14 @@
  * The source writes Annex B H.264 with SPS/PPS before every key frame, so a
  * relay or analyser started mid-stream can begin at the next key frame.
  */
+import { hiddenInputArgs, concatScript } from './rtsp-input';
 import type { AnalysisConfig, StreamConfig } from './types';
 
 export interface Command {
   command: string;
   args: string[];
+  /** written to the process's stdin, then stdin is closed (the camera's login, kept off the command line) */
+  stdin?: string;
 }
 
 const QUIET = ['-hide_banner', '-loglevel', 'warning', '-nostats'];
@@ -92,6 +95,19 @@ function testSource(cfg: StreamConfig): Command {
   return { command: cfg.ffmpegPath, args };
 }
 
+/**
+ * An IP camera's stream, pulled over RTSP and copied as it is (no decoding):
+ * SPS/PPS, which cameras often send only in the SDP, are repeated before every
+ * key frame so the analyser can start at any. Progress blocks go to fd 3: with
+ * no relay, the source's progress is the stream's (frames, fps, stalls).
+ */
+function rtspSource(cfg: StreamConfig): Command {
+  if (!cfg.input) throw new Error('the rtsp source needs a camera (input)');
+  const args = [...QUIET, ...hiddenInputArgs(), '-map', '0:v:0', '-c:v', 'copy', '-bsf:v', 'dump_extra=freq=keyframe'];
+  args.push(...FLUSH, '-f', 'h264', 'pipe:1', '-progress', 'pipe:3');
+  return { command: cfg.ffmpegPath, args, stdin: concatScript(cfg.input) };
+}
+
 /** The process that owns the camera and writes raw H.264 to stdout. */
 export function sourceCommand(cfg: StreamConfig): Command {
   switch (cfg.source) {
@@ -101,11 +117,14 @@ export function sourceCommand(cfg: StreamConfig): Command {
       return v4l2Source(cfg);
     case 'testsrc':
       return testSource(cfg);
+    case 'rtsp':
+      return rtspSource(cfg);
   }
 }
 
 /** The RTSP URL with the credentials URL-encoded into it (ffmpeg decodes them for Basic auth). */
 export function publishUrl(cfg: Pick<StreamConfig, 'rtspUrl' | 'username' | 'password'>): string {
+  if (!cfg.rtspUrl) throw new Error('no RTSP server to publish to');
   if (!cfg.username) return cfg.rtspUrl;
   const m = /^([a-z][a-z0-9+.-]*:\/\/)(?:[^@/]*@)?(.*)$/i.exec(cfg.rtspUrl);
   if (!m) throw new Error(`not an RTSP URL: ${redactText(cfg.rtspUrl)}`);

@@ -116,7 +116,10 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   }
 
   private startRun(): void {
-    const source = this.spawn(sourceCommand(this.cfg), ['ignore', 'pipe']);
+    const command = sourceCommand(this.cfg);
+    // Without a relay (an IP camera: MediaMTX pulls it itself) the source reports the progress.
+    const reports = !this.cfg.rtspUrl;
+    const source = this.spawn(command, [command.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', reports ? 'pipe' : 'ignore']);
     const fanout = new H264Fanout(source.process.stdout as Readable, {
       maxPauseMs: this.opts.relayPauseMaxMs,
       onDrop: (o) => this.fire('warning', `${o.policy === 'pause' ? 'relay' : 'analyser'} fell behind: dropping until the next key frame`),
@@ -129,7 +132,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       this.fail(source, redactText(describeExit('source', info, source.stderrTail())), startedAt, 'run');
       this.restartAll();
     });
-    this.startRelay(run);
+    if (reports) this.readProgress(run, source);
+    else this.startRelay(run);
     if (this.cfg.analysis) this.startAnalyser(run, this.cfg.analysis);
     const every = Math.max(100, Math.min(1000, this.cfg.stallTimeoutMs / 4));
     this.watchdog = setInterval(() => this.checkStall(run), every);
@@ -138,11 +142,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   private startRelay(run: Run): void {
     const child = this.spawn(relayCommand(this.cfg), ['pipe', 'ignore', 'pipe', 'pipe']);
     run.relay = { child, outlet: run.fanout.add(child.process.stdin!, 'pause') };
-    this.progress = { fps: 0, bitrateKbps: 0, frames: 0, dropped: 0 };
-    this.lastAdvanceAt = Date.now();
-    this.rate = { bytes: 0, at: this.lastAdvanceAt, kbps: 0 };
-    const parser = new ProgressParser((p) => this.onProgress(run, p));
-    (child.process.stdio[3] as Readable | null)?.on('data', (d: Buffer) => parser.push(d));
+    this.readProgress(run, child);
     const startedAt = Date.now();
     this.onExit(run, 'relay', child, (reason) => {
       this.fail(child, reason, this.streamingSince ?? startedAt, 'relay');
@@ -151,6 +151,15 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         this.startRelay(run);
       });
     });
+  }
+
+  /** Follows the progress blocks a process writes on fd 3 (the relay's, or the source's when there is no relay). */
+  private readProgress(run: Run, child: Child): void {
+    this.progress = { fps: 0, bitrateKbps: 0, frames: 0, dropped: 0 };
+    this.lastAdvanceAt = Date.now();
+    this.rate = { bytes: 0, at: this.lastAdvanceAt, kbps: 0 };
+    const parser = new ProgressParser((p) => this.onProgress(run, p));
+    (child.process.stdio[3] as Readable | null)?.on('data', (d: Buffer) => parser.push(d));
   }
 
   private startAnalyser(run: Run, analysis: AnalysisConfig): void {
@@ -183,7 +192,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     if (this.run !== run || p.end) return;
     const now = Date.now();
     if (p.frame > this.progress.frames) this.lastAdvanceAt = now;
-    const bytes = run.relay?.outlet.writtenBytes ?? 0;
+    const bytes = run.relay?.outlet.writtenBytes ?? p.totalSize ?? 0;
     if (now - this.rate.at >= 1000) this.rate = { bytes, at: now, kbps: ((bytes - this.rate.bytes) * 8) / (now - this.rate.at) };
     const bitrateKbps = p.bitrateKbps ?? Math.round(this.rate.kbps * 10) / 10;
     this.progress = { fps: p.fps, bitrateKbps, frames: p.frame, dropped: p.dropFrames };
@@ -192,8 +201,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   }
 
   private checkStall(run: Run): void {
-    // Only a running relay reports frames: while it backs off there is nothing to judge by.
-    if (this.run !== run || !run.relay || Date.now() - this.lastAdvanceAt < this.cfg.stallTimeoutMs) return;
+    // Only a running relay (or a source without one) reports frames: while it backs off there is nothing to judge by.
+    if (this.run !== run || (!run.relay && this.cfg.rtspUrl) || Date.now() - this.lastAdvanceAt < this.cfg.stallTimeoutMs) return;
     const reason = `no new frame for ${Math.round((Date.now() - this.lastAdvanceAt) / 1000)} s`;
     this.lastError = reason;
     this.stderrTail = run.source.stderrTail().map(redactText);
@@ -249,7 +258,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   }
 
   private spawn(cmd: Command, stdio: Array<'pipe' | 'ignore'>): Child {
-    return spawnChild(cmd.command, cmd.args, { stdio, stderrLines: 20 });
+    const child = spawnChild(cmd.command, cmd.args, { stdio, stderrLines: 20 });
+    if (cmd.stdin !== undefined) child.process.stdin?.end(cmd.stdin);
+    return child;
   }
 
   private setState(state: PipelineState, detail?: string): void {

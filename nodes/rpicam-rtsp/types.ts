@@ -3,12 +3,24 @@
  * supervisor's states and statistics, and the frames the analysis produces.
  */
 
-export type SourceKind = 'rpicam' | 'v4l2' | 'testsrc';
+export type SourceKind = 'rpicam' | 'v4l2' | 'testsrc' | 'rtsp';
+
+/** An RTSP camera pulled by the 'rtsp' source (an IP camera's stream). */
+export interface RtspInput {
+  /** rtsp://host:554/path, without credentials */
+  url: string;
+  username?: string;
+  password?: string;
+  /** RTSP over TCP (the default: no lost packets through NAT and Wi-Fi) or UDP */
+  transport: 'tcp' | 'udp';
+}
 
 export interface StreamConfig {
   source: SourceKind;
-  /** rtsp://host:8554/path, without credentials */
-  rtspUrl: string;
+  /** where the relay publishes: rtsp://host:8554/path, without credentials; no relay when undefined */
+  rtspUrl?: string;
+  /** the 'rtsp' source: the camera it pulls */
+  input?: RtspInput;
   username?: string;
   password?: string;
   width: number;

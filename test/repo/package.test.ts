@@ -43,6 +43,7 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
     'command-sender',
     'dashboard-feed',
     'hivecam-gateway',
+    'ipcam',
     'mediamtx-health',
     'mediamtx-server',
     'mqtt-ingest',

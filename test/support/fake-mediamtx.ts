@@ -1,6 +1,9 @@
 /**
  * A local fake of the MediaMTX control API (v3) for tests: `/v3/info`,
- * `/v3/paths/list` (paged), `/v3/paths/get/{name}`, Basic auth.
+ * `/v3/paths/list` (paged), `/v3/paths/get/{name}`, the path configuration
+ * (`/v3/config/paths/list|add|replace|delete`), Basic auth. Configuration
+ * bodies sent to it are checked against the PathConf schema too, and may
+ * only hold fields it names.
  *
  * Every JSON answer is validated against the real OpenAPI file
  * (test/fixtures/mediamtx-openapi.yaml, a copy of shared/reference/) with ajv before it is sent;
@@ -39,7 +42,7 @@ export class ContractError extends Error {
 // ---------------------------------------------------------------- the contract
 
 interface Spec {
-  components: { schemas: Record<string, unknown> };
+  components: { schemas: Record<string, unknown> & { PathConf: { properties: Record<string, unknown> } } };
   paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>>;
 }
 
@@ -81,22 +84,31 @@ function loadContract(): NonNullable<typeof contract> {
   return contract;
 }
 
-/** Throws a ContractError unless `body` is what the spec allows for GET `route` answering `status`. */
-export function validateAnswer(route: string, status: number, body: unknown): void {
+/** Throws a ContractError unless `body` is a PathConf (known fields only, each of its type). */
+export function validatePathConf(body: unknown): void {
+  const { spec, ajv } = loadContract();
+  const validate = ajv.getSchema(`${SCHEMA_BASE}PathConf`)!;
+  if (!validate(body)) throw new ContractError(`a path configuration breaks the MediaMTX contract: ${ajv.errorsText(validate.errors)}`);
+  const unknown = Object.keys(body as object).filter((k) => !(k in spec.components.schemas.PathConf.properties));
+  if (unknown.length) throw new ContractError(`a path configuration has fields MediaMTX does not know: ${unknown.join(', ')}`);
+}
+
+/** Throws a ContractError unless `body` is what the spec allows for `method` `route` answering `status`. */
+export function validateAnswer(route: string, status: number, body: unknown, method = 'get'): void {
   const { spec, ajv, compiled } = loadContract();
-  const key = `${route} ${status}`;
+  const key = `${method} ${route} ${status}`;
   let validate = compiled.get(key);
   if (!validate) {
     // the spec lists no 401: MediaMTX checks auth before any route, answering its Error schema
     const schema =
-      spec.paths[route]?.get?.responses[String(status)]?.content?.['application/json']?.schema ??
+      spec.paths[route]?.[method]?.responses[String(status)]?.content?.['application/json']?.schema ??
       (status === 401 ? { $ref: '#/components/schemas/Error' } : undefined);
-    if (!schema) throw new ContractError(`the spec has no JSON answer ${status} for GET ${route}`);
+    if (!schema) throw new ContractError(`the spec has no JSON answer ${status} for ${method.toUpperCase()} ${route}`);
     validate = ajv.compile(toJsonSchema(schema) as object);
     compiled.set(key, validate);
   }
   if (!validate(body)) {
-    throw new ContractError(`GET ${route} ${status} breaks the MediaMTX contract: ${ajv.errorsText(validate.errors)}`);
+    throw new ContractError(`${method.toUpperCase()} ${route} ${status} breaks the MediaMTX contract: ${ajv.errorsText(validate.errors)}`);
   }
 }
 
@@ -109,6 +121,8 @@ export interface FakeMediamtxOptions {
 
 export class FakeMediamtx {
   readonly paths = new Map<string, FakePath>();
+  /** path configurations added through the API, by name */
+  readonly configs = new Map<string, Record<string, unknown>>();
   /** answer as a server older than v1.17: only the deprecated names (ready, tracks, bytesReceived, bytesSent) */
   legacyFields = false;
   /** wait this long before each answer */
@@ -184,6 +198,7 @@ export class FakeMediamtx {
         res.writeHead(200, { 'content-type': 'application/json' });
         return void res.end(this.malformed);
       }
+      if (url.pathname.startsWith('/v3/config/paths/')) return this.config(req, res, url);
       if (url.pathname === '/v3/info') return this.send(res, '/v3/info', 200, { version: this.version, started: this.started });
       if (url.pathname === '/v3/paths/list') return this.list(res, url.searchParams);
       const got = /^\/v3\/paths\/get\/(.+)$/.exec(url.pathname);
@@ -199,6 +214,44 @@ export class FakeMediamtx {
       this.contractErrors.push(err);
       res.destroy();
     }
+  }
+
+  private config(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
+    if (url.pathname === '/v3/config/paths/list' && req.method === 'GET') {
+      const items = [...this.configs].map(([name, conf]) => ({ ...conf, name }));
+      return this.send(res, '/v3/config/paths/list', 200, { itemCount: items.length, pageCount: items.length ? 1 : 0, items });
+    }
+    const m = /^\/v3\/config\/paths\/(add|replace|delete)\/(.+)$/.exec(url.pathname);
+    const [action, name] = [m?.[1], decodeURIComponent(m?.[2] ?? '')];
+    const route = `/v3/config/paths/${action}/{name}`;
+    const method = action === 'delete' ? 'delete' : 'post';
+    if (!m || req.method !== method.toUpperCase()) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      return void res.end('404 page not found');
+    }
+    const fail = (status: number, error: string) => this.send(res, route, status, { status: 'error', error }, method);
+    if (action === 'delete') {
+      if (!this.configs.delete(name)) return fail(404, 'path not found');
+      return this.send(res, route, 200, { status: 'ok' }, method);
+    }
+    let text = '';
+    req.on('data', (d: Buffer) => (text += d.toString()));
+    req.on('end', () => {
+      try {
+        const conf = JSON.parse(text) as Record<string, unknown>;
+        validatePathConf(conf);
+        if (action === 'add' && this.configs.has(name)) return fail(400, 'path already exists');
+        if (action === 'replace' && !this.configs.has(name)) return fail(404, 'path not found');
+        this.configs.set(name, conf);
+        this.send(res, route, 200, { status: 'ok' }, method);
+      } catch (err) {
+        if (err instanceof ContractError) {
+          this.contractErrors.push(err);
+          return void res.destroy();
+        }
+        fail(400, 'invalid JSON');
+      }
+    });
   }
 
   private list(res: http.ServerResponse, query: URLSearchParams): void {
@@ -248,8 +301,8 @@ export class FakeMediamtx {
     return header === expected;
   }
 
-  private send(res: http.ServerResponse, route: string, status: number, body: unknown): void {
-    validateAnswer(route, status, body);
+  private send(res: http.ServerResponse, route: string, status: number, body: unknown, method = 'get'): void {
+    validateAnswer(route, status, body, method);
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   }

@@ -9,7 +9,7 @@
  * Browser-safe data (nodes/lib/contract/): the dashboard page may read paths from here too.
  */
 
-export type RouteMethod = 'GET' | 'POST';
+export type RouteMethod = 'GET' | 'POST' | 'DELETE';
 
 /**
  * The code that answers a route:
@@ -17,8 +17,9 @@ export type RouteMethod = 'GET' | 'POST';
  * - `cloud-flow`: an `http in` node of flows/cloud.json (Node-RED's httpNode)
  * - `hivecam-gateway`: the camera gateway node's media router, mounted on httpNode while it runs
  * - `live-feed`: the WebSocket upgrade on the runtime's HTTP server (dashboard/server/live-feed.ts)
+ * - `ipcam`: the IP camera node's router (nodes/ipcam/api.ts), mounted on httpNode while it runs
  */
-export type RouteOwner = 'dashboard-server' | 'cloud-flow' | 'hivecam-gateway' | 'live-feed';
+export type RouteOwner = 'dashboard-server' | 'cloud-flow' | 'hivecam-gateway' | 'live-feed' | 'ipcam';
 
 /**
  * The login a route needs outside the demo (the demo has none):
@@ -42,6 +43,9 @@ export interface ApiRoute {
 
 /** Where the camera gateway mounts its media router (seed 004's /api/media/...). */
 export const MEDIA_ROUTES_ROOT = '/api/media';
+
+/** Where the ipcam node mounts its router unless its `apiPath` says otherwise. */
+export const IPCAM_ROUTES_ROOT = '/api/ipcams';
 
 /** The dashboard's live feed (a WebSocket upgrade, not an Express route). */
 export const LIVE_FEED_PATH = '/api/ws';
@@ -77,4 +81,13 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', path: `${MEDIA_ROUTES_ROOT}/playlist/:eventId.m3u8`, owner: 'hivecam-gateway', auth: 'api', what: 'HLS playlist' },
   { method: 'GET', path: `${MEDIA_ROUTES_ROOT}/playlist/:eventId/:segment`, owner: 'hivecam-gateway', auth: 'api', what: 'HLS segment' },
   { method: 'GET', path: `${MEDIA_ROUTES_ROOT}/usage`, owner: 'hivecam-gateway', auth: 'api', what: 'media disk use' },
+  // ---- IP cameras (flows/cloud.json → ipcam, its own router)
+  { method: 'GET', path: `${IPCAM_ROUTES_ROOT}/`, owner: 'ipcam', auth: 'api', what: 'the IP cameras and their state' },
+  { method: 'POST', path: `${IPCAM_ROUTES_ROOT}/`, owner: 'ipcam', auth: 'api', what: 'add an IP camera (checked first)' },
+  { method: 'POST', path: `${IPCAM_ROUTES_ROOT}/test`, owner: 'ipcam', auth: 'api', what: 'check a camera without adding it' },
+  { method: 'POST', path: `${IPCAM_ROUTES_ROOT}/onvif`, owner: 'ipcam', auth: 'api', what: "a camera's stream URLs over ONVIF" },
+  { method: 'DELETE', path: `${IPCAM_ROUTES_ROOT}/:id`, owner: 'ipcam', auth: 'api', what: 'remove an IP camera' },
+  { method: 'POST', path: `${IPCAM_ROUTES_ROOT}/:id/mode`, owner: 'ipcam', auth: 'api', what: "set an IP camera's mode" },
+  { method: 'GET', path: `${IPCAM_ROUTES_ROOT}/:id/mjpeg`, owner: 'ipcam', auth: 'api', what: 'MJPEG of the sub stream' },
+  { method: 'GET', path: `${IPCAM_ROUTES_ROOT}/:id/snapshot`, owner: 'ipcam', auth: 'api', what: 'one JPEG now' },
 ];

@@ -76,6 +76,49 @@ export class MediamtxClient {
     return { version: str(body.version) ?? 'unknown', started: str(body.started) ?? '' };
   }
 
+  /**
+   * The names of the configured paths whose source starts on demand (sourceOnDemand):
+   * idle while nobody reads them, which is not an outage.
+   */
+  async onDemandPaths(): Promise<Set<string>> {
+    const names = new Set<string>();
+    let pageCount = 1;
+    for (let page = 0; page < pageCount && page < MAX_PAGES; page++) {
+      const body = await this.get(`/v3/config/paths/list?page=${page}&itemsPerPage=${ITEMS_PER_PAGE}`);
+      if (!Array.isArray(body.items) || typeof body.pageCount !== 'number') {
+        throw new MediamtxError('bad-response', 'MediaMTX answered /v3/config/paths/list without items or pageCount');
+      }
+      for (const item of body.items)
+        if (isObject(item) && item.sourceOnDemand === true && typeof item.name === 'string') names.add(item.name);
+      pageCount = body.pageCount;
+    }
+    return names;
+  }
+
+  /**
+   * Adds the path configuration, or replaces it when the path exists. The API
+   * does not persist: callers apply their paths again whenever they start.
+   */
+  async putPath(name: string, conf: Record<string, unknown>): Promise<void> {
+    const route = encodeURIComponent(name);
+    try {
+      await this.request('POST', `/v3/config/paths/add/${route}`, conf);
+    } catch (err) {
+      // MediaMTX answers 400 "path already exists" to an add of a configured path.
+      if (!(err instanceof MediamtxError && err.status === 400)) throw err;
+      await this.request('POST', `/v3/config/paths/replace/${route}`, conf);
+    }
+  }
+
+  /** Removes a path configuration; one that is not there is fine. */
+  async deletePath(name: string): Promise<void> {
+    try {
+      await this.request('DELETE', `/v3/config/paths/delete/${encodeURIComponent(name)}`);
+    } catch (err) {
+      if (!(err instanceof MediamtxError && err.kind === 'not-found')) throw err;
+    }
+  }
+
   /** Every path, all pages fetched. A path listed twice (the list moved while paging) counts once. */
   async paths(): Promise<PathInfo[]> {
     const byName = new Map<string, PathInfo>();
@@ -94,14 +137,20 @@ export class MediamtxClient {
     return [...byName.values()];
   }
 
-  private async get(route: string): Promise<Json> {
+  private get(route: string): Promise<Json> {
+    return this.request('GET', route);
+  }
+
+  private async request(method: 'GET' | 'POST' | 'DELETE', route: string, json?: unknown): Promise<Json> {
     const url = this.base + route;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.auth) headers.authorization = this.auth;
+    if (json !== undefined) headers['content-type'] = 'application/json';
     let status: number;
     let text: string;
     try {
-      const res = await fetch(url, { headers, signal: AbortSignal.timeout(this.options.timeoutMs) });
+      const body = json === undefined ? undefined : JSON.stringify(json);
+      const res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(this.options.timeoutMs) });
       status = res.status;
       text = await res.text();
     } catch (err) {

@@ -30,6 +30,8 @@ export interface PathHealth {
   sourceType?: string;
   /** when it went offline or gone, Unix ms */
   offlineSinceMs?: number;
+  /** its source starts on demand (an IP camera MediaMTX pulls when someone watches) */
+  onDemand?: boolean;
 }
 
 export interface HealthSummary {
@@ -52,6 +54,8 @@ interface Tracked {
   seenMs: number;
   wasOnline: boolean;
   downAlerted: boolean;
+  /** an on-demand path offline with nobody reading at the last poll */
+  idle?: boolean;
 }
 
 export class StreamHealth {
@@ -60,8 +64,12 @@ export class StreamHealth {
 
   constructor(private readonly options: StreamHealthOptions) {}
 
-  /** Feed one successful poll. Do not call it for a failed poll: every path would look gone. */
-  update(paths: PathInfo[], nowMs: number): HealthChange[] {
+  /**
+   * Feed one successful poll. Do not call it for a failed poll: every path would look gone.
+   * `onDemand` names the paths whose source starts on demand: offline with no reader, such a
+   * path is idle, not down; its outage clock starts only when someone waits for it.
+   */
+  update(paths: PathInfo[], nowMs: number, onDemand: ReadonlySet<string> = new Set()): HealthChange[] {
     const changes: HealthChange[] = [];
     const listed = new Set<string>();
     for (const p of paths) {
@@ -95,6 +103,12 @@ export class StreamHealth {
       t.outboundBytes = p.outboundBytes;
       t.seenMs = nowMs;
       t.wasOnline ||= p.online;
+      if (onDemand.has(p.name)) {
+        h.onDemand = true;
+        // Idle, or the first poll at which a viewer waits: the outage clock (re)starts now.
+        if (!p.online && !t.downAlerted && (readers === 0 || t.idle)) h.offlineSinceMs = nowMs;
+        t.idle = !p.online && readers === 0;
+      } else delete h.onDemand;
     }
     for (const [name, t] of this.tracked) {
       if (listed.has(name) || t.health.gone) continue;

@@ -311,6 +311,26 @@ BEGIN
 END;
 `,
   },
+  {
+    version: 9,
+    description: 'IP cameras added through the API: the list survives restarts and redeploys',
+    // The login is kept for ffmpeg and never returned by the API (publicSpec).
+    sql: `
+CREATE TABLE ip_cameras (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  main_url TEXT NOT NULL DEFAULT '',
+  sub_url TEXT NOT NULL,
+  transport TEXT NOT NULL DEFAULT 'tcp',
+  username TEXT NOT NULL DEFAULT '',
+  password TEXT NOT NULL DEFAULT '',
+  mode TEXT NOT NULL DEFAULT 'ARMED',
+  motion INTEGER NOT NULL DEFAULT 1,
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL
+);
+`,
+  },
 ];
 
 export async function currentVersion(db: Connection): Promise<number> {

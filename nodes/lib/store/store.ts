@@ -13,6 +13,7 @@ import { AlertOutbox } from './outbox';
 import * as queries from './queries';
 import { migrate } from './schema';
 import { Connection } from './sqlite';
+import { IpCameraStore } from './ip-cameras';
 import { UploadStore } from './uploads';
 
 export interface RetentionDays {
@@ -114,6 +115,11 @@ export class EventStore {
   /** The camera gateway's registered cameras and upload files. */
   uploads(): UploadStore {
     return (this.uploadStore ??= new UploadStore((task) => this.writer.exclusive(task), this.readerConn));
+  }
+
+  /** The IP cameras added through the API (migration 10). */
+  ipCameras(): IpCameraStore {
+    return new IpCameraStore((task) => this.writer.exclusive(task), this.readerConn);
   }
 
   knownDevices() {

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { createServer, connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { Duplex } from 'node:stream';
-import { writeOncePerTurn } from '../../nodes/picam-broker/write-batch';
+import { writeOncePerTurn } from '../../../nodes/picam-broker/write-batch';
 
 /** A stream that records each write that reaches it (one entry per write or writev). */
 function recordingStream() {

@@ -26,6 +26,18 @@ function mediamtxError(kind: MediamtxErrorKind, message?: RegExp) {
 }
 
 describe('MediamtxClient', () => {
+  it('adds a path configuration, replaces it when it exists, lists the on-demand ones and deletes it', async () => {
+    const c = client();
+    await c.putPath('ipcam-porch', { source: 'rtsp://10.0.0.5:554/main', sourceOnDemand: true, rtspTransport: 'tcp' });
+    await c.putPath('ipcam-porch', { source: 'rtsp://10.0.0.6:554/main', sourceOnDemand: true, rtspTransport: 'tcp' });
+    assert.equal(fake.configs.get('ipcam-porch')?.source, 'rtsp://10.0.0.6:554/main');
+    await c.putPath('always-on', { source: 'publisher' });
+    assert.deepEqual([...(await c.onDemandPaths())], ['ipcam-porch']);
+    await c.deletePath('ipcam-porch');
+    await c.deletePath('ipcam-porch'); // already gone: fine
+    assert.deepEqual([...fake.configs.keys()], ['always-on']);
+  });
+
   it('reads /v3/info', async () => {
     assert.deepEqual(await client().info(), { version: 'v1.20.0', started: fake.started });
   });

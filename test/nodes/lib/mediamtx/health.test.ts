@@ -88,6 +88,27 @@ describe('StreamHealth', () => {
     assert.deepEqual(alertsAt(140_000), []);
   });
 
+  it('raises nothing for an on-demand path that is idle because nobody watches, but does when a viewer waits for it', async () => {
+    await client.putPath('ipcam-gate', { source: 'rtsp://10.0.0.9:554/main', sourceOnDemand: true, rtspTransport: 'tcp' });
+    const pollOnDemand = async (atMs: number) => health.update(await client.paths(), T0 + atMs, await client.onDemandPaths());
+    fake.setPath({ name: 'ipcam-gate' });
+    await pollOnDemand(0);
+    fake.setPath({ name: 'ipcam-gate', online: false, readers: [] }); // the last viewer left: MediaMTX closed the source
+    await pollOnDemand(10_000);
+    await pollOnDemand(10_000 + 5 * GRACE);
+    assert.deepEqual(alertsAt(10_000 + 5 * GRACE), [], 'idle is not down');
+    assert.equal(pathHealth('ipcam-gate')?.onDemand, true);
+
+    // Someone watches, but the camera does not come up: that is an outage, counted from then.
+    fake.setPath({ name: 'ipcam-gate', online: false, readers: [{ type: 'webRTCSession', id: '0a4c2d6e-1f3b-4c5d-8e9f-a0b1c2d3e4f5' }] });
+    await pollOnDemand(200_000);
+    assert.deepEqual(alertsAt(200_000 + GRACE - 1), []);
+    assert.deepEqual(
+      alertsAt(200_000 + GRACE).map((a) => a.kind),
+      ['stream-down'],
+    );
+  });
+
   it('raises nothing when a stream returns within the grace period', async () => {
     fake.setPath({ name: 'front' });
     await poll(0);

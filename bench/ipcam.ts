@@ -1,0 +1,137 @@
+/**
+ * IP-camera case of `npm run bench`: four RTSP cameras (GStreamer's RTSP server,
+ * test/support/rtsp-camera.py, 640×360 at 10 fps) pulled and analysed at once by
+ * the ipcam pipeline (IpCamera → the shared Camera: ffmpeg copying the stream,
+ * ffmpeg decoding it for MJPEG at 5 fps and motion at 5 fps).
+ *   - time from adding a camera (check included) to its first MJPEG frame;
+ *   - CPU per camera of the pull (copy, the "relay") and of the analyser;
+ *   - time from a camera coming back (its server restarted) to frames again.
+ * Targets (2-core machine): analyser ≤ 3 % of a core per camera at 5 fps, pull ≤ 1 %,
+ * first frame ≤ 3 s. Runs alone: `node --import tsx bench/ipcam.ts`.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { ffmpegInstalled } from '../nodes/lib/child-process';
+import { IpCamera, type IpCameraConfig } from '../nodes/ipcam/ip-camera';
+import { RtspCamera, skipWithoutGstRtsp } from '../test/support/rtsp-camera';
+
+const CAMERAS = Number(process.env.BENCH_IPCAMS ?? 4);
+const MEASURE_S = Number(process.env.BENCH_IPCAM_S ?? 10);
+const TICKS = 100; // USER_HZ on Linux
+
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** This process's ffmpeg children, by role: the pull reads the ffconcat script, the analyser writes image2pipe. */
+function ffmpegs(): { pull: number[]; analyser: number[] } {
+  const rows = spawnSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' }).stdout.split('\n');
+  const out = { pull: [] as number[], analyser: [] as number[] };
+  for (const r of rows) {
+    const [pid, ppid, ...args] = r.trim().split(/\s+/);
+    if (Number(ppid) !== process.pid || !args[0]?.includes('ffmpeg')) continue;
+    const line = args.join(' ');
+    if (line.includes('image2pipe')) out.analyser.push(Number(pid));
+    else if (line.includes('concat')) out.pull.push(Number(pid));
+  }
+  return out;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(what: string, ok: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await sleep(10);
+  }
+}
+
+function config(i: number, server: RtspCamera): IpCameraConfig {
+  const input = (path: string) => ({ url: server.url(path), username: server.user, password: server.password, transport: 'tcp' as const });
+  return {
+    id: `bench-${i}`,
+    name: `bench ${i}`,
+    // the 640×360 stream is the one analysed, as a camera's sub stream would be
+    sub: input('main'),
+    mode: 'ARMED',
+    motion: { on: true },
+    snapshotEveryMs: 0,
+    jpegFps: 5,
+    jpegWidth: 640,
+    prefix: 'prod',
+    heartbeatMs: 30_000,
+    ffmpegPath: 'ffmpeg',
+    ffprobePath: 'ffprobe',
+    backoff: { baseMs: 250, maxMs: 2000 },
+    stallTimeoutMs: 5000,
+  };
+}
+
+async function main(): Promise<void> {
+  if (!ffmpegInstalled() || skipWithoutGstRtsp) {
+    console.log(`ipcam case skipped: ${skipWithoutGstRtsp || 'ffmpeg is not installed'} (scripts/install-test-deps.sh)`);
+    return;
+  }
+  const servers = Array.from({ length: CAMERAS }, () => new RtspCamera());
+  await Promise.all(servers.map((s) => s.start()));
+  const cams = servers.map(
+    (s, i) =>
+      new IpCamera(config(i, s), { message: () => undefined, snapshot: () => undefined, state: () => undefined, problem: () => undefined }),
+  );
+  try {
+    const firstFrameMs: number[] = [];
+    await Promise.all(
+      cams.map(async (c) => {
+        const t0 = Date.now();
+        c.start();
+        await until('first frame', () => (c.preview?.stats.frames ?? 0) > 0);
+        firstFrameMs.push(Date.now() - t0);
+      }),
+    );
+    const pids = ffmpegs();
+    const all = [...pids.pull, ...pids.analyser];
+    const before = new Map(all.map((p) => [p, cpuSeconds(p)]));
+    await sleep(MEASURE_S * 1000);
+    const used = (list: number[]) => list.reduce((sum, p) => sum + cpuSeconds(p) - (before.get(p) ?? 0), 0);
+    const pullPct = (100 * used(pids.pull)) / MEASURE_S / CAMERAS;
+    const analyserPct = (100 * used(pids.analyser)) / MEASURE_S / CAMERAS;
+
+    // One camera goes away and comes back: time from its server listening again to frames again.
+    const c0 = cams[0]!;
+    await servers[0]!.kill();
+    await until('reconnecting', () => c0.state.state === 'reconnecting');
+    await servers[0]!.start();
+    const back = Date.now();
+    const framesBefore = c0.preview?.stats.frames ?? 0;
+    await until('frames again', () => (c0.preview?.stats.frames ?? 0) > framesBefore);
+    const recoveryMs = Date.now() - back;
+
+    const cpu = cpus();
+    const median = [...firstFrameMs].sort((a, b) => a - b)[Math.floor(firstFrameMs.length / 2)]!;
+    console.log(`machine: ${cpu.length} × ${cpu[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}\n`);
+    console.log(`IP cameras: ${CAMERAS} at once, 640×360 at 10 fps analysed at 5 fps, CPU over ${MEASURE_S} s\n`);
+    console.log('| measure | value | target |');
+    console.log('|---|---:|---:|');
+    console.log(
+      `| add → first MJPEG frame (median of ${CAMERAS}, check included) | ${median} ms (max ${Math.max(...firstFrameMs)}) | ≤ 3000 ms |`,
+    );
+    console.log(`| pull (RTSP copy) CPU per camera | ${pullPct.toFixed(1)} % of a core | ≤ 1 % |`);
+    console.log(`| analyser CPU per camera | ${analyserPct.toFixed(1)} % of a core | ≤ 3 % |`);
+    console.log(`| camera back → frames back (backoff base 250 ms) | ${recoveryMs} ms | — |`);
+  } finally {
+    await Promise.all(cams.map((c) => c.close()));
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(err);
+  process.exitCode = 1;
+});

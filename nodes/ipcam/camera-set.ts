@@ -1,0 +1,95 @@
+/**
+ * The IP cameras one ipcam node runs: the one in its properties (if any) and
+ * those stored in the database. Adding, replacing and removing a camera
+ * starts and stops only that camera.
+ */
+import type { CameraMode } from '../lib/types';
+import type { RtspInput } from '../rpicam-rtsp/types';
+import type { CameraSpec } from './camera-spec';
+import { IpCamera, type IpCameraConfig, type IpCameraEvents, type IpCameraState } from './ip-camera';
+import type { LivePaths } from './live-paths';
+
+/** Everything of a camera's configuration that is the node's, not the camera's. */
+export type CameraDefaults = Omit<IpCameraConfig, 'id' | 'name' | 'main' | 'sub' | 'mode' | 'motion'> & {
+  motion: Omit<IpCameraConfig['motion'], 'on'>;
+};
+
+export interface Entry {
+  spec: CameraSpec;
+  camera: IpCamera;
+  /** defined in the node's properties: not removable through the API */
+  fromFlow: boolean;
+}
+
+export function streamInput(spec: CameraSpec, url: string): RtspInput {
+  return { url, transport: spec.transport, username: spec.username || undefined, password: spec.password || undefined };
+}
+
+export function cameraConfig(spec: CameraSpec, defaults: CameraDefaults): IpCameraConfig {
+  return {
+    ...defaults,
+    id: spec.id,
+    name: spec.name,
+    main: spec.mainUrl ? streamInput(spec, spec.mainUrl) : undefined,
+    sub: streamInput(spec, spec.subUrl),
+    mode: spec.mode,
+    motion: { ...defaults.motion, on: spec.motion },
+  };
+}
+
+export class CameraSet {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly defaults: CameraDefaults,
+    private readonly events: (id: string) => IpCameraEvents,
+    /** MediaMTX paths for live video, when a MediaMTX server is configured */
+    private readonly live?: LivePaths,
+  ) {}
+
+  get(id: string): Entry | undefined {
+    return this.entries.get(id);
+  }
+
+  list(): Entry[] {
+    return [...this.entries.values()];
+  }
+
+  states(): IpCameraState[] {
+    return this.list().map((e) => e.camera.state);
+  }
+
+  /** Starts the camera, replacing (and first stopping) one with the same id. */
+  async put(spec: CameraSpec, fromFlow = false): Promise<void> {
+    await this.remove(spec.id);
+    const camera = new IpCamera(cameraConfig(spec, this.defaults), this.events(spec.id));
+    this.entries.set(spec.id, { spec, camera, fromFlow });
+    camera.start();
+    await this.live?.sync(spec);
+  }
+
+  /** Stops the camera; `forget` also removes its live-video path (not on a redeploy: the next start applies it again). */
+  async remove(id: string, forget = false): Promise<boolean> {
+    const e = this.entries.get(id);
+    if (!e) return false;
+    this.entries.delete(id);
+    await e.camera.close();
+    if (forget) await this.live?.remove(id);
+    return true;
+  }
+
+  async setMode(id: string, mode: CameraMode): Promise<boolean> {
+    const e = this.entries.get(id);
+    if (!e) return false;
+    e.spec = { ...e.spec, mode };
+    await e.camera.setMode(mode);
+    await this.live?.sync(e.spec);
+    return true;
+  }
+
+  async close(): Promise<void> {
+    const all = this.list();
+    this.entries.clear();
+    await Promise.all(all.map((e) => e.camera.close()));
+  }
+}

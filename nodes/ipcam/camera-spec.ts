@@ -1,0 +1,84 @@
+/**
+ * A camera as the user describes it (editor, API, database row), checked:
+ * what cannot work is refused with a reason (the API answers 400 with it),
+ * before anything is started or stored.
+ */
+import { CAMERA_MODES, DEVICE_ID_PATTERN, type CameraMode } from '../lib/types';
+
+export interface CameraSpec {
+  id: string;
+  name: string;
+  /** rtsp://host:554/path of the main stream (live video); '' when the camera has one stream */
+  mainUrl: string;
+  /** rtsp:// URL of the sub stream (analysis, MJPEG) */
+  subUrl: string;
+  transport: 'tcp' | 'udp';
+  username: string;
+  password: string;
+  mode: CameraMode;
+  motion: boolean;
+}
+
+export class SpecError extends Error {}
+
+function rtspUrl(field: string, value: unknown, required: boolean): string {
+  if (value === undefined || value === null || value === '') {
+    if (required) throw new SpecError(`${field} is required (rtsp://host:554/path)`);
+    return '';
+  }
+  if (typeof value !== 'string' || value.length > 2048) throw new SpecError(`${field} must be an rtsp:// URL`);
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw new SpecError(`${field} is not a URL (expected rtsp://host:554/path)`);
+  }
+  if (url.protocol !== 'rtsp:' && url.protocol !== 'rtsps:') throw new SpecError(`${field} must start with rtsp:// (got ${url.protocol})`);
+  if (url.username || url.password) throw new SpecError(`${field}: give the user and password as the login, not in the URL`);
+  if (!url.hostname) throw new SpecError(`${field} has no host`);
+  return url.toString();
+}
+
+function text(field: string, value: unknown, max: number, def = ''): string {
+  if (value === undefined || value === null) return def;
+  if (typeof value !== 'string') throw new SpecError(`${field} must be a string`);
+  if (value.length > max) throw new SpecError(`${field} is longer than ${max} characters`);
+  return value;
+}
+
+/** Reads and checks a camera from untrusted fields (an API body, a node's properties and credentials). */
+export function readCameraSpec(fields: Record<string, unknown>): CameraSpec {
+  const id = text('id', fields.id, 64);
+  if (!DEVICE_ID_PATTERN.test(id)) throw new SpecError(`id must match ${DEVICE_ID_PATTERN.source} (letters, digits, - and _)`);
+  const mode = text('mode', fields.mode, 32, 'ARMED').toUpperCase() || 'ARMED';
+  if (!(CAMERA_MODES as readonly string[]).includes(mode)) throw new SpecError(`mode must be one of ${CAMERA_MODES.join(', ')}`);
+  const transport = text('transport', fields.transport, 8, 'tcp').toLowerCase() || 'tcp';
+  if (transport !== 'tcp' && transport !== 'udp') throw new SpecError('transport must be tcp or udp');
+  const motion = fields.motion === undefined || fields.motion === '' ? true : fields.motion === true || fields.motion === 'true';
+  if (
+    fields.motion !== undefined &&
+    fields.motion !== '' &&
+    typeof fields.motion !== 'boolean' &&
+    fields.motion !== 'true' &&
+    fields.motion !== 'false'
+  ) {
+    throw new SpecError('motion must be true or false');
+  }
+  return {
+    id,
+    name: text('name', fields.name, 100).trim() || id,
+    mainUrl: rtspUrl('mainUrl', fields.mainUrl, false),
+    subUrl: rtspUrl('subUrl', fields.subUrl, true),
+    transport,
+    username: text('username', fields.username, 256),
+    password: text('password', fields.password, 256),
+    mode: mode as CameraMode,
+    motion,
+  };
+}
+
+/** What may be shown of a camera: never its password. */
+export function publicSpec(spec: CameraSpec): Omit<CameraSpec, 'password'> & { hasPassword: boolean } {
+  const { password, ...rest } = spec;
+  return { ...rest, hasPassword: password !== '' };
+}

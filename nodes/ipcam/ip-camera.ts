@@ -1,0 +1,274 @@
+/**
+ * One IP camera: checked (check.ts), then its sub stream pulled through the
+ * same Camera as the Pi's (rpicam-rtsp/camera.ts: supervised ffmpeg, one
+ * analyser for snapshots, MJPEG and motion), and reported to the cloud as a
+ * device of type `ipcam` (device-messages.ts).
+ *
+ * - A check that fails (camera off, wrong password) is retried with backoff;
+ *   the reason is one line, on the state and in the heartbeat.
+ * - Once running, the pipeline restarts ffmpeg by itself with backoff; a
+ *   camera that stops delivering is reported `disconnected` (the cloud's
+ *   processor turns that into a `camera-offline` alert after its grace
+ *   period), and `connected` again when frames flow: nothing else restarts.
+ * - PRIVACY stops pulling the camera (and so the MJPEG and motion).
+ */
+import { backoffMs } from '../lib/backoff';
+import type { CameraMode } from '../lib/types';
+import { Camera } from '../rpicam-rtsp/camera';
+import { redactText } from '../rpicam-rtsp/commands';
+import { rtspFailure } from '../rpicam-rtsp/rtsp-input';
+import type { PipelineStats, RtspInput, StreamConfig } from '../rpicam-rtsp/types';
+import { checkCamera, type CameraCheck, type CheckOptions } from './check';
+import { DeviceTopics, type DeviceMessage } from './device-messages';
+
+export interface IpCameraConfig {
+  id: string;
+  name: string;
+  /** the main stream (live video); optional: some cameras have one stream */
+  main?: RtspInput;
+  /** the sub stream: analysed for snapshots, MJPEG and motion */
+  sub: RtspInput;
+  mode: CameraMode;
+  motion: { on: boolean; sensitivity?: number; minDurationMs?: number; quietMs?: number };
+  /** a snapshot every this many ms while streaming; 0 = only on request */
+  snapshotEveryMs: number;
+  /** MJPEG and snapshot frames per second, and their width */
+  jpegFps: number;
+  jpegWidth: number;
+  /** MQTT topic prefix (default prod) */
+  prefix: string;
+  heartbeatMs: number;
+  ffmpegPath: string;
+  ffprobePath: string;
+  /** check retries and pipeline restarts */
+  backoff: { baseMs: number; maxMs: number };
+  stallTimeoutMs: number;
+  maxViewers?: number;
+}
+
+export type IpCameraStateName = 'checking' | 'streaming' | 'reconnecting' | 'offline' | 'privacy' | 'stopped';
+
+export interface IpCameraState {
+  id: string;
+  state: IpCameraStateName;
+  mode: CameraMode;
+  /** one line: why it is not streaming */
+  error?: string;
+  warnings: string[];
+  check?: CameraCheck;
+  fps: number;
+  frames: number;
+  restarts: number;
+}
+
+export interface IpCameraEvents {
+  message(msg: DeviceMessage): void;
+  snapshot(jpeg: Buffer, requestId?: string): void;
+  state(state: IpCameraState): void;
+  problem(text: string): void;
+}
+
+export class IpCamera {
+  private camera?: Camera;
+  private mode: CameraMode;
+  private current: IpCameraState;
+  /** what the cloud was last told: each change is sent once */
+  private announced?: 'connected' | 'disconnected';
+  private checkAttempts = 0;
+  private retryTimer?: NodeJS.Timeout;
+  private heartbeatTimer?: NodeJS.Timeout;
+  private readonly startedMs = Date.now();
+  private readonly topics: DeviceTopics;
+  private generation = 0;
+  private closed = false;
+
+  constructor(
+    readonly cfg: IpCameraConfig,
+    private readonly events: IpCameraEvents,
+  ) {
+    this.mode = cfg.mode;
+    this.topics = new DeviceTopics(cfg.prefix, cfg.id);
+    this.current = { id: cfg.id, state: 'stopped', mode: this.mode, warnings: [], fps: 0, frames: 0, restarts: 0 };
+  }
+
+  get state(): IpCameraState {
+    return { ...this.current, mode: this.mode };
+  }
+
+  /** The MJPEG broadcaster of the running camera (undefined while checking, offline or in PRIVACY). */
+  get preview(): Camera['preview'] | undefined {
+    return this.camera?.preview;
+  }
+
+  /** Checks the camera, then pulls it; in PRIVACY only reports. */
+  start(): void {
+    if (this.closed) return;
+    this.heartbeatTimer ??= setInterval(() => this.heartbeat(), this.cfg.heartbeatMs);
+    this.emit(this.topics.mode(this.mode, this.announced === 'connected'));
+    if (this.mode === 'PRIVACY') {
+      this.set({ state: 'privacy', error: undefined });
+      this.heartbeat();
+      return;
+    }
+    void this.checkThenRun(++this.generation);
+  }
+
+  async stop(): Promise<void> {
+    this.generation++;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const camera = this.camera;
+    this.camera = undefined;
+    if (camera) await camera.close();
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    this.checkAttempts = 0;
+    this.start();
+  }
+
+  async setMode(mode: CameraMode): Promise<void> {
+    const before = this.mode;
+    this.mode = mode;
+    this.emit(this.topics.mode(mode, this.announced === 'connected'));
+    if (mode === 'PRIVACY') {
+      await this.stop();
+      this.set({ state: 'privacy', error: undefined, fps: 0 });
+      this.heartbeat();
+    } else if (before === 'PRIVACY') {
+      this.start();
+    } else {
+      await this.camera?.setMode(mode);
+      this.set({});
+    }
+  }
+
+  /** The latest picture (or the next); undefined when the camera is not streaming. */
+  async snapshot(requestId?: string): Promise<Buffer | undefined> {
+    return this.camera?.snapshot(requestId);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.heartbeatTimer);
+    await this.stop();
+  }
+
+  private async checkThenRun(generation: number): Promise<void> {
+    this.set({ state: 'checking' });
+    const opts: CheckOptions = { ffprobePath: this.cfg.ffprobePath };
+    const check = await checkCamera({ main: this.cfg.main, sub: this.cfg.sub }, opts);
+    if (generation !== this.generation || this.closed) return;
+    if (!check.ok || !check.sub) {
+      const delay = backoffMs(++this.checkAttempts, this.cfg.backoff);
+      this.set({ state: 'offline', error: check.error, check, warnings: check.warnings });
+      this.disconnected();
+      this.retryTimer = setTimeout(() => void this.checkThenRun(generation), delay);
+      return;
+    }
+    this.checkAttempts = 0;
+    this.set({ check, warnings: check.warnings, error: undefined });
+    for (const w of check.warnings) this.events.problem(`${this.cfg.name}: ${w}`);
+    this.run(check);
+  }
+
+  private run(check: CameraCheck): void {
+    const sub = check.sub!;
+    const stream: StreamConfig = {
+      source: 'rtsp',
+      input: this.cfg.sub,
+      width: sub.width,
+      height: sub.height,
+      framerate: sub.fps || 10,
+      bitrate: 0,
+      keyframeInterval: 0,
+      rotation: 0,
+      hflip: false,
+      vflip: false,
+      lowLatency: true,
+      rpicamPath: '',
+      ffmpegPath: this.cfg.ffmpegPath,
+      v4l2Device: '',
+      v4l2Encoder: '',
+      analysis: {
+        jpegFps: this.cfg.jpegFps,
+        jpegWidth: Math.min(this.cfg.jpegWidth, sub.width || this.cfg.jpegWidth),
+        motionFps: 5,
+        motionWidth: 64,
+        motionHeight: 48,
+      },
+      stallTimeoutMs: this.cfg.stallTimeoutMs,
+      backoff: this.cfg.backoff,
+    };
+    const camera = new Camera(
+      { stream, mode: this.mode, snapshotEveryMs: this.cfg.snapshotEveryMs, motion: this.cfg.motion, maxViewers: this.cfg.maxViewers },
+      {
+        state: (stats) => this.onStats(stats),
+        activity: (kind, payload) => this.emit(this.topics.activity(kind, payload)),
+        thumbnail: (eventId, jpeg) => this.emit(this.topics.thumbnail(eventId, jpeg)),
+        snapshot: (jpeg, requestId) => this.events.snapshot(jpeg, requestId),
+        problem: (text) => this.events.problem(`${this.cfg.name}: ${redactText(text)}`),
+      },
+    );
+    this.camera = camera;
+    camera.start();
+  }
+
+  private onStats(stats: PipelineStats): void {
+    const base = { fps: stats.fps, frames: stats.frames, restarts: stats.restarts };
+    if (stats.state === 'streaming') {
+      this.set({ ...base, state: 'streaming', error: undefined });
+      if (this.announced !== 'connected') {
+        this.announced = 'connected';
+        this.emit(this.topics.connection('connected', this.cfg.name, hostOf(this.cfg.sub.url)));
+        this.heartbeat();
+      }
+    } else if (stats.state === 'backing-off' || stats.state === 'stalled') {
+      const raw = redactText(stats.lastError ?? stats.state);
+      const error = rtspFailure([raw, ...stats.stderrTail.map(redactText)], this.cfg.sub.url) ?? raw;
+      this.set({ ...base, state: 'reconnecting', error });
+      this.disconnected();
+    } else if (stats.state === 'starting' && this.current.state !== 'reconnecting') {
+      this.set({ ...base, state: 'checking' });
+    }
+  }
+
+  /** Told once per outage; a camera never seen yet is reported too, so it shows (offline) in the registry. */
+  private disconnected(): void {
+    if (this.announced === 'disconnected') return;
+    this.announced = 'disconnected';
+    this.emit(this.topics.connection('disconnected', this.cfg.name, hostOf(this.cfg.sub.url)));
+    this.heartbeat();
+  }
+
+  private heartbeat(): void {
+    const s = this.current;
+    this.emit(
+      this.topics.heartbeat({
+        // A heartbeat without a status counts as online (vbc01-protocol.md §5.2): say whether frames come.
+        status: this.announced === 'connected' ? 'online' : 'not-streaming',
+        timestamp: Date.now(),
+        uptime: Math.round((Date.now() - this.startedMs) / 1000),
+        streamState: this.mode === 'PRIVACY' ? 'privacy' : s.state,
+      }),
+    );
+  }
+
+  private set(change: Partial<IpCameraState>): void {
+    this.current = { ...this.current, ...change, mode: this.mode };
+    this.events.state(this.state);
+  }
+
+  private emit(msg: DeviceMessage): void {
+    this.events.message(msg);
+  }
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
+}

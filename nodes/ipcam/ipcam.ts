@@ -1,0 +1,186 @@
+/**
+ * ipcam: ordinary RTSP IP cameras as devices of type `ipcam`. Each camera is
+ * checked, its sub stream analysed by the same pipeline as the Pi's camera
+ * (snapshots, MJPEG, motion events), and reported in the VBC01 topic tree.
+ *   output 1: MQTT messages (connection, heartbeat, activity, thumbnails, mode) for mqtt out
+ *   output 2: snapshots     output 3: camera states (check results, errors)
+ * Cameras come from the node's properties and, with a database, from the API.
+ */
+import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { mountRouter } from '../hivecam-gateway/media-mount';
+import type { NodeConstructor } from '../lib/node-config';
+import { StatusReporter } from '../lib/status';
+import type { MediamtxServerNode } from '../mediamtx-server/mediamtx-server';
+import type { PicamDatabaseNode } from '../picam-database/picam-database';
+import { readCameraInput } from '../rpicam-rtsp/inputs';
+import { ipcamRouter, type CameraStorage } from './api';
+import { readCameraSpec, type CameraSpec } from './camera-spec';
+import { CameraSet } from './camera-set';
+import type { IpCameraState } from './ip-camera';
+import { LivePaths } from './live-paths';
+import { apiPath, cameraDefaults, flowCamera, type IpcamCredentials, type IpcamDef } from './settings';
+import { DEVICE_ID_PATTERN } from '../lib/types';
+
+type Send = (msg: Array<NodeMessage | null>) => void;
+type Done = (err?: Error) => void;
+
+/** Which camera a message is for: msg.deviceId, or the id in a command topic (…/honeycomb/{id}/…). */
+function targetId(msg: NodeMessageInFlow): string | undefined {
+  const given = (msg as { deviceId?: unknown }).deviceId;
+  if (typeof given === 'string') return given;
+  const m = /(?:^|\/)honeycomb\/([^/]+)\//.exec(typeof msg.topic === 'string' ? msg.topic : '');
+  return m?.[1];
+}
+
+function summary(states: IpCameraState[]): [level: 'ok' | 'warn' | 'busy', text: string] {
+  if (states.length === 0) return ['warn', 'no cameras'];
+  const streaming = states.filter((s) => s.state === 'streaming').length;
+  const bad = states.find((s) => s.state === 'offline' || s.state === 'reconnecting');
+  if (states.length === 1) {
+    const s = states[0]!;
+    const text = s.state === 'streaming' ? `streaming ${s.fps} fps` : `${s.state}${s.error ? `: ${s.error}` : ''}`;
+    return [s.state === 'streaming' ? 'ok' : s.state === 'checking' ? 'busy' : 'warn', text.slice(0, 100)];
+  }
+  return [
+    bad ? 'warn' : 'ok',
+    `${streaming}/${states.length} streaming${bad ? ` · ${bad.id}: ${bad.error ?? bad.state}` : ''}`.slice(0, 100),
+  ];
+}
+
+export default function register(RED: NodeAPI): void {
+  function Ipcam(this: Node & { credentials?: IpcamCredentials }, def: IpcamDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const status = new StatusReporter(node, 1000);
+    let defaults: ReturnType<typeof cameraDefaults>;
+    let own: CameraSpec | undefined;
+    let base: string;
+    try {
+      defaults = cameraDefaults(def);
+      own = flowCamera(def, node.credentials ?? {});
+      base = apiPath(def);
+    } catch (err) {
+      status.now('error', (err as Error).message.slice(0, 100));
+      node.on('input', (_m: NodeMessageInFlow, _s: Send, done: Done) => done(new Error(`ipcam: ${(err as Error).message}`)));
+      return;
+    }
+
+    const out = (i: 0 | 1 | 2, msg: NodeMessage) => {
+      const msgs: Array<NodeMessage | null> = [null, null, null];
+      msgs[i] = msg;
+      node.send(msgs);
+    };
+    const server = def.mediamtx ? (RED.nodes.getNode(def.mediamtx) as MediamtxServerNode | null) : null;
+    if (def.mediamtx && !server?.client)
+      node.warn(`no live video: the MediaMTX server has no API (${server?.problem ?? 'config node missing'})`);
+    const live = server?.client ? new LivePaths(server.client, (t) => node.warn(t)) : undefined;
+    const cameras = new CameraSet(
+      defaults,
+      (id) => ({
+        message: (m) => out(0, { topic: m.topic, payload: m.payload, retain: m.retain, deviceId: m.deviceId } as NodeMessage),
+        snapshot: (jpeg, requestId) =>
+          out(1, { topic: 'snapshot', payload: jpeg, deviceId: id, requestId, timeMs: Date.now() } as NodeMessage),
+        state: (s) => {
+          out(2, { topic: 'state', payload: s, deviceId: id } as NodeMessage);
+          status.soon(() => summary(cameras.states()));
+        },
+        problem: (text) => node.warn(text),
+      }),
+      live,
+    );
+
+    let closed = false;
+    let storage: CameraStorage | undefined;
+    const db = def.database ? (RED.nodes.getNode(def.database) as PicamDatabaseNode | null) : null;
+    const ready: Promise<void> = (async () => {
+      // The first messages (the mode) must find the rest of the flow created: start after this turn.
+      await new Promise((r) => setImmediate(r));
+      if (closed) return;
+      if (own) await cameras.put(own, true);
+      if (!db) return;
+      const store = (await db.acquire(node)).ipCameras();
+      storage = {
+        put: async (s) => void (await store.put(s)),
+        remove: async (id) => void (await store.remove(id)),
+        setMode: async (id, mode) => void (await store.setMode(id, mode)),
+      };
+      for (const row of await store.list()) {
+        if (closed) return;
+        if (cameras.get(row.id)?.fromFlow) continue; // the flow's camera wins over a stored one with its id
+        try {
+          await cameras.put(readCameraSpec({ ...row }));
+        } catch (err) {
+          node.warn(`stored IP camera "${row.id}" skipped: ${(err as Error).message}`);
+        }
+      }
+    })();
+    ready.then(
+      () => status.soon(() => summary(cameras.states())),
+      (err: Error) => status.now('error', `database failed: ${err.message}`.slice(0, 100)),
+    );
+
+    const unmount = mountRouter(
+      RED,
+      base,
+      ipcamRouter({
+        cameras,
+        get storage() {
+          return storage;
+        },
+        ffprobePath: defaults.ffprobePath,
+        log: (t) => node.log(t),
+        ready,
+      }),
+    );
+
+    node.on('input', (msg: NodeMessageInFlow, _send: Send, done: Done) => {
+      const input = readCameraInput(msg);
+      if (input.type === 'invalid') return done(new Error(`ipcam: ${input.reason}`));
+      const id = targetId(msg) ?? (cameras.list().length === 1 ? cameras.list()[0]!.spec.id : undefined);
+      if (id === undefined || !DEVICE_ID_PATTERN.test(id))
+        return done(new Error('ipcam: say which camera (msg.deviceId) when the node runs several'));
+      const entry = cameras.get(id);
+      if (!entry) return done(new Error(`ipcam: no camera "${id}"`));
+      const run = async () => {
+        switch (input.type) {
+          case 'start':
+          case 'restart':
+            await entry.camera.restart();
+            break;
+          case 'stop':
+            await entry.camera.stop();
+            break;
+          case 'mode':
+            if (!entry.fromFlow) await storage?.setMode(id, input.mode);
+            await cameras.setMode(id, input.mode);
+            break;
+          case 'snapshot':
+            if (!(await entry.camera.snapshot(input.requestId)))
+              throw new Error(`no picture: camera "${id}" is ${entry.camera.state.state}`);
+            break;
+        }
+      };
+      run().then(
+        () => done(),
+        (err: Error) => done(err),
+      );
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      closed = true;
+      unmount();
+      void ready
+        .catch(() => undefined)
+        .then(() => cameras.close())
+        .then(() => (db ? db.release(node) : undefined))
+        .catch((err: Error) => node.error(`closing: ${err.message}`))
+        .finally(() => {
+          status.clear();
+          done();
+        });
+    });
+  }
+  RED.nodes.registerType('ipcam', Ipcam as unknown as NodeConstructor, {
+    credentials: { user: { type: 'text' }, password: { type: 'password' } },
+  });
+}

@@ -1,0 +1,84 @@
+/**
+ * The ipcam node's properties: its own camera (optional) and the defaults
+ * every camera it runs shares.
+ */
+import type { NodeDef } from 'node-red';
+import { numberSetting } from '../lib/node-config';
+import { readCameraSpec, type CameraSpec } from './camera-spec';
+import type { CameraDefaults } from './camera-set';
+import { IPCAM_ROUTES_ROOT } from '../lib/contract/api-routes';
+
+export interface IpcamDef extends NodeDef {
+  deviceId: string;
+  mainUrl: string;
+  subUrl: string;
+  transport: string;
+  mode: string;
+  motion: boolean | string;
+  sensitivity: string | number;
+  minMotionSeconds: string | number;
+  quietSeconds: string | number;
+  snapshotSeconds: string | number;
+  jpegFps: string | number;
+  prefix: string;
+  heartbeatSeconds: string | number;
+  stallSeconds: string | number;
+  ffmpegPath: string;
+  ffprobePath: string;
+  apiPath: string;
+  database: string;
+  /** a mediamtx-server config node: live video through on-demand paths */
+  mediamtx: string;
+}
+
+export interface IpcamCredentials {
+  user?: string;
+  password?: string;
+}
+
+function inRange(name: string, value: number, min: number, max: number): number {
+  if (!Number.isFinite(value) || value < min || value > max) throw new Error(`${name} must be between ${min} and ${max} (got ${value})`);
+  return value;
+}
+
+export function cameraDefaults(def: IpcamDef): CameraDefaults {
+  return {
+    prefix: (def.prefix || 'prod').replace(/\/+$/, ''),
+    heartbeatMs: inRange('heartbeat', numberSetting(def.heartbeatSeconds, 30), 1, 3600) * 1000,
+    snapshotEveryMs: numberSetting(def.snapshotSeconds, 0) * 1000,
+    jpegFps: inRange('MJPEG frame rate', numberSetting(def.jpegFps, 5), 0.2, 30),
+    jpegWidth: 640,
+    ffmpegPath: def.ffmpegPath || 'ffmpeg',
+    ffprobePath: def.ffprobePath || 'ffprobe',
+    backoff: { baseMs: 1000, maxMs: 60_000 },
+    stallTimeoutMs: inRange('stall time-out', numberSetting(def.stallSeconds, 10), 2, 600) * 1000,
+    motion: {
+      sensitivity: inRange('sensitivity', numberSetting(def.sensitivity, 0.5), 0, 1),
+      minDurationMs: numberSetting(def.minMotionSeconds, 1) * 1000,
+      quietMs: numberSetting(def.quietSeconds, 3) * 1000,
+    },
+  };
+}
+
+/** The camera in the node's properties, or undefined when its sub stream URL is empty. */
+export function flowCamera(def: IpcamDef, credentials: IpcamCredentials): CameraSpec | undefined {
+  if (!def.subUrl) return undefined;
+  return readCameraSpec({
+    id: def.deviceId,
+    name: def.name,
+    mainUrl: def.mainUrl,
+    subUrl: def.subUrl,
+    transport: def.transport,
+    username: credentials.user ?? '',
+    password: credentials.password ?? '',
+    mode: def.mode,
+    motion: def.motion,
+  });
+}
+
+export function apiPath(def: IpcamDef): string {
+  const p = (def.apiPath ?? '').trim();
+  if (p === '') return IPCAM_ROUTES_ROOT;
+  if (!/^\/[A-Za-z0-9/_-]*$/.test(p)) throw new Error(`API path must look like /api/ipcams (got "${p}")`);
+  return p.replace(/\/+$/, '');
+}

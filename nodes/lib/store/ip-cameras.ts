@@ -1,0 +1,74 @@
+/**
+ * The IP cameras added through the API or the dashboard (migration 10): the
+ * list survives restarts and redeploys because it lives here, not in a flow
+ * file. The login is stored with the row (the database file is the server's
+ * own, like the rest of its data) and never returned by the API.
+ */
+import type { Exclusive } from './command-queue';
+import type { Connection } from './sqlite';
+
+export interface IpCameraRow {
+  id: string;
+  name: string;
+  mainUrl: string;
+  subUrl: string;
+  transport: 'tcp' | 'udp';
+  username: string;
+  password: string;
+  mode: 'ARMED' | 'LIVESTREAMONLY' | 'PRIVACY';
+  motion: boolean;
+  createdMs: number;
+  updatedMs: number;
+}
+
+const COLUMNS = `id, name, main_url AS mainUrl, sub_url AS subUrl, transport, username, password, mode, motion,
+  created_ms AS createdMs, updated_ms AS updatedMs`;
+
+type Raw = Omit<IpCameraRow, 'motion'> & { motion: number };
+const row = (r: Raw): IpCameraRow => ({ ...r, motion: r.motion === 1 });
+
+export class IpCameraStore {
+  constructor(
+    private readonly exclusive: Exclusive,
+    private readonly reader: Connection,
+  ) {}
+
+  async list(): Promise<IpCameraRow[]> {
+    return (await this.reader.all<Raw>(`SELECT ${COLUMNS} FROM ip_cameras ORDER BY id`)).map(row);
+  }
+
+  async get(id: string): Promise<IpCameraRow | undefined> {
+    const r = await this.reader.get<Raw>(`SELECT ${COLUMNS} FROM ip_cameras WHERE id = ?`, [id]);
+    return r ? row(r) : undefined;
+  }
+
+  /** Adds the camera or replaces the one with its id; returns whether it was new. */
+  async put(c: Omit<IpCameraRow, 'createdMs' | 'updatedMs'>, nowMs = Date.now()): Promise<boolean> {
+    return this.exclusive(async (db) => {
+      const before = await db.get<{ id: string }>('SELECT id FROM ip_cameras WHERE id = ?', [c.id]);
+      await db.run(
+        `INSERT INTO ip_cameras (id, name, main_url, sub_url, transport, username, password, mode, motion, created_ms, updated_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, main_url = excluded.main_url, sub_url = excluded.sub_url,
+           transport = excluded.transport, username = excluded.username, password = excluded.password, mode = excluded.mode,
+           motion = excluded.motion, updated_ms = excluded.updated_ms`,
+        [c.id, c.name, c.mainUrl, c.subUrl, c.transport, c.username, c.password, c.mode, c.motion ? 1 : 0, nowMs, nowMs],
+      );
+      return !before;
+    });
+  }
+
+  async setMode(id: string, mode: IpCameraRow['mode'], nowMs = Date.now()): Promise<boolean> {
+    return this.exclusive(async (db) => {
+      const { changes } = await db.run('UPDATE ip_cameras SET mode = ?, updated_ms = ? WHERE id = ?', [mode, nowMs, id]);
+      return (changes ?? 0) > 0;
+    });
+  }
+
+  async remove(id: string): Promise<boolean> {
+    return this.exclusive(async (db) => {
+      const { changes } = await db.run('DELETE FROM ip_cameras WHERE id = ?', [id]);
+      return (changes ?? 0) > 0;
+    });
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * A real RTSP camera for the tests: GStreamer's RTSP server (rtsp-camera.py)
+ * with Digest authentication, /main (640×360) and /sub (320×180), a moving or
+ * a still test pattern. Debian's python3-gi, gir1.2-gst-rtsp-server-1.0 and
+ * gstreamer1.0-plugins-{base,good,ugly} (scripts/install-test-deps.sh).
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { spawnChild, type Child } from '../../nodes/lib/child-process';
+import { freePort } from './ports';
+
+/** Debian's python3 (a pyenv shim in front of it would not see python3-gi). */
+const PYTHON = ['/usr/bin/python3', 'python3'].find(
+  (p) => spawnSync(p, ['-c', 'import gi; gi.require_version("GstRtspServer", "1.0")'], { stdio: 'ignore' }).status === 0,
+);
+
+export const skipWithoutGstRtsp =
+  !PYTHON && !process.env.CI ? "GStreamer's RTSP server is not installed (scripts/install-test-deps.sh installs it)" : false;
+
+export interface RtspCameraOptions {
+  user?: string;
+  password?: string;
+  pattern?: 'moving' | 'still';
+  codec?: 'h264' | 'h265';
+  bframes?: boolean;
+  port?: number;
+}
+
+export class RtspCamera {
+  readonly user: string;
+  readonly password: string;
+  port = 0;
+  private child?: Child;
+
+  constructor(private readonly opts: RtspCameraOptions = {}) {
+    this.user = opts.user ?? 'admin';
+    this.password = opts.password ?? 'cam-s3cret';
+  }
+
+  url(path: 'main' | 'sub' | string): string {
+    return `rtsp://127.0.0.1:${this.port}/${path}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Starts the server (on the same port again after a stop) and resolves once it listens. */
+  async start(): Promise<void> {
+    if (!PYTHON) throw new Error(String(skipWithoutGstRtsp));
+    this.port ||= this.opts.port ?? (await freePort());
+    const args = [join(__dirname, 'rtsp-camera.py'), String(this.port), this.user, this.password];
+    args.push('--pattern', this.opts.pattern ?? 'moving', '--codec', this.opts.codec ?? 'h264');
+    if (this.opts.bframes) args.push('--bframes');
+    const child = spawnChild(PYTHON, args, { stdio: ['ignore', 'pipe'], stderrLines: 20 });
+    this.child = child;
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.process.stdout?.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('ready')) resolve();
+      });
+      void child.exited.then((info) =>
+        reject(new Error(`rtsp-camera.py ended (${info.code ?? info.signal}): ${child.stderrTail().join(' | ')}`)),
+      );
+    });
+  }
+
+  /** Kills the camera at once, as a camera losing power would go. */
+  async kill(): Promise<void> {
+    const c = this.child;
+    this.child = undefined;
+    await c?.stop(0);
+  }
+
+  async stop(): Promise<void> {
+    const c = this.child;
+    this.child = undefined;
+    await c?.stop(2000);
+  }
+}
