@@ -1,7 +1,8 @@
-import { cpSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { transform } from 'sucrase';
 import { defineConfig, type Options } from 'tsup';
 import { buildDashboard } from './dashboard/build';
+import { fillEditorDefaults } from './nodes/lib/settings';
 
 // Node-RED 4.1 loads nodes with require(): CommonJS, one file per node, the
 // editor .html, locales/ and icons/ copied beside it (DESIGN.md §3).
@@ -71,9 +72,10 @@ export default defineConfig({
     });
     for (const n of NODES) {
       for (const entry of readdirSync(`nodes/${n}`, { withFileTypes: true })) {
-        if (entry.name.endsWith('.html') || entry.name === 'locales' || entry.name === 'icons') {
-          cpSync(`nodes/${n}/${entry.name}`, `dist/nodes/${n}/${entry.name}`, { recursive: true });
-        }
+        const [from, to] = [`nodes/${n}/${entry.name}`, `dist/nodes/${n}/${entry.name}`];
+        // The editor's defaults come from the one settings table (nodes/lib/settings.ts).
+        if (entry.isFile() && entry.name.endsWith('.html')) writeFileSync(to, fillEditorDefaults(readFileSync(from, 'utf8'), from));
+        else if (entry.name === 'locales' || entry.name === 'icons') cpSync(from, to, { recursive: true });
       }
     }
   },

@@ -3,8 +3,9 @@
  * variable the role fills in, a node property, the editor's default), and the
  * one way to read numbers, booleans and lists from the environment or a node's
  * properties. A default is written here once: cli/roles.ts fills `${ENV}` flow
- * values from it, the nodes fall back to it, and test/unit/settings.test.ts
- * checks that every node's editor default (its .html) equals it.
+ * values from it, the nodes fall back to it, and the build writes it into each
+ * node's editor file (fillEditorDefaults) where the .html says
+ * `{{default:name}}`; test/nodes/lib/settings.test.ts checks the built editors.
  */
 
 export interface NumberSpec {
@@ -139,4 +140,19 @@ export function envSetting(env: Record<string, string | undefined>, name: Settin
     problems.push(`${(err as Error).message}: ${s.what}`);
     return String(s.value);
   }
+}
+
+/** `{{default:retainActivityDays}}` in a node's editor .html: the build puts the table's value there. */
+export const EDITOR_DEFAULT = /\{\{default:([^}]*)\}\}/g;
+
+/**
+ * A node's editor file with each `{{default:name}}` replaced by SETTINGS[name]'s value, so the
+ * editor shows the default the code and the role use. An unknown name stops the build, naming
+ * the file: a typo must not ship as a blank default.
+ */
+export function fillEditorDefaults(html: string, file: string): string {
+  return html.replace(EDITOR_DEFAULT, (_m, name: string) => {
+    if (!Object.hasOwn(SETTINGS, name)) throw new SettingError(`${file}: {{default:${name}}} is not a setting in nodes/lib/settings.ts`);
+    return String(SETTINGS[name as SettingName].value);
+  });
 }

@@ -5,29 +5,38 @@
  * same numbers because they come from (or are checked against) that table.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { settingsFor } from '../../../cli/runtime/roles';
 import { readFlow } from '../../../cli/flows/flow-file';
-import { DEFAULTS, parseBoolean, parseList, parseNumber, SETTINGS } from '../../../nodes/lib/settings';
+import { DEFAULTS, fillEditorDefaults, parseBoolean, parseList, parseNumber, SETTINGS } from '../../../nodes/lib/settings';
 import { DEFAULT_RETENTION } from '../../../nodes/lib/store/store';
 import { DEFAULT_CLOCK_WINDOW } from '../../../nodes/mqtt-processor/device-time';
 
 const root = join(__dirname, '..', '..', '..');
 
-/** The `defaults: { name: { value: X } }` a node's editor file declares for `property`. */
-function editorDefault(nodeType: string, property: string): string | undefined {
-  const html = readFileSync(join(root, 'nodes', nodeType, `${nodeType}.html`), 'utf8');
-  return new RegExp(`\\b${property}\\s*:\\s*\\{\\s*value:\\s*'?([^,'}\\s]*)`).exec(html)?.[1];
-}
+/** A node's editor file as written (nodes/) or as Node-RED loads it (dist/nodes/, made by the build). */
+const editorFile = (dir: 'nodes' | 'dist/nodes', nodeType: string) => readFileSync(join(root, dir, nodeType, `${nodeType}.html`), 'utf8');
+
+/** The `defaults: { name: { value: X } }` an editor file declares for `property`. */
+const editorDefault = (html: string, property: string): string | undefined =>
+  new RegExp(`\\b${property}\\s*:\\s*\\{\\s*value:\\s*'?(\\{\\{default:\\w+\\}\\}|[^,'}\\s]*)`).exec(html)?.[1];
 
 describe('settings: one table of defaults', () => {
   it('gives each setting the same default in the editor, the role and the code', () => {
     const role = settingsFor({});
     for (const [name, s] of Object.entries(SETTINGS)) {
       const [nodeType, property] = s.property;
-      assert.equal(editorDefault(nodeType, property), String(s.value), `${nodeType}.html default of ${property} (${name})`);
+      // The editor Node-RED serves (needs the build; npm test builds first).
+      assert.equal(
+        editorDefault(editorFile('dist/nodes', nodeType), property),
+        String(s.value),
+        `dist ${nodeType}.html default of ${property}`,
+      );
+      // As written: taken from the table, or (not yet converted) the same number.
+      const written = editorDefault(editorFile('nodes', nodeType), property);
+      assert.ok(written === `{{default:${name}}}` || written === String(s.value), `${nodeType}.html default of ${property} is ${written}`);
       assert.equal(role.flowEnv[s.env], String(s.value), `the role's ${s.env}`);
     }
     assert.deepEqual(DEFAULT_RETENTION, {
@@ -37,6 +46,34 @@ describe('settings: one table of defaults', () => {
       deadLetters: DEFAULTS.retainDeadLetterDays,
     });
     assert.deepEqual(DEFAULT_CLOCK_WINDOW, { pastMs: DEFAULTS.clockPastHours * 3600_000, futureMs: DEFAULTS.clockFutureSeconds * 1000 });
+  });
+
+  it('has the build write the table into every editor file, leaving no placeholder', () => {
+    const nodeTypes = readdirSync(join(root, 'nodes'), { withFileTypes: true })
+      .filter((d) => d.isDirectory() && d.name !== 'lib')
+      .map((d) => d.name);
+    let placeholders = 0;
+    for (const nodeType of nodeTypes) {
+      const source = editorFile('nodes', nodeType);
+      placeholders += source.match(/\{\{default:/g)?.length ?? 0;
+      const built = editorFile('dist/nodes', nodeType);
+      assert.doesNotMatch(built, /\{\{default:/, `dist/nodes/${nodeType}/${nodeType}.html still has a placeholder`);
+      assert.equal(
+        built,
+        fillEditorDefaults(source, nodeType),
+        `dist/nodes/${nodeType}/${nodeType}.html is the source with the table's defaults`,
+      );
+    }
+    assert.ok(placeholders >= 8, `the editors take their defaults from the table (${placeholders} placeholders)`);
+    const fromTable = fillEditorDefaults('retainDays: { value: {{default:retainActivityDays}} }', 'x.html');
+    assert.equal(fromTable, `retainDays: { value: ${SETTINGS.retainActivityDays.value} }`);
+  });
+
+  it('stops the build on a placeholder naming no setting, naming the file', () => {
+    assert.throws(
+      () => fillEditorDefaults('a: { value: {{default:retainActivityDayz}} }', 'nodes/x/x.html'),
+      /nodes\/x\/x\.html: \{\{default:retainActivityDayz\}\} is not a setting/,
+    );
   });
 
   it('has the shipped cloud flow read every one it holds from the environment, never a number of its own', () => {
