@@ -14,6 +14,7 @@ import { hashPasswordCli } from './commands/hash-password';
 import { startDemoMediamtx, type DemoMediamtx } from './runtime/demo-mediamtx';
 import { startRtspSink } from './runtime/rtsp-sink';
 import { cameraCli } from './commands/camera-provision';
+import { API_PATHS, API_ROOT, apiUrl } from '../nodes/lib/contract/api-routes';
 import { newCameraId, startSimulator } from './commands/simulator';
 
 const USAGE = `usage:
@@ -122,9 +123,9 @@ async function main(argv: string[]): Promise<void> {
 PiCam Guardian demo is running
   dashboard         ${runtime.dashboardUrl}
   editor            ${runtime.adminUrl}
-  cameras (API)     ${runtime.url}/api/cameras
-  events (API)      ${runtime.url}/api/events
-  sensors (API)     ${runtime.url}/api/sensors/${role.flowEnv.PICAM_DEVICE_ID}  (the Pi flow, simulated Sense HAT, every 2 s)
+  cameras (API)     ${runtime.url}${API_PATHS.cameras}
+  events (API)      ${runtime.url}${API_PATHS.events}
+  sensors (API)     ${runtime.url}${apiUrl(API_PATHS.sensors, { deviceId: role.flowEnv.PICAM_DEVICE_ID ?? '' })}  (the Pi flow, simulated Sense HAT, every 2 s)
   camera stream     ${sink.describe}
   camera preview    ${runtime.url}${role.flowEnv.PICAM_PREVIEW_PATH}  (MJPEG)
   stream health     ${mediamtx?.describe}
@@ -135,7 +136,7 @@ PiCam Guardian demo is running
 Ctrl-C stops everything.`);
   } else {
     const page = runtime.dashboardUrl ? `dashboard ${runtime.dashboardUrl}, ` : '';
-    console.log(`PiCam Guardian ${role.role} runtime: ${page}editor ${runtime.adminUrl}, API ${runtime.url}/api`);
+    console.log(`PiCam Guardian ${role.role} runtime: ${page}editor ${runtime.adminUrl}, API ${runtime.url}${API_ROOT}`);
     if (runtime.internalUrl) console.log(`MediaMTX auth hook (this machine only): ${runtime.internalUrl}/mediamtx/auth`);
   }
   onExit(async () => {

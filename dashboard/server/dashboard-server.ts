@@ -27,7 +27,7 @@ import {
   type DashboardClientConfig,
   type SessionInfo,
 } from '../../nodes/lib/contract/dashboard-api';
-import { LIVE_FEED_PATH } from '../../nodes/lib/contract/api-routes';
+import { API_PATHS, API_ROOT, LIVE_FEED_PATH } from '../../nodes/lib/contract/api-routes';
 import type { DashboardConfig } from './dashboard-config';
 import { basicAuth } from '../../cli/runtime/http-auth';
 import type { LiveFeedHub } from './live-feed';
@@ -96,7 +96,7 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
     }
     next();
   };
-  app.use(['/api', '/dashboard'], sameOriginOnly);
+  app.use([API_ROOT, '/dashboard'], sameOriginOnly);
 
   // ---- the page
   if (o.adminRoot !== '/') app.get('/', (_req, res) => res.redirect(302, DASHBOARD_PATH));
@@ -120,7 +120,7 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
   );
 
   // ---- login
-  app.get('/api/session', (req, res) => {
+  app.get(API_PATHS.session, (req, res) => {
     res.set('Cache-Control', 'no-store');
     if (o.config.open) return res.json(info(undefined));
     const s = sessionOf(req);
@@ -129,7 +129,7 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
   });
 
   // A fresh token for each live-video connection: the browser hands it to MediaMTX, which asks /mediamtx/auth.
-  app.get('/api/stream-token', (req, res) => {
+  app.get(API_PATHS.streamToken, (req, res) => {
     res.set('Cache-Control', 'no-store');
     if (o.config.open) return res.json({ token: '', expiresAt: null });
     const s = sessionOf(req);
@@ -138,7 +138,7 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
     res.json({ token: issueStreamToken(o.secret, s.user, now), expiresAt: now + STREAM_TOKEN_TTL_MS });
   });
 
-  app.post('/api/login', express.json({ limit: '4kb' }), (req, res, next) => {
+  app.post(API_PATHS.login, express.json({ limit: '4kb' }), (req, res, next) => {
     res.set('Cache-Control', 'no-store');
     if (o.config.open) return fail(res, 400, 'the demo has no logins');
     const body = (req.body ?? {}) as Record<string, unknown>;
@@ -160,7 +160,7 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
     }, next);
   });
 
-  app.post('/api/logout', (req, res) => {
+  app.post(API_PATHS.logout, (req, res) => {
     res.set('Cache-Control', 'no-store');
     if (o.config.open) return fail(res, 400, 'the demo has no logins');
     const s = sessionOf(req);

@@ -3,6 +3,7 @@
  * the dashboard header (so a 401 never opens the browser's Basic login box) and,
  * for changes, the session's CSRF token.
  */
+import { API_PATHS } from '../../nodes/lib/contract/api-routes';
 import { DASHBOARD_CLIENT_HEADER, DASHBOARD_CLIENT_VALUE, type ApiError, type SessionInfo } from '../../nodes/lib/contract/dashboard-api';
 
 export class ApiFailure extends Error {
@@ -45,7 +46,7 @@ export async function request<T>(method: string, path: string, body?: unknown): 
   }
   if (!res.ok) {
     const message = (data as ApiError | undefined)?.error ?? `${res.status} ${res.statusText}`;
-    if (res.status === 401 && !path.startsWith('/api/login') && !path.startsWith('/api/session')) onLoggedOut();
+    if (res.status === 401 && !path.startsWith(API_PATHS.login) && !path.startsWith(API_PATHS.session)) onLoggedOut();
     throw new ApiFailure(res.status, message);
   }
   return data as T;

@@ -6,6 +6,7 @@
  * while the feed changes what the card shows.
  */
 import type { FeedMessage } from '../../nodes/lib/contract/feed';
+import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-routes';
 import { ApiFailure, get, getOptional, post, query } from './api';
 import {
   CAMERA_MODES,
@@ -60,15 +61,15 @@ export class CameraGrid {
 
   async load(): Promise<void> {
     const [{ cameras }, streams] = await Promise.all([
-      get<{ cameras: CameraRow[] }>('/api/cameras'),
-      getOptional<{ streams: StreamRow[] }>('/api/streams'),
+      get<{ cameras: CameraRow[] }>(API_PATHS.cameras),
+      getOptional<{ streams: StreamRow[] }>(API_PATHS.streams),
     ]);
     this.render(cameras);
     for (const s of streams?.streams ?? []) this.showStream(s.path, Boolean(s.online), s.readers, s.inbound_kbps);
     // The newest event of each camera (a handful of cameras: one small query each).
     await Promise.all(
       cameras.map(async (c) => {
-        const page = await get<EventPage>(`/api/events${query({ camera: c.camera_id, limit: 1 })}`).catch(() => undefined);
+        const page = await get<EventPage>(`${API_PATHS.events}${query({ camera: c.camera_id, limit: 1 })}`).catch(() => undefined);
         const e = page?.events[0];
         if (e) this.showEvent(c.camera_id, e.activity_type ?? 'event', fromSeconds(e.start_timestamp ?? e.end_timestamp));
       }),
@@ -215,7 +216,7 @@ export class CameraGrid {
       reboot.textContent = 'Reboot';
       void this.command(
         card,
-        `/api/control/reboot/${encodeURIComponent(id)}`,
+        apiUrl(API_PATHS.controlReboot, { id }),
         'Reboot queued: the camera restarts once the broker has delivered it (see /api/commands).',
       );
     });
@@ -254,7 +255,7 @@ export class CameraGrid {
 
   /** A VBC01 plays a sound for 20-30 s by itself; Stop ends it sooner. */
   private soundControls(card: Card, label: string): HTMLElement[] {
-    const id = encodeURIComponent(card.row.camera_id);
+    const id = card.row.camera_id;
     const pick = h('select', { class: 'sound-type', 'aria-label': `Sound for ${label}` });
     for (const t of SOUND_TYPES) pick.append(h('option', { value: t }, SOUND_LABELS[t]));
     const play = h('button', { type: 'button', class: 'sound-play', 'aria-label': `Play the sound on ${label}` }, 'Play sound');
@@ -262,9 +263,13 @@ export class CameraGrid {
     play.addEventListener('click', () => {
       const chosen = pick.value;
       const name = SOUND_LABELS[chosen as (typeof SOUND_TYPES)[number]] ?? chosen;
-      void this.command(card, `/api/control/sound/${id}/${chosen}`, `"${name}" sent: the camera plays it once it gets it.`);
+      void this.command(
+        card,
+        apiUrl(API_PATHS.controlSound, { id, sound: chosen }),
+        `"${name}" sent: the camera plays it once it gets it.`,
+      );
     });
-    stop.addEventListener('click', () => void this.command(card, `/api/control/sound/${id}/stop`, 'Stop sent.'));
+    stop.addEventListener('click', () => void this.command(card, apiUrl(API_PATHS.controlSound, { id, sound: 'stop' }), 'Stop sent.'));
     return [h('div', { class: 'actions sound', role: 'group', 'aria-label': `Sound on ${label}` }, pick, play, stop)];
   }
 
@@ -305,7 +310,7 @@ export class CameraGrid {
     const label = modeLabel(mode);
     const accepted = await this.command(
       c,
-      `/api/control/mode/${encodeURIComponent(c.row.camera_id)}/${mode}`,
+      apiUrl(API_PATHS.controlMode, { id: c.row.camera_id, mode }),
       `Sent "${label}"; waiting for the camera to confirm…`,
     );
     if (!accepted) return;
@@ -318,7 +323,7 @@ export class CameraGrid {
     }, CONFIRM_TIMEOUT_MS);
     // The feed normally brings the confirmation; polling covers a feed that is down.
     const poll = window.setInterval(() => {
-      void get<{ cameras: CameraRow[] }>('/api/cameras').then(
+      void get<{ cameras: CameraRow[] }>(API_PATHS.cameras).then(
         ({ cameras }) => {
           const row = cameras.find((r) => r.camera_id === c.row.camera_id);
           if (row?.status === mode && c.pending?.mode === mode) {

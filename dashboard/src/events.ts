@@ -5,6 +5,7 @@
  * arrive over the live feed and show at once on the first page.
  */
 import type { FeedMessage } from '../../nodes/lib/contract/feed';
+import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-routes';
 import { ApiFailure, get, query } from './api';
 import type { CameraRow, EventPage, EventRow } from '../../nodes/lib/contract/dashboard-api';
 import { byId, clear, h } from './dom';
@@ -104,7 +105,7 @@ export class EventTimeline {
   async load(): Promise<void> {
     let page: EventPage;
     try {
-      page = await get<EventPage>(`/api/events${query(this.filters())}`);
+      page = await get<EventPage>(`${API_PATHS.events}${query(this.filters())}`);
     } catch (err) {
       this.pageInfo.textContent = `Events could not be loaded: ${err instanceof ApiFailure ? err.message : 'no connection'}`;
       return;
@@ -152,7 +153,7 @@ export class EventTimeline {
     // Not lazy: a detached or undisplayed lazy image never loads, and a page holds only ten.
     const img = h('img', {
       // The camera is part of the event's key: two cameras may use the same event id.
-      src: `/api/media/thumbnail/${encodeURIComponent(e.event_id)}?camera=${encodeURIComponent(e.camera_id)}`,
+      src: `${apiUrl(API_PATHS.mediaThumbnail, { eventId: e.event_id })}${query({ camera: e.camera_id })}`,
       alt: `Picture of ${e.activity_type ?? 'the event'} at ${e.camera_name ?? e.camera_id}`,
     });
     img.addEventListener('load', () => clear(box, img));
@@ -163,7 +164,7 @@ export class EventTimeline {
     clearTimeout(this.thumbTimer);
     if (this.waiting.size === 0 || round >= THUMB_WATCHES) return;
     this.thumbTimer = window.setTimeout(() => {
-      void get<EventPage>(`/api/events${query(this.filters())}`).then(
+      void get<EventPage>(`${API_PATHS.events}${query(this.filters())}`).then(
         (page) => {
           for (const e of page.events) {
             const key = `${e.camera_id}/${e.event_id}`;
@@ -180,7 +181,7 @@ export class EventTimeline {
   }
 
   private async play(e: EventRow, name: string, button: HTMLButtonElement): Promise<void> {
-    const url = `/api/media/playlist/${encodeURIComponent(e.event_id)}.m3u8?camera=${encodeURIComponent(e.camera_id)}`;
+    const url = `${apiUrl(API_PATHS.mediaPlaylist, { eventId: e.event_id })}${query({ camera: e.camera_id })}`;
     const status = h('p', { role: 'status' }, 'Loading the recording…');
     this.stopPlayer();
     clear(

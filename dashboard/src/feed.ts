@@ -2,6 +2,7 @@
  * The live feed (/api/ws): one WebSocket for the whole page, reconnected with
  * backoff. Close code 4001 means the session ended: the page shows the login.
  */
+import { LIVE_FEED_PATH } from '../../nodes/lib/contract/api-routes';
 import type { FeedMessage } from '../../nodes/lib/contract/feed';
 
 export type FeedState = 'connecting' | 'live' | 'reconnecting';
@@ -38,7 +39,7 @@ export class LiveFeed {
 
   private connect(): void {
     this.onState(this.retryMs > 1000 ? 'reconnecting' : 'connecting');
-    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/ws`);
+    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${LIVE_FEED_PATH}`);
     this.ws = ws;
     ws.onopen = () => {
       this.retryMs = 1000;

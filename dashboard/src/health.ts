@@ -4,7 +4,8 @@
  * alert nodes, an older flow): the section then says so and the page goes on.
  */
 import type { FeedMessage } from '../../nodes/lib/contract/feed';
-import { getOptional } from './api';
+import { API_PATHS } from '../../nodes/lib/contract/api-routes';
+import { getOptional, query } from './api';
 import type { AlertLogRow, StreamRow } from '../../nodes/lib/contract/dashboard-api';
 
 /** What a stream line shows: a row of GET /api/streams, or the same fields from the live feed */
@@ -34,7 +35,7 @@ export class HealthView {
   }
 
   private async loadStreams(): Promise<void> {
-    const data = await getOptional<{ streams?: StreamRow[] }>('/api/streams').catch(() => undefined);
+    const data = await getOptional<{ streams?: StreamRow[] }>(API_PATHS.streams).catch(() => undefined);
     const list = data?.streams ?? [];
     clear(this.streams);
     this.rows.clear();
@@ -67,7 +68,7 @@ export class HealthView {
   }
 
   private async loadAlerts(): Promise<void> {
-    const data = await getOptional<{ alerts?: AlertLogRow[] }>('/api/alerts?limit=20').catch(() => undefined);
+    const data = await getOptional<{ alerts?: AlertLogRow[] }>(`${API_PATHS.alerts}${query({ limit: 20 })}`).catch(() => undefined);
     const list = data?.alerts ?? [];
     clear(this.alerts);
     if (list.length === 0) {

@@ -4,6 +4,7 @@
  * one-line reason it cannot work), and Add, which stores and starts it (the
  * ipcam node's API, behind the same login as the rest of the dashboard).
  */
+import { API_PATHS } from '../../nodes/lib/contract/api-routes';
 import { ApiFailure, post, request } from './api';
 import { byId, clear, h } from './dom';
 
@@ -21,7 +22,6 @@ interface CheckResult {
   sub?: VideoInfo;
 }
 
-const API = '/api/ipcams';
 const FIELDS = ['id', 'name', 'subUrl', 'mainUrl', 'username', 'password'] as const;
 
 const describe = (what: string, v?: VideoInfo) => (v ? `${what}: ${v.codec.toUpperCase()} ${v.width}×${v.height} at ${v.fps} fps` : '');
@@ -52,7 +52,7 @@ export class IpcamForm {
         subUrl?: string;
         warnings: string[];
         profiles: Array<{ name: string; width?: number; height?: number; encoding?: string }>;
-      }>(`${API}/onvif`, { host: m[1], port: m[2] ? Number(m[2]) : 80, username, password });
+      }>(API_PATHS.ipcamOnvif, { host: m[1], port: m[2] ? Number(m[2]) : 80, username, password });
       const set = (name: string, value?: string) => {
         if (value) (this.form.elements.namedItem(name) as HTMLInputElement).value = value;
       };
@@ -80,9 +80,9 @@ export class IpcamForm {
     this.say(action === 'test' ? 'Checking the camera…' : 'Checking and adding the camera…');
     try {
       if (action === 'test') {
-        this.show(await post<CheckResult>(`${API}/test`, body));
+        this.show(await post<CheckResult>(API_PATHS.ipcamTest, body));
       } else {
-        const r = await request<{ check: CheckResult }>('POST', API, body);
+        const r = await request<{ check: CheckResult }>('POST', API_PATHS.ipcams, body);
         this.show(r.check, `Camera "${body.id}" added: it appears in the list once it streams.`);
         (this.form.elements.namedItem('password') as HTMLInputElement).value = '';
         this.added();

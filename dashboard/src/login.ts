@@ -1,4 +1,5 @@
 /** The login form: shown when GET /api/session says 401, and again when a session ends. */
+import { API_PATHS } from '../../nodes/lib/contract/api-routes';
 import { ApiFailure, post } from './api';
 import type { LoginRequest, SessionInfo } from '../../nodes/lib/contract/dashboard-api';
 import { byId } from './dom';
@@ -24,7 +25,7 @@ export function showLogin(onLoggedIn: (s: SessionInfo) => void, notice = ''): vo
     button.disabled = true;
     error.textContent = '';
     try {
-      const session = await post<SessionInfo>('/api/login', body);
+      const session = await post<SessionInfo>(API_PATHS.login, body);
       byId<HTMLInputElement>('login-password').value = '';
       view.hidden = true;
       onLoggedIn(session);

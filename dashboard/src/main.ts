@@ -3,6 +3,7 @@
  * routes live feed messages to each section.
  */
 import './styles.css';
+import { API_PATHS } from '../../nodes/lib/contract/api-routes';
 import { ApiFailure, get, post, useSession, whenLoggedOut } from './api';
 import { CameraGrid } from './cameras';
 import type { SessionInfo } from '../../nodes/lib/contract/dashboard-api';
@@ -59,7 +60,7 @@ function startApp(session: SessionInfo): void {
   void health.load();
 
   logout.onclick = async () => {
-    await post('/api/logout').catch(() => undefined);
+    await post(API_PATHS.logout).catch(() => undefined);
     loggedOut('You are logged out.');
   };
   running = {
@@ -81,7 +82,7 @@ function loggedOut(notice: string): void {
 async function boot(): Promise<void> {
   whenLoggedOut(() => loggedOut('Your session ended: please log in again.'));
   try {
-    startApp(await get<SessionInfo>('/api/session'));
+    startApp(await get<SessionInfo>(API_PATHS.session));
   } catch (err) {
     if (err instanceof ApiFailure && err.status === 401) showLogin(startApp);
     else byId('boot-error').textContent = `The server cannot be reached: ${(err as Error).message}`;

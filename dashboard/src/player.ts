@@ -4,13 +4,14 @@
  * with backoff when the stream drops; or the camera's MJPEG preview (an <img>)
  * when there is no MediaMTX for the browser or it cannot be reached.
  */
+import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-routes';
 import { DASHBOARD_CLIENT_HEADER, DASHBOARD_CLIENT_VALUE } from '../../nodes/lib/contract/dashboard-api';
 import { h, clear } from './dom';
 
 export type VideoSource = { kind: 'whep'; url: string; fallbackMjpeg?: string } | { kind: 'mjpeg'; url: string } | { kind: 'none' };
 
 /** Where an IP camera's MJPEG is served (the ipcam node's API, same origin, behind the dashboard login). */
-export const ipcamMjpegUrl = (cameraId: string): string => `/api/ipcams/${encodeURIComponent(cameraId)}/mjpeg`;
+export const ipcamMjpegUrl = (cameraId: string): string => apiUrl(API_PATHS.ipcamMjpeg, { id: cameraId });
 
 export function videoSourceFor(cameraId: string, webrtcUrl: string, mjpeg: Record<string, string>, deviceType?: string): VideoSource {
   const preview = mjpeg[cameraId] ?? (deviceType === 'ipcam' ? ipcamMjpegUrl(cameraId) : undefined);
@@ -166,7 +167,7 @@ function iceGathered(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
  * by a token it issued to the logged-in user moments ago (none in the open demo).
  */
 async function streamToken(): Promise<string> {
-  const res = await fetch('/api/stream-token', {
+  const res = await fetch(API_PATHS.streamToken, {
     credentials: 'same-origin',
     headers: { [DASHBOARD_CLIENT_HEADER]: DASHBOARD_CLIENT_VALUE },
   });

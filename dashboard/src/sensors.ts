@@ -6,6 +6,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { FeedMessage, SensorMessage } from '../../nodes/lib/contract/feed';
+import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-routes';
 import { get, query } from './api';
 import type { CameraRow, SensorHistory } from '../../nodes/lib/contract/dashboard-api';
 import { clear, h } from './dom';
@@ -133,7 +134,9 @@ export class SensorPanels {
     const to = Date.now();
     let history: SensorHistory;
     try {
-      history = await get<SensorHistory>(`/api/sensors/${encodeURIComponent(p.deviceId)}${query({ from: to - span, to, points: POINTS })}`);
+      history = await get<SensorHistory>(
+        `${apiUrl(API_PATHS.sensors, { deviceId: p.deviceId })}${query({ from: to - span, to, points: POINTS })}`,
+      );
     } catch {
       for (const c of p.charts.values()) c.summary.textContent = 'No history for this device yet.';
       return;

@@ -18,6 +18,7 @@ import { CommandSender, type Outcome } from './sender';
 import { EmbeddedTransport, NoBroker, type Transport } from './transport';
 import { parseTtls } from './ttl';
 import { parseBoolean } from '../lib/settings';
+import { API_PATHS, apiUrl } from '../lib/contract/api-routes';
 
 interface CommandSenderDef extends NodeDef {
   database: string;
@@ -208,7 +209,7 @@ function accepted(row: QueuedCommand) {
     topic: row.topic,
     payload: parsePayload(row.payload),
     expiresAt: new Date(row.expiresMs).toISOString(),
-    statusUrl: `/api/commands/${row.commandId}`,
+    statusUrl: apiUrl(API_PATHS.command, { id: row.commandId }),
   };
 }
 

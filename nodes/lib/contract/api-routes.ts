@@ -41,53 +41,113 @@ export interface ApiRoute {
   what: string;
 }
 
+/** Everything the runtime serves for programs sits under this. */
+export const API_ROOT = '/api';
+
 /** Where the camera gateway mounts its media router (seed 004's /api/media/...). */
-export const MEDIA_ROUTES_ROOT = '/api/media';
+export const MEDIA_ROUTES_ROOT = `${API_ROOT}/media`;
 
 /** Where the ipcam node mounts its router unless its `apiPath` says otherwise. */
-export const IPCAM_ROUTES_ROOT = '/api/ipcams';
+export const IPCAM_ROUTES_ROOT = `${API_ROOT}/ipcams`;
 
 /** The dashboard's live feed (a WebSocket upgrade, not an Express route). */
-export const LIVE_FEED_PATH = '/api/ws';
+export const LIVE_FEED_PATH = `${API_ROOT}/ws`;
+
+/**
+ * Each route's path by name, for the code that serves or calls it (dashboard/server, the
+ * dashboard page, command-sender): the table below is made of these, so a path is spelled once.
+ */
+export const API_PATHS = {
+  session: `${API_ROOT}/session`,
+  login: `${API_ROOT}/login`,
+  logout: `${API_ROOT}/logout`,
+  streamToken: `${API_ROOT}/stream-token`,
+  cameras: `${API_ROOT}/cameras`,
+  events: `${API_ROOT}/events`,
+  status: `${API_ROOT}/status`,
+  sensors: `${API_ROOT}/sensors/:deviceId`,
+  streams: `${API_ROOT}/streams`,
+  alerts: `${API_ROOT}/alerts`,
+  deadLetters: `${API_ROOT}/dead-letters`,
+  commands: `${API_ROOT}/commands`,
+  command: `${API_ROOT}/commands/:id`,
+  controlMode: `${API_ROOT}/control/mode/:id/:mode`,
+  controlReboot: `${API_ROOT}/control/reboot/:id`,
+  controlSettings: `${API_ROOT}/control/settings/:id`,
+  controlSound: `${API_ROOT}/control/sound/:id/:sound`,
+  gatewayCameras: `${API_ROOT}/gateway/cameras`,
+  gatewayUsage: `${API_ROOT}/gateway/usage`,
+  gatewayCommand: `${API_ROOT}/gateway/:command`,
+  mediaThumbnail: `${MEDIA_ROUTES_ROOT}/thumbnail/:eventId`,
+  mediaRecording: `${MEDIA_ROUTES_ROOT}/recording/:eventId`,
+  mediaPlaylist: `${MEDIA_ROUTES_ROOT}/playlist/:eventId.m3u8`,
+  mediaSegment: `${MEDIA_ROUTES_ROOT}/playlist/:eventId/:segment`,
+  mediaUsage: `${MEDIA_ROUTES_ROOT}/usage`,
+  ipcams: `${IPCAM_ROUTES_ROOT}/`,
+  ipcamTest: `${IPCAM_ROUTES_ROOT}/test`,
+  ipcamOnvif: `${IPCAM_ROUTES_ROOT}/onvif`,
+  ipcam: `${IPCAM_ROUTES_ROOT}/:id`,
+  ipcamMode: `${IPCAM_ROUTES_ROOT}/:id/mode`,
+  ipcamMjpeg: `${IPCAM_ROUTES_ROOT}/:id/mjpeg`,
+  ipcamSnapshot: `${IPCAM_ROUTES_ROOT}/:id/snapshot`,
+} as const;
+
+/**
+ * A URL for one of the paths above: each `:name` replaced by its value, URI-encoded (ids may
+ * hold any character). A missing value is an error, never a literal `:id` in a request.
+ */
+export function apiUrl(path: string, params: Record<string, string | number> = {}): string {
+  return path.replace(/:(\w+)/g, (_m, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new Error(`${path}: no value for :${name}`);
+    return encodeURIComponent(String(value));
+  });
+}
 
 export const API_ROUTES: readonly ApiRoute[] = [
   // ---- dashboard logins and live video (dashboard/server/)
-  { method: 'GET', path: '/api/session', owner: 'dashboard-server', auth: 'public', what: 'who is logged in, CSRF token, video settings' },
-  { method: 'POST', path: '/api/login', owner: 'dashboard-server', auth: 'public', what: 'log in: session cookie' },
-  { method: 'POST', path: '/api/logout', owner: 'dashboard-server', auth: 'session', what: 'end the session' },
-  { method: 'GET', path: '/api/stream-token', owner: 'dashboard-server', auth: 'session', what: 'a short-lived token for live video' },
+  {
+    method: 'GET',
+    path: API_PATHS.session,
+    owner: 'dashboard-server',
+    auth: 'public',
+    what: 'who is logged in, CSRF token, video settings',
+  },
+  { method: 'POST', path: API_PATHS.login, owner: 'dashboard-server', auth: 'public', what: 'log in: session cookie' },
+  { method: 'POST', path: API_PATHS.logout, owner: 'dashboard-server', auth: 'session', what: 'end the session' },
+  { method: 'GET', path: API_PATHS.streamToken, owner: 'dashboard-server', auth: 'session', what: 'a short-lived token for live video' },
   { method: 'GET', path: LIVE_FEED_PATH, owner: 'live-feed', auth: 'feed', what: 'live feed WebSocket' },
   // ---- the store's data (flows/cloud.json, answered from nodes/lib/store/queries.ts)
-  { method: 'GET', path: '/api/cameras', owner: 'cloud-flow', auth: 'api', what: 'cameras and their state' },
-  { method: 'GET', path: '/api/events', owner: 'cloud-flow', auth: 'api', what: 'activity events, paged' },
-  { method: 'GET', path: '/api/status', owner: 'cloud-flow', auth: 'api', what: 'device status heartbeats' },
-  { method: 'GET', path: '/api/sensors/:deviceId', owner: 'cloud-flow', auth: 'api', what: 'sensor history, bucketed' },
-  { method: 'GET', path: '/api/streams', owner: 'cloud-flow', auth: 'api', what: 'stream health' },
-  { method: 'GET', path: '/api/alerts', owner: 'cloud-flow', auth: 'api', what: 'alerts and their delivery' },
-  { method: 'GET', path: '/api/dead-letters', owner: 'cloud-flow', auth: 'api', what: 'input that could not be parsed' },
-  { method: 'GET', path: '/api/commands', owner: 'cloud-flow', auth: 'api', what: 'commands sent to devices' },
-  { method: 'GET', path: '/api/commands/:id', owner: 'cloud-flow', auth: 'api', what: 'one command and its state' },
+  { method: 'GET', path: API_PATHS.cameras, owner: 'cloud-flow', auth: 'api', what: 'cameras and their state' },
+  { method: 'GET', path: API_PATHS.events, owner: 'cloud-flow', auth: 'api', what: 'activity events, paged' },
+  { method: 'GET', path: API_PATHS.status, owner: 'cloud-flow', auth: 'api', what: 'device status heartbeats' },
+  { method: 'GET', path: API_PATHS.sensors, owner: 'cloud-flow', auth: 'api', what: 'sensor history, bucketed' },
+  { method: 'GET', path: API_PATHS.streams, owner: 'cloud-flow', auth: 'api', what: 'stream health' },
+  { method: 'GET', path: API_PATHS.alerts, owner: 'cloud-flow', auth: 'api', what: 'alerts and their delivery' },
+  { method: 'GET', path: API_PATHS.deadLetters, owner: 'cloud-flow', auth: 'api', what: 'input that could not be parsed' },
+  { method: 'GET', path: API_PATHS.commands, owner: 'cloud-flow', auth: 'api', what: 'commands sent to devices' },
+  { method: 'GET', path: API_PATHS.command, owner: 'cloud-flow', auth: 'api', what: 'one command and its state' },
   // ---- commands to devices (flows/cloud.json → mqtt-processor → command-sender)
-  { method: 'POST', path: '/api/control/mode/:id/:mode', owner: 'cloud-flow', auth: 'api', what: 'set a camera mode' },
-  { method: 'POST', path: '/api/control/reboot/:id', owner: 'cloud-flow', auth: 'api', what: 'reboot a device' },
-  { method: 'POST', path: '/api/control/settings/:id', owner: 'cloud-flow', auth: 'api', what: 'change device settings' },
-  { method: 'POST', path: '/api/control/sound/:id/:sound', owner: 'cloud-flow', auth: 'api', what: 'play a VBC01 sound, or stop it' },
+  { method: 'POST', path: API_PATHS.controlMode, owner: 'cloud-flow', auth: 'api', what: 'set a camera mode' },
+  { method: 'POST', path: API_PATHS.controlReboot, owner: 'cloud-flow', auth: 'api', what: 'reboot a device' },
+  { method: 'POST', path: API_PATHS.controlSettings, owner: 'cloud-flow', auth: 'api', what: 'change device settings' },
+  { method: 'POST', path: API_PATHS.controlSound, owner: 'cloud-flow', auth: 'api', what: 'play a VBC01 sound, or stop it' },
   // ---- the VBC01 camera gateway (flows/cloud.json → hivecam-gateway, and its own media router)
-  { method: 'GET', path: '/api/gateway/cameras', owner: 'cloud-flow', auth: 'api', what: 'enrolled cameras' },
-  { method: 'GET', path: '/api/gateway/usage', owner: 'cloud-flow', auth: 'api', what: 'upload disk use' },
-  { method: 'POST', path: '/api/gateway/:command', owner: 'cloud-flow', auth: 'api', what: 'gateway commands (enrolment, prune...)' },
-  { method: 'GET', path: `${MEDIA_ROUTES_ROOT}/thumbnail/:eventId`, owner: 'hivecam-gateway', auth: 'api', what: "an event's thumbnail" },
-  { method: 'GET', path: `${MEDIA_ROUTES_ROOT}/recording/:eventId`, owner: 'hivecam-gateway', auth: 'api', what: "an event's recording" },
-  { method: 'GET', path: `${MEDIA_ROUTES_ROOT}/playlist/:eventId.m3u8`, owner: 'hivecam-gateway', auth: 'api', what: 'HLS playlist' },
-  { method: 'GET', path: `${MEDIA_ROUTES_ROOT}/playlist/:eventId/:segment`, owner: 'hivecam-gateway', auth: 'api', what: 'HLS segment' },
-  { method: 'GET', path: `${MEDIA_ROUTES_ROOT}/usage`, owner: 'hivecam-gateway', auth: 'api', what: 'media disk use' },
+  { method: 'GET', path: API_PATHS.gatewayCameras, owner: 'cloud-flow', auth: 'api', what: 'enrolled cameras' },
+  { method: 'GET', path: API_PATHS.gatewayUsage, owner: 'cloud-flow', auth: 'api', what: 'upload disk use' },
+  { method: 'POST', path: API_PATHS.gatewayCommand, owner: 'cloud-flow', auth: 'api', what: 'gateway commands (enrolment, prune...)' },
+  { method: 'GET', path: API_PATHS.mediaThumbnail, owner: 'hivecam-gateway', auth: 'api', what: "an event's thumbnail" },
+  { method: 'GET', path: API_PATHS.mediaRecording, owner: 'hivecam-gateway', auth: 'api', what: "an event's recording" },
+  { method: 'GET', path: API_PATHS.mediaPlaylist, owner: 'hivecam-gateway', auth: 'api', what: 'HLS playlist' },
+  { method: 'GET', path: API_PATHS.mediaSegment, owner: 'hivecam-gateway', auth: 'api', what: 'HLS segment' },
+  { method: 'GET', path: API_PATHS.mediaUsage, owner: 'hivecam-gateway', auth: 'api', what: 'media disk use' },
   // ---- IP cameras (flows/cloud.json → ipcam, its own router)
-  { method: 'GET', path: `${IPCAM_ROUTES_ROOT}/`, owner: 'ipcam', auth: 'api', what: 'the IP cameras and their state' },
-  { method: 'POST', path: `${IPCAM_ROUTES_ROOT}/`, owner: 'ipcam', auth: 'api', what: 'add an IP camera (checked first)' },
-  { method: 'POST', path: `${IPCAM_ROUTES_ROOT}/test`, owner: 'ipcam', auth: 'api', what: 'check a camera without adding it' },
-  { method: 'POST', path: `${IPCAM_ROUTES_ROOT}/onvif`, owner: 'ipcam', auth: 'api', what: "a camera's stream URLs over ONVIF" },
-  { method: 'DELETE', path: `${IPCAM_ROUTES_ROOT}/:id`, owner: 'ipcam', auth: 'api', what: 'remove an IP camera' },
-  { method: 'POST', path: `${IPCAM_ROUTES_ROOT}/:id/mode`, owner: 'ipcam', auth: 'api', what: "set an IP camera's mode" },
-  { method: 'GET', path: `${IPCAM_ROUTES_ROOT}/:id/mjpeg`, owner: 'ipcam', auth: 'api', what: 'MJPEG of the sub stream' },
-  { method: 'GET', path: `${IPCAM_ROUTES_ROOT}/:id/snapshot`, owner: 'ipcam', auth: 'api', what: 'one JPEG now' },
+  { method: 'GET', path: API_PATHS.ipcams, owner: 'ipcam', auth: 'api', what: 'the IP cameras and their state' },
+  { method: 'POST', path: API_PATHS.ipcams, owner: 'ipcam', auth: 'api', what: 'add an IP camera (checked first)' },
+  { method: 'POST', path: API_PATHS.ipcamTest, owner: 'ipcam', auth: 'api', what: 'check a camera without adding it' },
+  { method: 'POST', path: API_PATHS.ipcamOnvif, owner: 'ipcam', auth: 'api', what: "a camera's stream URLs over ONVIF" },
+  { method: 'DELETE', path: API_PATHS.ipcam, owner: 'ipcam', auth: 'api', what: 'remove an IP camera' },
+  { method: 'POST', path: API_PATHS.ipcamMode, owner: 'ipcam', auth: 'api', what: "set an IP camera's mode" },
+  { method: 'GET', path: API_PATHS.ipcamMjpeg, owner: 'ipcam', auth: 'api', what: 'MJPEG of the sub stream' },
+  { method: 'GET', path: API_PATHS.ipcamSnapshot, owner: 'ipcam', auth: 'api', what: 'one JPEG now' },
 ];

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { request, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { API_ROUTES, LIVE_FEED_PATH, type ApiRoute } from '../../../../nodes/lib/contract/api-routes';
+import { API_PATHS, API_ROUTES, apiUrl, LIVE_FEED_PATH, type ApiRoute } from '../../../../nodes/lib/contract/api-routes';
 import { settingsFor } from '../../../../cli/runtime/roles';
 import { startRuntime, type RunningRuntime } from '../../../../cli/runtime/runtime';
 import { cloudRoleEnv } from '../../../support/cli';
@@ -132,5 +132,22 @@ describe('the /api route table', () => {
     // No session: the upgrade handler (dashboard/server) refuses before any Express route sees it.
     assert.equal(status, 401);
     assert.equal(served('GET', LIVE_FEED_PATH), undefined, 'no Express route shadows the feed');
+  });
+});
+
+describe('the paths the code takes from the table', () => {
+  it('are each a route of the table (a name for a path nobody serves would send requests nowhere)', () => {
+    const routed = new Set(API_ROUTES.map((r) => r.path));
+    assert.deepEqual(
+      Object.entries(API_PATHS).filter(([, path]) => !routed.has(path)),
+      [],
+    );
+  });
+
+  it('fill each :name with its value, encoded, and refuse a missing one instead of requesting a literal :id', () => {
+    assert.equal(apiUrl(API_PATHS.controlMode, { id: 'cam 1/a', mode: 'armed' }), '/api/control/mode/cam%201%2Fa/armed');
+    assert.equal(apiUrl(API_PATHS.mediaPlaylist, { eventId: 'e#7' }), '/api/media/playlist/e%237.m3u8');
+    assert.equal(apiUrl(API_PATHS.cameras), '/api/cameras');
+    assert.throws(() => apiUrl(API_PATHS.controlSound, { id: 'cam-1' }), /control\/sound\/:id\/:sound: no value for :sound/);
   });
 });
