@@ -1,5 +1,5 @@
 /**
- * EventStore.query() answers typed rows (nodes/picam-database/query-rows.ts): the
+ * EventStore.query() answers typed rows (nodes/lib/store/queries.ts, rows typed in nodes/lib/contract/api-rows.ts): the
  * columns each query really returns are exactly the fields its type names, so a
  * caller reads `events[0].camera_name` without a cast and without a guess.
  */
