@@ -45,7 +45,7 @@ describe('the embedded broker across a kill -9 of its runtime', () => {
     runtime = startRuntime();
     const connect = (clientId: string) =>
       mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { ...LOGINS.devices, clientId, reconnectPeriod: 0 }).catch(() => undefined);
-    await waitFor('the embedded broker', () => connect('picam-kill-probe').then((c) => c?.endAsync().then(() => true)), 30_000);
+    await waitFor('the embedded broker', () => connect('picam-kill-probe').then((c) => c?.endAsync().then(() => true)), 90_000);
     pis = await Promise.all(PIS.map(async (id) => (await connect(id))!));
     for (const pi of pis) {
       // From here on each Pi reconnects by itself, as a device does, and resends what was not acknowledged.
