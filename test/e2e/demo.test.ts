@@ -207,6 +207,14 @@ it('shows an IP camera served by a local RTSP server: live MJPEG and motion even
     const body = (await (await fetch(`${BASE}/api/events?camera=ipcam-demo`)).json()) as { events: Array<{ has_thumbnail: boolean }> };
     return body.events.some((e) => e.has_thumbnail) ? true : undefined;
   });
+
+  // The dashboard's mode buttons call the control API, as for every camera: the command reaches the ipcam node.
+  const sent = await fetch(`${BASE}/api/control/mode/ipcam-demo/PRIVACY`, { method: 'POST' });
+  assert.equal(sent.status, 202, await sent.text());
+  await waitFor('the IP camera in PRIVACY, not pulling its stream', async () => {
+    const body = (await (await fetch(`${BASE}/api/ipcams`)).json()) as { cameras: Array<{ id: string; state: string }> };
+    return body.cameras.find((c) => c.id === 'ipcam-demo')?.state === 'privacy' ? true : undefined;
+  });
 });
 
 it('shows our nodes in the palette, not the stock ones a checkout holds for the benchmark', async () => {
