@@ -1,6 +1,6 @@
 /**
  * IP-camera case of `npm run bench`: four RTSP cameras (GStreamer's RTSP server,
- * test/support/rtsp-camera.py, 640×360 at 10 fps) pulled and analysed at once by
+ * scripts/rtsp-test-camera.py, 640×360 at 10 fps) pulled and analysed at once by
  * the ipcam pipeline (IpCamera → the shared Camera: ffmpeg copying the stream,
  * ffmpeg decoding it for MJPEG at 5 fps and motion at 5 fps).
  *   - time from adding a camera (check included) to its first MJPEG frame;

@@ -13,6 +13,7 @@ import { DEPLOY_USAGE, deployCli } from './deploy/deploy';
 import { hashPasswordCli } from './commands/hash-password';
 import { startDemoMediamtx, type DemoMediamtx } from './runtime/demo-mediamtx';
 import { startRtspSink } from './runtime/rtsp-sink';
+import { startDemoIpcam, type DemoIpcam } from './runtime/demo-ipcam';
 import { cameraCli } from './commands/camera-provision';
 import { API_PATHS, API_ROOT, apiUrl } from '../nodes/lib/contract/api-routes';
 import { newCameraId, startSimulator } from './commands/simulator';
@@ -103,7 +104,10 @@ async function main(argv: string[]): Promise<void> {
   );
   let stopSim: (() => Promise<void>) | undefined;
   let stopSink: (() => Promise<void>) | undefined;
+  let ipcam: DemoIpcam | undefined;
   if (role.role === 'demo') {
+    // An ordinary IP camera beside the simulated devices, added through the API as a user adds one.
+    ipcam = startDemoIpcam(env);
     // The Pi flow's camera publishes here; its relay retries with backoff until the sink listens.
     const sink = mediamtx?.rtspUrl
       ? { describe: `${role.flowEnv.PICAM_RTSP_URL} (MediaMTX)`, stop: async () => undefined }
@@ -132,8 +136,10 @@ PiCam Guardian demo is running
   camera gateway    http://127.0.0.1:${role.flowEnv.PICAM_GATEWAY_PORT}/hivecam/{camera_id}  (VBC01 config, certificates, uploads)
   MQTT broker       mqtt://127.0.0.1:${role.flowEnv.PICAM_MQTT_PORT}  (WebSocket ws://127.0.0.1:${role.flowEnv.PICAM_MQTT_WS_PORT})
   database          ${role.flowEnv.PICAM_DB_FILE}
+  IP camera         ${ipcam.describe}
   simulated devices ${sim.devices.map((d) => `${d.name} (${d.type} ${d.id})`).join(', ')}
 Ctrl-C stops everything.`);
+    void ipcam.add(runtime.url).then((line) => line && console.log(line));
   } else {
     const page = runtime.dashboardUrl ? `dashboard ${runtime.dashboardUrl}, ` : '';
     console.log(`PiCam Guardian ${role.role} runtime: ${page}editor ${runtime.adminUrl}, API ${runtime.url}${API_ROOT}`);
@@ -144,6 +150,8 @@ Ctrl-C stops everything.`);
     await stopSink?.();
     await mediamtx?.stop();
     await runtime.stop();
+    // After the runtime: its ipcam node stops pulling first, instead of retrying a camera that went away.
+    await ipcam?.stop();
   });
 }
 

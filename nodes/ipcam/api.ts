@@ -31,9 +31,11 @@ export interface ApiOptions {
   cameras: CameraSet;
   /** undefined: no database, cameras cannot be added through the API */
   storage?: CameraStorage;
+  /** true while a configured database is not open yet (retried with backoff): adding answers 503, not 409 */
+  databasePending?: boolean;
   ffprobePath: string;
   log(text: string): void;
-  /** resolves once the stored cameras are loaded: requests wait for it */
+  /** resolves once the stored cameras are loaded or the database's first open failed: requests wait for it */
   ready: Promise<void>;
 }
 
@@ -106,6 +108,11 @@ export function ipcamRouter(o: ApiOptions): Router {
     '/',
     body,
     wrap(async (req, res) => {
+      if (!o.storage && o.databasePending)
+        return void res
+          .status(503)
+          .set('Retry-After', '5')
+          .json({ status: 'error', error: 'the database is not open yet (retrying): try again shortly' });
       if (!o.storage) return fail(res, 409, 'this ipcam node has no database: add cameras in its properties, or give it one');
       const spec = readCameraSpec(req.body as Record<string, unknown>);
       if (o.cameras.get(spec.id)?.fromFlow) return fail(res, 409, `camera "${spec.id}" is defined in the flow; change it in the editor`);

@@ -20,6 +20,9 @@ import type { IpCameraState } from './ip-camera';
 import { LivePaths } from './live-paths';
 import { apiPath, cameraDefaults, flowCamera, type IpcamCredentials, type IpcamDef } from './settings';
 import { DEVICE_ID_PATTERN } from '../lib/types';
+import { useDatabase } from '../lib/database-user';
+import type { EventStore } from '../lib/store/store';
+import type { IpCameraStore } from '../lib/store/ip-cameras';
 
 type Send = (msg: Array<NodeMessage | null>) => void;
 type Done = (err?: Error) => void;
@@ -30,6 +33,15 @@ function targetId(msg: NodeMessageInFlow): string | undefined {
   if (typeof given === 'string') return given;
   const m = /(?:^|\/)honeycomb\/([^/]+)\//.exec(typeof msg.topic === 'string' ? msg.topic : '');
   return m?.[1];
+}
+
+/** What the API stores through: the database's table of IP cameras. */
+function cameraStorage(store: IpCameraStore): CameraStorage {
+  return {
+    put: async (s) => void (await store.put(s)),
+    remove: async (id) => void (await store.remove(id)),
+    setMode: async (id, mode) => void (await store.setMode(id, mode)),
+  };
 }
 
 function summary(states: IpCameraState[]): [level: 'ok' | 'warn' | 'busy', text: string] {
@@ -89,23 +101,51 @@ export default function register(RED: NodeAPI): void {
       live,
     );
 
-    let closed = false;
     let storage: CameraStorage | undefined;
     const db = def.database ? (RED.nodes.getNode(def.database) as PicamDatabaseNode | null) : null;
-    const ready: Promise<void> = (async () => {
+    if (def.database && !db) node.warn('the database config node is missing: cameras cannot be added through the API');
+    // The API waits for the first open of the database (its stored cameras loaded, or failed and retried
+    // in the background), so a list right after a deploy is complete; the node's input waits for nothing.
+    let firstOpen!: () => void;
+    const opened = new Promise<void>((r) => (firstOpen = r));
+    if (!db) firstOpen();
+    const database = useDatabase<EventStore, Send>({
+      node,
+      database: db,
+      status,
+      unavailable: () => firstOpen(),
+      ready: async (store) => {
+        try {
+          await started;
+          const stored = store.ipCameras();
+          storage = cameraStorage(stored);
+          await loadStored(stored);
+          status.soon(() => summary(cameras.states()));
+        } finally {
+          firstOpen(); // also when loading failed: the API answers instead of waiting for ever
+        }
+      },
+      close: async () => {
+        unmount();
+        await started.catch(() => undefined);
+        await cameras.close();
+      },
+    });
+    // The flow's own camera needs no database.
+    const started: Promise<void> = (async () => {
       // The first messages (the mode) must find the rest of the flow created: start after this turn.
       await new Promise((r) => setImmediate(r));
-      if (closed) return;
-      if (own) await cameras.put(own, true);
-      if (!db) return;
-      const store = (await db.acquire(node)).ipCameras();
-      storage = {
-        put: async (s) => void (await store.put(s)),
-        remove: async (id) => void (await store.remove(id)),
-        setMode: async (id, mode) => void (await store.setMode(id, mode)),
-      };
+      if (own && !database.closing) await cameras.put(own, true);
+    })();
+    const ready = Promise.all([started, opened]).then(() => undefined);
+    started.then(
+      () => status.soon(() => summary(cameras.states())),
+      (err: Error) => status.now('error', err.message.slice(0, 100)),
+    );
+
+    async function loadStored(store: IpCameraStore): Promise<void> {
       for (const row of await store.list()) {
-        if (closed) return;
+        if (database.closing) return;
         if (cameras.get(row.id)?.fromFlow) continue; // the flow's camera wins over a stored one with its id
         try {
           await cameras.put(readCameraSpec({ ...row }));
@@ -113,11 +153,7 @@ export default function register(RED: NodeAPI): void {
           node.warn(`stored IP camera "${row.id}" skipped: ${(err as Error).message}`);
         }
       }
-    })();
-    ready.then(
-      () => status.soon(() => summary(cameras.states())),
-      (err: Error) => status.now('error', `database failed: ${err.message}`.slice(0, 100)),
-    );
+    }
 
     const unmount = mountRouter(
       RED,
@@ -126,6 +162,9 @@ export default function register(RED: NodeAPI): void {
         cameras,
         get storage() {
           return storage;
+        },
+        get databasePending() {
+          return db !== null && !storage;
         },
         ffprobePath: defaults.ffprobePath,
         log: (t) => node.log(t),
@@ -164,20 +203,6 @@ export default function register(RED: NodeAPI): void {
         () => done(),
         (err: Error) => done(err),
       );
-    });
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      closed = true;
-      unmount();
-      void ready
-        .catch(() => undefined)
-        .then(() => cameras.close())
-        .then(() => (db ? db.release(node) : undefined))
-        .catch((err: Error) => node.error(`closing: ${err.message}`))
-        .finally(() => {
-          status.clear();
-          done();
-        });
     });
   }
   RED.nodes.registerType('ipcam', Ipcam as unknown as NodeConstructor, {

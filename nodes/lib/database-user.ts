@@ -31,7 +31,14 @@ export interface DatabaseUserOptions<S, Send> {
   label?: string;
   /** Runs once the store is open, before queued input. A throw is a setup fault: no retry, all input refused. */
   ready(store: S): void | Promise<void>;
-  input(store: S, msg: NodeMessageInFlow, send: Send, done: Done): void;
+  /**
+   * Input once the store is open. Omitted: the node handles its own input, which then never waits
+   * for the store (ipcam: control messages for its cameras), and without a database it runs on
+   * without one instead of being in error.
+   */
+  input?(store: S, msg: NodeMessageInFlow, send: Send, done: Done): void;
+  /** Each failed open, before the retry (e.g. to stop waiting for the first open). */
+  unavailable?(err: Error): void;
   /** Input that cannot be handled (no database, gave up, queue full, closed). Default: `done(err)`. */
   refuse?(msg: NodeMessageInFlow, send: Send, done: Done, err: Error): void;
   /** Input while the open is being retried, for nodes that work on without the store (instead of queueing). */
@@ -88,7 +95,7 @@ export function useDatabase<S, Send>(o: DatabaseUserOptions<S, Send>): DatabaseU
 
   const accept = (q: Queued<Send>) => {
     if (fault) return refuse(q, fault);
-    if (user.store !== undefined) return o.input(user.store, q.msg, q.send, q.done);
+    if (user.store !== undefined) return o.input!(user.store, q.msg, q.send, q.done);
     if (unavailable && o.withoutStore) return o.withoutStore(q.msg, q.send, q.done);
     if (unavailable && !holding) return refuse(q, unavailable);
     if (queue.length >= maxQueued) return refuse(q, storeUnavailable(`${node.type}: ${maxQueued} messages already wait for the ${label}`));
@@ -118,6 +125,7 @@ export function useDatabase<S, Send>(o: DatabaseUserOptions<S, Send>): DatabaseU
     attempt++;
     const delayMs = backoffMs(attempt, o.backoff ?? OPEN_BACKOFF);
     unavailable = storeUnavailable(`${node.type}: ${label} unavailable: ${err.message}`);
+    o.unavailable?.(unavailable);
     // The config node logs each failed open; the status here says what this node does about it.
     if (closed) return refuseQueued(unavailable);
     if (attempt === 1) {
@@ -143,14 +151,15 @@ export function useDatabase<S, Send>(o: DatabaseUserOptions<S, Send>): DatabaseU
     opening = db.acquire(node).then(opened, failed);
   }
 
-  if (!db) {
+  if (db) open();
+  else if (o.input) {
     fault = new Error(`${node.type}: no database configured`);
     status.now('error', 'no database configured');
-  } else open();
+  }
 
   // Each node types its own `send` (its outputs); Node-RED's listener type knows only the general one.
   const onInput = node.on.bind(node) as unknown as (event: 'input', l: (msg: NodeMessageInFlow, send: Send, done: Done) => void) => void;
-  onInput('input', (msg, send, done) => accept({ msg, send, done }));
+  if (o.input) onInput('input', (msg, send, done) => accept({ msg, send, done }));
 
   node.on('close', (_removed: boolean, done: () => void) => {
     closed = user.closing = true;

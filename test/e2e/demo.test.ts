@@ -4,7 +4,7 @@
  * the API returns simulated cameras and events.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import mqtt from 'mqtt';
@@ -14,14 +14,34 @@ import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 import { hasFfmpeg } from '../support/ffmpeg';
 import { launchChromium, screenshot, skipWithoutChromium } from '../support/browser';
+import { skipWithoutGstRtsp } from '../support/rtsp-camera';
+import { MjpegClient } from '../support/mjpeg-client';
 
 const dir = tempDir('picam-demo-');
 const BASE = 'http://127.0.0.1:18920';
 let demo: CliProcess | undefined;
 
 after(async () => {
-  if (demo) assert.equal(await demo.stop(), 0, `the demo stops cleanly on SIGTERM; its output:\n${demo.output()}`);
+  if (!demo) return;
+  assert.equal(await demo.stop(), 0, `the demo stops cleanly on SIGTERM; its output:\n${demo.output()}`);
+  // Its IP camera's RTSP server (and the ffmpeg that pulled from it) went with it.
+  const left = processesWith('18925');
+  assert.deepEqual(left, [], 'no process of the demo is left behind');
 });
+
+/** Command lines of running processes that mention `text`. */
+function processesWith(text: string): string[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)
+    .map((d) => {
+      try {
+        return readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      } catch {
+        return '';
+      }
+    })
+    .filter((c) => c.includes(text));
+}
 
 it('fills the database with simulated cameras and events within 30 s, and says what runs where', async () => {
   const started = Date.now();
@@ -32,6 +52,7 @@ it('fills the database with simulated cameras and events within 30 s, and says w
     PICAM_MQTT_WS_PORT: '18922',
     PICAM_GATEWAY_PORT: '18924',
     PICAM_RTSP_URL: 'rtsp://127.0.0.1:18923/picam-1',
+    PICAM_IPCAM_RTSP_PORT: '18925',
   });
   const cameras = await waitFor(
     'simulated cameras',
@@ -42,7 +63,10 @@ it('fills the database with simulated cameras and events within 30 s, and says w
     },
     30_000,
   );
-  assert.deepEqual([...new Set(cameras.map((c) => c.device_type))].sort(), ['hive-cam', 'picam']);
+  assert.ok(
+    cameras.every((c) => ['hive-cam', 'picam', 'ipcam'].includes(c.device_type)),
+    cameras.map((c) => c.device_type).join(),
+  );
   const events = await waitFor(
     'simulated events',
     async () => {
@@ -149,6 +173,48 @@ it('fills the database with simulated cameras and events within 30 s, and says w
     assert.ok(out.includes(line), `the banner shows ${line}`);
   }
   assert.ok(existsSync(join(dir, 'picam-guardian.db')));
+});
+
+it('shows an IP camera served by a local RTSP server: live MJPEG and motion events with thumbnails', async () => {
+  assert.ok(demo, 'the demo from the test above');
+  if (skipWithoutGstRtsp) {
+    assert.match(demo.output(), /IP camera\s+off: GStreamer's RTSP server is not installed/);
+    return;
+  }
+  assert.match(demo.output(), /IP camera\s+rtsp:\/\/127\.0\.0\.1:18925\/main/);
+  const camera = await waitFor('the IP camera in /api/cameras', async () => {
+    const body = (await (await fetch(`${BASE}/api/cameras`)).json()) as { cameras: Array<{ camera_id: string; device_type: string }> };
+    return body.cameras.find((c) => c.device_type === 'ipcam');
+  });
+  assert.equal(camera.camera_id, 'ipcam-demo');
+
+  const mjpeg = new MjpegClient();
+  try {
+    await waitFor('MJPEG frames from the IP camera', async () => {
+      if (mjpeg.status !== 200) {
+        mjpeg.close();
+        await mjpeg.open(`${BASE}/api/ipcams/ipcam-demo/mjpeg`).catch(() => 0);
+      }
+      return mjpeg.frames.length >= 2 ? true : undefined;
+    });
+  } finally {
+    mjpeg.close();
+  }
+  assert.equal(mjpeg.frames[0]!.subarray(0, 2).toString('hex'), 'ffd8', 'a JPEG');
+
+  // The pattern moves: the analyser reports motion, stored as events with a thumbnail.
+  await waitFor('a motion event of the IP camera with a thumbnail', async () => {
+    const body = (await (await fetch(`${BASE}/api/events?camera=ipcam-demo`)).json()) as { events: Array<{ has_thumbnail: boolean }> };
+    return body.events.some((e) => e.has_thumbnail) ? true : undefined;
+  });
+
+  // The dashboard's mode buttons call the control API, as for every camera: the command reaches the ipcam node.
+  const sent = await fetch(`${BASE}/api/control/mode/ipcam-demo/PRIVACY`, { method: 'POST' });
+  assert.equal(sent.status, 202, await sent.text());
+  await waitFor('the IP camera in PRIVACY, not pulling its stream', async () => {
+    const body = (await (await fetch(`${BASE}/api/ipcams`)).json()) as { cameras: Array<{ id: string; state: string }> };
+    return body.cameras.find((c) => c.id === 'ipcam-demo')?.state === 'privacy' ? true : undefined;
+  });
 });
 
 it('shows our nodes in the palette, not the stock ones a checkout holds for the benchmark', async () => {

@@ -1,18 +1,14 @@
 /**
- * A real RTSP camera for the tests: GStreamer's RTSP server (rtsp-camera.py)
+ * A real RTSP camera for the tests: GStreamer's RTSP server (scripts/rtsp-test-camera.py, also the demo's camera)
  * with Digest authentication, /main (640×360) and /sub (320×180), a moving or
  * a still test pattern. Debian's python3-gi, gir1.2-gst-rtsp-server-1.0 and
  * gstreamer1.0-plugins-{base,good,ugly} (scripts/install-test-deps.sh).
  */
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { spawnChild, type Child } from '../../nodes/lib/child-process';
+import { gstRtspPython, RTSP_TEST_CAMERA } from '../../cli/runtime/demo-ipcam';
 import { freePort } from './ports';
 
-/** Debian's python3 (a pyenv shim in front of it would not see python3-gi). */
-const PYTHON = ['/usr/bin/python3', 'python3'].find(
-  (p) => spawnSync(p, ['-c', 'import gi; gi.require_version("GstRtspServer", "1.0")'], { stdio: 'ignore' }).status === 0,
-);
+const PYTHON = gstRtspPython();
 
 export const skipWithoutGstRtsp =
   !PYTHON && !process.env.CI ? "GStreamer's RTSP server is not installed (scripts/install-test-deps.sh installs it)" : false;
@@ -49,7 +45,7 @@ export class RtspCamera {
   async start(): Promise<void> {
     if (!PYTHON) throw new Error(String(skipWithoutGstRtsp));
     this.port ||= this.opts.port ?? (await freePort());
-    const args = [join(__dirname, 'rtsp-camera.py'), String(this.port), this.user, this.password];
+    const args = [RTSP_TEST_CAMERA, String(this.port), this.user, this.password];
     args.push('--pattern', this.opts.pattern ?? 'moving', '--codec', this.opts.codec ?? 'h264');
     if (this.opts.bframes) args.push('--bframes');
     const child = spawnChild(PYTHON, args, { stdio: ['ignore', 'pipe'], stderrLines: 20 });
@@ -61,7 +57,7 @@ export class RtspCamera {
         if (out.includes('ready')) resolve();
       });
       void child.exited.then((info) =>
-        reject(new Error(`rtsp-camera.py ended (${info.code ?? info.signal}): ${child.stderrTail().join(' | ')}`)),
+        reject(new Error(`rtsp-test-camera.py ended (${info.code ?? info.signal}): ${child.stderrTail().join(' | ')}`)),
       );
     });
   }

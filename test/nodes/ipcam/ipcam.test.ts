@@ -8,6 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -16,6 +18,10 @@ import { skipWithoutFfmpeg } from '../../support/ffmpeg';
 import { MjpegClient } from '../../support/mjpeg-client';
 import { RtspCamera, skipWithoutGstRtsp } from '../../support/rtsp-camera';
 import { Collector, helper, node, until, useNodeRed } from '../../support/node-helper';
+import databaseNode from '../../../nodes/picam-database/picam-database';
+import { rows } from '../../support/records';
+import { tempDir } from '../../support/tmp';
+import { waitFor } from '../../support/wait';
 
 const skip = skipWithoutFfmpeg || skipWithoutGstRtsp;
 
@@ -195,5 +201,73 @@ describe('ipcam node on a still picture', { skip }, () => {
       mqtt.msgs.filter((m) => m.topic.includes('/activity/')).map((m) => m.topic),
       [],
     );
+  });
+});
+
+describe('ipcam node with a database that opens late', { skip }, () => {
+  const camera = new RtspCamera({ pattern: 'still' });
+  before(() => camera.start());
+  after(() => camera.stop());
+
+  it('runs its flow camera and obeys its input at once, tries the database again and then stores cameras', async () => {
+    // A file stands where the database's folder should be, as when a disk is not mounted yet.
+    const folder = join(tempDir(), 'later');
+    writeFileSync(folder, 'not a folder');
+    await helper.load(
+      [ipcamNode, databaseNode, exposeHttpNode],
+      [
+        { id: 'db', type: 'picam-database', file: join(folder, 'ipcams.db'), synchronous: 'NORMAL', retainActivityDays: 0 },
+        {
+          id: 'ipc',
+          type: 'ipcam',
+          deviceId: 'porch-1',
+          subUrl: camera.url('sub'),
+          apiPath: '/test/ipcams',
+          database: 'db',
+          heartbeatSeconds: 1,
+          wires: [['mqtt'], [], []],
+        },
+        { id: 'st', type: 'status', scope: ['ipc'], wires: [['statuses']] },
+        { id: 'cc', type: 'catch', scope: ['ipc'], uncaught: false, wires: [['caught']] },
+        ...['mqtt', 'statuses', 'caught'].map((id) => ({ id, type: 'helper' })),
+      ],
+      { ipc: { user: camera.user, password: camera.password } },
+    );
+    const mqtt = new Collector('mqtt');
+    const statuses = new Collector('statuses');
+    const caught = new Collector('caught');
+    await until(
+      'retrying the database',
+      () => statuses.msgs.some((m) => /database unavailable, retrying in \d+ s/.test(m.status?.text)),
+      15_000,
+    );
+    await until('the flow camera connected without its database', () => connections(mqtt).includes('connected'), 30_000);
+
+    // A mode change is obeyed while the database is still away.
+    node('ipc').receive({ topic: 'mode', payload: 'PRIVACY' });
+    await until('PRIVACY', () => streamStates(mqtt).includes('privacy'), 15_000);
+    assert.equal(caught.msgs.length, 0);
+
+    // Adding a camera meanwhile is refused with the reason, not a 500 and not "no database".
+    const url = `${await base()}/test/ipcams`;
+    const early = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"id":"yard-1"}' });
+    assert.equal(early.status, 503);
+    assert.match(((await early.json()) as { error: string }).error, /database is not open yet/);
+
+    rmSync(folder); // the disk is mounted: the next attempt opens the database, no redeploy
+    const added = await waitFor(
+      'a camera stored through the API',
+      async () => {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ id: 'yard-1', subUrl: camera.url('sub'), username: camera.user, password: camera.password }),
+        });
+        return res.status === 201 ? res : undefined;
+      },
+      30_000,
+    );
+    assert.equal(added.status, 201);
+    assert.deepEqual(await rows(join(folder, 'ipcams.db'), 'SELECT id FROM ip_cameras'), [{ id: 'yard-1' }]);
   });
 });
