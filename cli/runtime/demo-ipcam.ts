@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { spawnChild, type Child } from '../../nodes/lib/child-process';
+import { API_PATHS, apiUrl as pathOf } from '../../nodes/lib/contract/api-routes';
 import { packageRoot } from '../flows/package-root';
 
 export const RTSP_TEST_CAMERA = join(packageRoot(), 'scripts', 'rtsp-test-camera.py');
@@ -54,12 +55,12 @@ export function startDemoIpcam(env: NodeJS.ProcessEnv): DemoIpcam {
       // The node checks the camera before storing it: the server may still be starting, so try a few times.
       let reason = '';
       for (let attempt = 0; attempt < 10 && child.process.exitCode === null; attempt++) {
-        const res = await fetch(`${apiUrl}/api/ipcams`, {
+        const res = await fetch(`${apiUrl}${API_PATHS.ipcams}`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(camera),
         }).catch((err: Error) => ({ ok: false, status: 0, text: async () => err.message }));
-        if (res.ok) return `IP camera "${DEMO_IPCAM_ID}" added: MJPEG at ${apiUrl}/api/ipcams/${DEMO_IPCAM_ID}/mjpeg`;
+        if (res.ok) return `IP camera "${DEMO_IPCAM_ID}" added: MJPEG at ${apiUrl}${pathOf(API_PATHS.ipcamMjpeg, { id: DEMO_IPCAM_ID })}`;
         reason = `${res.status} ${(await res.text()).slice(0, 200)}`;
         await new Promise((r) => setTimeout(r, 1000));
       }
