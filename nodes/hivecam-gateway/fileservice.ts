@@ -195,18 +195,3 @@ export async function fileservice(req: IncomingMessage, parts: string[], deps: F
   await deps.upload(req, target);
   return { status: 200, body: undefined, note: `${target.cameraId}/${target.eventId} ${target.category} ${target.fileName}` };
 }
-
-const HOST = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$/;
-
-/**
- * The base URL the camera reached us at: the scheme of this connection and the
- * Host it dialled (the address its CA-checked TLS name matches). A Host that is
- * no host name falls back to the address the connection came in on.
- */
-export function publicBaseOf(req: IncomingMessage): string {
-  const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
-  const host = req.headers.host;
-  if (host && HOST.test(host)) return `${scheme}://${host}`;
-  const local = req.socket.localAddress ?? '127.0.0.1';
-  return `${scheme}://${local.includes(':') ? `[${local}]` : local}:${req.socket.localPort}`;
-}

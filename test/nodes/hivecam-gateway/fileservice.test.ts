@@ -136,6 +136,18 @@ describe('hivecam-gateway: uploads as VBC01 cameras send them', () => {
     assert.equal(event!.thumbnail_path, snap.payload.image);
   });
 
+  it('presigns on the address the camera dialled through a TLS-terminating proxy on loopback (X-Forwarded-Proto/-Host)', async () => {
+    const { base } = await load({ publicUrl: 'https://192.168.1.10:80' });
+    const eventId = randomUUID();
+    const request = { fileName: `${eventId}-0-0.zip`, category: 'thumbnail', cameraId: CAM };
+    const proxied = await presign(base, request, { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'cams.example.org:8443' });
+    assert.equal(proxied.status, 200, await proxied.clone().text());
+    assert.match(((await proxied.json()) as { url: string }).url, /^https:\/\/cams\.example\.org:8443\/fileservice\/upload\//);
+    // A forwarded host that is no host name: the configured URL instead.
+    const bad = await presign(base, request, { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example/steal?' });
+    assert.match(((await bad.json()) as { url: string }).url, /^https:\/\/192\.168\.1\.10:80\/fileservice\/upload\//);
+  });
+
   it('joins two encrypted recording parts into one event folder, decrypted, and plays them in numeric order', async () => {
     const { base, file, uploads } = await load();
     const eventId = randomUUID();
