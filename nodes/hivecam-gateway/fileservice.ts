@@ -13,7 +13,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { DEVICE_ID_PATTERN, EVENT_ID_PATTERN } from '../lib/types';
+import { EVENT_ID_PATTERN } from '../lib/types';
+import { vbc01IdProblem } from '../lib/vbc01';
 import { CATEGORIES, type UploadCategory } from './event-upload';
 import { HttpError } from './upload-receiver';
 
@@ -71,12 +72,11 @@ function checkFileName(fileName: unknown): string {
   );
 }
 
+/** Only VBC01 cameras call the file service: their id, exactly as the firmware sends it, or a 400 saying why not. */
 function checkCamera(cameraId: unknown, where: string): string {
-  if (typeof cameraId === 'string' && DEVICE_ID_PATTERN.test(cameraId)) return cameraId;
-  throw new HttpError(
-    400,
-    `${where} must be a camera id matching ${DEVICE_ID_PATTERN.source} (got ${JSON.stringify(String(cameraId).slice(0, 80))})`,
-  );
+  const problem = vbc01IdProblem(cameraId);
+  if (problem) throw new HttpError(400, `${where}: ${problem}`);
+  return cameraId as string;
 }
 
 /** Reads a small body whole; 400 for none, 413 past the limit, 408 when it stalls. */

@@ -433,6 +433,47 @@ describe('hivecam-gateway: bad uploads get a clear 4xx, never a 500, and leave n
     );
   });
 
+  it('takes VBC01 camera ids only, in the presign, the path and x-amz-meta-sourceId; the older upload keeps other ids', async () => {
+    // "cam-a" is in the settings, as a script that uses POST /hivecam/upload has it.
+    const { base, file } = await load({ cameras: `${CAM},cam-a` });
+    const eventId = randomUUID();
+    const zip = rawZip([{ name: 'a.jpg', data: JPEG }]);
+    const presignFor = (sourceId: string) =>
+      fetch(`${base}/fileservice/presignedUploadUrl`, {
+        method: 'POST',
+        headers: from(),
+        body: JSON.stringify({ fileName: `${eventId}-0-0.zip`, category: 'thumbnail', metadata: { 'x-amz-meta-sourceId': sourceId } }),
+      });
+    const putAs = (pathCamera: string, headers: Record<string, string> = {}) =>
+      fetch(`${base}/fileservice/upload/${pathCamera}/thumbnail/${randomUUID()}/${eventId}-0-0.zip`, {
+        method: 'PUT',
+        headers: { ...from(), ...headers },
+        body: new Uint8Array(zip),
+      });
+    const cases: Array<[string, () => Promise<Response>, RegExp]> = [
+      [
+        'a device id in the presign',
+        () => presignFor('cam-a'),
+        /x-amz-meta-sourceId"\]: a camera id is 32 upper-case hex digits.*\(got "cam-a"\)/,
+      ],
+      ['a lower-case id in the presign', () => presignFor(CAM.toLowerCase()), /\(upper case, as the camera sends it\)/],
+      ['a device id in the path', () => putAs('cam-a'), /the camera \(x-amz-meta-sourceId or the path\): a camera id is 32/],
+      ['a device id in x-amz-meta-sourceId', () => putAs(CAM, { 'x-amz-meta-sourceId': 'cam-a' }), /\(got "cam-a"\)/],
+    ];
+    for (const [what, request, reason] of cases) {
+      const res = await request();
+      assert.equal(res.status, 400, `${what}: ${await res.clone().text()}`);
+      assert.match(((await res.json()) as { error: string }).error, reason, what);
+    }
+    assert.equal((await rows(file, 'SELECT * FROM file_uploads')).length, 0, 'nothing stored');
+    const legacy = await fetch(`${base}/hivecam/upload?camera_id=cam-a&event_id=${eventId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/zip', ...from() },
+      body: new Uint8Array(zip),
+    });
+    assert.equal(legacy.status, 200, await legacy.clone().text());
+  });
+
   it('cuts off a body shorter than its Content-Length (408) and removes what it had written', { timeout: 60_000 }, async () => {
     const { port, uploads } = await load({ uploadIdleS: 1 });
     const target = `/fileservice/upload/${CAM}/activity/${randomUUID()}/${randomUUID()}-1-0.zip`;
