@@ -90,10 +90,10 @@ async function load(settings: Record<string, unknown> = {}) {
 }
 
 /** Writes an activity start as mqtt-processor stores it (a second connection to the runtime's file). */
-async function storeStart(file: string, eventId: string): Promise<void> {
+async function storeStart(file: string, eventId: string, timeMs = Date.now()): Promise<void> {
   const store = await EventStore.open({ file });
   try {
-    await store.writeAsync(start(eventId, Date.now(), CAM));
+    await store.writeAsync(start(eventId, timeMs, CAM));
   } finally {
     await store.close();
   }
@@ -214,9 +214,10 @@ describe('hivecam-gateway: uploads as VBC01 cameras send them', () => {
     assert.deepEqual(Buffer.from(await (await media(`/playlist/${eventId}/1.ts?camera=${CAM}`)).arrayBuffer()), fakeTs(101));
   });
 
-  it('keeps uploads that come before the activity start, links them when it comes, and a repeated start keeps them', async () => {
+  it('creates the event with an upload that comes before its start (type from the header); the start updates it and keeps the files', async () => {
     const { base, file } = await load();
     const eventId = randomUUID();
+    const beforeS = Math.floor(Date.now() / 1000);
     const key = randomBytes(16);
     const thumb = await uploadLikeCamera(base, {
       fileName: `${eventId}-0-0.zip`,
@@ -233,23 +234,66 @@ describe('hivecam-gateway: uploads as VBC01 cameras send them', () => {
       zip: recordingPart(key, [{ index: 0, data: fakeTs(0) }]),
     });
     assert.equal(rec.status, 200, await rec.clone().text());
-    assert.equal((await media(`/thumbnail/${eventId}?camera=${CAM}`)).status, 200, 'served before the event exists');
+    assert.equal((await media(`/thumbnail/${eventId}?camera=${CAM}`)).status, 200, 'served before the start');
 
-    await storeStart(file, eventId);
-    const linked = async () =>
-      (
-        await rows<{ thumbnail_path: string | null; recording_path: string | null; upload_status: string | null }>(
-          file,
-          'SELECT thumbnail_path, recording_path, upload_status FROM activity_events WHERE event_id = ?',
-          [eventId],
-        )
-      )[0]!;
-    const first = await linked();
-    assert.match(first.thumbnail_path ?? '', /thumb\.jpg$/);
-    assert.match(first.recording_path ?? '', new RegExp(`${eventId}$`));
-    assert.equal(first.upload_status, 'uploaded');
-    await storeStart(file, eventId); // a QoS 1 redelivery of the start
-    assert.deepEqual(await linked(), first, 'the start does not wipe the upload columns');
+    type Row = {
+      activity_type: string;
+      start_timestamp: number;
+      thumbnail_path: string | null;
+      recording_path: string | null;
+      upload_status: string | null;
+    };
+    const event = async () =>
+      rows<Row>(
+        file,
+        'SELECT activity_type, start_timestamp, thumbnail_path, recording_path, upload_status FROM activity_events WHERE event_id = ?',
+        [eventId],
+      );
+    // As the real platform (vbc01-protocol.md §3.3): the upload made the event, listed with its thumbnail before any start.
+    const [made] = await event();
+    assert.ok(made, 'the upload created the event');
+    assert.equal(made.activity_type, 'MOTION_SMART', 'x-amz-meta-activityType');
+    assert.ok(made.start_timestamp >= beforeS && made.start_timestamp <= Math.floor(Date.now() / 1000), 'the server time');
+    assert.match(made.thumbnail_path ?? '', /thumb\.jpg$/);
+    assert.match(made.recording_path ?? '', new RegExp(`${eventId}$`));
+    assert.equal(made.upload_status, 'uploaded');
+
+    const startMs = Date.now() - 60_000;
+    await storeStart(file, eventId, startMs);
+    const [updated] = await event();
+    assert.deepEqual(
+      updated,
+      { ...made, activity_type: 'MOTION', start_timestamp: Math.floor(startMs / 1000) },
+      "the start sets its own time and type, and keeps the upload's columns",
+    );
+    await storeStart(file, eventId, startMs); // a QoS 1 redelivery of the start
+    assert.deepEqual((await event())[0], updated);
+    assert.equal((await rows(file, 'SELECT 1 FROM activity_events WHERE event_id = ?', [eventId])).length, 1, 'one event');
+  });
+
+  it('creates the event as MOTION when the upload names no type, and leaves an event that exists alone', async () => {
+    const { base, file } = await load();
+    const early = randomUUID();
+    const thumb = (eventId: string, meta: Record<string, string> = {}) =>
+      uploadLikeCamera(base, {
+        fileName: `${eventId}-0-0.zip`,
+        category: 'thumbnail',
+        cameraId: CAM,
+        zip: rawZip([{ name: 'thumb.jpg', data: JPEG }]),
+        meta,
+      });
+    assert.equal((await thumb(early)).status, 200);
+    assert.deepEqual(await rows(file, 'SELECT activity_type FROM activity_events WHERE event_id = ?', [early]), [
+      { activity_type: 'MOTION' },
+    ]);
+    // The start first: the upload changes neither its type nor its time.
+    const late = randomUUID();
+    const startMs = Date.now() - 3_600_000;
+    await storeStart(file, late, startMs);
+    assert.equal((await thumb(late, { activityType: 'SOUND' })).status, 200);
+    assert.deepEqual(await rows(file, 'SELECT activity_type, start_timestamp FROM activity_events WHERE event_id = ?', [late]), [
+      { activity_type: 'MOTION', start_timestamp: Math.floor(startMs / 1000) },
+    ]);
   });
 
   it('takes the event id from x-amz-meta-eventId over the file name, and the camera from x-amz-meta-sourceId over the path', async () => {
