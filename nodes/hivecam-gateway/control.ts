@@ -3,6 +3,7 @@
  * `msg.topic` names the command; its argument is in `msg.payload`.
  */
 import { DEVICE_ID_PATTERN, EVENT_ID_PATTERN } from '../lib/types';
+import { vbc01IdProblem } from '../lib/vbc01';
 import { describeContent, EXPECTED_IMAGE, imageType } from '../lib/uploads/media-type';
 
 export type GatewayCommand =
@@ -26,11 +27,18 @@ export function parseCommand(topic: unknown, payload: unknown): GatewayCommand {
       }
       return { command: 'enrolment', minutes };
     }
-    case 'register':
+    case 'register': {
+      // A registration lets a camera have the shared key and log in to the broker, both by its VBC01 id only.
+      const cameraId = typeof payload === 'string' ? payload : p.cameraId;
+      const problem = vbc01IdProblem(cameraId);
+      if (problem) throw new Error(`register needs payload.cameraId: ${problem}`);
+      return { command: topic, cameraId: cameraId as string };
+    }
     case 'unregister': {
+      // Any device id: a registration made before ids were checked this strictly can still be removed.
       const cameraId = typeof payload === 'string' ? payload : p.cameraId;
       if (typeof cameraId !== 'string' || !DEVICE_ID_PATTERN.test(cameraId)) {
-        throw new Error(`${topic} needs payload.cameraId matching ${DEVICE_ID_PATTERN.source} (got ${JSON.stringify(cameraId)})`);
+        throw new Error(`unregister needs payload.cameraId, a camera id (got ${JSON.stringify(cameraId)})`);
       }
       return { command: topic, cameraId };
     }

@@ -129,7 +129,12 @@ export interface EventUploadTarget {
   cameraId: string;
   eventId: string;
   category: UploadCategory;
+  /** `x-amz-meta-activityType`: the type of the event this upload creates if it comes before the start */
+  activityType?: string;
 }
+
+/** The real platform's type for an event an upload created without saying its type (§3.3). */
+export const DEFAULT_UPLOAD_ACTIVITY = 'MOTION';
 
 export async function acceptEventUpload(
   upload: Pick<ReceivedUpload, 'zipPath'>,
@@ -173,7 +178,11 @@ export async function acceptEventUpload(
       }));
       let ids: number[];
       try {
-        ids = await opts.store.recordUpload(rows);
+        // Before its start, the upload creates the event (§3.3); the start's alert still comes with the start.
+        ids = await opts.store.recordUpload(rows, {
+          activityType: target.activityType ?? DEFAULT_UPLOAD_ACTIVITY,
+          nowS: Math.floor(nowMs / 1000),
+        });
       } catch (err) {
         // The files stay in the folder; a part sent again records them (and replaces them).
         throw new HttpError(503, `upload not stored: the database refused it (${(err as Error).message})`);

@@ -13,7 +13,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { DEVICE_ID_PATTERN, EVENT_ID_PATTERN } from '../lib/types';
+import { EVENT_ID_PATTERN } from '../lib/types';
+import { vbc01IdProblem } from '../lib/vbc01';
 import { CATEGORIES, type UploadCategory } from './event-upload';
 import { HttpError } from './upload-receiver';
 
@@ -71,12 +72,11 @@ function checkFileName(fileName: unknown): string {
   );
 }
 
+/** Only VBC01 cameras call the file service: their id, exactly as the firmware sends it, or a 400 saying why not. */
 function checkCamera(cameraId: unknown, where: string): string {
-  if (typeof cameraId === 'string' && DEVICE_ID_PATTERN.test(cameraId)) return cameraId;
-  throw new HttpError(
-    400,
-    `${where} must be a camera id matching ${DEVICE_ID_PATTERN.source} (got ${JSON.stringify(String(cameraId).slice(0, 80))})`,
-  );
+  const problem = vbc01IdProblem(cameraId);
+  if (problem) throw new HttpError(400, `${where}: ${problem}`);
+  return cameraId as string;
 }
 
 /** Reads a small body whole; 400 for none, 413 past the limit, 408 when it stalls. */
@@ -194,19 +194,4 @@ export async function fileservice(req: IncomingMessage, parts: string[], deps: F
   checkLength(req);
   await deps.upload(req, target);
   return { status: 200, body: undefined, note: `${target.cameraId}/${target.eventId} ${target.category} ${target.fileName}` };
-}
-
-const HOST = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$/;
-
-/**
- * The base URL the camera reached us at: the scheme of this connection and the
- * Host it dialled (the address its CA-checked TLS name matches). A Host that is
- * no host name falls back to the address the connection came in on.
- */
-export function publicBaseOf(req: IncomingMessage): string {
-  const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
-  const host = req.headers.host;
-  if (host && HOST.test(host)) return `${scheme}://${host}`;
-  const local = req.socket.localAddress ?? '127.0.0.1';
-  return `${scheme}://${local.includes(':') ? `[${local}]` : local}:${req.socket.localPort}`;
 }

@@ -18,7 +18,7 @@
  * a 500.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { VBC01_CAMERA_ID } from '../lib/vbc01';
+import { vbc01IdProblem } from '../lib/vbc01';
 import { DEFAULT_FAILURE_LIMITS, type FailureLimits, type FailureLimitsByKind } from '../lib/failure-limiter';
 import { clientAddress, parseTrustedProxies, type TrustedProxies } from '../lib/client-address';
 import { CertificatesMissingError, type AccessDecision, type CertBundle } from './access';
@@ -221,12 +221,8 @@ async function route(req: IncomingMessage, url: { pathname: string; query: URLSe
   const cert = parts.length === 3 && parts[1] === 'cert';
   if (!cert && parts.length !== 2) throw new HttpError(404, 'not found');
   const cameraId = decodeSegment(parts.at(-1)!);
-  if (!VBC01_CAMERA_ID.test(cameraId)) {
-    throw new HttpError(
-      400,
-      `a camera id is 32 upper-case hex digits, e.g. 56C1CADCF1FA4C6CAEBA3E2FD85EFEBF (got ${JSON.stringify(cameraId.slice(0, 80))})`,
-    );
-  }
+  const problem = vbc01IdProblem(cameraId);
+  if (problem) throw new HttpError(400, problem);
 
   if (!cert) return { status: 200, body: deps.config(cameraId), note: cameraId };
 

@@ -28,7 +28,8 @@ import { decideAccess, EnrolmentWindow, loadCertBundle, parseCameraList } from '
 import { acceptUpload, storeSnapshot, type AcceptedUpload } from './accept-upload';
 import { parseCommand, type GatewayCommand } from './control';
 import { acceptEventUpload } from './event-upload';
-import { fileservice, publicBaseOf, type FileserviceDeps } from './fileservice';
+import { fileservice, type FileserviceDeps } from './fileservice';
+import { publicBaseOf } from './public-base';
 import { cameraConfig, DEFAULT_TIME_SERVER, publicUrl, type ConfigSettings } from './camera-config';
 import { GATEWAY_FAILURE_LIMITS, gatewayHandler, ServiceUnavailableError, type GatewayRequestKind } from './gateway-server';
 import { cameraServer, type TransportSettings } from './transport';
@@ -178,10 +179,11 @@ export default function register(RED: NodeAPI): void {
       if (!known) throw new HttpError(403, `camera ${cameraId} is not registered`);
     };
 
+    const trustedProxies = trustedProxiesFromSettings(RED.settings, (m) => node.warn(m));
     const fileserviceDeps: FileserviceDeps = {
       admit: admitCamera,
-      // The URL set for cameras (the config answer's fileUploadServerUrl) when there is one; else the address the camera dialled.
-      publicBase: (req) => (def.publicUrl?.trim() ? config.publicUrl : publicBaseOf(req)),
+      // What a trusted proxy says the camera dialled, else the URL set for cameras, else this connection (public-base.ts).
+      publicBase: (req) => publicBaseOf(req, { trustedProxies, configured: def.publicUrl?.trim() ? config.publicUrl : '' }),
       upload: async (req, target) => {
         let received;
         try {
@@ -252,7 +254,7 @@ export default function register(RED: NodeAPI): void {
       },
       fileservice: (req, parts) => fileservice(req, parts, fileserviceDeps),
       limiter,
-      trustedProxies: trustedProxiesFromSettings(RED.settings, (m) => node.warn(m)),
+      trustedProxies,
       log: (line) => node.log(line),
       warn: (line) => node.warn(line),
     });

@@ -12,12 +12,10 @@ export const DEVICE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** Event ids reach SQL and (later) upload paths. */
 export const EVENT_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 /**
- * A VBC01 camera's id as its firmware puts it in topics: 32 upper-case hex digits
- * (vbc01-protocol.md §1). The real processor ignores any other id in a `hive-cam` topic.
+ * A VBC01 camera's id (32 upper-case hex digits) and the device type of its
+ * topics: defined once, in vbc01.ts.
  */
-export const VBC01_CAMERA_ID_PATTERN = /^[0-9A-F]{32}$/;
-/** The device type VBC01 cameras use in their topics. */
-export const VBC01_DEVICE_TYPE = 'hive-cam';
+export { VBC01_CAMERA_ID as VBC01_CAMERA_ID_PATTERN, VBC01_DEVICE_TYPE } from './vbc01';
 
 // ---------------------------------------------------------------- MQTT payloads
 

@@ -12,3 +12,25 @@ export const VBC01_DEVICE_TYPE = 'hive-cam';
 
 /** The common name of the client certificate every camera shares (the real platform's `camera_client`). */
 export const CAMERA_CLIENT_CN = 'camera_client';
+
+/** An example id for messages. */
+const EXAMPLE_ID = '56C1CADCF1FA4C6CAEBA3E2FD85EFEBF';
+
+/**
+ * Why `value` is not a VBC01 camera id, for a 400's reason; undefined when it
+ * is one. Names the usual slips (lower case, a UUID's dashes) so the fix is
+ * plain: ids are compared exactly, as the firmware and the real processor do.
+ */
+export function vbc01IdProblem(value: unknown): string | undefined {
+  if (typeof value === 'string' && VBC01_CAMERA_ID.test(value)) return undefined;
+  const got = typeof value === 'string' ? JSON.stringify(value.slice(0, 80)) : String(value);
+  const hint =
+    typeof value !== 'string'
+      ? ''
+      : VBC01_CAMERA_ID.test(value.toUpperCase())
+        ? ' (upper case, as the camera sends it)'
+        : VBC01_CAMERA_ID.test(value.replace(/-/g, '').toUpperCase())
+          ? ' (without dashes, upper case, as the camera sends it)'
+          : '';
+  return `a camera id is 32 upper-case hex digits, e.g. ${EXAMPLE_ID}${hint} (got ${got})`;
+}

@@ -16,7 +16,9 @@ import { activity, CAMERA, connected, topics } from '../support/fixtures';
 import { rows } from '../support/records';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
-import { uploadToGateway } from '../support/zip';
+import { rawZip, uploadToGateway } from '../support/zip';
+import { uploadLikeCamera } from '../support/vbc01-upload';
+import { randomUUID } from 'node:crypto';
 
 const PORTS = { http: 18_940, mqtt: 18_941, ws: 18_942, webhook: 18_943, gateway: 18_944 };
 let motionEventId = '';
@@ -115,6 +117,45 @@ describe('cloud runtime: alerts', () => {
       photo.replyTo === alert.messageId || photo.messageId === alert.messageId,
       'the picture answers (or replaces) the alert it belongs to',
     );
+  });
+
+  it('lists an event whose thumbnail came before its start at once, and alerts once, with the start', async () => {
+    const eventId = randomUUID();
+    const picture = testPng(5, 4, 7);
+    const gateway = `http://127.0.0.1:${PORTS.gateway}`;
+    const thumb = rawZip([{ name: 'thumbnail.png', data: picture }]);
+    // A person (MOTION_SMART): the motion alert above started a cooldown for plain MOTION.
+    const put = await uploadLikeCamera(gateway, {
+      fileName: `${eventId}-0-0.zip`,
+      category: 'thumbnail',
+      cameraId: CAMERA,
+      zip: thumb,
+      meta: { activityType: 'MOTION_SMART' },
+    });
+    assert.equal(put.status, 200, await put.clone().text());
+
+    // The upload made the event (as the real platform): in the list, with its thumbnail, before any start.
+    type Listed = { event_id: string; activity_type: string; has_thumbnail: boolean };
+    const listed = async () => {
+      const res = await fetch(`http://127.0.0.1:${PORTS.http}/api/events?cameraId=${CAMERA}`, { headers: { authorization: API_AUTH } });
+      return ((await res.json()) as { events: Listed[] }).events.find((e) => e.event_id === eventId);
+    };
+    const early = await waitFor('the event listed before its start', listed);
+    assert.deepEqual({ type: early.activity_type, thumbnail: early.has_thumbnail }, { type: 'MOTION_SMART', thumbnail: true });
+    const db = join(dir, 'picam-guardian.db');
+    const alertRows = () =>
+      rows<{ channel: string; state: string }>(db, "SELECT channel, state FROM alerts_outbox WHERE event_id = ? AND item = 'alert'", [
+        eventId,
+      ]);
+    assert.deepEqual(await alertRows(), [], 'no alert for an upload');
+
+    await publish(topics.start(), activity(eventId, Math.floor(Date.now() / 1000), 'MOTION_SMART'));
+    await fake.waitFor((f) => f.sent(CHAT).some((m) => m.photoBytes?.equals(picture) ?? false), 15_000, 'the alert with its picture');
+    const sent = await waitFor('the alert delivered', async () => {
+      const r = await alertRows();
+      return r.length > 0 && r.every((x) => x.state === 'sent') ? r : undefined;
+    });
+    assert.deepEqual(sent.map((r) => r.channel).sort(), ['telegram', 'webhook'], 'one alert per channel');
   });
 
   it('lists the deliveries in the alert log of the API', async () => {

@@ -217,6 +217,53 @@ it('shows an IP camera served by a local RTSP server: live MJPEG and motion even
   });
 });
 
+it("gives the simulated VBC01 cameras' events a thumbnail and, with ffmpeg, a recording the dashboard can play (issue 15)", async () => {
+  assert.ok(demo, 'the demo from the test above');
+  const vbc01 = new Set(
+    ((await (await fetch(`${BASE}/api/cameras`)).json()) as { cameras: Array<{ camera_id: string; device_type: string }> }).cameras
+      .filter((c) => c.device_type === 'hive-cam')
+      .map((c) => c.camera_id),
+  );
+  type Listed = { event_id: string; camera_id: string; has_thumbnail: boolean; has_recording: boolean };
+  const vbc01Events = async () =>
+    ((await (await fetch(`${BASE}/api/events?limit=200`)).json()) as { events: Listed[] }).events.filter((e) => vbc01.has(e.camera_id));
+  const media = (path: string, e: Listed) =>
+    fetch(`${BASE}/api/media/${path}/${encodeURIComponent(e.event_id)}${path === 'playlist' ? '.m3u8' : ''}?camera=${e.camera_id}`);
+
+  // The dashboard asks for a thumbnail only when has_thumbnail says there is one (events.ts).
+  const withThumbnail = await waitFor(
+    'a VBC01 event with its thumbnail',
+    async () => (await vbc01Events()).find((e) => e.has_thumbnail),
+    30_000,
+  );
+  const thumbnail = await media('thumbnail', withThumbnail);
+  assert.equal(thumbnail.status, 200);
+  assert.match(thumbnail.headers.get('content-type') ?? '', /^image\/(jpeg|png)$/);
+  const picture = Buffer.from(await thumbnail.arrayBuffer());
+  assert.ok(picture.subarray(0, 2).equals(Buffer.from([0xff, 0xd8])) || picture.subarray(1, 4).toString() === 'PNG', 'an image');
+
+  if (!hasFfmpeg) {
+    assert.match(demo.output(), /ffmpeg is not available/, 'says why the demo has no recordings');
+    return;
+  }
+  // The two-part encrypted recording the simulator uploads, decrypted on arrival, as the player's HLS playlist.
+  const withRecording = await waitFor(
+    'a VBC01 event with its recording',
+    async () => (await vbc01Events()).find((e) => e.has_recording),
+    30_000,
+  );
+  const playlist = await media('playlist', withRecording);
+  assert.equal(playlist.status, 200);
+  const lines = (await playlist.text()).split('\n');
+  assert.equal(lines[0], '#EXTM3U');
+  const segments = lines.filter((l) => l && !l.startsWith('#'));
+  assert.ok(segments.length >= 2, `segments of both parts: ${segments.join(', ')}`);
+  const first = await fetch(`${BASE}/api/media/playlist/${segments[0]}`);
+  assert.equal(first.status, 200);
+  assert.equal(first.headers.get('content-type'), 'video/mp2t');
+  assert.equal(Buffer.from(await first.arrayBuffer())[0], 0x47, 'plain MPEG-TS');
+});
+
 it('shows our nodes in the palette, not the stock ones a checkout holds for the benchmark', async () => {
   const sets = (await (await fetch(`${BASE}/nodes`, { headers: { accept: 'application/json' } })).json()) as Array<{ module: string }>;
   assert.deepEqual([...new Set(sets.map((s) => s.module))].sort(), ['node-red', 'picam-guardian']);

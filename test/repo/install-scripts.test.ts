@@ -635,6 +635,14 @@ describe('reverse proxy configs', () => {
     assert.match(site, /location \/admin\/comms/);
     // Case-insensitive: a plain `location /mediamtx/` let /MEDIAMTX/auth through to the runtime.
     assert.match(site, /location ~\* \^\/\+mediamtx\(\/\|\$\) \{\s*return 404;/);
+    // Port 80 is the VBC01 gateway's (HTTPS on 80 in the cloud role): nginx listens on no port 80.
+    const listens = [...site.replace(/#.*$/gm, '').matchAll(/^\s*listen\s+([^;\s]+)/gm)].map((m) => m[1]!);
+    assert.ok(listens.length > 0);
+    assert.deepEqual(
+      listens.filter((l) => /(^|:)80$/.test(l)),
+      [],
+      'no listen on 80',
+    );
   });
 
   it('caddy validates cloud/caddy/Caddyfile', { skip: needs('caddy', 'caddy') }, () => {
@@ -643,6 +651,25 @@ describe('reverse proxy configs', () => {
     const r = sh(which('caddy')!, ['validate', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], { cwd: dir });
     assert.equal(r.status, 0, r.stderr);
     assert.doesNotMatch(r.stderr, /not formatted/);
+    // Port 80 is the VBC01 gateway's: no site, redirect or HTTP-01 challenge of Caddy's binds it.
+    const adapted = sh(which('caddy')!, ['adapt', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], { cwd: dir });
+    assert.equal(adapted.status, 0, adapted.stderr);
+    const json = JSON.parse(adapted.stdout) as {
+      apps: {
+        http: { servers: Record<string, { listen: string[]; automatic_https?: { disable_redirects?: boolean } }> };
+        tls: { automation: { policies: Array<{ issuers: Array<{ challenges?: { http?: { disabled?: boolean } } }> }> } };
+      };
+    };
+    for (const [name, server] of Object.entries(json.apps.http.servers)) {
+      assert.deepEqual(
+        server.listen.filter((l) => /:80$/.test(l)),
+        [],
+        `${name} listens on 80`,
+      );
+      assert.equal(server.automatic_https?.disable_redirects, true, `${name}: no port-80 redirect listener`);
+    }
+    for (const policy of json.apps.tls.automation.policies)
+      for (const issuer of policy.issuers) assert.equal(issuer.challenges?.http?.disabled, true, 'no HTTP-01 challenge on port 80');
   });
 });
 

@@ -37,6 +37,14 @@ export interface UploadFileRow {
   uploadedAt: number; // unix seconds, as seed 004's schema
 }
 
+/** The event an upload creates when it comes before its start: the upload's activity type, the server's time. */
+export interface UploadEventDefaults {
+  /** `x-amz-meta-activityType`, else `MOTION` */
+  activityType: string;
+  /** unix seconds */
+  nowS: number;
+}
+
 export interface StoredUpload extends UploadFileRow {
   id: number;
   hlsPlaylist: string | null;
@@ -123,11 +131,25 @@ export class UploadStore {
   /**
    * Stores one upload's files and links them to their activity event (which may
    * arrive over MQTT before or after the upload: the file rows are keyed by event id).
+   *
+   * `createEvent`: a VBC01 upload that comes before its MQTT start creates the
+   * event, as the real platform does (vbc01-protocol.md §3.3), so it is listed
+   * with its thumbnail at once, and even if the start never comes. The start's
+   * upsert later sets its own columns (time, type, confidence) and never these.
    */
-  async recordUpload(files: readonly UploadFileRow[]): Promise<number[]> {
+  async recordUpload(files: readonly UploadFileRow[], createEvent?: UploadEventDefaults): Promise<number[]> {
     return this.exclusive((db) =>
       transaction(db, async () => {
         const ids: number[] = [];
+        const first = files[0];
+        if (createEvent && first) {
+          // An existing event (the start came first, or an earlier part) is left as it is.
+          await db.run(
+            `INSERT INTO activity_events (event_id, camera_id, activity_type, start_timestamp, created_at)
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT (camera_id, event_id) DO NOTHING`,
+            [first.eventId, first.cameraId, createEvent.activityType, createEvent.nowS, createEvent.nowS],
+          );
+        }
         for (const f of files) {
           // A part sent again (the camera never saw our answer) replaces its files: one row per file.
           await db.run('DELETE FROM file_uploads WHERE file_path = ?', [f.filePath]);

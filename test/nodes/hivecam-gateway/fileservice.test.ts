@@ -90,10 +90,10 @@ async function load(settings: Record<string, unknown> = {}) {
 }
 
 /** Writes an activity start as mqtt-processor stores it (a second connection to the runtime's file). */
-async function storeStart(file: string, eventId: string): Promise<void> {
+async function storeStart(file: string, eventId: string, timeMs = Date.now()): Promise<void> {
   const store = await EventStore.open({ file });
   try {
-    await store.writeAsync(start(eventId, Date.now(), CAM));
+    await store.writeAsync(start(eventId, timeMs, CAM));
   } finally {
     await store.close();
   }
@@ -134,6 +134,18 @@ describe('hivecam-gateway: uploads as VBC01 cameras send them', () => {
       eventId,
     ]);
     assert.equal(event!.thumbnail_path, snap.payload.image);
+  });
+
+  it('presigns on the address the camera dialled through a TLS-terminating proxy on loopback (X-Forwarded-Proto/-Host)', async () => {
+    const { base } = await load({ publicUrl: 'https://192.168.1.10:80' });
+    const eventId = randomUUID();
+    const request = { fileName: `${eventId}-0-0.zip`, category: 'thumbnail', cameraId: CAM };
+    const proxied = await presign(base, request, { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'cams.example.org:8443' });
+    assert.equal(proxied.status, 200, await proxied.clone().text());
+    assert.match(((await proxied.json()) as { url: string }).url, /^https:\/\/cams\.example\.org:8443\/fileservice\/upload\//);
+    // A forwarded host that is no host name: the configured URL instead.
+    const bad = await presign(base, request, { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example/steal?' });
+    assert.match(((await bad.json()) as { url: string }).url, /^https:\/\/192\.168\.1\.10:80\/fileservice\/upload\//);
   });
 
   it('joins two encrypted recording parts into one event folder, decrypted, and plays them in numeric order', async () => {
@@ -202,9 +214,10 @@ describe('hivecam-gateway: uploads as VBC01 cameras send them', () => {
     assert.deepEqual(Buffer.from(await (await media(`/playlist/${eventId}/1.ts?camera=${CAM}`)).arrayBuffer()), fakeTs(101));
   });
 
-  it('keeps uploads that come before the activity start, links them when it comes, and a repeated start keeps them', async () => {
+  it('creates the event with an upload that comes before its start (type from the header); the start updates it and keeps the files', async () => {
     const { base, file } = await load();
     const eventId = randomUUID();
+    const beforeS = Math.floor(Date.now() / 1000);
     const key = randomBytes(16);
     const thumb = await uploadLikeCamera(base, {
       fileName: `${eventId}-0-0.zip`,
@@ -221,23 +234,66 @@ describe('hivecam-gateway: uploads as VBC01 cameras send them', () => {
       zip: recordingPart(key, [{ index: 0, data: fakeTs(0) }]),
     });
     assert.equal(rec.status, 200, await rec.clone().text());
-    assert.equal((await media(`/thumbnail/${eventId}?camera=${CAM}`)).status, 200, 'served before the event exists');
+    assert.equal((await media(`/thumbnail/${eventId}?camera=${CAM}`)).status, 200, 'served before the start');
 
-    await storeStart(file, eventId);
-    const linked = async () =>
-      (
-        await rows<{ thumbnail_path: string | null; recording_path: string | null; upload_status: string | null }>(
-          file,
-          'SELECT thumbnail_path, recording_path, upload_status FROM activity_events WHERE event_id = ?',
-          [eventId],
-        )
-      )[0]!;
-    const first = await linked();
-    assert.match(first.thumbnail_path ?? '', /thumb\.jpg$/);
-    assert.match(first.recording_path ?? '', new RegExp(`${eventId}$`));
-    assert.equal(first.upload_status, 'uploaded');
-    await storeStart(file, eventId); // a QoS 1 redelivery of the start
-    assert.deepEqual(await linked(), first, 'the start does not wipe the upload columns');
+    type Row = {
+      activity_type: string;
+      start_timestamp: number;
+      thumbnail_path: string | null;
+      recording_path: string | null;
+      upload_status: string | null;
+    };
+    const event = async () =>
+      rows<Row>(
+        file,
+        'SELECT activity_type, start_timestamp, thumbnail_path, recording_path, upload_status FROM activity_events WHERE event_id = ?',
+        [eventId],
+      );
+    // As the real platform (vbc01-protocol.md §3.3): the upload made the event, listed with its thumbnail before any start.
+    const [made] = await event();
+    assert.ok(made, 'the upload created the event');
+    assert.equal(made.activity_type, 'MOTION_SMART', 'x-amz-meta-activityType');
+    assert.ok(made.start_timestamp >= beforeS && made.start_timestamp <= Math.floor(Date.now() / 1000), 'the server time');
+    assert.match(made.thumbnail_path ?? '', /thumb\.jpg$/);
+    assert.match(made.recording_path ?? '', new RegExp(`${eventId}$`));
+    assert.equal(made.upload_status, 'uploaded');
+
+    const startMs = Date.now() - 60_000;
+    await storeStart(file, eventId, startMs);
+    const [updated] = await event();
+    assert.deepEqual(
+      updated,
+      { ...made, activity_type: 'MOTION', start_timestamp: Math.floor(startMs / 1000) },
+      "the start sets its own time and type, and keeps the upload's columns",
+    );
+    await storeStart(file, eventId, startMs); // a QoS 1 redelivery of the start
+    assert.deepEqual((await event())[0], updated);
+    assert.equal((await rows(file, 'SELECT 1 FROM activity_events WHERE event_id = ?', [eventId])).length, 1, 'one event');
+  });
+
+  it('creates the event as MOTION when the upload names no type, and leaves an event that exists alone', async () => {
+    const { base, file } = await load();
+    const early = randomUUID();
+    const thumb = (eventId: string, meta: Record<string, string> = {}) =>
+      uploadLikeCamera(base, {
+        fileName: `${eventId}-0-0.zip`,
+        category: 'thumbnail',
+        cameraId: CAM,
+        zip: rawZip([{ name: 'thumb.jpg', data: JPEG }]),
+        meta,
+      });
+    assert.equal((await thumb(early)).status, 200);
+    assert.deepEqual(await rows(file, 'SELECT activity_type FROM activity_events WHERE event_id = ?', [early]), [
+      { activity_type: 'MOTION' },
+    ]);
+    // The start first: the upload changes neither its type nor its time.
+    const late = randomUUID();
+    const startMs = Date.now() - 3_600_000;
+    await storeStart(file, late, startMs);
+    assert.equal((await thumb(late, { activityType: 'SOUND' })).status, 200);
+    assert.deepEqual(await rows(file, 'SELECT activity_type, start_timestamp FROM activity_events WHERE event_id = ?', [late]), [
+      { activity_type: 'MOTION', start_timestamp: Math.floor(startMs / 1000) },
+    ]);
   });
 
   it('takes the event id from x-amz-meta-eventId over the file name, and the camera from x-amz-meta-sourceId over the path', async () => {
@@ -419,6 +475,47 @@ describe('hivecam-gateway: bad uploads get a clear 4xx, never a 500, and leave n
       [],
       'no file kept: no temporary, no extracted part',
     );
+  });
+
+  it('takes VBC01 camera ids only, in the presign, the path and x-amz-meta-sourceId; the older upload keeps other ids', async () => {
+    // "cam-a" is in the settings, as a script that uses POST /hivecam/upload has it.
+    const { base, file } = await load({ cameras: `${CAM},cam-a` });
+    const eventId = randomUUID();
+    const zip = rawZip([{ name: 'a.jpg', data: JPEG }]);
+    const presignFor = (sourceId: string) =>
+      fetch(`${base}/fileservice/presignedUploadUrl`, {
+        method: 'POST',
+        headers: from(),
+        body: JSON.stringify({ fileName: `${eventId}-0-0.zip`, category: 'thumbnail', metadata: { 'x-amz-meta-sourceId': sourceId } }),
+      });
+    const putAs = (pathCamera: string, headers: Record<string, string> = {}) =>
+      fetch(`${base}/fileservice/upload/${pathCamera}/thumbnail/${randomUUID()}/${eventId}-0-0.zip`, {
+        method: 'PUT',
+        headers: { ...from(), ...headers },
+        body: new Uint8Array(zip),
+      });
+    const cases: Array<[string, () => Promise<Response>, RegExp]> = [
+      [
+        'a device id in the presign',
+        () => presignFor('cam-a'),
+        /x-amz-meta-sourceId"\]: a camera id is 32 upper-case hex digits.*\(got "cam-a"\)/,
+      ],
+      ['a lower-case id in the presign', () => presignFor(CAM.toLowerCase()), /\(upper case, as the camera sends it\)/],
+      ['a device id in the path', () => putAs('cam-a'), /the camera \(x-amz-meta-sourceId or the path\): a camera id is 32/],
+      ['a device id in x-amz-meta-sourceId', () => putAs(CAM, { 'x-amz-meta-sourceId': 'cam-a' }), /\(got "cam-a"\)/],
+    ];
+    for (const [what, request, reason] of cases) {
+      const res = await request();
+      assert.equal(res.status, 400, `${what}: ${await res.clone().text()}`);
+      assert.match(((await res.json()) as { error: string }).error, reason, what);
+    }
+    assert.equal((await rows(file, 'SELECT * FROM file_uploads')).length, 0, 'nothing stored');
+    const legacy = await fetch(`${base}/hivecam/upload?camera_id=cam-a&event_id=${eventId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/zip', ...from() },
+      body: new Uint8Array(zip),
+    });
+    assert.equal(legacy.status, 200, await legacy.clone().text());
   });
 
   it('cuts off a body shorter than its Content-Length (408) and removes what it had written', { timeout: 60_000 }, async () => {

@@ -104,7 +104,10 @@ describe('gateway commands', () => {
   it('parses every command and its argument', () => {
     assert.deepEqual(parseCommand('enrolment', { minutes: 15 }), { command: 'enrolment', minutes: 15 });
     assert.deepEqual(parseCommand('enrolment', '0'), { command: 'enrolment', minutes: 0 });
-    assert.deepEqual(parseCommand('register', { cameraId: 'cam-1' }), { command: 'register', cameraId: 'cam-1' });
+    const cam = '56C1CADCF1FA4C6CAEBA3E2FD85EFEBF';
+    assert.deepEqual(parseCommand('register', { cameraId: cam }), { command: 'register', cameraId: cam });
+    assert.deepEqual(parseCommand('unregister', cam), { command: 'unregister', cameraId: cam });
+    // A registration from before ids were checked strictly can still be removed.
     assert.deepEqual(parseCommand('unregister', 'cam-1'), { command: 'unregister', cameraId: 'cam-1' });
     assert.deepEqual(parseCommand('usage', undefined), { command: 'usage' });
   });
@@ -112,7 +115,12 @@ describe('gateway commands', () => {
   it('says what is wrong with a bad one', () => {
     assert.throws(() => parseCommand('enrolment', {}), /payload.minutes between 0/);
     assert.throws(() => parseCommand('enrolment', { minutes: 5000 }), /between 0 \(close\) and 1440 \(got 5000\)/);
-    assert.throws(() => parseCommand('register', { cameraId: 'a/b' }), /cameraId matching/);
+    assert.throws(() => parseCommand('register', { cameraId: 'a/b' }), /register needs payload.cameraId: a camera id is 32 upper-case hex/);
+    // Only VBC01 ids are registered (the key and the broker's camera login go by them), with the usual slips named.
+    assert.throws(() => parseCommand('register', { cameraId: 'cam-1' }), /32 upper-case hex digits, e\.g\. [0-9A-F]{32} \(got "cam-1"\)/);
+    assert.throws(() => parseCommand('register', '56c1cadcf1fa4c6caeba3e2fd85efebf'), /\(upper case, as the camera sends it\)/);
+    assert.throws(() => parseCommand('register', '56c1cadc-f1fa-4c6c-aeba-3e2fd85efebf'), /\(without dashes, upper case/);
+    assert.throws(() => parseCommand('unregister', { cameraId: 'a/b' }), /unregister needs payload.cameraId/);
     assert.throws(() => parseCommand(undefined, {}), /msg.topic must be one of enrolment, register/);
   });
 });
