@@ -42,8 +42,8 @@ interface Credentials {
 /** Tells MQTT.js not to send its own PUBACK (publish.js: an error skips it, without emitting anything). */
 const ACK_HELD = new Error('acknowledged after commit');
 
-/** A message the store could not take yet comes round again after 0.5 s, doubling up to 30 s. */
-const RETRY_BACKOFF: BackoffOptions = { baseMs: 500, maxMs: 30_000 };
+/** A message the store could not take yet comes round again after 0.5 s, doubling up to 5 s: a local resend is cheap, and the window bounds how many wait. */
+const RETRY_BACKOFF: BackoffOptions = { baseMs: 500, maxMs: 5_000 };
 
 /** The MQTT.js internal that writes a packet on the current connection; there is no public way to ack. */
 type PacketSender = { _sendPacket(packet: { cmd: 'puback'; messageId: number; reasonCode: number }): void };
