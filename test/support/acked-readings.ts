@@ -34,4 +34,18 @@ export class AckedReadings {
   lost(stored: ReadonlySet<number>): number[] {
     return [...this.acked].filter((t) => !stored.has(t));
   }
+
+  /**
+   * Waits until every acknowledged reading is among the stored times (or `timeoutMs` is up) and
+   * returns those still missing. Comparing counts is not enough: readings sent before the
+   * subscription existed are stored but not counted, and would end the wait early.
+   */
+  async missingAfter(storedTimes: () => Promise<ReadonlySet<number>>, timeoutMs: number): Promise<number[]> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const lost = this.lost(await storedTimes());
+      if (lost.length === 0 || Date.now() > end) return lost;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }
