@@ -21,7 +21,13 @@ import { streamInput } from './camera-set';
 import { checkCamera, type CameraCheck } from './check';
 import { onvifCamera, OnvifError } from './onvif';
 
+export const NO_SECRET_FOR_LOGIN =
+  'this runtime has no credential secret (credentialSecret is false or unset), so a camera login cannot be stored encrypted: ' +
+  'set PICAM_CREDENTIAL_SECRET, or add the camera without a login';
+
 export interface CameraStorage {
+  /** false when the runtime has no credential secret: a camera with a login is refused (503), one without is stored */
+  canStoreLogin: boolean;
   put(spec: CameraSpec): Promise<void>;
   remove(id: string): Promise<void>;
   setMode(id: string, mode: CameraMode): Promise<void>;
@@ -116,6 +122,8 @@ export function ipcamRouter(o: ApiOptions): Router {
       if (!o.storage) return fail(res, 409, 'this ipcam node has no database: add cameras in its properties, or give it one');
       const spec = readCameraSpec(req.body as Record<string, unknown>);
       if (o.cameras.get(spec.id)?.fromFlow) return fail(res, 409, `camera "${spec.id}" is defined in the flow; change it in the editor`);
+      // Checked before the camera is: a login that cannot be stored encrypted is not stored at all.
+      if (!o.storage.canStoreLogin && (spec.username || spec.password)) return fail(res, 503, NO_SECRET_FOR_LOGIN);
       const result = await check(spec, o.ffprobePath);
       if (!result.ok) return res.status(422).json({ status: 'error', error: result.error, check: result });
       await o.storage.put(spec);

@@ -14,7 +14,9 @@ import type { MediamtxServerNode } from '../mediamtx-server/mediamtx-server';
 import type { PicamDatabaseNode } from '../picam-database/picam-database';
 import { readCameraInput } from '../rpicam-rtsp/inputs';
 import { ipcamRouter, type CameraStorage } from './api';
-import { readCameraSpec, type CameraSpec } from './camera-spec';
+import { openStored, sealedStorage } from './sealed-storage';
+import { credentialSecret, SecretBox } from '../lib/secret-box';
+import type { CameraSpec } from './camera-spec';
 import { CameraSet } from './camera-set';
 import type { IpCameraState } from './ip-camera';
 import { LivePaths } from './live-paths';
@@ -33,15 +35,6 @@ function targetId(msg: NodeMessageInFlow): string | undefined {
   if (typeof given === 'string') return given;
   const m = /(?:^|\/)honeycomb\/([^/]+)\//.exec(typeof msg.topic === 'string' ? msg.topic : '');
   return m?.[1];
-}
-
-/** What the API stores through: the database's table of IP cameras. */
-function cameraStorage(store: IpCameraStore): CameraStorage {
-  return {
-    put: async (s) => void (await store.put(s)),
-    remove: async (id) => void (await store.remove(id)),
-    setMode: async (id, mode) => void (await store.setMode(id, mode)),
-  };
 }
 
 function summary(states: IpCameraState[]): [level: 'ok' | 'warn' | 'busy', text: string] {
@@ -102,6 +95,8 @@ export default function register(RED: NodeAPI): void {
     );
 
     let storage: CameraStorage | undefined;
+    // Logins of cameras added through the API are sealed with the runtime's credential secret.
+    const box = new SecretBox(credentialSecret(RED.settings as { credentialSecret?: unknown }));
     const db = def.database ? (RED.nodes.getNode(def.database) as PicamDatabaseNode | null) : null;
     if (def.database && !db) node.warn('the database config node is missing: cameras cannot be added through the API');
     // The API waits for the first open of the database (its stored cameras loaded, or failed and retried
@@ -118,8 +113,9 @@ export default function register(RED: NodeAPI): void {
         try {
           await started;
           const stored = store.ipCameras();
-          storage = cameraStorage(stored);
-          await loadStored(stored);
+          const sealing = sealedStorage(stored, box);
+          await loadStored(stored, sealing);
+          storage = sealing;
           status.soon(() => summary(cameras.states()));
         } finally {
           firstOpen(); // also when loading failed: the API answers instead of waiting for ever
@@ -143,12 +139,15 @@ export default function register(RED: NodeAPI): void {
       (err: Error) => status.now('error', err.message.slice(0, 100)),
     );
 
-    async function loadStored(store: IpCameraStore): Promise<void> {
+    async function loadStored(store: IpCameraStore, sealing: CameraStorage): Promise<void> {
       for (const row of await store.list()) {
         if (database.closing) return;
         if (cameras.get(row.id)?.fromFlow) continue; // the flow's camera wins over a stored one with its id
         try {
-          await cameras.put(readCameraSpec({ ...row }));
+          const { spec, plain } = openStored(row, box);
+          // A login stored in plain text (before sealing) is sealed now, not left readable until its next change.
+          if (plain && box.canSeal) await sealing.put(spec);
+          await cameras.put(spec);
         } catch (err) {
           node.warn(`stored IP camera "${row.id}" skipped: ${(err as Error).message}`);
         }

@@ -1,8 +1,9 @@
 /**
  * The IP cameras added through the API or the dashboard (migration 10): the
  * list survives restarts and redeploys because it lives here, not in a flow
- * file. The login is stored with the row (the database file is the server's
- * own, like the rest of its data) and never returned by the API.
+ * file. The login is stored with the row as the caller gives it: the ipcam node
+ * seals it with the credential secret (nodes/ipcam/sealed-storage.ts); the API
+ * never returns it.
  */
 import type { Exclusive } from './command-queue';
 import type { Connection } from './sqlite';
