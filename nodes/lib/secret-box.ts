@@ -54,7 +54,9 @@ export class SecretBox {
       decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
       return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
     } catch {
-      throw new SecretBoxError('the sealed login does not open: the credential secret is not the one it was stored with, or the text is damaged');
+      throw new SecretBoxError(
+        'the sealed login does not open: the credential secret is not the one it was stored with, or the text is damaged',
+      );
     }
   }
 

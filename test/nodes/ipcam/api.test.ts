@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -17,7 +18,9 @@ import { FakeOnvif } from '../../support/fake-onvif';
 import { freePort } from '../../support/ports';
 import { RtspCamera, skipWithoutGstRtsp } from '../../support/rtsp-camera';
 import { tempDir } from '../../support/tmp';
-import { Collector, helper, until, useNodeRed } from '../../support/node-helper';
+import { waitFor } from '../../support/wait';
+import { Connection } from '../../../nodes/lib/store/sqlite';
+import { Collector, helper, rows, spy, text, until, useNodeRed } from '../../support/node-helper';
 
 const skip = skipWithoutFfmpeg || skipWithoutGstRtsp;
 
@@ -49,9 +52,11 @@ after(() => server?.close());
 
 const dir = tempDir('picam-ipcam-api-');
 const file = join(dir, 'events.db');
+const SECRET = 'ipcam-api-credential-secret';
 
-async function load() {
-  helper.settings({ userDir: dir });
+/** `secret`: the runtime's credentialSecret (false: it has none). */
+async function load(secret: string | false = SECRET) {
+  helper.settings({ userDir: dir, credentialSecret: secret });
   await helper.load(
     [databaseNode, ipcamNode, exposeHttpNode],
     [
@@ -62,6 +67,9 @@ async function load() {
   );
   return new Collector('mqtt');
 }
+
+/** Every byte of the database as it is on disk: the file and its write-ahead log. */
+const onDisk = () => Buffer.concat([file, `${file}-wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f)));
 
 const ffmpegs = () =>
   spawnSync('ps', ['-eo', 'ppid=,args='], { encoding: 'utf8' })
@@ -84,6 +92,13 @@ describe('ipcam API', { skip }, () => {
     until(
       `${id} connected`,
       () => mqtt.msgs.find((m) => m.topic === `prod/device/connection/ipcam/${id}` && m.payload.status === 'connected'),
+      30_000,
+    );
+
+  const waitStreaming = (id: string) =>
+    waitFor(
+      `${id} streaming`,
+      async () => (await api('')).body.cameras.find((c: { id: string; state: string }) => c.id === id && c.state === 'streaming'),
       30_000,
     );
 
@@ -134,6 +149,14 @@ describe('ipcam API', { skip }, () => {
     assert.equal(list.body.cameras[0].id, 'garage');
     assert.equal(list.body.cameras[0].state, 'streaming');
     assert.ok(!JSON.stringify(list.body).includes(camera.password));
+    // The login is sealed at rest: neither the database file nor its log holds the password.
+    assert.ok(!onDisk().includes(camera.password), 'the password is in the database file in plain text');
+    const [stored] = await rows<{ username: string; password: string }>(
+      file,
+      "SELECT username, password FROM ip_cameras WHERE id = 'garage'",
+    );
+    assert.match(stored!.password, /^sb1:/);
+    assert.match(stored!.username, /^sb1:/);
 
     await helper.unload();
     mqtt = await load();
@@ -167,6 +190,44 @@ describe('ipcam API', { skip }, () => {
     );
     await helper.unload();
     await until('no ffmpeg left', () => ffmpegs().length === 0, 10_000);
+  });
+
+  it("skips a stored camera whose login does not open with the runtime's secret, with a one-line warning naming it", async () => {
+    const mqtt = await load('another-secret');
+    const warnings = spy('ipc', 'warn');
+    const warning = await until('the skip warning', () => warnings.map(text).find((w) => /garage/.test(w)), 15_000);
+    assert.match(warning, /^stored IP camera "garage" skipped: .*credential secret is not the one it was stored with/);
+    assert.ok(!warning.includes('\n'));
+    for (const leak of [camera.password, 'another-secret', SECRET]) assert.ok(!warning.includes(leak));
+    assert.deepEqual((await api('')).body.cameras, []);
+    assert.ok(!mqtt.msgs.some((m) => m.topic === 'prod/device/connection/ipcam/garage'));
+    await helper.unload();
+    // With the right secret again, the camera is back (still in PRIVACY): nothing was lost or overwritten.
+    await load();
+    assert.deepEqual(
+      (await api('')).body.cameras.map((c: { id: string; mode: string }) => [c.id, c.mode]),
+      [['garage', 'PRIVACY']],
+    );
+  });
+
+  it('without a credential secret refuses to store a login (503, nothing stored), and reads old plain-text logins and seals them', async () => {
+    await load(false);
+    const refused = await post('', { ...good(), id: 'porch' });
+    assert.equal(refused.status, 503);
+    assert.match(refused.body.error, /no credential secret .*set PICAM_CREDENTIAL_SECRET/);
+    assert.deepEqual(await rows(file, "SELECT id FROM ip_cameras WHERE id = 'porch'"), []);
+    await helper.unload();
+
+    // A row written before logins were sealed: still read, and sealed when loaded.
+    const db = await Connection.open(file);
+    await db.run("UPDATE ip_cameras SET username = ?, password = ? WHERE id = 'garage'", [camera.user, camera.password]);
+    await db.close();
+    await load();
+    // It streams with the login as it was stored (it was in PRIVACY: streaming proves the login was read).
+    assert.equal((await post('/garage/mode', { mode: 'ARMED' })).status, 200);
+    await waitStreaming('garage');
+    const [stored] = await rows<{ password: string }>(file, "SELECT password FROM ip_cameras WHERE id = 'garage'");
+    assert.match(stored!.password, /^sb1:/);
   });
 
   it('finds the streams of a camera over ONVIF and adds it with them; a wrong host or ONVIF off is a clear 400/422', async () => {

@@ -213,6 +213,7 @@ describe('ipcam node with a database that opens late', { skip }, () => {
     // A file stands where the database's folder should be, as when a disk is not mounted yet.
     const folder = join(tempDir(), 'later');
     writeFileSync(folder, 'not a folder');
+    helper.settings({ credentialSecret: 'ipcam-test-credential-secret' }); // the stored login is sealed with it
     await helper.load(
       [ipcamNode, databaseNode, exposeHttpNode],
       [
