@@ -6,6 +6,7 @@
  *   POST   {base}/test            {id?, subUrl, mainUrl?, username?, password?, transport?} → the check
  *   POST   {base}/onvif           {host, port?, username?, password?} → the camera's ONVIF profiles and stream URLs
  *   POST   {base}                 a camera: checked, stored, started → 201; a failed check → 422
+ *                                  a login while the runtime has no credential secret → 503 (logins are stored sealed)
  *   DELETE {base}/:id             stops and forgets it → 204
  *   POST   {base}/:id/mode        {mode} → 200
  *   GET    {base}/:id/mjpeg       the sub stream as MJPEG (one decoder for all viewers)
