@@ -4,6 +4,7 @@
  * before anything is started or stored.
  */
 import { CAMERA_MODES, DEVICE_ID_PATTERN, type CameraMode } from '../lib/types';
+import { parseBoolean } from '../lib/settings';
 
 export interface CameraSpec {
   id: string;
@@ -46,6 +47,16 @@ function text(field: string, value: unknown, max: number, def = ''): string {
   return value;
 }
 
+/** A true/false field, read as every setting is (nodes/lib/settings.ts); anything else is a SpecError. */
+function flag(field: string, value: unknown, def: boolean): boolean {
+  if (value !== undefined && typeof value !== 'string' && typeof value !== 'boolean') throw new SpecError(`${field} must be true or false`);
+  try {
+    return parseBoolean(field, value, def);
+  } catch (err) {
+    throw new SpecError((err as Error).message);
+  }
+}
+
 /** Reads and checks a camera from untrusted fields (an API body, a node's properties and credentials). */
 export function readCameraSpec(fields: Record<string, unknown>): CameraSpec {
   const id = text('id', fields.id, 64);
@@ -54,16 +65,7 @@ export function readCameraSpec(fields: Record<string, unknown>): CameraSpec {
   if (!(CAMERA_MODES as readonly string[]).includes(mode)) throw new SpecError(`mode must be one of ${CAMERA_MODES.join(', ')}`);
   const transport = text('transport', fields.transport, 8, 'tcp').toLowerCase() || 'tcp';
   if (transport !== 'tcp' && transport !== 'udp') throw new SpecError('transport must be tcp or udp');
-  const motion = fields.motion === undefined || fields.motion === '' ? true : fields.motion === true || fields.motion === 'true';
-  if (
-    fields.motion !== undefined &&
-    fields.motion !== '' &&
-    typeof fields.motion !== 'boolean' &&
-    fields.motion !== 'true' &&
-    fields.motion !== 'false'
-  ) {
-    throw new SpecError('motion must be true or false');
-  }
+  const motion = flag('motion', fields.motion, true);
   return {
     id,
     name: text('name', fields.name, 100).trim() || id,
