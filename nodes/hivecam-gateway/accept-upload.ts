@@ -86,16 +86,7 @@ export async function acceptUpload(
     if (err instanceof UnexpectedMediaError) throw new HttpError(415, `archive refused (type): ${err.message}`);
     throw err;
   }
-  const rows: UploadFileRow[] = extracted.map((f) => ({
-    eventId,
-    cameraId,
-    fileType: f.type as UploadFileType,
-    filePath: f.path,
-    fileName: f.name,
-    fileSize: f.bytes,
-    uploadDir: dir,
-    uploadedAt: Math.floor(nowMs / 1000),
-  }));
+  const rows = uploadRows(extracted, { eventId, cameraId, dir, nowMs });
   try {
     const ids = await opts.store.recordUpload(rows);
     return { cameraId, eventId, dir, files: rows.map((r, i) => ({ ...r, id: ids[i]! })) };
@@ -137,4 +128,21 @@ export async function storeSnapshot(
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** The database rows of an upload's files, each at `path` inside the upload's folder `dir`. */
+export function uploadRows(
+  files: ReadonlyArray<ExtractedFile>,
+  at: { eventId: string; cameraId: string; dir: string; nowMs: number },
+): UploadFileRow[] {
+  return files.map((f) => ({
+    eventId: at.eventId,
+    cameraId: at.cameraId,
+    fileType: f.type as UploadFileType,
+    filePath: f.path,
+    fileName: f.name,
+    fileSize: f.bytes,
+    uploadDir: at.dir,
+    uploadedAt: Math.floor(at.nowMs / 1000),
+  }));
 }

@@ -23,8 +23,8 @@ import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { readHead, videoType } from '../lib/uploads/media-type';
 import { extractZip, KEY_BYTES, KEY_NAME, UnsafeZipError, type ExtractedFile, type ZipLimits } from '../lib/uploads/safe-zip';
-import type { UploadFileRow, UploadFileType, UploadStore } from '../lib/store/uploads';
-import { checkThumbnails, STATUS_FOR, type AcceptedUpload } from './accept-upload';
+import type { UploadStore } from '../lib/store/uploads';
+import { checkThumbnails, STATUS_FOR, uploadRows, type AcceptedUpload } from './accept-upload';
 import { checkIds, HttpError, type ReceivedUpload } from './upload-receiver';
 import { UnexpectedMediaError } from '../lib/uploads/media-type';
 
@@ -166,16 +166,10 @@ export async function acceptEventUpload(
       const moved = await moveIn(files, eventDir);
       if (key) await writeFile(join(eventDir, KEY_NAME), key, { mode: 0o600 });
       const nowMs = opts.nowMs ?? Date.now();
-      const rows: UploadFileRow[] = moved.map((f) => ({
-        eventId,
-        cameraId,
-        fileType: f.type as UploadFileType,
-        filePath: f.final,
-        fileName: f.name,
-        fileSize: f.bytes,
-        uploadDir: eventDir,
-        uploadedAt: Math.floor(nowMs / 1000),
-      }));
+      const rows = uploadRows(
+        moved.map((f) => ({ ...f, path: f.final })),
+        { eventId, cameraId, dir: eventDir, nowMs },
+      );
       let ids: number[];
       try {
         // Before its start, the upload creates the event (§3.3); the start's alert still comes with the start.
