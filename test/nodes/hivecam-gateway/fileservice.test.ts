@@ -7,10 +7,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import databaseNode from '../../../nodes/picam-database/picam-database';
 import gatewayNode from '../../../nodes/hivecam-gateway/hivecam-gateway';
 import { EventStore } from '../../../nodes/lib/store/store';
@@ -23,6 +21,7 @@ import { tempDir } from '../../support/tmp';
 import { encryptSegment as encrypt, fakeTs, presign, putUpload, recordingPart, uploadLikeCamera } from '../../support/vbc01-upload';
 import { waitFor } from '../../support/wait';
 import { rawZip } from '../../support/zip';
+import { httpNodeServer } from '../../support/http-node';
 import { Collector, helper, rows, until, useNodeRed } from '../../support/node-helper';
 
 useNodeRed();
@@ -33,18 +32,9 @@ const STRANGER = '0123456789ABCDEF0123456789ABCDEF';
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, 0xff, 0xd9]);
 const PEM = (what: string) => `-----BEGIN ${what}-----\nMIIB${what.length}\n-----END ${what}-----\n`;
 
-let httpNode: RequestListener | undefined;
-const exposeHttpNode = (RED: { httpNode: RequestListener }) => void (httpNode = RED.httpNode);
-let mediaServer: Server | undefined;
-async function media(path: string): Promise<Response> {
-  if (!mediaServer) {
-    mediaServer = createServer((req, res) => httpNode!(req, res));
-    await new Promise<void>((ok) => mediaServer!.listen(0, '127.0.0.1', ok));
-  }
-  const { port } = mediaServer.address() as AddressInfo;
-  return fetch(`http://127.0.0.1:${port}/api/media${path}`);
-}
-after(() => mediaServer?.close());
+const mediaRoutes = httpNodeServer('/api/media');
+const exposeHttpNode = mediaRoutes.expose;
+const media = (path: string) => mediaRoutes.fetch(path);
 
 let n = 0;
 async function load(settings: Record<string, unknown> = {}) {

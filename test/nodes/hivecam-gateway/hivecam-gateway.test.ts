@@ -8,9 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import databaseNode from '../../../nodes/picam-database/picam-database';
 import gatewayNode from '../../../nodes/hivecam-gateway/hivecam-gateway';
 import { EventStore } from '../../../nodes/lib/store/store';
@@ -21,6 +19,7 @@ import { start } from '../../support/records';
 import { tempDir } from '../../support/tmp';
 import { waitFor } from '../../support/wait';
 import { rawZip } from '../../support/zip';
+import { httpNodeServer } from '../../support/http-node';
 import { Collector, helper, node, rows, spy, text, until, useNodeRed } from '../../support/node-helper';
 
 useNodeRed();
@@ -28,23 +27,9 @@ useNodeRed();
 const dir = tempDir('picam-gateway-');
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, 0xff, 0xd9]);
 const PEM = (what: string) => `-----BEGIN ${what}-----\nMIIB${what.length}\n-----END ${what}-----\n`;
-/**
- * The test helper keeps the runtime's httpNode app (where the gateway mounts
- * /api/media) off its server: a module that registers no node hands it over,
- * and a server of our own serves it.
- */
-let httpNode: RequestListener | undefined;
-const exposeHttpNode = (RED: { httpNode: RequestListener }) => void (httpNode = RED.httpNode);
-let mediaServer: Server | undefined;
-async function media(path: string): Promise<Response> {
-  if (!mediaServer) {
-    mediaServer = createServer((req, res) => httpNode!(req, res));
-    await new Promise<void>((ok) => mediaServer!.listen(0, '127.0.0.1', ok));
-  }
-  const { port } = mediaServer.address() as AddressInfo;
-  return fetch(`http://127.0.0.1:${port}/api/media${path}`);
-}
-after(() => mediaServer?.close());
+const mediaRoutes = httpNodeServer('/api/media');
+const exposeHttpNode = mediaRoutes.expose;
+const media = (path: string) => mediaRoutes.fetch(path);
 
 /** Starts like an MP4 (an ftyp box), so the gateway hands it to ffmpeg. */
 const MP4_LOOKALIKE = Buffer.concat([
