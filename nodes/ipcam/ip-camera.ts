@@ -4,8 +4,12 @@
  * analyser for snapshots, MJPEG and motion), and reported to the cloud as a
  * device of type `ipcam` (device-messages.ts).
  *
- * - A check that fails (camera off, wrong password) is retried with backoff;
- *   the reason is one line, on the state and in the heartbeat.
+ * - At each start the pull starts while the check runs (the check takes about
+ *   a second; waiting for it made the first frame 4–5 s late). The camera is
+ *   announced `connected` only once the check passed; a check that fails
+ *   stops the pull again.
+ * - A check that fails (camera off, wrong password) is retried with backoff,
+ *   check first; the reason is one line, on the state and in the heartbeat.
  * - Once running, the pipeline restarts ffmpeg by itself with backoff; a
  *   camera that stops delivering is reported `disconnected` (the cloud's
  *   processor turns that into a `camera-offline` alert after its grace
@@ -75,6 +79,10 @@ export class IpCamera {
   /** what the cloud was last told: each change is sent once */
   private announced?: 'connected' | 'disconnected';
   private checkAttempts = 0;
+  /** the check of the current start passed: frames may be announced */
+  private checked = false;
+  /** the pull's own state: it may be streaming before the check has passed */
+  private pullState?: PipelineStats['state'];
   private retryTimer?: NodeJS.Timeout;
   private heartbeatTimer?: NodeJS.Timeout;
   private readonly startedMs = Date.now();
@@ -110,13 +118,19 @@ export class IpCamera {
       this.heartbeat();
       return;
     }
-    void this.checkThenRun(++this.generation);
+    void this.checkThenRun(++this.generation, true);
   }
 
   async stop(): Promise<void> {
     this.generation++;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    await this.stopPull();
+  }
+
+  private async stopPull(): Promise<void> {
+    this.checked = false;
+    this.pullState = undefined;
     const camera = this.camera;
     this.camera = undefined;
     if (camera) await camera.close();
@@ -155,32 +169,38 @@ export class IpCamera {
     await this.stop();
   }
 
-  private async checkThenRun(generation: number): Promise<void> {
+  /** `pullAtOnce`: start pulling while the check runs (a start), or only after it passed (a retry). */
+  private async checkThenRun(generation: number, pullAtOnce: boolean): Promise<void> {
     this.set({ state: 'checking' });
+    if (pullAtOnce) this.run();
     const opts: CheckOptions = { ffprobePath: this.cfg.ffprobePath };
     const check = await checkCamera({ main: this.cfg.main, sub: this.cfg.sub }, opts);
     if (generation !== this.generation || this.closed) return;
     if (!check.ok || !check.sub) {
+      await this.stopPull();
+      if (generation !== this.generation || this.closed) return;
       const delay = backoffMs(++this.checkAttempts, this.cfg.backoff);
       this.set({ state: 'offline', error: check.error, check, warnings: check.warnings });
       this.disconnected();
-      this.retryTimer = setTimeout(() => void this.checkThenRun(generation), delay);
+      this.retryTimer = setTimeout(() => void this.checkThenRun(generation, false), delay);
       return;
     }
     this.checkAttempts = 0;
+    this.checked = true;
     this.set({ check, warnings: check.warnings, error: undefined });
     for (const w of check.warnings) this.events.problem(`${this.cfg.name}: ${w}`);
-    this.run(check);
+    if (!this.camera) this.run();
+    else if (this.pullState === 'streaming') this.announceConnected();
   }
 
-  private run(check: CameraCheck): void {
-    const sub = check.sub!;
+  /** Pulls the sub stream; its frame rate and size need not be known (the analyser stamps frames as they come). */
+  private run(): void {
     const stream: StreamConfig = {
       source: 'rtsp',
       input: this.cfg.sub,
-      width: sub.width,
-      height: sub.height,
-      framerate: sub.fps || 10,
+      width: 0,
+      height: 0,
+      framerate: 0,
       bitrate: 0,
       keyframeInterval: 0,
       rotation: 0,
@@ -193,7 +213,7 @@ export class IpCamera {
       v4l2Encoder: '',
       analysis: {
         jpegFps: this.cfg.jpegFps,
-        jpegWidth: Math.min(this.cfg.jpegWidth, sub.width || this.cfg.jpegWidth),
+        jpegWidth: this.cfg.jpegWidth,
         motionFps: 5,
         motionWidth: 64,
         motionHeight: 48,
@@ -216,14 +236,11 @@ export class IpCamera {
   }
 
   private onStats(stats: PipelineStats): void {
+    this.pullState = stats.state;
     const base = { fps: stats.fps, frames: stats.frames, restarts: stats.restarts };
     if (stats.state === 'streaming') {
-      this.set({ ...base, state: 'streaming', error: undefined });
-      if (this.announced !== 'connected') {
-        this.announced = 'connected';
-        this.emit(this.topics.connection('connected', this.cfg.name, hostOf(this.cfg.sub.url)));
-        this.heartbeat();
-      }
+      this.set({ ...base, state: this.checked ? 'streaming' : 'checking', error: undefined });
+      if (this.checked) this.announceConnected();
     } else if (stats.state === 'backing-off' || stats.state === 'stalled') {
       const raw = redactText(stats.lastError ?? stats.state);
       const error = rtspFailure([raw, ...stats.stderrTail.map(redactText)], this.cfg.sub.url) ?? raw;
@@ -232,6 +249,14 @@ export class IpCamera {
     } else if (stats.state === 'starting' && this.current.state !== 'reconnecting') {
       this.set({ ...base, state: 'checking' });
     }
+  }
+
+  private announceConnected(): void {
+    if (this.current.state !== 'streaming') this.set({ state: 'streaming' });
+    if (this.announced === 'connected') return;
+    this.announced = 'connected';
+    this.emit(this.topics.connection('connected', this.cfg.name, hostOf(this.cfg.sub.url)));
+    this.heartbeat();
   }
 
   /** Told once per outage; a camera never seen yet is reported too, so it shows (offline) in the registry. */

@@ -29,14 +29,14 @@ function quoted(text: string): string {
 }
 
 /** The script ffmpeg reads on stdin: the camera and its RTSP options. */
-export function concatScript(input: RtspInput): string {
+export function concatScript(input: RtspInput, analyzeUs = 500_000): string {
   return [
     'ffconcat version 1.0',
     `file ${quoted(urlWithLogin(input))}`,
     `option rtsp_transport ${input.transport}`,
     `option timeout ${SOCKET_TIMEOUT_US}`,
     // ffmpeg reads 5 s of a stream before it starts by default; the SDP and the first frames say enough.
-    'option analyzeduration 500000',
+    `option analyzeduration ${analyzeUs}`,
     'option probesize 500000',
     '',
   ].join('\n');

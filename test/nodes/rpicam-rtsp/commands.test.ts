@@ -105,7 +105,7 @@ describe('relay and analyser commands', () => {
     const a = { jpegFps: 2, jpegWidth: 640, motionFps: 5, motionWidth: 64, motionHeight: 48 };
     assert.equal(
       line(analyserCommand(cfg, a)),
-      `ffmpeg ${QUIET} ${RAW_IN} -map 0:v -vf fps=2,scale=640:-2 -c:v mjpeg -q:v 5 -flush_packets 1 -f image2pipe pipe:1 ` +
+      `ffmpeg ${QUIET} ${RAW_IN} -map 0:v -vf fps=2,scale='min(640,iw)':-2 -c:v mjpeg -q:v 5 -flush_packets 1 -f image2pipe pipe:1 ` +
         '-map 0:v -vf fps=5,scale=64:48,format=gray -flush_packets 1 -f rawvideo pipe:3',
     );
   });
