@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import mqtt from 'mqtt';
 import { startCli, type CliProcess } from '../support/cli';
 import { listeningAddresses } from '../support/listening';
+import { freePort } from '../support/ports';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 import { hasFfmpeg } from '../support/ffmpeg';
@@ -18,14 +19,21 @@ import { skipWithoutGstRtsp } from '../support/rtsp-camera';
 import { MjpegClient } from '../support/mjpeg-client';
 
 const dir = tempDir('picam-demo-');
-const BASE = 'http://127.0.0.1:18920';
+/** The demo's ports, free ones (fixed ones collided with other tests run at the same time). */
+const port = { http: 0, mqtt: 0, ws: 0, rtsp: 0, gateway: 0, ipcam: 0 };
+let BASE = '';
 let demo: CliProcess | undefined;
+
+before(async () => {
+  for (const name of Object.keys(port) as Array<keyof typeof port>) port[name] = await freePort();
+  BASE = `http://127.0.0.1:${port.http}`;
+});
 
 after(async () => {
   if (!demo) return;
   assert.equal(await demo.stop(), 0, `the demo stops cleanly on SIGTERM; its output:\n${demo.output()}`);
   // Its IP camera's RTSP server (and the ffmpeg that pulled from it) went with it.
-  const left = processesWith('18925');
+  const left = processesWith(` ${port.ipcam} `);
   assert.deepEqual(left, [], 'no process of the demo is left behind');
 });
 
@@ -47,12 +55,12 @@ it('fills the database with simulated cameras and events within 30 s, and says w
   const started = Date.now();
   demo = startCli(['start', '--role', 'demo', '--pace', '0.2'], {
     PICAM_DATA_DIR: dir,
-    PICAM_HTTP_PORT: '18920',
-    PICAM_MQTT_PORT: '18921',
-    PICAM_MQTT_WS_PORT: '18922',
-    PICAM_GATEWAY_PORT: '18924',
-    PICAM_RTSP_URL: 'rtsp://127.0.0.1:18923/picam-1',
-    PICAM_IPCAM_RTSP_PORT: '18925',
+    PICAM_HTTP_PORT: String(port.http),
+    PICAM_MQTT_PORT: String(port.mqtt),
+    PICAM_MQTT_WS_PORT: String(port.ws),
+    PICAM_GATEWAY_PORT: String(port.gateway),
+    PICAM_RTSP_URL: `rtsp://127.0.0.1:${port.rtsp}/picam-1`,
+    PICAM_IPCAM_RTSP_PORT: String(port.ipcam),
   });
   const cameras = await waitFor(
     'simulated cameras',
@@ -128,13 +136,13 @@ it('fills the database with simulated cameras and events within 30 s, and says w
   assert.match(demo.output(), /stream health\s+off: no mediamtx on the PATH/);
 
   // The demo has no logins: its broker listens on this machine only, TCP and WebSocket alike.
-  assert.deepEqual(listeningAddresses(18921), ['127.0.0.1']);
-  assert.deepEqual(listeningAddresses(18922), ['127.0.0.1']);
+  assert.deepEqual(listeningAddresses(port.mqtt), ['127.0.0.1']);
+  assert.deepEqual(listeningAddresses(port.ws), ['127.0.0.1']);
 
   // Devices reach the same broker over MQTT-over-WebSocket, each confined to its own topics:
   // what it publishes under its id is stored (the PUBACK comes after the COMMIT), others' traffic it cannot read.
   const WS_CAM = '0123456789ABCDEF0123456789ABCDEF'; // a VBC01 id: 32 upper-case hex digits
-  const ws = await mqtt.connectAsync('ws://127.0.0.1:18922', { clientId: WS_CAM, reconnectPeriod: 0 });
+  const ws = await mqtt.connectAsync(`ws://127.0.0.1:${port.ws}`, { clientId: WS_CAM, reconnectPeriod: 0 });
   await assert.rejects(ws.subscribeAsync('prod/device/#'), /Subscribe error/);
   await ws.publishAsync(`prod/device/connection/hive-cam/${WS_CAM}`, JSON.stringify({ status: 'connected', name: 'WebSocket camera' }), {
     qos: 1,
@@ -164,10 +172,10 @@ it('fills the database with simulated cameras and events within 30 s, and says w
   assert.match(await editor.text(), /PiCam Guardian \(demo\)/);
   const out = demo.output();
   for (const line of [
-    'editor            http://127.0.0.1:18920/',
+    `editor            http://127.0.0.1:${port.http}/`,
     '/api/cameras',
-    'mqtt://127.0.0.1:18921',
-    'camera gateway    http://127.0.0.1:18924/hivecam/',
+    `mqtt://127.0.0.1:${port.mqtt}`,
+    `camera gateway    http://127.0.0.1:${port.gateway}/hivecam/`,
     join(dir, 'picam-guardian.db'),
   ]) {
     assert.ok(out.includes(line), `the banner shows ${line}`);
@@ -181,7 +189,7 @@ it('shows an IP camera served by a local RTSP server: live MJPEG and motion even
     assert.match(demo.output(), /IP camera\s+off: GStreamer's RTSP server is not installed/);
     return;
   }
-  assert.match(demo.output(), /IP camera\s+rtsp:\/\/127\.0\.0\.1:18925\/main/);
+  assert.ok(demo.output().includes(`rtsp://127.0.0.1:${port.ipcam}/main`), 'the banner names the IP camera');
   const camera = await waitFor('the IP camera in /api/cameras', async () => {
     const body = (await (await fetch(`${BASE}/api/cameras`)).json()) as { cameras: Array<{ camera_id: string; device_type: string }> };
     return body.cameras.find((c) => c.device_type === 'ipcam');
