@@ -7,65 +7,46 @@
  * the dashboard (under the runtime's /api/media).
  */
 import { mkdirSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { ffmpegInstalled } from '../lib/child-process';
 import { FailureLimitsByKind } from '../lib/failure-limiter';
 import { trustedProxiesFromSettings } from '../lib/client-address';
-import { numberSetting, type NodeConstructor } from '../lib/node-config';
+import type { NodeConstructor } from '../lib/node-config';
 import { StatusReporter, ThrottledWarn } from '../lib/status';
 import { DEVICE_ID_PATTERN, type AlertSnapshot } from '../lib/types';
-import { DEFAULT_ZIP_LIMITS, type ZipLimits } from '../lib/uploads/safe-zip';
 import { useDatabase } from '../lib/database-user';
-import { DEFAULTS, parseBoolean } from '../lib/settings';
 import { MEDIA_ROUTES_ROOT } from '../lib/contract/api-routes';
 import type { PicamDatabaseNode } from '../lib/store/database-node';
 import type { EventStore } from '../lib/store/store';
 import type { UploadStore } from '../lib/store/uploads';
 import { decideAccess, EnrolmentWindow, loadCertBundle, parseCameraList } from './access';
-import { acceptUpload, storeSnapshot, type AcceptedUpload } from './accept-upload';
+import { acceptUpload, type AcceptedUpload } from './accept-upload';
 import { parseCommand, type GatewayCommand } from './control';
 import { acceptEventUpload } from './event-upload';
 import { fileservice, type FileserviceDeps } from './fileservice';
 import { publicBaseOf } from './public-base';
-import { cameraConfig, DEFAULT_TIME_SERVER, publicUrl, type ConfigSettings } from './camera-config';
+import { cameraConfig } from './camera-config';
 import { GATEWAY_FAILURE_LIMITS, gatewayHandler, ServiceUnavailableError, type GatewayRequestKind } from './gateway-server';
-import { cameraServer, type TransportSettings } from './transport';
+import { gatewaySettings, type GatewaySettings, type HivecamGatewayProps } from './gateway-settings';
+import { runCommand } from './gateway-commands';
+import { cameraServer } from './transport';
 import { makeHls } from './hls';
 import { mediaRouter } from './media-routes';
-import { diskUse, INCOMING_DIR, pruneUploads, sweepTemporaries } from './retention';
-import { HttpError, receiveUpload, type UploadIds } from './upload-receiver';
+import { diskUse } from './retention';
+import { HttpError, type UploadIds } from './upload-receiver';
+import { takeUpload, type UploadIntake } from './upload-intake';
+import { PRUNE_EVERY_MS, UploadUpkeep } from './upkeep';
 import { mountRouter } from './media-mount';
 
-interface HivecamGatewayDef extends NodeDef {
+interface HivecamGatewayDef extends NodeDef, HivecamGatewayProps {
   database: string;
-  port: string | number;
-  bind: string;
-  /** true/false, or `${PICAM_GATEWAY_HTTPS}` resolved to a string */
-  https: boolean | string;
-  tlsCert: string;
-  tlsKey: string;
-  publicUrl: string;
-  prefix: string;
-  timeServer: string;
-  brokerHost: string;
-  brokerPort: string | number;
-  certDir: string;
-  uploadDir: string;
   cameras: string;
-  maxUploadMB: string | number;
-  uploadIdleS: string | number;
-  uploadMaxMinutes: string | number;
-  retainDays: string | number;
-  ffmpeg: string;
 }
 
 type Send = (msg: Array<NodeMessageInFlow | null>) => void;
 type Done = (err?: Error) => void;
-
-const PRUNE_EVERY_MS = 3600_000;
 
 export default function register(RED: NodeAPI): void {
   function HivecamGateway(this: Node, def: HivecamGatewayDef) {
@@ -73,37 +54,17 @@ export default function register(RED: NodeAPI): void {
     const node = this;
     const status = new StatusReporter(node);
     const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
-    const inUserDir = (p: string, fallback: string) => (p ? (isAbsolute(p) ? p : join(userDir, p)) : join(userDir, fallback));
-    const certDir = inUserDir(def.certDir, 'certs');
-    const uploadsRoot = inUserDir(def.uploadDir, 'uploads');
-    const tmpDir = join(uploadsRoot, INCOMING_DIR);
-    const port = numberSetting(def.port, 8080);
-    const maxUploadBytes = numberSetting(def.maxUploadMB, DEFAULTS.uploadMaxMB) * 1024 * 1024;
-    // A camera on a slow link still sends something every few seconds; a stalled body is cut off.
-    const uploadIdleMs = Math.max(1, numberSetting(def.uploadIdleS, 30)) * 1000;
-    const uploadDeadlineMs = Math.max(1 / 60, numberSetting(def.uploadMaxMinutes, 10)) * 60_000;
-    const limits: ZipLimits = DEFAULT_ZIP_LIMITS;
-    const retainDays = numberSetting(def.retainDays, DEFAULTS.uploadRetainDays);
-    const ffmpeg = def.ffmpeg || 'ffmpeg';
-    const hls = ffmpegInstalled(ffmpeg);
-    let https = false;
-    const config = ((): ConfigSettings | undefined => {
-      try {
-        https = parseBoolean('https', def.https, false);
-        const brokerHost = def.brokerHost || '127.0.0.1';
-        return {
-          brokerHost,
-          brokerPort: numberSetting(def.brokerPort, 8883),
-          prefix: (def.prefix || 'prod').replace(/\/+$/, ''),
-          publicUrl: publicUrl(def.publicUrl ?? '', { https, host: brokerHost, port }),
-          timeServer: def.timeServer || DEFAULT_TIME_SERVER,
-        };
-      } catch (err) {
-        node.error(`hivecam-gateway settings: ${(err as Error).message}`);
-        return undefined;
-      }
-    })();
-    const transport: TransportSettings = { https, certFile: def.tlsCert ?? '', keyFile: def.tlsKey ?? '', certDir };
+    let settings: GatewaySettings;
+    try {
+      settings = gatewaySettings(def, userDir);
+    } catch (err) {
+      node.error(`hivecam-gateway settings: ${(err as Error).message}`);
+      status.now('error', 'bad settings (see the log)');
+      node.on('input', (_m: NodeMessageInFlow, _s: Send, done: Done) => done(new Error('hivecam-gateway: bad settings (see the log)')));
+      return;
+    }
+    const { config, uploadsRoot, certDir, port, https } = settings;
+    const hls = ffmpegInstalled(settings.ffmpeg);
     const tlsWarn = new ThrottledWarn((t) => node.warn(t), 60_000);
     const configured = parseCameraList(def.cameras, (id) => DEVICE_ID_PATTERN.test(id));
     if (configured.invalid.length) node.warn(`ignoring invalid camera ids in the settings: ${configured.invalid.join(', ')}`);
@@ -115,11 +76,12 @@ export default function register(RED: NodeAPI): void {
     let refused = 0;
     let server: Server | undefined;
     let listening = '';
-    let pruneTimer: NodeJS.Timeout | undefined;
     let unmount = () => {};
     // ffmpeg jobs turning recordings into HLS: stopped and awaited on close.
     const closing = new AbortController();
     const hlsJobs = new Set<Promise<unknown>>();
+    // A temporary older than any live upload's deadline is one a crash left behind.
+    const upkeep = new UploadUpkeep(uploadsRoot, settings.retainDays, Math.max(2 * settings.uploadDeadlineMs, PRUNE_EVERY_MS), node);
 
     const show = () => {
       if (!listening) return;
@@ -130,12 +92,6 @@ export default function register(RED: NodeAPI): void {
     const event = (topic: string, payload: unknown): NodeMessageInFlow => ({ topic, payload }) as NodeMessageInFlow;
     const emit = (snapshot: AlertSnapshot | null, info: NodeMessageInFlow | null) =>
       node.send([snapshot ? ({ topic: 'snapshot', payload: snapshot } as NodeMessageInFlow) : null, info]);
-
-    if (!config) {
-      status.now('error', 'bad settings (see the log)');
-      node.on('input', (_m: NodeMessageInFlow, _s: Send, done: Done) => done(new Error('hivecam-gateway: bad settings (see the log)')));
-      return;
-    }
 
     const needStore = (): UploadStore => {
       if (!uploads) throw new ServiceUnavailableError('the database is not open yet');
@@ -160,7 +116,7 @@ export default function register(RED: NodeAPI): void {
       );
       const recording = accepted.files.find((f) => f.fileType === 'recording');
       if (recording && hls) {
-        const job = makeHls(recording.filePath, join(accepted.dir, 'hls'), { uploadsRoot, ffmpeg, signal: closing.signal })
+        const job = makeHls(recording.filePath, join(accepted.dir, 'hls'), { uploadsRoot, ffmpeg: settings.ffmpeg, signal: closing.signal })
           .then((playlist) => needStore().setPlaylist(recording.id, playlist))
           .then(
             () => node.log(`${accepted.cameraId}/${accepted.eventId}: recording ready for playback`),
@@ -180,36 +136,30 @@ export default function register(RED: NodeAPI): void {
     };
 
     const trustedProxies = trustedProxiesFromSettings(RED.settings, (m) => node.warn(m));
+    const intake: UploadIntake = {
+      receive: {
+        tmpDir: settings.tmpDir,
+        maxBytes: settings.maxUploadBytes,
+        idleMs: settings.uploadIdleMs,
+        deadlineMs: settings.uploadDeadlineMs,
+        admit: ({ cameraId }) => admitCamera(cameraId),
+      },
+      rejected,
+      accepted: afterUpload,
+    };
     const fileserviceDeps: FileserviceDeps = {
       admit: admitCamera,
       // What a trusted proxy says the camera dialled, else the URL set for cameras, else this connection (public-base.ts).
-      publicBase: (req) => publicBaseOf(req, { trustedProxies, configured: def.publicUrl?.trim() ? config.publicUrl : '' }),
-      upload: async (req, target) => {
-        let received;
-        try {
-          received = await receiveUpload(req, new URLSearchParams({ camera_id: target.cameraId, event_id: target.eventId }), {
-            tmpDir,
-            maxBytes: maxUploadBytes,
-            idleMs: uploadIdleMs,
-            deadlineMs: uploadDeadlineMs,
-            rawZip: true,
-            admit: ({ cameraId }) => admitCamera(cameraId),
-          });
-        } catch (err) {
-          rejected(target, err as Error);
-          throw err;
-        }
-        try {
-          const accepted = await acceptEventUpload(received, target, { uploadsRoot, limits, store: needStore() });
-          afterUpload(accepted);
-          return accepted;
-        } catch (err) {
-          rejected(target, err as Error);
-          throw err;
-        } finally {
-          await rm(received.zipPath, { force: true });
-        }
-      },
+      publicBase: (req) => publicBaseOf(req, { trustedProxies, configured: settings.publicUrlSet ? config.publicUrl : '' }),
+      upload: (req, target) =>
+        takeUpload(
+          req,
+          new URLSearchParams({ camera_id: target.cameraId, event_id: target.eventId }),
+          target,
+          true,
+          (received) => acceptEventUpload(received, target, { uploadsRoot, limits: settings.zipLimits, store: needStore() }),
+          intake,
+        ),
     };
 
     const handler = gatewayHandler({
@@ -227,31 +177,15 @@ export default function register(RED: NodeAPI): void {
         await store.certificateIssued(cameraId);
         emit(null, event('certificate', { cameraId, via }));
       },
-      upload: async (req, query) => {
-        let received;
-        try {
-          received = await receiveUpload(req, query, {
-            tmpDir,
-            maxBytes: maxUploadBytes,
-            idleMs: uploadIdleMs,
-            deadlineMs: uploadDeadlineMs,
-            admit: ({ cameraId }) => admitCamera(cameraId),
-          });
-        } catch (err) {
-          rejected({ cameraId: query.get('camera_id') ?? undefined, eventId: query.get('event_id') ?? undefined }, err as Error);
-          throw err;
-        }
-        try {
-          const accepted = await acceptUpload(received, { uploadsRoot, limits, store: needStore() });
-          afterUpload(accepted);
-          return accepted;
-        } catch (err) {
-          rejected(received, err as Error);
-          throw err;
-        } finally {
-          await rm(received.zipPath, { force: true });
-        }
-      },
+      upload: (req, query) =>
+        takeUpload(
+          req,
+          query,
+          { cameraId: query.get('camera_id') ?? undefined, eventId: query.get('event_id') ?? undefined },
+          false,
+          (received) => acceptUpload(received, { uploadsRoot, limits: settings.zipLimits, store: needStore() }),
+          intake,
+        ),
       fileservice: (req, parts) => fileservice(req, parts, fileserviceDeps),
       limiter,
       trustedProxies,
@@ -259,42 +193,14 @@ export default function register(RED: NodeAPI): void {
       warn: (line) => node.warn(line),
     });
 
-    // What an upload that was cut off by a crash left behind; live uploads end within their deadline.
-    const sweep = (olderThanMs: number) =>
-      sweepTemporaries(uploadsRoot, olderThanMs).then(
-        (r) => {
-          if (r.removed) node.log(`removed ${r.removed} stale temporary upload files`);
-          for (const f of r.failures) node.warn(`stale temporaries: ${f}`);
-          return r;
-        },
-        (err: Error) => node.warn(`sweeping stale temporary uploads failed: ${err.message}`),
-      );
-    const staleAfterMs = Math.max(2 * uploadDeadlineMs, PRUNE_EVERY_MS);
-
-    const prune = () =>
-      uploads &&
-      sweep(staleAfterMs)
-        .then(() => pruneUploads(uploads!, uploadsRoot, retainDays))
-        .then(
-          (r) => {
-            if (r.files) node.log(`retention: removed ${r.files} uploaded files older than ${retainDays} days`);
-            for (const f of r.failures) node.warn(`retention: ${f}`);
-            return r;
-          },
-          (err: Error) => {
-            node.warn(`retention run failed: ${err.message}`);
-            throw err;
-          },
-        );
-
     const serve = async (s: EventStore) => {
-      mkdirSync(tmpDir, { recursive: true, mode: 0o750 });
+      mkdirSync(settings.tmpDir, { recursive: true, mode: 0o750 });
       // Nothing is uploading before the server listens: every temporary left is stale.
-      await sweep(0);
+      await upkeep.sweep(0);
       if (dbUser.closing) return; // closed while the database was opening
       uploads = s.uploads();
       try {
-        server = cameraServer(transport, handler);
+        server = cameraServer(settings.transport, handler);
       } catch (err) {
         // The dashboard's media routes below still work: only the cameras' side is down.
         status.now('error', 'no HTTPS certificate: not serving cameras');
@@ -306,13 +212,13 @@ export default function register(RED: NodeAPI): void {
           tlsWarn.warnNow(`TLS handshake with ${socket.remoteAddress ?? 'a client'} failed: ${err.message}`),
         );
         // The upload receiver cuts bodies off with a clear 408 first; this is Node's backstop.
-        server.requestTimeout = uploadDeadlineMs + 60_000;
+        server.requestTimeout = settings.uploadDeadlineMs + 60_000;
         server.on('error', (err: NodeJS.ErrnoException) => {
           const hint = err.code === 'EACCES' ? ' (ports below 1024 need CAP_NET_BIND_SERVICE: see the README, "Port 80")' : '';
           status.now('error', `port ${port}: ${err.code ?? err.message}`);
           node.error(`cannot serve cameras on port ${port}: ${err.message}${hint}`);
         });
-        server.listen(port, def.bind || '0.0.0.0', () => {
+        server.listen(port, settings.bind, () => {
           const address = server!.address();
           listening = `${https ? 'https' : 'http'} :${typeof address === 'object' && address ? address.port : port}`;
           node.log(`serving cameras on ${listening}; uploads in ${uploadsRoot}; certificates from ${certDir}`);
@@ -324,43 +230,24 @@ export default function register(RED: NodeAPI): void {
         MEDIA_ROUTES_ROOT,
         mediaRouter({ store: () => uploads, usage: () => diskUse(needStore(), uploadsRoot), hlsAvailable: () => hls }),
       );
-      // Failures are reported inside prune (and answered to the `prune` command): nothing more to do here.
-      const pruneInBackground = () => void prune()?.catch(() => undefined);
-      pruneInBackground();
-      pruneTimer = setInterval(pruneInBackground, PRUNE_EVERY_MS);
+      upkeep.start(uploads);
     };
 
-    const run = async (cmd: GatewayCommand): Promise<unknown> => {
-      switch (cmd.command) {
-        case 'enrolment': {
-          const until = enrolment.open(cmd.minutes);
-          node.log(until ? `enrolment open for ${cmd.minutes} min` : 'enrolment closed');
-          show();
-          return { open: until > 0, closesAt: until ? new Date(until).toISOString() : null };
-        }
-        case 'register':
-          await needStore().registerCamera(cmd.cameraId, 'admin');
-          node.log(`camera ${cmd.cameraId} registered`);
-          return { cameraId: cmd.cameraId, registered: true };
-        case 'unregister':
-          return { cameraId: cmd.cameraId, registered: false, removed: await needStore().unregisterCamera(cmd.cameraId) };
-        case 'cameras':
-          return { settings: [...configured.ids], registered: await needStore().cameras(), enrolmentOpen: enrolment.isOpen() };
-        case 'usage':
-          return diskUse(needStore(), uploadsRoot);
-        case 'prune':
-          return (await prune()) ?? { files: 0, folders: 0, failures: [] };
-        case 'snapshot': {
-          const kept = await storeSnapshot(cmd, { uploadsRoot, store: needStore() }).catch((err: Error) => {
-            rejected({ cameraId: cmd.deviceId, eventId: cmd.eventId }, err);
-            throw err;
-          });
+    const run = (cmd: GatewayCommand): Promise<unknown> =>
+      runCommand(cmd, {
+        store: needStore,
+        enrolment,
+        configured: configured.ids,
+        uploadsRoot,
+        prune: () => upkeep.prune(),
+        changed: show,
+        snapshotStored: () => {
           stored++;
           show();
-          return kept;
-        }
-      }
-    };
+        },
+        snapshotRefused: (cameraId, eventId, err) => rejected({ cameraId, eventId }, err),
+        log: (line) => node.log(line),
+      });
 
     const command = (msg: NodeMessageInFlow, send: Send, done: Done) => {
       const reply = msg as NodeMessageInFlow & { statusCode?: number };
@@ -401,7 +288,7 @@ export default function register(RED: NodeAPI): void {
       input: (_s, msg, send, done) => command(msg, send, done),
       refuse: unavailable,
       close: async () => {
-        clearInterval(pruneTimer);
+        upkeep.stop();
         unmount();
         closing.abort();
         if (server) {

@@ -31,7 +31,20 @@ const FLUSH = ['-flush_packets', '1'];
  * `fps=` picks frames by real time whatever rate the camera sends.
  */
 function wallclockH264Input(): string[] {
-  return ['-fflags', 'nobuffer', '-use_wallclock_as_timestamps', '1', '-probesize', '32768', '-analyzeduration', '1', '-f', 'h264', '-i', 'pipe:0'];
+  return [
+    '-fflags',
+    'nobuffer',
+    '-use_wallclock_as_timestamps',
+    '1',
+    '-probesize',
+    '32768',
+    '-analyzeduration',
+    '1',
+    '-f',
+    'h264',
+    '-i',
+    'pipe:0',
+  ];
 }
 
 /**

@@ -1,0 +1,57 @@
+/**
+ * What the gateway does for a command from the flow (control.ts parses them):
+ * open enrolment, register or unregister a camera, list cameras, report disk
+ * use, prune now, keep a device's snapshot. The answer goes back on the node's
+ * second output (an HTTP reply when the command came from an http-in node).
+ */
+import type { UploadStore } from '../lib/store/uploads';
+import type { EnrolmentWindow } from './access';
+import { storeSnapshot } from './accept-upload';
+import type { GatewayCommand } from './control';
+import { diskUse, type PruneResult } from './retention';
+
+export interface CommandDeps {
+  store(): UploadStore;
+  enrolment: EnrolmentWindow;
+  /** camera ids from the node's settings */
+  configured: ReadonlySet<string>;
+  uploadsRoot: string;
+  prune(): Promise<PruneResult | undefined>;
+  /** the status line changed (enrolment, counts) */
+  changed(): void;
+  /** a snapshot kept (counted like an upload) or refused */
+  snapshotStored(): void;
+  snapshotRefused(cameraId: string, eventId: string, err: Error): void;
+  log(line: string): void;
+}
+
+export async function runCommand(cmd: GatewayCommand, deps: CommandDeps): Promise<unknown> {
+  switch (cmd.command) {
+    case 'enrolment': {
+      const until = deps.enrolment.open(cmd.minutes);
+      deps.log(until ? `enrolment open for ${cmd.minutes} min` : 'enrolment closed');
+      deps.changed();
+      return { open: until > 0, closesAt: until ? new Date(until).toISOString() : null };
+    }
+    case 'register':
+      await deps.store().registerCamera(cmd.cameraId, 'admin');
+      deps.log(`camera ${cmd.cameraId} registered`);
+      return { cameraId: cmd.cameraId, registered: true };
+    case 'unregister':
+      return { cameraId: cmd.cameraId, registered: false, removed: await deps.store().unregisterCamera(cmd.cameraId) };
+    case 'cameras':
+      return { settings: [...deps.configured], registered: await deps.store().cameras(), enrolmentOpen: deps.enrolment.isOpen() };
+    case 'usage':
+      return diskUse(deps.store(), deps.uploadsRoot);
+    case 'prune':
+      return (await deps.prune()) ?? { files: 0, folders: 0, failures: [] };
+    case 'snapshot': {
+      const kept = await storeSnapshot(cmd, { uploadsRoot: deps.uploadsRoot, store: deps.store() }).catch((err: Error) => {
+        deps.snapshotRefused(cmd.deviceId, cmd.eventId, err);
+        throw err;
+      });
+      deps.snapshotStored();
+      return kept;
+    }
+  }
+}
