@@ -1,0 +1,116 @@
+/**
+ * End to end: an IP camera on the Pi's LAN. A real RTSP camera (GStreamer) that
+ * only the Pi is told about (PICAM_IPCAM_*); the Pi runtime (flows/pi.json) runs it
+ * and reports it through its outbox to a cloud runtime (flows/cloud.json, its
+ * embedded broker with the per-device rules). The cloud lists it as `{pi}.{camera}`
+ * with its state, motion events and thumbnails; a mode set in the cloud reaches the
+ * Pi's ipcam and not the Pi's own camera.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { API_AUTH, cloudRoleEnv, startCli, type CliProcess } from '../support/cli';
+import { skipWithoutFfmpeg } from '../support/ffmpeg';
+import { freePort } from '../support/ports';
+import { RtspCamera, skipWithoutGstRtsp } from '../support/rtsp-camera';
+import { tempDir } from '../support/tmp';
+import { waitFor } from '../support/wait';
+
+const skip = skipWithoutFfmpeg || skipWithoutGstRtsp;
+const PI = 'pi-lan';
+const HOSTED = `${PI}.door`;
+
+interface Camera {
+  camera_id: string;
+  device_type: string | null;
+  camera_name: string | null;
+  status: string | null;
+  connection_status: string | null;
+}
+
+let cloud: CliProcess | undefined;
+let pi: CliProcess | undefined;
+const camera = new RtspCamera({ password: 'lan-cam-pw' });
+let base = '';
+
+const api = (path: string, init: RequestInit = {}) => fetch(`${base}${path}`, { ...init, headers: { authorization: API_AUTH } });
+async function listed(id: string): Promise<Camera | undefined> {
+  const res = await api('/api/cameras').catch(() => undefined);
+  if (!res?.ok) return undefined;
+  return ((await res.json()) as { cameras: Camera[] }).cameras.find((c) => c.camera_id === id);
+}
+
+before(async () => {
+  if (skip) return;
+  await camera.start();
+  const ports = { http: await freePort(), mqtt: await freePort(), ws: await freePort() };
+  base = `http://127.0.0.1:${ports.http}`;
+  cloud = startCli(['start', '--role', 'cloud'], cloudRoleEnv(tempDir('picam-ipcam-cloud-'), { ...ports, internal: await freePort() }));
+  await waitFor('the cloud API', async () => ((await api('/api/status').catch(() => undefined))?.ok ? true : undefined), 60_000);
+  pi = startCli(
+    ['start', '--role', 'pi'],
+    cloudRoleEnv(
+      tempDir('picam-ipcam-pi-'),
+      { http: await freePort(), mqtt: ports.mqtt, ws: await freePort() },
+      {
+        PICAM_MQTT_HOST: '127.0.0.1',
+        PICAM_DEVICE_ID: PI,
+        PICAM_SENSEHAT_BACKEND: 'simulated',
+        PICAM_SENSEHAT_LED: 'simulated',
+        // The Pi's own camera publishes nowhere here (no receiver): only its IP camera matters.
+        PICAM_CAMERA_SOURCE: 'testsrc',
+        PICAM_RTSP_URL: `rtsp://127.0.0.1:${await freePort()}/${PI}`,
+        PICAM_IPCAM_ID: 'door',
+        PICAM_IPCAM_SUB_URL: camera.url('sub'),
+        PICAM_IPCAM_MAIN_URL: camera.url('main'),
+        PICAM_IPCAM_USER: camera.user,
+        PICAM_IPCAM_PASSWORD: camera.password,
+      },
+    ),
+  );
+});
+
+after(async () => {
+  const piCode = await pi?.stop();
+  const cloudCode = await cloud?.stop();
+  await camera.stop();
+  if (pi) assert.equal(piCode, 0, `the Pi runtime stops cleanly:\n${pi.output()}`);
+  if (cloud) assert.equal(cloudCode, 0, `the cloud runtime stops cleanly:\n${cloud.output()}`);
+});
+
+describe("an IP camera on the Pi's LAN, shown by the cloud", { skip }, () => {
+  it('is listed in /api/cameras as {pi}.{camera}, connected, with motion events and their thumbnails', async () => {
+    const cam = await waitFor('the hosted camera connected in the cloud', async () => {
+      const c = await listed(HOSTED);
+      return c?.connection_status === 'connected' ? c : undefined;
+    }, 90_000);
+    assert.equal(cam.device_type, 'ipcam');
+    let lastEvents: unknown[] = [];
+    const event = await waitFor(
+      'a motion event with its thumbnail',
+      async () => {
+        const res = await api(`/api/events?camera=${HOSTED}`);
+        if (!res.ok) return undefined;
+        const { events } = (await res.json()) as { events: Array<{ event_id: string; has_thumbnail: boolean }> };
+        lastEvents = events;
+        return events.find((e) => e.has_thumbnail);
+      },
+      90_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; events: ${JSON.stringify(lastEvents)}\nPi:\n${pi!.output()}\ncloud:\n${cloud!.output()}`);
+    });
+    const thumb = await api(`/api/media/thumbnail/${encodeURIComponent(event.event_id)}`);
+    assert.equal(thumb.status, 200);
+    assert.equal(thumb.headers.get('content-type'), 'image/jpeg');
+    assert.ok(!pi!.output().includes(camera.password), 'the camera password is in no log line of the Pi');
+  });
+
+  it("obeys a mode set in the cloud on the Pi, leaving the Pi's own camera's mode alone", async () => {
+    await waitFor('the Pi itself listed', async () => ((await listed(PI))?.status === 'ARMED' ? true : undefined), 60_000);
+    const res = await api(`/api/control/mode/${HOSTED}/PRIVACY`, { method: 'POST' });
+    assert.equal(res.status, 202, await res.text());
+    await waitFor('the hosted camera reports PRIVACY', async () => ((await listed(HOSTED))?.status === 'PRIVACY' ? true : undefined), 60_000);
+    assert.equal((await listed(PI))?.status, 'ARMED', "the Pi's own camera stays armed");
+    assert.doesNotMatch(pi!.output(), /ipcam[^\n]*no camera/, 'the command reached the right camera');
+    assert.doesNotMatch(cloud!.output(), /ipcam[^\n]*no camera/, "the cloud's own ipcam node was not asked");
+  });
+});
