@@ -79,10 +79,14 @@ after(async () => {
 
 describe("an IP camera on the Pi's LAN, shown by the cloud", { skip }, () => {
   it('is listed in /api/cameras as {pi}.{camera}, connected, with motion events and their thumbnails', async () => {
-    const cam = await waitFor('the hosted camera connected in the cloud', async () => {
-      const c = await listed(HOSTED);
-      return c?.connection_status === 'connected' ? c : undefined;
-    }, 90_000);
+    const cam = await waitFor(
+      'the hosted camera connected in the cloud',
+      async () => {
+        const c = await listed(HOSTED);
+        return c?.connection_status === 'connected' ? c : undefined;
+      },
+      90_000,
+    );
     assert.equal(cam.device_type, 'ipcam');
     let lastEvents: unknown[] = [];
     const event = await waitFor(
@@ -108,7 +112,11 @@ describe("an IP camera on the Pi's LAN, shown by the cloud", { skip }, () => {
     await waitFor('the Pi itself listed', async () => ((await listed(PI))?.status === 'ARMED' ? true : undefined), 60_000);
     const res = await api(`/api/control/mode/${HOSTED}/PRIVACY`, { method: 'POST' });
     assert.equal(res.status, 202, await res.text());
-    await waitFor('the hosted camera reports PRIVACY', async () => ((await listed(HOSTED))?.status === 'PRIVACY' ? true : undefined), 60_000);
+    await waitFor(
+      'the hosted camera reports PRIVACY',
+      async () => ((await listed(HOSTED))?.status === 'PRIVACY' ? true : undefined),
+      60_000,
+    );
     assert.equal((await listed(PI))?.status, 'ARMED', "the Pi's own camera stays armed");
     assert.doesNotMatch(pi!.output(), /ipcam[^\n]*no camera/, 'the command reached the right camera');
     assert.doesNotMatch(cloud!.output(), /ipcam[^\n]*no camera/, "the cloud's own ipcam node was not asked");
