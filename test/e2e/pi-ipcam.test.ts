@@ -7,10 +7,12 @@
  * Pi's ipcam and not the Pi's own camera.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { API_AUTH, cloudRoleEnv, startCli, type CliProcess } from '../support/cli';
 import { skipWithoutFfmpeg } from '../support/ffmpeg';
 import { freePort } from '../support/ports';
+import { rows } from '../support/records';
 import { RtspCamera, skipWithoutGstRtsp } from '../support/rtsp-camera';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
@@ -31,6 +33,9 @@ let cloud: CliProcess | undefined;
 let pi: CliProcess | undefined;
 const camera = new RtspCamera({ password: 'lan-cam-pw' });
 let base = '';
+let startCloud: () => CliProcess;
+const cloudDir = tempDir('picam-ipcam-cloud-');
+const piDir = tempDir('picam-ipcam-pi-');
 
 const api = (path: string, init: RequestInit = {}) => fetch(`${base}${path}`, { ...init, headers: { authorization: API_AUTH } });
 async function listed(id: string): Promise<Camera | undefined> {
@@ -39,17 +44,22 @@ async function listed(id: string): Promise<Camera | undefined> {
   return ((await res.json()) as { cameras: Camera[] }).cameras.find((c) => c.camera_id === id);
 }
 
+const cloudUp = () =>
+  waitFor('the cloud API', async () => ((await api('/api/status').catch(() => undefined))?.ok ? true : undefined), 60_000);
+
 before(async () => {
   if (skip) return;
   await camera.start();
   const ports = { http: await freePort(), mqtt: await freePort(), ws: await freePort() };
   base = `http://127.0.0.1:${ports.http}`;
-  cloud = startCli(['start', '--role', 'cloud'], cloudRoleEnv(tempDir('picam-ipcam-cloud-'), { ...ports, internal: await freePort() }));
-  await waitFor('the cloud API', async () => ((await api('/api/status').catch(() => undefined))?.ok ? true : undefined), 60_000);
+  const cloudEnv = cloudRoleEnv(cloudDir, { ...ports, internal: await freePort() });
+  startCloud = () => startCli(['start', '--role', 'cloud'], cloudEnv);
+  cloud = startCloud();
+  await cloudUp();
   pi = startCli(
     ['start', '--role', 'pi'],
     cloudRoleEnv(
-      tempDir('picam-ipcam-pi-'),
+      piDir,
       { http: await freePort(), mqtt: ports.mqtt, ws: await freePort() },
       {
         PICAM_MQTT_HOST: '127.0.0.1',
@@ -106,6 +116,43 @@ describe("an IP camera on the Pi's LAN, shown by the cloud", { skip }, () => {
     assert.equal(thumb.status, 200);
     assert.equal(thumb.headers.get('content-type'), 'image/jpeg');
     assert.ok(!pi!.output().includes(camera.password), 'the camera password is in no log line of the Pi');
+  });
+
+  it("keeps the camera's messages in the Pi's outbox while the cloud is away, and delivers them when it is back", async () => {
+    assert.equal(await cloud!.stop(), 0, `the cloud runtime stops cleanly:\n${cloud!.output()}`);
+    // The camera goes away meanwhile: the Pi's ipcam says so, and the outbox keeps it.
+    await camera.stop();
+    const topic = `prod/device/connection/ipcam/${PI}/door`;
+    await waitFor(
+      "the camera's disconnection held on the Pi",
+      async () => {
+        const got = await rows<{ topic: string; payload: Buffer }>(
+          join(piDir, 'pi-outbox.db'),
+          'SELECT topic, payload FROM outbox ORDER BY seq',
+        ).catch(() => []);
+        // Only connection messages are parsed: the outbox also holds thumbnails (JPEG bytes).
+        const statuses = got.filter((r) => r.topic === topic).map((r) => (JSON.parse(r.payload.toString()) as { status: string }).status);
+        return statuses.includes('disconnected') ? true : undefined;
+      },
+      60_000,
+    );
+    cloud = startCloud();
+    await cloudUp();
+    await camera.start();
+    // Stored by the cloud although it was down when the camera went: the outbox delivered it.
+    await waitFor('the held disconnection stored in the cloud', async () => {
+      const got = await rows(
+        join(cloudDir, 'picam-guardian.db'),
+        "SELECT status FROM status_events WHERE camera_id = ? AND status = 'disconnected'",
+        [HOSTED],
+      ).catch(() => []);
+      return got.length > 0 ? true : undefined;
+    });
+    await waitFor(
+      'the camera back, connected',
+      async () => ((await listed(HOSTED))?.connection_status === 'connected' ? true : undefined),
+      90_000,
+    );
   });
 
   it("obeys a mode set in the cloud on the Pi, leaving the Pi's own camera's mode alone", async () => {
