@@ -3,8 +3,9 @@
  * only the Pi is told about (PICAM_IPCAM_*); the Pi runtime (flows/pi.json) runs it
  * and reports it through its outbox to a cloud runtime (flows/cloud.json, its
  * embedded broker with the per-device rules). The cloud lists it as `{pi}.{camera}`
- * with its state, motion events and thumbnails; a mode set in the cloud reaches the
- * Pi's ipcam and not the Pi's own camera.
+ * with its state, motion events and thumbnails; what the camera says while the cloud
+ * is down waits in the Pi's outbox; a mode set in the cloud reaches the Pi's ipcam and
+ * not the Pi's own camera.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';

@@ -59,4 +59,15 @@ describe('ipcam hosted by a Pi', { skip: skipWithoutFfmpeg }, () => {
       mqtt.msgs.map((m) => m.topic).join(', '),
     );
   });
+
+  it('refuses a host that is not a plain device id, for every input', async () => {
+    await helper.load(
+      [ipcamNode],
+      [{ id: 'ipc', type: 'ipcam', deviceId: 'door', host: 'pi.1', apiPath: 'off', subUrl: 'rtsp://127.0.0.1:1/sub', wires: [[], [], []] }],
+    );
+    const errors = spy('ipc', 'error');
+    node('ipc').receive({ payload: { mode: 'ARMED' } });
+    const refused = await until('the input refused', () => errors[0]);
+    assert.match(text(refused), /host must be a device id/);
+  });
 });
