@@ -159,7 +159,16 @@ describe("an IP camera on the Pi's LAN, shown by the cloud", { skip }, () => {
   it("obeys a mode set in the cloud on the Pi, leaving the Pi's own camera's mode alone", async () => {
     await waitFor('the Pi itself listed', async () => ((await listed(PI))?.status === 'ARMED' ? true : undefined), 60_000);
     const res = await api(`/api/control/mode/${HOSTED}/PRIVACY`, { method: 'POST' });
-    assert.equal(res.status, 202, await res.text());
+    assert.equal(res.status, 202);
+    const { data } = (await res.json()) as { data: { requestId: string } };
+    // Sent to the Pi, which is connected: the command's record does not say "not connected".
+    const sent = await waitFor('the command sent', async () => {
+      const r = await api(`/api/commands/${data.requestId}`);
+      const { command } = (await r.json()) as { command?: { state: string; reason: string | null; topic: string } };
+      return command?.state === 'sent' ? command : undefined;
+    });
+    assert.equal(sent.topic, `prod/honeycomb/${PI}/ipcam/door/system/setmode`);
+    assert.equal(sent.reason, null);
     await waitFor(
       'the hosted camera reports PRIVACY',
       async () => ((await listed(HOSTED))?.status === 'PRIVACY' ? true : undefined),
