@@ -297,6 +297,7 @@ function piFlowEnv(env: Env, role: Role, prefix: string, problems: string[]): Re
     PICAM_RTSP_USER: env.PICAM_RTSP_USER ?? env.MQTT_USERNAME ?? '',
     PICAM_RTSP_PASSWORD: env.PICAM_RTSP_PASSWORD ?? env.MQTT_PASSWORD ?? '',
     PICAM_PREVIEW_PATH: env.PICAM_PREVIEW_PATH ?? '/picam/preview',
+    ...ipcamFlowEnv(env, problems),
     PICAM_MESSAGE_TOPIC: `${prefix}/device/message/picam/${id}`,
     PICAM_CONNECTION_TOPIC: `${prefix}/device/connection/picam/${id}`,
     PICAM_STATUS_TOPIC: `${prefix}/device/status/picam/${id}`,
@@ -309,6 +310,23 @@ function piFlowEnv(env: Env, role: Role, prefix: string, problems: string[]): Re
       device: { hardwareVersion: 'Raspberry Pi', softwareVersion: `picam-guardian ${packageVersion()}` },
     }),
     PICAM_WILL_PAYLOAD: JSON.stringify({ status: 'disconnected' }),
+  };
+}
+
+/**
+ * An IP camera on the Pi's LAN (the flow's ipcam node, hosted by the Pi): none until
+ * PICAM_IPCAM_SUB_URL is set. Its id is the camera's on this Pi; the cloud knows it as
+ * `<PICAM_DEVICE_ID>.<PICAM_IPCAM_ID>` (nodes/lib/hosted-devices.ts).
+ */
+function ipcamFlowEnv(env: Env, problems: string[]): Record<string, string> {
+  const id = env.PICAM_IPCAM_ID || 'ipcam';
+  if (!DEVICE_ID.test(id)) problems.push(`PICAM_IPCAM_ID must match ${DEVICE_ID.source} (got "${id}")`);
+  return {
+    PICAM_IPCAM_ID: id,
+    PICAM_IPCAM_SUB_URL: env.PICAM_IPCAM_SUB_URL ?? '',
+    PICAM_IPCAM_MAIN_URL: env.PICAM_IPCAM_MAIN_URL ?? '',
+    PICAM_IPCAM_USER: env.PICAM_IPCAM_USER ?? '',
+    PICAM_IPCAM_PASSWORD: env.PICAM_IPCAM_PASSWORD ?? '',
   };
 }
 

@@ -4,7 +4,7 @@
  * flow's MQTT-style message for a device. Checked before anything is queued.
  */
 import { randomBytes } from 'node:crypto';
-import { DEVICE_ID_PATTERN } from '../lib/types';
+import { ANY_DEVICE_ID_PATTERN, commandTarget } from '../lib/hosted-devices';
 
 export interface CommandDraft {
   commandId: string;
@@ -33,13 +33,6 @@ function actionFromTopic(topic: string): string {
   return TOPIC_ACTIONS[tail] ?? tail;
 }
 
-/** `{prefix}/honeycomb/{id}/...`: the device a command topic addresses. */
-function deviceFromTopic(topic: string): string | undefined {
-  const parts = topic.split('/');
-  const at = parts.indexOf('honeycomb');
-  return at >= 0 ? parts[at + 1] : undefined;
-}
-
 export function parseCommand(msg: { topic?: unknown; payload?: unknown; deviceId?: unknown; action?: unknown }): ParsedCommand {
   const fail = (error: string): ParsedCommand => ({ ok: false, error });
   const topic = msg.topic;
@@ -55,9 +48,11 @@ export function parseCommand(msg: { topic?: unknown; payload?: unknown; deviceId
   if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) return fail(`command payload exceeds ${MAX_PAYLOAD_BYTES} bytes`);
 
   const fields = p && typeof p === 'object' && !Buffer.isBuffer(p) ? (p as { requestId?: unknown; sourceId?: unknown }) : {};
-  const deviceId = [msg.deviceId, fields.sourceId, deviceFromTopic(topic)].find((v) => typeof v === 'string' && v !== '');
-  if (typeof deviceId !== 'string' || !DEVICE_ID_PATTERN.test(deviceId)) {
-    return fail(`the command names no valid device (msg.deviceId, payload.sourceId or the topic; must match ${DEVICE_ID_PATTERN.source})`);
+  const deviceId = [msg.deviceId, fields.sourceId, commandTarget(topic)].find((v) => typeof v === 'string' && v !== '');
+  if (typeof deviceId !== 'string' || !ANY_DEVICE_ID_PATTERN.test(deviceId)) {
+    return fail(
+      `the command names no valid device (msg.deviceId, payload.sourceId or the topic; must match ${ANY_DEVICE_ID_PATTERN.source})`,
+    );
   }
   const requested = fields.requestId;
   if (requested !== undefined && (typeof requested !== 'string' || !COMMAND_ID.test(requested))) {

@@ -6,6 +6,7 @@
  * when they return; devices without one do not (a VBC01 gets its stored mode
  * again when it reconnects).
  */
+import { splitHostedId } from '../lib/hosted-devices';
 import { localBroker, type LocalBroker } from '../lib/mqtt/local-broker';
 
 export interface Published {
@@ -39,8 +40,9 @@ export class EmbeddedTransport implements Transport {
 
   async publish(topic: string, payload: Buffer, deviceId: string): Promise<Published> {
     await this.broker.publish(topic, payload, { qos: 1, retain: false });
-    // Devices use their id as MQTT client id (seed 004): say when nobody was there to take it now.
-    return this.broker.isConnected(deviceId)
+    // Devices use their id as MQTT client id (seed 004), a Pi's IP camera its Pi's (`{pi}.{camera}`):
+    // say when nobody was there to take it now.
+    return this.broker.isConnected(splitHostedId(deviceId)?.hostId ?? deviceId)
       ? {}
       : { note: 'the device was not connected: it gets the command only from a persistent session' };
   }

@@ -11,6 +11,7 @@ import { imageType, readHead, requireImage, UnexpectedMediaError } from '../lib/
 import { extractZip, UnsafeZipError, type ExtractedFile, type UnsafeZipReason, type ZipLimits } from '../lib/uploads/safe-zip';
 import type { UploadFileRow, UploadFileType, UploadStore } from '../lib/store/uploads';
 import { checkIds, HttpError, type ReceivedUpload } from './upload-receiver';
+import { ANY_DEVICE_ID_PATTERN } from '../lib/hosted-devices';
 
 export interface AcceptedFile extends UploadFileRow {
   id: number;
@@ -104,7 +105,8 @@ export async function storeSnapshot(
   snapshot: { deviceId: string; eventId: string; image: Buffer },
   opts: { uploadsRoot: string; store: UploadStore; nowMs?: number },
 ): Promise<AcceptedUpload> {
-  checkIds(snapshot.deviceId, snapshot.eventId);
+  // `{pi}.{camera}` is one folder name: one dot between two plain ids is never `..` and holds no `/`.
+  checkIds(snapshot.deviceId, snapshot.eventId, ANY_DEVICE_ID_PATTERN);
   const image = imageType(snapshot.image) ?? requireImage(snapshot.image, 'the snapshot');
   const nowMs = opts.nowMs ?? Date.now();
   const dir = uploadDirFor(opts.uploadsRoot, snapshot.deviceId, snapshot.eventId, nowMs);

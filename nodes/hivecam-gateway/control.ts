@@ -5,6 +5,7 @@
 import { DEVICE_ID_PATTERN, EVENT_ID_PATTERN } from '../lib/types';
 import { vbc01IdProblem } from '../lib/vbc01';
 import { describeContent, EXPECTED_IMAGE, imageType } from '../lib/uploads/media-type';
+import { ANY_DEVICE_ID_PATTERN } from '../lib/hosted-devices';
 
 export type GatewayCommand =
   | { command: 'enrolment'; minutes: number }
@@ -49,7 +50,7 @@ export function parseCommand(topic: unknown, payload: unknown): GatewayCommand {
     case 'snapshot':
     case 'alert/snapshot': {
       const { deviceId, eventId, image } = p;
-      if (typeof deviceId !== 'string' || !DEVICE_ID_PATTERN.test(deviceId))
+      if (typeof deviceId !== 'string' || !ANY_DEVICE_ID_PATTERN.test(deviceId))
         throw new Error('snapshot needs payload.deviceId, a device id');
       if (typeof eventId !== 'string' || !EVENT_ID_PATTERN.test(eventId)) {
         throw new Error('snapshot needs payload.eventId: only pictures of an event are kept');

@@ -19,7 +19,7 @@
  */
 import { dirname, join } from 'node:path';
 import express, { type Request, type Response, type Router } from 'express';
-import { DEVICE_ID_PATTERN, EVENT_ID_PATTERN } from '../lib/types';
+import { EVENT_ID_PATTERN } from '../lib/types';
 import { describeContent, EXPECTED_IMAGE, EXPECTED_VIDEO, imageType, readHead, videoType } from '../lib/uploads/media-type';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
@@ -27,6 +27,7 @@ import { RESOLUTIONS, segmentOf } from '../lib/uploads/safe-zip';
 import { AmbiguousEvent, type StoredUpload, type UploadStore } from '../lib/store/uploads';
 import { SEGMENT_NAME, servedPlaylist } from './hls';
 import type { DiskUse } from './retention';
+import { ANY_DEVICE_ID_PATTERN } from '../lib/hosted-devices';
 
 export interface MediaDeps {
   store: () => UploadStore | undefined;
@@ -92,8 +93,8 @@ export function mediaRouter(deps: MediaDeps): Router {
       const eventId = String(req.params.eventId ?? '');
       if (!EVENT_ID_PATTERN.test(eventId)) return fail(res, 400, `event id must match ${EVENT_ID_PATTERN.source}`);
       const camera = req.query.camera;
-      if (camera !== undefined && (typeof camera !== 'string' || !DEVICE_ID_PATTERN.test(camera))) {
-        return fail(res, 400, `camera must match ${DEVICE_ID_PATTERN.source}`);
+      if (camera !== undefined && (typeof camera !== 'string' || !ANY_DEVICE_ID_PATTERN.test(camera))) {
+        return fail(res, 400, `camera must match ${ANY_DEVICE_ID_PATTERN.source}`);
       }
       const store = deps.store();
       if (!store) return fail(res, 503, 'the database is not open yet');

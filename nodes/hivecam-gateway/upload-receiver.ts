@@ -68,8 +68,9 @@ const FIELD_BYTES = 1024;
 /** multipart framing around the file, allowed on top of `maxBytes` */
 const MULTIPART_OVERHEAD = 64 * 1024;
 
-export function checkIds(cameraId: string, eventId: string): void {
-  if (!DEVICE_ID_PATTERN.test(cameraId)) throw new HttpError(400, `camera_id must match ${DEVICE_ID_PATTERN.source}`);
+/** A camera's own upload names a plain id; a snapshot over MQTT may be a Pi's hosted camera's (`ids` ANY_DEVICE_ID_PATTERN). */
+export function checkIds(cameraId: string, eventId: string, ids: RegExp = DEVICE_ID_PATTERN): void {
+  if (!ids.test(cameraId)) throw new HttpError(400, `camera_id must match ${ids.source}`);
   if (!EVENT_ID_PATTERN.test(eventId)) throw new HttpError(400, `event_id must match ${EVENT_ID_PATTERN.source}`);
 }
 

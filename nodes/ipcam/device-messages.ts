@@ -5,9 +5,10 @@
  * output, ready for an `mqtt out` / `mqtt-outbox` (the Pi) or the cloud's
  * broker (a camera the cloud reaches itself).
  */
+import { HOSTED_DEVICE_TYPE, hostedDeviceId } from '../lib/hosted-devices';
 import type { ActivityPayload, CameraMode, ConnectionPayload, HeartbeatPayload } from '../lib/types';
 
-export const IPCAM_DEVICE_TYPE = 'ipcam';
+export const IPCAM_DEVICE_TYPE = HOSTED_DEVICE_TYPE;
 
 export interface DeviceMessage {
   topic: string;
@@ -19,18 +20,27 @@ export interface DeviceMessage {
 }
 
 export class DeviceTopics {
+  /** the camera's device id in the cloud: its own, or `{host}.{id}` when hosted */
+  private readonly id: string;
+  /** the topic levels after the type: `{id}`, or `{host}/{id}` when hosted */
+  private readonly levels: string;
+
   constructor(
     private readonly prefix: string,
-    private readonly id: string,
-  ) {}
+    cameraId: string,
+    host?: string,
+  ) {
+    this.id = host ? hostedDeviceId(host, cameraId) : cameraId;
+    this.levels = host ? `${host}/${cameraId}` : cameraId;
+  }
 
   connection(status: 'connected' | 'disconnected', name: string, ipAddress?: string): DeviceMessage {
     const payload: ConnectionPayload = { status, timestamp: Date.now(), name, device: { name }, ...(ipAddress ? { ipAddress } : {}) };
-    return { topic: `${this.prefix}/device/connection/${IPCAM_DEVICE_TYPE}/${this.id}`, payload, retain: true, deviceId: this.id };
+    return { topic: `${this.prefix}/device/connection/${IPCAM_DEVICE_TYPE}/${this.levels}`, payload, retain: true, deviceId: this.id };
   }
 
   heartbeat(payload: HeartbeatPayload): DeviceMessage {
-    return { topic: `${this.prefix}/device/status/${IPCAM_DEVICE_TYPE}/${this.id}`, payload, deviceId: this.id };
+    return { topic: `${this.prefix}/device/status/${IPCAM_DEVICE_TYPE}/${this.levels}`, payload, deviceId: this.id };
   }
 
   activity(kind: 'start' | 'stop', payload: ActivityPayload): DeviceMessage {
@@ -52,6 +62,6 @@ export class DeviceTopics {
   }
 
   private message(): string {
-    return `${this.prefix}/device/message/${IPCAM_DEVICE_TYPE}/${this.id}`;
+    return `${this.prefix}/device/message/${IPCAM_DEVICE_TYPE}/${this.levels}`;
   }
 }

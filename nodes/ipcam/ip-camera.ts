@@ -41,6 +41,11 @@ export interface IpCameraConfig {
   jpegWidth: number;
   /** MQTT topic prefix (default prod) */
   prefix: string;
+  /**
+   * The device that hosts this camera (a Pi for a camera on its LAN): its messages go under
+   * the host's id and it is `{host}.{id}` in the cloud (nodes/lib/hosted-devices.ts).
+   */
+  host?: string;
   heartbeatMs: number;
   ffmpegPath: string;
   ffprobePath: string;
@@ -95,7 +100,7 @@ export class IpCamera {
     private readonly events: IpCameraEvents,
   ) {
     this.mode = cfg.mode;
-    this.topics = new DeviceTopics(cfg.prefix, cfg.id);
+    this.topics = new DeviceTopics(cfg.prefix, cfg.id, cfg.host);
     this.current = { id: cfg.id, state: 'stopped', mode: this.mode, warnings: [], fps: 0, frames: 0, restarts: 0 };
   }
 

@@ -22,6 +22,7 @@ import type { IpCameraState } from './ip-camera';
 import { LivePaths } from './live-paths';
 import { apiPath, cameraDefaults, flowCamera, type IpcamCredentials, type IpcamDef } from './settings';
 import { DEVICE_ID_PATTERN } from '../lib/types';
+import { commandTarget, splitHostedId } from '../lib/hosted-devices';
 import { useDatabase } from '../lib/database-user';
 import type { EventStore } from '../lib/store/store';
 import type { IpCameraStore } from '../lib/store/ip-cameras';
@@ -29,12 +30,16 @@ import type { IpCameraStore } from '../lib/store/ip-cameras';
 type Send = (msg: Array<NodeMessage | null>) => void;
 type Done = (err?: Error) => void;
 
-/** Which camera a message is for: msg.deviceId, or the id in a command topic (…/honeycomb/{id}/…). */
-function targetId(msg: NodeMessageInFlow): string | undefined {
+/**
+ * Which camera a message is for: msg.deviceId, or the id in a command topic (…/honeycomb/{id}/…,
+ * or …/honeycomb/{host}/ipcam/{camera}/… for a camera this node runs for its host). A hosted id
+ * `{host}.{camera}` of this node's host is the camera's own id here.
+ */
+function targetId(msg: NodeMessageInFlow, host: string | undefined): string | undefined {
   const given = (msg as { deviceId?: unknown }).deviceId;
-  if (typeof given === 'string') return given;
-  const m = /(?:^|\/)honeycomb\/([^/]+)\//.exec(typeof msg.topic === 'string' ? msg.topic : '');
-  return m?.[1];
+  const id = typeof given === 'string' ? given : typeof msg.topic === 'string' ? commandTarget(msg.topic) : undefined;
+  const hosted = id === undefined ? undefined : splitHostedId(id);
+  return hosted && hosted.hostId === host ? hosted.cameraId : id;
 }
 
 function summary(states: IpCameraState[]): [level: 'ok' | 'warn' | 'busy', text: string] {
@@ -59,7 +64,7 @@ export default function register(RED: NodeAPI): void {
     const status = new StatusReporter(node, 1000);
     let defaults: ReturnType<typeof cameraDefaults>;
     let own: CameraSpec | undefined;
-    let base: string;
+    let base: string | undefined;
     try {
       defaults = cameraDefaults(def);
       own = flowCamera(def, node.credentials ?? {});
@@ -154,30 +159,32 @@ export default function register(RED: NodeAPI): void {
       }
     }
 
-    const unmount = mountRouter(
-      RED,
-      base,
-      ipcamRouter({
-        cameras,
-        get storage() {
-          return storage;
-        },
-        get databasePending() {
-          return db !== null && !storage;
-        },
-        ffprobePath: defaults.ffprobePath,
-        log: (t) => node.log(t),
-        ready,
-      }),
-    );
+    // No routes at all with the API off (the Pi flow: its runtime has no login for HTTP routes).
+    const unmount = !base
+      ? () => undefined
+      : mountRouter(
+          RED,
+          base,
+          ipcamRouter({
+            cameras,
+            get storage() {
+              return storage;
+            },
+            get databasePending() {
+              return db !== null && !storage;
+            },
+            ffprobePath: defaults.ffprobePath,
+            log: (t) => node.log(t),
+            ready,
+          }),
+        );
 
     node.on('input', (msg: NodeMessageInFlow, _send: Send, done: Done) => {
       const input = readCameraInput(msg);
       if (input.type === 'invalid') return done(new Error(`ipcam: ${input.reason}`));
-      const id = targetId(msg) ?? (cameras.list().length === 1 ? cameras.list()[0]!.spec.id : undefined);
-      if (id === undefined || !DEVICE_ID_PATTERN.test(id))
-        return done(new Error('ipcam: say which camera (msg.deviceId) when the node runs several'));
-      const entry = cameras.get(id);
+      const id = targetId(msg, defaults.host) ?? (cameras.list().length === 1 ? cameras.list()[0]!.spec.id : undefined);
+      if (id === undefined) return done(new Error('ipcam: say which camera (msg.deviceId) when the node runs several'));
+      const entry = DEVICE_ID_PATTERN.test(id) ? cameras.get(id) : undefined;
       if (!entry) return done(new Error(`ipcam: no camera "${id}"`));
       const run = async () => {
         switch (input.type) {

@@ -7,6 +7,7 @@ import { numberSetting } from '../lib/node-config';
 import { readCameraSpec, type CameraSpec } from './camera-spec';
 import type { CameraDefaults } from './camera-set';
 import { IPCAM_ROUTES_ROOT } from '../lib/contract/api-routes';
+import { DEVICE_ID_PATTERN } from '../lib/types';
 
 export interface IpcamDef extends NodeDef {
   deviceId: string;
@@ -29,6 +30,8 @@ export interface IpcamDef extends NodeDef {
   database: string;
   /** a mediamtx-server config node: live video through on-demand paths */
   mediamtx: string;
+  /** the hosting device's id (the Pi's, `${PICAM_DEVICE_ID}`): empty for a camera the cloud runs */
+  host?: string;
 }
 
 export interface IpcamCredentials {
@@ -42,8 +45,12 @@ function inRange(name: string, value: number, min: number, max: number): number 
 }
 
 export function cameraDefaults(def: IpcamDef): CameraDefaults {
+  const host = (def.host ?? '').trim();
+  if (host && !DEVICE_ID_PATTERN.test(host))
+    throw new Error(`host must be a device id matching ${DEVICE_ID_PATTERN.source} (got "${host}")`);
   return {
     prefix: (def.prefix || 'prod').replace(/\/+$/, ''),
+    ...(host ? { host } : {}),
     heartbeatMs: inRange('heartbeat', numberSetting(def.heartbeatSeconds, 30), 1, 3600) * 1000,
     snapshotEveryMs: numberSetting(def.snapshotSeconds, 0) * 1000,
     jpegFps: inRange('MJPEG frame rate', numberSetting(def.jpegFps, 5), 0.2, 30),
@@ -76,9 +83,11 @@ export function flowCamera(def: IpcamDef, credentials: IpcamCredentials): Camera
   });
 }
 
-export function apiPath(def: IpcamDef): string {
+/** Where the HTTP API is mounted; undefined for "off" (the Pi flow: its runtime has no API login). */
+export function apiPath(def: IpcamDef): string | undefined {
   const p = (def.apiPath ?? '').trim();
   if (p === '') return IPCAM_ROUTES_ROOT;
+  if (p.toLowerCase() === 'off') return undefined;
   if (!/^\/[A-Za-z0-9/_-]*$/.test(p)) throw new Error(`API path must look like /api/ipcams (got "${p}")`);
   return p.replace(/\/+$/, '');
 }

@@ -16,7 +16,7 @@ import type {
   MqttCommandMessage,
   StoreRecord,
 } from '../lib/types';
-import { COMMAND_ACTIONS, DEVICE_ID_PATTERN, SOUND_TYPES } from '../lib/types';
+import { COMMAND_ACTIONS, SOUND_TYPES } from '../lib/types';
 import { settingsDocument } from './camera-settings';
 import { ConnectionAlerts, type ConnectionAlertKind } from './connection-alerts';
 import { DEFAULT_CLOCK_WINDOW, type ClockWindow } from './device-time';
@@ -25,6 +25,7 @@ import { InvalidPayload, jpegBytes, parseMode, toRecord, type ParsedRecord } fro
 import { fingerprint, RecentMap } from '../lib/recent';
 import { SensorWatch, type Crossing, type SensorLimits } from './sensor-limits';
 import { commandTopic, parseDeviceTopic, type TopicConfig } from './topics';
+import { ANY_DEVICE_ID_PATTERN } from '../lib/hosted-devices';
 
 export interface ProcessorOptions extends TopicConfig {
   maxPayloadBytes: number;
@@ -263,8 +264,8 @@ export class Processor {
     if (!(COMMAND_ACTIONS as readonly string[]).includes(req.action)) {
       return fail(400, `unknown command "${String(req.action)}" (expected ${COMMAND_ACTIONS.join(', ')})`);
     }
-    if (typeof req.deviceId !== 'string' || !DEVICE_ID_PATTERN.test(req.deviceId)) {
-      return fail(400, `invalid device id (must match ${DEVICE_ID_PATTERN.source})`);
+    if (typeof req.deviceId !== 'string' || !ANY_DEVICE_ID_PATTERN.test(req.deviceId)) {
+      return fail(400, `invalid device id (must match ${ANY_DEVICE_ID_PATTERN.source})`);
     }
     const device = this.devices.get(req.deviceId);
     if (!device) return fail(404, `unknown device "${req.deviceId}"`);

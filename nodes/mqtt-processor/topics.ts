@@ -2,6 +2,7 @@
  * The device topic tree (DESIGN.md §5) as a parser and the command topics as
  * builders. Pure functions: no Node-RED, no I/O.
  */
+import { commandBase, hostedDeviceId, HOSTED_DEVICE_TYPE } from '../lib/hosted-devices';
 import { DEVICE_ID_PATTERN, EVENT_ID_PATTERN, VBC01_CAMERA_ID_PATTERN, VBC01_DEVICE_TYPE, type CommandAction } from '../lib/types';
 
 export type DeviceTopicKind = 'connection' | 'heartbeat' | 'activity' | 'camera-state' | 'sensor' | 'thumbnail';
@@ -32,10 +33,30 @@ const MESSAGE_TAILS: Record<string, DeviceTopicKind> = {
 /** An activity's last level: one word (the real processor takes any; ours must fit a column). */
 const ACTIVITY_LEVEL = /^[A-Za-z0-9_-]{1,32}$/;
 
+/**
+ * A hosted camera's topic (nodes/lib/hosted-devices.ts), `{section}/ipcam/{host}/{camera}/…`,
+ * as the device `{host}.{camera}` with the plain topic's tail. The forms cannot be confused:
+ * after the type, a plain connection/status has one level and a hosted one two; a plain
+ * message has three levels, or four with "thumbnail" third (activity/thumbnail/{event}),
+ * while a hosted message has four or five with a plain tail's first level third
+ * (activity, camera, sensors), never "thumbnail".
+ */
+function hostedParts(plain: string[]): string[] | undefined {
+  const [section, deviceType, host, camera, ...tail] = plain;
+  if (deviceType !== HOSTED_DEVICE_TYPE || host === undefined || camera === undefined) return undefined;
+  const fits =
+    section === 'message'
+      ? tail.length >= 2 && tail[0] !== 'thumbnail'
+      : (section === 'connection' || section === 'status') && tail.length === 0;
+  if (!fits || !DEVICE_ID_PATTERN.test(host) || !DEVICE_ID_PATTERN.test(camera)) return undefined;
+  return [section!, deviceType, hostedDeviceId(host, camera), ...tail];
+}
+
 export function parseDeviceTopic(topic: string, cfg: TopicConfig): TopicParse {
   const head = `${cfg.prefix}/device/`;
   if (!topic.startsWith(head)) return { ok: false, reason: `unknown topic: not under ${head}` };
-  const parts = topic.slice(head.length).split('/');
+  const plain = topic.slice(head.length).split('/');
+  const parts = hostedParts(plain) ?? plain;
   const [section, deviceType, deviceId, ...tail] = parts;
   let kind: DeviceTopicKind | undefined;
   let eventId: string | undefined;
@@ -57,7 +78,8 @@ export function parseDeviceTopic(topic: string, cfg: TopicConfig): TopicParse {
   if (!cfg.deviceTypes.includes(deviceType)) {
     return { ok: false, reason: `unknown device type "${deviceType}" (configured: ${cfg.deviceTypes.join(', ')})` };
   }
-  if (!DEVICE_ID_PATTERN.test(deviceId)) {
+  // A dotted (hosted) id only from a hosted topic: a device cannot connect as `{host}.{camera}` and take it.
+  if (parts === plain && !DEVICE_ID_PATTERN.test(deviceId)) {
     return { ok: false, reason: `invalid device id (must match ${DEVICE_ID_PATTERN.source})` };
   }
   // The firmware's ids are 32 upper-case hex digits; the real processor ignores any other (§1).
@@ -77,8 +99,10 @@ const COMMAND_PATHS: Record<CommandTopicAction, string> = {
   'sound-stop': 'sound/stop',
 };
 
-/** `prod/honeycomb/{id}/system/setmode` and friends; the id must already be valid. */
+/**
+ * `prod/honeycomb/{id}/system/setmode` and friends, or for a hosted camera
+ * `prod/honeycomb/{host}/ipcam/{camera}/system/setmode` (its host reads its commands); the id must already be valid.
+ */
 export function commandTopic(prefix: string, deviceId: string, action: CommandTopicAction): string {
-  if (!DEVICE_ID_PATTERN.test(deviceId)) throw new Error(`invalid device id "${deviceId}"`);
-  return `${prefix}/honeycomb/${deviceId}/${COMMAND_PATHS[action]}`;
+  return `${commandBase(prefix, deviceId)}/${COMMAND_PATHS[action]}`;
 }

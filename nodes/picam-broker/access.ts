@@ -3,11 +3,13 @@
  * rules as the Mosquitto ACL in cloud/mosquitto/acl, so a device is confined to
  * its own topics whichever broker the site runs.
  *
- *   device   publishes only under its own client id, reads only its own commands
+ *   device   publishes only under its own client id (its hosted IP cameras' topics
+ *            included), reads only its own commands
  *   runtime  this runtime's stock MQTT client (a reserved id, TCP from loopback)
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isRuntimeClientId } from '../lib/runtime-identity';
+import { HOSTED_DEVICE_TYPE } from '../lib/hosted-devices';
 import { DEVICE_ID_PATTERN } from '../lib/types';
 
 /**
@@ -85,14 +87,16 @@ export class DeviceRules {
 
   /**
    * `{prefix}/device/connection/+/{id}`, `{prefix}/device/status/+/{id}`,
-   * `{prefix}/device/message/+/{id}/#`. Ids a topic level cannot hold exactly
-   * (wildcards, slashes) publish nothing.
+   * `{prefix}/device/message/+/{id}/#`, and for the IP cameras it hosts
+   * (nodes/lib/hosted-devices.ts) `{prefix}/device/connection/ipcam/{id}/+` and
+   * `{prefix}/device/status/ipcam/{id}/+` (their messages are under the third rule).
+   * Ids a topic level cannot hold exactly (wildcards, slashes) publish nothing.
    */
   mayPublish(clientId: string, topic: string): boolean {
     if (!DEVICE_ID_PATTERN.test(clientId)) return false;
     const l = underPrefix(this.prefix, topic);
     if (!l || l[0] !== 'device' || !l[2] || l[3] !== clientId) return false;
-    if (l[1] === 'connection' || l[1] === 'status') return l.length === 4;
+    if (l[1] === 'connection' || l[1] === 'status') return l.length === 4 || (l.length === 5 && l[2] === HOSTED_DEVICE_TYPE && !!l[4]);
     return l[1] === 'message';
   }
 

@@ -11,20 +11,22 @@ export const skipWithoutMosquitto =
   !MOSQUITTO && !process.env.CI ? 'Mosquitto is not installed (scripts/install-test-deps.sh installs it as root)' : false;
 
 /**
- * Mosquitto with one user in a password file in `dir`: a single password listener
- * on `port`, or the configuration `config` writes for the password file's path.
+ * Mosquitto with one user (or several) in a password file in `dir`: a single password
+ * listener on `port`, or the configuration `config` writes for the password file's path.
  */
 export function startMosquitto(
   dir: string,
   port: number,
-  login: { username: string; password: string },
+  login: { username: string; password: string } | Array<{ username: string; password: string }>,
   config?: (passwordFile: string) => string,
 ): ChildProcess {
   assert.ok(MOSQUITTO, 'Mosquitto must be installed in CI');
   const passwords = join(dir, 'passwords');
   writeFileSync(passwords, '');
-  const made = spawnSync('mosquitto_passwd', ['-b', passwords, login.username, login.password]);
-  assert.equal(made.status, 0, made.stderr?.toString());
+  for (const l of Array.isArray(login) ? login : [login]) {
+    const made = spawnSync('mosquitto_passwd', ['-b', passwords, l.username, l.password]);
+    assert.equal(made.status, 0, made.stderr?.toString());
+  }
   const conf = join(dir, 'mosquitto.conf');
   const single = [`listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwords}`, 'persistence false', ''];
   writeFileSync(conf, config ? config(passwords) : single.join('\n'));

@@ -6,7 +6,8 @@
  * is rotated away before the alert is delivered.
  */
 import { readFile } from 'node:fs/promises';
-import { ALERT_KINDS, ALERT_SEVERITIES, CAMERA_MODES, DEVICE_ID_PATTERN, type Alert, type AlertKind, type AlertSnapshot } from '../types';
+import { ALERT_KINDS, ALERT_SEVERITIES, CAMERA_MODES, type Alert, type AlertKind, type AlertSnapshot } from '../types';
+import { ANY_DEVICE_ID_PATTERN } from '../hosted-devices';
 
 export type AlertInput =
   | { type: 'alert'; alert: Alert; image?: Buffer; imageProblem?: string }
@@ -60,8 +61,8 @@ export async function readAlertInput(payload: unknown, topic: unknown, nowMs: nu
 }
 
 async function readSnapshot(p: Record<string, unknown>, nowMs: number): Promise<AlertInput> {
-  if (typeof p.deviceId !== 'string' || !DEVICE_ID_PATTERN.test(p.deviceId)) {
-    return { type: 'invalid', reason: `snapshot deviceId must match ${DEVICE_ID_PATTERN.source}` };
+  if (typeof p.deviceId !== 'string' || !ANY_DEVICE_ID_PATTERN.test(p.deviceId)) {
+    return { type: 'invalid', reason: `snapshot deviceId must match ${ANY_DEVICE_ID_PATTERN.source}` };
   }
   if (p.eventId === undefined && p.requestId === undefined) {
     return { type: 'invalid', reason: 'a snapshot needs the eventId of its alert or the requestId of a /snapshot request' };

@@ -3,7 +3,6 @@
  * validated here so that every caller (HTTP, flows, tests) gets the same
  * errors, and every value reaches SQL as a bound parameter.
  */
-import { DEVICE_ID_PATTERN } from '../types';
 import { COMMAND_STATES } from './command-queue';
 import type {
   AlertLogRow,
@@ -17,6 +16,7 @@ import type {
   StreamRow,
 } from '../contract/api-rows';
 import type { Connection, SqlValue } from './sqlite';
+import { ANY_DEVICE_ID_PATTERN } from '../hosted-devices';
 
 export type * from '../contract/api-rows';
 
@@ -56,7 +56,6 @@ export interface QueryResults {
   commands: { command: CommandRow } | (Page & { commands: CommandRow[] });
 }
 
-
 /**
  * One parameter as a string or number. A URL can also make lists (`?limit=1&limit=2`) and
  * objects (`?limit[toString]=1`): those are the client's mistake (400 naming it), and must
@@ -95,8 +94,8 @@ function deviceId(params: QueryParams, name: string, required: boolean): string 
     if (required) throw new QueryError(400, `"${name}" is required`);
     return undefined;
   }
-  if (typeof raw !== 'string' || !DEVICE_ID_PATTERN.test(raw)) {
-    throw new QueryError(400, `"${name}" must match ${DEVICE_ID_PATTERN.source}`);
+  if (typeof raw !== 'string' || !ANY_DEVICE_ID_PATTERN.test(raw)) {
+    throw new QueryError(400, `"${name}" must match ${ANY_DEVICE_ID_PATTERN.source}`);
   }
   return raw;
 }

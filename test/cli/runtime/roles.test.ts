@@ -92,6 +92,17 @@ describe('roles: Node-RED settings from the environment', () => {
     assert.equal(settingsFor({}).flowEnv.PICAM_SENSEHAT_BACKEND, 'simulated', 'the demo simulates the board');
   });
 
+  it("pi: an IP camera on its LAN only when PICAM_IPCAM_SUB_URL is set; its id on the Pi is a plain id (the cloud adds the Pi's)", () => {
+    const pi = { PICAM_ROLE: 'pi', ...SECRETS, PICAM_MQTT_HOST: 'x', PICAM_DEVICE_ID: 'pi-1' };
+    const none = settingsFor(pi);
+    assert.deepEqual(none.problems, []);
+    assert.equal(none.flowEnv.PICAM_IPCAM_SUB_URL, '');
+    assert.equal(none.flowEnv.PICAM_IPCAM_ID, 'ipcam');
+    assert.equal(settingsFor({ ...pi, PICAM_IPCAM_ID: 'door' }).flowEnv.PICAM_IPCAM_ID, 'door');
+    for (const bad of ['pi-1.door', 'a/b', '+'])
+      assert.match(settingsFor({ ...pi, PICAM_IPCAM_ID: bad }).problems.join(), /PICAM_IPCAM_ID must match/, bad);
+  });
+
   it('reports bad values instead of guessing', () => {
     assert.match(settingsFor({ PICAM_ROLE: 'server' }).problems.join(), /PICAM_ROLE must be one of demo, cloud, pi/);
     assert.match(settingsFor({ PICAM_HTTP_PORT: '70000' }).problems.join(), /PICAM_HTTP_PORT must be a TCP port number/);
@@ -130,7 +141,11 @@ describe('broker choice', () => {
   it('drops the embedded broker and enables the device input for an external one', () => {
     const external = selectBroker(flow, 'external');
     assert.equal(flow.filter((n) => n.type === 'picam-broker').length, 1, 'the shipped flow embeds picam-broker');
-    assert.equal(external.filter((n) => /broker$/.test(n.type) && n.type !== 'mqtt-broker').length, 0, 'no broker to take Mosquitto’s ports');
+    assert.equal(
+      external.filter((n) => /broker$/.test(n.type) && n.type !== 'mqtt-broker').length,
+      0,
+      'no broker to take Mosquitto’s ports',
+    );
     const input = external.find((n) => n.id === 'cloud.mqtt-in')!;
     // the ingest that acknowledges after commit, not the stock mqtt in that acknowledges on arrival
     assert.equal(input.type, 'mqtt-ingest');
@@ -149,13 +164,13 @@ describe('broker choice', () => {
     const external = selectBroker(flow, 'external');
     const group = external.find((n) => n.id === broker.g)!;
     assert.ok(!(group.nodes as string[]).includes(broker.id));
-    assert.deepEqual(
-      checkFlow(external, { configRefs: {} }).problems,
-      [],
-      'no wire, link, group or catch scope names the removed broker',
-    );
+    assert.deepEqual(checkFlow(external, { configRefs: {} }).problems, [], 'no wire, link, group or catch scope names the removed broker');
     const before = flow.find((n) => n.id === broker.g)!;
-    assert.deepEqual(group.nodes, (before.nodes as string[]).filter((id) => id !== broker.id), 'the other members stay');
+    assert.deepEqual(
+      group.nodes,
+      (before.nodes as string[]).filter((id) => id !== broker.id),
+      'the other members stay',
+    );
   });
 
   it('removes every reference to the broker, whatever refers to it', () => {
@@ -171,7 +186,14 @@ describe('broker choice', () => {
     const external = selectBroker(edited, 'external');
     assert.deepEqual(
       external.map((n) => [n.id, n.nodes ?? n.scope ?? null]),
-      [['t', null], ['g', ['in', 'p']], ['in', null], ['p', null], ['c', ['p']], ['s', []]],
+      [
+        ['t', null],
+        ['g', ['in', 'p']],
+        ['in', null],
+        ['p', null],
+        ['c', ['p']],
+        ['s', []],
+      ],
     );
     assert.deepEqual(checkFlow(external, { configRefs: {} }).problems, []);
   });

@@ -62,3 +62,48 @@ describe('device topic tree', () => {
     assert.throws(() => commandTopic('prod', '+', 'reboot'), /invalid device id/);
   });
 });
+
+describe('IP cameras hosted by a Pi (nodes/lib/hosted-devices.ts)', () => {
+  const ipcam = { prefix: 'prod', deviceTypes: ['hive-cam', 'picam', 'ipcam'] };
+  const parsed = (topic: string) => parseDeviceTopic(topic, ipcam);
+
+  it('reads …/ipcam/{pi}/{camera}/… as the device {pi}.{camera}, every kind of message', () => {
+    const cases: Array<[string, object]> = [
+      ['prod/device/connection/ipcam/pi-1/door', { kind: 'connection' }],
+      ['prod/device/status/ipcam/pi-1/door', { kind: 'heartbeat' }],
+      ['prod/device/message/ipcam/pi-1/door/activity/start', { kind: 'activity', level: 'start' }],
+      ['prod/device/message/ipcam/pi-1/door/activity/thumbnail/evt-1', { kind: 'thumbnail', eventId: 'evt-1' }],
+      ['prod/device/message/ipcam/pi-1/door/camera/state', { kind: 'camera-state' }],
+      // a camera may be called like a topic level: still one reading
+      ['prod/device/message/ipcam/pi-1/activity/activity/stop', { kind: 'activity', level: 'stop', id: 'pi-1.activity' }],
+    ];
+    for (const [topic, want] of cases) {
+      const { id, ...rest } = want as { id?: string };
+      assert.deepEqual(parsed(topic), { ok: true, topic: { deviceType: 'ipcam', deviceId: id ?? 'pi-1.door', ...rest } }, topic);
+    }
+  });
+
+  it("still reads a plain ipcam's topics as before (a Pi's own id under type ipcam)", () => {
+    assert.deepEqual(parsed('prod/device/message/ipcam/pi-1/activity/thumbnail/evt-1'), {
+      ok: true,
+      topic: { kind: 'thumbnail', deviceType: 'ipcam', deviceId: 'pi-1', eventId: 'evt-1' },
+    });
+    assert.deepEqual(parsed('prod/device/status/ipcam/cam-9'), {
+      ok: true,
+      topic: { kind: 'heartbeat', deviceType: 'ipcam', deviceId: 'cam-9' },
+    });
+  });
+
+  it('refuses a dotted id in a plain topic (no device can connect as {pi}.{camera} and take it), and hosting for other types', () => {
+    assert.equal(parsed('prod/device/status/ipcam/pi-1.door').ok, false);
+    assert.equal(parsed('prod/device/connection/ipcam/pi-1.door').ok, false);
+    assert.equal(parsed('prod/device/status/picam/pi-1/door').ok, false);
+    assert.equal(parsed('prod/device/status/ipcam/pi-1/door/extra').ok, false);
+    assert.equal(parsed('prod/device/status/ipcam/pi-1/+').ok, false);
+  });
+
+  it("sends a hosted camera's commands to its Pi", () => {
+    assert.equal(commandTopic('prod', 'pi-1.door', 'setmode'), 'prod/honeycomb/pi-1/ipcam/door/system/setmode');
+    assert.throws(() => commandTopic('prod', 'pi-1.door.x', 'setmode'), /invalid device id/);
+  });
+});

@@ -85,3 +85,32 @@ describe('broker access: runtime ids, logins, filters', () => {
     assert.ok(!topicMatches('prod/device/+', 'prod/device/status/x'));
   });
 });
+
+describe('broker access: IP cameras hosted by a Pi (…/ipcam/{pi}/{camera})', () => {
+  const rules = new DeviceRules('prod');
+
+  it("lets a Pi publish its own cameras' connection, status and messages, and no other Pi's", () => {
+    for (const t of [
+      'prod/device/connection/ipcam/pi1/door',
+      'prod/device/status/ipcam/pi1/door',
+      'prod/device/message/ipcam/pi1/door/activity/start',
+      'prod/device/message/ipcam/pi1/door/activity/thumbnail/evt-1',
+    ])
+      assert.ok(rules.mayPublish('pi1', t), t);
+    for (const t of [
+      'prod/device/connection/ipcam/pi2/door',
+      'prod/device/status/ipcam/pi2/door',
+      'prod/device/message/ipcam/pi2/door/activity/start',
+      // hosting is for IP cameras only, and one camera level
+      'prod/device/status/picam/pi1/door',
+      'prod/device/status/ipcam/pi1/door/extra',
+      'prod/device/connection/ipcam/pi1/',
+    ])
+      assert.ok(!rules.mayPublish('pi1', t), t);
+  });
+
+  it("lets a Pi read its cameras' commands (under its own), not another Pi's", () => {
+    assert.ok(rules.maySubscribe('pi1', 'prod/honeycomb/pi1/ipcam/door/#'));
+    assert.ok(!rules.maySubscribe('pi1', 'prod/honeycomb/pi2/ipcam/door/#'));
+  });
+});

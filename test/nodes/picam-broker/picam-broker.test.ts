@@ -218,6 +218,43 @@ describe('picam-broker: each device to its own topics', () => {
   });
 });
 
+describe('picam-broker: IP cameras hosted by a Pi', () => {
+  it("lets a Pi publish for the IP cameras it hosts, not for another Pi's or another device's, and read their commands", async () => {
+    const p = await ports();
+    await loadBroker(p);
+    const out = new Collector('out');
+    const pi = await device(p, 'piA');
+    const own = [
+      'prod/device/connection/ipcam/piA/door',
+      'prod/device/status/ipcam/piA/door',
+      'prod/device/message/ipcam/piA/door/activity/start',
+    ];
+    const others = [
+      'prod/device/connection/ipcam/piB/door',
+      'prod/device/status/ipcam/piB/door',
+      'prod/device/message/ipcam/piB/door/activity/start',
+      'prod/device/status/picam/camB',
+      'prod/device/status/ipcam/piA.door',
+    ];
+    // Refused ones first, then the Pi's own: once the last own one is in, any refused one would be ahead of it.
+    for (const t of [...others, ...own]) await pi.publishAsync(t, JSON.stringify({ status: 'connected' }), { qos: 1 });
+    await out.wait(own.length);
+    assert.deepEqual(
+      out.msgs.map((m) => m.topic),
+      own,
+    );
+    assert.deepEqual(
+      (await pi.subscribeAsync('prod/honeycomb/piA/ipcam/door/#', { qos: 1 })).map((g) => g.qos),
+      [1],
+    );
+    await assert.rejects(
+      pi.subscribeAsync('prod/honeycomb/piB/ipcam/door/#', { qos: 1 }),
+      (err: { packet?: { granted?: number[] } }) => err.packet?.granted?.[0] === 128,
+    );
+    await pi.endAsync();
+  });
+});
+
 describe('picam-broker: acknowledged after commit', () => {
   async function loadStore(p: Ports, brokerProps: Record<string, unknown>, maxDelayMs: number) {
     const file = join(dir, `broker${files++}.db`);
