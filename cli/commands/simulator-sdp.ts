@@ -79,7 +79,8 @@ function splitSections(lines: string[]): Section[] {
 function checkTail(lines: string[]): string | AnswerCheck {
   const [a, v, c] = lines.slice(-3);
   if (a !== `a=x-skl-ssrca:${VBC01_AUDIO_SSRC}`) return no(`the third-last line is not a=x-skl-ssrca:${VBC01_AUDIO_SSRC} (got ${show(a)})`);
-  if (v !== `a=x-skl-ssrcv:${VBC01_VIDEO_SSRC}`) return no(`the second-last line is not a=x-skl-ssrcv:${VBC01_VIDEO_SSRC} (got ${show(v)})`);
+  if (v !== `a=x-skl-ssrcv:${VBC01_VIDEO_SSRC}`)
+    return no(`the second-last line is not a=x-skl-ssrcv:${VBC01_VIDEO_SSRC} (got ${show(v)})`);
   const cname = /^a=x-skl-cname:(\S+)$/.exec(c ?? '')?.[1];
   if (!cname) return no(`the last line is not a=x-skl-cname:{cname} (got ${show(c)})`);
   return cname;

@@ -14,7 +14,8 @@
  *
  * Events: 'rejected' (reason), 'streaming' (streamId: the first packet went
  * out), 'remb' (bps), 'bitrate' (bps: the encoder now sending),
- * 'keyframe-request' (kind), 'stopped' ({ streamId, reason }).
+ * 'keyframe-request' (kind), 'encoder' (pid of an ffmpeg it started),
+ * 'stopped' ({ streamId, reason }: its encoders have exited).
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
@@ -107,7 +108,11 @@ export class SimulatedVbcStreamer extends EventEmitter {
   /** the stream that ended last: its counters stay readable */
   private lastSession?: Session;
   private readonly closing = new Set<Promise<void>>();
-  private readonly counters = { keepalives: 0, rejectedReason: undefined as string | undefined, stopReason: undefined as StopReason | undefined };
+  private readonly counters = {
+    keepalives: 0,
+    rejectedReason: undefined as string | undefined,
+    stopReason: undefined as StopReason | undefined,
+  };
   private closed = false;
 
   constructor(options: StreamerOptions) {
@@ -153,9 +158,7 @@ export class SimulatedVbcStreamer extends EventEmitter {
     this.counters.rejectedReason = undefined;
     this.counters.keepalives = 0;
     const { address, videoPort, videoRtcpPort, videoPayloadType } = check.target;
-    this.opts.log(
-      `${this.opts.name}: stream ${streamId}: H.264 PT ${videoPayloadType} to ${address}:${videoPort} (RTCP ${videoRtcpPort})`,
-    );
+    this.opts.log(`${this.opts.name}: stream ${streamId}: H.264 PT ${videoPayloadType} to ${address}:${videoPort} (RTCP ${videoRtcpPort})`);
     this.session = new Session(streamId, check.target, this.opts, this, (reason) => void this.stop(reason, streamId));
     return true;
   }
@@ -193,6 +196,7 @@ export class SimulatedVbcStreamer extends EventEmitter {
     await Promise.all([...this.closing]);
   }
 
+  /** The current stream's counters, or the last one's once it ended. */
   stats(): StreamerStats {
     const s = this.session ?? this.lastSession;
     return {
@@ -280,7 +284,13 @@ class Session {
 
   stats(): Omit<StreamerStats, 'keepalives' | 'rejectedReason' | 'stopReason'> {
     const pids = [this.active?.pid, this.next?.pid].filter((p): p is number => p !== undefined);
-    return { ...this.counts, rembValuesBps: [...this.counts.rembValuesBps], streamId: this.streamId, target: this.target, encoderPids: pids };
+    return {
+      ...this.counts,
+      rembValuesBps: [...this.counts.rembValuesBps],
+      streamId: this.streamId,
+      target: this.target,
+      encoderPids: pids,
+    };
   }
 
   async close(): Promise<void> {
@@ -295,12 +305,14 @@ class Session {
   }
 
   private startEncoder(bitrateBps: number): Encoder {
-    return new Encoder(
+    const encoder = new Encoder(
       this.opts.encoder,
       bitrateBps,
       (au, from) => this.onAccessUnit(au, from),
       (why, from) => this.onEncoderFailure(why, from),
     );
+    this.events.emit('encoder', encoder.pid);
+    return encoder;
   }
 
   /** Re-encodes at `bitrateBps`: a new encoder takes over at its first keyframe, so the picture never stops. */
