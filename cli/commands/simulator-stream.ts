@@ -51,6 +51,8 @@ export interface StreamerOptions {
   maxPayload?: number;
   /** sender reports every this many ms (5,000) */
   srIntervalMs?: number;
+  /** share of RTP packets it drops on purpose, 0..1: a lossy network for the server to measure (0) */
+  loss?: number;
   /** the encoder: ffmpeg binary, size, frame rate, keyframe interval (ffmpeg, 1280x720, 25, 50) */
   encoder?: Partial<EncoderSettings>;
 }
@@ -63,6 +65,8 @@ export interface StreamerStats {
   streamId?: string;
   target?: StreamTarget;
   packetsSent: number;
+  /** packets dropped on purpose (`loss`): counted in the sequence numbers, never sent */
+  packetsDropped: number;
   bytesSent: number;
   framesSent: number;
   keyframesSent: number;
@@ -125,9 +129,11 @@ export class SimulatedVbcStreamer extends EventEmitter {
       raiseRatio: 0.2,
       maxPayload: 1200,
       srIntervalMs: 5000,
+      loss: 0,
       ...options,
       encoder: { ffmpeg: 'ffmpeg', size: '1280x720', fps: 25, gop: 50, ...options.encoder },
     };
+    this.setLoss(this.opts.loss);
   }
 
   /** A `stream/*` message as it came over MQTT (parsed JSON); bad ones are logged, a bad play is rejected. */
@@ -169,6 +175,12 @@ export class SimulatedVbcStreamer extends EventEmitter {
       return;
     }
     this.counters.keepalives++;
+  }
+
+  /** Drops this share (0..1) of RTP packets from now on, as a lossy network between camera and server would. */
+  setLoss(share: number): void {
+    if (!(share >= 0 && share <= 1)) throw new RangeError(`loss is a share from 0 to 1 (got ${share})`);
+    this.opts.loss = share;
   }
 
   /** Ends the stream (only `streamId`'s, when given); resolves once its encoders have exited. */
@@ -223,6 +235,7 @@ function emptyStats(): Omit<StreamerStats, 'keepalives' | 'rejectedReason' | 'st
   return {
     state: 'idle',
     packetsSent: 0,
+    packetsDropped: 0,
     bytesSent: 0,
     framesSent: 0,
     keyframesSent: 0,
@@ -361,6 +374,10 @@ class Session {
     payloads.forEach((payload, i) => {
       const header = rtpHeader(this.target.videoPayloadType, i === payloads.length - 1, this.sequence, timestamp);
       this.sequence = (this.sequence + 1) & 0xffff;
+      if (this.opts.loss > 0 && Math.random() < this.opts.loss) {
+        this.counts.packetsDropped++;
+        return;
+      }
       this.socket.send([header, payload], this.target.videoPort, this.target.address);
       this.counts.packetsSent++;
       this.counts.bytesSent += header.length + payload.length;

@@ -36,7 +36,7 @@ describe('the answer a simulated VBC01 accepts', () => {
 });
 
 describe('an answer a simulated VBC01 refuses, with the reason', () => {
-  const cases: Array<[string, string, RegExp]> = [
+  const cases: Array<[string, unknown, RegExp]> = [
     [
       'no a=direction:passive after a=recvonly',
       good.replace('a=recvonly\r\na=direction:passive', 'a=recvonly'),

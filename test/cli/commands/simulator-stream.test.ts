@@ -142,6 +142,20 @@ describe('simulated VBC01 streamer', { skip: skipWithoutFfmpeg }, () => {
     assert.equal(streamer.stats().bitrateBps, 2_000_000, 'same bitrate');
   });
 
+  it('drops the share of packets it is told to, as a lossy network would, and stops dropping when told', async () => {
+    const { streamer, server } = await setUp({ loss: 0.3 });
+    assert.throws(() => streamer.setLoss(1.5), /loss is a share from 0 to 1/);
+    streamer.play('stream-loss', vbc01Answer(server.ports));
+    await waitFor('20 packets dropped', async () => (streamer.stats().packetsDropped >= 20 ? true : undefined));
+    streamer.setLoss(0);
+    const dropped = streamer.stats().packetsDropped;
+    const seen = server.packets.length;
+    await waitFor('50 more packets', async () => (server.packets.length >= seen + 50 ? true : undefined));
+    assert.equal(streamer.stats().packetsDropped, dropped, 'no more drops');
+    const gaps = server.packets.slice(1).filter((p, i) => p.sequence !== ((server.packets[i]!.sequence + 1) & 0xffff));
+    assert.ok(gaps.length > 0, 'the server sees sequence gaps');
+  });
+
   it('stops by itself when no RTCP comes back, leaving no ffmpeg', async () => {
     const { streamer, server, pids, logs } = await setUp({ rtcpTimeoutMs: 1500 }, false);
     const stopped = new Promise<{ reason: string }>((resolve) => streamer.once('stopped', resolve));
