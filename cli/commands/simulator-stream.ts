@@ -82,6 +82,8 @@ export interface StreamerStats {
   /** datagrams on its socket that are not RTCP */
   rtcpIgnored: number;
   senderReports: number;
+  /** sends the socket refused (no route to the answer's address...) */
+  sendErrors: number;
   keyframeRequests: number;
   keepalives: number;
   /** encoders started after the first one (bitrate changes, keyframe requests) */
@@ -246,6 +248,7 @@ function emptyStats(): Omit<StreamerStats, 'keepalives' | 'rejectedReason' | 'st
     rtcpReceived: 0,
     rtcpIgnored: 0,
     senderReports: 0,
+    sendErrors: 0,
     keyframeRequests: 0,
     encoderRestarts: 0,
     encoderPids: [],
@@ -266,6 +269,7 @@ class Session {
   private readonly timestampBase = Math.floor(Math.random() * 0x100000000);
   private readonly startedAt = performance.now();
   private lastSecondBytes = 0;
+  private lastSendError?: string;
   private ended = false;
 
   constructor(
@@ -279,7 +283,7 @@ class Session {
     this.socket = createSocket('udp4');
     this.socket.on('message', (data) => this.onRtcp(data));
     // A send to an unreachable port (ICMP refused) comes back as an error: not fatal for UDP.
-    this.socket.on('error', (err) => opts.log(`${opts.name}: stream socket: ${err.message}`));
+    this.socket.on('error', (err) => this.onSendError(err));
     this.socket.bind(0, () => {
       if (this.ended) return;
       this.active = this.startEncoder(opts.startBitrateBps);
@@ -378,7 +382,7 @@ class Session {
         this.counts.packetsDropped++;
         return;
       }
-      this.socket.send([header, payload], this.target.videoPort, this.target.address);
+      this.socket.send([header, payload], this.target.videoPort, this.target.address, this.afterSend);
       this.counts.packetsSent++;
       this.counts.bytesSent += header.length + payload.length;
     });
@@ -411,8 +415,19 @@ class Session {
         }),
       ],
     });
-    this.socket.send([sr.serialize(), sdes.serialize()], this.target.videoRtcpPort, this.target.address);
+    this.socket.send([sr.serialize(), sdes.serialize()], this.target.videoRtcpPort, this.target.address, this.afterSend);
     this.counts.senderReports++;
+  }
+
+  private readonly afterSend = (err: Error | null) => err && this.onSendError(err);
+
+  /** A send that failed (no route, say): counted, and logged once per kind of failure rather than per packet. */
+  private onSendError(err: Error): void {
+    this.counts.sendErrors++;
+    const kind = (err as NodeJS.ErrnoException).code ?? err.message;
+    if (kind === this.lastSendError) return;
+    this.lastSendError = kind;
+    this.opts.log(`${this.opts.name}: sending to ${this.target.address}: ${err.message}`);
   }
 
   private armWatchdog(): void {

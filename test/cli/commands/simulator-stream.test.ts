@@ -169,10 +169,10 @@ describe('simulated VBC01 streamer', { skip: skipWithoutFfmpeg }, () => {
   });
 
   it('keeps streaming past the time-out while RTCP comes back', async () => {
-    const { streamer, server } = await setUp({ rtcpTimeoutMs: 1000 });
+    const { streamer, server } = await setUp({ rtcpTimeoutMs: 2000 });
     streamer.play('stream-6', vbc01Answer(server.ports));
-    // 15 receiver reports 200 ms apart span three time-outs.
-    await waitFor('15 receiver reports read', async () => (streamer.stats().rtcpReceived >= 15 ? true : undefined));
+    // 30 receiver reports 200 ms apart span three time-outs.
+    await waitFor('30 receiver reports read', async () => (streamer.stats().rtcpReceived >= 30 ? true : undefined));
     assert.equal(streamer.stats().state, 'streaming');
   });
 
@@ -217,6 +217,14 @@ describe('simulated VBC01 streamer', { skip: skipWithoutFfmpeg }, () => {
     assert.deepEqual(await stopped, { streamId: 'b', reason: 'stream/stop' });
     assert.equal(pids.length, 2);
     assert.deepEqual(pids.filter(alive), []);
+  });
+
+  it('counts sends the network refuses and logs them once, not once a packet', async () => {
+    const { streamer, server, logs } = await setUp();
+    // The broadcast address: the socket refuses (EACCES) every send without SO_BROADCAST.
+    streamer.play('stream-8', vbc01Answer({ ...server.ports, address: '255.255.255.255' }));
+    await waitFor('20 refused sends', async () => (streamer.stats().sendErrors >= 20 ? true : undefined));
+    assert.equal(logs.filter((l) => /sending to 255\.255\.255\.255: .*EACCES/.test(l)).length, 1, logs.join('\n'));
   });
 
   it('a stream/play without a streamId is rejected', async () => {
