@@ -50,6 +50,13 @@ afterEach(async () => {
   }
 });
 
+/** ffprobe's view of an Annex-B H.264 stream: its first stream's fields, and what it complained about. */
+function ffprobe(annexB: Buffer) {
+  const entries = 'stream=codec_name,profile,width,height,nb_read_frames';
+  const args = ['-v', 'error', '-f', 'h264', '-count_frames', '-show_entries', entries, '-of', 'json', '-'];
+  return spawnSync('ffprobe', args, { input: annexB });
+}
+
 const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
 
 describe('simulated VBC01 streamer', { skip: skipWithoutFfmpeg }, () => {
@@ -66,22 +73,7 @@ describe('simulated VBC01 streamer', { skip: skipWithoutFfmpeg }, () => {
       assert.equal(b.sequence, (a.sequence + 1) & 0xffff, 'no gap in sequence numbers');
       if (!a.marker) assert.equal(b.timestamp, a.timestamp, 'packets of one picture share its timestamp');
     }
-    const probe = spawnSync(
-      'ffprobe',
-      [
-        '-v',
-        'error',
-        '-f',
-        'h264',
-        '-count_frames',
-        '-show_entries',
-        'stream=codec_name,profile,width,height,nb_read_frames',
-        '-of',
-        'json',
-        '-',
-      ],
-      { input: server.annexB() },
-    );
+    const probe = ffprobe(server.annexB());
     const [stream] = (JSON.parse(probe.stdout.toString()) as { streams: Array<Record<string, string | number>> }).streams;
     assert.equal(stream?.codec_name, 'h264');
     assert.match(String(stream?.profile), /Baseline/);
@@ -117,6 +109,12 @@ describe('simulated VBC01 streamer', { skip: skipWithoutFfmpeg }, () => {
     assert.deepEqual(stats.rembValuesBps, rembs);
     assert.equal(stats.encoderRestarts, 2);
     assert.ok(stats.keyframesSent >= 3, 'each new encoder starts with a keyframe');
+    await waitFor('pictures from the last encoder', async () =>
+      server.packets.length > 0 && streamer.stats().framesSent > stats.framesSent + 10 ? true : undefined,
+    );
+    const probe = ffprobe(server.annexB());
+    assert.equal(probe.stderr.toString(), '', 'the stream decodes across both switches without an error');
+    assert.ok(server.nalTypes.filter((t) => t === 7).length >= 3, 'an SPS at each switch');
   });
 
   it('a small REMB change upward does not restart the encoder', async () => {
