@@ -104,6 +104,7 @@ export function emptyStats(): SessionStats {
     encoderPids: [],
   };
 }
+
 /** One stream: its socket, encoders, clocks and counters. */
 export class StreamSession {
   private readonly socket: Socket;
@@ -131,7 +132,7 @@ export class StreamSession {
     this.counts.state = 'starting';
     this.socket = createSocket('udp4');
     this.socket.on('message', (data) => this.onRtcp(data));
-    // A send to an unreachable port (ICMP refused) comes back as an error: not fatal for UDP.
+    // A refused send (no route, a broadcast address) is an error event without a callback: counted, not fatal.
     this.socket.on('error', (err) => this.onSendError(err));
     this.socket.bind(0, () => {
       if (this.ended) return;

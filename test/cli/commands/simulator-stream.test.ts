@@ -225,6 +225,17 @@ describe('simulated VBC01 streamer', { skip: skipWithoutFfmpeg }, () => {
     assert.equal(logs.filter((l) => /sending to 255\.255\.255\.255: .*EACCES/.test(l)).length, 1, logs.join('\n'));
   });
 
+  it('stops and says why when its encoder cannot start', async () => {
+    const { streamer, server, logs } = await setUp({ encoder: { ffmpeg: '/nonexistent/ffmpeg' } });
+    const stopped = new Promise<{ reason: string }>((resolve) => streamer.once('stopped', resolve));
+    streamer.play('stream-9', vbc01Answer(server.ports));
+    assert.equal((await stopped).reason, 'encoder-failed');
+    assert.ok(
+      logs.some((l) => /ffmpeg could not start \(spawn \/nonexistent\/ffmpeg ENOENT\)/.test(l)),
+      logs.join('\n'),
+    );
+  });
+
   it('a stream/play without a streamId is rejected', async () => {
     const { streamer, server } = await setUp();
     streamer.command('play', { sdpOffer: vbc01Answer(server.ports) });
