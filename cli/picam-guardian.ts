@@ -120,7 +120,7 @@ async function main(argv: string[]): Promise<void> {
       pis: 0,
       cameraIds: simCameras,
       gatewayUrl: `http://127.0.0.1:${role.flowEnv.PICAM_GATEWAY_PORT}`,
-      log: (l) => l.includes('upload') && console.log(l),
+      log: (l) => /upload|stream|re-encoding/.test(l) && console.log(l),
     });
     stopSim = sim.stop;
     console.log(`

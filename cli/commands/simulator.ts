@@ -4,13 +4,15 @@
  * the firmware's protocol (shared/reference/vbc01-protocol.md §1, §5, §6; the
  * README's "VBC01 messages and commands"): 32-hex ids, a Last Will without
  * status, nested heartbeats carrying the camera's IP, lower-case UUID event ids,
- * whole-number confidences; they obey setmode and sound commands. The one field
+ * whole-number confidences; they obey setmode and sound commands, and answer
+ * `stream/play` with live H.264 over RTP (simulator-stream.ts). The one field
  * real firmware does not send is the connection's `name`, so the demo's cameras
  * have names.
  */
 import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { simulatedUploads } from './simulator-uploads';
+import { SimulatedVbcStreamer, streamCommandOf, type StreamerOptions } from './simulator-stream';
 
 export interface SimulatorOptions {
   url: string;
@@ -26,6 +28,8 @@ export interface SimulatorOptions {
   gatewayUrl?: string;
   /** the cameras' ids (registered at the gateway); random ones otherwise */
   cameraIds?: string[];
+  /** the cameras' livestream (stream/play|keepalive|stop): settings, or false for none */
+  stream?: Omit<StreamerOptions, 'name' | 'log'> | false;
 }
 
 /** A VBC01 camera id: 32 upper-case hex digits (vbc01-protocol.md §1). */
@@ -33,6 +37,8 @@ export const newCameraId = () => randomUUID().replace(/-/g, '').toUpperCase();
 
 export interface Simulator {
   devices: Array<{ id: string; type: string; name: string }>;
+  /** each VBC01 camera's livestream, by camera id (none when `stream` is false) */
+  streamers: ReadonlyMap<string, SimulatedVbcStreamer>;
   stop(): Promise<void>;
 }
 
@@ -63,6 +69,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     timers.add(t);
   };
   const devices: Simulator['devices'] = [];
+  const streamers = new Map<string, SimulatedVbcStreamer>();
   const uploads = opts.gatewayUrl ? simulatedUploads({ gatewayUrl: opts.gatewayUrl, log }) : undefined;
 
   const connect = (clientId: string, will?: { topic: string; payload: string; retain: boolean }) =>
@@ -133,6 +140,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     heartbeat();
     send(c, `${base}/message/hive-cam/${id}/camera/state`, { mode, timestamp: nowSec() });
     c.subscribe(`${prefix}/honeycomb/${id}/#`, { qos: 1 });
+    const streamer = opts.stream === false ? undefined : new SimulatedVbcStreamer({ ...opts.stream, name, log });
+    if (streamer) streamers.set(id, streamer);
     let soundTimer: NodeJS.Timeout | undefined;
     const stopSound = (why: string) => {
       if (!soundTimer) return;
@@ -162,6 +171,10 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
         }, SOUND_MS[m.soundType]);
         timers.add(soundTimer);
       } else if (topic.endsWith('/sound/stop')) stopSound('asked');
+      else {
+        const streamCommand = streamCommandOf(topic);
+        if (streamCommand) streamer?.command(streamCommand, m);
+      }
     });
     every(10_000, heartbeat);
     const activity = () => {
@@ -235,9 +248,12 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
 
   return {
     devices,
+    streamers,
     stop: async () => {
       for (const t of timers) clearTimeout(t);
       timers.clear();
+      // No stream and no ffmpeg outlive the simulator.
+      await Promise.all([...streamers.values()].map((s) => s.close()));
       await Promise.all(clients.map((c) => c.endAsync()));
     },
   };
