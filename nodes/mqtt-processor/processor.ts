@@ -12,6 +12,7 @@ import type {
   CommandRecord,
   CommandRequest,
   ConnectionAlertRecord,
+  ConnectionRecord,
   DeadLetterRecord,
   MqttCommandMessage,
   StoreRecord,
@@ -19,13 +20,14 @@ import type {
 import { COMMAND_ACTIONS, SOUND_TYPES } from '../lib/types';
 import { settingsDocument } from './camera-settings';
 import { ConnectionAlerts, type ConnectionAlertKind } from './connection-alerts';
+import { HostedCameras } from './hosted-cameras';
 import { DEFAULT_CLOCK_WINDOW, type ClockWindow } from './device-time';
 import { decodePayload } from './payload-limits';
 import { InvalidPayload, jpegBytes, parseMode, toRecord, type ParsedRecord } from './payloads';
 import { fingerprint, RecentMap } from '../lib/recent';
 import { SensorWatch, type Crossing, type SensorLimits } from './sensor-limits';
 import { commandTopic, parseDeviceTopic, type TopicConfig } from './topics';
-import { ANY_DEVICE_ID_PATTERN } from '../lib/hosted-devices';
+import { ANY_DEVICE_ID_PATTERN, HOSTED_DEVICE_TYPE } from '../lib/hosted-devices';
 
 export interface ProcessorOptions extends TopicConfig {
   maxPayloadBytes: number;
@@ -104,6 +106,7 @@ export class Processor {
   private readonly seen = new RecentMap<number, true>(20_000, REDELIVERY_WINDOW_MS);
   private readonly openActivities = new RecentMap<string, number>(20_000, PAIRING_WINDOW_MS);
   private readonly connectionAlerts: ConnectionAlerts;
+  private readonly hosted = new HostedCameras();
   private readonly sensors: SensorWatch;
   private readonly now: () => number;
 
@@ -211,16 +214,9 @@ export class Processor {
     switch (record.kind) {
       case 'connection': {
         if (record.name) device.name = record.name;
-        const due =
-          record.status === 'connected'
-            ? this.connectionAlerts.connected(t.deviceId)
-            : this.connectionAlerts.disconnected(t.deviceId, record.timeMs);
-        if (due) {
-          // Stored with the record, so a restart knows what the user was told.
-          record.announced = due === 'camera-online' ? 'online' : 'offline';
-          this.counters.alerts++;
-          this.emitLater({ alerts: [this.connectionAlert(t.deviceId, due, record.timeMs)], commands: NONE });
-        }
+        this.connectionChanged(record);
+        this.hosted.camera(t.deviceId, record.status === 'connected');
+        this.followHost(t.deviceId, record);
         if (record.status === 'connected') {
           const restore = device.mode ? this.restoreMode(t.deviceId, device.mode) : undefined;
           if (restore) out.commands = [restore];
@@ -257,6 +253,40 @@ export class Processor {
     }
     this.count(out);
     return out;
+  }
+
+  /** The online/offline alert a connection record makes due, if any. */
+  private connectionChanged(record: ConnectionRecord): void {
+    const due =
+      record.status === 'connected'
+        ? this.connectionAlerts.connected(record.deviceId)
+        : this.connectionAlerts.disconnected(record.deviceId, record.timeMs);
+    if (!due) return;
+    // Stored with the record, so a restart knows what the user was told.
+    record.announced = due === 'camera-online' ? 'online' : 'offline';
+    this.counters.alerts++;
+    this.emitLater({ alerts: [this.connectionAlert(record.deviceId, due, record.timeMs)], commands: NONE });
+  }
+
+  /** A host's connection carries its hosted cameras with it (hosted-cameras.ts): one stored record each. */
+  private followHost(hostId: string, host: ConnectionRecord): void {
+    const ids = host.status === 'connected' ? this.hosted.hostUp(hostId) : this.hosted.hostDown(hostId);
+    for (const id of ids) {
+      const device = this.devices.get(id);
+      const why = host.status === 'connected' ? `its host ${hostId} is back` : `its host ${hostId} is offline`;
+      const record: ConnectionRecord = {
+        kind: 'connection',
+        deviceId: id,
+        deviceType: device?.deviceType ?? HOSTED_DEVICE_TYPE,
+        timeMs: host.timeMs,
+        status: host.status,
+        name: device?.name,
+        raw: JSON.stringify({ status: host.status, reason: why }),
+      };
+      this.connectionChanged(record);
+      this.counters.records++;
+      this.emitLater({ record, alerts: NONE, commands: NONE });
+    }
   }
 
   handleCommand(req: CommandRequest): CommandResult {

@@ -234,6 +234,57 @@ describe('mqtt-processor: connection alerts and state restore', () => {
     p.close();
   });
 
+  it("takes a Pi's hosted cameras down with the Pi, with their offline alert after the grace period, and back with it", async () => {
+    const { p, later } = make({ deviceTypes: ['hive-cam', 'picam', 'ipcam'], debounceMs: 40 });
+    const piConnection = `prod/device/connection/picam/${PI}`;
+    const door = `prod/device/connection/ipcam/${PI}/door`;
+    const yard = `prod/device/connection/ipcam/${PI}/yard`;
+    p.handleDevice(piConnection, json(connected(1)));
+    p.handleDevice(door, json({ ...connected(2), name: 'Door' }));
+    // a camera already down by itself is not brought back by its host
+    p.handleDevice(yard, json(disconnected(2)));
+    await new Promise((r) => setTimeout(r, 80));
+    const records = () => later.flatMap((o) => (o.record?.kind === 'connection' ? [o.record] : []));
+    const alertsFor = (id: string) =>
+      later
+        .flatMap((o) => o.alerts)
+        .filter((a) => (a as Alert).deviceId === id)
+        .map((a) => a.kind);
+    assert.deepEqual(records(), []);
+    const hosted = `${PI}.door`;
+
+    // The Pi's Last Will: its camera can say nothing more, so it is disconnected too, once.
+    p.handleDevice(piConnection, json(disconnected(3)));
+    p.handleDevice(piConnection, json(disconnected(4)));
+    assert.deepEqual(
+      records().map((r) => [r.deviceId, r.status, r.deviceType]),
+      [[hosted, 'disconnected', 'ipcam']],
+    );
+    assert.match(records()[0]!.raw, /host picam-kitchen is offline/);
+    await new Promise((r) => setTimeout(r, 80));
+    assert.deepEqual(alertsFor(hosted), ['camera-online', 'camera-offline']);
+    assert.equal(
+      (later.flatMap((o) => o.alerts).find((a) => a.kind === 'camera-offline' && (a as Alert).deviceId === hosted) as Alert).deviceName,
+      'Door',
+    );
+
+    // The Pi is back: the camera it took down is connected again (and the user told), the other not.
+    p.handleDevice(piConnection, json(connected(5)));
+    assert.deepEqual(
+      records().map((r) => [r.deviceId, r.status]),
+      [
+        [hosted, 'disconnected'],
+        [hosted, 'connected'],
+      ],
+    );
+    assert.deepEqual(alertsFor(hosted), ['camera-online', 'camera-offline', 'camera-online']);
+    assert.deepEqual(
+      alertsFor(`${PI}.yard`).filter((k) => k === 'camera-online'),
+      [],
+    );
+    p.close();
+  });
+
   it('republishes the stored mode when a camera reconnects', () => {
     const { p } = make();
     p.handleDevice(topics.state(), json({ mode: 'PRIVACY' }));
