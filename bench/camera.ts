@@ -8,7 +8,6 @@
  * Runs alone: `node --import tsx bench/camera.ts`.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { sourceCommand } from '../nodes/rpicam-rtsp/commands';
 import { Pipeline } from '../nodes/rpicam-rtsp/pipeline';
@@ -17,26 +16,10 @@ import { RtspReceiver } from '../test/support/rtsp-receiver';
 import { tempDir } from '../test/support/tmp';
 import { freePort } from '../test/support/ports';
 import { ffmpegInstalled } from '../nodes/lib/child-process';
+import { cpuSeconds, sleep, until } from './proc';
 
 const SIZE = { width: 1280, height: 720, framerate: 15 };
 const MEASURE_S = Number(process.env.BENCH_CAMERA_S ?? 10);
-const TICKS = 100; // USER_HZ on Linux
-
-/** CPU seconds a process has used (user + system), from /proc. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, ok: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await sleep(10);
-  }
-}
 
 function config(url: string): StreamConfig {
   return {

@@ -10,26 +10,14 @@
  * first frame ≤ 3 s. Runs alone: `node --import tsx bench/ipcam.ts`.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { ffmpegInstalled } from '../nodes/lib/child-process';
+import { cpuSeconds, sleep, until } from './proc';
 import { IpCamera, type IpCameraConfig } from '../nodes/ipcam/ip-camera';
 import { RtspCamera, skipWithoutGstRtsp } from '../test/support/rtsp-camera';
 
 const CAMERAS = Number(process.env.BENCH_IPCAMS ?? 4);
 const MEASURE_S = Number(process.env.BENCH_IPCAM_S ?? 10);
-const TICKS = 100; // USER_HZ on Linux
-
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / TICKS;
-  } catch {
-    return 0;
-  }
-}
-
 /** This process's ffmpeg children, by role: the pull reads the ffconcat script, the analyser writes image2pipe. */
 function ffmpegs(): { pull: number[]; analyser: number[] } {
   const rows = spawnSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' }).stdout.split('\n');
@@ -42,15 +30,6 @@ function ffmpegs(): { pull: number[]; analyser: number[] } {
     else if (line.includes('concat')) out.pull.push(Number(pid));
   }
   return out;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, ok: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await sleep(10);
-  }
 }
 
 function config(i: number, server: RtspCamera): IpCameraConfig {

@@ -238,6 +238,8 @@ export class StreamSession {
     });
     this.counts.framesSent++;
     if (au.keyframe) this.counts.keyframesSent++;
+    // For latency measurements (bench/live.ts): when the picture with this RTP timestamp left.
+    this.events.emit('frame', timestamp, Date.now());
     if (this.counts.state !== 'streaming') {
       this.counts.state = 'streaming';
       this.events.emit('streaming', this.streamId);

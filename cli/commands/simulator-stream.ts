@@ -15,7 +15,8 @@
  * Events: 'rejected' (reason), 'streaming' (streamId: the first packet went
  * out), 'remb' (bps), 'bitrate' (bps: the encoder now sending),
  * 'keyframe-request' (kind), 'encoder' (pid of an ffmpeg it started),
- * 'stopped' ({ streamId, reason }: its encoders have exited).
+ * 'stopped' ({ streamId, reason }: its encoders have exited), 'frame'
+ * (rtpTimestamp, sentAtMs: a picture went out, for latency benchmarks).
  */
 import { EventEmitter } from 'node:events';
 import { checkCameraAnswer } from './simulator-sdp';
