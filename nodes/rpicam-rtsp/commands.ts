@@ -25,50 +25,17 @@ const QUIET = ['-hide_banner', '-loglevel', 'warning', '-nostats'];
 const FLUSH = ['-flush_packets', '1'];
 
 /**
- * An IP camera's copied stream on stdin, stamped with the time each frame
- * arrives: its frame rate is then not needed in advance, so the analyser can
- * start while the connection check still runs (nodes/ipcam/ip-camera.ts), and
- * `fps=` picks frames by real time whatever rate the camera sends.
- */
-function wallclockH264Input(): string[] {
-  return [
-    '-fflags',
-    'nobuffer',
-    '-use_wallclock_as_timestamps',
-    '1',
-    '-probesize',
-    '32768',
-    '-analyzeduration',
-    '1',
-    '-f',
-    'h264',
-    '-i',
-    'pipe:0',
-  ];
-}
-
-/**
  * Raw H.264 on stdin. Raw H.264 has no timestamps: without -framerate ffmpeg
  * assumes 25 fps. By default ffmpeg probes 5 s of video (or 5 MB) before it
  * writes anything, delaying the stream and then sending it in a burst; the
  * stream starts with an SPS, which gives the size, so a 1 µs analysis (0 would
  * mean the default) lets the output start after a frame or two.
  */
-function rawH264Input(framerate: number): string[] {
-  return [
-    '-fflags',
-    'nobuffer',
-    '-probesize',
-    '32768',
-    '-analyzeduration',
-    '1',
-    '-f',
-    'h264',
-    '-framerate',
-    String(framerate),
-    '-i',
-    'pipe:0',
-  ];
+function rawH264Input(framerate?: number): string[] {
+  // No rate: each frame stamped as it arrives (an IP camera's copy; see analyserCommand).
+  const stamps = framerate ? ['-framerate', String(framerate)] : [];
+  const clock = framerate ? [] : ['-use_wallclock_as_timestamps', '1'];
+  return ['-fflags', 'nobuffer', ...clock, '-probesize', '32768', '-analyzeduration', '1', '-f', 'h264', ...stamps, '-i', 'pipe:0'];
 }
 
 /** Net flips: a 180° rotation is both flips, and flips compose by cancelling (as libcamera's transforms do). */
@@ -170,7 +137,10 @@ export function relayCommand(cfg: StreamConfig): Command {
 /** Decodes stdin: JPEGs (image2pipe) on stdout, grey motionWidth×motionHeight frames on fd 3. */
 export function analyserCommand(cfg: StreamConfig, analysis: AnalysisConfig): Command {
   const a = analysis;
-  const args = [...QUIET, ...(cfg.source === 'rtsp' ? wallclockH264Input() : rawH264Input(cfg.framerate))];
+  // An IP camera's frames are stamped as they arrive: its frame rate need not be known in advance, so the
+  // analyser can start while the connection check still runs (nodes/ipcam/ip-camera.ts), and `fps=` picks
+  // frames by real time whatever rate the camera sends.
+  const args = [...QUIET, ...rawH264Input(cfg.source === 'rtsp' ? undefined : cfg.framerate)];
   // Never wider than the source: a camera's sub stream may be narrower than the MJPEG width asked for.
   args.push('-map', '0:v', '-vf', `fps=${a.jpegFps},scale='min(${a.jpegWidth},iw)':-2`, '-c:v', 'mjpeg', '-q:v', '5');
   args.push(...FLUSH, '-f', 'image2pipe', 'pipe:1');

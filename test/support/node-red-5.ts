@@ -9,6 +9,7 @@
  * node-gyp needs) that the `node` package's install script would fetch, without
  * running that script.
  */
+import { isAlive } from './processes';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -116,12 +117,7 @@ function holderAlive(dir: string): boolean {
   } catch {
     return true; // created a moment ago, pid not written yet
   }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return isAlive(pid);
 }
 
 /** Installs `spec` into `<CACHE>/<name>` once; a folder without its `complete` mark is a broken earlier try. */

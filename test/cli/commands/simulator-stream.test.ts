@@ -11,18 +11,10 @@ import { afterEach, describe, it } from 'node:test';
 import { SimulatedVbcStreamer, type StreamerOptions } from '../../../cli/commands/simulator-stream';
 import { skipWithoutFfmpeg } from '../../support/ffmpeg';
 import { FakeMediaServer, pli, receiverReport, remb, vbc01Answer, VIDEO_SSRC } from '../../support/vbc01-rtp';
+import { isAlive } from '../../support/processes';
 import { waitFor } from '../../support/wait';
 
 const running: Array<{ streamer: SimulatedVbcStreamer; server: FakeMediaServer; pids: number[]; rr?: NodeJS.Timeout }> = [];
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** A streamer with a small, cheap picture and a media server; `rtcp`: the server sends a receiver report every 200 ms. */
 async function setUp(options: Partial<StreamerOptions> = {}, rtcp = true) {
@@ -46,7 +38,7 @@ afterEach(async () => {
     clearInterval(t.rr);
     await t.streamer.close();
     await t.server.close();
-    assert.deepEqual(t.pids.filter(alive), [], 'no ffmpeg left');
+    assert.deepEqual(t.pids.filter(isAlive), [], 'no ffmpeg left');
   }
 });
 
@@ -160,7 +152,7 @@ describe('simulated VBC01 streamer', { skip: skipWithoutFfmpeg }, () => {
     streamer.play('stream-5', vbc01Answer(server.ports));
     assert.equal((await stopped).reason, 'rtcp-timeout');
     assert.ok(server.packets.length > 0, 'it had been streaming');
-    assert.deepEqual(pids.filter(alive), []);
+    assert.deepEqual(pids.filter(isAlive), []);
     assert.equal(streamer.stats().state, 'idle');
     assert.equal(streamer.stats().stopReason, 'rtcp-timeout');
     assert.ok(logs.some((l) => /no RTCP from the server for 1\.5 s/.test(l)));
@@ -214,7 +206,7 @@ describe('simulated VBC01 streamer', { skip: skipWithoutFfmpeg }, () => {
     streamer.command('stop', { streamId: 'b', messageType: 'stop' });
     assert.deepEqual(await stopped, { streamId: 'b', reason: 'stream/stop' });
     assert.equal(pids.length, 2);
-    assert.deepEqual(pids.filter(alive), []);
+    assert.deepEqual(pids.filter(isAlive), []);
   });
 
   it('counts sends the network refuses and logs them once, not once a packet', async () => {

@@ -12,16 +12,8 @@ import { startSimulator, type Simulator } from '../../../cli/commands/simulator'
 import { OutageBroker } from '../../support/aedes-broker';
 import { skipWithoutFfmpeg } from '../../support/ffmpeg';
 import { FakeMediaServer, receiverReport, vbc01Answer } from '../../support/vbc01-rtp';
+import { isAlive } from '../../support/processes';
 import { waitFor } from '../../support/wait';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('simulated VBC01 cameras on stream/play, keepalive and stop', { skip: skipWithoutFfmpeg }, () => {
   let broker: OutageBroker;
@@ -81,7 +73,7 @@ describe('simulated VBC01 cameras on stream/play, keepalive and stop', { skip: s
 
     await command('stop', { streamId, messageType: 'stop' });
     await waitFor('the stream stopped', async () => (streamer.stats().stopReason === 'stream/stop' ? true : undefined));
-    await waitFor('its ffmpeg gone', async () => (pids.filter(alive).length === 0 ? true : undefined));
+    await waitFor('its ffmpeg gone', async () => (pids.filter(isAlive).length === 0 ? true : undefined));
     assert.equal(streamer.stats().state, 'idle');
   });
 
@@ -101,10 +93,10 @@ describe('simulated VBC01 cameras on stream/play, keepalive and stop', { skip: s
     const streamer = sim!.streamers.get(id)!;
     await command('play', { streamId: randomUUID(), sdpOffer: vbc01Answer(server.ports), messageType: 'play' });
     await waitFor('streaming again', async () => (streamer.stats().state === 'streaming' ? true : undefined));
-    assert.ok(pids.some(alive));
+    assert.ok(pids.some(isAlive));
     await sim!.stop();
     sim = undefined;
-    assert.deepEqual(pids.filter(alive), []);
+    assert.deepEqual(pids.filter(isAlive), []);
     assert.equal(streamer.stats().stopReason, 'closed');
   });
 });

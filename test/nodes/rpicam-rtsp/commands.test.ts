@@ -109,6 +109,13 @@ describe('relay and analyser commands', () => {
         '-map 0:v -vf fps=5,scale=64:48,format=gray -flush_packets 1 -f rawvideo pipe:3',
     );
   });
+
+  it("stamps an IP camera's frames as they arrive: no frame rate needed before its check has run", () => {
+    const a = { jpegFps: 5, jpegWidth: 640, motionFps: 5, motionWidth: 64, motionHeight: 48 };
+    const args = line(analyserCommand({ ...cfg, source: 'rtsp', framerate: 0 }, a));
+    assert.ok(args.includes('-fflags nobuffer -use_wallclock_as_timestamps 1 -probesize 32768 -analyzeduration 1 -f h264 -i pipe:0'), args);
+    assert.ok(!args.includes('-framerate'), args);
+  });
 });
 
 describe('ffmpeg -progress parser', () => {
