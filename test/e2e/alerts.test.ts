@@ -14,13 +14,15 @@ import { API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../su
 import { FakeTelegram, testPng } from '../support/fake-telegram';
 import { activity, CAMERA, connected, topics } from '../support/fixtures';
 import { rows } from '../support/records';
+import { takeFreePorts } from '../support/ports';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 import { rawZip, uploadToGateway } from '../support/zip';
 import { uploadLikeCamera } from '../support/vbc01-upload';
 import { randomUUID } from 'node:crypto';
 
-const PORTS = { http: 18_940, mqtt: 18_941, ws: 18_942, webhook: 18_943, gateway: 18_944 };
+/** Free ports, taken in the first hook: fixed ones collided with other tests run at the same time. */
+const PORTS = { http: 0, mqtt: 0, ws: 0, webhook: 0, gateway: 0 };
 let motionEventId = '';
 const LOGIN = LOGINS.devices;
 const CHAT = 4242;
@@ -34,6 +36,7 @@ const hooked: Array<Record<string, any>> = [];
 const commands: Array<{ topic: string; payload: Record<string, unknown> }> = [];
 
 before(async () => {
+  await takeFreePorts(PORTS);
   fake = await FakeTelegram.start();
   hook = createServer((req, res) => {
     let body = '';

@@ -17,14 +17,15 @@ import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 import { hasFfmpeg, testRecording } from '../support/ffmpeg';
 import { uploadToGateway } from '../support/zip';
-import { freePort } from '../support/ports';
+import { freePort, takeFreePorts } from '../support/ports';
 
 /** Device times a few minutes old: the runtime only accepts device clocks near its own (issue 13). */
 const T0 = Math.floor(Date.now() / 1000) - 600;
 
-const PORTS = { http: 18_900, mqtt: 18_901, ws: 18_902, gateway: 18_903 };
-const GATEWAY = `http://127.0.0.1:${PORTS.gateway}`;
-const MQTT_URL = `mqtt://127.0.0.1:${PORTS.mqtt}`;
+/** Free ports, taken in the first hook: fixed ones collided with other tests run at the same time. */
+const PORTS = { http: 0, mqtt: 0, ws: 0, gateway: 0 };
+let GATEWAY = '';
+let MQTT_URL = '';
 const DEVICE_LOGIN = LOGINS.devices;
 const dir = tempDir('picam-e2e-');
 const dbFile = join(dir, 'picam-guardian.db');
@@ -32,7 +33,7 @@ const dbFile = join(dir, 'picam-guardian.db');
 let runtime: CliProcess;
 /** the runtime's 127.0.0.1-only listener, where MediaMTX asks /mediamtx/auth */
 let INTERNAL = '';
-const BASE = `http://127.0.0.1:${PORTS.http}`;
+let BASE = '';
 let camera: MqttClient;
 let commands: Array<{ topic: string; payload: Record<string, unknown> }> = [];
 
@@ -44,6 +45,10 @@ const publish = (c: MqttClient, topic: string, payload: unknown) =>
   c.publishAsync(topic, typeof payload === 'string' ? payload : JSON.stringify(payload), { qos: 1 });
 
 before(async () => {
+  await takeFreePorts(PORTS);
+  GATEWAY = `http://127.0.0.1:${PORTS.gateway}`;
+  MQTT_URL = `mqtt://127.0.0.1:${PORTS.mqtt}`;
+  BASE = `http://127.0.0.1:${PORTS.http}`;
   const internal = await freePort();
   INTERNAL = `http://127.0.0.1:${internal}`;
   runtime = startCli(

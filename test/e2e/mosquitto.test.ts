@@ -12,15 +12,17 @@ import { API_AUTH, cloudRoleEnv, startCli, type CliProcess } from '../support/cl
 import { activity, CAMERA, connected, environment, PI, topics } from '../support/fixtures';
 import { skipWithoutMosquitto, startMosquitto } from '../support/mosquitto';
 import { rows } from '../support/records';
+import { takeFreePorts } from '../support/ports';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 
 /** Device times a few minutes old: the runtime only accepts device clocks near its own (issue 13). */
 const T0 = Math.floor(Date.now() / 1000) - 600;
 
-const PORTS = { http: 18_930, mqtt: 18_931, ws: 18_932 };
+/** Free ports, taken in the first hook: fixed ones collided with other tests run at the same time. */
+const PORTS = { http: 0, mqtt: 0, ws: 0 };
 const LOGIN = { username: 'devices', password: 'mosquitto-secret-for-tests' };
-const BASE = `http://127.0.0.1:${PORTS.http}`;
+let BASE = '';
 const dir = tempDir('picam-mosquitto-');
 
 const skip = skipWithoutMosquitto;
@@ -30,6 +32,8 @@ let runtime: CliProcess | undefined;
 let camera: MqttClient | undefined;
 
 before(async () => {
+  await takeFreePorts(PORTS);
+  BASE = `http://127.0.0.1:${PORTS.http}`;
   if (skip) return;
   broker = startMosquitto(dir, PORTS.mqtt, LOGIN);
 

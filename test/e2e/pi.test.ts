@@ -12,13 +12,15 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
 import { skipWithoutMosquitto, startMosquitto } from '../support/mosquitto';
 import { RtspReceiver } from '../support/rtsp-receiver';
+import { freePort, takeFreePorts } from '../support/ports';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 import { hasFfmpeg, skipWithoutFfmpeg } from '../support/ffmpeg';
 
-const PORTS = { http: 18_950, mqtt: 18_951, ws: 18_952 };
+/** Free ports, taken in the first hook: fixed ones collided with other tests run at the same time. */
+const PORTS = { http: 0, mqtt: 0, ws: 0 };
 const ID = 'picam-e2e';
-const URL = `mqtt://127.0.0.1:${PORTS.mqtt}`;
+let URL = '';
 const T = {
   connection: `prod/device/connection/picam/${ID}`,
   environment: `prod/device/message/picam/${ID}/sensors/environment`,
@@ -26,7 +28,7 @@ const T = {
   state: `prod/device/message/picam/${ID}/camera/state`,
   activityStart: `prod/device/message/picam/${ID}/activity/start`,
 };
-const RTSP_PORT = 18_953;
+let RTSP_PORT = 0;
 const dir = tempDir('picam-pi-e2e-');
 
 let broker: ChildProcess | undefined;
@@ -54,6 +56,9 @@ const on = (topic: string) => heard.filter((h) => h.topic === topic);
 const last = (topic: string) => on(topic).at(-1);
 
 before(async () => {
+  await takeFreePorts(PORTS);
+  URL = `mqtt://127.0.0.1:${PORTS.mqtt}`;
+  RTSP_PORT = await freePort();
   if (skipWithoutMosquitto) return;
   broker = startMosquitto(dir, PORTS.mqtt, LOGINS.devices);
   cloud = await waitFor('Mosquitto', () =>

@@ -8,3 +8,8 @@ export async function freePort(): Promise<number> {
   await new Promise((r) => server.close(r));
   return port;
 }
+
+/** Gives every key of `ports` a free port (run it in the first `before` of a file that starts servers on them). */
+export async function takeFreePorts<K extends string>(ports: Record<K, number>): Promise<void> {
+  for (const name of Object.keys(ports) as K[]) ports[name] = await freePort();
+}
