@@ -5,6 +5,7 @@
  *   GET    {base}                 the cameras, their state and last check (never a password)
  *   POST   {base}/test            {id?, subUrl, mainUrl?, username?, password?, transport?} → the check
  *   POST   {base}/onvif           {host, port?, username?, password?} → the camera's ONVIF profiles and stream URLs
+ *   POST   {base}/discover        {seconds?} → the ONVIF cameras that answered a WS-Discovery probe on this LAN segment
  *   POST   {base}                 a camera: checked, stored, started → 201; a failed check → 422
  *                                  a login while the runtime has no credential secret → 503 (logins are stored sealed)
  *   DELETE {base}/:id             stops and forgets it → 204
@@ -20,6 +21,7 @@ import { publicSpec, readCameraSpec, SpecError, type CameraSpec } from './camera
 import type { CameraSet } from './camera-set';
 import { streamInput } from './camera-set';
 import { checkCamera, type CameraCheck } from './check';
+import { discover, type DiscoveredCamera } from './discovery';
 import { onvifCamera, OnvifError } from './onvif';
 
 export const NO_SECRET_FOR_LOGIN =
@@ -44,7 +46,14 @@ export interface ApiOptions {
   log(text: string): void;
   /** resolves once the stored cameras are loaded or the database's first open failed: requests wait for it */
   ready: Promise<void>;
+  /** WS-Discovery (discovery.ts); a test gives one that probes a loopback responder */
+  discover?: (durationMs: number) => Promise<DiscoveredCamera[]>;
 }
+
+/** Said with an empty discovery result: why a camera may not answer. */
+export const NOTHING_DISCOVERED =
+  "No ONVIF camera answered. WS-Discovery reaches only this runtime's own LAN segment (multicast, TTL 1): " +
+  "a cloud runtime finds nothing on a home LAN, and some cameras answer only with ONVIF enabled. Give the camera's address instead.";
 
 const fail = (res: Response, status: number, error: string) => res.status(status).json({ status: 'error', error });
 
@@ -107,6 +116,25 @@ export function ipcamRouter(o: ApiOptions): Router {
       } catch (err) {
         if (err instanceof OnvifError) return fail(res, 422, err.message);
         throw err;
+      }
+    }),
+  );
+
+  // One probe at a time: a second request while one runs gets the same answer.
+  let discovering: Promise<DiscoveredCamera[]> | undefined;
+  router.post(
+    '/discover',
+    body,
+    wrap(async (req, res) => {
+      const raw = (req.body as { seconds?: unknown } | undefined)?.seconds;
+      const seconds = raw === undefined || raw === '' ? 3 : Number(raw);
+      if (!Number.isFinite(seconds) || seconds < 1 || seconds > 10) return fail(res, 400, 'seconds must be a number from 1 to 10');
+      discovering ??= (o.discover ?? ((ms) => discover({ durationMs: ms })))(seconds * 1000).finally(() => (discovering = undefined));
+      try {
+        const cameras = await discovering;
+        return res.json({ cameras, ...(cameras.length === 0 ? { note: NOTHING_DISCOVERED } : {}) });
+      } catch (err) {
+        return fail(res, 503, (err as Error).message);
       }
     }),
   );
