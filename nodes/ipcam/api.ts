@@ -17,12 +17,13 @@
  */
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response, type Router } from 'express';
 import { CAMERA_MODES, DEVICE_ID_PATTERN, type CameraMode } from '../lib/types';
-import { publicSpec, readCameraSpec, SpecError, type CameraSpec } from './camera-spec';
+import { onvifHostPort, publicSpec, readCameraSpec, SpecError, type CameraSpec } from './camera-spec';
 import type { CameraSet } from './camera-set';
 import { streamInput } from './camera-set';
 import { checkCamera, type CameraCheck } from './check';
 import { discover, type DiscoveredCamera } from './discovery';
 import { onvifCamera, OnvifError } from './onvif';
+import { checkOnvifEvents } from './onvif-events';
 
 export const NO_SECRET_FOR_LOGIN =
   'this runtime has no credential secret (credentialSecret is false or unset), so a camera login cannot be stored encrypted: ' +
@@ -57,11 +58,25 @@ export const NOTHING_DISCOVERED =
 
 const fail = (res: Response, status: number, error: string) => res.status(status).json({ status: 'error', error });
 
-function check(spec: CameraSpec, ffprobePath: string): Promise<CameraCheck> {
-  return checkCamera(
-    { main: spec.mainUrl ? streamInput(spec, spec.mainUrl) : undefined, sub: streamInput(spec, spec.subUrl) },
-    { ffprobePath },
-  );
+/**
+ * The streams' check and, when motion comes from the camera's ONVIF events, theirs: with motion
+ * from ONVIF only, events that cannot be read are the error; with both, a warning.
+ */
+async function check(spec: CameraSpec, ffprobePath: string): Promise<CameraCheck> {
+  const [streams, events] = await Promise.all([
+    checkCamera({ main: spec.mainUrl ? streamInput(spec, spec.mainUrl) : undefined, sub: streamInput(spec, spec.subUrl) }, { ffprobePath }),
+    spec.motionSource !== 'analyser' && spec.motion
+      ? checkOnvifEvents({ ...onvifHostPort(spec.onvif), username: spec.username || undefined, password: spec.password || undefined })
+      : undefined,
+  ]);
+  if (!events) return streams;
+  const warnings = [...streams.warnings, ...events.warnings.map((w) => `ONVIF events: ${w}`)];
+  if (!events.error) return { ...streams, warnings };
+  if (spec.motionSource === 'onvif') {
+    if (streams.ok) return { ...streams, ok: false, error: `ONVIF events: ${events.error}`, warnings };
+    return { ...streams, warnings: [...warnings, `ONVIF events: ${events.error}`] };
+  }
+  return { ...streams, warnings: [...warnings, `ONVIF events: ${events.error} (motion comes from our analyser until they work)`] };
 }
 
 export function ipcamRouter(o: ApiOptions): Router {

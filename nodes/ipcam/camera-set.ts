@@ -5,12 +5,12 @@
  */
 import type { CameraMode } from '../lib/types';
 import type { RtspInput } from '../rpicam-rtsp/types';
-import type { CameraSpec } from './camera-spec';
+import { onvifHostPort, type CameraSpec } from './camera-spec';
 import { IpCamera, type IpCameraConfig, type IpCameraEvents, type IpCameraState } from './ip-camera';
 import type { LivePaths } from './live-paths';
 
 /** Everything of a camera's configuration that is the node's, not the camera's. */
-export type CameraDefaults = Omit<IpCameraConfig, 'id' | 'name' | 'main' | 'sub' | 'mode' | 'motion'> & {
+export type CameraDefaults = Omit<IpCameraConfig, 'id' | 'name' | 'main' | 'sub' | 'mode' | 'motion' | 'motionSource' | 'onvif'> & {
   motion: Omit<IpCameraConfig['motion'], 'on'>;
 };
 
@@ -34,6 +34,10 @@ export function cameraConfig(spec: CameraSpec, defaults: CameraDefaults): IpCame
     sub: streamInput(spec, spec.subUrl),
     mode: spec.mode,
     motion: { ...defaults.motion, on: spec.motion },
+    motionSource: spec.motionSource,
+    onvif: spec.onvif
+      ? { ...onvifHostPort(spec.onvif), username: spec.username || undefined, password: spec.password || undefined }
+      : undefined,
   };
 }
 

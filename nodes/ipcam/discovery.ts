@@ -127,7 +127,9 @@ export function discover(opts: DiscoveryOptions = {}): Promise<DiscoveredCamera[
       if (err) reject(err);
       else resolve([...cameras.values()]);
     };
-    socket.on('error', (err) => end(new Error(`WS-Discovery could not send its probe (${(err as NodeJS.ErrnoException).code ?? err.message})`)));
+    socket.on('error', (err) =>
+      end(new Error(`WS-Discovery could not send its probe (${(err as NodeJS.ErrnoException).code ?? err.message})`)),
+    );
     socket.on('message', (reply, rinfo) => {
       if (ended) return;
       for (const c of parseProbeMatches(reply, messageId, `${rinfo.address}:${rinfo.port}`)) {

@@ -11,6 +11,9 @@
  *   processor turns that into a `camera-offline` alert after its grace
  *   period), and `connected` again when frames flow: nothing else restarts.
  * - PRIVACY stops pulling the camera (and so the MJPEG and motion).
+ * - Motion comes from our analyser, the camera's own ONVIF events
+ *   (onvif-events.ts, a PullPoint subscription), or both, merged into one
+ *   event stream (motion-merge.ts) in the same format.
  */
 import { backoffMs } from '../lib/backoff';
 import type { CameraMode } from '../lib/types';
@@ -19,7 +22,11 @@ import { redactText } from '../rpicam-rtsp/commands';
 import { rtspFailure } from '../rpicam-rtsp/rtsp-input';
 import type { PipelineStats, RtspInput, StreamConfig } from '../rpicam-rtsp/types';
 import { checkCamera, type CameraCheck, type CheckOptions } from './check';
+import type { MotionSource } from './camera-spec';
 import { DeviceTopics, type DeviceMessage } from './device-messages';
+import { MotionMerge } from './motion-merge';
+import type { OnvifTarget } from './onvif';
+import { OnvifEvents, type OnvifEventsState } from './onvif-events';
 
 export interface IpCameraConfig {
   id: string;
@@ -30,6 +37,12 @@ export interface IpCameraConfig {
   sub: RtspInput;
   mode: CameraMode;
   motion: { on: boolean; sensitivity?: number; minDurationMs?: number; quietMs?: number };
+  /** where motion events come from (default analyser); `onvif` and `both` need `onvif` */
+  motionSource?: MotionSource;
+  /** the camera's ONVIF address and login, when known */
+  onvif?: OnvifTarget;
+  /** the ONVIF event subscription's long-poll time (seconds; a test makes it short) */
+  onvifPullSeconds?: number;
   /** a snapshot every this many ms while streaming; 0 = only on request */
   snapshotEveryMs: number;
   /** MJPEG and snapshot frames per second, and their width */
@@ -59,6 +72,15 @@ export interface IpCameraState {
   fps: number;
   frames: number;
   restarts: number;
+  /** the camera's ONVIF motion events, when they are a motion source: subscribed, or why not (one line) */
+  onvifEvents?: OnvifEventsState;
+}
+
+/** What one camera counts, for the node's /metrics counters. */
+export interface IpCameraCounters {
+  motionEvents: number;
+  reconnects: number;
+  failedChecks: number;
 }
 
 export interface IpCameraEvents {
@@ -81,6 +103,9 @@ export class IpCamera {
   private readonly topics: DeviceTopics;
   private generation = 0;
   private closed = false;
+  private readonly merge: MotionMerge;
+  private onvifEvents?: OnvifEvents;
+  private counts = { reconnects: 0, failedChecks: 0 };
 
   constructor(
     readonly cfg: IpCameraConfig,
@@ -89,6 +114,17 @@ export class IpCamera {
     this.mode = cfg.mode;
     this.topics = new DeviceTopics(cfg.prefix, cfg.id);
     this.current = { id: cfg.id, state: 'stopped', mode: this.mode, warnings: [], fps: 0, frames: 0, restarts: 0 };
+    this.merge = new MotionMerge(
+      {
+        activity: (kind, payload) => this.emit(this.topics.activity(kind, payload)),
+        thumbnail: (eventId, jpeg) => this.emit(this.topics.thumbnail(eventId, jpeg)),
+      },
+      () => this.camera?.preview.lastFrame,
+    );
+  }
+
+  get counters(): IpCameraCounters {
+    return { motionEvents: this.merge.opened, ...this.counts };
   }
 
   get state(): IpCameraState {
@@ -110,7 +146,32 @@ export class IpCamera {
       this.heartbeat();
       return;
     }
+    this.startOnvifEvents();
     void this.checkThenRun(++this.generation);
+  }
+
+  /** Subscribes to the camera's ONVIF motion events when they are a motion source. */
+  private startOnvifEvents(): void {
+    const { motionSource, onvif, motion } = this.cfg;
+    if (this.onvifEvents || (motionSource ?? 'analyser') === 'analyser' || !motion.on) return;
+    if (!onvif) {
+      this.set({ onvifEvents: { subscribed: false, error: "no ONVIF address: the camera's own motion events cannot be read" } });
+      return;
+    }
+    this.onvifEvents = new OnvifEvents(
+      { target: onvif, backoff: this.cfg.backoff, pullSeconds: this.cfg.onvifPullSeconds },
+      {
+        motion: (active) => {
+          // As the analyser: only an ARMED camera raises motion events.
+          if (this.mode === 'ARMED' || !active) this.merge.onvif(active);
+        },
+        state: (s) => {
+          this.set({ onvifEvents: s });
+          if (s.error) this.events.problem(`${this.cfg.name}: ONVIF events: ${s.error}`);
+        },
+      },
+    );
+    this.onvifEvents.start();
   }
 
   async stop(): Promise<void> {
@@ -119,7 +180,10 @@ export class IpCamera {
     this.retryTimer = undefined;
     const camera = this.camera;
     this.camera = undefined;
-    if (camera) await camera.close();
+    const events = this.onvifEvents;
+    this.onvifEvents = undefined;
+    await Promise.all([camera?.close(), events?.close()]);
+    this.merge.end();
   }
 
   async restart(): Promise<void> {
@@ -139,6 +203,7 @@ export class IpCamera {
     } else if (before === 'PRIVACY') {
       this.start();
     } else {
+      if (mode !== 'ARMED') this.merge.end();
       await this.camera?.setMode(mode);
       this.set({});
     }
@@ -162,6 +227,7 @@ export class IpCamera {
     if (generation !== this.generation || this.closed) return;
     if (!check.ok || !check.sub) {
       const delay = backoffMs(++this.checkAttempts, this.cfg.backoff);
+      this.counts.failedChecks++;
       this.set({ state: 'offline', error: check.error, check, warnings: check.warnings });
       this.disconnected();
       this.retryTimer = setTimeout(() => void this.checkThenRun(generation), delay);
@@ -202,11 +268,18 @@ export class IpCamera {
       backoff: this.cfg.backoff,
     };
     const camera = new Camera(
-      { stream, mode: this.mode, snapshotEveryMs: this.cfg.snapshotEveryMs, motion: this.cfg.motion, maxViewers: this.cfg.maxViewers },
+      {
+        stream,
+        mode: this.mode,
+        snapshotEveryMs: this.cfg.snapshotEveryMs,
+        // With motion from the camera's ONVIF events only, our analyser raises none.
+        motion: { ...this.cfg.motion, on: this.cfg.motion.on && this.cfg.motionSource !== 'onvif' },
+        maxViewers: this.cfg.maxViewers,
+      },
       {
         state: (stats) => this.onStats(stats),
-        activity: (kind, payload) => this.emit(this.topics.activity(kind, payload)),
-        thumbnail: (eventId, jpeg) => this.emit(this.topics.thumbnail(eventId, jpeg)),
+        activity: (kind, payload) => this.merge.analyser(kind, payload),
+        thumbnail: (eventId, jpeg) => this.merge.analyserThumbnail(eventId, jpeg),
         snapshot: (jpeg, requestId) => this.events.snapshot(jpeg, requestId),
         problem: (text) => this.events.problem(`${this.cfg.name}: ${redactText(text)}`),
       },
@@ -227,6 +300,7 @@ export class IpCamera {
     } else if (stats.state === 'backing-off' || stats.state === 'stalled') {
       const raw = redactText(stats.lastError ?? stats.state);
       const error = rtspFailure([raw, ...stats.stderrTail.map(redactText)], this.cfg.sub.url) ?? raw;
+      if (this.current.state !== 'reconnecting') this.counts.reconnects++;
       this.set({ ...base, state: 'reconnecting', error });
       this.disconnected();
     } else if (stats.state === 'starting' && this.current.state !== 'reconnecting') {

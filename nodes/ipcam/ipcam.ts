@@ -44,6 +44,12 @@ function summary(states: IpCameraState[]): [level: 'ok' | 'warn' | 'busy', text:
   if (states.length === 1) {
     const s = states[0]!;
     const text = s.state === 'streaming' ? `streaming ${s.fps} fps` : `${s.state}${s.error ? `: ${s.error}` : ''}`;
+    // The camera's ONVIF events failing is said in a few words, kept whole: the stream's text gives way.
+    const e = s.onvifEvents;
+    if (e?.error) {
+      const events = ` · ONVIF events: ${e.brief ?? e.error}`.slice(0, 60);
+      return ['warn', text.slice(0, 100 - events.length) + events];
+    }
     return [s.state === 'streaming' ? 'ok' : s.state === 'checking' ? 'busy' : 'warn', text.slice(0, 100)];
   }
   return [

@@ -46,10 +46,23 @@ export class FakeDiscoveryResponder {
     const send = (text: string | Buffer) => this.socket.send(text, to.port, to.address);
     for (const j of this.junk) {
       if (j === 'garbage') send(Buffer.from([0xff, 0x00, 0x3c, 0x3e, 0x12, 0x80]));
-      if (j === 'oversized') send(matches(messageId, this.devices.map((d) => ({ ...d, uuid: `big-${d.uuid}`, name: 'x'.repeat(40_000) }))));
+      if (j === 'oversized')
+        send(
+          matches(
+            messageId,
+            this.devices.map((d) => ({ ...d, uuid: `big-${d.uuid}`, name: 'x'.repeat(40_000) })),
+          ),
+        );
       if (j === 'entity')
-        send(`<?xml version="1.0"?><!DOCTYPE s [<!ENTITY a "aaaaaaaaaa">]>${matches(messageId, [{ uuid: 'entity', xaddr: 'http://10.9.9.9/onvif/device_service', name: '&a;', hardware: 'x' }])}`);
-      if (j === 'other-probe') send(matches('urn:uuid:someone-else', [{ uuid: 'other', xaddr: 'http://10.8.8.8/onvif/device_service', name: 'other', hardware: 'x' }]));
+        send(
+          `<?xml version="1.0"?><!DOCTYPE s [<!ENTITY a "aaaaaaaaaa">]>${matches(messageId, [{ uuid: 'entity', xaddr: 'http://10.9.9.9/onvif/device_service', name: '&a;', hardware: 'x' }])}`,
+        );
+      if (j === 'other-probe')
+        send(
+          matches('urn:uuid:someone-else', [
+            { uuid: 'other', xaddr: 'http://10.8.8.8/onvif/device_service', name: 'other', hardware: 'x' },
+          ]),
+        );
     }
     send(matches(messageId, this.devices));
   }

@@ -14,7 +14,12 @@ import { discover, MAX_REPLY_BYTES, parseProbeMatches } from '../../../nodes/ipc
 import { FakeDiscoveryResponder } from '../../support/fake-ws-discovery';
 
 const PORCH = { uuid: 'aaaa-1', xaddr: 'http://192.168.1.50:8000/onvif/device_service', name: 'Porch Cam', hardware: 'RLC-510A' };
-const GATE = { uuid: 'bbbb-2', xaddr: 'http://192.168.1.51/onvif/device_service http://[fe80::1]/onvif/device_service', name: 'Gate', hardware: 'DS-2CD' };
+const GATE = {
+  uuid: 'bbbb-2',
+  xaddr: 'http://192.168.1.51/onvif/device_service http://[fe80::1]/onvif/device_service',
+  name: 'Gate',
+  hardware: 'DS-2CD',
+};
 
 describe('WS-Discovery', () => {
   const responders: FakeDiscoveryResponder[] = [];
@@ -31,7 +36,9 @@ describe('WS-Discovery', () => {
     const found = await discover({ destination: r.destination, durationMs: 1500 });
     assert.ok(r.probes.length >= 1);
     assert.deepEqual(
-      found.map((c) => ({ endpoint: c.endpoint, host: c.host, port: c.port, name: c.name, hardware: c.hardware })).sort((a, b) => a.host.localeCompare(b.host)),
+      found
+        .map((c) => ({ endpoint: c.endpoint, host: c.host, port: c.port, name: c.name, hardware: c.hardware }))
+        .sort((a, b) => a.host.localeCompare(b.host)),
       [
         { endpoint: 'urn:uuid:aaaa-1', host: '192.168.1.50', port: 8000, name: 'Porch Cam', hardware: 'RLC-510A' },
         { endpoint: 'urn:uuid:bbbb-2', host: '192.168.1.51', port: 80, name: 'Gate', hardware: 'DS-2CD' },
@@ -43,7 +50,10 @@ describe('WS-Discovery', () => {
   it('ignores garbage, oversized replies, replies with entities and answers to another probe, without a crash', async () => {
     const r = await responder([PORCH], ['garbage', 'oversized', 'entity', 'other-probe']);
     const found = await discover({ destination: r.destination, durationMs: 1500 });
-    assert.deepEqual(found.map((c) => c.endpoint), ['urn:uuid:aaaa-1']);
+    assert.deepEqual(
+      found.map((c) => c.endpoint),
+      ['urn:uuid:aaaa-1'],
+    );
   });
 
   it('parses nothing from a reply over the size bound or without a ProbeMatch', () => {
@@ -98,7 +108,10 @@ describe('POST /api/ipcams/discover', () => {
     const res = await post(`${base}/discover`, { seconds: 1 });
     assert.equal(res.status, 200);
     const body = (await res.json()) as { cameras: Array<{ host: string; port: number; name: string }>; note?: string };
-    assert.deepEqual(body.cameras.map((c) => [c.host, c.port, c.name]), [['192.168.1.50', 8000, 'Porch Cam']]);
+    assert.deepEqual(
+      body.cameras.map((c) => [c.host, c.port, c.name]),
+      [['192.168.1.50', 8000, 'Porch Cam']],
+    );
     assert.equal(body.note, undefined);
   });
 
