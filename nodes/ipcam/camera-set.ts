@@ -6,7 +6,7 @@
 import type { CameraMode } from '../lib/types';
 import type { RtspInput } from '../rpicam-rtsp/types';
 import { onvifHostPort, type CameraSpec } from './camera-spec';
-import { IpCamera, type IpCameraConfig, type IpCameraEvents, type IpCameraState } from './ip-camera';
+import { IpCamera, type IpCameraConfig, type IpCameraCounters, type IpCameraEvents, type IpCameraState } from './ip-camera';
 import type { LivePaths } from './live-paths';
 
 /** Everything of a camera's configuration that is the node's, not the camera's. */
@@ -41,8 +41,17 @@ export function cameraConfig(spec: CameraSpec, defaults: CameraDefaults): IpCame
   };
 }
 
+/** The node's figures for /metrics: counters (only grow) and gauges (now). */
+export interface CameraSetCounters extends IpCameraCounters {
+  camerasConfigured: number;
+  camerasConnected: number;
+  mjpegViewers: number;
+}
+
 export class CameraSet {
   private readonly entries = new Map<string, Entry>();
+  /** what cameras removed or replaced had counted: a counter never goes down while the node runs */
+  private readonly retired: IpCameraCounters = { framesAnalysed: 0, motionEvents: 0, reconnects: 0, failedChecks: 0 };
 
   constructor(
     private readonly defaults: CameraDefaults,
@@ -63,6 +72,17 @@ export class CameraSet {
     return this.list().map((e) => e.camera.state);
   }
 
+  counters(): CameraSetCounters {
+    const sum: CameraSetCounters = { ...this.retired, camerasConfigured: 0, camerasConnected: 0, mjpegViewers: 0 };
+    for (const { camera } of this.entries.values()) {
+      add(sum, camera.counters);
+      sum.camerasConfigured++;
+      if (camera.connected) sum.camerasConnected++;
+      sum.mjpegViewers += camera.viewers;
+    }
+    return sum;
+  }
+
   /** Starts the camera, replacing (and first stopping) one with the same id. */
   async put(spec: CameraSpec, fromFlow = false): Promise<void> {
     await this.remove(spec.id);
@@ -78,6 +98,7 @@ export class CameraSet {
     if (!e) return false;
     this.entries.delete(id);
     await e.camera.close();
+    add(this.retired, e.camera.counters);
     if (forget) await this.live?.remove(id);
     return true;
   }
@@ -96,4 +117,11 @@ export class CameraSet {
     this.entries.clear();
     await Promise.all(all.map((e) => e.camera.close()));
   }
+}
+
+function add(to: IpCameraCounters, c: IpCameraCounters): void {
+  to.framesAnalysed += c.framesAnalysed;
+  to.motionEvents += c.motionEvents;
+  to.reconnects += c.reconnects;
+  to.failedChecks += c.failedChecks;
 }

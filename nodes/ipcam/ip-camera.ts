@@ -76,10 +76,14 @@ export interface IpCameraState {
   onvifEvents?: OnvifEventsState;
 }
 
-/** What one camera counts, for the node's /metrics counters. */
+/** What one camera counts, for the node's /metrics counters (see CameraSet.counters). */
 export interface IpCameraCounters {
+  /** frames the analyser's ffmpeg decoded, over every run */
+  framesAnalysed: number;
   motionEvents: number;
+  /** times a running pull broke off and was started again */
   reconnects: number;
+  /** connection checks that failed (at start and each retry) */
   failedChecks: number;
 }
 
@@ -106,6 +110,9 @@ export class IpCamera {
   private readonly merge: MotionMerge;
   private onvifEvents?: OnvifEvents;
   private counts = { reconnects: 0, failedChecks: 0 };
+  /** frames of the pipeline runs before the current one, and the current run's count last seen (it restarts from 0) */
+  private framesBefore = 0;
+  private framesSeen = 0;
 
   constructor(
     readonly cfg: IpCameraConfig,
@@ -124,7 +131,24 @@ export class IpCamera {
   }
 
   get counters(): IpCameraCounters {
-    return { motionEvents: this.merge.opened, ...this.counts };
+    this.noteFrames(this.camera?.stats?.frames);
+    return { framesAnalysed: this.framesBefore + this.framesSeen, motionEvents: this.merge.opened, ...this.counts };
+  }
+
+  /** MJPEG viewers connected now. */
+  get viewers(): number {
+    return this.camera?.preview.viewers ?? 0;
+  }
+
+  /** Whether the cloud was last told this camera is connected (frames flow). */
+  get connected(): boolean {
+    return this.announced === 'connected';
+  }
+
+  private noteFrames(frames: number | undefined): void {
+    if (frames === undefined) return;
+    if (frames < this.framesSeen) this.framesBefore += this.framesSeen; // a new ffmpeg run counts from 0
+    this.framesSeen = frames;
   }
 
   get state(): IpCameraState {
@@ -179,6 +203,9 @@ export class IpCamera {
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     const camera = this.camera;
+    this.noteFrames(camera?.stats?.frames);
+    this.framesBefore += this.framesSeen;
+    this.framesSeen = 0;
     this.camera = undefined;
     const events = this.onvifEvents;
     this.onvifEvents = undefined;
@@ -289,6 +316,7 @@ export class IpCamera {
   }
 
   private onStats(stats: PipelineStats): void {
+    this.noteFrames(stats.frames);
     const base = { fps: stats.fps, frames: stats.frames, restarts: stats.restarts };
     if (stats.state === 'streaming') {
       this.set({ ...base, state: 'streaming', error: undefined });

@@ -9,6 +9,7 @@
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { mountRouter } from '../hivecam-gateway/media-mount';
 import type { NodeConstructor } from '../lib/node-config';
+import { exposeCounters } from '../lib/metrics';
 import { StatusReporter } from '../lib/status';
 import type { MediamtxServerNode } from '../mediamtx-server/mediamtx-server';
 import type { PicamDatabaseNode } from '../picam-database/picam-database';
@@ -99,6 +100,7 @@ export default function register(RED: NodeAPI): void {
       }),
       live,
     );
+    const hideCounters = exposeCounters({ type: 'ipcam', id: node.id, read: () => ({ ...cameras.counters() }) });
 
     let storage: CameraStorage | undefined;
     // Logins of cameras added through the API are sealed with the runtime's credential secret.
@@ -128,6 +130,7 @@ export default function register(RED: NodeAPI): void {
         }
       },
       close: async () => {
+        hideCounters();
         unmount();
         await started.catch(() => undefined);
         await cameras.close();

@@ -139,14 +139,14 @@ export class OnvifEvents {
         await this.pull(session, subscription);
       } catch (err) {
         if (this.stop.signal.aborted) break;
-        this.setMotion(new Map());
+        this.forget();
         this.on.state({ subscribed: false, error: oneLine(err), brief: err instanceof OnvifError ? err.brief : undefined });
         await sleep(backoffMs(++this.attempts, this.o.backoff), this.stop.signal);
       } finally {
         if (subscription) await this.unsubscribe(session, subscription);
       }
     }
-    this.setMotion(new Map());
+    this.forget();
   }
 
   private async subscribe(session: OnvifSession, eventsUrl: string): Promise<string> {
@@ -167,9 +167,8 @@ export class OnvifEvents {
         `<tev:PullMessages><tev:Timeout>PT${pullSeconds}S</tev:Timeout><tev:MessageLimit>32</tev:MessageLimit></tev:PullMessages>`,
         { header: addressing(ACTION.pull, url), signal: this.stop.signal, timeoutMs: (pullSeconds + 10) * 1000 },
       );
-      const next = new Map(this.sources);
-      for (const n of motionNotices(answer)) next.set(n.source, n.motion);
-      this.setMotion(next);
+      // One by one: a motion that starts and ends within one answer is still an event.
+      for (const n of motionNotices(answer)) this.note(n);
       if (Date.now() >= renewAt) {
         await session.call(url, `<wsnt:Renew><wsnt:TerminationTime>PT${this.termination()}S</wsnt:TerminationTime></wsnt:Renew>`, {
           header: addressing(ACTION.renew, url),
@@ -189,9 +188,20 @@ export class OnvifEvents {
   }
 
   /** Keeps at most 64 sources (a camera has a handful), and tells only changes of the whole. */
-  private setMotion(next: Map<string, boolean>): void {
+  private note(n: MotionNotice): void {
+    this.sources.delete(n.source);
+    this.sources.set(n.source, n.motion);
+    if (this.sources.size > 64) this.sources.delete(this.sources.keys().next().value!);
+    this.tell();
+  }
+
+  /** Forgets every source's state (the subscription is gone: its motion cannot be followed). */
+  private forget(): void {
     this.sources.clear();
-    for (const [k, v] of [...next].slice(-64)) this.sources.set(k, v);
+    this.tell();
+  }
+
+  private tell(): void {
     const motion = [...this.sources.values()].some(Boolean);
     if (motion === this.motion) return;
     this.motion = motion;

@@ -103,6 +103,17 @@ describe("the camera's ONVIF motion events", () => {
     assert.equal(camera.subscriptions, 0);
   });
 
+  it('give a start and a stop for a motion that starts and ends within one pull', async () => {
+    const camera = await fake();
+    const { mqtt } = await load(`127.0.0.1:${camera.port}`);
+    await until('the PullPoint subscription', () => camera.subscriptions === 1, 15_000);
+    camera.motion(true, 'cell');
+    camera.motion(false, 'cell');
+    const [start, stop] = await until('start and stop', () => (activity(mqtt).length === 2 ? activity(mqtt) : undefined), 15_000);
+    assert.deepEqual([start!.topic.split('/').at(-1), stop!.topic.split('/').at(-1)], ['start', 'stop']);
+    assert.equal(stop!.payload.eventId, start!.payload.eventId);
+  });
+
   it('raise nothing when the camera is not ARMED', async () => {
     const camera = await fake();
     const { mqtt } = await load(`127.0.0.1:${camera.port}`);
