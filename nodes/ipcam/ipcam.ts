@@ -9,6 +9,7 @@
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { mountRouter } from '../hivecam-gateway/media-mount';
 import type { NodeConstructor } from '../lib/node-config';
+import { commandOfTopic, commandRefusal } from '../lib/contract/device-commands';
 import { exposeCounters } from '../lib/metrics';
 import { StatusReporter } from '../lib/status';
 import type { MediamtxServerNode } from '../mediamtx-server/mediamtx-server';
@@ -21,6 +22,7 @@ import type { CameraSpec } from './camera-spec';
 import { CameraSet } from './camera-set';
 import type { IpCameraState } from './ip-camera';
 import { LivePaths } from './live-paths';
+import { IPCAM_DEVICE_TYPE } from './device-messages';
 import { apiPath, cameraDefaults, flowCamera, type IpcamCredentials, type IpcamDef } from './settings';
 import { DEVICE_ID_PATTERN } from '../lib/types';
 import { useDatabase } from '../lib/database-user';
@@ -28,6 +30,14 @@ import type { EventStore } from '../lib/store/store';
 import type { IpCameraStore } from '../lib/store/ip-cameras';
 
 type Send = (msg: Array<NodeMessage | null>) => void;
+
+/** Output 3's answer to a device command an IP camera cannot obey (topic `command-refused`). */
+export interface CommandRefused {
+  deviceId?: string;
+  action: string;
+  requestId?: string;
+  reason: string;
+}
 type Done = (err?: Error) => void;
 
 /** Which camera a message is for: msg.deviceId, or the id in a command topic (…/honeycomb/{id}/…). */
@@ -181,6 +191,22 @@ export default function register(RED: NodeAPI): void {
     );
 
     node.on('input', (msg: NodeMessageInFlow, _send: Send, done: Done) => {
+      // A device command an IP camera cannot obey (reboot, settings, sound) is answered, not an error.
+      const command = typeof msg.topic === 'string' ? commandOfTopic(msg.topic) : undefined;
+      const refusal = command && commandRefusal(IPCAM_DEVICE_TYPE, command);
+      if (command && refusal) {
+        const deviceId = targetId(msg);
+        const requestId = (msg.payload as { requestId?: unknown } | undefined)?.requestId;
+        const payload: CommandRefused = {
+          deviceId,
+          action: command,
+          ...(typeof requestId === 'string' ? { requestId: requestId.slice(0, 128) } : {}),
+          reason: refusal,
+        };
+        node.log(`command ${command} for ${deviceId ?? 'an IP camera'} refused: ${refusal}`);
+        out(2, { topic: 'command-refused', payload, deviceId } as NodeMessage);
+        return done();
+      }
       const input = readCameraInput(msg);
       if (input.type === 'invalid') return done(new Error(`ipcam: ${input.reason}`));
       const id = targetId(msg) ?? (cameras.list().length === 1 ? cameras.list()[0]!.spec.id : undefined);
