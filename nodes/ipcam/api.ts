@@ -149,7 +149,11 @@ export function ipcamRouter(o: ApiOptions): Router {
         const cameras = await discovering;
         return res.json({ cameras, ...(cameras.length === 0 ? { note: NOTHING_DISCOVERED } : {}) });
       } catch (err) {
-        return fail(res, 503, (err as Error).message);
+        return fail(
+          res,
+          503,
+          `${(err as Error).message}. WS-Discovery reaches only this runtime's own LAN segment: give the camera's address instead.`,
+        );
       }
     }),
   );
