@@ -190,8 +190,9 @@ export class IpCamera {
           if (this.mode === 'ARMED' || !active) this.merge.onvif(active);
         },
         state: (s) => {
+          // Said once per new reason, not at every retry.
+          if (s.error && s.error !== this.current.onvifEvents?.error) this.events.problem(`${this.cfg.name}: ONVIF events: ${s.error}`);
           this.set({ onvifEvents: s });
-          if (s.error) this.events.problem(`${this.cfg.name}: ONVIF events: ${s.error}`);
         },
       },
     );

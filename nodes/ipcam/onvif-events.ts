@@ -127,7 +127,7 @@ export class OnvifEvents {
   private async loop(): Promise<void> {
     while (!this.stop.signal.aborted) {
       let subscription: string | undefined;
-      const session = new OnvifSession(this.o.target);
+      const session = new OnvifSession(this.o.target, this.stop.signal);
       try {
         await session.syncClock();
         const events = await session.capability('Events');
@@ -180,7 +180,10 @@ export class OnvifEvents {
   }
 
   private async unsubscribe(session: OnvifSession, url: string): Promise<void> {
-    await session.call(url, '<wsnt:Unsubscribe/>', { header: addressing(ACTION.unsubscribe, url), timeoutMs: 3000 }).catch(() => undefined);
+    // A session of its own: the loop's is stopped by now, and the camera should still hear this.
+    const last = new OnvifSession(this.o.target);
+    last.skewMs = session.skewMs;
+    await last.call(url, '<wsnt:Unsubscribe/>', { header: addressing(ACTION.unsubscribe, url), timeoutMs: 3000 }).catch(() => undefined);
   }
 
   private termination(): number {

@@ -135,7 +135,11 @@ export class OnvifSession {
   /** the camera's clock minus ours, ms */
   skewMs = 0;
 
-  constructor(readonly target: OnvifTarget) {
+  constructor(
+    readonly target: OnvifTarget,
+    /** ends every call of this session at once (the event subscription's close) */
+    private readonly signal?: AbortSignal,
+  ) {
     this.deviceUrl = `http://${target.host}:${target.port}/onvif/device_service`;
   }
 
@@ -175,7 +179,7 @@ export class OnvifSession {
         method: 'POST',
         headers: { 'content-type': 'application/soap+xml; charset=utf-8' },
         body: `<?xml version="1.0" encoding="UTF-8"?><s:Envelope ${NS}>${header}<s:Body>${body}</s:Body></s:Envelope>`,
-        signal: o.signal ? AbortSignal.any([o.signal, timeout]) : timeout,
+        signal: AbortSignal.any([timeout, ...[o.signal ?? this.signal].filter((x): x is AbortSignal => x !== undefined)]),
       });
     } catch (err) {
       throw this.unreachable(err);

@@ -80,8 +80,23 @@ export class FakeOnvif {
     }
   }
 
+  /**
+   * Whether every event sent so far was answered to a pull and the client pulled again
+   * after it: the client has handled them (it pulls again only after handling an answer).
+   */
+  get eventsHandled(): boolean {
+    const pending = [...this.subs.values()].some((s) => s.queue.length > 0);
+    return !pending && this.pullCount() > this.pullsAtDelivery;
+  }
+
+  private pullsAtDelivery = 0;
+  private pullCount(): number {
+    return this.calls.filter((c) => c === 'PullMessages').length;
+  }
+
   private flush(sub: Subscription): void {
     if (!sub.waiting || sub.queue.length === 0) return;
+    this.pullsAtDelivery = this.pullCount();
     const { send, timer } = sub.waiting;
     clearTimeout(timer);
     sub.waiting = undefined;

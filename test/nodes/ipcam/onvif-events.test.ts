@@ -122,7 +122,7 @@ describe("the camera's ONVIF motion events", () => {
     await until('LIVESTREAMONLY', () => mqtt.msgs.some((m) => /camera\/state$/.test(m.topic) && m.payload.mode === 'LIVESTREAMONLY'), 5000);
     camera.motion(true);
     camera.motion(false);
-    // The subscription still pulls: an event sent after these proves they were read and dropped.
+    await until('the events handled (and dropped)', () => camera.eventsHandled, 15_000);
     node('ipc').receive({ topic: 'mode', payload: 'ARMED' } as never);
     await until('ARMED', () => mqtt.msgs.some((m) => /camera\/state$/.test(m.topic) && m.payload.mode === 'ARMED'), 5000);
     camera.motion(true);
