@@ -26,9 +26,16 @@ export class FakeDiscoveryResponder {
     private readonly junk: Junk[] = [],
   ) {}
 
-  async start(): Promise<void> {
+  /**
+   * Listens on loopback (unicast, a port of its own), or with `multicast` as a camera does: on
+   * WS-Discovery's port, a member of its group on the loopback interface (a network namespace
+   * whose loopback carries multicast: test/nodes/ipcam/discovery.multicast.test.ts).
+   */
+  async start(multicast = false): Promise<void> {
     this.socket.on('message', (msg, rinfo) => this.answer(msg.toString(), rinfo));
-    await new Promise<void>((r) => this.socket.bind(0, '127.0.0.1', r));
+    if (!multicast) return new Promise<void>((r) => this.socket.bind(0, '127.0.0.1', r));
+    await new Promise<void>((r) => this.socket.bind(3702, r));
+    this.socket.addMembership('239.255.255.250', '127.0.0.1');
   }
 
   get destination(): { host: string; port: number } {

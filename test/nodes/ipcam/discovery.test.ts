@@ -1,6 +1,6 @@
 /**
  * WS-Discovery against a fake responder on loopback (unicast: the probe's
- * destination is configurable; the multicast group itself is not tested here).
+ * destination is configurable; the multicast group is discovery.multicast.test.ts).
  * The API route is tested on the ipcam router served by a real HTTP server.
  */
 import assert from 'node:assert/strict';
