@@ -41,8 +41,6 @@ export interface IpCameraConfig {
   motionSource?: MotionSource;
   /** the camera's ONVIF address and login, when known */
   onvif?: OnvifTarget;
-  /** the ONVIF event subscription's long-poll time (seconds; a test makes it short) */
-  onvifPullSeconds?: number;
   /** a snapshot every this many ms while streaming; 0 = only on request */
   snapshotEveryMs: number;
   /** MJPEG and snapshot frames per second, and their width */
@@ -183,7 +181,7 @@ export class IpCamera {
       return;
     }
     this.onvifEvents = new OnvifEvents(
-      { target: onvif, backoff: this.cfg.backoff, pullSeconds: this.cfg.onvifPullSeconds },
+      { target: onvif, backoff: this.cfg.backoff },
       {
         motion: (active) => {
           // As the analyser: only an ARMED camera raises motion events.
@@ -212,6 +210,8 @@ export class IpCamera {
     this.onvifEvents = undefined;
     await Promise.all([camera?.close(), events?.close()]);
     this.merge.end();
+    // Not subscribed any more: the next start says again how it goes.
+    if (events) this.current = { ...this.current, onvifEvents: undefined };
   }
 
   async restart(): Promise<void> {
