@@ -95,6 +95,8 @@ describe('adding an IP camera in the dashboard', { skip }, () => {
       60_000,
     );
     await card.getByText('ipcam · porch').waitFor();
+    // An IP camera cannot be rebooted from here: its card has no Reboot button.
+    assert.equal(await card.getByRole('button', { name: 'Reboot Porch' }).count(), 0);
     await card.getByRole('button', { name: 'Show live video of Porch' }).click();
     const img = card.locator('img');
     await img.waitFor();
