@@ -147,7 +147,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'POST', path: API_PATHS.ipcams, owner: 'ipcam', auth: 'api', what: 'add an IP camera (checked first)' },
   { method: 'POST', path: API_PATHS.ipcamTest, owner: 'ipcam', auth: 'api', what: 'check a camera without adding it' },
   { method: 'POST', path: API_PATHS.ipcamOnvif, owner: 'ipcam', auth: 'api', what: "a camera's stream URLs over ONVIF" },
-  { method: 'POST', path: API_PATHS.ipcamDiscover, owner: 'ipcam', auth: 'api', what: 'find ONVIF cameras on this LAN segment (WS-Discovery)' },
+  { method: 'POST', path: API_PATHS.ipcamDiscover, owner: 'ipcam', auth: 'api', what: 'find ONVIF cameras (WS-Discovery)' },
   { method: 'DELETE', path: API_PATHS.ipcam, owner: 'ipcam', auth: 'api', what: 'remove an IP camera' },
   { method: 'POST', path: API_PATHS.ipcamMode, owner: 'ipcam', auth: 'api', what: "set an IP camera's mode" },
   { method: 'GET', path: API_PATHS.ipcamMjpeg, owner: 'ipcam', auth: 'api', what: 'MJPEG of the sub stream' },
