@@ -15,7 +15,7 @@ import express from 'express';
 import { ipcamRouter } from '../../../nodes/ipcam/api';
 import type { CameraSet } from '../../../nodes/ipcam/camera-set';
 import ipcamNode from '../../../nodes/ipcam/ipcam';
-import { motionNotices } from '../../../nodes/ipcam/onvif-events';
+import { motionNotices, OnvifEvents } from '../../../nodes/ipcam/onvif-events';
 import { FakeOnvif, type FakeOnvifOptions } from '../../support/fake-onvif';
 import { freePort } from '../../support/ports';
 import { Collector, helper, node, spy, text, until, useNodeRed } from '../../support/node-helper';
@@ -101,6 +101,31 @@ describe("the camera's ONVIF motion events", () => {
     await helper.unload();
     assert.ok(camera.calls.includes('Unsubscribe'), camera.calls.join(','));
     assert.equal(camera.subscriptions, 0);
+  });
+
+  it('renew the subscription before it runs out, and unsubscribe on close', async () => {
+    const camera = await fake();
+    const changes: boolean[] = [];
+    const events = new OnvifEvents(
+      {
+        target: { host: '127.0.0.1', port: camera.port, ...LOGIN },
+        terminationSeconds: 2,
+        pullSeconds: 1,
+        backoff: { baseMs: 100, maxMs: 1000 },
+      },
+      { motion: (m) => changes.push(m), state: () => undefined },
+    );
+    events.start();
+    try {
+      await until('a Renew', () => camera.calls.includes('Renew'), 15_000);
+      camera.motion(true);
+      await until('motion', () => changes.length === 1, 15_000);
+    } finally {
+      await events.close();
+    }
+    assert.deepEqual(changes, [true, false], 'closing ends the motion it reported');
+    assert.equal(camera.subscriptions, 0);
+    assert.equal(camera.calls.filter((c) => c === 'CreatePullPointSubscription').length, 1, 'one subscription, renewed');
   });
 
   it('give a start and a stop for a motion that starts and ends within one pull', async () => {
