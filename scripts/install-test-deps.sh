@@ -18,6 +18,8 @@ command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || missing+=(nftables)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v caddy >/dev/null 2>&1 || missing+=(caddy)
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
+# WS-Discovery's multicast test sets up loopback multicast in a network namespace of its own (unshare + ip).
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || missing+=(iproute2)
 # The dashboard's browser tests drive Debian's Chromium with playwright-core.
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 # The IP-camera tests' camera: GStreamer's RTSP server (Digest auth, main and sub streams, H.264 and H.265).

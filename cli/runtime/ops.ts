@@ -36,6 +36,17 @@ const PROCESSOR_COUNTERS: Array<[key: string, name: string, help: string]> = [
   ['commands', 'picam_commands_total', 'Commands built for devices.'],
 ];
 
+/** The ipcam nodes' figures, summed over every ipcam node (nodes/ipcam/camera-set.ts counters()). */
+const IPCAM_FIGURES: Array<[key: string, name: string, type: 'counter' | 'gauge', help: string]> = [
+  ['camerasConfigured', 'picam_ipcam_cameras', 'gauge', 'IP cameras configured in ipcam nodes.'],
+  ['camerasConnected', 'picam_ipcam_cameras_connected', 'gauge', 'IP cameras whose frames flow now.'],
+  ['framesAnalysed', 'picam_ipcam_frames_analysed_total', 'counter', "Frames of IP cameras' sub streams the analyser decoded."],
+  ['motionEvents', 'picam_ipcam_motion_events_total', 'counter', 'Motion events of IP cameras (analyser and ONVIF).'],
+  ['reconnects', 'picam_ipcam_reconnects_total', 'counter', 'Times an IP camera stream broke off and was pulled again.'],
+  ['mjpegViewers', 'picam_ipcam_mjpeg_viewers', 'gauge', 'MJPEG viewers of IP cameras now.'],
+  ['failedChecks', 'picam_ipcam_checks_failed_total', 'counter', 'IP camera connection checks that failed.'],
+];
+
 export class Ops {
   private readonly startedMs = Date.now();
   private db?: Promise<Connection>;
@@ -98,6 +109,8 @@ export class Ops {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`);
     const counters = sumCounters('mqtt-processor');
     for (const [key, name, help] of PROCESSOR_COUNTERS) metric(name, 'counter', help, counters[key] ?? 0);
+    const ipcam = sumCounters('ipcam');
+    for (const [key, name, type, help] of IPCAM_FIGURES) metric(name, type, help, ipcam[key] ?? 0);
     const store = await this.storeFigures();
     if (store) {
       metric('picam_dead_letters', 'gauge', 'Rejected device input kept in the dead-letter table.', store.deadLetters);

@@ -243,7 +243,8 @@ export class CameraGrid {
       ),
       videoBox,
       videoStatus,
-      h('div', { class: 'actions' }, watch, modes, reboot),
+      // An IP camera cannot be rebooted from here (the API refuses it with 409): no button for it.
+      h('div', { class: 'actions' }, watch, modes, row.device_type === 'ipcam' ? null : reboot),
       ...sound,
       commandStatus,
     );

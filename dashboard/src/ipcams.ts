@@ -22,7 +22,15 @@ interface CheckResult {
   sub?: VideoInfo;
 }
 
-const FIELDS = ['id', 'name', 'subUrl', 'mainUrl', 'username', 'password'] as const;
+interface Discovered {
+  endpoint: string;
+  host: string;
+  port: number;
+  name?: string;
+  hardware?: string;
+}
+
+const FIELDS = ['id', 'name', 'subUrl', 'mainUrl', 'username', 'password', 'onvif', 'motionSource'] as const;
 
 const describe = (what: string, v?: VideoInfo) => (v ? `${what}: ${v.codec.toUpperCase()} ${v.width}×${v.height} at ${v.fps} fps` : '');
 
@@ -37,6 +45,35 @@ export class IpcamForm {
     });
     byId<HTMLButtonElement>('ipcam-test').addEventListener('click', () => void this.run('test'));
     byId<HTMLButtonElement>('ipcam-onvif').addEventListener('click', () => void this.onvif());
+    byId<HTMLButtonElement>('ipcam-discover').addEventListener('click', () => void this.discover());
+  }
+
+  /** WS-Discovery on the server's LAN segment: each camera found can fill the ONVIF address. */
+  private async discover(): Promise<void> {
+    const found = byId('ipcam-found');
+    clear(found);
+    this.say('Looking for ONVIF cameras on this LAN for 3 seconds…');
+    try {
+      const r = await post<{ cameras: Discovered[]; note?: string }>(API_PATHS.ipcamDiscover, { seconds: 3 });
+      if (r.cameras.length === 0) return this.say(r.note ?? 'No ONVIF camera answered.', true);
+      this.say(`${r.cameras.length} camera(s) answered: pick one to fill its ONVIF address, then Find streams.`);
+      this.result.dataset.state = 'ok';
+      for (const c of r.cameras) {
+        const address = c.host.includes(':') ? `[${c.host}]:${c.port}` : `${c.host}:${c.port}`;
+        const label = [c.name, c.hardware, address].filter(Boolean).join(' · ');
+        const pick = () => {
+          this.field('onvif').value = address;
+          if (c.name && !this.field('name').value) this.field('name').value = c.name;
+        };
+        found.append(h('li', {}, h('button', { type: 'button', class: 'ipcam-pick', onclick: pick }, label)));
+      }
+    } catch (err) {
+      this.say((err as ApiFailure).message, true);
+    }
+  }
+
+  private field(name: string): HTMLInputElement {
+    return this.form.elements.namedItem(name) as HTMLInputElement;
   }
 
   /** Asks the camera for its streams over ONVIF and fills them in. */

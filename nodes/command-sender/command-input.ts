@@ -3,6 +3,7 @@
  * `msg.payload` with its `requestId`, `msg.deviceId`, `msg.action`), or any
  * flow's MQTT-style message for a device. Checked before anything is queued.
  */
+import { commandOfTopic } from '../lib/contract/device-commands';
 import { randomBytes } from 'node:crypto';
 import { ANY_DEVICE_ID_PATTERN, commandTarget } from '../lib/hosted-devices';
 
@@ -19,18 +20,9 @@ export type ParsedCommand = { ok: true; command: CommandDraft } | { ok: false; e
 const COMMAND_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_PAYLOAD_BYTES = 64 * 1024;
 
-const TOPIC_ACTIONS: Record<string, string> = {
-  'system/setmode': 'setmode',
-  'system/reboot': 'reboot',
-  'settings/update': 'settings-update',
-  'sound/play': 'sound-play',
-  'sound/stop': 'sound-stop',
-};
-
 /** The action from the topic's tail: `.../system/setmode` → setmode, `.../sound/play` → sound-play. */
 function actionFromTopic(topic: string): string {
-  const tail = topic.split('/').slice(-2).join('/');
-  return TOPIC_ACTIONS[tail] ?? tail;
+  return commandOfTopic(topic) ?? topic.split('/').slice(-2).join('/');
 }
 
 export function parseCommand(msg: { topic?: unknown; payload?: unknown; deviceId?: unknown; action?: unknown }): ParsedCommand {

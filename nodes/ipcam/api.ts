@@ -5,6 +5,7 @@
  *   GET    {base}                 the cameras, their state and last check (never a password)
  *   POST   {base}/test            {id?, subUrl, mainUrl?, username?, password?, transport?} → the check
  *   POST   {base}/onvif           {host, port?, username?, password?} → the camera's ONVIF profiles and stream URLs
+ *   POST   {base}/discover        {seconds?} → the ONVIF cameras that answered a WS-Discovery probe on this LAN segment
  *   POST   {base}                 a camera: checked, stored, started → 201; a failed check → 422
  *                                  a login while the runtime has no credential secret → 503 (logins are stored sealed)
  *   DELETE {base}/:id             stops and forgets it → 204
@@ -16,11 +17,13 @@
  */
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response, type Router } from 'express';
 import { CAMERA_MODES, DEVICE_ID_PATTERN, type CameraMode } from '../lib/types';
-import { publicSpec, readCameraSpec, SpecError, type CameraSpec } from './camera-spec';
+import { onvifHostPort, publicSpec, readCameraSpec, SpecError, type CameraSpec } from './camera-spec';
 import type { CameraSet } from './camera-set';
 import { streamInput } from './camera-set';
 import { checkCamera, type CameraCheck } from './check';
+import { discover, type DiscoveredCamera } from './discovery';
 import { onvifCamera, OnvifError } from './onvif';
+import { checkOnvifEvents } from './onvif-events';
 
 export const NO_SECRET_FOR_LOGIN =
   'this runtime has no credential secret (credentialSecret is false or unset), so a camera login cannot be stored encrypted: ' +
@@ -44,15 +47,36 @@ export interface ApiOptions {
   log(text: string): void;
   /** resolves once the stored cameras are loaded or the database's first open failed: requests wait for it */
   ready: Promise<void>;
+  /** WS-Discovery (discovery.ts); a test gives one that probes a loopback responder */
+  discover?: (durationMs: number) => Promise<DiscoveredCamera[]>;
 }
+
+/** Said with an empty discovery result: why a camera may not answer. */
+export const NOTHING_DISCOVERED =
+  "No ONVIF camera answered. WS-Discovery reaches only this runtime's own LAN segment (multicast, TTL 1): " +
+  "a cloud runtime finds nothing on a home LAN, and some cameras answer only with ONVIF enabled. Give the camera's address instead.";
 
 const fail = (res: Response, status: number, error: string) => res.status(status).json({ status: 'error', error });
 
-function check(spec: CameraSpec, ffprobePath: string): Promise<CameraCheck> {
-  return checkCamera(
-    { main: spec.mainUrl ? streamInput(spec, spec.mainUrl) : undefined, sub: streamInput(spec, spec.subUrl) },
-    { ffprobePath },
-  );
+/**
+ * The streams' check and, when motion comes from the camera's ONVIF events, theirs: with motion
+ * from ONVIF only, events that cannot be read are the error; with both, a warning.
+ */
+async function check(spec: CameraSpec, ffprobePath: string): Promise<CameraCheck> {
+  const [streams, events] = await Promise.all([
+    checkCamera({ main: spec.mainUrl ? streamInput(spec, spec.mainUrl) : undefined, sub: streamInput(spec, spec.subUrl) }, { ffprobePath }),
+    spec.motionSource !== 'analyser' && spec.motion
+      ? checkOnvifEvents({ ...onvifHostPort(spec.onvif), username: spec.username || undefined, password: spec.password || undefined })
+      : undefined,
+  ]);
+  if (!events) return streams;
+  const warnings = [...streams.warnings, ...events.warnings.map((w) => `ONVIF events: ${w}`)];
+  if (!events.error) return { ...streams, warnings };
+  if (spec.motionSource === 'onvif') {
+    if (streams.ok) return { ...streams, ok: false, error: `ONVIF events: ${events.error}`, warnings };
+    return { ...streams, warnings: [...warnings, `ONVIF events: ${events.error}`] };
+  }
+  return { ...streams, warnings: [...warnings, `ONVIF events: ${events.error} (motion comes from our analyser until they work)`] };
 }
 
 export function ipcamRouter(o: ApiOptions): Router {
@@ -107,6 +131,29 @@ export function ipcamRouter(o: ApiOptions): Router {
       } catch (err) {
         if (err instanceof OnvifError) return fail(res, 422, err.message);
         throw err;
+      }
+    }),
+  );
+
+  // One probe at a time: a second request while one runs gets the same answer.
+  let discovering: Promise<DiscoveredCamera[]> | undefined;
+  router.post(
+    '/discover',
+    body,
+    wrap(async (req, res) => {
+      const raw = (req.body as { seconds?: unknown } | undefined)?.seconds;
+      const seconds = raw === undefined || raw === '' ? 3 : Number(raw);
+      if (!Number.isFinite(seconds) || seconds < 1 || seconds > 10) return fail(res, 400, 'seconds must be a number from 1 to 10');
+      discovering ??= (o.discover ?? ((ms) => discover({ durationMs: ms })))(seconds * 1000).finally(() => (discovering = undefined));
+      try {
+        const cameras = await discovering;
+        return res.json({ cameras, ...(cameras.length === 0 ? { note: NOTHING_DISCOVERED } : {}) });
+      } catch (err) {
+        return fail(
+          res,
+          503,
+          `${(err as Error).message}. WS-Discovery reaches only this runtime's own LAN segment: give the camera's address instead.`,
+        );
       }
     }),
   );

@@ -5,12 +5,12 @@
  */
 import type { CameraMode } from '../lib/types';
 import type { RtspInput } from '../rpicam-rtsp/types';
-import type { CameraSpec } from './camera-spec';
-import { IpCamera, type IpCameraConfig, type IpCameraEvents, type IpCameraState } from './ip-camera';
+import { onvifHostPort, type CameraSpec } from './camera-spec';
+import { IpCamera, type IpCameraConfig, type IpCameraCounters, type IpCameraEvents, type IpCameraState } from './ip-camera';
 import type { LivePaths } from './live-paths';
 
 /** Everything of a camera's configuration that is the node's, not the camera's. */
-export type CameraDefaults = Omit<IpCameraConfig, 'id' | 'name' | 'main' | 'sub' | 'mode' | 'motion'> & {
+export type CameraDefaults = Omit<IpCameraConfig, 'id' | 'name' | 'main' | 'sub' | 'mode' | 'motion' | 'motionSource' | 'onvif'> & {
   motion: Omit<IpCameraConfig['motion'], 'on'>;
 };
 
@@ -34,11 +34,24 @@ export function cameraConfig(spec: CameraSpec, defaults: CameraDefaults): IpCame
     sub: streamInput(spec, spec.subUrl),
     mode: spec.mode,
     motion: { ...defaults.motion, on: spec.motion },
+    motionSource: spec.motionSource,
+    onvif: spec.onvif
+      ? { ...onvifHostPort(spec.onvif), username: spec.username || undefined, password: spec.password || undefined }
+      : undefined,
   };
+}
+
+/** The node's figures for /metrics: counters (only grow) and gauges (now). */
+export interface CameraSetCounters extends IpCameraCounters {
+  camerasConfigured: number;
+  camerasConnected: number;
+  mjpegViewers: number;
 }
 
 export class CameraSet {
   private readonly entries = new Map<string, Entry>();
+  /** what cameras removed or replaced had counted: a counter never goes down while the node runs */
+  private readonly retired: IpCameraCounters = { framesAnalysed: 0, motionEvents: 0, reconnects: 0, failedChecks: 0 };
 
   constructor(
     private readonly defaults: CameraDefaults,
@@ -59,6 +72,17 @@ export class CameraSet {
     return this.list().map((e) => e.camera.state);
   }
 
+  counters(): CameraSetCounters {
+    const sum: CameraSetCounters = { ...this.retired, camerasConfigured: 0, camerasConnected: 0, mjpegViewers: 0 };
+    for (const { camera } of this.entries.values()) {
+      add(sum, camera.counters);
+      sum.camerasConfigured++;
+      if (camera.connected) sum.camerasConnected++;
+      sum.mjpegViewers += camera.viewers;
+    }
+    return sum;
+  }
+
   /** Starts the camera, replacing (and first stopping) one with the same id. */
   async put(spec: CameraSpec, fromFlow = false): Promise<void> {
     await this.remove(spec.id);
@@ -74,6 +98,7 @@ export class CameraSet {
     if (!e) return false;
     this.entries.delete(id);
     await e.camera.close();
+    add(this.retired, e.camera.counters);
     if (forget) await this.live?.remove(id);
     return true;
   }
@@ -92,4 +117,11 @@ export class CameraSet {
     this.entries.clear();
     await Promise.all(all.map((e) => e.camera.close()));
   }
+}
+
+function add(to: IpCameraCounters, c: IpCameraCounters): void {
+  to.framesAnalysed += c.framesAnalysed;
+  to.motionEvents += c.motionEvents;
+  to.reconnects += c.reconnects;
+  to.failedChecks += c.failedChecks;
 }

@@ -18,7 +18,14 @@ export interface CameraSpec {
   password: string;
   mode: CameraMode;
   motion: boolean;
+  /** the camera's ONVIF address (host or host:port, port 80 by default); '' when not given */
+  onvif: string;
+  /** where motion events come from: our analyser of the sub stream, the camera's own ONVIF events, or both */
+  motionSource: MotionSource;
 }
+
+export const MOTION_SOURCES = ['analyser', 'onvif', 'both'] as const;
+export type MotionSource = (typeof MOTION_SOURCES)[number];
 
 export class SpecError extends Error {}
 
@@ -66,6 +73,11 @@ export function readCameraSpec(fields: Record<string, unknown>): CameraSpec {
   const transport = text('transport', fields.transport, 8, 'tcp').toLowerCase() || 'tcp';
   if (transport !== 'tcp' && transport !== 'udp') throw new SpecError('transport must be tcp or udp');
   const motion = flag('motion', fields.motion, true);
+  const onvif = onvifAddress(fields.onvif);
+  const motionSource = (text('motionSource', fields.motionSource, 16, 'analyser').toLowerCase() || 'analyser') as MotionSource;
+  if (!MOTION_SOURCES.includes(motionSource)) throw new SpecError(`motionSource must be one of ${MOTION_SOURCES.join(', ')}`);
+  if (motionSource !== 'analyser' && !onvif)
+    throw new SpecError(`motionSource ${motionSource} needs the camera's ONVIF address (onvif: host or host:port)`);
   return {
     id,
     name: text('name', fields.name, 100).trim() || id,
@@ -76,7 +88,25 @@ export function readCameraSpec(fields: Record<string, unknown>): CameraSpec {
     password: text('password', fields.password, 256),
     mode: mode as CameraMode,
     motion,
+    onvif,
+    motionSource,
   };
+}
+
+/** `host`, `host:port` or `[v6]:port`; '' when not given. */
+function onvifAddress(value: unknown): string {
+  const v = text('onvif', value, 260).trim();
+  if (v === '') return '';
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253})(?::(\d{1,5}))?$/.exec(v);
+  if (!m || (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 65535)))
+    throw new SpecError("onvif must be the camera's ONVIF address: host or host:port (such as 192.168.1.50:80)");
+  return v;
+}
+
+/** The ONVIF address as host and port (port 80 unless given). */
+export function onvifHostPort(address: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(address);
+  return { host: m?.[1] ?? address, port: m?.[2] ? Number(m[2]) : 80 };
 }
 
 /** What may be shown of a camera: never its password. */

@@ -15,6 +15,9 @@
  *   processor turns that into a `camera-offline` alert after its grace
  *   period), and `connected` again when frames flow: nothing else restarts.
  * - PRIVACY stops pulling the camera (and so the MJPEG and motion).
+ * - Motion comes from our analyser, the camera's own ONVIF events
+ *   (onvif-events.ts, a PullPoint subscription), or both, merged into one
+ *   event stream (motion-merge.ts) in the same format.
  */
 import { backoffMs } from '../lib/backoff';
 import type { CameraMode } from '../lib/types';
@@ -23,7 +26,11 @@ import { redactText } from '../rpicam-rtsp/commands';
 import { rtspFailure } from '../rpicam-rtsp/rtsp-input';
 import type { PipelineStats, RtspInput, StreamConfig } from '../rpicam-rtsp/types';
 import { checkCamera, type CameraCheck, type CheckOptions } from './check';
+import type { MotionSource } from './camera-spec';
 import { DeviceTopics, type DeviceMessage } from './device-messages';
+import { MotionMerge } from './motion-merge';
+import type { OnvifTarget } from './onvif';
+import { OnvifEvents, type OnvifEventsState } from './onvif-events';
 
 export interface IpCameraConfig {
   id: string;
@@ -34,6 +41,10 @@ export interface IpCameraConfig {
   sub: RtspInput;
   mode: CameraMode;
   motion: { on: boolean; sensitivity?: number; minDurationMs?: number; quietMs?: number };
+  /** where motion events come from (default analyser); `onvif` and `both` need `onvif` */
+  motionSource?: MotionSource;
+  /** the camera's ONVIF address and login, when known */
+  onvif?: OnvifTarget;
   /** a snapshot every this many ms while streaming; 0 = only on request */
   snapshotEveryMs: number;
   /** MJPEG and snapshot frames per second, and their width */
@@ -68,6 +79,19 @@ export interface IpCameraState {
   fps: number;
   frames: number;
   restarts: number;
+  /** the camera's ONVIF motion events, when they are a motion source: subscribed, or why not (one line) */
+  onvifEvents?: OnvifEventsState;
+}
+
+/** What one camera counts, for the node's /metrics counters (see CameraSet.counters). */
+export interface IpCameraCounters {
+  /** frames the analyser's ffmpeg decoded, over every run */
+  framesAnalysed: number;
+  motionEvents: number;
+  /** times a running pull broke off and was started again */
+  reconnects: number;
+  /** connection checks that failed (at start and each retry) */
+  failedChecks: number;
 }
 
 export interface IpCameraEvents {
@@ -94,6 +118,12 @@ export class IpCamera {
   private readonly topics: DeviceTopics;
   private generation = 0;
   private closed = false;
+  private readonly merge: MotionMerge;
+  private onvifEvents?: OnvifEvents;
+  private counts = { reconnects: 0, failedChecks: 0 };
+  /** frames of the pipeline runs before the current one, and the current run's count last seen (it restarts from 0) */
+  private framesBefore = 0;
+  private framesSeen = 0;
 
   constructor(
     readonly cfg: IpCameraConfig,
@@ -102,6 +132,34 @@ export class IpCamera {
     this.mode = cfg.mode;
     this.topics = new DeviceTopics(cfg.prefix, cfg.id, cfg.host);
     this.current = { id: cfg.id, state: 'stopped', mode: this.mode, warnings: [], fps: 0, frames: 0, restarts: 0 };
+    this.merge = new MotionMerge(
+      {
+        activity: (kind, payload) => this.emit(this.topics.activity(kind, payload)),
+        thumbnail: (eventId, jpeg) => this.emit(this.topics.thumbnail(eventId, jpeg)),
+      },
+      () => this.camera?.preview.lastFrame,
+    );
+  }
+
+  get counters(): IpCameraCounters {
+    this.noteFrames(this.camera?.stats?.frames);
+    return { framesAnalysed: this.framesBefore + this.framesSeen, motionEvents: this.merge.opened, ...this.counts };
+  }
+
+  /** MJPEG viewers connected now. */
+  get viewers(): number {
+    return this.camera?.preview.viewers ?? 0;
+  }
+
+  /** Whether the cloud was last told this camera is connected (frames flow). */
+  get connected(): boolean {
+    return this.announced === 'connected';
+  }
+
+  private noteFrames(frames: number | undefined): void {
+    if (frames === undefined) return;
+    if (frames < this.framesSeen) this.framesBefore += this.framesSeen; // a new ffmpeg run counts from 0
+    this.framesSeen = frames;
   }
 
   get state(): IpCameraState {
@@ -123,22 +181,57 @@ export class IpCamera {
       this.heartbeat();
       return;
     }
+    this.startOnvifEvents();
     void this.checkThenRun(++this.generation, true);
+  }
+
+  /** Subscribes to the camera's ONVIF motion events when they are a motion source. */
+  private startOnvifEvents(): void {
+    const { motionSource, onvif, motion } = this.cfg;
+    if (this.onvifEvents || (motionSource ?? 'analyser') === 'analyser' || !motion.on) return;
+    if (!onvif) {
+      this.set({ onvifEvents: { subscribed: false, error: "no ONVIF address: the camera's own motion events cannot be read" } });
+      return;
+    }
+    this.onvifEvents = new OnvifEvents(
+      { target: onvif, backoff: this.cfg.backoff },
+      {
+        motion: (active) => {
+          // As the analyser: only an ARMED camera raises motion events.
+          if (this.mode === 'ARMED' || !active) this.merge.onvif(active);
+        },
+        state: (s) => {
+          // Said once per new reason, not at every retry.
+          if (s.error && s.error !== this.current.onvifEvents?.error) this.events.problem(`${this.cfg.name}: ONVIF events: ${s.error}`);
+          this.set({ onvifEvents: s });
+        },
+      },
+    );
+    this.onvifEvents.start();
   }
 
   async stop(): Promise<void> {
     this.generation++;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    await this.stopPull();
+    const events = this.onvifEvents;
+    this.onvifEvents = undefined;
+    await Promise.all([this.stopPull(), events?.close()]);
+    this.merge.end();
+    // Not subscribed any more: the next start says again how it goes.
+    if (events) this.current = { ...this.current, onvifEvents: undefined };
   }
 
+  /** Stops pulling the camera (a failed check does too); its ONVIF events go on. */
   private async stopPull(): Promise<void> {
     this.checked = false;
     this.pullState = undefined;
     const camera = this.camera;
+    this.noteFrames(camera?.stats?.frames);
+    this.framesBefore += this.framesSeen;
+    this.framesSeen = 0;
     this.camera = undefined;
-    if (camera) await camera.close();
+    await camera?.close();
   }
 
   async restart(): Promise<void> {
@@ -158,6 +251,7 @@ export class IpCamera {
     } else if (before === 'PRIVACY') {
       this.start();
     } else {
+      if (mode !== 'ARMED') this.merge.end();
       await this.camera?.setMode(mode);
       this.set({});
     }
@@ -185,6 +279,7 @@ export class IpCamera {
       await this.stopPull();
       if (generation !== this.generation || this.closed) return;
       const delay = backoffMs(++this.checkAttempts, this.cfg.backoff);
+      this.counts.failedChecks++;
       this.set({ state: 'offline', error: check.error, check, warnings: check.warnings });
       this.disconnected();
       this.retryTimer = setTimeout(() => void this.checkThenRun(generation, false), delay);
@@ -227,11 +322,18 @@ export class IpCamera {
       backoff: this.cfg.backoff,
     };
     const camera = new Camera(
-      { stream, mode: this.mode, snapshotEveryMs: this.cfg.snapshotEveryMs, motion: this.cfg.motion, maxViewers: this.cfg.maxViewers },
+      {
+        stream,
+        mode: this.mode,
+        snapshotEveryMs: this.cfg.snapshotEveryMs,
+        // With motion from the camera's ONVIF events only, our analyser raises none.
+        motion: { ...this.cfg.motion, on: this.cfg.motion.on && this.cfg.motionSource !== 'onvif' },
+        maxViewers: this.cfg.maxViewers,
+      },
       {
         state: (stats) => this.onStats(stats),
-        activity: (kind, payload) => this.emit(this.topics.activity(kind, payload)),
-        thumbnail: (eventId, jpeg) => this.emit(this.topics.thumbnail(eventId, jpeg)),
+        activity: (kind, payload) => this.merge.analyser(kind, payload),
+        thumbnail: (eventId, jpeg) => this.merge.analyserThumbnail(eventId, jpeg),
         snapshot: (jpeg, requestId) => this.events.snapshot(jpeg, requestId),
         problem: (text) => this.events.problem(`${this.cfg.name}: ${redactText(text)}`),
       },
@@ -242,6 +344,7 @@ export class IpCamera {
 
   private onStats(stats: PipelineStats): void {
     this.pullState = stats.state;
+    this.noteFrames(stats.frames);
     const base = { fps: stats.fps, frames: stats.frames, restarts: stats.restarts };
     if (stats.state === 'streaming') {
       this.set({ ...base, state: this.checked ? 'streaming' : 'checking', error: undefined });
@@ -249,6 +352,7 @@ export class IpCamera {
     } else if (stats.state === 'backing-off' || stats.state === 'stalled') {
       const raw = redactText(stats.lastError ?? stats.state);
       const error = rtspFailure([raw, ...stats.stderrTail.map(redactText)], this.cfg.sub.url) ?? raw;
+      if (this.current.state !== 'reconnecting') this.counts.reconnects++;
       this.set({ ...base, state: 'reconnecting', error });
       this.disconnected();
     } else if (stats.state === 'starting' && this.current.state !== 'reconnecting') {

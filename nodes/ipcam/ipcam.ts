@@ -9,6 +9,8 @@
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { mountRouter } from '../hivecam-gateway/media-mount';
 import type { NodeConstructor } from '../lib/node-config';
+import { commandOfTopic, commandRefusal } from '../lib/contract/device-commands';
+import { exposeCounters } from '../lib/metrics';
 import { StatusReporter } from '../lib/status';
 import type { MediamtxServerNode } from '../mediamtx-server/mediamtx-server';
 import type { PicamDatabaseNode } from '../picam-database/picam-database';
@@ -20,6 +22,7 @@ import type { CameraSpec } from './camera-spec';
 import { CameraSet } from './camera-set';
 import type { IpCameraState } from './ip-camera';
 import { LivePaths } from './live-paths';
+import { IPCAM_DEVICE_TYPE } from './device-messages';
 import { apiPath, cameraDefaults, flowCamera, type IpcamCredentials, type IpcamDef } from './settings';
 import { DEVICE_ID_PATTERN } from '../lib/types';
 import { commandTarget, splitHostedId } from '../lib/hosted-devices';
@@ -28,6 +31,14 @@ import type { EventStore } from '../lib/store/store';
 import type { IpCameraStore } from '../lib/store/ip-cameras';
 
 type Send = (msg: Array<NodeMessage | null>) => void;
+
+/** Output 3's answer to a device command an IP camera cannot obey (topic `command-refused`). */
+export interface CommandRefused {
+  deviceId?: string;
+  action: string;
+  requestId?: string;
+  reason: string;
+}
 type Done = (err?: Error) => void;
 
 /**
@@ -49,6 +60,12 @@ function summary(states: IpCameraState[]): [level: 'ok' | 'warn' | 'busy', text:
   if (states.length === 1) {
     const s = states[0]!;
     const text = s.state === 'streaming' ? `streaming ${s.fps} fps` : `${s.state}${s.error ? `: ${s.error}` : ''}`;
+    // The camera's ONVIF events failing is said in a few words, kept whole: the stream's text gives way.
+    const e = s.onvifEvents;
+    if (e?.error) {
+      const events = ` · ONVIF events: ${e.brief ?? e.error}`.slice(0, 60);
+      return ['warn', text.slice(0, 100 - events.length) + events];
+    }
     return [s.state === 'streaming' ? 'ok' : s.state === 'checking' ? 'busy' : 'warn', text.slice(0, 100)];
   }
   return [
@@ -98,6 +115,7 @@ export default function register(RED: NodeAPI): void {
       }),
       live,
     );
+    const hideCounters = exposeCounters({ type: 'ipcam', id: node.id, read: () => ({ ...cameras.counters() }) });
 
     let storage: CameraStorage | undefined;
     // Logins of cameras added through the API are sealed with the runtime's credential secret.
@@ -127,6 +145,7 @@ export default function register(RED: NodeAPI): void {
         }
       },
       close: async () => {
+        hideCounters();
         unmount();
         await started.catch(() => undefined);
         await cameras.close();
@@ -180,6 +199,22 @@ export default function register(RED: NodeAPI): void {
         );
 
     node.on('input', (msg: NodeMessageInFlow, _send: Send, done: Done) => {
+      // A device command an IP camera cannot obey (reboot, settings, sound) is answered, not an error.
+      const command = typeof msg.topic === 'string' ? commandOfTopic(msg.topic) : undefined;
+      const refusal = command && commandRefusal(IPCAM_DEVICE_TYPE, command);
+      if (command && refusal) {
+        const deviceId = targetId(msg, defaults.host);
+        const requestId = (msg.payload as { requestId?: unknown } | undefined)?.requestId;
+        const payload: CommandRefused = {
+          deviceId,
+          action: command,
+          ...(typeof requestId === 'string' ? { requestId: requestId.slice(0, 128) } : {}),
+          reason: refusal,
+        };
+        node.log(`command ${command} for ${deviceId ?? 'an IP camera'} refused: ${refusal}`);
+        out(2, { topic: 'command-refused', payload, deviceId } as NodeMessage);
+        return done();
+      }
       const input = readCameraInput(msg);
       if (input.type === 'invalid') return done(new Error(`ipcam: ${input.reason}`));
       const id = targetId(msg, defaults.host) ?? (cameras.list().length === 1 ? cameras.list()[0]!.spec.id : undefined);

@@ -6,8 +6,9 @@
  * WS-Security UsernameToken with a password digest, stamped with the camera's
  * own clock so a camera whose time is off still accepts it.
  *
- * Discovery (WS-Discovery multicast) is not done here: it reaches only the same
- * LAN segment; give the camera's address instead.
+ * OnvifSession is the one way this code talks SOAP to a camera (the event
+ * subscription, onvif-events.ts, uses it too): answers are bounded in size and
+ * refused when they declare entities. Discovery is discovery.ts.
  */
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -39,19 +40,31 @@ export interface OnvifCamera {
   warnings: string[];
 }
 
-export class OnvifError extends Error {}
+export class OnvifError extends Error {
+  /** a few words for a node's status, where the whole line does not fit (e.g. "clock off by 3600 s") */
+  constructor(
+    message: string,
+    readonly brief?: string,
+  ) {
+    super(message);
+  }
+}
 
 const NS =
-  'xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:tds="http://www.onvif.org/ver10/device/wsdl" xmlns:trt="http://www.onvif.org/ver10/media/wsdl" xmlns:tt="http://www.onvif.org/ver10/schema"';
+  'xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:tds="http://www.onvif.org/ver10/device/wsdl" xmlns:trt="http://www.onvif.org/ver10/media/wsdl" xmlns:tt="http://www.onvif.org/ver10/schema"' +
+  ' xmlns:tev="http://www.onvif.org/ver10/events/wsdl" xmlns:wsnt="http://docs.oasis-open.org/wsn/b-2" xmlns:wsa="http://www.w3.org/2005/08/addressing"';
+
+/** A SOAP answer larger than this is not one of the few calls made here. */
+const MAX_ANSWER_BYTES = 1024 * 1024;
 
 /** Inner text of every element with this local name (any namespace prefix). */
 export function texts(xml: string, local: string): string[] {
   const re = new RegExp(`<(?:[A-Za-z0-9_-]+:)?${local}(?:\\s[^>]*)?>([\\s\\S]*?)</(?:[A-Za-z0-9_-]+:)?${local}>`, 'g');
   return [...xml.matchAll(re)].map((m) => m[1]!.trim());
 }
-const first = (xml: string, local: string): string | undefined => texts(xml, local)[0];
+export const first = (xml: string, local: string): string | undefined => texts(xml, local)[0];
 
-function unescapeXml(s: string): string {
+export function unescapeXml(s: string): string {
   return s
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
@@ -59,22 +72,22 @@ function unescapeXml(s: string): string {
     .replace(/&apos;/g, "'")
     .replace(/&amp;/g, '&');
 }
-function escapeXml(s: string): string {
+export function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-/** WS-Security UsernameToken, PasswordDigest = base64(sha1(nonce + created + password)). */
+/** The WS-Security header element: UsernameToken, PasswordDigest = base64(sha1(nonce + created + password)). */
 export function securityHeader(username: string, password: string, now: Date): string {
   const nonce = randomBytes(16);
   const created = now.toISOString().replace(/\.\d+Z$/, 'Z');
   const digest = createHash('sha1')
     .update(Buffer.concat([nonce, Buffer.from(created + password)]))
     .digest('base64');
-  return `<s:Header><Security s:mustUnderstand="1" xmlns="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"><UsernameToken><Username>${escapeXml(username)}</Username><Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest">${digest}</Password><Nonce EncodingType="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary">${nonce.toString('base64')}</Nonce><Created xmlns="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd">${created}</Created></UsernameToken></Security></s:Header>`;
+  return `<Security s:mustUnderstand="1" xmlns="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"><UsernameToken><Username>${escapeXml(username)}</Username><Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest">${digest}</Password><Nonce EncodingType="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary">${nonce.toString('base64')}</Nonce><Created xmlns="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd">${created}</Created></UsernameToken></Security>`;
 }
 
 /** "192.168.1.50:80", never a login. */
-const where = (t: OnvifTarget) => `${t.host}:${t.port}`;
+export const where = (t: OnvifTarget) => `${t.host}:${t.port}`;
 
 /** An RTSP URI as the camera gave it, with any login it embedded taken out (ours is kept apart). */
 function withoutLogin(uri: string | undefined): string | undefined {
@@ -89,50 +102,131 @@ function withoutLogin(uri: string | undefined): string | undefined {
   }
 }
 
-export async function onvifCamera(t: OnvifTarget): Promise<OnvifCamera> {
-  const deviceUrl = `http://${t.host}:${t.port}/onvif/device_service`;
-  let skewMs = 0;
-  const call = async (url: string, body: string, auth: boolean): Promise<string> => {
-    const header = auth && t.username ? securityHeader(t.username, t.password ?? '', new Date(Date.now() + skewMs)) : '';
+/** The body of an answer, at most MAX_ANSWER_BYTES. */
+async function boundedText(res: Response, t: OnvifTarget): Promise<string> {
+  const declared = Number(res.headers.get('content-length'));
+  if (declared > MAX_ANSWER_BYTES) {
+    await res.body?.cancel();
+    throw new OnvifError(`the ONVIF answer from ${where(t)} is too large (${declared} bytes)`);
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body?.getReader();
+  for (;;) {
+    const { done, value } = reader ? await reader.read() : { done: true, value: undefined };
+    if (done || !value) break;
+    size += value.length;
+    if (size > MAX_ANSWER_BYTES) {
+      await reader?.cancel();
+      throw new OnvifError(`the ONVIF answer from ${where(t)} is too large (over ${MAX_ANSWER_BYTES} bytes)`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * One camera's SOAP calls: a login stamped with the camera's own clock (learnt
+ * from GetSystemDateAndTime, which needs no login), failures as OnvifError
+ * with one line that says what to do.
+ */
+export class OnvifSession {
+  readonly deviceUrl: string;
+  /** the camera's clock minus ours, ms */
+  skewMs = 0;
+
+  constructor(
+    readonly target: OnvifTarget,
+    /** ends every call of this session at once (the event subscription's close) */
+    private readonly signal?: AbortSignal,
+  ) {
+    this.deviceUrl = `http://${target.host}:${target.port}/onvif/device_service`;
+  }
+
+  get skewSeconds(): number {
+    return Math.round(this.skewMs / 1000);
+  }
+
+  /** Learns the camera's clock; its time is used for every login after. */
+  async syncClock(): Promise<void> {
+    const clock = await this.call(this.deviceUrl, '<tds:GetSystemDateAndTime/>', { auth: false });
+    const utc = first(clock, 'UTCDateTime');
+    if (!utc) return;
+    const n = (name: string) => Number(first(utc, name));
+    const camera = Date.UTC(n('Year'), n('Month') - 1, n('Day'), n('Hour'), n('Minute'), n('Second'));
+    if (Number.isFinite(camera)) this.skewMs = camera - Date.now();
+  }
+
+  /** A service's address from GetCapabilities (Media, Events…), undefined when the camera does not list it. */
+  async capability(category: 'Media' | 'Events'): Promise<string | undefined> {
+    const caps = await this.call(this.deviceUrl, `<tds:GetCapabilities><tds:Category>${category}</tds:Category></tds:GetCapabilities>`);
+    const xaddr = first(first(caps, category) ?? '', 'XAddr');
+    return xaddr ? unescapeXml(xaddr) : undefined;
+  }
+
+  async call(
+    url: string,
+    body: string,
+    o: { auth?: boolean; header?: string; signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<string> {
+    const t = this.target;
+    const security = o.auth !== false && t.username ? securityHeader(t.username, t.password ?? '', new Date(Date.now() + this.skewMs)) : '';
+    const header = security || o.header ? `<s:Header>${security}${o.header ?? ''}</s:Header>` : '';
+    const timeout = AbortSignal.timeout(o.timeoutMs ?? t.timeoutMs ?? 8000);
     let res: Response;
     try {
       res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/soap+xml; charset=utf-8' },
         body: `<?xml version="1.0" encoding="UTF-8"?><s:Envelope ${NS}>${header}<s:Body>${body}</s:Body></s:Envelope>`,
-        signal: AbortSignal.timeout(t.timeoutMs ?? 8000),
+        signal: AbortSignal.any([timeout, ...[o.signal ?? this.signal].filter((x): x is AbortSignal => x !== undefined)]),
       });
     } catch (err) {
-      const cause = String((err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name);
-      if (cause === 'ECONNREFUSED')
-        throw new OnvifError(
-          `nothing answers ONVIF at ${where(t)} (connection refused: is ONVIF enabled on the camera, and is this its ONVIF port?)`,
-        );
-      if (/Timeout|Abort/.test(cause)) throw new OnvifError(`the camera at ${where(t)} did not answer ONVIF in time`);
-      throw new OnvifError(`cannot reach ${where(t)} for ONVIF (${cause})`);
+      throw this.unreachable(err);
     }
-    const text = await res.text();
-    if (res.status === 404) throw new OnvifError(`no ONVIF service at ${where(t)} (HTTP 404: is ONVIF enabled on the camera?)`);
+    const text = await boundedText(res, t).catch((err: unknown) => {
+      throw err instanceof OnvifError ? err : this.unreachable(err);
+    });
+    if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new OnvifError(`the ONVIF answer from ${where(t)} declares entities: refused`);
+    if (res.status === 404)
+      throw new OnvifError(`no ONVIF service at ${where(t)} (HTTP 404: is ONVIF enabled on the camera?)`, 'off (HTTP 404)');
     if (res.status === 401 || /NotAuthorized|FailedAuthentication|Sender not Authorized/i.test(text)) {
-      const skew = Math.round(skewMs / 1000);
-      const clock = Math.abs(skew) > 5 ? `, or the camera's clock is off by ${skew} s` : '';
-      throw new OnvifError(`ONVIF refused the login at ${where(t)} (wrong user or password${clock})`);
+      const skew = this.skewSeconds;
+      // A digest login carries its time: a camera whose clock is far off ours refuses it, whatever the password.
+      if (Math.abs(skew) > 5)
+        throw new OnvifError(
+          `ONVIF refused the login at ${where(t)}: the camera's clock is off by ${skew} s (set its time, NTP), or the user or password is wrong`,
+          `camera clock off by ${skew} s`,
+        );
+      throw new OnvifError(`ONVIF refused the login at ${where(t)} (wrong user or password)`, 'login refused');
     }
     if (!res.ok || /<(?:\w+:)?Fault>/.test(text)) {
-      throw new OnvifError(`ONVIF error from ${where(t)}: ${first(text, 'Text') ?? `HTTP ${res.status}`}`);
+      throw new OnvifError(`ONVIF error from ${where(t)}: ${first(text, 'Text')?.slice(0, 200) ?? `HTTP ${res.status}`}`);
     }
     return text;
-  };
-
-  const clock = await call(deviceUrl, '<tds:GetSystemDateAndTime/>', false);
-  const utc = first(clock, 'UTCDateTime');
-  if (utc) {
-    const n = (name: string) => Number(first(utc, name));
-    const camera = Date.UTC(n('Year'), n('Month') - 1, n('Day'), n('Hour'), n('Minute'), n('Second'));
-    if (Number.isFinite(camera)) skewMs = camera - Date.now();
   }
-  const caps = await call(deviceUrl, '<tds:GetCapabilities><tds:Category>Media</tds:Category></tds:GetCapabilities>', true);
-  const mediaUrl = unescapeXml(first(first(caps, 'Media') ?? '', 'XAddr') ?? deviceUrl);
+
+  private unreachable(err: unknown): OnvifError {
+    const t = this.target;
+    const cause = String((err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name);
+    if (cause === 'ECONNREFUSED')
+      return new OnvifError(
+        `nothing answers ONVIF at ${where(t)} (connection refused: is ONVIF enabled on the camera, and is this its ONVIF port?)`,
+        'off (connection refused)',
+      );
+    if (/Timeout/.test(cause)) return new OnvifError(`the camera at ${where(t)} did not answer ONVIF in time`, 'no answer');
+    if (/Abort/.test(cause)) return new OnvifError(`the ONVIF request to ${where(t)} was stopped`);
+    return new OnvifError(`cannot reach ${where(t)} for ONVIF (${cause})`);
+  }
+}
+
+export async function onvifCamera(t: OnvifTarget): Promise<OnvifCamera> {
+  const session = new OnvifSession(t);
+  const call = (url: string, body: string, auth = true) => session.call(url, body, { auth });
+  await session.syncClock();
+  const deviceUrl = session.deviceUrl;
+  const skewMs = session.skewMs;
+  const mediaUrl = (await session.capability('Media')) ?? deviceUrl;
   const profilesXml = await call(mediaUrl, '<trt:GetProfiles/>', true);
   const profiles: OnvifProfile[] = [];
   for (const m of profilesXml.matchAll(/<(?:\w+:)?Profiles\b([^>]*)>([\s\S]*?)<\/(?:\w+:)?Profiles>/g)) {

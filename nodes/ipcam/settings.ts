@@ -16,6 +16,10 @@ export interface IpcamDef extends NodeDef {
   transport: string;
   mode: string;
   motion: boolean | string;
+  /** the camera's ONVIF address (host:port) */
+  onvif?: string;
+  /** analyser, onvif or both */
+  motionSource?: string;
   sensitivity: string | number;
   minMotionSeconds: string | number;
   quietSeconds: string | number;
@@ -80,6 +84,8 @@ export function flowCamera(def: IpcamDef, credentials: IpcamCredentials): Camera
     password: credentials.password ?? '',
     mode: def.mode,
     motion: def.motion,
+    onvif: def.onvif,
+    motionSource: def.motionSource,
   });
 }
 

@@ -2,6 +2,7 @@
  * The camera/Pi event pipeline without Node-RED: MQTT messages in, typed
  * records, alerts and commands out. The node file only wires this to outputs.
  */
+import { commandRefusal } from '../lib/contract/device-commands';
 import { randomUUID } from 'node:crypto';
 import type {
   ActivityRecord,
@@ -56,7 +57,7 @@ export interface ProcessorOutput {
 }
 
 export type CommandResult =
-  { ok: true; command: MqttCommandMessage; record: CommandRecord } | { ok: false; statusCode: 400 | 404; error: string };
+  { ok: true; command: MqttCommandMessage; record: CommandRecord } | { ok: false; statusCode: 400 | 404 | 409; error: string };
 
 /** What the processor remembers about a device between messages. */
 export interface KnownDevice {
@@ -290,7 +291,7 @@ export class Processor {
   }
 
   handleCommand(req: CommandRequest): CommandResult {
-    const fail = (statusCode: 400 | 404, error: string): CommandResult => ({ ok: false, statusCode, error });
+    const fail = (statusCode: 400 | 404 | 409, error: string): CommandResult => ({ ok: false, statusCode, error });
     if (!(COMMAND_ACTIONS as readonly string[]).includes(req.action)) {
       return fail(400, `unknown command "${String(req.action)}" (expected ${COMMAND_ACTIONS.join(', ')})`);
     }
@@ -299,6 +300,9 @@ export class Processor {
     }
     const device = this.devices.get(req.deviceId);
     if (!device) return fail(404, `unknown device "${req.deviceId}"`);
+    // Refused here, not queued: the device would never obey it (an IP camera cannot play sounds).
+    const refusal = commandRefusal(device.deviceType, req.action);
+    if (refusal) return fail(409, `${req.deviceId}: ${refusal}`);
     const fields = commandFields(req);
     if ('error' in fields) return fail(400, fields.error);
     if (fields.mode) device.mode = fields.mode;

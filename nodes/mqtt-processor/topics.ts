@@ -2,6 +2,7 @@
  * The device topic tree (DESIGN.md §5) as a parser and the command topics as
  * builders. Pure functions: no Node-RED, no I/O.
  */
+import { COMMAND_TOPIC_PATHS } from '../lib/contract/device-commands';
 import { commandBase, hostedDeviceId, HOSTED_DEVICE_TYPE } from '../lib/hosted-devices';
 import { DEVICE_ID_PATTERN, EVENT_ID_PATTERN, VBC01_CAMERA_ID_PATTERN, VBC01_DEVICE_TYPE, type CommandAction } from '../lib/types';
 
@@ -91,18 +92,10 @@ export function parseDeviceTopic(topic: string, cfg: TopicConfig): TopicParse {
 
 export type CommandTopicAction = CommandAction;
 
-const COMMAND_PATHS: Record<CommandTopicAction, string> = {
-  setmode: 'system/setmode',
-  reboot: 'system/reboot',
-  'settings-update': 'settings/update',
-  'sound-play': 'sound/play',
-  'sound-stop': 'sound/stop',
-};
-
 /**
  * `prod/honeycomb/{id}/system/setmode` and friends, or for a hosted camera
  * `prod/honeycomb/{host}/ipcam/{camera}/system/setmode` (its host reads its commands); the id must already be valid.
  */
 export function commandTopic(prefix: string, deviceId: string, action: CommandTopicAction): string {
-  return `${commandBase(prefix, deviceId)}/${COMMAND_PATHS[action]}`;
+  return `${commandBase(prefix, deviceId)}/${COMMAND_TOPIC_PATHS[action]}`;
 }

@@ -95,6 +95,8 @@ describe('adding an IP camera in the dashboard', { skip }, () => {
       60_000,
     );
     await card.getByText('ipcam · porch').waitFor();
+    // An IP camera cannot be rebooted from here: its card has no Reboot button.
+    assert.equal(await card.getByRole('button', { name: 'Reboot Porch' }).count(), 0);
     await card.getByRole('button', { name: 'Show live video of Porch' }).click();
     const img = card.locator('img');
     await img.waitFor();
@@ -132,5 +134,16 @@ describe('adding an IP camera in the dashboard', { skip }, () => {
     } finally {
       await onvif.close();
     }
+  });
+
+  it('discovers ONVIF cameras on the LAN, and says that only this LAN segment is reached when none answers', async () => {
+    if ((await page.locator('#ipcam-add').getAttribute('open')) === null) await page.getByText('Add an IP camera (RTSP)').click();
+    await page.getByRole('button', { name: 'Discover (this LAN)' }).click();
+    // No ONVIF camera on the test machine's LAN: the page says why nothing may be found.
+    await page
+      .locator('#ipcam-result')
+      .getByText(/own LAN segment/)
+      .waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('#ipcam-found li').count(), 0);
   });
 });

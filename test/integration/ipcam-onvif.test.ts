@@ -3,7 +3,7 @@
  * WS-Security digest checked): profiles and their RTSP URLs as main and sub
  * stream, the login kept out of the URLs, a wrong password, a camera whose
  * clock is off (still logged in, and told), and a camera with ONVIF off.
- * WS-Discovery (multicast, same LAN segment only) is not implemented or tested.
+ * WS-Discovery is tested in test/nodes/ipcam/discovery.test.ts (loopback; the multicast group is not).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

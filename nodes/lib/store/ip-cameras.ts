@@ -1,5 +1,5 @@
 /**
- * The IP cameras added through the API or the dashboard (migration 10): the
+ * The IP cameras added through the API or the dashboard (migrations 9 and 10): the
  * list survives restarts and redeploys because it lives here, not in a flow
  * file. The login is stored with the row as the caller gives it: the ipcam node
  * seals it with the credential secret (nodes/ipcam/sealed-storage.ts); the API
@@ -18,12 +18,16 @@ export interface IpCameraRow {
   password: string;
   mode: 'ARMED' | 'LIVESTREAMONLY' | 'PRIVACY';
   motion: boolean;
+  /** the camera's ONVIF address (host:port), '' when not known */
+  onvif: string;
+  /** where motion events come from */
+  motionSource: 'analyser' | 'onvif' | 'both';
   createdMs: number;
   updatedMs: number;
 }
 
 const COLUMNS = `id, name, main_url AS mainUrl, sub_url AS subUrl, transport, username, password, mode, motion,
-  created_ms AS createdMs, updated_ms AS updatedMs`;
+  onvif, motion_source AS motionSource, created_ms AS createdMs, updated_ms AS updatedMs`;
 
 type Raw = Omit<IpCameraRow, 'motion'> & { motion: number };
 const row = (r: Raw): IpCameraRow => ({ ...r, motion: r.motion === 1 });
@@ -48,12 +52,27 @@ export class IpCameraStore {
     return this.exclusive(async (db) => {
       const before = await db.get<{ id: string }>('SELECT id FROM ip_cameras WHERE id = ?', [c.id]);
       await db.run(
-        `INSERT INTO ip_cameras (id, name, main_url, sub_url, transport, username, password, mode, motion, created_ms, updated_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO ip_cameras (id, name, main_url, sub_url, transport, username, password, mode, motion, onvif, motion_source,
+           created_ms, updated_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, main_url = excluded.main_url, sub_url = excluded.sub_url,
            transport = excluded.transport, username = excluded.username, password = excluded.password, mode = excluded.mode,
-           motion = excluded.motion, updated_ms = excluded.updated_ms`,
-        [c.id, c.name, c.mainUrl, c.subUrl, c.transport, c.username, c.password, c.mode, c.motion ? 1 : 0, nowMs, nowMs],
+           motion = excluded.motion, onvif = excluded.onvif, motion_source = excluded.motion_source, updated_ms = excluded.updated_ms`,
+        [
+          c.id,
+          c.name,
+          c.mainUrl,
+          c.subUrl,
+          c.transport,
+          c.username,
+          c.password,
+          c.mode,
+          c.motion ? 1 : 0,
+          c.onvif,
+          c.motionSource,
+          nowMs,
+          nowMs,
+        ],
       );
       return !before;
     });

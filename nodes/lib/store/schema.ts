@@ -331,6 +331,14 @@ CREATE TABLE ip_cameras (
 );
 `,
   },
+  {
+    version: 10,
+    description: "IP cameras: the camera's ONVIF address and where motion events come from (our analyser, its ONVIF events, both)",
+    sql: `
+ALTER TABLE ip_cameras ADD COLUMN onvif TEXT NOT NULL DEFAULT '';
+ALTER TABLE ip_cameras ADD COLUMN motion_source TEXT NOT NULL DEFAULT 'analyser';
+`,
+  },
 ];
 
 export async function currentVersion(db: Connection): Promise<number> {

@@ -445,6 +445,38 @@ describe('mqtt-processor: command requests', () => {
   }
 });
 
+describe('mqtt-processor: commands an IP camera cannot obey', () => {
+  const ipcam = () => {
+    const { p } = make({ deviceTypes: ['hive-cam', 'picam', 'ipcam'] });
+    p.handleDevice('prod/device/connection/ipcam/porch-1', json({ status: 'connected', timestamp: 1705329045, name: 'Porch' }));
+    return p;
+  };
+  const refused: Array<[Parameters<Processor['handleCommand']>[0], RegExp]> = [
+    [{ action: 'reboot', deviceId: 'porch-1' }, /^porch-1: an IP camera cannot be rebooted from here/],
+    [
+      { action: 'settings-update', deviceId: 'porch-1', settings: { volume: 'LOW' } },
+      /^porch-1: an IP camera's settings are changed in its own web page/,
+    ],
+    [{ action: 'sound-play', deviceId: 'porch-1', soundType: 'DOG_BARK' }, /^porch-1: an IP camera cannot play sounds$/],
+    [{ action: 'sound-stop', deviceId: 'porch-1' }, /^porch-1: an IP camera cannot play sounds$/],
+  ];
+  for (const [req, reason] of refused) {
+    it(`refuses ${req.action} with 409 and its reason, and builds no command`, () => {
+      const r = ipcam().handleCommand(req);
+      assert.equal(r.ok, false);
+      if (!r.ok) {
+        assert.equal(r.statusCode, 409);
+        assert.match(r.error, reason);
+      }
+    });
+  }
+  it('still sets its mode', () => {
+    const r = ipcam().handleCommand({ action: 'setmode', deviceId: 'porch-1', mode: 'PRIVACY' });
+    assert.ok(r.ok);
+    if (r.ok) assert.equal(r.command.topic, 'prod/honeycomb/porch-1/system/setmode');
+  });
+});
+
 describe('mqtt-processor: sensor limits', () => {
   const reading = (temperature: number, humidity = 45, t = 1705329045123) =>
     json({ temperature, humidity, pressure: 1013.2, timestamp: t });
