@@ -204,7 +204,19 @@ function variablesRead(): Set<string> {
   for (const m of src.matchAll(/env\.([A-Z][A-Z0-9_]+)|(?:required|port|list)\('([A-Z][A-Z0-9_]+)'/g)) names.add((m[1] ?? m[2])!);
   return names;
 }
-const PI_ONLY = ['PICAM_DEVICE_ID', 'PICAM_DEVICE_NAME', 'PICAM_SENSEHAT_BACKEND', 'PICAM_SENSEHAT_LED', 'PICAM_ENVIRONMENT_SECONDS'];
+const PI_ONLY = [
+  'PICAM_DEVICE_ID',
+  'PICAM_DEVICE_NAME',
+  'PICAM_SENSEHAT_BACKEND',
+  'PICAM_SENSEHAT_LED',
+  'PICAM_ENVIRONMENT_SECONDS',
+  // the IP camera a Pi hosts (the cloud adds its cameras through the API instead)
+  'PICAM_IPCAM_ID',
+  'PICAM_IPCAM_SUB_URL',
+  'PICAM_IPCAM_MAIN_URL',
+  'PICAM_IPCAM_USER',
+  'PICAM_IPCAM_PASSWORD',
+];
 const PI_ONLY_PREFIXES = ['PICAM_CAMERA_', 'PICAM_RTSP_', 'PICAM_PREVIEW_', 'PICAM_OUTBOX_'];
 const CLOUD_ONLY = [
   'PICAM_DEVICE_TOPIC',
