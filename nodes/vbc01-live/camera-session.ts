@@ -164,7 +164,7 @@ export class CameraSession extends EventEmitter {
     this.keepalive();
     this.keepaliveTimer = this.every(timings.keepaliveMs, () => this.keepalive());
     this.answerTimer = this.after(timings.answerMs, () =>
-      this.end('failed', `the camera did not answer: no video ${Math.round(timings.answerMs / 1000)} s after stream/play`),
+      this.end('failed', `the camera did not answer: no video ${timings.answerMs / 1000} s after stream/play`),
     );
   }
 
@@ -235,7 +235,7 @@ export class CameraSession extends EventEmitter {
   private stalled(): void {
     if (this.ended) return;
     this.set('stalled');
-    const idleS = Math.round(this.deps.timings.idleMs / 1000);
+    const idleS = this.deps.timings.idleMs / 1000;
     this.clear(this.idleTimer);
     this.idleTimer = this.after(this.deps.timings.idleMs, () => this.end('failed', `the camera stopped sending (no video for ${idleS} s)`));
   }

@@ -82,7 +82,9 @@ export class LiveCameras {
 
   /** Stops every camera (stream/stop) and closes their bridge streams. Safe twice. */
   close(): Promise<void> {
-    return (this.closing ??= Promise.all([...this.sessions.values()].map((s) => s.stop('the live view node closed'))).then(() => undefined));
+    return (this.closing ??= Promise.all([...this.sessions.values()].map((s) => s.stop('the live view node closed'))).then(
+      () => undefined,
+    ));
   }
 
   private session(cameraId: string): CameraSession {

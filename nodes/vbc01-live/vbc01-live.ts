@@ -135,7 +135,8 @@ export default function register(RED: NodeAPI): void {
       }
       if (topic === 'stop') {
         const id = (msg as { deviceId?: unknown }).deviceId;
-        if (typeof id !== 'string' || !DEVICE_ID_PATTERN.test(id)) return done(new Error('vbc01-live: stop needs msg.deviceId (a camera id)'));
+        if (typeof id !== 'string' || !DEVICE_ID_PATTERN.test(id))
+          return done(new Error('vbc01-live: stop needs msg.deviceId (a camera id)'));
         const stopped = cameras.stopCamera(id);
         return void stopped.then(() => done(), done);
       }

@@ -149,7 +149,13 @@ export function playCommand(prefix: string, d: StreamDescription, nowMs = Date.n
   });
 }
 
-export function keepaliveCommand(prefix: string, cameraId: string, streamId: string, count: number, nowMs = Date.now()): StreamCommandMessage {
+export function keepaliveCommand(
+  prefix: string,
+  cameraId: string,
+  streamId: string,
+  count: number,
+  nowMs = Date.now(),
+): StreamCommandMessage {
   return message(prefix, cameraId, 'keepalive', {
     ...envelope(cameraId, nowMs),
     streamId,

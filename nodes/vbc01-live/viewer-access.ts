@@ -20,7 +20,8 @@ export function streamTokenCheck(settings: AccessSettings, now: () => number = D
     return () => ({ ok: false, status: 503, error: 'this runtime has no credential secret, so it cannot check stream tokens' });
   return (authorization) => {
     const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
-    if (!m) return { ok: false, status: 401, error: `a stream token is required (Authorization: Bearer, from GET ${API_PATHS.streamToken})` };
+    if (!m)
+      return { ok: false, status: 401, error: `a stream token is required (Authorization: Bearer, from GET ${API_PATHS.streamToken})` };
     if (verifyStreamToken(secret, m[1]!, now()) === undefined)
       return { ok: false, status: 401, error: 'the stream token is not valid or has expired' };
     return { ok: true };

@@ -73,7 +73,10 @@ export class FakeLiveStream extends EventEmitter implements LiveStream {
     const viewerId = `viewer-${this.nextViewer++}`;
     this.viewerIds.add(viewerId);
     this.emit('viewers', this.viewerIds.size);
-    return Promise.resolve({ viewerId, sdp: `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 103\r\na=sendonly\r\n` });
+    return Promise.resolve({
+      viewerId,
+      sdp: `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 103\r\na=sendonly\r\n`,
+    });
   }
 
   removeViewer(viewerId: string): void {

@@ -168,8 +168,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
 ];
 
 /** A route's path as a regular expression over a request path (each `:name` one segment). */
-const pathPattern = (path: string): RegExp =>
-  new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:\w+/g, '[^/]+')}$`);
+const pathPattern = (path: string): RegExp => new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:\w+/g, '[^/]+')}$`);
 
 const STREAM_TOKEN_ROUTES = API_ROUTES.filter((r) => r.auth === 'stream-token').map((r) => ({ method: r.method, re: pathPattern(r.path) }));
 

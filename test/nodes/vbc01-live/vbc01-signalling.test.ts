@@ -35,14 +35,25 @@ describe('stream/play', () => {
   it('carries the envelope, the stream id and the SDP, on the camera topic', () => {
     const msg = playCommand('prod', description, Date.UTC(2026, 0, 10, 21, 16, 58, 123));
     assert.equal(msg.topic, `prod/honeycomb/${CAMERA}/stream/play`);
-    assert.deepEqual({ qos: msg.qos, retain: msg.retain, deviceId: msg.deviceId, action: msg.action }, {
-      qos: 1,
-      retain: false,
-      deviceId: CAMERA,
-      action: 'stream-play',
-    });
+    assert.deepEqual(
+      { qos: msg.qos, retain: msg.retain, deviceId: msg.deviceId, action: msg.action },
+      {
+        qos: 1,
+        retain: false,
+        deviceId: CAMERA,
+        action: 'stream-play',
+      },
+    );
     const p = JSON.parse(JSON.stringify(msg.payload)) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(p).sort(), ['creationTimestamp', 'messageType', 'requestId', 'sdpOffer', 'sourceId', 'sourceType', 'streamId']);
+    assert.deepEqual(Object.keys(p).sort(), [
+      'creationTimestamp',
+      'messageType',
+      'requestId',
+      'sdpOffer',
+      'sourceId',
+      'sourceType',
+      'streamId',
+    ]);
     assert.match(p.requestId as string, UUID_V4);
     assert.equal(p.creationTimestamp, '2026-01-10T21:16:58.123000Z', 'microseconds and Z, as Python isoformat writes them');
     assert.equal(p.sourceId, CAMERA);
@@ -68,7 +79,10 @@ describe('stream/play', () => {
     assert.equal(audio![0], 'm=audio 5006 RTP/AVPF 96 0');
     assert.ok(audio!.includes('a=rtcp:5007'));
     assert.ok(audio!.includes('a=rtpmap:96 opus/48000/2') && audio!.includes('a=rtpmap:0 PCMU/8000'));
-    assert.equal(audio!.find((l) => l.startsWith('a=ssrc:')), `a=ssrc:${VBC01_AUDIO_SSRC} cname:user0123456789@host-0a1b2c3d`);
+    assert.equal(
+      audio!.find((l) => l.startsWith('a=ssrc:')),
+      `a=ssrc:${VBC01_AUDIO_SSRC} cname:user0123456789@host-0a1b2c3d`,
+    );
 
     assert.equal(video![0], 'm=video 5004 RTP/AVPF 103');
     assert.ok(video!.includes('a=rtcp:5005'));
@@ -77,7 +91,10 @@ describe('stream/play', () => {
     const recvonly = video!.indexOf('a=recvonly');
     assert.ok(recvonly > 0, 'video is recvonly');
     assert.equal(video![recvonly + 1], 'a=direction:passive', 'direction:passive right after recvonly (edit 5)');
-    assert.equal(video!.find((l) => l.startsWith('a=ssrc:')), `a=ssrc:${VBC01_VIDEO_SSRC} cname:user0123456789@host-0a1b2c3d`);
+    assert.equal(
+      video!.find((l) => l.startsWith('a=ssrc:')),
+      `a=ssrc:${VBC01_VIDEO_SSRC} cname:user0123456789@host-0a1b2c3d`,
+    );
     assert.equal(VBC01_AUDIO_SSRC, 229236353);
     assert.equal(VBC01_VIDEO_SSRC, 1607797317);
 
