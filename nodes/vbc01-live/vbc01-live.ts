@@ -58,6 +58,11 @@ interface CommandReport {
   reason?: unknown;
 }
 
+/** The numeric counters of a stream's stats (for /metrics). */
+function numbers(stats: object | undefined): Record<string, number> {
+  return Object.fromEntries(Object.entries(stats ?? {}).filter((e): e is [string, number] => typeof e[1] === 'number'));
+}
+
 export default function register(RED: NodeAPI): void {
   function Vbc01Live(this: Node, def: Vbc01LiveDef) {
     RED.nodes.createNode(this, def);
@@ -116,7 +121,12 @@ export default function register(RED: NodeAPI): void {
       return { ok: true };
     }
 
-    const unexpose = exposeCounters({ type: 'vbc01-live', id: node.id, read: () => cameras.totals() });
+    const unexpose = exposeCounters({
+      type: 'vbc01-live',
+      id: node.id,
+      read: () => cameras.totals(),
+      series: () => cameras.running().map((s) => ({ labels: { camera: s.cameraId }, values: numbers(s.stats) })),
+    });
     const unmount = mountRouter(
       RED,
       LIVE_ROUTES_ROOT,

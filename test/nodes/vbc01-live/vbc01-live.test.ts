@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import vbc01Live from '../../../nodes/vbc01-live/vbc01-live';
 import { liveConfig } from '../../../nodes/vbc01-live/settings';
+import { Ops } from '../../../cli/runtime/ops';
 import { issueStreamToken } from '../../../dashboard/server/stream-tokens';
 import { fakeBridges, type FakeLiveBridge } from '../../support/fake-live-bridge';
 import { httpNodeServer } from '../../support/http-node';
@@ -251,6 +252,45 @@ describe('vbc01-live', () => {
     assert.equal(answer.status, 400);
     assert.match(answer.json.error, /^the offer cannot be answered: the offer receives no video$/);
     await until('stream/stop', () => ofKind(mqtt, 'stop')[0], 10_000);
+  });
+
+  it("shows each stream's counters in GET /api/live and /metrics, labelled with its camera", async () => {
+    const { bridge } = await load();
+    const { stream } = await watching(bridge);
+    stream.packet();
+    stream.packet();
+    const health = await call('/api/live/');
+    assert.equal(health.status, 200);
+    assert.equal(health.json.streams.length, 1);
+    const [one] = health.json.streams;
+    assert.deepEqual([one.cameraId, one.state, one.stats.packets, one.stats.viewers, one.keepalivesSent], [CAMERA, 'playing', 3, 1, 1]);
+    const metrics = await new Ops({ role: 'cloud', flowsStarted: () => true }).render();
+    assert.match(metrics, /^picam_live_streams 1$/m);
+    assert.match(metrics, new RegExp(`^picam_live_packets_total\\{camera="${CAMERA}"\\} 3$`, 'm'));
+    assert.match(metrics, new RegExp(`^picam_live_viewers\\{camera="${CAMERA}"\\} 1$`, 'm'));
+    assert.match(metrics, new RegExp(`^picam_live_remb_sent_total\\{camera="${CAMERA}"\\} 1$`, 'm'));
+    assert.match(metrics, /^# TYPE picam_live_bitrate_bps gauge$/m);
+  });
+
+  it('stops a stream whose video stopped for the idle time, saying so', async () => {
+    const { bridge, mqtt } = await load({ idleSeconds: 0.2 });
+    const { stream } = await watching(bridge);
+    stream.stall();
+    await stateIs('failed');
+    const state = await call(`/api/live/${CAMERA}`);
+    assert.equal(state.json.reason, 'the camera stopped sending (no video for 0.2 s)');
+    await until('stream/stop', () => ofKind(mqtt, 'stop')[0]);
+    assert.ok(stream.closed);
+  });
+
+  it('plays on when the video comes back before the idle time', async () => {
+    const { bridge, mqtt } = await load({ idleSeconds: 60 });
+    const { stream } = await watching(bridge);
+    stream.stall();
+    await stateIs('stalled');
+    stream.packet();
+    await stateIs('playing');
+    assert.equal(ofKind(mqtt, 'stop').length, 0);
   });
 
   it('stops the camera and closes the bridge on redeploy, and takes its routes away', async () => {
