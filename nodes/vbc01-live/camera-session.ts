@@ -13,6 +13,7 @@
  *   stopped  it ended because nobody watches, or the node closed
  */
 import { EventEmitter } from 'node:events';
+import type { LiveStateName } from '../lib/contract/live';
 import type { LiveStream, LiveStreamOptions, LiveStreamStats } from '../lib/live/bridge-types';
 import {
   keepaliveCommand,
@@ -35,7 +36,8 @@ export class ViewerRefused extends Error {
   }
 }
 
-export type LiveState = 'asking' | 'waiting' | 'playing' | 'stalled' | 'failed' | 'stopped';
+/** The states a running or ended stream can be in (the contract adds `idle`: none ran yet). */
+export type LiveState = Exclude<LiveStateName, 'idle'>;
 
 /** The timings of a camera stream, in ms (node properties in seconds; tests use short ones). */
 export interface SessionTimings {
