@@ -76,7 +76,7 @@ export function whepRouter(o: WhepApiOptions): Router {
     o.cameras.join(id, req.body as string).then((answer) => {
       // The Location is the viewer's own resource (WHEP §4.2): DELETE there to leave.
       const location = apiUrl(API_PATHS.liveViewer, { cameraId: id, viewerId: answer.viewerId });
-      res.status(201).set({ 'Content-Type': 'application/sdp', Location: location, 'Cache-Control': 'no-store' }).send(answer.sdp);
+      res.status(201).set({ 'Content-Type': 'application/sdp', Location: location, 'Cache-Control': 'no-store' }).end(answer.sdp); // end: exactly application/sdp (send would add a charset)
     }, next);
   });
 
