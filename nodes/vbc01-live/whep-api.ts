@@ -74,6 +74,8 @@ export function whepRouter(o: WhepApiOptions): Router {
     const problem = offerProblem(req.body);
     if (problem) return void fail(res, 400, problem);
     o.cameras.join(id, req.body as string).then((answer) => {
+      // The browser gave up while the camera started (closed the tab): it will never connect.
+      if (res.destroyed || req.socket.destroyed) return o.cameras.leave(id, answer.viewerId);
       // The Location is the viewer's own resource (WHEP §4.2): DELETE there to leave.
       const location = apiUrl(API_PATHS.liveViewer, { cameraId: id, viewerId: answer.viewerId });
       res.status(201).set({ 'Content-Type': 'application/sdp', Location: location, 'Cache-Control': 'no-store' }).end(answer.sdp); // end: exactly application/sdp (send would add a charset)
