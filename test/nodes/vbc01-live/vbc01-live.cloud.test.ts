@@ -13,7 +13,7 @@ import { settingsFor } from '../../../cli/runtime/roles';
 import { startRuntime, type RunningRuntime } from '../../../cli/runtime/runtime';
 import { cloudRoleEnv, LOGINS } from '../../support/cli';
 import { fakeBridges } from '../../support/fake-live-bridge';
-import { connected, topics } from '../../support/fixtures';
+import { connected, disconnected, topics } from '../../support/fixtures';
 import { freePort } from '../../support/ports';
 import { tempDir } from '../../support/tmp';
 import { waitFor } from '../../support/wait';
@@ -28,6 +28,7 @@ describe('the VBC01 live view in the cloud flow', () => {
   const bridges = fakeBridges();
   const received: Array<{ topic: string; payload: Record<string, any> }> = [];
   let cookie = '';
+  let mqttUrl = '';
   let csrf = '';
 
   before(async () => {
@@ -37,10 +38,9 @@ describe('the VBC01 live view in the cloud flow', () => {
     runtime = await startRuntime(role);
     // The camera: its id as client id, subscribed to its command topics, connected (so the store knows it).
     // The embedded broker listens once the flow has started it.
+    mqttUrl = `mqtt://127.0.0.1:${ports.mqtt}`;
     camera = await waitFor('the embedded broker', () =>
-      mqtt
-        .connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { ...LOGINS.devices, clientId: CAMERA, reconnectPeriod: 0 })
-        .catch(() => undefined),
+      mqtt.connectAsync(mqttUrl, { ...LOGINS.devices, clientId: CAMERA, reconnectPeriod: 0 }).catch(() => undefined),
     );
     camera.on('message', (topic, payload) => received.push({ topic, payload: JSON.parse(payload.toString()) }));
     await camera.subscribeAsync(`prod/honeycomb/${CAMERA}/#`, { qos: 1 });
@@ -95,6 +95,24 @@ describe('the VBC01 live view in the cloud flow', () => {
     const unknown = await whep('FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF', { authorization: `Bearer ${token}` });
     assert.equal(unknown.status, 404);
     assert.match(((await unknown.json()) as { error: string }).error, /no VBC01 camera "F{32}"/);
+    assert.equal(bridges.made[0]!.opened.length, 0, 'no stream opened');
+  });
+
+  it('refuses an offline camera with 503 and the reason, without asking it', async () => {
+    const offline = '00000000000000000000000000000001';
+    const client = await mqtt.connectAsync(mqttUrl, { ...LOGINS.devices, clientId: offline, reconnectPeriod: 0 });
+    const now = Math.floor(Date.now() / 1000);
+    await client.publishAsync(topics.connection(offline), JSON.stringify(connected(now)), { qos: 1 });
+    await client.publishAsync(topics.connection(offline), JSON.stringify(disconnected(now + 1)), { qos: 1 });
+    await client.endAsync();
+    await waitFor('the camera offline in the registry', async () => {
+      const r = await fetch(`${runtime.url}/api/cameras`, { headers: { cookie } });
+      const rows = ((await r.json()) as { cameras: Array<{ camera_id: string; connection_status: string }> }).cameras;
+      return rows.some((c) => c.camera_id === offline && c.connection_status === 'disconnected') || undefined;
+    });
+    const res = await whep(offline, { authorization: `Bearer ${await streamToken()}` });
+    assert.equal(res.status, 503);
+    assert.equal(((await res.json()) as { error: string }).error, `camera "${offline}" is offline`);
     assert.equal(bridges.made[0]!.opened.length, 0, 'no stream opened');
   });
 

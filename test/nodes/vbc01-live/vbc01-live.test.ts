@@ -293,6 +293,20 @@ describe('vbc01-live', () => {
     assert.equal(ofKind(mqtt, 'stop').length, 0);
   });
 
+  it('stops a camera on a stop message, and refuses input it does not know with a reason', async () => {
+    const { bridge, mqtt } = await load();
+    const { stream } = await watching(bridge);
+    const errors = spy('live', 'error');
+    node('live').receive({ topic: 'stop', deviceId: CAMERA });
+    await until('stream/stop', () => ofKind(mqtt, 'stop')[0]);
+    await until('closed', () => stream.closed || undefined);
+    node('live').receive({ topic: 'stop' });
+    node('live').receive({ topic: 'start', payload: 1 });
+    await until('two refusals', () => (errors.length >= 2 ? errors : undefined));
+    assert.match(text(errors[0]!), /^vbc01-live: stop needs msg.deviceId/);
+    assert.match(text(errors[1]!), /^vbc01-live: unknown input topic "start"/);
+  });
+
   it('stops the camera and closes the bridge on redeploy, and takes its routes away', async () => {
     const { bridge, mqtt } = await load();
     const { stream } = await watching(bridge);
