@@ -101,6 +101,8 @@ export class CameraSession extends EventEmitter {
     private readonly deps: SessionDeps,
   ) {
     super();
+    // Each viewer waiting for video listens for the state until it comes: as many as join at once.
+    this.setMaxListeners(0);
   }
 
   get ended(): boolean {
