@@ -41,6 +41,8 @@ export class LivePlayer {
   private retryMs = 2000;
   private stopped = false;
   private watch?: LiveStateWatch;
+  /** the WHEP request in flight: a VBC01's waits for the camera, and is cancelled when the user closes the view */
+  private request?: AbortController;
 
   constructor(
     private readonly box: HTMLElement,
@@ -101,7 +103,9 @@ export class LivePlayer {
       await pc.setLocalDescription(await pc.createOffer());
       await iceGathered(pc, 2000);
       const token = await streamToken();
+      this.request = new AbortController();
       const res = await fetch(url, {
+        signal: this.request.signal,
         method: 'POST',
         headers: { 'content-type': 'application/sdp', ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body: pc.localDescription!.sdp,
@@ -176,6 +180,8 @@ export class LivePlayer {
   }
 
   private closePeer(): void {
+    this.request?.abort();
+    this.request = undefined;
     const session = this.session;
     this.session = undefined;
     // Tell the server we left (best effort; a fresh token, the first may have expired while we watched):
