@@ -15,7 +15,7 @@
 import { existsSync } from 'node:fs';
 import type { Request, Response } from 'express';
 import { healthProblems } from '../../nodes/lib/health';
-import { sumCounters } from '../../nodes/lib/metrics';
+import { seriesOf, sumCounters } from '../../nodes/lib/metrics';
 import { storeFigures, type StoreFigures } from '../../nodes/lib/store/ops-figures';
 import { Connection } from '../../nodes/lib/store/sqlite';
 
@@ -46,6 +46,20 @@ const IPCAM_FIGURES: Array<[key: string, name: string, type: 'counter' | 'gauge'
   ['mjpegViewers', 'picam_ipcam_mjpeg_viewers', 'gauge', 'MJPEG viewers of IP cameras now.'],
   ['failedChecks', 'picam_ipcam_checks_failed_total', 'counter', 'IP camera connection checks that failed.'],
 ];
+
+/** The VBC01 live view's counters per stream (vbc01-live; labelled with the camera id). */
+const LIVE_SERIES: Array<[key: string, name: string, type: 'counter' | 'gauge', help: string]> = [
+  ['packets', 'picam_live_packets_total', 'counter', 'RTP packets received from the camera in its current live stream.'],
+  ['lost', 'picam_live_packets_lost_total', 'counter', 'RTP packets the camera sent that never arrived (sequence gaps).'],
+  ['spoofed', 'picam_live_packets_spoofed_total', 'counter', "Packets from another address or SSRC than the stream's, dropped."],
+  ['bitrateBps', 'picam_live_bitrate_bps', 'gauge', "The camera's received bitrate, bit/s."],
+  ['rembSent', 'picam_live_remb_sent_total', 'counter', 'REMB messages sent to the camera.'],
+  ['lastRembBps', 'picam_live_remb_bps', 'gauge', 'The bitrate the last REMB asked the camera for, bit/s.'],
+  ['viewers', 'picam_live_viewers', 'gauge', 'Browsers watching the stream.'],
+];
+
+/** A Prometheus label value: backslash, quote and newline escaped. */
+const labelValue = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
 export class Ops {
   private readonly startedMs = Date.now();
@@ -119,11 +133,32 @@ export class Ops {
       metric('picam_streams_known', 'gauge', 'MediaMTX streams ever seen by the health monitor.', store.streamsKnown);
       metric('picam_cameras_connected', 'gauge', 'Cameras and Pis whose last connection message said connected.', store.camerasConnected);
     }
+    this.renderLive(lines);
     const mem = process.memoryUsage();
     metric('process_resident_memory_bytes', 'gauge', 'Resident memory of the runtime process.', mem.rss);
     metric('nodejs_heap_used_bytes', 'gauge', 'V8 heap in use.', mem.heapUsed);
     metric('process_uptime_seconds', 'gauge', 'Seconds since the runtime started.', Math.round((Date.now() - this.startedMs) / 1000));
     return `${lines.join('\n')}\n`;
+  }
+
+  /** The live view's streams: how many run, and each one's counters labelled with its camera. */
+  private renderLive(lines: string[]): void {
+    const live = sumCounters('vbc01-live');
+    lines.push(
+      '# HELP picam_live_streams VBC01 live streams running.',
+      '# TYPE picam_live_streams gauge',
+      `picam_live_streams ${live.streams ?? 0}`,
+    );
+    const series = seriesOf('vbc01-live');
+    for (const [key, name, type, help] of LIVE_SERIES) {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      for (const s of series) {
+        const labels = Object.entries(s.labels)
+          .map(([k, v]) => `${k}="${labelValue(v)}"`)
+          .join(',');
+        lines.push(`${name}{${labels}} ${s.values[key] ?? 0}`);
+      }
+    }
   }
 
   async close(): Promise<void> {

@@ -175,6 +175,21 @@ export function settingsFor(env: Env): RoleSettings {
   // The database's retention and how long input waits for it (picam-database).
   for (const name of ['retainActivityDays', 'retainStatusDays', 'retainSensorDays', 'retainDeadLetterDays', 'holdSeconds'] as const)
     flowEnv[SETTINGS[name].env] = envSetting(env, name, problems);
+  // The VBC01 live view (vbc01-live): UDP range, REMB and timings from the settings table; the
+  // addresses cameras and browsers reach this server at (empty: the host's first external IPv4).
+  for (const name of [
+    'livePortMin',
+    'livePortMax',
+    'liveRembStartKbps',
+    'liveRembFloorKbps',
+    'liveKeepaliveSeconds',
+    'liveGraceSeconds',
+    'liveAnswerSeconds',
+    'liveIdleSeconds',
+  ] as const)
+    flowEnv[SETTINGS[name].env] = envSetting(env, name, problems);
+  flowEnv.PICAM_LIVE_PUBLIC_ADDRESS = env.PICAM_LIVE_PUBLIC_ADDRESS ?? '';
+  flowEnv.PICAM_LIVE_CAMERA_ADDRESS = env.PICAM_LIVE_CAMERA_ADDRESS ?? (demo ? '127.0.0.1' : '');
   // Stream health: off (and the node says so) until a MediaMTX API is named.
   flowEnv.MEDIAMTX_API_URL = env.MEDIAMTX_API_URL ?? '';
   flowEnv.MEDIAMTX_USER = env.MEDIAMTX_USER ?? '';

@@ -60,7 +60,8 @@ export async function startRuntime(
   const RED = (await import('node-red')).default as unknown as NodeRedEmbedded;
   // The dashboard's live feed: the dashboard-feed node finds it in the settings (RED.settings.picamDashboard).
   const hub = role.role === 'pi' ? undefined : new LiveFeedHub();
-  const settings = { ...role.node, ...(hub && { picamDashboard: hub }) } as Record<string, unknown>;
+  // picamLiveOpen: the dashboard has no logins (demo), so the VBC01 live view asks for no stream token either.
+  const settings = { ...role.node, ...(hub && { picamDashboard: hub, picamLiveOpen: role.dashboard.open }) } as Record<string, unknown>;
   const userDir = settings.userDir as string;
   // Read before anything starts, so a missing or broken flow file stops us at once.
   const firstFlows = existsSync(join(userDir, settings.flowFile as string))

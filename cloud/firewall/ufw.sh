@@ -52,6 +52,7 @@ ufw_ allow 9001/tcp comment 'MQTT over WebSocket (Pis, browsers)'
 ufw_ allow 8554/tcp comment 'MediaMTX RTSP (Pis publish)'
 ufw_ allow 8889/tcp comment 'MediaMTX WebRTC signalling (WHEP)'
 ufw_ allow 8189/udp comment 'MediaMTX WebRTC media'
+ufw_ allow 5000:5050/udp comment 'VBC01 live view: camera RTP/RTCP (PICAM_LIVE_PORT_MIN-MAX)'
 # Not opened, local only: 1883 (MQTT without TLS), 1880 (the runtime behind
 # the proxy), 9997 (MediaMTX API), 9998 (MediaMTX metrics). Incoming traffic
 # is denied by default, so nothing needs to be said for them.

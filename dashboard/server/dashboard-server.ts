@@ -27,11 +27,11 @@ import {
   type DashboardClientConfig,
   type SessionInfo,
 } from '../../nodes/lib/contract/dashboard-api';
-import { API_PATHS, API_ROOT, LIVE_FEED_PATH } from '../../nodes/lib/contract/api-routes';
+import { API_PATHS, API_ROOT, LIVE_FEED_PATH, takesStreamToken } from '../../nodes/lib/contract/api-routes';
 import type { DashboardConfig } from './dashboard-config';
 import { basicAuth } from '../../cli/runtime/http-auth';
 import type { LiveFeedHub } from './live-feed';
-import { issueStreamToken, STREAM_TOKEN_TTL_MS } from './stream-tokens';
+import { issueStreamToken, STREAM_TOKEN_TTL_MS, verifyStreamToken } from './stream-tokens';
 import { clearedCookie, CSRF_HEADER, readCookie, SESSION_COOKIE, SessionManager, sessionCookie, type Session } from './sessions';
 
 export interface DashboardServerOptions {
@@ -192,6 +192,8 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
         return void fail(res, 429, 'too many failed logins: try again later');
       }
       if (sessions.tokenUser(bearer[1]!) !== undefined) return next();
+      // WHEP to the VBC01 live view: the browser holds a stream token, as it would for MediaMTX.
+      if (takesStreamToken(req.method, req.path) && verifyStreamToken(o.secret, bearer[1]!) !== undefined) return next();
       sessions.limiter.fail(client);
       return void fail(res, 401, 'unknown API token');
     }

@@ -1,5 +1,6 @@
 /**
- * Stream health (GET /api/streams, from mediamtx-health) and the alert delivery
+ * Stream health (GET /api/streams, from mediamtx-health), the VBC01 live streams
+ * with their counters (GET /api/live, from vbc01-live) and the alert delivery
  * log (GET /api/alerts). Either may be missing on a server (no MediaMTX, no
  * alert nodes, an older flow): the section then says so and the page goes on.
  */
@@ -7,6 +8,8 @@ import type { FeedMessage } from '../../nodes/lib/contract/feed';
 import { API_PATHS } from '../../nodes/lib/contract/api-routes';
 import { getOptional, query } from './api';
 import type { AlertLogRow, StreamRow } from '../../nodes/lib/contract/dashboard-api';
+import type { LiveCameraState } from '../../nodes/lib/contract/live';
+import { LIVE_STATE_TEXT } from './live-state';
 
 /** What a stream line shows: a row of GET /api/streams, or the same fields from the live feed */
 type StreamLine = Pick<StreamRow, 'path' | 'time_ms' | 'readers' | 'inbound_kbps' | 'outbound_kbps'> & { online: number | boolean };
@@ -16,10 +19,41 @@ import { fmtTime } from './format';
 export class HealthView {
   private readonly streams = byId('stream-table');
   private readonly alerts = byId('alert-table');
+  private readonly live = byId('live-table');
   private readonly rows = new Map<string, HTMLTableRowElement>();
 
+  constructor() {
+    byId('live-refresh').addEventListener('click', () => void this.loadLive());
+  }
+
   async load(): Promise<void> {
-    await Promise.all([this.loadStreams(), this.loadAlerts()]);
+    await Promise.all([this.loadStreams(), this.loadLive(), this.loadAlerts()]);
+  }
+
+  /** Each running VBC01 stream: its state and the bridge's counters. */
+  private async loadLive(): Promise<void> {
+    const data = await getOptional<{ streams?: LiveCameraState[] }>(API_PATHS.live).catch(() => undefined);
+    const list = data?.streams ?? [];
+    clear(this.live);
+    if (list.length === 0) {
+      this.live.append(h('tr', {}, h('td', { colspan: 6 }, 'No VBC01 camera is streaming live now.')));
+      return;
+    }
+    for (const s of list) {
+      const st = s.stats;
+      this.live.append(
+        h(
+          'tr',
+          { 'data-camera': s.cameraId },
+          h('th', { scope: 'row' }, s.cameraId),
+          h('td', { class: s.state === 'playing' ? 'ok' : s.state === 'failed' ? 'bad' : '' }, LIVE_STATE_TEXT[s.state] ?? s.state),
+          h('td', {}, String(st?.viewers ?? 0)),
+          h('td', {}, st ? `${Math.round(st.bitrateBps / 1000)} kbit/s` : '—'),
+          h('td', {}, st ? `${st.lost} of ${st.packets + st.lost}` : '—'),
+          h('td', {}, String(st?.rembSent ?? 0)),
+        ),
+      );
+    }
   }
 
   handle(m: FeedMessage): void {

@@ -2,18 +2,29 @@
  * Live video for one camera: WebRTC from MediaMTX over WHEP (POST an SDP offer
  * to {webrtcUrl}/{cameraId}/whep, get the answer, play the track), reconnected
  * with backoff when the stream drops; or the camera's MJPEG preview (an <img>)
- * when there is no MediaMTX for the browser or it cannot be reached.
+ * when there is no MediaMTX for the browser or it cannot be reached. A VBC01
+ * camera is started on demand through the runtime's own WHEP endpoint (the
+ * vbc01-live node), and its state is shown while it starts (live-state.ts).
  */
 import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-routes';
 import { DASHBOARD_CLIENT_HEADER, DASHBOARD_CLIENT_VALUE } from '../../nodes/lib/contract/dashboard-api';
 import { h, clear } from './dom';
+import { LiveStateWatch } from './live-state';
 
-export type VideoSource = { kind: 'whep'; url: string; fallbackMjpeg?: string } | { kind: 'mjpeg'; url: string } | { kind: 'none' };
+export type VideoSource =
+  | { kind: 'whep'; url: string; fallbackMjpeg?: string }
+  /** a VBC01: WHEP to the runtime, which asks the camera to stream; its state at stateUrl */
+  | { kind: 'vbc01'; url: string; stateUrl: string }
+  | { kind: 'mjpeg'; url: string }
+  | { kind: 'none' };
 
 /** Where an IP camera's MJPEG is served (the ipcam node's API, same origin, behind the dashboard login). */
 export const ipcamMjpegUrl = (cameraId: string): string => apiUrl(API_PATHS.ipcamMjpeg, { id: cameraId });
 
 export function videoSourceFor(cameraId: string, webrtcUrl: string, mjpeg: Record<string, string>, deviceType?: string): VideoSource {
+  // VBC01 cameras stream only when asked (stream/play): never through MediaMTX.
+  if (deviceType === 'hive-cam')
+    return { kind: 'vbc01', url: apiUrl(API_PATHS.liveWhep, { cameraId }), stateUrl: apiUrl(API_PATHS.liveCamera, { cameraId }) };
   const preview = mjpeg[cameraId] ?? (deviceType === 'ipcam' ? ipcamMjpegUrl(cameraId) : undefined);
   if (webrtcUrl) return { kind: 'whep', url: `${webrtcUrl}/${encodeURIComponent(cameraId)}/whep`, fallbackMjpeg: preview };
   if (preview) return { kind: 'mjpeg', url: preview };
@@ -29,6 +40,9 @@ export class LivePlayer {
   private timer?: number;
   private retryMs = 2000;
   private stopped = false;
+  private watch?: LiveStateWatch;
+  /** the WHEP request in flight: a VBC01's waits for the camera, and is cancelled when the user closes the view */
+  private request?: AbortController;
 
   constructor(
     private readonly box: HTMLElement,
@@ -39,13 +53,14 @@ export class LivePlayer {
 
   start(): void {
     this.stopped = false;
-    if (this.source.kind === 'whep') void this.whep(this.source.url);
+    if (this.source.kind === 'whep' || this.source.kind === 'vbc01') void this.whep(this.source.url);
     else if (this.source.kind === 'mjpeg') this.mjpeg(this.source.url);
     else this.say('No live view for this camera: the server has no WebRTC (PICAM_WEBRTC_URL) or MJPEG preview for it.');
   }
 
   stop(): void {
     this.stopped = true;
+    this.watch?.stop();
     clearTimeout(this.timer);
     this.closePeer();
     clear(this.box);
@@ -78,15 +93,30 @@ export class LivePlayer {
         this.down('the connection to the stream was lost');
       }
     };
+    const vbc01 = this.source.kind === 'vbc01' ? this.source : undefined;
+    if (vbc01) {
+      // The POST waits until the camera streams (or did not answer): meanwhile, say what it is doing.
+      this.watch?.stop();
+      this.watch = new LiveStateWatch(vbc01.stateUrl, (text) => this.pc === pc && !pc.remoteDescription && this.say(text));
+    }
     try {
       await pc.setLocalDescription(await pc.createOffer());
       await iceGathered(pc, 2000);
       const token = await streamToken();
+      this.request = new AbortController();
       const res = await fetch(url, {
+        signal: this.request.signal,
         method: 'POST',
         headers: { 'content-type': 'application/sdp', ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body: pc.localDescription!.sdp,
       });
+      this.watch?.stop();
+      if (vbc01 && !res.ok) {
+        const why = await reason(res);
+        // The camera did not answer, is offline, is unknown: asking it again at once would not help.
+        if (res.status === 503 || res.status === 404) return this.failed(pc, why);
+        throw new Error(why);
+      }
       if (res.status === 404) throw new Error('the camera is not streaming');
       if (res.status === 401 || res.status === 403) throw new Error('the video server refused to let this browser watch');
       if (!res.ok) throw new Error(`the video server answered ${res.status}`);
@@ -96,6 +126,7 @@ export class LivePlayer {
       if (this.pc !== pc) return;
       clear(this.box, video);
     } catch (err) {
+      this.watch?.stop();
       if (this.pc !== pc) return;
       const why = err instanceof TypeError ? 'the video server cannot be reached' : (err as Error).message;
       // The camera's MJPEG preview beats a black box: whatever kept WebRTC from working.
@@ -119,8 +150,18 @@ export class LivePlayer {
     this.say(`Stream is down: ${why}. Retrying in ${Math.round(wait / 1000)} s.`, 'down');
     clearTimeout(this.timer);
     this.timer = window.setTimeout(() => {
-      if (!this.stopped && this.source.kind === 'whep') void this.whep(this.source.url);
+      if (!this.stopped && (this.source.kind === 'whep' || this.source.kind === 'vbc01')) void this.whep(this.source.url);
     }, wait);
+  }
+
+  /** The camera will not stream now (did not answer, offline): say why, and let the user ask again. */
+  private failed(pc: RTCPeerConnection, why: string): void {
+    if (this.pc !== pc || this.stopped) return;
+    this.closePeer();
+    const again = h('button', { type: 'button', class: 'retry' }, 'Try again');
+    again.addEventListener('click', () => this.start());
+    clear(this.box, h('div', { class: 'video-down' }, 'No video'), again);
+    this.say(`No live video: ${why}.`, 'down');
   }
 
   private mjpeg(url: string, note = ''): void {
@@ -139,13 +180,25 @@ export class LivePlayer {
   }
 
   private closePeer(): void {
+    this.request?.abort();
+    this.request = undefined;
     const session = this.session;
     this.session = undefined;
-    // Tell MediaMTX we left (best effort); it would time the session out anyway.
-    if (session) void fetch(session, { method: 'DELETE' }).catch(() => undefined);
+    // Tell the server we left (best effort; a fresh token, the first may have expired while we watched):
+    // MediaMTX would time the session out anyway, a VBC01 stream stops after its last viewer.
+    if (session)
+      void streamToken()
+        .then((token) => fetch(session, { method: 'DELETE', headers: token ? { authorization: `Bearer ${token}` } : {} }))
+        .catch(() => undefined);
     this.pc?.close();
     this.pc = undefined;
   }
+}
+
+/** The reason in an error answer ({error}), or its status. */
+async function reason(res: Response): Promise<string> {
+  const body = (await res.json().catch(() => undefined)) as { error?: unknown } | undefined;
+  return typeof body?.error === 'string' ? body.error : `the server answered ${res.status}`;
 }
 
 /** WHEP without trickle ICE: wait until the candidates are in the offer (or give up waiting). */

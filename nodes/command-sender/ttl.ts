@@ -8,6 +8,9 @@
  * A sound is wanted now or never: a siren or a dog bark minutes after someone
  * pressed the button frightens whoever is there then, so sounds live one minute
  * (a VBC01 plays one for 20-30 s by itself, so a stop that expires costs little).
+ * A live-stream command (vbc01-live) is useless later still: the viewer gave up on a play after
+ * 10 s, a keepalive is replaced by the next one 15 s on, and a camera stops by itself 30 s after
+ * its last REMB; so they live 15 s.
  */
 import { numberSetting } from '../lib/node-config';
 
@@ -21,9 +24,12 @@ export const DEFAULT_TTL_SECONDS: CommandTtls = { setmode: 86_400, reboot: 600, 
 
 export const SOUND_TTL_SECONDS = 60;
 
-/** Time-to-live in ms for a command kind; kinds other flows send (stream…) get the settings one. */
+export const STREAM_TTL_SECONDS = 15;
+
+/** Time-to-live in ms for a command kind; kinds other flows send get the settings one. */
 export function ttlMs(ttls: CommandTtls, action: string): number {
   if (action === 'sound-play' || action === 'sound-stop') return SOUND_TTL_SECONDS * 1000;
+  if (action.startsWith('stream-')) return STREAM_TTL_SECONDS * 1000;
   const seconds = action in ttls ? ttls[action as keyof CommandTtls] : ttls['settings-update'];
   return seconds * 1000;
 }

@@ -9,6 +9,13 @@ export interface CounterSource {
   type: string;
   id: string;
   read(): Readonly<Record<string, number>>;
+  /** counters per item, told apart by labels (one series per live stream, labelled with its camera) */
+  series?(): LabelledCounters[];
+}
+
+export interface LabelledCounters {
+  labels: Readonly<Record<string, string>>;
+  values: Readonly<Record<string, number>>;
 }
 
 const counters = processRegistry<CounterSource>('counter-sources');
@@ -24,4 +31,11 @@ export function sumCounters(type: string): Record<string, number> {
     for (const [k, v] of Object.entries(s.read())) sum[k] = (sum[k] ?? 0) + v;
   }
   return sum;
+}
+
+/** Every labelled series of every node of a type. */
+export function seriesOf(type: string): LabelledCounters[] {
+  const all: LabelledCounters[] = [];
+  for (const s of counters.values()) if (s.type === type && s.series) all.push(...s.series());
+  return all;
 }

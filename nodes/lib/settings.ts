@@ -81,6 +81,39 @@ export const SETTINGS = {
   ),
   uploadMaxMB: spec('PICAM_UPLOAD_MAX_MB', ['hivecam-gateway', 'maxUploadMB'], 256, 1, 'largest VBC01 upload, MB'),
   uploadRetainDays: spec('PICAM_UPLOAD_RETAIN_DAYS', ['hivecam-gateway', 'retainDays'], 30, 0, 'days VBC01 uploads are kept (0: forever)'),
+  // VBC01 live view (vbc01-live, issue 17): the seed's Kurento values (vbc01-protocol.md §7).
+  livePortMin: spec('PICAM_LIVE_PORT_MIN', ['vbc01-live', 'portMin'], 5000, 1024, 'first UDP port for camera RTP/RTCP', true),
+  livePortMax: spec('PICAM_LIVE_PORT_MAX', ['vbc01-live', 'portMax'], 5050, 1025, 'last UDP port for camera RTP/RTCP', true),
+  liveRembStartKbps: spec(
+    'PICAM_LIVE_REMB_START_KBPS',
+    ['vbc01-live', 'rembStartKbps'],
+    5000,
+    100,
+    'REMB sent to a camera at first, kbit/s',
+  ),
+  liveRembFloorKbps: spec('PICAM_LIVE_REMB_FLOOR_KBPS', ['vbc01-live', 'rembFloorKbps'], 500, 50, 'lowest REMB sent to a camera, kbit/s'),
+  liveKeepaliveSeconds: spec(
+    'PICAM_LIVE_KEEPALIVE_SECONDS',
+    ['vbc01-live', 'keepaliveSeconds'],
+    15,
+    1,
+    'seconds between stream keepalives',
+  ),
+  liveGraceSeconds: spec(
+    'PICAM_LIVE_GRACE_SECONDS',
+    ['vbc01-live', 'graceSeconds'],
+    10,
+    0,
+    'seconds a stream runs on after its last viewer',
+  ),
+  liveAnswerSeconds: spec('PICAM_LIVE_ANSWER_SECONDS', ['vbc01-live', 'answerSeconds'], 10, 1, 'seconds a camera has to start sending'),
+  liveIdleSeconds: spec(
+    'PICAM_LIVE_IDLE_SECONDS',
+    ['vbc01-live', 'idleSeconds'],
+    30,
+    1,
+    'seconds without video before a stream is stopped',
+  ),
 } as const satisfies Record<string, NumberSpec>;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -251,6 +251,7 @@ const CLOUD_ONLY_PREFIXES = [
   'PICAM_CERT_DIR',
   'PICAM_CAMERAS',
   'PICAM_DASHBOARD_',
+  'PICAM_LIVE_',
 ];
 
 describe('env templates', () => {

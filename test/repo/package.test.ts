@@ -57,6 +57,7 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
     'sqlite-events',
     'telegram-alert',
     'telegram-bot',
+    'vbc01-live',
     'webhook-alert',
   ]);
   for (const [type, file] of Object.entries(pkg['node-red'].nodes)) {

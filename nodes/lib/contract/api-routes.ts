@@ -18,8 +18,9 @@ export type RouteMethod = 'GET' | 'POST' | 'DELETE';
  * - `hivecam-gateway`: the camera gateway node's media router, mounted on httpNode while it runs
  * - `live-feed`: the WebSocket upgrade on the runtime's HTTP server (dashboard/server/live-feed.ts)
  * - `ipcam`: the IP camera node's router (nodes/ipcam/api.ts), mounted on httpNode while it runs
+ * - `vbc01-live`: the VBC01 live view node's router (nodes/vbc01-live/whep-api.ts), mounted on httpNode while it runs
  */
-export type RouteOwner = 'dashboard-server' | 'cloud-flow' | 'hivecam-gateway' | 'live-feed' | 'ipcam';
+export type RouteOwner = 'dashboard-server' | 'cloud-flow' | 'hivecam-gateway' | 'live-feed' | 'ipcam' | 'vbc01-live';
 
 /**
  * The login a route needs outside the demo (the demo has none):
@@ -28,8 +29,10 @@ export type RouteOwner = 'dashboard-server' | 'cloud-flow' | 'hivecam-gateway' |
  * - `api`: the API guard: a dashboard session (CSRF token on writes), an API token
  *   (`Authorization: Bearer`), or the API user's Basic credentials
  * - `feed`: a dashboard session cookie or an API token, checked before the WebSocket upgrade
+ * - `stream-token`: what `api` accepts, or a live-video stream token (`Authorization: Bearer`,
+ *   from GET /api/stream-token, as MediaMTX takes it); the route itself insists on a valid token
  */
-export type RouteAuth = 'public' | 'session' | 'api' | 'feed';
+export type RouteAuth = 'public' | 'session' | 'api' | 'feed' | 'stream-token';
 
 export interface ApiRoute {
   method: RouteMethod;
@@ -49,6 +52,9 @@ export const MEDIA_ROUTES_ROOT = `${API_ROOT}/media`;
 
 /** Where the ipcam node mounts its router unless its `apiPath` says otherwise. */
 export const IPCAM_ROUTES_ROOT = `${API_ROOT}/ipcams`;
+
+/** Where the vbc01-live node mounts its router: WHEP for VBC01 cameras, their live state. */
+export const LIVE_ROUTES_ROOT = `${API_ROOT}/live`;
 
 /** The dashboard's live feed (a WebSocket upgrade, not an Express route). */
 export const LIVE_FEED_PATH = `${API_ROOT}/ws`;
@@ -91,6 +97,10 @@ export const API_PATHS = {
   ipcamMode: `${IPCAM_ROUTES_ROOT}/:id/mode`,
   ipcamMjpeg: `${IPCAM_ROUTES_ROOT}/:id/mjpeg`,
   ipcamSnapshot: `${IPCAM_ROUTES_ROOT}/:id/snapshot`,
+  live: `${LIVE_ROUTES_ROOT}/`,
+  liveCamera: `${LIVE_ROUTES_ROOT}/:cameraId`,
+  liveWhep: `${LIVE_ROUTES_ROOT}/:cameraId/whep`,
+  liveViewer: `${LIVE_ROUTES_ROOT}/:cameraId/whep/:viewerId`,
 } as const;
 
 /**
@@ -152,4 +162,19 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'POST', path: API_PATHS.ipcamMode, owner: 'ipcam', auth: 'api', what: "set an IP camera's mode" },
   { method: 'GET', path: API_PATHS.ipcamMjpeg, owner: 'ipcam', auth: 'api', what: 'MJPEG of the sub stream' },
   { method: 'GET', path: API_PATHS.ipcamSnapshot, owner: 'ipcam', auth: 'api', what: 'one JPEG now' },
+  // ---- VBC01 live view (flows/cloud.json → vbc01-live, its own router)
+  { method: 'GET', path: API_PATHS.live, owner: 'vbc01-live', auth: 'api', what: 'running VBC01 live streams and their counters' },
+  { method: 'GET', path: API_PATHS.liveCamera, owner: 'vbc01-live', auth: 'api', what: "a VBC01 camera's live state" },
+  { method: 'POST', path: API_PATHS.liveWhep, owner: 'vbc01-live', auth: 'stream-token', what: 'WHEP: watch a VBC01 camera' },
+  { method: 'DELETE', path: API_PATHS.liveViewer, owner: 'vbc01-live', auth: 'stream-token', what: 'WHEP: stop watching' },
 ];
+
+/** A route's path as a regular expression over a request path (each `:name` one segment). */
+const pathPattern = (path: string): RegExp => new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:\w+/g, '[^/]+')}$`);
+
+const STREAM_TOKEN_ROUTES = API_ROUTES.filter((r) => r.auth === 'stream-token').map((r) => ({ method: r.method, re: pathPattern(r.path) }));
+
+/** Whether `method path` is a route a live-video stream token may open (the API guard lets those through). */
+export function takesStreamToken(method: string, path: string): boolean {
+  return STREAM_TOKEN_ROUTES.some((r) => r.method === method && r.re.test(path));
+}
