@@ -592,10 +592,23 @@ describe('firewall rules', () => {
   it('nftables and ufw open the same ports, and never 1883, 9997 or 9998', () => {
     const nftPorts = new Set<string>();
     for (const m of nft.matchAll(/^define (\w+) = (.*)$/gm))
-      for (const p of m[2]!.match(/\d+/g) ?? []) nftPorts.add(`${p}/${/UDP/.test(m[1]!) ? 'udp' : 'tcp'}`);
-    const ufwPorts = new Set([...ufwOut().matchAll(/^ufw (?:allow|limit) (\d+\/(?:tcp|udp))/gm)].map((m) => m[1]!));
+      for (const p of m[2]!.match(/\d+(?:-\d+)?/g) ?? []) nftPorts.add(`${p}/${/UDP/.test(m[1]!) ? 'udp' : 'tcp'}`);
+    // A range is 5000-5050 in nftables and 5000:5050 in ufw.
+    const ufwRules = [...ufwOut().matchAll(/^ufw (?:allow|limit) (\d+(?::\d+)?\/(?:tcp|udp))/gm)];
+    const ufwPorts = new Set(ufwRules.map((m) => m[1]!.replace(':', '-')));
     assert.deepEqual([...ufwPorts].sort(), [...nftPorts].sort());
-    for (const p of ['22/tcp', '443/tcp', '8883/tcp', '9001/tcp', '8554/tcp', '8889/tcp', '8189/udp', '80/tcp', '8080/tcp'])
+    for (const p of [
+      '22/tcp',
+      '443/tcp',
+      '8883/tcp',
+      '9001/tcp',
+      '8554/tcp',
+      '8889/tcp',
+      '8189/udp',
+      '80/tcp',
+      '8080/tcp',
+      '5000-5050/udp',
+    ])
       assert.ok(nftPorts.has(p), p);
     for (const p of ['1883/tcp', '1880/tcp', '9997/tcp', '9998/tcp']) assert.ok(!nftPorts.has(p), p);
     assert.match(ufwOut(), /^ufw default deny incoming$/m);
