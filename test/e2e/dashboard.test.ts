@@ -469,7 +469,7 @@ describe('the dashboard in a browser', { skip: skipWithoutChromium }, () => {
     await page.locator('#event-page').getByText('1–10 of 12').waitFor();
     const tomorrow = new Date(Date.now() + 86_400_000);
     const day = `${tomorrow.getFullYear()}-${String(tomorrow.getMonth() + 1).padStart(2, '0')}-${String(tomorrow.getDate()).padStart(2, '0')}`;
-    await page.getByLabel('From').fill(day);
+    await page.getByLabel('From', { exact: true }).fill(day);
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await page.locator('#event-page').getByText('0–0 of 0').waitFor();
     await page.getByRole('button', { name: 'Clear filters' }).click();
