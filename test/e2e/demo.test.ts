@@ -300,6 +300,22 @@ it(
           (await img.evaluate((i: HTMLImageElement) => i.naturalWidth).catch(() => 0)) > 0 ? true : undefined,
         );
       }
+      if (hasFfmpeg || process.env.CI) {
+        // A simulated VBC01 camera plays over WebRTC: the vbc01-live node asks it over MQTT, the simulator
+        // streams H.264 over RTP to the bridge, and the bridge re-serves it to the page (issue 17).
+        const vbc01 = page.locator('article[data-camera]', { hasText: 'Front Door' });
+        await vbc01.getByRole('button', { name: 'Show live video of Front Door' }).click();
+        const video = vbc01.getByLabel('Live video of Front Door');
+        await waitFor(
+          'frames of the VBC01 camera decoded in the page',
+          async () =>
+            (await video.evaluate((v: HTMLVideoElement) => v.getVideoPlaybackQuality().totalVideoFrames).catch(() => 0)) > 10
+              ? true
+              : undefined,
+          45_000,
+        );
+        await screenshot(page, 'demo', 'vbc01-live');
+      }
       await screenshot(page, 'demo', 'dashboard');
     } finally {
       await browser.close();
