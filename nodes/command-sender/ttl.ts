@@ -8,8 +8,11 @@
  * A sound is wanted now or never: a siren or a dog bark minutes after someone
  * pressed the button frightens whoever is there then, so sounds live one minute
  * (a VBC01 plays one for 20-30 s by itself, so a stop that expires costs little).
+ * A request to relay live video (`live`) lives 20 s: the viewer asks again while
+ * watching, and one delivered minutes late starts a relay for nobody.
  */
 import { numberSetting } from '../lib/node-config';
+import { LIVE_RELAY_TTL_SECONDS } from '../lib/contract/live-relay';
 
 export interface CommandTtls {
   setmode: number;
@@ -24,6 +27,7 @@ export const SOUND_TTL_SECONDS = 60;
 /** Time-to-live in ms for a command kind; kinds other flows send (stream…) get the settings one. */
 export function ttlMs(ttls: CommandTtls, action: string): number {
   if (action === 'sound-play' || action === 'sound-stop') return SOUND_TTL_SECONDS * 1000;
+  if (action === 'live') return LIVE_RELAY_TTL_SECONDS * 1000;
   const seconds = action in ttls ? ttls[action as keyof CommandTtls] : ttls['settings-update'];
   return seconds * 1000;
 }

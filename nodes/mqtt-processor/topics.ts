@@ -3,6 +3,7 @@
  * builders. Pure functions: no Node-RED, no I/O.
  */
 import { commandBase, hostedDeviceId, HOSTED_DEVICE_TYPE } from '../lib/hosted-devices';
+import { LIVE_RELAY_TOPIC_TAIL } from '../lib/contract/live-relay';
 import { DEVICE_ID_PATTERN, EVENT_ID_PATTERN, VBC01_CAMERA_ID_PATTERN, VBC01_DEVICE_TYPE, type CommandAction } from '../lib/types';
 
 export type DeviceTopicKind = 'connection' | 'heartbeat' | 'activity' | 'camera-state' | 'sensor' | 'thumbnail';
@@ -97,6 +98,7 @@ const COMMAND_PATHS: Record<CommandTopicAction, string> = {
   'settings-update': 'settings/update',
   'sound-play': 'sound/play',
   'sound-stop': 'sound/stop',
+  live: LIVE_RELAY_TOPIC_TAIL,
 };
 
 /**
