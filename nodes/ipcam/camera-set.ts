@@ -107,11 +107,14 @@ export class CameraSet {
     return undefined;
   }
 
-  /** The ids of the cameras whose live video is being relayed now. */
-  relaying(): string[] {
-    return this.list()
-      .filter((e) => e.relay?.state.state === 'relaying')
-      .map((e) => e.spec.id);
+  /** The live relays that run or retry now: the camera's id, and why it retries. */
+  relaying(): Array<{ id: string; error?: string }> {
+    return this.list().flatMap((e) => {
+      const r = e.relay?.state;
+      if (r?.state === 'relaying') return [{ id: e.spec.id }];
+      if (r?.state === 'retrying') return [{ id: e.spec.id, error: r.error ?? 'retrying' }];
+      return [];
+    });
   }
 
   async close(): Promise<void> {

@@ -45,10 +45,16 @@ function targetId(msg: NodeMessageInFlow, host: string | undefined): string | un
   return hosted && hosted.hostId === host ? hosted.cameraId : id;
 }
 
-function summary(states: IpCameraState[], relaying: string[] = []): [level: 'ok' | 'warn' | 'busy', text: string] {
+/** The cameras' summary, led by what their live relays do (a hosted camera someone watches). */
+function summary(
+  states: IpCameraState[],
+  relays: Array<{ id: string; error?: string }> = [],
+): [level: 'ok' | 'warn' | 'busy', text: string] {
   const [level, text] = camerasSummary(states);
-  if (relaying.length === 0) return [level, text];
-  const live = states.length === 1 ? 'relaying live' : `relaying live: ${relaying.join(', ')}`;
+  const failing = relays.find((r) => r.error);
+  if (failing) return ['warn', `live relay of ${failing.id} retrying: ${failing.error} · ${text}`.slice(0, 100)];
+  if (relays.length === 0) return [level, text];
+  const live = states.length === 1 ? 'relaying live' : `relaying live: ${relays.map((r) => r.id).join(', ')}`;
   return [level, `${live} · ${text}`.slice(0, 100)];
 }
 

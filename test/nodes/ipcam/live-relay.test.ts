@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import ipcamNode from '../../../nodes/ipcam/ipcam';
-import { readLiveInput, relayUrl } from '../../../nodes/ipcam/live-relay';
+import { LiveRelay, readLiveInput, relayUrl, type LiveRelayState } from '../../../nodes/ipcam/live-relay';
 import { skipWithoutFfmpeg } from '../../support/ffmpeg';
 import { freePort } from '../../support/ports';
 import { RtspCamera, skipWithoutGstRtsp } from '../../support/rtsp-camera';
@@ -106,6 +106,37 @@ describe('ipcam on a Pi: live video relayed on request', { skip }, () => {
       await helper.unload();
       assert.deepEqual(relays('pi-1.door'), []);
     } finally {
+      await receiver.stop();
+      await camera.stop();
+    }
+  });
+
+  it('retries with backoff while the server is away, saying why without the login, and relays once it is back', async () => {
+    const camera = new RtspCamera({ password: 'door-cam-pw' });
+    await camera.start();
+    const port = await freePort();
+    const receiver = new RtspReceiver({ port, path: 'pi-1.door', dir: tempDir('pi-relay-back-') });
+    const states: LiveRelayState[] = [];
+    const relay = new LiveRelay(
+      {
+        input: { url: camera.url('main'), transport: 'tcp', username: camera.user, password: camera.password },
+        target: { url: `rtsp://127.0.0.1:${port}/pi-1.door`, username: 'pi-1', password: 'pi-publish-pw' },
+        ffmpegPath: 'ffmpeg',
+        backoff: { baseMs: 200, maxMs: 1000 },
+      },
+      { state: (st) => states.push(st) },
+    );
+    try {
+      relay.request(60);
+      const retrying = await waitFor('a retry', async () => states.find((st) => st.state === 'retrying'), 30_000);
+      assert.match(retrying.error ?? '', /^the relay exited with code/);
+      for (const st of states) assert.ok(!JSON.stringify(st).includes('pi-publish-pw') && !JSON.stringify(st).includes(camera.password));
+      receiver.start();
+      await receiver.waitForFrames(10, 30_000);
+      await waitFor('relaying', async () => (relay.state.state === 'relaying' ? true : undefined));
+    } finally {
+      await relay.close();
+      assert.deepEqual(relays('pi-1.door'), [], 'no relay left after close');
       await receiver.stop();
       await camera.stop();
     }
