@@ -100,11 +100,19 @@ export default function register(RED: NodeAPI): void {
       defaults = cameraDefaults(def);
       own = flowCamera(def, node.credentials ?? {});
       base = apiPath(def);
-      relayTo = relaySettings(def, node.credentials ?? {});
     } catch (err) {
       status.now('error', (err as Error).message.slice(0, 100));
       node.on('input', (_m: NodeMessageInFlow, _s: Send, done: Done) => done(new Error(`ipcam: ${(err as Error).message}`)));
       return;
+    }
+
+    // A relay that cannot work costs the live video only: the camera still runs, and a request gets the reason.
+    let relayProblem: string | undefined;
+    try {
+      relayTo = relaySettings(def, node.credentials ?? {});
+    } catch (err) {
+      relayProblem = (err as Error).message;
+      node.warn(`no live relay: ${relayProblem}`);
     }
 
     const out = (i: 0 | 1 | 2, msg: NodeMessage) => {
@@ -217,6 +225,7 @@ export default function register(RED: NodeAPI): void {
     node.on('input', (msg: NodeMessageInFlow, _send: Send, done: Done) => {
       const live = readLiveInput(msg);
       if (live && 'invalid' in live) return done(new Error(`ipcam: ${live.invalid}`));
+      if (live && relayProblem) return done(new Error(`ipcam: no live video: ${relayProblem}`));
       const input = live ? ({ type: 'live', seconds: live.seconds } as const) : readCameraInput(msg);
       if (input.type === 'invalid') return done(new Error(`ipcam: ${input.reason}`));
       const id = targetId(msg, defaults.host) ?? (cameras.list().length === 1 ? cameras.list()[0]!.spec.id : undefined);

@@ -15,7 +15,7 @@ import { skipWithoutFfmpeg } from '../../support/ffmpeg';
 import { freePort } from '../../support/ports';
 import { RtspCamera, skipWithoutGstRtsp } from '../../support/rtsp-camera';
 import { RtspReceiver } from '../../support/rtsp-receiver';
-import { helper, node, spy, text, useNodeRed } from '../../support/node-helper';
+import { Collector, helper, node, spy, text, until, useNodeRed } from '../../support/node-helper';
 import { tempDir } from '../../support/tmp';
 import { waitFor } from '../../support/wait';
 
@@ -154,14 +154,25 @@ describe('ipcam on a Pi: live video relayed on request', { skip }, () => {
           apiPath: 'off',
           subUrl: `rtsp://127.0.0.1:${await freePort()}/sub`,
           relayUrl: 'http://cloud/pi-1',
-          wires: [[], [], []],
+          wires: [['mqtt'], [], []],
         },
+        { id: 'mqtt', type: 'helper' },
       ],
     );
     const errors = spy('ipc', 'error');
+    const warnings = spy('ipc', 'warn');
     node('ipc').receive({ topic: PLAY, payload: { seconds: 60 } });
     const bad = await waitFor('the input refused', async () => errors[0]);
-    assert.match(text(bad), /relay URL must start with rtsp:\/\//);
+    assert.match(text(bad), /no live video: the relay URL must start with rtsp:\/\//);
+    node('ipc').receive({ topic: PLAY, payload: { seconds: 2 } });
+    const tooShort = await waitFor('bad seconds refused', async () => errors[1]);
+    assert.match(text(tooShort), /seconds must be a whole number from 5 to 600 \(got 2\)/);
+    // The camera itself still runs (only its live video is lost): its mode is obeyed.
+    const mqtt = new Collector('mqtt');
+    node('ipc').receive({ topic: 'prod/honeycomb/pi-1/ipcam/door/system/setmode', payload: { mode: 'PRIVACY' } });
+    await until('PRIVACY reported', () => mqtt.msgs.find((m) => m.topic.endsWith('/camera/state') && m.payload.mode === 'PRIVACY'));
+    assert.equal(errors.length, 2, errors.map(text).join(' | '));
+    assert.match(text(warnings[0]!), /no live relay: the relay URL must start with rtsp:\/\//);
   });
 });
 
