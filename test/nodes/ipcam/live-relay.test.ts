@@ -24,12 +24,15 @@ const PLAY = 'prod/honeycomb/pi-1/ipcam/door/stream/play';
 
 useNodeRed();
 
-/** The command lines of the relay processes (ffmpeg reading a camera script and publishing to `path`). */
+/** The command lines of this process's relay children (ffmpeg reading a camera script and publishing to `path`). */
 function relays(path: string): string[] {
   const found: string[] = [];
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     let cmd = '';
     try {
+      // stat: "pid (comm) state ppid …"; comm may hold spaces, so read after its closing parenthesis.
+      const ppid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+      if (ppid !== process.pid) continue;
       cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
     } catch {
       continue; // gone meanwhile
