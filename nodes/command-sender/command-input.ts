@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ANY_DEVICE_ID_PATTERN, commandTarget } from '../lib/hosted-devices';
+import { LIVE_RELAY_TOPIC_TAIL } from '../lib/contract/live-relay';
 
 export interface CommandDraft {
   commandId: string;
@@ -25,6 +26,7 @@ const TOPIC_ACTIONS: Record<string, string> = {
   'settings/update': 'settings-update',
   'sound/play': 'sound-play',
   'sound/stop': 'sound-stop',
+  [LIVE_RELAY_TOPIC_TAIL]: 'live',
 };
 
 /** The action from the topic's tail: `.../system/setmode` → setmode, `.../sound/play` → sound-play. */
