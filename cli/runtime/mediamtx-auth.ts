@@ -6,8 +6,10 @@
  *
  * Who may do what:
  * - a device (a Pi) may `publish`, and only to its own path (the path named like
- *   the device). Devices may not read: a Pi never watches, and a stolen Pi
- *   password must not show the other cameras.
+ *   the device) and to its hosted cameras' paths `{device}.{camera}` (the live video
+ *   it relays on request, nodes/ipcam/live-relay.ts; such an id names one camera of
+ *   that device only, nodes/lib/hosted-devices.ts). Devices may not read: a Pi never
+ *   watches, and a stolen Pi password must not show the other cameras.
  * - a viewer (a dashboard user) may `read` and `playback` any path.
  * - the monitor (the health poller) may use the `api` and `metrics`.
  * - `pprof`, an empty user (MediaMTX first asks without credentials, and a refusal
@@ -26,6 +28,7 @@
 import type { Request, Response } from 'express';
 import { isLocalRequest } from '../../nodes/lib/client-address';
 import { checkPassword, parseLoginList, type Login } from '../../nodes/lib/logins';
+import { splitHostedId } from '../../nodes/lib/hosted-devices';
 
 export type { Login };
 
@@ -96,8 +99,10 @@ function permitted(role: Role, login: { path?: string }, action: string, path: s
   switch (action) {
     case 'publish':
       if (role !== 'device') return { allow: false, reason: `a ${role} may not publish` };
-      if (path !== login.path) return { allow: false, reason: `device may publish only to "${login.path}"` };
-      return { allow: true, reason: 'device publishes to its own path' };
+      if (path === login.path) return { allow: true, reason: 'device publishes to its own path' };
+      if (login.path !== undefined && splitHostedId(path)?.hostId === login.path)
+        return { allow: true, reason: 'device relays a camera it hosts' };
+      return { allow: false, reason: `device may publish only to "${login.path}" and "${login.path}.{camera}"` };
     case 'read':
     case 'playback':
       return role === 'viewer' ? { allow: true, reason: `viewer may ${action}` } : { allow: false, reason: `a ${role} may not ${action}` };

@@ -10,9 +10,11 @@ import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-routes';
 import { DASHBOARD_CLIENT_HEADER, DASHBOARD_CLIENT_VALUE } from '../../nodes/lib/contract/dashboard-api';
 import { h, clear } from './dom';
 import { LiveStateWatch } from './live-state';
+import { HostedRelay, isHostedCamera, RELAY_RETRY_MS } from './hosted-live';
 
+/** `relay`: a camera hosted by a Pi, relayed only while asked (hosted-live.ts). */
 export type VideoSource =
-  | { kind: 'whep'; url: string; fallbackMjpeg?: string }
+  | { kind: 'whep'; url: string; fallbackMjpeg?: string; relay?: string }
   /** a VBC01: WHEP to the runtime, which asks the camera to stream; its state at stateUrl */
   | { kind: 'vbc01'; url: string; stateUrl: string }
   | { kind: 'mjpeg'; url: string }
@@ -25,6 +27,9 @@ export function videoSourceFor(cameraId: string, webrtcUrl: string, mjpeg: Recor
   // VBC01 cameras stream only when asked (stream/play): never through MediaMTX.
   if (deviceType === 'hive-cam')
     return { kind: 'vbc01', url: apiUrl(API_PATHS.liveWhep, { cameraId }), stateUrl: apiUrl(API_PATHS.liveCamera, { cameraId }) };
+  // A Pi's hosted camera has no MJPEG in the cloud: only what its Pi relays to MediaMTX.
+  if (isHostedCamera(cameraId))
+    return webrtcUrl ? { kind: 'whep', url: `${webrtcUrl}/${encodeURIComponent(cameraId)}/whep`, relay: cameraId } : { kind: 'none' };
   const preview = mjpeg[cameraId] ?? (deviceType === 'ipcam' ? ipcamMjpegUrl(cameraId) : undefined);
   if (webrtcUrl) return { kind: 'whep', url: `${webrtcUrl}/${encodeURIComponent(cameraId)}/whep`, fallbackMjpeg: preview };
   if (preview) return { kind: 'mjpeg', url: preview };
@@ -43,6 +48,7 @@ export class LivePlayer {
   private watch?: LiveStateWatch;
   /** the WHEP request in flight: a VBC01's waits for the camera, and is cancelled when the user closes the view */
   private request?: AbortController;
+  private relay?: HostedRelay;
 
   constructor(
     private readonly box: HTMLElement,
@@ -53,7 +59,8 @@ export class LivePlayer {
 
   start(): void {
     this.stopped = false;
-    if (this.source.kind === 'whep' || this.source.kind === 'vbc01') void this.whep(this.source.url);
+    if (this.source.kind === 'whep' && this.source.relay) void this.relayed(this.source.relay, this.source.url);
+    else if (this.source.kind === 'whep' || this.source.kind === 'vbc01') void this.whep(this.source.url);
     else if (this.source.kind === 'mjpeg') this.mjpeg(this.source.url);
     else this.say('No live view for this camera: the server has no WebRTC (PICAM_WEBRTC_URL) or MJPEG preview for it.');
   }
@@ -61,10 +68,17 @@ export class LivePlayer {
   stop(): void {
     this.stopped = true;
     this.watch?.stop();
+    this.relay?.stop();
     clearTimeout(this.timer);
     this.closePeer();
     clear(this.box);
     this.say('');
+  }
+
+  /** Asks the Pi to relay (and keeps asking while playing), then plays what it relays. */
+  private async relayed(deviceId: string, url: string): Promise<void> {
+    this.relay = new HostedRelay(deviceId, (text, state) => this.say(text, state));
+    if ((await this.relay.start()) && !this.stopped) void this.whep(url);
   }
 
   private say(text: string, state: 'ok' | 'down' | 'busy' = 'busy'): void {
@@ -117,7 +131,7 @@ export class LivePlayer {
         if (res.status === 503 || res.status === 404) return this.failed(pc, why);
         throw new Error(why);
       }
-      if (res.status === 404) throw new Error('the camera is not streaming');
+      if (res.status === 404) throw new Error(this.relay ? 'its stream has not appeared yet' : 'the camera is not streaming');
       if (res.status === 401 || res.status === 403) throw new Error('the video server refused to let this browser watch');
       if (!res.ok) throw new Error(`the video server answered ${res.status}`);
       const location = res.headers.get('location');
@@ -145,9 +159,13 @@ export class LivePlayer {
     if (this.stopped) return;
     this.closePeer();
     clear(this.box, h('div', { class: 'video-down' }, 'Stream is down'));
-    const wait = this.retryMs;
-    this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
-    this.say(`Stream is down: ${why}. Retrying in ${Math.round(wait / 1000)} s.`, 'down');
+    // A relayed camera's stream appears seconds after the request: look again soon, every time.
+    const wait = this.relay ? RELAY_RETRY_MS : this.retryMs;
+    if (this.relay) this.say(this.relay.waiting(why), 'busy');
+    else {
+      this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
+      this.say(`Stream is down: ${why}. Retrying in ${Math.round(wait / 1000)} s.`, 'down');
+    }
     clearTimeout(this.timer);
     this.timer = window.setTimeout(() => {
       if (!this.stopped && (this.source.kind === 'whep' || this.source.kind === 'vbc01')) void this.whep(this.source.url);

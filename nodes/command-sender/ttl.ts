@@ -11,8 +11,11 @@
  * A live-stream command (vbc01-live) is useless later still: the viewer gave up on a play after
  * 10 s, a keepalive is replaced by the next one 15 s on, and a camera stops by itself 30 s after
  * its last REMB; so they live 15 s.
+ * A request to relay live video (`live`) lives 20 s: the viewer asks again while
+ * watching, and one delivered minutes late starts a relay for nobody.
  */
 import { numberSetting } from '../lib/node-config';
+import { LIVE_RELAY_TTL_SECONDS } from '../lib/contract/live-relay';
 
 export interface CommandTtls {
   setmode: number;
@@ -30,6 +33,7 @@ export const STREAM_TTL_SECONDS = 15;
 export function ttlMs(ttls: CommandTtls, action: string): number {
   if (action === 'sound-play' || action === 'sound-stop') return SOUND_TTL_SECONDS * 1000;
   if (action.startsWith('stream-')) return STREAM_TTL_SECONDS * 1000;
+  if (action === 'live') return LIVE_RELAY_TTL_SECONDS * 1000;
   const seconds = action in ttls ? ttls[action as keyof CommandTtls] : ttls['settings-update'];
   return seconds * 1000;
 }

@@ -8,6 +8,10 @@ import type { RtspInput } from '../rpicam-rtsp/types';
 import { onvifHostPort, type CameraSpec } from './camera-spec';
 import { IpCamera, type IpCameraConfig, type IpCameraCounters, type IpCameraEvents, type IpCameraState } from './ip-camera';
 import type { LivePaths } from './live-paths';
+import type { LiveRelay } from './live-relay';
+
+/** Makes the live relay of a camera its host relays on request (a Pi's hosted camera). */
+export type RelayFactory = (spec: CameraSpec) => LiveRelay;
 
 /** Everything of a camera's configuration that is the node's, not the camera's. */
 export type CameraDefaults = Omit<IpCameraConfig, 'id' | 'name' | 'main' | 'sub' | 'mode' | 'motion' | 'motionSource' | 'onvif'> & {
@@ -19,6 +23,8 @@ export interface Entry {
   camera: IpCamera;
   /** defined in the node's properties: not removable through the API */
   fromFlow: boolean;
+  /** its live video relayed on request (a camera hosted by a Pi) */
+  relay?: LiveRelay;
 }
 
 export function streamInput(spec: CameraSpec, url: string): RtspInput {
@@ -58,6 +64,8 @@ export class CameraSet {
     private readonly events: (id: string) => IpCameraEvents,
     /** MediaMTX paths for live video, when a MediaMTX server is configured */
     private readonly live?: LivePaths,
+    /** live video relayed on request, when this node's cameras are hosted by a Pi with a publish URL */
+    private readonly relays?: RelayFactory,
   ) {}
 
   get(id: string): Entry | undefined {
@@ -87,7 +95,7 @@ export class CameraSet {
   async put(spec: CameraSpec, fromFlow = false): Promise<void> {
     await this.remove(spec.id);
     const camera = new IpCamera(cameraConfig(spec, this.defaults), this.events(spec.id));
-    this.entries.set(spec.id, { spec, camera, fromFlow });
+    this.entries.set(spec.id, { spec, camera, fromFlow, relay: this.relays?.(spec) });
     camera.start();
     await this.live?.sync(spec);
   }
@@ -97,7 +105,7 @@ export class CameraSet {
     const e = this.entries.get(id);
     if (!e) return false;
     this.entries.delete(id);
-    await e.camera.close();
+    await Promise.all([e.camera.close(), e.relay?.close()]);
     add(this.retired, e.camera.counters);
     if (forget) await this.live?.remove(id);
     return true;
@@ -107,15 +115,37 @@ export class CameraSet {
     const e = this.entries.get(id);
     if (!e) return false;
     e.spec = { ...e.spec, mode };
+    // PRIVACY: nobody watches, so nothing is relayed either.
+    if (mode === 'PRIVACY') await e.relay?.stop();
     await e.camera.setMode(mode);
     await this.live?.sync(e.spec);
     return true;
   }
 
+  /** Relays the camera's live video for `seconds` more (someone watches); why it cannot, else undefined. */
+  relayLive(id: string, seconds: number): string | undefined {
+    const e = this.entries.get(id);
+    if (!e) return `no camera "${id}"`;
+    if (!e.relay) return `camera "${id}" has no live relay here (only a camera hosted by a Pi, with the relay URL set, is relayed)`;
+    if (e.spec.mode === 'PRIVACY') return `camera "${id}" is in PRIVACY: no live video`;
+    e.relay.request(seconds);
+    return undefined;
+  }
+
+  /** The live relays that run or retry now: the camera's id, and why it retries. */
+  relaying(): Array<{ id: string; error?: string }> {
+    return this.list().flatMap((e) => {
+      const r = e.relay?.state;
+      if (r?.state === 'relaying') return [{ id: e.spec.id }];
+      if (r?.state === 'retrying') return [{ id: e.spec.id, error: r.error ?? 'retrying' }];
+      return [];
+    });
+  }
+
   async close(): Promise<void> {
     const all = this.list();
     this.entries.clear();
-    await Promise.all(all.map((e) => e.camera.close()));
+    await Promise.all(all.map((e) => Promise.all([e.camera.close(), e.relay?.close()])));
   }
 }
 

@@ -23,9 +23,11 @@ import { CameraSet } from './camera-set';
 import type { IpCameraState } from './ip-camera';
 import { LivePaths } from './live-paths';
 import { IPCAM_DEVICE_TYPE } from './device-messages';
-import { apiPath, cameraDefaults, flowCamera, type IpcamCredentials, type IpcamDef } from './settings';
+import { apiPath, cameraDefaults, flowCamera, relaySettings, type IpcamCredentials, type IpcamDef, type RelaySettings } from './settings';
+import { LiveRelay, readLiveInput, relayUrl } from './live-relay';
+import { streamInput, type RelayFactory } from './camera-set';
 import { DEVICE_ID_PATTERN } from '../lib/types';
-import { commandTarget, splitHostedId } from '../lib/hosted-devices';
+import { commandTarget, hostedDeviceId, splitHostedId } from '../lib/hosted-devices';
 import { useDatabase } from '../lib/database-user';
 import type { EventStore } from '../lib/store/store';
 import type { IpCameraStore } from '../lib/store/ip-cameras';
@@ -53,7 +55,20 @@ function targetId(msg: NodeMessageInFlow, host: string | undefined): string | un
   return hosted && hosted.hostId === host ? hosted.cameraId : id;
 }
 
-function summary(states: IpCameraState[]): [level: 'ok' | 'warn' | 'busy', text: string] {
+/** The cameras' summary, led by what their live relays do (a hosted camera someone watches). */
+function summary(
+  states: IpCameraState[],
+  relays: Array<{ id: string; error?: string }> = [],
+): [level: 'ok' | 'warn' | 'busy', text: string] {
+  const [level, text] = camerasSummary(states);
+  const failing = relays.find((r) => r.error);
+  if (failing) return ['warn', `live relay of ${failing.id} retrying: ${failing.error} · ${text}`.slice(0, 100)];
+  if (relays.length === 0) return [level, text];
+  const live = states.length === 1 ? 'relaying live' : `relaying live: ${relays.map((r) => r.id).join(', ')}`;
+  return [level, `${live} · ${text}`.slice(0, 100)];
+}
+
+function camerasSummary(states: IpCameraState[]): [level: 'ok' | 'warn' | 'busy', text: string] {
   if (states.length === 0) return ['warn', 'no cameras'];
   const streaming = states.filter((s) => s.state === 'streaming').length;
   const bad = states.find((s) => s.state === 'offline' || s.state === 'reconnecting');
@@ -74,6 +89,20 @@ function summary(states: IpCameraState[]): [level: 'ok' | 'warn' | 'busy', text:
   ];
 }
 
+/** Each hosted camera's relay: its main stream (else its sub stream) to `{relay server}/{host}.{camera}`. */
+function relayFactory(to: RelaySettings, defaults: ReturnType<typeof cameraDefaults>, changed: () => void): RelayFactory {
+  return (spec) =>
+    new LiveRelay(
+      {
+        input: streamInput(spec, spec.mainUrl || spec.subUrl),
+        target: { url: relayUrl(to.url, hostedDeviceId(defaults.host!, spec.id)), username: to.username, password: to.password },
+        ffmpegPath: defaults.ffmpegPath,
+        backoff: defaults.backoff,
+      },
+      { state: changed },
+    );
+}
+
 export default function register(RED: NodeAPI): void {
   function Ipcam(this: Node & { credentials?: IpcamCredentials }, def: IpcamDef) {
     RED.nodes.createNode(this, def);
@@ -82,6 +111,7 @@ export default function register(RED: NodeAPI): void {
     let defaults: ReturnType<typeof cameraDefaults>;
     let own: CameraSpec | undefined;
     let base: string | undefined;
+    let relayTo: RelaySettings | undefined;
     try {
       defaults = cameraDefaults(def);
       own = flowCamera(def, node.credentials ?? {});
@@ -90,6 +120,15 @@ export default function register(RED: NodeAPI): void {
       status.now('error', (err as Error).message.slice(0, 100));
       node.on('input', (_m: NodeMessageInFlow, _s: Send, done: Done) => done(new Error(`ipcam: ${(err as Error).message}`)));
       return;
+    }
+
+    // A relay that cannot work costs the live video only: the camera still runs, and a request gets the reason.
+    let relayProblem: string | undefined;
+    try {
+      relayTo = relaySettings(def, node.credentials ?? {});
+    } catch (err) {
+      relayProblem = (err as Error).message;
+      node.warn(`no live relay: ${relayProblem}`);
     }
 
     const out = (i: 0 | 1 | 2, msg: NodeMessage) => {
@@ -109,11 +148,14 @@ export default function register(RED: NodeAPI): void {
           out(1, { topic: 'snapshot', payload: jpeg, deviceId: id, requestId, timeMs: Date.now() } as NodeMessage),
         state: (s) => {
           out(2, { topic: 'state', payload: s, deviceId: id } as NodeMessage);
-          status.soon(() => summary(cameras.states()));
+          status.soon(() => summary(cameras.states(), cameras.relaying()));
         },
         problem: (text) => node.warn(text),
       }),
       live,
+      relayTo && defaults.host
+        ? relayFactory(relayTo, defaults, () => status.soon(() => summary(cameras.states(), cameras.relaying())))
+        : undefined,
     );
     const hideCounters = exposeCounters({ type: 'ipcam', id: node.id, read: () => ({ ...cameras.counters() }) });
 
@@ -139,7 +181,7 @@ export default function register(RED: NodeAPI): void {
           const sealing = sealedStorage(stored, box);
           await loadStored(stored, sealing);
           storage = sealing;
-          status.soon(() => summary(cameras.states()));
+          status.soon(() => summary(cameras.states(), cameras.relaying()));
         } finally {
           firstOpen(); // also when loading failed: the API answers instead of waiting for ever
         }
@@ -159,7 +201,7 @@ export default function register(RED: NodeAPI): void {
     })();
     const ready = Promise.all([started, opened]).then(() => undefined);
     started.then(
-      () => status.soon(() => summary(cameras.states())),
+      () => status.soon(() => summary(cameras.states(), cameras.relaying())),
       (err: Error) => status.now('error', err.message.slice(0, 100)),
     );
 
@@ -215,7 +257,10 @@ export default function register(RED: NodeAPI): void {
         out(2, { topic: 'command-refused', payload, deviceId } as NodeMessage);
         return done();
       }
-      const input = readCameraInput(msg);
+      const live = readLiveInput(msg);
+      if (live && 'invalid' in live) return done(new Error(`ipcam: ${live.invalid}`));
+      if (live && relayProblem) return done(new Error(`ipcam: no live video: ${relayProblem}`));
+      const input = live ? ({ type: 'live', seconds: live.seconds } as const) : readCameraInput(msg);
       if (input.type === 'invalid') return done(new Error(`ipcam: ${input.reason}`));
       const id = targetId(msg, defaults.host) ?? (cameras.list().length === 1 ? cameras.list()[0]!.spec.id : undefined);
       if (id === undefined) return done(new Error('ipcam: say which camera (msg.deviceId) when the node runs several'));
@@ -238,6 +283,12 @@ export default function register(RED: NodeAPI): void {
             if (!(await entry.camera.snapshot(input.requestId)))
               throw new Error(`no picture: camera "${id}" is ${entry.camera.state.state}`);
             break;
+          case 'live': {
+            const refused = cameras.relayLive(id, input.seconds);
+            if (refused) throw new Error(`no live video: ${refused}`);
+            status.soon(() => summary(cameras.states(), cameras.relaying()));
+            break;
+          }
         }
       };
       run().then(
@@ -247,6 +298,11 @@ export default function register(RED: NodeAPI): void {
     });
   }
   RED.nodes.registerType('ipcam', Ipcam as unknown as NodeConstructor, {
-    credentials: { user: { type: 'text' }, password: { type: 'password' } },
+    credentials: {
+      user: { type: 'text' },
+      password: { type: 'password' },
+      relayUser: { type: 'text' },
+      relayPassword: { type: 'password' },
+    },
   });
 }

@@ -8,6 +8,7 @@ import { readCameraSpec, type CameraSpec } from './camera-spec';
 import type { CameraDefaults } from './camera-set';
 import { IPCAM_ROUTES_ROOT } from '../lib/contract/api-routes';
 import { DEVICE_ID_PATTERN } from '../lib/types';
+import { relayUrl } from './live-relay';
 
 export interface IpcamDef extends NodeDef {
   deviceId: string;
@@ -36,11 +37,34 @@ export interface IpcamDef extends NodeDef {
   mediamtx: string;
   /** the hosting device's id (the Pi's, `${PICAM_DEVICE_ID}`): empty for a camera the cloud runs */
   host?: string;
+  /**
+   * A hosted camera's live video goes to this RTSP server on request, at the path `{host}.{camera}`
+   * (this URL's last path segment replaced): the Pi's own publish URL, `${PICAM_RTSP_URL}`. Empty: no relay.
+   */
+  relayUrl?: string;
 }
 
 export interface IpcamCredentials {
   user?: string;
   password?: string;
+  /** the login for the relay's RTSP server (the Pi's own: `${PICAM_RTSP_USER}`, `${PICAM_RTSP_PASSWORD}`) */
+  relayUser?: string;
+  relayPassword?: string;
+}
+
+/** Where a hosted camera's live video is relayed: the server URL (any path) and its login; undefined without a relay URL. */
+export interface RelaySettings {
+  url: string;
+  username?: string;
+  password?: string;
+}
+
+export function relaySettings(def: IpcamDef, credentials: IpcamCredentials): RelaySettings | undefined {
+  const url = (def.relayUrl ?? '').trim();
+  if (!url) return undefined;
+  if (!(def.host ?? '').trim()) throw new Error('a relay URL is for cameras hosted by a Pi: set host too, or empty the relay URL');
+  relayUrl(url, 'check'); // a bad URL is refused at deploy, not at the first viewer
+  return { url, username: credentials.relayUser || undefined, password: credentials.relayPassword || undefined };
 }
 
 function inRange(name: string, value: number, min: number, max: number): number {

@@ -103,6 +103,11 @@ export interface SoundPlayCommand extends CommandEnvelope {
   soundType: SoundType;
 }
 
+/** `prod/honeycomb/{pi}/ipcam/{camera}/stream/play`: relay the camera's live video for `seconds` (nodes/lib/contract/live-relay.ts) */
+export interface LiveRelayCommand extends CommandEnvelope {
+  seconds: number;
+}
+
 /** `prod/honeycomb/{id}/system/reboot`, `.../settings/update` (the settings flat beside the envelope) */
 export interface DeviceCommand extends CommandEnvelope {
   [field: string]: unknown;
@@ -342,7 +347,7 @@ export interface SnapshotRequest {
 
 // ---------------------------------------------------------------- commands
 
-export const COMMAND_ACTIONS = ['setmode', 'reboot', 'settings-update', 'sound-play', 'sound-stop'] as const;
+export const COMMAND_ACTIONS = ['setmode', 'reboot', 'settings-update', 'sound-play', 'sound-stop', 'live'] as const;
 export type CommandAction = (typeof COMMAND_ACTIONS)[number];
 
 /** mqtt-processor input: a command request (from the API or any flow) */
@@ -354,12 +359,14 @@ export interface CommandRequest {
   settings?: Record<string, unknown>;
   /** sound-play: one of SOUND_TYPES */
   soundType?: string;
+  /** live (a Pi's hosted camera only): how long the Pi relays without another request (nodes/lib/contract/live-relay.ts) */
+  seconds?: unknown;
 }
 
 /** mqtt-processor output 3 → `command-sender` (which queues it, then publishes it) */
 export interface MqttCommandMessage {
   topic: string;
-  payload: SetModeCommand | SoundPlayCommand | DeviceCommand;
+  payload: SetModeCommand | SoundPlayCommand | LiveRelayCommand | DeviceCommand;
   qos: 1;
   retain: false;
   /** the device and the kind of command: the queue's columns and the time-to-live it gets */

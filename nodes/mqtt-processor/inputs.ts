@@ -22,13 +22,15 @@ interface HttpRequestLike {
 
 /**
  * `POST /api/control/mode/{id}/{mode}`, `/reboot/{id}`, `/settings/{id}` (body: the
- * settings, flat), `/sound/{id}/{soundType}` and `/sound/{id}/stop`.
+ * settings, flat), `/sound/{id}/{soundType}`, `/sound/{id}/stop` and `/live/{pi}.{camera}`
+ * (body, optional: `{seconds}`; a Pi's hosted camera only).
  */
 const HTTP_ACTIONS: Record<string, CommandAction> = {
   mode: 'setmode',
   reboot: 'reboot',
   settings: 'settings-update',
   sound: 'sound-play',
+  live: 'live',
 };
 
 export function classifyInput(msg: NodeMessageInFlow, prefix: string): ProcessorInput {
@@ -56,7 +58,7 @@ function fromHttp(req: HttpRequestLike): ProcessorInput {
   const segments = path.split('/').filter(Boolean);
   const at = segments.indexOf('control');
   const action = at >= 0 ? HTTP_ACTIONS[segments[at + 1] ?? ''] : undefined;
-  if (!action) return { type: 'invalid', reason: `no command in ${path}: expected /api/control/{mode|reboot|settings|sound}/{id}` };
+  if (!action) return { type: 'invalid', reason: `no command in ${path}: expected /api/control/{mode|reboot|settings|sound|live}/{id}` };
   const deviceId = req.params?.id ?? decodeURIComponent(segments[at + 2] ?? '');
   const request: CommandRequest = { action, deviceId };
   // The route's third part: the mode, or the sound (`stop` stops it).
@@ -66,6 +68,10 @@ function fromHttp(req: HttpRequestLike): ProcessorInput {
     const sound = req.params?.sound ?? last;
     if (sound.toLowerCase() === 'stop') request.action = 'sound-stop';
     else request.soundType = sound;
+  }
+  if (action === 'live') {
+    const body = req.body as { seconds?: unknown } | undefined;
+    if (body && typeof body === 'object') request.seconds = body.seconds;
   }
   if (action === 'settings-update') {
     const body = req.body as { settings?: unknown } | undefined;

@@ -28,7 +28,8 @@ import { InvalidPayload, jpegBytes, parseMode, toRecord, type ParsedRecord } fro
 import { fingerprint, RecentMap } from '../lib/recent';
 import { SensorWatch, type Crossing, type SensorLimits } from './sensor-limits';
 import { commandTopic, parseDeviceTopic, type TopicConfig } from './topics';
-import { ANY_DEVICE_ID_PATTERN, HOSTED_DEVICE_TYPE } from '../lib/hosted-devices';
+import { ANY_DEVICE_ID_PATTERN, HOSTED_DEVICE_TYPE, splitHostedId } from '../lib/hosted-devices';
+import { liveSeconds } from '../lib/contract/live-relay';
 
 export interface ProcessorOptions extends TopicConfig {
   maxPayloadBytes: number;
@@ -298,6 +299,10 @@ export class Processor {
     if (typeof req.deviceId !== 'string' || !ANY_DEVICE_ID_PATTERN.test(req.deviceId)) {
       return fail(400, `invalid device id (must match ${ANY_DEVICE_ID_PATTERN.source})`);
     }
+    // Only a Pi relays on request: every other camera streams to MediaMTX by itself (or MediaMTX pulls it).
+    if (req.action === 'live' && !splitHostedId(req.deviceId)) {
+      return fail(400, `live is for a camera hosted by a Pi ({pi}.{camera}); "${req.deviceId}" streams without being asked`);
+    }
     const device = this.devices.get(req.deviceId);
     if (!device) return fail(404, `unknown device "${req.deviceId}"`);
     // Refused here, not queued: the device would never obey it (an IP camera cannot play sounds).
@@ -476,6 +481,10 @@ function commandFields(req: CommandRequest): { extra: Record<string, unknown>; m
           return { error: `sound must be one of ${SOUND_TYPES.join(', ')} (or "stop")` };
         }
         return { extra: { soundType } };
+      }
+      case 'live': {
+        const seconds = liveSeconds(req.seconds);
+        return typeof seconds === 'string' ? { error: seconds } : { extra: { seconds } };
       }
       default:
         return { extra: {} };

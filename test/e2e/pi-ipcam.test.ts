@@ -8,6 +8,7 @@
  * not the Pi's own camera.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { API_AUTH, cloudRoleEnv, startCli, type CliProcess } from '../support/cli';
@@ -43,6 +44,20 @@ async function listed(id: string): Promise<Camera | undefined> {
   const res = await api('/api/cameras').catch(() => undefined);
   if (!res?.ok) return undefined;
   return ((await res.json()) as { cameras: Camera[] }).cameras.find((c) => c.camera_id === id);
+}
+
+/** Whether an ffmpeg reading a camera script publishes to the path `path` (the Pi's relay of a hosted camera). */
+function relayRunning(path: string): boolean {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .some((pid) => {
+      try {
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+        return cmd.includes('-f concat') && cmd.includes(`/${path} `);
+      } catch {
+        return false; // gone meanwhile
+      }
+    });
 }
 
 const cloudUp = () =>
@@ -154,6 +169,28 @@ describe("an IP camera on the Pi's LAN, shown by the cloud", { skip }, () => {
       async () => ((await listed(HOSTED))?.connection_status === 'connected' ? true : undefined),
       90_000,
     );
+  });
+
+  it('asks the Pi to relay the hosted camera on POST /api/control/live/{pi}.{camera}, and refuses it for a camera no Pi hosts', async () => {
+    const refused = await api(`/api/control/live/${PI}`, { method: 'POST' });
+    assert.equal(refused.status, 400);
+    assert.match(((await refused.json()) as { error: string }).error, /live is for a camera hosted by a Pi/);
+    const res = await fetch(`${base}/api/control/live/${HOSTED}`, {
+      method: 'POST',
+      headers: { authorization: API_AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify({ seconds: 5 }),
+    });
+    assert.equal(res.status, 202);
+    const { data } = (await res.json()) as { data: { requestId: string } };
+    const sent = await waitFor('the live request sent', async () => {
+      const r = await api(`/api/commands/${data.requestId}`);
+      const { command } = (await r.json()) as { command?: { state: string; topic: string; expiresAt: string; createdAt?: string } };
+      return command?.state === 'sent' ? command : undefined;
+    });
+    assert.equal(sent.topic, `prod/honeycomb/${PI}/ipcam/door/stream/play`);
+    // The Pi's ipcam took it for its camera: its relay's ffmpeg runs (publishing to nobody here: no MediaMTX).
+    await waitFor('the relay started on the Pi', async () => (relayRunning(`${PI}.door`) ? true : undefined));
+    assert.doesNotMatch(pi!.output(), /ipcam[^\n]*(no camera|no live video)/);
   });
 
   it("obeys a mode set in the cloud on the Pi, leaving the Pi's own camera's mode alone", async () => {

@@ -81,6 +81,7 @@ export const API_PATHS = {
   controlReboot: `${API_ROOT}/control/reboot/:id`,
   controlSettings: `${API_ROOT}/control/settings/:id`,
   controlSound: `${API_ROOT}/control/sound/:id/:sound`,
+  controlLive: `${API_ROOT}/control/live/:id`,
   gatewayCameras: `${API_ROOT}/gateway/cameras`,
   gatewayUsage: `${API_ROOT}/gateway/usage`,
   gatewayCommand: `${API_ROOT}/gateway/:command`,
@@ -143,6 +144,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'POST', path: API_PATHS.controlReboot, owner: 'cloud-flow', auth: 'api', what: 'reboot a device' },
   { method: 'POST', path: API_PATHS.controlSettings, owner: 'cloud-flow', auth: 'api', what: 'change device settings' },
   { method: 'POST', path: API_PATHS.controlSound, owner: 'cloud-flow', auth: 'api', what: 'play a VBC01 sound, or stop it' },
+  { method: 'POST', path: API_PATHS.controlLive, owner: 'cloud-flow', auth: 'api', what: 'ask a Pi to relay a hosted camera' },
   // ---- the VBC01 camera gateway (flows/cloud.json → hivecam-gateway, and its own media router)
   { method: 'GET', path: API_PATHS.gatewayCameras, owner: 'cloud-flow', auth: 'api', what: 'enrolled cameras' },
   { method: 'GET', path: API_PATHS.gatewayUsage, owner: 'cloud-flow', auth: 'api', what: 'upload disk use' },

@@ -9,7 +9,9 @@
  * Browser-safe data, like everything in nodes/lib/contract/.
  */
 
-export type DeviceCommand = 'setmode' | 'reboot' | 'settings-update' | 'sound-play' | 'sound-stop';
+import { LIVE_RELAY_TOPIC_TAIL } from './live-relay';
+
+export type DeviceCommand = 'setmode' | 'reboot' | 'settings-update' | 'sound-play' | 'sound-stop' | 'live';
 
 /** Each command's topic path after `{prefix}/honeycomb/{id}/`. */
 export const COMMAND_TOPIC_PATHS: Readonly<Record<DeviceCommand, string>> = {
@@ -18,6 +20,8 @@ export const COMMAND_TOPIC_PATHS: Readonly<Record<DeviceCommand, string>> = {
   'settings-update': 'settings/update',
   'sound-play': 'sound/play',
   'sound-stop': 'sound/stop',
+  // a Pi-hosted camera's relay request (live-relay.ts)
+  live: LIVE_RELAY_TOPIC_TAIL,
 };
 
 /** The command a topic carries, from its last two parts; undefined for any other topic. */

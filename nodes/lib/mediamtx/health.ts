@@ -6,6 +6,7 @@
  */
 import type { Alert } from '../types';
 import type { PathInfo } from './client';
+import { splitHostedId } from '../hosted-devices';
 
 export type HealthChange =
   | { type: 'appeared'; path: string; online: boolean }
@@ -58,6 +59,11 @@ interface Tracked {
   idle?: boolean;
 }
 
+/** A hosted camera's path, published by its Pi only while someone watches (nodes/lib/hosted-devices.ts). */
+function relayedOnRequest(path: string): boolean {
+  return splitHostedId(path) !== undefined;
+}
+
 export class StreamHealth {
   private readonly tracked = new Map<string, Tracked>();
   private pending: Alert[] = [];
@@ -68,8 +74,11 @@ export class StreamHealth {
    * Feed one successful poll. Do not call it for a failed poll: every path would look gone.
    * `onDemand` names the paths whose source starts on demand: offline with no reader, such a
    * path is idle, not down; its outage clock starts only when someone waits for it.
+   * A hosted camera's path (`{pi}.{camera}`) is on demand too: its Pi publishes it only
+   * while someone watches (nodes/ipcam/live-relay.ts), so it is gone, not down, between viewers.
    */
-  update(paths: PathInfo[], nowMs: number, onDemand: ReadonlySet<string> = new Set()): HealthChange[] {
+  update(paths: PathInfo[], nowMs: number, configuredOnDemand: ReadonlySet<string> = new Set()): HealthChange[] {
+    const onDemand = { has: (name: string) => configuredOnDemand.has(name) || relayedOnRequest(name) };
     const changes: HealthChange[] = [];
     const listed = new Set<string>();
     for (const p of paths) {
@@ -80,6 +89,7 @@ export class StreamHealth {
         // new, or back after it was gone (a regex path exists only while published)
         changes.push({ type: 'appeared', path: p.name, online: p.online });
         const fresh = this.track(p, readers, nowMs, t);
+        if (onDemand.has(p.name)) fresh.health.onDemand = true;
         if (t && p.online) this.cameOnline(fresh, p.name, nowMs);
         continue;
       }
@@ -113,8 +123,9 @@ export class StreamHealth {
     for (const [name, t] of this.tracked) {
       if (listed.has(name) || t.health.gone) continue;
       changes.push({ type: 'gone', path: name });
-      // a path nobody saw online is forgotten; one that was online waits for its alert
-      if (!t.wasOnline) {
+      // a path nobody saw online is forgotten, and so is a relay that ended (nobody watches any
+      // more); one that was online waits for its alert
+      if (!t.wasOnline || relayedOnRequest(name)) {
         this.tracked.delete(name);
         continue;
       }

@@ -74,6 +74,13 @@ describe('mediamtx auth: decide', () => {
   const cases: Array<[string, Partial<AuthRequest>, boolean]> = [
     ['a device publishes to its own path', { ...device, action: 'publish', path: 'picam-1' }, true],
     ['a device publishes to another path', { ...device, action: 'publish', path: 'picam-2' }, false],
+    // The live video of a camera the Pi hosts (nodes/ipcam/live-relay.ts): {pi}.{camera}, its own only.
+    ['a device relays a camera it hosts', { ...device, action: 'publish', path: 'picam-1.door' }, true],
+    ["a device relays another device's hosted camera", { ...device, action: 'publish', path: 'picam-2.door' }, false],
+    ['a device publishes to a deeper path under its name', { ...device, action: 'publish', path: 'picam-1.door.x' }, false],
+    ['a device publishes to a path that only starts like its own', { ...device, action: 'publish', path: 'picam-10' }, false],
+    ['a dashboard stream token publishes a hosted path', { action: 'publish', path: 'picam-1.door', token: 'abc' }, false],
+    ['a viewer reads a hosted path', { ...viewer, action: 'read', path: 'picam-1.door', protocol: 'webrtc' }, true],
     ['a viewer publishes', { ...viewer, action: 'publish', path: 'alice' }, false],
     ['a viewer reads', { ...viewer, action: 'read', path: 'picam-2', protocol: 'webrtc' }, true],
     ['a viewer plays back', { ...viewer, action: 'playback' }, true],

@@ -430,6 +430,9 @@ describe('mqtt-processor: command requests', () => {
       /POLICE_SIREN, DOG_BARK, HOUSE_ALARM, LULLABY/,
     ],
     ['a sound without a type', { action: 'sound-play', deviceId: CAMERA }, 400, /sound must be one of/],
+    // Live video on request is a Pi's relay of its hosted camera: any other camera streams by itself.
+    ['live video asked of a camera no Pi hosts', { action: 'live', deviceId: CAMERA }, 400, /live is for a camera hosted by a Pi/],
+    ['live video asked of an unknown hosted camera', { action: 'live', deviceId: `${PI}.ghost` }, 404, /unknown device/],
   ];
   for (const [what, req, code, error] of bad) {
     it(`refuses ${what} with ${code}`, () => {
@@ -475,6 +478,40 @@ describe('mqtt-processor: commands an IP camera cannot obey', () => {
     assert.ok(r.ok);
     if (r.ok) assert.equal(r.command.topic, 'prod/honeycomb/porch-1/system/setmode');
   });
+});
+
+describe('mqtt-processor: live video of a camera hosted by a Pi', () => {
+  const hosted = `${PI}.door`;
+  function withHostedCamera() {
+    const made = make({ deviceTypes: ['hive-cam', 'picam', 'ipcam'] });
+    made.p.handleDevice(`prod/device/connection/ipcam/${PI}/door`, json({ ...connected(2), name: 'Door' }));
+    return made;
+  }
+
+  it("asks the Pi to relay it, on the Pi's topic for that camera, for the seconds asked (60 by default)", () => {
+    const { p } = withHostedCamera();
+    const r = p.handleCommand({ action: 'live', deviceId: hosted, seconds: 30 });
+    assert.ok(r.ok);
+    assert.equal(r.command.topic, `prod/honeycomb/${PI}/ipcam/door/stream/play`);
+    assert.equal(r.command.action, 'live');
+    assert.equal((r.command.payload as { seconds: number }).seconds, 30);
+    assert.equal(r.record.action, 'live');
+    const byDefault = p.handleCommand({ action: 'live', deviceId: hosted });
+    assert.ok(byDefault.ok);
+    assert.equal((byDefault.command.payload as { seconds: number }).seconds, 60);
+  });
+
+  for (const seconds of [0, 3601, 'soon', 2.5, -1]) {
+    it(`refuses seconds ${JSON.stringify(seconds)} with 400`, () => {
+      const { p } = withHostedCamera();
+      const r = p.handleCommand({ action: 'live', deviceId: hosted, seconds });
+      assert.equal(r.ok, false);
+      if (!r.ok) {
+        assert.equal(r.statusCode, 400);
+        assert.match(r.error, /seconds must be a whole number from 5 to 600/);
+      }
+    });
+  }
 });
 
 describe('mqtt-processor: sensor limits', () => {

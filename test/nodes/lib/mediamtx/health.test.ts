@@ -136,6 +136,18 @@ describe('StreamHealth', () => {
     );
   });
 
+  it("raises nothing when a Pi's relay of a hosted camera ends because nobody watches, and nothing when it is relayed again", async () => {
+    fake.setPath({ name: 'pi-1.door' });
+    await poll(0);
+    assert.equal(pathHealth('pi-1.door')?.onDemand, true);
+    fake.removePath('pi-1.door');
+    assert.deepEqual(await poll(5_000), [{ type: 'gone', path: 'pi-1.door' }]);
+    assert.deepEqual(alertsAt(5_000 + GRACE * 10), []);
+    fake.setPath({ name: 'pi-1.door' });
+    assert.deepEqual(await poll(600_000), [{ type: 'appeared', path: 'pi-1.door', online: true }]);
+    assert.deepEqual(alertsAt(600_000), []);
+  });
+
   it('forgets a path that goes away without ever being online', async () => {
     fake.setPath({ name: 'idle', online: false });
     await poll(0);
