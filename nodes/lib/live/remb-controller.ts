@@ -21,13 +21,15 @@ export interface RembLimits {
   floorBps: number;
 }
 
+export function checkRembLimits({ startBps, floorBps }: RembLimits): void {
+  if (!(floorBps > 0) || !(startBps >= floorBps)) throw new Error(`bad REMB limits: start ${startBps} must be ≥ floor ${floorBps} > 0`);
+}
+
 export class RembController {
   private bps: number;
 
   constructor(private readonly limits: RembLimits) {
-    if (!(limits.floorBps > 0) || !(limits.startBps >= limits.floorBps)) {
-      throw new Error(`bad REMB limits: start ${limits.startBps} must be ≥ floor ${limits.floorBps} > 0`);
-    }
+    checkRembLimits(limits);
     this.bps = limits.startBps;
   }
 

@@ -6,6 +6,7 @@
  */
 import type { LiveBridgeOptions, LiveStream, LiveStreamOptions, LiveStreamStats } from './bridge-types';
 import { BridgeStream } from './live-stream';
+import { checkRembLimits } from './remb-controller';
 import { PortAllocator, type PortPair } from './port-allocator';
 import type { AudioCodec } from './whep-viewer';
 
@@ -67,5 +68,6 @@ function validate(o: LiveStreamOptions): void {
   if (!o.cameraId) throw new Error('a live stream needs a cameraId');
   if (!ssrc(o.videoSsrc)) throw new Error(`videoSsrc must be a 32-bit unsigned integer, got ${String(o.videoSsrc)}`);
   if (o.audioSsrc !== undefined && !ssrc(o.audioSsrc)) throw new Error(`audioSsrc must be a 32-bit unsigned integer, got ${String(o.audioSsrc)}`);
+  checkRembLimits({ startBps: o.rembStartBps, floorBps: o.rembFloorBps });
   if (!(o.stallAfterMs > 0)) throw new Error(`stallAfterMs must be > 0, got ${o.stallAfterMs}`);
 }

@@ -87,7 +87,8 @@ export class WhepViewer extends EventEmitter<WhepViewerEvents> {
     }
     if (!/a=rtpmap:\d+ H264\/90000/i.test(offerSdp)) throw new BadOfferError('the browser offers no H.264 (the bridge does not re-encode)');
     const pc = new RTCPeerConnection({
-      codecs: { video: [H264()], audio: opts.audioCodec ? [AUDIO[opts.audioCodec]()] : [] },
+      // without audio the browser's audio section must still negotiate (then goes inactive), or werift refuses the whole offer
+      codecs: { video: [H264()], audio: opts.audioCodec ? [AUDIO[opts.audioCodec]()] : [AUDIO.opus(), AUDIO.pcmu()] },
       iceServers: [], // host candidates only: no STUN request leaves the server
       iceUseIpv6: false,
       iceAdditionalHostAddresses: opts.iceAddress ? [opts.iceAddress] : undefined,
@@ -145,8 +146,10 @@ export class WhepViewer extends EventEmitter<WhepViewerEvents> {
       t.setDirection('sendonly');
       // a track makes werift announce an msid, so the browser's ontrack has a stream
       await t.sender.replaceTrack(new MediaStreamTrack({ kind: t.kind }));
-      t.sender.onRtcp.subscribe((packet) => this.onViewerRtcp(packet));
     }
+    // straight from the transport: werift's router hands a PLI to whichever
+    // object owns its *sender* SSRC first, which can be our unused receiver
+    this.video.sender.dtlsTransport.onRtcp.subscribe((packet) => this.onViewerRtcp(packet));
     this.pc.connectionStateChange.subscribe((state) => {
       if (state === 'connected') this.emit('keyframe-request');
       if (state === 'failed' || state === 'closed') this.emit('closed');
@@ -178,10 +181,13 @@ export class WhepViewer extends EventEmitter<WhepViewerEvents> {
   }
 
   private onViewerRtcp(packet: RtcpPacket): void {
+    const videoSsrc = this.video?.sender.ssrc;
     if (packet instanceof RtcpPayloadSpecificFeedback) {
-      if (packet.feedback.count === PSFB_PLI || packet.feedback.count === PSFB_FIR) this.emit('keyframe-request');
+      const { feedback } = packet;
+      if (feedback.count === PSFB_PLI && feedback.mediaSsrc === videoSsrc) this.emit('keyframe-request');
+      if (feedback.count === PSFB_FIR) this.emit('keyframe-request'); // FIR names its target in the FCI; only video asks for keyframes
     } else if (packet instanceof RtcpTransportLayerFeedback && packet.feedback instanceof GenericNack) {
-      this.emit('nack', packet.feedback.lost);
+      if (packet.feedback.mediaSourceSsrc === videoSsrc) this.emit('nack', packet.feedback.lost);
     }
   }
 }
