@@ -82,4 +82,6 @@ export interface LiveBridgeOptions {
   bindAddress?: string;
   /** Public address browsers reach for ICE (none: the host's own addresses). */
   iceAddress?: string;
+  /** UDP ports for the browsers' ICE/media side, e.g. to forward on a NAT (none: any free port). */
+  icePortRange?: [number, number];
 }

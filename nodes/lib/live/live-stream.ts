@@ -23,6 +23,7 @@ export interface LiveStreamDeps {
   video: PortPair;
   audio: PortPair;
   iceAddress?: string;
+  icePortRange?: [number, number];
   /** gives the port pairs back (the bridge's allocator) */
   release: (pairs: PortPair[]) => Promise<void>;
 }
@@ -100,6 +101,7 @@ export class BridgeStream extends EventEmitter implements LiveStream {
     if (this.state === 'closed') throw new Error(`the live stream of ${this.options.cameraId} is closed`);
     const viewer = await WhepViewer.answer(offerSdp, {
       iceAddress: this.deps.iceAddress,
+      icePortRange: this.deps.icePortRange,
       audioCodec: this.audio ? (this.options.audioCodec ?? 'opus') : undefined,
     });
     if (this.closing) {

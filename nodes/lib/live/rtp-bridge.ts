@@ -43,6 +43,7 @@ export class LiveBridge {
       video,
       audio,
       iceAddress: this.opts.iceAddress,
+      icePortRange: this.opts.icePortRange,
       release: async (pairs) => {
         await Promise.all(pairs.map((p) => this.ports.release(p)));
         this.open_.delete(stream);

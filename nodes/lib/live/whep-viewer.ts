@@ -24,14 +24,17 @@ import {
   type RTCRtpTransceiver,
 } from 'werift';
 import { randomUUID } from 'node:crypto';
+import { addPublicCandidates, isLocalAddress } from './ice-address';
 import { PSFB_FIR, PSFB_PLI } from './rtcp-packets';
 import { startsH264Keyframe, type RtpFields } from './rtp-header';
 
 export type AudioCodec = 'opus' | 'pcmu';
 
 export interface WhepViewerOptions {
-  /** Public address browsers reach us on (added to the host candidates). */
+  /** Public address browsers reach us on (added to the host candidates; see ice-address.ts). */
   iceAddress?: string;
+  /** UDP ports werift may use for ICE (to open on a firewall/NAT); default: any. */
+  icePortRange?: [number, number];
   /** The camera's audio codec, when the stream has audio. */
   audioCodec?: AudioCodec;
   /** How long ICE gathering may take before the answer goes out with what it has. */
@@ -91,7 +94,8 @@ export class WhepViewer extends EventEmitter<WhepViewerEvents> {
       codecs: { video: [H264()], audio: opts.audioCodec ? [AUDIO[opts.audioCodec]()] : [AUDIO.opus(), AUDIO.pcmu()] },
       iceServers: [], // host candidates only: no STUN request leaves the server
       iceUseIpv6: false,
-      iceAdditionalHostAddresses: opts.iceAddress ? [opts.iceAddress] : undefined,
+      iceAdditionalHostAddresses: opts.iceAddress && isLocalAddress(opts.iceAddress) ? [opts.iceAddress] : undefined,
+      icePortRange: opts.icePortRange,
     });
     const viewer = new WhepViewer(pc);
     try {
@@ -156,7 +160,8 @@ export class WhepViewer extends EventEmitter<WhepViewerEvents> {
     });
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     await this.gathered(opts.gatherTimeoutMs ?? 5000);
-    this.answerSdp = this.pc.localDescription?.sdp ?? '';
+    const sdp = this.pc.localDescription?.sdp ?? '';
+    this.answerSdp = opts.iceAddress && !isLocalAddress(opts.iceAddress) ? addPublicCandidates(sdp, opts.iceAddress) : sdp;
   }
 
   private async gathered(timeoutMs: number): Promise<void> {

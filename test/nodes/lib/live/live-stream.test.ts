@@ -19,7 +19,7 @@ import {
   type RTCRtpTransceiver,
   type RtpPacket,
 } from 'werift';
-import type { LiveStream, LiveStreamOptions } from '../../../../nodes/lib/live/bridge-types';
+import type { LiveBridgeOptions, LiveStream, LiveStreamOptions } from '../../../../nodes/lib/live/bridge-types';
 import { LiveBridge } from '../../../../nodes/lib/live/rtp-bridge';
 import { RtpTestCamera, udpPortRange, VBC01_AUDIO_SSRC, VBC01_VIDEO_SSRC } from '../../../support/rtp-camera';
 import { waitFor } from '../../../support/wait';
@@ -55,6 +55,7 @@ class TestViewer {
   readonly audio: RTCRtpTransceiver = this.pc.addTransceiver('audio', { direction: 'recvonly' });
   readonly videoPackets: RtpPacket[] = [];
   readonly audioPackets: RtpPacket[] = [];
+  answerSdp = '';
 
   constructor() {
     this.pc.onTrack.subscribe((track) => {
@@ -65,6 +66,7 @@ class TestViewer {
   async join(stream: LiveStream): Promise<string> {
     await this.pc.setLocalDescription(await this.pc.createOffer());
     const answer = await stream.addViewer(this.pc.localDescription!.sdp);
+    this.answerSdp = answer.sdp;
     await this.pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
     return answer.viewerId;
   }
@@ -79,8 +81,8 @@ class TestViewer {
   }
 }
 
-async function setup(opts: Partial<LiveStreamOptions> = {}): Promise<{ stream: LiveStream; camera: RtpTestCamera }> {
-  const bridge = new LiveBridge(udpPortRange(2));
+async function setup(opts: Partial<LiveStreamOptions> = {}, bridgeOpts: Partial<LiveBridgeOptions> = {}): Promise<{ stream: LiveStream; camera: RtpTestCamera }> {
+  const bridge = new LiveBridge({ ...udpPortRange(2), ...bridgeOpts });
   cleanup.push(() => bridge.close());
   const stream = await bridge.open({ ...STREAM, ...opts });
   const camera = new RtpTestCamera({ rtpPort: stream.ports.videoRtp });
@@ -167,5 +169,27 @@ describe('a live stream and its viewers', () => {
     assert.equal(stream.stats().viewers, 0);
     assert.equal(stream.stats().state, 'closed');
     await assert.rejects(stream.addViewer('v=0'), /closed/);
+  });
+
+  it('offers browsers the public address (iceAddress) on the ICE port range, and still connects on the private one', async () => {
+    const { portMin } = udpPortRange(1);
+    const icePortRange: [number, number] = [portMin + 1000, portMin + 1100];
+    const { stream } = await setup({}, { iceAddress: '203.0.113.7', icePortRange });
+    const v = viewer();
+    await v.join(stream);
+    const pub = /^a=candidate:\S+ 1 udp \d+ 203\.0\.113\.7 (\d+) typ host/m.exec(v.answerSdp);
+    assert.ok(pub, `a candidate with the public address in:\n${v.answerSdp}`);
+    const port = Number(pub[1]);
+    assert.ok(port >= icePortRange[0] && port <= icePortRange[1], `port ${port} in the ICE range`);
+    assert.match(v.answerSdp, new RegExp(`^a=candidate:\\S+ 1 udp \\d+ (?!203\\.0\\.113\\.7)\\S+ ${port} typ host`, 'm'), 'the same port on a private address');
+    await until('video at the viewer', () => v.videoPackets.length > 0);
+  });
+
+  it('uses a local iceAddress as a host address of its own', async () => {
+    const { stream } = await setup({}, { iceAddress: '127.0.0.1' });
+    const v = viewer();
+    await v.join(stream);
+    assert.match(v.answerSdp, /^a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 \d+ typ host/m);
+    await until('video at the viewer', () => v.videoPackets.length > 0);
   });
 });
