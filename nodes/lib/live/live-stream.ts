@@ -14,6 +14,16 @@ import { fir, nack, pli, receiverReport, remb, type ReceptionReport } from './rt
 import type { RtpFields } from './rtp-header';
 import { WhepViewer, type AudioCodec } from './whep-viewer';
 
+/** Options beyond the contract (bridge-types.ts): all have defaults a driver can leave alone. */
+export interface LiveStreamExtraOptions {
+  /** RTCP receiver report + REMB period (default 1000 ms). */
+  rtcpIntervalMs?: number;
+  /** The camera's audio codec when `audioSsrc` is given (default opus; a VBC01 offers opus and PCMU). */
+  audioCodec?: AudioCodec;
+  /** A viewer whose browser has not connected this long after its answer is removed (default 20 s). */
+  viewerConnectTimeoutMs?: number;
+}
+
 /** RFC 3550 suggests ≥ 5 s; a VBC01 stops after ~30 s without REMB and adapts only when it gets it, so once a second. */
 export const DEFAULT_RTCP_INTERVAL_MS = 1000;
 /** Viewers joining together or a burst of PLIs from a lossy viewer: the camera gets at most one request per this long. */
@@ -53,7 +63,7 @@ export class BridgeStream extends EventEmitter implements LiveStream {
   private closing?: Promise<void>;
 
   constructor(
-    readonly options: LiveStreamOptions & { rtcpIntervalMs?: number; audioCodec?: AudioCodec },
+    readonly options: LiveStreamOptions & LiveStreamExtraOptions,
     private readonly deps: LiveStreamDeps,
   ) {
     super();
@@ -102,6 +112,7 @@ export class BridgeStream extends EventEmitter implements LiveStream {
     const viewer = await WhepViewer.answer(offerSdp, {
       iceAddress: this.deps.iceAddress,
       icePortRange: this.deps.icePortRange,
+      connectTimeoutMs: this.options.viewerConnectTimeoutMs,
       audioCodec: this.audio ? (this.options.audioCodec ?? 'opus') : undefined,
     });
     if (this.closing) {

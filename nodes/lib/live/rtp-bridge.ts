@@ -5,18 +5,14 @@
  * contract is bridge-types.ts.
  */
 import type { LiveBridgeOptions, LiveStream, LiveStreamOptions, LiveStreamStats } from './bridge-types';
-import { BridgeStream } from './live-stream';
+import { BridgeStream, type LiveStreamExtraOptions } from './live-stream';
 import { checkRembLimits } from './remb-controller';
 import { PortAllocator, type PortPair } from './port-allocator';
-import type { AudioCodec } from './whep-viewer';
 
-/** Options beyond the contract: both have defaults a driver can leave alone. */
-export interface LiveStreamExtraOptions {
-  /** RTCP receiver report + REMB period (default 1000 ms). */
-  rtcpIntervalMs?: number;
-  /** The camera's audio codec when `audioSsrc` is given (default opus; a VBC01 offers opus and PCMU). */
-  audioCodec?: AudioCodec;
-}
+
+export type { LiveStreamExtraOptions };
+export { PortRangeExhaustedError } from './port-allocator';
+export { BadOfferError } from './whep-viewer';
 
 export class LiveBridge {
   private readonly ports: PortAllocator;

@@ -39,6 +39,8 @@ export interface WhepViewerOptions {
   audioCodec?: AudioCodec;
   /** How long ICE gathering may take before the answer goes out with what it has. */
   gatherTimeoutMs?: number;
+  /** A viewer not connected this long after its answer (the browser went away) is closed (default 20 s). */
+  connectTimeoutMs?: number;
 }
 
 export interface WhepViewerEvents {
@@ -78,6 +80,7 @@ export class WhepViewer extends EventEmitter<WhepViewerEvents> {
   private closed = false;
   private video?: RTCRtpTransceiver;
   private audio?: RTCRtpTransceiver;
+  private connectTimer?: NodeJS.Timeout;
 
   private constructor(private readonly pc: RTCPeerConnection) {
     super();
@@ -133,6 +136,7 @@ export class WhepViewer extends EventEmitter<WhepViewerEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.connectTimer);
     await this.pc.close();
   }
 
@@ -154,7 +158,10 @@ export class WhepViewer extends EventEmitter<WhepViewerEvents> {
     // straight from the transport: werift's router hands a PLI to whichever
     // object owns its *sender* SSRC first, which can be our unused receiver
     this.video.sender.dtlsTransport.onRtcp.subscribe((packet) => this.onViewerRtcp(packet));
+    // a browser that took its answer and left never connects: without this it would count as a viewer forever
+    this.connectTimer = setTimeout(() => this.emit('closed'), opts.connectTimeoutMs ?? 20_000);
     this.pc.connectionStateChange.subscribe((state) => {
+      if (state !== 'new' && state !== 'connecting') clearTimeout(this.connectTimer);
       if (state === 'connected') this.emit('keyframe-request');
       if (state === 'failed' || state === 'closed') this.emit('closed');
     });

@@ -46,6 +46,8 @@ class TestViewer {
   readonly pc = new RTCPeerConnection({
     iceServers: [],
     iceUseIpv6: false,
+    // werift as an offerer otherwise opens a transport per m-line and never closes the one BUNDLE drops
+    bundlePolicy: 'max-bundle',
     codecs: {
       video: [new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }], parameters: 'packetization-mode=1;profile-level-id=42e01f' })],
       audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2 })],
@@ -84,11 +86,13 @@ class TestViewer {
 async function setup(opts: Partial<LiveStreamOptions> = {}, bridgeOpts: Partial<LiveBridgeOptions> = {}): Promise<{ stream: LiveStream; camera: RtpTestCamera }> {
   const bridge = new LiveBridge({ ...udpPortRange(2), ...bridgeOpts });
   cleanup.push(() => bridge.close());
-  const stream = await bridge.open({ ...STREAM, ...opts });
+  const stream = await bridge.open({ ...STREAM, rtcpIntervalMs: 200, ...opts } as LiveStreamOptions);
   const camera = new RtpTestCamera({ rtpPort: stream.ports.videoRtp });
   cleanup.push(() => camera.close());
   await camera.start();
   await until('camera packets', () => stream.stats().packets > 0);
+  // our RTCP goes to the camera's RTCP source once it has sent one; wait until that path is in use
+  if (stream.stats().packets > 0 && (opts.sendRtcp ?? true)) await until('RTCP at the camera', () => camera.received.length > 0);
   return { stream, camera };
 }
 
@@ -191,5 +195,17 @@ describe('a live stream and its viewers', () => {
     await v.join(stream);
     assert.match(v.answerSdp, /^a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 \d+ typ host/m);
     await until('video at the viewer', () => v.videoPackets.length > 0);
+  });
+
+  it('removes a viewer whose browser took its answer but never connected', async () => {
+    const { stream } = await setup({ viewerConnectTimeoutMs: 300 } as Partial<LiveStreamOptions>);
+    const counts: number[] = [];
+    stream.on('viewers', (n: number) => counts.push(n));
+    const gone = viewer();
+    await gone.pc.setLocalDescription(await gone.pc.createOffer());
+    await stream.addViewer(gone.pc.localDescription!.sdp); // the answer is never applied
+    assert.equal(stream.stats().viewers, 1);
+    await until('the viewer removed', () => stream.stats().viewers === 0);
+    assert.deepEqual(counts, [1, 0]);
   });
 });
