@@ -202,7 +202,9 @@ export class BridgeStream extends EventEmitter implements LiveStream {
     this.lastKeyframeRequestAt = now;
     this.keyframeRequests++;
     const ssrc = this.options.videoSsrc;
-    this.video.sendRtcp(Buffer.concat([receiverReport(this.ourSsrc, this.cname, []), pli(this.ourSsrc, ssrc), fir(this.ourSsrc, ssrc, this.firSequence++)]));
+    this.video.sendRtcp(
+      Buffer.concat([receiverReport(this.ourSsrc, this.cname, []), pli(this.ourSsrc, ssrc), fir(this.ourSsrc, ssrc, this.firSequence++)]),
+    );
   }
 
   /** Only the sequence numbers the bridge itself never got: werift retransmits the others from its own history. */

@@ -9,7 +9,6 @@ import { BridgeStream, type LiveStreamExtraOptions } from './live-stream';
 import { checkRembLimits } from './remb-controller';
 import { PortAllocator, type PortPair } from './port-allocator';
 
-
 export type { LiveStreamExtraOptions };
 export { PortRangeExhaustedError } from './port-allocator';
 export { BadOfferError } from './whep-viewer';
@@ -64,7 +63,8 @@ function validate(o: LiveStreamOptions): void {
   const ssrc = (n: unknown): boolean => Number.isInteger(n) && (n as number) >= 0 && (n as number) <= 0xffffffff;
   if (!o.cameraId) throw new Error('a live stream needs a cameraId');
   if (!ssrc(o.videoSsrc)) throw new Error(`videoSsrc must be a 32-bit unsigned integer, got ${String(o.videoSsrc)}`);
-  if (o.audioSsrc !== undefined && !ssrc(o.audioSsrc)) throw new Error(`audioSsrc must be a 32-bit unsigned integer, got ${String(o.audioSsrc)}`);
+  if (o.audioSsrc !== undefined && !ssrc(o.audioSsrc))
+    throw new Error(`audioSsrc must be a 32-bit unsigned integer, got ${String(o.audioSsrc)}`);
   checkRembLimits({ startBps: o.rembStartBps, floorBps: o.rembFloorBps });
   if (!(o.stallAfterMs > 0)) throw new Error(`stallAfterMs must be > 0, got ${o.stallAfterMs}`);
 }

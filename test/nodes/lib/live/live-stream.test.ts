@@ -49,7 +49,14 @@ class TestViewer {
     // werift as an offerer otherwise opens a transport per m-line and never closes the one BUNDLE drops
     bundlePolicy: 'max-bundle',
     codecs: {
-      video: [new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }], parameters: 'packetization-mode=1;profile-level-id=42e01f' })],
+      video: [
+        new RTCRtpCodecParameters({
+          mimeType: 'video/H264',
+          clockRate: 90000,
+          rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
+          parameters: 'packetization-mode=1;profile-level-id=42e01f',
+        }),
+      ],
       audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2 })],
     },
   });
@@ -83,7 +90,10 @@ class TestViewer {
   }
 }
 
-async function setup(opts: Partial<LiveStreamOptions> = {}, bridgeOpts: Partial<LiveBridgeOptions> = {}): Promise<{ stream: LiveStream; camera: RtpTestCamera }> {
+async function setup(
+  opts: Partial<LiveStreamOptions> = {},
+  bridgeOpts: Partial<LiveBridgeOptions> = {},
+): Promise<{ stream: LiveStream; camera: RtpTestCamera }> {
   const bridge = new LiveBridge({ ...udpPortRange(2), ...bridgeOpts });
   cleanup.push(() => bridge.close());
   const stream = await bridge.open({ ...STREAM, rtcpIntervalMs: 200, ...opts } as LiveStreamOptions);
@@ -160,7 +170,11 @@ describe('a live stream and its viewers', () => {
     const v = viewer();
     await v.join(stream);
     await until('audio at the viewer', () => v.audioPackets.length > 10);
-    assert.deepEqual([...v.audioPackets[0]!.payload.subarray(1, 8)], [...mic.packet().subarray(13, 20)], 'the payload is passed on as it came');
+    assert.deepEqual(
+      [...v.audioPackets[0]!.payload.subarray(1, 8)],
+      [...mic.packet().subarray(13, 20)],
+      'the payload is passed on as it came',
+    );
   });
 
   it('closes its viewers when it closes', async () => {
@@ -185,7 +199,11 @@ describe('a live stream and its viewers', () => {
     assert.ok(pub, `a candidate with the public address in:\n${v.answerSdp}`);
     const port = Number(pub[1]);
     assert.ok(port >= icePortRange[0] && port <= icePortRange[1], `port ${port} in the ICE range`);
-    assert.match(v.answerSdp, new RegExp(`^a=candidate:\\S+ 1 udp \\d+ (?!203\\.0\\.113\\.7)\\S+ ${port} typ host`, 'm'), 'the same port on a private address');
+    assert.match(
+      v.answerSdp,
+      new RegExp(`^a=candidate:\\S+ 1 udp \\d+ (?!203\\.0\\.113\\.7)\\S+ ${port} typ host`, 'm'),
+      'the same port on a private address',
+    );
     await until('video at the viewer', () => v.videoPackets.length > 0);
   });
 

@@ -18,10 +18,17 @@ import { fir, nack, pli, receiverReport, remb, rembExpMantissa } from '../../../
 
 describe('RTCP towards the camera', () => {
   it('a receiver report with a CNAME', () => {
-    const [rr, sdes] = RtcpPacketConverter.deSerialize(receiverReport(42, 'bridge', [{ ssrc: 1607797317, fractionLost: 20, packetsLost: 3, highestSequence: 70000, jitter: 5, lsr: 9, dlsr: 10 }]));
+    const [rr, sdes] = RtcpPacketConverter.deSerialize(
+      receiverReport(42, 'bridge', [
+        { ssrc: 1607797317, fractionLost: 20, packetsLost: 3, highestSequence: 70000, jitter: 5, lsr: 9, dlsr: 10 },
+      ]),
+    );
     assert.ok(rr instanceof RtcpRrPacket && sdes instanceof RtcpSourceDescriptionPacket);
     assert.equal(rr.ssrc, 42);
-    assert.deepEqual({ ...rr.reports[0]!.toJSON() }, { ssrc: 1607797317, fractionLost: 20, packetsLost: 3, highestSequence: 70000, jitter: 5, lsr: 9, dlsr: 10 });
+    assert.deepEqual(
+      { ...rr.reports[0]!.toJSON() },
+      { ssrc: 1607797317, fractionLost: 20, packetsLost: 3, highestSequence: 70000, jitter: 5, lsr: 9, dlsr: 10 },
+    );
     assert.equal(sdes.chunks[0]?.items[0]?.text, 'bridge');
   });
 

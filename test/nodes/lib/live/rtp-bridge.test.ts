@@ -47,7 +47,10 @@ describe('the live bridge towards the camera', () => {
   it('sends receiver reports and REMB at the start value to where the camera sends RTCP from', async () => {
     const { stream, camera } = await started();
     await until('five REMBs at the camera', () => camera.rembs.length >= 5);
-    assert.ok(camera.rembs.every((bps) => bps === 2_000_000), `REMB values ${camera.rembs.join(',')}`);
+    assert.ok(
+      camera.rembs.every((bps) => bps === 2_000_000),
+      `REMB values ${camera.rembs.join(',')}`,
+    );
     const rr = camera.receiverReports.at(-1)!;
     assert.equal(rr.reports[0]?.ssrc, VBC01_VIDEO_SSRC);
     assert.ok(rr.reports[0]!.lsr !== 0, 'the RR echoes the camera sender report (LSR)');
@@ -63,7 +66,10 @@ describe('the live bridge towards the camera', () => {
     await until('REMB at the start value', () => camera.rembs.at(-1) === 2_000_000);
     camera.dropShare = 0.2;
     await until('REMB down to the floor', () => camera.rembs.at(-1) === 500_000, 30_000);
-    assert.ok(camera.receiverReports.some((rr) => (rr.reports[0]?.fractionLost ?? 0) > 0), 'the RR reports the loss');
+    assert.ok(
+      camera.receiverReports.some((rr) => (rr.reports[0]?.fractionLost ?? 0) > 0),
+      'the RR reports the loss',
+    );
     assert.ok(stream.stats().lost > 0);
     const duringLoss = camera.rembs.length;
     await until('a few more REMBs under loss', () => camera.rembs.length >= duringLoss + 5);
@@ -149,7 +155,10 @@ describe('the live bridge ports', () => {
     const bridge = new LiveBridge(range);
     cleanup.push(() => bridge.close());
     const first = await bridge.open(STREAM);
-    await assert.rejects(bridge.open({ ...STREAM, cameraId: 'cam-2' }), new RegExp(`no free UDP port pair left in ${range.portMin}-${range.portMax}`));
+    await assert.rejects(
+      bridge.open({ ...STREAM, cameraId: 'cam-2' }),
+      new RegExp(`no free UDP port pair left in ${range.portMin}-${range.portMax}`),
+    );
     assert.equal(bridge.streams().length, 1, 'the failed open left nothing behind');
     await first.close();
     const again = await bridge.open({ ...STREAM, cameraId: 'cam-2' });

@@ -91,7 +91,8 @@ describe('WHEP viewers of a live stream', { skip }, () => {
     await new Promise((r) => server?.close(r));
   });
 
-  const framesDecoded = (id: string): Promise<number> => page.evaluate((i) => (window as unknown as { framesDecoded(i: string): Promise<number> }).framesDecoded(i), id);
+  const framesDecoded = (id: string): Promise<number> =>
+    page.evaluate((i) => (window as unknown as { framesDecoded(i: string): Promise<number> }).framesDecoded(i), id);
 
   it('a browser decodes the camera video, re-served without re-encoding', async () => {
     await waitFor('camera packets', async () => (stream.stats().packets > 0 ? true : undefined));
