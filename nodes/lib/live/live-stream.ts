@@ -61,6 +61,8 @@ export class BridgeStream extends EventEmitter implements LiveStream {
   private firSequence = 0;
   private nacksForwarded = 0;
   private closing?: Promise<void>;
+  /** packets on the audio ports of a stream without audio */
+  private unexpectedAudio = 0;
 
   constructor(
     readonly options: LiveStreamOptions & LiveStreamExtraOptions,
@@ -82,6 +84,11 @@ export class BridgeStream extends EventEmitter implements LiveStream {
       this.audio = new CameraLink(deps.audio, options.audioSsrc, options.audioCodec === 'pcmu' ? 8000 : 48000, this.peer);
       this.audio.on('rtp', (packet) => this.viewers.forEach((v) => v.forwardAudio(packet)));
       this.audio.on('error', (err) => this.emit('warning', err));
+    } else {
+      // the pair is reserved (the camera's SDP names an audio port) but nothing is accepted on it: counted, not silent
+      const unexpected = (): void => void this.unexpectedAudio++;
+      deps.audio.rtpSocket.on('message', unexpected);
+      deps.audio.rtcpSocket.on('message', unexpected);
     }
     this.timers.push(setInterval(() => this.onRtcpInterval(), options.rtcpIntervalMs ?? DEFAULT_RTCP_INTERVAL_MS));
     this.timers.push(setInterval(() => this.checkStall(), Math.max(20, Math.floor(options.stallAfterMs / 4))));
@@ -96,7 +103,7 @@ export class BridgeStream extends EventEmitter implements LiveStream {
       packets: sum((l) => l.reception.packets),
       bytes: sum((l) => l.reception.bytes),
       lost: sum((l) => l.reception.cumulativeLost),
-      spoofed: sum((l) => l.counters.spoofed),
+      spoofed: sum((l) => l.counters.spoofed) + this.unexpectedAudio,
       malformed: sum((l) => l.counters.malformed),
       bitrateBps: this.bitrateBps,
       rembSent: this.rembSent,

@@ -79,7 +79,7 @@ describe('the live bridge towards the camera', () => {
     assert.ok(Math.max(...camera.rembs) <= 2_000_000, 'never above the start');
   });
 
-  it('drops and counts packets from another source port or with another SSRC', async () => {
+  it('drops and counts packets from another source port, with another SSRC, or on the audio port of a stream without audio', async () => {
     const { stream, camera } = await started();
     await until('camera packets', () => stream.stats().packets > 10);
     camera.pause();
@@ -89,7 +89,8 @@ describe('the live bridge towards the camera', () => {
     await new Promise<void>((r) => intruder.bind(0, '127.0.0.1', r));
     intruder.send(camera.packet(), stream.ports.videoRtp, '127.0.0.1'); // right SSRC, wrong source port
     camera.rtp.send(camera.packet(12345), stream.ports.videoRtp, '127.0.0.1'); // right source, wrong SSRC
-    await until('two spoofed packets counted', () => stream.stats().spoofed === before.spoofed + 2);
+    camera.rtp.send(camera.packet(), stream.ports.audioRtp, '127.0.0.1'); // audio to a stream without audio
+    await until('three spoofed packets counted', () => stream.stats().spoofed === before.spoofed + 3);
     assert.equal(stream.stats().packets, before.packets, 'neither was accepted');
   });
 
