@@ -39,7 +39,7 @@ export interface WhepViewerOptions {
   audioCodec?: AudioCodec;
   /** How long ICE gathering may take before the answer goes out with what it has. */
   gatherTimeoutMs?: number;
-  /** A viewer not connected this long after its answer (the browser went away) is closed (default 20 s). */
+  /** A viewer not connected this long after its answer, or disconnected this long, is closed (default 20 s). */
   connectTimeoutMs?: number;
 }
 
@@ -104,7 +104,7 @@ export class WhepViewer extends EventEmitter<WhepViewerEvents> {
     try {
       await viewer.negotiate(offerSdp, opts);
     } catch (err) {
-      await pc.close();
+      await viewer.close();
       if (err instanceof BadOfferError) throw err;
       throw new BadOfferError((err as Error).message);
     }
@@ -158,10 +158,15 @@ export class WhepViewer extends EventEmitter<WhepViewerEvents> {
     // straight from the transport: werift's router hands a PLI to whichever
     // object owns its *sender* SSRC first, which can be our unused receiver
     this.video.sender.dtlsTransport.onRtcp.subscribe((packet) => this.onViewerRtcp(packet));
-    // a browser that took its answer and left never connects: without this it would count as a viewer forever
-    this.connectTimer = setTimeout(() => this.emit('closed'), opts.connectTimeoutMs ?? 20_000);
+    // a browser that took its answer and left never connects, and a closed tab sends no WHEP DELETE:
+    // without a deadline either would count as a viewer forever
+    const timeoutMs = opts.connectTimeoutMs ?? 20_000;
+    this.connectTimer = setTimeout(() => this.emit('closed'), timeoutMs);
     this.pc.connectionStateChange.subscribe((state) => {
-      if (state !== 'new' && state !== 'connecting') clearTimeout(this.connectTimer);
+      clearTimeout(this.connectTimer);
+      if (state === 'new' || state === 'connecting' || state === 'disconnected') {
+        this.connectTimer = setTimeout(() => this.emit('closed'), timeoutMs);
+      }
       if (state === 'connected') this.emit('keyframe-request');
       if (state === 'failed' || state === 'closed') this.emit('closed');
     });

@@ -226,4 +226,14 @@ describe('a live stream and its viewers', () => {
     await until('the viewer removed', () => stream.stats().viewers === 0);
     assert.deepEqual(counts, [1, 0]);
   });
+
+  it('removes a viewer whose browser went away without a WHEP DELETE', async () => {
+    const { stream } = await setup({ viewerConnectTimeoutMs: 500 } as Partial<LiveStreamOptions>);
+    const v = viewer();
+    await v.join(stream);
+    await until('video at the viewer', () => v.videoPackets.length > 0);
+    await v.pc.close();
+    // werift notices through ICE consent freshness (RFC 7675: about 30 s without answers)
+    await until('the viewer removed', () => stream.stats().viewers === 0, 60_000);
+  });
 });
