@@ -12,6 +12,7 @@
  *   failed   it ended on its own: `reason` says why ("the camera did not answer: ...")
  *   stopped  it ended because nobody watches, or the node closed
  */
+import { BadOfferError } from '../lib/live/whep-viewer';
 import { EventEmitter } from 'node:events';
 import type { LiveStateName } from '../lib/contract/live';
 import type { LiveStream, LiveStreamOptions, LiveStreamStats } from '../lib/live/bridge-types';
@@ -208,7 +209,8 @@ export class CameraSession extends EventEmitter {
       if (!stream) throw new ViewerRefused(503, this.reason ?? 'the stream ended');
       // The bridge throws for an offer it cannot answer (LiveStream.addViewer's contract).
       return await stream.addViewer(offerSdp).catch((err: Error) => {
-        throw new ViewerRefused(400, `the offer cannot be answered: ${err.message}`);
+        if (err instanceof BadOfferError) throw new ViewerRefused(400, `the offer cannot be answered: ${err.message}`);
+        throw new ViewerRefused(503, `the video bridge could not add this viewer: ${err.message}`);
       });
     } finally {
       this.joining--;

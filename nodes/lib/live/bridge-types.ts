@@ -51,6 +51,10 @@ export interface LiveStreamStats {
   lastRembBps: number;
   keyframeRequests: number;
   viewers: number;
+  /** datagrams on the stream's ports that were not RTP/RTCP (the bridge always fills it) */
+  malformed?: number;
+  /** viewers' NACKs passed on to the camera (the bridge always fills it) */
+  nacksForwarded?: number;
 }
 
 /** A viewer's WHEP answer. */
@@ -61,7 +65,8 @@ export interface WhepAnswer {
 
 /**
  * Events: 'first-packet' (the camera's address is learned), 'stall', 'resume',
- * 'viewers' (count: number; 0 lets the driver stop the camera), 'closed'.
+ * 'viewers' (count: number; 0 lets the driver stop the camera), 'closed',
+ * 'warning' (Error: a socket or viewer error, logged, never thrown).
  */
 export interface LiveStream extends EventEmitter {
   readonly id: string;
@@ -82,4 +87,6 @@ export interface LiveBridgeOptions {
   bindAddress?: string;
   /** Public address browsers reach for ICE (none: the host's own addresses). */
   iceAddress?: string;
+  /** UDP ports for the browsers' ICE/media side, e.g. to forward on a NAT (none: any free port). */
+  icePortRange?: [number, number];
 }
