@@ -4,6 +4,7 @@
  * it. No sockets: the test plays the camera (`packet()`, `stall()`) and the bridge keeps the
  * contract's bookkeeping (ports from the range, viewers, stats, events, close).
  */
+import { BadOfferError } from '../../nodes/lib/live/whep-viewer';
 import { EventEmitter } from 'node:events';
 import type {
   LiveBridgeOptions,
@@ -69,7 +70,7 @@ export class FakeLiveStream extends EventEmitter implements LiveStream {
   addViewer(offerSdp: string): Promise<WhepAnswer> {
     if (this.closed) return Promise.reject(new Error('the stream is closed'));
     if (!offerSdp.includes('a=recvonly') && !offerSdp.includes('a=sendrecv'))
-      return Promise.reject(new Error('the offer receives no video'));
+      return Promise.reject(new BadOfferError('the offer receives no video'));
     const viewerId = `viewer-${this.nextViewer++}`;
     this.viewerIds.add(viewerId);
     this.emit('viewers', this.viewerIds.size);

@@ -250,7 +250,7 @@ describe('vbc01-live', () => {
     (await bridge.stream()).packet();
     const answer = await r;
     assert.equal(answer.status, 400);
-    assert.match(answer.json.error, /^the offer cannot be answered: the offer receives no video$/);
+    assert.match(answer.json.error, /^the offer cannot be answered: bad WHEP offer: the offer receives no video$/);
     await until('stream/stop', () => ofKind(mqtt, 'stop')[0], 10_000);
   });
 
