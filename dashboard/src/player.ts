@@ -135,7 +135,8 @@ export class LivePlayer {
       if (res.status === 401 || res.status === 403) throw new Error('the video server refused to let this browser watch');
       if (!res.ok) throw new Error(`the video server answered ${res.status}`);
       const location = res.headers.get('location');
-      this.session = location ? new URL(location, url).href : undefined;
+      // The WHEP URL may be relative (the runtime's own /api/live): resolve against the page.
+      this.session = location ? new URL(location, new URL(url, window.location.href)).href : undefined;
       await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
       if (this.pc !== pc) return;
       clear(this.box, video);

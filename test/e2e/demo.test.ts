@@ -305,7 +305,7 @@ it(
         // streams H.264 over RTP to the bridge, and the bridge re-serves it to the page (issue 17).
         const vbc01 = page.locator('article[data-camera]', { hasText: 'Front Door' });
         await vbc01.getByRole('button', { name: 'Show live video of Front Door' }).click();
-        const video = vbc01.getByLabel('Live video of Front Door');
+        const video = vbc01.locator('video');
         await waitFor(
           'frames of the VBC01 camera decoded in the page',
           async () =>
