@@ -4,19 +4,21 @@ import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 
 const RUNTIME_CHILD = 'runtime-child.ts';
-let runtimeBundle: string | undefined;
+const bundles = new Map<string, string>();
 
 /**
- * The runtime under test as plain JavaScript, so its process is what a deployment
- * runs: without tsx's loader, whose worker thread alone added ~40 MB to the RSS
- * the bench reports. Bundled once per bench process into bench/results/ (packages
- * stay external; the nodes load from dist/ as in production).
+ * A child under measurement (the runtime, the live bridge) as plain JavaScript, so its
+ * process is what a deployment runs: without tsx's loader, whose worker thread alone
+ * added ~40 MB to the RSS the bench reports, and CPU while code loads. Bundled once per
+ * bench process into bench/results/ (packages stay external; the runtime's nodes load
+ * from dist/ as in production).
  */
-function runtimeChildJs(): string {
-  runtimeBundle ??= (() => {
-    const outfile = join(__dirname, 'results', 'runtime-child.js');
+export function childJs(script: string): string {
+  let outfile = bundles.get(script);
+  if (!outfile) {
+    outfile = join(__dirname, 'results', script.replace(/\.ts$/, '.js'));
     buildSync({
-      entryPoints: [join(__dirname, RUNTIME_CHILD)],
+      entryPoints: [join(__dirname, script)],
       outfile,
       bundle: true,
       platform: 'node',
@@ -24,9 +26,9 @@ function runtimeChildJs(): string {
       packages: 'external',
       logLevel: 'warning',
     });
-    return outfile;
-  })();
-  return runtimeBundle;
+    bundles.set(script, outfile);
+  }
+  return outfile;
 }
 
 /**
@@ -38,7 +40,7 @@ export function startChild(script: string, args: string[]): ChildProcess {
   if (script !== RUNTIME_CHILD) return fork(join(__dirname, script), args, { execArgv: ['--import', 'tsx'], stdio });
   const flags = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
   if (process.env.BENCH_NODE_FLAGS) flags.push(...process.env.BENCH_NODE_FLAGS.split(' '));
-  return fork(runtimeChildJs(), args, { execArgv: flags, stdio });
+  return fork(childJs(RUNTIME_CHILD), args, { execArgv: flags, stdio });
 }
 /** Sends `cmd` (unless empty) and resolves with the first message that `match`es; rejects if the child exits first. */
 export function ask<T>(proc: ChildProcess, cmd: object, match: (m: any) => boolean): Promise<T> {

@@ -27,6 +27,7 @@ import { launchChromium, skipWithoutChromium } from '../test/support/browser';
 import { freePort } from '../test/support/ports';
 import { tempDir } from '../test/support/tmp';
 import { vbc01Answer } from '../test/support/vbc01-rtp';
+import { childJs } from './ipc';
 import { machine } from './machine';
 import { cpuSeconds, sleep, until } from './proc';
 
@@ -42,7 +43,8 @@ interface Bridge {
 
 async function startBridge(): Promise<Bridge> {
   const min = 20_000 + Math.floor(Math.random() * 20_000) * 2;
-  const child = fork(join(__dirname, 'live-child.ts'), [`${min}-${min + 40}`], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const profile = process.env.BENCH_LIVE_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_LIVE_PROFILE}`] : [];
+  const child = fork(childJs('live-child.ts'), [`${min}-${min + 40}`], { execArgv: profile, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
       const m = /listening (\d+)/.exec(d.toString());
