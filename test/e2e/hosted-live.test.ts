@@ -16,6 +16,7 @@ import { launchChromium, skipWithoutChromium } from '../support/browser';
 import { API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
 import { freePort } from '../support/ports';
 import { tempDir } from '../support/tmp';
+import { answerWithCanvas } from '../support/whep-publisher';
 import { waitFor } from '../support/wait';
 
 const PI = 'pi-garden';
@@ -68,36 +69,6 @@ function startWhep(port: number): Promise<Server> {
     });
   });
   return new Promise((ok) => server.listen(port, '127.0.0.1', () => ok(server)));
-}
-
-/** Runs in the publisher page: answers a recvonly offer with a moving canvas. */
-async function answerWithCanvas(offer: string): Promise<string> {
-  const canvas = document.createElement('canvas');
-  canvas.width = 320;
-  canvas.height = 240;
-  const ctx = canvas.getContext('2d')!;
-  let frame = 0;
-  setInterval(() => {
-    ctx.fillStyle = `hsl(${(frame += 7) % 360} 70% 50%)`;
-    ctx.fillRect(0, 0, 320, 240);
-  }, 40);
-  const track = canvas.captureStream(25).getVideoTracks()[0]!;
-  const pc = new RTCPeerConnection();
-  (window as unknown as { peers: RTCPeerConnection[] }).peers = [pc];
-  await pc.setRemoteDescription({ type: 'offer', sdp: offer });
-  for (const t of pc.getTransceivers()) {
-    if (t.receiver.track.kind === 'video') {
-      await t.sender.replaceTrack(track);
-      t.direction = 'sendonly';
-    } else t.direction = 'inactive';
-  }
-  await pc.setLocalDescription(await pc.createAnswer());
-  await new Promise<void>((done) => {
-    if (pc.iceGatheringState === 'complete') return done();
-    pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && done());
-    setTimeout(done, 3000);
-  });
-  return pc.localDescription!.sdp;
 }
 
 describe("a Pi's hosted camera in the dashboard", { skip: skipWithoutChromium }, () => {
