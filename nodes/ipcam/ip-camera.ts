@@ -295,6 +295,8 @@ export class IpCamera {
 
   /** Pulls the sub stream; its frame rate and size need not be known (the analyser stamps frames as they come). */
   private run(): void {
+    // One pull per camera: a start while one runs (or its check is pending) keeps the running one.
+    if (this.camera) return;
     const stream: StreamConfig = {
       source: 'rtsp',
       input: this.cfg.sub,
