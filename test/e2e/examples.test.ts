@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { freePort } from '../support/ports';
+import { packModule } from '../support/npm-pack';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 
@@ -23,13 +24,10 @@ let base = '';
 let output = '';
 
 before(async () => {
-  const tgz = execFileSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], { cwd: root, encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .at(-1)!;
+  const tgz = packModule(dir);
   const installed = join(userDir, 'node_modules', 'picam-guardian');
   mkdirSync(installed, { recursive: true });
-  execFileSync('tar', ['-xzf', join(dir, tgz), '-C', installed, '--strip-components=1']);
+  execFileSync('tar', ['-xzf', tgz, '-C', installed, '--strip-components=1']);
   for (const dep of Object.keys(pkg.dependencies)) symlinkSync(join(root, 'node_modules', dep), join(userDir, 'node_modules', dep), 'dir');
 
   const port = await freePort();

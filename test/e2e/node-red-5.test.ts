@@ -22,6 +22,7 @@ import { adminLogin, API_AUTH, cloudRoleEnv, LOGINS } from '../support/cli';
 import { CAMERA, connected, heartbeat, topics } from '../support/fixtures';
 import { installNodeRed5, nodeRed5Versions, type NodeRed5 } from '../support/node-red-5';
 import { freePort } from '../support/ports';
+import { packModule } from '../support/npm-pack';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 
@@ -42,11 +43,8 @@ const api = (path: string) => fetch(`${base}${path}`, { headers: { authorization
 
 before(async () => {
   if (typeof versions === 'string') return;
-  const tgz = execFileSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], { cwd: root, encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .at(-1)!;
-  nr5 = await installNodeRed5(versions, join(dir, tgz));
+  const tgz = packModule(dir);
+  nr5 = await installNodeRed5(versions, tgz);
   if (nr5.installed.length > 0) console.log(`# installed into ${nr5.userDir}/..: ${nr5.installed.join(', ')}`);
 
   // The cloud role's own settings (logins, admin path, flow values) from cli/runtime/roles.ts, as a plain settings file:

@@ -3,8 +3,8 @@
  * under "node-red" exists with its editor file and help, and the flows ship as
  * examples. Needs the build (npm test builds first).
  */
+import { packedFiles } from '../support/npm-pack';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
@@ -20,18 +20,6 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   homepage?: string;
   [field: string]: unknown;
 };
-
-/** The files `npm pack` would put in the tarball. */
-function packedFiles(): Set<string> {
-  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
-    cwd: root,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  // Under `npm test` npm may still run the build and print it first: the JSON is the tail.
-  const json = out.slice(out.search(/^\[/m));
-  return new Set((JSON.parse(json) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path));
-}
 
 it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, help and messages', () => {
   assert.ok(pkg.keywords.includes('node-red'));

@@ -10,6 +10,7 @@
  * running that script.
  */
 import { isAlive } from './processes';
+import { withoutNpmVariables } from './npm-pack';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,20 +33,11 @@ export interface NodeRed5 {
   release(): void;
 }
 
-type Env = Record<string, string | undefined>;
-
-/** The environment without the npm_* variables `npm test` sets: they would point npm at this repository. */
-function cleanEnv(extra: Env = {}): Env {
-  const env: Env = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k)) env[k] = v;
-  return { ...env, ...extra };
-}
-
 /** npm's own script, so that npm can be run under the Node 22 binary (its install scripts then build for Node 22). */
 function npmCli(): string {
   const execPath = process.env.npm_execpath;
   if (execPath?.endsWith('npm-cli.js')) return execPath;
-  const root = execFileSync('npm', ['root', '-g'], { encoding: 'utf8', env: cleanEnv() }).trim();
+  const root = execFileSync('npm', ['root', '-g'], { encoding: 'utf8', env: withoutNpmVariables() }).trim();
   return join(root, 'npm', 'bin', 'npm-cli.js');
 }
 
@@ -54,7 +46,7 @@ function latest(name: string, spec: string): string | undefined {
   try {
     const out = execFileSync('npm', ['view', `${name}@${spec}`, 'version', '--json', '--fetch-timeout=20000', '--fetch-retries=1'], {
       encoding: 'utf8',
-      env: cleanEnv(),
+      env: withoutNpmVariables(),
       stdio: ['ignore', 'pipe', 'ignore'],
       timeout: 60_000,
     });
@@ -151,7 +143,7 @@ export async function installNodeRed5(versions: Versions, tgz: string): Promise<
       nodeName,
       (dir) =>
         execFileSync('npm', ['install', '--prefix', dir, `${NODE_PACKAGE}@${versions.node}`, '--no-audit', '--no-fund'], {
-          env: cleanEnv(),
+          env: withoutNpmVariables(),
           stdio: 'ignore',
         }),
       installed,
@@ -162,7 +154,7 @@ export async function installNodeRed5(versions: Versions, tgz: string): Promise<
     const runNpm = (args: string[], cwd: string) =>
       execFileSync(node, [npm, ...args, '--no-audit', '--no-fund'], {
         cwd,
-        env: cleanEnv({ PATH: `${join(nodeHome, 'bin')}:${process.env.PATH ?? ''}`, npm_config_nodedir: nodeHome }),
+        env: withoutNpmVariables({ PATH: `${join(nodeHome, 'bin')}:${process.env.PATH ?? ''}`, npm_config_nodedir: nodeHome }),
         stdio: ['ignore', 'ignore', 'pipe'],
       });
     const redName = `node-red-${versions.nodeRed}`;
