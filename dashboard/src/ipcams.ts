@@ -5,30 +5,9 @@
  * ipcam node's API, behind the same login as the rest of the dashboard).
  */
 import { API_PATHS } from '../../nodes/lib/contract/api-routes';
+import type { CameraCheck, DiscoveredCamera, VideoInfo } from '../../nodes/lib/contract/ip-cameras';
 import { ApiFailure, post, request } from './api';
 import { byId, clear, h } from './dom';
-
-interface VideoInfo {
-  codec: string;
-  width: number;
-  height: number;
-  fps: number;
-}
-interface CheckResult {
-  ok: boolean;
-  error?: string;
-  warnings: string[];
-  main?: VideoInfo;
-  sub?: VideoInfo;
-}
-
-interface Discovered {
-  endpoint: string;
-  host: string;
-  port: number;
-  name?: string;
-  hardware?: string;
-}
 
 const FIELDS = ['id', 'name', 'subUrl', 'mainUrl', 'username', 'password', 'onvif', 'motionSource'] as const;
 
@@ -54,7 +33,7 @@ export class IpcamForm {
     clear(found);
     this.say('Looking for ONVIF cameras on this LAN for 3 seconds…');
     try {
-      const r = await post<{ cameras: Discovered[]; note?: string }>(API_PATHS.ipcamDiscover, { seconds: 3 });
+      const r = await post<{ cameras: DiscoveredCamera[]; note?: string }>(API_PATHS.ipcamDiscover, { seconds: 3 });
       if (r.cameras.length === 0) return this.say(r.note ?? 'No ONVIF camera answered.', true);
       this.say(`${r.cameras.length} camera(s) answered: pick one to fill its ONVIF address, then Find streams.`);
       this.result.dataset.state = 'ok';
@@ -117,9 +96,9 @@ export class IpcamForm {
     this.say(action === 'test' ? 'Checking the camera…' : 'Checking and adding the camera…');
     try {
       if (action === 'test') {
-        this.show(await post<CheckResult>(API_PATHS.ipcamTest, body));
+        this.show(await post<CameraCheck>(API_PATHS.ipcamTest, body));
       } else {
-        const r = await request<{ check: CheckResult }>('POST', API_PATHS.ipcams, body);
+        const r = await request<{ check: CameraCheck }>('POST', API_PATHS.ipcams, body);
         this.show(r.check, `Camera "${body.id}" added: it appears in the list once it streams.`);
         (this.form.elements.namedItem('password') as HTMLInputElement).value = '';
         this.added();
@@ -131,7 +110,7 @@ export class IpcamForm {
     }
   }
 
-  private show(check: CheckResult, done?: string): void {
+  private show(check: CameraCheck, done?: string): void {
     if (!check.ok) return this.say(check.error ?? 'the camera cannot be used', true);
     const lines = [
       done ?? 'The camera works.',

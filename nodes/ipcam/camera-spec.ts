@@ -5,27 +5,9 @@
  */
 import { CAMERA_MODES, DEVICE_ID_PATTERN, type CameraMode } from '../lib/types';
 import { parseBoolean } from '../lib/settings';
+import { MOTION_SOURCES, type CameraSpec, type MotionSource } from '../lib/contract/ip-cameras';
 
-export interface CameraSpec {
-  id: string;
-  name: string;
-  /** rtsp://host:554/path of the main stream (live video); '' when the camera has one stream */
-  mainUrl: string;
-  /** rtsp:// URL of the sub stream (analysis, MJPEG) */
-  subUrl: string;
-  transport: 'tcp' | 'udp';
-  username: string;
-  password: string;
-  mode: CameraMode;
-  motion: boolean;
-  /** the camera's ONVIF address (host or host:port, port 80 by default); '' when not given */
-  onvif: string;
-  /** where motion events come from: our analyser of the sub stream, the camera's own ONVIF events, or both */
-  motionSource: MotionSource;
-}
-
-export const MOTION_SOURCES = ['analyser', 'onvif', 'both'] as const;
-export type MotionSource = (typeof MOTION_SOURCES)[number];
+export { MOTION_SOURCES, type CameraSpec, type MotionSource };
 
 export class SpecError extends Error {}
 

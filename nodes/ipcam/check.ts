@@ -5,20 +5,13 @@
  * video is. What a browser cannot play without transcoding (H.265, B-frames)
  * is a warning; what cannot work at all is the error, in one line.
  */
+import type { CameraCheck, VideoInfo } from '../lib/contract/ip-cameras';
 import { spawnChild } from '../lib/child-process';
 import { redactText } from '../rpicam-rtsp/commands';
 import { concatScript, hiddenInputArgs, rtspFailure, safeHost } from '../rpicam-rtsp/rtsp-input';
 import type { RtspInput } from '../rpicam-rtsp/types';
 
-export interface VideoInfo {
-  codec: string;
-  width: number;
-  height: number;
-  /** frames per second the stream announces (0 when it does not say) */
-  fps: number;
-  /** the stream reorders frames (B-frames) */
-  bFrames: boolean;
-}
+export type { CameraCheck, VideoInfo };
 
 export type StreamCheck = { ok: true; video: VideoInfo; warnings: string[] } | { ok: false; error: string };
 
@@ -97,15 +90,6 @@ export function videoWarnings(v: VideoInfo): string[] {
   if (v.bFrames) w.push('B-frames: WebRTC players stutter or drop frames (turn B-frames / "smart codec" off on the camera)');
   if (!v.width || !v.height) w.push('the stream does not announce its picture size');
   return w;
-}
-
-export interface CameraCheck {
-  ok: boolean;
-  /** the one-line reason when not ok */
-  error?: string;
-  warnings: string[];
-  main?: VideoInfo;
-  sub?: VideoInfo;
 }
 
 /**

@@ -9,6 +9,7 @@
  * with a DOCTYPE or entity is dropped (no entity expansion), and anything that
  * is not a ProbeMatch for our probe is ignored.
  */
+import type { DiscoveredCamera } from '../lib/contract/ip-cameras';
 import { randomUUID } from 'node:crypto';
 import dgram from 'node:dgram';
 import { texts } from './onvif';
@@ -18,21 +19,9 @@ export const WS_DISCOVERY_GROUP = { host: '239.255.255.250', port: 3702 };
 /** A reply larger than this is not a camera's ProbeMatches. */
 export const MAX_REPLY_BYTES = 32 * 1024;
 /** At most this many cameras are listed (memory stays bounded on a busy LAN). */
-export const MAX_CAMERAS = 64;
+export type { DiscoveredCamera };
 
-export interface DiscoveredCamera {
-  /** the device's WS-Addressing endpoint (urn:uuid:…), or its first service address */
-  endpoint: string;
-  /** the device service URLs it announced (http://host:port/onvif/device_service) */
-  xaddrs: string[];
-  /** host and port of the first XAddr: what the add form's ONVIF address wants */
-  host: string;
-  port: number;
-  name?: string;
-  hardware?: string;
-  /** where the reply came from */
-  from: string;
-}
+export const MAX_CAMERAS = 64;
 
 export interface DiscoveryOptions {
   /** how long to collect replies (default 3 s) */

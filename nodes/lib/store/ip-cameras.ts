@@ -5,23 +5,12 @@
  * seals it with the credential secret (nodes/ipcam/sealed-storage.ts); the API
  * never returns it.
  */
+import type { CameraSpec } from '../contract/ip-cameras';
 import type { Exclusive } from './command-queue';
 import type { Connection } from './sqlite';
 
-export interface IpCameraRow {
-  id: string;
-  name: string;
-  mainUrl: string;
-  subUrl: string;
-  transport: 'tcp' | 'udp';
-  username: string;
-  password: string;
-  mode: 'ARMED' | 'LIVESTREAMONLY' | 'PRIVACY';
-  motion: boolean;
-  /** the camera's ONVIF address (host:port), '' when not known */
-  onvif: string;
-  /** where motion events come from */
-  motionSource: 'analyser' | 'onvif' | 'both';
+/** A stored camera: the user's description with when it was added and last changed. */
+export interface IpCameraRow extends CameraSpec {
   createdMs: number;
   updatedMs: number;
 }
