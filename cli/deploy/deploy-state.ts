@@ -94,6 +94,11 @@ export function readPrevious(dir: string): SavedFlows | undefined {
   return saved;
 }
 
+/** Stages what the runtime runs now (before a deploy or a rollback replaces it) as the previous flows. */
+export function stageCurrent(dir: string, url: string, role: string, current: { rev: string; flows: FlowNode[] }) {
+  return stagePrevious(dir, { url, role, savedAt: new Date().toISOString(), rev: current.rev, flows: current.flows });
+}
+
 /**
  * Saves the flows about to be replaced in two steps: `stage` before the deploy,
  * `commit` after it succeeded, so a refused deploy leaves the last good

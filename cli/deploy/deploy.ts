@@ -29,7 +29,7 @@ import {
   type FlowRole,
 } from '../flows/flow-file';
 import { diffFlows, formatDiff, isEmptyDiff } from './flow-diff';
-import { RECORD_ID, previousFile, readPrevious, readRecord, stagePrevious, stateDirFor, withRecord, withoutRecord } from './deploy-state';
+import { RECORD_ID, previousFile, readPrevious, readRecord, stageCurrent, stateDirFor, withRecord, withoutRecord } from './deploy-state';
 import { compare as compareVersions, satisfies } from 'semver';
 import { packageRoot } from '../flows/package-root';
 
@@ -173,13 +173,7 @@ export async function deploy(o: DeployOptions): Promise<DeployResult> {
     }
 
     const dir = stateDirFor(api.url, o.role, o.stateDir);
-    const staged = stagePrevious(dir, {
-      url: api.url,
-      role: o.role,
-      savedAt: new Date().toISOString(),
-      rev: current.rev,
-      flows: current.flows,
-    });
+    const staged = stageCurrent(dir, api.url, o.role, current);
     let rev: string;
     try {
       rev = await api.setFlows(
@@ -227,13 +221,7 @@ export async function rollback(o: RollbackOptions): Promise<{ rev: string }> {
       log('dry run: nothing rolled back');
       return { rev: current.rev };
     }
-    const staged = stagePrevious(dir, {
-      url: api.url,
-      role: o.role,
-      savedAt: new Date().toISOString(),
-      rev: current.rev,
-      flows: current.flows,
-    });
+    const staged = stageCurrent(dir, api.url, o.role, current);
     let rev: string;
     try {
       rev = await api.setFlows(current.rev, saved.flows);
