@@ -29,12 +29,21 @@ export const SOUND_TTL_SECONDS = 60;
 
 export const STREAM_TTL_SECONDS = 15;
 
+/** Commands worth nothing after a short while, whatever the node's settings: their fixed life in seconds. */
+const SHORT_LIVED: Readonly<Record<string, number>> = {
+  'sound-play': SOUND_TTL_SECONDS,
+  'sound-stop': SOUND_TTL_SECONDS,
+  'stream-play': STREAM_TTL_SECONDS,
+  'stream-keepalive': STREAM_TTL_SECONDS,
+  'stream-stop': STREAM_TTL_SECONDS,
+  live: LIVE_RELAY_TTL_SECONDS,
+};
+
 /** Time-to-live in ms for a command kind; kinds other flows send get the settings one. */
 export function ttlMs(ttls: CommandTtls, action: string): number {
-  if (action === 'sound-play' || action === 'sound-stop') return SOUND_TTL_SECONDS * 1000;
-  if (action.startsWith('stream-')) return STREAM_TTL_SECONDS * 1000;
-  if (action === 'live') return LIVE_RELAY_TTL_SECONDS * 1000;
-  const seconds = action in ttls ? ttls[action as keyof CommandTtls] : ttls['settings-update'];
+  // Own keys only: an action named like an Object method ('constructor') is just another unknown kind.
+  if (Object.hasOwn(SHORT_LIVED, action)) return SHORT_LIVED[action]! * 1000;
+  const seconds = Object.hasOwn(ttls, action) ? ttls[action as keyof CommandTtls] : ttls['settings-update'];
   return seconds * 1000;
 }
 

@@ -16,6 +16,8 @@ describe('command time-to-live', () => {
     assert.ok(STREAM_TTL_SECONDS <= 15, 'no longer than one keepalive interval');
     assert.equal(ttlMs(DEFAULT_TTL_SECONDS, 'firmware-update'), DEFAULT_TTL_SECONDS['settings-update'] * 1000);
     assert.equal(ttlMs(DEFAULT_TTL_SECONDS, 'reboot'), DEFAULT_TTL_SECONDS.reboot * 1000);
+    for (const action of ['constructor', 'toString', '__proto__'])
+      assert.equal(ttlMs(DEFAULT_TTL_SECONDS, action), DEFAULT_TTL_SECONDS['settings-update'] * 1000, action);
   });
 
   it('keeps a live-video request 20 s only: one delivered later would start a relay for nobody', () => {
