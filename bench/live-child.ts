@@ -8,6 +8,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { LiveStream } from '../nodes/lib/live/bridge-types';
 import { LiveBridge } from '../nodes/lib/live/rtp-bridge';
+import { VBC01_AUDIO_SSRC, VBC01_VIDEO_SSRC } from '../nodes/lib/vbc01';
 import { VIEWER_PAGE } from './live-page';
 
 const [portMin, portMax] = (process.argv[2] ?? '41000-41100').split('-').map(Number) as [number, number];
@@ -35,8 +36,8 @@ const server = createServer((req, res) => {
       const { cameraId } = JSON.parse(await body(req)) as { cameraId: string };
       const stream = await bridge.open({
         cameraId,
-        videoSsrc: 1607797317,
-        audioSsrc: 229236353,
+        videoSsrc: VBC01_VIDEO_SSRC,
+        audioSsrc: VBC01_AUDIO_SSRC,
         rembStartBps: 5_000_000,
         rembFloorBps: 500_000,
         stallAfterMs: 5000,

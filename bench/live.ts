@@ -26,7 +26,8 @@ import { ffmpegInstalled } from '../nodes/lib/child-process';
 import { launchChromium, skipWithoutChromium } from '../test/support/browser';
 import { freePort } from '../test/support/ports';
 import { tempDir } from '../test/support/tmp';
-import { vbc01Answer } from '../test/support/vbc01-rtp';
+import type { LiveStreamPorts } from '../nodes/lib/live/bridge-types';
+import { cameraSdp, newCname } from '../nodes/vbc01-live/vbc01-signalling';
 import { childJs } from './ipc';
 import { machine } from './machine';
 import { cpuSeconds, sleep, until } from './proc';
@@ -65,6 +66,7 @@ async function stopBridge(b: Bridge): Promise<void> {
 const cpuOf = (b: Bridge) => cpuSeconds(b.child.pid!);
 
 interface Camera {
+  cameraId: string;
   streamId: string;
   streamer: SimulatedVbcStreamer;
   /** RTP timestamp → when the camera sent that picture (epoch ms) */
@@ -72,11 +74,11 @@ interface Camera {
   firstSentMs?: number;
 }
 
-async function openCamera(bridge: Bridge, name: string, size: string): Promise<Camera & { ports: { videoRtp: number; videoRtcp: number } }> {
+async function openCamera(bridge: Bridge, name: string, size: string): Promise<Camera & { ports: LiveStreamPorts }> {
   const res = await fetch(`${bridge.base}/open`, { method: 'POST', body: JSON.stringify({ cameraId: name }) });
-  const { id, ports } = (await res.json()) as { id: string; ports: { videoRtp: number; videoRtcp: number } };
+  const { id, ports } = (await res.json()) as { id: string; ports: LiveStreamPorts };
   const streamer = new SimulatedVbcStreamer({ name, encoder: { size, fps: 25, gop: 50 } });
-  const cam: Camera & { ports: typeof ports } = { streamId: id, streamer, sentAt: new Map(), ports };
+  const cam: Camera & { ports: typeof ports } = { cameraId: name, streamId: id, streamer, sentAt: new Map(), ports };
   streamer.on('frame', (ts: number, at: number) => {
     cam.firstSentMs ??= at;
     if (cam.sentAt.size > 50_000) cam.sentAt.clear();
@@ -85,9 +87,11 @@ async function openCamera(bridge: Bridge, name: string, size: string): Promise<C
   return cam;
 }
 
-function play(cam: Camera & { ports: { videoRtp: number; videoRtcp: number } }): void {
-  const sdp = vbc01Answer({ address: '127.0.0.1', videoPort: cam.ports.videoRtp, videoRtcpPort: cam.ports.videoRtcp });
-  if (!cam.streamer.play(`bench-${cam.streamId}`, sdp)) throw new Error(`the simulated camera refused the answer: ${cam.streamer.stats().rejectedReason}`);
+function play(cam: Camera & { ports: LiveStreamPorts }): void {
+  // What vbc01-live sends a camera with stream/play.
+  const sdp = cameraSdp({ cameraId: cam.cameraId, streamId: cam.streamId, address: '127.0.0.1', ports: cam.ports, cname: newCname() });
+  if (!cam.streamer.play(`bench-${cam.streamId}`, sdp))
+    throw new Error(`the simulated camera refused the answer: ${cam.streamer.stats().rejectedReason}`);
 }
 
 type PageApi = {
@@ -177,7 +181,8 @@ async function mjpegBaseline(size: string): Promise<number> {
   const streamer = new SimulatedVbcStreamer({ name: 'baseline', rtcpTimeoutMs: 3_600_000, encoder: { size, fps: 25, gop: 50 } });
   try {
     await sleep(500);
-    const sdp = vbc01Answer({ address: '127.0.0.1', videoPort: port, videoRtcpPort: port + 1 });
+    const ports = { videoRtp: port, videoRtcp: port + 1, audioRtp: port + 2, audioRtcp: port + 3 };
+    const sdp = cameraSdp({ cameraId: 'baseline', streamId: 'baseline', address: '127.0.0.1', ports, cname: newCname() });
     if (!streamer.play('baseline', sdp)) throw new Error('the simulated camera refused the baseline answer');
     await until('baseline streaming', () => streamer.stats().state === 'streaming', 30_000);
     await sleep(2000);
@@ -216,7 +221,9 @@ async function main(): Promise<void> {
   console.log('|---|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     const size = r.cameras === 4 ? ` (${FOUR_CAMERA_SIZE})` : '';
-    console.log(`| ${r.cameras} × ${r.viewers}${size} | ${fmt(r.cpuPct)} | ${fmt(r.firstFrameMs)} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${r.matched} |`);
+    console.log(
+      `| ${r.cameras} × ${r.viewers}${size} | ${fmt(r.cpuPct)} | ${fmt(r.firstFrameMs)} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${r.matched} |`,
+    );
   }
   console.log(`\nper camera ≈ ${fmt(perCamera, ' %')} of a core, per extra viewer ≈ ${fmt(perViewer, ' %')} (from 1 and 8 viewers)`);
   console.log(`baseline, same ${SIZE} stream decoded to MJPEG at 5 fps by ffmpeg: ${fmt(baseline, ' %')} of a core`);

@@ -16,11 +16,11 @@
  * these are the checks of a strict camera, so the platform's answer is
  * known to carry everything the real one was given.
  */
+import { VBC01_AUDIO_SSRC, VBC01_VIDEO_SSRC } from '../../nodes/lib/vbc01';
 import { isIPv4 } from 'node:net';
 
 /** The SSRCs a VBC01 always sends with (vbc01-protocol.md §7, edit 1). */
-export const VBC01_AUDIO_SSRC = 229236353;
-export const VBC01_VIDEO_SSRC = 1607797317;
+export { VBC01_AUDIO_SSRC, VBC01_VIDEO_SSRC } from '../../nodes/lib/vbc01';
 
 /** Where and how the camera sends its video, from an accepted answer. */
 export interface StreamTarget {

@@ -13,6 +13,13 @@ export const VBC01_DEVICE_TYPE = 'hive-cam';
 /** The common name of the client certificate every camera shares (the real platform's `camera_client`). */
 export const CAMERA_CLIENT_CN = 'camera_client';
 
+/**
+ * The SSRCs a camera streams with, fixed by the firmware (vbc01-protocol.md §7): the platform
+ * writes them into the SDP it sends with `stream/play`, and the camera uses them for its RTP.
+ */
+export const VBC01_AUDIO_SSRC = 229236353;
+export const VBC01_VIDEO_SSRC = 1607797317;
+
 /** An example id for messages. */
 const EXAMPLE_ID = '56C1CADCF1FA4C6CAEBA3E2FD85EFEBF';
 

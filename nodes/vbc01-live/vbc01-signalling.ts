@@ -9,6 +9,7 @@
  * Nothing here knows Node-RED, sockets or timers: the camera session (camera-session.ts)
  * decides when, this module decides what.
  */
+import { VBC01_AUDIO_SSRC, VBC01_VIDEO_SSRC } from '../lib/vbc01';
 import { randomInt, randomUUID } from 'node:crypto';
 import { VBC01_DEVICE_TYPE } from '../lib/vbc01';
 import type { CommandEnvelope } from '../lib/types';
@@ -16,8 +17,7 @@ import type { LiveStreamPorts } from '../lib/live/bridge-types';
 import { creationTimestamp } from '../mqtt-processor/processor';
 
 /** The SSRCs every VBC01 sends with (§7 edit 1): the bridge accepts only these. */
-export const VBC01_AUDIO_SSRC = 229236353;
-export const VBC01_VIDEO_SSRC = 1607797317;
+export { VBC01_AUDIO_SSRC, VBC01_VIDEO_SSRC } from '../lib/vbc01';
 
 /** §7: the real platform sends a keepalive at once, then every 15 s (4 s was the AWS-era value). */
 export const KEEPALIVE_SECONDS = 15;

@@ -9,6 +9,7 @@
  * sequence number up but does not send) to make the bridge see loss.
  * The payloads are not decodable video; the browser tests use `ffmpegRtpCamera`.
  */
+import { VBC01_VIDEO_SSRC } from '../../nodes/lib/vbc01';
 import { createSocket, type Socket } from 'node:dgram';
 import {
   ReceiverEstimatedMaxBitrate,
@@ -23,8 +24,7 @@ import {
 } from 'werift';
 import { spawnChild, type Child } from '../../nodes/lib/child-process';
 
-export const VBC01_VIDEO_SSRC = 1607797317;
-export const VBC01_AUDIO_SSRC = 229236353;
+export { VBC01_AUDIO_SSRC, VBC01_VIDEO_SSRC } from '../../nodes/lib/vbc01';
 
 /** An even port range for one test file, high and random so parallel test files rarely meet (the allocator skips ports in use). */
 export function udpPortRange(pairs: number): { portMin: number; portMax: number } {

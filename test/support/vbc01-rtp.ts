@@ -5,11 +5,11 @@
  * RTP and RTCP and sends RTCP (RR, REMB, PLI) back to where the RTP comes from,
  * as the real media server does.
  */
+import { VBC01_AUDIO_SSRC as AUDIO_SSRC, VBC01_VIDEO_SSRC as VIDEO_SSRC } from '../../nodes/lib/vbc01';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { FuAReassembler, nalType } from '../../cli/commands/simulator-h264';
 
-export const AUDIO_SSRC = 229236353;
-export const VIDEO_SSRC = 1607797317;
+export { VBC01_AUDIO_SSRC as AUDIO_SSRC, VBC01_VIDEO_SSRC as VIDEO_SSRC } from '../../nodes/lib/vbc01';
 export const CNAME = 'user4012345678@host-3fa9c01b';
 
 export interface AnswerPorts {

@@ -2,6 +2,7 @@
  * What goes to a VBC01 camera, checked against vbc01-protocol.md §6 and §7: the envelope of
  * `stream/play|keepalive|stop`, and the SDP the camera gets as `sdpOffer`, parsed line by line.
  */
+import { checkCameraAnswer } from '../../../cli/commands/simulator-sdp';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
@@ -62,6 +63,15 @@ describe('stream/play', () => {
     assert.equal(p.messageType, 'play');
     // Real CRLF line ends, JSON-escaped once (§6).
     assert.match(JSON.stringify(msg.payload), /"sdpOffer":"v=0\\r\\no=/);
+  });
+
+  it('sends an SDP the simulated camera accepts, with the address, ports and cname it was given', () => {
+    const check = checkCameraAnswer(cameraSdp(description, 42));
+    assert.ok(check.ok, check.ok ? '' : check.reason);
+    assert.equal(check.target.address, description.address);
+    assert.equal(check.target.videoPort, description.ports.videoRtp);
+    assert.equal(check.target.videoRtcpPort, description.ports.videoRtcp);
+    assert.equal(check.target.cname, description.cname);
   });
 
   it('gives the camera the SDP the real platform sends: our address and ports, recvonly + passive video, fixed SSRCs, x-skl lines last', () => {
