@@ -36,8 +36,11 @@ const PROCESSOR_COUNTERS: Array<[key: string, name: string, help: string]> = [
   ['commands', 'picam_commands_total', 'Commands built for devices.'],
 ];
 
+/** A figure a node counts, as /metrics names and describes it. */
+type MetricSpec = [key: string, name: string, type: 'counter' | 'gauge', help: string];
+
 /** The ipcam nodes' figures, summed over every ipcam node (nodes/ipcam/camera-set.ts counters()). */
-const IPCAM_FIGURES: Array<[key: string, name: string, type: 'counter' | 'gauge', help: string]> = [
+const IPCAM_FIGURES: MetricSpec[] = [
   ['camerasConfigured', 'picam_ipcam_cameras', 'gauge', 'IP cameras configured in ipcam nodes.'],
   ['camerasConnected', 'picam_ipcam_cameras_connected', 'gauge', 'IP cameras whose frames flow now.'],
   ['framesAnalysed', 'picam_ipcam_frames_analysed_total', 'counter', "Frames of IP cameras' sub streams the analyser decoded."],
@@ -48,7 +51,7 @@ const IPCAM_FIGURES: Array<[key: string, name: string, type: 'counter' | 'gauge'
 ];
 
 /** The VBC01 live view's counters per stream (vbc01-live; labelled with the camera id). */
-const LIVE_SERIES: Array<[key: string, name: string, type: 'counter' | 'gauge', help: string]> = [
+const LIVE_SERIES: MetricSpec[] = [
   ['packets', 'picam_live_packets_total', 'counter', 'RTP packets received from the camera in its current live stream.'],
   ['lost', 'picam_live_packets_lost_total', 'counter', 'RTP packets the camera sent that never arrived (sequence gaps).'],
   ['spoofed', 'picam_live_packets_spoofed_total', 'counter', "Packets from another address or SSRC than the stream's, dropped."],
