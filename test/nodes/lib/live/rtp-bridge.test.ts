@@ -83,6 +83,13 @@ describe('the live bridge towards the camera', () => {
     const { stream, camera } = await started();
     await until('camera packets', () => stream.stats().packets > 10);
     camera.pause();
+    // Packets the camera sent just before the pause may still be on their way: let them land first.
+    let last = -1;
+    await until('no more camera packets', () => {
+      const settled = stream.stats().packets === last;
+      last = stream.stats().packets;
+      return settled;
+    });
     const before = stream.stats();
     const intruder = createSocket('udp4');
     cleanup.push(() => intruder.close());
