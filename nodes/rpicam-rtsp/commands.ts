@@ -30,12 +30,18 @@ const FLUSH = ['-flush_packets', '1'];
  * writes anything, delaying the stream and then sending it in a burst; the
  * stream starts with an SPS, which gives the size, so a 1 µs analysis (0 would
  * mean the default) lets the output start after a frame or two.
+ *
+ * No `-fflags nobuffer`: it throws away the packets read while probing, and
+ * the fan-out starts every reader at a key frame, so the decoder lost exactly
+ * that key frame and waited for the next one, up to a whole GOP (about 1 s of
+ * an IP camera's first MJPEG frame, bench/ipcam.ts). The probe reads two or
+ * three frames, so keeping them costs no latency.
  */
 function rawH264Input(framerate?: number): string[] {
   // No rate: each frame stamped as it arrives (an IP camera's copy; see analyserCommand).
   const stamps = framerate ? ['-framerate', String(framerate)] : [];
   const clock = framerate ? [] : ['-use_wallclock_as_timestamps', '1'];
-  return ['-fflags', 'nobuffer', ...clock, '-probesize', '32768', '-analyzeduration', '1', '-f', 'h264', ...stamps, '-i', 'pipe:0'];
+  return [...clock, '-probesize', '32768', '-analyzeduration', '1', '-f', 'h264', ...stamps, '-i', 'pipe:0'];
 }
 
 /** Net flips: a 180° rotation is both flips, and flips compose by cancelling (as libcamera's transforms do). */

@@ -14,6 +14,7 @@ import { findKeyFrame, greyFrames, H264Fanout } from '../../../nodes/rpicam-rtsp
 import { parseProgressBlock, ProgressParser, type FfmpegProgress } from '../../../nodes/rpicam-rtsp/progress';
 import type { StreamConfig } from '../../../nodes/rpicam-rtsp/types';
 import { buildFakeRpicamVid } from '../../support/fake-rpicam-vid';
+import { skipWithoutFfmpeg } from '../../support/ffmpeg';
 import { tempDir } from '../../support/tmp';
 
 const cfg: StreamConfig = {
@@ -36,7 +37,7 @@ const cfg: StreamConfig = {
   backoff: { baseMs: 1000, maxMs: 60_000 },
 };
 const line = (c: { command: string; args: string[] }) => [c.command, ...c.args].join(' ');
-const RAW_IN = '-fflags nobuffer -probesize 32768 -analyzeduration 1 -f h264 -framerate 15 -i pipe:0';
+const RAW_IN = '-probesize 32768 -analyzeduration 1 -f h264 -framerate 15 -i pipe:0';
 const QUIET = '-hide_banner -loglevel warning -nostats';
 
 describe('source commands', () => {
@@ -113,8 +114,24 @@ describe('relay and analyser commands', () => {
   it("stamps an IP camera's frames as they arrive: no frame rate needed before its check has run", () => {
     const a = { jpegFps: 5, jpegWidth: 640, motionFps: 5, motionWidth: 64, motionHeight: 48 };
     const args = line(analyserCommand({ ...cfg, source: 'rtsp', framerate: 0 }, a));
-    assert.ok(args.includes('-fflags nobuffer -use_wallclock_as_timestamps 1 -probesize 32768 -analyzeduration 1 -f h264 -i pipe:0'), args);
+    assert.ok(args.includes('-use_wallclock_as_timestamps 1 -probesize 32768 -analyzeduration 1 -f h264 -i pipe:0'), args);
     assert.ok(!args.includes('-framerate'), args);
+  });
+
+  it('the analyser decodes from the key frame it starts at, not from the next one (real ffmpeg)', { skip: skipWithoutFfmpeg }, () => {
+    // The fan-out starts a reader at a key frame; a stream whose only key frame is the first shows
+    // whether the analyser keeps the frames it probed (it used to drop them: no picture for a GOP).
+    const encode = ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=15', '-frames:v', '21'];
+    encode.push('-c:v', 'libx264', '-preset', 'ultrafast', '-g', '1000', '-bf', '0', '-pix_fmt', 'yuv420p', '-f', 'h264', '-');
+    const stream = spawnSync('ffmpeg', encode, { maxBuffer: 1 << 24 }).stdout;
+    const a = { jpegFps: 5, jpegWidth: 160, motionFps: 5, motionWidth: 16, motionHeight: 12 };
+    for (const source of [cfg, { ...cfg, source: 'rtsp' as const, framerate: 0 }]) {
+      const { command, args } = analyserCommand(source, a);
+      const run = spawnSync(command, args, { input: stream, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], maxBuffer: 1 << 24 });
+      const jpegs = run.stdout.toString('latin1').split('\xff\xd8\xff').length - 1;
+      assert.ok(jpegs >= 1, `${source.source}: a picture from the first key frame (${run.stderr})`);
+      assert.ok((run.output[3] as Buffer).length >= 16 * 12, `${source.source}: a grey frame for motion`);
+    }
   });
 });
 
