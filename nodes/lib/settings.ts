@@ -58,6 +58,14 @@ export const SETTINGS = {
     0,
     'seconds input waits for a database that cannot open',
   ),
+  readConnections: spec(
+    'PICAM_DB_READ_CONNECTIONS',
+    ['picam-database', 'readConnections'],
+    2,
+    1,
+    'read connections the API and dashboard queries share',
+    true,
+  ),
   debounceSeconds: spec(
     'PICAM_DEBOUNCE_SECONDS',
     ['mqtt-processor', 'debounceSeconds'],

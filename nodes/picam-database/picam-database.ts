@@ -21,6 +21,7 @@ export interface PicamDatabaseDef extends NodeDef {
   retainSensorDays: string | number;
   retainDeadLetterDays: string | number;
   holdSeconds?: string | number;
+  readConnections?: string | number;
 }
 
 export type { PicamDatabaseNode } from '../lib/store/database-node';
@@ -64,6 +65,7 @@ export default function register(RED: NodeAPI): void {
           maxDelayMs: numberSetting(def.maxDelayMs, 20),
           synchronous: def.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL',
           retention,
+          readConnections: numberSetting(def.readConnections, DEFAULTS.readConnections),
         });
         opening = thisOpening;
         thisOpening.then(

@@ -7,6 +7,7 @@
  */
 import type { CameraSpec } from '../contract/ip-cameras';
 import type { Exclusive } from './command-queue';
+import type { Reader } from './read-pool';
 import type { Connection } from './sqlite';
 
 /** A stored camera: the user's description with when it was added and last changed. */
@@ -24,7 +25,7 @@ const row = (r: Raw): IpCameraRow => ({ ...r, motion: r.motion === 1 });
 export class IpCameraStore {
   constructor(
     private readonly exclusive: Exclusive,
-    private readonly reader: Connection,
+    private readonly reader: Reader,
   ) {}
 
   async list(): Promise<IpCameraRow[]> {
