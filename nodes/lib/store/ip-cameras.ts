@@ -8,7 +8,6 @@
 import type { CameraSpec } from '../contract/ip-cameras';
 import type { Exclusive } from './command-queue';
 import type { Reader } from './read-pool';
-import type { Connection } from './sqlite';
 
 /** A stored camera: the user's description with when it was added and last changed. */
 export interface IpCameraRow extends CameraSpec {
