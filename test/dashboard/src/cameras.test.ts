@@ -35,6 +35,7 @@ async function fillStore(file: string, nowMs: number): Promise<void> {
       timeMs: nowMs - 7200_000,
       status: 'connected',
       name: `Cam ${i}`,
+      raw: '{}',
     });
     for (const [eventId, type, ago] of [
       [`${id}-old`, 'MOTION', 3600_000],
