@@ -8,7 +8,8 @@
  * yet), measured with the old statements (copied below as they were), then opened with the
  * store, which runs migration 12 (the first count: its time is reported), and measured with
  * today's code. The database part only (no HTTP, no JSON): the per-request HTTP cost is the
- * same before and after, except that the old grid paid it once per device.
+ * same before and after, except that the old grid paid it once per device. Then the same
+ * requests over HTTP to a runtime on the file (the cloud flow, demo role: no login), after only.
  *
  * BENCH_SCALE_DB=path keeps the filled file for a later run (reused when it exists: its
  * "before" is then only measured if it is still at schema 10). BENCH_SCALE_EVENTS (default
@@ -17,12 +18,15 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { applyFlowEnv, settingsFor } from '../cli/runtime/roles';
+import { FLOWS_DIR, startRuntime } from '../cli/runtime/runtime';
 import { storeFigures } from '../nodes/lib/store/ops-figures';
 import * as queries from '../nodes/lib/store/queries';
 import { MIGRATIONS, currentVersion, migrate } from '../nodes/lib/store/schema';
 import { Connection } from '../nodes/lib/store/sqlite';
 import { EventStore } from '../nodes/lib/store/store';
 import { machine } from './machine';
+import { freePort } from '../test/support/ports';
 
 const EVENTS = Number(process.env.BENCH_SCALE_EVENTS ?? 3_000_000);
 const READINGS = Number(process.env.BENCH_SCALE_READINGS ?? 5_000_000);
@@ -169,10 +173,58 @@ async function alertsBehindSlow(run: (sql: string) => Promise<unknown>, alerts: 
   return ms;
 }
 
+/** The same over HTTP: a runtime with the cloud flow on the file (demo role: no login). */
+async function overHttp(): Promise<Record<'status' | 'metrics' | 'grid' | 'queued', string>> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'picam-scale-rt-'));
+  const port = await freePort();
+  const role = settingsFor({
+    PICAM_ROLE: 'demo',
+    PICAM_DATA_DIR: dataDir,
+    PICAM_DB_FILE: file,
+    PICAM_HTTP_PORT: String(port),
+    PICAM_MQTT_PORT: String(await freePort()),
+    PICAM_MQTT_WS_PORT: String(await freePort()),
+    PICAM_GATEWAY_PORT: '0',
+    PICAM_LOG_LEVEL: 'warn',
+  });
+  applyFlowEnv(role, true);
+  const runtime = await startRuntime(role, [join(FLOWS_DIR, 'cloud.json')]);
+  const get = async (path: string) => {
+    const res = await fetch(`${runtime.url}${path}`);
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+    return res.text();
+  };
+  try {
+    for (let i = 0; ; i++) {
+      if (
+        await get('/api/status').then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
+      if (i > 300) throw new Error('the runtime does not answer /api/status');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return {
+      status: await timed(50, () => get('/api/status')),
+      metrics: await timed(50, () => get('/metrics')),
+      grid: await timed(20, () => Promise.all([get('/api/cameras'), get('/api/streams')])),
+      queued: `${await alertsBehindSlow(
+        () => get('/api/events'),
+        () => get('/api/alerts'),
+      )} ms (behind \`/api/events\`)`,
+    };
+  } finally {
+    await runtime.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   console.log(`# status, metrics and first view at scale\n${machine()}`);
   if (!existsSync(file)) await fill();
-  const rows: Array<[string, string, string]> = [];
+  const rows: Array<[string, string, string, string]> = [];
   const probe = await Connection.open(file);
   const atTen = (await currentVersion(probe)) === 10;
   let before: Record<string, string> = {};
@@ -204,11 +256,12 @@ async function main(): Promise<void> {
     )} ms`,
   };
   await store.close();
-  rows.push(['`/api/status`', before.status ?? '-', after.status]);
-  rows.push(['`/metrics` store figures', before.metrics ?? '-', after.metrics]);
-  rows.push([`first view (grid) of ${DEVICES} devices`, before.grid ?? '-', after.grid]);
-  rows.push(['`/api/alerts` while an events query runs', before.queued ?? '-', after.queued]);
-  console.log('\n| database work of | before p50 / p95 | after p50 / p95 |\n|---|---|---|');
+  const http = await overHttp();
+  rows.push(['`/api/status`', before.status ?? '-', after.status, http.status]);
+  rows.push(['`/metrics` (store figures)', before.metrics ?? '-', after.metrics, http.metrics]);
+  rows.push([`first view (grid) of ${DEVICES} devices`, before.grid ?? '-', after.grid, http.grid]);
+  rows.push(['`/api/alerts` while an events query runs', before.queued ?? '-', after.queued, http.queued]);
+  console.log('\n| | database, before p50 / p95 | database, after p50 / p95 | HTTP, after p50 / p95 |\n|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 }
