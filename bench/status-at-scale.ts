@@ -186,6 +186,11 @@ async function overHttp(): Promise<Record<'status' | 'metrics' | 'grid' | 'queue
     PICAM_MQTT_WS_PORT: String(await freePort()),
     PICAM_GATEWAY_PORT: '0',
     PICAM_LOG_LEVEL: 'warn',
+    // Retention off: its first run would delete most of a year's rows while we measure.
+    PICAM_RETAIN_ACTIVITY_DAYS: '0',
+    PICAM_RETAIN_STATUS_DAYS: '0',
+    PICAM_RETAIN_SENSOR_DAYS: '0',
+    PICAM_RETAIN_DEAD_LETTER_DAYS: '0',
   });
   applyFlowEnv(role, true);
   const runtime = await startRuntime(role, [join(FLOWS_DIR, 'cloud.json')]);
