@@ -9,6 +9,7 @@
  * and file and DNS work share the rest, so the pool stays small (default 2, settings.ts
  * `readConnections`).
  */
+import { SETTINGS } from '../settings';
 import { Connection, type SqlValue } from './sqlite';
 
 /** What the read side needs of a connection: plain SELECTs, each on its own. */
@@ -17,7 +18,8 @@ export interface Reader {
   get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
 }
 
-export const MAX_READ_CONNECTIONS = 16;
+/** More would only queue on libuv's threadpool (and the role refuses more at start). */
+export const MAX_READ_CONNECTIONS = SETTINGS.readConnections.max;
 
 export class ReadPool implements Reader {
   private readonly free: Connection[];
