@@ -15,6 +15,7 @@ export interface NumberSpec {
   property: [node: string, name: string];
   value: number;
   min: number;
+  max?: number;
   integer?: boolean;
   what: string;
 }
@@ -58,6 +59,18 @@ export const SETTINGS = {
     0,
     'seconds input waits for a database that cannot open',
   ),
+  // nodes/lib/store/read-pool.ts refuses a pool outside min..max too (a node property is not checked at start).
+  readConnections: {
+    ...spec(
+      'PICAM_DB_READ_CONNECTIONS',
+      ['picam-database', 'readConnections'],
+      2,
+      1,
+      'read connections the API and dashboard queries share',
+      true,
+    ),
+    max: 16,
+  },
   debounceSeconds: spec(
     'PICAM_DEBOUNCE_SECONDS',
     ['mqtt-processor', 'debounceSeconds'],
@@ -128,7 +141,7 @@ export function parseNumber(
   name: string,
   raw: string | number | undefined,
   def: number,
-  limits: { min?: number; integer?: boolean } = {},
+  limits: { min?: number; max?: number; integer?: boolean } = {},
 ): number {
   if (raw === undefined || raw === '') return def;
   const n = typeof raw === 'number' ? raw : Number(raw.trim());
@@ -136,6 +149,7 @@ export function parseNumber(
     throw new SettingError(`${name} must be a number (got "${String(raw)}")`);
   if (limits.integer && !Number.isInteger(n)) throw new SettingError(`${name} must be a whole number (got "${String(raw)}")`);
   if (limits.min !== undefined && n < limits.min) throw new SettingError(`${name} must be at least ${limits.min} (got "${String(raw)}")`);
+  if (limits.max !== undefined && n > limits.max) throw new SettingError(`${name} must be at most ${limits.max} (got "${String(raw)}")`);
   return n;
 }
 

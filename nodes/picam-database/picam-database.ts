@@ -21,6 +21,7 @@ export interface PicamDatabaseDef extends NodeDef {
   retainSensorDays: string | number;
   retainDeadLetterDays: string | number;
   holdSeconds?: string | number;
+  readConnections?: string | number;
 }
 
 export type { PicamDatabaseNode } from '../lib/store/database-node';
@@ -42,6 +43,14 @@ export default function register(RED: NodeAPI): void {
     };
     // How long users hold input for a file that failed to open (nodes/lib/database-user.ts retries the open).
     node.holdMs = numberSetting(def.holdSeconds, DEFAULTS.holdSeconds) * 1000;
+    const readConnections = numberSetting(def.readConnections, DEFAULTS.readConnections);
+    // SQLite runs on libuv's threadpool, which the writer's commits and file access share.
+    const threads = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+    if (readConnections + 2 > threads) {
+      node.warn(
+        `${readConnections} read connections on ${threads} threads: queries can delay commits; set UV_THREADPOOL_SIZE to ${readConnections + 2}`,
+      );
+    }
     const users = new Set<string>();
     let opening: Promise<EventStore> | undefined;
     let pruneTimer: NodeJS.Timeout | undefined;
@@ -64,6 +73,7 @@ export default function register(RED: NodeAPI): void {
           maxDelayMs: numberSetting(def.maxDelayMs, 20),
           synchronous: def.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL',
           retention,
+          readConnections,
         });
         opening = thisOpening;
         thisOpening.then(

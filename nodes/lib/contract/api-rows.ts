@@ -22,6 +22,13 @@ export interface CameraRow {
   last_seen: number | null;
   created_at: number | null;
   updated_at: number | null;
+  /**
+   * The device's latest activity event (by start time), so the dashboard draws every card from
+   * this one answer: its id, type and start (Unix seconds). All null when it has none.
+   */
+  last_event_id: string | null;
+  last_event_type: string | null;
+  last_event_time: number | null;
 }
 
 /** One bucket of GET /api/sensors/{id}: averages over bucketMs, `samples` readings in it */

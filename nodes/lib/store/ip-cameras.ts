@@ -7,7 +7,7 @@
  */
 import type { CameraSpec } from '../contract/ip-cameras';
 import type { Exclusive } from './command-queue';
-import type { Connection } from './sqlite';
+import type { Reader } from './read-pool';
 
 /** A stored camera: the user's description with when it was added and last changed. */
 export interface IpCameraRow extends CameraSpec {
@@ -24,7 +24,7 @@ const row = (r: Raw): IpCameraRow => ({ ...r, motion: r.motion === 1 });
 export class IpCameraStore {
   constructor(
     private readonly exclusive: Exclusive,
-    private readonly reader: Connection,
+    private readonly reader: Reader,
   ) {}
 
   async list(): Promise<IpCameraRow[]> {

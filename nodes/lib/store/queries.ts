@@ -15,7 +15,8 @@ import type {
   StreamPoint,
   StreamRow,
 } from '../contract/api-rows';
-import type { Connection, SqlValue } from './sqlite';
+import type { Reader } from './read-pool';
+import type { SqlValue } from './sqlite';
 import { ANY_DEVICE_ID_PATTERN } from '../hosted-devices';
 
 export type * from '../contract/api-rows';
@@ -100,19 +101,25 @@ function deviceId(params: QueryParams, name: string, required: boolean): string 
   return raw;
 }
 
-export async function cameras(db: Connection): Promise<QueryResults['cameras']> {
+export async function cameras(db: Reader): Promise<QueryResults['cameras']> {
   const rows = await db.all<CameraRow>(
     `SELECT r.camera_id, r.device_type, r.camera_name, r.ip_address, r.firmware_version, r.status,
             s.setting_value AS desired_mode, r.connection_status, r.battery_level, r.signal_strength,
-            r.last_seen, r.created_at, r.updated_at
+            r.last_seen, r.created_at, r.updated_at,
+            e.event_id AS last_event_id, e.activity_type AS last_event_type,
+            COALESCE(e.start_timestamp, e.end_timestamp) AS last_event_time
        FROM camera_registry r
        LEFT JOIN camera_state s ON s.camera_id = r.camera_id AND s.setting_name = 'mode'
+       -- One seek per device in activity_events_camera_time, whatever the number of events: the
+       -- dashboard's grid needs no request per device (issue 18: 600 devices took 600 requests).
+       LEFT JOIN activity_events e ON e.rowid = (
+         SELECT x.rowid FROM activity_events x WHERE x.camera_id = r.camera_id ORDER BY x.start_timestamp DESC LIMIT 1)
       ORDER BY COALESCE(r.camera_name, r.camera_id)`,
   );
   return { cameras: rows };
 }
 
-export async function events(db: Connection, p: QueryParams): Promise<QueryResults['events']> {
+export async function events(db: Reader, p: QueryParams): Promise<QueryResults['events']> {
   const where: string[] = [];
   const args: SqlValue[] = [];
   const camera = deviceId(p, 'camera', false) ?? deviceId(p, 'cameraId', false);
@@ -170,7 +177,7 @@ export async function events(db: Connection, p: QueryParams): Promise<QueryResul
  * Sensor history. Long ranges are averaged into at most `points` buckets so a
  * month of 2-second readings still draws as one light chart.
  */
-export async function sensors(db: Connection, p: QueryParams): Promise<QueryResults['sensors']> {
+export async function sensors(db: Reader, p: QueryParams): Promise<QueryResults['sensors']> {
   const id = deviceId(p, 'deviceId', true)!;
   const known = await db.get('SELECT 1 AS x FROM camera_registry WHERE camera_id = ?', [id]);
   if (!known) throw new QueryError(404, `unknown device "${id}"`);
@@ -206,7 +213,7 @@ export async function sensors(db: Connection, p: QueryParams): Promise<QueryResu
   return { deviceId: id, from: fromMs, to: toMs, bucketMs, readings };
 }
 
-export async function deadLetters(db: Connection, p: QueryParams): Promise<QueryResults['dead-letters']> {
+export async function deadLetters(db: Reader, p: QueryParams): Promise<QueryResults['dead-letters']> {
   const limit = int(p, 'limit', 50, 1, 1000);
   const offset = int(p, 'offset', 0, 0, 1_000_000_000);
   const total = await db.get<{ n: number }>('SELECT count(*) AS n FROM dead_letters');
@@ -221,7 +228,7 @@ export async function deadLetters(db: Connection, p: QueryParams): Promise<Query
 const OUTBOX_STATES = ['pending', 'sending', 'waiting', 'sent', 'failed', 'suppressed', 'merged'];
 
 /** The alert delivery log: every alert and snapshot an alert node took, newest first, without images. */
-export async function alerts(db: Connection, p: QueryParams): Promise<QueryResults['alerts']> {
+export async function alerts(db: Reader, p: QueryParams): Promise<QueryResults['alerts']> {
   const limit = int(p, 'limit', 50, 1, 1000);
   const offset = int(p, 'offset', 0, 0, 1_000_000_000);
   const where: string[] = [];
@@ -275,7 +282,7 @@ function withPayload(r: StoredCommand): CommandRow {
  * The command queue: one command by its id (`GET /api/commands/{id}`, 404 when
  * unknown), or a list newest first, by `device` and `state`.
  */
-export async function commands(db: Connection, p: QueryParams): Promise<QueryResults['commands']> {
+export async function commands(db: Reader, p: QueryParams): Promise<QueryResults['commands']> {
   if (p.id !== undefined && p.id !== '') {
     if (typeof p.id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(p.id))
       throw new QueryError(400, '"id" must be a command id (its requestId, a UUID such as 379ec4f5-46a8-492b-b3b4-d390553f8a70)');
@@ -309,14 +316,24 @@ export async function commands(db: Connection, p: QueryParams): Promise<QueryRes
   return { commands: rows.map(withPayload), total: total?.n ?? 0, limit, offset };
 }
 
+/**
+ * The stream paths that have health rows, as a CTE named `paths`: one seek per path along the
+ * primary key (path, time_ms), where GROUP BY path reads every poll ever kept (a poll every
+ * few seconds per path adds millions of rows a month). Used with WITH RECURSIVE.
+ */
+export const STREAM_PATHS = `paths(path) AS (
+  SELECT min(path) FROM stream_health
+  UNION ALL SELECT (SELECT min(path) FROM stream_health WHERE path > p.path) FROM paths p WHERE p.path IS NOT NULL)`;
+
 /** Stream health: every path's latest poll, or one path's history (`path`, `from`, `to`, last hour by default). */
-export async function streams(db: Connection, p: QueryParams): Promise<QueryResults['streams']> {
+export async function streams(db: Reader, p: QueryParams): Promise<QueryResults['streams']> {
   const path = single(p, 'path');
   if (path === undefined || path === '') {
     const rows = await db.all<StreamRow>(
-      `SELECT h.path, h.time_ms, h.online, h.readers, h.inbound_kbps, h.outbound_kbps, h.frames_in_error, h.source_type
-         FROM stream_health h
-         JOIN (SELECT path, MAX(time_ms) AS t FROM stream_health GROUP BY path) last ON last.path = h.path AND last.t = h.time_ms
+      `WITH RECURSIVE ${STREAM_PATHS}
+       SELECT h.path, h.time_ms, h.online, h.readers, h.inbound_kbps, h.outbound_kbps, h.frames_in_error, h.source_type
+         FROM paths p JOIN stream_health h ON h.path = p.path
+          AND h.time_ms = (SELECT max(time_ms) FROM stream_health WHERE path = p.path)
         ORDER BY h.path`,
     );
     return { streams: rows };
@@ -332,23 +349,14 @@ export async function streams(db: Connection, p: QueryParams): Promise<QueryResu
   return { path, from: fromMs, to: toMs, history: rows };
 }
 
-/** Row counts: a cheap health view of the store. */
-export async function status(db: Connection): Promise<QueryResults['status']> {
-  const tables = [
-    'camera_registry',
-    'activity_events',
-    'status_events',
-    'sensor_readings',
-    'dead_letters',
-    'alerts_outbox',
-    'stream_health',
-    'command_queue',
-  ];
-  const counts: Record<string, number> = {};
-  for (const t of tables) {
-    // Table names come from the constant list above, never from input.
-    counts[t] = (await db.get<{ n: number }>(`SELECT count(*) AS n FROM ${t}`))?.n ?? 0;
-  }
+/**
+ * Row counts: a cheap health view of the store. The counts are kept by triggers as rows come
+ * and go (migration 12, table table_counts), so this reads a handful of rows however big the
+ * tables are; they are exact as of the last commit.
+ */
+export async function status(db: Reader): Promise<QueryResults['status']> {
+  const rows = await db.all<{ name: string; n: number }>('SELECT name, n FROM table_counts ORDER BY name');
+  const counts = Object.fromEntries(rows.map((r) => [r.name, r.n]));
   const version = await db.get<{ user_version: number }>('PRAGMA user_version');
   return { schemaVersion: version?.user_version ?? 0, counts };
 }
@@ -359,7 +367,7 @@ export async function status(db: Connection): Promise<QueryResults['status']> {
  * runtime's clock) and what the user was last told, so a pending offline alert
  * is still sent.
  */
-export async function knownDevices(db: Connection) {
+export async function knownDevices(db: Reader) {
   return db.all<{
     camera_id: string;
     device_type: string | null;

@@ -37,6 +37,11 @@ export class Connection {
     return new Promise((resolve, reject) => this.db.exec(sql, (err) => (err ? reject(err) : resolve())));
   }
 
+  /** Stops the statement running now (it fails with SQLITE_INTERRUPT); later ones run as usual. */
+  interrupt(): void {
+    this.db.interrupt();
+  }
+
   close(): Promise<void> {
     return new Promise((resolve, reject) => this.db.close((err) => (err ? reject(err) : resolve())));
   }

@@ -1,7 +1,8 @@
 /**
  * The event store: one SQLite file in WAL mode, a writer connection with group
- * commit and a reader connection for queries (WAL lets readers run beside the
- * writer). Owned by the `picam-database` config node; usable without Node-RED.
+ * commit and a small pool of read connections for queries (WAL lets readers run
+ * beside the writer, and the pool lets them run beside each other). Owned by the
+ * `picam-database` config node; usable without Node-RED.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -13,6 +14,7 @@ import { AlertOutbox } from './outbox';
 import * as queries from './queries';
 import { migrate } from './schema';
 import { Connection } from './sqlite';
+import { ReadPool } from './read-pool';
 import { IpCameraStore } from './ip-cameras';
 import { UploadStore } from './uploads';
 
@@ -30,6 +32,8 @@ export interface StoreOptions {
   /** "FULL" survives power loss; "NORMAL" only process crashes */
   synchronous?: 'FULL' | 'NORMAL';
   retention?: Partial<RetentionDays>;
+  /** read connections the queries share (settings.ts `readConnections`) */
+  readConnections?: number;
 }
 
 export const DEFAULT_RETENTION: RetentionDays = {
@@ -43,7 +47,7 @@ export class EventStore {
   private constructor(
     readonly file: string,
     private readonly writerConn: Connection,
-    private readonly readerConn: Connection,
+    private readonly readers: ReadPool,
     readonly writer: BatchWriter,
     readonly retention: RetentionDays,
   ) {}
@@ -59,10 +63,20 @@ export class EventStore {
       await w.close();
       throw err;
     }
-    const r = await Connection.open(opts.file);
-    await r.exec('PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;');
+    let r: ReadPool;
+    try {
+      r = await ReadPool.open(opts.file, opts.readConnections ?? DEFAULTS.readConnections);
+    } catch (err) {
+      await w.close();
+      throw err;
+    }
     const writer = new BatchWriter(w, { maxBatch: opts.maxBatch ?? 2000, maxDelayMs: opts.maxDelayMs ?? 20 });
     return new EventStore(opts.file, w, r, writer, { ...DEFAULT_RETENTION, ...opts.retention });
+  }
+
+  /** The read connections every query uses (a statement of one's own: `reads.use(...)`). */
+  get reads(): ReadPool {
+    return this.readers;
   }
 
   /** `callback` runs after the record's transaction committed. */
@@ -82,21 +96,21 @@ export class EventStore {
   private run(kind: queries.QueryKind, params: queries.QueryParams): Promise<queries.QueryResults[queries.QueryKind]> {
     switch (kind) {
       case 'cameras':
-        return queries.cameras(this.readerConn);
+        return queries.cameras(this.readers);
       case 'events':
-        return queries.events(this.readerConn, params);
+        return queries.events(this.readers, params);
       case 'sensors':
-        return queries.sensors(this.readerConn, params);
+        return queries.sensors(this.readers, params);
       case 'dead-letters':
-        return queries.deadLetters(this.readerConn, params);
+        return queries.deadLetters(this.readers, params);
       case 'alerts':
-        return queries.alerts(this.readerConn, params);
+        return queries.alerts(this.readers, params);
       case 'streams':
-        return queries.streams(this.readerConn, params);
+        return queries.streams(this.readers, params);
       case 'status':
-        return queries.status(this.readerConn);
+        return queries.status(this.readers);
       case 'commands':
-        return queries.commands(this.readerConn, params);
+        return queries.commands(this.readers, params);
       default:
         return Promise.reject(new queries.QueryError(400, `unknown query "${String(kind)}" (expected ${queries.QUERY_KINDS.join(', ')})`));
     }
@@ -114,16 +128,16 @@ export class EventStore {
 
   /** The camera gateway's registered cameras and upload files. */
   uploads(): UploadStore {
-    return (this.uploadStore ??= new UploadStore((task) => this.writer.exclusive(task), this.readerConn));
+    return (this.uploadStore ??= new UploadStore((task) => this.writer.exclusive(task), this.readers));
   }
 
   /** The IP cameras added through the API (migration 10). */
   ipCameras(): IpCameraStore {
-    return new IpCameraStore((task) => this.writer.exclusive(task), this.readerConn);
+    return new IpCameraStore((task) => this.writer.exclusive(task), this.readers);
   }
 
   knownDevices() {
-    return queries.knownDevices(this.readerConn);
+    return queries.knownDevices(this.readers);
   }
 
   /** Deletes rows older than the retention settings (0 days keeps forever). Returns rows deleted. */
@@ -170,12 +184,12 @@ export class EventStore {
     return deleted;
   }
 
-  /** Commits what is queued, then closes both connections. Safe to call twice. */
+  /** Commits what is queued, then closes every connection. Safe to call twice. */
   async close(): Promise<void> {
     if (!this.closing) {
       this.closing = (async () => {
         await this.writer.close();
-        await this.readerConn.close();
+        await this.readers.close();
         await this.writerConn.run('PRAGMA wal_checkpoint(TRUNCATE)');
         await this.writerConn.close();
       })();

@@ -7,6 +7,7 @@
  * the promise resolves), so the gateway answers a camera only after its upload
  * is on disk and in the database.
  */
+import type { Reader } from './read-pool';
 import type { Connection } from './sqlite';
 
 /** An event id that several cameras used, asked for without naming the camera. */
@@ -87,7 +88,7 @@ const UPLOAD_COLUMNS = `id, event_id AS eventId, camera_id AS cameraId, file_typ
 export class UploadStore {
   constructor(
     private readonly exclusive: Exclusive,
-    private readonly reader: Connection,
+    private readonly reader: Reader,
   ) {}
 
   async registerCamera(cameraId: string, by: RegisteredCamera['registeredBy'], nowMs = Date.now()): Promise<void> {

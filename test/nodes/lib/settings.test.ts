@@ -91,6 +91,9 @@ describe('settings: one table of defaults', () => {
       [{ PICAM_RETAIN_ACTIVITY_DAYS: '-1' }, /PICAM_RETAIN_ACTIVITY_DAYS must be at least 0 \(got "-1"\)/],
       [{ PICAM_UPLOAD_MAX_MB: '0' }, /PICAM_UPLOAD_MAX_MB must be at least 1/],
       [{ PICAM_CLOCK_PAST_HOURS: '12h' }, /PICAM_CLOCK_PAST_HOURS must be a number/],
+      [{ PICAM_DB_READ_CONNECTIONS: '0' }, /PICAM_DB_READ_CONNECTIONS must be at least 1 \(got "0"\)/],
+      [{ PICAM_DB_READ_CONNECTIONS: '17' }, /PICAM_DB_READ_CONNECTIONS must be at most 16 \(got "17"\)/],
+      [{ PICAM_DB_READ_CONNECTIONS: '2.5' }, /PICAM_DB_READ_CONNECTIONS must be a whole number/],
     ];
     for (const [env, message] of cases) {
       const { problems } = settingsFor(env);

@@ -36,7 +36,10 @@ describe('stored IP cameras', () => {
       `INSERT INTO ip_cameras (id, name, main_url, sub_url, transport, username, password, mode, motion, created_ms, updated_ms)
        VALUES ('old', 'Old', '', 'rtsp://10.0.0.2/sub', 'tcp', '', '', 'ARMED', 1, 1, 1)`,
     );
-    assert.deepEqual(await migrate(c), [10]);
+    assert.deepEqual(
+      await migrate(c),
+      MIGRATIONS.filter((m) => m.version >= 10).map((m) => m.version),
+    );
     await c.close();
     const store = await EventStore.open({ file });
     const [row] = await store.ipCameras().list();

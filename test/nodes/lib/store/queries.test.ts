@@ -48,6 +48,9 @@ const CAMERA = fields<CameraRow>({
   last_seen: true,
   created_at: true,
   updated_at: true,
+  last_event_id: true,
+  last_event_type: true,
+  last_event_time: true,
 });
 const DEAD = fields<DeadLetterRow>({
   id: true,

@@ -1,0 +1,103 @@
+/**
+ * The camera grid at fleet size, in Debian's Chromium against a real cloud runtime on a store
+ * of 600 devices: every card shows its device's latest event, drawn from GET /api/cameras
+ * alone. Before, the page asked GET /api/events?camera=X&limit=1 once per device: 600 requests
+ * in a row, 17 s at a year's history (issue 18).
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { settingsFor } from '../../../cli/runtime/roles';
+import { startRuntime, type RunningRuntime } from '../../../cli/runtime/runtime';
+import { API_PATHS } from '../../../nodes/lib/contract/api-routes';
+import { EventStore } from '../../../nodes/lib/store/store';
+import type { StoreRecord } from '../../../nodes/lib/types';
+import { launchChromium, skipWithoutChromium } from '../../support/browser';
+import { cloudRoleEnv, LOGINS } from '../../support/cli';
+import { freePort } from '../../support/ports';
+import { tempDir } from '../../support/tmp';
+
+const DEVICES = 600;
+const dataDir = tempDir('picam-grid-');
+const deviceId = (i: number) => `cam-${String(i).padStart(4, '0')}`;
+
+/** 600 connected devices, each with an older MOTION event and a newer one whose type names the device. */
+async function fillStore(file: string, nowMs: number): Promise<void> {
+  const store = await EventStore.open({ file, synchronous: 'NORMAL' });
+  const records: StoreRecord[] = [];
+  for (let i = 0; i < DEVICES; i++) {
+    const id = deviceId(i);
+    records.push({
+      kind: 'connection',
+      deviceId: id,
+      deviceType: 'hive-cam',
+      timeMs: nowMs - 7200_000,
+      status: 'connected',
+      name: `Cam ${i}`,
+      raw: '{}',
+    });
+    for (const [eventId, type, ago] of [
+      [`${id}-old`, 'MOTION', 3600_000],
+      [`${id}-new`, i % 2 ? 'PERSON' : 'VEHICLE', 60_000],
+    ] as const)
+      records.push({ kind: 'activity-start', deviceId: id, deviceType: 'hive-cam', timeMs: nowMs - ago, eventId, activityType: type });
+  }
+  await Promise.all(records.map((r) => store.writeAsync(r)));
+  await store.close();
+}
+
+describe('the camera grid with 600 devices', { skip: skipWithoutChromium }, () => {
+  let runtime: RunningRuntime;
+  let browser: Browser;
+  let page: Page;
+  /** every /api request the page made, as METHOD path?query */
+  const requests: string[] = [];
+
+  before(async () => {
+    const ports = { http: await freePort(), mqtt: await freePort(), ws: await freePort() };
+    await fillStore(join(dataDir, 'picam-guardian.db'), Date.now());
+    runtime = await startRuntime(settingsFor(cloudRoleEnv(dataDir, ports, { PICAM_ROLE: 'cloud' })));
+    browser = await launchChromium();
+    page = await browser.newPage();
+    page.on('request', (r) => {
+      const url = new URL(r.url());
+      if (url.pathname.startsWith('/api/')) requests.push(`${r.method()} ${url.pathname}${url.search}`);
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    await runtime?.stop();
+  });
+
+  it("draws every card with its device's latest event from one camera list, not one request per device", async () => {
+    await page.goto(`${runtime.url}/dashboard/`);
+    await page.getByLabel('User name').fill(LOGINS.api.username);
+    await page.getByLabel('Password').fill(LOGINS.api.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.locator(`article[data-camera="${deviceId(DEVICES - 1)}"]`).waitFor({ timeout: 60_000 });
+    // Each card's "Last event": the newer of its two events, by type.
+    const lastEvents = await page.waitForFunction(
+      (n) => {
+        const shown = Array.from(document.querySelectorAll('article.camera')).map((card) => {
+          const dt = Array.from(card.querySelectorAll('dt')).find((d) => d.textContent === 'Last event');
+          return [card.getAttribute('data-camera'), dt?.nextElementSibling?.textContent ?? ''];
+        });
+        return shown.length === n && shown.every(([, text]) => text !== 'none') ? shown : undefined;
+      },
+      DEVICES,
+      { timeout: 60_000 },
+    );
+    const shown = new Map((await lastEvents.jsonValue()) as Array<[string, string]>);
+    assert.equal(shown.size, DEVICES);
+    for (let i = 0; i < DEVICES; i++)
+      assert.match(shown.get(deviceId(i)) ?? '', new RegExp(`^${i % 2 ? 'PERSON' : 'VEHICLE'} · `), deviceId(i));
+
+    const cameraLists = requests.filter((r) => r === `GET ${API_PATHS.cameras}`);
+    const perDevice = requests.filter((r) => r.startsWith(`GET ${API_PATHS.events}?`) && /[?&]camera=/.test(r));
+    assert.equal(cameraLists.length, 1, `one camera list:\n${requests.join('\n')}`);
+    assert.deepEqual(perDevice, [], 'no event request per device');
+    // The whole first view (session, grid, event list, sensors, health) asks a few things, whatever the device count.
+    assert.ok(requests.length < 20, `a handful of requests for ${DEVICES} devices, not one per device:\n${requests.join('\n')}`);
+  });
+});
