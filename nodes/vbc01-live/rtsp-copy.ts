@@ -51,13 +51,20 @@ export function scrub(spec: RtspSourceSpec, text: string): string {
   return out;
 }
 
+/** An SDP source whose file is not there: its writer (the demo's RTSP sink) has had no stream yet. */
+function sdpFailure(file: string, stderrTail: readonly string[]): string | undefined {
+  if (stderrTail.some((l) => /No such file or directory/.test(l)))
+    return `no stream is described at ${file} yet (the file does not exist: is the source publishing?)`;
+  return undefined;
+}
+
 /**
  * One line that says why the copy ended: what the source answered (401, 404, refused,
  * time-out) when ffmpeg's lines tell it, else how ffmpeg ended and its last line. No login.
  */
 export function copyFailure(spec: RtspSourceSpec, info: ExitInfo, stderrTail: readonly string[]): string {
   const where = sourceWhere(spec);
-  const known = spec.kind === 'rtsp' ? rtspFailure(stderrTail, spec.input.url) : undefined;
+  const known = spec.kind === 'rtsp' ? rtspFailure(stderrTail, spec.input.url) : sdpFailure(spec.file, stderrTail);
   const line = known ?? `the copy of ${where}: ${describeExit('ffmpeg', info, stderrTail)}`;
   return scrub(spec, line.replace(/\s+/g, ' ')).slice(0, 300);
 }
