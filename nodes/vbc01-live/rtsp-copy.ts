@@ -39,7 +39,9 @@ export function copyCommand(spec: RtspSourceSpec, target: CopyTarget, ffmpegPath
   const input = inputArgs(spec);
   const args = ['-hide_banner', '-loglevel', 'error', '-nostats', ...input.args];
   args.push('-map', '0:v:0', '-c:v', 'copy', '-bsf:v', 'dump_extra=freq=keyframe');
-  args.push('-f', 'rtp', '-ssrc', String(target.ssrc), '-payload_type', String(PAYLOAD_TYPE));
+  // No sender reports: the bridge sends none back for them to serve, and one before the first RTP packet
+  // would come from a source the bridge has not learned yet (counted as spoofed).
+  args.push('-f', 'rtp', '-ssrc', String(target.ssrc), '-payload_type', String(PAYLOAD_TYPE), '-rtpflags', 'skip_rtcp');
   args.push(`rtp://127.0.0.1:${target.port}?pkt_size=${RTP_PACKET_BYTES}`);
   return { command: ffmpegPath, args, ...(input.stdin !== undefined && { stdin: input.stdin }) };
 }

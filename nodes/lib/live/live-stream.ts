@@ -140,6 +140,7 @@ export class BridgeStream extends EventEmitter implements LiveStream {
   forgetSource(): void {
     this.video.forgetSource();
     this.audio?.forgetSource();
+    for (const viewer of this.viewers.values()) viewer.sourceRestarted();
   }
 
   removeViewer(viewerId: string): void {

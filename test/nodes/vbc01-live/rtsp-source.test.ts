@@ -18,7 +18,7 @@ import { issueStreamToken } from '../../../dashboard/server/stream-tokens';
 import { launchChromium, skipWithoutChromium } from '../../support/browser';
 import { skipWithoutFfmpeg } from '../../support/ffmpeg';
 import { httpNodeServer } from '../../support/http-node';
-import { helper, useNodeRed } from '../../support/node-helper';
+import { Collector, helper, useNodeRed } from '../../support/node-helper';
 import { freePort } from '../../support/ports';
 import { RtspCamera, skipWithoutGstRtsp } from '../../support/rtsp-camera';
 import { udpPortRange } from '../../support/rtp-camera';
@@ -108,14 +108,16 @@ describe('an RTSP source served over WHEP by vbc01-live', { skip }, () => {
           idleSeconds: 20,
           rtspSources: `${CAMERA}=${source}`,
           ...props,
-          wires: [[], []],
+          wires: [['mqtt'], []],
         },
+        { id: 'mqtt', type: 'helper' },
       ],
       { live: login },
     );
     base = new URL((await http.fetch('/api/live/')).url).origin;
     await page.goto(`${base}/api/live/`);
     await page.evaluate(CLIENT);
+    return { mqtt: new Collector('mqtt') };
   }
 
   const watch = (): Promise<{ status: number; body?: string; location?: string }> =>
@@ -127,12 +129,18 @@ describe('an RTSP source served over WHEP by vbc01-live', { skip }, () => {
   const copies = () => processesWith(`rtp://127.0.0.1:${range.portMin}`);
 
   it('plays the camera in Chromium, copied on demand and stopped with its ports after the last viewer leaves', async () => {
-    await load(camera.url('main'));
+    const { mqtt } = await load(camera.url('main'));
     assert.deepEqual(copies(), [], 'nothing is copied while nobody watches');
     const joined = await watch();
     assert.equal(joined.status, 201, joined.body);
     await waitFor('frames decoded in the page', async () => ((await framesDecoded()) >= 25 ? true : undefined), 30_000);
     assert.equal((await liveState()).state, 'playing');
+    // Not a VBC01: nothing over MQTT, no RTCP/REMB back to the copy, its own SSRC accepted, nothing dropped.
+    assert.deepEqual(mqtt.msgs, [], 'no stream/play or keepalive');
+    const { streams } = (await (await fetch(`${base}/api/live/`)).json()) as { streams: Array<{ stats: Record<string, number> }> };
+    const stats = streams[0]!.stats;
+    assert.deepEqual([stats.rembSent, stats.keyframeRequests, stats.spoofed], [0, 0, 0]);
+    assert.ok((stats.packets ?? 0) > 0);
     // The copy runs, its login kept off the command line (read from stdin).
     const running = copies();
     assert.equal(running.length, 1, 'one ffmpeg copy');
