@@ -53,7 +53,7 @@ function parseOne(entry: string, n: number, login: RtspLogin): RtspSourceSpec {
     throw new Error(`rtspSources entry ${n} (${cameraId}) is not a URL: expected rtsp://host:port/path or an absolute path to an .sdp file`);
   }
   if (url.protocol !== 'rtsp:' && url.protocol !== 'rtsps:')
-    throw new Error(`rtspSources entry ${n} (${cameraId}) must start with rtsp:// or rtsps:// (got ${url.protocol})`);
+    throw new Error(`rtspSources entry ${n} (${cameraId}) must start with rtsp:// or rtsps://`); // its scheme may be a user name
   // The login in the URL wins over the node's; it is kept apart from the URL from here on.
   const username = url.username ? decodeURIComponent(url.username) : login.user || undefined;
   const password = url.username ? decodeURIComponent(url.password) || undefined : login.password || undefined;
