@@ -50,7 +50,9 @@ function parseOne(entry: string, n: number, login: RtspLogin): RtspSourceSpec {
   try {
     url = new URL(source);
   } catch {
-    throw new Error(`rtspSources entry ${n} (${cameraId}) is not a URL: expected rtsp://host:port/path or an absolute path to an .sdp file`);
+    throw new Error(
+      `rtspSources entry ${n} (${cameraId}) is not a URL: expected rtsp://host:port/path or an absolute path to an .sdp file`,
+    );
   }
   if (url.protocol !== 'rtsp:' && url.protocol !== 'rtsps:')
     throw new Error(`rtspSources entry ${n} (${cameraId}) must start with rtsp:// or rtsps://`); // its scheme may be a user name

@@ -19,7 +19,10 @@ describe('the RTSP copy command', () => {
     assert.ok(!line.includes('p@ss-w0rd') && !line.includes('p%40ss-w0rd') && !line.includes('10.0.0.9'), line);
     assert.match(cmd.stdin!, /^file 'rtsp:\/\/admin:p%40ss-w0rd@10\.0\.0\.9:554\/main'$/m);
     assert.match(cmd.stdin!, /^option rtsp_transport tcp$/m);
-    assert.match(line, /-i pipe:0 .*-map 0:v:0 -c:v copy -bsf:v dump_extra=freq=keyframe -f rtp -ssrc 123456 .*-rtpflags skip_rtcp rtp:\/\/127\.0\.0\.1:5000\?pkt_size=1200$/);
+    assert.match(
+      line,
+      /-i pipe:0 .*-map 0:v:0 -c:v copy -bsf:v dump_extra=freq=keyframe -f rtp -ssrc 123456 .*-rtpflags skip_rtcp rtp:\/\/127\.0\.0\.1:5000\?pkt_size=1200$/,
+    );
     const fromSdp = copyCommand(sdp, { port: 5004, ssrc: 7 });
     assert.equal(fromSdp.stdin, undefined);
     assert.match(fromSdp.args.join(' '), /-protocol_whitelist file,udp,rtp -i \/data\/hls\/picam-1\.sdp .*rtp:\/\/127\.0\.0\.1:5004/);

@@ -121,7 +121,10 @@ describe('an RTSP source served over WHEP by vbc01-live', { skip }, () => {
   }
 
   const watch = (): Promise<{ status: number; body?: string; location?: string }> =>
-    page.evaluate(([url, token]) => (window as any).watch(url, token), [`${base}/api/live/${CAMERA}/whep`, issueStreamToken(SECRET, 'alice')]);
+    page.evaluate(
+      ([url, token]) => (window as any).watch(url, token),
+      [`${base}/api/live/${CAMERA}/whep`, issueStreamToken(SECRET, 'alice')],
+    );
   const framesDecoded = (): Promise<number> => page.evaluate(() => (window as any).framesDecoded());
   const liveState = async () => (await (await fetch(`${base}/api/live/${CAMERA}`)).json()) as { state: string; reason?: string };
   const leave = (location: string) =>
@@ -178,9 +181,19 @@ describe('an RTSP source served over WHEP by vbc01-live', { skip }, () => {
   });
 
   for (const [what, source, login, reason] of [
-    ['a wrong password', () => camera.url('main'), { rtspUser: 'admin', rtspPassword: 'not-the-password' }, /^wrong user or password for 127\.0\.0\.1:\d+\/main/],
+    [
+      'a wrong password',
+      () => camera.url('main'),
+      { rtspUser: 'admin', rtspPassword: 'not-the-password' },
+      /^wrong user or password for 127\.0\.0\.1:\d+\/main/,
+    ],
     ['a wrong path', () => camera.url('nope'), { rtspUser: 'admin', rtspPassword: PASSWORD }, /no such stream at 127\.0\.0\.1:\d+\/nope/],
-    ['nothing listening', async () => `rtsp://127.0.0.1:${await freePort()}/main`, { rtspUser: 'admin', rtspPassword: PASSWORD }, /^nothing listens at 127\.0\.0\.1:\d+\/main/],
+    [
+      'nothing listening',
+      async () => `rtsp://127.0.0.1:${await freePort()}/main`,
+      { rtspUser: 'admin', rtspPassword: PASSWORD },
+      /^nothing listens at 127\.0\.0\.1:\d+\/main/,
+    ],
   ] as const) {
     it(`says why in one line for ${what}, without the password`, async () => {
       await load(await source(), {}, login);
