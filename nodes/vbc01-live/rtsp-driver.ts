@@ -46,11 +46,6 @@ export class RtspDriver implements StreamDriver {
 
   constructor(private readonly deps: RtspDriverDeps) {}
 
-  /** The running copy's process id (tests look for it to be gone). */
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
   begin(stream: LiveStream, host: DriverHost): void {
     this.stream = stream;
     this.host = host;
