@@ -153,7 +153,11 @@ describe('an RTSP source served over WHEP by vbc01-live', { skip }, () => {
     assert.equal((await leave(joined.location!)).status, 204);
     await waitFor('the copy gone after the grace time', async () => (copies().length === 0 ? true : undefined));
     assert.equal((await liveState()).state, 'stopped');
-    for (let p = range.portMin; p <= range.portMax; p++) assert.ok(await udpPortFree(p), `UDP port ${p} is released`);
+    // The state says stopped at once; the stream's sockets close right after.
+    await waitFor('the stream ports released', async () => {
+      for (let p = range.portMin; p <= range.portMax; p++) if (!(await udpPortFree(p))) return undefined;
+      return true;
+    });
   });
 
   it('restarts the copy when the camera drops, and the page decodes again', async () => {
