@@ -18,6 +18,8 @@ import { envSetting, SETTINGS } from '../../nodes/lib/settings';
 import { DEFAULT_TRUSTED_PROXIES, parseTrustedProxies, type TrustedProxies } from '../../nodes/lib/client-address';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../flows/package-root';
+import { rtspSourceIds } from '../../nodes/vbc01-live/rtsp-sources';
+import { sinkFiles, sinkIsLocal } from './rtsp-sink';
 
 /**
  * Stock node modules only the benchmark's baseline flow uses (devDependencies). Installs
@@ -133,6 +135,7 @@ export function settingsFor(env: Env): RoleSettings {
   };
 
   Object.assign(flowEnv, piFlowEnv(env, role, flowEnv.PICAM_PREFIX!, problems), outboxEnv(env, dataDir));
+  Object.assign(flowEnv, liveRtspEnv(env, demo, flowEnv, resolve(dataDir, 'hls')));
   // Parsed once, here, from the environment the role was read from; the runtime uses this result.
   let mediamtxAuth: AuthConfig = { devices: [], viewers: [] };
   try {
@@ -258,6 +261,8 @@ export function settingsFor(env: Env): RoleSettings {
       apiHash: apiAuth?.pass,
       // The demo runs the Pi flow in the same runtime: its MJPEG preview is on this server.
       demoMjpeg: demo ? { [flowEnv.PICAM_DEVICE_ID!]: flowEnv.PICAM_PREVIEW_PATH! } : undefined,
+      // Cameras the runtime itself serves over WHEP (vbc01-live's RTSP sources): ids only, never their URLs.
+      runtimeLive: rtspSourceIds(flowEnv.PICAM_LIVE_RTSP_SOURCES),
     },
     problems,
   );
@@ -271,6 +276,23 @@ export function settingsFor(env: Env): RoleSettings {
     trustedProxies,
     mediamtxAuth,
     ...(internalPort !== undefined && { internalPort }),
+  };
+}
+
+/**
+ * The live node's RTSP sources (cameras it copies to browsers itself, where no MediaMTX runs) and
+ * their login. The demo without a WebRTC server for the browser (no MediaMTX, so no
+ * PICAM_WEBRTC_URL) serves its Pi camera this way, from the RTP its RTSP sink passes on
+ * (rtsp-sink.ts); with MediaMTX, or on a server, none unless PICAM_LIVE_RTSP_SOURCES names some.
+ */
+function liveRtspEnv(env: Env, demo: boolean, flowEnv: Record<string, string>, sinkDir: string): Record<string, string> {
+  const rtspUrl = flowEnv.PICAM_RTSP_URL ?? '';
+  const demoSource =
+    demo && !env.PICAM_WEBRTC_URL && sinkIsLocal(rtspUrl) ? `${flowEnv.PICAM_DEVICE_ID}=${sinkFiles(rtspUrl, sinkDir).sdp}` : '';
+  return {
+    PICAM_LIVE_RTSP_SOURCES: env.PICAM_LIVE_RTSP_SOURCES ?? demoSource,
+    PICAM_LIVE_RTSP_USER: env.PICAM_LIVE_RTSP_USER ?? '',
+    PICAM_LIVE_RTSP_PASSWORD: env.PICAM_LIVE_RTSP_PASSWORD ?? '',
   };
 }
 

@@ -31,6 +31,8 @@ export interface DashboardConfig {
   webrtcUrl: string;
   /** device id → MJPEG URL (absolute or on this server) */
   mjpeg: Record<string, string>;
+  /** cameras the runtime serves over its own WHEP (/api/live): RTSP sources of the live node */
+  runtimeLive: string[];
 }
 
 const USER_NAME = /^[A-Za-z0-9_.@-]{1,64}$/;
@@ -40,7 +42,7 @@ const list = (raw: string | undefined): string[] => parseList(raw);
 
 export function dashboardConfig(
   env: Env,
-  role: { open: boolean; apiUser?: string; apiHash?: string; demoMjpeg?: Record<string, string> },
+  role: { open: boolean; apiUser?: string; apiHash?: string; demoMjpeg?: Record<string, string>; runtimeLive?: string[] },
   problems: string[],
 ): DashboardConfig {
   const users = new Map<string, string>();
@@ -83,5 +85,5 @@ export function dashboardConfig(
     mjpeg[id] = url;
   }
 
-  return { open: role.open, users, tokens, webrtcUrl, mjpeg };
+  return { open: role.open, users, tokens, webrtcUrl, mjpeg, runtimeLive: role.runtimeLive ?? [] };
 }

@@ -80,7 +80,7 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
   /** Rate limits are per client: behind a trusted proxy, the client it names. */
   const clientOf = (req: IncomingMessage): string => clientAddress(req, o.trustedProxies);
   const sessionOf = (req: IncomingMessage): Session | undefined => sessions.verify(readCookie(req.headers.cookie, SESSION_COOKIE));
-  const clientConfig: DashboardClientConfig = { webrtcUrl: o.config.webrtcUrl, mjpeg: o.config.mjpeg };
+  const clientConfig: DashboardClientConfig = { webrtcUrl: o.config.webrtcUrl, mjpeg: o.config.mjpeg, runtimeLive: o.config.runtimeLive };
   const info = (s: Session | undefined): SessionInfo =>
     s
       ? { user: s.user, open: false, csrfToken: sessions.csrfToken(s), expiresAt: s.expiresMs, remember: s.remember, config: clientConfig }

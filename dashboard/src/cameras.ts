@@ -180,7 +180,7 @@ export class CameraGrid {
       card.player = new LivePlayer(
         videoBox,
         videoStatus,
-        videoSourceFor(id, this.config.webrtcUrl, this.config.mjpeg, card.row.device_type ?? undefined),
+        videoSourceFor(id, this.config.webrtcUrl, this.config.mjpeg, card.row.device_type ?? undefined, this.config.runtimeLive),
         label,
       );
       card.player.start();

@@ -15,7 +15,10 @@ import { HostedRelay, isHostedCamera, RELAY_RETRY_MS } from './hosted-live';
 /** `relay`: a camera hosted by a Pi, relayed only while asked (hosted-live.ts). */
 export type VideoSource =
   | { kind: 'whep'; url: string; fallbackMjpeg?: string; relay?: string }
-  /** a VBC01: WHEP to the runtime, which asks the camera to stream; its state at stateUrl */
+  /**
+   * WHEP to the runtime itself (the vbc01-live node), which starts the camera's stream on demand:
+   * a VBC01 (asked over MQTT) or an RTSP source it copies where no MediaMTX runs; state at stateUrl
+   */
   | { kind: 'vbc01'; url: string; stateUrl: string }
   | { kind: 'mjpeg'; url: string }
   | { kind: 'none' };
@@ -23,9 +26,16 @@ export type VideoSource =
 /** Where an IP camera's MJPEG is served (the ipcam node's API, same origin, behind the dashboard login). */
 export const ipcamMjpegUrl = (cameraId: string): string => apiUrl(API_PATHS.ipcamMjpeg, { id: cameraId });
 
-export function videoSourceFor(cameraId: string, webrtcUrl: string, mjpeg: Record<string, string>, deviceType?: string): VideoSource {
-  // VBC01 cameras stream only when asked (stream/play): never through MediaMTX.
-  if (deviceType === 'hive-cam')
+export function videoSourceFor(
+  cameraId: string,
+  webrtcUrl: string,
+  mjpeg: Record<string, string>,
+  deviceType?: string,
+  runtimeLive: readonly string[] = [],
+): VideoSource {
+  // VBC01 cameras stream only when asked (stream/play): never through MediaMTX. An RTSP source of
+  // the runtime's live node (the demo's Pi camera without MediaMTX) takes the same path.
+  if (deviceType === 'hive-cam' || runtimeLive.includes(cameraId))
     return { kind: 'vbc01', url: apiUrl(API_PATHS.liveWhep, { cameraId }), stateUrl: apiUrl(API_PATHS.liveCamera, { cameraId }) };
   // A Pi's hosted camera has no MJPEG in the cloud: only what its Pi relays to MediaMTX.
   if (isHostedCamera(cameraId))

@@ -1,13 +1,13 @@
 /**
- * One VBC01 camera's live stream, whatever the number of viewers: a bridge stream opened,
- * `stream/play` sent, keepalives at once and then every 15 s while it runs, and
- * `stream/stop` when the last viewer has been gone for the grace time (a page reload does
- * not restart the camera), when the camera does not answer, or when its video stops for
- * the idle time-out. States, as the dashboard shows them:
+ * One camera's live stream, whatever the number of viewers: a bridge stream opened, the source
+ * started by its driver (a VBC01 asked over MQTT: vbc01-driver.ts; an RTSP stream copied by
+ * ffmpeg: rtsp-driver.ts), and stopped when the last viewer has been gone for the grace time
+ * (a page reload does not restart the camera), when the source does not answer, or when its
+ * video stops for the idle time-out. States, as the dashboard shows them:
  *
- *   asking   the stream is opened and `stream/play` handed to the command sender
- *   waiting  the broker took `stream/play` (command-sender reported it sent): waiting for video
- *   playing  the camera's packets arrive
+ *   asking   the stream is opened and the source asked (stream/play handed to the command sender)
+ *   waiting  the source took it (the broker took stream/play; the copy runs): waiting for video
+ *   playing  the source's packets arrive
  *   stalled  they stopped arriving (for longer than the bridge's stall time)
  *   failed   it ended on its own: `reason` says why ("the camera did not answer: ...")
  *   stopped  it ended because nobody watches, or the node closed
@@ -16,16 +16,8 @@ import { BadOfferError } from '../lib/live/whep-viewer';
 import { EventEmitter } from 'node:events';
 import type { LiveStateName } from '../lib/contract/live';
 import type { LiveStream, LiveStreamOptions, LiveStreamStats } from '../lib/live/bridge-types';
-import {
-  keepaliveCommand,
-  newCname,
-  newStreamId,
-  playCommand,
-  stopCommand,
-  type StreamCommandMessage,
-  VBC01_AUDIO_SSRC,
-  VBC01_VIDEO_SSRC,
-} from './vbc01-signalling';
+import type { DriverFactory, StreamDriver } from './stream-driver';
+import { newStreamId } from './vbc01-signalling';
 
 /** Why a viewer was not let in, with the HTTP status that says it (400: the offer; 503: the camera). */
 export class ViewerRefused extends Error {
@@ -54,14 +46,12 @@ export interface SessionTimings {
 }
 
 export interface SessionDeps {
-  prefix: string;
-  /** the IPv4 address the camera sends RTP to */
-  cameraAddress: string;
   rembStartBps: number;
   rembFloorBps: number;
   timings: SessionTimings;
   open(opts: LiveStreamOptions): Promise<LiveStream>;
-  publish(msg: StreamCommandMessage): void;
+  /** the camera's kind of source: a VBC01 over MQTT, or an RTSP copy */
+  driver: DriverFactory;
 }
 
 export interface SessionSnapshot {
@@ -72,7 +62,8 @@ export interface SessionSnapshot {
   streamId: string;
   /** Unix ms of the last state change */
   sinceMs: number;
-  keepalivesSent: number;
+  /** a VBC01's keepalives so far */
+  keepalivesSent?: number;
   stats?: LiveStreamStats;
 }
 
@@ -84,13 +75,11 @@ export class CameraSession extends EventEmitter {
   private sinceMs = Date.now();
   private stream?: LiveStream;
   private lastStats?: LiveStreamStats;
-  private keepalives = 0;
-  private playRequestId?: string;
+  private readonly driver: StreamDriver;
   /** viewers whose join waits for video: the grace timer must not stop the camera under them */
   private joining = 0;
   private viewers = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
-  private keepaliveTimer?: NodeJS.Timeout;
   private graceTimer?: NodeJS.Timeout;
   private answerTimer?: NodeJS.Timeout;
   private idleTimer?: NodeJS.Timeout;
@@ -102,6 +91,7 @@ export class CameraSession extends EventEmitter {
     private readonly deps: SessionDeps,
   ) {
     super();
+    this.driver = deps.driver(cameraId, this.streamId);
     // Each viewer waiting for video listens for the state until it comes: as many as join at once.
     this.setMaxListeners(0);
   }
@@ -118,7 +108,7 @@ export class CameraSession extends EventEmitter {
       ...(this.reason !== undefined && { reason: this.reason }),
       streamId: this.streamId,
       sinceMs: this.sinceMs,
-      keepalivesSent: this.keepalives,
+      ...(this.driver.keepalivesSent !== undefined && { keepalivesSent: this.driver.keepalivesSent }),
       ...(stats && { stats }),
     };
   }
@@ -134,12 +124,10 @@ export class CameraSession extends EventEmitter {
     try {
       stream = await this.deps.open({
         cameraId: this.cameraId,
-        videoSsrc: VBC01_VIDEO_SSRC,
-        audioSsrc: VBC01_AUDIO_SSRC,
+        ...this.driver.checks,
         rembStartBps: this.deps.rembStartBps,
         rembFloorBps: this.deps.rembFloorBps,
         stallAfterMs: timings.stallMs,
-        sendRtcp: true,
       });
     } catch (err) {
       await this.end('failed', `the video bridge could not open a stream: ${(err as Error).message}`);
@@ -156,29 +144,18 @@ export class CameraSession extends EventEmitter {
     stream.on('viewers', (count: number) => this.viewersChanged(count));
     stream.on('closed', () => void this.end('failed', 'the video bridge closed the stream'));
 
-    const play = playCommand(this.deps.prefix, {
-      cameraId: this.cameraId,
-      streamId: this.streamId,
-      address: this.deps.cameraAddress,
-      ports: stream.ports,
-      cname: newCname(),
+    this.driver.begin(stream, {
+      asked: () => {
+        if (this.state === 'asking') this.set('waiting');
+      },
+      failed: (reason) => void this.end('failed', reason),
     });
-    this.playRequestId = play.payload.requestId;
-    this.deps.publish(play);
-    // §7: the first keepalive at once, then every 15 s for as long as the stream runs.
-    this.keepalive();
-    this.keepaliveTimer = this.every(timings.keepaliveMs, () => this.keepalive());
-    this.answerTimer = this.after(timings.answerMs, () =>
-      this.end('failed', `the camera did not answer: no video ${timings.answerMs / 1000} s after stream/play`),
-    );
+    this.answerTimer = this.after(timings.answerMs, () => this.end('failed', this.driver.noAnswer(timings.answerMs / 1000)));
   }
 
   /** What command-sender reported for one of our commands (its output 2). */
   commandOutcome(requestId: string, outcome: string, why?: string): void {
-    if (requestId !== this.playRequestId || this.ended) return;
-    if (outcome === 'sent') {
-      if (this.state === 'asking') this.set('waiting');
-    } else void this.end('failed', `stream/play was not delivered (${outcome}${why ? `: ${why}` : ''})`);
+    if (!this.ended) this.driver.commandOutcome?.(requestId, outcome, why);
   }
 
   /** Resolves when the camera streams; rejects with the reason when the stream ended instead. */
@@ -227,10 +204,6 @@ export class CameraSession extends EventEmitter {
     return this.end('stopped', reason);
   }
 
-  private keepalive(): void {
-    this.deps.publish(keepaliveCommand(this.deps.prefix, this.cameraId, this.streamId, this.keepalives++));
-  }
-
   private playing(): void {
     if (this.ended) return;
     this.clear(this.answerTimer);
@@ -243,7 +216,7 @@ export class CameraSession extends EventEmitter {
     this.set('stalled');
     const idleS = this.deps.timings.idleMs / 1000;
     this.clear(this.idleTimer);
-    this.idleTimer = this.after(this.deps.timings.idleMs, () => this.end('failed', `the camera stopped sending (no video for ${idleS} s)`));
+    this.idleTimer = this.after(this.deps.timings.idleMs, () => this.end('failed', this.driver.stoppedSending(idleS)));
   }
 
   private viewersChanged(count: number): void {
@@ -268,17 +241,19 @@ export class CameraSession extends EventEmitter {
   private end(state: 'failed' | 'stopped', reason: string): Promise<void> {
     return (this.ending ??= (async () => {
       for (const t of this.timers) clearTimeout(t);
-      clearInterval(this.keepaliveTimer);
       this.timers.clear();
       const stream = this.stream;
+      let stopping: Promise<void> | undefined;
       if (stream) {
-        this.deps.publish(stopCommand(this.deps.prefix, this.cameraId, this.streamId));
+        stopping = this.driver.end();
         this.lastStats = stream.stats();
         this.stream = undefined;
         stream.removeAllListeners();
       }
       if (!this.ended) this.set(state, reason);
       this.emit('ended');
+      // The source first (the copy's ffmpeg gone), then the stream's ports are given back.
+      await stopping;
       await stream?.close();
     })());
   }
@@ -298,10 +273,6 @@ export class CameraSession extends EventEmitter {
     }, ms);
     this.timers.add(t);
     return t;
-  }
-
-  private every(ms: number, fn: () => void): NodeJS.Timeout {
-    return setInterval(fn, ms);
   }
 
   private clear(t: NodeJS.Timeout | undefined): void {

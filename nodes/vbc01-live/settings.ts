@@ -8,6 +8,7 @@ import type { NodeDef } from 'node-red';
 import { parseNumber, SETTINGS, type SettingName } from '../lib/settings';
 import type { LiveBridgeOptions } from '../lib/live/bridge-types';
 import type { SessionTimings } from './camera-session';
+import { parseRtspSources, type RtspLogin, type RtspSourceSpec } from './rtsp-sources';
 
 type Raw = string | number | undefined;
 
@@ -25,6 +26,14 @@ export interface Vbc01LiveDef extends NodeDef {
   idleSeconds?: Raw;
   /** a picam-database config node: only known, connected VBC01 cameras are asked to stream */
   database?: string;
+  /** cameras served from an RTSP stream: "cameraId=rtsp://host/path, ..." (rtsp-sources.ts) */
+  rtspSources?: string;
+}
+
+/** The node's credentials: the login of RTSP sources whose URL has none. */
+export interface Vbc01LiveCredentials {
+  rtspUser?: string;
+  rtspPassword?: string;
 }
 
 export interface LiveConfig {
@@ -34,6 +43,8 @@ export interface LiveConfig {
   rembStartBps: number;
   rembFloorBps: number;
   timings: SessionTimings;
+  /** camera id → its RTSP source; every other camera is a VBC01 */
+  rtspSources: Map<string, RtspSourceSpec>;
 }
 
 /** The bridge's stall report comes before the idle stop: a short gap is shown, not acted on. */
@@ -66,7 +77,7 @@ export function hostAddress(): string {
   return '127.0.0.1';
 }
 
-export function liveConfig(def: Vbc01LiveDef): LiveConfig {
+export function liveConfig(def: Vbc01LiveDef, credentials: Vbc01LiveCredentials = {}): LiveConfig {
   const portMin = setting(def, 'livePortMin');
   const portMax = setting(def, 'livePortMax');
   if (portMin > 65535 || portMax > 65535) throw new Error('ports must be at most 65535');
@@ -77,8 +88,10 @@ export function liveConfig(def: Vbc01LiveDef): LiveConfig {
   if (rembFloorBps > rembStartBps) throw new Error('the REMB floor must not be above the REMB start');
   const publicAddress = address('publicAddress', def.publicAddress);
   const cameraAddress = address('cameraAddress', def.cameraAddress) ?? publicAddress ?? hostAddress();
+  const login: RtspLogin = { user: credentials.rtspUser, password: credentials.rtspPassword };
   return {
     prefix: (def.prefix || 'prod').replace(/\/+$/, ''),
+    rtspSources: parseRtspSources(def.rtspSources, login),
     bridge: { portMin, portMax, ...(publicAddress && { iceAddress: publicAddress }) },
     cameraAddress,
     rembStartBps,

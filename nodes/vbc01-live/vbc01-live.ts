@@ -2,7 +2,8 @@
  * vbc01-live: live video from VBC01 cameras, on demand (issue 17). Owns the RTP/WHEP bridge
  * and the camera side over MQTT: a browser's WHEP offer for camera X opens one bridge stream
  * for X (shared by every viewer) and sends X `stream/play`, keepalives, and `stream/stop`
- * when the last viewer has left.
+ * when the last viewer has left. A camera named in `rtspSources` is instead copied from its
+ * RTSP stream by a supervised ffmpeg while anyone watches (where no MediaMTX runs).
  *   input:    command-sender's reports (output 2): a delivered stream/play moves the camera from
  *             "asking" to "waiting for video"; {topic: "stop", deviceId} stops a camera's stream
  *   output 1: MQTT commands (stream/play, keepalive, stop) for command-sender
@@ -21,9 +22,10 @@ import type { PicamDatabaseNode } from '../lib/store/database-node';
 import { DEVICE_ID_PATTERN } from '../lib/types';
 import { VBC01_DEVICE_TYPE } from '../lib/vbc01';
 import { bridgeFactory } from './bridge';
+import { driverFactory } from './drivers';
 import type { SessionSnapshot } from './camera-session';
 import { LiveCameras, type CameraCheck } from './live-cameras';
-import { liveConfig, type Vbc01LiveDef } from './settings';
+import { liveConfig, type Vbc01LiveCredentials, type Vbc01LiveDef } from './settings';
 import { streamTokenCheck } from './viewer-access';
 import { whepRouter } from './whep-api';
 
@@ -70,7 +72,7 @@ export default function register(RED: NodeAPI): void {
     const status = new StatusReporter(node, 1000);
     let config: ReturnType<typeof liveConfig>;
     try {
-      config = liveConfig(def);
+      config = liveConfig(def, (node as Node & { credentials?: Vbc01LiveCredentials }).credentials);
     } catch (err) {
       status.now('error', (err as Error).message.slice(0, 100));
       node.on('input', (_m: NodeMessageInFlow, _s: Send, done: Done) => done(new Error(`vbc01-live: ${(err as Error).message}`)));
@@ -82,13 +84,14 @@ export default function register(RED: NodeAPI): void {
     if (def.database && !db) node.warn('the database config node is missing: every camera id is accepted');
 
     const cameras: LiveCameras = new LiveCameras({
-      prefix: config.prefix,
-      cameraAddress: config.cameraAddress,
       rembStartBps: config.rembStartBps,
       rembFloorBps: config.rembFloorBps,
       timings: config.timings,
       open: (opts: LiveStreamOptions): Promise<LiveStream> => bridge.open(opts),
-      publish: (msg) => node.send([msg as unknown as NodeMessage, null]),
+      driver: driverFactory(config, {
+        publish: (msg) => node.send([msg as unknown as NodeMessage, null]),
+        log: (line) => node.log(line),
+      }),
       check: (id) => knownCamera(id),
       changed: (snapshot) => {
         node.send([null, { topic: 'live/state', deviceId: snapshot.cameraId, payload: snapshot } as NodeMessage]);
@@ -110,9 +113,9 @@ export default function register(RED: NodeAPI): void {
       },
     });
 
-    /** With a database: only VBC01 cameras it knows, and not while they are offline. */
+    /** An RTSP-sourced camera (configured); with a database: only VBC01 cameras it knows, and not while they are offline. */
     async function knownCamera(id: string): Promise<CameraCheck> {
-      if (!db) return { ok: true };
+      if (!db || config.rtspSources.has(id)) return { ok: true };
       const store = database.store;
       if (!store) return { ok: false, status: 503, reason: 'the database is not open yet: try again shortly' };
       const row = (await store.query('cameras')).cameras.find((c) => c.camera_id === id);
@@ -153,5 +156,7 @@ export default function register(RED: NodeAPI): void {
       done(new Error(`vbc01-live: unknown input topic "${topic.slice(0, 60)}" (expected command/... reports or "stop")`));
     });
   }
-  RED.nodes.registerType('vbc01-live', Vbc01Live as unknown as NodeConstructor);
+  RED.nodes.registerType('vbc01-live', Vbc01Live as unknown as NodeConstructor, {
+    credentials: { rtspUser: { type: 'text' }, rtspPassword: { type: 'password' } },
+  });
 }

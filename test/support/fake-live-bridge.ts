@@ -84,6 +84,13 @@ export class FakeLiveStream extends EventEmitter implements LiveStream {
     if (this.viewerIds.delete(viewerId)) this.emit('viewers', this.viewerIds.size);
   }
 
+  /** How often the driver said its sender restarted (forgetSource). */
+  sourcesForgotten = 0;
+
+  forgetSource(): void {
+    this.sourcesForgotten++;
+  }
+
   /** A browser whose connection died: the bridge drops it and says so. */
   dropAllViewers(): void {
     this.viewerIds.clear();

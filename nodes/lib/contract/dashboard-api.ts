@@ -10,6 +10,8 @@ export interface DashboardClientConfig {
   webrtcUrl: string;
   /** device id → MJPEG preview URL, the fallback when there is no WebRTC */
   mjpeg: Record<string, string>;
+  /** cameras the runtime serves over its own WHEP (/api/live), as it does VBC01s: RTSP sources where no MediaMTX runs */
+  runtimeLive?: string[];
 }
 
 /** GET /api/session (200), POST /api/login (200) */

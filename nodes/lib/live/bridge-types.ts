@@ -75,6 +75,12 @@ export interface LiveStream extends EventEmitter {
   /** A browser's WHEP offer (SDP, non-trickle): the answer, or throws a clear Error for a bad offer. */
   addViewer(offerSdp: string): Promise<WhepAnswer>;
   removeViewer(viewerId: string): void;
+  /**
+   * The driver restarted its own sender (the RTSP source's ffmpeg copy sends from a new port,
+   * with a new sequence): the next packet with the stream's SSRC teaches the source again.
+   * Never called for a VBC01, whose address stays the one it first sent from.
+   */
+  forgetSource(): void;
   close(): Promise<void>;
 }
 

@@ -67,6 +67,18 @@ export class CameraLink extends EventEmitter<CameraLinkEvents> {
     return true;
   }
 
+  /**
+   * Forgets the learned source (address and ports) and restarts the reception statistics: the
+   * next packet with the stream's SSRC teaches the source again. For a driver that restarts its
+   * own local sender (the RTSP copy's ffmpeg sends from a new port, sequence and timestamps).
+   */
+  forgetSource(): void {
+    this.peer.address = undefined;
+    this.rtpPort = undefined;
+    this.rtcpPort = undefined;
+    this.reception.restart();
+  }
+
   get cameraKnown(): boolean {
     return this.rtpPort !== undefined;
   }

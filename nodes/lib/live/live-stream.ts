@@ -136,6 +136,13 @@ export class BridgeStream extends EventEmitter implements LiveStream {
     return { viewerId: viewer.id, sdp: viewer.answerSdp };
   }
 
+  /** The driver restarted its sender (a new ffmpeg copy): learn its address and sequence again. */
+  forgetSource(): void {
+    this.video.forgetSource();
+    this.audio?.forgetSource();
+    for (const viewer of this.viewers.values()) viewer.sourceRestarted();
+  }
+
   removeViewer(viewerId: string): void {
     const viewer = this.viewers.get(viewerId);
     if (!viewer) return;

@@ -32,6 +32,9 @@ export class Reception {
   private lastSrNtpMiddle = 0;
   private lastSrAt = 0;
   private readonly recent = new Int32Array(RECENT);
+  /** loss and packets counted before the last restart() (a new sender, a new sequence) */
+  private lostBefore = 0;
+  private packetsBefore = 0;
 
   constructor(
     readonly ssrc: number,
@@ -62,6 +65,24 @@ export class Reception {
     this.lastSrAt = nowMs;
   }
 
+  /**
+   * A new sender with the same SSRC (a restarted local copy): its sequence starts anew.
+   * The counters carry on (packets, bytes, loss so far); sequence, jitter and SR state restart.
+   */
+  restart(): void {
+    this.lostBefore = this.cumulativeLost;
+    this.packetsBefore = this.packets;
+    this.base = -1;
+    this.maxSeq = 0;
+    this.cycles = 0;
+    this.expectedPrior = 0;
+    this.receivedPrior = 0;
+    this.lastTransit = undefined;
+    this.lastSrAt = 0;
+    this.lastSrNtpMiddle = 0;
+    this.recent.fill(0);
+  }
+
   hasReceived(sequence: number): boolean {
     return this.recent[sequence % RECENT] === sequence + 1;
   }
@@ -76,8 +97,8 @@ export class Reception {
 
   /** Packets the camera sent that never arrived (duplicates can make the count dip; never below 0). */
   get cumulativeLost(): number {
-    if (!this.started) return 0;
-    return Math.max(0, this.extendedMax - this.base + 1 - this.packets);
+    if (!this.started) return this.lostBefore;
+    return this.lostBefore + Math.max(0, this.extendedMax - this.base + 1 - (this.packets - this.packetsBefore));
   }
 
   /** Loss since the last call (A.3); advances the interval. */
@@ -85,9 +106,10 @@ export class Reception {
     if (!this.started) return { expected: 0, lost: 0, fraction: undefined };
     const expected = this.extendedMax - this.base + 1;
     const expectedInterval = expected - this.expectedPrior;
-    const receivedInterval = this.packets - this.receivedPrior;
+    const received = this.packets - this.packetsBefore;
+    const receivedInterval = received - this.receivedPrior;
     this.expectedPrior = expected;
-    this.receivedPrior = this.packets;
+    this.receivedPrior = received;
     const lost = Math.max(0, expectedInterval - receivedInterval);
     return { expected: expectedInterval, lost, fraction: expectedInterval > 0 ? lost / expectedInterval : undefined };
   }

@@ -77,6 +77,8 @@ export class WhepViewer extends EventEmitter<WhepViewerEvents> {
   /** video packets sent to this viewer (after its first keyframe) */
   packetsSent = 0;
   private waitingForKeyframe = true;
+  /** the source restarted (a new sequence and clock): continue this viewer's numbering at its next packet */
+  private rebase = false;
   private closed = false;
   private video?: RTCRtpTransceiver;
   private audio?: RTCRtpTransceiver;
@@ -119,8 +121,23 @@ export class WhepViewer extends EventEmitter<WhepViewerEvents> {
       if (!startsH264Keyframe(packet.subarray(fields.payloadOffset))) return;
       this.waitingForKeyframe = false;
     }
+    if (this.rebase) {
+      this.rebase = false;
+      // werift offsets the new sender's sequence and timestamps to follow what this viewer already got
+      // (a marked discontinuity): the browser sees one stream, not a jump it might take for old packets.
+      if (this.packetsSent > 0) sender.replaceRTP({ sequenceNumber: fields.sequence, timestamp: fields.timestamp }, true);
+    }
     this.packetsSent++;
     this.send(this.video!, packet);
+  }
+
+  /**
+   * The stream's source was replaced by a new sender (the RTSP copy restarted): this viewer waits
+   * for its first keyframe and goes on with its own sequence numbers and timestamps from there.
+   */
+  sourceRestarted(): void {
+    this.rebase = true;
+    this.waitingForKeyframe = true;
   }
 
   forwardAudio(packet: Buffer): void {

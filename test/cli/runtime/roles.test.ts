@@ -31,6 +31,22 @@ describe('roles: Node-RED settings from the environment', () => {
     assert.equal(r.flowEnv.PICAM_DEVICE_TOPIC, 'prod/device/#');
   });
 
+  it("demo without MediaMTX: the Pi camera's live view is the runtime's own copy of the RTSP sink's RTP; with MediaMTX or on a server, none", () => {
+    const demo = settingsFor({ PICAM_DATA_DIR: '/tmp/picam-demo' });
+    assert.equal(demo.flowEnv.PICAM_LIVE_RTSP_SOURCES, 'picam-1=/tmp/picam-demo/hls/picam-1.sdp');
+    assert.deepEqual(demo.dashboard.runtimeLive, ['picam-1'], 'the dashboard plays it through /api/live');
+    assert.deepEqual([demo.flowEnv.PICAM_LIVE_RTSP_USER, demo.flowEnv.PICAM_LIVE_RTSP_PASSWORD], ['', '']);
+    // The demo's MediaMTX serves it (PICAM_WEBRTC_URL), as in production; a remote RTSP server is not the sink.
+    assert.equal(settingsFor({ PICAM_WEBRTC_URL: 'http://127.0.0.1:8889' }).flowEnv.PICAM_LIVE_RTSP_SOURCES, '');
+    assert.equal(settingsFor({ PICAM_RTSP_URL: 'rtsp://cams.example.org:8554/picam-1' }).flowEnv.PICAM_LIVE_RTSP_SOURCES, '');
+    const cloud = settingsFor({ PICAM_ROLE: 'cloud', ...SECRETS });
+    assert.equal(cloud.flowEnv.PICAM_LIVE_RTSP_SOURCES, '');
+    assert.deepEqual(cloud.dashboard.runtimeLive, []);
+    const named = settingsFor({ PICAM_ROLE: 'cloud', ...SECRETS, PICAM_LIVE_RTSP_SOURCES: 'gate=rtsp://u:pw@10.0.0.5/main' });
+    assert.deepEqual(named.dashboard.runtimeLive, ['gate'], 'ids only reach the dashboard');
+    assert.ok(!JSON.stringify(named.dashboard).includes('pw@'));
+  });
+
   it('cloud: refuses to start without every login and secret, and names each', () => {
     const r = settingsFor({ PICAM_ROLE: 'cloud' });
     for (const name of Object.keys(SECRETS))

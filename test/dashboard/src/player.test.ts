@@ -18,6 +18,7 @@ import { CAMERA, connected, topics } from '../../support/fixtures';
 import { freePort } from '../../support/ports';
 import { tempDir } from '../../support/tmp';
 import { waitFor } from '../../support/wait';
+import { videoSourceFor } from '../../../dashboard/src/player';
 
 const dataDir = tempDir('picam-live-page-');
 
@@ -84,5 +85,15 @@ describe('a VBC01 camera live view in the dashboard', { skip: skipWithoutChromiu
     const row = page.locator(`#live-table tr[data-camera="${CAMERA}"]`);
     await row.waitFor();
     assert.equal(await row.locator('td').first().textContent(), 'Waiting for video from the camera…');
+  });
+});
+
+describe('which path a camera plays by', () => {
+  it("takes the runtime's own WHEP for a VBC01 and for an RTSP source of the live node, MediaMTX or MJPEG otherwise", () => {
+    const runtime = { kind: 'vbc01', url: '/api/live/picam-1/whep', stateUrl: '/api/live/picam-1' };
+    assert.deepEqual(videoSourceFor('picam-1', '', { 'picam-1': '/picam/preview' }, 'picam', ['picam-1']), runtime);
+    assert.deepEqual(videoSourceFor('picam-1', 'http://mtx:8889', {}, 'picam', ['picam-1']), runtime);
+    assert.deepEqual(videoSourceFor('picam-1', '', { 'picam-1': '/picam/preview' }, 'picam'), { kind: 'mjpeg', url: '/picam/preview' });
+    assert.equal(videoSourceFor('picam-1', 'http://mtx:8889', {}, 'picam', ['other']).kind, 'whep');
   });
 });

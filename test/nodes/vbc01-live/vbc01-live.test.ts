@@ -14,6 +14,7 @@ import { Ops } from '../../../cli/runtime/ops';
 import { issueStreamToken } from '../../../dashboard/server/stream-tokens';
 import { fakeBridges, type FakeLiveBridge } from '../../support/fake-live-bridge';
 import { httpNodeServer } from '../../support/http-node';
+import { freePort } from '../../support/ports';
 import { waitFor } from '../../support/wait';
 import { Collector, helper, node, spy, text, until, useNodeRed } from '../../support/node-helper';
 
@@ -305,6 +306,21 @@ describe('vbc01-live', () => {
     await until('two refusals', () => (errors.length >= 2 ? errors : undefined));
     assert.match(text(errors[0]!), /^vbc01-live: stop needs msg.deviceId/);
     assert.match(text(errors[1]!), /^vbc01-live: unknown input topic "start"/);
+  });
+
+  it('opens an RTSP-sourced camera without MQTT, RTCP or the VBC01 SSRCs, and says why its copy failed', async () => {
+    const port = await freePort(); // nothing listens there
+    const { bridge, mqtt } = await load({ rtspSources: `picam-1=rtsp://viewer:pw-123@127.0.0.1:${port}/cam` });
+    const answer = await whep('picam-1');
+    const stream = await bridge.stream();
+    assert.equal(stream.options.sendRtcp, false, 'no RTCP or REMB toward a copy');
+    assert.equal(stream.options.audioSsrc, undefined, 'no audio accepted');
+    assert.notEqual(stream.options.videoSsrc, 1607797317, 'its own SSRC, not a VBC01 one');
+    assert.equal(answer.status, 503);
+    assert.equal(answer.json.error, `nothing listens at 127.0.0.1:${port}/cam (connection refused: check the address and RTSP port)`);
+    assert.ok(!answer.body.includes('pw-123'));
+    assert.deepEqual(mqtt.msgs, [], 'nothing goes over MQTT');
+    assert.ok(stream.closed, 'the stream is closed again');
   });
 
   it('stops the camera and closes the bridge on redeploy, and takes its routes away', async () => {

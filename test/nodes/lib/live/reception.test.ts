@@ -37,4 +37,17 @@ describe('reception statistics', () => {
     assert.equal(block.dlsr, 32768, 'half a second in 1/65536 s');
     assert.equal(block.highestSequence, 1);
   });
+
+  it('starts a new sequence after restart() (a new local sender), without counting the jump as loss', () => {
+    const r = new Reception(1, 90000);
+    for (let s = 100; s < 110; s++) if (s !== 105) r.onPacket(s, s * 3000, 10);
+    r.takeInterval();
+    assert.equal(r.cumulativeLost, 1);
+    r.restart();
+    for (let s = 7; s < 17; s++) r.onPacket(s, s * 3000, 10); // the new ffmpeg's random start, "behind" the old one
+    assert.equal(r.cumulativeLost, 1, 'the loss before stays, the jump adds none');
+    assert.deepEqual(r.takeInterval(), { expected: 10, lost: 0, fraction: 0 });
+    assert.ok(r.hasReceived(16) && !r.hasReceived(108), 'only the new sender is remembered for NACKs');
+    assert.equal(r.packets, 19, 'packets counted across the restart');
+  });
 });

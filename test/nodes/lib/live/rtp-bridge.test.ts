@@ -135,6 +135,19 @@ describe('the live bridge towards the camera', () => {
     assert.equal(learned.address, '127.0.0.1');
     assert.equal(learned.port, (camera.rtp.address() as { port: number }).port);
   });
+
+  it('takes a restarted local sender (new port, same SSRC) only after forgetSource', async () => {
+    const { stream, camera } = await started({ sendRtcp: false });
+    await until('camera packets', () => stream.stats().packets > 10);
+    camera.pause(); // the copy's ffmpeg ended
+    const restarted = new RtpTestCamera({ rtpPort: stream.ports.videoRtp });
+    cleanup.push(() => restarted.close());
+    await restarted.start();
+    await until('its packets dropped as spoofed (another source port)', () => stream.stats().spoofed > 5);
+    stream.forgetSource();
+    const accepted = stream.stats().packets;
+    await until('its packets accepted after forgetSource', () => stream.stats().packets > accepted + 10);
+  });
 });
 
 describe('the live bridge ports', () => {
