@@ -173,7 +173,15 @@ export function settingsFor(env: Env): RoleSettings {
   flowEnv.PICAM_UPLOAD_MAX_MB = envSetting(env, 'uploadMaxMB', problems);
   flowEnv.PICAM_UPLOAD_RETAIN_DAYS = envSetting(env, 'uploadRetainDays', problems);
   // The database's retention and how long input waits for it (picam-database).
-  for (const name of ['retainActivityDays', 'retainStatusDays', 'retainSensorDays', 'retainDeadLetterDays', 'holdSeconds'] as const)
+  for (const name of [
+    'retainActivityDays',
+    'retainStatusDays',
+    'retainSensorDays',
+    'retainSensorMinuteDays',
+    'retainSensorHourDays',
+    'retainDeadLetterDays',
+    'holdSeconds',
+  ] as const)
     flowEnv[SETTINGS[name].env] = envSetting(env, name, problems);
   // The VBC01 live view (vbc01-live): UDP range, REMB and timings from the settings table; the
   // addresses cameras and browsers reach this server at (empty: the host's first external IPv4).
