@@ -4,16 +4,7 @@
  * errors, and every value reaches SQL as a bound parameter.
  */
 import { COMMAND_STATES } from './command-queue';
-import type {
-  AlertLogRow,
-  CameraRow,
-  CommandRow,
-  DeadLetterRow,
-  EventRow,
-  Page,
-  StreamPoint,
-  StreamRow,
-} from '../contract/api-rows';
+import type { AlertLogRow, CameraRow, CommandRow, DeadLetterRow, EventRow, Page, StreamPoint, StreamRow } from '../contract/api-rows';
 import type { SensorHistory } from '../contract/dashboard-api';
 import { sensorHistory } from './sensor-history';
 import type { Connection, SqlValue } from './sqlite';

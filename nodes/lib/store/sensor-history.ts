@@ -62,9 +62,13 @@ const ROLLUP_COLUMNS = [
   ...metrics.flatMap((m) => [`min(${m}_min) AS ${m}_min`, `max(${m}_max) AS ${m}_max`]),
 ].join(', ');
 
-const RAW_COLUMNS = ['temperature', 'humidity', 'pressure', '1 AS samples', ...metrics.flatMap((m) => [`${m} AS ${m}_min`, `${m} AS ${m}_max`])].join(
-  ', ',
-);
+const RAW_COLUMNS = [
+  'temperature',
+  'humidity',
+  'pressure',
+  '1 AS samples',
+  ...metrics.flatMap((m) => [`${m} AS ${m}_min`, `${m} AS ${m}_max`]),
+].join(', ');
 
 const RAW_BUCKET_COLUMNS = [
   ...metrics.map((m) => `avg(${m}) AS ${m}`),
@@ -75,7 +79,10 @@ const RAW_BUCKET_COLUMNS = [
 /** Raw readings one by one when there are at most `points`, else averaged into buckets from `from`. */
 async function fromRaw(db: Connection, q: SensorHistoryQuery, wantedMs: number): Promise<{ bucketMs: number; readings: SensorPoint[] }> {
   const range = [q.deviceId, q.fromMs, q.toMs];
-  const count = await db.get<{ n: number }>('SELECT count(*) AS n FROM sensor_readings WHERE device_id = ? AND time_ms BETWEEN ? AND ?', range);
+  const count = await db.get<{ n: number }>(
+    'SELECT count(*) AS n FROM sensor_readings WHERE device_id = ? AND time_ms BETWEEN ? AND ?',
+    range,
+  );
   if ((count?.n ?? 0) <= q.points) {
     const readings = await db.all<SensorPoint>(
       `SELECT time_ms, ${RAW_COLUMNS} FROM sensor_readings WHERE device_id = ? AND time_ms BETWEEN ? AND ? ORDER BY time_ms`,
