@@ -34,11 +34,18 @@ const LEVELS: readonly Level[] = [
 
 export async function sensorHistory(db: Connection, q: SensorHistoryQuery): Promise<SensorHistory> {
   const wantedMs = Math.ceil((q.toMs - q.fromMs + 1) / q.points);
-  let i = LEVELS.findLastIndex((l) => l.ms <= wantedMs);
-  i = await reachingBack(db, q, i);
+  const answer = { deviceId: q.deviceId, from: q.fromMs, to: q.toMs };
+  // Few readings in a long range (a Pi that reports rarely) are shown one by one, as they are.
+  if ((await reachingBack(db, q, 0)) === 0 && (await rawCountUpTo(db, q, q.points + 1)) <= q.points) {
+    return { ...answer, resolution: 'raw', ...(await fromRaw(db, q, wantedMs)) };
+  }
+  const i = await reachingBack(
+    db,
+    q,
+    LEVELS.findLastIndex((l) => l.ms <= wantedMs),
+  );
   const level = LEVELS[i]!;
-  const answer = { deviceId: q.deviceId, from: q.fromMs, to: q.toMs, resolution: level.resolution };
-  if (level.ms === 0) return { ...answer, ...(await fromRaw(db, q, wantedMs)) };
+  if (level.ms === 0) return { ...answer, resolution: 'raw', ...(await fromRaw(db, q, wantedMs)) };
   // Whole roll-up rows per point, counted from the row that holds `from`.
   const bucketMs = Math.ceil(wantedMs / level.ms) * level.ms;
   const anchor = Math.floor(q.fromMs / level.ms) * level.ms;
@@ -50,7 +57,16 @@ export async function sensorHistory(db: Connection, q: SensorHistoryQuery): Prom
       GROUP BY 1 ORDER BY 1`,
     [anchor, bucketMs, q.deviceId, q.toMs],
   );
-  return { ...answer, bucketMs, readings };
+  return { ...answer, resolution: level.resolution, bucketMs, readings };
+}
+
+/** The raw readings in the range, counted up to `limit` (reads at most `limit` rows). */
+async function rawCountUpTo(db: Connection, q: SensorHistoryQuery, limit: number): Promise<number> {
+  const row = await db.get<{ n: number }>(
+    'SELECT count(*) AS n FROM (SELECT 1 FROM sensor_readings WHERE device_id = ? AND time_ms BETWEEN ? AND ? LIMIT ?)',
+    [q.deviceId, q.fromMs, q.toMs, limit],
+  );
+  return row?.n ?? 0;
 }
 
 const metrics = ['temperature', 'humidity', 'pressure'] as const;

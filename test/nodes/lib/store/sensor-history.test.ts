@@ -155,10 +155,14 @@ describe('sensor history: raw readings or roll-ups by range', () => {
     assert.equal(hourAgo.readings.length, 7);
     assert.equal(hourAgo.readings[0]!.temperature_min, hourAgo.readings[0]!.temperature);
 
-    const dayAgo = await ask(store, end - day, end);
+    const dayAgo = await ask(store, end - day, end, 100);
     assert.equal(dayAgo.resolution, 'minute');
-    assert.equal(dayAgo.bucketMs, 3 * minute, 'a day in 500 points: whole minutes, 3 each');
-    assert.equal(dayAgo.readings.length, 145, 'one per 10-minute reading');
+    assert.equal(dayAgo.bucketMs, 15 * minute, 'a day in 100 points: whole minutes, 15 each');
+    assert.equal(dayAgo.readings.length, 97);
+
+    // Readings fewer than the points asked for are shown one by one, whatever the range.
+    const sparse = await ask(store, end - day, end);
+    assert.deepEqual([sparse.resolution, sparse.bucketMs, sparse.readings.length], ['raw', 0, 145]);
 
     const month = await ask(store, end - 30 * day, end);
     assert.equal(month.resolution, 'hour');
