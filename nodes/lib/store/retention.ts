@@ -99,10 +99,15 @@ export const retentionSql = {
        SELECT (SELECT min(${t.key}) FROM ${t.table})
        UNION ALL SELECT (SELECT min(${t.key}) FROM ${t.table} WHERE ${t.key} > k.id) FROM k WHERE k.id IS NOT NULL)
      SELECT id FROM k WHERE id IS NOT NULL AND (SELECT min(${t.time}) FROM ${t.table} WHERE ${t.key} = k.id) < ?`,
-  /** the key's oldest rows, at most ?3 of them: a range of the primary key */
-  keyedDelete: (t: KeyedTable) =>
-    `DELETE FROM ${t.table} WHERE ${t.key} = ?1 AND ${t.time} < ?2 AND ${t.time} <= coalesce(
-       (SELECT ${t.time} FROM ${t.table} WHERE ${t.key} = ?1 AND ${t.time} < ?2 ORDER BY ${t.time} LIMIT 1 OFFSET ?3 - 1), ?2)`,
+  /**
+   * The time of the key's `?3 + 1`th oldest row before the cutoff, then a delete up to it: two
+   * statements, because SQLite bounds a range by one upper bound only, and with both
+   * `time < cutoff` and `time <= that` in one DELETE it walked every old row of the key.
+   */
+  keyedBound: (t: KeyedTable) =>
+    `SELECT ${t.time} AS t FROM ${t.table} WHERE ${t.key} = ?1 AND ${t.time} < ?2 ORDER BY ${t.time} LIMIT 1 OFFSET ?3`,
+  keyedDeleteThrough: (t: KeyedTable) => `DELETE FROM ${t.table} WHERE ${t.key} = ?1 AND ${t.time} <= ?2`,
+  keyedDeleteBefore: (t: KeyedTable) => `DELETE FROM ${t.table} WHERE ${t.key} = ?1 AND ${t.time} < ?2`,
 };
 
 /** Deletes what is due in every table; returns the rows deleted. */
@@ -119,7 +124,12 @@ export async function pruneAll(deps: RetentionDeps, nowMs: number): Promise<numb
     if (cutoff === undefined) continue;
     const keys = await deps.reader.all<{ id: string }>(retentionSql.keyedDue(t), [cutoff]);
     for (const { id } of keys) {
-      deleted += await inBatches(deps, batch, (conn, size) => conn.run(retentionSql.keyedDelete(t), [id, cutoff, size]));
+      deleted += await inBatches(deps, batch, async (conn, size) => {
+        const bound = await conn.get<{ t: number }>(retentionSql.keyedBound(t), [id, cutoff, size - 1]);
+        return bound
+          ? conn.run(retentionSql.keyedDeleteThrough(t), [id, bound.t])
+          : conn.run(retentionSql.keyedDeleteBefore(t), [id, cutoff]);
+      });
     }
   }
   if (deleted > 0) await giveBackPages(deps);
@@ -142,9 +152,13 @@ async function inBatches(
   let deleted = 0;
   while (!deps.stopped()) {
     const size = batch.size;
-    const started = performance.now();
-    const { changes } = await deps.exclusive((conn) => step(conn, size));
-    batch.took(performance.now() - started);
+    const { changes } = await deps.exclusive(async (conn) => {
+      // Timed inside the task: waiting for an ingest commit is not the batch's own time.
+      const started = performance.now();
+      const result = await step(conn, size);
+      batch.took(performance.now() - started);
+      return result;
+    });
     deleted += changes;
     if (changes < size) break;
     // Let callbacks and timers run, so records arriving now are queued before the next batch.

@@ -74,7 +74,9 @@ describe('retention', () => {
       // The due check walks the keys through the primary key, one seek each (`k` is its own list).
       for (const [sql, params] of [
         [retentionSql.keyedDue(t), [1]],
-        [retentionSql.keyedDelete(t), ['x', 1, 10]],
+        [retentionSql.keyedBound(t), ['x', 1, 10]],
+        [retentionSql.keyedDeleteThrough(t), ['x', 1]],
+        [retentionSql.keyedDeleteBefore(t), ['x', 1]],
       ] as const) {
         const details = await plan(sql, [...params]);
         assert.ok(!details.some((d) => /^SCAN (?!k$|CONSTANT ROW)/.test(d)), `${t.table} scanned:\n${plans.at(-1)}`);
