@@ -183,7 +183,12 @@ async function ingest(store: EventStore, label: string, minS: number, during?: (
   await store.writer.flush();
   const seconds = (performance.now() - started) / 1000;
   // The last second is partial: left out of the per-second figures.
-  const p99s = perSecond.slice(0, -1).map((ms) => percentile(ms.sort((a, b) => a - b), 0.99));
+  const p99s = perSecond.slice(0, -1).map((ms) =>
+    percentile(
+      ms.sort((a, b) => a - b),
+      0.99,
+    ),
+  );
   const sortedP99 = [...p99s].sort((a, b) => a - b);
   return {
     label,
@@ -191,7 +196,7 @@ async function ingest(store: EventStore, label: string, minS: number, during?: (
     committedPerS: committed / seconds,
     p99Median: percentile(sortedP99, 0.5),
     p99Worst: sortedP99.at(-1) ?? 0,
-    maxMs: Math.max(...perSecond.flat()),
+    maxMs: perSecond.reduce((m, ms) => ms.reduce((a, b) => Math.max(a, b), m), 0),
     pruneS,
     pruned,
   };
@@ -251,9 +256,12 @@ async function main(): Promise<void> {
     if (LEGACY) copyFileSync(file, legacyFile);
     const sizeBefore = mb(file);
 
+    console.log(JSON.stringify({ backlog, fillS, sizeBefore, history }));
     store = await EventStore.open({ file });
     const alone = await ingest(store, 'ingest alone', PHASE_S);
+    console.log(JSON.stringify(alone));
     const withRetention = await ingest(store, 'ingest + retention (now)', PHASE_S, () => store.prune());
+    console.log(JSON.stringify(withRetention));
     const idleNow = await timeIt(() => store.prune());
     await store.close();
     const sizeAfter = mb(file);
@@ -297,11 +305,15 @@ function print(r: {
 }): void {
   const f = (n: number | undefined, d = 1) => (n === undefined ? '–' : n.toFixed(d));
   console.log(`\n## Retention and sensor history (${r.machine})`);
-  console.log(`backlog ${r.backlog.toLocaleString('en')} old rows, filled in ${f(r.fillS)} s; file ${f(r.sizeBeforeMb)} → ${f(r.sizeAfterMb)} MiB\n`);
+  console.log(
+    `backlog ${r.backlog.toLocaleString('en')} old rows, filled in ${f(r.fillS)} s; file ${f(r.sizeBeforeMb)} → ${f(r.sizeAfterMb)} MiB\n`,
+  );
   console.log('| /api/sensors, 500 points | answered from | points | now p50 / p95 ms | before (raw buckets) p50 / p95 ms |');
   console.log('|---|---|---|---|---|');
   for (const h of r.history)
-    console.log(`| ${h.range} | ${h.resolution} | ${h.points} | ${f(h.now.p50)} / ${f(h.now.p95)} | ${f(h.before.p50)} / ${f(h.before.p95)} |`);
+    console.log(
+      `| ${h.range} | ${h.resolution} | ${h.points} | ${f(h.now.p50)} / ${f(h.now.p95)} | ${f(h.before.p50)} / ${f(h.before.p95)} |`,
+    );
   console.log(`\n| ${RATE} records/s | seconds | committed/s | per-second p99 ms, median / worst | max ms | prune s (rows) |`);
   console.log('|---|---|---|---|---|---|');
   for (const i of r.ingest)
