@@ -101,7 +101,7 @@ describe('retention', () => {
   });
 
   it('deletes a backlog in batches of at most 1,000 rows, and writes arriving meanwhile commit between them', async () => {
-    const store = await EventStore.open({ file: fileName(), synchronous: 'NORMAL', retention: { status: 1, sensors: 1 } });
+    const store = await EventStore.open({ file: fileName(), synchronous: 'FULL', retention: { status: 1, sensors: 1 } });
     // Old rows of two kinds, and a few new ones that stay.
     await fill(store, 6000, (i) => heartbeat(`cam-${i % 3}`, now - 10 * day + i * 1000));
     await fill(store, 6000, (i) => reading(now - 10 * day + i * 2000, 20));
@@ -130,6 +130,11 @@ describe('retention', () => {
       const committed = position(`commit ${k}`);
       assert.ok(committed !== -1 && committed < batchesAt[k + 2]!, `record ${k} committed before batch ${k + 2}: ${log.join(', ')}`);
     }
+    assert.deepEqual(
+      await original((c) => c.get('PRAGMA synchronous')),
+      { synchronous: 2 },
+      "the store's own durability (FULL) is back after the batches, which ran without fsync",
+    );
     assert.deepEqual(await rows(store.file, 'SELECT count(*) AS n FROM status_events'), [{ n: 0 }]);
     assert.deepEqual(await rows(store.file, 'SELECT count(*) AS n FROM sensor_readings WHERE time_ms < ?', [now - day]), [{ n: 0 }]);
     assert.deepEqual(await rows(store.file, 'SELECT count(*) AS n FROM sensor_readings WHERE temperature = 21'), [{ n: 10 }]);
