@@ -180,6 +180,8 @@ export function settingsFor(env: Env): RoleSettings {
     'retainActivityDays',
     'retainStatusDays',
     'retainSensorDays',
+    'retainSensorMinuteDays',
+    'retainSensorHourDays',
     'retainDeadLetterDays',
     'holdSeconds',
     'readConnections',

@@ -1,7 +1,9 @@
 /**
  * Sense HAT readings: the latest values (from the live feed) and charts of the
- * last hour, day or week (GET /api/sensors/{id}, averaged by the server into at
- * most `points` buckets). One panel per Pi.
+ * last hour, day, week, month or year (GET /api/sensors/{id}, averaged by the server
+ * into at most `points` buckets, from its minute and hour roll-ups for long ranges).
+ * Each chart draws the mean as a line and each bucket's lowest to highest reading as a
+ * band. One panel per Pi.
  */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
@@ -22,6 +24,8 @@ const RANGES = [
   { key: 'hour', label: 'Last hour', ms: 3600_000 },
   { key: 'day', label: 'Last day', ms: 24 * 3600_000 },
   { key: 'week', label: 'Last week', ms: 7 * 24 * 3600_000 },
+  { key: 'month', label: 'Last month', ms: 30 * 24 * 3600_000 },
+  { key: 'year', label: 'Last year', ms: 365 * 24 * 3600_000 },
 ] as const;
 type RangeKey = (typeof RANGES)[number]['key'];
 const POINTS = 300;
@@ -34,9 +38,21 @@ interface Panel {
   range: RangeKey;
   rangeButtons: Map<RangeKey, HTMLButtonElement>;
   charts: Map<Metric, { plot?: uPlot; box: HTMLElement; summary: HTMLElement }>;
-  /** seconds, then one array per metric (uPlot's aligned data) */
-  data: [number[], Array<number | null>, Array<number | null>, Array<number | null>];
+  /** seconds, and per metric the means and each bucket's lowest and highest reading */
+  data: { t: number[]; series: Record<Metric, Band> };
 }
+
+interface Band {
+  mean: Array<number | null>;
+  min: Array<number | null>;
+  max: Array<number | null>;
+}
+
+const noData = (): Panel['data'] => ({
+  t: [],
+  series: { temperature: band(), humidity: band(), pressure: band() },
+});
+const band = (): Band => ({ mean: [], min: [], max: [] });
 
 export class SensorPanels {
   private readonly panels = new Map<string, Panel>();
@@ -65,13 +81,14 @@ export class SensorPanels {
     const p = this.panel(m.deviceId, m.deviceId);
     this.showLatest(p, m);
     if (p.range === 'hour') {
-      const [t, ...series] = p.data;
+      const { t, series } = p.data;
       t.push(m.timeMs / 1000);
-      METRICS.forEach((metric, i) => series[i]!.push(m[metric.key] ?? null));
+      // A single reading is its own lowest and highest.
+      for (const metric of METRICS) for (const s of Object.values(series[metric.key])) s.push(m[metric.key] ?? null);
       const cut = (Date.now() - 3600_000) / 1000;
       while (t.length && t[0]! < cut) {
         t.shift();
-        for (const s of series) s.shift();
+        for (const b of Object.values(series)) for (const s of Object.values(b)) s.shift();
       }
       this.draw(p);
     }
@@ -112,7 +129,7 @@ export class SensorPanels {
       range: 'hour',
       rangeButtons,
       charts,
-      data: [[], [], [], []],
+      data: noData(),
     };
     for (const r of RANGES) {
       const b = h('button', { type: 'button', 'aria-pressed': String(r.key === 'hour') }, r.label);
@@ -143,7 +160,14 @@ export class SensorPanels {
     }
     if (p.range !== range) return; // another range was chosen meanwhile
     const r = history.readings;
-    p.data = [r.map((x) => x.time_ms / 1000), r.map((x) => x.temperature), r.map((x) => x.humidity), r.map((x) => x.pressure)];
+    p.data = {
+      t: r.map((x) => x.time_ms / 1000),
+      series: {
+        temperature: { mean: r.map((x) => x.temperature), min: r.map((x) => x.temperature_min), max: r.map((x) => x.temperature_max) },
+        humidity: { mean: r.map((x) => x.humidity), min: r.map((x) => x.humidity_min), max: r.map((x) => x.humidity_max) },
+        pressure: { mean: r.map((x) => x.pressure), min: r.map((x) => x.pressure_min), max: r.map((x) => x.pressure_max) },
+      },
+    };
     const last = r.at(-1);
     if (last && p.updated.textContent === 'waiting for a reading…') {
       this.showLatest(p, {
@@ -168,27 +192,40 @@ export class SensorPanels {
   }
 
   private draw(p: Panel): void {
-    METRICS.forEach((metric, i) => {
+    for (const metric of METRICS) {
       const c = p.charts.get(metric.key)!;
-      const series: Array<number | null> = p.data[i + 1]!;
-      const data: uPlot.AlignedData = [p.data[0], series];
-      const numbers = series.filter((v): v is number => v !== null);
+      const { mean, min, max } = p.data.series[metric.key];
+      const data: uPlot.AlignedData = [p.data.t, mean, min, max];
+      const numbers = mean.filter((v): v is number => v !== null);
+      const lows = min.filter((v): v is number => v !== null);
+      const highs = max.filter((v): v is number => v !== null);
       c.summary.textContent = numbers.length
-        ? `${numbers.length} points; min ${fmtNumber(Math.min(...numbers), metric.digits)}, max ${fmtNumber(Math.max(...numbers), metric.digits)} ${metric.unit}`
+        ? `${numbers.length} points; min ${fmtNumber(Math.min(...lows), metric.digits)}, max ${fmtNumber(Math.max(...highs), metric.digits)} ${metric.unit}`
         : 'No readings in this range.';
-      if (c.plot) return c.plot.setData(data);
+      if (c.plot) {
+        c.plot.setData(data);
+        continue;
+      }
+      const edge = { stroke: `${metric.stroke}55`, width: 1, spanGaps: true };
       c.plot = new uPlot(
         {
           ...this.size(c.box),
           legend: { show: false },
           cursor: { drag: { x: false, y: false } },
-          series: [{}, { label: metric.label, stroke: metric.stroke, width: 2, spanGaps: true }],
+          series: [
+            {},
+            { label: metric.label, stroke: metric.stroke, width: 2, spanGaps: true },
+            { label: `${metric.label} lowest`, ...edge },
+            { label: `${metric.label} highest`, ...edge },
+          ],
+          // The range from each bucket's lowest to its highest reading, shaded behind the mean.
+          bands: [{ series: [3, 2], fill: `${metric.stroke}22` }],
           axes: [{}, { size: 64 }],
         },
         data,
         c.box,
       );
-    });
+    }
   }
 
   private size(box: HTMLElement): { width: number; height: number } {

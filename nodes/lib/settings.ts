@@ -44,7 +44,25 @@ export const SETTINGS = {
     0,
     'days of status events and stream health kept',
   ),
-  retainSensorDays: spec('PICAM_RETAIN_SENSOR_DAYS', ['picam-database', 'retainSensorDays'], 30, 0, 'days of sensor readings kept'),
+  // Raw readings serve ranges shorter than about a day at the dashboard's 500 points (and a
+  // week at the API's 10,000); longer ranges read the roll-ups. A week of raw 2-second readings
+  // is about as large as a month of minutes: issue 18.
+  retainSensorDays: spec('PICAM_RETAIN_SENSOR_DAYS', ['picam-database', 'retainSensorDays'], 7, 0, 'days of raw sensor readings kept'),
+  retainSensorMinuteDays: spec(
+    'PICAM_RETAIN_SENSOR_MINUTE_DAYS',
+    ['picam-database', 'retainSensorMinuteDays'],
+    31,
+    0,
+    'days of per-minute sensor roll-ups kept',
+  ),
+  // A year and a month: this month can be set beside the same month last year.
+  retainSensorHourDays: spec(
+    'PICAM_RETAIN_SENSOR_HOUR_DAYS',
+    ['picam-database', 'retainSensorHourDays'],
+    400,
+    0,
+    'days of per-hour sensor roll-ups kept',
+  ),
   retainDeadLetterDays: spec(
     'PICAM_RETAIN_DEAD_LETTER_DAYS',
     ['picam-database', 'retainDeadLetterDays'],

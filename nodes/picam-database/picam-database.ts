@@ -19,6 +19,8 @@ export interface PicamDatabaseDef extends NodeDef {
   retainActivityDays: string | number;
   retainStatusDays: string | number;
   retainSensorDays: string | number;
+  retainSensorMinuteDays?: string | number;
+  retainSensorHourDays?: string | number;
   retainDeadLetterDays: string | number;
   holdSeconds?: string | number;
   readConnections?: string | number;
@@ -39,6 +41,8 @@ export default function register(RED: NodeAPI): void {
       activity: numberSetting(def.retainActivityDays, DEFAULTS.retainActivityDays),
       status: numberSetting(def.retainStatusDays, DEFAULTS.retainStatusDays),
       sensors: numberSetting(def.retainSensorDays, DEFAULTS.retainSensorDays),
+      sensorMinutes: numberSetting(def.retainSensorMinuteDays, DEFAULTS.retainSensorMinuteDays),
+      sensorHours: numberSetting(def.retainSensorHourDays, DEFAULTS.retainSensorHourDays),
       deadLetters: numberSetting(def.retainDeadLetterDays, DEFAULTS.retainDeadLetterDays),
     };
     // How long users hold input for a file that failed to open (nodes/lib/database-user.ts retries the open).
@@ -81,6 +85,11 @@ export default function register(RED: NodeAPI): void {
             // Closed while the file was opening: closeStore() closes it, no timer.
             if (opening !== thisOpening) return;
             node.log(`opened ${path}`);
+            if (!store.shrinks)
+              node.warn(
+                `${path} was made before incremental auto-vacuum: retention reuses freed space but the file does not shrink; ` +
+                  `to change that once, stop Node-RED and run: sqlite3 ${path} 'PRAGMA auto_vacuum = INCREMENTAL; VACUUM;'`,
+              );
             current = store;
             store.writer.onHealth((h) =>
               h.ok ? node.log(`${path}: writing again`) : node.error(`${path}: ${h.reason}; records are held and retried`),

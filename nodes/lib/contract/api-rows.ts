@@ -31,14 +31,28 @@ export interface CameraRow {
   last_event_time: number | null;
 }
 
-/** One bucket of GET /api/sensors/{id}: averages over bucketMs, `samples` readings in it */
+/**
+ * One bucket of GET /api/sensors/{id}: averages over bucketMs, `samples` readings in it, and
+ * the lowest and highest reading of each metric in the bucket (equal to the value for a raw
+ * reading). A reading replaced by a later one with the same device and time leaves its value
+ * in the min/max of a roll-up (never in the mean).
+ */
 export interface SensorPoint {
   time_ms: number;
   temperature: number | null;
   humidity: number | null;
   pressure: number | null;
   samples: number;
+  temperature_min: number | null;
+  temperature_max: number | null;
+  humidity_min: number | null;
+  humidity_max: number | null;
+  pressure_min: number | null;
+  pressure_max: number | null;
 }
+
+/** Where GET /api/sensors/{id} took its points: raw readings, or the minute or hour roll-ups. */
+export type SensorResolution = 'raw' | 'minute' | 'hour';
 
 /** GET /api/events */
 export interface EventRow {

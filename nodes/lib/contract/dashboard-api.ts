@@ -49,7 +49,7 @@ export const DASHBOARD_CLIENT_VALUE = 'picam-dashboard';
 export { CAMERA_MODES, type CameraMode } from './camera-mode';
 export { SOUND_TYPES, type SoundType } from './sound';
 export type * from './api-rows';
-import type { EventRow, SensorPoint } from './api-rows';
+import type { EventRow, SensorPoint, SensorResolution } from './api-rows';
 
 export interface EventPage {
   events: EventRow[];
@@ -63,7 +63,10 @@ export interface SensorHistory {
   deviceId: string;
   from: number;
   to: number;
+  /** 0 for raw readings one by one, else the width of each point's bucket */
   bucketMs: number;
+  /** raw readings for short ranges, the minute or hour roll-ups for longer ones (issue 18) */
+  resolution: SensorResolution;
   readings: SensorPoint[];
 }
 

@@ -4,18 +4,10 @@
  * errors, and every value reaches SQL as a bound parameter.
  */
 import { COMMAND_STATES } from './command-queue';
-import type {
-  AlertLogRow,
-  CameraRow,
-  CommandRow,
-  DeadLetterRow,
-  EventRow,
-  Page,
-  SensorPoint,
-  StreamPoint,
-  StreamRow,
-} from '../contract/api-rows';
+import type { AlertLogRow, CameraRow, CommandRow, DeadLetterRow, EventRow, Page, StreamPoint, StreamRow } from '../contract/api-rows';
+import type { SensorHistory } from '../contract/dashboard-api';
 import type { Reader } from './read-pool';
+import { sensorHistory } from './sensor-history';
 import type { SqlValue } from './sqlite';
 import { ANY_DEVICE_ID_PATTERN } from '../hosted-devices';
 
@@ -49,7 +41,7 @@ export type QueryParams = Record<string, unknown>;
 export interface QueryResults {
   cameras: { cameras: CameraRow[] };
   events: Page & { events: EventRow[] };
-  sensors: { deviceId: string; from: number; to: number; bucketMs: number; readings: SensorPoint[] };
+  sensors: SensorHistory;
   'dead-letters': Page & { deadLetters: DeadLetterRow[] };
   alerts: Page & { alerts: AlertLogRow[] };
   streams: { streams: StreamRow[] } | { path: string; from: number; to: number; history: StreamPoint[] };
@@ -173,10 +165,7 @@ export async function events(db: Reader, p: QueryParams): Promise<QueryResults['
   return { events: withFlags, total: total?.n ?? 0, limit, offset };
 }
 
-/**
- * Sensor history. Long ranges are averaged into at most `points` buckets so a
- * month of 2-second readings still draws as one light chart.
- */
+/** Sensor history (sensor-history.ts): at most `points` points, from raw readings or roll-ups by range. */
 export async function sensors(db: Reader, p: QueryParams): Promise<QueryResults['sensors']> {
   const id = deviceId(p, 'deviceId', true)!;
   const known = await db.get('SELECT 1 AS x FROM camera_registry WHERE camera_id = ?', [id]);
@@ -185,32 +174,7 @@ export async function sensors(db: Reader, p: QueryParams): Promise<QueryResults[
   const fromMs = time(p, 'from') ?? toMs - 24 * 3600_000;
   if (fromMs > toMs) throw new QueryError(400, '"from" is after "to"');
   const points = int(p, 'points', 500, 1, 10_000);
-  const count = await db.get<{ n: number }>('SELECT count(*) AS n FROM sensor_readings WHERE device_id = ? AND time_ms BETWEEN ? AND ?', [
-    id,
-    fromMs,
-    toMs,
-  ]);
-  const n = count?.n ?? 0;
-  let readings: SensorPoint[];
-  let bucketMs = 0;
-  if (n <= points) {
-    readings = await db.all<SensorPoint>(
-      `SELECT time_ms, temperature, humidity, pressure, 1 AS samples FROM sensor_readings
-        WHERE device_id = ? AND time_ms BETWEEN ? AND ? ORDER BY time_ms`,
-      [id, fromMs, toMs],
-    );
-  } else {
-    bucketMs = Math.ceil((toMs - fromMs + 1) / points);
-    readings = await db.all<SensorPoint>(
-      // sqlite3 binds JS numbers as REAL: the CAST keeps the bucket division integral.
-      `SELECT CAST(? AS INTEGER) + ((time_ms - CAST(? AS INTEGER)) / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS time_ms,
-              avg(temperature) AS temperature, avg(humidity) AS humidity, avg(pressure) AS pressure, count(*) AS samples
-         FROM sensor_readings WHERE device_id = ? AND time_ms BETWEEN ? AND ?
-        GROUP BY (time_ms - CAST(? AS INTEGER)) / CAST(? AS INTEGER) ORDER BY 1`,
-      [fromMs, fromMs, bucketMs, bucketMs, id, fromMs, toMs, fromMs, bucketMs],
-    );
-  }
-  return { deviceId: id, from: fromMs, to: toMs, bucketMs, readings };
+  return sensorHistory(db, { deviceId: id, fromMs, toMs, points });
 }
 
 export async function deadLetters(db: Reader, p: QueryParams): Promise<QueryResults['dead-letters']> {

@@ -378,6 +378,124 @@ ${COUNTED_IN_12.map(countTriggers).join('')}
 CREATE INDEX camera_registry_connection ON camera_registry (connection_status);
 `,
   },
+  {
+    version: 13,
+    description: 'sensor roll-ups per minute and per hour kept as readings arrive; a time index for status retention',
+    // Issue 18: a month of raw 2-second readings was bucketed per request (125 ms for a week
+    // of one device). Each reading adds itself to its minute and its hour (min, max, and sum
+    // and count for the mean) in the writer's own transaction; a replaced reading (the
+    // batch writer's upsert of the same device and time) moves the sums by the difference;
+    // its old value may stay in min/max. Retention deletes raw rows without touching them.
+    // Existing readings are rolled up here, once. status_events had no index on its time,
+    // so every retention run scanned it.
+    sql: `
+CREATE TABLE sensor_minute (
+  device_id TEXT NOT NULL,
+  bucket_ms INTEGER NOT NULL,
+  samples INTEGER NOT NULL,
+  temperature_min REAL,
+  temperature_max REAL,
+  temperature_sum REAL NOT NULL,
+  temperature_n INTEGER NOT NULL,
+  humidity_min REAL,
+  humidity_max REAL,
+  humidity_sum REAL NOT NULL,
+  humidity_n INTEGER NOT NULL,
+  pressure_min REAL,
+  pressure_max REAL,
+  pressure_sum REAL NOT NULL,
+  pressure_n INTEGER NOT NULL,
+  PRIMARY KEY (device_id, bucket_ms)
+) WITHOUT ROWID;
+CREATE TABLE sensor_hour (
+  device_id TEXT NOT NULL,
+  bucket_ms INTEGER NOT NULL,
+  samples INTEGER NOT NULL,
+  temperature_min REAL,
+  temperature_max REAL,
+  temperature_sum REAL NOT NULL,
+  temperature_n INTEGER NOT NULL,
+  humidity_min REAL,
+  humidity_max REAL,
+  humidity_sum REAL NOT NULL,
+  humidity_n INTEGER NOT NULL,
+  pressure_min REAL,
+  pressure_max REAL,
+  pressure_sum REAL NOT NULL,
+  pressure_n INTEGER NOT NULL,
+  PRIMARY KEY (device_id, bucket_ms)
+) WITHOUT ROWID;
+CREATE TRIGGER sensor_readings_rollup AFTER INSERT ON sensor_readings
+BEGIN
+  INSERT INTO sensor_minute (device_id, bucket_ms, samples, temperature_min, temperature_max, temperature_sum, temperature_n, humidity_min, humidity_max, humidity_sum, humidity_n, pressure_min, pressure_max, pressure_sum, pressure_n)
+  VALUES (NEW.device_id, CAST(NEW.time_ms AS INTEGER) / 60000 * 60000, 1, NEW.temperature, NEW.temperature, coalesce(NEW.temperature, 0), NEW.temperature IS NOT NULL, NEW.humidity, NEW.humidity, coalesce(NEW.humidity, 0), NEW.humidity IS NOT NULL, NEW.pressure, NEW.pressure, coalesce(NEW.pressure, 0), NEW.pressure IS NOT NULL)
+  ON CONFLICT (device_id, bucket_ms) DO UPDATE SET samples = samples + 1,
+    temperature_min = min(coalesce(temperature_min, excluded.temperature_min), coalesce(excluded.temperature_min, temperature_min)),
+    temperature_max = max(coalesce(temperature_max, excluded.temperature_max), coalesce(excluded.temperature_max, temperature_max)),
+    temperature_sum = temperature_sum + excluded.temperature_sum, temperature_n = temperature_n + excluded.temperature_n,
+    humidity_min = min(coalesce(humidity_min, excluded.humidity_min), coalesce(excluded.humidity_min, humidity_min)),
+    humidity_max = max(coalesce(humidity_max, excluded.humidity_max), coalesce(excluded.humidity_max, humidity_max)),
+    humidity_sum = humidity_sum + excluded.humidity_sum, humidity_n = humidity_n + excluded.humidity_n,
+    pressure_min = min(coalesce(pressure_min, excluded.pressure_min), coalesce(excluded.pressure_min, pressure_min)),
+    pressure_max = max(coalesce(pressure_max, excluded.pressure_max), coalesce(excluded.pressure_max, pressure_max)),
+    pressure_sum = pressure_sum + excluded.pressure_sum, pressure_n = pressure_n + excluded.pressure_n;
+  INSERT INTO sensor_hour (device_id, bucket_ms, samples, temperature_min, temperature_max, temperature_sum, temperature_n, humidity_min, humidity_max, humidity_sum, humidity_n, pressure_min, pressure_max, pressure_sum, pressure_n)
+  VALUES (NEW.device_id, CAST(NEW.time_ms AS INTEGER) / 3600000 * 3600000, 1, NEW.temperature, NEW.temperature, coalesce(NEW.temperature, 0), NEW.temperature IS NOT NULL, NEW.humidity, NEW.humidity, coalesce(NEW.humidity, 0), NEW.humidity IS NOT NULL, NEW.pressure, NEW.pressure, coalesce(NEW.pressure, 0), NEW.pressure IS NOT NULL)
+  ON CONFLICT (device_id, bucket_ms) DO UPDATE SET samples = samples + 1,
+    temperature_min = min(coalesce(temperature_min, excluded.temperature_min), coalesce(excluded.temperature_min, temperature_min)),
+    temperature_max = max(coalesce(temperature_max, excluded.temperature_max), coalesce(excluded.temperature_max, temperature_max)),
+    temperature_sum = temperature_sum + excluded.temperature_sum, temperature_n = temperature_n + excluded.temperature_n,
+    humidity_min = min(coalesce(humidity_min, excluded.humidity_min), coalesce(excluded.humidity_min, humidity_min)),
+    humidity_max = max(coalesce(humidity_max, excluded.humidity_max), coalesce(excluded.humidity_max, humidity_max)),
+    humidity_sum = humidity_sum + excluded.humidity_sum, humidity_n = humidity_n + excluded.humidity_n,
+    pressure_min = min(coalesce(pressure_min, excluded.pressure_min), coalesce(excluded.pressure_min, pressure_min)),
+    pressure_max = max(coalesce(pressure_max, excluded.pressure_max), coalesce(excluded.pressure_max, pressure_max)),
+    pressure_sum = pressure_sum + excluded.pressure_sum, pressure_n = pressure_n + excluded.pressure_n;
+END;
+CREATE TRIGGER sensor_readings_rollup_replace AFTER UPDATE OF temperature, humidity, pressure ON sensor_readings
+BEGIN
+  UPDATE sensor_minute SET
+    temperature_min = min(coalesce(temperature_min, NEW.temperature), coalesce(NEW.temperature, temperature_min)),
+    temperature_max = max(coalesce(temperature_max, NEW.temperature), coalesce(NEW.temperature, temperature_max)),
+    temperature_sum = temperature_sum - coalesce(OLD.temperature, 0) + coalesce(NEW.temperature, 0),
+    temperature_n = temperature_n - (OLD.temperature IS NOT NULL) + (NEW.temperature IS NOT NULL),
+    humidity_min = min(coalesce(humidity_min, NEW.humidity), coalesce(NEW.humidity, humidity_min)),
+    humidity_max = max(coalesce(humidity_max, NEW.humidity), coalesce(NEW.humidity, humidity_max)),
+    humidity_sum = humidity_sum - coalesce(OLD.humidity, 0) + coalesce(NEW.humidity, 0),
+    humidity_n = humidity_n - (OLD.humidity IS NOT NULL) + (NEW.humidity IS NOT NULL),
+    pressure_min = min(coalesce(pressure_min, NEW.pressure), coalesce(NEW.pressure, pressure_min)),
+    pressure_max = max(coalesce(pressure_max, NEW.pressure), coalesce(NEW.pressure, pressure_max)),
+    pressure_sum = pressure_sum - coalesce(OLD.pressure, 0) + coalesce(NEW.pressure, 0),
+    pressure_n = pressure_n - (OLD.pressure IS NOT NULL) + (NEW.pressure IS NOT NULL)
+  WHERE device_id = NEW.device_id AND bucket_ms = CAST(NEW.time_ms AS INTEGER) / 60000 * 60000;
+  UPDATE sensor_hour SET
+    temperature_min = min(coalesce(temperature_min, NEW.temperature), coalesce(NEW.temperature, temperature_min)),
+    temperature_max = max(coalesce(temperature_max, NEW.temperature), coalesce(NEW.temperature, temperature_max)),
+    temperature_sum = temperature_sum - coalesce(OLD.temperature, 0) + coalesce(NEW.temperature, 0),
+    temperature_n = temperature_n - (OLD.temperature IS NOT NULL) + (NEW.temperature IS NOT NULL),
+    humidity_min = min(coalesce(humidity_min, NEW.humidity), coalesce(NEW.humidity, humidity_min)),
+    humidity_max = max(coalesce(humidity_max, NEW.humidity), coalesce(NEW.humidity, humidity_max)),
+    humidity_sum = humidity_sum - coalesce(OLD.humidity, 0) + coalesce(NEW.humidity, 0),
+    humidity_n = humidity_n - (OLD.humidity IS NOT NULL) + (NEW.humidity IS NOT NULL),
+    pressure_min = min(coalesce(pressure_min, NEW.pressure), coalesce(NEW.pressure, pressure_min)),
+    pressure_max = max(coalesce(pressure_max, NEW.pressure), coalesce(NEW.pressure, pressure_max)),
+    pressure_sum = pressure_sum - coalesce(OLD.pressure, 0) + coalesce(NEW.pressure, 0),
+    pressure_n = pressure_n - (OLD.pressure IS NOT NULL) + (NEW.pressure IS NOT NULL)
+  WHERE device_id = NEW.device_id AND bucket_ms = CAST(NEW.time_ms AS INTEGER) / 3600000 * 3600000;
+END;
+INSERT INTO sensor_minute SELECT device_id, CAST(time_ms AS INTEGER) / 60000 * 60000, count(*),
+  min(temperature), max(temperature), total(temperature), count(temperature),
+  min(humidity), max(humidity), total(humidity), count(humidity),
+  min(pressure), max(pressure), total(pressure), count(pressure)
+  FROM sensor_readings GROUP BY 1, 2;
+INSERT INTO sensor_hour SELECT device_id, bucket_ms / 3600000 * 3600000, sum(samples),
+  min(temperature_min), max(temperature_max), sum(temperature_sum), sum(temperature_n),
+  min(humidity_min), max(humidity_max), sum(humidity_sum), sum(humidity_n),
+  min(pressure_min), max(pressure_max), sum(pressure_sum), sum(pressure_n)
+  FROM sensor_minute GROUP BY 1, 2;
+CREATE INDEX status_events_time ON status_events (timestamp);
+`,
+  },
 ];
 
 export async function currentVersion(db: Connection): Promise<number> {

@@ -17,13 +17,9 @@ import { Connection } from './sqlite';
 import { ReadPool } from './read-pool';
 import { IpCameraStore } from './ip-cameras';
 import { UploadStore } from './uploads';
+import { enableShrinking, pruneAll, type RetentionDays } from './retention';
 
-export interface RetentionDays {
-  activity: number;
-  status: number;
-  sensors: number;
-  deadLetters: number;
-}
+export type { RetentionDays } from './retention';
 
 export interface StoreOptions {
   file: string;
@@ -34,12 +30,16 @@ export interface StoreOptions {
   retention?: Partial<RetentionDays>;
   /** read connections the queries share (settings.ts `readConnections`) */
   readConnections?: number;
+  /** an older file up to this size is rewritten once at open so that retention can shrink it */
+  switchVacuumMaxBytes?: number;
 }
 
 export const DEFAULT_RETENTION: RetentionDays = {
   activity: DEFAULTS.retainActivityDays,
   status: DEFAULTS.retainStatusDays,
   sensors: DEFAULTS.retainSensorDays,
+  sensorMinutes: DEFAULTS.retainSensorMinuteDays,
+  sensorHours: DEFAULTS.retainSensorHourDays,
   deadLetters: DEFAULTS.retainDeadLetterDays,
 };
 
@@ -50,12 +50,17 @@ export class EventStore {
     private readonly readers: ReadPool,
     readonly writer: BatchWriter,
     readonly retention: RetentionDays,
+    /** false: a large file made before incremental auto-vacuum; retention cannot shrink it (retention.ts) */
+    readonly shrinks: boolean,
   ) {}
 
   static async open(opts: StoreOptions): Promise<EventStore> {
     if (opts.file !== ':memory:') mkdirSync(dirname(opts.file), { recursive: true });
     const w = await Connection.open(opts.file);
+    let shrinks = false;
     try {
+      await w.exec('PRAGMA busy_timeout = 5000');
+      shrinks = await enableShrinking(w, opts.switchVacuumMaxBytes);
       await w.exec(`PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;`);
       await w.exec(`PRAGMA synchronous = ${opts.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
       await migrate(w);
@@ -71,7 +76,7 @@ export class EventStore {
       throw err;
     }
     const writer = new BatchWriter(w, { maxBatch: opts.maxBatch ?? 2000, maxDelayMs: opts.maxDelayMs ?? 20 });
-    return new EventStore(opts.file, w, r, writer, { ...DEFAULT_RETENTION, ...opts.retention });
+    return new EventStore(opts.file, w, r, writer, { ...DEFAULT_RETENTION, ...opts.retention }, shrinks);
   }
 
   /** The read connections every query uses (a statement of one's own: `reads.use(...)`). */
@@ -140,54 +145,29 @@ export class EventStore {
     return queries.knownDevices(this.readers);
   }
 
-  /** Deletes rows older than the retention settings (0 days keeps forever). Returns rows deleted. */
-  async prune(nowMs = Date.now()): Promise<number> {
-    const day = 86_400_000;
-    const cutoffs: Array<[string, string, number, 'sec' | 'ms']> = [
-      ['activity_events', 'start_timestamp', this.retention.activity, 'sec'],
-      ['status_events', 'timestamp', this.retention.status, 'sec'],
-      ['sensor_readings', 'time_ms', this.retention.sensors, 'ms'],
-      ['stream_health', 'time_ms', this.retention.status, 'ms'],
-      ['dead_letters', 'received_ms', this.retention.deadLetters, 'ms'],
-      // Alerts still waiting to be delivered are never pruned, however old.
-      ['alerts_outbox', 'created_ms', this.retention.activity, 'ms'],
-      // So are commands still queued (they expire by their own time-to-live).
-      ['command_queue', 'created_ms', this.retention.status, 'ms'],
-    ];
-    let deleted = 0;
-    for (const [table, column, days, unit] of cutoffs) {
-      if (!(days > 0)) continue;
-      const cutoff = unit === 'sec' ? Math.floor((nowMs - days * day) / 1000) : nowMs - days * day;
-      // Small chunks keep each write lock short, so ingest never waits long.
-      for (;;) {
-        const { changes } = await this.writer.exclusive((db) =>
-          db.run(
-            table === 'sensor_readings'
-              ? `DELETE FROM sensor_readings WHERE (device_id, time_ms) IN
-                   (SELECT device_id, time_ms FROM sensor_readings WHERE time_ms < ? LIMIT 5000)`
-              : table === 'stream_health'
-                ? `DELETE FROM stream_health WHERE (path, time_ms) IN (SELECT path, time_ms FROM stream_health WHERE time_ms < ? LIMIT 5000)`
-                : `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${column} < ?${
-                    table === 'alerts_outbox'
-                      ? " AND state NOT IN ('pending', 'waiting')"
-                      : table === 'command_queue'
-                        ? " AND state != 'queued'"
-                        : ''
-                  } LIMIT 5000)`,
-            [cutoff],
-          ),
-        );
-        deleted += changes;
-        if (changes < 5000) break;
-      }
-    }
-    return deleted;
+  /**
+   * Deletes rows older than the retention settings (0 days keeps forever) in small indexed
+   * batches between ingest commits, then gives the freed pages back (retention.ts). A run
+   * asked for while one is going joins it. Returns rows deleted.
+   */
+  prune(nowMs = Date.now()): Promise<number> {
+    this.pruning ??= pruneAll(
+      {
+        days: this.retention,
+        exclusive: (task) => this.writer.exclusive(task),
+        reader: this.readers,
+        stopped: () => this.closing !== undefined,
+      },
+      nowMs,
+    ).finally(() => (this.pruning = undefined));
+    return this.pruning;
   }
 
   /** Commits what is queued, then closes every connection. Safe to call twice. */
   async close(): Promise<void> {
     if (!this.closing) {
       this.closing = (async () => {
+        await this.pruning?.catch(() => undefined /* reported to its caller */);
         await this.writer.close();
         await this.readers.close();
         await this.writerConn.run('PRAGMA wal_checkpoint(TRUNCATE)');
@@ -198,5 +178,6 @@ export class EventStore {
   }
 
   private closing?: Promise<void>;
+  private pruning?: Promise<number>;
   private uploadStore?: UploadStore;
 }

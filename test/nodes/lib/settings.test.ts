@@ -43,6 +43,8 @@ describe('settings: one table of defaults', () => {
       activity: DEFAULTS.retainActivityDays,
       status: DEFAULTS.retainStatusDays,
       sensors: DEFAULTS.retainSensorDays,
+      sensorMinutes: DEFAULTS.retainSensorMinuteDays,
+      sensorHours: DEFAULTS.retainSensorHourDays,
       deadLetters: DEFAULTS.retainDeadLetterDays,
     });
     assert.deepEqual(DEFAULT_CLOCK_WINDOW, { pastMs: DEFAULTS.clockPastHours * 3600_000, futureMs: DEFAULTS.clockFutureSeconds * 1000 });
@@ -103,7 +105,7 @@ describe('settings: one table of defaults', () => {
       );
     }
     assert.equal(settingsFor({ PICAM_DEBOUNCE_SECONDS: ' 45 ' }).flowEnv.PICAM_DEBOUNCE_SECONDS, '45');
-    assert.equal(settingsFor({ PICAM_RETAIN_SENSOR_DAYS: '' }).flowEnv.PICAM_RETAIN_SENSOR_DAYS, '30', 'empty means the default');
+    assert.equal(settingsFor({ PICAM_RETAIN_SENSOR_DAYS: '' }).flowEnv.PICAM_RETAIN_SENSOR_DAYS, '7', 'empty means the default');
   });
 });
 

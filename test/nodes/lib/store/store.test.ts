@@ -292,7 +292,8 @@ describe('queries', () => {
 
   it('returns raw sensor readings for short ranges and averages long ones into buckets', async () => {
     const store = await fresh();
-    const t0 = 1_705_300_000_000;
+    // on a minute: points of a minute or more come from the roll-ups, whole minutes each
+    const t0 = 1_705_299_960_000;
     // one day of readings every 2 s would be 43,200 rows; use one hour (1,800)
     for (let i = 0; i < 1800; i++) store.write(reading(t0 + i * 2000, i < 900 ? 20 : 30), () => undefined);
     await store.writer.flush();
