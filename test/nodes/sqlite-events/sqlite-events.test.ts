@@ -118,9 +118,9 @@ describe('sqlite-events node: write mode', () => {
     // Received in one tick: the writer commits them in one transaction (maxBatch 2000).
     records.forEach((r, i) => w1.receive({ payload: r, seq: i }));
     const [msg] = await confirmed.wait(1);
-    assert.equal(msg.topic, 'records');
-    assert.deepEqual(msg.payload, records, 'every record, in order, in one message');
-    assert.equal(msg.seq, undefined, 'not an input message');
+    assert.equal(msg!.topic, 'records');
+    assert.deepEqual(msg!.payload, records, 'every record, in order, in one message');
+    assert.equal(msg!.seq, undefined, 'not an input message');
     assert.deepEqual(await Promise.all(onDisk), [50], 'sent once its records were readable');
     await sleep(50);
     assert.equal(confirmed.msgs.length, 1);
