@@ -168,7 +168,12 @@ async function run(flow: FlowUnderTest, portBase: number): Promise<Result> {
 
 async function main() {
   const flows: FlowUnderTest[] = [
-    { name: 'picam-guardian', flowFile: join(FLOWS_DIR, 'cloud.json'), committedNode: 'cloud.store', via: 'onComplete' },
+    {
+      name: 'picam-guardian',
+      flowFile: process.env.BENCH_FLOW_FILE ?? join(FLOWS_DIR, 'cloud.json'),
+      committedNode: 'cloud.store',
+      via: 'onComplete',
+    },
     {
       name: 'stock baseline',
       flowFile: join(__dirname, 'baseline-flow.json'),

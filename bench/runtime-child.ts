@@ -6,6 +6,8 @@
  *   baseline  onSend of the sqlite node (it sends after its statement ran)
  */
 import { applyFlowEnv, settingsFor } from '../cli/runtime/roles';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { writeHeapSnapshot } from 'node:v8';
 import { startRuntime } from '../cli/runtime/runtime';
 import { sumCounters } from '../nodes/lib/metrics';
@@ -44,6 +46,28 @@ function sample(): void {
   const broker = sumCounters('picam-broker');
   brokerPeak.inFlight = Math.max(brokerPeak.inFlight, broker.inFlight ?? 0);
   brokerPeak.held = Math.max(brokerPeak.held, broker.held ?? 0);
+}
+
+/**
+ * BENCH_ALLOC_PROFILE=<file>: V8's sampling heap profiler from 'sample' to 'report', garbage
+ * included (what the scavenger has to copy and free, not only what is still alive), as a
+ * .heapprofile for Chrome DevTools.
+ */
+const allocProfile = process.env.BENCH_ALLOC_PROFILE;
+const inspector = allocProfile ? new Session() : undefined;
+function startAllocProfile(): void {
+  if (!inspector) return;
+  inspector.connect();
+  inspector.post('HeapProfiler.startSampling', {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+}
+function stopAllocProfile(): void {
+  inspector?.post('HeapProfiler.stopSampling', (err, r) => {
+    if (!err) writeFileSync(allocProfile!, JSON.stringify(r.profile));
+  });
 }
 
 function record(sentAt: unknown): void {
@@ -85,8 +109,10 @@ async function main() {
     else if (m.cmd === 'sample') {
       latencies = [];
       sampling = true;
+      startAllocProfile();
     } else if (m.cmd === 'report') {
       sampling = false;
+      stopAllocProfile();
       process.send!({ committed, latencies, maxRss });
     } else if (m.cmd === 'stop') {
       clearInterval(rssTimer);

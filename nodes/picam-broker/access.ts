@@ -119,3 +119,19 @@ export function topicMatches(filter: string, topic: string): boolean {
   }
   return f.length === t.length;
 }
+
+/**
+ * Could some topic match both filters? Level by level: a wildcard meets anything, `#` the rest
+ * (including the parent level: `a/#` matches `a`). Errs towards yes (a `$` first level is not
+ * special-cased), which is the safe side for its one use: deciding whether anyone may listen.
+ */
+export function filtersOverlap(a: string, b: string): boolean {
+  const x = a.split('/');
+  const y = b.split('/');
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    if (x[i] === '#' || y[i] === '#') return true;
+    if (x[i] === undefined || y[i] === undefined) return false;
+    if (x[i] !== '+' && y[i] !== '+' && x[i] !== y[i]) return false;
+  }
+  return true;
+}

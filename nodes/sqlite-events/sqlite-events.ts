@@ -13,6 +13,7 @@ import { useDatabase } from '../lib/database-user';
 import type { PicamDatabaseNode } from '../picam-database/picam-database';
 import { QUERY_KINDS, QueryError, type QueryKind } from '../lib/store/queries';
 import type { EventStore } from '../lib/store/store';
+import { BatchConfirmations } from './batch-confirmations';
 import { isStoreRecord, queryRequest } from './messages';
 import type { NodeConstructor } from '../lib/node-config';
 
@@ -20,6 +21,8 @@ interface SqliteEventsDef extends NodeDef {
   database: string;
   mode: 'write' | 'query';
   query: QueryKind | 'msg';
+  /** write mode: 'each' (default) sends every input message on once committed; 'batch' one message per transaction */
+  confirmations?: 'each' | 'batch';
 }
 
 type Send = (msg: NodeMessageInFlow | Array<NodeMessageInFlow | null>) => void;
@@ -44,6 +47,10 @@ export default function register(RED: NodeAPI): void {
     const db = RED.nodes.getNode(def.database) as PicamDatabaseNode | null;
     const mode = def.mode === 'query' ? 'query' : 'write';
     const wired = ((node as unknown as { wires?: string[][] }).wires?.[0]?.length ?? 0) > 0;
+    const confirm =
+      wired && def.confirmations === 'batch'
+        ? new BatchConfirmations((records) => node.send([{ topic: 'records', payload: records }, null]))
+        : undefined;
     let store: EventStore | undefined;
     let unhealthy: string | undefined;
     let stopWatching: (() => void) | undefined;
@@ -107,7 +114,8 @@ export default function register(RED: NodeAPI): void {
         }
         written++;
         status.soon(writeCounts);
-        if (wired) send(msg);
+        if (confirm) confirm.add(record as StoreRecord);
+        else if (wired) send(msg);
         done();
       });
     };

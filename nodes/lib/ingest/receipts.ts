@@ -57,15 +57,28 @@ export function messageHooks(RED: object): MessageHooks {
 /** The ingress's own hold, taken when the receipt opens and dropped by `sent`. */
 const INGRESS = '';
 
+/**
+ * Holds by node id as two short parallel arrays (a message passes two or three nodes), not a Map:
+ * a Map per message in flight was a good part of what the garbage collector copied per message.
+ */
 interface OpenReceipt {
-  /** holds by node id: deliveries not yet completed */
-  holds: Map<string, number>;
+  /** node ids holding a delivery not yet completed, and how many each */
+  holders: string[];
+  holds: number[];
   total: number;
-  errors: string[];
+  /** created on the first error only */
+  errors: string[] | undefined;
   retry: boolean;
   openedMs: number;
   settle: Settle;
   book: ReceiptBook;
+}
+
+const NO_ERRORS: readonly string[] = Object.freeze([]);
+
+function holdsOf(r: OpenReceipt, nodeId: string): number {
+  const i = r.holders.indexOf(nodeId);
+  return i < 0 ? 0 : r.holds[i]!;
 }
 
 interface TaggedEvent {
@@ -100,7 +113,11 @@ function onDeliver(event: DeliverEvent): void {
   // A node without a done-aware input handler never completes: it cannot hold a receipt.
   const nodeId = event.destination?.id;
   if (r && nodeId !== undefined && (event.destination?.node?._expectedDoneCount ?? 0) > 0) {
-    r.holds.set(nodeId, (r.holds.get(nodeId) ?? 0) + 1);
+    const i = r.holders.indexOf(nodeId);
+    if (i < 0) {
+      r.holders.push(nodeId);
+      r.holds.push(1);
+    } else r.holds[i]!++;
     r.total++;
   }
 }
@@ -109,22 +126,24 @@ function onComplete(event: CompleteEvent): void {
   const r = receiptOf(event);
   const nodeId = event.node?.id;
   // No hold of this node's: its copy did not come through a counted delivery (a catch node's).
-  if (!r || nodeId === undefined || !r.holds.get(nodeId)) return;
+  if (!r || nodeId === undefined || !holdsOf(r, nodeId)) return;
   if (event.error) {
-    r.errors.push(event.error instanceof Error ? event.error.message : String(event.error));
+    (r.errors ??= []).push(event.error instanceof Error ? event.error.message : String(event.error));
     if (isTransientStoreError(event.error)) r.retry = true;
   }
   release(event.msg![RECEIPT_PROPERTY] as string, r, nodeId);
 }
 
 function release(id: string, r: OpenReceipt, holder: string): void {
-  const left = (r.holds.get(holder) ?? 0) - 1;
-  if (left > 0) r.holds.set(holder, left);
-  else r.holds.delete(holder);
+  const i = r.holders.indexOf(holder);
+  if (i >= 0 && --r.holds[i]! <= 0) {
+    r.holders.splice(i, 1);
+    r.holds.splice(i, 1);
+  }
   if (--r.total > 0) return;
   open.delete(id);
   r.book.forget();
-  r.settle({ errors: r.errors, retry: r.retry });
+  r.settle({ errors: r.errors ?? (NO_ERRORS as string[]), retry: r.retry });
 }
 
 function attach(hooks: MessageHooks): void {
@@ -160,7 +179,7 @@ export class ReceiptBook {
    */
   open(msg: Record<string, unknown>, settle: Settle, nowMs = Date.now()): string {
     const id = `${idPrefix}-${++seq}`;
-    open.set(id, { holds: new Map([[INGRESS, 1]]), total: 1, errors: [], retry: false, openedMs: nowMs, settle, book: this });
+    open.set(id, { holders: [INGRESS], holds: [1], total: 1, errors: undefined, retry: false, openedMs: nowMs, settle, book: this });
     this.count++;
     msg[RECEIPT_PROPERTY] = id;
     return id;
@@ -169,7 +188,7 @@ export class ReceiptBook {
   /** Drops the ingress's own hold; with nothing wired downstream the receipt settles now. */
   sent(id: string): void {
     const r = open.get(id);
-    if (r?.holds.get(INGRESS)) release(id, r, INGRESS);
+    if (r && holdsOf(r, INGRESS)) release(id, r, INGRESS);
   }
 
   /** Age of the oldest receipt still in flight, in ms (0 when none): a stuck flow shows here. */

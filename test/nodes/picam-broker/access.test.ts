@@ -1,7 +1,7 @@
 /** The embedded broker's access rules: the Mosquitto ACL's per-device patterns, and who counts as the runtime. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DeviceRules, Login, roleOf, topicMatches } from '../../../nodes/picam-broker/access';
+import { DeviceRules, filtersOverlap, Login, roleOf, topicMatches } from '../../../nodes/picam-broker/access';
 
 describe('broker access: the per-device rule (cloud/mosquitto/acl with %c the client id)', () => {
   const rules = new DeviceRules('prod');
@@ -112,5 +112,29 @@ describe('broker access: IP cameras hosted by a Pi (…/ipcam/{pi}/{camera})', (
   it("lets a Pi read its cameras' commands (under its own), not another Pi's", () => {
     assert.ok(rules.maySubscribe('pi1', 'prod/honeycomb/pi1/ipcam/door/#'));
     assert.ok(!rules.maySubscribe('pi1', 'prod/honeycomb/pi2/ipcam/door/#'));
+  });
+});
+
+describe('broker access: could a subscription hear device messages (filtersOverlap)', () => {
+  it('says yes whenever some topic matches both filters, no only when none can', () => {
+    const device = 'prod/device/#';
+    for (const f of [
+      '#',
+      'prod/#',
+      '+/device/#',
+      'prod/+/status/+/cam',
+      'prod/device',
+      'prod/device/+',
+      'prod/device/status/picam/pi1',
+      '+/+/+/+/+',
+      'prod/+',
+    ])
+      assert.equal(filtersOverlap(f, device), true, f);
+    for (const f of ['prod/honeycomb/#', 'prod/honeycomb/cam/+', 'other/device/#', 'prod', '+', 'prod/devices/#'])
+      assert.equal(filtersOverlap(f, device), false, f);
+    assert.equal(filtersOverlap('prod/device/+/picam', 'prod/device/status/+'), true);
+    assert.equal(filtersOverlap('a/b', 'a/b/c'), false);
+    // '#' matches its parent level too: prod/+ hears prod/device itself.
+    assert.equal(filtersOverlap('prod/+', 'prod/device/#'), true);
   });
 });

@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 import { sumCounters } from '../../../nodes/lib/metrics';
 import { localBroker } from '../../../nodes/lib/mqtt/local-broker';
+import { RUNTIME_CLIENT_ID_PREFIX } from '../../../nodes/lib/runtime-identity';
 import brokerNode from '../../../nodes/picam-broker/picam-broker';
 import processorNode from '../../../nodes/mqtt-processor/mqtt-processor';
 import databaseNode from '../../../nodes/picam-database/picam-database';
@@ -215,6 +216,41 @@ describe('picam-broker: each device to its own topics', () => {
     await sleep(50);
     assert.equal(out.msgs.length, 1, "the runtime's own publishes do not come back out");
     await Promise.all([a.endAsync(), b.endAsync()]);
+  });
+});
+
+describe('picam-broker: device messages to subscribers', () => {
+  it('routes device messages to a runtime client subscribed to the device tree, online or in its offline session', async () => {
+    const p = await ports();
+    await loadBroker(p);
+    const out = new Collector('out');
+    const cam = await device(p, 'camA');
+    // Nobody listens yet: the flow still gets the message.
+    await cam.publishAsync(topics.status('camA'), JSON.stringify({ battery: 1 }), { qos: 1 });
+    await out.wait(1);
+
+    const observerId = `${RUNTIME_CLIENT_ID_PREFIX}observer`;
+    const observer = await device(p, observerId, { clean: false });
+    const heard: string[] = [];
+    const listen = (c: MqttClient) => c.on('message', (_t, payload) => heard.push(payload.toString()));
+    listen(observer);
+    await observer.subscribeAsync('prod/device/#', { qos: 1 });
+    await cam.publishAsync(topics.status('camA'), JSON.stringify({ battery: 2 }), { qos: 1 });
+    await until('the observer hears the device', () => heard.length === 1 || undefined);
+
+    // Its persistent session queues what arrives while it is away.
+    await observer.endAsync();
+    await cam.publishAsync(topics.status('camA'), JSON.stringify({ battery: 3 }), { qos: 1 });
+    await out.wait(3);
+    const back = await device(p, observerId, { clean: false });
+    listen(back);
+    await until('the queued message arrives', () => heard.length === 2 || undefined);
+    assert.deepEqual(
+      heard.map((h) => JSON.parse(h).battery),
+      [2, 3],
+    );
+    assert.equal(out.msgs.length, 3, 'the flow got every message');
+    await Promise.all([cam.endAsync(), back.endAsync()]);
   });
 });
 

@@ -105,6 +105,28 @@ describe('sqlite-events node: write mode', () => {
     assert.equal(errors.length, 0);
   });
 
+  it('with confirmations "batch", sends one message per transaction holding its committed records', async () => {
+    const file = await load([{ ...writer('w1', [['c1']]), confirmations: 'batch' }, sink('c1')]);
+    const w1 = node('w1');
+    const errors = spy('w1', 'error');
+    const records = Array.from({ length: 50 }, (_, i) => reading(1_700_000_000_000 + i * 1000, 20 + (i % 5)));
+    const onDisk: Array<Promise<number>> = [];
+    node('c1').on('input', () => {
+      onDisk.push(rows<{ n: number }>(file, 'SELECT count(*) AS n FROM sensor_readings').then((r) => r[0]!.n));
+    });
+    const confirmed = new Collector('c1');
+    // Received in one tick: the writer commits them in one transaction (maxBatch 2000).
+    records.forEach((r, i) => w1.receive({ payload: r, seq: i }));
+    const [msg] = await confirmed.wait(1);
+    assert.equal(msg!.topic, 'records');
+    assert.deepEqual(msg!.payload, records, 'every record, in order, in one message');
+    assert.equal(msg!.seq, undefined, 'not an input message');
+    assert.deepEqual(await Promise.all(onDisk), [50], 'sent once its records were readable');
+    await sleep(50);
+    assert.equal(confirmed.msgs.length, 1);
+    assert.equal(errors.length, 0);
+  });
+
   it('fails a message whose payload is not a store record and writes nothing for it', async () => {
     const file = await load([writer('w1', [['c1']]), sink('c1')]);
     const w1 = node('w1');
