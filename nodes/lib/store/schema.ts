@@ -339,6 +339,23 @@ ALTER TABLE ip_cameras ADD COLUMN onvif TEXT NOT NULL DEFAULT '';
 ALTER TABLE ip_cameras ADD COLUMN motion_source TEXT NOT NULL DEFAULT 'analyser';
 `,
   },
+  {
+    version: 11,
+    description: 'events: an indexed sort key and one index per filter combination, for keyset paging at millions of rows',
+    // Issue 18: ORDER BY COALESCE(start, end) could use no index, so every page sorted
+    // the whole table. sort_ts is that expression as a virtual generated column (no
+    // bytes in the row; the indexes below hold it, and CREATE INDEX backfills them
+    // for rows already stored). Each index ends in the page order (sort_ts, camera_id,
+    // event_id), so a filter and the order are both answered by one index walk:
+    // none, camera, type, camera + type; a time range is a range on sort_ts in each.
+    sql: `
+ALTER TABLE activity_events ADD COLUMN sort_ts INTEGER GENERATED ALWAYS AS (COALESCE(start_timestamp, end_timestamp, created_at, 0)) VIRTUAL;
+CREATE INDEX activity_events_page ON activity_events (sort_ts, camera_id, event_id);
+CREATE INDEX activity_events_page_camera ON activity_events (camera_id, sort_ts, event_id);
+CREATE INDEX activity_events_page_type ON activity_events (activity_type, sort_ts, camera_id, event_id);
+CREATE INDEX activity_events_page_camera_type ON activity_events (camera_id, activity_type, sort_ts, event_id);
+`,
+  },
 ];
 
 export async function currentVersion(db: Connection): Promise<number> {
