@@ -226,8 +226,8 @@ async function fillReadings(db: Connection, readings: number, pis: number, nowMs
   const perPi = Math.ceil(readings / pis);
   const lastMs = Math.floor(nowMs / READING_MS) * READING_MS;
   // Reading n is Pi n / perPi's reading k = n % perPi, the newest last; a daily swing and a little noise.
-  await inChunks(db, 'readings', readings, log, (from, to) =>
-    db.run(
+  await inChunks(db, 'readings', readings, log, async (from, to) => {
+    await db.run(
       `${SERIES}, r AS (SELECT n / ? AS pi, ? - (? - 1 - n % ?) * ? AS time_ms FROM i)
        INSERT INTO sensor_readings (device_id, time_ms, temperature, humidity, pressure)
        SELECT d.id, r.time_ms,
@@ -236,8 +236,8 @@ async function fillReadings(db: Connection, readings: number, pis: number, nowMs
               round(1013 + 6 * sin(r.time_ms / 259200000.0), 2)
          FROM r JOIN temp.fill_devices d ON d.idx = r.pi`,
       [from, to, perPi, lastMs, perPi, perPi, READING_MS],
-    ),
-  );
+    );
+  });
 }
 
 /** The last hour of heartbeats and stream health, dead letters, delivered alerts and commands. */

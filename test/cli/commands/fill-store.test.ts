@@ -73,7 +73,8 @@ describe('fill-store', () => {
     const dead = await store.query('dead-letters', { limit: 5 });
     assert.equal(dead.total, 2);
     assert.ok((await store.query('alerts')).total >= 20);
-    assert.ok((await store.query('commands')).total >= 2);
+    const commands = await store.query('commands');
+    assert.ok('total' in commands && commands.total >= 2);
     await store.close();
   });
 

@@ -207,8 +207,10 @@ describe('query plans', () => {
   const combos: Array<Record<string, string | number>> = [];
   for (const camera of [undefined, 'cam-3'])
     for (const type of [undefined, 'PERSON'])
-      for (const range of [{}, { from: 1_700_001_000 }, { to: 1_700_009_000 }, { from: 1_700_001_000, to: 1_700_009_000 }])
-        for (const page of [{}, { cursor }, { offset: 100 }])
+      for (const range of [{}, { from: 1_700_001_000 }, { to: 1_700_009_000 }, { from: 1_700_001_000, to: 1_700_009_000 }] as Array<
+        Record<string, number>
+      >)
+        for (const page of [{}, { cursor }, { offset: 100 }] as Array<Record<string, string | number>>)
           combos.push({ ...(camera ? { camera } : {}), ...(type ? { type } : {}), ...range, ...page });
 
   it('answers every filter combination of events, and dead letters, from indexes: no table scan, no sort', async () => {
