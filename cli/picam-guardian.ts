@@ -11,6 +11,7 @@ import { startRuntime } from './runtime/runtime';
 import { certsCli } from './commands/certs';
 import { DEPLOY_USAGE, deployCli } from './deploy/deploy';
 import { hashPasswordCli } from './commands/hash-password';
+import { fillStoreCli } from './commands/fill-store';
 import { startDemoMediamtx, type DemoMediamtx } from './runtime/demo-mediamtx';
 import { startRtspSink } from './runtime/rtsp-sink';
 import { startDemoIpcam, type DemoIpcam } from './runtime/demo-ipcam';
@@ -25,6 +26,8 @@ const USAGE = `usage:
   picam-guardian certs [--dir data/certs] [--host NAME]... [--force | --renew]   (see --help)
   picam-guardian camera provision <server LAN IP> [--port 80] [--dir data/certs] [--out DIR]   files and steps for a VBC01 camera
   picam-guardian hash-password [--password-stdin]   bcrypt hash for PICAM_*_PASSWORD_HASH
+  picam-guardian fill-store --file FILE [--devices 600] [--events 5000000] [--readings 30000000] [--days 365] [--append]
+                                                    a fleet's history in a store, to size hardware (see --help)
 ${DEPLOY_USAGE}
 Environment variables are listed in README.md.`;
 
@@ -40,6 +43,10 @@ async function main(argv: string[]): Promise<void> {
   }
   if (argv[0] === 'hash-password') {
     process.exitCode = await hashPasswordCli(argv.slice(1), (l) => console.log(l));
+    return;
+  }
+  if (argv[0] === 'fill-store') {
+    process.exitCode = await fillStoreCli(argv.slice(1), (l) => console.log(l));
     return;
   }
   // So do the flow deployment commands (cli/deploy/deploy.ts, docs/deploy.md).

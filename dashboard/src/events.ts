@@ -30,8 +30,14 @@ interface HlsLike {
 }
 
 export class EventTimeline {
-  private offset = 0;
-  private total = 0;
+  /**
+   * Pages by cursor (the API's `next`), so page 10,000 is as quick as page 1 and
+   * newer events do not shift the page being read. Previous pages: the cursors
+   * that led to them, kept as a stack (undefined: the first page).
+   */
+  private cursor?: string;
+  private before: Array<string | undefined> = [];
+  private nextCursor: string | null = null;
   private refreshTimer?: number;
   private thumbTimer?: number;
   /** boxes of the shown events still without a picture, by camera and event id */
@@ -48,23 +54,26 @@ export class EventTimeline {
   constructor() {
     this.form.addEventListener('submit', (e) => {
       e.preventDefault();
-      this.offset = 0;
-      void this.load();
+      this.firstPage();
     });
-    this.form.addEventListener('reset', () =>
-      window.setTimeout(() => {
-        this.offset = 0;
-        void this.load();
-      }),
-    );
+    this.form.addEventListener('reset', () => window.setTimeout(() => this.firstPage()));
     this.prev.addEventListener('click', () => {
-      this.offset = Math.max(0, this.offset - PAGE_SIZE);
+      if (this.before.length === 0) return;
+      this.cursor = this.before.pop();
       void this.load();
     });
     this.next.addEventListener('click', () => {
-      this.offset += PAGE_SIZE;
+      if (!this.nextCursor) return;
+      this.before.push(this.cursor);
+      this.cursor = this.nextCursor;
       void this.load();
     });
+  }
+
+  private firstPage(): void {
+    this.cursor = undefined;
+    this.before = [];
+    void this.load();
   }
 
   setCameras(rows: CameraRow[]): void {
@@ -77,7 +86,7 @@ export class EventTimeline {
   handle(m: FeedMessage): void {
     if (m.type !== 'event-start' && m.type !== 'event-end') return;
     // Only the first page changes when an event arrives; a later page stays where the user is reading.
-    if (this.offset !== 0) return;
+    if (this.before.length !== 0) return;
     clearTimeout(this.refreshTimer);
     this.refreshTimer = window.setTimeout(() => void this.load(), 300);
   }
@@ -98,7 +107,7 @@ export class EventTimeline {
       from: day('from', false),
       to: day('to', true),
       limit: PAGE_SIZE,
-      offset: this.offset,
+      cursor: this.cursor,
     };
   }
 
@@ -110,15 +119,18 @@ export class EventTimeline {
       this.pageInfo.textContent = `Events could not be loaded: ${err instanceof ApiFailure ? err.message : 'no connection'}`;
       return;
     }
-    this.total = page.total;
+    this.nextCursor = page.next;
     this.waiting.clear();
     clear(this.list, ...page.events.map((e) => this.item(e)));
     this.watchThumbnails(0);
     if (page.events.length === 0) this.list.append(h('li', { class: 'empty' }, 'No events match.'));
-    const first = page.total === 0 ? 0 : page.offset + 1;
-    this.pageInfo.textContent = `${first}–${page.offset + page.events.length} of ${page.total}`;
-    this.prev.disabled = page.offset === 0;
-    this.next.disabled = page.offset + page.events.length >= this.total;
+    const skipped = this.before.length * PAGE_SIZE;
+    const first = page.events.length === 0 ? skipped : skipped + 1;
+    // A capped total says so: the API counts up to 10,000 matches and no further (issue 18).
+    const total = `${page.total.toLocaleString('en-US')}${page.totalCapped ? '+' : ''}`;
+    this.pageInfo.textContent = `${first.toLocaleString('en-US')}–${(skipped + page.events.length).toLocaleString('en-US')} of ${total}`;
+    this.prev.disabled = this.before.length === 0;
+    this.next.disabled = !page.next;
   }
 
   private item(e: EventRow): HTMLLIElement {

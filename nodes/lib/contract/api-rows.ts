@@ -140,3 +140,14 @@ export interface Page {
   limit: number;
   offset: number;
 }
+
+/**
+ * GET /api/events and /api/dead-letters (issue 18): keyset paging and a total
+ * that never scans the table.
+ */
+export interface CursorPage extends Page {
+  /** true when there are more than `total` (10,000) matching rows: say "10,000 or more" */
+  totalCapped: boolean;
+  /** pass as `cursor=` for the page after this one; null on the last page */
+  next: string | null;
+}

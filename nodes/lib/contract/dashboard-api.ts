@@ -49,13 +49,10 @@ export const DASHBOARD_CLIENT_VALUE = 'picam-dashboard';
 export { CAMERA_MODES, type CameraMode } from './camera-mode';
 export { SOUND_TYPES, type SoundType } from './sound';
 export type * from './api-rows';
-import type { EventRow, SensorPoint, SensorResolution } from './api-rows';
+import type { CursorPage, EventRow, SensorPoint, SensorResolution } from './api-rows';
 
-export interface EventPage {
+export interface EventPage extends CursorPage {
   events: EventRow[];
-  total: number;
-  limit: number;
-  offset: number;
 }
 
 /** GET /api/sensors/{id} */

@@ -4,23 +4,18 @@
  * errors, and every value reaches SQL as a bound parameter.
  */
 import { COMMAND_STATES } from './command-queue';
-import type { AlertLogRow, CameraRow, CommandRow, DeadLetterRow, EventRow, Page, StreamPoint, StreamRow } from '../contract/api-rows';
+import type { AlertLogRow, CameraRow, CommandRow, CursorPage, DeadLetterRow, EventRow, Page, StreamPoint, StreamRow } from '../contract/api-rows';
 import type { SensorHistory } from '../contract/dashboard-api';
 import type { Reader } from './read-pool';
 import { sensorHistory } from './sensor-history';
 import type { SqlValue } from './sqlite';
 import { ANY_DEVICE_ID_PATTERN } from '../hosted-devices';
+import { QueryError } from './query-error';
+import { decodeCursor, encodeCursor } from './cursor';
 
 export type * from '../contract/api-rows';
 
-export class QueryError extends Error {
-  constructor(
-    readonly statusCode: 400 | 404,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { QueryError } from './query-error';
 
 export type QueryKind = 'cameras' | 'events' | 'sensors' | 'dead-letters' | 'alerts' | 'streams' | 'status' | 'commands';
 export const QUERY_KINDS: readonly QueryKind[] = [
@@ -40,9 +35,9 @@ export type QueryParams = Record<string, unknown>;
 /** What each query kind answers (the API's response bodies). */
 export interface QueryResults {
   cameras: { cameras: CameraRow[] };
-  events: Page & { events: EventRow[] };
+  events: CursorPage & { events: EventRow[] };
   sensors: SensorHistory;
-  'dead-letters': Page & { deadLetters: DeadLetterRow[] };
+  'dead-letters': CursorPage & { deadLetters: DeadLetterRow[] };
   alerts: Page & { alerts: AlertLogRow[] };
   streams: { streams: StreamRow[] } | { path: string; from: number; to: number; history: StreamPoint[] };
   status: { schemaVersion: number; counts: Record<string, number> };
@@ -111,6 +106,58 @@ export async function cameras(db: Reader): Promise<QueryResults['cameras']> {
   return { cameras: rows };
 }
 
+/** Totals are counted up to this many rows and said as "10000 or more" beyond (`totalCapped`). */
+export const TOTAL_CAP = 10_000;
+/** OFFSET walks every row before the page; deeper pages take the cursor. */
+export const MAX_OFFSET = 10_000;
+
+/** `limit` and `offset` (at most MAX_OFFSET), or `cursor` (never both: they name two different places). */
+function paging(p: QueryParams): { limit: number; offset: number; cursor?: unknown } {
+  const limit = int(p, 'limit', 50, 1, 1000);
+  const offsetRaw = single(p, 'offset');
+  const offset = int(p, 'offset', 0, 0, 1_000_000_000);
+  if (offset > MAX_OFFSET) {
+    throw new QueryError(400, `"offset" must be at most ${MAX_OFFSET}: page further with "cursor", the "next" value of each page`);
+  }
+  const cursor = p.cursor === '' ? undefined : p.cursor;
+  if (cursor !== undefined && offsetRaw !== undefined && offsetRaw !== '' && offset !== 0) {
+    throw new QueryError(400, 'give "cursor" or "offset", not both: the cursor already says where the page starts');
+  }
+  return { limit, offset, cursor };
+}
+
+/** count(*) that stops at TOTAL_CAP + 1 rows: an index walk of at most that many entries, never the table. */
+async function cappedCount(
+  db: Reader,
+  from: string,
+  filter: string,
+  args: SqlValue[],
+): Promise<{ total: number; totalCapped: boolean }> {
+  const row = await db.get<{ n: number }>(`SELECT count(*) AS n FROM (SELECT 1 FROM ${from} ${filter} LIMIT ${TOTAL_CAP + 1})`, args);
+  const n = row?.n ?? 0;
+  return n > TOTAL_CAP ? { total: TOTAL_CAP, totalCapped: true } : { total: n, totalCapped: false };
+}
+
+type EventKey = [number, string, string];
+const isEventKey = (k: unknown[]): k is EventKey =>
+  k.length === 3 && Number.isSafeInteger(k[0]) && typeof k[1] === 'string' && typeof k[2] === 'string';
+
+/**
+ * The index that answers both the filter and the order (migration 11). Named, not
+ * left to the planner: with statistics (ANALYZE) it may pick the time index for a
+ * common type and walk far more rows than a page.
+ */
+function eventIndex(camera: boolean, type: boolean): string {
+  if (camera && type) return 'activity_events_page_camera_type';
+  if (camera) return 'activity_events_page_camera';
+  if (type) return 'activity_events_page_type';
+  return 'activity_events_page';
+}
+
+/**
+ * Activity events newest first (by start, else end), filtered by camera, type and
+ * time; paged by `cursor` (keyset, any depth) or a small `offset`.
+ */
 export async function events(db: Reader, p: QueryParams): Promise<QueryResults['events']> {
   const where: string[] = [];
   const args: SqlValue[] = [];
@@ -120,7 +167,8 @@ export async function events(db: Reader, p: QueryParams): Promise<QueryResults['
     args.push(camera);
   }
   const type = single(p, 'type');
-  if (type !== undefined && type !== '') {
+  const hasType = type !== undefined && type !== '';
+  if (hasType) {
     if (typeof type !== 'string' || !/^[A-Za-z_]{1,64}$/.test(type))
       throw new QueryError(400, '"type" must be an activity type such as MOTION');
     where.push('e.activity_type = ?');
@@ -129,40 +177,52 @@ export async function events(db: Reader, p: QueryParams): Promise<QueryResults['
   const from = time(p, 'from');
   const to = time(p, 'to');
   if (from !== undefined) {
-    where.push('e.start_timestamp >= ?');
+    where.push('e.sort_ts >= ?');
     args.push(Math.floor(from / 1000));
   }
   if (to !== undefined) {
-    where.push('e.start_timestamp <= ?');
+    where.push('e.sort_ts <= ?');
     args.push(Math.floor(to / 1000));
   }
-  const limit = int(p, 'limit', 50, 1, 1000);
-  const offset = int(p, 'offset', 0, 0, 1_000_000_000);
+  const { limit, offset, cursor } = paging(p);
+  const index = `activity_events e INDEXED BY ${eventIndex(camera !== undefined, hasType)}`;
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  const total = await db.get<{ n: number }>(`SELECT count(*) AS n FROM activity_events e ${filter}`, args);
+  const { total, totalCapped } = await cappedCount(db, index, filter, args);
+  const page = [...where];
+  const pageArgs = [...args];
+  if (cursor !== undefined) {
+    const key = decodeCursor('events', cursor, isEventKey);
+    // Row values compare left to right: strictly after the last row of the previous page.
+    page.push('(e.sort_ts, e.camera_id, e.event_id) < (?, ?, ?)');
+    pageArgs.push(...key);
+  }
   // SQLite answers EXISTS with 0 or 1; the API says true or false.
-  type SqlEventRow = Omit<EventRow, 'has_thumbnail' | 'has_recording'> & { has_thumbnail: number; has_recording: number };
+  type SqlEventRow = Omit<EventRow, 'has_thumbnail' | 'has_recording'> & { has_thumbnail: number; has_recording: number; sort_ts: number };
   const rows = await db.all<SqlEventRow>(
     `SELECT e.event_id, e.camera_id, COALESCE(e.camera_name, r.camera_name) AS camera_name, e.activity_type,
             e.start_timestamp, e.end_timestamp, e.duration_seconds, e.confidence, e.thumbnail_path,
-            e.recording_path, e.upload_status, e.telegram_notified, e.created_at,
+            e.recording_path, e.upload_status, e.telegram_notified, e.created_at, e.sort_ts,
             -- What /api/media serves for the event: the dashboard asks for a thumbnail only when there is one.
             EXISTS (SELECT 1 FROM file_uploads f WHERE f.camera_id = e.camera_id AND f.event_id = e.event_id
                     AND f.file_type = 'thumbnail') AS has_thumbnail,
             EXISTS (SELECT 1 FROM file_uploads f WHERE f.camera_id = e.camera_id AND f.event_id = e.event_id
                     AND f.file_type IN ('recording', 'segment')) AS has_recording
-       FROM activity_events e LEFT JOIN camera_registry r ON r.camera_id = e.camera_id
-       ${filter}
-      ORDER BY COALESCE(e.start_timestamp, e.end_timestamp) DESC, e.event_id
+       FROM ${index} LEFT JOIN camera_registry r ON r.camera_id = e.camera_id
+       ${page.length ? `WHERE ${page.join(' AND ')}` : ''}
+      ORDER BY e.sort_ts DESC, e.camera_id DESC, e.event_id DESC
       LIMIT ? OFFSET ?`,
-    [...args, limit, offset],
+    // One row more than the page says whether there is a next page.
+    [...pageArgs, limit + 1, offset],
   );
-  const withFlags: EventRow[] = rows.map((r) => ({
+  const shown = rows.slice(0, limit);
+  const last = shown.at(-1);
+  const next = rows.length > limit && last ? encodeCursor('events', [last.sort_ts, last.camera_id, last.event_id]) : null;
+  const withFlags: EventRow[] = shown.map(({ sort_ts: _sortKey, ...r }) => ({
     ...r,
     has_thumbnail: r.has_thumbnail === 1,
     has_recording: r.has_recording === 1,
   }));
-  return { events: withFlags, total: total?.n ?? 0, limit, offset };
+  return { events: withFlags, total, totalCapped, limit, offset, next };
 }
 
 /** Sensor history (sensor-history.ts): at most `points` points, from raw readings or roll-ups by range. */
@@ -177,16 +237,23 @@ export async function sensors(db: Reader, p: QueryParams): Promise<QueryResults[
   return sensorHistory(db, { deviceId: id, fromMs, toMs, points });
 }
 
+type DeadLetterKey = [number];
+const isDeadLetterKey = (k: unknown[]): k is DeadLetterKey => k.length === 1 && Number.isSafeInteger(k[0]);
+
+/** Dead letters newest first; paged like events (`cursor`: the id, the primary key). */
 export async function deadLetters(db: Reader, p: QueryParams): Promise<QueryResults['dead-letters']> {
-  const limit = int(p, 'limit', 50, 1, 1000);
-  const offset = int(p, 'offset', 0, 0, 1_000_000_000);
-  const total = await db.get<{ n: number }>('SELECT count(*) AS n FROM dead_letters');
+  const { limit, offset, cursor } = paging(p);
+  const { total, totalCapped } = await cappedCount(db, 'dead_letters', '', []);
+  const after = cursor === undefined ? undefined : decodeCursor('dead-letters', cursor, isDeadLetterKey)[0];
   const rows = await db.all<DeadLetterRow>(
     `SELECT id, received_ms, source, reason, device_id, payload, payload_bytes FROM dead_letters
-      ORDER BY id DESC LIMIT ? OFFSET ?`,
-    [limit, offset],
+      ${after === undefined ? '' : 'WHERE id < ?'} ORDER BY id DESC LIMIT ? OFFSET ?`,
+    [...(after === undefined ? [] : [after]), limit + 1, offset],
   );
-  return { deadLetters: rows, total: total?.n ?? 0, limit, offset };
+  const shown = rows.slice(0, limit);
+  const last = shown.at(-1);
+  const next = rows.length > limit && last ? encodeCursor('dead-letters', [last.id]) : null;
+  return { deadLetters: shown, total, totalCapped, limit, offset, next };
 }
 
 const OUTBOX_STATES = ['pending', 'sending', 'waiting', 'sent', 'failed', 'suppressed', 'merged'];

@@ -365,6 +365,43 @@ ALTER TABLE ip_cameras ADD COLUMN motion_source TEXT NOT NULL DEFAULT 'analyser'
 `,
   },
   {
+    version: 11,
+    description: 'events: an indexed sort key and one index per filter combination (keyset paging); alerts by device; upload totals kept',
+    // Issue 18: ORDER BY COALESCE(start, end) could use no index, so every page sorted
+    // the whole table. sort_ts is that expression as a virtual generated column (no
+    // bytes in the row; the indexes below hold it, and CREATE INDEX backfills them
+    // for rows already stored). Each index ends in the page order (sort_ts, camera_id,
+    // event_id), so a filter and the order are both answered by one index walk:
+    // none, camera, type, camera + type; a time range is a range on sort_ts in each.
+    sql: `
+ALTER TABLE activity_events ADD COLUMN sort_ts INTEGER GENERATED ALWAYS AS (COALESCE(start_timestamp, end_timestamp, created_at, 0)) VIRTUAL;
+CREATE INDEX activity_events_page ON activity_events (sort_ts, camera_id, event_id);
+CREATE INDEX activity_events_page_camera ON activity_events (camera_id, sort_ts, event_id);
+CREATE INDEX activity_events_page_type ON activity_events (activity_type, sort_ts, camera_id, event_id);
+CREATE INDEX activity_events_page_camera_type ON activity_events (camera_id, activity_type, sort_ts, event_id);
+-- /api/alerts?camera= walked the whole log; newest first by id within a device.
+CREATE INDEX alerts_outbox_device ON alerts_outbox (device_id);
+-- /api/gateway/usage and /api/media/usage summed every upload row (1.2 M in a year of a
+-- fleet: ~2 s); the totals are kept as rows come and go, the oldest found by index.
+CREATE TABLE file_upload_totals (file_type TEXT PRIMARY KEY, files INTEGER NOT NULL, bytes INTEGER NOT NULL);
+INSERT INTO file_upload_totals (file_type, files, bytes)
+  SELECT file_type, count(*), COALESCE(sum(file_size), 0) FROM file_uploads GROUP BY file_type;
+CREATE INDEX file_uploads_type_time ON file_uploads (file_type, uploaded_at);
+CREATE TRIGGER file_uploads_totals_insert AFTER INSERT ON file_uploads BEGIN
+  INSERT INTO file_upload_totals (file_type, files, bytes) VALUES (NEW.file_type, 1, COALESCE(NEW.file_size, 0))
+    ON CONFLICT (file_type) DO UPDATE SET files = files + 1, bytes = bytes + excluded.bytes;
+END;
+CREATE TRIGGER file_uploads_totals_delete AFTER DELETE ON file_uploads BEGIN
+  UPDATE file_upload_totals SET files = files - 1, bytes = bytes - COALESCE(OLD.file_size, 0) WHERE file_type IS OLD.file_type;
+END;
+CREATE TRIGGER file_uploads_totals_update AFTER UPDATE OF file_type, file_size ON file_uploads BEGIN
+  UPDATE file_upload_totals SET files = files - 1, bytes = bytes - COALESCE(OLD.file_size, 0) WHERE file_type IS OLD.file_type;
+  INSERT INTO file_upload_totals (file_type, files, bytes) VALUES (NEW.file_type, 1, COALESCE(NEW.file_size, 0))
+    ON CONFLICT (file_type) DO UPDATE SET files = files + 1, bytes = bytes + excluded.bytes;
+END;
+`,
+  },
+  {
     version: 12,
     description: 'row counts kept by triggers (status and metrics without scanning); index of connected devices',
     // Issue 18: count(*) over 5 million events and 30 million readings took 0.7-1 s per
