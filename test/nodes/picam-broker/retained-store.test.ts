@@ -105,7 +105,8 @@ describe('picam-broker: retained messages', () => {
     await helper.load([brokerNode] as never, flow, { b: LOGIN });
     await until('the broker to listen', () => localBroker('b'), 5000);
     const broker = localBroker('b') as PicamBroker;
-    const tree = (broker.aedes.persistence as RetainedPersistence & { retained: RetainedTree }).retained;
+    const tree = ((broker.aedes as unknown as { persistence: unknown }).persistence as RetainedPersistence & { retained: RetainedTree })
+      .retained;
     for (let i = 0; i < DEVICES; i++) {
       await broker.publish(`prod/honeycomb/pi${i}/system/setmode`, Buffer.from(`{"mode":"ARMED","n":${i}}`), { qos: 1, retain: true });
     }
