@@ -9,7 +9,7 @@
  * reading period, as a fleet's clocks are.
  *
  * Args: JSON {url, first, count, username?, password?}
- * IPC: {cmd:'start'} begin publishing · {cmd:'drop'} destroy every socket (no
+ * IPC: {cmd:'start'} begin publishing · {cmd:'published'} replies {published} · {cmd:'drop'} destroy every socket (no
  * DISCONNECT: the broker publishes the wills) · {cmd:'reconnect'} all at once;
  * replies {reconnected: ms} once every device is connected, its subscription
  * granted and its online message acknowledged (i.e. committed) · {cmd:'stop'}.
@@ -27,6 +27,8 @@ interface Args {
 const READING_MS = 2000;
 const HEARTBEAT_MS = 30_000;
 const args = JSON.parse(process.argv[2]!) as Args;
+/** readings and heartbeats published so far (what the devices offered) */
+let published = 0;
 const idOf = (n: number) => `flt${String(n).padStart(5, '0')}`;
 
 class Device {
@@ -101,12 +103,14 @@ class Device {
     if (!client?.connected) return; // a Pi's outbox would keep it; here the storm's gap is not measured
     const payload = JSON.stringify({ temperature: 21.5, humidity: 45, pressure: 1013, timestamp: Date.now() });
     client.publish(`prod/device/message/picam/${this.id}/sensors/environment`, payload, { qos: 1 });
+    published++;
   }
 
   private heartbeat(): void {
     if (!this.client?.connected) return;
     const payload = JSON.stringify({ timestamp: Date.now(), uptime: Math.round(process.uptime()), streamState: 'streaming' });
     this.client.publish(`prod/device/status/picam/${this.id}`, payload, { qos: 1 });
+    published++;
   }
 
   drop(): void {
@@ -136,6 +140,7 @@ async function main() {
   for (let i = 0; i < devices.length; i += 100) await Promise.all(devices.slice(i, i + 100).map((d) => d.connect()));
   process.on('message', (m: { cmd: string }) => {
     if (m.cmd === 'start') devices.forEach((d, i) => d.start((i * READING_MS) / devices.length));
+    else if (m.cmd === 'published') process.send!({ published });
     else if (m.cmd === 'drop') {
       for (const d of devices) d.drop();
       process.send!({ dropped: true });
