@@ -36,7 +36,7 @@ import { cpuSeconds, sleep } from './proc';
 
 const SIZES = (process.env.FLEET_SIZES ?? '1000,5000').split(',').map(Number);
 const BROKERS = (process.env.FLEET_BROKERS ?? 'embedded,mosquitto').split(',') as BrokerKind[];
-const WARMUP_S = Number(process.env.FLEET_WARMUP_S ?? 8);
+const WARMUP_S = Number(process.env.FLEET_WARMUP_S ?? 20);
 const MEASURE_S = Number(process.env.FLEET_MEASURE_S ?? 20);
 const PER_PROCESS = 1000;
 const STORM_LIMIT_S = Number(process.env.FLEET_STORM_LIMIT_S ?? 60);
