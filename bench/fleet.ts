@@ -27,7 +27,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { shippedMosquittoConfig, startMosquitto } from '../test/support/mosquitto';
+import { MOSQUITTO, shippedMosquittoConfig, startMosquitto } from '../test/support/mosquitto';
 import { freePort } from '../test/support/ports';
 import { BenchRuntime, mb } from './acked';
 import { ask, startChild } from './ipc';
@@ -244,6 +244,10 @@ async function main() {
   const results: FleetResult[] = [];
   for (const devices of SIZES) {
     for (const broker of BROKERS) {
+      if (broker === 'mosquitto' && !MOSQUITTO) {
+        console.log('fleet (mosquitto): skipped, Mosquitto is not installed (scripts/install-test-deps.sh)');
+        continue;
+      }
       process.stdout.write(`fleet (${broker}, ${devices} devices)… `);
       const r = await runCase(broker, devices);
       results.push(r);
