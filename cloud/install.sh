@@ -131,6 +131,12 @@ if [ "$MOSQUITTO" = 1 ]; then
   if put_file /etc/mosquitto/picam/acl-cameras 0640 root:mosquitto <"$SCRIPT_DIR/mosquitto/acl-cameras"; then MOSQUITTO_CHANGED=1; fi
   # Debian's /etc/mosquitto/mosquitto.conf includes conf.d and sets persistence itself.
   if put_file /etc/mosquitto/conf.d/picam-guardian.conf 0644 root:root <"$SCRIPT_DIR/mosquitto/mosquitto.conf"; then MOSQUITTO_CHANGED=1; fi
+  # One descriptor per device: Debian's unit leaves systemd's soft limit of 1,024.
+  put_dir /etc/systemd/system/mosquitto.service.d 0755 root:root
+  if put_file /etc/systemd/system/mosquitto.service.d/picam-guardian.conf 0644 root:root <"$SCRIPT_DIR/mosquitto/systemd-limits.conf"; then
+    run systemctl daemon-reload
+    MOSQUITTO_CHANGED=1
+  fi
   # The password file belongs to the site (mosquitto_passwd): created empty once.
   if [ -f "$ROOT/etc/mosquitto/picam/passwords" ]; then
     note kept "/etc/mosquitto/picam/passwords (never overwritten)"

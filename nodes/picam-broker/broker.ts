@@ -23,6 +23,7 @@ import { DeviceRules, filtersOverlap, Login, roleOf, topicMatches, type ClientRo
 import { cameraRefusal, type CameraRegistry } from './camera-login';
 import type { DeviceMessage, IngestGate } from './ingest-gate';
 import { ReadThrottle } from './read-throttle';
+import { indexedMemoryPersistence } from './retained-store';
 import { fingerprint, RecentMap } from '../lib/recent';
 import { writeOncePerTurn } from './write-batch';
 
@@ -86,6 +87,8 @@ export class PicamBroker implements LocalBroker {
     this.throttle = new ReadThrottle(() => opts.gate.hasRoom);
     opts.gate.onRoom(() => this.throttle.wake());
     this.aedes = aedes({
+      // Retained messages by topic: a SUBSCRIBE does not test every one (retained-store.ts).
+      persistence: indexedMemoryPersistence(),
       authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
       authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
       authorizeSubscribe: (client, sub, done) => this.authorizeSubscribe(client, sub, done),

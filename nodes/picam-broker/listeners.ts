@@ -136,11 +136,19 @@ export class Listeners {
   }
 }
 
+/**
+ * Connections the kernel queues before the broker accepts them. Node's default, 511, made a
+ * reconnect storm of 1,000 devices overflow the queue: the kernel drops the SYNs and each
+ * device retries after 1, 3, 7 s (bench/fleet.ts saw CONNACKs 4 s late, with the runtime's CPU
+ * mostly idle). Linux caps this at net.core.somaxconn (4096 by default since 5.4).
+ */
+export const LISTEN_BACKLOG = 8192;
+
 function listen(server: TcpServer | HttpServer | TlsServer, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const failed = (err: Error) => reject(new Error(`cannot listen on ${host}:${port}: ${err.message}`));
     server.once('error', failed);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', failed);
       resolve();
     });

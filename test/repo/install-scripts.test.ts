@@ -471,6 +471,10 @@ describe('cloud/install.sh into a throwaway root', () => {
     assert.match(conf, /^listener 8883$/m);
     assert.equal(readFileSync(at('etc', 'mosquitto', 'picam', 'passwords'), 'utf8'), '');
     assert.equal(mode(at('etc', 'mosquitto', 'picam', 'passwords')), 0o640);
+    // A fleet: one descriptor per device, beyond systemd's soft limit of 1,024.
+    const limits = at('etc', 'systemd', 'system', 'mosquitto.service.d', 'picam-guardian.conf');
+    assert.match(readFileSync(limits, 'utf8'), /^\[Service\]\nLimitNOFILE=65536$/m);
+    assert.equal(mode(limits), 0o644);
     assert.match(first, /missing +broker certificates/);
     assert.match(first, /waiting +Mosquitto restarts once the certificates are there/);
   });
