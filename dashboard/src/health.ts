@@ -1,6 +1,6 @@
 /**
- * Stream health (GET /api/streams, from mediamtx-health), the VBC01 live streams
- * with their counters (GET /api/live, from vbc01-live) and the alert delivery
+ * Stream health (GET /api/streams, from mediamtx-health), the live streams the runtime
+ * serves itself (VBC01, RTSP sources) with their counters (GET /api/live, from vbc01-live) and the alert delivery
  * log (GET /api/alerts). Either may be missing on a server (no MediaMTX, no
  * alert nodes, an older flow): the section then says so and the page goes on.
  */

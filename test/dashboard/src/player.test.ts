@@ -81,7 +81,7 @@ describe('a VBC01 camera live view in the dashboard', { skip: skipWithoutChromiu
     const card = page.locator(`article[data-camera="${CAMERA}"]`);
     await card.getByRole('button', { name: 'Show live video of Front Door' }).click();
     await card.locator('.video-status').getByText('Waiting for video from the camera…').waitFor({ timeout: 30_000 });
-    await page.getByRole('button', { name: 'Refresh the VBC01 live streams' }).click();
+    await page.getByRole('button', { name: 'Refresh the live streams served here' }).click();
     const row = page.locator(`#live-table tr[data-camera="${CAMERA}"]`);
     await row.waitFor();
     assert.equal(await row.locator('td').first().textContent(), 'Waiting for video from the camera…');
