@@ -22,7 +22,7 @@ import { applyFlowEnv, settingsFor } from '../cli/runtime/roles';
 import { FLOWS_DIR, startRuntime } from '../cli/runtime/runtime';
 import { storeFigures } from '../nodes/lib/store/ops-figures';
 import * as queries from '../nodes/lib/store/queries';
-import { MIGRATIONS, currentVersion, migrate } from '../nodes/lib/store/schema';
+import { COUNTED_IN_12, MIGRATIONS, currentVersion, migrate } from '../nodes/lib/store/schema';
 import { Connection } from '../nodes/lib/store/sqlite';
 import { EventStore } from '../nodes/lib/store/store';
 import { machine } from './machine';
@@ -97,16 +97,8 @@ async function fill(): Promise<void> {
 }
 
 // ---- the statements as they were before issue 18 (queries.ts, ops-figures.ts, dashboard/src/cameras.ts)
-const OLD_TABLES = [
-  'camera_registry',
-  'activity_events',
-  'status_events',
-  'sensor_readings',
-  'dead_letters',
-  'alerts_outbox',
-  'stream_health',
-  'command_queue',
-];
+// /api/status counted the tables migration 12 now keeps counts of.
+const OLD_TABLES = COUNTED_IN_12;
 async function oldStatus(db: Connection): Promise<void> {
   for (const t of OLD_TABLES) await db.get(`SELECT count(*) AS n FROM ${t}`);
   await db.get('PRAGMA user_version');

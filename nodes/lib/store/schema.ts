@@ -15,7 +15,7 @@ export interface Migration {
 }
 
 /** The tables migration 12 counts; released, so never changed (/api/status reports each). */
-const COUNTED_IN_12 = [
+export const COUNTED_IN_12 = [
   'camera_registry',
   'activity_events',
   'status_events',
@@ -37,6 +37,57 @@ CREATE TRIGGER ${table}_count_insert AFTER INSERT ON ${table}
 BEGIN UPDATE table_counts SET n = n + 1 WHERE name = '${table}'; END;
 CREATE TRIGGER ${table}_count_delete AFTER DELETE ON ${table}
 BEGIN UPDATE table_counts SET n = n - 1 WHERE name = '${table}'; END;`;
+}
+
+/** The roll-up tables of migration 13 and their bucket widths; released, so never changed. */
+const ROLLUPS: ReadonlyArray<[table: string, bucketMs: number]> = [
+  ['sensor_minute', 60_000],
+  ['sensor_hour', 3_600_000],
+];
+const ROLLUP_METRICS = ['temperature', 'humidity', 'pressure'];
+
+/** A roll-up table: per device and bucket, each metric's min, max, and sum and count for the mean. */
+function rollupTable(table: string): string {
+  const columns = ROLLUP_METRICS.map((m) => `  ${m}_min REAL,\n  ${m}_max REAL,\n  ${m}_sum REAL NOT NULL,\n  ${m}_n INTEGER NOT NULL,\n`);
+  return `CREATE TABLE ${table} (\n  device_id TEXT NOT NULL,\n  bucket_ms INTEGER NOT NULL,\n  samples INTEGER NOT NULL,\n${columns.join('')}  PRIMARY KEY (device_id, bucket_ms)\n) WITHOUT ROWID;\n`;
+}
+
+/**
+ * The two triggers that keep a roll-up as readings arrive: an insert adds the reading to its
+ * bucket; a replaced reading (the batch writer's upsert) moves the sums by the difference, and
+ * its old value may stay in min/max.
+ */
+function rollupTriggers(table: string, bucketMs: number): string {
+  const bucket = `CAST(NEW.time_ms AS INTEGER) / ${bucketMs} * ${bucketMs}`;
+  const names = ROLLUP_METRICS.flatMap((m) => [`${m}_min`, `${m}_max`, `${m}_sum`, `${m}_n`]).join(', ');
+  const values = ROLLUP_METRICS.map((m) => `NEW.${m}, NEW.${m}, coalesce(NEW.${m}, 0), NEW.${m} IS NOT NULL`).join(', ');
+  const add = ROLLUP_METRICS.map(
+    (m) =>
+      `    ${m}_min = min(coalesce(${m}_min, excluded.${m}_min), coalesce(excluded.${m}_min, ${m}_min)),\n` +
+      `    ${m}_max = max(coalesce(${m}_max, excluded.${m}_max), coalesce(excluded.${m}_max, ${m}_max)),\n` +
+      `    ${m}_sum = ${m}_sum + excluded.${m}_sum, ${m}_n = ${m}_n + excluded.${m}_n`,
+  ).join(',\n');
+  const replace = ROLLUP_METRICS.map(
+    (m) =>
+      `    ${m}_min = min(coalesce(${m}_min, NEW.${m}), coalesce(NEW.${m}, ${m}_min)),\n` +
+      `    ${m}_max = max(coalesce(${m}_max, NEW.${m}), coalesce(NEW.${m}, ${m}_max)),\n` +
+      `    ${m}_sum = ${m}_sum - coalesce(OLD.${m}, 0) + coalesce(NEW.${m}, 0),\n` +
+      `    ${m}_n = ${m}_n - (OLD.${m} IS NOT NULL) + (NEW.${m} IS NOT NULL)`,
+  ).join(',\n');
+  return `CREATE TRIGGER ${table}_rollup AFTER INSERT ON sensor_readings
+BEGIN
+  INSERT INTO ${table} (device_id, bucket_ms, samples, ${names})
+  VALUES (NEW.device_id, ${bucket}, 1, ${values})
+  ON CONFLICT (device_id, bucket_ms) DO UPDATE SET samples = samples + 1,
+${add};
+END;
+CREATE TRIGGER ${table}_rollup_replace AFTER UPDATE OF ${ROLLUP_METRICS.join(', ')} ON sensor_readings
+BEGIN
+  UPDATE ${table} SET
+${replace}
+  WHERE device_id = NEW.device_id AND bucket_ms = ${bucket};
+END;
+`;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -426,100 +477,7 @@ CREATE INDEX camera_registry_connection ON camera_registry (connection_status);
     // Existing readings are rolled up here, once. status_events had no index on its time,
     // so every retention run scanned it.
     sql: `
-CREATE TABLE sensor_minute (
-  device_id TEXT NOT NULL,
-  bucket_ms INTEGER NOT NULL,
-  samples INTEGER NOT NULL,
-  temperature_min REAL,
-  temperature_max REAL,
-  temperature_sum REAL NOT NULL,
-  temperature_n INTEGER NOT NULL,
-  humidity_min REAL,
-  humidity_max REAL,
-  humidity_sum REAL NOT NULL,
-  humidity_n INTEGER NOT NULL,
-  pressure_min REAL,
-  pressure_max REAL,
-  pressure_sum REAL NOT NULL,
-  pressure_n INTEGER NOT NULL,
-  PRIMARY KEY (device_id, bucket_ms)
-) WITHOUT ROWID;
-CREATE TABLE sensor_hour (
-  device_id TEXT NOT NULL,
-  bucket_ms INTEGER NOT NULL,
-  samples INTEGER NOT NULL,
-  temperature_min REAL,
-  temperature_max REAL,
-  temperature_sum REAL NOT NULL,
-  temperature_n INTEGER NOT NULL,
-  humidity_min REAL,
-  humidity_max REAL,
-  humidity_sum REAL NOT NULL,
-  humidity_n INTEGER NOT NULL,
-  pressure_min REAL,
-  pressure_max REAL,
-  pressure_sum REAL NOT NULL,
-  pressure_n INTEGER NOT NULL,
-  PRIMARY KEY (device_id, bucket_ms)
-) WITHOUT ROWID;
-CREATE TRIGGER sensor_readings_rollup AFTER INSERT ON sensor_readings
-BEGIN
-  INSERT INTO sensor_minute (device_id, bucket_ms, samples, temperature_min, temperature_max, temperature_sum, temperature_n, humidity_min, humidity_max, humidity_sum, humidity_n, pressure_min, pressure_max, pressure_sum, pressure_n)
-  VALUES (NEW.device_id, CAST(NEW.time_ms AS INTEGER) / 60000 * 60000, 1, NEW.temperature, NEW.temperature, coalesce(NEW.temperature, 0), NEW.temperature IS NOT NULL, NEW.humidity, NEW.humidity, coalesce(NEW.humidity, 0), NEW.humidity IS NOT NULL, NEW.pressure, NEW.pressure, coalesce(NEW.pressure, 0), NEW.pressure IS NOT NULL)
-  ON CONFLICT (device_id, bucket_ms) DO UPDATE SET samples = samples + 1,
-    temperature_min = min(coalesce(temperature_min, excluded.temperature_min), coalesce(excluded.temperature_min, temperature_min)),
-    temperature_max = max(coalesce(temperature_max, excluded.temperature_max), coalesce(excluded.temperature_max, temperature_max)),
-    temperature_sum = temperature_sum + excluded.temperature_sum, temperature_n = temperature_n + excluded.temperature_n,
-    humidity_min = min(coalesce(humidity_min, excluded.humidity_min), coalesce(excluded.humidity_min, humidity_min)),
-    humidity_max = max(coalesce(humidity_max, excluded.humidity_max), coalesce(excluded.humidity_max, humidity_max)),
-    humidity_sum = humidity_sum + excluded.humidity_sum, humidity_n = humidity_n + excluded.humidity_n,
-    pressure_min = min(coalesce(pressure_min, excluded.pressure_min), coalesce(excluded.pressure_min, pressure_min)),
-    pressure_max = max(coalesce(pressure_max, excluded.pressure_max), coalesce(excluded.pressure_max, pressure_max)),
-    pressure_sum = pressure_sum + excluded.pressure_sum, pressure_n = pressure_n + excluded.pressure_n;
-  INSERT INTO sensor_hour (device_id, bucket_ms, samples, temperature_min, temperature_max, temperature_sum, temperature_n, humidity_min, humidity_max, humidity_sum, humidity_n, pressure_min, pressure_max, pressure_sum, pressure_n)
-  VALUES (NEW.device_id, CAST(NEW.time_ms AS INTEGER) / 3600000 * 3600000, 1, NEW.temperature, NEW.temperature, coalesce(NEW.temperature, 0), NEW.temperature IS NOT NULL, NEW.humidity, NEW.humidity, coalesce(NEW.humidity, 0), NEW.humidity IS NOT NULL, NEW.pressure, NEW.pressure, coalesce(NEW.pressure, 0), NEW.pressure IS NOT NULL)
-  ON CONFLICT (device_id, bucket_ms) DO UPDATE SET samples = samples + 1,
-    temperature_min = min(coalesce(temperature_min, excluded.temperature_min), coalesce(excluded.temperature_min, temperature_min)),
-    temperature_max = max(coalesce(temperature_max, excluded.temperature_max), coalesce(excluded.temperature_max, temperature_max)),
-    temperature_sum = temperature_sum + excluded.temperature_sum, temperature_n = temperature_n + excluded.temperature_n,
-    humidity_min = min(coalesce(humidity_min, excluded.humidity_min), coalesce(excluded.humidity_min, humidity_min)),
-    humidity_max = max(coalesce(humidity_max, excluded.humidity_max), coalesce(excluded.humidity_max, humidity_max)),
-    humidity_sum = humidity_sum + excluded.humidity_sum, humidity_n = humidity_n + excluded.humidity_n,
-    pressure_min = min(coalesce(pressure_min, excluded.pressure_min), coalesce(excluded.pressure_min, pressure_min)),
-    pressure_max = max(coalesce(pressure_max, excluded.pressure_max), coalesce(excluded.pressure_max, pressure_max)),
-    pressure_sum = pressure_sum + excluded.pressure_sum, pressure_n = pressure_n + excluded.pressure_n;
-END;
-CREATE TRIGGER sensor_readings_rollup_replace AFTER UPDATE OF temperature, humidity, pressure ON sensor_readings
-BEGIN
-  UPDATE sensor_minute SET
-    temperature_min = min(coalesce(temperature_min, NEW.temperature), coalesce(NEW.temperature, temperature_min)),
-    temperature_max = max(coalesce(temperature_max, NEW.temperature), coalesce(NEW.temperature, temperature_max)),
-    temperature_sum = temperature_sum - coalesce(OLD.temperature, 0) + coalesce(NEW.temperature, 0),
-    temperature_n = temperature_n - (OLD.temperature IS NOT NULL) + (NEW.temperature IS NOT NULL),
-    humidity_min = min(coalesce(humidity_min, NEW.humidity), coalesce(NEW.humidity, humidity_min)),
-    humidity_max = max(coalesce(humidity_max, NEW.humidity), coalesce(NEW.humidity, humidity_max)),
-    humidity_sum = humidity_sum - coalesce(OLD.humidity, 0) + coalesce(NEW.humidity, 0),
-    humidity_n = humidity_n - (OLD.humidity IS NOT NULL) + (NEW.humidity IS NOT NULL),
-    pressure_min = min(coalesce(pressure_min, NEW.pressure), coalesce(NEW.pressure, pressure_min)),
-    pressure_max = max(coalesce(pressure_max, NEW.pressure), coalesce(NEW.pressure, pressure_max)),
-    pressure_sum = pressure_sum - coalesce(OLD.pressure, 0) + coalesce(NEW.pressure, 0),
-    pressure_n = pressure_n - (OLD.pressure IS NOT NULL) + (NEW.pressure IS NOT NULL)
-  WHERE device_id = NEW.device_id AND bucket_ms = CAST(NEW.time_ms AS INTEGER) / 60000 * 60000;
-  UPDATE sensor_hour SET
-    temperature_min = min(coalesce(temperature_min, NEW.temperature), coalesce(NEW.temperature, temperature_min)),
-    temperature_max = max(coalesce(temperature_max, NEW.temperature), coalesce(NEW.temperature, temperature_max)),
-    temperature_sum = temperature_sum - coalesce(OLD.temperature, 0) + coalesce(NEW.temperature, 0),
-    temperature_n = temperature_n - (OLD.temperature IS NOT NULL) + (NEW.temperature IS NOT NULL),
-    humidity_min = min(coalesce(humidity_min, NEW.humidity), coalesce(NEW.humidity, humidity_min)),
-    humidity_max = max(coalesce(humidity_max, NEW.humidity), coalesce(NEW.humidity, humidity_max)),
-    humidity_sum = humidity_sum - coalesce(OLD.humidity, 0) + coalesce(NEW.humidity, 0),
-    humidity_n = humidity_n - (OLD.humidity IS NOT NULL) + (NEW.humidity IS NOT NULL),
-    pressure_min = min(coalesce(pressure_min, NEW.pressure), coalesce(NEW.pressure, pressure_min)),
-    pressure_max = max(coalesce(pressure_max, NEW.pressure), coalesce(NEW.pressure, pressure_max)),
-    pressure_sum = pressure_sum - coalesce(OLD.pressure, 0) + coalesce(NEW.pressure, 0),
-    pressure_n = pressure_n - (OLD.pressure IS NOT NULL) + (NEW.pressure IS NOT NULL)
-  WHERE device_id = NEW.device_id AND bucket_ms = CAST(NEW.time_ms AS INTEGER) / 3600000 * 3600000;
-END;
+${ROLLUPS.map(([table, ms]) => rollupTable(table) + rollupTriggers(table, ms)).join('')}
 INSERT INTO sensor_minute SELECT device_id, CAST(time_ms AS INTEGER) / 60000 * 60000, count(*),
   min(temperature), max(temperature), total(temperature), count(temperature),
   min(humidity), max(humidity), total(humidity), count(humidity),
