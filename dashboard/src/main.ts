@@ -43,7 +43,7 @@ function startApp(session: SessionInfo): void {
       feedState.title = detail ?? '';
       feedState.dataset.state = state;
     },
-    () => loggedOut('Your session ended: please log in again.'),
+    sessionEnded,
   );
   feed.on((m) => {
     cameras.handle(m);
@@ -60,6 +60,7 @@ function startApp(session: SessionInfo): void {
   void health.load();
 
   logout.onclick = async () => {
+    stopApp(); // first: a request still in flight answers 401 once the session is gone, and that is no news
     await post(API_PATHS.logout).catch(() => undefined);
     loggedOut('You are logged out.');
   };
@@ -72,15 +73,24 @@ function startApp(session: SessionInfo): void {
   };
 }
 
-function loggedOut(notice: string): void {
+function stopApp(): void {
   running?.stop();
   running = undefined;
   byId('camera-grid').replaceChildren();
+}
+
+function loggedOut(notice: string): void {
+  stopApp();
   showLogin(startApp, notice);
 }
 
+/** The server refused the session (a 401, the feed closed with 4001): only news while the app runs. */
+function sessionEnded(): void {
+  if (running) loggedOut('Your session ended: please log in again.');
+}
+
 async function boot(): Promise<void> {
-  whenLoggedOut(() => loggedOut('Your session ended: please log in again.'));
+  whenLoggedOut(sessionEnded);
   try {
     startApp(await get<SessionInfo>(API_PATHS.session));
   } catch (err) {
