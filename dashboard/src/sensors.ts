@@ -69,8 +69,8 @@ const band = (): Band => ({ mean: [], min: [], max: [] });
 export class SensorPanels {
   private readonly panels = new Map<string, Panel>();
   private readonly byRoot = new WeakMap<Element, Panel>();
-  /** Panels within half a screen of the viewport count as near: their charts are ready when scrolled to. */
-  private readonly nearScreen = new IntersectionObserver((entries) => this.nearChanged(entries), { rootMargin: '50% 0px' });
+  /** Panels within a screen of the viewport count as near: their charts are ready when scrolled to. */
+  private readonly nearScreen = new IntersectionObserver((entries) => this.nearChanged(entries), { rootMargin: '100% 0px' });
 
   constructor(private readonly root: HTMLElement) {
     window.addEventListener('resize', () => {
