@@ -59,7 +59,10 @@ const KINDS: Array<[kind: string, names: RegExp]> = [
   ['style', /Style|UpdateLayoutTree/],
   ['layout', /Layout|layout|IntersectionObserver|ResizeObserver/],
   ['paint', /Paint|Composit|Layeriz|Raster|Commit|Decode|Image|Canvas|PrePaint|HitTest/],
-  ['script', /FunctionCall|EvaluateScript|v8\.|V8\.|TimerFire|EventDispatch|Microtask|AnimationFrame|XHR|HandlePostMessage|ResponseBodyLoader|ScriptedIdle|ParseJSON/],
+  [
+    'script',
+    /FunctionCall|EvaluateScript|v8\.|V8\.|TimerFire|EventDispatch|Microtask|AnimationFrame|XHR|HandlePostMessage|ResponseBodyLoader|ScriptedIdle|ParseJSON/,
+  ],
 ];
 const kindOf = (name: string) => KINDS.find(([, re]) => re.test(name))?.[0] ?? 'other';
 const ms = (us: number) => Math.round(us / 100) / 10;
@@ -156,11 +159,11 @@ function hotFunctions(profile: { nodes: ProfileNode[]; samples: number[]; timeDe
 
 async function traced<T>(cdp: CDPSession, step: () => Promise<T>): Promise<{ result: T; events: TraceEvent[] }> {
   const events: TraceEvent[] = [];
-  const onData = (d: { value: TraceEvent[] }) => events.push(...d.value);
+  const onData = (d: { value: object[] }) => void events.push(...(d.value as TraceEvent[]));
   cdp.on('Tracing.dataCollected', onData);
   await cdp.send('Tracing.start', {
     transferMode: 'ReportEvents',
-    traceConfig: { includedCategories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'blink', '__metadata', 'disabled-by-default-devtools.timeline.stack'] },
+    traceConfig: { includedCategories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'blink', '__metadata'] },
   });
   const result = await step();
   const done = new Promise<void>((r) => cdp.once('Tracing.tracingComplete', () => r()));
@@ -248,7 +251,7 @@ async function main(): Promise<void> {
   );
   const browser = await launchChromium();
   try {
-    for (let t = Date.now(); !(await fetch(`${base}/dashboard/`).catch(() => undefined))?.ok; ) {
+    for (let t = Date.now(); !(await fetch(`${base}/dashboard/`).catch(() => undefined))?.ok;) {
       if (Date.now() - t > 600_000) throw new Error(`no runtime after 10 min:\n${runtime.output()}`);
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -261,11 +264,15 @@ async function main(): Promise<void> {
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.locator('#event-list li.event').first().waitFor({ timeout: 120_000 });
     await page.waitForLoadState('networkidle');
-    const cards = ((await (await fetch(`${base}/api/cameras`, { headers: { authorization: API_AUTH } })).json()) as { cameras: unknown[] }).cameras
-      .length;
+    const cards = ((await (await fetch(`${base}/api/cameras`, { headers: { authorization: API_AUTH } })).json()) as { cameras: unknown[] })
+      .cameras.length;
     await firstViewShown(page, cards);
     const panels = await page.locator('#sensor-panels .sensor-panel').count();
-    console.log(`${cards} cards, ${panels} sensor panels; ${machine()}; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(
+      `${cards} cards, ${panels} sensor panels; ${machine()}; load ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
 
     if (opts.profile) {
       await cdp.send('Profiler.enable');
@@ -312,7 +319,11 @@ async function main(): Promise<void> {
       await page.waitForFunction((b) => document.querySelector('#event-page')?.textContent !== b, before);
       console.log(`Older by role ${i}: ${Math.round(performance.now() - t)} ms from the driver`);
     }
-    console.log(`load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(
+      `load ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
   } finally {
     await browser.close();
     await runtime.stop();
