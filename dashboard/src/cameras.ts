@@ -87,7 +87,8 @@ export class CameraGrid {
     ]);
     // Each row carries its device's newest event: the grid takes these two requests whatever the
     // number of devices (one request per device took 17 s at 600, issue 18).
-    for (const s of streams?.streams ?? []) this.streams.set(s.path, { online: Boolean(s.online), readers: s.readers, kbps: s.inbound_kbps });
+    for (const s of streams?.streams ?? [])
+      this.streams.set(s.path, { online: Boolean(s.online), readers: s.readers, kbps: s.inbound_kbps });
     this.render(cameras);
     // The sensors and the event filter follow once every card is built: they are below the grid.
     this.afterBuild = () => this.onCameras(cameras);

@@ -23,11 +23,11 @@ describe('sensor levels', () => {
     const file = join(dir, 'store.db');
     const store = await EventStore.open({ file, synchronous: 'NORMAL' });
     const timeMs = Date.UTC(2026, 11, 6, 10, 17, 42, 500);
-    await store.writeAsync({ kind: 'sensor', deviceId: 'picam-a', deviceType: 'picam', timeMs, temperature: 21.5, raw: '{}' });
+    await store.writeAsync({ kind: 'sensor', deviceId: 'picam-a', deviceType: 'picam', timeMs, temperature: 21.5 });
     await store.close();
     db = await Connection.open(file, true);
     for (const level of SENSOR_LEVELS) {
-      const row = await db.get<{ t: number; n: number }>(
+      const row: { t: number; n: number } | undefined = await db.get(
         `SELECT ${level.time} AS t, count(*) AS n FROM ${level.table} WHERE device_id = 'picam-a'`,
       );
       assert.equal(row?.n, 1, `${level.table} holds the reading`);
