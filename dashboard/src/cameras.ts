@@ -4,6 +4,12 @@
  * VBC01's sounds. Cards
  * are built once and updated in place, so a keyboard user's focus stays put
  * while the feed changes what the card shows.
+ *
+ * A fleet's grid has hundreds of cards: about a screen of them is built at once and
+ * the rest a batch per task after it, so the page shows (and answers clicks) while the
+ * rest are built. 600 cards in one task were about a second of script, style and
+ * layout before the first paint (issue 18). A card waiting to be built keeps its row,
+ * which the feed updates like a card's.
  */
 import type { FeedMessage } from '../../nodes/lib/contract/feed';
 import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-routes';
@@ -31,6 +37,16 @@ const SOUND_LABELS: Record<(typeof SOUND_TYPES)[number], string> = {
 /** How long to wait for a camera's camera/state before saying it has not confirmed. */
 const CONFIRM_TIMEOUT_MS = 30_000;
 const POLL_MS = 3000;
+/** cards built before the first paint: more than a wide screen shows */
+export const FIRST_CARDS = 24;
+/** cards built per later task: each batch a short task */
+const CARD_BATCH = 48;
+
+interface StreamState {
+  online: boolean;
+  readers: number;
+  kbps: number | null;
+}
 
 interface Card {
   row: CameraRow;
@@ -49,7 +65,13 @@ interface Card {
 
 export class CameraGrid {
   private readonly cards = new Map<string, Card>();
+  /** rows whose cards are not built yet, in grid order */
+  private readonly queued = new Map<string, CameraRow>();
+  /** each stream's latest health, for cards built after it came */
+  private readonly streams = new Map<string, StreamState>();
   private reloadTimer?: number;
+  private buildTimer?: number;
+  private afterBuild?: () => void;
 
   constructor(
     private readonly root: HTMLElement,
@@ -63,14 +85,14 @@ export class CameraGrid {
       get<{ cameras: CameraRow[] }>(API_PATHS.cameras),
       getOptional<{ streams: StreamRow[] }>(API_PATHS.streams),
     ]);
-    this.render(cameras);
-    for (const s of streams?.streams ?? []) this.showStream(s.path, Boolean(s.online), s.readers, s.inbound_kbps);
     // Each row carries its device's newest event: the grid takes these two requests whatever the
     // number of devices (one request per device took 17 s at 600, issue 18).
-    for (const c of cameras) {
-      if (c.last_event_id !== null) this.showEvent(c.camera_id, c.last_event_type ?? 'event', fromSeconds(c.last_event_time));
-    }
-    this.onCameras(cameras);
+    for (const s of streams?.streams ?? [])
+      this.streams.set(s.path, { online: Boolean(s.online), readers: s.readers, kbps: s.inbound_kbps });
+    this.render(cameras);
+    // The sensors and the event filter follow once every card is built: they are below the grid.
+    this.afterBuild = () => this.onCameras(cameras);
+    if (this.queued.size === 0) this.built();
   }
 
   stop(): void {
@@ -79,37 +101,41 @@ export class CameraGrid {
       this.endPending(c);
     }
     clearTimeout(this.reloadTimer);
+    clearTimeout(this.buildTimer);
+    this.queued.clear();
   }
 
   handle(m: FeedMessage): void {
-    if (m.type === 'stream-health') return this.showStream(m.path, m.online, m.readers, m.inboundKbps ?? null);
+    if (m.type === 'stream-health') {
+      this.streams.set(m.path, { online: m.online, readers: m.readers, kbps: m.inboundKbps ?? null });
+      return this.showStream(m.path);
+    }
     if (m.type === 'hello') return;
     const card = this.cards.get(m.deviceId);
-    if (!card) {
+    const row = card?.row ?? this.queued.get(m.deviceId);
+    if (!row) {
       if (m.type !== 'command') this.reloadSoon(); // a device we have not seen: list again
       return;
     }
-    card.row.last_seen = Math.max(card.row.last_seen ?? 0, Math.floor(m.timeMs / 1000));
-    card.lastSeen.textContent = fmtAgo(m.timeMs);
-    switch (m.type) {
-      case 'connection':
-        card.row.connection_status = m.status;
-        if (m.name) card.name.textContent = m.name;
-        this.showConnection(card);
-        break;
-      case 'camera-state':
-        if (m.mode) {
-          card.row.status = m.mode;
-          this.showMode(card);
-          if (card.pending?.mode === m.mode) this.confirmed(card);
-        }
-        break;
-      case 'event-start':
-        this.showEvent(m.deviceId, m.activityType, m.timeMs);
-        break;
-      default:
-        break;
+    row.last_seen = Math.max(row.last_seen ?? 0, Math.floor(m.timeMs / 1000));
+    if (m.type === 'connection') {
+      row.connection_status = m.status;
+      if (m.name) row.camera_name = m.name;
+    } else if (m.type === 'camera-state' && m.mode) row.status = m.mode;
+    else if (m.type === 'event-start') {
+      row.last_event_id = m.eventId;
+      row.last_event_type = m.activityType;
+      row.last_event_time = m.timeMs / 1000;
     }
+    if (!card) return; // a queued card is built from its row as it is now
+    card.lastSeen.textContent = fmtAgo(m.timeMs);
+    if (m.type === 'connection') {
+      card.name.textContent = row.camera_name ?? row.camera_id;
+      this.showConnection(card);
+    } else if (m.type === 'camera-state' && m.mode) {
+      this.showMode(card);
+      if (card.pending?.mode === m.mode) this.confirmed(card);
+    } else if (m.type === 'event-start') this.showEvent(card);
   }
 
   private reloadSoon(): void {
@@ -119,20 +145,20 @@ export class CameraGrid {
 
   private render(rows: CameraRow[]): void {
     const seen = new Set<string>();
+    this.queued.clear();
     for (const row of rows) {
       seen.add(row.camera_id);
       const existing = this.cards.get(row.camera_id);
-      if (existing) {
-        existing.row = row;
-        existing.name.textContent = row.camera_name ?? row.camera_id;
-        this.showConnection(existing);
-        this.showMode(existing);
-        existing.lastSeen.textContent = fmtAgo(fromSeconds(row.last_seen));
+      if (!existing) {
+        this.queued.set(row.camera_id, row);
         continue;
       }
-      const card = this.card(row);
-      this.cards.set(row.camera_id, card);
-      this.root.append(card.root);
+      existing.row = row;
+      existing.name.textContent = row.camera_name ?? row.camera_id;
+      this.showConnection(existing);
+      this.showMode(existing);
+      this.showEvent(existing);
+      existing.lastSeen.textContent = fmtAgo(fromSeconds(row.last_seen));
     }
     for (const [id, c] of this.cards) {
       if (seen.has(id)) continue;
@@ -140,8 +166,32 @@ export class CameraGrid {
       c.root.remove();
       this.cards.delete(id);
     }
+    this.buildQueued(FIRST_CARDS);
     if (rows.length === 0) clear(this.root, h('p', { class: 'empty' }, 'No cameras yet: they appear when they first connect.'));
     else this.root.querySelector('.empty')?.remove();
+  }
+
+  /** Builds the next `count` queued cards (one insertion), then the rest a batch per task. */
+  private buildQueued(count: number): void {
+    clearTimeout(this.buildTimer);
+    const batch = document.createDocumentFragment();
+    for (const [id, row] of this.queued) {
+      if (batch.childElementCount >= count) break;
+      this.queued.delete(id);
+      const card = this.card(row);
+      this.cards.set(id, card);
+      batch.append(card.root);
+    }
+    // New devices (a reload) join at the end, as they did when every card was built at once.
+    this.root.append(batch);
+    if (this.queued.size > 0) this.buildTimer = window.setTimeout(() => this.buildQueued(CARD_BATCH));
+    else this.built();
+  }
+
+  private built(): void {
+    const then = this.afterBuild;
+    this.afterBuild = undefined;
+    then?.();
   }
 
   private card(row: CameraRow): Card {
@@ -246,6 +296,8 @@ export class CameraGrid {
     );
     this.showConnection(card);
     this.showMode(card);
+    this.showEvent(card);
+    this.showStream(id, card);
     lastSeen.textContent = fmtAgo(fromSeconds(row.last_seen));
     return card;
   }
@@ -288,14 +340,16 @@ export class CameraGrid {
     for (const [m, b] of c.modeButtons) b.setAttribute('aria-pressed', String(m === reported));
   }
 
-  private showEvent(cameraId: string, type: string, timeMs: number | null): void {
-    const c = this.cards.get(cameraId);
-    if (c) c.lastEvent.textContent = `${type} · ${fmtTime(timeMs)}`;
+  private showEvent(c: Card): void {
+    const { last_event_id: id, last_event_type: type, last_event_time: time } = c.row;
+    if (id !== null && id !== undefined) c.lastEvent.textContent = `${type ?? 'event'} · ${fmtTime(fromSeconds(time))}`;
   }
 
-  private showStream(path: string, online: boolean, readers: number, kbps: number | null): void {
-    const c = this.cards.get(path);
-    if (!c) return;
+  /** A stream's path is its camera's id. */
+  private showStream(path: string, c = this.cards.get(path)): void {
+    const state = this.streams.get(path);
+    if (!c || !state) return;
+    const { online, readers, kbps } = state;
     c.stream.textContent = online
       ? `online · ${readers} viewer${readers === 1 ? '' : 's'}${kbps ? ` · ${Math.round(kbps)} kbit/s` : ''}`
       : 'offline';

@@ -549,6 +549,8 @@ describe('the dashboard in a browser', { skip: skipWithoutChromium }, () => {
     const p = await phone.newPage();
     await p.goto(`${base}/dashboard/`);
     await p.locator(`article[data-camera="${CAMERA}"]`).waitFor();
+    // Charts are drawn once their panel is near the screen: on a phone, a few screens down.
+    await p.locator(`section[data-device="${PI}"]`).scrollIntoViewIfNeeded();
     await p.locator(`section[data-device="${PI}"] canvas`).first().waitFor();
     await p.locator('#event-list li.event').first().waitFor();
     const overflow = await p.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));

@@ -21,6 +21,7 @@
  */
 import type { Reader } from './read-pool';
 import type { Connection } from './sqlite';
+import { SENSOR_LEVELS } from './sensor-levels';
 
 export interface RetentionDays {
   activity: number;
@@ -63,9 +64,8 @@ export const INDEXED_TABLES: readonly IndexedTable[] = [
 ];
 
 export const KEYED_TABLES: readonly KeyedTable[] = [
-  { table: 'sensor_readings', key: 'device_id', time: 'time_ms', days: 'sensors' },
-  { table: 'sensor_minute', key: 'device_id', time: 'bucket_ms', days: 'sensorMinutes' },
-  { table: 'sensor_hour', key: 'device_id', time: 'bucket_ms', days: 'sensorHours' },
+  // Every level of sensor readings, raw and rolled up, each by its own setting.
+  ...SENSOR_LEVELS.map(({ table, time, days }) => ({ table, key: 'device_id', time, days })),
   { table: 'stream_health', key: 'path', time: 'time_ms', days: 'status' },
 ];
 

@@ -39,7 +39,12 @@ CREATE TRIGGER ${table}_count_delete AFTER DELETE ON ${table}
 BEGIN UPDATE table_counts SET n = n - 1 WHERE name = '${table}'; END;`;
 }
 
-/** The roll-up tables of migration 13 and their bucket widths; released, so never changed. */
+/**
+ * The roll-up tables of migration 13 and their bucket widths; released, so never changed.
+ * Deliberately not sensor-levels.ts's SENSOR_LEVELS (what the history query and retention
+ * read): a released migration must build the same tables on every store whatever that list
+ * becomes later. test/nodes/lib/store/sensor-levels.test.ts checks the two agree today.
+ */
 const ROLLUPS: ReadonlyArray<[table: string, bucketMs: number]> = [
   ['sensor_minute', 60_000],
   ['sensor_hour', 3_600_000],

@@ -8,8 +8,9 @@
  * the chosen level no longer reaches back to `from` (raw readings are kept for days, minutes
  * for weeks, hours for a year or more) and a coarser one does, the coarser one answers.
  */
-import type { SensorHistory, SensorPoint, SensorResolution } from '../contract/dashboard-api';
+import type { SensorHistory, SensorPoint } from '../contract/dashboard-api';
 import type { Reader } from './read-pool';
+import { SENSOR_LEVELS as LEVELS, type SensorLevel as Level } from './sensor-levels';
 
 export interface SensorHistoryQuery {
   deviceId: string;
@@ -17,20 +18,6 @@ export interface SensorHistoryQuery {
   toMs: number;
   points: number;
 }
-
-interface Level {
-  resolution: SensorResolution;
-  table: string;
-  time: string;
-  /** width of one row; 0 for raw readings */
-  ms: number;
-}
-
-const LEVELS: readonly Level[] = [
-  { resolution: 'raw', table: 'sensor_readings', time: 'time_ms', ms: 0 },
-  { resolution: 'minute', table: 'sensor_minute', time: 'bucket_ms', ms: 60_000 },
-  { resolution: 'hour', table: 'sensor_hour', time: 'bucket_ms', ms: 3_600_000 },
-];
 
 export async function sensorHistory(db: Reader, q: SensorHistoryQuery): Promise<SensorHistory> {
   const wantedMs = Math.ceil((q.toMs - q.fromMs + 1) / q.points);
