@@ -223,9 +223,12 @@ export class RecorderService {
       this.counters.segmentsDeleted += out.segmentsDeleted;
       this.counters.clipsDeleted += out.clipsDeleted;
       await this.video.prune(nowMs);
-      if (out.low !== this.low) {
-        this.low = out.low;
-        this.o.alert(this.storageAlert(out.low, out.disk.freeBytes, out.floorBytes, nowMs));
+      // Raised when a run had to delete clips; cleared only with a tenth of the floor to spare, so a disk
+      // that hovers at the floor (each new clip tipping it) raises one alert, not one a minute.
+      const low = out.low || (this.low && out.disk.freeBytes < out.floorBytes * 1.1);
+      if (low !== this.low) {
+        this.low = low;
+        this.o.alert(this.storageAlert(low, out.disk.freeBytes, out.floorBytes, nowMs));
       }
       if (out.segmentsDeleted || out.clipsDeleted) this.o.changed();
     } catch (err) {

@@ -98,6 +98,18 @@ async function byAge(d: RetentionDeps, nowMs: number): Promise<{ segments: numbe
   return { segments, clips };
 }
 
+/** The oldest rows whose bytes make up `deficit` (at least one): freeing more than needed would lose footage for nothing. */
+function enough<T extends { bytes: number | null }>(rows: readonly T[], deficit: number): T[] {
+  let sum = 0;
+  const out: T[] = [];
+  for (const r of rows) {
+    out.push(r);
+    sum += r.bytes ?? 0;
+    if (sum >= deficit) break;
+  }
+  return out;
+}
+
 /** One run: by age, then by free space. */
 export async function enforceRetention(d: RetentionDeps, nowMs = Date.now()): Promise<RetentionOutcome> {
   const stat = d.statDisk ?? statDisk;
@@ -108,13 +120,14 @@ export async function enforceRetention(d: RetentionDeps, nowMs = Date.now()): Pr
   const floor = floorBytes(disk, d.rules);
   let low = false;
   while (disk.freeBytes < floor) {
-    const segments = await d.store.oldestSegments({ mode: 'continuous', limit: BATCH });
+    const deficit = floor - disk.freeBytes;
+    const segments = enough(await d.store.oldestSegments({ mode: 'continuous', limit: BATCH }), deficit);
     if (segments.length) {
       segmentsDeleted += await deleteSegments(d, segments);
     } else {
       // No continuous footage left to give: from here the floor costs event clips.
       low = true;
-      const clips = (await d.store.oldestClips({ limit: BATCH })).filter((c) => c.state !== 'recording');
+      const clips = enough((await d.store.oldestClips({ limit: BATCH })).filter((c) => c.state !== 'recording'), deficit);
       if (!clips.length) break;
       clipsDeleted += await deleteClips(d, clips);
     }
