@@ -12,7 +12,6 @@ import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import express, { type Request, type Response, type Router } from 'express';
 import { isLocalRequest } from '../../nodes/lib/client-address';
-import { OutsideRecordings } from '../../nodes/lib/recording/paths';
 import { segmentSink } from '../../nodes/lib/recording/segment-sink';
 import { DEVICE_ID_PATTERN } from '../../nodes/lib/types';
 
@@ -45,8 +44,9 @@ export function segmentHookRouter(log: { warn(message: string): void }, now: () 
     const endMs = now();
     sink({ cameraId, file, startMs: Math.round(endMs - durationS * 1000), endMs, bytes }).then(
       () => res.status(204).end(),
-      (err: Error) => {
-        if (err instanceof OutsideRecordings || err instanceof RangeError) return refuse(400, err.message);
+      (err: Error & { code?: string }) => {
+        // By code: the node is bundled apart from this file, so its error classes are not ours.
+        if (err.code === 'RECORDING_OUTSIDE_FOLDER' || err.code === 'RECORDING_OFF') return refuse(400, err.message);
         log.warn(`MediaMTX segment of ${cameraId}: ${err.message}`);
         refuse(503, `the segment could not be indexed now (${err.message.slice(0, 200)})`);
       },

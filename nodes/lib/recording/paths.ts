@@ -8,6 +8,8 @@ import { realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 
 export class OutsideRecordings extends Error {
+  /** for code loaded apart from this module (the runtime's hook and the bundled node: instanceof fails across them) */
+  readonly code = 'RECORDING_OUTSIDE_FOLDER';
   constructor(readonly file: string) {
     super(`refused: "${file.slice(0, 200)}" is not inside the recordings folder`);
   }

@@ -139,7 +139,7 @@ export class RecorderService {
   /** One finished segment, from a segmenter or MediaMTX's hook (an absolute path inside the folder). */
   async addSegment(seg: FinishedSegment): Promise<void> {
     const mode = this.modeOf(seg.cameraId);
-    if (mode === 'off') throw new RangeError(`camera ${seg.cameraId} is not recorded (mode off)`);
+    if (mode === 'off') throw Object.assign(new Error(`camera ${seg.cameraId} is not recorded (mode off)`), { code: 'RECORDING_OFF' });
     const file = indexName(this.o.root, seg.file);
     await this.o.store.addSegment({ cameraId: seg.cameraId, startMs: seg.startMs, endMs: seg.endMs, file, bytes: seg.bytes, mode });
     this.counters.segments++;

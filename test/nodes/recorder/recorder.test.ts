@@ -188,6 +188,17 @@ describe('the recorder recording a real RTSP camera', { skip }, () => {
     }
   });
 
+  it('refuses a clip whose index row points outside the recordings folder (403), serving nothing', async () => {
+    for (const [i, file] of ['../../../../../etc/passwd', '/etc/passwd', `${CAMERA}/../../outside.mp4`].entries()) {
+      await store.recordings().finishClip({ cameraId: CAMERA, eventId: `evil-${i}`, state: 'ready', startMs: 1, endMs: 2, durationMs: 1, bytes: 10, file, reason: null });
+      const res = await api(`/api/recordings/${CAMERA}/clips/evil-${i}`);
+      const body = await res.text();
+      assert.equal(res.status, 403, body);
+      assert.match(body, /not inside the recordings folder/);
+      assert.doesNotMatch(body, /root:/);
+    }
+  });
+
   it('gives the time line, the MP4 of a time range, and the disk use per camera', async () => {
     const now = Date.now();
     const tl = (await (await api(`/api/recordings/${CAMERA}?from=${now - 120_000}&to=${now}`)).json()) as RecordingTimeline;
