@@ -154,7 +154,10 @@ export class Ops {
     this.renderLive(lines);
     const recorder = sumCounters('recorder');
     for (const [key, name, type, help] of RECORDER_FIGURES) metric(name, type, help, recorder[key] ?? 0);
-    lines.push('# HELP picam_recording_bytes Bytes of recordings kept per camera (kind: segments or clips).', '# TYPE picam_recording_bytes gauge');
+    lines.push(
+      '# HELP picam_recording_bytes Bytes of recordings kept per camera (kind: segments or clips).',
+      '# TYPE picam_recording_bytes gauge',
+    );
     for (const s of seriesOf('recorder')) {
       const camera = labelValue(s.labels.camera ?? '');
       lines.push(`picam_recording_bytes{camera="${camera}",kind="segments"} ${s.values.segmentBytes ?? 0}`);

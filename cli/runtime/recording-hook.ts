@@ -24,33 +24,39 @@ const field = (req: Request, name: string): string => {
 
 export function segmentHookRouter(log: { warn(message: string): void }, now: () => number = Date.now): Router {
   const router = express.Router();
-  router.post(SEGMENT_HOOK_PATH, express.urlencoded({ extended: false, limit: '8kb' }), express.json({ limit: '8kb' }), (req: Request, res: Response) => {
-    const refuse = (status: number, error: string) => void res.status(status).json({ status: 'error', error });
-    if (!isLocalRequest(req)) return refuse(403, 'only MediaMTX on this machine may post segments');
-    const cameraId = field(req, 'path');
-    const file = field(req, 'file');
-    const durationS = Number(field(req, 'duration').replace(/s$/, ''));
-    if (!DEVICE_ID_PATTERN.test(cameraId)) return refuse(400, `path must be a camera id (${DEVICE_ID_PATTERN.source})`);
-    if (!file || !isAbsolute(file)) return refuse(400, 'file must be the absolute path of the segment');
-    if (!Number.isFinite(durationS) || durationS <= 0 || durationS > 86_400) return refuse(400, 'duration must be the segment length in seconds');
-    let bytes: number;
-    try {
-      bytes = statSync(file).size;
-    } catch {
-      return refuse(400, 'file does not exist');
-    }
-    const sink = segmentSink();
-    if (!sink) return refuse(503, 'no recorder node runs in this runtime');
-    const endMs = now();
-    sink({ cameraId, file, startMs: Math.round(endMs - durationS * 1000), endMs, bytes }).then(
-      () => res.status(204).end(),
-      (err: Error & { code?: string }) => {
-        // By code: the node is bundled apart from this file, so its error classes are not ours.
-        if (err.code === 'RECORDING_OUTSIDE_FOLDER' || err.code === 'RECORDING_OFF') return refuse(400, err.message);
-        log.warn(`MediaMTX segment of ${cameraId}: ${err.message}`);
-        refuse(503, `the segment could not be indexed now (${err.message.slice(0, 200)})`);
-      },
-    );
-  });
+  router.post(
+    SEGMENT_HOOK_PATH,
+    express.urlencoded({ extended: false, limit: '8kb' }),
+    express.json({ limit: '8kb' }),
+    (req: Request, res: Response) => {
+      const refuse = (status: number, error: string) => void res.status(status).json({ status: 'error', error });
+      if (!isLocalRequest(req)) return refuse(403, 'only MediaMTX on this machine may post segments');
+      const cameraId = field(req, 'path');
+      const file = field(req, 'file');
+      const durationS = Number(field(req, 'duration').replace(/s$/, ''));
+      if (!DEVICE_ID_PATTERN.test(cameraId)) return refuse(400, `path must be a camera id (${DEVICE_ID_PATTERN.source})`);
+      if (!file || !isAbsolute(file)) return refuse(400, 'file must be the absolute path of the segment');
+      if (!Number.isFinite(durationS) || durationS <= 0 || durationS > 86_400)
+        return refuse(400, 'duration must be the segment length in seconds');
+      let bytes: number;
+      try {
+        bytes = statSync(file).size;
+      } catch {
+        return refuse(400, 'file does not exist');
+      }
+      const sink = segmentSink();
+      if (!sink) return refuse(503, 'no recorder node runs in this runtime');
+      const endMs = now();
+      sink({ cameraId, file, startMs: Math.round(endMs - durationS * 1000), endMs, bytes }).then(
+        () => res.status(204).end(),
+        (err: Error & { code?: string }) => {
+          // By code: the node is bundled apart from this file, so its error classes are not ours.
+          if (err.code === 'RECORDING_OUTSIDE_FOLDER' || err.code === 'RECORDING_OFF') return refuse(400, err.message);
+          log.warn(`MediaMTX segment of ${cameraId}: ${err.message}`);
+          refuse(503, `the segment could not be indexed now (${err.message.slice(0, 200)})`);
+        },
+      );
+    },
+  );
   return router;
 }

@@ -62,7 +62,8 @@ function range(req: Request, names: [string, string], maxMs: number, def?: [numb
   const to = msParam(req, names[1], def?.[1]);
   const from = msParam(req, names[0], def ? to - (def[1] - def[0]) : undefined);
   if (from > to) throw new Refused(400, `?${names[0]}= must not be after ?${names[1]}=`);
-  if (to - from > maxMs) throw new Refused(400, `a range may span at most ${maxMs / 3_600_000} h (asked for ${Math.round((to - from) / 60_000)} min)`);
+  if (to - from > maxMs)
+    throw new Refused(400, `a range may span at most ${maxMs / 3_600_000} h (asked for ${Math.round((to - from) / 60_000)} min)`);
   return [from, to];
 }
 
@@ -89,8 +90,10 @@ function sendMp4(res: Response, file: string, download: string, next: (err?: unk
 
 export function recordingsRouter(o: RecordingApiOptions): Router {
   const router = express.Router();
-  const wrap = (h: (req: Request, res: Response, next: (err?: unknown) => void) => Promise<void>) => (req: Request, res: Response, next: (err?: unknown) => void) =>
-    void h(req, res, next).catch(next);
+  const wrap =
+    (h: (req: Request, res: Response, next: (err?: unknown) => void) => Promise<void>) =>
+    (req: Request, res: Response, next: (err?: unknown) => void) =>
+      void h(req, res, next).catch(next);
   const svc = (): RecorderService => {
     const s = o.service();
     if (!s) throw new Refused(503, 'the recordings index is not open yet: try again shortly');
@@ -100,7 +103,10 @@ export function recordingsRouter(o: RecordingApiOptions): Router {
     if (!(await o.known(id))) throw new Refused(404, `camera "${id}" has no recordings here`);
   };
 
-  router.get('/', wrap(async (_req, res) => void res.set('Cache-Control', 'no-store').json(await svc().usage())));
+  router.get(
+    '/',
+    wrap(async (_req, res) => void res.set('Cache-Control', 'no-store').json(await svc().usage())),
+  );
 
   router.get(
     '/:cameraId',

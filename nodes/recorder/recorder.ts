@@ -38,7 +38,11 @@ export default function register(RED: NodeAPI): void {
     const status = new StatusReporter(node, 1000);
     let config: RecorderConfig;
     try {
-      config = recorderConfig(def, (node as Node & { credentials?: RecorderCredentials }).credentials, RED.settings.userDir as string | undefined);
+      config = recorderConfig(
+        def,
+        (node as Node & { credentials?: RecorderCredentials }).credentials,
+        RED.settings.userDir as string | undefined,
+      );
     } catch (err) {
       status.now('error', (err as Error).message.slice(0, 100));
       node.on('input', (_m: NodeMessageInFlow, _s: Send, done: Done) => done(new Error(`recorder: ${(err as Error).message}`)));
@@ -71,7 +75,10 @@ export default function register(RED: NodeAPI): void {
         free: u.disk.freeBytes,
         floor: u.floorBytes,
       };
-      perCamera = u.cameras.map((c) => ({ labels: { camera: c.cameraId }, values: { segmentBytes: c.segmentBytes, clipBytes: c.clipBytes } }));
+      perCamera = u.cameras.map((c) => ({
+        labels: { camera: c.cameraId },
+        values: { segmentBytes: c.segmentBytes, clipBytes: c.clipBytes },
+      }));
       status.soon(summary);
     };
     let perCamera: Array<{ labels: Record<string, string>; values: Record<string, number> }> = [];
@@ -142,7 +149,8 @@ export default function register(RED: NodeAPI): void {
           service: () => service,
           known: async (id) =>
             !!service &&
-            (service.cameras().some((c) => c.cameraId === id) || (await database.store!.recordings().totals()).some((t) => t.cameraId === id)),
+            (service.cameras().some((c) => c.cameraId === id) ||
+              (await database.store!.recordings().totals()).some((t) => t.cameraId === id)),
           log: (t) => node.log(t),
         }),
       ),

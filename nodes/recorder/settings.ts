@@ -98,7 +98,9 @@ export function recorderConfig(def: RecorderDef, credentials: RecorderCredential
   }));
   // Cameras named only in modes are recorded elsewhere (MediaMTX's hook): listed with their mode.
   for (const [cameraId, m] of modes) if (!sources.has(cameraId)) cameras.push({ cameraId, mode: m, where: 'MediaMTX' });
-  const secrets = [...sources.values()].flatMap((s) => (s.kind === 'rtsp' && s.input.password ? [s.input.password, encodeURIComponent(s.input.password)] : []));
+  const secrets = [...sources.values()].flatMap((s) =>
+    s.kind === 'rtsp' && s.input.password ? [s.input.password, encodeURIComponent(s.input.password)] : [],
+  );
   return {
     root: isAbsolute(dir) ? dir : resolve(baseDir, dir),
     cameras,

@@ -51,7 +51,8 @@ export class EventClips {
   /** The earliest instant any clip of `cameraId` still needs (undefined: none): older segments may go. */
   neededFrom(cameraId: string): number | undefined {
     let min: number | undefined;
-    for (const c of this.open.values()) if (c.window.cameraId === cameraId && (min === undefined || c.window.fromMs < min)) min = c.window.fromMs;
+    for (const c of this.open.values())
+      if (c.window.cameraId === cameraId && (min === undefined || c.window.fromMs < min)) min = c.window.fromMs;
     return min;
   }
 
@@ -96,14 +97,17 @@ export class EventClips {
     const now = (this.o.now ?? Date.now)();
     if (open.ending) open.window.toMs = toMs;
     const atMs = open.ending ? toMs + this.o.graceMs : toMs;
-    open.timer = setTimeout(() => {
-      if (!open.ending) {
-        // The longest clip reached while the event runs on.
-        open.ending = true;
-        return this.waitFor(open, toMs);
-      }
-      this.cut(open);
-    }, Math.max(0, atMs - now));
+    open.timer = setTimeout(
+      () => {
+        if (!open.ending) {
+          // The longest clip reached while the event runs on.
+          open.ending = true;
+          return this.waitFor(open, toMs);
+        }
+        this.cut(open);
+      },
+      Math.max(0, atMs - now),
+    );
   }
 
   private cut(open: Open): void {

@@ -69,7 +69,13 @@ export function cutArgs(segments: readonly CutSegment[], fromMs: number, toMs: n
 }
 
 /** Cuts the range into `out` (written beside it first, then renamed: a reader never sees half a file). */
-export async function cutMp4(segments: readonly CutSegment[], fromMs: number, toMs: number, out: string, ffmpeg = 'ffmpeg'): Promise<CutResult> {
+export async function cutMp4(
+  segments: readonly CutSegment[],
+  fromMs: number,
+  toMs: number,
+  out: string,
+  ffmpeg = 'ffmpeg',
+): Promise<CutResult> {
   if (segments.length === 0) throw new Error('no recorded video covers this time');
   const partial = `${out}.part`;
   const child = spawnChild(ffmpeg, cutArgs(segments, fromMs, toMs, partial), { stdio: ['pipe', 'ignore', 'pipe'] });

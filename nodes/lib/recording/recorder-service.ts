@@ -69,7 +69,14 @@ function clipName(eventId: string): string {
 }
 
 export class RecorderService {
-  readonly counters: RecorderCounters = { segments: 0, clipsReady: 0, clipsFailed: 0, segmentsDeleted: 0, clipsDeleted: 0, refusedPaths: 0 };
+  readonly counters: RecorderCounters = {
+    segments: 0,
+    clipsReady: 0,
+    clipsFailed: 0,
+    segmentsDeleted: 0,
+    clipsDeleted: 0,
+    refusedPaths: 0,
+  };
   private readonly segmenters = new Map<string, Segmenter>();
   private readonly clips: EventClips;
   private readonly cutting = new Map<string, ClipWindow>();
@@ -89,7 +96,8 @@ export class RecorderService {
       maxClipMs: o.maxClipMs,
       // a segment closes at the first key frame after its length: two lengths and a margin
       graceMs: 2 * o.segmentSeconds * 1000 + 3000,
-      opened: (w) => void o.store.openClip({ ...w, startMs: w.fromMs, endMs: w.toMs }).catch((e: Error) => o.warn(`clip index: ${e.message}`)),
+      opened: (w) =>
+        void o.store.openClip({ ...w, startMs: w.fromMs, endMs: w.toMs }).catch((e: Error) => o.warn(`clip index: ${e.message}`)),
       due: (w) => this.queueCut(w),
     });
     this.video = new VideoCache(join(o.root, '.video'));
@@ -100,7 +108,11 @@ export class RecorderService {
   }
 
   cameras(): ReadonlyArray<RecordedCamera & { running: boolean; segments: number }> {
-    return this.o.cameras.map((c) => ({ ...c, running: this.segmenters.get(c.cameraId)?.running ?? false, segments: this.segmenters.get(c.cameraId)?.segments ?? 0 }));
+    return this.o.cameras.map((c) => ({
+      ...c,
+      running: this.segmenters.get(c.cameraId)?.running ?? false,
+      segments: this.segmenters.get(c.cameraId)?.segments ?? 0,
+    }));
   }
 
   get pendingClips(): number {
@@ -128,7 +140,8 @@ export class RecorderService {
       this.segmenters.set(c.cameraId, s);
       s.start();
     }
-    for (const row of await this.o.store.unfinishedClips()) this.queueCut({ cameraId: row.cameraId, eventId: row.eventId, fromMs: row.startMs, toMs: row.endMs });
+    for (const row of await this.o.store.unfinishedClips())
+      this.queueCut({ cameraId: row.cameraId, eventId: row.eventId, fromMs: row.startMs, toMs: row.endMs });
     const every = this.o.retentionEveryMs ?? 60_000;
     const tick = () => {
       this.retentionTimer = setTimeout(() => void this.retention().finally(() => !this.closed && tick()), every);
@@ -160,7 +173,10 @@ export class RecorderService {
   /** Events mode: segments older than the pre-roll (and a segment's length) that no clip needs go. */
   private async dropUnneeded(cameraId: string, latestMs: number): Promise<void> {
     let keepFrom = latestMs - this.o.preRollMs - this.o.segmentSeconds * 1000;
-    const needed = [this.clips.neededFrom(cameraId), ...[...this.cutting.values()].filter((w) => w.cameraId === cameraId).map((w) => w.fromMs)];
+    const needed = [
+      this.clips.neededFrom(cameraId),
+      ...[...this.cutting.values()].filter((w) => w.cameraId === cameraId).map((w) => w.fromMs),
+    ];
     for (const n of needed) if (n !== undefined) keepFrom = Math.min(keepFrom, n);
     const rows = await this.o.store.oldestSegments({ mode: 'events', cameraId, endBeforeMs: keepFrom, limit: 200 });
     if (!rows.length) return;
@@ -196,9 +212,26 @@ export class RecorderService {
       const startMs = Math.max(w.fromMs, segments[0]!.startMs);
       const endMs = Math.min(w.toMs, segments.at(-1)!.endMs);
       const file = indexName(this.o.root, made.file);
-      await this.o.store.finishClip({ ...base, state: 'ready', startMs, endMs, durationMs: made.durationMs, bytes: made.bytes, file, reason: null });
+      await this.o.store.finishClip({
+        ...base,
+        state: 'ready',
+        startMs,
+        endMs,
+        durationMs: made.durationMs,
+        bytes: made.bytes,
+        file,
+        reason: null,
+      });
       this.counters.clipsReady++;
-      this.o.send(CLIP_READY_TOPIC, { ...base, state: 'ready', startMs, endMs, durationMs: made.durationMs, bytes: made.bytes, file: made.file });
+      this.o.send(CLIP_READY_TOPIC, {
+        ...base,
+        state: 'ready',
+        startMs,
+        endMs,
+        durationMs: made.durationMs,
+        bytes: made.bytes,
+        file: made.file,
+      });
     } catch (err) {
       const reason = (err as Error).message.slice(0, 300);
       this.counters.clipsFailed++;
@@ -206,7 +239,16 @@ export class RecorderService {
       await this.o.store
         .finishClip({ ...base, state: 'failed', startMs: w.fromMs, endMs: w.toMs, durationMs: null, bytes: null, file: null, reason })
         .catch((e: Error) => this.o.warn(`clip index: ${e.message}`));
-      this.o.send(CLIP_FAILED_TOPIC, { ...base, state: 'failed', startMs: w.fromMs, endMs: w.toMs, durationMs: null, bytes: null, reason, file: null });
+      this.o.send(CLIP_FAILED_TOPIC, {
+        ...base,
+        state: 'failed',
+        startMs: w.fromMs,
+        endMs: w.toMs,
+        durationMs: null,
+        bytes: null,
+        reason,
+        file: null,
+      });
     }
     this.o.changed();
   }
@@ -219,7 +261,10 @@ export class RecorderService {
 
   private async retentionOnce(nowMs: number): Promise<void> {
     try {
-      const out = await enforceRetention({ store: this.o.store, root: this.o.root, rules: this.o.rules, statDisk: this.o.statDisk, warn: (t) => this.refused(t) }, nowMs);
+      const out = await enforceRetention(
+        { store: this.o.store, root: this.o.root, rules: this.o.rules, statDisk: this.o.statDisk, warn: (t) => this.refused(t) },
+        nowMs,
+      );
       this.counters.segmentsDeleted += out.segmentsDeleted;
       this.counters.clipsDeleted += out.clipsDeleted;
       await this.video.prune(nowMs);
@@ -265,7 +310,13 @@ export class RecorderService {
       low: this.low,
       cameras: ids.map((cameraId) => {
         const t = totals.find((x) => x.cameraId === cameraId);
-        return { cameraId, mode: this.modeOf(cameraId), segmentBytes: t?.segmentBytes ?? 0, clipBytes: t?.clipBytes ?? 0, oldestMs: t?.oldestMs ?? null };
+        return {
+          cameraId,
+          mode: this.modeOf(cameraId),
+          segmentBytes: t?.segmentBytes ?? 0,
+          clipBytes: t?.clipBytes ?? 0,
+          oldestMs: t?.oldestMs ?? null,
+        };
       }),
     };
   }

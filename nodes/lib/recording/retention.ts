@@ -76,7 +76,10 @@ async function deleteSegments(d: RetentionDeps, rows: ReadonlyArray<{ id: number
   return rows.length;
 }
 
-async function deleteClips(d: RetentionDeps, rows: ReadonlyArray<{ cameraId: string; eventId: string; file: string | null }>): Promise<number> {
+async function deleteClips(
+  d: RetentionDeps,
+  rows: ReadonlyArray<{ cameraId: string; eventId: string; file: string | null }>,
+): Promise<number> {
   for (const r of rows) await deleteFile(d, r.file);
   await d.store.removeClips(rows);
   return rows.length;
@@ -87,12 +90,15 @@ async function byAge(d: RetentionDeps, nowMs: number): Promise<{ segments: numbe
   let clips = 0;
   if (d.rules.retainSegmentDays > 0) {
     const before = nowMs - d.rules.retainSegmentDays * DAY_MS;
-    for (let rows; (rows = await d.store.oldestSegments({ mode: 'continuous', endBeforeMs: before, limit: BATCH })).length; )
+    for (let rows; (rows = await d.store.oldestSegments({ mode: 'continuous', endBeforeMs: before, limit: BATCH })).length;)
       segments += await deleteSegments(d, rows);
   }
   if (d.rules.retainClipDays > 0) {
     const before = nowMs - d.rules.retainClipDays * DAY_MS;
-    for (let rows; (rows = (await d.store.oldestClips({ startBeforeMs: before, limit: BATCH })).filter((c) => c.state !== 'recording')).length; )
+    for (
+      let rows;
+      (rows = (await d.store.oldestClips({ startBeforeMs: before, limit: BATCH })).filter((c) => c.state !== 'recording')).length;
+    )
       clips += await deleteClips(d, rows);
   }
   return { segments, clips };
@@ -127,7 +133,10 @@ export async function enforceRetention(d: RetentionDeps, nowMs = Date.now()): Pr
     } else {
       // No continuous footage left to give: from here the floor costs event clips.
       low = true;
-      const clips = enough((await d.store.oldestClips({ limit: BATCH })).filter((c) => c.state !== 'recording'), deficit);
+      const clips = enough(
+        (await d.store.oldestClips({ limit: BATCH })).filter((c) => c.state !== 'recording'),
+        deficit,
+      );
       if (!clips.length) break;
       clipsDeleted += await deleteClips(d, clips);
     }

@@ -118,7 +118,9 @@ export class Segmenter {
     const pattern = join(this.o.dir, `${now()}-%06d.ts`);
     const args = segmenterArgs(this.o.input, this.o.segmentSeconds, pattern);
     const stdin = this.o.input.stdin;
-    const child = spawnChild(this.o.ffmpegPath ?? 'ffmpeg', args, { stdio: [stdin === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe', 'pipe'] });
+    const child = spawnChild(this.o.ffmpegPath ?? 'ffmpeg', args, {
+      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe', 'pipe'],
+    });
     if (stdin !== undefined) child.process.stdin?.end(stdin);
     this.child = child;
     const anchor = new ClockAnchor();

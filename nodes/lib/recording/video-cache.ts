@@ -30,7 +30,10 @@ export class VideoCache {
         .then((made) => (made ? file : undefined))
         .finally(() => this.making.delete(file));
       this.making.set(file, p);
-      void p.then(() => this.prune(), () => undefined);
+      void p.then(
+        () => this.prune(),
+        () => undefined,
+      );
     }
     return p;
   }

@@ -42,7 +42,24 @@ describe("MediaMTX's segment hook on the internal listener", { skip: skipWithout
   /** A 2-second MPEG-TS segment as MediaMTX writes one (recordFormat: mpegts). */
   function segmentFile(path: string): string {
     mkdirSync(join(path, '..'), { recursive: true });
-    const r = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10', '-t', '2', '-c:v', 'libx264', '-g', '10', '-f', 'mpegts', path]);
+    const r = spawnSync('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=320x240:rate=10',
+      '-t',
+      '2',
+      '-c:v',
+      'libx264',
+      '-g',
+      '10',
+      '-f',
+      'mpegts',
+      path,
+    ]);
     assert.equal(r.status, 0, r.stderr?.toString());
     return path;
   }
@@ -63,14 +80,18 @@ describe("MediaMTX's segment hook on the internal listener", { skip: skipWithout
     assert.equal(timeline.segments.length, 1);
     const s = timeline.segments[0]!;
     assert.ok(Math.abs(s.endMs - s.startMs - 2000) < 5 && s.endMs >= before, JSON.stringify(s));
-    const usage = (await (await fetch(`${runtime.url}/api/recordings/`, { headers: { authorization: API_AUTH } })).json()) as RecordingUsage;
+    const usage = (await (
+      await fetch(`${runtime.url}/api/recordings/`, { headers: { authorization: API_AUTH } })
+    ).json()) as RecordingUsage;
     assert.ok(usage.cameras.some((c) => c.cameraId === 'mtx-cam' && c.segmentBytes === s.bytes && s.bytes > 0));
     // The same segment posted again (the hook retried) is indexed once.
     assert.equal((await post({ path: 'mtx-cam', file, duration: '2.0' })).status, 204);
     const again = (await (await fetch(url, { headers: { authorization: API_AUTH } })).json()) as RecordingTimeline;
     assert.equal(again.segments.length, 1);
     // And the video of that time plays back from it.
-    const video = await fetch(`${runtime.url}/api/recordings/mtx-cam/video?start=${s.startMs}&end=${s.endMs}`, { headers: { authorization: API_AUTH } });
+    const video = await fetch(`${runtime.url}/api/recordings/mtx-cam/video?start=${s.startMs}&end=${s.endMs}`, {
+      headers: { authorization: API_AUTH },
+    });
     assert.equal(video.status, 200);
     assert.equal(video.headers.get('content-type'), 'video/mp4');
   });

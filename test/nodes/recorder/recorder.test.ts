@@ -13,7 +13,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import databaseNode from '../../../nodes/picam-database/picam-database';
 import recorderNode from '../../../nodes/recorder/recorder';
-import { CLIP_READY_TOPIC, type ClipReadyPayload, type RecordingTimeline, type RecordingUsage } from '../../../nodes/lib/contract/recordings';
+import {
+  CLIP_READY_TOPIC,
+  type ClipReadyPayload,
+  type RecordingTimeline,
+  type RecordingUsage,
+} from '../../../nodes/lib/contract/recordings';
 import type { ActivityRecord } from '../../../nodes/lib/types';
 import { EventStore } from '../../../nodes/lib/store/store';
 import { skipWithoutFfmpeg } from '../../support/ffmpeg';
@@ -190,7 +195,19 @@ describe('the recorder recording a real RTSP camera', { skip }, () => {
 
   it('refuses a clip whose index row points outside the recordings folder (403), serving nothing', async () => {
     for (const [i, file] of ['../../../../../etc/passwd', '/etc/passwd', `${CAMERA}/../../outside.mp4`].entries()) {
-      await store.recordings().finishClip({ cameraId: CAMERA, eventId: `evil-${i}`, state: 'ready', startMs: 1, endMs: 2, durationMs: 1, bytes: 10, file, reason: null });
+      await store
+        .recordings()
+        .finishClip({
+          cameraId: CAMERA,
+          eventId: `evil-${i}`,
+          state: 'ready',
+          startMs: 1,
+          endMs: 2,
+          durationMs: 1,
+          bytes: 10,
+          file,
+          reason: null,
+        });
       const res = await api(`/api/recordings/${CAMERA}/clips/evil-${i}`);
       const body = await res.text();
       assert.equal(res.status, 403, body);
