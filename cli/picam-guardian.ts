@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { settingsFor, type Role } from './runtime/roles';
+import { DEMO_RECORD_UDP, settingsFor, type Role } from './runtime/roles';
 import { startRuntime } from './runtime/runtime';
 import { certsCli } from './commands/certs';
 import { DEPLOY_USAGE, deployCli } from './deploy/deploy';
@@ -124,7 +124,13 @@ async function main(argv: string[]): Promise<void> {
     // The Pi flow's camera publishes here; its relay retries with backoff until the sink listens.
     const sink = mediamtx?.rtspUrl
       ? { describe: `${role.flowEnv.PICAM_RTSP_URL} (MediaMTX)`, stop: async () => undefined }
-      : startRtspSink(role.flowEnv.PICAM_RTSP_URL!, resolve(String(role.node.userDir), 'hls'), (l) => console.log(l));
+      : startRtspSink(
+          role.flowEnv.PICAM_RTSP_URL!,
+          resolve(String(role.node.userDir), 'hls'),
+          (l) => console.log(l),
+          // The recorder reads the Pi camera from the sink when it records it (roles.ts DEMO_RECORD_UDP).
+          role.flowEnv.PICAM_RECORD_SOURCES?.includes(DEMO_RECORD_UDP) ? DEMO_RECORD_UDP : undefined,
+        );
     stopSink = sink.stop;
     // The Pi is the real Pi flow (with a simulated Sense HAT): the simulator plays only the VBC01 cameras.
     const sim = await startSimulator({

@@ -300,17 +300,22 @@ function liveRtspEnv(env: Env, demo: boolean, flowEnv: Record<string, string>, s
 }
 
 /**
+ * Where the demo's RTSP sink sends the Pi camera for the recorder when no MediaMTX runs (MPEG-TS
+ * over UDP on this host, rtsp-sink.ts): a fixed port, as the demo's other ports are.
+ */
+export const DEMO_RECORD_UDP = 'udp://127.0.0.1:8560';
+
+/**
  * The recorder's cameras, folder, modes and retention (nodes/recorder). The demo records its Pi
  * camera in events mode: from the demo MediaMTX when one runs (the camera publishes there), else
- * from the RTP copy the RTSP sink writes for the recorder (rtsp-sink.ts). The demo IP camera is
- * added by the CLI (picam-guardian.ts), which knows its login.
+ * from the copy the RTSP sink sends (DEMO_RECORD_UDP). The demo IP camera is added by the CLI
+ * (picam-guardian.ts), which knows its login.
  */
 function recordEnv(env: Env, demo: boolean, flowEnv: Record<string, string>, dataDir: string, problems: string[]): Record<string, string> {
   const rtspUrl = flowEnv.PICAM_RTSP_URL ?? '';
   const id = flowEnv.PICAM_DEVICE_ID;
   let demoSource = '';
-  if (demo && id && sinkIsLocal(rtspUrl))
-    demoSource = env.PICAM_WEBRTC_URL ? `${id}=${rtspUrl}` : `${id}=${sinkFiles(rtspUrl, resolve(dataDir, 'hls')).recordSdp}`;
+  if (demo && id && sinkIsLocal(rtspUrl)) demoSource = `${id}=${env.PICAM_WEBRTC_URL ? rtspUrl : DEMO_RECORD_UDP}`;
   const out: Record<string, string> = {
     PICAM_RECORD_DIR: env.PICAM_RECORD_DIR ?? resolve(dataDir, 'recordings'),
     PICAM_RECORD_SOURCES: env.PICAM_RECORD_SOURCES ?? demoSource,

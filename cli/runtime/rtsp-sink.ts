@@ -9,8 +9,10 @@
  * live node copies it into its bridge while someone watches, so the Pi camera
  * plays over WebRTC without MediaMTX (docs/live-video.md "RTSP sources").
  * Nothing listens on that port while nobody watches: the packets are dropped.
- * A second copy, described in `<path>-record.sdp`, feeds the recorder node (events mode in the
- * demo), which reads it all the time.
+ *
+ * Given `recordTo` (a udp:// URL), it also sends the video, copied, as MPEG-TS to that port for
+ * the recorder node (issue 19: the demo records its Pi camera). Not as a second RTP copy:
+ * ffmpeg's `-sdp_file` is global, so a second RTP output would land in the live node's SDP too.
  */
 import { createSocket } from 'node:dgram';
 import { mkdirSync } from 'node:fs';
@@ -25,8 +27,6 @@ export interface RtspSink {
 
 /** The SSRC of the sink's RTP copy: fixed, so a restarted sink is the same source to its reader. */
 const SINK_SSRC = 0x5049;
-/** The SSRC of its second copy, for the recorder (issue 19: the demo records its Pi camera). */
-const RECORD_SSRC = 0x5052;
 
 /** Whether the sink runs for this URL: only the demo's own, on this machine. */
 export function sinkIsLocal(rtspUrl: string): boolean {
@@ -35,9 +35,9 @@ export function sinkIsLocal(rtspUrl: string): boolean {
 }
 
 /** The files the sink writes for `rtspUrl` in `dir`: the HLS playlist and the SDP of its RTP copy. */
-export function sinkFiles(rtspUrl: string, dir: string): { playlist: string; sdp: string; recordSdp: string } {
+export function sinkFiles(rtspUrl: string, dir: string): { playlist: string; sdp: string } {
   const name = new URL(rtspUrl).pathname.replace(/^\//, '').replace(/[^A-Za-z0-9_-]/g, '_') || 'stream';
-  return { playlist: join(dir, `${name}.m3u8`), sdp: join(dir, `${name}.sdp`), recordSdp: join(dir, `${name}-record.sdp`) };
+  return { playlist: join(dir, `${name}.m3u8`), sdp: join(dir, `${name}.sdp`) };
 }
 
 function bindable(port: number): Promise<boolean> {
@@ -64,7 +64,7 @@ async function freeUdpPair(): Promise<number> {
 }
 
 /** Listens on `rtspUrl` (only 127.0.0.1 URLs: the demo's own) and writes `<dir>/<path>.m3u8` and `<path>.sdp`. */
-export function startRtspSink(rtspUrl: string, dir: string, log: (line: string) => void): RtspSink {
+export function startRtspSink(rtspUrl: string, dir: string, log: (line: string) => void, recordTo?: string): RtspSink {
   const url = new URL(rtspUrl);
   const files = sinkFiles(rtspUrl, dir);
   if (!sinkIsLocal(rtspUrl)) {
@@ -78,7 +78,6 @@ export function startRtspSink(rtspUrl: string, dir: string, log: (line: string) 
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let rtpPort: number | undefined;
-  let recordPort: number | undefined;
   const listen = async () => {
     timer = undefined;
     if (stopped) return;
@@ -86,7 +85,6 @@ export function startRtspSink(rtspUrl: string, dir: string, log: (line: string) 
       log(`RTSP sink: ${err.message}: the Pi camera has no WebRTC copy`);
       return 0;
     });
-    recordPort ??= await freeUdpPair().catch(() => 0);
     if (stopped) return;
     // Whatever connects to the port is read as RTSP only (forced format, RTSP's own protocols), never as a
     // format that names other files (issue 13, item 2).
@@ -99,11 +97,7 @@ export function startRtspSink(rtspUrl: string, dir: string, log: (line: string) 
       args.push('-map', '0:v:0', '-c', 'copy', '-f', 'rtp', '-ssrc', String(SINK_SSRC), '-payload_type', '96');
       args.push('-sdp_file', files.sdp, `rtp://127.0.0.1:${rtpPort}?pkt_size=1200`);
     }
-    if (recordPort) {
-      // And once more for the recorder, which reads it all the time (a port of its own: one reader per port).
-      args.push('-map', '0:v:0', '-c', 'copy', '-f', 'rtp', '-ssrc', String(RECORD_SSRC), '-payload_type', '96');
-      args.push('-sdp_file', files.recordSdp, `rtp://127.0.0.1:${recordPort}?pkt_size=1200`);
-    }
+    if (recordTo) args.push('-map', '0:v:0', '-c', 'copy', '-f', 'mpegts', `${recordTo}?pkt_size=1316`);
     const current = spawnChild('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = current;
     void current.exited.then((info) => {

@@ -84,20 +84,49 @@ function inputOf(spec: RtspSourceSpec): RecordedCamera['input'] {
   return { args: ['-nostdin', '-protocol_whitelist', 'file,udp,rtp', '-i', spec.file] };
 }
 
+/** `cameraId=udp://host:port` entries: MPEG-TS to a port of this host (no login, no path). */
+function udpSources(entries: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const e of entries) {
+    const [id = '', raw = ''] = e.split(/=(.*)/s).map((x) => x.trim());
+    const url = URL.canParse(raw) ? new URL(raw) : undefined;
+    if (!DEVICE_ID_PATTERN.test(id) || !url || !url.port || url.pathname.replace('/', '') || url.username)
+      throw new Error(`sources entry ${id || '?'} must be cameraId=udp://host:port (MPEG-TS to this host)`);
+    if (out.has(id)) throw new Error(`sources names camera ${id} twice`);
+    out.set(id, `udp://${url.host}`);
+  }
+  return out;
+}
+
 export function recorderConfig(def: RecorderDef, credentials: RecorderCredentials = {}, baseDir = process.cwd()): RecorderConfig {
   const dir = (def.dir ?? '').trim();
   if (!dir) throw new Error('dir (the recordings folder) is required');
   const defaultMode = mode(def.mode, 'mode');
   const modes = parseModes(def.modes);
-  const sources = parseRtspSources(def.sources, { user: credentials.rtspUser, password: credentials.rtspPassword });
+  const entries = parseList(def.sources);
+  const isUdp = (e: string) => /^[^=]*=\s*udp:\/\//.test(e);
+  const udp = udpSources(entries.filter(isUdp));
+  const sources = parseRtspSources(entries.filter((e) => !isUdp(e)).join(','), {
+    user: credentials.rtspUser,
+    password: credentials.rtspPassword,
+  });
+  for (const id of udp.keys()) if (sources.has(id)) throw new Error(`sources names camera ${id} twice`);
   const cameras: RecordedCamera[] = [...sources.values()].map((spec) => ({
     cameraId: spec.cameraId,
     mode: modes.get(spec.cameraId) ?? defaultMode,
     input: inputOf(spec),
     where: sourceWhere(spec),
   }));
+  for (const [cameraId, url] of udp)
+    cameras.push({
+      cameraId,
+      mode: modes.get(cameraId) ?? defaultMode,
+      input: { args: ['-nostdin', '-f', 'mpegts', '-i', `${url}?overrun_nonfatal=1`] },
+      where: url,
+    });
+  const sourced = new Set(cameras.map((c) => c.cameraId));
   // Cameras named only in modes are recorded elsewhere (MediaMTX's hook): listed with their mode.
-  for (const [cameraId, m] of modes) if (!sources.has(cameraId)) cameras.push({ cameraId, mode: m, where: 'MediaMTX' });
+  for (const [cameraId, m] of modes) if (!sourced.has(cameraId)) cameras.push({ cameraId, mode: m, where: 'MediaMTX' });
   const secrets = [...sources.values()].flatMap((s) =>
     s.kind === 'rtsp' && s.input.password ? [s.input.password, encodeURIComponent(s.input.password)] : [],
   );
