@@ -89,6 +89,8 @@ export class RecorderService {
   private retentionTimer?: NodeJS.Timeout;
   private retentionRun?: Promise<void>;
   private closed = false;
+  /** cameras whose segments came in (from a segmenter or MediaMTX's hook) */
+  private readonly hooked = new Set<string>();
   /** the disk was below the floor with no continuous footage left: a storage-low alert is out */
   low = false;
   lastFailure?: string;
@@ -120,7 +122,7 @@ export class RecorderService {
   }
 
   get pendingClips(): number {
-    return this.clips.pending + this.cutting.size;
+    return this.clips.pending + [...this.cutting.keys()].filter((k) => !k.startsWith('video\u0000')).length;
   }
 
   /** Starts the segmenters and retention, and cuts clips a stopped runtime left unfinished. */
@@ -158,6 +160,8 @@ export class RecorderService {
     const mode = this.modeOf(seg.cameraId);
     if (mode === 'off') throw Object.assign(new Error(`camera ${seg.cameraId} is not recorded (mode off)`), { code: 'RECORDING_OFF' });
     const file = indexName(this.o.root, seg.file);
+    // Bounded by the camera ids that really record (a hook posting for a camera is one).
+    if (this.hooked.size < 10_000) this.hooked.add(seg.cameraId);
     await this.o.store.addSegment({ cameraId: seg.cameraId, startMs: seg.startMs, endMs: seg.endMs, file, bytes: seg.bytes, mode });
     this.counters.segments++;
     this.clips.segment(seg.cameraId, seg.endMs);
@@ -165,9 +169,18 @@ export class RecorderService {
     this.o.changed();
   }
 
+  /**
+   * Whether a camera's events get clips: one configured here (not off), or one whose segments
+   * arrive from MediaMTX's hook. Other cameras' events (a VBC01 uploads its own video) pass by.
+   */
+  records(cameraId: string): boolean {
+    if (this.modeOf(cameraId) === 'off') return false;
+    return this.o.cameras.some((c) => c.cameraId === cameraId) || this.hooked.has(cameraId);
+  }
+
   /** An activity record from the store's output: starts or ends an event's clip, for cameras recorded. */
   activity(r: ActivityRecord): void {
-    if (this.closed || this.modeOf(r.deviceId) === 'off') return;
+    if (this.closed || !this.records(r.deviceId)) return;
     if (r.kind === 'activity-start') {
       if (r.level) return; // a level that is neither start nor stop: stored, no clip
       this.clips.started(r.deviceId, r.eventId, r.timeMs);
@@ -382,12 +395,23 @@ export class RecorderService {
 
   /** An MP4 of [fromMs, toMs] of a camera's recording (cut once, kept a few minutes for range requests). */
   async videoFile(cameraId: string, fromMs: number, toMs: number): Promise<string | undefined> {
+    const key = `video\u0000${cameraId}\u0000${fromMs}-${toMs}`;
     return this.video.get(`${cameraId}-${fromMs}-${toMs}`, async (out) => {
-      const rows = await this.o.store.segments(cameraId, fromMs, toMs);
-      if (!rows.length) return false;
-      const segments = rows.map((r) => ({ file: recordingPath(this.o.root, r.file), startMs: r.startMs, endMs: r.endMs }));
-      await cutMp4(segments, fromMs, toMs, out, this.o.ffmpegPath);
-      return true;
+      // Held like a clip while it is cut: the events-mode clean-up must not delete its segments meanwhile.
+      this.cutting.set(key, { cameraId, eventId: key, fromMs, toMs });
+      try {
+        const rows = await this.o.store.segments(cameraId, fromMs, toMs);
+        if (!rows.length) return false;
+        const segments = rows.map((r) => ({ file: recordingPath(this.o.root, r.file), startMs: r.startMs, endMs: r.endMs }));
+        await cutMp4(segments, fromMs, toMs, out, this.o.ffmpegPath);
+        return true;
+      } catch (err) {
+        // A segment deleted between the index and the cut (retention ran): that footage is gone.
+        if (/No such file or directory/.test((err as Error).message)) return false;
+        throw err;
+      } finally {
+        this.cutting.delete(key);
+      }
     });
   }
 

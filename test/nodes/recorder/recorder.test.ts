@@ -37,6 +37,15 @@ const PASSWORD = 'rec-s3cret-pw';
 const KEYFRAME_MS = 1000;
 const http = httpNodeServer('');
 
+function parentOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return 0;
+  }
+}
+
 /** Running ffmpeg processes of this test (pid and command line). */
 function ffmpegs(): Array<{ pid: number; cmd: string }> {
   return readdirSync('/proc')
@@ -48,7 +57,7 @@ function ffmpegs(): Array<{ pid: number; cmd: string }> {
         return { pid: 0, cmd: '' };
       }
     })
-    .filter((p) => p.cmd.startsWith('ffmpeg') && p.cmd.includes('-segment_list'));
+    .filter((p) => p.cmd.startsWith('ffmpeg') && p.cmd.includes('-segment_list') && parentOf(p.pid) === process.pid);
 }
 
 function probeSeconds(file: string): number {
@@ -137,7 +146,15 @@ describe('the recorder recording a real RTSP camera', { skip }, () => {
   it("cuts an event's clip with its pre-roll and post-roll, within a key-frame interval, and it decodes", async () => {
     const startMs = Date.now();
     const base_ = { deviceId: CAMERA, deviceType: 'picam', eventId: 'evt-1', activityType: 'MOTION' };
-    node('rec').receive({ topic: 'records', payload: [{ ...base_, kind: 'activity-start', timeMs: startMs } satisfies ActivityRecord] });
+    // A camera the recorder does not record (a VBC01 uploads its own video): its events get no clip.
+    const vbc = { ...base_, deviceId: 'ABCDEF0123456789ABCDEF0123456789', deviceType: 'hive-cam', eventId: 'vbc-1' };
+    node('rec').receive({
+      topic: 'records',
+      payload: [
+        { ...base_, kind: 'activity-start', timeMs: startMs } satisfies ActivityRecord,
+        { ...vbc, kind: 'activity-start', timeMs: startMs },
+      ],
+    });
     await new Promise((r) => setTimeout(r, 3000));
     const endMs = Date.now();
     node('rec').receive({ payload: { ...base_, kind: 'activity-stop', timeMs: endMs, startMs } satisfies ActivityRecord });
@@ -157,6 +174,7 @@ describe('the recorder recording a real RTSP camera', { skip }, () => {
     // The index has it, and the time line shows it.
     const row = await store.recordings().clip(CAMERA, 'evt-1');
     assert.equal(row?.state, 'ready');
+    assert.equal(await store.recordings().clip(vbc.deviceId, 'vbc-1'), undefined, 'no clip for a camera not recorded');
   });
 
   it('serves the clip as video/mp4 with range requests (206, 416) and refuses bad input with a reason', async () => {
@@ -195,19 +213,17 @@ describe('the recorder recording a real RTSP camera', { skip }, () => {
 
   it('refuses a clip whose index row points outside the recordings folder (403), serving nothing', async () => {
     for (const [i, file] of ['../../../../../etc/passwd', '/etc/passwd', `${CAMERA}/../../outside.mp4`].entries()) {
-      await store
-        .recordings()
-        .finishClip({
-          cameraId: CAMERA,
-          eventId: `evil-${i}`,
-          state: 'ready',
-          startMs: 1,
-          endMs: 2,
-          durationMs: 1,
-          bytes: 10,
-          file,
-          reason: null,
-        });
+      await store.recordings().finishClip({
+        cameraId: CAMERA,
+        eventId: `evil-${i}`,
+        state: 'ready',
+        startMs: 1,
+        endMs: 2,
+        durationMs: 1,
+        bytes: 10,
+        file,
+        reason: null,
+      });
       const res = await api(`/api/recordings/${CAMERA}/clips/evil-${i}`);
       const body = await res.text();
       assert.equal(res.status, 403, body);
