@@ -162,7 +162,15 @@ export class RecorderService {
     const file = indexName(this.o.root, seg.file);
     // Bounded by the camera ids that really record (a hook posting for a camera is one).
     if (this.hooked.size < 10_000) this.hooked.add(seg.cameraId);
-    await this.o.store.addSegment({ cameraId: seg.cameraId, startMs: seg.startMs, endMs: seg.endMs, file, bytes: seg.bytes, mode });
+    const added = await this.o.store.addSegment({
+      cameraId: seg.cameraId,
+      startMs: seg.startMs,
+      endMs: seg.endMs,
+      file,
+      bytes: seg.bytes,
+      mode,
+    });
+    if (!added) return; // posted twice (the hook retried): indexed once
     this.counters.segments++;
     this.clips.segment(seg.cameraId, seg.endMs);
     if (mode === 'events') await this.dropUnneeded(seg.cameraId, seg.endMs);

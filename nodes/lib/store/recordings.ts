@@ -59,15 +59,16 @@ export class RecordingStore {
     private readonly reader: Reader,
   ) {}
 
-  /** Indexes a finished segment; the same file given twice (a hook retried) is stored once. */
-  async addSegment(s: NewSegment): Promise<void> {
-    await this.exclusive((db) =>
+  /** Indexes a finished segment; the same file given twice (a hook retried) is stored once: false the second time. */
+  async addSegment(s: NewSegment): Promise<boolean> {
+    const { changes } = await this.exclusive((db) =>
       db.run(
         `INSERT INTO recording_segments (camera_id, start_ms, end_ms, file, bytes, mode) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (file) DO NOTHING`,
         [s.cameraId, s.startMs, s.endMs, s.file, s.bytes, s.mode],
       ),
     );
+    return changes > 0;
   }
 
   /** A camera's segments that overlap [fromMs, toMs], oldest first (at most `limit`). */

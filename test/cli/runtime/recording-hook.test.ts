@@ -88,6 +88,14 @@ describe("MediaMTX's segment hook on the internal listener", { skip: skipWithout
     assert.equal((await post({ path: 'mtx-cam', file, duration: '2.0' })).status, 204);
     const again = (await (await fetch(url, { headers: { authorization: API_AUTH } })).json()) as RecordingTimeline;
     assert.equal(again.segments.length, 1);
+    // The disk use per camera and the counters on /metrics.
+    const metrics = await waitFor('the recorder on /metrics', async () => {
+      const text = await (await fetch(`${runtime.url}/metrics`, { headers: { authorization: API_AUTH } })).text();
+      return text.includes(`picam_recording_bytes{camera="mtx-cam",kind="segments"} ${s.bytes}`) ? text : undefined;
+    });
+    assert.match(metrics, /^picam_recording_segments_total 1$/m);
+    assert.match(metrics, /^picam_recording_disk_free_bytes [1-9]\d*$/m);
+    assert.match(metrics, /^picam_recording_storage_low 0$/m);
     // And the video of that time plays back from it.
     const video = await fetch(`${runtime.url}/api/recordings/mtx-cam/video?start=${s.startMs}&end=${s.endMs}`, {
       headers: { authorization: API_AUTH },
