@@ -156,6 +156,11 @@ describe('the recorder recording a real RTSP camera', { skip }, () => {
       ],
     });
     await new Promise((r) => setTimeout(r, 3000));
+    // While the event runs, its clip is what there is so far.
+    const growing = await api(`/api/recordings/${CAMERA}/clips/evt-1`);
+    assert.equal(growing.status, 200, await growing.clone().text());
+    assert.equal(growing.headers.get('content-type'), 'video/mp4');
+    assert.equal((await store.recordings().clip(CAMERA, 'evt-1'))?.state, 'recording');
     const endMs = Date.now();
     node('rec').receive({ payload: { ...base_, kind: 'activity-stop', timeMs: endMs, startMs } satisfies ActivityRecord });
     const msg = await clips.first(40_000);
