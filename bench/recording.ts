@@ -74,7 +74,10 @@ async function recordCase(camera: RtspCamera, cameras: number): Promise<CaseResu
   const store = await EventStore.open({ file: join(dir, 'events.db') });
   const ready = new Map<string, number>();
   const ids = Array.from({ length: cameras }, (_, i) => `cam-${i + 1}`);
-  const input = { args: hiddenInputArgs(), stdin: concatScript({ url: camera.url('main'), username: camera.user, password: camera.password, transport: 'tcp' }) };
+  const input = {
+    args: hiddenInputArgs(),
+    stdin: concatScript({ url: camera.url('main'), username: camera.user, password: camera.password, transport: 'tcp' }),
+  };
   let segmentBytes = 0;
   const service = new RecorderService({
     root: join(dir, 'recordings'),
@@ -110,10 +113,27 @@ async function recordCase(camera: RtspCamera, cameras: number): Promise<CaseResu
   // An event on every camera in the middle of the window; its clip is timed below.
   await sleep(Math.max(0, (MEASURE_S * 1000) / 2 - EVENT_MS));
   const start = Date.now();
-  for (const cameraId of ids) service.activity({ kind: 'activity-start', deviceId: cameraId, deviceType: 'picam', timeMs: start, eventId: 'e1', activityType: 'MOTION' });
+  for (const cameraId of ids)
+    service.activity({
+      kind: 'activity-start',
+      deviceId: cameraId,
+      deviceType: 'picam',
+      timeMs: start,
+      eventId: 'e1',
+      activityType: 'MOTION',
+    });
   await sleep(EVENT_MS);
   const end = Date.now();
-  for (const cameraId of ids) service.activity({ kind: 'activity-stop', deviceId: cameraId, deviceType: 'picam', timeMs: end, eventId: 'e1', activityType: 'MOTION', startMs: start });
+  for (const cameraId of ids)
+    service.activity({
+      kind: 'activity-stop',
+      deviceId: cameraId,
+      deviceType: 'picam',
+      timeMs: end,
+      eventId: 'e1',
+      activityType: 'MOTION',
+      startMs: start,
+    });
   await sleep(Math.max(0, t0 + MEASURE_S * 1000 - Date.now()));
   const seconds = (Date.now() - t0) / 1000;
   const ffmpegCpu = pids.reduce((n, p, i) => n + cpuSeconds(p) - cpu0[i]!, 0);
@@ -139,7 +159,9 @@ async function recordCase(camera: RtspCamera, cameras: number): Promise<CaseResu
 
 /** The baseline: one ffmpeg that pulls the same stream and throws it away. */
 async function pullOnly(camera: RtspCamera): Promise<number> {
-  const p = spawn('ffmpeg', ['-v', 'error', ...hiddenInputArgs(), '-map', '0:v:0', '-c', 'copy', '-f', 'null', '-'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const p = spawn('ffmpeg', ['-v', 'error', ...hiddenInputArgs(), '-map', '0:v:0', '-c', 'copy', '-f', 'null', '-'], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   p.stdin.end(concatScript({ url: camera.url('main'), username: camera.user, password: camera.password, transport: 'tcp' }));
   await sleep(3000);
   const c0 = cpuSeconds(p.pid!);
@@ -155,7 +177,11 @@ async function main(): Promise<void> {
     console.log('recording bench skipped: needs ffmpeg and GStreamer’s RTSP server (scripts/install-test-deps.sh)');
     return;
   }
-  console.log(`recording bench on ${machine()}; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `recording bench on ${machine()}; load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   const camera = new RtspCamera({ mainSize: '1280x720' });
   await camera.start();
   try {

@@ -59,8 +59,14 @@ describe('roles: Node-RED settings from the environment', () => {
     const cloud = settingsFor({ PICAM_ROLE: 'cloud', ...SECRETS });
     assert.equal(cloud.flowEnv.PICAM_RECORD_SOURCES, '');
     const bad = settingsFor({ PICAM_ROLE: 'cloud', ...SECRETS, PICAM_RECORD_MODE: 'always', PICAM_RECORD_FREE_PERCENT: '95' });
-    assert.ok(bad.problems.some((p) => /PICAM_RECORD_MODE must be off, events or continuous/.test(p)), bad.problems.join('\n'));
-    assert.ok(bad.problems.some((p) => /PICAM_RECORD_FREE_PERCENT must be at most 90/.test(p)), bad.problems.join('\n'));
+    assert.ok(
+      bad.problems.some((p) => /PICAM_RECORD_MODE must be off, events or continuous/.test(p)),
+      bad.problems.join('\n'),
+    );
+    assert.ok(
+      bad.problems.some((p) => /PICAM_RECORD_FREE_PERCENT must be at most 90/.test(p)),
+      bad.problems.join('\n'),
+    );
   });
 
   it('cloud: refuses to start without every login and secret, and names each', () => {

@@ -87,16 +87,14 @@ describe(`recording retention on a small disk (${mounted ? 'a real 20 MB tmpfs' 
     const file = join(root, cameraId, `${name}.ts`);
     writeFileSync(file, Buffer.alloc(mb * MB, 1));
     const startMs = Date.now() - ageMs;
-    await store
-      .recordings()
-      .addSegment({
-        cameraId,
-        startMs,
-        endMs: startMs + 2000,
-        file: `${cameraId}/${name}.ts`,
-        bytes: mb * MB,
-        mode: cameraId === 'cont' ? 'continuous' : 'events',
-      });
+    await store.recordings().addSegment({
+      cameraId,
+      startMs,
+      endMs: startMs + 2000,
+      file: `${cameraId}/${name}.ts`,
+      bytes: mb * MB,
+      mode: cameraId === 'cont' ? 'continuous' : 'events',
+    });
     return file;
   }
 
@@ -105,19 +103,17 @@ describe(`recording retention on a small disk (${mounted ? 'a real 20 MB tmpfs' 
     const file = join(root, 'ev', 'clips', `${eventId}.mp4`);
     writeFileSync(file, Buffer.alloc(mb * MB, 2));
     const startMs = Date.now() - ageMs;
-    await store
-      .recordings()
-      .finishClip({
-        cameraId: 'ev',
-        eventId,
-        state: 'ready',
-        startMs,
-        endMs: startMs + 15_000,
-        durationMs: 15_000,
-        bytes: mb * MB,
-        file: `ev/clips/${eventId}.mp4`,
-        reason: null,
-      });
+    await store.recordings().finishClip({
+      cameraId: 'ev',
+      eventId,
+      state: 'ready',
+      startMs,
+      endMs: startMs + 15_000,
+      durationMs: 15_000,
+      bytes: mb * MB,
+      file: `ev/clips/${eventId}.mp4`,
+      reason: null,
+    });
     return file;
   }
 
@@ -186,16 +182,14 @@ describe(`recording retention on a small disk (${mounted ? 'a real 20 MB tmpfs' 
     writeFileSync(outside, 'keep me');
     const before = warnings.length;
     for (const [i, file] of ['../../precious.txt', `${dir}/precious.txt`, 'cont/../../../precious.txt'].entries())
-      await store
-        .recordings()
-        .addSegment({
-          cameraId: 'cont',
-          startMs: Date.now() - 30 * DAY - i,
-          endMs: Date.now() - 30 * DAY,
-          file,
-          bytes: 7,
-          mode: 'continuous',
-        });
+      await store.recordings().addSegment({
+        cameraId: 'cont',
+        startMs: Date.now() - 30 * DAY - i,
+        endMs: Date.now() - 30 * DAY,
+        file,
+        bytes: 7,
+        mode: 'continuous',
+      });
     await service.retention();
     assert.equal(existsSync(outside), true, 'the file outside is still there');
     assert.equal((await store.recordings().oldestSegments({ mode: 'continuous', limit: 10 })).length, 0, 'the rows are gone');
