@@ -106,6 +106,9 @@ async function main(argv: string[]): Promise<void> {
   if (simCameras.length) env.PICAM_CAMERAS = [env.PICAM_CAMERAS, ...simCameras].filter(Boolean).join(',');
   // The demo IP camera's login is made here, so the recorder can record it too (events mode).
   const ipcamLogin = demoIpcamLogin();
+  // The demo's test patterns move all the time: their motion events never end, so each clip is cut
+  // at the longest length. 30 s instead of 300, so a newcomer sees a clip within a minute.
+  if (env.PICAM_ROLE === 'demo') env.PICAM_RECORD_MAX_CLIP_SECONDS ??= '30';
   if (env.PICAM_ROLE === 'demo' && env.PICAM_RECORD_SOURCES === undefined && gstRtspPython()) {
     const pi = settingsFor(env).flowEnv.PICAM_RECORD_SOURCES;
     env.PICAM_RECORD_SOURCES = [pi, demoIpcamRecordSource(env, ipcamLogin)].filter(Boolean).join(',');

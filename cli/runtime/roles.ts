@@ -337,9 +337,6 @@ function recordEnv(env: Env, demo: boolean, flowEnv: Record<string, string>, dat
     'recordFreeGB',
   ] as const)
     out[SETTINGS[name].env] = envSetting(env, name, problems);
-  // The demo's test patterns move all the time: their motion event never ends, so its clip is cut at
-  // the longest length. 30 s, so a newcomer sees a clip within a minute.
-  if (demo && env.PICAM_RECORD_MAX_CLIP_SECONDS === undefined) out.PICAM_RECORD_MAX_CLIP_SECONDS = '30';
   return out;
 }
 

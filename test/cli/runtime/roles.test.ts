@@ -53,7 +53,6 @@ describe('roles: Node-RED settings from the environment', () => {
     assert.equal(demo.flowEnv.PICAM_RECORD_MODE, 'events');
     assert.equal(demo.flowEnv.PICAM_RECORD_DIR, '/tmp/picam-demo/recordings');
     assert.equal(demo.flowEnv.PICAM_RECORD_PRE_ROLL_SECONDS, '5');
-    assert.equal(demo.flowEnv.PICAM_RECORD_MAX_CLIP_SECONDS, '30', 'a clip within a minute of a never-ending test-pattern event');
     const withMediamtx = settingsFor({ PICAM_WEBRTC_URL: 'http://127.0.0.1:8889', PICAM_RTSP_URL: 'rtsp://127.0.0.1:8554/picam-1' });
     assert.equal(withMediamtx.flowEnv.PICAM_RECORD_SOURCES, 'picam-1=rtsp://127.0.0.1:8554/picam-1');
     const cloud = settingsFor({ PICAM_ROLE: 'cloud', ...SECRETS });
