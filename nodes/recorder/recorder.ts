@@ -10,6 +10,7 @@
  */
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { recordsIn } from '../dashboard-feed/feed-translate';
+import { redactText } from '../rpicam-rtsp/commands';
 import { mountRouter } from '../hivecam-gateway/media-mount';
 import { API_PATHS, apiUrl, RECORDING_ROUTES_ROOT } from '../lib/contract/api-routes';
 import { useDatabase } from '../lib/database-user';
@@ -28,8 +29,8 @@ type Done = (err?: Error) => void;
 
 const mb = (n: number) => (n < 1024 ** 3 ? `${Math.round(n / 1024 ** 2)} MB` : `${(n / 1024 ** 3).toFixed(1)} GB`);
 
-/** Text with every source password replaced by ***: ffmpeg may quote a URL in its errors. */
-const scrubber = (secrets: readonly string[]) => (text: string) => secrets.reduce((t, s) => t.split(s).join('***'), text);
+/** Text with every source password and any URL login replaced by ***: ffmpeg may quote a URL in its errors. */
+const scrubber = (secrets: readonly string[]) => (text: string) => redactText(secrets.reduce((t, s) => t.split(s).join('***'), text));
 
 export default function register(RED: NodeAPI): void {
   function Recorder(this: Node, def: RecorderDef) {

@@ -11,7 +11,7 @@ import type { RecordedCamera } from '../lib/recording/recorder-service';
 import type { RetentionRules } from '../lib/recording/retention';
 import { parseList, parseNumber, SETTINGS, type SettingName } from '../lib/settings';
 import { DEVICE_ID_PATTERN } from '../lib/types';
-import { hiddenInputArgs, concatScript } from '../rpicam-rtsp/rtsp-input';
+import { hiddenInputArgs, concatScript, rtspFailure } from '../rpicam-rtsp/rtsp-input';
 import { parseRtspSources, sourceWhere, type RtspSourceSpec } from '../vbc01-live/rtsp-sources';
 
 type Raw = string | number | undefined;
@@ -116,6 +116,7 @@ export function recorderConfig(def: RecorderDef, credentials: RecorderCredential
     mode: modes.get(spec.cameraId) ?? defaultMode,
     input: inputOf(spec),
     where: sourceWhere(spec),
+    ...(spec.kind === 'rtsp' && { explain: (tail: readonly string[]) => rtspFailure(tail, spec.input.url) }),
   }));
   for (const [cameraId, url] of udp)
     cameras.push({

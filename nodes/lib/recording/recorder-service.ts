@@ -17,6 +17,7 @@ import { cutMp4, type CutSegment } from './mp4-cut';
 import { indexName, recordingPath } from './paths';
 import { enforceRetention, floorBytes, statDisk, type RetentionRules, type StatDisk } from './retention';
 import { Segmenter, type FinishedSegment, type SegmenterInput } from './segmenter';
+import { describeExit } from '../child-process';
 import { VideoCache } from './video-cache';
 
 export interface RecordedCamera {
@@ -26,6 +27,8 @@ export interface RecordedCamera {
   input?: SegmenterInput;
   /** host/path or file, never a login: for status and logs */
   where: string;
+  /** one line saying why ffmpeg's stderr means it could not read the source (401, 404, refused…), when it says */
+  explain?(stderrTail: readonly string[]): string | undefined;
 }
 
 export interface RecorderOptions {
@@ -137,8 +140,9 @@ export class RecorderService {
         segmentSeconds: this.o.segmentSeconds,
         ffmpegPath: this.o.ffmpegPath,
         segment: (seg) => void this.addSegment(seg).catch((e: Error) => this.o.warn(`segment index: ${e.message}`)),
-        problem: (line, _info, tail) => {
-          this.lastFailure = `${c.cameraId}: ${tail.at(-1)?.slice(0, 160) ?? 'ffmpeg ended'} (${c.where}); ${line}`;
+        problem: (line, info, tail) => {
+          const why = c.explain?.(tail) ?? describeExit('ffmpeg', info, tail);
+          this.lastFailure = `${c.cameraId}: ${why.slice(0, 200)} (${c.where}); ${line}`;
           this.o.warn(`recording ${this.lastFailure}`);
           this.o.changed();
         },

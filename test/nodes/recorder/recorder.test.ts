@@ -279,3 +279,50 @@ describe('the recorder recording a real RTSP camera', { skip }, () => {
     assert.deepEqual(ffmpegs(), []);
   });
 });
+
+describe('the recorder with a wrong camera login', { skip }, () => {
+  const camera = new RtspCamera({ password: PASSWORD });
+  const dir = tempDir('recorder-login-');
+  const WRONG = 'wrong-s3cret-pw';
+
+  before(async () => {
+    await camera.start();
+    await helper.startServer();
+  });
+  after(async () => {
+    await helper.unload();
+    await helper.stopServer();
+    await camera.stop();
+  });
+
+  it('says why in its status and log (the camera answered 401), never the password, and retries', async () => {
+    await helper.load(
+      [databaseNode, recorderNode],
+      [
+        { id: 'db', type: 'picam-database', file: join(dir, 'events.db'), maxBatch: 100, maxDelayMs: 5, synchronous: 'NORMAL' },
+        {
+          id: 'rec',
+          type: 'recorder',
+          database: 'db',
+          dir: join(dir, 'recordings'),
+          sources: `${CAMERA}=rtsp://${camera.user}:${WRONG}@127.0.0.1:${camera.port}/main`,
+          wires: [[], []],
+        },
+      ],
+    );
+    const warnings: string[] = [];
+    const statuses: string[] = [];
+    node('rec').on('call:warn', (c: { args: unknown[] }) => warnings.push(String(c.args[0])));
+    node('rec').on('call:status', (c: { args: Array<{ text?: string }> }) => statuses.push(c.args[0]?.text ?? ''));
+    await waitFor(
+      'a warning with the reason',
+      async () => (warnings.some((w) => /wrong user or password/.test(w)) ? true : undefined),
+      30_000,
+    );
+    await waitFor('the status with it', async () => (statuses.some((s) => /wrong user or password/.test(s)) ? true : undefined), 30_000);
+    const said = [...warnings, ...statuses].join('\n');
+    assert.match(said, /127\.0\.0\.1:\d+\/main/, 'names where');
+    assert.match(said, /again in [\d.]+ s/, 'and that it retries');
+    assert.ok(!said.includes(WRONG), said);
+  });
+});
