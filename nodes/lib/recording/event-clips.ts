@@ -63,7 +63,7 @@ export class EventClips {
     const window = { cameraId, eventId, fromMs, toMs: atMs + this.o.postRollMs };
     const open: Open = { window, ending: false };
     this.open.set(k, open);
-    this.o.opened(window);
+    this.o.opened({ ...window });
     // The longest clip: cut there even if the event never ends (its stop lost).
     this.waitFor(open, fromMs + this.o.maxClipMs);
   }
