@@ -72,6 +72,7 @@ describe('the recorder recording a real RTSP camera', { skip }, () => {
   let base = '';
   let clips: Collector;
   let store: EventStore;
+  const statuses: string[] = [];
 
   before(async () => {
     await camera.start();
@@ -101,6 +102,7 @@ describe('the recorder recording a real RTSP camera', { skip }, () => {
       { rec: { rtspUser: camera.user, rtspPassword: PASSWORD } },
     );
     clips = new Collector('clips');
+    node('rec').on('call:status', (c: { args: Array<{ text?: string }> }) => statuses.push(c.args[0]?.text ?? ''));
     base = new URL((await http.fetch('/api/recordings/')).url).origin;
     await waitFor('the index open', async () => ((await fetch(`${base}/api/recordings/`)).ok ? true : undefined));
     // A second store on the same file, read-only use: what the index holds.
@@ -138,6 +140,9 @@ describe('the recorder recording a real RTSP camera', { skip }, () => {
     // Each segment's recorded length (ffprobe) is its index length.
     const last = rows.at(-1)!;
     assert.ok(Math.abs(probeSeconds(join(root, last.file)) * 1000 - (last.endMs - last.startMs)) < 300, 'index length = file length');
+    await waitFor('the status saying so', async () =>
+      statuses.some((t) => /^1 of 1 camera recording · \d+ MB$/.test(t)) ? true : undefined,
+    );
     const running = ffmpegs();
     assert.equal(running.length, 1, 'one segmenter');
     assert.ok(!running[0]!.cmd.includes(PASSWORD) && !running[0]!.cmd.includes(encodeURIComponent(PASSWORD)), running[0]!.cmd);
