@@ -14,6 +14,7 @@ import type { ClipRow, RecordingStore } from '../store/recordings';
 import type { ActivityRecord, Alert } from '../types';
 import { EventClips, type ClipWindow } from './event-clips';
 import { cutMp4, type CutSegment } from './mp4-cut';
+import { sweepOrphans } from './orphans';
 import { indexName, recordingPath } from './paths';
 import { enforceRetention, floorBytes, statDisk, type RetentionRules, type StatDisk } from './retention';
 import { Segmenter, type FinishedSegment, type SegmenterInput } from './segmenter';
@@ -150,6 +151,11 @@ export class RecorderService {
       this.segmenters.set(c.cameraId, s);
       s.start();
     }
+    // Files the index lost track of (a stop mid-write); what the segmenters write now is younger than the sweep looks at.
+    void sweepOrphans(this.o.root, this.o.store).then(
+      (n) => n && this.o.log(`deleted ${n} recording file${n > 1 ? 's' : ''} the index did not know (left by an earlier stop)`),
+      (e: Error) => this.o.warn(`orphan sweep: ${e.message}`),
+    );
     for (const row of await this.o.store.unfinishedClips())
       this.queueCut({ cameraId: row.cameraId, eventId: row.eventId, fromMs: row.startMs, toMs: row.endMs });
     const every = this.o.retentionEveryMs ?? 60_000;

@@ -168,6 +168,16 @@ export class RecordingStore {
     );
   }
 
+  /** Every file the index names for a camera (segments and clips): what the orphan sweep keeps. */
+  async indexedFiles(cameraId: string): Promise<string[]> {
+    const rows = await this.reader.all<{ file: string }>(
+      `SELECT file FROM recording_segments WHERE camera_id = ?
+       UNION ALL SELECT file FROM recording_clips WHERE camera_id = ? AND file IS NOT NULL`,
+      [cameraId, cameraId],
+    );
+    return rows.map((r) => r.file);
+  }
+
   /** Bytes kept per camera (from the totals the triggers keep) and each camera's oldest segment. */
   async totals(): Promise<CameraTotals[]> {
     return this.reader.all<CameraTotals>(
