@@ -9,17 +9,16 @@ import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClipReadyPayload, EventClip, RecordingMode, RecordingTimeline, RecordingUsage } from '../contract/recordings';
-import { CLIP_FAILED_TOPIC, CLIP_READY_TOPIC } from '../contract/recordings';
+import type { CLIP_FAILED_TOPIC, CLIP_READY_TOPIC } from '../contract/recordings';
 import type { ClipRow, RecordingStore } from '../store/recordings';
 import type { ActivityRecord, Alert } from '../types';
-import { EventClips, type ClipWindow } from './event-clips';
-import { cutMp4, type CutSegment } from './mp4-cut';
+import { ClipCutter } from './clip-cutter';
+import { EventClips } from './event-clips';
 import { sweepOrphans } from './orphans';
 import { indexName, recordingPath } from './paths';
 import { enforceRetention, floorBytes, statDisk, type RetentionRules, type StatDisk } from './retention';
 import { Segmenter, type FinishedSegment, type SegmenterInput } from './segmenter';
 import { describeExit } from '../child-process';
-import { VideoCache } from './video-cache';
 
 export interface RecordedCamera {
   cameraId: string;
@@ -65,15 +64,6 @@ export interface RecorderCounters {
   refusedPaths: number;
 }
 
-const MAX_CUTS = 2;
-
-/** A file name for an event id (ids may hold any character): the safe part plus a short hash of the whole. */
-function clipName(eventId: string): string {
-  let h = 0;
-  for (const c of eventId) h = (Math.imul(h, 31) + c.charCodeAt(0)) | 0;
-  return `${eventId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80)}-${(h >>> 0).toString(36)}.mp4`;
-}
-
 export class RecorderService {
   readonly counters: RecorderCounters = {
     segments: 0,
@@ -85,11 +75,7 @@ export class RecorderService {
   };
   private readonly segmenters = new Map<string, Segmenter>();
   private readonly clips: EventClips;
-  private readonly cutting = new Map<string, ClipWindow>();
-  private readonly video: VideoCache;
-  /** clips waiting for a cutter, and the cuts running (at most MAX_CUTS) */
-  private readonly cutQueue: ClipWindow[] = [];
-  private readonly runningCuts = new Set<Promise<void>>();
+  private readonly cutter: ClipCutter;
   private retentionTimer?: NodeJS.Timeout;
   private retentionRun?: Promise<void>;
   private closed = false;
@@ -108,9 +94,24 @@ export class RecorderService {
       graceMs: 2 * o.segmentSeconds * 1000 + 3000,
       opened: (w) =>
         void o.store.openClip({ ...w, startMs: w.fromMs, endMs: w.toMs }).catch((e: Error) => o.warn(`clip index: ${e.message}`)),
-      due: (w) => this.queueCut(w),
+      due: (w) => this.cutter.queue(w),
     });
-    this.video = new VideoCache(join(o.root, '.video'));
+    this.cutter = new ClipCutter({
+      root: o.root,
+      store: o.store,
+      ffmpegPath: o.ffmpegPath,
+      clipUrl: o.clipUrl,
+      send: o.send,
+      warn: o.warn,
+      done: (ok, reason) => {
+        if (ok) this.counters.clipsReady++;
+        else {
+          this.counters.clipsFailed++;
+          this.lastFailure = reason;
+        }
+        o.changed();
+      },
+    });
   }
 
   modeOf(cameraId: string): RecordingMode {
@@ -126,7 +127,7 @@ export class RecorderService {
   }
 
   get pendingClips(): number {
-    return this.clips.pending + [...this.cutting.keys()].filter((k) => !k.startsWith('video\u0000')).length;
+    return this.clips.pending + this.cutter.pendingClips;
   }
 
   /** Starts the segmenters and retention, and cuts clips a stopped runtime left unfinished. */
@@ -157,7 +158,7 @@ export class RecorderService {
       (e: Error) => this.o.warn(`orphan sweep: ${e.message}`),
     );
     for (const row of await this.o.store.unfinishedClips())
-      this.queueCut({ cameraId: row.cameraId, eventId: row.eventId, fromMs: row.startMs, toMs: row.endMs });
+      this.cutter.queue({ cameraId: row.cameraId, eventId: row.eventId, fromMs: row.startMs, toMs: row.endMs });
     const every = this.o.retentionEveryMs ?? 60_000;
     const tick = () => {
       this.retentionTimer = setTimeout(() => void this.retention().finally(() => !this.closed && tick()), every);
@@ -208,10 +209,7 @@ export class RecorderService {
   /** Events mode: segments older than the pre-roll (and a segment's length) that no clip needs go. */
   private async dropUnneeded(cameraId: string, latestMs: number): Promise<void> {
     let keepFrom = latestMs - this.o.preRollMs - this.o.segmentSeconds * 1000;
-    const needed = [
-      this.clips.neededFrom(cameraId),
-      ...[...this.cutting.values()].filter((w) => w.cameraId === cameraId).map((w) => w.fromMs),
-    ];
+    const needed = [this.clips.neededFrom(cameraId), this.cutter.neededFrom(cameraId)];
     for (const n of needed) if (n !== undefined) keepFrom = Math.min(keepFrom, n);
     const rows = await this.o.store.oldestSegments({ mode: 'events', cameraId, endBeforeMs: keepFrom, limit: 200 });
     if (!rows.length) return;
@@ -228,83 +226,6 @@ export class RecorderService {
     }
   }
 
-  private queueCut(w: ClipWindow): void {
-    this.cutting.set(`${w.cameraId}\u0000${w.eventId}`, w);
-    this.cutQueue.push(w);
-    this.nextCut();
-  }
-
-  /**
-   * Two cuts at a time: a burst of events costs two ffmpegs, not twenty side by side, and four
-   * cameras' clips are still ready within seconds (bench/recording.ts: one at a time, the fourth
-   * waited 7 s on a loaded 2-core machine).
-   */
-  private nextCut(): void {
-    while (this.runningCuts.size < MAX_CUTS && this.cutQueue.length) {
-      const w = this.cutQueue.shift()!;
-      const run: Promise<void> = this.cut(w).finally(() => {
-        this.cutting.delete(`${w.cameraId}\u0000${w.eventId}`);
-        this.runningCuts.delete(run);
-        this.nextCut();
-      });
-      this.runningCuts.add(run);
-    }
-  }
-
-  private async cut(w: ClipWindow): Promise<void> {
-    if (this.closed) return;
-    const base = { cameraId: w.cameraId, eventId: w.eventId, url: this.o.clipUrl(w.cameraId, w.eventId) };
-    try {
-      const rows = await this.o.store.segments(w.cameraId, w.fromMs, w.toMs);
-      const segments: CutSegment[] = rows.map((r) => ({ file: recordingPath(this.o.root, r.file), startMs: r.startMs, endMs: r.endMs }));
-      if (!segments.length) throw new Error('no recorded video covers the event (was the camera recording?)');
-      const dir = join(this.o.root, w.cameraId, 'clips');
-      mkdirSync(dir, { recursive: true });
-      const made = await cutMp4(segments, w.fromMs, w.toMs, join(dir, clipName(w.eventId)), this.o.ffmpegPath);
-      const startMs = Math.max(w.fromMs, segments[0]!.startMs);
-      const endMs = Math.min(w.toMs, segments.at(-1)!.endMs);
-      const file = indexName(this.o.root, made.file);
-      await this.o.store.finishClip({
-        ...base,
-        state: 'ready',
-        startMs,
-        endMs,
-        durationMs: made.durationMs,
-        bytes: made.bytes,
-        file,
-        reason: null,
-      });
-      this.counters.clipsReady++;
-      this.o.send(CLIP_READY_TOPIC, {
-        ...base,
-        state: 'ready',
-        startMs,
-        endMs,
-        durationMs: made.durationMs,
-        bytes: made.bytes,
-        file: made.file,
-      });
-    } catch (err) {
-      const reason = (err as Error).message.slice(0, 300);
-      this.counters.clipsFailed++;
-      this.lastFailure = `clip ${w.eventId}: ${reason}`;
-      await this.o.store
-        .finishClip({ ...base, state: 'failed', startMs: w.fromMs, endMs: w.toMs, durationMs: null, bytes: null, file: null, reason })
-        .catch((e: Error) => this.o.warn(`clip index: ${e.message}`));
-      this.o.send(CLIP_FAILED_TOPIC, {
-        ...base,
-        state: 'failed',
-        startMs: w.fromMs,
-        endMs: w.toMs,
-        durationMs: null,
-        bytes: null,
-        reason,
-        file: null,
-      });
-    }
-    this.o.changed();
-  }
-
   /** One retention run (runs asked for while one goes join it). */
   retention(nowMs = Date.now()): Promise<void> {
     this.retentionRun ??= this.retentionOnce(nowMs).finally(() => (this.retentionRun = undefined));
@@ -319,7 +240,7 @@ export class RecorderService {
       );
       this.counters.segmentsDeleted += out.segmentsDeleted;
       this.counters.clipsDeleted += out.clipsDeleted;
-      await this.video.prune(nowMs);
+      await this.cutter.pruneVideo(nowMs);
       // Raised when a run had to delete clips; cleared only with a tenth of the floor to spare, so a disk
       // that hovers at the floor (each new clip tipping it) raises one alert, not one a minute.
       const low = out.low || (this.low && out.disk.freeBytes < out.floorBytes * 1.1);
@@ -412,25 +333,8 @@ export class RecorderService {
   }
 
   /** An MP4 of [fromMs, toMs] of a camera's recording (cut once, kept a few minutes for range requests). */
-  async videoFile(cameraId: string, fromMs: number, toMs: number): Promise<string | undefined> {
-    const key = `video\u0000${cameraId}\u0000${fromMs}-${toMs}`;
-    return this.video.get(`${cameraId}-${fromMs}-${toMs}`, async (out) => {
-      // Held like a clip while it is cut: the events-mode clean-up must not delete its segments meanwhile.
-      this.cutting.set(key, { cameraId, eventId: key, fromMs, toMs });
-      try {
-        const rows = await this.o.store.segments(cameraId, fromMs, toMs);
-        if (!rows.length) return false;
-        const segments = rows.map((r) => ({ file: recordingPath(this.o.root, r.file), startMs: r.startMs, endMs: r.endMs }));
-        await cutMp4(segments, fromMs, toMs, out, this.o.ffmpegPath);
-        return true;
-      } catch (err) {
-        // A segment deleted between the index and the cut (retention ran): that footage is gone.
-        if (/No such file or directory/.test((err as Error).message)) return false;
-        throw err;
-      } finally {
-        this.cutting.delete(key);
-      }
-    });
+  videoFile(cameraId: string, fromMs: number, toMs: number): Promise<string | undefined> {
+    return this.cutter.video(cameraId, fromMs, toMs);
   }
 
   /** Stops every ffmpeg (segmenters first, then the cut that may run). Safe to call twice. */
@@ -439,8 +343,7 @@ export class RecorderService {
     clearTimeout(this.retentionTimer);
     this.clips.close();
     await Promise.all([...this.segmenters.values()].map((s) => s.stop()));
-    this.cutQueue.length = 0;
-    await Promise.allSettled([...this.runningCuts]);
+    await this.cutter.close();
     await this.retentionRun;
   }
 }
