@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { settingsFor, type Role } from './runtime/roles';
+import { DEMO_RECORD_UDP, settingsFor, type Role } from './runtime/roles';
 import { startRuntime } from './runtime/runtime';
 import { certsCli } from './commands/certs';
 import { DEPLOY_USAGE, deployCli } from './deploy/deploy';
@@ -14,7 +14,7 @@ import { hashPasswordCli } from './commands/hash-password';
 import { fillStoreCli } from './commands/fill-store';
 import { startDemoMediamtx, type DemoMediamtx } from './runtime/demo-mediamtx';
 import { startRtspSink } from './runtime/rtsp-sink';
-import { startDemoIpcam, type DemoIpcam } from './runtime/demo-ipcam';
+import { demoIpcamLogin, demoIpcamRecordSource, gstRtspPython, startDemoIpcam, type DemoIpcam } from './runtime/demo-ipcam';
 import { cameraCli } from './commands/camera-provision';
 import { API_PATHS, API_ROOT, apiUrl } from '../nodes/lib/contract/api-routes';
 import { newCameraId, startSimulator } from './commands/simulator';
@@ -104,6 +104,15 @@ async function main(argv: string[]): Promise<void> {
   // The demo's simulated VBC01 cameras are registered at the gateway, so their uploads are taken.
   const simCameras = env.PICAM_ROLE === 'demo' ? [newCameraId(), newCameraId(), newCameraId()] : [];
   if (simCameras.length) env.PICAM_CAMERAS = [env.PICAM_CAMERAS, ...simCameras].filter(Boolean).join(',');
+  // The demo IP camera's login is made here, so the recorder can record it too (events mode).
+  const ipcamLogin = demoIpcamLogin();
+  // The demo's test patterns move all the time: their motion events never end, so each clip is cut
+  // at the longest length. 30 s instead of 300, so a newcomer sees a clip within a minute.
+  if (env.PICAM_ROLE === 'demo') env.PICAM_RECORD_MAX_CLIP_SECONDS ??= '30';
+  if (env.PICAM_ROLE === 'demo' && env.PICAM_RECORD_SOURCES === undefined && gstRtspPython()) {
+    const pi = settingsFor(env).flowEnv.PICAM_RECORD_SOURCES;
+    env.PICAM_RECORD_SOURCES = [pi, demoIpcamRecordSource(env, ipcamLogin)].filter(Boolean).join(',');
+  }
   const role = settingsFor(env);
   const runtime = await startRuntime(
     role,
@@ -114,11 +123,17 @@ async function main(argv: string[]): Promise<void> {
   let ipcam: DemoIpcam | undefined;
   if (role.role === 'demo') {
     // An ordinary IP camera beside the simulated devices, added through the API as a user adds one.
-    ipcam = startDemoIpcam(env);
+    ipcam = startDemoIpcam(env, ipcamLogin);
     // The Pi flow's camera publishes here; its relay retries with backoff until the sink listens.
     const sink = mediamtx?.rtspUrl
       ? { describe: `${role.flowEnv.PICAM_RTSP_URL} (MediaMTX)`, stop: async () => undefined }
-      : startRtspSink(role.flowEnv.PICAM_RTSP_URL!, resolve(String(role.node.userDir), 'hls'), (l) => console.log(l));
+      : startRtspSink(
+          role.flowEnv.PICAM_RTSP_URL!,
+          resolve(String(role.node.userDir), 'hls'),
+          (l) => console.log(l),
+          // The recorder reads the Pi camera from the sink when it records it (roles.ts DEMO_RECORD_UDP).
+          role.flowEnv.PICAM_RECORD_SOURCES?.includes(DEMO_RECORD_UDP) ? DEMO_RECORD_UDP : undefined,
+        );
     stopSink = sink.stop;
     // The Pi is the real Pi flow (with a simulated Sense HAT): the simulator plays only the VBC01 cameras.
     const sim = await startSimulator({

@@ -3,7 +3,7 @@
 pattern with Digest authentication on a main and a sub stream, as an IP camera
 does (main: larger, sub: 320x180).
 
-usage: rtsp-camera.py PORT USER PASSWORD [--pattern moving|still] [--codec h264|h265] [--bframes]
+usage: rtsp-camera.py PORT USER PASSWORD [--pattern moving|still] [--codec h264|h265] [--bframes] [--main-size WxH]
 
 Prints "ready" on stdout once it listens. Ends on SIGTERM/SIGINT.
 """
@@ -43,6 +43,8 @@ def main():
     p.add_argument("--pattern", default="moving", choices=["moving", "still"])
     p.add_argument("--codec", default="h264", choices=["h264", "h265"])
     p.add_argument("--bframes", action="store_true")
+    # the recording bench records 720p (bench/recording.ts)
+    p.add_argument("--main-size", default="640x360")
     a = p.parse_args()
 
     Gst.init(None)
@@ -58,7 +60,8 @@ def main():
     server.set_auth(auth)
 
     mounts = server.get_mount_points()
-    for path, (w, h) in {"/main": (640, 360), "/sub": (320, 180)}.items():
+    mw, mh = (int(x) for x in a.main_size.split("x"))
+    for path, (w, h) in {"/main": (mw, mh), "/sub": (320, 180)}.items():
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch(launch(w, h, a.pattern, a.codec, a.bframes))
         factory.set_shared(True)

@@ -31,8 +31,22 @@ export interface DemoIpcam {
   stop(): Promise<void>;
 }
 
+export interface DemoIpcamLogin {
+  username: string;
+  password: string;
+}
+
+/** A new password each start: the camera is re-added at every start, so the stored one always matches. */
+export const demoIpcamLogin = (): DemoIpcamLogin => ({ username: 'demo', password: randomBytes(12).toString('hex') });
+
+/** Where the demo camera's main stream is, for the recorder (the login kept apart, as the recorder's parser wants it in the URL). */
+export function demoIpcamRecordSource(env: NodeJS.ProcessEnv, login: DemoIpcamLogin): string {
+  const port = Number(env.PICAM_IPCAM_RTSP_PORT || DEMO_IPCAM_PORT);
+  return `${DEMO_IPCAM_ID}=rtsp://${login.username}:${login.password}@127.0.0.1:${port}/main`;
+}
+
 /** Starts the camera on PICAM_IPCAM_RTSP_PORT (default 8556), or says in `describe` why there is none. */
-export function startDemoIpcam(env: NodeJS.ProcessEnv): DemoIpcam {
+export function startDemoIpcam(env: NodeJS.ProcessEnv, login: DemoIpcamLogin = demoIpcamLogin()): DemoIpcam {
   const python = gstRtspPython();
   if (!python) {
     return {
@@ -43,8 +57,6 @@ export function startDemoIpcam(env: NodeJS.ProcessEnv): DemoIpcam {
     };
   }
   const port = Number(env.PICAM_IPCAM_RTSP_PORT || DEMO_IPCAM_PORT);
-  // A new password each start: the camera is re-added at every start, so the stored one always matches.
-  const login = { username: 'demo', password: randomBytes(12).toString('hex') };
   const args = [RTSP_TEST_CAMERA, String(port), login.username, login.password, '--pattern', 'moving'];
   const child: Child = spawnChild(python, args, { stdio: ['ignore', 'ignore'] });
   const url = (path: string) => `rtsp://127.0.0.1:${port}/${path}`;

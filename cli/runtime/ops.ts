@@ -61,6 +61,21 @@ const LIVE_SERIES: MetricSpec[] = [
   ['viewers', 'picam_live_viewers', 'gauge', 'Browsers watching the stream.'],
 ];
 
+/** The recorder's figures (nodes/recorder), summed over recorder nodes; bytes per camera below. */
+const RECORDER_FIGURES: MetricSpec[] = [
+  ['segments', 'picam_recording_segments_total', 'counter', 'Recorded segments indexed (own ffmpeg and MediaMTX).'],
+  ['clipsReady', 'picam_recording_clips_ready_total', 'counter', 'Event clips cut and ready.'],
+  ['clipsFailed', 'picam_recording_clips_failed_total', 'counter', 'Event clips that could not be cut.'],
+  ['segmentsDeleted', 'picam_recording_segments_deleted_total', 'counter', 'Segments deleted by retention (age or free space).'],
+  ['clipsDeleted', 'picam_recording_clips_deleted_total', 'counter', 'Event clips deleted by retention (age or free space).'],
+  ['refusedPaths', 'picam_recording_refused_paths_total', 'counter', 'Index rows naming a file outside the recordings folder, refused.'],
+  ['camerasRecording', 'picam_recording_cameras', 'gauge', 'Cameras whose recording ffmpeg is writing segments now.'],
+  ['pendingClips', 'picam_recording_clips_pending', 'gauge', 'Event clips waiting for their post-roll or being cut.'],
+  ['freeBytes', 'picam_recording_disk_free_bytes', 'gauge', "Free bytes on the recordings folder's file system."],
+  ['floorBytes', 'picam_recording_disk_floor_bytes', 'gauge', 'Free bytes retention keeps (the larger of the percentage and the GB).'],
+  ['low', 'picam_recording_storage_low', 'gauge', '1 while the free-space floor cannot be kept without deleting event clips.'],
+];
+
 /** A Prometheus label value: backslash, quote and newline escaped. */
 const labelValue = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
@@ -137,6 +152,17 @@ export class Ops {
       metric('picam_cameras_connected', 'gauge', 'Cameras and Pis whose last connection message said connected.', store.camerasConnected);
     }
     this.renderLive(lines);
+    const recorder = sumCounters('recorder');
+    for (const [key, name, type, help] of RECORDER_FIGURES) metric(name, type, help, recorder[key] ?? 0);
+    lines.push(
+      '# HELP picam_recording_bytes Bytes of recordings kept per camera (kind: segments or clips).',
+      '# TYPE picam_recording_bytes gauge',
+    );
+    for (const s of seriesOf('recorder')) {
+      const camera = labelValue(s.labels.camera ?? '');
+      lines.push(`picam_recording_bytes{camera="${camera}",kind="segments"} ${s.values.segmentBytes ?? 0}`);
+      lines.push(`picam_recording_bytes{camera="${camera}",kind="clips"} ${s.values.clipBytes ?? 0}`);
+    }
     const mem = process.memoryUsage();
     metric('process_resident_memory_bytes', 'gauge', 'Resident memory of the runtime process.', mem.rss);
     metric('nodejs_heap_used_bytes', 'gauge', 'V8 heap in use.', mem.heapUsed);

@@ -136,6 +136,7 @@ export function settingsFor(env: Env): RoleSettings {
 
   Object.assign(flowEnv, piFlowEnv(env, role, flowEnv.PICAM_PREFIX!, problems), outboxEnv(env, dataDir));
   Object.assign(flowEnv, liveRtspEnv(env, demo, flowEnv, resolve(dataDir, 'hls')));
+  Object.assign(flowEnv, recordEnv(env, demo, flowEnv, dataDir, problems));
   // Parsed once, here, from the environment the role was read from; the runtime uses this result.
   let mediamtxAuth: AuthConfig = { devices: [], viewers: [] };
   try {
@@ -296,6 +297,47 @@ function liveRtspEnv(env: Env, demo: boolean, flowEnv: Record<string, string>, s
     PICAM_LIVE_RTSP_USER: env.PICAM_LIVE_RTSP_USER ?? '',
     PICAM_LIVE_RTSP_PASSWORD: env.PICAM_LIVE_RTSP_PASSWORD ?? '',
   };
+}
+
+/**
+ * Where the demo's RTSP sink sends the Pi camera for the recorder when no MediaMTX runs (MPEG-TS
+ * over UDP on this host, rtsp-sink.ts): a fixed port, as the demo's other ports are.
+ */
+export const DEMO_RECORD_UDP = 'udp://127.0.0.1:8560';
+
+/**
+ * The recorder's cameras, folder, modes and retention (nodes/recorder). The demo records its Pi
+ * camera in events mode: from the demo MediaMTX when one runs (the camera publishes there), else
+ * from the copy the RTSP sink sends (DEMO_RECORD_UDP). The demo IP camera is added by the CLI
+ * (picam-guardian.ts), which knows its login.
+ */
+function recordEnv(env: Env, demo: boolean, flowEnv: Record<string, string>, dataDir: string, problems: string[]): Record<string, string> {
+  const rtspUrl = flowEnv.PICAM_RTSP_URL ?? '';
+  const id = flowEnv.PICAM_DEVICE_ID;
+  let demoSource = '';
+  if (demo && id && sinkIsLocal(rtspUrl)) demoSource = `${id}=${env.PICAM_WEBRTC_URL ? rtspUrl : DEMO_RECORD_UDP}`;
+  const out: Record<string, string> = {
+    PICAM_RECORD_DIR: env.PICAM_RECORD_DIR ?? resolve(dataDir, 'recordings'),
+    PICAM_RECORD_SOURCES: env.PICAM_RECORD_SOURCES ?? demoSource,
+    PICAM_RECORD_MODES: env.PICAM_RECORD_MODES ?? '',
+    PICAM_RECORD_MODE: env.PICAM_RECORD_MODE ?? 'events',
+    PICAM_RECORD_RTSP_USER: env.PICAM_RECORD_RTSP_USER ?? '',
+    PICAM_RECORD_RTSP_PASSWORD: env.PICAM_RECORD_RTSP_PASSWORD ?? '',
+  };
+  if (!['off', 'events', 'continuous'].includes(out.PICAM_RECORD_MODE!))
+    problems.push(`PICAM_RECORD_MODE must be off, events or continuous (got "${out.PICAM_RECORD_MODE}")`);
+  for (const name of [
+    'recordPreRollSeconds',
+    'recordPostRollSeconds',
+    'recordMaxClipSeconds',
+    'recordSegmentSeconds',
+    'recordRetainClipDays',
+    'recordRetainSegmentDays',
+    'recordFreePercent',
+    'recordFreeGB',
+  ] as const)
+    out[SETTINGS[name].env] = envSetting(env, name, problems);
+  return out;
 }
 
 /** HTTPS served by the runtime itself: both files or neither, and they must exist. */

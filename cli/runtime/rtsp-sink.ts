@@ -9,6 +9,10 @@
  * live node copies it into its bridge while someone watches, so the Pi camera
  * plays over WebRTC without MediaMTX (docs/live-video.md "RTSP sources").
  * Nothing listens on that port while nobody watches: the packets are dropped.
+ *
+ * Given `recordTo` (a udp:// URL), it also sends the video, copied, as MPEG-TS to that port for
+ * the recorder node (issue 19: the demo records its Pi camera). Not as a second RTP copy:
+ * ffmpeg's `-sdp_file` is global, so a second RTP output would land in the live node's SDP too.
  */
 import { createSocket } from 'node:dgram';
 import { mkdirSync } from 'node:fs';
@@ -60,7 +64,7 @@ async function freeUdpPair(): Promise<number> {
 }
 
 /** Listens on `rtspUrl` (only 127.0.0.1 URLs: the demo's own) and writes `<dir>/<path>.m3u8` and `<path>.sdp`. */
-export function startRtspSink(rtspUrl: string, dir: string, log: (line: string) => void): RtspSink {
+export function startRtspSink(rtspUrl: string, dir: string, log: (line: string) => void, recordTo?: string): RtspSink {
   const url = new URL(rtspUrl);
   const files = sinkFiles(rtspUrl, dir);
   if (!sinkIsLocal(rtspUrl)) {
@@ -93,6 +97,7 @@ export function startRtspSink(rtspUrl: string, dir: string, log: (line: string) 
       args.push('-map', '0:v:0', '-c', 'copy', '-f', 'rtp', '-ssrc', String(SINK_SSRC), '-payload_type', '96');
       args.push('-sdp_file', files.sdp, `rtp://127.0.0.1:${rtpPort}?pkt_size=1200`);
     }
+    if (recordTo) args.push('-map', '0:v:0', '-c', 'copy', '-f', 'mpegts', `${recordTo}?pkt_size=1316`);
     const current = spawnChild('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = current;
     void current.exited.then((info) => {

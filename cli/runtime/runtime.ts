@@ -17,6 +17,7 @@ import { apiBodyParsers, requestErrorHandler } from './http-errors';
 import { refuseLocalOnlyPaths, startInternalServer, type InternalServer } from './internal-server';
 import { LiveFeedHub } from '../../dashboard/server/live-feed';
 import { mediamtxAuthHandler } from './mediamtx-auth';
+import { segmentHookRouter } from './recording-hook';
 import { Ops } from './ops';
 import { LOGIN_LIMITS } from '../../dashboard/server/sessions';
 import { FailureLimiter } from '../../nodes/lib/failure-limiter';
@@ -138,7 +139,11 @@ export async function startRuntime(
     const mediamtx = { ...role.mediamtxAuth, streamToken: (token: string) => verifyStreamToken(secret, token) };
     internal = await startInternalServer(
       role.internalPort,
-      (local) => local.post('/mediamtx/auth', mediamtxAuthHandler(mediamtx, { warn })),
+      (local) => {
+        local.post('/mediamtx/auth', mediamtxAuthHandler(mediamtx, { warn }));
+        // MediaMTX's finished recording segments, for the recorder node's index (recording-hook.ts).
+        local.use(segmentHookRouter({ warn }));
+      },
       { warn },
     ).catch(async (err: Error) => {
       server.close();

@@ -145,6 +145,43 @@ export const SETTINGS = {
     1,
     'seconds without video before a stream is stopped',
   ),
+  // Recordings and event clips (recorder, issue 19).
+  recordPreRollSeconds: spec(
+    'PICAM_RECORD_PRE_ROLL_SECONDS',
+    ['recorder', 'preRollSeconds'],
+    5,
+    0,
+    'seconds of video kept before an event',
+  ),
+  recordPostRollSeconds: spec(
+    'PICAM_RECORD_POST_ROLL_SECONDS',
+    ['recorder', 'postRollSeconds'],
+    10,
+    0,
+    'seconds of video kept after an event ends',
+  ),
+  recordMaxClipSeconds: spec('PICAM_RECORD_MAX_CLIP_SECONDS', ['recorder', 'maxClipSeconds'], 300, 10, 'longest event clip, seconds'),
+  // 2 s: a clip is ready one segment after its post-roll ends; shorter makes more files for little gain.
+  recordSegmentSeconds: spec('PICAM_RECORD_SEGMENT_SECONDS', ['recorder', 'segmentSeconds'], 2, 1, 'length of a recorded segment, seconds'),
+  recordRetainClipDays: spec(
+    'PICAM_RECORD_RETAIN_CLIP_DAYS',
+    ['recorder', 'retainClipDays'],
+    30,
+    0,
+    'days event clips are kept (0: forever)',
+  ),
+  recordRetainSegmentDays: spec(
+    'PICAM_RECORD_RETAIN_SEGMENT_DAYS',
+    ['recorder', 'retainSegmentDays'],
+    7,
+    0,
+    'days continuous recordings are kept (0: forever)',
+  ),
+  recordFreePercent: {
+    ...spec('PICAM_RECORD_FREE_PERCENT', ['recorder', 'freePercent'], 10, 0, 'per cent of the disk kept free'),
+    max: 90,
+  },
+  recordFreeGB: spec('PICAM_RECORD_FREE_GB', ['recorder', 'freeGB'], 1, 0, 'GB of the disk kept free'),
 } as const satisfies Record<string, NumberSpec>;
 
 export type SettingName = keyof typeof SETTINGS;

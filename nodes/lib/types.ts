@@ -261,6 +261,9 @@ export const ALERT_KINDS = [
   'stream-down',
   'stream-up',
   'sensor-out-of-range',
+  // the recorder's disk (issue 19): below its free-space floor with no continuous footage left, and back above it
+  'storage-low',
+  'storage-ok',
   'text',
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];

@@ -227,6 +227,32 @@ it('shows an IP camera served by a local RTSP server: live MJPEG and motion even
   });
 });
 
+it(
+  "records the Pi camera in events mode: a motion event's clip is ready and plays within a minute (issue 19)",
+  { skip: !hasFfmpeg },
+  async () => {
+    assert.ok(demo, 'the demo from the test above');
+    type Timeline = { events: Array<{ eventId: string; clip: { state: string; url: string; durationMs: number | null } | null }> };
+    const clip = await waitFor(
+      "a ready clip of the Pi camera's motion",
+      async () => {
+        const tl = (await (await fetch(`${BASE}/api/recordings/picam-1`)).json()) as Timeline;
+        return tl.events?.find((e) => e.clip?.state === 'ready')?.clip ?? undefined;
+      },
+      90_000,
+    );
+    const res = await fetch(`${BASE}${clip.url}`, { headers: { Range: 'bytes=0-' } });
+    assert.equal(res.status, 206);
+    assert.equal(res.headers.get('content-type'), 'video/mp4');
+    const mp4 = Buffer.from(await res.arrayBuffer());
+    assert.equal(mp4.subarray(4, 8).toString(), 'ftyp', 'an MP4');
+    assert.ok((clip.durationMs ?? 0) > 5000, `a clip of ${clip.durationMs} ms`);
+    // The event row links its clip too.
+    const events = (await (await fetch(`${BASE}/api/events?camera=picam-1`)).json()) as { events: Array<{ clip: string | null }> };
+    assert.ok(events.events.some((e) => e.clip === clip.url));
+  },
+);
+
 it("gives the simulated VBC01 cameras' events a thumbnail and, with ffmpeg, a recording the dashboard can play (issue 15)", async () => {
   assert.ok(demo, 'the demo from the test above');
   const vbc01 = new Set(

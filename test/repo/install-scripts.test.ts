@@ -252,6 +252,8 @@ const CLOUD_ONLY_PREFIXES = [
   'PICAM_CAMERAS',
   'PICAM_DASHBOARD_',
   'PICAM_LIVE_',
+  // the recorder runs in the cloud runtime (issue 19; Pi-side recording is not built yet)
+  'PICAM_RECORD_',
 ];
 
 describe('env templates', () => {

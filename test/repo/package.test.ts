@@ -39,6 +39,7 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
     'mqtt-processor',
     'picam-broker',
     'picam-database',
+    'recorder',
     'rpicam-rtsp',
     'sensehat-in',
     'sensehat-out',

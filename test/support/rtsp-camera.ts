@@ -20,6 +20,8 @@ export interface RtspCameraOptions {
   codec?: 'h264' | 'h265';
   bframes?: boolean;
   port?: number;
+  /** the main stream's size (default 640x360) */
+  mainSize?: string;
 }
 
 export class RtspCamera {
@@ -48,6 +50,7 @@ export class RtspCamera {
     const args = [RTSP_TEST_CAMERA, String(this.port), this.user, this.password];
     args.push('--pattern', this.opts.pattern ?? 'moving', '--codec', this.opts.codec ?? 'h264');
     if (this.opts.bframes) args.push('--bframes');
+    if (this.opts.mainSize) args.push('--main-size', this.opts.mainSize);
     const child = spawnChild(PYTHON, args, { stdio: ['ignore', 'pipe'], stderrLines: 20 });
     this.child = child;
     await new Promise<void>((resolve, reject) => {

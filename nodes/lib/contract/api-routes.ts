@@ -19,8 +19,9 @@ export type RouteMethod = 'GET' | 'POST' | 'DELETE';
  * - `live-feed`: the WebSocket upgrade on the runtime's HTTP server (dashboard/server/live-feed.ts)
  * - `ipcam`: the IP camera node's router (nodes/ipcam/api.ts), mounted on httpNode while it runs
  * - `vbc01-live`: the VBC01 live view node's router (nodes/vbc01-live/whep-api.ts), mounted on httpNode while it runs
+ * - `recorder`: the recorder node's router (nodes/recorder/), mounted on httpNode while it runs
  */
-export type RouteOwner = 'dashboard-server' | 'cloud-flow' | 'hivecam-gateway' | 'live-feed' | 'ipcam' | 'vbc01-live';
+export type RouteOwner = 'dashboard-server' | 'cloud-flow' | 'hivecam-gateway' | 'live-feed' | 'ipcam' | 'vbc01-live' | 'recorder';
 
 /**
  * The login a route needs outside the demo (the demo has none):
@@ -55,6 +56,9 @@ export const IPCAM_ROUTES_ROOT = `${API_ROOT}/ipcams`;
 
 /** Where the vbc01-live node mounts its router: WHEP for VBC01 cameras, their live state. */
 export const LIVE_ROUTES_ROOT = `${API_ROOT}/live`;
+
+/** Where the recorder node mounts its router: recordings, event clips, disk use. */
+export const RECORDING_ROUTES_ROOT = `${API_ROOT}/recordings`;
 
 /** The dashboard's live feed (a WebSocket upgrade, not an Express route). */
 export const LIVE_FEED_PATH = `${API_ROOT}/ws`;
@@ -102,6 +106,10 @@ export const API_PATHS = {
   liveCamera: `${LIVE_ROUTES_ROOT}/:cameraId`,
   liveWhep: `${LIVE_ROUTES_ROOT}/:cameraId/whep`,
   liveViewer: `${LIVE_ROUTES_ROOT}/:cameraId/whep/:viewerId`,
+  recordings: `${RECORDING_ROUTES_ROOT}/`,
+  recordingTimeline: `${RECORDING_ROUTES_ROOT}/:cameraId`,
+  recordingVideo: `${RECORDING_ROUTES_ROOT}/:cameraId/video`,
+  recordingClip: `${RECORDING_ROUTES_ROOT}/:cameraId/clips/:eventId`,
 } as const;
 
 /**
@@ -169,6 +177,11 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', path: API_PATHS.liveCamera, owner: 'vbc01-live', auth: 'api', what: "a VBC01 camera's live state" },
   { method: 'POST', path: API_PATHS.liveWhep, owner: 'vbc01-live', auth: 'stream-token', what: 'WHEP: watch a VBC01 camera' },
   { method: 'DELETE', path: API_PATHS.liveViewer, owner: 'vbc01-live', auth: 'stream-token', what: 'WHEP: stop watching' },
+  // ---- recordings and event clips (flows/cloud.json → recorder, its own router)
+  { method: 'GET', path: API_PATHS.recordings, owner: 'recorder', auth: 'api', what: 'recording disk use per camera' },
+  { method: 'GET', path: API_PATHS.recordingTimeline, owner: 'recorder', auth: 'api', what: "a camera's segments and event clips in a time range" },
+  { method: 'GET', path: API_PATHS.recordingVideo, owner: 'recorder', auth: 'api', what: 'MP4 of a time range (?start=&end=, Unix ms), ranges answered' },
+  { method: 'GET', path: API_PATHS.recordingClip, owner: 'recorder', auth: 'api', what: "an event's clip as MP4, ranges answered" },
 ];
 
 /** A route's path as a regular expression over a request path (each `:name` one segment). */

@@ -70,6 +70,8 @@ export interface EventRow {
   has_thumbnail: boolean;
   /** /api/media/playlist/{event_id}.m3u8?camera= has (or is preparing) a recording */
   has_recording: boolean;
+  /** the recorder's clip of the event (/api/recordings/{camera_id}/clips/{event_id}) once it records or is ready; null: none (issue 19) */
+  clip: string | null;
   upload_status: string | null;
   telegram_notified: number | null;
   created_at: number | null;

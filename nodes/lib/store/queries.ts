@@ -6,6 +6,7 @@
 import { COMMAND_STATES } from './command-queue';
 import type { AlertLogRow, CameraRow, CommandRow, CursorPage, DeadLetterRow, EventRow, Page, StreamPoint, StreamRow } from '../contract/api-rows';
 import type { SensorHistory } from '../contract/dashboard-api';
+import { API_PATHS, apiUrl } from '../contract/api-routes';
 import type { Reader } from './read-pool';
 import { sensorHistory } from './sensor-history';
 import type { SqlValue } from './sqlite';
@@ -197,7 +198,12 @@ export async function events(db: Reader, p: QueryParams): Promise<QueryResults['
     pageArgs.push(...key);
   }
   // SQLite answers EXISTS with 0 or 1; the API says true or false.
-  type SqlEventRow = Omit<EventRow, 'has_thumbnail' | 'has_recording'> & { has_thumbnail: number; has_recording: number; sort_ts: number };
+  type SqlEventRow = Omit<EventRow, 'has_thumbnail' | 'has_recording' | 'clip'> & {
+    has_thumbnail: number;
+    has_recording: number;
+    has_clip: number;
+    sort_ts: number;
+  };
   const rows = await db.all<SqlEventRow>(
     `SELECT e.event_id, e.camera_id, COALESCE(e.camera_name, r.camera_name) AS camera_name, e.activity_type,
             e.start_timestamp, e.end_timestamp, e.duration_seconds, e.confidence, e.thumbnail_path,
@@ -206,7 +212,10 @@ export async function events(db: Reader, p: QueryParams): Promise<QueryResults['
             EXISTS (SELECT 1 FROM file_uploads f WHERE f.camera_id = e.camera_id AND f.event_id = e.event_id
                     AND f.file_type = 'thumbnail') AS has_thumbnail,
             EXISTS (SELECT 1 FROM file_uploads f WHERE f.camera_id = e.camera_id AND f.event_id = e.event_id
-                    AND f.file_type IN ('recording', 'segment')) AS has_recording
+                    AND f.file_type IN ('recording', 'segment')) AS has_recording,
+            -- The recorder's clip (migration 14), by its primary key: one lookup per row of the page.
+            EXISTS (SELECT 1 FROM recording_clips c WHERE c.camera_id = e.camera_id AND c.event_id = e.event_id
+                    AND c.state IN ('recording', 'ready')) AS has_clip
        FROM ${index} LEFT JOIN camera_registry r ON r.camera_id = e.camera_id
        ${page.length ? `WHERE ${page.join(' AND ')}` : ''}
       ORDER BY e.sort_ts DESC, e.camera_id DESC, e.event_id DESC
@@ -217,10 +226,11 @@ export async function events(db: Reader, p: QueryParams): Promise<QueryResults['
   const shown = rows.slice(0, limit);
   const last = shown.at(-1);
   const next = rows.length > limit && last ? encodeCursor('events', [last.sort_ts, last.camera_id, last.event_id]) : null;
-  const withFlags: EventRow[] = shown.map(({ sort_ts: _sortKey, ...r }) => ({
+  const withFlags: EventRow[] = shown.map(({ sort_ts: _sortKey, has_clip: hasClip, ...r }) => ({
     ...r,
     has_thumbnail: r.has_thumbnail === 1,
     has_recording: r.has_recording === 1,
+    clip: hasClip === 1 ? apiUrl(API_PATHS.recordingClip, { cameraId: r.camera_id, eventId: r.event_id }) : null,
   }));
   return { events: withFlags, total, totalCapped, limit, offset, next };
 }

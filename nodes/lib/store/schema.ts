@@ -496,6 +496,63 @@ INSERT INTO sensor_hour SELECT device_id, bucket_ms / 3600000 * 3600000, sum(sam
 CREATE INDEX status_events_time ON status_events (timestamp);
 `,
   },
+  {
+    version: 14,
+    description: 'recordings: the segments each camera recorded and the clips cut from them for events',
+    // Issue 19. A segment is one short file of a camera's stream (copied, never re-encoded),
+    // written by the recorder's ffmpeg or by MediaMTX; `file` is relative to the recordings
+    // folder and is checked to stay inside it before anything reads or deletes it. `mode` is
+    // the camera's mode when it was recorded: events-mode segments only wait for an event, and
+    // retention by age and by free space treats the two apart. A clip is keyed like its event
+    // (camera, event id). Each table keeps its bytes per camera in a totals row (the usage API
+    // and /metrics read them without summing a year of segments).
+    sql: `
+CREATE TABLE recording_segments (
+  id INTEGER PRIMARY KEY,
+  camera_id TEXT NOT NULL,
+  start_ms INTEGER NOT NULL,
+  end_ms INTEGER NOT NULL,
+  file TEXT NOT NULL UNIQUE,
+  bytes INTEGER NOT NULL,
+  mode TEXT NOT NULL
+);
+CREATE INDEX recording_segments_camera_time ON recording_segments (camera_id, start_ms);
+CREATE INDEX recording_segments_mode_time ON recording_segments (mode, start_ms);
+CREATE TABLE recording_clips (
+  camera_id TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  start_ms INTEGER NOT NULL,
+  end_ms INTEGER NOT NULL,
+  duration_ms INTEGER,
+  bytes INTEGER,
+  file TEXT,
+  reason TEXT,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (camera_id, event_id)
+) WITHOUT ROWID;
+CREATE INDEX recording_clips_time ON recording_clips (start_ms);
+CREATE INDEX recording_clips_camera_time ON recording_clips (camera_id, start_ms);
+CREATE TABLE recording_totals (camera_id TEXT PRIMARY KEY, segment_bytes INTEGER NOT NULL DEFAULT 0, clip_bytes INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+CREATE TRIGGER recording_segments_add AFTER INSERT ON recording_segments BEGIN
+  INSERT INTO recording_totals (camera_id, segment_bytes) VALUES (NEW.camera_id, NEW.bytes)
+    ON CONFLICT (camera_id) DO UPDATE SET segment_bytes = segment_bytes + excluded.segment_bytes;
+END;
+CREATE TRIGGER recording_segments_remove AFTER DELETE ON recording_segments BEGIN
+  UPDATE recording_totals SET segment_bytes = segment_bytes - OLD.bytes WHERE camera_id = OLD.camera_id;
+END;
+CREATE TRIGGER recording_clips_add AFTER INSERT ON recording_clips BEGIN
+  INSERT INTO recording_totals (camera_id, clip_bytes) VALUES (NEW.camera_id, coalesce(NEW.bytes, 0))
+    ON CONFLICT (camera_id) DO UPDATE SET clip_bytes = clip_bytes + excluded.clip_bytes;
+END;
+CREATE TRIGGER recording_clips_resize AFTER UPDATE OF bytes ON recording_clips BEGIN
+  UPDATE recording_totals SET clip_bytes = clip_bytes - coalesce(OLD.bytes, 0) + coalesce(NEW.bytes, 0) WHERE camera_id = NEW.camera_id;
+END;
+CREATE TRIGGER recording_clips_remove AFTER DELETE ON recording_clips BEGIN
+  UPDATE recording_totals SET clip_bytes = clip_bytes - coalesce(OLD.bytes, 0) WHERE camera_id = OLD.camera_id;
+END;
+`,
+  },
 ];
 
 export async function currentVersion(db: Connection): Promise<number> {

@@ -17,6 +17,7 @@ import { Connection } from './sqlite';
 import { ReadPool } from './read-pool';
 import { IpCameraStore } from './ip-cameras';
 import { UploadStore } from './uploads';
+import { RecordingStore } from './recordings';
 import { enableShrinking, pruneAll, type RetentionDays } from './retention';
 
 export type { RetentionDays } from './retention';
@@ -141,6 +142,11 @@ export class EventStore {
     return new IpCameraStore((task) => this.writer.exclusive(task), this.readers);
   }
 
+  /** The recorder's segments and event clips (migration 14). */
+  recordings(): RecordingStore {
+    return (this.recordingStore ??= new RecordingStore((task) => this.writer.exclusive(task), this.readers));
+  }
+
   knownDevices() {
     return queries.knownDevices(this.readers);
   }
@@ -180,4 +186,5 @@ export class EventStore {
   private closing?: Promise<void>;
   private pruning?: Promise<number>;
   private uploadStore?: UploadStore;
+  private recordingStore?: RecordingStore;
 }

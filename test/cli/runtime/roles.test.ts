@@ -47,6 +47,27 @@ describe('roles: Node-RED settings from the environment', () => {
     assert.ok(!JSON.stringify(named.dashboard).includes('pw@'));
   });
 
+  it("demo: the recorder records the Pi camera in events mode (the sink's own RTP copy, or the demo MediaMTX); a server records nothing unless told", () => {
+    const demo = settingsFor({ PICAM_DATA_DIR: '/tmp/picam-demo' });
+    assert.equal(demo.flowEnv.PICAM_RECORD_SOURCES, 'picam-1=udp://127.0.0.1:8560');
+    assert.equal(demo.flowEnv.PICAM_RECORD_MODE, 'events');
+    assert.equal(demo.flowEnv.PICAM_RECORD_DIR, '/tmp/picam-demo/recordings');
+    assert.equal(demo.flowEnv.PICAM_RECORD_PRE_ROLL_SECONDS, '5');
+    const withMediamtx = settingsFor({ PICAM_WEBRTC_URL: 'http://127.0.0.1:8889', PICAM_RTSP_URL: 'rtsp://127.0.0.1:8554/picam-1' });
+    assert.equal(withMediamtx.flowEnv.PICAM_RECORD_SOURCES, 'picam-1=rtsp://127.0.0.1:8554/picam-1');
+    const cloud = settingsFor({ PICAM_ROLE: 'cloud', ...SECRETS });
+    assert.equal(cloud.flowEnv.PICAM_RECORD_SOURCES, '');
+    const bad = settingsFor({ PICAM_ROLE: 'cloud', ...SECRETS, PICAM_RECORD_MODE: 'always', PICAM_RECORD_FREE_PERCENT: '95' });
+    assert.ok(
+      bad.problems.some((p) => /PICAM_RECORD_MODE must be off, events or continuous/.test(p)),
+      bad.problems.join('\n'),
+    );
+    assert.ok(
+      bad.problems.some((p) => /PICAM_RECORD_FREE_PERCENT must be at most 90/.test(p)),
+      bad.problems.join('\n'),
+    );
+  });
+
   it('cloud: refuses to start without every login and secret, and names each', () => {
     const r = settingsFor({ PICAM_ROLE: 'cloud' });
     for (const name of Object.keys(SECRETS))

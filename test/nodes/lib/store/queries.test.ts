@@ -30,6 +30,7 @@ const EVENT = fields<EventRow>({
   recording_path: true,
   has_thumbnail: true,
   has_recording: true,
+  clip: true,
   upload_status: true,
   telegram_notified: true,
   created_at: true,
@@ -100,6 +101,11 @@ describe('EventStore.query(): typed rows', () => {
       assert.equal(total, 1);
       assert.equal(events[0]!.event_id, 'evt_typed');
       assert.deepEqual(Object.keys(events[0]!).sort(), EVENT);
+      assert.equal(events[0]!.clip, null, 'no clip recorded');
+      // The recorder's clip (issue 19) shows on the event row as its URL.
+      await store.recordings().openClip({ cameraId: events[0]!.camera_id, eventId: 'evt_typed', startMs: now - 5000, endMs: now + 10_000 });
+      const withClip = (await store.query('events', { limit: 5 })).events[0]!;
+      assert.equal(withClip.clip, `/api/recordings/${events[0]!.camera_id}/clips/evt_typed`);
 
       const { cameras } = await store.query('cameras');
       assert.deepEqual(Object.keys(cameras[0]!).sort(), CAMERA);
