@@ -148,6 +148,7 @@ export class DayView {
   private play(fromMs: number, toMs = fromMs + PLAY_SPAN_MS): void {
     const cameraId = this.camera.value;
     if (!cameraId) return;
+    this.cursorMs = fromMs; // the arrow keys go on from what plays
     const name = this.camera.selectedOptions[0]?.textContent ?? cameraId;
     const url = videoUrl(cameraId, fromMs, toMs);
     const { video, download } = mp4Player(url, `Recording of ${name} from ${fmtClock(fromMs)}`, `${cameraId}-${Math.round(fromMs)}`);

@@ -169,8 +169,14 @@ describe('recordings in the dashboard', { skip: skipWithoutChromium || skipWitho
     await line.focus();
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('Enter');
-    await page.waitForFunction(() => new URL(document.querySelector<HTMLVideoElement>('#day-player video')!.src).searchParams.get('start') !== null);
-    assert.equal(await line.getAttribute('aria-valuenow'), String(5 * 60_000), 'five minutes past midnight');
+    await page.waitForFunction(
+      (was) => new URL(document.querySelector<HTMLVideoElement>('#day-player video')!.src).searchParams.get('start') !== was,
+      String(start),
+    );
+    const midnight = noon - 12 * 3_600_000;
+    assert.equal(await line.getAttribute('aria-valuenow'), String(start + 5 * 60_000 - midnight), 'five minutes after the click');
+    const keyed = new URL((await page.locator('#day-player video').getAttribute('src'))!, runtime.url);
+    assert.equal(Number(keyed.searchParams.get('start')), start + 5 * 60_000);
 
     // The event's mark plays its clip's stretch; the day buttons move the line.
     await mark.click();
