@@ -118,10 +118,14 @@ export class DayView {
         }),
         pct(e.startMs),
       );
-      mark.addEventListener('click', () => this.play(e.clip ? e.clip.startMs : e.startMs - 5_000, e.clip?.endMs ?? (e.endMs ?? e.startMs) + 10_000));
+      mark.addEventListener('click', () =>
+        this.play(e.clip ? e.clip.startMs : e.startMs - 5_000, e.clip?.endMs ?? (e.endMs ?? e.startMs) + 10_000),
+      );
       return mark;
     });
-    const hours = [0, 6, 12, 18].map((hr) => at(h('span', { class: 'day-hour', 'aria-hidden': 'true' }, `${hr}:00`), `${(hr / 24) * 100}%`));
+    const hours = [0, 6, 12, 18].map((hr) =>
+      at(h('span', { class: 'day-hour', 'aria-hidden': 'true' }, `${hr}:00`), `${(hr / 24) * 100}%`),
+    );
     clear(this.line, ...hours, ...bars, ...marks);
     this.line.dataset.segments = String(bars.length);
     const recorded = t.segments.reduce((n, s) => n + (s.endMs - s.startMs), 0);

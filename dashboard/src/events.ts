@@ -159,7 +159,11 @@ export class EventTimeline {
     for (const [key, clip] of clips) {
       const shown = this.clipSlots.get(key);
       if (!shown || clip.state === 'failed') continue;
-      const play = h('button', { type: 'button', 'aria-label': `Play the clip of ${shown.event.activity_type ?? 'event'} at ${shown.name}` }, 'Play clip');
+      const play = h(
+        'button',
+        { type: 'button', 'aria-label': `Play the clip of ${shown.event.activity_type ?? 'event'} at ${shown.name}` },
+        'Play clip',
+      );
       play.addEventListener('click', () => this.playClip(clip, shown.name, play));
       const download = h('a', { href: clipUrl(clip), download: `${clip.cameraId}-${clip.eventId}.mp4`, class: 'download' }, 'Download MP4');
       clear(shown.slot, play, ' ', download);

@@ -19,9 +19,7 @@ import { StoragePanel } from './storage';
 
 let running: { stop(): void } | undefined;
 /** Built once: their listeners sit on the page's fixed elements; a new login reloads them. */
-let views:
-  | { sensors: SensorPanels; events: EventTimeline; health: HealthView; day: DayView; storage: StoragePanel }
-  | undefined;
+let views: { sensors: SensorPanels; events: EventTimeline; health: HealthView; day: DayView; storage: StoragePanel } | undefined;
 let ipcamForm: IpcamForm | undefined;
 let grid: CameraGrid | undefined;
 

@@ -23,7 +23,8 @@ export const videoUrl = (cameraId: string, startMs: number, endMs: number): stri
   `${apiUrl(API_PATHS.recordingVideo, { cameraId })}${query({ start: Math.round(startMs), end: Math.round(endMs) })}`;
 
 /** The clip's MP4: the URL the recorder gave, or the contract's path when it gave none. */
-export const clipUrl = (clip: EventClip): string => clip.url || apiUrl(API_PATHS.recordingClip, { cameraId: clip.cameraId, eventId: clip.eventId });
+export const clipUrl = (clip: EventClip): string =>
+  clip.url || apiUrl(API_PATHS.recordingClip, { cameraId: clip.cameraId, eventId: clip.eventId });
 
 const safeName = (s: string) => s.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 80);
 
@@ -51,7 +52,12 @@ export function clipPlayer(clip: EventClip, cameraName: string, onClose: () => v
     clip.state === 'recording'
       ? 'The event is still being recorded: this is what there is so far.'
       : `${fmtClock(clip.startMs)}–${fmtClock(clip.endMs)}${clip.durationMs !== null ? `, ${Math.round(clip.durationMs / 1000)} s` : ''}`;
-  return [h('h3', {}, `Clip: ${cameraName}, ${fmtTime(clip.startMs)}`), h('p', {}, what), video, h('p', { class: 'actions' }, download, ' ', close)];
+  return [
+    h('h3', {}, `Clip: ${cameraName}, ${fmtTime(clip.startMs)}`),
+    h('p', {}, what),
+    video,
+    h('p', { class: 'actions' }, download, ' ', close),
+  ];
 }
 
 /**
@@ -59,7 +65,9 @@ export function clipPlayer(clip: EventClip, cameraName: string, onClose: () => v
  * (the event rows carry no clip: the recorder keeps them). Events further apart than the
  * route's two days are looked up around the newest ones only.
  */
-export async function clipsFor(events: Array<{ cameraId: string; eventId: string; startMs: number; endMs: number }>): Promise<Map<string, EventClip>> {
+export async function clipsFor(
+  events: Array<{ cameraId: string; eventId: string; startMs: number; endMs: number }>,
+): Promise<Map<string, EventClip>> {
   const clips = new Map<string, EventClip>();
   const byCamera = new Map<string, typeof events>();
   for (const e of events) byCamera.set(e.cameraId, [...(byCamera.get(e.cameraId) ?? []), e]);

@@ -43,7 +43,11 @@ export class StoragePanel {
   private show(u: RecordingUsage): void {
     const used = u.disk.totalBytes - u.disk.freeBytes;
     const state = u.low
-      ? h('p', { class: 'storage-low', role: 'alert' }, `Storage low: less than ${fmtBytes(u.floorBytes)} free even without continuous footage. Old clips are being deleted.`)
+      ? h(
+          'p',
+          { class: 'storage-low', role: 'alert' },
+          `Storage low: less than ${fmtBytes(u.floorBytes)} free even without continuous footage. Old clips are being deleted.`,
+        )
       : h('p', { class: 'storage-ok' }, `${fmtBytes(u.disk.freeBytes)} free; at least ${fmtBytes(u.floorBytes)} is kept free.`);
     const meter = h('meter', {
       min: 0,

@@ -25,9 +25,7 @@ export interface EventRef {
   timeMs: number;
 }
 
-export type LinkCheck =
-  | ({ ok: true; expiresMs: number } & EventRef)
-  | { ok: false; status: 400 | 403 | 410; reason: string };
+export type LinkCheck = ({ ok: true; expiresMs: number } & EventRef) | { ok: false; status: 400 | 403 | 410; reason: string };
 
 function signature(secret: string, ref: EventRef, expiresMs: number): string {
   const key = createHmac('sha256', secret).update('picam-guardian event link v1').digest();
@@ -55,7 +53,8 @@ export function eventLinkUrl(baseUrl: string, secret: string, ref: EventRef, exp
 /** Checks a link's query: 400 malformed, 403 tampered (or signed with another secret), 410 expired. */
 export function verifyEventLink(secret: string, query: URLSearchParams, nowMs = Date.now()): LinkCheck {
   const [c, e, t, x, s] = ['c', 'e', 't', 'x', 's'].map((k) => query.get(k) ?? '');
-  if (!ANY_DEVICE_ID_PATTERN.test(c!) || !EVENT_ID_PATTERN.test(e!)) return { ok: false, status: 400, reason: 'the link names no valid camera and event' };
+  if (!ANY_DEVICE_ID_PATTERN.test(c!) || !EVENT_ID_PATTERN.test(e!))
+    return { ok: false, status: 400, reason: 'the link names no valid camera and event' };
   if (!/^\d{1,15}$/.test(t!) || !/^\d{1,15}$/.test(x!)) return { ok: false, status: 400, reason: 'the link has no valid time or expiry' };
   if (!/^[A-Za-z0-9_-]{43}$/.test(s!)) return { ok: false, status: 403, reason: 'the link is not signed' };
   const ref = { cameraId: c!, eventId: e!, timeMs: Number(t) };

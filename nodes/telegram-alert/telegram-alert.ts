@@ -187,7 +187,9 @@ export default function register(RED: NodeAPI): void {
         // The row must be one of this node's alerts, sent to the chat the press came from.
         const row = context && press && outbox ? await outbox.get(press.rowId) : undefined;
         if (!context || !press || !row || row.item !== 'alert' || row.target !== chat) {
-          node.warn(`button press in chat ${chat} refused: ${context ? 'not a button of an alert sent to this chat' : 'still starting up'}`);
+          node.warn(
+            `button press in chat ${chat} refused: ${context ? 'not a button of an alert sent to this chat' : 'still starting up'}`,
+          );
           return answer(context ? 'This button no longer works.' : 'Still starting up: try again in a moment.');
         }
         const known = (await context.cameras()).find((c) => c.id === row.deviceId);
@@ -222,7 +224,11 @@ function toCameraInfo(c: CameraRow): CameraInfo {
 }
 
 /** Signs event links when the node has the dashboard's address and the runtime a credential secret; otherwise none. */
-function eventLinker(def: TelegramAlertDef, secret: string | undefined, warn: (m: string) => void): ((ref: EventRef) => string) | undefined {
+function eventLinker(
+  def: TelegramAlertDef,
+  secret: string | undefined,
+  warn: (m: string) => void,
+): ((ref: EventRef) => string) | undefined {
   const base = def.dashboardUrl?.trim();
   if (!base) return undefined;
   if (!/^https?:\/\/[^/\s]+/.test(base)) {

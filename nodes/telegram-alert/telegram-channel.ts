@@ -224,7 +224,12 @@ export class TelegramChannel implements Channel {
 
   /** A text message; if Telegram cannot parse our HTML, the alert still goes out as plain text. */
   private async text(chat_id: string, html: string, silent: boolean, plain?: string, reply_markup?: InlineKeyboardMarkup) {
-    const base = { chat_id, disable_notification: silent, link_preview_options: { is_disabled: true }, ...(reply_markup && { reply_markup }) };
+    const base = {
+      chat_id,
+      disable_notification: silent,
+      link_preview_options: { is_disabled: true },
+      ...(reply_markup && { reply_markup }),
+    };
     try {
       return await this.api.sendMessage({ ...base, text: html, parse_mode: 'HTML' });
     } catch (err) {

@@ -34,7 +34,8 @@ export class FakeRecorder {
       const t = this.data.timelines[req.params.cameraId];
       if (!t) return res.status(404).json({ error: `no camera "${req.params.cameraId}"` });
       const [from, to] = [Number(req.query.from), Number(req.query.to)];
-      if (!Number.isFinite(from) || !Number.isFinite(to) || to <= from) return res.status(400).json({ error: '?from= and ?to= must be Unix ms, from < to' });
+      if (!Number.isFinite(from) || !Number.isFinite(to) || to <= from)
+        return res.status(400).json({ error: '?from= and ?to= must be Unix ms, from < to' });
       if (to - from > MAX_TIMELINE_MS) return res.status(400).json({ error: 'at most two days at once' });
       const body: RecordingTimeline = {
         ...t,

@@ -812,7 +812,8 @@ function inlineKeyboard(markup: unknown): { inline_keyboard: InlineKeyboardButto
   if (markup === undefined) return undefined;
   if (typeof markup !== 'object' || markup === null) throw bad("can't parse reply keyboard markup JSON object");
   const rows = (markup as { inline_keyboard?: unknown }).inline_keyboard;
-  if (!Array.isArray(rows) || !rows.every(Array.isArray)) throw bad('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays');
+  if (!Array.isArray(rows) || !rows.every(Array.isArray))
+    throw bad('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays');
   for (const b of rows.flat() as Array<Record<string, unknown>>) {
     if (typeof b?.text !== 'string' || b.text === '') throw bad('text buttons are unallowed in the inline keyboard');
     const actions = ['url', 'callback_data', 'web_app', 'login_url', 'switch_inline_query', 'copy_text', 'pay'].filter((k) => k in b);

@@ -128,7 +128,14 @@ export class AlertService {
       const reason = `the clip failed: ${clip.reason ?? 'no reason given'}`;
       const base = { channel: this.opts.channel.name, kind: 'clip' as const, deviceId: clip.cameraId, eventId: clip.eventId };
       return {
-        reports: targets.map((t) => ({ ...base, target: this.display(t), status: 'suppressed' as const, reason, attempts: 0, timeMs: this.now() })),
+        reports: targets.map((t) => ({
+          ...base,
+          target: this.display(t),
+          status: 'suppressed' as const,
+          reason,
+          attempts: 0,
+          timeMs: this.now(),
+        })),
         queued: 0,
       };
     }

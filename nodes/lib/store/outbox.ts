@@ -200,7 +200,9 @@ export class AlertOutbox {
 
   /** One of this node's rows (a button press names the alert it sits under); undefined for another node's or none. */
   async get(id: number): Promise<OutboxRow | undefined> {
-    const row = await this.exclusive((db) => db.get<RawRow>(`SELECT ${COLUMNS} FROM alerts_outbox WHERE owner = ? AND id = ?`, [this.owner, id]));
+    const row = await this.exclusive((db) =>
+      db.get<RawRow>(`SELECT ${COLUMNS} FROM alerts_outbox WHERE owner = ? AND id = ?`, [this.owner, id]),
+    );
     return row && toRow(row);
   }
 
@@ -384,8 +386,13 @@ export class AlertOutbox {
   private async releaseWaitingClips(db: Connection, d: NewDelivery, state: OutboxState, reason: string | undefined, nowMs: number) {
     const where = `owner = ? AND target = ? AND device_id = ? AND event_id = ? AND item = 'clip' AND state = 'waiting'`;
     const args = [this.owner, d.target, d.deviceId, d.eventId!];
-    if (state === 'pending') await db.run(`UPDATE alerts_outbox SET state = 'pending', next_attempt_ms = ? WHERE ${where}`, [nowMs, ...args]);
-    else await db.run(`UPDATE alerts_outbox SET state = 'suppressed', last_error = ? WHERE ${where}`, [`its alert was ${state}: ${reason ?? ''}`, ...args]);
+    if (state === 'pending')
+      await db.run(`UPDATE alerts_outbox SET state = 'pending', next_attempt_ms = ? WHERE ${where}`, [nowMs, ...args]);
+    else
+      await db.run(`UPDATE alerts_outbox SET state = 'suppressed', last_error = ? WHERE ${where}`, [
+        `its alert was ${state}: ${reason ?? ''}`,
+        ...args,
+      ]);
   }
 
   private alertRow(db: Connection, target: string, deviceId: string, eventId: string): Promise<RawRow | undefined> {

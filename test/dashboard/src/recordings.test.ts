@@ -94,7 +94,11 @@ describe('recordings in the dashboard', { skip: skipWithoutChromium || skipWitho
           mode: 'events',
           // two stretches: 11:00-11:30 in 6-second segments (drawn as one bar), and around the event
           segments: [
-            ...Array.from({ length: 300 }, (_, i) => ({ startMs: noon - 3_600_000 + i * 6_000, endMs: noon - 3_600_000 + (i + 1) * 6_000, bytes: 50_000 })),
+            ...Array.from({ length: 300 }, (_, i) => ({
+              startMs: noon - 3_600_000 + i * 6_000,
+              endMs: noon - 3_600_000 + (i + 1) * 6_000,
+              bytes: 50_000,
+            })),
             { startMs: noon - 10_000, endMs: noon + 30_000, bytes: 400_000 },
           ],
           events: [{ eventId: EVENT, activityType: 'MOTION', startMs: noon, endMs: noon + 10_000, clip }],
@@ -162,8 +166,14 @@ describe('recordings in the dashboard', { skip: skipWithoutChromium || skipWitho
     const start = Number(src.searchParams.get('start'));
     assert.ok(Math.abs(start - (noon - 45 * 60_000)) < 5 * 60_000, `starts near 11:15 (${new Date(start).toTimeString()})`);
     assert.equal(Number(src.searchParams.get('end')) - start, 5 * 60_000, 'a few minutes from the point');
-    assert.ok(recorder.requests.slice(before).some((r) => r.path === `/${CAMERA}/video`), 'the video route was asked');
-    assert.equal(await page.locator('#day-player').getByRole('link', { name: 'Download MP4' }).getAttribute('href'), src.pathname + src.search);
+    assert.ok(
+      recorder.requests.slice(before).some((r) => r.path === `/${CAMERA}/video`),
+      'the video route was asked',
+    );
+    assert.equal(
+      await page.locator('#day-player').getByRole('link', { name: 'Download MP4' }).getAttribute('href'),
+      src.pathname + src.search,
+    );
 
     // The keyboard: the line takes the focus, arrows choose a time, Enter plays it.
     await line.focus();

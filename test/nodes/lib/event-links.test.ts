@@ -18,7 +18,12 @@ describe('event links', () => {
 
   it('refuses a changed camera, event, time or expiry, and another secret, with 403', () => {
     const q = new URLSearchParams(signEventLink(SECRET, REF, NOW + 60_000));
-    for (const [k, v] of [['c', 'back-door'], ['e', 'evt_2'], ['t', '1'], ['x', String(NOW + 10 * 86_400_000)]] as const) {
+    for (const [k, v] of [
+      ['c', 'back-door'],
+      ['e', 'evt_2'],
+      ['t', '1'],
+      ['x', String(NOW + 10 * 86_400_000)],
+    ] as const) {
       const changed = new URLSearchParams(q);
       changed.set(k, v);
       const r = verifyEventLink(SECRET, changed, NOW);

@@ -108,7 +108,11 @@ describe('telegram-alert: clips, links and buttons', { skip: skipWithoutFfmpeg }
     assert.deepEqual(video.videoBytes, clipBytes, 'the MP4 the recorder made, uploaded');
     assert.match(video.caption!, /Motion at Front Door/);
     assert.match(video.caption!, /clip · 2 s/);
-    assert.deepEqual(buttonsOf(video).map((b) => b.text), labels, 'the edit keeps the buttons');
+    assert.deepEqual(
+      buttonsOf(video).map((b) => b.text),
+      labels,
+      'the edit keeps the buttons',
+    );
     const report = await until('clip reported as an update', () => reports.msgs.find((m) => m.payload.kind === 'clip'));
     assert.equal(report.payload.status, 'updated');
   });
@@ -151,7 +155,11 @@ describe('telegram-alert: clips, links and buttons', { skip: skipWithoutFfmpeg }
     await fake.waitForSent(1);
     await fake.stop();
     node('ta').receive({ topic: CLIP_READY_TOPIC, payload: clip('clip-5') });
-    await until('the clip is retried', () => reports.msgs.find((m) => m.payload.kind === 'clip' && m.payload.status === 'retrying'), 10_000);
+    await until(
+      'the clip is retried',
+      () => reports.msgs.find((m) => m.payload.kind === 'clip' && m.payload.status === 'retrying'),
+      10_000,
+    );
     const [row] = await rows<{ state: string }>(file, "SELECT state FROM alerts_outbox WHERE item = 'clip'");
     assert.ok(row!.state === 'pending' || row!.state === 'sending', `the clip waits in the outbox (${row!.state})`);
     await fake.restart();

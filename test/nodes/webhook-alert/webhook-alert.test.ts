@@ -326,7 +326,16 @@ describe('webhook-alert node', () => {
     node('wa').receive({ payload: motion('wh-clip2') });
     node('wa').receive({
       topic: 'clip/ready',
-      payload: { cameraId: CAMERA, eventId: 'wh-clip2', startMs: 1, endMs: 2, durationMs: 1, bytes: 1, url: `/api/recordings/${CAMERA}/clips/wh-clip2`, file: '/tmp/x.mp4' },
+      payload: {
+        cameraId: CAMERA,
+        eventId: 'wh-clip2',
+        startMs: 1,
+        endMs: 2,
+        durationMs: 1,
+        bytes: 1,
+        url: `/api/recordings/${CAMERA}/clips/wh-clip2`,
+        file: '/tmp/x.mp4',
+      },
     });
     await until('alert and clip POSTed', () => hook.requests.length === 2, 10_000);
     assert.equal(hook.requests[1]!.body.clipUrl, `/api/recordings/${CAMERA}/clips/wh-clip2`);
