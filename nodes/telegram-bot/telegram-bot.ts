@@ -73,7 +73,9 @@ export default function register(RED: NodeAPI): void {
         // Logged without the button's data: the chat and who pressed is what an operator needs.
         const who = query.from.username ? `@${query.from.username}` : `user ${query.from.id}`;
         ignored.warnNow(`ignored a button press from chat ${chat ?? '(inline)'} (${who}): not one of the configured chat ids`);
-        await node.api!.answerCallbackQuery({ callback_query_id: query.id, text: 'Not allowed from this chat.' });
+        await node
+          .api!.answerCallbackQuery({ callback_query_id: query.id, text: 'Not allowed from this chat.' })
+          .catch((err: Error) => node.warn(`answering a button press from chat ${chat ?? '(inline)'} failed: ${err.message}`));
         return;
       }
       await subscriber.button!(query as CallbackQuery & { message: { chat: { id: number } } });
