@@ -17,7 +17,7 @@ import { FakeTelegram, testPng } from '../../support/fake-telegram';
 import { skipWithoutFfmpeg, testClip } from '../../support/ffmpeg';
 import { CAMERA, motionAlert } from '../../support/fixtures';
 import { tempDir } from '../../support/tmp';
-import { Collector, helper, node, rows, until, useNodeRed } from '../../support/node-helper';
+import { Collector, helper, node, rows, spy, text, until, useNodeRed } from '../../support/node-helper';
 
 useNodeRed();
 
@@ -37,9 +37,9 @@ beforeEach(async () => {
 afterEach(() => fake.stop());
 
 /** bot → alert node `ta` for CHAT (outputs reports / commands / snapshots); `other`: a second node for OTHER_CHAT without commands. */
-async function load(o: { other?: boolean } = {}) {
+async function load(o: { other?: boolean; file?: string } = {}) {
   helper.settings({ credentialSecret: SECRET });
-  const file = join(dir, `clips${n++}.db`);
+  const file = o.file ?? join(dir, `clips${n++}.db`);
   const alertNodeDef = (id: string, chat: number, commands: boolean, wires: string[][]) => ({
     id,
     type: 'telegram-alert',
@@ -169,6 +169,31 @@ describe('telegram-alert: clips, links and buttons', { skip: skipWithoutFfmpeg }
     assert.equal(fake.sent().length, 2, 'delivered once');
   });
 
+  it('keeps a clip waiting for Telegram across a runtime restart, and sends it once', async () => {
+    const first = await load();
+    node('ta').receive({ payload: photoAlert('clip-7') });
+    await fake.waitForSent(1);
+    await fake.stop();
+    node('ta').receive({ topic: CLIP_READY_TOPIC, payload: clip('clip-7') });
+    await until(
+      'the clip is retried',
+      () => first.reports.msgs.find((m) => m.payload.kind === 'clip' && m.payload.status === 'retrying'),
+      10_000,
+    );
+    await helper.unload();
+    await fake.restart();
+    await load({ file: first.file });
+    const edited = (await fake.waitForSent(2, 20_000))[1]!;
+    assert.equal(edited.method, 'editMessageMedia');
+    assert.deepEqual(edited.videoBytes, clipBytes);
+    const [row] = await rows<{ state: string; attempts: number }>(
+      first.file,
+      "SELECT state, attempts FROM alerts_outbox WHERE item = 'clip'",
+    );
+    assert.equal(row!.state, 'sent');
+    assert.equal(fake.sent().filter((m) => m.videoBytes).length, 1, 'the video once');
+  });
+
   it('only reports a failed clip, and refuses a clip message that is not one', async () => {
     const { reports } = await load();
     node('ta').receive({ payload: photoAlert('clip-6') });
@@ -190,6 +215,7 @@ describe('telegram-alert: clips, links and buttons', { skip: skipWithoutFfmpeg }
 
   it('disarms the camera and asks for a snapshot from a configured chat; refuses the same buttons elsewhere', async () => {
     const { commands, snapshots } = await load({ other: true });
+    const botWarnings = spy('bot', 'warn');
     node('ta').receive({ payload: photoAlert('btn-1') });
     node('ta2').receive({ payload: photoAlert('btn-1') });
     await fake.waitForSent(2, 5000);
@@ -212,5 +238,11 @@ describe('telegram-alert: clips, links and buttons', { skip: skipWithoutFfmpeg }
     await fake.waitFor(() => fake.callbackAnswers.some((a) => a.queryId === foreign), 5000, 'the foreign press answered');
     assert.match(fake.callbackAnswers.find((a) => a.queryId === foreign)!.text!, /Not allowed/);
     assert.equal(commands.msgs.length, 1, 'no command from a chat that is not configured');
+    const logged = botWarnings.map(text).find((t) => t.includes('button press'));
+    assert.match(
+      logged ?? '',
+      new RegExp(`ignored a button press from chat ${OTHER_CHAT} \\(user ${OTHER_CHAT}\\): not one of the configured chat ids`),
+    );
+    assert.ok(!logged!.includes('disarm:'), "the button's data stays out of the log");
   });
 });
