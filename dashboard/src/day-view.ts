@@ -9,7 +9,7 @@ import type { CameraRow } from '../../nodes/lib/contract/dashboard-api';
 import type { RecordingTimeline } from '../../nodes/lib/contract/recordings';
 import { byId, clear, h } from './dom';
 import { fmtClock } from './format';
-import { mp4Player, timeline, videoUrl } from './recordings';
+import { mp4Player, recordedCameras, timeline, videoUrl } from './recordings';
 
 const DAY_MS = 86_400_000;
 /** How much a click plays: from the point, a few minutes (the recorder serves at most an hour). */
@@ -80,7 +80,8 @@ export class DayView {
     this.status.textContent = 'Loading…';
     let t: RecordingTimeline | undefined;
     try {
-      t = await timeline(cameraId, this.day, end);
+      // No recorder on this server: nothing to ask (the storage panel says so too).
+      t = (await recordedCameras()) ? await timeline(cameraId, this.day, end) : undefined;
     } catch (err) {
       if (load === this.loads) this.status.textContent = `The recordings could not be loaded: ${(err as Error).message}`;
       return;

@@ -16,7 +16,30 @@ export function timeline(cameraId: string, fromMs: number, toMs: number): Promis
   return getOptional<RecordingTimeline>(`${apiUrl(API_PATHS.recordingTimeline, { cameraId })}${query({ from: fromMs, to: toMs })}`);
 }
 
-export const usage = (): Promise<RecordingUsage | undefined> => getOptional<RecordingUsage>(API_PATHS.recordings);
+/** How long the page trusts what it learnt of the recorder (whether it runs, which cameras it records). */
+const USAGE_FRESH_MS = 60_000;
+let lastUsage: { atMs: number; answer: Promise<RecordingUsage | undefined> } | undefined;
+
+/** Disk use, and whether this server records at all (undefined: no recorder); `fresh` asks again now. */
+export function usage(fresh = false): Promise<RecordingUsage | undefined> {
+  if (fresh || !lastUsage || Date.now() - lastUsage.atMs > USAGE_FRESH_MS) {
+    const answer = getOptional<RecordingUsage>(API_PATHS.recordings);
+    lastUsage = { atMs: Date.now(), answer };
+    answer.catch(() => (lastUsage = undefined)); // a failure is not remembered
+  }
+  return lastUsage.answer;
+}
+
+/**
+ * The cameras the recorder keeps something of (undefined: no recorder on this server). The page
+ * asks a camera's time line only for these: a page of events from ten cameras on a server
+ * without recordings must not cost ten requests that all answer 404.
+ */
+export async function recordedCameras(): Promise<Set<string> | undefined> {
+  const u = await usage().catch(() => undefined);
+  if (!u) return undefined;
+  return new Set(u.cameras.filter((c) => c.mode !== 'off' || c.segmentBytes + c.clipBytes > 0).map((c) => c.cameraId));
+}
 
 /** The MP4 of a stretch of a camera's recording (the recorder cuts it at key frames, at most an hour). */
 export const videoUrl = (cameraId: string, startMs: number, endMs: number): string =>
@@ -69,8 +92,10 @@ export async function clipsFor(
   events: Array<{ cameraId: string; eventId: string; startMs: number; endMs: number }>,
 ): Promise<Map<string, EventClip>> {
   const clips = new Map<string, EventClip>();
+  const recorded = await recordedCameras();
+  if (!recorded) return clips;
   const byCamera = new Map<string, typeof events>();
-  for (const e of events) byCamera.set(e.cameraId, [...(byCamera.get(e.cameraId) ?? []), e]);
+  for (const e of events) if (recorded.has(e.cameraId)) byCamera.set(e.cameraId, [...(byCamera.get(e.cameraId) ?? []), e]);
   await Promise.all(
     [...byCamera].map(async ([cameraId, list]) => {
       const to = Math.max(...list.map((e) => e.endMs)) + 60_000;

@@ -28,7 +28,7 @@ export class StoragePanel {
   async load(): Promise<void> {
     let u: RecordingUsage | undefined;
     try {
-      u = await usage();
+      u = await usage(true);
     } catch (err) {
       clear(this.box, h('p', {}, `Disk use could not be loaded: ${(err as Error).message}`));
       return;
