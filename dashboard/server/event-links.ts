@@ -14,6 +14,10 @@ export function eventLinkHandler(secret: string) {
   return (req: Request, res: Response): void => {
     // The query holds the signature: keep it out of caches and of the next page's Referer.
     res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer', 'X-Content-Type-Options': 'nosniff' });
+    if (!secret) {
+      res.status(404).type('text/plain').send('This server signs no event links (it has no credential secret).\n');
+      return;
+    }
     const query = new URL(req.originalUrl, 'http://link').searchParams;
     const check = verifyEventLink(secret, query);
     if (!check.ok) {

@@ -75,6 +75,11 @@ export class StoragePanel {
       h('tbody', {}, ...rows),
     );
     this.box.dataset.low = String(u.low);
-    clear(this.box, state, h('p', {}, meter, ` ${fmtBytes(used)} of ${fmtBytes(u.disk.totalBytes)} used`), table);
+    clear(
+      this.box,
+      state,
+      h('p', {}, meter, ` ${fmtBytes(used)} of ${fmtBytes(u.disk.totalBytes)} used`),
+      h('div', { class: 'table-wrap' }, table),
+    );
   }
 }

@@ -192,7 +192,11 @@ export default function register(RED: NodeAPI): void {
           );
           return answer(context ? 'This button no longer works.' : 'Still starting up: try again in a moment.');
         }
-        const known = (await context.cameras()).find((c) => c.id === row.deviceId);
+        // The press is answered whatever happens: an unanswered one spins in the user's chat for a while.
+        const known = await context.cameras().then(
+          (cameras) => cameras.find((c) => c.id === row.deviceId),
+          (err: Error) => void node.warn(`button press: the cameras could not be read: ${err.message}`),
+        );
         const camera = known ?? { id: row.deviceId, name: (row.payload as { deviceName?: string }).deviceName ?? row.deviceId };
         node.log(`button ${press.action} for ${camera.id} from chat ${chat}`);
         if (press.action === 'disarm') {
