@@ -194,6 +194,17 @@ describe('telegram-alert: clips, links and buttons', { skip: skipWithoutFfmpeg }
     assert.equal(fake.sent().filter((m) => m.videoBytes).length, 1, 'the video once');
   });
 
+  it('sends no clip for an alert that noise control held back', async () => {
+    const { reports } = await load();
+    node('ta').receive({ payload: motionAlert('clip-8', { mode: 'PRIVACY', image: testPng(4, 4, 40) }) });
+    await until('the alert held back', () => reports.msgs.find((m) => m.payload.eventId === 'clip-8' && m.payload.status === 'suppressed'));
+    node('ta').receive({ topic: CLIP_READY_TOPIC, payload: clip('clip-8') });
+    const r = await until('the clip held back too', () => reports.msgs.find((m) => m.payload.kind === 'clip'), 5000);
+    assert.equal(r.payload.status, 'suppressed');
+    assert.match(r.payload.reason, /its alert was suppressed/);
+    assert.equal(fake.sent().length, 0);
+  });
+
   it('only reports a failed clip, and refuses a clip message that is not one', async () => {
     const { reports } = await load();
     node('ta').receive({ payload: photoAlert('clip-6') });
