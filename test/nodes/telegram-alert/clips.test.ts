@@ -169,6 +169,24 @@ describe('telegram-alert: clips, links and buttons', { skip: skipWithoutFfmpeg }
     assert.equal(fake.sent().length, 2, 'delivered once');
   });
 
+  it('sends the photo, then the video, when both waited for Telegram to come back', async () => {
+    const { reports } = await load();
+    await fake.stop();
+    node('ta').receive({ payload: photoAlert('clip-9') });
+    await until(
+      'the alert is retried',
+      () => reports.msgs.find((m) => m.payload.eventId === 'clip-9' && m.payload.status === 'retrying'),
+      10_000,
+    );
+    node('ta').receive({ topic: CLIP_READY_TOPIC, payload: clip('clip-9') });
+    await fake.restart();
+    const [photo, video] = await fake.waitForSent(2, 30_000);
+    assert.equal(photo!.method, 'sendPhoto');
+    assert.equal(video!.method, 'editMessageMedia');
+    assert.equal(video!.messageId, photo!.messageId);
+    assert.ok(!fake.calls.some((c) => c.method === 'sendVideo'), 'never the video before its photo');
+  });
+
   it('keeps a clip waiting for Telegram across a runtime restart, and sends it once', async () => {
     const first = await load();
     node('ta').receive({ payload: photoAlert('clip-7') });
