@@ -30,6 +30,8 @@ import {
 import { API_PATHS, API_ROOT, LIVE_FEED_PATH, takesStreamToken } from '../../nodes/lib/contract/api-routes';
 import type { DashboardConfig } from './dashboard-config';
 import { basicAuth } from '../../cli/runtime/http-auth';
+import { EVENT_LINK_PATH } from '../../nodes/lib/event-links';
+import { eventLinkHandler } from './event-links';
 import type { LiveFeedHub } from './live-feed';
 import { issueStreamToken, STREAM_TOKEN_TTL_MS, verifyStreamToken } from './stream-tokens';
 import { clearedCookie, CSRF_HEADER, readCookie, SESSION_COOKIE, SessionManager, sessionCookie, type Session } from './sessions';
@@ -102,6 +104,8 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
   if (o.adminRoot !== '/') app.get('/', (_req, res) => res.redirect(302, DASHBOARD_PATH));
   // A regular expression: express's '/dashboard' would also match '/dashboard/' and redirect it to itself.
   app.get(/^\/dashboard$/, (_req, res) => res.redirect(301, DASHBOARD_PATH));
+  // A signed link from an alert (issue 19): checked here, then the page (and its login) shows the event.
+  app.get(EVENT_LINK_PATH, eventLinkHandler(o.secret));
   const csp = contentSecurityPolicy(o.config);
   app.use(
     '/dashboard',

@@ -2,8 +2,11 @@
  * The event timeline: filters (camera, type, dates), pages, thumbnails, and the
  * recording played in the page (HLS through hls.js, loaded only when a
  * recording is played: it is the largest part of the bundle). New events
- * arrive over the live feed and show at once on the first page.
+ * arrive over the live feed and show at once on the first page. An event the recorder
+ * cut a clip for (issue 19) plays it as a plain MP4 and offers it for download.
  */
+import type { EventClip } from '../../nodes/lib/contract/recordings';
+import { clipPlayer, clipsFor, clipUrl, timeline } from './recordings';
 import type { FeedMessage } from '../../nodes/lib/contract/feed';
 import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-routes';
 import { ApiFailure, get, query } from './api';
@@ -50,6 +53,9 @@ export class EventTimeline {
   private readonly form = byId<HTMLFormElement>('event-filters');
   private readonly camera = byId<HTMLSelectElement>('filter-camera');
   private readonly player = byId('event-player');
+  /** where each shown event's clip buttons go, by camera and event id */
+  private clipSlots = new Map<string, { slot: HTMLElement; event: EventRow; name: string }>();
+  private loads = 0;
 
   constructor() {
     this.form.addEventListener('submit', (e) => {
@@ -121,6 +127,7 @@ export class EventTimeline {
     }
     this.nextCursor = page.next;
     this.waiting.clear();
+    this.clipSlots.clear();
     clear(this.list, ...page.events.map((e) => this.item(e)));
     this.watchThumbnails(0);
     if (page.events.length === 0) this.list.append(h('li', { class: 'empty' }, 'No events match.'));
@@ -131,6 +138,70 @@ export class EventTimeline {
     this.pageInfo.textContent = `${first.toLocaleString('en-US')}–${(skipped + page.events.length).toLocaleString('en-US')} of ${total}`;
     this.prev.disabled = this.before.length === 0;
     this.next.disabled = !page.next;
+    void this.showClips(page.events, ++this.loads);
+  }
+
+  /** Puts Play clip / Download MP4 on the rows whose event has a clip: the row's own `clip` field, else the recorder's time line. */
+  private async showClips(events: EventRow[], load: number): Promise<void> {
+    const withField = events.filter((e) => withClip(e).clip !== undefined);
+    const clips = new Map<string, EventClip>();
+    for (const e of withField) if (withClip(e).clip) clips.set(`${e.camera_id}/${e.event_id}`, withClip(e).clip!);
+    const asked = events
+      .filter((e) => withClip(e).clip === undefined && e.start_timestamp !== null)
+      .map((e) => ({
+        cameraId: e.camera_id,
+        eventId: e.event_id,
+        startMs: (e.start_timestamp ?? 0) * 1000,
+        endMs: ((e.end_timestamp ?? e.start_timestamp ?? 0) as number) * 1000,
+      }));
+    if (asked.length) for (const [k, c] of await clipsFor(asked)) clips.set(k, c);
+    if (load !== this.loads) return; // another page is shown by now
+    for (const [key, clip] of clips) {
+      const shown = this.clipSlots.get(key);
+      if (!shown || clip.state === 'failed') continue;
+      const play = h(
+        'button',
+        { type: 'button', 'aria-label': `Play the clip of ${shown.event.activity_type ?? 'event'} at ${shown.name}` },
+        'Play clip',
+      );
+      play.addEventListener('click', () => this.playClip(clip, shown.name, play));
+      const download = h('a', { href: clipUrl(clip), download: `${clip.cameraId}-${clip.eventId}.mp4`, class: 'download' }, 'Download MP4');
+      clear(shown.slot, play, ' ', download);
+    }
+  }
+
+  /** Shows an event's clip in the player, as a signed link from an alert asks (after the login). */
+  async openEvent(cameraId: string, eventId: string, timeMs: number): Promise<void> {
+    const status = h('p', { role: 'status' }, 'Looking for the event…');
+    this.stopPlayer();
+    clear(this.player, h('h3', {}, `Event ${eventId}`), status);
+    this.player.hidden = false;
+    this.player.scrollIntoView({ block: 'start' });
+    const t = await timeline(cameraId, timeMs - 60_000, timeMs + 6 * 3600_000).catch(() => undefined);
+    const event = t?.events.find((e) => e.eventId === eventId);
+    if (!event?.clip || event.clip.state === 'failed') {
+      status.textContent = !t
+        ? 'This server keeps no recordings, so the event has no clip.'
+        : event?.clip
+          ? `The event's clip failed: ${event.clip.reason ?? 'no reason given'}`
+          : 'The event has no clip (yet).';
+      return;
+    }
+    this.playClip(event.clip, cameraId, this.list);
+  }
+
+  private playClip(clip: EventClip, name: string, back: HTMLElement): void {
+    this.stopPlayer();
+    clear(
+      this.player,
+      ...clipPlayer(clip, name, () => {
+        this.stopPlayer();
+        this.player.hidden = true;
+        back.focus();
+      }),
+    );
+    this.player.hidden = false;
+    this.player.querySelector('video')?.focus();
   }
 
   private item(e: EventRow): HTMLLIElement {
@@ -145,6 +216,8 @@ export class EventTimeline {
       'Play recording',
     );
     play.addEventListener('click', () => void this.play(e, name, play));
+    const clipSlot = h('span', { class: 'event-clip' });
+    this.clipSlots.set(`${e.camera_id}/${e.event_id}`, { slot: clipSlot, event: e, name });
     return h(
       'li',
       { class: 'event', 'data-event': e.event_id },
@@ -157,6 +230,7 @@ export class EventTimeline {
         h('time', { datetime: start ? new Date(start).toISOString() : '' }, fmtTime(start)),
         h('span', { class: 'event-duration' }, `Duration: ${fmtDuration(e.duration_seconds)}`),
         play,
+        clipSlot,
       ),
     );
   }
@@ -243,3 +317,6 @@ export class EventTimeline {
     clear(this.player);
   }
 }
+
+/** An event row, with the clip the API may add to it one day (undefined: the API does not say). */
+const withClip = (e: EventRow): EventRow & { clip?: EventClip | null } => e as EventRow & { clip?: EventClip | null };

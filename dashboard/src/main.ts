@@ -7,6 +7,7 @@ import { API_PATHS } from '../../nodes/lib/contract/api-routes';
 import { ApiFailure, get, post, useSession, whenLoggedOut } from './api';
 import { CameraGrid } from './cameras';
 import type { SessionInfo } from '../../nodes/lib/contract/dashboard-api';
+import { DayView } from './day-view';
 import { byId } from './dom';
 import { EventTimeline } from './events';
 import { LiveFeed } from './feed';
@@ -14,10 +15,11 @@ import { HealthView } from './health';
 import { IpcamForm } from './ipcams';
 import { showLogin } from './login';
 import { SensorPanels } from './sensors';
+import { StoragePanel } from './storage';
 
 let running: { stop(): void } | undefined;
 /** Built once: their listeners sit on the page's fixed elements; a new login reloads them. */
-let views: { sensors: SensorPanels; events: EventTimeline; health: HealthView } | undefined;
+let views: { sensors: SensorPanels; events: EventTimeline; health: HealthView; day: DayView; storage: StoragePanel } | undefined;
 let ipcamForm: IpcamForm | undefined;
 let grid: CameraGrid | undefined;
 
@@ -31,11 +33,25 @@ function startApp(session: SessionInfo): void {
   logout.hidden = session.open;
 
   const feedState = byId('feed-state');
-  views ??= { sensors: new SensorPanels(byId('sensor-panels')), events: new EventTimeline(), health: new HealthView() };
-  const { sensors, events, health } = views;
+  views ??= {
+    sensors: new SensorPanels(byId('sensor-panels')),
+    events: new EventTimeline(),
+    health: new HealthView(),
+    day: new DayView(),
+    storage: new StoragePanel(),
+  };
+  const { sensors, events, health, day, storage } = views;
+  let linked = linkedEvent();
   const cameras = new CameraGrid(byId('camera-grid'), session.config, (rows) => {
     sensors.setDevices(rows);
     events.setCameras(rows);
+    day.setCameras(rows);
+    // A signed link from an alert (dashboard/server/event-links.ts) lands here after the login.
+    if (linked) {
+      day.show(linked.cameraId, linked.timeMs);
+      void events.openEvent(linked.cameraId, linked.eventId, linked.timeMs);
+      linked = undefined;
+    }
   });
   const feed = new LiveFeed(
     (state, detail) => {
@@ -58,6 +74,7 @@ function startApp(session: SessionInfo): void {
   ipcamForm ??= new IpcamForm(() => void grid?.load().catch(() => undefined));
   void events.load();
   void health.load();
+  void storage.load();
 
   logout.onclick = async () => {
     stopApp(); // first: a request still in flight answers 401 once the session is gone, and that is no news
@@ -71,6 +88,17 @@ function startApp(session: SessionInfo): void {
       sensors.reset();
     },
   };
+}
+
+/** `#event=<camera>/<event>/<time ms>`: the event a signed link from an alert opens. */
+function linkedEvent(): { cameraId: string; eventId: string; timeMs: number } | undefined {
+  const m = /^#event=([^/]+)\/([^/]+)\/(\d{1,15})$/.exec(location.hash);
+  if (!m) return undefined;
+  try {
+    return { cameraId: decodeURIComponent(m[1]!), eventId: decodeURIComponent(m[2]!), timeMs: Number(m[3]) };
+  } catch {
+    return undefined; // a damaged fragment: the page opens as usual
+  }
 }
 
 function stopApp(): void {

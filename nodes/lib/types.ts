@@ -319,7 +319,7 @@ export interface AlertSnapshot {
 /** An alert node's output 1: what became of each alert or snapshot it was given. */
 export interface DeliveryReport {
   /**
-   * sent: the channel accepted it. updated: a snapshot was added to a sent alert.
+   * sent: the channel accepted it. updated: a snapshot or a clip was added to a sent alert.
    * suppressed: noise control held it back (see `reason`). retrying: a transient
    * failure, it stays in the outbox. failed: given up (see `reason`).
    */
@@ -328,7 +328,8 @@ export interface DeliveryReport {
   channel: string;
   /** where it went: a chat id, a URL's host */
   target?: string;
-  kind: AlertKind | 'snapshot';
+  /** `clip`: an event's video from the recorder (issue 19), after its alert */
+  kind: AlertKind | 'snapshot' | 'clip';
   deviceId: string;
   eventId?: string;
   reason?: string;

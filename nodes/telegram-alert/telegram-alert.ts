@@ -1,18 +1,23 @@
 /**
  * telegram-alert: sends alerts on the alert contract to Telegram chats through
  * the outbox, adds snapshots to the messages they belong to, and answers
- * /status, /arm, /disarm and /snapshot from those chats.
+ * /status, /arm, /disarm and /snapshot from those chats, and the buttons under its
+ * activity alerts (Disarm this camera, Snapshot now, Open in dashboard). Takes the
+ * recorder's clips (msg.topic clip/ready) and puts the video in place of the alert's photo.
  *   output 1: delivery reports   output 2: camera commands (→ mqtt-processor)
  *   output 3: snapshot requests (→ camera nodes)
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Message } from 'node-telegram-bot-api';
+import type { CallbackQuery, Message } from 'node-telegram-bot-api';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { alertNodeConfig, offReport, wireAlertNode, type AlertNodeSettings } from '../lib/alerts/alert-node';
 import { AlertService } from '../lib/alerts/alert-service';
 import { AlertPolicy } from '../lib/alerts/policy';
-import type { NodeConstructor } from '../lib/node-config';
+import { numberSetting, type NodeConstructor } from '../lib/node-config';
+import { DEFAULT_LINK_DAYS, eventLinkUrl, type EventRef } from '../lib/event-links';
+import { credentialSecret } from '../lib/secret-box';
+import type { AlertOutbox } from '../lib/store/outbox';
 import { StatusReporter } from '../lib/status';
 import type { AlertSnapshot, SnapshotRequest } from '../lib/types';
 import type { CameraRow } from '../lib/contract/dashboard-api';
@@ -21,11 +26,16 @@ import type { TelegramBotNode } from '../telegram-bot/telegram-bot';
 import { answerCommand, parseCommand, type CameraInfo, type CommandContext, type EventInfo } from './commands';
 import { parseChatIds } from './chats';
 import { TelegramChannel } from './telegram-channel';
+import { parseButton } from './buttons';
 
 interface TelegramAlertDef extends NodeDef, AlertNodeSettings {
   bot: string;
   chatIds: string;
   commands: boolean | string;
+  /** the dashboard's public address (`${PICAM_PUBLIC_URL}`): signed event links in captions and the Open button */
+  dashboardUrl?: string;
+  /** how many days a signed link works (default 7) */
+  linkDays?: string | number;
 }
 
 /** How long a command waits for the database to open before it is answered "starting up". */
@@ -59,6 +69,8 @@ export default function register(RED: NodeAPI): void {
       return;
     }
 
+    const link = eventLinker(def, credentialSecret(RED.settings as { credentialSecret?: unknown }), (m) => node.warn(m));
+    let outbox: AlertOutbox | undefined;
     const snapshotRequests = new Map<string, { chat: string; camera: string; timer: NodeJS.Timeout }>();
     // Commands that arrive while the database opens wait for it (a restart must not answer "not ready").
     let contextReady: (ctx: CommandContext) => void = () => undefined;
@@ -74,9 +86,10 @@ export default function register(RED: NodeAPI): void {
       start: (store) => {
         const config = alertNodeConfig(def);
         contextReady(commandsFor(store, config.format));
+        outbox = store.outbox('telegram', node.id);
         return new AlertService({
-          outbox: store.outbox('telegram', node.id),
-          channel: new TelegramChannel(api!, config.format),
+          outbox,
+          channel: new TelegramChannel(api!, config.format, { link }),
           policy: new AlertPolicy(config.policy),
           targets: chats.ids,
           giveUpAfterMs: config.giveUpAfterMs,
@@ -115,6 +128,21 @@ export default function register(RED: NodeAPI): void {
         )
         .catch((err: Error) => node.warn(`reply to chat ${chat} failed: ${err.message}`));
 
+    /** Asks the camera nodes (output 3) for a picture that goes to `chat` only; false when none is wired. */
+    const snapshotFor =
+      (chat: string) =>
+      (camera: CameraInfo | { id: string; name: string }): boolean => {
+        if (!wires[2]?.length) return false;
+        const request: SnapshotRequest = { deviceId: camera.id, requestId: `snap_${randomBytes(6).toString('hex')}` };
+        const timer = setTimeout(() => {
+          snapshotRequests.delete(request.requestId);
+          void reply(chat, `No picture came from ${camera.name} within ${SNAPSHOT_TIMEOUT_MS / 1000} s.`);
+        }, SNAPSHOT_TIMEOUT_MS);
+        snapshotRequests.set(request.requestId, { chat, camera: camera.id, timer });
+        node.send([null, null, { topic: 'snapshot', payload: request }]);
+        return true;
+      };
+
     const commandsFor = (store: EventStore, format: CommandContext['format']): CommandContext => ({
       format,
       cameras: async () => (await store.query('cameras')).cameras.map(toCameraInfo),
@@ -144,21 +172,39 @@ export default function register(RED: NodeAPI): void {
           return;
         }
         node.log(`command /${cmd.name} from chat ${chat}`);
-        const ctx: CommandContext = {
-          ...context,
-          requestSnapshot: (camera) => {
-            if (!wires[2]?.length) return false;
-            const request: SnapshotRequest = { deviceId: camera.id, requestId: `snap_${randomBytes(6).toString('hex')}` };
-            const timer = setTimeout(() => {
-              snapshotRequests.delete(request.requestId);
-              void reply(chat, `No picture came from ${camera.name} within ${SNAPSHOT_TIMEOUT_MS / 1000} s.`);
-            }, SNAPSHOT_TIMEOUT_MS);
-            snapshotRequests.set(request.requestId, { chat, camera: camera.id, timer });
-            node.send([null, null, { topic: 'snapshot', payload: request }]);
-            return true;
-          },
-        };
+        const ctx: CommandContext = { ...context, requestSnapshot: snapshotFor(chat) };
         await reply(chat, await answerCommand(cmd, ctx), message.message_id);
+      },
+      button: async (query: CallbackQuery & { message: { chat: { id: number } } }) => {
+        const chat = String(query.message.chat.id);
+        const answer = async (text: string): Promise<void> => {
+          await api!
+            .answerCallbackQuery({ callback_query_id: query.id, text: text.slice(0, 200) })
+            .catch((err: Error) => node.warn(`answering a button press in chat ${chat} failed: ${err.message}`));
+        };
+        const context = await Promise.race([commandContext, delay(STARTUP_WAIT_MS, undefined, { ref: false })]);
+        const press = parseButton(query.data);
+        // The row must be one of this node's alerts, sent to the chat the press came from.
+        const row = context && press && outbox ? await outbox.get(press.rowId) : undefined;
+        if (!context || !press || !row || row.item !== 'alert' || row.target !== chat) {
+          node.warn(
+            `button press in chat ${chat} refused: ${context ? 'not a button of an alert sent to this chat' : 'still starting up'}`,
+          );
+          return answer(context ? 'This button no longer works.' : 'Still starting up: try again in a moment.');
+        }
+        // The press is answered whatever happens: an unanswered one spins in the user's chat for a while.
+        const known = await context.cameras().then(
+          (cameras) => cameras.find((c) => c.id === row.deviceId),
+          (err: Error) => void node.warn(`button press: the cameras could not be read: ${err.message}`),
+        );
+        const camera = known ?? { id: row.deviceId, name: (row.payload as { deviceName?: string }).deviceName ?? row.deviceId };
+        node.log(`button ${press.action} for ${camera.id} from chat ${chat}`);
+        if (press.action === 'disarm') {
+          context.setMode(camera.id, 'LIVESTREAMONLY');
+          return answer(`Disarming ${camera.name}: it keeps streaming, without alerts. /arm ${camera.name} to arm it again.`);
+        }
+        if (!snapshotFor(chat)(camera)) return answer(`No camera node is wired for snapshots, so ${camera.name} cannot send one.`);
+        return answer(`Asked ${camera.name} for a picture.`);
       },
       pollerState: (state: string, detail?: string) => {
         if (state === 'conflict' || state === 'unauthorized')
@@ -179,4 +225,24 @@ function toCameraInfo(c: CameraRow): CameraInfo {
     mode: c.status ?? undefined,
     desiredMode: c.desired_mode ?? undefined,
   };
+}
+
+/** Signs event links when the node has the dashboard's address and the runtime a credential secret; otherwise none. */
+function eventLinker(
+  def: TelegramAlertDef,
+  secret: string | undefined,
+  warn: (m: string) => void,
+): ((ref: EventRef) => string) | undefined {
+  const base = def.dashboardUrl?.trim();
+  if (!base) return undefined;
+  if (!/^https?:\/\/[^/\s]+/.test(base)) {
+    warn(`dashboard URL "${base}" is not an http(s) address: alerts go out without event links`);
+    return undefined;
+  }
+  if (!secret) {
+    warn('the runtime has no credential secret (PICAM_CREDENTIAL_SECRET): alerts go out without event links');
+    return undefined;
+  }
+  const ttlMs = numberSetting(def.linkDays, DEFAULT_LINK_DAYS) * 86_400_000;
+  return (ref) => eventLinkUrl(base, secret, ref, Date.now() + ttlMs);
 }

@@ -57,7 +57,7 @@ export class CommandPoller {
           this.api as Api,
           {
             timeout: this.pollSeconds,
-            allowedUpdates: ['message'],
+            allowedUpdates: ['message', 'callback_query'], // commands, and presses of the alerts' buttons
             onError: (err) => this.events.state('retrying', (err as Error).message),
           },
           signal,

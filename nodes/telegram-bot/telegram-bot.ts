@@ -4,7 +4,7 @@
  * its alert nodes share. Polling starts with the first node that takes
  * commands and stops after the last one, or when this node closes.
  */
-import { Api, type Message, type Update } from 'node-telegram-bot-api';
+import { Api, type CallbackQuery, type Message, type Update } from 'node-telegram-bot-api';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { numberSetting, type NodeConstructor } from '../lib/node-config';
 import { SendLimiter, TELEGRAM_LIMITS } from '../lib/alerts/send-limiter';
@@ -27,6 +27,8 @@ export interface CommandSubscriber {
   chats: ReadonlySet<string>;
   /** `botUsername` tells "/status@this_bot" from a command meant for another bot in a group */
   command(message: Message, botUsername?: string): Promise<void>;
+  /** a press of a button under one of its alerts; the subscriber answers it (answerCallbackQuery) */
+  button?(query: CallbackQuery & { message: { chat: { id: number } } }): Promise<void>;
   pollerState(state: PollerState, detail?: string): void;
 }
 
@@ -64,7 +66,23 @@ export default function register(RED: NodeAPI): void {
       });
     }
 
+    const onButton = async (query: CallbackQuery) => {
+      const chat = query.message?.chat.id;
+      const subscriber = chat === undefined ? undefined : [...subscribers.values()].find((s) => s.chats.has(String(chat)) && s.button);
+      if (!subscriber) {
+        // Logged without the button's data: the chat and who pressed is what an operator needs.
+        const who = query.from.username ? `@${query.from.username}` : `user ${query.from.id}`;
+        ignored.warnNow(`ignored a button press from chat ${chat ?? '(inline)'} (${who}): not one of the configured chat ids`);
+        await node
+          .api!.answerCallbackQuery({ callback_query_id: query.id, text: 'Not allowed from this chat.' })
+          .catch((err: Error) => node.warn(`answering a button press from chat ${chat ?? '(inline)'} failed: ${err.message}`));
+        return;
+      }
+      await subscriber.button!(query as CallbackQuery & { message: { chat: { id: number } } });
+    };
+
     const onUpdate = async (update: Update) => {
+      if ('callback_query' in update && update.callback_query) return onButton(update.callback_query);
       const message = 'message' in update ? update.message : undefined;
       if (!message?.text) return;
       const chat = String(message.chat.id);

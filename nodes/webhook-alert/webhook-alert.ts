@@ -16,6 +16,8 @@ interface WebhookAlertDef extends NodeDef, AlertNodeSettings {
   url: string;
   timeoutSeconds: string | number;
   includeImages: boolean | string;
+  /** the runtime's public address, for absolute clip URLs (`${PICAM_PUBLIC_URL}`) */
+  publicUrl?: string;
 }
 
 interface WebhookCredentials {
@@ -65,10 +67,12 @@ export default function register(RED: NodeAPI): void {
             timeoutMs: numberSetting(def.timeoutSeconds, 10) * 1000,
             includeImages: def.includeImages !== false && def.includeImages !== 'false',
             format: config.format,
+            publicUrl: def.publicUrl?.trim() || undefined,
           }),
           policy: new AlertPolicy(config.policy),
           targets: [TARGET],
           giveUpAfterMs: config.giveUpAfterMs,
+          deliversFailedClips: true,
           report: (r) => wired.report(r),
           displayTarget: () => host!,
           onError: (err) => node.error(`outbox: ${err.message}`),

@@ -56,6 +56,7 @@ before(async () => {
       TELEGRAM_CHAT_IDS: String(CHAT),
       PICAM_ALERT_WEBHOOK_URL: `http://127.0.0.1:${PORTS.webhook}/hooks/picam`,
       PICAM_CAMERAS: CAMERA,
+      PICAM_PUBLIC_URL: `http://127.0.0.1:${PORTS.http}`,
     }),
   );
   camera = await waitFor('the broker', () =>
@@ -174,6 +175,32 @@ describe('cloud runtime: alerts', () => {
     const command = await waitFor('the setmode command', async () => commands.find((c) => c.topic.endsWith('/system/setmode')));
     assert.equal(command.payload.mode, 'LIVESTREAMONLY');
     await fake.waitFor((f) => f.sent(CHAT).some((m) => /Disarming/.test(m.plain ?? '')), 10_000, 'the reply');
+  });
+
+  it("disarms the camera from the alert's button, and its Open button is a signed link the dashboard honours", async () => {
+    const eventId = `evt-button-${Date.now()}`;
+    await publish(topics.state(), { mode: 'ARMED' });
+    // PERSON: the motion alerts before are within the flow's 60 s cooldown for MOTION.
+    await publish(topics.start(), activity(eventId, Math.floor(Date.now() / 1000), 'PERSON'));
+    let alert: ReturnType<FakeTelegram['sent']>[number] | undefined;
+    await fake.waitFor(
+      (f) => !!(alert = f.sent(CHAT).find((m) => m.buttons && (m.plain ?? '').includes(eventId))),
+      15_000,
+      'the alert with its buttons',
+    );
+    const buttons = alert!.buttons!.flat();
+    const open = buttons.find((b) => b.text === 'Open in dashboard')!;
+    const link = await fetch(open.url!, { redirect: 'manual' });
+    assert.equal(link.status, 302);
+    assert.equal(link.headers.get('location')?.startsWith(`/dashboard/#event=${CAMERA}/${eventId}/`), true);
+
+    const before = commands.length;
+    fake.userPresses(CHAT, alert!.messageId, buttons.find((b) => b.text === 'Disarm this camera')!.callback_data!);
+    const command = await waitFor('the setmode command', async () =>
+      commands.slice(before).find((c) => c.topic.endsWith('/system/setmode')),
+    );
+    assert.equal(command.payload.mode, 'LIVESTREAMONLY');
+    await fake.waitFor((f) => f.callbackAnswers.some((a) => /Disarming Front Door/.test(a.text ?? '')), 10_000, 'the press answered');
   });
 
   it('keeps the bot token out of the flow files', () => {

@@ -162,6 +162,83 @@ describe('FakeTelegram through node-telegram-bot-api', () => {
     );
   });
 
+  it('sendVideo takes an MP4 and editMessageMedia turns a photo into a video; anything else is refused', async () => {
+    const api = client();
+    // The smallest thing that starts like an MP4: a box size and 'ftyp'.
+    const mp4 = Buffer.concat([Buffer.from([0, 0, 0, 16]), Buffer.from('ftypisom'), Buffer.alloc(8)]);
+    const photo = await api.sendPhoto({ chat_id: 42, photo: new InputFile(testPng(2, 2), { filename: 'a.png' }) });
+    await api.editMessageMedia({
+      chat_id: 42,
+      message_id: photo.message_id,
+      media: { type: 'video', media: new InputFile(mp4, { filename: 'c.mp4' }), caption: 'clip' },
+    });
+    const edited = fake.sent()[1]!;
+    assert.equal(edited.method, 'editMessageMedia');
+    assert.deepEqual(edited.videoBytes, mp4);
+    assert.equal(edited.photoBytes, undefined, 'the photo is gone');
+    const reply = await api.sendVideo({
+      chat_id: 42,
+      video: new InputFile(mp4, { filename: 'c.mp4' }),
+      reply_parameters: { message_id: photo.message_id },
+    });
+    assert.equal(reply.reply_to_message?.message_id, photo.message_id);
+    assert.equal(fake.sent()[2]!.replyTo, photo.message_id);
+    await assert.rejects(
+      api.sendVideo({ chat_id: 42, video: new InputFile(testPng(2, 2), { filename: 'not.mp4' }) }),
+      apiError(400, 'Bad Request: VIDEO_CONTENT_TYPE_INVALID'),
+    );
+    const text = await api.sendMessage({ chat_id: 42, text: 'text' });
+    await assert.rejects(
+      api.editMessageMedia({
+        chat_id: 42,
+        message_id: text.message_id,
+        media: { type: 'video', media: new InputFile(mp4, { filename: 'c.mp4' }) },
+      }),
+      apiError(400, 'Bad Request: there is no media in the message to edit'),
+    );
+  });
+
+  it('checks inline keyboards, delivers button presses by allowed_updates and takes one answer per press', async () => {
+    const api = client();
+    const keyboard = {
+      inline_keyboard: [[{ text: 'Disarm', callback_data: 'disarm:1' }], [{ text: 'Open', url: 'https://cams.example.org/x' }]],
+    };
+    const msg = await api.sendMessage({ chat_id: 42, text: 'alert', reply_markup: keyboard });
+    assert.deepEqual(fake.sent()[0]!.buttons, keyboard.inline_keyboard);
+    for (const [button, why] of [
+      [{ text: 'x', callback_data: 'd'.repeat(65) }, 'BUTTON_DATA_INVALID'],
+      [{ text: 'x', url: 'javascript:alert(1)' }, 'BUTTON_URL_INVALID'],
+      [{ text: 'x' }, 'text buttons are unallowed in the inline keyboard'],
+    ] as const) {
+      await assert.rejects(
+        api.sendMessage({ chat_id: 42, text: 'bad', reply_markup: { inline_keyboard: [[button as never]] } }),
+        apiError(400, `Bad Request: ${why}`),
+      );
+    }
+    assert.throws(() => fake.userPresses(42, msg.message_id, 'snap:1'), /no button with data "snap:1"/);
+
+    const id = fake.userPresses(42, msg.message_id, 'disarm:1', 7);
+    // A bot that asks only for messages never sees the press.
+    assert.deepEqual(await api.getUpdates({ allowed_updates: ['message'], timeout: 0 }), []);
+    fake.userPresses(42, msg.message_id, 'disarm:1', 7);
+    const [update] = await api.getUpdates({ allowed_updates: ['message', 'callback_query'], timeout: 0 });
+    assert.ok(update && 'callback_query' in update);
+    const query = update.callback_query!;
+    assert.equal(query.data, 'disarm:1');
+    assert.equal(query.from.id, 7);
+    assert.equal(query.message?.message_id, msg.message_id);
+    await api.answerCallbackQuery({ callback_query_id: query.id, text: 'Disarming' });
+    assert.deepEqual(
+      fake.callbackAnswers.map((a) => a.text),
+      ['Disarming'],
+    );
+    await assert.rejects(
+      api.answerCallbackQuery({ callback_query_id: query.id }),
+      apiError(400, 'Bad Request: query is too old and response timeout expired or query ID is invalid'),
+    );
+    assert.notEqual(id, query.id, 'the press filtered out is gone with its update');
+  });
+
   it('reply_parameters must name a message of that chat', async () => {
     const api = client();
     await assert.rejects(

@@ -14,7 +14,7 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { crc32, deflateSync } from 'node:zlib';
-import type { Message, PhotoSize, Update, User } from 'node-telegram-bot-api';
+import type { CallbackQuery, InlineKeyboardButton, Message, PhotoSize, Update, User, Video } from 'node-telegram-bot-api';
 import { BodyError, parseRequestBody, typedParams, type UploadedFile } from './multipart';
 
 export type { UploadedFile };
@@ -39,7 +39,7 @@ export interface RecordedCall {
 export interface SentMessage {
   chatId: number;
   messageId: number;
-  method: 'sendMessage' | 'sendPhoto' | 'editMessageMedia' | 'editMessageCaption';
+  method: 'sendMessage' | 'sendPhoto' | 'sendVideo' | 'editMessageMedia' | 'editMessageCaption';
   /** as sent, markup included */
   text?: string;
   caption?: string;
@@ -48,6 +48,10 @@ export interface SentMessage {
   plain?: string;
   photoBytes?: Buffer;
   photoFileId?: string;
+  /** the message's video after this call (sendVideo, or editMessageMedia to a video) */
+  videoBytes?: Buffer;
+  /** the inline keyboard the message carries after this call */
+  buttons?: InlineKeyboardButton[][];
   replyTo?: number;
   silent: boolean;
   atMs: number;
@@ -55,6 +59,17 @@ export interface SentMessage {
 
 /** A message update, as userSays() queues it. */
 export type MessageUpdate = Update & { message: Message };
+/** A button press, as userPresses() queues it. */
+export type CallbackUpdate = Update & { callback_query: CallbackQuery };
+type AnyUpdate = MessageUpdate | CallbackUpdate;
+
+/** What answerCallbackQuery was told for one press. */
+export interface CallbackAnswer {
+  queryId: string;
+  text?: string;
+  showAlert: boolean;
+  atMs: number;
+}
 
 class ApiError extends Error {
   constructor(
@@ -77,7 +92,7 @@ interface StoredMessage {
 }
 interface Held {
   limit: number;
-  resolve: (updates: MessageUpdate[]) => void;
+  resolve: (updates: AnyUpdate[]) => void;
   reject: (e: ApiError) => void;
   timer: NodeJS.Timeout;
 }
@@ -101,9 +116,16 @@ export class FakeTelegram {
   private readonly enforceLimits: boolean;
   private readonly chats = new Map<number, { nextId: number; messages: Map<number, StoredMessage> }>();
   private readonly photos = new Map<string, { size: PhotoSize; bytes: Buffer }>();
+  private readonly videos = new Map<string, { video: Video; bytes: Buffer }>();
+  /** presses not answered yet: Telegram accepts one answer per query */
+  private readonly openQueries = new Set<string>();
+  /** getUpdates' allowed_updates, remembered between calls as Telegram does; undefined = the default (all but a few) */
+  private allowedUpdates?: string[];
+  /** every answerCallbackQuery accepted, in order */
+  readonly callbackAnswers: CallbackAnswer[] = [];
   private readonly log: SentMessage[] = [];
   private recent: Array<{ chatId: number; atMs: number }> = []; // accepted sends of the last minute, for the limits
-  private updates: MessageUpdate[] = [];
+  private updates: AnyUpdate[] = [];
   private nextUpdateId = 1;
   private held?: Held;
   private nextConflictAtMs = 0;
@@ -133,6 +155,8 @@ export class FakeTelegram {
       setmycommands: (p) => this.setMyCommands(p),
       sendmessage: (p) => this.sendMessage(p),
       sendphoto: (p, files) => this.sendPhoto(p, files),
+      sendvideo: (p, files) => this.sendVideo(p, files),
+      answercallbackquery: (p) => this.answerCallbackQuery(p),
       editmessagemedia: (p, files) => this.editMessageMedia(p, files),
       editmessagecaption: (p) => this.editMessageCaption(p),
       getupdates: (p, _files, res) => this.getUpdates(p, res),
@@ -185,6 +209,31 @@ export class FakeTelegram {
     this.updates.push(update);
     if (this.held) this.release(this.held);
     return update;
+  }
+
+  /**
+   * A user presses an inline button of a bot message: queues a callback_query update as Telegram
+   * does, which it only does for a button the message really has. Returns the query id.
+   */
+  userPresses(chatId: number, messageId: number, data: string, fromId = chatId): string {
+    const stored = this.chats.get(chatId)?.messages.get(messageId);
+    if (!stored?.byBot) throw new Error(`FakeTelegram.userPresses: no bot message ${messageId} in chat ${chatId}`);
+    const buttons = (stored.msg.reply_markup?.inline_keyboard ?? []).flat();
+    if (!buttons.some((b) => b.callback_data === data)) {
+      throw new Error(`FakeTelegram.userPresses: message ${messageId} has no button with data "${data}"`);
+    }
+    const id = `${this.bot.id}${this.nextUpdateId}${Date.now() % 100000}`;
+    this.openQueries.add(id);
+    const query: CallbackQuery = {
+      id,
+      from: { id: fromId, is_bot: false, first_name: `User ${fromId}` },
+      message: stored.msg,
+      chat_instance: `ci${chatId}`,
+      data,
+    };
+    this.updates.push({ update_id: this.nextUpdateId++, callback_query: query });
+    if (this.held) this.release(this.held);
+    return id;
   }
 
   /** The next n requests (to `methods`, default any) fail this way. */
@@ -313,10 +362,12 @@ export class FakeTelegram {
     if (plain.trim() === '') throw bad('message text is empty');
     // "1-4096 characters after entities parsing"; counted in UTF-16 units, which is never laxer.
     if (plain.length > 4096) throw bad('message is too long');
+    const markup = inlineKeyboard(p.reply_markup);
     const replyTo = this.replyTarget(chatId, p);
     this.admit(chatId);
     const msg = this.newMessage(chatId, replyTo);
     msg.text = plain; // Telegram answers the parsed text (and its entities, left out here)
+    if (markup) msg.reply_markup = markup;
     return this.record('sendMessage', msg, p, p.disable_notification === true);
   }
 
@@ -325,27 +376,44 @@ export class FakeTelegram {
     // A top-level upload arrives as a file part named after its field.
     const photo = this.photo(p.photo ?? (files.photo ? 'attach://photo' : undefined), files);
     const caption = this.caption(p.caption, p.parse_mode);
+    const markup = inlineKeyboard(p.reply_markup);
     const replyTo = this.replyTarget(chatId, p);
     this.admit(chatId);
     const msg = this.newMessage(chatId, replyTo);
     msg.photo = [photo.size];
     if (caption !== undefined) msg.caption = caption;
+    if (markup) msg.reply_markup = markup;
     return this.record('sendPhoto', msg, p, p.disable_notification === true);
   }
 
   private editMessageMedia(p: Params, files: Files): Message {
     const { chatId, msg } = this.editable(p);
     // Telegram cannot turn a text message into a photo: a text alert can never gain its snapshot later.
-    if (!msg.photo) throw bad('there is no media in the message to edit');
+    if (!msg.photo && !msg.video) throw bad('there is no media in the message to edit');
     if (typeof p.media !== 'object' || p.media === null) throw bad("can't parse InputMedia JSON object");
     const media = p.media as Params;
-    if (media.type !== 'photo') throw bad(`the fake only edits photos, not media of type "${String(media.type)}"`);
-    // An InputFile inside `media` arrives as "attach://<part>" plus a file part of that name.
-    const photo = this.photo(media.media, files);
+    if (media.type !== 'photo' && media.type !== 'video') {
+      throw bad(`the fake only edits to photos and videos, not media of type "${String(media.type)}"`);
+    }
+    const markup = inlineKeyboard(p.reply_markup);
     const caption = this.caption(media.caption, media.parse_mode);
-    if (photo.size.file_id === msg.photo[0]?.file_id && caption === msg.caption) throw bad(NOT_MODIFIED);
-    this.admit(chatId);
-    msg.photo = [photo.size];
+    // An InputFile inside `media` arrives as "attach://<part>" plus a file part of that name.
+    if (media.type === 'photo') {
+      const photo = this.photo(media.media, files);
+      if (photo.size.file_id === msg.photo?.[0]?.file_id && caption === msg.caption) throw bad(NOT_MODIFIED);
+      this.admit(chatId);
+      msg.photo = [photo.size];
+      delete msg.video;
+    } else {
+      const video = this.video(media.media, files, media.duration);
+      if (video.video.file_id === msg.video?.file_id && caption === msg.caption) throw bad(NOT_MODIFIED);
+      this.admit(chatId);
+      msg.video = video.video;
+      delete msg.photo;
+    }
+    // Telegram keeps no keyboard an edit does not send again.
+    if (markup) msg.reply_markup = markup;
+    else delete msg.reply_markup;
     // The new media replaces the caption too: none in `media` means none at all.
     return this.record('editMessageMedia', edited(msg, caption), media);
   }
@@ -359,13 +427,20 @@ export class FakeTelegram {
     return this.record('editMessageCaption', edited(msg, caption), p);
   }
 
-  private getUpdates(p: Params, res: http.ServerResponse): MessageUpdate[] | Promise<MessageUpdate[]> {
+  private getUpdates(p: Params, res: http.ServerResponse): AnyUpdate[] | Promise<AnyUpdate[]> {
+    if (p.allowed_updates !== undefined) {
+      if (!Array.isArray(p.allowed_updates)) throw bad("can't parse allowed_updates JSON array");
+      // An empty list means "all but the opt-in kinds", as no list does.
+      this.allowedUpdates = p.allowed_updates.length ? p.allowed_updates.map(String) : undefined;
+    }
     let offset = typeof p.offset === 'number' ? p.offset : 0;
     const limit = Math.min(100, Math.max(1, typeof p.limit === 'number' ? p.limit : 100));
     const timeout = Math.min(MAX_POLL_TIMEOUT, Math.max(0, typeof p.timeout === 'number' ? p.timeout : 0));
     // An offset confirms every earlier update; a negative one counts from the end of the queue.
     if (offset < 0) offset += this.nextUpdateId;
     if (offset > 0) this.updates = this.updates.filter((u) => u.update_id >= offset);
+    // Updates of a kind the bot did not ask for are dropped, as Telegram drops them.
+    this.updates = this.deliverable();
     if (this.updates.length > 0 || timeout === 0) return this.updates.slice(0, limit);
     // tdlib: a new long poll terminates the one already held (the OLDER request gets the 409) and takes
     // its place; conflict answers are spaced at least 3 s apart, a later one waits its turn.
@@ -392,13 +467,75 @@ export class FakeTelegram {
     });
   }
 
+  private sendVideo(p: Params, files: Files): Message {
+    const chatId = chatIdOf(p);
+    const video = this.video(p.video ?? (files.video ? 'attach://video' : undefined), files, p.duration);
+    const caption = this.caption(p.caption, p.parse_mode);
+    const markup = inlineKeyboard(p.reply_markup);
+    const replyTo = this.replyTarget(chatId, p);
+    this.admit(chatId);
+    const msg = this.newMessage(chatId, replyTo);
+    msg.video = video.video;
+    if (caption !== undefined) msg.caption = caption;
+    if (markup) msg.reply_markup = markup;
+    return this.record('sendVideo', msg, p, p.disable_notification === true);
+  }
+
+  private answerCallbackQuery(p: Params): true {
+    const id = typeof p.callback_query_id === 'string' ? p.callback_query_id : String(p.callback_query_id ?? '');
+    // tdlib: an unknown, already answered or stale query id is QUERY_ID_INVALID, shown as this.
+    if (!this.openQueries.delete(id)) throw bad('query is too old and response timeout expired or query ID is invalid');
+    if (p.text !== undefined && String(p.text).length > 200) throw bad('MESSAGE_TOO_LONG');
+    this.callbackAnswers.push({
+      queryId: id,
+      ...(p.text !== undefined ? { text: String(p.text) } : {}),
+      showAlert: p.show_alert === true,
+      atMs: Date.now(),
+    });
+    return true;
+  }
+
   // ---- helpers ----
+
+  private deliverable(): AnyUpdate[] {
+    const allowed = this.allowedUpdates;
+    return allowed ? this.updates.filter((u) => allowed.some((kind) => kind in u)) : this.updates;
+  }
+
+  /** A video given as "attach://<part>" (an upload: an MP4, up to the bots' 50 MB) or as a file_id this fake handed out. */
+  private video(ref: unknown, files: Files, duration: unknown): { video: Video; bytes: Buffer } {
+    if (typeof ref !== 'string' || ref === '') throw bad('there is no video in the request');
+    if (!ref.startsWith('attach://')) {
+      const known = this.videos.get(ref);
+      if (!known) throw bad('wrong file identifier/HTTP URL specified');
+      return known;
+    }
+    const upload = files[ref.slice('attach://'.length)];
+    if (!upload) throw bad(`file "${ref}" was not attached to the request`);
+    if (upload.bytes.length === 0) throw bad('file must be non-empty');
+    if (upload.bytes.length > 50 * 1024 * 1024) throw new ApiError(413, 'Request Entity Too Large');
+    // An MP4 starts with its ftyp box; anything else would not play in the chat.
+    if (upload.bytes.length < 12 || upload.bytes.toString('latin1', 4, 8) !== 'ftyp') throw bad('VIDEO_CONTENT_TYPE_INVALID');
+    const n = this.videos.size + 1;
+    const video: Video = {
+      file_id: `fake-video-${n}-${Date.now().toString(36)}`,
+      file_unique_id: `fake-v${n}`,
+      width: 0,
+      height: 0,
+      duration: typeof duration === 'number' ? duration : 0,
+      mime_type: 'video/mp4',
+      file_size: upload.bytes.length,
+    };
+    const stored = { video, bytes: upload.bytes };
+    this.videos.set(video.file_id, stored);
+    return stored;
+  }
 
   private release(held: Held): void {
     if (this.held === held) this.held = undefined;
     clearTimeout(held.timer);
     this.timers.delete(held.timer);
-    held.resolve(this.updates.slice(0, held.limit));
+    held.resolve(this.deliverable().slice(0, held.limit));
   }
 
   private later(fn: () => void, ms: number): NodeJS.Timeout {
@@ -439,6 +576,9 @@ export class FakeTelegram {
     if (given.parse_mode !== undefined) entry.parseMode = String(given.parse_mode);
     if ((msg.text ?? msg.caption) !== undefined) entry.plain = msg.text ?? msg.caption;
     if (photo) Object.assign(entry, { photoBytes: photo.bytes, photoFileId: photo.size.file_id });
+    const video = msg.video && this.videos.get(msg.video.file_id);
+    if (video) entry.videoBytes = video.bytes;
+    if (msg.reply_markup) entry.buttons = msg.reply_markup.inline_keyboard;
     if (msg.reply_to_message && method.startsWith('send')) entry.replyTo = msg.reply_to_message.message_id;
     this.log.push(entry);
     return msg;
@@ -662,3 +802,36 @@ function edited(msg: Message, caption: string | undefined): Message {
 
 const chatOf = (id: number): Message['chat'] => ({ id, type: id < 0 ? 'group' : 'private' });
 const unixNow = (): number => Math.floor(Date.now() / 1000);
+
+/**
+ * reply_markup as an inline keyboard, checked as Telegram checks it: rows of buttons, each with
+ * a text and exactly one action; callback_data 1-64 bytes (BUTTON_DATA_INVALID), url http(s) or
+ * tg:// (BUTTON_URL_INVALID). Other markup kinds (reply keyboards) are not ours to send.
+ */
+function inlineKeyboard(markup: unknown): { inline_keyboard: InlineKeyboardButton[][] } | undefined {
+  if (markup === undefined) return undefined;
+  if (typeof markup !== 'object' || markup === null) throw bad("can't parse reply keyboard markup JSON object");
+  const rows = (markup as { inline_keyboard?: unknown }).inline_keyboard;
+  if (!Array.isArray(rows) || !rows.every(Array.isArray))
+    throw bad('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays');
+  for (const b of rows.flat() as Array<Record<string, unknown>>) {
+    if (typeof b?.text !== 'string' || b.text === '') throw bad('text buttons are unallowed in the inline keyboard');
+    const actions = ['url', 'callback_data', 'web_app', 'login_url', 'switch_inline_query', 'copy_text', 'pay'].filter((k) => k in b);
+    if (actions.length !== 1) throw bad('text buttons are unallowed in the inline keyboard');
+    if ('callback_data' in b) {
+      const n = typeof b.callback_data === 'string' ? Buffer.byteLength(b.callback_data) : 0;
+      if (n < 1 || n > 64) throw bad('BUTTON_DATA_INVALID');
+    }
+    if ('url' in b) {
+      let ok = false;
+      try {
+        const u = new URL(String(b.url));
+        ok = (u.protocol === 'http:' || u.protocol === 'https:' || u.protocol === 'tg:') && String(b.url).length <= 2048;
+      } catch {
+        ok = false;
+      }
+      if (!ok) throw bad('BUTTON_URL_INVALID');
+    }
+  }
+  return { inline_keyboard: rows as InlineKeyboardButton[][] };
+}

@@ -17,3 +17,15 @@ export function testRecording(file: string, width = 160, height = 120, seconds =
   if (made.status !== 0) throw new Error(`ffmpeg could not make ${file}: ${made.stderr?.toString()}`);
   return readFileSync(file);
 }
+
+/**
+ * An event clip as the recorder hands it over: H.264 MP4 of the test pattern with its index
+ * at the front (`+faststart`), so a browser plays it from a range request at once.
+ */
+export function testClip(file: string, seconds = 3, width = 160, height = 120): Buffer {
+  const args = ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc=size=${width}x${height}:rate=10`, '-t', String(seconds)];
+  const encode = ['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-g', '10', '-movflags', '+faststart', file];
+  const made = spawnSync('ffmpeg', [...args, ...encode], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (made.status !== 0) throw new Error(`ffmpeg could not make ${file}: ${made.stderr?.toString()}`);
+  return readFileSync(file);
+}

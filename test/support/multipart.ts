@@ -23,9 +23,26 @@ export interface ParsedBody {
 }
 
 // Fields whose value is an object, sent as a JSON string in a form.
-const JSON_FIELDS = ['reply_parameters', 'reply_markup', 'media', 'entities', 'caption_entities', 'link_preview_options', 'commands'];
-const INT_FIELDS = ['chat_id', 'message_id', 'offset', 'limit', 'timeout', 'reply_to_message_id'];
-const BOOL_FIELDS = ['disable_notification', 'protect_content', 'drop_pending_updates', 'show_caption_above_media', 'has_spoiler'];
+const JSON_FIELDS = [
+  'reply_parameters',
+  'reply_markup',
+  'media',
+  'entities',
+  'caption_entities',
+  'link_preview_options',
+  'commands',
+  'allowed_updates',
+];
+const INT_FIELDS = ['chat_id', 'message_id', 'offset', 'limit', 'timeout', 'reply_to_message_id', 'duration', 'cache_time'];
+const BOOL_FIELDS = [
+  'disable_notification',
+  'protect_content',
+  'drop_pending_updates',
+  'show_caption_above_media',
+  'has_spoiler',
+  'supports_streaming',
+  'show_alert',
+];
 
 /**
  * Telegram reads each field as its documented type: JSON fields parsed (left a string

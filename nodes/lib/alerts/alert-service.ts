@@ -5,6 +5,7 @@
  * deliver. telegram-alert and webhook-alert are this plus a Channel.
  */
 import { createHash } from 'node:crypto';
+import type { ClipReadyPayload } from '../contract/recordings';
 import type { AddResult, AlertOutbox, NewDelivery } from '../store/outbox';
 import type { BackoffOptions } from '../backoff';
 import type { AlertSnapshot, DeliveryReport } from '../types';
@@ -26,6 +27,8 @@ export interface AlertServiceOptions {
   report(report: DeliveryReport): void;
   /** how a destination appears in reports, when the outbox key is not for users (a webhook's host) */
   displayTarget?: (target: string) => string;
+  /** whether a failed clip is delivered too (a webhook tells its receiver); otherwise it is only reported */
+  deliversFailedClips?: boolean;
   /** the outbox failed while delivering; the rows stay and are retried */
   onError(err: Error): void;
   now?: () => number;
@@ -78,6 +81,7 @@ export class AlertService {
     const input = await readAlertInput(payload, topic, this.now());
     if (input.type === 'invalid') throw new InvalidAlert(input.reason);
     if (input.type === 'snapshot') return this.acceptSnapshot(input.snapshot, input.image, targets);
+    if (input.type === 'clip') return this.acceptClip(input.clip, targets);
 
     const { alert, image } = input;
     const verdict = this.opts.policy.decide(alert);
@@ -116,6 +120,34 @@ export class AlertService {
       eventId: snapshot.eventId,
     }));
     return this.settle(await this.opts.outbox.add(deliveries), deliveries, 'snapshot');
+  }
+
+  /** A clip follows its event's alert to each destination the alert went to (AlertOutbox holds it until then). */
+  private async acceptClip(clip: ClipReadyPayload, targets: readonly string[]): Promise<Accepted> {
+    if (clip.state === 'failed' && !this.opts.deliversFailedClips) {
+      const reason = `the clip failed: ${clip.reason ?? 'no reason given'}`;
+      const base = { channel: this.opts.channel.name, kind: 'clip' as const, deviceId: clip.cameraId, eventId: clip.eventId };
+      return {
+        reports: targets.map((t) => ({
+          ...base,
+          target: this.display(t),
+          status: 'suppressed' as const,
+          reason,
+          attempts: 0,
+          timeMs: this.now(),
+        })),
+        queued: 0,
+      };
+    }
+    const deliveries: NewDelivery[] = targets.map((target) => ({
+      target,
+      item: 'clip',
+      dedupeKey: `clip:${target}:${clip.cameraId}:${clip.eventId}:${clip.state}`,
+      payload: clip,
+      deviceId: clip.cameraId,
+      eventId: clip.eventId,
+    }));
+    return this.settle(await this.opts.outbox.add(deliveries), deliveries, 'clip');
   }
 
   private settle(results: AddResult[], deliveries: NewDelivery[], kind: DeliveryReport['kind'], warning?: string): Accepted {

@@ -8,10 +8,13 @@
 import { readFile } from 'node:fs/promises';
 import { ALERT_KINDS, ALERT_SEVERITIES, CAMERA_MODES, type Alert, type AlertKind, type AlertSnapshot } from '../types';
 import { ANY_DEVICE_ID_PATTERN } from '../hosted-devices';
+import type { ClipReadyPayload } from '../contract/recordings';
+import { isClipTopic, readClip } from './clip';
 
 export type AlertInput =
   | { type: 'alert'; alert: Alert; image?: Buffer; imageProblem?: string }
   | { type: 'snapshot'; snapshot: AlertSnapshot; image: Buffer }
+  | { type: 'clip'; clip: ClipReadyPayload }
   | { type: 'invalid'; reason: string };
 
 /** Images larger than this are refused: Telegram takes photos up to 10 MB. */
@@ -20,6 +23,10 @@ export const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
 const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
 export async function readAlertInput(payload: unknown, topic: unknown, nowMs: number): Promise<AlertInput> {
+  if (isClipTopic(topic)) {
+    const clip = readClip(payload, topic);
+    return typeof clip === 'string' ? { type: 'invalid', reason: clip } : { type: 'clip', clip };
+  }
   if (typeof payload === 'string') {
     if (!payload.trim()) return { type: 'invalid', reason: 'msg.payload is an empty string' };
     const deviceId = typeof topic === 'string' && topic ? topic : 'flow';

@@ -36,7 +36,7 @@ export interface Channel {
   readonly maxDigest: number;
   /** whether this row may go into a digest with others */
   canDigest(row: OutboxRow): boolean;
-  /** Sends `rows` as one message; for a snapshot, `alert` is the sent alert it adds to. */
+  /** Sends `rows` as one message; for a snapshot or a clip, `alert` is the sent alert it adds to. */
   deliver(rows: OutboxRow[], alert?: OutboxRow): Promise<DeliveryResult>;
   classify(err: unknown): Failure;
   /** whether sent activity alerts are recorded on their activity_events row */
@@ -70,6 +70,13 @@ export interface DispatcherStats {
 
 /** A database error: wait this long before looking at the outbox again. */
 const OUTBOX_ERROR_PAUSE_MS = 5000;
+
+/**
+ * A clip whose alert is still to be sent looks again this long after the alert's next attempt;
+ * the alert's delivery brings it forward at once (AlertOutbox.markSent), so this only bounds
+ * how long a clip waits to learn that its alert failed for good.
+ */
+const CLIP_DEFER_MS = 30_000;
 
 export class Dispatcher {
   readonly stats: DispatcherStats = { sent: 0, failed: 0, retries: 0, inFlight: 0 };
@@ -189,6 +196,20 @@ export class Dispatcher {
     let attempted = false;
     try {
       let alert: OutboxRow | undefined;
+      if (first.item === 'clip' && first.eventId) {
+        alert = await outbox.alertFor(target, first.deviceId, first.eventId);
+        if (alert?.state === 'pending' || alert?.state === 'sending') {
+          // The photo goes first: the clip waits, without counting an attempt.
+          await outbox.defer(first, Math.max(alert.nextAttemptMs, this.now()) + CLIP_DEFER_MS);
+          return;
+        }
+        if (!alert || alert.state !== 'sent') {
+          const reason = `its alert was ${alert?.state ?? 'never sent'}`;
+          await outbox.close(first, 'suppressed', reason, false);
+          this.report(first, 'suppressed', { reason });
+          return;
+        }
+      }
       if (first.item === 'snapshot' && first.eventId) {
         alert = await outbox.alertFor(target, first.deviceId, first.eventId);
         if (alert?.state === 'pending') {
@@ -220,7 +241,7 @@ export class Dispatcher {
       this.stats.sent += sent.length;
       this.stats.lastFailure = undefined;
       for (const row of sent) {
-        this.report(row, row.item === 'snapshot' && row.eventId ? 'updated' : 'sent', {
+        this.report(row, row.item !== 'alert' && row.eventId ? 'updated' : 'sent', {
           messageId: result.messageId,
           digestOf: sent.length > 1 ? sent.length : undefined,
           attempts: row.attempts + 1,
@@ -263,7 +284,7 @@ export class Dispatcher {
       status,
       channel: this.opts.channel.name,
       target: row.target,
-      kind: row.item === 'snapshot' ? 'snapshot' : (row.payload as Alert).kind,
+      kind: row.item === 'alert' ? (row.payload as Alert).kind : row.item,
       deviceId: row.deviceId,
       eventId: row.eventId,
       attempts: row.attempts,

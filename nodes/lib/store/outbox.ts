@@ -7,7 +7,12 @@
  * Snapshots are rows too. One that arrives before its alert was sent is merged
  * into the alert (one photo message); one that arrives after is delivered as an
  * update of the sent message; one that arrives before its alert waits for it.
+ *
+ * Clips (issue 19) follow their alert the same way, but are never merged into it: a clip
+ * whose alert is not sent yet waits (is deferred) until it is, so the chat sees the photo
+ * first and then the video in its place; a clip whose alert was held back or failed goes nowhere.
  */
+import type { ClipReadyPayload } from '../contract/recordings';
 import type { Alert, AlertSnapshot } from '../types';
 import { GroupCommit } from './group-commit';
 import type { Connection } from './sqlite';
@@ -18,7 +23,10 @@ import type { Connection } from './sqlite';
  * waiting for its alert. The rest are final.
  */
 export type OutboxState = 'pending' | 'sending' | 'waiting' | 'sent' | 'failed' | 'suppressed' | 'merged';
-export type OutboxItem = 'alert' | 'snapshot';
+export type OutboxItem = 'alert' | 'snapshot' | 'clip';
+
+/** What a row carries: the alert, snapshot or clip as it arrived (a clip's MP4 stays on disk, named by `file`). */
+export type OutboxPayload = Alert | AlertSnapshot | ClipReadyPayload;
 
 export interface OutboxRow {
   id: number;
@@ -27,7 +35,7 @@ export interface OutboxRow {
   deviceId: string;
   eventId?: string;
   /** the alert or snapshot as it arrived, without its image bytes */
-  payload: Alert | AlertSnapshot;
+  payload: OutboxPayload;
   image?: Buffer;
   silent: boolean;
   state: OutboxState;
@@ -44,7 +52,7 @@ export interface NewDelivery {
   item: OutboxItem;
   /** unique per owner: a second delivery with the same key is a duplicate */
   dedupeKey: string;
-  payload: Alert | AlertSnapshot;
+  payload: OutboxPayload;
   image?: Buffer;
   silent?: boolean;
   deviceId: string;
@@ -190,6 +198,19 @@ export class AlertOutbox {
     return row?.next ?? undefined;
   }
 
+  /** One of this node's rows (a button press names the alert it sits under); undefined for another node's or none. */
+  async get(id: number): Promise<OutboxRow | undefined> {
+    const row = await this.exclusive((db) =>
+      db.get<RawRow>(`SELECT ${COLUMNS} FROM alerts_outbox WHERE owner = ? AND id = ?`, [this.owner, id]),
+    );
+    return row && toRow(row);
+  }
+
+  /** A clip whose alert is not sent yet: looked at again at `atMs` (or sooner, once the alert is sent). No attempt is counted. */
+  async defer(row: OutboxRow, atMs: number): Promise<void> {
+    await this.exclusive((db) => db.run(`UPDATE alerts_outbox SET state = 'pending', next_attempt_ms = ? WHERE id = ?`, [atMs, row.id]));
+  }
+
   /** The alert row a snapshot belongs to: the same device's alert for the event (two cameras may share an event id). */
   async alertFor(target: string, deviceId: string, eventId: string): Promise<OutboxRow | undefined> {
     const row = await this.exclusive((db) => this.alertRow(db, target, deviceId, eventId));
@@ -214,6 +235,22 @@ export class AlertOutbox {
           await db.run(
             `UPDATE alerts_outbox SET has_photo = 1 WHERE owner = ? AND target = ? AND device_id = ? AND event_id = ? AND item = 'alert'`,
             [this.owner, r.target, r.deviceId, r.eventId],
+          );
+        }
+        if (r.item === 'clip' && r.eventId && result.messageId !== undefined) {
+          // The video replaced the photo in the alert's own message: a later snapshot must answer it, not replace the video.
+          await db.run(
+            `UPDATE alerts_outbox SET has_photo = 0 WHERE owner = ? AND target = ? AND device_id = ? AND event_id = ? AND item = 'alert'
+               AND message_id = ?`,
+            [this.owner, r.target, r.deviceId, r.eventId, result.messageId],
+          );
+        }
+        if (r.item === 'alert' && r.eventId) {
+          // A clip that waited for this alert may go now.
+          await db.run(
+            `UPDATE alerts_outbox SET next_attempt_ms = ? WHERE owner = ? AND target = ? AND device_id = ? AND event_id = ?
+               AND item = 'clip' AND state = 'pending' AND next_attempt_ms > ?`,
+            [nowMs, this.owner, r.target, r.deviceId, r.eventId, nowMs],
           );
         }
         if (recordEvent && r.item === 'alert' && r.eventId && (r.payload as Alert).kind === 'activity' && result.messageId) {
@@ -272,6 +309,16 @@ export class AlertOutbox {
     let image = d.image;
     let nextAttemptMs = nowMs;
 
+    if (d.item === 'clip' && d.eventId && state === 'pending') {
+      const alert = await this.alertRow(db, d.target, d.deviceId, d.eventId);
+      if (!alert) {
+        state = 'waiting';
+        nextAttemptMs = nowMs + this.snapshotWaitMs;
+      } else if (alert.state !== 'pending' && alert.state !== 'sending' && alert.state !== 'sent') {
+        state = 'suppressed';
+        reason = `its alert was ${alert.state}${alert.last_error ? ` (${alert.last_error})` : ''}`;
+      }
+    }
     if (d.item === 'snapshot' && d.eventId && state === 'pending') {
       const alert = await this.alertRow(db, d.target, d.deviceId, d.eventId);
       if (!alert) {
@@ -315,6 +362,7 @@ export class AlertOutbox {
         [image, this.owner, d.target, d.deviceId, d.eventId!],
       );
     }
+    if (d.item === 'alert' && d.eventId) await this.releaseWaitingClips(db, d, state, reason, nowMs);
     if (d.item === 'alert' && d.eventId && state === 'pending' && !image) {
       // A snapshot that came first has waited for this alert: send them as one photo.
       const waiting = await db.get<{ id: number; image: Buffer | null }>(
@@ -332,6 +380,19 @@ export class AlertOutbox {
       }
     }
     return { id: lastID, duplicate: false, state, reason };
+  }
+
+  /** A clip that came before its alert: it goes once the alert is sent, or nowhere if the alert is held back. */
+  private async releaseWaitingClips(db: Connection, d: NewDelivery, state: OutboxState, reason: string | undefined, nowMs: number) {
+    const where = `owner = ? AND target = ? AND device_id = ? AND event_id = ? AND item = 'clip' AND state = 'waiting'`;
+    const args = [this.owner, d.target, d.deviceId, d.eventId!];
+    if (state === 'pending')
+      await db.run(`UPDATE alerts_outbox SET state = 'pending', next_attempt_ms = ? WHERE ${where}`, [nowMs, ...args]);
+    else
+      await db.run(`UPDATE alerts_outbox SET state = 'suppressed', last_error = ? WHERE ${where}`, [
+        `its alert was ${state}: ${reason ?? ''}`,
+        ...args,
+      ]);
   }
 
   private alertRow(db: Connection, target: string, deviceId: string, eventId: string): Promise<RawRow | undefined> {
@@ -364,7 +425,7 @@ function toRow(r: RawRow): OutboxRow {
     item: r.item,
     deviceId: r.device_id,
     eventId: r.event_id ?? undefined,
-    payload: JSON.parse(r.alert) as Alert | AlertSnapshot,
+    payload: JSON.parse(r.alert) as OutboxPayload,
     image: r.image ?? undefined,
     silent: r.silent === 1,
     state: r.state,

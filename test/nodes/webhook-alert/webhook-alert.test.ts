@@ -289,6 +289,58 @@ describe('webhook-alert node', () => {
     assert.equal(row!.state, 'sent');
   });
 
+  it('POSTs the clip after its alert as item "clip", with the clip URL under the public address or as the API path', async () => {
+    const clipOf = (eventId: string, state: 'ready' | 'failed' = 'ready') => ({
+      cameraId: CAMERA,
+      eventId,
+      state,
+      startMs: Date.UTC(2026, 10, 27, 1, 1, 58),
+      endMs: Date.UTC(2026, 10, 27, 1, 2, 20),
+      durationMs: state === 'ready' ? 22_000 : null,
+      bytes: state === 'ready' ? 123_456 : null,
+      url: `/api/recordings/${CAMERA}/clips/${eventId}`,
+      file: state === 'ready' ? '/var/lib/picam/recordings/clip.mp4' : null,
+      ...(state === 'failed' ? { reason: 'no segments around the event' } : {}),
+    });
+    await load({ alert: { publicUrl: 'https://cams.example.org/picam/' } });
+    node('wa').receive({ topic: 'clip/ready', payload: clipOf('wh-clip') }); // before its alert: it waits for it
+    node('wa').receive({ payload: motion('wh-clip') });
+    await until('alert and clip POSTed', () => hook.requests.length === 2, 10_000);
+    const [alert, clip] = hook.requests;
+    assert.equal(alert!.body.item, 'alert', 'the alert first');
+    assert.equal(clip!.body.item, 'clip');
+    assert.equal(clip!.body.clipUrl, `https://cams.example.org/picam/api/recordings/${CAMERA}/clips/wh-clip`);
+    assert.equal(clip!.body.alert.eventId, 'wh-clip');
+    assert.equal(clip!.body.alert.durationMs, 22_000);
+    assert.equal(clip!.body.alert.file, undefined, "the runtime's file path stays here");
+    assert.match(clip!.body.summary, /clip of event wh-clip .* ready \(22 s\)/);
+
+    node('wa').receive({ topic: 'clip/failed', payload: clipOf('wh-clip', 'failed') });
+    await until('the failed clip POSTed too', () => hook.requests.length === 3, 10_000);
+    assert.equal(hook.requests[2]!.body.alert.state, 'failed');
+    assert.match(hook.requests[2]!.body.summary, /failed: no segments/);
+  });
+
+  it('gives the API path as the clip URL without a public address', async () => {
+    await load();
+    node('wa').receive({ payload: motion('wh-clip2') });
+    node('wa').receive({
+      topic: 'clip/ready',
+      payload: {
+        cameraId: CAMERA,
+        eventId: 'wh-clip2',
+        startMs: 1,
+        endMs: 2,
+        durationMs: 1,
+        bytes: 1,
+        url: `/api/recordings/${CAMERA}/clips/wh-clip2`,
+        file: '/tmp/x.mp4',
+      },
+    });
+    await until('alert and clip POSTed', () => hook.requests.length === 2, 10_000);
+    assert.equal(hook.requests[1]!.body.clipUrl, `/api/recordings/${CAMERA}/clips/wh-clip2`);
+  });
+
   it('POSTs a snapshot that arrives after its alert was sent as item "snapshot", reported updated', async () => {
     const { reports } = await load();
     node('wa').receive({ payload: motion('evt-snap') });
