@@ -141,20 +141,22 @@ export class EventTimeline {
     void this.showClips(page.events, ++this.loads);
   }
 
-  /** Puts Play clip / Download MP4 on the rows whose event has a clip: the row's own `clip` field, else the recorder's time line. */
+  /**
+   * Puts Play clip / Download MP4 on the rows whose event has a clip (the row's `clip`, filled by
+   * the store), with the clip's state and times from the recorder's time line: one request per
+   * camera that has clips on this page, none for a page without.
+   */
   private async showClips(events: EventRow[], load: number): Promise<void> {
-    const withField = events.filter((e) => withClip(e).clip !== undefined);
-    const clips = new Map<string, EventClip>();
-    for (const e of withField) if (withClip(e).clip) clips.set(`${e.camera_id}/${e.event_id}`, withClip(e).clip!);
     const asked = events
-      .filter((e) => withClip(e).clip === undefined && e.start_timestamp !== null)
+      .filter((e) => e.clip !== null && e.start_timestamp !== null)
       .map((e) => ({
         cameraId: e.camera_id,
         eventId: e.event_id,
         startMs: (e.start_timestamp ?? 0) * 1000,
         endMs: ((e.end_timestamp ?? e.start_timestamp ?? 0) as number) * 1000,
       }));
-    if (asked.length) for (const [k, c] of await clipsFor(asked)) clips.set(k, c);
+    if (asked.length === 0) return;
+    const clips = await clipsFor(asked);
     if (load !== this.loads) return; // another page is shown by now
     for (const [key, clip] of clips) {
       const shown = this.clipSlots.get(key);
@@ -319,4 +321,3 @@ export class EventTimeline {
 }
 
 /** An event row, with the clip the API may add to it one day (undefined: the API does not say). */
-const withClip = (e: EventRow): EventRow & { clip?: EventClip | null } => e as EventRow & { clip?: EventClip | null };

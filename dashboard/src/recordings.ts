@@ -85,7 +85,7 @@ export function clipPlayer(clip: EventClip, cameraName: string, onClose: () => v
 
 /**
  * The clips of the events on one page of the timeline, asked of the recorder once per camera
- * (the event rows carry no clip: the recorder keeps them). Events further apart than the
+ * (an event row says only that its event has a clip, and where). Events further apart than the
  * route's two days are looked up around the newest ones only.
  */
 export async function clipsFor(

@@ -241,6 +241,7 @@ const CLOUD_ONLY = [
   'PICAM_REBOOT_TTL_SECONDS',
   'PICAM_SETTINGS_TTL_SECONDS',
   'PICAM_MODE_TTL_SECONDS',
+  'PICAM_PUBLIC_URL', // the dashboard's address in alert links (issue 19)
 ];
 const CLOUD_ONLY_PREFIXES = [
   'TELEGRAM_',

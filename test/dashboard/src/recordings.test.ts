@@ -3,14 +3,16 @@
  * an event's clip plays from its row and downloads, a camera's day of recordings draws its
  * segments and events and plays from a click, the storage panel shows disk use and the low
  * state, and a signed link from an alert leads through the login to the event's clip.
- * The recorder lives on another branch: a stand-in router answers its four routes where the
- * recorder mounts them (test/support/fake-recorder.ts), with a real MP4 made by ffmpeg.
+ * A stand-in router answers the recorder's four routes where the recorder mounts them
+ * (test/support/fake-recorder.ts), with a real MP4 made by ffmpeg; the event's clip row is put
+ * in the store as the recorder writes it, so /api/events names the clip.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
+import sqlite3 from 'sqlite3';
 import { settingsFor } from '../../../cli/runtime/roles';
 import { startRuntime, type RunningRuntime } from '../../../cli/runtime/runtime';
 import { API_PATHS, apiUrl } from '../../../nodes/lib/contract/api-routes';
@@ -45,6 +47,23 @@ const clip: EventClip = {
   bytes: 0,
   url: apiUrl(API_PATHS.recordingClip, { cameraId: CAMERA, eventId: EVENT }),
 };
+
+/** The clip's row as the recorder writes it (nodes/lib/store/recordings.ts): what /api/events reads. */
+async function storeClip(dbFile: string, c: EventClip): Promise<void> {
+  const db = new sqlite3.Database(dbFile);
+  try {
+    await new Promise<void>((resolve, reject) =>
+      db.run(
+        `INSERT INTO recording_clips (camera_id, event_id, state, start_ms, end_ms, duration_ms, bytes, file, updated_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [c.cameraId, c.eventId, c.state, c.startMs, c.endMs, c.durationMs, c.bytes, `${c.cameraId}/clips/${c.eventId}.mp4`, Date.now()],
+        (err) => (err ? reject(err) : resolve()),
+      ),
+    );
+  } finally {
+    db.close();
+  }
+}
 
 async function login(page: Page): Promise<void> {
   await page.getByLabel('User name').fill(LOGINS.api.username);
@@ -119,6 +138,7 @@ describe('recordings in the dashboard', { skip: skipWithoutChromium || skipWitho
     await camera.publishAsync(topics.connection(CAMERA), JSON.stringify(connected(Math.floor(noon / 1000) - 60)), { qos: 1 });
     await camera.publishAsync(topics.start(CAMERA), JSON.stringify(activity(EVENT, Math.floor(noon / 1000))), { qos: 1 });
     await camera.publishAsync(topics.stop(CAMERA), JSON.stringify(activity(EVENT, Math.floor(noon / 1000) + 10)), { qos: 1 });
+    await storeClip(join(dataDir, 'picam-guardian.db'), clip);
     browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
     page = await browser.newPage();
     await page.goto(`${runtime.url}/dashboard/`);
