@@ -139,7 +139,8 @@ export default function register(RED: NodeAPI): void {
           void reply(chat, `No picture came from ${camera.name} within ${SNAPSHOT_TIMEOUT_MS / 1000} s.`);
         }, SNAPSHOT_TIMEOUT_MS);
         snapshotRequests.set(request.requestId, { chat, camera: camera.id, timer });
-        node.send([null, null, { topic: 'snapshot', payload: request }]);
+        // deviceId on the message too: camera nodes (ipcam, rpicam-rtsp) read their target there.
+        node.send([null, null, { topic: 'snapshot', deviceId: camera.id, payload: request }]);
         return true;
       };
 

@@ -13,6 +13,7 @@ import { describeStoreError, isTransientStoreError } from '../store-errors';
 import { compact, StatusReporter, type StatusLevel } from '../status';
 import type { CameraMode, DeliveryReport } from '../types';
 import { InvalidAlert, type AlertService } from './alert-service';
+import { cameraPicture } from './contract';
 import type { FormatOptions } from './format';
 import { parseModes, type PolicyOptions } from './policy';
 
@@ -132,7 +133,8 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
       return;
     }
     if (!service) return; // not called before the outbox is open (useDatabase)
-    service.accept(msg.payload, msg.topic, w.targetsFor?.(msg.payload)).then(
+    const payload = cameraPicture(msg as Parameters<typeof cameraPicture>[0]) ?? msg.payload;
+    service.accept(payload, msg.topic, w.targetsFor?.(payload)).then(
       (accepted) => {
         if (isRetry) {
           retryAttempt = 0;

@@ -22,6 +22,24 @@ export const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
+/**
+ * A camera node's picture as the camera node sends it (rpicam-rtsp and ipcam: `topic` "snapshot",
+ * the JPEG as `payload`, the `deviceId` and the `requestId` it answers on the message), taken as the
+ * AlertSnapshot it is, so a flow wires a camera node's pictures straight into an alert node.
+ */
+export function cameraPicture(msg: {
+  topic?: unknown;
+  payload?: unknown;
+  deviceId?: unknown;
+  requestId?: unknown;
+  eventId?: unknown;
+  timeMs?: unknown;
+}): AlertSnapshot | undefined {
+  if (msg.topic !== 'snapshot' || !Buffer.isBuffer(msg.payload)) return undefined;
+  const { deviceId, requestId, eventId, timeMs } = msg;
+  return { kind: 'snapshot', deviceId, requestId, eventId, timeMs, image: msg.payload } as AlertSnapshot;
+}
+
 export async function readAlertInput(payload: unknown, topic: unknown, nowMs: number): Promise<AlertInput> {
   if (isClipTopic(topic)) {
     const clip = readClip(payload, topic);

@@ -258,6 +258,14 @@ describe('telegram-alert node', () => {
     node('ta').receive({ payload: { kind: 'snapshot', deviceId: CAMERA, requestId: request.payload.requestId, image: testPng(5, 5) } });
     await fake.waitFor((f) => f.sent(CHAT).some((m) => m.method === 'sendPhoto'));
     assert.equal(fake.conflicts, 0);
+
+    // A camera node (ipcam, rpicam-rtsp) reads its target on the message, and answers with its
+    // own picture message (the JPEG as payload): the cloud flow wires them to each other directly.
+    fake.userSays(CHAT, '/snapshot Front Door');
+    const second = (await snapshots.wait(2, 5000))[1]!;
+    assert.equal(second.deviceId, CAMERA);
+    node('ta').receive({ topic: 'snapshot', payload: testPng(6, 6), deviceId: CAMERA, requestId: second.payload.requestId });
+    await fake.waitFor((f) => f.sent(CHAT).filter((m) => m.method === 'sendPhoto').length === 2, 5000, 'the camera node\'s picture sent');
   });
 
   it('shows on its status when another client polls the same bot token', async () => {
