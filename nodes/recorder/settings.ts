@@ -7,8 +7,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { NodeDef } from 'node-red';
 import { RECORDING_MODES, type RecordingMode } from '../lib/contract/recordings';
-import type { RecordedCamera } from '../lib/recording/recorder-service';
-import type { RetentionRules } from '../lib/recording/retention';
+import type { RecordedCamera, RecorderOptions } from '../lib/recording/recorder-service';
 import { parseList, parseNumber, SETTINGS, type SettingName } from '../lib/settings';
 import { DEVICE_ID_PATTERN } from '../lib/types';
 import { hiddenInputArgs, concatScript, rtspFailure } from '../rpicam-rtsp/rtsp-input';
@@ -41,16 +40,12 @@ export interface RecorderCredentials {
   rtspPassword?: string;
 }
 
-export interface RecorderConfig {
-  root: string;
+/** What the node's properties and environment configure of the service's options. */
+export interface RecorderConfig extends Pick<
+  RecorderOptions,
+  'root' | 'defaultMode' | 'preRollMs' | 'postRollMs' | 'maxClipMs' | 'segmentSeconds' | 'rules' | 'ffmpegPath'
+> {
   cameras: RecordedCamera[];
-  defaultMode: RecordingMode;
-  preRollMs: number;
-  postRollMs: number;
-  maxClipMs: number;
-  segmentSeconds: number;
-  rules: RetentionRules;
-  ffmpegPath?: string;
   /** the passwords of the sources, to scrub from anything that leaves the node */
   secrets: string[];
 }

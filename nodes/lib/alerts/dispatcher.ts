@@ -203,12 +203,7 @@ export class Dispatcher {
           await outbox.defer(first, Math.max(alert.nextAttemptMs, this.now()) + CLIP_DEFER_MS);
           return;
         }
-        if (!alert || alert.state !== 'sent') {
-          const reason = `its alert was ${alert?.state ?? 'never sent'}`;
-          await outbox.close(first, 'suppressed', reason, false);
-          this.report(first, 'suppressed', { reason });
-          return;
-        }
+        if (await this.withoutItsAlert(first, alert)) return;
       }
       if (first.item === 'snapshot' && first.eventId) {
         alert = await outbox.alertFor(target, first.deviceId, first.eventId);
@@ -218,12 +213,7 @@ export class Dispatcher {
           this.report(first, 'updated', { reason: 'added to its alert, which is waiting for a retry' });
           return;
         }
-        if (!alert || alert.state !== 'sent') {
-          const reason = `its alert was ${alert?.state ?? 'never sent'}`;
-          await outbox.close(first, 'suppressed', reason, false);
-          this.report(first, 'suppressed', { reason });
-          return;
-        }
+        if (await this.withoutItsAlert(first, alert)) return;
       }
       await outbox.claim(rows);
       let result: DeliveryResult;
@@ -254,6 +244,15 @@ export class Dispatcher {
     } finally {
       if (!attempted) this.limiter.release(target);
     }
+  }
+
+  /** A picture or clip whose alert was never sent (held back, failed, gone) is not sent either. */
+  private async withoutItsAlert(row: OutboxRow, alert: OutboxRow | undefined): Promise<boolean> {
+    if (alert?.state === 'sent') return false;
+    const reason = `its alert was ${alert?.state ?? 'never sent'}`;
+    await this.opts.outbox.close(row, 'suppressed', reason, false);
+    this.report(row, 'suppressed', { reason });
+    return true;
   }
 
   private async failed(target: string, rows: OutboxRow[], failure: Failure): Promise<void> {
