@@ -120,7 +120,9 @@ export class BatchWriter {
     this.queue.push({ records, callback });
     this.queued += records.length;
     this.stats.pending = this.queued;
-    this.due();
+    // A batch is already what waiting would gather: it starts the next turn (units of this one join).
+    if (records.length > 1) this.soon();
+    else this.due();
   }
 
   /**
@@ -132,9 +134,15 @@ export class BatchWriter {
     if (this.closed) return Promise.reject(new Error('database is closed'));
     return new Promise<T>((resolve, reject) => {
       this.joined.push({ task, resolve: resolve as (v: unknown) => void, reject });
-      // Nothing to wait for: the commit starts on the next turn (records arriving meanwhile join).
-      if (!this.retryTimer && !this.running && !this.timer) this.timer = setTimeout(() => this.kick(), 0);
+      this.soon();
     });
+  }
+
+  /** Nothing to wait for: the commit starts on the next turn, or right after the one running. */
+  private soon(): void {
+    if (this.retryTimer || this.running) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.kick(), 0);
   }
 
   private due(): void {
