@@ -129,8 +129,13 @@ export class EventStore {
   /** The outbox of one alert node (`owner`, its node id) on one channel. */
   outbox(channel: string, owner: string, snapshotWaitMs?: number): AlertOutbox {
     // Its adds join the next record transaction: an alert costs no commit of its own.
-    return new AlertOutbox((task) => this.writer.exclusive(task), channel, owner, snapshotWaitMs, Date.now, (task) =>
-      this.writer.join(task),
+    return new AlertOutbox(
+      (task) => this.writer.exclusive(task),
+      channel,
+      owner,
+      snapshotWaitMs,
+      Date.now,
+      (task) => this.writer.join(task),
     );
   }
 

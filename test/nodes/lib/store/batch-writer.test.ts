@@ -99,7 +99,9 @@ describe('batch writer: alert outbox adds join the record transaction', () => {
     const telegram = store.outbox('telegram', 'node-telegram');
     const webhook = store.outbox('webhook', 'node-webhook');
     const commits = countCommits();
-    const record = new Promise<void>((resolve, reject) => store.write(start('evt_1', 1_700_000_000_000), (e) => (e ? reject(e) : resolve())));
+    const record = new Promise<void>((resolve, reject) =>
+      store.write(start('evt_1', 1_700_000_000_000), (e) => (e ? reject(e) : resolve())),
+    );
     const [t, w] = await Promise.all([telegram.add([delivery('evt_1')]), webhook.add([delivery('evt_1', { target: 'hook' })]), record]);
     commits.stop();
     assert.equal(commits.n, 1, 'one COMMIT for the row and both outboxes');
@@ -130,7 +132,10 @@ describe('batch writer: alert outbox adds join the record transaction', () => {
     );
     assert.equal(commits.n, 1, 'the failed add rolled back to its savepoint, not the whole transaction');
     await store.close();
-    assert.deepEqual(await rows(store.file, 'SELECT event_id FROM alerts_outbox ORDER BY id'), [{ event_id: 'evt_1' }, { event_id: 'evt_2' }]);
+    assert.deepEqual(await rows(store.file, 'SELECT event_id FROM alerts_outbox ORDER BY id'), [
+      { event_id: 'evt_1' },
+      { event_id: 'evt_2' },
+    ]);
     assert.deepEqual(await rows(store.file, 'SELECT count(*) AS n FROM sensor_readings'), [{ n: 1 }]);
   });
 
