@@ -14,8 +14,9 @@
  * callback. Other writers on the same connection (the alerts outbox) may ask to
  * `join` the next record transaction instead of running their own: an activity
  * that is also an alert for two alert nodes then costs one COMMIT (one fsync),
- * not three. Each joined task runs inside its own SAVEPOINT, so one that fails
- * fails alone.
+ * not three. A joined task that throws fails alone: the transaction is rolled
+ * back and runs again without it (no savepoint per task: each would be two more
+ * trips to SQLite's thread on the happy path).
  */
 import { backoffMs } from '../backoff';
 import type { HealthState } from '../health';
@@ -126,9 +127,10 @@ export class BatchWriter {
   }
 
   /**
-   * Runs `task` inside the next record transaction, after its records, in a SAVEPOINT of its
-   * own; resolves after that transaction committed. A task that throws is rolled back alone and
-   * rejects; while the store cannot write, tasks wait with the records.
+   * Runs `task` inside the next record transaction, after its records; resolves after that
+   * transaction committed. A task that throws rejects, and the transaction runs again without
+   * it (so a task may run more than once: it must only touch the database). While the store
+   * cannot write, tasks wait with the records.
    */
   join<T>(task: (conn: Connection) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new Error('database is closed'));
@@ -211,17 +213,28 @@ export class BatchWriter {
     let records = 0;
     for (const p of batch) records += p.records.length;
     try {
-      const outcomes = await this.transaction(batch, joined);
+      const values = await this.transaction(batch, joined);
       this.stats.transactions++;
       this.stats.committedRecords += records;
       this.writable();
       for (const p of batch) p.callback();
-      settleJoined(joined, outcomes);
+      joined.forEach((j, i) => j.resolve(values[i]));
       return;
     } catch (err) {
+      if (err instanceof JoinedTaskFailed) {
+        // That task fails alone; everything else goes again without it.
+        joined[err.index]!.reject(err.cause);
+        return this.commit(
+          batch,
+          joined.filter((_, i) => i !== err.index),
+        );
+      }
       this.stats.lastError = (err as Error).message;
       if (isTransientStoreError(err)) return this.holdBack(batch, joined, err);
-      if (batch.length === 0) return settleJoined(joined, undefined, err);
+      if (batch.length === 0) {
+        for (const j of joined) j.reject(err);
+        return;
+      }
       if (records === 1 && joined.length === 0) {
         this.stats.failedRecords++;
         batch[0]!.callback(err as Error);
@@ -284,7 +297,7 @@ export class BatchWriter {
   private holdBack(rest: Pending[], joined: Joined[], err: unknown): void {
     if (this.closing) {
       for (const p of rest) p.callback(err as Error);
-      settleJoined(joined, undefined, err);
+      for (const j of joined) j.reject(err);
       return;
     }
     this.queue = rest.concat(this.queue);
@@ -320,54 +333,38 @@ export class BatchWriter {
     for (const l of this.healthListeners) l(h);
   }
 
-  /**
-   * One transaction: the units' records, then each joined task in a SAVEPOINT of its own.
-   * Returns each task's outcome; a task that failed was rolled back to its savepoint.
-   */
-  private async transaction(batch: readonly Pending[], joined: readonly Joined[] = []): Promise<Outcome[]> {
+  /** One transaction: the units' records, then each joined task; returns the tasks' results. */
+  private async transaction(batch: readonly Pending[], joined: readonly Joined[] = []): Promise<unknown[]> {
     const records = batch.length === 1 ? batch[0]!.records : batch.flatMap((p) => p.records);
-    const outcomes: Outcome[] = [];
+    const values: unknown[] = [];
     await this.conn.run('BEGIN IMMEDIATE');
     try {
       if (records.length > 0) for (const st of batchStatements(records, this.now())) await this.conn.run(st.sql, st.params);
-      for (const j of joined) outcomes.push(await this.runJoined(j));
+      for (const [index, j] of joined.entries()) {
+        try {
+          values.push(await j.task(this.conn));
+        } catch (err) {
+          // The store cannot write at all: the whole transaction goes back, and comes again.
+          throw isTransientStoreError(err) ? err : new JoinedTaskFailed(index, err);
+        }
+      }
       await this.conn.run('COMMIT');
     } catch (err) {
       await this.conn.run('ROLLBACK').catch(() => undefined /* already rolled back by SQLite */);
       throw err;
     }
-    return outcomes;
-  }
-
-  private async runJoined(j: Joined): Promise<Outcome> {
-    await this.conn.run('SAVEPOINT joined');
-    try {
-      const value = await j.task(this.conn);
-      await this.conn.run('RELEASE joined');
-      return { ok: true, value };
-    } catch (error) {
-      // The store cannot write at all: the whole transaction goes back, and comes again.
-      if (isTransientStoreError(error)) throw error;
-      try {
-        await this.conn.run('ROLLBACK TO joined');
-        await this.conn.run('RELEASE joined');
-      } catch {
-        throw error; // SQLite already ended the transaction: fail it as a whole
-      }
-      return { ok: false, error };
-    }
+    return values;
   }
 }
 
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+/** A joined task threw for a reason of its own: it fails, the others go again without it. */
+class JoinedTaskFailed extends Error {
+  constructor(
+    readonly index: number,
+    override readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
 
 const noop = (): void => undefined;
-
-/** Resolves or rejects each joined task: with its own outcome, or with `err` for all. */
-function settleJoined(joined: readonly Joined[], outcomes: readonly Outcome[] | undefined, err?: unknown): void {
-  joined.forEach((j, i) => {
-    const o = outcomes?.[i];
-    if (o?.ok) j.resolve(o.value);
-    else j.reject(o ? o.error : err);
-  });
-}

@@ -50,7 +50,7 @@ async function load() {
     { id: 'alerts', type: 'helper' },
   ];
   await helper.load([databaseNode, processorNode, eventsNode], flow);
-  const store = await (helper.getNode('db') as PicamDatabaseNode).acquire(node('confirmed'));
+  const store = await (helper.getNode('db') as PicamDatabaseNode).acquire(node('confirmed') as never);
   return { file, store, p: node('p'), confirmed: new Collector('confirmed'), alerts: new Collector('alerts') };
 }
 
