@@ -291,6 +291,18 @@ export interface RecordBatchMessage {
   payload: StoreRecord[];
 }
 
+export const ALERT_BATCH_TOPIC = 'alerts';
+
+/**
+ * mqtt-processor output 2 for a batch → alert nodes: the batch's alerts (snapshots excepted,
+ * which still leave one message each as `alert/snapshot`), in input order. An alert node takes
+ * each as if it had come alone; the message carries the batch's receipt.
+ */
+export interface AlertBatchMessage {
+  topic: typeof ALERT_BATCH_TOPIC;
+  payload: Alert[];
+}
+
 /** Whether `msg` is a batch of device messages (picam-broker's batch shape). */
 export function isDeviceBatch(msg: { topic?: unknown; payload?: unknown }): msg is DeviceBatchMessage {
   return msg.topic === DEVICE_BATCH_TOPIC && Array.isArray(msg.payload);

@@ -9,9 +9,12 @@ import { RECEIPT_PROPERTY } from '../lib/ingest/receipts';
 import { exposeCounters } from '../lib/metrics';
 import { compact, StatusReporter, ThrottledWarn, type StatusLevel } from '../lib/status';
 import {
+  ALERT_BATCH_TOPIC,
   CAMERA_MODES,
   isDeviceBatch,
   RECORD_BATCH_TOPIC,
+  type Alert,
+  type AlertBatchMessage,
   type CameraMode,
   type DeviceBatchMessage,
   type Reply,
@@ -114,7 +117,8 @@ export default function register(RED: NodeAPI): void {
      */
     const handleBatch = (msg: NodeMessageInFlow & DeviceBatchMessage, send: Send, done: Done) => {
       const records: StoreRecord[] = [];
-      let alerts: NodeMessage[] | null = null;
+      let batchAlerts: Alert[] | undefined;
+      let snapshots: NodeMessage[] | undefined;
       let commands: NodeMessage[] | null = null;
       const receipt = (msg as Record<string, unknown>)[RECEIPT_PROPERTY];
       for (const item of msg.payload as unknown[]) {
@@ -123,7 +127,11 @@ export default function register(RED: NodeAPI): void {
         const out = processor.handleDevice(topic, m.payload, m.resent === true);
         reportRejected(topic || '(no topic)', out);
         if (out.record) records.push(out.record);
-        for (const a of out.alerts) (alerts ??= []).push({ topic: `alert/${a.kind}`, payload: a, [RECEIPT_PROPERTY]: receipt });
+        for (const a of out.alerts) {
+          // Snapshots go alone (the gateway takes them by topic); the batch's alerts as one message.
+          if (a.kind === 'snapshot') (snapshots ??= []).push({ topic: 'alert/snapshot', payload: a, [RECEIPT_PROPERTY]: receipt });
+          else (batchAlerts ??= []).push(a);
+        }
         for (const c of out.commands) (commands ??= []).push({ ...c });
       }
       let recordMsg: NodeMessage | null = null;
@@ -131,6 +139,11 @@ export default function register(RED: NodeAPI): void {
         recordMsg = msg as NodeMessage;
         recordMsg.topic = RECORD_BATCH_TOPIC;
         recordMsg.payload = records;
+      }
+      let alerts: NodeMessage[] | null = snapshots ?? null;
+      if (batchAlerts) {
+        const batch: AlertBatchMessage & NodeMessage = { topic: ALERT_BATCH_TOPIC, payload: batchAlerts, [RECEIPT_PROPERTY]: receipt };
+        (alerts ??= []).unshift(batch);
       }
       send([recordMsg, alerts, commands, null]);
       showCounts();

@@ -87,9 +87,13 @@ describe('mqtt-processor + sqlite-events: batches from the broker', () => {
     const dead = await rows<{ reason: string }>(f.file, 'SELECT reason FROM dead_letters ORDER BY id');
     assert.equal(dead.length, 2);
     assert.match(dead[0]!.reason, /JSON/);
-    // The activity's alert still leaves, as its own message on the alert contract.
-    const [alert] = await f.alerts.wait(1);
-    assert.equal(alert!.topic, 'alert/activity');
+    // The batch's alerts leave as one message, an array on the alert contract.
+    const [alerts] = await f.alerts.wait(1);
+    assert.equal(alerts!.topic, 'alerts');
+    assert.deepEqual(
+      (alerts!.payload as Array<{ kind: string; eventId?: string }>).map((a) => [a.kind, a.eventId]),
+      [['activity', 'evt_batch_1']],
+    );
   });
 
   it('still takes single MQTT messages, one record message each', async () => {
