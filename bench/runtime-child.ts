@@ -92,8 +92,13 @@ async function main() {
   role.node.externalModules = { autoInstall: false };
   const runtime = await startRuntime(role, [args.flowFile]);
   if (args.via === 'onComplete') {
-    runtime.hooks.add('onComplete.bench', (e: { node: { id: string }; msg: { payload?: { timeMs?: number } }; error?: unknown }) => {
-      if (e.node.id === args.committedNode && !e.error) record(e.msg.payload?.timeMs);
+    type Committed = { timeMs?: number } | Array<{ timeMs?: number }>;
+    runtime.hooks.add('onComplete.bench', (e: { node: { id: string }; msg: { payload?: Committed }; error?: unknown }) => {
+      if (e.node.id !== args.committedNode || e.error) return;
+      // A batch of records (picam-broker's batches) completes once for all of them.
+      const p = e.msg.payload;
+      if (Array.isArray(p)) for (const r of p) record(r?.timeMs);
+      else record(p?.timeMs);
     });
   } else {
     runtime.hooks.add('onSend.bench', (events: Array<{ source: { id: string }; msg: { sentAt?: number } }>) => {

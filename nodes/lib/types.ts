@@ -248,6 +248,66 @@ export type StoreRecord =
 
 export type RecordKind = StoreRecord['kind'];
 
+// ---------------------------------------------------------------- ingest batches
+// The ingest path hands messages on in batches: one Node-RED message per
+// event-loop turn instead of one per device message, so the broker → processor →
+// store hops, their hooks and the receipts are paid once per batch. Every node on
+// the path still takes the single-message shapes too (an `mqtt in` message; a msg
+// whose payload is one StoreRecord).
+
+/** One device message as the embedded broker hands it on: the shape `mqtt in` sends. */
+export interface DeviceMessage {
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+  /** the publishing client's id (its device id) */
+  clientId: string;
+  /** sent again after it was not stored: the processor must not drop it as a duplicate */
+  resent?: boolean;
+}
+
+export const DEVICE_BATCH_TOPIC = 'device-batch';
+
+/**
+ * picam-broker output (property `maxBatch` above 1) → mqtt-processor: the device messages that
+ * arrived in one event-loop turn (at most `maxBatch`), in arrival order, so per device in order.
+ * The batch is acknowledged to the devices once everything made of it is committed.
+ */
+export interface DeviceBatchMessage {
+  topic: typeof DEVICE_BATCH_TOPIC;
+  payload: DeviceMessage[];
+}
+
+export const RECORD_BATCH_TOPIC = 'records';
+
+/**
+ * mqtt-processor output 1 for a batch → sqlite-events: the batch's records, dead letters included,
+ * in input order; the store commits them in one transaction and completes the message after COMMIT.
+ * Also sqlite-events output 1 with `confirmations: batch`: the records of one committed transaction.
+ */
+export interface RecordBatchMessage {
+  topic: typeof RECORD_BATCH_TOPIC;
+  payload: StoreRecord[];
+}
+
+export const ALERT_BATCH_TOPIC = 'alerts';
+
+/**
+ * mqtt-processor output 2 for a batch → alert nodes: the batch's alerts (snapshots excepted,
+ * which still leave one message each as `alert/snapshot`), in input order. An alert node takes
+ * each as if it had come alone; the message carries the batch's receipt.
+ */
+export interface AlertBatchMessage {
+  topic: typeof ALERT_BATCH_TOPIC;
+  payload: Alert[];
+}
+
+/** Whether `msg` is a batch of device messages (picam-broker's batch shape). */
+export function isDeviceBatch(msg: { topic?: unknown; payload?: unknown }): msg is DeviceBatchMessage {
+  return msg.topic === DEVICE_BATCH_TOPIC && Array.isArray(msg.payload);
+}
+
 // ---------------------------------------------------------------- alerts
 // The alert contract. mqtt-processor (output 2), mediamtx-health and the camera
 // nodes emit `Alert`s as msg.payload; every alert node (telegram-alert,

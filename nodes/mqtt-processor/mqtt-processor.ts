@@ -8,7 +8,18 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'nod
 import { RECEIPT_PROPERTY } from '../lib/ingest/receipts';
 import { exposeCounters } from '../lib/metrics';
 import { compact, StatusReporter, ThrottledWarn, type StatusLevel } from '../lib/status';
-import { CAMERA_MODES, type CameraMode, type Reply } from '../lib/types';
+import {
+  ALERT_BATCH_TOPIC,
+  CAMERA_MODES,
+  isDeviceBatch,
+  RECORD_BATCH_TOPIC,
+  type Alert,
+  type AlertBatchMessage,
+  type CameraMode,
+  type DeviceBatchMessage,
+  type Reply,
+  type StoreRecord,
+} from '../lib/types';
 import { useDatabase } from '../lib/database-user';
 import { DEFAULTS, parseList } from '../lib/settings';
 import type { PicamDatabaseNode } from '../picam-database/picam-database';
@@ -94,7 +105,53 @@ export default function register(RED: NodeAPI): void {
     const reply = (msg: NodeMessageInFlow, statusCode: number, body: Reply): NodeMessage =>
       Object.assign(msg, { statusCode, payload: body });
 
+    const reportRejected = (topic: string, out: ProcessorOutput) => {
+      if (out.rejected) warn.warnNow(`rejected ${topic}: ${out.rejected} (kept in dead letters)`);
+      else if (out.clockWarning) warn.warnNow(`${topic}: ${out.clockWarning} (the device's value is kept as device_time_raw)`);
+    };
+
+    /**
+     * A batch from picam-broker: its records leave as ONE message on output 1 (the input msg, its
+     * payload now the records in input order), which the store commits in one transaction. A message
+     * that cannot be read becomes a dead letter in the batch; the others go on as usual.
+     */
+    const handleBatch = (msg: NodeMessageInFlow & DeviceBatchMessage, send: Send, done: Done) => {
+      const records: StoreRecord[] = [];
+      let batchAlerts: Alert[] | undefined;
+      let snapshots: NodeMessage[] | undefined;
+      let commands: NodeMessage[] | null = null;
+      const receipt = (msg as Record<string, unknown>)[RECEIPT_PROPERTY];
+      for (const item of msg.payload as unknown[]) {
+        const m = (item && typeof item === 'object' ? item : {}) as { topic?: unknown; payload?: unknown; resent?: unknown };
+        const topic = typeof m.topic === 'string' ? m.topic : '';
+        const out = processor.handleDevice(topic, m.payload, m.resent === true);
+        reportRejected(topic || '(no topic)', out);
+        if (out.record) records.push(out.record);
+        for (const a of out.alerts) {
+          // Snapshots go alone (the gateway takes them by topic); the batch's alerts as one message.
+          if (a.kind === 'snapshot') (snapshots ??= []).push({ topic: 'alert/snapshot', payload: a, [RECEIPT_PROPERTY]: receipt });
+          else (batchAlerts ??= []).push(a);
+        }
+        for (const c of out.commands) (commands ??= []).push({ ...c });
+      }
+      let recordMsg: NodeMessage | null = null;
+      if (records.length) {
+        recordMsg = msg as NodeMessage;
+        recordMsg.topic = RECORD_BATCH_TOPIC;
+        recordMsg.payload = records;
+      }
+      let alerts: NodeMessage[] | null = snapshots ?? null;
+      if (batchAlerts) {
+        const batch: AlertBatchMessage & NodeMessage = { topic: ALERT_BATCH_TOPIC, payload: batchAlerts, [RECEIPT_PROPERTY]: receipt };
+        (alerts ??= []).unshift(batch);
+      }
+      send([recordMsg, alerts, commands, null]);
+      showCounts();
+      done();
+    };
+
     const handle = (msg: NodeMessageInFlow, send: Send, done: Done) => {
+      if (isDeviceBatch(msg)) return handleBatch(msg as NodeMessageInFlow & DeviceBatchMessage, send, done);
       const input = classifyInput(msg, prefix);
       switch (input.type) {
         case 'ignored':
@@ -109,8 +166,7 @@ export default function register(RED: NodeAPI): void {
         case 'device': {
           const out = processor.handleDevice(input.topic, input.payload, input.resent);
           msg.topic = input.topic; // the broker node's publish output says "publish" here
-          if (out.rejected) warn.warnNow(`rejected ${input.topic}: ${out.rejected} (kept in dead letters)`);
-          else if (out.clockWarning) warn.warnNow(`${input.topic}: ${out.clockWarning} (the device's value is kept as device_time_raw)`);
+          reportRejected(input.topic, out);
           send(outputs(out, msg));
           showCounts();
           done();

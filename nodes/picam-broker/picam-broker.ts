@@ -26,6 +26,8 @@ interface PicamBrokerDef extends NodeDef {
   prefix: string;
   topic: string;
   maxInFlight: string | number;
+  /** device messages per output message; missing or 1: one message each (the shape `mqtt in` sends) */
+  maxBatch?: string | number;
   /** the cameras' mutual-TLS port; empty: no such listener */
   tlsPort: string | number;
   /** ca.crt, broker.crt, broker.key (picam-guardian certs); relative to the user directory */
@@ -42,6 +44,8 @@ interface Credentials {
 }
 
 const DEFAULT_MAX_IN_FLIGHT = 2000;
+/** Flows saved before batches existed keep sending one message each: a maker's own wiring may expect that shape. */
+const DEFAULT_MAX_BATCH = 1;
 
 export default function register(RED: NodeAPI): void {
   function PicamBrokerNode(this: Node & { credentials?: Credentials }, def: PicamBrokerDef) {
@@ -79,7 +83,10 @@ export default function register(RED: NodeAPI): void {
     const camerasTls = cameraTls(tlsSettings, (t) => node.warn(t));
 
     const book = new ReceiptBook(messageHooks(RED));
-    const gate = new IngestGate(book, (msg) => node.send(msg), numberSetting(def.maxInFlight, DEFAULT_MAX_IN_FLIGHT));
+    const maxInFlight = numberSetting(def.maxInFlight, DEFAULT_MAX_IN_FLIGHT);
+    // A batch larger than the in-flight cap could never be sent whole.
+    const maxBatch = Math.max(1, Math.min(numberSetting(def.maxBatch, DEFAULT_MAX_BATCH), maxInFlight));
+    const gate = new IngestGate(book, (msg) => node.send(msg), maxInFlight, maxBatch);
     let listeners: Listeners | undefined;
     let where = '';
 

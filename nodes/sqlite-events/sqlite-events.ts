@@ -12,6 +12,7 @@ import type { Alert, StoreRecord } from '../lib/types';
 import { useDatabase } from '../lib/database-user';
 import type { PicamDatabaseNode } from '../picam-database/picam-database';
 import { QUERY_KINDS, QueryError, type QueryKind } from '../lib/store/queries';
+import { PartialWriteError } from '../lib/store/batch-writer';
 import type { EventStore } from '../lib/store/store';
 import { BatchConfirmations } from './batch-confirmations';
 import { isStoreRecord, queryRequest } from './messages';
@@ -98,6 +99,7 @@ export default function register(RED: NodeAPI): void {
     };
 
     const write = (s: EventStore, msg: NodeMessageInFlow, send: Send, done: Done) => {
+      if (Array.isArray(msg.payload)) return writeBatch(s, msg, msg.payload as unknown[], send, done);
       const record = msg.payload as unknown;
       if (!isStoreRecord(record)) {
         failed++;
@@ -118,6 +120,33 @@ export default function register(RED: NodeAPI): void {
         else if (wired) send(msg);
         done();
       });
+    };
+
+    /**
+     * A batch (mqtt-processor's output for a picam-broker batch, lib/types.ts RecordBatchMessage):
+     * one transaction, one done() after its COMMIT. What is not a record, or cannot be written
+     * for good, fails the message with the reason (its device messages are not acknowledged);
+     * the others are committed.
+     */
+    const writeBatch = (s: EventStore, msg: NodeMessageInFlow, items: unknown[], send: Send, done: Done) => {
+      const records = items.filter(isStoreRecord) as StoreRecord[];
+      const notRecords = items.length - records.length;
+      const finish = (err?: Error) => {
+        const lost = err instanceof PartialWriteError ? err.failed.length : err ? records.length : 0;
+        written += records.length - lost;
+        failed += lost + notRecords;
+        if (err) status.now('error', `write failed: ${err.message}`.slice(0, 100));
+        else status.soon(writeCounts);
+        if (!err || err instanceof PartialWriteError) {
+          const bad = new Set(err instanceof PartialWriteError ? err.failed.map((f) => f.index) : []);
+          if (confirm) records.forEach((r, i) => bad.has(i) || confirm.add(r));
+          else if (wired && !err) send(msg);
+        }
+        if (notRecords) done(new Error(`sqlite-events: ${notRecords} of ${items.length} items in msg.payload are not store records`));
+        else done(err);
+      };
+      if (records.length === 0) return finish();
+      s.writeMany(records, finish);
     };
 
     const query = async (s: EventStore, msg: NodeMessageInFlow, send: Send, done: Done) => {

@@ -12,7 +12,7 @@ import { numberSetting } from '../node-config';
 import { describeStoreError, isTransientStoreError } from '../store-errors';
 import { compact, StatusReporter, type StatusLevel } from '../status';
 import type { CameraMode, DeliveryReport } from '../types';
-import { InvalidAlert, type AlertService } from './alert-service';
+import { InvalidAlert, type Accepted, type AlertService } from './alert-service';
 import { cameraPicture } from './contract';
 import type { FormatOptions } from './format';
 import { parseModes, type PolicyOptions } from './policy';
@@ -127,14 +127,45 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
     showCounts();
   };
 
+  /**
+   * One input: an alert, or an array of them (mqtt-processor's alerts of one broker batch), each
+   * taken as if it had come alone; their outbox rows join one store transaction. An alert of an
+   * array that fails for what it is, or cannot be written for good, gets its failed report and
+   * fails the input with its reason; the others are taken. When the outbox cannot write now,
+   * the whole input waits and comes again (what was already added is then a duplicate).
+   */
+  const accept = async (s: AlertService, msg: NodeMessageInFlow): Promise<Accepted & { error?: Error }> => {
+    if (!Array.isArray(msg.payload)) {
+      const payload = cameraPicture(msg as Parameters<typeof cameraPicture>[0]) ?? msg.payload;
+      return s.accept(payload, msg.topic, w.targetsFor?.(payload));
+    }
+    const items = msg.payload as unknown[];
+    const settled = await Promise.allSettled(items.map((a) => s.accept(a, msg.topic, w.targetsFor?.(a))));
+    const transient = settled.find((r) => r.status === 'rejected' && isTransientStoreError(r.reason));
+    if (transient) throw (transient as PromiseRejectedResult).reason;
+    const merged: Accepted & { error?: Error } = { reports: [], queued: 0 };
+    settled.forEach((r, i) => {
+      if (r.status === 'fulfilled') {
+        merged.reports.push(...r.value.reports);
+        merged.queued += r.value.queued;
+        if (r.value.warning) node.warn(r.value.warning);
+        return;
+      }
+      const err = r.reason as Error;
+      merged.error ??= new Error(`${node.type}: alert ${i + 1} of ${items.length}: ${err.message}`);
+      if (!(err instanceof InvalidAlert))
+        merged.reports.push({ ...offReport(w.channel, items[i], `outbox write failed: ${err.message}`), status: 'failed' });
+    });
+    return merged;
+  };
+
   const handle = (msg: NodeMessageInFlow, send: Send, done: Done, isRetry = false) => {
     if (!isRetry && (held.length > 0 || retryTimer || retrying)) {
       held.push([msg, send, done]);
       return;
     }
     if (!service) return; // not called before the outbox is open (useDatabase)
-    const payload = cameraPicture(msg as Parameters<typeof cameraPicture>[0]) ?? msg.payload;
-    service.accept(payload, msg.topic, w.targetsFor?.(payload)).then(
+    accept(service, msg).then(
       (accepted) => {
         if (isRetry) {
           retryAttempt = 0;
@@ -143,7 +174,8 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
         for (const r of accepted.reports) report(r, send);
         if (accepted.warning) node.warn(accepted.warning);
         showCounts();
-        done();
+        if (accepted.error) status.now('warn', accepted.error.message.slice(0, 80));
+        done(accepted.error);
       },
       (err: Error) => {
         if (err instanceof InvalidAlert) {

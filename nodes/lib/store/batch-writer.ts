@@ -8,6 +8,15 @@
  * the writer retries with backoff; their callbacks wait, so nothing upstream is
  * acknowledged meanwhile, and the ingress's in-flight cap bounds the queue.
  * `health` says so, for /healthz, the status and an alert.
+ *
+ * A caller may hand a batch of records at once (`writeMany`, one input message of
+ * the store node): they are never split across transactions and share one
+ * callback. Other writers on the same connection (the alerts outbox) may ask to
+ * `join` the next record transaction instead of running their own: an activity
+ * that is also an alert for two alert nodes then costs one COMMIT (one fsync),
+ * not three. A joined task that throws fails alone: the transaction is rolled
+ * back and runs again without it (no savepoint per task: each would be two more
+ * trips to SQLite's thread on the happy path).
  */
 import { backoffMs } from '../backoff';
 import type { HealthState } from '../health';
@@ -37,13 +46,33 @@ export interface WriterStats {
 }
 
 interface Pending {
-  record: StoreRecord;
+  records: readonly StoreRecord[];
   callback: WriteCallback;
+}
+
+/** A task that runs inside the next record transaction (`join`). */
+interface Joined {
+  task: (conn: Connection) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Some records of a `writeMany` batch could not be written; the others are committed. */
+export class PartialWriteError extends Error {
+  constructor(
+    /** indexes into the batch of the records not written, with why */
+    readonly failed: ReadonlyArray<{ index: number; error: Error }>,
+  ) {
+    super(`${failed.length} record(s) not stored: ${failed[0]?.error.message ?? ''}`);
+  }
 }
 
 export class BatchWriter {
   readonly stats: WriterStats = { committedRecords: 0, transactions: 0, failedRecords: 0, pending: 0 };
   private queue: Pending[] = [];
+  /** records in `queue` */
+  private queued = 0;
+  private joined: Joined[] = [];
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private closed = false;
@@ -76,20 +105,57 @@ export class BatchWriter {
   }
 
   write(record: StoreRecord, callback: WriteCallback): void {
+    this.writeMany([record], callback);
+  }
+
+  /**
+   * Queues `records` as one unit: committed in one transaction, `callback` once after COMMIT.
+   * When some cannot be written for good, the rest are committed and the callback gets a
+   * PartialWriteError naming the others.
+   */
+  writeMany(records: readonly StoreRecord[], callback: WriteCallback): void {
     if (this.closed) {
       callback(new Error('database is closed'));
       return;
     }
-    this.queue.push({ record, callback });
-    this.stats.pending = this.queue.length;
+    this.queue.push({ records, callback });
+    this.queued += records.length;
+    this.stats.pending = this.queued;
+    // A batch is already what waiting would gather: it starts the next turn (units of this one join).
+    if (records.length > 1) this.soon();
+    else this.due();
+  }
+
+  /**
+   * Runs `task` inside the next record transaction, after its records; resolves after that
+   * transaction committed. A task that throws rejects, and the transaction runs again without
+   * it (so a task may run more than once: it must only touch the database). While the store
+   * cannot write, tasks wait with the records.
+   */
+  join<T>(task: (conn: Connection) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('database is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.joined.push({ task, resolve: resolve as (v: unknown) => void, reject });
+      this.soon();
+    });
+  }
+
+  /** Nothing to wait for: the commit starts on the next turn, or right after the one running. */
+  private soon(): void {
+    if (this.retryTimer || this.running) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.kick(), 0);
+  }
+
+  private due(): void {
     if (this.retryTimer) return; // held until the next attempt
-    if (this.queue.length >= this.opts.maxBatch) this.kick();
+    if (this.queued >= this.opts.maxBatch) this.kick();
     else if (!this.timer && !this.running) this.timer = setTimeout(() => this.kick(), this.opts.maxDelayMs);
   }
 
   /** Resolves when everything queued before the call is committed (or failed). */
   async flush(): Promise<void> {
-    while (this.running || this.queue.length > 0) {
+    while (this.running || this.queue.length > 0 || this.joined.length > 0) {
       if (!this.running) this.kick();
       if (this.running) await this.running;
       else if (this.retryDue) await this.retryDue;
@@ -104,7 +170,7 @@ export class BatchWriter {
       result = await task(this.conn);
     })().finally(() => {
       this.running = undefined;
-      if (this.queue.length > 0) this.kick();
+      if (this.queue.length > 0 || this.joined.length > 0) this.kick();
     });
     await this.running;
     return result;
@@ -129,59 +195,116 @@ export class BatchWriter {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.running || this.queue.length === 0) return;
+    if (this.running || (this.queue.length === 0 && this.joined.length === 0)) return;
     const batch = this.queue;
+    const joined = this.joined;
     this.queue = [];
+    this.joined = [];
+    this.queued = 0;
     this.stats.pending = 0;
-    this.running = this.commit(batch).finally(() => {
+    this.running = this.commit(batch, joined).finally(() => {
       this.running = undefined;
       // What arrived during the commit is already due: the commit was its wait.
-      if (this.queue.length > 0) this.kick();
+      if (this.queue.length > 0 || this.joined.length > 0) this.kick();
     });
   }
 
-  private async commit(batch: Pending[]): Promise<void> {
+  private async commit(batch: Pending[], joined: Joined[]): Promise<void> {
+    let records = 0;
+    for (const p of batch) records += p.records.length;
     try {
-      await this.transaction(batch.map((p) => p.record));
+      const values = await this.transaction(batch, joined);
       this.stats.transactions++;
-      this.stats.committedRecords += batch.length;
+      this.stats.committedRecords += records;
       this.writable();
       for (const p of batch) p.callback();
+      joined.forEach((j, i) => j.resolve(values[i]));
       return;
     } catch (err) {
+      if (err instanceof JoinedTaskFailed) {
+        // That task fails alone; everything else goes again without it.
+        joined[err.index]!.reject(err.cause);
+        return this.commit(
+          batch,
+          joined.filter((_, i) => i !== err.index),
+        );
+      }
       this.stats.lastError = (err as Error).message;
-      if (isTransientStoreError(err)) return this.holdBack(batch, err);
-      if (batch.length === 1) {
+      if (isTransientStoreError(err)) return this.holdBack(batch, joined, err);
+      if (batch.length === 0) {
+        for (const j of joined) j.reject(err);
+        return;
+      }
+      if (records === 1 && joined.length === 0) {
         this.stats.failedRecords++;
         batch[0]!.callback(err as Error);
         return;
       }
     }
-    // One bad record must not sink its neighbours: retry them one by one.
+    // One bad record must not sink its neighbours: retry unit by unit, then record by record.
     for (const [i, p] of batch.entries()) {
       try {
-        await this.transaction([p.record]);
-        this.stats.transactions++;
-        this.stats.committedRecords++;
-        this.writable();
-        p.callback();
+        await this.commitAlone(p);
       } catch (err) {
-        if (isTransientStoreError(err)) return this.holdBack(batch.slice(i), err);
+        return this.holdBack(batch.slice(i), joined, err);
+      }
+    }
+    if (joined.length > 0) this.kickJoined(joined);
+  }
+
+  /** Commits one unit on its own; throws only a transient error (the unit stays first in line). */
+  private async commitAlone(p: Pending): Promise<void> {
+    try {
+      await this.transaction([p]);
+      this.stats.transactions++;
+      this.stats.committedRecords += p.records.length;
+      this.writable();
+      p.callback();
+      return;
+    } catch (err) {
+      if (isTransientStoreError(err)) throw err;
+      if (p.records.length === 1) {
         this.stats.failedRecords++;
         this.stats.lastError = (err as Error).message;
         p.callback(err as Error);
+        return;
       }
     }
+    const failed: Array<{ index: number; error: Error }> = [];
+    for (const [index, record] of p.records.entries()) {
+      try {
+        await this.transaction([{ records: [record], callback: noop }]);
+        this.stats.transactions++;
+        this.stats.committedRecords++;
+        this.writable();
+      } catch (err) {
+        if (isTransientStoreError(err)) throw err; // the whole unit goes again: its records are upserts
+        this.stats.failedRecords++;
+        this.stats.lastError = (err as Error).message;
+        failed.push({ index, error: err as Error });
+      }
+    }
+    p.callback(failed.length ? new PartialWriteError(failed) : undefined);
+  }
+
+  /** Joined tasks whose record transaction failed for a record's reason: they go in the next one. */
+  private kickJoined(joined: Joined[]): void {
+    this.joined = joined.concat(this.joined);
+    if (!this.timer) this.timer = setTimeout(() => this.kick(), 0);
   }
 
   /** The store cannot write now: keep `rest` first in line and try again after a backoff. */
-  private holdBack(rest: Pending[], err: unknown): void {
+  private holdBack(rest: Pending[], joined: Joined[], err: unknown): void {
     if (this.closing) {
       for (const p of rest) p.callback(err as Error);
+      for (const j of joined) j.reject(err);
       return;
     }
     this.queue = rest.concat(this.queue);
-    this.stats.pending = this.queue.length;
+    this.joined = joined.concat(this.joined);
+    this.queued = 0;
+    for (const p of this.queue) this.queued += p.records.length;
+    this.stats.pending = this.queued;
     this.attempts++;
     if (this.state.ok) this.setHealth({ ok: false, reason: `cannot write: ${describeStoreError(err)}`, sinceMs: this.now() });
     const delay = backoffMs(this.attempts, this.opts.retry ?? DEFAULT_RETRY);
@@ -210,14 +333,38 @@ export class BatchWriter {
     for (const l of this.healthListeners) l(h);
   }
 
-  private async transaction(records: StoreRecord[]): Promise<void> {
+  /** One transaction: the units' records, then each joined task; returns the tasks' results. */
+  private async transaction(batch: readonly Pending[], joined: readonly Joined[] = []): Promise<unknown[]> {
+    const records = batch.length === 1 ? batch[0]!.records : batch.flatMap((p) => p.records);
+    const values: unknown[] = [];
     await this.conn.run('BEGIN IMMEDIATE');
     try {
-      for (const st of batchStatements(records, this.now())) await this.conn.run(st.sql, st.params);
+      if (records.length > 0) for (const st of batchStatements(records, this.now())) await this.conn.run(st.sql, st.params);
+      for (const [index, j] of joined.entries()) {
+        try {
+          values.push(await j.task(this.conn));
+        } catch (err) {
+          // The store cannot write at all: the whole transaction goes back, and comes again.
+          throw isTransientStoreError(err) ? err : new JoinedTaskFailed(index, err);
+        }
+      }
       await this.conn.run('COMMIT');
     } catch (err) {
       await this.conn.run('ROLLBACK').catch(() => undefined /* already rolled back by SQLite */);
       throw err;
     }
+    return values;
   }
 }
+
+/** A joined task threw for a reason of its own: it fails, the others go again without it. */
+class JoinedTaskFailed extends Error {
+  constructor(
+    readonly index: number,
+    override readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
+const noop = (): void => undefined;

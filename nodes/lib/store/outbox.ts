@@ -14,7 +14,6 @@
  */
 import type { ClipReadyPayload } from '../contract/recordings';
 import type { Alert, AlertSnapshot } from '../types';
-import { GroupCommit } from './group-commit';
 import type { Connection } from './sqlite';
 
 /**
@@ -71,6 +70,11 @@ export interface AddResult {
 
 /** Runs a task on the store's writer connection, between ingest batches. */
 export type Exclusive = <T>(task: (db: Connection) => Promise<T>) => Promise<T>;
+/**
+ * Runs a task inside the next ingest transaction (BatchWriter.join), in a savepoint of its own;
+ * resolves once that transaction committed.
+ */
+export type JoinRecords = <T>(task: (db: Connection) => Promise<T>) => Promise<T>;
 
 interface RawRow {
   id: number;
@@ -120,29 +124,23 @@ export class AlertOutbox {
     /** how long a snapshot waits for its alert */
     private readonly snapshotWaitMs = 60_000,
     private readonly now: () => number = Date.now,
+    /** where adds are committed; without it, in a transaction of their own */
+    private readonly joinRecords: JoinRecords = (task) => this.transaction(task),
   ) {}
 
   /**
-   * Adds deliveries; resolves with what became of each once they are committed. Calls that
-   * arrive while a transaction is under way (or in the same tick) share the next one: a
-   * transaction per alert was a commit (an fsync) and four trips to SQLite's thread for every
-   * activity an alert node took, more work than the activity's own row (group-commit.ts).
+   * Adds deliveries; resolves with what became of each once they are committed. In the store
+   * they join the next ingest transaction (EventStore.outbox): a transaction per alert was a
+   * commit (an fsync) and four trips to SQLite's thread for every activity an alert node took,
+   * more work than the activity's own row. One call that cannot be written fails alone.
    */
   add(deliveries: readonly NewDelivery[]): Promise<AddResult[]> {
-    return this.adds.add(deliveries);
+    return this.joinRecords(async (db) => {
+      const results: AddResult[] = [];
+      for (const d of deliveries) results.push(await this.addOne(db, d));
+      return results;
+    });
   }
-
-  private readonly adds = new GroupCommit<readonly NewDelivery[], AddResult[]>((groups) =>
-    this.transaction(async (db) => {
-      const all: AddResult[][] = [];
-      for (const deliveries of groups) {
-        const results: AddResult[] = [];
-        for (const d of deliveries) results.push(await this.addOne(db, d));
-        all.push(results);
-      }
-      return all;
-    }),
-  );
 
   /**
    * Rows due now, oldest first, at most `perTarget` for each destination, so a

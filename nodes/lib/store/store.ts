@@ -90,6 +90,11 @@ export class EventStore {
     this.writer.write(record, callback);
   }
 
+  /** `callback` runs once after the records' one transaction committed (BatchWriter.writeMany). */
+  writeMany(records: readonly StoreRecord[], callback: WriteCallback): void {
+    this.writer.writeMany(records, callback);
+  }
+
   writeAsync(record: StoreRecord): Promise<void> {
     return new Promise((resolve, reject) => this.write(record, (err) => (err ? reject(err) : resolve())));
   }
@@ -124,7 +129,15 @@ export class EventStore {
 
   /** The outbox of one alert node (`owner`, its node id) on one channel. */
   outbox(channel: string, owner: string, snapshotWaitMs?: number): AlertOutbox {
-    return new AlertOutbox((task) => this.writer.exclusive(task), channel, owner, snapshotWaitMs);
+    // Its adds join the next record transaction: an alert costs no commit of its own.
+    return new AlertOutbox(
+      (task) => this.writer.exclusive(task),
+      channel,
+      owner,
+      snapshotWaitMs,
+      Date.now,
+      (task) => this.writer.join(task),
+    );
   }
 
   /** The command queue of one command-sender node (`owner`, its node id). */

@@ -307,8 +307,12 @@ describe('picam-broker: acknowledged after commit', () => {
   function committedReadings(): { times: Set<number>; stop(): void } {
     const hooks = (require('@node-red/util') as { hooks: { add(n: string, f: (e: never) => void): void; remove(n: string): void } }).hooks;
     const times = new Set<number>();
-    hooks.add('onComplete.brokerTest', ((e: { node: { id: string }; msg: { payload?: { timeMs?: number } }; error?: unknown }) => {
-      if (e.node.id === 'store' && !e.error && typeof e.msg.payload?.timeMs === 'number') times.add(e.msg.payload.timeMs);
+    type Payload = { timeMs?: number } | Array<{ timeMs?: number }>;
+    hooks.add('onComplete.brokerTest', ((e: { node: { id: string }; msg: { payload?: Payload }; error?: unknown }) => {
+      if (e.node.id !== 'store' || e.error) return;
+      // A batch of records completes once, after the COMMIT of all of them.
+      for (const r of Array.isArray(e.msg.payload) ? e.msg.payload : [e.msg.payload])
+        if (typeof r?.timeMs === 'number') times.add(r.timeMs);
     }) as never);
     return { times, stop: () => hooks.remove('onComplete.brokerTest') };
   }
@@ -343,6 +347,47 @@ describe('picam-broker: acknowledged after commit', () => {
     }
   });
 
+  it('with maxBatch, hands messages on in batches, PUBACKs each only after its batch committed, and dead-letters a bad one alone', async () => {
+    const p = await ports();
+    const file = await loadStore(p, { maxBatch: 500 }, 300);
+    const committed = committedReadings();
+    const hooks = (require('@node-red/util') as { hooks: { add(n: string, f: (e: never) => void): void; remove(n: string): void } }).hooks;
+    const deliveries: number[] = [];
+    hooks.add('preDeliver.brokerBatchTest', ((e: { destination: { id: string }; msg: { payload?: unknown } }) => {
+      if (e.destination.id === 'proc') deliveries.push(Array.isArray(e.msg.payload) ? e.msg.payload.length : 1);
+    }) as never);
+    const pis = await Promise.all([device(p, PI), device(p, 'picam-garden')]);
+    try {
+      const t0 = Date.now();
+      const early: number[] = [];
+      const sent: Array<Promise<unknown>> = [];
+      for (let i = 0; i < 100; i++)
+        pis.forEach((pi, n) => {
+          const t = t0 + i * 2 + n;
+          const topic = topics.environment(n === 0 ? PI : 'picam-garden');
+          sent.push(
+            pi.publishAsync(topic, JSON.stringify(environment(t)), { qos: 1 }).then(() => {
+              if (!committed.times.has(t)) early.push(t);
+            }),
+          );
+        });
+      // Broken JSON in the middle of the burst: acknowledged once its dead letter is committed.
+      sent.push(pis[0]!.publishAsync(topics.environment(), '{"temperature": 2', { qos: 1 }));
+      await Promise.all(sent);
+      assert.deepEqual(early, [], 'PUBACKs that arrived before their batch was committed');
+      assert.deepEqual(await rows(file, 'SELECT COUNT(*) AS n FROM sensor_readings'), [{ n: 200 }]);
+      assert.deepEqual(await rows(file, 'SELECT COUNT(*) AS n FROM dead_letters'), [{ n: 1 }]);
+      const messages = deliveries.reduce((a, b) => a + b, 0);
+      assert.equal(messages, 201, 'every message reached the processor once');
+      assert.ok(deliveries.length < messages, `${deliveries.length} deliveries for ${messages} messages: batched`);
+      assert.ok(Math.max(...deliveries) > 1);
+    } finally {
+      hooks.remove('preDeliver.brokerBatchTest');
+      committed.stop();
+      await Promise.all(pis.map((pi) => pi.endAsync()));
+    }
+  });
+
   it('keeps at most maxInFlight messages in flight under a flood from one client, and stores them all', async () => {
     const p = await ports();
     const file = await loadStore(p, { maxInFlight: 50 }, 20);
@@ -370,40 +415,44 @@ describe('picam-broker: acknowledged after commit', () => {
     }
   });
 
-  it('under a flood from many devices, stops reading their sockets once maxInFlight are waiting, and stores everything', async () => {
-    const p = await ports();
-    const cap = 50;
-    const file = await loadStore(p, { maxInFlight: cap }, 20);
-    const ids = Array.from({ length: 40 }, (_, i) => `flood-pi-${i}`);
-    const pis = await Promise.all(ids.map((id) => device(p, id)));
-    let maxTaken = 0;
-    let maxParked = 0;
-    const sampler = setInterval(() => {
-      const c = sumCounters('picam-broker');
-      maxTaken = Math.max(maxTaken, (c.inFlight ?? 0) + (c.held ?? 0));
-      maxParked = Math.max(maxParked, c.parked ?? 0);
-    }, 1);
-    try {
-      const t0 = Date.now();
-      const perPi = 400;
-      const sent: Array<Promise<unknown>> = [];
-      for (let i = 0; i < perPi; i++)
-        pis.forEach((pi, n) => sent.push(pi.publishAsync(topics.environment(ids[n]), JSON.stringify(environment(t0 + i)), { qos: 1 })));
-      await Promise.all(sent);
-      const all = await rows(file, 'SELECT COUNT(*) AS n FROM sensor_readings');
-      assert.equal(all[0]!.n, ids.length * perPi, 'every reading stored: held back, not dropped');
-      // At most `cap` in flight and `cap` waiting, plus what one socket read parsed when the
-      // line filled (aedes parses a whole read at once; a read is at most ~80 KB here).
-      const packetBytes = topics.environment(ids[0]).length + JSON.stringify(environment(t0)).length + 4;
-      const oneRead = Math.ceil((80 * 1024) / packetBytes);
-      assert.ok(maxTaken <= 2 * cap + oneRead, `the broker took ${maxTaken} messages off the sockets at once (bound ${2 * cap + oneRead})`);
-      assert.ok(maxParked > 0, 'devices were held back at their sockets');
-      assert.equal(sumCounters('picam-broker').parked, 0, 'and read again once there was room');
-    } finally {
-      clearInterval(sampler);
-      await Promise.all(pis.map((pi) => pi.endAsync()));
-    }
-  });
+  for (const maxBatch of [1, 25])
+    it(`under a flood from many devices, stops reading their sockets once maxInFlight are waiting, and stores everything (maxBatch ${maxBatch})`, async () => {
+      const p = await ports();
+      const cap = 50;
+      const file = await loadStore(p, { maxInFlight: cap, maxBatch }, 20);
+      const ids = Array.from({ length: 40 }, (_, i) => `flood-pi-${i}`);
+      const pis = await Promise.all(ids.map((id) => device(p, id)));
+      let maxTaken = 0;
+      let maxParked = 0;
+      const sampler = setInterval(() => {
+        const c = sumCounters('picam-broker');
+        maxTaken = Math.max(maxTaken, (c.inFlight ?? 0) + (c.held ?? 0));
+        maxParked = Math.max(maxParked, c.parked ?? 0);
+      }, 1);
+      try {
+        const t0 = Date.now();
+        const perPi = 400;
+        const sent: Array<Promise<unknown>> = [];
+        for (let i = 0; i < perPi; i++)
+          pis.forEach((pi, n) => sent.push(pi.publishAsync(topics.environment(ids[n]), JSON.stringify(environment(t0 + i)), { qos: 1 })));
+        await Promise.all(sent);
+        const all = await rows(file, 'SELECT COUNT(*) AS n FROM sensor_readings');
+        assert.equal(all[0]!.n, ids.length * perPi, 'every reading stored: held back, not dropped');
+        // At most `cap` in flight and `cap` waiting, plus what one socket read parsed when the
+        // line filled (aedes parses a whole read at once; a read is at most ~80 KB here).
+        const packetBytes = topics.environment(ids[0]).length + JSON.stringify(environment(t0)).length + 4;
+        const oneRead = Math.ceil((80 * 1024) / packetBytes);
+        assert.ok(
+          maxTaken <= 2 * cap + oneRead,
+          `the broker took ${maxTaken} messages off the sockets at once (bound ${2 * cap + oneRead})`,
+        );
+        assert.ok(maxParked > 0, 'devices were held back at their sockets');
+        assert.equal(sumCounters('picam-broker').parked, 0, 'and read again once there was room');
+      } finally {
+        clearInterval(sampler);
+        await Promise.all(pis.map((pi) => pi.endAsync()));
+      }
+    });
 });
 
 describe('picam-broker: packet size', () => {

@@ -405,6 +405,17 @@ describe('webhook-alert node', () => {
     assert.equal(hook.requests[0]!.body.alert.eventId, 'after-bad');
   });
 
+  it("takes an array of alerts (mqtt-processor's batch) as if each had come alone; a bad one fails the input, the others go", async () => {
+    const { reports, file } = await load();
+    const errors = spy('wa', 'error');
+    node('wa').receive({ topic: 'alerts', payload: [motion('batch-1'), { kind: 'explosion', deviceId: CAMERA }, motion('batch-2')] });
+    await until('two sent reports', () => reportsWith(reports, 'sent').length === 2 || undefined, 5000);
+    assert.deepEqual(hook.requests.map((r) => r.body.alert.eventId).sort(), ['batch-1', 'batch-2']);
+    assert.equal((await outbox(file)).length, 2);
+    await until('the error', () => errors.length === 1 || undefined, 3000);
+    assert.match(text(errors[0]!), /webhook-alert: alert 2 of 3: alert kind must be one of/);
+  });
+
   it('applies noise control: holds back an alert in PRIVACY mode, and one within the cooldown', async () => {
     const { reports, file } = await load({ alert: { cooldownSeconds: 60 } });
     node('wa').receive({ payload: motion('m-1', { mode: 'PRIVACY' }) });
