@@ -13,7 +13,7 @@ import { DEPLOY_USAGE, deployCli } from './deploy/deploy';
 import { hashPasswordCli } from './commands/hash-password';
 import { fillStoreCli } from './commands/fill-store';
 import { startDemoMediamtx, type DemoMediamtx } from './runtime/demo-mediamtx';
-import { startRtspSink } from './runtime/rtsp-sink';
+import { freeUdpPort, startRtspSink } from './runtime/rtsp-sink';
 import { demoIpcamLogin, demoIpcamRecordSource, gstRtspPython, startDemoIpcam, type DemoIpcam } from './runtime/demo-ipcam';
 import { cameraCli } from './commands/camera-provision';
 import { API_PATHS, API_ROOT, apiUrl } from '../nodes/lib/contract/api-routes';
@@ -109,9 +109,13 @@ async function main(argv: string[]): Promise<void> {
   // The demo's test patterns move all the time: their motion events never end, so each clip is cut
   // at the longest length. 30 s instead of 300, so a newcomer sees a clip within a minute.
   if (env.PICAM_ROLE === 'demo') env.PICAM_RECORD_MAX_CLIP_SECONDS ??= '30';
-  if (env.PICAM_ROLE === 'demo' && env.PICAM_RECORD_SOURCES === undefined && gstRtspPython()) {
-    const pi = settingsFor(env).flowEnv.PICAM_RECORD_SOURCES;
-    env.PICAM_RECORD_SOURCES = [pi, demoIpcamRecordSource(env, ipcamLogin)].filter(Boolean).join(',');
+  if (env.PICAM_ROLE === 'demo' && env.PICAM_RECORD_SOURCES === undefined) {
+    // The sink's copy of the Pi camera goes to a free port: two demos (or a demo beside the
+    // tests) on one machine must not read each other's video.
+    const udp = `udp://127.0.0.1:${await freeUdpPort()}`;
+    const pi = settingsFor(env).flowEnv.PICAM_RECORD_SOURCES!.replace(DEMO_RECORD_UDP, udp);
+    const ipcam = gstRtspPython() ? demoIpcamRecordSource(env, ipcamLogin) : '';
+    env.PICAM_RECORD_SOURCES = [pi, ipcam].filter(Boolean).join(',');
   }
   const role = settingsFor(env);
   const runtime = await startRuntime(
@@ -132,7 +136,7 @@ async function main(argv: string[]): Promise<void> {
           resolve(String(role.node.userDir), 'hls'),
           (l) => console.log(l),
           // The recorder reads the Pi camera from the sink when it records it (roles.ts DEMO_RECORD_UDP).
-          role.flowEnv.PICAM_RECORD_SOURCES?.includes(DEMO_RECORD_UDP) ? DEMO_RECORD_UDP : undefined,
+          /udp:\/\/127\.0\.0\.1:\d+/.exec(role.flowEnv.PICAM_RECORD_SOURCES ?? '')?.[0],
         );
     stopSink = sink.stop;
     // The Pi is the real Pi flow (with a simulated Sense HAT): the simulator plays only the VBC01 cameras.

@@ -254,7 +254,21 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       timers.clear();
       // No stream and no ffmpeg outlive the simulator.
       await Promise.all([...streamers.values()].map((s) => s.close()));
-      await Promise.all(clients.map((c) => c.endAsync()));
+      // A clean DISCONNECT, but never a stop held up by it: a broker that has not read it yet
+      // (it is busy, or holds the camera's last message for its commit) gets the socket closed.
+      await Promise.all(clients.map((c) => endWithin(c, END_GRACE_MS)));
     },
   };
+}
+
+/** How long a simulated camera waits for the broker to take its DISCONNECT before it just closes. */
+const END_GRACE_MS = 3000;
+
+async function endWithin(client: MqttClient, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), ms)));
+  const tooLate = await Promise.race([client.endAsync().then(() => false), late]);
+  clearTimeout(timer);
+  // A second end() while the first waits (for PUBACKs, or the broker to close) only returns.
+  if (tooLate) client.stream?.destroy();
 }

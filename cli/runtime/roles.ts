@@ -303,7 +303,8 @@ function liveRtspEnv(env: Env, demo: boolean, flowEnv: Record<string, string>, s
 
 /**
  * Where the demo's RTSP sink sends the Pi camera for the recorder when no MediaMTX runs (MPEG-TS
- * over UDP on this host, rtsp-sink.ts): a fixed port, as the demo's other ports are.
+ * over UDP on this host, rtsp-sink.ts). The CLI replaces the port with a free one when it starts
+ * the demo (picam-guardian.ts).
  */
 export const DEMO_RECORD_UDP = 'udp://127.0.0.1:8560';
 

@@ -49,14 +49,20 @@ function bindable(port: number): Promise<boolean> {
 }
 
 /** An even UDP port whose odd neighbour (RTCP) is free too, on 127.0.0.1. */
+/** A UDP port nothing on 127.0.0.1 is bound to now. */
+export async function freeUdpPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  const port = await new Promise<number>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, '127.0.0.1', () => resolve(socket.address().port));
+  });
+  await new Promise<void>((r) => socket.close(() => r()));
+  return port;
+}
+
 async function freeUdpPair(): Promise<number> {
   for (let i = 0; i < 20; i++) {
-    const socket = createSocket('udp4');
-    const port = await new Promise<number>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(0, '127.0.0.1', () => resolve(socket.address().port));
-    });
-    await new Promise<void>((r) => socket.close(() => r()));
+    const port = await freeUdpPort();
     const even = port - (port % 2);
     if (even > 1024 && (await bindable(even)) && (await bindable(even + 1))) return even;
   }
