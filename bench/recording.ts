@@ -22,7 +22,7 @@ import { ffmpegInstalled } from '../nodes/lib/child-process';
 import { CLIP_READY_TOPIC } from '../nodes/lib/contract/recordings';
 import { RecorderService } from '../nodes/lib/recording/recorder-service';
 import { EventStore } from '../nodes/lib/store/store';
-import { concatScript, hiddenInputArgs } from '../nodes/rpicam-rtsp/rtsp-input';
+import { concatScript, hiddenInputArgs } from '../nodes/lib/rtsp/rtsp-input';
 import { RtspCamera, skipWithoutGstRtsp } from '../test/support/rtsp-camera';
 import { tempDir } from '../test/support/tmp';
 import { machine } from './machine';

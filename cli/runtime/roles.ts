@@ -18,7 +18,7 @@ import { envSetting, SETTINGS } from '../../nodes/lib/settings';
 import { DEFAULT_TRUSTED_PROXIES, parseTrustedProxies, type TrustedProxies } from '../../nodes/lib/client-address';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../flows/package-root';
-import { rtspSourceIds } from '../../nodes/vbc01-live/rtsp-sources';
+import { rtspSourceIds } from '../../nodes/lib/rtsp/rtsp-sources';
 import { sinkFiles, sinkIsLocal } from './rtsp-sink';
 
 /**

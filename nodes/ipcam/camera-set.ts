@@ -4,7 +4,7 @@
  * starts and stops only that camera.
  */
 import type { CameraMode } from '../lib/types';
-import type { RtspInput } from '../rpicam-rtsp/types';
+import type { RtspInput } from '../lib/rtsp/rtsp-input';
 import { onvifHostPort, type CameraSpec } from './camera-spec';
 import { IpCamera, type IpCameraConfig, type IpCameraCounters, type IpCameraEvents, type IpCameraState } from './ip-camera';
 import type { LivePaths } from './live-paths';

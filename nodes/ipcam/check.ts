@@ -8,8 +8,8 @@
 import type { CameraCheck, VideoInfo } from '../lib/contract/ip-cameras';
 import { spawnChild } from '../lib/child-process';
 import { redactText } from '../rpicam-rtsp/commands';
-import { concatScript, hiddenInputArgs, rtspFailure, safeHost } from '../rpicam-rtsp/rtsp-input';
-import type { RtspInput } from '../rpicam-rtsp/types';
+import { concatScript, hiddenInputArgs, rtspFailure, safeHost } from '../lib/rtsp/rtsp-input';
+import type { RtspInput } from '../lib/rtsp/rtsp-input';
 
 export type { CameraCheck, VideoInfo };
 

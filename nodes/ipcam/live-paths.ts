@@ -12,7 +12,7 @@
  */
 import type { MediamtxClient } from '../lib/mediamtx/client';
 import { redactText } from '../rpicam-rtsp/commands';
-import { urlWithLogin } from '../rpicam-rtsp/rtsp-input';
+import { urlWithLogin } from '../lib/rtsp/rtsp-input';
 import type { CameraSpec } from './camera-spec';
 
 export type PathClient = Pick<MediamtxClient, 'putPath' | 'deletePath'>;

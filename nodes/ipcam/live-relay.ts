@@ -20,8 +20,8 @@ import { describeExit, spawnChild, type Child } from '../lib/child-process';
 import { redactText, publishUrl } from '../rpicam-rtsp/commands';
 import type { Command } from '../rpicam-rtsp/commands';
 import { ProgressParser } from '../rpicam-rtsp/progress';
-import { concatScript, hiddenInputArgs } from '../rpicam-rtsp/rtsp-input';
-import type { RtspInput } from '../rpicam-rtsp/types';
+import { concatScript, hiddenInputArgs } from '../lib/rtsp/rtsp-input';
+import type { RtspInput } from '../lib/rtsp/rtsp-input';
 import type { Readable } from 'node:stream';
 import { LIVE_RELAY_TOPIC_TAIL, liveSeconds } from '../lib/contract/live-relay';
 

@@ -1,7 +1,7 @@
 /**
  * The recorder node's properties, checked: a bad value stops the node with a message naming
  * the property. Cameras come as the live node takes its RTSP sources (`cameraId=rtsp://…` or
- * an absolute `.sdp` file, comma-separated, parsed by vbc01-live/rtsp-sources.ts), with the
+ * an absolute `.sdp` file, comma-separated, parsed by lib/rtsp/rtsp-sources.ts), with the
  * node's credentials for sources without a login in their URL; modes as `cameraId=mode`.
  */
 import { isAbsolute, resolve } from 'node:path';
@@ -10,8 +10,8 @@ import { RECORDING_MODES, type RecordingMode } from '../lib/contract/recordings'
 import type { RecordedCamera, RecorderOptions } from '../lib/recording/recorder-service';
 import { parseList, parseNumber, SETTINGS, type SettingName } from '../lib/settings';
 import { DEVICE_ID_PATTERN } from '../lib/types';
-import { hiddenInputArgs, concatScript, rtspFailure } from '../rpicam-rtsp/rtsp-input';
-import { parseRtspSources, sourceWhere, type RtspSourceSpec } from '../vbc01-live/rtsp-sources';
+import { hiddenInputArgs, concatScript, rtspFailure } from '../lib/rtsp/rtsp-input';
+import { parseRtspSources, sourceWhere, type RtspSourceSpec } from '../lib/rtsp/rtsp-sources';
 
 type Raw = string | number | undefined;
 

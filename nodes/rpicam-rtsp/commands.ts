@@ -6,7 +6,7 @@
  * The source writes Annex B H.264 with SPS/PPS before every key frame, so a
  * relay or analyser started mid-stream can begin at the next key frame.
  */
-import { hiddenInputArgs, concatScript } from './rtsp-input';
+import { hiddenInputArgs, concatScript } from '../lib/rtsp/rtsp-input';
 import type { AnalysisConfig, StreamConfig } from './types';
 
 export interface Command {

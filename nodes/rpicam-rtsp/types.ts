@@ -2,18 +2,9 @@
  * Shapes shared by the rpicam-rtsp modules: the stream's configuration, the
  * supervisor's states and statistics, and the frames the analysis produces.
  */
+import type { RtspInput } from '../lib/rtsp/rtsp-input';
 
 export type SourceKind = 'rpicam' | 'v4l2' | 'testsrc' | 'rtsp';
-
-/** An RTSP camera pulled by the 'rtsp' source (an IP camera's stream). */
-export interface RtspInput {
-  /** rtsp://host:554/path, without credentials */
-  url: string;
-  username?: string;
-  password?: string;
-  /** RTSP over TCP (the default: no lost packets through NAT and Wi-Fi) or UDP */
-  transport: 'tcp' | 'udp';
-}
 
 export interface StreamConfig {
   source: SourceKind;

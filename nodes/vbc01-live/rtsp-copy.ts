@@ -4,7 +4,7 @@
  * port on this host.
  *
  * - The source's login never reaches the command line: an RTSP source is read from an
- *   ffconcat script on stdin (rpicam-rtsp/rtsp-input.ts, as the ipcam node reads cameras).
+ *   ffconcat script on stdin (lib/rtsp/rtsp-input.ts, as the ipcam node reads cameras).
  * - `dump_extra` puts the SPS/PPS in front of every keyframe: an RTSP source often sends
  *   them only in its SDP (sprop-parameter-sets), and a browser joining over WHEP gets no SDP
  *   from the camera, only the RTP, so it could not decode without them in-band.
@@ -16,8 +16,8 @@
  */
 import { describeExit, type ExitInfo } from '../lib/child-process';
 import { redactText, type Command } from '../rpicam-rtsp/commands';
-import { concatScript, hiddenInputArgs, rtspFailure } from '../rpicam-rtsp/rtsp-input';
-import { sourceSecrets, sourceWhere, type RtspSourceSpec } from './rtsp-sources';
+import { concatScript, hiddenInputArgs, rtspFailure } from '../lib/rtsp/rtsp-input';
+import { sourceSecrets, sourceWhere, type RtspSourceSpec } from '../lib/rtsp/rtsp-sources';
 
 /** Where the copy sends: the stream's video RTP port on this host, with the SSRC the bridge checks. */
 export interface CopyTarget {

@@ -17,7 +17,7 @@ import { backoffMs, type BackoffOptions } from '../lib/backoff';
 import { spawnChild, type Child, type ExitInfo } from '../lib/child-process';
 import type { LiveStream } from '../lib/live/bridge-types';
 import { copyCommand, copyFailure } from './rtsp-copy';
-import { sourceWhere, type RtspSourceSpec } from './rtsp-sources';
+import { sourceWhere, type RtspSourceSpec } from '../lib/rtsp/rtsp-sources';
 import type { DriverHost, SourceChecks, StreamDriver } from './stream-driver';
 
 export interface RtspDriverDeps {

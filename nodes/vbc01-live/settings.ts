@@ -8,7 +8,7 @@ import type { NodeDef } from 'node-red';
 import { parseNumber, SETTINGS, type SettingName } from '../lib/settings';
 import type { LiveBridgeOptions } from '../lib/live/bridge-types';
 import type { SessionTimings } from './camera-session';
-import { parseRtspSources, type RtspLogin, type RtspSourceSpec } from './rtsp-sources';
+import { parseRtspSources, type RtspLogin, type RtspSourceSpec } from '../lib/rtsp/rtsp-sources';
 
 type Raw = string | number | undefined;
 
@@ -26,7 +26,7 @@ export interface Vbc01LiveDef extends NodeDef {
   idleSeconds?: Raw;
   /** a picam-database config node: only known, connected VBC01 cameras are asked to stream */
   database?: string;
-  /** cameras served from an RTSP stream: "cameraId=rtsp://host/path, ..." (rtsp-sources.ts) */
+  /** cameras served from an RTSP stream: "cameraId=rtsp://host/path, ..." (nodes/lib/rtsp/rtsp-sources.ts) */
   rtspSources?: string;
 }
 

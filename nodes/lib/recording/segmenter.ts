@@ -5,7 +5,7 @@
  * backoff when it ends; stop() ends it for good.
  *
  * - The camera's login never reaches the command line: an RTSP source is read from an ffconcat
- *   script on stdin, as the live copy and the ipcam node read cameras (rpicam-rtsp/rtsp-input.ts).
+ *   script on stdin, as the live copy and the ipcam node read cameras (lib/rtsp/rtsp-input.ts).
  * - MPEG-TS, not fMP4: a segment cut short by a crash or a power cut still plays up to its last
  *   packet, and the concat demuxer joins TS segments into an MP4 without re-encoding.
  * - `dump_extra`: SPS/PPS before every key frame, so each segment decodes on its own (an RTSP

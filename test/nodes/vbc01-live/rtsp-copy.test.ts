@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { copyCommand, copyFailure } from '../../../nodes/vbc01-live/rtsp-copy';
-import { parseRtspSources } from '../../../nodes/vbc01-live/rtsp-sources';
+import { parseRtspSources } from '../../../nodes/lib/rtsp/rtsp-sources';
 
 const spec = parseRtspSources('cam=rtsp://admin:p%40ss-w0rd@10.0.0.9:554/main').get('cam')!;
 const sdp = parseRtspSources('cam=/data/hls/picam-1.sdp').get('cam')!;

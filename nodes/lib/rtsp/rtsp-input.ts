@@ -8,7 +8,15 @@
  * The concat demuxer opens the one `file` with the `option`s below it, so the
  * RTSP options (transport, socket time-out) travel in the script too.
  */
-import type { RtspInput } from './types';
+/** An RTSP camera pulled by the 'rtsp' source (an IP camera's stream). */
+export interface RtspInput {
+  /** rtsp://host:554/path, without credentials */
+  url: string;
+  username?: string;
+  password?: string;
+  /** RTSP over TCP (the default: no lost packets through NAT and Wi-Fi) or UDP */
+  transport: 'tcp' | 'udp';
+}
 
 /** How long a silent camera socket is waited for before ffmpeg gives up (µs, RTSP's `timeout`). */
 const SOCKET_TIMEOUT_US = 5_000_000;

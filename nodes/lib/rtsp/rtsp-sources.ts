@@ -12,10 +12,9 @@
  * Errors name an entry by its number and camera id, never by its URL: it may carry a password.
  */
 import { isAbsolute } from 'node:path';
-import { DEVICE_ID_PATTERN } from '../lib/types';
-import { parseList } from '../lib/settings';
-import { safeHost } from '../rpicam-rtsp/rtsp-input';
-import type { RtspInput } from '../rpicam-rtsp/types';
+import { DEVICE_ID_PATTERN } from '../types';
+import { parseList } from '../settings';
+import { safeHost, type RtspInput } from './rtsp-input';
 
 export type RtspSourceSpec =
   /** an RTSP server or camera, pulled over TCP */

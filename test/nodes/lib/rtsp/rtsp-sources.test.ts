@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseRtspSources, rtspSourceIds, sourceWhere } from '../../../nodes/vbc01-live/rtsp-sources';
-import { liveConfig } from '../../../nodes/vbc01-live/settings';
+import { parseRtspSources, rtspSourceIds, sourceWhere } from '../../../../nodes/lib/rtsp/rtsp-sources';
+import { liveConfig } from '../../../../nodes/vbc01-live/settings';
 
 describe('RTSP sources of the live node', () => {
   it('reads cameraId=rtsp://… and cameraId=/path.sdp entries, the login apart from the URL', () => {
