@@ -8,6 +8,7 @@
  * in the store as the recorder writes it, so /api/events names the clip.
  */
 import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -48,15 +49,20 @@ const clip: EventClip = {
   url: apiUrl(API_PATHS.recordingClip, { cameraId: CAMERA, eventId: EVENT }),
 };
 
-/** The clip's row as the recorder writes it (nodes/lib/store/recordings.ts): what /api/events reads. */
-async function storeClip(dbFile: string, c: EventClip): Promise<void> {
-  const db = new sqlite3.Database(dbFile);
+/** The clip's row as the recorder writes it (nodes/lib/store/recordings.ts), what /api/events reads, and its file. */
+async function storeClip(dir: string, c: EventClip, mp4: string): Promise<void> {
+  // Where the runtime's own recorder keeps it (PICAM_RECORD_DIR's default): whichever of it and the
+  // stand-in answers the clip's URL first, the browser gets the same real MP4.
+  const file = `${c.cameraId}/clips/${c.eventId}.mp4`;
+  mkdirSync(join(dir, 'recordings', c.cameraId, 'clips'), { recursive: true });
+  copyFileSync(mp4, join(dir, 'recordings', file));
+  const db = new sqlite3.Database(join(dir, 'picam-guardian.db'));
   try {
     await new Promise<void>((resolve, reject) =>
       db.run(
         `INSERT INTO recording_clips (camera_id, event_id, state, start_ms, end_ms, duration_ms, bytes, file, updated_ms)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [c.cameraId, c.eventId, c.state, c.startMs, c.endMs, c.durationMs, c.bytes, `${c.cameraId}/clips/${c.eventId}.mp4`, Date.now()],
+        [c.cameraId, c.eventId, c.state, c.startMs, c.endMs, c.durationMs, c.bytes, file, Date.now()],
         (err) => (err ? reject(err) : resolve()),
       ),
     );
@@ -138,7 +144,7 @@ describe('recordings in the dashboard', { skip: skipWithoutChromium || skipWitho
     await camera.publishAsync(topics.connection(CAMERA), JSON.stringify(connected(Math.floor(noon / 1000) - 60)), { qos: 1 });
     await camera.publishAsync(topics.start(CAMERA), JSON.stringify(activity(EVENT, Math.floor(noon / 1000))), { qos: 1 });
     await camera.publishAsync(topics.stop(CAMERA), JSON.stringify(activity(EVENT, Math.floor(noon / 1000) + 10)), { qos: 1 });
-    await storeClip(join(dataDir, 'picam-guardian.db'), clip);
+    await storeClip(dataDir, clip, mp4);
     browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
     page = await browser.newPage();
     await page.goto(`${runtime.url}/dashboard/`);
