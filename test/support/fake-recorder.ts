@@ -1,6 +1,6 @@
 /**
- * A stand-in for the recorder node's router (nodes/recorder/ on its own branch), mounted on the
- * runtime's httpNode where the recorder mounts it, answering the four routes of the recordings
+ * A stand-in for the recorder node's router (nodes/recorder/), mounted on the runtime's httpNode
+ * where the recorder mounts it and ahead of the cloud flow's own recorder, answering the four routes of the recordings
  * contract (nodes/lib/contract/recordings.ts, API_PATHS.recordings…recordingClip) from data a
  * test sets, with a REAL MP4 (made by ffmpeg) for the clip and video routes, ranges answered
  * (express's sendFile: 206, Accept-Ranges, 416). Every request is recorded.
@@ -14,6 +14,12 @@ export interface FakeRecorderData {
   timelines: Record<string, Omit<RecordingTimeline, 'fromMs' | 'toMs'>>;
   /** the MP4 served for every clip and every stretch of video */
   mp4: string;
+}
+
+/** Node-RED's httpNode: an Express app, whose layers are Express 4's `_router.stack`. */
+interface HttpNode {
+  use(path: string, router: Router): void;
+  _router?: { stack: Array<{ handle: unknown; regexp?: RegExp }> };
 }
 
 const MAX_TIMELINE_MS = 2 * 86_400_000;
@@ -61,6 +67,20 @@ export class FakeRecorder {
       res.attachment(`${req.params.cameraId}-${req.params.eventId}.mp4`);
       res.sendFile(this.data.mp4, { headers: { 'Content-Type': 'video/mp4' } });
     });
+  }
+
+  /**
+   * Mounts the stand-in on httpNode ahead of the runtime's own recorder: the cloud flow has one,
+   * whose router is mounted when the flow starts, which may be before or after this.
+   */
+  mountAhead(httpNode: HttpNode): void {
+    httpNode.use(FakeRecorder.root, this.router);
+    const stack = httpNode._router?.stack ?? [];
+    const mine = stack.findIndex((l) => l.handle === this.router);
+    // The recorder's layer, not the guards mounted over all of /api (those stay in front).
+    const recorders = (l: { regexp?: RegExp }) => !!l.regexp?.test(`${FakeRecorder.root}/`) && !l.regexp.test('/api/elsewhere/');
+    const first = stack.findIndex((l) => l.handle !== this.router && recorders(l));
+    if (first >= 0 && mine > first) stack.splice(first, 0, ...stack.splice(mine, 1));
   }
 
   /** Where the recorder mounts its router (the contract's root, as API_PATHS.recordings spells it). */

@@ -133,8 +133,8 @@ describe('recordings in the dashboard', { skip: skipWithoutChromium || skipWitho
     const ports = { http: await freePort(), mqtt: await freePort(), ws: await freePort() };
     runtime = await startRuntime(settingsFor(cloudRoleEnv(dataDir, ports, { PICAM_ROLE: 'cloud' })));
     // Where the recorder node mounts its router while it runs: behind the API guard, on httpNode.
-    const RED = (await import('node-red')).default as unknown as { httpNode: { use(path: string, r: unknown): void } };
-    RED.httpNode.use(FakeRecorder.root, recorder.router);
+    const RED = (await import('node-red')).default as unknown as { httpNode: Parameters<FakeRecorder['mountAhead']>[0] };
+    recorder.mountAhead(RED.httpNode);
 
     camera = await waitFor('the embedded broker', () =>
       mqtt
