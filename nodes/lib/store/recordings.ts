@@ -4,7 +4,7 @@
  * read pool. Files are named relative to the recordings folder: the caller resolves and checks
  * them (nodes/lib/recording/paths.ts) before it touches the disk.
  */
-import type { ClipState, RecordingMode } from '../contract/recordings';
+import type { EventClip, RecordingMode } from '../contract/recordings';
 import type { Exclusive } from './command-queue';
 import type { Reader } from './read-pool';
 
@@ -21,14 +21,8 @@ export interface SegmentRow {
 
 export type NewSegment = Omit<SegmentRow, 'id'>;
 
-export interface ClipRow {
-  cameraId: string;
-  eventId: string;
-  state: ClipState;
-  startMs: number;
-  endMs: number;
-  durationMs: number | null;
-  bytes: number | null;
+/** A clip's row: the contract's EventClip as stored (its file, not its URL; a reason or null). */
+export interface ClipRow extends Omit<EventClip, 'url' | 'reason'> {
   /** relative to the recordings folder; null until ready */
   file: string | null;
   reason: string | null;
