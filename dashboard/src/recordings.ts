@@ -4,13 +4,12 @@
  * 404 here: the page then shows no clips and no recordings, and says so where it matters.
  */
 import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-routes';
-import type { EventClip, RecordingTimeline, RecordingUsage } from '../../nodes/lib/contract/recordings';
+import { MAX_TIMELINE_MS, type EventClip, type RecordingTimeline, type RecordingUsage } from '../../nodes/lib/contract/recordings';
 import { getOptional, query } from './api';
 import { h } from './dom';
 import { fmtClock, fmtTime } from './format';
 
 /** The timeline route answers at most two days at once. */
-export const MAX_TIMELINE_MS = 2 * 86_400_000;
 
 export function timeline(cameraId: string, fromMs: number, toMs: number): Promise<RecordingTimeline | undefined> {
   return getOptional<RecordingTimeline>(`${apiUrl(API_PATHS.recordingTimeline, { cameraId })}${query({ from: fromMs, to: toMs })}`);

@@ -13,12 +13,11 @@
  * camera, clip or footage), 403 (the index names a file outside the recordings folder); never 500.
  */
 import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
+import { MAX_TIMELINE_MS, MAX_VIDEO_MS } from '../lib/contract/recordings';
 import { OutsideRecordings } from '../lib/recording/paths';
 import type { RecorderService } from '../lib/recording/recorder-service';
 import { DEVICE_ID_PATTERN } from '../lib/types';
 
-export const MAX_TIMELINE_MS = 2 * 86_400_000;
-export const MAX_VIDEO_MS = 3_600_000;
 const MAX_EVENT_ID = 200;
 
 export interface RecordingApiOptions {

@@ -7,7 +7,13 @@
  */
 import express, { type Router } from 'express';
 import { API_PATHS, RECORDING_ROUTES_ROOT } from '../../nodes/lib/contract/api-routes';
-import type { EventClip, RecordingTimeline, RecordingUsage } from '../../nodes/lib/contract/recordings';
+import {
+  MAX_TIMELINE_MS,
+  MAX_VIDEO_MS,
+  type EventClip,
+  type RecordingTimeline,
+  type RecordingUsage,
+} from '../../nodes/lib/contract/recordings';
 
 export interface FakeRecorderData {
   usage: RecordingUsage;
@@ -21,9 +27,6 @@ interface HttpNode {
   use(path: string, router: Router): void;
   _router?: { stack: Array<{ handle: unknown; regexp?: RegExp }> };
 }
-
-const MAX_TIMELINE_MS = 2 * 86_400_000;
-const MAX_VIDEO_MS = 3_600_000;
 
 export class FakeRecorder {
   readonly requests: Array<{ path: string; query: Record<string, string>; range?: string }> = [];

@@ -38,7 +38,12 @@ export interface EventClip {
   url: string;
 }
 
-/** `GET /api/recordings/:cameraId?from=&to=`: the day view's data (from/to Unix ms, at most 2 days). */
+/** The longest range the time line route answers (two days). */
+export const MAX_TIMELINE_MS = 2 * 86_400_000;
+/** The longest stretch the video route cuts into one MP4 (an hour). */
+export const MAX_VIDEO_MS = 3_600_000;
+
+/** `GET /api/recordings/:cameraId?from=&to=`: the day view's data (from/to Unix ms, at most MAX_TIMELINE_MS). */
 export interface RecordingTimeline {
   cameraId: string;
   mode: RecordingMode;
