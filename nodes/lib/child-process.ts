@@ -125,7 +125,13 @@ export function spawnChild(command: string, args: readonly string[], options: Sp
       if (!child.stderr || child.stderr.readableEnded || child.stderr.destroyed) finish();
       else child.stderr.once('close', finish);
     };
-    child.once('exit', (code, signal) => done({ code, signal }));
+    child.once('exit', (code, exitSignal) => {
+      // Whatever the leader left behind in its group goes with it, now: once the group is
+      // empty its number is free, and a later signal to it could hit an unrelated process
+      // group that was given the same number (pid_max is often 32768, and wraps).
+      if (groupLeaders.has(child)) signalGroup(child, 'SIGKILL');
+      done({ code, signal: exitSignal });
+    });
     // A spawn failure emits 'error' and never 'exit'. Later errors (a signal that could not be
     // sent) need a listener too, or they would be thrown; the exit still comes and is reported.
     child.on('error', (error) => {
@@ -146,7 +152,13 @@ function hasExited(child: ChildProcess): boolean {
   return child.pid === undefined || child.exitCode !== null || child.signalCode !== null;
 }
 
+/** Signals a running child (with its group when it leads one); never one that has exited, whose number may be reused. */
 function signal(child: ChildProcess, sig: NodeJS.Signals): void {
+  if (hasExited(child)) return;
+  signalGroup(child, sig);
+}
+
+function signalGroup(child: ChildProcess, sig: NodeJS.Signals): void {
   if (child.pid === undefined) return;
   try {
     if (groupLeaders.has(child)) process.kill(-child.pid, sig);
@@ -160,20 +172,15 @@ function signal(child: ChildProcess, sig: NodeJS.Signals): void {
 
 /**
  * SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited
- * (at once when it already had). A group leader is signalled with its group.
+ * (at once when it already had: its group was swept when it exited). A group
+ * leader is signalled with its group.
  */
 export function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
-  if (hasExited(child)) {
-    // The leader is gone but a child of it may linger in the group (a wrapper killed hard).
-    if (groupLeaders.has(child)) signal(child, 'SIGKILL');
-    return Promise.resolve();
-  }
+  if (hasExited(child)) return Promise.resolve();
   return new Promise<void>((resolve) => {
     const timer = setTimeout(() => signal(child, 'SIGKILL'), graceMs);
     child.once('exit', () => {
       clearTimeout(timer);
-      // Whatever the leader left behind in its group goes with it.
-      signal(child, 'SIGKILL');
       resolve();
     });
     signal(child, 'SIGTERM');

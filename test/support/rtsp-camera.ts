@@ -59,9 +59,12 @@ export class RtspCamera {
         out += d.toString();
         if (out.includes('ready')) resolve();
       });
-      void child.exited.then((info) =>
-        reject(new Error(`rtsp-test-camera.py ended (${info.code ?? info.signal}): ${child.stderrTail().join(' | ')}`)),
-      );
+      void child.exited.then((info) => {
+        const why = `rtsp-test-camera.py ended (${info.code ?? info.signal}): ${child.stderrTail().join(' | ')}`;
+        reject(new Error(why));
+        // A camera that dies on its own fails the tests after it with "connection refused": say why here.
+        if (this.child === child) console.error(`the test camera on port ${this.port} died unasked: ${why}`);
+      });
     });
   }
 

@@ -1,14 +1,12 @@
 /**
  * rpicam-rtsp's pure parts: the command lines of the source, relay and
- * analyser, credential handling, ffmpeg's -progress parser, the H.264 fan-out
- * and the child-process helper. The processes themselves run in
+ * analyser, credential handling, ffmpeg's -progress parser and the H.264 fan-out. The processes themselves run in
  * test/integration/rpicam-pipeline.test.ts.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { PassThrough, Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { LineRing, spawnChild } from '../../../nodes/lib/child-process';
 import { analyserCommand, publishUrl, redact, redactText, relayCommand, sourceCommand } from '../../../nodes/rpicam-rtsp/commands';
 import { findKeyFrame, greyFrames, H264Fanout } from '../../../nodes/rpicam-rtsp/pipes';
 import { parseProgressBlock, ProgressParser, type FfmpegProgress } from '../../../nodes/rpicam-rtsp/progress';
@@ -237,30 +235,5 @@ describe('grey frames', () => {
       [1, 2, 3, 4, 2, 2],
       [5, 6, 7, 8, 2, 2],
     ]);
-  });
-});
-
-describe('child-process helper', () => {
-  it('keeps the last lines of stderr, split on \\n or \\r', () => {
-    const ring = new LineRing(2);
-    ring.push('one\ntw');
-    ring.push('o\rthree\n\nfour');
-    ring.end();
-    assert.deepEqual(ring.tail(), ['three', 'four']);
-  });
-
-  it('stop() sends SIGKILL to a child that ignores SIGTERM, and resolves at once for one that has exited', async () => {
-    const stubborn = "process.on('SIGTERM', () => console.error('ignoring SIGTERM')); console.error('up'); setInterval(() => {}, 1000)";
-    const child = spawnChild(process.execPath, ['-e', stubborn], { stdio: ['ignore', 'ignore'] });
-    await new Promise((r) => child.process.stderr!.once('data', r));
-    const t0 = Date.now();
-    await child.stop(300);
-    assert.ok(Date.now() - t0 >= 250, 'waited for the grace period');
-    assert.equal((await child.exited).signal, 'SIGKILL');
-    assert.throws(() => process.kill(child.pid!, 0), { code: 'ESRCH' });
-    await child.stop(300);
-    const missing = spawnChild('/nonexistent/rpicam-vid', [], { stdio: ['ignore', 'ignore'] });
-    assert.match((await missing.exited).error?.message ?? '', /ENOENT/);
-    await missing.stop(100);
   });
 });
