@@ -52,9 +52,11 @@ export function cameraTls(s: CameraTlsSettings, warn: (text: string) => void): C
   const listed = parseCameraIds(s.cameras);
   if (listed.invalid.length) warn(`ignoring camera ids that are not 32 upper-case hex digits: ${listed.invalid.join(', ')}`);
   let store: Promise<UploadStore> | undefined;
+  let acquired = false;
   const registry: CameraRegistry = async (id) => {
     if (listed.ids.has(id)) return true;
     if (!s.database) return false;
+    acquired = true;
     store ??= s.database
       .acquire(s.user)
       .then((events) => events.uploads())
@@ -69,7 +71,8 @@ export function cameraTls(s: CameraTlsSettings, warn: (text: string) => void): C
     files,
     registry,
     close: async () => {
-      if (store && s.database) await s.database.release(s.user);
+      // also after a failed open: the database counts this user until it releases
+      if (acquired && s.database) await s.database.release(s.user);
     },
   };
 }

@@ -30,6 +30,9 @@ export type { PicamDatabaseNode } from '../lib/store/database-node';
 
 const PRUNE_EVERY_MS = 3600_000;
 
+/** How long the file stays open at close for users still finishing: within Node-RED's own limit on a node's close (15 s). */
+const USERS_CLOSE_WAIT_MS = 10_000;
+
 export default function register(RED: NodeAPI): void {
   function PicamDatabase(this: PicamDatabaseNode, def: PicamDatabaseDef) {
     RED.nodes.createNode(this, def);
@@ -116,14 +119,34 @@ export default function register(RED: NodeAPI): void {
       await store?.close();
     };
 
+    let lastUserGone: (() => void) | undefined;
     node.release = async (user) => {
       users.delete(user.id);
-      if (users.size === 0) await closeStore();
+      if (users.size > 0) return;
+      lastUserGone?.();
+      await closeStore();
     };
+    // Node-RED stops every node at once, this one too: users still finishing their work
+    // (a recorder indexing its last segment, a batch being committed) would find the file
+    // closed. So the file stays open until they have released it, or for USERS_CLOSE_WAIT_MS.
+    const usersGone = () =>
+      users.size === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const timer = setTimeout(() => {
+              node.warn(`closing ${path} with ${users.size} node(s) still using it after ${USERS_CLOSE_WAIT_MS / 1000} s`);
+              resolve();
+            }, USERS_CLOSE_WAIT_MS);
+            lastUserGone = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
 
     node.on('close', (_removed: boolean, done: () => void) => {
       hideHealth();
-      closeStore().then(done, (err: Error) => {
+      const closed = usersGone().then(closeStore);
+      closed.then(done, (err: Error) => {
         node.error(`closing ${path}: ${err.message}`);
         done();
       });

@@ -79,6 +79,7 @@ export class RecorderService {
   private retentionTimer?: NodeJS.Timeout;
   private retentionRun?: Promise<void>;
   private closed = false;
+  private readonly indexing = new Set<Promise<void>>();
   /** cameras whose segments came in (from a segmenter or MediaMTX's hook) */
   private readonly hooked = new Set<string>();
   /** the disk was below the floor with no continuous footage left: a storage-low alert is out */
@@ -141,7 +142,7 @@ export class RecorderService {
         dir: join(this.o.root, c.cameraId),
         segmentSeconds: this.o.segmentSeconds,
         ffmpegPath: this.o.ffmpegPath,
-        segment: (seg) => void this.addSegment(seg).catch((e: Error) => this.o.warn(`segment index: ${e.message}`)),
+        segment: (seg) => this.indexSegment(seg),
         problem: (line, info, tail) => {
           const why = c.explain?.(tail) ?? describeExit('ffmpeg', info, tail);
           this.lastFailure = `${c.cameraId}: ${why.slice(0, 200)} (${c.where}); ${line}`;
@@ -164,6 +165,13 @@ export class RecorderService {
       this.retentionTimer = setTimeout(() => void this.retention().finally(() => !this.closed && tick()), every);
     };
     void this.retention().finally(() => !this.closed && tick());
+  }
+
+  /** A segmenter's segment; close() waits for it (ffmpeg finishes its last one as it stops, and it belongs in the index). */
+  private indexSegment(seg: FinishedSegment): void {
+    const indexing = this.addSegment(seg).catch((e: Error) => this.o.warn(`segment index: ${e.message}`));
+    this.indexing.add(indexing);
+    void indexing.finally(() => this.indexing.delete(indexing));
   }
 
   /** One finished segment, from a segmenter or MediaMTX's hook (an absolute path inside the folder). */
@@ -343,6 +351,7 @@ export class RecorderService {
     clearTimeout(this.retentionTimer);
     this.clips.close();
     await Promise.all([...this.segmenters.values()].map((s) => s.stop()));
+    await Promise.all(this.indexing);
     await this.cutter.close();
     await this.retentionRun;
   }

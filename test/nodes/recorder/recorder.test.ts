@@ -273,7 +273,7 @@ describe('the recorder recording a real RTSP camera', { skip }, () => {
     assert.ok(existsSync(join(root, clip!.file!)), 'the clip stays');
   });
 
-  it('leaves no ffmpeg running after a redeploy', async () => {
+  it('leaves no ffmpeg running after a redeploy, and the segment it finished as it stopped is in the index', async () => {
     const pids = ffmpegs().map((p) => p.pid);
     assert.equal(pids.length, 1);
     await helper.unload();
@@ -282,6 +282,14 @@ describe('the recorder recording a real RTSP camera', { skip }, () => {
       [],
     );
     assert.deepEqual(ffmpegs(), []);
+    // The database node stops at the same moment as the recorder, but stays open until the recorder has indexed it.
+    const onDisk = readdirSync(join(root, CAMERA)).filter((f) => f.endsWith('.ts'));
+    const indexed = new Set((await store.recordings().segments(CAMERA, 0, Date.now() + 60_000)).map((r) => r.file));
+    assert.deepEqual(
+      onDisk.filter((f) => !indexed.has(`${CAMERA}/${f}`)),
+      [],
+      'every segment file on disk is indexed',
+    );
   });
 });
 
