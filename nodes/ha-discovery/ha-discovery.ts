@@ -14,7 +14,7 @@ import { DeviceView, type DeviceFacts } from '../lib/mqtt/device-view';
 import { linkFor, registerKnown, switchedOn, type BrokerProperties } from '../lib/mqtt/integration-settings';
 import { EMBEDDED_BROKER_TYPE } from '../lib/mqtt/local-broker';
 import type { NodeConstructor } from '../lib/node-config';
-import { recordsIn } from '../lib/records-in';
+import { storeRecordsOf } from '../lib/records-in';
 import { runtimeClientId } from '../lib/runtime-identity';
 import { parseList } from '../lib/settings';
 import { compact, StatusReporter, ThrottledWarn } from '../lib/status';
@@ -97,7 +97,7 @@ export default function register(RED: NodeAPI): void {
         send(discoveryTopic(discoveryPrefix, id), ''); // HA: an empty retained config removes the device
         return done();
       }
-      for (const record of recordsIn(msg.payload)) {
+      for (const record of storeRecordsOf(msg)) {
         const change = view.apply(record);
         if (change?.capabilities) announce(change.device);
       }

@@ -20,7 +20,7 @@ import { compact, StatusReporter, ThrottledWarn } from '../lib/status';
 import type { EventStore } from '../lib/store/store';
 import type { PicamDatabaseNode } from '../lib/store/database-node';
 import type { Reply, StoreRecord } from '../lib/types';
-import { recordsIn } from '../lib/records-in';
+import { storeRecordsOf } from '../lib/records-in';
 import { pictureBytes, pictureOf } from './pictures';
 import { parseRequest, type ReplyTo } from './requests';
 import { registryState, stateMessages, type Outgoing } from './state-messages';
@@ -141,7 +141,7 @@ export default function register(RED: NodeAPI): void {
         );
         return;
       }
-      for (const record of recordsIn(msg.payload)) onRecord(record);
+      for (const record of storeRecordsOf(msg)) onRecord(record);
       done();
     });
 

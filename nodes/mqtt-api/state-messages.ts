@@ -55,6 +55,8 @@ export function stateMessages(record: StoreRecord, api: ApiTopics): Outgoing[] {
     case 'command':
       // The mode the cloud asked for is the device's desired mode (restored on reconnect): shown at once.
       return record.mode ? [state('mode', record.mode)] : [];
+    default:
+      return []; // a kind added later: nothing to publish until this says what
   }
 }
 
