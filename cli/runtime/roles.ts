@@ -155,7 +155,8 @@ export function settingsFor(env: Env): RoleSettings {
     problems.push((err as Error).message);
   }
   for (const name of ['PICAM_HA_DISCOVERY', 'PICAM_MQTT_API']) {
-    if (!/^(|true|false|on|off|yes|no|1|0)$/i.test(flowEnv[name]!.trim())) problems.push(`${name} must be on or off (got "${flowEnv[name]}")`);
+    if (!/^(|true|false|on|off|yes|no|1|0)$/i.test(flowEnv[name]!.trim()))
+      problems.push(`${name} must be on or off (got "${flowEnv[name]}")`);
   }
   try {
     flowEnv.PICAM_MQTT_BROKER = parseBrokerMode(env.PICAM_MQTT_BROKER);

@@ -59,7 +59,14 @@ export function discoveryPayload(device: DeviceFacts, opts: DiscoveryOptions): D
   const binary = (what: 'motion' | 'person', name: string, deviceClass: string) =>
     add(what, { p: 'binary_sensor', name, dev_cla: deviceClass, stat_t: api.state(device.id, what), pl_on: ON, pl_off: OFF });
   const reading = (key: string, topic: 'sensors' | 'health', name: string, extra: Record<string, unknown>) =>
-    add(key, { p: 'sensor', name, stat_t: api.state(device.id, topic), val_tpl: `{{ value_json.${key} }}`, stat_cla: 'measurement', ...extra });
+    add(key, {
+      p: 'sensor',
+      name,
+      stat_t: api.state(device.id, topic),
+      val_tpl: `{{ value_json.${key} }}`,
+      stat_cla: 'measurement',
+      ...extra,
+    });
 
   if (device.has.motion) binary('motion', 'Motion', 'motion');
   if (device.has.person) binary('person', 'Person', 'occupancy');
@@ -71,9 +78,22 @@ export function discoveryPayload(device: DeviceFacts, opts: DiscoveryOptions): D
   if (device.has.battery) reading('battery', 'health', 'Battery', { dev_cla: 'battery', unit_of_meas: '%', ent_cat: 'diagnostic' });
   // The firmware's radio.signalStrength comes without a unit (vbc01-protocol.md): no device class claims one.
   if (device.has.signal) reading('signal', 'health', 'Signal', { ic: 'mdi:wifi', ent_cat: 'diagnostic' });
-  add('mode', { p: 'select', name: 'Mode', ops: [...CAMERA_MODES], stat_t: api.state(device.id, 'mode'), cmd_t: api.set(device.id, 'mode') });
+  add('mode', {
+    p: 'select',
+    name: 'Mode',
+    ops: [...CAMERA_MODES],
+    stat_t: api.state(device.id, 'mode'),
+    cmd_t: api.set(device.id, 'mode'),
+  });
   if (device.has.reboot) {
-    add('reboot', { p: 'button', name: 'Reboot', dev_cla: 'restart', ent_cat: 'config', cmd_t: api.set(device.id, 'reboot'), pl_prs: PRESS });
+    add('reboot', {
+      p: 'button',
+      name: 'Reboot',
+      dev_cla: 'restart',
+      ent_cat: 'config',
+      cmd_t: api.set(device.id, 'reboot'),
+      pl_prs: PRESS,
+    });
   }
   if (device.has.camera) add('snapshot', { p: 'camera', name: 'Snapshot', t: api.state(device.id, 'snapshot') });
 

@@ -77,7 +77,8 @@ export default function register(RED: NodeAPI): void {
       link.publish(topic, payload, { retain: true }).catch((err: Error) => warn.warnNow(`discovery to ${topic}: ${err.message}`));
       show();
     };
-    const announce = (device: DeviceFacts) => send(discoveryTopic(discoveryPrefix, device.id), JSON.stringify(discoveryPayload(device, options)));
+    const announce = (device: DeviceFacts) =>
+      send(discoveryTopic(discoveryPrefix, device.id), JSON.stringify(discoveryPayload(device, options)));
     const announceAll = () => {
       for (const device of view.all()) announce(device);
     };
@@ -110,9 +111,10 @@ export default function register(RED: NodeAPI): void {
     status.now('busy', 'waiting for the broker');
     const started = (async () => {
       if (db) {
-        await registerKnown(view, db.acquire(node).then((store: EventStore) => store.knownDevices())).catch((err: Error) =>
-          node.warn(`known devices not loaded: ${err.message}`),
-        );
+        await registerKnown(
+          view,
+          db.acquire(node).then((store: EventStore) => store.knownDevices()),
+        ).catch((err: Error) => node.warn(`known devices not loaded: ${err.message}`));
       }
       const l = await linkFor({
         props: def,
@@ -156,4 +158,3 @@ export default function register(RED: NodeAPI): void {
     credentials: { user: { type: 'text' }, password: { type: 'password' } },
   });
 }
-

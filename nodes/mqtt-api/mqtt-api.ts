@@ -127,7 +127,13 @@ export default function register(RED: NodeAPI): void {
       if (reply) {
         // An answer from mqtt-processor (refused) or command-sender (queued, or not).
         const body = (msg.payload ?? {}) as Reply;
-        answer(reply, { id: reply.id, status: body.status === 'ok' ? 'ok' : 'error', code: m.statusCode ?? 500, data: body.data, error: body.error });
+        answer(reply, {
+          id: reply.id,
+          status: body.status === 'ok' ? 'ok' : 'error',
+          code: m.statusCode ?? 500,
+          data: body.data,
+          error: body.error,
+        });
         return done();
       }
       const picture = pictureOf(m);
@@ -153,9 +159,10 @@ export default function register(RED: NodeAPI): void {
       // Devices from the registry first, so their state is published at once; without the
       // database the API still runs and learns devices from the records that arrive.
       if (db) {
-        await registerKnown(view, db.acquire(node).then((store: EventStore) => store.knownDevices())).catch((err: Error) =>
-          node.warn(`known devices not loaded: ${err.message}`),
-        );
+        await registerKnown(
+          view,
+          db.acquire(node).then((store: EventStore) => store.knownDevices()),
+        ).catch((err: Error) => node.warn(`known devices not loaded: ${err.message}`));
       }
       const l = await linkFor({
         props: def,

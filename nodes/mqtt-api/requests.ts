@@ -98,7 +98,8 @@ function fromSetTopic(m: InboundMessage, deviceId: string, what: string, api: Ap
     return { ok: false, reply, code: 400, error: `nothing to set at "${what.slice(0, 32)}" (expected ${SET_TOPICS.join(', ')})` };
   }
   if (what === 'mode') {
-    if (!isCameraMode(text)) return { ok: false, reply, code: 400, error: `mode must be one of ${CAMERA_MODES.join(', ')} (got "${text.slice(0, 32)}")` };
+    if (!isCameraMode(text))
+      return { ok: false, reply, code: 400, error: `mode must be one of ${CAMERA_MODES.join(', ')} (got "${text.slice(0, 32)}")` };
     return { ok: true, reply, command: 'setmode', deviceId, request: { action: 'setmode', deviceId, mode: text } };
   }
   return { ok: true, reply, command: 'reboot', deviceId, request: { action: 'reboot', deviceId } };

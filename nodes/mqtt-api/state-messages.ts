@@ -19,11 +19,12 @@ const json = (v: unknown) => JSON.stringify(v);
 export function stateMessages(record: StoreRecord, api: ApiTopics): Outgoing[] {
   if (record.kind === 'dead-letter' || record.kind === 'stream-health' || record.kind === 'connection-alert') return [];
   const id = record.deviceId;
-  const state = (what: Parameters<ApiTopics['state']>[1], payload: string): Outgoing => ({ topic: api.state(id, what), payload, retain: true });
-  const event = (e: ApiEvent): Outgoing[] => [
-    { topic: api.events(id), payload: json(e), retain: false },
-    state('event', json(e)),
-  ];
+  const state = (what: Parameters<ApiTopics['state']>[1], payload: string): Outgoing => ({
+    topic: api.state(id, what),
+    payload,
+    retain: true,
+  });
+  const event = (e: ApiEvent): Outgoing[] => [{ topic: api.events(id), payload: json(e), retain: false }, state('event', json(e))];
   const base = { deviceId: id, deviceType: record.deviceType, timeMs: record.timeMs };
   switch (record.kind) {
     case 'connection': {
@@ -33,7 +34,12 @@ export function stateMessages(record: StoreRecord, api: ApiTopics): Outgoing[] {
     case 'heartbeat':
     case 'camera-state': {
       const out: Outgoing[] = [];
-      const health = { battery: record.batteryLevel, signal: record.signalStrength, uptime: record.uptime, temperature: record.temperature };
+      const health = {
+        battery: record.batteryLevel,
+        signal: record.signalStrength,
+        uptime: record.uptime,
+        temperature: record.temperature,
+      };
       if (Object.values(health).some((v) => v !== undefined)) out.push(state('health', json({ ...health, timeMs: record.timeMs })));
       if (record.kind === 'camera-state' && record.mode) out.push(state('mode', record.mode));
       return out;
@@ -50,7 +56,10 @@ export function stateMessages(record: StoreRecord, api: ApiTopics): Outgoing[] {
     }
     case 'sensor':
       return [
-        state('sensors', json({ temperature: record.temperature, humidity: record.humidity, pressure: record.pressure, timeMs: record.timeMs })),
+        state(
+          'sensors',
+          json({ temperature: record.temperature, humidity: record.humidity, pressure: record.pressure, timeMs: record.timeMs }),
+        ),
       ];
     case 'command':
       // The mode the cloud asked for is the device's desired mode (restored on reconnect): shown at once.
@@ -64,6 +73,7 @@ export function stateMessages(record: StoreRecord, api: ApiTopics): Outgoing[] {
 export function registryState(device: DeviceFacts, api: ApiTopics): Outgoing[] {
   const out: Outgoing[] = [];
   if (device.mode) out.push({ topic: api.state(device.id, 'mode'), payload: device.mode, retain: true });
-  if (device.online !== undefined) out.push({ topic: api.state(device.id, 'connection'), payload: device.online ? ONLINE : OFFLINE, retain: true });
+  if (device.online !== undefined)
+    out.push({ topic: api.state(device.id, 'connection'), payload: device.online ? ONLINE : OFFLINE, retain: true });
   return out;
 }

@@ -221,6 +221,11 @@ export default function register(RED: NodeAPI): void {
   }
 
   RED.nodes.registerType('picam-broker', PicamBrokerNode as NodeConstructor, {
-    credentials: { username: { type: 'text' }, password: { type: 'password' }, apiUsername: { type: 'text' }, apiPassword: { type: 'password' } },
+    credentials: {
+      username: { type: 'text' },
+      password: { type: 'password' },
+      apiUsername: { type: 'text' },
+      apiPassword: { type: 'password' },
+    },
   });
 }

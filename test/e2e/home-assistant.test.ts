@@ -23,7 +23,14 @@ after(async () => {
 });
 
 it('announces every simulated device of the demo to Home Assistant', async () => {
-  const port = { http: await freePort(), mqtt: await freePort(), ws: await freePort(), rtsp: await freePort(), gateway: await freePort(), ipcam: await freePort() };
+  const port = {
+    http: await freePort(),
+    mqtt: await freePort(),
+    ws: await freePort(),
+    rtsp: await freePort(),
+    gateway: await freePort(),
+    ipcam: await freePort(),
+  };
   demo = startCli(['start', '--role', 'demo', '--pace', '0.2'], {
     PICAM_DATA_DIR: dir,
     PICAM_HTTP_PORT: String(port.http),
@@ -36,9 +43,11 @@ it('announces every simulated device of the demo to Home Assistant', async () =>
   });
   const configs = new Map<string, unknown>();
   const states = new Map<string, string>();
-  ha = await waitFor('the demo broker', () =>
-    mqtt.connectAsync(`mqtt://127.0.0.1:${port.mqtt}`, { clientId: 'home-assistant', reconnectPeriod: 0 }).catch(() => undefined),
-  60_000);
+  ha = await waitFor(
+    'the demo broker',
+    () => mqtt.connectAsync(`mqtt://127.0.0.1:${port.mqtt}`, { clientId: 'home-assistant', reconnectPeriod: 0 }).catch(() => undefined),
+    60_000,
+  );
   ha.on('message', (topic, payload) => {
     if (topic.startsWith('homeassistant/device/')) configs.set(topic, payload.length ? JSON.parse(payload.toString()) : undefined);
     else states.set(topic, payload.toString());
@@ -60,5 +69,9 @@ it('announces every simulated device of the demo to Home Assistant', async () =>
     assert.deepEqual(checkDeviceDiscovery(topicOf(id), configs.get(topicOf(id))), [], id);
   }
   // Availability follows the devices' connection state.
-  await waitFor('availability', async () => (devices.some((id) => states.get(`picam/devices/${id}/connection`) === 'online') ? true : undefined), 30_000);
+  await waitFor(
+    'availability',
+    async () => (devices.some((id) => states.get(`picam/devices/${id}/connection`) === 'online') ? true : undefined),
+    30_000,
+  );
 });

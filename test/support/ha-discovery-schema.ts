@@ -68,9 +68,24 @@ const ROOT_OPTIONS = new Set([
   'encoding',
 ]);
 
-const COMMON = ['platform', 'name', 'unique_id', 'icon', 'entity_category', 'object_id', 'enabled_by_default', 'qos', 'encoding',
-  'availability', 'availability_topic', 'payload_available', 'payload_not_available', 'availability_mode',
-  'json_attributes_topic', 'device_class'];
+const COMMON = [
+  'platform',
+  'name',
+  'unique_id',
+  'icon',
+  'entity_category',
+  'object_id',
+  'enabled_by_default',
+  'qos',
+  'encoding',
+  'availability',
+  'availability_topic',
+  'payload_available',
+  'payload_not_available',
+  'availability_mode',
+  'json_attributes_topic',
+  'device_class',
+];
 
 interface PlatformRule {
   required: string[];
@@ -87,7 +102,15 @@ const PLATFORMS: Readonly<Record<string, PlatformRule>> = {
   },
   sensor: {
     required: ['state_topic'],
-    allowed: ['state_topic', 'value_template', 'unit_of_measurement', 'state_class', 'expire_after', 'force_update', 'suggested_display_precision'],
+    allowed: [
+      'state_topic',
+      'value_template',
+      'unit_of_measurement',
+      'state_class',
+      'expire_after',
+      'force_update',
+      'suggested_display_precision',
+    ],
     deviceClasses: ['temperature', 'humidity', 'pressure', 'atmospheric_pressure', 'battery', 'signal_strength', 'voltage', 'duration'],
   },
   select: {
@@ -156,7 +179,8 @@ function checkDevice(device: unknown, bad: (w: string) => void): void {
   const d: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(device)) d[full(k, DEVICE_ABBREVIATIONS)] = v;
   const ids = d.identifiers;
-  const okIds = typeof ids === 'string' ? ids !== '' : Array.isArray(ids) && ids.length > 0 && ids.every((i) => typeof i === 'string' && i !== '');
+  const okIds =
+    typeof ids === 'string' ? ids !== '' : Array.isArray(ids) && ids.length > 0 && ids.every((i) => typeof i === 'string' && i !== '');
   if (!okIds && !d.connections) bad('device needs identifiers (ids) or connections');
   if (d.name !== undefined && (typeof d.name !== 'string' || d.name === '')) bad('device name must be non-empty text');
 }
@@ -171,7 +195,10 @@ function checkOrigin(origin: unknown, bad: (w: string) => void): void {
 function checkAvailability(c: Record<string, unknown>, where: string, bad: (w: string) => void): void {
   if (c.availability_topic !== undefined && !isTopic(c.availability_topic)) bad(`${where}: availability_topic must be a topic`);
   if (c.availability !== undefined) {
-    if (!Array.isArray(c.availability) || c.availability.some((a) => !a || !isTopic((a as Record<string, unknown>).topic ?? (a as Record<string, unknown>).t))) {
+    if (
+      !Array.isArray(c.availability) ||
+      c.availability.some((a) => !a || !isTopic((a as Record<string, unknown>).topic ?? (a as Record<string, unknown>).t))
+    ) {
       bad(`${where}: availability must be a list of {topic}`);
     }
     if (c.availability_topic !== undefined) bad(`${where}: availability and availability_topic are exclusive`);

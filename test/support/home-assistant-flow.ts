@@ -29,7 +29,14 @@ export async function loadHomeAssistantFlow(dir: string): Promise<number> {
   const flow = [
     { id: 'db', type: 'picam-database', file: join(dir, `ha-${++fileNo}.db`), maxBatch: 100, maxDelayMs: 5, synchronous: 'NORMAL' },
     { id: 'b', type: 'picam-broker', bind: '127.0.0.1', port, wsPort: '', prefix: 'prod', topic: 'prod/device/#', wires: [['p1']] },
-    { id: 'p1', type: 'mqtt-processor', prefix: 'prod', deviceTypes: 'hive-cam,picam,ipcam', database: 'db', wires: [['store'], [], ['cs'], ['api']] },
+    {
+      id: 'p1',
+      type: 'mqtt-processor',
+      prefix: 'prod',
+      deviceTypes: 'hive-cam,picam,ipcam',
+      database: 'db',
+      wires: [['store'], [], ['cs'], ['api']],
+    },
     { id: 'store', type: 'sqlite-events', database: 'db', mode: 'write', confirmations: 'batch', wires: [['api', 'ha'], []] },
     { id: 'cs', type: 'command-sender', database: 'db', broker: 'b', host: '', wires: [['api'], []] },
     { id: 'api', type: 'mqtt-api', enabled: 'on', broker: 'b', database: 'db', wires: [['p1'], ['snapshots']] },

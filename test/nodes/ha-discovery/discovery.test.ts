@@ -9,12 +9,25 @@ import { apiTopics } from '../../../nodes/lib/contract/mqtt-api';
 import { DeviceView } from '../../../nodes/lib/mqtt/device-view';
 import { checkDeviceDiscovery } from '../../support/ha-discovery-schema';
 
-const options = { discoveryPrefix: 'homeassistant', api: apiTopics('picam'), origin: { name: 'PiCam Guardian', url: 'https://example.org' } };
+const options = {
+  discoveryPrefix: 'homeassistant',
+  api: apiTopics('picam'),
+  origin: { name: 'PiCam Guardian', url: 'https://example.org' },
+};
 const base = { deviceType: 'picam', timeMs: 1 };
 
 function devices() {
   const view = new DeviceView(['hive-cam', 'picam', 'ipcam']);
-  view.apply({ kind: 'connection', deviceId: 'CAM1', deviceType: 'hive-cam', timeMs: 1, status: 'connected', name: 'Front door', firmwareVersion: 'V1', raw: '' });
+  view.apply({
+    kind: 'connection',
+    deviceId: 'CAM1',
+    deviceType: 'hive-cam',
+    timeMs: 1,
+    status: 'connected',
+    name: 'Front door',
+    firmwareVersion: 'V1',
+    raw: '',
+  });
   view.apply({ kind: 'sensor', deviceId: 'picam-kitchen', ...base, temperature: 21 });
   view.apply({ kind: 'heartbeat', deviceId: 'picam-kitchen', ...base, batteryLevel: 80, signalStrength: -60, raw: '' });
   view.apply({ kind: 'activity-start', deviceId: 'garage', deviceType: 'ipcam', timeMs: 1, eventId: 'e1', activityType: 'PERSON' });
@@ -36,7 +49,17 @@ describe('ha-discovery payloads', () => {
   it('has the entities each device can serve', () => {
     const byId = new Map(devices().map((d) => [d.id, Object.keys(discoveryPayload(d, options).cmps).sort()]));
     assert.deepEqual(byId.get('CAM1'), ['battery', 'mode', 'motion', 'person', 'reboot', 'signal', 'snapshot']);
-    assert.deepEqual(byId.get('picam-kitchen'), ['battery', 'humidity', 'mode', 'motion', 'pressure', 'reboot', 'signal', 'snapshot', 'temperature']);
+    assert.deepEqual(byId.get('picam-kitchen'), [
+      'battery',
+      'humidity',
+      'mode',
+      'motion',
+      'pressure',
+      'reboot',
+      'signal',
+      'snapshot',
+      'temperature',
+    ]);
     // an IP camera cannot be rebooted from here (device-commands.ts), and reported a person
     assert.deepEqual(byId.get('garage'), ['mode', 'motion', 'person', 'snapshot']);
     // a Pi-hosted camera's id holds a dot: the object id may not

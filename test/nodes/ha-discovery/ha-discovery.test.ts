@@ -91,7 +91,7 @@ describe('ha-discovery with a real broker', () => {
     await camera.json(`prod/honeycomb/${CAMERA}/system/reboot`);
   });
 
-  it("sends discovery again when Home Assistant says it is online, and clears a removed device", async () => {
+  it('sends discovery again when Home Assistant says it is online, and clears a removed device', async () => {
     const ha = await connect({ ...HA_LOGIN, clientId: 'home-assistant' });
     await devices();
     await ha.mqtt.subscribeAsync('homeassistant/device/#', { qos: 1 });
@@ -109,12 +109,18 @@ describe('ha-discovery with a real broker', () => {
     const fresh = await connect({ ...HA_LOGIN, clientId: 'fresh-home-assistant' });
     await fresh.mqtt.subscribeAsync('homeassistant/device/#', { qos: 1 });
     await fresh.next(camTopic);
-    assert.equal(fresh.received.find((m) => m.topic === piTopic), undefined);
+    assert.equal(
+      fresh.received.find((m) => m.topic === piTopic),
+      undefined,
+    );
     // ...and it is not announced again on the next birth message.
     const before = ha.received.length;
     await ha.mqtt.publishAsync('homeassistant/status', 'online', { qos: 1 });
     await ha.next(camTopic, () => true, before);
-    assert.equal(ha.received.slice(before).find((m) => m.topic === piTopic && m.payload.length > 0), undefined);
+    assert.equal(
+      ha.received.slice(before).find((m) => m.topic === piTopic && m.payload.length > 0),
+      undefined,
+    );
   });
 
   it('keeps Home Assistant out of the device tree', async () => {
@@ -127,7 +133,10 @@ describe('ha-discovery with a real broker', () => {
     // A device-tree topic is dropped; a set topic right after it is routed: so the first never arrived.
     await ha.mqtt.publishAsync(`picam/devices/${CAMERA}/mode/set`, 'ARMED', { qos: 1 });
     await camera.json(`prod/honeycomb/${CAMERA}/system/setmode`, (c) => c.mode === 'ARMED');
-    assert.equal(camera.received.find((m) => m.topic.endsWith('/system/reboot') && m.payload.toString() === '{}'), undefined);
+    assert.equal(
+      camera.received.find((m) => m.topic.endsWith('/system/reboot') && m.payload.toString() === '{}'),
+      undefined,
+    );
     // A device login cannot read discovery either.
     await assert.rejects(camera.mqtt.subscribeAsync('homeassistant/#', { qos: 1 }), /Subscribe error/);
   });

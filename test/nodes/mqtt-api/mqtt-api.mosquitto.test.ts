@@ -43,7 +43,14 @@ describe('mqtt-api on Mosquitto', { skip: skipWithoutMosquitto }, () => {
     copyFileSync(join(__dirname, '..', '..', '..', 'cloud', 'mosquitto', 'acl'), acl);
     chmodSync(acl, 0o644);
     broker = startMosquitto(dir, port, [DEVICES, CLOUD, INTEGRATION], (passwords) =>
-      [`listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwords}`, `acl_file ${acl}`, 'persistence false', ''].join('\n'),
+      [
+        `listener ${port} 127.0.0.1`,
+        'allow_anonymous false',
+        `password_file ${passwords}`,
+        `acl_file ${acl}`,
+        'persistence false',
+        '',
+      ].join('\n'),
     );
   });
   after(async () => {
@@ -54,12 +61,16 @@ describe('mqtt-api on Mosquitto', { skip: skipWithoutMosquitto }, () => {
   it('answers an MQTT 5 request with its correlation data on its response topic', async () => {
     helper.settings({ userDir: dir });
     const external = { host: '127.0.0.1', port, broker: '' };
-    await helper.load([databaseNode, processorNode, senderNode, mqttApiNode] as never, [
-      { id: 'db', type: 'picam-database', file: join(dir, 'api.db'), maxBatch: 100, maxDelayMs: 5, synchronous: 'NORMAL' },
-      { id: 'p1', type: 'mqtt-processor', prefix: 'prod', deviceTypes: 'hive-cam', database: 'db', wires: [[], [], ['cs'], ['api']] },
-      { id: 'cs', type: 'command-sender', database: 'db', ...external, wires: [['api'], []] },
-      { id: 'api', type: 'mqtt-api', enabled: 'true', database: 'db', ...external, wires: [['p1'], []] },
-    ], { cs: { user: CLOUD.username, password: CLOUD.password }, api: { user: CLOUD.username, password: CLOUD.password } });
+    await helper.load(
+      [databaseNode, processorNode, senderNode, mqttApiNode] as never,
+      [
+        { id: 'db', type: 'picam-database', file: join(dir, 'api.db'), maxBatch: 100, maxDelayMs: 5, synchronous: 'NORMAL' },
+        { id: 'p1', type: 'mqtt-processor', prefix: 'prod', deviceTypes: 'hive-cam', database: 'db', wires: [[], [], ['cs'], ['api']] },
+        { id: 'cs', type: 'command-sender', database: 'db', ...external, wires: [['api'], []] },
+        { id: 'api', type: 'mqtt-api', enabled: 'true', database: 'db', ...external, wires: [['p1'], []] },
+      ],
+      { cs: { user: CLOUD.username, password: CLOUD.password }, api: { user: CLOUD.username, password: CLOUD.password } },
+    );
     const camera = await connect({ ...DEVICES, clientId: CAMERA });
     await camera.mqtt.subscribeAsync(`prod/honeycomb/${CAMERA}/#`, { qos: 1 });
     node('p1').receive({ topic: topics.connection(), payload: Buffer.from(JSON.stringify(connected())) });
@@ -83,8 +94,13 @@ describe('mqtt-api on Mosquitto', { skip: skipWithoutMosquitto }, () => {
 
     // The integration user cannot command a device directly (shipped ACL).
     await assert.rejects(app.mqtt.publishAsync(`prod/honeycomb/${CAMERA}/system/reboot`, '{"direct":true}', { qos: 1 }), /Not authorized/);
-    await app.mqtt.publishAsync('picam/request/reboot', JSON.stringify({ id: 'after', replyTo: 'picam/response/v5', deviceId: CAMERA }), { qos: 1 });
+    await app.mqtt.publishAsync('picam/request/reboot', JSON.stringify({ id: 'after', replyTo: 'picam/response/v5', deviceId: CAMERA }), {
+      qos: 1,
+    });
     await camera.json(`prod/honeycomb/${CAMERA}/system/reboot`, (c) => !c.direct);
-    assert.equal(camera.received.find((m) => m.payload.toString().includes('direct')), undefined);
+    assert.equal(
+      camera.received.find((m) => m.payload.toString().includes('direct')),
+      undefined,
+    );
   });
 });

@@ -45,7 +45,12 @@ describe('mqtt-api with a real broker', () => {
   });
 
   it('answers a set-mode request with its correlation id once queued, and the camera gets the mode', async () => {
-    const answer = await request('setmode', { id: 'r-1', replyTo: 'picam/response/app', deviceId: CAMERA, mode: 'LIVESTREAMONLY' }, undefined, 'r-1');
+    const answer = await request(
+      'setmode',
+      { id: 'r-1', replyTo: 'picam/response/app', deviceId: CAMERA, mode: 'LIVESTREAMONLY' },
+      undefined,
+      'r-1',
+    );
     assert.equal(answer.status, 'ok');
     assert.equal(answer.code, 202);
     assert.equal(answer.data.state, 'queued');
@@ -79,7 +84,12 @@ describe('mqtt-api with a real broker', () => {
     assert.equal(broken.id, null, 'an id inside broken JSON cannot be read');
     assert.match(broken.error, /not JSON/);
 
-    const unknown = await request('setmode', { id: 'b-2', replyTo: 'picam/response/app', deviceId: 'NOSUCHCAMERA', mode: 'ARMED' }, undefined, 'b-2');
+    const unknown = await request(
+      'setmode',
+      { id: 'b-2', replyTo: 'picam/response/app', deviceId: 'NOSUCHCAMERA', mode: 'ARMED' },
+      undefined,
+      'b-2',
+    );
     assert.equal(unknown.code, 404);
     assert.match(unknown.error, /unknown device/);
 
@@ -92,11 +102,21 @@ describe('mqtt-api with a real broker', () => {
     assert.equal(uncorrelated.id, null);
     assert.match(uncorrelated.error, /correlation/);
 
-    const badMode = await request('setmode', { id: 'b-4', replyTo: 'picam/response/app', deviceId: CAMERA, mode: 'DISCO' }, undefined, 'b-4');
+    const badMode = await request(
+      'setmode',
+      { id: 'b-4', replyTo: 'picam/response/app', deviceId: CAMERA, mode: 'DISCO' },
+      undefined,
+      'b-4',
+    );
     assert.match(badMode.error, /mode must be one of/);
 
     // The runtime never answers outside picam/response: a device's command topic is no reply address.
-    const hijack = await request('reboot', { id: 'b-5', replyTo: `prod/honeycomb/${CAMERA}/system/reboot`, deviceId: CAMERA }, 'picam/response', 'b-5');
+    const hijack = await request(
+      'reboot',
+      { id: 'b-5', replyTo: `prod/honeycomb/${CAMERA}/system/reboot`, deviceId: CAMERA },
+      'picam/response',
+      'b-5',
+    );
     assert.match(hijack.error, /replyTo/);
 
     const badSet = await (async () => {
