@@ -172,6 +172,8 @@ export default function register(RED: NodeAPI): void {
         closed: () => closed,
         onState: (up, error) => {
           linkError = up ? undefined : error;
+          // An external broker back after an outage: what was published meanwhile did not go out.
+          if (up && link) for (const device of view.all()) publish(registryState(device, api));
           show();
         },
       });

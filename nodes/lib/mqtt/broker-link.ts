@@ -25,6 +25,7 @@ export interface PublishOptions {
 
 export interface BrokerLink {
   readonly kind: 'embedded' | 'external';
+  /** Rejects while an external broker is away (nothing piles up): callers send their state again on reconnect. */
   publish(topic: string, payload: Buffer | string, opts: PublishOptions): Promise<void>;
   /** Resolves once subscribed. External: subscriptions come back by themselves after a reconnect. */
   subscribe(filter: string, handler: (m: InboundMessage) => void): Promise<void>;
@@ -82,6 +83,8 @@ export class ExternalLink implements BrokerLink {
   }
 
   async publish(topic: string, payload: Buffer | string, opts: PublishOptions): Promise<void> {
+    // MQTT.js would queue it while offline, without bound: state is sent again on reconnect instead.
+    if (!this.client.connected) throw new Error('not connected to the broker');
     await this.client.publishAsync(topic, payload, {
       qos: 1,
       retain: opts.retain,

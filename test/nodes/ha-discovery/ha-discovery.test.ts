@@ -9,7 +9,8 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { CAMERA, PI, activity, connected, environment, heartbeat, topics } from '../../support/fixtures';
 import { checkDeviceDiscovery } from '../../support/ha-discovery-schema';
 import { Client, DEVICE_LOGIN, HA_LOGIN, loadHomeAssistantFlow } from '../../support/home-assistant-flow';
-import { node, useNodeRed } from '../../support/node-helper';
+import { node, spy, useNodeRed } from '../../support/node-helper';
+import { waitFor } from '../../support/wait';
 import { tempDir } from '../../support/tmp';
 
 useNodeRed();
@@ -102,6 +103,11 @@ describe('ha-discovery with a real broker', () => {
     assert.deepEqual(checkDeviceDiscovery(camTopic, again), []);
     await ha.json(piTopic, () => true, from);
 
+    // A removal that names no device is refused, and changes nothing.
+    const errors = spy('ha', 'error');
+    node('ha').receive({ topic: 'device/removed', payload: { deviceId: 'a/b/#' } });
+    await waitFor('the refusal', async () => errors[0]);
+    assert.match(String(errors[0]!.args[0]), /device id/);
     node('ha').receive({ topic: 'device/removed', payload: { deviceId: PI } });
     const removal = await ha.next(piTopic, (p) => p.length === 0);
     assert.equal(removal.payload.length, 0);

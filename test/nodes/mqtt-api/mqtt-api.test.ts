@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { CAMERA, connected, topics } from '../../support/fixtures';
 import { Client, DEVICE_LOGIN, HA_LOGIN, loadHomeAssistantFlow } from '../../support/home-assistant-flow';
-import { Collector, node, useNodeRed } from '../../support/node-helper';
+import { Collector, node, spy, useNodeRed } from '../../support/node-helper';
+import { waitFor } from '../../support/wait';
 import { tempDir } from '../../support/tmp';
 
 useNodeRed();
@@ -75,6 +76,11 @@ describe('mqtt-api with a real broker', () => {
     const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 0xff, 0xd9]);
     node('api').receive({ topic: 'snapshot', payload: jpeg, deviceId: CAMERA, requestId: answer.data.requestId });
     assert.deepEqual((await app.next(`picam/devices/${CAMERA}/snapshot`)).payload, jpeg);
+    // A picture whose file is gone is reported, and the last good one stays.
+    const errors = spy('api', 'error');
+    node('api').receive({ topic: 'alert/snapshot', payload: { kind: 'snapshot', deviceId: CAMERA, image: `${dir}/no-such.jpg` } });
+    await waitFor('the error', async () => errors[0]);
+    assert.match(String(errors[0]!.args[0]), /no-such\.jpg/);
   });
 
   it('answers every bad request with an error, and keeps serving', async () => {
