@@ -54,20 +54,37 @@ it('announces every simulated device of the demo to Home Assistant', async () =>
   });
   await ha.subscribeAsync(['homeassistant/#', 'picam/devices/+/connection'], { qos: 1 });
 
-  const devices = await waitFor(
+  const cameras = await waitFor(
     'the simulated devices',
     async () => {
       const r = await fetch(`http://127.0.0.1:${port.http}/api/cameras`).catch(() => undefined);
-      const body = r?.ok ? ((await r.json()) as { cameras: Array<{ camera_id: string }> }) : undefined;
-      return body && body.cameras.length >= 4 ? body.cameras.map((c) => c.camera_id) : undefined;
+      const body = r?.ok ? ((await r.json()) as { cameras: Array<{ camera_id: string; device_type: string }> }) : undefined;
+      return body && body.cameras.length >= 4 ? body.cameras : undefined;
     },
     60_000,
   );
+  const devices = cameras.map((c) => c.camera_id);
   const topicOf = (id: string) => `homeassistant/device/picam_${id.replace(/[^A-Za-z0-9_-]/g, '_')}/config`;
   await waitFor('discovery for every device', async () => (devices.every((id) => configs.get(topicOf(id))) ? true : undefined), 30_000);
   for (const id of devices) {
     assert.deepEqual(checkDeviceDiscovery(topicOf(id), configs.get(topicOf(id))), [], id);
   }
+  // Through the shipped flow's links: a request is checked and queued like POST /api/control, and answered.
+  const answers: Array<Record<string, any>> = [];
+  ha.on('message', (topic, payload) => topic === 'picam/response/e2e' && answers.push(JSON.parse(payload.toString())));
+  await ha.subscribeAsync('picam/response/e2e', { qos: 1 });
+  const ask = async (id: string, command: string, body: object) => {
+    await ha!.publishAsync(`picam/request/${command}`, JSON.stringify({ id, replyTo: 'picam/response/e2e', ...body }), { qos: 1 });
+    return waitFor(`the answer to ${id}`, async () => answers.find((a) => a.id === id));
+  };
+  const camera = cameras.find((c) => c.device_type === 'hive-cam')!.camera_id;
+  const queued = await ask('mode-1', 'setmode', { deviceId: camera, mode: 'LIVESTREAMONLY' });
+  assert.equal(queued.code, 202, JSON.stringify(queued));
+  const listed = await fetch(`http://127.0.0.1:${port.http}${queued.data.statusUrl}`);
+  assert.equal(listed.status, 200, 'the command is in the same queue as an HTTP one');
+  const unknown = await ask('mode-2', 'setmode', { deviceId: 'NOSUCHDEVICE', mode: 'ARMED' });
+  assert.equal(unknown.code, 404, 'refused by the processor as the HTTP API refuses it');
+
   // Availability follows the devices' connection state.
   await waitFor(
     'availability',
