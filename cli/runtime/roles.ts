@@ -130,6 +130,14 @@ export function settingsFor(env: Env): RoleSettings {
     TELEGRAM_CHAT_IDS: env.TELEGRAM_CHAT_IDS ?? '',
     TELEGRAM_API_ROOT: env.TELEGRAM_API_ROOT ?? 'https://api.telegram.org',
     PICAM_ALERT_WEBHOOK_URL: env.PICAM_ALERT_WEBHOOK_URL ?? '',
+    // Home Assistant discovery and the MQTT API (docs/mqtt-api.md): off unless switched on.
+    PICAM_HA_DISCOVERY: env.PICAM_HA_DISCOVERY ?? '',
+    PICAM_HA_DISCOVERY_PREFIX: env.PICAM_HA_DISCOVERY_PREFIX || 'homeassistant',
+    PICAM_MQTT_API: env.PICAM_MQTT_API ?? '',
+    PICAM_MQTT_API_PREFIX: env.PICAM_MQTT_API_PREFIX || 'picam',
+    // The embedded broker's login for Home Assistant and other programs: API and discovery topics only.
+    PICAM_MQTT_API_USERNAME: env.PICAM_MQTT_API_USERNAME ?? '',
+    PICAM_MQTT_API_PASSWORD: env.PICAM_MQTT_API_PASSWORD ?? '',
     // Where phones and webhook receivers reach this server: signed event links, absolute clip URLs (issue 19).
     PICAM_PUBLIC_URL: env.PICAM_PUBLIC_URL ?? '',
     MQTT_USERNAME: demo ? (env.MQTT_USERNAME ?? '') : required('MQTT_USERNAME', 'devices and the runtime log in to the broker'),
@@ -145,6 +153,10 @@ export function settingsFor(env: Env): RoleSettings {
     mediamtxAuth = parseAuthConfig(env);
   } catch (err) {
     problems.push((err as Error).message);
+  }
+  for (const name of ['PICAM_HA_DISCOVERY', 'PICAM_MQTT_API']) {
+    if (!/^(|true|false|on|off|yes|no|1|0)$/i.test(flowEnv[name]!.trim()))
+      problems.push(`${name} must be on or off (got "${flowEnv[name]}")`);
   }
   try {
     flowEnv.PICAM_MQTT_BROKER = parseBrokerMode(env.PICAM_MQTT_BROKER);

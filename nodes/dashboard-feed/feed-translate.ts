@@ -59,8 +59,4 @@ export function feedMessageFor(record: StoreRecord): FeedMessage | undefined {
   }
 }
 
-/** Records arrive one per message (mqtt-processor) or as arrays; anything else is not a record. */
-export function recordsIn(payload: unknown): StoreRecord[] {
-  const list = Array.isArray(payload) ? payload : [payload];
-  return list.filter((r): r is StoreRecord => typeof r === 'object' && r !== null && typeof (r as { kind?: unknown }).kind === 'string');
-}
+export { recordsIn } from '../lib/records-in';

@@ -6,6 +6,9 @@
  *   device   publishes only under its own client id (its hosted IP cameras' topics
  *            included), reads only its own commands
  *   runtime  this runtime's stock MQTT client (a reserved id, TCP from loopback)
+ *   integration  a program beside us (Home Assistant, a maker's flow) logged in with the
+ *            integration login: reads the MQTT API and discovery topics, publishes
+ *            requests and set topics (docs/mqtt-api.md); never the device tree
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isRuntimeClientId } from '../lib/runtime-identity';
@@ -22,7 +25,7 @@ export interface Peer {
   address: string;
 }
 
-export type ClientRole = 'device' | 'runtime';
+export type ClientRole = 'device' | 'runtime' | 'integration';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
 export const isLoopback = (address: string): boolean => LOOPBACK.test(address);
@@ -108,17 +111,7 @@ export class DeviceRules {
   }
 }
 
-/** Does a topic match an MQTT filter (`+` one level, `#` the rest)? $-topics only match filters that name them. */
-export function topicMatches(filter: string, topic: string): boolean {
-  if (topic.startsWith('$') && !filter.startsWith('$')) return false; // [MQTT-4.7.2-1]
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
-  }
-  return f.length === t.length;
-}
+export { topicMatches } from '../lib/mqtt/topic-filter';
 
 /**
  * Could some topic match both filters? Level by level: a wildcard meets anything, `#` the rest
@@ -134,4 +127,36 @@ export function filtersOverlap(a: string, b: string): boolean {
     if (x[i] !== '+' && y[i] !== '+' && x[i] !== y[i]) return false;
   }
   return true;
+}
+
+/**
+ * What an integration client may do (cloud/mosquitto/acl, user `picam-integration`): read
+ * `{api}/#` and `{discovery}/#`; publish `{discovery}/status` (Home Assistant's birth message),
+ * `{api}/request/{command}` and `{api}/devices/{id}/{what}/set`. Answers and state topics are
+ * the runtime's to write, and the device tree (`prod/...`) is out of reach: commands reach a
+ * device only through the runtime's checks and its command queue.
+ */
+export class IntegrationRules {
+  private readonly api: string[];
+  private readonly discovery: string[];
+
+  constructor(apiPrefix: string, discoveryPrefix: string) {
+    this.api = apiPrefix.replace(/\/+$/, '').split('/');
+    this.discovery = discoveryPrefix.replace(/\/+$/, '').split('/');
+  }
+
+  mayPublish(topic: string): boolean {
+    if (/[#+]/.test(topic)) return false;
+    const d = underPrefix(this.discovery, topic);
+    if (d) return d.length === 1 && d[0] === 'status';
+    const l = underPrefix(this.api, topic);
+    if (!l) return false;
+    if (l[0] === 'request') return l.length === 2 && !!l[1];
+    return l[0] === 'devices' && l.length === 4 && !!l[1] && !!l[2] && l[3] === 'set';
+  }
+
+  /** Filters inside the two trees only (their prefix levels literal, so `+/#` cannot widen them). */
+  maySubscribe(filter: string): boolean {
+    return !!(underPrefix(this.api, filter) ?? underPrefix(this.discovery, filter));
+  }
 }

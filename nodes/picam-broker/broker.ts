@@ -9,6 +9,8 @@
  *   authorizePublish  the per-device rule; device-tree messages into the flow,
  *                     called back only after commit (so PUBACK follows COMMIT)
  *   authorizeSubscribe  the per-device rule (a refused filter gets 0x80)
+ *   integration clients (the integration login) get IntegrationRules instead: the MQTT
+ *                     API and discovery topics, never the device tree
  *
  * Why authorizePublish and not a subscription on aedes's mqemitter: aedes 0.46
  * (lib/handlers/publish.js) writes a QoS 1 PUBACK *before* broker.publish runs,
@@ -19,7 +21,8 @@ import type { Duplex } from 'node:stream';
 import aedes, { type Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { FailureLimiter } from '../lib/failure-limiter';
 import type { LocalBroker } from '../lib/mqtt/local-broker';
-import { DeviceRules, filtersOverlap, Login, roleOf, topicMatches, type ClientRole, type Peer } from './access';
+import { DeviceRules, filtersOverlap, IntegrationRules, Login, roleOf, topicMatches, type ClientRole, type Peer } from './access';
+import { isRuntimeClientId as isRuntimeId } from '../lib/runtime-identity';
 import { cameraRefusal, type CameraRegistry } from './camera-login';
 import type { DeviceMessage, IngestGate } from './ingest-gate';
 import { ReadThrottle } from './read-throttle';
@@ -42,6 +45,8 @@ export interface BrokerEvents {
 export interface BrokerOptions {
   login: Login;
   rules: DeviceRules;
+  /** the integration login (Home Assistant, other programs) and what it may do; open: nobody has it */
+  integration?: { login: Login; rules: IntegrationRules };
   /** device messages matching this filter go to the flow (`${PICAM_DEVICE_TOPIC}`) */
   ingestFilter: string;
   gate: IngestGate;
@@ -135,6 +140,21 @@ export class PicamBroker implements LocalBroker {
     return !!client && client.connected && !client.closed;
   }
 
+  subscribe(filter: string, handler: (topic: string, payload: Buffer) => void): Promise<() => Promise<void>> {
+    const deliver = (packet: { topic: string; payload: Buffer | string }, cb: () => void) => {
+      try {
+        handler(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+      } finally {
+        cb(); // a failing handler must not stall aedes's routing for everyone else
+      }
+    };
+    return new Promise((resolve) =>
+      this.aedes.subscribe(filter, deliver as never, () =>
+        resolve(() => new Promise<void>((done) => this.aedes.unsubscribe(filter, deliver as never, () => done()))),
+      ),
+    );
+  }
+
   /** Ends every client connection and the broker; safe to call twice. */
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
@@ -165,6 +185,11 @@ export class PicamBroker implements LocalBroker {
       return done(authError(5, 'too many failed logins from this address'), false);
     }
     if (peer.transport === 'tls') return this.authenticateCamera(client, peer, key, done);
+    const integration = this.opts.integration;
+    if (integration && !integration.login.open && !isRuntimeId(client.id) && integration.login.accepts(username, password)) {
+      this.roles.set(client, 'integration');
+      return done(null, true);
+    }
     if (!login.accepts(username, password)) {
       events.refused('login', peer, client.id, limiter.fail(key));
       return done(authError(4, 'bad user name or password'), false);
@@ -207,7 +232,8 @@ export class PicamBroker implements LocalBroker {
   private authorizePublish(client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
     if (packet.topic.startsWith(SYS_PREFIX)) return done(new Error('$SYS topics are reserved')); // aedes's own default
     if (!client || this.roles.get(client) === 'runtime') return done(null); // the runtime's own traffic: not ingested
-    if (!this.opts.rules.mayPublish(client.id, packet.topic)) {
+    if (this.integrationMay('publish', client, packet.topic)) return done(null); // requests: the API node reads them, not ingest
+    if (this.roles.get(client) === 'integration' || !this.opts.rules.mayPublish(client.id, packet.topic)) {
       this.opts.events.denied('publish', client.id, packet.topic);
       // MQTT-3.3.5-2: acknowledge per QoS and drop, or close the connection. Closing makes
       // a device resend the same message for ever; QoS 2 is closed (its PUBREL would route it).
@@ -244,12 +270,29 @@ export class PicamBroker implements LocalBroker {
     });
   }
 
+  /**
+   * The integration rule for this client: integration clients, and in a demo whose broker has
+   * no login at all (loopback only) every client, so Home Assistant on the same machine works.
+   */
+  private integrationMay(kind: 'publish' | 'subscribe', client: Client, topic: string): boolean {
+    const integration = this.opts.integration;
+    if (!integration) return false;
+    const open = this.opts.login.open && integration.login.open;
+    if (!open && this.roles.get(client) !== 'integration') return false;
+    return kind === 'publish' ? integration.rules.mayPublish(topic) : integration.rules.maySubscribe(topic);
+  }
+
   private authorizeSubscribe(
     client: Client,
     sub: Subscription,
     done: (err: Error | null, subscription?: Subscription | null) => void,
   ): void {
-    if (this.roles.get(client) === 'runtime' || this.opts.rules.maySubscribe(client.id, sub.topic)) {
+    const role = this.roles.get(client);
+    if (
+      role === 'runtime' ||
+      this.integrationMay('subscribe', client, sub.topic) ||
+      (role === 'device' && this.opts.rules.maySubscribe(client.id, sub.topic))
+    ) {
       if (filtersOverlap(sub.topic, this.opts.ingestFilter)) this.deviceTopicsWatched = true;
       return done(null, sub);
     }

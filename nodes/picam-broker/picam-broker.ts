@@ -13,7 +13,8 @@ import { exposeCounters } from '../lib/metrics';
 import { registerLocalBroker } from '../lib/mqtt/local-broker';
 import { numberSetting, type NodeConstructor } from '../lib/node-config';
 import { compact, StatusReporter, ThrottledWarn, type StatusLevel } from '../lib/status';
-import { DeviceRules, isLoopbackBind, Login } from './access';
+import { DeviceRules, IntegrationRules, isLoopbackBind, Login } from './access';
+import { DEFAULT_API_PREFIX, DEFAULT_DISCOVERY_PREFIX } from '../lib/contract/mqtt-api';
 import { PicamBroker, type BrokerEvents } from './broker';
 import { IngestGate } from './ingest-gate';
 import { Listeners } from './listeners';
@@ -36,11 +37,17 @@ interface PicamBrokerDef extends NodeDef {
   cameras: string;
   /** the picam-database whose gateway registry lists enrolled cameras (optional) */
   database: string;
+  /** the MQTT API's and Home Assistant discovery's topic prefixes, for the integration login's rule */
+  apiPrefix?: string;
+  discoveryPrefix?: string;
 }
 
 interface Credentials {
   username?: string;
   password?: string;
+  /** the integration login (Home Assistant, other programs): MQTT API and discovery topics only */
+  apiUsername?: string;
+  apiPassword?: string;
 }
 
 const DEFAULT_MAX_IN_FLIGHT = 2000;
@@ -137,6 +144,10 @@ export default function register(RED: NodeAPI): void {
     const broker = new PicamBroker({
       login,
       rules: new DeviceRules(prefix),
+      integration: {
+        login: new Login(node.credentials?.apiUsername ?? '', node.credentials?.apiPassword ?? ''),
+        rules: new IntegrationRules(def.apiPrefix || DEFAULT_API_PREFIX, def.discoveryPrefix || DEFAULT_DISCOVERY_PREFIX),
+      },
       ingestFilter: def.topic || `${prefix}/device/#`,
       gate,
       limiter: new FailureLimiter(),
@@ -210,6 +221,11 @@ export default function register(RED: NodeAPI): void {
   }
 
   RED.nodes.registerType('picam-broker', PicamBrokerNode as NodeConstructor, {
-    credentials: { username: { type: 'text' }, password: { type: 'password' } },
+    credentials: {
+      username: { type: 'text' },
+      password: { type: 'password' },
+      apiUsername: { type: 'text' },
+      apiPassword: { type: 'password' },
+    },
   });
 }

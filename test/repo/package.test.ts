@@ -30,10 +30,12 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
   assert.deepEqual(types.sort(), [
     'command-sender',
     'dashboard-feed',
+    'ha-discovery',
     'hivecam-gateway',
     'ipcam',
     'mediamtx-health',
     'mediamtx-server',
+    'mqtt-api',
     'mqtt-ingest',
     'mqtt-outbox',
     'mqtt-processor',

@@ -14,6 +14,12 @@ export interface LocalBroker {
   publish(topic: string, payload: Buffer, opts: { qos: 0 | 1; retain: boolean }): Promise<void>;
   /** Is a client with this id connected now? */
   isConnected(clientId: string): boolean;
+  /**
+   * Hands every message routed to `filter` to `handler`, in process (the MQTT API and Home
+   * Assistant discovery read their request and status topics so). Resolves once subscribed,
+   * with the function that ends the subscription.
+   */
+  subscribe(filter: string, handler: (topic: string, payload: Buffer) => void): Promise<() => Promise<void>>;
 }
 
 const brokers = processRegistry<LocalBroker>('local-brokers');

@@ -293,6 +293,7 @@ describe('command-sender with the embedded broker (in-process)', () => {
             err ? reject(err) : resolve(),
           ),
         ),
+      subscribe: () => Promise.reject(new Error('not used here')),
       isConnected: (id) => Boolean((broker as unknown as { clients: Record<string, unknown> }).clients[id]),
     });
     const device = await Device.connect(port);

@@ -1,7 +1,7 @@
 /** The embedded broker's access rules: the Mosquitto ACL's per-device patterns, and who counts as the runtime. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DeviceRules, filtersOverlap, Login, roleOf, topicMatches } from '../../../nodes/picam-broker/access';
+import { DeviceRules, filtersOverlap, IntegrationRules, Login, roleOf, topicMatches } from '../../../nodes/picam-broker/access';
 
 describe('broker access: the per-device rule (cloud/mosquitto/acl with %c the client id)', () => {
   const rules = new DeviceRules('prod');
@@ -136,5 +136,31 @@ describe('broker access: could a subscription hear device messages (filtersOverl
     assert.equal(filtersOverlap('a/b', 'a/b/c'), false);
     // '#' matches its parent level too: prod/+ hears prod/device itself.
     assert.equal(filtersOverlap('prod/+', 'prod/device/#'), true);
+  });
+});
+
+describe('broker access: the integration rule (Home Assistant, other programs; cloud/mosquitto/acl user picam-integration)', () => {
+  const rules = new IntegrationRules('picam', 'homeassistant');
+
+  it('publishes requests, set topics and the birth message only', () => {
+    for (const t of ['homeassistant/status', 'picam/request/setmode', 'picam/devices/cam1/mode/set', 'picam/devices/pi1.door/reboot/set']) {
+      assert.ok(rules.mayPublish(t), t);
+    }
+    for (const t of [
+      'prod/honeycomb/cam1/system/reboot', // a device's command topic: only through the runtime
+      'prod/device/connection/hive-cam/cam1',
+      'homeassistant/device/picam_cam1/config', // discovery is the runtime's
+      'picam/devices/cam1/mode', // state is the runtime's
+      'picam/response/app', // answers are the runtime's
+      'picam/request/setmode/extra',
+      'picam/request/+',
+    ]) {
+      assert.ok(!rules.mayPublish(t), t);
+    }
+  });
+
+  it('reads the API and discovery trees, nothing wider', () => {
+    for (const f of ['picam/#', 'homeassistant/#', 'picam/devices/+/mode', 'picam/response/app']) assert.ok(rules.maySubscribe(f), f);
+    for (const f of ['#', '+/#', 'prod/#', 'prod/device/+/+/cam1', '+/devices/#']) assert.ok(!rules.maySubscribe(f), f);
   });
 });

@@ -1,0 +1,160 @@
+/**
+ * ha-discovery: Home Assistant MQTT discovery for every camera and Pi (discovery.ts builds the
+ * payloads). Off unless switched on (`${PICAM_HA_DISCOVERY}`). Sends each device's discovery
+ * (retained) when the broker link comes up, when a device first appears or gains an entity,
+ * and again for all when Home Assistant announces itself (`{discovery}/status` = online); an
+ * empty retained config removes a device (input `msg.topic` = `device/removed`). The entities
+ * read and write the mqtt-api node's topics, which must run beside it.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { apiTopics, DEFAULT_API_PREFIX, DEFAULT_DISCOVERY_PREFIX } from '../lib/contract/mqtt-api';
+import { ANY_DEVICE_ID_PATTERN } from '../lib/hosted-devices';
+import type { BrokerLink, InboundMessage } from '../lib/mqtt/broker-link';
+import { DeviceView, type DeviceFacts } from '../lib/mqtt/device-view';
+import { linkFor, registerKnown, switchedOn, type BrokerProperties } from '../lib/mqtt/integration-settings';
+import { EMBEDDED_BROKER_TYPE } from '../lib/mqtt/local-broker';
+import type { NodeConstructor } from '../lib/node-config';
+import { storeRecordsOf } from '../lib/records-in';
+import { runtimeClientId } from '../lib/runtime-identity';
+import { parseList } from '../lib/settings';
+import { compact, StatusReporter, ThrottledWarn } from '../lib/status';
+import type { PicamDatabaseNode } from '../lib/store/database-node';
+import type { EventStore } from '../lib/store/store';
+import { discoveryPayload, discoveryTopic, type Origin } from './discovery';
+
+interface HaDiscoveryDef extends NodeDef, BrokerProperties {
+  /** `${PICAM_HA_DISCOVERY}`: on/off; off in a plain install */
+  enabled?: string | boolean;
+  discoveryPrefix?: string;
+  apiPrefix?: string;
+  deviceTypes?: string;
+  database?: string;
+}
+
+/** The input topic that removes a device from Home Assistant. */
+export const DEVICE_REMOVED_TOPIC = 'device/removed';
+
+type Done = (err?: Error) => void;
+
+export default function register(RED: NodeAPI): void {
+  const origin: Origin = { name: 'PiCam Guardian', url: 'https://git.example.org/picam-guardian/picam-guardian' };
+
+  function HaDiscoveryNode(this: Node & { credentials?: { user?: string; password?: string } }, def: HaDiscoveryDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const status = new StatusReporter(node);
+    const warn = new ThrottledWarn((t) => node.warn(t));
+    let on: boolean;
+    try {
+      on = switchedOn('enabled', def.enabled);
+    } catch (err) {
+      node.error((err as Error).message);
+      status.now('error', (err as Error).message);
+      on = false;
+    }
+    if (!on) {
+      status.now('ok', 'off');
+      node.on('input', (_msg: NodeMessageInFlow, _send: unknown, done: Done) => done());
+      return;
+    }
+
+    const discoveryPrefix = (def.discoveryPrefix || DEFAULT_DISCOVERY_PREFIX).replace(/\/+$/, '');
+    const options = { discoveryPrefix, api: apiTopics(def.apiPrefix || DEFAULT_API_PREFIX), origin };
+    const view = new DeviceView(parseList(def.deviceTypes, ['hive-cam', 'picam', 'ipcam']));
+    let link: BrokerLink | undefined;
+    let linkError: string | undefined;
+    let closed = false;
+    let sent = 0;
+    const show = () =>
+      status.soon(() => [
+        linkError ? 'error' : link ? 'ok' : 'busy',
+        linkError ?? (link ? `${compact([...view.all()].length)} devices, ${compact(sent)} discovery messages` : 'waiting for the broker'),
+      ]);
+
+    const send = (topic: string, payload: string) => {
+      if (!link) return; // everything is sent once the link is up
+      sent++;
+      link.publish(topic, payload, { retain: true }).catch((err: Error) => warn.warnNow(`discovery to ${topic}: ${err.message}`));
+      show();
+    };
+    const announce = (device: DeviceFacts) =>
+      send(discoveryTopic(discoveryPrefix, device.id), JSON.stringify(discoveryPayload(device, options)));
+    const announceAll = () => {
+      for (const device of view.all()) announce(device);
+    };
+
+    const onStatus = (m: InboundMessage) => {
+      // Home Assistant's birth message: it may have lost what it knew (a restart with a non-persistent broker).
+      if (m.payload.toString('utf8').trim() === 'online') announceAll();
+    };
+
+    node.on('input', (msg: NodeMessageInFlow, _send: unknown, done: Done) => {
+      if (msg.topic === DEVICE_REMOVED_TOPIC) {
+        const id = (msg.payload as { deviceId?: unknown } | null)?.deviceId ?? msg.payload;
+        if (typeof id !== 'string' || !ANY_DEVICE_ID_PATTERN.test(id)) {
+          return done(new Error(`ha-discovery: ${DEVICE_REMOVED_TOPIC} needs msg.payload.deviceId (a device id)`));
+        }
+        view.remove(id);
+        send(discoveryTopic(discoveryPrefix, id), ''); // HA: an empty retained config removes the device
+        return done();
+      }
+      for (const record of storeRecordsOf(msg)) {
+        const change = view.apply(record);
+        if (change?.capabilities) announce(change.device);
+      }
+      done();
+    });
+
+    const db = def.database ? (RED.nodes.getNode(def.database) as PicamDatabaseNode | null) : null;
+    const brokerInFlow = !!def.broker && RED.nodes.getNode(def.broker)?.type === EMBEDDED_BROKER_TYPE;
+    const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
+    status.now('busy', 'waiting for the broker');
+    const started = (async () => {
+      if (db) {
+        await registerKnown(
+          view,
+          db.acquire(node).then((store: EventStore) => store.knownDevices()),
+        ).catch((err: Error) => node.warn(`known devices not loaded: ${err.message}`));
+      }
+      const l = await linkFor({
+        props: def,
+        brokerInFlow,
+        credentials: node.credentials,
+        clientId: runtimeClientId(userDir, 'ha-discovery'),
+        closed: () => closed,
+        onState: (up, error) => {
+          linkError = up ? undefined : error;
+          if (up && link) announceAll(); // an external broker without persistence may have lost them
+          show();
+        },
+      });
+      if (closed) return l.close();
+      await l.subscribe(`${discoveryPrefix}/status`, onStatus);
+      link = l;
+      announceAll();
+      show();
+    })();
+    started.catch((err: Error) => {
+      linkError = err.message;
+      node.error(`ha-discovery: ${err.message}`);
+      show();
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      closed = true;
+      status.clear();
+      const stopping = async () => {
+        await started.catch(() => undefined /* reported when it failed */);
+        await link?.close();
+        if (db) await db.release(node);
+      };
+      stopping().then(done, (err: Error) => {
+        node.error(`closing: ${err.message}`);
+        done();
+      });
+    });
+  }
+  RED.nodes.registerType('ha-discovery', HaDiscoveryNode as unknown as NodeConstructor, {
+    credentials: { user: { type: 'text' }, password: { type: 'password' } },
+  });
+}
