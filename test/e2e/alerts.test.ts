@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
+import { API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess, RUNTIME_START_MS } from '../support/cli';
 import { FakeTelegram, testPng } from '../support/fake-telegram';
 import { activity, CAMERA, connected, topics } from '../support/fixtures';
 import { rows } from '../support/records';
@@ -59,8 +59,10 @@ before(async () => {
       PICAM_PUBLIC_URL: `http://127.0.0.1:${PORTS.http}`,
     }),
   );
-  camera = await waitFor('the broker', () =>
-    mqtt.connectAsync(`mqtt://127.0.0.1:${PORTS.mqtt}`, { ...LOGIN, clientId: CAMERA, reconnectPeriod: 0 }).catch(() => undefined),
+  camera = await waitFor(
+    'the broker',
+    () => mqtt.connectAsync(`mqtt://127.0.0.1:${PORTS.mqtt}`, { ...LOGIN, clientId: CAMERA, reconnectPeriod: 0 }).catch(() => undefined),
+    RUNTIME_START_MS,
   );
   await camera.subscribeAsync(`prod/honeycomb/${CAMERA}/#`, { qos: 1 });
   camera.on('message', (topic, payload) => commands.push({ topic, payload: JSON.parse(payload.toString()) }));

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
 import mqtt, { type MqttClient } from 'mqtt';
-import { adminLogin, API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
+import { adminLogin, API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess, RUNTIME_START_MS } from '../support/cli';
 import { rows } from '../support/records';
 import { activity, CAMERA, connected, disconnected, environment, heartbeat, PI, topics } from '../support/fixtures';
 import { listeningAddresses } from '../support/listening';
@@ -63,8 +63,10 @@ before(async () => {
       },
     ),
   );
-  camera = await waitFor('the broker', () =>
-    mqtt.connectAsync(MQTT_URL, { ...DEVICE_LOGIN, clientId: CAMERA, reconnectPeriod: 0 }).catch(() => undefined),
+  camera = await waitFor(
+    'the broker',
+    () => mqtt.connectAsync(MQTT_URL, { ...DEVICE_LOGIN, clientId: CAMERA, reconnectPeriod: 0 }).catch(() => undefined),
+    RUNTIME_START_MS,
   );
   await camera.subscribeAsync(`prod/honeycomb/${CAMERA}/#`, { qos: 1 });
   camera.on('message', (topic, payload) => commands.push({ topic, payload: JSON.parse(payload.toString()) }));

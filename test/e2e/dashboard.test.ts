@@ -17,7 +17,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { launchChromium, screenshot, skipWithoutChromium } from '../support/browser';
-import { API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
+import { API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess, RUNTIME_START_MS } from '../support/cli';
 import { activity, CAMERA, CAMERA_2, connected, environment, PI, topics } from '../support/fixtures';
 import { hasFfmpeg, testRecording } from '../support/ffmpeg';
 import { freePort } from '../support/ports';
@@ -187,8 +187,10 @@ describe('the dashboard in a browser', { skip: skipWithoutChromium }, () => {
     whep = await startWhep(whepPort);
     mjpeg = await startMjpeg(mjpegPort);
     for (const id of [CAMERA, CAMERA2, PI]) {
-      const device = await waitFor('the broker', () =>
-        mqtt.connectAsync(mqttUrl, { ...LOGINS.devices, clientId: id, reconnectPeriod: 0 }).catch(() => undefined),
+      const device = await waitFor(
+        'the broker',
+        () => mqtt.connectAsync(mqttUrl, { ...LOGINS.devices, clientId: id, reconnectPeriod: 0 }).catch(() => undefined),
+        RUNTIME_START_MS,
       );
       devices.set(id, device);
       await device.subscribeAsync(`prod/honeycomb/${id}/#`, { qos: 1 });

@@ -13,7 +13,7 @@ import bcrypt from 'bcryptjs';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, skipWithoutChromium } from '../support/browser';
-import { API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
+import { API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess, RUNTIME_START_MS } from '../support/cli';
 import { freePort } from '../support/ports';
 import { tempDir } from '../support/tmp';
 import { answerWithCanvas } from '../support/whep-publisher';
@@ -96,8 +96,11 @@ describe("a Pi's hosted camera in the dashboard", { skip: skipWithoutChromium },
     browser = await launchChromium(['--disable-features=WebRtcHideLocalIpsWithMdns', '--allow-loopback-in-peer-connection']);
     publisher = await browser.newPage();
     whep = await startWhep(whepPort);
-    const client = await waitFor('the broker', () =>
-      mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { ...LOGINS.devices, clientId: PI, reconnectPeriod: 0 }).catch(() => undefined),
+    const client = await waitFor(
+      'the broker',
+      () =>
+        mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { ...LOGINS.devices, clientId: PI, reconnectPeriod: 0 }).catch(() => undefined),
+      RUNTIME_START_MS,
     );
     pi = client;
     await client.subscribeAsync(`prod/honeycomb/${PI}/#`, { qos: 1 });

@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { API_AUTH, cloudRoleEnv, startCli, type CliProcess } from '../support/cli';
+import { API_AUTH, cloudRoleEnv, RUNTIME_START_MS, startCli, type CliProcess } from '../support/cli';
 import { activity, CAMERA, connected, environment, PI, topics } from '../support/fixtures';
 import { skipWithoutMosquitto, startMosquitto } from '../support/mosquitto';
 import { rows } from '../support/records';
@@ -50,8 +50,11 @@ before(async () => {
   camera = await waitFor('Mosquitto', () =>
     mqtt.connectAsync(`mqtt://127.0.0.1:${PORTS.mqtt}`, { ...LOGIN, clientId: CAMERA, reconnectPeriod: 0 }).catch(() => undefined),
   );
-  await waitFor('the API', async () =>
-    (await fetch(`${BASE}/api/status`, { headers: { authorization: API_AUTH } }).catch(() => undefined))?.ok ? true : undefined,
+  await waitFor(
+    'the API',
+    async () =>
+      (await fetch(`${BASE}/api/status`, { headers: { authorization: API_AUTH } }).catch(() => undefined))?.ok ? true : undefined,
+    RUNTIME_START_MS,
   );
 });
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { AckedReadings } from '../support/acked-readings';
-import { API_AUTH, cloudRoleEnv, startCli, type CliProcess } from '../support/cli';
+import { API_AUTH, cloudRoleEnv, RUNTIME_START_MS, startCli, type CliProcess } from '../support/cli';
 import { PI } from '../support/fixtures';
 import { skipWithoutMosquitto, startMosquitto, shippedMosquittoConfig } from '../support/mosquitto';
 import { freePort } from '../support/ports';
@@ -53,10 +53,13 @@ describe('mqtt-ingest on Mosquitto', { skip: skipWithoutMosquitto }, () => {
       mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { ...LOGIN, clientId: PI, reconnectPeriod: 0 }).catch(() => undefined),
     );
     runtime = startRuntime();
-    await waitFor('the API', async () =>
-      (await fetch(`http://127.0.0.1:${ports.http}/api/status`, { headers: { authorization: API_AUTH } }).catch(() => undefined))?.ok
-        ? true
-        : undefined,
+    await waitFor(
+      'the API',
+      async () =>
+        (await fetch(`http://127.0.0.1:${ports.http}/api/status`, { headers: { authorization: API_AUTH } }).catch(() => undefined))?.ok
+          ? true
+          : undefined,
+      RUNTIME_START_MS,
     );
   });
 

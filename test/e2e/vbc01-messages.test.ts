@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
+import { API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess, RUNTIME_START_MS } from '../support/cli';
 import { CAMERA, CAMERA_2 } from '../support/fixtures';
 import { freePort } from '../support/ports';
 import { rows } from '../support/records';
@@ -41,17 +41,20 @@ const post = (path: string, body?: unknown) =>
   );
 const query = <T = Record<string, unknown>>(sql: string, params: (string | number)[] = []) => rows<T>(dbFile, sql, params);
 const device = (id: string, will?: object) =>
-  waitFor('the broker', () =>
-    mqtt
-      .connectAsync(mqttUrl, {
-        ...LOGINS.devices,
-        clientId: id,
-        reconnectPeriod: 0,
-        will: will
-          ? { topic: `prod/device/connection/hive-cam/${id}`, payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: false }
-          : undefined,
-      })
-      .catch(() => undefined),
+  waitFor(
+    'the broker',
+    () =>
+      mqtt
+        .connectAsync(mqttUrl, {
+          ...LOGINS.devices,
+          clientId: id,
+          reconnectPeriod: 0,
+          will: will
+            ? { topic: `prod/device/connection/hive-cam/${id}`, payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: false }
+            : undefined,
+        })
+        .catch(() => undefined),
+    RUNTIME_START_MS,
   );
 /** QoS 1: the embedded broker acknowledges once the message is stored. */
 const publish = (c: MqttClient, tail: string, payload: unknown, id = CAMERA) =>

@@ -13,7 +13,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { makeTestRecording, recordingParts, storedZip, type TestRecording } from '../../cli/commands/simulator-uploads';
 import { launchChromium, screenshot, skipWithoutChromium } from '../support/browser';
-import { API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
+import { API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess, RUNTIME_START_MS } from '../support/cli';
 import { activity, CAMERA, topics } from '../support/fixtures';
 import { hasFfmpeg } from '../support/ffmpeg';
 import { freePort } from '../support/ports';
@@ -50,8 +50,13 @@ describe('a VBC01 recording in the real layout plays in the dashboard', { skip }
       ['start', '--role', 'cloud'],
       cloudRoleEnv(dataDir, { http, mqtt: mqttPort, ws, gateway: gw }, { PICAM_CAMERAS: CAMERA }),
     );
-    camera = await waitFor('the broker', () =>
-      mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { ...LOGINS.devices, clientId: CAMERA, reconnectPeriod: 0 }).catch(() => undefined),
+    camera = await waitFor(
+      'the broker',
+      () =>
+        mqtt
+          .connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { ...LOGINS.devices, clientId: CAMERA, reconnectPeriod: 0 })
+          .catch(() => undefined),
+      RUNTIME_START_MS,
     );
     await waitFor('the API', async () => ((await api('/api/status').catch(() => undefined))?.status === 200 ? true : undefined), 30_000);
     await waitFor('the gateway', async () => ((await fetch(`${gateway}/hivecam/${CAMERA}`).catch(() => undefined))?.ok ? true : undefined));

@@ -34,6 +34,13 @@ export function startCli(args: string[], env: Record<string, string>): CliProces
   };
 }
 
+/**
+ * How long a test waits for a runtime it started to listen: a bound, not a speed target. Idle,
+ * a cloud runtime listens within a few seconds; on a machine running other tests beside it, at
+ * a load of 15, it took more than the 15 s a wait gives by default.
+ */
+export const RUNTIME_START_MS = 90_000;
+
 /** The logins every cloud-role test runtime is started with. */
 export const LOGINS = {
   devices: { username: 'devices', password: 'mqtt-secret-for-tests' },
