@@ -67,6 +67,12 @@ export interface ActivityPayload {
   /** any range, stored as sent (cameras send whole numbers such as 72) */
   confidence?: number;
   region?: unknown;
+  /**
+   * Our cameras (Pi, IP cameras): the names of the zones the motion touched (issue 20), [] for
+   * motion outside every zone. A start lists the zones of its first moments; a stop, every zone
+   * of the event. VBC01 cameras send none.
+   */
+  zones?: string[];
 }
 
 /** `prod/device/message/picam/{id}/sensors/environment` (°C, %RH, hPa) */
@@ -180,6 +186,8 @@ export interface ActivityRecord extends RecordBase {
   deviceName?: string;
   confidence?: number;
   region?: string;
+  /** the zones the motion touched (ActivityPayload.zones, checked); undefined when the camera sent none */
+  zones?: string[];
   /** set on a stop whose start the processor saw */
   startMs?: number;
   /**
