@@ -4,6 +4,7 @@
  * code (DESIGN.md §5).
  */
 
+import type { ZonePolygon } from './contract/zones';
 import type { CameraMode } from './contract/camera-mode';
 export { CAMERA_MODES, type CameraMode } from './contract/camera-mode';
 
@@ -217,6 +218,8 @@ export interface CommandRecord extends RecordBase {
   requestId: string;
   topic: string;
   mode?: CameraMode;
+  /** a zones command's polygons: what a reconnecting camera gets back, as its mode */
+  zones?: ZonePolygon[];
 }
 
 /** mediamtx-health: one path's health at one poll (the dashboard's stream history). */
@@ -419,7 +422,7 @@ export interface SnapshotRequest {
 
 // ---------------------------------------------------------------- commands
 
-export const COMMAND_ACTIONS = ['setmode', 'reboot', 'settings-update', 'sound-play', 'sound-stop', 'live'] as const;
+export const COMMAND_ACTIONS = ['setmode', 'reboot', 'settings-update', 'sound-play', 'sound-stop', 'live', 'zones'] as const;
 export type CommandAction = (typeof COMMAND_ACTIONS)[number];
 
 /** mqtt-processor input: a command request (from the API or any flow) */
@@ -433,6 +436,8 @@ export interface CommandRequest {
   soundType?: string;
   /** live (a Pi's hosted camera only): how long the Pi relays without another request (nodes/lib/contract/live-relay.ts) */
   seconds?: unknown;
+  /** zones (a Pi's or an IP camera's): its masks and zones, checked by readZones (nodes/lib/contract/zones.ts) */
+  zones?: unknown;
 }
 
 /** mqtt-processor output 3 → `command-sender` (which queues it, then publishes it) */
