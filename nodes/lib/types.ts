@@ -363,6 +363,8 @@ export interface Alert {
   activityType?: string;
   /** the camera's last known mode, so alert nodes can honour ARMED-only rules */
   mode?: CameraMode;
+  /** activity: the zones the motion touched, as the camera reported them (issue 20); absent when it reports none */
+  zones?: string[];
   /** a JPEG: its bytes, or the path of a file the runtime can read */
   image?: Buffer | string;
   /** stream-down / stream-up: the MediaMTX path, and how long it was down */

@@ -411,10 +411,11 @@ export class Processor {
       deviceName: name,
       timeMs: record.timeMs,
       severity: 'warning',
-      text: `${what} detected on ${name}`,
+      text: `${what} detected on ${name}${record.zones?.length ? ` in ${record.zones.join(', ')}` : ''}`,
       eventId: record.eventId,
       activityType: record.activityType,
       mode: device.mode,
+      ...(record.zones ? { zones: record.zones } : {}),
     };
   }
 
