@@ -130,6 +130,8 @@ export function settingsFor(env: Env): RoleSettings {
     TELEGRAM_CHAT_IDS: env.TELEGRAM_CHAT_IDS ?? '',
     TELEGRAM_API_ROOT: env.TELEGRAM_API_ROOT ?? 'https://api.telegram.org',
     PICAM_ALERT_WEBHOOK_URL: env.PICAM_ALERT_WEBHOOK_URL ?? '',
+    // Alerts only for motion in these zones (issue 20); empty: anywhere.
+    PICAM_ALERT_ZONES: env.PICAM_ALERT_ZONES ?? '',
     // Where phones and webhook receivers reach this server: signed event links, absolute clip URLs (issue 19).
     PICAM_PUBLIC_URL: env.PICAM_PUBLIC_URL ?? '',
     MQTT_USERNAME: demo ? (env.MQTT_USERNAME ?? '') : required('MQTT_USERNAME', 'devices and the runtime log in to the broker'),
