@@ -269,7 +269,11 @@ export class CameraGrid {
     });
 
     const sound = row.device_type === 'hive-cam' ? this.soundControls(card, label) : [];
-    const zones = zonesButton(() => card.row, this.config.mjpeg, (panel) => card.root.insertBefore(panel, commandStatus));
+    const zones = zonesButton(
+      () => card.row,
+      this.config.mjpeg,
+      (panel) => card.root.insertBefore(panel, commandStatus),
+    );
 
     card.root = h(
       'article',

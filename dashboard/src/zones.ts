@@ -37,7 +37,12 @@ export class ZoneEditor {
   private readonly overlay: SVGSVGElement;
   private readonly list = h('ul', { class: 'zone-list' });
   private readonly status = h('p', { class: 'zone-status', role: 'status', 'aria-live': 'polite' });
-  private readonly kind = h('select', { name: 'kind', class: 'zone-kind' }, h('option', { value: 'zone' }, 'Zone'), h('option', { value: 'mask' }, 'Mask'));
+  private readonly kind = h(
+    'select',
+    { name: 'kind', class: 'zone-kind' },
+    h('option', { value: 'zone' }, 'Zone'),
+    h('option', { value: 'mask' }, 'Mask'),
+  );
   private readonly name = h('input', { name: 'name', class: 'zone-name', maxlength: 32, placeholder: 'driveway', autocomplete: 'off' });
   private readonly minArea = h('input', { name: 'minArea', class: 'zone-min-area', type: 'number', min: 0, max: 100, step: 0.5 });
 

@@ -59,7 +59,8 @@ function fromHttp(req: HttpRequestLike): ProcessorInput {
   const segments = path.split('/').filter(Boolean);
   const at = segments.indexOf('control');
   const action = at >= 0 ? HTTP_ACTIONS[segments[at + 1] ?? ''] : undefined;
-  if (!action) return { type: 'invalid', reason: `no command in ${path}: expected /api/control/{mode|reboot|settings|sound|live|zones}/{id}` };
+  if (!action)
+    return { type: 'invalid', reason: `no command in ${path}: expected /api/control/{mode|reboot|settings|sound|live|zones}/{id}` };
   const deviceId = req.params?.id ?? decodeURIComponent(segments[at + 2] ?? '');
   const request: CommandRequest = { action, deviceId };
   // The route's third part: the mode, or the sound (`stop` stops it).

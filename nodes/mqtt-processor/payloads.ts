@@ -162,9 +162,7 @@ function activity(t: DeviceTopic, obj: Json, timeMs: number): ActivityRecord {
 function activityZones(zones: unknown): { zones?: string[] } {
   if (zones === undefined || zones === null) return {};
   const ok =
-    Array.isArray(zones) &&
-    zones.length <= ZONE_LIMITS.polygons &&
-    zones.every((z) => typeof z === 'string' && ZONE_NAME_PATTERN.test(z));
+    Array.isArray(zones) && zones.length <= ZONE_LIMITS.polygons && zones.every((z) => typeof z === 'string' && ZONE_NAME_PATTERN.test(z));
   if (!ok) throw new InvalidPayload(`field "zones" must be a list of at most ${ZONE_LIMITS.polygons} zone names`);
   return { zones: zones as string[] };
 }

@@ -471,7 +471,9 @@ export class Processor {
 }
 
 /** What a command carries beside the envelope (vbc01-protocol.md §6), or why it cannot be sent. */
-function commandFields(req: CommandRequest): { extra: Record<string, unknown>; mode?: CameraMode; zones?: ZonePolygon[] } | { error: string } {
+function commandFields(
+  req: CommandRequest,
+): { extra: Record<string, unknown>; mode?: CameraMode; zones?: ZonePolygon[] } | { error: string } {
   try {
     switch (req.action) {
       case 'setmode': {

@@ -75,9 +75,7 @@ before(async () => {
     }),
   );
   pi = await waitFor('the broker', () =>
-    mqtt
-      .connectAsync(`mqtt://127.0.0.1:${PORTS.mqtt}`, { ...LOGINS.devices, clientId: PI, reconnectPeriod: 0 })
-      .catch(() => undefined),
+    mqtt.connectAsync(`mqtt://127.0.0.1:${PORTS.mqtt}`, { ...LOGINS.devices, clientId: PI, reconnectPeriod: 0 }).catch(() => undefined),
   );
   await pi.subscribeAsync(`prod/honeycomb/${PI}/#`, { qos: 1 });
   pi.on('message', (topic, payload) => commands.push({ topic, payload: JSON.parse(payload.toString()) }));
@@ -106,8 +104,35 @@ describe('cloud runtime: masks and zones', () => {
       [{ zones: 'not json' }, /zones must be JSON/],
       [{ zones: tooMany }, /at most 16 masks and zones/],
       [{ zones: [manyPoints] }, /polygon 1: at most 32 points/],
-      [{ zones: [{ ...DRIVEWAY, points: [[0, 0], [101, 0], [0, 50]] }] }, /polygon 1, point 2: must be \[x, y\] with both in percent, 0–100/],
-      [{ zones: [{ ...DRIVEWAY, points: [[0, 0], [1, 1]] }] }, /at least 3/],
+      [
+        {
+          zones: [
+            {
+              ...DRIVEWAY,
+              points: [
+                [0, 0],
+                [101, 0],
+                [0, 50],
+              ],
+            },
+          ],
+        },
+        /polygon 1, point 2: must be \[x, y\] with both in percent, 0–100/,
+      ],
+      [
+        {
+          zones: [
+            {
+              ...DRIVEWAY,
+              points: [
+                [0, 0],
+                [1, 1],
+              ],
+            },
+          ],
+        },
+        /at least 3/,
+      ],
       [{ zones: [{ ...DRIVEWAY, name: '<script>' }] }, /polygon 1: name must be 1–32 letters/],
       [{ zones: [{ kind: 'zone', points: DRIVEWAY.points }] }, /a zone needs a name/],
       [{ zones: [DRIVEWAY, DRIVEWAY] }, /two zones are named "driveway"/],

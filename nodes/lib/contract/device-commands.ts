@@ -34,7 +34,7 @@ export function commandOfTopic(topic: string): DeviceCommand | undefined {
 
 const REFUSALS: Readonly<Record<string, Partial<Record<DeviceCommand, string>>>> = {
   'hive-cam': {
-    zones: "a VBC01 camera detects motion itself: set its activity zone in its settings (activityZone), not masks and zones",
+    zones: 'a VBC01 camera detects motion itself: set its activity zone in its settings (activityZone), not masks and zones',
   },
   ipcam: {
     reboot: 'an IP camera cannot be rebooted from here: restart it from its own web page or app',

@@ -72,7 +72,8 @@ function readPolygon(value: unknown, i: number): ZonePolygon {
   const polygon: ZonePolygon = { kind: p.kind, ...(name !== undefined ? { name } : {}), points };
   if (p.minArea !== undefined) {
     if (p.kind !== 'zone') throw new ZonesError(`${at}: minArea is for zones, not masks`);
-    if (typeof p.minArea !== 'number' || !(p.minArea >= 0 && p.minArea <= 100)) throw new ZonesError(`${at}: minArea must be a percent, 0–100`);
+    if (typeof p.minArea !== 'number' || !(p.minArea >= 0 && p.minArea <= 100))
+      throw new ZonesError(`${at}: minArea must be a percent, 0–100`);
     polygon.minArea = p.minArea;
   }
   return polygon;

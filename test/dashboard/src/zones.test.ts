@@ -36,9 +36,13 @@ describe('the masks-and-zones editor', { skip }, () => {
 
   before(async () => {
     // The camera's picture: one frame of ffmpeg's test pattern, served where its preview would be.
-    const jpeg = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360', '-frames:v', '1', '-f', 'mjpeg', '-'], {
-      maxBuffer: 1 << 24,
-    }).stdout;
+    const jpeg = spawnSync(
+      'ffmpeg',
+      ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360', '-frames:v', '1', '-f', 'mjpeg', '-'],
+      {
+        maxBuffer: 1 << 24,
+      },
+    ).stdout;
     pictures = createServer((_req, res) => res.writeHead(200, { 'content-type': 'image/jpeg' }).end(jpeg));
     const picturePort = await freePort();
     await new Promise<void>((ok) => pictures.listen(picturePort, '127.0.0.1', ok));
@@ -53,9 +57,13 @@ describe('the masks-and-zones editor', { skip }, () => {
     );
     await pi.subscribeAsync(`prod/honeycomb/${PI}/#`, { qos: 1 });
     pi.on('message', (topic, payload) => commands.push({ topic, payload: JSON.parse(payload.toString()) }));
-    await pi.publishAsync(topics.connection(PI, 'picam'), JSON.stringify(connected(Math.floor(Date.now() / 1000), { name: 'Kitchen Pi' })), {
-      qos: 1,
-    });
+    await pi.publishAsync(
+      topics.connection(PI, 'picam'),
+      JSON.stringify(connected(Math.floor(Date.now() / 1000), { name: 'Kitchen Pi' })),
+      {
+        qos: 1,
+      },
+    );
     await waitFor('the Pi known', async () => {
       const res = await fetch(`${runtime.url}/api/cameras`, { headers: { authorization: API_AUTH } });
       const body = (await res.json()) as { cameras: Array<{ camera_id: string }> };
@@ -126,7 +134,10 @@ describe('the masks-and-zones editor', { skip }, () => {
     assert.equal(mask?.kind, 'mask');
     // Where the user clicked, in percent of the picture (a pixel of rounding either way).
     const near = (got: number[][] | undefined, want: number[][]) =>
-      assert.ok(got?.length === want.length && got.every(([x, y], i) => Math.abs(x! - want[i]![0]!) <= 1 && Math.abs(y! - want[i]![1]!) <= 1), JSON.stringify(got));
+      assert.ok(
+        got?.length === want.length && got.every(([x, y], i) => Math.abs(x! - want[i]![0]!) <= 1 && Math.abs(y! - want[i]![1]!) <= 1),
+        JSON.stringify(got),
+      );
     near(zone?.points, [
       [10, 50],
       [60, 50],

@@ -48,9 +48,9 @@ before(async () => {
   receiver.start();
   await receiver.waitListening();
 });
-after(() => {
+after(async () => {
   delete process.env.FAKE_RPICAM_SCENE;
-  receiver?.stop();
+  await receiver?.stop();
 });
 
 async function load(zones: unknown) {
@@ -129,7 +129,20 @@ describe('rpicam-rtsp masks and zones', { skip }, () => {
   it('refuses zones that cannot work at run time with done(err), keeping the ones it has', async () => {
     await load([]);
     const errors = spy('cam', 'error');
-    node('cam').receive({ topic: 'zones', payload: [{ kind: 'zone', name: 'x', points: [[0, 0], [150, 0], [0, 50]] }] });
+    node('cam').receive({
+      topic: 'zones',
+      payload: [
+        {
+          kind: 'zone',
+          name: 'x',
+          points: [
+            [0, 0],
+            [150, 0],
+            [0, 50],
+          ],
+        },
+      ],
+    });
     await until('error', () => errors.find((e) => /point 2: must be \[x, y\] with both in percent, 0–100/.test(text(e))), 5000);
   });
 });
