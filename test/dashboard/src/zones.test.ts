@@ -103,7 +103,7 @@ describe('the masks-and-zones editor', { skip }, () => {
       [60, 50],
       [60, 90],
       [10, 90],
-    ])
+    ] as const)
       await clickAt(editor, x, y);
     await editor.getByRole('button', { name: 'Close polygon' }).click();
     assert.match((await editor.locator('.zone-status').textContent()) ?? '', /this polygon: a zone needs a name/);
@@ -115,7 +115,7 @@ describe('the masks-and-zones editor', { skip }, () => {
       [1, 1],
       [99, 1],
       [99, 20],
-    ])
+    ] as const)
       await clickAt(editor, x, y);
     await editor.getByRole('button', { name: 'Close polygon' }).click();
     assert.equal(
