@@ -138,6 +138,8 @@ export function settingsFor(env: Env): RoleSettings {
     // The embedded broker's login for Home Assistant and other programs: API and discovery topics only.
     PICAM_MQTT_API_USERNAME: env.PICAM_MQTT_API_USERNAME ?? '',
     PICAM_MQTT_API_PASSWORD: env.PICAM_MQTT_API_PASSWORD ?? '',
+    // Alerts only for motion in these zones (issue 20); empty: anywhere.
+    PICAM_ALERT_ZONES: env.PICAM_ALERT_ZONES ?? '',
     // Where phones and webhook receivers reach this server: signed event links, absolute clip URLs (issue 19).
     PICAM_PUBLIC_URL: env.PICAM_PUBLIC_URL ?? '',
     MQTT_USERNAME: demo ? (env.MQTT_USERNAME ?? '') : required('MQTT_USERNAME', 'devices and the runtime log in to the broker'),

@@ -26,6 +26,7 @@ import {
 import { clear, h } from './dom';
 import { fmtAgo, fmtTime, fromSeconds, modeLabel } from './format';
 import { LivePlayer, videoSourceFor } from './player';
+import { zonesButton } from './zone-panel';
 
 const SOUND_LABELS: Record<(typeof SOUND_TYPES)[number], string> = {
   POLICE_SIREN: 'Police siren',
@@ -268,6 +269,11 @@ export class CameraGrid {
     });
 
     const sound = row.device_type === 'hive-cam' ? this.soundControls(card, label) : [];
+    const zones = zonesButton(
+      () => card.row,
+      this.config.mjpeg,
+      (panel) => card.root.insertBefore(panel, commandStatus),
+    );
 
     card.root = h(
       'article',
@@ -290,7 +296,7 @@ export class CameraGrid {
       videoBox,
       videoStatus,
       // An IP camera cannot be rebooted from here (the API refuses it with 409): no button for it.
-      h('div', { class: 'actions' }, watch, modes, row.device_type === 'ipcam' ? null : reboot),
+      h('div', { class: 'actions' }, watch, modes, row.device_type === 'ipcam' ? null : reboot, zones),
       ...sound,
       commandStatus,
     );

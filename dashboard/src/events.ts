@@ -110,6 +110,7 @@ export class EventTimeline {
     return {
       camera: String(data.get('camera') ?? '') || undefined,
       type: String(data.get('type') ?? '').trim() || undefined,
+      zone: String(data.get('zone') ?? '').trim() || undefined,
       from: day('from', false),
       to: day('to', true),
       limit: PAGE_SIZE,
@@ -231,6 +232,10 @@ export class EventTimeline {
         h('span', { class: 'event-camera' }, name),
         h('time', { datetime: start ? new Date(start).toISOString() : '' }, fmtTime(start)),
         h('span', { class: 'event-duration' }, `Duration: ${fmtDuration(e.duration_seconds)}`),
+        // Our cameras say where the motion was (issue 20); a VBC01's events have no zones.
+        e.zones === null
+          ? null
+          : h('span', { class: 'event-zones' }, e.zones.length ? `Zones: ${e.zones.join(', ')}` : 'Outside every zone'),
         play,
         clipSlot,
       ),

@@ -3,6 +3,7 @@
  * those stored in the database. Adding, replacing and removing a camera
  * starts and stops only that camera.
  */
+import type { ZonePolygon } from '../lib/contract/zones';
 import type { CameraMode } from '../lib/types';
 import type { RtspInput } from '../lib/rtsp/rtsp-input';
 import { onvifHostPort, type CameraSpec } from './camera-spec';
@@ -31,7 +32,7 @@ export function streamInput(spec: CameraSpec, url: string): RtspInput {
   return { url, transport: spec.transport, username: spec.username || undefined, password: spec.password || undefined };
 }
 
-export function cameraConfig(spec: CameraSpec, defaults: CameraDefaults): IpCameraConfig {
+export function cameraConfig(spec: CameraSpec, defaults: CameraDefaults, zones: readonly ZonePolygon[] = []): IpCameraConfig {
   return {
     ...defaults,
     id: spec.id,
@@ -39,7 +40,7 @@ export function cameraConfig(spec: CameraSpec, defaults: CameraDefaults): IpCame
     main: spec.mainUrl ? streamInput(spec, spec.mainUrl) : undefined,
     sub: streamInput(spec, spec.subUrl),
     mode: spec.mode,
-    motion: { ...defaults.motion, on: spec.motion },
+    motion: { ...defaults.motion, on: spec.motion, zones },
     motionSource: spec.motionSource,
     onvif: spec.onvif
       ? { ...onvifHostPort(spec.onvif), username: spec.username || undefined, password: spec.password || undefined }
@@ -91,10 +92,10 @@ export class CameraSet {
     return sum;
   }
 
-  /** Starts the camera, replacing (and first stopping) one with the same id. */
-  async put(spec: CameraSpec, fromFlow = false): Promise<void> {
+  /** Starts the camera, replacing (and first stopping) one with the same id; `zones`: its masks and zones. */
+  async put(spec: CameraSpec, fromFlow = false, zones: readonly ZonePolygon[] = []): Promise<void> {
     await this.remove(spec.id);
-    const camera = new IpCamera(cameraConfig(spec, this.defaults), this.events(spec.id));
+    const camera = new IpCamera(cameraConfig(spec, this.defaults, zones), this.events(spec.id));
     this.entries.set(spec.id, { spec, camera, fromFlow, relay: this.relays?.(spec) });
     camera.start();
     await this.live?.sync(spec);

@@ -19,6 +19,7 @@
  *   (onvif-events.ts, a PullPoint subscription), or both, merged into one
  *   event stream (motion-merge.ts) in the same format.
  */
+import type { ZonePolygon } from '../lib/contract/zones';
 import { backoffMs } from '../lib/backoff';
 import type { CameraMode } from '../lib/types';
 import { Camera } from '../rpicam-rtsp/camera';
@@ -41,7 +42,7 @@ export interface IpCameraConfig {
   /** the sub stream: analysed for snapshots, MJPEG and motion */
   sub: RtspInput;
   mode: CameraMode;
-  motion: { on: boolean; sensitivity?: number; minDurationMs?: number; quietMs?: number };
+  motion: { on: boolean; sensitivity?: number; minDurationMs?: number; quietMs?: number; zones?: readonly ZonePolygon[] };
   /** where motion events come from (default analyser); `onvif` and `both` need `onvif` */
   motionSource?: MotionSource;
   /** the camera's ONVIF address and login, when known */
@@ -239,6 +240,12 @@ export class IpCamera {
     await this.stop();
     this.checkAttempts = 0;
     this.start();
+  }
+
+  /** New masks and zones for the analyser's motion detection, kept for its next start too. */
+  setZones(zones: readonly ZonePolygon[]): void {
+    this.cfg.motion.zones = zones;
+    this.camera?.setZones(zones);
   }
 
   async setMode(mode: CameraMode): Promise<void> {

@@ -6,6 +6,7 @@
  *   output 2: snapshots     output 3: camera states (check results, errors)
  * Cameras come from the node's properties and, with a database, from the API.
  */
+import type { ZonePolygon } from '../lib/contract/zones';
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { mountRouter } from '../hivecam-gateway/media-mount';
 import type { NodeConstructor } from '../lib/node-config';
@@ -23,7 +24,7 @@ import { CameraSet } from './camera-set';
 import type { IpCameraState } from './ip-camera';
 import { LivePaths } from './live-paths';
 import { IPCAM_DEVICE_TYPE } from './device-messages';
-import { apiPath, cameraDefaults, flowCamera, relaySettings, type IpcamCredentials, type IpcamDef, type RelaySettings } from './settings';
+import { apiPath, cameraDefaults, flowCamera, flowZones, relaySettings, type IpcamCredentials, type IpcamDef, type RelaySettings } from './settings';
 import { LiveRelay, readLiveInput, relayUrl } from './live-relay';
 import { streamInput, type RelayFactory } from './camera-set';
 import { DEVICE_ID_PATTERN } from '../lib/types';
@@ -110,11 +111,13 @@ export default function register(RED: NodeAPI): void {
     const status = new StatusReporter(node, 1000);
     let defaults: ReturnType<typeof cameraDefaults>;
     let own: CameraSpec | undefined;
+    let ownZones: ZonePolygon[] = [];
     let base: string | undefined;
     let relayTo: RelaySettings | undefined;
     try {
       defaults = cameraDefaults(def);
       own = flowCamera(def, node.credentials ?? {});
+      ownZones = flowZones(def);
       base = apiPath(def);
     } catch (err) {
       status.now('error', (err as Error).message.slice(0, 100));
@@ -197,7 +200,7 @@ export default function register(RED: NodeAPI): void {
     const started: Promise<void> = (async () => {
       // The first messages (the mode) must find the rest of the flow created: start after this turn.
       await new Promise((r) => setImmediate(r));
-      if (own && !database.closing) await cameras.put(own, true);
+      if (own && !database.closing) await cameras.put(own, true, ownZones);
     })();
     const ready = Promise.all([started, opened]).then(() => undefined);
     started.then(
@@ -278,6 +281,11 @@ export default function register(RED: NodeAPI): void {
           case 'mode':
             if (!entry.fromFlow) await storage?.setMode(id, input.mode);
             await cameras.setMode(id, input.mode);
+            break;
+          case 'zones':
+            // The cloud re-sends the dashboard's zones whenever the camera connects (mqtt-processor).
+            entry.camera.setZones(input.zones);
+            node.log(`${id}: masks and zones: ${input.zones.length} polygon(s)`);
             break;
           case 'snapshot':
             if (!(await entry.camera.snapshot(input.requestId)))

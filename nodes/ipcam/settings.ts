@@ -9,6 +9,7 @@ import type { CameraDefaults } from './camera-set';
 import { IPCAM_ROUTES_ROOT } from '../lib/contract/api-routes';
 import { DEVICE_ID_PATTERN } from '../lib/types';
 import { relayUrl } from './live-relay';
+import { readZones, type ZonePolygon } from '../lib/contract/zones';
 
 export interface IpcamDef extends NodeDef {
   deviceId: string;
@@ -24,6 +25,8 @@ export interface IpcamDef extends NodeDef {
   sensitivity: string | number;
   minMotionSeconds: string | number;
   quietSeconds: string | number;
+  /** the node's own camera's masks and zones, JSON (nodes/lib/contract/zones.ts) */
+  zones?: string;
   snapshotSeconds: string | number;
   jpegFps: string | number;
   prefix: string;
@@ -111,6 +114,11 @@ export function flowCamera(def: IpcamDef, credentials: IpcamCredentials): Camera
     onvif: def.onvif,
     motionSource: def.motionSource,
   });
+}
+
+/** The node's own camera's masks and zones (a ZonesError with the reason when they cannot work). */
+export function flowZones(def: IpcamDef): ZonePolygon[] {
+  return readZones(def.zones);
 }
 
 /** Where the HTTP API is mounted; undefined for "off" (the Pi flow: its runtime has no API login). */

@@ -4,6 +4,7 @@
  * code (DESIGN.md §5).
  */
 
+import type { ZonePolygon } from './contract/zones';
 import type { CameraMode } from './contract/camera-mode';
 export { CAMERA_MODES, type CameraMode } from './contract/camera-mode';
 
@@ -67,6 +68,12 @@ export interface ActivityPayload {
   /** any range, stored as sent (cameras send whole numbers such as 72) */
   confidence?: number;
   region?: unknown;
+  /**
+   * Our cameras (Pi, IP cameras): the names of the zones the motion touched (issue 20), [] for
+   * motion outside every zone. A start lists the zones of its first moments; a stop, every zone
+   * of the event. VBC01 cameras send none.
+   */
+  zones?: string[];
 }
 
 /** `prod/device/message/picam/{id}/sensors/environment` (°C, %RH, hPa) */
@@ -180,6 +187,8 @@ export interface ActivityRecord extends RecordBase {
   deviceName?: string;
   confidence?: number;
   region?: string;
+  /** the zones the motion touched (ActivityPayload.zones, checked); undefined when the camera sent none */
+  zones?: string[];
   /** set on a stop whose start the processor saw */
   startMs?: number;
   /**
@@ -209,6 +218,8 @@ export interface CommandRecord extends RecordBase {
   requestId: string;
   topic: string;
   mode?: CameraMode;
+  /** a zones command's polygons: what a reconnecting camera gets back, as its mode */
+  zones?: ZonePolygon[];
 }
 
 /** mediamtx-health: one path's health at one poll (the dashboard's stream history). */
@@ -352,6 +363,8 @@ export interface Alert {
   activityType?: string;
   /** the camera's last known mode, so alert nodes can honour ARMED-only rules */
   mode?: CameraMode;
+  /** activity: the zones the motion touched, as the camera reported them (issue 20); absent when it reports none */
+  zones?: string[];
   /** a JPEG: its bytes, or the path of a file the runtime can read */
   image?: Buffer | string;
   /** stream-down / stream-up: the MediaMTX path, and how long it was down */
@@ -411,7 +424,7 @@ export interface SnapshotRequest {
 
 // ---------------------------------------------------------------- commands
 
-export const COMMAND_ACTIONS = ['setmode', 'reboot', 'settings-update', 'sound-play', 'sound-stop', 'live'] as const;
+export const COMMAND_ACTIONS = ['setmode', 'reboot', 'settings-update', 'sound-play', 'sound-stop', 'live', 'zones'] as const;
 export type CommandAction = (typeof COMMAND_ACTIONS)[number];
 
 /** mqtt-processor input: a command request (from the API or any flow) */
@@ -425,6 +438,8 @@ export interface CommandRequest {
   soundType?: string;
   /** live (a Pi's hosted camera only): how long the Pi relays without another request (nodes/lib/contract/live-relay.ts) */
   seconds?: unknown;
+  /** zones (a Pi's or an IP camera's): its masks and zones, checked by readZones (nodes/lib/contract/zones.ts) */
+  zones?: unknown;
 }
 
 /** mqtt-processor output 3 → `command-sender` (which queues it, then publishes it) */

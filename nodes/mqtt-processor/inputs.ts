@@ -23,7 +23,7 @@ interface HttpRequestLike {
 /**
  * `POST /api/control/mode/{id}/{mode}`, `/reboot/{id}`, `/settings/{id}` (body: the
  * settings, flat), `/sound/{id}/{soundType}`, `/sound/{id}/stop` and `/live/{pi}.{camera}`
- * (body, optional: `{seconds}`; a Pi's hosted camera only).
+ * (body, optional: `{seconds}`; a Pi's hosted camera only), `/zones/{id}` (body: `{zones: [...]}`).
  */
 const HTTP_ACTIONS: Record<string, CommandAction> = {
   mode: 'setmode',
@@ -31,6 +31,7 @@ const HTTP_ACTIONS: Record<string, CommandAction> = {
   settings: 'settings-update',
   sound: 'sound-play',
   live: 'live',
+  zones: 'zones',
 };
 
 export function classifyInput(msg: NodeMessageInFlow, prefix: string): ProcessorInput {
@@ -58,7 +59,8 @@ function fromHttp(req: HttpRequestLike): ProcessorInput {
   const segments = path.split('/').filter(Boolean);
   const at = segments.indexOf('control');
   const action = at >= 0 ? HTTP_ACTIONS[segments[at + 1] ?? ''] : undefined;
-  if (!action) return { type: 'invalid', reason: `no command in ${path}: expected /api/control/{mode|reboot|settings|sound|live}/{id}` };
+  if (!action)
+    return { type: 'invalid', reason: `no command in ${path}: expected /api/control/{mode|reboot|settings|sound|live|zones}/{id}` };
   const deviceId = req.params?.id ?? decodeURIComponent(segments[at + 2] ?? '');
   const request: CommandRequest = { action, deviceId };
   // The route's third part: the mode, or the sound (`stop` stops it).
@@ -72,6 +74,10 @@ function fromHttp(req: HttpRequestLike): ProcessorInput {
   if (action === 'live') {
     const body = req.body as { seconds?: unknown } | undefined;
     if (body && typeof body === 'object') request.seconds = body.seconds;
+  }
+  if (action === 'zones') {
+    const body = req.body as { zones?: unknown } | undefined;
+    request.zones = body && typeof body === 'object' && !Array.isArray(body) ? body.zones : body;
   }
   if (action === 'settings-update') {
     const body = req.body as { settings?: unknown } | undefined;

@@ -4,6 +4,7 @@
  *   3 commands → command-sender (it answers API commands once queued)
  *   4 replies to requests it refuses (400, 404) → http response
  */
+import { readZones, type ZonePolygon } from '../lib/contract/zones';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { RECEIPT_PROPERTY } from '../lib/ingest/receipts';
 import { exposeCounters } from '../lib/metrics';
@@ -211,12 +212,23 @@ export default function register(RED: NodeAPI): void {
           deviceType: r.device_type ?? deviceTypes[0]!,
           name: r.camera_name ?? undefined,
           mode,
+          zones: storedZones(r.camera_id, r.zones),
           connected: r.connection_status ? r.connection_status === 'connected' : undefined,
           announced: r.connection_alert === 'online' || r.connection_alert === 'offline' ? r.connection_alert : null,
           disconnectedMs: r.disconnected_at === null ? undefined : r.disconnected_at * 1000,
         });
       }
       status.now('ok', `ready, ${rows.length} known devices`);
+    };
+    // Stored from a checked command; checked again, as anything read back: a bad row costs its zones, not the start.
+    const storedZones = (id: string, text: string | null): ZonePolygon[] | undefined => {
+      if (text === null) return undefined;
+      try {
+        return readZones(text);
+      } catch (err) {
+        node.warn(`${id}: stored masks and zones ignored: ${(err as Error).message}`);
+        return undefined;
+      }
     };
     const close = () => {
       hideCounters();

@@ -3,6 +3,7 @@
  * the field and what was wrong, because the reason is what a user reads in the
  * dead-letter table.
  */
+import { ZONE_LIMITS, ZONE_NAME_PATTERN } from '../lib/contract/zones';
 import {
   CAMERA_MODES,
   EVENT_ID_PATTERN,
@@ -152,8 +153,18 @@ function activity(t: DeviceTopic, obj: Json, timeMs: number): ActivityRecord {
     // Any range, as sent: VBC01 cameras send whole percentages (72), the Pi 0..1.
     confidence: optNumber(obj, 'confidence'),
     region,
+    ...activityZones(obj.zones),
     ...(phase === 'other' ? { level } : {}),
   };
+}
+
+/** Our cameras' zone names (issue 20): at most as many as a camera can have, each a zone name. */
+function activityZones(zones: unknown): { zones?: string[] } {
+  if (zones === undefined || zones === null) return {};
+  const ok =
+    Array.isArray(zones) && zones.length <= ZONE_LIMITS.polygons && zones.every((z) => typeof z === 'string' && ZONE_NAME_PATTERN.test(z));
+  if (!ok) throw new InvalidPayload(`field "zones" must be a list of at most ${ZONE_LIMITS.polygons} zone names`);
+  return { zones: zones as string[] };
 }
 
 /**

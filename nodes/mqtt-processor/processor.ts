@@ -2,6 +2,7 @@
  * The camera/Pi event pipeline without Node-RED: MQTT messages in, typed
  * records, alerts and commands out. The node file only wires this to outputs.
  */
+import { readZones, ZonesError, type ZonePolygon } from '../lib/contract/zones';
 import { commandRefusal } from '../lib/contract/device-commands';
 import { randomUUID } from 'node:crypto';
 import type {
@@ -65,6 +66,8 @@ export interface KnownDevice {
   deviceType: string;
   name?: string;
   mode?: CameraMode;
+  /** the masks and zones last asked for (a zones command): sent again when it connects, as its mode */
+  zones?: ZonePolygon[];
 }
 
 /** A device as the database remembers it at start. */
@@ -221,7 +224,8 @@ export class Processor {
         this.followHost(t.deviceId, record);
         if (record.status === 'connected') {
           const restore = device.mode ? this.restoreMode(t.deviceId, device.mode) : undefined;
-          if (restore) out.commands = [restore];
+          const zones = device.zones ? this.command(t.deviceId, device, 'zones', { zones: device.zones }) : undefined;
+          out.commands = [restore, zones].filter((c) => c !== undefined);
         }
         break;
       }
@@ -311,6 +315,7 @@ export class Processor {
     const fields = commandFields(req);
     if ('error' in fields) return fail(400, fields.error);
     if (fields.mode) device.mode = fields.mode;
+    if (fields.zones) device.zones = fields.zones;
     const command = this.command(req.deviceId, device, req.action, fields.extra);
     this.counters.commands++;
     const record: CommandRecord = {
@@ -322,6 +327,7 @@ export class Processor {
       requestId: command.payload.requestId,
       topic: command.topic,
       mode: fields.mode,
+      ...(fields.zones ? { zones: fields.zones } : {}),
     };
     return { ok: true, command, record };
   }
@@ -405,10 +411,11 @@ export class Processor {
       deviceName: name,
       timeMs: record.timeMs,
       severity: 'warning',
-      text: `${what} detected on ${name}`,
+      text: `${what} detected on ${name}${record.zones?.length ? ` in ${record.zones.join(', ')}` : ''}`,
       eventId: record.eventId,
       activityType: record.activityType,
       mode: device.mode,
+      ...(record.zones ? { zones: record.zones } : {}),
     };
   }
 
@@ -464,7 +471,9 @@ export class Processor {
 }
 
 /** What a command carries beside the envelope (vbc01-protocol.md §6), or why it cannot be sent. */
-function commandFields(req: CommandRequest): { extra: Record<string, unknown>; mode?: CameraMode } | { error: string } {
+function commandFields(
+  req: CommandRequest,
+): { extra: Record<string, unknown>; mode?: CameraMode; zones?: ZonePolygon[] } | { error: string } {
   try {
     switch (req.action) {
       case 'setmode': {
@@ -482,6 +491,8 @@ function commandFields(req: CommandRequest): { extra: Record<string, unknown>; m
         }
         return { extra: { soundType } };
       }
+      case 'zones':
+        return zonesFields(req.zones);
       case 'live': {
         const seconds = liveSeconds(req.seconds);
         return typeof seconds === 'string' ? { error: seconds } : { extra: { seconds } };
@@ -491,6 +502,18 @@ function commandFields(req: CommandRequest): { extra: Record<string, unknown>; m
     }
   } catch (err) {
     if (err instanceof InvalidPayload) return { error: err.message };
+    throw err;
+  }
+}
+
+/** A zones command's polygons, checked; an empty list clears them, a missing one is refused (an empty body is a mistake). */
+function zonesFields(given: unknown): { extra: Record<string, unknown>; zones: ZonePolygon[] } | { error: string } {
+  if (given === undefined || given === null) return { error: 'zones missing: send {"zones": [...]} ([] removes every mask and zone)' };
+  try {
+    const zones = readZones(given);
+    return { extra: { zones }, zones };
+  } catch (err) {
+    if (err instanceof ZonesError) return { error: err.message };
     throw err;
   }
 }

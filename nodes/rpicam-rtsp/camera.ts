@@ -4,6 +4,7 @@
  * preview and motion events in the VBC01's format. Plain code: the node file
  * wires it to Node-RED.
  */
+import type { ZonePolygon } from '../lib/contract/zones';
 import type { ActivityPayload, CameraMode } from '../lib/types';
 import { JpegSplitter } from './jpeg-frames';
 import { MjpegBroadcaster } from './mjpeg-preview';
@@ -53,6 +54,12 @@ export class Camera {
     this.mode = opts.mode;
     this.preview = new MjpegBroadcaster({ maxViewers: opts.maxViewers });
     this.motion = new MotionDetector(opts.motion);
+  }
+
+  /** New masks and zones for motion detection (checked by readZones), from the next frame. */
+  setZones(zones: readonly ZonePolygon[]): void {
+    this.opts.motion.zones = zones;
+    this.motion.setZones(zones);
   }
 
   get currentMode(): CameraMode {

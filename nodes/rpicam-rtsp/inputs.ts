@@ -3,12 +3,14 @@
  * (as a string, or the cloud's setmode command payload), or a snapshot request.
  */
 import type { NodeMessageInFlow } from 'node-red';
+import { readZones, ZonesError, type ZonePolygon } from '../lib/contract/zones';
 import { CAMERA_MODES, type CameraMode } from '../lib/types';
 
 export type CameraInput =
   | { type: 'start' | 'stop' | 'restart' }
   | { type: 'mode'; mode: CameraMode }
   | { type: 'snapshot'; requestId?: string }
+  | { type: 'zones'; zones: ZonePolygon[] }
   | { type: 'invalid'; reason: string };
 
 const ACTIONS = ['start', 'stop', 'restart'] as const;
@@ -29,6 +31,16 @@ export function readCameraInput(msg: NodeMessageInFlow): CameraInput {
     }
     return { type: 'snapshot', requestId: requestId as string | undefined };
   }
+  // Masks and zones: the list as msg.payload with topic "zones", or the cloud's zones command ({zones, requestId, …}).
+  const zones = topic === 'zones' ? payload : p && 'zones' in p ? p.zones : undefined;
+  if (zones !== undefined) {
+    try {
+      return { type: 'zones', zones: readZones(zones) };
+    } catch (err) {
+      if (err instanceof ZonesError) return { type: 'invalid', reason: err.message };
+      throw err;
+    }
+  }
   // A mode as msg.payload ("ARMED") with topic "mode", or the cloud's setmode command ({mode, requestId, …}).
   const mode = topic === 'mode' && typeof payload === 'string' ? payload : p?.mode;
   if (mode !== undefined) {
@@ -41,6 +53,6 @@ export function readCameraInput(msg: NodeMessageInFlow): CameraInput {
   return {
     type: 'invalid',
     reason:
-      'expected "start", "stop", "restart", "snapshot" (msg.topic or msg.payload), a mode (msg.topic "mode") or a setmode payload {mode}',
+      'expected "start", "stop", "restart", "snapshot" (msg.topic or msg.payload), a mode (msg.topic "mode"), a setmode payload {mode} or zones (msg.topic "zones")',
   };
 }

@@ -17,6 +17,8 @@
  *    switched on, IR cut-over) or more than 60 % of the blocks changed even so
  *    (the camera moved), it is not counted as motion, and the background is
  *    replaced by the frame. Gradual changes (exposure settling) are tracked by 1.
+ * Masks and zones (zone-layout.ts): pixels under a mask never count as changed, and a
+ * block's share is of its unmasked pixels; each event names the zones its motion touched.
  * 5. Events: motion lasting minDurationMs (gaps up to half of it, or two frames,
  *    allowed) raises a start; quietMs without motion raises the stop.
  *
@@ -27,8 +29,10 @@
  * while and then left, its ghost shows as motion for a few seconds more.
  */
 import { randomBytes } from 'node:crypto';
+import type { ZonePolygon } from '../lib/contract/zones';
 import type { ActivityPayload } from '../lib/types';
 import type { GreyFrame } from './types';
+import { ZoneLayout } from './zone-layout';
 
 export interface MotionOptions {
   /** 0–1: higher detects smaller changes (default 0.5) */
@@ -37,16 +41,19 @@ export interface MotionOptions {
   minDurationMs: number;
   /** no motion for this long ends the event (default 3000 ms) */
   quietMs: number;
+  /** masks and zones (nodes/lib/contract/zones.ts); none by default */
+  zones: readonly ZonePolygon[];
 }
 
 /** Region in percent of the frame (0–100): the bounding box of the changed blocks. */
 export type MotionRegion = { x: number; y: number; w: number; h: number };
 
 export type MotionEvent =
-  | { type: 'start'; atMs: number; confidence: number; region: MotionRegion }
-  | { type: 'stop'; atMs: number; startedMs: number; durationMs: number };
+  | { type: 'start'; atMs: number; confidence: number; region: MotionRegion; zones: string[] }
+  /** zones: every zone the event's motion touched (absent when the event was cut short) */
+  | { type: 'stop'; atMs: number; startedMs: number; durationMs: number; zones?: string[] };
 
-export const DEFAULT_MOTION_OPTIONS: MotionOptions = { sensitivity: 0.5, minDurationMs: 1000, quietMs: 3000 };
+export const DEFAULT_MOTION_OPTIONS: MotionOptions = { sensitivity: 0.5, minDurationMs: 1000, quietMs: 3000, zones: [] };
 
 /**
  * Thresholds for a sensitivity, both falling linearly as it rises:
@@ -71,7 +78,7 @@ const STALE_MS = 10_000;
 type Box = { x0: number; y0: number; x1: number; y1: number };
 
 /** motion seen but not yet for minDurationMs: frames since it began, those with motion, blocks summed over them */
-type Onset = { startMs: number; lastMotionMs: number; frames: number; motionFrames: number; blocks: number; box: Box };
+type Onset = { startMs: number; lastMotionMs: number; frames: number; motionFrames: number; blocks: number; box: Box; zones: Set<string> };
 
 function grow(box: Box, x0: number, y0: number, x1: number, y1: number): void {
   [box.x0, box.y0, box.x1, box.y1] = [Math.min(box.x0, x0), Math.min(box.y0, y0), Math.max(box.x1, x1), Math.max(box.y1, y1)];
@@ -79,6 +86,7 @@ function grow(box: Box, x0: number, y0: number, x1: number, y1: number): void {
 
 export class MotionDetector {
   private readonly opts: MotionOptions;
+  private layout?: ZoneLayout;
   private readonly pixelThreshold: number;
   private readonly blockFraction: number;
   private bg?: Float32Array;
@@ -87,7 +95,7 @@ export class MotionDetector {
   private lastFrameMs = 0;
   private frameIntervalMs = 0;
   private onset?: Onset;
-  private event?: { startedMs: number; lastMotionMs: number };
+  private event?: { startedMs: number; lastMotionMs: number; zones: Set<string> };
 
   constructor(opts: Partial<MotionOptions> = {}) {
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as Partial<MotionOptions>;
@@ -99,6 +107,12 @@ export class MotionDetector {
   /** An event is in progress (a start was raised and its stop was not). */
   get active(): boolean {
     return this.event !== undefined;
+  }
+
+  /** New masks and zones (checked by readZones), in effect from the next frame. */
+  setZones(zones: readonly ZonePolygon[]): void {
+    this.opts.zones = zones;
+    this.layout = undefined;
   }
 
   /** Forgets the background and any event, without raising a stop. */
@@ -129,25 +143,32 @@ export class MotionDetector {
     // 2–3. changed pixels per block (about 8×8 pixels, at most 16 columns)
     const bs = Math.max(BLOCK, Math.ceil(w / MAX_BLOCK_COLUMNS));
     const cols = Math.ceil(w / bs);
-    const changed = new Uint16Array(cols * Math.ceil(h / bs));
+    const nBlocks = cols * Math.ceil(h / bs);
+    const layout = this.layoutFor(w, h, bs);
+    const changed = new Uint16Array(nBlocks);
+    const changedIn = layout.zones.map(() => new Uint16Array(nBlocks));
     const mask = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       bg[i] = Math.min(255, Math.max(0, light.gain * bg[i]! + light.offset));
-      if (Math.abs(data[i]! - bg[i]!) <= this.pixelThreshold) continue;
+      if (layout.masked[i] || Math.abs(data[i]! - bg[i]!) <= this.pixelThreshold) continue;
       mask[i] = 1;
-      changed[Math.floor(Math.floor(i / w) / bs) * cols + Math.floor((i % w) / bs)]!++;
+      const b = Math.floor(Math.floor(i / w) / bs) * cols + Math.floor((i % w) / bs);
+      changed[b]!++;
+      for (let bits = layout.zoneBits[i]!, z = 0; bits; bits >>= 1, z++) if (bits & 1) changedIn[z]![b]!++;
     }
-    let blocks = 0;
+    const changedBlocks: number[] = [];
     const box = { x0: w, y0: h, x1: 0, y1: 0 };
     changed.forEach((count, b) => {
       const [x0, y0] = [(b % cols) * bs, Math.floor(b / cols) * bs];
       const [x1, y1] = [Math.min(w, x0 + bs), Math.min(h, y0 + bs)];
-      if (count <= this.blockFraction * (x1 - x0) * (y1 - y0)) return;
-      blocks++;
+      // a block partly under a mask: its share is of the pixels the mask leaves
+      if (count === 0 || count <= this.blockFraction * layout.open[b]!) return;
+      changedBlocks.push(b);
       grow(box, x0, y0, x1, y1);
     });
+    const blocks = changedBlocks.length;
     // 4. lightswitch: not motion; the frame is the new background
-    if (!light.ok || blocks > LIGHTSWITCH_FRACTION * changed.length) {
+    if (!light.ok || blocks > LIGHTSWITCH_FRACTION * layout.openBlocks) {
       this.seed(frame);
       this.onset = undefined;
       return this.quiet(t);
@@ -156,31 +177,38 @@ export class MotionDetector {
     const aChanged = 1 - Math.exp(-dt / TAU_CHANGED_MS);
     for (let i = 0; i < n; i++) bg[i] = bg[i]! + (mask[i] ? aChanged : aStill) * (data[i]! - bg[i]!);
     if (blocks === 0) return this.quiet(t);
-    return this.motion(t, blocks, box);
+    return this.motion(t, blocks, box, layout.touched(changedIn, changedBlocks, this.blockFraction));
   }
 
-  /** A frame with motion in `blocks` blocks inside `box` (pixels). */
-  private motion(t: number, blocks: number, box: Box): MotionEvent | undefined {
+  private layoutFor(w: number, h: number, bs: number): ZoneLayout {
+    if (!this.layout?.fits(w, h, bs)) this.layout = new ZoneLayout(w, h, bs, this.opts.zones);
+    return this.layout;
+  }
+
+  /** A frame with motion in `blocks` blocks inside `box` (pixels), touching `zones`. */
+  private motion(t: number, blocks: number, box: Box, zones: readonly string[]): MotionEvent | undefined {
     if (this.event) {
       this.event.lastMotionMs = t;
+      for (const z of zones) this.event.zones.add(z);
       return undefined;
     }
     // A gap in the motion up to half the minimum duration (or two frames, at low
     // frame rates) continues the onset; a longer one starts it again.
     const o = this.onset;
     if (!o || t - o.lastMotionMs > Math.max(this.opts.minDurationMs / 2, 2 * this.frameIntervalMs)) {
-      this.onset = { startMs: t, lastMotionMs: t, frames: 1, motionFrames: 1, blocks, box: { ...box } };
+      this.onset = { startMs: t, lastMotionMs: t, frames: 1, motionFrames: 1, blocks, box: { ...box }, zones: new Set(zones) };
     } else {
       o.lastMotionMs = t;
       o.frames++;
       o.motionFrames++;
       o.blocks += blocks;
       grow(o.box, box.x0, box.y0, box.x1, box.y1);
+      for (const z of zones) o.zones.add(z);
     }
     const on = this.onset!;
     if (t - on.startMs < this.opts.minDurationMs) return undefined;
     this.onset = undefined;
-    this.event = { startedMs: t, lastMotionMs: t };
+    this.event = { startedMs: t, lastMotionMs: t, zones: new Set(on.zones) };
     // confidence: half how steadily motion lasted through the onset, half how much of
     // the picture moved (1 block ≈ 0.28, 3 ≈ 0.63, 8 ≈ 0.93), two decimals
     const steadiness = on.motionFrames / on.frames;
@@ -189,7 +217,7 @@ export class MotionDetector {
     const pct = (v: number, of: number): number => Math.round((1000 * v) / of) / 10;
     const { x0, y0, x1, y1 } = on.box;
     const region = { x: pct(x0, this.width), y: pct(y0, this.height), w: pct(x1 - x0, this.width), h: pct(y1 - y0, this.height) };
-    return { type: 'start', atMs: t, confidence, region };
+    return { type: 'start', atMs: t, confidence, region, zones: this.inZoneOrder(on.zones) };
   }
 
   /** A frame without motion: may end the event, and counts against an onset. */
@@ -198,7 +226,12 @@ export class MotionDetector {
     const e = this.event;
     if (!e || t - e.lastMotionMs < this.opts.quietMs) return undefined;
     this.event = undefined;
-    return { type: 'stop', atMs: t, startedMs: e.startedMs, durationMs: t - e.startedMs };
+    return { type: 'stop', atMs: t, startedMs: e.startedMs, durationMs: t - e.startedMs, zones: this.inZoneOrder(e.zones) };
+  }
+
+  /** Zone names in the order they were drawn, so the same motion always reads the same. */
+  private inZoneOrder(names: ReadonlySet<string>): string[] {
+    return (this.layout?.zones ?? []).map((z) => z.name).filter((name) => names.has(name));
   }
 
   private seed(frame: GreyFrame): void {
@@ -262,6 +295,6 @@ export function newEventId(): string {
  */
 export function activityPayload(eventId: string, e: MotionEvent): ActivityPayload {
   const timestamp = Math.round(e.atMs / 1000);
-  if (e.type === 'stop') return { eventId, activityType: 'MOTION', timestamp };
-  return { eventId, activityType: 'MOTION', timestamp, confidence: e.confidence, region: e.region };
+  if (e.type === 'stop') return { eventId, activityType: 'MOTION', timestamp, ...(e.zones ? { zones: e.zones } : {}) };
+  return { eventId, activityType: 'MOTION', timestamp, confidence: e.confidence, region: e.region, zones: e.zones };
 }

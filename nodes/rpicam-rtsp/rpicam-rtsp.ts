@@ -97,6 +97,11 @@ export default function register(RED: NodeAPI): void {
             await camera.setMode(input.mode as CameraMode);
             if (input.mode === 'PRIVACY') status.now('warn', 'privacy: camera off');
             break;
+          case 'zones':
+            // The cloud re-sends the dashboard's zones whenever the camera connects (mqtt-processor).
+            camera.setZones(input.zones);
+            node.log(`masks and zones: ${input.zones.length} polygon(s)`);
+            break;
           case 'snapshot': {
             const picture = await camera.snapshot(input.requestId);
             if (!picture) throw new Error('no picture: the camera is not streaming (see its status)');

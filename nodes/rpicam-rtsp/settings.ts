@@ -9,6 +9,7 @@ import { CAMERA_MODES, type CameraMode } from '../lib/types';
 import type { CameraOptions } from './camera';
 import type { SourceKind, StreamConfig } from './types';
 import { parseBoolean } from '../lib/settings';
+import { readZones } from '../lib/contract/zones';
 
 export interface RpicamRtspDef extends NodeDef {
   source: string;
@@ -32,6 +33,8 @@ export interface RpicamRtspDef extends NodeDef {
   sensitivity: string | number;
   minMotionSeconds: string | number;
   quietSeconds: string | number;
+  /** masks and zones, JSON (nodes/lib/contract/zones.ts) */
+  zones?: string;
   snapshotSeconds: string | number;
   previewPath: string;
   mode: string;
@@ -104,6 +107,7 @@ export function streamConfig(def: RpicamRtspDef, credentials: { user?: string; p
         sensitivity: inRange('sensitivity', numberSetting(def.sensitivity, 0.5), 0, 1),
         minDurationMs: numberSetting(def.minMotionSeconds, 1) * 1000,
         quietMs: numberSetting(def.quietSeconds, 3) * 1000,
+        zones: readZones(def.zones),
       },
     },
     previewPath: analysis ? (def.previewPath ?? '').trim() : '',

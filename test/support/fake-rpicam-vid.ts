@@ -3,7 +3,8 @@
  * that parses rpicam-vid's real options (rpicam-apps core/options.cpp and
  * video_options.hpp) and refuses any other the way rpicam-vid does, so a wrong
  * flag in commands.ts fails the tests. It encodes ffmpeg's moving testsrc2 at
- * the requested size, rate, bitrate and intra period into raw H.264 on stdout.
+ * the requested size, rate, bitrate and intra period into raw H.264 on stdout
+ * (or the lavfi graph in FAKE_RPICAM_SCENE: a scene whose motion a test knows).
  *
  * Stalling, for the stall tests: SIGUSR1 makes it stop writing (it stays
  * alive, its encoder keeps running), SIGUSR2 makes it write again; so does the
@@ -80,8 +81,10 @@ const intra = count('intra', '0'), timeoutMs = millis(opts.timeout ?? '5sec');
 const on = (name) => opts[name] !== undefined && opts[name] !== 'false' && opts[name] !== '0';
 const hflip = on('hflip') !== (rotation === 180), vflip = on('vflip') !== (rotation === 180);
 
-const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi',
-  '-i', 'testsrc2=size=' + width + 'x' + height + ':rate=' + rate];
+// FAKE_RPICAM_SCENE: another lavfi graph ({size} and {rate} filled in), for a picture whose motion is known.
+const scene = (process.env.FAKE_RPICAM_SCENE || 'testsrc2=size={size}:rate={rate}')
+  .replaceAll('{size}', width + 'x' + height).replaceAll('{rate}', String(rate));
+const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi', '-i', scene];
 if (timeoutMs > 0) args.push('-t', String(timeoutMs / 1000));
 const filters = [hflip && 'hflip', vflip && 'vflip'].filter(Boolean);
 if (filters.length) args.push('-vf', filters.join(','));

@@ -16,6 +16,7 @@ import { InvalidAlert, type Accepted, type AlertService } from './alert-service'
 import { cameraPicture } from './contract';
 import type { FormatOptions } from './format';
 import { parseModes, type PolicyOptions } from './policy';
+import { parseZoneList } from './zone-rule';
 
 type Send = (msg: Array<NodeMessage | null>) => void;
 type Done = (err?: Error) => void;
@@ -26,6 +27,8 @@ export interface AlertNodeSettings {
   timeZone?: string;
   cooldownSeconds?: string | number;
   modes?: string;
+  /** "only for motion in zones": zone names, comma-separated */
+  zones?: string;
   quietStart?: string;
   quietEnd?: string;
   quietAction?: string;
@@ -57,6 +60,7 @@ export function alertNodeConfig(def: AlertNodeSettings): AlertNodeConfig {
     policy: {
       cooldownMs: numberSetting(def.cooldownSeconds, 60) * 1000,
       modes,
+      zones: parseZoneList(def.zones),
       quietHours: quietStart && quietEnd ? { start: quietStart, end: quietEnd } : undefined,
       quietAction: def.quietAction === 'drop' ? 'drop' : 'silent',
       timeZone,

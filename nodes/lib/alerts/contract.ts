@@ -72,6 +72,9 @@ export async function readAlertInput(payload: unknown, topic: unknown, nowMs: nu
   if (p.mode !== undefined && !CAMERA_MODES.includes(p.mode as Alert['mode'] & string)) {
     return { type: 'invalid', reason: `alert mode must be one of ${CAMERA_MODES.join(', ')}` };
   }
+  if (p.zones !== undefined && !(Array.isArray(p.zones) && p.zones.every((z) => typeof z === 'string'))) {
+    return { type: 'invalid', reason: 'alert zones must be a list of zone names' };
+  }
   const alert = {
     ...p,
     deviceName: typeof p.deviceName === 'string' && p.deviceName ? p.deviceName : p.deviceId,

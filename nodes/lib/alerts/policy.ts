@@ -6,6 +6,7 @@ import { fingerprint, RecentMap } from '../recent';
 import type { Alert, CameraMode } from '../types';
 import { CAMERA_MODES } from '../types';
 import { humanDuration } from './format';
+import { outsideZones } from './zone-rule';
 
 export interface PolicyOptions {
   /** 0 = off */
@@ -17,6 +18,8 @@ export interface PolicyOptions {
   /** in quiet hours a non-critical alert is sent without sound, or not at all */
   quietAction: 'silent' | 'drop';
   timeZone?: string;
+  /** activity alerts only for motion in one of these zones (zone-rule.ts); none: anywhere */
+  zones?: readonly string[];
   /** how long event ids are remembered, default 24 h */
   dedupeWindowMs?: number;
 }
@@ -40,6 +43,7 @@ export class AlertPolicy {
   private readonly cooldownMs: number;
   private readonly dedupeWindowMs: number;
   private readonly modes: readonly CameraMode[];
+  private readonly zones: readonly string[];
   private readonly quiet?: { start: number; end: number; label: string; drop: boolean; clock: Intl.DateTimeFormat };
   /** event key → when first seen (kept ≥ the window: RecentMap keeps keys ≥ maxAge/2) */
   private readonly seen: RecentMap<number, number>;
@@ -51,6 +55,7 @@ export class AlertPolicy {
     this.cooldownMs = nonNegative(opts.cooldownMs, 'cooldown');
     this.dedupeWindowMs = nonNegative(opts.dedupeWindowMs ?? DAY_MS, 'dedupe window');
     this.modes = parseModes(opts.modes ?? ['ARMED']);
+    this.zones = opts.zones ?? [];
     this.seen = new RecentMap(DEDUPE_CAPACITY, 2 * this.dedupeWindowMs);
     if (this.cooldownMs > 0) this.lastSent = new RecentMap(COOLDOWN_CAPACITY, 2 * this.cooldownMs);
     if (opts.quietAction !== 'silent' && opts.quietAction !== 'drop') {
@@ -92,6 +97,9 @@ export class AlertPolicy {
       const mode = String(a.mode).toUpperCase();
       if (!(this.modes as readonly string[]).includes(mode)) return suppress(`camera mode ${mode} is not one of ${this.modes.join(', ')}`);
     }
+
+    const outside = outsideZones(a, this.zones);
+    if (outside) return suppress(outside);
 
     let silent = false;
     if (this.quiet && a.severity !== 'critical' && this.inQuietHours(nowMs)) {

@@ -86,6 +86,7 @@ export const API_PATHS = {
   controlSettings: `${API_ROOT}/control/settings/:id`,
   controlSound: `${API_ROOT}/control/sound/:id/:sound`,
   controlLive: `${API_ROOT}/control/live/:id`,
+  controlZones: `${API_ROOT}/control/zones/:id`,
   gatewayCameras: `${API_ROOT}/gateway/cameras`,
   gatewayUsage: `${API_ROOT}/gateway/usage`,
   gatewayCommand: `${API_ROOT}/gateway/:command`,
@@ -153,6 +154,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'POST', path: API_PATHS.controlSettings, owner: 'cloud-flow', auth: 'api', what: 'change device settings' },
   { method: 'POST', path: API_PATHS.controlSound, owner: 'cloud-flow', auth: 'api', what: 'play a VBC01 sound, or stop it' },
   { method: 'POST', path: API_PATHS.controlLive, owner: 'cloud-flow', auth: 'api', what: 'ask a Pi to relay a hosted camera' },
+  { method: 'POST', path: API_PATHS.controlZones, owner: 'cloud-flow', auth: 'api', what: "set a Pi's or an IP camera's masks and zones" },
   // ---- the VBC01 camera gateway (flows/cloud.json → hivecam-gateway, and its own media router)
   { method: 'GET', path: API_PATHS.gatewayCameras, owner: 'cloud-flow', auth: 'api', what: 'enrolled cameras' },
   { method: 'GET', path: API_PATHS.gatewayUsage, owner: 'cloud-flow', auth: 'api', what: 'upload disk use' },

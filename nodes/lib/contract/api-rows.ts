@@ -4,6 +4,7 @@
  * reads them). Browser-safe: types only. Times named
  * `*_timestamp`, `last_seen`, `created_at` are Unix seconds; `*_ms` are Unix ms.
  */
+import type { ZonePolygon } from './zones';
 
 /** GET /api/cameras → {cameras: CameraRow[]}; times in Unix seconds */
 export interface CameraRow {
@@ -29,6 +30,8 @@ export interface CameraRow {
   last_event_id: string | null;
   last_event_type: string | null;
   last_event_time: number | null;
+  /** the masks and zones last sent to it from the dashboard or the API (issue 20); null: never */
+  zones: ZonePolygon[] | null;
 }
 
 /**
@@ -72,6 +75,8 @@ export interface EventRow {
   has_recording: boolean;
   /** the recorder's clip of the event (/api/recordings/{camera_id}/clips/{event_id}) once it records or is ready; null: none (issue 19) */
   clip: string | null;
+  /** the zones the motion touched (issue 20): [] outside every zone; null when the camera sent none (VBC01) */
+  zones: string[] | null;
   upload_status: string | null;
   telegram_notified: number | null;
   created_at: number | null;

@@ -11,7 +11,7 @@
 
 import { LIVE_RELAY_TOPIC_TAIL } from './live-relay';
 
-export type DeviceCommand = 'setmode' | 'reboot' | 'settings-update' | 'sound-play' | 'sound-stop' | 'live';
+export type DeviceCommand = 'setmode' | 'reboot' | 'settings-update' | 'sound-play' | 'sound-stop' | 'live' | 'zones';
 
 /** Each command's topic path after `{prefix}/honeycomb/{id}/`. */
 export const COMMAND_TOPIC_PATHS: Readonly<Record<DeviceCommand, string>> = {
@@ -22,6 +22,8 @@ export const COMMAND_TOPIC_PATHS: Readonly<Record<DeviceCommand, string>> = {
   'sound-stop': 'sound/stop',
   // a Pi-hosted camera's relay request (live-relay.ts)
   live: LIVE_RELAY_TOPIC_TAIL,
+  // masks and zones of a Pi's or an IP camera's motion detection (zones.ts)
+  zones: 'settings/zones',
 };
 
 /** The command a topic carries, from its last two parts; undefined for any other topic. */
@@ -31,6 +33,9 @@ export function commandOfTopic(topic: string): DeviceCommand | undefined {
 }
 
 const REFUSALS: Readonly<Record<string, Partial<Record<DeviceCommand, string>>>> = {
+  'hive-cam': {
+    zones: 'a VBC01 camera detects motion itself: set its activity zone in its settings (activityZone), not masks and zones',
+  },
   ipcam: {
     reboot: 'an IP camera cannot be rebooted from here: restart it from its own web page or app',
     'settings-update': "an IP camera's settings are changed in its own web page or app, not here",

@@ -3,6 +3,7 @@
  * validated here so that every caller (HTTP, flows, tests) gets the same
  * errors, and every value reaches SQL as a bound parameter.
  */
+import { ZONE_NAME_PATTERN, type ZonePolygon } from '../contract/zones';
 import { COMMAND_STATES } from './command-queue';
 import type { AlertLogRow, CameraRow, CommandRow, CursorPage, DeadLetterRow, EventRow, Page, StreamPoint, StreamRow } from '../contract/api-rows';
 import type { SensorHistory } from '../contract/dashboard-api';
@@ -90,21 +91,23 @@ function deviceId(params: QueryParams, name: string, required: boolean): string 
 }
 
 export async function cameras(db: Reader): Promise<QueryResults['cameras']> {
-  const rows = await db.all<CameraRow>(
+  const rows = await db.all<Omit<CameraRow, 'zones'> & { zones: string | null }>(
     `SELECT r.camera_id, r.device_type, r.camera_name, r.ip_address, r.firmware_version, r.status,
-            s.setting_value AS desired_mode, r.connection_status, r.battery_level, r.signal_strength,
+            s.setting_value AS desired_mode, z.setting_value AS zones, r.connection_status, r.battery_level, r.signal_strength,
             r.last_seen, r.created_at, r.updated_at,
             e.event_id AS last_event_id, e.activity_type AS last_event_type,
             COALESCE(e.start_timestamp, e.end_timestamp) AS last_event_time
        FROM camera_registry r
        LEFT JOIN camera_state s ON s.camera_id = r.camera_id AND s.setting_name = 'mode'
+       LEFT JOIN camera_state z ON z.camera_id = r.camera_id AND z.setting_name = 'zones'
        -- One seek per device in activity_events_camera_time, whatever the number of events: the
        -- dashboard's grid needs no request per device (issue 18: 600 devices took 600 requests).
        LEFT JOIN activity_events e ON e.rowid = (
          SELECT x.rowid FROM activity_events x WHERE x.camera_id = r.camera_id ORDER BY x.start_timestamp DESC LIMIT 1)
       ORDER BY COALESCE(r.camera_name, r.camera_id)`,
   );
-  return { cameras: rows };
+  // Stored by the store itself from checked polygons (record-sql.ts): JSON it wrote.
+  return { cameras: rows.map((r) => ({ ...r, zones: r.zones === null ? null : (JSON.parse(r.zones) as ZonePolygon[]) })) };
 }
 
 /** Totals are counted up to this many rows and said as "10000 or more" beyond (`totalCapped`). */
@@ -175,6 +178,12 @@ export async function events(db: Reader, p: QueryParams): Promise<QueryResults['
     where.push('e.activity_type = ?');
     args.push(type.toUpperCase());
   }
+  const zone = single(p, 'zone');
+  if (zone !== undefined && zone !== '') {
+    if (typeof zone !== 'string' || !ZONE_NAME_PATTERN.test(zone)) throw new QueryError(400, '"zone" must be a zone name such as driveway');
+    where.push('EXISTS (SELECT 1 FROM json_each(e.zones) WHERE json_each.value = ?)');
+    args.push(zone);
+  }
   const from = time(p, 'from');
   const to = time(p, 'to');
   if (from !== undefined) {
@@ -198,7 +207,8 @@ export async function events(db: Reader, p: QueryParams): Promise<QueryResults['
     pageArgs.push(...key);
   }
   // SQLite answers EXISTS with 0 or 1; the API says true or false.
-  type SqlEventRow = Omit<EventRow, 'has_thumbnail' | 'has_recording' | 'clip'> & {
+  type SqlEventRow = Omit<EventRow, 'has_thumbnail' | 'has_recording' | 'clip' | 'zones'> & {
+    zones: string | null;
     has_thumbnail: number;
     has_recording: number;
     has_clip: number;
@@ -207,7 +217,7 @@ export async function events(db: Reader, p: QueryParams): Promise<QueryResults['
   const rows = await db.all<SqlEventRow>(
     `SELECT e.event_id, e.camera_id, COALESCE(e.camera_name, r.camera_name) AS camera_name, e.activity_type,
             e.start_timestamp, e.end_timestamp, e.duration_seconds, e.confidence, e.thumbnail_path,
-            e.recording_path, e.upload_status, e.telegram_notified, e.created_at, e.sort_ts,
+            e.recording_path, e.upload_status, e.telegram_notified, e.created_at, e.sort_ts, e.zones,
             -- What /api/media serves for the event: the dashboard asks for a thumbnail only when there is one.
             EXISTS (SELECT 1 FROM file_uploads f WHERE f.camera_id = e.camera_id AND f.event_id = e.event_id
                     AND f.file_type = 'thumbnail') AS has_thumbnail,
@@ -230,6 +240,8 @@ export async function events(db: Reader, p: QueryParams): Promise<QueryResults['
     ...r,
     has_thumbnail: r.has_thumbnail === 1,
     has_recording: r.has_recording === 1,
+    // written by the store from checked names (record-sql.ts)
+    zones: r.zones === null ? null : (JSON.parse(r.zones) as string[]),
     clip: hasClip === 1 ? apiUrl(API_PATHS.recordingClip, { cameraId: r.camera_id, eventId: r.event_id }) : null,
   }));
   return { events: withFlags, total, totalCapped, limit, offset, next };
@@ -414,16 +426,20 @@ export async function knownDevices(db: Reader) {
     device_type: string | null;
     camera_name: string | null;
     mode: string | null;
+    /** the masks and zones last asked for, JSON */
+    zones: string | null;
     connection_status: string | null;
     connection_alert: string | null;
     disconnected_at: number | null;
   }>(
-    `SELECT r.camera_id, r.device_type, r.camera_name, s.setting_value AS mode, r.connection_status, r.connection_alert,
+    `SELECT r.camera_id, r.device_type, r.camera_name, s.setting_value AS mode, z.setting_value AS zones,
+            r.connection_status, r.connection_alert,
             CASE WHEN r.connection_status = 'disconnected' THEN
               (SELECT MAX(e.created_at) FROM status_events e
                 WHERE e.camera_id = r.camera_id AND e.event_type = 'connection' AND e.status = 'disconnected')
             END AS disconnected_at
        FROM camera_registry r
-       LEFT JOIN camera_state s ON s.camera_id = r.camera_id AND s.setting_name = 'mode'`,
+       LEFT JOIN camera_state s ON s.camera_id = r.camera_id AND s.setting_name = 'mode'
+       LEFT JOIN camera_state z ON z.camera_id = r.camera_id AND z.setting_name = 'zones'`,
   );
 }

@@ -74,8 +74,8 @@ const STATUS_EVENTS: Omit<TableRows, 'rows'> = {
 // An event is the camera's: two cameras may send the same event id (issue 13).
 const ACTIVITY_STARTS: Omit<TableRows, 'rows'> = {
   head: `INSERT INTO activity_events (event_id, camera_id, camera_name, activity_type, start_timestamp,
-    confidence, region, created_at, telegram_notified, start_time_raw)`,
-  columns: 10,
+    confidence, region, created_at, telegram_notified, start_time_raw, zones)`,
+  columns: 11,
   tail: ` ON CONFLICT (camera_id, event_id) DO UPDATE SET
     start_timestamp = excluded.start_timestamp,
     start_time_raw = excluded.start_time_raw,
@@ -83,14 +83,17 @@ const ACTIVITY_STARTS: Omit<TableRows, 'rows'> = {
     camera_name = COALESCE(excluded.camera_name, camera_name),
     confidence = COALESCE(excluded.confidence, confidence),
     region = COALESCE(excluded.region, region),
+    zones = COALESCE(zones, excluded.zones),
     duration_seconds = CASE WHEN end_timestamp IS NULL THEN NULL ELSE end_timestamp - excluded.start_timestamp END`,
 };
 
 const ACTIVITY_STOPS: Omit<TableRows, 'rows'> = {
   head: `INSERT INTO activity_events (event_id, camera_id, camera_name, activity_type, end_timestamp,
-    created_at, telegram_notified, end_time_raw)`,
-  columns: 8,
+    created_at, telegram_notified, end_time_raw, zones)`,
+  columns: 9,
+  // A stop's zones are every zone of the event (a start's, those of its first moments only).
   tail: ` ON CONFLICT (camera_id, event_id) DO UPDATE SET
+    zones = COALESCE(excluded.zones, zones),
     end_timestamp = excluded.end_timestamp,
     end_time_raw = excluded.end_time_raw,
     duration_seconds = CASE WHEN start_timestamp IS NULL THEN NULL ELSE excluded.end_timestamp - start_timestamp END`,
@@ -131,6 +134,11 @@ const DEAD_LETTERS: Omit<TableRows, 'rows'> = {
   columns: 6,
   tail: '',
 };
+
+/** An event's zones as stored (migration 16): a JSON array, or NULL when the camera sent none. */
+function zonesText(zones: readonly string[] | undefined): string | null {
+  return zones === undefined ? null : JSON.stringify(zones);
+}
 
 export function batchStatements(records: readonly StoreRecord[], nowMs: number): Statement[] {
   const registry = new Map<string, RegistryPatch>();
@@ -209,11 +217,22 @@ export function batchStatements(records: readonly StoreRecord[], nowMs: number):
           now,
           0,
           v(r.deviceTimeRaw),
+          zonesText(r.zones),
         ]);
         break;
       case 'activity-stop':
         patch(r.deviceId, r.deviceType, r.timeMs);
-        tables.stops.rows.push([r.eventId, r.deviceId, v(r.deviceName), r.activityType, sec(r.timeMs), now, 0, v(r.deviceTimeRaw)]);
+        tables.stops.rows.push([
+          r.eventId,
+          r.deviceId,
+          v(r.deviceName),
+          r.activityType,
+          sec(r.timeMs),
+          now,
+          0,
+          v(r.deviceTimeRaw),
+          zonesText(r.zones),
+        ]);
         break;
       case 'camera-state': {
         // Handled as a heartbeat, as the real processor does (vbc01-protocol.md §5.4).
@@ -232,6 +251,8 @@ export function batchStatements(records: readonly StoreRecord[], nowMs: number):
       case 'command':
         // The requested mode is what a reconnecting camera gets back (seed 004's restore).
         if (r.mode) tables.state.rows.push([r.deviceId, 'mode', r.mode, sec(r.timeMs)]);
+        // So are its masks and zones (issue 20), and the dashboard draws them from here.
+        if (r.zones) tables.state.rows.push([r.deviceId, 'zones', JSON.stringify(r.zones), sec(r.timeMs)]);
         tables.commands.rows.push([r.requestId, r.deviceId, r.action, r.topic, v(r.mode), r.timeMs]);
         break;
       case 'stream-health':

@@ -553,6 +553,14 @@ CREATE TRIGGER recording_clips_remove AFTER DELETE ON recording_clips BEGIN
 END;
 `,
   },
+  {
+    version: 16,
+    description: 'activity_events.zones: the masks-and-zones names an event touched',
+    // Issue 20. A JSON array of zone names (["driveway"]), as our cameras send it; [] for motion
+    // outside every zone; NULL when the camera sent none (VBC01 cameras, events from before).
+    // The events API filters on it with json_each: one look at the page's rows, no index needed.
+    sql: `ALTER TABLE activity_events ADD COLUMN zones TEXT;`,
+  },
 ];
 
 export async function currentVersion(db: Connection): Promise<number> {

@@ -222,7 +222,7 @@ describe('mqtt-processor node: commands', () => {
     f.p1.receive({ req: { path: '/api/control/selfdestruct/abc', params: { id: 'abc' } } });
     const reply = await f.replies.first();
     assert.equal(reply.statusCode, 400);
-    assert.match(reply.payload.error, /expected \/api\/control\/\{mode\|reboot\|settings\|sound\|live\}/);
+    assert.match(reply.payload.error, /expected \/api\/control\/\{mode\|reboot\|settings\|sound\|live\|zones\}/);
     await sleep(20);
     assert.equal(errors.length, 1);
   });

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { EVENT_ID_PATTERN } from '../../../nodes/lib/types';
 import { activityPayload, MotionDetector, motionThresholds, newEventId, type MotionEvent } from '../../../nodes/rpicam-rtsp/motion';
 import type { GreyFrame } from '../../../nodes/rpicam-rtsp/types';
+import type { ZonePolygon } from '../../../nodes/lib/contract/zones';
 import { skipWithoutFfmpeg } from '../../support/ffmpeg';
 
 const W = 64;
@@ -183,12 +184,13 @@ describe('activity payloads', () => {
     assert.match(id, EVENT_ID_PATTERN);
     assert.notEqual(newEventId(), id);
     const region = { x: 10, y: 20, w: 30.5, h: 40 };
-    assert.deepEqual(activityPayload(id, { type: 'start', atMs: 1_705_329_045_400, confidence: 0.85, region }), {
+    assert.deepEqual(activityPayload(id, { type: 'start', atMs: 1_705_329_045_400, confidence: 0.85, region, zones: ['drive'] }), {
       eventId: id,
       activityType: 'MOTION',
       timestamp: 1_705_329_045,
       confidence: 0.85,
       region,
+      zones: ['drive'],
     });
     assert.deepEqual(activityPayload(id, { type: 'stop', atMs: 1_705_329_050_600, startedMs: 1_705_329_045_400, durationMs: 5200 }), {
       eventId: id,
@@ -219,5 +221,86 @@ describe('MotionDetector on ffmpeg output', { skip: skipFfmpeg }, () => {
     for (const source of ['smptebars', 'color=c=gray']) {
       assert.deepEqual(run(new MotionDetector({ sensitivity: 1, minDurationMs: 0 }), ffmpegGrey(source)), [], source);
     }
+  });
+});
+
+describe('MotionDetector with masks and zones', () => {
+  // a 10×10 square walking 1 px a frame for 3 s in the left half (x 4–34, y 18–28), or the right (x 40–60)
+  const left = (i: number): Square[] => (i >= 20 && i < 50 ? [{ x: 4 + (i - 20), y: 18, size: 10, value: 230 }] : []);
+  const right = (i: number): Square[] => (i >= 20 && i < 50 ? [{ x: 44 + ((i - 20) % 10), y: 18, size: 10, value: 230 }] : []);
+  const leftHalf: ZonePolygon['points'] = [
+    [0, 0],
+    [55, 0],
+    [55, 100],
+    [0, 100],
+  ];
+  const rightHalf: ZonePolygon['points'] = [
+    [62, 0],
+    [100, 0],
+    [100, 100],
+    [62, 100],
+  ];
+
+  it('raises nothing for motion under a mask', () => {
+    const rand = noise(11);
+    const d = new MotionDetector({ zones: [{ kind: 'mask', name: 'tree', points: leftHalf }] });
+    assert.deepEqual(
+      run(
+        d,
+        sequence(100, (i) => scene(i, rand, left(i))),
+      ),
+      [],
+    );
+  });
+
+  it('names the zone the motion was in, and [] for motion outside every zone', () => {
+    const zones: ZonePolygon[] = [
+      { kind: 'zone', name: 'driveway', points: leftHalf },
+      { kind: 'zone', name: 'garden', points: rightHalf, minArea: 50 },
+    ];
+    const inLeft = run(
+      new MotionDetector({ zones }),
+      sequence(100, (i) => scene(i, noise(12), left(i))),
+    );
+    assert.deepEqual(
+      inLeft.map((e) => [e.type, e.zones]),
+      [
+        ['start', ['driveway']],
+        ['stop', ['driveway']],
+      ],
+    );
+    // the garden wants half the picture moving: a 10×10 square is not enough there
+    const inRight = run(
+      new MotionDetector({ zones }),
+      sequence(100, (i) => scene(i, noise(13), right(i))),
+    );
+    assert.deepEqual(
+      inRight.map((e) => [e.type, e.zones]),
+      [
+        ['start', []],
+        ['stop', []],
+      ],
+    );
+  });
+
+  it('takes new zones from the next frame', () => {
+    const d = new MotionDetector({});
+    const rand = noise(14);
+    d.push(scene(0, rand));
+    d.setZones([{ kind: 'zone', name: 'driveway', points: leftHalf }]);
+    const events = run(
+      d,
+      sequence(100, (i) => scene(i + 1, rand, left(i))),
+    );
+    assert.deepEqual(events[0]?.type === 'start' && events[0].zones, ['driveway']);
+    d.setZones([{ kind: 'mask', points: leftHalf }]);
+    assert.deepEqual(
+      run(
+        d,
+        sequence(100, (i) => scene(i + 200, rand, left(i))),
+      ).filter((e) => e.type === 'start'),
+      [],
+      'masked now',
+    );
   });
 });

@@ -31,6 +31,7 @@ const EVENT = fields<EventRow>({
   has_thumbnail: true,
   has_recording: true,
   clip: true,
+  zones: true,
   upload_status: true,
   telegram_notified: true,
   created_at: true,
@@ -52,6 +53,7 @@ const CAMERA = fields<CameraRow>({
   last_event_id: true,
   last_event_type: true,
   last_event_time: true,
+  zones: true,
 });
 const DEAD = fields<DeadLetterRow>({
   id: true,

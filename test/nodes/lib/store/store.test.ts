@@ -220,6 +220,7 @@ describe('records in seed 004 tables', () => {
         device_type: 'hive-cam',
         camera_name: 'Front Door',
         mode: 'PRIVACY',
+        zones: null,
         connection_status: 'connected',
         connection_alert: null,
         disconnected_at: null,
