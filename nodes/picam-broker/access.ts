@@ -93,11 +93,21 @@ export class DeviceRules {
    * Ids a topic level cannot hold exactly (wildcards, slashes) publish nothing.
    */
   mayPublish(clientId: string, topic: string): boolean {
-    if (!DEVICE_ID_PATTERN.test(clientId)) return false;
-    const l = underPrefix(this.prefix, topic);
-    if (!l || l[0] !== 'device' || !l[2] || l[3] !== clientId) return false;
-    if (l[1] === 'connection' || l[1] === 'status') return l.length === 4 || (l.length === 5 && l[2] === HOSTED_DEVICE_TYPE && !!l[4]);
-    return l[1] === 'message';
+    return this.publishRule(clientId)(topic);
+  }
+
+  /**
+   * `mayPublish` for one client, its id checked once: the broker asks for every message a
+   * device sends, and the id's pattern test was a good part of that check.
+   */
+  publishRule(clientId: string): (topic: string) => boolean {
+    if (!DEVICE_ID_PATTERN.test(clientId)) return () => false;
+    return (topic) => {
+      const l = underPrefix(this.prefix, topic);
+      if (!l || l[0] !== 'device' || !l[2] || l[3] !== clientId) return false;
+      if (l[1] === 'connection' || l[1] === 'status') return l.length === 4 || (l.length === 5 && l[2] === HOSTED_DEVICE_TYPE && !!l[4]);
+      return l[1] === 'message';
+    };
   }
 
   /** `{prefix}/honeycomb/{id}/#`: the id level literal, so `+` and `#` cannot reach other devices. */
@@ -110,14 +120,22 @@ export class DeviceRules {
 
 /** Does a topic match an MQTT filter (`+` one level, `#` the rest)? $-topics only match filters that name them. */
 export function topicMatches(filter: string, topic: string): boolean {
-  if (topic.startsWith('$') && !filter.startsWith('$')) return false; // [MQTT-4.7.2-1]
+  return topicFilter(filter)(topic);
+}
+
+/** `topicMatches` for one filter, split once (the broker tests every device message against its ingest filter). */
+export function topicFilter(filter: string): (topic: string) => boolean {
   const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
-  }
-  return f.length === t.length;
+  const dollar = filter.startsWith('$');
+  return (topic) => {
+    if (!dollar && topic.startsWith('$')) return false; // [MQTT-4.7.2-1]
+    const t = topic.split('/');
+    for (let i = 0; i < f.length; i++) {
+      if (f[i] === '#') return true;
+      if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
+    }
+    return f.length === t.length;
+  };
 }
 
 /**
