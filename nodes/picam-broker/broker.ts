@@ -16,7 +16,7 @@
  * message's acknowledgement. authorizePublish runs before the PUBACK is written.
  */
 import type { Duplex } from 'node:stream';
-import aedes, { type Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
+import type { Aedes, AuthenticateError, Client, PublishPacket, Subscription } from 'aedes';
 import type { FailureLimiter } from '../lib/failure-limiter';
 import type { LocalBroker } from '../lib/mqtt/local-broker';
 import { DeviceRules, filtersOverlap, Login, roleOf, topicFilter, type ClientRole, type Peer } from './access';
@@ -26,6 +26,9 @@ import { ReadThrottle } from './read-throttle';
 import { indexedMemoryPersistence } from './retained-store';
 import { fingerprint, RecentMap } from '../lib/recent';
 import { writeOncePerTurn } from './write-batch';
+import { loadAedes } from './quiet-debug';
+
+const aedes = loadAedes();
 
 /** What the node shows and logs; counts live in the node. */
 export interface BrokerEvents {
