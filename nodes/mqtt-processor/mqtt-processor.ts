@@ -5,7 +5,8 @@
  *   4 replies to requests it refuses (400, 404) → http response
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { RECEIPT_PROPERTY } from '../lib/ingest/receipts';
+import { messageHooks, RECEIPT_PROPERTY } from '../lib/ingest/receipts';
+import { shareReadOnly, useSharedBatches } from '../lib/ingest/shared-batch';
 import { exposeCounters } from '../lib/metrics';
 import { compact, StatusReporter, ThrottledWarn, type StatusLevel } from '../lib/status';
 import {
@@ -142,6 +143,8 @@ export default function register(RED: NodeAPI): void {
       }
       let alerts: NodeMessage[] | null = snapshots ?? null;
       if (batchAlerts) {
+        // Frozen and shared by the alert nodes after this output, not deep-copied per wire (shared-batch.ts).
+        shareReadOnly(batchAlerts);
         const batch: AlertBatchMessage & NodeMessage = { topic: ALERT_BATCH_TOPIC, payload: batchAlerts, [RECEIPT_PROPERTY]: receipt };
         (alerts ??= []).unshift(batch);
       }
@@ -218,7 +221,9 @@ export default function register(RED: NodeAPI): void {
       }
       status.now('ok', `ready, ${rows.length} known devices`);
     };
+    const stopSharing = useSharedBatches(messageHooks(RED));
     const close = () => {
+      stopSharing();
       hideCounters();
       processor.close();
     };
