@@ -50,12 +50,15 @@ export default function register(RED: NodeAPI): void {
     const db = RED.nodes.getNode(def.database) as PicamDatabaseNode | null;
     const mode = def.mode === 'query' ? 'query' : 'write';
     const wired = ((node as unknown as { wires?: string[][] }).wires?.[0]?.length ?? 0) > 0;
+    // Committed batches go on frozen and shared between the wires after this output, not copied (shared-batch.ts).
+    const stopSharing = wired && mode === 'write' ? useSharedBatches(messageHooks(RED)) : undefined;
     const confirm =
       wired && def.confirmations === 'batch'
-        ? new BatchConfirmations((records) => node.send([{ topic: 'records', payload: records }, null]))
+        ? new BatchConfirmations((records) => {
+            shareReadOnly(records);
+            node.send([{ topic: 'records', payload: records }, null]);
+          })
         : undefined;
-    // A committed batch goes on frozen and shared between the wires after this output, not copied (shared-batch.ts).
-    const stopSharing = wired && mode === 'write' ? useSharedBatches(messageHooks(RED)) : undefined;
     let store: EventStore | undefined;
     let unhealthy: string | undefined;
     let stopWatching: (() => void) | undefined;
