@@ -6,7 +6,8 @@
  */
 import { readZones, type ZonePolygon } from '../lib/contract/zones';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { RECEIPT_PROPERTY } from '../lib/ingest/receipts';
+import { messageHooks, RECEIPT_PROPERTY } from '../lib/ingest/receipts';
+import { shareReadOnly, useSharedBatches } from '../lib/ingest/shared-batch';
 import { exposeCounters } from '../lib/metrics';
 import { compact, StatusReporter, ThrottledWarn, type StatusLevel } from '../lib/status';
 import {
@@ -143,6 +144,8 @@ export default function register(RED: NodeAPI): void {
       }
       let alerts: NodeMessage[] | null = snapshots ?? null;
       if (batchAlerts) {
+        // Frozen and shared by the alert nodes after this output, not deep-copied per wire (shared-batch.ts).
+        shareReadOnly(batchAlerts);
         const batch: AlertBatchMessage & NodeMessage = { topic: ALERT_BATCH_TOPIC, payload: batchAlerts, [RECEIPT_PROPERTY]: receipt };
         (alerts ??= []).unshift(batch);
       }
@@ -230,7 +233,9 @@ export default function register(RED: NodeAPI): void {
         return undefined;
       }
     };
+    const stopSharing = useSharedBatches(messageHooks(RED));
     const close = () => {
+      stopSharing();
       hideCounters();
       processor.close();
     };

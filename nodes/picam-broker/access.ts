@@ -96,11 +96,21 @@ export class DeviceRules {
    * Ids a topic level cannot hold exactly (wildcards, slashes) publish nothing.
    */
   mayPublish(clientId: string, topic: string): boolean {
-    if (!DEVICE_ID_PATTERN.test(clientId)) return false;
-    const l = underPrefix(this.prefix, topic);
-    if (!l || l[0] !== 'device' || !l[2] || l[3] !== clientId) return false;
-    if (l[1] === 'connection' || l[1] === 'status') return l.length === 4 || (l.length === 5 && l[2] === HOSTED_DEVICE_TYPE && !!l[4]);
-    return l[1] === 'message';
+    return this.publishRule(clientId)(topic);
+  }
+
+  /**
+   * `mayPublish` for one client, its id checked once: the broker asks for every message a
+   * device sends, and the id's pattern test was a good part of that check.
+   */
+  publishRule(clientId: string): (topic: string) => boolean {
+    if (!DEVICE_ID_PATTERN.test(clientId)) return () => false;
+    return (topic) => {
+      const l = underPrefix(this.prefix, topic);
+      if (!l || l[0] !== 'device' || !l[2] || l[3] !== clientId) return false;
+      if (l[1] === 'connection' || l[1] === 'status') return l.length === 4 || (l.length === 5 && l[2] === HOSTED_DEVICE_TYPE && !!l[4]);
+      return l[1] === 'message';
+    };
   }
 
   /** `{prefix}/honeycomb/{id}/#`: the id level literal, so `+` and `#` cannot reach other devices. */
@@ -111,7 +121,7 @@ export class DeviceRules {
   }
 }
 
-export { topicMatches } from '../lib/mqtt/topic-filter';
+export { topicFilter, topicMatches } from '../lib/mqtt/topic-filter';
 
 /**
  * Could some topic match both filters? Level by level: a wildcard meets anything, `#` the rest

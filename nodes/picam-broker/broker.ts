@@ -18,10 +18,10 @@
  * message's acknowledgement. authorizePublish runs before the PUBACK is written.
  */
 import type { Duplex } from 'node:stream';
-import aedes, { type Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
+import type { Aedes, AuthenticateError, Client, PublishPacket, Subscription } from 'aedes';
 import type { FailureLimiter } from '../lib/failure-limiter';
 import type { LocalBroker } from '../lib/mqtt/local-broker';
-import { DeviceRules, filtersOverlap, IntegrationRules, Login, roleOf, topicMatches, type ClientRole, type Peer } from './access';
+import { DeviceRules, filtersOverlap, IntegrationRules, Login, roleOf, topicFilter, type ClientRole, type Peer } from './access';
 import { isRuntimeClientId as isRuntimeId } from '../lib/runtime-identity';
 import { cameraRefusal, type CameraRegistry } from './camera-login';
 import type { DeviceMessage, IngestGate } from './ingest-gate';
@@ -29,6 +29,9 @@ import { ReadThrottle } from './read-throttle';
 import { indexedMemoryPersistence } from './retained-store';
 import { fingerprint, RecentMap } from '../lib/recent';
 import { writeOncePerTurn } from './write-batch';
+import { loadAedes } from './quiet-debug';
+
+const aedes = loadAedes();
 
 /** What the node shows and logs; counts live in the node. */
 export interface BrokerEvents {
@@ -58,6 +61,21 @@ export interface BrokerOptions {
 
 const SYS_PREFIX = '$SYS/';
 
+/** A logged-in client: its role, and the per-device rule with its id already checked. */
+interface ClientState {
+  role: ClientRole;
+  mayPublish: (topic: string) => boolean;
+}
+
+/**
+ * What authorizePublish decided for a packet, read again when aedes routes it. A property on
+ * the packet, not a WeakSet of packets: adding to a WeakSet for every device message took
+ * 2–3 % of the runtime's CPU in the ingest bench (and more in the garbage collector, which
+ * walks a weak collection's entries).
+ */
+const VERDICT = Symbol('picam-broker verdict');
+type Marked = PublishPacket & { [VERDICT]?: 'dropped' | 'ingested' };
+
 function authError(returnCode: 2 | 3 | 4 | 5, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
@@ -65,11 +83,9 @@ function authError(returnCode: 2 | 3 | 4 | 5, message: string): AuthenticateErro
 export class PicamBroker implements LocalBroker {
   readonly aedes: Aedes;
   private readonly peers = new WeakMap<object, Peer>();
-  private readonly roles = new WeakMap<Client, ClientRole>();
-  /** publishes refused by the per-device rule: acknowledged, never routed */
-  private readonly dropped = new WeakSet<object>();
-  /** device messages the flow took (not retained): routed to subscribers only while some may listen */
-  private readonly ingested = new WeakSet<object>();
+  private readonly clients = new WeakMap<Client, ClientState>();
+  /** the ingest filter, split once */
+  private readonly ingests: (topic: string) => boolean;
   /**
    * Whether a subscription granted since the broker started could match a device message the
    * flow takes. Until one is, aedes's routing of each such message (packet copies, two topic
@@ -89,6 +105,7 @@ export class PicamBroker implements LocalBroker {
   private readonly throttle: ReadThrottle;
 
   constructor(private readonly opts: BrokerOptions) {
+    this.ingests = topicFilter(opts.ingestFilter);
     this.throttle = new ReadThrottle(() => opts.gate.hasRoom);
     opts.gate.onRoom(() => this.throttle.wake());
     this.aedes = aedes({
@@ -99,11 +116,15 @@ export class PicamBroker implements LocalBroker {
       authorizeSubscribe: (client, sub, done) => this.authorizeSubscribe(client, sub, done),
     });
     // The one place a refused publish is dropped: aedes routes every publish
-    // (client publishes, wills) through the instance's publish method.
-    const route = this.aedes.publish.bind(this.aedes) as (p: PublishPacket, c: unknown, d: (e?: Error) => void) => void;
+    // (client publishes, wills) through the instance's publish method. Publishes refused
+    // by the per-device rule are acknowledged and never routed; device messages the flow
+    // took (not retained) are routed to subscribers only while some may listen.
+    const route = this.aedes.publish.bind(this.aedes) as (p: Marked, c: unknown, d: (e?: Error) => void) => void;
     (this.aedes as unknown as { publish: typeof route }).publish = (packet, client, done) => {
-      if (typeof client !== 'function' && this.dropped.has(packet)) return done();
-      if (!this.deviceTopicsWatched && typeof client !== 'function' && this.ingested.has(packet)) return done();
+      if (typeof client !== 'function') {
+        const verdict = packet[VERDICT];
+        if (verdict === 'dropped' || (verdict === 'ingested' && !this.deviceTopicsWatched)) return done();
+      }
       route(packet, client, done);
     };
     this.aedes.on('client', () => opts.events.clientsChanged());
@@ -116,7 +137,7 @@ export class PicamBroker implements LocalBroker {
     // Only authenticated devices wait for room: a CONNECT is always read (aedes queues at most
     // 42 packets before its CONNACK), and so is the runtime's own client.
     const client = conn as Duplex & { client?: Client };
-    this.throttle.throttle(conn, () => !!client.client && this.roles.get(client.client) === 'device');
+    this.throttle.throttle(conn, () => !!client.client && this.clients.get(client.client)?.role === 'device');
     writeOncePerTurn(conn);
     this.aedes.handle(conn);
   }
@@ -187,7 +208,7 @@ export class PicamBroker implements LocalBroker {
     if (peer.transport === 'tls') return this.authenticateCamera(client, peer, key, done);
     const integration = this.opts.integration;
     if (integration && !integration.login.open && !isRuntimeId(client.id) && integration.login.accepts(username, password)) {
-      this.roles.set(client, 'integration');
+      this.remember(client, 'integration');
       return done(null, true);
     }
     if (!login.accepts(username, password)) {
@@ -199,7 +220,7 @@ export class PicamBroker implements LocalBroker {
       events.refused('client-id', peer, client.id);
       return done(authError(2, role.refused), false);
     }
-    this.roles.set(client, role);
+    this.remember(client, role);
     done(null, true);
   }
 
@@ -218,7 +239,7 @@ export class PicamBroker implements LocalBroker {
           events.refused('camera', peer, client.id, limiter.fail(key), refusal);
           return done(authError(5, refusal), false);
         }
-        this.roles.set(client, 'device');
+        this.remember(client, 'device');
         done(null, true);
       },
       // The registry is unavailable (the database is not open): the camera retries; not its failure.
@@ -229,21 +250,27 @@ export class PicamBroker implements LocalBroker {
     );
   }
 
-  private authorizePublish(client: Client | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
+  private remember(client: Client, role: ClientRole): void {
+    this.clients.set(client, { role, mayPublish: this.opts.rules.publishRule(client.id) });
+  }
+
+  private authorizePublish(client: Client | null, packet: Marked, done: (err?: Error | null) => void): void {
     if (packet.topic.startsWith(SYS_PREFIX)) return done(new Error('$SYS topics are reserved')); // aedes's own default
-    if (!client || this.roles.get(client) === 'runtime') return done(null); // the runtime's own traffic: not ingested
+    if (!client) return done(null);
+    const state = this.clients.get(client);
+    if (state?.role === 'runtime') return done(null); // the runtime's own traffic: not ingested
     if (this.integrationMay('publish', client, packet.topic)) return done(null); // requests: the API node reads them, not ingest
-    if (this.roles.get(client) === 'integration' || !this.opts.rules.mayPublish(client.id, packet.topic)) {
+    if (state?.role === 'integration' || !(state ? state.mayPublish(packet.topic) : this.opts.rules.mayPublish(client.id, packet.topic))) {
       this.opts.events.denied('publish', client.id, packet.topic);
       // MQTT-3.3.5-2: acknowledge per QoS and drop, or close the connection. Closing makes
       // a device resend the same message for ever; QoS 2 is closed (its PUBREL would route it).
       if (packet.qos === 2) return done(new Error(`not allowed to publish to ${packet.topic}`));
-      this.dropped.add(packet);
+      packet[VERDICT] = 'dropped';
       return done(null);
     }
-    if (!topicMatches(this.opts.ingestFilter, packet.topic)) return done(null);
+    if (!this.ingests(packet.topic)) return done(null);
     // A retained message is stored by the routing, whoever listens now.
-    if (!packet.retain) this.ingested.add(packet);
+    if (!packet.retain) packet[VERDICT] = 'ingested';
     const msg: DeviceMessage = {
       topic: packet.topic,
       payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
@@ -278,7 +305,7 @@ export class PicamBroker implements LocalBroker {
     const integration = this.opts.integration;
     if (!integration) return false;
     const open = this.opts.login.open && integration.login.open;
-    if (!open && this.roles.get(client) !== 'integration') return false;
+    if (!open && this.clients.get(client)?.role !== 'integration') return false;
     return kind === 'publish' ? integration.rules.mayPublish(topic) : integration.rules.maySubscribe(topic);
   }
 
@@ -287,7 +314,7 @@ export class PicamBroker implements LocalBroker {
     sub: Subscription,
     done: (err: Error | null, subscription?: Subscription | null) => void,
   ): void {
-    const role = this.roles.get(client);
+    const role = this.clients.get(client)?.role;
     if (
       role === 'runtime' ||
       this.integrationMay('subscribe', client, sub.topic) ||

@@ -17,6 +17,8 @@ import type { EventStore } from '../lib/store/store';
 import { BatchConfirmations } from './batch-confirmations';
 import { isStoreRecord, queryRequest } from './messages';
 import type { NodeConstructor } from '../lib/node-config';
+import { messageHooks } from '../lib/ingest/receipts';
+import { shareReadOnly, useSharedBatches } from '../lib/ingest/shared-batch';
 
 interface SqliteEventsDef extends NodeDef {
   database: string;
@@ -48,9 +50,14 @@ export default function register(RED: NodeAPI): void {
     const db = RED.nodes.getNode(def.database) as PicamDatabaseNode | null;
     const mode = def.mode === 'query' ? 'query' : 'write';
     const wired = ((node as unknown as { wires?: string[][] }).wires?.[0]?.length ?? 0) > 0;
+    // Committed batches go on frozen and shared between the wires after this output, not copied (shared-batch.ts).
+    const stopSharing = wired && mode === 'write' ? useSharedBatches(messageHooks(RED)) : undefined;
     const confirm =
       wired && def.confirmations === 'batch'
-        ? new BatchConfirmations((records) => node.send([{ topic: 'records', payload: records }, null]))
+        ? new BatchConfirmations((records) => {
+            shareReadOnly(records);
+            node.send([{ topic: 'records', payload: records }, null]);
+          })
         : undefined;
     let store: EventStore | undefined;
     let unhealthy: string | undefined;
@@ -82,7 +89,10 @@ export default function register(RED: NodeAPI): void {
       refuse: unavailable,
       // A query waits for the first open only; once it failed, it is answered 503 at once.
       holdMs: mode === 'query' ? 0 : undefined,
-      close: () => stopWatching?.(),
+      close: () => {
+        stopWatching?.();
+        stopSharing?.();
+      },
     });
 
     const writeCounts = (): [StatusLevel, string] =>
@@ -140,7 +150,10 @@ export default function register(RED: NodeAPI): void {
         if (!err || err instanceof PartialWriteError) {
           const bad = new Set(err instanceof PartialWriteError ? err.failed.map((f) => f.index) : []);
           if (confirm) records.forEach((r, i) => bad.has(i) || confirm.add(r));
-          else if (wired && !err) send(msg);
+          else if (wired && !err) {
+            shareReadOnly(items as object[]);
+            send(msg);
+          }
         }
         if (notRecords) done(new Error(`sqlite-events: ${notRecords} of ${items.length} items in msg.payload are not store records`));
         else done(err);

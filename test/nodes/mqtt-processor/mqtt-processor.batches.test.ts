@@ -96,6 +96,40 @@ describe('mqtt-processor + sqlite-events: batches from the broker', () => {
     );
   });
 
+  it("shares a batch's committed records and its alerts between the nodes wired after them, read-only, not copied", async () => {
+    const flow = [
+      { id: 'db', type: 'picam-database', file: join(dir, `b${files++}.db`), maxBatch: 2000, maxDelayMs: 20, synchronous: 'NORMAL' },
+      {
+        id: 'p',
+        type: 'mqtt-processor',
+        prefix: 'prod',
+        deviceTypes: 'hive-cam,picam',
+        database: '',
+        wires: [['s'], ['a1', 'a2'], [], []],
+      },
+      { id: 's', type: 'sqlite-events', database: 'db', mode: 'write', query: 'cameras', wires: [['r1', 'r2'], []] },
+      ...['r1', 'r2', 'a1', 'a2'].map((id) => ({ id, type: 'helper' })),
+    ];
+    await helper.load([databaseNode, processorNode, eventsNode], flow);
+    const [r1, r2, a1, a2] = ['r1', 'r2', 'a1', 'a2'].map((id) => new Collector(id));
+    const t0 = Date.now() - 60_000;
+    const batch = [
+      item(topics.environment(), environment(t0)),
+      item(topics.start(), activity('evt_shared', Math.floor(t0 / 1000)), CAMERA),
+    ];
+    node('p').receive({ topic: DEVICE_BATCH_TOPIC, payload: batch });
+    const [[x], [y], [alertsX], [alertsY]] = await Promise.all([r1!.wait(1), r2!.wait(1), a1!.wait(1), a2!.wait(1)]);
+    assert.notEqual(x, y, 'each wire has its own message');
+    assert.equal(x!.payload, y!.payload, 'the same committed records, not a copy');
+    assert.ok(Object.isFrozen(x!.payload) && (x!.payload as object[]).every((r) => Object.isFrozen(r)), 'read-only');
+    assert.deepEqual(
+      (x!.payload as Array<{ kind: string }>).map((r) => r.kind),
+      ['sensor', 'activity-start'],
+    );
+    assert.equal(alertsX!.payload, alertsY!.payload, 'the same alerts, not a copy');
+    assert.ok(Object.isFrozen((alertsX!.payload as object[])[0]));
+  });
+
   it('still takes single MQTT messages, one record message each', async () => {
     const f = await load();
     f.p.receive({ topic: topics.environment(), payload: JSON.stringify(environment(Date.now())) });

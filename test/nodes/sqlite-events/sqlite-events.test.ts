@@ -127,6 +127,17 @@ describe('sqlite-events node: write mode', () => {
     assert.equal(errors.length, 0);
   });
 
+  it('with confirmations "batch", shares the committed records read-only between the nodes wired to its output', async () => {
+    await load([{ ...writer('w1', [['c1', 'c2']]), confirmations: 'batch' }, sink('c1'), sink('c2')]);
+    const records = Array.from({ length: 5 }, (_, i) => reading(1_700_000_000_000 + i * 1000, 20));
+    records.forEach((r) => node('w1').receive({ payload: r }));
+    const [[a], [b]] = await Promise.all([new Collector('c1').wait(1), new Collector('c2').wait(1)]);
+    assert.notEqual(a, b, 'each wire has its own message');
+    assert.equal(a!.payload, b!.payload, 'one array of records, not a deep copy per wire');
+    assert.deepEqual(a!.payload, records);
+    assert.ok(Object.isFrozen(a!.payload) && Object.isFrozen((a!.payload as object[])[0]), 'read-only');
+  });
+
   it('fails a message whose payload is not a store record and writes nothing for it', async () => {
     const file = await load([writer('w1', [['c1']]), sink('c1')]);
     const w1 = node('w1');
