@@ -161,8 +161,9 @@ describe('cloud runtime: masks and zones', () => {
     assert.deepEqual(cameras.cameras.find((c) => c.camera_id === PI)?.zones, [SKY, DRIVEWAY]);
 
     // The Pi restarts (and forgot them): its next connection gets them again, with its mode.
-    await publish(topics.connection(PI, 'picam'), { status: 'disconnected', timestamp: now() });
-    await publish(topics.connection(PI, 'picam'), connected(now(), { name: 'Kitchen Pi' }));
+    // A second later than its first connection: the same payload again would be a redelivery, dropped as a duplicate.
+    await publish(topics.connection(PI, 'picam'), { status: 'disconnected', timestamp: now() + 1 });
+    await publish(topics.connection(PI, 'picam'), connected(now() + 1, { name: 'Kitchen Pi' }));
     const again = await waitFor('the zones again', async () =>
       commands.find((c) => c.topic === ZONES_TOPIC && c.payload.requestId !== first.payload.requestId),
     );
