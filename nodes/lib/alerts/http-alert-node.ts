@@ -13,7 +13,7 @@ import type { EventStore } from '../store/store';
 import type { OutboxRow } from '../store/outbox';
 import { alertNodeConfig, offReport, wireAlertNode, type AlertNodeSettings } from './alert-node';
 import { AlertService } from './alert-service';
-import { HttpChannel, type HttpRequest } from './http-channel';
+import { HttpChannel, type HttpRequest, type HttpRequests } from './http-channel';
 import { notificationOf, type Notification, type NotificationOptions } from './notification';
 import { AlertPolicy } from './policy';
 
@@ -28,8 +28,8 @@ export interface HttpAlertDef extends NodeDef, AlertNodeSettings {
 export interface HttpAlertSetup {
   host: string;
   /** `n`: the row as a notification (title, message, link, picture) */
-  request(row: OutboxRow, n: Notification, alert?: OutboxRow): HttpRequest | Promise<HttpRequest>;
-  onRefused?(status: number, row: OutboxRow): void | Promise<void>;
+  request(row: OutboxRow, n: Notification, alert?: OutboxRow): HttpRequests | Promise<HttpRequests>;
+  onRefused?(status: number, row: OutboxRow, req: HttpRequest): boolean | Promise<boolean>;
   /** outbox target names; default one, the channel's name (a corrected address still gets what waits) */
   targets?: string[];
   /** the store, once open (Web Push reads its subscriptions there) */

@@ -16,15 +16,21 @@ export interface HttpRequest {
   hasPhoto?: boolean;
 }
 
+/** No requests: nobody to send to (the row fails with this reason). */
+export type HttpRequests = HttpRequest | HttpRequest[];
+
 export interface HttpChannelOptions {
   name: string;
   /** the receiver as failure reasons name it (its host) */
   host: string;
   timeoutMs: number;
   /** the request for one outbox row; `alert` is the sent alert a snapshot or clip adds to */
-  request(row: OutboxRow, alert?: OutboxRow): HttpRequest | Promise<HttpRequest>;
-  /** a status that means more than "refused" (Web Push: 404/410, the subscription is gone) */
-  onRefused?(status: number, row: OutboxRow): void | Promise<void>;
+  request(row: OutboxRow, alert?: OutboxRow): HttpRequests | Promise<HttpRequests>;
+  /**
+   * A refusal that means more (Web Push: 404/410, the browser unsubscribed): true when it is
+   * handled and that request counts as done.
+   */
+  onRefused?(status: number, row: OutboxRow, req: HttpRequest): boolean | Promise<boolean>;
 }
 
 export class HttpStatusError extends Error {
@@ -37,6 +43,9 @@ export class HttpStatusError extends Error {
     super(`HTTP ${status}${detail ? `: ${detail}` : ''}`);
   }
 }
+
+/** A row nobody can receive (Web Push with no browser subscribed): failed at once, not retried. */
+export class NobodyToSendTo extends Error {}
 
 export class HttpChannel implements Channel {
   readonly name: string;
@@ -52,9 +61,23 @@ export class HttpChannel implements Channel {
     return false;
   }
 
+  /**
+   * One request, or several (Web Push: one per browser). With several, every one is tried; a
+   * transient failure of any retries the row (the others then get it again: the push services'
+   * notifications replace an earlier one with the same tag), else the first refusal fails it.
+   */
   async deliver(rows: OutboxRow[], alert?: OutboxRow): Promise<DeliveryResult> {
     const row = rows[0]!;
-    const req = await this.opts.request(row, alert);
+    const built = await this.opts.request(row, alert);
+    const requests = Array.isArray(built) ? built : [built];
+    const results = await Promise.allSettled(requests.map((req) => this.send(req, row)));
+    const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    const transient = failures.find((f) => this.classify(f).retry);
+    if (transient !== undefined || failures.length > 0) throw transient ?? failures[0];
+    return { delivered: 1, hasPhoto: requests.some((r) => r.hasPhoto) };
+  }
+
+  private async send(req: HttpRequest, row: OutboxRow): Promise<void> {
     const res = await fetch(req.url, {
       method: req.method,
       headers: { 'user-agent': 'picam-guardian', ...req.headers },
@@ -64,14 +87,15 @@ export class HttpChannel implements Channel {
       signal: AbortSignal.timeout(this.opts.timeoutMs),
     });
     const answer = await res.text(); // read in full, so the connection can be reused
-    if (!res.ok) {
-      if (res.status < 500 && res.status !== 408 && res.status !== 429) await this.opts.onRefused?.(res.status, row);
-      throw new HttpStatusError(res.status, retryAfterMs(res.headers.get('retry-after')), answer.replace(/\s+/g, ' ').slice(0, 120));
+    if (res.ok) return;
+    if (res.status < 500 && res.status !== 408 && res.status !== 429) {
+      if (await this.opts.onRefused?.(res.status, row, req)) return;
     }
-    return { delivered: 1, hasPhoto: !!req.hasPhoto };
+    throw new HttpStatusError(res.status, retryAfterMs(res.headers.get('retry-after')), answer.replace(/\s+/g, ' ').slice(0, 120));
   }
 
   classify(err: unknown): Failure {
+    if (err instanceof NobodyToSendTo) return { retry: false, reason: err.message };
     if (err instanceof HttpStatusError) {
       const reason = `${this.opts.host} answered ${err.message}`;
       if (err.status === 429 || err.status === 408 || err.status >= 500) return { retry: true, retryAfterMs: err.retryAfterMs, reason };

@@ -4,6 +4,7 @@
  * beside the writer, and the pool lets them run beside each other). Owned by the
  * `picam-database` config node; usable without Node-RED.
  */
+import { PushSubscriptionStore } from './push-subscriptions';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DEFAULTS } from '../settings';
@@ -158,6 +159,11 @@ export class EventStore {
   /** The recorder's segments and event clips (migration 14). */
   recordings(): RecordingStore {
     return (this.recordingStore ??= new RecordingStore((task) => this.writer.exclusive(task), this.readers));
+  }
+
+  /** Web Push's VAPID keys and browser subscriptions (migration 19). */
+  pushSubscriptions(): PushSubscriptionStore {
+    return new PushSubscriptionStore((task) => this.writer.exclusive(task));
   }
 
   knownDevices() {

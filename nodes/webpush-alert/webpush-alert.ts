@@ -1,0 +1,41 @@
+/**
+ * webpush-alert: alerts as Web Push notifications to every browser that subscribed on the
+ * dashboard, encrypted per browser and signed with the runtime's VAPID key, on the shared
+ * outbox, noise control and retries. Subscriptions and keys live in the database (migration 19).
+ *   output 1: delivery reports
+ */
+import type { Node, NodeAPI } from 'node-red';
+import { startHttpAlertNode, type HttpAlertDef } from '../lib/alerts/http-alert-node';
+import type { NodeConstructor } from '../lib/node-config';
+import type { PushSubscriptionStore } from '../lib/store/push-subscriptions';
+import { webPushRequests } from './webpush-request';
+
+interface WebPushAlertDef extends HttpAlertDef {
+  /** VAPID `sub`: mailto: or https: */
+  subject?: string;
+}
+
+export default function register(RED: NodeAPI): void {
+  function WebPushAlert(this: Node, def: WebPushAlertDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    startHttpAlertNode(RED, node, def, 'webpush', () => {
+      const subject = def.subject?.trim() || def.publicUrl?.trim() || 'mailto:admin@localhost';
+      if (!/^(mailto:\S+@\S+|https:\/\/\S+)$/.test(subject)) throw new Error(`contact "${subject}" is not a mailto: or https: address`);
+      let store: PushSubscriptionStore | undefined;
+      return {
+        host: 'subscribed browsers',
+        useStore: (s) => (store = s.pushSubscriptions()),
+        request: (row, n) => webPushRequests(row, n, store!, subject),
+        // 404/410: the browser unsubscribed or the subscription expired (RFC 8030 §7.3); forget it.
+        onRefused: async (status, _row, req) => {
+          if (status !== 404 && status !== 410) return false;
+          await store!.unsubscribe(req.url);
+          node.warn(`removed a browser's subscription: its push service answered ${status}`);
+          return true;
+        },
+      };
+    });
+  }
+  RED.nodes.registerType('webpush-alert', WebPushAlert as unknown as NodeConstructor);
+}
