@@ -5,9 +5,12 @@
  *   output 1: delivery reports
  */
 import type { Node, NodeAPI } from 'node-red';
+import { mountRouter } from '../hivecam-gateway/media-mount';
 import { startHttpAlertNode, type HttpAlertDef } from '../lib/alerts/http-alert-node';
+import { PUSH_ROUTES_ROOT } from '../lib/contract/api-routes';
 import type { NodeConstructor } from '../lib/node-config';
 import type { PushSubscriptionStore } from '../lib/store/push-subscriptions';
+import { pushRouter } from './push-api';
 import { webPushRequests } from './webpush-request';
 
 interface WebPushAlertDef extends HttpAlertDef {
@@ -20,9 +23,19 @@ export default function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     startHttpAlertNode(RED, node, def, 'webpush', () => {
-      const subject = def.subject?.trim() || def.publicUrl?.trim() || 'mailto:admin@localhost';
+      const publicUrl = def.publicUrl?.trim() ?? '';
+      const subject = def.subject?.trim() || (publicUrl.startsWith('https://') ? publicUrl : 'mailto:admin@localhost');
       if (!/^(mailto:\S+@\S+|https:\/\/\S+)$/.test(subject)) throw new Error(`contact "${subject}" is not a mailto: or https: address`);
       let store: PushSubscriptionStore | undefined;
+      const unmount = mountRouter(
+        RED,
+        PUSH_ROUTES_ROOT,
+        pushRouter(
+          () => store,
+          (m) => node.warn(m),
+        ),
+      );
+      node.on('close', unmount);
       return {
         host: 'subscribed browsers',
         useStore: (s) => (store = s.pushSubscriptions()),

@@ -11,12 +11,15 @@ import databaseNode from '../../../nodes/picam-database/picam-database';
 import webPushNode from '../../../nodes/webpush-alert/webpush-alert';
 import { motionAlert } from '../../support/fixtures';
 import { jpeg, PushService } from '../../support/push-services';
+import { httpNodeServer } from '../../support/http-node';
 import { tempDir } from '../../support/tmp';
 import { waitFor } from '../../support/wait';
 import { BrowserSubscription, verifyVapid } from '../../support/web-push-receiver';
 import { Collector, helper, node, rows, sleep, until, useNodeRed } from '../../support/node-helper';
 
 useNodeRed();
+
+const http = httpNodeServer('/api/push');
 
 const dir = tempDir();
 let n = 0;
@@ -46,7 +49,7 @@ async function load(props: Record<string, unknown> = {}, opensDatabase = true) {
     },
     { id: 'reports', type: 'helper' },
   ];
-  await helper.load([databaseNode, webPushNode], flow);
+  await helper.load([databaseNode, webPushNode, http.expose], flow);
   if (opensDatabase)
     await waitFor(
       'migration 19 applied',
@@ -151,5 +154,58 @@ describe('webpush-alert node', () => {
     const [r] = await reports.wait(1);
     assert.equal(r!.payload.status, 'suppressed');
     assert.match(r!.payload.reason, /webpush-alert is off: contact "owner@example.org" is not a mailto: or https: address/);
+  });
+
+  it('takes a browser subscription through /api/push (the dashboard bell) and the next alert reaches that browser', async () => {
+    const { reports } = await load();
+    const key = (await (await http.fetch('/key')).json()) as { publicKey: string };
+    const browser = new BrowserSubscription(`${push.base}/push/from-api`);
+    const res = await http.fetch('/subscriptions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ endpoint: browser.endpoint, keys: { p256dh: browser.p256dh, auth: browser.auth } }),
+    });
+    assert.equal(res.status, 201, await res.text());
+    node('wp').receive({ payload: motionAlert('evt-api') });
+    await until('sent', () => reportsWith(reports, 'sent')[0], 5000);
+    const req = push.requests[0]!;
+    assert.equal(req.url, '/push/from-api');
+    assert.equal(verifyVapid(String(req.headers.authorization)).publicKey, key.publicKey, 'the key the browser subscribed with');
+    assert.equal(JSON.parse(browser.decrypt(req.body).toString()).tag, 'evt-api');
+
+    const gone = await http.fetch(`/subscriptions?endpoint=${encodeURIComponent(browser.endpoint)}`, { method: 'DELETE' });
+    assert.equal(gone.status, 204);
+    const again = await http.fetch(`/subscriptions?endpoint=${encodeURIComponent(browser.endpoint)}`, { method: 'DELETE' });
+    assert.equal(again.status, 404);
+  });
+
+  it('refuses a bad subscription with a 400 and the reason, and stores nothing', async () => {
+    const { file } = await load();
+    const b = new BrowserSubscription('https://push.example.org/x');
+    const cases: Array<[unknown, RegExp]> = [
+      [{ endpoint: 'http://push.example.org/x', keys: { p256dh: b.p256dh, auth: b.auth } }, /endpoint must be an https:\/\/ URL/],
+      [{ endpoint: 'not a url', keys: { p256dh: b.p256dh, auth: b.auth } }, /endpoint is not a URL/],
+      [{ endpoint: b.endpoint, keys: { p256dh: 'AAAA', auth: b.auth } }, /keys.p256dh must be an uncompressed P-256 public key/],
+      [{ endpoint: b.endpoint, keys: { p256dh: b.p256dh, auth: 'short' } }, /keys.auth must be 16 bytes/],
+      [{ keys: {} }, /endpoint must be a URL string/],
+    ];
+    for (const [body, why] of cases) {
+      const res = await http.fetch('/subscriptions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.match(((await res.json()) as { error: string }).error, why);
+    }
+    const broken = await http.fetch('/subscriptions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"endpoint":',
+    });
+    assert.equal(broken.status, 400, 'a body that is no JSON');
+    const noEndpoint = await http.fetch('/subscriptions', { method: 'DELETE' });
+    assert.equal(noEndpoint.status, 400);
+    assert.deepEqual(await rows(file, 'SELECT * FROM webpush_subscriptions'), []);
   });
 });
