@@ -1,7 +1,6 @@
 /**
- * webpush-alert: alerts as Web Push notifications to every browser that subscribed on the
- * dashboard, encrypted per browser and signed with the runtime's VAPID key, on the shared
- * outbox, noise control and retries. Subscriptions and keys live in the database (migration 19).
+ * webpush-alert: alerts as Web Push notifications to every browser subscribed on the dashboard
+ * (its /api/push routes), on the shared outbox and retries; keys and subscriptions in the database.
  *   output 1: delivery reports
  */
 import type { Node, NodeAPI } from 'node-red';

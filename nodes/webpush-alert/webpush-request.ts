@@ -5,7 +5,7 @@
  */
 import { NobodyToSendTo, type HttpRequest } from '../lib/alerts/http-channel';
 import type { Notification } from '../lib/alerts/notification';
-import { encryptPayload, vapidAuthorization } from '../lib/alerts/web-push';
+import { webPushRequest } from '../lib/alerts/web-push';
 import type { PushSubscriptionStore } from '../lib/store/push-subscriptions';
 import type { OutboxRow } from '../lib/store/outbox';
 
@@ -41,16 +41,6 @@ export async function webPushRequests(
     silent: n.silent,
   };
   const plain = Buffer.from(JSON.stringify(payload));
-  return subs.map((sub) => ({
-    method: 'POST',
-    url: sub.endpoint,
-    headers: {
-      authorization: vapidAuthorization(sub.endpoint, subject, keys),
-      'content-encoding': 'aes128gcm',
-      'content-type': 'application/octet-stream',
-      ttl: String(24 * 3600),
-      urgency: n.severity === 'critical' ? 'high' : n.silent ? 'low' : 'normal',
-    },
-    body: encryptPayload(plain, sub),
-  }));
+  const urgency = n.severity === 'critical' ? 'high' : n.silent ? 'low' : 'normal';
+  return subs.map((sub) => webPushRequest(sub, plain, keys, subject, urgency));
 }

@@ -3,6 +3,7 @@
  * subscription (RFC 8291, content coding aes128gcm of RFC 8188) and the VAPID authorization
  * that says who sends it (RFC 8292, an ES256 JWT).
  */
+import type { HttpRequest } from './http-channel';
 import { createCipheriv, createECDH, createHmac, createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 
 export interface PushSubscription {
@@ -75,4 +76,22 @@ export function vapidAuthorization(endpoint: string, subject: string, keys: Vapi
   const unsigned = `${part({ typ: 'JWT', alg: 'ES256' })}.${part(claims)}`;
   const signature = sign('sha256', Buffer.from(unsigned), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url');
   return `vapid t=${unsigned}.${signature}, k=${keys.publicKey}`;
+}
+
+export type Urgency = 'very-low' | 'low' | 'normal' | 'high';
+
+/** One push message to one browser (RFC 8030 §5): encrypted, signed, kept by the push service for a day at most. */
+export function webPushRequest(sub: PushSubscription, payload: Buffer, keys: VapidKeys, subject: string, urgency: Urgency): HttpRequest {
+  return {
+    method: 'POST',
+    url: sub.endpoint,
+    headers: {
+      authorization: vapidAuthorization(sub.endpoint, subject, keys),
+      'content-encoding': 'aes128gcm',
+      'content-type': 'application/octet-stream',
+      ttl: String(24 * 3600),
+      urgency,
+    },
+    body: encryptPayload(payload, sub),
+  };
 }
