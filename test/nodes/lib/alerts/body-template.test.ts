@@ -33,7 +33,7 @@ describe('BodyTemplate', () => {
       new RegExp(`unknown field \\{\\{camera\\}\\} \\(fields: ${TEMPLATE_FIELDS.join(', ')}\\)`),
     );
     assert.throws(() => BodyTemplate.parse('{"a": "{{text"}'), /"\{\{" at 8 is never closed/);
-    assert.throws(() => BodyTemplate.parse('{"a": {{text}'), /body template is not JSON once filled in/);
+    assert.throws(() => BodyTemplate.parse('{"a": {{text}}'), /body template is not JSON once filled in/);
     assert.throws(() => BodyTemplate.parse('{"a": "{{text}}" "b": 1}'), /not JSON once filled in/);
   });
 });
