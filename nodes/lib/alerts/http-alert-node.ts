@@ -48,7 +48,8 @@ export function startHttpAlertNode(RED: NodeAPI, node: Node, def: HttpAlertDef, 
     s = setup();
   } catch (err) {
     const off = (err as Error).message;
-    node.error(`${node.type} is off: ${off}`);
+    // A warning, not an error: the shipped flows hold channels that are off until configured.
+    node.warn(`${node.type} is off: ${off}`);
     new StatusReporter(node).now('warn', `off: ${off}`.slice(0, 100));
     node.on('input', (msg: NodeMessageInFlow, send: (m: NodeMessage) => void, done: () => void) => {
       send({ topic: 'delivery/suppressed', payload: offReport(channel, msg.payload, `${node.type} is off: ${off}`) });
