@@ -22,12 +22,17 @@ describe('the dashboard as a web app with Web Push', { skip: skipWithoutChromium
   let runtime: RunningRuntime;
   let browser: Browser;
   let page: Page;
+  const problems: string[] = [];
 
   before(async () => {
     const ports = { http: await freePort(), mqtt: await freePort(), ws: await freePort() };
     runtime = await startRuntime(settingsFor(cloudRoleEnv(dataDir, ports, { PICAM_ROLE: 'cloud' })));
     browser = await launchChromium();
     page = await browser.newPage();
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+    page.on('console', (m) => {
+      if (/Content Security Policy|Uncaught|manifest/i.test(m.text())) problems.push(`console: ${m.text()}`);
+    });
   });
   after(async () => {
     await browser?.close();
@@ -62,5 +67,6 @@ describe('the dashboard as a web app with Web Push', { skip: skipWithoutChromium
     assert.match((await bell.textContent()) ?? '', /Alerts here: off/);
     const scope = await page.evaluate(async () => (await navigator.serviceWorker.ready).scope);
     assert.equal(scope, `${runtime.url}/dashboard/`);
+    assert.deepEqual(problems, [], 'no script errors, content security policy violations or manifest warnings');
   });
 });
