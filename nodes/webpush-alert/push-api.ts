@@ -4,6 +4,9 @@
  * removing a browser's subscription for the logged-in user. Bad input is a 400 with the reason.
  */
 import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
+import type { NodeAPI } from 'node-red';
+import { mountRouter } from '../hivecam-gateway/media-mount';
+import { PUSH_ROUTES_ROOT } from '../lib/contract/api-routes';
 import { API_USER_LOCAL, type PushSubscriptionRequest } from '../lib/contract/dashboard-api';
 import type { PushSubscriptionStore } from '../lib/store/push-subscriptions';
 
@@ -83,4 +86,9 @@ export function pushRouter(store: () => PushSubscriptionStore | undefined, log: 
   };
   router.use(onError);
   return router;
+}
+
+/** Mounts the routes on httpNode; the function it returns takes them away (the node's close). */
+export function mountPushApi(RED: NodeAPI, store: () => PushSubscriptionStore | undefined, log: (m: string) => void): () => void {
+  return mountRouter(RED, PUSH_ROUTES_ROOT, pushRouter(store, log));
 }

@@ -4,12 +4,11 @@
  *   output 1: delivery reports
  */
 import type { Node, NodeAPI } from 'node-red';
-import { mountRouter } from '../hivecam-gateway/media-mount';
 import { startHttpAlertNode, type HttpAlertDef } from '../lib/alerts/http-alert-node';
-import { PUSH_ROUTES_ROOT } from '../lib/contract/api-routes';
 import type { NodeConstructor } from '../lib/node-config';
+import { credentialSecret, SecretBox } from '../lib/secret-box';
 import type { PushSubscriptionStore } from '../lib/store/push-subscriptions';
-import { pushRouter } from './push-api';
+import { mountPushApi } from './push-api';
 import { webPushRequests } from './webpush-request';
 
 interface WebPushAlertDef extends HttpAlertDef {
@@ -25,25 +24,20 @@ export default function register(RED: NodeAPI): void {
       const publicUrl = def.publicUrl?.trim() ?? '';
       const subject = def.subject?.trim() || (publicUrl.startsWith('https://') ? publicUrl : 'mailto:admin@localhost');
       if (!/^(mailto:\S+@\S+|https:\/\/\S+)$/.test(subject)) throw new Error(`contact "${subject}" is not a mailto: or https: address`);
+      const secret = credentialSecret(RED.settings as { credentialSecret?: unknown });
       let store: PushSubscriptionStore | undefined;
-      const unmount = mountRouter(
-        RED,
-        PUSH_ROUTES_ROOT,
-        pushRouter(
-          () => store,
-          (m) => node.warn(m),
-        ),
-      );
-      node.on('close', unmount);
+      const warn = (m: string) => node.warn(m);
+      const getStore = () => store;
+      node.on('close', mountPushApi(RED, getStore, warn));
       return {
         host: 'subscribed browsers',
-        useStore: (s) => (store = s.pushSubscriptions()),
+        useStore: (s) => (store = s.pushSubscriptions(secret ? new SecretBox(secret) : undefined)),
         request: (row, n) => webPushRequests(row, n, store!, subject),
-        // 404/410: the browser unsubscribed or the subscription expired (RFC 8030 §7.3); forget it.
         onRefused: async (status, _row, req) => {
+          // 404/410: the browser unsubscribed or the subscription expired (RFC 8030 §7.3); forget it.
           if (status !== 404 && status !== 410) return false;
           await store!.unsubscribe(req.url);
-          node.warn(`removed a browser's subscription: its push service answered ${status}`);
+          warn(`removed a browser's subscription: its push service answered ${status}`);
           return true;
         },
       };

@@ -4,6 +4,7 @@
  * subscriptions; webpush-alert reads them and drops those the push service says are gone.
  */
 import { generateVapidKeys, type PushSubscription, type VapidKeys } from '../alerts/web-push';
+import type { SecretBox } from '../secret-box';
 import type { Exclusive } from './command-queue';
 
 export interface StoredSubscription extends PushSubscription {
@@ -12,17 +13,22 @@ export interface StoredSubscription extends PushSubscription {
 }
 
 export class PushSubscriptionStore {
-  constructor(private readonly exclusive: Exclusive) {}
+  /** `box`: seals the private key at rest under the credential secret (none: stored as it is) */
+  constructor(
+    private readonly exclusive: Exclusive,
+    private readonly box?: SecretBox,
+  ) {}
 
   /** The key pair; made and stored the first time (one row: two callers at once get the same). */
   vapidKeys(): Promise<VapidKeys> {
     return this.exclusive(async (db) => {
       const row = await db.get<VapidKeys>('SELECT public_key AS publicKey, private_key AS privateKey FROM webpush_keys WHERE id = 1');
-      if (row) return row;
+      // An unsealed key (written without a secret) opens as it is; another secret's key throws SecretBoxError.
+      if (row) return { publicKey: row.publicKey, privateKey: this.box ? this.box.open(row.privateKey) : row.privateKey };
       const keys = generateVapidKeys();
       await db.run('INSERT INTO webpush_keys (id, public_key, private_key, created_ms) VALUES (1, ?, ?, ?)', [
         keys.publicKey,
-        keys.privateKey,
+        this.box ? this.box.seal(keys.privateKey) : keys.privateKey,
         Date.now(),
       ]);
       return keys;

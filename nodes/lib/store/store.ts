@@ -4,7 +4,6 @@
  * beside the writer, and the pool lets them run beside each other). Owned by the
  * `picam-database` config node; usable without Node-RED.
  */
-import { PushSubscriptionStore } from './push-subscriptions';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DEFAULTS } from '../settings';
@@ -19,6 +18,8 @@ import { ReadPool } from './read-pool';
 import { IpCameraStore } from './ip-cameras';
 import { UploadStore } from './uploads';
 import { RecordingStore } from './recordings';
+import { PushSubscriptionStore } from './push-subscriptions';
+import type { SecretBox } from '../secret-box';
 import { enableShrinking, pruneAll, type RetentionDays } from './retention';
 
 export type { RetentionDays } from './retention';
@@ -161,9 +162,9 @@ export class EventStore {
     return (this.recordingStore ??= new RecordingStore((task) => this.writer.exclusive(task), this.readers));
   }
 
-  /** Web Push's VAPID keys and browser subscriptions (migration 19). */
-  pushSubscriptions(): PushSubscriptionStore {
-    return new PushSubscriptionStore((task) => this.writer.exclusive(task));
+  /** Web Push's VAPID keys (the private one sealed with `box`) and browser subscriptions (migration 19). */
+  pushSubscriptions(box?: SecretBox): PushSubscriptionStore {
+    return new PushSubscriptionStore((task) => this.writer.exclusive(task), box);
   }
 
   knownDevices() {

@@ -125,6 +125,23 @@ describe('webpush-alert node', () => {
     assert.equal(verifyVapid(String(push.requests[1]!.headers.authorization)).publicKey, first);
   });
 
+  it('keeps the VAPID private key sealed under the credential secret, and signs with it', async () => {
+    helper.settings({ credentialSecret: 'webpush-test-secret' });
+    try {
+      const { file } = await load();
+      const phone = new BrowserSubscription(`${push.base}/push/sealed`);
+      await subscribe(file, phone);
+      node('wp').receive({ payload: motionAlert('evt-sealed') });
+      await until('pushed', () => push.requests[0], 5000);
+      const [stored] = await rows<{ public_key: string; private_key: string }>(file, 'SELECT public_key, private_key FROM webpush_keys');
+      assert.match(stored!.private_key, /^sb1:/, 'sealed at rest');
+      assert.equal(verifyVapid(String(push.requests[0]!.headers.authorization)).publicKey, stored!.public_key);
+      assert.equal(JSON.parse(phone.decrypt(push.requests[0]!.body).toString()).tag, 'evt-sealed');
+    } finally {
+      helper.settings({});
+    }
+  });
+
   it('retries while the push service fails and delivers once it is back; forgets a browser whose service answers 410', async () => {
     const { reports, file } = await load();
     const sub = new BrowserSubscription(`${push.base}/push/x`);
