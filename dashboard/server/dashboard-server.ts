@@ -22,6 +22,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { clientAddress, type TrustedProxies } from '../../nodes/lib/client-address';
 import type { FailureLimiter } from '../../nodes/lib/failure-limiter';
 import {
+  API_USER_LOCAL,
   DASHBOARD_CLIENT_HEADER,
   DASHBOARD_CLIENT_VALUE,
   type DashboardClientConfig,
@@ -195,15 +196,23 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
         res.set('Retry-After', String(wait));
         return void fail(res, 429, 'too many failed logins: try again later');
       }
-      if (sessions.tokenUser(bearer[1]!) !== undefined) return next();
+      const tokenUser = sessions.tokenUser(bearer[1]!);
+      if (tokenUser !== undefined) {
+        res.locals[API_USER_LOCAL] = tokenUser;
+        return next();
+      }
       // WHEP to the VBC01 live view: the browser holds a stream token, as it would for MediaMTX.
       if (takesStreamToken(req.method, req.path) && verifyStreamToken(o.secret, bearer[1]!) !== undefined) return next();
       sessions.limiter.fail(client);
       return void fail(res, 401, 'unknown API token');
     }
-    if (basic && /^Basic /i.test(authorization)) return basic(req, res, next);
+    if (basic && /^Basic /i.test(authorization)) {
+      res.locals[API_USER_LOCAL] = o.basic!.user;
+      return basic(req, res, next);
+    }
     const s = sessionOf(req);
     if (s) {
+      res.locals[API_USER_LOCAL] = s.user;
       if (UNSAFE.has(req.method) && !sessions.checkCsrf(s, req.headers[CSRF_HEADER])) {
         return void fail(res, 403, 'missing or wrong X-CSRF-Token header');
       }

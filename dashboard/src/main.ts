@@ -14,6 +14,7 @@ import { LiveFeed } from './feed';
 import { HealthView } from './health';
 import { IpcamForm } from './ipcams';
 import { showLogin } from './login';
+import { setUpPush } from './push';
 import { SensorPanels } from './sensors';
 import { StoragePanel } from './storage';
 
@@ -53,14 +54,11 @@ function startApp(session: SessionInfo): void {
       linked = undefined;
     }
   });
-  const feed = new LiveFeed(
-    (state, detail) => {
-      feedState.textContent = state === 'live' ? 'Live' : state === 'connecting' ? 'Connecting…' : 'Reconnecting…';
-      feedState.title = detail ?? '';
-      feedState.dataset.state = state;
-    },
-    sessionEnded,
-  );
+  const feed = new LiveFeed((state, detail) => {
+    feedState.textContent = state === 'live' ? 'Live' : state === 'connecting' ? 'Connecting…' : 'Reconnecting…';
+    feedState.title = detail ?? '';
+    feedState.dataset.state = state;
+  }, sessionEnded);
   feed.on((m) => {
     cameras.handle(m);
     sensors.handle(m);
@@ -75,6 +73,7 @@ function startApp(session: SessionInfo): void {
   void events.load();
   void health.load();
   void storage.load();
+  void setUpPush(byId<HTMLButtonElement>('push-toggle'));
 
   logout.onclick = async () => {
     stopApp(); // first: a request still in flight answers 401 once the session is gone, and that is no news

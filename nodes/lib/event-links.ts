@@ -71,3 +71,26 @@ export function verifyEventLink(secret: string, query: URLSearchParams, nowMs = 
 export function eventFragment(ref: EventRef): string {
   return `#event=${encodeURIComponent(ref.cameraId)}/${encodeURIComponent(ref.eventId)}/${ref.timeMs}`;
 }
+
+/**
+ * Signs event links for an alert node when it has the dashboard's address and the runtime a
+ * credential secret; otherwise none, with a warning that says why.
+ */
+export function eventLinker(
+  baseUrl: string | undefined,
+  linkDays: number,
+  secret: string | undefined,
+  warn: (m: string) => void,
+): ((ref: EventRef) => string) | undefined {
+  const base = baseUrl?.trim();
+  if (!base) return undefined;
+  if (!/^https?:\/\/[^/\s]+/.test(base)) {
+    warn(`dashboard URL "${base}" is not an http(s) address: alerts go out without event links`);
+    return undefined;
+  }
+  if (!secret) {
+    warn('the runtime has no credential secret (PICAM_CREDENTIAL_SECRET): alerts go out without event links');
+    return undefined;
+  }
+  return (ref) => eventLinkUrl(base, secret, ref, Date.now() + linkDays * 86_400_000);
+}

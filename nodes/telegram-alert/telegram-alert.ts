@@ -15,7 +15,7 @@ import { alertNodeConfig, offReport, wireAlertNode, type AlertNodeSettings } fro
 import { AlertService } from '../lib/alerts/alert-service';
 import { AlertPolicy } from '../lib/alerts/policy';
 import { numberSetting, type NodeConstructor } from '../lib/node-config';
-import { DEFAULT_LINK_DAYS, eventLinkUrl, type EventRef } from '../lib/event-links';
+import { DEFAULT_LINK_DAYS, eventLinker } from '../lib/event-links';
 import { credentialSecret } from '../lib/secret-box';
 import type { AlertOutbox } from '../lib/store/outbox';
 import { StatusReporter } from '../lib/status';
@@ -69,7 +69,12 @@ export default function register(RED: NodeAPI): void {
       return;
     }
 
-    const link = eventLinker(def, credentialSecret(RED.settings as { credentialSecret?: unknown }), (m) => node.warn(m));
+    const link = eventLinker(
+      def.dashboardUrl,
+      numberSetting(def.linkDays, DEFAULT_LINK_DAYS),
+      credentialSecret(RED.settings as { credentialSecret?: unknown }),
+      (m) => node.warn(m),
+    );
     let outbox: AlertOutbox | undefined;
     const snapshotRequests = new Map<string, { chat: string; camera: string; timer: NodeJS.Timeout }>();
     // Commands that arrive while the database opens wait for it (a restart must not answer "not ready").
@@ -226,24 +231,4 @@ function toCameraInfo(c: CameraRow): CameraInfo {
     mode: c.status ?? undefined,
     desiredMode: c.desired_mode ?? undefined,
   };
-}
-
-/** Signs event links when the node has the dashboard's address and the runtime a credential secret; otherwise none. */
-function eventLinker(
-  def: TelegramAlertDef,
-  secret: string | undefined,
-  warn: (m: string) => void,
-): ((ref: EventRef) => string) | undefined {
-  const base = def.dashboardUrl?.trim();
-  if (!base) return undefined;
-  if (!/^https?:\/\/[^/\s]+/.test(base)) {
-    warn(`dashboard URL "${base}" is not an http(s) address: alerts go out without event links`);
-    return undefined;
-  }
-  if (!secret) {
-    warn('the runtime has no credential secret (PICAM_CREDENTIAL_SECRET): alerts go out without event links');
-    return undefined;
-  }
-  const ttlMs = numberSetting(def.linkDays, DEFAULT_LINK_DAYS) * 86_400_000;
-  return (ref) => eventLinkUrl(base, secret, ref, Date.now() + ttlMs);
 }

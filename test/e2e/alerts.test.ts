@@ -1,7 +1,8 @@
 /**
  * End to end: the cloud role with Telegram and the webhook configured through
  * the environment, as an installer would. A camera's motion over MQTT reaches
- * the fake Bot API and a local webhook; /arm from the chat reaches the camera
+ * the fake Bot API, a local webhook and a browser subscribed to Web Push (a local
+ * push service that decrypts with the browser's keys); /arm from the chat reaches the camera
  * as a setmode command; the bot token stays out of the flow files.
  */
 import assert from 'node:assert/strict';
@@ -11,6 +12,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { API_AUTH, cloudRoleEnv, LOGINS, startCli, type CliProcess, RUNTIME_START_MS } from '../support/cli';
+import { PushService } from '../support/push-services';
+import { BrowserSubscription } from '../support/web-push-receiver';
 import { FakeTelegram, testPng } from '../support/fake-telegram';
 import { activity, CAMERA, connected, topics } from '../support/fixtures';
 import { rows } from '../support/records';
@@ -32,6 +35,8 @@ let runtime: CliProcess;
 let fake: FakeTelegram;
 let camera: MqttClient;
 let hook: Server;
+let push: PushService;
+let browserSub: BrowserSubscription;
 const hooked: Array<Record<string, any>> = [];
 const commands: Array<{ topic: string; payload: Record<string, unknown> }> = [];
 
@@ -47,6 +52,8 @@ before(async () => {
     });
   });
   await new Promise<void>((ok) => hook.listen(PORTS.webhook, '127.0.0.1', ok));
+  push = await PushService.start();
+  browserSub = new BrowserSubscription(`${push.base}/push/phone`);
   runtime = startCli(
     ['start', '--role', 'cloud'],
     cloudRoleEnv(dir, PORTS, {
@@ -66,6 +73,15 @@ before(async () => {
   );
   await camera.subscribeAsync(`prod/honeycomb/${CAMERA}/#`, { qos: 1 });
   camera.on('message', (topic, payload) => commands.push({ topic, payload: JSON.parse(payload.toString()) }));
+  // A browser subscribes as the dashboard's bell does (the API user here, a session in the page).
+  await waitFor('the Web Push subscription', async () => {
+    const res = await fetch(`http://127.0.0.1:${PORTS.http}/api/push/subscriptions`, {
+      method: 'POST',
+      headers: { authorization: API_AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify({ endpoint: browserSub.endpoint, keys: { p256dh: browserSub.p256dh, auth: browserSub.auth } }),
+    });
+    return res.status === 201 ? true : undefined;
+  });
 });
 
 after(async () => {
@@ -73,13 +89,14 @@ after(async () => {
   const code = await runtime?.stop();
   await fake?.stop();
   await new Promise((ok) => hook?.close(ok));
+  await push?.stop();
   assert.equal(code, 0, `the runtime stops cleanly; its output:\n${runtime?.output()}`);
 });
 
 const publish = (topic: string, payload: unknown) => camera.publishAsync(topic, JSON.stringify(payload), { qos: 1 });
 
 describe('cloud runtime: alerts', () => {
-  it('tells the chat and the webhook about motion on an armed camera', async () => {
+  it('tells the chat, the webhook and the subscribed browser about motion on an armed camera', async () => {
     await publish(topics.connection(), connected(Math.floor(Date.now() / 1000)));
     await publish(topics.state(), { mode: 'ARMED' });
     const eventId = `evt-e2e-${Date.now()}`;
@@ -93,14 +110,21 @@ describe('cloud runtime: alerts', () => {
     assert.equal(hookAlert.alert.kind, 'activity');
     assert.equal(hookAlert.alert.deviceName, 'Front Door');
 
+    const pushed = await waitFor('the Web Push message', async () =>
+      push.requests.map((r) => JSON.parse(browserSub.decrypt(r.body).toString('utf8'))).find((p) => p.tag === eventId),
+    );
+    assert.match(pushed.title, motion);
+    assert.equal(pushed.image, `http://127.0.0.1:${PORTS.http}/api/media/thumbnail/${eventId}`, 'the picture link');
+    assert.match(pushed.url, new RegExp(`^http://127\\.0\\.0\\.1:${PORTS.http}/dashboard/event\\?`), 'a tap opens the event');
+
     const db = join(dir, 'picam-guardian.db');
-    const sent = await waitFor('both rows sent', async () => {
+    const sent = await waitFor('every row sent', async () => {
       const r = await rows<{ channel: string; state: string }>(db, 'SELECT channel, state FROM alerts_outbox WHERE event_id = ?', [
         eventId,
       ]);
-      return r.length === 2 && r.every((x) => x.state === 'sent') ? r : undefined;
+      return r.length === 3 && r.every((x) => x.state === 'sent') ? r : undefined;
     });
-    assert.deepEqual(sent.map((r) => r.channel).sort(), ['telegram', 'webhook']);
+    assert.deepEqual(sent.map((r) => r.channel).sort(), ['telegram', 'webhook', 'webpush']);
     const [event] = await waitFor('the event row notified', async () => {
       const r = await rows<{ telegram_notified: number }>(db, 'SELECT telegram_notified FROM activity_events WHERE event_id = ?', [
         eventId,
@@ -161,7 +185,7 @@ describe('cloud runtime: alerts', () => {
       const r = await alertRows();
       return r.length > 0 && r.every((x) => x.state === 'sent') ? r : undefined;
     });
-    assert.deepEqual(sent.map((r) => r.channel).sort(), ['telegram', 'webhook'], 'one alert per channel');
+    assert.deepEqual(sent.map((r) => r.channel).sort(), ['telegram', 'webhook', 'webpush'], 'one alert per channel');
   });
 
   it('lists the deliveries in the alert log of the API', async () => {

@@ -39,8 +39,10 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
     'mqtt-ingest',
     'mqtt-outbox',
     'mqtt-processor',
+    'ntfy-alert',
     'picam-broker',
     'picam-database',
+    'pushover-alert',
     'recorder',
     'rpicam-rtsp',
     'sensehat-in',
@@ -50,6 +52,7 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
     'telegram-bot',
     'vbc01-live',
     'webhook-alert',
+    'webpush-alert',
   ]);
   for (const [type, file] of Object.entries(pkg['node-red'].nodes)) {
     const dir = file.replace(/[^/]+$/, '');

@@ -14,14 +14,14 @@ export function httpNodeServer(root: string) {
   return {
     /** load this beside the nodes under test */
     expose: (RED: { httpNode: RequestListener }) => void (httpNode = RED.httpNode),
-    /** GET `root` + `path` through the runtime's httpNode */
-    async fetch(path: string): Promise<Response> {
+    /** `root` + `path` through the runtime's httpNode (GET unless `init` says otherwise) */
+    async fetch(path: string, init?: RequestInit): Promise<Response> {
       if (!server) {
         server = createServer((req, res) => httpNode!(req, res));
         await new Promise<void>((ok) => server!.listen(0, '127.0.0.1', ok));
       }
       const { port } = server.address() as AddressInfo;
-      return fetch(`http://127.0.0.1:${port}${root}${path}`);
+      return fetch(`http://127.0.0.1:${port}${root}${path}`, init);
     },
   };
 }

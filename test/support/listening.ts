@@ -1,5 +1,5 @@
-/** Which local addresses listen on a TCP port, read from /proc/net (Linux): what `ss -ltn` shows. */
-import { readFileSync } from 'node:fs';
+/** Which local addresses listen on a TCP port, and which ports a process listens on, read from /proc (Linux): what `ss -ltnp` shows. */
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 const LISTEN = '0A';
 
@@ -40,4 +40,39 @@ export function listeningAddresses(port: number): string[] {
     }
   }
   return found;
+}
+
+/** The TCP ports one process listens on: its socket inodes (/proc/<pid>/fd) matched with /proc/<pid>/net's LISTEN rows. */
+export function listeningPorts(pid: number): number[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let target = '';
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue; // closed between the listing and the read
+    }
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m) inodes.add(m[1]!);
+  }
+  const ports = new Set<number>();
+  for (const file of [`/proc/${pid}/net/tcp`, `/proc/${pid}/net/tcp6`]) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue; // no IPv6 on this machine
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 10 || cols[3] !== LISTEN || !inodes.has(cols[9]!)) continue;
+      ports.add(parseInt(cols[1]!.split(':')[1]!, 16));
+    }
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
+/** The first port of the range the system picks free ports from (ports below it were chosen by someone). */
+export function firstEphemeralPort(): number {
+  return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
 }

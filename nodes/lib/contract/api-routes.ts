@@ -20,8 +20,10 @@ export type RouteMethod = 'GET' | 'POST' | 'DELETE';
  * - `ipcam`: the IP camera node's router (nodes/ipcam/api.ts), mounted on httpNode while it runs
  * - `vbc01-live`: the VBC01 live view node's router (nodes/vbc01-live/whep-api.ts), mounted on httpNode while it runs
  * - `recorder`: the recorder node's router (nodes/recorder/), mounted on httpNode while it runs
+ * - `webpush-alert`: the Web Push node's router (nodes/webpush-alert/push-api.ts), mounted on httpNode while it runs
  */
-export type RouteOwner = 'dashboard-server' | 'cloud-flow' | 'hivecam-gateway' | 'live-feed' | 'ipcam' | 'vbc01-live' | 'recorder';
+export type RouteOwner =
+  'dashboard-server' | 'cloud-flow' | 'hivecam-gateway' | 'live-feed' | 'ipcam' | 'vbc01-live' | 'recorder' | 'webpush-alert';
 
 /**
  * The login a route needs outside the demo (the demo has none):
@@ -59,6 +61,9 @@ export const LIVE_ROUTES_ROOT = `${API_ROOT}/live`;
 
 /** Where the recorder node mounts its router: recordings, event clips, disk use. */
 export const RECORDING_ROUTES_ROOT = `${API_ROOT}/recordings`;
+
+/** Where the webpush-alert node mounts its router: the VAPID key and the browsers' subscriptions. */
+export const PUSH_ROUTES_ROOT = `${API_ROOT}/push`;
 
 /** The dashboard's live feed (a WebSocket upgrade, not an Express route). */
 export const LIVE_FEED_PATH = `${API_ROOT}/ws`;
@@ -107,6 +112,8 @@ export const API_PATHS = {
   liveCamera: `${LIVE_ROUTES_ROOT}/:cameraId`,
   liveWhep: `${LIVE_ROUTES_ROOT}/:cameraId/whep`,
   liveViewer: `${LIVE_ROUTES_ROOT}/:cameraId/whep/:viewerId`,
+  pushKey: `${PUSH_ROUTES_ROOT}/key`,
+  pushSubscriptions: `${PUSH_ROUTES_ROOT}/subscriptions`,
   recordings: `${RECORDING_ROUTES_ROOT}/`,
   recordingTimeline: `${RECORDING_ROUTES_ROOT}/:cameraId`,
   recordingVideo: `${RECORDING_ROUTES_ROOT}/:cameraId/video`,
@@ -181,9 +188,25 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'DELETE', path: API_PATHS.liveViewer, owner: 'vbc01-live', auth: 'stream-token', what: 'WHEP: stop watching' },
   // ---- recordings and event clips (flows/cloud.json → recorder, its own router)
   { method: 'GET', path: API_PATHS.recordings, owner: 'recorder', auth: 'api', what: 'recording disk use per camera' },
-  { method: 'GET', path: API_PATHS.recordingTimeline, owner: 'recorder', auth: 'api', what: "a camera's segments and event clips in a time range" },
-  { method: 'GET', path: API_PATHS.recordingVideo, owner: 'recorder', auth: 'api', what: 'MP4 of a time range (?start=&end=, Unix ms), ranges answered' },
+  {
+    method: 'GET',
+    path: API_PATHS.recordingTimeline,
+    owner: 'recorder',
+    auth: 'api',
+    what: "a camera's segments and event clips in a time range",
+  },
+  {
+    method: 'GET',
+    path: API_PATHS.recordingVideo,
+    owner: 'recorder',
+    auth: 'api',
+    what: 'MP4 of a time range (?start=&end=, Unix ms), ranges answered',
+  },
   { method: 'GET', path: API_PATHS.recordingClip, owner: 'recorder', auth: 'api', what: "an event's clip as MP4, ranges answered" },
+  // ---- Web Push (flows/cloud.json → webpush-alert, its own router)
+  { method: 'GET', path: API_PATHS.pushKey, owner: 'webpush-alert', auth: 'api', what: "the runtime's VAPID public key" },
+  { method: 'POST', path: API_PATHS.pushSubscriptions, owner: 'webpush-alert', auth: 'api', what: 'subscribe this browser to alerts' },
+  { method: 'DELETE', path: API_PATHS.pushSubscriptions, owner: 'webpush-alert', auth: 'api', what: 'unsubscribe a browser (?endpoint=)' },
 ];
 
 /** A route's path as a regular expression over a request path (each `:name` one segment). */

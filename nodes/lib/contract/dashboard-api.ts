@@ -44,6 +44,15 @@ export interface ApiError {
 export const DASHBOARD_CLIENT_HEADER = 'x-requested-with';
 export const DASHBOARD_CLIENT_VALUE = 'picam-dashboard';
 
+/** `res.locals` key where the API guard leaves who a request is (routes that keep things per user read it; unset: the demo's no-login). */
+export const API_USER_LOCAL = 'picamUser';
+
+/** A browser's push subscription as the dashboard sends it (PushSubscription.toJSON()). */
+export interface PushSubscriptionRequest {
+  endpoint: string;
+  keys: { p256dh: string; auth: string };
+}
+
 // ---- API rows the page reads (README's API table; nodes/lib/store/queries.ts builds them)
 
 export { CAMERA_MODES, type CameraMode } from './camera-mode';

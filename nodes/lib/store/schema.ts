@@ -561,6 +561,28 @@ END;
     // The events API filters on it with json_each: one look at the page's rows, no index needed.
     sql: `ALTER TABLE activity_events ADD COLUMN zones TEXT;`,
   },
+  {
+    // Web Push (issue 22): the runtime's VAPID key pair, made once at first start and kept with
+    // the data (never in a flow or the repository), and each dashboard user's browser subscriptions.
+    version: 18,
+    description: 'Web Push: VAPID keys and browser subscriptions per user',
+    sql: `
+      CREATE TABLE webpush_keys (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        public_key TEXT NOT NULL,
+        private_key TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+      );
+      CREATE TABLE webpush_subscriptions (
+        endpoint TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        p256dh TEXT NOT NULL,
+        auth TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+      );
+      CREATE INDEX webpush_subscriptions_user ON webpush_subscriptions (username);
+    `,
+  },
 ];
 
 export async function currentVersion(db: Connection): Promise<number> {

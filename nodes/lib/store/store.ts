@@ -18,6 +18,8 @@ import { ReadPool } from './read-pool';
 import { IpCameraStore } from './ip-cameras';
 import { UploadStore } from './uploads';
 import { RecordingStore } from './recordings';
+import { PushSubscriptionStore } from './push-subscriptions';
+import type { SecretBox } from '../secret-box';
 import { enableShrinking, pruneAll, type RetentionDays } from './retention';
 
 export type { RetentionDays } from './retention';
@@ -158,6 +160,11 @@ export class EventStore {
   /** The recorder's segments and event clips (migration 14). */
   recordings(): RecordingStore {
     return (this.recordingStore ??= new RecordingStore((task) => this.writer.exclusive(task), this.readers));
+  }
+
+  /** Web Push's VAPID keys (the private one sealed with `box`) and browser subscriptions (migration 18). */
+  pushSubscriptions(box?: SecretBox): PushSubscriptionStore {
+    return new PushSubscriptionStore((task) => this.writer.exclusive(task), box);
   }
 
   knownDevices() {

@@ -256,7 +256,7 @@ describe('webhook-alert node', () => {
     const warnings = spy('wa', 'warn');
     node('wa').receive({ payload: motion('evt-400') });
     const failed = await until('failed report', () => reportsWith(reports, 'failed')[0], 5000);
-    assert.equal(failed.payload.reason, `${hook.host} answered HTTP 400`);
+    assert.match(failed.payload.reason, new RegExp(`^${hook.host} answered HTTP 400`));
     assert.equal(failed.payload.target, hook.host);
     assert.equal(failed.payload.eventId, 'evt-400');
     await until('a warning', () => warnings.some((w) => /answered HTTP 400/.test(text(w))));
@@ -384,6 +384,39 @@ describe('webhook-alert node', () => {
       await sleep(200);
       assert.equal(hook.requests.length, 0, 'no request made');
       assert.ok(statuses.every((s) => /off/.test(JSON.stringify(s.args))));
+    });
+  }
+
+  it('fills in the body template: fields JSON-escaped inside strings, as JSON values outside', async () => {
+    const template =
+      '{"msg": "{{headline}}: {{text}}", "camera": "{{deviceName}}", "at": {{timeMs}}, "event": {{eventId}}, "mode": "{{mode}}"}';
+    const { reports } = await load({ alert: { bodyTemplate: template } });
+    node('wa').receive({ payload: motion('evt-tpl', { text: 'he said "go"\nnow \\ here' }) });
+    await until('sent report', () => reportsWith(reports, 'sent')[0], 5000);
+    assert.deepEqual(hook.requests[0]!.body, {
+      msg: '🏃 Motion at Front Door: he said "go"\nnow \\ here',
+      camera: 'Front Door',
+      at: Date.UTC(2026, 10, 27, 1, 2, 3),
+      event: 'evt-tpl',
+      mode: 'ARMED',
+    });
+    assert.match(hook.requests[0]!.headers['content-type'] ?? '', /^application\/json/);
+  });
+
+  for (const [label, template, why] of [
+    ['an unknown field', '{"a": "{{nope}}"}', /body template: unknown field \{\{nope\}\} \(fields: id, item, kind/],
+    ['a template that is no JSON', '{"a": {{text}}', /body template is not JSON once filled in/],
+    ['a field never closed', '{"a": "{{text"}', /body template: "\{\{" at 8 is never closed/],
+  ] as const) {
+    it(`is off at deploy with ${label} in the body template, and says why on its status and every input`, async () => {
+      const { reports } = await load({ alert: { bodyTemplate: template } });
+      node('wa').receive({ payload: motion('tpl-off') });
+      const [r] = await reports.wait(1);
+      assert.equal(r!.payload.status, 'suppressed');
+      assert.match(r!.payload.reason, why);
+      assert.match(r!.payload.reason, /^webhook-alert is off: /);
+      await sleep(200);
+      assert.equal(hook.requests.length, 0, 'no request made');
     });
   }
 
