@@ -164,6 +164,12 @@ export function recordingsRouter(o: RecordingApiOptions): Router {
       const eventId = eventOf(req);
       const [start, end] = range(req, ['start', 'end'], MAX_VIDEO_MS);
       if (end === start) throw new Refused(400, '?end= must be after ?start=');
+      // Only a video body reaches here unread (cli/runtime/http-errors.ts reads the others).
+      if (!/^video\/mp4\s*(;|$)/i.test(req.headers['content-type'] ?? ''))
+        throw new Refused(
+          415,
+          `send the clip as Content-Type: video/mp4 (got ${JSON.stringify((req.headers['content-type'] ?? 'none').slice(0, 60))})`,
+        );
       const length = req.headers['content-length'];
       const out = await svc().acceptClip({
         cameraId: id,
@@ -174,7 +180,9 @@ export function recordingsRouter(o: RecordingApiOptions): Router {
         ...(length !== undefined && /^\d+$/.test(length) && { declaredBytes: Number(length) }),
       });
       if (out.stored) o.log(`stored the clip of event ${eventId} sent by ${id} (${out.clip?.bytes ?? 0} bytes)`);
-      res.status(out.stored ? 201 : 200).json({ status: 'ok', stored: out.stored, ...(out.reason && { reason: out.reason }), clip: out.clip ?? null });
+      res
+        .status(out.stored ? 201 : 200)
+        .json({ status: 'ok', stored: out.stored, ...(out.reason && { reason: out.reason }), clip: out.clip ?? null });
     }),
   );
 

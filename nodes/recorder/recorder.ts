@@ -128,6 +128,9 @@ export default function register(RED: NodeAPI): void {
             store: store.recordings(),
             cloudUrl: config.upload.url,
             token: config.upload.token,
+            // The cloud cuts its own clip of an event at about the time the Pi does, once a segment past the
+            // post-roll arrives (at most two segments and 3 s late): offered after that, a clip it has is not sent.
+            settleMs: (2 * config.segmentSeconds + 10) * 1000,
             log: (t) => node.log(scrub(t)),
             warn: (t) => node.warn(scrub(t)),
             changed,

@@ -179,10 +179,28 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'DELETE', path: API_PATHS.liveViewer, owner: 'vbc01-live', auth: 'stream-token', what: 'WHEP: stop watching' },
   // ---- recordings and event clips (flows/cloud.json → recorder, its own router)
   { method: 'GET', path: API_PATHS.recordings, owner: 'recorder', auth: 'api', what: 'recording disk use per camera' },
-  { method: 'GET', path: API_PATHS.recordingTimeline, owner: 'recorder', auth: 'api', what: "a camera's segments and event clips in a time range" },
-  { method: 'GET', path: API_PATHS.recordingVideo, owner: 'recorder', auth: 'api', what: 'MP4 of a time range (?start=&end=, Unix ms), ranges answered' },
+  {
+    method: 'GET',
+    path: API_PATHS.recordingTimeline,
+    owner: 'recorder',
+    auth: 'api',
+    what: "a camera's segments and event clips in a time range",
+  },
+  {
+    method: 'GET',
+    path: API_PATHS.recordingVideo,
+    owner: 'recorder',
+    auth: 'api',
+    what: 'MP4 of a time range (?start=&end=, Unix ms), ranges answered',
+  },
   { method: 'GET', path: API_PATHS.recordingClip, owner: 'recorder', auth: 'api', what: "an event's clip as MP4, ranges answered" },
-  { method: 'POST', path: API_PATHS.recordingClip, owner: 'recorder', auth: 'api', what: "a Pi's clip of the event, recorded while its uplink was down (MP4 body, ?start=&end=)" },
+  {
+    method: 'POST',
+    path: API_PATHS.recordingClip,
+    owner: 'recorder',
+    auth: 'api',
+    what: "a Pi's clip of the event, recorded while its uplink was down (MP4 body, ?start=&end=)",
+  },
 ];
 
 /** A route's path as a regular expression over a request path (each `:name` one segment). */

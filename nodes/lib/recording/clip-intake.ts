@@ -105,7 +105,10 @@ async function admit(store: RecordingStore, a: ClipArrival): Promise<{ stored: f
   if (existing?.state === 'ready') return { stored: false, reason: 'the cloud already has a clip for this event' };
   if (existing?.state === 'recording') throw new ClipRefused(409, 'the cloud is still cutting its own clip of this event: try later');
   if (!(await store.event(a.cameraId, a.eventId)))
-    throw new ClipRefused(409, `event "${a.eventId}" of camera "${a.cameraId}" is not in the store yet (its messages may be on their way): try later`);
+    throw new ClipRefused(
+      409,
+      `event "${a.eventId}" of camera "${a.cameraId}" is not in the store yet (its messages may be on their way): try later`,
+    );
   return undefined;
 }
 
@@ -115,7 +118,10 @@ async function admit(store: RecordingStore, a: ClipArrival): Promise<{ stored: f
  */
 export async function takeClip(o: ClipIntakeOptions, a: ClipArrival): Promise<ClipIntakeResult> {
   if (a.declaredBytes !== undefined && a.declaredBytes > o.maxBytes)
-    throw new ClipRefused(413, `a clip may be at most ${Math.round(o.maxBytes / 1024 ** 2)} MB (this one is ${Math.round(a.declaredBytes / 1024 ** 2)} MB)`);
+    throw new ClipRefused(
+      413,
+      `a clip may be at most ${Math.round(o.maxBytes / 1024 ** 2)} MB (this one is ${Math.round(a.declaredBytes / 1024 ** 2)} MB)`,
+    );
   const already = await admit(o.store, a);
   if (already) {
     a.body.resume(); // read and dropped, so the connection can carry the answer

@@ -1,14 +1,15 @@
 /**
  * A Pi's side of "the clips arrive later" (issue 19): each clip the Pi cut is offered to the cloud
- * once it is a minute old (by then the cloud's own clip of the event, cut from the stream it got,
+ * once it has settled (`settleMs`; by then the cloud's own clip of the event, cut from the stream it got,
  * is ready or has failed). The cloud is asked first (HEAD of the clip's API path): one it has is
  * not sent. Otherwise the MP4 is posted to the recorder's clip route (nodes/recorder/api.ts), which
  * checks it and links it to the event. What the cloud answered is kept in the clip's row (migration
  * 15), so nothing acknowledged is sent again, across restarts too:
  *   2xx                       sent (stored, or the cloud had a clip already)
- *   400, 404, 413, 415, 422   refused, with the cloud's reason: never offered again
- *   409, 408, 429, 401, 403, 5xx   tried again later with backoff (the event's messages are still in the
- *                             outbox, the login is wrong…), at most MAX_ATTEMPTS times
+ *   400, 413, 415, 422 …      refused, with the cloud's reason: never offered again
+ *   409, 404, 408, 429, 401, 403, 5xx   tried again later with backoff (the event's messages are still
+ *                             in the outbox, the cloud's recorder is not running yet, the login is
+ *                             wrong…), at most MAX_ATTEMPTS times
  *   no answer (uplink down)   the pass ends; the next one comes with backoff, and counts no attempt
  */
 import { createReadStream } from 'node:fs';
@@ -27,7 +28,7 @@ export interface ClipUploaderOptions {
   cloudUrl: string;
   /** an API token of the cloud (PICAM_API_TOKENS there), sent as a Bearer token */
   token?: string;
-  /** how long a clip waits after it is cut before it is offered (default a minute) */
+  /** how long a clip waits after it is cut before it is offered: the cloud's own cut of it is done by then (default a minute) */
   settleMs?: number;
   /** how often it looks for clips to offer while the uplink works (default 15 s) */
   everyMs?: number;
@@ -39,11 +40,11 @@ export interface ClipUploaderOptions {
 /** 409 and its kind, twice a minute at first, then every 10 min: about a day before a clip is given up. */
 const MAX_ATTEMPTS = 150;
 const CLIP_RETRY = { baseMs: 30_000, maxMs: 600_000 };
-const UPLINK_RETRY = { baseMs: 5_000, maxMs: 60_000 };
+const UPLINK_RETRY = { baseMs: 5_000, maxMs: 30_000 };
 /** no byte moving for this long: the uplink is gone */
 const IDLE_MS = 60_000;
 
-const RETRY_STATUSES = new Set([401, 403, 408, 409, 425, 429]);
+const RETRY_STATUSES = new Set([401, 403, 404, 408, 409, 425, 429]);
 
 class NoAnswer extends Error {}
 
