@@ -108,7 +108,8 @@ function uploadTo(raw: string | undefined, token: string | undefined): RecorderC
   if (!text) return undefined;
   const url = URL.canParse(text) ? new URL(text) : undefined;
   if (!url || !/^https?:$/.test(url.protocol) || url.username || url.password)
-    throw new Error(`upload URL must be the cloud's http(s)://host:port, without a login (got "${text.slice(0, 80)}")`);
+    // Not quoted: it may hold a password.
+    throw new Error(`upload URL must be the cloud's http(s)://host:port, without a login (the token is a credential)`);
   return { url: url.toString(), ...(token && { token }) };
 }
 
