@@ -157,6 +157,51 @@ describe('a Pi recording through an uplink outage', { skip: skipWithoutFfmpeg },
     assert.equal(settled.attempts, 1, 'sent once');
   });
 
+  it('does not send a clip the cloud already has (asked first, never posted)', async () => {
+    assert.ok(eventId, 'the event of the test above');
+    const dir = tempDir('picam-pi-again-');
+    const store = await EventStore.open({ file: join(dir, 'pi.db') });
+    try {
+      // A second Pi index naming the same event, as after a restore from a backup: its file is not even readable.
+      const t = Date.now() - 60_000;
+      const recordings = store.recordings();
+      await recordings.finishClip(
+        {
+          cameraId: ID,
+          eventId,
+          state: 'ready',
+          startMs: t,
+          endMs: t + 5000,
+          durationMs: 5000,
+          bytes: 1,
+          file: `${ID}/clips/gone.mp4`,
+          reason: null,
+        },
+        t,
+      );
+      const uploader = new ClipUploader({
+        root: join(dir, 'rec'),
+        store: recordings,
+        cloudUrl: base,
+        token: TOKEN,
+        settleMs: 0,
+        log: () => undefined,
+        warn: () => undefined,
+        changed: () => undefined,
+      });
+      await uploader.pass();
+      assert.deepEqual(await recordings.uploadOf(ID, eventId), {
+        state: 'sent',
+        reason: 'the cloud already has a clip of this event',
+        attempts: 1,
+      });
+      assert.deepEqual(uploader.counters, { sent: 0, refused: 0, alreadyThere: 1 });
+      await uploader.close();
+    } finally {
+      await store.close();
+    }
+  });
+
   describe('bad clips', () => {
     const FORGER = 'forger-1';
     const FORGED_EVENT = 'forged-evt-1';
