@@ -140,6 +140,8 @@ export function settingsFor(env: Env): RoleSettings {
   Object.assign(flowEnv, liveRtspEnv(env, demo, flowEnv, resolve(dataDir, 'hls')));
   Object.assign(flowEnv, recordEnv(env, demo, flowEnv, dataDir, problems));
   Object.assign(flowEnv, piRecordEnv(env, role, flowEnv.PICAM_DEVICE_ID ?? '', dataDir, problems));
+  // The demo's Pi sends its clips to the demo's own API (open there), when it records.
+  if (demo && env.PICAM_CLOUD_URL === undefined) flowEnv.PICAM_CLOUD_URL = `http://127.0.0.1:${httpPort}`;
   // Parsed once, here, from the environment the role was read from; the runtime uses this result.
   let mediamtxAuth: AuthConfig = { devices: [], viewers: [] };
   try {
@@ -430,7 +432,7 @@ export const PI_RECORD_UDP = 'udp://127.0.0.1:8561';
  * copy in events mode, its index in a small SQLite file beside the outbox, bounded by clip age and a
  * free-space floor, and the clips sent to the cloud (PICAM_CLOUD_URL with an API token of the cloud)
  * when it has none. On in the pi role; the demo's cloud records the Pi camera itself, so off there
- * unless PICAM_PI_RECORD=on.
+ * unless PICAM_PI_RECORD=on (then its clips go to the demo's own API, and the CLI picks a free UDP port).
  */
 function piRecordEnv(env: Env, role: Role, id: string, dataDir: string, problems: string[]): Record<string, string> {
   const on = (env.PICAM_PI_RECORD || (role === 'pi' ? 'on' : 'off')).toLowerCase();
