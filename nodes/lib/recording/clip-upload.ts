@@ -60,6 +60,8 @@ export class ClipUploader {
   private run?: Promise<void>;
   private uplinkFailures = 0;
   private closed = false;
+  /** ends a request in flight on close: a clip going up a slow uplink must not hold a redeploy */
+  private readonly abort = new AbortController();
   private readonly base: URL;
 
   constructor(private readonly o: ClipUploaderOptions) {
@@ -80,13 +82,15 @@ export class ClipUploader {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    this.abort.abort();
     await this.run;
   }
 
   private schedule(ms: number): void {
     clearTimeout(this.timer);
     if (this.closed) return;
-    this.timer = setTimeout(() => void this.pass().finally(() => this.schedule(this.nextPassMs())), ms);
+    const next = () => this.schedule(this.nextPassMs());
+    this.timer = setTimeout(() => void this.pass().then(next, (err: Error) => (this.o.warn(`sending clips: ${err.message}`), next())), ms);
   }
 
   private nextPassMs(): number {
@@ -103,7 +107,13 @@ export class ClipUploader {
         this.uplinkFailures = 0;
         this.note(clip, outcome);
       } catch (err) {
-        if (!(err instanceof NoAnswer)) throw err;
+        if (!(err instanceof NoAnswer)) {
+          // The index could not be read or written, or the answer broke off: the next pass tries again.
+          this.lastProblem = `clip of event ${clip.eventId}: ${(err as Error).message}`;
+          this.o.warn(`sending clips: ${(err as Error).message}`);
+          this.o.changed();
+          return;
+        }
         this.uplinkFailures++;
         this.lastProblem = `the cloud does not answer (${err.message}): ${due.length} clip${due.length > 1 ? 's' : ''} wait`;
         this.o.changed();
@@ -160,7 +170,11 @@ export class ClipUploader {
     if (body) Object.assign(headers, { 'Content-Type': 'video/mp4', 'Content-Length': String(body.bytes) });
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const req = send(url, { method, headers, timeout: IDLE_MS }, (res) => void readAnswer(res).then(resolve, reject));
+      const req = send(
+        url,
+        { method, headers, timeout: IDLE_MS, signal: this.abort.signal },
+        (res) => void readAnswer(res).then(resolve, reject),
+      );
       req.on('timeout', () => req.destroy(new Error(`nothing moved for ${IDLE_MS / 1000} s`)));
       req.on('error', (err) => reject(new NoAnswer(err.message)));
       if (!body) return void req.end();
