@@ -182,6 +182,14 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     });
   }
 
+  /** The last time the tap's copy grew: the camera is delivering. */
+  private tapAdvance = { bytes: 0, at: 0 };
+
+  private noteTap(run: Run): void {
+    const bytes = run.tap?.outlet.writtenBytes;
+    if (bytes !== undefined && bytes !== this.tapAdvance.bytes) this.tapAdvance = { bytes, at: Date.now() };
+  }
+
   private startTap(run: Run, recordTo: string): void {
     const child = this.spawn(tapCommand(this.cfg, recordTo), ['pipe', 'ignore', 'pipe']);
     // Dropped until the next key frame when it falls behind: the recording has a gap, the stream none.
@@ -218,9 +226,19 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   }
 
   private checkStall(run: Run): void {
+    this.noteTap(run);
     // Only a running relay (or a source without one) reports frames: while it backs off there is nothing to judge by.
     if (this.run !== run || (!run.relay && this.cfg.rtspUrl) || Date.now() - this.lastAdvanceAt < this.cfg.stallTimeoutMs) return;
     const reason = `no new frame for ${Math.round((Date.now() - this.lastAdvanceAt) / 1000)} s`;
+    if (run.relay && run.tap && Date.now() - this.tapAdvance.at < this.cfg.stallTimeoutMs) {
+      // The camera still delivers (the tap's copy grows) and the relay alone hangs: a server that does not
+      // answer (an uplink that drops packets). Only the relay goes (its exit retries it with backoff), so the
+      // Pi goes on recording locally.
+      this.lastError = `relay: ${reason}`;
+      void run.relay.child.stop(this.opts.graceMs ?? 3000);
+      this.lastAdvanceAt = Date.now();
+      return;
+    }
     this.lastError = reason;
     this.stderrTail = run.source.stderrTail().map(redactText);
     this.setState('stalled', reason);
