@@ -8,7 +8,8 @@
  *   restarted with backoff while the source keeps running (the camera stays
  *   open; the new relay starts at the next key frame).
  * - No new frame from the relay for stallTimeoutMs, or a source that exits:
- *   everything is stopped and started again, with backoff.
+ *   everything is stopped and started again, with backoff; but while the tap's
+ *   copy still grows (the camera delivers), only the relay is.
  * - The analyser failing never touches the stream: it restarts with backoff.
  * - With `recordTo`, a tap (ffmpeg copying the H.264 as MPEG-TS to a local UDP port, for the Pi's
  *   own recorder) runs beside the relay: it does not need the uplink, so the Pi keeps recording
