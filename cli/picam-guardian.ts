@@ -117,6 +117,10 @@ async function main(argv: string[]): Promise<void> {
     const ipcam = gstRtspPython() ? demoIpcamRecordSource(env, ipcamLogin) : '';
     env.PICAM_RECORD_SOURCES = [pi, ipcam].filter(Boolean).join(',');
   }
+  // The Pi's own recording (the pi role, or the demo told to): a free port for its copy of the camera, as above,
+  // so two runtimes on one machine (tests, a demo beside a Pi runtime) never read each other's video.
+  const piRecords = env.PICAM_ROLE === 'pi' ? env.PICAM_PI_RECORD !== 'off' : env.PICAM_ROLE === 'demo' && env.PICAM_PI_RECORD === 'on';
+  if (piRecords && !env.PICAM_PI_RECORD_UDP) env.PICAM_PI_RECORD_UDP = `udp://127.0.0.1:${await freeUdpPort()}`;
   const role = settingsFor(env);
   const runtime = await startRuntime(
     role,

@@ -77,16 +77,19 @@ function asHttpInWouldRead(contentType: string | undefined, body: Buffer): strin
 }
 
 const isMultipart = (req: IncomingMessage) => /^multipart\//i.test(req.headers['content-type'] ?? '');
+/** A video body (a Pi's clip, issue 19) is streamed to disk by its route, which bounds and checks it (nodes/lib/recording/clip-intake.ts). */
+const isVideo = (req: IncomingMessage) => /^video\//i.test(req.headers['content-type'] ?? '');
 
 /**
  * Any other body, read up to `limit`. Multipart bodies are left to `http in`
  * nodes with uploads on (they need the stream); only their announced length is checked.
+ * Video bodies are left to the route that takes them, whole.
  */
 function boundedRawBody(limit: string | number): RequestHandler {
   const read = express.raw({ type: () => true, limit });
   const max = typeof limit === 'number' ? limit : parseSize(limit);
   return (req, res, next) => {
-    if ((req as { _body?: boolean })._body) return next();
+    if ((req as { _body?: boolean })._body || isVideo(req)) return next();
     if (isMultipart(req)) {
       const length = Number(req.headers['content-length'] ?? 0);
       if (length > max) return next(Object.assign(new Error('request entity too large'), { type: 'entity.too.large', limit: max }));

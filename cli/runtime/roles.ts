@@ -149,6 +149,9 @@ export function settingsFor(env: Env): RoleSettings {
   Object.assign(flowEnv, piFlowEnv(env, role, flowEnv.PICAM_PREFIX!, problems), outboxEnv(env, dataDir));
   Object.assign(flowEnv, liveRtspEnv(env, demo, flowEnv, resolve(dataDir, 'hls')));
   Object.assign(flowEnv, recordEnv(env, demo, flowEnv, dataDir, problems));
+  Object.assign(flowEnv, piRecordEnv(env, role, flowEnv.PICAM_DEVICE_ID ?? '', dataDir, problems));
+  // The demo's Pi sends its clips to the demo's own API (open there), when it records.
+  if (demo && env.PICAM_CLOUD_URL === undefined) flowEnv.PICAM_CLOUD_URL = `http://127.0.0.1:${httpPort}`;
   // Parsed once, here, from the environment the role was read from; the runtime uses this result.
   let mediamtxAuth: AuthConfig = { devices: [], viewers: [] };
   try {
@@ -432,6 +435,33 @@ function ipcamFlowEnv(env: Env, problems: string[]): Record<string, string> {
     PICAM_IPCAM_MAIN_URL: env.PICAM_IPCAM_MAIN_URL ?? '',
     PICAM_IPCAM_USER: env.PICAM_IPCAM_USER ?? '',
     PICAM_IPCAM_PASSWORD: env.PICAM_IPCAM_PASSWORD ?? '',
+  };
+}
+
+/** Where the Pi camera's local copy goes for the Pi's own recorder (rpicam-rtsp's tap). */
+export const PI_RECORD_UDP = 'udp://127.0.0.1:8561';
+
+/**
+ * The Pi's own recording (flows/pi.json, recorder "local recording"; issue 19): the camera's local
+ * copy in events mode, its index in a small SQLite file beside the outbox, bounded by clip age and a
+ * free-space floor, and the clips sent to the cloud (PICAM_CLOUD_URL with an API token of the cloud)
+ * when it has none. On in the pi role; the demo's cloud records the Pi camera itself, so off there
+ * unless PICAM_PI_RECORD=on (then its clips go to the demo's own API, and the CLI picks a free UDP port).
+ */
+function piRecordEnv(env: Env, role: Role, id: string, dataDir: string, problems: string[]): Record<string, string> {
+  const on = (env.PICAM_PI_RECORD || (role === 'pi' ? 'on' : 'off')).toLowerCase();
+  if (!['on', 'off'].includes(on)) problems.push(`PICAM_PI_RECORD must be on or off (got "${env.PICAM_PI_RECORD}")`);
+  const udp = on === 'on' ? env.PICAM_PI_RECORD_UDP || PI_RECORD_UDP : '';
+  return {
+    PICAM_PI_RECORD_UDP: udp,
+    PICAM_PI_RECORD_SOURCES: udp && id ? `${id}=${udp}` : '',
+    PICAM_PI_RECORD_DIR: env.PICAM_PI_RECORD_DIR || resolve(dataDir, 'pi-recordings'),
+    PICAM_PI_DB_FILE: env.PICAM_PI_DB_FILE || resolve(dataDir, 'pi-recordings.db'),
+    PICAM_PI_RECORD_FREE_GB: env.PICAM_PI_RECORD_FREE_GB || '1',
+    PICAM_PI_RECORD_FREE_PERCENT: env.PICAM_PI_RECORD_FREE_PERCENT || '15',
+    PICAM_PI_RECORD_RETAIN_CLIP_DAYS: env.PICAM_PI_RECORD_RETAIN_CLIP_DAYS || '7',
+    PICAM_CLOUD_URL: env.PICAM_CLOUD_URL ?? '',
+    PICAM_CLOUD_API_TOKEN: env.PICAM_CLOUD_API_TOKEN ?? '',
   };
 }
 

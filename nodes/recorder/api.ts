@@ -7,6 +7,9 @@
  *                                                     Unix ms, at most 2 days; default the last day
  *   GET /api/recordings/:cameraId/video?start=&end=   MP4 of a time range (at most an hour), cut without re-encoding
  *   GET /api/recordings/:cameraId/clips/:eventId      the event's clip as MP4 (a clip still recording: what there is so far)
+ *   POST /api/recordings/:cameraId/clips/:eventId?start=&end=   a Pi's clip of the event (the MP4 as the body),
+ *                                                     recorded while its uplink was down: 201 stored, 200 when the
+ *                                                     cloud has one already, 409 try later, 413/415/422 refused
  *
  * The MP4s answer range requests (206, Accept-Ranges, 416), as `video/mp4` with nosniff.
  * Refusals: 400 with the reason (bad id, bad or reversed times, too long a range), 404 (no such
@@ -14,6 +17,7 @@
  */
 import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
 import { MAX_TIMELINE_MS, MAX_VIDEO_MS } from '../lib/contract/recordings';
+import { ClipRefused } from '../lib/recording/clip-intake';
 import { OutsideRecordings } from '../lib/recording/paths';
 import type { RecorderService } from '../lib/recording/recorder-service';
 import { DEVICE_ID_PATTERN } from '../lib/types';
@@ -43,6 +47,12 @@ function cameraOf(req: Request): string {
   const id = String(req.params.cameraId);
   if (!DEVICE_ID_PATTERN.test(id)) throw new Refused(400, `camera id must match ${DEVICE_ID_PATTERN.source}`);
   return id;
+}
+
+function eventOf(req: Request): string {
+  const eventId = String(req.params.eventId);
+  if (eventId.length > MAX_EVENT_ID) throw new Refused(400, `event id longer than ${MAX_EVENT_ID} characters`);
+  return eventId;
 }
 
 /** A Unix-ms query value: absent gives `def`; anything else must be a whole number. */
@@ -135,8 +145,7 @@ export function recordingsRouter(o: RecordingApiOptions): Router {
     '/:cameraId/clips/:eventId',
     wrap(async (req, res, next) => {
       const id = cameraOf(req);
-      const eventId = String(req.params.eventId);
-      if (eventId.length > MAX_EVENT_ID) throw new Refused(400, `event id longer than ${MAX_EVENT_ID} characters`);
+      const eventId = eventOf(req);
       const { row, file } = await svc().clipFile(id, eventId);
       if (!row) throw new Refused(404, `no clip for event "${eventId.slice(0, 80)}" of camera "${id}"`);
       if (row.state === 'failed') throw new Refused(404, `the clip failed: ${row.reason ?? 'unknown reason'}`);
@@ -148,10 +157,44 @@ export function recordingsRouter(o: RecordingApiOptions): Router {
     }),
   );
 
-  const onError: ErrorRequestHandler = (err: Error & { status?: number }, _req, res, next) => {
+  router.post(
+    '/:cameraId/clips/:eventId',
+    wrap(async (req, res) => {
+      const id = cameraOf(req);
+      const eventId = eventOf(req);
+      const [start, end] = range(req, ['start', 'end'], MAX_VIDEO_MS);
+      if (end === start) throw new Refused(400, '?end= must be after ?start=');
+      // Only a video body reaches here unread (cli/runtime/http-errors.ts reads the others).
+      if (!/^video\/mp4\s*(;|$)/i.test(req.headers['content-type'] ?? ''))
+        throw new Refused(
+          415,
+          `send the clip as Content-Type: video/mp4 (got ${JSON.stringify((req.headers['content-type'] ?? 'none').slice(0, 60))})`,
+        );
+      const length = req.headers['content-length'];
+      const out = await svc().acceptClip({
+        cameraId: id,
+        eventId,
+        startMs: start,
+        endMs: end,
+        body: req,
+        ...(length !== undefined && /^\d+$/.test(length) && { declaredBytes: Number(length) }),
+      });
+      if (out.stored) o.log(`stored the clip of event ${eventId} sent by ${id} (${out.clip?.bytes ?? 0} bytes)`);
+      res
+        .status(out.stored ? 201 : 200)
+        .json({ status: 'ok', stored: out.stored, ...(out.reason && { reason: out.reason }), clip: out.clip ?? null });
+    }),
+  );
+
+  const onError: ErrorRequestHandler = (err: Error & { status?: number }, req, res, next) => {
     if (res.headersSent) return next(err);
     if (err instanceof Refused) return void fail(res, err.status, err.message);
     if (err instanceof OutsideRecordings) return void fail(res, 403, err.message);
+    if (err instanceof ClipRefused) {
+      // A body refused before it was read in full: the rest is not read, so the connection goes with the answer.
+      if (!req.complete) res.set('Connection', 'close');
+      return void fail(res, err.status, err.message);
+    }
     if (err.status && err.status >= 400 && err.status < 500) return void fail(res, err.status, err.message);
     o.log(`recordings API: ${err.message}`);
     fail(res, 503, `the recordings cannot be read now (${err.message.slice(0, 200)})`);

@@ -4,7 +4,10 @@
  * MediaMTX recorded through the runtime's internal hook, cuts each event's clip from the
  * segments around it, keeps the disk within its retention rules and serves /api/recordings.
  *   input:    store records (sqlite-events output 1, one per message or an array): activity
- *             starts and stops of recorded cameras open and end their clips; others pass by
+ *             starts and stops of recorded cameras open and end their clips; others pass by.
+ *             On a Pi: the camera's own activity messages (`…/{id}/activity/start|stop`).
+ * On a Pi (issue 19, "the clips arrive later") it records the camera's local copy, serves no routes,
+ * and with an upload URL sends each clip the cloud has none of once the uplink works (clip-upload.ts).
  *   output 1: `clip/ready` / `clip/failed` with a ClipReadyPayload (nodes/lib/contract/recordings.ts)
  *   output 2: alerts (`storage-low`, `storage-ok`) for the alert nodes
  */
@@ -16,12 +19,14 @@ import { API_PATHS, apiUrl, RECORDING_ROUTES_ROOT } from '../lib/contract/api-ro
 import { useDatabase } from '../lib/database-user';
 import { exposeCounters } from '../lib/metrics';
 import type { NodeConstructor } from '../lib/node-config';
+import { ClipUploader } from '../lib/recording/clip-upload';
 import { RecorderService } from '../lib/recording/recorder-service';
 import { registerSegmentSink } from '../lib/recording/segment-sink';
 import { StatusReporter, type StatusLevel } from '../lib/status';
 import type { PicamDatabaseNode } from '../lib/store/database-node';
 import type { EventStore } from '../lib/store/store';
 import { recordingsRouter } from './api';
+import { deviceActivity } from './device-activity';
 import { recorderConfig, type RecorderConfig, type RecorderCredentials, type RecorderDef } from './settings';
 
 type Send = (msg: Array<NodeMessage | null>) => void;
@@ -52,6 +57,7 @@ export default function register(RED: NodeAPI): void {
     const scrub = scrubber(config.secrets);
     const db = def.database ? (RED.nodes.getNode(def.database) as PicamDatabaseNode | null) : null;
     let service: RecorderService | undefined;
+    let uploader: ClipUploader | undefined;
     let bytes = { segments: 0, clips: 0, free: 0, floor: 0 };
     const unmounts: Array<() => void> = [];
 
@@ -62,6 +68,8 @@ export default function register(RED: NodeAPI): void {
       const running = recorded.filter((c) => c.running).length;
       const pending = s.pendingClips ? ` · ${s.pendingClips} clip${s.pendingClips > 1 ? 's' : ''} pending` : '';
       const used = ` · ${mb(bytes.segments + bytes.clips)}`;
+      if (uploader?.lastProblem)
+        return ['warn', scrub(`${running}/${recorded.length} recording${used} · ${uploader.lastProblem}`).slice(0, 120)];
       if (s.low) return ['error', `disk below its floor (${mb(bytes.free)} free)${used}`];
       if (recorded.some((c) => c.input) && running < recorded.filter((c) => c.input).length && s.lastFailure)
         return ['warn', scrub(`${running}/${recorded.length} recording · ${s.lastFailure}`).slice(0, 120)];
@@ -112,18 +120,36 @@ export default function register(RED: NodeAPI): void {
           warn: (t) => node.warn(scrub(t)),
           changed,
         });
-        unmounts.push(registerSegmentSink(node.id, (seg) => service!.addSegment(seg)));
+        if (config.serve) unmounts.push(registerSegmentSink(node.id, (seg) => service!.addSegment(seg)));
         await service.start();
+        if (config.upload) {
+          uploader = new ClipUploader({
+            root: config.root,
+            store: store.recordings(),
+            cloudUrl: config.upload.url,
+            token: config.upload.token,
+            // The cloud cuts its own clip of an event at about the time the Pi does, once a segment past the
+            // post-roll arrives (at most two segments and 3 s late): offered after that, a clip it has is not sent.
+            settleMs: (2 * config.segmentSeconds + 10) * 1000,
+            log: (t) => node.log(scrub(t)),
+            warn: (t) => node.warn(scrub(t)),
+            changed,
+          });
+          uploader.start();
+        }
         changed();
       },
       input: (_store, msg, _send, done) => {
-        for (const r of recordsIn(msg.payload)) if (r.kind === 'activity-start' || r.kind === 'activity-stop') service?.activity(r);
+        const own = deviceActivity(msg.topic, msg.payload);
+        for (const r of own ? [own] : recordsIn(msg.payload))
+          if (r.kind === 'activity-start' || r.kind === 'activity-stop') service?.activity(r);
         done();
       },
       close: async () => {
         clearTimeout(usageTimer);
         for (const u of unmounts.splice(0)) u();
         unexpose();
+        await uploader?.close();
         await service?.close();
         status.clear();
       },
@@ -134,6 +160,8 @@ export default function register(RED: NodeAPI): void {
       id: node.id,
       read: () => ({
         ...(service?.counters ?? {}),
+        clipsUploaded: uploader?.counters.sent ?? 0,
+        clipsUploadRefused: uploader?.counters.refused ?? 0,
         pendingClips: service?.pendingClips ?? 0,
         freeBytes: bytes.free,
         floorBytes: bytes.floor,
@@ -142,24 +170,25 @@ export default function register(RED: NodeAPI): void {
       }),
       series: () => perCamera,
     });
-    unmounts.push(
-      mountRouter(
-        RED,
-        RECORDING_ROUTES_ROOT,
-        recordingsRouter({
-          service: () => service,
-          known: async (id) =>
-            !!service &&
-            (service.cameras().some((c) => c.cameraId === id) ||
-              (await database.store!.recordings().totals()).some((t) => t.cameraId === id)),
-          log: (t) => node.log(t),
-        }),
-      ),
-    );
+    if (config.serve)
+      unmounts.push(
+        mountRouter(
+          RED,
+          RECORDING_ROUTES_ROOT,
+          recordingsRouter({
+            service: () => service,
+            known: async (id) =>
+              !!service &&
+              (service.cameras().some((c) => c.cameraId === id) ||
+                (await database.store!.recordings().totals()).some((t) => t.cameraId === id)),
+            log: (t) => node.log(t),
+          }),
+        ),
+      );
     if (!db) status.now('error', 'no database: the recorder needs a picam-database config node');
     else status.now('busy', 'opening the database');
   }
   RED.nodes.registerType('recorder', Recorder as unknown as NodeConstructor, {
-    credentials: { rtspUser: { type: 'text' }, rtspPassword: { type: 'password' } },
+    credentials: { rtspUser: { type: 'text' }, rtspPassword: { type: 'password' }, uploadToken: { type: 'password' } },
   });
 }

@@ -8,7 +8,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { NodeDef } from 'node-red';
 import { RECORDING_MODES, type RecordingMode } from '../lib/contract/recordings';
 import type { RecordedCamera, RecorderOptions } from '../lib/recording/recorder-service';
-import { parseList, parseNumber, SETTINGS, type SettingName } from '../lib/settings';
+import { parseBoolean, parseList, parseNumber, SETTINGS, type SettingName } from '../lib/settings';
 import { DEVICE_ID_PATTERN } from '../lib/types';
 import { hiddenInputArgs, concatScript, rtspFailure } from '../lib/rtsp/rtsp-input';
 import { parseRtspSources, sourceWhere, type RtspSourceSpec } from '../lib/rtsp/rtsp-sources';
@@ -33,11 +33,17 @@ export interface RecorderDef extends NodeDef {
   freePercent?: Raw;
   freeGB?: Raw;
   ffmpegPath?: string;
+  /** a Pi's recorder: the cloud runtime's URL its clips are sent to ('' = kept here only) */
+  uploadUrl?: string;
+  /** whether this recorder serves /api/recordings and MediaMTX's segments (a Pi's does not) */
+  serve?: boolean | string;
 }
 
 export interface RecorderCredentials {
   rtspUser?: string;
   rtspPassword?: string;
+  /** the cloud's API token the clips are sent with */
+  uploadToken?: string;
 }
 
 /** What the node's properties and environment configure of the service's options. */
@@ -46,6 +52,9 @@ export interface RecorderConfig extends Pick<
   'root' | 'defaultMode' | 'preRollMs' | 'postRollMs' | 'maxClipMs' | 'segmentSeconds' | 'rules' | 'ffmpegPath'
 > {
   cameras: RecordedCamera[];
+  /** where clips are sent, with the token (a Pi's recorder) */
+  upload?: { url: string; token?: string };
+  serve: boolean;
   /** the passwords of the sources, to scrub from anything that leaves the node */
   secrets: string[];
 }
@@ -91,6 +100,17 @@ function udpSources(entries: readonly string[]): Map<string, string> {
     out.set(id, `udp://${url.host}`);
   }
   return out;
+}
+
+/** The cloud URL clips are sent to: http(s), no login in it (the token is a credential). */
+function uploadTo(raw: string | undefined, token: string | undefined): RecorderConfig['upload'] {
+  const text = (raw ?? '').trim();
+  if (!text) return undefined;
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  if (!url || !/^https?:$/.test(url.protocol) || url.username || url.password)
+    // Not quoted: it may hold a password.
+    throw new Error(`upload URL must be the cloud's http(s)://host:port, without a login (the token is a credential)`);
+  return { url: url.toString(), ...(token && { token }) };
 }
 
 export function recorderConfig(def: RecorderDef, credentials: RecorderCredentials = {}, baseDir = process.cwd()): RecorderConfig {
@@ -141,6 +161,8 @@ export function recorderConfig(def: RecorderDef, credentials: RecorderCredential
       freeGB: setting(def, 'recordFreeGB'),
     },
     ...(def.ffmpegPath?.trim() && { ffmpegPath: def.ffmpegPath.trim() }),
-    secrets: [...new Set(secrets)],
+    upload: uploadTo(def.uploadUrl, credentials.uploadToken),
+    serve: parseBoolean('serve', def.serve, true),
+    secrets: [...new Set([...secrets, ...(credentials.uploadToken ? [credentials.uploadToken] : [])])],
   };
 }

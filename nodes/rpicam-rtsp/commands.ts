@@ -140,6 +140,17 @@ export function relayCommand(cfg: StreamConfig): Command {
   return { command: cfg.ffmpegPath, args };
 }
 
+/**
+ * Copies stdin, as MPEG-TS, to a UDP port of this host where the Pi's recorder listens
+ * (`recordTo`, udp://127.0.0.1:port): the video is never re-encoded, and no uplink is involved.
+ */
+export function tapCommand(cfg: StreamConfig, recordTo: string): Command {
+  const args = [...QUIET, ...rawH264Input(cfg.framerate), '-map', '0:v:0', '-c', 'copy'];
+  if (cfg.source !== 'rpicam' || cfg.lowLatency) args.push('-bsf:v', 'setts=pts=DTS');
+  args.push(...FLUSH, '-f', 'mpegts', `${recordTo}?pkt_size=1316`);
+  return { command: cfg.ffmpegPath, args };
+}
+
 /** Decodes stdin: JPEGs (image2pipe) on stdout, grey motionWidth×motionHeight frames on fd 3. */
 export function analyserCommand(cfg: StreamConfig, analysis: AnalysisConfig): Command {
   const a = analysis;

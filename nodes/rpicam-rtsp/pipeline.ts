@@ -8,14 +8,18 @@
  *   restarted with backoff while the source keeps running (the camera stays
  *   open; the new relay starts at the next key frame).
  * - No new frame from the relay for stallTimeoutMs, or a source that exits:
- *   everything is stopped and started again, with backoff.
+ *   everything is stopped and started again, with backoff; but while the tap's
+ *   copy still grows (the camera delivers), only the relay is.
  * - The analyser failing never touches the stream: it restarts with backoff.
+ * - With `recordTo`, a tap (ffmpeg copying the H.264 as MPEG-TS to a local UDP port, for the Pi's
+ *   own recorder) runs beside the relay: it does not need the uplink, so the Pi keeps recording
+ *   while the relay backs off (issue 19). It fails alone too, and restarts with backoff.
  */
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { backoffMs } from '../lib/backoff';
 import { describeExit, spawnChild, type Child } from '../lib/child-process';
-import { analyserCommand, redactText, relayCommand, sourceCommand, type Command } from './commands';
+import { analyserCommand, redactText, relayCommand, sourceCommand, tapCommand, type Command } from './commands';
 import { greyFrames, H264Fanout, type Outlet } from './pipes';
 import { ProgressParser, type FfmpegProgress } from './progress';
 import type { AnalysisConfig, GreyFrame, PipelineState, PipelineStats, StreamConfig } from './types';
@@ -40,13 +44,14 @@ export interface PipelineOptions {
 /** A process that ran this long before it failed starts its backoff again from the beginning. */
 const STABLE_MS = 10_000;
 
-type Attempt = 'run' | 'relay' | 'analyser';
+type Attempt = 'run' | 'relay' | 'analyser' | 'tap';
 
 interface Run {
   source: Child;
   fanout: H264Fanout;
   relay?: { child: Child; outlet: Outlet };
   analyser?: { child: Child; outlet: Outlet };
+  tap?: { child: Child; outlet: Outlet };
 }
 
 export class Pipeline extends EventEmitter<PipelineEvents> {
@@ -55,7 +60,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   private readonly dying = new Set<Promise<void>>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private watchdog?: NodeJS.Timeout;
-  private readonly attempts: Record<Attempt, number> = { run: 0, relay: 0, analyser: 0 };
+  private readonly attempts: Record<Attempt, number> = { run: 0, relay: 0, analyser: 0, tap: 0 };
   private current: PipelineState = 'stopped';
   private progress: Pick<PipelineStats, 'fps' | 'bitrateKbps' | 'frames' | 'dropped'> = { fps: 0, bitrateKbps: 0, frames: 0, dropped: 0 };
   private lastAdvanceAt = 0;
@@ -80,9 +85,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   }
 
   /** The running processes' ids (for diagnostics and tests). */
-  get pids(): { source?: number; relay?: number; analyser?: number } {
+  get pids(): { source?: number; relay?: number; analyser?: number; tap?: number } {
     const r = this.run;
-    return { source: r?.source.pid, relay: r?.relay?.child.pid, analyser: r?.analyser?.child.pid };
+    return { source: r?.source.pid, relay: r?.relay?.child.pid, analyser: r?.analyser?.child.pid, tap: r?.tap?.child.pid };
   }
 
   start(): void {
@@ -135,6 +140,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     if (reports) this.readProgress(run, source);
     else this.startRelay(run);
     if (this.cfg.analysis) this.startAnalyser(run, this.cfg.analysis);
+    if (this.cfg.recordTo) this.startTap(run, this.cfg.recordTo);
     const every = Math.max(100, Math.min(1000, this.cfg.stallTimeoutMs / 4));
     this.watchdog = setInterval(() => this.checkStall(run), every);
   }
@@ -177,8 +183,28 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     });
   }
 
+  /** The last time the tap's copy grew: the camera is delivering. */
+  private tapAdvance = { bytes: 0, at: 0 };
+
+  private noteTap(run: Run): void {
+    const bytes = run.tap?.outlet.writtenBytes;
+    if (bytes !== undefined && bytes !== this.tapAdvance.bytes) this.tapAdvance = { bytes, at: Date.now() };
+  }
+
+  private startTap(run: Run, recordTo: string): void {
+    const child = this.spawn(tapCommand(this.cfg, recordTo), ['pipe', 'ignore', 'pipe']);
+    // Dropped until the next key frame when it falls behind: the recording has a gap, the stream none.
+    run.tap = { child, outlet: run.fanout.add(child.process.stdin!, 'drop') };
+    const startedAt = Date.now();
+    this.onExit(run, 'tap', child, (reason) => {
+      this.fire('warning', `local recording ${reason}; restarting it`);
+      if (Date.now() - startedAt >= STABLE_MS) this.attempts.tap = 0;
+      this.retry('tap', undefined, () => this.startTap(run, recordTo));
+    });
+  }
+
   /** Calls `then` with the reason when this run's relay or analyser exits by itself (not when the run is ended). */
-  private onExit(run: Run, part: 'relay' | 'analyser', child: Child, then: (reason: string) => void): void {
+  private onExit(run: Run, part: 'relay' | 'analyser' | 'tap', child: Child, then: (reason: string) => void): void {
     void child.exited.then((info) => {
       const current = run[part];
       if (this.run !== run || current?.child !== child) return;
@@ -201,9 +227,19 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   }
 
   private checkStall(run: Run): void {
+    this.noteTap(run);
     // Only a running relay (or a source without one) reports frames: while it backs off there is nothing to judge by.
     if (this.run !== run || (!run.relay && this.cfg.rtspUrl) || Date.now() - this.lastAdvanceAt < this.cfg.stallTimeoutMs) return;
     const reason = `no new frame for ${Math.round((Date.now() - this.lastAdvanceAt) / 1000)} s`;
+    if (run.relay && run.tap && Date.now() - this.tapAdvance.at < this.cfg.stallTimeoutMs) {
+      // The camera still delivers (the tap's copy grows) and the relay alone hangs: a server that does not
+      // answer (an uplink that drops packets). Only the relay goes (its exit retries it with backoff), so the
+      // Pi goes on recording locally.
+      this.lastError = `relay: ${reason}`;
+      void run.relay.child.stop(this.opts.graceMs ?? 3000);
+      this.lastAdvanceAt = Date.now();
+      return;
+    }
     this.lastError = reason;
     this.stderrTail = run.source.stderrTail().map(redactText);
     this.setState('stalled', reason);
@@ -228,7 +264,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
 
   private retry(what: Attempt, reason: string | undefined, again: () => void): void {
     const delay = backoffMs(++this.attempts[what], this.cfg.backoff);
-    if (what !== 'analyser') this.restarts++;
+    if (what !== 'analyser' && what !== 'tap') this.restarts++;
     if (reason !== undefined) this.setState('backing-off', `${reason}; retrying in ${(delay / 1000).toFixed(1)} s`);
     const timer = setTimeout(() => {
       this.timers.delete(timer);
@@ -247,7 +283,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     run.fanout.close();
-    const children = [run.source, run.relay?.child, run.analyser?.child].filter((c): c is Child => c !== undefined);
+    const children = [run.source, run.relay?.child, run.analyser?.child, run.tap?.child].filter((c): c is Child => c !== undefined);
     // An ffmpeg blocked reading stdin only sees SIGTERM after its next read: EOF lets it end at once.
     for (const c of children) c.process.stdin?.destroy();
     const graceMs = this.opts.graceMs ?? 3000;

@@ -40,6 +40,8 @@ export interface RpicamRtspDef extends NodeDef {
   mode: string;
   autoStart: boolean | string;
   pattern?: string;
+  /** udp://127.0.0.1:port: a copy of the video for the Pi's own recorder ('' = none) */
+  recordTo?: string;
 }
 
 export interface CameraSettings {
@@ -55,6 +57,17 @@ const SOURCES: readonly SourceKind[] = ['rpicam', 'v4l2', 'testsrc'];
 function inRange(name: string, value: number, min: number, max: number): number {
   if (!Number.isFinite(value) || value < min || value > max) throw new Error(`${name} must be between ${min} and ${max} (got ${value})`);
   return value;
+}
+
+/** The local tap's address: a UDP port of this host only (the recorder beside it listens there). */
+function recordTo(raw: string | undefined): string | undefined {
+  const text = (raw ?? '').trim();
+  if (!text) return undefined;
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  const local = url?.hostname === '127.0.0.1' || url?.hostname === 'localhost';
+  if (!url || url.protocol !== 'udp:' || !local || !url.port || url.pathname.replace('/', '') || url.search || url.username)
+    throw new Error(`local recording must be udp://127.0.0.1:port (got "${text.slice(0, 80)}")`);
+  return `udp://${url.host}`;
 }
 
 export function streamConfig(def: RpicamRtspDef, credentials: { user?: string; password?: string }): CameraSettings {
@@ -94,6 +107,7 @@ export function streamConfig(def: RpicamRtspDef, credentials: { user?: string; p
     v4l2Encoder: def.v4l2Encoder || 'h264_v4l2m2m',
     pattern: def.pattern === 'static' ? 'static' : 'moving',
     analysis: analysis ? { jpegFps: 2, jpegWidth: 640, motionFps: 5, motionWidth: 64, motionHeight: 48 } : undefined,
+    recordTo: recordTo(def.recordTo),
     stallTimeoutMs: inRange('stall time-out', numberSetting(def.stallSeconds, 10), 2, 600) * 1000,
     backoff: { baseMs: 1000, maxMs: 60_000 },
   };

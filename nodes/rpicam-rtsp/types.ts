@@ -33,6 +33,8 @@ export interface StreamConfig {
   v4l2Encoder: string;
   /** testsrc source: a moving picture (testsrc2, the default; motion detection sees it) or a still one (smptebars) */
   pattern?: 'moving' | 'static';
+  /** udp://127.0.0.1:port: a copy of the video (MPEG-TS) for the Pi's own recorder; none when undefined */
+  recordTo?: string;
   /** decoding for snapshots and motion; off when undefined (the relay alone, copy only) */
   analysis?: AnalysisConfig;
   /** no progress for this long: the pipeline is restarted */

@@ -203,6 +203,13 @@ export const API_ROUTES: readonly ApiRoute[] = [
     what: 'MP4 of a time range (?start=&end=, Unix ms), ranges answered',
   },
   { method: 'GET', path: API_PATHS.recordingClip, owner: 'recorder', auth: 'api', what: "an event's clip as MP4, ranges answered" },
+  {
+    method: 'POST',
+    path: API_PATHS.recordingClip,
+    owner: 'recorder',
+    auth: 'api',
+    what: "a Pi's clip of the event, recorded while its uplink was down (MP4 body, ?start=&end=)",
+  },
   // ---- Web Push (flows/cloud.json → webpush-alert, its own router)
   { method: 'GET', path: API_PATHS.pushKey, owner: 'webpush-alert', auth: 'api', what: "the runtime's VAPID public key" },
   { method: 'POST', path: API_PATHS.pushSubscriptions, owner: 'webpush-alert', auth: 'api', what: 'subscribe this browser to alerts' },

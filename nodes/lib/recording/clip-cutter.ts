@@ -32,7 +32,7 @@ export interface ClipCutterOptions {
 const MAX_CUTS = 2;
 
 /** A file name for an event id (ids may hold any character): the safe part plus a short hash of the whole. */
-function clipName(eventId: string): string {
+export function clipName(eventId: string): string {
   let h = 0;
   for (const c of eventId) h = (Math.imul(h, 31) + c.charCodeAt(0)) | 0;
   return `${eventId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80)}-${(h >>> 0).toString(36)}.mp4`;
@@ -118,6 +118,8 @@ export class ClipCutter {
 
   private async cut(w: ClipWindow): Promise<void> {
     if (this.closed) return;
+    // A clip is cut once: one already ready (a Pi sent it after an outage, or a stop came twice) stays.
+    if ((await this.o.store.clip(w.cameraId, w.eventId).catch(() => undefined))?.state === 'ready') return;
     const base = { cameraId: w.cameraId, eventId: w.eventId, url: this.o.clipUrl(w.cameraId, w.eventId) };
     try {
       const segments = await this.segments(w.cameraId, w.fromMs, w.toMs);

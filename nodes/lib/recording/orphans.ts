@@ -3,8 +3,8 @@
  * the runtime was stopping (or crashing) before it was indexed, a clip cut whose row never
  * committed, a half-written `.part`. Retention works from the index, so these would never be
  * deleted and the disk would slowly fill: the recorder sweeps them once at start. Files younger
- * than a minute are left alone (a segmenter may be writing them), as is everything that is not a
- * segment or a clip.
+ * than a minute are left alone (a segmenter may be writing them, or a Pi's clip arriving in
+ * `.incoming`), as is everything that is not a segment or a clip.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -48,6 +48,13 @@ export async function sweepOrphans(root: string, store: RecordingStore, nowMs = 
       await rm(abs, { force: true });
       deleted++;
     }
+  }
+  // A Pi's clip that was arriving when the runtime stopped (clip-intake.ts).
+  for (const n of list(join(root, '.incoming'))) {
+    const abs = join(root, '.incoming', n);
+    if (!old(abs)) continue;
+    await rm(abs, { force: true });
+    deleted++;
   }
   return deleted;
 }

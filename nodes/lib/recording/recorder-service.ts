@@ -9,10 +9,11 @@ import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClipReadyPayload, EventClip, RecordingMode, RecordingTimeline, RecordingUsage } from '../contract/recordings';
-import type { CLIP_FAILED_TOPIC, CLIP_READY_TOPIC } from '../contract/recordings';
+import { CLIP_READY_TOPIC, type CLIP_FAILED_TOPIC } from '../contract/recordings';
 import type { ClipRow, RecordingStore } from '../store/recordings';
 import type { ActivityRecord, Alert } from '../types';
-import { ClipCutter } from './clip-cutter';
+import { ClipCutter, clipName } from './clip-cutter';
+import { takeClip, type ClipArrival } from './clip-intake';
 import { EventClips } from './event-clips';
 import { sweepOrphans } from './orphans';
 import { indexName, recordingPath } from './paths';
@@ -43,6 +44,7 @@ export interface RecorderOptions {
   rules: RetentionRules;
   store: RecordingStore;
   ffmpegPath?: string;
+  ffprobePath?: string;
   statDisk?: StatDisk;
   /** how often retention runs (default a minute) */
   retentionEveryMs?: number;
@@ -62,6 +64,8 @@ export interface RecorderCounters {
   segmentsDeleted: number;
   clipsDeleted: number;
   refusedPaths: number;
+  /** clips a Pi sent and this recorder stored */
+  clipsReceived: number;
 }
 
 export class RecorderService {
@@ -72,6 +76,7 @@ export class RecorderService {
     segmentsDeleted: 0,
     clipsDeleted: 0,
     refusedPaths: 0,
+    clipsReceived: 0,
   };
   private readonly segmenters = new Map<string, Segmenter>();
   private readonly clips: EventClips;
@@ -338,6 +343,23 @@ export class RecorderService {
     const row = await this.o.store.clip(cameraId, eventId);
     if (!row?.file || row.state !== 'ready') return { row };
     return { row, file: recordingPath(this.o.root, row.file) };
+  }
+
+  /**
+   * A clip a Pi sent (recorded while its uplink was down): checked, stored as the event's clip and
+   * announced like one cut here. Throws ClipRefused with the reason.
+   */
+  async acceptClip(a: ClipArrival): Promise<{ stored: boolean; reason?: string; clip?: EventClip }> {
+    // At most the longest clip at 20 Mbit/s: a 300 s clip of the Pi camera (2 Mbit/s) is 75 MB.
+    const maxBytes = Math.max(16 * 1024 ** 2, (this.o.maxClipMs / 1000) * 2.5 * 1024 ** 2);
+    const out = await takeClip({ root: this.o.root, store: this.o.store, maxBytes, clipName, ffprobePath: this.o.ffprobePath }, a);
+    if (!out.stored) return out;
+    const { file, reason: _none, ...ready } = out.row;
+    const clip = this.clipOf({ ...out.row, updatedMs: Date.now() });
+    this.o.send(CLIP_READY_TOPIC, { ...ready, url: clip.url, file: recordingPath(this.o.root, file!) });
+    this.counters.clipsReceived++;
+    this.o.changed();
+    return { stored: true, clip };
   }
 
   /** An MP4 of [fromMs, toMs] of a camera's recording (cut once, kept a few minutes for range requests). */

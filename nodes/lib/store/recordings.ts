@@ -36,6 +36,19 @@ export interface CameraTotals {
   oldestMs: number | null;
 }
 
+/** A Pi's ready clip not yet settled with the cloud (migration 15). */
+export interface UnsentClip {
+  cameraId: string;
+  eventId: string;
+  startMs: number;
+  endMs: number;
+  file: string;
+  attempts: number;
+}
+
+/** How an offer to the cloud ended: settled for good, or to be tried again at `nextMs`. */
+export type UploadOutcome = { state: 'sent' | 'refused'; reason: string } | { state: 'retry'; reason: string; nextMs: number };
+
 export interface CameraEvent {
   eventId: string;
   activityType: string;
@@ -150,6 +163,49 @@ export class RecordingStore {
     await this.exclusive(async (db) => {
       for (const k of keys) await db.run('DELETE FROM recording_clips WHERE camera_id = ? AND event_id = ?', [k.cameraId, k.eventId]);
     });
+  }
+
+  /** Ready clips (cut by `readyBeforeMs`) not yet sent to the cloud whose next try is due, oldest first. */
+  unsentClips(nowMs: number, readyBeforeMs: number, limit = 20): Promise<UnsentClip[]> {
+    return this.reader.all<UnsentClip>(
+      `SELECT camera_id AS cameraId, event_id AS eventId, start_ms AS startMs, end_ms AS endMs, file, upload_attempts AS attempts
+       FROM recording_clips WHERE upload_state IS NULL AND state = 'ready' AND file IS NOT NULL AND upload_next_ms <= ?
+         AND updated_ms <= ?
+       ORDER BY upload_next_ms, start_ms LIMIT ?`,
+      [nowMs, readyBeforeMs, limit],
+    );
+  }
+
+  /** Records what an offer to the cloud came to (a retry counts an attempt and waits until `nextMs`). */
+  async settleUpload(cameraId: string, eventId: string, o: UploadOutcome): Promise<void> {
+    const settled = o.state === 'retry' ? null : o.state;
+    const next = o.state === 'retry' ? o.nextMs : 0;
+    await this.exclusive((db) =>
+      db.run(
+        `UPDATE recording_clips SET upload_state = ?, upload_reason = ?, upload_attempts = upload_attempts + 1, upload_next_ms = ?
+         WHERE camera_id = ? AND event_id = ?`,
+        [settled, o.reason.slice(0, 300), next, cameraId, eventId],
+      ),
+    );
+  }
+
+  /** What the upload of a clip came to (for status and tests). */
+  uploadOf(cameraId: string, eventId: string): Promise<{ state: string | null; reason: string | null; attempts: number } | undefined> {
+    return this.reader.get(
+      `SELECT upload_state AS state, upload_reason AS reason, upload_attempts AS attempts FROM recording_clips
+       WHERE camera_id = ? AND event_id = ?`,
+      [cameraId, eventId],
+    );
+  }
+
+  /** One activity event of a camera, or undefined: an uploaded clip must belong to an event the store has. */
+  event(cameraId: string, eventId: string): Promise<CameraEvent | undefined> {
+    return this.reader.get<CameraEvent>(
+      `SELECT event_id AS eventId, coalesce(activity_type, 'MOTION') AS activityType, sort_ts * 1000 AS startMs,
+         end_timestamp * 1000 AS endMs
+       FROM activity_events WHERE camera_id = ? AND event_id = ? LIMIT 1`,
+      [cameraId, eventId],
+    );
   }
 
   /** A camera's activity events in [fromMs, toMs] (their columns hold Unix seconds, seed 004). */

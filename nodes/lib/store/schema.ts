@@ -554,6 +554,21 @@ END;
 `,
   },
   {
+    version: 15,
+    description: "recordings: a Pi's clips waiting to be sent to the cloud, and what the cloud answered",
+    // Issue 19: a Pi records locally and sends the clips the cloud has none of once its uplink is
+    // back. upload_state is NULL until the clip is settled: 'sent' (the cloud stored it or already
+    // had one) or 'refused' (the cloud said why; never offered again). Attempts and the time of the
+    // next one pace the retries of a clip the cloud cannot take yet. Empty on the cloud.
+    sql: `
+ALTER TABLE recording_clips ADD COLUMN upload_state TEXT;
+ALTER TABLE recording_clips ADD COLUMN upload_reason TEXT;
+ALTER TABLE recording_clips ADD COLUMN upload_attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE recording_clips ADD COLUMN upload_next_ms INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX recording_clips_unsent ON recording_clips (upload_next_ms) WHERE upload_state IS NULL AND state = 'ready';
+`,
+  },
+  {
     version: 16,
     description: 'activity_events.zones: the masks-and-zones names an event touched',
     // Issue 20. A JSON array of zone names (["driveway"]), as our cameras send it; [] for motion

@@ -47,6 +47,35 @@ describe('roles: Node-RED settings from the environment', () => {
     assert.ok(!JSON.stringify(named.dashboard).includes('pw@'));
   });
 
+  it('the Pi records its camera locally and sends its clips to PICAM_CLOUD_URL; the demo only when asked, to its own API', () => {
+    const pi = settingsFor({
+      PICAM_ROLE: 'pi',
+      ...SECRETS,
+      PICAM_MQTT_HOST: 'cloud.example',
+      PICAM_DEVICE_ID: 'pi-7',
+      PICAM_DATA_DIR: '/var/lib/pg',
+    });
+    assert.deepEqual(pi.problems, []);
+    assert.equal(pi.flowEnv.PICAM_PI_RECORD_UDP, 'udp://127.0.0.1:8561');
+    assert.equal(pi.flowEnv.PICAM_PI_RECORD_SOURCES, 'pi-7=udp://127.0.0.1:8561');
+    assert.equal(pi.flowEnv.PICAM_PI_RECORD_DIR, '/var/lib/pg/pi-recordings');
+    assert.equal(pi.flowEnv.PICAM_PI_DB_FILE, '/var/lib/pg/pi-recordings.db');
+    assert.deepEqual(
+      [pi.flowEnv.PICAM_PI_RECORD_RETAIN_CLIP_DAYS, pi.flowEnv.PICAM_PI_RECORD_FREE_PERCENT, pi.flowEnv.PICAM_PI_RECORD_FREE_GB],
+      ['7', '15', '1'],
+    );
+    assert.equal(pi.flowEnv.PICAM_CLOUD_URL, '', 'no cloud address: the clips stay on the Pi');
+    const off = settingsFor({ PICAM_ROLE: 'pi', ...SECRETS, PICAM_MQTT_HOST: 'cloud.example', PICAM_PI_RECORD: 'off' });
+    assert.deepEqual([off.flowEnv.PICAM_PI_RECORD_UDP, off.flowEnv.PICAM_PI_RECORD_SOURCES], ['', '']);
+    const demo = settingsFor({});
+    assert.equal(demo.flowEnv.PICAM_PI_RECORD_SOURCES, '', "the demo's cloud records the Pi camera itself");
+    const demoOn = settingsFor({ PICAM_PI_RECORD: 'on', PICAM_HTTP_PORT: '1999' });
+    assert.equal(demoOn.flowEnv.PICAM_PI_RECORD_SOURCES, 'picam-1=udp://127.0.0.1:8561');
+    assert.equal(demoOn.flowEnv.PICAM_CLOUD_URL, 'http://127.0.0.1:1999');
+    const bad = settingsFor({ PICAM_ROLE: 'pi', ...SECRETS, PICAM_MQTT_HOST: 'cloud.example', PICAM_PI_RECORD: 'sometimes' });
+    assert.match(bad.problems.join('\n'), /PICAM_PI_RECORD must be on or off/);
+  });
+
   it("demo: the recorder records the Pi camera in events mode (the sink's own RTP copy, or the demo MediaMTX); a server records nothing unless told", () => {
     const demo = settingsFor({ PICAM_DATA_DIR: '/tmp/picam-demo' });
     assert.equal(demo.flowEnv.PICAM_RECORD_SOURCES, 'picam-1=udp://127.0.0.1:8560');

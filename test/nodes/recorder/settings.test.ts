@@ -48,6 +48,10 @@ describe('recorder settings', () => {
       [{ sources: 'a=udp://127.0.0.1:1,a=rtsp://h/x' }, /names camera a twice/],
       [{ preRollSeconds: '-1' }, /preRollSeconds must be at least 0/],
       [{ freePercent: '95' }, /freePercent must be at most 90/],
+      [{ uploadUrl: 'ftp://cloud/x' }, /upload URL must be the cloud's http\(s\):\/\/host:port/],
+      [{ uploadUrl: 'https://pi:secretpw@cloud:1880' }, /without a login/],
+      [{ uploadUrl: 'not a url' }, /upload URL must be/],
+      [{ serve: 'maybe' }, /serve/],
     ];
     for (const [p, reason] of cases) {
       assert.throws(
@@ -56,5 +60,15 @@ describe('recorder settings', () => {
         JSON.stringify(p),
       );
     }
+  });
+
+  it("a Pi's recorder: the cloud URL and token it sends clips with, and no API of its own", () => {
+    const c = recorderConfig(def({ uploadUrl: ' https://cloud.example.com:1880 ', serve: false }), { uploadToken: 'tok-123' });
+    assert.deepEqual(c.upload, { url: 'https://cloud.example.com:1880/', token: 'tok-123' });
+    assert.equal(c.serve, false);
+    assert.ok(c.secrets.includes('tok-123'), 'the token is scrubbed from logs and the status');
+    const cloud = recorderConfig(def({}));
+    assert.equal(cloud.upload, undefined);
+    assert.equal(cloud.serve, true);
   });
 });
