@@ -9,8 +9,9 @@ import { CAMERA_MODES, type CameraMode } from '../lib/types';
 import type { CameraOptions } from './camera';
 import type { SourceKind, StreamConfig } from './types';
 import { parseBoolean } from '../lib/settings';
+import { detectSettings, type DetectDef } from '../lib/detect/settings';
 
-export interface RpicamRtspDef extends NodeDef {
+export interface RpicamRtspDef extends NodeDef, DetectDef {
   source: string;
   url: string;
   width: string | number;
@@ -105,6 +106,7 @@ export function streamConfig(def: RpicamRtspDef, credentials: { user?: string; p
         minDurationMs: numberSetting(def.minMotionSeconds, 1) * 1000,
         quietMs: numberSetting(def.quietSeconds, 3) * 1000,
       },
+      detect: detectSettings(def),
     },
     previewPath: analysis ? (def.previewPath ?? '').trim() : '',
     statsEveryMs: 10_000,
