@@ -5,6 +5,7 @@
  */
 
 import type { CameraMode } from './contract/camera-mode';
+import type { Detection } from './detect/types';
 export { CAMERA_MODES, type CameraMode } from './contract/camera-mode';
 
 /** Device ids reach topics, file paths and SQL: this pattern is checked first. */
@@ -67,6 +68,8 @@ export interface ActivityPayload {
   /** any range, stored as sent (cameras send whole numbers such as 72) */
   confidence?: number;
   region?: unknown;
+  /** the camera's object detector: label, score 0–1, box in percent (issue 20) */
+  detection?: Detection;
 }
 
 /** `prod/device/message/picam/{id}/sensors/environment` (°C, %RH, hPa) */
@@ -180,6 +183,8 @@ export interface ActivityRecord extends RecordBase {
   deviceName?: string;
   confidence?: number;
   region?: string;
+  /** what the camera's object detector saw (a start only; issue 20) */
+  detection?: Detection;
   /** set on a stop whose start the processor saw */
   startMs?: number;
   /**
@@ -352,6 +357,8 @@ export interface Alert {
   activityType?: string;
   /** the camera's last known mode, so alert nodes can honour ARMED-only rules */
   mode?: CameraMode;
+  /** activity: what the camera's object detector saw, for "only people" rules (issue 20) */
+  detection?: Detection;
   /** a JPEG: its bytes, or the path of a file the runtime can read */
   image?: Buffer | string;
   /** stream-down / stream-up: the MediaMTX path, and how long it was down */

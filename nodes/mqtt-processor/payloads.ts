@@ -15,6 +15,8 @@ import {
   type SensorRecord,
   type StoreRecord,
 } from '../lib/types';
+import { readDetection } from '../lib/detect/payload';
+import type { Detection } from '../lib/detect/types';
 import { deviceTime, type ClockWindow } from './device-time';
 import type { DeviceTopic } from './topics';
 
@@ -152,8 +154,19 @@ function activity(t: DeviceTopic, obj: Json, timeMs: number): ActivityRecord {
     // Any range, as sent: VBC01 cameras send whole percentages (72), the Pi 0..1.
     confidence: optNumber(obj, 'confidence'),
     region,
+    ...(phase === 'start' ? detectionOf(obj) : {}),
     ...(phase === 'other' ? { level } : {}),
   };
+}
+
+/** What a camera's detector saw (issue 20), checked; only a start carries one. */
+function detectionOf(obj: Json): { detection?: Detection } {
+  try {
+    const detection = readDetection(obj.detection);
+    return detection ? { detection } : {};
+  } catch (err) {
+    throw new InvalidPayload((err as Error).message);
+  }
 }
 
 /**

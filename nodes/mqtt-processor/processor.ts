@@ -409,6 +409,7 @@ export class Processor {
       eventId: record.eventId,
       activityType: record.activityType,
       mode: device.mode,
+      ...(record.detection ? { detection: record.detection } : {}),
     };
   }
 

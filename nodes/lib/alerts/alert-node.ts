@@ -15,6 +15,7 @@ import type { CameraMode, DeliveryReport } from '../types';
 import { InvalidAlert, type Accepted, type AlertService } from './alert-service';
 import { cameraPicture } from './contract';
 import type { FormatOptions } from './format';
+import { parseLabelRule } from './label-rule';
 import { parseModes, type PolicyOptions } from './policy';
 
 type Send = (msg: Array<NodeMessage | null>) => void;
@@ -26,6 +27,8 @@ export interface AlertNodeSettings {
   timeZone?: string;
   cooldownSeconds?: string | number;
   modes?: string;
+  /** "person" or "driveway=person; garden=person, dog": activity alerts only for these detector labels */
+  onlyLabels?: string;
   quietStart?: string;
   quietEnd?: string;
   quietAction?: string;
@@ -57,6 +60,7 @@ export function alertNodeConfig(def: AlertNodeSettings): AlertNodeConfig {
     policy: {
       cooldownMs: numberSetting(def.cooldownSeconds, 60) * 1000,
       modes,
+      onlyLabels: parseLabelRule(def.onlyLabels),
       quietHours: quietStart && quietEnd ? { start: quietStart, end: quietEnd } : undefined,
       quietAction: def.quietAction === 'drop' ? 'drop' : 'silent',
       timeZone,

@@ -6,6 +6,7 @@ import { fingerprint, RecentMap } from '../recent';
 import type { Alert, CameraMode } from '../types';
 import { CAMERA_MODES } from '../types';
 import { humanDuration } from './format';
+import { labelRuleVerdict, type LabelRule } from './label-rule';
 
 export interface PolicyOptions {
   /** 0 = off */
@@ -19,6 +20,8 @@ export interface PolicyOptions {
   timeZone?: string;
   /** how long event ids are remembered, default 24 h */
   dedupeWindowMs?: number;
+  /** activity alerts only when the camera's detector saw one of these labels (label-rule.ts) */
+  onlyLabels?: LabelRule;
 }
 
 export type Verdict = { action: 'send'; silent: boolean } | { action: 'suppress'; reason: string };
@@ -40,6 +43,7 @@ export class AlertPolicy {
   private readonly cooldownMs: number;
   private readonly dedupeWindowMs: number;
   private readonly modes: readonly CameraMode[];
+  private readonly onlyLabels?: LabelRule;
   private readonly quiet?: { start: number; end: number; label: string; drop: boolean; clock: Intl.DateTimeFormat };
   /** event key → when first seen (kept ≥ the window: RecentMap keeps keys ≥ maxAge/2) */
   private readonly seen: RecentMap<number, number>;
@@ -51,6 +55,7 @@ export class AlertPolicy {
     this.cooldownMs = nonNegative(opts.cooldownMs, 'cooldown');
     this.dedupeWindowMs = nonNegative(opts.dedupeWindowMs ?? DAY_MS, 'dedupe window');
     this.modes = parseModes(opts.modes ?? ['ARMED']);
+    this.onlyLabels = opts.onlyLabels;
     this.seen = new RecentMap(DEDUPE_CAPACITY, 2 * this.dedupeWindowMs);
     if (this.cooldownMs > 0) this.lastSent = new RecentMap(COOLDOWN_CAPACITY, 2 * this.cooldownMs);
     if (opts.quietAction !== 'silent' && opts.quietAction !== 'drop') {
@@ -92,6 +97,9 @@ export class AlertPolicy {
       const mode = String(a.mode).toUpperCase();
       if (!(this.modes as readonly string[]).includes(mode)) return suppress(`camera mode ${mode} is not one of ${this.modes.join(', ')}`);
     }
+
+    const notLabel = labelRuleVerdict(this.onlyLabels, a);
+    if (notLabel) return suppress(notLabel);
 
     let silent = false;
     if (this.quiet && a.severity !== 'critical' && this.inQuietHours(nowMs)) {

@@ -19,10 +19,8 @@ import { best, keep } from './filter';
 import { drawBox } from './jpeg';
 import { SMART_LABEL, type Detection, type DetectionFilter, type FrameDetections } from './types';
 
-/** A start with what the detector saw. */
-export interface SmartActivityPayload extends ActivityPayload {
-  detection?: Detection;
-}
+/** A start with what the detector saw (ActivityPayload's `detection`). */
+export type SmartActivityPayload = ActivityPayload;
 
 export interface SmartSink {
   activity(kind: 'start' | 'stop', payload: SmartActivityPayload): void;

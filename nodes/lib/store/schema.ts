@@ -553,6 +553,20 @@ CREATE TRIGGER recording_clips_remove AFTER DELETE ON recording_clips BEGIN
 END;
 `,
   },
+  {
+    version: 17,
+    description: "activity events: what the camera's object detector saw (label, score, box)",
+    // Issue 20. A start whose frames showed a person (or another label the camera
+    // counts) carries the detector's best: its COCO label, its score 0..1 and its box
+    // as JSON {x, y, w, h} in percent of the frame. NULL for events without one
+    // (VBC01 cameras, cameras without the detector). The index serves /api/events?label=.
+    sql: `
+ALTER TABLE activity_events ADD COLUMN detection_label TEXT;
+ALTER TABLE activity_events ADD COLUMN detection_score REAL;
+ALTER TABLE activity_events ADD COLUMN detection_box TEXT;
+CREATE INDEX activity_events_label_time ON activity_events (detection_label, start_timestamp);
+`,
+  },
 ];
 
 export async function currentVersion(db: Connection): Promise<number> {
