@@ -5,7 +5,7 @@
  */
 
 import type { CameraMode } from './contract/camera-mode';
-import type { Detection } from './detect/types';
+import type { Detection } from './contract/detection';
 export { CAMERA_MODES, type CameraMode } from './contract/camera-mode';
 
 /** Device ids reach topics, file paths and SQL: this pattern is checked first. */

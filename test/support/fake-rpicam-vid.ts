@@ -5,6 +5,9 @@
  * flag in commands.ts fails the tests. It encodes ffmpeg's moving testsrc2 at
  * the requested size, rate, bitrate and intra period into raw H.264 on stdout.
  *
+ * FAKE_RPICAM_INPUT names a video file to show instead (looped, scaled to the
+ * requested size): the detector tests' scenes.
+ *
  * Stalling, for the stall tests: SIGUSR1 makes it stop writing (it stays
  * alive, its encoder keeps running), SIGUSR2 makes it write again; so does the
  * existence of the file named by FAKE_RPICAM_STALL_FILE.
@@ -80,10 +83,13 @@ const intra = count('intra', '0'), timeoutMs = millis(opts.timeout ?? '5sec');
 const on = (name) => opts[name] !== undefined && opts[name] !== 'false' && opts[name] !== '0';
 const hflip = on('hflip') !== (rotation === 180), vflip = on('vflip') !== (rotation === 180);
 
-const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi',
-  '-i', 'testsrc2=size=' + width + 'x' + height + ':rate=' + rate];
+// FAKE_RPICAM_INPUT: a video file the "camera" sees (looped) instead of the test pattern.
+const scene = process.env.FAKE_RPICAM_INPUT;
+const args = scene
+  ? ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', scene]
+  : ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=' + width + 'x' + height + ':rate=' + rate];
 if (timeoutMs > 0) args.push('-t', String(timeoutMs / 1000));
-const filters = [hflip && 'hflip', vflip && 'vflip'].filter(Boolean);
+const filters = [scene && 'scale=' + width + ':' + height, hflip && 'hflip', vflip && 'vflip'].filter(Boolean);
 if (filters.length) args.push('-vf', filters.join(','));
 args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-bf', '0', '-pix_fmt', 'yuv420p');
 const bitrate = bits(opts.bitrate ?? '0');

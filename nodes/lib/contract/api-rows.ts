@@ -4,6 +4,7 @@
  * reads them). Browser-safe: types only. Times named
  * `*_timestamp`, `last_seen`, `created_at` are Unix seconds; `*_ms` are Unix ms.
  */
+import type { Detection } from './detection';
 
 /** GET /api/cameras → {cameras: CameraRow[]}; times in Unix seconds */
 export interface CameraRow {
@@ -72,6 +73,8 @@ export interface EventRow {
   has_recording: boolean;
   /** the recorder's clip of the event (/api/recordings/{camera_id}/clips/{event_id}) once it records or is ready; null: none (issue 19) */
   clip: string | null;
+  /** what the camera's object detector saw at the start (issue 20, migration 17); null: nothing, or no detector */
+  detection: Detection | null;
   upload_status: string | null;
   telegram_notified: number | null;
   created_at: number | null;

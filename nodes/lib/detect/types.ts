@@ -1,23 +1,11 @@
 /**
- * What the object detector reports, in the shapes that cross wires: a camera's
- * event (`detection` on activity/start), the object-detector node's output and the
- * store's columns all use `Detection`.
+ * The detector's own shapes; `Detection`, which crosses wires, is the contract's
+ * (nodes/lib/contract/detection.ts).
  */
 
-/** A box in percent of the frame (0–100), like motion's `region`. */
-export interface PercentBox {
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-}
+import type { Detection } from '../contract/detection';
 
-/** One object seen in a frame: a COCO label ("person", "car", "dog", "cat"...), a score 0–1 and its box. */
-export interface Detection {
-  label: string;
-  score: number;
-  box: PercentBox;
-}
+export type { Detection, PercentBox } from '../contract/detection';
 
 /** The detector's answer for one frame. */
 export interface FrameDetections {

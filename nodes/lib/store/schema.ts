@@ -559,12 +559,13 @@ END;
     // Issue 20. A start whose frames showed a person (or another label the camera
     // counts) carries the detector's best: its COCO label, its score 0..1 and its box
     // as JSON {x, y, w, h} in percent of the frame. NULL for events without one
-    // (VBC01 cameras, cameras without the detector). The index serves /api/events?label=.
+    // (VBC01 cameras, cameras without the detector). The index serves /api/events?label=
+    // in the page order, as migration 11's do (a camera filter walks it and checks the camera).
     sql: `
 ALTER TABLE activity_events ADD COLUMN detection_label TEXT;
 ALTER TABLE activity_events ADD COLUMN detection_score REAL;
 ALTER TABLE activity_events ADD COLUMN detection_box TEXT;
-CREATE INDEX activity_events_label_time ON activity_events (detection_label, start_timestamp);
+CREATE INDEX activity_events_page_label ON activity_events (detection_label, sort_ts, camera_id, event_id);
 `,
   },
 ];

@@ -31,6 +31,7 @@ const EVENT = fields<EventRow>({
   has_thumbnail: true,
   has_recording: true,
   clip: true,
+  detection: true,
   upload_status: true,
   telegram_notified: true,
   created_at: true,
