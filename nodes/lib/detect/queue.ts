@@ -25,34 +25,42 @@ export interface QueueStats {
   lastMs: number;
 }
 
-export interface QueueEvents {
-  result(frame: QueuedFrame, result: FrameDetections): void;
-  failed(frame: QueuedFrame, err: Error): void;
+export interface QueueEvents<F extends QueuedFrame = QueuedFrame> {
+  result(frame: F, result: FrameDetections): void;
+  failed(frame: F, err: Error): void;
+  /** a frame replaced by a newer one, or still waiting at close */
+  dropped?(frame: F): void;
 }
 
-export class DetectQueue {
-  private readonly waiting: QueuedFrame[] = [];
-  private current?: QueuedFrame;
+export class DetectQueue<F extends QueuedFrame = QueuedFrame> {
+  private readonly waiting: F[] = [];
+  private current?: F;
+  private inFlight?: Promise<void>;
   private closed = false;
   private counts = { analysed: 0, failed: 0, dropped: 0, lastMs: 0 };
 
   constructor(
     private readonly detector: ObjectDetector,
-    private readonly events: QueueEvents,
+    private readonly events: QueueEvents<F>,
     private readonly capacity = 2,
     private readonly now: () => number = Date.now,
   ) {
     if (!(capacity >= 1)) throw new RangeError('the detector queue holds at least one frame');
   }
 
-  offer(frame: QueuedFrame): void {
-    if (this.closed) return;
+  offer(frame: F): void {
+    if (this.closed) {
+      this.events.dropped?.(frame);
+      return;
+    }
     this.waiting.push(frame);
     while (this.waiting.length > this.capacity) {
-      this.waiting.shift();
+      // shifted before the call: `dropped?.(shift())` would skip the shift when no one listens
+      const old = this.waiting.shift()!;
       this.counts.dropped++;
+      this.events.dropped?.(old);
     }
-    if (!this.current) void this.next();
+    if (!this.current) this.inFlight = this.run();
   }
 
   get stats(): QueueStats {
@@ -63,23 +71,32 @@ export class DetectQueue {
   /** Drops what waits; a result still being computed is not reported. */
   close(): void {
     this.closed = true;
-    this.counts.dropped += this.waiting.splice(0).length;
+    const left = this.waiting.splice(0);
+    this.counts.dropped += left.length;
+    for (const f of left) this.events.dropped?.(f);
   }
 
-  private async next(): Promise<void> {
-    const frame = this.waiting.shift();
-    this.current = frame;
-    if (!frame) return;
-    try {
-      const result = await this.detector.detect(frame.jpeg);
-      this.counts.analysed++;
-      this.counts.lastMs = result.ms;
-      if (!this.closed) this.events.result(frame, result);
-    } catch (err) {
-      this.counts.failed++;
-      if (!this.closed) this.events.failed(frame, err as Error);
+  /** Resolves when the frame being analysed (if any) is answered: for a close that waits. */
+  async idle(): Promise<void> {
+    await this.inFlight;
+  }
+
+  /** Analyses waiting frames one after the other until none waits (a loop: no promise chain grows). */
+  private async run(): Promise<void> {
+    for (let frame = this.waiting.shift(); frame && !this.closed; frame = this.waiting.shift()) {
+      this.current = frame;
+      try {
+        const result = await this.detector.detect(frame.jpeg);
+        this.counts.analysed++;
+        this.counts.lastMs = result.ms;
+        if (this.closed) this.events.dropped?.(frame);
+        else this.events.result(frame, result);
+      } catch (err) {
+        this.counts.failed++;
+        if (this.closed) this.events.dropped?.(frame);
+        else this.events.failed(frame, err as Error);
+      }
     }
     this.current = undefined;
-    if (!this.closed) void this.next();
   }
 }
