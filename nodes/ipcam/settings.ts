@@ -9,8 +9,9 @@ import type { CameraDefaults } from './camera-set';
 import { IPCAM_ROUTES_ROOT } from '../lib/contract/api-routes';
 import { DEVICE_ID_PATTERN } from '../lib/types';
 import { relayUrl } from './live-relay';
+import { detectSettings, type DetectDef } from '../lib/detect/settings';
 
-export interface IpcamDef extends NodeDef {
+export interface IpcamDef extends NodeDef, DetectDef {
   deviceId: string;
   mainUrl: string;
   subUrl: string;
@@ -92,6 +93,7 @@ export function cameraDefaults(def: IpcamDef): CameraDefaults {
       minDurationMs: numberSetting(def.minMotionSeconds, 1) * 1000,
       quietMs: numberSetting(def.quietSeconds, 3) * 1000,
     },
+    detect: detectSettings(def),
   };
 }
 
