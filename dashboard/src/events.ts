@@ -110,6 +110,7 @@ export class EventTimeline {
     return {
       camera: String(data.get('camera') ?? '') || undefined,
       type: String(data.get('type') ?? '').trim() || undefined,
+      label: String(data.get('label') ?? '') || undefined,
       from: day('from', false),
       to: day('to', true),
       limit: PAGE_SIZE,
@@ -228,6 +229,7 @@ export class EventTimeline {
         'div',
         { class: 'event-text' },
         h('strong', { class: 'event-type' }, e.activity_type ?? 'event'),
+        ...(e.detection ? [h('span', { class: 'event-label' }, `${e.detection.label} ${Math.round(e.detection.score * 100)} %`)] : []),
         h('span', { class: 'event-camera' }, name),
         h('time', { datetime: start ? new Date(start).toISOString() : '' }, fmtTime(start)),
         h('span', { class: 'event-duration' }, `Duration: ${fmtDuration(e.duration_seconds)}`),

@@ -37,6 +37,7 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
     'mqtt-ingest',
     'mqtt-outbox',
     'mqtt-processor',
+    'object-detector',
     'picam-broker',
     'picam-database',
     'recorder',
