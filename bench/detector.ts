@@ -38,10 +38,14 @@ async function main(): Promise<void> {
   await detector.warmUp();
   const loadMs = performance.now() - loadStart;
   const truth = (JSON.parse(readFileSync(join(DIR, 'labels.json'), 'utf8')) as { pictures: Record<string, Truth> }).pictures;
-  const files = readdirSync(DIR).filter((f) => f.endsWith('.jpg') && truth[f]).sort();
+  const files = readdirSync(DIR)
+    .filter((f) => f.endsWith('.jpg') && truth[f])
+    .sort();
 
   console.log(`# detector bench on ${machine()}`);
-  console.log(`model CenterNet (COCO), input ${MODEL_INPUT}×${MODEL_INPUT}, loaded in ${Math.round(loadMs)} ms; threshold ${THRESHOLD}, min box ${MIN_BOX} %`);
+  console.log(
+    `model CenterNet (COCO), input ${MODEL_INPUT}×${MODEL_INPUT}, loaded in ${Math.round(loadMs)} ms; threshold ${THRESHOLD}, min box ${MIN_BOX} %`,
+  );
   const filter = { threshold: THRESHOLD, minBoxPercent: MIN_BOX, labels: ['person', 'car', 'dog', 'cat'] };
   const c = { tp: 0, fp: 0, fn: 0, tn: 0, tallHit: 0, tall: 0, emptyFp: 0, empty: 0, pets: 0, petHit: 0 };
   const times: number[] = [];
@@ -77,14 +81,24 @@ async function main(): Promise<void> {
   const p95 = sustained[Math.floor(sustained.length * 0.95)] ?? 0;
   const precision = c.tp / Math.max(1, c.tp + c.fp);
   const recall = c.tp / Math.max(1, c.tp + c.fn);
-  console.log(`ms per frame (640×480 JPEG → ${MODEL_INPUT}×${MODEL_INPUT}, decode included): median ${median}, p95 ${p95} over ${frames} frames`);
+  console.log(
+    `ms per frame (640×480 JPEG → ${MODEL_INPUT}×${MODEL_INPUT}, decode included): median ${median}, p95 ${p95} over ${frames} frames`,
+  );
   console.log(`frames per second sustained: ${fps.toFixed(2)} (one detector, ${MEASURE_S} s)`);
   console.log(`RSS added: ${rssAdded.toFixed(0)} MiB (target ≤ 150)`);
-  console.log(`person, per picture: precision ${precision.toFixed(2)}, recall ${recall.toFixed(2)} (tp ${c.tp}, fp ${c.fp}, fn ${c.fn}, tn ${c.tn})`);
-  console.log(`recall on people taller than 10 % of the frame: ${(c.tallHit / Math.max(1, c.tall)).toFixed(2)} (${c.tallHit}/${c.tall}; target ≥ 0.9)`);
-  console.log(`false person on empty scenes (incl. lighting changes): ${c.emptyFp}/${c.empty} = ${((100 * c.emptyFp) / Math.max(1, c.empty)).toFixed(0)} % (target ≤ 5 %)`);
+  console.log(
+    `person, per picture: precision ${precision.toFixed(2)}, recall ${recall.toFixed(2)} (tp ${c.tp}, fp ${c.fp}, fn ${c.fn}, tn ${c.tn})`,
+  );
+  console.log(
+    `recall on people taller than 10 % of the frame: ${(c.tallHit / Math.max(1, c.tall)).toFixed(2)} (${c.tallHit}/${c.tall}; target ≥ 0.9)`,
+  );
+  console.log(
+    `false person on empty scenes (incl. lighting changes): ${c.emptyFp}/${c.empty} = ${((100 * c.emptyFp) / Math.max(1, c.empty)).toFixed(0)} % (target ≤ 5 %)`,
+  );
   console.log(`pets found (cat or dog): ${c.petHit}/${c.pets}`);
-  console.log(`Raspberry Pi 4 estimate (×${PI4_FACTOR}, see the comment in bench/detector.ts): ${Math.round(median * PI4_FACTOR)} ms per frame, ${(fps / PI4_FACTOR).toFixed(2)} frames/s`);
+  console.log(
+    `Raspberry Pi 4 estimate (×${PI4_FACTOR}, see the comment in bench/detector.ts): ${Math.round(median * PI4_FACTOR)} ms per frame, ${(fps / PI4_FACTOR).toFixed(2)} frames/s`,
+  );
   console.log(`target ≤ 250 ms per frame here: ${median <= 250 ? 'met' : 'NOT met'}`);
 }
 

@@ -56,7 +56,10 @@ export default function register(RED: NodeAPI): void {
       status.soon(() => {
         const s = queue.stats;
         const behind = s.behindMs >= 1000 ? `, ${(s.behindMs / 1000).toFixed(1)} s behind` : '';
-        return [s.dropped ? 'warn' : 'ok', `${compact(s.analysed)} analysed, ${s.lastMs} ms${behind}${s.dropped ? `, ${compact(s.dropped)} dropped (busy)` : ''}`];
+        return [
+          s.dropped ? 'warn' : 'ok',
+          `${compact(s.analysed)} analysed, ${s.lastMs} ms${behind}${s.dropped ? `, ${compact(s.dropped)} dropped (busy)` : ''}`,
+        ];
       });
     const queue: DetectQueue<Job> = new DetectQueue<Job>(detectorFactory.make(), {
       result: (job, r) => {

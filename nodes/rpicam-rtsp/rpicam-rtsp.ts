@@ -45,7 +45,10 @@ export default function register(RED: NodeAPI): void {
     };
     const camera: Camera = new Camera(config.camera, {
       state: (stats, mode) => {
-        const detail = stats.state === 'streaming' ? `${stats.fps} fps, ${Math.round(stats.bitrateKbps)} kbit/s${detectorText(camera)}` : (stats.lastError ?? '');
+        const detail =
+          stats.state === 'streaming'
+            ? `${stats.fps} fps, ${Math.round(stats.bitrateKbps)} kbit/s${detectorText(camera)}`
+            : (stats.lastError ?? '');
         status.now(
           LOOK[stats.state] ?? 'busy',
           `${mode === 'PRIVACY' ? 'privacy: camera off' : stats.state}${detail ? ` · ${detail}` : ''}`.slice(0, 90),

@@ -18,7 +18,10 @@ export function parseLabelRule(text: string | undefined): LabelRule | undefined 
   const src = (text ?? '').trim();
   if (!src) return undefined;
   const rule = new Map<string, string[]>();
-  for (const part of src.split(';').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of src
+    .split(';')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     const camera = eq < 0 ? EVERY_CAMERA : part.slice(0, eq).trim();
     if (!camera) throw new Error(`"${part}": a camera id before "=" is missing`);

@@ -97,7 +97,11 @@ async function infer(tf: Tf, model: Model, img: { width: number; height: number;
     const label = COCO_LABELS[cls];
     if (!label || !(score >= FLOOR_SCORE)) continue;
     const [x, y] = [pct(x1), pct(y1)];
-    found.push({ label, score: Math.round(score * 100) / 100, box: { x, y, w: Math.round((pct(x2) - x) * 10) / 10, h: Math.round((pct(y2) - y) * 10) / 10 } });
+    found.push({
+      label,
+      score: Math.round(score * 100) / 100,
+      box: { x, y, w: Math.round((pct(x2) - x) * 10) / 10, h: Math.round((pct(y2) - y) * 10) / 10 },
+    });
   }
   return found;
 }

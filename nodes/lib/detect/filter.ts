@@ -26,7 +26,10 @@ function rank(d: Detection): number {
  * A filter from settings (editor text or numbers), checked: an unknown label or a
  * score outside 0–1 is refused with the reason, not ignored.
  */
-export function parseFilter(given: { threshold?: unknown; minBoxPercent?: unknown; labels?: unknown }, defaults: DetectionFilter): DetectionFilter {
+export function parseFilter(
+  given: { threshold?: unknown; minBoxPercent?: unknown; labels?: unknown },
+  defaults: DetectionFilter,
+): DetectionFilter {
   const num = (name: string, v: unknown, def: number, min: number, max: number): number => {
     if (v === undefined || v === null || v === '') return def;
     const n = Number(v);
@@ -48,6 +51,7 @@ export function parseLabels(v: unknown): string[] | undefined {
   if (!list) throw new Error('labels must be a comma-separated list such as "person, car"');
   const labels = list.map((l) => String(l).trim().toLowerCase()).filter((l) => l !== '');
   const unknown = labels.filter((l) => !COCO_LABELS.includes(l));
-  if (unknown.length) throw new Error(`unknown label(s) ${unknown.join(', ')}: the model knows the 80 COCO labels (person, car, dog, cat, ...)`);
+  if (unknown.length)
+    throw new Error(`unknown label(s) ${unknown.join(', ')}: the model knows the 80 COCO labels (person, car, dog, cat, ...)`);
   return labels.length ? [...new Set(labels)] : undefined;
 }

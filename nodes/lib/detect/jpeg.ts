@@ -19,7 +19,8 @@ const MAX_MEGAPIXELS = 12;
 export class BadPicture extends Error {}
 
 export function decodeJpeg(jpeg: Buffer): RgbImage {
-  if (!Buffer.isBuffer(jpeg) || jpeg.length < 4 || jpeg[0] !== 0xff || jpeg[1] !== 0xd8) throw new BadPicture('not a JPEG picture (it must start with FF D8)');
+  if (!Buffer.isBuffer(jpeg) || jpeg.length < 4 || jpeg[0] !== 0xff || jpeg[1] !== 0xd8)
+    throw new BadPicture('not a JPEG picture (it must start with FF D8)');
   try {
     const img = decode(jpeg, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: MAX_MEGAPIXELS, maxMemoryUsageInMB: 256 });
     return { width: img.width, height: img.height, data: img.data };

@@ -1,4 +1,5 @@
-/** The 80 COCO object labels, in the order of the model's class numbers (0 = person). */
+/** The 80 COCO object labels, in the order of the model's class numbers (0 = person), ten a line. */
+// prettier-ignore
 export const COCO_LABELS: readonly string[] = [
   'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat', 'traffic light',
   'fire hydrant', 'stop sign', 'parking meter', 'bench', 'bird', 'cat', 'dog', 'horse', 'sheep', 'cow',

@@ -24,6 +24,7 @@ export interface DetectSettings {
 export function detectSettings(def: DetectDef): DetectSettings {
   const filter = parseFilter({ threshold: def.detectThreshold, minBoxPercent: def.detectMinBox, labels: def.detectLabels }, DEFAULT_FILTER);
   const hold = def.detectHoldSeconds === undefined || def.detectHoldSeconds === '' ? 3 : Number(def.detectHoldSeconds);
-  if (!Number.isFinite(hold) || hold < 0 || hold > 30) throw new Error(`detector hold must be between 0 and 30 s (got ${String(def.detectHoldSeconds)})`);
+  if (!Number.isFinite(hold) || hold < 0 || hold > 30)
+    throw new Error(`detector hold must be between 0 and 30 s (got ${String(def.detectHoldSeconds)})`);
   return { on: parseBoolean('detect', def.detect, false), filter, holdMs: hold * 1000 };
 }

@@ -4,7 +4,17 @@
  * errors, and every value reaches SQL as a bound parameter.
  */
 import { COMMAND_STATES } from './command-queue';
-import type { AlertLogRow, CameraRow, CommandRow, CursorPage, DeadLetterRow, EventRow, Page, StreamPoint, StreamRow } from '../contract/api-rows';
+import type {
+  AlertLogRow,
+  CameraRow,
+  CommandRow,
+  CursorPage,
+  DeadLetterRow,
+  EventRow,
+  Page,
+  StreamPoint,
+  StreamRow,
+} from '../contract/api-rows';
 import type { SensorHistory } from '../contract/dashboard-api';
 import type { Detection } from '../contract/detection';
 import { API_PATHS, apiUrl } from '../contract/api-routes';
@@ -129,12 +139,7 @@ function paging(p: QueryParams): { limit: number; offset: number; cursor?: unkno
 }
 
 /** count(*) that stops at TOTAL_CAP + 1 rows: an index walk of at most that many entries, never the table. */
-async function cappedCount(
-  db: Reader,
-  from: string,
-  filter: string,
-  args: SqlValue[],
-): Promise<{ total: number; totalCapped: boolean }> {
+async function cappedCount(db: Reader, from: string, filter: string, args: SqlValue[]): Promise<{ total: number; totalCapped: boolean }> {
   const row = await db.get<{ n: number }>(`SELECT count(*) AS n FROM (SELECT 1 FROM ${from} ${filter} LIMIT ${TOTAL_CAP + 1})`, args);
   const n = row?.n ?? 0;
   return n > TOTAL_CAP ? { total: TOTAL_CAP, totalCapped: true } : { total: n, totalCapped: false };
@@ -237,13 +242,15 @@ export async function events(db: Reader, p: QueryParams): Promise<QueryResults['
   const shown = rows.slice(0, limit);
   const last = shown.at(-1);
   const next = rows.length > limit && last ? encodeCursor('events', [last.sort_ts, last.camera_id, last.event_id]) : null;
-  const withFlags: EventRow[] = shown.map(({ sort_ts: _sortKey, has_clip: hasClip, detection_label, detection_score, detection_box, ...r }) => ({
-    ...r,
-    detection: storedDetection(detection_label, detection_score, detection_box),
-    has_thumbnail: r.has_thumbnail === 1,
-    has_recording: r.has_recording === 1,
-    clip: hasClip === 1 ? apiUrl(API_PATHS.recordingClip, { cameraId: r.camera_id, eventId: r.event_id }) : null,
-  }));
+  const withFlags: EventRow[] = shown.map(
+    ({ sort_ts: _sortKey, has_clip: hasClip, detection_label, detection_score, detection_box, ...r }) => ({
+      ...r,
+      detection: storedDetection(detection_label, detection_score, detection_box),
+      has_thumbnail: r.has_thumbnail === 1,
+      has_recording: r.has_recording === 1,
+      clip: hasClip === 1 ? apiUrl(API_PATHS.recordingClip, { cameraId: r.camera_id, eventId: r.event_id }) : null,
+    }),
+  );
   return { events: withFlags, total, totalCapped, limit, offset, next };
 }
 
@@ -251,7 +258,8 @@ export async function events(db: Reader, p: QueryParams): Promise<QueryResults['
 function detectionLabel(p: QueryParams): string | undefined {
   const label = single(p, 'label');
   if (label === undefined || label === '') return undefined;
-  if (typeof label !== 'string' || !/^[a-z][a-z _-]{0,31}$/i.test(label)) throw new QueryError(400, '"label" must be a detector label such as person');
+  if (typeof label !== 'string' || !/^[a-z][a-z _-]{0,31}$/i.test(label))
+    throw new QueryError(400, '"label" must be a detector label such as person');
   return label.toLowerCase();
 }
 

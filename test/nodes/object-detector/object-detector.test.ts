@@ -21,10 +21,13 @@ afterEach(() => {
 });
 
 async function load(props: Record<string, unknown> = {}) {
-  await helper.load([detectorNode], [
-    { id: 'od', type: 'object-detector', labels: 'person, car, dog, cat', threshold: 0.4, minBoxPercent: 5, ...props, wires: [['out']] },
-    { id: 'out', type: 'helper' },
-  ]);
+  await helper.load(
+    [detectorNode],
+    [
+      { id: 'od', type: 'object-detector', labels: 'person, car, dog, cat', threshold: 0.4, minBoxPercent: 5, ...props, wires: [['out']] },
+      { id: 'out', type: 'helper' },
+    ],
+  );
   return new Collector('out');
 }
 
@@ -39,7 +42,10 @@ describe('object-detector node', { timeout: 180_000 }, () => {
     assert.ok(withPerson!.payload.best.score >= 0.4);
     assert.deepEqual(withPerson!.detection, withPerson!.payload.best);
     assert.deepEqual(Object.keys(withPerson!.payload.best.box).sort(), ['h', 'w', 'x', 'y']);
-    assert.deepEqual(empty!.payload.detections.filter((d: { label: string }) => d.label === 'person'), []);
+    assert.deepEqual(
+      empty!.payload.detections.filter((d: { label: string }) => d.label === 'person'),
+      [],
+    );
     assert.deepEqual([empty!.payload.width > 0, typeof empty!.payload.ms], [true, 'number']);
   });
 
@@ -76,6 +82,9 @@ describe('object-detector node', { timeout: 180_000 }, () => {
       await out.wait(answered, 10_000);
     }
     // 0 was analysed at once; 1, 2, 3 were dropped in turn; 4 and 5 waited
-    assert.deepEqual(out.msgs.map((m) => m.n), [0, 4, 5]);
+    assert.deepEqual(
+      out.msgs.map((m) => m.n),
+      [0, 4, 5],
+    );
   });
 });

@@ -64,7 +64,11 @@ function stream(): StreamConfig {
   };
 }
 
-type Seen = { activity: Array<{ kind: string; payload: ActivityPayload; at: number }>; thumbnails: Map<string, Buffer>; detections: CameraDetectionResult[] };
+type Seen = {
+  activity: Array<{ kind: string; payload: ActivityPayload; at: number }>;
+  thumbnails: Map<string, Buffer>;
+  detections: CameraDetectionResult[];
+};
 
 function camera(opts: Partial<CameraOptions>): { camera: Camera; seen: Seen } {
   const seen: Seen = { activity: [], thumbnails: new Map(), detections: [] };
@@ -89,31 +93,49 @@ describe('camera with the person detector (real ffmpeg)', { skip: skipWithoutFfm
     await Promise.all(cameras.map((c) => c.close()));
   });
 
-  it('a person walking into the picture becomes a MOTION_SMART start with its box, and a thumbnail with the box drawn', { timeout: 180_000 }, async () => {
-    process.env.FAKE_RPICAM_INPUT = sceneVideo();
-    const { camera: cam, seen } = camera({ detect: { on: true, filter: DEFAULT_FILTER, holdMs: 10_000 } });
-    cameras.push(cam);
-    cam.start();
-    const start = await waitFor('a smart start', async () => seen.activity.find((a) => a.kind === 'start' && a.payload.activityType === 'MOTION_SMART'), 150_000);
-    const det = start.payload.detection!;
-    assert.equal(det.label, 'person');
-    assert.ok(det.score >= DEFAULT_FILTER.threshold && det.score <= 1);
-    // pasted at 30 % across and 60 % of the height, standing on the bottom edge
-    assert.ok(det.box.x > 20 && det.box.x < 50 && det.box.h > 30 && det.box.y + det.box.h > 80, JSON.stringify(det.box));
-    const eventId = start.payload.eventId!;
-    const thumb = await waitFor('its thumbnail', async () => seen.thumbnails.get(eventId));
-    const img = decodeJpeg(thumb);
-    const row = Math.round(((det.box.y + 0.3) / 100) * img.height);
-    const col = Math.round(((det.box.x + det.box.w / 2) / 100) * img.width);
-    const i = (row * img.width + col) * 3;
-    assert.ok(img.data[i + 1]! > 170 && img.data[i]! < 90, `the box's top edge is drawn green: ${[...img.data.subarray(i, i + 3)].join(',')}`);
-    assert.ok(seen.detections.some((r) => r.detections.some((d) => d.label === 'person')), 'the detection output saw the person too');
-    const stop = await waitFor('its stop', async () => seen.activity.find((a) => a.kind === 'stop' && a.payload.eventId === eventId), 60_000);
-    const starts = seen.activity.filter((a) => a.payload.eventId === eventId).map((a) => a.kind);
-    assert.deepEqual(starts, ['start', 'stop'], 'one start, then one stop');
-    assert.ok(stop.at >= start.at);
-    await cam.close();
-  });
+  it(
+    'a person walking into the picture becomes a MOTION_SMART start with its box, and a thumbnail with the box drawn',
+    { timeout: 180_000 },
+    async () => {
+      process.env.FAKE_RPICAM_INPUT = sceneVideo();
+      const { camera: cam, seen } = camera({ detect: { on: true, filter: DEFAULT_FILTER, holdMs: 10_000 } });
+      cameras.push(cam);
+      cam.start();
+      const start = await waitFor(
+        'a smart start',
+        async () => seen.activity.find((a) => a.kind === 'start' && a.payload.activityType === 'MOTION_SMART'),
+        150_000,
+      );
+      const det = start.payload.detection!;
+      assert.equal(det.label, 'person');
+      assert.ok(det.score >= DEFAULT_FILTER.threshold && det.score <= 1);
+      // pasted at 30 % across and 60 % of the height, standing on the bottom edge
+      assert.ok(det.box.x > 20 && det.box.x < 50 && det.box.h > 30 && det.box.y + det.box.h > 80, JSON.stringify(det.box));
+      const eventId = start.payload.eventId!;
+      const thumb = await waitFor('its thumbnail', async () => seen.thumbnails.get(eventId));
+      const img = decodeJpeg(thumb);
+      const row = Math.round(((det.box.y + 0.3) / 100) * img.height);
+      const col = Math.round(((det.box.x + det.box.w / 2) / 100) * img.width);
+      const i = (row * img.width + col) * 3;
+      assert.ok(
+        img.data[i + 1]! > 170 && img.data[i]! < 90,
+        `the box's top edge is drawn green: ${[...img.data.subarray(i, i + 3)].join(',')}`,
+      );
+      assert.ok(
+        seen.detections.some((r) => r.detections.some((d) => d.label === 'person')),
+        'the detection output saw the person too',
+      );
+      const stop = await waitFor(
+        'its stop',
+        async () => seen.activity.find((a) => a.kind === 'stop' && a.payload.eventId === eventId),
+        60_000,
+      );
+      const starts = seen.activity.filter((a) => a.payload.eventId === eventId).map((a) => a.kind);
+      assert.deepEqual(starts, ['start', 'stop'], 'one start, then one stop');
+      assert.ok(stop.at >= start.at);
+      await cam.close();
+    },
+  );
 
   it('a detector far slower than the frames never holds up the stream or the motion events', { timeout: 120_000 }, async () => {
     process.env.FAKE_RPICAM_INPUT ??= sceneVideo();
@@ -132,9 +154,17 @@ describe('camera with the person detector (real ffmpeg)', { skip: skipWithoutFfm
     const watch = setInterval(() => cam.preview.lastFrame && frames.add(cam.preview.lastFrame), 50);
     try {
       cam.start();
-      const first = await waitFor('a motion start despite the stuck detector', async () => seen.activity.find((a) => a.kind === 'start'), 60_000);
+      const first = await waitFor(
+        'a motion start despite the stuck detector',
+        async () => seen.activity.find((a) => a.kind === 'start'),
+        60_000,
+      );
       assert.equal(first.payload.activityType, 'MOTION', 'sent after the bounded hold, as plain motion');
-      await waitFor('its stop', async () => seen.activity.find((a) => a.kind === 'stop' && a.payload.eventId === first.payload.eventId), 60_000);
+      await waitFor(
+        'its stop',
+        async () => seen.activity.find((a) => a.kind === 'stop' && a.payload.eventId === first.payload.eventId),
+        60_000,
+      );
       await waitFor('the queue to drop old frames', async () => ((cam.detectorStats?.dropped ?? 0) >= 3 ? true : undefined), 60_000);
       const stats = cam.detectorStats!;
       assert.equal(calls, 1, 'one frame in the detector, the rest waited or were dropped');

@@ -30,7 +30,10 @@ describe('label rule', () => {
     assert.equal(labelRuleVerdict(all, { kind: 'stream-down', deviceId: 'pi-1' }), undefined, 'not an activity');
     const perCamera = parseLabelRule('pi-1 = person; Garden = person, dog');
     assert.equal(labelRuleVerdict(perCamera, activity({ deviceId: 'other' })), undefined, 'a camera the rule does not name');
-    assert.equal(labelRuleVerdict(perCamera, activity({ deviceId: 'g', deviceName: 'Garden', detection: { ...person, label: 'dog' } })), undefined);
+    assert.equal(
+      labelRuleVerdict(perCamera, activity({ deviceId: 'g', deviceName: 'Garden', detection: { ...person, label: 'dog' } })),
+      undefined,
+    );
     assert.equal(parseLabelRule('  '), undefined);
   });
 
@@ -86,13 +89,10 @@ describe('telegram-alert with "only person", fed by mqtt-processor', () => {
       const s = reports.msgs.filter((m) => m.payload.status === 'suppressed');
       return s.length === 2 ? s : undefined;
     });
-    assert.deepEqual(
-      held.map((m) => [m.payload.eventId, m.payload.reason]).sort(),
-      [
-        ['evt_car', 'only person: the detector saw car'],
-        ['evt_light', 'only person: the detector saw nothing it counts'],
-      ],
-    );
+    assert.deepEqual(held.map((m) => [m.payload.eventId, m.payload.reason]).sort(), [
+      ['evt_car', 'only person: the detector saw car'],
+      ['evt_light', 'only person: the detector saw nothing it counts'],
+    ]);
     assert.equal(fake.sent(42).length, 1, 'one message: the person');
     assert.match(fake.sent(42)[0]!.plain ?? '', /Driveway|pi-1/);
   });

@@ -25,7 +25,10 @@ describe('CenterNet person detector (real model, WebAssembly)', { timeout: 300_0
       assert.ok(people.length > 0, `no person in ${JSON.stringify(r.detections.slice(0, 5))}`);
       const { box, score } = people[0]!;
       assert.ok(score >= DEFAULT_FILTER.threshold && score <= 1);
-      assert.ok(box.x >= 0 && box.y >= 0 && box.w > 0 && box.h > 0 && box.x + box.w <= 100.1 && box.y + box.h <= 100.1, JSON.stringify(box));
+      assert.ok(
+        box.x >= 0 && box.y >= 0 && box.w > 0 && box.h > 0 && box.x + box.w <= 100.1 && box.y + box.h <= 100.1,
+        JSON.stringify(box),
+      );
     });
   }
 
@@ -36,10 +39,21 @@ describe('CenterNet person detector (real model, WebAssembly)', { timeout: 300_0
     assert.ok(cx > 25 && cx < 55 && p.box.y + p.box.h > 80, JSON.stringify(p.box));
   });
 
-  for (const name of ['empty-building.jpg', 'empty-building-dark.jpg', 'empty-building-bright.jpg', 'empty-street.jpg', 'empty-street-light.jpg', 'empty-aerial-night.jpg', 'empty-home-dusk.jpg']) {
+  for (const name of [
+    'empty-building.jpg',
+    'empty-building-dark.jpg',
+    'empty-building-bright.jpg',
+    'empty-street.jpg',
+    'empty-street-light.jpg',
+    'empty-aerial-night.jpg',
+    'empty-home-dusk.jpg',
+  ]) {
     it(`${name}: no person`, async () => {
       const r = await detector.detect(picture(name));
-      assert.deepEqual(keep(r.detections, DEFAULT_FILTER).filter((d) => d.label === 'person'), []);
+      assert.deepEqual(
+        keep(r.detections, DEFAULT_FILTER).filter((d) => d.label === 'person'),
+        [],
+      );
     });
   }
 

@@ -38,7 +38,10 @@ describe('DetectQueue', () => {
       await waitFor(`answers ${expected.join(',')}`, async () => (answered.length === expected.length ? true : undefined));
       assert.deepEqual(answered, expected);
     }
-    assert.deepEqual(detector.seen.map((b) => b[0]), [1, 5, 6]);
+    assert.deepEqual(
+      detector.seen.map((b) => b[0]),
+      [1, 5, 6],
+    );
     assert.deepEqual({ ...q.stats, lastMs: 0 }, { waiting: 0, analysed: 3, failed: 0, dropped: 3, behindMs: 0, lastMs: 0 });
   });
 

@@ -10,7 +10,13 @@ const PICTURE = readFileSync(join(__dirname, '../../../fixtures/detect/person-re
 const person: Detection = { label: 'person', score: 0.62, box: { x: 30, y: 35, w: 12, h: 60 } };
 const car: Detection = { label: 'car', score: 0.7, box: { x: 5, y: 80, w: 10, h: 8 } };
 const result = (...detections: Detection[]): FrameDetections => ({ width: 640, height: 442, detections, ms: 5 });
-const start = (eventId = 'evt_1'): SmartActivityPayload => ({ eventId, activityType: 'MOTION', timestamp: 1000, confidence: 0.8, region: { x: 1, y: 2, w: 3, h: 4 } });
+const start = (eventId = 'evt_1'): SmartActivityPayload => ({
+  eventId,
+  activityType: 'MOTION',
+  timestamp: 1000,
+  confidence: 0.8,
+  region: { x: 1, y: 2, w: 3, h: 4 },
+});
 
 function setup() {
   const sent: Array<{ kind: string; payload?: SmartActivityPayload; jpeg?: Buffer; eventId?: string }> = [];
@@ -51,7 +57,10 @@ describe('SmartEvents', () => {
       smart.observe(PICTURE, 1_000_800, result(person));
       assert.equal(sent[0]!.payload!.activityType, 'MOTION_SMART');
       smart.stop({ eventId: 'evt_1', activityType: 'MOTION', timestamp: 1005 });
-      assert.deepEqual(sent.map((s) => s.kind), ['start', 'thumbnail', 'stop']);
+      assert.deepEqual(
+        sent.map((s) => s.kind),
+        ['start', 'thumbnail', 'stop'],
+      );
 
       // nothing seen: sent as plain MOTION with the motion's own picture when the hold ends
       smart.start('evt_2', start('evt_2'), 2_000_000, Buffer.from('plain'));
@@ -66,7 +75,10 @@ describe('SmartEvents', () => {
       // a stop during the hold releases the start first: the pair stays in order
       smart.start('evt_3', start('evt_3'), 3_000_000);
       smart.stop({ eventId: 'evt_3', activityType: 'MOTION', timestamp: 3001 });
-      assert.deepEqual(sent.slice(5).map((s) => `${s.kind} ${s.payload?.eventId}`), ['start evt_3', 'stop evt_3']);
+      assert.deepEqual(
+        sent.slice(5).map((s) => `${s.kind} ${s.payload?.eventId}`),
+        ['start evt_3', 'stop evt_3'],
+      );
       smart.close();
     } finally {
       mock.timers.reset();

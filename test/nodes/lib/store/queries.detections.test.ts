@@ -21,11 +21,22 @@ describe('store: detections on events (migration 17)', () => {
     try {
       const t = Date.now() - 60_000;
       const smart = { ...start('evt_person', t, undefined, 'MOTION_SMART'), detection: person } as StoreRecord;
-      const dog = { ...start('evt_dog', t + 1000), detection: { label: 'dog', score: 0.5, box: { x: 1, y: 2, w: 3, h: 4 } } } as StoreRecord;
+      const dog = {
+        ...start('evt_dog', t + 1000),
+        detection: { label: 'dog', score: 0.5, box: { x: 1, y: 2, w: 3, h: 4 } },
+      } as StoreRecord;
       for (const r of [smart, dog, start('evt_plain', t + 2000), stop('evt_person', t + 5000)]) await store.writeAsync(r);
 
-      const [row] = await rows(file, "SELECT activity_type, detection_label, detection_score, detection_box FROM activity_events WHERE event_id = 'evt_person'");
-      assert.deepEqual(row, { activity_type: 'MOTION_SMART', detection_label: 'person', detection_score: 0.62, detection_box: JSON.stringify(person.box) });
+      const [row] = await rows(
+        file,
+        "SELECT activity_type, detection_label, detection_score, detection_box FROM activity_events WHERE event_id = 'evt_person'",
+      );
+      assert.deepEqual(row, {
+        activity_type: 'MOTION_SMART',
+        detection_label: 'person',
+        detection_score: 0.62,
+        detection_box: JSON.stringify(person.box),
+      });
 
       const people = await store.query('events', { label: 'Person' });
       assert.deepEqual(
@@ -34,11 +45,14 @@ describe('store: detections on events (migration 17)', () => {
       );
       assert.equal(people.total, 1);
       const all = await store.query('events', {});
-      assert.deepEqual(all.events.map((e) => [e.event_id, e.detection?.label ?? null]), [
-        ['evt_plain', null],
-        ['evt_dog', 'dog'],
-        ['evt_person', 'person'],
-      ]);
+      assert.deepEqual(
+        all.events.map((e) => [e.event_id, e.detection?.label ?? null]),
+        [
+          ['evt_plain', null],
+          ['evt_dog', 'dog'],
+          ['evt_person', 'person'],
+        ],
+      );
       await assert.rejects(store.query('events', { label: "person' OR 1=1 --" }), (err: Error & { statusCode?: number }) => {
         assert.equal(err.statusCode, 400);
         assert.match(err.message, /"label" must be a detector label/);
