@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Processor } from '../../../nodes/mqtt-processor/processor';
-import type { ActivityRecord, DeadLetterRecord } from '../../../nodes/lib/types';
+import type { ActivityRecord, Alert, DeadLetterRecord } from '../../../nodes/lib/types';
 import { topics } from '../../support/fixtures';
 
 const NOW = 1_705_400_000_000;
@@ -33,7 +33,7 @@ describe('mqtt-processor: detections on activity starts', () => {
     );
     const r = out.record as ActivityRecord;
     assert.deepEqual([r.activityType, r.detection], ['MOTION_SMART', person]);
-    assert.deepEqual(out.alerts[0]!.detection, person);
+    assert.deepEqual((out.alerts[0] as Alert).detection, person);
   });
 
   it('rejects a malformed detection as a dead letter naming the field', () => {
