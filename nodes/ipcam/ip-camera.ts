@@ -23,6 +23,7 @@ import type { ZonePolygon } from '../lib/contract/zones';
 import { backoffMs } from '../lib/backoff';
 import type { CameraMode } from '../lib/types';
 import { Camera } from '../rpicam-rtsp/camera';
+import type { CameraDetectOptions } from '../rpicam-rtsp/camera-detection';
 import { redactText } from '../rpicam-rtsp/commands';
 import { rtspFailure } from '../lib/rtsp/rtsp-input';
 import type { RtspInput } from '../lib/rtsp/rtsp-input';
@@ -43,6 +44,8 @@ export interface IpCameraConfig {
   sub: RtspInput;
   mode: CameraMode;
   motion: { on: boolean; sensitivity?: number; minDurationMs?: number; quietMs?: number; zones?: readonly ZonePolygon[] };
+  /** the person detector on the analysed frames (issue 20); off when undefined */
+  detect?: CameraDetectOptions;
   /** where motion events come from (default analyser); `onvif` and `both` need `onvif` */
   motionSource?: MotionSource;
   /** the camera's ONVIF address and login, when known */
@@ -338,6 +341,7 @@ export class IpCamera {
         snapshotEveryMs: this.cfg.snapshotEveryMs,
         // With motion from the camera's ONVIF events only, our analyser raises none.
         motion: { ...this.cfg.motion, on: this.cfg.motion.on && this.cfg.motionSource !== 'onvif' },
+        detect: this.cfg.detect,
         maxViewers: this.cfg.maxViewers,
       },
       {

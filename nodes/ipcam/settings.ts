@@ -10,8 +10,9 @@ import { IPCAM_ROUTES_ROOT } from '../lib/contract/api-routes';
 import { DEVICE_ID_PATTERN } from '../lib/types';
 import { relayUrl } from './live-relay';
 import { readZones, type ZonePolygon } from '../lib/contract/zones';
+import { detectSettings, type DetectDef } from '../lib/detect/settings';
 
-export interface IpcamDef extends NodeDef {
+export interface IpcamDef extends NodeDef, DetectDef {
   deviceId: string;
   mainUrl: string;
   subUrl: string;
@@ -95,6 +96,7 @@ export function cameraDefaults(def: IpcamDef): CameraDefaults {
       minDurationMs: numberSetting(def.minMotionSeconds, 1) * 1000,
       quietMs: numberSetting(def.quietSeconds, 3) * 1000,
     },
+    detect: detectSettings(def),
   };
 }
 

@@ -6,6 +6,7 @@
 
 import type { ZonePolygon } from './contract/zones';
 import type { CameraMode } from './contract/camera-mode';
+import type { Detection } from './contract/detection';
 export { CAMERA_MODES, type CameraMode } from './contract/camera-mode';
 
 /** Device ids reach topics, file paths and SQL: this pattern is checked first. */
@@ -74,6 +75,8 @@ export interface ActivityPayload {
    * of the event. VBC01 cameras send none.
    */
   zones?: string[];
+  /** the camera's object detector: label, score 0–1, box in percent (issue 20) */
+  detection?: Detection;
 }
 
 /** `prod/device/message/picam/{id}/sensors/environment` (°C, %RH, hPa) */
@@ -189,6 +192,8 @@ export interface ActivityRecord extends RecordBase {
   region?: string;
   /** the zones the motion touched (ActivityPayload.zones, checked); undefined when the camera sent none */
   zones?: string[];
+  /** what the camera's object detector saw (a start only; issue 20) */
+  detection?: Detection;
   /** set on a stop whose start the processor saw */
   startMs?: number;
   /**
@@ -365,6 +370,8 @@ export interface Alert {
   mode?: CameraMode;
   /** activity: the zones the motion touched, as the camera reported them (issue 20); absent when it reports none */
   zones?: string[];
+  /** activity: what the camera's object detector saw, for "only people" rules (issue 20) */
+  detection?: Detection;
   /** a JPEG: its bytes, or the path of a file the runtime can read */
   image?: Buffer | string;
   /** stream-down / stream-up: the MediaMTX path, and how long it was down */

@@ -16,6 +16,8 @@ import {
   type SensorRecord,
   type StoreRecord,
 } from '../lib/types';
+import { readDetection } from '../lib/detect/payload';
+import type { Detection } from '../lib/detect/types';
 import { deviceTime, type ClockWindow } from './device-time';
 import type { DeviceTopic } from './topics';
 
@@ -154,6 +156,7 @@ function activity(t: DeviceTopic, obj: Json, timeMs: number): ActivityRecord {
     confidence: optNumber(obj, 'confidence'),
     region,
     ...activityZones(obj.zones),
+    ...(phase === 'start' ? detectionOf(obj) : {}),
     ...(phase === 'other' ? { level } : {}),
   };
 }
@@ -165,6 +168,16 @@ function activityZones(zones: unknown): { zones?: string[] } {
     Array.isArray(zones) && zones.length <= ZONE_LIMITS.polygons && zones.every((z) => typeof z === 'string' && ZONE_NAME_PATTERN.test(z));
   if (!ok) throw new InvalidPayload(`field "zones" must be a list of at most ${ZONE_LIMITS.polygons} zone names`);
   return { zones: zones as string[] };
+}
+
+/** What a camera's detector saw (issue 20), checked; only a start carries one. */
+function detectionOf(obj: Json): { detection?: Detection } {
+  try {
+    const detection = readDetection(obj.detection);
+    return detection ? { detection } : {};
+  } catch (err) {
+    throw new InvalidPayload((err as Error).message);
+  }
 }
 
 /**

@@ -416,6 +416,7 @@ export class Processor {
       activityType: record.activityType,
       mode: device.mode,
       ...(record.zones ? { zones: record.zones } : {}),
+      ...(record.detection ? { detection: record.detection } : {}),
     };
   }
 

@@ -8,6 +8,7 @@ import type { ZonePolygon } from '../lib/contract/zones';
 import type { ActivityPayload, CameraMode } from '../lib/types';
 import { JpegSplitter } from './jpeg-frames';
 import { MjpegBroadcaster } from './mjpeg-preview';
+import { CameraDetection, type CameraDetectionResult, type CameraDetectOptions } from './camera-detection';
 import { activityPayload, MotionDetector, newEventId, type MotionOptions } from './motion';
 import { Pipeline } from './pipeline';
 import type { PipelineState, PipelineStats, StreamConfig } from './types';
@@ -16,8 +17,10 @@ export interface CameraEvents {
   state(stats: PipelineStats, mode: CameraMode): void;
   /** activity/start or activity/stop, in the VBC01 payload format */
   activity(kind: 'start' | 'stop', payload: ActivityPayload): void;
-  /** the picture of a motion event, taken when it started */
+  /** the picture of a motion event, taken when it started (with the detector: its best frame, box drawn) */
   thumbnail(eventId: string, jpeg: Buffer): void;
+  /** what the detector found in a frame taken while motion was seen (only with `detect.on`) */
+  detection?(result: CameraDetectionResult): void;
   /** a periodic snapshot (no request id) or the answer to a request */
   snapshot(jpeg: Buffer, requestId?: string): void;
   problem(message: string): void;
@@ -26,6 +29,8 @@ export interface CameraEvents {
 export interface CameraOptions {
   stream: StreamConfig;
   motion: Partial<MotionOptions> & { on: boolean };
+  /** the person detector (issue 20); off when undefined */
+  detect?: CameraDetectOptions;
   /** a snapshot every this many ms while streaming; 0 = only on request */
   snapshotEveryMs: number;
   mode: CameraMode;
@@ -40,6 +45,7 @@ export class Camera {
   private pipeline?: Pipeline;
   private mode: CameraMode;
   private readonly motion: MotionDetector;
+  private readonly detector?: CameraDetection;
   private eventId?: string;
   private eventStartedMs = 0;
   private snapshotTimer?: NodeJS.Timeout;
@@ -54,6 +60,14 @@ export class Camera {
     this.mode = opts.mode;
     this.preview = new MjpegBroadcaster({ maxViewers: opts.maxViewers });
     this.motion = new MotionDetector(opts.motion);
+    if (opts.detect?.on && opts.motion.on) {
+      this.detector = new CameraDetection(opts.detect, opts.motion.minDurationMs ?? 1000, events);
+    }
+  }
+
+  /** The detector's queue: how far behind it is, frames analysed and dropped; undefined when off. */
+  get detectorStats(): CameraDetection['stats'] | undefined {
+    return this.detector?.stats;
   }
 
   /** New masks and zones for motion detection (checked by readZones), from the next frame. */
@@ -103,11 +117,15 @@ export class Camera {
       if (e?.type === 'start') {
         this.eventId = newEventId();
         this.eventStartedMs = e.atMs;
-        this.events.activity('start', activityPayload(this.eventId, e));
         const picture = this.preview.lastFrame;
+        if (this.detector) {
+          this.detector.start(this.eventId, activityPayload(this.eventId, e), e.atMs, picture);
+          return;
+        }
+        this.events.activity('start', activityPayload(this.eventId, e));
         if (picture) this.events.thumbnail(this.eventId, picture);
       } else if (e?.type === 'stop' && this.eventId) {
-        this.events.activity('stop', activityPayload(this.eventId, e));
+        this.sendStop(activityPayload(this.eventId, e));
         this.eventId = undefined;
       }
     });
@@ -161,18 +179,25 @@ export class Camera {
     await this.stop();
     for (const w of this.waiting.splice(0)) w(undefined);
     this.preview.close();
+    this.detector?.close();
   }
 
   private frame(jpeg: Buffer): void {
     this.preview.push(jpeg);
     for (const w of this.waiting.splice(0)) w(jpeg);
+    if (this.mode === 'ARMED') this.detector?.frame(jpeg, this.motion.moving);
+  }
+
+  private sendStop(payload: ActivityPayload): void {
+    if (this.detector) this.detector.stop(payload);
+    else this.events.activity('stop', payload);
   }
 
   /** An event still open when the camera stops or is disarmed gets its stop, so the cloud's event has an end. */
   private endMotion(atMs: number): void {
     if (!this.eventId) return;
     const startedMs = this.eventStartedMs;
-    this.events.activity('stop', activityPayload(this.eventId, { type: 'stop', atMs, startedMs, durationMs: atMs - startedMs }));
+    this.sendStop(activityPayload(this.eventId, { type: 'stop', atMs, startedMs, durationMs: atMs - startedMs }));
     this.eventId = undefined;
     this.motion.reset();
   }

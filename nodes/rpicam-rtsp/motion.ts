@@ -115,6 +115,11 @@ export class MotionDetector {
     this.layout = undefined;
   }
 
+  /** Motion is being seen now: an onset or an event (the detector analyses only these frames). */
+  get moving(): boolean {
+    return this.onset !== undefined || this.event !== undefined;
+  }
+
   /** Forgets the background and any event, without raising a stop. */
   reset(): void {
     this.bg = undefined;

@@ -43,14 +43,17 @@ export default function register(RED: NodeAPI): void {
       msgs[i] = msg;
       node.send(msgs);
     };
-    const camera = new Camera(config.camera, {
+    const camera: Camera = new Camera(config.camera, {
       state: (stats, mode) => {
-        const detail = stats.state === 'streaming' ? `${stats.fps} fps, ${Math.round(stats.bitrateKbps)} kbit/s` : (stats.lastError ?? '');
+        const detail =
+          stats.state === 'streaming'
+            ? `${stats.fps} fps, ${Math.round(stats.bitrateKbps)} kbit/s${detectorText(camera)}`
+            : (stats.lastError ?? '');
         status.now(
           LOOK[stats.state] ?? 'busy',
           `${mode === 'PRIVACY' ? 'privacy: camera off' : stats.state}${detail ? ` · ${detail}` : ''}`.slice(0, 90),
         );
-        out(0, { topic: 'status', payload: { ...stats, mode } });
+        out(0, { topic: 'status', payload: { ...stats, mode, ...detectorStats(camera) } });
       },
       activity: (kind, payload) => out(1, { topic: `activity/${kind}`, payload }),
       thumbnail: (eventId, jpeg) => out(1, { topic: `activity/thumbnail/${eventId}`, payload: jpeg, eventId } as NodeMessage),
@@ -60,7 +63,11 @@ export default function register(RED: NodeAPI): void {
 
     // The periodic status keeps the heartbeat's stream state and the stats fresh between changes.
     const statsTimer = setInterval(() => {
-      if (camera.stats) out(0, { topic: 'status', payload: { ...camera.stats, mode: camera.currentMode } });
+      if (camera.stats) out(0, { topic: 'status', payload: { ...camera.stats, mode: camera.currentMode, ...detectorStats(camera) } });
+      if (camera.detectorStats && camera.stats?.state === 'streaming') {
+        const s = camera.stats;
+        status.soon(() => ['ok', `streaming · ${s.fps} fps, ${Math.round(s.bitrateKbps)} kbit/s${detectorText(camera)}`.slice(0, 90)]);
+      }
     }, config.statsEveryMs);
 
     const previewPath = config.previewPath;
@@ -133,6 +140,18 @@ export default function register(RED: NodeAPI): void {
   RED.nodes.registerType('rpicam-rtsp', RpicamRtsp as unknown as NodeConstructor, {
     credentials: { user: { type: 'text' }, password: { type: 'password' } },
   });
+}
+
+/** The status badge's detector part: how far behind it is and what it dropped ("" when off). */
+function detectorText(camera: Camera | undefined): string {
+  const d = camera?.detectorStats;
+  if (!d) return '';
+  const behind = d.behindMs >= 1000 ? `${(d.behindMs / 1000).toFixed(1)} s behind` : 'up to date';
+  return ` · detector ${behind}${d.dropped ? `, ${d.dropped} dropped` : ''}`;
+}
+
+function detectorStats(camera: Camera | undefined): { detector?: Camera['detectorStats'] } {
+  return camera?.detectorStats ? { detector: camera.detectorStats } : {};
 }
 
 /** Express has no "remove route": take it out of the router's stack, as Node-RED's http in node does. */

@@ -10,8 +10,9 @@ import type { CameraOptions } from './camera';
 import type { SourceKind, StreamConfig } from './types';
 import { parseBoolean } from '../lib/settings';
 import { readZones } from '../lib/contract/zones';
+import { detectSettings, type DetectDef } from '../lib/detect/settings';
 
-export interface RpicamRtspDef extends NodeDef {
+export interface RpicamRtspDef extends NodeDef, DetectDef {
   source: string;
   url: string;
   width: string | number;
@@ -123,6 +124,7 @@ export function streamConfig(def: RpicamRtspDef, credentials: { user?: string; p
         quietMs: numberSetting(def.quietSeconds, 3) * 1000,
         zones: readZones(def.zones),
       },
+      detect: detectSettings(def),
     },
     previewPath: analysis ? (def.previewPath ?? '').trim() : '',
     statsEveryMs: 10_000,

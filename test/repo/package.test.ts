@@ -40,6 +40,7 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
     'mqtt-outbox',
     'mqtt-processor',
     'ntfy-alert',
+    'object-detector',
     'picam-broker',
     'picam-database',
     'pushover-alert',

@@ -6,6 +6,9 @@
  * the requested size, rate, bitrate and intra period into raw H.264 on stdout
  * (or the lavfi graph in FAKE_RPICAM_SCENE: a scene whose motion a test knows).
  *
+ * FAKE_RPICAM_INPUT names a video file to show instead (looped, scaled to the
+ * requested size): the detector tests' scenes.
+ *
  * Stalling, for the stall tests: SIGUSR1 makes it stop writing (it stays
  * alive, its encoder keeps running), SIGUSR2 makes it write again; so does the
  * existence of the file named by FAKE_RPICAM_STALL_FILE.
@@ -81,12 +84,16 @@ const intra = count('intra', '0'), timeoutMs = millis(opts.timeout ?? '5sec');
 const on = (name) => opts[name] !== undefined && opts[name] !== 'false' && opts[name] !== '0';
 const hflip = on('hflip') !== (rotation === 180), vflip = on('vflip') !== (rotation === 180);
 
-// FAKE_RPICAM_SCENE: another lavfi graph ({size} and {rate} filled in), for a picture whose motion is known.
+// FAKE_RPICAM_INPUT: a video file the "camera" sees (looped); else FAKE_RPICAM_SCENE: another lavfi
+// graph ({size} and {rate} filled in), for a picture whose motion is known; else the test pattern.
+const input = process.env.FAKE_RPICAM_INPUT;
 const scene = (process.env.FAKE_RPICAM_SCENE || 'testsrc2=size={size}:rate={rate}')
   .replaceAll('{size}', width + 'x' + height).replaceAll('{rate}', String(rate));
-const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi', '-i', scene];
+const args = input
+  ? ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', input]
+  : ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi', '-i', scene];
 if (timeoutMs > 0) args.push('-t', String(timeoutMs / 1000));
-const filters = [hflip && 'hflip', vflip && 'vflip'].filter(Boolean);
+const filters = [input && 'scale=' + width + ':' + height, hflip && 'hflip', vflip && 'vflip'].filter(Boolean);
 if (filters.length) args.push('-vf', filters.join(','));
 args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-bf', '0', '-pix_fmt', 'yuv420p');
 const bitrate = bits(opts.bitrate ?? '0');

@@ -15,6 +15,7 @@ import type { CameraMode, DeliveryReport } from '../types';
 import { InvalidAlert, type Accepted, type AlertService } from './alert-service';
 import { cameraPicture } from './contract';
 import type { FormatOptions } from './format';
+import { parseLabelRule } from './label-rule';
 import { parseModes, type PolicyOptions } from './policy';
 import { parseZoneList } from './zone-rule';
 
@@ -29,6 +30,8 @@ export interface AlertNodeSettings {
   modes?: string;
   /** "only for motion in zones": zone names, comma-separated */
   zones?: string;
+  /** "person" or "driveway=person; garden=person, dog": activity alerts only for these detector labels */
+  onlyLabels?: string;
   quietStart?: string;
   quietEnd?: string;
   quietAction?: string;
@@ -61,6 +64,7 @@ export function alertNodeConfig(def: AlertNodeSettings): AlertNodeConfig {
       cooldownMs: numberSetting(def.cooldownSeconds, 60) * 1000,
       modes,
       zones: parseZoneList(def.zones),
+      onlyLabels: parseLabelRule(def.onlyLabels),
       quietHours: quietStart && quietEnd ? { start: quietStart, end: quietEnd } : undefined,
       quietAction: def.quietAction === 'drop' ? 'drop' : 'silent',
       timeZone,

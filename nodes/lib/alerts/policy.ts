@@ -7,6 +7,7 @@ import type { Alert, CameraMode } from '../types';
 import { CAMERA_MODES } from '../types';
 import { humanDuration } from './format';
 import { outsideZones } from './zone-rule';
+import { labelRuleVerdict, type LabelRule } from './label-rule';
 
 export interface PolicyOptions {
   /** 0 = off */
@@ -22,6 +23,8 @@ export interface PolicyOptions {
   zones?: readonly string[];
   /** how long event ids are remembered, default 24 h */
   dedupeWindowMs?: number;
+  /** activity alerts only when the camera's detector saw one of these labels (label-rule.ts) */
+  onlyLabels?: LabelRule;
 }
 
 export type Verdict = { action: 'send'; silent: boolean } | { action: 'suppress'; reason: string };
@@ -44,6 +47,7 @@ export class AlertPolicy {
   private readonly dedupeWindowMs: number;
   private readonly modes: readonly CameraMode[];
   private readonly zones: readonly string[];
+  private readonly onlyLabels?: LabelRule;
   private readonly quiet?: { start: number; end: number; label: string; drop: boolean; clock: Intl.DateTimeFormat };
   /** event key → when first seen (kept ≥ the window: RecentMap keeps keys ≥ maxAge/2) */
   private readonly seen: RecentMap<number, number>;
@@ -56,6 +60,7 @@ export class AlertPolicy {
     this.dedupeWindowMs = nonNegative(opts.dedupeWindowMs ?? DAY_MS, 'dedupe window');
     this.modes = parseModes(opts.modes ?? ['ARMED']);
     this.zones = opts.zones ?? [];
+    this.onlyLabels = opts.onlyLabels;
     this.seen = new RecentMap(DEDUPE_CAPACITY, 2 * this.dedupeWindowMs);
     if (this.cooldownMs > 0) this.lastSent = new RecentMap(COOLDOWN_CAPACITY, 2 * this.cooldownMs);
     if (opts.quietAction !== 'silent' && opts.quietAction !== 'drop') {
@@ -100,6 +105,8 @@ export class AlertPolicy {
 
     const outside = outsideZones(a, this.zones);
     if (outside) return suppress(outside);
+    const notLabel = labelRuleVerdict(this.onlyLabels, a);
+    if (notLabel) return suppress(notLabel);
 
     let silent = false;
     if (this.quiet && a.severity !== 'critical' && this.inQuietHours(nowMs)) {

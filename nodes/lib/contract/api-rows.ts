@@ -5,6 +5,7 @@
  * `*_timestamp`, `last_seen`, `created_at` are Unix seconds; `*_ms` are Unix ms.
  */
 import type { ZonePolygon } from './zones';
+import type { Detection } from './detection';
 
 /** GET /api/cameras → {cameras: CameraRow[]}; times in Unix seconds */
 export interface CameraRow {
@@ -77,6 +78,8 @@ export interface EventRow {
   clip: string | null;
   /** the zones the motion touched (issue 20): [] outside every zone; null when the camera sent none (VBC01) */
   zones: string[] | null;
+  /** what the camera's object detector saw at the start (issue 20, migration 17); null: nothing, or no detector */
+  detection: Detection | null;
   upload_status: string | null;
   telegram_notified: number | null;
   created_at: number | null;

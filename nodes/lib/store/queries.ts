@@ -5,8 +5,19 @@
  */
 import { ZONE_NAME_PATTERN, type ZonePolygon } from '../contract/zones';
 import { COMMAND_STATES } from './command-queue';
-import type { AlertLogRow, CameraRow, CommandRow, CursorPage, DeadLetterRow, EventRow, Page, StreamPoint, StreamRow } from '../contract/api-rows';
+import type {
+  AlertLogRow,
+  CameraRow,
+  CommandRow,
+  CursorPage,
+  DeadLetterRow,
+  EventRow,
+  Page,
+  StreamPoint,
+  StreamRow,
+} from '../contract/api-rows';
 import type { SensorHistory } from '../contract/dashboard-api';
+import type { Detection } from '../contract/detection';
 import { API_PATHS, apiUrl } from '../contract/api-routes';
 import type { Reader } from './read-pool';
 import { sensorHistory } from './sensor-history';
@@ -131,12 +142,7 @@ function paging(p: QueryParams): { limit: number; offset: number; cursor?: unkno
 }
 
 /** count(*) that stops at TOTAL_CAP + 1 rows: an index walk of at most that many entries, never the table. */
-async function cappedCount(
-  db: Reader,
-  from: string,
-  filter: string,
-  args: SqlValue[],
-): Promise<{ total: number; totalCapped: boolean }> {
+async function cappedCount(db: Reader, from: string, filter: string, args: SqlValue[]): Promise<{ total: number; totalCapped: boolean }> {
   const row = await db.get<{ n: number }>(`SELECT count(*) AS n FROM (SELECT 1 FROM ${from} ${filter} LIMIT ${TOTAL_CAP + 1})`, args);
   const n = row?.n ?? 0;
   return n > TOTAL_CAP ? { total: TOTAL_CAP, totalCapped: true } : { total: n, totalCapped: false };
@@ -151,7 +157,8 @@ const isEventKey = (k: unknown[]): k is EventKey =>
  * left to the planner: with statistics (ANALYZE) it may pick the time index for a
  * common type and walk far more rows than a page.
  */
-function eventIndex(camera: boolean, type: boolean): string {
+function eventIndex(camera: boolean, type: boolean, label = false): string {
+  if (label) return 'activity_events_page_label';
   if (camera && type) return 'activity_events_page_camera_type';
   if (camera) return 'activity_events_page_camera';
   if (type) return 'activity_events_page_type';
@@ -184,6 +191,11 @@ export async function events(db: Reader, p: QueryParams): Promise<QueryResults['
     where.push('EXISTS (SELECT 1 FROM json_each(e.zones) WHERE json_each.value = ?)');
     args.push(zone);
   }
+  const label = detectionLabel(p);
+  if (label !== undefined) {
+    where.push('e.detection_label = ?');
+    args.push(label);
+  }
   const from = time(p, 'from');
   const to = time(p, 'to');
   if (from !== undefined) {
@@ -195,7 +207,7 @@ export async function events(db: Reader, p: QueryParams): Promise<QueryResults['
     args.push(Math.floor(to / 1000));
   }
   const { limit, offset, cursor } = paging(p);
-  const index = `activity_events e INDEXED BY ${eventIndex(camera !== undefined, hasType)}`;
+  const index = `activity_events e INDEXED BY ${eventIndex(camera !== undefined, hasType, label !== undefined)}`;
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const { total, totalCapped } = await cappedCount(db, index, filter, args);
   const page = [...where];
@@ -207,8 +219,11 @@ export async function events(db: Reader, p: QueryParams): Promise<QueryResults['
     pageArgs.push(...key);
   }
   // SQLite answers EXISTS with 0 or 1; the API says true or false.
-  type SqlEventRow = Omit<EventRow, 'has_thumbnail' | 'has_recording' | 'clip' | 'zones'> & {
+  type SqlEventRow = Omit<EventRow, 'has_thumbnail' | 'has_recording' | 'clip' | 'zones' | 'detection'> & {
     zones: string | null;
+    detection_label: string | null;
+    detection_score: number | null;
+    detection_box: string | null;
     has_thumbnail: number;
     has_recording: number;
     has_clip: number;
@@ -218,6 +233,7 @@ export async function events(db: Reader, p: QueryParams): Promise<QueryResults['
     `SELECT e.event_id, e.camera_id, COALESCE(e.camera_name, r.camera_name) AS camera_name, e.activity_type,
             e.start_timestamp, e.end_timestamp, e.duration_seconds, e.confidence, e.thumbnail_path,
             e.recording_path, e.upload_status, e.telegram_notified, e.created_at, e.sort_ts, e.zones,
+            e.detection_label, e.detection_score, e.detection_box,
             -- What /api/media serves for the event: the dashboard asks for a thumbnail only when there is one.
             EXISTS (SELECT 1 FROM file_uploads f WHERE f.camera_id = e.camera_id AND f.event_id = e.event_id
                     AND f.file_type = 'thumbnail') AS has_thumbnail,
@@ -236,15 +252,39 @@ export async function events(db: Reader, p: QueryParams): Promise<QueryResults['
   const shown = rows.slice(0, limit);
   const last = shown.at(-1);
   const next = rows.length > limit && last ? encodeCursor('events', [last.sort_ts, last.camera_id, last.event_id]) : null;
-  const withFlags: EventRow[] = shown.map(({ sort_ts: _sortKey, has_clip: hasClip, ...r }) => ({
-    ...r,
-    has_thumbnail: r.has_thumbnail === 1,
-    has_recording: r.has_recording === 1,
-    // written by the store from checked names (record-sql.ts)
-    zones: r.zones === null ? null : (JSON.parse(r.zones) as string[]),
-    clip: hasClip === 1 ? apiUrl(API_PATHS.recordingClip, { cameraId: r.camera_id, eventId: r.event_id }) : null,
-  }));
+  const withFlags: EventRow[] = shown.map(
+    ({ sort_ts: _sortKey, has_clip: hasClip, detection_label, detection_score, detection_box, ...r }) => ({
+      ...r,
+      detection: storedDetection(detection_label, detection_score, detection_box),
+      has_thumbnail: r.has_thumbnail === 1,
+      has_recording: r.has_recording === 1,
+      // written by the store from checked names (record-sql.ts)
+      zones: r.zones === null ? null : (JSON.parse(r.zones) as string[]),
+      clip: hasClip === 1 ? apiUrl(API_PATHS.recordingClip, { cameraId: r.camera_id, eventId: r.event_id }) : null,
+    }),
+  );
   return { events: withFlags, total, totalCapped, limit, offset, next };
+}
+
+/** `label`: a detector label such as person (issue 20); letters, spaces, - and _ only. */
+function detectionLabel(p: QueryParams): string | undefined {
+  const label = single(p, 'label');
+  if (label === undefined || label === '') return undefined;
+  if (typeof label !== 'string' || !/^[a-z][a-z _-]{0,31}$/i.test(label))
+    throw new QueryError(400, '"label" must be a detector label such as person');
+  return label.toLowerCase();
+}
+
+/** The columns of migration 17 as the API's `detection`; null for events without one. */
+function storedDetection(label: string | null, score: number | null, box: string | null): EventRow['detection'] {
+  if (!label || score === null) return null;
+  let parsed: Detection['box'] = { x: 0, y: 0, w: 0, h: 0 };
+  try {
+    parsed = box ? (JSON.parse(box) as Detection['box']) : parsed;
+  } catch {
+    // Written by record-sql from a checked object; a hand-edited row shows without its box.
+  }
+  return { label, score, box: parsed };
 }
 
 /** Sensor history (sensor-history.ts): at most `points` points, from raw readings or roll-ups by range. */

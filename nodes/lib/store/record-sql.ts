@@ -74,8 +74,8 @@ const STATUS_EVENTS: Omit<TableRows, 'rows'> = {
 // An event is the camera's: two cameras may send the same event id (issue 13).
 const ACTIVITY_STARTS: Omit<TableRows, 'rows'> = {
   head: `INSERT INTO activity_events (event_id, camera_id, camera_name, activity_type, start_timestamp,
-    confidence, region, created_at, telegram_notified, start_time_raw, zones)`,
-  columns: 11,
+    confidence, region, created_at, telegram_notified, start_time_raw, zones, detection_label, detection_score, detection_box)`,
+  columns: 14,
   tail: ` ON CONFLICT (camera_id, event_id) DO UPDATE SET
     start_timestamp = excluded.start_timestamp,
     start_time_raw = excluded.start_time_raw,
@@ -84,6 +84,9 @@ const ACTIVITY_STARTS: Omit<TableRows, 'rows'> = {
     confidence = COALESCE(excluded.confidence, confidence),
     region = COALESCE(excluded.region, region),
     zones = COALESCE(zones, excluded.zones),
+    detection_label = COALESCE(excluded.detection_label, detection_label),
+    detection_score = COALESCE(excluded.detection_score, detection_score),
+    detection_box = COALESCE(excluded.detection_box, detection_box),
     duration_seconds = CASE WHEN end_timestamp IS NULL THEN NULL ELSE end_timestamp - excluded.start_timestamp END`,
 };
 
@@ -218,6 +221,9 @@ export function batchStatements(records: readonly StoreRecord[], nowMs: number):
           0,
           v(r.deviceTimeRaw),
           zonesText(r.zones),
+          v(r.detection?.label),
+          v(r.detection?.score),
+          v(r.detection && JSON.stringify(r.detection.box)),
         ]);
         break;
       case 'activity-stop':

@@ -577,6 +577,21 @@ CREATE INDEX recording_clips_unsent ON recording_clips (upload_next_ms) WHERE up
     sql: `ALTER TABLE activity_events ADD COLUMN zones TEXT;`,
   },
   {
+    version: 17,
+    description: "activity events: what the camera's object detector saw (label, score, box)",
+    // Issue 20. A start whose frames showed a person (or another label the camera
+    // counts) carries the detector's best: its COCO label, its score 0..1 and its box
+    // as JSON {x, y, w, h} in percent of the frame. NULL for events without one
+    // (VBC01 cameras, cameras without the detector). The index serves /api/events?label=
+    // in the page order, as migration 11's do (a camera filter walks it and checks the camera).
+    sql: `
+ALTER TABLE activity_events ADD COLUMN detection_label TEXT;
+ALTER TABLE activity_events ADD COLUMN detection_score REAL;
+ALTER TABLE activity_events ADD COLUMN detection_box TEXT;
+CREATE INDEX activity_events_page_label ON activity_events (detection_label, sort_ts, camera_id, event_id);
+`,
+  },
+  {
     // Web Push (issue 22): the runtime's VAPID key pair, made once at first start and kept with
     // the data (never in a flow or the repository), and each dashboard user's browser subscriptions.
     version: 18,

@@ -32,6 +32,7 @@ const EVENT = fields<EventRow>({
   has_recording: true,
   clip: true,
   zones: true,
+  detection: true,
   upload_status: true,
   telegram_notified: true,
   created_at: true,

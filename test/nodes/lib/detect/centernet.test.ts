@@ -1,0 +1,64 @@
+/**
+ * The real model on the labelled pictures (test/fixtures/detect): a person gives
+ * `person` above the cameras' default threshold, an empty scene (lighting changes
+ * included) gives none. Precision and recall over the whole set are the bench's.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { CenterNetDetector } from '../../../../nodes/lib/detect/centernet';
+import { keep } from '../../../../nodes/lib/detect/filter';
+import { DEFAULT_FILTER } from '../../../../nodes/lib/detect/types';
+
+const DIR = join(__dirname, '../../../fixtures/detect');
+const picture = (name: string) => readFileSync(join(DIR, name));
+
+describe('CenterNet person detector (real model, WebAssembly)', { timeout: 300_000 }, () => {
+  const detector = new CenterNetDetector();
+  before(() => detector.warmUp());
+
+  for (const name of ['person-astronaut.jpg', 'person-plaza-3.jpg', 'person-rendered-60.jpg', 'person-basketball.jpg']) {
+    it(`${name}: a person above the threshold, with a box inside the frame`, async () => {
+      const r = await detector.detect(picture(name));
+      const people = keep(r.detections, DEFAULT_FILTER).filter((d) => d.label === 'person');
+      assert.ok(people.length > 0, `no person in ${JSON.stringify(r.detections.slice(0, 5))}`);
+      const { box, score } = people[0]!;
+      assert.ok(score >= DEFAULT_FILTER.threshold && score <= 1);
+      assert.ok(
+        box.x >= 0 && box.y >= 0 && box.w > 0 && box.h > 0 && box.x + box.w <= 100.1 && box.y + box.h <= 100.1,
+        JSON.stringify(box),
+      );
+    });
+  }
+
+  it('the rendered person is found where it was pasted (30–50 % across, lower half)', async () => {
+    const r = await detector.detect(picture('person-rendered-60.jpg'));
+    const p = keep(r.detections, DEFAULT_FILTER).find((d) => d.label === 'person')!;
+    const cx = p.box.x + p.box.w / 2;
+    assert.ok(cx > 25 && cx < 55 && p.box.y + p.box.h > 80, JSON.stringify(p.box));
+  });
+
+  for (const name of [
+    'empty-building.jpg',
+    'empty-building-dark.jpg',
+    'empty-building-bright.jpg',
+    'empty-street.jpg',
+    'empty-street-light.jpg',
+    'empty-aerial-night.jpg',
+    'empty-home-dusk.jpg',
+  ]) {
+    it(`${name}: no person`, async () => {
+      const r = await detector.detect(picture(name));
+      assert.deepEqual(
+        keep(r.detections, DEFAULT_FILTER).filter((d) => d.label === 'person'),
+        [],
+      );
+    });
+  }
+
+  it('refuses what is not a JPEG with the reason', async () => {
+    await assert.rejects(detector.detect(Buffer.from('hello')), /not a JPEG/);
+    await assert.rejects(detector.detect(Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3])), /could not be decoded/);
+  });
+});
