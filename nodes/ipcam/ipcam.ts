@@ -24,7 +24,16 @@ import { CameraSet } from './camera-set';
 import type { IpCameraState } from './ip-camera';
 import { LivePaths } from './live-paths';
 import { IPCAM_DEVICE_TYPE } from './device-messages';
-import { apiPath, cameraDefaults, flowCamera, flowZones, relaySettings, type IpcamCredentials, type IpcamDef, type RelaySettings } from './settings';
+import {
+  apiPath,
+  cameraDefaults,
+  flowCamera,
+  flowZones,
+  relaySettings,
+  type IpcamCredentials,
+  type IpcamDef,
+  type RelaySettings,
+} from './settings';
 import { LiveRelay, readLiveInput, relayUrl } from './live-relay';
 import { streamInput, type RelayFactory } from './camera-set';
 import { DEVICE_ID_PATTERN } from '../lib/types';
