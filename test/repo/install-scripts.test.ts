@@ -216,8 +216,11 @@ const PI_ONLY = [
   'PICAM_IPCAM_MAIN_URL',
   'PICAM_IPCAM_USER',
   'PICAM_IPCAM_PASSWORD',
+  // where the Pi sends the clips it recorded while its uplink was down, and its API token there
+  'PICAM_CLOUD_URL',
+  'PICAM_CLOUD_API_TOKEN',
 ];
-const PI_ONLY_PREFIXES = ['PICAM_CAMERA_', 'PICAM_RTSP_', 'PICAM_PREVIEW_', 'PICAM_OUTBOX_'];
+const PI_ONLY_PREFIXES = ['PICAM_CAMERA_', 'PICAM_RTSP_', 'PICAM_PREVIEW_', 'PICAM_OUTBOX_', 'PICAM_PI_'];
 const CLOUD_ONLY = [
   'PICAM_DEVICE_TOPIC',
   'PICAM_DEVICE_TYPES',
