@@ -9,17 +9,14 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { apiTopics, DEFAULT_API_PREFIX, DEFAULT_DISCOVERY_PREFIX } from '../lib/contract/mqtt-api';
 import { ANY_DEVICE_ID_PATTERN } from '../lib/hosted-devices';
-import type { BrokerLink, InboundMessage } from '../lib/mqtt/broker-link';
+import type { InboundMessage } from '../lib/mqtt/broker-link';
 import { DeviceView, type DeviceFacts } from '../lib/mqtt/device-view';
-import { linkFor, registerKnown, switchedOn, type BrokerProperties } from '../lib/mqtt/integration-settings';
-import { EMBEDDED_BROKER_TYPE } from '../lib/mqtt/local-broker';
+import { IntegrationLink } from '../lib/mqtt/integration-link';
+import { switchedOn, type BrokerProperties } from '../lib/mqtt/integration-settings';
 import type { NodeConstructor } from '../lib/node-config';
 import { storeRecordsOf } from '../lib/records-in';
-import { runtimeClientId } from '../lib/runtime-identity';
 import { parseList } from '../lib/settings';
 import { compact, StatusReporter, ThrottledWarn } from '../lib/status';
-import type { PicamDatabaseNode } from '../lib/store/database-node';
-import type { EventStore } from '../lib/store/store';
 import { discoveryPayload, discoveryTopic, type Origin } from './discovery';
 
 interface HaDiscoveryDef extends NodeDef, BrokerProperties {
@@ -61,17 +58,16 @@ export default function register(RED: NodeAPI): void {
     const discoveryPrefix = (def.discoveryPrefix || DEFAULT_DISCOVERY_PREFIX).replace(/\/+$/, '');
     const options = { discoveryPrefix, api: apiTopics(def.apiPrefix || DEFAULT_API_PREFIX), origin };
     const view = new DeviceView(parseList(def.deviceTypes, ['hive-cam', 'picam', 'ipcam']));
-    let link: BrokerLink | undefined;
-    let linkError: string | undefined;
-    let closed = false;
     let sent = 0;
     const show = () =>
       status.soon(() => [
-        linkError ? 'error' : link ? 'ok' : 'busy',
-        linkError ?? (link ? `${compact([...view.all()].length)} devices, ${compact(sent)} discovery messages` : 'waiting for the broker'),
+        links.error ? 'error' : links.link ? 'ok' : 'busy',
+        links.error ??
+          (links.link ? `${compact([...view.all()].length)} devices, ${compact(sent)} discovery messages` : 'waiting for the broker'),
       ]);
 
     const send = (topic: string, payload: string) => {
+      const link = links.link;
       if (!link) return; // everything is sent once the link is up
       sent++;
       link.publish(topic, payload, { retain: true }).catch((err: Error) => warn.warnNow(`discovery to ${topic}: ${err.message}`));
@@ -105,50 +101,22 @@ export default function register(RED: NodeAPI): void {
       done();
     });
 
-    const db = def.database ? (RED.nodes.getNode(def.database) as PicamDatabaseNode | null) : null;
-    const brokerInFlow = !!def.broker && RED.nodes.getNode(def.broker)?.type === EMBEDDED_BROKER_TYPE;
-    const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
-    status.now('busy', 'waiting for the broker');
-    const started = (async () => {
-      if (db) {
-        await registerKnown(
-          view,
-          db.acquire(node).then((store: EventStore) => store.knownDevices()),
-        ).catch((err: Error) => node.warn(`known devices not loaded: ${err.message}`));
-      }
-      const l = await linkFor({
-        props: def,
-        brokerInFlow,
-        credentials: node.credentials,
-        clientId: runtimeClientId(userDir, 'ha-discovery'),
-        closed: () => closed,
-        onState: (up, error) => {
-          linkError = up ? undefined : error;
-          if (up && link) announceAll(); // an external broker without persistence may have lost them
-          show();
-        },
-      });
-      if (closed) return l.close();
-      await l.subscribe(`${discoveryPrefix}/status`, onStatus);
-      link = l;
-      announceAll();
-      show();
-    })();
-    started.catch((err: Error) => {
-      linkError = err.message;
-      node.error(`ha-discovery: ${err.message}`);
-      show();
+    const links = new IntegrationLink({
+      RED,
+      node,
+      def,
+      name: 'ha-discovery',
+      view,
+      subscribe: (l) => l.subscribe(`${discoveryPrefix}/status`, onStatus).then(() => undefined),
+      // again after an outage too: an external broker without persistence may have lost them
+      up: () => announceAll(),
+      changed: show,
     });
+    status.now('busy', 'waiting for the broker');
 
     node.on('close', (_removed: boolean, done: () => void) => {
-      closed = true;
       status.clear();
-      const stopping = async () => {
-        await started.catch(() => undefined /* reported when it failed */);
-        await link?.close();
-        if (db) await db.release(node);
-      };
-      stopping().then(done, (err: Error) => {
+      links.close().then(done, (err: Error) => {
         node.error(`closing: ${err.message}`);
         done();
       });

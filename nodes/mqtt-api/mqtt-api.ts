@@ -9,16 +9,13 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { randomBytes } from 'node:crypto';
 import { apiTopics, DEFAULT_API_PREFIX, type ApiAnswer } from '../lib/contract/mqtt-api';
-import { EMBEDDED_BROKER_TYPE } from '../lib/mqtt/local-broker';
-import type { BrokerLink, InboundMessage } from '../lib/mqtt/broker-link';
+import type { InboundMessage } from '../lib/mqtt/broker-link';
 import { DeviceView } from '../lib/mqtt/device-view';
-import { linkFor, registerKnown, switchedOn, type BrokerProperties } from '../lib/mqtt/integration-settings';
+import { IntegrationLink } from '../lib/mqtt/integration-link';
+import { switchedOn, type BrokerProperties } from '../lib/mqtt/integration-settings';
 import type { NodeConstructor } from '../lib/node-config';
-import { runtimeClientId } from '../lib/runtime-identity';
 import { parseList } from '../lib/settings';
 import { compact, StatusReporter, ThrottledWarn } from '../lib/status';
-import type { EventStore } from '../lib/store/store';
-import type { PicamDatabaseNode } from '../lib/store/database-node';
 import type { Reply, StoreRecord } from '../lib/types';
 import { storeRecordsOf } from '../lib/records-in';
 import { pictureBytes, pictureOf } from './pictures';
@@ -64,19 +61,17 @@ export default function register(RED: NodeAPI): void {
     const api = apiTopics(def.apiPrefix || DEFAULT_API_PREFIX);
     const view = new DeviceView(parseList(def.deviceTypes, ['hive-cam', 'picam', 'ipcam']));
     const counts = { published: 0, requests: 0, errors: 0 };
-    let closed = false;
-    let link: BrokerLink | undefined;
-    let linkError: string | undefined;
     const show = () =>
       status.soon(() => [
-        linkError ? 'error' : link ? 'ok' : 'busy',
-        linkError ??
-          (link
+        links.error ? 'error' : links.link ? 'ok' : 'busy',
+        links.error ??
+          (links.link
             ? `${view.full ? 'device limit reached · ' : ''}${compact(counts.published)} published, ${compact(counts.requests)} requests${counts.errors ? `, ${compact(counts.errors)} refused` : ''}`
             : 'waiting for the broker'),
       ]);
 
     const publish = (out: Outgoing[]) => {
+      const link = links.link;
       if (!link) return; // retained state is re-published from the records that follow; nothing queued here grows
       for (const o of out) {
         counts.published++;
@@ -87,6 +82,7 @@ export default function register(RED: NodeAPI): void {
 
     const answer = (reply: ReplyTo, body: ApiAnswer) => {
       if (body.status === 'error') counts.errors++;
+      const link = links.link;
       if (!link) return;
       link
         .publish(reply.topic, JSON.stringify(body), { retain: false, correlationData: reply.correlationData })
@@ -151,54 +147,27 @@ export default function register(RED: NodeAPI): void {
       done();
     });
 
-    const db = def.database ? (RED.nodes.getNode(def.database) as PicamDatabaseNode | null) : null;
-    const brokerInFlow = !!def.broker && RED.nodes.getNode(def.broker)?.type === EMBEDDED_BROKER_TYPE;
-    const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
-    status.now('busy', 'waiting for the broker');
-    const started = (async () => {
-      // Devices from the registry first, so their state is published at once; without the
-      // database the API still runs and learns devices from the records that arrive.
-      if (db) {
-        await registerKnown(
-          view,
-          db.acquire(node).then((store: EventStore) => store.knownDevices()),
-        ).catch((err: Error) => node.warn(`known devices not loaded: ${err.message}`));
-      }
-      const l = await linkFor({
-        props: def,
-        brokerInFlow,
-        credentials: node.credentials,
-        clientId: runtimeClientId(userDir, 'mqtt-api'),
-        closed: () => closed,
-        onState: (up, error) => {
-          linkError = up ? undefined : error;
-          // An external broker back after an outage: what was published meanwhile did not go out.
-          if (up && link) for (const device of view.all()) publish(registryState(device, api));
-          show();
-        },
-      });
-      if (closed) return l.close();
-      await l.subscribe(api.requestFilter, onRequest);
-      await l.subscribe(api.setFilter, onRequest);
-      link = l;
-      for (const device of view.all()) publish(registryState(device, api));
-      show();
-    })();
-    started.catch((err: Error) => {
-      linkError = err.message;
-      node.error(`mqtt-api: ${err.message}`);
-      show();
+    const links = new IntegrationLink({
+      RED,
+      node,
+      def,
+      name: 'mqtt-api',
+      view,
+      subscribe: async (l) => {
+        await l.subscribe(api.requestFilter, onRequest);
+        await l.subscribe(api.setFilter, onRequest);
+      },
+      // again after an outage too: what was published meanwhile did not go out
+      up: () => {
+        for (const device of view.all()) publish(registryState(device, api));
+      },
+      changed: show,
     });
+    status.now('busy', 'waiting for the broker');
 
     node.on('close', (_removed: boolean, done: () => void) => {
-      closed = true;
       status.clear();
-      const stopping = async () => {
-        await started.catch(() => undefined /* reported when it failed */);
-        await link?.close();
-        if (db) await db.release(node);
-      };
-      stopping().then(done, (err: Error) => {
+      links.close().then(done, (err: Error) => {
         node.error(`closing: ${err.message}`);
         done();
       });
