@@ -140,6 +140,8 @@ export function settingsFor(env: Env): RoleSettings {
     PICAM_MQTT_API_PASSWORD: env.PICAM_MQTT_API_PASSWORD ?? '',
     // Alerts only for motion in these zones (issue 20); empty: anywhere.
     PICAM_ALERT_ZONES: env.PICAM_ALERT_ZONES ?? '',
+    // Alerts only when the person detector saw these labels (README "Person detector"); empty: any activity.
+    PICAM_ALERT_LABELS: env.PICAM_ALERT_LABELS ?? '',
     // Where phones and webhook receivers reach this server: signed event links, absolute clip URLs (issue 19).
     PICAM_PUBLIC_URL: env.PICAM_PUBLIC_URL ?? '',
     MQTT_USERNAME: demo ? (env.MQTT_USERNAME ?? '') : required('MQTT_USERNAME', 'devices and the runtime log in to the broker'),
@@ -400,6 +402,8 @@ function piFlowEnv(env: Env, role: Role, prefix: string, problems: string[]): Re
     PICAM_ENVIRONMENT_SECONDS: env.PICAM_ENVIRONMENT_SECONDS ?? '2',
     // The camera: the Pi's own in production, ffmpeg's test pattern in the demo.
     PICAM_CAMERA_SOURCE: env.PICAM_CAMERA_SOURCE ?? (demo ? 'testsrc' : 'rpicam'),
+    // The person detector on the camera's motion frames (and the hosted IP camera's): off unless on.
+    PICAM_CAMERA_DETECT: env.PICAM_CAMERA_DETECT ?? '',
     PICAM_RTSP_URL: env.PICAM_RTSP_URL ?? `rtsp://${demo ? '127.0.0.1' : (env.PICAM_MQTT_HOST ?? '127.0.0.1')}:8554/${id}`,
     // MediaMTX asks the cloud runtime whether a device may publish: by default the Pi uses its MQTT login.
     PICAM_RTSP_USER: env.PICAM_RTSP_USER ?? env.MQTT_USERNAME ?? '',

@@ -32,6 +32,7 @@ export default function register(RED: NodeAPI): void {
       return {
         host: 'subscribed browsers',
         useStore: (s) => (store = s.pushSubscriptions(secret ? new SecretBox(secret) : undefined)),
+        anyReceiver: async () => (await store!.count()) > 0,
         request: (row, n) => webPushRequests(row, n, store!, subject),
         onRefused: async (status, _row, req) => {
           // 404/410: the browser unsubscribed or the subscription expired (RFC 8030 §7.3); forget it.

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { firstEphemeralPort, listeningPorts } from '../support/listening';
 import { freePort } from '../support/ports';
@@ -32,7 +32,11 @@ before(async () => {
   const installed = join(userDir, 'node_modules', 'picam-guardian');
   mkdirSync(installed, { recursive: true });
   execFileSync('tar', ['-xzf', tgz, '-C', installed, '--strip-components=1']);
-  for (const dep of Object.keys(pkg.dependencies)) symlinkSync(join(root, 'node_modules', dep), join(userDir, 'node_modules', dep), 'dir');
+  for (const dep of Object.keys(pkg.dependencies)) {
+    const link = join(userDir, 'node_modules', dep);
+    mkdirSync(dirname(link), { recursive: true }); // a scoped package (@tensorflow/...) sits in its scope's folder
+    symlinkSync(join(root, 'node_modules', dep), link, 'dir');
+  }
 
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;

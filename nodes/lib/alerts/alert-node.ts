@@ -81,8 +81,8 @@ export interface AlertNodeWiring {
   outputs: number;
   /** builds the service once the database is open; a string says why it cannot run */
   start(store: EventStore): AlertService;
-  /** destinations for one input, when not all of them (a snapshot answering one chat) */
-  targetsFor?(payload: unknown): string[] | undefined;
+  /** destinations for one input, when not all of them (a snapshot answering one chat; [] when nobody could receive it) */
+  targetsFor?(payload: unknown): string[] | undefined | Promise<string[] | undefined>;
   /** text for the status badge once running */
   describe(): string;
   onClose?(): Promise<void>;
@@ -145,10 +145,10 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
   const accept = async (s: AlertService, msg: NodeMessageInFlow): Promise<Accepted & { error?: Error }> => {
     if (!Array.isArray(msg.payload)) {
       const payload = cameraPicture(msg as Parameters<typeof cameraPicture>[0]) ?? msg.payload;
-      return s.accept(payload, msg.topic, w.targetsFor?.(payload));
+      return s.accept(payload, msg.topic, await w.targetsFor?.(payload));
     }
     const items = msg.payload as unknown[];
-    const settled = await Promise.allSettled(items.map((a) => s.accept(a, msg.topic, w.targetsFor?.(a))));
+    const settled = await Promise.allSettled(items.map(async (a) => s.accept(a, msg.topic, await w.targetsFor?.(a))));
     const transient = settled.find((r) => r.status === 'rejected' && isTransientStoreError(r.reason));
     if (transient) throw (transient as PromiseRejectedResult).reason;
     const merged: Accepted & { error?: Error } = { reports: [], queued: 0 };

@@ -34,6 +34,11 @@ export interface HttpAlertSetup {
   targets?: string[];
   /** the store, once open (Web Push reads its subscriptions there) */
   useStore?(store: EventStore): void;
+  /**
+   * false: nobody could receive an alert now (Web Push before any browser subscribed): it is not
+   * queued, rather than failing in the alert log once per alert.
+   */
+  anyReceiver?(): Promise<boolean>;
 }
 
 /**
@@ -71,6 +76,7 @@ export function startHttpAlertNode(RED: NodeAPI, node: Node, def: HttpAlertDef, 
     databaseId: def.database,
     outputs: 1,
     describe: () => s.host,
+    targetsFor: async () => (s.anyReceiver && !(await s.anyReceiver()) ? [] : undefined),
     start: (store) => {
       s.useStore?.(store);
       return new AlertService({

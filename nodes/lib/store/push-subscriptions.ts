@@ -48,7 +48,14 @@ export class PushSubscriptionStore {
 
   /** Removes one browser; true when it was there. */
   unsubscribe(endpoint: string): Promise<boolean> {
-    return this.exclusive(async (db) => (await db.run('DELETE FROM webpush_subscriptions WHERE endpoint = ?', [endpoint])).changes > 0);
+    return this.exclusive(async (db) => {
+      return (await db.run('DELETE FROM webpush_subscriptions WHERE endpoint = ?', [endpoint])).changes > 0;
+    });
+  }
+
+  /** How many browsers are subscribed (none: an alert is not queued; nobody could receive it). */
+  count(): Promise<number> {
+    return this.exclusive(async (db) => (await db.get<{ n: number }>('SELECT count(*) AS n FROM webpush_subscriptions'))?.n ?? 0);
   }
 
   list(): Promise<StoredSubscription[]> {
