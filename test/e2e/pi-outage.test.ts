@@ -11,6 +11,7 @@ import { OutageBroker } from '../support/aedes-broker';
 import { cloudRoleEnv, startCli, type CliProcess } from '../support/cli';
 import { freePort } from '../support/ports';
 import { rows } from '../support/records';
+import { crash as crashRuntime } from '../support/processes';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 
@@ -75,9 +76,7 @@ describe('Pi runtime through a broker outage', () => {
         30_000,
       );
       if (crash) {
-        const exited = new Promise((resolve) => pi!.child.once('exit', resolve));
-        pi.child.kill('SIGKILL');
-        await exited;
+        await crashRuntime(pi.child);
         pi = await startPi(dataDir, broker.port);
       }
       const before = broker.arrivals.length;

@@ -13,6 +13,7 @@ import { cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli'
 import { skipWithoutMosquitto, startMosquitto } from '../support/mosquitto';
 import { RtspReceiver } from '../support/rtsp-receiver';
 import { freePort, takeFreePorts } from '../support/ports';
+import { crash as crashRuntime } from '../support/processes';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 import { hasFfmpeg, skipWithoutFfmpeg } from '../support/ffmpeg';
@@ -178,8 +179,12 @@ describe('Pi runtime against a real broker', { skip: skipWithoutMosquitto }, () 
 
   it('has the broker announce it offline when the Pi dies (Last Will)', async () => {
     const pi = startPi(tempDir('picam-pi-data-'));
-    await waitFor('online', async () => (last(T.connection)?.payload.status === 'connected' ? true : undefined), 20_000);
-    pi.child.kill('SIGKILL');
+    try {
+      await waitFor('online', async () => (last(T.connection)?.payload.status === 'connected' ? true : undefined), 20_000);
+    } finally {
+      // also when it never came online: a runtime left running would outlive the test run
+      await crashRuntime(pi.child);
+    }
     const will = await waitFor('the will', async () =>
       last(T.connection)?.payload.status === 'disconnected' ? last(T.connection) : undefined,
     );

@@ -1,3 +1,6 @@
+import type { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
 /** Whether a process is still running (signal 0 checks without sending anything). */
 export function isAlive(pid: number): boolean {
   try {
@@ -6,5 +9,52 @@ export function isAlive(pid: number): boolean {
   } catch (err) {
     // EPERM: it exists but belongs to someone else
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The processes below `pid` (children, theirs, ...), read from /proc. */
+export function descendantsOf(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const p of readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)) {
+    try {
+      // The fields after the command (which may hold spaces) start after its ')': state, ppid.
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      parentOf.set(p, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: number[] = [];
+  const walk = (parent: number) => {
+    for (const [p, pp] of parentOf) {
+      if (pp !== parent) continue;
+      found.push(p);
+      walk(p);
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+/**
+ * SIGKILL for a runtime, as a crash: then its children too. They lead their own process groups
+ * and outlive it (ffmpeg reading a UDP port never notices), as on a real machine until systemd
+ * clears the service's control group; a test that crashes a runtime must not leave them running.
+ */
+export async function crash(child: ChildProcess): Promise<void> {
+  const left = child.pid ? descendantsOf(child.pid) : [];
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+  for (const pid of left) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
   }
 }
