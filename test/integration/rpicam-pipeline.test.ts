@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { processTable } from '../support/processes';
 import { after, before, describe, it } from 'node:test';
 import { Pipeline } from '../../nodes/rpicam-rtsp/pipeline';
 import type { GreyFrame, PipelineState, StreamConfig } from '../../nodes/rpicam-rtsp/types';
@@ -22,19 +22,9 @@ const skip = skipWithoutFfmpeg;
 
 /** Every process in a process group (a wrapper's children included), from /proc. */
 function groupMembers(pgid: number): number[] {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .filter((pid) => {
-      try {
-        // The fields after the command (which may hold spaces) start after its ')': state, ppid, pgrp.
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pgid;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ESRCH') return false;
-        throw err;
-      }
-    })
-    .map(Number);
+  return processTable()
+    .filter((p) => p.pgid === pgid)
+    .map((p) => p.pid);
 }
 
 function gone(pid: number): boolean {

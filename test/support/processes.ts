@@ -12,26 +12,38 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** The processes below `pid` (children, theirs, ...), read from /proc. */
-export function descendantsOf(pid: number): number[] {
-  const parentOf = new Map<number, number>();
-  for (const p of readdirSync('/proc')
+/** Every process's parent and process group, read from /proc (processes gone meanwhile left out). */
+export function processTable(): Array<{ pid: number; ppid: number; pgid: number }> {
+  const table: Array<{ pid: number; ppid: number; pgid: number }> = [];
+  for (const pid of readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
     .map(Number)) {
     try {
-      // The fields after the command (which may hold spaces) start after its ')': state, ppid.
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      parentOf.set(p, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      // The fields after the command (which may hold spaces) start after its ')': state, ppid, pgrp.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const [, ppid, pgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      table.push({ pid, ppid: Number(ppid), pgid: Number(pgid) });
     } catch {
       // gone meanwhile
     }
   }
+  return table;
+}
+
+/** The parent of `pid` (0 once it is gone). */
+export function parentOf(pid: number): number {
+  return processTable().find((p) => p.pid === pid)?.ppid ?? 0;
+}
+
+/** The processes below `pid` (children, theirs, ...), read from /proc. */
+export function descendantsOf(pid: number): number[] {
+  const table = processTable();
   const found: number[] = [];
   const walk = (parent: number) => {
-    for (const [p, pp] of parentOf) {
-      if (pp !== parent) continue;
-      found.push(p);
-      walk(p);
+    for (const p of table) {
+      if (p.ppid !== parent) continue;
+      found.push(p.pid);
+      walk(p.pid);
     }
   };
   walk(pid);

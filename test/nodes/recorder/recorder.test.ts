@@ -24,7 +24,7 @@ import { EventStore } from '../../../nodes/lib/store/store';
 import { skipWithoutFfmpeg } from '../../support/ffmpeg';
 import { httpNodeServer } from '../../support/http-node';
 import { Collector, helper, node } from '../../support/node-helper';
-import { isAlive } from '../../support/processes';
+import { isAlive, parentOf } from '../../support/processes';
 import { RtspCamera, skipWithoutGstRtsp } from '../../support/rtsp-camera';
 import { tempDir } from '../../support/tmp';
 import { waitFor } from '../../support/wait';
@@ -36,15 +36,6 @@ const PASSWORD = 'rec-s3cret-pw';
 /** the test camera's key-frame interval (key-int-max=10 at 10 fps) */
 const KEYFRAME_MS = 1000;
 const http = httpNodeServer('');
-
-function parentOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return 0;
-  }
-}
 
 /** Running ffmpeg processes of this test (pid and command line). */
 function ffmpegs(): Array<{ pid: number; cmd: string }> {
