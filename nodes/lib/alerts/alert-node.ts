@@ -129,7 +129,7 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
     else if (r.status === 'suppressed') counts.suppressed++;
     else if (r.status === 'failed') {
       counts.failed++;
-      node.warn(`${r.channel} alert to ${r.target} failed: ${r.reason}`);
+      node.warn(`${r.channel} alert${r.target ? ` to ${r.target}` : ''} for ${r.deviceId} failed: ${r.reason}`);
     }
     send([{ topic: `delivery/${r.status}`, payload: r }, ...Array<null>(w.outputs - 1).fill(null)]);
     showCounts();
