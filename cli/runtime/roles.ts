@@ -30,6 +30,9 @@ export const DEV_ONLY_NODE_MODULES = ['node-red-contrib-aedes', 'node-red-node-s
 export type Role = 'demo' | 'cloud' | 'pi';
 export const ROLES: readonly Role[] = ['demo', 'cloud', 'pi'];
 
+/** UDP ports of the VBC01 live view's WebRTC media on a server (PICAM_LIVE_ICE_PORTS): the firewall files open them. */
+export const LIVE_ICE_PORTS = '5100-5199';
+
 type Env = Record<string, string | undefined>;
 
 export interface RoleSettings {
@@ -224,6 +227,9 @@ export function settingsFor(env: Env): RoleSettings {
     flowEnv[SETTINGS[name].env] = envSetting(env, name, problems);
   flowEnv.PICAM_LIVE_PUBLIC_ADDRESS = env.PICAM_LIVE_PUBLIC_ADDRESS ?? '';
   flowEnv.PICAM_LIVE_CAMERA_ADDRESS = env.PICAM_LIVE_CAMERA_ADDRESS ?? (demo ? '127.0.0.1' : '');
+  // Browsers' WebRTC media to the bridge: a server's firewall (cloud/firewall/) opens these; the
+  // demo, on one machine, takes any port.
+  flowEnv.PICAM_LIVE_ICE_PORTS = env.PICAM_LIVE_ICE_PORTS ?? (demo ? '' : LIVE_ICE_PORTS);
   // Stream health: off (and the node says so) until a MediaMTX API is named.
   flowEnv.MEDIAMTX_API_URL = env.MEDIAMTX_API_URL ?? '';
   flowEnv.MEDIAMTX_USER = env.MEDIAMTX_USER ?? '';

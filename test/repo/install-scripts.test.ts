@@ -28,6 +28,7 @@ import { basename, join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sqlite3 from 'sqlite3';
 import { makeCertificates } from '../../cli/commands/certs';
+import { LIVE_ICE_PORTS } from '../../cli/runtime/roles';
 import { freePort } from '../support/ports';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
@@ -626,9 +627,12 @@ describe('firewall rules', () => {
       '80/tcp',
       '8080/tcp',
       '5000-5050/udp',
+      '5100-5199/udp',
     ])
       assert.ok(nftPorts.has(p), p);
     for (const p of ['1883/tcp', '1880/tcp', '9997/tcp', '9998/tcp']) assert.ok(!nftPorts.has(p), p);
+    // The live view's browser ports are the cloud role's default.
+    assert.match(nft, new RegExp(`^define LIVE_VIEWER_UDP_PORTS = \\{ ${LIVE_ICE_PORTS} \\}$`, 'm'));
     assert.match(ufwOut(), /^ufw default deny incoming$/m);
   });
 

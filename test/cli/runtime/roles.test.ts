@@ -47,6 +47,16 @@ describe('roles: Node-RED settings from the environment', () => {
     assert.ok(!JSON.stringify(named.dashboard).includes('pw@'));
   });
 
+  it("a server's live view takes browsers' WebRTC media on the ports its firewall opens; the demo on any", () => {
+    assert.equal(settingsFor({ PICAM_ROLE: 'cloud', ...SECRETS }).flowEnv.PICAM_LIVE_ICE_PORTS, '5100-5199');
+    assert.equal(settingsFor({ PICAM_ROLE: 'cloud', ...SECRETS, PICAM_LIVE_ICE_PORTS: '' }).flowEnv.PICAM_LIVE_ICE_PORTS, '');
+    assert.equal(
+      settingsFor({ PICAM_ROLE: 'cloud', ...SECRETS, PICAM_LIVE_ICE_PORTS: '40000-40099' }).flowEnv.PICAM_LIVE_ICE_PORTS,
+      '40000-40099',
+    );
+    assert.equal(settingsFor({}).flowEnv.PICAM_LIVE_ICE_PORTS, '');
+  });
+
   it('the Pi records its camera locally and sends its clips to PICAM_CLOUD_URL; the demo only when asked, to its own API', () => {
     const pi = settingsFor({
       PICAM_ROLE: 'pi',
