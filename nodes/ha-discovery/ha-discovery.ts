@@ -9,7 +9,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { apiTopics, DEFAULT_API_PREFIX, DEFAULT_DISCOVERY_PREFIX } from '../lib/contract/mqtt-api';
-import { deviceRemovalOf } from '../lib/device-removed';
+import { takeRemoval } from '../lib/device-removed';
 import type { InboundMessage } from '../lib/mqtt/broker-link';
 import { DeviceView, type DeviceFacts } from '../lib/mqtt/device-view';
 import { IntegrationLink } from '../lib/mqtt/integration-link';
@@ -85,14 +85,7 @@ export default function register(RED: NodeAPI): void {
     };
 
     node.on('input', (msg: NodeMessageInFlow, _send: unknown, done: Done) => {
-      const removal = deviceRemovalOf(msg);
-      if (removal) {
-        if ('error' in removal) return done(new Error(`ha-discovery: ${removal.error}`));
-        // Records still on their way for it are ignored until it connects again (DeviceView.remove).
-        view.remove(removal.deviceId);
-        withdraw(removal.deviceId);
-        return done();
-      }
+      if (takeRemoval(msg, { node: 'ha-discovery', view, removed: withdraw, done })) return;
       for (const record of storeRecordsOf(msg)) {
         const change = view.apply(record);
         if (change?.capabilities) announce(change.device);

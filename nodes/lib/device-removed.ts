@@ -30,3 +30,24 @@ export function deviceRemovalOf(msg: { topic?: unknown; payload?: unknown }): { 
   }
   return { deviceId: id };
 }
+
+/**
+ * For the nodes that keep a view of the devices (ha-discovery, mqtt-api): when `msg` is a removal,
+ * the device is forgotten in `view` (records still on their way for it are ignored until it
+ * connects again), `removed` says it on MQTT, and `done` is called; returns whether it was one.
+ */
+export function takeRemoval(
+  msg: { topic?: unknown; payload?: unknown },
+  o: { node: string; view: { remove(id: string): unknown }; removed(id: string): void; done(err?: Error): void },
+): boolean {
+  const removal = deviceRemovalOf(msg);
+  if (!removal) return false;
+  if ('error' in removal) {
+    o.done(new Error(`${o.node}: ${removal.error}`));
+    return true;
+  }
+  o.view.remove(removal.deviceId);
+  o.removed(removal.deviceId);
+  o.done();
+  return true;
+}

@@ -10,7 +10,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { randomBytes } from 'node:crypto';
 import { apiTopics, DEFAULT_API_PREFIX, STATE_TOPICS, type ApiAnswer } from '../lib/contract/mqtt-api';
-import { deviceRemovalOf } from '../lib/device-removed';
+import { takeRemoval } from '../lib/device-removed';
 import type { InboundMessage } from '../lib/mqtt/broker-link';
 import { DeviceView } from '../lib/mqtt/device-view';
 import { IntegrationLink } from '../lib/mqtt/integration-link';
@@ -138,13 +138,7 @@ export default function register(RED: NodeAPI): void {
         });
         return done();
       }
-      const removal = deviceRemovalOf(msg);
-      if (removal) {
-        if ('error' in removal) return done(new Error(`mqtt-api: ${removal.error}`));
-        view.remove(removal.deviceId);
-        clearState(removal.deviceId);
-        return done();
-      }
+      if (takeRemoval(msg, { node: 'mqtt-api', view, removed: clearState, done })) return;
       const picture = pictureOf(m);
       if (picture) {
         pictureBytes(picture.image).then(
