@@ -86,6 +86,9 @@ function fail(res: Response, status: number, error: string): void {
   res.status(status).json({ error });
 }
 
+/** Where the picture route leaves the event its signed link names, for the thumbnail handler. */
+const SIGNED_EVENT = 'picamSignedEvent';
+
 export function mediaRouter(deps: MediaDeps): Router {
   const router = express.Router();
   router.use((_req, res, next) => {
@@ -96,9 +99,11 @@ export function mediaRouter(deps: MediaDeps): Router {
   // Every route below takes an event id; a bad one never reaches SQL or a path.
   const withStore = (handler: (req: Request, res: Response, store: EventFiles, eventId: string) => Promise<void>) => {
     return (req: Request, res: Response) => {
-      const eventId = String(req.params.eventId ?? '');
+      // A signed picture link names its event in the (checked) signature's fields, not in the path.
+      const signed = res.locals[SIGNED_EVENT] as { eventId: string; cameraId: string } | undefined;
+      const eventId = signed?.eventId ?? String(req.params.eventId ?? '');
       if (!EVENT_ID_PATTERN.test(eventId)) return fail(res, 400, `event id must match ${EVENT_ID_PATTERN.source}`);
-      const camera = req.query.camera;
+      const camera = signed?.cameraId ?? req.query.camera;
       if (camera !== undefined && (typeof camera !== 'string' || !ANY_DEVICE_ID_PATTERN.test(camera))) {
         return fail(res, 400, `camera must match ${ANY_DEVICE_ID_PATTERN.source}`);
       }
@@ -178,8 +183,8 @@ export function mediaRouter(deps: MediaDeps): Router {
       if (!deps.linkSecret) return fail(res, 403, 'this server signs no picture links (it has no credential secret)');
       const check = verifyEventLink(deps.linkSecret, new URL(req.originalUrl, 'http://link').searchParams, Date.now(), 'picture');
       if (!check.ok) return fail(res, check.status === 400 ? 400 : 403, `picture link refused: ${check.reason}`);
-      req.params.eventId = check.eventId;
-      req.query.camera = check.cameraId;
+      // res.locals, not req.query: Express 5 (Node-RED 5) parses req.query anew on each read.
+      res.locals[SIGNED_EVENT] = { eventId: check.eventId, cameraId: check.cameraId };
       next();
     },
     thumbnail,

@@ -19,17 +19,7 @@ import { waitFor } from '../../../support/wait';
 const ROOT = join(__dirname, '..', '..', '..', '..');
 const ALERT_NODES = ['telegram-alert', 'webhook-alert', 'ntfy-alert', 'pushover-alert', 'webpush-alert'];
 /** One input of each shared row. */
-const SHARED_INPUTS = [
-  'modes',
-  'zones',
-  'onlyLabels',
-  'cooldownSeconds',
-  'quietStart',
-  'quietEnd',
-  'quietAction',
-  'timeZone',
-  'giveUpHours',
-];
+const SHARED_INPUTS = 'modes zones onlyLabels cooldownSeconds quietStart quietEnd quietAction timeZone giveUpHours'.split(' ');
 
 let nodeRed: ChildProcess | undefined;
 let output = '';
