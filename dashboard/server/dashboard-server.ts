@@ -28,7 +28,7 @@ import {
   type DashboardClientConfig,
   type SessionInfo,
 } from '../../nodes/lib/contract/dashboard-api';
-import { API_PATHS, API_ROOT, LIVE_FEED_PATH, takesStreamToken } from '../../nodes/lib/contract/api-routes';
+import { API_PATHS, API_ROOT, LIVE_FEED_PATH, takesSignedLink, takesStreamToken } from '../../nodes/lib/contract/api-routes';
 import type { DashboardConfig } from './dashboard-config';
 import { basicAuth } from '../../cli/runtime/http-auth';
 import { EVENT_LINK_PATH } from '../../nodes/lib/event-links';
@@ -187,6 +187,8 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
     : undefined;
   const guard = (req: Request, res: Response, next: NextFunction): void => {
     if (o.config.open) return next();
+    // A signed picture link (a phone's notification loads it without our login): the route checks the signature.
+    if (takesSignedLink(req.method, req.path)) return next();
     const authorization = req.headers.authorization ?? '';
     const bearer = /^Bearer\s+(\S+)$/i.exec(authorization);
     if (bearer) {

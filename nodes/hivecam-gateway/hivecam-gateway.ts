@@ -13,6 +13,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { ffmpegInstalled } from '../lib/child-process';
 import { FailureLimitsByKind } from '../lib/failure-limiter';
 import { trustedProxiesFromSettings } from '../lib/client-address';
+import { credentialSecret } from '../lib/secret-box';
 import type { NodeConstructor } from '../lib/node-config';
 import { StatusReporter, ThrottledWarn } from '../lib/status';
 import { DEVICE_ID_PATTERN, type AlertSnapshot } from '../lib/types';
@@ -228,7 +229,13 @@ export default function register(RED: NodeAPI): void {
       unmount = mountRouter(
         RED,
         MEDIA_ROUTES_ROOT,
-        mediaRouter({ store: () => uploads, usage: () => diskUse(needStore(), uploadsRoot), hlsAvailable: () => hls }),
+        mediaRouter({
+          store: () => uploads,
+          usage: () => diskUse(needStore(), uploadsRoot),
+          hlsAvailable: () => hls,
+          // The signed picture links of Web Push alerts are checked with the key that signed them.
+          linkSecret: credentialSecret(RED.settings as { credentialSecret?: unknown }),
+        }),
       );
       upkeep.start(uploads);
     };
