@@ -23,7 +23,7 @@ import type { FailureLimiter } from '../lib/failure-limiter';
 import type { LocalBroker } from '../lib/mqtt/local-broker';
 import { DeviceRules, filtersOverlap, IntegrationRules, Login, roleOf, topicFilter, type ClientRole, type Peer } from './access';
 import { isRuntimeClientId as isRuntimeId } from '../lib/runtime-identity';
-import { cameraRefusal, type CameraRegistry } from './camera-login';
+import { cameraRefusal, certificateRefusal, type CameraRegistry, type CertificateCheck } from './camera-login';
 import type { DeviceMessage, IngestGate } from './ingest-gate';
 import { ReadThrottle } from './read-throttle';
 import { indexedMemoryPersistence } from './retained-store';
@@ -57,6 +57,8 @@ export interface BrokerOptions {
   events: BrokerEvents;
   /** who may connect with the shared camera certificate (the mutual-TLS listener) */
   cameras?: CameraRegistry;
+  /** per-camera certificates: the certificate names the camera, its client id must match (camera-login.ts) */
+  certificates?: CertificateCheck;
 }
 
 const SYS_PREFIX = '$SYS/';
@@ -224,25 +226,34 @@ export class PicamBroker implements LocalBroker {
     done(null, true);
   }
 
-  /** The certificate was checked by TLS; the client id must name a registered camera. */
+  /**
+   * The certificate was checked by TLS; the client id must name a registered camera and, with
+   * per-camera certificates, be the camera the certificate was issued to, not revoked.
+   */
   private authenticateCamera(
     client: Client,
     peer: Peer,
     key: string,
     done: (err: AuthenticateError | null, success: boolean | null) => void,
   ): void {
-    const { limiter, events } = this.opts;
-    cameraRefusal(client.id, this.opts.cameras).then(
+    const { limiter, events, certificates } = this.opts;
+    const refused = async (): Promise<{ code: 2 | 5; reason: string } | undefined> => {
+      const byCertificate = certificates && (await certificateRefusal(client.id, peer.certificate, certificates));
+      if (byCertificate) return byCertificate;
+      const reason = await cameraRefusal(client.id, this.opts.cameras);
+      return reason ? { code: 5, reason } : undefined;
+    };
+    refused().then(
       (refusal) => {
         if (refusal) {
           // Ids that are no registered camera are what guessing looks like: counted.
-          events.refused('camera', peer, client.id, limiter.fail(key), refusal);
-          return done(authError(5, refusal), false);
+          events.refused('camera', peer, client.id, limiter.fail(key), refusal.reason);
+          return done(authError(refusal.code, refusal.reason), false);
         }
         this.remember(client, 'device');
         done(null, true);
       },
-      // The registry is unavailable (the database is not open): the camera retries; not its failure.
+      // The registry or the certificate index is unavailable: the camera retries; not its failure.
       (err: Error) => {
         events.refused('camera', peer, client.id, false, `the camera registry failed: ${err.message}`);
         done(authError(3, `server unavailable: ${err.message}`), false);

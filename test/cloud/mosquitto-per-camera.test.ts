@@ -12,7 +12,7 @@ import type { ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { makeCertificates } from '../../cli/commands/certs';
 import { CameraCertificateAuthority, type CameraCertificateBundle } from '../../nodes/lib/camera-certs/authority';
 import { perCameraMosquittoConf, skipWithoutMosquitto, startMosquitto } from '../support/mosquitto';
@@ -66,7 +66,7 @@ async function camera(clientId: string, bundle: { certificatePem: string; privat
     key: bundle.privateKey,
     rejectUnauthorized: true,
     maxVersion: 'TLSv1.2',
-  });
+  } as IClientOptions);
   clients.push(c);
   return c;
 }

@@ -143,15 +143,18 @@ export class CameraCertificateAuthority {
       const ca = await this.readCa();
       const kept = await this.currentFiles(cameraId, ca, nowMs);
       if (kept) return { ...kept, caCertificate: ca.trim() };
-      await this.revokeIn(cameraId, nowMs, false);
+      await this.revokeIn(cameraId, nowMs);
       const issued = await this.issue(cameraId, nowMs);
       return { ...issued, caCertificate: ca.trim() };
     });
   }
 
-  /** Revokes every certificate of the camera and writes the CRL again; the serials revoked (none: it had none). */
+  /**
+   * Revokes every certificate of the camera, deletes its key and writes the CRL again; the
+   * serials revoked (none, and nothing written: it had none, e.g. a camera of the shared mode).
+   */
   revoke(cameraId: string, nowMs = Date.now()): Promise<string[]> {
-    return this.serial(() => this.revokeIn(cameraId, nowMs, true));
+    return this.serial(() => this.revokeIn(cameraId, nowMs));
   }
 
   /** Writes the CRL when there is none yet (Mosquitto's `crlfile` must exist before a camera was ever removed). */
@@ -300,7 +303,7 @@ export class CameraCertificateAuthority {
     }
   }
 
-  private async revokeIn(cameraId: string, nowMs: number, alwaysCrl: boolean): Promise<string[]> {
+  private async revokeIn(cameraId: string, nowMs: number): Promise<string[]> {
     const index = await this.readIndex();
     const revoked: string[] = [];
     const certificates = index.certificates.map((c) => {
@@ -310,8 +313,10 @@ export class CameraCertificateAuthority {
     });
     const { cert, key } = this.files(cameraId);
     await Promise.all([rm(key, { force: true }), rm(cert, { force: true })]);
-    if (revoked.length) await this.writeIndex({ version: 1, certificates });
-    if (revoked.length || alwaysCrl) await this.writeCrl({ version: 1, certificates });
+    if (revoked.length) {
+      await this.writeIndex({ version: 1, certificates });
+      await this.writeCrl({ version: 1, certificates });
+    }
     return revoked;
   }
 
