@@ -60,10 +60,14 @@ export async function certificateRefusal(
 ): Promise<CertificateRefusal | undefined> {
   const cn = certificate?.cn ?? '';
   if (!certificate || !VBC01_CAMERA_ID.test(cn))
-    return { code: 5, reason: `the certificate names no camera (CN ${JSON.stringify(cn.slice(0, 64))}): per-camera mode needs the camera's own` };
+    return {
+      code: 5,
+      reason: `the certificate names no camera (CN ${JSON.stringify(cn.slice(0, 64))}): per-camera mode needs the camera's own`,
+    };
   if (clientId !== cn) return { code: 2, reason: `client id "${clientId.slice(0, 64)}" is not the certificate's camera ${cn}` };
   const status = await check(certificate.serial, cn);
   if (status === 'revoked') return { code: 5, reason: `the certificate of camera ${cn} (serial ${certificate.serial}) is revoked` };
-  if (status === 'unknown') return { code: 5, reason: `the certificate of camera ${cn} (serial ${certificate.serial}) was not issued here` };
+  if (status === 'unknown')
+    return { code: 5, reason: `the certificate of camera ${cn} (serial ${certificate.serial}) was not issued here` };
   return undefined;
 }
