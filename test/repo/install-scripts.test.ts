@@ -253,6 +253,7 @@ const CLOUD_ONLY = [
   'PICAM_SETTINGS_TTL_SECONDS',
   'PICAM_MODE_TTL_SECONDS',
   'PICAM_PUBLIC_URL', // the dashboard's address in alert links (issue 19)
+  'PICAM_CERT_MODE', // shared or per-camera certificates for VBC01 cameras (issue 23)
 ];
 const CLOUD_ONLY_PREFIXES = [
   'TELEGRAM_',
