@@ -27,6 +27,7 @@ import { CERT_FILE_NAMES as FILE_NAMES, type CertFile } from '../../nodes/lib/ce
 import { CAMERA_CLIENT_CN } from '../../nodes/lib/vbc01';
 import { runOpenssl } from '../../nodes/lib/openssl';
 import { writeFileAtomic } from '../../nodes/lib/atomic-file';
+import { CameraCertificateAuthority } from '../../nodes/lib/camera-certs/authority';
 
 export type { CertFile };
 
@@ -59,6 +60,11 @@ export interface MakeCertificatesResult {
   /** Absolute paths that already existed and were left alone. */
   kept: string[];
   files: Record<CertFile, string>;
+  /**
+   * The camera CRL (cameras.crl), signed by the CA: written when missing or when the CA is new,
+   * so Mosquitto's `crlfile` exists before per-camera mode ever revoked anything.
+   */
+  crl: string;
 }
 
 export const DEFAULT_DAYS = 3650;
@@ -240,7 +246,9 @@ export async function makeCertificates(opts: MakeCertificatesOptions): Promise<M
   } finally {
     await rm(work, { recursive: true, force: true });
   }
-  return { created, kept, files };
+  const authority = new CameraCertificateAuthority(dir, { openssl });
+  const crl = makeCa ? await authority.refreshCrl() : await authority.ensureCrl();
+  return { created, kept, files, crl };
 }
 
 export const CERTS_USAGE = `usage: picam-guardian certs [--dir DIR] [--host NAME]... [--config-host NAME]... [--days N] [--bits N] [--force | --renew]
@@ -348,6 +356,8 @@ export async function certsCli(argv: string[], log: (line: string) => void): Pro
     log(`    certificatePem <- ${r.files.clientCert}`);
     log(`    privateKey     <- ${r.files.clientKey}`);
     log(`  Files to copy to a camera: picam-guardian camera provision <server LAN IP> --dir ${values.dir}`);
+    log(`  Per-camera certificates (PICAM_CERT_MODE=per-camera): the gateway issues them from this CA; Mosquitto's`);
+    log(`    crlfile is ${r.crl} (copied to /etc/mosquitto/picam/certs/ by cloud/install.sh).`);
     log(`  Keep ${r.files.caKey} private (mode 0600); never copy it to the broker's or cameras' config.`);
     if (values.force) log('  A new CA was created: restart Mosquitto and have every camera fetch its certificates again.');
     else if (r.created.length > 0 && !r.created.includes(r.files.caCert))

@@ -17,7 +17,7 @@ import gatewayNode from '../../../nodes/hivecam-gateway/hivecam-gateway';
 import { freePort } from '../../support/ports';
 import { tempDir } from '../../support/tmp';
 import { waitFor } from '../../support/wait';
-import { Collector, helper, node, spy, text, until, useNodeRed } from '../../support/node-helper';
+import { Collector, helper, node, runtimeLog, spy, text, until, useNodeRed } from '../../support/node-helper';
 
 useNodeRed();
 
@@ -165,7 +165,7 @@ describe('hivecam-gateway: a certificate per camera', () => {
   it('refuses a certificate mode it does not know, naming the two', async () => {
     // Reported while the node is made, before a spy could be attached: the helper's log has it.
     await load({ certMode: 'per-device', serving: false });
-    const logged = (helper.log() as { args: unknown[][] }).args.map((a) => JSON.stringify(a[0]));
+    const logged = runtimeLog();
     assert.ok(
       logged.some((l) => /PICAM_CERT_MODE must be shared or per-camera/.test(l)),
       'the settings error names the two modes',

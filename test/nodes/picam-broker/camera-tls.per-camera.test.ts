@@ -18,7 +18,7 @@ import { localBroker } from '../../../nodes/lib/mqtt/local-broker';
 import brokerNode from '../../../nodes/picam-broker/picam-broker';
 import { freePort } from '../../support/ports';
 import { tempDir } from '../../support/tmp';
-import { Collector, helper, spy, text, until, useNodeRed } from '../../support/node-helper';
+import { Collector, helper, runtimeLog, spy, text, until, useNodeRed } from '../../support/node-helper';
 
 useNodeRed();
 
@@ -147,7 +147,7 @@ describe('picam-broker: cameras over mutual TLS with a certificate per camera', 
 
   it('opens no camera listener for a mode it does not know', async () => {
     const tlsPort = await loadBroker('per-device');
-    const warned = (helper.log() as { args: unknown[][] }).args.map((a) => JSON.stringify(a[0]));
+    const warned = runtimeLog();
     assert.ok(warned.some((l) => /no camera TLS listener: PICAM_CERT_MODE must be shared or per-camera/.test(l)));
     assert.match(await outcome(camera(tlsPort, A, bundles.get(A)!)), /^tls: ECONNREFUSED/);
   });
