@@ -178,6 +178,25 @@ export class PicamBroker implements LocalBroker {
     );
   }
 
+  /**
+   * Per-camera certificates: ends the connection of every camera whose certificate is no longer
+   * current (the gateway revoked it when the camera was removed), so a removed camera does not
+   * stay connected until it happens to reconnect. Returns the client ids it ended.
+   */
+  async dropRevoked(): Promise<string[]> {
+    const check = this.opts.certificates;
+    if (!check) return [];
+    const dropped: string[] = [];
+    const clients = Object.values((this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients);
+    for (const client of clients) {
+      const cert = client && this.peers.get(client.conn)?.certificate;
+      if (!client || !cert || (await check(cert.serial, cert.cn)) === 'current') continue;
+      dropped.push(client.id);
+      client.close();
+    }
+    return dropped;
+  }
+
   /** Ends every client connection and the broker; safe to call twice. */
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {

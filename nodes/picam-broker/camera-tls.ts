@@ -11,7 +11,8 @@ import { CERT_FILE_NAMES } from '../lib/cert-files';
 import { numberSetting } from '../lib/node-config';
 import type { PicamDatabaseNode } from '../picam-database/picam-database';
 import type { UploadStore } from '../lib/store/uploads';
-import { CameraCertificateAuthority } from '../lib/camera-certs/authority';
+import { watch } from 'node:fs';
+import { CAMERA_CRL_FILE, CameraCertificateAuthority } from '../lib/camera-certs/authority';
 import { parseCameraCertMode } from '../lib/settings';
 import { parseCameraIds, type CameraRegistry, type CertificateCheck } from './camera-login';
 
@@ -33,6 +34,11 @@ export interface CameraTls {
   registry: CameraRegistry;
   /** per-camera mode: checks a certificate against the authority's index; undefined in the shared mode */
   certificates?: CertificateCheck;
+  /**
+   * per-camera mode: calls `changed` whenever the gateway writes the CRL (it does at every
+   * revocation), so the broker can end a removed camera's connection; returns the stop function.
+   */
+  watchRevocations(changed: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -86,6 +92,18 @@ export function cameraTls(s: CameraTlsSettings, warn: (text: string) => void): C
     files,
     registry,
     certificates: authority && ((serial, cameraId) => authority.status(serial, cameraId)),
+    watchRevocations: (changed) => {
+      if (!authority) return () => undefined;
+      try {
+        // The folder, not the file: the CRL is replaced by rename, and may not exist yet.
+        const watcher = watch(dir, (_event, name) => name === CAMERA_CRL_FILE && changed());
+        watcher.on('error', (err) => warn(`stopped watching ${dir} for revoked cameras: ${err.message}`));
+        return () => watcher.close();
+      } catch (err) {
+        warn(`cannot watch ${dir} for revoked cameras (a removed camera stays connected until it reconnects): ${(err as Error).message}`);
+        return () => undefined;
+      }
+    },
     close: async () => {
       // also after a failed open: the database counts this user until it releases
       if (acquired && s.database) await s.database.release(s.user);

@@ -158,6 +158,14 @@ export default function register(RED: NodeAPI): void {
       cameras: camerasTls?.registry,
       certificates: camerasTls?.certificates,
     });
+    // Per-camera certificates: a camera the gateway removed is disconnected at once, not at its next connection.
+    const stopWatching =
+      camerasTls?.watchRevocations(() => {
+        void broker.dropRevoked().then(
+          (ids) => ids.length && node.warn(`disconnected ${ids.map(quote).join(', ')}: certificate revoked (camera removed)`),
+          (err: Error) => node.warn(`cannot check connected cameras against the revocations: ${err.message}`),
+        );
+      }) ?? (() => undefined);
     // Hold-ups show on the status as they happen, not only when a client comes or goes.
     const ticker = setInterval(() => gate.inFlight + gate.held > 0 && show(), 1000);
     const hideCounters = exposeCounters({
@@ -203,6 +211,7 @@ export default function register(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       clearInterval(ticker);
+      stopWatching();
       unregister();
       hideCounters();
       // The broker first: messages in flight are never acknowledged (devices resend them),

@@ -27,6 +27,7 @@ const A = '56C1CADCF1FA4C6CAEBA3E2FD85EFEBF';
 const B = '67E48798E70345179A86980A7CAAAE73';
 const REMOVED = '0123456789ABCDEF0123456789ABCDEF';
 const LATER = 'FEDCBA9876543210FEDCBA9876543210';
+const CONNECTED = 'AAAABBBBCCCCDDDDEEEEFFFF00001111';
 const LOGIN = { username: 'devices', password: 'broker-secret-for-tests' };
 const certDir = join(dir, 'certs');
 let files: MakeCertificatesResult['files'];
@@ -36,7 +37,7 @@ const bundles = new Map<string, CameraCertificateBundle>();
 before(async () => {
   files = (await makeCertificates({ dir: certDir, brokerHosts: ['127.0.0.1', 'localhost'], bits: 2048 })).files;
   authority = new CameraCertificateAuthority(certDir);
-  for (const id of [A, B, REMOVED, LATER]) bundles.set(id, await authority.bundle(id));
+  for (const id of [A, B, REMOVED, LATER, CONNECTED]) bundles.set(id, await authority.bundle(id));
   await authority.revoke(REMOVED);
 });
 
@@ -55,7 +56,7 @@ async function loadBroker(certMode: string): Promise<number> {
         certDir,
         certMode,
         // Registered (the settings list); the certificate decides which of them connects.
-        cameras: [A, B, REMOVED, LATER].join(','),
+        cameras: [A, B, REMOVED, LATER, CONNECTED].join(','),
         prefix: 'prod',
         topic: 'prod/device/#',
         wires: [['out']],
@@ -138,6 +139,23 @@ describe('picam-broker: cameras over mutual TLS with a certificate per camera', 
     // Refusals are logged at most once a minute (the rest folded in): the first says why.
     const logged = await until('the reason logged', () => warnings.map(text).find((w) => /is revoked/.test(w)));
     assert.match(logged, new RegExp(`certificate of camera ${REMOVED} \\(serial [0-9A-F]+\\) is revoked`));
+  });
+
+  it('disconnects a connected camera when its certificate is revoked, and no other', async () => {
+    const tlsPort = await loadBroker('per-camera');
+    const warnings = spy('b', 'warn');
+    const removed = await camera(tlsPort, CONNECTED, bundles.get(CONNECTED)!);
+    const other = await camera(tlsPort, A, bundles.get(A)!);
+    try {
+      const closed = new Promise<void>((resolve) => removed.once('close', () => resolve()));
+      await authority.revoke(CONNECTED); // the gateway's unregister, while the camera is connected
+      await closed;
+      await until('the disconnection logged', () => warnings.map(text).find((w) => w.includes(`disconnected "${CONNECTED}"`)));
+      assert.equal(other.connected, true, 'the other camera stays');
+    } finally {
+      await removed.endAsync(true);
+      await other.endAsync();
+    }
   });
 
   it('still lets the shared certificate in, by client id, in the shared mode', async () => {
