@@ -10,14 +10,15 @@
  *   {certDir}/cameras/{ID}.crt|.key   the camera's current certificate and key (0600, served to it)
  *   {certDir}/cameras.crl             the CRL, signed by our CA (0644: Mosquitto's user reads it)
  *
- * One authority object per runtime writes (the gateway node); the broker only
- * reads the index. Writes are serialised through one queue, files are replaced
- * by rename, and keys never reach a log (openssl's output is the only copy
- * until the 0600 file is written).
+ * The gateway node writes (and `picam-guardian camera provision --camera`); the
+ * broker only reads the index. Writes are serialised through one queue per
+ * object and a lock file between processes, files are replaced by rename, and
+ * keys never reach a log (openssl's output is the only copy until the 0600
+ * file is written).
  */
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic-file';
@@ -105,6 +106,9 @@ const OPENSSL_CONFIG = [
   '',
 ].join('\n');
 
+const LOCK_WAIT_MS = 30_000;
+const LOCK_STALE_MS = 120_000;
+
 /** openssl's index time: UTCTime until 2049, GeneralizedTime after (RFC 5280 §4.1.2.5). */
 function indexTime(ms: number): string {
   const iso = new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14);
@@ -190,9 +194,42 @@ export class CameraCertificateAuthority {
   }
 
   private serial<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(task, task);
+    const locked = () => this.withLockFile(task);
+    const run = this.queue.then(locked, locked);
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * One writer at a time between processes too (the runtime's gateway and the provision
+   * command): `cameras/.lock`, created exclusively. A lock older than LOCK_STALE_MS was left by
+   * a process that died holding it (a write takes well under a second) and is taken over.
+   */
+  private async withLockFile<T>(task: () => Promise<T>): Promise<T> {
+    await this.ensureDir();
+    const lock = join(this.dir, '.lock');
+    const giveUp = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        await (await open(lock, 'wx', 0o600)).close();
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const since = await stat(lock).then(
+          (s) => Date.now() - s.mtimeMs,
+          () => 0,
+        );
+        if (since > LOCK_STALE_MS) await rm(lock, { force: true });
+        else if (Date.now() > giveUp)
+          throw new CameraCertificateError(`${lock} is held by another process (issuing or revoking a certificate): try again`);
+        else await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    try {
+      return await task();
+    } finally {
+      await rm(lock, { force: true });
+    }
   }
 
   private async readCa(): Promise<string> {
