@@ -5,7 +5,8 @@
  *   authenticate      refuse a guessing address before its password is looked at,
  *                     the device login, reserved (runtime) client ids; on the cameras'
  *                     mutual-TLS listener the certificate is the login and the
- *                     client id must be a registered camera (camera-login.ts)
+ *                     client id must be a registered camera (camera-login.ts) and,
+ *                     with per-camera certificates, the certificate's own camera
  *   authorizePublish  the per-device rule; device-tree messages into the flow,
  *                     called back only after commit (so PUBACK follows COMMIT)
  *   authorizeSubscribe  the per-device rule (a refused filter gets 0x80)

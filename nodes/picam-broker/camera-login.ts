@@ -7,6 +7,8 @@
  * same certificate, the certificate cannot say which camera it is: the client
  * id must be a camera the admin registered (in the settings or through the
  * gateway's enrolment), and the per-device ACL keeps it to that id's topics.
+ * With per-camera certificates (PICAM_CERT_MODE=per-camera) the certificate
+ * does say it, and the client id must agree with it (certificateRefusal).
  */
 import type { CertificateStatus } from '../lib/camera-certs/authority';
 import { VBC01_CAMERA_ID } from '../lib/vbc01';
