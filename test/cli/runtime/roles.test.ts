@@ -202,6 +202,26 @@ describe('roles: Node-RED settings from the environment', () => {
     );
   });
 
+  it('hands the camera certificate mode to the gateway and the broker: shared unless told per-camera, anything else refused', () => {
+    const cloud = { PICAM_ROLE: 'cloud', ...SECRETS };
+    assert.equal(settingsFor(cloud).flowEnv.PICAM_CERT_MODE, 'shared');
+    assert.equal(settingsFor({ ...cloud, PICAM_CERT_MODE: '' }).flowEnv.PICAM_CERT_MODE, 'shared');
+    const perCamera = settingsFor({ ...cloud, PICAM_CERT_MODE: 'Per-Camera' });
+    assert.deepEqual(perCamera.problems, []);
+    assert.equal(perCamera.flowEnv.PICAM_CERT_MODE, 'per-camera');
+    assert.match(
+      settingsFor({ ...cloud, PICAM_CERT_MODE: 'per-device' }).problems.join(),
+      /PICAM_CERT_MODE must be shared or per-camera \(got "per-device"\)/,
+    );
+    // The shipped flow hands it to both nodes.
+    const flow = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'flows', 'cloud.json'), 'utf8')) as Array<{
+      type: string;
+      certMode?: string;
+    }>;
+    for (const type of ['hivecam-gateway', 'picam-broker'])
+      assert.equal(flow.find((n) => n.type === type)?.certMode, '${PICAM_CERT_MODE}', type);
+  });
+
   it('follows a custom topic prefix into the subscription', () => {
     assert.equal(settingsFor({ PICAM_PREFIX: 'site7' }).flowEnv.PICAM_DEVICE_TOPIC, 'site7/device/#');
   });
