@@ -8,7 +8,7 @@
  * the mqtt-api node's topics, which must run beside it.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { apiTopics, DEFAULT_API_PREFIX, DEFAULT_DISCOVERY_PREFIX } from '../lib/contract/mqtt-api';
+import { apiTopics, CLOUD_DEVICE_TYPES, DEFAULT_API_PREFIX, DEFAULT_DISCOVERY_PREFIX } from '../lib/contract/mqtt-api';
 import { takeRemoval } from '../lib/device-removed';
 import type { InboundMessage } from '../lib/mqtt/broker-link';
 import { DeviceView, type DeviceFacts } from '../lib/mqtt/device-view';
@@ -55,7 +55,7 @@ export default function register(RED: NodeAPI): void {
 
     const discoveryPrefix = (def.discoveryPrefix || DEFAULT_DISCOVERY_PREFIX).replace(/\/+$/, '');
     const options = { discoveryPrefix, api: apiTopics(def.apiPrefix || DEFAULT_API_PREFIX), origin };
-    const view = new DeviceView(parseList(def.deviceTypes, ['hive-cam', 'picam', 'ipcam']));
+    const view = new DeviceView(parseList(def.deviceTypes, CLOUD_DEVICE_TYPES));
     let sent = 0;
     const show = () =>
       status.soon(() => [

@@ -9,7 +9,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { randomBytes } from 'node:crypto';
-import { apiTopics, DEFAULT_API_PREFIX, STATE_TOPICS, type ApiAnswer } from '../lib/contract/mqtt-api';
+import { apiTopics, CLOUD_DEVICE_TYPES, DEFAULT_API_PREFIX, STATE_TOPICS, type ApiAnswer } from '../lib/contract/mqtt-api';
 import { takeRemoval } from '../lib/device-removed';
 import type { InboundMessage } from '../lib/mqtt/broker-link';
 import { DeviceView } from '../lib/mqtt/device-view';
@@ -61,7 +61,7 @@ export default function register(RED: NodeAPI): void {
     }
 
     const api = apiTopics(def.apiPrefix || DEFAULT_API_PREFIX);
-    const view = new DeviceView(parseList(def.deviceTypes, ['hive-cam', 'picam', 'ipcam']));
+    const view = new DeviceView(parseList(def.deviceTypes, CLOUD_DEVICE_TYPES));
     const counts = { published: 0, requests: 0, errors: 0 };
     const show = () =>
       status.soon(() => [

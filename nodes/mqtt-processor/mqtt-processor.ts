@@ -24,6 +24,7 @@ import {
 } from '../lib/types';
 import { useDatabase } from '../lib/database-user';
 import { DEFAULTS, parseList } from '../lib/settings';
+import { CLOUD_DEVICE_TYPES } from '../lib/contract/mqtt-api';
 import type { PicamDatabaseNode } from '../picam-database/picam-database';
 import type { EventStore } from '../lib/store/store';
 import { DEFAULT_CLOCK_WINDOW } from './device-time';
@@ -53,7 +54,7 @@ export default function register(RED: NodeAPI): void {
     const status = new StatusReporter(node);
     const warn = new ThrottledWarn((t) => node.warn(t));
     const prefix = (def.prefix || 'prod').replace(/\/+$/, '');
-    const deviceTypes = parseList(def.deviceTypes, ['hive-cam', 'picam', 'ipcam']);
+    const deviceTypes = parseList(def.deviceTypes, CLOUD_DEVICE_TYPES);
     const db = def.database ? (RED.nodes.getNode(def.database) as PicamDatabaseNode | null) : null;
 
     const outputs = (out: ProcessorOutput, msg?: NodeMessageInFlow): Array<NodeMessage | NodeMessage[] | null> => {

@@ -3,6 +3,7 @@
  * under "node-red" exists with its editor file and help, and the flows ship as
  * examples. Needs the build (npm test builds first).
  */
+import { EDITOR_SCRIPTS } from '../../nodes/lib/editor/build';
 import { packedFiles } from '../support/npm-pack';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -65,8 +66,9 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
     assert.match(editor, configNode ? /category: 'config'/ : /category: 'PiCam Guardian'/);
   }
   assert.ok(files.has('examples/cloud.json'), 'the cloud flow is under Import → Examples');
-  // Node-RED serves a module's resources/ at /resources/<name>/: the alert nodes' shared editor rows.
-  assert.ok(files.has('resources/alert-settings.js'), 'the shared editor script is in the package');
+  // Node-RED serves a module's resources/ at /resources/<name>/: the editor rows several nodes share.
+  for (const script of EDITOR_SCRIPTS)
+    assert.ok(files.has(`resources/${script.file}`), `the shared editor script ${script.file} is in the package`);
 });
 
 it('ships its licence, says where its repository is, and carries no source maps', () => {

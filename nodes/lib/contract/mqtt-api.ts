@@ -10,6 +10,8 @@ import { CAMERA_MODES, type CameraMode } from './camera-mode';
 
 export const DEFAULT_API_PREFIX = 'picam';
 export const DEFAULT_DISCOVERY_PREFIX = 'homeassistant';
+/** The device types the cloud takes in (mqtt-processor), and the MQTT API and discovery announce, unless a node says otherwise. */
+export const CLOUD_DEVICE_TYPES: readonly string[] = ['hive-cam', 'picam', 'ipcam'];
 
 /** Retained per-device state topics: `{p}/devices/{id}/{state}`. */
 export const STATE_TOPICS = ['mode', 'connection', 'event', 'motion', 'person', 'sensors', 'health', 'snapshot'] as const;

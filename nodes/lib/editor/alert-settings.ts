@@ -12,27 +12,7 @@
  */
 import { ALERT_SETTING_DEFAULTS } from '../alerts/shared-settings';
 import { ZONE_NAME_PATTERN } from '../contract/zones';
-
-/** The parts of the Node-RED editor's API used here (it has no published types). */
-interface NodeProperty {
-  value: unknown;
-  validate?: (value: unknown, opt?: unknown) => boolean | string;
-  [key: string]: unknown;
-}
-interface NodeDefinition {
-  defaults: Record<string, NodeProperty>;
-  oneditprepare?: (this: unknown) => void;
-  [key: string]: unknown;
-}
-interface JQueryLike {
-  length: number;
-  html(): string;
-  html(content: string): JQueryLike;
-  find(selector: string): JQueryLike;
-  replaceWith(content: string): JQueryLike;
-  spinner(opts: { min: number }): JQueryLike;
-}
-declare const $: (selector: string) => JQueryLike;
+import { fillTemplate, input, jquery as $, row as formRow, type NodeDefinition, type NodeProperty } from './editor-rows';
 
 /** Where a node's edit template takes the shared rows. */
 export const SHARED_ROWS_PLACEHOLDER = 'data-picam-alert-settings';
@@ -69,32 +49,34 @@ function sharedDefaults(overrides: Partial<Record<string, unknown>>): Record<str
   return d;
 }
 
-/** One labelled row: `field` is the input(s) HTML. */
 const row = (type: string, id: string, icon: string, label: string, field: string) =>
-  `<div class="form-row picam-alert-setting"><label for="node-input-${id}"><i class="fa ${icon}"></i> ` +
-  `<span data-i18n="${type}.label.${label}"></span></label>${field}</div>`;
-
-const text = (id: string, extra = '') => `<input type="text" id="node-input-${id}" ${extra}>`;
+  formRow(type, id, icon, label, field, 'picam-alert-setting');
 
 /** The rows' HTML for one node type (labels from its own catalogue). */
 export function sharedRows(type: string): string {
   return [
-    row(type, 'modes', 'fa-shield', 'modes', text('modes', 'placeholder="ARMED"')),
-    row(type, 'zones', 'fa-object-ungroup', 'zones', text('zones', 'placeholder="anywhere (or: driveway, front door)"')),
-    row(type, 'onlyLabels', 'fa-user', 'onlyLabels', text('onlyLabels', 'placeholder="person   or   driveway=person; garden=person, dog"')),
-    row(type, 'cooldownSeconds', 'fa-hourglass-half', 'cooldownSeconds', text('cooldownSeconds', 'style="width:100px;"')),
+    row(type, 'modes', 'fa-shield', 'modes', input('modes', 'placeholder="ARMED"')),
+    row(type, 'zones', 'fa-object-ungroup', 'zones', input('zones', 'placeholder="anywhere (or: driveway, front door)"')),
+    row(
+      type,
+      'onlyLabels',
+      'fa-user',
+      'onlyLabels',
+      input('onlyLabels', 'placeholder="person   or   driveway=person; garden=person, dog"'),
+    ),
+    row(type, 'cooldownSeconds', 'fa-hourglass-half', 'cooldownSeconds', input('cooldownSeconds', 'style="width:100px;"')),
     row(
       type,
       'quietStart',
       'fa-moon-o',
       'quietHours',
-      `${text('quietStart', 'style="width:70px;" placeholder="22:00"')} – ${text('quietEnd', 'style="width:70px;" placeholder="07:00"')} ` +
+      `${input('quietStart', 'style="width:70px;" placeholder="22:00"')} – ${input('quietEnd', 'style="width:70px;" placeholder="07:00"')} ` +
         `<select id="node-input-quietAction" style="width:120px;">` +
         `<option value="silent" data-i18n="${type}.quietAction.silent"></option>` +
         `<option value="drop" data-i18n="${type}.quietAction.drop"></option></select>`,
     ),
-    row(type, 'timeZone', 'fa-globe', 'timeZone', text('timeZone', `data-i18n="[placeholder]${type}.placeholder.timeZone"`)),
-    row(type, 'giveUpHours', 'fa-history', 'giveUpHours', text('giveUpHours', 'style="width:100px;"')),
+    row(type, 'timeZone', 'fa-globe', 'timeZone', input('timeZone', `data-i18n="[placeholder]${type}.placeholder.timeZone"`)),
+    row(type, 'giveUpHours', 'fa-history', 'giveUpHours', input('giveUpHours', 'style="width:100px;"')),
   ].join('');
 }
 
@@ -103,11 +85,7 @@ export function sharedRows(type: string): string {
  * rows (where it holds `<div data-picam-alert-settings></div>`), for RED.nodes.registerType.
  */
 export function withSharedSettings(type: string, definition: NodeDefinition, overrides: Partial<Record<string, unknown>> = {}) {
-  const template = $(`script[data-template-name="${type}"]`);
-  if (template.length) {
-    // The editor copies the template's HTML into each edit dialog: filled once, here.
-    template.html(template.html().replace(new RegExp(`<div ${SHARED_ROWS_PLACEHOLDER}[^>]*></div>`), sharedRows(type)));
-  }
+  fillTemplate(type, SHARED_ROWS_PLACEHOLDER, sharedRows(type));
   const own = definition.oneditprepare;
   return {
     ...definition,
