@@ -8,6 +8,8 @@ import bcrypt from 'bcryptjs';
 export interface Login {
   user: string;
   passwordHash: string;
+  /** the third field of `user:hash:role`, when the list allows one (`roles`) */
+  role?: string;
 }
 
 /**
@@ -25,13 +27,15 @@ export interface LoginListOptions {
   userPattern: RegExp;
   /** user names already taken by another list (a name appears once across them); filled in */
   seen?: Set<string>;
+  /** the roles an entry may name as `user:hash:role` (a bcrypt hash holds no colon); unset: no third field */
+  roles?: readonly string[];
 }
 
 /**
  * Parses `user:hash,user:hash` from the variable `name`. Throws an error naming the
  * variable and the entry; the hash is never echoed (someone may have pasted a password).
  */
-export function parseLoginList(name: string, raw: string | undefined, { userPattern, seen = new Set() }: LoginListOptions): Login[] {
+export function parseLoginList(name: string, raw: string | undefined, { userPattern, seen = new Set(), roles }: LoginListOptions): Login[] {
   return (raw ?? '')
     .split(',')
     .map((entry) => entry.trim())
@@ -41,13 +45,20 @@ export function parseLoginList(name: string, raw: string | undefined, { userPatt
       const colon = entry.indexOf(':');
       if (colon < 0) throw new Error(`${where}: expected USER:BCRYPT_HASH (make a hash with picam-guardian hash-password)`);
       const user = entry.slice(0, colon);
-      const passwordHash = entry.slice(colon + 1);
+      let passwordHash = entry.slice(colon + 1);
+      let role: string | undefined;
+      const roleColon = roles ? passwordHash.lastIndexOf(':') : -1;
+      if (roleColon >= 0) {
+        role = passwordHash.slice(roleColon + 1);
+        passwordHash = passwordHash.slice(0, roleColon);
+        if (!roles!.includes(role)) throw new Error(`${where} ("${user}"): role "${role}" must be one of ${roles!.join(', ')}`);
+      }
       if (!userPattern.test(user)) throw new Error(`${where}: user name "${user}" must match ${userPattern}`);
       if (!isBcryptHash(passwordHash))
         throw new Error(`${where} ("${user}"): the password is not a bcrypt hash ($2a$, $2b$ or $2y$, cost, 53 characters)`);
       if (seen.has(user)) throw new Error(`${where}: user "${user}" is listed twice`);
       seen.add(user);
-      return { user, passwordHash };
+      return role === undefined ? { user, passwordHash } : { user, passwordHash, role };
     });
 }
 
