@@ -5,6 +5,24 @@
  */
 import bcrypt from 'bcryptjs';
 
+/** bcrypt work factor: about 0.2 s on a Raspberry Pi 4 per login check, far more per guess. */
+export const HASH_COST = 12;
+export const MIN_PASSWORD_LENGTH = 8;
+/** bcrypt uses the first 72 bytes only: a longer password would be silently cut. */
+export const MAX_PASSWORD_BYTES = 72;
+
+/** Why a password is refused (hash-password, the Users page, the first-run page), or undefined when it is acceptable. */
+export function passwordProblem(password: string): string | undefined {
+  if (password === '') return 'the password is empty';
+  if ([...password].length < MIN_PASSWORD_LENGTH) return `the password is shorter than ${MIN_PASSWORD_LENGTH} characters`;
+  if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES)
+    return `the password is longer than ${MAX_PASSWORD_BYTES} bytes, and bcrypt would ignore the rest`;
+  return undefined;
+}
+
+/** The bcrypt hash a new password is kept as (async: ~0.2 s that must not block the runtime). */
+export const hashPassword = (password: string): Promise<string> => bcrypt.hash(password, HASH_COST);
+
 export interface Login {
   user: string;
   passwordHash: string;

@@ -137,8 +137,9 @@ export class AccessRegistry {
   }
 
   /** A user's role, cameras or password changed, or the user is gone: open sockets should look again. */
-  onUserChanged(listener: (name: string) => void): void {
+  onUserChanged(listener: (name: string) => void): () => void {
     this.userChangeListeners.push(listener);
+    return () => (this.userChangeListeners = this.userChangeListeners.filter((l) => l !== listener));
   }
 
   // ---- checks (in memory)

@@ -102,8 +102,5 @@ export interface FirstRunRequest {
   code?: string;
 }
 
-/** Passwords shorter than this are refused (a user picks them; bcrypt takes up to 72 bytes). */
-export const MIN_PASSWORD_LENGTH = 10;
-export const MAX_PASSWORD_BYTES = 72;
 /** What a user or token name may contain: as PICAM_DASHBOARD_USERS's names. */
 export const LOGIN_NAME = /^[A-Za-z0-9_.@-]{1,64}$/;
