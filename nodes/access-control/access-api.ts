@@ -183,7 +183,9 @@ export function accessRouter({ access, trustedProxies, log }: AccessApiOptions):
   router.get(
     rel(API_PATHS.firstRun),
     wrap((req, res) => {
-      const info: FirstRunInfo = { needed: !access.demo && access.attached && !access.hasAdmin(), local: isLocalRequest(req) };
+      // Until the store's users are read nobody can tell whether an admin exists.
+      if (!access.demo && !access.attached) throw refuse(503, 'the database is not open yet: try again shortly');
+      const info: FirstRunInfo = { needed: !access.demo && !access.hasAdmin(), local: isLocalRequest(req) };
       res.json(info);
     }),
   );
