@@ -66,12 +66,13 @@ const rel = (path: string) => path.slice(ACCESS_ROUTES_ROOT.length);
 export function accessRouter({ access, trustedProxies, log }: AccessApiOptions): Router {
   const router = express.Router({ strict: true, caseSensitive: true });
   const json = express.json({ limit: '16kb' });
-  const wrap = (h: (req: Request, res: Response) => Promise<void> | void) => (req: Request, res: Response, next: (err?: unknown) => void) => {
-    res.set('Cache-Control', 'no-store');
-    Promise.resolve()
-      .then(() => h(req, res))
-      .catch(next);
-  };
+  const wrap =
+    (h: (req: Request, res: Response) => Promise<void> | void) => (req: Request, res: Response, next: (err?: unknown) => void) => {
+      res.set('Cache-Control', 'no-store');
+      Promise.resolve()
+        .then(() => h(req, res))
+        .catch(next);
+    };
   const actor = (res: Response) => (res.locals[API_PRINCIPAL_LOCAL] as Principal | undefined)?.name ?? 'local';
 
   router.get(
