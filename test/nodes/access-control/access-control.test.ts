@@ -3,13 +3,14 @@
  * runtime (its flow's access-control node on a real SQLite file): each login is checked against
  * the route table's role, whichever way it logs in (session, token, Basic); tokens carry a
  * scope and can be revoked; bad input is a 4xx with the reason; every change is in the audit,
- * without its secrets. (The first admin: first-run.test.ts, a runtime of its own.)
+ * without its secrets. (The first admin: access-control.first-run.test.ts, a runtime of its own.)
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
 import mqtt from 'mqtt';
+import WebSocket from 'ws';
 import type { RunningRuntime } from '../../../cli/runtime/runtime';
 import type { AuditEntry, NewToken, SessionRow, TokenInfo, UserInfo } from '../../../nodes/lib/contract/access';
 import type { SessionInfo } from '../../../nodes/lib/contract/dashboard-api';
@@ -37,8 +38,8 @@ describe('roles, users, tokens and the audit', () => {
   const post = (path: string, body: unknown, as?: Login | string) => api(path, { method: 'POST', body: JSON.stringify(body), as });
   const errorOf = async (res: Response) => ((await res.json()) as { error: string }).error;
 
+  let ports: CloudPorts;
   before(async () => {
-    let ports: CloudPorts;
     ({ runtime, ports, dataDir } = await startAccessCloud({
       PICAM_DASHBOARD_USERS: [
         `${VIEWER.username}:${bcrypt.hashSync(VIEWER.password, 4)}:viewer`,
@@ -109,6 +110,44 @@ describe('roles, users, tokens and the audit', () => {
     assert.equal((await api('/api/cameras', { as: bearer })).status, 401, 'a revoked token logs in no more');
     const again = await api(`/api/tokens/${token.id}`, { method: 'DELETE' });
     assert.equal(again.status, 404);
+  });
+
+  it('limits a login to its cameras: lists leave the others out, and so does the live feed', async () => {
+    const limited = async (cameras: string[]) =>
+      `Bearer ${((await (await post('/api/tokens', { name: `only-${cameras[0]}`, role: 'viewer', cameras })).json()) as NewToken).token}`;
+    const mine = await limited([CAMERA]);
+    const others = await limited(['cam-other']);
+    const ids = async (as: string) =>
+      ((await (await api('/api/cameras', { as })).json()) as { cameras: Array<{ camera_id: string }> }).cameras.map((c) => c.camera_id);
+    assert.deepEqual(await ids(mine), [CAMERA]);
+    assert.deepEqual(await ids(others), []);
+    assert.ok((await ids(API_AUTH)).includes(CAMERA), 'an unlimited login sees it');
+
+    // Two feeds; a message of CAMERA, then one of cam-other: each feed gets its own camera's only.
+    const feed = (authorization: string) =>
+      new Promise<{ ws: WebSocket; got: Array<{ type: string; deviceId?: string }> }>((resolve, reject) => {
+        const ws = new WebSocket(`${runtime.url.replace('http', 'ws')}/api/ws`, { headers: { authorization } });
+        const got: Array<{ type: string; deviceId?: string }> = [];
+        ws.on('message', (data) => got.push(JSON.parse(String(data)) as { type: string; deviceId?: string }));
+        ws.once('open', () => resolve({ ws, got }));
+        ws.once('error', reject);
+      });
+    const a = await feed(mine);
+    const b = await feed(others);
+    // Each device publishes under its own client id (the broker confines a device to its topics).
+    const now = Math.floor(Date.now() / 1000);
+    for (const id of [CAMERA, 'cam-other']) {
+      const device = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { ...LOGINS.devices, clientId: id, reconnectPeriod: 0 });
+      await device.publishAsync(topics.connection(id, 'picam'), JSON.stringify(connected(now)), { qos: 1 });
+      await device.endAsync();
+    }
+    const devices = (got: Array<{ deviceId?: string }>) => got.map((m) => m.deviceId).filter(Boolean);
+    await waitFor('cam-other on its feed', async () => (devices(b.got).includes('cam-other') ? true : undefined));
+    await waitFor(`${CAMERA} on its feed`, async () => (devices(a.got).includes(CAMERA) ? true : undefined));
+    assert.ok(!devices(b.got).includes(CAMERA), `the feed limited to cam-other never got ${CAMERA}`);
+    assert.ok(!devices(a.got).includes('cam-other'));
+    a.ws.close();
+    b.ws.close();
   });
 
   it('answers bad input with a 4xx and the reason', async () => {
