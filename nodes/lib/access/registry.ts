@@ -120,12 +120,12 @@ export class AccessRegistry {
     }
   }
 
-  /** The store closes: its logins stop counting until it is attached again. */
+  /**
+   * The store closes (a redeploy, the runtime stopping): changes answer 503 until it is attached
+   * again, but the logins last read keep working, so a redeploy logs nobody out.
+   */
   detach(): void {
     this.data = undefined;
-    this.storedUsers.clear();
-    this.storedTokens = [];
-    this.rebuildHashes();
   }
 
   get attached(): boolean {

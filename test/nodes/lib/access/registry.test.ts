@@ -56,7 +56,11 @@ describe('access registry', () => {
     await again.revokeToken(t.id);
     assert.equal(again.tokenPrincipal(t.token), undefined);
     again.detach();
-    assert.equal(again.userPrincipal('vera'), undefined, 'without the store only the environment counts');
+    assert.equal(again.userPrincipal('vera')?.role, 'viewer', 'a redeploy (the store closed for a moment) logs nobody out');
+    await assert.rejects(
+      again.addUser({ name: 'x', passwordHash: 'h', role: 'viewer', cameras: null }),
+      (e: AccessError) => e.status === 503,
+    );
   });
 
   it('never takes away the last admin', async () => {
