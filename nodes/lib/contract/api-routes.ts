@@ -511,8 +511,16 @@ export interface MatchedRoute {
   params: Record<string, string>;
 }
 
-/** The table's route for `method path` (a request path, no query), or undefined. */
+/**
+ * The table's route for `method path` (a request path, no query), or undefined. A router
+ * mounted at a prefix answers its `/` route with or without the trailing slash
+ * (`/api/ipcams` and `/api/ipcams/`): both spellings find the route.
+ */
 export function matchRoute(method: string, path: string): MatchedRoute | undefined {
+  return matchExactly(method, path) ?? matchExactly(method, path.endsWith('/') ? path.slice(0, -1) : `${path}/`);
+}
+
+function matchExactly(method: string, path: string): MatchedRoute | undefined {
   for (const { route, names, re } of MATCHERS) {
     if (route.method !== method) continue;
     const m = re.exec(path);

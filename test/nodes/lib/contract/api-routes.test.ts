@@ -187,5 +187,7 @@ describe('the roles in the table (issue 23)', () => {
     assert.equal(matchRoute('GET', '/api/ipcams/porch'), undefined, 'no GET of one IP camera');
     assert.equal(matchRoute('POST', '/api/users/vera')?.route.path, API_PATHS.user);
     assert.equal(matchRoute('GET', '/api/nothing'), undefined);
+    assert.equal(matchRoute('POST', '/api/ipcams')?.route.path, API_PATHS.ipcams, 'the router answers without the slash too');
+    assert.equal(matchRoute('GET', '/api/ipcams')?.route.lists, 'id');
   });
 });
