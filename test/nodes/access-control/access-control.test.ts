@@ -115,15 +115,15 @@ describe('roles, users, tokens and the audit', () => {
   it('limits a login to its cameras: lists leave the others out, and so does the live feed', async () => {
     const limited = async (cameras: string[]) =>
       `Bearer ${((await (await post('/api/tokens', { name: `only-${cameras[0]}`, role: 'viewer', cameras })).json()) as NewToken).token}`;
-    const mine = await limited([CAMERA]);
-    const others = await limited(['cam-other']);
+    const mine = await limited([CAMERA, 'feed-a']);
+    const others = await limited(['feed-b']);
     const ids = async (as: string) =>
       ((await (await api('/api/cameras', { as })).json()) as { cameras: Array<{ camera_id: string }> }).cameras.map((c) => c.camera_id);
     assert.deepEqual(await ids(mine), [CAMERA]);
     assert.deepEqual(await ids(others), []);
     assert.ok((await ids(API_AUTH)).includes(CAMERA), 'an unlimited login sees it');
 
-    // Two feeds; a message of CAMERA, then one of cam-other: each feed gets its own camera's only.
+    // Two feeds; two new devices connect, feed-a first: each feed gets its own camera's messages only.
     const feed = (authorization: string) =>
       new Promise<{ ws: WebSocket; got: Array<{ type: string; deviceId?: string }> }>((resolve, reject) => {
         const ws = new WebSocket(`${runtime.url.replace('http', 'ws')}/api/ws`, { headers: { authorization } });
@@ -134,20 +134,23 @@ describe('roles, users, tokens and the audit', () => {
       });
     const a = await feed(mine);
     const b = await feed(others);
-    // Each device publishes under its own client id (the broker confines a device to its topics).
-    const now = Math.floor(Date.now() / 1000);
-    for (const id of [CAMERA, 'cam-other']) {
-      const device = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { ...LOGINS.devices, clientId: id, reconnectPeriod: 0 });
-      await device.publishAsync(topics.connection(id, 'picam'), JSON.stringify(connected(now)), { qos: 1 });
-      await device.endAsync();
+    try {
+      // Each device publishes under its own client id (the broker confines a device to its topics).
+      const now = Math.floor(Date.now() / 1000);
+      for (const id of ['feed-a', 'feed-b']) {
+        const device = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { ...LOGINS.devices, clientId: id, reconnectPeriod: 0 });
+        await device.publishAsync(topics.connection(id, 'picam'), JSON.stringify(connected(now)), { qos: 1 });
+        await device.endAsync();
+      }
+      const devices = (got: Array<{ deviceId?: string }>) => got.map((m) => m.deviceId).filter(Boolean);
+      await waitFor('feed-b on its feed', async () => (devices(b.got).includes('feed-b') ? true : undefined));
+      await waitFor('feed-a on its feed', async () => (devices(a.got).includes('feed-a') ? true : undefined));
+      assert.ok(!devices(b.got).includes('feed-a'), 'the feed limited to feed-b never got feed-a, which connected first');
+      assert.ok(!devices(a.got).includes('feed-b'));
+    } finally {
+      a.ws.close();
+      b.ws.close();
     }
-    const devices = (got: Array<{ deviceId?: string }>) => got.map((m) => m.deviceId).filter(Boolean);
-    await waitFor('cam-other on its feed', async () => (devices(b.got).includes('cam-other') ? true : undefined));
-    await waitFor(`${CAMERA} on its feed`, async () => (devices(a.got).includes(CAMERA) ? true : undefined));
-    assert.ok(!devices(b.got).includes(CAMERA), `the feed limited to cam-other never got ${CAMERA}`);
-    assert.ok(!devices(a.got).includes('cam-other'));
-    a.ws.close();
-    b.ws.close();
   });
 
   it('answers bad input with a 4xx and the reason', async () => {
