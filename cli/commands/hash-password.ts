@@ -12,27 +12,15 @@
  * line, so `HASH=$(... | picam-guardian hash-password)` captures exactly it.
  */
 import bcrypt from 'bcryptjs';
+import { HASH_COST, passwordProblem } from '../../nodes/lib/logins';
 import { parseArgs } from 'node:util';
 
-/** bcrypt work factor: about 0.2 s on a Raspberry Pi 4 per login check, far more per guess. */
-export const HASH_COST = 12;
-export const MIN_PASSWORD_LENGTH = 8;
-/** bcrypt uses the first 72 bytes only: a longer password would be silently cut. */
-export const MAX_PASSWORD_BYTES = 72;
+export { HASH_COST, MIN_PASSWORD_LENGTH, MAX_PASSWORD_BYTES, passwordProblem } from '../../nodes/lib/logins';
 
 export const HASH_PASSWORD_USAGE = `usage: picam-guardian hash-password [--password-stdin]
 Reads a password (asks twice on a terminal, else the first line of stdin) and
 prints its bcrypt hash (cost ${HASH_COST}). Put it in the env file in single quotes:
   PICAM_ADMIN_PASSWORD_HASH='$2b$12$...'`;
-
-/** Why a password is refused, or undefined when it is acceptable. */
-export function passwordProblem(password: string): string | undefined {
-  if (password === '') return 'the password is empty';
-  if ([...password].length < MIN_PASSWORD_LENGTH) return `the password is shorter than ${MIN_PASSWORD_LENGTH} characters`;
-  if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES)
-    return `the password is longer than ${MAX_PASSWORD_BYTES} bytes, and bcrypt would ignore the rest`;
-  return undefined;
-}
 
 export async function hashPasswordCli(
   argv: string[],

@@ -282,7 +282,10 @@ export function settingsFor(env: Env): RoleSettings {
     const adminUser = required('PICAM_ADMIN_USER', 'the editor needs a login');
     const adminHash = required('PICAM_ADMIN_PASSWORD_HASH', 'bcrypt hash of the editor password (npx node-red admin hash-pw)');
     node.adminAuth = { type: 'credentials', users: [{ username: adminUser, password: adminHash, permissions: '*' }] };
-    if (role === 'cloud') {
+    // The API user (HTTP Basic, an admin) is optional since issue 23: without it and without
+    // PICAM_DASHBOARD_USERS, the dashboard's first-run page makes the first admin. The API
+    // still answers nobody who has not logged in.
+    if (role === 'cloud' && (env.PICAM_API_USER || env.PICAM_API_PASSWORD_HASH)) {
       node.httpNodeAuth = {
         user: required('PICAM_API_USER', 'the dashboard and API need a login'),
         pass: required('PICAM_API_PASSWORD_HASH', 'bcrypt hash of the dashboard/API password'),

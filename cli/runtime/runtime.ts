@@ -23,6 +23,7 @@ import { LOGIN_LIMITS } from '../../dashboard/server/sessions';
 import { FailureLimiter } from '../../nodes/lib/failure-limiter';
 import { verifyStreamToken } from '../../dashboard/server/stream-tokens';
 import { limitHeapGrowth } from './heap-growth';
+import { AccessRegistry } from '../../nodes/lib/access/registry';
 import { packageRoot } from '../flows/package-root';
 import { applyFlowEnv, type RoleSettings } from './roles';
 
@@ -61,8 +62,15 @@ export async function startRuntime(
   const RED = (await import('node-red')).default as unknown as NodeRedEmbedded;
   // The dashboard's live feed: the dashboard-feed node finds it in the settings (RED.settings.picamDashboard).
   const hub = role.role === 'pi' ? undefined : new LiveFeedHub();
+  // One failure count per client for every login of this runtime: editor, dashboard, API tokens, Basic, first-run codes.
+  const loginLimiter = new FailureLimiter(LOGIN_LIMITS);
+  // Who may log in and what they may do: the access-control node attaches the store's users (picamAccess).
+  const access = hub ? accessRegistry(role, loginLimiter, (m) => RED.log.warn(m)) : undefined;
   // picamLiveOpen: the dashboard has no logins (demo), so the VBC01 live view asks for no stream token either.
-  const settings = { ...role.node, ...(hub && { picamDashboard: hub, picamLiveOpen: role.dashboard.open }) } as Record<string, unknown>;
+  const settings = {
+    ...role.node,
+    ...(hub && { picamDashboard: hub, picamLiveOpen: role.dashboard.open, picamAccess: access }),
+  } as Record<string, unknown>;
   const userDir = settings.userDir as string;
   // Read before anything starts, so a missing or broken flow file stops us at once.
   const firstFlows = existsSync(join(userDir, settings.flowFile as string))
@@ -82,8 +90,6 @@ export async function startRuntime(
     : createServer(app);
   RED.init(server, settings);
   const warn = (m: string) => RED.log.warn(m);
-  // One failure count per client for every login of this runtime: editor, dashboard, API tokens, Basic.
-  const loginLimiter = new FailureLimiter(LOGIN_LIMITS);
   // Health without a login (load balancers, watchdogs); metrics behind the API's login, below.
   let flowsStarted = false;
   const ops = new Ops({
@@ -109,6 +115,7 @@ export async function startRuntime(
         adminRoot: settings.httpAdminRoot as string,
         dataDir: userDir,
         hub,
+        access: access!,
         trustedProxies: role.trustedProxies,
         limiter: loginLimiter,
         warn,
@@ -181,6 +188,20 @@ export async function startRuntime(
         await new Promise<void>((ok) => server.close(() => ok()));
       })()),
   };
+}
+
+/** The environment's logins (admins unless an entry names a role) in the registry the dashboard and the access-control node share. */
+function accessRegistry(role: RoleSettings, limiter: FailureLimiter, warn: (m: string) => void): AccessRegistry {
+  const d = role.dashboard;
+  return new AccessRegistry({
+    users: [...d.users].map(([name, passwordHash]) => ({ name, passwordHash, role: d.roles.get(name) ?? 'admin' })),
+    tokens: d.tokens,
+    // The demo has no logins: no first-run code either.
+    open: d.open,
+    limiter,
+    log: warn,
+    warn,
+  });
 }
 
 interface NodeRedEmbedded {

@@ -22,13 +22,27 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { clientAddress, type TrustedProxies } from '../../nodes/lib/client-address';
 import type { FailureLimiter } from '../../nodes/lib/failure-limiter';
 import {
+  API_PRINCIPAL_LOCAL,
   API_USER_LOCAL,
+  AUDIT_LOCAL,
   DASHBOARD_CLIENT_HEADER,
   DASHBOARD_CLIENT_VALUE,
   type DashboardClientConfig,
   type SessionInfo,
 } from '../../nodes/lib/contract/dashboard-api';
-import { API_PATHS, API_ROOT, LIVE_FEED_PATH, takesSignedLink, takesStreamToken } from '../../nodes/lib/contract/api-routes';
+import {
+  API_PATHS,
+  API_ROOT,
+  LIVE_FEED_PATH,
+  matchRoute,
+  roleAtLeast,
+  takesStreamToken,
+  type ApiRole,
+  type MatchedRoute,
+} from '../../nodes/lib/contract/api-routes';
+import { DEMO_PRINCIPAL, type AccessRegistry, type Principal } from '../../nodes/lib/access/registry';
+import { auditDetail } from '../../nodes/lib/access/audit-detail';
+import { limitRows } from '../../nodes/lib/access/camera-limit';
 import type { DashboardConfig } from './dashboard-config';
 import { basicAuth } from '../../cli/runtime/http-auth';
 import { EVENT_LINK_PATH } from '../../nodes/lib/event-links';
@@ -48,6 +62,8 @@ export interface DashboardServerOptions {
   adminRoot: string;
   dataDir: string;
   hub: LiveFeedHub;
+  /** who may log in and with which role: the environment's logins and the store's (issue 23) */
+  access: AccessRegistry;
   /** PICAM_TRUSTED_PROXIES: whose X-Forwarded-Proto/-For are believed */
   trustedProxies: TrustedProxies;
   /** the runtime's one login failure count per client (also the editor's) */
@@ -69,8 +85,8 @@ export interface MountedDashboard {
 export function mountDashboard(app: Express, server: Server, o: DashboardServerOptions): MountedDashboard {
   const sessions = new SessionManager({
     secret: o.secret,
-    users: o.config.users,
-    tokens: o.config.tokens,
+    // Every login's hash, the environment's and the store's: the registry keeps this map current.
+    users: o.access.hashes,
     revokedFile: join(o.dataDir, 'dashboard-logouts.json'),
     ...(o.limiter && { limiter: o.limiter }),
   });
@@ -84,10 +100,33 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
   const clientOf = (req: IncomingMessage): string => clientAddress(req, o.trustedProxies);
   const sessionOf = (req: IncomingMessage): Session | undefined => sessions.verify(readCookie(req.headers.cookie, SESSION_COOKIE));
   const clientConfig: DashboardClientConfig = { webrtcUrl: o.config.webrtcUrl, mjpeg: o.config.mjpeg, runtimeLive: o.config.runtimeLive };
-  const info = (s: Session | undefined): SessionInfo =>
+  const info = (s: Session | undefined, p: Principal = DEMO_PRINCIPAL): SessionInfo =>
     s
-      ? { user: s.user, open: false, csrfToken: sessions.csrfToken(s), expiresAt: s.expiresMs, remember: s.remember, config: clientConfig }
-      : { user: null, open: true, csrfToken: '', expiresAt: null, remember: false, config: clientConfig };
+      ? {
+          user: s.user,
+          open: false,
+          csrfToken: sessions.csrfToken(s),
+          expiresAt: s.expiresMs,
+          remember: s.remember,
+          role: p.role,
+          cameras: p.cameras,
+          config: clientConfig,
+        }
+      : { user: null, open: true, csrfToken: '', expiresAt: null, remember: false, role: 'admin', cameras: null, config: clientConfig };
+  /** A verified session and who it is now (a removed user's session is no longer one). */
+  const loggedIn = (req: IncomingMessage): { session: Session; principal: Principal } | undefined => {
+    const session = sessionOf(req);
+    const principal = session && o.access.userPrincipal(session.user);
+    return session && principal ? { session, principal } : undefined;
+  };
+  // An admin ended a session or removed a user: that session's cookie and sockets are done.
+  o.access.onSessionEnded((id, expiresMs) => {
+    const notKept = sessions.revoke({ id, expiresMs });
+    if (notKept) o.warn(`dashboard: an ended session is not kept across restarts: ${notKept}`);
+    o.hub.endSession(id);
+  });
+  // A user's role or cameras changed: their sockets reconnect and are checked again.
+  o.access.onUserChanged((name) => o.hub.endUser(name));
   const fail = (res: Response, status: number, error: string) => res.status(status).json({ error });
 
   // A browser says where a request comes from (Sec-Fetch-Site); another site's page may not change anything
@@ -128,9 +167,9 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
   app.get(API_PATHS.session, (req, res) => {
     res.set('Cache-Control', 'no-store');
     if (o.config.open) return res.json(info(undefined));
-    const s = sessionOf(req);
-    if (!s) return fail(res, 401, 'not logged in');
-    res.json(info(s));
+    const l = loggedIn(req);
+    if (!l) return fail(res, 401, 'not logged in');
+    res.json(info(l.session, l.principal));
   });
 
   // A fresh token for each live-video connection: the browser hands it to MediaMTX, which asks /mediamtx/auth.
@@ -157,11 +196,20 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
         else o.warn(`dashboard: failed login for "${username.slice(0, 64)}" from ${clientOf(req)}`);
         return fail(res, r.status, r.error);
       }
+      const principal = o.access.userPrincipal(r.session.user);
+      if (!principal) return fail(res, 401, 'wrong user name or password');
+      o.access.recordSession({
+        id: r.session.id,
+        username: r.session.user,
+        client: clientOf(req),
+        issuedMs: r.session.issuedMs,
+        expiresMs: r.session.expiresMs,
+      });
       res.set(
         'Set-Cookie',
         sessionCookie(r.cookie, { secure: overTls(req), maxAgeMs: r.session.remember ? r.session.expiresMs - Date.now() : undefined }),
       );
-      res.json(info(r.session));
+      res.json(info(r.session, principal));
     }, next);
   });
 
@@ -185,10 +233,14 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
   const basic = o.basic
     ? basicAuth(o.basic.user, o.basic.pass, { limiter: sessions.limiter, trustedProxies: o.trustedProxies })
     : undefined;
+  const authorize = authorizer(o.access);
   const guard = (req: Request, res: Response, next: NextFunction): void => {
-    if (o.config.open) return next();
-    // A signed picture link (a phone's notification loads it without our login): the route checks the signature.
-    if (takesSignedLink(req.method, req.path)) return next();
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const matched = matchRoute(method, req.path);
+    if (o.config.open) return authorize(req, res, next, DEMO_PRINCIPAL, matched);
+    // Public routes (the first-run page's) answer nobody logged in; they check what they need themselves.
+    // So does a signed picture link (a phone's notification loads it without our login): the route checks the signature.
+    if (matched?.route.auth === 'public' || matched?.route.auth === 'signed-link') return next();
     const authorization = req.headers.authorization ?? '';
     const bearer = /^Bearer\s+(\S+)$/i.exec(authorization);
     if (bearer) {
@@ -198,27 +250,25 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
         res.set('Retry-After', String(wait));
         return void fail(res, 429, 'too many failed logins: try again later');
       }
-      const tokenUser = sessions.tokenUser(bearer[1]!);
-      if (tokenUser !== undefined) {
-        res.locals[API_USER_LOCAL] = tokenUser;
-        return next();
-      }
+      const token = o.access.tokenPrincipal(bearer[1]!);
+      if (token) return authorize(req, res, next, token, matched);
       // WHEP to the VBC01 live view: the browser holds a stream token, as it would for MediaMTX.
-      if (takesStreamToken(req.method, req.path) && verifyStreamToken(o.secret, bearer[1]!) !== undefined) return next();
+      const streamUser = takesStreamToken(req.method, req.path) ? verifyStreamToken(o.secret, bearer[1]!) : undefined;
+      const streamPrincipal = streamUser === undefined ? undefined : o.access.userPrincipal(streamUser);
+      if (streamPrincipal) return authorize(req, res, next, streamPrincipal, matched);
       sessions.limiter.fail(client);
       return void fail(res, 401, 'unknown API token');
     }
     if (basic && /^Basic /i.test(authorization)) {
-      res.locals[API_USER_LOCAL] = o.basic!.user;
-      return basic(req, res, next);
+      // The API user is the installation's own login (an admin), as it was before roles.
+      return basic(req, res, () => authorize(req, res, next, { name: o.basic!.user, role: 'admin', cameras: null }, matched));
     }
-    const s = sessionOf(req);
-    if (s) {
-      res.locals[API_USER_LOCAL] = s.user;
-      if (UNSAFE.has(req.method) && !sessions.checkCsrf(s, req.headers[CSRF_HEADER])) {
+    const l = loggedIn(req);
+    if (l) {
+      if (UNSAFE.has(req.method) && !sessions.checkCsrf(l.session, req.headers[CSRF_HEADER])) {
         return void fail(res, 403, 'missing or wrong X-CSRF-Token header');
       }
-      return next();
+      return authorize(req, res, next, l.principal, matched);
     }
     // Integrators' tools expect the Basic challenge; the dashboard page must not get the browser's login box.
     if (req.headers[DASHBOARD_CLIENT_HEADER] !== DASHBOARD_CLIENT_VALUE) res.set('WWW-Authenticate', 'Basic realm="PiCam Guardian"');
@@ -234,22 +284,82 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
     // A page on another site could open a WebSocket with this site's cookie: only our own pages may.
     const origin = req.headers.origin;
     if (origin !== undefined && safeHost(origin) !== req.headers.host) return refuse('403 Forbidden', 'cross-site WebSocket refused');
-    if (o.config.open) return o.hub.accept(req, socket, head, { user: null });
+    if (o.config.open) return o.hub.accept(req, socket, head, { user: null, cameras: null });
     // The same failure count as the API's token and login checks: a token guesser gains nothing here.
     const client = clientOf(req);
     const wait = sessions.limiter.retryAfter(client);
     if (wait > 0) return refuse(`429 Too Many Requests\r\nRetry-After: ${wait}`, 'too many failed logins: try again later');
-    const s = sessionOf(req);
-    if (s) return o.hub.accept(req, socket, head, { user: s.user, sessionId: s.id, expiresMs: s.expiresMs });
+    // The feed is a viewer's route like any other (its role is in the route table); a limited login gets its cameras only.
+    const feedRole = matchRoute('GET', LIVE_FEED_PATH)!.route.role;
+    const refuseRole = (p: Principal) => refuse('403 Forbidden', `the live feed needs the ${feedRole} role; ${p.name} is ${p.role}`);
+    const l = loggedIn(req);
+    if (l) {
+      if (!roleAtLeast(l.principal.role, feedRole)) return refuseRole(l.principal);
+      const { session: s, principal: p } = l;
+      return o.hub.accept(req, socket, head, { user: s.user, sessionId: s.id, expiresMs: s.expiresMs, cameras: p.cameras });
+    }
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-    const tokenUser = bearer ? sessions.tokenUser(bearer[1]!) : undefined;
-    if (tokenUser !== undefined) return o.hub.accept(req, socket, head, { user: tokenUser });
+    const token = bearer ? o.access.tokenPrincipal(bearer[1]!) : undefined;
+    if (token) {
+      if (!roleAtLeast(token.role, feedRole)) return refuseRole(token);
+      return o.hub.accept(req, socket, head, { user: token.name, cameras: token.cameras });
+    }
     // A wrong token is a guess; a browser whose cookie expired is not (it sends no token).
     if (bearer) sessions.limiter.fail(client);
     refuse('401 Unauthorized', bearer ? 'unknown API token' : 'log in to the dashboard first');
   });
 
   return { guard, sessions };
+}
+
+const article = (role: ApiRole) => (role === 'admin' || role === 'operator' ? `an ${role}` : `a ${role}`);
+
+/**
+ * The one role check (issue 23): the route table's role for `method path` (routes not in the
+ * table: viewer to read, admin to change), the login's camera limit, the list filter, and the
+ * audit entry of every change that succeeded.
+ */
+function authorizer(access: AccessRegistry) {
+  return (req: Request, res: Response, next: NextFunction, p: Principal, matched: MatchedRoute | undefined): void => {
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const needed: ApiRole = matched?.route.role ?? (UNSAFE.has(method) ? 'admin' : 'viewer');
+    const who = p.name === null ? 'this login' : `"${p.name}"`;
+    if (!roleAtLeast(p.role, needed)) {
+      const what = matched ? `${method} ${matched.route.path}` : `${method} ${req.path}`;
+      return void res.status(403).json({ error: `${what} needs the ${needed} role; ${who} is ${article(p.role)}`, role: p.role, needed });
+    }
+    const cameraParam = matched?.route.camera;
+    if (p.cameras !== null && cameraParam !== undefined) {
+      const camera = matched!.params[cameraParam]!;
+      if (!p.cameras.includes(camera)) return void res.status(403).json({ error: `${who} may not use camera "${camera}"` });
+    }
+    if (p.cameras !== null && matched?.route.lists) limitListAnswer(res, p.cameras, matched.route.lists);
+    if (p.name !== null) res.locals[API_USER_LOCAL] = p.name;
+    res.locals[API_PRINCIPAL_LOCAL] = p;
+    if (UNSAFE.has(method)) {
+      res.on('finish', () => {
+        if (res.statusCode >= 400) return;
+        const refined = res.locals[AUDIT_LOCAL] as { action?: string; target?: string; detail?: string } | undefined;
+        access.audit({
+          actor: p.name ?? 'local',
+          role: p.role,
+          action: refined?.action ?? (matched ? `${method} ${matched.route.path}` : `${method} ${req.path}`),
+          target: refined?.target ?? Object.values(matched?.params ?? {}).join(' '),
+          detail: refined?.detail ?? auditDetail(req.body, req.query as Record<string, unknown>),
+        });
+      });
+    }
+    next();
+  };
+}
+
+/** A limited login's list answers: other cameras' rows left out, whichever way the route answers JSON. */
+function limitListAnswer(res: Response, cameras: string[], field: true | string): void {
+  const json = res.json.bind(res);
+  const jsonp = res.jsonp.bind(res);
+  const rowField = field === true ? undefined : field;
+  res.json = (body: unknown) => json(limitRows(body, cameras, rowField));
+  res.jsonp = (body: unknown) => jsonp(limitRows(body, cameras, rowField));
 }
 
 function safeHost(url: string): string | undefined {

@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { DashboardHub, FeedMessage } from '../../nodes/lib/contract/feed';
+import { feedMessageAllowed } from '../../nodes/lib/access/camera-limit';
 
 /** A browser that cannot keep up (a phone on a bad link) is skipped rather than buffered without end. */
 const MAX_BUFFERED_BYTES = 1 << 20;
@@ -17,6 +18,8 @@ interface Client {
   user: string | null;
   sessionId?: string;
   expiresMs?: number;
+  /** the cameras this login may see (issue 23); null: all */
+  cameras: string[] | null;
   alive: boolean;
 }
 
@@ -48,7 +51,7 @@ export class LiveFeedHub implements DashboardHub {
   broadcast(message: FeedMessage): void {
     if (this.clients.size === 0) return;
     const data = JSON.stringify(message);
-    for (const ws of this.clients.keys()) this.sendRaw(ws, data);
+    for (const [ws, c] of this.clients) if (feedMessageAllowed(message, c.cameras)) this.sendRaw(ws, data);
   }
 
   clientCount(): number {
@@ -58,6 +61,11 @@ export class LiveFeedHub implements DashboardHub {
   /** Logout: that session's sockets close at once (4001: the page shows the login again). */
   endSession(sessionId: string): void {
     for (const [ws, c] of this.clients) if (c.sessionId === sessionId) ws.close(4001, 'logged out');
+  }
+
+  /** A user's role, cameras or password changed, or the user is gone: their sockets close (4001) and log in again. */
+  endUser(user: string): void {
+    for (const [ws, c] of this.clients) if (c.user === user) ws.close(4001, 'login changed');
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * Dashboard logins: signed session cookies, CSRF tokens, API tokens.
+ * Dashboard logins: signed session cookies and CSRF tokens (API tokens: nodes/lib/access/registry.ts).
  *
  * A session is not kept on the server: the cookie holds {session id, user,
  * times} signed with an HMAC key derived from PICAM_CREDENTIAL_SECRET, so
@@ -17,7 +17,6 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { checkPassword } from '../../nodes/lib/logins';
 import { FailureLimiter, type FailureLimits } from '../../nodes/lib/failure-limiter';
-import type { ApiToken } from './dashboard-config';
 
 export const SESSION_COOKIE = 'picam_session';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -61,9 +60,8 @@ const sameBytes = (a: string, b: string) => {
 export interface SessionOptions {
   /** PICAM_CREDENTIAL_SECRET: the signing key is derived from it */
   secret: string;
-  /** user → bcrypt hash */
-  users: Map<string, string>;
-  tokens?: ApiToken[];
+  /** user → bcrypt hash (the access registry's map: the environment's logins and the store's) */
+  users: ReadonlyMap<string, string>;
   /** where logouts are kept across restarts; in memory only when unset */
   revokedFile?: string;
   limits?: FailureLimits;
@@ -135,20 +133,11 @@ export class SessionManager {
     return typeof header === 'string' && sameBytes(header, this.csrfToken(session));
   }
 
-  /** The user an `Authorization: Bearer` token belongs to (its name), or undefined. */
-  tokenUser(token: string): string | undefined {
-    const digest = createHash('sha256').update(token).digest('hex');
-    let found: string | undefined;
-    // Every entry is compared, so the time taken does not say how far down the list a match was.
-    for (const t of this.opts.tokens ?? []) if (sameBytes(digest, t.sha256)) found = t.name;
-    return found;
-  }
-
   /**
    * Logout: the cookie is refused from now on, also after a restart when there is a file.
    * Returns why the file could not be written (the logout still holds until a restart).
    */
-  revoke(session: Session): string | undefined {
+  revoke(session: Pick<Session, 'id' | 'expiresMs'>): string | undefined {
     const now = this.now();
     for (const [id, exp] of this.revoked) if (exp <= now) this.revoked.delete(id);
     this.revoked.set(session.id, session.expiresMs);

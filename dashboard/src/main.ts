@@ -14,6 +14,8 @@ import { LiveFeed } from './feed';
 import { HealthView } from './health';
 import { IpcamForm } from './ipcams';
 import { showLogin } from './login';
+import { AdminPage } from './admin';
+import { firstRunNeeded, showFirstRun } from './first-run';
 import { setUpPush } from './push';
 import { SensorPanels } from './sensors';
 import { StoragePanel } from './storage';
@@ -23,12 +25,28 @@ let running: { stop(): void } | undefined;
 let views: { sensors: SensorPanels; events: EventTimeline; health: HealthView; day: DayView; storage: StoragePanel } | undefined;
 let ipcamForm: IpcamForm | undefined;
 let grid: CameraGrid | undefined;
+let admin: AdminPage | undefined;
+
+/** What this login's role shows: the Admin section and adding cameras for admins only (the server checks each request anyway). */
+function showForRole(session: SessionInfo): void {
+  const isAdmin = session.role === 'admin';
+  byId('nav-admin').hidden = !isAdmin;
+  byId('admin').hidden = !isAdmin;
+  byId('ipcam-add').hidden = !isAdmin;
+  document.body.dataset.role = session.role;
+  if (isAdmin) {
+    admin ??= new AdminPage();
+    void admin.load().catch((err: Error) => (byId('admin-result').textContent = `The admin lists could not be loaded: ${err.message}`));
+  }
+}
 
 function startApp(session: SessionInfo): void {
   running?.stop();
   useSession(session);
   byId('login-view').hidden = true;
+  byId('first-run-view').hidden = true;
   byId('app-view').hidden = false;
+  showForRole(session);
   byId('user-name').textContent = session.open ? 'demo (no login)' : (session.user ?? '');
   const logout = byId<HTMLButtonElement>('logout');
   logout.hidden = session.open;
@@ -121,8 +139,11 @@ async function boot(): Promise<void> {
   try {
     startApp(await get<SessionInfo>(API_PATHS.session));
   } catch (err) {
-    if (err instanceof ApiFailure && err.status === 401) showLogin(startApp);
-    else byId('boot-error').textContent = `The server cannot be reached: ${(err as Error).message}`;
+    if (err instanceof ApiFailure && err.status === 401) {
+      const firstRun = await firstRunNeeded();
+      if (firstRun) showFirstRun(firstRun, startApp);
+      else showLogin(startApp);
+    } else byId('boot-error').textContent = `The server cannot be reached: ${(err as Error).message}`;
   }
 }
 

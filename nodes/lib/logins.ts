@@ -5,9 +5,29 @@
  */
 import bcrypt from 'bcryptjs';
 
+/** bcrypt work factor: about 0.2 s on a Raspberry Pi 4 per login check, far more per guess. */
+export const HASH_COST = 12;
+export const MIN_PASSWORD_LENGTH = 8;
+/** bcrypt uses the first 72 bytes only: a longer password would be silently cut. */
+export const MAX_PASSWORD_BYTES = 72;
+
+/** Why a password is refused (hash-password, the Users page, the first-run page), or undefined when it is acceptable. */
+export function passwordProblem(password: string): string | undefined {
+  if (password === '') return 'the password is empty';
+  if ([...password].length < MIN_PASSWORD_LENGTH) return `the password is shorter than ${MIN_PASSWORD_LENGTH} characters`;
+  if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES)
+    return `the password is longer than ${MAX_PASSWORD_BYTES} bytes, and bcrypt would ignore the rest`;
+  return undefined;
+}
+
+/** The bcrypt hash a new password is kept as (async: ~0.2 s that must not block the runtime). */
+export const hashPassword = (password: string): Promise<string> => bcrypt.hash(password, HASH_COST);
+
 export interface Login {
   user: string;
   passwordHash: string;
+  /** the third field of `user:hash:role`, when the list allows one (`roles`) */
+  role?: string;
 }
 
 /**
@@ -25,13 +45,15 @@ export interface LoginListOptions {
   userPattern: RegExp;
   /** user names already taken by another list (a name appears once across them); filled in */
   seen?: Set<string>;
+  /** the roles an entry may name as `user:hash:role` (a bcrypt hash holds no colon); unset: no third field */
+  roles?: readonly string[];
 }
 
 /**
  * Parses `user:hash,user:hash` from the variable `name`. Throws an error naming the
  * variable and the entry; the hash is never echoed (someone may have pasted a password).
  */
-export function parseLoginList(name: string, raw: string | undefined, { userPattern, seen = new Set() }: LoginListOptions): Login[] {
+export function parseLoginList(name: string, raw: string | undefined, { userPattern, seen = new Set(), roles }: LoginListOptions): Login[] {
   return (raw ?? '')
     .split(',')
     .map((entry) => entry.trim())
@@ -41,13 +63,20 @@ export function parseLoginList(name: string, raw: string | undefined, { userPatt
       const colon = entry.indexOf(':');
       if (colon < 0) throw new Error(`${where}: expected USER:BCRYPT_HASH (make a hash with picam-guardian hash-password)`);
       const user = entry.slice(0, colon);
-      const passwordHash = entry.slice(colon + 1);
+      let passwordHash = entry.slice(colon + 1);
+      let role: string | undefined;
+      const roleColon = roles ? passwordHash.lastIndexOf(':') : -1;
+      if (roleColon >= 0) {
+        role = passwordHash.slice(roleColon + 1);
+        passwordHash = passwordHash.slice(0, roleColon);
+        if (!roles!.includes(role)) throw new Error(`${where} ("${user}"): role "${role}" must be one of ${roles!.join(', ')}`);
+      }
       if (!userPattern.test(user)) throw new Error(`${where}: user name "${user}" must match ${userPattern}`);
       if (!isBcryptHash(passwordHash))
         throw new Error(`${where} ("${user}"): the password is not a bcrypt hash ($2a$, $2b$ or $2y$, cost, 53 characters)`);
       if (seen.has(user)) throw new Error(`${where}: user "${user}" is listed twice`);
       seen.add(user);
-      return { user, passwordHash };
+      return role === undefined ? { user, passwordHash } : { user, passwordHash, role };
     });
 }
 

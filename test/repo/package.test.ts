@@ -29,6 +29,7 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
   const files = packedFiles();
   const types = Object.keys(pkg['node-red'].nodes);
   assert.deepEqual(types.sort(), [
+    'access-control',
     'command-sender',
     'dashboard-feed',
     'ha-discovery',

@@ -4,6 +4,8 @@
  * queries) and the browser bundle (dashboard/src/) both import this file.
  */
 
+import type { ApiRole } from './api-routes';
+
 /** What the page needs to know about the server's video sources. */
 export interface DashboardClientConfig {
   /** MediaMTX's WebRTC server as the browser reaches it, without a trailing slash; '' when none */
@@ -25,6 +27,10 @@ export interface SessionInfo {
   /** Unix ms; null in the demo */
   expiresAt: number | null;
   remember: boolean;
+  /** what this login may do (issue 23); admin in the demo */
+  role: ApiRole;
+  /** the cameras this login may see; null: all */
+  cameras: string[] | null;
   config: DashboardClientConfig;
 }
 
@@ -46,6 +52,15 @@ export const DASHBOARD_CLIENT_VALUE = 'picam-dashboard';
 
 /** `res.locals` key where the API guard leaves who a request is (routes that keep things per user read it; unset: the demo's no-login). */
 export const API_USER_LOCAL = 'picamUser';
+
+/**
+ * `res.locals` key where a route may say how its change reads in the audit ({action, target,
+ * detail}); the API guard writes the entry once the change succeeded (issue 23).
+ */
+export const AUDIT_LOCAL = 'picamAudit';
+
+/** `res.locals` key where the API guard leaves the login's role and camera limit ({name, role, cameras}). */
+export const API_PRINCIPAL_LOCAL = 'picamPrincipal';
 
 /** A browser's push subscription as the dashboard sends it (PushSubscription.toJSON()). */
 export interface PushSubscriptionRequest {

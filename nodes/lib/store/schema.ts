@@ -613,6 +613,62 @@ CREATE INDEX activity_events_page_label ON activity_events (detection_label, sor
       CREATE INDEX webpush_subscriptions_user ON webpush_subscriptions (username);
     `,
   },
+  {
+    // Issue 23: dashboard users and API tokens made on the admin pages (the environment's stay
+    // where they are, read at start). Passwords as bcrypt hashes, tokens as their SHA-256 (long
+    // random strings: a fast hash is enough); cameras is a JSON array of camera ids, NULL for all.
+    // user_sessions lists the sessions a login opened, so an admin can see and end them (the
+    // cookie itself stays signed and stateless, dashboard/server/sessions.ts).
+    version: 19,
+    description: 'users, API tokens and dashboard sessions made through the admin pages',
+    sql: `
+      CREATE TABLE dashboard_users (
+        name TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+        cameras TEXT,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+      );
+      CREATE TABLE api_tokens (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        sha256 TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+        cameras TEXT,
+        created_by TEXT,
+        created_ms INTEGER NOT NULL,
+        revoked_ms INTEGER
+      );
+      CREATE TABLE user_sessions (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        client TEXT NOT NULL,
+        issued_ms INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL,
+        revoked_ms INTEGER
+      );
+      CREATE INDEX user_sessions_user ON user_sessions (username, expires_ms);
+    `,
+  },
+  {
+    // Issue 23: every change made through the API, newest read first. Never holds a secret:
+    // the guard leaves passwords, tokens and keys out of the detail (nodes/lib/access/audit-detail.ts).
+    version: 20,
+    description: 'audit log: who changed what through the API, and when',
+    sql: `
+      CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at_ms INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        role TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        detail TEXT NOT NULL
+      );
+      CREATE INDEX audit_log_time ON audit_log (at_ms);
+    `,
+  },
 ];
 
 export async function currentVersion(db: Connection): Promise<number> {

@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { DEFAULTS } from '../settings';
 import type { StoreRecord } from '../types';
 import { BatchWriter, type WriteCallback } from './batch-writer';
-import { CommandQueue } from './command-queue';
+import { CommandQueue, type Exclusive } from './command-queue';
 import { AlertOutbox } from './outbox';
 import * as queries from './queries';
 import { migrate } from './schema';
@@ -19,6 +19,7 @@ import { IpCameraStore } from './ip-cameras';
 import { UploadStore } from './uploads';
 import { RecordingStore } from './recordings';
 import { PushSubscriptionStore } from './push-subscriptions';
+import { AccessStore } from './access';
 import type { SecretBox } from '../secret-box';
 import { enableShrinking, pruneAll, type RetentionDays } from './retention';
 
@@ -166,6 +167,14 @@ export class EventStore {
   pushSubscriptions(box?: SecretBox): PushSubscriptionStore {
     return new PushSubscriptionStore((task) => this.writer.exclusive(task), box);
   }
+
+  /** Users, API tokens and sessions made through the admin pages (migration 19). */
+  access(): AccessStore {
+    return new AccessStore((task) => this.writer.exclusive(task));
+  }
+
+  /** The audit log (migration 20): appendAudit / listAudit in audit.ts, on the writer's connection. */
+  readonly auditLog: Exclusive = (task) => this.writer.exclusive(task);
 
   knownDevices() {
     return queries.knownDevices(this.readers);

@@ -109,11 +109,21 @@ describe('roles: Node-RED settings from the environment', () => {
 
   it('cloud: refuses to start without every login and secret, and names each', () => {
     const r = settingsFor({ PICAM_ROLE: 'cloud' });
-    for (const name of Object.keys(SECRETS))
+    // The API user is optional since issue 23: without it, the first-run page makes the first admin.
+    for (const name of Object.keys(SECRETS).filter((n) => !n.startsWith('PICAM_API_')))
       assert.ok(
         r.problems.some((p) => p.startsWith(name)),
         `${name} is reported missing`,
       );
+    assert.equal(r.node.httpNodeAuth, undefined, 'no API user: no Basic login');
+  });
+
+  it('cloud: the API user and its hash come together', () => {
+    const r = settingsFor({ PICAM_ROLE: 'cloud', ...SECRETS, PICAM_API_PASSWORD_HASH: undefined });
+    assert.ok(
+      r.problems.some((p) => p.startsWith('PICAM_API_PASSWORD_HASH')),
+      r.problems.join('\n'),
+    );
   });
 
   it('cloud: editor under /admin behind a login, API behind HTTP auth, on all interfaces', () => {

@@ -3,7 +3,6 @@
  * the live feed's translation of store records (nodes/dashboard-feed).
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
@@ -110,15 +109,6 @@ describe('SessionManager: logins and cookies', () => {
     advance(5 * 60_000 + 1);
     assert.equal((await m.login('alice', 'right-password', false, 'attacker')).ok, true, 'the block ends');
   });
-
-  it('finds the API token by its SHA-256, never by the hash itself', () => {
-    const token = 'a-long-random-token-for-scripts';
-    const sha256 = createHash('sha256').update(token).digest('hex');
-    const m = new SessionManager({ secret: 's', users: users(), tokens: [{ name: 'backup-script', sha256 }] });
-    assert.equal(m.tokenUser(token), 'backup-script');
-    assert.equal(m.tokenUser(sha256), undefined);
-    assert.equal(m.tokenUser('wrong'), undefined);
-  });
 });
 
 describe('session cookie header', () => {
@@ -154,9 +144,38 @@ describe('dashboard settings', () => {
     );
     assert.deepEqual(problems, []);
     assert.deepEqual([...c.users.keys()], ['viewer', 'bob']);
-    assert.deepEqual(c.tokens, [{ name: 'ci', sha256: 'ab'.repeat(32) }]);
+    assert.deepEqual(c.tokens, [{ name: 'ci', sha256: 'ab'.repeat(32), role: 'admin' }]);
+    assert.deepEqual(
+      [...c.roles],
+      [
+        ['viewer', 'admin'],
+        ['bob', 'admin'],
+      ],
+      'admins unless an entry names a role',
+    );
     assert.equal(c.webrtcUrl, 'https://cams.example.org:8889');
     assert.deepEqual(c.mjpeg, { 'picam-2': 'http://pi2.local:1880/picam/preview' });
+  });
+
+  it('takes a role as a third field of a user or token entry (issue 23)', () => {
+    const problems: string[] = [];
+    const c = dashboardConfig(
+      { PICAM_DASHBOARD_USERS: `vera:${HASH}:viewer,otto:${HASH}:operator`, PICAM_API_TOKENS: `wall:${'cd'.repeat(32)}:viewer` },
+      { open: false },
+      problems,
+    );
+    assert.deepEqual(problems, []);
+    assert.deepEqual(Object.fromEntries(c.roles), { vera: 'viewer', otto: 'operator' });
+    assert.equal(c.users.get('vera'), HASH);
+    assert.deepEqual(c.tokens, [{ name: 'wall', sha256: 'cd'.repeat(32), role: 'viewer' }]);
+    dashboardConfig(
+      { PICAM_DASHBOARD_USERS: `root:${HASH}:superuser`, PICAM_API_TOKENS: `x:${'cd'.repeat(32)}:boss` },
+      { open: false },
+      problems,
+    );
+    assert.equal(problems.length, 2, problems.join('\n'));
+    assert.match(problems[0]!, /role "superuser" must be one of viewer, operator, admin/);
+    assert.match(problems[1]!, /\[:viewer\|operator\|admin\]/);
   });
 
   it('reports bad entries without repeating what may be a secret', () => {

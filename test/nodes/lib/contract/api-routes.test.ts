@@ -8,7 +8,15 @@ import { readFileSync } from 'node:fs';
 import { request, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { API_PATHS, API_ROUTES, apiUrl, LIVE_FEED_PATH, type ApiRoute } from '../../../../nodes/lib/contract/api-routes';
+import {
+  API_PATHS,
+  API_ROUTES,
+  apiUrl,
+  isApiRole,
+  LIVE_FEED_PATH,
+  matchRoute,
+  type ApiRoute,
+} from '../../../../nodes/lib/contract/api-routes';
 import { settingsFor } from '../../../../cli/runtime/roles';
 import { startRuntime, type RunningRuntime } from '../../../../cli/runtime/runtime';
 import { cloudRoleEnv } from '../../../support/cli';
@@ -149,5 +157,37 @@ describe('the paths the code takes from the table', () => {
     assert.equal(apiUrl(API_PATHS.mediaPlaylist, { eventId: 'e#7' }), '/api/media/playlist/e%237.m3u8');
     assert.equal(apiUrl(API_PATHS.cameras), '/api/cameras');
     assert.throws(() => apiUrl(API_PATHS.controlSound, { id: 'cam-1' }), /control\/sound\/:id\/:sound: no value for :sound/);
+  });
+});
+
+describe('the roles in the table (issue 23)', () => {
+  it('give every route a role, the camera parameter of a per-camera route is in its path, and admin routes are the admin pages’', () => {
+    for (const r of API_ROUTES) {
+      assert.ok(isApiRole(r.role), `${r.method} ${r.path} has a role`);
+      if (r.camera) assert.ok(r.path.includes(`:${r.camera}`), `${r.method} ${r.path}: :${r.camera} is in the path`);
+      if (r.auth === 'public') assert.equal(r.role, 'viewer', `${r.method} ${r.path}: public, so nobody's role`);
+    }
+    const admin = (path: string, method = 'POST') => API_ROUTES.find((r) => r.path === path && r.method === method)?.role;
+    assert.equal(admin(API_PATHS.gatewayCommand), 'admin', 'enrolment');
+    assert.equal(admin(API_PATHS.ipcams), 'admin', 'adding a camera');
+    assert.equal(admin(API_PATHS.ipcam, 'DELETE'), 'admin', 'removing a camera');
+    assert.equal(admin(API_PATHS.controlZones), 'admin');
+    assert.equal(admin(API_PATHS.controlMode), 'operator');
+    assert.equal(admin(API_PATHS.controlReboot), 'operator');
+    assert.equal(admin(API_PATHS.audit, 'GET'), 'admin');
+    assert.equal(admin(API_PATHS.deadLetters, 'GET'), 'admin');
+    assert.equal(admin(API_PATHS.cameras, 'GET'), 'viewer');
+  });
+
+  it('match a request to its route and its decoded parameters, as the guard does', () => {
+    const m = matchRoute('POST', '/api/control/mode/cam%201/ARMED');
+    assert.equal(m?.route.path, API_PATHS.controlMode);
+    assert.deepEqual(m?.params, { id: 'cam 1', mode: 'ARMED' });
+    assert.equal(matchRoute('DELETE', '/api/ipcams/porch')?.route.role, 'admin');
+    assert.equal(matchRoute('GET', '/api/ipcams/porch'), undefined, 'no GET of one IP camera');
+    assert.equal(matchRoute('POST', '/api/users/vera')?.route.path, API_PATHS.user);
+    assert.equal(matchRoute('GET', '/api/nothing'), undefined);
+    assert.equal(matchRoute('POST', '/api/ipcams')?.route.path, API_PATHS.ipcams, 'the router answers without the slash too');
+    assert.equal(matchRoute('GET', '/api/ipcams')?.route.lists, 'id');
   });
 });

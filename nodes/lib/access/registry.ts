@@ -1,0 +1,347 @@
+/**
+ * Who may log in and what they may do (issue 23): the environment's logins (PICAM_DASHBOARD_USERS,
+ * the API user, PICAM_API_TOKENS; admins unless an entry names a role) and those made on the admin
+ * pages, kept in the store (nodes/lib/store/access.ts). The runtime makes one registry and hands
+ * it to the dashboard server (login checks, the API guard, the live feed) and, through Node-RED's
+ * settings (`picamAccess`), to the access-control node, which attaches the store once it is open.
+ *
+ * Everything a request checks is in memory (a login must not wait for the database); every
+ * change is written to the store first and then applied here, so what is answered is what is kept.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { ApiRole } from '../contract/api-routes';
+import type { AuditEntry, SessionRow, TokenInfo, UserInfo } from '../contract/access';
+import type { AccessStore, OpenedSession, StoredToken, StoredUser } from '../store/access';
+import { appendAudit, listAudit, type AuditQuery, type NewAuditEntry } from '../store/audit';
+import type { Exclusive } from '../store/command-queue';
+import { FailureLimiter } from '../failure-limiter';
+
+/** Who a request is, once logged in. */
+export interface Principal {
+  /** the user or token name; null in the demo */
+  name: string | null;
+  role: ApiRole;
+  /** the cameras this login may see; null: all */
+  cameras: string[] | null;
+}
+
+/** The demo has no logins: everyone may do everything (it listens on 127.0.0.1 only). */
+export const DEMO_PRINCIPAL: Principal = { name: null, role: 'admin', cameras: null };
+
+export interface EnvLogin {
+  name: string;
+  passwordHash: string;
+  role: ApiRole;
+}
+
+export interface EnvToken {
+  name: string;
+  sha256: string;
+  role: ApiRole;
+}
+
+export interface AccessRegistryOptions {
+  users: EnvLogin[];
+  tokens: EnvToken[];
+  /** the demo: nobody logs in, so there is no first admin to make */
+  open?: boolean;
+  /** the runtime's one login failure count (first-run codes count as guesses too) */
+  limiter?: FailureLimiter;
+  /** the runtime's log (the one-time first-run code is printed there) */
+  log(message: string): void;
+  warn(message: string): void;
+}
+
+/** An attached store: users, tokens and sessions, and the audit log. */
+export interface AccessData {
+  access: AccessStore;
+  audit: Exclusive;
+}
+
+/** Refused with a status and a reason the API answers as it is. */
+export class AccessError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Audit entries made while the store is not open wait here (bounded), then are written. */
+const MAX_PENDING_AUDIT = 1000;
+
+export const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+const sameBytes = (a: string, b: string) => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
+
+export class AccessRegistry {
+  /** every login's bcrypt hash by name (env and store), the one map the session manager reads */
+  readonly hashes = new Map<string, string>();
+  private readonly envUsers = new Map<string, EnvLogin>();
+  private storedUsers = new Map<string, StoredUser>();
+  private storedTokens: StoredToken[] = [];
+  private data: AccessData | undefined;
+  private pendingAudit: NewAuditEntry[] = [];
+  private firstRunCode: string | undefined;
+  /** the dashboard server's: end a session (logout list, live feed sockets) */
+  private sessionEnders: Array<(id: string, expiresMs: number) => void> = [];
+  private userChangeListeners: Array<(name: string) => void> = [];
+
+  readonly limiter: FailureLimiter;
+  readonly demo: boolean;
+
+  constructor(private readonly o: AccessRegistryOptions) {
+    this.limiter = o.limiter ?? new FailureLimiter();
+    this.demo = o.open ?? false;
+    for (const u of o.users) this.envUsers.set(u.name, u);
+    this.rebuildHashes();
+  }
+
+  /** The store is open (the access-control node): its logins count from now on. */
+  async attach(data: AccessData): Promise<void> {
+    const [users, tokens] = await Promise.all([data.access.users(), data.access.tokens()]);
+    this.data = data;
+    this.storedUsers = new Map(users.filter((u) => !this.envUsers.has(u.name)).map((u) => [u.name, u]));
+    this.storedTokens = tokens;
+    this.rebuildHashes();
+    const pending = this.pendingAudit;
+    this.pendingAudit = [];
+    for (const e of pending) await appendAudit(data.audit, e);
+    if (!this.demo && !this.hasAdmin()) {
+      this.firstRunCode ??= randomBytes(9).toString('base64url');
+      this.o.log(
+        `no admin yet: open the dashboard from this machine, or enter the one-time code ${this.firstRunCode} on its first-run page`,
+      );
+    }
+  }
+
+  /**
+   * The store closes (a redeploy, the runtime stopping): changes answer 503 until it is attached
+   * again, but the logins last read keep working, so a redeploy logs nobody out.
+   */
+  detach(): void {
+    this.data = undefined;
+  }
+
+  get attached(): boolean {
+    return this.data !== undefined;
+  }
+
+  onSessionEnded(end: (id: string, expiresMs: number) => void): void {
+    this.sessionEnders.push(end);
+  }
+
+  /** A user's role, cameras or password changed, or the user is gone: open sockets should look again. */
+  onUserChanged(listener: (name: string) => void): () => void {
+    this.userChangeListeners.push(listener);
+    return () => (this.userChangeListeners = this.userChangeListeners.filter((l) => l !== listener));
+  }
+
+  // ---- checks (in memory)
+
+  /** The logged-in user `name` (a verified session): undefined when there is no such user (any more). */
+  userPrincipal(name: string): Principal | undefined {
+    const env = this.envUsers.get(name);
+    if (env) return { name, role: env.role, cameras: null };
+    const stored = this.storedUsers.get(name);
+    return stored ? { name, role: stored.role, cameras: stored.cameras } : undefined;
+  }
+
+  /** The login an `Authorization: Bearer` token stands for, or undefined. */
+  tokenPrincipal(token: string): Principal | undefined {
+    const digest = sha256Hex(token);
+    let found: Principal | undefined;
+    // Every entry is compared, so the time taken does not say how far down the list a match was.
+    for (const t of this.o.tokens) if (sameBytes(digest, t.sha256)) found = { name: t.name, role: t.role, cameras: null };
+    for (const t of this.storedTokens) if (sameBytes(digest, t.sha256)) found = { name: t.name, role: t.role, cameras: t.cameras };
+    return found;
+  }
+
+  hasAdmin(): boolean {
+    return [...this.envUsers.values()].some((u) => u.role === 'admin') || [...this.storedUsers.values()].some((u) => u.role === 'admin');
+  }
+
+  /** Whether `code` is the first-run code (there is one only while no admin exists). */
+  firstRunCodeMatches(code: string): boolean {
+    return this.firstRunCode !== undefined && sameBytes(code, this.firstRunCode);
+  }
+
+  // ---- users
+
+  users(): UserInfo[] {
+    const env: UserInfo[] = [...this.envUsers.values()].map((u) => ({
+      name: u.name,
+      role: u.role,
+      cameras: null,
+      source: 'env',
+      createdMs: null,
+    }));
+    const stored: UserInfo[] = [...this.storedUsers.values()].map((u) => ({
+      name: u.name,
+      role: u.role,
+      cameras: u.cameras,
+      source: 'store',
+      createdMs: u.createdMs,
+    }));
+    return [...env, ...stored].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async addUser(u: Omit<StoredUser, 'createdMs'>): Promise<UserInfo> {
+    const { access } = this.open();
+    if (this.hashes.has(u.name)) throw new AccessError(409, `user "${u.name}" exists already`);
+    const user: StoredUser = { ...u, createdMs: Date.now() };
+    if (!(await access.addUser(user))) throw new AccessError(409, `user "${u.name}" exists already`);
+    this.storedUsers.set(user.name, user);
+    this.afterUserChange(user.name);
+    return { name: user.name, role: user.role, cameras: user.cameras, source: 'store', createdMs: user.createdMs };
+  }
+
+  async changeUser(name: string, c: { passwordHash?: string; role?: ApiRole; cameras?: string[] | null }): Promise<UserInfo> {
+    const { access } = this.open();
+    const user = this.storedUser(name);
+    if (c.role !== undefined && c.role !== 'admin' && user.role === 'admin') this.keepAnAdmin(name);
+    if (!(await access.changeUser(name, c))) throw new AccessError(404, `no user "${name}"`);
+    const changed: StoredUser = {
+      ...user,
+      ...(c.passwordHash !== undefined && { passwordHash: c.passwordHash }),
+      ...(c.role !== undefined && { role: c.role }),
+      ...(c.cameras !== undefined && { cameras: c.cameras }),
+    };
+    this.storedUsers.set(name, changed);
+    this.afterUserChange(name);
+    return { name, role: changed.role, cameras: changed.cameras, source: 'store', createdMs: changed.createdMs };
+  }
+
+  async removeUser(name: string): Promise<void> {
+    const { access } = this.open();
+    const user = this.storedUser(name);
+    if (user.role === 'admin') this.keepAnAdmin(name);
+    const sessions = await access.sessions(name);
+    await access.removeUser(name);
+    this.storedUsers.delete(name);
+    this.afterUserChange(name);
+    // Its cookies no longer verify (no such user); the logout list and sockets are told too.
+    for (const s of sessions) for (const end of this.sessionEnders) end(s.id, s.expiresMs);
+  }
+
+  // ---- sessions
+
+  /** Notes a new dashboard session (for the admin's list); a failure is logged, the login still holds. */
+  recordSession(s: OpenedSession): void {
+    this.data?.access.recordSession(s).catch((err: Error) => this.o.warn(`cannot note the session of "${s.username}": ${err.message}`));
+  }
+
+  async sessions(name: string): Promise<SessionRow[]> {
+    const { access } = this.open();
+    if (!this.hashes.has(name)) throw new AccessError(404, `no user "${name}"`);
+    return access.sessions(name);
+  }
+
+  async endSession(name: string, id: string): Promise<void> {
+    const { access } = this.open();
+    const s = await access.endSession(name, id);
+    if (!s) throw new AccessError(404, `user "${name}" has no open session "${id}"`);
+    for (const end of this.sessionEnders) end(s.id, s.expiresMs);
+  }
+
+  // ---- tokens
+
+  tokens(): TokenInfo[] {
+    const env: TokenInfo[] = this.o.tokens.map((t) => ({
+      id: 0,
+      name: t.name,
+      role: t.role,
+      cameras: null,
+      source: 'env',
+      createdBy: null,
+      createdMs: null,
+    }));
+    return [...env, ...this.storedTokens.map(({ sha256: _hash, ...t }) => ({ ...t, source: 'store' as const }))];
+  }
+
+  /** Makes a token: the token itself is returned this once; only its SHA-256 is kept. */
+  async addToken(t: {
+    name: string;
+    role: ApiRole;
+    cameras: string[] | null;
+    createdBy: string | null;
+  }): Promise<TokenInfo & { token: string }> {
+    const { access } = this.open();
+    const token = `pgt_${randomBytes(32).toString('base64url')}`;
+    const stored = await access.addToken({ ...t, sha256: sha256Hex(token), createdMs: Date.now() });
+    this.storedTokens.push(stored);
+    const { sha256: _hash, ...info } = stored;
+    return { ...info, source: 'store', token };
+  }
+
+  async revokeToken(id: number): Promise<StoredToken> {
+    const { access } = this.open();
+    const token = this.storedTokens.find((t) => t.id === id);
+    if (!token || !(await access.revokeToken(id)))
+      throw new AccessError(404, `no API token ${id} (the environment's cannot be revoked here)`);
+    this.storedTokens = this.storedTokens.filter((t) => t.id !== id);
+    return token;
+  }
+
+  // ---- audit
+
+  /** Records a change; while the store is not open it waits (bounded) and is written on attach. */
+  audit(e: NewAuditEntry): void {
+    const entry = { ...e, atMs: e.atMs ?? Date.now() };
+    if (!this.data) {
+      if (this.pendingAudit.length >= MAX_PENDING_AUDIT) {
+        this.o.warn(
+          `audit: the database is not open and ${MAX_PENDING_AUDIT} entries wait; dropped: ${entry.action} ${entry.target} by ${entry.actor}`,
+        );
+        return;
+      }
+      this.pendingAudit.push(entry);
+      return;
+    }
+    appendAudit(this.data.audit, entry).catch((err: Error) =>
+      this.o.warn(`audit: cannot write "${entry.action} ${entry.target}" by ${entry.actor}: ${err.message}`),
+    );
+  }
+
+  listAudit(q: AuditQuery): Promise<AuditEntry[]> {
+    return listAudit(this.open().audit, q);
+  }
+
+  // ---- inside
+
+  private open(): AccessData {
+    if (!this.data) throw new AccessError(503, 'the database is not open yet: try again shortly');
+    return this.data;
+  }
+
+  private storedUser(name: string): StoredUser {
+    const user = this.storedUsers.get(name);
+    if (user) return user;
+    if (this.envUsers.has(name))
+      throw new AccessError(409, `user "${name}" is set in the environment (PICAM_DASHBOARD_USERS or PICAM_API_USER): change it there`);
+    throw new AccessError(404, `no user "${name}"`);
+  }
+
+  /** Refuses to take away the last admin: nobody could manage users afterwards. */
+  private keepAnAdmin(name: string): void {
+    const others = this.users().filter((u) => u.role === 'admin' && u.name !== name);
+    if (others.length === 0) throw new AccessError(409, `"${name}" is the only admin: make another admin first`);
+  }
+
+  private afterUserChange(name: string): void {
+    this.rebuildHashes();
+    if (this.hasAdmin()) this.firstRunCode = undefined;
+    for (const l of this.userChangeListeners) l(name);
+  }
+
+  private rebuildHashes(): void {
+    this.hashes.clear();
+    for (const u of this.envUsers.values()) this.hashes.set(u.name, u.passwordHash);
+    for (const u of this.storedUsers.values()) this.hashes.set(u.name, u.passwordHash);
+  }
+}

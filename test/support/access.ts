@@ -1,0 +1,45 @@
+/** A cloud runtime for the role tests (issue 23), and a dashboard login through the API as the page makes it. */
+import assert from 'node:assert/strict';
+import { settingsFor } from '../../cli/runtime/roles';
+import { startRuntime, type RunningRuntime } from '../../cli/runtime/runtime';
+import type { SessionInfo } from '../../nodes/lib/contract/dashboard-api';
+import { cloudRoleEnv } from './cli';
+import { freePort } from './ports';
+import { tempDir } from './tmp';
+import { waitFor } from './wait';
+
+export interface CloudPorts {
+  http: number;
+  mqtt: number;
+  ws: number;
+}
+
+/** Starts a cloud runtime and waits until its access-control node has read the store's users. */
+export async function startAccessCloud(
+  extra: Record<string, string>,
+  dataDir = tempDir('picam-access-'),
+): Promise<{ runtime: RunningRuntime; ports: CloudPorts; dataDir: string }> {
+  const ports = { http: await freePort(), mqtt: await freePort(), ws: await freePort() };
+  const runtime = await startRuntime(settingsFor(cloudRoleEnv(dataDir, ports, { PICAM_ROLE: 'cloud', ...extra })));
+  await waitFor('the store’s users read', async () => ((await fetch(`${runtime.url}/api/first-run`)).status === 200 ? true : undefined));
+  return { runtime, ports, dataDir };
+}
+
+export interface Login {
+  cookie: string;
+  csrf: string;
+  info: SessionInfo;
+}
+
+/** POST /api/login: the session cookie and the CSRF token. */
+export async function apiLogin(url: string, who: { username: string; password: string }): Promise<Login> {
+  const res = await fetch(`${url}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...who, remember: false }),
+  });
+  assert.equal(res.status, 200, `${who.username} logs in: ${await res.clone().text()}`);
+  const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
+  const info = (await res.json()) as SessionInfo;
+  return { cookie, csrf: info.csrfToken, info };
+}
