@@ -13,6 +13,9 @@ export interface StoredSubscription extends PushSubscription {
 }
 
 export class PushSubscriptionStore {
+  /** the count query running now, which every caller meanwhile shares */
+  private counting?: Promise<number>;
+
   /** `box`: seals the private key at rest under the credential secret (none: stored as it is) */
   constructor(
     private readonly exclusive: Exclusive,
@@ -53,9 +56,18 @@ export class PushSubscriptionStore {
     });
   }
 
-  /** How many browsers are subscribed (none: an alert is not queued; nobody could receive it). */
+  /**
+   * How many browsers are subscribed (none: an alert is not queued; nobody could receive it).
+   * webpush-alert asks once per alert, and a batch's alerts ask in the same turn: callers
+   * share the query already running instead of queueing one each on the writer connection,
+   * where each waited for the ingest commit and held up the next (an activity flood ran a
+   * query per alert between commits).
+   */
   count(): Promise<number> {
-    return this.exclusive(async (db) => (await db.get<{ n: number }>('SELECT count(*) AS n FROM webpush_subscriptions'))?.n ?? 0);
+    this.counting ??= this.exclusive(
+      async (db) => (await db.get<{ n: number }>('SELECT count(*) AS n FROM webpush_subscriptions'))?.n ?? 0,
+    ).finally(() => (this.counting = undefined));
+    return this.counting;
   }
 
   list(): Promise<StoredSubscription[]> {
