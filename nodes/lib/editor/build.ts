@@ -1,9 +1,9 @@
 /**
- * Bundles the editor scripts several nodes share (alert-settings.ts, broker-link.ts, with the
- * contract they import) into the package's top-level `resources/` folder, which Node-RED serves
- * at `/resources/<package name>/` (called by tsup.config.ts). Each is one classic script that
- * sets a global (`PicamAlertSettings`, `PicamBrokerLink`): the editor loads it with a plain
- * <script src>.
+ * Bundles the editor scripts several nodes share (alert-settings.ts, broker-link.ts,
+ * camera-analysis.ts, with the contract they import) into the package's top-level `resources/`
+ * folder, which Node-RED serves at `/resources/<package name>/` (called by tsup.config.ts). Each
+ * is one classic script that sets a global (`PicamAlertSettings`, `PicamBrokerLink`,
+ * `PicamCameraAnalysis`): the editor loads it with a plain <script src>.
  */
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -15,6 +15,7 @@ export const RESOURCES_DIR = 'resources';
 export const EDITOR_SCRIPTS = [
   { source: 'alert-settings.ts', globalName: 'PicamAlertSettings', file: 'alert-settings.js' },
   { source: 'broker-link.ts', globalName: 'PicamBrokerLink', file: 'broker-link.js' },
+  { source: 'camera-analysis.ts', globalName: 'PicamCameraAnalysis', file: 'camera-analysis.js' },
 ] as const;
 
 export async function buildEditorResources(root: string): Promise<void> {
