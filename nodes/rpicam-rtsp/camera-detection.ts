@@ -89,6 +89,11 @@ export class CameraDetection {
     this.smart.start(eventId, payload, startMs, picture);
   }
 
+  /** The event in progress touched more zones (every zone so far); `picture`: the frame now. */
+  zones(eventId: string, zones: string[], picture?: Buffer): void {
+    this.smart.zones(eventId, zones, picture);
+  }
+
   stop(payload: ActivityPayload): void {
     this.eventId = undefined;
     this.smart.stop(payload);
