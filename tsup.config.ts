@@ -75,7 +75,7 @@ export default defineConfig({
         const [from, to] = [`nodes/${n}/${entry.name}`, `dist/nodes/${n}/${entry.name}`];
         // The editor's defaults come from the one settings table (nodes/lib/settings.ts).
         if (entry.isFile() && entry.name.endsWith('.html')) writeFileSync(to, fillEditorDefaults(readFileSync(from, 'utf8'), from));
-        else if (entry.name === 'locales' || entry.name === 'icons') cpSync(from, to, { recursive: true });
+        else if (['locales', 'icons', 'scene'].includes(entry.name)) cpSync(from, to, { recursive: true });
       }
     }
   },
