@@ -47,6 +47,8 @@ export default defineConfig({
     settings: 'settings.ts',
     'cli/picam-guardian': 'cli/picam-guardian.ts',
     'cli/commands/simulator': 'cli/commands/simulator.ts',
+    // the person detector's thread (nodes/lib/detect/worker-detector.ts starts it by this path)
+    'nodes/lib/detect/detect-worker': 'nodes/lib/detect/detect-worker.ts',
   },
   format: ['cjs'],
   cjsInterop: true,
