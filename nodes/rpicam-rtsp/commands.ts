@@ -100,7 +100,9 @@ export const SCENE = { cycleSeconds: 30, visitAtSeconds: 10, visitSeconds: 6 } a
  * same street with a person pasted in) for 6 s of every 30, so motion detection raises an event
  * and the person detector makes it MOTION_SMART with a box. Scaled to fill the frame (aspect kept, cropped).
  * The visit is short: the background adapts to what stays, and a longer stay would end the event
- * before the person leaves (the leaving then being an event of its own).
+ * before the person leaves (the leaving then being an event of its own). A little sensor-like noise
+ * keeps the frames changing: a still picture encodes to near-empty frames, and the browser's
+ * WebRTC view of them decoded nothing (the demo's live view stayed black).
  */
 function sceneSource(cfg: StreamConfig): Command {
   if (!cfg.sceneDir) throw new Error('the scene source needs its pictures (sceneDir)');
@@ -112,6 +114,8 @@ function sceneSource(cfg: StreamConfig): Command {
     // filled and cropped, not padded: the person stays as large as the frame allows (the model sees more of them)
     `scale=w=${w}:h=${h}:force_original_aspect_ratio=increase`,
     `crop=${w}:${h}`,
+    // a camera sensor's noise: frames that change (a still picture makes almost empty frames)
+    'noise=alls=4:allf=t',
     'format=yuv420p',
   ].join(',');
   const args = [...QUIET, '-nostdin', ...still('empty.jpg'), ...still('visitor.jpg'), '-filter_complex', filter];
