@@ -82,7 +82,12 @@ export class ZoneLayout {
     zones.forEach((z) => {
       const own = z.sensitivity;
       if (own === undefined) return;
-      forEachInside(z.points, width, height, (i) => (pixelSensitivity[i] = Number.isNaN(pixelSensitivity[i]!) ? own : Math.max(pixelSensitivity[i]!, own)));
+      forEachInside(
+        z.points,
+        width,
+        height,
+        (i) => (pixelSensitivity[i] = Number.isNaN(pixelSensitivity[i]!) ? own : Math.max(pixelSensitivity[i]!, own)),
+      );
     });
     for (let i = 0; i < n; i++) if (Number.isNaN(pixelSensitivity[i]!)) pixelSensitivity[i] = sensitivity;
     this.pixelThreshold = pixelSensitivity.map((s) => motionThresholds(s).pixelThreshold);

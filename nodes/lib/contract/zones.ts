@@ -89,7 +89,9 @@ function readPolygon(value: unknown, i: number): ZonePolygon {
   if (p.kind === 'zone' && name === undefined) throw new ZonesError(`${at}: a zone needs a name`);
   const points = readPoints(p.points, at);
   const polygon: ZonePolygon = { kind: p.kind, ...(name !== undefined ? { name } : {}), points };
-  for (const [field, { max, what }] of Object.entries(ZONE_SETTINGS) as Array<[keyof typeof ZONE_SETTINGS, { max: number; what: string }]>) {
+  for (const [field, { max, what }] of Object.entries(ZONE_SETTINGS) as Array<
+    [keyof typeof ZONE_SETTINGS, { max: number; what: string }]
+  >) {
     const v = p[field];
     if (v === undefined) continue;
     if (p.kind !== 'zone') throw new ZonesError(`${at}: ${field} is for zones, not masks`);
