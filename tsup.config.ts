@@ -48,6 +48,8 @@ export default defineConfig({
     settings: 'settings.ts',
     'cli/picam-guardian': 'cli/picam-guardian.ts',
     'cli/commands/simulator': 'cli/commands/simulator.ts',
+    // the person detector's thread (nodes/lib/detect/worker-detector.ts starts it by this path)
+    'nodes/lib/detect/detect-worker': 'nodes/lib/detect/detect-worker.ts',
   },
   format: ['cjs'],
   cjsInterop: true,
@@ -78,7 +80,7 @@ export default defineConfig({
         const [from, to] = [`nodes/${n}/${entry.name}`, `dist/nodes/${n}/${entry.name}`];
         // The editor's defaults come from the one settings table (nodes/lib/settings.ts).
         if (entry.isFile() && entry.name.endsWith('.html')) writeFileSync(to, fillEditorDefaults(readFileSync(from, 'utf8'), from));
-        else if (entry.name === 'locales' || entry.name === 'icons') cpSync(from, to, { recursive: true });
+        else if (['locales', 'icons', 'scene'].includes(entry.name)) cpSync(from, to, { recursive: true });
       }
     }
   },

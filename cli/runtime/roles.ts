@@ -416,10 +416,11 @@ function piFlowEnv(env: Env, role: Role, prefix: string, problems: string[]): Re
     PICAM_SENSEHAT_BACKEND: env.PICAM_SENSEHAT_BACKEND ?? (demo ? 'simulated' : 'auto'),
     PICAM_SENSEHAT_LED: env.PICAM_SENSEHAT_LED ?? (demo ? 'simulated' : 'auto'),
     PICAM_ENVIRONMENT_SECONDS: env.PICAM_ENVIRONMENT_SECONDS ?? '2',
-    // The camera: the Pi's own in production, ffmpeg's test pattern in the demo.
-    PICAM_CAMERA_SOURCE: env.PICAM_CAMERA_SOURCE ?? (demo ? 'testsrc' : 'rpicam'),
-    // The person detector on the camera's motion frames (and the hosted IP camera's): off unless on.
-    PICAM_CAMERA_DETECT: env.PICAM_CAMERA_DETECT ?? '',
+    // The camera: the Pi's own in production; in the demo a still street where a person stands for
+    // 6 s of every 30 (rpicam-rtsp's scene source), which the person detector (on in the demo) sees.
+    PICAM_CAMERA_SOURCE: env.PICAM_CAMERA_SOURCE ?? (demo ? 'scene' : 'rpicam'),
+    // The person detector on the camera's motion frames (and the hosted IP camera's): off unless on (on in the demo).
+    PICAM_CAMERA_DETECT: env.PICAM_CAMERA_DETECT ?? (demo ? 'on' : ''),
     PICAM_RTSP_URL: env.PICAM_RTSP_URL ?? `rtsp://${demo ? '127.0.0.1' : (env.PICAM_MQTT_HOST ?? '127.0.0.1')}:8554/${id}`,
     // MediaMTX asks the cloud runtime whether a device may publish: by default the Pi uses its MQTT login.
     PICAM_RTSP_USER: env.PICAM_RTSP_USER ?? env.MQTT_USERNAME ?? '',

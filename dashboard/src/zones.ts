@@ -1,7 +1,8 @@
 /**
  * The masks-and-zones editor of one camera (issue 20): its latest picture with the polygons drawn
  * over it. Click on the picture to add corners, close the polygon, name it a zone (events carry
- * the name) or make it a mask (motion there is ignored), delete one, save. Saving posts the list
+ * the name; optional: its minimum area, its own sensitivity and minimum motion duration) or make
+ * it a mask (motion there is ignored), delete one, save. Saving posts the list
  * to POST /api/control/zones/{id}: the cloud keeps it and sends it to the camera now and whenever
  * it connects. The list is checked here with the API's own checker (nodes/lib/contract/zones.ts),
  * so a mistake is named before anything is sent; the server checks again.
@@ -44,7 +45,13 @@ export class ZoneEditor {
     h('option', { value: 'mask' }, 'Mask'),
   );
   private readonly name = h('input', { name: 'name', class: 'zone-name', maxlength: 32, placeholder: 'driveway', autocomplete: 'off' });
-  private readonly minArea = h('input', { name: 'minArea', class: 'zone-min-area', type: 'number', min: 0, max: 100, step: 0.5 });
+  private readonly minArea = h('input', { name: 'minArea', class: 'zone-number', type: 'number', min: 0, max: 100, step: 0.5 });
+  /** empty: the camera's own */
+  private readonly sensitivity = h('input', { name: 'sensitivity', class: 'zone-number', type: 'number', min: 0, max: 1, step: 0.1 });
+  /** empty: any motion during the event */
+  private readonly minMotion = h('input', { name: 'minMotionSeconds', class: 'zone-number', type: 'number', min: 0, max: 60, step: 0.5 });
+  /** the zone-only fields, as the polygon's fields */
+  private readonly zoneFields = { minArea: this.minArea, sensitivity: this.sensitivity, minMotionSeconds: this.minMotion } as const;
 
   constructor(
     private readonly row: CameraRow,
@@ -74,7 +81,9 @@ export class ZoneEditor {
     });
     const save = h('button', { type: 'button', class: 'zone-save' }, 'Save masks and zones');
     save.addEventListener('click', () => void this.save());
-    this.kind.addEventListener('change', () => (this.minArea.disabled = this.kind.value === 'mask'));
+    this.kind.addEventListener('change', () => {
+      for (const input of Object.values(this.zoneFields)) input.disabled = this.kind.value === 'mask';
+    });
 
     this.root = h(
       'section',
@@ -87,6 +96,8 @@ export class ZoneEditor {
         h('label', {}, 'Kind ', this.kind),
         h('label', {}, 'Name ', this.name),
         h('label', {}, 'Minimum area (% of the picture) ', this.minArea),
+        h('label', { title: "0–1; empty: the camera's" }, 'Sensitivity ', this.sensitivity),
+        h('label', { title: 'empty: any motion during the event' }, 'Minimum motion (s) ', this.minMotion),
         close,
         undo,
       ),
@@ -125,14 +136,18 @@ export class ZoneEditor {
     const kind = this.kind.value === 'mask' ? 'mask' : 'zone';
     const name = this.name.value.trim();
     const polygon: ZonePolygon = { kind, ...(name ? { name } : {}), points: this.drawing };
-    const minArea = this.minArea.value.trim();
-    if (kind === 'zone' && minArea !== '') polygon.minArea = Number(minArea);
+    if (kind === 'zone') {
+      for (const [field, input] of Object.entries(this.zoneFields) as Array<[keyof typeof this.zoneFields, HTMLInputElement]>) {
+        const value = input.value.trim();
+        if (value !== '') polygon[field] = Number(value);
+      }
+    }
     const problem = check([...this.polygons, polygon]);
     if (problem) return this.say(problem.replace(/^polygon \d+/, 'this polygon'), 'error');
     this.polygons.push(polygon);
     this.drawing = [];
     this.name.value = '';
-    this.minArea.value = '';
+    for (const input of Object.values(this.zoneFields)) input.value = '';
     this.say(`${kind === 'zone' ? `Zone "${name}"` : 'Mask'} added: save to send it to the camera.`, 'busy');
     this.draw();
   }
@@ -170,7 +185,7 @@ export class ZoneEditor {
           this.say(`${describe(p)} deleted: save to send the change.`, 'busy');
           this.draw();
         });
-        return h('li', { 'data-kind': p.kind }, `${describe(p)} (${p.points.length} corners) `, del);
+        return h('li', { 'data-kind': p.kind }, `${describe(p)} (${[`${p.points.length} corners`, ...settings(p)].join(', ')}) `, del);
       }),
     );
     if (this.polygons.length === 0) this.list.append(h('li', { class: 'empty' }, 'No masks or zones: motion anywhere counts.'));
@@ -191,6 +206,15 @@ function check(polygons: ZonePolygon[]): string | undefined {
     if (err instanceof ZonesError) return err.message;
     throw err;
   }
+}
+
+/** A zone's own settings, as the list shows them. */
+function settings(p: ZonePolygon): string[] {
+  return [
+    ...(p.minArea !== undefined ? [`at least ${p.minArea} % of the picture`] : []),
+    ...(p.sensitivity !== undefined ? [`sensitivity ${p.sensitivity}`] : []),
+    ...(p.minMotionSeconds !== undefined ? [`motion for ${p.minMotionSeconds} s`] : []),
+  ];
 }
 
 function describe(p: ZonePolygon): string {

@@ -372,6 +372,12 @@ export interface Alert {
   zones?: string[];
   /** activity: what the camera's object detector saw, for "only people" rules (issue 20) */
   detection?: Detection;
+  /**
+   * activity: this event was alerted before (its start came again, with more zones or a label
+   * seen later). An alert node sends it only when the event's earlier alert was held back by its
+   * zone or label rule and this one satisfies it: at most one alert per event reaches a person.
+   */
+  update?: boolean;
   /** a JPEG: its bytes, or the path of a file the runtime can read */
   image?: Buffer | string;
   /** stream-down / stream-up: the MediaMTX path, and how long it was down */

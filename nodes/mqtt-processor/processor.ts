@@ -193,14 +193,18 @@ export class Processor {
     }
     const record = parsed.record;
 
-    // QoS1 redelivery repeats the packet verbatim. Activity is keyed by event id,
-    // other kinds only when they carry their own timestamp (else a repeat is news).
+    // QoS1 redelivery repeats the packet verbatim. A stop is keyed by event id; a start by
+    // event id and content, since a start that comes again changed is an update of its event
+    // (vbc01-protocol.md §5.3: a later zone or label, issue 20); other kinds only when they
+    // carry their own timestamp (else a repeat is news).
     const key =
-      record.kind === 'activity-start' || record.kind === 'activity-stop'
+      record.kind === 'activity-stop'
         ? fingerprint(`${record.kind}\u0000${t.deviceId}`, record.eventId)
-        : decoded.text.includes('"timestamp"')
-          ? fingerprint(topic, decoded.text)
-          : undefined;
+        : record.kind === 'activity-start'
+          ? fingerprint(`${record.kind}\u0000${t.deviceId}\u0000${record.eventId}`, decoded.text)
+          : decoded.text.includes('"timestamp"')
+            ? fingerprint(topic, decoded.text)
+            : undefined;
     if (key !== undefined) {
       // A resend was seen once, but never stored: it must reach the store this time.
       if (!resent && this.seen.has(key, nowMs)) {
@@ -229,13 +233,15 @@ export class Processor {
         }
         break;
       }
-      case 'activity-start':
+      case 'activity-start': {
         record.deviceName = device.name;
         // Two cameras may use the same event id: the pair is the camera's event.
+        const update = this.openActivities.get(activityKey(record), nowMs) !== undefined;
         this.openActivities.set(activityKey(record), record.timeMs, nowMs);
         // Another topic level (not start, stop or end) is stored as a start without an alert (§5.3).
-        if (record.level === undefined) out.alerts = [this.activityAlert(record, device)];
+        if (record.level === undefined) out.alerts = [this.activityAlert(record, device, update)];
         break;
+      }
       case 'activity-stop': {
         record.deviceName = device.name;
         const startMs = this.openActivities.get(activityKey(record), nowMs);
@@ -401,7 +407,8 @@ export class Processor {
     return { alerts: [snapshot], commands: NONE };
   }
 
-  private activityAlert(record: ActivityRecord, device: KnownDevice): Alert {
+  /** `update`: the event's start came before; this one repeats it with what changed (more zones, a label). */
+  private activityAlert(record: ActivityRecord, device: KnownDevice, update = false): Alert {
     const name = device.name ?? record.deviceId;
     const what = record.activityType.toLowerCase().replace(/_/g, ' ');
     return {
@@ -417,6 +424,7 @@ export class Processor {
       mode: device.mode,
       ...(record.zones ? { zones: record.zones } : {}),
       ...(record.detection ? { detection: record.detection } : {}),
+      ...(update ? { update: true } : {}),
     };
   }
 

@@ -1,8 +1,8 @@
 /**
- * Where object-detector gets its model: the shared CenterNet detector. Tests put a
+ * Where object-detector gets its model: the shared CenterNet detector, in its own thread. Tests put a
  * fake here before loading the node (a slow one, for the drop test).
  */
-import { CenterNetDetector } from '../lib/detect/centernet';
+import { WorkerDetector } from '../lib/detect/worker-detector';
 import type { ObjectDetector } from '../lib/detect/types';
 
-export const detectorFactory: { make: () => ObjectDetector } = { make: () => new CenterNetDetector() };
+export const detectorFactory: { make: () => ObjectDetector } = { make: () => new WorkerDetector() };

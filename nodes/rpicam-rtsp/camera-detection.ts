@@ -4,10 +4,10 @@
  * never holds up the stream or the motion events), and the motion events pass
  * through SmartEvents, which makes them MOTION_SMART when a person was seen.
  */
-import { CenterNetDetector } from '../lib/detect/centernet';
 import { keep } from '../lib/detect/filter';
 import { DetectQueue, type QueueStats } from '../lib/detect/queue';
 import { SmartEvents, type SmartActivityPayload } from '../lib/detect/smart-events';
+import { WorkerDetector } from '../lib/detect/worker-detector';
 import type { Detection, DetectionFilter, ObjectDetector } from '../lib/detect/types';
 import type { ActivityPayload } from '../lib/types';
 
@@ -18,7 +18,7 @@ export interface CameraDetectOptions {
   holdMs?: number;
   /** frames waiting for the detector at most (1–2; default 2) */
   queueSize?: number;
-  /** the model; tests inject a fake (default: the shared CenterNet detector) */
+  /** the model; tests inject a fake (default: the shared CenterNet detector, in its own thread: worker-detector.ts) */
   detector?: ObjectDetector;
 }
 
@@ -56,7 +56,7 @@ export class CameraDetection {
   ) {
     this.smart = new SmartEvents({ filter: opts.filter, holdMs: opts.holdMs ?? DEFAULT_HOLD_MS, lookbackMs: minDurationMs + 1000 }, sink);
     this.queue = new DetectQueue(
-      opts.detector ?? new CenterNetDetector(),
+      opts.detector ?? new WorkerDetector(),
       {
         result: (frame, result) => {
           this.smart.observe(frame.jpeg, frame.timeMs, result);
@@ -87,6 +87,11 @@ export class CameraDetection {
   start(eventId: string, payload: ActivityPayload, startMs: number, picture?: Buffer): void {
     this.eventId = eventId;
     this.smart.start(eventId, payload, startMs, picture);
+  }
+
+  /** The event in progress touched more zones (every zone so far); `picture`: the frame now. */
+  zones(eventId: string, zones: string[], picture?: Buffer): void {
+    this.smart.zones(eventId, zones, picture);
   }
 
   stop(payload: ActivityPayload): void {

@@ -48,6 +48,8 @@ export class Camera {
   private readonly detector?: CameraDetection;
   private eventId?: string;
   private eventStartedMs = 0;
+  /** the start sent for the event in progress (without the detector), sent again when its zones grow */
+  private startSent?: ActivityPayload;
   private snapshotTimer?: NodeJS.Timeout;
   private waiting: Array<(jpeg: Buffer | undefined) => void> = [];
   private lastStats?: PipelineStats;
@@ -122,8 +124,11 @@ export class Camera {
           this.detector.start(this.eventId, activityPayload(this.eventId, e), e.atMs, picture);
           return;
         }
-        this.events.activity('start', activityPayload(this.eventId, e));
+        this.startSent = activityPayload(this.eventId, e);
+        this.events.activity('start', this.startSent);
         if (picture) this.events.thumbnail(this.eventId, picture);
+      } else if (e?.type === 'zones' && this.eventId) {
+        this.moreZones(this.eventId, e.zones);
       } else if (e?.type === 'stop' && this.eventId) {
         this.sendStop(activityPayload(this.eventId, e));
         this.eventId = undefined;
@@ -188,7 +193,21 @@ export class Camera {
     if (this.mode === 'ARMED') this.detector?.frame(jpeg, this.motion.moving);
   }
 
+  /**
+   * The event touched a zone after its start: the start again (same id and time) with every
+   * zone so far, and the picture now, so the cloud can alert for a zone an alert requires.
+   */
+  private moreZones(eventId: string, zones: string[]): void {
+    const picture = this.preview.lastFrame;
+    if (this.detector) return this.detector.zones(eventId, zones, picture);
+    if (!this.startSent) return;
+    this.startSent = { ...this.startSent, zones };
+    this.events.activity('start', this.startSent);
+    if (picture) this.events.thumbnail(eventId, picture);
+  }
+
   private sendStop(payload: ActivityPayload): void {
+    this.startSent = undefined;
     if (this.detector) this.detector.stop(payload);
     else this.events.activity('stop', payload);
   }

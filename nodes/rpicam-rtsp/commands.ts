@@ -6,6 +6,7 @@
  * The source writes Annex B H.264 with SPS/PPS before every key frame, so a
  * relay or analyser started mid-stream can begin at the next key frame.
  */
+import { join } from 'node:path';
 import { hiddenInputArgs, concatScript } from '../lib/rtsp/rtsp-input';
 import type { AnalysisConfig, StreamConfig } from './types';
 
@@ -91,6 +92,38 @@ function testSource(cfg: StreamConfig): Command {
   return { command: cfg.ffmpegPath, args };
 }
 
+/** The scene source's cycle: the visitor shows for visitSeconds from visitAtSeconds of every cycleSeconds. */
+export const SCENE = { cycleSeconds: 30, visitAtSeconds: 10, visitSeconds: 6 } as const;
+
+/**
+ * The demo's scene (issue 20): a still street (empty.jpg) where a person stands (visitor.jpg, the
+ * same street with a person pasted in) for 6 s of every 30, so motion detection raises an event
+ * and the person detector makes it MOTION_SMART with a box. Scaled to fill the frame (aspect kept, cropped).
+ * The visit is short: the background adapts to what stays, and a longer stay would end the event
+ * before the person leaves (the leaving then being an event of its own). A little sensor-like noise
+ * keeps the frames changing: a still picture encodes to near-empty frames, and the browser's
+ * WebRTC view of them decoded nothing (the demo's live view stayed black).
+ */
+function sceneSource(cfg: StreamConfig): Command {
+  if (!cfg.sceneDir) throw new Error('the scene source needs its pictures (sceneDir)');
+  const [w, h] = [cfg.width, cfg.height];
+  const still = (file: string) => ['-re', '-loop', '1', '-framerate', String(cfg.framerate), '-i', join(cfg.sceneDir!, file)];
+  const { cycleSeconds, visitAtSeconds, visitSeconds } = SCENE;
+  const filter = [
+    `[0:v][1:v]overlay=enable='between(mod(t,${cycleSeconds}),${visitAtSeconds},${visitAtSeconds + visitSeconds})'`,
+    // filled and cropped, not padded: the person stays as large as the frame allows (the model sees more of them)
+    `scale=w=${w}:h=${h}:force_original_aspect_ratio=increase`,
+    `crop=${w}:${h}`,
+    // a camera sensor's noise: frames that change (a still picture makes almost empty frames)
+    'noise=alls=4:allf=t',
+    'format=yuv420p',
+  ].join(',');
+  const args = [...QUIET, '-nostdin', ...still('empty.jpg'), ...still('visitor.jpg'), '-filter_complex', filter];
+  args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-b:v', String(cfg.bitrate));
+  args.push('-g', String(cfg.keyframeInterval), '-bf', '0', ...FLUSH, '-f', 'h264', '-');
+  return { command: cfg.ffmpegPath, args };
+}
+
 /**
  * An IP camera's stream, pulled over RTSP and copied as it is (no decoding):
  * SPS/PPS, which cameras often send only in the SDP, are repeated before every
@@ -115,6 +148,8 @@ export function sourceCommand(cfg: StreamConfig): Command {
       return v4l2Source(cfg);
     case 'testsrc':
       return testSource(cfg);
+    case 'scene':
+      return sceneSource(cfg);
     case 'rtsp':
       return rtspSource(cfg);
   }

@@ -19,6 +19,11 @@
  *    replaced by the frame. Gradual changes (exposure settling) are tracked by 1.
  * Masks and zones (zone-layout.ts): pixels under a mask never count as changed, and a
  * block's share is of its unmasked pixels; each event names the zones its motion touched.
+ * A zone may have its own sensitivity (its pixels' thresholds, see zone-layout.ts) and its
+ * own minimum duration: it is named only once motion inside it lasted that long (gaps as in 5),
+ * and a zone whose motion lasted its own minimum starts the event even before the camera's.
+ * A zone first touched after the start raises a `zones` event: the event's zones so far, so
+ * the cloud can alert for it then (an alert that requires that zone).
  * 5. Events: motion lasting minDurationMs (gaps up to half of it, or two frames,
  *    allowed) raises a start; quietMs without motion raises the stop.
  *
@@ -32,6 +37,7 @@ import { randomBytes } from 'node:crypto';
 import type { ZonePolygon } from '../lib/contract/zones';
 import type { ActivityPayload } from '../lib/types';
 import type { GreyFrame } from './types';
+import { motionThresholds } from './thresholds';
 import { ZoneLayout } from './zone-layout';
 
 export interface MotionOptions {
@@ -50,22 +56,14 @@ export type MotionRegion = { x: number; y: number; w: number; h: number };
 
 export type MotionEvent =
   | { type: 'start'; atMs: number; confidence: number; region: MotionRegion; zones: string[] }
+  /** the event in progress touched another zone: zones is every zone it touched so far */
+  | { type: 'zones'; atMs: number; startedMs: number; zones: string[] }
   /** zones: every zone the event's motion touched (absent when the event was cut short) */
   | { type: 'stop'; atMs: number; startedMs: number; durationMs: number; zones?: string[] };
 
 export const DEFAULT_MOTION_OPTIONS: MotionOptions = { sensitivity: 0.5, minDurationMs: 1000, quietMs: 3000, zones: [] };
 
-/**
- * Thresholds for a sensitivity, both falling linearly as it rises:
- * - pixelThreshold: 40 grey levels at 0, 25 at 0.5, 10 at 1;
- * - blockFraction: 40 % of a block's pixels at 0, 22 % at 0.5, 4 % at 1.
- * So at 0.5 a change must cover 15 pixels of an 8×8 block (about 4×4 pixels, 1/16
- * of a 64×48 frame's width) by 10 % of full scale; at 0.9, 5 pixels by 5 %.
- */
-export function motionThresholds(sensitivity: number): { pixelThreshold: number; blockFraction: number } {
-  const s = Math.min(1, Math.max(0, Number.isFinite(sensitivity) ? sensitivity : 0.5));
-  return { pixelThreshold: 10 + 30 * (1 - s), blockFraction: 0.04 + 0.36 * (1 - s) };
-}
+export { motionThresholds };
 
 const BLOCK = 8;
 const MAX_BLOCK_COLUMNS = 16;
@@ -87,8 +85,6 @@ function grow(box: Box, x0: number, y0: number, x1: number, y1: number): void {
 export class MotionDetector {
   private readonly opts: MotionOptions;
   private layout?: ZoneLayout;
-  private readonly pixelThreshold: number;
-  private readonly blockFraction: number;
   private bg?: Float32Array;
   private width = 0;
   private height = 0;
@@ -96,12 +92,13 @@ export class MotionDetector {
   private frameIntervalMs = 0;
   private onset?: Onset;
   private event?: { startedMs: number; lastMotionMs: number; zones: Set<string> };
+  /** per zone with motion now: since when it lasted (gaps allowed as for the onset), for zones' own minimum durations */
+  private readonly zoneRuns = new Map<string, { sinceMs: number; lastMs: number }>();
 
   constructor(opts: Partial<MotionOptions> = {}) {
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as Partial<MotionOptions>;
     this.opts = { ...DEFAULT_MOTION_OPTIONS, ...given };
     if (!(this.opts.minDurationMs >= 0 && this.opts.quietMs >= 0)) throw new RangeError('minDurationMs and quietMs must be numbers ≥ 0');
-    ({ pixelThreshold: this.pixelThreshold, blockFraction: this.blockFraction } = motionThresholds(this.opts.sensitivity));
   }
 
   /** An event is in progress (a start was raised and its stop was not). */
@@ -113,6 +110,7 @@ export class MotionDetector {
   setZones(zones: readonly ZonePolygon[]): void {
     this.opts.zones = zones;
     this.layout = undefined;
+    this.zoneRuns.clear();
   }
 
   /** Motion is being seen now: an onset or an event (the detector analyses only these frames). */
@@ -125,6 +123,7 @@ export class MotionDetector {
     this.bg = undefined;
     this.onset = undefined;
     this.event = undefined;
+    this.zoneRuns.clear();
   }
 
   push(frame: GreyFrame): MotionEvent | undefined {
@@ -155,7 +154,7 @@ export class MotionDetector {
     const mask = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       bg[i] = Math.min(255, Math.max(0, light.gain * bg[i]! + light.offset));
-      if (layout.masked[i] || Math.abs(data[i]! - bg[i]!) <= this.pixelThreshold) continue;
+      if (layout.masked[i] || Math.abs(data[i]! - bg[i]!) <= layout.pixelThreshold[i]!) continue;
       mask[i] = 1;
       const b = Math.floor(Math.floor(i / w) / bs) * cols + Math.floor((i % w) / bs);
       changed[b]!++;
@@ -167,7 +166,7 @@ export class MotionDetector {
       const [x0, y0] = [(b % cols) * bs, Math.floor(b / cols) * bs];
       const [x1, y1] = [Math.min(w, x0 + bs), Math.min(h, y0 + bs)];
       // a block partly under a mask: its share is of the pixels the mask leaves
-      if (count === 0 || count <= this.blockFraction * layout.open[b]!) return;
+      if (count === 0 || count <= layout.blockFraction[b]! * layout.open[b]!) return;
       changedBlocks.push(b);
       grow(box, x0, y0, x1, y1);
     });
@@ -182,20 +181,52 @@ export class MotionDetector {
     const aChanged = 1 - Math.exp(-dt / TAU_CHANGED_MS);
     for (let i = 0; i < n; i++) bg[i] = bg[i]! + (mask[i] ? aChanged : aStill) * (data[i]! - bg[i]!);
     if (blocks === 0) return this.quiet(t);
-    return this.motion(t, blocks, box, layout.touched(changedIn, changedBlocks, this.blockFraction));
+    const { zones, startNow } = this.lasting(t, layout, layout.touched(changedIn, changedBlocks));
+    return this.motion(t, blocks, box, zones, startNow);
   }
 
   private layoutFor(w: number, h: number, bs: number): ZoneLayout {
-    if (!this.layout?.fits(w, h, bs)) this.layout = new ZoneLayout(w, h, bs, this.opts.zones);
+    if (!this.layout?.fits(w, h, bs)) this.layout = new ZoneLayout(w, h, bs, this.opts.zones, this.opts.sensitivity);
     return this.layout;
   }
 
+  /**
+   * Of the zones this frame's motion touched, those whose motion has lasted their own minimum
+   * duration (a zone without one: at once); startNow when one with its own minimum got there.
+   */
+  private lasting(t: number, layout: ZoneLayout, touched: readonly string[]): { zones: string[]; startNow: boolean } {
+    const zones: string[] = [];
+    let startNow = false;
+    for (const zone of layout.zones) {
+      if (!touched.includes(zone.name)) continue;
+      const min = zone.minMotionMs;
+      if (min === undefined) {
+        zones.push(zone.name);
+        continue;
+      }
+      let run = this.zoneRuns.get(zone.name);
+      if (!run || t - run.lastMs > Math.max(min / 2, 2 * this.frameIntervalMs)) {
+        run = { sinceMs: t, lastMs: t };
+        this.zoneRuns.set(zone.name, run);
+      }
+      run.lastMs = t;
+      if (t - run.sinceMs >= min) {
+        zones.push(zone.name);
+        startNow = true;
+      }
+    }
+    return { zones, startNow };
+  }
+
   /** A frame with motion in `blocks` blocks inside `box` (pixels), touching `zones`. */
-  private motion(t: number, blocks: number, box: Box, zones: readonly string[]): MotionEvent | undefined {
-    if (this.event) {
-      this.event.lastMotionMs = t;
-      for (const z of zones) this.event.zones.add(z);
-      return undefined;
+  private motion(t: number, blocks: number, box: Box, zones: readonly string[], startNow: boolean): MotionEvent | undefined {
+    const e = this.event;
+    if (e) {
+      e.lastMotionMs = t;
+      const before = e.zones.size;
+      for (const z of zones) e.zones.add(z);
+      if (e.zones.size === before) return undefined;
+      return { type: 'zones', atMs: t, startedMs: e.startedMs, zones: this.inZoneOrder(e.zones) };
     }
     // A gap in the motion up to half the minimum duration (or two frames, at low
     // frame rates) continues the onset; a longer one starts it again.
@@ -211,7 +242,7 @@ export class MotionDetector {
       for (const z of zones) o.zones.add(z);
     }
     const on = this.onset!;
-    if (t - on.startMs < this.opts.minDurationMs) return undefined;
+    if (t - on.startMs < this.opts.minDurationMs && !startNow) return undefined;
     this.onset = undefined;
     this.event = { startedMs: t, lastMotionMs: t, zones: new Set(on.zones) };
     // confidence: half how steadily motion lasted through the onset, half how much of
@@ -298,7 +329,7 @@ export function newEventId(): string {
  * stop only the id, type and time. `timestamp` is Unix seconds, so `atMs` must be
  * Unix milliseconds (stamp frames with Date.now()).
  */
-export function activityPayload(eventId: string, e: MotionEvent): ActivityPayload {
+export function activityPayload(eventId: string, e: Exclude<MotionEvent, { type: 'zones' }>): ActivityPayload {
   const timestamp = Math.round(e.atMs / 1000);
   if (e.type === 'stop') return { eventId, activityType: 'MOTION', timestamp, ...(e.zones ? { zones: e.zones } : {}) };
   return { eventId, activityType: 'MOTION', timestamp, confidence: e.confidence, region: e.region, zones: e.zones };

@@ -5,6 +5,7 @@
  *   output 1: stream status   output 2: activity start/stop and thumbnails
  *   output 3: snapshots
  */
+import { join } from 'node:path';
 import type { Request, Response } from 'express';
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { NodeConstructor } from '../lib/node-config';
@@ -31,7 +32,8 @@ export default function register(RED: NodeAPI): void {
     const status = new StatusReporter(node, 1000);
     let config: ReturnType<typeof streamConfig>;
     try {
-      config = streamConfig(def, node.credentials ?? {});
+      // The scene source's pictures ship beside this file (tsup copies scene/ into dist/).
+      config = streamConfig(def, node.credentials ?? {}, join(__dirname, 'scene'));
     } catch (err) {
       status.now('error', (err as Error).message.slice(0, 90));
       node.on('input', (_m: NodeMessageInFlow, _s: Send, done: Done) => done(new Error(`rpicam-rtsp: ${(err as Error).message}`)));

@@ -53,7 +53,7 @@ export interface CameraSettings {
   autoStart: boolean;
 }
 
-const SOURCES: readonly SourceKind[] = ['rpicam', 'v4l2', 'testsrc'];
+const SOURCES: readonly SourceKind[] = ['rpicam', 'v4l2', 'testsrc', 'scene'];
 
 function inRange(name: string, value: number, min: number, max: number): number {
   if (!Number.isFinite(value) || value < min || value > max) throw new Error(`${name} must be between ${min} and ${max} (got ${value})`);
@@ -71,7 +71,8 @@ function recordTo(raw: string | undefined): string | undefined {
   return `udp://${url.host}`;
 }
 
-export function streamConfig(def: RpicamRtspDef, credentials: { user?: string; password?: string }): CameraSettings {
+/** `sceneDir`: where the scene source's pictures are (the node's scene/ folder). */
+export function streamConfig(def: RpicamRtspDef, credentials: { user?: string; password?: string }, sceneDir?: string): CameraSettings {
   const source = (def.source || 'rpicam') as SourceKind;
   if (!SOURCES.includes(source)) throw new Error(`source must be one of ${SOURCES.join(', ')} (got "${def.source}")`);
   let url: URL;
@@ -107,6 +108,7 @@ export function streamConfig(def: RpicamRtspDef, credentials: { user?: string; p
     v4l2Device: def.v4l2Device || '/dev/video0',
     v4l2Encoder: def.v4l2Encoder || 'h264_v4l2m2m',
     pattern: def.pattern === 'static' ? 'static' : 'moving',
+    ...(source === 'scene' ? { sceneDir } : {}),
     analysis: analysis ? { jpegFps: 2, jpegWidth: 640, motionFps: 5, motionWidth: 64, motionHeight: 48 } : undefined,
     recordTo: recordTo(def.recordTo),
     stallTimeoutMs: inRange('stall time-out', numberSetting(def.stallSeconds, 10), 2, 600) * 1000,

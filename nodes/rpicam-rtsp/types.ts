@@ -4,7 +4,7 @@
  */
 import type { RtspInput } from '../lib/rtsp/rtsp-input';
 
-export type SourceKind = 'rpicam' | 'v4l2' | 'testsrc' | 'rtsp';
+export type SourceKind = 'rpicam' | 'v4l2' | 'testsrc' | 'scene' | 'rtsp';
 
 export interface StreamConfig {
   source: SourceKind;
@@ -33,6 +33,8 @@ export interface StreamConfig {
   v4l2Encoder: string;
   /** testsrc source: a moving picture (testsrc2, the default; motion detection sees it) or a still one (smptebars) */
   pattern?: 'moving' | 'static';
+  /** scene source: the folder of its two pictures, empty.jpg and visitor.jpg (the node's scene/ folder) */
+  sceneDir?: string;
   /** udp://127.0.0.1:port: a copy of the video (MPEG-TS) for the Pi's own recorder; none when undefined */
   recordTo?: string;
   /** decoding for snapshots and motion; off when undefined (the relay alone, copy only) */

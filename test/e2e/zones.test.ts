@@ -20,6 +20,7 @@ import { waitFor } from '../support/wait';
 
 const PORTS = { http: 0, mqtt: 0, ws: 0, webhook: 0 };
 const dir = tempDir('picam-zones-e2e-');
+const GARAGE = 'picam-garage';
 const ZONES_TOPIC = `prod/honeycomb/${PI}/settings/zones`;
 const DRIVEWAY = {
   kind: 'zone',
@@ -204,5 +205,53 @@ describe('cloud runtime: masks and zones', () => {
     const bad = await api('/api/events?zone=%3Cscript%3E');
     assert.equal(bad.status, 400);
     assert.match(((await bad.json()) as { error: string }).error, /"zone" must be a zone name/);
+  });
+
+  it('alerts when an event reaches the driveway after it began (its start sent again), once, and stores the zones', async (t) => {
+    // another Pi: the driveway alert of the test before started the kitchen Pi's cooldown
+    const later = `evt_${'c'.repeat(32)}`;
+    const garage = await mqtt.connectAsync(`mqtt://127.0.0.1:${PORTS.mqtt}`, { ...LOGINS.devices, clientId: GARAGE, reconnectPeriod: 0 });
+    const publish = (topic: string, payload: unknown) => garage.publishAsync(topic, JSON.stringify(payload), { qos: 1 });
+    t.after(() => garage.endAsync());
+    await publish(topics.connection(GARAGE, 'picam'), connected(now(), { name: 'Garage Pi' }));
+    const start = { eventId: later, activityType: 'MOTION', confidence: 0.7, region: { x: 70, y: 10, w: 10, h: 10 }, timestamp: now() };
+    await publish(topics.start(GARAGE, 'picam'), { ...start, zones: [] });
+    await waitFor('the first start held back', async () => {
+      const r = await rows<{ state: string }>(join(dir, 'picam-guardian.db'), 'SELECT state FROM alerts_outbox WHERE event_id = ?', [
+        later,
+      ]);
+      return r[0]?.state === 'suppressed' ? true : undefined;
+    });
+    // the person walks into the driveway: the Pi sends the start again, same id and time, with the zone
+    await publish(topics.start(GARAGE, 'picam'), { ...start, zones: ['driveway'] });
+    const alert = await waitFor('the driveway alert', async () => hooked.find((b) => b.alert?.eventId === later));
+    assert.deepEqual(alert.alert.zones, ['driveway']);
+    // and on to the porch: the event's alert went out already, nothing more is sent
+    await publish(topics.start(GARAGE, 'picam'), { ...start, zones: ['driveway', 'porch'] });
+    await publish(topics.stop(GARAGE, 'picam'), {
+      eventId: later,
+      activityType: 'MOTION',
+      timestamp: now() + 5,
+      zones: ['driveway', 'porch'],
+    });
+    const states = await waitFor('three alert rows decided', async () => {
+      const r = await rows<{ state: string; last_error: string | null }>(
+        join(dir, 'picam-guardian.db'),
+        "SELECT state, last_error FROM alerts_outbox WHERE event_id = ? AND item = 'alert' ORDER BY id",
+        [later],
+      );
+      return r.length === 3 && r.every((x) => x.state !== 'pending' && x.state !== 'sending') ? r : undefined;
+    });
+    assert.deepEqual(
+      states.map((x) => x.state),
+      ['suppressed', 'sent', 'suppressed'],
+    );
+    assert.match(states[2]!.last_error ?? '', /duplicate of event/);
+    assert.equal(hooked.filter((b) => b.alert?.eventId === later).length, 1, 'one alert for the event');
+    const events = (await (await api(`/api/events?zone=driveway`)).json()) as {
+      events: Array<{ event_id: string; zones: unknown; start_timestamp: number }>;
+    };
+    const stored = events.events.find((e) => e.event_id === later);
+    assert.deepEqual(stored?.zones, ['driveway', 'porch']);
   });
 });

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { ClipReadyPayload } from '../contract/recordings';
 import type { AddResult, AlertOutbox, NewDelivery } from '../store/outbox';
 import type { BackoffOptions } from '../backoff';
-import type { AlertSnapshot, DeliveryReport } from '../types';
+import type { Alert, AlertSnapshot, DeliveryReport } from '../types';
 import { readAlertInput } from './contract';
 import { Dispatcher, type Channel } from './dispatcher';
 import type { AlertPolicy } from './policy';
@@ -89,7 +89,7 @@ export class AlertService {
     const deliveries: NewDelivery[] = targets.map((target) => ({
       target,
       item: 'alert',
-      dedupeKey: `alert:${target}:${alert.kind}:${alert.deviceId}:${alert.eventId ?? alert.timeMs}`,
+      dedupeKey: `alert:${target}:${alert.kind}:${alert.deviceId}:${alert.eventId ?? alert.timeMs}${updateKey(alert)}`,
       payload: alert,
       image,
       silent: verdict.action === 'send' && verdict.silent,
@@ -166,4 +166,15 @@ export class AlertService {
     if (queued > 0 && this.started) this.dispatcher.wake();
     return { reports, queued, warning };
   }
+}
+
+/**
+ * An update of an event (Alert.update) gets its own outbox row: the key of the event's first
+ * alert would make it a duplicate of that row. What it says (type, zones, label) is in the key,
+ * so a redelivered update is still one row, and a later, different update another.
+ */
+function updateKey(alert: Alert): string {
+  if (!alert.update) return '';
+  const what = [alert.activityType ?? '', (alert.zones ?? []).join(','), alert.detection?.label ?? ''].join('|');
+  return `:update:${createHash('sha256').update(what).digest('hex').slice(0, 16)}`;
 }

@@ -51,6 +51,8 @@ export class AlertPolicy {
   private readonly quiet?: { start: number; end: number; label: string; drop: boolean; clock: Intl.DateTimeFormat };
   /** event key → when first seen (kept ≥ the window: RecentMap keeps keys ≥ maxAge/2) */
   private readonly seen: RecentMap<number, number>;
+  /** event keys whose alert was held back only by the zone or label rule: an update of the event may still go */
+  private readonly heldByRule: RecentMap<number, true>;
   /** device+kind(+activity type) key → when an alert was last sent */
   private readonly lastSent?: RecentMap<number, number>;
 
@@ -62,6 +64,7 @@ export class AlertPolicy {
     this.zones = opts.zones ?? [];
     this.onlyLabels = opts.onlyLabels;
     this.seen = new RecentMap(DEDUPE_CAPACITY, 2 * this.dedupeWindowMs);
+    this.heldByRule = new RecentMap(DEDUPE_CAPACITY, 2 * this.dedupeWindowMs);
     if (this.cooldownMs > 0) this.lastSent = new RecentMap(COOLDOWN_CAPACITY, 2 * this.cooldownMs);
     if (opts.quietAction !== 'silent' && opts.quietAction !== 'drop') {
       throw new Error(`quiet-hours action must be "silent" or "drop", not "${String(opts.quietAction)}"`);
@@ -87,13 +90,16 @@ export class AlertPolicy {
     const device = text(a.deviceId) || name;
 
     // A redelivered event is suppressed whatever became of the first copy: it was
-    // held back for a reason that still applies, or the user has it already.
+    // held back for a reason that still applies, or the user has it already. An update
+    // of the event (a zone or label seen later) is looked at again only when the zone
+    // or label rule alone held the earlier one back: the rest decide as for a new one.
     const eventId = text(a.eventId);
-    if (eventId) {
-      const key = fingerprint(`${kind}\u0000${device}`, eventId);
+    const key = eventId ? fingerprint(`${kind}\u0000${device}`, eventId) : undefined;
+    if (key !== undefined) {
       const first = this.seen.get(key, nowMs);
-      if (first !== undefined && nowMs - first < this.dedupeWindowMs) return suppress(`duplicate of event ${eventId}`);
-      this.seen.set(key, nowMs, nowMs);
+      const recent = first !== undefined && nowMs - first < this.dedupeWindowMs;
+      if (recent && !(a.update === true && this.heldByRule.has(key, nowMs))) return suppress(`duplicate of event ${eventId}`);
+      if (!recent) this.seen.set(key, nowMs, nowMs);
     }
 
     // An unknown mode (the camera never reported one) sends: a camera we know
@@ -103,10 +109,12 @@ export class AlertPolicy {
       if (!(this.modes as readonly string[]).includes(mode)) return suppress(`camera mode ${mode} is not one of ${this.modes.join(', ')}`);
     }
 
-    const outside = outsideZones(a, this.zones);
-    if (outside) return suppress(outside);
-    const notLabel = labelRuleVerdict(this.onlyLabels, a);
-    if (notLabel) return suppress(notLabel);
+    const heldBack = outsideZones(a, this.zones) ?? labelRuleVerdict(this.onlyLabels, a);
+    if (heldBack) {
+      if (key !== undefined) this.heldByRule.set(key, true, nowMs);
+      return suppress(heldBack);
+    }
+    if (key !== undefined) this.heldByRule.delete(key);
 
     let silent = false;
     if (this.quiet && a.severity !== 'critical' && this.inQuietHours(nowMs)) {
@@ -139,14 +147,17 @@ export class AlertPolicy {
     const kind = text(a.kind);
     const device = text(a.deviceId) || text(a.deviceName) || 'unknown device';
     const eventId = text(a.eventId);
-    if (eventId) this.seen.delete(fingerprint(`${kind}\u0000${device}`, eventId));
+    if (eventId) {
+      this.seen.delete(fingerprint(`${kind}\u0000${device}`, eventId));
+      this.heldByRule.delete(fingerprint(`${kind}\u0000${device}`, eventId));
+    }
     const type = kind === 'activity' ? text(a.activityType).toUpperCase() || 'MOTION' : '';
     this.lastSent?.delete(fingerprint(`${kind}\u0000${device}`, type));
   }
 
   /** Keys held in memory (for tests and status): bounded whatever the traffic. */
   get remembered(): number {
-    return this.seen.size + (this.lastSent?.size ?? 0);
+    return this.seen.size + this.heldByRule.size + (this.lastSent?.size ?? 0);
   }
 
   private inQuietHours(nowMs: number): boolean {

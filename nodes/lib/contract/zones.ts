@@ -20,7 +20,26 @@ export interface ZonePolygon {
   points: ZonePoint[];
   /** zones only: motion inside must cover at least this percent of the picture to count (default 0) */
   minArea?: number;
+  /**
+   * zones only: the camera's motion sensitivity (0–1, higher sees smaller changes) for the pixels
+   * inside the zone, instead of the camera's own (default: the camera's)
+   */
+  sensitivity?: number;
+  /**
+   * zones only: how long motion must last inside the zone before the event names it, in seconds
+   * (0–60; default: any motion during the event). Shorter than the camera's own minimum, motion
+   * in the zone starts the event that much sooner.
+   */
+  minMotionSeconds?: number;
 }
+
+/** A zone's own settings: what each is, its range, and its unit for error messages. */
+const ZONE_SETTINGS = {
+  minArea: { max: 100, what: 'a percent, 0–100' },
+  sensitivity: { max: 1, what: 'a number from 0 (only big changes) to 1 (the smallest)' },
+  minMotionSeconds: { max: 60, what: 'seconds, 0–60' },
+} as const;
+const POLYGON_FIELDS = ['kind', 'name', 'points', ...Object.keys(ZONE_SETTINGS)];
 
 /** What a camera accepts: more would only slow the detector and clutter the picture. */
 export const ZONE_LIMITS = { polygons: 16, points: 32 } as const;
@@ -60,8 +79,8 @@ function readPolygon(value: unknown, i: number): ZonePolygon {
   const at = `polygon ${i + 1}`;
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw new ZonesError(`${at} must be an object {kind, name, points}`);
   const p = value as Record<string, unknown>;
-  const unknown = Object.keys(p).filter((k) => !['kind', 'name', 'points', 'minArea'].includes(k));
-  if (unknown.length) throw new ZonesError(`${at}: unknown field "${unknown[0]}" (fields: kind, name, points, minArea)`);
+  const unknown = Object.keys(p).filter((k) => !POLYGON_FIELDS.includes(k));
+  if (unknown.length) throw new ZonesError(`${at}: unknown field "${unknown[0]}" (fields: ${POLYGON_FIELDS.join(', ')})`);
   if (p.kind !== 'mask' && p.kind !== 'zone') throw new ZonesError(`${at}: kind must be "mask" or "zone"`);
   const name = p.name === undefined || p.name === '' ? undefined : p.name;
   if (name !== undefined && (typeof name !== 'string' || !ZONE_NAME_PATTERN.test(name))) {
@@ -70,11 +89,14 @@ function readPolygon(value: unknown, i: number): ZonePolygon {
   if (p.kind === 'zone' && name === undefined) throw new ZonesError(`${at}: a zone needs a name`);
   const points = readPoints(p.points, at);
   const polygon: ZonePolygon = { kind: p.kind, ...(name !== undefined ? { name } : {}), points };
-  if (p.minArea !== undefined) {
-    if (p.kind !== 'zone') throw new ZonesError(`${at}: minArea is for zones, not masks`);
-    if (typeof p.minArea !== 'number' || !(p.minArea >= 0 && p.minArea <= 100))
-      throw new ZonesError(`${at}: minArea must be a percent, 0–100`);
-    polygon.minArea = p.minArea;
+  for (const [field, { max, what }] of Object.entries(ZONE_SETTINGS) as Array<
+    [keyof typeof ZONE_SETTINGS, { max: number; what: string }]
+  >) {
+    const v = p[field];
+    if (v === undefined) continue;
+    if (p.kind !== 'zone') throw new ZonesError(`${at}: ${field} is for zones, not masks`);
+    if (typeof v !== 'number' || !(v >= 0 && v <= max)) throw new ZonesError(`${at}: ${field} must be ${what} (got ${JSON.stringify(v)})`);
+    polygon[field] = v;
   }
   return polygon;
 }

@@ -15,7 +15,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { decodeJpeg } from './jpeg';
+import { decodeJpeg, type RgbImage } from './jpeg';
 import { COCO_LABELS } from './labels';
 import type { Detection, FrameDetections, ObjectDetector } from './types';
 
@@ -83,10 +83,9 @@ export class CenterNetDetector implements ObjectDetector {
 }
 
 /** The model's 100 candidates as detections (x1, y1, x2, y2 in input pixels, score, class). */
-async function infer(tf: Tf, model: Model, img: { width: number; height: number; data: Uint8Array }): Promise<Detection[]> {
+async function infer(tf: Tf, model: Model, img: RgbImage): Promise<Detection[]> {
   const out = tf.tidy(() => {
-    const pixels = tf.tensor4d(Float32Array.from(img.data), [1, img.height, img.width, 3]);
-    const input = tf.image.resizeBilinear(pixels, [MODEL_INPUT, MODEL_INPUT]);
+    const input = tf.tensor4d(resizeToInput(img), [1, MODEL_INPUT, MODEL_INPUT, 3]);
     return model.execute(input, 'tower_0/detections') as import('@tensorflow/tfjs-core').Tensor;
   });
   const rows = ((await out.array()) as number[][][])[0] ?? [];
@@ -104,6 +103,47 @@ async function infer(tf: Tf, model: Model, img: { width: number; height: number;
     });
   }
   return found;
+}
+
+/**
+ * The model's input, 512×512 RGB as floats: one buffer a process, reused by every run (runs are
+ * one at a time, and TensorFlow.js copies a new tensor's values into the WebAssembly heap when it
+ * is made). Each frame used to allocate a float copy of the whole picture (3.7 MB for 640×480)
+ * and resize it inside the WebAssembly heap; that garbage, freed late and fragmented, kept the
+ * process about 30 MB larger than the model needs (docs/detector.md, "Memory").
+ */
+let inputBuffer: Float32Array | undefined;
+
+/**
+ * Bilinear resize to the model's input, as tf.image.resizeBilinear computes it by default
+ * (alignCorners and halfPixelCenters off: a target pixel t samples the source at t × in/out),
+ * so the detections are those of the resize it replaces.
+ */
+export function resizeToInput(img: RgbImage): Float32Array {
+  const n = MODEL_INPUT;
+  const out = (inputBuffer ??= new Float32Array(n * n * 3));
+  const { width: w, height: h, data } = img;
+  const [ry, rx] = [h / n, w / n];
+  for (let y = 0; y < n; y++) {
+    const sy = y * ry;
+    const y0 = Math.floor(sy);
+    const y1 = Math.min(h - 1, Math.ceil(sy));
+    const dy = sy - y0;
+    for (let x = 0; x < n; x++) {
+      const sx = x * rx;
+      const x0 = Math.floor(sx);
+      const x1 = Math.min(w - 1, Math.ceil(sx));
+      const dx = sx - x0;
+      const [tl, tr, bl, br] = [(y0 * w + x0) * 3, (y0 * w + x1) * 3, (y1 * w + x0) * 3, (y1 * w + x1) * 3];
+      const o = (y * n + x) * 3;
+      for (let c = 0; c < 3; c++) {
+        const top = data[tl + c]! + (data[tr + c]! - data[tl + c]!) * dx;
+        const bottom = data[bl + c]! + (data[br + c]! - data[bl + c]!) * dx;
+        out[o + c] = top + (bottom - top) * dy;
+      }
+    }
+  }
+  return out;
 }
 
 /** Best first; a box of the same label overlapping a better one is the same object. */

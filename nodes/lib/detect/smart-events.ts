@@ -13,6 +13,12 @@
  * stays correct: a stop that comes while its start is held releases the start first.
  * The cost is that a start reaches the cloud up to `holdMs` late (its timestamp is
  * still the moment motion began).
+ *
+ * After the start went out, the event may still change: a person seen later (after the
+ * hold) or a zone first touched later. Then the start is sent AGAIN, same event id and
+ * timestamp, with the new type, detection or zones, and a new thumbnail: as a VBC01 start
+ * for an existing event, the cloud updates the event and may alert for it then (an alert
+ * for "people only" or "only in the driveway" that the first start did not satisfy).
  */
 import type { ActivityPayload } from '../types';
 import { best, keep } from './filter';
@@ -38,10 +44,13 @@ export interface SmartOptions {
 
 type Seen = { detection: Detection; jpeg: Buffer; timeMs: number };
 type Held = { eventId: string; payload: SmartActivityPayload; startMs: number; picture?: Buffer; timer: NodeJS.Timeout };
+/** the start sent for the event in progress, as it was last sent */
+type Sent = { eventId: string; payload: SmartActivityPayload; startMs: number };
 
 export class SmartEvents {
   private seen?: Seen;
   private held?: Held;
+  private sent?: Sent;
 
   constructor(
     private readonly opts: SmartOptions,
@@ -57,7 +66,21 @@ export class SmartEvents {
     }
     const h = this.held;
     if (h && top.label === SMART_LABEL && timeMs >= h.startMs - this.opts.lookbackMs) this.release();
+    else if (!h && top.label === SMART_LABEL) this.upgrade(timeMs);
     return top;
+  }
+
+  /** The event in progress touched more zones: a held start takes them, a sent one goes again with them and `picture`. */
+  zones(eventId: string, zones: string[], picture?: Buffer): void {
+    if (this.held?.eventId === eventId) {
+      this.held.payload = { ...this.held.payload, zones };
+      return;
+    }
+    const s = this.sent;
+    if (s?.eventId !== eventId) return;
+    s.payload = { ...s.payload, zones };
+    this.sink.activity('start', s.payload);
+    if (picture) this.sink.thumbnail(eventId, picture);
   }
 
   /** Motion started: sent now when a person was already seen, else held for at most holdMs. */
@@ -73,6 +96,7 @@ export class SmartEvents {
   stop(payload: ActivityPayload): void {
     if (this.held?.eventId === payload.eventId) this.release();
     this.seen = undefined;
+    this.sent = undefined;
     this.sink.activity('stop', payload);
   }
 
@@ -80,6 +104,7 @@ export class SmartEvents {
     if (this.held) clearTimeout(this.held.timer);
     this.held = undefined;
     this.seen = undefined;
+    this.sent = undefined;
   }
 
   /** The best detection that belongs to an event started at startMs. */
@@ -98,8 +123,19 @@ export class SmartEvents {
       ? { ...h.payload, ...(s.detection.label === SMART_LABEL ? { activityType: 'MOTION_SMART' } : {}), detection: s.detection }
       : h.payload;
     this.sink.activity('start', payload);
+    this.sent = { eventId: h.eventId, payload, startMs: h.startMs };
     const picture = s ? this.boxed(s) : h.picture;
     if (picture) this.sink.thumbnail(h.eventId, picture);
+  }
+
+  /** A person seen after the start went out as MOTION: the start again, now MOTION_SMART, with the boxed picture. */
+  private upgrade(timeMs: number): void {
+    const sent = this.sent;
+    const s = sent && this.current(sent.startMs);
+    if (!sent || !s || sent.payload.activityType === 'MOTION_SMART' || timeMs < sent.startMs - this.opts.lookbackMs) return;
+    sent.payload = { ...sent.payload, activityType: 'MOTION_SMART', detection: s.detection };
+    this.sink.activity('start', sent.payload);
+    this.sink.thumbnail(sent.eventId, this.boxed(s));
   }
 
   private boxed(s: Seen): Buffer {

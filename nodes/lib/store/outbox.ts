@@ -356,7 +356,8 @@ export class AlertOutbox {
 
     if (state === 'merged' && image) {
       await db.run(
-        `UPDATE alerts_outbox SET image = ? WHERE owner = ? AND target = ? AND device_id = ? AND event_id = ? AND item = 'alert'`,
+        `UPDATE alerts_outbox SET image = ? WHERE owner = ? AND target = ? AND device_id = ? AND event_id = ? AND item = 'alert'
+           AND state = 'pending'`,
         [image, this.owner, d.target, d.deviceId, d.eventId!],
       );
     }
@@ -395,8 +396,10 @@ export class AlertOutbox {
 
   private alertRow(db: Connection, target: string, deviceId: string, eventId: string): Promise<RawRow | undefined> {
     return db.get<RawRow>(
+      // An event may have two alert rows (one held back, then its update sent: Alert.update):
+      // its pictures and clip go with the newest one that was not held back.
       `SELECT ${COLUMNS} FROM alerts_outbox WHERE owner = ? AND target = ? AND device_id = ? AND event_id = ? AND item = 'alert'
-         ORDER BY id LIMIT 1`,
+         ORDER BY state = 'suppressed', id DESC LIMIT 1`,
       [this.owner, target, deviceId, eventId],
     );
   }

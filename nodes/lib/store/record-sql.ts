@@ -69,6 +69,11 @@ const STATUS_EVENTS: Omit<TableRows, 'rows'> = {
   tail: ' ON CONFLICT DO NOTHING',
 };
 
+// An event's zone lists only grow (a start sent again with a zone touched later, a stop with
+// every zone; each in the order the zones were drawn): the longer list is the later one.
+const LONGER_ZONES = `CASE WHEN excluded.zones IS NULL THEN zones WHEN zones IS NULL OR length(excluded.zones) > length(zones)
+    THEN excluded.zones ELSE zones END`;
+
 // A stop can arrive before its start (out-of-order delivery or a lost start):
 // both statements are upserts, and whichever comes second computes the duration.
 // An event is the camera's: two cameras may send the same event id (issue 13).
@@ -83,7 +88,7 @@ const ACTIVITY_STARTS: Omit<TableRows, 'rows'> = {
     camera_name = COALESCE(excluded.camera_name, camera_name),
     confidence = COALESCE(excluded.confidence, confidence),
     region = COALESCE(excluded.region, region),
-    zones = COALESCE(zones, excluded.zones),
+    zones = ${LONGER_ZONES},
     detection_label = COALESCE(excluded.detection_label, detection_label),
     detection_score = COALESCE(excluded.detection_score, detection_score),
     detection_box = COALESCE(excluded.detection_box, detection_box),

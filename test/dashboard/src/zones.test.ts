@@ -109,6 +109,12 @@ describe('the masks-and-zones editor', { skip }, () => {
     assert.match((await editor.locator('.zone-status').textContent()) ?? '', /this polygon: a zone needs a name/);
 
     await editor.getByLabel('Name').fill('driveway');
+    // its own settings (issue 20): a sensitivity out of range is named before anything is sent
+    await editor.getByLabel('Sensitivity').fill('2');
+    await editor.getByLabel('Minimum motion (s)').fill('2');
+    await editor.getByRole('button', { name: 'Close polygon' }).click();
+    assert.match((await editor.locator('.zone-status').textContent()) ?? '', /this polygon: sensitivity must be a number from 0 .* to 1/);
+    await editor.getByLabel('Sensitivity').fill('0.8');
     await editor.getByRole('button', { name: 'Close polygon' }).click();
     await editor.getByLabel('Kind').selectOption('mask');
     for (const [x, y] of [
@@ -123,7 +129,10 @@ describe('the masks-and-zones editor', { skip }, () => {
       2,
       `both drawn over the picture: ${await editor.locator('.zone-status').textContent()}`,
     );
-    assert.match((await editor.locator('.zone-list').textContent()) ?? '', /zone "driveway" \(4 corners\).*mask \(3 corners\)/);
+    assert.match(
+      (await editor.locator('.zone-list').textContent()) ?? '',
+      /zone "driveway" \(4 corners, sensitivity 0.8, motion for 2 s\).*mask \(3 corners\)/,
+    );
 
     await editor.getByRole('button', { name: 'Save masks and zones' }).click();
     await editor.locator('.zone-status[data-state="ok"]').waitFor();
@@ -131,6 +140,8 @@ describe('the masks-and-zones editor', { skip }, () => {
     const [zone, mask] = sent.payload.zones!;
     assert.equal(zone?.kind, 'zone');
     assert.equal(zone?.name, 'driveway');
+    assert.equal(zone?.sensitivity, 0.8);
+    assert.equal(zone?.minMotionSeconds, 2);
     assert.equal(mask?.kind, 'mask');
     // Where the user clicked, in percent of the picture (a pixel of rounding either way).
     const near = (got: number[][] | undefined, want: number[][]) =>

@@ -152,6 +152,21 @@ describe('mqtt-processor: activity pairing and redelivery', () => {
     assert.equal(p.counters.duplicates, 1);
   });
 
+  it('takes a start sent again with something new as an update of its event (issue 20): stored, alerted as update', () => {
+    const { p } = make();
+    p.handleDevice(topics.start(), json({ ...activity('evt_3', 1705329045), zones: [] }));
+    const again = p.handleDevice(topics.start(), json({ ...activity('evt_3', 1705329045), zones: ['driveway'] }));
+    assert.equal(again.duplicate, undefined);
+    assert.deepEqual((again.record as ActivityRecord).zones, ['driveway']);
+    assert.equal(again.alerts.length, 1);
+    assert.deepEqual((again.alerts[0] as Alert).zones, ['driveway']);
+    assert.equal((again.alerts[0] as Alert).update, true);
+    const redelivered = p.handleDevice(topics.start(), json({ ...activity('evt_3', 1705329045), zones: ['driveway'] }));
+    assert.equal(redelivered.duplicate, true, 'the same update again is a redelivery');
+    const first = p.handleDevice(topics.start(), json(activity('evt_4', 1705329045)));
+    assert.equal((first.alerts[0] as Alert).update, undefined, "an event's first start is no update");
+  });
+
   it('drops a redelivered heartbeat but keeps identical ones that carry no timestamp', () => {
     const { p } = make();
     assert.equal(p.handleDevice(topics.status(), json(heartbeat(10))).record !== undefined, true);

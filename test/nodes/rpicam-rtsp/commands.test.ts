@@ -5,9 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { analyserCommand, publishUrl, redact, redactText, relayCommand, sourceCommand } from '../../../nodes/rpicam-rtsp/commands';
+import { CenterNetDetector } from '../../../nodes/lib/detect/centernet';
+import { keep } from '../../../nodes/lib/detect/filter';
+import { analyserCommand, publishUrl, redact, redactText, relayCommand, SCENE, sourceCommand } from '../../../nodes/rpicam-rtsp/commands';
+import { MotionDetector } from '../../../nodes/rpicam-rtsp/motion';
 import { findKeyFrame, greyFrames, H264Fanout } from '../../../nodes/rpicam-rtsp/pipes';
 import { parseProgressBlock, ProgressParser, type FfmpegProgress } from '../../../nodes/rpicam-rtsp/progress';
 import type { StreamConfig } from '../../../nodes/rpicam-rtsp/types';
@@ -235,5 +239,42 @@ describe('grey frames', () => {
       [1, 2, 3, 4, 2, 2],
       [5, 6, 7, 8, 2, 2],
     ]);
+  });
+});
+
+describe("the scene source: the demo's street where a person appears (issue 20)", { skip: skipWithoutFfmpeg }, () => {
+  // 14 s of the scene as the camera makes it (without -re: as fast as ffmpeg goes), 1280×720
+  const scene = (): Buffer => {
+    const c = sourceCommand({ ...cfg, source: 'scene', sceneDir: join(__dirname, '../../../nodes/rpicam-rtsp/scene') });
+    const args = c.args.filter((a) => a !== '-re');
+    args.splice(args.lastIndexOf('-f'), 0, '-t', '14');
+    const run = spawnSync(c.command, args, { maxBuffer: 1 << 26 });
+    assert.equal(run.status, 0, run.stderr.toString());
+    return run.stdout;
+  };
+  const decode = (h264: Buffer, filter: string, format: string[]): Buffer =>
+    spawnSync('ffmpeg', ['-v', 'error', '-f', 'h264', '-framerate', '15', '-i', 'pipe:0', '-vf', filter, ...format, '-'], {
+      input: h264,
+      maxBuffer: 1 << 26,
+    }).stdout;
+
+  it('raises one motion event when the person appears, which the detector finds a person in; the empty street has none', async () => {
+    const h264 = scene();
+    const grey = decode(h264, 'fps=5,scale=64:48', ['-f', 'rawvideo', '-pix_fmt', 'gray']);
+    const motion = new MotionDetector({});
+    const starts: number[] = [];
+    for (let i = 0; (i + 1) * 64 * 48 <= grey.length; i++) {
+      const e = motion.push({ width: 64, height: 48, data: grey.subarray(i * 64 * 48, (i + 1) * 64 * 48), timeMs: i * 200 });
+      if (e?.type === 'start') starts.push(e.atMs);
+    }
+    assert.equal(starts.length, 1, `one event: ${starts.join(', ')}`);
+    assert.ok(starts[0]! >= SCENE.visitAtSeconds * 1000 && starts[0]! < (SCENE.visitAtSeconds + 2) * 1000, `at the visit: ${starts[0]} ms`);
+
+    const picture = (atSeconds: number) => decode(h264, `select=eq(n\\,${atSeconds * 15}),scale=640:-2`, ['-frames:v', '1', '-f', 'mjpeg']);
+    const detector = new CenterNetDetector();
+    const filter = { threshold: 0.4, minBoxPercent: 5, labels: ['person'] };
+    const visit = keep((await detector.detect(picture(SCENE.visitAtSeconds + 2))).detections, filter);
+    assert.ok((visit[0]?.box.h ?? 0) > 50, `a person, most of the picture tall: ${JSON.stringify(visit)}`);
+    assert.deepEqual(keep((await detector.detect(picture(5))).detections, filter), [], 'nobody on the empty street');
   });
 });

@@ -304,3 +304,75 @@ describe('MotionDetector with masks and zones', () => {
     );
   });
 });
+
+describe('MotionDetector: a zone with its own sensitivity and minimum duration (issue 20)', () => {
+  const leftHalf: ZonePolygon['points'] = [
+    [0, 0],
+    [55, 0],
+    [55, 100],
+    [0, 100],
+  ];
+  /** the scene with a 10×10 patch walking the left half, `delta` grey levels brighter than what it covers, from frame 20 to `until` */
+  const faint = (i: number, rand: () => number, delta: number, until: number): GreyFrame => {
+    const f = scene(i, rand);
+    if (i < 20 || i >= until) return f;
+    const x0 = 4 + Math.floor((i - 20) / 2);
+    for (let y = 18; y < 28; y++) for (let x = x0; x < x0 + 10; x++) f.data[y * W + x] = Math.min(255, f.data[y * W + x]! + delta);
+    return f;
+  };
+  const summary = (events: MotionEvent[]) => events.map((e) => [e.type, e.zones]);
+
+  it('a sensitive zone sees a faint change the camera does not, and an insensitive one ignores what the camera would see', () => {
+    const faintRun = (zones: ZonePolygon[], sensitivity: number) =>
+      summary(
+        run(
+          new MotionDetector({ sensitivity, zones }),
+          sequence(100, (i) => faint(i, noise(21), 20, 50)),
+        ),
+      );
+    assert.deepEqual(faintRun([{ kind: 'zone', name: 'driveway', points: leftHalf }], 0.2), [], 'the camera alone at 0.2 misses it');
+    assert.deepEqual(faintRun([{ kind: 'zone', name: 'driveway', points: leftHalf, sensitivity: 0.9 }], 0.2), [
+      ['start', ['driveway']],
+      ['stop', ['driveway']],
+    ]);
+    assert.deepEqual(faintRun([{ kind: 'zone', name: 'hedge', points: leftHalf }], 0.9).length, 2, 'the camera alone at 0.9 sees it');
+    assert.deepEqual(faintRun([{ kind: 'zone', name: 'hedge', points: leftHalf, sensitivity: 0.1 }], 0.9), []);
+  });
+
+  it('a zone is named only once motion inside it lasted its minimum, and later than the start it comes as a zones event', () => {
+    const zones: ZonePolygon[] = [{ kind: 'zone', name: 'driveway', points: leftHalf, minMotionSeconds: 3 }];
+    const short = run(
+      new MotionDetector({ zones }),
+      sequence(100, (i) => faint(i, noise(22), 120, 35)),
+    );
+    assert.deepEqual(summary(short), [
+      ['start', []],
+      ['stop', []],
+    ]);
+    const long = run(
+      new MotionDetector({ zones }),
+      sequence(140, (i) => faint(i, noise(23), 120, 65)),
+    );
+    assert.deepEqual(summary(long), [
+      ['start', []],
+      ['zones', ['driveway']],
+      ['stop', ['driveway']],
+    ]);
+    const [start, grew] = long;
+    assert.ok(start?.type === 'start' && grew?.type === 'zones');
+    assert.equal(grew.startedMs, start.atMs);
+    assert.ok(grew.atMs >= at(20) + 3000, 'after three seconds of motion in the zone');
+  });
+
+  it('a zone with a shorter minimum than the camera starts the event sooner', () => {
+    const zones: ZonePolygon[] = [{ kind: 'zone', name: 'door', points: leftHalf, minMotionSeconds: 0.3 }];
+    const events = run(
+      new MotionDetector({ minDurationMs: 2000, zones }),
+      sequence(100, (i) => faint(i, noise(24), 120, 50)),
+    );
+    const start = events[0];
+    assert.ok(start?.type === 'start', JSON.stringify(events));
+    assert.deepEqual(start.zones, ['door']);
+    assert.ok(start.atMs < at(20) + 2000, `started ${start.atMs - at(20)} ms after the motion, before the camera's 2 s`);
+  });
+});

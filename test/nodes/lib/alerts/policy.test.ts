@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AlertPolicy, parseClock, parseModes, type PolicyOptions } from '../../../../nodes/lib/alerts/policy';
 import type { Alert } from '../../../../nodes/lib/types';
+import { parseLabelRule } from '../../../../nodes/lib/alerts/label-rule';
 
 /** 12:00 UTC on a winter Monday */
 const NOON = Date.UTC(2024, 0, 15, 12, 0);
@@ -183,5 +184,42 @@ describe('parseClock and parseModes', () => {
     assert.throws(make({ modes: ['AWAY' as never] }), /unknown camera mode "AWAY"/);
     assert.throws(make({ cooldownMs: -1 }), /cooldown must be/);
     assert.throws(make({ quietAction: 'mute' as never }), /quiet-hours action/);
+  });
+});
+
+describe('AlertPolicy: an event alerted later than its start (Alert.update, issue 20)', () => {
+  const person = { label: 'person', score: 0.7, box: { x: 10, y: 10, w: 10, h: 40 } };
+
+  it('sends an update that now reaches a required zone, when the zone rule alone held the start back; once', () => {
+    const { policy } = setup({ zones: ['driveway'] });
+    assert.equal(policy.decide(alert({ eventId: 'evt-1', zones: ['garden'] })).action, 'suppress');
+    assert.deepEqual(policy.decide(alert({ eventId: 'evt-1', zones: ['garden'], update: true })).action, 'suppress', 'still not there');
+    assert.deepEqual(policy.decide(alert({ eventId: 'evt-1', zones: ['garden', 'driveway'], update: true })), SEND);
+    assert.deepEqual(
+      policy.decide(alert({ eventId: 'evt-1', zones: ['garden', 'driveway', 'porch'], update: true })),
+      suppressed('duplicate of event evt-1'),
+    );
+  });
+
+  it('sends an update that gained a required label; an update of a start that was sent, or held back for another reason, is a duplicate', () => {
+    const { policy } = setup({ onlyLabels: parseLabelRule('person') });
+    assert.equal(policy.decide(alert({ eventId: 'evt-1', activityType: 'MOTION' })).action, 'suppress');
+    assert.deepEqual(policy.decide(alert({ eventId: 'evt-1', activityType: 'MOTION_SMART', detection: person, update: true })), SEND);
+
+    const plain = setup();
+    assert.deepEqual(plain.policy.decide(alert({ eventId: 'evt-2' })), SEND);
+    assert.deepEqual(
+      plain.policy.decide(alert({ eventId: 'evt-2', update: true, detection: person })),
+      suppressed('duplicate of event evt-2'),
+    );
+
+    const disarmed = setup({ onlyLabels: parseLabelRule('person') });
+    assert.equal(disarmed.policy.decide(alert({ eventId: 'evt-3', mode: 'PRIVACY' })).action, 'suppress');
+    assert.deepEqual(
+      disarmed.policy.decide(alert({ eventId: 'evt-3', mode: 'ARMED', detection: person, update: true })),
+      suppressed('duplicate of event evt-3'),
+    );
+    // a redelivered first alert is still a duplicate, even when its rule held it back
+    assert.deepEqual(policy.decide(alert({ eventId: 'evt-1', activityType: 'MOTION' })), suppressed('duplicate of event evt-1'));
   });
 });

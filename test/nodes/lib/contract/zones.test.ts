@@ -18,12 +18,13 @@ describe('readZones', () => {
     const zones = [
       { kind: 'mask', points: SQUARE },
       { kind: 'zone', name: 'front door', points: SQUARE, minArea: 2.5 },
+      { kind: 'zone', name: 'driveway', points: SQUARE, sensitivity: 0.8, minMotionSeconds: 0.5 },
     ];
     assert.deepEqual(readZones(zones), zones);
     assert.deepEqual(readZones(JSON.stringify(zones)), zones);
     assert.deepEqual(readZones(''), []);
     assert.deepEqual(readZones(undefined), []);
-    assert.deepEqual(zoneNames(readZones(zones)), ['front door']);
+    assert.deepEqual(zoneNames(readZones(zones)), ['front door', 'driveway']);
   });
 
   it('refuses what cannot work, saying what and where', () => {
@@ -73,6 +74,12 @@ describe('readZones', () => {
       [zone({ minArea: 101 }), /minArea must be a percent, 0–100/],
       [[{ kind: 'mask', points: SQUARE, minArea: 1 }], /minArea is for zones, not masks/],
       [[...zone({}), ...zone({})], /two zones are named "a"/],
+      [zone({ sensitivity: 1.5 }), /polygon 1: sensitivity must be a number from 0 \(only big changes\) to 1 \(the smallest\) \(got 1.5\)/],
+      [zone({ sensitivity: '0.5' }), /sensitivity must be a number from 0/],
+      [zone({ minMotionSeconds: -1 }), /polygon 1: minMotionSeconds must be seconds, 0–60 \(got -1\)/],
+      [zone({ minMotionSeconds: 61 }), /minMotionSeconds must be seconds, 0–60/],
+      [[{ kind: 'mask', points: SQUARE, sensitivity: 0.9 }], /sensitivity is for zones, not masks/],
+      [[{ kind: 'mask', points: SQUARE, minMotionSeconds: 2 }], /minMotionSeconds is for zones, not masks/],
     ];
     for (const [value, reason] of cases) {
       assert.throws(

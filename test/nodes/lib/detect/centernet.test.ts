@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { CenterNetDetector } from '../../../../nodes/lib/detect/centernet';
+import { CenterNetDetector, MODEL_INPUT, resizeToInput } from '../../../../nodes/lib/detect/centernet';
+import { decodeJpeg } from '../../../../nodes/lib/detect/jpeg';
 import { keep } from '../../../../nodes/lib/detect/filter';
 import { DEFAULT_FILTER } from '../../../../nodes/lib/detect/types';
 
@@ -60,5 +61,42 @@ describe('CenterNet person detector (real model, WebAssembly)', { timeout: 300_0
   it('refuses what is not a JPEG with the reason', async () => {
     await assert.rejects(detector.detect(Buffer.from('hello')), /not a JPEG/);
     await assert.rejects(detector.detect(Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3])), /could not be decoded/);
+  });
+
+  it("keeps its memory to the model's needs: frames of any size leave the WebAssembly heap where one frame left it (issue 20)", async () => {
+    const tf = await import('@tensorflow/tfjs-core');
+    const heapMb = () => (tf.engine().backend as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.byteLength / 2 ** 20;
+    await detector.detect(picture('person-plaza-3.jpg'));
+    const afterOne = heapMb();
+    for (const name of ['person-astronaut.jpg', 'person-football.jpg', 'empty-home.jpg', 'person-plaza-20.jpg'])
+      await detector.detect(picture(name));
+    assert.equal(heapMb(), afterOne, 'no growth with other sizes');
+    // the weights (16 MB) and one 512×512 run's activations: the picture is resized before it enters
+    // the heap (79 MB when a float copy of it was resized inside, per picture size)
+    assert.ok(afterOne <= 70, `${afterOne} MB`);
+  });
+});
+
+describe('resizeToInput', () => {
+  it('resizes as tf.image.resizeBilinear does, into one buffer reused by every run', async () => {
+    const tf = await import('@tensorflow/tfjs-core');
+    await import('@tensorflow/tfjs-backend-cpu');
+    await tf.setBackend('cpu');
+    try {
+      const img = decodeJpeg(picture('person-plaza-3.jpg'));
+      const ours = resizeToInput(img);
+      const theirs = tf.tidy(() =>
+        tf.image
+          .resizeBilinear(tf.tensor4d(Float32Array.from(img.data), [1, img.height, img.width, 3]), [MODEL_INPUT, MODEL_INPUT])
+          .dataSync(),
+      );
+      assert.equal(ours.length, theirs.length);
+      let worst = 0;
+      for (let i = 0; i < ours.length; i++) worst = Math.max(worst, Math.abs(ours[i]! - theirs[i]!));
+      assert.ok(worst < 1e-3, `largest difference ${worst}`);
+      assert.equal(resizeToInput(decodeJpeg(picture('person-astronaut.jpg'))), ours, 'the same buffer');
+    } finally {
+      await tf.setBackend('wasm');
+    }
   });
 });

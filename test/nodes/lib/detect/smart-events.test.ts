@@ -116,4 +116,45 @@ describe('SmartEvents', () => {
       mock.timers.reset();
     }
   });
+
+  it('a person seen after the hold: the start goes again, same id and time, as MOTION_SMART with the boxed thumbnail, once', () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const { smart, sent } = setup();
+      smart.start('evt_1', start(), 1_000_000, Buffer.from('plain'));
+      mock.timers.tick(3000);
+      assert.deepEqual(sent[0], { kind: 'start', payload: start() });
+      smart.observe(PICTURE, 1_005_000, result(person));
+      assert.deepEqual(sent[2], { kind: 'start', payload: { ...start(), activityType: 'MOTION_SMART', detection: person } });
+      assert.equal(sent[3]!.kind, 'thumbnail');
+      assert.notDeepEqual(sent[3]!.jpeg, Buffer.from('plain'));
+      smart.observe(PICTURE, 1_005_500, result(person));
+      assert.equal(sent.length, 4, 'a second sighting sends nothing more');
+      smart.close();
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  it('zones touched after the start: a held start takes them, a sent one goes again with them and the picture now', () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const { smart, sent } = setup();
+      smart.start('evt_1', start(), 1_000_000);
+      smart.zones('evt_1', ['garden']);
+      mock.timers.tick(3000);
+      assert.deepEqual(sent, [{ kind: 'start', payload: { ...start(), zones: ['garden'] } }]);
+      smart.zones('evt_1', ['garden', 'driveway'], Buffer.from('now'));
+      assert.deepEqual(sent.slice(1), [
+        { kind: 'start', payload: { ...start(), zones: ['garden', 'driveway'] } },
+        { kind: 'thumbnail', eventId: 'evt_1', jpeg: Buffer.from('now') },
+      ]);
+      smart.stop({ eventId: 'evt_1', timestamp: 1010 });
+      smart.zones('evt_1', ['garden', 'driveway', 'door']);
+      assert.equal(sent.length, 4, 'an ended event is not sent again');
+      smart.close();
+    } finally {
+      mock.timers.reset();
+    }
+  });
 });
