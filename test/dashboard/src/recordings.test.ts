@@ -31,7 +31,9 @@ import { waitFor } from '../../support/wait';
 const dataDir = tempDir('picam-recordings-page-');
 const SECRET = 'credential-secret-for-tests'; // cloudRoleEnv's PICAM_CREDENTIAL_SECRET
 const EVENT = 'evt-clip-1';
-// Noon today, local time (the browser's zone is this process's): the day view shows today.
+// Noon today, local time (the browser's zone is this process's): the day view shows today. Before
+// noon that is in the future, so the runtime takes device times up to a day ahead (by default it
+// replaces one more than 5 min ahead with the receive time, and the event would miss its clip).
 const noon = (() => {
   const d = new Date();
   d.setHours(12, 0, 0, 0);
@@ -131,7 +133,7 @@ describe('recordings in the dashboard', { skip: skipWithoutChromium || skipWitho
       },
     });
     const ports = { http: await freePort(), mqtt: await freePort(), ws: await freePort() };
-    runtime = await startRuntime(settingsFor(cloudRoleEnv(dataDir, ports, { PICAM_ROLE: 'cloud' })));
+    runtime = await startRuntime(settingsFor(cloudRoleEnv(dataDir, ports, { PICAM_ROLE: 'cloud', PICAM_CLOCK_FUTURE_SECONDS: '86400' })));
     // Where the recorder node mounts its router while it runs: behind the API guard, on httpNode.
     const RED = (await import('node-red')).default as unknown as { httpNode: Parameters<FakeRecorder['mountAhead']>[0] };
     recorder.mountAhead(RED.httpNode);
