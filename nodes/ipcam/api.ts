@@ -189,8 +189,9 @@ export function ipcamRouter(o: ApiOptions): Router {
       const e = camera(req, res);
       if (!e) return;
       if (e.fromFlow) return fail(res, 409, `camera "${e.spec.id}" is defined in the flow; remove it in the editor`);
-      await o.storage?.remove(e.spec.id);
+      // Stopped first, without a last word, then its rows go: nothing it sends can bring them back.
       await o.cameras.remove(e.spec.id, true);
+      await o.storage?.remove(e.spec.id);
       o.removed?.(e.spec.id);
       return res.status(204).end();
     }),

@@ -101,12 +101,15 @@ export class CameraSet {
     await this.live?.sync(spec);
   }
 
-  /** Stops the camera; `forget` also removes its live-video path (not on a redeploy: the next start applies it again). */
+  /**
+   * Stops the camera; `forget` (it is deleted) also removes its live-video path (not on a redeploy:
+   * the next start applies it again) and stops it without a last word (IpCamera.close).
+   */
   async remove(id: string, forget = false): Promise<boolean> {
     const e = this.entries.get(id);
     if (!e) return false;
     this.entries.delete(id);
-    await Promise.all([e.camera.close(), e.relay?.close()]);
+    await Promise.all([e.camera.close(forget), e.relay?.close()]);
     add(this.retired, e.camera.counters);
     if (forget) await this.live?.remove(id);
     return true;

@@ -123,6 +123,8 @@ export class IpCamera {
   private readonly topics: DeviceTopics;
   private generation = 0;
   private closed = false;
+  /** closed because the camera is deleted: nothing more is sent */
+  private silent = false;
   private readonly merge: MotionMerge;
   private onvifEvents?: OnvifEvents;
   private counts = { reconnects: 0, failedChecks: 0 };
@@ -273,8 +275,14 @@ export class IpCamera {
     return this.camera?.snapshot(requestId);
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops for good. `removed`: the camera is being deleted, so it says nothing more, not even the
+   * end of a motion event in progress: a record committed after the deletion would bring its
+   * registry row (and its Home Assistant device) back.
+   */
+  async close(removed = false): Promise<void> {
     this.closed = true;
+    this.silent = removed;
     clearInterval(this.heartbeatTimer);
     await this.stop();
   }
@@ -409,7 +417,7 @@ export class IpCamera {
   }
 
   private emit(msg: DeviceMessage): void {
-    this.events.message(msg);
+    if (!this.silent) this.events.message(msg);
   }
 }
 
