@@ -2,6 +2,7 @@ import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { transform } from 'sucrase';
 import { defineConfig, type Options } from 'tsup';
 import { buildDashboard } from './dashboard/build';
+import { buildEditorResources } from './nodes/lib/editor/build';
 import { fillEditorDefaults } from './nodes/lib/settings';
 
 // Node-RED 4.1 loads nodes with require(): CommonJS, one file per node, the
@@ -64,6 +65,8 @@ export default defineConfig({
   onSuccess: async () => {
     // The dashboard is browser code: bundled on its own, after clean has emptied dist/.
     await buildDashboard(process.cwd());
+    // The editor script the alert nodes share, served by Node-RED from the package's resources/.
+    await buildEditorResources(process.cwd());
     // Node-RED lists a module's examples/ under Import → Examples: the same flows.
     // Only the flows: every .json there is listed as an example, and flows.meta.json is not one.
     cpSync('flows', 'examples', {

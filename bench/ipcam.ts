@@ -4,9 +4,11 @@
  * the ipcam pipeline (IpCamera → the shared Camera: ffmpeg copying the stream,
  * ffmpeg decoding it for MJPEG at 5 fps and motion at 5 fps).
  *   - time from adding a camera (check included) to its first MJPEG frame;
- *   - CPU per camera of the pull (copy, the "relay") and of the analyser;
+ *   - CPU per camera of the pull (copy) and of the analyser;
+ *   - CPU per camera of the live relay a Pi runs for a camera on its LAN while someone watches
+ *     (live-relay.ts: the main stream copied to an RTSP server, here ffmpeg listening as MediaMTX would);
  *   - time from a camera coming back (its server restarted) to frames again.
- * Targets (2-core machine): analyser ≤ 3 % of a core per camera at 5 fps, pull ≤ 1 %,
+ * Targets (2-core machine): analyser ≤ 3 % of a core per camera at 5 fps, pull and relay ≤ 1 %,
  * first frame ≤ 3 s. Runs alone: `node --import tsx bench/ipcam.ts`.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -14,19 +16,24 @@ import { cpus, totalmem } from 'node:os';
 import { ffmpegInstalled } from '../nodes/lib/child-process';
 import { cpuSeconds, sleep, until } from './proc';
 import { IpCamera, type IpCameraConfig } from '../nodes/ipcam/ip-camera';
+import { LiveRelay } from '../nodes/ipcam/live-relay';
+import { freePort } from '../test/support/ports';
 import { RtspCamera, skipWithoutGstRtsp } from '../test/support/rtsp-camera';
+import { RtspReceiver } from '../test/support/rtsp-receiver';
+import { tempDir } from '../test/support/tmp';
 
 const CAMERAS = Number(process.env.BENCH_IPCAMS ?? 4);
 const MEASURE_S = Number(process.env.BENCH_IPCAM_S ?? 10);
-/** This process's ffmpeg children, by role: the pull reads the ffconcat script, the analyser writes image2pipe. */
-function ffmpegs(): { pull: number[]; analyser: number[] } {
+/** This process's ffmpeg children, by role: the pull and the relay read the ffconcat script (the relay publishes over RTSP), the analyser writes image2pipe. */
+function ffmpegs(): { pull: number[]; analyser: number[]; relay: number[] } {
   const rows = spawnSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' }).stdout.split('\n');
-  const out = { pull: [] as number[], analyser: [] as number[] };
+  const out = { pull: [] as number[], analyser: [] as number[], relay: [] as number[] };
   for (const r of rows) {
     const [pid, ppid, ...args] = r.trim().split(/\s+/);
     if (Number(ppid) !== process.pid || !args[0]?.includes('ffmpeg')) continue;
     const line = args.join(' ');
     if (line.includes('image2pipe')) out.analyser.push(Number(pid));
+    else if (line.includes('concat') && line.includes('-f rtsp')) out.relay.push(Number(pid));
     else if (line.includes('concat')) out.pull.push(Number(pid));
   }
   return out;
@@ -106,6 +113,7 @@ async function main(): Promise<void> {
     const used = (list: number[]) => list.reduce((sum, p) => sum + cpuSeconds(p) - (before.get(p) ?? 0), 0);
     const pullPct = (100 * used(pids.pull)) / MEASURE_S / CAMERAS;
     const analyserPct = (100 * used(pids.analyser)) / MEASURE_S / CAMERAS;
+    const relayPct = await relayCpu(servers);
 
     // One camera goes away and comes back: time from its server listening again to frames again.
     const c0 = cams[0]!;
@@ -128,11 +136,42 @@ async function main(): Promise<void> {
     );
     console.log(`| pull (RTSP copy) CPU per camera | ${pullPct.toFixed(1)} % of a core | ≤ 1 % |`);
     console.log(`| analyser CPU per camera | ${analyserPct.toFixed(1)} % of a core | ≤ 3 % |`);
+    console.log(`| live relay (Pi → RTSP server, copy) CPU per camera | ${relayPct.toFixed(1)} % of a core | ≤ 1 % |`);
     console.log(`| camera back → frames back (backoff base 250 ms) | ${recoveryMs} ms | — |`);
   } finally {
     await Promise.all(cams.map((c) => c.close()));
     for (const r of readers) r.kill('SIGKILL');
     await Promise.all(servers.map((s) => s.stop()));
+  }
+}
+
+/** Every camera relayed at once, as a Pi does while someone watches (each to its own receiver): CPU per relay. */
+async function relayCpu(servers: RtspCamera[]): Promise<number> {
+  const receivers: RtspReceiver[] = [];
+  const relays: LiveRelay[] = [];
+  try {
+    for (const [i, s] of servers.entries()) {
+      const receiver = new RtspReceiver({ port: await freePort(), path: `pi-1.bench-${i}`, dir: tempDir('bench-relay-') });
+      receiver.start();
+      await receiver.waitListening();
+      receivers.push(receiver);
+      const input = { url: s.url('main'), username: s.user, password: s.password, transport: 'tcp' as const };
+      const relay = new LiveRelay(
+        { input, target: { url: receiver.url }, ffmpegPath: 'ffmpeg', backoff: { baseMs: 250, maxMs: 2000 } },
+        { state: () => undefined },
+      );
+      relay.request(600);
+      relays.push(relay);
+    }
+    await Promise.all(receivers.map((r) => r.waitForFrames(10, 30_000)));
+    const pids = ffmpegs().relay;
+    const before = new Map(pids.map((p) => [p, cpuSeconds(p)]));
+    await sleep(MEASURE_S * 1000);
+    const used = pids.reduce((sum, p) => sum + cpuSeconds(p) - (before.get(p) ?? 0), 0);
+    return (100 * used) / MEASURE_S / servers.length;
+  } finally {
+    await Promise.all(relays.map((r) => r.close()));
+    await Promise.all(receivers.map((r) => r.stop()));
   }
 }
 

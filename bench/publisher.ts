@@ -109,7 +109,9 @@ async function main() {
       mode = { kind: 'idle' };
       process.send!({ sent });
     } else if (m.cmd === 'stop') {
-      void Promise.all(clients.map((c) => c.endAsync())).then(() => process.exit(0));
+      // Forced: the runtime is told to stop at the same moment, and a client still waiting for a
+      // PUBACK from a broker that is gone would wait for ever (the run is drained by now).
+      void Promise.all(clients.map((c) => c.endAsync(true))).then(() => process.exit(0));
     }
   });
   process.send!({ ready: true, sent });

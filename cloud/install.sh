@@ -129,8 +129,25 @@ if [ "$MOSQUITTO" = 1 ]; then
   put_dir /etc/mosquitto/picam/certs 0750 root:mosquitto
   if put_file /etc/mosquitto/picam/acl 0640 root:mosquitto <"$SCRIPT_DIR/mosquitto/acl"; then MOSQUITTO_CHANGED=1; fi
   if put_file /etc/mosquitto/picam/acl-cameras 0640 root:mosquitto <"$SCRIPT_DIR/mosquitto/acl-cameras"; then MOSQUITTO_CHANGED=1; fi
+  if put_file /etc/mosquitto/picam/acl-cameras-per-camera 0640 root:mosquitto <"$SCRIPT_DIR/mosquitto/acl-cameras-per-camera"; then MOSQUITTO_CHANGED=1; fi
+  # The camera listener follows PICAM_CERT_MODE in the env file (mosquitto.conf explains both
+  # modes): per-camera switches it exactly as that file's comment says.
+  CERT_MODE=$(sed -n "s/^PICAM_CERT_MODE=[\"']\{0,1\}\([A-Za-z-]*\).*/\1/p" "$ROOT$ENV_FILE" 2>/dev/null | tail -n 1 | tr '[:upper:]' '[:lower:]')
+  case "$CERT_MODE" in
+    '' | shared) CERT_MODE=shared ;;
+    per-camera) ;;
+    *) die "PICAM_CERT_MODE in $ENV_FILE must be shared or per-camera (got \"$CERT_MODE\")" ;;
+  esac
+  note mode "camera certificates: $CERT_MODE"
+  mosquitto_conf() {
+    if [ "$CERT_MODE" = per-camera ]; then
+      sed -e 's|^acl_file /etc/mosquitto/picam/acl-cameras$|#&|' -e 's|^#per-camera ||' "$SCRIPT_DIR/mosquitto/mosquitto.conf"
+    else
+      cat "$SCRIPT_DIR/mosquitto/mosquitto.conf"
+    fi
+  }
   # Debian's /etc/mosquitto/mosquitto.conf includes conf.d and sets persistence itself.
-  if put_file /etc/mosquitto/conf.d/picam-guardian.conf 0644 root:root <"$SCRIPT_DIR/mosquitto/mosquitto.conf"; then MOSQUITTO_CHANGED=1; fi
+  if mosquitto_conf | put_file /etc/mosquitto/conf.d/picam-guardian.conf 0644 root:root; then MOSQUITTO_CHANGED=1; fi
   # One descriptor per device: Debian's unit leaves systemd's soft limit of 1,024.
   put_dir /etc/systemd/system/mosquitto.service.d 0755 root:root
   if put_file /etc/systemd/system/mosquitto.service.d/picam-guardian.conf 0644 root:root <"$SCRIPT_DIR/mosquitto/systemd-limits.conf"; then
@@ -156,6 +173,18 @@ if [ "$MOSQUITTO" = 1 ]; then
   else
     note missing "broker certificates in $CERTS (picam-guardian certs, then run this again)"
   fi
+  # Per-camera certificates: the CRL the gateway writes when a camera is removed. Copied now, and
+  # again by picam-guardian-crl.path whenever the gateway writes it (Mosquitto then reloads).
+  if [ "$CERT_MODE" = per-camera ]; then
+    if [ -f "$ROOT$CERTS/cameras.crl" ]; then
+      if put_file /etc/mosquitto/picam/certs/cameras.crl 0644 root:mosquitto <"$ROOT$CERTS/cameras.crl"; then MOSQUITTO_CHANGED=1; fi
+    else
+      HAVE_BROKER_CERTS=0
+      note missing "the camera CRL $CERTS/cameras.crl (picam-guardian certs writes it, then run this again)"
+    fi
+  fi
+  install_unit "$SCRIPT_DIR/systemd/picam-guardian-crl.service"
+  install_unit "$SCRIPT_DIR/systemd/picam-guardian-crl.path"
   if [ "$MOSQUITTO_CHANGED" = 1 ]; then
     # Without its certificates Mosquitto would not start at all: restart only with them.
     if [ "$HAVE_BROKER_CERTS" = 1 ]; then run systemctl restart mosquitto; else note waiting "Mosquitto restarts once the certificates are there"; fi
@@ -226,6 +255,11 @@ say "Services"
 if [ "$UNITS_CHANGED" = 1 ]; then run systemctl daemon-reload; fi
 enable_unit "$UNIT"
 enable_unit picam-guardian-backup.timer
+# Per-camera certificates with Mosquitto: a removed camera's CRL reaches Mosquitto at once.
+if [ "$MOSQUITTO" = 1 ] && [ "${CERT_MODE:-shared}" = per-camera ]; then
+  enable_unit picam-guardian-crl.path
+  run systemctl start picam-guardian-crl.path
+fi
 read -r -a missing_vars <<<"$(missing_settings "$ENV_FILE" PICAM_ADMIN_USER PICAM_ADMIN_PASSWORD_HASH PICAM_API_USER PICAM_API_PASSWORD_HASH PICAM_CREDENTIAL_SECRET MQTT_USERNAME MQTT_PASSWORD)"
 if [ ${#missing_vars[@]} -eq 0 ]; then
   if [ "$UNITS_CHANGED" = 1 ] || [ "$PACKAGE_CHANGED" = 1 ]; then run systemctl restart "$UNIT"; else run systemctl start "$UNIT"; fi

@@ -6,6 +6,8 @@
  *   root-certs/mqttCA.crt   -> /root/certs/mqttCA.crt   our CA (broker and config server trust)
  *   root-certs/mqtt.pem     -> /root/certs/mqtt.pem     shared client certificate, then its key
  *   root-certs/mqtt.key     -> /root/certs/mqtt.key     shared client key
+ *                           (with --camera ID: that camera's own certificate and key, issued by
+ *                           our CA as the gateway issues them in per-camera mode)
  *   append-ca.crt           appended to /cali/certs/mqttCA.crt (after the VeriSign CA already there)
  *                           and to /etc/ssl/certs/ca-bundle.trust.crt (curl's trust for HTTPS)
  *   set-config-server.sql   run on /cali/master_ctrl.db: serverConf.configSrvHost = "<address>:<port>"
@@ -22,6 +24,8 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CERT_FILE_NAMES } from '../../nodes/lib/cert-files';
+import { CameraCertificateAuthority } from '../../nodes/lib/camera-certs/authority';
+import { vbc01IdProblem } from '../../nodes/lib/vbc01';
 import { DEFAULT_DIR, sanKind } from './certs';
 
 export interface ProvisionOptions {
@@ -31,6 +35,11 @@ export interface ProvisionOptions {
   port: number;
   certDir: string;
   outDir: string;
+  /**
+   * Per-camera certificates (PICAM_CERT_MODE=per-camera): the camera whose own certificate goes
+   * into mqtt.pem/mqtt.key instead of the shared one (issued now, or the one it already has).
+   */
+  cameraId?: string;
 }
 
 export interface ProvisionResult {
@@ -66,11 +75,15 @@ export async function provisionCamera(o: ProvisionOptions): Promise<ProvisionRes
       throw new Error(`${path} does not exist: run picam-guardian certs --dir ${certDir} --config-host ${o.host} first`);
     return readFile(path, 'utf8');
   };
-  const [ca, clientCert, clientKey] = await Promise.all([
-    read(CERT_FILE_NAMES.caCert),
-    read(CERT_FILE_NAMES.clientCert),
-    read(CERT_FILE_NAMES.clientKey),
-  ]);
+  if (o.cameraId !== undefined) {
+    const problem = vbc01IdProblem(o.cameraId);
+    if (problem) throw new Error(`--camera: ${problem}`);
+  }
+  const ca = await read(CERT_FILE_NAMES.caCert);
+  const [clientCert, clientKey] =
+    o.cameraId === undefined
+      ? await Promise.all([read(CERT_FILE_NAMES.clientCert), read(CERT_FILE_NAMES.clientKey)])
+      : await new CameraCertificateAuthority(certDir).bundle(o.cameraId).then((b) => [b.certificatePem, b.privateKey] as const);
   const warnings: string[] = [];
   const configCert = join(certDir, CERT_FILE_NAMES.configServerCert);
   if (existsSync(configCert)) {
@@ -88,7 +101,7 @@ export async function provisionCamera(o: ProvisionOptions): Promise<ProvisionRes
     ['append-ca.crt', pem(ca), 0o644],
     ['set-config-server.sql', configServerSql(o.host, o.port), 0o644],
   ];
-  const steps = provisionSteps(o.host, o.port, out);
+  const steps = provisionSteps(o.host, o.port, out, o.cameraId);
   files.push(['STEPS.txt', `${steps.join('\n')}\n`, 0o644]);
   for (const [name, data, mode] of files) {
     await writeFile(join(out, name), data, { mode });
@@ -97,7 +110,8 @@ export async function provisionCamera(o: ProvisionOptions): Promise<ProvisionRes
   return { files: files.map(([name]) => join(out, name)), steps, warnings };
 }
 
-export function provisionSteps(host: string, port: number, out: string): string[] {
+export function provisionSteps(host: string, port: number, out: string, cameraId?: string): string[] {
+  const pair = cameraId ? `camera ${cameraId}'s own client certificate (per-camera mode)` : 'the shared client certificate';
   const cam = '<camera IP>';
   return [
     `Provisioning a VBC01 camera for the config server at ${host}:${port} (files in ${out})`,
@@ -121,7 +135,7 @@ export function provisionSteps(host: string, port: number, out: string): string[
     `  curl -sS --user root -T cali-mqttCA.crt ftp://${cam}/cali/certs/mqttCA.crt`,
     `  curl -sS --user root -T ca-bundle.trust.crt ftp://${cam}/etc/ssl/certs/ca-bundle.trust.crt`,
     '',
-    '4. The broker trust and the shared client certificate:',
+    `4. The broker trust and ${pair}:`,
     `  curl -sS --user root -T root-certs/mqttCA.crt ftp://${cam}/root/certs/mqttCA.crt`,
     `  curl -sS --user root -T root-certs/mqtt.pem ftp://${cam}/root/certs/mqtt.pem`,
     `  curl -sS --user root -T root-certs/mqtt.key ftp://${cam}/root/certs/mqtt.key`,
@@ -129,14 +143,14 @@ export function provisionSteps(host: string, port: number, out: string): string[
     '5. Register the camera (its id: 32 upper-case hex digits) or open enrolment, then reboot it:',
     '  curl -u api:PASSWORD -H \'content-type: application/json\' -d \'{"cameraId":"<CAMERA ID>"}\' https://<dashboard>/api/gateway/register',
     '  Allow 1-2 minutes. The runtime log then shows GET /hivecam/<id> and GET /hivecam/cert/<id> → 200,',
-    '  and the camera connects to the broker on 8883 with the shared certificate.',
+    `  and the camera connects to the broker on 8883 with ${pair}.`,
     '',
     `Check from a machine with the CA: curl --tlsv1.2 --tls-max 1.2 --cacert root-certs/mqttCA.crt https://${host}:${port}/health`,
     "Our CA's private key is not among these files and must never go to a camera.",
   ];
 }
 
-export const PROVISION_USAGE = `usage: picam-guardian camera provision <server address> [--port 80] [--dir CERTS] [--out DIR]
+export const PROVISION_USAGE = `usage: picam-guardian camera provision <server address> [--port 80] [--dir CERTS] [--out DIR] [--camera ID]
 
 Writes the files to copy to a VBC01 camera (our CA, the shared client
 certificate and key, the SQL that sets its configSrvHost) and prints the
@@ -145,7 +159,11 @@ exact steps. The address is what the camera dials: this server's LAN IP
 
   --port N    the config server's port (default 80, what cameras expect)
   --dir DIR   the certificates (default $PICAM_CERT_DIR, else ${DEFAULT_DIR})
-  --out DIR   where the files go (default camera-provision-<address>)`;
+  --out DIR   where the files go (default camera-provision-<address>)
+  --camera ID per-camera certificates (PICAM_CERT_MODE=per-camera): that camera's own
+              certificate and key instead of the shared pair, issued by our CA as the
+              gateway issues them (run as the runtime's user, e.g. sudo -u picam, so
+              the runtime can still read what this writes)`;
 
 export async function cameraCli(argv: string[], log: (line: string) => void): Promise<number> {
   try {
@@ -156,6 +174,7 @@ export async function cameraCli(argv: string[], log: (line: string) => void): Pr
         port: { type: 'string', default: '80' },
         dir: { type: 'string', default: process.env.PICAM_CERT_DIR || DEFAULT_DIR },
         out: { type: 'string' },
+        camera: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -171,6 +190,7 @@ export async function cameraCli(argv: string[], log: (line: string) => void): Pr
       port: Number(values.port),
       certDir: values.dir,
       outDir: values.out ?? `camera-provision-${host}`,
+      cameraId: values.camera,
     });
     for (const w of r.warnings) log(`warning: ${w}`);
     for (const f of r.files) log(`wrote ${f}`);

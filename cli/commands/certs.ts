@@ -16,16 +16,18 @@
  *
  * Keys are written 0600, certificates 0644, a directory we create 0700.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CERT_FILE_NAMES as FILE_NAMES, type CertFile } from '../../nodes/lib/cert-files';
 import { CAMERA_CLIENT_CN } from '../../nodes/lib/vbc01';
+import { runOpenssl } from '../../nodes/lib/openssl';
+import { writeFileAtomic } from '../../nodes/lib/atomic-file';
+import { CameraCertificateAuthority } from '../../nodes/lib/camera-certs/authority';
 
 export type { CertFile };
 
@@ -58,6 +60,11 @@ export interface MakeCertificatesResult {
   /** Absolute paths that already existed and were left alone. */
   kept: string[];
   files: Record<CertFile, string>;
+  /**
+   * The camera CRL (cameras.crl), signed by the CA: written when missing or when the CA is new,
+   * so Mosquitto's `crlfile` exists before per-camera mode ever revoked anything.
+   */
+  crl: string;
 }
 
 export const DEFAULT_DAYS = 3650;
@@ -73,28 +80,7 @@ export function sanKind(host: string): 'IP' | 'DNS' {
   throw new Error(`not a DNS name or IP address: ${JSON.stringify(host)}`);
 }
 
-function run(openssl: string, args: string[]): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    let child;
-    try {
-      child = spawn(openssl, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (err) {
-      reject(err as Error); // spawn() throws only Errors (bad arguments)
-      return;
-    }
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e: NodeJS.ErrnoException) =>
-      reject(e.code === 'ENOENT' ? new Error(`${openssl} not found: install OpenSSL (Debian: sudo apt install openssl)`) : e),
-    );
-    child.on('close', (code) => {
-      if (code === 0) resolvePromise(Buffer.concat(out).toString('utf8'));
-      else reject(new Error(`openssl ${args[0]} failed (exit ${code}): ${Buffer.concat(err).toString('utf8').trim()}`));
-    });
-  });
-}
+const run = (openssl: string, args: string[]): Promise<string> => runOpenssl(openssl, args);
 
 function altLines(hosts: string[]): string[] {
   const alt = { DNS: 0, IP: 0 };
@@ -152,13 +138,7 @@ function serial(): string {
   return '0x' + b.toString('hex');
 }
 
-/** Writes next to the target and renames, so a reader never sees a half-written file. */
-async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  await writeFile(tmp, data, { mode, flag: 'wx' });
-  await chmod(tmp, mode);
-  await rename(tmp, path);
-}
+const writeAtomic = writeFileAtomic;
 
 export async function makeCertificates(opts: MakeCertificatesOptions): Promise<MakeCertificatesResult> {
   const openssl = opts.openssl ?? 'openssl';
@@ -266,7 +246,9 @@ export async function makeCertificates(opts: MakeCertificatesOptions): Promise<M
   } finally {
     await rm(work, { recursive: true, force: true });
   }
-  return { created, kept, files };
+  const authority = new CameraCertificateAuthority(dir, { openssl });
+  const crl = makeCa ? await authority.refreshCrl() : await authority.ensureCrl();
+  return { created, kept, files, crl };
 }
 
 export const CERTS_USAGE = `usage: picam-guardian certs [--dir DIR] [--host NAME]... [--config-host NAME]... [--days N] [--bits N] [--force | --renew]
@@ -374,6 +356,8 @@ export async function certsCli(argv: string[], log: (line: string) => void): Pro
     log(`    certificatePem <- ${r.files.clientCert}`);
     log(`    privateKey     <- ${r.files.clientKey}`);
     log(`  Files to copy to a camera: picam-guardian camera provision <server LAN IP> --dir ${values.dir}`);
+    log(`  Per-camera certificates (PICAM_CERT_MODE=per-camera): the gateway issues them from this CA; Mosquitto's`);
+    log(`    crlfile is ${r.crl} (copied to /etc/mosquitto/picam/certs/ by cloud/install.sh).`);
     log(`  Keep ${r.files.caKey} private (mode 0600); never copy it to the broker's or cameras' config.`);
     if (values.force) log('  A new CA was created: restart Mosquitto and have every camera fetch its certificates again.');
     else if (r.created.length > 0 && !r.created.includes(r.files.caCert))

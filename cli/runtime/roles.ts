@@ -14,7 +14,7 @@ import { parseBrokerMode } from '../flows/broker-choice';
 import { parseAuthConfig, type AuthConfig } from './mediamtx-auth';
 import { dashboardConfig, type DashboardConfig } from '../../dashboard/server/dashboard-config';
 import { OUTBOX_DEFAULTS } from '../../nodes/mqtt-outbox/settings';
-import { envSetting, SETTINGS } from '../../nodes/lib/settings';
+import { CAMERA_CERT_MODE, envSetting, parseCameraCertMode, SETTINGS } from '../../nodes/lib/settings';
 import { DEFAULT_TRUSTED_PROXIES, parseTrustedProxies, type TrustedProxies } from '../../nodes/lib/client-address';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../flows/package-root';
@@ -29,6 +29,9 @@ export const DEV_ONLY_NODE_MODULES = ['node-red-contrib-aedes', 'node-red-node-s
 
 export type Role = 'demo' | 'cloud' | 'pi';
 export const ROLES: readonly Role[] = ['demo', 'cloud', 'pi'];
+
+/** UDP ports of the VBC01 live view's WebRTC media on a server (PICAM_LIVE_ICE_PORTS): the firewall files open them. */
+export const LIVE_ICE_PORTS = '5100-5199';
 
 type Env = Record<string, string | undefined>;
 
@@ -193,6 +196,13 @@ export function settingsFor(env: Env): RoleSettings {
   flowEnv.PICAM_GATEWAY_BROKER_HOST = env.PICAM_GATEWAY_BROKER_HOST ?? (demo ? '127.0.0.1' : hostname());
   flowEnv.PICAM_GATEWAY_BROKER_PORT = String(port('PICAM_GATEWAY_BROKER_PORT', 8883));
   flowEnv.PICAM_CERT_DIR = env.PICAM_CERT_DIR ?? resolve(dataDir, 'certs');
+  // Shared camera certificate (the real platform's model) or one per camera, issued at enrolment.
+  try {
+    flowEnv[CAMERA_CERT_MODE.env] = parseCameraCertMode(env[CAMERA_CERT_MODE.env]);
+  } catch (err) {
+    problems.push((err as Error).message);
+    flowEnv[CAMERA_CERT_MODE.env] = CAMERA_CERT_MODE.value;
+  }
   flowEnv.PICAM_UPLOAD_DIR = env.PICAM_UPLOAD_DIR ?? resolve(dataDir, 'uploads');
   flowEnv.PICAM_CAMERAS = env.PICAM_CAMERAS ?? '';
   flowEnv.PICAM_UPLOAD_MAX_MB = envSetting(env, 'uploadMaxMB', problems);
@@ -224,6 +234,9 @@ export function settingsFor(env: Env): RoleSettings {
     flowEnv[SETTINGS[name].env] = envSetting(env, name, problems);
   flowEnv.PICAM_LIVE_PUBLIC_ADDRESS = env.PICAM_LIVE_PUBLIC_ADDRESS ?? '';
   flowEnv.PICAM_LIVE_CAMERA_ADDRESS = env.PICAM_LIVE_CAMERA_ADDRESS ?? (demo ? '127.0.0.1' : '');
+  // Browsers' WebRTC media to the bridge: a server's firewall (cloud/firewall/) opens these; the
+  // demo, on one machine, takes any port.
+  flowEnv.PICAM_LIVE_ICE_PORTS = env.PICAM_LIVE_ICE_PORTS ?? (demo ? '' : LIVE_ICE_PORTS);
   // Stream health: off (and the node says so) until a MediaMTX API is named.
   flowEnv.MEDIAMTX_API_URL = env.MEDIAMTX_API_URL ?? '';
   flowEnv.MEDIAMTX_USER = env.MEDIAMTX_USER ?? '';

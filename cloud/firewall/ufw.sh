@@ -53,6 +53,7 @@ ufw_ allow 8554/tcp comment 'MediaMTX RTSP (Pis publish)'
 ufw_ allow 8889/tcp comment 'MediaMTX WebRTC signalling (WHEP)'
 ufw_ allow 8189/udp comment 'MediaMTX WebRTC media'
 ufw_ allow 5000:5050/udp comment 'VBC01 live view: camera RTP/RTCP (PICAM_LIVE_PORT_MIN-MAX)'
+ufw_ allow 5100:5199/udp comment 'VBC01 live view: browsers WebRTC media (PICAM_LIVE_ICE_PORTS)'
 # Not opened, local only: 1883 (MQTT without TLS), 1880 (the runtime behind
 # the proxy), 9997 (MediaMTX API), 9998 (MediaMTX metrics). Incoming traffic
 # is denied by default, so nothing needs to be said for them.

@@ -239,7 +239,8 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
     const matched = matchRoute(method, req.path);
     if (o.config.open) return authorize(req, res, next, DEMO_PRINCIPAL, matched);
     // Public routes (the first-run page's) answer nobody logged in; they check what they need themselves.
-    if (matched?.route.auth === 'public') return next();
+    // So does a signed picture link (a phone's notification loads it without our login): the route checks the signature.
+    if (matched?.route.auth === 'public' || matched?.route.auth === 'signed-link') return next();
     const authorization = req.headers.authorization ?? '';
     const bearer = /^Bearer\s+(\S+)$/i.exec(authorization);
     if (bearer) {

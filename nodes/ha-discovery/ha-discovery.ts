@@ -3,12 +3,13 @@
  * payloads). Off unless switched on (`${PICAM_HA_DISCOVERY}`). Sends each device's discovery
  * (retained) when the broker link comes up, when a device first appears or gains an entity,
  * and again for all when Home Assistant announces itself (`{discovery}/status` = online); an
- * empty retained config removes a device (input `msg.topic` = `device/removed`). The entities
- * read and write the mqtt-api node's topics, which must run beside it.
+ * empty retained config removes a device (input `msg.topic` = `device/removed`, which the ipcam
+ * node sends when a camera is deleted: nodes/lib/device-removed.ts). The entities read and write
+ * the mqtt-api node's topics, which must run beside it.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { apiTopics, DEFAULT_API_PREFIX, DEFAULT_DISCOVERY_PREFIX } from '../lib/contract/mqtt-api';
-import { ANY_DEVICE_ID_PATTERN } from '../lib/hosted-devices';
+import { takeRemoval } from '../lib/device-removed';
 import type { InboundMessage } from '../lib/mqtt/broker-link';
 import { DeviceView, type DeviceFacts } from '../lib/mqtt/device-view';
 import { IntegrationLink } from '../lib/mqtt/integration-link';
@@ -27,9 +28,6 @@ interface HaDiscoveryDef extends NodeDef, BrokerProperties {
   deviceTypes?: string;
   database?: string;
 }
-
-/** The input topic that removes a device from Home Assistant. */
-export const DEVICE_REMOVED_TOPIC = 'device/removed';
 
 type Done = (err?: Error) => void;
 
@@ -75,6 +73,8 @@ export default function register(RED: NodeAPI): void {
     };
     const announce = (device: DeviceFacts) =>
       send(discoveryTopic(discoveryPrefix, device.id), JSON.stringify(discoveryPayload(device, options)));
+    // Device-based discovery: an empty retained config on the device's topic removes the device and all its entities.
+    const withdraw = (id: string) => send(discoveryTopic(discoveryPrefix, id), '');
     const announceAll = () => {
       for (const device of view.all()) announce(device);
     };
@@ -85,15 +85,7 @@ export default function register(RED: NodeAPI): void {
     };
 
     node.on('input', (msg: NodeMessageInFlow, _send: unknown, done: Done) => {
-      if (msg.topic === DEVICE_REMOVED_TOPIC) {
-        const id = (msg.payload as { deviceId?: unknown } | null)?.deviceId ?? msg.payload;
-        if (typeof id !== 'string' || !ANY_DEVICE_ID_PATTERN.test(id)) {
-          return done(new Error(`ha-discovery: ${DEVICE_REMOVED_TOPIC} needs msg.payload.deviceId (a device id)`));
-        }
-        view.remove(id);
-        send(discoveryTopic(discoveryPrefix, id), ''); // HA: an empty retained config removes the device
-        return done();
-      }
+      if (takeRemoval(msg, { node: 'ha-discovery', view, removed: withdraw, done })) return;
       for (const record of storeRecordsOf(msg)) {
         const change = view.apply(record);
         if (change?.capabilities) announce(change.device);
@@ -108,8 +100,12 @@ export default function register(RED: NodeAPI): void {
       name: 'ha-discovery',
       view,
       subscribe: (l) => l.subscribe(`${discoveryPrefix}/status`, onStatus).then(() => undefined),
-      // again after an outage too: an external broker without persistence may have lost them
-      up: () => announceAll(),
+      // again after an outage too: an external broker without persistence may have lost them, and
+      // a removal made while the link was down is said now
+      up: () => {
+        for (const id of view.removedIds()) withdraw(id);
+        announceAll();
+      },
       changed: show,
     });
     status.now('busy', 'waiting for the broker');

@@ -4,7 +4,8 @@
  * (in the node's settings or through the API) or to one that asks while the
  * admin has the enrolment window open, which registers it: the key is the one
  * every camera shares, so handing it to anyone would let anyone log in to the
- * broker as a camera.
+ * broker as a camera. With per-camera certificates the same rule decides who
+ * gets one issued (nodes/lib/camera-certs/authority.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -4,6 +4,8 @@
  * use, prune now, keep a device's snapshot. The answer goes back on the node's
  * second output (an HTTP reply when the command came from an http-in node).
  */
+import type { IssuedCertificate } from '../lib/camera-certs/authority';
+import type { CameraCertMode } from '../lib/settings';
 import type { UploadStore } from '../lib/store/uploads';
 import type { EnrolmentWindow } from './access';
 import { storeSnapshot } from './accept-upload';
@@ -16,6 +18,8 @@ export interface CommandDeps {
   /** camera ids from the node's settings */
   configured: ReadonlySet<string>;
   uploadsRoot: string;
+  /** per-camera certificates: revoked when their camera is removed, listed with the cameras */
+  certificates: { mode: CameraCertMode; revoke(cameraId: string): Promise<string[]>; list(): Promise<IssuedCertificate[]> };
   prune(): Promise<PruneResult | undefined>;
   /** the status line changed (enrolment, counts) */
   changed(): void;
@@ -37,10 +41,21 @@ export async function runCommand(cmd: GatewayCommand, deps: CommandDeps): Promis
       await deps.store().registerCamera(cmd.cameraId, 'admin');
       deps.log(`camera ${cmd.cameraId} registered`);
       return { cameraId: cmd.cameraId, registered: true };
-    case 'unregister':
-      return { cameraId: cmd.cameraId, registered: false, removed: await deps.store().unregisterCamera(cmd.cameraId) };
+    case 'unregister': {
+      // Revoked first: should that fail, the camera stays registered and the admin sees why.
+      const revoked = await deps.certificates.revoke(cmd.cameraId);
+      if (revoked.length) deps.log(`camera ${cmd.cameraId}: certificate ${revoked.join(', ')} revoked`);
+      const removed = await deps.store().unregisterCamera(cmd.cameraId);
+      return { cameraId: cmd.cameraId, registered: false, removed, revokedCertificates: revoked };
+    }
     case 'cameras':
-      return { settings: [...deps.configured], registered: await deps.store().cameras(), enrolmentOpen: deps.enrolment.isOpen() };
+      return {
+        settings: [...deps.configured],
+        registered: await deps.store().cameras(),
+        enrolmentOpen: deps.enrolment.isOpen(),
+        certificateMode: deps.certificates.mode,
+        certificates: await deps.certificates.list(),
+      };
     case 'usage':
       return diskUse(deps.store(), deps.uploadsRoot);
     case 'prune':

@@ -51,7 +51,8 @@ export interface GatewayDeps {
   /** the config answer for one camera (`GET /hivecam/{camera_id}`) */
   config: (cameraId: string) => CameraConfig;
   access: (cameraId: string) => Promise<AccessDecision>;
-  certificates: () => Promise<CertBundle>;
+  /** the keys for this camera: the shared ones, or its own in per-camera mode */
+  certificates: (cameraId: string) => Promise<CertBundle>;
   /** after the keys went out: registers an enrolling camera, counts the request */
   certificateIssued: (cameraId: string, via: string) => Promise<void>;
   upload: (req: IncomingMessage, query: URLSearchParams) => Promise<AcceptedUpload>;
@@ -228,7 +229,7 @@ async function route(req: IncomingMessage, url: { pathname: string; query: URLSe
 
   const decision = await deps.access(cameraId);
   if (!decision.allowed) throw new HttpError(403, decision.reason);
-  const bundle = await deps.certificates();
+  const bundle = await deps.certificates(cameraId);
   await deps.certificateIssued(cameraId, decision.via);
   return { status: 200, body: bundle, note: `${cameraId}, ${decision.via}` };
 }

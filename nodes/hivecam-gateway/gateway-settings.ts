@@ -5,7 +5,7 @@
  */
 import { isAbsolute, join } from 'node:path';
 import { numberSetting } from '../lib/node-config';
-import { DEFAULTS, parseBoolean } from '../lib/settings';
+import { DEFAULTS, parseBoolean, parseCameraCertMode, type CameraCertMode } from '../lib/settings';
 import { DEFAULT_ZIP_LIMITS, type ZipLimits } from '../lib/uploads/safe-zip';
 import { DEFAULT_TIME_SERVER, publicUrl, type ConfigSettings } from './camera-config';
 import { INCOMING_DIR } from './retention';
@@ -25,6 +25,8 @@ export interface HivecamGatewayProps {
   brokerHost: string;
   brokerPort: string | number;
   certDir: string;
+  /** `shared` (default) or `per-camera`, or `${PICAM_CERT_MODE}` resolved */
+  certMode?: string;
   uploadDir: string;
   maxUploadMB: string | number;
   uploadIdleS: string | number;
@@ -35,6 +37,8 @@ export interface HivecamGatewayProps {
 
 export interface GatewaySettings {
   certDir: string;
+  /** what the certificate endpoint hands a camera: the shared certificate or its own */
+  certMode: CameraCertMode;
   uploadsRoot: string;
   /** where bodies are written while they arrive */
   tmpDir: string;
@@ -64,6 +68,7 @@ export function gatewaySettings(def: HivecamGatewayProps, userDir: string): Gate
   const brokerHost = def.brokerHost || '127.0.0.1';
   return {
     certDir,
+    certMode: parseCameraCertMode(def.certMode),
     uploadsRoot,
     tmpDir: join(uploadsRoot, INCOMING_DIR),
     port,

@@ -13,6 +13,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { ffmpegInstalled } from '../lib/child-process';
 import { FailureLimitsByKind } from '../lib/failure-limiter';
 import { trustedProxiesFromSettings } from '../lib/client-address';
+import { credentialSecret } from '../lib/secret-box';
 import type { NodeConstructor } from '../lib/node-config';
 import { StatusReporter, ThrottledWarn } from '../lib/status';
 import { DEVICE_ID_PATTERN, type AlertSnapshot } from '../lib/types';
@@ -21,7 +22,8 @@ import { MEDIA_ROUTES_ROOT } from '../lib/contract/api-routes';
 import type { PicamDatabaseNode } from '../lib/store/database-node';
 import type { EventStore } from '../lib/store/store';
 import type { UploadStore } from '../lib/store/uploads';
-import { decideAccess, EnrolmentWindow, loadCertBundle, parseCameraList } from './access';
+import { CameraCertificateAuthority } from '../lib/camera-certs/authority';
+import { CertificatesMissingError, decideAccess, EnrolmentWindow, loadCertBundle, parseCameraList } from './access';
 import { acceptUpload, type AcceptedUpload } from './accept-upload';
 import { parseCommand, type GatewayCommand } from './control';
 import { acceptEventUpload } from './event-upload';
@@ -69,6 +71,17 @@ export default function register(RED: NodeAPI): void {
     const configured = parseCameraList(def.cameras, (id) => DEVICE_ID_PATTERN.test(id));
     if (configured.invalid.length) node.warn(`ignoring invalid camera ids in the settings: ${configured.invalid.join(', ')}`);
     const enrolment = new EnrolmentWindow();
+    // Always there, whatever the mode: a camera given its own certificate before a switch back
+    // to the shared one still has it revoked when it is removed.
+    const authority = new CameraCertificateAuthority(certDir);
+    const perCamera = settings.certMode === 'per-camera';
+    /** The camera's keys; a CA the runtime cannot use (missing, unreadable) is the admin's to fix: 503, logged. */
+    const certificatesFor = (cameraId: string) =>
+      perCamera
+        ? authority.bundle(cameraId).catch((err: Error) => {
+            throw new CertificatesMissingError(`cannot issue ${cameraId} its certificate: ${err.message}`);
+          })
+        : loadCertBundle(certDir);
     const limiter = new FailureLimitsByKind<GatewayRequestKind>(GATEWAY_FAILURE_LIMITS);
     const db = RED.nodes.getNode(def.database) as PicamDatabaseNode | null;
     let uploads: UploadStore | undefined;
@@ -170,7 +183,7 @@ export default function register(RED: NodeAPI): void {
           registered: await needStore().camera(cameraId),
           windowOpen: enrolment.isOpen(),
         }),
-      certificates: () => loadCertBundle(certDir),
+      certificates: certificatesFor,
       certificateIssued: async (cameraId, via) => {
         const store = needStore();
         if (via !== 'registered') await store.registerCamera(cameraId, via === 'enrolment' ? 'enrolment' : 'admin');
@@ -221,16 +234,29 @@ export default function register(RED: NodeAPI): void {
         server.listen(port, settings.bind, () => {
           const address = server!.address();
           listening = `${https ? 'https' : 'http'} :${typeof address === 'object' && address ? address.port : port}`;
-          node.log(`serving cameras on ${listening}; uploads in ${uploadsRoot}; certificates from ${certDir}`);
+          const certs = perCamera ? `a certificate per camera from the CA in ${certDir}` : `the shared certificate from ${certDir}`;
+          node.log(`serving cameras on ${listening}; uploads in ${uploadsRoot}; ${certs}`);
           show();
         });
       }
       unmount = mountRouter(
         RED,
         MEDIA_ROUTES_ROOT,
-        mediaRouter({ store: () => uploads, usage: () => diskUse(needStore(), uploadsRoot), hlsAvailable: () => hls }),
+        mediaRouter({
+          store: () => uploads,
+          usage: () => diskUse(needStore(), uploadsRoot),
+          hlsAvailable: () => hls,
+          // The signed picture links of Web Push alerts are checked with the key that signed them.
+          linkSecret: credentialSecret(RED.settings as { credentialSecret?: unknown }),
+        }),
       );
       upkeep.start(uploads);
+      // The CRL Mosquitto reads: there before any camera is removed, its dates fresh at every start.
+      if (perCamera)
+        authority.refreshCrl().then(
+          (file) => node.log(`camera certificate revocation list: ${file}`),
+          (err: Error) => node.warn(`per-camera certificates: cannot write the revocation list: ${err.message}`),
+        );
     };
 
     const run = (cmd: GatewayCommand): Promise<unknown> =>
@@ -239,6 +265,7 @@ export default function register(RED: NodeAPI): void {
         enrolment,
         configured: configured.ids,
         uploadsRoot,
+        certificates: { mode: settings.certMode, revoke: (id) => authority.revoke(id), list: () => authority.list() },
         prune: () => upkeep.prune(),
         changed: show,
         snapshotStored: () => {

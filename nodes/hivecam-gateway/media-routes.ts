@@ -8,6 +8,9 @@
  *   GET /api/media/recording/{event_id}                 the recording as uploaded (download, ranges);
  *                                                       a VBC01 recording's segments joined (MPEG-TS)
  *   GET /api/media/usage                                files, bytes and free disk
+ *   GET /api/media/picture?c=&e=&t=&x=&s=               an event's newest thumbnail by a signed link
+ *                                                       (nodes/lib/event-links.ts): no login, so the
+ *                                                       signature is checked here, 403 without a valid one
  *
  * Two cameras may use the same event id: `?camera={camera_id}` names the
  * camera's event; without it an id that several cameras used answers 409.
@@ -28,12 +31,15 @@ import { AmbiguousEvent, type StoredUpload, type UploadStore } from '../lib/stor
 import { SEGMENT_NAME, servedPlaylist } from './hls';
 import type { DiskUse } from './retention';
 import { ANY_DEVICE_ID_PATTERN } from '../lib/hosted-devices';
+import { verifyEventLink } from '../lib/event-links';
 
 export interface MediaDeps {
   store: () => UploadStore | undefined;
   usage: () => Promise<DiskUse>;
   /** whether recordings are turned into HLS here (ffmpeg present) */
   hlsAvailable: () => boolean;
+  /** the runtime's credential secret, which signs picture links; undefined: no picture link opens */
+  linkSecret?: string;
 }
 
 /** One camera's event files, when the request named the camera. */
@@ -80,6 +86,9 @@ function fail(res: Response, status: number, error: string): void {
   res.status(status).json({ error });
 }
 
+/** Where the picture route leaves the event its signed link names, for the thumbnail handler. */
+const SIGNED_EVENT = 'picamSignedEvent';
+
 export function mediaRouter(deps: MediaDeps): Router {
   const router = express.Router();
   router.use((_req, res, next) => {
@@ -90,9 +99,11 @@ export function mediaRouter(deps: MediaDeps): Router {
   // Every route below takes an event id; a bad one never reaches SQL or a path.
   const withStore = (handler: (req: Request, res: Response, store: EventFiles, eventId: string) => Promise<void>) => {
     return (req: Request, res: Response) => {
-      const eventId = String(req.params.eventId ?? '');
+      // A signed picture link names its event in the (checked) signature's fields, not in the path.
+      const signed = res.locals[SIGNED_EVENT] as { eventId: string; cameraId: string } | undefined;
+      const eventId = signed?.eventId ?? String(req.params.eventId ?? '');
       if (!EVENT_ID_PATTERN.test(eventId)) return fail(res, 400, `event id must match ${EVENT_ID_PATTERN.source}`);
-      const camera = req.query.camera;
+      const camera = signed?.cameraId ?? req.query.camera;
       if (camera !== undefined && (typeof camera !== 'string' || !ANY_DEVICE_ID_PATTERN.test(camera))) {
         return fail(res, 400, `camera must match ${ANY_DEVICE_ID_PATTERN.source}`);
       }
@@ -152,17 +163,31 @@ export function mediaRouter(deps: MediaDeps): Router {
     res.end();
   };
 
+  const thumbnail = withStore(async (_req, res, store, eventId) => {
+    const thumb = await store.latest(eventId, 'thumbnail');
+    if (!thumb) return fail(res, 404, `no thumbnail for event ${eventId}`);
+    const head = await headOf(res, thumb.filePath);
+    if (!head) return;
+    const image = imageType(head);
+    if (!image) return fail(res, 415, `the thumbnail of event ${eventId} is ${describeContent(head)}, not ${EXPECTED_IMAGE}: not served`);
+    await sendStored(res, thumb.filePath, image.contentType);
+  });
+  router.get('/thumbnail/:eventId', thumbnail);
+
+  // Reached without a login (the API guard lets `signed-link` routes through): nothing before the signature's check.
   router.get(
-    '/thumbnail/:eventId',
-    withStore(async (_req, res, store, eventId) => {
-      const thumb = await store.latest(eventId, 'thumbnail');
-      if (!thumb) return fail(res, 404, `no thumbnail for event ${eventId}`);
-      const head = await headOf(res, thumb.filePath);
-      if (!head) return;
-      const image = imageType(head);
-      if (!image) return fail(res, 415, `the thumbnail of event ${eventId} is ${describeContent(head)}, not ${EXPECTED_IMAGE}: not served`);
-      await sendStored(res, thumb.filePath, image.contentType);
-    }),
+    '/picture',
+    (req, res, next) => {
+      // The query holds the signature: keep it out of caches and of any Referer.
+      res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
+      if (!deps.linkSecret) return fail(res, 403, 'this server signs no picture links (it has no credential secret)');
+      const check = verifyEventLink(deps.linkSecret, new URL(req.originalUrl, 'http://link').searchParams, Date.now(), 'picture');
+      if (!check.ok) return fail(res, check.status === 400 ? 400 : 403, `picture link refused: ${check.reason}`);
+      // res.locals, not req.query: Express 5 (Node-RED 5) parses req.query anew on each read.
+      res.locals[SIGNED_EVENT] = { eventId: check.eventId, cameraId: check.cameraId };
+      next();
+    },
+    thumbnail,
   );
 
   router.get(

@@ -8,7 +8,7 @@
  *   POST   {base}/discover        {seconds?} → the ONVIF cameras that answered a WS-Discovery probe on this LAN segment
  *   POST   {base}                 a camera: checked, stored, started → 201; a failed check → 422
  *                                  a login while the runtime has no credential secret → 503 (logins are stored sealed)
- *   DELETE {base}/:id             stops and forgets it → 204
+ *   DELETE {base}/:id             stops and forgets it (and the device it was) → 204
  *   POST   {base}/:id/mode        {mode} → 200
  *   GET    {base}/:id/mjpeg       the sub stream as MJPEG (one decoder for all viewers)
  *   GET    {base}/:id/snapshot    the latest picture as JPEG
@@ -45,6 +45,8 @@ export interface ApiOptions {
   databasePending?: boolean;
   ffprobePath: string;
   log(text: string): void;
+  /** a camera was deleted (stopped, and gone from the database): the node tells the flow */
+  removed?(id: string): void;
   /** resolves once the stored cameras are loaded or the database's first open failed: requests wait for it */
   ready: Promise<void>;
   /** WS-Discovery (discovery.ts); a test gives one that probes a loopback responder */
@@ -189,6 +191,7 @@ export function ipcamRouter(o: ApiOptions): Router {
       if (e.fromFlow) return fail(res, 409, `camera "${e.spec.id}" is defined in the flow; remove it in the editor`);
       await o.storage?.remove(e.spec.id);
       await o.cameras.remove(e.spec.id, true);
+      o.removed?.(e.spec.id);
       return res.status(204).end();
     }),
   );

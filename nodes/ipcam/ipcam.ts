@@ -3,7 +3,8 @@
  * checked, its sub stream analysed by the same pipeline as the Pi's camera
  * (snapshots, MJPEG, motion events), and reported in the VBC01 topic tree.
  *   output 1: MQTT messages (connection, heartbeat, activity, thumbnails, mode) for mqtt out
- *   output 2: snapshots     output 3: camera states (check results, errors)
+ *   output 2: snapshots     output 3: camera states (check results, errors), and `device/removed`
+ *   when a camera is deleted through the API (for ha-discovery and mqtt-api)
  * Cameras come from the node's properties and, with a database, from the API.
  */
 import type { ZonePolygon } from '../lib/contract/zones';
@@ -39,6 +40,7 @@ import { streamInput, type RelayFactory } from './camera-set';
 import { DEVICE_ID_PATTERN } from '../lib/types';
 import { commandTarget, hostedDeviceId, splitHostedId } from '../lib/hosted-devices';
 import { useDatabase } from '../lib/database-user';
+import { deviceRemovedMessage } from '../lib/device-removed';
 import type { EventStore } from '../lib/store/store';
 import type { IpCameraStore } from '../lib/store/ip-cameras';
 
@@ -248,6 +250,11 @@ export default function register(RED: NodeAPI): void {
             },
             ffprobePath: defaults.ffprobePath,
             log: (t) => node.log(t),
+            removed: (id) => {
+              node.log(`IP camera "${id}" removed`);
+              const deviceId = defaults.host ? hostedDeviceId(defaults.host, id) : id;
+              out(2, deviceRemovedMessage({ deviceId, deviceType: IPCAM_DEVICE_TYPE }) as NodeMessage);
+            },
             ready,
           }),
         );

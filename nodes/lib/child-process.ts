@@ -6,9 +6,14 @@
  * Children are spawned as process-group leaders (`detached`) and signalled as a
  * group, so a wrapper script's own children (a shell around ffmpeg, a fake in
  * the tests) die with it instead of being orphaned. They are not `unref`ed: the
- * host still waits for them and reaps them.
+ * host still waits for them and reaps them. A host that dies without stopping
+ * them (kill -9, the OOM killer) takes them along through the kernel's
+ * parent-death signal (see orphanGuard); their own children are swept by the
+ * service manager (systemd's control group) as before.
  */
 import { spawn, spawnSync, type ChildProcess, type StdioNull, type StdioPipe } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 
 export type StdioEntry = StdioPipe | StdioNull;
@@ -95,12 +100,64 @@ export function describeExit(name: string, info: ExitInfo, stderrTail: readonly 
 
 const groupLeaders = new WeakSet<ChildProcess>();
 
-/** Spawns `command` (no shell) as a process-group leader with stderr collected in a ring. */
+let setprivPath: string | null | undefined;
+
+/**
+ * util-linux's `setpriv` when it can set a parent-death signal (Debian and Raspberry Pi OS ship
+ * it), looked up once. A child leads its own process group, so a runtime killed with SIGKILL
+ * (or the OOM killer) would leave it running: an ffmpeg reading a UDP port never notices its
+ * parent is gone. `setpriv --pdeathsig KILL` asks the kernel to kill it when the runtime dies,
+ * then becomes the command itself (exec: same pid, same group).
+ */
+function orphanGuard(): string | null {
+  if (setprivPath === undefined) {
+    const found = onPath('setpriv');
+    const help = found ? spawnSync(found, ['--help'], { encoding: 'utf8' }) : undefined;
+    setprivPath = found && help?.stdout?.includes('--pdeathsig') ? found : null;
+  }
+  return setprivPath;
+}
+
+/** The executable `command` runs (searched on PATH unless it names a path), or null. */
+function onPath(command: string, env: NodeJS.ProcessEnv = process.env): string | null {
+  const candidates = command.includes('/')
+    ? [command]
+    : (env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((d) => join(d, command));
+  for (const file of candidates) {
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // not there, or not executable: the next one
+    }
+  }
+  return null;
+}
+
+/**
+ * The command line that runs `command` under the orphan guard. setpriv looks the command up on
+ * PATH as spawn would, so its command line stays `ffmpeg …` for ps and the logs. A command that
+ * cannot be found is spawned as it is, so its failure stays the ENOENT error callers report
+ * ("ffmpeg is not installed"), not an exit code of setpriv's.
+ */
+function guarded(command: string, args: readonly string[], env: NodeJS.ProcessEnv): [string, string[]] {
+  const setpriv = orphanGuard();
+  return setpriv && onPath(command, env) ? [setpriv, ['--pdeathsig', 'KILL', '--', command, ...args]] : [command, [...args]];
+}
+
+/**
+ * Spawns `command` (no shell) as a process-group leader with stderr collected in a ring; it is
+ * killed by the kernel if this process dies first (see orphanGuard).
+ */
 export function spawnChild(command: string, args: readonly string[], options: SpawnOptions): Child {
   const stdio = [...options.stdio];
   while (stdio.length < 3) stdio.push('ignore');
   stdio[2] = 'pipe';
-  const child = spawn(command, args, {
+  const [file, argv] = guarded(command, args, options.env ?? process.env);
+  const child = spawn(file, argv, {
     stdio,
     env: options.env ?? process.env,
     detached: true,

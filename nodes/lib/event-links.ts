@@ -7,13 +7,26 @@
  * and the secret box use it) with its own context label, so a link's signature is no use as any
  * other token. The link does not log anyone in: a valid one leads to the dashboard's login and
  * then to that event (dashboard/server/event-links.ts); a tampered or expired one is refused.
+ *
+ * The same signature, under its own label, makes an event's *picture* link
+ * (`/api/media/picture?...`, served by the camera gateway's media router): a phone's notification
+ * loads the picture without the dashboard's login, so that link opens the one picture and nothing
+ * else, and only until it expires. A picture link's signature opens no event link, nor the reverse.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { API_PATHS } from './contract/api-routes';
 import { ANY_DEVICE_ID_PATTERN } from './hosted-devices';
 import { EVENT_ID_PATTERN } from './types';
 
 /** Where the dashboard answers a link (outside /api: it redirects a browser, it is no API). */
 export const EVENT_LINK_PATH = '/dashboard/event';
+
+/** What a signed link opens: the event in the dashboard (after its login), or the event's picture (no login). */
+export type LinkPurpose = 'event' | 'picture';
+
+const LINK_PATHS: Record<LinkPurpose, string> = { event: EVENT_LINK_PATH, picture: API_PATHS.mediaPicture };
+/** Each purpose its own key: a link made for one is refused (403) for the other. */
+const KEY_LABELS: Record<LinkPurpose, string> = { event: 'picam-guardian event link v1', picture: 'picam-guardian event picture v1' };
 
 /** How long a link in an alert works unless the node says otherwise. */
 export const DEFAULT_LINK_DAYS = 7;
@@ -27,38 +40,38 @@ export interface EventRef {
 
 export type LinkCheck = ({ ok: true; expiresMs: number } & EventRef) | { ok: false; status: 400 | 403 | 410; reason: string };
 
-function signature(secret: string, ref: EventRef, expiresMs: number): string {
-  const key = createHmac('sha256', secret).update('picam-guardian event link v1').digest();
+function signature(secret: string, ref: EventRef, expiresMs: number, purpose: LinkPurpose): string {
+  const key = createHmac('sha256', secret).update(KEY_LABELS[purpose]).digest();
   // Newline-separated: no id may hold one (the id patterns), so two different tuples never sign the same text.
   return createHmac('sha256', key).update(`${ref.cameraId}\n${ref.eventId}\n${ref.timeMs}\n${expiresMs}`).digest('base64url');
 }
 
 /** The query string of a link (without `?`), valid until `expiresMs`. */
-export function signEventLink(secret: string, ref: EventRef, expiresMs: number): string {
+export function signEventLink(secret: string, ref: EventRef, expiresMs: number, purpose: LinkPurpose = 'event'): string {
   const q = new URLSearchParams({
     c: ref.cameraId,
     e: ref.eventId,
     t: String(Math.round(ref.timeMs)),
     x: String(Math.round(expiresMs)),
   });
-  q.set('s', signature(secret, { ...ref, timeMs: Math.round(ref.timeMs) }, Math.round(expiresMs)));
+  q.set('s', signature(secret, { ...ref, timeMs: Math.round(ref.timeMs) }, Math.round(expiresMs), purpose));
   return q.toString();
 }
 
 /** The full link under `baseUrl` (the dashboard's public address, e.g. https://cams.example.org). */
-export function eventLinkUrl(baseUrl: string, secret: string, ref: EventRef, expiresMs: number): string {
-  return `${baseUrl.replace(/\/+$/, '')}${EVENT_LINK_PATH}?${signEventLink(secret, ref, expiresMs)}`;
+export function eventLinkUrl(baseUrl: string, secret: string, ref: EventRef, expiresMs: number, purpose: LinkPurpose = 'event'): string {
+  return `${baseUrl.replace(/\/+$/, '')}${LINK_PATHS[purpose]}?${signEventLink(secret, ref, expiresMs, purpose)}`;
 }
 
-/** Checks a link's query: 400 malformed, 403 tampered (or signed with another secret), 410 expired. */
-export function verifyEventLink(secret: string, query: URLSearchParams, nowMs = Date.now()): LinkCheck {
+/** Checks a link's query: 400 malformed, 403 tampered (or signed with another secret, or for the other purpose), 410 expired. */
+export function verifyEventLink(secret: string, query: URLSearchParams, nowMs = Date.now(), purpose: LinkPurpose = 'event'): LinkCheck {
   const [c, e, t, x, s] = ['c', 'e', 't', 'x', 's'].map((k) => query.get(k) ?? '');
   if (!ANY_DEVICE_ID_PATTERN.test(c!) || !EVENT_ID_PATTERN.test(e!))
     return { ok: false, status: 400, reason: 'the link names no valid camera and event' };
   if (!/^\d{1,15}$/.test(t!) || !/^\d{1,15}$/.test(x!)) return { ok: false, status: 400, reason: 'the link has no valid time or expiry' };
   if (!/^[A-Za-z0-9_-]{43}$/.test(s!)) return { ok: false, status: 403, reason: 'the link is not signed' };
   const ref = { cameraId: c!, eventId: e!, timeMs: Number(t) };
-  const expected = Buffer.from(signature(secret, ref, Number(x)));
+  const expected = Buffer.from(signature(secret, ref, Number(x), purpose));
   const given = Buffer.from(s!);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     return { ok: false, status: 403, reason: 'the link was changed or was not made by this server' };
@@ -81,6 +94,7 @@ export function eventLinker(
   linkDays: number,
   secret: string | undefined,
   warn: (m: string) => void,
+  purpose: LinkPurpose = 'event',
 ): ((ref: EventRef) => string) | undefined {
   const base = baseUrl?.trim();
   if (!base) return undefined;
@@ -92,5 +106,5 @@ export function eventLinker(
     warn('the runtime has no credential secret (PICAM_CREDENTIAL_SECRET): alerts go out without event links');
     return undefined;
   }
-  return (ref) => eventLinkUrl(base, secret, ref, Date.now() + linkDays * 86_400_000);
+  return (ref) => eventLinkUrl(base, secret, ref, Date.now() + linkDays * 86_400_000, purpose);
 }

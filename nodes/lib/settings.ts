@@ -258,3 +258,26 @@ export function fillEditorDefaults(html: string, file: string): string {
     return String(SETTINGS[name as SettingName].value);
   });
 }
+
+/**
+ * How VBC01 cameras authenticate to the broker (README "Camera certificates: shared or per
+ * camera"): `shared`, the real platform's one client certificate for every camera, the client id
+ * saying which camera it is; `per-camera`, a certificate our CA issues each camera at enrolment
+ * with its id as the common name, which the brokers take as its identity.
+ */
+export const CAMERA_CERT_MODES = ['shared', 'per-camera'] as const;
+export type CameraCertMode = (typeof CAMERA_CERT_MODES)[number];
+
+export const CAMERA_CERT_MODE = {
+  env: 'PICAM_CERT_MODE',
+  value: 'shared' as CameraCertMode,
+  what: 'how cameras authenticate to the broker: shared or per-camera',
+};
+
+/** The certificate mode from the environment or a node property; empty or absent gives the default. */
+export function parseCameraCertMode(raw: string | undefined): CameraCertMode {
+  const v = (raw ?? '').trim().toLowerCase();
+  if (v === '') return CAMERA_CERT_MODE.value;
+  if ((CAMERA_CERT_MODES as readonly string[]).includes(v)) return v as CameraCertMode;
+  throw new SettingError(`${CAMERA_CERT_MODE.env} must be ${CAMERA_CERT_MODES.join(' or ')} (got "${raw}")`);
+}

@@ -4,11 +4,13 @@
  * on the existing path: output 1 → mqtt-processor (the HTTP API's checks: unknown device 404,
  * refused command 409) → command-sender (queued like an HTTP command, answered once committed)
  * → back to this node's input, which publishes the answer with the request's correlation id.
- * Output 2 asks camera nodes for a picture (snapshot requests).
+ * Output 2 asks camera nodes for a picture (snapshot requests). A `device/removed` message
+ * (nodes/lib/device-removed.ts) clears the device's retained state.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { randomBytes } from 'node:crypto';
-import { apiTopics, DEFAULT_API_PREFIX, type ApiAnswer } from '../lib/contract/mqtt-api';
+import { apiTopics, DEFAULT_API_PREFIX, STATE_TOPICS, type ApiAnswer } from '../lib/contract/mqtt-api';
+import { takeRemoval } from '../lib/device-removed';
 import type { InboundMessage } from '../lib/mqtt/broker-link';
 import { DeviceView } from '../lib/mqtt/device-view';
 import { IntegrationLink } from '../lib/mqtt/integration-link';
@@ -114,8 +116,12 @@ export default function register(RED: NodeAPI): void {
 
     const onRecord = (record: StoreRecord) => {
       view.apply(record);
+      // A record still on its way for a removed device would publish its retained state again.
+      if ('deviceId' in record && record.deviceId && view.isRemoved(record.deviceId)) return;
       publish(stateMessages(record, api));
     };
+    // A removed device's retained state goes too (an empty retained message clears a topic, MQTT 3.3.1.3).
+    const clearState = (id: string) => publish(STATE_TOPICS.map((what) => ({ topic: api.state(id, what), payload: '', retain: true })));
 
     node.on('input', (msg: NodeMessageInFlow, _send: Send, done: Done) => {
       const m = msg as NodeMessageInFlow & { [REPLY_PROPERTY]?: ReplyTo; statusCode?: number; deviceId?: unknown };
@@ -132,6 +138,7 @@ export default function register(RED: NodeAPI): void {
         });
         return done();
       }
+      if (takeRemoval(msg, { node: 'mqtt-api', view, removed: clearState, done })) return;
       const picture = pictureOf(m);
       if (picture) {
         pictureBytes(picture.image).then(
@@ -159,6 +166,7 @@ export default function register(RED: NodeAPI): void {
       },
       // again after an outage too: what was published meanwhile did not go out
       up: () => {
+        for (const id of view.removedIds()) clearState(id);
         for (const device of view.all()) publish(registryState(device, api));
       },
       changed: show,

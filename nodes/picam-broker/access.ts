@@ -23,6 +23,15 @@ import { DEVICE_ID_PATTERN } from '../lib/types';
 export interface Peer {
   transport: 'tcp' | 'ws' | 'tls';
   address: string;
+  /** on the `tls` listener: the client certificate the handshake accepted (its common name and serial) */
+  certificate?: PeerCertificate;
+}
+
+export interface PeerCertificate {
+  /** the subject's common name: a camera id for a per-camera certificate, `camera_client` for the shared one */
+  cn: string;
+  /** hex, as Node prints it */
+  serial: string;
 }
 
 export type ClientRole = 'device' | 'runtime' | 'integration';

@@ -5,7 +5,8 @@
  *   authenticate      refuse a guessing address before its password is looked at,
  *                     the device login, reserved (runtime) client ids; on the cameras'
  *                     mutual-TLS listener the certificate is the login and the
- *                     client id must be a registered camera (camera-login.ts)
+ *                     client id must be a registered camera (camera-login.ts) and,
+ *                     with per-camera certificates, the certificate's own camera
  *   authorizePublish  the per-device rule; device-tree messages into the flow,
  *                     called back only after commit (so PUBACK follows COMMIT)
  *   authorizeSubscribe  the per-device rule (a refused filter gets 0x80)
@@ -23,7 +24,7 @@ import type { FailureLimiter } from '../lib/failure-limiter';
 import type { LocalBroker } from '../lib/mqtt/local-broker';
 import { DeviceRules, filtersOverlap, IntegrationRules, Login, roleOf, topicFilter, type ClientRole, type Peer } from './access';
 import { isRuntimeClientId as isRuntimeId } from '../lib/runtime-identity';
-import { cameraRefusal, type CameraRegistry } from './camera-login';
+import { cameraRefusal, certificateRefusal, type CameraRegistry, type CertificateCheck } from './camera-login';
 import type { DeviceMessage, IngestGate } from './ingest-gate';
 import { ReadThrottle } from './read-throttle';
 import { indexedMemoryPersistence } from './retained-store';
@@ -57,6 +58,8 @@ export interface BrokerOptions {
   events: BrokerEvents;
   /** who may connect with the shared camera certificate (the mutual-TLS listener) */
   cameras?: CameraRegistry;
+  /** per-camera certificates: the certificate names the camera, its client id must match (camera-login.ts) */
+  certificates?: CertificateCheck;
 }
 
 const SYS_PREFIX = '$SYS/';
@@ -176,6 +179,25 @@ export class PicamBroker implements LocalBroker {
     );
   }
 
+  /**
+   * Per-camera certificates: ends the connection of every camera whose certificate is no longer
+   * current (the gateway revoked it when the camera was removed), so a removed camera does not
+   * stay connected until it happens to reconnect. Returns the client ids it ended.
+   */
+  async dropRevoked(): Promise<string[]> {
+    const check = this.opts.certificates;
+    if (!check) return [];
+    const dropped: string[] = [];
+    const clients = Object.values((this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients);
+    for (const client of clients) {
+      const cert = client && this.peers.get(client.conn)?.certificate;
+      if (!client || !cert || (await check(cert.serial, cert.cn)) === 'current') continue;
+      dropped.push(client.id);
+      client.close();
+    }
+    return dropped;
+  }
+
   /** Ends every client connection and the broker; safe to call twice. */
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
@@ -224,25 +246,34 @@ export class PicamBroker implements LocalBroker {
     done(null, true);
   }
 
-  /** The certificate was checked by TLS; the client id must name a registered camera. */
+  /**
+   * The certificate was checked by TLS; the client id must name a registered camera and, with
+   * per-camera certificates, be the camera the certificate was issued to, not revoked.
+   */
   private authenticateCamera(
     client: Client,
     peer: Peer,
     key: string,
     done: (err: AuthenticateError | null, success: boolean | null) => void,
   ): void {
-    const { limiter, events } = this.opts;
-    cameraRefusal(client.id, this.opts.cameras).then(
+    const { limiter, events, certificates } = this.opts;
+    const refused = async (): Promise<{ code: 2 | 5; reason: string } | undefined> => {
+      const byCertificate = certificates && (await certificateRefusal(client.id, peer.certificate, certificates));
+      if (byCertificate) return byCertificate;
+      const reason = await cameraRefusal(client.id, this.opts.cameras);
+      return reason ? { code: 5, reason } : undefined;
+    };
+    refused().then(
       (refusal) => {
         if (refusal) {
           // Ids that are no registered camera are what guessing looks like: counted.
-          events.refused('camera', peer, client.id, limiter.fail(key), refusal);
-          return done(authError(5, refusal), false);
+          events.refused('camera', peer, client.id, limiter.fail(key), refusal.reason);
+          return done(authError(refusal.code, refusal.reason), false);
         }
         this.remember(client, 'device');
         done(null, true);
       },
-      // The registry is unavailable (the database is not open): the camera retries; not its failure.
+      // The registry or the certificate index is unavailable: the camera retries; not its failure.
       (err: Error) => {
         events.refused('camera', peer, client.id, false, `the camera registry failed: ${err.message}`);
         done(authError(3, `server unavailable: ${err.message}`), false);

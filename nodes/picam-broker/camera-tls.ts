@@ -11,11 +11,16 @@ import { CERT_FILE_NAMES } from '../lib/cert-files';
 import { numberSetting } from '../lib/node-config';
 import type { PicamDatabaseNode } from '../picam-database/picam-database';
 import type { UploadStore } from '../lib/store/uploads';
-import { parseCameraIds, type CameraRegistry } from './camera-login';
+import { watch } from 'node:fs';
+import { CAMERA_CRL_FILE, CameraCertificateAuthority } from '../lib/camera-certs/authority';
+import { parseCameraCertMode } from '../lib/settings';
+import { parseCameraIds, type CameraRegistry, type CertificateCheck } from './camera-login';
 
 export interface CameraTlsSettings {
   port: string | number | undefined;
   certDir: string;
+  /** `shared` (default) or `per-camera` (`${PICAM_CERT_MODE}`) */
+  certMode?: string;
   userDir: string;
   cameras: string;
   database: PicamDatabaseNode | null;
@@ -27,6 +32,13 @@ export interface CameraTls {
   port: number;
   files: { ca: Buffer; cert: Buffer; key: Buffer };
   registry: CameraRegistry;
+  /** per-camera mode: checks a certificate against the authority's index; undefined in the shared mode */
+  certificates?: CertificateCheck;
+  /**
+   * per-camera mode: calls `changed` whenever the gateway writes the CRL (it does at every
+   * revocation), so the broker can end a removed camera's connection; returns the stop function.
+   */
+  watchRevocations(changed: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -39,6 +51,14 @@ export function cameraTls(s: CameraTlsSettings, warn: (text: string) => void): C
     return undefined;
   }
   const dir = s.certDir ? (isAbsolute(s.certDir) ? s.certDir : join(s.userDir, s.certDir)) : join(s.userDir, 'certs');
+  let perCamera: boolean;
+  try {
+    perCamera = parseCameraCertMode(s.certMode) === 'per-camera';
+  } catch (err) {
+    // Falling back to the shared mode would let the shared certificate in where the admin meant to stop it.
+    warn(`no camera TLS listener: ${(err as Error).message}`);
+    return undefined;
+  }
   let files: CameraTls['files'];
   try {
     const read = (name: string) => readFileSync(join(dir, name));
@@ -66,10 +86,24 @@ export function cameraTls(s: CameraTlsSettings, warn: (text: string) => void): C
       });
     return !!(await (await store).camera(id));
   };
+  const authority = perCamera ? new CameraCertificateAuthority(dir) : undefined;
   return {
     port,
     files,
     registry,
+    certificates: authority && ((serial, cameraId) => authority.status(serial, cameraId)),
+    watchRevocations: (changed) => {
+      if (!authority) return () => undefined;
+      try {
+        // The folder, not the file: the CRL is replaced by rename, and may not exist yet.
+        const watcher = watch(dir, (_event, name) => name === CAMERA_CRL_FILE && changed());
+        watcher.on('error', (err) => warn(`stopped watching ${dir} for revoked cameras: ${err.message}`));
+        return () => watcher.close();
+      } catch (err) {
+        warn(`cannot watch ${dir} for revoked cameras (a removed camera stays connected until it reconnects): ${(err as Error).message}`);
+        return () => undefined;
+      }
+    },
     close: async () => {
       // also after a failed open: the database counts this user until it releases
       if (acquired && s.database) await s.database.release(s.user);

@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { clientAddress, type TrustedProxies } from '../lib/client-address';
-import type { Peer } from './access';
+import type { Peer, PeerCertificate } from './access';
 import { limitPacketSize, MAX_PACKET_BYTES } from './packet-limit';
 
 export interface ListenOptions {
@@ -53,6 +53,15 @@ function cameraTlsServer(o: CameraTlsOptions, accept: (socket: TLSSocket) => voi
   return server;
 }
 
+/** The client certificate TLS verified: its CN (the camera id in per-camera mode) and serial. */
+function peerCertificate(socket: TLSSocket): PeerCertificate | undefined {
+  const cert = socket.getPeerCertificate();
+  if (!cert || !cert.serialNumber) return undefined;
+  const cn = cert.subject?.CN;
+  // A subject may repeat CN; Node then gives an array, which no certificate of ours has.
+  return { cn: typeof cn === 'string' ? cn : '', serial: cert.serialNumber };
+}
+
 export class Listeners {
   private readonly sockets = new Set<Socket>();
   private closing?: Promise<void>;
@@ -88,7 +97,10 @@ export class Listeners {
       });
     }
     const tls =
-      opts.tls && cameraTlsServer(opts.tls, (socket) => accept(socket, { transport: 'tls', address: socket.remoteAddress ?? '' }));
+      opts.tls &&
+      cameraTlsServer(opts.tls, (socket) =>
+        accept(socket, { transport: 'tls', address: socket.remoteAddress ?? '', certificate: peerCertificate(socket) }),
+      );
     const listeners = new Listeners(tcp, http, wss, tls);
     tcp.on('connection', (s: Socket) => listeners.track(s));
     http?.on('connection', (s: Socket) => listeners.track(s));

@@ -33,6 +33,8 @@ interface PicamBrokerDef extends NodeDef {
   tlsPort: string | number;
   /** ca.crt, broker.crt, broker.key (picam-guardian certs); relative to the user directory */
   certDir: string;
+  /** `shared` (default) or `per-camera`: whether the certificate or the client id says which camera it is */
+  certMode?: string;
   /** camera ids that may connect with the shared certificate, besides those the gateway registered */
   cameras: string;
   /** the picam-database whose gateway registry lists enrolled cameras (optional) */
@@ -82,6 +84,7 @@ export default function register(RED: NodeAPI): void {
     const tlsSettings: CameraTlsSettings = {
       port: def.tlsPort,
       certDir: def.certDir,
+      certMode: def.certMode,
       userDir,
       cameras: def.cameras,
       database: def.database ? (RED.nodes.getNode(def.database) as PicamDatabaseNode | null) : null,
@@ -153,7 +156,16 @@ export default function register(RED: NodeAPI): void {
       limiter: new FailureLimiter(),
       events,
       cameras: camerasTls?.registry,
+      certificates: camerasTls?.certificates,
     });
+    // Per-camera certificates: a camera the gateway removed is disconnected at once, not at its next connection.
+    const stopWatching =
+      camerasTls?.watchRevocations(() => {
+        void broker.dropRevoked().then(
+          (ids) => ids.length && node.warn(`disconnected ${ids.map(quote).join(', ')}: certificate revoked (camera removed)`),
+          (err: Error) => node.warn(`cannot check connected cameras against the revocations: ${err.message}`),
+        );
+      }) ?? (() => undefined);
     // Hold-ups show on the status as they happen, not only when a client comes or goes.
     const ticker = setInterval(() => gate.inFlight + gate.held > 0 && show(), 1000);
     const hideCounters = exposeCounters({
@@ -199,6 +211,7 @@ export default function register(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       clearInterval(ticker);
+      stopWatching();
       unregister();
       hideCounters();
       // The broker first: messages in flight are never acknowledged (devices resend them),

@@ -19,6 +19,8 @@ export interface Vbc01LiveDef extends NodeDef {
   rembStartKbps?: Raw;
   rembFloorKbps?: Raw;
   publicAddress?: string;
+  /** UDP ports for browsers' WebRTC media ("min-max"); empty: any port the system gives */
+  icePorts?: string;
   cameraAddress?: string;
   keepaliveSeconds?: Raw;
   graceSeconds?: Raw;
@@ -70,6 +72,23 @@ function address(name: string, raw: string | undefined): string | undefined {
   return v;
 }
 
+/**
+ * The UDP ports browsers' WebRTC media reaches the bridge on ("5100-5199"): a firewall or NAT
+ * can only let through ports it knows. Empty: any port the system gives (fine on a LAN, or
+ * with no firewall in front). One port per viewer (BUNDLE), per local IPv4 address.
+ */
+export function icePortRange(raw: string | undefined, cameraPorts: [number, number]): [number, number] | undefined {
+  const v = (raw ?? '').trim();
+  if (v === '') return undefined;
+  const m = /^(\d{1,5})\s*-\s*(\d{1,5})$/.exec(v);
+  const [min, max] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+  if (!(min >= 1024 && max <= 65535 && min <= max))
+    throw new Error(`icePorts must be a UDP port range "min-max" within 1024-65535 (got "${v.slice(0, 40)}")`);
+  if (min <= cameraPorts[1] && max >= cameraPorts[0])
+    throw new Error(`icePorts ${min}-${max} overlaps the camera ports ${cameraPorts[0]}-${cameraPorts[1]}: give browsers their own range`);
+  return [min, max];
+}
+
 /** The host's first external IPv4 address, for a server whose addresses nobody configured. */
 export function hostAddress(): string {
   for (const list of Object.values(networkInterfaces()))
@@ -87,12 +106,13 @@ export function liveConfig(def: Vbc01LiveDef, credentials: Vbc01LiveCredentials 
   const rembFloorBps = setting(def, 'liveRembFloorKbps') * 1000;
   if (rembFloorBps > rembStartBps) throw new Error('the REMB floor must not be above the REMB start');
   const publicAddress = address('publicAddress', def.publicAddress);
+  const icePorts = icePortRange(def.icePorts, [portMin, portMax]);
   const cameraAddress = address('cameraAddress', def.cameraAddress) ?? publicAddress ?? hostAddress();
   const login: RtspLogin = { user: credentials.rtspUser, password: credentials.rtspPassword };
   return {
     prefix: (def.prefix || 'prod').replace(/\/+$/, ''),
     rtspSources: parseRtspSources(def.rtspSources, login),
-    bridge: { portMin, portMax, ...(publicAddress && { iceAddress: publicAddress }) },
+    bridge: { portMin, portMax, ...(publicAddress && { iceAddress: publicAddress }), ...(icePorts && { icePortRange: icePorts }) },
     cameraAddress,
     rembStartBps,
     rembFloorBps,

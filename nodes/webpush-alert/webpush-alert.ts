@@ -31,6 +31,7 @@ export default function register(RED: NodeAPI): void {
       node.on('close', mountPushApi(RED, getStore, warn));
       return {
         host: 'subscribed browsers',
+        signedPictures: true,
         useStore: (s) => (store = s.pushSubscriptions(secret ? new SecretBox(secret) : undefined)),
         anyReceiver: async () => (await store!.count()) > 0,
         request: (row, n) => webPushRequests(row, n, store!, subject),

@@ -15,7 +15,10 @@ export interface WebPushPayload {
   body: string;
   /** where a tap leads */
   url?: string;
-  /** the event's picture (behind the dashboard login) */
+  /**
+   * the event's picture: a signed link that expires with the event link (PICAM_PUBLIC_URL and a
+   * credential secret set), which the phone loads without the dashboard's login
+   */
   image?: string;
   /** one notification per event: a later picture or clip replaces it */
   tag: string;

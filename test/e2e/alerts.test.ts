@@ -27,6 +27,10 @@ import { randomUUID } from 'node:crypto';
 /** Free ports, taken in the first hook: fixed ones collided with other tests run at the same time. */
 const PORTS = { http: 0, mqtt: 0, ws: 0, webhook: 0, gateway: 0 };
 let motionEventId = '';
+/** the picture link of the motion alert's Web Push message */
+let pushedPicture = '';
+/** the thumbnail the camera uploaded for that event */
+let uploadedPicture: Buffer | undefined;
 const LOGIN = LOGINS.devices;
 const CHAT = 4242;
 const dir = tempDir('picam-alerts-e2e-');
@@ -114,7 +118,10 @@ describe('cloud runtime: alerts', () => {
       push.requests.map((r) => JSON.parse(browserSub.decrypt(r.body).toString('utf8'))).find((p) => p.tag === eventId),
     );
     assert.match(pushed.title, motion);
-    assert.equal(pushed.image, `http://127.0.0.1:${PORTS.http}/api/media/thumbnail/${eventId}`, 'the picture link');
+    const image = new URL(pushed.image);
+    assert.equal(`${image.origin}${image.pathname}`, `http://127.0.0.1:${PORTS.http}/api/media/picture`, 'a signed picture link');
+    assert.equal(image.searchParams.get('e'), eventId);
+    pushedPicture = pushed.image;
     assert.match(pushed.url, new RegExp(`^http://127\\.0\\.0\\.1:${PORTS.http}/dashboard/event\\?`), 'a tap opens the event');
 
     const db = join(dir, 'picam-guardian.db');
@@ -136,6 +143,7 @@ describe('cloud runtime: alerts', () => {
 
   it("adds the thumbnail the camera uploads to the gateway to that motion alert's message", async () => {
     const picture = testPng(4, 3, 99);
+    uploadedPicture = picture;
     const res = await uploadToGateway(`http://127.0.0.1:${PORTS.gateway}`, CAMERA, motionEventId, [
       { name: 'thumbnail.png', data: picture },
     ]);
@@ -147,6 +155,41 @@ describe('cloud runtime: alerts', () => {
       photo.replyTo === alert.messageId || photo.messageId === alert.messageId,
       'the picture answers (or replaces) the alert it belongs to',
     );
+  });
+
+  it("opens the Web Push message's picture without a login, and only with a valid signature", async () => {
+    assert.ok(pushedPicture && uploadedPicture, 'the tests above ran');
+    // As the phone fetches it: no cookie, no Authorization.
+    const res = await fetch(pushedPicture);
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(uploadedPicture), 'the picture the camera uploaded');
+
+    const changed = (key: string, value: string | undefined) => {
+      const url = new URL(pushedPicture);
+      if (value === undefined) url.searchParams.delete(key);
+      else url.searchParams.set(key, value);
+      return url.toString();
+    };
+    const sig = new URL(pushedPicture).searchParams.get('s')!;
+    const refused = {
+      'another event': changed('e', `${motionEventId}-other`),
+      'a later expiry': changed('x', String(Number(new URL(pushedPicture).searchParams.get('x')) + 86_400_000)),
+      'a changed signature': changed('s', `${sig.slice(0, -2)}${sig.endsWith('AA') ? 'BB' : 'AA'}`),
+      'no signature': changed('s', undefined),
+    };
+    for (const [what, url] of Object.entries(refused)) {
+      const r = await fetch(url);
+      assert.equal(r.status, 403, `${what}: ${await r.text()}`);
+    }
+    // The event link's signature opens no picture: each purpose signs with its own key.
+    const eventLink = new URL(
+      push.requests.map((r) => JSON.parse(browserSub.decrypt(r.body).toString('utf8'))).find((p) => p.tag === motionEventId).url,
+    );
+    const asPicture = new URL(pushedPicture);
+    asPicture.search = eventLink.search;
+    assert.equal((await fetch(asPicture)).status, 403, 'an event link is no picture link');
+    // The API's own thumbnail route still needs the login.
+    assert.equal((await fetch(`http://127.0.0.1:${PORTS.http}/api/media/thumbnail/${motionEventId}`)).status, 401);
   });
 
   it('lists an event whose thumbnail came before its start at once, and alerts once, with the start', async () => {

@@ -28,6 +28,7 @@ import { basename, join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sqlite3 from 'sqlite3';
 import { makeCertificates } from '../../cli/commands/certs';
+import { LIVE_ICE_PORTS } from '../../cli/runtime/roles';
 import { freePort } from '../support/ports';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
@@ -253,6 +254,7 @@ const CLOUD_ONLY = [
   'PICAM_SETTINGS_TTL_SECONDS',
   'PICAM_MODE_TTL_SECONDS',
   'PICAM_PUBLIC_URL', // the dashboard's address in alert links (issue 19)
+  'PICAM_CERT_MODE', // shared or per-camera certificates for VBC01 cameras (issue 23)
 ];
 const CLOUD_ONLY_PREFIXES = [
   'TELEGRAM_',
@@ -603,6 +605,67 @@ describe('the installed Mosquitto layout starts next to Debian’s mosquitto.con
   });
 });
 
+describe('cloud/install.sh with PICAM_CERT_MODE=per-camera', { skip: needs('mosquitto', 'mosquitto') }, () => {
+  const dir = tempDir('picam-mosquitto-per-camera-');
+  const root = join(dir, 'root');
+  let broker: ChildProcess | undefined;
+  let log = '';
+  after(() => broker?.kill('SIGTERM'));
+  const at = (...p: string[]) => join(root, ...p);
+
+  it('switches the camera listener, installs the CRL and its sync units, and the installed Mosquitto starts with them', async () => {
+    install(CLOUD_INSTALL, ['--root', root, '--no-apt', '--no-package']);
+    const envFile = at('etc', 'picam-guardian', 'cloud.env');
+    writeFileSync(envFile, readFileSync(envFile, 'utf8').replace(/^#PICAM_CERT_MODE=shared$/m, 'PICAM_CERT_MODE=per-camera'));
+    await makeCertificates({ dir: at('var', 'lib', 'picam-guardian', 'certs'), brokerHosts: ['127.0.0.1'], bits: 2048 });
+    const out = install(CLOUD_INSTALL, ['--root', root, '--no-apt', '--no-package']);
+    assert.match(out, /mode +camera certificates: per-camera/);
+    const installed = at('etc', 'mosquitto', 'conf.d', 'picam-guardian.conf');
+    const conf = readFileSync(installed, 'utf8');
+    for (const line of [
+      'use_identity_as_username true',
+      'use_username_as_clientid true',
+      'crlfile /etc/mosquitto/picam/certs/cameras.crl',
+      'acl_file /etc/mosquitto/picam/acl-cameras-per-camera',
+      '#acl_file /etc/mosquitto/picam/acl-cameras',
+    ])
+      assert.match(conf, new RegExp(`^${line}$`, 'm'), line);
+    assert.equal(mode(at('etc', 'mosquitto', 'picam', 'certs', 'cameras.crl')), 0o644);
+    assert.equal(
+      readFileSync(at('etc', 'mosquitto', 'picam', 'acl-cameras-per-camera'), 'utf8'),
+      readFileSync(join(REPO, 'cloud', 'mosquitto', 'acl-cameras-per-camera'), 'utf8'),
+    );
+    for (const u of ['picam-guardian-crl.path', 'picam-guardian-crl.service'])
+      assert.equal(readFileSync(at('etc', 'systemd', 'system', u), 'utf8'), readFileSync(join(REPO, 'cloud', 'systemd', u), 'utf8'), u);
+
+    const ports = { local: await freePort(), tls: await freePort(), ws: await freePort() };
+    writeFileSync(
+      installed,
+      conf
+        .replaceAll('/etc/mosquitto/picam', at('etc', 'mosquitto', 'picam'))
+        .replace(/^listener 1883 127\.0\.0\.1$/m, `listener ${ports.local} 127.0.0.1`)
+        .replace(/^listener 8883$/m, `listener ${ports.tls} 127.0.0.1`)
+        .replace(/^listener 9001$/m, `listener ${ports.ws} 127.0.0.1`),
+    );
+    const main = join(dir, 'mosquitto.conf');
+    writeFileSync(main, ['user root', 'log_dest stderr', `include_dir ${at('etc', 'mosquitto', 'conf.d')}`, ''].join('\n'));
+    broker = spawn(which('mosquitto')!, ['-c', main], { stdio: ['ignore', 'ignore', 'pipe'] });
+    broker.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const listening = (port: number) =>
+      new Promise<true | undefined>((resolve) => {
+        const s = connect(port, '127.0.0.1', () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.on('error', () => resolve(undefined));
+      });
+    await waitFor(`Mosquitto on ${ports.tls} (log: ${log})`, () =>
+      broker!.exitCode === null ? listening(ports.tls) : Promise.reject(new Error(log)),
+    );
+    assert.doesNotMatch(log, /Error/);
+  });
+});
+
 describe('firewall rules', () => {
   const nft = readFileSync(join(REPO, 'cloud', 'firewall', 'nftables.conf'), 'utf8');
   const ufwOut = () => ok(sh('bash', [join(REPO, 'cloud', 'firewall', 'ufw.sh'), '--dry-run']), 'ufw.sh --dry-run');
@@ -626,9 +689,12 @@ describe('firewall rules', () => {
       '80/tcp',
       '8080/tcp',
       '5000-5050/udp',
+      '5100-5199/udp',
     ])
       assert.ok(nftPorts.has(p), p);
     for (const p of ['1883/tcp', '1880/tcp', '9997/tcp', '9998/tcp']) assert.ok(!nftPorts.has(p), p);
+    // The live view's browser ports are the cloud role's default.
+    assert.match(nft, new RegExp(`^define LIVE_VIEWER_UDP_PORTS = \\{ ${LIVE_ICE_PORTS} \\}$`, 'm'));
     assert.match(ufwOut(), /^ufw default deny incoming$/m);
   });
 

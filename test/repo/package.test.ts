@@ -65,6 +65,8 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
     assert.match(editor, configNode ? /category: 'config'/ : /category: 'PiCam Guardian'/);
   }
   assert.ok(files.has('examples/cloud.json'), 'the cloud flow is under Import → Examples');
+  // Node-RED serves a module's resources/ at /resources/<name>/: the alert nodes' shared editor rows.
+  assert.ok(files.has('resources/alert-settings.js'), 'the shared editor script is in the package');
 });
 
 it('ships its licence, says where its repository is, and carries no source maps', () => {

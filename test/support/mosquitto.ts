@@ -50,3 +50,12 @@ export function shippedMosquittoConfig(port: number): (passwordFile: string) => 
   return (passwords) =>
     [...globals, `listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwords}`, 'persistence false', ''].join('\n');
 }
+
+/**
+ * The shipped mosquitto.conf switched to per-camera certificates exactly as its comment (and
+ * cloud/install.sh for PICAM_CERT_MODE=per-camera) says: the shared mode's acl_file commented
+ * out, the `#per-camera ` lines switched on.
+ */
+export function perCameraMosquittoConf(shipped: string): string {
+  return shipped.replace(/^acl_file \/etc\/mosquitto\/picam\/acl-cameras$/m, '#$&').replace(/^#per-camera /gm, '');
+}

@@ -114,3 +114,12 @@ export function trackIntervals() {
     },
   };
 }
+
+/**
+ * What the runtime logged since the flow loaded (the helper's spy on Node-RED's log), each entry
+ * as JSON text: also what a node reported while it was being made, before `spy` could attach.
+ */
+export function runtimeLog(): string[] {
+  const log = (helper as unknown as { log(): { args: unknown[][] } }).log();
+  return log.args.map((a) => JSON.stringify(a[0]));
+}

@@ -51,9 +51,10 @@ export function descendantsOf(pid: number): number[] {
 }
 
 /**
- * SIGKILL for a runtime, as a crash: then its children too. They lead their own process groups
- * and outlive it (ffmpeg reading a UDP port never notices), as on a real machine until systemd
- * clears the service's control group; a test that crashes a runtime must not leave them running.
+ * SIGKILL for a runtime, as a crash: then its children too. The runtime's own children die with
+ * it (the child-process helper's parent-death signal), but a test fake's children (a shell's
+ * grandchildren) do not, as on a real machine until systemd clears the service's control group;
+ * a test that crashes a runtime must not leave them running.
  */
 export async function crash(child: ChildProcess): Promise<void> {
   const left = child.pid ? descendantsOf(child.pid) : [];

@@ -17,6 +17,7 @@ import { cameraPicture } from './contract';
 import type { FormatOptions } from './format';
 import { parseLabelRule } from './label-rule';
 import { parseModes, type PolicyOptions } from './policy';
+import { ALERT_SETTING_DEFAULTS } from './shared-settings';
 import { parseZoneList } from './zone-rule';
 
 type Send = (msg: Array<NodeMessage | null>) => void;
@@ -54,14 +55,14 @@ export function alertNodeConfig(def: AlertNodeSettings): AlertNodeConfig {
       throw new Error(`unknown time zone "${timeZone}" (expected an IANA name such as Europe/Berlin)`);
     }
   }
-  const modes: CameraMode[] = parseModes(def.modes?.trim() || 'ARMED');
+  const modes: CameraMode[] = parseModes(def.modes?.trim() || ALERT_SETTING_DEFAULTS.modes);
   const quietStart = def.quietStart?.trim();
   const quietEnd = def.quietEnd?.trim();
   return {
     format: { timeZone },
-    giveUpAfterMs: numberSetting(def.giveUpHours, 24) * 3600_000,
+    giveUpAfterMs: numberSetting(def.giveUpHours, ALERT_SETTING_DEFAULTS.giveUpHours) * 3600_000,
     policy: {
-      cooldownMs: numberSetting(def.cooldownSeconds, 60) * 1000,
+      cooldownMs: numberSetting(def.cooldownSeconds, ALERT_SETTING_DEFAULTS.cooldownSeconds) * 1000,
       modes,
       zones: parseZoneList(def.zones),
       onlyLabels: parseLabelRule(def.onlyLabels),
@@ -129,7 +130,7 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
     else if (r.status === 'suppressed') counts.suppressed++;
     else if (r.status === 'failed') {
       counts.failed++;
-      node.warn(`${r.channel} alert to ${r.target} failed: ${r.reason}`);
+      node.warn(`${r.channel} alert${r.target ? ` to ${r.target}` : ''} for ${r.deviceId} failed: ${r.reason}`);
     }
     send([{ topic: `delivery/${r.status}`, payload: r }, ...Array<null>(w.outputs - 1).fill(null)]);
     showCounts();

@@ -39,6 +39,11 @@ export interface HttpAlertSetup {
    * queued, rather than failing in the alert log once per alert.
    */
   anyReceiver?(): Promise<boolean>;
+  /**
+   * true: the picture link is signed and opens without a login (Web Push: the phone fetches the
+   * picture itself, without the dashboard's cookie); else it is the API's, behind its login.
+   */
+  signedPictures?: boolean;
 }
 
 /**
@@ -64,10 +69,13 @@ export function startHttpAlertNode(RED: NodeAPI, node: Node, def: HttpAlertDef, 
   }
   const publicUrl = def.publicUrl?.trim() || undefined;
   const secret = credentialSecret(RED.settings as { credentialSecret?: unknown });
+  const linkDays = numberSetting(def.linkDays, DEFAULT_LINK_DAYS);
   const links: NotificationOptions = {
     format: config.format,
     publicUrl,
-    eventLink: eventLinker(publicUrl, numberSetting(def.linkDays, DEFAULT_LINK_DAYS), secret, (m) => node.warn(m)),
+    eventLink: eventLinker(publicUrl, linkDays, secret, (m) => node.warn(m)),
+    // Quiet: the event links' warning above said why already.
+    pictureLink: s.signedPictures ? eventLinker(publicUrl, linkDays, secret, () => undefined, 'picture') : undefined,
   };
   const wired = wireAlertNode({
     RED,

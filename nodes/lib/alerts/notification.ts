@@ -18,6 +18,8 @@ export interface NotificationOptions {
   publicUrl?: string;
   /** a signed dashboard link to an event, when the node can make one */
   eventLink?(ref: EventRef): string;
+  /** a signed link to an event's picture that opens without a login (Web Push), when the node can make one */
+  pictureLink?(ref: EventRef): string;
 }
 
 export interface Notification {
@@ -28,7 +30,7 @@ export interface Notification {
   severity: AlertSeverity;
   /** where a tap leads: the event in the dashboard, the clip, or the dashboard */
   click?: string;
-  /** where the event's picture is (behind the API login) */
+  /** where the event's picture is: a signed link with `pictureLink`, else behind the API login */
   pictureUrl?: string;
   image?: Buffer;
   /** quiet hours said "silent" */
@@ -36,7 +38,7 @@ export interface Notification {
 }
 
 export function notificationOf(row: OutboxRow, opts: NotificationOptions): Notification {
-  const base = { image: row.image, silent: row.silent, pictureUrl: pictureUrl(row.eventId, opts.publicUrl) };
+  const base = { image: row.image, silent: row.silent, pictureUrl: pictureUrl(row, opts) };
   if (row.item === 'clip') {
     const clip = row.payload as EventClip;
     const ready = clip.state === 'ready';
@@ -94,7 +96,12 @@ function clickOf(a: { deviceId?: string; eventId?: string; timeMs?: number }, op
   return opts.publicUrl ? absoluteUrl('/dashboard/', opts.publicUrl) : undefined;
 }
 
-function pictureUrl(eventId: string | undefined, publicUrl: string | undefined): string | undefined {
-  if (!eventId || !publicUrl) return undefined;
-  return absoluteUrl(API_PATHS.mediaThumbnail.replace(':eventId', encodeURIComponent(eventId)), publicUrl);
+function pictureUrl(row: OutboxRow, opts: NotificationOptions): string | undefined {
+  const { eventId, deviceId } = row;
+  if (!eventId || !opts.publicUrl) return undefined;
+  if (opts.pictureLink && deviceId) {
+    const timeMs = (row.payload as { timeMs?: unknown }).timeMs;
+    return opts.pictureLink({ cameraId: deviceId, eventId, timeMs: typeof timeMs === 'number' ? timeMs : row.createdMs });
+  }
+  return absoluteUrl(API_PATHS.mediaThumbnail.replace(':eventId', encodeURIComponent(eventId)), opts.publicUrl);
 }

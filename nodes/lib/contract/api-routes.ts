@@ -44,8 +44,10 @@ export type RouteOwner =
  * - `feed`: a dashboard session cookie or an API token, checked before the WebSocket upgrade
  * - `stream-token`: what `api` accepts, or a live-video stream token (`Authorization: Bearer`,
  *   from GET /api/stream-token, as MediaMTX takes it); the route itself insists on a valid token
+ * - `signed-link`: no login; the route itself insists on a valid, unexpired signature in the query
+ *   (nodes/lib/event-links.ts), 403 otherwise: a phone's notification loads an event's picture so
  */
-export type RouteAuth = 'public' | 'session' | 'api' | 'feed' | 'stream-token';
+export type RouteAuth = 'public' | 'session' | 'api' | 'feed' | 'stream-token' | 'signed-link';
 
 /**
  * Who may use a route once logged in, lowest first: a viewer watches (cameras, events,
@@ -139,6 +141,7 @@ export const API_PATHS = {
   gatewayUsage: `${API_ROOT}/gateway/usage`,
   gatewayCommand: `${API_ROOT}/gateway/:command`,
   mediaThumbnail: `${MEDIA_ROUTES_ROOT}/thumbnail/:eventId`,
+  mediaPicture: `${MEDIA_ROUTES_ROOT}/picture`,
   mediaRecording: `${MEDIA_ROUTES_ROOT}/recording/:eventId`,
   mediaPlaylist: `${MEDIA_ROUTES_ROOT}/playlist/:eventId.m3u8`,
   mediaSegment: `${MEDIA_ROUTES_ROOT}/playlist/:eventId/:segment`,
@@ -329,6 +332,14 @@ export const API_ROUTES: readonly ApiRoute[] = [
     what: 'gateway commands (enrolment, prune...)',
   },
   { method: 'GET', path: API_PATHS.mediaThumbnail, owner: 'hivecam-gateway', auth: 'api', role: 'viewer', what: "an event's thumbnail" },
+  {
+    method: 'GET',
+    path: API_PATHS.mediaPicture,
+    owner: 'hivecam-gateway',
+    auth: 'signed-link',
+    role: 'viewer',
+    what: "an event's thumbnail by a signed, expiring link (?c=&e=&t=&x=&s=, from a Web Push alert)",
+  },
   { method: 'GET', path: API_PATHS.mediaRecording, owner: 'hivecam-gateway', auth: 'api', role: 'viewer', what: "an event's recording" },
   { method: 'GET', path: API_PATHS.mediaPlaylist, owner: 'hivecam-gateway', auth: 'api', role: 'viewer', what: 'HLS playlist' },
   { method: 'GET', path: API_PATHS.mediaSegment, owner: 'hivecam-gateway', auth: 'api', role: 'viewer', what: 'HLS segment' },
@@ -532,9 +543,11 @@ function safeDecode(s: string): string {
   }
 }
 
-const STREAM_TOKEN_ROUTES = API_ROUTES.filter((r) => r.auth === 'stream-token').map((r) => ({ method: r.method, re: pathPattern(r.path) }));
+/** Whether `method path` is one of the routes that take `auth`. */
+function routesTaking(auth: RouteAuth): (method: string, path: string) => boolean {
+  const routes = API_ROUTES.filter((r) => r.auth === auth).map((r) => ({ method: r.method, re: pathPattern(r.path) }));
+  return (method, path) => routes.some((r) => r.method === method && r.re.test(path));
+}
 
 /** Whether `method path` is a route a live-video stream token may open (the API guard lets those through). */
-export function takesStreamToken(method: string, path: string): boolean {
-  return STREAM_TOKEN_ROUTES.some((r) => r.method === method && r.re.test(path));
-}
+export const takesStreamToken = routesTaking('stream-token');

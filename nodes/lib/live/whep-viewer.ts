@@ -27,6 +27,9 @@ import { randomUUID } from 'node:crypto';
 import { addPublicCandidates, isLocalAddress } from './ice-address';
 import { PSFB_FIR, PSFB_PLI } from './rtcp-packets';
 import { startsH264Keyframe, type RtpFields } from './rtp-header';
+import { guardUdpBinds, ViewerPortError } from './udp-bind-guard';
+
+guardUdpBinds();
 
 export type AudioCodec = 'opus' | 'pcmu';
 
@@ -107,7 +110,7 @@ export class WhepViewer extends EventEmitter<WhepViewerEvents> {
       await viewer.negotiate(offerSdp, opts);
     } catch (err) {
       await viewer.close();
-      if (err instanceof BadOfferError) throw err;
+      if (err instanceof BadOfferError || err instanceof ViewerPortError) throw err;
       throw new BadOfferError((err as Error).message);
     }
     return viewer;

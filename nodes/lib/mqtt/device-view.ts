@@ -71,6 +71,12 @@ export const MAX_DEVICES = 10_000;
 
 export class DeviceView {
   private readonly devices = new Map<string, DeviceFacts>();
+  /**
+   * Devices removed while the runtime runs. A record about one may still be on its way through
+   * the processor and the store when the removal arrives; it must not bring the device back.
+   * Only its connecting again does (an IP camera added again with the same id). Bounded as the devices are.
+   */
+  private readonly removed = new Set<string>();
   full = false;
 
   constructor(private readonly deviceTypes: readonly string[]) {}
@@ -98,6 +104,10 @@ export class DeviceView {
   /** A committed store record; undefined when it concerns no device we track. */
   apply(record: StoreRecord): ViewChange | undefined {
     if (!DEVICE_KINDS.has(record.kind) || !('deviceId' in record) || !('deviceType' in record)) return undefined;
+    if (this.removed.has(record.deviceId)) {
+      if (record.kind !== 'connection' || record.status !== 'connected') return undefined;
+      this.removed.delete(record.deviceId);
+    }
     const found = this.ensure(record.deviceId, record.deviceType);
     if (!found) return undefined;
     const { device } = found;
@@ -139,11 +149,23 @@ export class DeviceView {
     return { device, capabilities: grew };
   }
 
-  /** Forgets a device; returns it when it was known. */
+  /** Forgets a device until it connects again; returns it when it was known. */
   remove(id: string): DeviceFacts | undefined {
     const device = this.devices.get(id);
     this.devices.delete(id);
+    if (this.removed.size >= MAX_DEVICES) this.removed.delete(this.removed.values().next().value!);
+    this.removed.add(id);
     return device;
+  }
+
+  /** The devices removed and not connected since, oldest first. */
+  removedIds(): IterableIterator<string> {
+    return this.removed.values();
+  }
+
+  /** Whether the device was removed and has not connected since. */
+  isRemoved(id: string): boolean {
+    return this.removed.has(id);
   }
 
   private ensure(id: string, type: string): { device: DeviceFacts; added: boolean } | undefined {

@@ -74,9 +74,16 @@ export class IpCameraStore {
     });
   }
 
+  /**
+   * Forgets the camera, and the device it was: its registry row and its state (mode, zones) go in
+   * the same transaction, so a restart does not list it again (dashboard, MQTT API, Home
+   * Assistant discovery all start from the registry). Its events and readings stay until retention.
+   */
   async remove(id: string): Promise<boolean> {
     return this.exclusive(async (db) => {
       const { changes } = await db.run('DELETE FROM ip_cameras WHERE id = ?', [id]);
+      await db.run('DELETE FROM camera_registry WHERE camera_id = ?', [id]);
+      await db.run('DELETE FROM camera_state WHERE camera_id = ?', [id]);
       return (changes ?? 0) > 0;
     });
   }

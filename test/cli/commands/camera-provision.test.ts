@@ -5,12 +5,14 @@
  * shape; and never the CA's private key.
  */
 import assert from 'node:assert/strict';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import sqlite3 from 'sqlite3';
 import { cameraCli } from '../../../cli/commands/camera-provision';
 import { makeCertificates, type MakeCertificatesResult } from '../../../cli/commands/certs';
+import { CameraCertificateAuthority } from '../../../nodes/lib/camera-certs/authority';
 import { tempDir } from '../../support/tmp';
 
 const dir = tempDir('picam-provision-');
@@ -78,6 +80,26 @@ describe('camera provision', () => {
       .join('');
     assert.ok(!everything.includes(caKey.slice(0, 200)), 'the CA key is nowhere');
     assert.equal((everything.match(/BEGIN PRIVATE KEY/g) ?? []).length, 2, 'only the shared client key, in mqtt.pem and mqtt.key');
+  });
+
+  it("with --camera, writes that camera's own certificate (per-camera mode), the same one the gateway then hands it", async () => {
+    const CAMERA = '56C1CADCF1FA4C6CAEBA3E2FD85EFEBF';
+    const out = join(dir, 'per-camera');
+    const r = await provision('provision', LAN_IP, '--dir', join(dir, 'certs'), '--out', out, '--camera', CAMERA);
+    assert.equal(r.code, 0, r.out);
+    const [cert, key] = readFileSync(join(out, 'root-certs', 'mqtt.pem'), 'utf8').split(/(?=-----BEGIN PRIVATE KEY-----)/);
+    const x509 = new X509Certificate(cert!);
+    assert.match(x509.subject, new RegExp(`CN=${CAMERA}`));
+    assert.ok(x509.checkPrivateKey(createPrivateKey(key!)));
+    assert.ok(x509.checkIssued(new X509Certificate(readFileSync(certs.caCert))));
+    assert.equal(readFileSync(join(out, 'root-certs', 'mqtt.key'), 'utf8'), key);
+    assert.match(r.out, new RegExp(`camera ${CAMERA}'s own client certificate`));
+    // What the certificate endpoint serves that camera later is this one, not a new one.
+    const served = await new CameraCertificateAuthority(join(dir, 'certs')).bundle(CAMERA);
+    assert.equal(served.certificatePem, cert!.trim());
+    const bad = await provision('provision', LAN_IP, '--dir', join(dir, 'certs'), '--out', join(dir, 'bad-id'), '--camera', 'cam-1');
+    assert.equal(bad.code, 1);
+    assert.match(bad.out, /--camera: .*cam-1/);
   });
 
   it('sets serverConf.configSrvHost in a camera settings file of the real shape', async () => {

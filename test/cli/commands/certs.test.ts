@@ -42,6 +42,19 @@ describe('certs: CA, broker and shared camera certificates with openssl', () => 
     assert.equal(files.clientKey, join(dir, 'camera.key'));
   });
 
+  it('writes an empty camera CRL signed by the CA, for Mosquitto in per-camera mode, and re-signs it with a new CA', async () => {
+    assert.equal(first.crl, join(dir, 'cameras.crl'));
+    assert.equal(mode(first.crl), 0o644);
+    const crl = openssl(['crl', '-in', first.crl, '-noout', '-text', '-CAfile', first.files.caCert]);
+    assert.match(crl, /No Revoked Certificates/);
+    const other = join(root, 'crl-force');
+    const oldCa = fingerprint((await makeCertificates({ dir: other, brokerHosts: HOSTS, bits: BITS })).files.caCert);
+    const after = await makeCertificates({ dir: other, brokerHosts: HOSTS, bits: BITS, force: true });
+    assert.notEqual(fingerprint(after.files.caCert), oldCa);
+    // openssl refuses a CRL whose signature is not the CA's.
+    openssl(['crl', '-in', after.crl, '-noout', '-CAfile', after.files.caCert]);
+  });
+
   it('the broker and camera certificates verify against the CA', () => {
     const out = openssl(['verify', '-CAfile', first.files.caCert, first.files.brokerCert, first.files.clientCert]);
     assert.match(out, /broker\.crt: OK/);

@@ -47,6 +47,16 @@ describe('roles: Node-RED settings from the environment', () => {
     assert.ok(!JSON.stringify(named.dashboard).includes('pw@'));
   });
 
+  it("a server's live view takes browsers' WebRTC media on the ports its firewall opens; the demo on any", () => {
+    assert.equal(settingsFor({ PICAM_ROLE: 'cloud', ...SECRETS }).flowEnv.PICAM_LIVE_ICE_PORTS, '5100-5199');
+    assert.equal(settingsFor({ PICAM_ROLE: 'cloud', ...SECRETS, PICAM_LIVE_ICE_PORTS: '' }).flowEnv.PICAM_LIVE_ICE_PORTS, '');
+    assert.equal(
+      settingsFor({ PICAM_ROLE: 'cloud', ...SECRETS, PICAM_LIVE_ICE_PORTS: '40000-40099' }).flowEnv.PICAM_LIVE_ICE_PORTS,
+      '40000-40099',
+    );
+    assert.equal(settingsFor({}).flowEnv.PICAM_LIVE_ICE_PORTS, '');
+  });
+
   it('the Pi records its camera locally and sends its clips to PICAM_CLOUD_URL; the demo only when asked, to its own API', () => {
     const pi = settingsFor({
       PICAM_ROLE: 'pi',
@@ -190,6 +200,26 @@ describe('roles: Node-RED settings from the environment', () => {
       settingsFor({ PICAM_MQTT_BIND: '0.0.0.0' }).problems.join(),
       /the demo's broker has no login and listens only on 127\.0\.0\.1/,
     );
+  });
+
+  it('hands the camera certificate mode to the gateway and the broker: shared unless told per-camera, anything else refused', () => {
+    const cloud = { PICAM_ROLE: 'cloud', ...SECRETS };
+    assert.equal(settingsFor(cloud).flowEnv.PICAM_CERT_MODE, 'shared');
+    assert.equal(settingsFor({ ...cloud, PICAM_CERT_MODE: '' }).flowEnv.PICAM_CERT_MODE, 'shared');
+    const perCamera = settingsFor({ ...cloud, PICAM_CERT_MODE: 'Per-Camera' });
+    assert.deepEqual(perCamera.problems, []);
+    assert.equal(perCamera.flowEnv.PICAM_CERT_MODE, 'per-camera');
+    assert.match(
+      settingsFor({ ...cloud, PICAM_CERT_MODE: 'per-device' }).problems.join(),
+      /PICAM_CERT_MODE must be shared or per-camera \(got "per-device"\)/,
+    );
+    // The shipped flow hands it to both nodes.
+    const flow = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'flows', 'cloud.json'), 'utf8')) as Array<{
+      type: string;
+      certMode?: string;
+    }>;
+    for (const type of ['hivecam-gateway', 'picam-broker'])
+      assert.equal(flow.find((n) => n.type === type)?.certMode, '${PICAM_CERT_MODE}', type);
   });
 
   it('follows a custom topic prefix into the subscription', () => {

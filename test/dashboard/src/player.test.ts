@@ -96,4 +96,13 @@ describe('which path a camera plays by', () => {
     assert.deepEqual(videoSourceFor('picam-1', '', { 'picam-1': '/picam/preview' }, 'picam'), { kind: 'mjpeg', url: '/picam/preview' });
     assert.equal(videoSourceFor('picam-1', 'http://mtx:8889', {}, 'picam', ['other']).kind, 'whep');
   });
+
+  it('plays an IP camera from its MediaMTX path over WHEP, its MJPEG when WHEP fails or there is no MediaMTX', () => {
+    assert.deepEqual(videoSourceFor('porch', 'http://mtx:8889', {}, 'ipcam'), {
+      kind: 'whep',
+      url: 'http://mtx:8889/porch/whep',
+      fallbackMjpeg: '/api/ipcams/porch/mjpeg',
+    });
+    assert.deepEqual(videoSourceFor('porch', '', {}, 'ipcam'), { kind: 'mjpeg', url: '/api/ipcams/porch/mjpeg' });
+  });
 });

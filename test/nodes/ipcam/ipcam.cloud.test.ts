@@ -1,7 +1,8 @@
 /**
  * An IP camera through the cloud's own path: ipcam → mqtt-processor (default
  * device types) → sqlite-events. It appears in the camera registry as an
- * `ipcam` with its state, and a camera that goes away raises one
+ * `ipcam` with its state, its motion raises an alert whose thumbnail goes to the alert
+ * nodes as its picture (as a Pi's), and a camera that goes away raises one
  * `camera-offline` alert after the grace period and one `camera-online` when
  * it is back (the processor's existing alert path).
  */
@@ -26,7 +27,7 @@ describe('an IP camera in the cloud', { skip }, () => {
   before(() => camera.start());
   after(() => camera.stop());
 
-  it('is registered as an ipcam, and raises camera-offline once after the grace period and camera-online once', async () => {
+  it('is registered as an ipcam, raises motion alerts with their picture, and camera-offline once after the grace period and camera-online once', async () => {
     const dir = tempDir('picam-ipcam-cloud-');
     helper.settings({ userDir: dir });
     await helper.load(
@@ -70,6 +71,23 @@ describe('an IP camera in the cloud', { skip }, () => {
     assert.equal(row?.device_type, 'ipcam');
     assert.equal(row?.camera_name, 'Gate');
     assert.equal(row?.connection_status, 'connected');
+
+    // The moving pattern: a motion alert, and the event's thumbnail handed to the alert nodes as its
+    // picture (what Telegram and the other alert nodes attach), as for a Pi.
+    const motion = await until(
+      'a motion alert',
+      () => alerts.msgs.find((m) => m.payload.kind === 'activity' && m.payload.deviceId === 'gate-1'),
+      60_000,
+    );
+    assert.equal(motion.payload.deviceName, 'Gate');
+    assert.match(motion.payload.text, /motion detected on Gate/);
+    const picture = await until(
+      "the motion event's picture",
+      () => alerts.msgs.find((m) => m.payload.kind === 'snapshot' && m.payload.eventId === motion.payload.eventId),
+      30_000,
+    );
+    assert.equal(picture.payload.deviceId, 'gate-1');
+    assert.deepEqual([...(picture.payload.image as Buffer).subarray(0, 2)], [0xff, 0xd8], 'a JPEG');
 
     const before = kinds().filter((k) => k === 'camera-online').length;
     await camera.kill();

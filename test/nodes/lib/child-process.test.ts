@@ -5,6 +5,9 @@
  * belong to an unrelated process group: pid_max is often 32768 and wraps).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it, mock } from 'node:test';
 import { LineRing, spawnChild } from '../../../nodes/lib/child-process';
 import { waitFor } from '../../support/wait';
@@ -70,4 +73,34 @@ describe('child-process helper', () => {
     assert.ok(grandchild > 0, `the grandchild's pid: ${child.stderrTail().join(' | ')}`);
     await waitFor('the grandchild gone', async () => (alive(grandchild) ? undefined : true));
   });
+
+  it('a child does not outlive a runtime killed with SIGKILL', async () => {
+    // A host process (as a runtime) spawns a long-lived child through the helper, prints its
+    // pid, and is then killed with SIGKILL: nothing of it runs on (a zombie waiting for its
+    // reaper is not running).
+    const helper = join(__dirname, '../../../nodes/lib/child-process.ts');
+    const host =
+      `const { spawnChild } = require(${JSON.stringify(helper)});` +
+      "const c = spawnChild(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: ['ignore', 'ignore'] });" +
+      'console.log(c.pid); setInterval(() => {}, 1000)';
+    const runtime = spawn(process.execPath, ['--import', 'tsx', '-e', host], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const pid = await new Promise<number>((resolve) => runtime.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+    try {
+      assert.ok(pid > 0 && running(pid), 'the child runs while its runtime does');
+      runtime.kill('SIGKILL');
+      await waitFor('the child gone with its runtime', async () => (running(pid) ? undefined : true));
+    } finally {
+      if (running(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
 });
+
+/** Alive and not a zombie (the sandbox's init may not reap what it inherits). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}

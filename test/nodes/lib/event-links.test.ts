@@ -46,4 +46,16 @@ describe('event links', () => {
       assert.equal(!r.ok && r.status, 400, bad);
     }
   });
+
+  it('signs a picture link with its own key: it opens no event, and an event link opens no picture', () => {
+    const picture = new URLSearchParams(signEventLink(SECRET, REF, NOW + 60_000, 'picture'));
+    assert.equal(verifyEventLink(SECRET, picture, NOW, 'picture').ok, true);
+    assert.equal((verifyEventLink(SECRET, picture, NOW) as { status: number }).status, 403);
+    const event = new URLSearchParams(signEventLink(SECRET, REF, NOW + 60_000));
+    assert.equal((verifyEventLink(SECRET, event, NOW, 'picture') as { status: number }).status, 403);
+    assert.match(
+      eventLinkUrl('https://cams.example.org/', SECRET, REF, NOW + 60_000, 'picture'),
+      /^https:\/\/cams\.example\.org\/api\/media\/picture\?c=/,
+    );
+  });
 });

@@ -78,6 +78,10 @@ describe('the VBC01 live view in the cloud flow', () => {
   const state = async () =>
     ((await (await fetch(`${runtime.url}/api/live/${CAMERA}`, { headers: { cookie } })).json()) as { state: string }).state;
 
+  it("gives the bridge the browsers' ICE ports the firewall files open (PICAM_LIVE_ICE_PORTS)", () => {
+    assert.deepEqual(bridges.made[0]!.options.icePortRange, [5100, 5199]);
+  });
+
   it('lets a stream token open WHEP and nothing else; a session alone does not open WHEP', async () => {
     const token = await streamToken();
     // The API guard lets a stream token through to WHEP only.

@@ -102,6 +102,17 @@ describe('vbc01-live', () => {
     assert.throws(() => liveConfig({ id: 'x', type: 'vbc01-live', z: '', name: '', cameraAddress: 'cam.example' }), /IPv4/);
   });
 
+  it("gives the bridge the browsers' ICE ports, any port without them, and refuses a range it cannot use", () => {
+    const config = (icePorts?: string) => liveConfig({ id: 'x', type: 'vbc01-live', z: '', name: '', cameraAddress: '10.0.0.2', icePorts });
+    assert.deepEqual(config('5100-5199').bridge.icePortRange, [5100, 5199]);
+    assert.deepEqual(config(' 6000 - 6000 ').bridge.icePortRange, [6000, 6000]);
+    assert.equal(config('').bridge.icePortRange, undefined);
+    assert.equal(config().bridge.icePortRange, undefined);
+    for (const bad of ['5100', '5199-5100', '80-90', '60000-70000', 'a-b', '5100-5199,5300-5399'])
+      assert.throws(() => config(bad), /^Error: icePorts must be a UDP port range "min-max" within 1024-65535/, bad);
+    assert.throws(() => config('5040-5100'), /icePorts 5040-5100 overlaps the camera ports 5000-5050/);
+  });
+
   it('asks the camera once for two viewers, with the SDP of the stream it opened, and keeps it alive from keepalive 0', async () => {
     const { bridge, mqtt } = await load({ keepaliveSeconds: 0.1 });
     const first = await watching(bridge);

@@ -207,6 +207,20 @@ describe('a live stream and its viewers', () => {
     await until('video at the viewer', () => v.videoPackets.length > 0);
   });
 
+  it('gives viewers joining at once each its own port of the ICE range, and video to all of them', async () => {
+    // werift finds a port by binding and closing each one of the range, then binds the one it found:
+    // viewers gathering at about the same time (a millisecond apart here) must not pick the same one.
+    const { portMin } = udpPortRange(1);
+    const icePortRange: [number, number] = [portMin + 1000, portMin + 1019];
+    const { stream } = await setup({}, { icePortRange });
+    const viewers = Array.from({ length: 12 }, () => viewer());
+    await Promise.all(viewers.map((v, i) => new Promise((r) => setTimeout(r, i)).then(() => v.join(stream))));
+    const ports = viewers.map((v) => Number(/^a=candidate:\S+ 1 udp \d+ \S+ (\d+) typ host/m.exec(v.answerSdp)?.[1]));
+    for (const port of ports) assert.ok(port >= icePortRange[0] && port <= icePortRange[1], `port ${port} in the ICE range`);
+    assert.equal(new Set(ports).size, ports.length, `one port each: ${ports.join(', ')}`);
+    await until('video at every viewer', () => viewers.every((v) => v.videoPackets.length > 0), 30_000);
+  });
+
   it('uses a local iceAddress as a host address of its own', async () => {
     const { stream } = await setup({}, { iceAddress: '127.0.0.1' });
     const v = viewer();

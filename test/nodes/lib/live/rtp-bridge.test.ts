@@ -79,7 +79,7 @@ describe('the live bridge towards the camera', () => {
     assert.ok(Math.max(...camera.rembs) <= 2_000_000, 'never above the start');
   });
 
-  it('drops and counts packets from another source port, with another SSRC, or on the audio port of a stream without audio', async () => {
+  it('drops and counts packets from another source port or address, with another SSRC, or on the audio port of a stream without audio', async () => {
     const { stream, camera } = await started();
     await until('camera packets', () => stream.stats().packets > 10);
     camera.pause();
@@ -97,7 +97,12 @@ describe('the live bridge towards the camera', () => {
     intruder.send(camera.packet(), stream.ports.videoRtp, '127.0.0.1'); // right SSRC, wrong source port
     camera.rtp.send(camera.packet(12345), stream.ports.videoRtp, '127.0.0.1'); // right source, wrong SSRC
     camera.rtp.send(camera.packet(), stream.ports.audioRtp, '127.0.0.1'); // audio to a stream without audio
-    await until('three spoofed packets counted', () => stream.stats().spoofed === before.spoofed + 3);
+    // right SSRC and source port, another address (127.0.0.2 is loopback too on Linux)
+    const elsewhere = createSocket('udp4');
+    cleanup.push(() => elsewhere.close());
+    await new Promise<void>((r) => elsewhere.bind(camera.rtp.address().port, '127.0.0.2', r));
+    elsewhere.send(camera.packet(), stream.ports.videoRtp, '127.0.0.1');
+    await until('four spoofed packets counted', () => stream.stats().spoofed === before.spoofed + 4);
     assert.equal(stream.stats().packets, before.packets, 'neither was accepted');
   });
 

@@ -7,7 +7,7 @@
  * with a clear error, and the viewers' count follows joins and leaves.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { LiveStream } from '../../../../nodes/lib/live/bridge-types';
@@ -17,31 +17,9 @@ import { launchChromium, skipWithoutChromium } from '../../../support/browser';
 import { skipWithoutFfmpeg } from '../../../support/ffmpeg';
 import { ffmpegRtpCamera, udpPortRange, VBC01_VIDEO_SSRC } from '../../../support/rtp-camera';
 import { waitFor } from '../../../support/wait';
+import { serveWhepPage } from '../../../support/whep-page';
 
 const skip = skipWithoutChromium || skipWithoutFfmpeg;
-
-/** The page: one WHEP client (recvonly video), non-trickle, and a <video> to decode into. */
-const PAGE = `<!doctype html><html><body><script>
-window.watch = async (id) => {
-  const pc = new RTCPeerConnection();
-  pc.addTransceiver('video', { direction: 'recvonly' });
-  const video = document.createElement('video');
-  video.muted = true; video.autoplay = true; video.playsInline = true; video.id = id;
-  document.body.appendChild(video);
-  pc.ontrack = (e) => { video.srcObject = e.streams[0] || new MediaStream([e.track]); };
-  await pc.setLocalDescription(await pc.createOffer());
-  await new Promise((r) => { if (pc.iceGatheringState === 'complete') r(); pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r(); setTimeout(r, 2000); });
-  const res = await fetch('/whep', { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription.sdp });
-  if (res.status !== 201) throw new Error('WHEP ' + res.status + ': ' + await res.text());
-  await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
-  window.pcs = window.pcs || {}; window.pcs[id] = pc;
-};
-window.framesDecoded = async (id) => {
-  const stats = await window.pcs[id].getStats();
-  let n = 0; stats.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') n = s.framesDecoded || 0; });
-  return n;
-};
-</script></body></html>`;
 
 describe('WHEP viewers of a live stream', { skip }, () => {
   let bridge: LiveBridge;
@@ -62,26 +40,12 @@ describe('WHEP viewers of a live stream', { skip }, () => {
       stallAfterMs: 3000,
       sendRtcp: true,
     });
-    server = createServer((req, res) => {
-      if (req.method === 'GET') return void res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        stream.addViewer(body).then(
-          (answer) => {
-            viewerIds.push(answer.viewerId);
-            res.writeHead(201, { 'content-type': 'application/sdp', location: `/whep/${answer.viewerId}` }).end(answer.sdp);
-          },
-          (err: Error) => res.writeHead(400, { 'content-type': 'text/plain' }).end(err.message),
-        );
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    let url: string;
+    ({ server, url } = await serveWhepPage(() => stream, viewerIds));
     camera = ffmpegRtpCamera(stream.ports.videoRtp);
     browser = await launchChromium();
     page = await browser.newPage();
-    const { port } = server.address() as { port: number };
-    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.goto(url);
   });
 
   after(async () => {

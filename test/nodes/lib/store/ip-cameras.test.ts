@@ -1,7 +1,8 @@
 /**
  * The IP cameras' table on a real SQLite file: migration 10 gives the cameras
  * stored before it an empty ONVIF address and motion from the analyser, and a
- * camera's ONVIF address and motion source are kept across a reopen.
+ * camera's ONVIF address and motion source are kept across a reopen, and a removed camera takes
+ * its device's registry row with it (a restart does not list or announce it again).
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -9,6 +10,9 @@ import { describe, it } from 'node:test';
 import { MIGRATIONS, migrate } from '../../../../nodes/lib/store/schema';
 import { Connection } from '../../../../nodes/lib/store/sqlite';
 import { EventStore } from '../../../../nodes/lib/store/store';
+import type { StoreRecord } from '../../../../nodes/lib/types';
+import { CAMERA } from '../../../support/fixtures';
+import { conn } from '../../../support/records';
 import { tempDir } from '../../../support/tmp';
 
 const dir = tempDir('ip-cameras-');
@@ -62,6 +66,23 @@ describe('stored IP cameras', () => {
     const row = await store.ipCameras().get('porch');
     assert.equal(row!.onvif, '192.168.1.50');
     assert.equal(row!.motionSource, 'onvif');
+    await store.close();
+  });
+
+  it('removing a camera removes the device it was from the registry, and nothing of another device', async () => {
+    const store = await EventStore.open({ file: join(dir, 'removed.db') });
+    await store.ipCameras().put({ ...camera, onvif: '', motionSource: 'analyser' });
+    await store.writeAsync({
+      ...(conn(Date.now(), 'connected', 'Porch') as StoreRecord & { kind: 'connection' }),
+      deviceId: 'porch',
+      deviceType: 'ipcam',
+    });
+    await store.writeAsync(conn(Date.now()));
+    const known = async () => (await store.knownDevices()).map((d) => d.camera_id).sort();
+    assert.deepEqual(await known(), [CAMERA, 'porch'].sort());
+    assert.equal(await store.ipCameras().remove('porch'), true);
+    assert.deepEqual(await known(), [CAMERA]);
+    assert.equal(await store.ipCameras().get('porch'), undefined);
     await store.close();
   });
 });
