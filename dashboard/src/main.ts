@@ -15,6 +15,7 @@ import { HealthView } from './health';
 import { IpcamForm } from './ipcams';
 import { showLogin } from './login';
 import { AdminPage } from './admin';
+import { AdminCameras } from './admin-cameras';
 import { firstRunNeeded, showFirstRun } from './first-run';
 import { setUpPush } from './push';
 import { SensorPanels } from './sensors';
@@ -26,6 +27,7 @@ let views: { sensors: SensorPanels; events: EventTimeline; health: HealthView; d
 let ipcamForm: IpcamForm | undefined;
 let grid: CameraGrid | undefined;
 let admin: AdminPage | undefined;
+let adminCameras: AdminCameras | undefined;
 
 /** What this login's role shows: the Admin section and adding cameras for admins only (the server checks each request anyway). */
 function showForRole(session: SessionInfo): void {
@@ -37,6 +39,8 @@ function showForRole(session: SessionInfo): void {
   if (isAdmin) {
     admin ??= new AdminPage();
     void admin.load().catch((err: Error) => (byId('admin-result').textContent = `The admin lists could not be loaded: ${err.message}`));
+    adminCameras ??= new AdminCameras();
+    void adminCameras.load();
   }
 }
 
