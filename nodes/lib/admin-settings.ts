@@ -43,10 +43,30 @@ export function retentionWith(defaults: RetentionDays, o: RetentionOverrides): R
  * admin page; returns the function that stops it. A value that does not parse is left out.
  */
 export function followRetention(retention: RetentionDays, warn: (m: string) => void): () => void {
-  const defaults = { ...retention };
+  return followRetentionOverride(retention, (defaults, o) => retentionWith(defaults, o), warn);
+}
+
+/**
+ * The recorder's rules follow the page's recordings days: event clips (continuous footage keeps
+ * its own setting, and the recorder's free-space floor still applies to both).
+ */
+export function followRecordingRetention<R extends { retainClipDays: number }>(rules: R, warn: (m: string) => void): () => void {
+  return followRetentionOverride(
+    rules,
+    (defaults, o) => ({ ...defaults, retainClipDays: o.recordingsDays ?? defaults.retainClipDays }),
+    warn,
+  );
+}
+
+function followRetentionOverride<T extends object>(
+  target: T,
+  merge: (defaults: T, o: RetentionOverrides) => T,
+  warn: (m: string) => void,
+): () => void {
+  const defaults = { ...target };
   const apply = (value: Record<string, unknown>) => {
     try {
-      Object.assign(retention, retentionWith(defaults, parseRetentionOverrides(value)));
+      Object.assign(target, merge(defaults, parseRetentionOverrides(value)));
     } catch (err) {
       warn(`the admin page's retention is not used: ${(err as Error).message}`);
     }
@@ -56,6 +76,6 @@ export function followRetention(retention: RetentionDays, warn: (m: string) => v
   const stop = watchOverride(RETENTION_SCOPE, apply);
   return () => {
     stop();
-    Object.assign(retention, defaults);
+    Object.assign(target, defaults);
   };
 }
