@@ -7,11 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import bcrypt from 'bcryptjs';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningRuntime } from '../../../cli/runtime/runtime';
 import { launchChromium, skipWithoutChromium } from '../../support/browser';
-import { startAccessCloud } from '../../support/access';
+import { apiLogin, startAccessCloud } from '../../support/access';
+import { API_ROUTES } from '../../../nodes/lib/contract/api-routes';
 import { API_AUTH, LOGINS } from '../../support/cli';
 import { FakeTelegram } from '../../support/fake-telegram';
 import { activity, connected, topics } from '../../support/fixtures';
@@ -21,6 +23,8 @@ import { waitFor } from '../../support/wait';
 const CHAT = 5151;
 const PORCH = { id: 'porch-cam', name: 'Porch Cam' };
 const GARDEN = { id: 'garden-cam', name: 'Garden Cam' };
+const OPERATOR = { username: 'otto', password: 'otto-password-1' };
+const VIEWER = { username: 'vera', password: 'vera-password-1' };
 
 async function logIn(page: Page, url: string): Promise<void> {
   await page.goto(`${url}/dashboard/`);
@@ -42,7 +46,16 @@ describe('alert settings and retention on the Admin page', { skip: skipWithoutCh
 
   const start = async () => {
     ({ runtime, ports } = await startAccessCloud(
-      { TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_ROOT: fake.url, TELEGRAM_CHAT_IDS: String(CHAT), PICAM_TIME_ZONE: 'UTC' },
+      {
+        PICAM_DASHBOARD_USERS: [
+          `${OPERATOR.username}:${bcrypt.hashSync(OPERATOR.password, 4)}:operator`,
+          `${VIEWER.username}:${bcrypt.hashSync(VIEWER.password, 4)}:viewer`,
+        ].join(','),
+        TELEGRAM_BOT_TOKEN: fake.token,
+        TELEGRAM_API_ROOT: fake.url,
+        TELEGRAM_CHAT_IDS: String(CHAT),
+        PICAM_TIME_ZONE: 'UTC',
+      },
       dataDir,
     ));
     for (const c of [PORCH, GARDEN]) {
@@ -172,5 +185,35 @@ describe('alert settings and retention on the Admin page', { skip: skipWithoutCh
       channels: { channel: string; overrides: { cameras?: string[] } }[];
     };
     assert.deepEqual(alerts.channels.find((c) => c.channel === 'telegram')?.overrides.cameras, [GARDEN.id], 'nothing lost');
+  });
+
+  it('refuses an operator and a viewer every settings route with 403, and shows them no settings', async () => {
+    const routes = API_ROUTES.filter((r) => r.path.startsWith('/api/settings/'));
+    assert.equal(routes.length, 4);
+    for (const who of [OPERATOR, VIEWER]) {
+      const login = await apiLogin(runtime.url, who);
+      for (const r of routes) {
+        const res = await fetch(`${runtime.url}${r.path.replace(':channel', 'telegram')}`, {
+          method: r.method,
+          headers: {
+            cookie: login.cookie,
+            'x-csrf-token': login.csrf,
+            'content-type': 'application/json',
+            'x-requested-with': 'picam-dashboard',
+          },
+          body: r.method === 'GET' ? undefined : JSON.stringify({ eventsDays: 1 }),
+        });
+        assert.equal(res.status, 403, `${who.username}: ${r.method} ${r.path}`);
+        assert.match(((await res.json()) as { error: string }).error, /needs the admin role/);
+      }
+    }
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${runtime.url}/dashboard/`);
+    await page.getByLabel('User name').fill(OPERATOR.username);
+    await page.getByLabel('Password').fill(OPERATOR.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.locator('#app-view').waitFor({ state: 'visible' });
+    assert.equal(await page.getByRole('form', { name: 'Retention' }).isVisible(), false);
+    assert.equal(await page.locator('#alert-settings').isVisible(), false);
   });
 });
