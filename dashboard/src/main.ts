@@ -15,6 +15,8 @@ import { HealthView } from './health';
 import { IpcamForm } from './ipcams';
 import { showLogin } from './login';
 import { AdminPage } from './admin';
+import { AdminCameras } from './admin-cameras';
+import { AdminSettings } from './admin-settings';
 import { firstRunNeeded, showFirstRun } from './first-run';
 import { setUpPush } from './push';
 import { SensorPanels } from './sensors';
@@ -26,6 +28,8 @@ let views: { sensors: SensorPanels; events: EventTimeline; health: HealthView; d
 let ipcamForm: IpcamForm | undefined;
 let grid: CameraGrid | undefined;
 let admin: AdminPage | undefined;
+let adminCameras: AdminCameras | undefined;
+let adminSettings: AdminSettings | undefined;
 
 /** What this login's role shows: the Admin section and adding cameras for admins only (the server checks each request anyway). */
 function showForRole(session: SessionInfo): void {
@@ -37,6 +41,10 @@ function showForRole(session: SessionInfo): void {
   if (isAdmin) {
     admin ??= new AdminPage();
     void admin.load().catch((err: Error) => (byId('admin-result').textContent = `The admin lists could not be loaded: ${err.message}`));
+    adminCameras ??= new AdminCameras();
+    void adminCameras.load();
+    adminSettings ??= new AdminSettings();
+    void adminSettings.load().catch((err: Error) => (byId('settings-result').textContent = `The settings could not be loaded: ${err.message}`));
   }
 }
 

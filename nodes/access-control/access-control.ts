@@ -17,6 +17,10 @@ import { StatusReporter } from '../lib/status';
 import type { EventStore } from '../lib/store/store';
 import { mountRouter } from '../hivecam-gateway/media-mount';
 import { accessRouter } from './access-api';
+import { publishStoredOverrides, settingsRouter } from './settings-api';
+import type { SettingsOverrideStore } from '../lib/store/settings-overrides';
+import type { RetentionOverrides } from '../lib/contract/admin-settings';
+import { DEFAULTS } from '../lib/settings';
 
 interface AccessControlDef extends NodeDef {
   database: string;
@@ -49,6 +53,14 @@ export default function register(RED: NodeAPI): void {
       ACCESS_ROUTES_ROOT,
       accessRouter({ access, trustedProxies: trustedProxiesFromSettings(RED.settings, (m) => node.warn(m)), log: (m) => node.log(m) }),
     );
+    // The admin pages' settings (settings-api.ts): answered once the store is open.
+    let overrides: SettingsOverrideStore | undefined;
+    let retentionDefaults: Required<RetentionOverrides> | undefined;
+    const unmountSettings = mountRouter(
+      RED,
+      ACCESS_ROUTES_ROOT,
+      settingsRouter({ overrides: () => overrides, retentionDefaults: () => retentionDefaults, log: (m) => node.log(m) }),
+    );
     const summary = () => {
       const users = access.users().length;
       return `${users} user${users === 1 ? '' : 's'}${access.hasAdmin() || access.demo ? '' : ', no admin yet'}`;
@@ -61,12 +73,21 @@ export default function register(RED: NodeAPI): void {
       label: 'users',
       ready: async (store) => {
         await access.attach({ access: store.access(), audit: store.auditLog });
+        retentionDefaults ??= {
+          eventsDays: store.retention.activity,
+          readingsDays: store.retention.sensors,
+          recordingsDays: DEFAULTS.recordRetainSegmentDays,
+        };
+        overrides = store.settingsOverrides();
+        await publishStoredOverrides(overrides).catch((err: Error) => node.warn(`admin page settings cannot be read: ${err.message}`));
         status.now(access.hasAdmin() || access.demo ? 'ok' : 'warn', summary());
         stopWatching ??= access.onUserChanged(() => status.soon(() => [access.hasAdmin() || access.demo ? 'ok' : 'warn', summary()]));
       },
       close: () => {
         stopWatching?.();
         unmount();
+        unmountSettings();
+        overrides = undefined;
         access.detach();
       },
     });

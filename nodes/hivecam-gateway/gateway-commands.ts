@@ -53,6 +53,8 @@ export async function runCommand(cmd: GatewayCommand, deps: CommandDeps): Promis
         settings: [...deps.configured],
         registered: await deps.store().cameras(),
         enrolmentOpen: deps.enrolment.isOpen(),
+        // the admin page's countdown (ISO time, null when closed)
+        enrolmentClosesAt: deps.enrolment.closesAt() ? new Date(deps.enrolment.closesAt()).toISOString() : null,
         certificateMode: deps.certificates.mode,
         certificates: await deps.certificates.list(),
       };

@@ -7,6 +7,7 @@ import { isAbsolute, join } from 'node:path';
 import type { NodeAPI, NodeDef } from 'node-red';
 import { DEFAULTS } from '../lib/settings';
 import { exposeHealth } from '../lib/health';
+import { followRetention } from '../lib/admin-settings';
 import type { PicamDatabaseNode } from '../lib/store/database-node';
 import { EventStore, type RetentionDays } from '../lib/store/store';
 import { numberSetting, type NodeConstructor } from '../lib/node-config';
@@ -62,6 +63,7 @@ export default function register(RED: NodeAPI): void {
     let opening: Promise<EventStore> | undefined;
     let pruneTimer: NodeJS.Timeout | undefined;
     let current: EventStore | undefined;
+    let stopFollowing: (() => void) | undefined;
     // /healthz answers 503 while the store cannot write (a full disk): the runtime is not fine then.
     const hideHealth = exposeHealth({ id: node.id, name: 'database', read: () => current?.writer.health ?? { ok: true } });
 
@@ -97,6 +99,8 @@ export default function register(RED: NodeAPI): void {
             store.writer.onHealth((h) =>
               h.ok ? node.log(`${path}: writing again`) : node.error(`${path}: ${h.reason}; records are held and retried`),
             );
+            // The admin page's retention days (issue 23), over these settings, from the next run on.
+            stopFollowing = followRetention(store.retention, (m) => node.warn(m));
             void prune(store);
             pruneTimer = setInterval(() => void prune(store), PRUNE_EVERY_MS);
           },
@@ -111,6 +115,8 @@ export default function register(RED: NodeAPI): void {
 
     const closeStore = async () => {
       clearInterval(pruneTimer);
+      stopFollowing?.();
+      stopFollowing = undefined;
       current = undefined;
       const pending = opening;
       opening = undefined;

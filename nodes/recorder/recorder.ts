@@ -28,6 +28,7 @@ import type { EventStore } from '../lib/store/store';
 import { recordingsRouter } from './api';
 import { deviceActivity } from './device-activity';
 import { recorderConfig, type RecorderConfig, type RecorderCredentials, type RecorderDef } from './settings';
+import { followRecordingRetention } from '../lib/admin-settings';
 
 type Send = (msg: Array<NodeMessage | null>) => void;
 type Done = (err?: Error) => void;
@@ -55,6 +56,11 @@ export default function register(RED: NodeAPI): void {
       return;
     }
     const scrub = scrubber(config.secrets);
+    // The admin page's recordings days (issue 23), over this node's, from the next retention run.
+    node.on(
+      'close',
+      followRecordingRetention(config.rules, (m) => node.warn(m)),
+    );
     const db = def.database ? (RED.nodes.getNode(def.database) as PicamDatabaseNode | null) : null;
     let service: RecorderService | undefined;
     let uploader: ClipUploader | undefined;

@@ -13,7 +13,7 @@ import type { CallbackQuery, Message } from 'node-telegram-bot-api';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { alertNodeConfig, offReport, wireAlertNode, type AlertNodeSettings } from '../lib/alerts/alert-node';
 import { AlertService } from '../lib/alerts/alert-service';
-import { AlertPolicy } from '../lib/alerts/policy';
+import { livePolicy } from '../lib/alerts/live-policy';
 import { numberSetting, type NodeConstructor } from '../lib/node-config';
 import { DEFAULT_LINK_DAYS, eventLinker } from '../lib/event-links';
 import { credentialSecret } from '../lib/secret-box';
@@ -95,7 +95,7 @@ export default function register(RED: NodeAPI): void {
         return new AlertService({
           outbox,
           channel: new TelegramChannel(api!, config.format, { link }),
-          policy: new AlertPolicy(config.policy),
+          policy: livePolicy({ node, channel: 'telegram', base: config.policy, store, sendsTo: () => `${chats.ids.length} chat(s)` }),
           targets: chats.ids,
           giveUpAfterMs: config.giveUpAfterMs,
           limiter: bot!.limiter,

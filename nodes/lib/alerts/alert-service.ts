@@ -17,7 +17,8 @@ import type { SendLimiter } from './send-limiter';
 export interface AlertServiceOptions {
   outbox: AlertOutbox;
   channel: Channel;
-  policy: AlertPolicy;
+  /** decides each alert (a LivePolicy follows the admin page) */
+  policy: Pick<AlertPolicy, 'decide' | 'forget'>;
   /** where every alert goes: chat ids, URLs */
   targets: readonly string[];
   giveUpAfterMs: number;

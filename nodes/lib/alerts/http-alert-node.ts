@@ -15,7 +15,9 @@ import { alertNodeConfig, offReport, wireAlertNode, type AlertNodeSettings } fro
 import { AlertService } from './alert-service';
 import { HttpChannel, type HttpRequest, type HttpRequests } from './http-channel';
 import { notificationOf, type Notification, type NotificationOptions } from './notification';
+import { livePolicy } from './live-policy';
 import { AlertPolicy } from './policy';
+import { isAlertChannel } from '../contract/admin-settings';
 
 export interface HttpAlertDef extends NodeDef, AlertNodeSettings {
   timeoutSeconds?: string | number;
@@ -96,7 +98,9 @@ export function startHttpAlertNode(RED: NodeAPI, node: Node, def: HttpAlertDef, 
           request: (row, alert) => s.request(row, notificationOf(row, links), alert),
           onRefused: s.onRefused,
         }),
-        policy: new AlertPolicy(config.policy),
+        policy: isAlertChannel(channel)
+          ? livePolicy({ node, channel, base: config.policy, store, sendsTo: () => s.host })
+          : new AlertPolicy(config.policy),
         targets: s.targets ?? [channel],
         giveUpAfterMs: config.giveUpAfterMs,
         deliversFailedClips: true,

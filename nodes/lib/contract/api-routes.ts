@@ -9,7 +9,7 @@
  * Browser-safe data (nodes/lib/contract/): the dashboard page may read paths from here too.
  */
 
-export type RouteMethod = 'GET' | 'POST' | 'DELETE';
+export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 /**
  * The code that answers a route:
@@ -172,6 +172,9 @@ export const API_PATHS = {
   token: `${ACCESS_ROUTES_ROOT}/tokens/:id`,
   audit: `${ACCESS_ROUTES_ROOT}/audit`,
   firstRun: `${ACCESS_ROUTES_ROOT}/first-run`,
+  alertSettings: `${ACCESS_ROUTES_ROOT}/settings/alerts`,
+  alertChannelSettings: `${ACCESS_ROUTES_ROOT}/settings/alerts/:channel`,
+  retentionSettings: `${ACCESS_ROUTES_ROOT}/settings/retention`,
 } as const;
 
 /**
@@ -504,6 +507,39 @@ export const API_ROUTES: readonly ApiRoute[] = [
     auth: 'public',
     role: 'viewer',
     what: 'make the first admin (this machine, or the code from the log)',
+  },
+  // ---- the admin pages' settings, kept in the store over the environment's (access-control, settings-api.ts)
+  {
+    method: 'GET',
+    path: API_PATHS.alertSettings,
+    owner: 'access-control',
+    auth: 'api',
+    role: 'admin',
+    what: "alert channels and the admin page's settings",
+  },
+  {
+    method: 'PUT',
+    path: API_PATHS.alertChannelSettings,
+    owner: 'access-control',
+    auth: 'api',
+    role: 'admin',
+    what: "set one alert channel's settings ({} = defaults)",
+  },
+  {
+    method: 'GET',
+    path: API_PATHS.retentionSettings,
+    owner: 'access-control',
+    auth: 'api',
+    role: 'admin',
+    what: 'retention days: defaults and overrides',
+  },
+  {
+    method: 'PUT',
+    path: API_PATHS.retentionSettings,
+    owner: 'access-control',
+    auth: 'api',
+    role: 'admin',
+    what: 'set retention days ({} = defaults)',
   },
 ];
 

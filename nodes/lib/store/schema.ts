@@ -669,6 +669,20 @@ CREATE INDEX activity_events_page_label ON activity_events (detection_label, sor
       CREATE INDEX audit_log_time ON audit_log (at_ms);
     `,
   },
+  {
+    // Issue 23: what the admin pages set (alert channels, retention), one JSON object per scope.
+    // The environment and node settings stay the defaults; a row names only what it changes.
+    version: 24,
+    description: 'settings overrides made on the admin pages',
+    sql: `
+      CREATE TABLE settings_overrides (
+        scope TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        updated_by TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export async function currentVersion(db: Connection): Promise<number> {

@@ -20,6 +20,7 @@ import { UploadStore } from './uploads';
 import { RecordingStore } from './recordings';
 import { PushSubscriptionStore } from './push-subscriptions';
 import { AccessStore } from './access';
+import { SettingsOverrideStore } from './settings-overrides';
 import type { SecretBox } from '../secret-box';
 import { enableShrinking, pruneAll, type RetentionDays } from './retention';
 
@@ -171,6 +172,11 @@ export class EventStore {
   /** Users, API tokens and sessions made through the admin pages (migration 19). */
   access(): AccessStore {
     return new AccessStore((task) => this.writer.exclusive(task));
+  }
+
+  /** What the admin pages set (migration 24): alert channels, retention. */
+  settingsOverrides(): SettingsOverrideStore {
+    return new SettingsOverrideStore((task) => this.writer.exclusive(task));
   }
 
   /** The audit log (migration 20): appendAudit / listAudit in audit.ts, on the writer's connection. */

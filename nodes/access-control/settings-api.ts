@@ -1,0 +1,124 @@
+/**
+ * The admin pages' settings (issue 23): alert channels (on/off, modes, cooldown, quiet hours,
+ * which cameras alert) and retention days, kept in the store (migration 24) over what the node
+ * settings and the environment say, which stay the defaults. Every change is written to the
+ * store first, then published to the nodes of this process (nodes/lib/admin-settings.ts), and
+ * the API guard audits it. Bad input is a 400 with the reason.
+ */
+import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
+import { ACCESS_ROUTES_ROOT, API_PATHS } from '../lib/contract/api-routes';
+import { API_PRINCIPAL_LOCAL, AUDIT_LOCAL } from '../lib/contract/dashboard-api';
+import {
+  ALERT_CHANNELS,
+  alertScope,
+  describeOverrides,
+  isAlertChannel,
+  parseAlertOverrides,
+  parseRetentionOverrides,
+  RETENTION_SCOPE,
+  SettingsProblem,
+  type AlertSettingsPage,
+  type RetentionOverrides,
+  type RetentionSettingsPage,
+} from '../lib/contract/admin-settings';
+import { alertChannels, publishOverride } from '../lib/admin-settings';
+import type { Principal } from '../lib/access/registry';
+import type { SettingsOverrideStore } from '../lib/store/settings-overrides';
+
+export interface SettingsApiOptions {
+  /** undefined until the database is open: the routes answer 503 until then */
+  overrides(): SettingsOverrideStore | undefined;
+  /** the retention the store was opened with, and the recorder's days (the page's defaults) */
+  retentionDefaults(): Required<RetentionOverrides> | undefined;
+  log(message: string): void;
+}
+
+const rel = (path: string) => path.slice(ACCESS_ROUTES_ROOT.length);
+
+class Unavailable extends Error {}
+
+export function settingsRouter(o: SettingsApiOptions): Router {
+  const router = express.Router({ strict: true, caseSensitive: true });
+  const json = express.json({ limit: '16kb' });
+  const wrap =
+    (h: (req: Request, res: Response) => Promise<void> | void) => (req: Request, res: Response, next: (err?: unknown) => void) => {
+      res.set('Cache-Control', 'no-store');
+      Promise.resolve()
+        .then(() => h(req, res))
+        .catch(next);
+    };
+  const store = () => {
+    const s = o.overrides();
+    if (!s) throw new Unavailable('the database is not open yet: try again shortly');
+    return s;
+  };
+  const actor = (res: Response) => (res.locals[API_PRINCIPAL_LOCAL] as Principal | undefined)?.name ?? 'local';
+  const audit = (res: Response, action: string, target: string, detail: string) => (res.locals[AUDIT_LOCAL] = { action, target, detail });
+
+  router.get(
+    rel(API_PATHS.alertSettings),
+    wrap(async (_req, res) => {
+      const stored = new Map((await store().all()).map((r) => [r.scope, r.value]));
+      const running = [...alertChannels.values()];
+      const page: AlertSettingsPage = {
+        channels: ALERT_CHANNELS.map((channel) => ({
+          channel,
+          running: running.filter((r) => r.channel === channel).map((r) => ({ channel, sendsTo: r.sendsTo })),
+          overrides: stored.get(alertScope(channel)) ?? {},
+        })),
+      };
+      res.json(page);
+    }),
+  );
+  router.put(
+    rel(API_PATHS.alertChannelSettings),
+    json,
+    wrap(async (req, res) => {
+      const channel = req.params.channel;
+      if (!isAlertChannel(channel))
+        throw new SettingsProblem(`unknown alert channel "${String(channel)}" (known: ${ALERT_CHANNELS.join(', ')})`);
+      const value = parseAlertOverrides(req.body);
+      await store().set(alertScope(channel), value, actor(res));
+      publishOverride(alertScope(channel), { ...value });
+      audit(res, 'change alert settings', channel, describeOverrides(value));
+      res.json({ channel, overrides: value });
+    }),
+  );
+
+  router.get(
+    rel(API_PATHS.retentionSettings),
+    wrap(async (_req, res) => {
+      const defaults = o.retentionDefaults();
+      if (!defaults) throw new Unavailable('the database is not open yet: try again shortly');
+      const page: RetentionSettingsPage = { defaults, overrides: (await store().get(RETENTION_SCOPE)) ?? {} };
+      res.json(page);
+    }),
+  );
+  router.put(
+    rel(API_PATHS.retentionSettings),
+    json,
+    wrap(async (req, res) => {
+      const value = parseRetentionOverrides(req.body);
+      await store().set(RETENTION_SCOPE, value, actor(res));
+      publishOverride(RETENTION_SCOPE, { ...value });
+      audit(res, 'change retention', 'storage', describeOverrides(value));
+      res.json({ overrides: value });
+    }),
+  );
+
+  const onError: ErrorRequestHandler = (err: Error & { status?: number }, _req, res, next) => {
+    if (res.headersSent) return next(err);
+    if (err instanceof SettingsProblem) return void res.status(400).json({ error: err.message });
+    if (err instanceof Unavailable) return void res.status(503).json({ error: err.message });
+    if (err.status && err.status >= 400 && err.status < 500) return void res.status(err.status).json({ error: err.message });
+    o.log(`settings API: ${err.message}`);
+    res.status(503).json({ error: `settings cannot be read or changed now (${err.message.slice(0, 200)})` });
+  };
+  router.use(onError);
+  return router;
+}
+
+/** Reads every stored override and publishes it, so the nodes of this process use it (at start). */
+export async function publishStoredOverrides(store: SettingsOverrideStore): Promise<void> {
+  for (const r of await store.all()) publishOverride(r.scope, r.value);
+}
