@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import express from 'express';
 import { selectBroker, type BrokerMode } from '../flows/broker-choice';
@@ -88,6 +89,13 @@ export async function startRuntime(
   const server = role.tls
     ? createHttpsServer({ cert: readFileSync(role.tls.cert), key: readFileSync(role.tls.key) }, app)
     : createServer(app);
+  // Every socket, so a stop can end them all: closeAllConnections() leaves upgraded ones (WebSockets)
+  // open, and server.close() then waits for them for ever.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   RED.init(server, settings);
   const warn = (m: string) => RED.log.warn(m);
   // Health without a login (load balancers, watchdogs); metrics behind the API's login, below.
@@ -184,8 +192,9 @@ export async function startRuntime(
         await RED.stop();
         await internal?.close();
         await ops.close();
-        server.closeAllConnections();
-        await new Promise<void>((ok) => server.close(() => ok()));
+        const closed = new Promise<void>((ok) => server.close(() => ok()));
+        for (const socket of sockets) socket.destroy();
+        await closed;
       })()),
   };
 }

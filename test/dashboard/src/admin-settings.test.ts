@@ -10,11 +10,11 @@ import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
-import type { RunningRuntime } from '../../../cli/runtime/runtime';
 import { launchChromium, skipWithoutChromium } from '../../support/browser';
-import { apiLogin, startAccessCloud } from '../../support/access';
+import { apiLogin } from '../../support/access';
 import { API_ROUTES } from '../../../nodes/lib/contract/api-routes';
-import { API_AUTH, LOGINS } from '../../support/cli';
+import { API_AUTH, cloudRoleEnv, LOGINS, RUNTIME_START_MS, startCli } from '../../support/cli';
+import { freePort } from '../../support/ports';
 import { FakeTelegram } from '../../support/fake-telegram';
 import { activity, connected, topics } from '../../support/fixtures';
 import { tempDir } from '../../support/tmp';
@@ -37,16 +37,21 @@ async function logIn(page: Page, url: string): Promise<void> {
 
 describe('alert settings and retention on the Admin page', { skip: skipWithoutChromium }, () => {
   const dataDir = tempDir('picam-admin-settings-');
-  let runtime: RunningRuntime;
-  let ports: { mqtt: number };
+  // A runtime process of its own (the CLI, as users start it): the test restarts it, and Node-RED
+  // runs once per process.
+  let runtime: { url: string; stop(): Promise<unknown> };
+  let ports: { http: number; mqtt: number; ws: number };
   let browser: Browser;
   let fake: FakeTelegram;
   const cameras = new Map<string, MqttClient>();
   let n = 0;
 
   const start = async () => {
-    ({ runtime, ports } = await startAccessCloud(
-      {
+    ports = { http: await freePort(), mqtt: await freePort(), ws: await freePort() };
+    const cli = startCli(
+      ['start', '--role', 'cloud'],
+      cloudRoleEnv(dataDir, ports, {
+        PICAM_ROLE: 'cloud',
         PICAM_DASHBOARD_USERS: [
           `${OPERATOR.username}:${bcrypt.hashSync(OPERATOR.password, 4)}:operator`,
           `${VIEWER.username}:${bcrypt.hashSync(VIEWER.password, 4)}:viewer`,
@@ -55,9 +60,14 @@ describe('alert settings and retention on the Admin page', { skip: skipWithoutCh
         TELEGRAM_API_ROOT: fake.url,
         TELEGRAM_CHAT_IDS: String(CHAT),
         PICAM_TIME_ZONE: 'UTC',
-      },
-      dataDir,
-    ));
+      }),
+    );
+    runtime = { url: `http://127.0.0.1:${ports.http}`, stop: () => cli.stop() };
+    await waitFor(
+      'the store’s users read',
+      async () => ((await fetch(`${runtime.url}/api/first-run`).catch(() => undefined))?.status === 200 ? true : undefined),
+      RUNTIME_START_MS,
+    );
     for (const c of [PORCH, GARDEN]) {
       const client = await waitFor('the broker', () =>
         mqtt
