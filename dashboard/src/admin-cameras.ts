@@ -6,9 +6,10 @@
  * its own certificate in per-camera mode; an IP camera through DELETE /api/ipcams/:id). The
  * API guard audits every change; the page only calls the existing routes.
  */
+import { adminAction } from './admin-action';
 import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-routes';
 import type { CameraRow } from '../../nodes/lib/contract/api-rows';
-import { ApiFailure, get, post, request } from './api';
+import { get, post, request } from './api';
 import { byId, clear, h } from './dom';
 import { fmtTime } from './format';
 
@@ -169,16 +170,7 @@ export class AdminCameras {
     if (this.closesAtMs > Date.now()) this.ticker ??= setInterval(tick, 1000);
   }
 
-  private async act(done: string, change: () => Promise<void>): Promise<void> {
-    this.result.dataset.state = '';
-    try {
-      await change();
-      this.result.textContent = done;
-      this.result.dataset.state = 'ok';
-    } catch (err) {
-      this.result.textContent = err instanceof ApiFailure ? err.message : 'The server cannot be reached.';
-      this.result.dataset.state = 'error';
-    }
-    await this.load().catch(() => undefined);
+  private act(done: string, change: () => Promise<unknown>): Promise<void> {
+    return adminAction(this.result, done, change, () => this.load());
   }
 }

@@ -5,9 +5,10 @@
  * environment say; the server keeps what is set in its store, checks it (a 400 says why) and
  * audits each change. No channel's token or URL is ever shown here: the server sends none.
  */
+import { adminAction } from './admin-action';
 import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-routes';
 import type { AlertOverrides, AlertSettingsPage, RetentionSettingsPage } from '../../nodes/lib/contract/admin-settings';
-import { ApiFailure, get, request } from './api';
+import { get, request } from './api';
 import { byId, clear, h } from './dom';
 import { usage } from './recordings';
 import { fmtBytes } from './storage';
@@ -151,16 +152,7 @@ export class AdminSettings {
     clear(this.usage, disk, ...lines);
   }
 
-  private async act(done: string, change: () => Promise<unknown>): Promise<void> {
-    this.result.dataset.state = '';
-    try {
-      await change();
-      this.result.textContent = done;
-      this.result.dataset.state = 'ok';
-    } catch (err) {
-      this.result.textContent = err instanceof ApiFailure ? err.message : 'The server cannot be reached.';
-      this.result.dataset.state = 'error';
-    }
-    await this.load().catch(() => undefined);
+  private act(done: string, change: () => Promise<unknown>): Promise<void> {
+    return adminAction(this.result, done, change, () => this.load());
   }
 }

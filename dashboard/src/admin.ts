@@ -4,9 +4,10 @@
  * and the audit of every change. The server checks every one of these requests itself; hiding
  * the section from others only spares them buttons that would answer 403.
  */
+import { adminAction } from './admin-action';
 import { API_PATHS, API_ROLES, apiUrl, type ApiRole } from '../../nodes/lib/contract/api-routes';
 import type { AuditPage, NewToken, SessionRow, TokenInfo, UserInfo } from '../../nodes/lib/contract/access';
-import { ApiFailure, get, post, request } from './api';
+import { get, post, request } from './api';
 import { byId, clear, h } from './dom';
 import { fmtTime } from './format';
 
@@ -66,17 +67,8 @@ export class AdminPage {
   }
 
   /** Runs a change, says how it went, and shows the lists (and the audit) as they are now. */
-  private async act(done: string, change: () => Promise<void>): Promise<void> {
-    this.result.dataset.state = '';
-    try {
-      await change();
-      if (done) this.result.textContent = done;
-      this.result.dataset.state = 'ok';
-    } catch (err) {
-      this.result.textContent = err instanceof ApiFailure ? err.message : 'The server cannot be reached.';
-      this.result.dataset.state = 'error';
-    }
-    await this.load().catch(() => undefined);
+  private act(done: string, change: () => Promise<unknown>): Promise<void> {
+    return adminAction(this.result, done, change, () => this.load());
   }
 
   private async loadUsers(): Promise<void> {

@@ -4,11 +4,11 @@
  * except the public first-run routes, and writes each change's audit entry). Bad input is a
  * 4xx with the reason; the store is written before anything is answered.
  */
-import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
-import { ACCESS_ROUTES_ROOT, API_PATHS, isApiRole, type ApiRole } from '../lib/contract/api-routes';
+import express, { type ErrorRequestHandler, type Request, type Router } from 'express';
+import { actor, audit, rel, wrap } from './router-parts';
+import { API_PATHS, isApiRole, type ApiRole } from '../lib/contract/api-routes';
 import { LOGIN_NAME, type FirstRunInfo } from '../lib/contract/access';
-import { API_PRINCIPAL_LOCAL, AUDIT_LOCAL } from '../lib/contract/dashboard-api';
-import { AccessError, type AccessRegistry, type Principal } from '../lib/access/registry';
+import { AccessError, type AccessRegistry } from '../lib/access/registry';
 import { clientAddress, isLocalRequest, type TrustedProxies } from '../lib/client-address';
 import { hashPassword, passwordProblem } from '../lib/logins';
 import { DEVICE_ID_PATTERN } from '../lib/types';
@@ -51,29 +51,15 @@ const body = (req: Request): Record<string, unknown> =>
 
 const camerasText = (cameras: string[] | null) => (cameras === null ? 'all cameras' : `cameras ${cameras.join(', ') || '(none)'}`);
 
-/** How the change reads in the audit (the guard writes the entry once it succeeded). */
-const audit = (res: Response, action: string, target: string, detail = '') => (res.locals[AUDIT_LOCAL] = { action, target, detail });
-
 export interface AccessApiOptions {
   access: AccessRegistry;
   trustedProxies: TrustedProxies;
   log(message: string): void;
 }
 
-/** Paths relative to ACCESS_ROUTES_ROOT, where the router is mounted. */
-const rel = (path: string) => path.slice(ACCESS_ROUTES_ROOT.length);
-
 export function accessRouter({ access, trustedProxies, log }: AccessApiOptions): Router {
   const router = express.Router({ strict: true, caseSensitive: true });
   const json = express.json({ limit: '16kb' });
-  const wrap =
-    (h: (req: Request, res: Response) => Promise<void> | void) => (req: Request, res: Response, next: (err?: unknown) => void) => {
-      res.set('Cache-Control', 'no-store');
-      Promise.resolve()
-        .then(() => h(req, res))
-        .catch(next);
-    };
-  const actor = (res: Response) => (res.locals[API_PRINCIPAL_LOCAL] as Principal | undefined)?.name ?? 'local';
 
   router.get(
     rel(API_PATHS.users),

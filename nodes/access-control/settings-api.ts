@@ -5,9 +5,9 @@
  * store first, then published to the nodes of this process (nodes/lib/admin-settings.ts), and
  * the API guard audits it. Bad input is a 400 with the reason.
  */
-import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
-import { ACCESS_ROUTES_ROOT, API_PATHS } from '../lib/contract/api-routes';
-import { API_PRINCIPAL_LOCAL, AUDIT_LOCAL } from '../lib/contract/dashboard-api';
+import express, { type ErrorRequestHandler, type Router } from 'express';
+import { actor, audit, rel, wrap } from './router-parts';
+import { API_PATHS } from '../lib/contract/api-routes';
 import {
   ALERT_CHANNELS,
   alertScope,
@@ -22,7 +22,6 @@ import {
   type RetentionSettingsPage,
 } from '../lib/contract/admin-settings';
 import { alertChannels, publishOverride } from '../lib/admin-settings';
-import type { Principal } from '../lib/access/registry';
 import type { SettingsOverrideStore } from '../lib/store/settings-overrides';
 
 export interface SettingsApiOptions {
@@ -33,27 +32,16 @@ export interface SettingsApiOptions {
   log(message: string): void;
 }
 
-const rel = (path: string) => path.slice(ACCESS_ROUTES_ROOT.length);
-
 class Unavailable extends Error {}
 
 export function settingsRouter(o: SettingsApiOptions): Router {
   const router = express.Router({ strict: true, caseSensitive: true });
   const json = express.json({ limit: '16kb' });
-  const wrap =
-    (h: (req: Request, res: Response) => Promise<void> | void) => (req: Request, res: Response, next: (err?: unknown) => void) => {
-      res.set('Cache-Control', 'no-store');
-      Promise.resolve()
-        .then(() => h(req, res))
-        .catch(next);
-    };
   const store = () => {
     const s = o.overrides();
     if (!s) throw new Unavailable('the database is not open yet: try again shortly');
     return s;
   };
-  const actor = (res: Response) => (res.locals[API_PRINCIPAL_LOCAL] as Principal | undefined)?.name ?? 'local';
-  const audit = (res: Response, action: string, target: string, detail: string) => (res.locals[AUDIT_LOCAL] = { action, target, detail });
 
   router.get(
     rel(API_PATHS.alertSettings),
