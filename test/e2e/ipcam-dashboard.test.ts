@@ -66,7 +66,7 @@ describe('adding an IP camera in the dashboard', { skip }, () => {
     await page.locator('#app-view').waitFor();
 
     await page.getByText('Add an IP camera (RTSP)').click();
-    await page.getByLabel('Id').fill('porch');
+    await page.getByLabel('Id', { exact: true }).fill('porch');
     await page.getByLabel('Name', { exact: true }).fill('Porch');
     await page.getByLabel('Sub stream').fill(camera.url('sub'));
     await page.getByLabel('Main stream').fill(camera.url('main'));

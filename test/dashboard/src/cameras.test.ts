@@ -113,10 +113,12 @@ describe('the camera grid with 600 devices', { skip: skipWithoutChromium }, () =
 
     const cameraLists = requests.filter((r) => r === `GET ${API_PATHS.cameras}`);
     const perDevice = requests.filter((r) => r.startsWith(`GET ${API_PATHS.events}?`) && /[?&]camera=/.test(r));
-    assert.equal(cameraLists.length, 1, `one camera list:\n${requests.join('\n')}`);
+    // The grid's one list; an admin's Admin › Cameras page reads it once more (whatever the number of devices).
+    assert.ok(cameraLists.length <= 2, `one camera list for the grid (and one for the admin page):\n${requests.join('\n')}`);
     assert.deepEqual(perDevice, [], 'no event request per device');
-    // The whole first view (session, grid, event list, sensors, health) asks a few things, whatever the device count.
-    assert.ok(requests.length < 20, `a handful of requests for ${DEVICES} devices, not one per device:\n${requests.join('\n')}`);
+    // The whole first view (session, grid, event list, sensors, health) asks a few things, whatever the device count;
+    // an admin's Admin section loads its own lists beside it (users, tokens, audit, cameras, settings, disk use).
+    assert.ok(requests.length < 30, `a handful of requests for ${DEVICES} devices, not one per device:\n${requests.join('\n')}`);
   });
 
   it('shows a screen of cards first and builds the rest in later tasks, each up to date with the live feed', async () => {
