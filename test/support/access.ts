@@ -1,9 +1,12 @@
 /** A cloud runtime for the role tests (issue 23), and a dashboard login through the API as the page makes it. */
 import assert from 'node:assert/strict';
+import bcrypt from 'bcryptjs';
+import mqtt from 'mqtt';
 import { settingsFor } from '../../cli/runtime/roles';
 import { startRuntime, type RunningRuntime } from '../../cli/runtime/runtime';
 import type { SessionInfo } from '../../nodes/lib/contract/dashboard-api';
-import { cloudRoleEnv } from './cli';
+import { cloudRoleEnv, LOGINS } from './cli';
+import { connected, topics } from './fixtures';
 import { freePort } from './ports';
 import { tempDir } from './tmp';
 import { waitFor } from './wait';
@@ -12,6 +15,15 @@ export interface CloudPorts {
   http: number;
   mqtt: number;
   ws: number;
+}
+
+/** The role tests' logins below admin (the environment's API user is the admin). */
+export const VIEWER = { username: 'vera', password: 'vera-password-1' };
+export const OPERATOR = { username: 'otto', password: 'otto-password-1' };
+
+/** PICAM_DASHBOARD_USERS with `logins`, each with its role (`user:hash:role`). */
+export function dashboardUsers(logins: Array<[{ username: string; password: string }, 'viewer' | 'operator']>): string {
+  return logins.map(([who, role]) => `${who.username}:${bcrypt.hashSync(who.password, 4)}:${role}`).join(',');
 }
 
 /** Starts a cloud runtime and waits until its access-control node has read the store's users. */
@@ -42,4 +54,22 @@ export async function apiLogin(url: string, who: { username: string; password: s
   const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
   const info = (await res.json()) as SessionInfo;
   return { cookie, csrf: info.csrfToken, info };
+}
+
+/** A cloud runtime with a viewer and an operator, and `camera` connected (so mode commands have somewhere to go). */
+export async function startRolesCloud(camera: string): Promise<{ runtime: RunningRuntime; ports: CloudPorts; dataDir: string }> {
+  const started = await startAccessCloud({
+    PICAM_DASHBOARD_USERS: dashboardUsers([
+      [VIEWER, 'viewer'],
+      [OPERATOR, 'operator'],
+    ]),
+  });
+  const client = await waitFor('the broker', () =>
+    mqtt
+      .connectAsync(`mqtt://127.0.0.1:${started.ports.mqtt}`, { ...LOGINS.devices, clientId: camera, reconnectPeriod: 0 })
+      .catch(() => undefined),
+  );
+  await client.publishAsync(topics.connection(camera, 'picam'), JSON.stringify(connected(Math.floor(Date.now() / 1000))), { qos: 1 });
+  await client.endAsync();
+  return started;
 }

@@ -6,15 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import bcrypt from 'bcryptjs';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningRuntime } from '../../../cli/runtime/runtime';
 import { launchChromium, skipWithoutChromium } from '../../support/browser';
-import { startAccessCloud } from '../../support/access';
+import { dashboardUsers, startAccessCloud, VIEWER } from '../../support/access';
 import { API_AUTH, LOGINS } from '../../support/cli';
 import { waitFor } from '../../support/wait';
 
-const VIEWER = { username: 'vera', password: 'vera-password-1' };
 const VBC01 = '0123456789ABCDEF0123456789ABCDEF';
 
 async function logIn(page: Page, url: string, who: { username: string; password: string }): Promise<void> {
@@ -39,7 +37,7 @@ describe('cameras on the Admin page', { skip: skipWithoutChromium }, () => {
 
   before(async () => {
     ({ runtime } = await startAccessCloud({
-      PICAM_DASHBOARD_USERS: `${VIEWER.username}:${bcrypt.hashSync(VIEWER.password, 4)}:viewer`,
+      PICAM_DASHBOARD_USERS: dashboardUsers([[VIEWER, 'viewer']]),
     }));
     browser = await launchChromium();
   });

@@ -7,11 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import bcrypt from 'bcryptjs';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, skipWithoutChromium } from '../../support/browser';
-import { apiLogin } from '../../support/access';
+import { apiLogin, dashboardUsers, OPERATOR, VIEWER } from '../../support/access';
 import { API_ROUTES } from '../../../nodes/lib/contract/api-routes';
 import { API_AUTH, cloudRoleEnv, LOGINS, RUNTIME_START_MS, startCli } from '../../support/cli';
 import { freePort } from '../../support/ports';
@@ -23,8 +22,6 @@ import { waitFor } from '../../support/wait';
 const CHAT = 5151;
 const PORCH = { id: 'porch-cam', name: 'Porch Cam' };
 const GARDEN = { id: 'garden-cam', name: 'Garden Cam' };
-const OPERATOR = { username: 'otto', password: 'otto-password-1' };
-const VIEWER = { username: 'vera', password: 'vera-password-1' };
 
 async function logIn(page: Page, url: string): Promise<void> {
   await page.goto(`${url}/dashboard/`);
@@ -52,10 +49,10 @@ describe('alert settings and retention on the Admin page', { skip: skipWithoutCh
       ['start', '--role', 'cloud'],
       cloudRoleEnv(dataDir, ports, {
         PICAM_ROLE: 'cloud',
-        PICAM_DASHBOARD_USERS: [
-          `${OPERATOR.username}:${bcrypt.hashSync(OPERATOR.password, 4)}:operator`,
-          `${VIEWER.username}:${bcrypt.hashSync(VIEWER.password, 4)}:viewer`,
-        ].join(','),
+        PICAM_DASHBOARD_USERS: dashboardUsers([
+          [OPERATOR, 'operator'],
+          [VIEWER, 'viewer'],
+        ]),
         TELEGRAM_BOT_TOKEN: fake.token,
         TELEGRAM_API_ROOT: fake.url,
         TELEGRAM_CHAT_IDS: String(CHAT),

@@ -8,19 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import bcrypt from 'bcryptjs';
-import mqtt from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningRuntime } from '../../../cli/runtime/runtime';
 import { API_ROUTES, type ApiRoute } from '../../../nodes/lib/contract/api-routes';
 import { launchChromium, skipWithoutChromium } from '../../support/browser';
-import { startAccessCloud } from '../../support/access';
+import { OPERATOR, startRolesCloud, VIEWER } from '../../support/access';
 import { LOGINS } from '../../support/cli';
-import { connected, topics } from '../../support/fixtures';
 import { waitFor } from '../../support/wait';
 
-const VIEWER = { username: 'vera', password: 'vera-password-1' };
-const OPERATOR = { username: 'otto', password: 'otto-password-1' };
 const CAMERA = 'porch-pi';
 
 /**
@@ -77,20 +72,7 @@ describe('roles in the dashboard', { skip: skipWithoutChromium }, () => {
   let browser: Browser;
 
   before(async () => {
-    let ports: { mqtt: number };
-    ({ runtime, ports } = await startAccessCloud({
-      PICAM_DASHBOARD_USERS: [
-        `${VIEWER.username}:${bcrypt.hashSync(VIEWER.password, 4)}:viewer`,
-        `${OPERATOR.username}:${bcrypt.hashSync(OPERATOR.password, 4)}:operator`,
-      ].join(','),
-    }));
-    const camera = await waitFor('the broker', () =>
-      mqtt
-        .connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { ...LOGINS.devices, clientId: CAMERA, reconnectPeriod: 0 })
-        .catch(() => undefined),
-    );
-    await camera.publishAsync(topics.connection(CAMERA, 'picam'), JSON.stringify(connected(Math.floor(Date.now() / 1000))), { qos: 1 });
-    await camera.endAsync();
+    ({ runtime } = await startRolesCloud(CAMERA));
     browser = await launchChromium();
   });
   after(async () => {

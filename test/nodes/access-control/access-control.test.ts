@@ -8,20 +8,16 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import bcrypt from 'bcryptjs';
 import mqtt from 'mqtt';
 import WebSocket from 'ws';
 import type { RunningRuntime } from '../../../cli/runtime/runtime';
 import type { AuditEntry, NewToken, SessionRow, TokenInfo, UserInfo } from '../../../nodes/lib/contract/access';
 import type { SessionInfo } from '../../../nodes/lib/contract/dashboard-api';
 import { Connection } from '../../../nodes/lib/store/sqlite';
-import { apiLogin, startAccessCloud, type CloudPorts, type Login } from '../../support/access';
+import { apiLogin, OPERATOR, startRolesCloud, VIEWER, type CloudPorts, type Login } from '../../support/access';
 import { API_AUTH, LOGINS } from '../../support/cli';
 import { connected, topics } from '../../support/fixtures';
 import { waitFor } from '../../support/wait';
-
-const VIEWER = { username: 'vera', password: 'vera-password-1' };
-const OPERATOR = { username: 'otto', password: 'otto-password-1' };
 
 const CAMERA = 'cam-1';
 
@@ -40,20 +36,8 @@ describe('roles, users, tokens and the audit', () => {
 
   let ports: CloudPorts;
   before(async () => {
-    ({ runtime, ports, dataDir } = await startAccessCloud({
-      PICAM_DASHBOARD_USERS: [
-        `${VIEWER.username}:${bcrypt.hashSync(VIEWER.password, 4)}:viewer`,
-        `${OPERATOR.username}:${bcrypt.hashSync(OPERATOR.password, 4)}:operator`,
-      ].join(','),
-    }));
     // A camera the mode commands can go to.
-    const camera = await waitFor('the broker', () =>
-      mqtt
-        .connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { ...LOGINS.devices, clientId: CAMERA, reconnectPeriod: 0 })
-        .catch(() => undefined),
-    );
-    await camera.publishAsync(topics.connection(CAMERA, 'picam'), JSON.stringify(connected(Math.floor(Date.now() / 1000))), { qos: 1 });
-    await camera.endAsync();
+    ({ runtime, ports, dataDir } = await startRolesCloud(CAMERA));
   });
   after(() => runtime?.stop());
 

@@ -19,6 +19,7 @@ import brokerNode from '../../../nodes/picam-broker/picam-broker';
 import { freePort } from '../../support/ports';
 import { tempDir } from '../../support/tmp';
 import { Collector, helper, runtimeLog, spy, text, until, useNodeRed } from '../../support/node-helper';
+import { connectOutcome } from '../../support/connect-outcome';
 
 useNodeRed();
 
@@ -86,17 +87,6 @@ function camera(tlsPort: number, clientId: string, bundle: { certificatePem: str
 
 const shared = () => ({ certificatePem: readFileSync(files.clientCert, 'utf8'), privateKey: readFileSync(files.clientKey, 'utf8') });
 
-const outcome = async (attempt: Promise<MqttClient>): Promise<string> => {
-  try {
-    const c = await attempt;
-    await c.endAsync();
-    return 'connected';
-  } catch (err) {
-    const e = err as { code?: number | string; message: string };
-    return typeof e.code === 'number' ? `connack ${e.code}` : `tls: ${e.code ?? e.message}`;
-  }
-};
-
 describe('picam-broker: cameras over mutual TLS with a certificate per camera', () => {
   it("takes a camera's events under its own certificate, and drops what it publishes under another camera's id", async () => {
     const tlsPort = await loadBroker('per-camera');
@@ -119,7 +109,7 @@ describe('picam-broker: cameras over mutual TLS with a certificate per camera', 
     const warnings = spy('b', 'warn');
     const victim = await camera(tlsPort, B, bundles.get(B)!);
     try {
-      assert.equal(await outcome(camera(tlsPort, B, bundles.get(A)!)), 'connack 2', "A's certificate with B's client id");
+      assert.equal(await connectOutcome(camera(tlsPort, B, bundles.get(A)!)), 'connack 2', "A's certificate with B's client id");
       assert.equal(victim.connected, true, 'B keeps its session');
       const logged = await until('the refusal logged', () => warnings.map(text).find((w) => w.includes('is not the certificate')));
       assert.match(logged, new RegExp(`"${B}" is not the certificate's camera ${A}`));
@@ -131,11 +121,11 @@ describe('picam-broker: cameras over mutual TLS with a certificate per camera', 
   it('refuses a revoked certificate, one revoked while it runs, and the shared certificate', async () => {
     const tlsPort = await loadBroker('per-camera');
     const warnings = spy('b', 'warn');
-    assert.equal(await outcome(camera(tlsPort, REMOVED, bundles.get(REMOVED)!)), 'connack 5', 'revoked before');
-    assert.equal(await outcome(camera(tlsPort, LATER, bundles.get(LATER)!)), 'connected');
+    assert.equal(await connectOutcome(camera(tlsPort, REMOVED, bundles.get(REMOVED)!)), 'connack 5', 'revoked before');
+    assert.equal(await connectOutcome(camera(tlsPort, LATER, bundles.get(LATER)!)), 'connected');
     await authority.revoke(LATER); // the gateway's unregister
-    assert.equal(await outcome(camera(tlsPort, LATER, bundles.get(LATER)!)), 'connack 5', 'revoked while the broker runs');
-    assert.equal(await outcome(camera(tlsPort, A, shared())), 'connack 5', 'the shared certificate names no camera');
+    assert.equal(await connectOutcome(camera(tlsPort, LATER, bundles.get(LATER)!)), 'connack 5', 'revoked while the broker runs');
+    assert.equal(await connectOutcome(camera(tlsPort, A, shared())), 'connack 5', 'the shared certificate names no camera');
     // Refusals are logged at most once a minute (the rest folded in): the first says why.
     const logged = await until('the reason logged', () => warnings.map(text).find((w) => /is revoked/.test(w)));
     assert.match(logged, new RegExp(`certificate of camera ${REMOVED} \\(serial [0-9A-F]+\\) is revoked`));
@@ -160,13 +150,13 @@ describe('picam-broker: cameras over mutual TLS with a certificate per camera', 
 
   it('still lets the shared certificate in, by client id, in the shared mode', async () => {
     const tlsPort = await loadBroker('shared');
-    assert.equal(await outcome(camera(tlsPort, A, shared())), 'connected');
+    assert.equal(await connectOutcome(camera(tlsPort, A, shared())), 'connected');
   });
 
   it('opens no camera listener for a mode it does not know', async () => {
     const tlsPort = await loadBroker('per-device');
     const warned = runtimeLog();
     assert.ok(warned.some((l) => /no camera TLS listener: PICAM_CERT_MODE must be shared or per-camera/.test(l)));
-    assert.match(await outcome(camera(tlsPort, A, bundles.get(A)!)), /^tls: ECONNREFUSED/);
+    assert.match(await connectOutcome(camera(tlsPort, A, bundles.get(A)!)), /^tls: ECONNREFUSED/);
   });
 });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions } from 'mqtt';
 import { makeCertificates, type MakeCertificatesResult } from '../../../cli/commands/certs';
 import { localBroker } from '../../../nodes/lib/mqtt/local-broker';
 import brokerNode from '../../../nodes/picam-broker/picam-broker';
@@ -18,6 +18,7 @@ import { EventStore } from '../../../nodes/lib/store/store';
 import { freePort } from '../../support/ports';
 import { tempDir } from '../../support/tmp';
 import { Collector, helper, spy, text, until, useNodeRed } from '../../support/node-helper';
+import { connectOutcome } from '../../support/connect-outcome';
 
 useNodeRed();
 
@@ -86,17 +87,6 @@ function camera(tlsPort: number, clientId: string, o: { key?: string; cert?: str
   } as IClientOptions);
 }
 
-const refusal = async (attempt: Promise<MqttClient>): Promise<string> => {
-  try {
-    const c = await attempt;
-    await c.endAsync();
-    return 'connected';
-  } catch (err) {
-    const e = err as { code?: number | string; message: string };
-    return typeof e.code === 'number' ? `connack ${e.code}` : `tls: ${e.code ?? e.message}`;
-  }
-};
-
 describe('picam-broker: cameras over mutual TLS with the shared certificate', () => {
   it('lets a registered camera in with the shared certificate alone, takes its publish and delivers its commands', async () => {
     const { tlsPort } = await loadBroker();
@@ -150,27 +140,27 @@ describe('picam-broker: cameras over mutual TLS with the shared certificate', ()
   it('lets in a camera the gateway registered, and refuses ids that are no registered camera', async () => {
     const { tlsPort } = await loadBroker();
     const warnings = spy('b', 'warn');
-    assert.equal(await refusal(camera(tlsPort, ENROLLED)), 'connected', 'enrolled at the gateway');
-    assert.equal(await refusal(camera(tlsPort, UNKNOWN)), 'connack 5', 'a camera id nobody registered');
-    assert.equal(await refusal(camera(tlsPort, 'picam-1')), 'connack 5', 'not a camera id');
-    assert.equal(await refusal(camera(tlsPort, CAMERA.toLowerCase())), 'connack 5', 'camera ids are upper case');
+    assert.equal(await connectOutcome(camera(tlsPort, ENROLLED)), 'connected', 'enrolled at the gateway');
+    assert.equal(await connectOutcome(camera(tlsPort, UNKNOWN)), 'connack 5', 'a camera id nobody registered');
+    assert.equal(await connectOutcome(camera(tlsPort, 'picam-1')), 'connack 5', 'not a camera id');
+    assert.equal(await connectOutcome(camera(tlsPort, CAMERA.toLowerCase())), 'connack 5', 'camera ids are upper case');
     const logged = await until('the refusal logged', () => warnings.map(text).find((w) => w.includes('not registered')));
     assert.match(logged, new RegExp(UNKNOWN));
   });
 
   it('refuses, in the TLS handshake, a client without a certificate or with one from another CA', async () => {
     const { tlsPort } = await loadBroker();
-    assert.match(await refusal(camera(tlsPort, CAMERA, { key: '', cert: '' })), /^tls: /, 'no client certificate');
+    assert.match(await connectOutcome(camera(tlsPort, CAMERA, { key: '', cert: '' })), /^tls: /, 'no client certificate');
     const foreignCert = { key: foreign.clientKey, cert: foreign.clientCert };
-    assert.match(await refusal(camera(tlsPort, CAMERA, foreignCert)), /^tls: /, "another CA's certificate");
-    assert.match(await refusal(camera(tlsPort, CAMERA, { ca: foreign.caCert })), /^tls: /, 'a broker the client does not trust');
+    assert.match(await connectOutcome(camera(tlsPort, CAMERA, foreignCert)), /^tls: /, "another CA's certificate");
+    assert.match(await connectOutcome(camera(tlsPort, CAMERA, { ca: foreign.caCert })), /^tls: /, 'a broker the client does not trust');
   });
 
   it('still asks the password on its plain TCP listener', async () => {
     const { port } = await loadBroker();
     const plain = (password: string) =>
       mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: CAMERA, username: LOGIN.username, password, reconnectPeriod: 0 });
-    assert.equal(await refusal(plain('wrong')), 'connack 4');
-    assert.equal(await refusal(plain(LOGIN.password)), 'connected');
+    assert.equal(await connectOutcome(plain('wrong')), 'connack 4');
+    assert.equal(await connectOutcome(plain(LOGIN.password)), 'connected');
   });
 });
