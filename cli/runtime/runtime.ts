@@ -3,6 +3,7 @@
  * the API and the dashboard; the role's flow installed on first start (with its
  * credentials given as ${ENV} references, which Node-RED resolves at run time).
  */
+import type { EventEmitter } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -19,6 +20,7 @@ import { refuseLocalOnlyPaths, startInternalServer, type InternalServer } from '
 import { LiveFeedHub } from '../../dashboard/server/live-feed';
 import { mediamtxAuthHandler } from './mediamtx-auth';
 import { segmentHookRouter } from './recording-hook';
+import { FlowState } from './flow-state';
 import { Ops } from './ops';
 import { LOGIN_LIMITS } from '../../dashboard/server/sessions';
 import { FailureLimiter } from '../../nodes/lib/failure-limiter';
@@ -99,17 +101,18 @@ export async function startRuntime(
   RED.init(server, settings);
   const warn = (m: string) => RED.log.warn(m);
   // Health without a login (load balancers, watchdogs); metrics behind the API's login, below.
-  let flowsStarted = false;
+  const flows = new FlowState(RED.events);
+  let open = false;
   const ops = new Ops({
     role: role.role,
     dbFile: role.role === 'pi' ? undefined : role.flowEnv.PICAM_DB_FILE,
-    flowsStarted: () => flowsStarted,
+    flowsStarted: () => flows.started,
   });
   app.get('/healthz', ops.health);
   // Nothing else until Node-RED has started: a login to the editor while its storage is still
   // initialising crashes the process (Node-RED 4.1 reads an undefined sessions file).
   app.use((_req, res, next) => {
-    if (flowsStarted) return next();
+    if (open) return next();
     res.status(503).set('Retry-After', '2').json({ error: 'starting: try again in a moment' });
   });
   const nodeAuth = settings.httpNodeAuth as { user: string; pass: string } | undefined;
@@ -165,15 +168,20 @@ export async function startRuntime(
       throw err;
     });
   }
+  // Neither RED.start() nor setFlows waits for the flows: their http in routes would answer 404 until they run.
+  const loaded = flows.next();
   await RED.start();
+  await loaded;
   if (firstFlows) {
     // setFlows keeps the inline credentials (only ${ENV} references) in the
     // encrypted credentials file; a plain file copy would drop them.
+    const installed = flows.next();
     await RED.runtime.flows.setFlows({ flows: { flows: firstFlows }, deploymentType: 'full' });
+    await installed;
     RED.log.info(`installed ${flowFiles.join(', ')} into ${userDir}`);
   }
   // Open only now: on a first start the API's routes exist once the role's flow is installed.
-  flowsStarted = true;
+  open = true;
 
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : (settings.uiPort as number);
@@ -220,6 +228,7 @@ interface NodeRedEmbedded {
   httpAdmin: express.Express;
   httpNode: express.Express;
   log: { info(msg: string): void; warn(msg: string): void };
+  events: EventEmitter;
   hooks: RunningRuntime['hooks'];
   runtime: { flows: { setFlows(opts: { flows: { flows: FlowNode[] }; deploymentType: string }): Promise<unknown> } };
 }

@@ -94,15 +94,14 @@ it('fills the database with simulated cameras and events within 30 s, and says w
       const body = (await (await fetch(`${BASE}/api/sensors/picam-1`)).json()) as {
         readings: Array<{ time_ms: number; temperature: number }>;
       };
-      return body.readings.length >= 3 ? body.readings : undefined;
+      return body.readings.length >= 6 ? body.readings : undefined;
     },
-    20_000,
+    40_000, // a bound, not a speed
   );
-  const gaps = readings.slice(1).map((r, i) => r.time_ms - readings[i]!.time_ms);
-  assert.ok(
-    gaps.every((g) => g >= 1500 && g <= 3000),
-    `every 2 s: ${gaps.join(', ')} ms`,
-  );
+  // The cadence, not each gap: on a loaded machine one timer fires late and the next on time.
+  const times = readings.map((r) => r.time_ms).sort((a, b) => a - b);
+  const meanGap = (times.at(-1)! - times[0]!) / (times.length - 1);
+  assert.ok(meanGap >= 1500 && meanGap <= 3000, `every 2 s on average: ${times.join(', ')}`);
   assert.ok(
     readings.every((r) => r.temperature > 10 && r.temperature < 30),
     'corrected to a room temperature',
@@ -376,7 +375,11 @@ it(
               ? true
               : undefined,
           90_000, // a bound, not a speed: on a loaded machine the encoders start slowly
-        );
+        ).catch(async (err: Error) => {
+          const live = await (await fetch(`${BASE}/api/live/picam-1`)).text();
+          const shown = await pi.innerText();
+          assert.fail(`${err.message}; the live state: ${live}; the tile: ${shown}; the demo said:\n${demo!.output().slice(-6000)}`);
+        });
         const state = (await (await fetch(`${BASE}/api/live/picam-1`)).json()) as { state: string };
         assert.equal(state.state, 'playing', 'served by the runtime, not by a MediaMTX');
         await screenshot(page, 'demo', 'picam-live');

@@ -71,10 +71,18 @@ export class PortAllocator {
   }
 }
 
+/**
+ * The receive buffer asked for: a camera's 2-4 Mbit/s fills the kernel's default (208 KiB) in
+ * under a second, and a runtime busy for that long (a garbage collection, a loaded machine)
+ * lost a fifth of the packets, and with them every keyframe a viewer waited for. 4 MiB holds
+ * about 8 s at 4 Mbit/s; the kernel grants at most twice net.core.rmem_max (docs/live-video.md).
+ */
+export const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+
 /** A bound socket, or undefined when the port is taken (any other error is thrown). */
 function bindSocket(port: number, address: string): Promise<Socket | undefined> {
   return new Promise((resolve, reject) => {
-    const socket = createSocket({ type: 'udp4', reuseAddr: false });
+    const socket = createSocket({ type: 'udp4', reuseAddr: false, recvBufferSize: RECEIVE_BUFFER_BYTES });
     const onError = (err: NodeJS.ErrnoException): void => {
       socket.close();
       if (err.code === 'EADDRINUSE' || err.code === 'EACCES') resolve(undefined);

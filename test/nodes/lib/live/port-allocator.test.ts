@@ -4,9 +4,11 @@
  * ports can be bound again.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { PortAllocator } from '../../../../nodes/lib/live/port-allocator';
+import { PortAllocator, RECEIVE_BUFFER_BYTES } from '../../../../nodes/lib/live/port-allocator';
 import { udpPortRange } from '../../../support/rtp-camera';
 
 const bindUdp = (port: number): Promise<Socket> =>
@@ -38,5 +40,30 @@ describe('the UDP port allocator', () => {
     const pair = await ports.take();
     assert.equal(pair.rtp, portMin + 2);
     await ports.release(pair);
+  });
+
+  // The kernel grants what net.core.rmem_max allows: where that is no more than its default, no buffer can be larger.
+  const rmemMax = Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8'));
+  const roomy = rmemMax >= 4 * 212_992 ? false : `net.core.rmem_max is ${rmemMax}: the kernel grants no larger buffer here`;
+
+  it('holds a camera\'s packets through a second in which the runtime cannot read them', { skip: roomy }, async () => {
+    const { portMin, portMax } = udpPortRange(2);
+    const ports = new PortAllocator(portMin, portMax);
+    const pair = await ports.take();
+    let received = 0;
+    pair.rtpSocket.on('message', () => received++);
+    // 600 packets of 1,200 bytes (2 s of a 3 Mbit/s camera), sent while this process is blocked:
+    // the kernel's default buffer (208 KiB) holds fewer than 200 of them.
+    const sender =
+      "const s = require('node:dgram').createSocket('udp4'); let n = 0; const b = Buffer.alloc(1200);" +
+      `const next = () => n++ < 600 ? s.send(b, ${pair.rtp}, '127.0.0.1', next) : s.close(); next();`;
+    try {
+      const sent = spawnSync(process.execPath, ['-e', sender]);
+      assert.equal(sent.status, 0, String(sent.stderr));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(received, 600, `${received} of 600 packets kept (buffer asked: ${RECEIVE_BUFFER_BYTES} bytes)`);
+    } finally {
+      await ports.release(pair);
+    }
   });
 });
