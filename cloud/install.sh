@@ -260,7 +260,7 @@ if [ "$MOSQUITTO" = 1 ] && [ "${CERT_MODE:-shared}" = per-camera ]; then
   enable_unit picam-guardian-crl.path
   run systemctl start picam-guardian-crl.path
 fi
-read -r -a missing_vars <<<"$(missing_settings "$ENV_FILE" PICAM_ADMIN_USER PICAM_ADMIN_PASSWORD_HASH PICAM_API_USER PICAM_API_PASSWORD_HASH PICAM_CREDENTIAL_SECRET MQTT_USERNAME MQTT_PASSWORD)"
+read -r -a missing_vars <<<"$(missing_settings "$ENV_FILE" PICAM_ADMIN_USER PICAM_ADMIN_PASSWORD_HASH PICAM_CREDENTIAL_SECRET MQTT_USERNAME MQTT_PASSWORD)"
 if [ ${#missing_vars[@]} -eq 0 ]; then
   if [ "$UNITS_CHANGED" = 1 ] || [ "$PACKAGE_CHANGED" = 1 ]; then run systemctl restart "$UNIT"; else run systemctl start "$UNIT"; fi
 fi
@@ -279,6 +279,8 @@ if [ ${#missing_vars[@]} -gt 0 ]; then
   say "    each *_HASH (in single quotes) from: $PREFIX/bin/picam-guardian hash-password"
   say "    then: sudo systemctl start picam-guardian-cloud"
 fi
+say "  - the dashboard's first admin: open /dashboard/ from this machine, or elsewhere with the one-time"
+say "    code in journalctl -u picam-guardian-cloud; then users, cameras, enrolment and alerts on its Admin page"
 if [ "$MOSQUITTO" = 1 ]; then
   if [ "$HAVE_BROKER_CERTS" = 0 ]; then
     say "  - certificates: sudo -u picam $PREFIX/bin/picam-guardian certs --dir $DATA_DIR/certs --host cams.example.org"

@@ -20,6 +20,7 @@ import { refuseLocalOnlyPaths, startInternalServer, type InternalServer } from '
 import { LiveFeedHub } from '../../dashboard/server/live-feed';
 import { mediamtxAuthHandler } from './mediamtx-auth';
 import { segmentHookRouter } from './recording-hook';
+import { METRICS_PATH } from '../../nodes/lib/contract/api-routes';
 import { FlowState } from './flow-state';
 import { Ops } from './ops';
 import { LOGIN_LIMITS } from '../../dashboard/server/sessions';
@@ -140,7 +141,7 @@ export async function startRuntime(
   if (dashboard) app.use(settings.httpNodeRoot as string, dashboard.guard);
   else if (nodeAuth)
     app.use(settings.httpNodeRoot as string, basicAuth(nodeAuth.user, nodeAuth.pass, { limiter: loginLimiter, trustedProxies }));
-  app.get('/metrics', ops.metrics);
+  app.get(METRICS_PATH, ops.metrics);
   // Bodies read here, with clear 400/413s, so http in nodes never answer a malformed body with their bare 500.
   app.use(settings.httpNodeRoot as string, ...apiBodyParsers((settings.apiMaxLength as string | undefined) ?? '5mb'));
   app.use(settings.httpNodeRoot as string, RED.httpNode);

@@ -42,7 +42,7 @@ import {
 } from '../../nodes/lib/contract/api-routes';
 import { DEMO_PRINCIPAL, type AccessRegistry, type Principal } from '../../nodes/lib/access/registry';
 import { auditDetail } from '../../nodes/lib/access/audit-detail';
-import { limitRows } from '../../nodes/lib/access/camera-limit';
+import { limitRows, othersRow } from '../../nodes/lib/access/camera-limit';
 import type { DashboardConfig } from './dashboard-config';
 import { basicAuth } from '../../cli/runtime/http-auth';
 import { EVENT_LINK_PATH } from '../../nodes/lib/event-links';
@@ -334,6 +334,7 @@ function authorizer(access: AccessRegistry) {
       if (!p.cameras.includes(camera)) return void res.status(403).json({ error: `${who} may not use camera "${camera}"` });
     }
     if (p.cameras !== null && matched?.route.lists) limitListAnswer(res, p.cameras, matched.route.lists);
+    if (p.cameras !== null && matched?.route.one) refuseOthersRow(res, p.cameras, matched.route.one, who);
     if (p.name !== null) res.locals[API_USER_LOCAL] = p.name;
     res.locals[API_PRINCIPAL_LOCAL] = p;
     if (UNSAFE.has(method)) {
@@ -360,6 +361,19 @@ function limitListAnswer(res: Response, cameras: string[], field: true | string)
   const rowField = field === true ? undefined : field;
   res.json = (body: unknown) => json(limitRows(body, cameras, rowField));
   res.jsonp = (body: unknown) => jsonp(limitRows(body, cameras, rowField));
+}
+
+/** A limited login's answer about one row of another camera: a 403 instead. */
+function refuseOthersRow(res: Response, cameras: string[], field: string, who: string): void {
+  const refusal = { error: `${who} may not see another camera's ${field}` };
+  for (const send of ['json', 'jsonp'] as const) {
+    const original = res[send].bind(res);
+    res[send] = (body: unknown) => {
+      if (!othersRow(body, cameras, field)) return original(body);
+      res.status(403);
+      return original(refusal);
+    };
+  }
 }
 
 function safeHost(url: string): string | undefined {

@@ -30,6 +30,7 @@ let grid: CameraGrid | undefined;
 let admin: AdminPage | undefined;
 let adminCameras: AdminCameras | undefined;
 let adminSettings: AdminSettings | undefined;
+let adminSeen: IntersectionObserver | undefined;
 
 /** What this login's role shows: the Admin section and adding cameras for admins only (the server checks each request anyway). */
 function showForRole(session: SessionInfo): void {
@@ -38,14 +39,33 @@ function showForRole(session: SessionInfo): void {
   byId('admin').hidden = !isAdmin;
   byId('ipcam-add').hidden = !isAdmin;
   document.body.dataset.role = session.role;
-  if (isAdmin) {
-    admin ??= new AdminPage();
-    void admin.load().catch((err: Error) => (byId('admin-result').textContent = `The admin lists could not be loaded: ${err.message}`));
-    adminCameras ??= new AdminCameras();
-    void adminCameras.load();
-    adminSettings ??= new AdminSettings();
-    void adminSettings.load().catch((err: Error) => (byId('settings-result').textContent = `The settings could not be loaded: ${err.message}`));
-  }
+  adminSeen?.disconnect();
+  if (isAdmin) adminSeen = whenSeen(byId('admin'), loadAdmin);
+}
+
+/**
+ * The admin lists load when the section is first seen (its link, or a scroll down), not at each
+ * login: most visits never open it, and its seven requests would queue beside the first view's.
+ */
+function whenSeen(section: HTMLElement, load: () => void): IntersectionObserver {
+  const seen = new IntersectionObserver((entries) => {
+    if (!entries.some((e) => e.isIntersecting)) return;
+    seen.disconnect();
+    load();
+  });
+  seen.observe(section);
+  return seen;
+}
+
+function loadAdmin(): void {
+  admin ??= new AdminPage();
+  void admin.load().catch((err: Error) => (byId('admin-result').textContent = `The admin lists could not be loaded: ${err.message}`));
+  adminCameras ??= new AdminCameras();
+  void adminCameras.load();
+  adminSettings ??= new AdminSettings();
+  void adminSettings
+    .load()
+    .catch((err: Error) => (byId('settings-result').textContent = `The settings could not be loaded: ${err.message}`));
 }
 
 function startApp(session: SessionInfo): void {

@@ -32,6 +32,8 @@ import { SEGMENT_NAME, servedPlaylist } from './hls';
 import type { DiskUse } from './retention';
 import { ANY_DEVICE_ID_PATTERN } from '../lib/hosted-devices';
 import { verifyEventLink } from '../lib/event-links';
+import type { Principal } from '../lib/access/registry';
+import { API_PRINCIPAL_LOCAL } from '../lib/contract/dashboard-api';
 
 export interface MediaDeps {
   store: () => UploadStore | undefined;
@@ -58,6 +60,34 @@ export function playOrder(rows: StoredUpload[]): StoredUpload[] {
     .filter((x) => x.seg!.resolution === best)
     .sort((a, b) => a.seg!.index - b.seg!.index)
     .map((x) => x.row);
+}
+
+class NotYourCamera extends Error {
+  constructor(eventId: string) {
+    super(`this login may not see the cameras of event ${eventId}`);
+  }
+}
+
+/**
+ * The camera whose files of `eventId` to serve: the one asked for, or for a login limited to some
+ * cameras (issue 23) the one of theirs that used the id. An event only other cameras have is refused:
+ * event ids are not secrets (the live feed, a shared link), so the camera limit must hold here too.
+ */
+async function cameraFor(
+  store: UploadStore,
+  eventId: string,
+  camera: string | undefined,
+  limit: readonly string[] | null,
+): Promise<string | undefined> {
+  if (limit === null) return camera;
+  if (camera !== undefined) {
+    if (!limit.includes(camera)) throw new NotYourCamera(eventId);
+    return camera;
+  }
+  const owners = await store.camerasOf(eventId);
+  const mine = owners.filter((c) => limit.includes(c));
+  if (owners.length > 0 && mine.length === 0) throw new NotYourCamera(eventId);
+  return mine.length === 1 ? mine[0] : undefined;
 }
 
 /** Cameras record about 3 s per segment; the player follows the real timestamps. */
@@ -109,22 +139,29 @@ export function mediaRouter(deps: MediaDeps): Router {
       }
       const store = deps.store();
       if (!store) return fail(res, 503, 'the database is not open yet');
-      const files: EventFiles = {
-        cameraId: camera,
-        latest: (id, type) => store.latest(id, type, camera),
-        segments: async (id) => {
-          let owner = camera;
-          if (owner === undefined) {
-            const cameras = await store.camerasOf(id);
-            if (cameras.length > 1) throw new AmbiguousEvent(id, cameras);
-            owner = cameras[0];
-          }
-          return owner === undefined ? [] : playOrder(await store.segments(id, owner));
-        },
+      // A signed link has no login: its signature named the camera. A login may be limited to some cameras.
+      const limit = (res.locals[API_PRINCIPAL_LOCAL] as Principal | undefined)?.cameras ?? null;
+      const serve = async () => {
+        const owner = await cameraFor(store, eventId, camera, limit);
+        const files: EventFiles = {
+          cameraId: owner,
+          latest: (id, type) => store.latest(id, type, owner),
+          segments: async (id) => {
+            let one = owner;
+            if (one === undefined) {
+              const cameras = await store.camerasOf(id);
+              if (cameras.length > 1) throw new AmbiguousEvent(id, cameras);
+              one = cameras[0];
+            }
+            return one === undefined ? [] : playOrder(await store.segments(id, one));
+          },
+        };
+        await handler(req, res, files, eventId);
       };
-      handler(req, res, files, eventId).catch((err: Error) => {
+      serve().catch((err: Error) => {
         if (res.headersSent) return;
         if (err instanceof AmbiguousEvent) fail(res, 409, err.message);
+        else if (err instanceof NotYourCamera) fail(res, 403, err.message);
         else fail(res, 500, err.message);
       });
     };

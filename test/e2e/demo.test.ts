@@ -14,6 +14,7 @@ import { freePort } from '../support/ports';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 import { hasFfmpeg } from '../support/ffmpeg';
+import type { Locator } from 'playwright-core';
 import { launchChromium, screenshot, skipWithoutChromium } from '../support/browser';
 import { skipWithoutGstRtsp } from '../support/rtsp-camera';
 import { MjpegClient } from '../support/mjpeg-client';
@@ -38,6 +39,22 @@ after(async () => {
   // Nor the RTSP sink, nor the live node's copy of the Pi camera (both name its SDP file).
   assert.deepEqual(processesWith(join(dir, 'hls', 'picam-1.sdp')), [], 'no copy of the Pi camera is left behind');
 });
+
+/** Waits for a tile's video to show frames; if none come, says what the live view and the demo said. */
+async function framesShown(what: string, tile: Locator): Promise<void> {
+  const video = tile.locator('video');
+  await waitFor(
+    `frames of ${what} decoded in the page`,
+    async () =>
+      (await video.evaluate((v: HTMLVideoElement) => v.getVideoPlaybackQuality().totalVideoFrames).catch(() => 0)) > 10 ? true : undefined,
+    90_000, // a bound, not a speed: on a loaded machine the encoders start slowly
+  ).catch(async (err: Error) => {
+    const live = await (await fetch(`${BASE}/api/live`)).text();
+    assert.fail(
+      `${err.message}; the live view: ${live}; the tile: ${await tile.innerText()}; the demo said:\n${demo!.output().slice(-4000)}`,
+    );
+  });
+}
 
 /** Command lines of running processes that mention `text`. */
 function processesWith(text: string): string[] {
@@ -367,19 +384,7 @@ it(
         // on as RTP, and the runtime's live node copies it to the page while it watches (issue 17 item 4).
         const pi = page.locator('article[data-camera="picam-1"]');
         await pi.getByRole('button', { name: 'Show live video of Pi camera 1' }).click();
-        const video = pi.locator('video');
-        await waitFor(
-          'frames of the Pi camera decoded in the page',
-          async () =>
-            (await video.evaluate((v: HTMLVideoElement) => v.getVideoPlaybackQuality().totalVideoFrames).catch(() => 0)) > 10
-              ? true
-              : undefined,
-          90_000, // a bound, not a speed: on a loaded machine the encoders start slowly
-        ).catch(async (err: Error) => {
-          const live = await (await fetch(`${BASE}/api/live/picam-1`)).text();
-          const shown = await pi.innerText();
-          assert.fail(`${err.message}; the live state: ${live}; the tile: ${shown}; the demo said:\n${demo!.output().slice(-6000)}`);
-        });
+        await framesShown('the Pi camera', pi);
         const state = (await (await fetch(`${BASE}/api/live/picam-1`)).json()) as { state: string };
         assert.equal(state.state, 'playing', 'served by the runtime, not by a MediaMTX');
         await screenshot(page, 'demo', 'picam-live');
@@ -390,15 +395,7 @@ it(
         // streams H.264 over RTP to the bridge, and the bridge re-serves it to the page (issue 17).
         const vbc01 = page.locator('article[data-camera]', { hasText: 'Front Door' });
         await vbc01.getByRole('button', { name: 'Show live video of Front Door' }).click();
-        const video = vbc01.locator('video');
-        await waitFor(
-          'frames of the VBC01 camera decoded in the page',
-          async () =>
-            (await video.evaluate((v: HTMLVideoElement) => v.getVideoPlaybackQuality().totalVideoFrames).catch(() => 0)) > 10
-              ? true
-              : undefined,
-          90_000, // a bound, not a speed: on a loaded machine the encoders start slowly
-        );
+        await framesShown('the VBC01 camera', vbc01);
         await screenshot(page, 'demo', 'vbc01-live');
       }
       await screenshot(page, 'demo', 'dashboard');

@@ -31,6 +31,13 @@ export function limitRows(body: unknown, cameras: readonly string[], field?: str
   return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, Array.isArray(v) ? keep(v) : v]));
 }
 
+/** Whether an answer's `field` row is about another camera than `cameras` (a row naming none is nobody's). */
+export function othersRow(body: unknown, cameras: readonly string[], field: string): boolean {
+  if (body === null || typeof body !== 'object') return false;
+  const id = rowCamera((body as Record<string, unknown>)[field]);
+  return id !== undefined && !cameras.includes(id);
+}
+
 /** Whether a feed message may go to a login limited to `cameras` (null: all). */
 export function feedMessageAllowed(message: FeedMessage, cameras: readonly string[] | null): boolean {
   if (cameras === null) return true;

@@ -25,6 +25,7 @@ export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
  *   the audit and the first-run page's admin, mounted on httpNode while it runs
  */
 export type RouteOwner =
+  | 'runtime'
   | 'dashboard-server'
   | 'cloud-flow'
   | 'hivecam-gateway'
@@ -77,7 +78,8 @@ export interface ApiRoute {
   role: ApiRole;
   /**
    * The path parameter that names a camera: a user limited to some cameras is refused (403) the
-   * others here. Routes that name a camera only indirectly (an event id) are not limited.
+   * others here. Routes that name a camera only indirectly check the limit themselves: the media
+   * routes by the event's camera (hivecam-gateway/media-routes.ts), `one` routes by their answer.
    */
   camera?: string;
   /**
@@ -85,9 +87,17 @@ export interface ApiRoute {
    * `true`: rows name their camera in camera_id, cameraId, device_id or deviceId; a string: that field.
    */
   lists?: true | string;
+  /**
+   * Answers one camera's row in this property of its answer (`{command: {...}}`): a user limited to
+   * some cameras is refused (403) another camera's.
+   */
+  one?: string;
   /** what it answers, in a few words (docs/api.md has the details) */
   what: string;
 }
+
+/** Prometheus text from the runtime itself (outside /api, where scrapers look). */
+export const METRICS_PATH = '/metrics';
 
 /** Everything the runtime serves for programs sits under this. */
 export const API_ROOT = '/api';
@@ -190,6 +200,16 @@ export function apiUrl(path: string, params: Record<string, string | number> = {
 }
 
 export const API_ROUTES: readonly ApiRoute[] = [
+  // ---- the runtime's own (cli/runtime/ops.ts; /healthz answers everyone and is not here)
+  {
+    method: 'GET',
+    path: METRICS_PATH,
+    owner: 'runtime',
+    auth: 'api',
+    // counts, memory and camera ids: for whoever runs the system, not every family member who watches
+    role: 'operator',
+    what: 'Prometheus metrics',
+  },
   // ---- dashboard logins and live video (dashboard/server/)
   {
     method: 'GET',
@@ -259,7 +279,15 @@ export const API_ROUTES: readonly ApiRoute[] = [
     lists: true,
     what: 'commands sent to devices',
   },
-  { method: 'GET', path: API_PATHS.command, owner: 'cloud-flow', auth: 'api', role: 'viewer', what: 'one command and its state' },
+  {
+    method: 'GET',
+    path: API_PATHS.command,
+    owner: 'cloud-flow',
+    auth: 'api',
+    role: 'viewer',
+    one: 'command',
+    what: 'one command and its state',
+  },
   // ---- commands to devices (flows/cloud.json → mqtt-processor → command-sender)
   {
     method: 'POST',

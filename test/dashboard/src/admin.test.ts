@@ -115,8 +115,18 @@ describe('roles in the dashboard', { skip: skipWithoutChromium }, () => {
 
   it('lets an admin add a user on the Admin page, who then logs in, and shows each change in the audit', async () => {
     const page = await (await browser.newContext()).newPage();
+    const asked: string[] = [];
+    page.on('request', (r) => asked.push(new URL(r.url()).pathname));
     await logIn(page, runtime.url, LOGINS.api);
+    await page.locator('#camera-grid article').first().waitFor();
+    // The admin lists wait until the section is opened: the first view does not queue behind them.
+    assert.deepEqual(
+      asked.filter((p) => ['/api/users', '/api/tokens', '/api/audit', '/api/settings/alerts'].includes(p)),
+      [],
+      'no admin list at login',
+    );
     await page.getByRole('link', { name: 'Admin' }).click();
+    await page.locator('#user-table tr[data-user]').first().waitFor();
     const form = page.getByRole('form', { name: 'Add a user' });
     await form.getByLabel("New user's name").fill('walt');
     await form.getByLabel('Passphrase').fill('walt-password-1');

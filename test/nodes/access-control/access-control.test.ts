@@ -137,6 +137,53 @@ describe('roles, users, tokens and the audit', () => {
     }
   });
 
+  it('holds the camera limit where a route names its camera only indirectly, and keeps the metrics for operators', async () => {
+    const limited = async (cameras: string[]) =>
+      `Bearer ${((await (await post('/api/tokens', { name: `one-${cameras[0]}`, role: 'viewer', cameras })).json()) as NewToken).token}`;
+    const mine = await limited([CAMERA]);
+    const others = await limited(['cam-z']);
+
+    // A command by its id: its row names the camera.
+    const sent = await post(`/api/control/mode/${CAMERA}/ARMED`, {});
+    assert.ok(sent.status < 300, await sent.clone().text());
+    const { requestId } = ((await sent.json()) as { data: { requestId: string } }).data;
+    assert.equal((await api(`/api/commands/${requestId}`, { as: mine })).status, 200);
+    const refused = await api(`/api/commands/${requestId}`, { as: others });
+    assert.equal(refused.status, 403);
+    assert.match(await errorOf(refused), /may not see another camera's command/);
+    assert.ok(!(await api(`/api/commands/${requestId}`, { as: others }).then((r) => r.text())).includes(CAMERA), 'nothing of the row');
+
+    // An event's media by its id: the stored upload names the camera.
+    const db = await Connection.open(`${dataDir}/picam-guardian.db`);
+    await db.run('INSERT INTO file_uploads (event_id, camera_id, file_type, file_path, file_size, uploaded_at) VALUES (?, ?, ?, ?, ?, ?)', [
+      'evt-limited-1',
+      CAMERA,
+      'thumbnail',
+      '/nonexistent/thumb.jpg',
+      10,
+      Date.now(),
+    ]);
+    await db.close();
+    for (const path of ['thumbnail/evt-limited-1', 'recording/evt-limited-1', 'playlist/evt-limited-1.m3u8']) {
+      const theirs = await api(`/api/media/${path}`, { as: others });
+      assert.equal(theirs.status, 403, `${path}: ${await theirs.clone().text()}`);
+      assert.match(await errorOf(theirs), /may not see the cameras of event evt-limited-1/);
+      const named = await api(`/api/media/${path}?camera=${CAMERA}`, { as: others });
+      assert.equal(named.status, 403, `${path} naming the camera`);
+      assert.notEqual((await api(`/api/media/${path}`, { as: mine })).status, 403, `${path}: its own camera's`);
+    }
+
+    // Metrics: counts, memory and camera ids, for whoever runs the system.
+    const vera = await apiLogin(runtime.url, VIEWER);
+    const metrics = await api('/metrics', { as: vera });
+    assert.equal(metrics.status, 403);
+    assert.match(await errorOf(metrics), /needs the operator role; "vera" is a viewer/);
+    const otto = await apiLogin(runtime.url, OPERATOR);
+    const scraped = await api('/metrics', { as: otto });
+    assert.equal(scraped.status, 200);
+    assert.match(await scraped.text(), /^# HELP picam_messages_received_total/m);
+  });
+
   it('answers bad input with a 4xx and the reason', async () => {
     const cases: Array<[string, Promise<Response>, number, RegExp]> = [
       ['bad role', post('/api/users', { name: 'bob', password: 'long-enough-1', role: 'root' }), 400, /role must be/],
