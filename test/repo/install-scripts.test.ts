@@ -512,7 +512,7 @@ describe('cloud/install.sh into a throwaway root', () => {
 
   it('tells what is left to do, with the hash command', () => {
     // The dashboard's first admin comes from the first-run page, not from the file (issue 23).
-    assert.match(first, /fill in PICAM_ADMIN_PASSWORD_HASH MQTT_PASSWORD;/);
+    assert.match(first, /fill in PICAM_ADMIN_PASSWORD_HASH MQTT_PASSWORD in/);
     assert.match(first, /the dashboard's first admin: open \/dashboard\/ from this machine/);
     assert.match(first, /\/opt\/picam-guardian\/bin\/picam-guardian hash-password/);
     assert.match(first, /picam-guardian certs --dir \/var\/lib\/picam-guardian\/certs/);
