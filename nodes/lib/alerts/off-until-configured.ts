@@ -1,0 +1,55 @@
+/**
+ * An alert node that cannot send yet (no token, no URL in the environment) is off, not broken:
+ * each input gets a "suppressed" report with the reason and the status says "off: …". When the
+ * admin page supplies what was missing (page-connection.ts), the node starts for real, without
+ * a redeploy. Once started, the node's own `off` check (wireAlertNode) covers a later clearing.
+ */
+import type { Node, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { StatusReporter } from '../status';
+import { offReport } from './alert-node';
+
+export interface OffUntilConfigured {
+  node: Node;
+  channel: string;
+  outputs: number;
+  /** why the node cannot send now; undefined when it can */
+  off(): string | undefined;
+  /** calls `changed` after each change of what it depends on; returns the function that stops it */
+  onChange(changed: () => void): () => void;
+  /** wires the working node (once) */
+  start(): void;
+}
+
+export function startWhenConfigured(o: OffUntilConfigured): void {
+  const { node } = o;
+  let started = false;
+  const stopWatching = o.onChange(() => check());
+  node.on('close', stopWatching);
+
+  const startNow = () => {
+    started = true;
+    o.start();
+  };
+  const firstOff = o.off();
+  if (!firstOff) return startNow();
+
+  const status = new StatusReporter(node);
+  const offNow = (why: string) => status.now('warn', `off: ${why}`.slice(0, 100));
+  const whileOff = (msg: NodeMessageInFlow, send: (m: Array<NodeMessage | null>) => void, done: () => void) => {
+    const why = o.off() ?? 'starting';
+    const report = { topic: 'delivery/suppressed', payload: offReport(o.channel, msg.payload, `${node.type} is off: ${why}`) };
+    send([report, ...Array<null>(o.outputs - 1).fill(null)]);
+    done();
+  };
+  node.on('input', whileOff);
+  offNow(firstOff);
+
+  function check(): void {
+    if (started) return;
+    const why = o.off();
+    if (why) return offNow(why);
+    node.removeListener('input', whileOff);
+    node.log(`${node.type}: configured on the admin page, starting`);
+    startNow();
+  }
+}
