@@ -85,7 +85,6 @@ export function startHttpAlertNode(
   configure();
   // Without the page (Web Push) nothing can change what is wrong: off as before, until a redeploy.
   if (!page && off) return offForGood(node, channel, off);
-  if (off) node.warn(`${node.type} is off: ${off}`);
   const where = () => (s ? `${s.host}${page?.inForce ? ' (admin page)' : ''}` : '');
   let wired: WiredAlertNode | undefined;
   startWhenConfigured({
@@ -93,13 +92,16 @@ export function startHttpAlertNode(
     channel,
     outputs: 1,
     off: () => off,
+    // Web Push has nothing on the page to follow.
     onChange: (changed) =>
-      page!.onChange(() => {
-        configure();
-        node.log(off ? `${node.type} is off: ${off}` : `${node.type} now sends to ${where()}`);
-        wired?.refreshStatus();
-        changed();
-      }),
+      page
+        ? page.onChange(() => {
+            configure();
+            node.log(off ? `${node.type} is off: ${off}` : `${node.type} now sends to ${where()}`);
+            wired?.refreshStatus();
+            changed();
+          })
+        : () => undefined,
     start: () =>
       (wired = wireHttpAlertNode(
         RED,

@@ -42,6 +42,8 @@ export function startWhenConfigured(o: OffUntilConfigured): void {
     done();
   };
   node.on('input', whileOff);
+  // A warning, not an error: the shipped flows hold channels that are off until configured.
+  node.warn(`${node.type} is off: ${firstOff}`);
   offNow(firstOff);
 
   function check(): void {
