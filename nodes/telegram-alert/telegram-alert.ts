@@ -10,9 +10,9 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { CallbackQuery, Message } from 'node-telegram-bot-api';
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { alertNodeConfig, offReport, wireAlertNode, type AlertNodeSettings, type WiredAlertNode } from '../lib/alerts/alert-node';
-import { startWhenConfigured } from '../lib/alerts/off-until-configured';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { alertNodeConfig, wireAlertNode, type AlertNodeSettings, type WiredAlertNode } from '../lib/alerts/alert-node';
+import { offForGood, startWhenConfigured } from '../lib/alerts/off-until-configured';
 import { pageConnection } from '../lib/alerts/page-connection';
 import { AlertService } from '../lib/alerts/alert-service';
 import { livePolicy } from '../lib/alerts/live-policy';
@@ -20,7 +20,6 @@ import { numberSetting, type NodeConstructor } from '../lib/node-config';
 import { DEFAULT_LINK_DAYS, eventLinker } from '../lib/event-links';
 import { credentialSecret } from '../lib/secret-box';
 import type { AlertOutbox } from '../lib/store/outbox';
-import { StatusReporter } from '../lib/status';
 import type { AlertSnapshot, SnapshotRequest } from '../lib/types';
 import type { CameraRow } from '../lib/contract/dashboard-api';
 import type { EventStore } from '../lib/store/store';
@@ -56,18 +55,7 @@ export default function register(RED: NodeAPI): void {
 
     // Without a token or a chat the node is off, not broken: a flow imported
     // before the bot exists still deploys, and each alert says why it went nowhere.
-    if (!bot) {
-      new StatusReporter(node).now('warn', 'off: no bot configured');
-      node.on('input', (msg: NodeMessageInFlow, send: (m: Array<NodeMessage | null>) => void, done: () => void) => {
-        send([
-          { topic: 'delivery/suppressed', payload: offReport('telegram', msg.payload, 'telegram-alert is off: no bot configured') },
-          null,
-          null,
-        ]);
-        done();
-      });
-      return;
-    }
+    if (!bot) return offForGood(node, 'telegram', 3, 'no bot configured');
     // The admin page's chats win over the node's (its bot token: telegram-bot); both follow the page live.
     const page = pageConnection(RED, 'telegram', (m) => node.warn(m));
     const chatsNow = () => parseChatIds(page.values().chatIds ?? def.chatIds ?? '');

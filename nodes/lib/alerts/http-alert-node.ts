@@ -4,15 +4,14 @@
  * the log, and every alert then gets a "suppressed" report saying why), then run the shared
  * outbox, noise control and retries with an HttpChannel whose requests the node builds.
  */
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { DEFAULT_LINK_DAYS, eventLinker } from '../event-links';
 import { numberSetting } from '../node-config';
 import { credentialSecret } from '../secret-box';
-import { StatusReporter } from '../status';
 import type { EventStore } from '../store/store';
 import type { OutboxRow } from '../store/outbox';
-import { alertNodeConfig, offReport, wireAlertNode, type AlertNodeSettings, type WiredAlertNode } from './alert-node';
-import { startWhenConfigured } from './off-until-configured';
+import { alertNodeConfig, wireAlertNode, type AlertNodeSettings, type WiredAlertNode } from './alert-node';
+import { offForGood, startWhenConfigured } from './off-until-configured';
 import { pageConnection } from './page-connection';
 import { AlertService } from './alert-service';
 import { HttpChannel, type HttpRequest, type HttpRequests } from './http-channel';
@@ -68,7 +67,7 @@ export function startHttpAlertNode(
   try {
     config = alertNodeConfig(def);
   } catch (err) {
-    return offForGood(node, channel, (err as Error).message);
+    return offForGood(node, channel, 1, (err as Error).message);
   }
   const page = isAlertChannel(channel) && CONNECTION_FIELDS[channel].length ? pageConnection(RED, channel, (m) => node.warn(m)) : undefined;
   let s: HttpAlertSetup | undefined;
@@ -84,7 +83,7 @@ export function startHttpAlertNode(
   };
   configure();
   // Without the page (Web Push) nothing can change what is wrong: off as before, until a redeploy.
-  if (!page && off) return offForGood(node, channel, off);
+  if (!page && off) return offForGood(node, channel, 1, off);
   const where = () => (s ? `${s.host}${page?.inForce ? ' (admin page)' : ''}` : '');
   let wired: WiredAlertNode | undefined;
   startWhenConfigured({
@@ -113,17 +112,6 @@ export function startHttpAlertNode(
         () => off,
         where,
       )),
-  });
-}
-
-/** A setting the page cannot fix is wrong: every alert gets a "suppressed" report saying why. */
-function offForGood(node: Node, channel: string, off: string): void {
-  // A warning, not an error: the shipped flows hold channels that are off until configured.
-  node.warn(`${node.type} is off: ${off}`);
-  new StatusReporter(node).now('warn', `off: ${off}`.slice(0, 100));
-  node.on('input', (msg: NodeMessageInFlow, send: (m: NodeMessage) => void, done: () => void) => {
-    send({ topic: 'delivery/suppressed', payload: offReport(channel, msg.payload, `${node.type} is off: ${off}`) });
-    done();
   });
 }
 

@@ -20,6 +20,18 @@ export interface OffUntilConfigured {
   start(): void;
 }
 
+/** What no page setting can fix (a bad template, no bot node): off until a redeploy, every input reported. */
+export function offForGood(node: Node, channel: string, outputs: number, off: string): void {
+  // A warning, not an error: the shipped flows hold channels that are off until configured.
+  node.warn(`${node.type} is off: ${off}`);
+  new StatusReporter(node).now('warn', `off: ${off}`.slice(0, 100));
+  node.on('input', (msg: NodeMessageInFlow, send: (m: Array<NodeMessage | null>) => void, done: () => void) => {
+    const report = { topic: 'delivery/suppressed', payload: offReport(channel, msg.payload, `${node.type} is off: ${off}`) };
+    send([report, ...Array<null>(outputs - 1).fill(null)]);
+    done();
+  });
+}
+
 export function startWhenConfigured(o: OffUntilConfigured): void {
   const { node } = o;
   let started = false;
