@@ -2,7 +2,7 @@
  * Where alerts go, set on the admin page (issue 23: a fresh install set up from the browser):
  * the shipped cloud flow, run by the CLI with NO Telegram token, chats or webhook URL in its
  * environment. An admin saves a bot token and a chat, and the next motion reaches the fake Bot
- * API with that token; a webhook URL, and the next motion reaches a local receiver at it; both
+ * API with that token (and the bot takes commands with it); a webhook URL, and the next motion reaches a local receiver at it; both
  * without a redeploy and still after a restart. Secrets are write-only (GET answers "set" and a
  * hint), sealed in the store, absent from the audit and from everything the runtime logs;
  * viewers and operators get 403; bad values get 400 with the reason; clearing a field brings
@@ -177,6 +177,10 @@ describe('alert connections set on the admin page, over an environment without t
     await fake.waitFor(() => alertsTo(CHAT).length === 1, 30_000, 'the motion alert in the chat set on the page');
     const sends = fake.calls.filter((c) => c.method.toLowerCase() === 'sendmessage' || c.method.toLowerCase() === 'sendphoto');
     assert.ok(sends.length > 0 && sends.every((c) => c.token === TOKEN), 'sent with the page’s token');
+
+    // The bot's command poller took the page's token too: /status from that chat is answered.
+    fake.userSays(CHAT, '/status');
+    await fake.waitFor(() => fake.sent(CHAT).some((m) => m.replyTo !== undefined), 30_000, 'the answer to /status');
 
     const page = await settingsText();
     assert.ok(!page.includes(TOKEN) && !page.includes(TOKEN.split(':')[1]!), 'GET never returns the token');
