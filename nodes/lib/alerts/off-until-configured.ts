@@ -20,16 +20,26 @@ export interface OffUntilConfigured {
   start(): void;
 }
 
+type InputHandler = (msg: NodeMessageInFlow, send: (m: Array<NodeMessage | null>) => void, done: () => void) => void;
+
+/** The input handler of an off node: a "suppressed" report on output 1 saying why, for every input. */
+function reportingOff(node: Node, channel: string, outputs: number, why: () => string): InputHandler {
+  return (msg, send, done) => {
+    const report = { topic: 'delivery/suppressed', payload: offReport(channel, msg.payload, `${node.type} is off: ${why()}`) };
+    send([report, ...Array<null>(outputs - 1).fill(null)]);
+    done();
+  };
+}
+
 /** What no page setting can fix (a bad template, no bot node): off until a redeploy, every input reported. */
 export function offForGood(node: Node, channel: string, outputs: number, off: string): void {
   // A warning, not an error: the shipped flows hold channels that are off until configured.
   node.warn(`${node.type} is off: ${off}`);
   new StatusReporter(node).now('warn', `off: ${off}`.slice(0, 100));
-  node.on('input', (msg: NodeMessageInFlow, send: (m: Array<NodeMessage | null>) => void, done: () => void) => {
-    const report = { topic: 'delivery/suppressed', payload: offReport(channel, msg.payload, `${node.type} is off: ${off}`) };
-    send([report, ...Array<null>(outputs - 1).fill(null)]);
-    done();
-  });
+  node.on(
+    'input',
+    reportingOff(node, channel, outputs, () => off),
+  );
 }
 
 export function startWhenConfigured(o: OffUntilConfigured): void {
@@ -47,12 +57,7 @@ export function startWhenConfigured(o: OffUntilConfigured): void {
 
   const status = new StatusReporter(node);
   const offNow = (why: string) => status.now('warn', `off: ${why}`.slice(0, 100));
-  const whileOff = (msg: NodeMessageInFlow, send: (m: Array<NodeMessage | null>) => void, done: () => void) => {
-    const why = o.off() ?? 'starting';
-    const report = { topic: 'delivery/suppressed', payload: offReport(o.channel, msg.payload, `${node.type} is off: ${why}`) };
-    send([report, ...Array<null>(o.outputs - 1).fill(null)]);
-    done();
-  };
+  const whileOff = reportingOff(node, o.channel, o.outputs, () => o.off() ?? 'starting');
   node.on('input', whileOff);
   // A warning, not an error: the shipped flows hold channels that are off until configured.
   node.warn(`${node.type} is off: ${firstOff}`);
