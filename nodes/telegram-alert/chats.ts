@@ -7,7 +7,6 @@ export interface ChatIds {
   invalid?: string;
 }
 
-
 /** "12345, -100987654321 @my_channel" → ids; separators are commas, semicolons or spaces. */
 export function parseChatIds(value: string): ChatIds {
   const ids = [...new Set(value.split(/[\s,;]+/).filter(Boolean))];
