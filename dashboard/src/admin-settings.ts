@@ -3,11 +3,15 @@
  * cooldown, quiet hours and which cameras alert; retention days for events, readings and
  * recordings, beside the disk use. An empty field keeps what the node's settings or the
  * environment say; the server keeps what is set in its store, checks it (a 400 says why) and
- * audits each change. No channel's token or URL is ever shown here: the server sends none.
+ * audits each change. Beside them, where each channel sends (bot token and chats, webhook URL,
+ * ntfy server/topic/token, Pushover keys): a secret typed here goes to the server once and is
+ * never shown again (the server answers only "set" and a hint); an empty field keeps what is set,
+ * and "Use the environment's …" clears it.
  */
 import { adminAction } from './admin-action';
 import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-routes';
 import type { AlertOverrides, AlertSettingsPage, RetentionSettingsPage } from '../../nodes/lib/contract/admin-settings';
+import { CONNECTION_FIELDS, type ConnectionField } from '../../nodes/lib/contract/alert-connection';
 import { get, request } from './api';
 import { byId, clear, h } from './dom';
 import { usage } from './recordings';
@@ -74,8 +78,57 @@ export class AdminSettings {
 
   private async loadAlerts(): Promise<void> {
     const page = await get<AlertSettingsPage>(API_PATHS.alertSettings);
-    clear(this.alerts, ...page.channels.map((c) => this.channelForm(c)));
+    clear(this.alerts, ...page.channels.flatMap((c) => [this.channelForm(c), this.connectionForm(c)]));
   }
+
+  /** Where the channel sends; null for a channel without such settings (Web Push). */
+  private connectionForm(c: AlertSettingsPage['channels'][number]): HTMLFormElement | null {
+    const fields = CONNECTION_FIELDS[c.channel];
+    if (!fields.length) return null;
+    const form = h(
+      'form',
+      { class: 'filters', 'aria-label': `Connection of ${c.channel}`, 'data-channel': c.channel },
+      h('strong', {}, `${c.channel}: where it sends`),
+      ...fields.map((f) => this.connectionField(c, f)),
+      h('button', { type: 'submit' }, `Save ${c.channel} connection`),
+    );
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const d = new FormData(form);
+      // Only what was typed: an empty secret field keeps the one set.
+      const body = Object.fromEntries(fields.map((f) => [f.name, String(d.get(f.name) ?? '').trim()] as const).filter(([, v]) => v !== ''));
+      void this.act(`${c.channel} connection saved.`, () => put(this.connectionPath(c.channel), body));
+    });
+    return form;
+  }
+
+  private connectionField(c: AlertSettingsPage['channels'][number], f: ConnectionField): HTMLElement {
+    const v = c.connection[f.name] ?? { set: false };
+    const state = v.set ? `set on this page${f.secret ? ` (${v.hint ?? 'hidden'})` : ''}` : "the environment's";
+    const input = h('input', {
+      name: f.name,
+      type: f.secret ? 'password' : 'text',
+      value: f.secret ? '' : (v.value ?? ''),
+      placeholder: f.secret && v.set ? 'type to replace' : f.example,
+      autocomplete: f.secret ? 'new-password' : 'off',
+    });
+    const clearIt = v.set
+      ? h(
+          'button',
+          {
+            type: 'button',
+            onclick: () =>
+              void this.act(`${c.channel}: the environment's ${f.label.toLowerCase()} again.`, () =>
+                put(this.connectionPath(c.channel), { [f.name]: null }),
+              ),
+          },
+          `Use the environment's ${f.label.toLowerCase()}`,
+        )
+      : null;
+    return h('span', {}, h('label', {}, `${f.label} `, input), h('small', { 'data-field-state': f.name }, ` ${state} `), clearIt);
+  }
+
+  private connectionPath = (channel: string) => apiUrl(API_PATHS.alertConnectionSettings, { channel });
 
   private channelForm(c: AlertSettingsPage['channels'][number]): HTMLFormElement {
     const o: AlertOverrides = c.overrides;

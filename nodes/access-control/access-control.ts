@@ -21,6 +21,7 @@ import { publishStoredOverrides, settingsRouter } from './settings-api';
 import type { SettingsOverrideStore } from '../lib/store/settings-overrides';
 import type { RetentionOverrides } from '../lib/contract/admin-settings';
 import { DEFAULTS } from '../lib/settings';
+import { credentialSecret, SecretBox } from '../lib/secret-box';
 
 interface AccessControlDef extends NodeDef {
   database: string;
@@ -59,7 +60,12 @@ export default function register(RED: NodeAPI): void {
     const unmountSettings = mountRouter(
       RED,
       ACCESS_ROUTES_ROOT,
-      settingsRouter({ overrides: () => overrides, retentionDefaults: () => retentionDefaults, log: (m) => node.log(m) }),
+      settingsRouter({
+        overrides: () => overrides,
+        retentionDefaults: () => retentionDefaults,
+        box: new SecretBox(credentialSecret(RED.settings as { credentialSecret?: unknown })),
+        log: (m) => node.log(m),
+      }),
     );
     const summary = () => {
       const users = access.users().length;

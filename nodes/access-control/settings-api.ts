@@ -17,11 +17,21 @@ import {
   parseRetentionOverrides,
   RETENTION_SCOPE,
   SettingsProblem,
+  type AlertChannel,
   type AlertSettingsPage,
   type RetentionOverrides,
   type RetentionSettingsPage,
 } from '../lib/contract/admin-settings';
+import {
+  CONNECTION_FIELDS,
+  connectionScope,
+  connectionView,
+  describeConnectionChange,
+  parseConnectionChange,
+  secretHint,
+} from '../lib/contract/alert-connection';
 import { alertChannels, publishOverride } from '../lib/admin-settings';
+import type { SecretBox } from '../lib/secret-box';
 import type { SettingsOverrideStore } from '../lib/store/settings-overrides';
 
 export interface SettingsApiOptions {
@@ -29,10 +39,22 @@ export interface SettingsApiOptions {
   overrides(): SettingsOverrideStore | undefined;
   /** the retention the store was opened with, and the recorder's days (the page's defaults) */
   retentionDefaults(): Required<RetentionOverrides> | undefined;
+  /** seals the channels' secrets (the runtime's credential secret) */
+  box: SecretBox;
   log(message: string): void;
 }
 
 class Unavailable extends Error {}
+
+/** 409: the request is good, but this runtime cannot keep a secret sealed. */
+class NoCredentialSecret extends Error {
+  readonly status = 409;
+}
+
+const channelOf = (value: unknown): AlertChannel => {
+  if (!isAlertChannel(value)) throw new SettingsProblem(`unknown alert channel "${String(value)}" (known: ${ALERT_CHANNELS.join(', ')})`);
+  return value;
+};
 
 export function settingsRouter(o: SettingsApiOptions): Router {
   const router = express.Router({ strict: true, caseSensitive: true });
@@ -53,6 +75,8 @@ export function settingsRouter(o: SettingsApiOptions): Router {
           channel,
           running: running.filter((r) => r.channel === channel).map((r) => ({ channel, sendsTo: r.sendsTo })),
           overrides: stored.get(alertScope(channel)) ?? {},
+          // never a secret: whether it is set, and a hint
+          connection: connectionView(channel, stored.get(connectionScope(channel)) ?? {}),
         })),
       };
       res.json(page);
@@ -62,14 +86,36 @@ export function settingsRouter(o: SettingsApiOptions): Router {
     rel(API_PATHS.alertChannelSettings),
     json,
     wrap(async (req, res) => {
-      const channel = req.params.channel;
-      if (!isAlertChannel(channel))
-        throw new SettingsProblem(`unknown alert channel "${String(channel)}" (known: ${ALERT_CHANNELS.join(', ')})`);
+      const channel = channelOf(req.params.channel);
       const value = parseAlertOverrides(req.body);
       await store().set(alertScope(channel), value, actor(res));
       publishOverride(alertScope(channel), { ...value });
       audit(res, 'change alert settings', channel, describeOverrides(value));
       res.json({ channel, overrides: value });
+    }),
+  );
+
+  // Where a channel sends: fields named are set (a secret sealed) or, when null, cleared; others stay.
+  router.put(
+    rel(API_PATHS.alertConnectionSettings),
+    json,
+    wrap(async (req, res) => {
+      const channel = channelOf(req.params.channel);
+      const change = parseConnectionChange(channel, req.body);
+      const fields = new Map(CONNECTION_FIELDS[channel].map((f) => [f.name, f]));
+      const sealing = Object.entries(change).some(([name, v]) => v !== null && fields.get(name)!.secret);
+      if (sealing && !o.box.canSeal)
+        throw new NoCredentialSecret('this runtime has no credential secret (PICAM_CREDENTIAL_SECRET), so it cannot keep a secret sealed');
+      const scope = connectionScope(channel);
+      const stored: Record<string, unknown> = { ...((await store().get(scope)) ?? {}) };
+      for (const [name, v] of Object.entries(change)) {
+        if (v === null) delete stored[name];
+        else stored[name] = fields.get(name)!.secret ? { sealed: o.box.seal(v), hint: secretHint(v) } : v;
+      }
+      await store().set(scope, stored, actor(res));
+      publishOverride(scope, stored);
+      audit(res, 'change alert connection', channel, describeConnectionChange(channel, change));
+      res.json({ channel, connection: connectionView(channel, stored) });
     }),
   );
 

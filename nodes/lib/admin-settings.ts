@@ -4,7 +4,8 @@
  * and after every change; alert nodes and the database node watch their scope. Values and
  * watchers live in process registries (process-registry.ts), because Node-RED loads each node
  * file apart. A node that starts before the store is read reads its override itself too
- * (readOverride), so the order of starting does not matter.
+ * (readOverride), so the order of starting does not matter. The channels' connections
+ * (`alerts.<channel>.connection`, secrets still sealed) travel the same way: alerts/page-connection.ts.
  */
 import { processRegistry } from './process-registry';
 import { parseRetentionOverrides, RETENTION_SCOPE, type AlertChannelInfo, type RetentionOverrides } from './contract/admin-settings';

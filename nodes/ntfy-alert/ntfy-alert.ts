@@ -19,12 +19,13 @@ export default function register(RED: NodeAPI): void {
   function NtfyAlert(this: Node & { credentials?: { token?: string } }, def: NtfyAlertDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    startHttpAlertNode(RED, node, def, 'ntfy', () => {
-      const server = (def.server?.trim() || 'https://ntfy.sh').replace(/\/+$/, '');
+    // The admin page's server, topic and token win over the node's (page-connection.ts).
+    startHttpAlertNode(RED, node, def, 'ntfy', (page) => {
+      const server = (page.server ?? (def.server?.trim() || 'https://ntfy.sh')).replace(/\/+$/, '');
       const host = httpHost(server, 'server URL');
-      const topic = def.topic?.trim() ?? '';
+      const topic = page.topic ?? def.topic?.trim() ?? '';
       if (!NTFY_TOPIC.test(topic)) throw new Error(topic ? `topic "${topic}" is not 1-64 letters, digits, - or _` : 'no topic');
-      const opts = { server, topic, token: node.credentials?.token || undefined };
+      const opts = { server, topic, token: page.token ?? (node.credentials?.token || undefined) };
       return { host: `${host}/${topic}`, request: (row, n) => ntfyRequest(row, n, opts) };
     });
   }

@@ -11,7 +11,7 @@ import type { OutboxRow } from '../lib/store/outbox';
 import type { AlertSeverity } from '../lib/types';
 
 /** ntfy's topic names */
-export const NTFY_TOPIC = /^[-_A-Za-z0-9]{1,64}$/;
+export { NTFY_TOPIC } from '../lib/contract/alert-connection';
 
 export interface NtfyOptions {
   server: string;

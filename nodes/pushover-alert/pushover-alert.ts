@@ -26,11 +26,12 @@ export default function register(RED: NodeAPI): void {
   function PushoverAlert(this: Node & { credentials?: PushoverCredentials }, def: PushoverAlertDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    startHttpAlertNode(RED, node, def, 'pushover', () => {
+    // The admin page's keys win over the node's credentials (page-connection.ts).
+    startHttpAlertNode(RED, node, def, 'pushover', (page) => {
       const apiUrl = (def.apiUrl?.trim() || 'https://api.pushover.net').replace(/\/+$/, '');
       const host = httpHost(apiUrl, 'API URL');
-      const token = node.credentials?.token?.trim() ?? '';
-      const user = node.credentials?.user?.trim() ?? '';
+      const token = page.appToken ?? node.credentials?.token?.trim() ?? '';
+      const user = page.userKey ?? node.credentials?.user?.trim() ?? '';
       for (const [what, key] of [
         ['API token', token],
         ['user key', user],

@@ -9,7 +9,7 @@ import type { OutboxRow } from '../lib/store/outbox';
 import type { AlertSeverity } from '../lib/types';
 
 /** Pushover's application tokens and user/group keys */
-export const PUSHOVER_KEY = /^[A-Za-z0-9]{30}$/;
+export { PUSHOVER_KEY } from '../lib/contract/alert-connection';
 
 export interface PushoverOptions {
   url: string;

@@ -1,12 +1,11 @@
+import { CHAT_ID } from '../lib/contract/alert-connection';
+
 /** The chat ids a telegram-alert node sends to and takes commands from. */
 export interface ChatIds {
   ids: string[];
   /** why the setting cannot be used, for the node status */
   invalid?: string;
 }
-
-/** A user or group id (groups are negative), or a public channel's @username. */
-const CHAT_ID = /^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$/;
 
 /** "12345, -100987654321 @my_channel" → ids; separators are commas, semicolons or spaces. */
 export function parseChatIds(value: string): ChatIds {

@@ -3,11 +3,14 @@
  * ${TELEGRAM_BOT_TOKEN}), the API root, the client, and the one command poller
  * its alert nodes share. Polling starts with the first node that takes
  * commands and stops after the last one, or when this node closes.
+ * A bot token set on the admin page (page-connection.ts) wins over the node's own,
+ * at once: the client and the poller follow it without a redeploy.
  */
 import { Api, type CallbackQuery, type Message, type Update } from 'node-telegram-bot-api';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { numberSetting, type NodeConstructor } from '../lib/node-config';
 import { SendLimiter, TELEGRAM_LIMITS } from '../lib/alerts/send-limiter';
+import { pageConnection } from '../lib/alerts/page-connection';
 import { ThrottledWarn } from '../lib/status';
 import { CommandPoller, type PollerState } from './poller';
 
@@ -33,8 +36,10 @@ export interface CommandSubscriber {
 }
 
 export interface TelegramBotNode extends Node {
-  /** undefined when there is no token: the alert nodes turn themselves off */
-  api?: Api;
+  /** the client of the token in force now; undefined when there is none: the alert nodes are off */
+  readonly api?: Api;
+  /** true when the token in force is the admin page's */
+  readonly tokenFromPage: boolean;
   apiRoot: string;
   /** Telegram's limits hold per bot, so every alert node using this bot paces its sends here */
   limiter: SendLimiter;
@@ -48,7 +53,9 @@ export default function register(RED: NodeAPI): void {
   function TelegramBot(this: TelegramBotNode & { credentials: TelegramBotCredentials }, def: TelegramBotDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const token = (node.credentials?.token ?? '').trim();
+    const ownToken = (node.credentials?.token ?? '').trim();
+    const page = pageConnection(RED, 'telegram', (m) => node.warn(m));
+    const token = () => page.values().botToken ?? ownToken;
     node.apiRoot = (def.apiRoot || DEFAULT_API_ROOT).trim();
     node.limiter = new SendLimiter(TELEGRAM_LIMITS);
     const polling = def.polling !== false && def.polling !== 'false';
@@ -57,14 +64,22 @@ export default function register(RED: NodeAPI): void {
     let poller: CommandPoller | undefined;
     let username: string | undefined;
 
-    if (token) {
-      // Retries belong to the outbox, which remembers them across restarts: the client sends once.
-      node.api = new Api(token, {
-        apiRoot: node.apiRoot,
-        maxRetries: 0,
-        timeoutMs: numberSetting(def.timeoutSeconds, 10) * 1000,
-      });
-    }
+    // One client per token, made when first asked for: a token changed on the page makes the next.
+    let client: { token: string; api: Api } | undefined;
+    Object.defineProperty(node, 'api', {
+      get: (): Api | undefined => {
+        const t = token();
+        if (!t) return undefined;
+        // Retries belong to the outbox, which remembers them across restarts: the client sends once.
+        if (client?.token !== t)
+          client = {
+            token: t,
+            api: new Api(t, { apiRoot: node.apiRoot, maxRetries: 0, timeoutMs: numberSetting(def.timeoutSeconds, 10) * 1000 }),
+          };
+        return client.api;
+      },
+    });
+    Object.defineProperty(node, 'tokenFromPage', { get: () => page.values().botToken !== undefined });
 
     const onButton = async (query: CallbackQuery) => {
       const chat = query.message?.chat.id;
@@ -95,28 +110,32 @@ export default function register(RED: NodeAPI): void {
       await subscriber.command(message, username);
     };
 
+    /** Polls with the token in force for the subscribers, unless it already does. */
+    const startPolling = (first: CommandSubscriber) => {
+      const api = node.api;
+      if (!api || !polling || poller || subscribers.size === 0) return;
+      poller = new CommandPoller(api, token(), node.id, {
+        update: onUpdate,
+        state: (state, detail) => {
+          if (state === 'conflict') node.warn(`another client polls this bot token (409): ${detail ?? ''}`);
+          for (const s of subscribers.values()) s.pollerState(state, detail);
+        },
+      });
+      if (!poller.start()) {
+        poller = undefined;
+        first.pollerState('conflict', 'another telegram-bot config node in this runtime polls the same token');
+        return;
+      }
+      api.setMyCommands({ commands: COMMANDS }).catch((err: Error) => node.debug(`setMyCommands: ${err.message}`));
+      api.getMe().then(
+        (me) => (username = me.username),
+        (err: Error) => node.debug(`getMe: ${err.message}`),
+      );
+    };
+
     node.subscribe = (subscriber) => {
       subscribers.set(subscriber.id, subscriber);
-      if (!node.api || !polling) return;
-      if (!poller) {
-        poller = new CommandPoller(node.api, token, node.id, {
-          update: onUpdate,
-          state: (state, detail) => {
-            if (state === 'conflict') node.warn(`another client polls this bot token (409): ${detail ?? ''}`);
-            for (const s of subscribers.values()) s.pollerState(state, detail);
-          },
-        });
-        if (!poller.start()) {
-          poller = undefined;
-          subscriber.pollerState('conflict', 'another telegram-bot config node in this runtime polls the same token');
-          return;
-        }
-        node.api.setMyCommands({ commands: COMMANDS }).catch((err: Error) => node.debug(`setMyCommands: ${err.message}`));
-        node.api.getMe().then(
-          (me) => (username = me.username),
-          (err: Error) => node.debug(`getMe: ${err.message}`),
-        );
-      }
+      startPolling(subscriber);
     };
 
     const stopPolling = async () => {
@@ -125,12 +144,26 @@ export default function register(RED: NodeAPI): void {
       await p?.stop();
     };
 
+    // A token changed on the page: the poller of the old one stops, one of the new one starts.
+    let polledToken = token();
+    const stopFollowing = page.onChange(() => {
+      if (token() === polledToken) return;
+      polledToken = token();
+      username = undefined;
+      node.log(`bot token ${page.values().botToken ? 'set on the admin page' : "back to the node's own"}`);
+      void stopPolling().then(() => {
+        const first = subscribers.values().next().value;
+        if (first) startPolling(first);
+      });
+    });
+
     node.unsubscribe = async (subscriber) => {
       subscribers.delete(subscriber.id);
       if (subscribers.size === 0) await stopPolling();
     };
 
     node.on('close', (_removed: boolean, done: () => void) => {
+      stopFollowing();
       subscribers.clear();
       stopPolling().then(done, done);
     });

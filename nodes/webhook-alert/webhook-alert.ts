@@ -27,8 +27,9 @@ export default function register(RED: NodeAPI): void {
   function WebhookAlert(this: Node & { credentials?: WebhookCredentials }, def: WebhookAlertDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    startHttpAlertNode(RED, node, def, 'webhook', () => {
-      const url = (def.url ?? '').trim();
+    // The admin page's URL wins over the node's (page-connection.ts).
+    startHttpAlertNode(RED, node, def, 'webhook', (page) => {
+      const url = page.url ?? (def.url ?? '').trim();
       const host = httpHost(url, 'URL');
       const template = def.bodyTemplate?.trim() ? BodyTemplate.parse(def.bodyTemplate) : undefined;
       const opts = {

@@ -86,6 +86,11 @@ export interface AlertNodeWiring {
   targetsFor?(payload: unknown): string[] | undefined | Promise<string[] | undefined>;
   /** text for the status badge once running */
   describe(): string;
+  /**
+   * why the node cannot send now (the admin page cleared the token the environment never had);
+   * each input then gets a "suppressed" report saying so. undefined: it sends.
+   */
+  off?(): string | undefined;
   onClose?(): Promise<void>;
 }
 
@@ -93,6 +98,8 @@ export interface WiredAlertNode {
   status: StatusReporter;
   /** a delivery report, out of output 1 */
   report(report: DeliveryReport): void;
+  /** shows where it sends now (after a change on the admin page) */
+  refreshStatus(): void;
 }
 
 export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
@@ -117,6 +124,8 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
   const showCounts = () =>
     status.soon((): [StatusLevel, string] => {
       const s = service?.dispatcher.stats;
+      const off = w.off?.();
+      if (off) return ['warn', `off: ${off}`.slice(0, 100)];
       const parts = [`${compact(counts.sent)} sent`];
       if (counts.suppressed) parts.push(`${compact(counts.suppressed)} held back`);
       if (counts.failed) parts.push(`${compact(counts.failed)} failed`);
@@ -174,6 +183,13 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
       return;
     }
     if (!service) return; // not called before the outbox is open (useDatabase)
+    const off = w.off?.();
+    if (off) {
+      report(offReport(w.channel, msg.payload, `${node.type} is off: ${off}`), send);
+      done();
+      if (isRetry) retryHeld();
+      return;
+    }
     accept(service, msg).then(
       (accepted) => {
         if (isRetry) {
@@ -216,7 +232,9 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
     ready: (s) => {
       service = w.start(s); // a throw (no token, no targets) stops the node: useDatabase refuses its input
       service.start();
-      status.now('ok', w.describe());
+      const off = w.off?.();
+      if (off) status.now('warn', `off: ${off}`.slice(0, 100));
+      else status.now('ok', w.describe());
     },
     input: (_s, msg, send, done) => handle(msg, send, done),
     // Every alert gets its report, also when the node cannot run at all.
@@ -232,7 +250,7 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
     },
   });
 
-  return { status, report: (r) => report(r) };
+  return { status, report: (r) => report(r), refreshStatus: showCounts };
 }
 
 /** Output 1's message for an alert a node will not send at all (no token, no targets). */

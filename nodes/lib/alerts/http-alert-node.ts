@@ -4,20 +4,22 @@
  * the log, and every alert then gets a "suppressed" report saying why), then run the shared
  * outbox, noise control and retries with an HttpChannel whose requests the node builds.
  */
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { DEFAULT_LINK_DAYS, eventLinker } from '../event-links';
 import { numberSetting } from '../node-config';
 import { credentialSecret } from '../secret-box';
-import { StatusReporter } from '../status';
 import type { EventStore } from '../store/store';
 import type { OutboxRow } from '../store/outbox';
-import { alertNodeConfig, offReport, wireAlertNode, type AlertNodeSettings } from './alert-node';
+import { alertNodeConfig, wireAlertNode, type AlertNodeSettings, type WiredAlertNode } from './alert-node';
+import { offForGood, startWhenConfigured } from './off-until-configured';
+import { pageConnection } from './page-connection';
 import { AlertService } from './alert-service';
 import { HttpChannel, type HttpRequest, type HttpRequests } from './http-channel';
 import { notificationOf, type Notification, type NotificationOptions } from './notification';
 import { livePolicy } from './live-policy';
 import { AlertPolicy } from './policy';
 import { isAlertChannel } from '../contract/admin-settings';
+import { CONNECTION_FIELDS } from '../contract/alert-connection';
 
 export interface HttpAlertDef extends NodeDef, AlertNodeSettings {
   timeoutSeconds?: string | number;
@@ -49,26 +51,82 @@ export interface HttpAlertSetup {
 }
 
 /**
- * Starts an HTTP alert node. `setup` reads the node's settings and throws an Error with a
- * reason a user can act on when they cannot work (no token, not a URL, a bad template).
+ * Starts an HTTP alert node. `setup` reads the node's settings, with the fields the admin page
+ * sets (`page`, page-connection.ts) in place of the node's own, and throws an Error with a
+ * reason a user can act on when they cannot work (no token, not a URL, a bad template). It runs
+ * again after each change on the page: the next alert goes where the page now says.
  */
-export function startHttpAlertNode(RED: NodeAPI, node: Node, def: HttpAlertDef, channel: string, setup: () => HttpAlertSetup): void {
-  let s: HttpAlertSetup;
+export function startHttpAlertNode(
+  RED: NodeAPI,
+  node: Node,
+  def: HttpAlertDef,
+  channel: string,
+  setup: (page: Record<string, string>) => HttpAlertSetup,
+): void {
   let config: ReturnType<typeof alertNodeConfig>;
   try {
     config = alertNodeConfig(def);
-    s = setup();
   } catch (err) {
-    const off = (err as Error).message;
-    // A warning, not an error: the shipped flows hold channels that are off until configured.
-    node.warn(`${node.type} is off: ${off}`);
-    new StatusReporter(node).now('warn', `off: ${off}`.slice(0, 100));
-    node.on('input', (msg: NodeMessageInFlow, send: (m: NodeMessage) => void, done: () => void) => {
-      send({ topic: 'delivery/suppressed', payload: offReport(channel, msg.payload, `${node.type} is off: ${off}`) });
-      done();
-    });
-    return;
+    return offForGood(node, channel, 1, (err as Error).message);
   }
+  const page = isAlertChannel(channel) && CONNECTION_FIELDS[channel].length ? pageConnection(RED, channel, (m) => node.warn(m)) : undefined;
+  let s: HttpAlertSetup | undefined;
+  let off: string | undefined;
+  const configure = () => {
+    try {
+      s = setup(page?.values() ?? {});
+      off = undefined;
+    } catch (err) {
+      s = undefined;
+      off = (err as Error).message;
+    }
+  };
+  configure();
+  // Without the page (Web Push) nothing can change what is wrong: off as before, until a redeploy.
+  if (!page && off) return offForGood(node, channel, 1, off);
+  const where = () => (s ? `${s.host}${page?.inForce ? ' (admin page)' : ''}` : '');
+  let wired: WiredAlertNode | undefined;
+  startWhenConfigured({
+    node,
+    channel,
+    outputs: 1,
+    off: () => off,
+    // Web Push has nothing on the page to follow.
+    onChange: (changed) =>
+      page
+        ? page.onChange(() => {
+            configure();
+            node.log(off ? `${node.type} is off: ${off}` : `${node.type} now sends to ${where()}`);
+            wired?.refreshStatus();
+            changed();
+          })
+        : () => undefined,
+    start: () =>
+      (wired = wireHttpAlertNode(
+        RED,
+        node,
+        def,
+        channel,
+        config,
+        () => s,
+        () => off,
+        where,
+      )),
+  });
+}
+
+/** The working node: `current` is the setup now in force (undefined while the page leaves it off). */
+function wireHttpAlertNode(
+  RED: NodeAPI,
+  node: Node,
+  def: HttpAlertDef,
+  channel: string,
+  config: ReturnType<typeof alertNodeConfig>,
+  current: () => HttpAlertSetup | undefined,
+  off: () => string | undefined,
+  where: () => string,
+): WiredAlertNode {
+  const first = current()!;
   const publicUrl = def.publicUrl?.trim() || undefined;
   const secret = credentialSecret(RED.settings as { credentialSecret?: unknown });
   const linkDays = numberSetting(def.linkDays, DEFAULT_LINK_DAYS);
@@ -77,37 +135,51 @@ export function startHttpAlertNode(RED: NodeAPI, node: Node, def: HttpAlertDef, 
     publicUrl,
     eventLink: eventLinker(publicUrl, linkDays, secret, (m) => node.warn(m)),
     // Quiet: the event links' warning above said why already.
-    pictureLink: s.signedPictures ? eventLinker(publicUrl, linkDays, secret, () => undefined, 'picture') : undefined,
+    pictureLink: first.signedPictures ? eventLinker(publicUrl, linkDays, secret, () => undefined, 'picture') : undefined,
   };
+  const setup = () => {
+    const s = current();
+    if (!s) throw new Error(`${node.type} is off: ${off() ?? 'not configured'}`);
+    return s;
+  };
+  const host = () => current()?.host ?? '(off)';
   const wired = wireAlertNode({
     RED,
     node,
     channel,
     databaseId: def.database,
     outputs: 1,
-    describe: () => s.host,
-    targetsFor: async () => (s.anyReceiver && !(await s.anyReceiver()) ? [] : undefined),
+    describe: where,
+    off,
+    targetsFor: async () => {
+      const s = current();
+      return s?.anyReceiver && !(await s.anyReceiver()) ? [] : undefined;
+    },
     start: (store) => {
-      s.useStore?.(store);
+      first.useStore?.(store);
       return new AlertService({
         outbox: store.outbox(channel, node.id),
         channel: new HttpChannel({
           name: channel,
-          host: s.host,
+          // read at each request: a change on the admin page counts for the next one
+          get host() {
+            return host();
+          },
           timeoutMs: numberSetting(def.timeoutSeconds, 10) * 1000,
-          request: (row, alert) => s.request(row, notificationOf(row, links), alert),
-          onRefused: s.onRefused,
+          request: (row, alert) => setup().request(row, notificationOf(row, links), alert),
+          onRefused: (status, row, req) => current()?.onRefused?.(status, row, req) ?? false,
         }),
         policy: isAlertChannel(channel)
-          ? livePolicy({ node, channel, base: config.policy, store, sendsTo: () => s.host })
+          ? livePolicy({ node, channel, base: config.policy, store, sendsTo: where })
           : new AlertPolicy(config.policy),
-        targets: s.targets ?? [channel],
+        targets: first.targets ?? [channel],
         giveUpAfterMs: config.giveUpAfterMs,
         deliversFailedClips: true,
         report: (r) => wired.report(r),
-        displayTarget: () => s.host,
+        displayTarget: host,
         onError: (err) => node.error(`outbox: ${err.message}`),
       });
     },
   });
+  return wired;
 }

@@ -42,9 +42,17 @@ export interface AlertChannelInfo {
   sendsTo: string;
 }
 
+/** One connection field on the page (alert-connection.ts): set there or not; a plain field's value, a secret's hint only. */
+export interface ConnectionFieldView {
+  set: boolean;
+  value?: string;
+  hint?: string;
+}
+export type ConnectionView = Record<string, ConnectionFieldView>;
+
 /** GET /api/settings/alerts */
 export interface AlertSettingsPage {
-  channels: { channel: AlertChannel; running: AlertChannelInfo[]; overrides: AlertOverrides }[];
+  channels: { channel: AlertChannel; running: AlertChannelInfo[]; overrides: AlertOverrides; connection: ConnectionView }[];
 }
 
 /** GET /api/settings/retention */

@@ -184,6 +184,7 @@ export const API_PATHS = {
   firstRun: `${ACCESS_ROUTES_ROOT}/first-run`,
   alertSettings: `${ACCESS_ROUTES_ROOT}/settings/alerts`,
   alertChannelSettings: `${ACCESS_ROUTES_ROOT}/settings/alerts/:channel`,
+  alertConnectionSettings: `${ACCESS_ROUTES_ROOT}/settings/alerts/:channel/connection`,
   retentionSettings: `${ACCESS_ROUTES_ROOT}/settings/retention`,
 } as const;
 
@@ -552,6 +553,14 @@ export const API_ROUTES: readonly ApiRoute[] = [
     auth: 'api',
     role: 'admin',
     what: "set one alert channel's settings ({} = defaults)",
+  },
+  {
+    method: 'PUT',
+    path: API_PATHS.alertConnectionSettings,
+    owner: 'access-control',
+    auth: 'api',
+    role: 'admin',
+    what: "set where one alert channel sends (token, chats, URL; null = the environment's); secrets write-only",
   },
   {
     method: 'GET',

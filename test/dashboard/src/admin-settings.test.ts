@@ -3,7 +3,8 @@
  * runtime with Telegram (the fake Bot API): an admin limits Telegram to one camera and the
  * other camera's motion stops reaching the chat at once, and still after a restart (the setting
  * lives in the store); the audit shows the change; retention days are kept and shown; bad input
- * answers 400 with the reason.
+ * answers 400 with the reason. The bot token typed on the page is sent once and then shown only
+ * as set, masked, never its value (and "Use the environment's" brings the environment's back).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -196,7 +197,7 @@ describe('alert settings and retention on the Admin page', { skip: skipWithoutCh
 
   it('refuses an operator and a viewer every settings route with 403, and shows them no settings', async () => {
     const routes = API_ROUTES.filter((r) => r.path.startsWith('/api/settings/'));
-    assert.equal(routes.length, 4);
+    assert.equal(routes.length, 5);
     for (const who of [OPERATOR, VIEWER]) {
       const login = await apiLogin(runtime.url, who);
       for (const r of routes) {
@@ -222,5 +223,43 @@ describe('alert settings and retention on the Admin page', { skip: skipWithoutCh
     await page.locator('#app-view').waitFor({ state: 'visible' });
     assert.equal(await page.getByRole('form', { name: 'Retention' }).isVisible(), false);
     assert.equal(await page.locator('#alert-settings').isVisible(), false);
+  });
+
+  it('takes a bot token typed on the page, then shows it only as set and masked, never its value', async () => {
+    const token = '5550001:AAFakeTokenForThePageOnly_0123456789';
+    const page = await (await browser.newContext()).newPage();
+    const answers: string[] = [];
+    page.on('response', (res) => {
+      if (res.url().includes('/api/'))
+        void res.text().then(
+          (t) => answers.push(t),
+          () => undefined,
+        );
+    });
+    await logIn(page, runtime.url);
+    const form = () => page.getByRole('form', { name: 'Connection of telegram' });
+    await form().locator('[data-field-state="botToken"]', { hasText: "the environment's" }).waitFor();
+    await form().getByLabel('Bot token').fill(token);
+    await form().getByRole('button', { name: 'Save telegram connection' }).click();
+    await page.getByText('telegram connection saved.').waitFor();
+
+    await form().locator('[data-field-state="botToken"]', { hasText: 'set on this page (…6789)' }).waitFor();
+    assert.equal(await form().getByLabel('Bot token').inputValue(), '', 'the field is empty again');
+    assert.equal(await form().getByLabel('Bot token').getAttribute('type'), 'password');
+    const secretPart = token.split(':')[1]!;
+    assert.ok(!(await page.content()).includes(secretPart), 'the page never shows the token');
+    const again = await (await browser.newContext()).newPage();
+    await logIn(again, runtime.url);
+    await again
+      .getByRole('form', { name: 'Connection of telegram' })
+      .locator('[data-field-state="botToken"]', { hasText: 'set on this page (…6789)' })
+      .waitFor();
+    assert.ok(!(await again.content()).includes(secretPart), 'nor after a reload');
+
+    // Back to the environment's token (the one this runtime's alerts use).
+    await form().getByRole('button', { name: "Use the environment's bot token" }).click();
+    await page.getByText("telegram: the environment's bot token again.").waitFor();
+    await form().locator('[data-field-state="botToken"]', { hasText: "the environment's" }).waitFor();
+    assert.ok(answers.length > 0 && answers.every((t) => !t.includes(secretPart)), 'no API answer carried the token');
   });
 });

@@ -11,7 +11,8 @@ import ntfyNode from '../../../nodes/ntfy-alert/ntfy-alert';
 import { CAMERA, motionAlert } from '../../support/fixtures';
 import { jpeg, PushService } from '../../support/push-services';
 import { tempDir } from '../../support/tmp';
-import { Collector, helper, node, rows, sleep, until, useNodeRed } from '../../support/node-helper';
+import { Collector, helper, node, rows, sleep, spy, until, useNodeRed } from '../../support/node-helper';
+import { publishOverride } from '../../../nodes/lib/admin-settings';
 
 useNodeRed();
 
@@ -145,5 +146,40 @@ describe('ntfy-alert node', () => {
     await until('picture sent', () => ntfy.requests[1], 5000);
     assert.equal(ntfy.requests[1]!.method, 'PUT');
     assert.deepEqual(ntfy.requests[1]!.body, jpeg(3));
+  });
+
+  it('follows the admin page: off without a topic, sends once the page sets one, uses a changed token for the next alert', async () => {
+    const scope = 'alerts.ntfy.connection';
+    try {
+      const { reports } = await load({ topic: '' });
+      const statuses = spy('na', 'status');
+      node('na').receive({ payload: motionAlert('evt-page-0') });
+      const [off] = await reports.wait(1);
+      assert.match(off!.payload.reason, /ntfy-alert is off: no topic/);
+
+      // As the access-control node publishes it (this runtime has no credential secret: unsealed text opens as it is).
+      publishOverride(scope, { topic: 'page-topic', token: { sealed: 'tk_from_page_1', hint: '…ge_1' } });
+      node('na').receive({ payload: motionAlert('evt-page-1') });
+      await until('sent to the page topic', () => ntfy.requests[0], 5000);
+      assert.equal(JSON.parse(ntfy.requests[0]!.body.toString('utf8')).topic, 'page-topic');
+      assert.equal(ntfy.requests[0]!.headers.authorization, 'Bearer tk_from_page_1');
+      await until('status says where', () => statuses.find((s) => /page-topic \(admin page\)/.test(JSON.stringify(s.args))), 5000);
+      assert.ok(
+        statuses.every((s) => !JSON.stringify(s.args).includes('tk_from_page')),
+        'no token on the status',
+      );
+
+      publishOverride(scope, { topic: 'page-topic', token: { sealed: 'tk_from_page_2', hint: '…ge_2' } });
+      node('na').receive({ payload: motionAlert('evt-page-2') });
+      await until('the second request', () => ntfy.requests[1], 5000);
+      assert.equal(ntfy.requests[1]!.headers.authorization, 'Bearer tk_from_page_2', 'the changed token, without a redeploy');
+
+      publishOverride(scope, {});
+      node('na').receive({ payload: motionAlert('evt-page-3') });
+      await until('off again', () => reportsWith(reports, 'suppressed').find((r) => r.payload.eventId === 'evt-page-3'), 5000);
+      assert.equal(ntfy.requests.length, 2);
+    } finally {
+      publishOverride(scope, {});
+    }
   });
 });
