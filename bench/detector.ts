@@ -3,7 +3,9 @@
  * @vladmandic/human on TensorFlow.js WebAssembly) on this machine.
  *   - ms per frame at the model's input size (512×512), decode and resize included;
  *   - frames per second sustained (one frame after the other for BENCH_DETECT_S s);
- *   - RSS added by loading and running it (process RSS before the first import vs after the model
+ *   - RSS added by the detector's thread as the cameras run it, with its V8 limits and with V8's
+ *     defaults side by side (each thread's RSS over 140 frames);
+ *   - RSS added by loading and running it in this thread (process RSS before the first import vs after the model
  *     loaded, after the first frame, and at the end: RSS rises over the first few dozen frames
  *     and then stays; the end figure is the one to hold against the target), and of it the
  *     WebAssembly heap (weights + one run's activations; it never shrinks);
@@ -17,6 +19,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { WORKER_LIMITS } from '../nodes/lib/detect/worker-detector';
 import { machine } from './machine';
 
 const DIR = join(__dirname, '..', 'test', 'fixtures', 'detect');
@@ -31,10 +35,48 @@ const MIN_BOX = 5;
  * end) and say so; the real figure is to be taken on a Pi with this same script.
  */
 const PI4_FACTOR = 4;
+/** Frames each thread runs before its RSS is read: RSS rises over the first few dozen and then stays. */
+const WORKER_FRAMES = 140;
 
 type Truth = { persons: number; tallestPct: number; pets: number };
 
+/** The product's worker script, as `npm run bench` builds it. */
+const WORKER_SCRIPT = join(__dirname, '..', 'dist', 'nodes', 'lib', 'detect', 'detect-worker.js');
+
+/**
+ * RSS the detector's thread adds as the cameras run it (its own V8 heap and WebAssembly heap),
+ * over `frames` frames of the test set, with the thread's V8 limits or V8's defaults.
+ */
+async function workerRss(limits: ResourceLimits | undefined, pictures: Buffer[], frames: number): Promise<number> {
+  const rss0 = process.memoryUsage().rss;
+  const worker = new Worker(WORKER_SCRIPT, limits ? { resourceLimits: limits } : {});
+  let id = 0;
+  const ask = (jpeg?: Buffer) =>
+    new Promise<void>((resolve, reject) => {
+      const mine = ++id;
+      const answer = (a: { id: number; error?: string }) => {
+        if (a.id !== mine) return;
+        worker.off('message', answer);
+        if (a.error) reject(new Error(a.error));
+        else resolve();
+      };
+      worker.on('message', answer);
+      worker.postMessage({ id: mine, ...(jpeg && { jpeg: new Uint8Array(jpeg) }) });
+    });
+  await ask();
+  for (let i = 0; i < frames; i++) await ask(pictures[i % pictures.length]);
+  const added = process.memoryUsage().rss - rss0;
+  await worker.terminate();
+  return added / 2 ** 20;
+}
+
 async function main(): Promise<void> {
+  // First, in threads of their own as the cameras run it: the product's limits beside V8's defaults.
+  const pictures = readdirSync(DIR)
+    .filter((f) => f.endsWith('.jpg'))
+    .map((f) => readFileSync(join(DIR, f)));
+  const limited = await workerRss(WORKER_LIMITS, pictures, WORKER_FRAMES);
+  const defaults = await workerRss(undefined, pictures, WORKER_FRAMES);
   const rss0 = process.memoryUsage().rss;
   const { CenterNetDetector, MODEL_INPUT } = await import('../nodes/lib/detect/centernet');
   const { keep } = await import('../nodes/lib/detect/filter');
@@ -104,6 +146,9 @@ async function main(): Promise<void> {
   const mib = (n: number) => (n / 2 ** 20).toFixed(0);
   console.log(
     `RSS added: ${rssAdded.toFixed(0)} MiB at the end (target ≤ 150); ${mib(rssLoaded)} with the model loaded, ${mib(rssFirst ?? 0)} after one frame; WebAssembly heap ${mib(wasmHeap())} MiB`,
+  );
+  console.log(
+    `RSS added by the detector's thread as the cameras run it, after ${WORKER_FRAMES} frames: ${limited.toFixed(0)} MiB with its V8 limits (${JSON.stringify(WORKER_LIMITS)}; target ≤ 150), ${defaults.toFixed(0)} MiB with V8's defaults`,
   );
   console.log(
     `person, per picture: precision ${precision.toFixed(2)}, recall ${recall.toFixed(2)} (tp ${c.tp}, fp ${c.fp}, fn ${c.fn}, tn ${c.tn})`,

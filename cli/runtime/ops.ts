@@ -111,7 +111,12 @@ export class Ops {
    */
   private async storeFigures(): Promise<StoreFigures | undefined> {
     const db = await this.connection();
-    return db ? storeFigures(db) : undefined;
+    if (!db) return undefined;
+    // The file exists but the database node has not made its tables yet (a start): no figures, as before the file.
+    return storeFigures(db).catch((err: Error) => {
+      if (/no such table/.test(err.message)) return undefined;
+      throw err;
+    });
   }
 
   readonly health = (_req: Request, res: Response): void => {

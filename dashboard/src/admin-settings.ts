@@ -179,6 +179,8 @@ export class AdminSettings {
       input.value = r.overrides[k] === undefined ? '' : String(r.overrides[k]);
       input.placeholder = `${r.defaults[k]} (default)`;
     }
+    // Disabled in the page until now: a value typed before the stored ones arrived was overwritten by them.
+    for (const el of Array.from(this.retention.elements)) (el as HTMLInputElement).disabled = false;
   }
 
   /** Each source's byte counts as it reports them; a runtime without that part leaves it out. */

@@ -70,7 +70,7 @@ before(async () => {
   );
   await camera.subscribeAsync(`prod/honeycomb/${CAMERA}/#`, { qos: 1 });
   camera.on('message', (topic, payload) => commands.push({ topic, payload: JSON.parse(payload.toString()) }));
-  await waitFor('the API', async () => ((await api('/api/status').catch(() => undefined))?.ok ? true : undefined));
+  await waitFor('the API', async () => ((await api('/api/status').catch(() => undefined))?.ok ? true : undefined), 60_000);
 });
 
 after(async () => {

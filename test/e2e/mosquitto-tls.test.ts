@@ -150,8 +150,11 @@ describe('the cloud flow on the production broker', { skip: skipWithoutMosquitto
         },
       ),
     );
-    await waitFor('the API', async () =>
-      (await fetch(`${base}/api/status`, { headers: { authorization: API_AUTH } }).catch(() => undefined))?.ok ? true : undefined,
+    await waitFor(
+      'the API',
+      async () =>
+        (await fetch(`${base}/api/status`, { headers: { authorization: API_AUTH } }).catch(() => undefined))?.ok ? true : undefined,
+      60_000, // a bound, not a speed: a runtime starts slowly on a loaded machine
     );
     cam = await camera(CAMERA, { key: certs.clientKey, cert: certs.clientCert, ca: certs.caCert });
     await cam.subscribeAsync(`prod/honeycomb/${CAMERA}/#`, { qos: 1 });

@@ -58,7 +58,7 @@ describe('a VBC01 recording in the real layout plays in the dashboard', { skip }
           .catch(() => undefined),
       RUNTIME_START_MS,
     );
-    await waitFor('the API', async () => ((await api('/api/status').catch(() => undefined))?.status === 200 ? true : undefined), 30_000);
+    await waitFor('the API', async () => ((await api('/api/status').catch(() => undefined))?.status === 200 ? true : undefined), 60_000);
     await waitFor('the gateway', async () => ((await fetch(`${gateway}/hivecam/${CAMERA}`).catch(() => undefined))?.ok ? true : undefined));
     const made = await makeTestRecording({ seconds: 6, width: 320, height: 240 });
     assert.ok(made, 'ffmpeg makes the test recording');

@@ -46,14 +46,23 @@ export function workerScript(from = __dirname, source = __filename.endsWith('.ts
   }
 }
 
+/**
+ * The thread's V8 young generation: TensorFlow.js makes a few hundred short-lived tensor objects
+ * a frame, and with V8's default (3 × 16 MB semi-spaces) the thread's heap grew to hold a frame's
+ * garbage: 170 MB of RSS added with the model running against 143 MB at 8 MB, for the same CPU
+ * time per frame (docs/detector.md, Memory). 6 MB or less promoted that garbage to the old
+ * generation and RSS grew back.
+ */
+export const WORKER_LIMITS = { maxYoungGenerationSizeMb: 8 };
+
 function thread(): Worker {
   if (worker) return worker;
   const script = workerScript();
   // From source (tests run under tsx) the thread registers tsx itself: a worker's entry does not go through the
   // --import hooks, and with them inherited (execArgv) their own loader thread kept the process from exiting.
   const w = script.endsWith('.ts')
-    ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(script)});`, { eval: true, execArgv: [] })
-    : new Worker(script);
+    ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(script)});`, { eval: true, execArgv: [], resourceLimits: WORKER_LIMITS })
+    : new Worker(script, { resourceLimits: WORKER_LIMITS });
   w.on('message', (a: WorkerAnswer) => {
     const p = pending.get(a.id);
     if (!p) return;
