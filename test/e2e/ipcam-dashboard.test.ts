@@ -19,6 +19,20 @@ import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 
 const skip = skipWithoutChromium || skipWithoutFfmpeg || skipWithoutGstRtsp;
+
+/**
+ * Opens the "Add an IP camera" section, clicking its summary again until it is open: while the
+ * camera grid above it fills in, the page moves, and a click Playwright aimed a moment earlier
+ * can land beside the summary (a user would click again too).
+ */
+async function openAddForm(page: Page): Promise<void> {
+  const details = page.locator('#ipcam-add');
+  await waitFor('the Add an IP camera section open', async () => {
+    if ((await details.getAttribute('open')) !== null) return true;
+    await page.getByText('Add an IP camera (RTSP)').click();
+    return undefined;
+  });
+}
 const dataDir = tempDir('picam-ipcam-dashboard-');
 
 describe('adding an IP camera in the dashboard', { skip }, () => {
@@ -65,7 +79,7 @@ describe('adding an IP camera in the dashboard', { skip }, () => {
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.locator('#app-view').waitFor();
 
-    await page.getByText('Add an IP camera (RTSP)').click();
+    await openAddForm(page);
     await page.getByLabel('Id', { exact: true }).fill('porch');
     await page.getByLabel('Name', { exact: true }).fill('Porch');
     await page.getByLabel('Sub stream').fill(camera.url('sub'));
@@ -121,7 +135,7 @@ describe('adding an IP camera in the dashboard', { skip }, () => {
     await onvif.start();
     try {
       // The list may have reloaded the page since: open the form again.
-      if ((await page.locator('#ipcam-add').getAttribute('open')) === null) await page.getByText('Add an IP camera (RTSP)').click();
+      await openAddForm(page);
       await page.getByLabel('Sub stream').fill('');
       await page.getByLabel('Main stream').fill('');
       await page.getByLabel('Camera user').fill(camera.user);
@@ -137,7 +151,7 @@ describe('adding an IP camera in the dashboard', { skip }, () => {
   });
 
   it('discovers ONVIF cameras on the LAN, and says that only this LAN segment is reached when none answers', async () => {
-    if ((await page.locator('#ipcam-add').getAttribute('open')) === null) await page.getByText('Add an IP camera (RTSP)').click();
+    await openAddForm(page);
     await page.getByRole('button', { name: 'Discover (this LAN)' }).click();
     // No ONVIF camera on the test machine's LAN: the page says why nothing may be found.
     await page
