@@ -1,7 +1,7 @@
 /** A cloud runtime for the role tests (issue 23), and a dashboard login through the API as the page makes it. */
 import assert from 'node:assert/strict';
 import bcrypt from 'bcryptjs';
-import mqtt from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import { settingsFor } from '../../cli/runtime/roles';
 import { startRuntime, type RunningRuntime } from '../../cli/runtime/runtime';
 import type { SessionInfo } from '../../nodes/lib/contract/dashboard-api';
@@ -56,6 +56,19 @@ export async function apiLogin(url: string, who: { username: string; password: s
   return { cookie, csrf: info.csrfToken, info };
 }
 
+/** A camera on the broker as a device comes: its connection message (with its name, if any) and its ARMED state. */
+export async function connectCamera(mqttPort: number, camera: { id: string; name?: string }): Promise<MqttClient> {
+  const client = await waitFor('the broker', () =>
+    mqtt
+      .connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { ...LOGINS.devices, clientId: camera.id, reconnectPeriod: 0 })
+      .catch(() => undefined),
+  );
+  const hello = connected(Math.floor(Date.now() / 1000), camera.name === undefined ? undefined : { name: camera.name });
+  await client.publishAsync(topics.connection(camera.id, 'picam'), JSON.stringify(hello), { qos: 1 });
+  await client.publishAsync(topics.state(camera.id, 'picam'), JSON.stringify({ mode: 'ARMED' }), { qos: 1 });
+  return client;
+}
+
 /** A cloud runtime with a viewer and an operator, and `camera` connected (so mode commands have somewhere to go). */
 export async function startRolesCloud(camera: string): Promise<{ runtime: RunningRuntime; ports: CloudPorts; dataDir: string }> {
   const started = await startAccessCloud({
@@ -64,12 +77,6 @@ export async function startRolesCloud(camera: string): Promise<{ runtime: Runnin
       [OPERATOR, 'operator'],
     ]),
   });
-  const client = await waitFor('the broker', () =>
-    mqtt
-      .connectAsync(`mqtt://127.0.0.1:${started.ports.mqtt}`, { ...LOGINS.devices, clientId: camera, reconnectPeriod: 0 })
-      .catch(() => undefined),
-  );
-  await client.publishAsync(topics.connection(camera, 'picam'), JSON.stringify(connected(Math.floor(Date.now() / 1000))), { qos: 1 });
-  await client.endAsync();
+  await (await connectCamera(started.ports.mqtt, { id: camera })).endAsync();
   return started;
 }

@@ -8,15 +8,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, skipWithoutChromium } from '../../support/browser';
-import { apiLogin, dashboardUsers, OPERATOR, VIEWER } from '../../support/access';
+import { apiLogin, connectCamera, dashboardUsers, OPERATOR, VIEWER } from '../../support/access';
 import { API_ROUTES } from '../../../nodes/lib/contract/api-routes';
 import { API_AUTH, cloudRoleEnv, LOGINS, RUNTIME_START_MS, startCli } from '../../support/cli';
 import { freePort } from '../../support/ports';
 import { FakeTelegram } from '../../support/fake-telegram';
-import { activity, connected, topics } from '../../support/fixtures';
+import { activity, topics } from '../../support/fixtures';
 import { tempDir } from '../../support/tmp';
 import { waitFor } from '../../support/wait';
 
@@ -67,18 +67,7 @@ describe('alert settings and retention on the Admin page', { skip: skipWithoutCh
       RUNTIME_START_MS,
     );
     for (const c of [PORCH, GARDEN]) {
-      const client = await waitFor('the broker', () =>
-        mqtt
-          .connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { ...LOGINS.devices, clientId: c.id, reconnectPeriod: 0 })
-          .catch(() => undefined),
-      );
-      cameras.set(c.id, client);
-      await client.publishAsync(
-        topics.connection(c.id, 'picam'),
-        JSON.stringify(connected(Math.floor(Date.now() / 1000), { name: c.name })),
-        { qos: 1 },
-      );
-      await client.publishAsync(topics.state(c.id, 'picam'), JSON.stringify({ mode: 'ARMED' }), { qos: 1 });
+      cameras.set(c.id, await connectCamera(ports.mqtt, c));
     }
   };
   const stop = async () => {

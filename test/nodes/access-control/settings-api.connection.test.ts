@@ -12,11 +12,11 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import mqtt, { type MqttClient } from 'mqtt';
-import { apiLogin, dashboardUsers, OPERATOR, VIEWER } from '../../support/access';
-import { API_AUTH, cloudRoleEnv, LOGINS, RUNTIME_START_MS, startCli, type CliProcess } from '../../support/cli';
+import type { MqttClient } from 'mqtt';
+import { apiLogin, connectCamera, dashboardUsers, OPERATOR, VIEWER } from '../../support/access';
+import { API_AUTH, cloudRoleEnv, RUNTIME_START_MS, startCli, type CliProcess } from '../../support/cli';
 import { FakeTelegram } from '../../support/fake-telegram';
-import { activity, connected, topics } from '../../support/fixtures';
+import { activity, topics } from '../../support/fixtures';
 import { freePort } from '../../support/ports';
 import { PushService } from '../../support/push-services';
 import { tempDir } from '../../support/tmp';
@@ -73,17 +73,7 @@ describe('alert connections set on the admin page, over an environment without t
       async () => ((await fetch(`${url}/api/first-run`).catch(() => undefined))?.status === 200 ? true : undefined),
       RUNTIME_START_MS,
     );
-    camera = await waitFor('the broker', () =>
-      mqtt
-        .connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { ...LOGINS.devices, clientId: CAMERA.id, reconnectPeriod: 0 })
-        .catch(() => undefined),
-    );
-    await camera.publishAsync(
-      topics.connection(CAMERA.id, 'picam'),
-      JSON.stringify(connected(Math.floor(Date.now() / 1000), { name: CAMERA.name })),
-      { qos: 1 },
-    );
-    await camera.publishAsync(topics.state(CAMERA.id, 'picam'), JSON.stringify({ mode: 'ARMED' }), { qos: 1 });
+    camera = await connectCamera(mqttPort, CAMERA);
   };
   const stop = async () => {
     await camera?.endAsync();
