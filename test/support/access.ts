@@ -69,14 +69,18 @@ export async function connectCamera(mqttPort: number, camera: { id: string; name
   return client;
 }
 
+/** The cloud role's environment with the role tests' viewer and operator as dashboard users. */
+export const withViewerAndOperator = (): Record<string, string> => ({
+  PICAM_ROLE: 'cloud',
+  PICAM_DASHBOARD_USERS: dashboardUsers([
+    [VIEWER, 'viewer'],
+    [OPERATOR, 'operator'],
+  ]),
+});
+
 /** A cloud runtime with a viewer and an operator, and `camera` connected (so mode commands have somewhere to go). */
 export async function startRolesCloud(camera: string): Promise<{ runtime: RunningRuntime; ports: CloudPorts; dataDir: string }> {
-  const started = await startAccessCloud({
-    PICAM_DASHBOARD_USERS: dashboardUsers([
-      [VIEWER, 'viewer'],
-      [OPERATOR, 'operator'],
-    ]),
-  });
+  const started = await startAccessCloud(withViewerAndOperator());
   await (await connectCamera(started.ports.mqtt, { id: camera })).endAsync();
   return started;
 }

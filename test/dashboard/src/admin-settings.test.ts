@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, skipWithoutChromium } from '../../support/browser';
-import { apiLogin, connectCamera, dashboardUsers, OPERATOR, VIEWER } from '../../support/access';
+import { apiLogin, connectCamera, OPERATOR, VIEWER, withViewerAndOperator } from '../../support/access';
 import { API_ROUTES } from '../../../nodes/lib/contract/api-routes';
 import { API_AUTH, cloudRoleEnv, LOGINS, RUNTIME_START_MS, startCli } from '../../support/cli';
 import { freePort } from '../../support/ports';
@@ -49,11 +49,7 @@ describe('alert settings and retention on the Admin page', { skip: skipWithoutCh
     const cli = startCli(
       ['start', '--role', 'cloud'],
       cloudRoleEnv(dataDir, ports, {
-        PICAM_ROLE: 'cloud',
-        PICAM_DASHBOARD_USERS: dashboardUsers([
-          [OPERATOR, 'operator'],
-          [VIEWER, 'viewer'],
-        ]),
+        ...withViewerAndOperator(),
         TELEGRAM_BOT_TOKEN: fake.token,
         TELEGRAM_API_ROOT: fake.url,
         TELEGRAM_CHAT_IDS: String(CHAT),

@@ -13,7 +13,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import { apiLogin, connectCamera, dashboardUsers, OPERATOR, VIEWER } from '../../support/access';
+import { apiLogin, connectCamera, OPERATOR, VIEWER, withViewerAndOperator } from '../../support/access';
 import { API_AUTH, cloudRoleEnv, RUNTIME_START_MS, startCli, type CliProcess } from '../../support/cli';
 import { FakeTelegram } from '../../support/fake-telegram';
 import { activity, topics } from '../../support/fixtures';
@@ -51,11 +51,7 @@ describe('alert connections set on the admin page, over an environment without t
     cli = startCli(
       ['start', '--role', 'cloud'],
       cloudRoleEnv(dataDir, ports, {
-        PICAM_ROLE: 'cloud',
-        PICAM_DASHBOARD_USERS: dashboardUsers([
-          [OPERATOR, 'operator'],
-          [VIEWER, 'viewer'],
-        ]),
+        ...withViewerAndOperator(),
         // The bot's API address only: no token, no chats, no webhook URL.
         TELEGRAM_API_ROOT: fake.url,
         TELEGRAM_BOT_TOKEN: '',
