@@ -63,7 +63,7 @@ export default defineConfig({
   shims: false,
   plugins: [nativeSyntaxCjs()],
   // @node-red/*: the host's own (receipts fall back to @node-red/util's hooks); bundled, it would be a 1.3 MB second copy.
-  external: ['node-red', /^@node-red\//, 'sqlite3', 'mqtt', 'node-telegram-bot-api', 'i2c-bus', 'sense-hat-led'],
+  external: ['node-red', /^@node-red\//, 'sqlite3', 'pg', 'amqplib', 'mqtt', 'node-telegram-bot-api', 'i2c-bus', 'sense-hat-led'],
   onSuccess: async () => {
     // The dashboard is browser code: bundled on its own, after clean has emptied dist/.
     await buildDashboard(process.cwd());
