@@ -6,8 +6,8 @@
 import type { NodeDef } from 'node-red';
 import { numberSetting } from '../lib/node-config';
 import { CAMERA_MODES, type CameraMode } from '../lib/types';
-import type { CameraOptions } from './camera';
-import type { SourceKind, StreamConfig } from './types';
+import type { CameraOptions } from '../lib/camera/camera';
+import type { SourceKind, StreamConfig } from '../lib/camera/types';
 import { parseBoolean } from '../lib/settings';
 import { readZones } from '../lib/contract/zones';
 import { detectSettings, type DetectDef } from '../lib/detect/settings';

@@ -141,3 +141,27 @@ export function libraryLayerViolations(graph: ImportGraph): string[] {
   }
   return out.sort();
 }
+
+/** The node folder a file is in (`nodes/ipcam/x.ts` → `ipcam`); undefined outside nodes/ and for nodes/lib. */
+function nodeFolder(file: string): string | undefined {
+  const [top, folder, rest] = file.split('/', 3);
+  return top === 'nodes' && rest !== undefined && folder !== 'lib' ? folder : undefined;
+}
+
+/**
+ * Every import that breaks the node layers, as `from → to`: one node's folder importing another's
+ * (shared code belongs in nodes/lib), and anything in nodes/ importing cli/ or dashboard/.
+ */
+export function nodeLayerViolations(graph: ImportGraph): string[] {
+  const out: string[] = [];
+  for (const [from, targets] of graph) {
+    if (!from.startsWith('nodes/')) continue;
+    const own = nodeFolder(from);
+    for (const to of targets) {
+      const other = nodeFolder(to);
+      const upward = to.startsWith('cli/') || to.startsWith('dashboard/');
+      if (upward || (own && other && other !== own)) out.push(`${from} → ${to}`);
+    }
+  }
+  return out.sort();
+}
