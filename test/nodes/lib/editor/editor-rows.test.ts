@@ -22,6 +22,7 @@ import { zonesProblem } from '../../../../nodes/lib/editor/camera-analysis';
 import { parseBoolean } from '../../../../nodes/lib/settings';
 import { skipWithoutChromium } from '../../../support/browser';
 import { openEditor, type EditorSession } from '../../../support/node-red-editor';
+import type { Page } from 'playwright-core';
 
 const ALERT_NODES = ['telegram-alert', 'webhook-alert', 'ntfy-alert', 'pushover-alert', 'webpush-alert'];
 /** One input of each shared row. */
@@ -59,6 +60,32 @@ const NAMELESS_ZONE = JSON.stringify([
     ],
   },
 ]);
+
+interface ShownInput {
+  /** how many inputs of that id the dialog holds */
+  count: number;
+  label: string;
+  type: string;
+  value: string;
+}
+
+/** What the open edit dialog shows of each input: how often it is there, its label, its type and value. */
+async function inputsShown(page: Page, inputs: string[]): Promise<Map<string, ShownInput>> {
+  const shown = await page.evaluate(
+    (ids) =>
+      ids.map((i) => {
+        const field = document.querySelector(`#node-input-${i}`) as HTMLInputElement | null;
+        return {
+          count: document.querySelectorAll(`#node-input-${i}`).length,
+          label: document.querySelector(`label[for="node-input-${i}"]`)?.textContent?.trim() ?? '',
+          type: field?.type ?? '',
+          value: field?.value ?? '',
+        };
+      }),
+    inputs,
+  );
+  return new Map(inputs.map((input, n) => [input, shown[n]!]));
+}
 
 describe('the shared editor rows', { skip: skipWithoutChromium }, () => {
   let editor: EditorSession;
@@ -126,21 +153,12 @@ describe('the shared editor rows', { skip: skipWithoutChromium }, () => {
         const { page } = editor;
         await editor.edit(type);
         await page.waitForSelector('#node-input-deviceTypes', { state: 'visible' });
-        const shown = await page.evaluate(
-          (inputs) =>
-            inputs.map((i): [string, number, string, string] => [
-              i,
-              document.querySelectorAll(`#node-input-${i}`).length,
-              document.querySelector(`label[for="node-input-${i}"]`)?.textContent?.trim() ?? '',
-              (document.querySelector(`#node-input-${i}`) as HTMLInputElement | null)?.type ?? '',
-            ]),
-          LINK_INPUTS,
-        );
-        for (const [input, count, label] of shown) {
+        const shown = await inputsShown(page, LINK_INPUTS);
+        for (const [input, { count, label }] of shown) {
           assert.equal(count, 1, `${type}: #node-input-${input} is in the dialog once`);
           assert.ok(label && !label.includes('.label.'), `${type}: ${input} has its label (${label})`);
         }
-        assert.equal(shown.find(([i]) => i === 'password')![3], 'password', 'the password field hides what is typed');
+        assert.equal(shown.get('password')?.type, 'password', 'the password field hides what is typed');
         // The node type's defaults: what a node dropped from the palette starts with.
         const definition = await page.evaluate((t) => {
           const d = (window as unknown as { RED: any }).RED.nodes.getType(t);
@@ -175,20 +193,8 @@ describe('the shared editor rows', { skip: skipWithoutChromium }, () => {
         return nodeId;
       });
       await page.waitForSelector('#node-input-host', { state: 'visible' });
-      const shown = await page.evaluate(
-        (inputs) =>
-          inputs.map((i): [string, number, string, string] => [
-            i,
-            document.querySelectorAll(`#node-input-${i}`).length,
-            document.querySelector(`label[for="node-input-${i}"]`)?.textContent?.trim() ?? '',
-            (document.querySelector(`#node-input-${i}`) as HTMLInputElement | null)?.value ?? '',
-          ]),
-        [...connection, 'apiPrefix', 'deviceTypes', 'protocolVersion'],
-      );
-      const row = (input: string) => {
-        const [, count, label, value] = shown.find(([i]) => i === input)!;
-        return { count, label, value };
-      };
+      const shown = await inputsShown(page, [...connection, 'apiPrefix', 'deviceTypes', 'protocolVersion']);
+      const row = (input: string) => shown.get(input)!;
       for (const input of [...connection, 'protocolVersion']) {
         const { count, label } = row(input);
         assert.equal(count, 1, `#node-input-${input} is in the dialog once`);
