@@ -1,7 +1,7 @@
 /**
- * rpicam-rtsp's pure parts: the command lines of the source, relay and
- * analyser, credential handling, ffmpeg's -progress parser and the H.264 fan-out. The processes themselves run in
- * test/integration/rpicam-pipeline.test.ts.
+ * The camera pipeline's pure parts (nodes/lib/camera/, which rpicam-rtsp and ipcam run): the
+ * command lines of the source, relay and analyser, credential handling, ffmpeg's -progress parser
+ * and the H.264 fan-out. The processes themselves run in test/integration/rpicam-pipeline.test.ts.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
