@@ -9,9 +9,9 @@
  */
 import { spawn } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import { sourceCommand } from '../nodes/rpicam-rtsp/commands';
-import { Pipeline } from '../nodes/rpicam-rtsp/pipeline';
-import type { StreamConfig } from '../nodes/rpicam-rtsp/types';
+import { sourceCommand } from '../nodes/lib/camera/commands';
+import { Pipeline } from '../nodes/lib/camera/pipeline';
+import type { StreamConfig } from '../nodes/lib/camera/types';
 import { RtspReceiver } from '../test/support/rtsp-receiver';
 import { tempDir } from '../test/support/tmp';
 import { freePort } from '../test/support/ports';

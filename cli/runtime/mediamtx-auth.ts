@@ -41,7 +41,7 @@ export interface AuthConfig {
   viewers: Login[];
   /** The health poller: api and metrics. */
   monitor?: Login;
-  /** Checks a dashboard stream token (dashboard/server/stream-tokens.ts): the user it was issued to, or undefined. */
+  /** Checks a dashboard stream token (nodes/lib/access/stream-tokens.ts): the user it was issued to, or undefined. */
   streamToken?: (token: string) => string | undefined;
 }
 

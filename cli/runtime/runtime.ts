@@ -25,7 +25,7 @@ import { FlowState } from './flow-state';
 import { Ops } from './ops';
 import { LOGIN_LIMITS } from '../../dashboard/server/sessions';
 import { FailureLimiter } from '../../nodes/lib/failure-limiter';
-import { verifyStreamToken } from '../../dashboard/server/stream-tokens';
+import { verifyStreamToken } from '../../nodes/lib/access/stream-tokens';
 import { limitHeapGrowth } from './heap-growth';
 import { AccessRegistry } from '../../nodes/lib/access/registry';
 import { packageRoot } from '../flows/package-root';

@@ -5,7 +5,7 @@
  *   GET  /api/session  who is logged in, the CSRF token, the video settings
  *   POST /api/login    {username, password, remember} → session cookie
  *   POST /api/logout   ends the session (CSRF token required)
- *   GET  /api/stream-token  a minutes-long token for one live-video connection (dashboard/server/stream-tokens.ts)
+ *   GET  /api/stream-token  a minutes-long token for one live-video connection (nodes/lib/access/stream-tokens.ts)
  *   /api/ws            the live feed (WebSocket), session cookie or API token
  *
  * and the guard in front of everything Node-RED serves on httpNode (the API,
@@ -48,7 +48,7 @@ import { basicAuth } from '../../cli/runtime/http-auth';
 import { EVENT_LINK_PATH } from '../../nodes/lib/event-links';
 import { eventLinkHandler } from './event-links';
 import type { LiveFeedHub } from './live-feed';
-import { issueStreamToken, STREAM_TOKEN_TTL_MS, verifyStreamToken } from './stream-tokens';
+import { issueStreamToken, STREAM_TOKEN_TTL_MS, verifyStreamToken } from '../../nodes/lib/access/stream-tokens';
 import { clearedCookie, CSRF_HEADER, readCookie, SESSION_COOKIE, SessionManager, sessionCookie, type Session } from './sessions';
 
 export interface DashboardServerOptions {

@@ -8,14 +8,14 @@
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { NodeConstructor } from '../lib/node-config';
-import type { PicamDatabaseNode } from '../picam-database/picam-database';
+import type { PicamDatabaseNode } from '../lib/store/database-node';
 import { ACCESS_ROUTES_ROOT } from '../lib/contract/api-routes';
 import type { AccessRegistry } from '../lib/access/registry';
 import { trustedProxiesFromSettings } from '../lib/client-address';
 import { useDatabase } from '../lib/database-user';
 import { StatusReporter } from '../lib/status';
 import type { EventStore } from '../lib/store/store';
-import { mountRouter } from '../hivecam-gateway/media-mount';
+import { mountRouter } from '../lib/mount-router';
 import { accessRouter } from './access-api';
 import { publishStoredOverrides, settingsRouter } from './settings-api';
 import type { SettingsOverrideStore } from '../lib/store/settings-overrides';

@@ -40,7 +40,7 @@ import { diskUse } from './retention';
 import { HttpError, type UploadIds } from './upload-receiver';
 import { takeUpload, type UploadIntake } from './upload-intake';
 import { PRUNE_EVERY_MS, UploadUpkeep } from './upkeep';
-import { mountRouter } from './media-mount';
+import { mountRouter } from '../lib/mount-router';
 
 interface HivecamGatewayDef extends NodeDef, HivecamGatewayProps {
   database: string;

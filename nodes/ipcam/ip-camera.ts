@@ -1,6 +1,6 @@
 /**
  * One IP camera: checked (check.ts), then its sub stream pulled through the
- * same Camera as the Pi's (rpicam-rtsp/camera.ts: supervised ffmpeg, one
+ * same Camera as the Pi's (nodes/lib/camera/camera.ts: supervised ffmpeg, one
  * analyser for snapshots, MJPEG and motion), and reported to the cloud as a
  * device of type `ipcam` (device-messages.ts).
  *
@@ -22,12 +22,12 @@
 import type { ZonePolygon } from '../lib/contract/zones';
 import { backoffMs } from '../lib/backoff';
 import type { CameraMode } from '../lib/types';
-import { Camera } from '../rpicam-rtsp/camera';
-import type { CameraDetectOptions } from '../rpicam-rtsp/camera-detection';
-import { redactText } from '../rpicam-rtsp/commands';
+import { Camera } from '../lib/camera/camera';
+import type { CameraDetectOptions } from '../lib/camera/camera-detection';
+import { redactText } from '../lib/camera/commands';
 import { rtspFailure } from '../lib/rtsp/rtsp-input';
 import type { RtspInput } from '../lib/rtsp/rtsp-input';
-import type { PipelineStats, StreamConfig } from '../rpicam-rtsp/types';
+import type { PipelineStats, StreamConfig } from '../lib/camera/types';
 import { checkCamera, type CameraCheck, type CheckOptions } from './check';
 import type { MotionSource } from './camera-spec';
 import { DeviceTopics, type DeviceMessage } from './device-messages';

@@ -9,14 +9,14 @@
  */
 import type { ZonePolygon } from '../lib/contract/zones';
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { mountRouter } from '../hivecam-gateway/media-mount';
+import { mountRouter } from '../lib/mount-router';
 import type { NodeConstructor } from '../lib/node-config';
 import { commandOfTopic, commandRefusal } from '../lib/contract/device-commands';
 import { exposeCounters } from '../lib/metrics';
 import { StatusReporter } from '../lib/status';
-import type { MediamtxServerNode } from '../mediamtx-server/mediamtx-server';
-import type { PicamDatabaseNode } from '../picam-database/picam-database';
-import { readCameraInput } from '../rpicam-rtsp/inputs';
+import type { MediamtxServerNode } from '../lib/mediamtx/server-node';
+import type { PicamDatabaseNode } from '../lib/store/database-node';
+import { readCameraInput } from '../lib/camera/inputs';
 import { ipcamRouter, type CameraStorage } from './api';
 import { openStored, sealedStorage } from './sealed-storage';
 import { credentialSecret, SecretBox } from '../lib/secret-box';

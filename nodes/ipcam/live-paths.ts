@@ -11,7 +11,7 @@
  * message or a log line.
  */
 import type { MediamtxClient } from '../lib/mediamtx/client';
-import { redactText } from '../rpicam-rtsp/commands';
+import { redactText } from '../lib/camera/commands';
 import { urlWithLogin } from '../lib/rtsp/rtsp-input';
 import type { CameraSpec } from './camera-spec';
 

@@ -11,15 +11,15 @@
  *   watching, so a closed player (or a lost cloud) ends the relay by itself.
  * - The camera's login goes to ffmpeg through stdin (rtsp-input.ts), never on its
  *   command line. The publish login is in the output URL on the command line, as
- *   for the Pi's own camera (rpicam-rtsp/commands.ts publishUrl): ffmpeg takes an
+ *   for the Pi's own camera (nodes/lib/camera/commands.ts publishUrl): ffmpeg takes an
  *   output's login no other way.
  * - Only video is copied: a camera's AAC audio cannot go to a browser over WebRTC.
  */
 import { backoffMs, type BackoffOptions } from '../lib/backoff';
 import { describeExit, spawnChild, type Child } from '../lib/child-process';
-import { redactText, publishUrl } from '../rpicam-rtsp/commands';
-import type { Command } from '../rpicam-rtsp/commands';
-import { ProgressParser } from '../rpicam-rtsp/progress';
+import { redactText, publishUrl } from '../lib/camera/commands';
+import type { Command } from '../lib/camera/commands';
+import { ProgressParser } from '../lib/camera/progress';
 import { concatScript, hiddenInputArgs } from '../lib/rtsp/rtsp-input';
 import type { RtspInput } from '../lib/rtsp/rtsp-input';
 import type { Readable } from 'node:stream';

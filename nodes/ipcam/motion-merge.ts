@@ -3,10 +3,10 @@
  * (the Camera's activity events) and the camera's own ONVIF events. An event
  * opens when the first source sees motion and closes when none does, so "both"
  * gives one event, not two overlapping ones. The payloads are the analyser's
- * (rpicam-rtsp/motion.ts activityPayload), so the cloud sees one format.
+ * (nodes/lib/camera/motion.ts activityPayload), so the cloud sees one format.
  */
 import type { ActivityPayload } from '../lib/types';
-import { activityPayload, newEventId } from '../rpicam-rtsp/motion';
+import { activityPayload, newEventId } from '../lib/camera/motion';
 
 export type MotionSourceName = 'analyser' | 'onvif';
 

@@ -11,8 +11,9 @@ import { DEVICE_ID_PATTERN } from '../lib/types';
 import { relayUrl } from './live-relay';
 import { readZones, type ZonePolygon } from '../lib/contract/zones';
 import { detectSettings, type DetectDef } from '../lib/detect/settings';
+import { inRange, motionSettings, stallTimeoutMs, type MotionDef } from '../lib/camera/settings';
 
-export interface IpcamDef extends NodeDef, DetectDef {
+export interface IpcamDef extends NodeDef, DetectDef, MotionDef {
   deviceId: string;
   mainUrl: string;
   subUrl: string;
@@ -23,9 +24,6 @@ export interface IpcamDef extends NodeDef, DetectDef {
   onvif?: string;
   /** analyser, onvif or both */
   motionSource?: string;
-  sensitivity: string | number;
-  minMotionSeconds: string | number;
-  quietSeconds: string | number;
   /** the node's own camera's masks and zones, JSON (nodes/lib/contract/zones.ts) */
   zones?: string;
   snapshotSeconds: string | number;
@@ -71,11 +69,6 @@ export function relaySettings(def: IpcamDef, credentials: IpcamCredentials): Rel
   return { url, username: credentials.relayUser || undefined, password: credentials.relayPassword || undefined };
 }
 
-function inRange(name: string, value: number, min: number, max: number): number {
-  if (!Number.isFinite(value) || value < min || value > max) throw new Error(`${name} must be between ${min} and ${max} (got ${value})`);
-  return value;
-}
-
 export function cameraDefaults(def: IpcamDef): CameraDefaults {
   const host = (def.host ?? '').trim();
   if (host && !DEVICE_ID_PATTERN.test(host))
@@ -90,12 +83,8 @@ export function cameraDefaults(def: IpcamDef): CameraDefaults {
     ffmpegPath: def.ffmpegPath || 'ffmpeg',
     ffprobePath: def.ffprobePath || 'ffprobe',
     backoff: { baseMs: 1000, maxMs: 60_000 },
-    stallTimeoutMs: inRange('stall time-out', numberSetting(def.stallSeconds, 10), 2, 600) * 1000,
-    motion: {
-      sensitivity: inRange('sensitivity', numberSetting(def.sensitivity, 0.5), 0, 1),
-      minDurationMs: numberSetting(def.minMotionSeconds, 1) * 1000,
-      quietMs: numberSetting(def.quietSeconds, 3) * 1000,
-    },
+    stallTimeoutMs: stallTimeoutMs(def),
+    motion: motionSettings(def),
     detect: detectSettings(def),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * What identifies a VBC01 camera on the wire (vbc01-protocol.md §1): one
  * definition for the config server, the broker's certificate login and the
- * provisioning command.
+ * provisioning command; and the time format of the command envelope (§6) that
+ * mqtt-processor and vbc01-live both write.
  */
 
 /** A camera id: 32 hex digits, upper case, no dashes (the real processor ignores any other id in a topic). */
@@ -40,4 +41,14 @@ export function vbc01IdProblem(value: unknown): string | undefined {
           ? ' (without dashes, upper case, as the camera sends it)'
           : '';
   return `a camera id is 32 upper-case hex digits, e.g. ${EXAMPLE_ID}${hint} (got ${got})`;
+}
+
+/**
+ * A command envelope's `creationTimestamp` (vbc01-protocol.md §6): UTC ISO 8601 as Python's
+ * isoformat writes it: microseconds, dropped when zero, then Z.
+ */
+export function creationTimestamp(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  const fraction = ms % 1000 === 0 ? '' : `.${iso.slice(20, 23)}000`;
+  return `${iso.slice(0, 19)}${fraction}Z`;
 }

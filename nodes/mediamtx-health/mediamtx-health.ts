@@ -6,7 +6,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { numberSetting, type NodeConstructor } from '../lib/node-config';
 import { StatusReporter } from '../lib/status';
-import type { MediamtxServerNode } from '../mediamtx-server/mediamtx-server';
+import type { MediamtxServerNode } from '../lib/mediamtx/server-node';
 import { HealthMonitor } from './monitor';
 
 interface MediamtxHealthDef extends NodeDef {

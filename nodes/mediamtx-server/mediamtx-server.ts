@@ -3,21 +3,14 @@
  * poller uses (MediaMTX's `api` permission; with `authMethod: http` the cloud
  * runtime's PICAM_MEDIAMTX_MONITOR user). Without a URL, stream health is off.
  */
-import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { NodeAPI, NodeDef } from 'node-red';
 import { MediamtxClient } from '../lib/mediamtx/client';
+import type { MediamtxServerNode } from '../lib/mediamtx/server-node';
 import { numberSetting, type NodeConstructor } from '../lib/node-config';
 
 interface MediamtxServerDef extends NodeDef {
   apiUrl: string;
   timeoutSeconds: string | number;
-}
-
-export interface MediamtxServerNode extends Node {
-  /** undefined when no API URL is set */
-  client?: MediamtxClient;
-  apiUrl: string;
-  /** why there is no client */
-  problem?: string;
 }
 
 export default function register(RED: NodeAPI): void {

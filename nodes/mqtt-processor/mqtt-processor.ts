@@ -25,7 +25,7 @@ import {
 import { useDatabase } from '../lib/database-user';
 import { DEFAULTS, parseList } from '../lib/settings';
 import { CLOUD_DEVICE_TYPES } from '../lib/contract/mqtt-api';
-import type { PicamDatabaseNode } from '../picam-database/picam-database';
+import type { PicamDatabaseNode } from '../lib/store/database-node';
 import type { EventStore } from '../lib/store/store';
 import { DEFAULT_CLOCK_WINDOW } from './device-time';
 import { classifyInput } from './inputs';

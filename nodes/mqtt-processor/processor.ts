@@ -31,6 +31,7 @@ import { SensorWatch, type Crossing, type SensorLimits } from './sensor-limits';
 import { commandTopic, parseDeviceTopic, type TopicConfig } from './topics';
 import { ANY_DEVICE_ID_PATTERN, HOSTED_DEVICE_TYPE, splitHostedId } from '../lib/hosted-devices';
 import { liveSeconds } from '../lib/contract/live-relay';
+import { creationTimestamp } from '../lib/vbc01';
 
 export interface ProcessorOptions extends TopicConfig {
   maxPayloadBytes: number;
@@ -530,13 +531,6 @@ function zonesFields(given: unknown): { extra: Record<string, unknown>; zones: Z
 /** The real dashboard's setmode: the mode and three "NA" strings (a timed mode would fill them). */
 function setModeFields(mode: CameraMode): Record<string, unknown> {
   return { mode, type: 'NA', durationMinutes: 'NA', intervalSeconds: 'NA' };
-}
-
-/** UTC ISO 8601 as Python's isoformat writes it: microseconds, dropped when zero, then Z. */
-export function creationTimestamp(ms: number): string {
-  const iso = new Date(ms).toISOString();
-  const fraction = ms % 1000 === 0 ? '' : `.${iso.slice(20, 23)}000`;
-  return `${iso.slice(0, 19)}${fraction}Z`;
 }
 
 /** Activities are the camera's: two cameras may send the same event id. */

@@ -9,7 +9,7 @@ import { isAbsolute, join } from 'node:path';
 import type { Node } from 'node-red';
 import { CERT_FILE_NAMES } from '../lib/cert-files';
 import { numberSetting } from '../lib/node-config';
-import type { PicamDatabaseNode } from '../picam-database/picam-database';
+import type { PicamDatabaseNode } from '../lib/store/database-node';
 import type { UploadStore } from '../lib/store/uploads';
 import { watch } from 'node:fs';
 import { CAMERA_CRL_FILE, CameraCertificateAuthority } from '../lib/camera-certs/authority';

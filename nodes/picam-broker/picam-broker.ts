@@ -5,7 +5,7 @@
  * runtime reaches devices through the LocalBroker registry, without a client.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import type { PicamDatabaseNode } from '../picam-database/picam-database';
+import type { PicamDatabaseNode } from '../lib/store/database-node';
 import { trustedProxiesFromSettings } from '../lib/client-address';
 import { FailureLimiter } from '../lib/failure-limiter';
 import { messageHooks, ReceiptBook } from '../lib/ingest/receipts';

@@ -1,7 +1,7 @@
 /**
  * On a Pi there is no store in front of the recorder: its input is the camera's own activity
  * message, as the Pi flow publishes it (`…/{deviceId}/activity/start|stop`, the VBC01 payload
- * of nodes/rpicam-rtsp/motion.ts, `timestamp` in Unix seconds). Read here into the record the
+ * of nodes/lib/camera/motion.ts, `timestamp` in Unix seconds). Read here into the record the
  * cloud's store would have made of it, so both runtimes open and end clips alike.
  */
 import type { ActivityPayload, ActivityRecord } from '../lib/types';

@@ -12,9 +12,9 @@
  *   output 2: alerts (`storage-low`, `storage-ok`) for the alert nodes
  */
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { recordsIn } from '../dashboard-feed/feed-translate';
-import { redactText } from '../rpicam-rtsp/commands';
-import { mountRouter } from '../hivecam-gateway/media-mount';
+import { recordsIn } from '../lib/records-in';
+import { redactText } from '../lib/camera/commands';
+import { mountRouter } from '../lib/mount-router';
 import { API_PATHS, apiUrl, RECORDING_ROUTES_ROOT } from '../lib/contract/api-routes';
 import { useDatabase } from '../lib/database-user';
 import { exposeCounters } from '../lib/metrics';

@@ -11,8 +11,8 @@ import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { NodeConstructor } from '../lib/node-config';
 import { StatusReporter, type StatusLevel } from '../lib/status';
 import type { CameraMode } from '../lib/types';
-import { Camera } from './camera';
-import { readCameraInput } from './inputs';
+import { Camera } from '../lib/camera/camera';
+import { readCameraInput } from '../lib/camera/inputs';
 import { streamConfig, type RpicamRtspDef } from './settings';
 
 interface Credentials {

@@ -6,13 +6,14 @@
 import type { NodeDef } from 'node-red';
 import { numberSetting } from '../lib/node-config';
 import { CAMERA_MODES, type CameraMode } from '../lib/types';
-import type { CameraOptions } from './camera';
-import type { SourceKind, StreamConfig } from './types';
+import type { CameraOptions } from '../lib/camera/camera';
+import type { SourceKind, StreamConfig } from '../lib/camera/types';
 import { parseBoolean } from '../lib/settings';
 import { readZones } from '../lib/contract/zones';
 import { detectSettings, type DetectDef } from '../lib/detect/settings';
+import { inRange, motionSettings, stallTimeoutMs, type MotionDef } from '../lib/camera/settings';
 
-export interface RpicamRtspDef extends NodeDef, DetectDef {
+export interface RpicamRtspDef extends NodeDef, DetectDef, MotionDef {
   source: string;
   url: string;
   width: string | number;
@@ -31,9 +32,6 @@ export interface RpicamRtspDef extends NodeDef, DetectDef {
   stallSeconds: string | number;
   analysis: boolean | string;
   motion: boolean | string;
-  sensitivity: string | number;
-  minMotionSeconds: string | number;
-  quietSeconds: string | number;
   /** masks and zones, JSON (nodes/lib/contract/zones.ts) */
   zones?: string;
   snapshotSeconds: string | number;
@@ -54,11 +52,6 @@ export interface CameraSettings {
 }
 
 const SOURCES: readonly SourceKind[] = ['rpicam', 'v4l2', 'testsrc', 'scene'];
-
-function inRange(name: string, value: number, min: number, max: number): number {
-  if (!Number.isFinite(value) || value < min || value > max) throw new Error(`${name} must be between ${min} and ${max} (got ${value})`);
-  return value;
-}
 
 /** The local tap's address: a UDP port of this host only (the recorder beside it listens there). */
 function recordTo(raw: string | undefined): string | undefined {
@@ -111,7 +104,7 @@ export function streamConfig(def: RpicamRtspDef, credentials: { user?: string; p
     ...(source === 'scene' ? { sceneDir } : {}),
     analysis: analysis ? { jpegFps: 2, jpegWidth: 640, motionFps: 5, motionWidth: 64, motionHeight: 48 } : undefined,
     recordTo: recordTo(def.recordTo),
-    stallTimeoutMs: inRange('stall time-out', numberSetting(def.stallSeconds, 10), 2, 600) * 1000,
+    stallTimeoutMs: stallTimeoutMs(def),
     backoff: { baseMs: 1000, maxMs: 60_000 },
   };
   return {
@@ -121,9 +114,7 @@ export function streamConfig(def: RpicamRtspDef, credentials: { user?: string; p
       snapshotEveryMs: analysis ? numberSetting(def.snapshotSeconds, 0) * 1000 : 0,
       motion: {
         on: analysis && parseBoolean('motion', def.motion, true),
-        sensitivity: inRange('sensitivity', numberSetting(def.sensitivity, 0.5), 0, 1),
-        minDurationMs: numberSetting(def.minMotionSeconds, 1) * 1000,
-        quietMs: numberSetting(def.quietSeconds, 3) * 1000,
+        ...motionSettings(def),
         zones: readZones(def.zones),
       },
       detect: detectSettings(def),

@@ -10,7 +10,7 @@ import { compact, StatusReporter, type StatusLevel } from '../lib/status';
 import type { HealthState } from '../lib/health';
 import type { Alert, StoreRecord } from '../lib/types';
 import { useDatabase } from '../lib/database-user';
-import type { PicamDatabaseNode } from '../picam-database/picam-database';
+import type { PicamDatabaseNode } from '../lib/store/database-node';
 import { QUERY_KINDS, QueryError, type QueryKind } from '../lib/store/queries';
 import { PartialWriteError } from '../lib/store/batch-writer';
 import type { EventStore } from '../lib/store/store';

@@ -23,7 +23,7 @@ import type { AlertOutbox } from '../lib/store/outbox';
 import type { AlertSnapshot, SnapshotRequest } from '../lib/types';
 import type { CameraRow } from '../lib/contract/dashboard-api';
 import type { EventStore } from '../lib/store/store';
-import type { TelegramBotNode } from '../telegram-bot/telegram-bot';
+import type { TelegramBotNode } from '../lib/alerts/telegram-bot-node';
 import { answerCommand, parseCommand, type CameraInfo, type CommandContext, type EventInfo } from './commands';
 import { parseChatIds } from './chats';
 import { TelegramChannel } from './telegram-channel';

@@ -5,8 +5,7 @@
  */
 import { longPoll, TelegramApiError, type Api, type Update } from 'node-telegram-bot-api';
 import { backoffMs } from '../lib/backoff';
-
-export type PollerState = 'polling' | 'conflict' | 'unauthorized' | 'retrying' | 'stopped';
+import type { PollerState } from '../lib/alerts/telegram-bot-node';
 
 export interface PollerEvents {
   update(update: Update): void | Promise<void>;

@@ -6,13 +6,14 @@
  * A bot token set on the admin page (page-connection.ts) wins over the node's own,
  * at once: the client and the poller follow it without a redeploy.
  */
-import { Api, type CallbackQuery, type Message, type Update } from 'node-telegram-bot-api';
-import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { Api, type CallbackQuery, type Update } from 'node-telegram-bot-api';
+import type { NodeAPI, NodeDef } from 'node-red';
 import { numberSetting, type NodeConstructor } from '../lib/node-config';
 import { SendLimiter, TELEGRAM_LIMITS } from '../lib/alerts/send-limiter';
 import { pageConnection } from '../lib/alerts/page-connection';
 import { ThrottledWarn } from '../lib/status';
-import { CommandPoller, type PollerState } from './poller';
+import { CommandPoller } from './poller';
+import type { CommandSubscriber, TelegramBotNode } from '../lib/alerts/telegram-bot-node';
 
 interface TelegramBotDef extends NodeDef {
   apiRoot: string;
@@ -22,29 +23,6 @@ interface TelegramBotDef extends NodeDef {
 
 interface TelegramBotCredentials {
   token?: string;
-}
-
-/** An alert node that answers commands from its chats. */
-export interface CommandSubscriber {
-  id: string;
-  chats: ReadonlySet<string>;
-  /** `botUsername` tells "/status@this_bot" from a command meant for another bot in a group */
-  command(message: Message, botUsername?: string): Promise<void>;
-  /** a press of a button under one of its alerts; the subscriber answers it (answerCallbackQuery) */
-  button?(query: CallbackQuery & { message: { chat: { id: number } } }): Promise<void>;
-  pollerState(state: PollerState, detail?: string): void;
-}
-
-export interface TelegramBotNode extends Node {
-  /** the client of the token in force now; undefined when there is none: the alert nodes are off */
-  readonly api?: Api;
-  /** true when the token in force is the admin page's */
-  readonly tokenFromPage: boolean;
-  apiRoot: string;
-  /** Telegram's limits hold per bot, so every alert node using this bot paces its sends here */
-  limiter: SendLimiter;
-  subscribe(subscriber: CommandSubscriber): void;
-  unsubscribe(subscriber: CommandSubscriber): Promise<void>;
 }
 
 const DEFAULT_API_ROOT = 'https://api.telegram.org';

@@ -15,7 +15,7 @@
  *   camera, key-int 10 frames for the test camera).
  */
 import { describeExit, type ExitInfo } from '../lib/child-process';
-import { redactText, type Command } from '../rpicam-rtsp/commands';
+import { redactText, type Command } from '../lib/camera/commands';
 import { concatScript, hiddenInputArgs, rtspFailure } from '../lib/rtsp/rtsp-input';
 import { sourceSecrets, sourceWhere, type RtspSourceSpec } from '../lib/rtsp/rtsp-sources';
 

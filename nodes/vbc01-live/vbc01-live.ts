@@ -10,7 +10,7 @@
  *   output 2: each camera's live state when it changes
  */
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { mountRouter } from '../hivecam-gateway/media-mount';
+import { mountRouter } from '../lib/mount-router';
 import { LIVE_ROUTES_ROOT } from '../lib/contract/api-routes';
 import { useDatabase } from '../lib/database-user';
 import type { LiveStream, LiveStreamOptions } from '../lib/live/bridge-types';

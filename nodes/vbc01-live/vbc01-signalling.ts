@@ -9,12 +9,10 @@
  * Nothing here knows Node-RED, sockets or timers: the camera session (camera-session.ts)
  * decides when, this module decides what.
  */
-import { VBC01_AUDIO_SSRC, VBC01_VIDEO_SSRC } from '../lib/vbc01';
+import { creationTimestamp, VBC01_AUDIO_SSRC, VBC01_DEVICE_TYPE, VBC01_VIDEO_SSRC } from '../lib/vbc01';
 import { randomInt, randomUUID } from 'node:crypto';
-import { VBC01_DEVICE_TYPE } from '../lib/vbc01';
 import type { CommandEnvelope } from '../lib/types';
 import type { LiveStreamPorts } from '../lib/live/bridge-types';
-import { creationTimestamp } from '../mqtt-processor/processor';
 
 /** The SSRCs every VBC01 sends with (§7 edit 1): the bridge accepts only these. */
 export { VBC01_AUDIO_SSRC, VBC01_VIDEO_SSRC } from '../lib/vbc01';

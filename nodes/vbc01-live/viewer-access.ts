@@ -1,10 +1,10 @@
 /**
  * Who may open a VBC01 live stream: a browser with a stream token the dashboard issued
- * (dashboard/server/stream-tokens.ts, the same token MediaMTX takes), signed with the runtime's
+ * (nodes/lib/access/stream-tokens.ts, the same token MediaMTX takes), signed with the runtime's
  * credential secret. Only where the dashboard itself has no logins (the demo, which the runtime
  * says with `picamLiveOpen`) is no token needed: secure by default everywhere else.
  */
-import { verifyStreamToken } from '../../dashboard/server/stream-tokens';
+import { verifyStreamToken } from '../lib/access/stream-tokens';
 import { API_PATHS } from '../lib/contract/api-routes';
 import type { TokenCheck } from './whep-api';
 

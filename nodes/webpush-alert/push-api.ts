@@ -5,7 +5,7 @@
  */
 import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
 import type { NodeAPI } from 'node-red';
-import { mountRouter } from '../hivecam-gateway/media-mount';
+import { mountRouter } from '../lib/mount-router';
 import { PUSH_ROUTES_ROOT } from '../lib/contract/api-routes';
 import { API_USER_LOCAL, type PushSubscriptionRequest } from '../lib/contract/dashboard-api';
 import type { PushSubscriptionStore } from '../lib/store/push-subscriptions';

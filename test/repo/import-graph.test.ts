@@ -1,12 +1,21 @@
 /**
- * No import cycles, and nothing in nodes/lib imports a node's folder (issue 14): checked on
- * the repository's own graph, and the checker itself shown to catch what it is for.
+ * No import cycles, nothing in nodes/lib imports a node's folder (issue 14), and no node's folder
+ * imports another's: checked on the repository's own graph, and the checkers themselves shown to
+ * catch what they are for.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { findCycles, importGraph, libraryLayerViolations, moduleImports, sourceFiles, type ImportGraph } from '../support/import-graph';
+import {
+  findCycles,
+  importGraph,
+  libraryLayerViolations,
+  moduleImports,
+  nodeLayerViolations,
+  sourceFiles,
+  type ImportGraph,
+} from '../support/import-graph';
 import { tempDir } from '../support/tmp';
 
 const ROOT = join(__dirname, '..', '..');
@@ -39,6 +48,10 @@ describe('the repository', () => {
 
   it('has nothing in nodes/lib importing a node folder', () => {
     assert.deepEqual(libraryLayerViolations(graph), []);
+  });
+
+  it("has no node folder importing another node's folder (what two nodes share lives in nodes/lib), nor cli/ or dashboard/", () => {
+    assert.deepEqual(nodeLayerViolations(graph), []);
   });
 
   it('keeps the shared contract browser-safe: nodes/lib/contract imports only its own files, no package, no node:*', () => {
@@ -104,7 +117,7 @@ describe('the import reader', () => {
   });
 });
 
-describe('the nodes/lib rule', () => {
+describe('the layer rules', () => {
   it('names each import from nodes/lib into a node folder, and only those', () => {
     const graph = graphOf({
       'nodes/lib/store.ts': ['nodes/lib/status.ts', 'nodes/picam-database/schema.ts'],
@@ -113,5 +126,20 @@ describe('the nodes/lib rule', () => {
       'cli/ops.ts': ['nodes/picam-database/schema.ts'],
     });
     assert.deepEqual(libraryLayerViolations(graph), ['nodes/lib/store.ts → nodes/picam-database/schema.ts']);
+  });
+
+  it("names each import from one node's folder into another's or from nodes/ into cli/ or dashboard/, and only those", () => {
+    const graph = graphOf({
+      'nodes/ipcam/ip-camera.ts': ['nodes/ipcam/settings.ts', 'nodes/lib/camera/camera.ts', 'nodes/rpicam-rtsp/commands.ts'],
+      'nodes/ipcam/settings.ts': [],
+      'nodes/lib/camera/camera.ts': ['dashboard/server/stream-tokens.ts'],
+      'nodes/rpicam-rtsp/commands.ts': [],
+      'test/nodes/ipcam/ipcam.test.ts': ['nodes/ipcam/ip-camera.ts', 'nodes/rpicam-rtsp/commands.ts'],
+      'cli/runtime/runtime.ts': ['nodes/ipcam/ip-camera.ts', 'dashboard/server/stream-tokens.ts'],
+    });
+    assert.deepEqual(nodeLayerViolations(graph), [
+      'nodes/ipcam/ip-camera.ts → nodes/rpicam-rtsp/commands.ts',
+      'nodes/lib/camera/camera.ts → dashboard/server/stream-tokens.ts',
+    ]);
   });
 });

@@ -2,7 +2,7 @@
  * A stand-in `rpicam-vid` for machines without a camera: an executable script
  * that parses rpicam-vid's real options (rpicam-apps core/options.cpp and
  * video_options.hpp) and refuses any other the way rpicam-vid does, so a wrong
- * flag in commands.ts fails the tests. It encodes ffmpeg's moving testsrc2 at
+ * flag in nodes/lib/camera/commands.ts fails the tests. It encodes ffmpeg's moving testsrc2 at
  * the requested size, rate, bitrate and intra period into raw H.264 on stdout
  * (or the lavfi graph in FAKE_RPICAM_SCENE: a scene whose motion a test knows).
  *

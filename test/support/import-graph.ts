@@ -132,12 +132,30 @@ function cycleThrough(graph: ImportGraph, component: Set<string>): string[] {
   throw new Error(`no cycle through ${start}: not a strongly connected component`);
 }
 
+/** The edges `breaks` names, as sorted `from → to` lines. */
+function edgesWhere(graph: ImportGraph, breaks: (from: string, to: string) => boolean): string[] {
+  return [...graph].flatMap(([from, targets]) => [...targets].filter((to) => breaks(from, to)).map((to) => `${from} → ${to}`)).sort();
+}
+
 /** Imports from nodes/lib/** into a node's own folder (nodes/<name>/ other than lib), as `from → to`. */
 export function libraryLayerViolations(graph: ImportGraph): string[] {
-  const out: string[] = [];
-  for (const [from, targets] of graph) {
-    if (!from.startsWith('nodes/lib/')) continue;
-    for (const to of targets) if (to.startsWith('nodes/') && !to.startsWith('nodes/lib/')) out.push(`${from} → ${to}`);
-  }
-  return out.sort();
+  return edgesWhere(graph, (from, to) => from.startsWith('nodes/lib/') && to.startsWith('nodes/') && !to.startsWith('nodes/lib/'));
+}
+
+/** The node folder a file is in (`nodes/ipcam/x.ts` → `ipcam`); undefined outside nodes/ and for nodes/lib. */
+function nodeFolder(file: string): string | undefined {
+  const [top, folder, rest] = file.split('/', 3);
+  return top === 'nodes' && rest !== undefined && folder !== 'lib' ? folder : undefined;
+}
+
+/**
+ * Every import that breaks the node layers, as `from → to`: one node's folder importing another's
+ * (shared code belongs in nodes/lib), and anything in nodes/ importing cli/ or dashboard/.
+ */
+export function nodeLayerViolations(graph: ImportGraph): string[] {
+  return edgesWhere(graph, (from, to) => {
+    if (!from.startsWith('nodes/')) return false;
+    const [own, other] = [nodeFolder(from), nodeFolder(to)];
+    return to.startsWith('cli/') || to.startsWith('dashboard/') || (!!own && !!other && own !== other);
+  });
 }

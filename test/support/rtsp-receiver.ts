@@ -6,7 +6,7 @@
  * killed (the server "goes away") or stopped.
  */
 import { spawnChild, type Child } from '../../nodes/lib/child-process';
-import { ProgressParser } from '../../nodes/rpicam-rtsp/progress';
+import { ProgressParser } from '../../nodes/lib/camera/progress';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from './wait';

@@ -8,6 +8,7 @@
  * The zones are checked in the dialog by the contract's own reader (nodes/lib/contract/zones.ts),
  * the one the node runs at deploy: the editor names what is wrong before a deploy does.
  */
+import { MOTION_DEFAULTS } from '../camera/settings';
 import { readZones } from '../contract/zones';
 import { DEFAULT_FILTER } from '../detect/types';
 import { fillTemplate, input, type NodeDefinition, type NodeProperty } from './editor-rows';
@@ -18,9 +19,7 @@ export const CAMERA_ANALYSIS_PLACEHOLDER = 'data-picam-camera-analysis';
 /** The analyser's defaults, as the nodes' settings read them when a property is empty. */
 export const ANALYSIS_EDITOR_DEFAULTS = {
   motion: true,
-  sensitivity: 0.5,
-  minMotionSeconds: 1,
-  quietSeconds: 3,
+  ...MOTION_DEFAULTS,
   detect: false,
   detectHoldSeconds: 3,
 } as const;

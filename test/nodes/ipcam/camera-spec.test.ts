@@ -8,9 +8,9 @@ import { describe, it } from 'node:test';
 import { publicSpec, readCameraSpec } from '../../../nodes/ipcam/camera-spec';
 import { videoWarnings } from '../../../nodes/ipcam/check';
 import { pathConf } from '../../../nodes/ipcam/live-paths';
-import { sourceCommand } from '../../../nodes/rpicam-rtsp/commands';
+import { sourceCommand } from '../../../nodes/lib/camera/commands';
 import { concatScript, rtspFailure } from '../../../nodes/lib/rtsp/rtsp-input';
-import type { StreamConfig } from '../../../nodes/rpicam-rtsp/types';
+import type { StreamConfig } from '../../../nodes/lib/camera/types';
 
 const input = { url: 'rtsp://10.0.0.5:554/sub', username: 'ad min', password: "p@ss:w'rd", transport: 'tcp' as const };
 

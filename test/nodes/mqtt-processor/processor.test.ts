@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { creationTimestamp, Processor, type ProcessorOutput } from '../../../nodes/mqtt-processor/processor';
+import { Processor, type ProcessorOutput } from '../../../nodes/mqtt-processor/processor';
 import { parseSensorLimits } from '../../../nodes/mqtt-processor/sensor-limits';
 import type {
   ActivityRecord,
@@ -847,11 +847,6 @@ describe('mqtt-processor: VBC01 payloads as the firmware sends them (vbc01-proto
 });
 
 describe('mqtt-processor: command envelope', () => {
-  it('writes creationTimestamp as Python does: microseconds, none when zero', () => {
-    assert.equal(creationTimestamp(Date.UTC(2026, 0, 10, 21, 16, 58, 123)), '2026-01-10T21:16:58.123000Z');
-    assert.equal(creationTimestamp(Date.UTC(2026, 0, 10, 21, 16, 58)), '2026-01-10T21:16:58Z');
-  });
-
   it('builds sound/play with the soundType and sound/stop with the envelope alone', () => {
     const { p } = make();
     p.handleDevice(topics.connection(), json(connected()));

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { tapCommand } from '../../../nodes/rpicam-rtsp/commands';
+import { tapCommand } from '../../../nodes/lib/camera/commands';
 import { streamConfig, type RpicamRtspDef } from '../../../nodes/rpicam-rtsp/settings';
 
 const def = (p: Partial<RpicamRtspDef>) => ({ id: 'c', type: 'rpicam-rtsp', url: 'rtsp://127.0.0.1:8554/pi', ...p }) as RpicamRtspDef;

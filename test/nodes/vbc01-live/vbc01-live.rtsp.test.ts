@@ -14,7 +14,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import vbc01Live from '../../../nodes/vbc01-live/vbc01-live';
-import { issueStreamToken } from '../../../dashboard/server/stream-tokens';
+import { issueStreamToken } from '../../../nodes/lib/access/stream-tokens';
 import { launchChromium, skipWithoutChromium } from '../../support/browser';
 import { skipWithoutFfmpeg } from '../../support/ffmpeg';
 import { httpNodeServer } from '../../support/http-node';

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import vbc01Live from '../../../nodes/vbc01-live/vbc01-live';
 import { liveConfig } from '../../../nodes/vbc01-live/settings';
 import { Ops } from '../../../cli/runtime/ops';
-import { issueStreamToken } from '../../../dashboard/server/stream-tokens';
+import { issueStreamToken } from '../../../nodes/lib/access/stream-tokens';
 import { fakeBridges, type FakeLiveBridge } from '../../support/fake-live-bridge';
 import { httpNodeServer } from '../../support/http-node';
 import { freePort } from '../../support/ports';

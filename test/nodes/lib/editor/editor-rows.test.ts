@@ -7,7 +7,9 @@
  * - The alert nodes' rows: each alert node's dialog shows them and flags a zone name the
  *   contract (ZONE_NAME_PATTERN) refuses.
  * - The broker link ha-discovery and mqtt-api share: shown once with their labels, the
- *   runtime's defaults (the contract's API prefix and device types), the login a credential.
+ *   runtime's defaults (the contract's API prefix and device types), the login a credential;
+ *   command-sender's part of it (no API rows, its queue required), with the properties a flow
+ *   saved before it used the shared rows read as they were.
  * - The analysis rows rpicam-rtsp and ipcam share: shown once with their labels, the detector's
  *   defaults the runtime's (DEFAULT_FILTER), the zones checked by the contract's own reader.
  */
@@ -17,8 +19,10 @@ import { CLOUD_DEVICE_TYPES, DEFAULT_API_PREFIX } from '../../../../nodes/lib/co
 import { DEFAULT_FILTER } from '../../../../nodes/lib/detect/types';
 import { ZONE_NAME_PATTERN } from '../../../../nodes/lib/contract/zones';
 import { zonesProblem } from '../../../../nodes/lib/editor/camera-analysis';
+import { parseBoolean } from '../../../../nodes/lib/settings';
 import { skipWithoutChromium } from '../../../support/browser';
 import { openEditor, type EditorSession } from '../../../support/node-red-editor';
+import type { Page } from 'playwright-core';
 
 const ALERT_NODES = ['telegram-alert', 'webhook-alert', 'ntfy-alert', 'pushover-alert', 'webpush-alert'];
 /** One input of each shared row. */
@@ -26,6 +30,11 @@ const SHARED_INPUTS = 'modes zones onlyLabels cooldownSeconds quietStart quietEn
 
 const LINK_NODES = ['ha-discovery', 'mqtt-api'];
 const LINK_INPUTS = 'database broker host port user password usetls caFile certFile keyFile apiPrefix deviceTypes'.split(' ');
+/** command-sender's flow properties, as flows saved them before it used the shared rows. */
+const COMMAND_SENDER_PROPERTIES =
+  'name database broker host port usetls caFile certFile keyFile protocolVersion rebootTtlSeconds settingsTtlSeconds modeTtlSeconds'.split(
+    ' ',
+  );
 
 const CAMERA_NODES = ['rpicam-rtsp', 'ipcam'];
 const ANALYSIS_INPUTS =
@@ -51,6 +60,32 @@ const NAMELESS_ZONE = JSON.stringify([
     ],
   },
 ]);
+
+interface ShownInput {
+  /** how many inputs of that id the dialog holds */
+  count: number;
+  label: string;
+  type: string;
+  value: string;
+}
+
+/** What the open edit dialog shows of each input: how often it is there, its label, its type and value. */
+async function inputsShown(page: Page, inputs: string[]): Promise<Map<string, ShownInput>> {
+  const shown = await page.evaluate(
+    (ids) =>
+      ids.map((i) => {
+        const field = document.querySelector(`#node-input-${i}`) as HTMLInputElement | null;
+        return {
+          count: document.querySelectorAll(`#node-input-${i}`).length,
+          label: document.querySelector(`label[for="node-input-${i}"]`)?.textContent?.trim() ?? '',
+          type: field?.type ?? '',
+          value: field?.value ?? '',
+        };
+      }),
+    inputs,
+  );
+  return new Map(inputs.map((input, n) => [input, shown[n]!]));
+}
 
 describe('the shared editor rows', { skip: skipWithoutChromium }, () => {
   let editor: EditorSession;
@@ -118,21 +153,12 @@ describe('the shared editor rows', { skip: skipWithoutChromium }, () => {
         const { page } = editor;
         await editor.edit(type);
         await page.waitForSelector('#node-input-deviceTypes', { state: 'visible' });
-        const shown = await page.evaluate(
-          (inputs) =>
-            inputs.map((i): [string, number, string, string] => [
-              i,
-              document.querySelectorAll(`#node-input-${i}`).length,
-              document.querySelector(`label[for="node-input-${i}"]`)?.textContent?.trim() ?? '',
-              (document.querySelector(`#node-input-${i}`) as HTMLInputElement | null)?.type ?? '',
-            ]),
-          LINK_INPUTS,
-        );
-        for (const [input, count, label] of shown) {
+        const shown = await inputsShown(page, LINK_INPUTS);
+        for (const [input, { count, label }] of shown) {
           assert.equal(count, 1, `${type}: #node-input-${input} is in the dialog once`);
           assert.ok(label && !label.includes('.label.'), `${type}: ${input} has its label (${label})`);
         }
-        assert.equal(shown.find(([i]) => i === 'password')![3], 'password', 'the password field hides what is typed');
+        assert.equal(shown.get('password')?.type, 'password', 'the password field hides what is typed');
         // The node type's defaults: what a node dropped from the palette starts with.
         const definition = await page.evaluate((t) => {
           const d = (window as unknown as { RED: any }).RED.nodes.getType(t);
@@ -153,6 +179,52 @@ describe('the shared editor rows', { skip: skipWithoutChromium }, () => {
         await page.waitForSelector('#node-input-deviceTypes', { state: 'detached' });
       });
     }
+
+    it("command-sender: the shared connection rows without the API's, its queue required, an old flow's values kept", async () => {
+      const { page } = editor;
+      const connection = LINK_INPUTS.filter((i) => i !== 'apiPrefix' && i !== 'deviceTypes');
+      // A node as a flow saved it when the dialog had its own rows (usetls was a checkbox: a boolean).
+      const id = await page.evaluate(() => {
+        const { RED } = window as unknown as { RED: any };
+        const nodeId = `old-command-sender-${Date.now()}`;
+        const old = { host: 'mqtt.example', port: 8883, usetls: true, caFile: '/etc/ca.pem', broker: '', protocolVersion: '5' };
+        RED.view.importNodes([{ id: nodeId, type: 'command-sender', z: RED.workspaces.active(), x: 200, y: 100, wires: [[], []], ...old }]);
+        RED.editor.edit(RED.nodes.node(nodeId));
+        return nodeId;
+      });
+      await page.waitForSelector('#node-input-host', { state: 'visible' });
+      const shown = await inputsShown(page, [...connection, 'apiPrefix', 'deviceTypes', 'protocolVersion']);
+      const row = (input: string) => shown.get(input)!;
+      for (const input of [...connection, 'protocolVersion']) {
+        const { count, label } = row(input);
+        assert.equal(count, 1, `#node-input-${input} is in the dialog once`);
+        assert.ok(label && !label.includes('.label.'), `${input} has its label (${label})`);
+      }
+      assert.equal(row('apiPrefix').count + row('deviceTypes').count, 0, "the MQTT API's rows are not command-sender's");
+      assert.equal(
+        await page.$$eval('.picam-broker-link', (rows) => rows.length),
+        connection.length,
+        'the rows come from the shared script',
+      );
+      assert.deepEqual(
+        ['host', 'port', 'usetls', 'caFile', 'protocolVersion'].map((i) => row(i).value),
+        ['mqtt.example', '8883', 'true', '/etc/ca.pem', '5'],
+        "the old flow's values are what the dialog shows",
+      );
+      const definition = await page.evaluate(() => {
+        const d = (window as unknown as { RED: any }).RED.nodes.getType('command-sender');
+        return { credentials: d.credentials, defaults: Object.keys(d.defaults).sort(), databaseRequired: d.defaults.database.required };
+      });
+      assert.deepEqual(definition.defaults, [...COMMAND_SENDER_PROPERTIES].sort(), 'the same flow properties as before, no more');
+      assert.equal(definition.databaseRequired, true, 'a command sender without its queue is flagged in the editor');
+      assert.deepEqual(definition.credentials, { user: { type: 'text' }, password: { type: 'password' } });
+
+      // Saved again, TLS stays on: the runtime reads usetls "true" as it read true.
+      await page.click('#node-dialog-ok');
+      await page.waitForSelector('#node-input-host', { state: 'detached' });
+      const saved = await page.evaluate((nodeId) => (window as unknown as { RED: any }).RED.nodes.node(nodeId).usetls, id);
+      assert.equal(parseBoolean('usetls', saved as string | boolean, false), true);
+    });
   });
 
   describe('the camera analysis editor rows', () => {

@@ -4,12 +4,12 @@
  * never holds up the stream or the motion events), and the motion events pass
  * through SmartEvents, which makes them MOTION_SMART when a person was seen.
  */
-import { keep } from '../lib/detect/filter';
-import { DetectQueue, type QueueStats } from '../lib/detect/queue';
-import { SmartEvents, type SmartActivityPayload } from '../lib/detect/smart-events';
-import { WorkerDetector } from '../lib/detect/worker-detector';
-import type { Detection, DetectionFilter, ObjectDetector } from '../lib/detect/types';
-import type { ActivityPayload } from '../lib/types';
+import { keep } from '../detect/filter';
+import { DetectQueue, type QueueStats } from '../detect/queue';
+import { SmartEvents, type SmartActivityPayload } from '../detect/smart-events';
+import { WorkerDetector } from '../detect/worker-detector';
+import type { Detection, DetectionFilter, ObjectDetector } from '../detect/types';
+import type { ActivityPayload } from '../types';
 
 export interface CameraDetectOptions {
   on: boolean;

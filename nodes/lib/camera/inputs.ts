@@ -1,10 +1,10 @@
 /**
- * What rpicam-rtsp accepts on its input: start/stop/restart, a camera mode
+ * What a camera node (rpicam-rtsp, ipcam) accepts on its input: start/stop/restart, a camera mode
  * (as a string, or the cloud's setmode command payload), or a snapshot request.
  */
 import type { NodeMessageInFlow } from 'node-red';
-import { readZones, ZonesError, type ZonePolygon } from '../lib/contract/zones';
-import { CAMERA_MODES, type CameraMode } from '../lib/types';
+import { readZones, ZonesError, type ZonePolygon } from '../contract/zones';
+import { CAMERA_MODES, type CameraMode } from '../types';
 
 export type CameraInput =
   | { type: 'start' | 'stop' | 'restart' }

@@ -1,6 +1,6 @@
 /**
- * Mounts the media routes on the runtime's HTTP API (so they sit behind its
- * login) and takes them off again on redeploy: Node-RED has no unmount, so the
+ * Mounts a node's routes (media, push, access, live video) on the runtime's HTTP API (so they
+ * sit behind its login) and takes them off again on redeploy: Node-RED has no unmount, so the
  * router's layer is removed from express's stack, as its own http-in node does.
  */
 import type { NodeAPI } from 'node-red';

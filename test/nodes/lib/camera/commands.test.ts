@@ -1,23 +1,23 @@
 /**
- * rpicam-rtsp's pure parts: the command lines of the source, relay and
- * analyser, credential handling, ffmpeg's -progress parser and the H.264 fan-out. The processes themselves run in
- * test/integration/rpicam-pipeline.test.ts.
+ * The camera pipeline's pure parts (nodes/lib/camera/, which rpicam-rtsp and ipcam run): the
+ * command lines of the source, relay and analyser, credential handling, ffmpeg's -progress parser
+ * and the H.264 fan-out. The processes themselves run in test/integration/rpicam-pipeline.test.ts.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { CenterNetDetector } from '../../../nodes/lib/detect/centernet';
-import { keep } from '../../../nodes/lib/detect/filter';
-import { analyserCommand, publishUrl, redact, redactText, relayCommand, SCENE, sourceCommand } from '../../../nodes/rpicam-rtsp/commands';
-import { MotionDetector } from '../../../nodes/rpicam-rtsp/motion';
-import { findKeyFrame, greyFrames, H264Fanout } from '../../../nodes/rpicam-rtsp/pipes';
-import { parseProgressBlock, ProgressParser, type FfmpegProgress } from '../../../nodes/rpicam-rtsp/progress';
-import type { StreamConfig } from '../../../nodes/rpicam-rtsp/types';
-import { buildFakeRpicamVid } from '../../support/fake-rpicam-vid';
-import { skipWithoutFfmpeg } from '../../support/ffmpeg';
-import { tempDir } from '../../support/tmp';
+import { CenterNetDetector } from '../../../../nodes/lib/detect/centernet';
+import { keep } from '../../../../nodes/lib/detect/filter';
+import { analyserCommand, publishUrl, redact, redactText, relayCommand, SCENE, sourceCommand } from '../../../../nodes/lib/camera/commands';
+import { MotionDetector } from '../../../../nodes/lib/camera/motion';
+import { findKeyFrame, greyFrames, H264Fanout } from '../../../../nodes/lib/camera/pipes';
+import { parseProgressBlock, ProgressParser, type FfmpegProgress } from '../../../../nodes/lib/camera/progress';
+import type { StreamConfig } from '../../../../nodes/lib/camera/types';
+import { buildFakeRpicamVid } from '../../../support/fake-rpicam-vid';
+import { skipWithoutFfmpeg } from '../../../support/ffmpeg';
+import { tempDir } from '../../../support/tmp';
 
 const cfg: StreamConfig = {
   source: 'rpicam',
@@ -245,7 +245,7 @@ describe('grey frames', () => {
 describe("the scene source: the demo's street where a person appears (issue 20)", { skip: skipWithoutFfmpeg }, () => {
   // 14 s of the scene as the camera makes it (without -re: as fast as ffmpeg goes), 1280×720
   const scene = (): Buffer => {
-    const c = sourceCommand({ ...cfg, source: 'scene', sceneDir: join(__dirname, '../../../nodes/rpicam-rtsp/scene') });
+    const c = sourceCommand({ ...cfg, source: 'scene', sceneDir: join(__dirname, '../../../../nodes/rpicam-rtsp/scene') });
     const args = c.args.filter((a) => a !== '-re');
     args.splice(args.lastIndexOf('-f'), 0, '-t', '14');
     const run = spawnSync(c.command, args, { maxBuffer: 1 << 26 });

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { insidePolygon, type ZonePoint } from '../../../nodes/lib/contract/zones';
-import { ZoneLayout } from '../../../nodes/rpicam-rtsp/zone-layout';
+import { insidePolygon, type ZonePoint } from '../../../../nodes/lib/contract/zones';
+import { ZoneLayout } from '../../../../nodes/lib/camera/zone-layout';
 
 const W = 64;
 const H = 48;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { before, describe, it } from 'node:test';
-import { JpegSplitter } from '../../../nodes/rpicam-rtsp/jpeg-frames';
-import { skipWithoutFfmpeg } from '../../support/ffmpeg';
+import { JpegSplitter } from '../../../../nodes/lib/camera/jpeg-frames';
+import { skipWithoutFfmpeg } from '../../../support/ffmpeg';
 
 const skip = skipWithoutFfmpeg;
 

@@ -34,8 +34,8 @@
  * while and then left, its ghost shows as motion for a few seconds more.
  */
 import { randomBytes } from 'node:crypto';
-import type { ZonePolygon } from '../lib/contract/zones';
-import type { ActivityPayload } from '../lib/types';
+import type { ZonePolygon } from '../contract/zones';
+import type { ActivityPayload } from '../types';
 import type { GreyFrame } from './types';
 import { motionThresholds } from './thresholds';
 import { ZoneLayout } from './zone-layout';

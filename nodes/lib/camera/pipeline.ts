@@ -17,8 +17,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
-import { backoffMs } from '../lib/backoff';
-import { describeExit, spawnChild, type Child } from '../lib/child-process';
+import { backoffMs } from '../backoff';
+import { describeExit, spawnChild, type Child } from '../child-process';
 import { analyserCommand, redactText, relayCommand, sourceCommand, tapCommand, type Command } from './commands';
 import { greyFrames, H264Fanout, type Outlet } from './pipes';
 import { ProgressParser, type FfmpegProgress } from './progress';

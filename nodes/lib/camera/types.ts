@@ -1,8 +1,9 @@
 /**
- * Shapes shared by the rpicam-rtsp modules: the stream's configuration, the
- * supervisor's states and statistics, and the frames the analysis produces.
+ * Shapes shared by the camera modules (the pipeline rpicam-rtsp and ipcam both run): the
+ * stream's configuration, the supervisor's states and statistics, and the frames the analysis
+ * produces.
  */
-import type { RtspInput } from '../lib/rtsp/rtsp-input';
+import type { RtspInput } from '../rtsp/rtsp-input';
 
 export type SourceKind = 'rpicam' | 'v4l2' | 'testsrc' | 'scene' | 'rtsp';
 
@@ -33,7 +34,7 @@ export interface StreamConfig {
   v4l2Encoder: string;
   /** testsrc source: a moving picture (testsrc2, the default; motion detection sees it) or a still one (smptebars) */
   pattern?: 'moving' | 'static';
-  /** scene source: the folder of its two pictures, empty.jpg and visitor.jpg (the node's scene/ folder) */
+  /** scene source: the folder of its two pictures, empty.jpg and visitor.jpg (rpicam-rtsp's scene/ folder) */
   sceneDir?: string;
   /** udp://127.0.0.1:port: a copy of the video (MPEG-TS) for the Pi's own recorder; none when undefined */
   recordTo?: string;

@@ -4,7 +4,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
-import { MjpegBroadcaster } from '../../../nodes/rpicam-rtsp/mjpeg-preview';
+import { MjpegBroadcaster } from '../../../../nodes/lib/camera/mjpeg-preview';
 
 const BOUNDARY = 'testframe';
 

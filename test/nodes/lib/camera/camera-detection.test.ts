@@ -10,18 +10,18 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { decodeJpeg } from '../../../nodes/lib/detect/jpeg';
-import { DEFAULT_FILTER, type FrameDetections, type ObjectDetector } from '../../../nodes/lib/detect/types';
-import type { ActivityPayload } from '../../../nodes/lib/types';
-import { Camera, type CameraOptions } from '../../../nodes/rpicam-rtsp/camera';
-import type { CameraDetectionResult } from '../../../nodes/rpicam-rtsp/camera-detection';
-import type { StreamConfig } from '../../../nodes/rpicam-rtsp/types';
-import { skipWithoutFfmpeg } from '../../support/ffmpeg';
-import { buildFakeRpicamVid } from '../../support/fake-rpicam-vid';
-import { tempDir } from '../../support/tmp';
-import { waitFor } from '../../support/wait';
+import { decodeJpeg } from '../../../../nodes/lib/detect/jpeg';
+import { DEFAULT_FILTER, type FrameDetections, type ObjectDetector } from '../../../../nodes/lib/detect/types';
+import type { ActivityPayload } from '../../../../nodes/lib/types';
+import { Camera, type CameraOptions } from '../../../../nodes/lib/camera/camera';
+import type { CameraDetectionResult } from '../../../../nodes/lib/camera/camera-detection';
+import type { StreamConfig } from '../../../../nodes/lib/camera/types';
+import { skipWithoutFfmpeg } from '../../../support/ffmpeg';
+import { buildFakeRpicamVid } from '../../../support/fake-rpicam-vid';
+import { tempDir } from '../../../support/tmp';
+import { waitFor } from '../../../support/wait';
 
-const FIXTURES = join(__dirname, '../../fixtures/detect');
+const FIXTURES = join(__dirname, '../../../fixtures/detect');
 const dir = tempDir('picam-detect-');
 
 /**

@@ -13,7 +13,7 @@
  * overlap, the most sensitive), to the blocks in proportion to how many of their pixels it covers,
  * and to the zone's own "touched" test; the camera's applies everywhere else.
  */
-import type { ZonePoint, ZonePolygon } from '../lib/contract/zones';
+import type { ZonePoint, ZonePolygon } from '../contract/zones';
 import { motionThresholds } from './thresholds';
 
 /** A zone as the motion detector uses it. */

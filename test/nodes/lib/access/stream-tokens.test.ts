@@ -1,8 +1,8 @@
 /** Stream tokens: what lets a logged-in dashboard user's browser watch through MediaMTX. */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { decide, type AuthRequest } from '../../../cli/runtime/mediamtx-auth';
-import { issueStreamToken, STREAM_TOKEN_TTL_MS, verifyStreamToken } from '../../../dashboard/server/stream-tokens';
+import { decide, type AuthRequest } from '../../../../cli/runtime/mediamtx-auth';
+import { issueStreamToken, STREAM_TOKEN_TTL_MS, verifyStreamToken } from '../../../../nodes/lib/access/stream-tokens';
 
 const SECRET = 'credential-secret';
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { EVENT_ID_PATTERN } from '../../../nodes/lib/types';
-import { activityPayload, MotionDetector, motionThresholds, newEventId, type MotionEvent } from '../../../nodes/rpicam-rtsp/motion';
-import type { GreyFrame } from '../../../nodes/rpicam-rtsp/types';
-import type { ZonePolygon } from '../../../nodes/lib/contract/zones';
-import { skipWithoutFfmpeg } from '../../support/ffmpeg';
+import { EVENT_ID_PATTERN } from '../../../../nodes/lib/types';
+import { activityPayload, MotionDetector, motionThresholds, newEventId, type MotionEvent } from '../../../../nodes/lib/camera/motion';
+import type { GreyFrame } from '../../../../nodes/lib/camera/types';
+import type { ZonePolygon } from '../../../../nodes/lib/contract/zones';
+import { skipWithoutFfmpeg } from '../../../support/ffmpeg';
 
 const W = 64;
 const H = 48;

@@ -4,8 +4,8 @@
  * preview and motion events in the VBC01's format. Plain code: the node file
  * wires it to Node-RED.
  */
-import type { ZonePolygon } from '../lib/contract/zones';
-import type { ActivityPayload, CameraMode } from '../lib/types';
+import type { ZonePolygon } from '../contract/zones';
+import type { ActivityPayload, CameraMode } from '../types';
 import { JpegSplitter } from './jpeg-frames';
 import { MjpegBroadcaster } from './mjpeg-preview';
 import { CameraDetection, type CameraDetectionResult, type CameraDetectOptions } from './camera-detection';

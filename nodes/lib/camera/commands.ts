@@ -7,7 +7,7 @@
  * relay or analyser started mid-stream can begin at the next key frame.
  */
 import { join } from 'node:path';
-import { hiddenInputArgs, concatScript } from '../lib/rtsp/rtsp-input';
+import { hiddenInputArgs, concatScript } from '../rtsp/rtsp-input';
 import type { AnalysisConfig, StreamConfig } from './types';
 
 export interface Command {
