@@ -1,9 +1,10 @@
 /**
  * The cluster role's promise, on a real 3-node RabbitMQ cluster with the shipped definitions:
  * a broker node killed with SIGKILL while cameras publish QoS 1 loses no message any camera had
- * acknowledged. The node killed is the one the cameras and the consuming runtime are connected
- * to: the cameras reconnect to another node, amqp-ingest fails over to the next URL, and the
- * quorum queues go on with the two nodes left. Counted: every message a camera got a PUBACK for
+ * acknowledged. The cameras connect through HAProxy with the shipped haproxy.cfg (spread over the
+ * three nodes); the node killed is the one the consuming runtime is connected to and some of the
+ * cameras: those reconnect through HAProxy to the nodes left, amqp-ingest fails over to the next
+ * URL, and the quorum queues go on with two nodes of three. Counted: every message a camera got a PUBACK for
  * must reach the runtime's store stand-in.
  */
 import assert from 'node:assert/strict';
@@ -11,7 +12,9 @@ import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { ConsumerRuntime } from '../support/amqp-consumer';
 import { heartbeat, topics } from '../support/fixtures';
+import { Haproxy, skipWithoutHaproxy } from '../support/haproxy';
 import { RabbitCluster, skipWithoutRabbitMQ } from '../support/rabbitmq';
+import { freePort } from '../support/ports';
 import { waitFor } from '../support/wait';
 
 const CLOUD = { username: 'picam-cloud', password: 'cloud-secret-for-tests' };
@@ -22,8 +25,9 @@ const PER_CAMERA = 600;
 /** A publish not acknowledged within this is not counted (nor expected): the camera would send it again. */
 const PUBLISH_TIMEOUT_MS = 30_000;
 
-describe('a 3-node RabbitMQ cluster with a node killed mid-publish', { skip: skipWithoutRabbitMQ }, () => {
+describe('a 3-node RabbitMQ cluster with a node killed mid-publish', { skip: skipWithoutRabbitMQ || skipWithoutHaproxy }, () => {
   let rabbit: RabbitCluster;
+  let haproxy: Haproxy | undefined;
   let runtime: ConsumerRuntime | undefined;
   const cameras: MqttClient[] = [];
 
@@ -33,27 +37,42 @@ describe('a 3-node RabbitMQ cluster with a node killed mid-publish', { skip: ski
     console.log(`3-node cluster formed in ${rabbit.startMs} ms`);
     await rabbit.loadDefinitions({ [CLOUD.username]: CLOUD.password });
     await rabbit.addUserLike(CAM.username, CAM.password, 'camera_client');
+    haproxy = await Haproxy.start({ brokers: rabbit.nodes.map((n) => n.mqttPort), runtimes: [await freePort(), await freePort()] });
   });
   after(async () => {
     await Promise.all(cameras.map((c) => c.endAsync(true)));
     await runtime?.stop();
+    await haproxy?.stop();
     await rabbit?.stop();
   });
 
   it('loses no acknowledged message; the cameras and the runtime move to the nodes left', async () => {
-    const members = JSON.parse(
-      await rabbit.ctl(['list_queues', '-p', 'picam', 'name', 'members', '--formatter', 'json']),
-    ) as Array<{ name: string; members: string[] }>;
+    const members = JSON.parse(await rabbit.ctl(['list_queues', '-p', 'picam', 'name', 'members', '--formatter', 'json'])) as Array<{
+      name: string;
+      members: string[];
+    }>;
     for (const q of members) assert.equal(q.members.length, 3, `${q.name} is replicated on every node`);
 
     runtime = new ConsumerRuntime({ urls: rabbit.urls(0), ...CLOUD, prefetch: 200 });
     await runtime.ready;
-    await waitFor('the runtime connected to node 0', async () => (runtime!.log.includes(`:${rabbit.nodes[0]!.amqpPort}/picam`) ? true : undefined), 20_000);
+    await waitFor(
+      'the runtime connected to node 0',
+      async () => (runtime!.log.includes(`:${rabbit.nodes[0]!.amqpPort}/picam`) ? true : undefined),
+      20_000,
+    );
 
-    // Every camera on node 0 first, then the others in turn (mqtt.js moves to the next server on each reconnect).
-    const servers = rabbit.nodes.map((n) => ({ host: '127.0.0.1', port: n.mqttPort }));
+    await waitFor('HAProxy seeing the three nodes up', async () => {
+      const s = await haproxy!.serverStates();
+      return [1, 2, 3].every((i) => s[`rabbitmq_mqtt/broker-${i}`] === 'UP') ? true : undefined;
+    });
     for (const id of CAMERAS) {
-      const c = await mqtt.connectAsync({ servers, ...CAM, clientId: id, protocolVersion: 4, reconnectPeriod: 300, connectTimeout: 5000 });
+      const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${haproxy!.ports.mqtt}`, {
+        ...CAM,
+        clientId: id,
+        protocolVersion: 4,
+        reconnectPeriod: 300,
+        connectTimeout: 5000,
+      });
       c.on('error', () => undefined); // the node's death shows as errors and reconnects
       cameras.push(c);
     }
@@ -74,9 +93,7 @@ describe('a 3-node RabbitMQ cluster with a node killed mid-publish', { skip: ski
     let ackedAtKill = 0;
     for (let round = 0; round < PER_CAMERA / 50; round++) {
       // Fifty per camera at a time, all five cameras together.
-      await Promise.all(
-        cameras.flatMap((c, i) => Array.from({ length: 50 }, (_, k) => publishOne(c, CAMERAS[i]!, base + round * 50 + k))),
-      );
+      await Promise.all(cameras.flatMap((c, i) => Array.from({ length: 50 }, (_, k) => publishOne(c, CAMERAS[i]!, base + round * 50 + k))));
       if (!killed && acked.size >= 1000) {
         // Mid-traffic: the next round is already under way when the node dies.
         killed = true;
