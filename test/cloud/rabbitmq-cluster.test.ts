@@ -33,7 +33,6 @@ describe('a 3-node RabbitMQ cluster with a node killed mid-publish', { skip: ski
 
   before(async () => {
     rabbit = await RabbitCluster.start({ nodes: 3 });
-    // eslint-disable-next-line no-console -- the measurement the issue asks for, in the test's log
     console.log(`3-node cluster formed in ${rabbit.startMs} ms`);
     await rabbit.loadDefinitions({ [CLOUD.username]: CLOUD.password });
     await rabbit.addUserLike(CAM.username, CAM.password, 'camera_client');
@@ -117,7 +116,6 @@ describe('a 3-node RabbitMQ cluster with a node killed mid-publish', { skip: ski
       60_000,
     ).catch(() => undefined);
     collect();
-    // eslint-disable-next-line no-console -- the figures behind the assertion
     console.log(
       `published ${CAMERAS.length * PER_CAMERA}, acknowledged ${acked.size}, not acknowledged ${failed}, received ${received.size} (${runtime.received.length} deliveries)`,
     );
