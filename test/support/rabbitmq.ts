@@ -51,17 +51,36 @@ export interface RabbitNode {
   child: ChildProcess;
 }
 
+/** The shipped TLS listener moved to a test's port and certificate files (`npm run certs`' names). */
+export interface ShippedTls {
+  port: number;
+  caCert: string;
+  brokerCert: string;
+  brokerKey: string;
+}
+
 /**
  * The shipped rabbitmq.conf's own settings (vhost, exchange, anonymous off, limits) without
- * what a test replaces: the listeners, TLS files, cluster member list, the management port,
- * and the disk limit (2 GB free is a production margin, not a test machine's).
+ * what a test replaces: the listeners, the cluster member list, the management port, and the
+ * disk limit (2 GB free is a production margin, not a test machine's). With `tls`, the cameras'
+ * TLS listener and its certificate settings stay, on the test's port and files.
  */
-export function shippedRabbitSettings(): string[] {
-  const replaced = /^(listeners\.|mqtt\.listeners\.|ssl_|mqtt\.ssl_|cluster_formation\.|management\.|disk_free_limit)/;
+export function shippedRabbitSettings(tls?: ShippedTls): string[] {
+  const replaced = /^(listeners\.|mqtt\.listeners\.tcp|cluster_formation\.|management\.|disk_free_limit)/;
+  const tlsOnly = /^(mqtt\.listeners\.ssl|ssl_|mqtt\.ssl_)/;
   return readFileSync(join(SHIPPED_RABBITMQ, 'rabbitmq.conf'), 'utf8')
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#') && !replaced.test(l));
+    .filter((l) => l && !l.startsWith('#') && !replaced.test(l) && (tls || !tlsOnly.test(l)))
+    .map((l) =>
+      !tls
+        ? l
+        : l
+            .replace(/^mqtt\.listeners\.ssl\.1 = .*/, `mqtt.listeners.ssl.1 = 127.0.0.1:${tls.port}`)
+            .replace('/etc/rabbitmq/picam/certs/ca.crt', tls.caCert)
+            .replace('/etc/rabbitmq/picam/certs/broker.crt', tls.brokerCert)
+            .replace('/etc/rabbitmq/picam/certs/broker.key', tls.brokerKey),
+    );
 }
 
 function waitForPort(port: number, child: ChildProcess, timeoutMs: number, what: string): Promise<void> {
