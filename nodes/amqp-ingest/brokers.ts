@@ -36,8 +36,11 @@ export function parseBrokerUrls(raw: string, login: Login): BrokerNode[] {
     } catch {
       throw new Error(`not a broker URL: "${text}" (amqp://host:5672/picam)`);
     }
-    const port = url.port ? Number(url.port) : DEFAULT_PORTS[url.protocol];
-    if (port === undefined) throw new Error(`broker URL must start with amqp:// or amqps:// (got ${url.protocol}//)`);
+    const defaultPort = DEFAULT_PORTS[url.protocol];
+    const port = url.port ? Number(url.port) : defaultPort;
+    if (defaultPort === undefined || port === undefined)
+      throw new Error(`broker URL must start with amqp:// or amqps:// (got ${url.protocol}//)`);
+    if (!url.hostname) throw new Error(`not a broker URL: "${text}" has no host (amqp://host:5672/picam)`);
     if (url.username || url.password) throw new Error(`put the login in the node's username and password, not in the URL ${url.host}`);
     const vhost = decodeURIComponent(url.pathname.replace(/^\//, '')) || '/';
     return {
