@@ -2,85 +2,35 @@
  * amqp-ingest against a real RabbitMQ node with the shipped definitions and configuration:
  * cameras publish with a real MQTT client (QoS 1) to RabbitMQ's MQTT plugin, and amqp-ingest in a
  * real Node-RED runtime takes their messages from the quorum queues. What a user (an installer
- * running the cluster role) relies on: nothing is acknowledged before the store completed it, a
- * runtime that dies hands its messages to the next, runtimes share the device traffic, one at a
- * time takes the connection messages, and a camera cannot speak for another.
+ * running the cluster role) relies on: nothing is acknowledged before the store completed it
+ * (nor while it cannot write), a redeploy gives back what it held, a camera cannot speak for
+ * another, and commands reach cameras. Several runtimes: amqp-ingest.runtimes.test.ts.
  */
 import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import amqp from 'amqplib';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import ingestNode from '../../../nodes/amqp-ingest/amqp-ingest';
 import processorNode from '../../../nodes/mqtt-processor/mqtt-processor';
 import databaseNode from '../../../nodes/picam-database/picam-database';
 import eventsNode from '../../../nodes/sqlite-events/sqlite-events';
 import { CommandPublisher, NoSubscriber } from '../../../nodes/lib/amqp/command-publisher';
-import { ConsumerRuntime } from '../../support/amqp-consumer';
-import { CAMERA, CAMERA_2, connected, disconnected, heartbeat, topics } from '../../support/fixtures';
-import { helper, rows, sleep, spy, until, useNodeRed } from '../../support/node-helper';
-import { RabbitCluster, shippedRabbitSettings, skipWithoutRabbitMQ } from '../../support/rabbitmq';
+import { CAMERA, CAMERA_2, connected, heartbeat, topics } from '../../support/fixtures';
+import { helper, rows, sleep, spy, text, until, useNodeRed } from '../../support/node-helper';
+import { freePort } from '../../support/ports';
+import { skipWithoutRabbitMQ } from '../../support/rabbitmq';
+import { CLOUD, useRabbitForIngest } from '../../support/rabbitmq-ingest-env';
 import { storeStandIn } from '../../support/store-stand-in';
 import { tempDir } from '../../support/tmp';
 import { waitFor } from '../../support/wait';
 
 useNodeRed();
 
-const CLOUD = { username: 'picam-cloud', password: 'cloud-secret-for-tests' };
-/** A camera login with camera_client's rights (what the shared certificate gets on the TLS listener). */
-const CAM = { username: 'camera-for-tests', password: 'camera-secret-for-tests' };
-
 describe('amqp-ingest on RabbitMQ', { skip: skipWithoutRabbitMQ }, () => {
-  let rabbit: RabbitCluster;
-  const consumers: ConsumerRuntime[] = [];
-  const cameras: MqttClient[] = [];
-
-  before(async () => {
-    rabbit = await RabbitCluster.start({ nodes: 1, settings: [...shippedRabbitSettings(), 'collect_statistics_interval = 500'] });
-    await rabbit.loadDefinitions({ [CLOUD.username]: CLOUD.password });
-    await rabbit.addUserLike(CAM.username, CAM.password, 'camera_client');
-  });
-  after(async () => {
-    await Promise.all(cameras.map((c) => c.endAsync(true)));
-    await Promise.all(consumers.map((c) => c.stop()));
-    await rabbit?.stop();
-  });
-
-  const camera = async (clientId = CAMERA): Promise<MqttClient> => {
-    const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${rabbit.nodes[0]!.mqttPort}`, {
-      ...CAM,
-      clientId,
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-    });
-    c.on('error', () => undefined); // a refused publish closes the connection: the tests look at that
-    cameras.push(c);
-    return c;
-  };
-  const publish = (c: MqttClient, topic: string, body: object) => c.publishAsync(topic, JSON.stringify(body), { qos: 1 });
-  const consumer = async (hold = false, prefetch?: number): Promise<ConsumerRuntime> => {
-    const c = new ConsumerRuntime({ urls: rabbit.urls(), ...CLOUD, hold, prefetch });
-    consumers.push(c);
-    await c.ready;
-    await waitFor('the consumer connected', async () => (/connected to/.test(c.log) ? true : undefined), 20_000);
-    return c;
-  };
-  // The broker's counts trail by its statistics interval (0.5 s here): empty twice, a second apart.
-  const empty = async () => Object.values(await rabbit.queues()).every((x) => x.ready === 0 && x.unacked === 0);
-  const drained = () =>
-    waitFor(
-      'the queues empty and acknowledged',
-      async () => ((await empty()) && (await sleep(1000), await empty()) ? true : undefined),
-      30_000,
-    );
-  const ingest = (extra: object = {}) => ({
-    id: 'in',
-    type: 'amqp-ingest',
-    urls: rabbit.urls(),
-    prefetch: 50,
-    wires: [['store']],
-    ...extra,
-  });
+  const env = useRabbitForIngest();
+  const { camera, publish, drained, ingest } = env;
 
   it('hands messages on in the broker’s batch shape and acknowledges them only after the store completed them', async () => {
     const { register, standIn } = storeStandIn();
@@ -100,10 +50,10 @@ describe('amqp-ingest on RabbitMQ', { skip: skipWithoutRabbitMQ }, () => {
     // Delivered, not acknowledged, for as long as the store has not completed them. (The broker's
     // counts trail by its statistics interval: they are waited for, and stay there while held.)
     await waitFor('the broker counting both unacknowledged', async () =>
-      (await rabbit.queues())['picam.device']!.unacked === 2 ? true : undefined,
+      (await env.rabbit.queues())['picam.device']!.unacked === 2 ? true : undefined,
     );
     await sleep(1500);
-    assert.deepEqual((await rabbit.queues())['picam.device'], { ready: 0, unacked: 2 });
+    assert.deepEqual((await env.rabbit.queues())['picam.device'], { ready: 0, unacked: 2 });
     standIn.release();
     await drained();
     await until('the status says where it is connected and what it acknowledged', () =>
@@ -141,71 +91,90 @@ describe('amqp-ingest on RabbitMQ', { skip: skipWithoutRabbitMQ }, () => {
     await drained();
   });
 
-  it('delivers what a runtime held when it was killed again, to the next runtime, marked resent', async () => {
-    const doomed = await consumer(true);
-    const cam = await camera();
-    for (let i = 0; i < 3; i++) await publish(cam, topics.status(), heartbeat(1_800_000_100 + i));
-    await waitFor('the held messages', async () => (doomed.received.length >= 3 ? true : undefined), 20_000);
-    await waitFor('the broker counting them unacknowledged', async () =>
-      (await rabbit.queues())['picam.device']!.unacked === 3 ? true : undefined,
+  it('keeps what the store could not take yet unacknowledged, sends it through again, and stores it once the database opens', async () => {
+    const folder = join(tempDir(), 'not-mounted-yet');
+    writeFileSync(folder, 'not a folder'); // the database's disk is not there at deploy
+    const file = join(folder, 'events.db');
+    await helper.load(
+      [databaseNode, ingestNode, processorNode, eventsNode],
+      [
+        // holdSeconds 0: the store refuses at once instead of queueing, as it does when its queue is full.
+        { id: 'db', type: 'picam-database', file, synchronous: 'NORMAL', holdSeconds: 0 },
+        ingest({ wires: [['proc']] }),
+        { id: 'proc', type: 'mqtt-processor', database: 'db', wires: [['store'], [], [], []] },
+        { id: 'store', type: 'sqlite-events', database: 'db', mode: 'write', query: 'cameras', wires: [[], []] },
+      ],
+      { in: CLOUD },
     );
-    await doomed.kill();
-
-    const next = await consumer();
-    await waitFor('the messages again', async () => (next.received.length >= 3 ? true : undefined), 30_000);
-    assert.deepEqual(
-      next.received.map((r) => [JSON.parse(r.body).timestamp, r.resent]),
-      [0, 1, 2].map((i) => [1_800_000_100 + i, true]),
-    );
-    await drained();
-    await next.stop();
-  });
-
-  it('shares the device queue between two runtimes, each message to one of them', async () => {
-    const [a, b] = [await consumer(false, 5), await consumer(false, 5)];
+    const warnings = spy('in', 'warn');
     const cam = await camera();
-    const sent = Array.from({ length: 200 }, (_, i) => 1_800_001_000 + i);
-    await Promise.all(sent.map((t) => publish(cam, topics.status(), heartbeat(t))));
-    const times = () => [...a!.received, ...b!.received].map((r) => JSON.parse(r.body).timestamp as number);
-    await waitFor('every message at one runtime', async () => (times().length >= sent.length ? true : undefined), 30_000);
-    await drained();
-    assert.deepEqual(
-      times().sort((x, y) => x - y),
-      sent,
-      'each message exactly once',
-    );
-    assert.ok(a!.received.length > 0 && b!.received.length > 0, `split ${a!.received.length} / ${b!.received.length}`);
-    await Promise.all([a!.stop(), b!.stop()]);
-  });
-
-  it('gives the connection queue to one runtime at a time, in order, and to the other when it dies', async () => {
-    const [first, second] = [await consumer(), await consumer()];
-    const cam = await camera();
-    const states = (n: number, from: number) => Array.from({ length: n }, (_, i) => (i % 2 ? disconnected(from + i) : connected(from + i)));
-    for (const s of states(20, 1_800_002_000)) await publish(cam, topics.connection(), s);
-    await waitFor(
-      'the connection messages',
-      async () => (first!.received.length + second!.received.length >= 20 ? true : undefined),
+    const now = Math.floor(Date.now() / 1000);
+    const sent = [3, 2, 1].map((ago) => now - ago);
+    for (const t of sent) await publish(cam, topics.status(), heartbeat(t));
+    await until(
+      'a message refused while the database cannot open',
+      () => warnings.some((w) => /not stored yet, trying again/.test(text(w))),
       20_000,
     );
+    await waitFor('the broker counting them unacknowledged', async () =>
+      (await env.rabbit.queues())['picam.device']!.unacked === 3 ? true : undefined,
+    );
+    rmSync(folder); // the disk is mounted: the database opens on its next try
+    const stored = await waitFor(
+      'every heartbeat stored',
+      async () => {
+        const r = await rows<{ t: number }>(file, 'SELECT timestamp AS t FROM status_events WHERE camera_id = ? ORDER BY t', [
+          CAMERA,
+        ]).catch(() => []);
+        return r.length >= sent.length ? r : undefined;
+      },
+      60_000,
+    );
+    assert.equal(stored.length, sent.length);
     await drained();
-    const active = first!.received.length > 0 ? first! : second!;
-    const standby = active === first ? second! : first!;
-    assert.equal(standby.received.length, 0, 'the standby runtime got connection messages');
-    assert.deepEqual(
-      active.received.map((r) => JSON.parse(r.body).timestamp),
-      states(20, 1_800_002_000).map((s) => s.timestamp),
-      'in the order the camera sent them',
+  });
+
+  it('closes its channel and connection on redeploy, giving back what it held; fails over past a node that does not answer', async () => {
+    const { register, standIn } = storeStandIn();
+    const dead = `amqp://127.0.0.1:${await freePort()}/picam`;
+    await helper.load(
+      [ingestNode, register],
+      [ingest({ urls: `${dead} ${env.rabbit.urls()}` }), { id: 'store', type: 'store-stand-in', hold: true }],
+      {
+        in: CLOUD,
+      },
+    );
+    const statuses = spy('in', 'status');
+    const cam = await camera();
+    await publish(cam, topics.status(), heartbeat(1_800_005_000));
+    await until('the message held', () => standIn.received.length >= 1, 30_000);
+    assert.ok(
+      statuses.some((s) => /trying 127\.0\.0\.1:\d+\/picam in \d+ s/.test(String((s.args[0] as { text?: string }).text))),
+      'the status said it tried the next node',
+    );
+    const connections = async () => (await env.rabbit.ctl(['list_connections', 'user', '--formatter', 'json'])).includes(CLOUD.username);
+    assert.equal(await connections(), true);
+    await helper.unload();
+    await waitFor('the connection closed', async () => ((await connections()) ? undefined : true), 10_000);
+    await waitFor('the held message back in the queue', async () =>
+      (await env.rabbit.queues())['picam.device']!.ready === 1 ? true : undefined,
     );
 
-    await active.kill();
-    for (const s of states(4, 1_800_003_000)) await publish(cam, topics.connection(), s);
-    await waitFor('the standby took over', async () => (standby.received.length >= 4 ? true : undefined), 30_000);
-    assert.deepEqual(
-      standby.received.map((r) => JSON.parse(r.body).timestamp),
-      states(4, 1_800_003_000).map((s) => s.timestamp),
+    // The next deployment gets it, marked resent.
+    const again = storeStandIn();
+    await helper.load([ingestNode, again.register], [ingest(), { id: 'store', type: 'store-stand-in' }], { in: CLOUD });
+    await until('the message again', () => again.standIn.received.length >= 1, 20_000);
+    assert.equal(again.standIn.received[0]!.resent, true);
+    await drained();
+  });
+
+  it('says what is missing instead of connecting without a login', async () => {
+    await helper.load([ingestNode], [{ ...ingest(), wires: [[]] }], {});
+    const logged = (helper as unknown as { log(): { args: Array<[{ msg?: unknown }]> } }).log().args.map(([e]) => String(e?.msg ?? ''));
+    assert.ok(
+      logged.some((m) => /amqp-ingest: no login: set the username and password/.test(m)),
+      logged.slice(-5).join('\n'),
     );
-    await standby.stop();
   });
 
   it('refuses a camera that publishes under another camera’s id or reads its commands, whatever client id it picks', async () => {
@@ -246,7 +215,7 @@ describe('amqp-ingest on RabbitMQ', { skip: skipWithoutRabbitMQ }, () => {
     const cam = await camera(CAMERA);
     await cam.subscribeAsync(`prod/honeycomb/${CAMERA}/#`, { qos: 1 });
     const got = new Promise<[string, string]>((resolve) => cam.once('message', (t, p) => resolve([t, p.toString()])));
-    const model = await amqp.connect(rabbit.amqpUrl(CLOUD.username, CLOUD.password));
+    const model = await amqp.connect(env.rabbit.amqpUrl(CLOUD.username, CLOUD.password));
     try {
       const publisher = new CommandPublisher(await model.createConfirmChannel());
       const command = { requestId: 'r1', mode: 'PRIVACY' };
