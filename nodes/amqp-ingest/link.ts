@@ -78,32 +78,33 @@ export class AmqpLink {
     const broker = this.opts.brokers[this.next]!;
     this.events.state({ phase: 'connecting', broker: broker.label });
     let model: ChannelModel | undefined;
+    // Error events come before the close that ends a connection or channel: the reason is kept
+    // for the status. A listener from the start, or an error event would be thrown.
+    let lastError = 'connection closed';
+    const noteError = (err: Error) => (lastError = err.message);
     try {
       model = await amqp.connect(broker.connect, {
         ...this.opts.tls,
         timeout: CONNECT_TIMEOUT_MS,
         clientProperties: { connection_name: this.opts.connectionName },
       });
+      model.on('error', noteError);
       if (this.closed) throw new Error('closed');
       const channel = await model.createChannel();
+      channel.on('error', noteError);
       await channel.prefetch(this.opts.prefetch);
       for (const queue of this.opts.queues) await this.checkQueue(channel, queue);
       if (this.closed) throw new Error('closed');
       this.model = model;
       this.channel = channel;
       const generation = ++this.generation;
-      // Anything that ends the channel or the connection: start over on the next node.
+      // Anything that ends the channel or the connection from now on: start over on the next node.
       let lostOnce = false;
       const lost = (why: string) => {
         if (lostOnce) return;
         lostOnce = true;
         this.lost(generation, broker, why);
       };
-      let lastError = 'connection closed';
-      model.on('error', (err: Error) => (lastError = err.message));
-      model.on('close', () => lost(lastError));
-      channel.on('error', (err: Error) => (lastError = err.message));
-      channel.on('close', () => lost(lastError));
       for (const queue of this.opts.queues) {
         await channel.consume(
           queue,
@@ -115,12 +116,21 @@ export class AmqpLink {
           { noAck: false },
         );
       }
+      // Set up: a close is a loss now. (Until here, a close made one of the awaits above reject.)
+      model.on('close', () => lost(lastError));
+      channel.on('close', () => lost(lastError));
       this.failures = 0;
       this.events.state({ phase: 'connected', broker: broker.label });
     } catch (err) {
+      if (model && this.model === model) {
+        // Failed half-way: deliveries already handed out must not be acknowledged on this channel.
+        this.model = undefined;
+        this.channel = undefined;
+        this.generation++;
+      }
       await model?.close().catch(() => undefined);
       if (this.closed) return;
-      this.retry(broker, (err as Error).message);
+      this.retry(broker, err instanceof Error && err.message ? err.message : lastError);
     }
   }
 

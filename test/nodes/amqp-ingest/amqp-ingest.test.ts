@@ -168,12 +168,26 @@ describe('amqp-ingest on RabbitMQ', { skip: skipWithoutRabbitMQ }, () => {
     await drained();
   });
 
-  it('says what is missing instead of connecting without a login', async () => {
+  it('says what is missing: a login, or a queue the definitions should have made', async () => {
     await helper.load([ingestNode], [{ ...ingest(), wires: [[]] }], {});
     const logged = (helper as unknown as { log(): { args: Array<[{ msg?: unknown }]> } }).log().args.map(([e]) => String(e?.msg ?? ''));
     assert.ok(
       logged.some((m) => /amqp-ingest: no login: set the username and password/.test(m)),
       logged.slice(-5).join('\n'),
+    );
+    await helper.unload();
+
+    await helper.load([ingestNode], [{ ...ingest({ connectionQueue: 'picam.nowhere' }), wires: [[]] }], { in: CLOUD });
+    const statuses = spy('in', 'status');
+    await until(
+      'the status naming the missing queue',
+      () =>
+        statuses.some((s) =>
+          /queue picam\.nowhere does not exist: import cloud\/cluster\/rabbitmq\/definitions\.json; trying/.test(
+            String((s.args[0] as { text?: string }).text),
+          ),
+        ),
+      10_000,
     );
   });
 
