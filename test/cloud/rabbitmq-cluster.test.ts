@@ -10,11 +10,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
+import { readFileSync } from 'node:fs';
 import { ConsumerRuntime } from '../support/amqp-consumer';
 import { heartbeat, topics } from '../support/fixtures';
 import { Haproxy, skipWithoutHaproxy } from '../support/haproxy';
 import { RabbitCluster, skipWithoutRabbitMQ } from '../support/rabbitmq';
 import { freePort } from '../support/ports';
+import { descendantsOf } from '../support/processes';
 import { waitFor } from '../support/wait';
 
 const CLOUD = { username: 'picam-cloud', password: 'cloud-secret-for-tests' };
@@ -126,5 +128,19 @@ describe('a 3-node RabbitMQ cluster with a node killed mid-publish', { skip: ski
       new RegExp(`connected to 127\\.0\\.0\\.1:(${rabbit.nodes[1]!.amqpPort}|${rabbit.nodes[2]!.amqpPort})/picam`),
       'the runtime failed over to a node left',
     );
+  });
+
+  it('stops every node and the epmd it started, leaving no Erlang process behind', async () => {
+    const erlang = () =>
+      descendantsOf(process.pid).filter((pid) => {
+        try {
+          return ['beam.smp', 'epmd', 'erl_child_setup'].includes(readFileSync(`/proc/${pid}/comm`, 'utf8').trim());
+        } catch {
+          return false; // gone meanwhile
+        }
+      });
+    assert.ok(erlang().length >= 3, 'the two nodes left and the epmd run before the stop');
+    await rabbit.stop();
+    assert.deepEqual(erlang(), []);
   });
 });
