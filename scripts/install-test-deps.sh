@@ -4,7 +4,8 @@
 # ffprobe (both ends of the RTSP stream in the camera tests, and the demo's
 # test pattern), zip (archives for the upload tests), and the tools that check
 # pi/ and cloud/ (shellcheck, systemd-analyze, nft, nginx, caddy, sqlite3), and
-# Chromium for the dashboard's browser tests, and GStreamer's RTSP server as the IP camera.
+# Chromium for the dashboard's browser tests, GStreamer's RTSP server as the IP camera, and
+# RabbitMQ (its MQTT plugin) and HAProxy for the cluster role's tests.
 # Elsewhere the tests that need them say why they skipped.
 set -euo pipefail
 missing=()
@@ -26,6 +27,9 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if ! /usr/bin/python3 -c 'import gi; gi.require_version("GstRtspServer", "1.0")' >/dev/null 2>&1; then
   missing+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad)
 fi
+# The cluster role (docs/cluster.md): RabbitMQ nodes with the MQTT plugin, HAProxy in front of them.
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
@@ -40,5 +44,5 @@ apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
   apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
 }
 # The packages start system services (a broker on 1883, web servers on 80); the tests run their own.
-if command -v systemctl >/dev/null 2>&1; then systemctl stop mosquitto nginx caddy >/dev/null 2>&1 || true; fi
+if command -v systemctl >/dev/null 2>&1; then systemctl stop mosquitto nginx caddy rabbitmq-server haproxy >/dev/null 2>&1 || true; fi
 echo "install-test-deps: installed ${missing[*]}"

@@ -25,7 +25,7 @@ import type { LocalBroker } from '../lib/mqtt/local-broker';
 import { DeviceRules, filtersOverlap, IntegrationRules, Login, roleOf, topicFilter, type ClientRole, type Peer } from './access';
 import { isRuntimeClientId as isRuntimeId } from '../lib/runtime-identity';
 import { cameraRefusal, certificateRefusal, type CameraRegistry, type CertificateCheck } from './camera-login';
-import type { DeviceMessage, IngestGate } from './ingest-gate';
+import type { DeviceMessage, IngestGate } from '../lib/ingest/ingest-gate';
 import { ReadThrottle } from './read-throttle';
 import { indexedMemoryPersistence } from './retained-store';
 import { fingerprint, RecentMap } from '../lib/recent';

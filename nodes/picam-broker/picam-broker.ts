@@ -1,7 +1,7 @@
 /**
  * picam-broker: the embedded MQTT broker (aedes) wired into Node-RED. Device
  * messages leave on the output tagged with a receipt and are acknowledged to
- * the device only once every node downstream completed (ingest-gate.ts); the
+ * the device only once every node downstream completed (nodes/lib/ingest/ingest-gate.ts); the
  * runtime reaches devices through the LocalBroker registry, without a client.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
@@ -16,7 +16,7 @@ import { compact, StatusReporter, ThrottledWarn, type StatusLevel } from '../lib
 import { DeviceRules, IntegrationRules, isLoopbackBind, Login } from './access';
 import { DEFAULT_API_PREFIX, DEFAULT_DISCOVERY_PREFIX } from '../lib/contract/mqtt-api';
 import { PicamBroker, type BrokerEvents } from './broker';
-import { IngestGate } from './ingest-gate';
+import { IngestGate } from '../lib/ingest/ingest-gate';
 import { Listeners } from './listeners';
 import { cameraTls, type CameraTlsSettings } from './camera-tls';
 

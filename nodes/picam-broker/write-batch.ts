@@ -1,7 +1,7 @@
 /**
  * One socket write per connection per event-loop turn. With the PUBACK held
  * until the COMMIT, a committed batch settles a device's messages one by one
- * (each on its own setImmediate, ingest-gate.ts), and every PUBACK became its own
+ * (each on its own setImmediate, nodes/lib/ingest/ingest-gate.ts), and every PUBACK became its own
  * 4-byte socket write: on loopback a write also runs the receiver's TCP path,
  * and the writes took 14 % of the runtime's CPU in the ingest bench. Acknowledging
  * on arrival never paid this: a read's PUBACKs were written in one synchronous

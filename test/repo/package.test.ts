@@ -30,6 +30,7 @@ it('is a Node-RED 4.1+ module whose tarball holds each node with its editor, hel
   const types = Object.keys(pkg['node-red'].nodes);
   assert.deepEqual(types.sort(), [
     'access-control',
+    'amqp-ingest',
     'command-sender',
     'dashboard-feed',
     'ha-discovery',

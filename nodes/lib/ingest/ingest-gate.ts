@@ -1,5 +1,5 @@
 /**
- * Device messages into the flow, acknowledged after commit. The messages that
+ * Device messages into the flow, acknowledged after commit (picam-broker, amqp-ingest). The messages that
  * arrive in one event-loop turn (at most `maxBatch`) leave as one Node-RED
  * message (lib/types.ts DeviceBatchMessage) with one receipt
  * (nodes/lib/ingest/receipts.ts): the hops to the processor and the store, their
@@ -16,10 +16,10 @@
  * waiting, the gate has no room: the broker stops reading devices' sockets
  * (read-throttle.ts) until it has again.
  */
-import type { ReceiptBook, ReceiptOutcome } from '../lib/ingest/receipts';
-import { DEVICE_BATCH_TOPIC, type DeviceBatchMessage, type DeviceMessage } from '../lib/types';
+import type { ReceiptBook, ReceiptOutcome } from './receipts';
+import { DEVICE_BATCH_TOPIC, type DeviceBatchMessage, type DeviceMessage } from '../types';
 
-export type { DeviceMessage } from '../lib/types';
+export type { DeviceMessage } from '../types';
 export type Release = (outcome: ReceiptOutcome) => void;
 /** What the gate sends: a batch, or (maxBatch 1) the message itself. */
 export type GateOutput = (DeviceBatchMessage | DeviceMessage) & Record<string, unknown>;
