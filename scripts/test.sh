@@ -12,7 +12,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # The end-to-end and browser files first: they take longest, and started last they would leave
 # slots idle at the end while one finished them.
-mapfile -t files < <(find test/e2e test/dashboard -name '*.test.ts' | sort; find test -name '*.test.ts' -not -path 'test/e2e/*' -not -path 'test/dashboard/*' | sort)
+# The RabbitMQ files join them: each starts Erlang nodes (12 s a node) and runs 20-50 s.
+slow='test/e2e/|test/dashboard/|rabbitmq|amqp-ingest|haproxy'
+mapfile -t files < <(find test -name '*.test.ts' | grep -E "$slow" | sort; find test -name '*.test.ts' | grep -vE "$slow" | sort)
 exec node --import tsx --test --test-concurrency=4 --test-timeout=300000 \
   --test-reporter=tap --test-reporter-destination=stdout \
   --test-reporter=./scripts/failed-tests-reporter.mjs --test-reporter-destination=stdout \
