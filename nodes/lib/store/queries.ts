@@ -21,7 +21,7 @@ import type { Detection } from '../contract/detection';
 import { API_PATHS, apiUrl } from '../contract/api-routes';
 import type { Reader } from './read-pool';
 import { sensorHistory } from './sensor-history';
-import type { SqlValue } from './sqlite';
+import type { SqlValue } from './connection';
 import { ANY_DEVICE_ID_PATTERN } from '../hosted-devices';
 import { QueryError } from './query-error';
 import { decodeCursor, encodeCursor } from './cursor';

@@ -5,7 +5,7 @@
  * few thousand rows per second.
  */
 import type { CameraStateRecord, HeartbeatRecord, StoreRecord } from '../types';
-import type { SqlValue } from './sqlite';
+import type { SqlValue } from './connection';
 
 export interface Statement {
   sql: string;

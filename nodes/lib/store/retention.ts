@@ -20,7 +20,7 @@
  * retention yields, ingest does not.
  */
 import type { Reader } from './read-pool';
-import type { Connection } from './sqlite';
+import type { StoreConnection } from './connection';
 import { SENSOR_LEVELS } from './sensor-levels';
 
 export interface RetentionDays {
@@ -79,7 +79,7 @@ const VACUUM_PAGES = 256;
 export interface RetentionDeps {
   days: RetentionDays;
   /** runs a write on the writer connection between ingest batches */
-  exclusive: <T>(task: (conn: Connection) => Promise<T>) => Promise<T>;
+  exclusive: <T>(task: (conn: StoreConnection) => Promise<T>) => Promise<T>;
   /** the connection for the checks (reads only) */
   reader: Reader;
   /** true once the store is closing: stop between batches */
@@ -149,7 +149,7 @@ function cutoffOf(days: number, nowMs: number, unit: 'sec' | 'ms'): number | und
 async function inBatches(
   deps: RetentionDeps,
   batch: BatchSize,
-  step: (conn: Connection, size: number) => Promise<{ changes: number }>,
+  step: (conn: StoreConnection, size: number) => Promise<{ changes: number }>,
 ): Promise<number> {
   let deleted = 0;
   while (!deps.stopped()) {
@@ -180,7 +180,7 @@ async function inBatches(
  * with everything before it, so what ingest acknowledged stays as durable as before. The
  * fsync per batch was most of a batch's time on this machine's disk.
  */
-async function withoutSync<T>(conn: Connection, step: () => Promise<T>): Promise<T> {
+async function withoutSync<T>(conn: StoreConnection, step: () => Promise<T>): Promise<T> {
   const before = (await conn.get<{ synchronous: number }>('PRAGMA synchronous'))?.synchronous ?? 2;
   await conn.exec('PRAGMA synchronous = NORMAL');
   try {
@@ -227,7 +227,7 @@ export const SWITCH_VACUUM_MAX_BYTES = 64 * 1024 * 1024;
  * false is returned: retention then reuses freed pages but the file does not shrink until
  * `sqlite3 FILE 'PRAGMA auto_vacuum = INCREMENTAL; VACUUM;'` runs once, with the runtime stopped.
  */
-export async function enableShrinking(conn: Connection, maxBytes = SWITCH_VACUUM_MAX_BYTES): Promise<boolean> {
+export async function enableShrinking(conn: StoreConnection, maxBytes = SWITCH_VACUUM_MAX_BYTES): Promise<boolean> {
   if ((await conn.get<{ auto_vacuum: number }>('PRAGMA auto_vacuum'))?.auto_vacuum === 2) return true;
   const pages = (await conn.get<{ page_count: number }>('PRAGMA page_count'))?.page_count ?? 0;
   const pageSize = (await conn.get<{ page_size: number }>('PRAGMA page_size'))?.page_size ?? 4096;

@@ -6,7 +6,7 @@
  * Seed 004's tables keep its column names and its Unix-second timestamps so its
  * tools and queries still work; tables we added use Unix milliseconds (`*_ms`).
  */
-import type { Connection } from './sqlite';
+import type { StoreConnection } from './connection';
 
 export interface Migration {
   version: number;
@@ -685,13 +685,13 @@ CREATE INDEX activity_events_page_label ON activity_events (detection_label, sor
   },
 ];
 
-export async function currentVersion(db: Connection): Promise<number> {
+export async function currentVersion(db: StoreConnection): Promise<number> {
   const row = await db.get<{ user_version: number }>('PRAGMA user_version');
   return row?.user_version ?? 0;
 }
 
 /** Applies every migration newer than the file; returns the versions applied. */
-export async function migrate(db: Connection, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+export async function migrate(db: StoreConnection, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
   await db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT, applied_ms INTEGER)');
   const from = await currentVersion(db);
   const latest = migrations.at(-1)?.version ?? 0;
