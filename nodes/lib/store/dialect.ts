@@ -32,6 +32,8 @@ export interface SqlDialect {
   indexedBy(table: string, alias: string, index: string): string;
   /** One row `{ user_version }`: the schema version recorded by the migrations (schema.ts). */
   readonly schemaVersion: string;
+  /** A row's physical address, for "delete these rows" by a subquery (SQLite's rowid, PostgreSQL's ctid). */
+  readonly rowId: string;
 }
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -53,6 +55,7 @@ const SQLITE: SqlDialect = {
   jsonArrayHas: (column) => `EXISTS (SELECT 1 FROM json_each(${column}) WHERE json_each.value = ?)`,
   indexedBy: (table, alias, index) => `${table} ${alias} INDEXED BY ${index}`,
   schemaVersion: 'PRAGMA user_version',
+  rowId: 'rowid',
 };
 
 const POSTGRES: SqlDialect = {
@@ -66,12 +69,18 @@ const POSTGRES: SqlDialect = {
   jsonArrayHas: (column) => `EXISTS (SELECT 1 FROM jsonb_array_elements_text(${column}::jsonb) AS z(value) WHERE z.value = ?)`,
   indexedBy: (table, alias) => `${table} ${alias}`,
   schemaVersion: 'SELECT COALESCE(max(version), 0) AS user_version FROM schema_migrations',
+  rowId: 'ctid',
 };
 
-/** A Buffer in a JSON row is BYTEA's hex text, which jsonb_populate_recordset reads back as bytes. */
+/**
+ * A Buffer in a JSON row is BYTEA's hex text, which jsonb_populate_recordset reads back as bytes.
+ * PostgreSQL's text cannot hold a NUL character (SQLite's can): a dead letter's raw payload with
+ * one keeps U+FFFD in its place rather than failing the whole batch.
+ */
 function jsonSafe(v: SqlValue | undefined): string | number | null {
   if (v === undefined) return null;
-  return Buffer.isBuffer(v) ? `\\x${v.toString('hex')}` : v;
+  if (Buffer.isBuffer(v)) return `\\x${v.toString('hex')}`;
+  return typeof v === 'string' && v.includes('\u0000') ? v.replaceAll('\u0000', '\uFFFD') : v;
 }
 
 export function sqlOf(db: { readonly dialect: Dialect }): SqlDialect {

@@ -25,6 +25,7 @@ import type { SqlValue } from './connection';
 import { ANY_DEVICE_ID_PATTERN } from '../hosted-devices';
 import { QueryError } from './query-error';
 import { decodeCursor, encodeCursor } from './cursor';
+import { sqlOf } from './dialect';
 
 export type * from '../contract/api-rows';
 
@@ -450,7 +451,7 @@ export async function streams(db: Reader, p: QueryParams): Promise<QueryResults[
 export async function status(db: Reader): Promise<QueryResults['status']> {
   const rows = await db.all<{ name: string; n: number }>('SELECT name, n FROM table_counts ORDER BY name');
   const counts = Object.fromEntries(rows.map((r) => [r.name, r.n]));
-  const version = await db.get<{ user_version: number }>('PRAGMA user_version');
+  const version = await db.get<{ user_version: number }>(sqlOf(db).schemaVersion);
   return { schemaVersion: version?.user_version ?? 0, counts };
 }
 
