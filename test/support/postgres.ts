@@ -67,7 +67,19 @@ export async function startPostgres(): Promise<PostgresServer> {
   const data = join(dir, 'data');
   const init = spawnSync(
     join(PG_BIN, 'initdb'),
-    ['-D', data, '-U', user, `--pwfile=${pwfile}`, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-sync', '--locale=C'],
+    [
+      '-D',
+      data,
+      '-U',
+      user,
+      `--pwfile=${pwfile}`,
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
+      '-E',
+      'UTF8',
+      '--no-sync',
+      '--locale=C',
+    ],
     { ...owner, encoding: 'utf8' },
   );
   assert.equal(init.status, 0, `initdb failed: ${init.stderr}`);
@@ -75,7 +87,22 @@ export async function startPostgres(): Promise<PostgresServer> {
   // Durability is not what these tests check: no fsync keeps them fast.
   const server = spawn(
     join(PG_BIN, 'postgres'),
-    ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=60'],
+    [
+      '-D',
+      data,
+      '-p',
+      String(port),
+      '-k',
+      dir,
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'fsync=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=60',
+    ],
     { ...owner, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';

@@ -340,7 +340,8 @@ export class BatchWriter {
     const values: unknown[] = [];
     await this.conn.run(sqlOf(this.conn).beginWrite);
     try {
-      if (records.length > 0) for (const st of batchStatements(records, this.now(), sqlOf(this.conn))) await this.conn.run(st.sql, st.params);
+      if (records.length > 0)
+        for (const st of batchStatements(records, this.now(), sqlOf(this.conn))) await this.conn.run(st.sql, st.params);
       for (const [index, j] of joined.entries()) {
         try {
           values.push(await j.task(this.conn));

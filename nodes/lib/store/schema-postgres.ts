@@ -57,7 +57,9 @@ CREATE TRIGGER ${t}_count_delete AFTER DELETE ON ${t} REFERENCING OLD TABLE AS r
 ).join('')}`;
 
 function rollup(table: string, bucketMs: number): string {
-  const columns = METRICS.map((m) => `  ${m}_min DOUBLE PRECISION,\n  ${m}_max DOUBLE PRECISION,\n  ${m}_sum DOUBLE PRECISION NOT NULL,\n  ${m}_n BIGINT NOT NULL,\n`);
+  const columns = METRICS.map(
+    (m) => `  ${m}_min DOUBLE PRECISION,\n  ${m}_max DOUBLE PRECISION,\n  ${m}_sum DOUBLE PRECISION NOT NULL,\n  ${m}_n BIGINT NOT NULL,\n`,
+  );
   const names = METRICS.flatMap((m) => [`${m}_min`, `${m}_max`, `${m}_sum`, `${m}_n`]).join(', ');
   const grouped = METRICS.map((m) => `min(${m}), max(${m}), coalesce(sum(${m}), 0), count(${m})`).join(', ');
   // LEAST and GREATEST ignore NULLs, as SQLite's min(coalesce(a, b), coalesce(b, a)) does.

@@ -734,7 +734,11 @@ export async function migrate(db: StoreConnection, migrations: readonly Migratio
       }
       await db.exec(m.sql);
       for (const [version, description] of recorded(db, m)) {
-        await db.run('INSERT INTO schema_migrations (version, description, applied_ms) VALUES (?, ?, ?)', [version, description, Date.now()]);
+        await db.run('INSERT INTO schema_migrations (version, description, applied_ms) VALUES (?, ?, ?)', [
+          version,
+          description,
+          Date.now(),
+        ]);
       }
       // PRAGMA takes no bound parameters; the version is an integer from our own table.
       if (db.dialect === 'sqlite') await db.exec(`PRAGMA user_version = ${Math.trunc(m.version)}`);

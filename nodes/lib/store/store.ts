@@ -235,7 +235,8 @@ export class EventStore {
 
   /** The audit log (migration 20): appendAudit / listAudit in audit.ts, on the writer's connection. */
   readonly auditLog: Exclusive = (task) => {
-    if (this.dialect !== 'sqlite') return Promise.reject(new Error('the audit log is not available on PostgreSQL yet (issue 21; docs/data.md)'));
+    if (this.dialect !== 'sqlite')
+      return Promise.reject(new Error('the audit log is not available on PostgreSQL yet (issue 21; docs/data.md)'));
     return this.writer.exclusive(task);
   };
 

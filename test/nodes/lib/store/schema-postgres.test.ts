@@ -14,22 +14,43 @@ let files = 0;
 
 /** Statements written once, run on both engines: what the triggers keep must come out the same. */
 const WRITES: Array<[string, SqlValue[]]> = [
-  ["INSERT INTO file_uploads (event_id, camera_id, file_type, file_path, file_size, uploaded_at) VALUES ('e1', 'cam1', 'thumbnail', '/t/e1.jpg', 100, 1)", []],
-  ["INSERT INTO file_uploads (event_id, camera_id, file_type, file_path, file_size, uploaded_at, upload_dir) VALUES ('e1', 'cam1', 'segment', '/s/1.ts', 900, 2, '/s')", []],
-  ['INSERT INTO file_uploads (event_id, camera_id, file_type, file_path, file_size, uploaded_at) VALUES (?, ?, ?, ?, ?, ?)', ['e2', 'cam1', 'thumbnail', '/t/e2.jpg', 50, 3]],
+  [
+    "INSERT INTO file_uploads (event_id, camera_id, file_type, file_path, file_size, uploaded_at) VALUES ('e1', 'cam1', 'thumbnail', '/t/e1.jpg', 100, 1)",
+    [],
+  ],
+  [
+    "INSERT INTO file_uploads (event_id, camera_id, file_type, file_path, file_size, uploaded_at, upload_dir) VALUES ('e1', 'cam1', 'segment', '/s/1.ts', 900, 2, '/s')",
+    [],
+  ],
+  [
+    'INSERT INTO file_uploads (event_id, camera_id, file_type, file_path, file_size, uploaded_at) VALUES (?, ?, ?, ?, ?, ?)',
+    ['e2', 'cam1', 'thumbnail', '/t/e2.jpg', 50, 3],
+  ],
   ["UPDATE file_uploads SET file_size = 70 WHERE file_path = '/t/e2.jpg'", []],
   ["DELETE FROM file_uploads WHERE file_path = '/t/e2.jpg'", []],
   // The upload came first: the event's insert links it (migration 8).
-  ["INSERT INTO activity_events (event_id, camera_id, activity_type, start_timestamp, created_at) VALUES ('e1', 'cam1', 'MOTION', 1700000000, 1700000000)", []],
-  ["INSERT INTO activity_events (event_id, camera_id, activity_type, end_timestamp, created_at) VALUES ('e3', 'cam1', 'MOTION', 1700000100, 1700000050)", []],
+  [
+    "INSERT INTO activity_events (event_id, camera_id, activity_type, start_timestamp, created_at) VALUES ('e1', 'cam1', 'MOTION', 1700000000, 1700000000)",
+    [],
+  ],
+  [
+    "INSERT INTO activity_events (event_id, camera_id, activity_type, end_timestamp, created_at) VALUES ('e3', 'cam1', 'MOTION', 1700000100, 1700000050)",
+    [],
+  ],
   ...[20.5, 21.5, null].map((t, i): [string, SqlValue[]] => [
     'INSERT INTO sensor_readings (device_id, time_ms, temperature, humidity, pressure) VALUES (?, ?, ?, ?, ?)',
     ['pi1', 1_700_000_000_000 + i * 1000, t, 40 + i, 1000],
   ]),
   ['UPDATE sensor_readings SET temperature = 30 WHERE device_id = ? AND time_ms = ?', ['pi1', 1_700_000_001_000]],
   ['INSERT INTO sensor_readings (device_id, time_ms, temperature) VALUES (?, ?, ?)', ['pi1', 1_700_000_070_000, 10]],
-  ["INSERT INTO recording_segments (camera_id, start_ms, end_ms, file, bytes, mode) VALUES ('cam1', 0, 10, 'a.mp4', 500, 'continuous')", []],
-  ["INSERT INTO recording_clips (camera_id, event_id, state, start_ms, end_ms, updated_ms) VALUES ('cam1', 'e1', 'recording', 0, 5, 1)", []],
+  [
+    "INSERT INTO recording_segments (camera_id, start_ms, end_ms, file, bytes, mode) VALUES ('cam1', 0, 10, 'a.mp4', 500, 'continuous')",
+    [],
+  ],
+  [
+    "INSERT INTO recording_clips (camera_id, event_id, state, start_ms, end_ms, updated_ms) VALUES ('cam1', 'e1', 'recording', 0, 5, 1)",
+    [],
+  ],
   ["UPDATE recording_clips SET bytes = 300, state = 'ready' WHERE event_id = 'e1'", []],
   ["DELETE FROM recording_segments WHERE file = 'a.mp4'", []],
   ["INSERT INTO dead_letters (received_ms, source, reason, payload, payload_bytes) VALUES (1, 'mqtt', 'bad json', '{', 1)", []],
@@ -114,7 +135,9 @@ describe('the PostgreSQL schema', { skip: skipWithoutPostgres }, () => {
               )
             ).map((r) => r.name);
       for (const { name } of liteTables) assert.deepEqual(await shape(pg, name), await shape(lite, name), `table ${name}`);
-      const pgTables = await pg.all<{ n: number }>("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = current_schema()");
+      const pgTables = await pg.all<{ n: number }>(
+        'SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = current_schema()',
+      );
       assert.equal(pgTables[0]!.n, liteTables.length);
     } finally {
       await lite.close();

@@ -40,7 +40,13 @@ describe('the event store on PostgreSQL', { skip: skipWithoutPostgres }, () => {
   it('pairs a stop that comes before its start in one batch, and a start and stop of one batch are one row', async () => {
     const store = await open(await server.createDatabase());
     try {
-      await writeMany(store, [conn(T0), stop('late-start', T0 + 9000), start('late-start', T0 + 1000), start('both', T0), stop('both', T0 + 4000)]);
+      await writeMany(store, [
+        conn(T0),
+        stop('late-start', T0 + 9000),
+        start('late-start', T0 + 1000),
+        start('both', T0),
+        stop('both', T0 + 4000),
+      ]);
       await writeMany(store, [start('both', T0), stop('both', T0 + 4000)]);
       const rows = await store.reads.all<EventRow>(
         'SELECT event_id, start_timestamp, end_timestamp, duration_seconds FROM activity_events ORDER BY event_id',
@@ -69,17 +75,14 @@ describe('the event store on PostgreSQL', { skip: skipWithoutPostgres }, () => {
       for (let i = 0; i < events; i++) {
         const s = start(`e${i}`, T0 + i * 1000);
         const t = stop(`e${i}`, T0 + i * 1000 + 5000);
-        if (i % 2) forA.push(s), forB.push(t);
-        else forA.push(t), forB.push(s);
+        if (i % 2) (forA.push(s), forB.push(t));
+        else (forA.push(t), forB.push(s));
         // Readings of one device and minute from both: the roll-up rows are shared too.
         (i % 3 ? forA : forB).push(reading(T0 + i, 20));
       }
       shuffle(forA);
       shuffle(forB);
-      await Promise.all([
-        ...chunks(forA, 40).map((batch) => writeMany(a, batch)),
-        ...chunks(forB, 40).map((batch) => writeMany(b, batch)),
-      ]);
+      await Promise.all([...chunks(forA, 40).map((batch) => writeMany(a, batch)), ...chunks(forB, 40).map((batch) => writeMany(b, batch))]);
       const unpaired = await a.reads.all<EventRow>(
         'SELECT event_id, start_timestamp, end_timestamp, duration_seconds FROM activity_events WHERE duration_seconds IS DISTINCT FROM 5',
       );
@@ -99,7 +102,10 @@ describe('the event store on PostgreSQL', { skip: skipWithoutPostgres }, () => {
     const store = await open(url, { maxBatch: 1000 });
     const other = await PgConnection.open({ url });
     try {
-      await writeMany(store, [{ ...conn(T0), deviceId: 'cam-a' }, { ...conn(T0), deviceId: 'cam-b' }]);
+      await writeMany(store, [
+        { ...conn(T0), deviceId: 'cam-a' },
+        { ...conn(T0), deviceId: 'cam-b' },
+      ]);
       // The other transaction holds cam-b; the store's batch locks cam-a, then waits for cam-b;
       // then the other asks for cam-a: a deadlock. The other waits longer before it checks, so
       // PostgreSQL ends the store's transaction (40P01), which must go again and succeed.
@@ -108,13 +114,19 @@ describe('the event store on PostgreSQL', { skip: skipWithoutPostgres }, () => {
       await other.run("UPDATE camera_registry SET camera_name = 'other' WHERE camera_id = 'cam-b'");
       let acknowledged = 0;
       const written = new Promise<void>((resolve, reject) =>
-        store.writeMany([{ ...conn(T0 + 1000, 'connected', 'A'), deviceId: 'cam-a' }, { ...conn(T0 + 1000, 'connected', 'B'), deviceId: 'cam-b' }], (err) => {
-          acknowledged++;
-          if (err) reject(err);
-          else resolve();
-        }),
+        store.writeMany(
+          [
+            { ...conn(T0 + 1000, 'connected', 'A'), deviceId: 'cam-a' },
+            { ...conn(T0 + 1000, 'connected', 'B'), deviceId: 'cam-b' },
+          ],
+          (err) => {
+            acknowledged++;
+            if (err) reject(err);
+            else resolve();
+          },
+        ),
       );
-      await waitFor(async () => (await other.get<{ n: number }>("SELECT count(*) AS n FROM pg_locks WHERE NOT granted"))!.n > 0);
+      await waitFor(async () => (await other.get<{ n: number }>('SELECT count(*) AS n FROM pg_locks WHERE NOT granted'))!.n > 0);
       await other.run("UPDATE camera_registry SET camera_name = 'other' WHERE camera_id = 'cam-a'");
       await other.run('COMMIT');
       await written;
@@ -175,7 +187,10 @@ describe('the event store on PostgreSQL', { skip: skipWithoutPostgres }, () => {
     const store = await open(await server.createDatabase());
     try {
       assert.throws(() => store.outbox('telegram', 'n1'), /alerts outbox is not available on PostgreSQL yet/);
-      await assert.rejects(store.auditLog(async () => 1), /audit log is not available on PostgreSQL yet/);
+      await assert.rejects(
+        store.auditLog(async () => 1),
+        /audit log is not available on PostgreSQL yet/,
+      );
     } finally {
       await store.close();
     }
@@ -202,5 +217,3 @@ async function waitFor(check: () => Promise<boolean>): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
-
-
