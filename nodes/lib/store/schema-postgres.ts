@@ -154,7 +154,8 @@ CREATE TABLE activity_events (
   PRIMARY KEY (camera_id, event_id)
 );
 CREATE INDEX activity_events_event ON activity_events (event_id);
-CREATE INDEX activity_events_camera_time ON activity_events (camera_id, start_timestamp);
+-- Descending with NULLs last: a camera's latest event (GET /api/cameras) is this index's first entry.
+CREATE INDEX activity_events_camera_time ON activity_events (camera_id, start_timestamp DESC NULLS LAST);
 CREATE INDEX activity_events_time ON activity_events (start_timestamp);
 CREATE INDEX activity_events_page ON activity_events (sort_ts, camera_id, event_id);
 CREATE INDEX activity_events_page_camera ON activity_events (camera_id, sort_ts, event_id);
