@@ -25,7 +25,7 @@ export async function storeFigures(db: Reader): Promise<StoreFigures> {
        FROM paths p WHERE p.path IS NOT NULL`,
   );
   return {
-    deadLetters: await n(`SELECT n AS n FROM table_counts WHERE name = 'dead_letters'`),
+    deadLetters: await n(`SELECT sum(n) AS n FROM table_counts WHERE name = 'dead_letters'`),
     // alerts_outbox_due (state, next_attempt_ms): three range counts over undelivered rows only.
     alertsPending: await n(`SELECT count(*) AS n FROM alerts_outbox WHERE state IN ('pending', 'waiting', 'sending')`),
     streamsOnline: streams?.online ?? 0,

@@ -456,7 +456,8 @@ export async function streams(db: Reader, p: QueryParams): Promise<QueryResults[
  * tables are; they are exact as of the last commit.
  */
 export async function status(db: Reader): Promise<QueryResults['status']> {
-  const rows = await db.all<{ name: string; n: number }>('SELECT name, n FROM table_counts ORDER BY name');
+  // A table's count may be kept in several rows (PostgreSQL's shards, schema-postgres.ts): summed.
+  const rows = await db.all<{ name: string; n: number }>('SELECT name, sum(n) AS n FROM table_counts GROUP BY name ORDER BY name');
   const counts = Object.fromEntries(rows.map((r) => [r.name, r.n]));
   const version = await db.get<{ user_version: number }>(sqlOf(db).schemaVersion);
   return { schemaVersion: version?.user_version ?? 0, counts };

@@ -33,22 +33,27 @@ const ROLLUPS: ReadonlyArray<[table: string, bucketMs: number]> = [
   ['sensor_hour', 3_600_000],
 ];
 
+/**
+ * Row counts (SQLite's migration 12) in shards: each server process adds to its own row of a
+ * table's count (pg_backend_pid() % COUNT_SHARDS), so two runtimes inserting into one table do
+ * not wait for each other's commit on one hot row (measured: one shared row made two writers
+ * slower than one). Readers sum a table's shards (queries.ts `status`, ops-figures.ts).
+ */
+const COUNT_SHARDS = 64;
+const countChange = (sign: '+' | '-', rows: string) => `
+DECLARE k BIGINT;
+BEGIN
+  SELECT count(*) INTO k FROM ${rows};
+  IF k > 0 THEN
+    INSERT INTO table_counts (name, shard, n) VALUES (TG_TABLE_NAME, pg_backend_pid() % ${COUNT_SHARDS}, ${sign}k)
+      ON CONFLICT (name, shard) DO UPDATE SET n = table_counts.n + excluded.n;
+  END IF;
+  RETURN NULL;
+END`;
 const counts = `
-CREATE TABLE table_counts (name TEXT PRIMARY KEY, n BIGINT NOT NULL);
-CREATE FUNCTION picam_count_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE k BIGINT;
-BEGIN
-  SELECT count(*) INTO k FROM added;
-  IF k > 0 THEN UPDATE table_counts SET n = n + k WHERE name = TG_TABLE_NAME; END IF;
-  RETURN NULL;
-END $$;
-CREATE FUNCTION picam_count_delete() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE k BIGINT;
-BEGIN
-  SELECT count(*) INTO k FROM removed;
-  IF k > 0 THEN UPDATE table_counts SET n = n - k WHERE name = TG_TABLE_NAME; END IF;
-  RETURN NULL;
-END $$;
+CREATE TABLE table_counts (name TEXT NOT NULL, shard INTEGER NOT NULL DEFAULT 0, n BIGINT NOT NULL, PRIMARY KEY (name, shard));
+CREATE FUNCTION picam_count_insert() RETURNS trigger LANGUAGE plpgsql AS $$${countChange('+', 'added')} $$;
+CREATE FUNCTION picam_count_delete() RETURNS trigger LANGUAGE plpgsql AS $$${countChange('-', 'removed')} $$;
 ${COUNTED.map(
   (t) => `INSERT INTO table_counts (name, n) VALUES ('${t}', 0);
 CREATE TRIGGER ${t}_count_insert AFTER INSERT ON ${t} REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION picam_count_insert();

@@ -59,7 +59,7 @@ const WRITES: Array<[string, SqlValue[]]> = [
 ];
 
 const READS = [
-  'SELECT name, n FROM table_counts ORDER BY name',
+  'SELECT name, sum(n) AS n FROM table_counts GROUP BY name ORDER BY name',
   'SELECT file_type, files, bytes FROM file_upload_totals ORDER BY file_type',
   'SELECT event_id, thumbnail_path, recording_path, upload_status, sort_ts FROM activity_events ORDER BY event_id',
   'SELECT * FROM sensor_minute ORDER BY device_id, bucket_ms',
@@ -134,7 +134,12 @@ describe('the PostgreSQL schema', { skip: skipWithoutPostgres }, () => {
                 [table],
               )
             ).map((r) => r.name);
-      for (const { name } of liteTables) assert.deepEqual(await shape(pg, name), await shape(lite, name), `table ${name}`);
+      // PostgreSQL's counts are kept in shards (schema-postgres.ts): its one extra column.
+      const extra: Record<string, string[]> = { table_counts: ['shard'] };
+      for (const { name } of liteTables) {
+        const pgColumns = (await shape(pg, name)).filter((c) => !extra[name]?.includes(c));
+        assert.deepEqual(pgColumns, await shape(lite, name), `table ${name}`);
+      }
       const pgTables = await pg.all<{ n: number }>(
         'SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = current_schema()',
       );
