@@ -133,12 +133,16 @@ export async function startPostgres(): Promise<PostgresServer> {
     stop() {
       stopped ??= (async () => {
         process.removeListener('exit', orphan);
-        if (server.exitCode === null && server.signalCode === null) {
-          const exited = new Promise((resolve) => server.once('exit', resolve));
-          // SIGINT: fast shutdown (clients are disconnected, no checkpoint wait beyond one).
-          server.kill('SIGINT');
-          await exited;
-        }
+        const exited =
+          server.exitCode !== null || server.signalCode !== null ? Promise.resolve() : new Promise((r) => server.once('exit', r));
+        // pg_ctl waits until the server of this data folder is really down (its postmaster.pid
+        // gone), whatever Node saw of the process: a fast shutdown ends the clients' sessions.
+        const ctl = spawnSync(join(PG_BIN!, 'pg_ctl'), ['stop', '-D', data, '-m', 'fast', '-w', '-t', '60'], {
+          ...owner,
+          encoding: 'utf8',
+        });
+        if (ctl.status !== 0 && existsSync(join(data, 'postmaster.pid'))) server.kill('SIGKILL');
+        await exited;
         rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
       })();
       return stopped;
