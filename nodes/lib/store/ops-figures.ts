@@ -21,11 +21,11 @@ export async function storeFigures(db: Reader): Promise<StoreFigures> {
   const streams = await db.get<{ known: number; online: number | null }>(
     `WITH RECURSIVE ${STREAM_PATHS}
      SELECT count(*) AS known,
-            sum((SELECT online FROM stream_health WHERE path = p.path ORDER BY time_ms DESC LIMIT 1) = 1) AS online
+            sum(CASE WHEN (SELECT online FROM stream_health WHERE path = p.path ORDER BY time_ms DESC LIMIT 1) = 1 THEN 1 ELSE 0 END) AS online
        FROM paths p WHERE p.path IS NOT NULL`,
   );
   return {
-    deadLetters: await n(`SELECT n AS n FROM table_counts WHERE name = 'dead_letters'`),
+    deadLetters: await n(`SELECT sum(n) AS n FROM table_counts WHERE name = 'dead_letters'`),
     // alerts_outbox_due (state, next_attempt_ms): three range counts over undelivered rows only.
     alertsPending: await n(`SELECT count(*) AS n FROM alerts_outbox WHERE state IN ('pending', 'waiting', 'sending')`),
     streamsOnline: streams?.online ?? 0,
