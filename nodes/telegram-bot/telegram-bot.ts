@@ -13,6 +13,7 @@ import { SendLimiter, TELEGRAM_LIMITS } from '../lib/alerts/send-limiter';
 import { pageConnection } from '../lib/alerts/page-connection';
 import { ThrottledWarn } from '../lib/status';
 import { CommandPoller, type PollerState } from './poller';
+import { leadershipOf } from '../lib/cluster/leadership';
 
 interface TelegramBotDef extends NodeDef {
   apiRoot: string;
@@ -63,6 +64,8 @@ export default function register(RED: NodeAPI): void {
     const ignored = new ThrottledWarn((t) => node.warn(t), 60_000);
     let poller: CommandPoller | undefined;
     let username: string | undefined;
+    // Telegram answers a second getUpdates client of a token with 409: of several runtimes, the leader polls.
+    const leadership = leadershipOf(RED.settings);
 
     // One client per token, made when first asked for: a token changed on the page makes the next.
     let client: { token: string; api: Api } | undefined;
@@ -113,7 +116,7 @@ export default function register(RED: NodeAPI): void {
     /** Polls with the token in force for the subscribers, unless it already does. */
     const startPolling = (first: CommandSubscriber) => {
       const api = node.api;
-      if (!api || !polling || poller || subscribers.size === 0) return;
+      if (!api || !polling || poller || subscribers.size === 0 || !leadership.isLeader) return;
       poller = new CommandPoller(api, token(), node.id, {
         update: onUpdate,
         state: (state, detail) => {
@@ -157,6 +160,14 @@ export default function register(RED: NodeAPI): void {
       });
     });
 
+    // Leadership moved: the new leader starts polling, the old one stops (its held request is aborted).
+    const stopLeading = leadership.onChange((leader) => {
+      node.log(leader ? 'leader: polling the bot for commands' : 'follower: the leader runtime polls the bot for commands');
+      const first = subscribers.values().next().value;
+      if (leader && first) startPolling(first);
+      else if (!leader) void stopPolling();
+    });
+
     node.unsubscribe = async (subscriber) => {
       subscribers.delete(subscriber.id);
       if (subscribers.size === 0) await stopPolling();
@@ -164,6 +175,7 @@ export default function register(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       stopFollowing();
+      stopLeading();
       subscribers.clear();
       stopPolling().then(done, done);
     });
