@@ -58,7 +58,7 @@ export interface PostgresLeadershipOptions {
   retryMs?: number;
   /** how often the leader checks that its session still answers (default 2 s) */
   checkMs?: number;
-  /** how long a check may take before the leader steps down (default 3 s) */
+  /** how long a check may take before the leader steps down (default 5 s: a busy event loop must not look like a lost session) */
   checkTimeoutMs?: number;
   /** shown in pg_stat_activity */
   applicationName?: string;
@@ -90,7 +90,7 @@ export class PostgresLeadership implements Leadership {
   constructor(private readonly opts: PostgresLeadershipOptions) {
     this.retryMs = opts.retryMs ?? 2000;
     this.checkMs = opts.checkMs ?? 2000;
-    this.checkTimeoutMs = opts.checkTimeoutMs ?? 3000;
+    this.checkTimeoutMs = opts.checkTimeoutMs ?? 5000;
     this.lockKey = opts.lockKey ?? LEADER_LOCK;
     this.loop = this.run();
   }

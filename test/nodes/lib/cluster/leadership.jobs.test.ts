@@ -11,6 +11,9 @@ import serverNode from '../../../../nodes/mediamtx-server/mediamtx-server';
 import botNode from '../../../../nodes/telegram-bot/telegram-bot';
 import alertNode from '../../../../nodes/telegram-alert/telegram-alert';
 import databaseNode from '../../../../nodes/picam-database/picam-database';
+import eventsNode from '../../../../nodes/sqlite-events/sqlite-events';
+import { EventStore } from '../../../../nodes/lib/store/store';
+import { rows, start } from '../../../support/records';
 import { PostgresLeadership } from '../../../../nodes/lib/cluster/leadership';
 import { FakeMediamtx } from '../../../support/fake-mediamtx';
 import { FakeTelegram } from '../../../support/fake-telegram';
@@ -55,9 +58,9 @@ describe('jobs that must run once follow leadership', { skip: skipWithoutPostgre
   /** `other` leads; `ours`, the runtime under test, follows. */
   async function followerRuntime(): Promise<{ url: string; ours: PostgresLeadership; other: PostgresLeadership }> {
     const url = await server.createDatabase();
-    other = new PostgresLeadership({ url, applicationName: 'the other runtime' });
+    other = new PostgresLeadership({ url, applicationName: 'the other runtime', warn: (m) => console.log(`# other: ${m}`) });
     await waitFor('the other runtime to lead', async () => (other!.isLeader ? true : undefined));
-    ours = new PostgresLeadership({ url, applicationName: 'this runtime' });
+    ours = new PostgresLeadership({ url, applicationName: 'this runtime', warn: (m) => console.log(`# ours: ${m}`) });
     await waitFor('this runtime to try', async () => (ours!.sessionPid ? true : undefined));
     helper.settings({ picamLeadership: ours });
     return { url, ours, other };
@@ -105,6 +108,26 @@ describe('jobs that must run once follow leadership', { skip: skipWithoutPostgre
       await helper.unload();
       await fake.close();
     }
+  });
+
+  it('runs retention on the leader only: a follower keeps old rows, the new leader prunes them at once', async () => {
+    const file = join(dir, 'retention.db');
+    const seed = await EventStore.open({ file });
+    await seed.writeAsync(start('evt-old', Date.now() - 400 * 86_400_000));
+    await seed.close();
+    const { url } = await followerRuntime();
+    await helper.load(
+      [databaseNode, eventsNode],
+      [
+        { id: 'db', type: 'picam-database', file, synchronous: 'NORMAL', retainActivityDays: 30 },
+        { id: 'w1', type: 'sqlite-events', database: 'db', wires: [[], []] },
+      ],
+    );
+    const events = async () => (await rows<{ n: number }>(file, 'SELECT count(*) AS n FROM activity_events'))[0]!.n;
+    await sleep(2500);
+    assert.equal(await events(), 1, 'a follower does not prune');
+    await terminate(url, other!.sessionPid);
+    await waitFor('the new leader to prune', async () => ((await events()) === 0 ? true : undefined));
   });
 
   it('polls the Telegram bot for commands on the leader only (one getUpdates client per token)', async () => {
