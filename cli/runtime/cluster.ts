@@ -5,7 +5,8 @@
  * leads alone and its feed is its own, as before: no database work at all.
  */
 import type { DashboardHub, FeedMessage } from '../../nodes/lib/contract/feed';
-import { PostgresLeadership, SINGLE_BOX, type Leadership } from '../../nodes/lib/cluster/leadership';
+import { SINGLE_BOX, type Leadership } from '../../nodes/lib/cluster/leadership';
+import { PostgresLeadership } from '../../nodes/lib/cluster/postgres-leadership';
 import { SharedFeed } from '../../nodes/lib/cluster/shared-feed';
 
 export interface ClusterOptions {

@@ -141,10 +141,13 @@ export default function register(RED: NodeAPI): void {
       startPolling(subscriber);
     };
 
+    // The poller being stopped: a new one starts only after it, so two never poll the token at once.
+    let stopping: Promise<void> = Promise.resolve();
     const stopPolling = async () => {
       const p = poller;
       poller = undefined;
-      await p?.stop();
+      if (p) stopping = p.stop();
+      await stopping;
     };
 
     // A token changed on the page: the poller of the old one stops, one of the new one starts.
@@ -163,9 +166,11 @@ export default function register(RED: NodeAPI): void {
     // Leadership moved: the new leader starts polling, the old one stops (its held request is aborted).
     const stopLeading = leadership.onChange((leader) => {
       node.log(leader ? 'leader: polling the bot for commands' : 'follower: the leader runtime polls the bot for commands');
-      const first = subscribers.values().next().value;
-      if (leader && first) startPolling(first);
-      else if (!leader) void stopPolling();
+      if (!leader) return void stopPolling();
+      void stopping.then(() => {
+        const first = subscribers.values().next().value;
+        if (first) startPolling(first);
+      });
     });
 
     node.unsubscribe = async (subscriber) => {

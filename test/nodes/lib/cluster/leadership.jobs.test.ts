@@ -14,7 +14,7 @@ import databaseNode from '../../../../nodes/picam-database/picam-database';
 import eventsNode from '../../../../nodes/sqlite-events/sqlite-events';
 import { EventStore } from '../../../../nodes/lib/store/store';
 import { rows, start } from '../../../support/records';
-import { PostgresLeadership } from '../../../../nodes/lib/cluster/leadership';
+import { PostgresLeadership } from '../../../../nodes/lib/cluster/postgres-leadership';
 import { FakeMediamtx } from '../../../support/fake-mediamtx';
 import { FakeTelegram } from '../../../support/fake-telegram';
 import { helper, sleep, spy, until, useNodeRed } from '../../../support/node-helper';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { leadershipOf, PostgresLeadership, SINGLE_BOX, whileLeader, type Leadership } from '../../../../nodes/lib/cluster/leadership';
+import { leadershipOf, SINGLE_BOX, whileLeader, type Leadership } from '../../../../nodes/lib/cluster/leadership';
+import { PostgresLeadership } from '../../../../nodes/lib/cluster/postgres-leadership';
 import { skipWithoutPostgres, startPostgres, type PostgresServer } from '../../../support/postgres';
 import { waitFor } from '../../../support/wait';
 
