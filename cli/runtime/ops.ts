@@ -1,10 +1,12 @@
 /**
  * Operations endpoints of a runtime:
  *
- *   GET /healthz   {status, role, uptimeSeconds, flows, database}: 200 when the
+ *   GET /healthz   {status, role, uptimeSeconds, flows, database, leadership}: 200 when the
  *                  flows run and the database answers and can write, 503
  *                  otherwise (`database` says why: "cannot write: disk full…"). No login
  *                  (load balancers, systemd watchdogs) and nothing secret in it.
+ *                  `leadership`: "leader" or "follower" (a follower is healthy: it serves
+ *                  the dashboard and ingests; it only leaves the run-once jobs to the leader).
  *   GET /metrics   Prometheus text: messages processed, dead letters, alerts
  *                  pending, streams online, cameras connected, process memory.
  *                  Behind the API login like the rest of the API.
@@ -18,6 +20,7 @@ import { healthProblems } from '../../nodes/lib/health';
 import { seriesOf, sumCounters } from '../../nodes/lib/metrics';
 import { storeFigures, type StoreFigures } from '../../nodes/lib/store/ops-figures';
 import { Connection } from '../../nodes/lib/store/sqlite';
+import type { LeadershipStatus } from '../../nodes/lib/cluster/leadership';
 
 export interface OpsOptions {
   role: string;
@@ -25,6 +28,8 @@ export interface OpsOptions {
   dbFile?: string;
   /** whether Node-RED has started its flows */
   flowsStarted: () => boolean;
+  /** whether this runtime leads the run-once jobs (cli/runtime/cluster.ts); always on one box */
+  leadership?: () => LeadershipStatus;
 }
 
 const PROCESSOR_COUNTERS: Array<[key: string, name: string, help: string]> = [
@@ -127,6 +132,7 @@ export class Ops {
       uptimeSeconds: Math.round((Date.now() - this.startedMs) / 1000),
       flows,
       database: 'none',
+      ...this.leadership(),
     };
     const answer = (readable: string) => {
       // The store node knows when writes fail (a full disk still reads fine): that wins.
@@ -141,6 +147,12 @@ export class Ops {
       .then(answer, () => answer('unavailable'));
   };
 
+  /** `leadership` and, while the lock cannot be tried for, why (never a secret: the URL's password is scrubbed). */
+  private leadership(): { leadership: LeadershipStatus['role']; leadershipProblem?: string } {
+    const l: Partial<LeadershipStatus> = this.opts.leadership?.() ?? {};
+    return { leadership: l.role ?? 'leader', ...(l.problem && { leadershipProblem: l.problem }) };
+  }
+
   readonly metrics = (_req: Request, res: Response): void => {
     this.render().then(
       (text) => res.type('text/plain; version=0.0.4').send(text),
@@ -152,6 +164,12 @@ export class Ops {
     const lines: string[] = [];
     const metric = (name: string, type: 'counter' | 'gauge', help: string, value: number) =>
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`);
+    metric(
+      'picam_leader',
+      'gauge',
+      'Whether this runtime runs the jobs that must run once (1: the leader; always 1 on one box).',
+      this.leadership().leadership === 'leader' ? 1 : 0,
+    );
     const counters = sumCounters('mqtt-processor');
     for (const [key, name, help] of PROCESSOR_COUNTERS) metric(name, 'counter', help, counters[key] ?? 0);
     const ipcam = sumCounters('ipcam');

@@ -30,6 +30,7 @@ import { limitHeapGrowth } from './heap-growth';
 import { AccessRegistry } from '../../nodes/lib/access/registry';
 import { packageRoot } from '../flows/package-root';
 import { applyFlowEnv, type RoleSettings } from './roles';
+import { startCluster } from './cluster';
 
 export interface RunningRuntime {
   url: string;
@@ -70,10 +71,19 @@ export async function startRuntime(
   const loginLimiter = new FailureLimiter(LOGIN_LIMITS);
   // Who may log in and what they may do: the access-control node attaches the store's users (picamAccess).
   const access = hub ? accessRegistry(role, loginLimiter, (m) => RED.log.warn(m)) : undefined;
+  // With PostgreSQL (PICAM_DB_URL, the cluster role): one runtime leads the jobs that must run once
+  // (picamLeadership), and the live feed shows what every runtime committed. On one box: this runtime, alone.
+  const cluster = startCluster({
+    url: role.role === 'pi' ? undefined : process.env.PICAM_DB_URL || undefined,
+    hub,
+    log: (m) => RED.log.info(m),
+    warn: (m) => RED.log.warn(m),
+  });
   // picamLiveOpen: the dashboard has no logins (demo), so the VBC01 live view asks for no stream token either.
   const settings = {
     ...role.node,
-    ...(hub && { picamDashboard: hub, picamLiveOpen: role.dashboard.open, picamAccess: access }),
+    picamLeadership: cluster.leadership,
+    ...(hub && { picamDashboard: cluster.hub, picamLiveOpen: role.dashboard.open, picamAccess: access }),
   } as Record<string, unknown>;
   const userDir = settings.userDir as string;
   // Read before anything starts, so a missing or broken flow file stops us at once.
@@ -109,6 +119,7 @@ export async function startRuntime(
     // PostgreSQL (PICAM_DB_URL): the database node reports its health; these figures are SQLite's file only for now.
     dbFile: role.role === 'pi' || role.flowEnv.PICAM_DB_URL ? undefined : role.flowEnv.PICAM_DB_FILE,
     flowsStarted: () => flows.started,
+    leadership: () => cluster.leadership.status(),
   });
   app.get('/healthz', ops.health);
   // Nothing else until Node-RED has started: a login to the editor while its storage is still
@@ -151,6 +162,9 @@ export async function startRuntime(
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(settings.uiPort as number, settings.uiHost as string, () => ok());
+  }).catch(async (err: Error) => {
+    await cluster.close();
+    throw err;
   });
   // MediaMTX asks here who may publish and watch (authMethod: http): on 127.0.0.1 only, never on the public port.
   let internal: InternalServer | undefined;
@@ -167,6 +181,7 @@ export async function startRuntime(
       { warn },
     ).catch(async (err: Error) => {
       server.close();
+      await cluster.close();
       throw err;
     });
   }
@@ -200,6 +215,7 @@ export async function startRuntime(
     stop: () =>
       (stopping ??= (async () => {
         await RED.stop();
+        await cluster.close();
         await internal?.close();
         await ops.close();
         const closed = new Promise<void>((ok) => server.close(() => ok()));

@@ -16,6 +16,7 @@ import { followRetention } from '../lib/admin-settings';
 import type { PicamDatabaseNode } from '../lib/store/database-node';
 import { EventStore, type RetentionDays } from '../lib/store/store';
 import { numberSetting, type NodeConstructor } from '../lib/node-config';
+import { leadershipOf, whileLeader } from '../lib/cluster/leadership';
 
 export interface PicamDatabaseDef extends NodeDef {
   file: string;
@@ -79,7 +80,7 @@ export default function register(RED: NodeAPI): void {
     }
     const users = new Set<string>();
     let opening: Promise<EventStore> | undefined;
-    let pruneTimer: NodeJS.Timeout | undefined;
+    let stopPruning: (() => void) | undefined;
     let current: EventStore | undefined;
     let stopFollowing: (() => void) | undefined;
     // /healthz answers 503 while the store cannot write (a full disk): the runtime is not fine then.
@@ -121,8 +122,12 @@ export default function register(RED: NodeAPI): void {
             );
             // The admin page's retention days (issue 23), over these settings, from the next run on.
             stopFollowing = followRetention(store.retention, (m) => node.warn(m));
-            void prune(store);
-            pruneTimer = setInterval(() => void prune(store), PRUNE_EVERY_MS);
+            // Retention runs once per database: on the leader runtime (always this one on one box).
+            stopPruning = whileLeader(leadershipOf(RED.settings), () => {
+              void prune(store);
+              const pruneTimer = setInterval(() => void prune(store), PRUNE_EVERY_MS);
+              return () => clearInterval(pruneTimer);
+            });
           },
           (err: Error) => {
             node.error(`cannot open ${path}: ${err.message}`);
@@ -134,7 +139,8 @@ export default function register(RED: NodeAPI): void {
     };
 
     const closeStore = async () => {
-      clearInterval(pruneTimer);
+      stopPruning?.();
+      stopPruning = undefined;
       stopFollowing?.();
       stopFollowing = undefined;
       current = undefined;

@@ -14,6 +14,7 @@ import { pageConnection } from '../lib/alerts/page-connection';
 import { ThrottledWarn } from '../lib/status';
 import { CommandPoller } from './poller';
 import type { CommandSubscriber, TelegramBotNode } from '../lib/alerts/telegram-bot-node';
+import { leadershipOf } from '../lib/cluster/leadership';
 
 interface TelegramBotDef extends NodeDef {
   apiRoot: string;
@@ -41,6 +42,8 @@ export default function register(RED: NodeAPI): void {
     const ignored = new ThrottledWarn((t) => node.warn(t), 60_000);
     let poller: CommandPoller | undefined;
     let username: string | undefined;
+    // Telegram answers a second getUpdates client of a token with 409: of several runtimes, the leader polls.
+    const leadership = leadershipOf(RED.settings);
 
     // One client per token, made when first asked for: a token changed on the page makes the next.
     let client: { token: string; api: Api } | undefined;
@@ -91,7 +94,7 @@ export default function register(RED: NodeAPI): void {
     /** Polls with the token in force for the subscribers, unless it already does. */
     const startPolling = (first: CommandSubscriber) => {
       const api = node.api;
-      if (!api || !polling || poller || subscribers.size === 0) return;
+      if (!api || !polling || poller || subscribers.size === 0 || !leadership.isLeader) return;
       poller = new CommandPoller(api, token(), node.id, {
         update: onUpdate,
         state: (state, detail) => {
@@ -116,10 +119,13 @@ export default function register(RED: NodeAPI): void {
       startPolling(subscriber);
     };
 
+    // The poller being stopped: a new one starts only after it, so two never poll the token at once.
+    let stopping: Promise<void> = Promise.resolve();
     const stopPolling = async () => {
       const p = poller;
       poller = undefined;
-      await p?.stop();
+      if (p) stopping = p.stop();
+      await stopping;
     };
 
     // A token changed on the page: the poller of the old one stops, one of the new one starts.
@@ -135,6 +141,16 @@ export default function register(RED: NodeAPI): void {
       });
     });
 
+    // Leadership moved: the new leader starts polling, the old one stops (its held request is aborted).
+    const stopLeading = leadership.onChange((leader) => {
+      node.log(leader ? 'leader: polling the bot for commands' : 'follower: the leader runtime polls the bot for commands');
+      if (!leader) return void stopPolling();
+      void stopping.then(() => {
+        const first = subscribers.values().next().value;
+        if (first) startPolling(first);
+      });
+    });
+
     node.unsubscribe = async (subscriber) => {
       subscribers.delete(subscriber.id);
       if (subscribers.size === 0) await stopPolling();
@@ -142,6 +158,7 @@ export default function register(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       stopFollowing();
+      stopLeading();
       subscribers.clear();
       stopPolling().then(done, done);
     });

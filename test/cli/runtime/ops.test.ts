@@ -20,3 +20,35 @@ it('renders the process figures, and no store figures, while the store has no ta
   assert.match(text, /^picam_messages_received_total \d+$/m);
   assert.doesNotMatch(text, /picam_dead_letters/);
 });
+
+/** What /healthz answers, through the handler itself. */
+function healthOf(ops: Ops): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve) => {
+    const res = {
+      code: 0,
+      status(c: number) {
+        this.code = c;
+        return this;
+      },
+      json(body: Record<string, unknown>) {
+        resolve({ status: this.code, body });
+      },
+    };
+    ops.health({} as never, res as never);
+  });
+}
+
+it('says on /healthz and /metrics whether this runtime leads the run-once jobs; a follower is healthy', async () => {
+  const alone = await healthOf(new Ops({ role: 'cloud', flowsStarted: () => true }));
+  assert.equal(alone.body.leadership, 'leader', 'one box: always the leader');
+  const follower = new Ops({
+    role: 'cloud',
+    flowsStarted: () => true,
+    leadership: () => ({ role: 'follower', mode: 'postgres', sinceMs: 0 }),
+  });
+  const h = await healthOf(follower);
+  assert.equal(h.status, 200);
+  assert.equal(h.body.leadership, 'follower');
+  assert.match(await follower.render(), /^picam_leader 0$/m);
+  assert.match(await new Ops({ role: 'cloud', flowsStarted: () => true }).render(), /^picam_leader 1$/m);
+});
