@@ -53,6 +53,12 @@ export interface Substores {
 const dir = tempDir('substores-');
 let files = 0;
 
+/** SQLite's: EventStore itself (`eventStore`, for what a test needs beyond the sub-stores), on a new temp file or `file`. */
+export async function openSqliteSubstores(file = join(dir, `s${files++}.db`)): Promise<Substores & { eventStore: EventStore }> {
+  const store = await EventStore.open({ file });
+  return { ...fromEventStore(store), eventStore: store };
+}
+
 function fromEventStore(store: EventStore): Substores {
   return {
     dialect: 'sqlite',
@@ -107,6 +113,9 @@ export async function openPostgresSubstores(url: string): Promise<Substores> {
   };
 }
 
+/** A fresh, empty store; with `location` (a store's), that store again (a restart, or a second runtime on PostgreSQL). */
+export type OpenSubstores = (location?: string) => Promise<Substores>;
+
 let server: Promise<PostgresServer> | undefined;
 let stopRegistered = false;
 
@@ -118,10 +127,11 @@ export function postgresServer(): Promise<PostgresServer> {
 
 /**
  * Declares `body` once per dialect, as `describe(`${title} (sqlite)`)` and `(postgres)`; the
- * PostgreSQL suite is skipped where PostgreSQL is not installed (never in CI). `open` gives a
- * fresh, empty store each call. Call at the top level of a test file.
+ * PostgreSQL suite is skipped where PostgreSQL is not installed (never in CI). `open()` gives a
+ * fresh, empty store each call, `open(location)` the same store again. Call at the top level of
+ * a test file.
  */
-export function eachDialect(title: string, body: (open: () => Promise<Substores>, dialect: Dialect) => void): void {
+export function eachDialect(title: string, body: (open: OpenSubstores, dialect: Dialect) => void): void {
   if (!stopRegistered) {
     stopRegistered = true;
     after(async () => {
@@ -129,9 +139,9 @@ export function eachDialect(title: string, body: (open: () => Promise<Substores>
     });
   }
   describe(`${title} (sqlite)`, () => {
-    body(async () => fromEventStore(await EventStore.open({ file: join(dir, `s${files++}.db`) })), 'sqlite');
+    body((location) => openSqliteSubstores(location), 'sqlite');
   });
   describe(`${title} (postgres)`, { skip: skipWithoutPostgres }, () => {
-    body(async () => openPostgresSubstores(await (await postgresServer()).createDatabase()), 'postgres');
+    body(async (location) => openPostgresSubstores(location ?? (await (await postgresServer()).createDatabase())), 'postgres');
   });
 }
