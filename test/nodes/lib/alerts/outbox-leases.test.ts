@@ -106,8 +106,8 @@ const delivery = (i: number, target: string): NewDelivery => ({
 });
 
 /** The outbox of OWNER in `store`, on a clock the test moves. */
-const outboxOf = (store: Substores, clock: () => number) =>
-  new AlertOutbox(store.exclusive, 'telegram', OWNER, undefined, clock, undefined, LEASE_MS);
+const outboxOf = (store: Substores, clock: () => number, leaseMs = LEASE_MS) =>
+  new AlertOutbox(store.exclusive, 'telegram', OWNER, undefined, clock, undefined, leaseMs);
 
 const dispatchers: Dispatcher[] = [];
 const cleanups: Array<() => Promise<void>> = [];
@@ -254,6 +254,38 @@ eachDialect('outbox shared by two runtimes', (open, dialect) => {
     await waitFor('every alert sent', async () => ((await states(a)).sent === 6 ? true : undefined), 60_000);
     assert.deepEqual(receiver.doubles(), []);
     assert.equal(receiver.maxInFlightPerTarget, 1);
+  });
+
+  it('a slow send keeps its rows: its runtime renews the lease while the send runs', async () => {
+    const a = await open();
+    const b = await open(a.location);
+    cleanups.push(
+      () => a.close(),
+      () => b.close(),
+    );
+    let now = T0;
+    const clock = () => now;
+    // A short lease, so that the renewals (every third of it, in real time) come while the test waits.
+    const lease = 300;
+    const receiver = new Receiver();
+    const outA = outboxOf(a, clock, lease);
+    await outA.add([delivery(1, 'chat-1')]);
+    const slow = new RuntimeChannel('A', receiver);
+    slow.hold = true;
+    dispatcher(outA, slow, clock).wake();
+    await waitFor('A sending', async () => (slow.held.length === 1 ? true : undefined));
+    const leaseOf = () => a.exclusive(async (db) => (await db.get<{ ms: number }>('SELECT next_attempt_ms AS ms FROM alerts_outbox'))?.ms);
+    assert.equal(await leaseOf(), T0 + lease);
+    now = T0 + 200;
+    await waitFor('the lease renewed', async () => ((await leaseOf()) === T0 + 200 + lease ? true : undefined));
+    now = T0 + lease + 100; // past the first lease, within the renewed one
+    const outB = outboxOf(b, clock, lease);
+    assert.equal(await outB.recover(), 0);
+    assert.deepEqual(await outB.due(now), []);
+    slow.hold = false;
+    slow.held.shift()!.answer();
+    await waitFor('sent', async () => ((await states(a)).sent === 1 ? true : undefined));
+    assert.deepEqual(receiver.doubles(), []);
   });
 
   it('a runtime that dies mid-send: its rows wait for the lease, then the other sends them (the documented doubles)', async () => {
