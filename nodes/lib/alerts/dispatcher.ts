@@ -7,6 +7,10 @@
  * A backlog for one destination goes out as a digest when the channel can do
  * that: 100 cameras triggering together become a few messages in seconds, not
  * 100 messages over 100 seconds of Telegram's one-message-a-second limit.
+ *
+ * Several runtimes may run the same alert node over one shared outbox (PostgreSQL, the cluster
+ * role): a send starts only with rows the outbox let this runtime claim, so each row and each
+ * destination has one sender at a time; the claim is renewed while the send runs.
  */
 import type { AlertOutbox, OutboxRow } from '../store/outbox';
 import { backoffMs, type BackoffOptions } from '../backoff';
@@ -61,6 +65,8 @@ export interface DispatcherOptions {
 
 export interface DispatcherStats {
   sent: number;
+  /** rows taken back from a sender that died mid-send (at the start, or a lease that ran out) */
+  recovered: number;
   failed: number;
   retries: number;
   inFlight: number;
@@ -71,6 +77,9 @@ export interface DispatcherStats {
 /** A database error: wait this long before looking at the outbox again. */
 const OUTBOX_ERROR_PAUSE_MS = 5000;
 
+/** Rows another runtime claimed at the same moment: look at the destination again this much later. */
+const CLAIM_LOST_PAUSE_MS = 250;
+
 /**
  * A clip whose alert is still to be sent looks again this long after the alert's next attempt;
  * the alert's delivery brings it forward at once (AlertOutbox.markSent), so this only bounds
@@ -79,7 +88,7 @@ const OUTBOX_ERROR_PAUSE_MS = 5000;
 const CLIP_DEFER_MS = 30_000;
 
 export class Dispatcher {
-  readonly stats: DispatcherStats = { sent: 0, failed: 0, retries: 0, inFlight: 0 };
+  readonly stats: DispatcherStats = { sent: 0, recovered: 0, failed: 0, retries: 0, inFlight: 0 };
   private readonly limiter: SendLimiter;
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly now: () => number;
@@ -135,6 +144,7 @@ export class Dispatcher {
     }
     const nowMs = this.now();
     const due = await this.opts.outbox.due(nowMs, Math.max(1, this.opts.channel.maxDigest));
+    this.stats.recovered = this.opts.outbox.recovered;
     let nextWake = Infinity;
     const byTarget = new Map<string, OutboxRow[]>();
     for (const row of due) {
@@ -148,8 +158,8 @@ export class Dispatcher {
       const first = rows[0]!;
       if (first.state === 'waiting') {
         // Only a waiting snapshot whose wait ran out is due: its alert never came.
-        await this.opts.outbox.close(first, 'suppressed', `no alert was sent for event ${first.eventId}`, false);
-        this.report(first, 'suppressed', { reason: `no alert was sent for event ${first.eventId}` });
+        if (await this.opts.outbox.close(first, 'suppressed', `no alert was sent for event ${first.eventId}`, false))
+          this.report(first, 'suppressed', { reason: `no alert was sent for event ${first.eventId}` });
         this.again = true;
         continue;
       }
@@ -190,11 +200,22 @@ export class Dispatcher {
     return batch;
   }
 
-  private async send(target: string, rows: OutboxRow[]): Promise<void> {
+  private async send(target: string, offered: OutboxRow[]): Promise<void> {
     const { channel, outbox } = this.opts;
-    const first = rows[0]!;
     let attempted = false;
     try {
+      // Claimed first: what is decided below about a snapshot or clip holds only while its destination is ours.
+      const rows = await outbox.claim(offered);
+      const first = rows[0];
+      if (rows.length > 1 && !rows.every((r) => channel.canDigest(r))) {
+        // A snapshot was merged into one of them since they were offered: it goes alone, later.
+        await outbox.release(rows.splice(1));
+      }
+      if (!first) {
+        // Another runtime sends to this destination, or took these rows a moment ago.
+        this.limiter.pause(target, this.now() + CLAIM_LOST_PAUSE_MS);
+        return;
+      }
       let alert: OutboxRow | undefined;
       if (first.item === 'clip' && first.eventId) {
         alert = await outbox.alertFor(target, first.deviceId, first.eventId);
@@ -209,24 +230,25 @@ export class Dispatcher {
         alert = await outbox.alertFor(target, first.deviceId, first.eventId);
         if (alert?.state === 'pending') {
           // Its alert failed and waits for a retry: they go together as one photo.
-          await outbox.merge(first, alert);
-          this.report(first, 'updated', { reason: 'added to its alert, which is waiting for a retry' });
+          if (await outbox.merge(first, alert))
+            this.report(first, 'updated', { reason: 'added to its alert, which is waiting for a retry' });
+          else await outbox.release(rows);
           return;
         }
         if (await this.withoutItsAlert(first, alert)) return;
       }
-      await outbox.claim(rows);
       let result: DeliveryResult;
       attempted = true;
+      const lease = this.keepClaimed(rows);
       try {
         result = await channel.deliver(rows, alert);
       } catch (err) {
         this.limiter.answered(target, this.now());
-        await this.failed(target, rows, channel.classify(err));
+        await this.failed(target, await lease.stop(), channel.classify(err));
         return;
       }
       this.limiter.answered(target, this.now());
-      const sent = rows.slice(0, Math.max(1, result.delivered));
+      const sent = (await lease.stop()).slice(0, Math.max(1, result.delivered));
       await outbox.markSent(sent, result, channel.recordsEvents);
       this.stats.sent += sent.length;
       this.stats.lastFailure = undefined;
@@ -246,12 +268,45 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Renews the claim on `rows` every third of its lease while their send runs (a shared outbox;
+   * elsewhere nothing to do). `stop` answers the rows as last renewed, for recording the outcome.
+   */
+  private keepClaimed(rows: OutboxRow[]): { stop(): Promise<OutboxRow[]> } {
+    const { outbox } = this.opts;
+    if (rows.every((r) => r.leaseUntilMs === undefined)) return { stop: async () => rows };
+    let held = rows;
+    let renewing: Promise<void> = Promise.resolve();
+    const timer = setInterval(
+      () => {
+        renewing = renewing.then(async () => {
+          const renewed = await outbox.renew(held).catch((err: unknown) => {
+            this.opts.onError(err as Error);
+            return held; // a database error: the next renewal tries again
+          });
+          if (renewed) held = renewed;
+          else {
+            clearInterval(timer);
+            this.opts.onError(new Error(`the claim on outbox row ${rows[0]!.id} ran out: another runtime may send it too`));
+          }
+        });
+      },
+      Math.max(1, Math.floor(outbox.leaseMs / 3)),
+    );
+    return {
+      stop: async () => {
+        clearInterval(timer);
+        await renewing;
+        return held;
+      },
+    };
+  }
+
   /** A picture or clip whose alert was never sent (held back, failed, gone) is not sent either. */
   private async withoutItsAlert(row: OutboxRow, alert: OutboxRow | undefined): Promise<boolean> {
     if (alert?.state === 'sent') return false;
     const reason = `its alert was ${alert?.state ?? 'never sent'}`;
-    await this.opts.outbox.close(row, 'suppressed', reason, false);
-    this.report(row, 'suppressed', { reason });
+    if (await this.opts.outbox.close(row, 'suppressed', reason, false)) this.report(row, 'suppressed', { reason });
     return true;
   }
 
@@ -264,7 +319,8 @@ export class Dispatcher {
       const tooOld = giveUpAfterMs > 0 && nowMs - row.createdMs >= giveUpAfterMs;
       if (!failure.retry || tooOld) {
         const reason = failure.retry ? `gave up after ${attempts} attempts: ${failure.reason}` : failure.reason;
-        await outbox.close(row, 'failed', reason);
+        // False: another runtime took the row over (this claim ran out); its outcome is the one that counts.
+        if (!(await outbox.close(row, 'failed', reason))) continue;
         this.stats.failed++;
         this.report(row, 'failed', { reason, attempts });
         continue;
@@ -272,7 +328,7 @@ export class Dispatcher {
       const next = nowMs + (failure.retryAfterMs ?? backoffMs(attempts, this.opts.backoff));
       // Later rows for this destination wait too: they would only fail the same way, and order matters.
       this.limiter.pause(target, next);
-      await outbox.retry(row, failure.reason, next);
+      if (!(await outbox.retry(row, failure.reason, next))) continue;
       this.stats.retries++;
       this.report(row, 'retrying', { reason: `${failure.reason}; retry in ${Math.ceil((next - nowMs) / 1000)} s`, attempts });
     }

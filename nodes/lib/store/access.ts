@@ -57,7 +57,7 @@ export class AccessStore {
     return this.exclusive(async (db) =>
       (
         await db.all<Row<StoredUser>>(
-          'SELECT name, password_hash AS passwordHash, role, cameras, created_ms AS createdMs FROM dashboard_users ORDER BY name',
+          'SELECT name, password_hash AS "passwordHash", role, cameras, created_ms AS "createdMs" FROM dashboard_users ORDER BY name',
         )
       ).map((r) => fromRow<StoredUser>(r)),
     );
@@ -101,7 +101,7 @@ export class AccessStore {
     return this.exclusive(async (db) =>
       (
         await db.all<Row<StoredToken>>(
-          `SELECT id, name, sha256, role, cameras, created_by AS createdBy, created_ms AS createdMs
+          `SELECT id, name, sha256, role, cameras, created_by AS "createdBy", created_ms AS "createdMs"
              FROM api_tokens WHERE revoked_ms IS NULL ORDER BY id`,
         )
       ).map((r) => fromRow<StoredToken>(r)),
@@ -110,15 +110,12 @@ export class AccessStore {
 
   addToken(t: Omit<StoredToken, 'id'>): Promise<StoredToken> {
     return this.exclusive(async (db) => {
-      const r = await db.run('INSERT INTO api_tokens (name, sha256, role, cameras, created_by, created_ms) VALUES (?, ?, ?, ?, ?, ?)', [
-        t.name,
-        t.sha256,
-        t.role,
-        camerasTo(t.cameras),
-        t.createdBy,
-        t.createdMs,
-      ]);
-      return { ...t, id: r.lastID };
+      // RETURNING through get: PostgreSQL has no last rowid, and SQLite's run miscounts a RETURNING statement.
+      const r = await db.get<{ id: number }>(
+        'INSERT INTO api_tokens (name, sha256, role, cameras, created_by, created_ms) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
+        [t.name, t.sha256, t.role, camerasTo(t.cameras), t.createdBy, t.createdMs],
+      );
+      return { ...t, id: r!.id };
     });
   }
 
@@ -148,7 +145,7 @@ export class AccessStore {
   sessions(username: string): Promise<SessionRow[]> {
     return this.exclusive((db) =>
       db.all<SessionRow>(
-        `SELECT id, client, issued_ms AS issuedMs, expires_ms AS expiresMs FROM user_sessions
+        `SELECT id, client, issued_ms AS "issuedMs", expires_ms AS "expiresMs" FROM user_sessions
           WHERE username = ? AND revoked_ms IS NULL AND expires_ms > ? ORDER BY issued_ms DESC`,
         [username, Date.now()],
       ),
@@ -159,7 +156,7 @@ export class AccessStore {
   endSession(username: string, id: string): Promise<SessionRow | undefined> {
     return this.exclusive(async (db) => {
       const row = await db.get<SessionRow>(
-        `SELECT id, client, issued_ms AS issuedMs, expires_ms AS expiresMs FROM user_sessions
+        `SELECT id, client, issued_ms AS "issuedMs", expires_ms AS "expiresMs" FROM user_sessions
           WHERE id = ? AND username = ? AND revoked_ms IS NULL`,
         [id, username],
       );

@@ -39,7 +39,7 @@ export async function listAudit(exclusive: Exclusive, q: AuditQuery = {}): Promi
   const before = q.before ?? Number.MAX_SAFE_INTEGER;
   const rows = await exclusive((db) =>
     db.all<AuditEntry & { role: string }>(
-      `SELECT id, at_ms AS atMs, actor, role, action, target, detail FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?`,
+      `SELECT id, at_ms AS "atMs", actor, role, action, target, detail FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?`,
       [before, limit],
     ),
   );

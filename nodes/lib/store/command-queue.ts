@@ -6,6 +6,7 @@
  * had queued.
  */
 import type { StoreConnection } from './connection';
+import { sqlOf } from './dialect';
 
 export type CommandState = 'queued' | 'sent' | 'expired' | 'failed';
 export const COMMAND_STATES: readonly CommandState[] = ['queued', 'sent', 'expired', 'failed'];
@@ -36,8 +37,8 @@ export type CommandCounts = Record<CommandState, number>;
 /** Runs a task on the store's writer connection, between ingest batches. */
 export type Exclusive = <T>(task: (db: StoreConnection) => Promise<T>) => Promise<T>;
 
-const COLUMNS = `seq, command_id AS commandId, device_id AS deviceId, action, topic, payload, created_ms AS createdMs,
-  expires_ms AS expiresMs, state, attempts, reason, sent_ms AS sentMs`;
+const COLUMNS = `seq, command_id AS "commandId", device_id AS "deviceId", action, topic, payload, created_ms AS "createdMs",
+  expires_ms AS "expiresMs", state, attempts, reason, sent_ms AS "sentMs"`;
 
 export class CommandQueue {
   constructor(
@@ -53,7 +54,7 @@ export class CommandQueue {
    */
   async enqueue(c: NewCommand): Promise<void> {
     await this.exclusive(async (db) => {
-      await db.exec('BEGIN IMMEDIATE');
+      await db.exec(sqlOf(db).beginWrite);
       try {
         if (c.action === 'setmode') {
           await db.run(

@@ -34,6 +34,24 @@ export interface SqlDialect {
   readonly schemaVersion: string;
   /** A row's physical address, for "delete these rows" by a subquery (SQLite's rowid, PostgreSQL's ctid). */
   readonly rowId: string;
+  /**
+   * Several runtimes may use this database at once (PostgreSQL, the cluster role): a job one
+   * of them takes from a shared table (an outbox row) must be claimed with a lease first.
+   * SQLite's file belongs to one runtime.
+   */
+  readonly shared: boolean;
+  /**
+   * One row `{ got }`: 1 when this transaction took the lock named by `kind` (a small whole
+   * number, a constant of the code) and the text bound as the one `?`; 0 when another
+   * transaction holds it. Held until COMMIT or ROLLBACK. SQLite's write transaction is already
+   * the only one: always 1.
+   */
+  tryTransactionLock(kind: number): string;
+  /**
+   * Appended to a SELECT of rows about to be changed in this transaction: locks them, leaving out
+   * rows another transaction holds instead of waiting for it. SQLite: nothing (one writer).
+   */
+  readonly lockSkipLocked: string;
 }
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -56,6 +74,9 @@ const SQLITE: SqlDialect = {
   indexedBy: (table, alias, index) => `${table} ${alias} INDEXED BY ${index}`,
   schemaVersion: 'PRAGMA user_version',
   rowId: 'rowid',
+  shared: false,
+  tryTransactionLock: () => 'SELECT 1 AS got, ? AS lock_name',
+  lockSkipLocked: '',
 };
 
 const POSTGRES: SqlDialect = {
@@ -70,7 +91,17 @@ const POSTGRES: SqlDialect = {
   indexedBy: (table, alias) => `${table} ${alias}`,
   schemaVersion: 'SELECT COALESCE(max(version), 0) AS user_version FROM schema_migrations',
   rowId: 'ctid',
+  shared: true,
+  // Two int4 keys: `kind` keeps these apart from the single-bigint migration lock (schema.ts).
+  tryTransactionLock: (kind) => `SELECT pg_try_advisory_xact_lock(${checkedInt(kind)}, hashtext(?)) AS got`,
+  lockSkipLocked: 'FOR UPDATE SKIP LOCKED',
 };
+
+function checkedInt(n: number): number {
+  // Lock kinds are constants of the code, never input: this only catches a mistake.
+  if (!Number.isInteger(n) || n < 0 || n > 0x7fffffff) throw new Error(`bad lock kind ${n}`);
+  return n;
+}
 
 /**
  * A Buffer in a JSON row is BYTEA's hex text, which jsonb_populate_recordset reads back as bytes.

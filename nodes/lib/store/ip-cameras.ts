@@ -15,8 +15,8 @@ export interface IpCameraRow extends CameraSpec {
   updatedMs: number;
 }
 
-const COLUMNS = `id, name, main_url AS mainUrl, sub_url AS subUrl, transport, username, password, mode, motion,
-  onvif, motion_source AS motionSource, created_ms AS createdMs, updated_ms AS updatedMs`;
+const COLUMNS = `id, name, main_url AS "mainUrl", sub_url AS "subUrl", transport, username, password, mode, motion,
+  onvif, motion_source AS "motionSource", created_ms AS "createdMs", updated_ms AS "updatedMs"`;
 
 type Raw = Omit<IpCameraRow, 'motion'> & { motion: number };
 const row = (r: Raw): IpCameraRow => ({ ...r, motion: r.motion === 1 });

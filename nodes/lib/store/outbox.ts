@@ -11,15 +11,25 @@
  * Clips (issue 19) follow their alert the same way, but are never merged into it: a clip
  * whose alert is not sent yet waits (is deferred) until it is, so the chat sees the photo
  * first and then the video in its place; a clip whose alert was held back or failed goes nowhere.
+ *
+ * Shared by several runtimes (PostgreSQL, the cluster role, issue 21): every runtime runs the
+ * same alert node (the same owner) over the same rows, so a row goes to the channel only once it
+ * is claimed: `claim` takes the destination (one send in flight per destination across runtimes)
+ * and the rows (`FOR UPDATE SKIP LOCKED`) with a lease, and while a row is `sending` its
+ * next_attempt_ms is that lease: when another runtime may take it back (`recover`, `due`), if its
+ * sender renews it no more (`renew`). A sender killed mid-send therefore has its rows sent again
+ * once the lease ran out: at least once, never lost (docs/alerts.md, "Several runtimes").
+ * SQLite's file has one runtime: no lease, and `recover` at start takes back every `sending` row.
  */
 import type { ClipReadyPayload } from '../contract/recordings';
 import type { Alert, AlertSnapshot } from '../types';
-import type { StoreConnection } from './connection';
+import type { SqlValue, StoreConnection } from './connection';
+import { sqlOf } from './dialect';
 
 /**
  * pending: due at next_attempt_ms. sending: handed to the channel (a crash
- * leaves it here; it is pending again at the next start). waiting: a snapshot
- * waiting for its alert. The rest are final.
+ * leaves it here; it is pending again at the next start, or in a shared store once its
+ * lease, next_attempt_ms, ran out). waiting: a snapshot waiting for its alert. The rest are final.
  */
 export type OutboxState = 'pending' | 'sending' | 'waiting' | 'sent' | 'failed' | 'suppressed' | 'merged';
 export type OutboxItem = 'alert' | 'snapshot' | 'clip';
@@ -44,7 +54,22 @@ export interface OutboxRow {
   messageId?: number;
   hasPhoto: boolean;
   lastError?: string;
+  /**
+   * Claimed in a shared store (several runtimes): the lease, until when the row is this
+   * runtime's to send (equal to nextAttemptMs). The sender renews it while the send runs.
+   */
+  leaseUntilMs?: number;
 }
+
+/**
+ * How long a claim in a shared store holds without renewal: a runtime that died mid-send has its
+ * rows taken over this long after its last renewal. The dispatcher renews every third of it, so a
+ * slow upload (a 50 MB clip) keeps its rows as long as its runtime lives.
+ */
+export const DEFAULT_LEASE_MS = 60_000;
+
+/** Advisory lock kind of an outbox destination (dialect.ts tryTransactionLock): "obx" in ASCII. */
+const DESTINATION_LOCK = 0x6f6278;
 
 export interface NewDelivery {
   target: string;
@@ -116,6 +141,9 @@ export interface LogEntry {
 }
 
 export class AlertOutbox {
+  /** rows taken back from a sender that died mid-send (`recover`, and in a shared store `due`): each is sent again */
+  recovered = 0;
+
   constructor(
     private readonly exclusive: Exclusive,
     readonly channel: string,
@@ -126,6 +154,8 @@ export class AlertOutbox {
     private readonly now: () => number = Date.now,
     /** where adds are committed; without it, in a transaction of their own */
     private readonly joinRecords: JoinRecords = (task) => this.transaction(task),
+    /** a claim's lease in a shared store (DEFAULT_LEASE_MS) */
+    readonly leaseMs = DEFAULT_LEASE_MS,
   ) {}
 
   /**
@@ -144,54 +174,129 @@ export class AlertOutbox {
 
   /**
    * Rows due now, oldest first, at most `perTarget` for each destination, so a
-   * long backlog for one chat cannot hide another chat's alerts.
+   * long backlog for one chat cannot hide another chat's alerts. In a shared store, rows whose
+   * lease ran out are taken back first, and a destination another runtime is sending to now
+   * is left out (its sender goes on with it; nextDueMs says when to look again).
    */
   async due(nowMs: number, perTarget = 50): Promise<OutboxRow[]> {
-    const rows = await this.exclusive((db) =>
-      db.all<RawRow>(
+    const rows = await this.exclusive(async (db) => {
+      const shared = sqlOf(db).shared;
+      if (shared) await this.takeBack(db, nowMs);
+      const busy = shared
+        ? `AND NOT EXISTS (SELECT 1 FROM alerts_outbox s WHERE s.owner = o.owner AND s.target = o.target AND s.state = 'sending'
+             AND s.next_attempt_ms > ?3)`
+        : '';
+      return db.all<RawRow>(
         `SELECT ${COLUMNS} FROM (
-           SELECT *, ROW_NUMBER() OVER (PARTITION BY target ORDER BY id) AS nth FROM alerts_outbox
-            WHERE owner = ? AND state IN ('pending', 'waiting') AND next_attempt_ms <= ?)
-          WHERE nth <= ? ORDER BY id`,
-        [this.owner, nowMs, perTarget],
-      ),
-    );
+           SELECT o.*, ROW_NUMBER() OVER (PARTITION BY o.target ORDER BY o.id) AS nth FROM alerts_outbox o
+            WHERE o.owner = ?1 AND o.state IN ('pending', 'waiting') AND o.next_attempt_ms <= ?3 ${busy}) AS d
+          WHERE nth <= ?2 ORDER BY id`,
+        [this.owner, perTarget, nowMs],
+      );
+    });
     return rows.map(toRow);
   }
 
-  /** Rows handed to the channel when the process died: their fate is unknown, so they go again. */
+  /**
+   * Rows handed to the channel when their sender died: their fate is unknown, so they go again.
+   * SQLite (one runtime): every `sending` row, at start. A shared store: only rows whose lease
+   * ran out (another runtime may be sending the rest right now).
+   */
   async recover(): Promise<number> {
-    const { changes } = await this.exclusive((db) =>
-      db.run(`UPDATE alerts_outbox SET state = 'pending' WHERE owner = ? AND state = 'sending'`, [this.owner]),
-    );
-    return changes;
-  }
-
-  /** The rows go to the channel now: a snapshot arriving meanwhile must not be merged into them. */
-  async claim(rows: readonly OutboxRow[]): Promise<void> {
-    await this.exclusive((db) =>
-      db.run(
-        `UPDATE alerts_outbox SET state = 'sending' WHERE id IN (${rows.map(() => '?').join(', ')})`,
-        rows.map((r) => r.id),
-      ),
-    );
-  }
-
-  /** A snapshot whose alert went back to pending (a failed send): send them as one photo. */
-  merge(snapshot: OutboxRow, alert: OutboxRow): Promise<void> {
-    return this.transaction(async (db) => {
-      await db.run(`UPDATE alerts_outbox SET image = ? WHERE id = ?`, [snapshot.image ?? null, alert.id]);
-      await db.run(`UPDATE alerts_outbox SET state = 'merged', image = NULL, last_error = ? WHERE id = ?`, [MERGED, snapshot.id]);
+    return this.exclusive(async (db) => {
+      if (sqlOf(db).shared) return this.takeBack(db, this.now());
+      const { changes } = await db.run(`UPDATE alerts_outbox SET state = 'pending' WHERE owner = ? AND state = 'sending'`, [this.owner]);
+      this.recovered += changes;
+      return changes;
     });
   }
 
-  /** When the next row falls due; undefined when nothing waits. */
+  /**
+   * The rows go to the channel now: a snapshot arriving meanwhile must not be merged into them.
+   * Answers the rows as claimed (send those, then finish them with markSent, retry, close,
+   * defer, merge or release), or none when they are not this runtime's to send: in a shared
+   * store another runtime is sending to the destination, or took one of the rows first.
+   */
+  async claim(rows: readonly OutboxRow[]): Promise<OutboxRow[]> {
+    if (rows.length === 0) return [];
+    return this.exclusive(async (db) => {
+      if (sqlOf(db).shared) return this.claimShared(db, rows);
+      await db.run(`UPDATE alerts_outbox SET state = 'sending' WHERE id IN (${marks(rows)})`, ids(rows));
+      return rows.map((r) => ({ ...r, state: 'sending' as const }));
+    });
+  }
+
+  /**
+   * Keeps claimed rows while their send runs (a shared store; elsewhere they are kept anyway).
+   * Answers the rows with their new lease, or undefined when the lease was lost (it ran out and
+   * another runtime took them: this send will be a double, docs/alerts.md).
+   */
+  async renew(rows: readonly OutboxRow[]): Promise<OutboxRow[] | undefined> {
+    if (rows.every((r) => r.leaseUntilMs === undefined)) return [...rows];
+    const leaseUntilMs = this.now() + this.leaseMs;
+    return this.transaction(async (db) => {
+      for (const r of rows) {
+        const { changes } = await db.run(
+          `UPDATE alerts_outbox SET next_attempt_ms = ? WHERE id = ? AND state = 'sending' AND next_attempt_ms = ?`,
+          [leaseUntilMs, r.id, r.nextAttemptMs],
+        );
+        if (changes === 0) throw new LeaseLost();
+      }
+      return rows.map((r) => ({ ...r, nextAttemptMs: leaseUntilMs, leaseUntilMs }));
+    }).catch((err: unknown) => {
+      if (err instanceof LeaseLost) return undefined;
+      throw err;
+    });
+  }
+
+  /** Claimed rows not sent after all (their alert changed meanwhile): due again at once. */
+  async release(rows: readonly OutboxRow[]): Promise<void> {
+    const nowMs = this.now();
+    await this.exclusive(async (db) => {
+      for (const r of rows)
+        await db.run(`UPDATE alerts_outbox SET state = 'pending', next_attempt_ms = ? WHERE ${AS_SEEN}`, [nowMs, ...asSeen(r)]);
+    });
+  }
+
+  /**
+   * A snapshot whose alert went back to pending (a failed send): send them as one photo. False
+   * when the alert is not pending any more (the snapshot stays as it was).
+   */
+  merge(snapshot: OutboxRow, alert: OutboxRow): Promise<boolean> {
+    return this.transaction(async (db) => {
+      const moved = await db.run(`UPDATE alerts_outbox SET image = ? WHERE id = ? AND state = 'pending'`, [
+        snapshot.image ?? null,
+        alert.id,
+      ]);
+      if (moved.changes === 0) return false;
+      const { changes } = await db.run(`UPDATE alerts_outbox SET state = 'merged', image = NULL, last_error = ? WHERE ${AS_SEEN}`, [
+        MERGED,
+        ...asSeen(snapshot),
+      ]);
+      if (changes === 0) throw new LeaseLost();
+      return true;
+    }).catch((err: unknown) => {
+      if (err instanceof LeaseLost) return false;
+      throw err;
+    });
+  }
+
+  /**
+   * When the next row falls due; undefined when nothing waits. In a shared store also when a
+   * lease runs out (a destination another runtime sends to, or a runtime that died mid-send).
+   */
   async nextDueMs(): Promise<number | undefined> {
     const row = await this.exclusive((db) =>
-      db.get<{ next: number | null }>(
-        `SELECT MIN(next_attempt_ms) AS next FROM alerts_outbox WHERE owner = ? AND state IN ('pending', 'waiting')`,
-        [this.owner],
-      ),
+      sqlOf(db).shared
+        ? db.get<{ next: number | null }>(
+            `SELECT MIN(next_attempt_ms) AS next FROM alerts_outbox
+              WHERE owner = ? AND (state = 'sending' OR (state IN ('pending', 'waiting') AND next_attempt_ms > ?))`,
+            [this.owner, this.now()],
+          )
+        : db.get<{ next: number | null }>(
+            `SELECT MIN(next_attempt_ms) AS next FROM alerts_outbox WHERE owner = ? AND state IN ('pending', 'waiting')`,
+            [this.owner],
+          ),
     );
     return row?.next ?? undefined;
   }
@@ -206,7 +311,9 @@ export class AlertOutbox {
 
   /** A clip whose alert is not sent yet: looked at again at `atMs` (or sooner, once the alert is sent). No attempt is counted. */
   async defer(row: OutboxRow, atMs: number): Promise<void> {
-    await this.exclusive((db) => db.run(`UPDATE alerts_outbox SET state = 'pending', next_attempt_ms = ? WHERE id = ?`, [atMs, row.id]));
+    await this.exclusive((db) =>
+      db.run(`UPDATE alerts_outbox SET state = 'pending', next_attempt_ms = ? WHERE ${AS_SEEN}`, [atMs, ...asSeen(row)]),
+    );
   }
 
   /** The alert row a snapshot belongs to: the same device's alert for the event (two cameras may share an event id). */
@@ -258,7 +365,7 @@ export class AlertOutbox {
             `INSERT INTO activity_events (event_id, camera_id, telegram_msg_id, telegram_notified, created_at)
                VALUES (?, ?, ?, 1, ?)
              ON CONFLICT (camera_id, event_id) DO UPDATE SET
-               telegram_msg_id = COALESCE(telegram_msg_id, excluded.telegram_msg_id), telegram_notified = 1`,
+               telegram_msg_id = COALESCE(activity_events.telegram_msg_id, excluded.telegram_msg_id), telegram_notified = 1`,
             [r.eventId, r.deviceId, result.messageId, Math.floor(nowMs / 1000)],
           );
         }
@@ -266,27 +373,32 @@ export class AlertOutbox {
     });
   }
 
-  /** A transient failure: try again at `nextAttemptMs`. */
-  async retry(row: OutboxRow, error: string, nextAttemptMs: number): Promise<void> {
-    await this.exclusive((db) =>
-      db.run(`UPDATE alerts_outbox SET state = 'pending', attempts = attempts + 1, last_error = ?, next_attempt_ms = ? WHERE id = ?`, [
+  /**
+   * A transient failure: try again at `nextAttemptMs`. This and `close` change the row only as it
+   * was seen (claimed, or waiting): false when another runtime took it meanwhile (it decides).
+   */
+  async retry(row: OutboxRow, error: string, nextAttemptMs: number): Promise<boolean> {
+    const { changes } = await this.exclusive((db) =>
+      db.run(`UPDATE alerts_outbox SET state = 'pending', attempts = attempts + 1, last_error = ?, next_attempt_ms = ? WHERE ${AS_SEEN}`, [
         error,
         nextAttemptMs,
-        row.id,
+        ...asSeen(row),
       ]),
     );
+    return changes > 0;
   }
 
   /** Given up (`failed`) or no longer wanted (`suppressed`): the row stays for the log, without its image. */
-  async close(row: OutboxRow, state: 'failed' | 'suppressed', reason: string, attempted = true): Promise<void> {
-    await this.exclusive((db) =>
-      db.run(`UPDATE alerts_outbox SET state = ?, attempts = attempts + ?, last_error = ?, image = NULL WHERE id = ?`, [
+  async close(row: OutboxRow, state: 'failed' | 'suppressed', reason: string, attempted = true): Promise<boolean> {
+    const { changes } = await this.exclusive((db) =>
+      db.run(`UPDATE alerts_outbox SET state = ?, attempts = attempts + ?, last_error = ?, image = NULL WHERE ${AS_SEEN}`, [
         state,
         attempted ? 1 : 0,
         reason,
-        row.id,
+        ...asSeen(row),
       ]),
     );
+    return changes > 0;
   }
 
   /** The newest rows of this owner, for a delivery log. */
@@ -331,10 +443,11 @@ export class AlertOutbox {
       }
     }
 
-    const { changes, lastID } = await db.run(
+    // get, not run: SQLite's run reports no change for a statement with RETURNING.
+    const inserted = await db.get<{ id: number }>(
       `INSERT INTO alerts_outbox (dedupe_key, channel, owner, target, item, device_id, event_id, alert, image, silent,
          state, next_attempt_ms, last_error, created_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
       [
         `${this.owner}:${d.dedupeKey}`,
         this.channel,
@@ -352,7 +465,8 @@ export class AlertOutbox {
         nowMs,
       ],
     );
-    if (changes === 0) return { duplicate: true };
+    if (!inserted) return { duplicate: true };
+    const id = inserted.id;
 
     if (state === 'merged' && image) {
       await db.run(
@@ -370,7 +484,7 @@ export class AlertOutbox {
         [this.owner, d.target, d.deviceId, d.eventId],
       );
       if (waiting?.image) {
-        await db.run(`UPDATE alerts_outbox SET image = ? WHERE id = ?`, [waiting.image, lastID]);
+        await db.run(`UPDATE alerts_outbox SET image = ? WHERE id = ?`, [waiting.image, id]);
         await db.run(
           `UPDATE alerts_outbox SET state = 'merged', image = NULL, last_error = ?
              WHERE owner = ? AND target = ? AND device_id = ? AND event_id = ? AND item = 'snapshot' AND state = 'waiting'`,
@@ -378,7 +492,7 @@ export class AlertOutbox {
         );
       }
     }
-    return { id: lastID, duplicate: false, state, reason };
+    return { id, duplicate: false, state, reason };
   }
 
   /** A clip that came before its alert: it goes once the alert is sent, or nowhere if the alert is held back. */
@@ -404,9 +518,60 @@ export class AlertOutbox {
     );
   }
 
+  /** Rows whose lease ran out (a shared store): pending again, due at once. */
+  private async takeBack(db: StoreConnection, nowMs: number): Promise<number> {
+    const { changes } = await db.run(
+      `UPDATE alerts_outbox SET state = 'pending' WHERE owner = ? AND state = 'sending' AND next_attempt_ms <= ?`,
+      [this.owner, nowMs],
+    );
+    this.recovered += changes;
+    return changes;
+  }
+
+  /**
+   * One destination, one send in flight, whichever runtime sends: the destination's lock for
+   * this transaction (a runtime claiming it at the same moment gets none), no live lease on it,
+   * and every row still pending and not locked by another transaction; then the lease.
+   */
+  private async claimShared(db: StoreConnection, rows: readonly OutboxRow[]): Promise<OutboxRow[]> {
+    const sql = sqlOf(db);
+    const target = rows[0]!.target;
+    const nowMs = this.now();
+    const leaseUntilMs = nowMs + this.leaseMs;
+    await db.run(sql.beginWrite);
+    try {
+      const lock = await db.get<{ got: number }>(sql.tryTransactionLock(DESTINATION_LOCK), [`${this.owner}\n${target}`]);
+      const busy =
+        !lock?.got ||
+        (await db.get(
+          `SELECT 1 AS busy FROM alerts_outbox WHERE owner = ? AND target = ? AND state = 'sending' AND next_attempt_ms > ? LIMIT 1`,
+          [this.owner, target, nowMs],
+        ));
+      const free = busy
+        ? []
+        : await db.all<{ id: number }>(
+            `SELECT id FROM alerts_outbox WHERE id IN (${marks(rows)}) AND owner = ? AND target = ? AND state = 'pending' ${sql.lockSkipLocked}`,
+            [...ids(rows), this.owner, target],
+          );
+      if (free.length !== rows.length) {
+        await db.run('ROLLBACK');
+        return [];
+      }
+      const claimed = await db.all<RawRow>(
+        `UPDATE alerts_outbox SET state = 'sending', next_attempt_ms = ? WHERE id IN (${marks(rows)}) RETURNING ${COLUMNS}`,
+        [leaseUntilMs, ...ids(rows)],
+      );
+      await db.run('COMMIT');
+      return claimed.sort((a, b) => a.id - b.id).map((r) => ({ ...toRow(r), leaseUntilMs }));
+    } catch (err) {
+      await db.run('ROLLBACK').catch(() => undefined /* the error above is the one to report */);
+      throw err;
+    }
+  }
+
   private transaction<T>(task: (db: StoreConnection) => Promise<T>): Promise<T> {
     return this.exclusive(async (db) => {
-      await db.run('BEGIN IMMEDIATE');
+      await db.run(sqlOf(db).beginWrite);
       try {
         const result = await task(db);
         await db.run('COMMIT');
@@ -418,6 +583,20 @@ export class AlertOutbox {
     });
   }
 }
+
+/** A claim lost to another runtime, inside a transaction: rolls it back. */
+class LeaseLost extends Error {}
+
+const marks = (rows: readonly unknown[]) => rows.map(() => '?').join(', ');
+const ids = (rows: readonly OutboxRow[]) => rows.map((r) => r.id);
+
+/**
+ * A row changes only as it was last seen: its state and next_attempt_ms (while `sending` in a
+ * shared store, the lease) are as this runtime left them, so a runtime whose lease ran out
+ * cannot undo what the one that took the row over decided.
+ */
+const AS_SEEN = 'id = ? AND state = ? AND next_attempt_ms = ?';
+const asSeen = (r: OutboxRow): SqlValue[] => [r.id, r.state, r.nextAttemptMs];
 
 function toRow(r: RawRow): OutboxRow {
   return {

@@ -6,6 +6,7 @@
 import { generateVapidKeys, type PushSubscription, type VapidKeys } from '../alerts/web-push';
 import type { SecretBox } from '../secret-box';
 import type { Exclusive } from './command-queue';
+import type { StoreConnection } from './connection';
 
 export interface StoredSubscription extends PushSubscription {
   username: string;
@@ -22,20 +23,28 @@ export class PushSubscriptionStore {
     private readonly box?: SecretBox,
   ) {}
 
-  /** The key pair; made and stored the first time (one row: two callers at once get the same). */
+  /**
+   * The key pair; made and stored the first time (one row: two callers at once get the same,
+   * also two runtimes sharing a PostgreSQL store: the second's insert yields to the first's).
+   */
   vapidKeys(): Promise<VapidKeys> {
     return this.exclusive(async (db) => {
-      const row = await db.get<VapidKeys>('SELECT public_key AS publicKey, private_key AS privateKey FROM webpush_keys WHERE id = 1');
-      // An unsealed key (written without a secret) opens as it is; another secret's key throws SecretBoxError.
-      if (row) return { publicKey: row.publicKey, privateKey: this.box ? this.box.open(row.privateKey) : row.privateKey };
+      const stored = await this.storedKeys(db);
+      if (stored) return stored;
       const keys = generateVapidKeys();
-      await db.run('INSERT INTO webpush_keys (id, public_key, private_key, created_ms) VALUES (1, ?, ?, ?)', [
+      await db.run('INSERT INTO webpush_keys (id, public_key, private_key, created_ms) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO NOTHING', [
         keys.publicKey,
         this.box ? this.box.seal(keys.privateKey) : keys.privateKey,
         Date.now(),
       ]);
-      return keys;
+      return (await this.storedKeys(db))!;
     });
+  }
+
+  private async storedKeys(db: StoreConnection): Promise<VapidKeys | undefined> {
+    const row = await db.get<VapidKeys>('SELECT public_key AS "publicKey", private_key AS "privateKey" FROM webpush_keys WHERE id = 1');
+    // An unsealed key (written without a secret) opens as it is; another secret's key throws SecretBoxError.
+    return row && { publicKey: row.publicKey, privateKey: this.box ? this.box.open(row.privateKey) : row.privateKey };
   }
 
   /** Adds a browser of `username` (the same endpoint again: its keys and user are replaced). */
@@ -73,7 +82,7 @@ export class PushSubscriptionStore {
   list(): Promise<StoredSubscription[]> {
     return this.exclusive((db) =>
       db.all<StoredSubscription>(
-        'SELECT endpoint, username, p256dh, auth, created_ms AS createdMs FROM webpush_subscriptions ORDER BY created_ms',
+        'SELECT endpoint, username, p256dh, auth, created_ms AS "createdMs" FROM webpush_subscriptions ORDER BY created_ms',
       ),
     );
   }

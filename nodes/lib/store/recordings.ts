@@ -56,9 +56,9 @@ export interface CameraEvent {
   endMs: number | null;
 }
 
-const SEGMENT = 'id, camera_id AS cameraId, start_ms AS startMs, end_ms AS endMs, file, bytes, mode';
-const CLIP = `camera_id AS cameraId, event_id AS eventId, state, start_ms AS startMs, end_ms AS endMs, duration_ms AS durationMs,
-  bytes, file, reason, updated_ms AS updatedMs`;
+const SEGMENT = 'id, camera_id AS "cameraId", start_ms AS "startMs", end_ms AS "endMs", file, bytes, mode';
+const CLIP = `camera_id AS "cameraId", event_id AS "eventId", state, start_ms AS "startMs", end_ms AS "endMs", duration_ms AS "durationMs",
+  bytes, file, reason, updated_ms AS "updatedMs"`;
 
 export class RecordingStore {
   constructor(
@@ -168,7 +168,7 @@ export class RecordingStore {
   /** Ready clips (cut by `readyBeforeMs`) not yet sent to the cloud whose next try is due, oldest first. */
   unsentClips(nowMs: number, readyBeforeMs: number, limit = 20): Promise<UnsentClip[]> {
     return this.reader.all<UnsentClip>(
-      `SELECT camera_id AS cameraId, event_id AS eventId, start_ms AS startMs, end_ms AS endMs, file, upload_attempts AS attempts
+      `SELECT camera_id AS "cameraId", event_id AS "eventId", start_ms AS "startMs", end_ms AS "endMs", file, upload_attempts AS attempts
        FROM recording_clips WHERE upload_state IS NULL AND state = 'ready' AND file IS NOT NULL AND upload_next_ms <= ?
          AND updated_ms <= ?
        ORDER BY upload_next_ms, start_ms LIMIT ?`,
@@ -201,8 +201,8 @@ export class RecordingStore {
   /** One activity event of a camera, or undefined: an uploaded clip must belong to an event the store has. */
   event(cameraId: string, eventId: string): Promise<CameraEvent | undefined> {
     return this.reader.get<CameraEvent>(
-      `SELECT event_id AS eventId, coalesce(activity_type, 'MOTION') AS activityType, sort_ts * 1000 AS startMs,
-         end_timestamp * 1000 AS endMs
+      `SELECT event_id AS "eventId", coalesce(activity_type, 'MOTION') AS "activityType", sort_ts * 1000 AS "startMs",
+         end_timestamp * 1000 AS "endMs"
        FROM activity_events WHERE camera_id = ? AND event_id = ? LIMIT 1`,
       [cameraId, eventId],
     );
@@ -211,8 +211,8 @@ export class RecordingStore {
   /** A camera's activity events in [fromMs, toMs] (their columns hold Unix seconds, seed 004). */
   events(cameraId: string, fromMs: number, toMs: number): Promise<CameraEvent[]> {
     return this.reader.all<CameraEvent>(
-      `SELECT event_id AS eventId, coalesce(activity_type, 'MOTION') AS activityType, sort_ts * 1000 AS startMs,
-         end_timestamp * 1000 AS endMs
+      `SELECT event_id AS "eventId", coalesce(activity_type, 'MOTION') AS "activityType", sort_ts * 1000 AS "startMs",
+         end_timestamp * 1000 AS "endMs"
        FROM activity_events WHERE camera_id = ? AND sort_ts >= ? AND sort_ts <= ? ORDER BY sort_ts LIMIT 10000`,
       [cameraId, Math.floor(fromMs / 1000), Math.ceil(toMs / 1000)],
     );
@@ -231,8 +231,8 @@ export class RecordingStore {
   /** Bytes kept per camera (from the totals the triggers keep) and each camera's oldest segment. */
   async totals(): Promise<CameraTotals[]> {
     return this.reader.all<CameraTotals>(
-      `SELECT t.camera_id AS cameraId, t.segment_bytes AS segmentBytes, t.clip_bytes AS clipBytes,
-         (SELECT min(start_ms) FROM recording_segments s WHERE s.camera_id = t.camera_id) AS oldestMs
+      `SELECT t.camera_id AS "cameraId", t.segment_bytes AS "segmentBytes", t.clip_bytes AS "clipBytes",
+         (SELECT min(start_ms) FROM recording_segments s WHERE s.camera_id = t.camera_id) AS "oldestMs"
        FROM recording_totals t ORDER BY t.camera_id`,
     );
   }

@@ -18,7 +18,7 @@ export class SettingsOverrideStore {
   async all(): Promise<StoredOverride[]> {
     const rows = await this.exclusive((db) =>
       db.all<{ scope: string; value: string; updatedMs: number; updatedBy: string }>(
-        'SELECT scope, value, updated_ms AS updatedMs, updated_by AS updatedBy FROM settings_overrides ORDER BY scope',
+        'SELECT scope, value, updated_ms AS "updatedMs", updated_by AS "updatedBy" FROM settings_overrides ORDER BY scope',
       ),
     );
     return rows.flatMap((r) => {

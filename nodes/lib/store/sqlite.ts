@@ -4,6 +4,9 @@ import type { RunResult, SqlValue, StoreConnection } from './connection';
 
 export type { SqlValue } from './connection';
 
+/** A statement that answers rows of what it changed (SQLite 3.35+). */
+const RETURNING = /\bRETURNING\b/i;
+
 export class Connection implements StoreConnection {
   readonly dialect = 'sqlite' as const;
 
@@ -17,12 +20,22 @@ export class Connection implements StoreConnection {
   }
 
   run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
+    // sqlite3's run reads the change count after the first row, before the statement ends: for
+    // `… RETURNING` it answers the previous statement's count. Its rows say what it changed.
+    if (RETURNING.test(sql)) return this.runReturning(sql, params);
     return new Promise((resolve, reject) => {
       this.db.run(sql, params, function (this: sqlite3.RunResult, err: Error | null) {
         if (err) reject(err);
         else resolve({ changes: this.changes, lastID: this.lastID });
       });
     });
+  }
+
+  /** As PostgreSQL's connection answers it (connection.ts RunResult): `lastID` is the first row's `id`. */
+  private async runReturning(sql: string, params: readonly SqlValue[]): Promise<RunResult> {
+    const rows = await this.all<{ id?: unknown }>(sql, params);
+    const id = rows[0]?.id;
+    return { changes: rows.length, lastID: typeof id === 'number' ? id : 0 };
   }
 
   all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {

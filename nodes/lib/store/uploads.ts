@@ -9,6 +9,7 @@
  */
 import type { Reader } from './read-pool';
 import type { StoreConnection } from './connection';
+import { sqlOf } from './dialect';
 
 /** An event id that several cameras used, asked for without naming the camera. */
 export class AmbiguousEvent extends Error {
@@ -71,7 +72,7 @@ export interface UploadUsage {
 type Exclusive = <T>(task: (db: StoreConnection) => Promise<T>) => Promise<T>;
 
 async function transaction<T>(db: StoreConnection, task: () => Promise<T>): Promise<T> {
-  await db.exec('BEGIN IMMEDIATE');
+  await db.exec(sqlOf(db).beginWrite);
   try {
     const result = await task();
     await db.exec('COMMIT');
@@ -82,8 +83,8 @@ async function transaction<T>(db: StoreConnection, task: () => Promise<T>): Prom
   }
 }
 
-const UPLOAD_COLUMNS = `id, event_id AS eventId, camera_id AS cameraId, file_type AS fileType, file_path AS filePath,
-  file_name AS fileName, file_size AS fileSize, upload_dir AS uploadDir, uploaded_at AS uploadedAt, hls_playlist AS hlsPlaylist`;
+const UPLOAD_COLUMNS = `id, event_id AS "eventId", camera_id AS "cameraId", file_type AS "fileType", file_path AS "filePath",
+  file_name AS "fileName", file_size AS "fileSize", upload_dir AS "uploadDir", uploaded_at AS "uploadedAt", hls_playlist AS "hlsPlaylist"`;
 
 export class UploadStore {
   constructor(
@@ -108,8 +109,8 @@ export class UploadStore {
 
   async camera(cameraId: string): Promise<RegisteredCamera | undefined> {
     return this.reader.get<RegisteredCamera>(
-      `SELECT camera_id AS cameraId, registered_ms AS registeredMs, registered_by AS registeredBy,
-              cert_issued_ms AS certIssuedMs, cert_requests AS certRequests
+      `SELECT camera_id AS "cameraId", registered_ms AS "registeredMs", registered_by AS "registeredBy",
+              cert_issued_ms AS "certIssuedMs", cert_requests AS "certRequests"
        FROM gateway_cameras WHERE camera_id = ?`,
       [cameraId],
     );
@@ -117,8 +118,8 @@ export class UploadStore {
 
   async cameras(): Promise<RegisteredCamera[]> {
     return this.reader.all<RegisteredCamera>(
-      `SELECT camera_id AS cameraId, registered_ms AS registeredMs, registered_by AS registeredBy,
-              cert_issued_ms AS certIssuedMs, cert_requests AS certRequests
+      `SELECT camera_id AS "cameraId", registered_ms AS "registeredMs", registered_by AS "registeredBy",
+              cert_issued_ms AS "certIssuedMs", cert_requests AS "certRequests"
        FROM gateway_cameras ORDER BY camera_id`,
     );
   }
@@ -154,12 +155,13 @@ export class UploadStore {
         for (const f of files) {
           // A part sent again (the camera never saw our answer) replaces its files: one row per file.
           await db.run('DELETE FROM file_uploads WHERE file_path = ?', [f.filePath]);
-          const { lastID } = await db.run(
+          // RETURNING through get: PostgreSQL has no last rowid, and SQLite's run miscounts a RETURNING statement.
+          const row = await db.get<{ id: number }>(
             `INSERT INTO file_uploads (event_id, camera_id, file_type, file_path, file_name, file_size, upload_dir, uploaded_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
             [f.eventId, f.cameraId, f.fileType, f.filePath, f.fileName, f.fileSize, f.uploadDir, f.uploadedAt],
           );
-          ids.push(lastID);
+          ids.push(row!.id);
           if (f.fileType === 'thumbnail') {
             // The camera's event: two cameras may use the same event id.
             await db.run('UPDATE activity_events SET thumbnail_path = ?, upload_status = ? WHERE camera_id = ? AND event_id = ?', [
@@ -200,7 +202,7 @@ export class UploadStore {
   async latest(eventId: string, fileType: UploadFileType, cameraId?: string): Promise<StoredUpload | undefined> {
     if (cameraId === undefined) {
       const cameras = await this.reader.all<{ cameraId: string }>(
-        'SELECT DISTINCT camera_id AS cameraId FROM file_uploads WHERE event_id = ? AND file_type = ? LIMIT 10',
+        'SELECT DISTINCT camera_id AS "cameraId" FROM file_uploads WHERE event_id = ? AND file_type = ? LIMIT 10',
         [eventId, fileType],
       );
       if (cameras.length > 1)
@@ -210,9 +212,10 @@ export class UploadStore {
         );
     }
     return this.reader.get<StoredUpload>(
-      `SELECT ${UPLOAD_COLUMNS} FROM file_uploads WHERE event_id = ? AND file_type = ? AND (? IS NULL OR camera_id = ?)
+      // The CAST: PostgreSQL types a parameter from its use, and `? IS NULL` gives it none.
+      `SELECT ${UPLOAD_COLUMNS} FROM file_uploads WHERE event_id = ? AND file_type = ? AND (CAST(?3 AS TEXT) IS NULL OR camera_id = ?3)
         ORDER BY uploaded_at DESC, id DESC LIMIT 1`,
-      [eventId, fileType, cameraId ?? null, cameraId ?? null],
+      [eventId, fileType, cameraId ?? null],
     );
   }
 
@@ -227,7 +230,7 @@ export class UploadStore {
   /** The cameras that uploaded files for an event id (two may use the same id). */
   async camerasOf(eventId: string): Promise<string[]> {
     const rows = await this.reader.all<{ cameraId: string }>(
-      'SELECT DISTINCT camera_id AS cameraId FROM file_uploads WHERE event_id = ? LIMIT 10',
+      'SELECT DISTINCT camera_id AS "cameraId" FROM file_uploads WHERE event_id = ? LIMIT 10',
       [eventId],
     );
     return rows.map((r) => r.cameraId);
@@ -278,7 +281,7 @@ export class UploadStore {
     // Totals kept by migration 11's triggers (summing every row took seconds at a year of a
     // fleet); each type's oldest upload is the first entry of its index.
     const rows = await this.reader.all<{ fileType: string; files: number; bytes: number; oldest: number | null }>(
-      `SELECT t.file_type AS fileType, t.files, t.bytes,
+      `SELECT t.file_type AS "fileType", t.files, t.bytes,
               (SELECT min(f.uploaded_at) FROM file_uploads f WHERE f.file_type = t.file_type) AS oldest
          FROM file_upload_totals t WHERE t.files > 0`,
     );

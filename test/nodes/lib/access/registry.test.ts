@@ -1,32 +1,23 @@
 /**
- * The access registry (issue 23) on a real SQLite store: the environment's logins are admins
+ * The access registry (issue 23) on a real SQLite store and a real PostgreSQL (issue 21), except
+ * the token lookup, which needs no store: the environment's logins are admins
  * unless named otherwise, API tokens are found by their SHA-256 only, the store's users count
  * once attached and are kept across a restart, the last admin cannot be taken away, and
  * audit entries made before the store opened are written once it does.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { AccessError, AccessRegistry, sha256Hex } from '../../../../nodes/lib/access/registry';
-import { EventStore } from '../../../../nodes/lib/store/store';
-import { tempDir } from '../../../support/tmp';
+import { eachDialect, type Substores } from '../../../support/store-dialects';
 
-const dir = tempDir('picam-registry-');
-let n = 0;
-const stores: EventStore[] = [];
-const open = async (file = join(dir, `r${n++}.db`)) => {
-  const store = await EventStore.open({ file });
-  stores.push(store);
-  return store;
-};
+const stores: Substores[] = [];
+after(async () => {
+  for (const s of stores) await s.close();
+});
 const registry = (o: Partial<ConstructorParameters<typeof AccessRegistry>[0]> = {}) =>
   new AccessRegistry({ users: [], tokens: [], log: () => undefined, warn: () => undefined, ...o });
 
 describe('access registry', () => {
-  after(async () => {
-    for (const s of stores) await s.close();
-  });
-
   it('finds an API token by its SHA-256, never by the hash itself, with its role', () => {
     const token = 'a-long-random-token-for-scripts';
     const r = registry({ tokens: [{ name: 'backup-script', sha256: sha256Hex(token), role: 'viewer' }] });
@@ -34,13 +25,20 @@ describe('access registry', () => {
     assert.equal(r.tokenPrincipal(sha256Hex(token)), undefined);
     assert.equal(r.tokenPrincipal('wrong'), undefined);
   });
+});
+
+eachDialect('access registry', (openStore) => {
+  const open = async (location?: string) => {
+    const store = await openStore(location);
+    stores.push(store);
+    return store;
+  };
 
   it("counts the store's users once attached, keeps them across a restart, and their tokens' scope", async () => {
-    const file = join(dir, 'kept.db');
-    const store = await open(file);
+    const store = await open();
     const r = registry({ users: [{ name: 'root', passwordHash: '$2b$04$x', role: 'admin' }] });
     assert.equal(r.userPrincipal('vera'), undefined);
-    await r.attach({ access: store.access(), audit: store.auditLog });
+    await r.attach({ access: store.access(), audit: store.exclusive });
     await r.addUser({ name: 'vera', passwordHash: '$2b$04$y', role: 'viewer', cameras: ['porch'] });
     const t = await r.addToken({ name: 'wall', role: 'operator', cameras: ['porch'], createdBy: 'root' });
     await assert.rejects(r.addUser({ name: 'root', passwordHash: 'h', role: 'viewer', cameras: null }), /exists already/);
@@ -48,8 +46,8 @@ describe('access registry', () => {
     stores.pop();
 
     const again = registry({ users: [{ name: 'root', passwordHash: '$2b$04$x', role: 'admin' }] });
-    const reopened = await open(file);
-    await again.attach({ access: reopened.access(), audit: reopened.auditLog });
+    const reopened = await open(store.location);
+    await again.attach({ access: reopened.access(), audit: reopened.exclusive });
     assert.deepEqual(again.userPrincipal('vera'), { name: 'vera', role: 'viewer', cameras: ['porch'] });
     assert.equal(again.hashes.get('vera'), '$2b$04$y');
     assert.deepEqual(again.tokenPrincipal(t.token), { name: 'wall', role: 'operator', cameras: ['porch'] });
@@ -66,7 +64,7 @@ describe('access registry', () => {
   it('never takes away the last admin', async () => {
     const store = await open();
     const r = registry();
-    await r.attach({ access: store.access(), audit: store.auditLog });
+    await r.attach({ access: store.access(), audit: store.exclusive });
     await r.addUser({ name: 'ada', passwordHash: 'h', role: 'admin', cameras: null });
     await assert.rejects(r.changeUser('ada', { role: 'viewer' }), (e: AccessError) => e.status === 409 && /only admin/.test(e.message));
     await assert.rejects(r.removeUser('ada'), /only admin/);
@@ -79,7 +77,7 @@ describe('access registry', () => {
     const store = await open();
     const r = registry();
     r.audit({ actor: 'otto', role: 'operator', action: 'POST /api/control/mode/:id/:mode', target: 'cam-1 ARMED', detail: '' });
-    await r.attach({ access: store.access(), audit: store.auditLog });
+    await r.attach({ access: store.access(), audit: store.exclusive });
     const entries = await r.listAudit({});
     assert.deepEqual(
       entries.map((e) => [e.actor, e.target]),
@@ -91,14 +89,14 @@ describe('access registry', () => {
     const printed: string[] = [];
     const r = registry({ log: (m) => printed.push(m) });
     const store = await open();
-    await r.attach({ access: store.access(), audit: store.auditLog });
+    await r.attach({ access: store.access(), audit: store.exclusive });
     const code = /one-time code (\S+)/.exec(printed.join('\n'))?.[1];
     assert.ok(code && r.firstRunCodeMatches(code));
     assert.equal(r.firstRunCodeMatches('nope'), false);
     await r.addUser({ name: 'ada', passwordHash: 'h', role: 'admin', cameras: null });
     assert.equal(r.firstRunCodeMatches(code), false, 'gone once an admin exists');
     const demo = registry({ open: true, log: (m) => printed.push(`demo ${m}`) });
-    await demo.attach({ access: store.access(), audit: store.auditLog });
+    await demo.attach({ access: store.access(), audit: store.exclusive });
     assert.ok(!printed.some((m) => m.startsWith('demo')));
   });
 });

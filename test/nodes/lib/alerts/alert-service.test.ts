@@ -1,10 +1,10 @@
 /**
- * The outbox and the dispatcher against a real SQLite file and a scripted
- * channel: what is committed before sending, retries, give-ups, digests,
- * snapshots in every order, and delivery across a restart.
+ * The outbox and the dispatcher against a real SQLite file and a real PostgreSQL (issue 21), and
+ * a scripted channel: what is committed before sending, retries, give-ups, digests, snapshots in
+ * every order, and delivery across a restart. What the ingest and the query API add (the
+ * activity start's upsert, the alerts query) is checked on SQLite.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { AlertService } from '../../../../nodes/lib/alerts/alert-service';
 import type { Channel, DeliveryResult, Failure } from '../../../../nodes/lib/alerts/dispatcher';
@@ -13,12 +13,9 @@ import type { Alert, DeliveryReport } from '../../../../nodes/lib/types';
 import type { OutboxRow } from '../../../../nodes/lib/store/outbox';
 import { EventStore } from '../../../../nodes/lib/store/store';
 import { CAMERA } from '../../../support/fixtures';
-import { rows, start } from '../../../support/records';
-import { tempDir } from '../../../support/tmp';
+import { rows as fileRows, start } from '../../../support/records';
+import { eachDialect, openSqliteSubstores, type OpenSubstores, type Substores } from '../../../support/store-dialects';
 import { waitFor } from '../../../support/wait';
-
-const dir = tempDir();
-let n = 0;
 
 class Transient extends Error {
   constructor(readonly retryAfterMs?: number) {
@@ -63,15 +60,20 @@ class ScriptedChannel implements Channel {
 }
 
 const services: AlertService[] = [];
-const stores: EventStore[] = [];
+const stores: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
   for (const s of services.splice(0)) await s.close();
   for (const s of stores.splice(0)) await s.close();
 });
 
-async function setup(opts: { file?: string; channel?: ScriptedChannel; targets?: string[]; giveUpAfterMs?: number; start?: boolean } = {}) {
-  const file = opts.file ?? join(dir, `outbox${n++}.db`);
-  const store = await EventStore.open({ file });
+/** Rows of the store at `location` (a file or a PostgreSQL URL), read through `store`. */
+const rowsOf = <T>(store: Substores, sql: string) => store.exclusive((db) => db.all<T>(sql));
+
+async function setup(
+  open: OpenSubstores,
+  opts: { location?: string; channel?: ScriptedChannel; targets?: string[]; giveUpAfterMs?: number; start?: boolean } = {},
+) {
+  const store = await open(opts.location);
   stores.push(store);
   const channel = opts.channel ?? new ScriptedChannel();
   const reports: DeliveryReport[] = [];
@@ -87,7 +89,8 @@ async function setup(opts: { file?: string; channel?: ScriptedChannel; targets?:
   });
   services.push(service);
   if (opts.start !== false) service.start();
-  return { file, store, channel, reports, service };
+  const rows = <T>(sql: string) => rowsOf<T>(store, sql);
+  return { location: store.location, store, channel, reports, service, rows };
 }
 
 const motion = (eventId: string, deviceName = 'Front Door'): Alert => ({
@@ -104,12 +107,12 @@ const motion = (eventId: string, deviceName = 'Front Door'): Alert => ({
 
 const byStatus = (reports: DeliveryReport[], status: DeliveryReport['status']) => reports.filter((r) => r.status === status);
 
-describe('alert outbox and dispatcher', () => {
+eachDialect('alert outbox and dispatcher', (open) => {
   it('commits a row per chat before sending, then marks each sent and records the message id on the event', async () => {
-    const { file, reports, channel, service } = await setup({ targets: ['42', '-100'], start: false });
+    const { rows, reports, channel, service } = await setup(open, { targets: ['42', '-100'], start: false });
     const accepted = await service.accept(motion('evt-1'));
     assert.equal(accepted.queued, 2);
-    const before = await rows<{ state: string; target: string }>(file, 'SELECT state, target FROM alerts_outbox ORDER BY id');
+    const before = await rows<{ state: string; target: string }>('SELECT state, target FROM alerts_outbox ORDER BY id');
     assert.deepEqual(before, [
       { state: 'pending', target: '42' },
       { state: 'pending', target: '-100' },
@@ -118,24 +121,22 @@ describe('alert outbox and dispatcher', () => {
 
     service.start();
     await waitFor('both sent', async () => (byStatus(reports, 'sent').length === 2 ? true : undefined), 3000);
-    const after = await rows<{ state: string; message_id: number }>(file, 'SELECT state, message_id FROM alerts_outbox ORDER BY id');
+    const after = await rows<{ state: string; message_id: number }>('SELECT state, message_id FROM alerts_outbox ORDER BY id');
     assert.deepEqual(
       after.map((r) => r.state),
       ['sent', 'sent'],
     );
-    // The alert beat its activity-start row to the database; the start's upsert keeps the Telegram columns.
-    await stores[0]!.writeAsync(start('evt-1', Date.now()));
-    const [event] = await rows<{ telegram_msg_id: number; telegram_notified: number; activity_type: string }>(
-      file,
-      "SELECT telegram_msg_id, telegram_notified, activity_type FROM activity_events WHERE event_id = 'evt-1'",
+    // The alert beat its activity-start row to the database: the message id waits in a row of its own.
+    const [event] = await rows<{ telegram_msg_id: number; telegram_notified: number }>(
+      "SELECT telegram_msg_id, telegram_notified FROM activity_events WHERE event_id = 'evt-1'",
     );
-    assert.deepEqual(event, { telegram_msg_id: after[0]!.message_id, telegram_notified: 1, activity_type: 'MOTION' });
+    assert.deepEqual(event, { telegram_msg_id: after[0]!.message_id, telegram_notified: 1 });
   });
 
   it("retries a transient failure after the channel's retry_after, then sends once", async () => {
     const channel = new ScriptedChannel();
     channel.failures = [new Transient(150)];
-    const { reports, file, service } = await setup({ channel });
+    const { reports, rows, service } = await setup(open, { channel });
     const t0 = Date.now();
     await service.accept(motion('evt-2'));
     await waitFor('sent', async () => (byStatus(reports, 'sent').length ? true : undefined), 3000);
@@ -143,14 +144,14 @@ describe('alert outbox and dispatcher', () => {
     assert.equal(byStatus(reports, 'retrying').length, 1);
     assert.match(byStatus(reports, 'retrying')[0]!.reason!, /429/);
     assert.equal(channel.calls.length, 2);
-    const [row] = await rows<{ attempts: number; state: string }>(file, 'SELECT attempts, state FROM alerts_outbox');
+    const [row] = await rows<{ attempts: number; state: string }>('SELECT attempts, state FROM alerts_outbox');
     assert.deepEqual(row, { attempts: 2, state: 'sent' });
   });
 
   it('fails at once on a refusal, and gives up on transient failures after the configured time', async () => {
     const channel = new ScriptedChannel();
     channel.failures = [new Refused('chat not found')];
-    const a = await setup({ channel });
+    const a = await setup(open, { channel });
     await a.service.accept(motion('evt-3'));
     await waitFor('failed', async () => (byStatus(a.reports, 'failed').length ? true : undefined), 3000);
     assert.equal(byStatus(a.reports, 'failed')[0]!.reason, 'chat not found');
@@ -158,22 +159,22 @@ describe('alert outbox and dispatcher', () => {
 
     const flaky = new ScriptedChannel();
     flaky.failures = Array.from({ length: 100 }, () => new Transient());
-    const b = await setup({ channel: flaky, giveUpAfterMs: 200 });
+    const b = await setup(open, { channel: flaky, giveUpAfterMs: 200 });
     await b.service.accept(motion('evt-4'));
     await waitFor('given up', async () => (byStatus(b.reports, 'failed').length ? true : undefined), 5000);
     assert.match(byStatus(b.reports, 'failed')[0]!.reason!, /^gave up after \d+ attempts: connection reset/);
-    const [row] = await rows<{ state: string }>(b.file, 'SELECT state FROM alerts_outbox');
+    const [row] = await b.rows<{ state: string }>('SELECT state FROM alerts_outbox');
     assert.equal(row!.state, 'failed');
   });
 
   it('delivers what was accepted before a restart, exactly once, and remembers event ids across it', async () => {
-    const first = await setup({ start: false });
+    const first = await setup(open, { start: false });
     await first.service.accept(motion('evt-5'));
     await first.service.accept(motion('evt-6'));
     await first.service.close();
     await first.store.close();
 
-    const second = await setup({ file: first.file });
+    const second = await setup(open, { location: first.location });
     await waitFor('both sent', async () => (byStatus(second.reports, 'sent').length === 2 ? true : undefined), 3000);
     const again = await second.service.accept(motion('evt-5'));
     assert.equal(again.queued, 0);
@@ -188,7 +189,7 @@ describe('alert outbox and dispatcher', () => {
   });
 
   it('sends a backlog for one chat as a digest after the first alert', async () => {
-    const { channel, reports, service } = await setup({ start: false });
+    const { channel, reports, service } = await setup(open, { start: false });
     for (let i = 0; i < 6; i++) await service.accept(motion(`burst-${i}`, `Camera ${i}`));
     service.start();
     await waitFor('all sent', async () => (byStatus(reports, 'sent').length === 6 ? true : undefined), 3000);
@@ -197,7 +198,7 @@ describe('alert outbox and dispatcher', () => {
       [6],
       'the whole backlog goes in one message',
     );
-    const live = await setup({ channel: new ScriptedChannel(500) });
+    const live = await setup(open, { channel: new ScriptedChannel(500) });
     await live.service.accept(motion('live-1'));
     await waitFor('first sent', async () => (live.channel.calls.length ? true : undefined), 3000);
     for (let i = 2; i <= 5; i++) await live.service.accept(motion(`live-${i}`));
@@ -215,7 +216,7 @@ describe('alert outbox and dispatcher', () => {
   });
 
   it('puts a snapshot into an alert not sent yet, or sends it as an update of a sent one', async () => {
-    const { channel, reports, service, file } = await setup({ start: false });
+    const { channel, reports, service, rows } = await setup(open, { start: false });
     await service.accept(motion('evt-7'));
     const merged = await service.accept({ kind: 'snapshot', deviceId: CAMERA, eventId: 'evt-7', image: Buffer.from('jpeg-7') });
     assert.equal(merged.reports[0]!.status, 'updated');
@@ -228,12 +229,12 @@ describe('alert outbox and dispatcher', () => {
     const update = channel.calls[1]!;
     assert.deepEqual(update.items, ['snapshot']);
     assert.equal(update.alertMessageId, 100, 'the update names the sent message');
-    const [alertRow] = await rows<{ has_photo: number }>(file, "SELECT has_photo FROM alerts_outbox WHERE item = 'alert'");
+    const [alertRow] = await rows<{ has_photo: number }>("SELECT has_photo FROM alerts_outbox WHERE item = 'alert'");
     assert.equal(alertRow!.has_photo, 1);
   });
 
   it('holds a snapshot that comes before its alert, and drops it with a reason when no alert comes', async () => {
-    const { channel, reports, service, store } = await setup();
+    const { channel, reports, service, store } = await setup(open);
     await service.accept({ kind: 'snapshot', deviceId: CAMERA, eventId: 'evt-8', image: Buffer.from('early') });
     await service.accept(motion('evt-8'));
     await waitFor('sent', async () => (byStatus(reports, 'sent').length ? true : undefined), 3000);
@@ -260,7 +261,7 @@ describe('alert outbox and dispatcher', () => {
   });
 
   it("does not let one chat's long backlog hide another chat's alert", async () => {
-    const { store, channel, service } = await setup({ targets: ['A', 'B'], start: false });
+    const { store, channel, service } = await setup(open, { targets: ['A', 'B'], start: false });
     const outbox = store.outbox('scripted', 'node-1');
     const backlog = Array.from({ length: 300 }, (_, i) => ({
       target: 'A',
@@ -276,23 +277,50 @@ describe('alert outbox and dispatcher', () => {
     assert.ok(channel.calls.findIndex((c) => c.target === 'B') <= 1, 'B goes out in the first round, beside the first of A');
   });
 
-  it('keeps suppressed alerts in the outbox with their reason, and answers the delivery log query', async () => {
-    const { reports, service, store } = await setup();
+  it('keeps suppressed alerts in the outbox with their reason, for the delivery log', async () => {
+    const { reports, service, store } = await setup(open);
     await service.accept({ ...motion('evt-9'), mode: 'PRIVACY' });
     assert.equal(reports.length, 0, 'the service returns the report; it is not sent');
     const log = await store.outbox('scripted', 'node-1').log();
     assert.equal(log[0]!.state, 'suppressed');
     assert.match(log[0]!.last_error!, /PRIVACY/);
+  });
+});
+
+describe('alert outbox with the ingest and the query API (sqlite)', () => {
+  let eventStore: EventStore | undefined;
+  const open = async (file?: string) => {
+    const s = await openSqliteSubstores(file);
+    eventStore = s.eventStore;
+    return s;
+  };
+
+  it("an activity start stored after its alert keeps the alert's Telegram columns", async () => {
+    const { reports, service, location } = await setup(open);
+    await service.accept(motion('evt-1'));
+    await waitFor('sent', async () => (byStatus(reports, 'sent').length ? true : undefined), 3000);
+    await eventStore!.writeAsync(start('evt-1', Date.now()));
+    const [event] = await fileRows<{ telegram_msg_id: number; telegram_notified: number; activity_type: string }>(
+      location,
+      "SELECT telegram_msg_id, telegram_notified, activity_type FROM activity_events WHERE event_id = 'evt-1'",
+    );
+    assert.deepEqual(event, { telegram_msg_id: 100, telegram_notified: 1, activity_type: 'MOTION' });
+  });
+
+  it('answers the delivery log query', async () => {
+    const { reports, service } = await setup(open);
+    const events = eventStore!;
+    await service.accept({ ...motion('evt-9'), mode: 'PRIVACY' });
     await service.accept(motion('evt-10'));
     await waitFor('sent', async () => (byStatus(reports, 'sent').length ? true : undefined), 3000);
-    const held = await store.query('alerts', { state: 'suppressed' });
+    const held = await events.query('alerts', { state: 'suppressed' });
     assert.equal(held.total, 1);
     assert.deepEqual(
       { kind: held.alerts[0]!.kind, device_name: held.alerts[0]!.device_name, event_id: held.alerts[0]!.event_id },
       { kind: 'activity', device_name: 'Front Door', event_id: 'evt-9' },
     );
     assert.match(held.alerts[0]!.reason ?? '', /PRIVACY/);
-    const all = (await store.query('alerts', { camera: CAMERA })) as { alerts: Array<{ event_id: string; state: string }> };
+    const all = (await events.query('alerts', { camera: CAMERA })) as { alerts: Array<{ event_id: string; state: string }> };
     assert.deepEqual(
       all.alerts.map((a) => [a.event_id, a.state]),
       [
@@ -301,6 +329,6 @@ describe('alert outbox and dispatcher', () => {
       ],
       'newest first',
     );
-    await assert.rejects(store.query('alerts', { state: 'lost' }), /"state" must be one of/);
+    await assert.rejects(events.query('alerts', { state: 'lost' }), /"state" must be one of/);
   });
 });

@@ -1,22 +1,23 @@
 /**
  * The start-up sweep of files the recordings index does not know (issue 19 item 4: the disk must
  * not fill with footage retention cannot see): unindexed segments and clips older than a minute
- * go; indexed ones, young ones (being written) and anything else stay.
+ * go; indexed ones, young ones (being written) and anything else stay. The index on SQLite and on
+ * PostgreSQL (issue 21).
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { sweepOrphans } from '../../../../nodes/lib/recording/orphans';
-import { EventStore } from '../../../../nodes/lib/store/store';
+import { eachDialect, type Substores } from '../../../support/store-dialects';
 import { tempDir } from '../../../support/tmp';
 
-describe('the orphan sweep', () => {
+eachDialect('the orphan sweep', (open) => {
   const dir = tempDir('rec-orphans-');
   const root = join(dir, 'recordings');
-  let store: EventStore;
+  let store: Substores;
   before(async () => {
-    store = await EventStore.open({ file: join(dir, 'events.db'), synchronous: 'NORMAL' });
+    store = await open();
   });
   after(() => store?.close());
 
@@ -33,19 +34,17 @@ describe('the orphan sweep', () => {
     const indexed = file('cam/1-000001.ts', 600_000);
     await store.recordings().addSegment({ cameraId: 'cam', startMs: 1, endMs: 2, file: 'cam/1-000001.ts', bytes: 1, mode: 'continuous' });
     const indexedClip = file('cam/clips/e1.mp4', 600_000);
-    await store
-      .recordings()
-      .finishClip({
-        cameraId: 'cam',
-        eventId: 'e1',
-        state: 'ready',
-        startMs: 1,
-        endMs: 2,
-        durationMs: 1,
-        bytes: 1,
-        file: 'cam/clips/e1.mp4',
-        reason: null,
-      });
+    await store.recordings().finishClip({
+      cameraId: 'cam',
+      eventId: 'e1',
+      state: 'ready',
+      startMs: 1,
+      endMs: 2,
+      durationMs: 1,
+      bytes: 1,
+      file: 'cam/clips/e1.mp4',
+      reason: null,
+    });
     const lost = file('cam/1-000002.ts', 600_000);
     const lostClip = file('cam/clips/e2.mp4', 600_000);
     const part = file('cam/clips/e3.mp4.part', 600_000);

@@ -1,7 +1,7 @@
 /**
- * The command queue in a real SQLite file: rows per sender, in order, a newer
- * mode change replacing a queued older one, expiry with a reason, and the API's
- * view of it (`commands` query: by id, 404, filters).
+ * The command queue on a real SQLite file and a real PostgreSQL (issue 21): rows per sender, in
+ * order, a newer mode change replacing a queued older one, expiry with a reason; and on SQLite
+ * the API's view of it (`commands` query: by id, 404, filters).
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import type { NewCommand } from '../../../../nodes/lib/store/command-queue';
 import { EventStore } from '../../../../nodes/lib/store/store';
 import { CAMERA } from '../../../support/fixtures';
+import { eachDialect, type Substores } from '../../../support/store-dialects';
 import { tempDir } from '../../../support/tmp';
 
 const dir = tempDir();
@@ -27,9 +28,18 @@ const cmd = (id: string, action: string, extra: Partial<NewCommand> = {}): NewCo
   ...extra,
 });
 
-describe('command queue', () => {
+/** A command's state and reason as stored. */
+const stored = (s: Substores, id: string) =>
+  s.exclusive((db) =>
+    db.get<{ state: string; reason: string | null; sentMs: number | null; attempts: number }>(
+      'SELECT state, reason, sent_ms AS "sentMs", attempts FROM command_queue WHERE command_id = ?',
+      [id],
+    ),
+  );
+
+eachDialect('command queue', (open) => {
   it('keeps the order commands were accepted in, and each sender sees only its own rows', async () => {
-    const store = await fresh();
+    const store = await open();
     const a = store.commandQueue('sender-a');
     await a.enqueue(cmd('req_1', 'reboot'));
     await a.enqueue(cmd('req_2', 'settings-update'));
@@ -39,11 +49,12 @@ describe('command queue', () => {
       ['req_1', 'req_2'],
     );
     assert.deepEqual(await a.counts(), { queued: 2, sent: 0, expired: 0, failed: 0 });
+    await assert.rejects(a.enqueue(cmd('req_1', 'reboot')), 'a command id is stored once');
     await store.close();
   });
 
   it('expires a queued older mode change when a newer one is queued, naming the newer one', async () => {
-    const store = await fresh();
+    const store = await open();
     const q = store.commandQueue('s');
     await q.enqueue(cmd('req_old', 'setmode'));
     await q.enqueue(cmd('req_new', 'setmode'));
@@ -51,14 +62,14 @@ describe('command queue', () => {
       (await q.queued()).map((r) => r.commandId),
       ['req_new'],
     );
-    const old = (await store.query('commands', { id: 'req_old' })) as { command: { state: string; reason: string } };
-    assert.equal(old.command.state, 'expired');
-    assert.equal(old.command.reason, 'superseded by req_new before delivery');
+    const old = await stored(store, 'req_old');
+    assert.equal(old?.state, 'expired');
+    assert.equal(old?.reason, 'superseded by req_new before delivery');
     await store.close();
   });
 
   it('expires rows past their time-to-live with the reason given, but not the one being published', async () => {
-    const store = await fresh();
+    const store = await open();
     const q = store.commandQueue('s');
     await q.enqueue(cmd('req_a', 'reboot', { expiresMs: T + 1000 }));
     await q.enqueue(cmd('req_b', 'reboot', { expiresMs: T + 1000 }));
@@ -70,12 +81,14 @@ describe('command queue', () => {
     );
     assert.equal(await q.nextExpiry(), T + 1000, 'req_a is still queued');
     await q.markSent(first!.seq, T + 1200);
-    const a = (await store.query('commands', { id: 'req_a' })) as { command: { state: string; sentMs: number; attempts: number } };
-    assert.deepEqual([a.command.state, a.command.sentMs, a.command.attempts], ['sent', T + 1200, 1]);
+    const a = await stored(store, 'req_a');
+    assert.deepEqual([a?.state, a?.sentMs, a?.attempts], ['sent', T + 1200, 1]);
     assert.equal(await q.nextExpiry(), undefined);
     await store.close();
   });
+});
 
+describe('command queue through the API (sqlite)', () => {
   it('answers the API: a command by id with its payload, 404 for an unknown id, filters by device and state, 400 for bad ones', async () => {
     const store = await fresh();
     const q = store.commandQueue('s');

@@ -1,30 +1,28 @@
 /**
- * Web Push's subscriptions on a real SQLite file: webpush-alert asks how many browsers are
- * subscribed once per alert, so a batch of alerts asks many times in one turn. Those callers
- * share one query on the writer connection (each used to queue its own between the ingest
- * commits), and a count asked after a change still sees it.
+ * Web Push's subscriptions on a real SQLite file and a real PostgreSQL (issue 21): webpush-alert
+ * asks how many browsers are subscribed once per alert, so a batch of alerts asks many times in
+ * one turn. Those callers share one query on the writer connection (each used to queue its own
+ * between the ingest commits), and a count asked after a change still sees it. The VAPID key pair
+ * is made once, also when two callers (or two runtimes on one PostgreSQL) ask at the same time.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { it } from 'node:test';
 import type { StoreConnection } from '../../../../nodes/lib/store/connection';
 import { PushSubscriptionStore } from '../../../../nodes/lib/store/push-subscriptions';
-import { EventStore } from '../../../../nodes/lib/store/store';
-import { tempDir } from '../../../support/tmp';
+import { eachDialect, openPostgresSubstores } from '../../../support/store-dialects';
 
-const dir = tempDir('push-subscriptions-');
 const browser = (n: number) => ({ endpoint: `https://push.example/${n}`, p256dh: `key-${n}`, auth: `auth-${n}` });
 
-describe('web push subscriptions', () => {
+eachDialect('web push subscriptions', (open, dialect) => {
   it('a batch of alerts asking for the count in one turn runs one query on the writer, and later counts see changes', async () => {
-    const store = await EventStore.open({ file: join(dir, 'count.db') });
+    const store = await open();
     try {
       let tasks = 0;
       const writer = store.pushSubscriptions();
       // The store's writer connection, as EventStore.pushSubscriptions() wires it, counting the tasks queued on it.
       const counted = new PushSubscriptionStore(<T>(task: (db: StoreConnection) => Promise<T>) => {
         tasks++;
-        return store.writer.exclusive(task);
+        return store.exclusive(task);
       });
       await writer.subscribe('alice', browser(1));
       const answers = await Promise.all(Array.from({ length: 80 }, () => counted.count()));
@@ -37,6 +35,32 @@ describe('web push subscriptions', () => {
       assert.equal(await counted.count(), 1);
       assert.equal(tasks, 3);
     } finally {
+      await store.close();
+    }
+  });
+
+  it('the same endpoint again replaces its keys and user; the key pair is made once and kept', async () => {
+    const store = await open();
+    // PostgreSQL: a second runtime on the same database asks at the same moment.
+    const other = dialect === 'postgres' ? await openPostgresSubstores(store.location) : store;
+    try {
+      const [k1, k2, k3] = await Promise.all([
+        store.pushSubscriptions().vapidKeys(),
+        store.pushSubscriptions().vapidKeys(),
+        other.pushSubscriptions().vapidKeys(),
+      ]);
+      assert.deepEqual(k2, k1);
+      assert.deepEqual(k3, k1);
+      assert.deepEqual(await store.pushSubscriptions().vapidKeys(), k1);
+      const push = store.pushSubscriptions();
+      await push.subscribe('alice', browser(1));
+      await push.subscribe('bob', { ...browser(1), p256dh: 'new-key' });
+      assert.deepEqual(
+        (await push.list()).map((r) => [r.endpoint, r.username, r.p256dh, typeof r.createdMs]),
+        [[browser(1).endpoint, 'bob', 'new-key', 'number']],
+      );
+    } finally {
+      if (other !== store) await other.close();
       await store.close();
     }
   });
