@@ -3,7 +3,7 @@
 # Mosquitto (the external-broker and Pi end-to-end tests) and ffmpeg with
 # ffprobe (both ends of the RTSP stream in the camera tests, and the demo's
 # test pattern), zip (archives for the upload tests), and the tools that check
-# pi/ and cloud/ (shellcheck, systemd-analyze, nft, nginx, caddy, sqlite3), and
+# pi/ and cloud/ (shellcheck, systemd-analyze, nft, nginx, caddy, sqlite3), PostgreSQL's server, and
 # Chromium for the dashboard's browser tests, GStreamer's RTSP server as the IP camera, and
 # RabbitMQ (its MQTT plugin) and HAProxy for the cluster role's tests.
 # Elsewhere the tests that need them say why they skipped.
@@ -21,6 +21,8 @@ command -v caddy >/dev/null 2>&1 || missing+=(caddy)
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
 # WS-Discovery's multicast test sets up loopback multicast in a network namespace of its own (unshare + ip).
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || missing+=(iproute2)
+# The PostgreSQL store (the cluster role, issue 21): each test starts its own server from these programs.
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 # The dashboard's browser tests drive Debian's Chromium with playwright-core.
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 # The IP-camera tests' camera: GStreamer's RTSP server (Digest auth, main and sub streams, H.264 and H.265).
@@ -44,5 +46,5 @@ apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
   apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
 }
 # The packages start system services (a broker on 1883, web servers on 80); the tests run their own.
-if command -v systemctl >/dev/null 2>&1; then systemctl stop mosquitto nginx caddy rabbitmq-server haproxy >/dev/null 2>&1 || true; fi
+if command -v systemctl >/dev/null 2>&1; then systemctl stop mosquitto nginx caddy postgresql rabbitmq-server haproxy >/dev/null 2>&1 || true; fi
 echo "install-test-deps: installed ${missing[*]}"

@@ -14,7 +14,7 @@ import { parseBrokerMode } from '../flows/broker-choice';
 import { parseAuthConfig, type AuthConfig } from './mediamtx-auth';
 import { dashboardConfig, type DashboardConfig } from '../../dashboard/server/dashboard-config';
 import { OUTBOX_DEFAULTS } from '../../nodes/mqtt-outbox/settings';
-import { CAMERA_CERT_MODE, envSetting, parseCameraCertMode, SETTINGS } from '../../nodes/lib/settings';
+import { CAMERA_CERT_MODE, DB_URL, envSetting, parseCameraCertMode, parseDbUrl, SETTINGS } from '../../nodes/lib/settings';
 import { DEFAULT_TRUSTED_PROXIES, parseTrustedProxies, type TrustedProxies } from '../../nodes/lib/client-address';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../flows/package-root';
@@ -202,6 +202,13 @@ export function settingsFor(env: Env): RoleSettings {
   } catch (err) {
     problems.push((err as Error).message);
     flowEnv[CAMERA_CERT_MODE.env] = CAMERA_CERT_MODE.value;
+  }
+  // The cluster role's PostgreSQL (issue 21); empty keeps the SQLite file. Checked here, shown nowhere.
+  try {
+    flowEnv[DB_URL.env] = parseDbUrl(env[DB_URL.env]);
+  } catch (err) {
+    problems.push((err as Error).message);
+    flowEnv[DB_URL.env] = DB_URL.value;
   }
   flowEnv.PICAM_UPLOAD_DIR = env.PICAM_UPLOAD_DIR ?? resolve(dataDir, 'uploads');
   flowEnv.PICAM_CAMERAS = env.PICAM_CAMERAS ?? '';

@@ -106,7 +106,8 @@ export async function startRuntime(
   let open = false;
   const ops = new Ops({
     role: role.role,
-    dbFile: role.role === 'pi' ? undefined : role.flowEnv.PICAM_DB_FILE,
+    // PostgreSQL (PICAM_DB_URL): the database node reports its health; these figures are SQLite's file only for now.
+    dbFile: role.role === 'pi' || role.flowEnv.PICAM_DB_URL ? undefined : role.flowEnv.PICAM_DB_FILE,
     flowsStarted: () => flows.started,
   });
   app.get('/healthz', ops.health);

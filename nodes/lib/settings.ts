@@ -281,3 +281,31 @@ export function parseCameraCertMode(raw: string | undefined): CameraCertMode {
   if ((CAMERA_CERT_MODES as readonly string[]).includes(v)) return v as CameraCertMode;
   throw new SettingError(`${CAMERA_CERT_MODE.env} must be ${CAMERA_CERT_MODES.join(' or ')} (got "${raw}")`);
 }
+
+/**
+ * Where the event store lives in the cluster role (issue 21): a PostgreSQL URL,
+ * `postgres://user:password@host:5432/database`. Empty (the default): the SQLite file
+ * PICAM_DB_FILE. A secret (it holds the password): the picam-database node takes it as a
+ * credential, and no message ever shows it (nodes/lib/store/postgres.ts `redactUrl`).
+ */
+export const DB_URL = {
+  env: 'PICAM_DB_URL',
+  value: '',
+  what: 'PostgreSQL URL of the event store (empty: the SQLite file)',
+};
+
+/** The database URL from the environment or the node's credential: '' or a postgres:// URL; the error never repeats it. */
+export function parseDbUrl(raw: string | undefined): string {
+  const v = (raw ?? '').trim();
+  if (v === '') return DB_URL.value;
+  let protocol = '';
+  try {
+    protocol = new URL(v).protocol;
+  } catch {
+    throw new SettingError(`${DB_URL.env} is not a URL (expected postgres://user:password@host:5432/database)`);
+  }
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+    throw new SettingError(`${DB_URL.env} must be a postgres:// URL (got one starting "${protocol}")`);
+  }
+  return v;
+}

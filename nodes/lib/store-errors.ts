@@ -32,8 +32,31 @@ const TRANSIENT_CODES = [
   'EDQUOT',
   'EMFILE',
   'ENFILE',
+  // The PostgreSQL server unreachable or its connection lost (the cluster role, store/postgres.ts).
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
   STORE_UNAVAILABLE,
 ];
+
+/**
+ * PostgreSQL's SQLSTATEs that pass: a deadlock or a serialization failure between two runtimes
+ * writing the same rows (the whole transaction goes again), a lost or refused connection (class
+ * 08, except 08P01, a protocol violation: our bug), a full disk or too many connections (class
+ * 53), a server shutting down or starting (57P01-57P03), a lock not available now (55P03), an
+ * I/O error (58030).
+ */
+const PG_TRANSIENT = ['40P01', '40001', '55P03', '57P01', '57P02', '57P03', '58030'];
+const PG_TRANSIENT_CLASSES = ['08', '53'];
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+
+function isTransientSqlState(code: string): boolean {
+  if (!SQLSTATE.test(code) || code === '08P01') return false;
+  return PG_TRANSIENT.includes(code) || PG_TRANSIENT_CLASSES.includes(code.slice(0, 2));
+}
 
 function codeOf(err: unknown): string {
   const e = err as { code?: unknown; message?: unknown } | undefined;
@@ -45,13 +68,14 @@ function codeOf(err: unknown): string {
 
 export function isTransientStoreError(err: unknown): boolean {
   const code = codeOf(err);
-  return TRANSIENT_CODES.some((c) => code === c || code.startsWith(`${c}_`));
+  return TRANSIENT_CODES.some((c) => code === c || code.startsWith(`${c}_`)) || isTransientSqlState(code);
 }
 
 /** The disk (or the user's quota) is full: HTTP answers 507 Insufficient Storage for this. */
 export function isDiskFull(err: unknown): boolean {
   const code = codeOf(err);
-  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT';
+  // 53100: PostgreSQL's disk_full
+  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT' || code === '53100';
 }
 
 /** One line for a status badge, /healthz and an alert: "disk full (SQLITE_FULL: …)". */

@@ -1,11 +1,16 @@
 /**
- * Config node that owns the SQLite event store. Nodes that use it call
+ * Config node that owns the event store. Nodes that use it call
  * `acquire()`; the file opens on the first user and closes after the last one
  * (and on redeploy, after the last queued write is committed).
+ *
+ * With a database URL (its `url` credential, `${PICAM_DB_URL}` in the shipped flow) the store
+ * is PostgreSQL's instead of the file (the cluster role, issue 21). The URL holds a password:
+ * every message names the database by the store's `file`, the URL without it.
  */
 import { isAbsolute, join } from 'node:path';
 import type { NodeAPI, NodeDef } from 'node-red';
-import { DEFAULTS } from '../lib/settings';
+import { DEFAULTS, parseDbUrl } from '../lib/settings';
+import { redactUrl } from '../lib/store/postgres';
 import { exposeHealth } from '../lib/health';
 import { followRetention } from '../lib/admin-settings';
 import type { PicamDatabaseNode } from '../lib/store/database-node';
@@ -29,18 +34,31 @@ export interface PicamDatabaseDef extends NodeDef {
 
 export type { PicamDatabaseNode } from '../lib/store/database-node';
 
+export interface PicamDatabaseCredentials {
+  /** postgres://user:password@host:5432/database; empty: the SQLite file */
+  url?: string;
+}
+
 const PRUNE_EVERY_MS = 3600_000;
 
 /** How long the file stays open at close for users still finishing: within Node-RED's own limit on a node's close (15 s). */
 const USERS_CLOSE_WAIT_MS = 10_000;
 
 export default function register(RED: NodeAPI): void {
-  function PicamDatabase(this: PicamDatabaseNode, def: PicamDatabaseDef) {
+  function PicamDatabase(this: PicamDatabaseNode & { credentials?: PicamDatabaseCredentials }, def: PicamDatabaseDef) {
     RED.nodes.createNode(this, def);
     const node = this;
     const userDir = (RED.settings as { userDir?: string }).userDir ?? process.cwd();
     const file = def.file || 'picam-guardian.db';
-    const path = file === ':memory:' || isAbsolute(file) ? file : join(userDir, file);
+    let url = '';
+    let badUrl: string | undefined;
+    try {
+      url = parseDbUrl(node.credentials?.url);
+    } catch (err) {
+      badUrl = (err as Error).message;
+    }
+    // What messages call the database: the file, or the URL without its password.
+    const path = url ? redactUrl(url) : file === ':memory:' || isAbsolute(file) ? file : join(userDir, file);
     const retention: RetentionDays = {
       activity: numberSetting(def.retainActivityDays, DEFAULTS.retainActivityDays),
       status: numberSetting(def.retainStatusDays, DEFAULTS.retainStatusDays),
@@ -76,14 +94,16 @@ export default function register(RED: NodeAPI): void {
     node.acquire = (user) => {
       users.add(user.id);
       if (!opening) {
-        const thisOpening = EventStore.open({
-          file: path,
-          maxBatch: numberSetting(def.maxBatch, 2000),
-          maxDelayMs: numberSetting(def.maxDelayMs, 20),
-          synchronous: def.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL',
-          retention,
-          readConnections,
-        });
+        const thisOpening = badUrl
+          ? Promise.reject(new Error(badUrl))
+          : EventStore.open({
+              ...(url ? { url } : { file: path }),
+              maxBatch: numberSetting(def.maxBatch, 2000),
+              maxDelayMs: numberSetting(def.maxDelayMs, 20),
+              synchronous: def.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL',
+              retention,
+              readConnections,
+            });
         opening = thisOpening;
         thisOpening.then(
           (store) => {
@@ -158,5 +178,7 @@ export default function register(RED: NodeAPI): void {
       });
     });
   }
-  RED.nodes.registerType('picam-database', PicamDatabase as unknown as NodeConstructor);
+  RED.nodes.registerType('picam-database', PicamDatabase as unknown as NodeConstructor, {
+    credentials: { url: { type: 'password' } },
+  });
 }

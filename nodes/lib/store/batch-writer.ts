@@ -22,8 +22,9 @@ import { backoffMs } from '../backoff';
 import type { HealthState } from '../health';
 import { describeStoreError, isTransientStoreError } from '../store-errors';
 import type { StoreRecord } from '../types';
+import { sqlOf } from './dialect';
 import { batchStatements } from './record-sql';
-import type { Connection } from './sqlite';
+import type { StoreConnection } from './connection';
 
 export type WriteCallback = (err?: Error) => void;
 
@@ -52,7 +53,7 @@ interface Pending {
 
 /** A task that runs inside the next record transaction (`join`). */
 interface Joined {
-  task: (conn: Connection) => Promise<unknown>;
+  task: (conn: StoreConnection) => Promise<unknown>;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -87,7 +88,7 @@ export class BatchWriter {
   private readonly healthListeners = new Set<(h: HealthState) => void>();
 
   constructor(
-    private readonly conn: Connection,
+    private readonly conn: StoreConnection,
     private readonly opts: BatchWriterOptions,
   ) {
     this.now = opts.now ?? Date.now;
@@ -132,7 +133,7 @@ export class BatchWriter {
    * it (so a task may run more than once: it must only touch the database). While the store
    * cannot write, tasks wait with the records.
    */
-  join<T>(task: (conn: Connection) => Promise<T>): Promise<T> {
+  join<T>(task: (conn: StoreConnection) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new Error('database is closed'));
     return new Promise<T>((resolve, reject) => {
       this.joined.push({ task, resolve: resolve as (v: unknown) => void, reject });
@@ -163,7 +164,7 @@ export class BatchWriter {
   }
 
   /** Runs `task` on the writer connection between batches (retention, maintenance). */
-  async exclusive<T>(task: (conn: Connection) => Promise<T>): Promise<T> {
+  async exclusive<T>(task: (conn: StoreConnection) => Promise<T>): Promise<T> {
     while (this.running) await this.running;
     let result!: T;
     this.running = (async () => {
@@ -337,9 +338,10 @@ export class BatchWriter {
   private async transaction(batch: readonly Pending[], joined: readonly Joined[] = []): Promise<unknown[]> {
     const records = batch.length === 1 ? batch[0]!.records : batch.flatMap((p) => p.records);
     const values: unknown[] = [];
-    await this.conn.run('BEGIN IMMEDIATE');
+    await this.conn.run(sqlOf(this.conn).beginWrite);
     try {
-      if (records.length > 0) for (const st of batchStatements(records, this.now())) await this.conn.run(st.sql, st.params);
+      if (records.length > 0)
+        for (const st of batchStatements(records, this.now(), sqlOf(this.conn))) await this.conn.run(st.sql, st.params);
       for (const [index, j] of joined.entries()) {
         try {
           values.push(await j.task(this.conn));

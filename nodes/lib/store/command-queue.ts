@@ -5,7 +5,7 @@
  * Each command-sender node owns its rows, so a restart picks up exactly what it
  * had queued.
  */
-import type { Connection } from './sqlite';
+import type { StoreConnection } from './connection';
 
 export type CommandState = 'queued' | 'sent' | 'expired' | 'failed';
 export const COMMAND_STATES: readonly CommandState[] = ['queued', 'sent', 'expired', 'failed'];
@@ -34,7 +34,7 @@ export interface QueuedCommand extends NewCommand {
 export type CommandCounts = Record<CommandState, number>;
 
 /** Runs a task on the store's writer connection, between ingest batches. */
-export type Exclusive = <T>(task: (db: Connection) => Promise<T>) => Promise<T>;
+export type Exclusive = <T>(task: (db: StoreConnection) => Promise<T>) => Promise<T>;
 
 const COLUMNS = `seq, command_id AS commandId, device_id AS deviceId, action, topic, payload, created_ms AS createdMs,
   expires_ms AS expiresMs, state, attempts, reason, sent_ms AS sentMs`;

@@ -21,7 +21,7 @@ export async function storeFigures(db: Reader): Promise<StoreFigures> {
   const streams = await db.get<{ known: number; online: number | null }>(
     `WITH RECURSIVE ${STREAM_PATHS}
      SELECT count(*) AS known,
-            sum((SELECT online FROM stream_health WHERE path = p.path ORDER BY time_ms DESC LIMIT 1) = 1) AS online
+            sum(CASE WHEN (SELECT online FROM stream_health WHERE path = p.path ORDER BY time_ms DESC LIMIT 1) = 1 THEN 1 ELSE 0 END) AS online
        FROM paths p WHERE p.path IS NOT NULL`,
   );
   return {

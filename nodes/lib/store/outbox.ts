@@ -14,7 +14,7 @@
  */
 import type { ClipReadyPayload } from '../contract/recordings';
 import type { Alert, AlertSnapshot } from '../types';
-import type { Connection } from './sqlite';
+import type { StoreConnection } from './connection';
 
 /**
  * pending: due at next_attempt_ms. sending: handed to the channel (a crash
@@ -69,12 +69,12 @@ export interface AddResult {
 }
 
 /** Runs a task on the store's writer connection, between ingest batches. */
-export type Exclusive = <T>(task: (db: Connection) => Promise<T>) => Promise<T>;
+export type Exclusive = <T>(task: (db: StoreConnection) => Promise<T>) => Promise<T>;
 /**
  * Runs a task inside the next ingest transaction (BatchWriter.join), in a savepoint of its own;
  * resolves once that transaction committed.
  */
-export type JoinRecords = <T>(task: (db: Connection) => Promise<T>) => Promise<T>;
+export type JoinRecords = <T>(task: (db: StoreConnection) => Promise<T>) => Promise<T>;
 
 interface RawRow {
   id: number;
@@ -300,7 +300,7 @@ export class AlertOutbox {
     );
   }
 
-  private async addOne(db: Connection, d: NewDelivery): Promise<AddResult> {
+  private async addOne(db: StoreConnection, d: NewDelivery): Promise<AddResult> {
     const nowMs = this.now();
     let state: OutboxState = d.suppressedBecause ? 'suppressed' : 'pending';
     let reason = d.suppressedBecause;
@@ -382,7 +382,7 @@ export class AlertOutbox {
   }
 
   /** A clip that came before its alert: it goes once the alert is sent, or nowhere if the alert is held back. */
-  private async releaseWaitingClips(db: Connection, d: NewDelivery, state: OutboxState, reason: string | undefined, nowMs: number) {
+  private async releaseWaitingClips(db: StoreConnection, d: NewDelivery, state: OutboxState, reason: string | undefined, nowMs: number) {
     const where = `owner = ? AND target = ? AND device_id = ? AND event_id = ? AND item = 'clip' AND state = 'waiting'`;
     const args = [this.owner, d.target, d.deviceId, d.eventId!];
     if (state === 'pending')
@@ -394,7 +394,7 @@ export class AlertOutbox {
       ]);
   }
 
-  private alertRow(db: Connection, target: string, deviceId: string, eventId: string): Promise<RawRow | undefined> {
+  private alertRow(db: StoreConnection, target: string, deviceId: string, eventId: string): Promise<RawRow | undefined> {
     return db.get<RawRow>(
       // An event may have two alert rows (one held back, then its update sent: Alert.update):
       // its pictures and clip go with the newest one that was not held back.
@@ -404,7 +404,7 @@ export class AlertOutbox {
     );
   }
 
-  private transaction<T>(task: (db: Connection) => Promise<T>): Promise<T> {
+  private transaction<T>(task: (db: StoreConnection) => Promise<T>): Promise<T> {
     return this.exclusive(async (db) => {
       await db.run('BEGIN IMMEDIATE');
       try {

@@ -21,10 +21,11 @@ import type { Detection } from '../contract/detection';
 import { API_PATHS, apiUrl } from '../contract/api-routes';
 import type { Reader } from './read-pool';
 import { sensorHistory } from './sensor-history';
-import type { SqlValue } from './sqlite';
+import type { SqlValue } from './connection';
 import { ANY_DEVICE_ID_PATTERN } from '../hosted-devices';
 import { QueryError } from './query-error';
 import { decodeCursor, encodeCursor } from './cursor';
+import { sqlOf } from './dialect';
 
 export type * from '../contract/api-rows';
 
@@ -83,7 +84,8 @@ function time(params: QueryParams, name: string): number | undefined {
   const raw = single(params, name);
   if (raw === undefined || raw === '') return undefined;
   const n = typeof raw === 'number' ? raw : Number(raw);
-  if (Number.isFinite(n) && n >= 0) return n < 1e11 ? n * 1000 : n;
+  // Whole milliseconds: the columns are integers, and PostgreSQL refuses a fraction for one.
+  if (Number.isFinite(n) && n >= 0) return Math.floor(n < 1e11 ? n * 1000 : n);
   const t = typeof raw === 'string' ? Date.parse(raw) : NaN;
   if (Number.isNaN(t)) throw new QueryError(400, `"${name}" must be Unix seconds, milliseconds or an ISO 8601 time`);
   return t;
@@ -113,8 +115,9 @@ export async function cameras(db: Reader): Promise<QueryResults['cameras']> {
        LEFT JOIN camera_state z ON z.camera_id = r.camera_id AND z.setting_name = 'zones'
        -- One seek per device in activity_events_camera_time, whatever the number of events: the
        -- dashboard's grid needs no request per device (issue 18: 600 devices took 600 requests).
-       LEFT JOIN activity_events e ON e.rowid = (
-         SELECT x.rowid FROM activity_events x WHERE x.camera_id = r.camera_id ORDER BY x.start_timestamp DESC LIMIT 1)
+       -- By the key (camera_id, event_id), a seek on both engines (PostgreSQL has no rowid).
+       LEFT JOIN activity_events e ON e.camera_id = r.camera_id AND e.event_id = (
+         SELECT x.event_id FROM activity_events x WHERE x.camera_id = r.camera_id ORDER BY x.start_timestamp DESC NULLS LAST LIMIT 1)
       ORDER BY COALESCE(r.camera_name, r.camera_id)`,
   );
   // Stored by the store itself from checked polygons (record-sql.ts): JSON it wrote.
@@ -143,7 +146,10 @@ function paging(p: QueryParams): { limit: number; offset: number; cursor?: unkno
 
 /** count(*) that stops at TOTAL_CAP + 1 rows: an index walk of at most that many entries, never the table. */
 async function cappedCount(db: Reader, from: string, filter: string, args: SqlValue[]): Promise<{ total: number; totalCapped: boolean }> {
-  const row = await db.get<{ n: number }>(`SELECT count(*) AS n FROM (SELECT 1 FROM ${from} ${filter} LIMIT ${TOTAL_CAP + 1})`, args);
+  const row = await db.get<{ n: number }>(
+    `SELECT count(*) AS n FROM (SELECT 1 FROM ${from} ${filter} LIMIT ${TOTAL_CAP + 1}) AS capped`,
+    args,
+  );
   const n = row?.n ?? 0;
   return n > TOTAL_CAP ? { total: TOTAL_CAP, totalCapped: true } : { total: n, totalCapped: false };
 }
@@ -188,7 +194,7 @@ export async function events(db: Reader, p: QueryParams): Promise<QueryResults['
   const zone = single(p, 'zone');
   if (zone !== undefined && zone !== '') {
     if (typeof zone !== 'string' || !ZONE_NAME_PATTERN.test(zone)) throw new QueryError(400, '"zone" must be a zone name such as driveway');
-    where.push('EXISTS (SELECT 1 FROM json_each(e.zones) WHERE json_each.value = ?)');
+    where.push(sqlOf(db).jsonArrayHas('e.zones'));
     args.push(zone);
   }
   const label = detectionLabel(p);
@@ -207,7 +213,7 @@ export async function events(db: Reader, p: QueryParams): Promise<QueryResults['
     args.push(Math.floor(to / 1000));
   }
   const { limit, offset, cursor } = paging(p);
-  const index = `activity_events e INDEXED BY ${eventIndex(camera !== undefined, hasType, label !== undefined)}`;
+  const index = sqlOf(db).indexedBy('activity_events', 'e', eventIndex(camera !== undefined, hasType, label !== undefined));
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const { total, totalCapped } = await cappedCount(db, index, filter, args);
   const page = [...where];
@@ -218,7 +224,7 @@ export async function events(db: Reader, p: QueryParams): Promise<QueryResults['
     page.push('(e.sort_ts, e.camera_id, e.event_id) < (?, ?, ?)');
     pageArgs.push(...key);
   }
-  // SQLite answers EXISTS with 0 or 1; the API says true or false.
+  // SQLite answers EXISTS with 0 or 1 (and so does postgres.ts); the API says true or false.
   type SqlEventRow = Omit<EventRow, 'has_thumbnail' | 'has_recording' | 'clip' | 'zones' | 'detection'> & {
     zones: string | null;
     detection_label: string | null;
@@ -347,10 +353,11 @@ export async function alerts(db: Reader, p: QueryParams): Promise<QueryResults['
     args.push(channel);
   }
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const json = sqlOf(db).jsonText;
   const total = await db.get<{ n: number }>(`SELECT count(*) AS n FROM alerts_outbox ${filter}`, args);
   const rows = await db.all<AlertLogRow>(
-    `SELECT id, channel, target, item, json_extract(alert, '$.kind') AS kind, device_id,
-            json_extract(alert, '$.deviceName') AS device_name, event_id, json_extract(alert, '$.text') AS text,
+    `SELECT id, channel, target, item, ${json('alert', 'kind')} AS kind, device_id,
+            ${json('alert', 'deviceName')} AS device_name, event_id, ${json('alert', 'text')} AS text,
             state, attempts, last_error AS reason, created_ms, sent_ms, message_id
        FROM alerts_outbox ${filter} ORDER BY id DESC LIMIT ? OFFSET ?`,
     [...args, limit, offset],
@@ -358,8 +365,9 @@ export async function alerts(db: Reader, p: QueryParams): Promise<QueryResults['
   return { alerts: rows, total: total?.n ?? 0, limit, offset };
 }
 
-const COMMAND_COLUMNS = `command_id AS id, device_id AS deviceId, action, topic, state, reason, attempts,
-  created_ms AS createdMs, expires_ms AS expiresMs, sent_ms AS sentMs, payload`;
+// Quoted: PostgreSQL folds a bare alias to lower case.
+const COMMAND_COLUMNS = `command_id AS id, device_id AS "deviceId", action, topic, state, reason, attempts,
+  created_ms AS "createdMs", expires_ms AS "expiresMs", sent_ms AS "sentMs", payload`;
 
 type StoredCommand = Omit<CommandRow, 'payload'> & { payload: string };
 /** Commands are JSON as mqtt-processor builds them; another flow's plain text stays text. */
@@ -450,7 +458,7 @@ export async function streams(db: Reader, p: QueryParams): Promise<QueryResults[
 export async function status(db: Reader): Promise<QueryResults['status']> {
   const rows = await db.all<{ name: string; n: number }>('SELECT name, n FROM table_counts ORDER BY name');
   const counts = Object.fromEntries(rows.map((r) => [r.name, r.n]));
-  const version = await db.get<{ user_version: number }>('PRAGMA user_version');
+  const version = await db.get<{ user_version: number }>(sqlOf(db).schemaVersion);
   return { schemaVersion: version?.user_version ?? 0, counts };
 }
 

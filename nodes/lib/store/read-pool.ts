@@ -10,10 +10,13 @@
  * `readConnections`).
  */
 import { SETTINGS } from '../settings';
-import { Connection, type SqlValue } from './sqlite';
+import type { Dialect, SqlValue, StoreConnection } from './connection';
+import { Connection } from './sqlite';
 
 /** What the read side needs of a connection: plain SELECTs, each on its own. */
 export interface Reader {
+  /** which engine answers (dialect.ts's `sqlOf` picks the SQL fragments that differ) */
+  readonly dialect: Dialect;
   all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
   get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
 }
@@ -22,26 +25,38 @@ export interface Reader {
 export const MAX_READ_CONNECTIONS = SETTINGS.readConnections.max;
 
 export class ReadPool implements Reader {
-  private readonly free: Connection[];
-  private readonly waiting: Array<{ take: (c: Connection) => void; refuse: (err: Error) => void }> = [];
+  private readonly free: StoreConnection[];
+  private readonly waiting: Array<{ take: (c: StoreConnection) => void; refuse: (err: Error) => void }> = [];
   private closing?: Promise<void>;
+  readonly dialect: Dialect;
 
-  private constructor(private readonly connections: readonly Connection[]) {
+  private constructor(private readonly connections: readonly StoreConnection[]) {
     this.free = [...connections];
+    this.dialect = connections[0]!.dialect;
   }
 
-  /** Opens `size` query-only connections to `file` (closes those already open if one fails). */
-  static async open(file: string, size: number): Promise<ReadPool> {
+  /** Opens `size` query-only connections to the SQLite `file` (closes those already open if one fails). */
+  static open(file: string, size: number): Promise<ReadPool> {
+    return ReadPool.of(size, async () => {
+      const c = await Connection.open(file);
+      try {
+        await c.exec('PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;');
+      } catch (err) {
+        await c.close();
+        throw err;
+      }
+      return c;
+    });
+  }
+
+  /** A pool of `size` connections made by `open`, one after the other (those made are closed if one fails). */
+  static async of(size: number, open: () => Promise<StoreConnection>): Promise<ReadPool> {
     if (!Number.isInteger(size) || size < 1 || size > MAX_READ_CONNECTIONS) {
       throw new RangeError(`read connections must be a whole number from 1 to ${MAX_READ_CONNECTIONS} (got ${size})`);
     }
-    const opened: Connection[] = [];
+    const opened: StoreConnection[] = [];
     try {
-      for (let i = 0; i < size; i++) {
-        const c = await Connection.open(file);
-        opened.push(c);
-        await c.exec('PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;');
-      }
+      for (let i = 0; i < size; i++) opened.push(await open());
     } catch (err) {
       await Promise.allSettled(opened.map((c) => c.close()));
       throw err;
@@ -67,7 +82,7 @@ export class ReadPool implements Reader {
   }
 
   /** Runs `task` on one connection of its own; the connection returns to the pool when it settles. */
-  async use<T>(task: (c: Connection) => Promise<T>): Promise<T> {
+  async use<T>(task: (c: StoreConnection) => Promise<T>): Promise<T> {
     const c = await this.acquire();
     try {
       return await task(c);
@@ -80,20 +95,20 @@ export class ReadPool implements Reader {
   close(): Promise<void> {
     this.closing ??= (async () => {
       for (const w of this.waiting.splice(0)) w.refuse(new Error('database is closed'));
-      // sqlite3 closes a connection after the statements already queued on it.
+      // sqlite3 and pg close a connection after the statements already queued on it.
       await Promise.all(this.connections.map((c) => c.close()));
     })();
     return this.closing;
   }
 
-  private acquire(): Promise<Connection> {
+  private acquire(): Promise<StoreConnection> {
     if (this.closing) return Promise.reject(new Error('database is closed'));
     const c = this.free.pop();
     if (c) return Promise.resolve(c);
     return new Promise((take, refuse) => this.waiting.push({ take, refuse }));
   }
 
-  private release(c: Connection): void {
+  private release(c: StoreConnection): void {
     const next = this.waiting.shift();
     if (next) next.take(c);
     else this.free.push(c);

@@ -18,9 +18,15 @@
  *   small steps, when the file was created with auto_vacuum = INCREMENTAL.
  * While ingest keeps the writer busy without a pause (saturation), batches wait for it:
  * retention yields, ingest does not.
+ *
+ * On PostgreSQL the same batches run (rows found by ctid instead of rowid), each in its own
+ * transaction that does not wait for the disk, and nothing is given back to the file system
+ * (autovacuum makes the space reusable). Several runtimes sharing one database would each
+ * prune; the leader alone should (issue 21, item 4: not done here).
  */
 import type { Reader } from './read-pool';
-import type { Connection } from './sqlite';
+import type { StoreConnection } from './connection';
+import { sqlOf, type SqlDialect } from './dialect';
 import { SENSOR_LEVELS } from './sensor-levels';
 
 export interface RetentionDays {
@@ -79,7 +85,7 @@ const VACUUM_PAGES = 256;
 export interface RetentionDeps {
   days: RetentionDays;
   /** runs a write on the writer connection between ingest batches */
-  exclusive: <T>(task: (conn: Connection) => Promise<T>) => Promise<T>;
+  exclusive: <T>(task: (conn: StoreConnection) => Promise<T>) => Promise<T>;
   /** the connection for the checks (reads only) */
   reader: Reader;
   /** true once the store is closing: stop between batches */
@@ -91,8 +97,9 @@ export interface RetentionDeps {
 /** SQL of the cheap checks and the deletes, also for the query-plan test. */
 export const retentionSql = {
   indexedDue: (t: IndexedTable) => `SELECT 1 AS due FROM ${t.table} WHERE ${t.time} < ?${t.keep ? ` AND NOT (${t.keep})` : ''} LIMIT 1`,
-  indexedDelete: (t: IndexedTable) =>
-    `DELETE FROM ${t.table} WHERE rowid IN (SELECT rowid FROM ${t.table} WHERE ${t.time} < ?1${
+  /** rowid (SQLite) or ctid (PostgreSQL): `sql.rowId` */
+  indexedDelete: (t: IndexedTable, sql: Pick<SqlDialect, 'rowId'> = sqlOf({ dialect: 'sqlite' })) =>
+    `DELETE FROM ${t.table} WHERE ${sql.rowId} IN (SELECT ${sql.rowId} FROM ${t.table} WHERE ${t.time} < ?1${
       t.keep ? ` AND NOT (${t.keep})` : ''
     } ORDER BY ${t.time} LIMIT ?2)`,
   /** the keys with rows before the cutoff: a skip through the primary key, one seek per key */
@@ -119,7 +126,7 @@ export async function pruneAll(deps: RetentionDeps, nowMs: number): Promise<numb
   for (const t of INDEXED_TABLES) {
     const cutoff = cutoffOf(deps.days[t.days], nowMs, t.unit);
     if (cutoff === undefined || !(await deps.reader.get(retentionSql.indexedDue(t), [cutoff]))) continue;
-    deleted += await inBatches(deps, batch, (conn, size) => conn.run(retentionSql.indexedDelete(t), [cutoff, size]));
+    deleted += await inBatches(deps, batch, (conn, size) => conn.run(retentionSql.indexedDelete(t, sqlOf(conn)), [cutoff, size]));
   }
   for (const t of KEYED_TABLES) {
     const cutoff = cutoffOf(deps.days[t.days], nowMs, 'ms');
@@ -149,7 +156,7 @@ function cutoffOf(days: number, nowMs: number, unit: 'sec' | 'ms'): number | und
 async function inBatches(
   deps: RetentionDeps,
   batch: BatchSize,
-  step: (conn: Connection, size: number) => Promise<{ changes: number }>,
+  step: (conn: StoreConnection, size: number) => Promise<{ changes: number }>,
 ): Promise<number> {
   let deleted = 0;
   while (!deps.stopped()) {
@@ -180,7 +187,8 @@ async function inBatches(
  * with everything before it, so what ingest acknowledged stays as durable as before. The
  * fsync per batch was most of a batch's time on this machine's disk.
  */
-async function withoutSync<T>(conn: Connection, step: () => Promise<T>): Promise<T> {
+async function withoutSync<T>(conn: StoreConnection, step: () => Promise<T>): Promise<T> {
+  if (conn.dialect === 'postgres') return withoutFlush(conn, step);
   const before = (await conn.get<{ synchronous: number }>('PRAGMA synchronous'))?.synchronous ?? 2;
   await conn.exec('PRAGMA synchronous = NORMAL');
   try {
@@ -188,6 +196,24 @@ async function withoutSync<T>(conn: Connection, step: () => Promise<T>): Promise
   } finally {
     // PRAGMA takes no bound parameters; the value is SQLite's own integer.
     await conn.exec(`PRAGMA synchronous = ${Math.trunc(before)}`);
+  }
+}
+
+/**
+ * PostgreSQL's equivalent: the step in a transaction of its own that does not wait for its WAL
+ * to reach the disk (synchronous_commit off, for this transaction only). A crash may undo the
+ * last deletes, never anything else; the next commit that waits flushes them with it.
+ */
+async function withoutFlush<T>(conn: StoreConnection, step: () => Promise<T>): Promise<T> {
+  await conn.run('BEGIN');
+  try {
+    await conn.run('SET LOCAL synchronous_commit = off');
+    const result = await step();
+    await conn.run('COMMIT');
+    return result;
+  } catch (err) {
+    await conn.run('ROLLBACK').catch(() => undefined /* the connection is gone: nothing to roll back */);
+    throw err;
   }
 }
 
@@ -204,6 +230,8 @@ class BatchSize {
 
 /** Shrinks the file by the pages retention freed, a few at a time (auto_vacuum = INCREMENTAL only). */
 async function giveBackPages(deps: RetentionDeps): Promise<void> {
+  // PostgreSQL: autovacuum makes the space reusable; the files shrink only by VACUUM FULL, by hand.
+  if (deps.reader.dialect !== 'sqlite') return;
   const mode = await deps.reader.get<{ auto_vacuum: number }>('PRAGMA auto_vacuum');
   if (mode?.auto_vacuum !== 2) return;
   while (!deps.stopped()) {
@@ -227,7 +255,7 @@ export const SWITCH_VACUUM_MAX_BYTES = 64 * 1024 * 1024;
  * false is returned: retention then reuses freed pages but the file does not shrink until
  * `sqlite3 FILE 'PRAGMA auto_vacuum = INCREMENTAL; VACUUM;'` runs once, with the runtime stopped.
  */
-export async function enableShrinking(conn: Connection, maxBytes = SWITCH_VACUUM_MAX_BYTES): Promise<boolean> {
+export async function enableShrinking(conn: StoreConnection, maxBytes = SWITCH_VACUUM_MAX_BYTES): Promise<boolean> {
   if ((await conn.get<{ auto_vacuum: number }>('PRAGMA auto_vacuum'))?.auto_vacuum === 2) return true;
   const pages = (await conn.get<{ page_count: number }>('PRAGMA page_count'))?.page_count ?? 0;
   const pageSize = (await conn.get<{ page_size: number }>('PRAGMA page_size'))?.page_size ?? 4096;

@@ -5,8 +5,18 @@
  *
  * Seed 004's tables keep its column names and its Unix-second timestamps so its
  * tools and queries still work; tables we added use Unix milliseconds (`*_ms`).
+ *
+ * Two dialects (connection.ts): SQLite runs MIGRATIONS below; PostgreSQL runs PG_MIGRATIONS
+ * (schema-postgres.ts), which start with one baseline equal to SQLite's version 24. Both record
+ * their versions in schema_migrations (SQLite also in PRAGMA user_version). To add a migration:
+ * append it here with the next version, and append the same change in PostgreSQL's SQL with the
+ * same version to PG_MIGRATIONS (types as that file says: BIGINT times, DOUBLE PRECISION reals,
+ * plpgsql functions for triggers); test/nodes/lib/store/schema-postgres.test.ts checks that both
+ * end at the same version with the same tables and columns.
  */
-import type { Connection } from './sqlite';
+import type { StoreConnection } from './connection';
+import { sqlOf } from './dialect';
+import { PG_BASELINE_VERSION, PG_MIGRATIONS } from './schema-postgres';
 
 export interface Migration {
   version: number;
@@ -685,37 +695,65 @@ CREATE INDEX activity_events_page_label ON activity_events (detection_label, sor
   },
 ];
 
-export async function currentVersion(db: Connection): Promise<number> {
-  const row = await db.get<{ user_version: number }>('PRAGMA user_version');
+export async function currentVersion(db: StoreConnection): Promise<number> {
+  const row = await db.get<{ user_version: number }>(sqlOf(db).schemaVersion);
   return row?.user_version ?? 0;
 }
 
-/** Applies every migration newer than the file; returns the versions applied. */
-export async function migrate(db: Connection, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
-  await db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT, applied_ms INTEGER)');
-  const from = await currentVersion(db);
+/** The migrations of the connection's dialect. */
+export function migrationsOf(db: StoreConnection): readonly Migration[] {
+  return db.dialect === 'postgres' ? PG_MIGRATIONS : MIGRATIONS;
+}
+
+/**
+ * PostgreSQL: runtimes starting together take turns (a transaction-scoped advisory lock; the
+ * number is arbitrary but fixed, "picam" in ASCII) and each reads the version after its turn came.
+ */
+const MIGRATION_LOCK = 0x706963616d;
+
+/** Applies every migration newer than the database; returns the versions applied. */
+export async function migrate(db: StoreConnection, migrations: readonly Migration[] = migrationsOf(db)): Promise<number[]> {
+  const sql = sqlOf(db);
   const latest = migrations.at(-1)?.version ?? 0;
-  if (from > latest) {
-    throw new Error(`database schema version ${from} is newer than this software knows (${latest}); upgrade PiCam Guardian`);
-  }
   const applied: number[] = [];
-  for (const m of migrations.filter((m) => m.version > from)) {
-    await db.exec('BEGIN IMMEDIATE');
+  for (;;) {
+    await db.exec(sql.beginWrite);
+    let m: Migration | undefined;
     try {
+      if (db.dialect === 'postgres') await db.get('SELECT pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
+      // After the lock: two runtimes creating it at once would collide in PostgreSQL's catalogue.
+      await db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT, applied_ms BIGINT)');
+      const from = await currentVersion(db);
+      if (from > latest) {
+        throw new Error(`database schema version ${from} is newer than this software knows (${latest}); upgrade PiCam Guardian`);
+      }
+      m = migrations.find((x) => x.version > from);
+      if (!m) {
+        await db.exec('COMMIT');
+        return applied;
+      }
       await db.exec(m.sql);
-      await db.run('INSERT INTO schema_migrations (version, description, applied_ms) VALUES (?, ?, ?)', [
-        m.version,
-        m.description,
-        Date.now(),
-      ]);
+      for (const [version, description] of recorded(db, m)) {
+        await db.run('INSERT INTO schema_migrations (version, description, applied_ms) VALUES (?, ?, ?)', [
+          version,
+          description,
+          Date.now(),
+        ]);
+      }
       // PRAGMA takes no bound parameters; the version is an integer from our own table.
-      await db.exec(`PRAGMA user_version = ${Math.trunc(m.version)}`);
+      if (db.dialect === 'sqlite') await db.exec(`PRAGMA user_version = ${Math.trunc(m.version)}`);
       await db.exec('COMMIT');
       applied.push(m.version);
     } catch (err) {
       await db.exec('ROLLBACK');
+      if (!m) throw err;
       throw new Error(`migration ${m.version} (${m.description}) failed: ${(err as Error).message}`);
     }
   }
-  return applied;
+}
+
+/** The rows schema_migrations gets for `m`: PostgreSQL's baseline records every SQLite version it stands for. */
+function recorded(db: StoreConnection, m: Migration): Array<[number, string]> {
+  if (db.dialect !== 'postgres' || m.version !== PG_BASELINE_VERSION) return [[m.version, m.description]];
+  return MIGRATIONS.filter((x) => x.version <= PG_BASELINE_VERSION).map((x) => [x.version, x.description]);
 }

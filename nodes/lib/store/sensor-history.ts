@@ -37,8 +37,9 @@ export async function sensorHistory(db: Reader, q: SensorHistoryQuery): Promise<
   const bucketMs = Math.ceil(wantedMs / level.ms) * level.ms;
   const anchor = Math.floor(q.fromMs / level.ms) * level.ms;
   const readings = await db.all<SensorPoint>(
-    // sqlite3 binds JS numbers as REAL: the CASTs keep the bucket division integral.
-    `SELECT CAST(?1 AS INTEGER) + ((bucket_ms - CAST(?1 AS INTEGER)) / CAST(?2 AS INTEGER)) * CAST(?2 AS INTEGER) AS time_ms,
+    // sqlite3 binds JS numbers as REAL: the CASTs keep the bucket division integral (BIGINT:
+    // PostgreSQL's INTEGER is 32 bits; SQLite reads both as INTEGER).
+    `SELECT CAST(?1 AS BIGINT) + ((bucket_ms - CAST(?1 AS BIGINT)) / CAST(?2 AS BIGINT)) * CAST(?2 AS BIGINT) AS time_ms,
             ${ROLLUP_COLUMNS}
        FROM ${level.table} WHERE device_id = ?3 AND bucket_ms BETWEEN ?1 AND ?4
       GROUP BY 1 ORDER BY 1`,
@@ -50,7 +51,7 @@ export async function sensorHistory(db: Reader, q: SensorHistoryQuery): Promise<
 /** The raw readings in the range, counted up to `limit` (reads at most `limit` rows). */
 async function rawCountUpTo(db: Reader, q: SensorHistoryQuery, limit: number): Promise<number> {
   const row = await db.get<{ n: number }>(
-    'SELECT count(*) AS n FROM (SELECT 1 FROM sensor_readings WHERE device_id = ? AND time_ms BETWEEN ? AND ? LIMIT ?)',
+    'SELECT count(*) AS n FROM (SELECT 1 FROM sensor_readings WHERE device_id = ? AND time_ms BETWEEN ? AND ? LIMIT ?) AS capped',
     [q.deviceId, q.fromMs, q.toMs, limit],
   );
   return row?.n ?? 0;
@@ -94,7 +95,7 @@ async function fromRaw(db: Reader, q: SensorHistoryQuery, wantedMs: number): Pro
     return { bucketMs: 0, readings };
   }
   const readings = await db.all<SensorPoint>(
-    `SELECT CAST(?1 AS INTEGER) + ((time_ms - CAST(?1 AS INTEGER)) / CAST(?2 AS INTEGER)) * CAST(?2 AS INTEGER) AS time_ms,
+    `SELECT CAST(?1 AS BIGINT) + ((time_ms - CAST(?1 AS BIGINT)) / CAST(?2 AS BIGINT)) * CAST(?2 AS BIGINT) AS time_ms,
             ${RAW_BUCKET_COLUMNS}
        FROM sensor_readings WHERE device_id = ?3 AND time_ms BETWEEN ?1 AND ?4
       GROUP BY 1 ORDER BY 1`,

@@ -1,10 +1,12 @@
-/** Promise wrapper over one `sqlite3` connection. */
+/** Promise wrapper over one `sqlite3` connection (the store's default engine, connection.ts). */
 import sqlite3 from 'sqlite3';
+import type { RunResult, SqlValue, StoreConnection } from './connection';
 
-/** What a statement binds; a Buffer becomes a BLOB. */
-export type SqlValue = string | number | null | Buffer;
+export type { SqlValue } from './connection';
 
-export class Connection {
+export class Connection implements StoreConnection {
+  readonly dialect = 'sqlite' as const;
+
   private constructor(private readonly db: sqlite3.Database) {}
 
   static open(file: string, readOnly = false): Promise<Connection> {
@@ -14,7 +16,7 @@ export class Connection {
     });
   }
 
-  run(sql: string, params: readonly SqlValue[] = []): Promise<{ changes: number; lastID: number }> {
+  run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
     return new Promise((resolve, reject) => {
       this.db.run(sql, params, function (this: sqlite3.RunResult, err: Error | null) {
         if (err) reject(err);

@@ -3,6 +3,12 @@
  * commit and a small pool of read connections for queries (WAL lets readers run
  * beside the writer, and the pool lets them run beside each other). Owned by the
  * `picam-database` config node; usable without Node-RED.
+ *
+ * Given a database URL instead of a file, the same store runs on PostgreSQL (the cluster role,
+ * issue 21): several runtimes share one database, each with its own writer and readers. What
+ * is ported to PostgreSQL so far: ingest (the batch writer), the API's queries, the figures,
+ * sensor history and retention. The sub-stores marked `sqliteOnly` below refuse with a clear
+ * error until they are (docs/data.md, "PostgreSQL").
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -14,6 +20,8 @@ import { AlertOutbox } from './outbox';
 import * as queries from './queries';
 import { migrate } from './schema';
 import { Connection } from './sqlite';
+import type { Dialect, StoreConnection } from './connection';
+import { openPostgresReaders, PgConnection, redactUrl, scrubbed } from './postgres';
 import { ReadPool } from './read-pool';
 import { IpCameraStore } from './ip-cameras';
 import { UploadStore } from './uploads';
@@ -27,7 +35,13 @@ import { enableShrinking, pruneAll, type RetentionDays } from './retention';
 export type { RetentionDays } from './retention';
 
 export interface StoreOptions {
-  file: string;
+  /** SQLite: the database file (or ':memory:'); unused when `url` is given */
+  file?: string;
+  /**
+   * PostgreSQL: `postgres://user:password@host:port/database` (settings.ts PICAM_DB_URL, the
+   * picam-database node's credential). Never logged: `EventStore.file` shows it without the password.
+   */
+  url?: string;
   maxBatch?: number;
   maxDelayMs?: number;
   /** "FULL" survives power loss; "NORMAL" only process crashes */
@@ -50,8 +64,9 @@ export const DEFAULT_RETENTION: RetentionDays = {
 
 export class EventStore {
   private constructor(
+    /** where the data is, for messages: the SQLite file, or the PostgreSQL URL without its password */
     readonly file: string,
-    private readonly writerConn: Connection,
+    private readonly writerConn: StoreConnection,
     private readonly readers: ReadPool,
     readonly writer: BatchWriter,
     readonly retention: RetentionDays,
@@ -60,6 +75,8 @@ export class EventStore {
   ) {}
 
   static async open(opts: StoreOptions): Promise<EventStore> {
+    if (opts.url) return EventStore.openPostgres(opts, opts.url);
+    if (!opts.file) throw new Error('the event store needs a database file or a PostgreSQL URL');
     if (opts.file !== ':memory:') mkdirSync(dirname(opts.file), { recursive: true });
     const w = await Connection.open(opts.file);
     let shrinks = false;
@@ -82,6 +99,35 @@ export class EventStore {
     }
     const writer = new BatchWriter(w, { maxBatch: opts.maxBatch ?? 2000, maxDelayMs: opts.maxDelayMs ?? 20 });
     return new EventStore(opts.file, w, r, writer, { ...DEFAULT_RETENTION, ...opts.retention }, shrinks);
+  }
+
+  /**
+   * PostgreSQL: a writer connection (migrations first: runtimes starting together take turns,
+   * schema.ts) and a read pool. Durability is the server's (synchronous_commit), not `synchronous`.
+   */
+  private static async openPostgres(opts: StoreOptions, url: string): Promise<EventStore> {
+    const w = await PgConnection.open({ url, applicationName: 'picam-guardian writer' });
+    let r: ReadPool;
+    try {
+      await migrate(w);
+      r = await openPostgresReaders(url, opts.readConnections ?? DEFAULTS.readConnections, 'picam-guardian reader');
+    } catch (err) {
+      await w.close();
+      throw scrubbed(err, url);
+    }
+    const writer = new BatchWriter(w, { maxBatch: opts.maxBatch ?? 2000, maxDelayMs: opts.maxDelayMs ?? 20 });
+    // PostgreSQL's autovacuum gives freed space back: nothing to switch on.
+    return new EventStore(redactUrl(url), w, r, writer, { ...DEFAULT_RETENTION, ...opts.retention }, true);
+  }
+
+  /** Which engine holds the data. */
+  get dialect(): Dialect {
+    return this.writerConn.dialect;
+  }
+
+  /** The sub-stores not yet ported to PostgreSQL refuse there, rather than fail on SQLite's SQL mid-way. */
+  private sqliteOnly(what: string): void {
+    if (this.dialect !== 'sqlite') throw new Error(`${what} is not available on PostgreSQL yet (issue 21; docs/data.md)`);
   }
 
   /** The read connections every query uses (a statement of one's own: `reads.use(...)`). */
@@ -133,6 +179,7 @@ export class EventStore {
 
   /** The outbox of one alert node (`owner`, its node id) on one channel. */
   outbox(channel: string, owner: string, snapshotWaitMs?: number): AlertOutbox {
+    this.sqliteOnly('the alerts outbox');
     // Its adds join the next record transaction: an alert costs no commit of its own.
     return new AlertOutbox(
       (task) => this.writer.exclusive(task),
@@ -146,41 +193,52 @@ export class EventStore {
 
   /** The command queue of one command-sender node (`owner`, its node id). */
   commandQueue(owner: string): CommandQueue {
+    this.sqliteOnly('the command queue');
     return new CommandQueue((task) => this.writer.exclusive(task), owner);
   }
 
   /** The camera gateway's registered cameras and upload files. */
   uploads(): UploadStore {
+    this.sqliteOnly('the camera gateway uploads');
     return (this.uploadStore ??= new UploadStore((task) => this.writer.exclusive(task), this.readers));
   }
 
   /** The IP cameras added through the API (migration 10). */
   ipCameras(): IpCameraStore {
+    this.sqliteOnly('the IP camera list');
     return new IpCameraStore((task) => this.writer.exclusive(task), this.readers);
   }
 
   /** The recorder's segments and event clips (migration 14). */
   recordings(): RecordingStore {
+    this.sqliteOnly('the recordings index');
     return (this.recordingStore ??= new RecordingStore((task) => this.writer.exclusive(task), this.readers));
   }
 
   /** Web Push's VAPID keys (the private one sealed with `box`) and browser subscriptions (migration 18). */
   pushSubscriptions(box?: SecretBox): PushSubscriptionStore {
+    this.sqliteOnly('Web Push');
     return new PushSubscriptionStore((task) => this.writer.exclusive(task), box);
   }
 
   /** Users, API tokens and sessions made through the admin pages (migration 19). */
   access(): AccessStore {
+    this.sqliteOnly('the users and tokens store');
     return new AccessStore((task) => this.writer.exclusive(task));
   }
 
   /** What the admin pages set (migration 24): alert channels, retention. */
   settingsOverrides(): SettingsOverrideStore {
+    this.sqliteOnly('the admin settings');
     return new SettingsOverrideStore((task) => this.writer.exclusive(task));
   }
 
   /** The audit log (migration 20): appendAudit / listAudit in audit.ts, on the writer's connection. */
-  readonly auditLog: Exclusive = (task) => this.writer.exclusive(task);
+  readonly auditLog: Exclusive = (task) => {
+    if (this.dialect !== 'sqlite')
+      return Promise.reject(new Error('the audit log is not available on PostgreSQL yet (issue 21; docs/data.md)'));
+    return this.writer.exclusive(task);
+  };
 
   knownDevices() {
     return queries.knownDevices(this.readers);
@@ -211,7 +269,7 @@ export class EventStore {
         await this.pruning?.catch(() => undefined /* reported to its caller */);
         await this.writer.close();
         await this.readers.close();
-        await this.writerConn.run('PRAGMA wal_checkpoint(TRUNCATE)');
+        if (this.dialect === 'sqlite') await this.writerConn.run('PRAGMA wal_checkpoint(TRUNCATE)');
         await this.writerConn.close();
       })();
     }

@@ -8,7 +8,7 @@
  * is on disk and in the database.
  */
 import type { Reader } from './read-pool';
-import type { Connection } from './sqlite';
+import type { StoreConnection } from './connection';
 
 /** An event id that several cameras used, asked for without naming the camera. */
 export class AmbiguousEvent extends Error {
@@ -68,9 +68,9 @@ export interface UploadUsage {
   oldest: number | null;
 }
 
-type Exclusive = <T>(task: (db: Connection) => Promise<T>) => Promise<T>;
+type Exclusive = <T>(task: (db: StoreConnection) => Promise<T>) => Promise<T>;
 
-async function transaction<T>(db: Connection, task: () => Promise<T>): Promise<T> {
+async function transaction<T>(db: StoreConnection, task: () => Promise<T>): Promise<T> {
   await db.exec('BEGIN IMMEDIATE');
   try {
     const result = await task();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { settingsFor } from '../../../cli/runtime/roles';
 import { readFlow } from '../../../cli/flows/flow-file';
-import { DEFAULTS, fillEditorDefaults, parseBoolean, parseList, parseNumber, SETTINGS } from '../../../nodes/lib/settings';
+import { DEFAULTS, fillEditorDefaults, parseBoolean, parseDbUrl, parseList, parseNumber, SETTINGS } from '../../../nodes/lib/settings';
 import { DEFAULT_RETENTION } from '../../../nodes/lib/store/store';
 import { DEFAULT_CLOCK_WINDOW } from '../../../nodes/mqtt-processor/device-time';
 
@@ -132,5 +132,23 @@ describe('settings: parsers', () => {
     assert.deepEqual(parseList(' a, b ,,c,'), ['a', 'b', 'c']);
     assert.deepEqual(parseList('', ['x']), ['x']);
     assert.deepEqual(parseList(undefined), []);
+  });
+
+  it('PICAM_DB_URL: empty keeps SQLite; a postgres URL is taken; anything else is refused without repeating it', () => {
+    assert.equal(parseDbUrl(undefined), '');
+    assert.equal(parseDbUrl('  '), '');
+    assert.equal(parseDbUrl('postgres://u:s3cret@db:5432/picam'), 'postgres://u:s3cret@db:5432/picam');
+    assert.equal(parseDbUrl('postgresql://db/picam'), 'postgresql://db/picam');
+    for (const bad of ['mysql://u:s3cret@db/picam', 'u:s3cret@db', 's3cret']) {
+      assert.throws(
+        () => parseDbUrl(bad),
+        (err: Error) => /PICAM_DB_URL/.test(err.message) && !err.message.includes('s3cret'),
+      );
+    }
+    const { problems } = settingsFor({ PICAM_DB_URL: 'mysql://u:s3cret@db/picam' });
+    assert.ok(
+      problems.some((p) => /PICAM_DB_URL must be a postgres:\/\/ URL/.test(p)) && !problems.join().includes('s3cret'),
+      problems.join('\n'),
+    );
   });
 });

@@ -183,6 +183,7 @@ describe('store figures for /metrics', () => {
 function recording(inner: Reader): Reader & { statements: Array<[string, readonly SqlValue[]]> } {
   const statements: Array<[string, readonly SqlValue[]]> = [];
   return {
+    dialect: inner.dialect,
     statements,
     all: (sql, params = []) => (statements.push([sql, params]), inner.all(sql, params)),
     get: (sql, params = []) => (statements.push([sql, params]), inner.get(sql, params)),

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { Connection } from '../../../../nodes/lib/store/sqlite';
+import type { StoreConnection } from '../../../../nodes/lib/store/connection';
 import { PushSubscriptionStore } from '../../../../nodes/lib/store/push-subscriptions';
 import { EventStore } from '../../../../nodes/lib/store/store';
 import { tempDir } from '../../../support/tmp';
@@ -22,7 +22,7 @@ describe('web push subscriptions', () => {
       let tasks = 0;
       const writer = store.pushSubscriptions();
       // The store's writer connection, as EventStore.pushSubscriptions() wires it, counting the tasks queued on it.
-      const counted = new PushSubscriptionStore(<T>(task: (db: Connection) => Promise<T>) => {
+      const counted = new PushSubscriptionStore(<T>(task: (db: StoreConnection) => Promise<T>) => {
         tasks++;
         return store.writer.exclusive(task);
       });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ReadPool } from '../../../../nodes/lib/store/read-pool';
-import type { Connection } from '../../../../nodes/lib/store/sqlite';
+import type { StoreConnection } from '../../../../nodes/lib/store/connection';
 import { EventStore } from '../../../../nodes/lib/store/store';
 import { conn, start } from '../../../support/records';
 import { tempDir } from '../../../support/tmp';
@@ -22,7 +22,7 @@ const LONG_QUERY = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM
 
 /** Starts LONG_QUERY on one of the store's read connections; resolves once it runs. */
 async function holdOne(store: EventStore) {
-  let running: Connection | undefined;
+  let running: StoreConnection | undefined;
   let settled = false;
   const done = store.reads
     .use((c) => {
@@ -79,7 +79,7 @@ describe('read connections', () => {
     const file = join(dir, 'close.db');
     await (await EventStore.open({ file })).close();
     const pool = await ReadPool.open(file, 1);
-    let running: Connection | undefined;
+    let running: StoreConnection | undefined;
     const long = pool.use((c) => {
       running = c;
       return c.get(LONG_QUERY);

@@ -14,6 +14,7 @@ import { EventStore } from '../../../../nodes/lib/store/store';
 import { AmbiguousEvent } from '../../../../nodes/lib/store/uploads';
 import { CAMERA, motionAlert } from '../../../support/fixtures';
 import { rows, start } from '../../../support/records';
+import { forEachDialect } from '../../../support/stores';
 import { tempDir } from '../../../support/tmp';
 
 const dir = tempDir();
@@ -34,41 +35,6 @@ const stopOf = (eventId: string, timeMs: number, deviceId: string): StoreRecord 
 type EventRow = { camera_id: string; start_timestamp: number; end_timestamp: number; duration_seconds: number };
 
 describe('two cameras with the same eventId', () => {
-  it('keep two events; start and stop interleaved, each pairs with its own camera (also in one batch)', async () => {
-    const store = await fresh();
-    // separate commits
-    await store.writeAsync(start('evt_same', T * 1000, A));
-    await store.writeAsync(start('evt_same', (T + 5) * 1000, B));
-    await store.writeAsync(stopOf('evt_same', (T + 7) * 1000, B));
-    await store.writeAsync(stopOf('evt_same', (T + 20) * 1000, A));
-    // one batch: the writer groups what is queued together
-    await Promise.all([
-      store.writeAsync(start('evt_batch', T * 1000, A)),
-      store.writeAsync(start('evt_batch', (T + 1) * 1000, B)),
-      store.writeAsync(stopOf('evt_batch', (T + 3) * 1000, B)),
-      store.writeAsync(stopOf('evt_batch', (T + 9) * 1000, A)),
-    ]);
-    await store.close();
-    for (const [eventId, durations] of [
-      ['evt_same', { [A]: 20, [B]: 2 }],
-      ['evt_batch', { [A]: 9, [B]: 2 }],
-    ] as const) {
-      const events = await rows<EventRow>(
-        store.file,
-        'SELECT camera_id, start_timestamp, end_timestamp, duration_seconds FROM activity_events WHERE event_id = ? ORDER BY camera_id',
-        [eventId],
-      );
-      assert.deepEqual(
-        events.map((e) => [e.camera_id, e.duration_seconds]),
-        [
-          [A, durations[A]],
-          [B, durations[B]],
-        ],
-        eventId,
-      );
-    }
-  });
-
   it("record a Telegram message id and a snapshot only on the alert's own camera's event", async () => {
     const store = await fresh();
     await store.writeAsync(start('evt_same', T * 1000, A));
@@ -138,62 +104,102 @@ describe('two cameras with the same eventId', () => {
   });
 });
 
-describe('device times', () => {
-  it('keeps an unusable device time as sent beside the receive time, in every table that has a time', async () => {
-    const store = await fresh();
-    const nowMs = Date.now();
-    const base = { deviceId: CAMERA, deviceType: 'hive-cam', timeMs: nowMs, deviceTimeRaw: '"hello 5"' };
-    await store.writeAsync({ ...base, kind: 'heartbeat', raw: '{"timestamp":"hello 5"}' });
-    await store.writeAsync({ ...base, kind: 'activity-start', eventId: 'e1', activityType: 'MOTION', deviceTimeRaw: '1e+20' });
-    await store.writeAsync({ ...base, kind: 'activity-stop', eventId: 'e1', activityType: 'MOTION', deviceTimeRaw: '4102444800' });
-    await store.writeAsync({ ...base, kind: 'sensor', deviceId: 'pi-1', deviceType: 'picam', temperature: 20 });
-    await store.close();
-    assert.deepEqual(await rows(store.file, 'SELECT device_time_raw FROM status_events'), [{ device_time_raw: '"hello 5"' }]);
-    assert.deepEqual(await rows(store.file, 'SELECT start_timestamp, start_time_raw, end_time_raw FROM activity_events'), [
-      { start_timestamp: Math.floor(nowMs / 1000), start_time_raw: '1e+20', end_time_raw: '4102444800' },
-    ]);
-    assert.deepEqual(await rows(store.file, 'SELECT device_time_raw FROM sensor_readings'), [{ device_time_raw: '"hello 5"' }]);
+// The cases that need only ingest and queries run on both engines (test/support/stores.ts).
+forEachDialect('events and times', ({ fresh, rows }) => {
+  describe('two cameras with the same eventId', () => {
+    it('keep two events; start and stop interleaved, each pairs with its own camera (also in one batch)', async () => {
+      const store = await fresh();
+      // separate commits
+      await store.writeAsync(start('evt_same', T * 1000, A));
+      await store.writeAsync(start('evt_same', (T + 5) * 1000, B));
+      await store.writeAsync(stopOf('evt_same', (T + 7) * 1000, B));
+      await store.writeAsync(stopOf('evt_same', (T + 20) * 1000, A));
+      // one batch: the writer groups what is queued together
+      await Promise.all([
+        store.writeAsync(start('evt_batch', T * 1000, A)),
+        store.writeAsync(start('evt_batch', (T + 1) * 1000, B)),
+        store.writeAsync(stopOf('evt_batch', (T + 3) * 1000, B)),
+        store.writeAsync(stopOf('evt_batch', (T + 9) * 1000, A)),
+      ]);
+      await store.close();
+      for (const [eventId, durations] of [
+        ['evt_same', { [A]: 20, [B]: 2 }],
+        ['evt_batch', { [A]: 9, [B]: 2 }],
+      ] as const) {
+        const events = await rows<EventRow>(
+          store,
+          'SELECT camera_id, start_timestamp, end_timestamp, duration_seconds FROM activity_events WHERE event_id = ? ORDER BY camera_id',
+          [eventId],
+        );
+        assert.deepEqual(
+          events.map((e) => [e.camera_id, e.duration_seconds]),
+          [
+            [A, durations[A]],
+            [B, durations[B]],
+          ],
+          eventId,
+        );
+      }
+    });
   });
 
-  it('never moves last_seen into the future', async () => {
-    const store = await fresh();
-    const before = Math.floor(Date.now() / 1000);
-    await store.writeAsync({ kind: 'heartbeat', deviceId: CAMERA, deviceType: 'hive-cam', timeMs: Date.UTC(2100, 0, 1), raw: '{}' });
-    await store.close();
-    const [cam] = await rows<{ last_seen: number }>(store.file, 'SELECT last_seen FROM camera_registry');
-    assert.ok(cam!.last_seen >= before && cam!.last_seen <= Math.floor(Date.now() / 1000) + 1, `last_seen ${cam!.last_seen}`);
-  });
-});
+  describe('device times', () => {
+    it('keeps an unusable device time as sent beside the receive time, in every table that has a time', async () => {
+      const store = await fresh();
+      const nowMs = Date.now();
+      const base = { deviceId: CAMERA, deviceType: 'hive-cam', timeMs: nowMs, deviceTimeRaw: '"hello 5"' };
+      await store.writeAsync({ ...base, kind: 'heartbeat', raw: '{"timestamp":"hello 5"}' });
+      await store.writeAsync({ ...base, kind: 'activity-start', eventId: 'e1', activityType: 'MOTION', deviceTimeRaw: '1e+20' });
+      await store.writeAsync({ ...base, kind: 'activity-stop', eventId: 'e1', activityType: 'MOTION', deviceTimeRaw: '4102444800' });
+      await store.writeAsync({ ...base, kind: 'sensor', deviceId: 'pi-1', deviceType: 'picam', temperature: 20 });
+      await store.close();
+      assert.deepEqual(await rows(store, 'SELECT device_time_raw FROM status_events'), [{ device_time_raw: '"hello 5"' }]);
+      assert.deepEqual(await rows(store, 'SELECT start_timestamp, start_time_raw, end_time_raw FROM activity_events'), [
+        { start_timestamp: Math.floor(nowMs / 1000), start_time_raw: '1e+20', end_time_raw: '4102444800' },
+      ]);
+      assert.deepEqual(await rows(store, 'SELECT device_time_raw FROM sensor_readings'), [{ device_time_raw: '"hello 5"' }]);
+    });
 
-describe('connection alert state for a restart', () => {
-  it('tells the processor when a disconnected device went offline and what its user was told', async () => {
-    const store = await fresh();
-    const conn = (status: 'connected' | 'disconnected', announced?: 'online' | 'offline'): StoreRecord => ({
-      kind: 'connection',
-      deviceId: CAMERA,
-      deviceType: 'hive-cam',
-      timeMs: Date.now(),
-      status,
-      raw: '{}',
-      announced,
+    it('never moves last_seen into the future', async () => {
+      const store = await fresh();
+      const before = Math.floor(Date.now() / 1000);
+      await store.writeAsync({ kind: 'heartbeat', deviceId: CAMERA, deviceType: 'hive-cam', timeMs: Date.UTC(2100, 0, 1), raw: '{}' });
+      await store.close();
+      const [cam] = await rows<{ last_seen: number }>(store, 'SELECT last_seen FROM camera_registry');
+      assert.ok(cam!.last_seen >= before && cam!.last_seen <= Math.floor(Date.now() / 1000) + 1, `last_seen ${cam!.last_seen}`);
     });
-    await store.writeAsync(conn('connected', 'online'));
-    const before = Math.floor(Date.now() / 1000);
-    await store.writeAsync(conn('disconnected'));
-    let [dev] = await store.knownDevices();
-    assert.equal(dev!.connection_status, 'disconnected');
-    assert.equal(dev!.connection_alert, 'online', 'the offline alert is still pending');
-    assert.ok(dev!.disconnected_at! >= before);
-    await store.writeAsync({
-      kind: 'connection-alert',
-      deviceId: CAMERA,
-      deviceType: 'hive-cam',
-      timeMs: Date.now(),
-      announced: 'offline',
+  });
+
+  describe('connection alert state for a restart', () => {
+    it('tells the processor when a disconnected device went offline and what its user was told', async () => {
+      const store = await fresh();
+      const conn = (status: 'connected' | 'disconnected', announced?: 'online' | 'offline'): StoreRecord => ({
+        kind: 'connection',
+        deviceId: CAMERA,
+        deviceType: 'hive-cam',
+        timeMs: Date.now(),
+        status,
+        raw: '{}',
+        announced,
+      });
+      await store.writeAsync(conn('connected', 'online'));
+      const before = Math.floor(Date.now() / 1000);
+      await store.writeAsync(conn('disconnected'));
+      let [dev] = await store.knownDevices();
+      assert.equal(dev!.connection_status, 'disconnected');
+      assert.equal(dev!.connection_alert, 'online', 'the offline alert is still pending');
+      assert.ok(dev!.disconnected_at! >= before);
+      await store.writeAsync({
+        kind: 'connection-alert',
+        deviceId: CAMERA,
+        deviceType: 'hive-cam',
+        timeMs: Date.now(),
+        announced: 'offline',
+      });
+      [dev] = await store.knownDevices();
+      assert.equal(dev!.connection_alert, 'offline');
+      await store.close();
     });
-    [dev] = await store.knownDevices();
-    assert.equal(dev!.connection_alert, 'offline');
-    await store.close();
   });
 });
 

@@ -7,6 +7,7 @@ import { Connection } from '../../../../nodes/lib/store/sqlite';
 import { EventStore } from '../../../../nodes/lib/store/store';
 import { CAMERA, PI } from '../../../support/fixtures';
 import { conn, reading, rows, start, stop } from '../../../support/records';
+import { forEachDialect } from '../../../support/stores';
 import { tempDir } from '../../../support/tmp';
 
 const dir = tempDir();
@@ -65,171 +66,173 @@ describe('schema migrations', () => {
   });
 });
 
-describe('group commit', () => {
-  it('calls back only after the row is on disk, and batches many records into few transactions', async () => {
-    const store = await fresh({ maxBatch: 500, maxDelayMs: 50 });
-    const records = Array.from({ length: 1200 }, (_, i) => reading(1_700_000_000_000 + i, 20 + (i % 10)));
-    await Promise.all(
-      records.map((r) =>
-        store.writeAsync(r).then(async () => {
-          if (r.timeMs === 1_700_000_000_000) {
-            // the very first acknowledgement: its row must be readable from another connection
-            const seen = await rows(store.file, 'SELECT 1 FROM sensor_readings WHERE time_ms = ?', [r.timeMs]);
-            assert.equal(seen.length, 1);
-          }
-        }),
-      ),
-    );
-    assert.equal(store.writer.stats.committedRecords, 1200);
-    assert.ok(store.writer.stats.transactions <= 6, `${store.writer.stats.transactions} transactions for 1200 records`);
-    await store.close();
-    assert.deepEqual(await rows(store.file, 'SELECT count(*) AS n FROM sensor_readings'), [{ n: 1200 }]);
-  });
-
-  it('close() commits what is still queued', async () => {
-    const store = await fresh({ maxDelayMs: 10_000, maxBatch: 10_000 });
-    let acked = 0;
-    for (let i = 0; i < 50; i++) store.write(reading(1_700_000_000_000 + i, 20), (err) => assert.ifError(err) ?? acked++);
-    await store.close();
-    assert.equal(acked, 50);
-    assert.deepEqual(await rows(store.file, 'SELECT count(*) AS n FROM sensor_readings'), [{ n: 50 }]);
-  });
-
-  it('a failing record fails alone; its batch neighbours are committed', async () => {
-    const store = await fresh();
-    const file = store.file;
-    // Sabotage one kind of row from outside: a trigger that rejects one device's readings.
-    const c = await Connection.open(file);
-    await c.exec(`CREATE TRIGGER reject_bad BEFORE INSERT ON sensor_readings WHEN NEW.device_id = 'broken'
-                  BEGIN SELECT RAISE(ABORT, 'sabotaged'); END`);
-    await c.close();
-    const bad: StoreRecord = { kind: 'sensor', deviceId: 'broken', deviceType: 'picam', timeMs: 5, temperature: 1 };
-    const results = await Promise.allSettled([store.writeAsync(reading(1, 20)), store.writeAsync(bad), store.writeAsync(reading(2, 21))]);
-    assert.deepEqual(
-      results.map((r) => r.status),
-      ['fulfilled', 'rejected', 'fulfilled'],
-    );
-    assert.match(String((results[1] as PromiseRejectedResult).reason), /sabotaged/);
-    assert.equal(store.writer.stats.failedRecords, 1);
-    await store.close();
-    assert.deepEqual(await rows(file, 'SELECT count(*) AS n FROM sensor_readings'), [{ n: 2 }]);
-  });
-
-  it('refuses writes after close with an error, not silence', async () => {
-    const store = await fresh();
-    await store.close();
-    await assert.rejects(store.writeAsync(reading(1, 20)), /database is closed/);
-    await store.close(); // twice is fine
-  });
-});
-
-describe('records in seed 004 tables', () => {
-  it('upserts the camera registry and logs connection events', async () => {
-    const store = await fresh();
-    await store.writeAsync(conn(1_705_329_045_000));
-    await store.writeAsync(conn(1_705_329_100_000, 'disconnected', undefined as unknown as string));
-    await store.writeAsync({
-      kind: 'heartbeat',
-      deviceId: CAMERA,
-      deviceType: 'hive-cam',
-      timeMs: 1_705_329_090_000,
-      batteryLevel: 80,
-      signalStrength: -60,
-      raw: '{"battery":80}',
+// Ingest on both engines (test/support/stores.ts).
+forEachDialect('the store', ({ dialect, fresh, rows, exec }) => {
+  describe('group commit', () => {
+    it('calls back only after the row is on disk, and batches many records into few transactions', async () => {
+      const store = await fresh({ maxBatch: 500, maxDelayMs: 50 });
+      const records = Array.from({ length: 1200 }, (_, i) => reading(1_700_000_000_000 + i, 20 + (i % 10)));
+      await Promise.all(
+        records.map((r) =>
+          store.writeAsync(r).then(async () => {
+            if (r.timeMs === 1_700_000_000_000) {
+              // the very first acknowledgement: its row must be readable from another connection
+              const seen = await rows(store, 'SELECT 1 FROM sensor_readings WHERE time_ms = ?', [r.timeMs]);
+              assert.equal(seen.length, 1);
+            }
+          }),
+        ),
+      );
+      assert.equal(store.writer.stats.committedRecords, 1200);
+      assert.ok(store.writer.stats.transactions <= 6, `${store.writer.stats.transactions} transactions for 1200 records`);
+      await store.close();
+      assert.deepEqual(await rows(store, 'SELECT count(*) AS n FROM sensor_readings'), [{ n: 1200 }]);
     });
-    const { cameras } = await store.query('cameras');
-    assert.equal(cameras.length, 1);
-    assert.equal(cameras[0]!.camera_name, 'Front Door', 'a later message without a name keeps the name');
-    assert.equal(cameras[0]!.connection_status, 'disconnected');
-    assert.equal(cameras[0]!.battery_level, 80);
-    assert.equal(cameras[0]!.last_seen, 1_705_329_100);
-    const status = await rows<{ event_type: string; status: string }>(
-      store.file,
-      'SELECT event_type, status FROM status_events ORDER BY id',
-    );
-    assert.deepEqual(
-      status.map((s) => s.event_type),
-      ['connection', 'connection', 'heartbeat'],
-    );
-    await store.close();
+
+    it('close() commits what is still queued', async () => {
+      const store = await fresh({ maxDelayMs: 10_000, maxBatch: 10_000 });
+      let acked = 0;
+      for (let i = 0; i < 50; i++) store.write(reading(1_700_000_000_000 + i, 20), (err) => assert.ifError(err) ?? acked++);
+      await store.close();
+      assert.equal(acked, 50);
+      assert.deepEqual(await rows(store, 'SELECT count(*) AS n FROM sensor_readings'), [{ n: 50 }]);
+    });
+
+    it('a failing record fails alone; its batch neighbours are committed', async () => {
+      const store = await fresh();
+      // Sabotage one kind of row from outside: a trigger (SQLite) or a check (PostgreSQL) that rejects one device's readings.
+      await exec(
+        store,
+        dialect === 'sqlite'
+          ? `CREATE TRIGGER reject_bad BEFORE INSERT ON sensor_readings WHEN NEW.device_id = 'broken'
+                    BEGIN SELECT RAISE(ABORT, 'sabotaged'); END`
+          : `ALTER TABLE sensor_readings ADD CONSTRAINT sabotaged CHECK (device_id <> 'broken')`,
+      );
+      const bad: StoreRecord = { kind: 'sensor', deviceId: 'broken', deviceType: 'picam', timeMs: 5, temperature: 1 };
+      const results = await Promise.allSettled([store.writeAsync(reading(1, 20)), store.writeAsync(bad), store.writeAsync(reading(2, 21))]);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['fulfilled', 'rejected', 'fulfilled'],
+      );
+      assert.match(String((results[1] as PromiseRejectedResult).reason), /sabotaged/);
+      assert.equal(store.writer.stats.failedRecords, 1);
+      await store.close();
+      assert.deepEqual(await rows(store, 'SELECT count(*) AS n FROM sensor_readings'), [{ n: 2 }]);
+    });
+
+    it('refuses writes after close with an error, not silence', async () => {
+      const store = await fresh();
+      await store.close();
+      await assert.rejects(store.writeAsync(reading(1, 20)), /database is closed/);
+      await store.close(); // twice is fine
+    });
   });
 
-  it('computes duration on stop, also when the stop arrives before the start', async () => {
-    const store = await fresh();
-    await store.writeAsync(start('evt_a', 1_705_329_045_000));
-    await store.writeAsync(stop('evt_a', 1_705_329_057_000));
-    await store.writeAsync(stop('evt_b', 1_705_329_070_000));
-    const orphan = (await rows<Record<string, unknown>>(store.file, "SELECT * FROM activity_events WHERE event_id = 'evt_b'"))[0]!;
-    assert.equal(orphan.end_timestamp, 1_705_329_070, 'a stop without a start is kept');
-    assert.equal(orphan.duration_seconds, null);
-    await store.writeAsync(start('evt_b', 1_705_329_060_000));
-    const got = await rows<{ event_id: string; duration_seconds: number }>(
-      store.file,
-      'SELECT event_id, duration_seconds FROM activity_events ORDER BY event_id',
-    );
-    assert.deepEqual(got, [
-      { event_id: 'evt_a', duration_seconds: 12 },
-      { event_id: 'evt_b', duration_seconds: 10 },
-    ]);
-    await store.close();
-  });
+  describe('records in seed 004 tables', () => {
+    it('upserts the camera registry and logs connection events', async () => {
+      const store = await fresh();
+      await store.writeAsync(conn(1_705_329_045_000));
+      await store.writeAsync(conn(1_705_329_100_000, 'disconnected', undefined as unknown as string));
+      await store.writeAsync({
+        kind: 'heartbeat',
+        deviceId: CAMERA,
+        deviceType: 'hive-cam',
+        timeMs: 1_705_329_090_000,
+        batteryLevel: 80,
+        signalStrength: -60,
+        raw: '{"battery":80}',
+      });
+      const { cameras } = await store.query('cameras');
+      assert.equal(cameras.length, 1);
+      assert.equal(cameras[0]!.camera_name, 'Front Door', 'a later message without a name keeps the name');
+      assert.equal(cameras[0]!.connection_status, 'disconnected');
+      assert.equal(cameras[0]!.battery_level, 80);
+      assert.equal(cameras[0]!.last_seen, 1_705_329_100);
+      const status = await rows<{ event_type: string; status: string }>(store, 'SELECT event_type, status FROM status_events ORDER BY id');
+      assert.deepEqual(
+        status.map((s) => s.event_type),
+        ['connection', 'connection', 'heartbeat'],
+      );
+      await store.close();
+    });
 
-  it('stores one event for a redelivered start', async () => {
-    const store = await fresh();
-    await Promise.all([store.writeAsync(start('evt_x', 1_000_000)), store.writeAsync(start('evt_x', 1_000_000))]);
-    assert.deepEqual(await rows(store.file, 'SELECT count(*) AS n FROM activity_events'), [{ n: 1 }]);
-    await store.close();
-  });
+    it('computes duration on stop, also when the stop arrives before the start', async () => {
+      const store = await fresh();
+      await store.writeAsync(start('evt_a', 1_705_329_045_000));
+      await store.writeAsync(stop('evt_a', 1_705_329_057_000));
+      await store.writeAsync(stop('evt_b', 1_705_329_070_000));
+      const orphan = (await rows<Record<string, unknown>>(store, "SELECT * FROM activity_events WHERE event_id = 'evt_b'"))[0]!;
+      assert.equal(orphan.end_timestamp, 1_705_329_070, 'a stop without a start is kept');
+      assert.equal(orphan.duration_seconds, null);
+      await store.writeAsync(start('evt_b', 1_705_329_060_000));
+      const got = await rows<{ event_id: string; duration_seconds: number }>(
+        store,
+        'SELECT event_id, duration_seconds FROM activity_events ORDER BY event_id',
+      );
+      assert.deepEqual(got, [
+        { event_id: 'evt_a', duration_seconds: 12 },
+        { event_id: 'evt_b', duration_seconds: 10 },
+      ]);
+      await store.close();
+    });
 
-  it('keeps camera state, the desired mode from commands, and dead letters', async () => {
-    const store = await fresh();
-    await store.writeAsync(conn(1_000_000));
-    await store.writeAsync({
-      kind: 'camera-state',
-      deviceId: CAMERA,
-      deviceType: 'hive-cam',
-      timeMs: 2_000_000,
-      mode: 'ARMED',
-      raw: '{"mode":"ARMED"}',
+    it('stores one event for a redelivered start', async () => {
+      const store = await fresh();
+      await Promise.all([store.writeAsync(start('evt_x', 1_000_000)), store.writeAsync(start('evt_x', 1_000_000))]);
+      assert.deepEqual(await rows(store, 'SELECT count(*) AS n FROM activity_events'), [{ n: 1 }]);
+      await store.close();
     });
-    await store.writeAsync({
-      kind: 'command',
-      deviceId: CAMERA,
-      deviceType: 'hive-cam',
-      timeMs: 3_000_000,
-      action: 'setmode',
-      requestId: 'req_1',
-      topic: 't',
-      mode: 'PRIVACY',
-    });
-    await store.writeAsync({
-      kind: 'dead-letter',
-      timeMs: 4_000_000,
-      source: 'prod/device/x',
-      reason: 'invalid JSON',
-      payload: '{',
-      payloadBytes: 1,
-    });
-    const { cameras } = await store.query('cameras');
-    assert.equal(cameras[0]!.status, 'ARMED', 'reported mode');
-    assert.equal(cameras[0]!.desired_mode, 'PRIVACY', 'requested mode, restored on reconnect');
-    const devices = await store.knownDevices();
-    assert.deepEqual(devices, [
-      {
-        camera_id: CAMERA,
-        device_type: 'hive-cam',
-        camera_name: 'Front Door',
+
+    it('keeps camera state, the desired mode from commands, and dead letters', async () => {
+      const store = await fresh();
+      await store.writeAsync(conn(1_000_000));
+      await store.writeAsync({
+        kind: 'camera-state',
+        deviceId: CAMERA,
+        deviceType: 'hive-cam',
+        timeMs: 2_000_000,
+        mode: 'ARMED',
+        raw: '{"mode":"ARMED"}',
+      });
+      await store.writeAsync({
+        kind: 'command',
+        deviceId: CAMERA,
+        deviceType: 'hive-cam',
+        timeMs: 3_000_000,
+        action: 'setmode',
+        requestId: 'req_1',
+        topic: 't',
         mode: 'PRIVACY',
-        zones: null,
-        connection_status: 'connected',
-        connection_alert: null,
-        disconnected_at: null,
-      },
-    ]);
-    const dead = (await store.query('dead-letters')) as { deadLetters: Array<{ reason: string }>; total: number };
-    assert.equal(dead.total, 1);
-    assert.equal(dead.deadLetters[0]!.reason, 'invalid JSON');
-    await store.close();
+      });
+      await store.writeAsync({
+        kind: 'dead-letter',
+        timeMs: 4_000_000,
+        source: 'prod/device/x',
+        reason: 'invalid JSON',
+        payload: '{',
+        payloadBytes: 1,
+      });
+      const { cameras } = await store.query('cameras');
+      assert.equal(cameras[0]!.status, 'ARMED', 'reported mode');
+      assert.equal(cameras[0]!.desired_mode, 'PRIVACY', 'requested mode, restored on reconnect');
+      const devices = await store.knownDevices();
+      assert.deepEqual(devices, [
+        {
+          camera_id: CAMERA,
+          device_type: 'hive-cam',
+          camera_name: 'Front Door',
+          mode: 'PRIVACY',
+          zones: null,
+          connection_status: 'connected',
+          connection_alert: null,
+          disconnected_at: null,
+        },
+      ]);
+      const dead = (await store.query('dead-letters')) as { deadLetters: Array<{ reason: string }>; total: number };
+      assert.equal(dead.total, 1);
+      assert.equal(dead.deadLetters[0]!.reason, 'invalid JSON');
+      await store.close();
+    });
   });
 });
 
