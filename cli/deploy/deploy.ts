@@ -338,7 +338,7 @@ export function formatFlows(files: string[], check: boolean, log: (line: string)
 // ---------------------------------------------------------------- command line
 
 export const DEPLOY_USAGE = `  picam-guardian deploy <pi|cloud> --url http://host:1880/admin [--user NAME | --token T] [--file flows/x.json]
-                       [--dry-run] [--force] [--rev REV] [--state-dir DIR] [--broker embedded|external]
+                       [--dry-run] [--force] [--rev REV] [--state-dir DIR] [--broker embedded|external|amqp]
                        (password in PICAM_DEPLOY_PASSWORD; --broker defaults to PICAM_MQTT_BROKER)
   picam-guardian rollback <pi|cloud> --url URL [--user NAME | --token T] [--dry-run] [--state-dir DIR]
   picam-guardian pull <pi|cloud> --url URL [--user NAME | --token T] [--file flows/x.json] [--force]
@@ -393,7 +393,9 @@ export async function deployCli(argv: string[], io: CliIo = consoleIo): Promise<
     const target: Target = { url, role, login: { user, password, token }, log: io.out };
     const stateDir = values['state-dir'] ?? io.env.PICAM_DEPLOY_STATE_DIR;
     if (command === 'deploy') {
-      const broker = parseBrokerMode(values.broker ?? io.env.PICAM_MQTT_BROKER);
+      const raw = values.broker ?? io.env.PICAM_MQTT_BROKER;
+      // `amqp`: a cluster role runtime (no embedded broker, amqp-ingest on).
+      const broker: BrokerMode = raw === 'amqp' ? 'amqp' : parseBrokerMode(raw);
       await deploy({ ...target, file: values.file, force: values.force, dryRun: values['dry-run'], rev: values.rev, stateDir, broker });
     } else if (command === 'rollback') {
       await rollback({ ...target, dryRun: values['dry-run'], stateDir });
