@@ -163,9 +163,16 @@ export default function register(RED: NodeAPI): void {
       waiting = undefined;
     } else {
       status.now('busy', 'opening the command queue');
-      db.acquire(node).then(
-        (store) => {
+      const failed = (err: Error) => {
+        status.now('error', `database failed: ${err.message}`.slice(0, 120));
+        const queued = waiting ?? [];
+        waiting = undefined;
+        for (const [msg, send, done] of queued) unavailable(msg, send, done, err);
+      };
+      db.acquire(node)
+        .then((store) => {
           if (closed) return;
+          // Throws when the store has no command queue (PostgreSQL before it is ported): said, not a crash.
           sender = new CommandSender({
             queue: store.commandQueue(node.id),
             transport,
@@ -175,14 +182,11 @@ export default function register(RED: NodeAPI): void {
           // Rows queued before a restart go out now; the broker is looked up at each attempt.
           sender.start();
           release();
-        },
-        (err: Error) => {
-          status.now('error', `database failed: ${err.message}`.slice(0, 120));
-          const queued = waiting ?? [];
-          waiting = undefined;
-          for (const [msg, send, done] of queued) unavailable(msg, send, done, err);
-        },
-      );
+        })
+        .catch((err: Error) => {
+          node.error(`command-sender: ${err.message}`);
+          failed(err);
+        });
     }
 
     node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {
