@@ -2,8 +2,8 @@
  * The cluster role end to end (issue 21), real parts only: a RabbitMQ cluster with the shipped
  * settings and definitions, PostgreSQL, and two cloud runtimes started through the CLI with
  * `--role cluster`, both consuming the device queue. Fifty simulated cameras publish QoS 1
- * activity start/stop and heartbeats over MQTT to RabbitMQ; one runtime is killed with
- * `kill -9` mid-traffic. Every message RabbitMQ acknowledged to a camera must be one row in
+ * activity start/stop and heartbeats over MQTT to a 3-node RabbitMQ cluster; one runtime is
+ * killed with `kill -9` a third of the way in, and a broker node two thirds of the way in. Every message RabbitMQ acknowledged to a camera must be one row in
  * PostgreSQL, every event paired (its start and stop in one row), whichever runtime stored
  * each half, and the surviving runtime's API must show what the killed one committed.
  */
@@ -22,7 +22,9 @@ import { RabbitCluster, shippedRabbitSettings, skipWithoutRabbitMQ } from '../su
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 
-const RABBIT_NODES = 1;
+const RABBIT_NODES = 3;
+/** The broker node killed mid-traffic: the surviving runtime's first node, so it must fail over too. */
+const KILLED_NODE = 1;
 const CAMERAS = 50;
 /** Events per camera: each a start, a heartbeat and a stop. */
 const EVENTS = 8;
@@ -38,6 +40,7 @@ let db: pg.Pool | undefined;
 let dbUrl = '';
 const runtimes: Array<{ cli: CliProcess; base: string }> = [];
 const cameras: MqttClient[] = [];
+let reconnects = 0;
 
 async function startRuntime(i: number): Promise<{ cli: CliProcess; base: string }> {
   const http = await freePort();
@@ -67,15 +70,19 @@ async function consumers(queue: string): Promise<number> {
   return (JSON.parse(out) as Array<{ name: string; consumers: number }>).find((q) => q.name === queue)?.consumers ?? 0;
 }
 
+/** A camera on node i % 3 that reconnects to the next node when its own dies (as HAProxy would send it). */
 async function connectCamera(id: string, i: number): Promise<MqttClient> {
-  const node = rabbit!.nodes[i % RABBIT_NODES]!;
-  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${node.mqttPort}`, {
+  const ports = rabbit!.nodes.map((n) => n.mqttPort);
+  const order = [...ports.slice(i % RABBIT_NODES), ...ports.slice(0, i % RABBIT_NODES)];
+  const c = await mqtt.connectAsync({
     ...CAM,
+    servers: order.map((port) => ({ host: '127.0.0.1', port })),
     clientId: id,
     protocolVersion: 4,
     reconnectPeriod: 500,
   });
   c.on('error', () => undefined); // a reconnect refused while a node restarts: MQTT.js tries again
+  c.on('reconnect', () => reconnects++);
   cameras.push(c);
   return c;
 }
@@ -129,10 +136,13 @@ describe('the cluster role: two runtimes, RabbitMQ and PostgreSQL', { skip }, ()
     const total = CAMERAS * (1 + EVENTS * 3);
     let sent = 0;
     let killed = false;
+    let nodeKilled: Promise<void> | undefined;
     const [victim, survivor] = runtimes as [(typeof runtimes)[0], (typeof runtimes)[0]];
     let victimProcessed = 0;
     // The kill comes from the acknowledgements themselves, a third of the way in.
     const maybeKill = async () => {
+      // The broker node without waiting: its cameras' publishes in flight are resent to another node.
+      if (!nodeKilled && sent >= (2 * total) / 3) nodeKilled = rabbit!.kill(KILLED_NODE);
       if (killed || sent < total / 3) return;
       killed = true;
       // What the victim had processed: proof that rows the survivor shows were the victim's work.
@@ -162,6 +172,8 @@ describe('the cluster role: two runtimes, RabbitMQ and PostgreSQL', { skip }, ()
       }),
     );
     assert.ok(killed, 'the runtime was killed mid-traffic');
+    assert.ok(nodeKilled, 'a broker node was killed mid-traffic');
+    await nodeKilled;
     assert.ok(victimProcessed > 0, 'the killed runtime had processed messages before it died');
 
     // The survivor takes the killed runtime's unacknowledged deliveries (redelivered) and the rest.
@@ -198,7 +210,8 @@ describe('the cluster role: two runtimes, RabbitMQ and PostgreSQL', { skip }, ()
       `cluster: ${sent} messages acknowledged by RabbitMQ (${acked.starts.size} starts, ${acked.stops.size} stops, ` +
         `${acked.heartbeats.size} heartbeats); killed runtime had processed ${victimProcessed}; stored ${events.length} events ` +
         `(${unpaired.length} unpaired, ${doubled.length} doubled, ${missing.length} missing), ${heartbeatRows.length} heartbeats ` +
-        `(${heartbeatsMissing.length} missing, ${heartbeatRows.filter((r) => Number(r.n) > 1).length} doubled)`,
+        `(${heartbeatsMissing.length} missing, ${heartbeatRows.filter((r) => Number(r.n) > 1).length} doubled); ` +
+        `broker node ${KILLED_NODE} killed, ${reconnects} camera reconnects`,
     );
     assert.deepEqual(missing, [], 'every acknowledged start is an event');
     assert.deepEqual(unpaired, [], 'every event has its start and its stop in one row');
