@@ -182,7 +182,8 @@ export function settingsFor(env: Env): RoleSettings {
   } catch (err) {
     problems.push((err as Error).message);
   }
-  if (cluster) Object.assign(flowEnv, clusterEnv(env, problems));
+  // Other roles ship amqp-ingest disabled: its properties read these, empty.
+  Object.assign(flowEnv, cluster ? clusterEnv(env, problems) : { PICAM_AMQP_URLS: '', PICAM_AMQP_USERNAME: '', PICAM_AMQP_PASSWORD: '' });
   // The VBC01 gateway (hivecam-gateway): its own port, as cameras cannot log in to the API. In the
   // cloud role it is the config server as real cameras call it: HTTPS on port 80 (vbc01-protocol.md §3).
   flowEnv.PICAM_GATEWAY_PORT = String(port('PICAM_GATEWAY_PORT', server ? 80 : 8080));
