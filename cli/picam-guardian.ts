@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * picam-guardian start [--role demo|cloud|pi]   run Node-RED with the role's flow
+ * picam-guardian start [--role demo|cloud|pi|cluster]   run Node-RED with the role's flow
  *                      [--flows a.json,b.json]  ...or these flows (installed on first start)
  * picam-guardian simulate [--url mqtt://...]    publish simulated device traffic
  */
@@ -21,7 +21,7 @@ import { newCameraId, startSimulator } from './commands/simulator';
 import { redactUrl } from '../nodes/lib/store/postgres';
 
 const USAGE = `usage:
-  picam-guardian start [--role demo|cloud|pi] [--flows file.json[,file.json]]
+  picam-guardian start [--role demo|cloud|pi|cluster] [--flows file.json[,file.json]]
   picam-guardian simulate [--url mqtt://127.0.0.1:1883] [--cameras 3] [--pis 1] [--pace 1]
                           [--gateway http://127.0.0.1:8080 --camera-ids ID,ID]   (uploads to a VBC01 gateway)
   picam-guardian certs [--dir data/certs] [--host NAME]... [--force | --renew]   (see --help)

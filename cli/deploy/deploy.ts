@@ -338,8 +338,8 @@ export function formatFlows(files: string[], check: boolean, log: (line: string)
 // ---------------------------------------------------------------- command line
 
 export const DEPLOY_USAGE = `  picam-guardian deploy <pi|cloud> --url http://host:1880/admin [--user NAME | --token T] [--file flows/x.json]
-                       [--dry-run] [--force] [--rev REV] [--state-dir DIR] [--broker embedded|external]
-                       (password in PICAM_DEPLOY_PASSWORD; --broker defaults to PICAM_MQTT_BROKER)
+                       [--dry-run] [--force] [--rev REV] [--state-dir DIR] [--broker embedded|external|amqp]
+                       (password in PICAM_DEPLOY_PASSWORD; --broker defaults to PICAM_MQTT_BROKER, amqp with PICAM_ROLE=cluster)
   picam-guardian rollback <pi|cloud> --url URL [--user NAME | --token T] [--dry-run] [--state-dir DIR]
   picam-guardian pull <pi|cloud> --url URL [--user NAME | --token T] [--file flows/x.json] [--force]
   picam-guardian format-flows [--check] [file.json...]   (default: the package's flows; see docs/deploy.md)`;
@@ -393,7 +393,9 @@ export async function deployCli(argv: string[], io: CliIo = consoleIo): Promise<
     const target: Target = { url, role, login: { user, password, token }, log: io.out };
     const stateDir = values['state-dir'] ?? io.env.PICAM_DEPLOY_STATE_DIR;
     if (command === 'deploy') {
-      const broker = parseBrokerMode(values.broker ?? io.env.PICAM_MQTT_BROKER);
+      const raw = values.broker ?? io.env.PICAM_MQTT_BROKER;
+      // `amqp`: a cluster role runtime (no embedded broker, amqp-ingest on), the default from its env file.
+      const broker: BrokerMode = raw === 'amqp' || (!raw && io.env.PICAM_ROLE === 'cluster') ? 'amqp' : parseBrokerMode(raw);
       await deploy({ ...target, file: values.file, force: values.force, dryRun: values['dry-run'], rev: values.rev, stateDir, broker });
     } else if (command === 'rollback') {
       await rollback({ ...target, dryRun: values['dry-run'], stateDir });

@@ -5,12 +5,15 @@
  *   cloud  the server: editor under an admin path with a login, API and
  *          dashboard behind HTTP auth, broker with credentials
  *   pi     the Raspberry Pi runtime: editor with a login
+ *   cluster  a cloud runtime among several (docs/cluster.md): no embedded broker, device
+ *          traffic from RabbitMQ's queues (amqp-ingest), the events in PostgreSQL
  *
  * `settingsFor(env)` is pure: tests call it, settings.ts applies it.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { parseBrokerMode } from '../flows/broker-choice';
+import { brokerModeFor } from '../flows/broker-choice';
+import { parseBrokerUrls } from '../../nodes/amqp-ingest/brokers';
 import { parseAuthConfig, type AuthConfig } from './mediamtx-auth';
 import { dashboardConfig, type DashboardConfig } from '../../dashboard/server/dashboard-config';
 import { OUTBOX_DEFAULTS } from '../../nodes/mqtt-outbox/settings';
@@ -27,8 +30,11 @@ import { sinkFiles, sinkIsLocal } from './rtsp-sink';
  */
 export const DEV_ONLY_NODE_MODULES = ['node-red-contrib-aedes', 'node-red-node-sqlite'] as const;
 
-export type Role = 'demo' | 'cloud' | 'pi';
-export const ROLES: readonly Role[] = ['demo', 'cloud', 'pi'];
+export type Role = 'demo' | 'cloud' | 'pi' | 'cluster';
+export const ROLES: readonly Role[] = ['demo', 'cloud', 'pi', 'cluster'];
+
+/** The roles that run the cloud flow as a server (logins, internal listener, gateway): one box or one of several. */
+export const isServerRole = (role: Role): boolean => role === 'cloud' || role === 'cluster';
 
 /** UDP ports of the VBC01 live view's WebRTC media on a server (PICAM_LIVE_ICE_PORTS): the firewall files open them. */
 export const LIVE_ICE_PORTS = '5100-5199';
@@ -62,6 +68,8 @@ export function settingsFor(env: Env): RoleSettings {
   const role = (env.PICAM_ROLE ?? 'demo') as Role;
   if (!ROLES.includes(role)) problems.push(`PICAM_ROLE must be one of ${ROLES.join(', ')} (got "${env.PICAM_ROLE}")`);
   const demo = role === 'demo';
+  const server = isServerRole(role);
+  const cluster = role === 'cluster';
   const port = (name: string, def: number): number => {
     const raw = env[name];
     const n = raw === undefined || raw === '' ? def : Number(raw);
@@ -102,7 +110,7 @@ export function settingsFor(env: Env): RoleSettings {
     problems.push((err as Error).message);
   }
   // MediaMTX's auth hook: a port of its own on 127.0.0.1 that no proxy configuration points to.
-  const internalPort = role === 'cloud' ? port('PICAM_INTERNAL_PORT', 1881) : undefined;
+  const internalPort = server ? port('PICAM_INTERNAL_PORT', 1881) : undefined;
   if (internalPort !== undefined && internalPort !== 0 && internalPort === httpPort) {
     problems.push(`PICAM_INTERNAL_PORT must differ from PICAM_HTTP_PORT (both are ${httpPort})`);
   }
@@ -147,8 +155,9 @@ export function settingsFor(env: Env): RoleSettings {
     PICAM_ALERT_LABELS: env.PICAM_ALERT_LABELS ?? '',
     // Where phones and webhook receivers reach this server: signed event links, absolute clip URLs (issue 19).
     PICAM_PUBLIC_URL: env.PICAM_PUBLIC_URL ?? '',
-    MQTT_USERNAME: demo ? (env.MQTT_USERNAME ?? '') : required('MQTT_USERNAME', 'devices and the runtime log in to the broker'),
-    MQTT_PASSWORD: demo ? (env.MQTT_PASSWORD ?? '') : required('MQTT_PASSWORD', 'devices and the runtime log in to the broker'),
+    // The cluster role runs no broker and reads no MQTT: RabbitMQ holds the devices' logins.
+    MQTT_USERNAME: demo || cluster ? (env.MQTT_USERNAME ?? '') : required('MQTT_USERNAME', 'devices and the runtime log in to the broker'),
+    MQTT_PASSWORD: demo || cluster ? (env.MQTT_PASSWORD ?? '') : required('MQTT_PASSWORD', 'devices and the runtime log in to the broker'),
   };
 
   Object.assign(flowEnv, piFlowEnv(env, role, flowEnv.PICAM_PREFIX!, problems), outboxEnv(env, dataDir));
@@ -169,14 +178,16 @@ export function settingsFor(env: Env): RoleSettings {
       problems.push(`${name} must be on or off (got "${flowEnv[name]}")`);
   }
   try {
-    flowEnv.PICAM_MQTT_BROKER = parseBrokerMode(env.PICAM_MQTT_BROKER);
+    flowEnv.PICAM_MQTT_BROKER = brokerModeFor(role, env.PICAM_MQTT_BROKER);
   } catch (err) {
     problems.push((err as Error).message);
   }
+  // Other roles ship amqp-ingest disabled: its properties read these, empty.
+  Object.assign(flowEnv, cluster ? clusterEnv(env, problems) : { PICAM_AMQP_URLS: '', PICAM_AMQP_USERNAME: '', PICAM_AMQP_PASSWORD: '' });
   // The VBC01 gateway (hivecam-gateway): its own port, as cameras cannot log in to the API. In the
   // cloud role it is the config server as real cameras call it: HTTPS on port 80 (vbc01-protocol.md §3).
-  flowEnv.PICAM_GATEWAY_PORT = String(port('PICAM_GATEWAY_PORT', role === 'cloud' ? 80 : 8080));
-  flowEnv.PICAM_GATEWAY_HTTPS = env.PICAM_GATEWAY_HTTPS || (role === 'cloud' ? 'true' : 'false');
+  flowEnv.PICAM_GATEWAY_PORT = String(port('PICAM_GATEWAY_PORT', server ? 80 : 8080));
+  flowEnv.PICAM_GATEWAY_HTTPS = env.PICAM_GATEWAY_HTTPS || (server ? 'true' : 'false');
   if (!/^(true|false|on|off|yes|no|1|0)$/i.test(flowEnv.PICAM_GATEWAY_HTTPS)) {
     problems.push(`PICAM_GATEWAY_HTTPS must be true or false (got "${env.PICAM_GATEWAY_HTTPS}")`);
   }
@@ -189,7 +200,7 @@ export function settingsFor(env: Env): RoleSettings {
   flowEnv.PICAM_MQTT_TLS_PORT =
     env.PICAM_MQTT_TLS_PORT === undefined
       ? role === 'cloud'
-        ? '8883'
+        ? '8883' // the embedded broker's: the cluster role has none
         : ''
       : env.PICAM_MQTT_TLS_PORT && String(port('PICAM_MQTT_TLS_PORT', 8883));
   flowEnv.PICAM_GATEWAY_BIND = env.PICAM_GATEWAY_BIND ?? (demo ? '127.0.0.1' : '0.0.0.0');
@@ -292,7 +303,7 @@ export function settingsFor(env: Env): RoleSettings {
     // The API user (HTTP Basic, an admin) is optional since issue 23: without it and without
     // PICAM_DASHBOARD_USERS, the dashboard's first-run page makes the first admin. The API
     // still answers nobody who has not logged in.
-    if (role === 'cloud' && (env.PICAM_API_USER || env.PICAM_API_PASSWORD_HASH)) {
+    if (server && (env.PICAM_API_USER || env.PICAM_API_PASSWORD_HASH)) {
       node.httpNodeAuth = {
         user: required('PICAM_API_USER', 'the dashboard and API need a login'),
         pass: required('PICAM_API_PASSWORD_HASH', 'bcrypt hash of the dashboard/API password'),
@@ -383,6 +394,35 @@ function recordEnv(env: Env, demo: boolean, flowEnv: Record<string, string>, dat
   ] as const)
     out[SETTINGS[name].env] = envSetting(env, name, problems);
   return out;
+}
+
+/**
+ * The cluster role's RabbitMQ (amqp-ingest, and command-sender through it) and PostgreSQL:
+ * all required, as a runtime without them would take nothing in or keep it in a file no other
+ * runtime sees. The URLs are checked here as amqp-ingest reads them; no message repeats a secret.
+ */
+function clusterEnv(env: Env, problems: string[]): Record<string, string> {
+  const need = (name: string, why: string): string => {
+    const v = env[name]?.trim() ?? '';
+    if (!v) problems.push(`${name} is required for the cluster role: ${why}`);
+    return v;
+  };
+  const urls = need(
+    'PICAM_AMQP_URLS',
+    'the RabbitMQ nodes the runtime takes device traffic from (amqp://host:5672/picam, comma between nodes)',
+  );
+  const username = need('PICAM_AMQP_USERNAME', "the runtime's RabbitMQ user");
+  const password = need('PICAM_AMQP_PASSWORD', "the runtime's RabbitMQ password");
+  if (urls) {
+    try {
+      parseBrokerUrls(urls, { username, password });
+    } catch (err) {
+      problems.push(`PICAM_AMQP_URLS: ${(err as Error).message}`);
+    }
+  }
+  if (!env[DB_URL.env]?.trim())
+    problems.push(`${DB_URL.env} is required for the cluster role: every runtime stores into one PostgreSQL database`);
+  return { PICAM_AMQP_URLS: urls, PICAM_AMQP_USERNAME: username, PICAM_AMQP_PASSWORD: password };
 }
 
 /** HTTPS served by the runtime itself: both files or neither, and they must exist. */

@@ -53,6 +53,7 @@ export const ROLE_FLOWS: Record<RoleSettings['role'], string[]> = {
   demo: ['cloud.json', 'pi.json'],
   cloud: ['cloud.json'],
   pi: ['pi.json'],
+  cluster: ['cloud.json'],
 };
 
 export async function startRuntime(

@@ -14,6 +14,7 @@
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { ConsumeMessage } from 'amqplib';
+import { registerCommandPublisher } from '../lib/amqp/command-publisher';
 import { backoffMs, type BackoffOptions } from '../lib/backoff';
 import { IngestGate } from '../lib/ingest/ingest-gate';
 import { messageHooks, ReceiptBook, type ReceiptOutcome } from '../lib/ingest/receipts';
@@ -116,6 +117,8 @@ export default function register(RED: NodeAPI): void {
       admit(deviceMessage(delivery, prefix), handle, 0);
     };
 
+    // command-sender (the cluster role's) publishes through this node's connection.
+    const unregisterPublisher = registerCommandPublisher(node.id, () => link?.publisher);
     const hideCounters = exposeCounters({
       type: 'amqp-ingest',
       id: node.id,
@@ -150,6 +153,7 @@ export default function register(RED: NodeAPI): void {
       for (const timer of retries) clearTimeout(timer);
       retries.clear();
       hideCounters();
+      unregisterPublisher();
       // In flight stays unacknowledged: closing the channel gives it back to the queue.
       gate.close();
       void (link?.close() ?? Promise.resolve()).then(

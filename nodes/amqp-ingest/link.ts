@@ -11,6 +11,7 @@
  * again (marked redelivered), which is what must happen to a message never committed.
  */
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import { CommandPublisher } from '../lib/amqp/command-publisher';
 import { backoffMs, type BackoffOptions } from '../lib/backoff';
 import type { BrokerNode } from './brokers';
 
@@ -55,6 +56,7 @@ const CONNECT_TIMEOUT_MS = 10_000;
 export class AmqpLink {
   private model?: ChannelModel;
   private channel?: Channel;
+  private commands?: CommandPublisher;
   /** increases with every channel: a handle acknowledges only on its own */
   private generation = 0;
   private next = 0;
@@ -119,6 +121,11 @@ export class AmqpLink {
       // Set up: a close is a loss now. (Until here, a close made one of the awaits above reject.)
       model.on('close', () => lost(lastError));
       channel.on('close', () => lost(lastError));
+      // Commands to devices (command-sender) go out on a confirm channel of the same connection.
+      const confirms = await model.createConfirmChannel();
+      confirms.on('error', noteError);
+      confirms.on('close', () => lost(lastError));
+      if (generation === this.generation) this.commands = new CommandPublisher(confirms);
       this.failures = 0;
       this.events.state({ phase: 'connected', broker: broker.label });
     } catch (err) {
@@ -126,12 +133,18 @@ export class AmqpLink {
         // Failed half-way: deliveries already handed out must not be acknowledged on this channel.
         this.model = undefined;
         this.channel = undefined;
+        this.commands = undefined;
         this.generation++;
       }
       await model?.close().catch(() => undefined);
       if (this.closed) return;
       this.retry(broker, err instanceof Error && err.message ? err.message : lastError);
     }
+  }
+
+  /** Publishes commands while connected; undefined between connections. */
+  get publisher(): CommandPublisher | undefined {
+    return this.commands;
   }
 
   private async checkQueue(channel: Channel, queue: string): Promise<void> {
@@ -162,6 +175,7 @@ export class AmqpLink {
     const model = this.model;
     this.model = undefined;
     this.channel = undefined;
+    this.commands = undefined;
     this.generation++;
     void model?.close().catch(() => undefined);
     this.retry(broker, why);
@@ -191,6 +205,7 @@ export class AmqpLink {
     const channel = this.channel;
     this.model = undefined;
     this.channel = undefined;
+    this.commands = undefined;
     this.generation++;
     await this.attempt;
     await channel?.close().catch(() => undefined);

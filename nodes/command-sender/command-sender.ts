@@ -13,6 +13,8 @@ import type { Reply } from '../lib/types';
 import type { QueuedCommand } from '../lib/store/command-queue';
 import type { PicamDatabaseNode } from '../lib/store/database-node';
 import { parseCommand } from './command-input';
+import { commandPublisherOf } from '../lib/amqp/command-publisher';
+import { AmqpTransport } from './amqp-transport';
 import { ExternalTransport } from './external-client';
 import { CommandSender, type Outcome } from './sender';
 import { EmbeddedTransport, NoBroker, type Transport } from './transport';
@@ -24,6 +26,8 @@ interface CommandSenderDef extends NodeDef {
   database: string;
   /** the embedded broker node (picam-broker); used whenever it runs in this runtime */
   broker?: string;
+  /** the amqp-ingest node (cluster role): commands go out through its RabbitMQ connection whenever it runs */
+  amqp?: string;
   host?: string;
   port?: string | number;
   usetls?: boolean | string;
@@ -57,13 +61,21 @@ export default function register(RED: NodeAPI): void {
 
     let embedded: EmbeddedTransport | undefined;
     let external: ExternalTransport | undefined;
+    let amqp: AmqpTransport | undefined;
     const noBroker = new NoBroker('no broker configured');
     const brokerStarting = new NoBroker(`the embedded broker (${def.broker}) is not running`);
+    const amqpStarting = new NoBroker(`amqp-ingest (${def.amqp}) is not running`);
     // Embedded whenever the broker node runs here (it registers itself, perhaps after we start);
     // a picam-broker node in the flow that has not registered yet is waited for, never bypassed
     // over TCP. Else the external broker.
     const transport = (): Transport => {
       if (closed) return noBroker;
+      // The cluster role: amqp-ingest runs here (enabled), so RabbitMQ is the broker.
+      if (def.amqp && RED.nodes.getNode(def.amqp)) {
+        const publisher = commandPublisherOf(def.amqp);
+        // Not registered yet (it starts after us): waited for, never bypassed over MQTT.
+        return publisher ? (amqp ??= new AmqpTransport(def.amqp, publisher)) : amqpStarting;
+      }
       const broker = def.broker ? localBroker(def.broker) : undefined;
       if (broker) {
         if (external) void external.close();
@@ -151,9 +163,16 @@ export default function register(RED: NodeAPI): void {
       waiting = undefined;
     } else {
       status.now('busy', 'opening the command queue');
-      db.acquire(node).then(
-        (store) => {
+      const failed = (err: Error) => {
+        status.now('error', `database failed: ${err.message}`.slice(0, 120));
+        const queued = waiting ?? [];
+        waiting = undefined;
+        for (const [msg, send, done] of queued) unavailable(msg, send, done, err);
+      };
+      db.acquire(node)
+        .then((store) => {
           if (closed) return;
+          // Throws when the store has no command queue (PostgreSQL before it is ported): said, not a crash.
           sender = new CommandSender({
             queue: store.commandQueue(node.id),
             transport,
@@ -163,14 +182,11 @@ export default function register(RED: NodeAPI): void {
           // Rows queued before a restart go out now; the broker is looked up at each attempt.
           sender.start();
           release();
-        },
-        (err: Error) => {
-          status.now('error', `database failed: ${err.message}`.slice(0, 120));
-          const queued = waiting ?? [];
-          waiting = undefined;
-          for (const [msg, send, done] of queued) unavailable(msg, send, done, err);
-        },
-      );
+        })
+        .catch((err: Error) => {
+          node.error(`command-sender: ${err.message}`);
+          failed(err);
+        });
     }
 
     node.on('input', (msg: NodeMessageInFlow, send: Send, done: Done) => {

@@ -8,6 +8,7 @@
  * subscription (never connected) comes back as returned instead of vanishing.
  */
 import type { ConfirmChannel, Message } from 'amqplib';
+import { processRegistry } from '../process-registry';
 import { MQTT_EXCHANGE, topicToRoutingKey } from './topics';
 
 export class NoSubscriber extends Error {}
@@ -51,3 +52,15 @@ export class CommandPublisher {
     });
   }
 }
+
+/**
+ * The publisher of a running amqp-ingest node, found by its node id: command-sender publishes
+ * through the connection amqp-ingest already keeps to the cluster (and fails over with it)
+ * instead of a second one of its own. The function answers undefined while it is not connected.
+ */
+const publishers = processRegistry<() => CommandPublisher | undefined>('amqp-command-publishers');
+
+export const registerCommandPublisher = (amqpNodeId: string, current: () => CommandPublisher | undefined): (() => void) =>
+  publishers.register(amqpNodeId, current);
+
+export const commandPublisherOf = (amqpNodeId: string): (() => CommandPublisher | undefined) | undefined => publishers.get(amqpNodeId);

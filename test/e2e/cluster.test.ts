@@ -1,0 +1,253 @@
+/**
+ * The cluster role end to end (issue 21), real parts only: a RabbitMQ cluster with the shipped
+ * settings and definitions, PostgreSQL, and two cloud runtimes started through the CLI with
+ * `--role cluster`, both consuming the device queue. Fifty simulated cameras publish QoS 1
+ * activity start/stop and heartbeats over MQTT to a 3-node RabbitMQ cluster; one runtime is
+ * killed with `kill -9` a third of the way in, and a broker node two thirds of the way in. Every message RabbitMQ acknowledged to a camera must be one row in
+ * PostgreSQL, every event paired (its start and stop in one row), whichever runtime stored
+ * each half, and the surviving runtime's API must show what the killed one committed.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import mqtt, { type MqttClient } from 'mqtt';
+import pg from 'pg';
+import { API_AUTH, cloudRoleEnv, RUNTIME_START_MS, startCli, type CliProcess } from '../support/cli';
+import { activity, connected, heartbeat, topics } from '../support/fixtures';
+import { freePort } from '../support/ports';
+import { skipWithoutPostgres, startPostgres, type PostgresServer } from '../support/postgres';
+import { CAM, CLOUD } from '../support/rabbitmq-ingest-env';
+import { RabbitCluster, shippedRabbitSettings, skipWithoutRabbitMQ } from '../support/rabbitmq';
+import { tempDir } from '../support/tmp';
+import { waitFor } from '../support/wait';
+
+const RABBIT_NODES = 3;
+/** The broker node killed mid-traffic: the surviving runtime's first node, so it must fail over too. */
+const KILLED_NODE = 1;
+const CAMERAS = 50;
+/** Events per camera: each a start, a heartbeat and a stop. */
+const EVENTS = 8;
+const skip = skipWithoutRabbitMQ || skipWithoutPostgres;
+
+const dir = tempDir('picam-cluster-e2e-');
+const T0 = Math.floor(Date.now() / 1000) - 3_600;
+const cameraIds = Array.from({ length: CAMERAS }, () => randomBytes(16).toString('hex').toUpperCase());
+
+let rabbit: RabbitCluster | undefined;
+let postgres: PostgresServer | undefined;
+let db: pg.Pool | undefined;
+let dbUrl = '';
+const runtimes: Array<{ cli: CliProcess; base: string }> = [];
+const cameras: MqttClient[] = [];
+let reconnects = 0;
+
+async function startRuntime(i: number): Promise<{ cli: CliProcess; base: string }> {
+  const http = await freePort();
+  const env = cloudRoleEnv(
+    join(dir, `runtime-${i}`),
+    { http, mqtt: 0, ws: 0 },
+    {
+      // Each runtime starts at a different broker node: the list is its failover order.
+      PICAM_AMQP_URLS: rabbit!.urls(i % RABBIT_NODES),
+      PICAM_AMQP_USERNAME: CLOUD.username,
+      PICAM_AMQP_PASSWORD: CLOUD.password,
+      PICAM_DB_URL: dbUrl,
+    },
+  );
+  // The cluster role needs no MQTT login: it runs no broker.
+  delete env.MQTT_USERNAME;
+  delete env.MQTT_PASSWORD;
+  const cli = startCli(['start', '--role', 'cluster'], env);
+  return { cli, base: `http://127.0.0.1:${http}` };
+}
+
+const api = (base: string, path: string, init: RequestInit = {}) =>
+  fetch(`${base}${path}`, { ...init, headers: { authorization: API_AUTH, ...init.headers } });
+
+async function consumers(queue: string): Promise<number> {
+  const out = await rabbit!.ctl(['list_queues', '-p', 'picam', 'name', 'consumers', '--formatter', 'json']);
+  return (JSON.parse(out) as Array<{ name: string; consumers: number }>).find((q) => q.name === queue)?.consumers ?? 0;
+}
+
+/** A camera on node i % 3 that reconnects to the next node when its own dies (as HAProxy would send it). */
+async function connectCamera(id: string, i: number): Promise<MqttClient> {
+  const ports = rabbit!.nodes.map((n) => n.mqttPort);
+  const order = [...ports.slice(i % RABBIT_NODES), ...ports.slice(0, i % RABBIT_NODES)];
+  const c = await mqtt.connectAsync({
+    ...CAM,
+    servers: order.map((port) => ({ host: '127.0.0.1', port })),
+    clientId: id,
+    protocolVersion: 4,
+    reconnectPeriod: 500,
+  });
+  c.on('error', () => undefined); // a reconnect refused while a node restarts: MQTT.js tries again
+  c.on('reconnect', () => reconnects++);
+  cameras.push(c);
+  return c;
+}
+
+const query = async <T>(sql: string, params: unknown[] = []): Promise<T[]> => (await db!.query(sql, params)).rows as T[];
+
+describe('the cluster role: two runtimes, RabbitMQ and PostgreSQL', { skip }, () => {
+  before(async () => {
+    const started = Date.now();
+    [rabbit, postgres] = await Promise.all([
+      RabbitCluster.start({ nodes: RABBIT_NODES, settings: [...shippedRabbitSettings(), 'collect_statistics_interval = 500'] }),
+      startPostgres(),
+    ]);
+    await rabbit.loadDefinitions({ [CLOUD.username]: CLOUD.password });
+    await rabbit.addUserLike(CAM.username, CAM.password, 'camera_client');
+    dbUrl = await postgres.createDatabase();
+    db = new pg.Pool({ connectionString: dbUrl, max: 2 });
+    db.on('error', () => undefined); // an idle connection ended by the server's stop: nothing to do
+    // Both at once, as a cluster comes up after a power cut: the migrations must not collide.
+    runtimes.push(await startRuntime(0), await startRuntime(1));
+    await Promise.all(
+      runtimes.map((r, i) =>
+        waitFor(
+          `runtime ${i}'s API`,
+          async () => ((await api(r.base, '/api/status').catch(() => undefined))?.ok ? true : undefined),
+          RUNTIME_START_MS,
+        ).catch((err: Error) => {
+          throw new Error(`${err.message}\n${r.cli.output()}`);
+        }),
+      ),
+    );
+    await waitFor(
+      'both runtimes consuming the device queue',
+      async () => ((await consumers('picam.device')) === 2 ? true : undefined),
+      60_000,
+    );
+    console.log(`cluster: ${RABBIT_NODES} RabbitMQ node(s), PostgreSQL and 2 runtimes up in ${Date.now() - started} ms`);
+  });
+
+  after(async () => {
+    await Promise.all(cameras.map((c) => c.endAsync(true)));
+    await Promise.all(runtimes.map((r) => r.cli.stop()));
+    await db?.end().catch(() => undefined);
+    await postgres?.stop();
+    await rabbit?.stop();
+  });
+
+  it('stores every acknowledged message once and pairs every event across a kill -9 of one runtime', async () => {
+    const clients = await Promise.all(cameraIds.map((id, i) => connectCamera(id, i)));
+    const acked = { starts: new Set<string>(), stops: new Set<string>(), heartbeats: new Set<string>() };
+    const total = CAMERAS * (1 + EVENTS * 3);
+    let sent = 0;
+    let killed = false;
+    let nodeKilled: Promise<void> | undefined;
+    const [victim, survivor] = runtimes as [(typeof runtimes)[0], (typeof runtimes)[0]];
+    let victimProcessed = 0;
+    // The kill comes from the acknowledgements themselves, a third of the way in.
+    const maybeKill = async () => {
+      // The broker node without waiting: its cameras' publishes in flight are resent to another node.
+      if (!nodeKilled && sent >= (2 * total) / 3) nodeKilled = rabbit!.kill(KILLED_NODE);
+      if (killed || sent < total / 3) return;
+      killed = true;
+      // What the victim had processed: proof that rows the survivor shows were the victim's work.
+      const metrics = await (await api(victim.base, '/metrics')).text();
+      victimProcessed = Number(/^picam_messages_received_total (\d+)/m.exec(metrics)?.[1] ?? 0);
+      victim.cli.child.kill('SIGKILL');
+    };
+    const publish = async (c: MqttClient, topic: string, body: object) => {
+      await c.publishAsync(topic, JSON.stringify(body), { qos: 1 });
+      sent++;
+      await maybeKill();
+    };
+    await Promise.all(
+      clients.map(async (c, i) => {
+        const id = cameraIds[i]!;
+        await publish(c, topics.connection(id), connected(T0));
+        for (let e = 0; e < EVENTS; e++) {
+          const eventId = `evt_${i}_${e}`;
+          const t = T0 + 10 + e * 60;
+          await publish(c, topics.start(id), activity(eventId, t));
+          acked.starts.add(eventId);
+          await publish(c, topics.status(id), heartbeat(t + 5));
+          acked.heartbeats.add(`${id} ${t + 5}`);
+          await publish(c, topics.stop(id), activity(eventId, t + 12));
+          acked.stops.add(eventId);
+        }
+      }),
+    );
+    assert.ok(killed, 'the runtime was killed mid-traffic');
+    assert.ok(nodeKilled, 'a broker node was killed mid-traffic');
+    await nodeKilled;
+    assert.ok(victimProcessed > 0, 'the killed runtime had processed messages before it died');
+
+    // The survivor takes the killed runtime's unacknowledged deliveries (redelivered) and the rest.
+    await waitFor(
+      'every acknowledged message in PostgreSQL',
+      async () => {
+        const [row] = await query<{ paired: string; heartbeats: string }>(
+          `SELECT (SELECT count(*) FROM activity_events WHERE camera_id = ANY($1) AND end_timestamp IS NOT NULL) AS paired,
+                  (SELECT count(*) FROM status_events WHERE camera_id = ANY($1) AND event_type = 'heartbeat') AS heartbeats`,
+          [cameraIds],
+        );
+        return Number(row!.paired) === acked.stops.size && Number(row!.heartbeats) === acked.heartbeats.size ? true : undefined;
+      },
+      120_000,
+    ).catch(async (err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify(await counts())}\n${survivor.cli.output().slice(-3000)}`);
+    });
+
+    const events = await query<{ event_id: string; n: string; start_timestamp: number | null; end_timestamp: number | null }>(
+      `SELECT event_id, count(*) OVER (PARTITION BY camera_id, event_id) AS n, start_timestamp, end_timestamp
+         FROM activity_events WHERE camera_id = ANY($1)`,
+      [cameraIds],
+    );
+    const unpaired = events.filter((e) => e.start_timestamp === null || e.end_timestamp === null).map((e) => e.event_id);
+    const doubled = events.filter((e) => Number(e.n) > 1).map((e) => e.event_id);
+    const missing = [...acked.starts].filter((id) => !events.some((e) => e.event_id === id));
+    const heartbeatRows = await query<{ k: string; n: string }>(
+      `SELECT camera_id || ' ' || timestamp AS k, count(*) AS n FROM status_events
+        WHERE camera_id = ANY($1) AND event_type = 'heartbeat' GROUP BY 1`,
+      [cameraIds],
+    );
+    const heartbeatsMissing = [...acked.heartbeats].filter((k) => !heartbeatRows.some((r) => r.k === k));
+    console.log(
+      `cluster: ${sent} messages acknowledged by RabbitMQ (${acked.starts.size} starts, ${acked.stops.size} stops, ` +
+        `${acked.heartbeats.size} heartbeats); killed runtime had processed ${victimProcessed}; stored ${events.length} events ` +
+        `(${unpaired.length} unpaired, ${doubled.length} doubled, ${missing.length} missing), ${heartbeatRows.length} heartbeats ` +
+        `(${heartbeatsMissing.length} missing, ${heartbeatRows.filter((r) => Number(r.n) > 1).length} doubled); ` +
+        `broker node ${KILLED_NODE} killed, ${reconnects} camera reconnects`,
+    );
+    assert.deepEqual(missing, [], 'every acknowledged start is an event');
+    assert.deepEqual(unpaired, [], 'every event has its start and its stop in one row');
+    assert.deepEqual(doubled, [], 'no event stored twice');
+    assert.equal(events.length, CAMERAS * EVENTS);
+    assert.deepEqual(heartbeatsMissing, [], 'every acknowledged heartbeat is a row');
+    assert.ok(
+      heartbeatRows.every((r) => Number(r.n) === 1),
+      'no heartbeat stored twice',
+    );
+
+    // The survivor's API answers from the shared database: every event, the killed runtime's included.
+    let shown = 0;
+    for (const id of cameraIds) {
+      const res = await api(survivor.base, `/api/events?camera=${id}&limit=100`);
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { total: number; events: Array<{ duration_seconds: number }> };
+      assert.equal(body.total, EVENTS, `camera ${id}`);
+      assert.ok(body.events.every((e) => e.duration_seconds === 12));
+      shown += body.total;
+    }
+    console.log(`cluster: the surviving runtime's /api/events shows ${shown} events of ${CAMERAS * EVENTS}`);
+  });
+
+  void it.todo('delivers every alert once to the Telegram fake across the kill (needs the outbox lease and dispatchers on PostgreSQL)');
+  void it.todo("shows the killed runtime's records in the survivor's live dashboard feed (needs LISTEN/NOTIFY)");
+  void it.todo('sends a command through RabbitMQ from the surviving runtime to a camera (needs the command queue on PostgreSQL)');
+  void it.todo("moves the leader's jobs (retention, Telegram poller, MediaMTX polling) to the survivor (needs leadership)");
+});
+
+async function counts(): Promise<Record<string, unknown>> {
+  const [row] = await query<Record<string, string>>(
+    `SELECT (SELECT count(*) FROM activity_events) AS events,
+            (SELECT count(*) FROM activity_events WHERE end_timestamp IS NOT NULL) AS paired,
+            (SELECT count(*) FROM status_events) AS status,
+            (SELECT count(*) FROM dead_letters) AS dead_letters`,
+  );
+  return { ...row, queues: await rabbit!.queues().catch(() => undefined) };
+}
