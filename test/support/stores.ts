@@ -1,10 +1,14 @@
 /**
- * Store tests on both engines: `forEachDialect` runs a describe block once on SQLite files and
- * once on PostgreSQL databases (one server for the file, a database per store), with `fresh`
- * opening a new store and `rows` reading what it committed from an independent connection.
+ * Store tests on both engines (issue 21): `eachDialect` declares a suite once on SQLite and once
+ * on PostgreSQL, and its `open` gives an EventStore opened as production opens it, on a temp file
+ * or with `EventStore.open({ url })` on a fresh database of one real server per test file
+ * (test/support/postgres.ts, started at the first open, stopped after the file).
+ * `readRows` and `execSql` reach the store's database from a connection of their own, as another
+ * process would (they work after the store is closed).
  */
 import { join } from 'node:path';
-import { after, before, describe } from 'node:test';
+import { after, describe } from 'node:test';
+import type { Exclusive } from '../../nodes/lib/store/command-queue';
 import type { Dialect } from '../../nodes/lib/store/connection';
 import { PgConnection } from '../../nodes/lib/store/postgres';
 import { Connection } from '../../nodes/lib/store/sqlite';
@@ -13,66 +17,91 @@ import { skipWithoutPostgres, startPostgres, type PostgresServer } from './postg
 import { rows as sqliteRows } from './records';
 import { tempDir } from './tmp';
 
-export interface DialectStores {
-  dialect: Dialect;
-  fresh(opts?: Partial<StoreOptions>): Promise<EventStore>;
-  /** What another process would read (works after the store is closed). */
-  rows<T = Record<string, unknown>>(store: EventStore, sql: string, params?: Array<string | number>): Promise<T[]>;
-  /** Runs `sql` (DDL, several statements) on the store's database from another connection. */
-  exec(store: EventStore, sql: string): Promise<void>;
+/** An EventStore, with where it lives and its writer connection between batches for a test's own SQL. */
+export type TestStore = EventStore & {
+  /** SQLite: the file; PostgreSQL: the database's URL (a second "runtime" opens the same one) */
+  readonly location: string;
+  /** the writer connection, between batches (setting rows up, reading them back) */
+  readonly exclusive: Exclusive;
+};
+
+/** `open()`: a fresh, empty store; `open(location)`: that store again (a restart, or a second runtime on PostgreSQL); or options. */
+export type OpenStore = (at?: string | (Partial<StoreOptions> & { location?: string })) => Promise<TestStore>;
+
+const dir = tempDir('stores-');
+let files = 0;
+
+function testStore(store: EventStore, location: string): TestStore {
+  return Object.assign(store, { location, exclusive: ((task) => store.writer.exclusive(task)) as Exclusive });
 }
 
-export function forEachDialect(title: string, body: (s: DialectStores) => void): void {
-  describe(`${title} (SQLite)`, () => {
-    const dir = tempDir();
-    let n = 0;
-    body({
-      dialect: 'sqlite',
-      fresh: (opts = {}) => EventStore.open({ file: join(dir, `s${n++}.db`), ...opts }),
-      rows: (store, sql, params = []) => sqliteRows(store.file, sql, params),
-      async exec(store, sql) {
-        const c = await Connection.open(store.file);
-        try {
-          await c.exec(sql);
-        } finally {
-          await c.close();
-        }
-      },
-    });
-  });
-  describe(`${title} (PostgreSQL)`, { skip: skipWithoutPostgres }, () => {
-    let server: PostgresServer | undefined;
-    const urls = new Map<EventStore, string>();
-    before(async () => {
-      server = await startPostgres();
-    });
+/** A SQLite store on `file`, or on a new temp file. */
+export async function openSqlite(file = join(dir, `s${files++}.db`), opts: Partial<StoreOptions> = {}): Promise<TestStore> {
+  return testStore(await EventStore.open({ ...opts, file }), file);
+}
+
+let server: Promise<PostgresServer> | undefined;
+let stopRegistered = false;
+
+/** The file's PostgreSQL server, started at the first call (one per test file). */
+export function postgresServer(): Promise<PostgresServer> {
+  server ??= startPostgres();
+  return server;
+}
+
+async function openPostgres(url: string | undefined, opts: Partial<StoreOptions>): Promise<TestStore> {
+  const location = url ?? (await (await postgresServer()).createDatabase());
+  return testStore(await EventStore.open({ readConnections: 2, maxDelayMs: 5, ...opts, url: location }), location);
+}
+
+/**
+ * Declares `body` once per dialect, as `describe(`${title} (sqlite)`)` and `(postgres)`; the
+ * PostgreSQL suite is skipped where PostgreSQL is not installed (never in CI). Call at the top
+ * level of a test file.
+ */
+export function eachDialect(title: string, body: (open: OpenStore, dialect: Dialect) => void): void {
+  if (!stopRegistered) {
+    stopRegistered = true;
     after(async () => {
-      await server?.stop();
+      if (server) await (await server).stop();
     });
-    body({
-      dialect: 'postgres',
-      async fresh(opts = {}) {
-        const url = await server!.createDatabase();
-        const store = await EventStore.open({ url, ...opts });
-        urls.set(store, url);
-        return store;
-      },
-      async rows<T>(store: EventStore, sql: string, params: Array<string | number> = []) {
-        const c = await PgConnection.open({ url: urls.get(store)! });
-        try {
-          return await c.all<T>(sql, params);
-        } finally {
-          await c.close();
-        }
-      },
-      async exec(store, sql) {
-        const c = await PgConnection.open({ url: urls.get(store)! });
-        try {
-          await c.exec(sql);
-        } finally {
-          await c.close();
-        }
-      },
-    });
+  }
+  const split = (at: Parameters<OpenStore>[0]) => (typeof at === 'string' ? { location: at } : (at ?? {}));
+  describe(`${title} (sqlite)`, () => {
+    body((at) => {
+      const { location, ...opts } = split(at);
+      return openSqlite(location, opts);
+    }, 'sqlite');
   });
+  describe(`${title} (postgres)`, { skip: skipWithoutPostgres }, () => {
+    body((at) => {
+      const { location, ...opts } = split(at);
+      return openPostgres(location, opts);
+    }, 'postgres');
+  });
+}
+
+/** What another process reads from the store's database. */
+export async function readRows<T = Record<string, unknown>>(
+  store: TestStore,
+  sql: string,
+  params: Array<string | number> = [],
+): Promise<T[]> {
+  if (store.dialect === 'sqlite') return sqliteRows(store.location, sql, params) as Promise<T[]>;
+  const c = await PgConnection.open({ url: store.location });
+  try {
+    return await c.all<T>(sql, params);
+  } finally {
+    await c.close();
+  }
+}
+
+/** Runs `sql` (DDL, several statements) on the store's database from another connection. */
+export async function execSql(store: TestStore, sql: string): Promise<void> {
+  const c = store.dialect === 'sqlite' ? await Connection.open(store.location) : await PgConnection.open({ url: store.location });
+  try {
+    await c.exec(sql);
+  } finally {
+    await c.close();
+  }
 }

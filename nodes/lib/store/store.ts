@@ -5,10 +5,9 @@
  * `picam-database` config node; usable without Node-RED.
  *
  * Given a database URL instead of a file, the same store runs on PostgreSQL (the cluster role,
- * issue 21): several runtimes share one database, each with its own writer and readers. What
- * is ported to PostgreSQL so far: ingest (the batch writer), the API's queries, the figures,
- * sensor history and retention. The sub-stores marked `sqliteOnly` below refuse with a clear
- * error until they are (docs/data.md, "PostgreSQL").
+ * issue 21): several runtimes share one database, each with its own writer and readers. Every
+ * part runs on both engines: ingest, the API's queries, figures, sensor history, retention and
+ * every sub-store below (docs/data.md, "PostgreSQL").
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -125,11 +124,6 @@ export class EventStore {
     return this.writerConn.dialect;
   }
 
-  /** The sub-stores not yet ported to PostgreSQL refuse there, rather than fail on SQLite's SQL mid-way. */
-  private sqliteOnly(what: string): void {
-    if (this.dialect !== 'sqlite') throw new Error(`${what} is not available on PostgreSQL yet (issue 21; docs/data.md)`);
-  }
-
   /** The read connections every query uses (a statement of one's own: `reads.use(...)`). */
   get reads(): ReadPool {
     return this.readers;
@@ -179,7 +173,6 @@ export class EventStore {
 
   /** The outbox of one alert node (`owner`, its node id) on one channel. */
   outbox(channel: string, owner: string, snapshotWaitMs?: number): AlertOutbox {
-    this.sqliteOnly('the alerts outbox');
     // Its adds join the next record transaction: an alert costs no commit of its own.
     return new AlertOutbox(
       (task) => this.writer.exclusive(task),
@@ -193,52 +186,41 @@ export class EventStore {
 
   /** The command queue of one command-sender node (`owner`, its node id). */
   commandQueue(owner: string): CommandQueue {
-    this.sqliteOnly('the command queue');
     return new CommandQueue((task) => this.writer.exclusive(task), owner);
   }
 
   /** The camera gateway's registered cameras and upload files. */
   uploads(): UploadStore {
-    this.sqliteOnly('the camera gateway uploads');
     return (this.uploadStore ??= new UploadStore((task) => this.writer.exclusive(task), this.readers));
   }
 
   /** The IP cameras added through the API (migration 10). */
   ipCameras(): IpCameraStore {
-    this.sqliteOnly('the IP camera list');
     return new IpCameraStore((task) => this.writer.exclusive(task), this.readers);
   }
 
   /** The recorder's segments and event clips (migration 14). */
   recordings(): RecordingStore {
-    this.sqliteOnly('the recordings index');
     return (this.recordingStore ??= new RecordingStore((task) => this.writer.exclusive(task), this.readers));
   }
 
   /** Web Push's VAPID keys (the private one sealed with `box`) and browser subscriptions (migration 18). */
   pushSubscriptions(box?: SecretBox): PushSubscriptionStore {
-    this.sqliteOnly('Web Push');
     return new PushSubscriptionStore((task) => this.writer.exclusive(task), box);
   }
 
   /** Users, API tokens and sessions made through the admin pages (migration 19). */
   access(): AccessStore {
-    this.sqliteOnly('the users and tokens store');
     return new AccessStore((task) => this.writer.exclusive(task));
   }
 
   /** What the admin pages set (migration 24): alert channels, retention. */
   settingsOverrides(): SettingsOverrideStore {
-    this.sqliteOnly('the admin settings');
     return new SettingsOverrideStore((task) => this.writer.exclusive(task));
   }
 
   /** The audit log (migration 20): appendAudit / listAudit in audit.ts, on the writer's connection. */
-  readonly auditLog: Exclusive = (task) => {
-    if (this.dialect !== 'sqlite')
-      return Promise.reject(new Error('the audit log is not available on PostgreSQL yet (issue 21; docs/data.md)'));
-    return this.writer.exclusive(task);
-  };
+  readonly auditLog: Exclusive = (task) => this.writer.exclusive(task);
 
   knownDevices() {
     return queries.knownDevices(this.readers);

@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { AccessError, AccessRegistry, sha256Hex } from '../../../../nodes/lib/access/registry';
-import { eachDialect, type Substores } from '../../../support/store-dialects';
+import { eachDialect, type TestStore } from '../../../support/stores';
 
-const stores: Substores[] = [];
+const stores: TestStore[] = [];
 after(async () => {
   for (const s of stores) await s.close();
 });

@@ -14,7 +14,7 @@ import type { OutboxRow } from '../../../../nodes/lib/store/outbox';
 import { EventStore } from '../../../../nodes/lib/store/store';
 import { CAMERA } from '../../../support/fixtures';
 import { rows as fileRows, start } from '../../../support/records';
-import { eachDialect, openSqliteSubstores, type OpenSubstores, type Substores } from '../../../support/store-dialects';
+import { eachDialect, openSqlite, type OpenStore, type TestStore } from '../../../support/stores';
 import { waitFor } from '../../../support/wait';
 
 class Transient extends Error {
@@ -67,10 +67,10 @@ afterEach(async () => {
 });
 
 /** Rows of the store at `location` (a file or a PostgreSQL URL), read through `store`. */
-const rowsOf = <T>(store: Substores, sql: string) => store.exclusive((db) => db.all<T>(sql));
+const rowsOf = <T>(store: TestStore, sql: string) => store.exclusive((db) => db.all<T>(sql));
 
 async function setup(
-  open: OpenSubstores,
+  open: OpenStore,
   opts: { location?: string; channel?: ScriptedChannel; targets?: string[]; giveUpAfterMs?: number; start?: boolean } = {},
 ) {
   const store = await open(opts.location);
@@ -289,9 +289,9 @@ eachDialect('alert outbox and dispatcher', (open) => {
 
 describe('alert outbox with the ingest and the query API (sqlite)', () => {
   let eventStore: EventStore | undefined;
-  const open = async (file?: string) => {
-    const s = await openSqliteSubstores(file);
-    eventStore = s.eventStore;
+  const open: OpenStore = async (at) => {
+    const s = await openSqlite(typeof at === 'string' ? at : undefined);
+    eventStore = s;
     return s;
   };
 

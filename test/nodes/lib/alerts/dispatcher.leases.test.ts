@@ -11,7 +11,7 @@ import { after, it } from 'node:test';
 import { Dispatcher, type Channel, type DeliveryResult } from '../../../../nodes/lib/alerts/dispatcher';
 import { AlertOutbox, type NewDelivery, type OutboxRow } from '../../../../nodes/lib/store/outbox';
 import type { Alert } from '../../../../nodes/lib/types';
-import { eachDialect, type Substores } from '../../../support/store-dialects';
+import { eachDialect, type TestStore } from '../../../support/stores';
 import { waitFor } from '../../../support/wait';
 
 const OWNER = 'telegram-node-1';
@@ -106,7 +106,7 @@ const delivery = (i: number, target: string): NewDelivery => ({
 });
 
 /** The outbox of OWNER in `store`, on a clock the test moves. */
-const outboxOf = (store: Substores, clock: () => number, leaseMs = LEASE_MS) =>
+const outboxOf = (store: TestStore, clock: () => number, leaseMs = LEASE_MS) =>
   new AlertOutbox(store.exclusive, 'telegram', OWNER, undefined, clock, undefined, leaseMs);
 
 const dispatchers: Dispatcher[] = [];
@@ -131,7 +131,7 @@ function dispatcher(outbox: AlertOutbox, channel: Channel, clock: () => number, 
   return d;
 }
 
-async function states(store: Substores): Promise<Record<string, number>> {
+async function states(store: TestStore): Promise<Record<string, number>> {
   const rows = await store.exclusive((db) =>
     db.all<{ state: string; n: number }>('SELECT state, count(*) AS n FROM alerts_outbox GROUP BY state'),
   );

@@ -9,13 +9,13 @@ import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { sweepOrphans } from '../../../../nodes/lib/recording/orphans';
-import { eachDialect, type Substores } from '../../../support/store-dialects';
+import { eachDialect, type TestStore } from '../../../support/stores';
 import { tempDir } from '../../../support/tmp';
 
 eachDialect('the orphan sweep', (open) => {
   const dir = tempDir('rec-orphans-');
   const root = join(dir, 'recordings');
-  let store: Substores;
+  let store: TestStore;
   before(async () => {
     store = await open();
   });

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import type { NewCommand } from '../../../../nodes/lib/store/command-queue';
 import { EventStore } from '../../../../nodes/lib/store/store';
 import { CAMERA } from '../../../support/fixtures';
-import { eachDialect, type Substores } from '../../../support/store-dialects';
+import { eachDialect, type TestStore } from '../../../support/stores';
 import { tempDir } from '../../../support/tmp';
 
 const dir = tempDir();
@@ -29,7 +29,7 @@ const cmd = (id: string, action: string, extra: Partial<NewCommand> = {}): NewCo
 });
 
 /** A command's state and reason as stored. */
-const stored = (s: Substores, id: string) =>
+const stored = (s: TestStore, id: string) =>
   s.exclusive((db) =>
     db.get<{ state: string; reason: string | null; sentMs: number | null; attempts: number }>(
       'SELECT state, reason, sent_ms AS "sentMs", attempts FROM command_queue WHERE command_id = ?',

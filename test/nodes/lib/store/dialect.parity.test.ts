@@ -1,13 +1,13 @@
 /**
  * The same records into a SQLite store and a PostgreSQL store: the API answers the same on both
- * (queries.ts, sensor history at each level, ops figures, the devices a restart restores), and
- * retention deletes the same rows. Parametrised by dialect: each case runs on both and compares.
+ * (queries.ts, sensor history at each level, ops figures, the devices a restart restores, the
+ * command list with its camelCase fields), and retention deletes the same rows. Parametrised by dialect: each case runs on both and compares.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { storeFigures } from '../../../../nodes/lib/store/ops-figures';
-import type { QueryKind, QueryParams } from '../../../../nodes/lib/store/queries';
+import type { CommandRow, QueryKind, QueryParams } from '../../../../nodes/lib/store/queries';
 import { EventStore } from '../../../../nodes/lib/store/store';
 import type { ActivityRecord, ConnectionRecord, StoreRecord } from '../../../../nodes/lib/types';
 import { CAMERA, CAMERA_2, PI } from '../../../support/fixtures';
@@ -95,7 +95,30 @@ const QUERIES: Array<[QueryKind, QueryParams]> = [
   ['streams', { path: `cam/${CAMERA}`, from: T0, to: NOW }],
   ['status', {}],
   ['commands', {}],
+  ['commands', { device: CAMERA }],
+  ['commands', { state: 'sent' }],
+  ['commands', { id: 'cmd-2' }],
 ];
+
+/** Commands queued to the cameras (the command-sender's queue): one sent, one failed, one still queued. */
+async function queueCommands(store: EventStore): Promise<void> {
+  const queue = store.commandQueue('sender-1');
+  for (const [i, device] of [CAMERA, CAMERA_2, CAMERA].entries()) {
+    await queue.enqueue({
+      commandId: `cmd-${i + 1}`,
+      deviceId: device,
+      // A second mode change for a device expires its first (enqueue): the first is a reboot.
+      action: i === 0 ? 'reboot' : 'setmode',
+      topic: `picam/${device}/cmd`,
+      payload: JSON.stringify({ requestId: `cmd-${i + 1}`, mode: 'ARMED' }),
+      createdMs: NOW - 60_000 + i,
+      expiresMs: NOW + 60_000,
+    });
+  }
+  const [first, second] = await queue.queued();
+  await queue.markSent(first!.seq, NOW - 59_000);
+  await queue.markFailed(second!.seq, 'device offline');
+}
 
 describe('SQLite and PostgreSQL answer the same', { skip: skipWithoutPostgres }, () => {
   let server: PostgresServer;
@@ -106,6 +129,7 @@ describe('SQLite and PostgreSQL answer the same', { skip: skipWithoutPostgres },
     const records = site();
     for (const s of stores) {
       await new Promise<void>((resolve, reject) => s.writeMany(records, (err) => (err ? reject(err) : resolve())));
+      await queueCommands(s);
     }
   });
   after(async () => {
@@ -120,7 +144,7 @@ describe('SQLite and PostgreSQL answer the same', { skip: skipWithoutPostgres },
     });
   }
 
-  it('the cases above are not empty: every sensor level answered, every event filter matched', async () => {
+  it('the cases above are not empty: every sensor level answered, every event and command filter matched', async () => {
     const pg = stores[1]!;
     const resolutions = new Set<string>();
     for (const [kind, params] of QUERIES) {
@@ -130,7 +154,17 @@ describe('SQLite and PostgreSQL answer the same', { skip: skipWithoutPostgres },
         assert.ok((answer.readings as unknown[]).length > 0, JSON.stringify(params));
       }
       if (kind === 'events') assert.ok((answer.events as unknown[]).length > 0, JSON.stringify(params));
+      if (kind === 'commands' && params.id === undefined) assert.ok((answer.commands as unknown[]).length > 0, JSON.stringify(params));
     }
+    const { commands } = (await pg.query('commands', { device: CAMERA })) as { commands: CommandRow[] };
+    assert.deepEqual(
+      commands.map((c) => [c.id, c.deviceId, c.state, c.createdMs, c.sentMs]),
+      [
+        ['cmd-3', CAMERA, 'queued', NOW - 60_000 + 2, null],
+        ['cmd-1', CAMERA, 'sent', NOW - 60_000, NOW - 59_000],
+      ],
+      'camelCase fields come back in camelCase from PostgreSQL',
+    );
     assert.deepEqual([...resolutions].sort(), ['hour', 'minute', 'raw']);
   });
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { StoreConnection } from '../../../../nodes/lib/store/connection';
 import { PushSubscriptionStore } from '../../../../nodes/lib/store/push-subscriptions';
-import { eachDialect, openPostgresSubstores } from '../../../support/store-dialects';
+import { eachDialect } from '../../../support/stores';
 
 const browser = (n: number) => ({ endpoint: `https://push.example/${n}`, p256dh: `key-${n}`, auth: `auth-${n}` });
 
@@ -42,7 +42,7 @@ eachDialect('web push subscriptions', (open, dialect) => {
   it('the same endpoint again replaces its keys and user; the key pair is made once and kept', async () => {
     const store = await open();
     // PostgreSQL: a second runtime on the same database asks at the same moment.
-    const other = dialect === 'postgres' ? await openPostgresSubstores(store.location) : store;
+    const other = dialect === 'postgres' ? await open(store.location) : store;
     try {
       const [k1, k2, k3] = await Promise.all([
         store.pushSubscriptions().vapidKeys(),

@@ -14,7 +14,7 @@ import { EventStore } from '../../../../nodes/lib/store/store';
 import { AmbiguousEvent } from '../../../../nodes/lib/store/uploads';
 import { CAMERA, motionAlert } from '../../../support/fixtures';
 import { rows, start } from '../../../support/records';
-import { forEachDialect } from '../../../support/stores';
+import { eachDialect, readRows } from '../../../support/stores';
 import { tempDir } from '../../../support/tmp';
 
 const dir = tempDir();
@@ -105,10 +105,10 @@ describe('two cameras with the same eventId', () => {
 });
 
 // The cases that need only ingest and queries run on both engines (test/support/stores.ts).
-forEachDialect('events and times', ({ fresh, rows }) => {
+eachDialect('events and times', (open) => {
   describe('two cameras with the same eventId', () => {
     it('keep two events; start and stop interleaved, each pairs with its own camera (also in one batch)', async () => {
-      const store = await fresh();
+      const store = await open();
       // separate commits
       await store.writeAsync(start('evt_same', T * 1000, A));
       await store.writeAsync(start('evt_same', (T + 5) * 1000, B));
@@ -126,7 +126,7 @@ forEachDialect('events and times', ({ fresh, rows }) => {
         ['evt_same', { [A]: 20, [B]: 2 }],
         ['evt_batch', { [A]: 9, [B]: 2 }],
       ] as const) {
-        const events = await rows<EventRow>(
+        const events = await readRows<EventRow>(
           store,
           'SELECT camera_id, start_timestamp, end_timestamp, duration_seconds FROM activity_events WHERE event_id = ? ORDER BY camera_id',
           [eventId],
@@ -145,7 +145,7 @@ forEachDialect('events and times', ({ fresh, rows }) => {
 
   describe('device times', () => {
     it('keeps an unusable device time as sent beside the receive time, in every table that has a time', async () => {
-      const store = await fresh();
+      const store = await open();
       const nowMs = Date.now();
       const base = { deviceId: CAMERA, deviceType: 'hive-cam', timeMs: nowMs, deviceTimeRaw: '"hello 5"' };
       await store.writeAsync({ ...base, kind: 'heartbeat', raw: '{"timestamp":"hello 5"}' });
@@ -153,26 +153,26 @@ forEachDialect('events and times', ({ fresh, rows }) => {
       await store.writeAsync({ ...base, kind: 'activity-stop', eventId: 'e1', activityType: 'MOTION', deviceTimeRaw: '4102444800' });
       await store.writeAsync({ ...base, kind: 'sensor', deviceId: 'pi-1', deviceType: 'picam', temperature: 20 });
       await store.close();
-      assert.deepEqual(await rows(store, 'SELECT device_time_raw FROM status_events'), [{ device_time_raw: '"hello 5"' }]);
-      assert.deepEqual(await rows(store, 'SELECT start_timestamp, start_time_raw, end_time_raw FROM activity_events'), [
+      assert.deepEqual(await readRows(store, 'SELECT device_time_raw FROM status_events'), [{ device_time_raw: '"hello 5"' }]);
+      assert.deepEqual(await readRows(store, 'SELECT start_timestamp, start_time_raw, end_time_raw FROM activity_events'), [
         { start_timestamp: Math.floor(nowMs / 1000), start_time_raw: '1e+20', end_time_raw: '4102444800' },
       ]);
-      assert.deepEqual(await rows(store, 'SELECT device_time_raw FROM sensor_readings'), [{ device_time_raw: '"hello 5"' }]);
+      assert.deepEqual(await readRows(store, 'SELECT device_time_raw FROM sensor_readings'), [{ device_time_raw: '"hello 5"' }]);
     });
 
     it('never moves last_seen into the future', async () => {
-      const store = await fresh();
+      const store = await open();
       const before = Math.floor(Date.now() / 1000);
       await store.writeAsync({ kind: 'heartbeat', deviceId: CAMERA, deviceType: 'hive-cam', timeMs: Date.UTC(2100, 0, 1), raw: '{}' });
       await store.close();
-      const [cam] = await rows<{ last_seen: number }>(store, 'SELECT last_seen FROM camera_registry');
+      const [cam] = await readRows<{ last_seen: number }>(store, 'SELECT last_seen FROM camera_registry');
       assert.ok(cam!.last_seen >= before && cam!.last_seen <= Math.floor(Date.now() / 1000) + 1, `last_seen ${cam!.last_seen}`);
     });
   });
 
   describe('connection alert state for a restart', () => {
     it('tells the processor when a disconnected device went offline and what its user was told', async () => {
-      const store = await fresh();
+      const store = await open();
       const conn = (status: 'connected' | 'disconnected', announced?: 'online' | 'offline'): StoreRecord => ({
         kind: 'connection',
         deviceId: CAMERA,

@@ -6,9 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { appendAudit, listAudit } from '../../../../nodes/lib/store/audit';
 import { PgConnection } from '../../../../nodes/lib/store/postgres';
 import { EventStore } from '../../../../nodes/lib/store/store';
-import type { StoreRecord } from '../../../../nodes/lib/types';
+import type { Alert, StoreRecord } from '../../../../nodes/lib/types';
 import { skipWithoutPostgres, startPostgres, type PostgresServer } from '../../../support/postgres';
 import { conn, reading, start, stop } from '../../../support/records';
 
@@ -183,13 +184,45 @@ describe('the event store on PostgreSQL', { skip: skipWithoutPostgres }, () => {
     }
   });
 
-  it('refuses the sub-stores not ported yet with a clear error', async () => {
+  it('gives a working alerts outbox and audit log on a PostgreSQL URL', async () => {
     const store = await open(await server.createDatabase());
     try {
-      assert.throws(() => store.outbox('telegram', 'n1'), /alerts outbox is not available on PostgreSQL yet/);
-      await assert.rejects(
-        store.auditLog(async () => 1),
-        /audit log is not available on PostgreSQL yet/,
+      const outbox = store.outbox('telegram', 'n1');
+      const payload: Alert = { kind: 'text', deviceId: 'cam-1', deviceName: 'Porch', timeMs: T0, severity: 'info', text: 'door open' };
+      const [added] = await outbox.add([{ target: '42', item: 'alert', dedupeKey: 'a1', payload, deviceId: 'cam-1' }]);
+      assert.equal(added?.duplicate, false);
+      const due = await outbox.due(Date.now() + 1000);
+      assert.deepEqual(
+        due.map((r) => [r.id, r.target, r.deviceId, (r.payload as Alert).text]),
+        [[added!.id, '42', 'cam-1', 'door open']],
+      );
+      const claimed = await outbox.claim(due);
+      assert.deepEqual(
+        claimed.map((r) => r.id),
+        [added!.id],
+      );
+      await outbox.markSent(claimed, { messageId: 7 });
+      const sent = await outbox.get(added!.id!);
+      assert.equal(sent?.state, 'sent');
+      assert.equal(sent?.messageId, 7);
+      assert.deepEqual(await outbox.due(Date.now() + 1000), [], 'a sent row is not due again');
+
+      await appendAudit(store.auditLog, {
+        actor: 'ann',
+        role: 'admin',
+        action: 'user.add',
+        target: 'bob',
+        detail: 'role viewer',
+        atMs: T0,
+      });
+      await appendAudit(store.auditLog, { actor: 'ann', role: 'admin', action: 'token.revoke', target: 't1', detail: '', atMs: T0 + 1 });
+      const entries = await listAudit(store.auditLog);
+      assert.deepEqual(
+        entries.map((e) => [e.atMs, e.actor, e.role, e.action, e.target]),
+        [
+          [T0 + 1, 'ann', 'admin', 'token.revoke', 't1'],
+          [T0, 'ann', 'admin', 'user.add', 'bob'],
+        ],
       );
     } finally {
       await store.close();

@@ -6,9 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { appendAudit, listAudit } from '../../../../nodes/lib/store/audit';
 import type { UploadFileRow } from '../../../../nodes/lib/store/uploads';
 import { AmbiguousEvent } from '../../../../nodes/lib/store/uploads';
-import { eachDialect } from '../../../support/store-dialects';
+import { eachDialect } from '../../../support/stores';
 
 const T = Date.UTC(2026, 11, 6, 10, 0, 0);
 
@@ -71,8 +72,8 @@ eachDialect('audit log and settings overrides', (open) => {
     const s = await open();
     try {
       for (let i = 1; i <= 3; i++)
-        await s.appendAudit({ atMs: T + i, actor: 'alice', role: 'admin', action: `change ${i}`, target: 'cam', detail: '{}' });
-      const all = await s.listAudit();
+        await appendAudit(s.auditLog, { atMs: T + i, actor: 'alice', role: 'admin', action: `change ${i}`, target: 'cam', detail: '{}' });
+      const all = await listAudit(s.auditLog);
       assert.deepEqual(
         all.map((e) => [e.action, e.atMs, e.role]),
         [
@@ -82,7 +83,7 @@ eachDialect('audit log and settings overrides', (open) => {
         ],
       );
       assert.deepEqual(
-        (await s.listAudit({ before: all[0]!.id, limit: 1 })).map((e) => e.action),
+        (await listAudit(s.auditLog, { before: all[0]!.id, limit: 1 })).map((e) => e.action),
         ['change 2'],
       );
 

@@ -7,7 +7,7 @@ import { Connection } from '../../../../nodes/lib/store/sqlite';
 import { EventStore } from '../../../../nodes/lib/store/store';
 import { CAMERA, PI } from '../../../support/fixtures';
 import { conn, reading, rows, start, stop } from '../../../support/records';
-import { forEachDialect } from '../../../support/stores';
+import { eachDialect, execSql, readRows } from '../../../support/stores';
 import { tempDir } from '../../../support/tmp';
 
 const dir = tempDir();
@@ -67,17 +67,17 @@ describe('schema migrations', () => {
 });
 
 // Ingest on both engines (test/support/stores.ts).
-forEachDialect('the store', ({ dialect, fresh, rows, exec }) => {
+eachDialect('the store', (open, dialect) => {
   describe('group commit', () => {
     it('calls back only after the row is on disk, and batches many records into few transactions', async () => {
-      const store = await fresh({ maxBatch: 500, maxDelayMs: 50 });
+      const store = await open({ maxBatch: 500, maxDelayMs: 50 });
       const records = Array.from({ length: 1200 }, (_, i) => reading(1_700_000_000_000 + i, 20 + (i % 10)));
       await Promise.all(
         records.map((r) =>
           store.writeAsync(r).then(async () => {
             if (r.timeMs === 1_700_000_000_000) {
               // the very first acknowledgement: its row must be readable from another connection
-              const seen = await rows(store, 'SELECT 1 FROM sensor_readings WHERE time_ms = ?', [r.timeMs]);
+              const seen = await readRows(store, 'SELECT 1 FROM sensor_readings WHERE time_ms = ?', [r.timeMs]);
               assert.equal(seen.length, 1);
             }
           }),
@@ -86,22 +86,22 @@ forEachDialect('the store', ({ dialect, fresh, rows, exec }) => {
       assert.equal(store.writer.stats.committedRecords, 1200);
       assert.ok(store.writer.stats.transactions <= 6, `${store.writer.stats.transactions} transactions for 1200 records`);
       await store.close();
-      assert.deepEqual(await rows(store, 'SELECT count(*) AS n FROM sensor_readings'), [{ n: 1200 }]);
+      assert.deepEqual(await readRows(store, 'SELECT count(*) AS n FROM sensor_readings'), [{ n: 1200 }]);
     });
 
     it('close() commits what is still queued', async () => {
-      const store = await fresh({ maxDelayMs: 10_000, maxBatch: 10_000 });
+      const store = await open({ maxDelayMs: 10_000, maxBatch: 10_000 });
       let acked = 0;
       for (let i = 0; i < 50; i++) store.write(reading(1_700_000_000_000 + i, 20), (err) => assert.ifError(err) ?? acked++);
       await store.close();
       assert.equal(acked, 50);
-      assert.deepEqual(await rows(store, 'SELECT count(*) AS n FROM sensor_readings'), [{ n: 50 }]);
+      assert.deepEqual(await readRows(store, 'SELECT count(*) AS n FROM sensor_readings'), [{ n: 50 }]);
     });
 
     it('a failing record fails alone; its batch neighbours are committed', async () => {
-      const store = await fresh();
+      const store = await open();
       // Sabotage one kind of row from outside: a trigger (SQLite) or a check (PostgreSQL) that rejects one device's readings.
-      await exec(
+      await execSql(
         store,
         dialect === 'sqlite'
           ? `CREATE TRIGGER reject_bad BEFORE INSERT ON sensor_readings WHEN NEW.device_id = 'broken'
@@ -117,11 +117,11 @@ forEachDialect('the store', ({ dialect, fresh, rows, exec }) => {
       assert.match(String((results[1] as PromiseRejectedResult).reason), /sabotaged/);
       assert.equal(store.writer.stats.failedRecords, 1);
       await store.close();
-      assert.deepEqual(await rows(store, 'SELECT count(*) AS n FROM sensor_readings'), [{ n: 2 }]);
+      assert.deepEqual(await readRows(store, 'SELECT count(*) AS n FROM sensor_readings'), [{ n: 2 }]);
     });
 
     it('refuses writes after close with an error, not silence', async () => {
-      const store = await fresh();
+      const store = await open();
       await store.close();
       await assert.rejects(store.writeAsync(reading(1, 20)), /database is closed/);
       await store.close(); // twice is fine
@@ -130,7 +130,7 @@ forEachDialect('the store', ({ dialect, fresh, rows, exec }) => {
 
   describe('records in seed 004 tables', () => {
     it('upserts the camera registry and logs connection events', async () => {
-      const store = await fresh();
+      const store = await open();
       await store.writeAsync(conn(1_705_329_045_000));
       await store.writeAsync(conn(1_705_329_100_000, 'disconnected', undefined as unknown as string));
       await store.writeAsync({
@@ -148,7 +148,10 @@ forEachDialect('the store', ({ dialect, fresh, rows, exec }) => {
       assert.equal(cameras[0]!.connection_status, 'disconnected');
       assert.equal(cameras[0]!.battery_level, 80);
       assert.equal(cameras[0]!.last_seen, 1_705_329_100);
-      const status = await rows<{ event_type: string; status: string }>(store, 'SELECT event_type, status FROM status_events ORDER BY id');
+      const status = await readRows<{ event_type: string; status: string }>(
+        store,
+        'SELECT event_type, status FROM status_events ORDER BY id',
+      );
       assert.deepEqual(
         status.map((s) => s.event_type),
         ['connection', 'connection', 'heartbeat'],
@@ -157,15 +160,15 @@ forEachDialect('the store', ({ dialect, fresh, rows, exec }) => {
     });
 
     it('computes duration on stop, also when the stop arrives before the start', async () => {
-      const store = await fresh();
+      const store = await open();
       await store.writeAsync(start('evt_a', 1_705_329_045_000));
       await store.writeAsync(stop('evt_a', 1_705_329_057_000));
       await store.writeAsync(stop('evt_b', 1_705_329_070_000));
-      const orphan = (await rows<Record<string, unknown>>(store, "SELECT * FROM activity_events WHERE event_id = 'evt_b'"))[0]!;
+      const orphan = (await readRows<Record<string, unknown>>(store, "SELECT * FROM activity_events WHERE event_id = 'evt_b'"))[0]!;
       assert.equal(orphan.end_timestamp, 1_705_329_070, 'a stop without a start is kept');
       assert.equal(orphan.duration_seconds, null);
       await store.writeAsync(start('evt_b', 1_705_329_060_000));
-      const got = await rows<{ event_id: string; duration_seconds: number }>(
+      const got = await readRows<{ event_id: string; duration_seconds: number }>(
         store,
         'SELECT event_id, duration_seconds FROM activity_events ORDER BY event_id',
       );
@@ -177,14 +180,14 @@ forEachDialect('the store', ({ dialect, fresh, rows, exec }) => {
     });
 
     it('stores one event for a redelivered start', async () => {
-      const store = await fresh();
+      const store = await open();
       await Promise.all([store.writeAsync(start('evt_x', 1_000_000)), store.writeAsync(start('evt_x', 1_000_000))]);
-      assert.deepEqual(await rows(store, 'SELECT count(*) AS n FROM activity_events'), [{ n: 1 }]);
+      assert.deepEqual(await readRows(store, 'SELECT count(*) AS n FROM activity_events'), [{ n: 1 }]);
       await store.close();
     });
 
     it('keeps camera state, the desired mode from commands, and dead letters', async () => {
-      const store = await fresh();
+      const store = await open();
       await store.writeAsync(conn(1_000_000));
       await store.writeAsync({
         kind: 'camera-state',
