@@ -182,7 +182,7 @@ export class Dispatcher {
       this.inFlight.set(target, sending);
       this.stats.inFlight = this.inFlight.size;
     }
-    const nextDue = await this.opts.outbox.nextDueMs();
+    const nextDue = await this.opts.outbox.nextDueMs(nowMs);
     if (nextDue !== undefined && nextDue > nowMs) nextWake = Math.min(nextWake, nextDue);
     if (nextWake < Infinity) this.schedule(nextWake);
   }

@@ -284,14 +284,17 @@ export class AlertOutbox {
   /**
    * When the next row falls due; undefined when nothing waits. In a shared store also when a
    * lease runs out (a destination another runtime sends to, or a runtime that died mid-send).
+   * `afterMs` is when the caller last looked for due rows: a row that fell due since (a snapshot's
+   * wait, a retry's backoff running out while the caller worked) counts, so it is not slept past;
+   * one already due then and still pending is another runtime's to send (shared store only).
    */
-  async nextDueMs(): Promise<number | undefined> {
+  async nextDueMs(afterMs = this.now()): Promise<number | undefined> {
     const row = await this.exclusive((db) =>
       sqlOf(db).shared
         ? db.get<{ next: number | null }>(
             `SELECT MIN(next_attempt_ms) AS next FROM alerts_outbox
               WHERE owner = ? AND (state = 'sending' OR (state IN ('pending', 'waiting') AND next_attempt_ms > ?))`,
-            [this.owner, this.now()],
+            [this.owner, afterMs],
           )
         : db.get<{ next: number | null }>(
             `SELECT MIN(next_attempt_ms) AS next FROM alerts_outbox WHERE owner = ? AND state IN ('pending', 'waiting')`,

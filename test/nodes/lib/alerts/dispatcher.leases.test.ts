@@ -181,6 +181,21 @@ eachDialect('outbox claims', (open, dialect) => {
   );
 });
 
+eachDialect('outbox wake-ups', (open) => {
+  it('a row that falls due while the dispatcher looks is its next wake-up, not slept past', async () => {
+    const store = await open();
+    cleanups.push(() => store.close());
+    let now = T0;
+    const out = outboxOf(store, () => now);
+    // A retry due 100 ms after the dispatcher's look at T0 (its backoff, or a snapshot's wait).
+    await out.add([delivery(1, 'chat-1')]);
+    const [row] = await out.claim(await out.due(now));
+    await out.retry(row!, 'connection reset', T0 + 100);
+    now = T0 + 150; // the dispatcher was slow: the row is due by the time it asks
+    assert.equal(await out.nextDueMs(T0), T0 + 100, 'due since the look at T0: wake now');
+  });
+});
+
 eachDialect('outbox shared by two runtimes', (open, dialect) => {
   if (dialect === 'sqlite') return; // one runtime per SQLite file
 
