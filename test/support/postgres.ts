@@ -13,6 +13,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before, describe } from 'node:test';
 import pg from 'pg';
 import { freePort } from './ports';
 
@@ -166,4 +167,21 @@ async function waitReady(url: string, server: ChildProcess, log: () => string): 
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+/**
+ * A describe block whose tests share one PostgreSQL server (started before them, stopped after),
+ * skipped with the reason where PostgreSQL is not installed. `server()` is the running server.
+ */
+export function describeWithPostgres(title: string, body: (server: () => PostgresServer) => void): void {
+  describe(title, { skip: skipWithoutPostgres }, () => {
+    let server: PostgresServer | undefined;
+    before(async () => {
+      server = await startPostgres();
+    });
+    after(async () => {
+      await server?.stop();
+    });
+    body(() => server!);
+  });
 }

@@ -3,11 +3,11 @@
  * the live feed, both let go when the runtime stops.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { it } from 'node:test';
 import { startCluster } from '../../../cli/runtime/cluster';
 import { SINGLE_BOX } from '../../../nodes/lib/cluster/leadership';
 import type { DashboardHub, FeedMessage } from '../../../nodes/lib/contract/feed';
-import { skipWithoutPostgres, startPostgres, type PostgresServer } from '../../support/postgres';
+import { describeWithPostgres } from '../../support/postgres';
 import { waitFor } from '../../support/wait';
 
 function hub(): DashboardHub & { shown: FeedMessage[] } {
@@ -26,17 +26,9 @@ it('on one box: always the leader, and the feed is the runtime’s own hub', asy
   await c.close();
 });
 
-describe('with PostgreSQL', { skip: skipWithoutPostgres }, () => {
-  let server: PostgresServer;
-  before(async () => {
-    server = await startPostgres();
-  });
-  after(async () => {
-    await server?.stop();
-  });
-
+describeWithPostgres('with PostgreSQL', (server) => {
   it("two runtimes: one leads, each shows the other's records, and a stopped leader hands over", async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const [hubA, hubB] = [hub(), hub()];
     const a = startCluster({ url, hub: hubA, ...quiet });
     await waitFor('A to lead', async () => (a.leadership.isLeader ? true : undefined));

@@ -4,12 +4,12 @@
  * the URL's password is in no log line, warning, error or status.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { it } from 'node:test';
 import databaseNode from '../../../nodes/picam-database/picam-database';
 import eventsNode from '../../../nodes/sqlite-events/sqlite-events';
 import { CAMERA } from '../../support/fixtures';
 import { Collector, helper, node, runtimeLog, spy, until, useNodeRed, type Call } from '../../support/node-helper';
-import { skipWithoutPostgres, startPostgres, type PostgresServer } from '../../support/postgres';
+import { describeWithPostgres } from '../../support/postgres';
 import { conn, start, stop } from '../../support/records';
 
 useNodeRed();
@@ -32,22 +32,14 @@ const flow = [
   { id: 'a1', type: 'helper' },
 ];
 
-describe('picam-database on PostgreSQL', { skip: skipWithoutPostgres }, () => {
-  let server: PostgresServer;
-  before(async () => {
-    server = await startPostgres();
-  });
-  after(async () => {
-    await server?.stop();
-  });
-
+describeWithPostgres('picam-database on PostgreSQL', (server) => {
   /** Everything the nodes told the user: the runtime's log and each node's error, warn, log and status calls. */
   function said(calls: Call[][]): string {
     return [...runtimeLog(), ...calls.flat().map((c) => JSON.stringify(c.args))].join('\n');
   }
 
   it('stores through the URL credential and answers queries, naming the database without its password', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     await helper.load([databaseNode, eventsNode], flow, { db: { url } });
     const calls = ['db', 'w1', 'q1'].flatMap((id) => (['error', 'warn', 'status', 'log'] as const).map((m) => spy(id, m)));
     const confirmed = new Collector('c1');
@@ -64,16 +56,19 @@ describe('picam-database on PostgreSQL', { skip: skipWithoutPostgres }, () => {
     await until('the open logged', () => runtimeLog().some((l) => l.includes('opened postgres://')));
     const everything = said(calls);
     assert.match(everything, /postgres:\/\/picam:\*\*\*@127\.0\.0\.1/);
-    assert.ok(!everything.includes(server.password) && !everything.includes(encodeURIComponent(server.password)), everything);
+    assert.ok(!everything.includes(server().password) && !everything.includes(encodeURIComponent(server().password)), everything);
   });
 
   it('a wrong password is an error that does not repeat the URL it was given', async () => {
-    const url = (await server.createDatabase()).replace(encodeURIComponent(server.password), encodeURIComponent(`${server.password}-old`));
+    const url = (await server().createDatabase()).replace(
+      encodeURIComponent(server().password),
+      encodeURIComponent(`${server().password}-old`),
+    );
     await helper.load([databaseNode, eventsNode], flow, { db: { url } });
     const calls = ['db', 'w1', 'q1'].flatMap((id) => (['error', 'warn', 'status', 'log'] as const).map((m) => spy(id, m)));
     node('w1').receive({ payload: conn(T0) });
     await until('the open failed', () => runtimeLog().some((l) => /password authentication failed/.test(l)), 20_000);
     const everything = said(calls);
-    assert.ok(!everything.includes(server.password) && !everything.includes(encodeURIComponent(server.password)), everything);
+    assert.ok(!everything.includes(server().password) && !everything.includes(encodeURIComponent(server().password)), everything);
   });
 });

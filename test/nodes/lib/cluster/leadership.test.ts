@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import pg from 'pg';
 import { leadershipOf, SINGLE_BOX, whileLeader, type Leadership } from '../../../../nodes/lib/cluster/leadership';
 import { PostgresLeadership } from '../../../../nodes/lib/cluster/postgres-leadership';
-import { skipWithoutPostgres, startPostgres, type PostgresServer } from '../../../support/postgres';
+import { describeWithPostgres } from '../../../support/postgres';
 import { waitFor } from '../../../support/wait';
 
 /** Resolves with the time (performance.now()) `l` next reports `leader`. */
@@ -45,15 +45,7 @@ describe('leadership on one box', () => {
   });
 });
 
-describe('leadership over PostgreSQL', { skip: skipWithoutPostgres }, () => {
-  let server: PostgresServer;
-  before(async () => {
-    server = await startPostgres();
-  });
-  after(async () => {
-    await server?.stop();
-  });
-
+describeWithPostgres('leadership over PostgreSQL', (server) => {
   const pair = async (url: string) => {
     const warnings: string[] = [];
     const opts = { url, warn: (m: string) => warnings.push(m) };
@@ -65,7 +57,7 @@ describe('leadership over PostgreSQL', { skip: skipWithoutPostgres }, () => {
   };
 
   it('makes exactly one of two runtimes the leader, and keeps it so while both try', async () => {
-    const { a, b } = await pair(await server.createDatabase());
+    const { a, b } = await pair(await server().createDatabase());
     try {
       // Several of b's tries (every 2 s) and a's checks pass: still one leader.
       await new Promise((r) => setTimeout(r, 4500));
@@ -80,7 +72,7 @@ describe('leadership over PostgreSQL', { skip: skipWithoutPostgres }, () => {
   });
 
   it("moves to the follower when the leader's session is killed, and the old leader steps down at once", async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const { a, b, warnings } = await pair(url);
     try {
       const aSteppedDown = next(a, false);
@@ -107,7 +99,7 @@ describe('leadership over PostgreSQL', { skip: skipWithoutPostgres }, () => {
   });
 
   it('moves to the follower when the leader closes (a runtime stopped)', async () => {
-    const { a, b } = await pair(await server.createDatabase());
+    const { a, b } = await pair(await server().createDatabase());
     try {
       const bLeads = next(b, true);
       const closedAt = performance.now();
@@ -122,7 +114,7 @@ describe('leadership over PostgreSQL', { skip: skipWithoutPostgres }, () => {
   });
 
   it('runs a gated job on the leader only, and moves it with leadership', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const { a, b } = await pair(url);
     const running = new Set<string>();
     const starts: string[] = [];
@@ -149,13 +141,13 @@ describe('leadership over PostgreSQL', { skip: skipWithoutPostgres }, () => {
   });
 
   it('says why it cannot lead while the database cannot be reached, without the password', async () => {
-    const url = server.url('no_such_database');
+    const url = server().url('no_such_database');
     const l = new PostgresLeadership({ url, retryMs: 200 });
     try {
       const problem = await waitFor('a problem', async () => l.status().problem);
       assert.equal(l.isLeader, false);
       assert.match(problem, /no_such_database/);
-      assert.ok(!problem.includes(server.password), 'no password in the status');
+      assert.ok(!problem.includes(server().password), 'no password in the status');
     } finally {
       await l.close();
     }

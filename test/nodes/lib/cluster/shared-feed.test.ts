@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import pg from 'pg';
 import { sharedHub } from '../../../../cli/runtime/cluster';
 import type { DashboardHub, FeedMessage, SensorMessage } from '../../../../nodes/lib/contract/feed';
 import { FEED_CHANNEL, fitted, MAX_PAYLOAD_BYTES, pack, SharedFeed } from '../../../../nodes/lib/cluster/shared-feed';
-import { skipWithoutPostgres, startPostgres, type PostgresServer } from '../../../support/postgres';
+import { describeWithPostgres } from '../../../support/postgres';
 import { waitFor } from '../../../support/wait';
 
 const sensor = (deviceId: string, temperature: number): SensorMessage => ({
@@ -60,17 +60,9 @@ describe('live feed packing', () => {
   });
 });
 
-describe('live feed across runtimes over PostgreSQL', { skip: skipWithoutPostgres }, () => {
-  let server: PostgresServer;
-  before(async () => {
-    server = await startPostgres();
-  });
-  after(async () => {
-    await server?.stop();
-  });
-
+describeWithPostgres('live feed across runtimes over PostgreSQL', (server) => {
   it("shows a record committed on runtime A on B's feed once, and not twice on A's", async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const a = runtime(url);
     const b = runtime(url);
     try {
@@ -96,7 +88,7 @@ describe('live feed across runtimes over PostgreSQL', { skip: skipWithoutPostgre
   });
 
   it('carries a burst of records in order, nothing missed', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const a = runtime(url);
     const b = runtime(url);
     try {
@@ -115,7 +107,7 @@ describe('live feed across runtimes over PostgreSQL', { skip: skipWithoutPostgre
   });
 
   it('listens again after its session is terminated, says so, and shows records sent after', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const a = runtime(url);
     const b = runtime(url);
     try {
@@ -141,7 +133,7 @@ describe('live feed across runtimes over PostgreSQL', { skip: skipWithoutPostgre
   });
 
   it('ignores a notification on its channel that is not one of ours, and says so', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const b = runtime(url);
     try {
       await b.feed.whenListening();

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { isTransientStoreError } from '../../../../nodes/lib/store-errors';
 import { sqlOf } from '../../../../nodes/lib/store/dialect';
 import { PgConnection, redactUrl, toPgPlaceholders } from '../../../../nodes/lib/store/postgres';
-import { skipWithoutPostgres, startPostgres, type PostgresServer } from '../../../support/postgres';
+import { describeWithPostgres } from '../../../support/postgres';
 
 describe('placeholders for PostgreSQL', () => {
   it('numbers ? in order and keeps ?N, leaving quoted text, comments and dollar quotes alone', () => {
@@ -20,17 +20,9 @@ describe('placeholders for PostgreSQL', () => {
   });
 });
 
-describe('PgConnection on a real PostgreSQL', { skip: skipWithoutPostgres }, () => {
-  let server: PostgresServer;
-  before(async () => {
-    server = await startPostgres();
-  });
-  after(async () => {
-    await server?.stop();
-  });
-
+describeWithPostgres('PgConnection on a real PostgreSQL', (server) => {
   it('binds ? outside strings, and answers int8, numeric and booleans as numbers and BYTEA as a Buffer', async () => {
-    const c = await PgConnection.open({ url: await server.createDatabase() });
+    const c = await PgConnection.open({ url: await server().createDatabase() });
     try {
       const row = await c.get<Record<string, unknown>>(
         "SELECT '?' AS literal, ?::text AS bound, count(*) AS n, 1700000000000::bigint AS ms, sum(x) AS total, (1 = 1) AS yes, (1 = 2) AS no FROM (VALUES (1), (2)) v(x)",
@@ -51,7 +43,7 @@ describe('PgConnection on a real PostgreSQL', { skip: skipWithoutPostgres }, () 
   });
 
   it("the dialect's fragments run: greatest, JSON rows into a table's types, JSON text and arrays", async () => {
-    const c = await PgConnection.open({ url: await server.createDatabase() });
+    const c = await PgConnection.open({ url: await server().createDatabase() });
     try {
       const sql = sqlOf(c);
       await c.exec('CREATE TABLE r (k TEXT PRIMARY KEY, ms BIGINT, v REAL, blob BYTEA)');
@@ -76,7 +68,7 @@ describe('PgConnection on a real PostgreSQL', { skip: skipWithoutPostgres }, () 
   });
 
   it('interrupt cancels the running statement; the connection goes on; close ends it on the server', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const c = await PgConnection.open({ url, applicationName: 'picam-interrupt-test' });
     const slow = c.get('SELECT pg_sleep(30)');
     await new Promise((r) => setTimeout(r, 200));
@@ -93,7 +85,7 @@ describe('PgConnection on a real PostgreSQL', { skip: skipWithoutPostgres }, () 
   });
 
   it('a connection lost inside a transaction fails (transiently) until ROLLBACK, then opens again', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const c = await PgConnection.open({ url, applicationName: 'picam-lost-test' });
     const killer = await PgConnection.open({ url });
     try {
@@ -114,11 +106,13 @@ describe('PgConnection on a real PostgreSQL', { skip: skipWithoutPostgres }, () 
   });
 
   it("never puts the URL's password in an error", async () => {
-    const wrong = server.url().replace(encodeURIComponent(server.password), encodeURIComponent(`${server.password}x`));
+    const wrong = server()
+      .url()
+      .replace(encodeURIComponent(server().password), encodeURIComponent(`${server().password}x`));
     const err = (await PgConnection.open({ url: wrong }).catch((e: unknown) => e)) as Error;
     assert.ok(err instanceof Error);
     assert.match(err.message, /password authentication failed/);
-    assert.ok(!err.message.includes(server.password) && !err.message.includes(encodeURIComponent(server.password)));
-    assert.ok(!String(err.stack).includes(server.password));
+    assert.ok(!err.message.includes(server().password) && !err.message.includes(encodeURIComponent(server().password)));
+    assert.ok(!String(err.stack).includes(server().password));
   });
 });

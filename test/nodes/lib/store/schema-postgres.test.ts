@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { it } from 'node:test';
 import type { SqlValue, StoreConnection } from '../../../../nodes/lib/store/connection';
 import { PgConnection } from '../../../../nodes/lib/store/postgres';
 import { MIGRATIONS, currentVersion, migrate } from '../../../../nodes/lib/store/schema';
 import { PG_MIGRATIONS } from '../../../../nodes/lib/store/schema-postgres';
 import { Connection } from '../../../../nodes/lib/store/sqlite';
-import { skipWithoutPostgres, startPostgres, type PostgresServer } from '../../../support/postgres';
+import { describeWithPostgres } from '../../../support/postgres';
 import { tempDir } from '../../../support/tmp';
 
 const dir = tempDir();
@@ -75,18 +75,10 @@ async function applied(c: StoreConnection): Promise<unknown[][]> {
   return answers;
 }
 
-describe('the PostgreSQL schema', { skip: skipWithoutPostgres }, () => {
-  let server: PostgresServer;
-  before(async () => {
-    server = await startPostgres();
-  });
-  after(async () => {
-    await server?.stop();
-  });
-
+describeWithPostgres('the PostgreSQL schema', (server) => {
   it("ends at SQLite's version with the same bookkeeping, and a second run changes nothing", async () => {
     assert.equal(PG_MIGRATIONS.at(-1)!.version, MIGRATIONS.at(-1)!.version, 'a migration added to one dialect must be added to the other');
-    const c = await PgConnection.open({ url: await server.createDatabase() });
+    const c = await PgConnection.open({ url: await server().createDatabase() });
     try {
       assert.deepEqual(await migrate(c), [MIGRATIONS.at(-1)!.version]);
       assert.equal(await currentVersion(c), MIGRATIONS.at(-1)!.version);
@@ -105,7 +97,7 @@ describe('the PostgreSQL schema', { skip: skipWithoutPostgres }, () => {
   });
 
   it('two runtimes migrating one new database at once: one applies, the other finds it done', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const [a, b] = await Promise.all([PgConnection.open({ url }), PgConnection.open({ url })]);
     try {
       const results = await Promise.all([migrate(a), migrate(b)]);
@@ -118,7 +110,7 @@ describe('the PostgreSQL schema', { skip: skipWithoutPostgres }, () => {
 
   it("has SQLite's tables and columns", async () => {
     const lite = await Connection.open(join(dir, `cols${files++}.db`));
-    const pg = await PgConnection.open({ url: await server.createDatabase() });
+    const pg = await PgConnection.open({ url: await server().createDatabase() });
     try {
       await migrate(lite);
       await migrate(pg);
@@ -152,7 +144,7 @@ describe('the PostgreSQL schema', { skip: skipWithoutPostgres }, () => {
 
   it("keeps what SQLite's triggers keep: counts, upload totals and links, sensor roll-ups, recording totals", async () => {
     const lite = await Connection.open(join(dir, `trig${files++}.db`));
-    const pg = await PgConnection.open({ url: await server.createDatabase() });
+    const pg = await PgConnection.open({ url: await server().createDatabase() });
     try {
       await migrate(lite);
       await migrate(pg);

@@ -5,12 +5,12 @@
  * of every message.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { it } from 'node:test';
 import { appendAudit, listAudit } from '../../../../nodes/lib/store/audit';
 import { PgConnection } from '../../../../nodes/lib/store/postgres';
 import { EventStore } from '../../../../nodes/lib/store/store';
 import type { Alert, StoreRecord } from '../../../../nodes/lib/types';
-import { skipWithoutPostgres, startPostgres, type PostgresServer } from '../../../support/postgres';
+import { describeWithPostgres } from '../../../support/postgres';
 import { conn, reading, start, stop } from '../../../support/records';
 
 const T0 = 1_700_000_000_000;
@@ -29,17 +29,9 @@ interface EventRow {
   duration_seconds: number | null;
 }
 
-describe('the event store on PostgreSQL', { skip: skipWithoutPostgres }, () => {
-  let server: PostgresServer;
-  before(async () => {
-    server = await startPostgres();
-  });
-  after(async () => {
-    await server?.stop();
-  });
-
+describeWithPostgres('the event store on PostgreSQL', (server) => {
   it('pairs a stop that comes before its start in one batch, and a start and stop of one batch are one row', async () => {
-    const store = await open(await server.createDatabase());
+    const store = await open(await server().createDatabase());
     try {
       await writeMany(store, [
         conn(T0),
@@ -65,7 +57,7 @@ describe('the event store on PostgreSQL', { skip: skipWithoutPostgres }, () => {
   });
 
   it('two runtimes writing starts and stops of the same events at once, in any order, end with every event paired', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const [a, b] = await Promise.all([open(url, { maxBatch: 50 }), open(url, { maxBatch: 50 })]);
     const events = 600;
     try {
@@ -99,7 +91,7 @@ describe('the event store on PostgreSQL', { skip: skipWithoutPostgres }, () => {
   });
 
   it('a deadlock with another transaction is retried: the batch is stored and acknowledged once', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const store = await open(url, { maxBatch: 1000 });
     const other = await PgConnection.open({ url });
     try {
@@ -145,7 +137,7 @@ describe('the event store on PostgreSQL', { skip: skipWithoutPostgres }, () => {
   });
 
   it("keeps what it was given when the server drops the writer's connection, and writes on a new one", async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const store = await open(url);
     const admin = await PgConnection.open({ url });
     try {
@@ -166,26 +158,26 @@ describe('the event store on PostgreSQL', { skip: skipWithoutPostgres }, () => {
   });
 
   it("never shows the URL's password: not where the store says it is, not in an error", async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const store = await open(url);
     try {
-      assert.ok(!store.file.includes(server.password) && !store.file.includes(encodeURIComponent(server.password)), store.file);
+      assert.ok(!store.file.includes(server().password) && !store.file.includes(encodeURIComponent(server().password)), store.file);
       assert.match(store.file, /:\*\*\*@127\.0\.0\.1/);
     } finally {
       await store.close();
     }
-    const wrong = url.replace(encodeURIComponent(server.password), 'nope');
+    const wrong = url.replace(encodeURIComponent(server().password), 'nope');
     const err = (await open(wrong).catch((e: unknown) => e)) as Error;
     assert.match(err.message, /password authentication failed/);
-    const refused = (await open(url.replace(`:${server.port}/`, ':1/')).catch((e: unknown) => e)) as Error;
+    const refused = (await open(url.replace(`:${server().port}/`, ':1/')).catch((e: unknown) => e)) as Error;
     for (const e of [err, refused]) {
-      assert.ok(!`${e.message}${e.stack}`.includes(server.password), e.message);
-      assert.ok(!`${e.message}${e.stack}`.includes(encodeURIComponent(server.password)), e.message);
+      assert.ok(!`${e.message}${e.stack}`.includes(server().password), e.message);
+      assert.ok(!`${e.message}${e.stack}`.includes(encodeURIComponent(server().password)), e.message);
     }
   });
 
   it('gives a working alerts outbox and audit log on a PostgreSQL URL', async () => {
-    const store = await open(await server.createDatabase());
+    const store = await open(await server().createDatabase());
     try {
       const outbox = store.outbox('telegram', 'n1');
       const payload: Alert = { kind: 'text', deviceId: 'cam-1', deviceName: 'Porch', timeMs: T0, severity: 'info', text: 'door open' };
