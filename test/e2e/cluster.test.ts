@@ -261,7 +261,8 @@ describe('the cluster role: two runtimes, RabbitMQ and PostgreSQL', { skip }, ()
       // A camera whose broker node was never killed, subscribed to its command topics as the firmware is.
       const i = cameraIds.findIndex((_, n) => n % RABBIT_NODES !== killedNode);
       const id = cameraIds[i]!;
-      const cam = cameras[i]!;
+      // By its client id: `cameras` is in the order they connected, not that of `cameraIds`.
+      const cam = cameras.find((c) => c.options.clientId === id)!;
       const received: string[] = [];
       cam.on('message', (topic, payload) => {
         if (topic === `prod/honeycomb/${id}/system/reboot`)
