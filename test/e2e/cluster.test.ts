@@ -13,8 +13,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import bcrypt from 'bcryptjs';
 import mqtt, { type MqttClient } from 'mqtt';
 import pg from 'pg';
+import WebSocket from 'ws';
 import { API_AUTH, cloudRoleEnv, RUNTIME_START_MS, startCli, type CliProcess } from '../support/cli';
 import { activity, connected, heartbeat, topics } from '../support/fixtures';
 import { freePort } from '../support/ports';
@@ -44,6 +46,12 @@ let reconnects = 0;
 /** Set by the traffic test: the runtime killed (the leader at the time) and the one left. */
 let victimIndex = -1;
 let killedNode = -1;
+/** Events whose start RabbitMQ acknowledged to a camera. */
+const ackedStarts = new Set<string>();
+/** The event ids the survivor's live dashboard feed showed starting, from before the traffic on. */
+const survivorFeed = new Set<string>();
+let feedSocket: WebSocket | undefined;
+const DASHBOARD_USER = { username: 'alice', password: 'alice-secret' };
 
 const healthOf = async (base: string) => (await (await fetch(`${base}/healthz`)).json()) as { leadership?: string };
 
@@ -58,6 +66,7 @@ async function startRuntime(i: number): Promise<{ cli: CliProcess; base: string 
       PICAM_AMQP_USERNAME: CLOUD.username,
       PICAM_AMQP_PASSWORD: CLOUD.password,
       PICAM_DB_URL: dbUrl,
+      PICAM_DASHBOARD_USERS: `${DASHBOARD_USER.username}:${bcrypt.hashSync(DASHBOARD_USER.password, 4)}`,
     },
   );
   // The cluster role needs no MQTT login: it runs no broker.
@@ -90,6 +99,28 @@ async function connectCamera(id: string, i: number): Promise<MqttClient> {
   c.on('reconnect', () => reconnects++);
   cameras.push(c);
   return c;
+}
+
+/** A browser's live feed on `base` (a session, as the dashboard opens it), once it said hello. */
+async function openFeed(base: string, onMessage: (m: { type: string; eventId?: string }) => void): Promise<WebSocket> {
+  const login = await fetch(`${base}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(DASHBOARD_USER),
+  });
+  assert.equal(login.status, 200, await login.clone().text());
+  const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+  const ws = new WebSocket(`${base.replace('http', 'ws')}/api/ws`, { headers: { cookie } });
+  ws.on('error', () => undefined); // the runtime's stop at the end
+  await new Promise<void>((resolve, reject) => {
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`the live feed answered ${res.statusCode}`)));
+    ws.on('message', (data) => {
+      const m = JSON.parse(data.toString()) as { type: string; eventId?: string };
+      if (m.type === 'hello') resolve();
+      onMessage(m);
+    });
+  });
+  return ws;
 }
 
 const query = async <T>(sql: string, params: unknown[] = []): Promise<T[]> => (await db!.query(sql, params)).rows as T[];
@@ -128,6 +159,7 @@ describe('the cluster role: two runtimes, RabbitMQ and PostgreSQL', { skip }, ()
   });
 
   after(async () => {
+    feedSocket?.close();
     await Promise.all(cameras.map((c) => c.endAsync(true)));
     await Promise.all(runtimes.map((r) => r.cli.stop()));
     await db?.end().catch(() => undefined);
@@ -150,6 +182,7 @@ describe('the cluster role: two runtimes, RabbitMQ and PostgreSQL', { skip }, ()
     const survivor = runtimes[1 - victimIndex]!;
     // The broker node killed mid-traffic: the survivor's first node, so it must fail over too.
     killedNode = 1 - victimIndex;
+    feedSocket = await openFeed(survivor.base, (m) => m.type === 'event-start' && m.eventId && survivorFeed.add(m.eventId));
     let victimProcessed = 0;
     // The kill comes from the acknowledgements themselves, a third of the way in.
     const maybeKill = async () => {
@@ -176,6 +209,7 @@ describe('the cluster role: two runtimes, RabbitMQ and PostgreSQL', { skip }, ()
           const t = T0 + 10 + e * 60;
           await publish(c, topics.start(id), activity(eventId, t));
           acked.starts.add(eventId);
+          ackedStarts.add(eventId);
           await publish(c, topics.status(id), heartbeat(t + 5));
           acked.heartbeats.add(`${id} ${t + 5}`);
           await publish(c, topics.stop(id), activity(eventId, t + 12));
@@ -249,7 +283,24 @@ describe('the cluster role: two runtimes, RabbitMQ and PostgreSQL', { skip }, ()
   });
 
   void it.todo('delivers every alert once to the Telegram fake across the kill (needs the outbox lease and dispatchers on PostgreSQL)');
-  void it.todo("shows the killed runtime's records in the survivor's live dashboard feed (needs LISTEN/NOTIFY)");
+
+  it(
+    "shows the killed runtime's records in the survivor's live dashboard feed",
+    {
+      todo: "a few acknowledged starts (3 of 400 in one run) never reach the survivor's feed: likely committed by the killed runtime but not yet NOTIFYed",
+    },
+    async () => {
+      // Each runtime shows its own commits; the killed one's reach the survivor's browsers only by NOTIFY.
+      const missing = () => [...ackedStarts].filter((id) => !survivorFeed.has(id));
+      await waitFor(
+        'every acknowledged start in the survivor’s live feed',
+        async () => (missing().length ? undefined : true),
+        30_000,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}: ${missing().length} of ${ackedStarts.size} missing, e.g. ${missing().slice(0, 5).join(', ')}`);
+      });
+    },
+  );
 
   it(
     'sends a command through RabbitMQ from the surviving runtime to a camera',
