@@ -282,7 +282,9 @@ describe('the cluster role: two runtimes, RabbitMQ and PostgreSQL', { skip }, ()
     console.log(`cluster: the surviving runtime's /api/events shows ${shown} events of ${CAMERAS * EVENTS}`);
   });
 
-  void it.todo('delivers every alert once to the Telegram fake across the kill (needs the outbox lease and dispatchers on PostgreSQL)');
+  void it.todo(
+    'delivers every alert once to the Telegram fake across the kill (not written yet: arm the cameras, wire the fake to both runtimes, count per event through digests)',
+  );
 
   it(
     "shows the killed runtime's records in the survivor's live dashboard feed",
