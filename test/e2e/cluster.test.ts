@@ -7,7 +7,8 @@
  * PostgreSQL, every event paired (its start and stop in one row), whichever runtime stored
  * each half, and the surviving runtime's API must show what the killed one committed.
  * The runtime killed is the leader: the survivor must take the run-once jobs (its /healthz says
- * "leader").
+ * "leader"). Each runtime's live dashboard feed must show the other's commits (LISTEN/NOTIFY),
+ * and a command sent through the survivor's API must reach a camera through RabbitMQ.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
