@@ -6,13 +6,18 @@
  * killed with `kill -9` a third of the way in, and a broker node two thirds of the way in. Every message RabbitMQ acknowledged to a camera must be one row in
  * PostgreSQL, every event paired (its start and stop in one row), whichever runtime stored
  * each half, and the surviving runtime's API must show what the killed one committed.
+ * The runtime killed is the leader: the survivor must take the run-once jobs (its /healthz says
+ * "leader"). Each runtime's live dashboard feed must show the other's commits (LISTEN/NOTIFY),
+ * and a command sent through the survivor's API must reach a camera through RabbitMQ.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import bcrypt from 'bcryptjs';
 import mqtt, { type MqttClient } from 'mqtt';
 import pg from 'pg';
+import WebSocket from 'ws';
 import { API_AUTH, cloudRoleEnv, RUNTIME_START_MS, startCli, type CliProcess } from '../support/cli';
 import { activity, connected, heartbeat, topics } from '../support/fixtures';
 import { freePort } from '../support/ports';
@@ -23,8 +28,6 @@ import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
 
 const RABBIT_NODES = 3;
-/** The broker node killed mid-traffic: the surviving runtime's first node, so it must fail over too. */
-const KILLED_NODE = 1;
 const CAMERAS = 50;
 /** Events per camera: each a start, a heartbeat and a stop. */
 const EVENTS = 8;
@@ -41,6 +44,18 @@ let dbUrl = '';
 const runtimes: Array<{ cli: CliProcess; base: string }> = [];
 const cameras: MqttClient[] = [];
 let reconnects = 0;
+/** Set by the traffic test: the runtime killed (the leader at the time) and the one left. */
+let victimIndex = -1;
+let killedNode = -1;
+/** The event ids each runtime's live dashboard feed showed starting, from before the traffic on. */
+const survivorFeed = new Set<string>();
+const victimFeed = new Set<string>();
+const feedSockets: WebSocket[] = [];
+/** What the victim's feed had shown just before the kill, and which of those the survivor's had not. */
+let feedAtKill: { shown: number; missing: string[] } | undefined;
+const DASHBOARD_USER = { username: 'alice', password: 'alice-secret' };
+
+const healthOf = async (base: string) => (await (await fetch(`${base}/healthz`)).json()) as { leadership?: string };
 
 async function startRuntime(i: number): Promise<{ cli: CliProcess; base: string }> {
   const http = await freePort();
@@ -53,6 +68,7 @@ async function startRuntime(i: number): Promise<{ cli: CliProcess; base: string 
       PICAM_AMQP_USERNAME: CLOUD.username,
       PICAM_AMQP_PASSWORD: CLOUD.password,
       PICAM_DB_URL: dbUrl,
+      PICAM_DASHBOARD_USERS: `${DASHBOARD_USER.username}:${bcrypt.hashSync(DASHBOARD_USER.password, 4)}`,
     },
   );
   // The cluster role needs no MQTT login: it runs no broker.
@@ -85,6 +101,28 @@ async function connectCamera(id: string, i: number): Promise<MqttClient> {
   c.on('reconnect', () => reconnects++);
   cameras.push(c);
   return c;
+}
+
+/** A browser's live feed on `base` (a session, as the dashboard opens it), once it said hello. */
+async function openFeed(base: string, onMessage: (m: { type: string; eventId?: string }) => void): Promise<WebSocket> {
+  const login = await fetch(`${base}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(DASHBOARD_USER),
+  });
+  assert.equal(login.status, 200, await login.clone().text());
+  const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+  const ws = new WebSocket(`${base.replace('http', 'ws')}/api/ws`, { headers: { cookie } });
+  ws.on('error', () => undefined); // the runtime's stop at the end
+  await new Promise<void>((resolve, reject) => {
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`the live feed answered ${res.statusCode}`)));
+    ws.on('message', (data) => {
+      const m = JSON.parse(data.toString()) as { type: string; eventId?: string };
+      if (m.type === 'hello') resolve();
+      onMessage(m);
+    });
+  });
+  return ws;
 }
 
 const query = async <T>(sql: string, params: unknown[] = []): Promise<T[]> => (await db!.query(sql, params)).rows as T[];
@@ -123,6 +161,7 @@ describe('the cluster role: two runtimes, RabbitMQ and PostgreSQL', { skip }, ()
   });
 
   after(async () => {
+    for (const ws of feedSockets) ws.close();
     await Promise.all(cameras.map((c) => c.endAsync(true)));
     await Promise.all(runtimes.map((r) => r.cli.stop()));
     await db?.end().catch(() => undefined);
@@ -137,17 +176,38 @@ describe('the cluster role: two runtimes, RabbitMQ and PostgreSQL', { skip }, ()
     let sent = 0;
     let killed = false;
     let nodeKilled: Promise<void> | undefined;
-    const [victim, survivor] = runtimes as [(typeof runtimes)[0], (typeof runtimes)[0]];
+    // The leader is the victim, so its run-once jobs must move (checked below).
+    const leadership = await Promise.all(runtimes.map(async (r) => (await healthOf(r.base)).leadership));
+    assert.equal(leadership.filter((l) => l === 'leader').length, 1, `one leader: ${leadership.join(', ')}`);
+    victimIndex = leadership.indexOf('leader');
+    const victim = runtimes[victimIndex]!;
+    const survivor = runtimes[1 - victimIndex]!;
+    // The broker node killed mid-traffic: the survivor's first node, so it must fail over too.
+    killedNode = 1 - victimIndex;
+    for (const [r, seen] of [
+      [survivor, survivorFeed],
+      [victim, victimFeed],
+    ] as const) {
+      feedSockets.push(await openFeed(r.base, (m) => m.type === 'event-start' && m.eventId && seen.add(m.eventId)));
+    }
     let victimProcessed = 0;
     // The kill comes from the acknowledgements themselves, a third of the way in.
     const maybeKill = async () => {
       // The broker node without waiting: its cameras' publishes in flight are resent to another node.
-      if (!nodeKilled && sent >= (2 * total) / 3) nodeKilled = rabbit!.kill(KILLED_NODE);
+      if (!nodeKilled && sent >= (2 * total) / 3) nodeKilled = rabbit!.kill(killedNode);
       if (killed || sent < total / 3) return;
       killed = true;
       // What the victim had processed: proof that rows the survivor shows were the victim's work.
       const metrics = await (await api(victim.base, '/metrics')).text();
       victimProcessed = Number(/^picam_messages_received_total (\d+)/m.exec(metrics)?.[1] ?? 0);
+      // The victim's browsers saw its own commits and the survivor's: all must reach the survivor's
+      // browsers too (its own by NOTIFY). Waited for while it lives: kill -9 may cut a NOTIFY not yet sent.
+      const shown = [...victimFeed];
+      const missing = () => shown.filter((id) => !survivorFeed.has(id));
+      await waitFor('the victim’s feed in the survivor’s', async () => (missing().length ? undefined : true), 20_000).catch(
+        () => undefined,
+      );
+      feedAtKill = { shown: shown.length, missing: missing() };
       victim.cli.child.kill('SIGKILL');
     };
     const publish = async (c: MqttClient, topic: string, body: object) => {
@@ -211,7 +271,7 @@ describe('the cluster role: two runtimes, RabbitMQ and PostgreSQL', { skip }, ()
         `${acked.heartbeats.size} heartbeats); killed runtime had processed ${victimProcessed}; stored ${events.length} events ` +
         `(${unpaired.length} unpaired, ${doubled.length} doubled, ${missing.length} missing), ${heartbeatRows.length} heartbeats ` +
         `(${heartbeatsMissing.length} missing, ${heartbeatRows.filter((r) => Number(r.n) > 1).length} doubled); ` +
-        `broker node ${KILLED_NODE} killed, ${reconnects} camera reconnects`,
+        `runtime ${victimIndex} (the leader) and broker node ${killedNode} killed, ${reconnects} camera reconnects`,
     );
     assert.deepEqual(missing, [], 'every acknowledged start is an event');
     assert.deepEqual(unpaired, [], 'every event has its start and its stop in one row');
@@ -236,10 +296,60 @@ describe('the cluster role: two runtimes, RabbitMQ and PostgreSQL', { skip }, ()
     console.log(`cluster: the surviving runtime's /api/events shows ${shown} events of ${CAMERAS * EVENTS}`);
   });
 
-  void it.todo('delivers every alert once to the Telegram fake across the kill (needs the outbox lease and dispatchers on PostgreSQL)');
-  void it.todo("shows the killed runtime's records in the survivor's live dashboard feed (needs LISTEN/NOTIFY)");
-  void it.todo('sends a command through RabbitMQ from the surviving runtime to a camera (needs the command queue on PostgreSQL)');
-  void it.todo("moves the leader's jobs (retention, Telegram poller, MediaMTX polling) to the survivor (needs leadership)");
+  void it.todo(
+    'delivers every alert once to the Telegram fake across the kill (not written yet: arm the cameras, wire the fake to both runtimes, count per event through digests)',
+  );
+
+  it("shows the killed runtime's records in the survivor's live dashboard feed", () => {
+    assert.ok(feedAtKill, 'the traffic test killed a runtime');
+    console.log(`cluster: the killed runtime's live feed had shown ${feedAtKill.shown} event starts before the kill`);
+    assert.ok(feedAtKill.shown > 0, "the killed runtime's feed showed events");
+    assert.deepEqual(feedAtKill.missing, [], "every start the killed runtime's feed showed is in the survivor's feed");
+  });
+
+  it(
+    'sends a command through RabbitMQ from the surviving runtime to a camera',
+    {
+      todo: '503 "command not queued: the command queue is not open": EventStore.commandQueue is SQLite-only before main\'s 8f5f640',
+    },
+    async () => {
+      const survivor = runtimes[1 - victimIndex]!;
+      // A camera whose broker node was never killed, subscribed to its command topics as the firmware is.
+      const i = cameraIds.findIndex((_, n) => n % RABBIT_NODES !== killedNode);
+      const id = cameraIds[i]!;
+      // By its client id: `cameras` is in the order they connected, not that of `cameraIds`.
+      const cam = cameras.find((c) => c.options.clientId === id)!;
+      const received: string[] = [];
+      cam.on('message', (topic, payload) => {
+        if (topic === `prod/honeycomb/${id}/system/reboot`)
+          received.push(String((JSON.parse(payload.toString()) as { requestId?: unknown }).requestId));
+      });
+      await cam.subscribeAsync(`prod/honeycomb/${id}/#`, { qos: 1 });
+      const res = await api(survivor.base, `/api/control/reboot/${id}`, { method: 'POST' });
+      assert.equal(res.status, 202, await res.clone().text());
+      const { data } = (await res.json()) as { data: { requestId: string } };
+      await waitFor('the camera to get the reboot', async () => (received.includes(data.requestId) ? true : undefined), 30_000).catch(
+        (err: Error) => {
+          throw new Error(`${err.message}\n${survivor.cli.output().slice(-3000)}`);
+        },
+      );
+      await waitFor('the command reported sent', async () => {
+        const c = (await (await api(survivor.base, `/api/commands/${data.requestId}`)).json()) as { command?: { state: string } };
+        return c.command?.state === 'sent' ? true : undefined;
+      });
+      assert.deepEqual(received, [data.requestId], 'the camera got the reboot once');
+    },
+  );
+
+  it('makes the survivor the leader, so the run-once jobs (retention, Telegram poller, MediaMTX polling) move to it', async () => {
+    assert.ok(victimIndex >= 0, 'the traffic test killed the leader');
+    const survivor = runtimes[1 - victimIndex]!;
+    await waitFor(
+      "the survivor's /healthz saying leader",
+      async () => ((await healthOf(survivor.base).catch(() => undefined))?.leadership === 'leader' ? true : undefined),
+      60_000,
+    );
+  });
 });
 
 async function counts(): Promise<Record<string, unknown>> {
