@@ -307,39 +307,33 @@ describe('the cluster role: two runtimes, RabbitMQ and PostgreSQL', { skip }, ()
     assert.deepEqual(feedAtKill.missing, [], "every start the killed runtime's feed showed is in the survivor's feed");
   });
 
-  it(
-    'sends a command through RabbitMQ from the surviving runtime to a camera',
-    {
-      todo: '503 "command not queued: the command queue is not open": EventStore.commandQueue is SQLite-only before main\'s 8f5f640',
-    },
-    async () => {
-      const survivor = runtimes[1 - victimIndex]!;
-      // A camera whose broker node was never killed, subscribed to its command topics as the firmware is.
-      const i = cameraIds.findIndex((_, n) => n % RABBIT_NODES !== killedNode);
-      const id = cameraIds[i]!;
-      // By its client id: `cameras` is in the order they connected, not that of `cameraIds`.
-      const cam = cameras.find((c) => c.options.clientId === id)!;
-      const received: string[] = [];
-      cam.on('message', (topic, payload) => {
-        if (topic === `prod/honeycomb/${id}/system/reboot`)
-          received.push(String((JSON.parse(payload.toString()) as { requestId?: unknown }).requestId));
-      });
-      await cam.subscribeAsync(`prod/honeycomb/${id}/#`, { qos: 1 });
-      const res = await api(survivor.base, `/api/control/reboot/${id}`, { method: 'POST' });
-      assert.equal(res.status, 202, await res.clone().text());
-      const { data } = (await res.json()) as { data: { requestId: string } };
-      await waitFor('the camera to get the reboot', async () => (received.includes(data.requestId) ? true : undefined), 30_000).catch(
-        (err: Error) => {
-          throw new Error(`${err.message}\n${survivor.cli.output().slice(-3000)}`);
-        },
-      );
-      await waitFor('the command reported sent', async () => {
-        const c = (await (await api(survivor.base, `/api/commands/${data.requestId}`)).json()) as { command?: { state: string } };
-        return c.command?.state === 'sent' ? true : undefined;
-      });
-      assert.deepEqual(received, [data.requestId], 'the camera got the reboot once');
-    },
-  );
+  it('sends a command through RabbitMQ from the surviving runtime to a camera', async () => {
+    const survivor = runtimes[1 - victimIndex]!;
+    // A camera whose broker node was never killed, subscribed to its command topics as the firmware is.
+    const i = cameraIds.findIndex((_, n) => n % RABBIT_NODES !== killedNode);
+    const id = cameraIds[i]!;
+    // By its client id: `cameras` is in the order they connected, not that of `cameraIds`.
+    const cam = cameras.find((c) => c.options.clientId === id)!;
+    const received: string[] = [];
+    cam.on('message', (topic, payload) => {
+      if (topic === `prod/honeycomb/${id}/system/reboot`)
+        received.push(String((JSON.parse(payload.toString()) as { requestId?: unknown }).requestId));
+    });
+    await cam.subscribeAsync(`prod/honeycomb/${id}/#`, { qos: 1 });
+    const res = await api(survivor.base, `/api/control/reboot/${id}`, { method: 'POST' });
+    assert.equal(res.status, 202, await res.clone().text());
+    const { data } = (await res.json()) as { data: { requestId: string } };
+    await waitFor('the camera to get the reboot', async () => (received.includes(data.requestId) ? true : undefined), 30_000).catch(
+      (err: Error) => {
+        throw new Error(`${err.message}\n${survivor.cli.output().slice(-3000)}`);
+      },
+    );
+    await waitFor('the command reported sent', async () => {
+      const c = (await (await api(survivor.base, `/api/commands/${data.requestId}`)).json()) as { command?: { state: string } };
+      return c.command?.state === 'sent' ? true : undefined;
+    });
+    assert.deepEqual(received, [data.requestId], 'the camera got the reboot once');
+  });
 
   it('makes the survivor the leader, so the run-once jobs (retention, Telegram poller, MediaMTX polling) move to it', async () => {
     assert.ok(victimIndex >= 0, 'the traffic test killed the leader');
