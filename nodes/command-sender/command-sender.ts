@@ -172,7 +172,7 @@ export default function register(RED: NodeAPI): void {
       db.acquire(node)
         .then((store) => {
           if (closed) return;
-          // Throws when the store has no command queue (PostgreSQL before it is ported): said, not a crash.
+          // A store that cannot give a command queue throws here: said on the status and answered 503, not a crash.
           sender = new CommandSender({
             queue: store.commandQueue(node.id),
             transport,

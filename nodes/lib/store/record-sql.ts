@@ -240,30 +240,20 @@ interface EventParts {
   stop?: EventPart;
 }
 
-function startPart(r: ActivityRecord): EventPart {
+/** What a start or a stop says of its event; what the camera only tells at the start (confidence, region, detection) is empty for a stop. */
+function eventPart(r: ActivityRecord, at: 'start' | 'stop'): EventPart {
+  const start = at === 'start';
   return {
     deviceName: v(r.deviceName),
     activityType: r.activityType,
     time: sec(r.timeMs),
     timeRaw: v(r.deviceTimeRaw),
     zones: zonesText(r.zones),
-    confidence: v(r.confidence),
-    region: v(r.region),
-    label: v(r.detection?.label),
-    score: v(r.detection?.score),
-    box: v(r.detection && JSON.stringify(r.detection.box)),
-  };
-}
-
-function stopPart(r: ActivityRecord): EventPart {
-  const none = { confidence: null, region: null, label: null, score: null, box: null };
-  return {
-    deviceName: v(r.deviceName),
-    activityType: r.activityType,
-    time: sec(r.timeMs),
-    timeRaw: v(r.deviceTimeRaw),
-    zones: zonesText(r.zones),
-    ...none,
+    confidence: start ? v(r.confidence) : null,
+    region: start ? v(r.region) : null,
+    label: start ? v(r.detection?.label) : null,
+    score: start ? v(r.detection?.score) : null,
+    box: start ? v(r.detection && JSON.stringify(r.detection.box)) : null,
   };
 }
 
@@ -397,13 +387,13 @@ export function batchStatements(
       case 'activity-start': {
         patch(r.deviceId, r.deviceType, r.timeMs);
         const e = event(r);
-        e.start = e.start ? laterStart(e.start, startPart(r)) : startPart(r);
+        e.start = e.start ? laterStart(e.start, eventPart(r, 'start')) : eventPart(r, 'start');
         break;
       }
       case 'activity-stop': {
         patch(r.deviceId, r.deviceType, r.timeMs);
         const e = event(r);
-        e.stop = e.stop ? laterStop(e.stop, stopPart(r)) : stopPart(r);
+        e.stop = e.stop ? laterStop(e.stop, eventPart(r, 'stop')) : eventPart(r, 'stop');
         break;
       }
       case 'camera-state': {
