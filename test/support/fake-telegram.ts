@@ -250,13 +250,18 @@ export class FakeTelegram {
     return this.sent();
   }
 
+  /** The first line of each sent message, for a failure's message: what came, not only how many. */
+  private sentSummary(): string {
+    return this.log.map((m) => JSON.stringify((m.plain ?? '(no text)').split('\n')[0]!.slice(0, 60))).join(', ') || 'none';
+  }
+
   async waitFor(predicate: (fake: FakeTelegram) => boolean, timeoutMs = 5000, what = predicate.toString()): Promise<void> {
     const until = Date.now() + timeoutMs;
     while (!predicate(this)) {
       if (Date.now() > until) {
         const calls = this.calls.map((c) => `${c.method}→${c.injected ? `${c.injected} ` : ''}${c.status ?? 'pending'}`).join(', ');
         throw new Error(
-          `FakeTelegram: timed out after ${timeoutMs} ms waiting for ${what}; ${this.log.length} sent; calls: ${calls || 'none'}`,
+          `FakeTelegram: timed out after ${timeoutMs} ms waiting for ${what}; ${this.log.length} sent: ${this.sentSummary()}; calls: ${calls || 'none'}`,
         );
       }
       await new Promise((r) => setTimeout(r, 10));

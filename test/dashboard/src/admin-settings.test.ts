@@ -71,7 +71,15 @@ describe('alert settings and retention on the Admin page', { skip: skipWithoutCh
     cameras.clear();
     await runtime?.stop();
   };
-  const motionsOf = (name: string) => fake.sent(CHAT).filter((m) => (m.plain ?? '').includes(name) && /Motion/.test(m.plain ?? '')).length;
+  /**
+   * Motion alerts of one camera: a message of its own ("Motion at Garden Cam") or a line of a
+   * digest ("Garden Cam: Motion"). Counted per line: a digest holding the porch's motion and the
+   * garden's "back online" is no motion of the garden's.
+   */
+  const motionsOf = (name: string) => {
+    const line = new RegExp(`^\\W*(Motion at ${name}\\b|${name}: Motion\\b)`);
+    return fake.sent(CHAT).flatMap((m) => (m.plain ?? '').split('\n')).filter((l) => line.test(l)).length;
+  };
   /** A motion event; resolves once the store has it (the alert nodes had it in the same pass). */
   const motion = async (camera: { id: string }) => {
     const eventId = `evt-${camera.id}-${++n}`;
