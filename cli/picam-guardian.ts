@@ -18,7 +18,7 @@ import { demoIpcamLogin, demoIpcamRecordSource, gstRtspPython, startDemoIpcam, t
 import { cameraCli } from './commands/camera-provision';
 import { API_PATHS, API_ROOT, apiUrl } from '../nodes/lib/contract/api-routes';
 import { newCameraId, startSimulator } from './commands/simulator';
-import { redactUrl } from '../nodes/lib/store/postgres';
+import { redactText } from '../nodes/lib/redact';
 
 const USAGE = `usage:
   picam-guardian start [--role demo|cloud|pi|cluster] [--flows file.json[,file.json]]
@@ -166,7 +166,7 @@ PiCam Guardian demo is running
   stream health     ${mediamtx?.describe}
   camera gateway    http://127.0.0.1:${role.flowEnv.PICAM_GATEWAY_PORT}/hivecam/{camera_id}  (VBC01 config, certificates, uploads)
   MQTT broker       mqtt://127.0.0.1:${role.flowEnv.PICAM_MQTT_PORT}  (WebSocket ws://127.0.0.1:${role.flowEnv.PICAM_MQTT_WS_PORT})
-  database          ${role.flowEnv.PICAM_DB_URL ? redactUrl(role.flowEnv.PICAM_DB_URL) : role.flowEnv.PICAM_DB_FILE}
+  database          ${role.flowEnv.PICAM_DB_URL ? redactText(role.flowEnv.PICAM_DB_URL) : role.flowEnv.PICAM_DB_FILE}
   IP camera         ${ipcam.describe}
   simulated devices ${sim.devices.map((d) => `${d.name} (${d.type} ${d.id})`).join(', ')}
 Ctrl-C stops everything.`);

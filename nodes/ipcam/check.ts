@@ -7,7 +7,7 @@
  */
 import type { CameraCheck, VideoInfo } from '../lib/contract/ip-cameras';
 import { spawnChild } from '../lib/child-process';
-import { redactText } from '../lib/camera/commands';
+import { redactText } from '../lib/redact';
 import { concatScript, hiddenInputArgs, rtspFailure, safeHost } from '../lib/rtsp/rtsp-input';
 import type { RtspInput } from '../lib/rtsp/rtsp-input';
 

@@ -24,7 +24,7 @@ import { backoffMs } from '../lib/backoff';
 import type { CameraMode } from '../lib/types';
 import { Camera } from '../lib/camera/camera';
 import type { CameraDetectOptions } from '../lib/camera/camera-detection';
-import { redactText } from '../lib/camera/commands';
+import { redactText } from '../lib/redact';
 import { rtspFailure } from '../lib/rtsp/rtsp-input';
 import type { RtspInput } from '../lib/rtsp/rtsp-input';
 import type { PipelineStats, StreamConfig } from '../lib/camera/types';

@@ -11,7 +11,7 @@
  * message or a log line.
  */
 import type { MediamtxClient } from '../lib/mediamtx/client';
-import { redactText } from '../lib/camera/commands';
+import { redactText } from '../lib/redact';
 import { urlWithLogin } from '../lib/rtsp/rtsp-input';
 import type { CameraSpec } from './camera-spec';
 

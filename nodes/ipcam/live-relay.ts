@@ -17,7 +17,8 @@
  */
 import { backoffMs, type BackoffOptions } from '../lib/backoff';
 import { describeExit, spawnChild, type Child } from '../lib/child-process';
-import { redactText, publishUrl } from '../lib/camera/commands';
+import { publishUrl } from '../lib/camera/commands';
+import { redactText } from '../lib/redact';
 import type { Command } from '../lib/camera/commands';
 import { ProgressParser } from '../lib/camera/progress';
 import { concatScript, hiddenInputArgs } from '../lib/rtsp/rtsp-input';

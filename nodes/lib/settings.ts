@@ -286,7 +286,7 @@ export function parseCameraCertMode(raw: string | undefined): CameraCertMode {
  * Where the event store lives in the cluster role (issue 21): a PostgreSQL URL,
  * `postgres://user:password@host:5432/database`. Empty (the default): the SQLite file
  * PICAM_DB_FILE. A secret (it holds the password): the picam-database node takes it as a
- * credential, and no message ever shows it (nodes/lib/store/postgres.ts `redactUrl`).
+ * credential, and no message ever shows it (nodes/lib/redact.ts).
  */
 export const DB_URL = {
   env: 'PICAM_DB_URL',

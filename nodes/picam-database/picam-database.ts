@@ -10,7 +10,7 @@
 import { isAbsolute, join } from 'node:path';
 import type { NodeAPI, NodeDef } from 'node-red';
 import { DEFAULTS, parseDbUrl } from '../lib/settings';
-import { redactUrl } from '../lib/store/postgres';
+import { redactText } from '../lib/redact';
 import { exposeHealth } from '../lib/health';
 import { followRetention } from '../lib/admin-settings';
 import type { PicamDatabaseNode } from '../lib/store/database-node';
@@ -59,7 +59,7 @@ export default function register(RED: NodeAPI): void {
       badUrl = (err as Error).message;
     }
     // What messages call the database: the file, or the URL without its password.
-    const path = url ? redactUrl(url) : file === ':memory:' || isAbsolute(file) ? file : join(userDir, file);
+    const path = url ? redactText(url) : file === ':memory:' || isAbsolute(file) ? file : join(userDir, file);
     const retention: RetentionDays = {
       activity: numberSetting(def.retainActivityDays, DEFAULTS.retainActivityDays),
       status: numberSetting(def.retainStatusDays, DEFAULTS.retainStatusDays),

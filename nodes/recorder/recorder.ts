@@ -13,7 +13,7 @@
  */
 import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { recordsIn } from '../lib/records-in';
-import { redactText } from '../lib/camera/commands';
+import { redactText } from '../lib/redact';
 import { mountRouter } from '../lib/mount-router';
 import { API_PATHS, apiUrl, RECORDING_ROUTES_ROOT } from '../lib/contract/api-routes';
 import { useDatabase } from '../lib/database-user';

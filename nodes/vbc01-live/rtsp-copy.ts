@@ -15,7 +15,8 @@
  *   camera, key-int 10 frames for the test camera).
  */
 import { describeExit, type ExitInfo } from '../lib/child-process';
-import { redactText, type Command } from '../lib/camera/commands';
+import type { Command } from '../lib/camera/commands';
+import { redactText } from '../lib/redact';
 import { concatScript, hiddenInputArgs, rtspFailure } from '../lib/rtsp/rtsp-input';
 import { sourceSecrets, sourceWhere, type RtspSourceSpec } from '../lib/rtsp/rtsp-sources';
 

@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import { hiddenInputArgs, concatScript } from '../rtsp/rtsp-input';
 import type { AnalysisConfig, StreamConfig } from './types';
+import { redactText } from '../redact';
 
 export interface Command {
   command: string;
@@ -199,11 +200,6 @@ export function analyserCommand(cfg: StreamConfig, analysis: AnalysisConfig): Co
   args.push('-map', '0:v', '-vf', `fps=${a.motionFps},scale=${a.motionWidth}:${a.motionHeight},format=gray`);
   args.push(...FLUSH, '-f', 'rawvideo', 'pipe:3');
   return { command: cfg.ffmpegPath, args };
-}
-
-/** Hides the credentials of any URL in a text (stderr lines, errors, status). */
-export function redactText(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1***@');
 }
 
 /** The arguments with credentials hidden, for logs and status. */

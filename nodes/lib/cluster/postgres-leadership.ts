@@ -12,7 +12,8 @@
  * its lock can be given to another runtime.
  */
 import pg from 'pg';
-import { redactUrl, scrubbed } from '../store/postgres';
+import { scrubbed } from '../store/postgres';
+import { redactText } from '../redact';
 import type { Leadership, LeadershipStatus } from './leadership';
 
 /**
@@ -164,7 +165,7 @@ export class PostgresLeadership implements Leadership {
     if (this.leader === leader) return;
     this.leader = leader;
     this.sinceMs = Date.now();
-    if (leader) this.opts.log?.(`leadership: this runtime is the leader (${redactUrl(this.opts.url)})`);
+    if (leader) this.opts.log?.(`leadership: this runtime is the leader (${redactText(this.opts.url)})`);
     for (const listener of [...this.listeners]) {
       try {
         listener(leader);

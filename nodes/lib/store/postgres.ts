@@ -11,7 +11,7 @@
  * - a lost connection is opened again on the next statement, except inside a transaction:
  *   there every statement fails (SQLSTATE 08006, transient in store-errors.ts) until the
  *   caller's ROLLBACK, so half a batch is never committed on a fresh connection.
- * The URL's password never appears in an error this module throws (`redactUrl`, `scrubbed`).
+ * The URL's password never appears in an error this module throws (`scrubbed`; lib/redact.ts hides it in what we show).
  */
 import pg from 'pg';
 import type { RunResult, SqlValue, StoreConnection } from './connection';
@@ -32,18 +32,6 @@ const TYPES: pg.CustomTypesConfig = {
 
 /** SQLSTATE connection_failure: what a statement fails with once its connection is gone. */
 export const CONNECTION_LOST = '08006';
-
-/** `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for logs and statuses. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    // Not a URL we can parse: say nothing of it rather than risk its secret.
-    return '(a database URL that cannot be parsed)';
-  }
-}
 
 function passwordOf(url: string): string | undefined {
   try {

@@ -20,7 +20,8 @@ import * as queries from './queries';
 import { migrate } from './schema';
 import { Connection } from './sqlite';
 import type { Dialect, StoreConnection } from './connection';
-import { openPostgresReaders, PgConnection, redactUrl, scrubbed } from './postgres';
+import { openPostgresReaders, PgConnection, scrubbed } from './postgres';
+import { redactText } from '../redact';
 import { ReadPool } from './read-pool';
 import { IpCameraStore } from './ip-cameras';
 import { UploadStore } from './uploads';
@@ -116,7 +117,7 @@ export class EventStore {
     }
     const writer = new BatchWriter(w, { maxBatch: opts.maxBatch ?? 2000, maxDelayMs: opts.maxDelayMs ?? 20 });
     // PostgreSQL's autovacuum gives freed space back: nothing to switch on.
-    return new EventStore(redactUrl(url), w, r, writer, { ...DEFAULT_RETENTION, ...opts.retention }, true);
+    return new EventStore(redactText(url), w, r, writer, { ...DEFAULT_RETENTION, ...opts.retention }, true);
   }
 
   /** Which engine holds the data. */

@@ -55,7 +55,7 @@ describeWithPostgres('picam-database on PostgreSQL', (server) => {
     );
     await until('the open logged', () => runtimeLog().some((l) => l.includes('opened postgres://')));
     const everything = said(calls);
-    assert.match(everything, /postgres:\/\/picam:\*\*\*@127\.0\.0\.1/);
+    assert.match(everything, /postgres:\/\/\*\*\*@127\.0\.0\.1/);
     assert.ok(!everything.includes(server().password) && !everything.includes(encodeURIComponent(server().password)), everything);
   });
 

@@ -162,7 +162,7 @@ describeWithPostgres('the event store on PostgreSQL', (server) => {
     const store = await open(url);
     try {
       assert.ok(!store.file.includes(server().password) && !store.file.includes(encodeURIComponent(server().password)), store.file);
-      assert.match(store.file, /:\*\*\*@127\.0\.0\.1/);
+      assert.match(store.file, /:\/\/\*\*\*@127\.0\.0\.1/);
     } finally {
       await store.close();
     }
