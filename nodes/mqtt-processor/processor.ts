@@ -366,6 +366,7 @@ export class Processor {
         status: host.status,
         name: device?.name,
         raw: JSON.stringify({ status: host.status, reason: why }),
+        ...(host.untimed ? { untimed: true as const } : {}),
       };
       this.connectionChanged(record);
       this.counters.records++;

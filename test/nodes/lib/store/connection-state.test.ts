@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { SweptDevice } from '../../../../nodes/lib/store/connection-sweep';
 import type { EventStore } from '../../../../nodes/lib/store/store';
-import type { StoreRecord } from '../../../../nodes/lib/types';
+import type { ConnectionRecord, StoreRecord } from '../../../../nodes/lib/types';
 import { CAMERA } from '../../../support/fixtures';
 import { conn } from '../../../support/records';
 import { eachDialect, type TestStore } from '../../../support/stores';
@@ -70,6 +70,40 @@ eachDialect('connection state: last writer wins by the device time', (open) => {
       // A newer heartbeat says it is up again.
       await writeMany(store, [heartbeat(T0 + 4000)]);
       assert.deepEqual(await registry(store), { connection_status: 'connected', connection_alert: null, connection_ms: T0 + 4000 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('takes a Last Will (no timestamp) as ending what came before it, not as of when it arrived', async () => {
+    const store = await open();
+    // The device's clock runs 20 s behind the runtime's: its times are all earlier than ours.
+    const behind = Date.now() - 20_000;
+    const will: ConnectionRecord = {
+      ...(conn(Date.now(), 'disconnected') as ConnectionRecord),
+      raw: '{"status":"disconnected"}',
+      untimed: true,
+    };
+    try {
+      await writeMany(store, [conn(behind, 'connected'), heartbeat(behind + 5000)]);
+      await writeMany(store, [will]);
+      const ended = await registry(store);
+      assert.equal(ended.connection_status, 'disconnected');
+      assert.ok(
+        ended.connection_ms! > behind + 5000 && ended.connection_ms! < Date.now(),
+        'just after the last thing it sent, by its clock',
+      );
+      // A heartbeat it sent before it went, stored late (the other queue), and the connection again: older.
+      await writeMany(store, [heartbeat(behind + 5000), conn(behind, 'connected')]);
+      assert.equal((await registry(store)).connection_status, 'disconnected');
+      // It reconnects (the broker delivered the Will of its old session just before): newer by its own clock.
+      await writeMany(store, [conn(behind + 8000, 'connected')]);
+      assert.deepEqual(await registry(store), { connection_status: 'connected', connection_alert: null, connection_ms: behind + 8000 });
+      // Both in one batch, in the order the broker delivered them.
+      await writeMany(store, [{ ...will, timeMs: Date.now() }, conn(behind + 9000, 'connected')]);
+      assert.equal((await registry(store)).connection_status, 'connected');
+      await writeMany(store, [heartbeat(behind + 9500), { ...will, timeMs: Date.now() }, heartbeat(behind + 9500)]);
+      assert.equal((await registry(store)).connection_status, 'disconnected', 'a heartbeat sent before the Will does not undo it');
     } finally {
       await store.close();
     }
