@@ -127,6 +127,8 @@ export function settingsFor(env: Env): RoleSettings {
     PICAM_MQTT_HOST:
       env.PICAM_MQTT_HOST || (role === 'pi' ? required('PICAM_MQTT_HOST', 'the cloud broker the Pi publishes to') : '127.0.0.1'),
     PICAM_DEBOUNCE_SECONDS: envSetting(env, 'debounceSeconds', problems),
+    PICAM_HEARTBEAT_SECONDS: envSetting(env, 'heartbeatSeconds', problems),
+    PICAM_MISSED_HEARTBEATS: envSetting(env, 'missedHeartbeats', problems),
     // Device clocks: how far behind (a Pi replaying its outbox) and ahead a timestamp may be.
     PICAM_CLOCK_PAST_HOURS: envSetting(env, 'clockPastHours', problems),
     PICAM_CLOCK_FUTURE_SECONDS: envSetting(env, 'clockFutureSeconds', problems),

@@ -96,6 +96,23 @@ export const SETTINGS = {
     0,
     'seconds a reconnect may take before an offline alert',
   ),
+  // The cluster role's sweep (issue 21): a device's Last Will is lost with its broker node, so a
+  // device heard nothing of for this many intervals is marked offline. VBC01 cameras are told a
+  // 600 s interval (vbc01-protocol.md §5.2); Pis and IP cameras send more often.
+  heartbeatSeconds: spec(
+    'PICAM_HEARTBEAT_SECONDS',
+    ['mqtt-processor', 'heartbeatSeconds'],
+    600,
+    1,
+    "seconds between a device's heartbeats (the longest of your devices)",
+  ),
+  missedHeartbeats: spec(
+    'PICAM_MISSED_HEARTBEATS',
+    ['mqtt-processor', 'missedHeartbeats'],
+    3,
+    0,
+    'heartbeats missed before a device is marked offline (cluster role; 0: never)',
+  ),
   clockPastHours: spec(
     'PICAM_CLOCK_PAST_HOURS',
     ['mqtt-processor', 'clockPastHours'],

@@ -151,6 +151,12 @@ export interface ConnectionRecord extends RecordBase {
   raw: string;
   /** set when this record's message raised an online alert: what the user was told */
   announced?: 'online' | 'offline';
+  /**
+   * The message carried no timestamp (a Last Will's fixed payload): `timeMs` is when it arrived.
+   * The store takes it as coming just after everything the device sent so far, so that the
+   * device's next message (stamped by its own clock) is newer (record-sql.ts).
+   */
+  untimed?: true;
 }
 
 /**

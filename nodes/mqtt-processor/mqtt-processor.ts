@@ -32,12 +32,18 @@ import { classifyInput } from './inputs';
 import { Processor, type ProcessorOutput } from './processor';
 import { parseSensorLimits, type SensorLimits } from './sensor-limits';
 import { numberSetting, type NodeConstructor } from '../lib/node-config';
+import { leadershipOf, whileLeader } from '../lib/cluster/leadership';
+import { ANY_DEVICE_ID_PATTERN } from '../lib/hosted-devices';
+import type { KnownDeviceRow } from '../lib/store/queries';
+import { startSweeping, SWEEP_EVERY_MS } from './connection-sweeper';
 
 interface MqttProcessorDef extends NodeDef {
   prefix: string;
   deviceTypes: string;
   maxPayloadKiB: string | number;
   debounceSeconds: string | number;
+  heartbeatSeconds?: string | number;
+  missedHeartbeats?: string | number;
   clockPastHours?: string | number;
   clockFutureSeconds?: string | number;
   sensorLimits?: string;
@@ -95,6 +101,20 @@ export default function register(RED: NodeAPI): void {
       },
       (later) => node.send(outputs(later)),
     );
+    const debounceMs = numberSetting(def.debounceSeconds, DEFAULTS.debounceSeconds) * 1000;
+    const silentMs =
+      numberSetting(def.missedHeartbeats, DEFAULTS.missedHeartbeats) *
+      numberSetting(def.heartbeatSeconds, DEFAULTS.heartbeatSeconds) *
+      1000;
+    const leadership = leadershipOf(RED.settings);
+    // Runtimes share the store (the cluster role): what a device's state is comes from it (issue 21).
+    let shared = false;
+    const share = () => {
+      if (shared) return;
+      shared = true;
+      processor.shareConnections();
+    };
+    if (leadership.status().mode === 'postgres') share();
 
     const counts = (): [StatusLevel, string] => {
       const c = processor.counters;
@@ -211,18 +231,84 @@ export default function register(RED: NodeAPI): void {
       }
       for (const r of rows) {
         if (processor.knows(r.camera_id)) continue;
-        const mode = r.mode && (CAMERA_MODES as readonly string[]).includes(r.mode) ? (r.mode as CameraMode) : undefined;
         processor.remember(r.camera_id, {
-          deviceType: r.device_type ?? deviceTypes[0]!,
-          name: r.camera_name ?? undefined,
-          mode,
-          zones: storedZones(r.camera_id, r.zones),
+          ...knownOf(r),
           connected: r.connection_status ? r.connection_status === 'connected' : undefined,
           announced: r.connection_alert === 'online' || r.connection_alert === 'offline' ? r.connection_alert : null,
           disconnectedMs: r.disconnected_at === null ? undefined : r.disconnected_at * 1000,
         });
       }
       status.now('ok', `ready, ${rows.length} known devices`);
+    };
+    const knownOf = (r: KnownDeviceRow) => ({
+      deviceType: r.device_type ?? deviceTypes[0]!,
+      name: r.camera_name ?? undefined,
+      mode: r.mode && (CAMERA_MODES as readonly string[]).includes(r.mode) ? (r.mode as CameraMode) : undefined,
+      zones: storedZones(r.camera_id, r.zones),
+    });
+
+    let stopSweeping: (() => void) | undefined;
+    const ready = async (store: EventStore) => {
+      if (store.dialect === 'postgres') share();
+      await loadKnownDevices(store);
+      if (!shared || stopSweeping) return;
+      // Online/offline alerts of every runtime, from the store, on the leader only.
+      stopSweeping = whileLeader(leadership, () =>
+        startSweeping({
+          sweep: (limits) => store.sweepConnections(limits),
+          announce: (swept) => {
+            const out = processor.swept(swept);
+            node.send([
+              out.records.length ? out.records.map((r) => ({ payload: r })) : null,
+              out.alerts.length ? out.alerts.map((a) => ({ topic: `alert/${a.kind}`, payload: a })) : null,
+              null,
+              null,
+            ]);
+          },
+          failed: (err) => warn.warnNow(`online/offline sweep failed, tried again in ${SWEEP_EVERY_MS / 1000} s: ${err.message}`),
+          debounceMs,
+          silentMs,
+          everyMs: SWEEP_EVERY_MS,
+        }),
+      );
+    };
+
+    /**
+     * Shared store: the devices an input is about are read from it first (their mode, set through
+     * any runtime), one input after the other so that the order of input stays the order of output.
+     */
+    let inOrder: Promise<void> = Promise.resolve();
+    const handleShared = (store: EventStore, msg: NodeMessageInFlow, send: Send, done: Done) => {
+      if (!shared) return handle(msg, send, done);
+      const ids = devicesOf(msg);
+      inOrder = inOrder
+        .then(async () => {
+          if (ids.length) await refreshFrom(store, ids);
+          handle(msg, send, done);
+        })
+        .catch((err: Error) => done(err));
+    };
+    const topicOf = (m: unknown): string => {
+      const topic = m && typeof m === 'object' ? (m as { topic?: unknown }).topic : undefined;
+      return typeof topic === 'string' ? topic : '';
+    };
+    const devicesOf = (msg: NodeMessageInFlow): string[] => {
+      if (isDeviceBatch(msg)) return processor.devicesToRefresh((msg.payload as unknown[]).map(topicOf));
+      const input = classifyInput(msg, prefix);
+      if (input.type === 'device') return processor.devicesToRefresh([input.topic]);
+      const id = input.type === 'command' ? input.request.deviceId : undefined;
+      return typeof id === 'string' && ANY_DEVICE_ID_PATTERN.test(id) ? [id] : [];
+    };
+    const refreshFrom = async (store: EventStore, ids: string[]) => {
+      let rows: KnownDeviceRow[];
+      try {
+        rows = await store.knownDevices(ids);
+      } catch (err) {
+        // Ingest goes on with what this runtime knows: a mode set elsewhere may be missed meanwhile.
+        warn.warnNow(`cannot read devices' stored modes, using what this runtime knows: ${(err as Error).message}`);
+        return;
+      }
+      for (const r of rows) processor.refresh(r.camera_id, knownOf(r));
     };
     // Stored from a checked command; checked again, as anything read back: a bad row costs its zones, not the start.
     const storedZones = (id: string, text: string | null): ZonePolygon[] | undefined => {
@@ -236,6 +322,8 @@ export default function register(RED: NodeAPI): void {
     };
     const stopSharing = useSharedBatches(messageHooks(RED));
     const close = () => {
+      stopSweeping?.();
+      stopSweeping = undefined;
       stopSharing();
       hideCounters();
       processor.close();
@@ -246,8 +334,8 @@ export default function register(RED: NodeAPI): void {
         node,
         database: db,
         status,
-        ready: loadKnownDevices,
-        input: (_s, msg, send, done) => handle(msg, send, done),
+        ready,
+        input: handleShared,
         withoutStore: handle,
         close,
       });

@@ -220,6 +220,7 @@ export function toRecord(t: DeviceTopic, text: string, value: unknown, nowMs: nu
   const obj = value === undefined && isBareDisconnect(t, text) ? {} : parseJsonObject(text, value);
   const time = deviceTime(obj.timestamp, nowMs, clock);
   const record = fromObject(t, obj, text, time.timeMs);
+  if (record.kind === 'connection' && (obj.timestamp === undefined || obj.timestamp === null)) record.untimed = true;
   if (time.raw === undefined) return { record };
   record.deviceTimeRaw = time.raw;
   return { record, timeProblem: time.problem };

@@ -32,6 +32,7 @@ import { commandTopic, parseDeviceTopic, type TopicConfig } from './topics';
 import { ANY_DEVICE_ID_PATTERN, HOSTED_DEVICE_TYPE, splitHostedId } from '../lib/hosted-devices';
 import { liveSeconds } from '../lib/contract/live-relay';
 import { creationTimestamp } from '../lib/vbc01';
+import type { SweptDevice } from '../lib/store/connection-sweep';
 
 export interface ProcessorOptions extends TopicConfig {
   maxPayloadBytes: number;
@@ -57,6 +58,12 @@ export interface ProcessorOutput {
   duplicate?: boolean;
   /** the record is stored with the receive time because the device's timestamp was unusable: why */
   clockWarning?: string;
+}
+
+/** What the leader's sweep makes: records to store (one batch) and alerts. */
+export interface SweepOutput {
+  records: ConnectionRecord[];
+  alerts: Alert[];
 }
 
 export type CommandResult =
@@ -115,6 +122,8 @@ export class Processor {
   private readonly hosted = new HostedCameras();
   private readonly sensors: SensorWatch;
   private readonly now: () => number;
+  /** runtimes share the store: connection alerts come from the leader's sweep, never from this memory */
+  private sharedConnections = false;
 
   constructor(
     private readonly opts: ProcessorOptions,
@@ -149,6 +158,7 @@ export class Processor {
 
   remember(deviceId: string, { connected, announced, disconnectedMs, ...known }: RememberedDevice): void {
     this.devices.set(deviceId, { ...this.devices.get(deviceId), ...known });
+    if (this.sharedConnections) return;
     const told = announced === undefined ? (connected === undefined ? undefined : connected ? 'online' : 'offline') : announced;
     if (told) this.connectionAlerts.assume(deviceId, told);
     if (connected === false && told !== 'offline') {
@@ -268,8 +278,69 @@ export class Processor {
     return out;
   }
 
+  /**
+   * Runtimes share the store (the cluster role): another runtime may see the rest of a device's
+   * messages, so online/offline alerts are the leader's sweep's (`swept`), and what this memory
+   * held of them is dropped.
+   */
+  shareConnections(): void {
+    this.sharedConnections = true;
+    this.connectionAlerts.close();
+  }
+
+  /**
+   * What the shared store says of a device (the cluster role, before its messages or a command
+   * are handled): its mode, set through any runtime, is the one obeyed; what the store leaves
+   * empty stays as known here.
+   */
+  refresh(deviceId: string, stored: Partial<KnownDevice> & { deviceType: string }): void {
+    const known = this.devices.get(deviceId);
+    const defined = Object.fromEntries(Object.entries(stored).filter(([, v]) => v !== undefined));
+    this.devices.set(deviceId, { ...known, ...defined, deviceType: known?.deviceType ?? stored.deviceType });
+  }
+
+  /** The devices of these topics whose stored state matters to their handling (a reconnection's mode, an alert's mode). */
+  devicesToRefresh(topics: readonly string[]): string[] {
+    const ids = new Set<string>();
+    for (const topic of topics) {
+      const t = parseDeviceTopic(topic, this.opts);
+      if (t.ok && (t.topic.kind === 'connection' || t.topic.kind === 'activity')) ids.add(t.topic.deviceId);
+    }
+    return [...ids];
+  }
+
+  /**
+   * The leader's sweep, claimed in the store (connection-sweep.ts): the alerts it made due, and
+   * for a device marked offline because nothing was heard of it, its disconnection record.
+   */
+  swept(devices: readonly SweptDevice[]): SweepOutput {
+    const records: ConnectionRecord[] = [];
+    const alerts: Alert[] = [];
+    for (const d of devices) {
+      this.refresh(d.deviceId, { deviceType: d.deviceType ?? this.opts.deviceTypes[0]!, name: d.name ?? undefined });
+      const device = this.devices.get(d.deviceId)!;
+      if (d.reason === 'silent') {
+        const silentFor = d.heardMs === undefined ? undefined : Math.round((this.now() - d.heardMs) / 1000);
+        records.push({
+          kind: 'connection',
+          deviceId: d.deviceId,
+          deviceType: device.deviceType,
+          timeMs: d.atMs,
+          status: 'disconnected',
+          name: device.name,
+          raw: JSON.stringify({ status: 'disconnected', reason: `nothing heard for ${silentFor ?? '?'} s: marked offline by the cloud` }),
+        });
+      }
+      if (d.announce) alerts.push(this.connectionAlert(d.deviceId, d.announce === 'online' ? 'camera-online' : 'camera-offline', d.atMs));
+    }
+    this.counters.records += records.length;
+    this.counters.alerts += alerts.length;
+    return { records, alerts };
+  }
+
   /** The online/offline alert a connection record makes due, if any. */
   private connectionChanged(record: ConnectionRecord): void {
+    if (this.sharedConnections) return;
     const due =
       record.status === 'connected'
         ? this.connectionAlerts.connected(record.deviceId)
@@ -295,6 +366,7 @@ export class Processor {
         status: host.status,
         name: device?.name,
         raw: JSON.stringify({ status: host.status, reason: why }),
+        ...(host.untimed ? { untimed: true as const } : {}),
       };
       this.connectionChanged(record);
       this.counters.records++;

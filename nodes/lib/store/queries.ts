@@ -469,18 +469,22 @@ export async function status(db: Reader): Promise<QueryResults['status']> {
  * runtime's clock) and what the user was last told, so a pending offline alert
  * is still sent.
  */
-export async function knownDevices(db: Reader) {
-  return db.all<{
-    camera_id: string;
-    device_type: string | null;
-    camera_name: string | null;
-    mode: string | null;
-    /** the masks and zones last asked for, JSON */
-    zones: string | null;
-    connection_status: string | null;
-    connection_alert: string | null;
-    disconnected_at: number | null;
-  }>(
+export interface KnownDeviceRow {
+  camera_id: string;
+  device_type: string | null;
+  camera_name: string | null;
+  mode: string | null;
+  /** the masks and zones last asked for, JSON */
+  zones: string | null;
+  connection_status: string | null;
+  connection_alert: string | null;
+  disconnected_at: number | null;
+}
+
+export async function knownDevices(db: Reader, ids?: readonly string[]): Promise<KnownDeviceRow[]> {
+  // Some devices (the cluster role reads those of a batch before it processes it): by id.
+  const only = ids ? ` WHERE r.camera_id IN (${ids.map(() => '?').join(', ') || 'NULL'})` : '';
+  return db.all<KnownDeviceRow>(
     `SELECT r.camera_id, r.device_type, r.camera_name, s.setting_value AS mode, z.setting_value AS zones,
             r.connection_status, r.connection_alert,
             CASE WHEN r.connection_status = 'disconnected' THEN
@@ -489,6 +493,7 @@ export async function knownDevices(db: Reader) {
             END AS disconnected_at
        FROM camera_registry r
        LEFT JOIN camera_state s ON s.camera_id = r.camera_id AND s.setting_name = 'mode'
-       LEFT JOIN camera_state z ON z.camera_id = r.camera_id AND z.setting_name = 'zones'`,
+       LEFT JOIN camera_state z ON z.camera_id = r.camera_id AND z.setting_name = 'zones'${only}`,
+    ids ? [...ids] : [],
   );
 }

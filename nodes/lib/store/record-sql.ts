@@ -26,11 +26,18 @@ interface RegistryPatch {
   serial?: string;
   mode?: string;
   connection?: string;
+  /** the device's time of `connection` (Unix ms): the later one wins, here and in the stored row; unset: untimed (a Will) */
+  connectionMs?: number;
+  /** an untimed connection of this batch came after the device's messages up to this time (its device time, Unix ms) */
+  untimedAfterMs?: number;
+  /** the runtime's clock when a message of the device was stored with this batch */
+  heardMs?: number;
   battery?: number;
   signal?: number;
   /** the connection alert the user got with this batch */
   alert?: string;
-  lastSeenMs: number;
+  /** the latest device time of the batch, never ahead of the runtime's clock; unset: only untimed messages */
+  lastSeenMs?: number;
 }
 
 /** One table's rows of a batch: `columns` by name, `tail` what follows the rows (ON CONFLICT …). */
@@ -49,6 +56,30 @@ type Shape = Omit<TableRows, 'rows'>;
 
 /** A DO NOTHING table keeps the first row of a key, as the first insert wins. */
 const keepFirst = (kept: SqlValue[]): SqlValue[] => kept;
+
+/**
+ * A connection status replaces the stored one only when the device's time of it is not older
+ * (issue 21): a connection message delivered again, or processed late by another runtime, never
+ * overwrites a newer one. Equal times: the one stored last wins, as messages in order would.
+ * Each assignment below reads the row as it was before this update, so they all agree.
+ */
+const NEWER_CONNECTION = `(excluded.connection_status IS NOT NULL AND (excluded.connection_ms IS NULL
+      OR camera_registry.connection_ms IS NULL OR excluded.connection_ms >= camera_registry.connection_ms))`;
+
+/**
+ * An untimed connection message (a Last Will: its payload was fixed when the device connected,
+ * so it has no time of the disconnection) ends what the device sent before it: it is stored as
+ * of just after the latest device time known (the stored status', the last second seen, this
+ * batch's), never at the time it arrived. Stamping it with the arrival time would let it hide the
+ * device's reconnection, which the broker delivers right after the Will of the session it
+ * replaced, stamped by a device clock that may be a little behind ours.
+ */
+const untimedKey = (sql: SqlDialect): string =>
+  sql.greatest(
+    'COALESCE(camera_registry.connection_ms, 0) + 1',
+    'COALESCE(camera_registry.last_seen, 0) * 1000 + 999',
+    'COALESCE(excluded.last_seen, 0) * 1000 + 999',
+  );
 
 // Columns in DO UPDATE are qualified by the table's name: PostgreSQL finds a bare one ambiguous
 // (the row stored or `excluded`); SQLite reads both the same.
@@ -70,6 +101,9 @@ const REGISTRY: Shape = {
     'created_at',
     'updated_at',
     'connection_alert',
+    'connection_ms',
+    'connection_since_ms',
+    'heard_ms',
   ],
   key: [0],
   tail: (sql) => ` ON CONFLICT (camera_id) DO UPDATE SET
@@ -80,10 +114,18 @@ const REGISTRY: Shape = {
     hardware_version = COALESCE(excluded.hardware_version, camera_registry.hardware_version),
     serial_number = COALESCE(excluded.serial_number, camera_registry.serial_number),
     status = COALESCE(excluded.status, camera_registry.status),
-    connection_status = COALESCE(excluded.connection_status, camera_registry.connection_status),
+    connection_status = CASE WHEN ${NEWER_CONNECTION} THEN excluded.connection_status ELSE camera_registry.connection_status END,
+    connection_since_ms = CASE WHEN ${NEWER_CONNECTION}
+      AND excluded.connection_status <> COALESCE(camera_registry.connection_status, '') THEN excluded.connection_since_ms
+      ELSE camera_registry.connection_since_ms END,
+    connection_ms = CASE WHEN ${NEWER_CONNECTION} THEN COALESCE(excluded.connection_ms, ${untimedKey(sql)})
+      ELSE camera_registry.connection_ms END,
+    heard_ms = CASE WHEN excluded.heard_ms IS NULL THEN camera_registry.heard_ms
+      ELSE ${sql.greatest('COALESCE(camera_registry.heard_ms, 0)', 'excluded.heard_ms')} END,
     battery_level = COALESCE(excluded.battery_level, camera_registry.battery_level),
     signal_strength = COALESCE(excluded.signal_strength, camera_registry.signal_strength),
-    last_seen = ${sql.greatest('COALESCE(camera_registry.last_seen, 0)', 'excluded.last_seen')},
+    last_seen = CASE WHEN excluded.last_seen IS NULL THEN camera_registry.last_seen
+      ELSE ${sql.greatest('COALESCE(camera_registry.last_seen, 0)', 'excluded.last_seen')} END,
     updated_at = excluded.updated_at,
     connection_alert = COALESCE(excluded.connection_alert, camera_registry.connection_alert)`,
 };
@@ -334,23 +376,25 @@ export function batchStatements(
   };
   const now = sec(nowMs);
 
-  const patch = (deviceId: string, deviceType: string, timeMs: number): RegistryPatch => {
+  /** `timeMs` undefined: a message without a time of its own (an untimed connection) says nothing of last_seen. */
+  const patch = (deviceId: string, deviceType: string, timeMs: number | undefined, heard = true): RegistryPatch => {
     let p = registry.get(deviceId);
     if (!p) {
-      p = { deviceType, lastSeenMs: Math.min(timeMs, nowMs) };
+      p = { deviceType };
       registry.set(deviceId, p);
     }
     p.deviceType = deviceType;
+    if (heard) p.heardMs = nowMs;
     // A device clock ahead of ours must not pin last_seen in the future.
-    p.lastSeenMs = Math.min(Math.max(p.lastSeenMs, timeMs), nowMs);
+    if (timeMs !== undefined) p.lastSeenMs = Math.min(Math.max(p.lastSeenMs ?? timeMs, timeMs), nowMs);
     return p;
   };
 
   for (const r of records) {
     switch (r.kind) {
       case 'connection': {
-        const p = patch(r.deviceId, r.deviceType, r.timeMs);
-        p.connection = r.status;
+        const p = patch(r.deviceId, r.deviceType, r.untimed ? undefined : r.timeMs);
+        connectionAt(p, r.status, r.untimed ? undefined : r.timeMs);
         p.name = r.name ?? p.name;
         // The address a camera reports on connect stays in its status row: the registry's
         // comes from the heartbeat's ethernet.ipAddress (vbc01-protocol.md §5.1, §5.2).
@@ -379,7 +423,8 @@ export function batchStatements(
         break;
       }
       case 'connection-alert':
-        patch(r.deviceId, r.deviceType, r.timeMs).alert = r.announced;
+        // Not a message of the device: it says nothing of when the device was last seen or heard.
+        patch(r.deviceId, r.deviceType, undefined, false).alert = r.announced;
         break;
       case 'heartbeat':
         tables.status.rows.push(health(patch(r.deviceId, r.deviceType, r.timeMs), r, 'heartbeat', now));
@@ -450,10 +495,13 @@ export function batchStatements(
       v(p.connection),
       v(p.battery),
       v(p.signal),
-      sec(p.lastSeenMs),
+      p.lastSeenMs === undefined ? null : sec(p.lastSeenMs),
       now,
       now,
       v(p.alert),
+      v(p.connection === undefined ? undefined : p.connectionMs),
+      v(p.connection === undefined ? undefined : nowMs),
+      v(p.heardMs),
     ]);
   }
 
@@ -472,13 +520,30 @@ export function batchStatements(
   ];
 }
 
+/**
+ * A connection status of the batch: the latest by the device's time is kept (as the stored row
+ * keeps it). An untimed one (`timeMs` undefined, a Will) comes after the device's messages before
+ * it in the batch; a timed one after it wins only when it is newer than those.
+ */
+function connectionAt(p: RegistryPatch, status: string, timeMs: number | undefined): void {
+  if (timeMs === undefined) {
+    p.connection = status;
+    p.connectionMs = undefined;
+    p.untimedAfterMs = p.lastSeenMs ?? 0;
+    return;
+  }
+  if (p.connection !== undefined && timeMs < (p.connectionMs ?? p.untimedAfterMs! + 1)) return;
+  p.connection = status;
+  p.connectionMs = timeMs;
+}
+
 /** A heartbeat's or camera/state's status row, and what it tells the registry. */
 function health(p: RegistryPatch, r: HeartbeatRecord | CameraStateRecord, eventType: string, now: number): SqlValue[] {
   p.battery = r.batteryLevel ?? p.battery;
   p.signal = r.signalStrength ?? p.signal;
   p.ip = r.ipAddress ?? p.ip;
   // "online" or "active" is connected; another status says nothing about the link.
-  if (r.online) p.connection = 'connected';
+  if (r.online) connectionAt(p, 'connected', r.timeMs);
   return [
     r.deviceId,
     eventType,

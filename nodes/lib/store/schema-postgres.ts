@@ -493,4 +493,14 @@ export const PG_BASELINE_VERSION = 24;
 /** schema.ts's Migration (not imported: schema.ts imports this list). */
 export const PG_MIGRATIONS: ReadonlyArray<{ version: number; description: string; sql: string }> = [
   { version: PG_BASELINE_VERSION, description: "PostgreSQL baseline: SQLite's schema at version 24 in one step", sql: BASELINE },
+  {
+    version: 25,
+    description: 'connection state: device time of the status, when stored, when last heard',
+    sql: `
+      ALTER TABLE camera_registry ADD COLUMN connection_ms BIGINT;
+      ALTER TABLE camera_registry ADD COLUMN connection_since_ms BIGINT;
+      ALTER TABLE camera_registry ADD COLUMN heard_ms BIGINT;
+      UPDATE camera_registry SET heard_ms = last_seen * 1000, connection_since_ms = last_seen * 1000 WHERE last_seen IS NOT NULL;
+    `,
+  },
 ];

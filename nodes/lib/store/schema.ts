@@ -693,6 +693,21 @@ CREATE INDEX activity_events_page_label ON activity_events (detection_label, sor
       );
     `,
   },
+  {
+    // Issue 21: connection state shared by several runtimes. A connection status is stored with
+    // the device's own time of it (last writer wins by that time, record-sql.ts), when it was
+    // stored (the offline debounce counts from there) and when anything of the device was last
+    // stored (missed heartbeats count from there), both by the runtime's clock. The leader's
+    // sweeper (connection-sweep.ts) reads them. Rows from before start as last heard at last_seen.
+    version: 25,
+    description: 'connection state: device time of the status, when stored, when last heard',
+    sql: `
+      ALTER TABLE camera_registry ADD COLUMN connection_ms INTEGER;
+      ALTER TABLE camera_registry ADD COLUMN connection_since_ms INTEGER;
+      ALTER TABLE camera_registry ADD COLUMN heard_ms INTEGER;
+      UPDATE camera_registry SET heard_ms = last_seen * 1000, connection_since_ms = last_seen * 1000 WHERE last_seen IS NOT NULL;
+    `,
+  },
 ];
 
 export async function currentVersion(db: StoreConnection): Promise<number> {

@@ -31,6 +31,7 @@ import { AccessStore } from './access';
 import { SettingsOverrideStore } from './settings-overrides';
 import type { SecretBox } from '../secret-box';
 import { enableShrinking, pruneAll, type RetentionDays } from './retention';
+import { sweepConnections, type SweepLimits, type SweptDevice } from './connection-sweep';
 
 export type { RetentionDays } from './retention';
 
@@ -223,8 +224,14 @@ export class EventStore {
   /** The audit log (migration 20): appendAudit / listAudit in audit.ts, on the writer's connection. */
   readonly auditLog: Exclusive = (task) => this.writer.exclusive(task);
 
-  knownDevices() {
-    return queries.knownDevices(this.readers);
+  /** Every device the store knows, or those of `ids`: names, modes, zones and connection state (queries.knownDevices). */
+  knownDevices(ids?: readonly string[]) {
+    return queries.knownDevices(this.readers, ids);
+  }
+
+  /** Claims the online/offline announcements due now (connection-sweep.ts): the leader's sweep, when runtimes share the store. */
+  sweepConnections(limits: SweepLimits): Promise<SweptDevice[]> {
+    return this.writer.exclusive((db) => sweepConnections(db, limits));
   }
 
   /**
