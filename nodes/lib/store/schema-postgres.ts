@@ -493,4 +493,16 @@ export const PG_BASELINE_VERSION = 24;
 /** schema.ts's Migration (not imported: schema.ts imports this list). */
 export const PG_MIGRATIONS: ReadonlyArray<{ version: number; description: string; sql: string }> = [
   { version: PG_BASELINE_VERSION, description: "PostgreSQL baseline: SQLite's schema at version 24 in one step", sql: BASELINE },
+  {
+    version: 28,
+    description: 'alert destinations: when the next send to each may start (several runtimes)',
+    sql: `
+CREATE TABLE outbox_destinations (
+  owner TEXT NOT NULL,
+  target TEXT NOT NULL,
+  not_before_ms BIGINT NOT NULL,
+  PRIMARY KEY (owner, target)
+);
+`,
+  },
 ];
