@@ -47,6 +47,16 @@ export class BenchRuntime {
     return (await ask<{ committed: number }>(this.proc, { cmd: 'count' }, (m) => 'committed' in m && !('latencies' in m))).committed;
   }
 
+  /** Starts collecting publish→commit latencies afresh (records whose device timestamp is their send time). */
+  sample(): void {
+    this.proc.send({ cmd: 'sample' });
+  }
+
+  /** The latencies (ms) collected since `sample()`, and stops collecting. */
+  async latencies(): Promise<number[]> {
+    return (await ask<{ latencies: number[] }>(this.proc, { cmd: 'report' }, (m) => 'latencies' in m)).latencies;
+  }
+
   /** Current and peak RSS of the runtime process, and the embedded broker's peak counts (sampled every 200 ms). */
   rss(): Promise<{
     rss: number;
@@ -98,6 +108,15 @@ export class BenchPublisher {
 
   rate(perSecond: number): void {
     this.proc.send({ cmd: 'rate', perSecond });
+  }
+
+  /** Closed loop: at most `ahead` messages beyond the committed count given to `committed`. */
+  window(ahead: number): void {
+    this.proc.send({ cmd: 'window', ahead });
+  }
+
+  committed(n: number): void {
+    this.proc.send({ cmd: 'committed', n });
   }
 
   async pause(): Promise<number> {
