@@ -16,7 +16,7 @@
  *   {cmd:'window', ahead}    closed loop: at most `ahead` messages beyond the committed count
  *   {cmd:'committed', n}     the committed count (the parent relays it from the runtimes)
  *   {cmd:'pause'}            stop publishing; replies {sent}
- *   {cmd:'progress'}         replies {progress: {sent, acked, connected}}
+ *   {cmd:'progress'}         replies {progress: {sent, acked, failed, connected}}
  *   {cmd:'acked'}            replies {ackedSeqs: number[]}
  *   {cmd:'stop'}             ends every connection and exits
  */
@@ -54,6 +54,8 @@ const deviceId = (device: number) =>
 
 let sent = 0;
 let ackedCount = 0;
+/** publishes whose callback reported an error (their connection closed before the PUBACK): never acknowledged */
+let failed = 0;
 /** acked[seq] = 1 once its PUBACK arrived (a resend after a reconnect calls back once) */
 let acked = new Uint8Array(1 << 20);
 let perSecond = 0;
@@ -123,6 +125,7 @@ async function main() {
     const [device, topic, payload] = messageOf(seq);
     clients[device]!.publish(topic, payload, { qos: 1 }, (err) => {
       if (!err) markAcked(seq);
+      else failed++;
     });
   };
 
@@ -153,7 +156,7 @@ async function main() {
       ahead = 0;
       process.send!({ sent });
     } else if (m.cmd === 'progress') {
-      process.send!({ progress: { sent, acked: ackedCount, connected: clients.filter((c) => c.connected).length } });
+      process.send!({ progress: { sent, acked: ackedCount, failed, connected: clients.filter((c) => c.connected).length } });
     } else if (m.cmd === 'acked') {
       const seqs: number[] = [];
       for (let s = 0; s < sent; s++) if (acked[s]) seqs.push(s);

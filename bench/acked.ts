@@ -93,6 +93,8 @@ export class BenchRuntime {
 export interface Progress {
   sent: number;
   acked: number;
+  /** publishes that ended in an error instead of a PUBACK (the device knows they were not taken) */
+  failed: number;
   connected: number;
 }
 
@@ -131,11 +133,11 @@ export class BenchPublisher {
     return (await ask<{ ackedSeqs: number[] }>(this.proc, { cmd: 'acked' }, (m) => 'ackedSeqs' in m)).ackedSeqs;
   }
 
-  /** Waits until every message sent so far is acknowledged, or `limitMs` passed; the last progress. */
+  /** Waits until every message sent so far is acknowledged (or failed), or `limitMs` passed; the last progress. */
   async allAcked(limitMs: number): Promise<Progress> {
     const until = Date.now() + limitMs;
     let p = await this.progress();
-    while (p.acked < p.sent && Date.now() < until) {
+    while (p.acked + p.failed < p.sent && Date.now() < until) {
       await sleep(250);
       p = await this.progress();
     }
