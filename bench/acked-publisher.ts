@@ -10,11 +10,13 @@
  * again after a reconnect (reconnectPeriod > 0), so a broker that goes away
  * (the embedded one dies with its runtime) gets them again.
  *
- * Args: JSON {url, devices, kind, base, username?, password?, reconnectMs}
+ * Args: JSON {url | servers, devices, kind, base, username?, password?, reconnectMs, sendTime?}
  * IPC commands:
  *   {cmd:'rate', perSecond}  open loop at a fixed rate (as fast as it can if it cannot keep up)
+ *   {cmd:'window', ahead}    closed loop: at most `ahead` messages beyond the committed count
+ *   {cmd:'committed', n}     the committed count (the parent relays it from the runtimes)
  *   {cmd:'pause'}            stop publishing; replies {sent}
- *   {cmd:'progress'}         replies {progress: {sent, acked, connected}}
+ *   {cmd:'progress'}         replies {progress: {sent, acked, failed, connected}}
  *   {cmd:'acked'}            replies {ackedSeqs: number[]}
  *   {cmd:'stop'}             ends every connection and exits
  */
@@ -23,7 +25,13 @@ import mqtt, { type MqttClient } from 'mqtt';
 export type FloodKind = 'environment' | 'activity';
 
 export interface PublisherArgs {
-  url: string;
+  /** one broker for every device */
+  url?: string;
+  /**
+   * or several brokers' MQTT ports on 127.0.0.1 (a RabbitMQ cluster): device d connects to
+   * servers[d % n] first and, when that node dies, to the next (as HAProxy would send it)
+   */
+  servers?: number[];
   devices: number;
   kind: FloodKind;
   /** device timestamps are base + seq ms */
@@ -32,6 +40,11 @@ export interface PublisherArgs {
   password?: string;
   /** 0: no reconnect */
   reconnectMs: number;
+  /**
+   * activity only: the device timestamp is the send time (ms), so the runtime measures
+   * publish→commit; the event id `fl-<seq>` stays the key
+   */
+  sendTime?: boolean;
 }
 
 const args = JSON.parse(process.argv[2]!) as PublisherArgs;
@@ -41,11 +54,16 @@ const deviceId = (device: number) =>
 
 let sent = 0;
 let ackedCount = 0;
+/** publishes whose callback reported an error (their connection closed before the PUBACK): never acknowledged */
+let failed = 0;
 /** acked[seq] = 1 once its PUBACK arrived (a resend after a reconnect calls back once) */
 let acked = new Uint8Array(1 << 20);
 let perSecond = 0;
 let rateStart = 0;
 let rateSent = 0;
+/** closed loop: messages allowed beyond the committed count (0: off) */
+let ahead = 0;
+let committed = 0;
 
 function markAcked(seq: number): void {
   if (seq >= acked.length) {
@@ -60,7 +78,7 @@ function markAcked(seq: number): void {
 function messageOf(seq: number): [number, string, string] {
   const device = seq % args.devices;
   const id = deviceId(device);
-  const timestamp = args.base + seq;
+  const timestamp = args.sendTime ? Date.now() : args.base + seq;
   if (args.kind === 'environment')
     return [
       device,
@@ -74,6 +92,17 @@ function messageOf(seq: number): [number, string, string] {
   ];
 }
 
+/** Where device d connects: the one broker, or its node of the cluster first and the others after. */
+function where(d: number): { servers: Array<{ host: string; port: number }> } {
+  if (!args.servers) {
+    const u = new URL(args.url!);
+    return { servers: [{ host: u.hostname, port: Number(u.port) }] };
+  }
+  const n = args.servers.length;
+  const order = Array.from({ length: n }, (_, k) => args.servers![(d + k) % n]!);
+  return { servers: order.map((port) => ({ host: '127.0.0.1', port })) };
+}
+
 async function main() {
   const login = args.username ? { username: args.username, password: args.password } : {};
   const clients: MqttClient[] = [];
@@ -82,7 +111,9 @@ async function main() {
     const ids = Array.from({ length: Math.min(100, args.devices - i) }, (_, k) => deviceId(i + k));
     clients.push(
       ...(await Promise.all(
-        ids.map((clientId) => mqtt.connectAsync(args.url, { clientId, reconnectPeriod: args.reconnectMs, connectTimeout: 5000, ...login })),
+        ids.map((clientId, k) =>
+          mqtt.connectAsync({ ...where(i + k), clientId, reconnectPeriod: args.reconnectMs, connectTimeout: 5000, ...login }),
+        ),
       )),
     );
   }
@@ -94,11 +125,16 @@ async function main() {
     const [device, topic, payload] = messageOf(seq);
     clients[device]!.publish(topic, payload, { qos: 1 }, (err) => {
       if (!err) markAcked(seq);
+      else failed++;
     });
   };
 
   // Due messages go out in slices of at most 2,000, so IPC is handled in between.
   setInterval(() => {
+    if (ahead) {
+      const room = Math.min(committed + ahead - sent, 2000);
+      for (let i = 0; i < room; i++) publish();
+    }
     if (!perSecond) return;
     const due = Math.min(2000, Math.floor(((Date.now() - rateStart) / 1000) * perSecond) - rateSent);
     for (let i = 0; i < due; i++) {
@@ -107,16 +143,20 @@ async function main() {
     }
   }, 5);
 
-  process.on('message', (m: { cmd: string; perSecond?: number }) => {
-    if (m.cmd === 'rate') {
+  process.on('message', (m: { cmd: string; perSecond?: number; ahead?: number; n?: number }) => {
+    if (m.cmd === 'window') ahead = m.ahead!;
+    else if (m.cmd === 'committed') committed = m.n!;
+    else if (m.cmd === 'rate') {
+      ahead = 0;
       perSecond = m.perSecond!;
       rateStart = Date.now();
       rateSent = 0;
     } else if (m.cmd === 'pause') {
       perSecond = 0;
+      ahead = 0;
       process.send!({ sent });
     } else if (m.cmd === 'progress') {
-      process.send!({ progress: { sent, acked: ackedCount, connected: clients.filter((c) => c.connected).length } });
+      process.send!({ progress: { sent, acked: ackedCount, failed, connected: clients.filter((c) => c.connected).length } });
     } else if (m.cmd === 'acked') {
       const seqs: number[] = [];
       for (let s = 0; s < sent; s++) if (acked[s]) seqs.push(s);

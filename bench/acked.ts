@@ -47,6 +47,16 @@ export class BenchRuntime {
     return (await ask<{ committed: number }>(this.proc, { cmd: 'count' }, (m) => 'committed' in m && !('latencies' in m))).committed;
   }
 
+  /** Starts collecting publish→commit latencies afresh (records whose device timestamp is their send time). */
+  sample(): void {
+    this.proc.send({ cmd: 'sample' });
+  }
+
+  /** The latencies (ms) collected since `sample()`, and stops collecting. */
+  async latencies(): Promise<number[]> {
+    return (await ask<{ latencies: number[] }>(this.proc, { cmd: 'report' }, (m) => 'latencies' in m)).latencies;
+  }
+
   /** Current and peak RSS of the runtime process, and the embedded broker's peak counts (sampled every 200 ms). */
   rss(): Promise<{
     rss: number;
@@ -83,6 +93,8 @@ export class BenchRuntime {
 export interface Progress {
   sent: number;
   acked: number;
+  /** publishes that ended in an error instead of a PUBACK (the device knows they were not taken) */
+  failed: number;
   connected: number;
 }
 
@@ -100,6 +112,15 @@ export class BenchPublisher {
     this.proc.send({ cmd: 'rate', perSecond });
   }
 
+  /** Closed loop: at most `ahead` messages beyond the committed count given to `committed`. */
+  window(ahead: number): void {
+    this.proc.send({ cmd: 'window', ahead });
+  }
+
+  committed(n: number): void {
+    this.proc.send({ cmd: 'committed', n });
+  }
+
   async pause(): Promise<number> {
     return (await ask<{ sent: number }>(this.proc, { cmd: 'pause' }, (m) => 'sent' in m)).sent;
   }
@@ -112,11 +133,11 @@ export class BenchPublisher {
     return (await ask<{ ackedSeqs: number[] }>(this.proc, { cmd: 'acked' }, (m) => 'ackedSeqs' in m)).ackedSeqs;
   }
 
-  /** Waits until every message sent so far is acknowledged, or `limitMs` passed; the last progress. */
+  /** Waits until every message sent so far is acknowledged (or failed), or `limitMs` passed; the last progress. */
   async allAcked(limitMs: number): Promise<Progress> {
     const until = Date.now() + limitMs;
     let p = await this.progress();
-    while (p.acked < p.sent && Date.now() < until) {
+    while (p.acked + p.failed < p.sent && Date.now() < until) {
       await sleep(250);
       p = await this.progress();
     }

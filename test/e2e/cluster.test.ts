@@ -8,7 +8,10 @@
  * each half, and the surviving runtime's API must show what the killed one committed.
  * The runtime killed is the leader: the survivor must take the run-once jobs (its /healthz says
  * "leader"). Each runtime's live dashboard feed must show the other's commits (LISTEN/NOTIFY),
- * and a command sent through the survivor's API must reach a camera through RabbitMQ.
+ * and a command sent through the survivor's API must reach a camera through RabbitMQ. Both
+ * runtimes send alerts through one bot (the Telegram fake) to one chat: every alert the runtimes
+ * decided to send must arrive once, but for the killed runtime's send in flight (the documented
+ * crash window, counted), and no two messages closer than Telegram's second in that chat.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +22,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { API_AUTH, cloudRoleEnv, RUNTIME_START_MS, startCli, type CliProcess } from '../support/cli';
+import { FakeTelegram } from '../support/fake-telegram';
 import { activity, connected, heartbeat, topics } from '../support/fixtures';
 import { freePort } from '../support/ports';
 import { skipWithoutPostgres, startPostgres, type PostgresServer } from '../support/postgres';
@@ -54,6 +58,11 @@ const feedSockets: WebSocket[] = [];
 /** What the victim's feed had shown just before the kill, and which of those the survivor's had not. */
 let feedAtKill: { shown: number; missing: string[] } | undefined;
 const DASHBOARD_USER = { username: 'alice', password: 'alice-secret' };
+/** Both runtimes' alert node sends to this one chat, through one bot. */
+const CHAT = 4242;
+let telegram: FakeTelegram | undefined;
+/** When the runtime was killed (its claims' leases, 60 s, ran from their last renewal before it). */
+let killedAtMs = 0;
 
 const healthOf = async (base: string) => (await (await fetch(`${base}/healthz`)).json()) as { leadership?: string };
 
@@ -69,6 +78,10 @@ async function startRuntime(i: number): Promise<{ cli: CliProcess; base: string 
       PICAM_AMQP_PASSWORD: CLOUD.password,
       PICAM_DB_URL: dbUrl,
       PICAM_DASHBOARD_USERS: `${DASHBOARD_USER.username}:${bcrypt.hashSync(DASHBOARD_USER.password, 4)}`,
+      TELEGRAM_BOT_TOKEN: telegram!.token,
+      TELEGRAM_API_ROOT: telegram!.url,
+      TELEGRAM_CHAT_IDS: String(CHAT),
+      PICAM_TIME_ZONE: 'UTC',
     },
   );
   // The cluster role needs no MQTT login: it runs no broker.
@@ -130,9 +143,10 @@ const query = async <T>(sql: string, params: unknown[] = []): Promise<T[]> => (a
 describe('the cluster role: two runtimes, RabbitMQ and PostgreSQL', { skip }, () => {
   before(async () => {
     const started = Date.now();
-    [rabbit, postgres] = await Promise.all([
+    [rabbit, postgres, telegram] = await Promise.all([
       RabbitCluster.start({ nodes: RABBIT_NODES, settings: [...shippedRabbitSettings(), 'collect_statistics_interval = 500'] }),
       startPostgres(),
+      FakeTelegram.start(),
     ]);
     await rabbit.loadDefinitions({ [CLOUD.username]: CLOUD.password });
     await rabbit.addUserLike(CAM.username, CAM.password, 'camera_client');
@@ -167,6 +181,7 @@ describe('the cluster role: two runtimes, RabbitMQ and PostgreSQL', { skip }, ()
     await db?.end().catch(() => undefined);
     await postgres?.stop();
     await rabbit?.stop();
+    await telegram?.stop();
   });
 
   it('stores every acknowledged message once and pairs every event across a kill -9 of one runtime', async () => {
@@ -200,6 +215,11 @@ describe('the cluster role: two runtimes, RabbitMQ and PostgreSQL', { skip }, ()
       // What the victim had processed: proof that rows the survivor shows were the victim's work.
       const metrics = await (await api(victim.base, '/metrics')).text();
       victimProcessed = Number(/^picam_messages_received_total (\d+)/m.exec(metrics)?.[1] ?? 0);
+      // The runtimes commit behind RabbitMQ's acknowledgements (more so with alerts to send): the
+      // victim's feed must have shown something before the kill, or the feed check below checks nothing.
+      await waitFor('the victim’s feed showing an event', async () => (victimFeed.size > 0 ? true : undefined), 20_000).catch(
+        () => undefined,
+      );
       // The victim's browsers saw its own commits and the survivor's: all must reach the survivor's
       // browsers too (its own by NOTIFY). Waited for while it lives: kill -9 may cut a NOTIFY not yet sent.
       const shown = [...victimFeed];
@@ -208,6 +228,7 @@ describe('the cluster role: two runtimes, RabbitMQ and PostgreSQL', { skip }, ()
         () => undefined,
       );
       feedAtKill = { shown: shown.length, missing: missing() };
+      killedAtMs = Date.now();
       victim.cli.child.kill('SIGKILL');
     };
     const publish = async (c: MqttClient, topic: string, body: object) => {
@@ -296,9 +317,59 @@ describe('the cluster role: two runtimes, RabbitMQ and PostgreSQL', { skip }, ()
     console.log(`cluster: the surviving runtime's /api/events shows ${shown} events of ${CAMERAS * EVENTS}`);
   });
 
-  void it.todo(
-    'delivers every alert once to the Telegram fake across the kill (not written yet: arm the cameras, wire the fake to both runtimes, count per event through digests)',
-  );
+  it('delivers every alert once to the Telegram fake across the kill, one message a second in the chat', async () => {
+    assert.ok(killedAtMs > 0, 'the traffic test killed a runtime');
+    const rows = () =>
+      query<{ id: number; state: string; message_id: number | null; lease: number }>(
+        `SELECT id::float8 AS id, state, message_id::float8 AS message_id, next_attempt_ms::float8 AS lease
+           FROM alerts_outbox WHERE target = $1 AND item = 'alert' ORDER BY id`,
+        [String(CHAT)],
+      );
+    // Rows the killed runtime was sending stay claimed until their lease (60 s from its last renewal)
+    // runs out: the crash window, left as it is. Everything else must be sent by the survivor.
+    const stranded = (r: { state: string; lease: number }) => r.state === 'sending' && r.lease <= killedAtMs + 60_000;
+    await waitFor(
+      'every alert sent but the killed runtime’s send in flight',
+      async () => {
+        const all = await rows();
+        return all.length > 0 && all.every((r) => r.state !== 'pending' && r.state !== 'waiting' && (r.state !== 'sending' || stranded(r)))
+          ? true
+          : undefined;
+      },
+      60_000,
+    ).catch(async (err: Error) => {
+      const byState: Record<string, number> = {};
+      for (const r of await rows()) byState[r.state] = (byState[r.state] ?? 0) + 1;
+      throw new Error(`${err.message}: ${JSON.stringify(byState)}; the chat has ${telegram!.sent(CHAT).length} messages`);
+    });
+    const all = await rows();
+    const messages = telegram!.sent(CHAT).filter((m) => m.method === 'sendMessage' || m.method === 'sendPhoto');
+    const messageIds = new Set(messages.map((m) => m.messageId));
+    const sent = all.filter((r) => r.state === 'sent');
+    const inFlightAtKill = all.filter(stranded);
+    // A message no row records: a send whose answer never reached the store (its runtime was killed).
+    const recorded = new Set(sent.map((r) => r.message_id));
+    const unrecorded = messages.filter((m) => !recorded.has(m.messageId));
+    const byState: Record<string, number> = {};
+    for (const r of all) byState[r.state] = (byState[r.state] ?? 0) + 1;
+    console.log(
+      `cluster: ${all.length} alert rows for the chat (${JSON.stringify(byState)}); ${messages.length} messages arrived, ` +
+        `${unrecorded.length} of them not recorded as sent (the killed runtime's send in flight); ` +
+        `${inFlightAtKill.length} rows still claimed by the killed runtime`,
+    );
+    assert.ok(sent.length > 0, 'alerts were sent');
+    assert.deepEqual(
+      sent.filter((r) => !messageIds.has(r.message_id!)).map((r) => r.id),
+      [],
+      'every alert recorded as sent is a message the chat got',
+    );
+    // Each alert row is in one message at most: a message recorded for rows is one send of them.
+    // The crash window: one send in flight per destination, so at most one message whose rows are
+    // the killed runtime's still-claimed ones (they go again when the lease runs out: then doubled).
+    assert.ok(unrecorded.length <= 1, `at most the killed runtime's one send in flight is unrecorded: ${unrecorded.length}`);
+    if (unrecorded.length === 1) assert.ok(inFlightAtKill.length > 0, "an unrecorded message carries the killed runtime's claimed rows");
+    assert.deepEqual(telegram!.violations, [], "no two messages in the chat closer than Telegram's limit, whichever runtime sent them");
+  });
 
   it("shows the killed runtime's records in the survivor's live dashboard feed", () => {
     assert.ok(feedAtKill, 'the traffic test killed a runtime');

@@ -212,8 +212,8 @@ export class Dispatcher {
         await outbox.release(rows.splice(1));
       }
       if (!first) {
-        // Another runtime sends to this destination, or took these rows a moment ago.
-        this.limiter.pause(target, this.now() + CLAIM_LOST_PAUSE_MS);
+        // Another runtime sends to this destination, sent to it too recently, or took these rows a moment ago.
+        this.limiter.pause(target, outbox.refusedUntilMs(target) ?? this.now() + CLAIM_LOST_PAUSE_MS);
         return;
       }
       let alert: OutboxRow | undefined;
@@ -244,10 +244,13 @@ export class Dispatcher {
         result = await channel.deliver(rows, alert);
       } catch (err) {
         this.limiter.answered(target, this.now());
-        await this.failed(target, await lease.stop(), channel.classify(err));
+        const failure = channel.classify(err);
+        await this.spaceOthers(target, rows, failure.retryAfterMs);
+        await this.failed(target, await lease.stop(), failure);
         return;
       }
       this.limiter.answered(target, this.now());
+      await this.spaceOthers(target, rows);
       const sent = (await lease.stop()).slice(0, Math.max(1, result.delivered));
       await outbox.markSent(sent, result, channel.recordsEvents);
       this.stats.sent += sent.length;
@@ -266,6 +269,20 @@ export class Dispatcher {
     } finally {
       if (!attempted) this.limiter.release(target);
     }
+  }
+
+  /**
+   * A shared outbox (several runtimes): the others' claims of `target` wait as this runtime's
+   * limiter does, the channel's spacing from this answer (Telegram: a second per chat) or the
+   * pause the channel asked for. Written while `rows` are still claimed, so no other runtime's
+   * claim comes in between. The limiter's per-group and overall windows stay per runtime.
+   */
+  private async spaceOthers(target: string, rows: readonly OutboxRow[], retryAfterMs = 0): Promise<void> {
+    if (rows[0]?.leaseUntilMs === undefined) return;
+    const wait = Math.max(this.opts.channel.limits.perTargetMs, retryAfterMs);
+    if (wait <= 0) return;
+    // A database error here costs only the spacing; the outcome below must still be recorded.
+    await this.opts.outbox.spaced(target, this.now() + wait).catch((err: unknown) => this.opts.onError(err as Error));
   }
 
   /**

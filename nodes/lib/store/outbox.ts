@@ -143,6 +143,8 @@ export interface LogEntry {
 export class AlertOutbox {
   /** rows taken back from a sender that died mid-send (`recover`, and in a shared store `due`): each is sent again */
   recovered = 0;
+  /** destinations a shared-store claim refused because their last send was too recent: until when */
+  private readonly spacedUntil = new Map<string, number>();
 
   constructor(
     private readonly exclusive: Exclusive,
@@ -224,6 +226,30 @@ export class AlertOutbox {
       await db.run(`UPDATE alerts_outbox SET state = 'sending' WHERE id IN (${marks(rows)})`, ids(rows));
       return rows.map((r) => ({ ...r, state: 'sending' as const }));
     });
+  }
+
+  /**
+   * A send to `target` was answered: in a shared store, no runtime's claim takes the destination
+   * before `notBeforeMs` (its last answer plus the channel's spacing, or a pause the channel asked
+   * for). Called while the send's rows are still claimed, so no claim comes between the answer and
+   * this. One runtime (SQLite) paces in its SendLimiter alone: nothing to write.
+   */
+  async spaced(target: string, notBeforeMs: number): Promise<void> {
+    await this.exclusive(async (db) => {
+      if (!sqlOf(db).shared) return;
+      await db.run(
+        `INSERT INTO outbox_destinations (owner, target, not_before_ms) VALUES (?, ?, ?)
+           ON CONFLICT (owner, target) DO UPDATE SET not_before_ms = GREATEST(outbox_destinations.not_before_ms, excluded.not_before_ms)`,
+        [this.owner, target, notBeforeMs],
+      );
+    });
+  }
+
+  /** Until when the last claim of `target` was refused for spacing (shared store), once; undefined if it was not. */
+  refusedUntilMs(target: string): number | undefined {
+    const until = this.spacedUntil.get(target);
+    this.spacedUntil.delete(target);
+    return until;
   }
 
   /**
@@ -534,7 +560,8 @@ export class AlertOutbox {
   /**
    * One destination, one send in flight, whichever runtime sends: the destination's lock for
    * this transaction (a runtime claiming it at the same moment gets none), no live lease on it,
-   * and every row still pending and not locked by another transaction; then the lease.
+   * its last send far enough back (`spaced`), and every row still pending and not locked by
+   * another transaction; then the lease.
    */
   private async claimShared(db: StoreConnection, rows: readonly OutboxRow[]): Promise<OutboxRow[]> {
     const sql = sqlOf(db);
@@ -549,7 +576,8 @@ export class AlertOutbox {
         (await db.get(
           `SELECT 1 AS busy FROM alerts_outbox WHERE owner = ? AND target = ? AND state = 'sending' AND next_attempt_ms > ? LIMIT 1`,
           [this.owner, target, nowMs],
-        ));
+        )) ||
+        (await this.tooSoon(db, target, nowMs));
       const free = busy
         ? []
         : await db.all<{ id: number }>(
@@ -570,6 +598,17 @@ export class AlertOutbox {
       await db.run('ROLLBACK').catch(() => undefined /* the error above is the one to report */);
       throw err;
     }
+  }
+
+  /** Whether `target`'s last send (any runtime's) was too recent to start another now; notes until when. */
+  private async tooSoon(db: StoreConnection, target: string, nowMs: number): Promise<boolean> {
+    const row = await db.get<{ t: number }>(`SELECT not_before_ms AS t FROM outbox_destinations WHERE owner = ? AND target = ?`, [
+      this.owner,
+      target,
+    ]);
+    if (!row || row.t <= nowMs) return false;
+    this.spacedUntil.set(target, row.t);
+    return true;
   }
 
   private transaction<T>(task: (db: StoreConnection) => Promise<T>): Promise<T> {

@@ -503,4 +503,16 @@ export const PG_MIGRATIONS: ReadonlyArray<{ version: number; description: string
       UPDATE camera_registry SET heard_ms = last_seen * 1000, connection_since_ms = last_seen * 1000 WHERE last_seen IS NOT NULL;
     `,
   },
+  {
+    version: 28,
+    description: 'alert destinations: when the next send to each may start (several runtimes)',
+    sql: `
+CREATE TABLE outbox_destinations (
+  owner TEXT NOT NULL,
+  target TEXT NOT NULL,
+  not_before_ms BIGINT NOT NULL,
+  PRIMARY KEY (owner, target)
+);
+`,
+  },
 ];

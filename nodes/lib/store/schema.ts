@@ -708,6 +708,21 @@ CREATE INDEX activity_events_page_label ON activity_events (detection_label, sor
       UPDATE camera_registry SET heard_ms = last_seen * 1000, connection_since_ms = last_seen * 1000 WHERE last_seen IS NOT NULL;
     `,
   },
+  {
+    // Issue 21: runtimes sharing one outbox space their sends to a destination from each other
+    // (AlertOutbox.spaced): the earliest moment the next send to it may start. One runtime (SQLite)
+    // keeps this in its SendLimiter and leaves the table empty.
+    version: 28,
+    description: 'alert destinations: when the next send to each may start (several runtimes)',
+    sql: `
+      CREATE TABLE outbox_destinations (
+        owner TEXT NOT NULL,
+        target TEXT NOT NULL,
+        not_before_ms INTEGER NOT NULL,
+        PRIMARY KEY (owner, target)
+      );
+    `,
+  },
 ];
 
 export async function currentVersion(db: StoreConnection): Promise<number> {

@@ -9,8 +9,11 @@
 import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
 import { Dispatcher, type Channel, type DeliveryResult } from '../../../../nodes/lib/alerts/dispatcher';
+import { Api } from 'node-telegram-bot-api';
 import { AlertOutbox, type NewDelivery, type OutboxRow } from '../../../../nodes/lib/store/outbox';
 import type { Alert } from '../../../../nodes/lib/types';
+import { TelegramChannel } from '../../../../nodes/telegram-alert/telegram-channel';
+import { FakeTelegram, testPng } from '../../../support/fake-telegram';
 import { eachDialect, type TestStore } from '../../../support/stores';
 import { waitFor } from '../../../support/wait';
 
@@ -301,6 +304,50 @@ eachDialect('outbox shared by two runtimes', (open, dialect) => {
     slow.held.shift()!.answer();
     await waitFor('sent', async () => ((await states(a)).sent === 1 ? true : undefined));
     assert.deepEqual(receiver.doubles(), []);
+  });
+
+  it("two runtimes sending to one chat keep Telegram's second between messages, as the Bot API receives them", async () => {
+    const a = await open();
+    const b = await open(a.location);
+    cleanups.push(
+      () => a.close(),
+      () => b.close(),
+    );
+    const fake = await FakeTelegram.start();
+    cleanups.push(() => fake.stop());
+    const CHAT = '4242';
+    const outA = outboxOf(a, Date.now);
+    const outB = outboxOf(b, Date.now);
+    // Each runtime its own bot client and its own SendLimiter, as two processes have.
+    const channel = () =>
+      new TelegramChannel(new Api(fake.token, { apiRoot: fake.url, maxRetries: 0, timeoutMs: 5000 }), { timeZone: 'UTC' });
+    const dA = dispatcher(outA, channel(), Date.now);
+    const dB = dispatcher(outB, channel(), Date.now);
+    // Alerts keep arriving at both runtimes (the broker's queue splits the cameras' messages), and
+    // each add wakes that runtime's dispatcher, as the alert node does. Photos, so that a backlog
+    // is not one digest: each alert is a message of its own.
+    const ALERTS = 8;
+    for (let i = 0; i < ALERTS; i++) {
+      const [out, d] = i % 2 ? [outA, dA] : [outB, dB];
+      await out.add([{ ...delivery(i, CHAT), image: testPng(2, 2, i * 30) }]);
+      d.wake();
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    await waitFor(
+      'every alert sent',
+      async () => {
+        dA.wake();
+        dB.wake();
+        return (await states(a)).sent === ALERTS ? true : undefined;
+      },
+      60_000,
+    );
+    const sent = fake.sent(Number(CHAT));
+    const gaps = sent.slice(1).map((m, i) => m.atMs - sent[i]!.atMs);
+    console.log(`one chat, two runtimes: A sent ${dA.stats.sent}, B sent ${dB.stats.sent}; ms between arrivals: ${gaps.join(', ')}`);
+    assert.equal(sent.length, ALERTS, 'each alert is a message');
+    // The fake records every message closer than Telegram's limit in one chat (its 50 ms of tolerance aside).
+    assert.deepEqual(fake.violations, []);
   });
 
   it('a runtime that dies mid-send: its rows wait for the lease, then the other sends them (the documented doubles)', async () => {

@@ -100,7 +100,7 @@ describeWithPostgres('the PostgreSQL schema', (server) => {
     }
   });
 
-  it('two runtimes migrating one new database at once: one applies, the other finds it done', async () => {
+  it('two runtimes migrating one new database at once: each migration applied once, by one of them', async () => {
     const url = await server().createDatabase();
     const [a, b] = await Promise.all([PgConnection.open({ url }), PgConnection.open({ url })]);
     try {
