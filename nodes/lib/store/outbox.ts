@@ -85,6 +85,13 @@ export interface NewDelivery {
   suppressedBecause?: string;
 }
 
+/**
+ * Runs first in the transaction that writes an `add`'s rows, when one of them would be sent: a
+ * reason it answers holds them all back (a cooldown already running, alert-cooldowns.ts). What
+ * it wrote is rolled back with the rows when they cannot be written.
+ */
+export type AddGate = (db: StoreConnection) => Promise<string | undefined>;
+
 export interface AddResult {
   id?: number;
   duplicate: boolean;
@@ -164,10 +171,13 @@ export class AlertOutbox {
    * commit (an fsync) and four trips to SQLite's thread for every activity an alert node took,
    * more work than the activity's own row. One call that cannot be written fails alone.
    */
-  add(deliveries: readonly NewDelivery[]): Promise<AddResult[]> {
+  add(deliveries: readonly NewDelivery[], gate?: AddGate): Promise<AddResult[]> {
     return this.joinRecords(async (db) => {
+      const heldBack = gate && deliveries.some((d) => !d.suppressedBecause) ? await gate(db) : undefined;
       const results: AddResult[] = [];
-      for (const d of deliveries) results.push(await this.addOne(db, d));
+      for (const d of deliveries) {
+        results.push(await this.addOne(db, heldBack && !d.suppressedBecause ? { ...d, suppressedBecause: heldBack } : d));
+      }
       return results;
     });
   }

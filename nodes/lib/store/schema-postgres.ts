@@ -493,4 +493,27 @@ export const PG_BASELINE_VERSION = 24;
 /** schema.ts's Migration (not imported: schema.ts imports this list). */
 export const PG_MIGRATIONS: ReadonlyArray<{ version: number; description: string; sql: string }> = [
   { version: PG_BASELINE_VERSION, description: "PostgreSQL baseline: SQLite's schema at version 24 in one step", sql: BASELINE },
+  {
+    // schema.ts migration 26 (issue 21): what runtimes sharing this database must agree on.
+    version: 26,
+    description: 'sensor-limit states and alert cooldowns in the store',
+    sql: `
+      CREATE TABLE sensor_limit_states (
+        device_id TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        side TEXT NOT NULL CHECK (side IN ('low', 'high', 'in')),
+        time_ms BIGINT NOT NULL,
+        PRIMARY KEY (device_id, metric)
+      );
+      CREATE INDEX sensor_limit_states_time ON sensor_limit_states (time_ms);
+      CREATE TABLE alert_cooldowns (
+        owner TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        what TEXT NOT NULL,
+        sent_ms BIGINT NOT NULL,
+        PRIMARY KEY (owner, device_id, what)
+      );
+      CREATE INDEX alert_cooldowns_time ON alert_cooldowns (sent_ms);
+    `,
+  },
 ];
