@@ -8,16 +8,17 @@
  * runtime, or redelivered) never undoes what a newer reading set.
  *
  * Shared database (PostgreSQL, several runtimes): no runtime's memory can be trusted, since
- * another may have seen the device's last readings.
- * - A reading out of range claims the crossing in one statement: of two runtimes racing for
- *   it, one wins. One round trip per reading out of range, none for the others.
- * - A reading back well inside is queued and written with the next record transaction, one
- *   statement for all readings queued meanwhile.
+ * another may have seen the device's last readings. A reading past a limit claims the crossing,
+ * a reading back well inside rearms it; both are queued and written with the runtime's next
+ * record transaction, all of them in ONE conditional upsert whose RETURNING names the crossings
+ * this runtime won: of two runtimes racing, one wins (the other's upsert waits for the row and
+ * then finds it taken). No round trip or commit of their own per reading. Measured with every
+ * reading of 1,000 Pis past its limit, a claim per reading of its own (a statement and a commit
+ * on the writer between batches) held ingest to about 1,000 readings/s.
  *
  * One box (SQLite): this runtime is the only writer, so its memory of the table is the truth,
  * loaded once at open. Decisions are made in memory, as fast as before; a change of side is
- * written through with the next record transaction (one statement per transaction), so a
- * restart does not alert again for a limit already crossed.
+ * written through the same way, so a restart does not alert again for a limit already crossed.
  */
 import type { Exclusive } from './command-queue';
 import { sqlOf } from './dialect';
@@ -43,25 +44,36 @@ interface State {
   timeMs: number;
 }
 
+/** A change waiting for the next record transaction, and who waits for its outcome. */
+interface Change extends State {
+  deviceId: string;
+  metric: string;
+  waiters: Array<{ resolve: (won: boolean) => void; reject: (err: unknown) => void }>;
+}
+
 const COLUMNS = ['device_id', 'metric', 'side', 'time_ms'] as const;
 
-/** Wins when the stored side is another, set by an older reading (or none is stored), or it is this very reading. */
-const CROSS_SQL = `
-  INSERT INTO sensor_limit_states (device_id, metric, side, time_ms) VALUES (?1, ?2, ?3, ?4)
+/**
+ * A row changes when the stored side is another one set by an older reading (or none is
+ * stored), and a crossing also when the row is this very reading (a redelivery). RETURNING: the
+ * rows changed, so the crossings won.
+ */
+const upsertSql = (source: string) => `
+  INSERT INTO sensor_limit_states (${COLUMNS.join(', ')}) ${source}
   ON CONFLICT (device_id, metric) DO UPDATE SET side = excluded.side, time_ms = excluded.time_ms
   WHERE (sensor_limit_states.side <> excluded.side AND sensor_limit_states.time_ms < excluded.time_ms)
-     OR (sensor_limit_states.side = excluded.side AND sensor_limit_states.time_ms = excluded.time_ms)
-  RETURNING side`;
+     OR (excluded.side <> 'in' AND sensor_limit_states.side = excluded.side AND sensor_limit_states.time_ms = excluded.time_ms)
+  RETURNING device_id, metric`;
 
 export class SensorLimitStates implements LimitMemory {
   /** one box: the table as this runtime wrote it (loaded at open), by device, then metric (no key built per reading) */
   private readonly known?: Map<string, Record<string, State | undefined>>;
-  /** changes waiting for the next record transaction: key → the newest */
-  private pending = new Map<string, State & { deviceId: string; metric: string }>();
-  private queued?: Promise<void>;
+  /** changes waiting for the next record transaction, in arrival order per device and metric */
+  private pending = new Map<string, Change[]>();
+  /** a write queued with the record transactions, not yet committed */
+  private writing = false;
 
   private constructor(
-    private readonly exclusive: Exclusive,
     private readonly joinRecords: JoinRecords,
     /** several runtimes share the database (PostgreSQL) */
     readonly shared: boolean,
@@ -70,7 +82,7 @@ export class SensorLimitStates implements LimitMemory {
   }
 
   static async open(exclusive: Exclusive, joinRecords: JoinRecords, shared: boolean): Promise<SensorLimitStates> {
-    const states = new SensorLimitStates(exclusive, joinRecords, shared);
+    const states = new SensorLimitStates(joinRecords, shared);
     if (states.known) {
       const rows = await exclusive((db) =>
         db.all<{ device_id: string; metric: string; side: StoredSide; time_ms: number }>(
@@ -83,7 +95,7 @@ export class SensorLimitStates implements LimitMemory {
   }
 
   cross(deviceId: string, metric: string, side: LimitSide, timeMs: number): boolean | Promise<boolean> {
-    if (!this.known) return this.claim(deviceId, metric, side, timeMs);
+    if (!this.known) return this.queue(deviceId, metric, side, timeMs);
     const device = this.stateOf(deviceId);
     const was = device[metric];
     if (was?.side === side) return was.timeMs === timeMs;
@@ -91,17 +103,18 @@ export class SensorLimitStates implements LimitMemory {
     device[metric] = { side, timeMs };
     // Memory is this box's truth: a write that fails leaves only the table behind (a restart
     // may alert once more), and the store reports the failed transaction with its records.
-    void this.write(deviceId, metric, { side, timeMs }).catch(() => undefined);
+    void this.queue(deviceId, metric, side, timeMs).catch(() => undefined);
     return true;
   }
 
   rearm(deviceId: string, metric: string, timeMs: number): void | Promise<void> {
-    if (!this.known) return this.write(deviceId, metric, { side: 'in', timeMs });
-    const device = this.stateOf(deviceId);
-    const was = device[metric];
-    if (was && (was.side === 'in' || was.timeMs > timeMs)) return;
-    device[metric] = { side: 'in', timeMs };
-    return this.write(deviceId, metric, { side: 'in', timeMs });
+    if (this.known) {
+      const device = this.stateOf(deviceId);
+      const was = device[metric];
+      if (was && (was.side === 'in' || was.timeMs > timeMs)) return;
+      device[metric] = { side: 'in', timeMs };
+    }
+    return this.queue(deviceId, metric, 'in', timeMs).then(() => undefined);
   }
 
   private stateOf(deviceId: string): Record<string, State | undefined> {
@@ -110,49 +123,71 @@ export class SensorLimitStates implements LimitMemory {
     return device;
   }
 
-  /** Shared database: the crossing claimed in one statement. */
-  private claim(deviceId: string, metric: string, side: LimitSide, timeMs: number): Promise<boolean> {
-    return this.exclusive(async (db) => (await db.get<{ side: string }>(CROSS_SQL, [deviceId, metric, side, timeMs])) !== undefined);
-  }
-
-  /** Queues a change for the next record transaction; resolves once it is written. */
-  private write(deviceId: string, metric: string, state: State): Promise<void> {
-    const key = keyOf(deviceId, metric);
-    const had = this.pending.get(key);
-    if (!had || had.timeMs <= state.timeMs) this.pending.set(key, { deviceId, metric, ...state });
-    if (!this.queued) {
-      const queued = this.writeQueued();
-      this.queued = queued;
-      // Refused before it ran (the store closing): the next change queues afresh.
-      queued.catch(() => this.queued === queued && (this.queued = undefined));
-    }
-    return this.queued;
-  }
-
-  private writeQueued(): Promise<void> {
-    let rows: Array<[string, string, StoredSide, number]> | undefined;
-    return this.joinRecords(async (db) => {
-      // Taken once: a joined task may run again (batch-writer.ts) and must write the same rows.
-      if (!rows) {
-        this.queued = undefined;
-        // Sorted, so two runtimes' transactions lock shared rows in the same order (no deadlock);
-        // one row per key, as PostgreSQL's ON CONFLICT must not touch a row twice in one statement.
-        rows = [...this.pending.values()]
-          .sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : a.metric < b.metric ? -1 : 1))
-          .map((r) => [r.deviceId, r.metric, r.side, r.timeMs]);
-        this.pending = new Map();
+  /** Queues a change for the next record transaction; resolves with whether it changed the row. */
+  private queue(deviceId: string, metric: string, side: StoredSide, timeMs: number): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      const key = `${deviceId}\u0000${metric}`;
+      const changes = this.pending.get(key);
+      const last = changes?.at(-1);
+      if (last && last.side === 'in' && side === 'in') {
+        // Readings back inside one after another are one change, at the newest time.
+        last.timeMs = Math.max(last.timeMs, timeMs);
+        last.waiters.push({ resolve, reject });
+      } else {
+        const change: Change = { deviceId, metric, side, timeMs, waiters: [{ resolve, reject }] };
+        if (changes) changes.push(change);
+        else this.pending.set(key, [change]);
       }
-      const sql = sqlOf(db);
-      await db.run(
-        `INSERT INTO sensor_limit_states (${COLUMNS.join(', ')}) ${sql.rowsSource('sensor_limit_states', COLUMNS)}
-         ON CONFLICT (device_id, metric) DO UPDATE SET side = excluded.side, time_ms = excluded.time_ms
-         WHERE sensor_limit_states.side <> excluded.side AND sensor_limit_states.time_ms < excluded.time_ms`,
-        [sql.rowsParam(COLUMNS, rows)],
-      );
+      this.writeSoon();
     });
   }
-}
 
-function keyOf(deviceId: string, metric: string): string {
-  return `${deviceId}\u0000${metric}`;
+  /**
+   * Joins the next record transaction with the first pending change of each device and metric
+   * (one statement touches a row once); later ones go with the transaction after.
+   */
+  private writeSoon(): void {
+    if (this.writing || this.pending.size === 0) return;
+    this.writing = true;
+    let taken: Change[] | undefined;
+    void this.joinRecords(async (db) => {
+      // Taken once: a joined task may run again (batch-writer.ts) and must write the same rows.
+      taken ??= this.takeFirsts();
+      const sql = sqlOf(db);
+      const rows = taken.map((c): [string, string, StoredSide, number] => [c.deviceId, c.metric, c.side, c.timeMs]);
+      return db.all<{ device_id: string; metric: string }>(upsertSql(sql.rowsSource('sensor_limit_states', COLUMNS)), [
+        sql.rowsParam(COLUMNS, rows),
+      ]);
+    })
+      .then(
+        (changed) => {
+          const won = new Set(changed.map((r) => `${r.device_id}\u0000${r.metric}`));
+          for (const c of taken ?? []) for (const w of c.waiters) w.resolve(won.has(`${c.deviceId}\u0000${c.metric}`));
+        },
+        (err: unknown) => {
+          // Refused before it ran (the store closing) takes everything pending with it.
+          for (const c of taken ?? this.takeAll()) for (const w of c.waiters) w.reject(err);
+        },
+      )
+      .finally(() => {
+        this.writing = false;
+        this.writeSoon();
+      });
+  }
+
+  /** The first pending change of each key, sorted so two runtimes lock shared rows in one order (no deadlock). */
+  private takeFirsts(): Change[] {
+    const firsts: Change[] = [];
+    for (const [key, changes] of this.pending) {
+      firsts.push(changes.shift()!);
+      if (changes.length === 0) this.pending.delete(key);
+    }
+    return firsts.sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : a.metric < b.metric ? -1 : 1));
+  }
+
+  private takeAll(): Change[] {
+    const all = [...this.pending.values()].flat();
+    this.pending = new Map();
+    return all;
+  }
 }
