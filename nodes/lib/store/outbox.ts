@@ -173,7 +173,9 @@ export class AlertOutbox {
    */
   add(deliveries: readonly NewDelivery[], gate?: AddGate): Promise<AddResult[]> {
     return this.joinRecords(async (db) => {
-      const heldBack = gate && deliveries.some((d) => !d.suppressedBecause) ? await gate(db) : undefined;
+      const open = deliveries.filter((d) => !d.suppressedBecause);
+      // A redelivered alert whose rows are all in already sends nothing: it must not start a cooldown.
+      const heldBack = gate && open.length > 0 && !(await this.allStored(db, open)) ? await gate(db) : undefined;
       const results: AddResult[] = [];
       for (const d of deliveries) {
         results.push(await this.addOne(db, heldBack && !d.suppressedBecause ? { ...d, suppressedBecause: heldBack } : d));
@@ -423,6 +425,12 @@ export class AlertOutbox {
         [this.owner, limit],
       ),
     );
+  }
+
+  private async allStored(db: StoreConnection, deliveries: readonly NewDelivery[]): Promise<boolean> {
+    const keys = deliveries.map((d) => `${this.owner}:${d.dedupeKey}`);
+    const row = await db.get<{ n: number }>(`SELECT count(*) AS n FROM alerts_outbox WHERE dedupe_key IN (${marks(keys)})`, keys);
+    return (row?.n ?? 0) === keys.length;
   }
 
   private async addOne(db: StoreConnection, d: NewDelivery): Promise<AddResult> {

@@ -125,6 +125,19 @@ eachDialect('alert cooldowns in the store', (open, dialect) => {
     assert.equal((await alertNode(reopened).accept(motion('e2'))).queued, 0);
   });
 
+  it('a redelivered alert, already in the outbox, starts no cooldown', async () => {
+    clock.ms = T0;
+    const { nodeA, nodeB } = await twoRuntimes(open, dialect);
+    assert.ok(sent(await nodeA.accept(motion('e1'))));
+    clock.ms = T0 + COOLDOWN_MS + 1000;
+    // The broker gives the same event to the other runtime (its policy's memory never saw it).
+    const again = await nodeB.accept(motion('e1'));
+    assert.equal(again.queued, 0);
+    assert.equal(reason(again), 'duplicate: already in the outbox');
+    clock.ms = T0 + COOLDOWN_MS + 2000;
+    assert.ok(sent(await nodeB.accept(motion('e2'))), 'the next motion is not held back by the copy');
+  });
+
   it('an alert the outbox could not take starts no cooldown', async () => {
     clock.ms = T0;
     const { a, nodeA, nodeB } = await twoRuntimes(open, dialect);
