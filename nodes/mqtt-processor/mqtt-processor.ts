@@ -140,6 +140,7 @@ export default function register(RED: NodeAPI): void {
      */
     const handleBatch = (msg: NodeMessageInFlow & DeviceBatchMessage, send: Send, done: Done) => {
       const records: StoreRecord[] = [];
+      let later: Array<Promise<Alert[]>> | undefined;
       let batchAlerts: Alert[] | undefined;
       let snapshots: NodeMessage[] | undefined;
       let commands: NodeMessage[] | null = null;
@@ -156,6 +157,7 @@ export default function register(RED: NodeAPI): void {
           else (batchAlerts ??= []).push(a);
         }
         for (const c of out.commands) (commands ??= []).push({ ...c });
+        if (out.later) (later ??= []).push(out.later);
       }
       let recordMsg: NodeMessage | null = null;
       if (records.length) {
@@ -172,7 +174,25 @@ export default function register(RED: NodeAPI): void {
       }
       send([recordMsg, alerts, commands, null]);
       showCounts();
-      done();
+      if (later) sendLater(later, receipt, send, done);
+      else done();
+    };
+
+    /**
+     * Alerts the store decided (a sensor limit's crossing claimed there) follow the records as one
+     * batch. The input completes only after them: its acknowledgement waits for their outbox rows.
+     */
+    const sendLater = (later: Array<Promise<Alert[]>>, receipt: unknown, send: Send, done: Done) => {
+      void Promise.all(later).then((lists) => {
+        const late = lists.flat();
+        if (late.length) {
+          shareReadOnly(late);
+          const batch: AlertBatchMessage & NodeMessage = { topic: ALERT_BATCH_TOPIC, payload: late, [RECEIPT_PROPERTY]: receipt };
+          send([null, [batch], null, null]);
+          showCounts();
+        }
+        done();
+      });
     };
 
     const handle = (msg: NodeMessageInFlow, send: Send, done: Done) => {
@@ -194,7 +214,8 @@ export default function register(RED: NodeAPI): void {
           reportRejected(input.topic, out);
           send(outputs(out, msg));
           showCounts();
-          done();
+          if (out.later) sendLater([out.later], (msg as Record<string, unknown>)[RECEIPT_PROPERTY], send, done);
+          else done();
           return;
         }
         case 'command': {
@@ -221,6 +242,7 @@ export default function register(RED: NodeAPI): void {
     // messages are processed without them (ingest must not stop); a late open fills in only
     // the devices not seen meanwhile, whose live state is newer than the stored one.
     const loadKnownDevices = async (store: EventStore) => {
+      if (Object.keys(sensorLimits).length > 0) await keepLimitsIn(store);
       let rows: Awaited<ReturnType<EventStore['knownDevices']>>;
       try {
         rows = await store.knownDevices();
@@ -309,6 +331,14 @@ export default function register(RED: NodeAPI): void {
         return;
       }
       for (const r of rows) processor.refresh(r.camera_id, knownOf(r));
+    };
+    // Sensor limits' state in the store: runtimes sharing it raise one alert per crossing (issue 21).
+    const keepLimitsIn = async (store: EventStore) => {
+      try {
+        processor.keepSensorLimitsIn(await store.sensorLimitStates(), (text) => warn.warnNow(text));
+      } catch (err) {
+        node.error(`sensor limits keep their state in this runtime's memory: ${(err as Error).message}`);
+      }
     };
     // Stored from a checked command; checked again, as anything read back: a bad row costs its zones, not the start.
     const storedZones = (id: string, text: string | null): ZonePolygon[] | undefined => {

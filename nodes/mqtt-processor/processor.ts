@@ -28,6 +28,7 @@ import { decodePayload } from './payload-limits';
 import { InvalidPayload, jpegBytes, parseMode, toRecord, type ParsedRecord } from './payloads';
 import { fingerprint, RecentMap } from '../lib/recent';
 import { SensorWatch, type Crossing, type SensorLimits } from './sensor-limits';
+import type { LimitMemory } from '../lib/store/sensor-limit-states';
 import { commandTopic, parseDeviceTopic, type TopicConfig } from './topics';
 import { ANY_DEVICE_ID_PATTERN, HOSTED_DEVICE_TYPE, splitHostedId } from '../lib/hosted-devices';
 import { liveSeconds } from '../lib/contract/live-relay';
@@ -58,6 +59,8 @@ export interface ProcessorOutput {
   duplicate?: boolean;
   /** the record is stored with the receive time because the device's timestamp was unusable: why */
   clockWarning?: string;
+  /** alerts decided once the store answered (a sensor limit's crossing claimed there); never rejects */
+  later?: Promise<Alert[]>;
 }
 
 /** What the leader's sweep makes: records to store (one batch) and alerts. */
@@ -267,8 +270,13 @@ export class Processor {
         break;
       case 'sensor':
         if (this.sensors.active) {
-          const crossings = this.sensors.check(record);
+          const { crossings, later } = this.sensors.check(record);
           if (crossings.length) out.alerts = crossings.map((c) => this.sensorAlert(record.deviceId, device, c, record.timeMs));
+          if (later)
+            out.later = later.then((cs) => {
+              this.counters.alerts += cs.length;
+              return cs.map((c) => this.sensorAlert(record.deviceId, device, c, record.timeMs));
+            });
         }
         break;
       default:
@@ -409,6 +417,11 @@ export class Processor {
       ...(fields.zones ? { zones: fields.zones } : {}),
     };
     return { ok: true, command, record };
+  }
+
+  /** Sensor limits keep their state in `memory` from now on (the store's, once it is open). */
+  keepSensorLimitsIn(memory: LimitMemory, warn: (message: string) => void): void {
+    this.sensors.keepIn(memory, warn);
   }
 
   close(): void {

@@ -98,7 +98,8 @@ export class AlertService {
       eventId: alert.eventId,
       suppressedBecause: suppressed,
     }));
-    const results = await this.opts.outbox.add(deliveries).catch((err: unknown) => {
+    const cooldown = verdict.action === 'send' ? verdict.cooldown : undefined;
+    const results = await this.opts.outbox.add(deliveries, cooldown).catch((err: unknown) => {
       this.opts.policy.forget(alert); // not in the outbox: a retry decides afresh
       throw err;
     });

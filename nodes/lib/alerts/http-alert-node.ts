@@ -171,7 +171,7 @@ function wireHttpAlertNode(
         }),
         policy: isAlertChannel(channel)
           ? livePolicy({ node, channel, base: config.policy, store, sendsTo: where })
-          : new AlertPolicy(config.policy),
+          : new AlertPolicy(config.policy, Date.now, store.alertCooldowns(node.id)),
         targets: first.targets ?? [channel],
         giveUpAfterMs: config.giveUpAfterMs,
         deliversFailedClips: true,

@@ -2,12 +2,14 @@
  * An alert node's noise control with what the admin page set merged over the node's own
  * settings (issue 23): on/off, modes, cooldown, quiet hours, and which cameras alert. The
  * override is read from the store when the node starts and follows every later change made on
- * the page at once (admin-settings.ts), without a redeploy. A change starts the cooldowns and
- * the duplicate memory afresh: it errs towards telling the user once more.
+ * the page at once (admin-settings.ts), without a redeploy. A change starts the duplicate memory
+ * afresh (it errs towards telling the user once more); cooldowns are in the store
+ * (alert-cooldowns.ts) and carry on, measured with the new length.
  */
 import type { Node } from 'node-red';
 import { alertChannels, publishedOverride, watchOverride } from '../admin-settings';
 import { alertScope, parseAlertOverrides, type AlertChannel, type AlertOverrides } from '../contract/admin-settings';
+import type { AlertCooldowns } from '../store/alert-cooldowns';
 import type { EventStore } from '../store/store';
 import type { Alert } from '../types';
 import { AlertPolicy, type PolicyOptions, type Verdict } from './policy';
@@ -30,15 +32,17 @@ export class LivePolicy {
   constructor(
     private readonly base: PolicyOptions,
     private readonly warn: (message: string) => void,
+    /** the node's cooldowns in the store; without it, in memory */
+    private readonly cooldowns?: AlertCooldowns,
   ) {
-    this.policy = new AlertPolicy(base);
+    this.policy = new AlertPolicy(base, Date.now, cooldowns);
   }
 
   /** Takes an override as stored; one that does not parse (edited by hand) leaves the current one and says why. */
   apply(value: Record<string, unknown>): void {
     try {
       const overrides = parseAlertOverrides(value);
-      this.policy = new AlertPolicy(mergedPolicy(this.base, overrides));
+      this.policy = new AlertPolicy(mergedPolicy(this.base, overrides), Date.now, this.cooldowns);
       this.overrides = overrides;
     } catch (err) {
       // SettingsProblem, or AlertPolicy refusing a value: the node keeps sending as it did.
@@ -72,7 +76,7 @@ export interface LivePolicyOptions {
 /** The node's policy, following the admin page; released when the node closes. */
 export function livePolicy({ node, channel, base, store, sendsTo }: LivePolicyOptions): LivePolicy {
   const scope = alertScope(channel);
-  const policy = new LivePolicy(base, (m) => node.warn(m));
+  const policy = new LivePolicy(base, (m) => node.warn(m), store.alertCooldowns(node.id));
   let heard = false;
   const published = publishedOverride(scope);
   if (published) policy.apply(published);

@@ -8,6 +8,8 @@ import { CAMERA_MODES } from '../types';
 import { humanDuration } from './format';
 import { outsideZones } from './zone-rule';
 import { labelRuleVerdict, type LabelRule } from './label-rule';
+import type { AlertCooldowns } from '../store/alert-cooldowns';
+import type { AddGate } from '../store/outbox';
 
 export interface PolicyOptions {
   /** 0 = off */
@@ -27,7 +29,17 @@ export interface PolicyOptions {
   onlyLabels?: LabelRule;
 }
 
-export type Verdict = { action: 'send'; silent: boolean } | { action: 'suppress'; reason: string };
+export type Verdict =
+  | {
+      action: 'send';
+      silent: boolean;
+      /**
+       * With cooldowns in the store: the cooldown is claimed with the alert's outbox rows
+       * (AlertOutbox.add's gate), which it holds back when another alert started one first.
+       */
+      cooldown?: AddGate;
+    }
+  | { action: 'suppress'; reason: string };
 
 const DAY_MS = 24 * 3600_000;
 // Memory bounds for thousands of devices over months. When traffic exceeds them
@@ -56,7 +68,15 @@ export class AlertPolicy {
   /** device+kind(+activity type) key → when an alert was last sent */
   private readonly lastSent?: RecentMap<number, number>;
 
-  constructor(opts: PolicyOptions, now: () => number = Date.now) {
+  constructor(
+    opts: PolicyOptions,
+    now: () => number = Date.now,
+    /**
+     * The node's cooldowns in the store (alert-cooldowns.ts), shared by every runtime and kept
+     * over restarts; without it they are held in this object's memory.
+     */
+    private readonly stored?: AlertCooldowns,
+  ) {
     this.now = now;
     this.cooldownMs = nonNegative(opts.cooldownMs, 'cooldown');
     this.dedupeWindowMs = nonNegative(opts.dedupeWindowMs ?? DAY_MS, 'dedupe window');
@@ -124,23 +144,37 @@ export class AlertPolicy {
 
     if (this.lastSent && COOLDOWN_KINDS.has(kind)) {
       const type = kind === 'activity' ? text(a.activityType).toUpperCase() || 'MOTION' : '';
+      const what = kind === 'activity' ? type.toLowerCase().replace(/[_-]+/g, ' ') : kind === 'text' ? 'text' : 'sensor';
+      // Only a sent alert starts a cooldown; every return above sends nothing.
+      if (this.stored) return { action: 'send', silent, cooldown: this.storedCooldown(kind, device, type, what, name, nowMs) };
       const key = fingerprint(`${kind}\u0000${device}`, type);
       const last = this.lastSent.get(key, nowMs);
-      if (last !== undefined && nowMs - last < this.cooldownMs) {
-        const what = kind === 'activity' ? type.toLowerCase().replace(/[_-]+/g, ' ') : kind === 'text' ? 'text' : 'sensor';
-        const ago = humanDuration(nowMs - last);
-        return suppress(`cooldown: another ${what} alert from ${name} ${ago} ago (cooldown ${humanDuration(this.cooldownMs)})`);
-      }
-      // Only a sent alert starts a cooldown; every return above sends nothing.
+      if (last !== undefined && nowMs - last < this.cooldownMs) return suppress(this.cooling(what, name, nowMs - last));
       this.lastSent.set(key, nowMs, nowMs);
     }
     return { action: 'send', silent };
   }
 
+  /** The claim of a cooldown in the store, run with the alert's outbox rows: the reason it holds them back, if any. */
+  private storedCooldown(kind: string, device: string, type: string, what: string, name: string, nowMs: number): AddGate {
+    const stored = this.stored!;
+    const cooldownMs = this.cooldownMs;
+    const key = { deviceId: device, what: type ? `${kind}:${type}` : kind };
+    return async (db) => {
+      const since = await stored.claim(db, key, nowMs, cooldownMs);
+      // Another runtime's clock may be a little ahead of ours: never "-2 s ago".
+      return since === undefined ? undefined : this.cooling(what, name, Math.max(0, nowMs - since));
+    };
+  }
+
+  private cooling(what: string, name: string, agoMs: number): string {
+    return `cooldown: another ${what} alert from ${name} ${humanDuration(agoMs)} ago (cooldown ${humanDuration(this.cooldownMs)})`;
+  }
+
   /**
    * Takes back what `decide` remembered of `alert`: its outbox row was never
    * written (a full disk), and the retry must not find itself a duplicate or in
-   * its own cooldown.
+   * its own cooldown. A cooldown in the store was rolled back with the rows.
    */
   forget(alert: Alert): void {
     const a: Partial<Alert> = typeof alert === 'object' && alert !== null ? alert : {};

@@ -85,6 +85,13 @@ export interface NewDelivery {
   suppressedBecause?: string;
 }
 
+/**
+ * Runs first in the transaction that writes an `add`'s rows, when one of them would be sent: a
+ * reason it answers holds them all back (a cooldown already running, alert-cooldowns.ts). What
+ * it wrote is rolled back with the rows when they cannot be written.
+ */
+export type AddGate = (db: StoreConnection) => Promise<string | undefined>;
+
 export interface AddResult {
   id?: number;
   duplicate: boolean;
@@ -166,10 +173,15 @@ export class AlertOutbox {
    * commit (an fsync) and four trips to SQLite's thread for every activity an alert node took,
    * more work than the activity's own row. One call that cannot be written fails alone.
    */
-  add(deliveries: readonly NewDelivery[]): Promise<AddResult[]> {
+  add(deliveries: readonly NewDelivery[], gate?: AddGate): Promise<AddResult[]> {
     return this.joinRecords(async (db) => {
+      const open = deliveries.filter((d) => !d.suppressedBecause);
+      // A redelivered alert whose rows are all in already sends nothing: it must not start a cooldown.
+      const heldBack = gate && open.length > 0 && !(await this.allStored(db, open)) ? await gate(db) : undefined;
       const results: AddResult[] = [];
-      for (const d of deliveries) results.push(await this.addOne(db, d));
+      for (const d of deliveries) {
+        results.push(await this.addOne(db, heldBack && !d.suppressedBecause ? { ...d, suppressedBecause: heldBack } : d));
+      }
       return results;
     });
   }
@@ -439,6 +451,12 @@ export class AlertOutbox {
         [this.owner, limit],
       ),
     );
+  }
+
+  private async allStored(db: StoreConnection, deliveries: readonly NewDelivery[]): Promise<boolean> {
+    const keys = deliveries.map((d) => `${this.owner}:${d.dedupeKey}`);
+    const row = await db.get<{ n: number }>(`SELECT count(*) AS n FROM alerts_outbox WHERE dedupe_key IN (${marks(keys)})`, keys);
+    return (row?.n ?? 0) === keys.length;
   }
 
   private async addOne(db: StoreConnection, d: NewDelivery): Promise<AddResult> {

@@ -67,6 +67,12 @@ export const INDEXED_TABLES: readonly IndexedTable[] = [
   { table: 'alerts_outbox', time: 'created_ms', unit: 'ms', days: 'activity', keep: "state IN ('pending', 'waiting')" },
   // Nor are commands still queued (they expire by their own time-to-live).
   { table: 'command_queue', time: 'created_ms', unit: 'ms', days: 'status', keep: "state = 'queued'" },
+  // Migration 26's shared state: a row per device and metric, or per alert node, device and kind.
+  // A limit state as old as the sensor readings is of a device long gone, or one out of range
+  // for that long (its row goes, and its next reading alerts once more as a reminder); a
+  // cooldown that old ran out long ago.
+  { table: 'sensor_limit_states', time: 'time_ms', unit: 'ms', days: 'sensors' },
+  { table: 'alert_cooldowns', time: 'sent_ms', unit: 'ms', days: 'status' },
 ];
 
 export const KEYED_TABLES: readonly KeyedTable[] = [

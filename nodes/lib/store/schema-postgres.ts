@@ -504,6 +504,29 @@ export const PG_MIGRATIONS: ReadonlyArray<{ version: number; description: string
     `,
   },
   {
+    // schema.ts migration 26 (issue 21): what runtimes sharing this database must agree on.
+    version: 26,
+    description: 'sensor-limit states and alert cooldowns in the store',
+    sql: `
+      CREATE TABLE sensor_limit_states (
+        device_id TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        side TEXT NOT NULL CHECK (side IN ('low', 'high', 'in')),
+        time_ms BIGINT NOT NULL,
+        PRIMARY KEY (device_id, metric)
+      );
+      CREATE INDEX sensor_limit_states_time ON sensor_limit_states (time_ms);
+      CREATE TABLE alert_cooldowns (
+        owner TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        what TEXT NOT NULL,
+        sent_ms BIGINT NOT NULL,
+        PRIMARY KEY (owner, device_id, what)
+      );
+      CREATE INDEX alert_cooldowns_time ON alert_cooldowns (sent_ms);
+    `,
+  },
+  {
     version: 28,
     description: 'alert destinations: when the next send to each may start (several runtimes)',
     sql: `

@@ -709,6 +709,36 @@ CREATE INDEX activity_events_page_label ON activity_events (detection_label, sor
     `,
   },
   {
+    // Issue 21: state that several runtimes sharing one database must agree on. Which side of
+    // its limit a device's sensor was last seen (one alert per crossing, whichever runtime
+    // saw the reading), and when each alert node last sent an alert that starts a cooldown.
+    version: 26,
+    description: 'sensor-limit states and alert cooldowns in the store',
+    // sensor_limit_states: `side` 'low', 'high' or 'in' (back well inside: the limit alerts
+    // again); `time_ms` the device time of the reading that set it, so a reading handled late by
+    // another runtime cannot undo a newer one. alert_cooldowns: `owner` the alert node's id (each
+    // node has its own cooldown), `what` the alert's kind (and activity type). Both are kept
+    // small by retention (retention.ts); schema-postgres.ts has the same tables.
+    sql: `
+      CREATE TABLE sensor_limit_states (
+        device_id TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        side TEXT NOT NULL CHECK (side IN ('low', 'high', 'in')),
+        time_ms INTEGER NOT NULL,
+        PRIMARY KEY (device_id, metric)
+      );
+      CREATE INDEX sensor_limit_states_time ON sensor_limit_states (time_ms);
+      CREATE TABLE alert_cooldowns (
+        owner TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        what TEXT NOT NULL,
+        sent_ms INTEGER NOT NULL,
+        PRIMARY KEY (owner, device_id, what)
+      );
+      CREATE INDEX alert_cooldowns_time ON alert_cooldowns (sent_ms);
+    `,
+  },
+  {
     // Issue 21: runtimes sharing one outbox space their sends to a destination from each other
     // (AlertOutbox.spaced): the earliest moment the next send to it may start. One runtime (SQLite)
     // keeps this in its SendLimiter and leaves the table empty.

@@ -29,6 +29,9 @@ import { RecordingStore } from './recordings';
 import { PushSubscriptionStore } from './push-subscriptions';
 import { AccessStore } from './access';
 import { SettingsOverrideStore } from './settings-overrides';
+import { SensorLimitStates } from './sensor-limit-states';
+import { AlertCooldowns } from './alert-cooldowns';
+import { sqlOf } from './dialect';
 import type { SecretBox } from '../secret-box';
 import { enableShrinking, pruneAll, type RetentionDays } from './retention';
 import { sweepConnections, type SweepLimits, type SweptDevice } from './connection-sweep';
@@ -221,6 +224,29 @@ export class EventStore {
     return new SettingsOverrideStore((task) => this.writer.exclusive(task));
   }
 
+  /**
+   * Which side of its limits each device's sensors were last on (migration 26): one object per
+   * store, so every processor on it agrees, and their changes queued for the same transaction
+   * share one statement.
+   */
+  sensorLimitStates(): Promise<SensorLimitStates> {
+    if (this.limitStates) return this.limitStates;
+    const opening = SensorLimitStates.open(
+      (task) => this.writer.exclusive(task),
+      (task) => this.writer.join(task),
+      sqlOf(this.writerConn).shared,
+    );
+    this.limitStates = opening;
+    // A failed open is tried again by the next caller.
+    opening.catch(() => this.limitStates === opening && (this.limitStates = undefined));
+    return opening;
+  }
+
+  /** The cooldowns of one alert node (`owner`, its node id; migration 26), claimed with its outbox rows. */
+  alertCooldowns(owner: string): AlertCooldowns {
+    return new AlertCooldowns(owner);
+  }
+
   /** The audit log (migration 20): appendAudit / listAudit in audit.ts, on the writer's connection. */
   readonly auditLog: Exclusive = (task) => this.writer.exclusive(task);
 
@@ -270,4 +296,5 @@ export class EventStore {
   private pruning?: Promise<number>;
   private uploadStore?: UploadStore;
   private recordingStore?: RecordingStore;
+  private limitStates?: Promise<SensorLimitStates>;
 }

@@ -189,4 +189,32 @@ describe('retention', () => {
     assert.equal(await count('sensor_hour'), 3, 'hours: up to 10 days ago');
     await store.close();
   });
+
+  it("forgets the limit states of devices gone quiet and cooldowns long over (migration 26's tables)", async () => {
+    const store = await EventStore.open({ file: fileName(), synchronous: 'NORMAL', retention: { sensors: 7, status: 30 } });
+    await store.writer.exclusive(async (db) => {
+      for (const [device, ago] of [
+        ['pi-gone', 8],
+        ['pi-here', 1],
+      ] as const) {
+        await db.run("INSERT INTO sensor_limit_states (device_id, metric, side, time_ms) VALUES (?, 'temperature', 'high', ?)", [
+          device,
+          now - ago * day,
+        ]);
+      }
+      for (const [device, ago] of [
+        ['cam-gone', 31],
+        ['cam-here', 29],
+      ] as const) {
+        await db.run("INSERT INTO alert_cooldowns (owner, device_id, what, sent_ms) VALUES ('n1', ?, 'activity:MOTION', ?)", [
+          device,
+          now - ago * day,
+        ]);
+      }
+    });
+    assert.equal(await store.prune(now), 2);
+    assert.deepEqual(await rows(store.file, 'SELECT device_id FROM sensor_limit_states'), [{ device_id: 'pi-here' }]);
+    assert.deepEqual(await rows(store.file, 'SELECT device_id FROM alert_cooldowns'), [{ device_id: 'cam-here' }]);
+    await store.close();
+  });
 });
