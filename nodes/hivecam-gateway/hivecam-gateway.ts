@@ -70,7 +70,6 @@ export default function register(RED: NodeAPI): void {
     const tlsWarn = new ThrottledWarn((t) => node.warn(t), 60_000);
     const configured = parseCameraList(def.cameras, (id) => DEVICE_ID_PATTERN.test(id));
     if (configured.invalid.length) node.warn(`ignoring invalid camera ids in the settings: ${configured.invalid.join(', ')}`);
-    const enrolment = new EnrolmentWindow();
     // Always there, whatever the mode: a camera given its own certificate before a switch back
     // to the shared one still has it revoked when it is removed.
     const authority = new CameraCertificateAuthority(certDir);
@@ -98,7 +97,7 @@ export default function register(RED: NodeAPI): void {
 
     const show = () => {
       if (!listening) return;
-      const open = enrolment.closesAt();
+      const open = enrolment.lastSeen();
       const enrol = open ? `, enrolment open ${Math.ceil((open - Date.now()) / 60_000)} min` : '';
       status.now(refused ? 'warn' : 'ok', `${listening}${enrol} · ${stored} uploads${refused ? `, ${refused} refused` : ''}`);
     };
@@ -110,6 +109,8 @@ export default function register(RED: NodeAPI): void {
       if (!uploads) throw new ServiceUnavailableError('the database is not open yet');
       return uploads;
     };
+    // In the store: opened through one runtime of a cluster, open on all.
+    const enrolment = new EnrolmentWindow(needStore);
     /** Every refused upload or snapshot: counted on the status and reported on the second output. */
     const rejected = (what: Partial<UploadIds>, err: Error) => {
       refused++;
@@ -181,7 +182,7 @@ export default function register(RED: NodeAPI): void {
         decideAccess(cameraId, {
           inSettings: configured.ids.has(cameraId),
           registered: await needStore().camera(cameraId),
-          windowOpen: enrolment.isOpen(),
+          windowOpen: await enrolment.isOpen(),
         }),
       certificates: certificatesFor,
       certificateIssued: async (cameraId, via) => {

@@ -12,9 +12,10 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ApiRole } from '../contract/api-routes';
 import type { AuditEntry, SessionRow, TokenInfo, UserInfo } from '../contract/access';
 import type { AccessStore, OpenedSession, StoredToken, StoredUser } from '../store/access';
+import { DEFAULT_FAILURE_LIMITS } from '../failure-limiter';
 import { appendAudit, listAudit, type AuditQuery, type NewAuditEntry } from '../store/audit';
 import type { Exclusive } from '../store/command-queue';
-import { FailureLimiter } from '../failure-limiter';
+import { LoginLimiter, type SharedFailureCount } from '../login-limiter';
 
 /** Who a request is, once logged in. */
 export interface Principal {
@@ -46,16 +47,18 @@ export interface AccessRegistryOptions {
   /** the demo: nobody logs in, so there is no first admin to make */
   open?: boolean;
   /** the runtime's one login failure count (first-run codes count as guesses too) */
-  limiter?: FailureLimiter;
+  limiter?: LoginLimiter;
   /** the runtime's log (the one-time first-run code is printed there) */
   log(message: string): void;
   warn(message: string): void;
 }
 
-/** An attached store: users, tokens and sessions, and the audit log. */
+/** An attached store: users, tokens and sessions, the audit log, and failed logins. */
 export interface AccessData {
   access: AccessStore;
   audit: Exclusive;
+  /** the store's count of failed logins: used when `access.shared` (the cluster role) */
+  failures?: SharedFailureCount;
 }
 
 /** Refused with a status and a reason the API answers as it is. */
@@ -86,17 +89,19 @@ export class AccessRegistry {
   private storedUsers = new Map<string, StoredUser>();
   private storedTokens: StoredToken[] = [];
   private data: AccessData | undefined;
+  /** the store last attached is shared by several runtimes (kept while detached, for messages) */
+  private shared = false;
   private pendingAudit: NewAuditEntry[] = [];
   private firstRunCode: string | undefined;
   /** the dashboard server's: end a session (logout list, live feed sockets) */
   private sessionEnders: Array<(id: string, expiresMs: number) => void> = [];
   private userChangeListeners: Array<(name: string) => void> = [];
 
-  readonly limiter: FailureLimiter;
+  readonly limiter: LoginLimiter;
   readonly demo: boolean;
 
   constructor(private readonly o: AccessRegistryOptions) {
-    this.limiter = o.limiter ?? new FailureLimiter();
+    this.limiter = o.limiter ?? new LoginLimiter(DEFAULT_FAILURE_LIMITS, { warn: o.warn });
     this.demo = o.open ?? false;
     for (const u of o.users) this.envUsers.set(u.name, u);
     this.rebuildHashes();
@@ -106,6 +111,9 @@ export class AccessRegistry {
   async attach(data: AccessData): Promise<void> {
     const [users, tokens] = await Promise.all([data.access.users(), data.access.tokens()]);
     this.data = data;
+    // Runtimes sharing the store (the cluster role) count failed logins there, together.
+    this.shared = data.access.shared;
+    this.limiter.share(this.shared ? data.failures : undefined);
     this.storedUsers = new Map(users.filter((u) => !this.envUsers.has(u.name)).map((u) => [u.name, u]));
     this.storedTokens = tokens;
     this.rebuildHashes();
@@ -126,6 +134,7 @@ export class AccessRegistry {
    */
   detach(): void {
     this.data = undefined;
+    this.limiter.share(undefined);
   }
 
   get attached(): boolean {
@@ -234,6 +243,30 @@ export class AccessRegistry {
   /** Notes a new dashboard session (for the admin's list); a failure is logged, the login still holds. */
   recordSession(s: OpenedSession): void {
     this.data?.access.recordSession(s).catch((err: Error) => this.o.warn(`cannot note the session of "${s.username}": ${err.message}`));
+  }
+
+  /**
+   * A session's own logout, kept in the store: the admin's list no longer shows it, and runtimes
+   * sharing the store refuse it from the moment this resolves (`sessionEnded`). Resolves to why
+   * it could not be kept (the logout still holds on this runtime), or undefined.
+   */
+  async loggedOut(s: OpenedSession): Promise<string | undefined> {
+    // One box: the session manager's own list holds it; the store's note only serves the admin's list.
+    if (!this.data) return this.shared ? 'the database is not open' : undefined;
+    return this.data.access.logout(s).then(
+      () => undefined,
+      (err: Error) => err.message,
+    );
+  }
+
+  /**
+   * Whether another runtime sharing the store ended this session (a logout, an admin ending it,
+   * its user removed). One box: false, its own list (the session manager's) is complete; so
+   * while the store is not attached (a redeploy). Rejects when the shared store cannot be asked.
+   */
+  async sessionEnded(id: string): Promise<boolean> {
+    const access = this.data?.access;
+    return access?.shared ? access.sessionEnded(id) : false;
   }
 
   async sessions(name: string): Promise<SessionRow[]> {

@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { FailureLimiter, FailureLimitsByKind } from '../../../nodes/lib/failure-limiter';
 import { DEVICE_ID_PATTERN } from '../../../nodes/lib/types';
 import { decideAccess, EnrolmentWindow, parseCameraList } from '../../../nodes/hivecam-gateway/access';
+import { openSqlite } from '../../support/stores';
 import { parseCommand } from '../../../nodes/hivecam-gateway/control';
 import {
   gatewayHandler,
@@ -80,17 +81,23 @@ describe('certificate access', () => {
     assert.match((refused as { reason: string }).reason, /open it, or register the camera/);
   });
 
-  it('opens and closes the enrolment window, and refuses nonsense durations', () => {
-    const w = new EnrolmentWindow();
-    assert.equal(w.isOpen(0), false);
-    assert.equal(w.open(10, 1000), 1000 + 600_000);
-    assert.equal(w.isOpen(600_999), true);
-    assert.equal(w.isOpen(601_000), false);
-    w.open(10, 0);
-    w.open(0, 1);
-    assert.equal(w.isOpen(2), false, '0 closes it');
-    assert.throws(() => w.open(-1), RangeError);
-    assert.throws(() => w.open(Number.NaN), RangeError);
+  it('opens and closes the enrolment window in the store, and refuses nonsense durations', async () => {
+    const store = await openSqlite();
+    try {
+      const w = new EnrolmentWindow(() => store.uploads());
+      assert.equal(await w.isOpen(0), false);
+      assert.equal(await w.open(10, 1000), 1000 + 600_000);
+      assert.equal(await w.isOpen(600_999), true);
+      assert.equal(await w.isOpen(601_000), false);
+      assert.equal(await new EnrolmentWindow(() => store.uploads()).isOpen(2000), true, 'kept in the store, not in the object');
+      await w.open(10, 0);
+      await w.open(0, 1);
+      assert.equal(await w.isOpen(2), false, '0 closes it');
+      await assert.rejects(w.open(-1), RangeError);
+      await assert.rejects(w.open(Number.NaN), RangeError);
+    } finally {
+      await store.close();
+    }
   });
 
   it('reads the registered list from the settings and names the invalid ids', () => {
