@@ -11,7 +11,8 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { ffmpegInstalled } from '../lib/child-process';
-import { FailureLimitsByKind } from '../lib/failure-limiter';
+import { FailureLimitsByKind } from '../lib/login-limiter';
+import { sqlOf } from '../lib/store/dialect';
 import { trustedProxiesFromSettings } from '../lib/client-address';
 import { credentialSecret } from '../lib/secret-box';
 import type { NodeConstructor } from '../lib/node-config';
@@ -81,7 +82,10 @@ export default function register(RED: NodeAPI): void {
             throw new CertificatesMissingError(`cannot issue ${cameraId} its certificate: ${err.message}`);
           })
         : loadCertBundle(certDir);
-    const limiter = new FailureLimitsByKind<GatewayRequestKind>(GATEWAY_FAILURE_LIMITS);
+    const limiter = new FailureLimitsByKind<GatewayRequestKind>(GATEWAY_FAILURE_LIMITS, {
+      scopePrefix: 'gateway',
+      warn: (m) => node.warn(m),
+    });
     const db = RED.nodes.getNode(def.database) as PicamDatabaseNode | null;
     let uploads: UploadStore | undefined;
     let stored = 0;
@@ -213,6 +217,8 @@ export default function register(RED: NodeAPI): void {
       await upkeep.sweep(0);
       if (dbUser.closing) return; // closed while the database was opening
       uploads = s.uploads();
+      // Runtimes sharing the store (the cluster role) count cameras' failures together: any of them may get the next request.
+      limiter.share(sqlOf(s).shared ? s.loginFailures() : undefined);
       try {
         server = cameraServer(settings.transport, handler);
       } catch (err) {
@@ -316,6 +322,7 @@ export default function register(RED: NodeAPI): void {
       input: (_s, msg, send, done) => command(msg, send, done),
       refuse: unavailable,
       close: async () => {
+        limiter.share(undefined);
         upkeep.stop();
         unmount();
         closing.abort();

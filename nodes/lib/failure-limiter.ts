@@ -61,29 +61,3 @@ export class FailureLimiter {
     return countFailure(c, this.limits, nowMs);
   }
 }
-
-/**
- * One limiter per kind of failure, each blocking only requests of its own kind:
- * a camera whose uploads we refuse (the camera's protocol, not an attack) must
- * still get its config and certificates, while guessing camera ids for the
- * client key stays slowed down. A kind without limits is never counted nor blocked.
- */
-export class FailureLimitsByKind<Kind extends string> {
-  private readonly limiters = new Map<Kind, FailureLimiter>();
-
-  constructor(limits: Partial<Record<Kind, FailureLimits>>) {
-    for (const [kind, l] of Object.entries(limits) as Array<[Kind, FailureLimits | undefined]>) {
-      if (l) this.limiters.set(kind, new FailureLimiter(l));
-    }
-  }
-
-  /** Seconds a client must wait before another request of this kind, or 0. */
-  retryAfter(kind: Kind, key: string, nowMs = Date.now()): number {
-    return this.limiters.get(kind)?.retryAfter(key, nowMs) ?? 0;
-  }
-
-  /** Records a failure of this kind; true when it got the client blocked for this kind. */
-  fail(kind: Kind, key: string, nowMs = Date.now()): boolean {
-    return this.limiters.get(kind)?.fail(key, nowMs) ?? false;
-  }
-}

@@ -85,3 +85,35 @@ export class LoginLimiter {
     this.o.warn?.(`login limits: the shared count cannot be reached (${err.message}); this runtime counts failed logins alone meanwhile`);
   }
 }
+
+/**
+ * One count per kind of failure, each blocking only requests of its own kind (the camera
+ * gateway's): a camera whose uploads we refuse (the camera's protocol, not an attack) must
+ * still get its config and certificates, while guessing camera ids for the client key stays
+ * slowed down. A kind without limits is never counted nor blocked. Shared like the login count:
+ * each kind is its own scope in the store (`<prefix>-<kind>`).
+ */
+export class FailureLimitsByKind<Kind extends string> {
+  private readonly limiters = new Map<Kind, LoginLimiter>();
+
+  constructor(limits: Partial<Record<Kind, FailureLimits>>, o: { scopePrefix?: string; warn?(message: string): void } = {}) {
+    for (const [kind, l] of Object.entries(limits) as Array<[Kind, FailureLimits | undefined]>) {
+      if (l) this.limiters.set(kind, new LoginLimiter(l, { scope: `${o.scopePrefix ?? 'limit'}-${kind}`, warn: o.warn }));
+    }
+  }
+
+  /** Counts in `shared` from now on as well (undefined: in memory only). */
+  share(shared: SharedFailureCount | undefined): void {
+    for (const l of this.limiters.values()) l.share(shared);
+  }
+
+  /** Seconds a client must wait before another request of this kind, or 0. Never rejects. */
+  async retryAfter(kind: Kind, key: string, nowMs = Date.now()): Promise<number> {
+    return (await this.limiters.get(kind)?.retryAfter(key, nowMs)) ?? 0;
+  }
+
+  /** Records a failure of this kind; true when it got the client blocked for this kind. Never rejects. */
+  async fail(kind: Kind, key: string, nowMs = Date.now()): Promise<boolean> {
+    return (await this.limiters.get(kind)?.fail(key, nowMs)) ?? false;
+  }
+}

@@ -1,8 +1,8 @@
 /**
  * Two cloud runtimes on one PostgreSQL store, as HAProxy spreads a cluster's requests (issue 21
  * item 5): a logout through one is refused by the other at once; wrong passwords spread over
- * both block the client as many on one would; the camera gateway's enrolment window opened
- * through one lets a camera enrol through the other. Each runtime is the built CLI in a process
+ * both block the client as many on one would, and so do camera ids guessed at both gateways;
+ * the camera gateway's enrolment window opened through one lets a camera enrol through the other. Each runtime is the built CLI in a process
  * of its own (`start --role cloud` with PICAM_DB_URL), with the same environment file's logins
  * and credential secret, as a cluster's runtimes have.
  */
@@ -13,6 +13,7 @@ import { after, before, it } from 'node:test';
 import bcrypt from 'bcryptjs';
 import { makeCertificates } from '../../cli/commands/certs';
 import { LOGIN_LIMITS } from '../../dashboard/server/sessions';
+import { DEFAULT_FAILURE_LIMITS } from '../../nodes/lib/failure-limiter';
 import { API_AUTH, cloudRoleEnv, startCli, type CliProcess } from '../support/cli';
 import { describeWithPostgres } from '../support/postgres';
 import { freePort } from '../support/ports';
@@ -108,6 +109,16 @@ describeWithPostgres('two runtimes sharing one PostgreSQL store', (postgres) => 
       assert.ok(Number(res.headers.get('retry-after')) > 0);
     }
     assert.equal((await login(b, ALICE.password, '198.51.100.2')).status, 200, 'another client is not blocked');
+  });
+
+  it("blocks a client guessing camera ids through both runtimes' gateways, on both", async () => {
+    const guess = (r: Runtime, i: number) =>
+      fetch(`${r.gateway}/hivecam/cert/${i.toString(16).toUpperCase().padStart(32, 'A')}`, {
+        headers: { 'x-forwarded-for': '203.0.113.77' },
+      });
+    for (let i = 0; i < DEFAULT_FAILURE_LIMITS.maxFailures; i++)
+      assert.equal((await guess(i % 2 ? a : b, i)).status, 403, `guess ${i + 1}`);
+    for (const r of [a, b]) assert.equal((await guess(r, 99)).status, 429, `${r.gateway} refuses the guesser`);
   });
 
   it('lets a camera enrol through one runtime in the window opened through the other', async () => {
