@@ -132,6 +132,19 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
     if (notKept) o.warn(`dashboard: an ended session is not kept across restarts: ${notKept}`);
     o.hub.endSession(id);
   });
+  // A cluster: sessions logged out through another runtime close their sockets here too (within seconds).
+  let feedCheckWarned = false;
+  o.hub.watchEndedSessions(
+    async (ids) => {
+      const ended = await o.access.endedSessions(ids);
+      feedCheckWarned = false;
+      return ended;
+    },
+    (err) => {
+      if (!feedCheckWarned) o.warn(`dashboard: cannot look up ended sessions for the live feed: ${err.message}`);
+      feedCheckWarned = true;
+    },
+  );
   // A user's role or cameras changed: their sockets reconnect and are checked again.
   o.access.onUserChanged((name) => o.hub.endUser(name));
   const fail = (res: Response, status: number, error: string) => res.status(status).json({ error });

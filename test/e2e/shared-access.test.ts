@@ -1,6 +1,7 @@
 /**
  * Two cloud runtimes on one PostgreSQL store, as HAProxy spreads a cluster's requests (issue 21
- * item 5): a logout through one is refused by the other at once; wrong passwords spread over
+ * item 5): a logout through one is refused by the other at once (and its live feed there
+ * closes within seconds); wrong passwords spread over
  * both block the client as many on one would, and so do camera ids guessed at both gateways;
  * the camera gateway's enrolment window opened through one lets a camera enrol through the other. Each runtime is the built CLI in a process
  * of its own (`start --role cloud` with PICAM_DB_URL), with the same environment file's logins
@@ -11,6 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import bcrypt from 'bcryptjs';
+import WebSocket from 'ws';
 import { makeCertificates } from '../../cli/commands/certs';
 import { LOGIN_LIMITS } from '../../dashboard/server/sessions';
 import { DEFAULT_FAILURE_LIMITS } from '../../nodes/lib/failure-limiter';
@@ -89,12 +91,17 @@ describeWithPostgres('two runtimes sharing one PostgreSQL store', (postgres) => 
     const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
     const { csrfToken } = (await res.json()) as { csrfToken: string };
     assert.equal((await session(b, cookie)).status, 200, 'the other runtime accepts the session (one credential secret)');
+    const feed = await openFeed(b, cookie);
+    const feedClosed = new Promise<number>((resolve) => feed.once('close', (code) => resolve(code)));
     const out = await fetch(`${a.base}/api/logout`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrfToken } });
     assert.equal(out.status, 204);
     // No wait: the logout was committed before its answer.
     assert.equal((await session(b, cookie)).status, 401, 'logged out through a: refused by b at once');
     assert.equal((await fetch(`${b.base}/api/cameras`, { headers: { cookie } })).status, 401, 'the API too');
     assert.equal((await session(a, cookie)).status, 401);
+    // Its live feed on b closes too, at b's next look-up (every few seconds), as a logout there would close it.
+    const timeout = new Promise<string>((resolve) => setTimeout(() => resolve('still open after 30 s'), 30_000).unref());
+    assert.equal(await Promise.race([feedClosed, timeout]), 4001);
   });
 
   it('blocks a client whose wrong passwords were spread over both runtimes, on both', async () => {
@@ -147,6 +154,16 @@ describeWithPostgres('two runtimes sharing one PostgreSQL store', (postgres) => 
     assert.equal((await fetch(`${a.gateway}/hivecam/cert/${CAMERA.replace('0', 'F')}`)).status, 403);
   });
 });
+
+/** A browser's live feed on `r` with the session `cookie`, once it said hello. */
+async function openFeed(r: Runtime, cookie: string): Promise<WebSocket> {
+  const ws = new WebSocket(`${r.base.replace('http', 'ws')}/api/ws`, { headers: { cookie } });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`the live feed answered ${res.statusCode}`)));
+    ws.once('message', () => resolve());
+  });
+  return ws;
+}
 
 /** What must be the same on every runtime: the logins (hashes included), the secret, the database, the certificates. */
 function pick(env: Record<string, string>): Record<string, string> {

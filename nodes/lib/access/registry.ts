@@ -269,6 +269,12 @@ export class AccessRegistry {
     return access?.shared ? access.sessionEnded(id) : false;
   }
 
+  /** Of these session ids, those ended through any runtime sharing the store; none on one box or while detached. */
+  async endedSessions(ids: string[]): Promise<string[]> {
+    const access = this.data?.access;
+    return access?.shared ? access.endedAmong(ids) : [];
+  }
+
   async sessions(name: string): Promise<SessionRow[]> {
     const { access } = this.open();
     if (!this.hashes.has(name)) throw new AccessError(404, `no user "${name}"`);

@@ -167,6 +167,16 @@ export class AccessStore {
     });
   }
 
+  /** Of `ids`, the sessions that were ended: one read by primary key for all (at most a few hundred live-feed sockets). */
+  async endedAmong(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.reader.all<{ id: string }>(
+      `SELECT id FROM user_sessions WHERE revoked_ms IS NOT NULL AND id IN (${ids.map(() => '?').join(', ')})`,
+      ids,
+    );
+    return rows.map((r) => r.id);
+  }
+
   /** Whether the session was ended (logged out, ended by an admin, its user removed): one primary-key read. */
   async sessionEnded(id: string): Promise<boolean> {
     return (await this.reader.get('SELECT 1 AS ended FROM user_sessions WHERE id = ? AND revoked_ms IS NOT NULL', [id])) !== undefined;

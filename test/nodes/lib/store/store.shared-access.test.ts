@@ -69,6 +69,13 @@ eachDialect('shared access state', (open, dialect) => {
     await access.recordSession(session('s-2', Date.now()));
     assert.equal(await access.sessionEnded('s-2'), true, 'the late note does not reopen it');
     assert.equal(await access.sessionEnded('never-seen'), false);
+    await access.recordSession(session('s-open', Date.now()));
+    assert.deepEqual(
+      (await access.endedAmong(['s-1', 's-open', 's-2', 'never-seen'])).sort(),
+      ['s-1', 's-2'],
+      'the ended among many, in one read',
+    );
+    assert.deepEqual(await access.endedAmong([]), []);
     await store.close();
   });
 
