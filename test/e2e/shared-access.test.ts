@@ -128,6 +128,35 @@ describeWithPostgres('two runtimes sharing one PostgreSQL store', (postgres) => 
     for (const r of [a, b]) assert.equal((await guess(r, 99)).status, 429, `${r.gateway} refuses the guesser`);
   });
 
+  it('lets a user made, and a token made or revoked, through one runtime count on the other within seconds', async () => {
+    const api = (r: Runtime, path: string, init: RequestInit = {}) =>
+      fetch(`${r.base}${path}`, { ...init, headers: { authorization: API_AUTH, 'content-type': 'application/json', ...init.headers } });
+    const listed = async (r: Runtime, what: 'users' | 'tokens', name: string) =>
+      ((await (await api(r, `/api/${what}`)).json()) as Record<string, Array<{ name: string }>>)[what]!.some((x) => x.name === name);
+    const BOB = { name: 'bob', password: 'bob-password-1' };
+    assert.equal((await api(a, '/api/users', { method: 'POST', body: JSON.stringify({ ...BOB, role: 'viewer' }) })).status, 201);
+    await waitFor('b to know bob', async () => ((await listed(b, 'users', 'bob')) ? true : undefined), 30_000);
+    const bob = await fetch(`${b.base}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': '198.51.100.3' },
+      body: JSON.stringify({ username: BOB.name, password: BOB.password, remember: false }),
+    });
+    assert.equal(bob.status, 200, 'bob, made through a, logs in through b');
+
+    const made = (await (
+      await api(a, '/api/tokens', { method: 'POST', body: JSON.stringify({ name: 'wall', role: 'viewer' }) })
+    ).json()) as {
+      id: number;
+      token: string;
+    };
+    await waitFor('b to know the token', async () => ((await listed(b, 'tokens', 'wall')) ? true : undefined), 30_000);
+    const withToken = () => fetch(`${b.base}/api/cameras`, { headers: { authorization: `Bearer ${made.token}` } });
+    assert.equal((await withToken()).status, 200);
+    assert.equal((await api(a, `/api/tokens/${made.id}`, { method: 'DELETE' })).status, 204);
+    await waitFor('b to forget the token', async () => ((await listed(b, 'tokens', 'wall')) ? undefined : true), 30_000);
+    assert.equal((await withToken()).status, 401, 'revoked through a: refused by b');
+  });
+
   it('lets a camera enrol through one runtime in the window opened through the other', async () => {
     const cert = () => fetch(`${b.gateway}/hivecam/cert/${CAMERA}`);
     assert.equal((await cert()).status, 403, 'closed: an unregistered camera gets no keys');

@@ -71,6 +71,13 @@ export class AccessError extends Error {
   }
 }
 
+/**
+ * With a store shared by several runtimes (the cluster role), users and tokens are read again
+ * this often: one changed through another runtime (added, password reset, removed, a token
+ * revoked) holds here within this time. Two small reads per runtime.
+ */
+export const ACCESS_REFRESH_MS = 5_000;
+
 /** Audit entries made while the store is not open wait here (bounded), then are written. */
 const MAX_PENDING_AUDIT = 1000;
 
@@ -96,6 +103,10 @@ export class AccessRegistry {
   /** the dashboard server's: end a session (logout list, live feed sockets) */
   private sessionEnders: Array<(id: string, expiresMs: number) => void> = [];
   private userChangeListeners: Array<(name: string) => void> = [];
+  private refreshTimer: NodeJS.Timeout | undefined;
+  /** counts this runtime's own changes: a refresh that read before one of them is not applied */
+  private changes = 0;
+  private refreshWarned = false;
 
   readonly limiter: LoginLimiter;
   readonly demo: boolean;
@@ -114,6 +125,11 @@ export class AccessRegistry {
     // Runtimes sharing the store (the cluster role) count failed logins there, together.
     this.shared = data.access.shared;
     this.limiter.share(this.shared ? data.failures : undefined);
+    clearInterval(this.refreshTimer);
+    if (this.shared) {
+      this.refreshTimer = setInterval(() => void this.refresh(), ACCESS_REFRESH_MS);
+      this.refreshTimer.unref();
+    }
     this.storedUsers = new Map(users.filter((u) => !this.envUsers.has(u.name)).map((u) => [u.name, u]));
     this.storedTokens = tokens;
     this.rebuildHashes();
@@ -133,6 +149,7 @@ export class AccessRegistry {
    * again, but the logins last read keep working, so a redeploy logs nobody out.
    */
   detach(): void {
+    clearInterval(this.refreshTimer);
     this.data = undefined;
     this.limiter.share(undefined);
   }
@@ -205,6 +222,7 @@ export class AccessRegistry {
     if (this.hashes.has(u.name)) throw new AccessError(409, `user "${u.name}" exists already`);
     const user: StoredUser = { ...u, createdMs: Date.now() };
     if (!(await access.addUser(user))) throw new AccessError(409, `user "${u.name}" exists already`);
+    this.changes++;
     this.storedUsers.set(user.name, user);
     this.afterUserChange(user.name);
     return { name: user.name, role: user.role, cameras: user.cameras, source: 'store', createdMs: user.createdMs };
@@ -221,6 +239,7 @@ export class AccessRegistry {
       ...(c.role !== undefined && { role: c.role }),
       ...(c.cameras !== undefined && { cameras: c.cameras }),
     };
+    this.changes++;
     this.storedUsers.set(name, changed);
     this.afterUserChange(name);
     return { name, role: changed.role, cameras: changed.cameras, source: 'store', createdMs: changed.createdMs };
@@ -232,6 +251,7 @@ export class AccessRegistry {
     if (user.role === 'admin') this.keepAnAdmin(name);
     const sessions = await access.sessions(name);
     await access.removeUser(name);
+    this.changes++;
     this.storedUsers.delete(name);
     this.afterUserChange(name);
     // Its cookies no longer verify (no such user); the logout list and sockets are told too.
@@ -313,6 +333,7 @@ export class AccessRegistry {
     const { access } = this.open();
     const token = `pgt_${randomBytes(32).toString('base64url')}`;
     const stored = await access.addToken({ ...t, sha256: sha256Hex(token), createdMs: Date.now() });
+    this.changes++;
     this.storedTokens.push(stored);
     const { sha256: _hash, ...info } = stored;
     return { ...info, source: 'store', token };
@@ -323,6 +344,7 @@ export class AccessRegistry {
     const token = this.storedTokens.find((t) => t.id === id);
     if (!token || !(await access.revokeToken(id)))
       throw new AccessError(404, `no API token ${id} (the environment's cannot be revoked here)`);
+    this.changes++;
     this.storedTokens = this.storedTokens.filter((t) => t.id !== id);
     return token;
   }
@@ -352,6 +374,40 @@ export class AccessRegistry {
   }
 
   // ---- inside
+
+  /**
+   * A shared store: users and tokens read again, as another runtime may have changed them. The
+   * users whose login changed are told (their sockets log in again); a failed read is warned
+   * once and the last read stays.
+   */
+  private async refresh(): Promise<void> {
+    const data = this.data;
+    if (!data) return;
+    const before = this.changes;
+    let users: StoredUser[];
+    let tokens: StoredToken[];
+    try {
+      [users, tokens] = await Promise.all([data.access.users(), data.access.tokens()]);
+      this.refreshWarned = false;
+    } catch (err) {
+      if (!this.refreshWarned) this.o.warn(`cannot read the users and tokens other runtimes changed: ${(err as Error).message}`);
+      this.refreshWarned = true;
+      return;
+    }
+    // Closed meanwhile, or this runtime changed something after the read began: the next refresh has it.
+    if (this.data !== data || this.changes !== before) return;
+    const next = new Map(users.filter((u) => !this.envUsers.has(u.name)).map((u) => [u.name, u]));
+    const changed = [...new Set([...this.storedUsers.keys(), ...next.keys()])].filter(
+      (name) => !sameLogin(this.storedUsers.get(name), next.get(name)),
+    );
+    this.storedUsers = next;
+    this.storedTokens = tokens;
+    if (changed.length > 0) {
+      this.rebuildHashes();
+      if (this.hasAdmin()) this.firstRunCode = undefined;
+      for (const name of changed) for (const l of this.userChangeListeners) l(name);
+    }
+  }
 
   private open(): AccessData {
     if (!this.data) throw new AccessError(503, 'the database is not open yet: try again shortly');
@@ -383,4 +439,10 @@ export class AccessRegistry {
     for (const u of this.envUsers.values()) this.hashes.set(u.name, u.passwordHash);
     for (const u of this.storedUsers.values()) this.hashes.set(u.name, u.passwordHash);
   }
+}
+
+/** The same login: both absent, or the same password hash, role and cameras. */
+function sameLogin(a: StoredUser | undefined, b: StoredUser | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.passwordHash === b.passwordHash && a.role === b.role && JSON.stringify(a.cameras) === JSON.stringify(b.cameras);
 }
