@@ -52,9 +52,11 @@ async function passwordMatches(users: readonly EditorUser[], username: string, p
 export function editorLoginLimit(users: readonly EditorUser[], limiter: LoginLimiter, trustedProxies: TrustedProxies) {
   return (req: Request, res: Response, next: NextFunction): void => {
     if (req.method !== 'POST' || !isTokenPath(req.path)) return next();
-    admitClient(req, res, limiter, trustedProxies).then((client) => {
-      if (client !== undefined) checkLogin(req, res, next, client);
-    }, next);
+    admitClient(req, res, limiter, trustedProxies)
+      .then((client) => {
+        if (client !== undefined) checkLogin(req, res, next, client);
+      })
+      .catch(next);
   };
 
   function checkLogin(req: Request, res: Response, next: NextFunction, client: string): void {

@@ -189,24 +189,28 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
   );
 
   // ---- login
-  app.get(API_PATHS.session, (req, res) => {
+  app.get(API_PATHS.session, (req, res, next) => {
     res.set('Cache-Control', 'no-store');
     if (o.config.open) return res.json(info(undefined));
-    loggedIn(req).then((l) => {
-      if (!l) return fail(res, 401, 'not logged in');
-      res.json(info(l.session, l.principal));
-    }, cannotCheck(res));
+    loggedIn(req)
+      .then((l) => {
+        if (!l) return fail(res, 401, 'not logged in');
+        res.json(info(l.session, l.principal));
+      }, cannotCheck(res))
+      .catch(next);
   });
 
   // A fresh token for each live-video connection: the browser hands it to MediaMTX, which asks /mediamtx/auth.
-  app.get(API_PATHS.streamToken, (req, res) => {
+  app.get(API_PATHS.streamToken, (req, res, next) => {
     res.set('Cache-Control', 'no-store');
     if (o.config.open) return res.json({ token: '', expiresAt: null });
-    sessionOf(req).then((s) => {
-      if (!s) return fail(res, 401, 'not logged in');
-      const now = Date.now();
-      res.json({ token: issueStreamToken(o.secret, s.user, now), expiresAt: now + STREAM_TOKEN_TTL_MS });
-    }, cannotCheck(res));
+    sessionOf(req)
+      .then((s) => {
+        if (!s) return fail(res, 401, 'not logged in');
+        const now = Date.now();
+        res.json({ token: issueStreamToken(o.secret, s.user, now), expiresAt: now + STREAM_TOKEN_TTL_MS });
+      }, cannotCheck(res))
+      .catch(next);
   });
 
   app.post(API_PATHS.login, express.json({ limit: '4kb' }), (req, res, next) => {
@@ -240,23 +244,25 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
     }, next);
   });
 
-  app.post(API_PATHS.logout, (req, res) => {
+  app.post(API_PATHS.logout, (req, res, next) => {
     res.set('Cache-Control', 'no-store');
     if (o.config.open) return fail(res, 400, 'the demo has no logins');
-    sessionOf(req).then(async (s) => {
-      if (!s) return fail(res, 401, 'not logged in');
-      if (!sessions.checkCsrf(s, req.headers[CSRF_HEADER])) return fail(res, 403, 'missing or wrong X-CSRF-Token header');
-      const notKept = sessions.revoke(s);
-      if (notKept) o.warn(`dashboard: a logout is not kept across restarts: ${notKept}`);
-      o.hub.endSession(s.id);
-      // In the store before the answer: every runtime sharing it refuses the cookie from now on.
-      const notShared = await o.access.loggedOut({ ...s, username: s.user, client: clientOf(req) });
-      if (notShared) o.warn(`dashboard: a logout is not noted in the database (other runtimes may still accept it): ${notShared}`);
-      res
-        .set('Set-Cookie', clearedCookie(overTls(req)))
-        .status(204)
-        .end();
-    }, cannotCheck(res));
+    sessionOf(req)
+      .then(async (s) => {
+        if (!s) return fail(res, 401, 'not logged in');
+        if (!sessions.checkCsrf(s, req.headers[CSRF_HEADER])) return fail(res, 403, 'missing or wrong X-CSRF-Token header');
+        const notKept = sessions.revoke(s);
+        if (notKept) o.warn(`dashboard: a logout is not kept across restarts: ${notKept}`);
+        o.hub.endSession(s.id);
+        // In the store before the answer: every runtime sharing it refuses the cookie from now on.
+        const notShared = await o.access.loggedOut({ ...s, username: s.user, client: clientOf(req) });
+        if (notShared) o.warn(`dashboard: a logout is not noted in the database (other runtimes may still accept it): ${notShared}`);
+        res
+          .set('Set-Cookie', clearedCookie(overTls(req)))
+          .status(204)
+          .end();
+      }, cannotCheck(res))
+      .catch(next);
   });
 
   // ---- the guard for httpNode
@@ -279,17 +285,19 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
       // The API user is the installation's own login (an admin), as it was before roles.
       return basic(req, res, () => authorize(req, res, next, { name: o.basic!.user, role: 'admin', cameras: null }, matched));
     }
-    loggedIn(req).then((l) => {
-      if (l) {
-        if (UNSAFE.has(req.method) && !sessions.checkCsrf(l.session, req.headers[CSRF_HEADER])) {
-          return void fail(res, 403, 'missing or wrong X-CSRF-Token header');
+    loggedIn(req)
+      .then((l) => {
+        if (l) {
+          if (UNSAFE.has(req.method) && !sessions.checkCsrf(l.session, req.headers[CSRF_HEADER])) {
+            return void fail(res, 403, 'missing or wrong X-CSRF-Token header');
+          }
+          return authorize(req, res, next, l.principal, matched);
         }
-        return authorize(req, res, next, l.principal, matched);
-      }
-      // Integrators' tools expect the Basic challenge; the dashboard page must not get the browser's login box.
-      if (req.headers[DASHBOARD_CLIENT_HEADER] !== DASHBOARD_CLIENT_VALUE) res.set('WWW-Authenticate', 'Basic realm="PiCam Guardian"');
-      fail(res, 401, 'authentication required');
-    }, cannotCheck(res));
+        // Integrators' tools expect the Basic challenge; the dashboard page must not get the browser's login box.
+        if (req.headers[DASHBOARD_CLIENT_HEADER] !== DASHBOARD_CLIENT_VALUE) res.set('WWW-Authenticate', 'Basic realm="PiCam Guardian"');
+        fail(res, 401, 'authentication required');
+      }, cannotCheck(res))
+      .catch(next);
   };
   /** `Authorization: Bearer`: an API token, or a stream token for WHEP; a wrong one counts as a failed login. */
   const bearerLogin = async (req: Request, res: Response, next: NextFunction, presented: string, matched: MatchedRoute | undefined) => {

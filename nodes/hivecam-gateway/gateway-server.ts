@@ -137,15 +137,19 @@ export function gatewayHandler(deps: GatewayDeps): (req: IncomingMessage, res: S
       if (status >= 400) deps.warn(text);
       else deps.log(text);
     };
+    /** An answer that could not be written (the socket went): logged, never thrown out of here. */
+    const lost = (err: Error) => deps.warn(`${line}: the answer could not be sent (${err.message})`);
     const refuse = (err: HttpError) => {
       // A path or method that does not exist is the camera's protocol mistake, cheap to answer: never counted.
       const counted = err.status !== 404 && err.status !== 405;
       // Counted before the answer (never rejects), so the client's next request finds it counted, on any runtime.
-      void (counted ? deps.limiter.fail(kind, client) : Promise.resolve(false)).then((blocked) => {
-        if (blocked) deps.warn(`${client} failed too often: ${kind} requests refused for a while`);
-        // A body that was cut off is not read any further: the connection goes with the answer.
-        finish(err.status, { error: err.message }, err.message, err.closeConnection ? { Connection: 'close' } : undefined);
-      });
+      void (counted ? deps.limiter.fail(kind, client) : Promise.resolve(false))
+        .then((blocked) => {
+          if (blocked) deps.warn(`${client} failed too often: ${kind} requests refused for a while`);
+          // A body that was cut off is not read any further: the connection goes with the answer.
+          finish(err.status, { error: err.message }, err.message, err.closeConnection ? { Connection: 'close' } : undefined);
+        })
+        .catch(lost);
     };
 
     const blocked = (wait: number) => {
@@ -180,7 +184,10 @@ export function gatewayHandler(deps: GatewayDeps): (req: IncomingMessage, res: S
         );
     };
     // The count may be the store's (a cluster): asked before anything is read. Never rejects.
-    void deps.limiter.retryAfter(kind, client).then((wait) => (wait > 0 ? blocked(wait) : serve()));
+    void deps.limiter
+      .retryAfter(kind, client)
+      .then((wait) => (wait > 0 ? blocked(wait) : serve()))
+      .catch(lost);
   };
 }
 
