@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { DEMO_RECORD_UDP, settingsFor, type Role } from './runtime/roles';
 import { startRuntime } from './runtime/runtime';
 import { certsCli } from './commands/certs';
-import { DEPLOY_USAGE, deployCli } from './deploy/deploy';
+import { DEPLOY_USAGE, deployCli } from './deploy/deploy-cli';
 import { hashPasswordCli } from './commands/hash-password';
 import { fillStoreCli } from './commands/fill-store';
 import { startDemoMediamtx, type DemoMediamtx } from './runtime/demo-mediamtx';

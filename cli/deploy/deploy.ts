@@ -1,7 +1,8 @@
 /**
  * picam-guardian deploy | rollback | pull | format-flows: the repository's
  * versioned flows onto a running Node-RED through its Admin API, and edits made
- * in the editor back into the repository. docs/deploy.md is the user's guide.
+ * in the editor back into the repository. docs/deploy.md is the user's guide;
+ * the command line is deploy-cli.ts, several runtimes at once deploy-many.ts.
  *
  * A deploy is a full replacement of the runtime's flows by the flow file (plus
  * the version record): the file in the repository is the source of truth, and
@@ -9,12 +10,10 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { parseBrokerMode, selectBroker, type BrokerMode } from '../flows/broker-choice';
+import { selectBroker, type BrokerMode } from '../flows/broker-choice';
 import { AdminApi, AdminApiError, type Login, type NodeSet } from './admin-api';
 import {
   CORE_TYPES,
-  FLOW_ROLES,
   FlowFileError,
   OTHER_MODULE_TYPES,
   checkFlow,
@@ -333,82 +332,6 @@ export function formatFlows(files: string[], check: boolean, log: (line: string)
     }
   }
   return failures === 0 ? 0 : 1;
-}
-
-// ---------------------------------------------------------------- command line
-
-export const DEPLOY_USAGE = `  picam-guardian deploy <pi|cloud> --url http://host:1880/admin [--user NAME | --token T] [--file flows/x.json]
-                       [--dry-run] [--force] [--rev REV] [--state-dir DIR] [--broker embedded|external|amqp]
-                       (password in PICAM_DEPLOY_PASSWORD; --broker defaults to PICAM_MQTT_BROKER, amqp with PICAM_ROLE=cluster)
-  picam-guardian rollback <pi|cloud> --url URL [--user NAME | --token T] [--dry-run] [--state-dir DIR]
-  picam-guardian pull <pi|cloud> --url URL [--user NAME | --token T] [--file flows/x.json] [--force]
-  picam-guardian format-flows [--check] [file.json...]   (default: the package's flows; see docs/deploy.md)`;
-
-export interface CliIo {
-  out(line: string): void;
-  err(line: string): void;
-  env: NodeJS.ProcessEnv;
-}
-
-const consoleIo: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l), env: process.env };
-
-/** `argv` starts with the command; returns the exit code. Errors are one line on stderr. */
-export async function deployCli(argv: string[], io: CliIo = consoleIo): Promise<number> {
-  const command = argv[0];
-  try {
-    const { values, positionals } = parseArgs({
-      args: argv.slice(1),
-      allowPositionals: true,
-      options: {
-        url: { type: 'string' },
-        user: { type: 'string' },
-        token: { type: 'string' },
-        file: { type: 'string' },
-        'state-dir': { type: 'string' },
-        rev: { type: 'string' },
-        force: { type: 'boolean', default: false },
-        'dry-run': { type: 'boolean', default: false },
-        check: { type: 'boolean', default: false },
-        broker: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-    if (values.help) {
-      io.out(`usage:\n${DEPLOY_USAGE}`);
-      return 0;
-    }
-    if (command === 'format-flows') {
-      const files = positionals.length > 0 ? positionals.map((f) => resolve(f)) : FLOW_ROLES.map(defaultFlowFile);
-      return formatFlows(files, values.check!, io.out);
-    }
-    const role = positionals[0] as FlowRole | undefined;
-    if (!role || !FLOW_ROLES.includes(role)) throw new DeployError(`which flow? ${command} pi|cloud (got "${role ?? ''}")`);
-    const url = values.url ?? io.env.PICAM_DEPLOY_URL;
-    if (!url) throw new DeployError('--url is required: the editor address, e.g. http://host:1880/admin');
-    const user = values.user ?? io.env.PICAM_DEPLOY_USER;
-    const token = values.token ?? io.env.PICAM_DEPLOY_TOKEN;
-    const password = io.env.PICAM_DEPLOY_PASSWORD;
-    if (user && !token && password === undefined)
-      throw new DeployError(`set PICAM_DEPLOY_PASSWORD to the password of "${user}" (the command does not prompt)`);
-    const target: Target = { url, role, login: { user, password, token }, log: io.out };
-    const stateDir = values['state-dir'] ?? io.env.PICAM_DEPLOY_STATE_DIR;
-    if (command === 'deploy') {
-      const raw = values.broker ?? io.env.PICAM_MQTT_BROKER;
-      // `amqp`: a cluster role runtime (no embedded broker, amqp-ingest on), the default from its env file.
-      const broker: BrokerMode = raw === 'amqp' || (!raw && io.env.PICAM_ROLE === 'cluster') ? 'amqp' : parseBrokerMode(raw);
-      await deploy({ ...target, file: values.file, force: values.force, dryRun: values['dry-run'], rev: values.rev, stateDir, broker });
-    } else if (command === 'rollback') {
-      await rollback({ ...target, dryRun: values['dry-run'], stateDir });
-    } else if (command === 'pull') {
-      await pull({ ...target, file: values.file, force: values.force });
-    } else {
-      throw new DeployError(`unknown command "${command}"`);
-    }
-    return 0;
-  } catch (err) {
-    io.err(`picam-guardian ${command}: ${(err as Error).message.replace(/\s*\n\s*/g, ' ')}`);
-    return 1;
-  }
 }
 
 export { AdminApiError, FlowFileError };

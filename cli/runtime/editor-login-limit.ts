@@ -16,7 +16,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import express from 'express';
 import { checkPassword } from '../../nodes/lib/logins';
 import type { TrustedProxies } from '../../nodes/lib/client-address';
-import type { FailureLimiter } from '../../nodes/lib/failure-limiter';
+import type { LoginLimiter } from '../../nodes/lib/login-limiter';
 import { admitClient } from './http-auth';
 
 export interface EditorUser {
@@ -49,13 +49,20 @@ async function passwordMatches(users: readonly EditorUser[], username: string, p
   return checkPassword(password, user?.password, users[0]?.password);
 }
 
-export function editorLoginLimit(users: readonly EditorUser[], limiter: FailureLimiter, trustedProxies: TrustedProxies) {
+export function editorLoginLimit(users: readonly EditorUser[], limiter: LoginLimiter, trustedProxies: TrustedProxies) {
   return (req: Request, res: Response, next: NextFunction): void => {
     if (req.method !== 'POST' || !isTokenPath(req.path)) return next();
-    const client = admitClient(req, res, limiter, trustedProxies);
-    if (client === undefined) return;
+    admitClient(req, res, limiter, trustedProxies)
+      .then((client) => {
+        if (client !== undefined) checkLogin(req, res, next, client);
+      })
+      .catch(next);
+  };
+
+  function checkLogin(req: Request, res: Response, next: NextFunction, client: string): void {
+    // fail() never rejects: a shared count that cannot be reached falls back to this runtime's.
     res.once('finish', () => {
-      if (res.statusCode !== 200) limiter.fail(client);
+      if (res.statusCode !== 200) void limiter.fail(client);
     });
     parseBody(req, res, (err) => {
       if (err) return next(err);
@@ -67,5 +74,5 @@ export function editorLoginLimit(users: readonly EditorUser[], limiter: FailureL
         res.status(403).json({ error: 'invalid_grant', error_description: 'Invalid resource owner credentials' });
       }, next);
     });
-  };
+  }
 }

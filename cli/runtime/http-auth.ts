@@ -12,7 +12,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { checkPassword } from '../../nodes/lib/logins';
 import { clientAddress, parseTrustedProxies, type TrustedProxies } from '../../nodes/lib/client-address';
-import { FailureLimiter } from '../../nodes/lib/failure-limiter';
+import { LoginLimiter } from '../../nodes/lib/login-limiter';
+import { DEFAULT_FAILURE_LIMITS } from '../../nodes/lib/failure-limiter';
 
 const REMEMBER_MS = 5 * 60_000;
 
@@ -20,9 +21,14 @@ const REMEMBER_MS = 5 * 60_000;
  * The client behind `req` (through the trusted proxies), or undefined when the
  * limiter has it blocked: then it has been answered 429 with Retry-After.
  */
-export function admitClient(req: Request, res: Response, limiter: FailureLimiter, trustedProxies: TrustedProxies): string | undefined {
+export async function admitClient(
+  req: Request,
+  res: Response,
+  limiter: LoginLimiter,
+  trustedProxies: TrustedProxies,
+): Promise<string | undefined> {
   const client = clientAddress(req, trustedProxies);
-  const wait = limiter.retryAfter(client);
+  const wait = await limiter.retryAfter(client);
   if (wait === 0) return client;
   res.set('Retry-After', String(wait));
   res.status(429).json({ error: `too many failed logins: try again in ${wait} s` });
@@ -32,13 +38,17 @@ export function admitClient(req: Request, res: Response, limiter: FailureLimiter
 export interface BasicAuthOptions {
   realm?: string;
   /** shared with the other logins, so alternating methods gains a guesser nothing */
-  limiter?: FailureLimiter;
+  limiter?: LoginLimiter;
   /** failures count per client: behind a trusted proxy, the client it names (default: loopback proxies) */
   trustedProxies?: TrustedProxies;
 }
 
 export function basicAuth(user: string, passwordHash: string, options: BasicAuthOptions = {}) {
-  const { realm = 'PiCam Guardian', limiter = new FailureLimiter(), trustedProxies = parseTrustedProxies(undefined) } = options;
+  const {
+    realm = 'PiCam Guardian',
+    limiter = new LoginLimiter(DEFAULT_FAILURE_LIMITS),
+    trustedProxies = parseTrustedProxies(undefined),
+  } = options;
   const verified = new Map<string, number>();
   const wantUser = Buffer.from(user);
   return (req: Request, res: Response, next: NextFunction): void => {
@@ -50,27 +60,32 @@ export function basicAuth(user: string, passwordHash: string, options: BasicAuth
       res.set('WWW-Authenticate', `Basic realm="${realm}"`);
       res.status(401).json({ error: 'authentication required' });
     };
-    const client = admitClient(req, res, limiter, trustedProxies);
-    if (client === undefined) return;
-    const m = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header);
-    if (!m) {
-      if (header) limiter.fail(client);
-      return refuse();
-    }
-    const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    const gotUser = Buffer.from(colon < 0 ? '' : decoded.slice(0, colon));
-    const userOk = gotUser.length === wantUser.length && timingSafeEqual(gotUser, wantUser);
-    checkPassword(colon < 0 ? '' : decoded.slice(colon + 1), passwordHash).then(
-      (passOk) => {
-        if (!userOk || !passOk) {
-          limiter.fail(client);
-          return refuse();
-        }
-        if (verified.size > 1000) verified.clear();
-        verified.set(key, Date.now() + REMEMBER_MS);
-        next();
-      },
+    /** true: go on; false: answered here. */
+    const check = async (): Promise<boolean> => {
+      const client = await admitClient(req, res, limiter, trustedProxies);
+      if (client === undefined) return false;
+      const m = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header);
+      if (!m) {
+        if (header) await limiter.fail(client);
+        refuse();
+        return false;
+      }
+      const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      const gotUser = Buffer.from(colon < 0 ? '' : decoded.slice(0, colon));
+      const userOk = gotUser.length === wantUser.length && timingSafeEqual(gotUser, wantUser);
+      const passOk = await checkPassword(colon < 0 ? '' : decoded.slice(colon + 1), passwordHash);
+      if (!userOk || !passOk) {
+        await limiter.fail(client);
+        refuse();
+        return false;
+      }
+      if (verified.size > 1000) verified.clear();
+      verified.set(key, Date.now() + REMEMBER_MS);
+      return true;
+    };
+    check().then(
+      (ok) => ok && next(),
       (err: Error) => next(err),
     );
   };

@@ -24,7 +24,7 @@ import { METRICS_PATH } from '../../nodes/lib/contract/api-routes';
 import { FlowState } from './flow-state';
 import { Ops } from './ops';
 import { LOGIN_LIMITS } from '../../dashboard/server/sessions';
-import { FailureLimiter } from '../../nodes/lib/failure-limiter';
+import { LoginLimiter } from '../../nodes/lib/login-limiter';
 import { verifyStreamToken } from '../../nodes/lib/access/stream-tokens';
 import { limitHeapGrowth } from './heap-growth';
 import { AccessRegistry } from '../../nodes/lib/access/registry';
@@ -68,8 +68,9 @@ export async function startRuntime(
   const RED = (await import('node-red')).default as unknown as NodeRedEmbedded;
   // The dashboard's live feed: the dashboard-feed node finds it in the settings (RED.settings.picamDashboard).
   const hub = role.role === 'pi' ? undefined : new LiveFeedHub();
-  // One failure count per client for every login of this runtime: editor, dashboard, API tokens, Basic, first-run codes.
-  const loginLimiter = new FailureLimiter(LOGIN_LIMITS);
+  // One failure count per client for every login of this runtime: editor, dashboard, API tokens, Basic, first-run codes;
+  // with a store shared by several runtimes (the cluster role), counted there too, once the access-control node attaches it.
+  const loginLimiter = new LoginLimiter(LOGIN_LIMITS, { warn: (m) => RED.log.warn(m) });
   // Who may log in and what they may do: the access-control node attaches the store's users (picamAccess).
   const access = hub ? accessRegistry(role, loginLimiter, (m) => RED.log.warn(m)) : undefined;
   // With PostgreSQL (PICAM_DB_URL, the cluster role): one runtime leads the jobs that must run once
@@ -227,7 +228,7 @@ export async function startRuntime(
 }
 
 /** The environment's logins (admins unless an entry names a role) in the registry the dashboard and the access-control node share. */
-function accessRegistry(role: RoleSettings, limiter: FailureLimiter, warn: (m: string) => void): AccessRegistry {
+function accessRegistry(role: RoleSettings, limiter: LoginLimiter, warn: (m: string) => void): AccessRegistry {
   const d = role.dashboard;
   return new AccessRegistry({
     users: [...d.users].map(([name, passwordHash]) => ({ name, passwordHash, role: d.roles.get(name) ?? 'admin' })),

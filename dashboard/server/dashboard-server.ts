@@ -20,7 +20,7 @@ import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { clientAddress, type TrustedProxies } from '../../nodes/lib/client-address';
-import type { FailureLimiter } from '../../nodes/lib/failure-limiter';
+import type { LoginLimiter } from '../../nodes/lib/login-limiter';
 import {
   API_PRINCIPAL_LOCAL,
   API_USER_LOCAL,
@@ -66,8 +66,8 @@ export interface DashboardServerOptions {
   access: AccessRegistry;
   /** PICAM_TRUSTED_PROXIES: whose X-Forwarded-Proto/-For are believed */
   trustedProxies: TrustedProxies;
-  /** the runtime's one login failure count per client (also the editor's) */
-  limiter?: FailureLimiter;
+  /** the runtime's one login failure count per client (also the editor's; in a cluster, shared through the store) */
+  limiter?: LoginLimiter;
   warn(message: string): void;
 }
 
@@ -98,7 +98,14 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
   };
   /** Rate limits are per client: behind a trusted proxy, the client it names. */
   const clientOf = (req: IncomingMessage): string => clientAddress(req, o.trustedProxies);
-  const sessionOf = (req: IncomingMessage): Session | undefined => sessions.verify(readCookie(req.headers.cookie, SESSION_COOKIE));
+  /**
+   * The request's session: signed, not expired, not logged out here, and (runtimes sharing a store) not ended
+   * through another runtime. Rejects when the shared store cannot be asked (answered 503: `cannotCheck`).
+   */
+  const sessionOf = async (req: IncomingMessage): Promise<Session | undefined> => {
+    const s = sessions.verify(readCookie(req.headers.cookie, SESSION_COOKIE));
+    return s && !(await o.access.sessionEnded(s.id)) ? s : undefined;
+  };
   const clientConfig: DashboardClientConfig = { webrtcUrl: o.config.webrtcUrl, mjpeg: o.config.mjpeg, runtimeLive: o.config.runtimeLive };
   const info = (s: Session | undefined, p: Principal = DEMO_PRINCIPAL): SessionInfo =>
     s
@@ -114,8 +121,8 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
         }
       : { user: null, open: true, csrfToken: '', expiresAt: null, remember: false, role: 'admin', cameras: null, config: clientConfig };
   /** A verified session and who it is now (a removed user's session is no longer one). */
-  const loggedIn = (req: IncomingMessage): { session: Session; principal: Principal } | undefined => {
-    const session = sessionOf(req);
+  const loggedIn = async (req: IncomingMessage): Promise<{ session: Session; principal: Principal } | undefined> => {
+    const session = await sessionOf(req);
     const principal = session && o.access.userPrincipal(session.user);
     return session && principal ? { session, principal } : undefined;
   };
@@ -125,9 +132,27 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
     if (notKept) o.warn(`dashboard: an ended session is not kept across restarts: ${notKept}`);
     o.hub.endSession(id);
   });
+  // A cluster: sessions logged out through another runtime close their sockets here too (within seconds).
+  let feedCheckWarned = false;
+  o.hub.watchEndedSessions(
+    async (ids) => {
+      const ended = await o.access.endedSessions(ids);
+      feedCheckWarned = false;
+      return ended;
+    },
+    (err) => {
+      if (!feedCheckWarned) o.warn(`dashboard: cannot look up ended sessions for the live feed: ${err.message}`);
+      feedCheckWarned = true;
+    },
+  );
   // A user's role or cameras changed: their sockets reconnect and are checked again.
   o.access.onUserChanged((name) => o.hub.endUser(name));
   const fail = (res: Response, status: number, error: string) => res.status(status).json({ error });
+  /** The shared store (cluster role) could not say whether a session was ended elsewhere: not a 500, and not a pass. */
+  const cannotCheck = (res: Response) => (err: Error) => {
+    o.warn(`dashboard: cannot check sessions in the database: ${err.message}`);
+    if (!res.headersSent) fail(res, 503, 'the session cannot be checked now: try again shortly');
+  };
 
   // A browser says where a request comes from (Sec-Fetch-Site); another site's page may not change anything
   // here, whatever credentials the browser would attach (cookies, cached Basic logins). curl sends no such header.
@@ -164,22 +189,28 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
   );
 
   // ---- login
-  app.get(API_PATHS.session, (req, res) => {
+  app.get(API_PATHS.session, (req, res, next) => {
     res.set('Cache-Control', 'no-store');
     if (o.config.open) return res.json(info(undefined));
-    const l = loggedIn(req);
-    if (!l) return fail(res, 401, 'not logged in');
-    res.json(info(l.session, l.principal));
+    loggedIn(req)
+      .then((l) => {
+        if (!l) return fail(res, 401, 'not logged in');
+        res.json(info(l.session, l.principal));
+      }, cannotCheck(res))
+      .catch(next);
   });
 
   // A fresh token for each live-video connection: the browser hands it to MediaMTX, which asks /mediamtx/auth.
-  app.get(API_PATHS.streamToken, (req, res) => {
+  app.get(API_PATHS.streamToken, (req, res, next) => {
     res.set('Cache-Control', 'no-store');
     if (o.config.open) return res.json({ token: '', expiresAt: null });
-    const s = sessionOf(req);
-    if (!s) return fail(res, 401, 'not logged in');
-    const now = Date.now();
-    res.json({ token: issueStreamToken(o.secret, s.user, now), expiresAt: now + STREAM_TOKEN_TTL_MS });
+    sessionOf(req)
+      .then((s) => {
+        if (!s) return fail(res, 401, 'not logged in');
+        const now = Date.now();
+        res.json({ token: issueStreamToken(o.secret, s.user, now), expiresAt: now + STREAM_TOKEN_TTL_MS });
+      }, cannotCheck(res))
+      .catch(next);
   });
 
   app.post(API_PATHS.login, express.json({ limit: '4kb' }), (req, res, next) => {
@@ -213,19 +244,25 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
     }, next);
   });
 
-  app.post(API_PATHS.logout, (req, res) => {
+  app.post(API_PATHS.logout, (req, res, next) => {
     res.set('Cache-Control', 'no-store');
     if (o.config.open) return fail(res, 400, 'the demo has no logins');
-    const s = sessionOf(req);
-    if (!s) return fail(res, 401, 'not logged in');
-    if (!sessions.checkCsrf(s, req.headers[CSRF_HEADER])) return fail(res, 403, 'missing or wrong X-CSRF-Token header');
-    const notKept = sessions.revoke(s);
-    if (notKept) o.warn(`dashboard: a logout is not kept across restarts: ${notKept}`);
-    o.hub.endSession(s.id);
-    res
-      .set('Set-Cookie', clearedCookie(overTls(req)))
-      .status(204)
-      .end();
+    sessionOf(req)
+      .then(async (s) => {
+        if (!s) return fail(res, 401, 'not logged in');
+        if (!sessions.checkCsrf(s, req.headers[CSRF_HEADER])) return fail(res, 403, 'missing or wrong X-CSRF-Token header');
+        const notKept = sessions.revoke(s);
+        if (notKept) o.warn(`dashboard: a logout is not kept across restarts: ${notKept}`);
+        o.hub.endSession(s.id);
+        // In the store before the answer: every runtime sharing it refuses the cookie from now on.
+        const notShared = await o.access.loggedOut({ ...s, username: s.user, client: clientOf(req) });
+        if (notShared) o.warn(`dashboard: a logout is not noted in the database (other runtimes may still accept it): ${notShared}`);
+        res
+          .set('Set-Cookie', clearedCookie(overTls(req)))
+          .status(204)
+          .end();
+      }, cannotCheck(res))
+      .catch(next);
   });
 
   // ---- the guard for httpNode
@@ -243,36 +280,41 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
     if (matched?.route.auth === 'public' || matched?.route.auth === 'signed-link') return next();
     const authorization = req.headers.authorization ?? '';
     const bearer = /^Bearer\s+(\S+)$/i.exec(authorization);
-    if (bearer) {
-      const client = clientOf(req);
-      const wait = sessions.limiter.retryAfter(client);
-      if (wait > 0) {
-        res.set('Retry-After', String(wait));
-        return void fail(res, 429, 'too many failed logins: try again later');
-      }
-      const token = o.access.tokenPrincipal(bearer[1]!);
-      if (token) return authorize(req, res, next, token, matched);
-      // WHEP to the VBC01 live view: the browser holds a stream token, as it would for MediaMTX.
-      const streamUser = takesStreamToken(req.method, req.path) ? verifyStreamToken(o.secret, bearer[1]!) : undefined;
-      const streamPrincipal = streamUser === undefined ? undefined : o.access.userPrincipal(streamUser);
-      if (streamPrincipal) return authorize(req, res, next, streamPrincipal, matched);
-      sessions.limiter.fail(client);
-      return void fail(res, 401, 'unknown API token');
-    }
+    if (bearer) return void bearerLogin(req, res, next, bearer[1]!, matched).catch(next);
     if (basic && /^Basic /i.test(authorization)) {
       // The API user is the installation's own login (an admin), as it was before roles.
       return basic(req, res, () => authorize(req, res, next, { name: o.basic!.user, role: 'admin', cameras: null }, matched));
     }
-    const l = loggedIn(req);
-    if (l) {
-      if (UNSAFE.has(req.method) && !sessions.checkCsrf(l.session, req.headers[CSRF_HEADER])) {
-        return void fail(res, 403, 'missing or wrong X-CSRF-Token header');
-      }
-      return authorize(req, res, next, l.principal, matched);
+    loggedIn(req)
+      .then((l) => {
+        if (l) {
+          if (UNSAFE.has(req.method) && !sessions.checkCsrf(l.session, req.headers[CSRF_HEADER])) {
+            return void fail(res, 403, 'missing or wrong X-CSRF-Token header');
+          }
+          return authorize(req, res, next, l.principal, matched);
+        }
+        // Integrators' tools expect the Basic challenge; the dashboard page must not get the browser's login box.
+        if (req.headers[DASHBOARD_CLIENT_HEADER] !== DASHBOARD_CLIENT_VALUE) res.set('WWW-Authenticate', 'Basic realm="PiCam Guardian"');
+        fail(res, 401, 'authentication required');
+      }, cannotCheck(res))
+      .catch(next);
+  };
+  /** `Authorization: Bearer`: an API token, or a stream token for WHEP; a wrong one counts as a failed login. */
+  const bearerLogin = async (req: Request, res: Response, next: NextFunction, presented: string, matched: MatchedRoute | undefined) => {
+    const client = clientOf(req);
+    const wait = await sessions.limiter.retryAfter(client);
+    if (wait > 0) {
+      res.set('Retry-After', String(wait));
+      return void fail(res, 429, 'too many failed logins: try again later');
     }
-    // Integrators' tools expect the Basic challenge; the dashboard page must not get the browser's login box.
-    if (req.headers[DASHBOARD_CLIENT_HEADER] !== DASHBOARD_CLIENT_VALUE) res.set('WWW-Authenticate', 'Basic realm="PiCam Guardian"');
-    fail(res, 401, 'authentication required');
+    const token = o.access.tokenPrincipal(presented);
+    if (token) return authorize(req, res, next, token, matched);
+    // WHEP to the VBC01 live view: the browser holds a stream token, as it would for MediaMTX.
+    const streamUser = takesStreamToken(req.method, req.path) ? verifyStreamToken(o.secret, presented) : undefined;
+    const streamPrincipal = streamUser === undefined ? undefined : o.access.userPrincipal(streamUser);
+    if (streamPrincipal) return authorize(req, res, next, streamPrincipal, matched);
+    await sessions.limiter.fail(client);
+    fail(res, 401, 'unknown API token');
   };
 
   // ---- the live feed
@@ -286,13 +328,19 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
     if (origin !== undefined && safeHost(origin) !== req.headers.host) return refuse('403 Forbidden', 'cross-site WebSocket refused');
     if (o.config.open) return o.hub.accept(req, socket, head, { user: null, cameras: null });
     // The same failure count as the API's token and login checks: a token guesser gains nothing here.
+    feedLogin(req, socket, head, refuse).catch((err: Error) => {
+      o.warn(`dashboard: cannot check the live feed's login: ${err.message}`);
+      refuse('503 Service Unavailable', 'the session cannot be checked now: try again shortly');
+    });
+  });
+  const feedLogin = async (req: IncomingMessage, socket: Duplex, head: Buffer, refuse: (status: string, error: string) => void) => {
     const client = clientOf(req);
-    const wait = sessions.limiter.retryAfter(client);
+    const wait = await sessions.limiter.retryAfter(client);
     if (wait > 0) return refuse(`429 Too Many Requests\r\nRetry-After: ${wait}`, 'too many failed logins: try again later');
     // The feed is a viewer's route like any other (its role is in the route table); a limited login gets its cameras only.
     const feedRole = matchRoute('GET', LIVE_FEED_PATH)!.route.role;
     const refuseRole = (p: Principal) => refuse('403 Forbidden', `the live feed needs the ${feedRole} role; ${p.name} is ${p.role}`);
-    const l = loggedIn(req);
+    const l = await loggedIn(req);
     if (l) {
       if (!roleAtLeast(l.principal.role, feedRole)) return refuseRole(l.principal);
       const { session: s, principal: p } = l;
@@ -305,9 +353,9 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
       return o.hub.accept(req, socket, head, { user: token.name, cameras: token.cameras });
     }
     // A wrong token is a guess; a browser whose cookie expired is not (it sends no token).
-    if (bearer) sessions.limiter.fail(client);
+    if (bearer) await sessions.limiter.fail(client);
     refuse('401 Unauthorized', bearer ? 'unknown API token' : 'log in to the dashboard first');
-  });
+  };
 
   return { guard, sessions };
 }

@@ -13,6 +13,11 @@ import { feedMessageAllowed } from '../../nodes/lib/access/camera-limit';
 /** A browser that cannot keep up (a phone on a bad link) is skipped rather than buffered without end. */
 const MAX_BUFFERED_BYTES = 1 << 20;
 const PING_MS = 30_000;
+/** How often sessions ended through another runtime (a cluster) are looked for among the sockets open here. */
+export const ENDED_SESSIONS_CHECK_MS = 5_000;
+
+/** Of the session ids given, those ended elsewhere (the access registry's `endedSessions`). */
+export type EndedSessions = (ids: string[]) => Promise<string[]>;
 
 interface Client {
   user: string | null;
@@ -27,6 +32,7 @@ export class LiveFeedHub implements DashboardHub {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   private readonly clients = new Map<WebSocket, Client>();
   private readonly timer: NodeJS.Timeout;
+  private endedTimer: NodeJS.Timeout | undefined;
   /** messages not sent to a slow browser */
   skipped = 0;
 
@@ -68,8 +74,23 @@ export class LiveFeedHub implements DashboardHub {
     for (const [ws, c] of this.clients) if (c.user === user) ws.close(4001, 'login changed');
   }
 
+  /**
+   * A cluster: a session logged out through another runtime is refused here at its next request,
+   * but its sockets here would stay open; every `everyMs` they are looked up (one query for all),
+   * and those ended close (4001). `failed` hears why a look-up failed (the sockets stay meanwhile).
+   */
+  watchEndedSessions(ended: EndedSessions, failed: (err: Error) => void, everyMs = ENDED_SESSIONS_CHECK_MS): void {
+    clearInterval(this.endedTimer);
+    this.endedTimer = setInterval(() => {
+      const ids = [...new Set([...this.clients.values()].flatMap((c) => (c.sessionId === undefined ? [] : [c.sessionId])))];
+      if (ids.length > 0) ended(ids).then((gone) => gone.forEach((id) => this.endSession(id)), failed);
+    }, everyMs);
+    this.endedTimer.unref();
+  }
+
   async close(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.endedTimer);
     for (const ws of this.clients.keys()) ws.terminate();
     this.clients.clear();
     await new Promise<void>((ok) => this.wss.close(() => ok()));

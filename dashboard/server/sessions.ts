@@ -6,7 +6,9 @@
  * sessions (and "remember me") survive a restart. What the server keeps is the
  * opposite list: sessions ended by logout, until they would have expired, in a
  * small JSON file in the data directory, so a logged-out cookie stays dead
- * after a restart too. A cookie also carries a fingerprint of the user's
+ * after a restart too. Runtimes sharing a store (the cluster role) also keep
+ * logouts there and ask it (the access registry's `sessionEnded`), since a
+ * logout may have gone to another runtime. A cookie also carries a fingerprint of the user's
  * password hash: changing a password (or removing the user) ends its sessions.
  *
  * CSRF: each session has a token, an HMAC of its id, that the page reads from
@@ -16,7 +18,8 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { checkPassword } from '../../nodes/lib/logins';
-import { FailureLimiter, type FailureLimits } from '../../nodes/lib/failure-limiter';
+import type { FailureLimits } from '../../nodes/lib/failure-limiter';
+import { LoginLimiter } from '../../nodes/lib/login-limiter';
 
 export const SESSION_COOKIE = 'picam_session';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -65,34 +68,34 @@ export interface SessionOptions {
   /** where logouts are kept across restarts; in memory only when unset */
   revokedFile?: string;
   limits?: FailureLimits;
-  /** a failure count shared with other logins (the editor's); made from `limits` when absent */
-  limiter?: FailureLimiter;
+  /** a failure count shared with other logins (the editor's; in a cluster, other runtimes'); made from `limits` when absent */
+  limiter?: LoginLimiter;
   now?: () => number;
 }
 
 export class SessionManager {
   private readonly key: Buffer;
   private readonly revoked = new Map<string, number>();
-  readonly limiter: FailureLimiter;
+  readonly limiter: LoginLimiter;
   private readonly now: () => number;
 
   constructor(private readonly opts: SessionOptions) {
     // A key of its own, so a cookie signature is never also valid for anything else the secret protects.
     this.key = createHmac('sha256', opts.secret).update('picam-guardian dashboard sessions v1').digest();
-    this.limiter = opts.limiter ?? new FailureLimiter(opts.limits ?? LOGIN_LIMITS);
+    this.limiter = opts.limiter ?? new LoginLimiter(opts.limits ?? LOGIN_LIMITS);
     this.now = opts.now ?? Date.now;
     this.loadRevoked();
   }
 
   /** Checks a password (bcrypt, ~0.1–0.3 s by design); refuses a blocked address before looking. */
   async login(user: string, password: string, remember: boolean, client: string): Promise<LoginResult> {
-    const wait = this.limiter.retryAfter(client, this.now());
+    const wait = await this.limiter.retryAfter(client, this.now());
     if (wait > 0) return { ok: false, status: 429, error: 'too many failed logins: try again later', retryAfter: wait };
     const hash = this.opts.users.get(user);
     // An unknown user costs the same bcrypt comparison, so timing does not tell which names exist.
     const passOk = await checkPassword(password, hash, this.opts.users.values().next().value);
     if (!hash || !passOk) {
-      this.limiter.fail(client, this.now());
+      await this.limiter.fail(client, this.now());
       return { ok: false, status: 401, error: 'wrong user name or password' };
     }
     const issuedMs = this.now();

@@ -184,7 +184,7 @@ export function accessRouter({ access, trustedProxies, log }: AccessApiOptions):
       if (!access.attached) throw refuse(503, 'the database is not open yet: try again shortly');
       if (access.hasAdmin()) throw refuse(409, 'an admin exists already: log in');
       const client = clientAddress(req, trustedProxies);
-      const wait = access.limiter.retryAfter(client);
+      const wait = await access.limiter.retryAfter(client);
       if (wait > 0) {
         res.set('Retry-After', String(wait));
         throw refuse(429, `too many wrong codes: try again in ${wait} s`);
@@ -193,7 +193,7 @@ export function accessRouter({ access, trustedProxies, log }: AccessApiOptions):
       // From this machine itself (loopback, no proxy header) no code is needed; from elsewhere, the one in the log.
       if (!isLocalRequest(req)) {
         if (typeof b.code !== 'string' || !access.firstRunCodeMatches(b.code)) {
-          access.limiter.fail(client);
+          await access.limiter.fail(client);
           log(`first run: a wrong or missing one-time code from ${client}`);
           throw refuse(403, 'from another machine, enter the one-time code printed in the runtime log');
         }

@@ -78,7 +78,7 @@ export default function register(RED: NodeAPI): void {
       status,
       label: 'users',
       ready: async (store) => {
-        await access.attach({ access: store.access(), audit: store.auditLog });
+        await access.attach({ access: store.access(), audit: store.auditLog, failures: store.loginFailures() });
         retentionDefaults ??= {
           eventsDays: store.retention.activity,
           readingsDays: store.retention.sensors,

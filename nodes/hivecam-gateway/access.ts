@@ -26,25 +26,48 @@ export interface CertBundle {
 
 export type AccessDecision = { allowed: true; via: 'registered' | 'settings' | 'enrolment' } | { allowed: false; reason: string };
 
-export class EnrolmentWindow {
-  private untilMs = 0;
+/** Where the window is kept: the store (UploadStore, migration 27), so every runtime sharing it sees one window. */
+export interface EnrolmentStore {
+  /** epoch ms the window closes at, 0 when closed */
+  enrolmentClosesAt(nowMs?: number): Promise<number>;
+  setEnrolment(closesMs: number, nowMs?: number): Promise<void>;
+}
 
-  /** Opens the window for `minutes` from now (0 closes it). Returns when it closes. */
-  open(minutes: number, nowMs = Date.now()): number {
+/**
+ * The enrolment window an admin opens for new cameras. Kept in the store, not in this runtime:
+ * in the cluster role a camera's request may reach any runtime, and the window opened through
+ * one must be open on all (and it outlives a redeploy on one box as well).
+ */
+export class EnrolmentWindow {
+  /** when the window closes, as this runtime last read or set it: for the status line, never for a decision */
+  private seenMs = 0;
+
+  constructor(private readonly store: () => EnrolmentStore) {}
+
+  /** Opens the window for `minutes` from now (0 closes it). Resolves to when it closes (0: closed). */
+  async open(minutes: number, nowMs = Date.now()): Promise<number> {
     if (!Number.isFinite(minutes) || minutes < 0 || minutes > 24 * 60) {
       throw new RangeError(`enrolment minutes must be between 0 and 1440 (got ${minutes})`);
     }
-    this.untilMs = minutes === 0 ? 0 : nowMs + minutes * 60_000;
-    return this.untilMs;
+    const until = minutes === 0 ? 0 : nowMs + minutes * 60_000;
+    await this.store().setEnrolment(until, nowMs);
+    this.seenMs = until;
+    return until;
   }
 
-  isOpen(nowMs = Date.now()): boolean {
-    return this.untilMs > nowMs;
+  /** Epoch ms the window closes at, or 0 when closed: asked of the store. */
+  async closesAt(nowMs = Date.now()): Promise<number> {
+    this.seenMs = await this.store().enrolmentClosesAt(nowMs);
+    return this.seenMs;
   }
 
-  /** Epoch ms the window closes at, or 0 when closed. */
-  closesAt(nowMs = Date.now()): number {
-    return this.isOpen(nowMs) ? this.untilMs : 0;
+  async isOpen(nowMs = Date.now()): Promise<boolean> {
+    return (await this.closesAt(nowMs)) > 0;
+  }
+
+  /** What this runtime last saw (another runtime may have changed it since): the status line's. */
+  lastSeen(nowMs = Date.now()): number {
+    return this.seenMs > nowMs ? this.seenMs : 0;
   }
 }
 

@@ -32,7 +32,7 @@ export interface CommandDeps {
 export async function runCommand(cmd: GatewayCommand, deps: CommandDeps): Promise<unknown> {
   switch (cmd.command) {
     case 'enrolment': {
-      const until = deps.enrolment.open(cmd.minutes);
+      const until = await deps.enrolment.open(cmd.minutes);
       deps.log(until ? `enrolment open for ${cmd.minutes} min` : 'enrolment closed');
       deps.changed();
       return { open: until > 0, closesAt: until ? new Date(until).toISOString() : null };
@@ -48,16 +48,19 @@ export async function runCommand(cmd: GatewayCommand, deps: CommandDeps): Promis
       const removed = await deps.store().unregisterCamera(cmd.cameraId);
       return { cameraId: cmd.cameraId, registered: false, removed, revokedCertificates: revoked };
     }
-    case 'cameras':
+    case 'cameras': {
+      const closesAt = await deps.enrolment.closesAt();
+      deps.changed();
       return {
         settings: [...deps.configured],
         registered: await deps.store().cameras(),
-        enrolmentOpen: deps.enrolment.isOpen(),
+        enrolmentOpen: closesAt > 0,
         // the admin page's countdown (ISO time, null when closed)
-        enrolmentClosesAt: deps.enrolment.closesAt() ? new Date(deps.enrolment.closesAt()).toISOString() : null,
+        enrolmentClosesAt: closesAt ? new Date(closesAt).toISOString() : null,
         certificateMode: deps.certificates.mode,
         certificates: await deps.certificates.list(),
       };
+    }
     case 'usage':
       return diskUse(deps.store(), deps.uploadsRoot);
     case 'prune':

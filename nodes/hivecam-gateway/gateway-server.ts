@@ -19,7 +19,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { vbc01IdProblem } from '../lib/vbc01';
-import { DEFAULT_FAILURE_LIMITS, type FailureLimits, type FailureLimitsByKind } from '../lib/failure-limiter';
+import { DEFAULT_FAILURE_LIMITS, type FailureLimits } from '../lib/failure-limiter';
+import type { FailureLimitsByKind } from '../lib/login-limiter';
 import { clientAddress, parseTrustedProxies, type TrustedProxies } from '../lib/client-address';
 import { CertificatesMissingError, type AccessDecision, type CertBundle } from './access';
 import type { AcceptedUpload } from './accept-upload';
@@ -136,46 +137,57 @@ export function gatewayHandler(deps: GatewayDeps): (req: IncomingMessage, res: S
       if (status >= 400) deps.warn(text);
       else deps.log(text);
     };
+    /** An answer that could not be written (the socket went): logged, never thrown out of here. */
+    const lost = (err: Error) => deps.warn(`${line}: the answer could not be sent (${err.message})`);
     const refuse = (err: HttpError) => {
       // A path or method that does not exist is the camera's protocol mistake, cheap to answer: never counted.
       const counted = err.status !== 404 && err.status !== 405;
-      if (counted && deps.limiter.fail(kind, client)) deps.warn(`${client} failed too often: ${kind} requests refused for a while`);
-      // A body that was cut off is not read any further: the connection goes with the answer.
-      finish(err.status, { error: err.message }, err.message, err.closeConnection ? { Connection: 'close' } : undefined);
+      // Counted before the answer (never rejects), so the client's next request finds it counted, on any runtime.
+      void (counted ? deps.limiter.fail(kind, client) : Promise.resolve(false))
+        .then((blocked) => {
+          if (blocked) deps.warn(`${client} failed too often: ${kind} requests refused for a while`);
+          // A body that was cut off is not read any further: the connection goes with the answer.
+          finish(err.status, { error: err.message }, err.message, err.closeConnection ? { Connection: 'close' } : undefined);
+        })
+        .catch(lost);
     };
 
-    const wait = deps.limiter.retryAfter(kind, client);
-    if (wait > 0) {
+    const blocked = (wait: number) => {
       // A blocked client's body is not worth reading: the connection goes with the answer.
       req.resume();
       const close: Record<string, string> = req.complete ? {} : { Connection: 'close' };
       send(res, 429, { error: `too many failed ${kind} requests; retry in ${wait} s` }, { 'Retry-After': String(wait), ...close });
       deps.warn(`${line} → 429 (blocked for ${wait} s more)`);
-      return;
-    }
-
-    // Everything, the parsing of the target included, runs inside the promise: nothing a client sends can throw out of here.
-    Promise.resolve()
-      .then(() => route(req, parseTarget(req.url), deps))
-      .then(
-        ({ status, body, note }) => finish(status, body, note),
-        (err: Error) => {
-          if (!(err instanceof HttpError && err.closeConnection)) req.resume();
-          if (err instanceof HttpError && err.status < 500) refuse(err);
-          else if (err instanceof HttpError) finish(err.status, { error: err.message }, err.message);
-          // The admin's mistake, not the camera's: no rate-limit strike.
-          else if (err instanceof CertificatesMissingError)
-            finish(503, { error: 'certificates are not set up on the server' }, err.message);
-          else if (err instanceof ServiceUnavailableError) finish(503, { error: err.message }, err.message);
-          // The server's full disk is not the camera's failure: 507, no strike, try again later.
-          else if (isDiskFull(err))
-            finish(507, { error: 'the server has no space left for uploads; try again later' }, err.message, { 'Retry-After': '60' });
-          else if (STORAGE_ERRORS.has((err as NodeJS.ErrnoException).code ?? '')) {
-            const code = (err as NodeJS.ErrnoException).code;
-            finish(503, { error: `the server cannot store uploads right now (${code}); retry later` }, err.message);
-          } else finish(500, { error: 'internal error' }, err.message);
-        },
-      );
+    };
+    const serve = () => {
+      // Everything, the parsing of the target included, runs inside the promise: nothing a client sends can throw out of here.
+      Promise.resolve()
+        .then(() => route(req, parseTarget(req.url), deps))
+        .then(
+          ({ status, body, note }) => finish(status, body, note),
+          (err: Error) => {
+            if (!(err instanceof HttpError && err.closeConnection)) req.resume();
+            if (err instanceof HttpError && err.status < 500) refuse(err);
+            else if (err instanceof HttpError) finish(err.status, { error: err.message }, err.message);
+            // The admin's mistake, not the camera's: no rate-limit strike.
+            else if (err instanceof CertificatesMissingError)
+              finish(503, { error: 'certificates are not set up on the server' }, err.message);
+            else if (err instanceof ServiceUnavailableError) finish(503, { error: err.message }, err.message);
+            // The server's full disk is not the camera's failure: 507, no strike, try again later.
+            else if (isDiskFull(err))
+              finish(507, { error: 'the server has no space left for uploads; try again later' }, err.message, { 'Retry-After': '60' });
+            else if (STORAGE_ERRORS.has((err as NodeJS.ErrnoException).code ?? '')) {
+              const code = (err as NodeJS.ErrnoException).code;
+              finish(503, { error: `the server cannot store uploads right now (${code}); retry later` }, err.message);
+            } else finish(500, { error: 'internal error' }, err.message);
+          },
+        );
+    };
+    // The count may be the store's (a cluster): asked before anything is read. Never rejects.
+    void deps.limiter
+      .retryAfter(kind, client)
+      .then((wait) => (wait > 0 ? blocked(wait) : serve()))
+      .catch(lost);
   };
 }
 

@@ -11,7 +11,8 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { ffmpegInstalled } from '../lib/child-process';
-import { FailureLimitsByKind } from '../lib/failure-limiter';
+import { FailureLimitsByKind } from '../lib/login-limiter';
+import { sqlOf } from '../lib/store/dialect';
 import { trustedProxiesFromSettings } from '../lib/client-address';
 import { credentialSecret } from '../lib/secret-box';
 import type { NodeConstructor } from '../lib/node-config';
@@ -70,7 +71,6 @@ export default function register(RED: NodeAPI): void {
     const tlsWarn = new ThrottledWarn((t) => node.warn(t), 60_000);
     const configured = parseCameraList(def.cameras, (id) => DEVICE_ID_PATTERN.test(id));
     if (configured.invalid.length) node.warn(`ignoring invalid camera ids in the settings: ${configured.invalid.join(', ')}`);
-    const enrolment = new EnrolmentWindow();
     // Always there, whatever the mode: a camera given its own certificate before a switch back
     // to the shared one still has it revoked when it is removed.
     const authority = new CameraCertificateAuthority(certDir);
@@ -82,7 +82,10 @@ export default function register(RED: NodeAPI): void {
             throw new CertificatesMissingError(`cannot issue ${cameraId} its certificate: ${err.message}`);
           })
         : loadCertBundle(certDir);
-    const limiter = new FailureLimitsByKind<GatewayRequestKind>(GATEWAY_FAILURE_LIMITS);
+    const limiter = new FailureLimitsByKind<GatewayRequestKind>(GATEWAY_FAILURE_LIMITS, {
+      scopePrefix: 'gateway',
+      warn: (m) => node.warn(m),
+    });
     const db = RED.nodes.getNode(def.database) as PicamDatabaseNode | null;
     let uploads: UploadStore | undefined;
     let stored = 0;
@@ -98,7 +101,7 @@ export default function register(RED: NodeAPI): void {
 
     const show = () => {
       if (!listening) return;
-      const open = enrolment.closesAt();
+      const open = enrolment.lastSeen();
       const enrol = open ? `, enrolment open ${Math.ceil((open - Date.now()) / 60_000)} min` : '';
       status.now(refused ? 'warn' : 'ok', `${listening}${enrol} · ${stored} uploads${refused ? `, ${refused} refused` : ''}`);
     };
@@ -110,6 +113,8 @@ export default function register(RED: NodeAPI): void {
       if (!uploads) throw new ServiceUnavailableError('the database is not open yet');
       return uploads;
     };
+    // In the store: opened through one runtime of a cluster, open on all.
+    const enrolment = new EnrolmentWindow(needStore);
     /** Every refused upload or snapshot: counted on the status and reported on the second output. */
     const rejected = (what: Partial<UploadIds>, err: Error) => {
       refused++;
@@ -181,7 +186,7 @@ export default function register(RED: NodeAPI): void {
         decideAccess(cameraId, {
           inSettings: configured.ids.has(cameraId),
           registered: await needStore().camera(cameraId),
-          windowOpen: enrolment.isOpen(),
+          windowOpen: await enrolment.isOpen(),
         }),
       certificates: certificatesFor,
       certificateIssued: async (cameraId, via) => {
@@ -212,6 +217,8 @@ export default function register(RED: NodeAPI): void {
       await upkeep.sweep(0);
       if (dbUser.closing) return; // closed while the database was opening
       uploads = s.uploads();
+      // Runtimes sharing the store (the cluster role) count cameras' failures together: any of them may get the next request.
+      limiter.share(sqlOf(s).shared ? s.loginFailures() : undefined);
       try {
         server = cameraServer(settings.transport, handler);
       } catch (err) {
@@ -315,6 +322,7 @@ export default function register(RED: NodeAPI): void {
       input: (_s, msg, send, done) => command(msg, send, done),
       refuse: unavailable,
       close: async () => {
+        limiter.share(undefined);
         upkeep.stop();
         unmount();
         closing.abort();

@@ -12,24 +12,42 @@ export interface FailureLimits {
 
 export const DEFAULT_FAILURE_LIMITS: FailureLimits = { maxFailures: 10, windowMs: 60_000, blockMs: 5 * 60_000 };
 
-interface ClientRecord {
+/** One client's count: its failure times still within the window, and until when it is blocked. */
+export interface FailureRecord {
   failures: number[];
   blockedUntil: number;
 }
+
+/**
+ * The one counting rule, for the count in memory and the store's (nodes/lib/store/login-failures.ts):
+ * adds a failure at `nowMs` to `c` (changed in place); true when this one got the client blocked.
+ */
+export function countFailure(c: FailureRecord, limits: FailureLimits, nowMs: number): boolean {
+  c.failures = c.failures.filter((t) => t > nowMs - limits.windowMs);
+  c.failures.push(nowMs);
+  if (c.failures.length >= limits.maxFailures && c.blockedUntil <= nowMs) {
+    c.blockedUntil = nowMs + limits.blockMs;
+    c.failures = [];
+    return true;
+  }
+  return false;
+}
+
+/** Seconds until `blockedUntil`, rounded up; 0 when it has passed. */
+export const secondsLeft = (blockedUntil: number, nowMs: number): number =>
+  blockedUntil > nowMs ? Math.ceil((blockedUntil - nowMs) / 1000) : 0;
 
 /** Past this many tracked clients the oldest are forgotten, so a flood of addresses cannot grow memory. */
 const MAX_CLIENTS = 10_000;
 
 export class FailureLimiter {
-  private readonly clients = new Map<string, ClientRecord>();
+  private readonly clients = new Map<string, FailureRecord>();
 
-  constructor(private readonly limits: FailureLimits = DEFAULT_FAILURE_LIMITS) {}
+  constructor(readonly limits: FailureLimits = DEFAULT_FAILURE_LIMITS) {}
 
   /** Seconds the client must still wait, or 0 when it may go on. */
   retryAfter(key: string, nowMs = Date.now()): number {
-    const c = this.clients.get(key);
-    if (!c || c.blockedUntil <= nowMs) return 0;
-    return Math.ceil((c.blockedUntil - nowMs) / 1000);
+    return secondsLeft(this.clients.get(key)?.blockedUntil ?? 0, nowMs);
   }
 
   /** Records a failure; returns true when this one got the client blocked. */
@@ -40,39 +58,6 @@ export class FailureLimiter {
       c = { failures: [], blockedUntil: 0 };
       this.clients.set(key, c);
     }
-    c.failures = c.failures.filter((t) => t > nowMs - this.limits.windowMs);
-    c.failures.push(nowMs);
-    if (c.failures.length >= this.limits.maxFailures && c.blockedUntil <= nowMs) {
-      c.blockedUntil = nowMs + this.limits.blockMs;
-      c.failures = [];
-      return true;
-    }
-    return false;
-  }
-}
-
-/**
- * One limiter per kind of failure, each blocking only requests of its own kind:
- * a camera whose uploads we refuse (the camera's protocol, not an attack) must
- * still get its config and certificates, while guessing camera ids for the
- * client key stays slowed down. A kind without limits is never counted nor blocked.
- */
-export class FailureLimitsByKind<Kind extends string> {
-  private readonly limiters = new Map<Kind, FailureLimiter>();
-
-  constructor(limits: Partial<Record<Kind, FailureLimits>>) {
-    for (const [kind, l] of Object.entries(limits) as Array<[Kind, FailureLimits | undefined]>) {
-      if (l) this.limiters.set(kind, new FailureLimiter(l));
-    }
-  }
-
-  /** Seconds a client must wait before another request of this kind, or 0. */
-  retryAfter(kind: Kind, key: string, nowMs = Date.now()): number {
-    return this.limiters.get(kind)?.retryAfter(key, nowMs) ?? 0;
-  }
-
-  /** Records a failure of this kind; true when it got the client blocked for this kind. */
-  fail(kind: Kind, key: string, nowMs = Date.now()): boolean {
-    return this.limiters.get(kind)?.fail(key, nowMs) ?? false;
+    return countFailure(c, this.limits, nowMs);
   }
 }

@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { deployCli } from '../../cli/deploy/deploy';
+import { deployCli } from '../../cli/deploy/deploy-cli';
 import { RECORD_ID, readRecord, withoutRecord } from '../../cli/deploy/deploy-state';
 import { diffFlows, isEmptyDiff } from '../../cli/deploy/flow-diff';
 import { formatFlow, readFlow, type FlowNode } from '../../cli/flows/flow-file';

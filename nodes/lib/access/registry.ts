@@ -12,9 +12,10 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ApiRole } from '../contract/api-routes';
 import type { AuditEntry, SessionRow, TokenInfo, UserInfo } from '../contract/access';
 import type { AccessStore, OpenedSession, StoredToken, StoredUser } from '../store/access';
+import { DEFAULT_FAILURE_LIMITS } from '../failure-limiter';
 import { appendAudit, listAudit, type AuditQuery, type NewAuditEntry } from '../store/audit';
 import type { Exclusive } from '../store/command-queue';
-import { FailureLimiter } from '../failure-limiter';
+import { LoginLimiter, type SharedFailureCount } from '../login-limiter';
 
 /** Who a request is, once logged in. */
 export interface Principal {
@@ -46,16 +47,18 @@ export interface AccessRegistryOptions {
   /** the demo: nobody logs in, so there is no first admin to make */
   open?: boolean;
   /** the runtime's one login failure count (first-run codes count as guesses too) */
-  limiter?: FailureLimiter;
+  limiter?: LoginLimiter;
   /** the runtime's log (the one-time first-run code is printed there) */
   log(message: string): void;
   warn(message: string): void;
 }
 
-/** An attached store: users, tokens and sessions, and the audit log. */
+/** An attached store: users, tokens and sessions, the audit log, and failed logins. */
 export interface AccessData {
   access: AccessStore;
   audit: Exclusive;
+  /** the store's count of failed logins: used when `access.shared` (the cluster role) */
+  failures?: SharedFailureCount;
 }
 
 /** Refused with a status and a reason the API answers as it is. */
@@ -67,6 +70,13 @@ export class AccessError extends Error {
     super(message);
   }
 }
+
+/**
+ * With a store shared by several runtimes (the cluster role), users and tokens are read again
+ * this often: one changed through another runtime (added, password reset, removed, a token
+ * revoked) holds here within this time. Two small reads per runtime.
+ */
+export const ACCESS_REFRESH_MS = 5_000;
 
 /** Audit entries made while the store is not open wait here (bounded), then are written. */
 const MAX_PENDING_AUDIT = 1000;
@@ -86,17 +96,23 @@ export class AccessRegistry {
   private storedUsers = new Map<string, StoredUser>();
   private storedTokens: StoredToken[] = [];
   private data: AccessData | undefined;
+  /** the store last attached is shared by several runtimes (kept while detached, for messages) */
+  private shared = false;
   private pendingAudit: NewAuditEntry[] = [];
   private firstRunCode: string | undefined;
   /** the dashboard server's: end a session (logout list, live feed sockets) */
   private sessionEnders: Array<(id: string, expiresMs: number) => void> = [];
   private userChangeListeners: Array<(name: string) => void> = [];
+  private refreshTimer: NodeJS.Timeout | undefined;
+  /** counts this runtime's own changes: a refresh that read before one of them is not applied */
+  private changes = 0;
+  private refreshWarned = false;
 
-  readonly limiter: FailureLimiter;
+  readonly limiter: LoginLimiter;
   readonly demo: boolean;
 
   constructor(private readonly o: AccessRegistryOptions) {
-    this.limiter = o.limiter ?? new FailureLimiter();
+    this.limiter = o.limiter ?? new LoginLimiter(DEFAULT_FAILURE_LIMITS, { warn: o.warn });
     this.demo = o.open ?? false;
     for (const u of o.users) this.envUsers.set(u.name, u);
     this.rebuildHashes();
@@ -106,6 +122,14 @@ export class AccessRegistry {
   async attach(data: AccessData): Promise<void> {
     const [users, tokens] = await Promise.all([data.access.users(), data.access.tokens()]);
     this.data = data;
+    // Runtimes sharing the store (the cluster role) count failed logins there, together.
+    this.shared = data.access.shared;
+    this.limiter.share(this.shared ? data.failures : undefined);
+    clearInterval(this.refreshTimer);
+    if (this.shared) {
+      this.refreshTimer = setInterval(() => void this.refresh(), ACCESS_REFRESH_MS);
+      this.refreshTimer.unref();
+    }
     this.storedUsers = new Map(users.filter((u) => !this.envUsers.has(u.name)).map((u) => [u.name, u]));
     this.storedTokens = tokens;
     this.rebuildHashes();
@@ -125,7 +149,9 @@ export class AccessRegistry {
    * again, but the logins last read keep working, so a redeploy logs nobody out.
    */
   detach(): void {
+    clearInterval(this.refreshTimer);
     this.data = undefined;
+    this.limiter.share(undefined);
   }
 
   get attached(): boolean {
@@ -196,6 +222,7 @@ export class AccessRegistry {
     if (this.hashes.has(u.name)) throw new AccessError(409, `user "${u.name}" exists already`);
     const user: StoredUser = { ...u, createdMs: Date.now() };
     if (!(await access.addUser(user))) throw new AccessError(409, `user "${u.name}" exists already`);
+    this.changes++;
     this.storedUsers.set(user.name, user);
     this.afterUserChange(user.name);
     return { name: user.name, role: user.role, cameras: user.cameras, source: 'store', createdMs: user.createdMs };
@@ -212,6 +239,7 @@ export class AccessRegistry {
       ...(c.role !== undefined && { role: c.role }),
       ...(c.cameras !== undefined && { cameras: c.cameras }),
     };
+    this.changes++;
     this.storedUsers.set(name, changed);
     this.afterUserChange(name);
     return { name, role: changed.role, cameras: changed.cameras, source: 'store', createdMs: changed.createdMs };
@@ -223,6 +251,7 @@ export class AccessRegistry {
     if (user.role === 'admin') this.keepAnAdmin(name);
     const sessions = await access.sessions(name);
     await access.removeUser(name);
+    this.changes++;
     this.storedUsers.delete(name);
     this.afterUserChange(name);
     // Its cookies no longer verify (no such user); the logout list and sockets are told too.
@@ -234,6 +263,36 @@ export class AccessRegistry {
   /** Notes a new dashboard session (for the admin's list); a failure is logged, the login still holds. */
   recordSession(s: OpenedSession): void {
     this.data?.access.recordSession(s).catch((err: Error) => this.o.warn(`cannot note the session of "${s.username}": ${err.message}`));
+  }
+
+  /**
+   * A session's own logout, kept in the store: the admin's list no longer shows it, and runtimes
+   * sharing the store refuse it from the moment this resolves (`sessionEnded`). Resolves to why
+   * it could not be kept (the logout still holds on this runtime), or undefined.
+   */
+  async loggedOut(s: OpenedSession): Promise<string | undefined> {
+    // One box: the session manager's own list holds it; the store's note only serves the admin's list.
+    if (!this.data) return this.shared ? 'the database is not open' : undefined;
+    return this.data.access.logout(s).then(
+      () => undefined,
+      (err: Error) => err.message,
+    );
+  }
+
+  /**
+   * Whether another runtime sharing the store ended this session (a logout, an admin ending it,
+   * its user removed). One box: false, its own list (the session manager's) is complete; so
+   * while the store is not attached (a redeploy). Rejects when the shared store cannot be asked.
+   */
+  async sessionEnded(id: string): Promise<boolean> {
+    const access = this.data?.access;
+    return access?.shared ? access.sessionEnded(id) : false;
+  }
+
+  /** Of these session ids, those ended through any runtime sharing the store; none on one box or while detached. */
+  async endedSessions(ids: string[]): Promise<string[]> {
+    const access = this.data?.access;
+    return access?.shared ? access.endedAmong(ids) : [];
   }
 
   async sessions(name: string): Promise<SessionRow[]> {
@@ -274,6 +333,7 @@ export class AccessRegistry {
     const { access } = this.open();
     const token = `pgt_${randomBytes(32).toString('base64url')}`;
     const stored = await access.addToken({ ...t, sha256: sha256Hex(token), createdMs: Date.now() });
+    this.changes++;
     this.storedTokens.push(stored);
     const { sha256: _hash, ...info } = stored;
     return { ...info, source: 'store', token };
@@ -284,6 +344,7 @@ export class AccessRegistry {
     const token = this.storedTokens.find((t) => t.id === id);
     if (!token || !(await access.revokeToken(id)))
       throw new AccessError(404, `no API token ${id} (the environment's cannot be revoked here)`);
+    this.changes++;
     this.storedTokens = this.storedTokens.filter((t) => t.id !== id);
     return token;
   }
@@ -313,6 +374,40 @@ export class AccessRegistry {
   }
 
   // ---- inside
+
+  /**
+   * A shared store: users and tokens read again, as another runtime may have changed them. The
+   * users whose login changed are told (their sockets log in again); a failed read is warned
+   * once and the last read stays.
+   */
+  private async refresh(): Promise<void> {
+    const data = this.data;
+    if (!data) return;
+    const before = this.changes;
+    let users: StoredUser[];
+    let tokens: StoredToken[];
+    try {
+      [users, tokens] = await Promise.all([data.access.users(), data.access.tokens()]);
+      this.refreshWarned = false;
+    } catch (err) {
+      if (!this.refreshWarned) this.o.warn(`cannot read the users and tokens other runtimes changed: ${(err as Error).message}`);
+      this.refreshWarned = true;
+      return;
+    }
+    // Closed meanwhile, or this runtime changed something after the read began: the next refresh has it.
+    if (this.data !== data || this.changes !== before) return;
+    const next = new Map(users.filter((u) => !this.envUsers.has(u.name)).map((u) => [u.name, u]));
+    const changed = [...new Set([...this.storedUsers.keys(), ...next.keys()])].filter(
+      (name) => !sameLogin(this.storedUsers.get(name), next.get(name)),
+    );
+    this.storedUsers = next;
+    this.storedTokens = tokens;
+    if (changed.length > 0) {
+      this.rebuildHashes();
+      if (this.hasAdmin()) this.firstRunCode = undefined;
+      for (const name of changed) for (const l of this.userChangeListeners) l(name);
+    }
+  }
 
   private open(): AccessData {
     if (!this.data) throw new AccessError(503, 'the database is not open yet: try again shortly');
@@ -344,4 +439,10 @@ export class AccessRegistry {
     for (const u of this.envUsers.values()) this.hashes.set(u.name, u.passwordHash);
     for (const u of this.storedUsers.values()) this.hashes.set(u.name, u.passwordHash);
   }
+}
+
+/** The same login: both absent, or the same password hash, role and cameras. */
+function sameLogin(a: StoredUser | undefined, b: StoredUser | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.passwordHash === b.passwordHash && a.role === b.role && JSON.stringify(a.cameras) === JSON.stringify(b.cameras);
 }

@@ -6,6 +6,8 @@
 import { isApiRole, type ApiRole } from '../contract/api-routes';
 import type { SessionRow } from '../contract/access';
 import type { Exclusive } from './command-queue';
+import { sqlOf } from './dialect';
+import type { Reader } from './read-pool';
 
 export interface StoredUser {
   name: string;
@@ -51,7 +53,15 @@ function fromRow<T extends { role: ApiRole; cameras: string[] | null }>(r: Row<T
 }
 
 export class AccessStore {
-  constructor(readonly exclusive: Exclusive) {}
+  constructor(
+    readonly exclusive: Exclusive,
+    private readonly reader: Reader,
+  ) {}
+
+  /** Several runtimes share these rows (PostgreSQL, the cluster role): what one ends, the others must ask here. */
+  get shared(): boolean {
+    return sqlOf(this.reader).shared;
+  }
 
   users(): Promise<StoredUser[]> {
     return this.exclusive(async (db) =>
@@ -88,10 +98,14 @@ export class AccessStore {
     });
   }
 
-  /** Removes a user and their session list; false when there was none. */
+  /**
+   * Removes a user; false when there was none. Their sessions are marked ended rather than
+   * deleted, so another runtime that still knows the user refuses them (`sessionEnded`); expired
+   * rows go at the next login (`recordSession`).
+   */
   removeUser(name: string): Promise<boolean> {
     return this.exclusive(async (db) => {
-      await db.run('DELETE FROM user_sessions WHERE username = ?', [name]);
+      await db.run('UPDATE user_sessions SET revoked_ms = ? WHERE username = ? AND revoked_ms IS NULL', [Date.now(), name]);
       return (await db.run('DELETE FROM dashboard_users WHERE name = ?', [name])).changes > 0;
     });
   }
@@ -131,14 +145,41 @@ export class AccessStore {
   recordSession(s: OpenedSession): Promise<void> {
     return this.exclusive(async (db) => {
       await db.run('DELETE FROM user_sessions WHERE expires_ms <= ?', [Date.now()]);
-      await db.run('INSERT INTO user_sessions (id, username, client, issued_ms, expires_ms) VALUES (?, ?, ?, ?, ?)', [
-        s.id,
-        s.username,
-        s.client,
-        s.issuedMs,
-        s.expiresMs,
-      ]);
+      // DO NOTHING: a logout through another runtime may have noted the session first (`logout`).
+      await db.run(
+        'INSERT INTO user_sessions (id, username, client, issued_ms, expires_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+        [s.id, s.username, s.client, s.issuedMs, s.expiresMs],
+      );
     });
+  }
+
+  /**
+   * A session's own logout: marked ended, and noted first if its login's note has not arrived
+   * yet (recordSession does not hold up the login), so the mark is never lost.
+   */
+  logout(s: OpenedSession, nowMs = Date.now()): Promise<void> {
+    return this.exclusive(async (db) => {
+      await db.run(
+        `INSERT INTO user_sessions (id, username, client, issued_ms, expires_ms, revoked_ms) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET revoked_ms = COALESCE(user_sessions.revoked_ms, excluded.revoked_ms)`,
+        [s.id, s.username, s.client, s.issuedMs, s.expiresMs, nowMs],
+      );
+    });
+  }
+
+  /** Of `ids`, the sessions that were ended: one read by primary key for all (at most a few hundred live-feed sockets). */
+  async endedAmong(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.reader.all<{ id: string }>(
+      `SELECT id FROM user_sessions WHERE revoked_ms IS NOT NULL AND id IN (${ids.map(() => '?').join(', ')})`,
+      ids,
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Whether the session was ended (logged out, ended by an admin, its user removed): one primary-key read. */
+  async sessionEnded(id: string): Promise<boolean> {
+    return (await this.reader.get('SELECT 1 AS ended FROM user_sessions WHERE id = ? AND revoked_ms IS NOT NULL', [id])) !== undefined;
   }
 
   /** A user's sessions that are neither expired nor ended. */

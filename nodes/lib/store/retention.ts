@@ -28,6 +28,7 @@ import type { Reader } from './read-pool';
 import type { StoreConnection } from './connection';
 import { sqlOf, type SqlDialect } from './dialect';
 import { SENSOR_LEVELS } from './sensor-levels';
+import { pruneLoginFailures } from './login-failures';
 
 export interface RetentionDays {
   activity: number;
@@ -147,6 +148,8 @@ export async function pruneAll(deps: RetentionDeps, nowMs: number): Promise<numb
       });
     }
   }
+  // Short-lived state, whatever the retention settings: failed logins of clients gone for a day.
+  deleted += await pruneLoginFailures(deps.exclusive, deps.reader, nowMs);
   if (deleted > 0) await giveBackPages(deps);
   return deleted;
 }

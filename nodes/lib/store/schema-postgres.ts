@@ -527,6 +527,29 @@ export const PG_MIGRATIONS: ReadonlyArray<{ version: number; description: string
     `,
   },
   {
+    // Issue 21 item 5: what a cluster's runtimes must agree on for logins and enrolment. Failed
+    // logins per client (nodes/lib/store/login-failures.ts; logouts use user_sessions.revoked_ms)
+    // and the camera gateway's enrolment window (one row).
+    version: 27,
+    description: "failed logins per client and the enrolment window, shared by a cluster's runtimes",
+    sql: `
+      CREATE TABLE login_failures (
+        scope TEXT NOT NULL,
+        client TEXT NOT NULL,
+        failures TEXT NOT NULL,
+        blocked_until_ms BIGINT NOT NULL,
+        updated_ms BIGINT NOT NULL,
+        PRIMARY KEY (scope, client)
+      );
+      CREATE INDEX login_failures_updated ON login_failures (updated_ms);
+      CREATE TABLE gateway_enrolment (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        closes_ms BIGINT NOT NULL,
+        updated_ms BIGINT NOT NULL
+      );
+    `,
+  },
+  {
     version: 28,
     description: 'alert destinations: when the next send to each may start (several runtimes)',
     sql: `

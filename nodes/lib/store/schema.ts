@@ -739,6 +739,29 @@ CREATE INDEX activity_events_page_label ON activity_events (detection_label, sor
     `,
   },
   {
+    // Issue 21 item 5: what a cluster's runtimes must agree on for logins and enrolment. Failed
+    // logins per client (nodes/lib/store/login-failures.ts; logouts use user_sessions.revoked_ms)
+    // and the camera gateway's enrolment window (one row).
+    version: 27,
+    description: "failed logins per client and the enrolment window, shared by a cluster's runtimes",
+    sql: `
+      CREATE TABLE login_failures (
+        scope TEXT NOT NULL,
+        client TEXT NOT NULL,
+        failures TEXT NOT NULL,
+        blocked_until_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        PRIMARY KEY (scope, client)
+      );
+      CREATE INDEX login_failures_updated ON login_failures (updated_ms);
+      CREATE TABLE gateway_enrolment (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        closes_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+      );
+    `,
+  },
+  {
     // Issue 21: runtimes sharing one outbox space their sends to a destination from each other
     // (AlertOutbox.spaced): the earliest moment the next send to it may start. One runtime (SQLite)
     // keeps this in its SendLimiter and leaves the table empty.

@@ -28,6 +28,7 @@ import { UploadStore } from './uploads';
 import { RecordingStore } from './recordings';
 import { PushSubscriptionStore } from './push-subscriptions';
 import { AccessStore } from './access';
+import { LoginFailureStore } from './login-failures';
 import { SettingsOverrideStore } from './settings-overrides';
 import { SensorLimitStates } from './sensor-limit-states';
 import { AlertCooldowns } from './alert-cooldowns';
@@ -216,7 +217,12 @@ export class EventStore {
 
   /** Users, API tokens and sessions made through the admin pages (migration 19). */
   access(): AccessStore {
-    return new AccessStore((task) => this.writer.exclusive(task));
+    return new AccessStore((task) => this.writer.exclusive(task), this.readers);
+  }
+
+  /** Failed logins per client (migration 27), for a count several runtimes share (nodes/lib/login-limiter.ts). */
+  loginFailures(): LoginFailureStore {
+    return new LoginFailureStore((task) => this.writer.exclusive(task), this.readers);
   }
 
   /** What the admin pages set (migration 24): alert channels, retention. */

@@ -124,6 +124,27 @@ export class UploadStore {
     );
   }
 
+  /**
+   * The enrolment window (migration 27): epoch ms it closes at, 0 when closed. In the store,
+   * so a window an admin opened through one runtime is open on every runtime of a cluster.
+   */
+  async enrolmentClosesAt(nowMs = Date.now()): Promise<number> {
+    const row = await this.reader.get<{ closes: number }>('SELECT closes_ms AS closes FROM gateway_enrolment WHERE id = 1');
+    const closes = Number(row?.closes ?? 0);
+    return closes > nowMs ? closes : 0;
+  }
+
+  /** Opens the window until `closesMs` (0 closes it). */
+  async setEnrolment(closesMs: number, nowMs = Date.now()): Promise<void> {
+    await this.exclusive((db) =>
+      db.run(
+        `INSERT INTO gateway_enrolment (id, closes_ms, updated_ms) VALUES (1, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET closes_ms = excluded.closes_ms, updated_ms = excluded.updated_ms`,
+        [closesMs, nowMs],
+      ),
+    );
+  }
+
   async certificateIssued(cameraId: string, nowMs = Date.now()): Promise<void> {
     await this.exclusive((db) =>
       db.run('UPDATE gateway_cameras SET cert_issued_ms = ?, cert_requests = cert_requests + 1 WHERE camera_id = ?', [nowMs, cameraId]),

@@ -5,7 +5,7 @@ import { after, before, it } from 'node:test';
 import bcrypt from 'bcryptjs';
 import express from 'express';
 import { basicAuth } from '../../../cli/runtime/http-auth';
-import { FailureLimiter } from '../../../nodes/lib/failure-limiter';
+import { LoginLimiter } from '../../../nodes/lib/login-limiter';
 
 let server: Server;
 let base = '';
@@ -14,7 +14,7 @@ const get = (authorization?: string) => fetch(`${base}/api/x`, { headers: author
 
 before(async () => {
   const app = express();
-  const limiter = new FailureLimiter({ maxFailures: 3, windowMs: 60_000, blockMs: 60_000 });
+  const limiter = new LoginLimiter({ maxFailures: 3, windowMs: 60_000, blockMs: 60_000 });
   app.use('/api', basicAuth('viewer', bcrypt.hashSync('right-password', 4), { realm: 'Test', limiter }), (_req, res) => {
     res.json({ ok: true });
   });

@@ -6,9 +6,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { FailureLimiter, FailureLimitsByKind } from '../../../nodes/lib/failure-limiter';
+import { FailureLimiter } from '../../../nodes/lib/failure-limiter';
+import { FailureLimitsByKind } from '../../../nodes/lib/login-limiter';
 import { DEVICE_ID_PATTERN } from '../../../nodes/lib/types';
 import { decideAccess, EnrolmentWindow, parseCameraList } from '../../../nodes/hivecam-gateway/access';
+import { openSqlite } from '../../support/stores';
 import { parseCommand } from '../../../nodes/hivecam-gateway/control';
 import {
   gatewayHandler,
@@ -47,15 +49,15 @@ describe('failure limiter', () => {
     assert.equal(l.fail('a', 2000), false, 'two old failures no longer count');
   });
 
-  it('limits by kind: a block of one kind leaves the others open, and an unlimited kind is never counted', () => {
+  it('limits by kind: a block of one kind leaves the others open, and an unlimited kind is never counted', async () => {
     const limits = { maxFailures: 2, windowMs: 1000, blockMs: 5000 };
     const l = new FailureLimitsByKind<GatewayRequestKind>({ certificate: limits, upload: limits });
-    l.fail('upload', 'cam', 0);
-    assert.equal(l.fail('upload', 'cam', 1), true, 'refused uploads block uploads');
-    assert.equal(l.retryAfter('upload', 'cam', 2), 5);
-    assert.equal(l.retryAfter('certificate', 'cam', 2), 0, 'but not the certificates');
-    for (let i = 0; i < 100; i++) assert.equal(l.fail('other', 'cam', i), false);
-    assert.equal(l.retryAfter('other', 'cam', 100), 0, 'a kind without limits is never blocked');
+    await l.fail('upload', 'cam', 0);
+    assert.equal(await l.fail('upload', 'cam', 1), true, 'refused uploads block uploads');
+    assert.equal(await l.retryAfter('upload', 'cam', 2), 5);
+    assert.equal(await l.retryAfter('certificate', 'cam', 2), 0, 'but not the certificates');
+    for (let i = 0; i < 100; i++) assert.equal(await l.fail('other', 'cam', i), false);
+    assert.equal(await l.retryAfter('other', 'cam', 100), 0, 'a kind without limits is never blocked');
   });
 
   it('tells the kind of a gateway request by its path', () => {
@@ -80,17 +82,23 @@ describe('certificate access', () => {
     assert.match((refused as { reason: string }).reason, /open it, or register the camera/);
   });
 
-  it('opens and closes the enrolment window, and refuses nonsense durations', () => {
-    const w = new EnrolmentWindow();
-    assert.equal(w.isOpen(0), false);
-    assert.equal(w.open(10, 1000), 1000 + 600_000);
-    assert.equal(w.isOpen(600_999), true);
-    assert.equal(w.isOpen(601_000), false);
-    w.open(10, 0);
-    w.open(0, 1);
-    assert.equal(w.isOpen(2), false, '0 closes it');
-    assert.throws(() => w.open(-1), RangeError);
-    assert.throws(() => w.open(Number.NaN), RangeError);
+  it('opens and closes the enrolment window in the store, and refuses nonsense durations', async () => {
+    const store = await openSqlite();
+    try {
+      const w = new EnrolmentWindow(() => store.uploads());
+      assert.equal(await w.isOpen(0), false);
+      assert.equal(await w.open(10, 1000), 1000 + 600_000);
+      assert.equal(await w.isOpen(600_999), true);
+      assert.equal(await w.isOpen(601_000), false);
+      assert.equal(await new EnrolmentWindow(() => store.uploads()).isOpen(2000), true, 'kept in the store, not in the object');
+      await w.open(10, 0);
+      await w.open(0, 1);
+      assert.equal(await w.isOpen(2), false, '0 closes it');
+      await assert.rejects(w.open(-1), RangeError);
+      await assert.rejects(w.open(Number.NaN), RangeError);
+    } finally {
+      await store.close();
+    }
   });
 
   it('reads the registered list from the settings and names the invalid ids', () => {
@@ -384,13 +392,13 @@ describe('gateway answers for server-side trouble', () => {
       const closed = await fetch(url, { method: 'POST', body: 'x' });
       assert.equal(closed.status, 503);
       assert.match(((await closed.json()) as { error: string }).error, /database is not open yet/);
-      assert.equal(limiter.retryAfter('upload', '127.0.0.1'), 0, 'no failure counted (one would block here)');
+      assert.equal(await limiter.retryAfter('upload', '127.0.0.1'), 0, 'no failure counted (one would block here)');
       assert.equal((await fetch(url.replace('/hivecam/upload', '/nowhere'))).status, 404);
-      assert.equal(limiter.retryAfter('upload', '127.0.0.1'), 0, 'a 404 is a protocol mistake, not counted');
+      assert.equal(await limiter.retryAfter('upload', '127.0.0.1'), 0, 'a 404 is a protocol mistake, not counted');
       assert.equal((await fetch(url, { method: 'POST', body: 'x' })).status, 507);
       const key = url.replace('/hivecam/upload', '/hivecam/cert/56C1CADCF1FA4C6CAEBA3E2FD85EFEBF');
       assert.equal((await fetch(key)).status, 403);
-      assert.ok(limiter.retryAfter('certificate', '127.0.0.1') > 0, 'a refused key request is counted');
+      assert.ok((await limiter.retryAfter('certificate', '127.0.0.1')) > 0, 'a refused key request is counted');
     } finally {
       server.close();
     }
