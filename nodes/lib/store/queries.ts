@@ -113,11 +113,12 @@ export async function cameras(db: Reader): Promise<QueryResults['cameras']> {
        FROM camera_registry r
        LEFT JOIN camera_state s ON s.camera_id = r.camera_id AND s.setting_name = 'mode'
        LEFT JOIN camera_state z ON z.camera_id = r.camera_id AND z.setting_name = 'zones'
-       -- One seek per device in activity_events_camera_time, whatever the number of events: the
+       -- One seek per device in activity_events_page_camera, whatever the number of events: the
        -- dashboard's grid needs no request per device (issue 18: 600 devices took 600 requests).
+       -- The newest by sort_ts, as the events list orders them (ties: the list's order too).
        -- By the key (camera_id, event_id), a seek on both engines (PostgreSQL has no rowid).
        LEFT JOIN activity_events e ON e.camera_id = r.camera_id AND e.event_id = (
-         SELECT x.event_id FROM activity_events x WHERE x.camera_id = r.camera_id ORDER BY x.start_timestamp DESC NULLS LAST LIMIT 1)
+         SELECT x.event_id FROM activity_events x WHERE x.camera_id = r.camera_id ORDER BY x.sort_ts DESC, x.event_id DESC LIMIT 1)
       ORDER BY COALESCE(r.camera_name, r.camera_id)`,
   );
   // Stored by the store itself from checked polygons (record-sql.ts): JSON it wrote.

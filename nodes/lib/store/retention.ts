@@ -61,7 +61,8 @@ interface KeyedTable {
 }
 
 export const INDEXED_TABLES: readonly IndexedTable[] = [
-  { table: 'activity_events', time: 'start_timestamp', unit: 'sec', days: 'activity' },
+  // sort_ts: the start, else the stop, else when stored (an event whose start never came ages too).
+  { table: 'activity_events', time: 'sort_ts', unit: 'sec', days: 'activity' },
   { table: 'status_events', time: 'timestamp', unit: 'sec', days: 'status' },
   { table: 'dead_letters', time: 'received_ms', unit: 'ms', days: 'deadLetters' },
   // Alerts still waiting to be delivered are never pruned, however old.

@@ -561,4 +561,13 @@ CREATE TABLE outbox_destinations (
 );
 `,
   },
+  {
+    // schema.ts migration 30 (issue 18): the sort_ts indexes serve both.
+    version: 30,
+    description: 'activity events: drop the two time indexes the sort_ts indexes replace',
+    sql: `
+      DROP INDEX IF EXISTS activity_events_camera_time;
+      DROP INDEX IF EXISTS activity_events_time;
+    `,
+  },
 ];

@@ -776,6 +776,18 @@ CREATE INDEX activity_events_page_label ON activity_events (detection_label, sor
       );
     `,
   },
+  {
+    // Issue 18: every activity insert kept two indexes that migration 11's paging indexes made
+    // redundant: (camera_id, start_timestamp) behind the grid's "last event" and (start_timestamp)
+    // behind retention. Both now walk sort_ts (activity_events_page_camera, activity_events_page),
+    // the order the events list shows; each insert writes two b-trees fewer.
+    version: 30,
+    description: 'activity events: drop the two time indexes the sort_ts indexes replace',
+    sql: `
+      DROP INDEX IF EXISTS activity_events_camera_time;
+      DROP INDEX IF EXISTS activity_events_time;
+    `,
+  },
 ];
 
 export async function currentVersion(db: StoreConnection): Promise<number> {

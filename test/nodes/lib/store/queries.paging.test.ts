@@ -257,6 +257,31 @@ describe('query plans', () => {
     await db.close();
     await store.close();
   });
+
+  it("finds each camera's last event for the grid by one seek in a paging index, and shows the newest", async () => {
+    const store = await fresh();
+    await bulk(store.file, 2000, 0);
+    const w = await Connection.open(store.file);
+    await w.exec(`INSERT INTO camera_registry (camera_id) SELECT DISTINCT camera_id FROM activity_events`);
+    // A stop whose start never came, newer than every start: the grid shows it, as the list does.
+    await w.run(`INSERT INTO activity_events (event_id, camera_id, end_timestamp, created_at) VALUES ('stop-only', 'cam-3', ?, ?)`, [
+      1_700_009_999, 1_700_009_999,
+    ]);
+    await w.exec('ANALYZE');
+    await w.close();
+    const db = await Connection.open(store.file, true);
+    const [statement] = await statements(db, (spy) => queries.cameras(spy));
+    const plan = (await db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${statement!.sql}`, statement!.args)).map((r) => r.detail);
+    const x = plan.filter((d) => /\bx\b/.test(d));
+    assert.ok(x.length > 0 && x.every((d) => /^SEARCH x USING (COVERING )?INDEX activity_events_page_camera/.test(d)), plan.join(' | '));
+    assert.ok(!plan.some((d) => /TEMP B-TREE/.test(d) && !/ORDER BY/.test(d)), plan.join(' | '));
+    const cameras = (await queries.cameras(db)).cameras;
+    assert.equal(cameras.length, 7);
+    assert.equal(cameras.find((c) => c.camera_id === 'cam-3')!.last_event_id, 'stop-only');
+    assert.equal(cameras.find((c) => c.camera_id === 'cam-4')!.last_event_id, 'bulk-1999', 'the newest start of the camera');
+    await db.close();
+    await store.close();
+  });
 });
 
 describe('migration 11', () => {

@@ -190,6 +190,25 @@ describe('retention', () => {
     await store.close();
   });
 
+  it('ages activity events by their start, else their stop, else when stored: a stop whose start never came goes too', async () => {
+    const store = await EventStore.open({ file: fileName(), synchronous: 'NORMAL', retention: { activity: 90 } });
+    const sec = (daysAgo: number) => Math.floor((now - daysAgo * day) / 1000);
+    await store.writer.exclusive(async (db) => {
+      await db.run(
+        `INSERT INTO activity_events (event_id, camera_id, start_timestamp, end_timestamp, created_at) VALUES
+           ('old-start', 'cam', ?1, NULL, ?1), ('old-stop-only', 'cam', NULL, ?1, ?1), ('old-unknown', 'cam', NULL, NULL, ?1),
+           ('new-start', 'cam', ?2, NULL, ?2), ('new-stop-only', 'cam', NULL, ?2, ?2)`,
+        [sec(100), sec(10)],
+      );
+    });
+    assert.equal(await store.prune(now), 3);
+    assert.deepEqual(await rows(store.file, 'SELECT event_id FROM activity_events ORDER BY event_id'), [
+      { event_id: 'new-start' },
+      { event_id: 'new-stop-only' },
+    ]);
+    await store.close();
+  });
+
   it("forgets the limit states of devices gone quiet and cooldowns long over (migration 26's tables)", async () => {
     const store = await EventStore.open({ file: fileName(), synchronous: 'NORMAL', retention: { sensors: 7, status: 30 } });
     await store.writer.exclusive(async (db) => {
