@@ -120,7 +120,8 @@ export async function startRuntime(
     role: role.role,
     // PostgreSQL (PICAM_DB_URL): the database node reports its health; these figures are SQLite's file only for now.
     dbFile: role.role === 'pi' || role.flowEnv.PICAM_DB_URL ? undefined : role.flowEnv.PICAM_DB_FILE,
-    flowsStarted: () => flows.started,
+    // Ready once the routes open (below), not at the flows' start event: a moment apart on a first start.
+    flowsStarted: () => open && flows.started,
     leadership: () => cluster.leadership.status(),
   });
   app.get('/healthz', ops.health);
