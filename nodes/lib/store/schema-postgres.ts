@@ -561,4 +561,10 @@ CREATE TABLE outbox_destinations (
 );
 `,
   },
+  {
+    // schema.ts migration 29: recent sends of a group destination and of the owner as a whole.
+    version: 29,
+    description: "alert destinations: recent sends, for the channel's per-group and overall windows",
+    sql: `ALTER TABLE outbox_destinations ADD COLUMN sent_ms TEXT NOT NULL DEFAULT '[]';`,
+  },
 ];
