@@ -114,6 +114,8 @@ export class FakeTelegram {
   private readonly timers = new Set<NodeJS.Timeout>();
   private port = 0;
   private readonly enforceLimits: boolean;
+  /** when a call arrives, for its record and for Telegram's limits (a test's clock may run faster than the wall's) */
+  private readonly clock: () => number;
   private readonly chats = new Map<number, { nextId: number; messages: Map<number, StoredMessage> }>();
   private readonly photos = new Map<string, { size: PhotoSize; bytes: Buffer }>();
   private readonly videos = new Map<string, { video: Video; bytes: Buffer }>();
@@ -132,9 +134,10 @@ export class FakeTelegram {
   private failures: Array<{ left: number; failure: Failure; methods?: string[] }> = [];
   private readonly handlers: Record<string, (p: Params, files: Files, res: http.ServerResponse) => unknown>;
 
-  private constructor(opts: { token?: string; enforceLimits?: boolean }) {
+  private constructor(opts: { token?: string; enforceLimits?: boolean; clock?: () => number }) {
     this.token = opts.token ?? '123456:TEST-token';
     this.enforceLimits = opts.enforceLimits ?? false;
+    this.clock = opts.clock ?? Date.now;
     const id = Number(this.token.split(':')[0]) || 123456;
     this.bot = {
       id,
@@ -163,7 +166,7 @@ export class FakeTelegram {
     };
   }
 
-  static async start(opts: { token?: string; port?: number; enforceLimits?: boolean } = {}): Promise<FakeTelegram> {
+  static async start(opts: { token?: string; port?: number; enforceLimits?: boolean; clock?: () => number } = {}): Promise<FakeTelegram> {
     const fake = new FakeTelegram(opts);
     await fake.listen(opts.port ?? 0);
     return fake;
@@ -300,7 +303,7 @@ export class FakeTelegram {
     const token = route[1]!;
     const method = route[2]!;
     const contentType = req.headers['content-type'] ?? '';
-    const call: RecordedCall = { method, token, params: typedParams(body.fields), files: body.files, atMs: Date.now(), contentType };
+    const call: RecordedCall = { method, token, params: typedParams(body.fields), files: body.files, atMs: this.clock(), contentType };
     this.calls.push(call);
     if (token !== this.token) return this.answer(res, call, new ApiError(401, 'Unauthorized'));
     const handler = this.handlers[method.toLowerCase()];
@@ -575,7 +578,7 @@ export class FakeTelegram {
   /** Logs a created or edited message for sent(); `given` holds the text, caption and parse_mode as sent. */
   private record(method: SentMessage['method'], msg: Message, given: Params, silent = false): Message {
     const photo = msg.photo && this.photos.get(msg.photo[0]!.file_id);
-    const entry: SentMessage = { chatId: msg.chat.id, messageId: msg.message_id, method, silent, atMs: Date.now() };
+    const entry: SentMessage = { chatId: msg.chat.id, messageId: msg.message_id, method, silent, atMs: this.clock() };
     if (given.text !== undefined) entry.text = String(given.text);
     if (given.caption !== undefined) entry.caption = String(given.caption);
     if (given.parse_mode !== undefined) entry.parseMode = String(given.parse_mode);
@@ -652,7 +655,7 @@ export class FakeTelegram {
    * a 429 carrying the seconds to wait, as Telegram does, instead of being accepted.
    */
   private admit(chatId: number): void {
-    const now = Date.now();
+    const now = this.clock();
     this.recent = this.recent.filter((r) => now - r.atMs < 60_000);
     const breaches: Array<{ why: string; waitMs: number }> = [];
     const last = this.recent.findLast((r) => r.chatId === chatId);

@@ -205,15 +205,18 @@ export class Dispatcher {
     let attempted = false;
     try {
       // Claimed first: what is decided below about a snapshot or clip holds only while its destination is ours.
-      const rows = await outbox.claim(offered);
+      const rows = await outbox.claim(offered, channel.limits);
       const first = rows[0];
       if (rows.length > 1 && !rows.every((r) => channel.canDigest(r))) {
         // A snapshot was merged into one of them since they were offered: it goes alone, later.
         await outbox.release(rows.splice(1));
       }
       if (!first) {
-        // Another runtime sends to this destination, sent to it too recently, or took these rows a moment ago.
-        this.limiter.pause(target, outbox.refusedUntilMs(target) ?? this.now() + CLAIM_LOST_PAUSE_MS);
+        // Another runtime sends to this destination, or took these rows a moment ago; or the runtimes' sends
+        // together leave no room for this one yet (its spacing, its group window, or the bot's overall window).
+        const refusal = outbox.refusal(target);
+        if (refusal?.everyTarget) this.limiter.pauseAll(refusal.untilMs);
+        this.limiter.pause(target, refusal?.untilMs ?? this.now() + CLAIM_LOST_PAUSE_MS);
         return;
       }
       let alert: OutboxRow | undefined;
@@ -272,17 +275,19 @@ export class Dispatcher {
   }
 
   /**
-   * A shared outbox (several runtimes): the others' claims of `target` wait as this runtime's
-   * limiter does, the channel's spacing from this answer (Telegram: a second per chat) or the
-   * pause the channel asked for. Written while `rows` are still claimed, so no other runtime's
-   * claim comes in between. The limiter's per-group and overall windows stay per runtime.
+   * A shared outbox (several runtimes): the others' claims wait as this runtime's limiter does:
+   * for `target`, the channel's spacing from this answer (Telegram: a second per chat) or the
+   * pause the channel asked for; and the answer counts in the group's window and the overall one
+   * wherever they are checked. Written while `rows` are still claimed, so no other runtime's claim
+   * comes in between.
    */
   private async spaceOthers(target: string, rows: readonly OutboxRow[], retryAfterMs = 0): Promise<void> {
     if (rows[0]?.leaseUntilMs === undefined) return;
-    const wait = Math.max(this.opts.channel.limits.perTargetMs, retryAfterMs);
-    if (wait <= 0) return;
-    // A database error here costs only the spacing; the outcome below must still be recorded.
-    await this.opts.outbox.spaced(target, this.now() + wait).catch((err: unknown) => this.opts.onError(err as Error));
+    const { limits } = this.opts.channel;
+    const atMs = this.now();
+    const notBeforeMs = atMs + Math.max(limits.perTargetMs, retryAfterMs);
+    // A database error here costs only the pace; the outcome below must still be recorded.
+    await this.opts.outbox.spaced(target, notBeforeMs, { atMs, limits }).catch((err: unknown) => this.opts.onError(err as Error));
   }
 
   /**

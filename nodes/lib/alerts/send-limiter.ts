@@ -22,6 +22,38 @@ export const TELEGRAM_LIMITS: SendLimits = {
   isGroup: (chatId) => chatId.startsWith('-'),
 };
 
+/** The windows' lengths: Telegram's "20 a minute in a group" and "30 a second overall". */
+export const GROUP_WINDOW_MS = 60_000;
+export const GLOBAL_WINDOW_MS = 1000;
+
+/** A send in flight holds a window: its answer frees it, but look again this soon anyway. */
+const IN_FLIGHT_RECHECK_MS = 50;
+
+/**
+ * When `target`'s group window has room for one more send; 0 when it has now or `target` is no
+ * group. `sends`: its answer times, oldest first. Shared with the store's claims (outbox.ts),
+ * which keep the window across runtimes.
+ */
+export function groupWindowFreeAtMs(limits: SendLimits, target: string, sends: readonly number[], nowMs: number): number {
+  const perMinute = limits.groupPerMinute;
+  if (perMinute <= 0 || !limits.isGroup?.(target)) return 0;
+  const recent = sends.filter((s) => s > nowMs - GROUP_WINDOW_MS);
+  return recent.length >= perMinute ? recent[recent.length - perMinute]! + GROUP_WINDOW_MS : 0;
+}
+
+/**
+ * When the overall window has room for one more send; 0 when it has now. `sends`: answer times,
+ * oldest first; `inFlight`: sends not answered yet, each holding its place (see SendLimiter).
+ */
+export function globalWindowFreeAtMs(limits: SendLimits, sends: readonly number[], inFlight: number, nowMs: number): number {
+  const perSecond = limits.globalPerSecond;
+  if (perSecond <= 0) return 0;
+  const recent = sends.filter((s) => s > nowMs - GLOBAL_WINDOW_MS);
+  const over = recent.length + inFlight - perSecond;
+  if (over < 0) return 0;
+  return over < recent.length ? recent[over]! + GLOBAL_WINDOW_MS : nowMs + IN_FLIGHT_RECHECK_MS;
+}
+
 interface TargetState {
   /** send times within the last minute, oldest first (groups only need more than the last one) */
   sends: number[];
@@ -42,34 +74,25 @@ export class SendLimiter {
   private readonly targets = new Map<string, TargetState>();
   private global: number[] = [];
   private inFlight = 0;
+  private pausedAllUntil = 0;
 
   constructor(private readonly limits: SendLimits) {}
 
   /** Milliseconds until `target` may be sent to; 0 = now. */
   waitMs(target: string, nowMs: number): number {
     const t = this.targets.get(target);
-    let until = 0;
+    let until = this.pausedAllUntil;
     if (t) {
-      until = t.pausedUntil;
+      until = Math.max(until, t.pausedUntil);
       // One at a time per destination: the next is spaced from this one's answer.
       if (t.sending > 0) until = Math.max(until, nowMs + IN_FLIGHT_RECHECK_MS);
       const last = t.sends.at(-1);
       if (last !== undefined && this.limits.perTargetMs > 0) until = Math.max(until, last + this.limits.perTargetMs);
-      const perMinute = this.limits.groupPerMinute;
-      if (perMinute > 0 && this.limits.isGroup?.(target)) {
-        const recent = t.sends.filter((s) => s > nowMs - 60_000);
-        if (recent.length >= perMinute) until = Math.max(until, recent[recent.length - perMinute]! + 60_000);
-      }
+      until = Math.max(until, groupWindowFreeAtMs(this.limits, target, t.sends, nowMs));
     }
-    const perSecond = this.limits.globalPerSecond;
-    if (perSecond > 0) {
-      this.global = this.global.filter((s) => s > nowMs - 1000);
-      const over = this.global.length + this.inFlight - perSecond;
-      if (over >= 0) {
-        // If sends in flight alone fill the second, their answers wake the dispatcher; look again shortly anyway.
-        const freedAt = over < this.global.length ? this.global[over]! + 1000 : nowMs + IN_FLIGHT_RECHECK_MS;
-        until = Math.max(until, freedAt);
-      }
+    if (this.limits.globalPerSecond > 0) {
+      this.global = this.global.filter((s) => s > nowMs - GLOBAL_WINDOW_MS);
+      until = Math.max(until, globalWindowFreeAtMs(this.limits, this.global, this.inFlight, nowMs));
     }
     return Math.max(0, until - nowMs);
   }
@@ -118,6 +141,14 @@ export class SendLimiter {
     t.pausedUntil = Math.max(t.pausedUntil, untilMs);
   }
 
+  /**
+   * No target until `untilMs`: the overall window is full with sends this limiter does not see
+   * (another runtime's, counted in a shared store: AlertOutbox.claim).
+   */
+  pauseAll(untilMs: number): void {
+    this.pausedAllUntil = Math.max(this.pausedAllUntil, untilMs);
+  }
+
   private state(target: string): TargetState {
     let t = this.targets.get(target);
     if (!t) {
@@ -127,5 +158,3 @@ export class SendLimiter {
     return t;
   }
 }
-
-const IN_FLIGHT_RECHECK_MS = 50;

@@ -18,9 +18,13 @@
  * and the rows (`FOR UPDATE SKIP LOCKED`) with a lease, and while a row is `sending` its
  * next_attempt_ms is that lease: when another runtime may take it back (`recover`, `due`), if its
  * sender renews it no more (`renew`). A sender killed mid-send therefore has its rows sent again
- * once the lease ran out: at least once, never lost (docs/alerts.md, "Several runtimes").
+ * once the lease ran out: at least once, never lost (docs/alerts.md, "Several runtimes"). The
+ * channel's pace (Telegram's second per chat, minute per group, second per bot) is kept across
+ * runtimes the same way: each answer is written to outbox_destinations while its rows are claimed
+ * (`spaced`), and a claim the pace does not allow yet is refused until it does (`refusal`).
  * SQLite's file has one runtime: no lease, and `recover` at start takes back every `sending` row.
  */
+import { GLOBAL_WINDOW_MS, globalWindowFreeAtMs, groupWindowFreeAtMs, type SendLimits } from '../alerts/send-limiter';
 import type { ClipReadyPayload } from '../contract/recordings';
 import type { Alert, AlertSnapshot } from '../types';
 import type { SqlValue, StoreConnection } from './connection';
@@ -70,6 +74,25 @@ export const DEFAULT_LEASE_MS = 60_000;
 
 /** Advisory lock kind of an outbox destination (dialect.ts tryTransactionLock): "obx" in ASCII. */
 const DESTINATION_LOCK = 0x6f6278;
+
+/**
+ * The outbox_destinations row (migration 29) keeping an owner's sends over every destination, for
+ * the channel's overall window. A real destination named so would share the row harmlessly: only
+ * group destinations keep sends in their own row, and no group is named '*'.
+ */
+const EVERY_TARGET = '*';
+
+/** A shared-store claim refused for the channel's pace: until when, and whether every destination waits (the overall window). */
+export interface Refusal {
+  untilMs: number;
+  everyTarget: boolean;
+}
+
+/** A send's answer, for the windows a shared store keeps across runtimes (`spaced`). */
+export interface AnsweredSend {
+  atMs: number;
+  limits: SendLimits;
+}
 
 export interface NewDelivery {
   target: string;
@@ -150,8 +173,8 @@ export interface LogEntry {
 export class AlertOutbox {
   /** rows taken back from a sender that died mid-send (`recover`, and in a shared store `due`): each is sent again */
   recovered = 0;
-  /** destinations a shared-store claim refused because their last send was too recent: until when */
-  private readonly spacedUntil = new Map<string, number>();
+  /** destinations a shared-store claim refused because the channel's pace did not allow a send yet */
+  private readonly refusals = new Map<string, Refusal>();
 
   constructor(
     private readonly exclusive: Exclusive,
@@ -229,12 +252,14 @@ export class AlertOutbox {
    * The rows go to the channel now: a snapshot arriving meanwhile must not be merged into them.
    * Answers the rows as claimed (send those, then finish them with markSent, retry, close,
    * defer, merge or release), or none when they are not this runtime's to send: in a shared
-   * store another runtime is sending to the destination, or took one of the rows first.
+   * store another runtime is sending to the destination, or took one of the rows first, or the
+   * channel's `limits` allow no send to it yet (its spacing, its group window, the overall window,
+   * counted over every runtime's sends: `refusal` says until when).
    */
-  async claim(rows: readonly OutboxRow[]): Promise<OutboxRow[]> {
+  async claim(rows: readonly OutboxRow[], limits?: SendLimits): Promise<OutboxRow[]> {
     if (rows.length === 0) return [];
     return this.exclusive(async (db) => {
-      if (sqlOf(db).shared) return this.claimShared(db, rows);
+      if (sqlOf(db).shared) return this.claimShared(db, rows, limits);
       await db.run(`UPDATE alerts_outbox SET state = 'sending' WHERE id IN (${marks(rows)})`, ids(rows));
       return rows.map((r) => ({ ...r, state: 'sending' as const }));
     });
@@ -243,25 +268,34 @@ export class AlertOutbox {
   /**
    * A send to `target` was answered: in a shared store, no runtime's claim takes the destination
    * before `notBeforeMs` (its last answer plus the channel's spacing, or a pause the channel asked
-   * for). Called while the send's rows are still claimed, so no claim comes between the answer and
-   * this. One runtime (SQLite) paces in its SendLimiter alone: nothing to write.
+   * for), and the answer counts in the channel's windows (`answered`): the destination's own when
+   * it is a group, and the owner's overall one. Called while the send's rows are still claimed, so
+   * no claim comes between the answer and this. One runtime (SQLite) paces in its SendLimiter
+   * alone: nothing to write.
    */
-  async spaced(target: string, notBeforeMs: number): Promise<void> {
+  async spaced(target: string, notBeforeMs: number, answered?: AnsweredSend): Promise<void> {
+    const inGroupWindow = answered && answered.limits.groupPerMinute > 0 && answered.limits.isGroup?.(target);
+    const inGlobalWindow = answered && answered.limits.globalPerSecond > 0;
+    if (notBeforeMs <= (answered?.atMs ?? 0) && !inGroupWindow && !inGlobalWindow) return;
     await this.exclusive(async (db) => {
       if (!sqlOf(db).shared) return;
-      await db.run(
-        `INSERT INTO outbox_destinations (owner, target, not_before_ms) VALUES (?, ?, ?)
-           ON CONFLICT (owner, target) DO UPDATE SET not_before_ms = GREATEST(outbox_destinations.not_before_ms, excluded.not_before_ms)`,
-        [this.owner, target, notBeforeMs],
-      );
+      await within(db, async () => {
+        // The overall row first, as a claim locks it (`refuse`): no two transactions wait on each other.
+        if (answered && inGlobalWindow) {
+          const recent = (await this.lockSends(db, EVERY_TARGET, 0)).filter((t) => t > answered.atMs - GLOBAL_WINDOW_MS);
+          await this.keepSends(db, EVERY_TARGET, [...recent, answered.atMs], answered.limits.globalPerSecond);
+        }
+        const sends = await this.lockSends(db, target, notBeforeMs);
+        if (answered && inGroupWindow) await this.keepSends(db, target, [...sends, answered.atMs], answered.limits.groupPerMinute);
+      });
     });
   }
 
-  /** Until when the last claim of `target` was refused for spacing (shared store), once; undefined if it was not. */
-  refusedUntilMs(target: string): number | undefined {
-    const until = this.spacedUntil.get(target);
-    this.spacedUntil.delete(target);
-    return until;
+  /** Why the last claim of `target` was refused for the channel's pace (shared store), once; undefined if it was not. */
+  refusal(target: string): Refusal | undefined {
+    const refusal = this.refusals.get(target);
+    this.refusals.delete(target);
+    return refusal;
   }
 
   /**
@@ -578,10 +612,10 @@ export class AlertOutbox {
   /**
    * One destination, one send in flight, whichever runtime sends: the destination's lock for
    * this transaction (a runtime claiming it at the same moment gets none), no live lease on it,
-   * its last send far enough back (`spaced`), and every row still pending and not locked by
+   * the channel's pace allowing a send (`refuse`), and every row still pending and not locked by
    * another transaction; then the lease.
    */
-  private async claimShared(db: StoreConnection, rows: readonly OutboxRow[]): Promise<OutboxRow[]> {
+  private async claimShared(db: StoreConnection, rows: readonly OutboxRow[], limits?: SendLimits): Promise<OutboxRow[]> {
     const sql = sqlOf(db);
     const target = rows[0]!.target;
     const nowMs = this.now();
@@ -595,7 +629,7 @@ export class AlertOutbox {
           `SELECT 1 AS busy FROM alerts_outbox WHERE owner = ? AND target = ? AND state = 'sending' AND next_attempt_ms > ? LIMIT 1`,
           [this.owner, target, nowMs],
         )) ||
-        (await this.tooSoon(db, target, nowMs));
+        (await this.refuse(db, target, nowMs, limits));
       const free = busy
         ? []
         : await db.all<{ id: number }>(
@@ -618,29 +652,72 @@ export class AlertOutbox {
     }
   }
 
-  /** Whether `target`'s last send (any runtime's) was too recent to start another now; notes until when. */
-  private async tooSoon(db: StoreConnection, target: string, nowMs: number): Promise<boolean> {
-    const row = await db.get<{ t: number }>(`SELECT not_before_ms AS t FROM outbox_destinations WHERE owner = ? AND target = ?`, [
-      this.owner,
-      target,
-    ]);
-    if (!row || row.t <= nowMs) return false;
-    this.spacedUntil.set(target, row.t);
+  /**
+   * Whether the channel's pace allows no send to `target` now, counting every runtime's sends;
+   * notes until when. Its spacing (`spaced`) and its group window come from its row. In the
+   * overall window, sends in flight anywhere (destinations with rows `sending` under a live lease:
+   * one send each) hold their places until answered, as in a SendLimiter. The owner's overall row
+   * is locked until this claim ends, so claims to different destinations take turns and each
+   * counts the rows the one before made `sending`.
+   */
+  private async refuse(db: StoreConnection, target: string, nowMs: number, limits?: SendLimits): Promise<boolean> {
+    const row = await db.get<{ t: number; sent: string }>(
+      `SELECT not_before_ms AS t, sent_ms AS sent FROM outbox_destinations WHERE owner = ? AND target = ?`,
+      [this.owner, target],
+    );
+    const untilMs = Math.max(row?.t ?? 0, limits ? groupWindowFreeAtMs(limits, target, sendsFrom(row?.sent), nowMs) : 0);
+    if (untilMs > nowMs) return this.refused(target, { untilMs, everyTarget: false });
+    if (!limits || limits.globalPerSecond <= 0) return false;
+    const sends = await this.lockSends(db, EVERY_TARGET, 0);
+    const inFlight = await db.get<{ n: number }>(
+      `SELECT count(DISTINCT target) AS n FROM alerts_outbox WHERE owner = ? AND state = 'sending' AND next_attempt_ms > ?`,
+      [this.owner, nowMs],
+    );
+    const freeAtMs = globalWindowFreeAtMs(limits, sends, Number(inFlight?.n ?? 0), nowMs);
+    return freeAtMs > nowMs && this.refused(target, { untilMs: freeAtMs, everyTarget: true });
+  }
+
+  private refused(target: string, refusal: Refusal): true {
+    this.refusals.set(target, refusal);
     return true;
   }
 
+  /**
+   * Locks `target`'s row until the transaction ends (made if missing, its not_before_ms raised to
+   * `notBeforeMs`) and answers the send times it keeps, oldest first.
+   */
+  private async lockSends(db: StoreConnection, target: string, notBeforeMs: number): Promise<number[]> {
+    // An upsert, not SELECT … FOR UPDATE: one statement that also makes the row the first time.
+    const row = await db.get<{ sent: string }>(
+      `INSERT INTO outbox_destinations (owner, target, not_before_ms) VALUES (?, ?, ?)
+         ON CONFLICT (owner, target) DO UPDATE SET not_before_ms = GREATEST(outbox_destinations.not_before_ms, excluded.not_before_ms)
+         RETURNING sent_ms AS sent`,
+      [this.owner, target, notBeforeMs],
+    );
+    return sendsFrom(row?.sent);
+  }
+
+  /** Keeps the latest `keep` of `sends` in `target`'s row (answers from several runtimes may come in any order). */
+  private async keepSends(db: StoreConnection, target: string, sends: number[], keep: number): Promise<void> {
+    const kept = sends.sort((a, b) => a - b).slice(-keep);
+    await db.run(`UPDATE outbox_destinations SET sent_ms = ? WHERE owner = ? AND target = ?`, [JSON.stringify(kept), this.owner, target]);
+  }
+
   private transaction<T>(task: (db: StoreConnection) => Promise<T>): Promise<T> {
-    return this.exclusive(async (db) => {
-      await db.run(sqlOf(db).beginWrite);
-      try {
-        const result = await task(db);
-        await db.run('COMMIT');
-        return result;
-      } catch (err) {
-        await db.run('ROLLBACK').catch(() => undefined /* SQLite already rolled back */);
-        throw err;
-      }
-    });
+    return this.exclusive((db) => within(db, () => task(db)));
+  }
+}
+
+/** Runs `task` in a write transaction on `db`: committed when it resolves, rolled back when it throws. */
+async function within<T>(db: StoreConnection, task: () => Promise<T>): Promise<T> {
+  await db.run(sqlOf(db).beginWrite);
+  try {
+    const result = await task();
+    await db.run('COMMIT');
+    return result;
+  } catch (err) {
+    await db.run('ROLLBACK').catch(() => undefined /* SQLite already rolled back */);
+    throw err;
   }
 }
 
@@ -648,7 +725,18 @@ export class AlertOutbox {
 class LeaseLost extends Error {}
 
 const marks = (rows: readonly unknown[]) => rows.map(() => '?').join(', ');
+
 const ids = (rows: readonly OutboxRow[]) => rows.map((r) => r.id);
+
+/** outbox_destinations.sent_ms: a JSON array of times; a row damaged by hand counts from nothing. */
+function sendsFrom(raw: string | undefined): number[] {
+  try {
+    const v = JSON.parse(raw ?? '[]') as unknown;
+    return Array.isArray(v) ? v.filter((t): t is number => typeof t === 'number') : [];
+  } catch {
+    return [];
+  }
+}
 
 /**
  * A row changes only as it was last seen: its state and next_attempt_ms (while `sending` in a

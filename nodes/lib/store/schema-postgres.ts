@@ -562,6 +562,12 @@ CREATE TABLE outbox_destinations (
 `,
   },
   {
+    // schema.ts migration 29: recent sends of a group destination and of the owner as a whole.
+    version: 29,
+    description: "alert destinations: recent sends, for the channel's per-group and overall windows",
+    sql: `ALTER TABLE outbox_destinations ADD COLUMN sent_ms TEXT NOT NULL DEFAULT '[]';`,
+  },
+  {
     // schema.ts migration 30 (issue 18): the sort_ts indexes serve both.
     version: 30,
     description: 'activity events: drop the two time indexes the sort_ts indexes replace',

@@ -777,6 +777,17 @@ CREATE INDEX activity_events_page_label ON activity_events (detection_label, sor
     `,
   },
   {
+    // Issue 21: the channel's other windows shared too (AlertOutbox.spaced and claim): `sent_ms`,
+    // a JSON array of answer times, oldest first. A group destination's row keeps its last sends
+    // (Telegram: 20 a minute in a group); the row of target '*' the owner's sends of the last
+    // second over every destination (30 a second per bot). SQLite leaves it '[]' as the table.
+    version: 29,
+    description: "alert destinations: recent sends, for the channel's per-group and overall windows",
+    sql: `
+      ALTER TABLE outbox_destinations ADD COLUMN sent_ms TEXT NOT NULL DEFAULT '[]';
+    `,
+  },
+  {
     // Issue 18: every activity insert kept two indexes that migration 11's paging indexes made
     // redundant: (camera_id, start_timestamp) behind the grid's "last event" and (start_timestamp)
     // behind retention. Both now walk sort_ts (activity_events_page_camera, activity_events_page),

@@ -62,6 +62,14 @@ describe('send limiter (Telegram limits)', () => {
     assert.equal(limiter.waitMs('43', 0), 0);
   });
 
+  it("holds every chat when told the bot's second is full elsewhere (another runtime's sends)", () => {
+    const limiter = new SendLimiter(TELEGRAM_LIMITS);
+    limiter.pauseAll(400);
+    assert.equal(limiter.waitMs('42', 0), 400);
+    assert.equal(limiter.waitMs('-100', 100), 300);
+    assert.equal(limiter.waitMs('43', 400), 0);
+  });
+
   it('lets a channel without limits send at once', () => {
     const limiter = new SendLimiter({ perTargetMs: 0, groupPerMinute: 0, globalPerSecond: 0 });
     assert.deepEqual(
