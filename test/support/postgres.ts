@@ -179,3 +179,18 @@ export function describeWithPostgres(title: string, body: (server: () => Postgre
     body(() => server!);
   });
 }
+
+/**
+ * Ends one session of the server from outside, as a restarted server or a cut connection would:
+ * the client's next statement on it fails with a lost connection.
+ */
+export async function terminateSession(url: string, pid: number | undefined): Promise<void> {
+  assert.ok(pid, 'a session to terminate');
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query('SELECT pg_terminate_backend($1)', [pid]);
+  } finally {
+    await c.end();
+  }
+}

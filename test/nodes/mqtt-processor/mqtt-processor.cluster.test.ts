@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { PostgresLeadership } from '../../../nodes/lib/cluster/postgres-leadership';
 import { EventStore } from '../../../nodes/lib/store/store';
 import type { StoreRecord } from '../../../nodes/lib/types';
@@ -15,7 +14,7 @@ import databaseNode from '../../../nodes/picam-database/picam-database';
 import eventsNode from '../../../nodes/sqlite-events/sqlite-events';
 import { activity, connected, disconnected, PI, topics } from '../../support/fixtures';
 import { Collector, helper, node, sleep, useNodeRed } from '../../support/node-helper';
-import { skipWithoutPostgres, startPostgres, type PostgresServer } from '../../support/postgres';
+import { skipWithoutPostgres, startPostgres, terminateSession, type PostgresServer } from '../../support/postgres';
 import { waitFor } from '../../support/wait';
 
 useNodeRed();
@@ -24,17 +23,6 @@ const json = (o: unknown) => Buffer.from(JSON.stringify(o));
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const commit = (store: EventStore, records: StoreRecord[]) =>
   new Promise<void>((resolve, reject) => store.writeMany(records, (err) => (err ? reject(err) : resolve())));
-
-async function terminate(url: string, pid: number | undefined): Promise<void> {
-  assert.ok(pid, 'a session to terminate');
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query('SELECT pg_terminate_backend($1)', [pid]);
-  } finally {
-    await c.end();
-  }
-}
 
 describe('mqtt-processor on a store shared by runtimes', { skip: skipWithoutPostgres }, () => {
   let server: PostgresServer;
@@ -134,7 +122,7 @@ describe('mqtt-processor on a store shared by runtimes', { skip: skipWithoutPost
     await sleep(3000); // more than one sweep interval (2 s): a follower's sweep would have announced by now
     assert.deepEqual(said(), [], 'a follower announces nothing (the leader does)');
 
-    await terminate(url, other.sessionPid);
+    await terminateSession(url, other.sessionPid);
     await waitFor('the online alert once this runtime leads', async () => (said().length ? true : undefined), 20_000);
     assert.deepEqual(said(), [`${PI} alert/camera-online`]);
 

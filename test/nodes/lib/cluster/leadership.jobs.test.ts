@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import pg from 'pg';
 import healthNode from '../../../../nodes/mediamtx-health/mediamtx-health';
 import serverNode from '../../../../nodes/mediamtx-server/mediamtx-server';
 import botNode from '../../../../nodes/telegram-bot/telegram-bot';
@@ -18,23 +17,12 @@ import { PostgresLeadership } from '../../../../nodes/lib/cluster/postgres-leade
 import { FakeMediamtx } from '../../../support/fake-mediamtx';
 import { FakeTelegram } from '../../../support/fake-telegram';
 import { helper, sleep, spy, until, useNodeRed } from '../../../support/node-helper';
-import { skipWithoutPostgres, startPostgres, type PostgresServer } from '../../../support/postgres';
+import { skipWithoutPostgres, startPostgres, terminateSession, type PostgresServer } from '../../../support/postgres';
 import { tempDir } from '../../../support/tmp';
 import { join } from 'node:path';
 import { waitFor } from '../../../support/wait';
 
 useNodeRed();
-
-async function terminate(url: string, pid: number | undefined): Promise<void> {
-  assert.ok(pid, 'a session to terminate');
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query('SELECT pg_terminate_backend($1)', [pid]);
-  } finally {
-    await c.end();
-  }
-}
 
 describe('jobs that must run once follow leadership', { skip: skipWithoutPostgres }, () => {
   let server: PostgresServer;
@@ -91,11 +79,11 @@ describe('jobs that must run once follow leadership', { skip: skipWithoutPostgre
       await sleep(2500);
       assert.equal(polls(), 0, 'a follower does not poll');
 
-      await terminate(url, o.sessionPid);
+      await terminateSession(url, o.sessionPid);
       await until('this runtime polling after the failover', () => polls() >= 2, 15_000);
       assert.equal(l.isLeader, true);
 
-      await terminate(url, l.sessionPid);
+      await terminateSession(url, l.sessionPid);
       await until('this runtime stepping down', () => !l.isLeader, 5000);
       const statuses = spy('health', 'status');
       await sleep(200);
@@ -126,7 +114,7 @@ describe('jobs that must run once follow leadership', { skip: skipWithoutPostgre
     const events = async () => (await rows<{ n: number }>(file, 'SELECT count(*) AS n FROM activity_events'))[0]!.n;
     await sleep(2500);
     assert.equal(await events(), 1, 'a follower does not prune');
-    await terminate(url, other!.sessionPid);
+    await terminateSession(url, other!.sessionPid);
     await waitFor('the new leader to prune', async () => ((await events()) === 0 ? true : undefined));
   });
 
@@ -147,12 +135,12 @@ describe('jobs that must run once follow leadership', { skip: skipWithoutPostgre
       await sleep(2500);
       assert.equal(polls(), 0, 'a follower does not poll the bot');
 
-      await terminate(url, o.sessionPid);
+      await terminateSession(url, o.sessionPid);
       await fake.waitFor(() => polls() > 0, 15_000, 'this runtime polling after the failover');
       fake.userSays(42, '/help');
       await fake.waitFor((f) => f.sent(42).length === 1, 5000, 'the command answered by the new leader');
 
-      await terminate(url, l.sessionPid);
+      await terminateSession(url, l.sessionPid);
       await until('this runtime stepping down', () => !l.isLeader, 5000);
       await sleep(300);
       const after = polls();

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import pg from 'pg';
 import { leadershipOf, SINGLE_BOX, whileLeader, type Leadership } from '../../../../nodes/lib/cluster/leadership';
 import { PostgresLeadership } from '../../../../nodes/lib/cluster/postgres-leadership';
-import { describeWithPostgres } from '../../../support/postgres';
+import { describeWithPostgres, terminateSession } from '../../../support/postgres';
 import { waitFor } from '../../../support/wait';
 
 /** Resolves with the time (performance.now()) `l` next reports `leader`. */
@@ -17,16 +16,6 @@ function next(l: Leadership, leader: boolean): Promise<number> {
       resolve(performance.now());
     });
   });
-}
-
-async function admin(url: string, sql: string, params: unknown[]): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(sql, params);
-  } finally {
-    await c.end();
-  }
 }
 
 describe('leadership on one box', () => {
@@ -78,7 +67,7 @@ describeWithPostgres('leadership over PostgreSQL', (server) => {
       const aSteppedDown = next(a, false);
       const bLeads = next(b, true);
       const killedAt = performance.now();
-      await admin(url, 'SELECT pg_terminate_backend($1)', [a.sessionPid]);
+      await terminateSession(url, a.sessionPid);
       const downAt = await aSteppedDown;
       const upAt = await bLeads;
       console.log(
@@ -127,7 +116,7 @@ describeWithPostgres('leadership over PostgreSQL', (server) => {
     const stopB = whileLeader(b, job('b'));
     try {
       assert.deepEqual([...running], ['a']);
-      await admin(url, 'SELECT pg_terminate_backend($1)', [a.sessionPid]);
+      await terminateSession(url, a.sessionPid);
       await waitFor('the job to run on b', async () => (running.has('b') ? true : undefined));
       assert.deepEqual([...running], ['b'], 'the old leader stopped its job');
       assert.deepEqual(starts, ['a', 'b']);
