@@ -4,7 +4,6 @@
  *   3 commands → command-sender (it answers API commands once queued)
  *   4 replies to requests it refuses (400, 404) → http response
  */
-import { readZones, type ZonePolygon } from '../lib/contract/zones';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { messageHooks, RECEIPT_PROPERTY } from '../lib/ingest/receipts';
 import { shareReadOnly, useSharedBatches } from '../lib/ingest/shared-batch';
@@ -12,12 +11,10 @@ import { exposeCounters } from '../lib/metrics';
 import { compact, StatusReporter, ThrottledWarn, type StatusLevel } from '../lib/status';
 import {
   ALERT_BATCH_TOPIC,
-  CAMERA_MODES,
   isDeviceBatch,
   RECORD_BATCH_TOPIC,
   type Alert,
   type AlertBatchMessage,
-  type CameraMode,
   type DeviceBatchMessage,
   type Reply,
   type StoreRecord,
@@ -33,9 +30,8 @@ import { Processor, type ProcessorOutput } from './processor';
 import { parseSensorLimits, type SensorLimits } from './sensor-limits';
 import { numberSetting, type NodeConstructor } from '../lib/node-config';
 import { leadershipOf, whileLeader } from '../lib/cluster/leadership';
-import { ANY_DEVICE_ID_PATTERN } from '../lib/hosted-devices';
-import type { KnownDeviceRow } from '../lib/store/queries';
 import { startSweeping, SWEEP_EVERY_MS } from './connection-sweeper';
+import { StoredDevices } from './stored-devices';
 
 interface MqttProcessorDef extends NodeDef {
   prefix: string;
@@ -101,6 +97,12 @@ export default function register(RED: NodeAPI): void {
       },
       (later) => node.send(outputs(later)),
     );
+    const stored = new StoredDevices(processor, {
+      prefix,
+      defaultType: deviceTypes[0]!,
+      warn: (t) => node.warn(t),
+      warnThrottled: (t) => warn.warnNow(t),
+    });
     const debounceMs = numberSetting(def.debounceSeconds, DEFAULTS.debounceSeconds) * 1000;
     const silentMs =
       numberSetting(def.missedHeartbeats, DEFAULTS.missedHeartbeats) *
@@ -254,7 +256,7 @@ export default function register(RED: NodeAPI): void {
       for (const r of rows) {
         if (processor.knows(r.camera_id)) continue;
         processor.remember(r.camera_id, {
-          ...knownOf(r),
+          ...stored.known(r),
           connected: r.connection_status ? r.connection_status === 'connected' : undefined,
           announced: r.connection_alert === 'online' || r.connection_alert === 'offline' ? r.connection_alert : null,
           disconnectedMs: r.disconnected_at === null ? undefined : r.disconnected_at * 1000,
@@ -262,12 +264,6 @@ export default function register(RED: NodeAPI): void {
       }
       status.now('ok', `ready, ${rows.length} known devices`);
     };
-    const knownOf = (r: KnownDeviceRow) => ({
-      deviceType: r.device_type ?? deviceTypes[0]!,
-      name: r.camera_name ?? undefined,
-      mode: r.mode && (CAMERA_MODES as readonly string[]).includes(r.mode) ? (r.mode as CameraMode) : undefined,
-      zones: storedZones(r.camera_id, r.zones),
-    });
 
     let stopSweeping: (() => void) | undefined;
     const ready = async (store: EventStore) => {
@@ -302,35 +298,13 @@ export default function register(RED: NodeAPI): void {
     let inOrder: Promise<void> = Promise.resolve();
     const handleShared = (store: EventStore, msg: NodeMessageInFlow, send: Send, done: Done) => {
       if (!shared) return handle(msg, send, done);
-      const ids = devicesOf(msg);
+      const ids = stored.devicesOf(msg);
       inOrder = inOrder
         .then(async () => {
-          if (ids.length) await refreshFrom(store, ids);
+          if (ids.length) await stored.refresh(store, ids);
           handle(msg, send, done);
         })
         .catch((err: Error) => done(err));
-    };
-    const topicOf = (m: unknown): string => {
-      const topic = m && typeof m === 'object' ? (m as { topic?: unknown }).topic : undefined;
-      return typeof topic === 'string' ? topic : '';
-    };
-    const devicesOf = (msg: NodeMessageInFlow): string[] => {
-      if (isDeviceBatch(msg)) return processor.devicesToRefresh((msg.payload as unknown[]).map(topicOf));
-      const input = classifyInput(msg, prefix);
-      if (input.type === 'device') return processor.devicesToRefresh([input.topic]);
-      const id = input.type === 'command' ? input.request.deviceId : undefined;
-      return typeof id === 'string' && ANY_DEVICE_ID_PATTERN.test(id) ? [id] : [];
-    };
-    const refreshFrom = async (store: EventStore, ids: string[]) => {
-      let rows: KnownDeviceRow[];
-      try {
-        rows = await store.knownDevices(ids);
-      } catch (err) {
-        // Ingest goes on with what this runtime knows: a mode set elsewhere may be missed meanwhile.
-        warn.warnNow(`cannot read devices' stored modes, using what this runtime knows: ${(err as Error).message}`);
-        return;
-      }
-      for (const r of rows) processor.refresh(r.camera_id, knownOf(r));
     };
     // Sensor limits' state in the store: runtimes sharing it raise one alert per crossing (issue 21).
     const keepLimitsIn = async (store: EventStore) => {
@@ -338,16 +312,6 @@ export default function register(RED: NodeAPI): void {
         processor.keepSensorLimitsIn(await store.sensorLimitStates(), (text) => warn.warnNow(text));
       } catch (err) {
         node.error(`sensor limits keep their state in this runtime's memory: ${(err as Error).message}`);
-      }
-    };
-    // Stored from a checked command; checked again, as anything read back: a bad row costs its zones, not the start.
-    const storedZones = (id: string, text: string | null): ZonePolygon[] | undefined => {
-      if (text === null) return undefined;
-      try {
-        return readZones(text);
-      } catch (err) {
-        node.warn(`${id}: stored masks and zones ignored: ${(err as Error).message}`);
-        return undefined;
       }
     };
     const stopSharing = useSharedBatches(messageHooks(RED));
