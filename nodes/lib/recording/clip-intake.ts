@@ -12,7 +12,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { describeContent, HEAD_BYTES, videoType } from '../uploads/media-type';
 import type { ClipRow, RecordingStore } from '../store/recordings';
 import { indexName } from './paths';
@@ -59,7 +59,14 @@ async function receive(body: Readable, file: string, maxBytes: number): Promise<
       else next(null, chunk);
     },
   });
-  await pipeline(body, count, createWriteStream(file, { flags: 'wx' }));
+  const out = createWriteStream(file, { flags: 'wx' });
+  try {
+    await pipeline(body, count, out);
+  } finally {
+    // A body refused at its first chunk fails the pipeline before the file is even opened: wait
+    // until it was opened and closed, or the caller's rm runs first and the file appears after it.
+    await finished(out).catch(() => undefined);
+  }
   return bytes;
 }
 

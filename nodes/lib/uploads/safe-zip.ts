@@ -17,7 +17,7 @@
 import { createWriteStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import yauzl from 'yauzl';
 
@@ -386,9 +386,12 @@ export async function extractZip(zipPath: string, destDir: string, limits: ZipLi
         throw new UnsafeZipError('corrupt', `zip entry ${q(p.name)} cannot be read: ${(e as Error).message}`, p.name);
       }
       const guard = new ByteGuard(p, limits, totals);
+      const out = createWriteStream(target, { flags: 'wx', mode: 0o644 });
       try {
-        await pipeline(source, guard, createWriteStream(target, { flags: 'wx', mode: 0o644 }));
+        await pipeline(source, guard, out);
       } catch (e) {
+        // Closed (and so created) before the caller removes what was extracted (clip-intake.ts receive).
+        await finished(out).catch(() => undefined);
         (source as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
         if (e instanceof UnsafeZipError) throw e;
         const code = (e as NodeJS.ErrnoException).code;
