@@ -99,7 +99,8 @@ describe('a simulated VBC01 camera through the live bridge to Chromium', { skip 
     assert.ok(stream.stats().lost > 0, 'the bridge saw the loss');
     assert.ok(lowered >= FLOOR_BPS, `never below the floor (${lowered})`);
     const underLoss = camera.stats().rembValuesBps.slice(rembsBefore);
-    assert.ok(Math.min(...underLoss) <= 1_000_000, `the REMB fell: ${underLoss.join(', ')}`);
+    // The camera went down to the REMB rounded down to whole kbit/s: a REMB of 1,000,392 leaves it at 1,000,000.
+    assert.ok(Math.min(...underLoss) < lowered + 1000, `the REMB fell to where the camera went (${lowered}): ${underLoss.join(', ')}`);
     assert.ok(
       underLoss.every((v) => v >= FLOOR_BPS * 0.999),
       `no REMB below the floor: ${underLoss.join(', ')}`,
