@@ -28,6 +28,20 @@ export type TestStore = EventStore & {
 /** `open()`: a fresh, empty store; `open(location)`: that store again (a restart, or a second runtime on PostgreSQL); or options. */
 export type OpenStore = (at?: string | (Partial<StoreOptions> & { location?: string })) => Promise<TestStore>;
 
+/**
+ * Two runtimes on one database (`open()`, then `open(location)`: on PostgreSQL what a cluster's
+ * runtimes share); their `close` goes into `cleanups`, for the test file's `after` to run.
+ */
+export async function twoRuntimes(open: OpenStore, cleanups: Array<() => Promise<void>>): Promise<[TestStore, TestStore]> {
+  const a = await open();
+  const b = await open(a.location);
+  cleanups.push(
+    () => a.close(),
+    () => b.close(),
+  );
+  return [a, b];
+}
+
 const dir = tempDir('stores-');
 let files = 0;
 

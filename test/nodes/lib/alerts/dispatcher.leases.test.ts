@@ -14,7 +14,7 @@ import { AlertOutbox, type NewDelivery, type OutboxRow } from '../../../../nodes
 import type { Alert } from '../../../../nodes/lib/types';
 import { TelegramChannel } from '../../../../nodes/telegram-alert/telegram-channel';
 import { FakeTelegram, testPng } from '../../../support/fake-telegram';
-import { eachDialect, type TestStore } from '../../../support/stores';
+import { eachDialect, twoRuntimes, type TestStore } from '../../../support/stores';
 import { waitFor } from '../../../support/wait';
 
 const OWNER = 'telegram-node-1';
@@ -203,12 +203,7 @@ eachDialect('outbox shared by two runtimes', (open, dialect) => {
   if (dialect === 'sqlite') return; // one runtime per SQLite file
 
   it('two dispatchers claim disjoint rows and together deliver every alert exactly once, one send per chat at a time', async () => {
-    const a = await open();
-    const b = await open(a.location);
-    cleanups.push(
-      () => a.close(),
-      () => b.close(),
-    );
+    const [a, b] = await twoRuntimes(open, cleanups);
     const receiver = new Receiver();
     const chats = ['chat-1', 'chat-2', 'chat-3', '-100-group'];
     const outA = outboxOf(a, Date.now);
@@ -232,12 +227,7 @@ eachDialect('outbox shared by two runtimes', (open, dialect) => {
   });
 
   it('a chat one runtime is sending to is left to it: the other serves the other chats meanwhile', async () => {
-    const a = await open();
-    const b = await open(a.location);
-    cleanups.push(
-      () => a.close(),
-      () => b.close(),
-    );
+    const [a, b] = await twoRuntimes(open, cleanups);
     const receiver = new Receiver();
     const outA = outboxOf(a, Date.now);
     const outB = outboxOf(b, Date.now);
@@ -275,12 +265,7 @@ eachDialect('outbox shared by two runtimes', (open, dialect) => {
   });
 
   it('a slow send keeps its rows: its runtime renews the lease while the send runs', async () => {
-    const a = await open();
-    const b = await open(a.location);
-    cleanups.push(
-      () => a.close(),
-      () => b.close(),
-    );
+    const [a, b] = await twoRuntimes(open, cleanups);
     let now = T0;
     const clock = () => now;
     // A short lease, so that the renewals (every third of it, in real time) come while the test waits.
@@ -307,12 +292,7 @@ eachDialect('outbox shared by two runtimes', (open, dialect) => {
   });
 
   it("two runtimes sending to one chat keep Telegram's second between messages, as the Bot API receives them", async () => {
-    const a = await open();
-    const b = await open(a.location);
-    cleanups.push(
-      () => a.close(),
-      () => b.close(),
-    );
+    const [a, b] = await twoRuntimes(open, cleanups);
     const fake = await FakeTelegram.start();
     cleanups.push(() => fake.stop());
     const CHAT = '4242';

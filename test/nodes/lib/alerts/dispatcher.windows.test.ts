@@ -19,7 +19,7 @@ import { TELEGRAM_LIMITS, type SendLimits } from '../../../../nodes/lib/alerts/s
 import { AlertOutbox, type NewDelivery } from '../../../../nodes/lib/store/outbox';
 import { TelegramChannel } from '../../../../nodes/telegram-alert/telegram-channel';
 import { FakeTelegram, testPng } from '../../../support/fake-telegram';
-import { eachDialect, type TestStore } from '../../../support/stores';
+import { eachDialect, twoRuntimes, type TestStore } from '../../../support/stores';
 
 const OWNER = 'telegram-node-1';
 const T0 = Date.UTC(2026, 11, 7, 8, 0, 0);
@@ -99,16 +99,6 @@ async function driveUntilSent(dispatchers: Dispatcher[], total: number, store: T
 }
 
 eachDialect('Telegram windows', (open, dialect) => {
-  async function twoRuntimes(): Promise<[TestStore, TestStore]> {
-    const a = await open();
-    const b = await open(a.location);
-    cleanups.push(
-      () => a.close(),
-      () => b.close(),
-    );
-    return [a, b];
-  }
-
   if (dialect === 'sqlite') {
     it('one runtime paces in its limiter alone: nothing is written for the windows', async () => {
       const store = await open();
@@ -130,7 +120,7 @@ eachDialect('Telegram windows', (open, dialect) => {
   }
 
   it("a claim waits exactly until the group's oldest send in its window is a minute old, and the bot's a second", async () => {
-    const [a, b] = await twoRuntimes();
+    const [a, b] = await twoRuntimes(open, cleanups);
     let now = T0;
     const clock = () => now;
     const limits: SendLimits = { ...TELEGRAM_LIMITS, groupPerMinute: 3, globalPerSecond: 4 };
@@ -213,7 +203,7 @@ eachDialect('Telegram windows', (open, dialect) => {
   });
 
   it('two runtimes sending to one group never put more than its limit into any minute, as the Bot API receives them', async () => {
-    const [a, b] = await twoRuntimes();
+    const [a, b] = await twoRuntimes(open, cleanups);
     const clock = fastClock(20);
     const fake = await FakeTelegram.start({ clock });
     cleanups.push(() => fake.stop());
@@ -240,7 +230,7 @@ eachDialect('Telegram windows', (open, dialect) => {
   });
 
   it('two runtimes sending to many chats never put more than the bot’s limit into any second', async () => {
-    const [a, b] = await twoRuntimes();
+    const [a, b] = await twoRuntimes(open, cleanups);
     const fake = await FakeTelegram.start();
     cleanups.push(() => fake.stop());
     // Five a second (Telegram's is 30): two runtimes on a busy machine reach it for sure.
