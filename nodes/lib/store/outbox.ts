@@ -24,11 +24,14 @@
  * (`spaced`), and a claim the pace does not allow yet is refused until it does (`refusal`).
  * SQLite's file has one runtime: no lease, and `recover` at start takes back every `sending` row.
  */
-import { GLOBAL_WINDOW_MS, globalWindowFreeAtMs, groupWindowFreeAtMs, type SendLimits } from '../alerts/send-limiter';
+import type { SendLimits } from '../alerts/send-limiter';
 import type { ClipReadyPayload } from '../contract/recordings';
 import type { Alert, AlertSnapshot } from '../types';
 import type { SqlValue, StoreConnection } from './connection';
 import { sqlOf } from './dialect';
+import { DestinationPace, type AnsweredSend, type Refusal } from './outbox-pace';
+
+export type { AnsweredSend, Refusal } from './outbox-pace';
 
 /**
  * pending: due at next_attempt_ms. sending: handed to the channel (a crash
@@ -74,25 +77,6 @@ export const DEFAULT_LEASE_MS = 60_000;
 
 /** Advisory lock kind of an outbox destination (dialect.ts tryTransactionLock): "obx" in ASCII. */
 const DESTINATION_LOCK = 0x6f6278;
-
-/**
- * The outbox_destinations row (migration 29) keeping an owner's sends over every destination, for
- * the channel's overall window. A real destination named so would share the row harmlessly: only
- * group destinations keep sends in their own row, and no group is named '*'.
- */
-const EVERY_TARGET = '*';
-
-/** A shared-store claim refused for the channel's pace: until when, and whether every destination waits (the overall window). */
-export interface Refusal {
-  untilMs: number;
-  everyTarget: boolean;
-}
-
-/** A send's answer, for the windows a shared store keeps across runtimes (`spaced`). */
-export interface AnsweredSend {
-  atMs: number;
-  limits: SendLimits;
-}
 
 export interface NewDelivery {
   target: string;
@@ -173,8 +157,8 @@ export interface LogEntry {
 export class AlertOutbox {
   /** rows taken back from a sender that died mid-send (`recover`, and in a shared store `due`): each is sent again */
   recovered = 0;
-  /** destinations a shared-store claim refused because the channel's pace did not allow a send yet */
-  private readonly refusals = new Map<string, Refusal>();
+  /** the channel's pace across runtimes (a shared store) */
+  private readonly pace: DestinationPace;
 
   constructor(
     private readonly exclusive: Exclusive,
@@ -188,7 +172,9 @@ export class AlertOutbox {
     private readonly joinRecords: JoinRecords = (task) => this.transaction(task),
     /** a claim's lease in a shared store (DEFAULT_LEASE_MS) */
     readonly leaseMs = DEFAULT_LEASE_MS,
-  ) {}
+  ) {
+    this.pace = new DestinationPace(owner);
+  }
 
   /**
    * Adds deliveries; resolves with what became of each once they are committed. In the store
@@ -274,28 +260,15 @@ export class AlertOutbox {
    * alone: nothing to write.
    */
   async spaced(target: string, notBeforeMs: number, answered?: AnsweredSend): Promise<void> {
-    const inGroupWindow = answered && answered.limits.groupPerMinute > 0 && answered.limits.isGroup?.(target);
-    const inGlobalWindow = answered && answered.limits.globalPerSecond > 0;
-    if (notBeforeMs <= (answered?.atMs ?? 0) && !inGroupWindow && !inGlobalWindow) return;
+    if (!this.pace.mustRecord(target, notBeforeMs, answered)) return;
     await this.exclusive(async (db) => {
-      if (!sqlOf(db).shared) return;
-      await within(db, async () => {
-        // The overall row first, as a claim locks it (`refuse`): no two transactions wait on each other.
-        if (answered && inGlobalWindow) {
-          const recent = (await this.lockSends(db, EVERY_TARGET, 0)).filter((t) => t > answered.atMs - GLOBAL_WINDOW_MS);
-          await this.keepSends(db, EVERY_TARGET, [...recent, answered.atMs], answered.limits.globalPerSecond);
-        }
-        const sends = await this.lockSends(db, target, notBeforeMs);
-        if (answered && inGroupWindow) await this.keepSends(db, target, [...sends, answered.atMs], answered.limits.groupPerMinute);
-      });
+      if (sqlOf(db).shared) await within(db, () => this.pace.record(db, target, notBeforeMs, answered));
     });
   }
 
   /** Why the last claim of `target` was refused for the channel's pace (shared store), once; undefined if it was not. */
   refusal(target: string): Refusal | undefined {
-    const refusal = this.refusals.get(target);
-    this.refusals.delete(target);
-    return refusal;
+    return this.pace.refusal(target);
   }
 
   /**
@@ -629,7 +602,7 @@ export class AlertOutbox {
           `SELECT 1 AS busy FROM alerts_outbox WHERE owner = ? AND target = ? AND state = 'sending' AND next_attempt_ms > ? LIMIT 1`,
           [this.owner, target, nowMs],
         )) ||
-        (await this.refuse(db, target, nowMs, limits));
+        (await this.pace.refuse(db, target, nowMs, limits));
       const free = busy
         ? []
         : await db.all<{ id: number }>(
@@ -650,57 +623,6 @@ export class AlertOutbox {
       await db.run('ROLLBACK').catch(() => undefined /* the error above is the one to report */);
       throw err;
     }
-  }
-
-  /**
-   * Whether the channel's pace allows no send to `target` now, counting every runtime's sends;
-   * notes until when. Its spacing (`spaced`) and its group window come from its row. In the
-   * overall window, sends in flight anywhere (destinations with rows `sending` under a live lease:
-   * one send each) hold their places until answered, as in a SendLimiter. The owner's overall row
-   * is locked until this claim ends, so claims to different destinations take turns and each
-   * counts the rows the one before made `sending`.
-   */
-  private async refuse(db: StoreConnection, target: string, nowMs: number, limits?: SendLimits): Promise<boolean> {
-    const row = await db.get<{ t: number; sent: string }>(
-      `SELECT not_before_ms AS t, sent_ms AS sent FROM outbox_destinations WHERE owner = ? AND target = ?`,
-      [this.owner, target],
-    );
-    const untilMs = Math.max(row?.t ?? 0, limits ? groupWindowFreeAtMs(limits, target, sendsFrom(row?.sent), nowMs) : 0);
-    if (untilMs > nowMs) return this.refused(target, { untilMs, everyTarget: false });
-    if (!limits || limits.globalPerSecond <= 0) return false;
-    const sends = await this.lockSends(db, EVERY_TARGET, 0);
-    const inFlight = await db.get<{ n: number }>(
-      `SELECT count(DISTINCT target) AS n FROM alerts_outbox WHERE owner = ? AND state = 'sending' AND next_attempt_ms > ?`,
-      [this.owner, nowMs],
-    );
-    const freeAtMs = globalWindowFreeAtMs(limits, sends, Number(inFlight?.n ?? 0), nowMs);
-    return freeAtMs > nowMs && this.refused(target, { untilMs: freeAtMs, everyTarget: true });
-  }
-
-  private refused(target: string, refusal: Refusal): true {
-    this.refusals.set(target, refusal);
-    return true;
-  }
-
-  /**
-   * Locks `target`'s row until the transaction ends (made if missing, its not_before_ms raised to
-   * `notBeforeMs`) and answers the send times it keeps, oldest first.
-   */
-  private async lockSends(db: StoreConnection, target: string, notBeforeMs: number): Promise<number[]> {
-    // An upsert, not SELECT … FOR UPDATE: one statement that also makes the row the first time.
-    const row = await db.get<{ sent: string }>(
-      `INSERT INTO outbox_destinations (owner, target, not_before_ms) VALUES (?, ?, ?)
-         ON CONFLICT (owner, target) DO UPDATE SET not_before_ms = GREATEST(outbox_destinations.not_before_ms, excluded.not_before_ms)
-         RETURNING sent_ms AS sent`,
-      [this.owner, target, notBeforeMs],
-    );
-    return sendsFrom(row?.sent);
-  }
-
-  /** Keeps the latest `keep` of `sends` in `target`'s row (answers from several runtimes may come in any order). */
-  private async keepSends(db: StoreConnection, target: string, sends: number[], keep: number): Promise<void> {
-    const kept = sends.sort((a, b) => a - b).slice(-keep);
-    await db.run(`UPDATE outbox_destinations SET sent_ms = ? WHERE owner = ? AND target = ?`, [JSON.stringify(kept), this.owner, target]);
   }
 
   private transaction<T>(task: (db: StoreConnection) => Promise<T>): Promise<T> {
@@ -727,16 +649,6 @@ class LeaseLost extends Error {}
 const marks = (rows: readonly unknown[]) => rows.map(() => '?').join(', ');
 
 const ids = (rows: readonly OutboxRow[]) => rows.map((r) => r.id);
-
-/** outbox_destinations.sent_ms: a JSON array of times; a row damaged by hand counts from nothing. */
-function sendsFrom(raw: string | undefined): number[] {
-  try {
-    const v = JSON.parse(raw ?? '[]') as unknown;
-    return Array.isArray(v) ? v.filter((t): t is number => typeof t === 'number') : [];
-  } catch {
-    return [];
-  }
-}
 
 /**
  * A row changes only as it was last seen: its state and next_attempt_ms (while `sending` in a
