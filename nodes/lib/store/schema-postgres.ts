@@ -576,4 +576,23 @@ CREATE TABLE outbox_destinations (
       DROP INDEX IF EXISTS activity_events_time;
     `,
   },
+  {
+    version: 31,
+    description: "activity events: migration 8's upload link runs only when the camera uploaded something for the event",
+    sql: `
+CREATE OR REPLACE FUNCTION activity_events_link_uploads() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF (NEW.thumbnail_path IS NULL OR NEW.recording_path IS NULL)
+    AND EXISTS (SELECT 1 FROM file_uploads f WHERE f.camera_id = NEW.camera_id AND f.event_id = NEW.event_id) THEN
+    NEW.thumbnail_path := COALESCE(NEW.thumbnail_path, (SELECT f.file_path FROM file_uploads f
+      WHERE f.camera_id = NEW.camera_id AND f.event_id = NEW.event_id AND f.file_type = 'thumbnail' ORDER BY f.id DESC LIMIT 1));
+    NEW.recording_path := COALESCE(NEW.recording_path, (SELECT CASE f.file_type WHEN 'segment' THEN f.upload_dir ELSE f.file_path END
+      FROM file_uploads f WHERE f.camera_id = NEW.camera_id AND f.event_id = NEW.event_id
+        AND f.file_type IN ('recording', 'segment') ORDER BY f.id LIMIT 1));
+    NEW.upload_status := COALESCE(NEW.upload_status, 'uploaded');
+  END IF;
+  RETURN NEW;
+END $$;
+`,
+  },
 ];
