@@ -23,8 +23,9 @@ import type { HealthState } from '../health';
 import { describeStoreError, isTransientStoreError } from '../store-errors';
 import type { StoreRecord } from '../types';
 import { sqlOf } from './dialect';
-import { batchStatements } from './record-sql';
+import { batchStatements, recordBatchStatement, recordBatchView, type Statement } from './record-sql';
 import type { StoreConnection } from './connection';
+import { RegistryTouches } from './registry-touches';
 
 export type WriteCallback = (err?: Error) => void;
 
@@ -84,6 +85,10 @@ export class BatchWriter {
   private retryDue?: Promise<void>;
   private retryNow?: () => void;
   private attempts = 0;
+  /** SQLite: the connection's batch view exists (record-sql.ts recordBatchView) */
+  private batchView?: Promise<void>;
+  /** what the committed registry rows say, so a batch leaves out rows that would only repeat it */
+  private readonly touches = new RegistryTouches();
   private state: HealthState = { ok: true };
   private readonly healthListeners = new Set<(h: HealthState) => void>();
 
@@ -170,6 +175,8 @@ export class BatchWriter {
     this.running = (async () => {
       result = await task(this.conn);
     })().finally(() => {
+      // The task may have deleted registry rows (an IP camera removed): write each again.
+      this.touches.forget();
       this.running = undefined;
       if (this.queue.length > 0 || this.joined.length > 0) this.kick();
     });
@@ -203,14 +210,25 @@ export class BatchWriter {
     this.joined = [];
     this.queued = 0;
     this.stats.pending = 0;
-    this.running = this.commit(batch, joined).finally(() => {
+    const next = (): void => {
       this.running = undefined;
       // What arrived during the commit is already due: the commit was its wait.
       if (this.queue.length > 0 || this.joined.length > 0) this.kick();
-    });
+    };
+    this.running = this.commit(batch, joined).then(
+      (committed) => {
+        // The next transaction is on its way to SQLite before this one's callbacks run (a
+        // thousand acknowledgements take milliseconds of the event loop): the writer does not
+        // wait for them.
+        next();
+        committed?.();
+      },
+      next,
+    );
   }
 
-  private async commit(batch: Pending[], joined: Joined[]): Promise<void> {
+  /** Resolves once `batch` is settled; when it committed whole, with its callbacks still to run. */
+  private async commit(batch: Pending[], joined: Joined[]): Promise<(() => void) | void> {
     let records = 0;
     for (const p of batch) records += p.records.length;
     try {
@@ -218,9 +236,10 @@ export class BatchWriter {
       this.stats.transactions++;
       this.stats.committedRecords += records;
       this.writable();
-      for (const p of batch) p.callback();
-      joined.forEach((j, i) => j.resolve(values[i]));
-      return;
+      return () => {
+        for (const p of batch) p.callback();
+        joined.forEach((j, i) => j.resolve(values[i]));
+      };
     } catch (err) {
       if (err instanceof JoinedTaskFailed) {
         // That task fails alone; everything else goes again without it.
@@ -337,11 +356,28 @@ export class BatchWriter {
   /** One transaction: the units' records, then each joined task; returns the tasks' results. */
   private async transaction(batch: readonly Pending[], joined: readonly Joined[] = []): Promise<unknown[]> {
     const records = batch.length === 1 ? batch[0]!.records : batch.flatMap((p) => p.records);
+    const statements = records.length > 0 ? await this.statements(records) : [];
+    try {
+      const values = await this.run(statements, joined);
+      this.touches.commit();
+      return values;
+    } catch (err) {
+      this.touches.rollback();
+      throw err;
+    }
+  }
+
+  /** `statements`, then each joined task, in one transaction. */
+  private async run(statements: readonly Statement[], joined: readonly Joined[]): Promise<unknown[]> {
+    // One statement and nothing joined is a transaction of its own: one trip to SQLite's thread.
+    if (statements.length === 1 && joined.length === 0) {
+      await this.conn.run(statements[0]!.sql, statements[0]!.params);
+      return [];
+    }
     const values: unknown[] = [];
     await this.conn.run(sqlOf(this.conn).beginWrite);
     try {
-      if (records.length > 0)
-        for (const st of batchStatements(records, this.now(), sqlOf(this.conn))) await this.conn.run(st.sql, st.params);
+      for (const st of statements) await this.conn.run(st.sql, st.params);
       for (const [index, j] of joined.entries()) {
         try {
           values.push(await j.task(this.conn));
@@ -356,6 +392,18 @@ export class BatchWriter {
       throw err;
     }
     return values;
+  }
+
+  /** SQLite: the whole batch as one statement (record-sql.ts recordBatchView); PostgreSQL: one per table. */
+  private async statements(records: readonly StoreRecord[]): Promise<Statement[]> {
+    const sql = sqlOf(this.conn);
+    if (sql.name !== 'sqlite') return batchStatements(records, this.now(), sql, this.touches);
+    this.batchView ??= this.conn.exec(recordBatchView()).catch((err: unknown) => {
+      this.batchView = undefined;
+      throw err;
+    });
+    await this.batchView;
+    return [recordBatchStatement(records, this.now(), this.touches)];
   }
 }
 

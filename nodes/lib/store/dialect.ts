@@ -20,9 +20,10 @@ export interface SqlDialect {
    * A table source of the rows bound as ONE parameter (`rowsParam`), with `columns` of `table`
    * by name, for `INSERT INTO table (columns) <this> ON CONFLICT …`. SQLite unpacks a JSON
    * array of arrays with json_each; PostgreSQL a JSON array of objects into the table's own row
-   * type (jsonb_populate_recordset), so every value gets its column's type.
+   * type (jsonb_populate_recordset), so every value gets its column's type. `param` is where
+   * the rows are: the statement's `?` unless told (a trigger's `NEW.column`).
    */
-  rowsSource(table: string, columns: readonly string[]): string;
+  rowsSource(table: string, columns: readonly string[], param?: string): string;
   rowsParam(columns: readonly string[], rows: readonly SqlValue[][]): string;
   /** The text at `key` (a top-level member) of a JSON text column. */
   jsonText(column: string, key: string): string;
@@ -67,7 +68,8 @@ const SQLITE: SqlDialect = {
   greatest: (...xs) => `MAX(${xs.join(', ')})`,
   least: (...xs) => `MIN(${xs.join(', ')})`,
   // `WHERE true` keeps SQLite from reading ON CONFLICT as a join constraint.
-  rowsSource: (_table, columns) => `SELECT ${columns.map((_, i) => `value ->> ${i}`).join(', ')} FROM json_each(?) WHERE true`,
+  rowsSource: (_table, columns, param = '?') =>
+    `SELECT ${columns.map((_, i) => `value ->> ${i}`).join(', ')} FROM json_each(${param}) WHERE true`,
   rowsParam: (_columns, rows) => JSON.stringify(rows),
   jsonText: (column, key) => `json_extract(${column}, '$.${checkedKey(key)}')`,
   jsonArrayHas: (column) => `EXISTS (SELECT 1 FROM json_each(${column}) WHERE json_each.value = ?)`,
@@ -84,7 +86,8 @@ const POSTGRES: SqlDialect = {
   beginWrite: 'BEGIN',
   greatest: (...xs) => `GREATEST(${xs.join(', ')})`,
   least: (...xs) => `LEAST(${xs.join(', ')})`,
-  rowsSource: (table, columns) => `SELECT ${columns.join(', ')} FROM jsonb_populate_recordset(NULL::${table}, ?::jsonb)`,
+  rowsSource: (table, columns, param = '?') =>
+    `SELECT ${columns.join(', ')} FROM jsonb_populate_recordset(NULL::${table}, ${param}::jsonb)`,
   rowsParam: (columns, rows) => JSON.stringify(rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, jsonSafe(r[i])])))),
   jsonText: (column, key) => `(${column}::jsonb ->> '${checkedKey(key)}')`,
   jsonArrayHas: (column) => `EXISTS (SELECT 1 FROM jsonb_array_elements_text(${column}::jsonb) AS z(value) WHERE z.value = ?)`,

@@ -7,6 +7,7 @@
 import type { ActivityRecord, CameraStateRecord, HeartbeatRecord, StoreRecord } from '../types';
 import type { SqlValue } from './connection';
 import { sqlOf, type SqlDialect } from './dialect';
+import type { RegistryTouches } from './registry-touches';
 
 export interface Statement {
   sql: string;
@@ -357,7 +358,54 @@ export function batchStatements(
   records: readonly StoreRecord[],
   nowMs: number,
   sql: SqlDialect = sqlOf({ dialect: 'sqlite' }),
+  touches?: RegistryTouches,
 ): Statement[] {
+  return batchTables(records, nowMs, touches).flatMap((t) => multiRow(sql, t));
+}
+
+/** The tables a batch writes, in the order it writes them (see batchStatements). */
+const BATCH_TABLES: readonly Shape[] = [REGISTRY, STATUS_EVENTS, ACTIVITY, CAMERA_STATE, SENSORS, COMMANDS, STREAM_HEALTH, DEAD_LETTERS];
+
+/**
+ * SQLite: a view to insert a whole batch into, one column per table holding that table's rows
+ * (or NULL), whose trigger runs batchStatements' statements in their order. A TEMP view and
+ * trigger live on the connection that creates them (the store's writer), so nothing of them is
+ * in the file and they always match this version's tables. Why: every statement is a trip to
+ * SQLite's thread whose end the event loop must hear before the next one starts; under load the
+ * loop answers after milliseconds, and a batch of five statements and its BEGIN and COMMIT spent
+ * more time waiting for it than writing. One statement on its own is its own transaction.
+ */
+export function recordBatchView(): string {
+  const sql = sqlOf({ dialect: 'sqlite' });
+  const inserts = BATCH_TABLES.map(
+    (t) => `  INSERT INTO ${t.table} (${t.columns.join(', ')}) ${sql.rowsSource(t.table, t.columns, `NEW.${t.table}`)}${t.tail(sql)};`,
+  );
+  return `CREATE TEMP VIEW IF NOT EXISTS record_batch AS SELECT ${BATCH_TABLES.map((t) => `NULL AS ${t.table}`).join(', ')};
+CREATE TEMP TRIGGER IF NOT EXISTS record_batch_insert INSTEAD OF INSERT ON record_batch BEGIN
+${inserts.join('\n')}
+END;`;
+}
+
+const RECORD_BATCH_INSERT = `INSERT INTO record_batch (${BATCH_TABLES.map((t) => t.table).join(', ')}) VALUES (${BATCH_TABLES.map(() => '?').join(', ')})`;
+
+/** SQLite: `records` as one statement into recordBatchView's view (which must exist on the connection). */
+export function recordBatchStatement(records: readonly StoreRecord[], nowMs: number, touches?: RegistryTouches): Statement {
+  const sql = sqlOf({ dialect: 'sqlite' });
+  const byTable = new Map(batchTables(records, nowMs, touches).map((t) => [t.table, t]));
+  return {
+    sql: RECORD_BATCH_INSERT,
+    params: BATCH_TABLES.map((shape) => {
+      const t = byTable.get(shape.table);
+      return t ? rowsParam(sql, t) : null;
+    }),
+  };
+}
+
+/**
+ * The tables `records` write to (none without rows), in BATCH_TABLES' order. With `touches`, a
+ * registry row that would only say "heard again" is left out while the stored one says as much.
+ */
+function batchTables(records: readonly StoreRecord[], nowMs: number, touches?: RegistryTouches): TableRows[] {
   const registry = new Map<string, RegistryPatch>();
   const events = new Map<string, EventParts>();
   const event = (r: ActivityRecord): EventParts => {
@@ -483,6 +531,9 @@ export function batchStatements(
 
   const registryRows: SqlValue[][] = [];
   for (const [id, p] of registry) {
+    const touch = { deviceId: id, deviceType: p.deviceType, lastSeenSec: p.lastSeenMs === undefined ? null : sec(p.lastSeenMs), heardMs: p.heardMs ?? null };
+    if (touches && onlyHeard(p) && touches.covers(touch)) continue;
+    touches?.writing(touch);
     registryRows.push([
       id,
       p.deviceType,
@@ -509,15 +560,31 @@ export function batchStatements(
 
   // Registry first, so a query joined on it never sees an event of an unknown camera.
   return [
-    ...multiRow(sql, { ...REGISTRY, rows: registryRows }),
-    ...multiRow(sql, tables.status),
-    ...multiRow(sql, { ...ACTIVITY, rows: activityRows }),
-    ...multiRow(sql, tables.state),
-    ...multiRow(sql, tables.sensors),
-    ...multiRow(sql, tables.commands),
-    ...multiRow(sql, tables.health),
-    ...multiRow(sql, tables.dead),
-  ];
+    { ...REGISTRY, rows: registryRows },
+    tables.status,
+    { ...ACTIVITY, rows: activityRows },
+    tables.state,
+    tables.sensors,
+    tables.commands,
+    tables.health,
+    tables.dead,
+  ].filter((t) => t.rows.length > 0);
+}
+
+/** A registry patch that says nothing but that the device was heard (and when). */
+function onlyHeard(p: RegistryPatch): boolean {
+  return (
+    p.name === undefined &&
+    p.ip === undefined &&
+    p.firmware === undefined &&
+    p.hardware === undefined &&
+    p.serial === undefined &&
+    p.mode === undefined &&
+    p.connection === undefined &&
+    p.battery === undefined &&
+    p.signal === undefined &&
+    p.alert === undefined
+  );
 }
 
 /**
@@ -573,14 +640,18 @@ function health(p: RegistryPatch, r: HeartbeatRecord | CameraStateRecord, eventT
 const sqlCache = new Map<string, string>();
 
 function multiRow(sql: SqlDialect, t: TableRows): Statement[] {
-  if (t.rows.length === 0) return [];
   const cacheKey = `${sql.name}:${t.table}`;
   let text = sqlCache.get(cacheKey);
   if (!text) {
     text = `INSERT INTO ${t.table} (${t.columns.join(', ')}) ${sql.rowsSource(t.table, t.columns)}${t.tail(sql)}`;
     sqlCache.set(cacheKey, text);
   }
-  return [{ sql: text, params: [sql.rowsParam(t.columns, t.key ? mergedByKey(t.rows, t.key, t.merge) : t.rows)] }];
+  return [{ sql: text, params: [rowsParam(sql, t)] }];
+}
+
+/** A table's rows of a batch as the one parameter its statement binds. */
+function rowsParam(sql: SqlDialect, t: TableRows): string {
+  return sql.rowsParam(t.columns, t.key ? mergedByKey(t.rows, t.key, t.merge) : t.rows);
 }
 
 /** One row per key (`merge` says which; the later by default), sorted by key. */
