@@ -38,6 +38,8 @@ interface FlowUnderTest {
   committedNode: string;
   via: 'onComplete' | 'onSend';
   prepare?: (dbFile: string) => Promise<void>;
+  /** built from the stock node modules the runtime does not load by itself */
+  devNodes?: boolean;
 }
 
 interface Result {
@@ -76,6 +78,7 @@ async function session(flow: FlowUnderTest, portBase: number) {
       wsPort: portBase + 2,
       committedNode: flow.committedNode,
       via: flow.via,
+      devNodes: flow.devNodes,
     }),
   ]);
   await ask(runtime, {}, (m) => m.ready);
@@ -179,6 +182,7 @@ async function main() {
       flowFile: join(__dirname, 'baseline-flow.json'),
       committedNode: 'baseline.sqlite',
       via: 'onSend',
+      devNodes: true,
       // Same tables; stock settings otherwise (rollback journal, one statement per message).
       prepare: async (dbFile) => {
         const c = await Connection.open(dbFile);

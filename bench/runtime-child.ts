@@ -24,6 +24,8 @@ interface Args {
   via: 'onComplete' | 'onSend';
   /** more environment for the role (the fault case's external broker and its login) */
   env?: Record<string, string>;
+  /** load the stock node modules the runtime leaves out (roles.ts DEV_ONLY_NODE_MODULES): the baseline flow's */
+  devNodes?: boolean;
 }
 
 const args = JSON.parse(process.argv[2]!) as Args;
@@ -88,8 +90,11 @@ async function main() {
     ...args.env,
   });
   applyFlowEnv(role, true);
-  // The stock baseline flow is built from the dev-only modules the demo keeps out of its palette.
-  role.node.externalModules = { autoInstall: false };
+  // The stock baseline flow is built from the dev-only modules the runtime does not load.
+  if (args.devNodes) {
+    role.node.externalModules = { autoInstall: false };
+    delete role.node.nodesExcludes;
+  }
   const runtime = await startRuntime(role, [args.flowFile]);
   if (args.via === 'onComplete') {
     type Committed = { timeMs?: number } | Array<{ timeMs?: number }>;

@@ -269,6 +269,10 @@ export function settingsFor(env: Env): RoleSettings {
     flowFile: 'flows.json',
     // Loads this package's nodes without installing it into the user directory.
     nodesDir: [packageRoot()],
+    // Node-RED loads every node module it finds in a node_modules above it, and a checkout has the
+    // bench's stock nodes: node-red-contrib-aedes alone brought the MongoDB driver, whose BSON
+    // module holds a 17.8 MB buffer from the moment it loads. No flow of ours uses them.
+    nodesExcludes: [...DEV_ONLY_NODE_MODULES],
     flowFilePretty: true,
     httpAdminRoot: adminRoot,
     httpNodeRoot: '/',

@@ -53,3 +53,8 @@ it('answers the API from the moment it is up, and says so on /healthz', async ()
   }
   assert.deepEqual(errors, [], 'nothing logged as an error (a second start would fail to bind its ports)');
 });
+
+it("loads none of the bench's stock node modules that a checkout has (the MongoDB driver alone held 17.8 MB)", () => {
+  const loaded = Object.keys(require.cache).filter((f) => /node_modules\/(node-red-contrib-aedes|node-red-node-sqlite|mongodb)\/.*\.js$/.test(f));
+  assert.deepEqual(loaded, []);
+});
