@@ -237,7 +237,7 @@ export class BatchWriter {
       this.stats.committedRecords += records;
       this.writable();
       return () => {
-        for (const p of batch) p.callback();
+        for (const p of batch) this.answer(p.callback);
         joined.forEach((j, i) => j.resolve(values[i]));
       };
     } catch (err) {
@@ -270,6 +270,18 @@ export class BatchWriter {
       }
     }
     if (joined.length > 0) this.kickJoined(joined);
+  }
+
+  /**
+   * Runs a committed unit's callback. One that throws (a caller's defect) must not keep the
+   * others from theirs, nor reject the writer's turn: nothing awaits it but `flush`.
+   */
+  private answer(callback: WriteCallback): void {
+    try {
+      callback();
+    } catch (err) {
+      this.stats.lastError = `a write callback threw: ${(err as Error).message}`;
+    }
   }
 
   /** Commits one unit on its own; throws only a transient error (the unit stays first in line). */

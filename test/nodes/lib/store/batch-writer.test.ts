@@ -77,6 +77,24 @@ describe('batch writer: a batch of records', () => {
     await store.close();
   });
 
+  it('answers every unit of a transaction once, even when one of their callbacks throws, and goes on writing', async () => {
+    const store = await fresh();
+    const answered: string[] = [];
+    store.writeMany([reading(1_700_000_000_000, 20)], () => {
+      answered.push('a');
+      throw new Error('a caller defect');
+    });
+    const b = writeMany(store, [reading(1_700_000_001_000, 21)]);
+    assert.equal(await b, undefined);
+    answered.push('b');
+    assert.equal(await writeMany(store, [reading(1_700_000_002_000, 22)]), undefined, 'the writer goes on');
+    await store.writer.flush();
+    assert.deepEqual(answered, ['a', 'b']);
+    assert.equal(store.writer.stats.committedRecords, 3, 'nothing written twice');
+    assert.match(store.writer.stats.lastError ?? '', /a caller defect/);
+    await store.close();
+  });
+
   it('commits the rest of a batch when one record can never be written, and names that one', async () => {
     const store = await fresh();
     await sabotage(store.file, 'broken');
