@@ -2,7 +2,7 @@
  * The camera/Pi event pipeline without Node-RED: MQTT messages in, typed
  * records, alerts and commands out. The node file only wires this to outputs.
  */
-import { readZones, ZonesError, type ZonePolygon } from '../lib/contract/zones';
+import type { ZonePolygon } from '../lib/contract/zones';
 import { commandRefusal } from '../lib/contract/device-commands';
 import { randomUUID } from 'node:crypto';
 import type {
@@ -19,19 +19,18 @@ import type {
   MqttCommandMessage,
   StoreRecord,
 } from '../lib/types';
-import { COMMAND_ACTIONS, SOUND_TYPES } from '../lib/types';
-import { settingsDocument } from './camera-settings';
+import { COMMAND_ACTIONS } from '../lib/types';
+import { commandFields, setModeFields } from './command-fields';
 import { ConnectionAlerts, type ConnectionAlertKind } from './connection-alerts';
 import { HostedCameras } from './hosted-cameras';
 import { DEFAULT_CLOCK_WINDOW, type ClockWindow } from './device-time';
 import { decodePayload } from './payload-limits';
-import { InvalidPayload, jpegBytes, parseMode, toRecord, type ParsedRecord } from './payloads';
+import { InvalidPayload, jpegBytes, toRecord, type ParsedRecord } from './payloads';
 import { fingerprint, RecentMap } from '../lib/recent';
 import { SensorWatch, type Crossing, type SensorLimits } from './sensor-limits';
 import type { LimitMemory } from '../lib/store/sensor-limit-states';
 import { commandTopic, parseDeviceTopic, type TopicConfig } from './topics';
 import { ANY_DEVICE_ID_PATTERN, HOSTED_DEVICE_TYPE, splitHostedId } from '../lib/hosted-devices';
-import { liveSeconds } from '../lib/contract/live-relay';
 import { creationTimestamp } from '../lib/vbc01';
 import type { SweptDevice } from '../lib/store/connection-sweep';
 
@@ -563,59 +562,6 @@ export class Processor {
     this.counters.alerts += out.alerts.length;
     this.counters.commands += out.commands.length;
   }
-}
-
-/** What a command carries beside the envelope (vbc01-protocol.md §6), or why it cannot be sent. */
-function commandFields(
-  req: CommandRequest,
-): { extra: Record<string, unknown>; mode?: CameraMode; zones?: ZonePolygon[] } | { error: string } {
-  try {
-    switch (req.action) {
-      case 'setmode': {
-        const mode = parseMode(req.mode);
-        return { extra: setModeFields(mode), mode };
-      }
-      case 'settings-update': {
-        const doc = settingsDocument(req.settings);
-        return doc.ok ? { extra: doc.settings } : { error: doc.error };
-      }
-      case 'sound-play': {
-        const soundType = typeof req.soundType === 'string' ? req.soundType.toUpperCase() : '';
-        if (!(SOUND_TYPES as readonly string[]).includes(soundType)) {
-          return { error: `sound must be one of ${SOUND_TYPES.join(', ')} (or "stop")` };
-        }
-        return { extra: { soundType } };
-      }
-      case 'zones':
-        return zonesFields(req.zones);
-      case 'live': {
-        const seconds = liveSeconds(req.seconds);
-        return typeof seconds === 'string' ? { error: seconds } : { extra: { seconds } };
-      }
-      default:
-        return { extra: {} };
-    }
-  } catch (err) {
-    if (err instanceof InvalidPayload) return { error: err.message };
-    throw err;
-  }
-}
-
-/** A zones command's polygons, checked; an empty list clears them, a missing one is refused (an empty body is a mistake). */
-function zonesFields(given: unknown): { extra: Record<string, unknown>; zones: ZonePolygon[] } | { error: string } {
-  if (given === undefined || given === null) return { error: 'zones missing: send {"zones": [...]} ([] removes every mask and zone)' };
-  try {
-    const zones = readZones(given);
-    return { extra: { zones }, zones };
-  } catch (err) {
-    if (err instanceof ZonesError) return { error: err.message };
-    throw err;
-  }
-}
-
-/** The real dashboard's setmode: the mode and three "NA" strings (a timed mode would fill them). */
-function setModeFields(mode: CameraMode): Record<string, unknown> {
-  return { mode, type: 'NA', durationMinutes: 'NA', intervalSeconds: 'NA' };
 }
 
 /** Activities are the camera's: two cameras may send the same event id. */
