@@ -96,7 +96,8 @@ export default function register(RED: NodeAPI): void {
     const maxInFlight = numberSetting(def.maxInFlight, DEFAULT_MAX_IN_FLIGHT);
     // A batch larger than the in-flight cap could never be sent whole.
     const maxBatch = Math.max(1, Math.min(numberSetting(def.maxBatch, DEFAULT_MAX_BATCH), maxInFlight));
-    const gate = new IngestGate(book, (msg) => node.send(msg), maxInFlight, maxBatch);
+    // One batch waiting beyond the flow is enough to refill it (ingest-gate.ts).
+    const gate = new IngestGate(book, (msg) => node.send(msg), maxInFlight, maxBatch, maxBatch);
     let listeners: Listeners | undefined;
     let where = '';
 
