@@ -5,7 +5,7 @@
  * sweep of the store: none while this runtime follows, each once when it leads.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterEach, it } from 'node:test';
 import { PostgresLeadership } from '../../../nodes/lib/cluster/postgres-leadership';
 import { EventStore } from '../../../nodes/lib/store/store';
 import type { StoreRecord } from '../../../nodes/lib/types';
@@ -14,7 +14,7 @@ import databaseNode from '../../../nodes/picam-database/picam-database';
 import eventsNode from '../../../nodes/sqlite-events/sqlite-events';
 import { activity, connected, disconnected, PI, topics } from '../../support/fixtures';
 import { Collector, helper, node, sleep, useNodeRed } from '../../support/node-helper';
-import { skipWithoutPostgres, startPostgres, terminateSession, type PostgresServer } from '../../support/postgres';
+import { describeWithPostgres, terminateSession } from '../../support/postgres';
 import { waitFor } from '../../support/wait';
 
 useNodeRed();
@@ -24,15 +24,8 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 const commit = (store: EventStore, records: StoreRecord[]) =>
   new Promise<void>((resolve, reject) => store.writeMany(records, (err) => (err ? reject(err) : resolve())));
 
-describe('mqtt-processor on a store shared by runtimes', { skip: skipWithoutPostgres }, () => {
-  let server: PostgresServer;
+describeWithPostgres('mqtt-processor on a store shared by runtimes', (server) => {
   const closing: Array<{ close(): Promise<void> }> = [];
-  before(async () => {
-    server = await startPostgres();
-  });
-  after(async () => {
-    await server?.stop();
-  });
   afterEach(async () => {
     await helper.unload();
     helper.settings({});
@@ -72,7 +65,7 @@ describe('mqtt-processor on a store shared by runtimes', { skip: skipWithoutPost
   };
 
   it('restores and obeys a mode set through the other runtime', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const ours = leadership(url, 'this runtime');
     await waitFor('this runtime to lead', async () => (ours.isLeader ? true : undefined));
     const other = await EventStore.open({ url, maxDelayMs: 5, readConnections: 1 });
@@ -109,7 +102,7 @@ describe('mqtt-processor on a store shared by runtimes', { skip: skipWithoutPost
   });
 
   it('sends online and offline alerts from the sweep, only while it leads, each once', async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const other = leadership(url, 'the other runtime');
     await waitFor('the other runtime to lead', async () => (other.isLeader ? true : undefined));
     const ours = leadership(url, 'this runtime');

@@ -4,7 +4,7 @@
  * the Telegram command poller run only while the runtime leads, and follow leadership as it moves.
  */
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterEach, it } from 'node:test';
 import healthNode from '../../../../nodes/mediamtx-health/mediamtx-health';
 import serverNode from '../../../../nodes/mediamtx-server/mediamtx-server';
 import botNode from '../../../../nodes/telegram-bot/telegram-bot';
@@ -17,25 +17,18 @@ import { PostgresLeadership } from '../../../../nodes/lib/cluster/postgres-leade
 import { FakeMediamtx } from '../../../support/fake-mediamtx';
 import { FakeTelegram } from '../../../support/fake-telegram';
 import { helper, sleep, spy, until, useNodeRed } from '../../../support/node-helper';
-import { skipWithoutPostgres, startPostgres, terminateSession, type PostgresServer } from '../../../support/postgres';
+import { describeWithPostgres, terminateSession } from '../../../support/postgres';
 import { tempDir } from '../../../support/tmp';
 import { join } from 'node:path';
 import { waitFor } from '../../../support/wait';
 
 useNodeRed();
 
-describe('jobs that must run once follow leadership', { skip: skipWithoutPostgres }, () => {
-  let server: PostgresServer;
+describeWithPostgres('jobs that must run once follow leadership', (server) => {
   let other: PostgresLeadership | undefined;
   let ours: PostgresLeadership | undefined;
   const dir = tempDir();
 
-  before(async () => {
-    server = await startPostgres();
-  });
-  after(async () => {
-    await server?.stop();
-  });
   afterEach(async () => {
     await helper.unload();
     helper.settings({});
@@ -45,7 +38,7 @@ describe('jobs that must run once follow leadership', { skip: skipWithoutPostgre
 
   /** `other` leads; `ours`, the runtime under test, follows. */
   async function followerRuntime(): Promise<{ url: string; ours: PostgresLeadership; other: PostgresLeadership }> {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     other = new PostgresLeadership({ url, applicationName: 'the other runtime', warn: (m) => console.log(`# other: ${m}`) });
     await waitFor('the other runtime to lead', async () => (other!.isLeader ? true : undefined));
     ours = new PostgresLeadership({ url, applicationName: 'this runtime', warn: (m) => console.log(`# ours: ${m}`) });
