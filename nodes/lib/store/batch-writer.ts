@@ -192,8 +192,14 @@ export class BatchWriter {
   async close(): Promise<void> {
     this.closing = true;
     this.retryNow?.();
-    await this.flush();
+    // Checked again here, in the turn that sets `closed`: the last commit's callbacks may queue
+    // more (an alert's follow-up) after flush() saw nothing left, and that would otherwise start a
+    // transaction on a closed writer, beside the store's closing checkpoint.
+    do await this.flush();
+    while (this.running || this.queue.length > 0 || this.joined.length > 0);
     this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     this.healthListeners.clear();
   }
 
