@@ -13,6 +13,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, it } from 'node:test';
+import { RUNTIME_START_MS } from '../support/cli';
 import { firstEphemeralPort, listeningPorts } from '../support/listening';
 import { freePort } from '../support/ports';
 import { packModule } from '../support/npm-pack';
@@ -45,7 +46,11 @@ before(async () => {
   });
   red.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   red.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  await waitFor('Node-RED', async () => ((await fetch(`${base}/settings`).catch(() => undefined))?.ok ? true : undefined), 30_000);
+  await waitFor(
+    'Node-RED',
+    async () => ((await fetch(`${base}/settings`).catch(() => undefined))?.ok ? true : undefined),
+    RUNTIME_START_MS,
+  );
 });
 
 after(async () => {

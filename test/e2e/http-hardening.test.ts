@@ -186,7 +186,8 @@ describe('limits count the client the proxy names, not the proxy', () => {
 
   it('VBC01 gateway: behind the port-80 proxy, one camera failing does not block the others', async () => {
     await waitFor('the gateway', async () => ((await fetch(`${gateway}/hivecam/nobody`).catch(() => undefined)) ? true : undefined));
-    const ask = (client: string) => fetch(`${gateway}/hivecam/cert/0123456789ABCDEF0123456789ABCDEF`, { headers: via(client) }).then((r) => r.status);
+    const ask = (client: string) =>
+      fetch(`${gateway}/hivecam/cert/0123456789ABCDEF0123456789ABCDEF`, { headers: via(client) }).then((r) => r.status);
     const statuses: number[] = [];
     for (let i = 0; i < 12; i++) statuses.push(await ask('198.51.100.60'));
     assert.equal(statuses.at(-1), 429, `the failing camera is blocked: ${statuses}`);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { cloudRoleEnv, LOGINS, startCli, type CliProcess } from '../support/cli';
+import { cloudRoleEnv, LOGINS, RUNTIME_START_MS, startCli, type CliProcess } from '../support/cli';
 import { skipWithoutMosquitto, startMosquitto } from '../support/mosquitto';
 import { RtspReceiver } from '../support/rtsp-receiver';
 import { freePort, takeFreePorts } from '../support/ports';
@@ -91,7 +91,7 @@ describe('Pi runtime against a real broker', { skip: skipWithoutMosquitto }, () 
   it('comes online, publishes readings every 2 s and heartbeats, confirms a mode, and says goodbye', async () => {
     const pi = startPi(tempDir('picam-pi-data-'));
     try {
-      const online = await waitFor('online message', async () => last(T.connection), 20_000);
+      const online = await waitFor('online message', async () => last(T.connection), RUNTIME_START_MS);
       assert.equal(online.payload.status, 'connected');
       assert.equal(online.payload.name, 'Kitchen Pi');
 
@@ -180,7 +180,7 @@ describe('Pi runtime against a real broker', { skip: skipWithoutMosquitto }, () 
   it('has the broker announce it offline when the Pi dies (Last Will)', async () => {
     const pi = startPi(tempDir('picam-pi-data-'));
     try {
-      await waitFor('online', async () => (last(T.connection)?.payload.status === 'connected' ? true : undefined), 20_000);
+      await waitFor('online', async () => (last(T.connection)?.payload.status === 'connected' ? true : undefined), RUNTIME_START_MS);
     } finally {
       // also when it never came online: a runtime left running would outlive the test run
       await crashRuntime(pi.child);

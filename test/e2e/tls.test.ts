@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { after, before, it } from 'node:test';
 import { makeCertificates } from '../../cli/commands/certs';
-import { API_AUTH, cloudRoleEnv, startCli, type CliProcess } from '../support/cli';
+import { API_AUTH, cloudRoleEnv, RUNTIME_START_MS, startCli, type CliProcess } from '../support/cli';
 import { freePort } from '../support/ports';
 import { tempDir } from '../support/tmp';
 import { waitFor } from '../support/wait';
@@ -37,7 +37,11 @@ before(async () => {
     ['start', '--role', 'cloud'],
     cloudRoleEnv(`${dir}/data`, ports, { PICAM_TLS_CERT: certs.files.brokerCert, PICAM_TLS_KEY: certs.files.brokerKey }),
   );
-  await waitFor('HTTPS', async () => ((await httpsGet('/healthz').catch(() => undefined))?.status === 200 ? true : undefined), 30_000);
+  await waitFor(
+    'HTTPS',
+    async () => ((await httpsGet('/healthz').catch(() => undefined))?.status === 200 ? true : undefined),
+    RUNTIME_START_MS,
+  );
 });
 
 after(async () => {
