@@ -7,6 +7,8 @@ import type { UploadStore } from '../lib/store/uploads';
 import { pruneUploads, sweepTemporaries, type PruneResult } from './retention';
 
 export const PRUNE_EVERY_MS = 3600_000;
+/** Failures logged one by one per run; the rest are counted. */
+const LOGGED_FAILURES = 10;
 
 export interface UpkeepLog {
   log(line: string): void;
@@ -44,7 +46,10 @@ export class UploadUpkeep {
     try {
       const r = await pruneUploads(store, this.uploadsRoot, this.retainDays);
       if (r.files) this.out.log(`retention: removed ${r.files} uploaded files older than ${this.retainDays} days`);
-      for (const f of r.failures) this.out.warn(`retention: ${f}`);
+      // A moved uploads folder fails every old row's folder: the first few say why, a count the rest.
+      for (const f of r.failures.slice(0, LOGGED_FAILURES)) this.out.warn(`retention: ${f}`);
+      const more = r.failures.length - LOGGED_FAILURES;
+      if (more > 0) this.out.warn(`retention: ${more} more folders not removed (the prune command lists them all)`);
       return r;
     } catch (err) {
       this.out.warn(`retention run failed: ${(err as Error).message}`);

@@ -86,6 +86,10 @@ async function transaction<T>(db: StoreConnection, task: () => Promise<T>): Prom
 const UPLOAD_COLUMNS = `id, event_id AS "eventId", camera_id AS "cameraId", file_type AS "fileType", file_path AS "filePath",
   file_name AS "fileName", file_size AS "fileSize", upload_dir AS "uploadDir", uploaded_at AS "uploadedAt", hls_playlist AS "hlsPlaylist"`;
 
+/** Uploads being forgotten, as the table `gone` of a statement (the rows are its one parameter). */
+const GONE_COLUMNS = ['id', 'camera_id', 'event_id', 'file_path', 'upload_dir'] as const;
+const gone = (db: StoreConnection) => `WITH gone (${GONE_COLUMNS.join(', ')}) AS (${sqlOf(db).rowsSource('file_uploads', GONE_COLUMNS)})`;
+
 export class UploadStore {
   constructor(
     private readonly exclusive: Exclusive,
@@ -257,9 +261,17 @@ export class UploadStore {
     return rows.map((r) => r.cameraId);
   }
 
-  /** Every row whose files live in `dir` (an event folder holds several uploads). */
-  async inFolder(dir: string): Promise<StoredUpload[]> {
-    return this.reader.all<StoredUpload>(`SELECT ${UPLOAD_COLUMNS} FROM file_uploads WHERE upload_dir = ?`, [dir]);
+  /**
+   * Every row whose files live in one of `dirs` (an event folder holds several uploads): one
+   * query through migration 32's index, however many folders. Retention asked once per folder,
+   * side by side, and hundreds of queries waiting on the read connections held up the API.
+   */
+  async inFolders(dirs: readonly string[]): Promise<StoredUpload[]> {
+    if (dirs.length === 0) return [];
+    return this.reader.all<StoredUpload>(
+      `SELECT ${UPLOAD_COLUMNS} FROM file_uploads WHERE upload_dir IN (${dirs.map(() => '?').join(', ')})`,
+      dirs,
+    );
   }
 
   async forEvent(eventId: string): Promise<StoredUpload[]> {
@@ -274,26 +286,34 @@ export class UploadStore {
     ]);
   }
 
-  /** Deletes the rows and clears the event columns that pointed at their files. */
+  /**
+   * Deletes the rows and clears the event columns that pointed at their files: three
+   * statements whatever the number of rows (bound as one parameter, `gone` below). Three per
+   * row held the writer, and ingest behind it, for a round trip each.
+   */
   async forget(uploads: readonly StoredUpload[]): Promise<number> {
     if (uploads.length === 0) return 0;
     return this.exclusive((db) =>
       transaction(db, async () => {
-        let deleted = 0;
-        for (const u of uploads) {
-          deleted += (await db.run('DELETE FROM file_uploads WHERE id = ?', [u.id])).changes;
-          await db.run('UPDATE activity_events SET thumbnail_path = NULL WHERE camera_id = ? AND event_id = ? AND thumbnail_path = ?', [
-            u.cameraId,
-            u.eventId,
-            u.filePath,
-          ]);
-          await db.run(
-            `UPDATE activity_events SET recording_path = NULL, upload_status = 'expired'
-              WHERE camera_id = ? AND event_id = ? AND recording_path IN (?, ?)`,
-            [u.cameraId, u.eventId, u.filePath, u.uploadDir],
-          );
-        }
-        return deleted;
+        const rows = [
+          sqlOf(db).rowsParam(
+            GONE_COLUMNS,
+            uploads.map((u) => [u.id, u.cameraId, u.eventId, u.filePath, u.uploadDir ?? null]),
+          ),
+        ];
+        const { changes } = await db.run(`${gone(db)} DELETE FROM file_uploads WHERE id IN (SELECT id FROM gone)`, rows);
+        const ofEvent = 'activity_events.camera_id = gone.camera_id AND activity_events.event_id = gone.event_id';
+        await db.run(
+          `${gone(db)} UPDATE activity_events SET thumbnail_path = NULL FROM gone
+          WHERE ${ofEvent} AND activity_events.thumbnail_path = gone.file_path`,
+          rows,
+        );
+        await db.run(
+          `${gone(db)} UPDATE activity_events SET recording_path = NULL, upload_status = 'expired' FROM gone
+          WHERE ${ofEvent} AND activity_events.recording_path IN (gone.file_path, gone.upload_dir)`,
+          rows,
+        );
+        return changes;
       }),
     );
   }

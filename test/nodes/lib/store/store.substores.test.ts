@@ -200,6 +200,44 @@ eachDialect('uploads', (open) => {
       await s.close();
     }
   });
+  it('finds the rows of many folders in one query and forgets a whole folder: links cleared, recording expired, other cameras untouched', async () => {
+    const s = await open();
+    try {
+      const up = s.uploads();
+      const folders = Array.from({ length: 40 }, (_, i) => `ev${i}`);
+      for (const ev of folders) {
+        await up.recordUpload([file(ev, 'cam-a', 'thumbnail', 10, 900), file(ev, 'cam-a', 'recording', 20, 2000)], {
+          activityType: 'MOTION',
+          nowS: 900,
+        });
+      }
+      // Another camera used the same event id: its event and files are its own.
+      await up.recordUpload([file('ev0', 'cam-b', 'thumbnail', 30, 900)], { activityType: 'MOTION', nowS: 900 });
+
+      const dirs = folders.map((ev) => `/up/cam-a/${ev}`);
+      const rows = await up.inFolders(dirs);
+      assert.equal(rows.length, 80, 'both files of every folder');
+      assert.deepEqual(await up.inFolders([]), []);
+      assert.equal(await up.forget(rows), 80);
+
+      const events = await s.exclusive((db) =>
+        db.all<{ camera_id: string; thumbnail_path: string | null; recording_path: string | null; upload_status: string }>(
+          `SELECT camera_id, thumbnail_path, recording_path, upload_status FROM activity_events WHERE event_id = 'ev0' ORDER BY camera_id`,
+        ),
+      );
+      assert.deepEqual(events, [
+        { camera_id: 'cam-a', thumbnail_path: null, recording_path: null, upload_status: 'expired' },
+        { camera_id: 'cam-b', thumbnail_path: '/up/cam-b/ev0/thumbnail-30', recording_path: null, upload_status: 'uploaded' },
+      ]);
+      assert.deepEqual(
+        (await up.inFolders(['/up/cam-a/ev0', '/up/cam-b/ev0'])).map((u) => u.cameraId),
+        ['cam-b'],
+      );
+      assert.deepEqual(await up.usage(), { files: 1, bytes: 30, byType: { thumbnail: { files: 1, bytes: 30 } }, oldest: 900 });
+    } finally {
+      await s.close();
+    }
+  });
 });
 
 eachDialect('recordings index', (open) => {

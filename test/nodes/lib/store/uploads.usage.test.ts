@@ -1,7 +1,8 @@
 /**
  * Upload usage (GET /api/gateway/usage, /api/media/usage) from totals kept by
  * migration 11's triggers, not a sum over every upload row (issue 18: ~2 s at a
- * year of a fleet); and /api/alerts?camera= by index.
+ * year of a fleet); /api/alerts?camera= by index; and upload retention's look-ups
+ * and deletes by index (a year's store queued seconds of scans ahead of the API).
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import * as queries from '../../../../nodes/lib/store/queries';
 import { MIGRATIONS, migrate } from '../../../../nodes/lib/store/schema';
 import { Connection } from '../../../../nodes/lib/store/sqlite';
 import { EventStore } from '../../../../nodes/lib/store/store';
+import { UploadStore, type StoredUpload } from '../../../../nodes/lib/store/uploads';
 import { tempDir } from '../../../support/tmp';
 
 const dir = tempDir();
@@ -81,6 +83,46 @@ describe('upload usage', () => {
     const alerts = (await db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${seen[0]!}`, ['cam-1', 50, 0])).map((r) => r.detail).join(' | ');
     assert.match(alerts, /SEARCH alerts_outbox USING INDEX alerts_outbox_device \(device_id=\?\)/, alerts);
     assert.doesNotMatch(alerts, /TEMP B-TREE/, alerts);
+    await db.close();
+    await store.close();
+  });
+
+  it('finds an upload folder’s rows and forgets uploads through indexes, not by reading every row', async () => {
+    const store = await EventStore.open({ file: join(dir, `u${n++}.db`) });
+    const db = await Connection.open(store.file);
+    const seen: Array<{ sql: string; params: readonly unknown[] }> = [];
+    const spy = {
+      dialect: 'sqlite',
+      all: (sql: string, params: readonly never[] = []) => (seen.push({ sql, params }), db.all(sql, params)),
+      get: (sql: string, params: readonly never[] = []) => (seen.push({ sql, params }), db.get(sql, params)),
+      run: (sql: string, params: readonly never[] = []) => (seen.push({ sql, params }), db.run(sql, params)),
+      exec: (sql: string) => db.exec(sql),
+    } as unknown as Connection;
+    const uploads = new UploadStore((task) => task(spy), spy);
+    await uploads.inFolders(['/up/cam/e1', '/up/cam/e2']);
+    const gone: StoredUpload = {
+      id: 1,
+      eventId: 'e1',
+      cameraId: 'cam',
+      fileType: 'thumbnail',
+      filePath: '/up/cam/e1/t.jpg',
+      fileName: 't.jpg',
+      fileSize: 1,
+      uploadDir: '/up/cam/e1',
+      uploadedAt: 1,
+      hlsPlaylist: null,
+    };
+    await uploads.forget([gone]);
+    const plans = await Promise.all(
+      seen
+        .filter((q) => /^\s*(SELECT|WITH)/i.test(q.sql))
+        .map(async (q) =>
+          (await db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${q.sql}`, q.params as never[])).map((r) => r.detail).join(' | '),
+        ),
+    );
+    assert.equal(plans.length, 4, 'the folder look-up and the three statements of forget');
+    assert.match(plans[0]!, /SEARCH file_uploads USING INDEX file_uploads_dir \(upload_dir=\?\)/, plans[0]);
+    for (const plan of plans) assert.doesNotMatch(plan, /SCAN (file_uploads|activity_events)\b/, plan);
     await db.close();
     await store.close();
   });
