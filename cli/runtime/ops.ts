@@ -135,11 +135,11 @@ export class Ops {
       ...this.leadership(),
     };
     const answer = (readable: string) => {
-      // The store node knows when writes fail (a full disk still reads fine): that wins.
-      const problem = healthProblems().find((p) => p.name === 'database');
-      const database = problem ? problem.reason : readable;
-      const ok = flows === 'started' && readable !== 'unavailable' && !problem;
-      res.status(ok ? 200 : 503).json({ ...body, status: ok ? 'ok' : 'unavailable', database });
+      // A node that cannot do its work says why under its name (lib/health.ts): the store node
+      // knows when writes fail (a full disk still reads fine), so its word wins over `readable`.
+      const problems = Object.fromEntries(healthProblems().map((p) => [p.name, p.reason]));
+      const ok = flows === 'started' && readable !== 'unavailable' && Object.keys(problems).length === 0;
+      res.status(ok ? 200 : 503).json({ ...body, status: ok ? 'ok' : 'unavailable', database: readable, ...problems });
     };
     if (!this.opts.dbFile) return answer('none');
     this.connection()

@@ -2,12 +2,13 @@
  * /metrics while the store is still being made: a runtime answers its first requests while its
  * database node is still creating the tables (the file exists, the tables not yet). A scrape then
  * answered 503 "no such table"; now it gets the process's figures and no store figures yet, as it
- * does before the file exists.
+ * does before the file exists. And /healthz: which part of the runtime is unwell, and why.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { Ops } from '../../../cli/runtime/ops';
+import { exposeHealth } from '../../../nodes/lib/health';
 import { Connection } from '../../../nodes/lib/store/sqlite';
 import { tempDir } from '../../support/tmp';
 
@@ -51,4 +52,24 @@ it('says on /healthz and /metrics whether this runtime leads the run-once jobs; 
   assert.equal(h.body.leadership, 'follower');
   assert.match(await follower.render(), /^picam_leader 0$/m);
   assert.match(await new Ops({ role: 'cloud', flowsStarted: () => true }).render(), /^picam_leader 1$/m);
+});
+
+it('answers /healthz 503 with each unhealthy part under its name, and 200 again once it is gone', async () => {
+  const ops = new Ops({ role: 'cloud', flowsStarted: () => true });
+  assert.equal((await healthOf(ops)).status, 200);
+  const hide = exposeHealth({
+    id: 'test-broker',
+    name: 'broker',
+    read: () => ({ ok: false, reason: 'cannot listen on 127.0.0.1:1883: listen EADDRINUSE', sinceMs: 1 }),
+  });
+  try {
+    const h = await healthOf(ops);
+    assert.equal(h.status, 503);
+    assert.equal(h.body.status, 'unavailable');
+    assert.equal(h.body.broker, 'cannot listen on 127.0.0.1:1883: listen EADDRINUSE');
+    assert.equal(h.body.database, 'none', 'the other parts say what they say');
+  } finally {
+    hide();
+  }
+  assert.equal((await healthOf(ops)).status, 200);
 });

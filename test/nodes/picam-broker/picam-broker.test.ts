@@ -9,6 +9,7 @@ import { connect as tcpConnect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
+import { healthProblems } from '../../../nodes/lib/health';
 import { sumCounters } from '../../../nodes/lib/metrics';
 import { localBroker } from '../../../nodes/lib/mqtt/local-broker';
 import { RUNTIME_CLIENT_ID_PREFIX } from '../../../nodes/lib/runtime-identity';
@@ -112,8 +113,30 @@ describe('picam-broker: where it listens', () => {
     assert.deepEqual(listeningAddresses(p.port), []);
     assert.equal(localBroker('b'), undefined);
     void statuses;
+    assert.match(brokerProblem() ?? '', /no login is set/, '/healthz says why');
+    await helper.unload();
+    assert.equal(brokerProblem(), undefined);
+  });
+
+  it('says why on /healthz when its port is taken (another broker), until it closes', async () => {
+    const p = await ports();
+    const other = createServer();
+    await new Promise<void>((resolve) => other.listen(p.port, '127.0.0.1', resolve));
+    try {
+      const flow = [{ id: 'b', type: 'picam-broker', bind: '127.0.0.1', port: p.port, wsPort: '', wires: [[]] }];
+      await helper.load([brokerNode] as never, flow, { b: LOGIN });
+      const why = await until('the health problem', () => brokerProblem(), 5000);
+      assert.match(why, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${p.port}: .*EADDRINUSE`));
+      await helper.unload();
+      assert.equal(brokerProblem(), undefined, 'a closed node no longer speaks for the runtime');
+    } finally {
+      await new Promise((r) => other.close(r));
+    }
   });
 });
+
+/** What the broker node tells /healthz, if anything is wrong. */
+const brokerProblem = () => healthProblems().find((p) => p.name === 'broker')?.reason;
 
 describe('picam-broker: logins', () => {
   it('refuses an address after 10 wrong passwords without checking the password; another address still logs in', async () => {
