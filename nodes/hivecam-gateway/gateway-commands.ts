@@ -64,7 +64,7 @@ export async function runCommand(cmd: GatewayCommand, deps: CommandDeps): Promis
     case 'usage':
       return diskUse(deps.store(), deps.uploadsRoot);
     case 'prune':
-      return (await deps.prune()) ?? { files: 0, folders: 0, failures: [] };
+      return (await deps.prune()) ?? { files: 0, folders: 0, failures: [], failed: 0 };
     case 'snapshot': {
       const kept = await storeSnapshot(cmd, { uploadsRoot: deps.uploadsRoot, store: deps.store() }).catch((err: Error) => {
         deps.snapshotRefused(cmd.deviceId, cmd.eventId, err);

@@ -10,8 +10,18 @@ import type { UploadStore, UploadUsage } from '../lib/store/uploads';
 export interface PruneResult {
   files: number;
   folders: number;
-  /** folders that could not be removed, with why */
+  /** folders that could not be removed, with why: the first MAX_FAILURES */
   failures: string[];
+  /** how many could not be removed in all (a moved uploads folder fails every old row's) */
+  failed: number;
+}
+
+/** Failures named in a result; beyond them only counted, so a run's memory stays bounded. */
+export const MAX_FAILURES = 100;
+
+function fail(result: PruneResult, why: string): void {
+  result.failed++;
+  if (result.failures.length < MAX_FAILURES) result.failures.push(why);
 }
 
 export interface DiskUse extends UploadUsage {
@@ -26,7 +36,7 @@ function inside(root: string, dir: string): boolean {
 
 /** Removes uploads older than `days` (0 keeps them forever). */
 export async function pruneUploads(store: UploadStore, uploadsRoot: string, days: number, nowMs = Date.now()): Promise<PruneResult> {
-  const result: PruneResult = { files: 0, folders: 0, failures: [] };
+  const result: PruneResult = { files: 0, folders: 0, failures: [], failed: 0 };
   if (!(days > 0)) return result;
   const cutoff = Math.floor((nowMs - days * 86_400_000) / 1000);
   for (;;) {
@@ -40,14 +50,14 @@ export async function pruneUploads(store: UploadStore, uploadsRoot: string, days
     for (const dir of folders) {
       // The row says where the files are; refuse to delete anything outside the uploads folder.
       if (!dir || !inside(uploadsRoot, dir)) {
-        result.failures.push(`${dir}: not inside ${uploadsRoot}, left alone`);
+        fail(result, `${dir}: not inside ${uploadsRoot}, left alone`);
         continue;
       }
       try {
         await rm(dir, { recursive: true, force: true });
         result.folders++;
       } catch (err) {
-        result.failures.push(`${dir}: ${(err as Error).message}`);
+        fail(result, `${dir}: ${(err as Error).message}`);
       }
     }
   }

@@ -4,7 +4,7 @@
  * failures go to the node's log; a failed run never stops the next.
  */
 import type { UploadStore } from '../lib/store/uploads';
-import { pruneUploads, sweepTemporaries, type PruneResult } from './retention';
+import { MAX_FAILURES, pruneUploads, sweepTemporaries, type PruneResult } from './retention';
 
 export const PRUNE_EVERY_MS = 3600_000;
 /** Failures logged one by one per run; the rest are counted. */
@@ -48,8 +48,8 @@ export class UploadUpkeep {
       if (r.files) this.out.log(`retention: removed ${r.files} uploaded files older than ${this.retainDays} days`);
       // A moved uploads folder fails every old row's folder: the first few say why, a count the rest.
       for (const f of r.failures.slice(0, LOGGED_FAILURES)) this.out.warn(`retention: ${f}`);
-      const more = r.failures.length - LOGGED_FAILURES;
-      if (more > 0) this.out.warn(`retention: ${more} more folders not removed (the prune command lists them all)`);
+      const more = r.failed - Math.min(r.failures.length, LOGGED_FAILURES);
+      if (more > 0) this.out.warn(`retention: ${more} more folders not removed (the prune command's answer names ${MAX_FAILURES})`);
       return r;
     } catch (err) {
       this.out.warn(`retention run failed: ${(err as Error).message}`);

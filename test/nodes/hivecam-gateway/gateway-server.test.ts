@@ -156,7 +156,7 @@ describe('upload retention', () => {
       assert.deepEqual((await diskUse(uploads, root)).byType, { thumbnail: { files: 2, bytes: 8 } });
 
       const result = await pruneUploads(uploads, root, 30, now);
-      assert.deepEqual(result, { files: 1, folders: 1, failures: [] });
+      assert.deepEqual(result, { files: 1, folders: 1, failures: [], failed: 0 });
       assert.equal(existsSync(old.uploadDir), false);
       assert.equal(existsSync(fresh.filePath), true);
       const usage = await diskUse(uploads, root);
@@ -167,7 +167,7 @@ describe('upload retention', () => {
         "SELECT thumbnail_path FROM activity_events WHERE event_id = 'old'",
       );
       assert.equal(event!.thumbnail_path, null, 'the event no longer points at a deleted file');
-      assert.deepEqual(await pruneUploads(uploads, root, 0, now), { files: 0, folders: 0, failures: [] }, '0 days keeps everything');
+      assert.deepEqual(await pruneUploads(uploads, root, 0, now), { files: 0, folders: 0, failures: [], failed: 0 }, '0 days keeps everything');
     } finally {
       await store.close();
     }

@@ -1,11 +1,13 @@
 /**
  * The uploads folder's hourly upkeep (nodes/hivecam-gateway/upkeep.ts): what a run says in the
  * node's log. A data folder moved to a new disk leaves every old row pointing outside the
- * uploads folder; the log gets the first few of those and a count, not a line per folder.
+ * uploads folder; the log gets the first few of those and a count, not a line per folder, and
+ * the run's answer names a hundred at most (a year of uploads would be a million strings).
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { it } from 'node:test';
+import { MAX_FAILURES, pruneUploads } from '../../../nodes/hivecam-gateway/retention';
 import { UploadUpkeep } from '../../../nodes/hivecam-gateway/upkeep';
 import { EventStore } from '../../../nodes/lib/store/store';
 import type { UploadFileRow } from '../../../nodes/lib/store/uploads';
@@ -43,6 +45,30 @@ it('logs the first ten folders it left alone and counts the rest, and forgets th
       warnings.join('\n'),
     );
     assert.deepEqual(await store.uploads().olderThan(2000), [], 'the rows are forgotten all the same');
+  } finally {
+    await store.close();
+  }
+});
+
+it('names at most a hundred folders it left alone in its answer, and counts them all', async () => {
+  const store = await EventStore.open({ file: join(dir, 'many.db') });
+  try {
+    const moved = join(dir, 'elsewhere');
+    const rows: UploadFileRow[] = Array.from({ length: MAX_FAILURES + 50 }, (_, i) => ({
+      eventId: `m${i}`,
+      cameraId: 'cam-a',
+      fileType: 'thumbnail',
+      filePath: join(moved, `m${i}`, 'thumb.jpg'),
+      fileName: 'thumb.jpg',
+      fileSize: 4,
+      uploadDir: join(moved, `m${i}`),
+      uploadedAt: 1000 + i,
+    }));
+    await store.uploads().recordUpload(rows);
+    const result = await pruneUploads(store.uploads(), join(dir, 'uploads'), 30);
+    assert.equal(result.files, MAX_FAILURES + 50);
+    assert.equal(result.failed, MAX_FAILURES + 50);
+    assert.equal(result.failures.length, MAX_FAILURES);
   } finally {
     await store.close();
   }
