@@ -23,12 +23,20 @@ import {
   type RtcpPacket,
 } from 'werift';
 import { spawnChild, type Child } from '../../nodes/lib/child-process';
+import { firstEphemeralPort } from './listening';
 
 export { VBC01_AUDIO_SSRC, VBC01_VIDEO_SSRC } from '../../nodes/lib/vbc01';
 
-/** An even port range for one test file, high and random so parallel test files rarely meet (the allocator skips ports in use). */
+/**
+ * An even port range for one test, random so parallel test files rarely meet, and below the
+ * kernel's ephemeral ports with room for an ICE range 1,000–1,100 above it: a socket bound to
+ * port 0 anywhere (a WebRTC viewer's, a resolver's) takes one of those, and a range inside them
+ * ran out in CI when one pair of it was taken that way.
+ */
 export function udpPortRange(pairs: number): { portMin: number; portMax: number } {
-  const portMin = 20000 + 2 * Math.floor(Math.random() * 19000);
+  // (A kernel whose ephemeral ports start low leaves no such room: then 20000–40000 as before.)
+  const top = Math.max(firstEphemeralPort(), 41200) - 1200 - pairs * 2;
+  const portMin = 20000 + 2 * Math.floor(Math.random() * ((top - 20000) / 2));
   return { portMin, portMax: portMin + pairs * 2 - 1 };
 }
 
