@@ -1,7 +1,8 @@
 /**
  * The route table (nodes/lib/contract/api-routes.ts) against a real cloud runtime: every /api
  * route the runtime really serves is in the table, with its method, and every route in the
- * table is really served (issue 14: one place answers "who serves /api/X").
+ * table is really served (issue 14: one place answers "who serves /api/X"); and none answers
+ * hostile input with a 5xx (issue 13: bad input gets a clear error, never a 500).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ import {
 } from '../../../../nodes/lib/contract/api-routes';
 import { settingsFor } from '../../../../cli/runtime/roles';
 import { startRuntime, type RunningRuntime } from '../../../../cli/runtime/runtime';
-import { cloudRoleEnv } from '../../../support/cli';
+import { API_AUTH, cloudRoleEnv } from '../../../support/cli';
 import { freePort } from '../../../support/ports';
 import { tempDir } from '../../../support/tmp';
 import { waitFor } from '../../../support/wait';
@@ -140,6 +141,43 @@ describe('the /api route table', () => {
     // No session: the upgrade handler (dashboard/server) refuses before any Express route sees it.
     assert.equal(status, 401);
     assert.equal(served('GET', LIVE_FEED_PATH), undefined, 'no Express route shadows the feed');
+  });
+
+  // Last: these requests change what they may (users, cameras, settings).
+  it('answers hostile path values, query strings and bodies on every route without a 5xx', async () => {
+    const values = ['%00', '..%2F..%2Fetc%2Fpasswd', 'a'.repeat(2000), '%E0%A4%A', '__proto__'];
+    const queries = ['limit=-1&offset=1e400', 'limit[a]=1', 'from=hello&to=-5', 'cursor=%00zz', 'camera=a&camera=b', 'x[__proto__][y]=1'];
+    const json = (body: unknown) => ['application/json', JSON.stringify(body)] as const;
+    const bodies: ReadonlyArray<readonly [string, string]> = [
+      ['application/json', 'null'],
+      ['application/json', '[1]'],
+      ['application/json', '{"__proto__":{"admin":true}}'],
+      json({ name: 123, url: {}, password: [], role: null, cameras: 'x', mode: 5, zones: 'z', days: -1, enabled: 'yes' }),
+      ['application/json', `${'['.repeat(3000)}${']'.repeat(3000)}`],
+      ['text/plain', 'hello'],
+    ];
+    const requests: Array<{ method: string; url: string; body?: readonly [string, string] }> = [];
+    for (const r of API_ROUTES.filter((r) => r.path !== LIVE_FEED_PATH && r.path !== API_PATHS.logout)) {
+      for (const v of values) requests.push({ method: r.method, url: r.path.replace(/:\w+/g, v) });
+      for (const q of queries) requests.push({ method: r.method, url: `${sampleUrl(r)}?${q}` });
+      if (r.method !== 'GET') for (const body of bodies) requests.push({ method: r.method, url: sampleUrl(r), body });
+    }
+    const failed: string[] = [];
+    const send = async ({ method, url, body }: (typeof requests)[number]) => {
+      const res = await fetch(`${runtime.url}${url}`, {
+        method,
+        headers: { authorization: API_AUTH, ...(body && { 'content-type': body[0] }) },
+        body: body?.[1],
+      });
+      const text = await res.text();
+      if (res.status >= 500)
+        failed.push(`${res.status} ${method} ${url.slice(0, 120)} ${body?.[1].slice(0, 40) ?? ''}: ${text.slice(0, 160)}`);
+    };
+    // A few at a time, as a client would send them.
+    for (let i = 0; i < requests.length; i += 8) await Promise.all(requests.slice(i, i + 8).map(send));
+    assert.ok(requests.length > 500, `${requests.length} requests`);
+    assert.deepEqual(failed, []);
+    assert.equal((await fetch(`${runtime.url}/healthz`)).status, 200, 'the runtime is fine afterwards');
   });
 });
 
