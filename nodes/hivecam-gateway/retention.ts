@@ -44,7 +44,7 @@ export async function pruneUploads(store: UploadStore, uploadsRoot: string, days
     if (old.length === 0) break;
     // An event folder gathers several uploads: every row in a folder that goes, goes with it.
     const folders = new Set(old.map((u) => u.uploadDir));
-    const sameFolder = await store.inFolders([...folders].filter((d): d is string => !!d));
+    const sameFolder = await store.inFolders([...folders].filter(Boolean));
     const ids = new Set(old.map((u) => u.id));
     result.files += await store.forget([...old, ...sameFolder.filter((u) => !ids.has(u.id))]);
     for (const dir of folders) {

@@ -21,6 +21,23 @@ export interface HealthSource {
 
 const sources = processRegistry<HealthSource>('health-sources');
 
+/**
+ * A failure a node remembers until it clears (a store it could not open, a port it could not
+ * listen on): `state` is what its source reads, undefined while all is well; `sinceMs` is when
+ * the first of a run of failures happened.
+ */
+export class Failure {
+  state: HealthState | undefined;
+
+  set(reason: string): void {
+    this.state = { ok: false, reason, sinceMs: this.state?.sinceMs ?? Date.now() };
+  }
+
+  clear(): void {
+    this.state = undefined;
+  }
+}
+
 /** Registers a source; call the returned function on close. */
 export const exposeHealth = (source: HealthSource): (() => void) => sources.register(source.id, source);
 

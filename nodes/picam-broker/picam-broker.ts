@@ -9,7 +9,7 @@ import type { PicamDatabaseNode } from '../lib/store/database-node';
 import { trustedProxiesFromSettings } from '../lib/client-address';
 import { FailureLimiter } from '../lib/failure-limiter';
 import { messageHooks, ReceiptBook } from '../lib/ingest/receipts';
-import { exposeHealth, type HealthState } from '../lib/health';
+import { exposeHealth, Failure } from '../lib/health';
 import { exposeCounters } from '../lib/metrics';
 import { registerLocalBroker } from '../lib/mqtt/local-broker';
 import { numberSetting, type NodeConstructor } from '../lib/node-config';
@@ -74,16 +74,15 @@ export default function register(RED: NodeAPI): void {
 
     // A broker that does not listen (a port another broker has, no login for a public address)
     // is the runtime's problem: /healthz answers 503 with why (lib/health.ts).
-    let notListening: HealthState | undefined;
-    const hideHealth = exposeHealth({ id: node.id, name: 'broker', read: () => notListening ?? { ok: true } });
-    const failed = (why: string) => (notListening = { ok: false, reason: why, sinceMs: Date.now() });
+    const notListening = new Failure();
+    const hideHealth = exposeHealth({ id: node.id, name: 'broker', read: () => notListening.state ?? { ok: true } });
 
     // Secure by default: a broker anyone may log in to listens on this machine only.
     if (login.open && !isLoopbackBind(host)) {
       const why = `no login is set, so the broker listens only on 127.0.0.1 (bind is "${host}"): set a username and password`;
       node.error(why);
       status.now('error', 'no login: not listening');
-      failed(why);
+      notListening.set(why);
       node.on('close', (_removed: boolean, done: () => void) => {
         hideHealth();
         done();
@@ -218,7 +217,7 @@ export default function register(RED: NodeAPI): void {
       (err: Error) => {
         node.error(err.message);
         status.now('error', err.message);
-        failed(err.message);
+        notListening.set(err.message);
       },
     );
 

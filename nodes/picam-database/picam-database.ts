@@ -11,7 +11,7 @@ import { isAbsolute, join } from 'node:path';
 import type { NodeAPI, NodeDef } from 'node-red';
 import { DEFAULTS, parseDbUrl } from '../lib/settings';
 import { redactText } from '../lib/redact';
-import { exposeHealth, type HealthState } from '../lib/health';
+import { exposeHealth, Failure } from '../lib/health';
 import { followRetention } from '../lib/admin-settings';
 import type { PicamDatabaseNode } from '../lib/store/database-node';
 import { EventStore, type RetentionDays } from '../lib/store/store';
@@ -84,10 +84,14 @@ export default function register(RED: NodeAPI): void {
     let current: EventStore | undefined;
     let stopFollowing: (() => void) | undefined;
     /** why the last open failed (a schema newer than this software, an unreachable server), until one succeeds */
-    let openFailed: HealthState | undefined;
+    const openFailed = new Failure();
     // /healthz answers 503 while the store cannot write (a full disk) or could not be opened:
     // the runtime is not fine then, though a read-only look at the file may still work.
-    const hideHealth = exposeHealth({ id: node.id, name: 'database', read: () => current?.writer.health ?? openFailed ?? { ok: true } });
+    const hideHealth = exposeHealth({
+      id: node.id,
+      name: 'database',
+      read: () => current?.writer.health ?? openFailed.state ?? { ok: true },
+    });
 
     const prune = (store: EventStore) =>
       store.prune().then(
@@ -120,7 +124,7 @@ export default function register(RED: NodeAPI): void {
                   `to change that once, stop Node-RED and run: sqlite3 ${path} 'PRAGMA auto_vacuum = INCREMENTAL; VACUUM;'`,
               );
             current = store;
-            openFailed = undefined;
+            openFailed.clear();
             store.writer.onHealth((h) =>
               h.ok ? node.log(`${path}: writing again`) : node.error(`${path}: ${h.reason}; records are held and retried`),
             );
@@ -135,7 +139,7 @@ export default function register(RED: NodeAPI): void {
           },
           (err: Error) => {
             node.error(`cannot open ${path}: ${err.message}`);
-            openFailed = { ok: false, reason: `cannot open: ${redactText(err.message)}`, sinceMs: openFailed?.sinceMs ?? Date.now() };
+            openFailed.set(`cannot open: ${redactText(err.message)}`);
             if (opening === thisOpening) opening = undefined; // the next user retries
           },
         );
