@@ -16,21 +16,23 @@ import { waitFor } from '../../support/wait';
 
 const dir = tempDir('picam-upkeep-');
 
+/** `n` old thumbnails, each in its own event folder outside the uploads folder (a moved disk's). */
+const uploadsElsewhere = (n: number): UploadFileRow[] =>
+  Array.from({ length: n }, (_, i) => ({
+    eventId: `e${i}`,
+    cameraId: 'cam-a',
+    fileType: 'thumbnail',
+    filePath: join(dir, 'old-disk', 'uploads', 'cam-a', `e${i}`, 'thumb.jpg'),
+    fileName: 'thumb.jpg',
+    fileSize: 4,
+    uploadDir: join(dir, 'old-disk', 'uploads', 'cam-a', `e${i}`),
+    uploadedAt: 1000 + i,
+  }));
+
 it('logs the first ten folders it left alone and counts the rest, and forgets their rows', async () => {
   const store = await EventStore.open({ file: join(dir, 'upkeep.db') });
   try {
-    const moved = join(dir, 'old-disk', 'uploads');
-    const row = (i: number): UploadFileRow => ({
-      eventId: `e${i}`,
-      cameraId: 'cam-a',
-      fileType: 'thumbnail',
-      filePath: join(moved, 'cam-a', `e${i}`, 'thumb.jpg'),
-      fileName: 'thumb.jpg',
-      fileSize: 4,
-      uploadDir: join(moved, 'cam-a', `e${i}`),
-      uploadedAt: 1000 + i,
-    });
-    await store.uploads().recordUpload(Array.from({ length: 25 }, (_, i) => row(i)));
+    await store.uploads().recordUpload(uploadsElsewhere(25));
     const warnings: string[] = [];
     const upkeep = new UploadUpkeep(join(dir, 'uploads'), 30, 60_000, { log: () => undefined, warn: (l) => warnings.push(l) });
     upkeep.start(store.uploads()); // a run now, then hourly
@@ -53,18 +55,7 @@ it('logs the first ten folders it left alone and counts the rest, and forgets th
 it('names at most a hundred folders it left alone in its answer, and counts them all', async () => {
   const store = await EventStore.open({ file: join(dir, 'many.db') });
   try {
-    const moved = join(dir, 'elsewhere');
-    const rows: UploadFileRow[] = Array.from({ length: MAX_FAILURES + 50 }, (_, i) => ({
-      eventId: `m${i}`,
-      cameraId: 'cam-a',
-      fileType: 'thumbnail',
-      filePath: join(moved, `m${i}`, 'thumb.jpg'),
-      fileName: 'thumb.jpg',
-      fileSize: 4,
-      uploadDir: join(moved, `m${i}`),
-      uploadedAt: 1000 + i,
-    }));
-    await store.uploads().recordUpload(rows);
+    await store.uploads().recordUpload(uploadsElsewhere(MAX_FAILURES + 50));
     const result = await pruneUploads(store.uploads(), join(dir, 'uploads'), 30);
     assert.equal(result.files, MAX_FAILURES + 50);
     assert.equal(result.failed, MAX_FAILURES + 50);
