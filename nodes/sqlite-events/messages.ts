@@ -1,7 +1,8 @@
 /** Input shapes accepted by sqlite-events, checked before they reach the store. */
 import type { NodeMessageInFlow } from 'node-red';
 import type { RecordKind } from '../lib/types';
-import type { QueryParams } from '../lib/store/queries';
+import type { QueryParams, QueryScope } from '../lib/store/queries';
+import { API_PRINCIPAL_LOCAL } from '../lib/contract/dashboard-api';
 
 const RECORD_KINDS: readonly RecordKind[] = [
   'connection',
@@ -29,15 +30,18 @@ export function isStoreRecord(value: unknown): boolean {
  * What to ask: the node's configured query, or `msg.query.kind`/`msg.topic` when
  * configured "from msg". Parameters merge an `http in` request's path and query
  * string with `msg.query`, so `http in → sqlite-events → http response` needs
- * no glue.
+ * no glue. The scope is the login the runtime's guard let in (its camera limit,
+ * on the Express response's locals): not something a request or a flow can set.
  */
-export function queryRequest(configured: string, msg: NodeMessageInFlow): { kind: string; params: QueryParams } {
+export function queryRequest(configured: string, msg: NodeMessageInFlow): { kind: string; params: QueryParams; scope: QueryScope } {
   const m = msg as NodeMessageInFlow & {
     query?: QueryParams & { kind?: string };
-    req?: { params?: QueryParams; query?: QueryParams };
+    req?: { params?: QueryParams; query?: QueryParams; res?: { locals?: Record<string, unknown> } };
   };
   const fromMsg = m.query && typeof m.query === 'object' ? m.query : {};
   const kind = configured === 'msg' || !configured ? String(fromMsg.kind ?? msg.topic ?? '') : configured;
   const params: QueryParams = { ...(m.req?.query ?? {}), ...(m.req?.params ?? {}), ...fromMsg };
-  return { kind, params };
+  const principal = m.req?.res?.locals?.[API_PRINCIPAL_LOCAL] as { cameras?: unknown } | undefined;
+  const cameras = Array.isArray(principal?.cameras) ? principal.cameras.filter((c): c is string => typeof c === 'string') : null;
+  return { kind, params, scope: { cameras } };
 }

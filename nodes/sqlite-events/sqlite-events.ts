@@ -163,11 +163,11 @@ export default function register(RED: NodeAPI): void {
     };
 
     const query = async (s: EventStore, msg: NodeMessageInFlow, send: Send, done: Done) => {
-      const { kind, params } = queryRequest(def.query, msg);
+      const { kind, params, scope } = queryRequest(def.query, msg);
       try {
         if (!QUERY_KINDS.includes(kind as QueryKind))
           throw new QueryError(400, `unknown query "${kind}" (expected ${QUERY_KINDS.join(', ')})`);
-        msg.payload = await s.query(kind as QueryKind, params);
+        msg.payload = await s.query(kind as QueryKind, params, scope);
         (msg as { statusCode?: number }).statusCode = 200;
         queries++;
         status.soon(() => ['ok', `${compact(queries)} queries answered`]);

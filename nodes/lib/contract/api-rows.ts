@@ -7,7 +7,7 @@
 import type { ZonePolygon } from './zones';
 import type { Detection } from './detection';
 
-/** GET /api/cameras → {cameras: CameraRow[]}; times in Unix seconds */
+/** One row of GET /api/cameras (CameraList); times in Unix seconds */
 export interface CameraRow {
   camera_id: string;
   device_type: string | null;
@@ -33,6 +33,18 @@ export interface CameraRow {
   last_event_time: number | null;
   /** the masks and zones last sent to it from the dashboard or the API (issue 20); null: never */
   zones: ZonePolygon[] | null;
+}
+
+/**
+ * GET /api/cameras[?limit=&offset=]: devices by name (then id), `total` of them; with `limit`,
+ * a page of them (and the `limit` and `offset` it answers). A login limited to some cameras
+ * gets those only, in the rows and in `total`.
+ */
+export interface CameraList {
+  cameras: CameraRow[];
+  total: number;
+  limit?: number;
+  offset?: number;
 }
 
 /**

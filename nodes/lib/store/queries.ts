@@ -7,6 +7,7 @@ import { ZONE_NAME_PATTERN, type ZonePolygon } from '../contract/zones';
 import { COMMAND_STATES } from './command-queue';
 import type {
   AlertLogRow,
+  CameraList,
   CameraRow,
   CommandRow,
   CursorPage,
@@ -48,7 +49,7 @@ export type QueryParams = Record<string, unknown>;
 
 /** What each query kind answers (the API's response bodies). */
 export interface QueryResults {
-  cameras: { cameras: CameraRow[] };
+  cameras: CameraList;
   events: CursorPage & { events: EventRow[] };
   sensors: SensorHistory;
   'dead-letters': CursorPage & { deadLetters: DeadLetterRow[] };
@@ -103,14 +104,44 @@ function deviceId(params: QueryParams, name: string, required: boolean): string 
   return raw;
 }
 
-export async function cameras(db: Reader): Promise<QueryResults['cameras']> {
+/** Who a query answers: a login limited to some cameras (issue 23) is answered about those only. */
+export interface QueryScope {
+  /** the cameras this login may see; null or absent: all */
+  cameras?: readonly string[] | null;
+}
+
+/** The largest camera page: more than a dashboard page, small enough to build in one go. */
+export const MAX_CAMERA_PAGE = 1000;
+
+/**
+ * Devices by name, each with its mode, zones and latest event; `total` of them, and a page of
+ * them with `limit` (and `offset`): the dashboard paints its first page of cards from a few
+ * rows, not the fleet's whole list (issue 18).
+ */
+export async function cameras(db: Reader, p: QueryParams = {}, scope: QueryScope = {}): Promise<QueryResults['cameras']> {
+  const limit = int(p, 'limit', 0, 1, MAX_CAMERA_PAGE) || undefined;
+  const offset = int(p, 'offset', 0, 0, 1_000_000_000);
+  const only = scope.cameras ?? null;
+  const dialect = sqlOf(db);
+  const filter = only ? `WHERE camera_id IN (${dialect.rowsSource('camera_registry', ['camera_id'])})` : '';
+  const filterArgs = only
+    ? [
+        dialect.rowsParam(
+          ['camera_id'],
+          only.map((c) => [c]),
+        ),
+      ]
+    : [];
+  const total = (await db.get<{ n: number }>(`SELECT count(*) AS n FROM camera_registry ${filter}`, filterArgs))?.n ?? 0;
   const rows = await db.all<Omit<CameraRow, 'zones'> & { zones: string | null }>(
     `SELECT r.camera_id, r.device_type, r.camera_name, r.ip_address, r.firmware_version, r.status,
             s.setting_value AS desired_mode, z.setting_value AS zones, r.connection_status, r.battery_level, r.signal_strength,
             r.last_seen, r.created_at, r.updated_at,
             e.event_id AS last_event_id, e.activity_type AS last_event_type,
             COALESCE(e.start_timestamp, e.end_timestamp) AS last_event_time
-       FROM camera_registry r
+       -- The page first: the joins below run for its rows only.
+       FROM (SELECT * FROM camera_registry ${filter}
+              ORDER BY COALESCE(camera_name, camera_id), camera_id LIMIT ? OFFSET ?) r
        LEFT JOIN camera_state s ON s.camera_id = r.camera_id AND s.setting_name = 'mode'
        LEFT JOIN camera_state z ON z.camera_id = r.camera_id AND z.setting_name = 'zones'
        -- One seek per device in activity_events_page_camera, whatever the number of events: the
@@ -119,11 +150,19 @@ export async function cameras(db: Reader): Promise<QueryResults['cameras']> {
        -- By the key (camera_id, event_id), a seek on both engines (PostgreSQL has no rowid).
        LEFT JOIN activity_events e ON e.camera_id = r.camera_id AND e.event_id = (
          SELECT x.event_id FROM activity_events x WHERE x.camera_id = r.camera_id ORDER BY x.sort_ts DESC, x.event_id DESC LIMIT 1)
-      ORDER BY COALESCE(r.camera_name, r.camera_id)`,
+      ORDER BY COALESCE(r.camera_name, r.camera_id), r.camera_id`,
+    [...filterArgs, limit ?? ALL_ROWS, offset],
   );
   // Stored by the store itself from checked polygons (record-sql.ts): JSON it wrote.
-  return { cameras: rows.map((r) => ({ ...r, zones: r.zones === null ? null : (JSON.parse(r.zones) as ZonePolygon[]) })) };
+  return {
+    cameras: rows.map((r) => ({ ...r, zones: r.zones === null ? null : (JSON.parse(r.zones) as ZonePolygon[]) })),
+    total,
+    ...(limit !== undefined && { limit, offset }),
+  };
 }
+
+/** LIMIT for "every row": both engines take a bound number, and no table here comes near it. */
+const ALL_ROWS = 2 ** 31 - 1;
 
 /** Totals are counted up to this many rows and said as "10000 or more" beyond (`totalCapped`). */
 export const TOTAL_CAP = 10_000;

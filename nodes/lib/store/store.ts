@@ -150,14 +150,22 @@ export class EventStore {
   }
 
   /** One of the API's read queries; its answer is typed by kind (queries.QueryResults). */
-  query<K extends queries.QueryKind>(kind: K, params: queries.QueryParams = {}): Promise<queries.QueryResults[K]> {
-    return this.run(kind, params) as Promise<queries.QueryResults[K]>;
+  query<K extends queries.QueryKind>(
+    kind: K,
+    params: queries.QueryParams = {},
+    scope: queries.QueryScope = {},
+  ): Promise<queries.QueryResults[K]> {
+    return this.run(kind, params, scope) as Promise<queries.QueryResults[K]>;
   }
 
-  private run(kind: queries.QueryKind, params: queries.QueryParams): Promise<queries.QueryResults[queries.QueryKind]> {
+  private run(
+    kind: queries.QueryKind,
+    params: queries.QueryParams,
+    scope: queries.QueryScope,
+  ): Promise<queries.QueryResults[queries.QueryKind]> {
     switch (kind) {
       case 'cameras':
-        return queries.cameras(this.readers);
+        return queries.cameras(this.readers, params, scope);
       case 'events':
         return queries.events(this.readers, params);
       case 'sensors':

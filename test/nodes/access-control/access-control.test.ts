@@ -13,6 +13,7 @@ import WebSocket from 'ws';
 import type { RunningRuntime } from '../../../cli/runtime/runtime';
 import type { AuditEntry, NewToken, SessionRow, TokenInfo, UserInfo } from '../../../nodes/lib/contract/access';
 import type { SessionInfo } from '../../../nodes/lib/contract/dashboard-api';
+import type { CameraList } from '../../../nodes/lib/contract/api-rows';
 import { Connection } from '../../../nodes/lib/store/sqlite';
 import { apiLogin, OPERATOR, startRolesCloud, VIEWER, type CloudPorts, type Login } from '../../support/access';
 import { API_AUTH, LOGINS } from '../../support/cli';
@@ -106,6 +107,16 @@ describe('roles, users, tokens and the audit', () => {
     assert.deepEqual(await ids(mine), [CAMERA]);
     assert.deepEqual(await ids(others), []);
     assert.ok((await ids(API_AUTH)).includes(CAMERA), 'an unlimited login sees it');
+    // A page of the list (the dashboard's first view) counts and pages this login's cameras, not the installation's.
+    const page = async (as: string) => (await (await api('/api/cameras?limit=1', { as })).json()) as CameraList;
+    assert.deepEqual(
+      [await page(mine), await page(others)].map((p) => [p.total, p.cameras.map((c) => c.camera_id)]),
+      [
+        [1, [CAMERA]],
+        [0, []],
+      ],
+    );
+    assert.ok((await page(API_AUTH)).total >= 1);
 
     // Two feeds; two new devices connect, feed-a first: each feed gets its own camera's messages only.
     const feed = (authorization: string) =>

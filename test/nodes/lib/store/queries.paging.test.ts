@@ -15,6 +15,8 @@ import { EventStore } from '../../../../nodes/lib/store/store';
 import { CAMERA, CAMERA_2 } from '../../../support/fixtures';
 import { start } from '../../../support/records';
 import { tempDir } from '../../../support/tmp';
+import { eachDialect } from '../../../support/stores';
+import type { StoreRecord } from '../../../../nodes/lib/types';
 
 const dir = tempDir();
 let n = 0;
@@ -264,13 +266,15 @@ describe('query plans', () => {
     const w = await Connection.open(store.file);
     await w.exec(`INSERT INTO camera_registry (camera_id) SELECT DISTINCT camera_id FROM activity_events`);
     // A stop whose start never came, newer than every start: the grid shows it, as the list does.
-    await w.run(`INSERT INTO activity_events (event_id, camera_id, end_timestamp, created_at) VALUES ('stop-only', 'cam-3', ?, ?)`, [
-      1_700_009_999, 1_700_009_999,
-    ]);
+    await w.run(
+      `INSERT INTO activity_events (event_id, camera_id, end_timestamp, created_at) VALUES ('stop-only', 'cam-3', ?, ?)`,
+      [1_700_009_999, 1_700_009_999],
+    );
     await w.exec('ANALYZE');
     await w.close();
     const db = await Connection.open(store.file, true);
-    const [statement] = await statements(db, (spy) => queries.cameras(spy));
+    // The page's statement (the first counts the registry).
+    const statement = (await statements(db, (spy) => queries.cameras(spy))).find((st) => /activity_events/.test(st.sql));
     const plan = (await db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${statement!.sql}`, statement!.args)).map((r) => r.detail);
     const x = plan.filter((d) => /\bx\b/.test(d));
     assert.ok(x.length > 0 && x.every((d) => /^SEARCH x USING (COVERING )?INDEX activity_events_page_camera/.test(d)), plan.join(' | '));
@@ -311,5 +315,84 @@ describe('migration 11', () => {
     );
     assert.equal(second.next, null);
     await store.close();
+  });
+});
+
+eachDialect('cameras: pages for the grid (issue 18)', (open) => {
+  /** `count` devices named "Cam 000"…, each with one event whose id names it. */
+  const fleet = async (count: number) => {
+    const store = await open();
+    const records: StoreRecord[] = [];
+    for (let i = 0; i < count; i++) {
+      const id = `dev-${String(i).padStart(3, '0')}`;
+      records.push({
+        kind: 'connection',
+        deviceId: id,
+        deviceType: 'picam',
+        timeMs: T0,
+        status: 'connected',
+        name: `Cam ${String(i).padStart(3, '0')}`,
+        raw: '{}',
+      });
+      records.push(start(`${id}-ev`, T0 + i * 1000, id));
+    }
+    await new Promise<void>((resolve, reject) => store.writeMany(records, (err) => (err ? reject(err) : resolve())));
+    return store;
+  };
+
+  it("answers a page with the total, in the whole list's order, each row with its own last event", async () => {
+    const store = await fleet(30);
+    try {
+      const all = await store.query('cameras');
+      assert.equal(all.total, 30);
+      assert.equal(all.cameras.length, 30);
+      assert.equal(all.limit, undefined, 'no page asked for: every row');
+      const first = await store.query('cameras', { limit: '12' });
+      const third = await store.query('cameras', { limit: 12, offset: '24' });
+      assert.deepEqual([first.total, first.limit, first.offset, third.total, third.offset], [30, 12, 0, 30, 24]);
+      assert.deepEqual(
+        [...first.cameras, ...(await store.query('cameras', { limit: 12, offset: 12 })).cameras, ...third.cameras].map((c) => c.camera_id),
+        all.cameras.map((c) => c.camera_id),
+        'the pages, one after the other, are the whole list',
+      );
+      assert.equal(third.cameras.length, 6);
+      for (const c of third.cameras) assert.equal(c.last_event_id, `${c.camera_id}-ev`);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('answers a login limited to some cameras about those only, in the rows and the total', async () => {
+    const store = await fleet(10);
+    try {
+      const mine = await store.query('cameras', { limit: 2 }, { cameras: ['dev-007', 'dev-003', 'dev-009', 'not-a-device'] });
+      assert.equal(mine.total, 3);
+      assert.deepEqual(
+        mine.cameras.map((c) => c.camera_id),
+        ['dev-003', 'dev-007'],
+      );
+      assert.deepEqual((await store.query('cameras', {}, { cameras: [] })).cameras, [], 'no camera: none');
+      assert.equal((await store.query('cameras', {}, { cameras: null })).total, 10, 'null: all');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses a limit or offset that is not a small whole number, with the reason', async () => {
+    const store = await fleet(1);
+    try {
+      for (const bad of [
+        { limit: '0' },
+        { limit: 'ten' },
+        { limit: '1001' },
+        { limit: '2.5' },
+        { offset: '-1' },
+        { limit: ['1', '2'] },
+        { limit: { toString: '1' } },
+      ])
+        await assert.rejects(store.query('cameras', bad), is400(/"(limit|offset)"/), JSON.stringify(bad));
+    } finally {
+      await store.close();
+    }
   });
 });
