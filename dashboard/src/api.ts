@@ -5,6 +5,7 @@
  */
 import { API_PATHS } from '../../nodes/lib/contract/api-routes';
 import { DASHBOARD_CLIENT_HEADER, DASHBOARD_CLIENT_VALUE, type ApiError, type SessionInfo } from '../../nodes/lib/contract/dashboard-api';
+import { EARLY_REQUESTS_KEY, type EarlyRequests } from './first-view';
 
 export class ApiFailure extends Error {
   constructor(
@@ -26,16 +27,42 @@ export function whenLoggedOut(handler: () => void): void {
   onLoggedOut = handler;
 }
 
+/**
+ * The first view's requests first.js sent before this script ran (first-view.ts). The map is
+ * left in place, empty or not: first.js, arriving late, then sends nothing.
+ */
+const slot = globalThis as unknown as Record<string, EarlyRequests | undefined>;
+const early: EarlyRequests = (slot[EARLY_REQUESTS_KEY] ??= new Map());
+
+/**
+ * Once the first view has asked for what it needs (or nobody is logged in), answers not taken
+ * are stale: later requests go to the server.
+ */
+export function dropEarlyRequests(): void {
+  early.clear();
+}
+
+/** first.js's answer for a GET of `path`, once. */
+function takeEarly(path: string): Promise<Response> | undefined {
+  const answer = early.get(path);
+  early.delete(path);
+  return answer;
+}
+
 export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { [DASHBOARD_CLIENT_HEADER]: DASHBOARD_CLIENT_VALUE, accept: 'application/json' };
   if (method !== 'GET' && method !== 'HEAD') headers['x-csrf-token'] = csrfToken;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: 'same-origin',
-  });
+  const send = () =>
+    fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+    });
+  // Taken before any await: the first view's loads ask synchronously, then main.ts drops the rest.
+  const sentEarly = method === 'GET' ? takeEarly(path) : undefined;
+  const res = await (sentEarly ? sentEarly.catch(send) : send());
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   let data: unknown;

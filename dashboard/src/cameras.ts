@@ -1,19 +1,17 @@
 /**
  * The camera grid: one card per camera and Pi with its connection, mode, last
  * event, stream health and live video, the mode and reboot buttons, and a
- * VBC01's sounds. Cards
- * are built once and updated in place, so a keyboard user's focus stays put
- * while the feed changes what the card shows.
+ * VBC01's sounds. Cards are built once and updated in place, so a keyboard
+ * user's focus stays put while the feed changes what the card shows.
  *
- * A fleet's grid has hundreds of cards: about a screen of them is built at once and
- * the rest a batch per task after it, so the page shows (and answers clicks) while the
- * rest are built. 600 cards in one task were about a second of script, style and
- * layout before the first paint (issue 18). A card waiting to be built keeps its row,
- * which the feed updates like a card's.
+ * A fleet's grid is paged (camera-pages.ts), with a search by name or id: the first
+ * page is painted from a page request, then the whole list (every row, for the other
+ * pages, the search, the sensors and the event filter) follows behind it. The feed
+ * keeps every row current, shown or not.
  */
 import type { FeedMessage } from '../../nodes/lib/contract/feed';
 import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-routes';
-import { ApiFailure, get, getOptional, post } from './api';
+import { ApiFailure, get, getOptional, post, query } from './api';
 import {
   CAMERA_MODES,
   SOUND_TYPES,
@@ -23,10 +21,12 @@ import {
   type DashboardClientConfig,
   type StreamRow,
 } from '../../nodes/lib/contract/dashboard-api';
-import { clear, h } from './dom';
+import type { CameraList } from '../../nodes/lib/contract/api-rows';
+import { byId, h } from './dom';
 import { fmtAgo, fmtTime, fromSeconds, modeLabel } from './format';
 import { LivePlayer, videoSourceFor } from './player';
 import { zonesButton } from './zone-panel';
+import { CAMERA_PAGE, cameraPage, pagerText } from './camera-pages';
 
 const SOUND_LABELS: Record<(typeof SOUND_TYPES)[number], string> = {
   POLICE_SIREN: 'Police siren',
@@ -38,10 +38,6 @@ const SOUND_LABELS: Record<(typeof SOUND_TYPES)[number], string> = {
 /** How long to wait for a camera's camera/state before saying it has not confirmed. */
 const CONFIRM_TIMEOUT_MS = 30_000;
 const POLL_MS = 3000;
-/** cards built before the first paint: more than a wide screen shows */
-export const FIRST_CARDS = 24;
-/** cards built per later task: each batch a short task */
-const CARD_BATCH = 48;
 
 interface StreamState {
   online: boolean;
@@ -65,35 +61,63 @@ interface Card {
 }
 
 export class CameraGrid {
+  /** the cards of the page shown */
   private readonly cards = new Map<string, Card>();
-  /** rows whose cards are not built yet, in grid order */
-  private readonly queued = new Map<string, CameraRow>();
+  /** every camera once the whole list is in; until then the first page's */
+  private rows: CameraRow[] = [];
+  private readonly rowsById = new Map<string, CameraRow>();
+  /** how many cameras there are (this login's) */
+  private total = 0;
+  /** `rows` is the whole list */
+  private complete = false;
+  private page = 0;
+  private find = '';
   /** each stream's latest health, for cards built after it came */
   private readonly streams = new Map<string, StreamState>();
   private reloadTimer?: number;
-  private buildTimer?: number;
-  private afterBuild?: () => void;
+  private readonly pager = byId('camera-pager');
+  private readonly pageInfo = byId('camera-page');
+  private readonly prev = byId<HTMLButtonElement>('camera-prev');
+  private readonly next = byId<HTMLButtonElement>('camera-next');
+  private readonly findInput = byId<HTMLInputElement>('camera-find');
 
   constructor(
     private readonly root: HTMLElement,
     private readonly config: DashboardClientConfig,
     /** the camera list changed (the sensors and event filters follow it) */
     private readonly onCameras: (rows: CameraRow[]) => void,
-  ) {}
+  ) {
+    // Properties, not listeners: the page's elements outlive a grid (a new login builds a new one).
+    this.prev.onclick = () => this.turn(-1);
+    this.next.onclick = () => this.turn(1);
+    this.findInput.oninput = () => {
+      this.find = this.findInput.value;
+      this.page = 0;
+      this.show();
+    };
+  }
 
+  /**
+   * The first time, a page of cameras (a few rows whatever the fleet's size), resolving once it
+   * is shown, and then the whole list behind it; afterwards (a device appeared, a camera was
+   * added), the whole list.
+   */
   async load(): Promise<void> {
-    const [{ cameras }, streams] = await Promise.all([
-      get<{ cameras: CameraRow[] }>(API_PATHS.cameras),
+    if (this.rows.length > 0) return this.loadAll();
+    const [first, streams] = await Promise.all([
+      get<CameraList>(`${API_PATHS.cameras}${query({ limit: CAMERA_PAGE })}`),
       getOptional<{ streams: StreamRow[] }>(API_PATHS.streams),
     ]);
-    // Each row carries its device's newest event: the grid takes these two requests whatever the
-    // number of devices (one request per device took 17 s at 600, issue 18).
     for (const s of streams?.streams ?? [])
       this.streams.set(s.path, { online: Boolean(s.online), readers: s.readers, kbps: s.inbound_kbps });
-    this.render(cameras);
-    // The sensors and the event filter follow once every card is built: they are below the grid.
-    this.afterBuild = () => this.onCameras(cameras);
-    if (this.queued.size === 0) this.built();
+    this.take(first, first.cameras.length >= first.total);
+    if (this.complete) this.onCameras(this.rows);
+    else void this.loadAll().catch((err: Error) => (this.pageInfo.textContent = `The other cameras could not be loaded: ${err.message}`));
+  }
+
+  private async loadAll(): Promise<void> {
+    this.take(await get<CameraList>(API_PATHS.cameras), true);
+    this.onCameras(this.rows);
   }
 
   stop(): void {
@@ -102,8 +126,6 @@ export class CameraGrid {
       this.endPending(c);
     }
     clearTimeout(this.reloadTimer);
-    clearTimeout(this.buildTimer);
-    this.queued.clear();
   }
 
   handle(m: FeedMessage): void {
@@ -112,10 +134,10 @@ export class CameraGrid {
       return this.showStream(m.path);
     }
     if (m.type === 'hello') return;
-    const card = this.cards.get(m.deviceId);
-    const row = card?.row ?? this.queued.get(m.deviceId);
+    const row = this.rowsById.get(m.deviceId);
     if (!row) {
-      if (m.type !== 'command') this.reloadSoon(); // a device we have not seen: list again
+      // A device we have not seen: list again (until the whole list is in, it may be on another page).
+      if (m.type !== 'command' && this.complete) this.reloadSoon();
       return;
     }
     row.last_seen = Math.max(row.last_seen ?? 0, Math.floor(m.timeMs / 1000));
@@ -128,7 +150,8 @@ export class CameraGrid {
       row.last_event_type = m.activityType;
       row.last_event_time = m.timeMs / 1000;
     }
-    if (!card) return; // a queued card is built from its row as it is now
+    const card = this.cards.get(m.deviceId);
+    if (!card) return; // on another page: its card is built from the row when shown
     card.lastSeen.textContent = fmtAgo(m.timeMs);
     if (m.type === 'connection') {
       card.name.textContent = row.camera_name ?? row.camera_id;
@@ -144,55 +167,60 @@ export class CameraGrid {
     this.reloadTimer = window.setTimeout(() => void this.load().catch(() => undefined), 1000);
   }
 
-  private render(rows: CameraRow[]): void {
-    const seen = new Set<string>();
-    this.queued.clear();
-    for (const row of rows) {
-      seen.add(row.camera_id);
-      const existing = this.cards.get(row.camera_id);
-      if (!existing) {
-        this.queued.set(row.camera_id, row);
-        continue;
-      }
-      existing.row = row;
-      existing.name.textContent = row.camera_name ?? row.camera_id;
-      this.showConnection(existing);
-      this.showMode(existing);
-      this.showEvent(existing);
-      existing.lastSeen.textContent = fmtAgo(fromSeconds(row.last_seen));
-    }
+  private take(list: CameraList, complete: boolean): void {
+    this.rows = list.cameras;
+    this.total = complete ? list.cameras.length : list.total;
+    this.complete = complete;
+    this.rowsById.clear();
+    for (const r of list.cameras) this.rowsById.set(r.camera_id, r);
+    this.show();
+  }
+
+  private turn(by: number): void {
+    this.page += by;
+    this.show();
+    this.root.scrollIntoView({ block: 'nearest' });
+  }
+
+  /** The page asked for: cards kept (their focus and video) when still on it, built when new. */
+  private show(): void {
+    const p = cameraPage(this.rows, this.find, this.page, this.total);
+    this.page = p.page;
+    const ids = new Set(p.rows.map((r) => r.camera_id));
     for (const [id, c] of this.cards) {
-      if (seen.has(id)) continue;
+      if (ids.has(id)) continue;
       c.player?.stop();
-      c.root.remove();
+      this.endPending(c);
       this.cards.delete(id);
     }
-    this.buildQueued(FIRST_CARDS);
-    if (rows.length === 0) clear(this.root, h('p', { class: 'empty' }, 'No cameras yet: they appear when they first connect.'));
-    else this.root.querySelector('.empty')?.remove();
+    const shown = p.rows.map((row) => this.cardFor(row));
+    const inPlace = shown.length === this.root.children.length && shown.every((c, i) => this.root.children[i] === c.root);
+    if (!inPlace) this.root.replaceChildren(...shown.map((c) => c.root));
+    if (this.total === 0) this.root.replaceChildren(h('p', { class: 'empty' }, 'No cameras yet: they appear when they first connect.'));
+    else if (p.matching === 0) this.root.replaceChildren(h('p', { class: 'empty' }, 'No camera matches the search.'));
+    this.pager.hidden = this.total <= CAMERA_PAGE && !this.find;
+    this.pageInfo.textContent = pagerText(p, this.find, this.total);
+    this.prev.disabled = p.page === 0;
+    this.next.disabled = p.page >= p.pages - 1 || (!this.complete && (p.page + 1) * CAMERA_PAGE >= this.rows.length);
+    // The search looks through every row: until the whole list is in, it waits.
+    this.findInput.disabled = !this.complete;
   }
 
-  /** Builds the next `count` queued cards (one insertion), then the rest a batch per task. */
-  private buildQueued(count: number): void {
-    clearTimeout(this.buildTimer);
-    const batch = document.createDocumentFragment();
-    for (const [id, row] of this.queued) {
-      if (batch.childElementCount >= count) break;
-      this.queued.delete(id);
+  /** The row's card, updated, or a new one. */
+  private cardFor(row: CameraRow): Card {
+    const existing = this.cards.get(row.camera_id);
+    if (!existing) {
       const card = this.card(row);
-      this.cards.set(id, card);
-      batch.append(card.root);
+      this.cards.set(row.camera_id, card);
+      return card;
     }
-    // New devices (a reload) join at the end, as they did when every card was built at once.
-    this.root.append(batch);
-    if (this.queued.size > 0) this.buildTimer = window.setTimeout(() => this.buildQueued(CARD_BATCH));
-    else this.built();
-  }
-
-  private built(): void {
-    const then = this.afterBuild;
-    this.afterBuild = undefined;
-    then?.();
+    existing.row = row;
+    existing.name.textContent = row.camera_name ?? row.camera_id;
+    this.showConnection(existing);
+    this.showMode(existing);
+    this.showEvent(existing);
+    existing.lastSeen.textContent = fmtAgo(fromSeconds(row.last_seen));
+    return existing;
   }
 
   private card(row: CameraRow): Card {
@@ -380,7 +408,7 @@ export class CameraGrid {
     }, CONFIRM_TIMEOUT_MS);
     // The feed normally brings the confirmation; polling covers a feed that is down.
     const poll = window.setInterval(() => {
-      void get<{ cameras: CameraRow[] }>(API_PATHS.cameras).then(
+      void get<CameraList>(API_PATHS.cameras).then(
         ({ cameras }) => {
           const row = cameras.find((r) => r.camera_id === c.row.camera_id);
           if (row?.status === mode && c.pending?.mode === mode) {

@@ -5,6 +5,7 @@
  * arrive over the live feed and show at once on the first page. An event the recorder
  * cut a clip for (issue 19) plays it as a plain MP4 and offers it for download.
  */
+import { EVENT_PAGE } from './first-view';
 import type { EventClip } from '../../nodes/lib/contract/recordings';
 import { clipPlayer, clipsFor, clipUrl, timeline } from './recordings';
 import type { FeedMessage } from '../../nodes/lib/contract/feed';
@@ -14,7 +15,6 @@ import type { CameraRow, EventPage, EventRow } from '../../nodes/lib/contract/da
 import { byId, clear, h } from './dom';
 import { fmtDuration, fmtTime, fromSeconds } from './format';
 
-const PAGE_SIZE = 10;
 /**
  * A thumbnail is often uploaded after the event. The page's events are asked
  * for again (one request for the page, never one per missing picture) while a
@@ -114,7 +114,7 @@ export class EventTimeline {
       label: String(data.get('label') ?? '') || undefined,
       from: day('from', false),
       to: day('to', true),
-      limit: PAGE_SIZE,
+      limit: EVENT_PAGE,
       cursor: this.cursor,
     };
   }
@@ -133,7 +133,7 @@ export class EventTimeline {
     clear(this.list, ...page.events.map((e) => this.item(e)));
     this.watchThumbnails(0);
     if (page.events.length === 0) this.list.append(h('li', { class: 'empty' }, 'No events match.'));
-    const skipped = this.before.length * PAGE_SIZE;
+    const skipped = this.before.length * EVENT_PAGE;
     const first = page.events.length === 0 ? skipped : skipped + 1;
     // A capped total says so: the API counts up to 10,000 matches and no further (issue 18).
     const total = `${page.total.toLocaleString('en-US')}${page.totalCapped ? '+' : ''}`;

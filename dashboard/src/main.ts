@@ -4,7 +4,7 @@
  */
 import './styles.css';
 import { API_PATHS } from '../../nodes/lib/contract/api-routes';
-import { ApiFailure, get, post, useSession, whenLoggedOut } from './api';
+import { ApiFailure, dropEarlyRequests, get, post, useSession, whenLoggedOut } from './api';
 import { CameraGrid } from './cameras';
 import type { SessionInfo } from '../../nodes/lib/contract/dashboard-api';
 import { DayView } from './day-view';
@@ -31,6 +31,7 @@ let admin: AdminPage | undefined;
 let adminCameras: AdminCameras | undefined;
 let adminSettings: AdminSettings | undefined;
 let adminSeen: IntersectionObserver | undefined;
+let belowTheFold: IntersectionObserver[] | undefined;
 
 /** What this login's role shows: the Admin section and adding cameras for admins only (the server checks each request anyway). */
 function showForRole(session: SessionInfo): void {
@@ -44,8 +45,9 @@ function showForRole(session: SessionInfo): void {
 }
 
 /**
- * The admin lists load when the section is first seen (its link, or a scroll down), not at each
- * login: most visits never open it, and its seven requests would queue beside the first view's.
+ * A section below the first screen loads when it is first seen (its link, or a scroll down), not
+ * at each login: the admin lists (most visits never open them), the health tables, the disk use.
+ * Their requests would queue beside the first view's.
  */
 function whenSeen(section: HTMLElement, load: () => void): IntersectionObserver {
   const seen = new IntersectionObserver((entries) => {
@@ -112,27 +114,38 @@ function startApp(session: SessionInfo): void {
     health.handle(m);
   });
   feed.start();
-  void cameras.load().catch((err: Error) => (byId('camera-grid').textContent = `Cameras could not be loaded: ${err.message}`));
+  // Below the first screen: their requests wait until they are scrolled to (or their link is followed),
+  // not queued beside the first view's on the server and in the browser. Watched once the grid's first
+  // page has pushed them down.
+  belowTheFold?.forEach((o) => o.disconnect());
+  belowTheFold = [];
+  void cameras
+    .load()
+    .catch((err: Error) => (byId('camera-grid').textContent = `Cameras could not be loaded: ${err.message}`))
+    .finally(() => {
+      if (running?.stop !== stop) return; // logged out meanwhile
+      belowTheFold = [whenSeen(byId('health'), () => void health.load()), whenSeen(byId('storage-panel'), () => void storage.load())];
+    });
   grid = cameras;
   // Built once (its listeners sit on the page's form); an added camera reloads the current grid.
   ipcamForm ??= new IpcamForm(() => void grid?.load().catch(() => undefined));
   void events.load();
-  void health.load();
-  void storage.load();
   void setUpPush(byId<HTMLButtonElement>('push-toggle'));
+  // Every load above asked for its first answer synchronously: first.js's are taken or stale now.
+  dropEarlyRequests();
 
   logout.onclick = async () => {
     stopApp(); // first: a request still in flight answers 401 once the session is gone, and that is no news
     await post(API_PATHS.logout).catch(() => undefined);
     loggedOut('You are logged out.');
   };
-  running = {
-    stop: () => {
-      feed.stop();
-      cameras.stop();
-      sensors.reset();
-    },
+  const stop = () => {
+    feed.stop();
+    cameras.stop();
+    sensors.reset();
+    belowTheFold?.forEach((o) => o.disconnect());
   };
+  running = { stop };
 }
 
 /** `#event=<camera>/<event>/<time ms>`: the event a signed link from an alert opens. */
@@ -167,6 +180,8 @@ async function boot(): Promise<void> {
   try {
     startApp(await get<SessionInfo>(API_PATHS.session));
   } catch (err) {
+    // Asked for nobody (or a session that ended): a login must not be shown those answers.
+    dropEarlyRequests();
     if (err instanceof ApiFailure && err.status === 401) {
       const firstRun = await firstRunNeeded();
       if (firstRun) showFirstRun(firstRun, startApp);

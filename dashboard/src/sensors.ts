@@ -5,8 +5,10 @@
  * Each chart draws the mean as a line and each bucket's lowest to highest reading as a
  * band. One panel per Pi.
  *
- * A fleet has hundreds of Pis: a panel asks for its history and draws its three charts
- * only once it comes near the screen, and redraws only while it is there. Drawing every
+ * A fleet has hundreds of Pis: a panel builds its tiles and charts, asks for its history and
+ * draws only once it comes near the screen, and redraws only while it is there; until then it
+ * is its heading and the space it will take (200 panels' bodies were 6,400 elements to style
+ * and lay out right after the first view). Drawing every
  * panel's charts at once took seconds at 200 Pis (600 uPlot charts, each measuring its
  * box right after the last one was inserted: a forced layout of the whole page per chart),
  * and kept 600 canvases for the browser to composite on every later change (issue 18).
@@ -17,7 +19,7 @@ import type { FeedMessage, SensorMessage } from '../../nodes/lib/contract/feed';
 import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-routes';
 import { get, query } from './api';
 import type { CameraRow, SensorHistory } from '../../nodes/lib/contract/dashboard-api';
-import { clear, h } from './dom';
+import { h } from './dom';
 import { fmtClock, fmtNumber } from './format';
 
 type Metric = 'temperature' | 'humidity' | 'pressure';
@@ -38,12 +40,13 @@ const POINTS = 300;
 
 interface Panel {
   deviceId: string;
+  name: string;
   root: HTMLElement;
-  values: Record<Metric, HTMLElement>;
-  updated: HTMLElement;
+  /** tiles, range buttons and charts: built the first time the panel comes near the screen */
+  body?: PanelBody;
+  /** the newest reading, shown on the tiles once they are built */
+  latest?: SensorMessage;
   range: RangeKey;
-  rangeButtons: Map<RangeKey, HTMLButtonElement>;
-  charts: Map<Metric, { plot?: uPlot; box: HTMLElement; summary: HTMLElement }>;
   /** seconds, and per metric the means and each bucket's lowest and highest reading */
   data: { t: number[]; series: Record<Metric, Band> };
   /** on or near the screen (an IntersectionObserver says so) */
@@ -52,6 +55,13 @@ interface Panel {
   loaded: boolean;
   /** data changed while the panel was away from the screen: draw when it comes back */
   stale: boolean;
+}
+
+interface PanelBody {
+  values: Record<Metric, HTMLElement>;
+  updated: HTMLElement;
+  rangeButtons: Map<RangeKey, HTMLButtonElement>;
+  charts: Map<Metric, { plot?: uPlot; box: HTMLElement; summary: HTMLElement }>;
 }
 
 interface Band {
@@ -74,14 +84,14 @@ export class SensorPanels {
 
   constructor(private readonly root: HTMLElement) {
     window.addEventListener('resize', () => {
-      for (const p of this.panels.values()) for (const c of p.charts.values()) c.plot?.setSize(this.size(c.box));
+      for (const p of this.panels.values()) for (const c of p.body?.charts.values() ?? []) c.plot?.setSize(this.size(c.box));
     });
   }
 
   /** After a logout: nothing of the last session stays on the page. */
   reset(): void {
     this.nearScreen.disconnect();
-    for (const p of this.panels.values()) for (const c of p.charts.values()) c.plot?.destroy();
+    for (const p of this.panels.values()) for (const c of p.body?.charts.values() ?? []) c.plot?.destroy();
     this.panels.clear();
     this.root.replaceChildren();
   }
@@ -92,6 +102,7 @@ export class SensorPanels {
       if (!p) continue;
       p.near = entry.isIntersecting;
       if (!p.near) continue;
+      p.body ??= this.build(p);
       if (!p.loaded) void this.load(p, p.range);
       else if (p.stale) this.draw(p);
     }
@@ -106,7 +117,8 @@ export class SensorPanels {
   handle(m: FeedMessage): void {
     if (m.type !== 'sensor') return;
     const p = this.panel(m.deviceId, m.deviceId);
-    this.showLatest(p, m);
+    p.latest = m;
+    if (p.body) this.showLatest(p.body, m);
     // Before its history is loaded a panel has no chart to add to: the history will hold this reading.
     if (p.range === 'hour' && p.loaded) {
       const { t, series } = p.data;
@@ -132,6 +144,25 @@ export class SensorPanels {
     const existing = this.panels.get(deviceId);
     if (existing) return existing;
     this.root.querySelector('.empty')?.remove();
+    const panel: Panel = {
+      deviceId,
+      name,
+      root: h('section', { class: 'sensor-panel', 'data-device': deviceId, 'aria-label': `Sensors of ${name}` }, h('h3', {}, name)),
+      range: 'hour',
+      data: noData(),
+      near: false,
+      loaded: false,
+      stale: false,
+    };
+    this.root.append(panel.root);
+    this.panels.set(deviceId, panel);
+    this.byRoot.set(panel.root, panel);
+    this.nearScreen.observe(panel.root);
+    return panel;
+  }
+
+  /** The panel's tiles, range buttons and chart boxes, with the newest reading if one came. */
+  private build(p: Panel): PanelBody {
     const values = {} as Record<Metric, HTMLElement>;
     const tiles = h('dl', { class: 'tiles' });
     for (const m of METRICS) {
@@ -140,46 +171,33 @@ export class SensorPanels {
     }
     const updated = h('p', { class: 'updated' }, 'waiting for a reading…');
     const rangeButtons = new Map<RangeKey, HTMLButtonElement>();
-    const ranges = h('div', { class: 'ranges', role: 'group', 'aria-label': `Chart range for ${name}` });
-    const charts: Panel['charts'] = new Map();
+    const ranges = h('div', { class: 'ranges', role: 'group', 'aria-label': `Chart range for ${p.name}` });
+    for (const r of RANGES) {
+      const b = h('button', { type: 'button', 'aria-pressed': String(r.key === p.range) }, r.label);
+      b.addEventListener('click', () => void this.load(p, r.key));
+      rangeButtons.set(r.key, b);
+      ranges.append(b);
+    }
+    const charts: PanelBody['charts'] = new Map();
     const chartsBox = h('div', { class: 'charts' });
     for (const m of METRICS) {
-      const box = h('div', { class: 'chart', role: 'img', 'aria-label': `${m.label} of ${name}` });
+      const box = h('div', { class: 'chart', role: 'img', 'aria-label': `${m.label} of ${p.name}` });
       const summary = h('p', { class: 'chart-summary' });
       charts.set(m.key, { box, summary });
       chartsBox.append(h('figure', {}, h('figcaption', {}, `${m.label} (${m.unit})`), box, summary));
     }
-    const panel: Panel = {
-      deviceId,
-      root: h('section', { class: 'sensor-panel', 'data-device': deviceId, 'aria-label': `Sensors of ${name}` }),
-      values,
-      updated,
-      range: 'hour',
-      rangeButtons,
-      charts,
-      data: noData(),
-      near: false,
-      loaded: false,
-      stale: false,
-    };
-    for (const r of RANGES) {
-      const b = h('button', { type: 'button', 'aria-pressed': String(r.key === 'hour') }, r.label);
-      b.addEventListener('click', () => void this.load(panel, r.key));
-      rangeButtons.set(r.key, b);
-      ranges.append(b);
-    }
-    clear(panel.root, h('h3', {}, name), tiles, updated, ranges, chartsBox);
-    this.root.append(panel.root);
-    this.panels.set(deviceId, panel);
-    this.byRoot.set(panel.root, panel);
-    this.nearScreen.observe(panel.root);
-    return panel;
+    p.root.append(tiles, updated, ranges, chartsBox);
+    p.root.dataset.built = '';
+    const body: PanelBody = { values, updated, rangeButtons, charts };
+    if (p.latest) this.showLatest(body, p.latest);
+    return body;
   }
 
   private async load(p: Panel, range: RangeKey): Promise<void> {
+    const body = (p.body ??= this.build(p));
     p.range = range;
     p.loaded = true;
-    for (const [k, b] of p.rangeButtons) b.setAttribute('aria-pressed', String(k === range));
+    for (const [k, b] of body.rangeButtons) b.setAttribute('aria-pressed', String(k === range));
     const span = RANGES.find((r) => r.key === range)!.ms;
     const to = Date.now();
     let history: SensorHistory;
@@ -188,7 +206,7 @@ export class SensorPanels {
         `${apiUrl(API_PATHS.sensors, { deviceId: p.deviceId })}${query({ from: to - span, to, points: POINTS })}`,
       );
     } catch {
-      for (const c of p.charts.values()) c.summary.textContent = 'No history for this device yet.';
+      for (const c of body.charts.values()) c.summary.textContent = 'No history for this device yet.';
       return;
     }
     if (p.range !== range) return; // another range was chosen meanwhile
@@ -202,8 +220,8 @@ export class SensorPanels {
       },
     };
     const last = r.at(-1);
-    if (last && p.updated.textContent === 'waiting for a reading…') {
-      this.showLatest(p, {
+    if (last && !p.latest) {
+      p.latest = {
         type: 'sensor',
         deviceId: p.deviceId,
         deviceType: 'picam',
@@ -211,24 +229,25 @@ export class SensorPanels {
         temperature: last.temperature ?? undefined,
         humidity: last.humidity ?? undefined,
         pressure: last.pressure ?? undefined,
-      });
+      };
+      this.showLatest(body, p.latest);
     }
     this.draw(p);
   }
 
-  private showLatest(p: Panel, m: SensorMessage): void {
+  private showLatest(body: PanelBody, m: SensorMessage): void {
     for (const metric of METRICS) {
       const v = m[metric.key];
-      if (v !== undefined) p.values[metric.key].textContent = fmtNumber(v, metric.digits);
+      if (v !== undefined) body.values[metric.key].textContent = fmtNumber(v, metric.digits);
     }
-    p.updated.textContent = `updated ${fmtClock(m.timeMs)}`;
+    body.updated.textContent = `updated ${fmtClock(m.timeMs)}`;
   }
 
   private draw(p: Panel): void {
-    p.stale = !p.near;
+    p.stale = !p.near || !p.body;
     if (p.stale) return;
     for (const metric of METRICS) {
-      const c = p.charts.get(metric.key)!;
+      const c = p.body!.charts.get(metric.key)!;
       const { mean, min, max } = p.data.series[metric.key];
       const data: uPlot.AlignedData = [p.data.t, mean, min, max];
       const numbers = mean.filter((v): v is number => v !== null);

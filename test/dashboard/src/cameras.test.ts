@@ -1,10 +1,11 @@
 /**
  * The camera grid at fleet size, in Debian's Chromium against a real cloud runtime on a store
- * of 600 devices: every card shows its device's latest event, drawn from GET /api/cameras
- * alone. Before, the page asked GET /api/events?camera=X&limit=1 once per device: 600 requests
- * in a row, 17 s at a year's history (issue 18). And the page paints a screen of cards first and
- * builds the rest afterwards (600 cards in one task came to about a second before any paint), with
- * every card up to date with the live feed whether it was built before or after a message came.
+ * of 600 devices. The grid is paged: its first page is painted from a page of GET /api/cameras
+ * (asked for by first.js before the page's script has even loaded), the whole list follows
+ * for the other pages, the search, the sensors and the event filter, and every card shows its
+ * device's latest event from that list alone. Before: one GET /api/events?camera=X&limit=1 per
+ * device, 600 requests in a row, 17 s at a year's history; then all 600 cards built on one
+ * page, a second of the browser's time and 30,000 elements to lay out on every change (issue 18).
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -13,6 +14,8 @@ import type { Browser, Page } from 'playwright-core';
 import { settingsFor } from '../../../cli/runtime/roles';
 import { startRuntime, type RunningRuntime } from '../../../cli/runtime/runtime';
 import { API_PATHS } from '../../../nodes/lib/contract/api-routes';
+import { CAMERA_PAGE } from '../../../dashboard/src/camera-pages';
+import { FIRST_VIEW_REQUESTS } from '../../../dashboard/src/first-view';
 import { EventStore } from '../../../nodes/lib/store/store';
 import type { StoreRecord } from '../../../nodes/lib/types';
 import { launchChromium, skipWithoutChromium } from '../../support/browser';
@@ -20,7 +23,6 @@ import { cloudRoleEnv, LOGINS } from '../../support/cli';
 import { freePort } from '../../support/ports';
 import { tempDir } from '../../support/tmp';
 import { activity, topics } from '../../support/fixtures';
-import { waitFor } from '../../support/wait';
 import mqtt from 'mqtt';
 
 const DEVICES = 600;
@@ -88,53 +90,96 @@ describe('the camera grid with 600 devices', { skip: skipWithoutChromium }, () =
     await runtime?.stop();
   });
 
-  it("draws every card with its device's latest event from one camera list, not one request per device", async () => {
+  const login = async () => {
     await page.goto(`${runtime.url}/dashboard/`);
     await page.getByLabel('User name').fill(LOGINS.api.username);
     await page.getByLabel('Password').fill(LOGINS.api.password);
+    // Counted from the login: a logged-out visit's early requests (first.js) were answered 401 and dropped.
+    requests.length = 0;
     await page.getByRole('button', { name: 'Log in' }).click();
-    await page.locator(`article[data-camera="${deviceId(DEVICES - 1)}"]`).waitFor({ timeout: 60_000 });
-    // Each card's "Last event": the newer of its two events, by type.
-    const lastEvents = await page.waitForFunction(
-      (n) => {
-        const shown = Array.from(document.querySelectorAll('article.camera')).map((card) => {
-          const dt = Array.from(card.querySelectorAll('dt')).find((d) => d.textContent === 'Last event');
-          return [card.getAttribute('data-camera'), dt?.nextElementSibling?.textContent ?? ''];
-        });
-        return shown.length === n && shown.every(([, text]) => text !== 'none') ? shown : undefined;
-      },
-      DEVICES,
-      { timeout: 60_000 },
+  };
+  const pageInfo = (p: Page) => p.locator('#camera-page');
+  /** Each shown card's id and "Last event" text. */
+  const shownCards = () =>
+    page.evaluate(() =>
+      Array.from(document.querySelectorAll('#camera-grid article.camera')).map((card) => {
+        const dt = Array.from(card.querySelectorAll('dt')).find((d) => d.textContent === 'Last event');
+        return [card.getAttribute('data-camera') ?? '', dt?.nextElementSibling?.textContent ?? ''] as [string, string];
+      }),
     );
-    const shown = new Map((await lastEvents.jsonValue()) as Array<[string, string]>);
-    assert.equal(shown.size, DEVICES);
+
+  it("pages through every card with its device's latest event, from one page request and one whole list", async () => {
+    await login();
+    await page.locator('#camera-page', { hasText: `Cameras 1–${CAMERA_PAGE} of ${DEVICES}` }).waitFor({ timeout: 60_000 });
+    // The search waits for the whole list; once it is there, every page is at hand.
+    await page.locator('#camera-find:not([disabled])').waitFor({ timeout: 60_000 });
+    const shown = new Map<string, string>();
+    for (let p = 0; p < Math.ceil(DEVICES / CAMERA_PAGE); p++) {
+      if (p > 0) await page.getByRole('button', { name: 'Next cameras' }).click();
+      const from = p * CAMERA_PAGE + 1;
+      const to = Math.min(DEVICES, from + CAMERA_PAGE - 1);
+      await pageInfo(page)
+        .filter({ hasText: `Cameras ${from}–${to} of ${DEVICES}` })
+        .waitFor();
+      const cards = await shownCards();
+      assert.equal(cards.length, to - from + 1, `page ${p + 1}`);
+      for (const [id, text] of cards) shown.set(id, text);
+    }
+    assert.ok(await page.getByRole('button', { name: 'Next cameras' }).isDisabled(), 'no page after the last');
+    assert.equal(shown.size, DEVICES, 'every device on exactly one page');
     for (let i = 0; i < DEVICES; i++)
       assert.match(shown.get(deviceId(i)) ?? '', new RegExp(`^${i % 2 ? 'PERSON' : 'VEHICLE'} · `), deviceId(i));
 
+    const pageRequests = requests.filter((r) => r === `GET ${API_PATHS.cameras}?limit=${CAMERA_PAGE}`);
     const cameraLists = requests.filter((r) => r === `GET ${API_PATHS.cameras}`);
     const perDevice = requests.filter((r) => r.startsWith(`GET ${API_PATHS.events}?`) && /[?&]camera=/.test(r));
-    // The grid's one list; an admin's Admin › Cameras page reads it once more (whatever the number of devices).
-    assert.ok(cameraLists.length <= 2, `one camera list for the grid (and one for the admin page):\n${requests.join('\n')}`);
+    assert.equal(pageRequests.length, 1, `one first page:\n${requests.join('\n')}`);
+    // The grid's whole list; an admin's Admin › Cameras page reads it once more (whatever the number of devices).
+    assert.ok(cameraLists.length >= 1 && cameraLists.length <= 2, `the whole list once for the grid:\n${requests.join('\n')}`);
     assert.deepEqual(perDevice, [], 'no event request per device');
-    // The whole first view (session, grid, event list, sensors, health) asks a few things, whatever the device count;
-    // an admin's Admin section loads its own lists beside it (users, tokens, audit, cameras, settings, disk use).
-    assert.ok(requests.length < 30, `a handful of requests for ${DEVICES} devices, not one per device:\n${requests.join('\n')}`);
+    // Paging asks the server nothing: the pages come from the whole list.
+    assert.ok(requests.length < 30, `a handful of requests for ${DEVICES} devices, not one per device or page:\n${requests.join('\n')}`);
+    // Never more cards in the page than a page holds, in any frame since the start.
+    const most = await page.evaluate(() => Math.max(...(window as unknown as { __cardsPerFrame: number[] }).__cardsPerFrame));
+    assert.equal(most, CAMERA_PAGE);
   });
 
-  it('shows a screen of cards first and builds the rest in later tasks, each up to date with the live feed', async () => {
-    // The page's timers are held: what the first task after the camera list drew stays on the page.
-    await page.clock.install();
-    await page.clock.pauseAt(Date.now() + 1000);
+  it("sends the first view's requests while the page's script is still loading, and asks for each once", async () => {
+    // app.js held back for a second: what first.js sends meanwhile cannot be the script's doing.
+    let appJsAnswered = false;
+    const sentBeforeScript: string[] = [];
+    const onRequest = (r: { url(): string }) => {
+      const url = new URL(r.url());
+      if (!appJsAnswered && url.pathname.startsWith('/api/')) sentBeforeScript.push(`${url.pathname}${url.search}`);
+    };
+    await page.route('**/dashboard/app.js', async (route) => {
+      await new Promise((r) => setTimeout(r, 1000));
+      appJsAnswered = true;
+      await route.continue();
+    });
+    page.on('request', onRequest);
+    requests.length = 0;
+    try {
+      await page.reload();
+      await page.locator('#camera-find:not([disabled])').waitFor({ timeout: 60_000 });
+      await page.locator('#event-list li.event').first().waitFor();
+    } finally {
+      page.off('request', onRequest);
+      await page.unroute('**/dashboard/app.js');
+    }
+    assert.deepEqual([...sentBeforeScript].sort(), [...FIRST_VIEW_REQUESTS].sort(), 'sent by first.js before app.js came');
+    for (const path of FIRST_VIEW_REQUESTS) {
+      const asked = requests.filter((r) => r === `GET ${path}`).length;
+      assert.equal(asked, 1, `${path} asked for once (first.js's answer taken, not asked again):\n${requests.join('\n')}`);
+    }
+  });
+
+  it('shows a live event on the card of a device on another page once that page is shown, and finds it by name', async () => {
+    await page.locator('#feed-state[data-state="live"]').waitFor({ timeout: 60_000 });
+    const last = deviceId(DEVICES - 1);
+    assert.equal(await page.locator(`article[data-camera="${last}"]`).count(), 0, 'not on the first page');
     const feedFrames: string[] = [];
     page.on('websocket', (ws) => ws.on('framereceived', (f) => feedFrames.push(String(f.payload))));
-    await page.reload();
-    await page.locator(`article[data-camera="${deviceId(0)}"]`).waitFor({ timeout: 60_000 });
-    const shown = () => page.locator('#camera-grid [data-camera]').count();
-    const first = await shown();
-    assert.ok(first >= 12 && first < DEVICES, `a screen of cards first, not all ${DEVICES} in one task: ${first}`);
-    // A live event for a device whose card is not built yet: the card shows it once built.
-    await page.locator('#feed-state[data-state="live"]').waitFor();
-    const last = deviceId(DEVICES - 1);
     const device = await mqtt.connectAsync(mqttUrl, { ...LOGINS.devices, clientId: last, reconnectPeriod: 0 });
     try {
       await device.publishAsync(topics.start(last), JSON.stringify(activity(`${last}-live`, Math.floor(Date.now() / 1000), 'ANIMAL')), {
@@ -143,17 +188,27 @@ describe('the camera grid with 600 devices', { skip: skipWithoutChromium }, () =
     } finally {
       await device.endAsync();
     }
-    await waitFor('the event on the live feed', async () => (feedFrames.some((f) => f.includes(`${last}-live`)) ? true : undefined));
-    assert.equal(await shown(), first, 'no card was built meanwhile');
-    await page.clock.runFor(10_000);
-    await page.locator(`article[data-camera="${last}"]`).waitFor();
-    assert.equal(await shown(), DEVICES);
+    // Its name, typed in any case with spaces around it: the one card.
+    await page.getByLabel('Find a camera').fill(`  cam ${DEVICES - 1} `);
+    await pageInfo(page)
+      .filter({ hasText: `1 of ${DEVICES} cameras matches` })
+      .waitFor();
     await page.waitForFunction(
       (id) => /^ANIMAL · /.test(document.querySelector(`article[data-camera="${id}"] dd:nth-of-type(2)`)?.textContent ?? ''),
       last,
       { timeout: 30_000 },
     );
-    // The event filter lists every camera once the grid is built.
+    assert.deepEqual(
+      (await shownCards()).map(([id]) => id),
+      [last],
+    );
+    await page.getByLabel('Find a camera').fill('no such camera');
+    await page.locator('#camera-grid .empty', { hasText: 'No camera matches' }).waitFor();
+    await page.getByLabel('Find a camera').fill('');
+    await pageInfo(page)
+      .filter({ hasText: `Cameras 1–${CAMERA_PAGE} of ${DEVICES}` })
+      .waitFor();
+    // The event filter lists every camera, not only the page's.
     await page.waitForFunction((n) => document.querySelectorAll('#filter-camera option').length === n + 1, DEVICES);
   });
 });

@@ -228,6 +228,8 @@ describe('recordings in the dashboard', { skip: skipWithoutChromium || skipWitho
 
   it('shows disk use per camera, the floor, and the low state', async () => {
     const panel = page.locator('#storage-panel');
+    // It loads when first seen (below the first screen: main.ts), as a user scrolling to it sees it.
+    await panel.scrollIntoViewIfNeeded();
     await panel.locator(`tr[data-camera="${CAMERA}"]`).waitFor({ timeout: 30_000 });
     assert.deepEqual(await panel.locator(`tr[data-camera="${CAMERA}"] td`).allTextContents(), [
       'events',
