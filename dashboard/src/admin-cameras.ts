@@ -7,7 +7,7 @@
  * API guard audits every change; the page only calls the existing routes.
  */
 import { adminAction } from './admin-action';
-import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-routes';
+import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-paths';
 import type { CameraRow } from '../../nodes/lib/contract/api-rows';
 import { get, post, request } from './api';
 import { byId, clear, h } from './dom';

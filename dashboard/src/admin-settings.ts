@@ -9,7 +9,7 @@
  * and "Use the environment's …" clears it.
  */
 import { adminAction } from './admin-action';
-import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-routes';
+import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-paths';
 import type { AlertOverrides, AlertSettingsPage, RetentionSettingsPage } from '../../nodes/lib/contract/admin-settings';
 import { CONNECTION_FIELDS, type ConnectionField } from '../../nodes/lib/contract/alert-connection';
 import { get, request } from './api';

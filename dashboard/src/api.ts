@@ -3,7 +3,7 @@
  * the dashboard header (so a 401 never opens the browser's Basic login box) and,
  * for changes, the session's CSRF token.
  */
-import { API_PATHS } from '../../nodes/lib/contract/api-routes';
+import { API_PATHS } from '../../nodes/lib/contract/api-paths';
 import { DASHBOARD_CLIENT_HEADER, DASHBOARD_CLIENT_VALUE, type ApiError, type SessionInfo } from '../../nodes/lib/contract/dashboard-api';
 import { EARLY_REQUESTS_KEY, type EarlyRequests } from './first-view';
 

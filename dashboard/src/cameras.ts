@@ -10,7 +10,7 @@
  * keeps every row current, shown or not.
  */
 import type { FeedMessage } from '../../nodes/lib/contract/feed';
-import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-routes';
+import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-paths';
 import { ApiFailure, get, getOptional, post, query } from './api';
 import {
   CAMERA_MODES,

@@ -9,7 +9,7 @@ import { EVENT_PAGE } from './first-view';
 import type { EventClip } from '../../nodes/lib/contract/recordings';
 import { clipPlayer, clipsFor, clipUrl, timeline } from './recordings';
 import type { FeedMessage } from '../../nodes/lib/contract/feed';
-import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-routes';
+import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-paths';
 import { ApiFailure, get, query } from './api';
 import type { CameraRow, EventPage, EventRow } from '../../nodes/lib/contract/dashboard-api';
 import { byId, clear, h } from './dom';

@@ -2,7 +2,7 @@
  * The live feed (/api/ws): one WebSocket for the whole page, reconnected with
  * backoff. Close code 4001 means the session ended: the page shows the login.
  */
-import { LIVE_FEED_PATH } from '../../nodes/lib/contract/api-routes';
+import { LIVE_FEED_PATH } from '../../nodes/lib/contract/api-paths';
 import type { FeedMessage } from '../../nodes/lib/contract/feed';
 
 export type FeedState = 'connecting' | 'live' | 'reconnecting';

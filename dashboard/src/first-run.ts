@@ -4,7 +4,7 @@
  * runtime printed in its log. Once an admin exists the server answers "not needed" and the
  * page shows the login instead.
  */
-import { API_PATHS } from '../../nodes/lib/contract/api-routes';
+import { API_PATHS } from '../../nodes/lib/contract/api-paths';
 import type { FirstRunInfo, FirstRunRequest } from '../../nodes/lib/contract/access';
 import type { SessionInfo } from '../../nodes/lib/contract/dashboard-api';
 import { ApiFailure, get, post } from './api';

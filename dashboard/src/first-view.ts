@@ -6,7 +6,7 @@
  * the script, then the session, then the rest, put a quarter of a second between the HTML and
  * the first cards at 600 devices (issue 18).
  */
-import { API_PATHS } from '../../nodes/lib/contract/api-routes';
+import { API_PATHS } from '../../nodes/lib/contract/api-paths';
 import { CAMERA_PAGE } from './camera-pages';
 
 /** Events per page of the event list. */

@@ -5,7 +5,7 @@
  * alert nodes, an older flow): the section then says so and the page goes on.
  */
 import type { FeedMessage } from '../../nodes/lib/contract/feed';
-import { API_PATHS } from '../../nodes/lib/contract/api-routes';
+import { API_PATHS } from '../../nodes/lib/contract/api-paths';
 import { getOptional, query } from './api';
 import type { AlertLogRow, StreamRow } from '../../nodes/lib/contract/dashboard-api';
 import type { LiveCameraState } from '../../nodes/lib/contract/live';

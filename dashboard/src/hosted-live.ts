@@ -7,7 +7,7 @@
  * itself. The player meanwhile plays WHEP from MediaMTX's path `{pi}.{camera}`,
  * trying again every few seconds until the Pi's stream appears there.
  */
-import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-routes';
+import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-paths';
 import { LIVE_RELAY_DEFAULT_SECONDS } from '../../nodes/lib/contract/live-relay';
 import { ApiFailure, post } from './api';
 

@@ -4,7 +4,7 @@
  * one-line reason it cannot work), and Add, which stores and starts it (the
  * ipcam node's API, behind the same login as the rest of the dashboard).
  */
-import { API_PATHS } from '../../nodes/lib/contract/api-routes';
+import { API_PATHS } from '../../nodes/lib/contract/api-paths';
 import type { CameraCheck, DiscoveredCamera, VideoInfo } from '../../nodes/lib/contract/ip-cameras';
 import { ApiFailure, post, request } from './api';
 import { byId, clear, h } from './dom';

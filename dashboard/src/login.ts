@@ -1,5 +1,5 @@
 /** The login form: shown when GET /api/session says 401, and again when a session ends. */
-import { API_PATHS } from '../../nodes/lib/contract/api-routes';
+import { API_PATHS } from '../../nodes/lib/contract/api-paths';
 import { ApiFailure, post } from './api';
 import type { LoginRequest, SessionInfo } from '../../nodes/lib/contract/dashboard-api';
 import { byId } from './dom';

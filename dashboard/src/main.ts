@@ -3,7 +3,7 @@
  * routes live feed messages to each section.
  */
 import './styles.css';
-import { API_PATHS } from '../../nodes/lib/contract/api-routes';
+import { API_PATHS } from '../../nodes/lib/contract/api-paths';
 import { ApiFailure, dropEarlyRequests, get, post, useSession, whenLoggedOut } from './api';
 import { CameraGrid } from './cameras';
 import type { SessionInfo } from '../../nodes/lib/contract/dashboard-api';
@@ -14,9 +14,9 @@ import { LiveFeed } from './feed';
 import { HealthView } from './health';
 import { IpcamForm } from './ipcams';
 import { showLogin } from './login';
-import { AdminPage } from './admin';
-import { AdminCameras } from './admin-cameras';
-import { AdminSettings } from './admin-settings';
+import type { AdminPage } from './admin';
+import type { AdminCameras } from './admin-cameras';
+import type { AdminSettings } from './admin-settings';
 import { firstRunNeeded, showFirstRun } from './first-run';
 import { setUpPush } from './push';
 import { SensorPanels } from './sensors';
@@ -30,7 +30,6 @@ let grid: CameraGrid | undefined;
 let admin: AdminPage | undefined;
 let adminCameras: AdminCameras | undefined;
 let adminSettings: AdminSettings | undefined;
-let adminSeen: IntersectionObserver | undefined;
 let belowTheFold: IntersectionObserver[] | undefined;
 
 /** What this login's role shows: the Admin section and adding cameras for admins only (the server checks each request anyway). */
@@ -40,8 +39,6 @@ function showForRole(session: SessionInfo): void {
   byId('admin').hidden = !isAdmin;
   byId('ipcam-add').hidden = !isAdmin;
   document.body.dataset.role = session.role;
-  adminSeen?.disconnect();
-  if (isAdmin) adminSeen = whenSeen(byId('admin'), loadAdmin);
 }
 
 /**
@@ -59,7 +56,17 @@ function whenSeen(section: HTMLElement, load: () => void): IntersectionObserver 
   return seen;
 }
 
-function loadAdmin(): void {
+function showAdmin(): void {
+  loadAdmin().catch((err: Error) => (byId('admin-result').textContent = `The admin page could not be loaded: ${err.message}`));
+}
+
+/** The Admin section's code loads with it (its own chunks): most visits never open it. */
+async function loadAdmin(): Promise<void> {
+  const [{ AdminPage }, { AdminCameras }, { AdminSettings }] = await Promise.all([
+    import('./admin'),
+    import('./admin-cameras'),
+    import('./admin-settings'),
+  ]);
   admin ??= new AdminPage();
   void admin.load().catch((err: Error) => (byId('admin-result').textContent = `The admin lists could not be loaded: ${err.message}`));
   adminCameras ??= new AdminCameras();
@@ -124,7 +131,11 @@ function startApp(session: SessionInfo): void {
     .catch((err: Error) => (byId('camera-grid').textContent = `Cameras could not be loaded: ${err.message}`))
     .finally(() => {
       if (running?.stop !== stop) return; // logged out meanwhile
-      belowTheFold = [whenSeen(byId('health'), () => void health.load()), whenSeen(byId('storage-panel'), () => void storage.load())];
+      belowTheFold = [
+        whenSeen(byId('health'), () => void health.load()),
+        whenSeen(byId('storage-panel'), () => void storage.load()),
+        ...(session.role === 'admin' ? [whenSeen(byId('admin'), showAdmin)] : []),
+      ];
     });
   grid = cameras;
   // Built once (its listeners sit on the page's form); an added camera reloads the current grid.

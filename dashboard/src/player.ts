@@ -6,7 +6,7 @@
  * camera is started on demand through the runtime's own WHEP endpoint (the
  * vbc01-live node), and its state is shown while it starts (live-state.ts).
  */
-import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-routes';
+import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-paths';
 import { DASHBOARD_CLIENT_HEADER, DASHBOARD_CLIENT_VALUE } from '../../nodes/lib/contract/dashboard-api';
 import { h, clear } from './dom';
 import { LiveStateWatch } from './live-state';

@@ -4,7 +4,7 @@
  * secure page (HTTPS or localhost) whose browser has service workers and push, on a server
  * that runs a webpush-alert node. The service worker (static/sw.js) shows each alert.
  */
-import { API_PATHS } from '../../nodes/lib/contract/api-routes';
+import { API_PATHS } from '../../nodes/lib/contract/api-paths';
 import type { PushSubscriptionRequest } from '../../nodes/lib/contract/dashboard-api';
 import { getOptional, post, request } from './api';
 

@@ -3,7 +3,7 @@
  * a camera's time line, disk use, and an event's clip. A runtime without the recorder answers
  * 404 here: the page then shows no clips and no recordings, and says so where it matters.
  */
-import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-routes';
+import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-paths';
 import { MAX_TIMELINE_MS, type EventClip, type RecordingTimeline, type RecordingUsage } from '../../nodes/lib/contract/recordings';
 import { getOptional, query } from './api';
 import { h } from './dom';

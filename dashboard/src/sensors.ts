@@ -13,10 +13,10 @@
  * box right after the last one was inserted: a forced layout of the whole page per chart),
  * and kept 600 canvases for the browser to composite on every later change (issue 18).
  */
-import uPlot from 'uplot';
+import type uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { FeedMessage, SensorMessage } from '../../nodes/lib/contract/feed';
-import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-routes';
+import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-paths';
 import { get, query } from './api';
 import type { CameraRow, SensorHistory } from '../../nodes/lib/contract/dashboard-api';
 import { h } from './dom';
@@ -37,6 +37,14 @@ const RANGES = [
 ] as const;
 type RangeKey = (typeof RANGES)[number]['key'];
 const POINTS = 300;
+
+/**
+ * uPlot, loaded with the first panel that comes near the screen: it is 40 % of the page's script,
+ * and no chart is on the first screen (a separate chunk, so the page starts without it).
+ */
+let Plot: typeof uPlot | undefined;
+let plotLoading: Promise<typeof uPlot> | undefined;
+const loadPlot = () => (plotLoading ??= import('uplot').then((m) => (Plot = m.default)));
 
 interface Panel {
   deviceId: string;
@@ -202,9 +210,10 @@ export class SensorPanels {
     const to = Date.now();
     let history: SensorHistory;
     try {
-      history = await get<SensorHistory>(
-        `${apiUrl(API_PATHS.sensors, { deviceId: p.deviceId })}${query({ from: to - span, to, points: POINTS })}`,
-      );
+      [history] = await Promise.all([
+        get<SensorHistory>(`${apiUrl(API_PATHS.sensors, { deviceId: p.deviceId })}${query({ from: to - span, to, points: POINTS })}`),
+        loadPlot(),
+      ]);
     } catch {
       for (const c of body.charts.values()) c.summary.textContent = 'No history for this device yet.';
       return;
@@ -244,7 +253,8 @@ export class SensorPanels {
   }
 
   private draw(p: Panel): void {
-    p.stale = !p.near || !p.body;
+    // Not near the screen, or its history (and uPlot with it) still coming: drawn when they are.
+    p.stale = !p.near || !p.body || !Plot;
     if (p.stale) return;
     for (const metric of METRICS) {
       const c = p.body!.charts.get(metric.key)!;
@@ -261,7 +271,7 @@ export class SensorPanels {
         continue;
       }
       const edge = { stroke: `${metric.stroke}55`, width: 1, spanGaps: true };
-      c.plot = new uPlot(
+      c.plot = new Plot!(
         {
           ...this.size(c.box),
           legend: { show: false },

@@ -10,7 +10,7 @@
  * Coordinates are percent of the picture (0–100), whatever its size on the screen: the overlay is
  * an SVG with a 100×100 view box stretched over the picture.
  */
-import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-routes';
+import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-paths';
 import type { CameraRow, CommandAccepted } from '../../nodes/lib/contract/dashboard-api';
 import { readZones, ZONE_LIMITS, ZonesError, type ZonePoint, type ZonePolygon } from '../../nodes/lib/contract/zones';
 import { ApiFailure, post, query } from './api';

@@ -152,6 +152,11 @@ describe('the camera grid with 600 devices', { skip: skipWithoutChromium }, () =
       const url = new URL(r.url());
       if (!appJsAnswered && url.pathname.startsWith('/api/')) sentBeforeScript.push(`${url.pathname}${url.search}`);
     };
+    const scripts: string[] = [];
+    const onScript = (r: { url(): string; resourceType(): string }) => {
+      if (r.resourceType() === 'script') scripts.push(new URL(r.url()).pathname.replace(/^.*\/dashboard\//, ''));
+    };
+    page.on('request', onScript);
     await page.route('**/dashboard/app.js', async (route) => {
       await new Promise((r) => setTimeout(r, 1000));
       appJsAnswered = true;
@@ -165,8 +170,16 @@ describe('the camera grid with 600 devices', { skip: skipWithoutChromium }, () =
       await page.locator('#event-list li.event').first().waitFor();
     } finally {
       page.off('request', onRequest);
+      page.off('request', onScript);
       await page.unroute('**/dashboard/app.js');
     }
+    // The first view's script: first.js, app.js and the chunks it imports, named in the HTML so they load beside it.
+    // Charts (uPlot), the Admin section and recordings' player (hls.js) load when they are needed.
+    const preloaded = [...(await (await fetch(`${runtime.url}/dashboard/`)).text()).matchAll(/rel="modulepreload" href="([^"]+)"/g)].map(
+      (m) => m[1]!,
+    );
+    assert.ok(preloaded.length > 0, 'the HTML names the chunks app.js imports');
+    assert.deepEqual([...new Set(scripts)].sort(), ['app.js', 'first.js', ...preloaded].sort());
     assert.deepEqual([...sentBeforeScript].sort(), [...FIRST_VIEW_REQUESTS].sort(), 'sent by first.js before app.js came');
     for (const path of FIRST_VIEW_REQUESTS) {
       const asked = requests.filter((r) => r === `GET ${path}`).length;
