@@ -4,8 +4,10 @@
  * main thread broken down into script, style, layout, paint, parsing and GC (self time:
  * what each kind of work took itself, not what it called).
  *
- *   first view: a reload until every camera card, the first events and every sensor
- *               chart are shown and the page is idle
+ *   first view: a reload until the grid's first page of cards and the first events are
+ *               shown and the page is idle
+ *   new tab:    the same first view in a new tab of the logged-in browser (opening the
+ *               dashboard: no page to take down first), timed in the page, no trace
  *   Older:      a click on *Older* until the next page is painted, timed in the page
  *               (click to the frame after the new rows) as well as in the trace
  *
@@ -23,12 +25,14 @@ import { API_AUTH, cloudRoleEnv, LOGINS, startCli } from '../test/support/cli';
 import { freePort } from '../test/support/ports';
 import { tempDir } from '../test/support/tmp';
 import { machine } from './machine';
+import { CAMERA_PAGE } from '../dashboard/src/camera-pages';
 
 const { values: opts } = parseArgs({
   options: {
     db: { type: 'string' },
     rounds: { type: 'string', default: '5' },
     olders: { type: 'string', default: '10' },
+    tabs: { type: 'string', default: '5' },
     /** also a JS CPU profile of the first reload: the functions with the most self time */
     profile: { type: 'boolean', default: false },
     /** a folder to keep each step's trace in (open it in DevTools' Performance panel) */
@@ -224,14 +228,21 @@ const MARK_FIRST_PAINTS = `(() => {
     for (const [name, sel] of [['cards', '#camera-grid [data-camera]'], ['events', '#event-list li.event']])
       if (!marks[name] && !marks[name + 'Pending'] && document.querySelector(sel)) {
         marks[name + 'Pending'] = true;
+        marks[name + 'In'] = performance.now();
         requestAnimationFrame(() => setTimeout(() => (marks[name] = performance.now())));
       }
   });
   document.addEventListener('DOMContentLoaded', () => seen.observe(document.body, { childList: true, subtree: true }));
 })()`;
 
+/** The page's requests in the order they started: path, start and end (ms after navigation). */
+const REQUESTS = `[performance.getEntriesByType('navigation')[0], ...performance.getEntriesByType('resource')]
+  .map((r) => new URL(r.name).pathname.replace(/^.*\\/(?=[^/]+\\/?$)/, '') + ' ' + Math.round(r.startTime) + '-' + Math.round(r.responseEnd))
+  .join(', ')`;
+
 const firstViewShown = (page: Page, cards: number) => page.evaluate<number>(FIRST_VIEW_SHOWN(cards));
-const firstPaints = (page: Page) => page.evaluate<{ cards: number; events: number }>('window.__firstPaints');
+const firstPaints = (page: Page) =>
+  page.evaluate<{ cards: number; events: number; cardsIn: number; eventsIn: number }>('window.__firstPaints');
 const sensorsShown = (page: Page) => page.evaluate<number>(SENSORS_SHOWN);
 const clickOlder = (page: Page) => page.evaluate<number>(CLICK_OLDER);
 
@@ -255,21 +266,24 @@ async function main(): Promise<void> {
       if (Date.now() - t > 600_000) throw new Error(`no runtime after 10 min:\n${runtime.output()}`);
       await new Promise((r) => setTimeout(r, 500));
     }
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await context.addInitScript(MARK_FIRST_PAINTS);
+    const page = await context.newPage();
     const cdp = await page.context().newCDPSession(page);
-    await page.addInitScript(MARK_FIRST_PAINTS);
     await page.goto(`${base}/dashboard/`);
     await page.getByLabel('User name').fill(LOGINS.api.username);
     await page.getByLabel('Password').fill(LOGINS.api.password);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.locator('#event-list li.event').first().waitFor({ timeout: 120_000 });
     await page.waitForLoadState('networkidle');
-    const cards = ((await (await fetch(`${base}/api/cameras`, { headers: { authorization: API_AUTH } })).json()) as { cameras: unknown[] })
-      .cameras.length;
+    const devices = ((await (await fetch(`${base}/api/cameras`, { headers: { authorization: API_AUTH } })).json()) as { total: number })
+      .total;
+    // The grid's first page: all the cards it shows before *Next*.
+    const cards = Math.min(devices, CAMERA_PAGE);
     await firstViewShown(page, cards);
     const panels = await page.locator('#sensor-panels .sensor-panel').count();
     console.log(
-      `${cards} cards, ${panels} sensor panels; ${machine()}; load ${loadavg()
+      `${devices} devices, ${cards} cards on the first page, ${panels} sensor panels; ${machine()}; load ${loadavg()
         .map((l) => l.toFixed(2))
         .join(' ')}`,
     );
@@ -291,12 +305,23 @@ async function main(): Promise<void> {
         return at;
       });
       if (opts.save) writeFileSync(join(opts.save, `first-view-${i}.json`), JSON.stringify({ traceEvents: events }));
-      const { cards: cardsAt, events: eventsAt } = await firstPaints(page);
+      const { cards: cardsAt, events: eventsAt, cardsIn, eventsIn } = await firstPaints(page);
       console.log(
-        `first view ${i}: first cards painted at ${Math.round(cardsAt)} ms, first events at ${Math.round(eventsAt)} ms, all ${cards} cards at ${Math.round(shownAt)} ms after navigation`,
+        `first view ${i}: first cards in the page at ${Math.round(cardsIn)} ms, painted at ${Math.round(cardsAt)} ms, first events in at ${Math.round(eventsIn)}, painted at ${Math.round(eventsAt)} ms, the page's ${cards} cards at ${Math.round(shownAt)} ms after navigation`,
         JSON.stringify(breakdown(events)),
       );
+      console.log(`  requests: ${await page.evaluate<string>(REQUESTS)}`);
       if (i === 0) console.log(`  top self: ${topNames(events)}`);
+    }
+    for (let i = 0; i < Number(opts.tabs); i++) {
+      const tab = await context.newPage();
+      await tab.goto(`${base}/dashboard/`);
+      const shownAt = await firstViewShown(tab, cards);
+      const { cards: cardsAt, events: eventsAt, cardsIn, eventsIn } = await firstPaints(tab);
+      console.log(
+        `new tab ${i}: first cards in the page at ${Math.round(cardsIn)} ms, painted at ${Math.round(cardsAt)} ms, first events in at ${Math.round(eventsIn)}, painted at ${Math.round(eventsAt)} ms, the page's ${cards} cards at ${Math.round(shownAt)} ms after navigation`,
+      );
+      await tab.close();
     }
     {
       const { result: ms, events } = await traced(cdp, () => sensorsShown(page));
