@@ -352,7 +352,13 @@ async function main(): Promise<void> {
       samples: SAMPLES,
       targetP95Ms: TARGET_P95_MS,
       routes: results,
-      over: results.filter((r) => r.status !== 200 || r.p95 > TARGET_P95_MS).map((r) => r.name),
+      // The dashboard's views have the same target (issue 18): each first-view figure and Older, by p95.
+      over: [
+        ...results.filter((r) => r.status !== 200 || r.p95 > TARGET_P95_MS).map((r) => r.name),
+        ...Object.entries(dash)
+          .filter(([, v]) => typeof v === 'object' && v.p95 > TARGET_P95_MS)
+          .map(([k]) => `dashboard ${k}`),
+      ],
       dashboard: dash,
     };
     writeFileSync(join(RESULTS, 'scale.json'), `${JSON.stringify(report, null, 2)}\n`);
