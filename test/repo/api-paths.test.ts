@@ -1,8 +1,9 @@
 /**
- * The /api route table (nodes/lib/contract/api-routes.ts) is the one place an /api path is
- * spelled: the dashboard's server side, the dashboard page, the command and the nodes take
- * theirs from it (API_PATHS, apiUrl), so a path changed there changes everywhere, and the
- * table's own test (test/nodes/lib/contract/api-routes.test.ts) holds it to what is served.
+ * The /api paths (nodes/lib/contract/api-paths.ts, which the route table api-routes.ts is made
+ * of) are the one place an /api path is spelled: the dashboard's server side, the dashboard
+ * page, the command and the nodes take theirs from there (API_PATHS, apiUrl), so a path changed
+ * there changes everywhere, and the table's own test (test/nodes/lib/contract/api-routes.test.ts)
+ * holds it to what is served.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import ts from 'typescript';
 import { sourceFiles } from '../support/import-graph';
 
 const ROOT = join(__dirname, '..', '..');
-const TABLE = 'nodes/lib/contract/api-routes.ts';
+const PATHS = 'nodes/lib/contract/api-paths.ts';
 
 /** The string and template pieces of `text` (comments are not read) that start with an /api path. */
 function spelledApiPaths(fileName: string, text: string): string[] {
@@ -33,10 +34,10 @@ function spelledApiPaths(fileName: string, text: string): string[] {
 
 describe('/api paths', () => {
   it('are spelled only in the route table, not in the server, the dashboard page, the command or the nodes', () => {
-    const files = sourceFiles(ROOT).filter((f) => /^(cli|dashboard|nodes)\//.test(f) && f !== TABLE);
+    const files = sourceFiles(ROOT).filter((f) => /^(cli|dashboard|nodes)\//.test(f) && f !== PATHS);
     assert.ok(files.includes('dashboard/server/dashboard-server.ts') && files.includes('dashboard/src/cameras.ts'), 'the code is read');
     const spelled = files.flatMap((f) => spelledApiPaths(f, readFileSync(join(ROOT, f), 'utf8')));
-    assert.deepEqual(spelled, [], `take these from ${TABLE} (API_PATHS, apiUrl)`);
+    assert.deepEqual(spelled, [], `take these from ${PATHS} (API_PATHS, apiUrl)`);
   });
 
   it('are found in strings and template pieces, and not in comments or in the middle of a message', () => {
