@@ -32,8 +32,7 @@ import { SEGMENT_NAME, servedPlaylist } from './hls';
 import type { DiskUse } from './retention';
 import { ANY_DEVICE_ID_PATTERN } from '../lib/hosted-devices';
 import { verifyEventLink } from '../lib/event-links';
-import type { Principal } from '../lib/access/registry';
-import { API_PRINCIPAL_LOCAL } from '../lib/contract/dashboard-api';
+import { cameraLimitOf } from '../lib/access/camera-limit';
 
 export interface MediaDeps {
   store: () => UploadStore | undefined;
@@ -140,7 +139,7 @@ export function mediaRouter(deps: MediaDeps): Router {
       const store = deps.store();
       if (!store) return fail(res, 503, 'the database is not open yet');
       // A signed link has no login: its signature named the camera. A login may be limited to some cameras.
-      const limit = (res.locals[API_PRINCIPAL_LOCAL] as Principal | undefined)?.cameras ?? null;
+      const limit = cameraLimitOf(res.locals);
       const serve = async () => {
         const owner = await cameraFor(store, eventId, camera, limit);
         const files: EventFiles = {

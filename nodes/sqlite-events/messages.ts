@@ -2,7 +2,7 @@
 import type { NodeMessageInFlow } from 'node-red';
 import type { RecordKind } from '../lib/types';
 import type { QueryParams, QueryScope } from '../lib/store/queries';
-import { API_PRINCIPAL_LOCAL } from '../lib/contract/dashboard-api';
+import { cameraLimitOf } from '../lib/access/camera-limit';
 
 const RECORD_KINDS: readonly RecordKind[] = [
   'connection',
@@ -41,7 +41,5 @@ export function queryRequest(configured: string, msg: NodeMessageInFlow): { kind
   const fromMsg = m.query && typeof m.query === 'object' ? m.query : {};
   const kind = configured === 'msg' || !configured ? String(fromMsg.kind ?? msg.topic ?? '') : configured;
   const params: QueryParams = { ...(m.req?.query ?? {}), ...(m.req?.params ?? {}), ...fromMsg };
-  const principal = m.req?.res?.locals?.[API_PRINCIPAL_LOCAL] as { cameras?: unknown } | undefined;
-  const cameras = Array.isArray(principal?.cameras) ? principal.cameras.filter((c): c is string => typeof c === 'string') : null;
-  return { kind, params, scope: { cameras } };
+  return { kind, params, scope: { cameras: cameraLimitOf(m.req?.res?.locals) } };
 }

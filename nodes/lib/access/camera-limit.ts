@@ -4,6 +4,16 @@
  * message is about.
  */
 import type { FeedMessage } from '../contract/feed';
+import { API_PRINCIPAL_LOCAL } from '../contract/dashboard-api';
+
+/**
+ * The cameras the login behind a request may see, as the runtime's API guard left its principal
+ * on the Express response's locals; null: all (also when no guard ran, in a maker's own flow).
+ */
+export function cameraLimitOf(locals: Record<string, unknown> | undefined): string[] | null {
+  const principal = locals?.[API_PRINCIPAL_LOCAL] as { cameras?: unknown } | undefined;
+  return Array.isArray(principal?.cameras) ? principal.cameras.filter((c): c is string => typeof c === 'string') : null;
+}
 
 /** The fields a row of our API names its camera in (store rows, ipcam and recorder answers). */
 const CAMERA_FIELDS = ['camera_id', 'cameraId', 'device_id', 'deviceId'] as const;
