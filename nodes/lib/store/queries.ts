@@ -119,19 +119,10 @@ export const MAX_CAMERA_PAGE = 1000;
  * rows, not the fleet's whole list (issue 18).
  */
 export async function cameras(db: Reader, p: QueryParams = {}, scope: QueryScope = {}): Promise<QueryResults['cameras']> {
-  const limit = int(p, 'limit', 0, 1, MAX_CAMERA_PAGE) || undefined;
+  // Without `limit`, every device (0 is no page: int's range refuses it).
+  const limit = int(p, 'limit', ALL_ROWS, 1, MAX_CAMERA_PAGE);
   const offset = int(p, 'offset', 0, 0, 1_000_000_000);
-  const only = scope.cameras ?? null;
-  const dialect = sqlOf(db);
-  const filter = only ? `WHERE camera_id IN (${dialect.rowsSource('camera_registry', ['camera_id'])})` : '';
-  const filterArgs = only
-    ? [
-        dialect.rowsParam(
-          ['camera_id'],
-          only.map((c) => [c]),
-        ),
-      ]
-    : [];
+  const { filter, filterArgs } = registryScope(db, scope.cameras ?? null);
   const total = (await db.get<{ n: number }>(`SELECT count(*) AS n FROM camera_registry ${filter}`, filterArgs))?.n ?? 0;
   const rows = await db.all<Omit<CameraRow, 'zones'> & { zones: string | null }>(
     `SELECT r.camera_id, r.device_type, r.camera_name, r.ip_address, r.firmware_version, r.status,
@@ -151,18 +142,33 @@ export async function cameras(db: Reader, p: QueryParams = {}, scope: QueryScope
        LEFT JOIN activity_events e ON e.camera_id = r.camera_id AND e.event_id = (
          SELECT x.event_id FROM activity_events x WHERE x.camera_id = r.camera_id ORDER BY x.sort_ts DESC, x.event_id DESC LIMIT 1)
       ORDER BY COALESCE(r.camera_name, r.camera_id), r.camera_id`,
-    [...filterArgs, limit ?? ALL_ROWS, offset],
+    [...filterArgs, limit, offset],
   );
   // Stored by the store itself from checked polygons (record-sql.ts): JSON it wrote.
   return {
     cameras: rows.map((r) => ({ ...r, zones: r.zones === null ? null : (JSON.parse(r.zones) as ZonePolygon[]) })),
     total,
-    ...(limit !== undefined && { limit, offset }),
+    ...(limit !== ALL_ROWS && { limit, offset }),
   };
 }
 
 /** LIMIT for "every row": both engines take a bound number, and no table here comes near it. */
 const ALL_ROWS = 2 ** 31 - 1;
+
+/** The registry's rows of the scope's cameras (bound as one parameter), or all of them. */
+function registryScope(db: Reader, cameras: readonly string[] | null): { filter: string; filterArgs: SqlValue[] } {
+  if (!cameras) return { filter: '', filterArgs: [] };
+  const dialect = sqlOf(db);
+  return {
+    filter: `WHERE camera_id IN (${dialect.rowsSource('camera_registry', ['camera_id'])})`,
+    filterArgs: [
+      dialect.rowsParam(
+        ['camera_id'],
+        cameras.map((c) => [c]),
+      ),
+    ],
+  };
+}
 
 /** Totals are counted up to this many rows and said as "10000 or more" beyond (`totalCapped`). */
 export const TOTAL_CAP = 10_000;
