@@ -11,7 +11,7 @@
  */
 import type { FeedMessage } from '../../nodes/lib/contract/feed';
 import { API_PATHS, apiUrl } from '../../nodes/lib/contract/api-paths';
-import { ApiFailure, get, getOptional, post, query } from './api';
+import { ApiFailure, get, getOptional, post } from './api';
 import {
   CAMERA_MODES,
   SOUND_TYPES,
@@ -27,6 +27,7 @@ import { fmtAgo, fmtTime, fromSeconds, modeLabel } from './format';
 import { LivePlayer, videoSourceFor } from './player';
 import { zonesButton } from './zone-panel';
 import { CAMERA_PAGE, cameraPage, pagerText } from './camera-pages';
+import { FIRST_CAMERA_PAGE } from './first-view';
 
 const SOUND_LABELS: Record<(typeof SOUND_TYPES)[number], string> = {
   POLICE_SIREN: 'Police siren',
@@ -105,7 +106,7 @@ export class CameraGrid {
   async load(): Promise<void> {
     if (this.rows.length > 0) return this.loadAll();
     const [first, streams] = await Promise.all([
-      get<CameraList>(`${API_PATHS.cameras}${query({ limit: CAMERA_PAGE })}`),
+      get<CameraList>(FIRST_CAMERA_PAGE),
       getOptional<{ streams: StreamRow[] }>(API_PATHS.streams),
     ]);
     for (const s of streams?.streams ?? [])

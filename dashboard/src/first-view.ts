@@ -12,9 +12,12 @@ import { CAMERA_PAGE } from './camera-pages';
 /** Events per page of the event list. */
 export const EVENT_PAGE = 10;
 
+/** The grid's first page of cameras (cameras.ts asks for exactly this). */
+export const FIRST_CAMERA_PAGE = `${API_PATHS.cameras}?limit=${CAMERA_PAGE}`;
+
 export const FIRST_VIEW_REQUESTS: readonly string[] = [
   API_PATHS.session,
-  `${API_PATHS.cameras}?limit=${CAMERA_PAGE}`,
+  FIRST_CAMERA_PAGE,
   API_PATHS.streams,
   `${API_PATHS.events}?limit=${EVENT_PAGE}`,
 ];
