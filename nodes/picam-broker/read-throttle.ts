@@ -5,60 +5,146 @@
  * many devices, every device's next read then waited in the ingest gate:
  * 67,000 parsed messages and ~600 MB in the bench's flood of 1,000 devices.
  *
- * Here a device's socket is read only while the gate has room. Otherwise the
- * connection is parked: its bytes stay in the kernel's socket buffers, TCP
- * slows the device down, and nothing is dropped. When room frees, parked
- * connections read again in the order they were parked. What one read parses
- * goes into the gate synchronously (aedes calls authorizePublish in the same
- * tick), so the gate overshoots its limit by at most one read.
+ * Here aedes parses a device's bytes only while the gate has room. Otherwise
+ * the connection is parked, one of two ways:
+ * - holding: bytes already taken off its socket, which aedes may not parse yet;
+ * - waiting: nothing held, and its socket not asked for more: what the device
+ *   sends stays in the kernel, TCP slows it down, and nothing is dropped.
+ * Parked devices may read ahead, so they parse the moment room frees, but only
+ * READ_AHEAD_BYTES in all (a read asked for counts as much as the device's
+ * last read): with a read of 64 KB each, 1,000 flooding devices held ~60 MB.
+ * When room frees, holding connections parse first (the gate fills as they
+ * do), then waiting ones ask their sockets for a read, in the order they were
+ * parked. A read arrives only in a later poll, so at most READS_PER_TURN are
+ * asked for a turn. What one read parses goes into the gate synchronously
+ * (aedes calls authorizePublish in the same tick), so the gate overshoots its
+ * limit by the reads under way.
  */
 import type { Duplex } from 'node:stream';
 
+/** Socket reads asked for in one turn of the event loop when room frees. */
+const READS_PER_TURN = 32;
+/** Bytes all parked devices may hold, read ahead. */
+export const READ_AHEAD_BYTES = 4 * 1024 * 1024;
+/** The most one socket read brings (libuv reads 64 KiB at a time). */
+export const ONE_READ = 64 * 1024;
+
 export class ReadThrottle {
-  /** connections whose read was refused, in order (a Set keeps insertion order) */
-  private readonly parked = new Set<Duplex>();
+  /** parked with bytes aedes has not parsed, in order (a Set keeps insertion order) */
+  private readonly holding = new Set<Duplex>();
+  /** parked with nothing held: how each goes on to ask its socket for the next read */
+  private readonly waiting = new Map<Duplex, () => void>();
+  /** bytes each parked connection holds or has asked its socket for */
+  private readonly ahead = new Map<Duplex, number>();
+  /**
+   * What each connection's last read brought: a read asked for counts that much until it
+   * arrives (a device sending a reading now and then does not take a flooding device's 64 KB).
+   */
+  private readonly lastRead = new WeakMap<Duplex, number>();
+  private aheadBytes = 0;
   private waking = false;
 
-  constructor(private readonly hasRoom: () => boolean) {}
+  constructor(
+    private readonly hasRoom: () => boolean,
+    private readonly readAheadBytes = READ_AHEAD_BYTES,
+  ) {}
 
   /** Connections waiting for room. */
   get parkedCount(): number {
-    return this.parked.size;
+    return this.holding.size + this.waiting.size;
   }
 
   /**
-   * Makes `conn.read` (aedes's only way to take bytes) refuse while there is no
-   * room, for connections `applies()` says are throttled (devices, not the runtime).
+   * Throttles a connection `applies()` says is a device (not the runtime's own client, not one
+   * still logging in): `conn.read` (aedes's only way to take bytes) refuses while there is no
+   * room, and `conn._read` (the stream asking its socket for more) waits for room unless the
+   * read-ahead allowance has some left.
    */
   throttle(conn: Duplex, applies: () => boolean): void {
     const read = conn.read.bind(conn);
     conn.read = ((size?: number) => {
-      if (applies() && !this.hasRoom()) {
-        this.parked.add(conn);
-        return null;
+      if (conn.readableLength > 0) this.lastRead.set(conn, conn.readableLength);
+      if (!applies() || this.hasRoom()) {
+        this.count(conn, 0);
+        return read(size);
       }
-      return read(size);
+      if (conn.readableLength > 0) {
+        this.holding.add(conn);
+        this.waiting.delete(conn); // the read it waited for came
+        this.count(conn, conn.readableLength);
+      } else if (!this.waiting.has(conn)) {
+        // Nothing held. Reading ahead: the stream asks its socket (see _read), unless a read
+        // is under way already. Otherwise aedes reads again once there is room, and the
+        // stream asks then, a read like any other.
+        if (this.mayReadAhead(conn)) read(0);
+        else this.waiting.set(conn, () => conn.emit('readable'));
+      }
+      return null;
     }) as Duplex['read'];
-    conn.once('close', () => this.parked.delete(conn));
+    const pull = conn._read.bind(conn);
+    conn._read = (size: number) =>
+      // The stream asks for more inside read(), before aedes parses what it got: decide after.
+      process.nextTick(() => {
+        if (conn.destroyed) return;
+        if (!applies() || this.hasRoom()) return pull(size);
+        if (this.mayReadAhead(conn)) {
+          this.count(conn, this.nextRead(conn));
+          return pull(size);
+        }
+        this.waiting.set(conn, () => pull(size));
+      });
+    conn.once('close', () => {
+      this.holding.delete(conn);
+      this.waiting.delete(conn);
+      this.count(conn, 0);
+    });
   }
 
-  /** Room freed: parked connections read again, on their own tick (not inside the caller's). */
+  /** Room freed: parked connections go on, on their own tick (not inside the caller's). */
   wake(): void {
-    if (this.waking || this.parked.size === 0) return;
+    if (this.waking || this.parkedCount === 0) return;
     this.waking = true;
     setImmediate(() => {
       this.waking = false;
-      for (const conn of this.parked) {
+      for (const conn of this.holding) {
         if (!this.hasRoom()) return;
-        this.parked.delete(conn);
+        this.holding.delete(conn);
         // aedes reads on 'readable' (client.js nextBatch); our read above lets it through now.
         if (!conn.destroyed) conn.emit('readable');
+      }
+      let reads = 0;
+      for (const [conn, goOn] of this.waiting) {
+        if (!this.hasRoom()) return;
+        if (reads++ === READS_PER_TURN) {
+          this.wake(); // the rest next turn, once these reads are parsed
+          return;
+        }
+        this.waiting.delete(conn);
+        goOn();
       }
     });
   }
 
   /** Forgets every parked connection (the broker is closing). */
   clear(): void {
-    this.parked.clear();
+    this.holding.clear();
+    this.waiting.clear();
+    this.ahead.clear();
+    this.aheadBytes = 0;
+  }
+
+  private mayReadAhead(conn: Duplex): boolean {
+    return this.aheadBytes - (this.ahead.get(conn) ?? 0) + this.nextRead(conn) <= this.readAheadBytes;
+  }
+
+  private nextRead(conn: Duplex): number {
+    return this.lastRead.get(conn) ?? ONE_READ;
+  }
+
+  /** What `conn` holds or has asked for, read ahead of room. */
+  private count(conn: Duplex, bytes: number): void {
+    this.aheadBytes += bytes - (this.ahead.get(conn) ?? 0);
+    if (bytes > 0) this.ahead.set(conn, bytes);
+    else this.ahead.delete(conn);
   }
 }

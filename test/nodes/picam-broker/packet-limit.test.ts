@@ -69,4 +69,61 @@ describe('packet size wrapper while the broker does not read', () => {
     outer.destroy();
     server.close();
   });
+
+  it('takes one socket read off a device that keeps sending and leaves the rest in the kernel until asked', async () => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const accepted = once(server, 'connection');
+    const device = connect((server.address() as { port: number }).port, '127.0.0.1');
+    const [socket] = (await accepted) as [Socket];
+    const outer = limitPacketSize(socket, 1 << 20, () => undefined);
+    outer.on('readable', () => undefined); // like aedes with its packets in flight: listening, not reading
+    const sent = Buffer.concat(Array.from({ length: 10_000 }, () => packet(98))); // 1 MB
+    device.write(sent);
+    await new Promise((r) => setTimeout(r, 300));
+    // libuv reads at most 64 KiB at a time; a paused net.Socket reads once more on its own.
+    assert.ok(socket.bytesRead > 0 && socket.bytesRead <= 64 * 1024, `${socket.bytesRead} bytes read off the socket`);
+    assert.equal(socket.readableLength, 0, 'all of it waiting for the broker, none inside the socket');
+    // Asked again and again, the rest arrives, in order.
+    const got: Buffer[] = [];
+    let bytes = 0;
+    while (bytes < sent.length) {
+      const chunk = outer.read() as Buffer | null;
+      if (chunk) {
+        got.push(chunk);
+        bytes += chunk.length;
+      } else await once(outer, 'readable');
+    }
+    assert.ok(Buffer.concat(got).equals(sent));
+    device.destroy();
+    outer.destroy();
+    server.close();
+  });
+
+  it('hands over a read that ends inside a packet as its whole packets, then a copy of the unfinished one', async () => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const accepted = once(server, 'connection');
+    const device = connect((server.address() as { port: number }).port, '127.0.0.1');
+    const [socket] = (await accepted) as [Socket];
+    const outer = limitPacketSize(socket, 1 << 20, () => undefined);
+    const sent = Buffer.concat([...Array.from({ length: 20 }, () => packet(98)), packet(98).subarray(0, 40)]);
+    device.write(sent);
+    await once(outer, 'readable');
+    const whole = outer.read() as Buffer;
+    assert.equal(whole.length, 2000, 'the 20 whole packets');
+    const unfinished = (outer.read() as Buffer | null) ?? (await once(outer, 'readable'), outer.read() as Buffer);
+    assert.equal(unfinished.length, 40);
+    // A view would keep the whole read in memory for as long as the parser waits for the rest.
+    assert.notEqual(unfinished.buffer, whole.buffer, 'a copy, not a view of the read');
+    device.write(packet(98).subarray(40));
+    await once(outer, 'readable');
+    const rest = outer.read() as Buffer;
+    assert.ok(Buffer.concat([whole, unfinished, rest]).equals(Buffer.concat([sent, packet(98).subarray(40)])));
+    device.destroy();
+    outer.destroy();
+    server.close();
+  });
 });
