@@ -30,6 +30,8 @@ export class RtspCamera {
   port = 0;
   private child?: Child;
   private restarts = 0;
+  /** the restart after a crash, while it runs */
+  private restarting: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: RtspCameraOptions = {}) {
     this.user = opts.user ?? 'admin';
@@ -70,9 +72,14 @@ export class RtspCamera {
         // GStreamer's RTSP server has died on its own once in a loaded CI run, failing every test after it
         // with "connection refused". A real camera comes back after a crash: so does this one, saying why.
         console.error(`the test camera on port ${this.port} died unasked, restarting it: ${why}`);
-        if (this.restarts++ < 3) void this.start().catch((err: Error) => console.error(`it did not restart: ${err.message}`));
+        if (this.restarts++ < 3) this.restarting = this.start().catch((err: Error) => console.error(`it did not restart: ${err.message}`));
       });
     });
+  }
+
+  /** Resolves once the camera serves: at once, or after its restart if it crashed (a test's beforeEach). */
+  serving(): Promise<void> {
+    return this.restarting;
   }
 
   /** Kills the camera at once, as a camera losing power would go. */
