@@ -53,7 +53,7 @@ interface Credentials {
   apiPassword?: string;
 }
 
-const DEFAULT_MAX_IN_FLIGHT = 2000;
+const DEFAULT_MAX_IN_FLIGHT = 4000;
 /** Flows saved before batches existed keep sending one message each: a maker's own wiring may expect that shape. */
 const DEFAULT_MAX_BATCH = 1;
 
