@@ -45,15 +45,26 @@ describe('packet size check', () => {
   });
 });
 
+/** A device's TCP connection to a listening socket, wrapped as the broker wraps it. */
+async function wrappedDevice() {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const accepted = once(server, 'connection');
+  const device = connect((server.address() as { port: number }).port, '127.0.0.1');
+  const [socket] = (await accepted) as [Socket];
+  const outer = limitPacketSize(socket, 1 << 20, () => undefined);
+  const close = () => {
+    device.destroy();
+    outer.destroy();
+    server.close();
+  };
+  return { device, socket, outer, close };
+}
+
 describe('packet size wrapper while the broker does not read', () => {
   it('pauses its socket after about one read, so a parked device waits in the kernel, not in the runtime', async () => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const accepted = once(server, 'connection');
-    const device = connect((server.address() as { port: number }).port, '127.0.0.1');
-    const [socket] = (await accepted) as [Socket];
-    const outer = limitPacketSize(socket, 1 << 20, () => undefined);
+    const { device, socket, outer, close } = await wrappedDevice();
     outer.on('readable', () => undefined); // like aedes: listening, but not reading (parked)
     // Small packets one at a time, each once the previous one arrived, until the wrapper pauses the socket.
     let sent = 0;
@@ -65,24 +76,16 @@ describe('packet size wrapper while the broker does not read', () => {
     }
     assert.ok(socket.isPaused(), 'the socket is paused');
     assert.ok(outer.readableLength <= 2048, `${outer.readableLength} bytes held by the wrapper`);
-    device.destroy();
-    outer.destroy();
-    server.close();
+    close();
   });
 
   it('takes one socket read off a device that keeps sending and leaves the rest in the kernel until asked', async () => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const accepted = once(server, 'connection');
-    const device = connect((server.address() as { port: number }).port, '127.0.0.1');
-    const [socket] = (await accepted) as [Socket];
-    const outer = limitPacketSize(socket, 1 << 20, () => undefined);
+    const { device, socket, outer, close } = await wrappedDevice();
     outer.on('readable', () => undefined); // like aedes with its packets in flight: listening, not reading
     const sent = Buffer.concat(Array.from({ length: 10_000 }, () => packet(98))); // 1 MB
     device.write(sent);
     await new Promise((r) => setTimeout(r, 300));
-    // libuv reads at most 64 KiB at a time; a paused net.Socket reads once more on its own.
+    // libuv reads at most 64 KiB at a time; a paused net.Socket alone would read once more (128 KiB).
     assert.ok(socket.bytesRead > 0 && socket.bytesRead <= 64 * 1024, `${socket.bytesRead} bytes read off the socket`);
     assert.equal(socket.readableLength, 0, 'all of it waiting for the broker, none inside the socket');
     // Asked again and again, the rest arrives, in order.
@@ -96,19 +99,11 @@ describe('packet size wrapper while the broker does not read', () => {
       } else await once(outer, 'readable');
     }
     assert.ok(Buffer.concat(got).equals(sent));
-    device.destroy();
-    outer.destroy();
-    server.close();
+    close();
   });
 
   it('hands over a read that ends inside a packet as its whole packets, then a copy of the unfinished one', async () => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const accepted = once(server, 'connection');
-    const device = connect((server.address() as { port: number }).port, '127.0.0.1');
-    const [socket] = (await accepted) as [Socket];
-    const outer = limitPacketSize(socket, 1 << 20, () => undefined);
+    const { device, outer, close } = await wrappedDevice();
     const sent = Buffer.concat([...Array.from({ length: 20 }, () => packet(98)), packet(98).subarray(0, 40)]);
     device.write(sent);
     await once(outer, 'readable');
@@ -122,8 +117,6 @@ describe('packet size wrapper while the broker does not read', () => {
     await once(outer, 'readable');
     const rest = outer.read() as Buffer;
     assert.ok(Buffer.concat([whole, unfinished, rest]).equals(Buffer.concat([sent, packet(98).subarray(40)])));
-    device.destroy();
-    outer.destroy();
-    server.close();
+    close();
   });
 });
