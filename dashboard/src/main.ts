@@ -75,6 +75,7 @@ async function loadAdmin(): Promise<void> {
   void adminSettings
     .load()
     .catch((err: Error) => (byId('settings-result').textContent = `The settings could not be loaded: ${err.message}`));
+  byId<HTMLFieldSetElement>('admin-controls').disabled = false; // its forms have their handlers now
 }
 
 function startApp(session: SessionInfo): void {

@@ -23,6 +23,17 @@ async function logIn(page: Page, url: string, who: { username: string; password:
   await page.locator('#app-view').waitFor({ state: 'visible' });
 }
 
+/** Registering a malformed camera id answers with the id's rule on the page. */
+async function registerRefusesABadId(page: Page): Promise<void> {
+  const register = page.getByRole('form', { name: 'Register a VBC01 camera' });
+  await register.getByLabel('VBC01 camera id').fill('not-an-id');
+  await register.getByRole('button', { name: 'Register' }).click();
+  await page
+    .locator('#camera-admin-result')
+    .getByText(/32 upper-case hex digits/)
+    .waitFor();
+}
+
 async function auditShows(page: Page, texts: string[]): Promise<void> {
   await waitFor(`the audit shows ${texts.join(', ')}`, async () => {
     await page.getByRole('button', { name: 'Refresh the audit' }).click();
@@ -53,12 +64,7 @@ describe('cameras on the Admin page', { skip: skipWithoutChromium }, () => {
     await page.getByRole('link', { name: 'Admin' }).click();
 
     const register = page.getByRole('form', { name: 'Register a VBC01 camera' });
-    await register.getByLabel('VBC01 camera id').fill('not-an-id');
-    await register.getByRole('button', { name: 'Register' }).click();
-    await page
-      .locator('#camera-admin-result')
-      .getByText(/32 upper-case hex digits/)
-      .waitFor();
+    await registerRefusesABadId(page);
 
     await register.getByLabel('VBC01 camera id').fill(VBC01);
     await register.getByRole('button', { name: 'Register' }).click();
@@ -97,6 +103,27 @@ describe('cameras on the Admin page', { skip: skipWithoutChromium }, () => {
     assert.deepEqual(after.registered, [], 'the gateway no longer knows the camera');
 
     await auditShows(page, ['POST /api/gateway/:command', 'register', 'enrolment', '"minutes":5', 'unregister', VBC01]);
+  });
+
+  it('keeps the Admin forms disabled until the Admin code has loaded, so nothing is submitted to nowhere', async () => {
+    const page = await (await browser.newContext()).newPage();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await page.route('**/dashboard/chunks/admin-*.js', async (route) => {
+      await released;
+      await route.continue();
+    });
+    await logIn(page, runtime.url, LOGINS.api);
+    await page.getByRole('link', { name: 'Admin' }).click();
+    const register = page.getByRole('form', { name: 'Register a VBC01 camera' });
+    await register.waitFor();
+    assert.equal(await register.getByRole('button', { name: 'Register' }).isDisabled(), true, 'Register before the code came');
+    assert.equal(await register.getByLabel('VBC01 camera id').isDisabled(), true);
+    release();
+    await page.locator('#admin-controls:not([disabled])').waitFor();
+    await registerRefusesABadId(page);
+    assert.equal(new URL(page.url()).search, '', 'no native submission');
+    await page.close();
   });
 
   it('shows a viewer no camera administration, and the gateway refuses a viewer', async () => {
