@@ -103,8 +103,8 @@ export function limitPacketSize(inner: Duplex, maxBytes: number, refused: (why: 
       return;
     }
     // aedes's parser keeps the bytes of an unfinished packet as a view of the read they came
-    // in, and a view keeps its whole read (up to 64 KB) alive: with 1,000 devices waiting for
-    // room under a flood, ~57 MB. A copy of those bytes frees the read once its packets are done.
+    // in, and a view keeps its whole read (up to 64 KB) alive: one per device waiting for room
+    // under a flood. A copy of those bytes frees the read once its packets are done.
     const whole = chunk.length - sizes.unfinished;
     if (whole > 0 && sizes.unfinished > 0) carried = Buffer.from(chunk.subarray(whole));
     const piece = carried ? chunk.subarray(0, whole) : chunk;
