@@ -11,8 +11,8 @@
  * - waiting: nothing held, and its socket not asked for more: what the device
  *   sends stays in the kernel, TCP slows it down, and nothing is dropped.
  * Parked devices may read ahead, so they parse the moment room frees, but only
- * READ_AHEAD_BYTES in all (a read asked for counts as much as the device's
- * last read): with a read of 64 KB each, 1,000 flooding devices held ~60 MB.
+ * READ_AHEAD_BYTES in all (a read asked for counts as a whole 64 KB until it
+ * arrives): with a read of 64 KB each, 1,000 flooding devices held ~60 MB.
  * When room frees, holding connections parse first (the gate fills as they
  * do), then waiting ones ask their sockets for a read, in the order they were
  * parked. A read arrives only in a later poll, so at most READS_PER_TURN are
@@ -26,7 +26,7 @@ import type { Duplex } from 'node:stream';
 const READS_PER_TURN = 32;
 /** Bytes all parked devices may hold, read ahead. */
 export const READ_AHEAD_BYTES = 4 * 1024 * 1024;
-/** The most one socket read brings (libuv reads 64 KiB at a time). */
+/** The most one socket read brings (libuv reads 64 KiB at a time): what a read asked for counts. */
 export const ONE_READ = 64 * 1024;
 
 export class ReadThrottle {
@@ -34,13 +34,8 @@ export class ReadThrottle {
   private readonly holding = new Set<Duplex>();
   /** parked with nothing held: how each goes on to ask its socket for the next read */
   private readonly waiting = new Map<Duplex, () => void>();
-  /** bytes each parked connection holds or has asked its socket for */
+  /** bytes each parked connection holds or has asked its socket for (a read asked for: ONE_READ) */
   private readonly ahead = new Map<Duplex, number>();
-  /**
-   * What each connection's last read brought: a read asked for counts that much until it
-   * arrives (a device sending a reading now and then does not take a flooding device's 64 KB).
-   */
-  private readonly lastRead = new WeakMap<Duplex, number>();
   private aheadBytes = 0;
   private waking = false;
 
@@ -63,7 +58,6 @@ export class ReadThrottle {
   throttle(conn: Duplex, applies: () => boolean): void {
     const read = conn.read.bind(conn);
     conn.read = ((size?: number) => {
-      if (conn.readableLength > 0) this.lastRead.set(conn, conn.readableLength);
       if (!applies() || this.hasRoom()) {
         this.count(conn, 0);
         return read(size);
@@ -88,7 +82,7 @@ export class ReadThrottle {
         if (conn.destroyed) return;
         if (!applies() || this.hasRoom()) return pull(size);
         if (this.mayReadAhead(conn)) {
-          this.count(conn, this.nextRead(conn));
+          this.count(conn, ONE_READ);
           return pull(size);
         }
         this.waiting.set(conn, () => pull(size));
@@ -134,11 +128,7 @@ export class ReadThrottle {
   }
 
   private mayReadAhead(conn: Duplex): boolean {
-    return this.aheadBytes - (this.ahead.get(conn) ?? 0) + this.nextRead(conn) <= this.readAheadBytes;
-  }
-
-  private nextRead(conn: Duplex): number {
-    return this.lastRead.get(conn) ?? ONE_READ;
+    return this.aheadBytes - (this.ahead.get(conn) ?? 0) + ONE_READ <= this.readAheadBytes;
   }
 
   /** What `conn` holds or has asked for, read ahead of room. */
