@@ -25,7 +25,7 @@ import { API_AUTH, cloudRoleEnv, LOGINS, startCli } from '../test/support/cli';
 import { freePort } from '../test/support/ports';
 import { tempDir } from '../test/support/tmp';
 import { machine } from './machine';
-import { CAMERA_PAGE } from '../dashboard/src/camera-pages';
+import { CAMERA_PAGE } from '../nodes/lib/contract/first-view';
 
 const { values: opts } = parseArgs({
   options: {

@@ -25,7 +25,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { fillStore } from '../cli/commands/fill-store';
-import { CAMERA_PAGE } from '../dashboard/src/camera-pages';
+import { CAMERA_PAGE } from '../nodes/lib/contract/first-view';
 import { API_PATHS, apiUrl } from '../nodes/lib/contract/api-routes';
 import { encodeCursor } from '../nodes/lib/store/cursor';
 import { Connection } from '../nodes/lib/store/sqlite';

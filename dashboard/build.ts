@@ -2,8 +2,7 @@
  * Bundles the dashboard for the browser (called by tsup.config.ts after the
  * Node build): dashboard/src/main.ts and everything it imports (uPlot, hls.js)
  * into dist/dashboard/, so the page works offline with no CDN. ES modules with
- * code splitting: hls.js, the largest part, loads only when a recording plays. And first.js,
- * which sends the first view's requests while app.js loads (first-view.ts).
+ * code splitting: hls.js, the largest part, loads only when a recording plays.
  */
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -29,30 +28,36 @@ export async function buildDashboard(root: string, outDir = join(root, 'dist', '
     entryPoints: { app: join(root, 'dashboard', 'src', 'main.ts') },
     format: 'esm',
     splitting: true,
+    // Names that change with the content: the browser keeps them for good (dashboard-server.ts) and
+    // asks the server nothing about them on the next visit.
+    entryNames: '[name]-[hash]',
     chunkNames: 'chunks/[name]-[hash]',
     metafile: true,
   });
-  // The first view's early requests (first-view.ts): one small classic script of its own, no chunk to wait for.
-  await build({ ...common, entryPoints: { first: join(root, 'dashboard', 'src', 'early-requests.ts') }, format: 'iife' });
   cpSync(join(root, 'dashboard', 'static'), outDir, { recursive: true });
-  namePreloads(join(outDir, 'index.html'), staticImports(app.metafile!, outDir));
-}
-
-/** The chunks app.js imports before it can run (code shared with the chunks it loads later). */
-function staticImports(meta: Metafile, outDir: string): string[] {
-  const entry = Object.entries(meta.outputs).find(([, o]) => o.entryPoint?.endsWith('main.ts'));
-  return (entry?.[1].imports ?? []).filter((i) => i.kind === 'import-statement').map((i) => relative(outDir, i.path));
+  nameAssets(join(outDir, 'index.html'), app.metafile!, outDir);
 }
 
 /**
- * The page names them in its head (`modulepreload`), so the browser fetches them beside app.js
- * instead of after reading it: one round trip less before the first view.
+ * The page names the script and style sheet by their built names, and the chunks the script imports
+ * before it can run (code shared with the chunks it loads later) in its head (`modulepreload`), so
+ * the browser fetches them beside the script instead of after reading it: one round trip less
+ * before the first view.
  */
-function namePreloads(html: string, chunks: string[]): void {
+function nameAssets(html: string, meta: Metafile, outDir: string): void {
+  const [script, entry] = Object.entries(meta.outputs).find(([, o]) => o.entryPoint?.endsWith('main.ts'))!;
+  const chunks = entry.imports.filter((i) => i.kind === 'import-statement').map((i) => relative(outDir, i.path));
   const links = chunks.map((c) => `<link rel="modulepreload" href="${c}" />`).join('\n    ');
-  const page = readFileSync(html, 'utf8');
-  if (!page.includes(PRELOADS)) throw new Error(`${html} has no ${PRELOADS} to put the chunks' preloads in`);
-  writeFileSync(html, page.replace(PRELOADS, links));
+  let page = readFileSync(html, 'utf8');
+  for (const [slot, built] of [
+    [PRELOADS, links],
+    ['href="app.css"', `href="${relative(outDir, entry.cssBundle!)}"`],
+    ['src="app.js"', `src="${relative(outDir, script)}"`],
+  ] as const) {
+    if (!page.includes(slot)) throw new Error(`${html} has no ${slot} to name the built assets in`);
+    page = page.replace(slot, built);
+  }
+  writeFileSync(html, page);
 }
 
 const PRELOADS = '<!-- modulepreload: the chunks app.js imports (build.ts) -->';

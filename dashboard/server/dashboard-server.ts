@@ -1,7 +1,8 @@
 /**
  * The dashboard on the runtime's one HTTP server:
  *
- *   /dashboard/        the page and its bundled assets (dist/dashboard): public, they hold no data
+ *   /dashboard/        the page and its bundled assets (dist/dashboard): public, they hold no data; a
+ *                      visit with a session gets the page with its first view's answers in (first-view-page.ts)
  *   GET  /api/session  who is logged in, the CSRF token, the video settings
  *   POST /api/login    {username, password, remember} → session cookie
  *   POST /api/logout   ends the session (CSRF token required)
@@ -47,6 +48,7 @@ import type { DashboardConfig } from './dashboard-config';
 import { basicAuth } from '../../cli/runtime/http-auth';
 import { EVENT_LINK_PATH } from '../../nodes/lib/event-links';
 import { eventLinkHandler } from './event-links';
+import { firstViewPage } from './first-view-page';
 import type { LiveFeedHub } from './live-feed';
 import { issueStreamToken, STREAM_TOKEN_TTL_MS, verifyStreamToken } from '../../nodes/lib/access/stream-tokens';
 import { clearedCookie, CSRF_HEADER, readCookie, SESSION_COOKIE, SessionManager, sessionCookie, type Session } from './sessions';
@@ -72,6 +74,8 @@ export interface DashboardServerOptions {
 }
 
 export const DASHBOARD_PATH = '/dashboard/';
+/** What esbuild names a built file after its content (dashboard/build.ts: `[name]-[hash]`). */
+const BUILT_ASSET_NAME = /-[A-Z0-9]{8}\.(js|css)$/;
 const WS_PATH = LIVE_FEED_PATH;
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -184,8 +188,18 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
       if (!existsSync(join(o.staticDir, 'index.html'))) return fail(res, 503, 'the dashboard is not built: npm run build');
       next();
     },
-    // Fixed asset names: revalidated on each load (ETag), so a new build shows at once.
-    express.static(o.staticDir, { index: 'index.html', cacheControl: true, maxAge: 0, fallthrough: false }),
+    firstViewPage({ server, staticDir: o.staticDir, warn: o.warn }),
+    // The script, style sheet and chunks are named by their content (build.ts): kept for good, never asked
+    // about again. The rest (icon, manifest, service worker) keep fixed names: revalidated on each load (ETag).
+    express.static(o.staticDir, {
+      index: 'index.html',
+      cacheControl: true,
+      maxAge: 0,
+      fallthrough: false,
+      setHeaders: (res, path) => {
+        if (BUILT_ASSET_NAME.test(path)) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+      },
+    }),
   );
 
   // ---- login

@@ -5,7 +5,7 @@
  */
 import { API_PATHS } from '../../nodes/lib/contract/api-paths';
 import { DASHBOARD_CLIENT_HEADER, DASHBOARD_CLIENT_VALUE, type ApiError, type SessionInfo } from '../../nodes/lib/contract/dashboard-api';
-import { EARLY_REQUESTS_KEY, type EarlyRequests } from './first-view';
+import { FIRST_VIEW_ANSWERS_ID, FIRST_VIEW_REQUESTS, type FirstViewAnswers } from '../../nodes/lib/contract/first-view';
 
 export class ApiFailure extends Error {
   constructor(
@@ -28,24 +28,43 @@ export function whenLoggedOut(handler: () => void): void {
 }
 
 /**
- * The first view's requests first.js sent before this script ran (first-view.ts). The map is
- * left in place, empty or not: first.js, arriving late, then sends nothing.
+ * The first view's answers the server wrote into the page for a visit with a session
+ * (nodes/lib/contract/first-view.ts): the first view takes them instead of asking. None when it
+ * wrote none (nobody logged in) or they cannot be read: the page then asks for itself. Read at
+ * the first request (the page is parsed by then: the script is a module).
  */
-const slot = globalThis as unknown as Record<string, EarlyRequests | undefined>;
-const early: EarlyRequests = (slot[EARLY_REQUESTS_KEY] ??= new Map());
+let inPage: Map<string, Response> | undefined;
+
+function answersInPage(): Map<string, Response> {
+  if (inPage) return inPage;
+  inPage = new Map();
+  const text = globalThis.document?.getElementById(FIRST_VIEW_ANSWERS_ID)?.textContent;
+  if (!text) return inPage;
+  try {
+    const answers = JSON.parse(text) as FirstViewAnswers;
+    for (const path of FIRST_VIEW_REQUESTS) {
+      const a = answers[path];
+      if (a) inPage.set(path, new Response(JSON.stringify(a.body), { status: a.status, headers: { 'content-type': 'application/json' } }));
+    }
+  } catch {
+    inPage.clear();
+  }
+  return inPage;
+}
 
 /**
  * Once the first view has asked for what it needs (or nobody is logged in), answers not taken
  * are stale: later requests go to the server.
  */
-export function dropEarlyRequests(): void {
-  early.clear();
+export function dropAnswersInPage(): void {
+  inPage = new Map();
 }
 
-/** first.js's answer for a GET of `path`, once. */
-function takeEarly(path: string): Promise<Response> | undefined {
-  const answer = early.get(path);
-  early.delete(path);
+/** The page's answer for a GET of `path`, once. */
+function takeFromPage(path: string): Response | undefined {
+  const answers = answersInPage();
+  const answer = answers.get(path);
+  answers.delete(path);
   return answer;
 }
 
@@ -61,8 +80,7 @@ export async function request<T>(method: string, path: string, body?: unknown): 
       credentials: 'same-origin',
     });
   // Taken before any await: the first view's loads ask synchronously, then main.ts drops the rest.
-  const sentEarly = method === 'GET' ? takeEarly(path) : undefined;
-  const res = await (sentEarly ? sentEarly.catch(send) : send());
+  const res = (method === 'GET' ? takeFromPage(path) : undefined) ?? (await send());
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   let data: unknown;

@@ -3,13 +3,7 @@
  * (name or id, any case), a page of them, and what the pager says. Plain data, no DOM.
  */
 import type { CameraRow } from '../../nodes/lib/contract/api-rows';
-
-/**
- * Cards per page: several screens of a wide window, few enough to build and lay out in one
- * short task. A fleet's 600 cards on one page cost a second of the browser's time before the
- * first of them showed, and every card after it on each later layout (issue 18).
- */
-export const CAMERA_PAGE = 48;
+import { CAMERA_PAGE } from '../../nodes/lib/contract/first-view';
 
 export interface CameraPage {
   rows: CameraRow[];

@@ -26,8 +26,8 @@ import { byId, h } from './dom';
 import { fmtAgo, fmtTime, fromSeconds, modeLabel } from './format';
 import { LivePlayer, videoSourceFor } from './player';
 import { zonesButton } from './zone-panel';
-import { CAMERA_PAGE, cameraPage, pagerText } from './camera-pages';
-import { FIRST_CAMERA_PAGE } from './first-view';
+import { cameraPage, pagerText } from './camera-pages';
+import { CAMERA_PAGE, FIRST_CAMERA_PAGE } from '../../nodes/lib/contract/first-view';
 
 const SOUND_LABELS: Record<(typeof SOUND_TYPES)[number], string> = {
   POLICE_SIREN: 'Police siren',

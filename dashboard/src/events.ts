@@ -5,7 +5,7 @@
  * arrive over the live feed and show at once on the first page. An event the recorder
  * cut a clip for (issue 19) plays it as a plain MP4 and offers it for download.
  */
-import { EVENT_PAGE } from './first-view';
+import { EVENT_PAGE } from '../../nodes/lib/contract/first-view';
 import type { EventClip } from '../../nodes/lib/contract/recordings';
 import { clipPlayer, clipsFor, clipUrl, timeline } from './recordings';
 import type { FeedMessage } from '../../nodes/lib/contract/feed';

@@ -4,7 +4,7 @@
  */
 import './styles.css';
 import { API_PATHS } from '../../nodes/lib/contract/api-paths';
-import { ApiFailure, dropEarlyRequests, get, post, useSession, whenLoggedOut } from './api';
+import { ApiFailure, dropAnswersInPage, get, post, useSession, whenLoggedOut } from './api';
 import { CameraGrid } from './cameras';
 import type { SessionInfo } from '../../nodes/lib/contract/dashboard-api';
 import { DayView } from './day-view';
@@ -143,8 +143,8 @@ function startApp(session: SessionInfo): void {
   ipcamForm ??= new IpcamForm(() => void grid?.load().catch(() => undefined));
   void events.load();
   void setUpPush(byId<HTMLButtonElement>('push-toggle'));
-  // Every load above asked for its first answer synchronously: first.js's are taken or stale now.
-  dropEarlyRequests();
+  // Every load above asked for its first answer synchronously: the page's are taken or stale now.
+  dropAnswersInPage();
 
   logout.onclick = async () => {
     stopApp(); // first: a request still in flight answers 401 once the session is gone, and that is no news
@@ -193,7 +193,7 @@ async function boot(): Promise<void> {
     startApp(await get<SessionInfo>(API_PATHS.session));
   } catch (err) {
     // Asked for nobody (or a session that ended): a login must not be shown those answers.
-    dropEarlyRequests();
+    dropAnswersInPage();
     if (err instanceof ApiFailure && err.status === 401) {
       const firstRun = await firstRunNeeded();
       if (firstRun) showFirstRun(firstRun, startApp);

@@ -227,8 +227,12 @@ describe('the dashboard in a browser', { skip: skipWithoutChromium }, () => {
     const res = await api('/dashboard/');
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-security-policy') ?? '', /script-src 'self'/);
-    assert.match(await res.text(), /<script type="module" src="app.js">/);
-    assert.equal((await api('/dashboard/app.js')).status, 200, 'the bundle is served without a login: it holds no data');
+    assert.equal(res.headers.get('cache-control'), 'no-store', "the page may hold a login's answers: never cached");
+    const html = await res.text();
+    assert.ok(!html.includes('first-view-answers"'), 'nobody logged in: no answers in the page');
+    const script = /<script type="module" src="(app-[A-Z0-9]{8}\.js)">/.exec(html)?.[1];
+    assert.ok(script, 'the script is named by its content');
+    assert.equal((await api(`/dashboard/${script}`)).status, 200, 'the bundle is served without a login: it holds no data');
   });
 
   it('logs in: a wrong password is refused, then the right one with "remember me" sets a strict, HttpOnly cookie for 30 days', async () => {

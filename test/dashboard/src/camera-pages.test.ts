@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CAMERA_PAGE, cameraPage, pagerText } from '../../../dashboard/src/camera-pages';
+import { cameraPage, pagerText } from '../../../dashboard/src/camera-pages';
+import { CAMERA_PAGE } from '../../../nodes/lib/contract/first-view';
 import type { CameraRow } from '../../../nodes/lib/contract/api-rows';
 
 const row = (id: string, name: string | null = null): CameraRow =>

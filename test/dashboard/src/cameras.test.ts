@@ -1,7 +1,7 @@
 /**
  * The camera grid at fleet size, in Debian's Chromium against a real cloud runtime on a store
  * of 600 devices. The grid is paged: its first page is painted from a page of GET /api/cameras
- * (asked for by first.js before the page's script has even loaded), the whole list follows
+ * (written into the page by the server for a logged-in visit), the whole list follows
  * for the other pages, the search, the sensors and the event filter, and every card shows its
  * device's latest event from that list alone. Before: one GET /api/events?camera=X&limit=1 per
  * device, 600 requests in a row, 17 s at a year's history; then all 600 cards built on one
@@ -14,8 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import { settingsFor } from '../../../cli/runtime/roles';
 import { startRuntime, type RunningRuntime } from '../../../cli/runtime/runtime';
 import { API_PATHS } from '../../../nodes/lib/contract/api-routes';
-import { CAMERA_PAGE } from '../../../dashboard/src/camera-pages';
-import { FIRST_VIEW_REQUESTS } from '../../../dashboard/src/first-view';
+import { CAMERA_PAGE, FIRST_VIEW_REQUESTS } from '../../../nodes/lib/contract/first-view';
 import { EventStore } from '../../../nodes/lib/store/store';
 import type { StoreRecord } from '../../../nodes/lib/types';
 import { launchChromium, skipWithoutChromium } from '../../support/browser';
@@ -94,7 +93,7 @@ describe('the camera grid with 600 devices', { skip: skipWithoutChromium }, () =
     await page.goto(`${runtime.url}/dashboard/`);
     await page.getByLabel('User name').fill(LOGINS.api.username);
     await page.getByLabel('Password').fill(LOGINS.api.password);
-    // Counted from the login: a logged-out visit's early requests (first.js) were answered 401 and dropped.
+    // Counted from the login: the logged-out visit asked for its session (401).
     requests.length = 0;
     await page.getByRole('button', { name: 'Log in' }).click();
   };
@@ -144,51 +143,41 @@ describe('the camera grid with 600 devices', { skip: skipWithoutChromium }, () =
     assert.equal(most, CAMERA_PAGE);
   });
 
-  it("sends the first view's requests while the page's script is still loading, and asks for each once", async () => {
-    // app.js held back for a second: what first.js sends meanwhile cannot be the script's doing.
-    let appJsAnswered = false;
+  it("writes the first view's answers into a logged-in page: a reload asks for none of them, and its script is cached for good", async () => {
     // The new document's requests only: the old one may still ask for something while the reload starts.
     let committed = false;
-    const sentBeforeScript: string[] = [];
     const sent: string[] = [];
-    const onRequest = (r: { url(): string; method(): string }) => {
+    const scripts: string[] = [];
+    const onRequest = (r: { url(): string; method(): string; resourceType(): string }) => {
       const url = new URL(r.url());
-      if (!committed || !url.pathname.startsWith('/api/')) return;
-      sent.push(`${r.method()} ${url.pathname}${url.search}`);
-      if (!appJsAnswered) sentBeforeScript.push(`${url.pathname}${url.search}`);
+      if (!committed) return;
+      if (url.pathname.startsWith('/api/')) sent.push(`${r.method()} ${url.pathname}${url.search}`);
+      if (r.resourceType() === 'script') scripts.push(url.pathname.replace(/^.*\/dashboard\//, ''));
     };
     page.once('framenavigated', () => (committed = true));
-    const scripts: string[] = [];
-    const onScript = (r: { url(): string; resourceType(): string }) => {
-      if (r.resourceType() === 'script') scripts.push(new URL(r.url()).pathname.replace(/^.*\/dashboard\//, ''));
-    };
-    page.on('request', onScript);
-    await page.route('**/dashboard/app.js', async (route) => {
-      await new Promise((r) => setTimeout(r, 1000));
-      appJsAnswered = true;
-      await route.continue();
-    });
     page.on('request', onRequest);
     try {
       await page.reload();
-      await page.locator('#camera-find:not([disabled])').waitFor({ timeout: 60_000 });
+      await page.locator('#camera-page', { hasText: `Cameras 1–${CAMERA_PAGE} of ${DEVICES}` }).waitFor({ timeout: 60_000 });
       await page.locator('#event-list li.event').first().waitFor();
+      await page.locator('#camera-find:not([disabled])').waitFor({ timeout: 60_000 });
     } finally {
       page.off('request', onRequest);
-      page.off('request', onScript);
-      await page.unroute('**/dashboard/app.js');
     }
-    // The first view's script: first.js, app.js and the chunks it imports, named in the HTML so they load beside it.
-    // Charts (uPlot), the Admin section and recordings' player (hls.js) load when they are needed.
-    const preloaded = [...(await (await fetch(`${runtime.url}/dashboard/`)).text()).matchAll(/rel="modulepreload" href="([^"]+)"/g)].map(
-      (m) => m[1]!,
-    );
-    assert.ok(preloaded.length > 0, 'the HTML names the chunks app.js imports');
-    assert.deepEqual([...new Set(scripts)].sort(), ['app.js', 'first.js', ...preloaded].sort());
-    assert.deepEqual([...sentBeforeScript].sort(), [...FIRST_VIEW_REQUESTS].sort(), 'sent by first.js before app.js came');
     for (const path of FIRST_VIEW_REQUESTS) {
-      const asked = sent.filter((r) => r === `GET ${path}`).length;
-      assert.equal(asked, 1, `${path} asked for once (first.js's answer taken, not asked again):\n${sent.join('\n')}`);
+      assert.ok(!sent.includes(`GET ${path}`), `${path} taken from the page, not asked for:\n${sent.join('\n')}`);
+    }
+    // The script and the chunks it imports, named in the HTML so they load beside it. Charts (uPlot), the Admin
+    // section and recordings' player (hls.js) load when they are needed.
+    const html = await (await fetch(`${runtime.url}/dashboard/`)).text();
+    const preloaded = [...html.matchAll(/rel="modulepreload" href="([^"]+)"/g)].map((m) => m[1]!);
+    const script = /<script type="module" src="([^"]+)">/.exec(html)?.[1] ?? '';
+    assert.match(script, /^app-[A-Z0-9]{8}\.js$/, 'named by its content');
+    assert.ok(preloaded.length > 0, 'the HTML names the chunks the script imports');
+    assert.deepEqual([...new Set(scripts)].sort(), [script, ...preloaded].sort());
+    for (const file of [script, ...preloaded]) {
+      const res = await fetch(`${runtime.url}/dashboard/${file}`);
+      assert.equal(res.headers.get('cache-control'), 'public, max-age=31536000, immutable', file);
     }
   });
 

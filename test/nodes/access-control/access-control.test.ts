@@ -14,6 +14,8 @@ import type { RunningRuntime } from '../../../cli/runtime/runtime';
 import type { AuditEntry, NewToken, SessionRow, TokenInfo, UserInfo } from '../../../nodes/lib/contract/access';
 import type { SessionInfo } from '../../../nodes/lib/contract/dashboard-api';
 import type { CameraList } from '../../../nodes/lib/contract/api-rows';
+import { API_PATHS } from '../../../nodes/lib/contract/api-paths';
+import { FIRST_CAMERA_PAGE, FIRST_VIEW_REQUESTS, type FirstViewAnswers } from '../../../nodes/lib/contract/first-view';
 import { Connection } from '../../../nodes/lib/store/sqlite';
 import { apiLogin, OPERATOR, startRolesCloud, VIEWER, type CloudPorts, type Login } from '../../support/access';
 import { API_AUTH, LOGINS } from '../../support/cli';
@@ -146,6 +148,44 @@ describe('roles, users, tokens and the audit', () => {
       a.ws.close();
       b.ws.close();
     }
+  });
+
+  it("writes a login's own first-view answers into its dashboard page, and none for a visit without a session", async () => {
+    // A camera that is not hers.
+    const other = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, {
+      ...LOGINS.devices,
+      clientId: 'not-lenas',
+      reconnectPeriod: 0,
+    });
+    await other.publishAsync(topics.connection('not-lenas', 'picam'), JSON.stringify(connected(Math.floor(Date.now() / 1000))), { qos: 1 });
+    await other.endAsync();
+    await waitFor('the other camera listed', async () =>
+      ((await (await api('/api/cameras')).json()) as CameraList).cameras.some((c) => c.camera_id === 'not-lenas') ? true : undefined,
+    );
+    assert.equal((await post('/api/users', { name: 'lena', password: 'lena-password-1', role: 'viewer', cameras: [CAMERA] })).status, 201);
+    const lena = await apiLogin(runtime.url, { username: 'lena', password: 'lena-password-1' });
+    const answersIn = async (as?: Login) => {
+      const res = await fetch(`${runtime.url}/dashboard/`, { headers: as ? { cookie: as.cookie } : {} });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('cache-control'), 'no-store');
+      const json = /<script type="application\/json" id="first-view-answers">(.*?)<\/script>/s.exec(await res.text())?.[1];
+      return json === undefined ? undefined : (JSON.parse(json) as FirstViewAnswers);
+    };
+    const answers = await answersIn(lena);
+    assert.deepEqual(Object.keys(answers ?? {}).sort(), [...FIRST_VIEW_REQUESTS].sort(), 'every first-view request answered');
+    const session = answers![API_PATHS.session]!;
+    assert.equal(session.status, 200);
+    assert.deepEqual([(session.body as SessionInfo).user, (session.body as SessionInfo).cameras], ['lena', [CAMERA]]);
+    // The same answers her own requests get: the camera limit applies (the installation has more cameras than hers).
+    const cameras = answers![FIRST_CAMERA_PAGE]!.body as CameraList;
+    assert.deepEqual([cameras.total, cameras.cameras.map((c) => c.camera_id)], [1, [CAMERA]]);
+    assert.deepEqual(cameras, await (await api(FIRST_CAMERA_PAGE, { as: lena })).json());
+
+    assert.equal(await answersIn(), undefined, 'nobody logged in');
+    assert.equal(await answersIn({ ...lena, cookie: `${lena.cookie.split('=')[0]}=forged` }), undefined, 'a forged cookie');
+    const [ended] = ((await (await api('/api/users/lena/sessions')).json()) as { sessions: SessionRow[] }).sessions;
+    assert.equal((await api(`/api/users/lena/sessions/${ended!.id}`, { method: 'DELETE' })).status, 204);
+    assert.equal(await answersIn(lena), undefined, 'an ended session');
   });
 
   it('holds the camera limit where a route names its camera only indirectly, and keeps the metrics for operators', async () => {

@@ -1,0 +1,83 @@
+/**
+ * The dashboard's page with the first view's answers written in (issue 18). For a visit with a
+ * session, the server asks its own routes for what the first view needs (contract/first-view.ts: who is
+ * logged in, the grid's first page, the streams' health, the first page of events) while it
+ * writes the page, and puts each answer into it as JSON. The page's script takes them
+ * instead of asking (api.ts), so the first cards and events paint without a round trip after
+ * the HTML.
+ *
+ * The answers are asked of the runtime's own server in memory (own-requests.ts) with the visit's
+ * cookie, headers and client address: every check a browser's own request meets applies
+ * unchanged (the login, the role, the camera limit, the trusted proxy). A visit without a
+ * session gets the page as built.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import type { NextFunction, Request, Response } from 'express';
+import { DASHBOARD_CLIENT_HEADER, DASHBOARD_CLIENT_VALUE } from '../../nodes/lib/contract/dashboard-api';
+import { FIRST_VIEW_ANSWERS_ID, FIRST_VIEW_REQUESTS, type FirstViewAnswers } from '../../nodes/lib/contract/first-view';
+import { askOwnServer } from './own-requests';
+
+/** Where the page as built takes the answers (dashboard/static/index.html). */
+const ANSWERS_SLOT = /<!-- first-view answers:[^>]*-->/;
+
+/** What an asked answer carries over from the visit: the login, and what says who and where the client is. */
+const CARRIED_HEADERS = ['cookie', 'host', 'user-agent', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'];
+
+export interface FirstViewPageOptions {
+  /** the runtime's HTTP server: the answers go through all of it, as a browser's requests do */
+  server: Server;
+  /** dist/dashboard */
+  staticDir: string;
+  warn(message: string): void;
+}
+
+/** GET of the page (`/dashboard/`, `/dashboard/index.html`): the page with the visit's answers, never cached. */
+export function firstViewPage(o: FirstViewPageOptions): (req: Request, res: Response, next: NextFunction) => void {
+  return (req, res, next) => {
+    if (req.method !== 'GET' || (req.path !== '/' && req.path !== '/index.html')) return next();
+    Promise.all([readFile(join(o.staticDir, 'index.html'), 'utf8'), answersFor(req)])
+      .then(([page, answers]) => {
+        // The answers are this login's: no cache may keep them or give them to another cookie.
+        res.set({ 'Cache-Control': 'no-store', Vary: 'Cookie' }).type('html').send(withAnswers(page, answers));
+      })
+      .catch(next);
+  };
+
+  /** The first view's answers for this visit; none when it has no session (or asking failed). */
+  async function answersFor(req: Request): Promise<FirstViewAnswers> {
+    try {
+      const [session, ...rest] = FIRST_VIEW_REQUESTS;
+      // The session first: a visit nobody is logged in to costs one cheap answer, not four.
+      const first = await ask(req, session!);
+      if (first.status !== 200) return {};
+      const others = await Promise.all(rest.map((path) => ask(req, path)));
+      return Object.fromEntries(FIRST_VIEW_REQUESTS.map((path, i) => [path, i === 0 ? first : others[i - 1]]));
+    } catch (err) {
+      o.warn(`dashboard: the page is sent without its first view's answers: ${(err as Error).message}`);
+      return {};
+    }
+  }
+
+  /** One answer as the page would get it: its status and JSON body (a body that is not JSON fails the lot). */
+  async function ask(req: Request, path: string): Promise<{ status: number; body: unknown }> {
+    const headers: Record<string, string> = { accept: 'application/json', [DASHBOARD_CLIENT_HEADER]: DASHBOARD_CLIENT_VALUE };
+    for (const name of CARRIED_HEADERS) {
+      const value = req.headers[name];
+      if (typeof value === 'string') headers[name] = value;
+    }
+    const answer = await askOwnServer(o.server, path, headers, req.socket);
+    return { status: answer.status, body: JSON.parse(answer.body) as unknown };
+  }
+}
+
+/**
+ * The page with the answers in its head. `<` is escaped in the JSON, so nothing in an answer (a
+ * camera's name, say) can end the script element or open a comment.
+ */
+export function withAnswers(page: string, answers: FirstViewAnswers): string {
+  if (Object.keys(answers).length === 0) return page;
+  const json = JSON.stringify(answers).replace(/</g, '\\u003c');
+  return page.replace(ANSWERS_SLOT, () => `<script type="application/json" id="${FIRST_VIEW_ANSWERS_ID}">${json}</script>`);
+}
