@@ -5,6 +5,7 @@
  * client address given. Used to write a page's answers into it (first-view-page.ts).
  */
 import { request, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { Server as TlsServer, type TLSSocket } from 'node:tls';
 import { Duplex } from 'node:stream';
@@ -18,7 +19,7 @@ export interface OwnAnswer {
 const MAX_ANSWER_BYTES = 4 * 2 ** 20;
 
 /** GET `path` with `headers`, as if sent over the connection `like` (its client address, whether it is TLS). */
-export function askOwnServer(server: Server, path: string, headers: IncomingHttpHeaders, like: Socket): Promise<OwnAnswer> {
+export function askOwnServer(server: Server | HttpsServer, path: string, headers: IncomingHttpHeaders, like: Socket): Promise<OwnAnswer> {
   const [serverSide, clientSide] = streamPair();
   // What the server reads of a connection's peer: clientAddress(), req.ip, and whether it came over TLS.
   Object.assign(serverSide, { remoteAddress: like.remoteAddress, remotePort: like.remotePort, encrypted: (like as TLSSocket).encrypted });

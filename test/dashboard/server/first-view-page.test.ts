@@ -6,13 +6,15 @@
  * access-control.test.ts; in the browser: cameras.test.ts.)
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
+import { makeCertificates } from '../../../cli/commands/certs';
 import { firstViewPage, withAnswers } from '../../../dashboard/server/first-view-page';
 import { askOwnServer } from '../../../dashboard/server/own-requests';
 import { FIRST_VIEW_REQUESTS, type FirstViewAnswers } from '../../../nodes/lib/contract/first-view';
@@ -87,6 +89,16 @@ describe('askOwnServer and the page', () => {
     } finally {
       server.off('connection', onConnection);
     }
+  });
+
+  it('asks an HTTPS server too, as a request that came over TLS', async () => {
+    const { files } = await makeCertificates({ dir: join(staticDir, 'certs'), brokerHosts: ['127.0.0.1'], bits: 2048 });
+    const app = express();
+    app.get('/x', (req, res) => res.json({ protocol: req.protocol, client: req.socket.remoteAddress }));
+    const tls = createHttpsServer({ key: readFileSync(files.brokerKey), cert: readFileSync(files.brokerCert) }, app);
+    const like = { remoteAddress: '198.51.100.2', encrypted: true } as unknown as Socket;
+    const answer = await askOwnServer(tls, '/x', {}, like);
+    assert.deepEqual([answer.status, JSON.parse(answer.body)], [200, { protocol: 'https', client: '198.51.100.2' }]);
   });
 
   it('refuses an answer too big for a page, with the reason', async () => {
