@@ -232,7 +232,8 @@ const MARK_FIRST_PAINTS = `(() => {
         requestAnimationFrame(() => setTimeout(() => (marks[name] = performance.now())));
       }
   });
-  document.addEventListener('DOMContentLoaded', () => seen.observe(document.body, { childList: true, subtree: true }));
+  // From the start, not from DOMContentLoaded: the page's script may build the first view before that fires.
+  seen.observe(document, { childList: true, subtree: true });
 })()`;
 
 /** The page's requests in the order they started: path, start and end (ms after navigation). */

@@ -30,8 +30,16 @@ export interface FirstViewPageOptions {
   server: Server;
   /** dist/dashboard */
   staticDir: string;
+  /** how long an answer may take before the page goes without them (and asks for itself) */
+  answerTimeoutMs?: number;
   warn(message: string): void;
 }
+
+/**
+ * The answers normally take tens of milliseconds; a runtime slower than this sends the page at once
+ * rather than hold it back.
+ */
+const ANSWER_TIMEOUT_MS = 2000;
 
 /** GET of the page (`/dashboard/`, `/dashboard/index.html`): the page with the visit's answers, never cached. */
 export function firstViewPage(o: FirstViewPageOptions): (req: Request, res: Response, next: NextFunction) => void {
@@ -67,7 +75,7 @@ export function firstViewPage(o: FirstViewPageOptions): (req: Request, res: Resp
       const value = req.headers[name];
       if (typeof value === 'string') headers[name] = value;
     }
-    const answer = await askOwnServer(o.server, path, headers, req.socket);
+    const answer = await askOwnServer(o.server, path, headers, req.socket, o.answerTimeoutMs ?? ANSWER_TIMEOUT_MS);
     return { status: answer.status, body: JSON.parse(answer.body) as unknown };
   }
 }

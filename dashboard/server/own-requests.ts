@@ -18,8 +18,17 @@ export interface OwnAnswer {
 /** Larger answers are not what a page's first view needs: the page asks for itself. */
 const MAX_ANSWER_BYTES = 4 * 2 ** 20;
 
-/** GET `path` with `headers`, as if sent over the connection `like` (its client address, whether it is TLS). */
-export function askOwnServer(server: Server | HttpsServer, path: string, headers: IncomingHttpHeaders, like: Socket): Promise<OwnAnswer> {
+/**
+ * GET `path` with `headers`, as if sent over the connection `like` (its client address, whether it
+ * is TLS); rejects with the reason when there is no whole answer within `timeoutMs`.
+ */
+export function askOwnServer(
+  server: Server | HttpsServer,
+  path: string,
+  headers: IncomingHttpHeaders,
+  like: Socket,
+  timeoutMs: number,
+): Promise<OwnAnswer> {
   const [serverSide, clientSide] = streamPair();
   // What the server reads of a connection's peer: clientAddress(), req.ip, and whether it came over TLS.
   Object.assign(serverSide, { remoteAddress: like.remoteAddress, remotePort: like.remotePort, encrypted: (like as TLSSocket).encrypted });
@@ -38,8 +47,11 @@ export function askOwnServer(server: Server | HttpsServer, path: string, headers
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
     });
+    // A timer of our own: the in-memory connection has no socket timeouts.
+    const timer = setTimeout(() => req.destroy(new Error(`${path} did not answer within ${timeoutMs} ms`)), timeoutMs);
     req.on('error', reject);
     req.on('close', () => {
+      clearTimeout(timer);
       clientSide.destroy();
       serverSide.destroy();
     });

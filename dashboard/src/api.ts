@@ -27,15 +27,23 @@ export function whenLoggedOut(handler: () => void): void {
   onLoggedOut = handler;
 }
 
+/** An answer: its status and its JSON body (undefined: none). */
+interface Answer {
+  status: number;
+  statusText: string;
+  data: unknown;
+}
+
 /**
  * The first view's answers the server wrote into the page for a visit with a session
- * (nodes/lib/contract/first-view.ts): the first view takes them instead of asking. None when it
- * wrote none (nobody logged in) or they cannot be read: the page then asks for itself. Read at
- * the first request (the page is parsed by then: the script is a module).
+ * (nodes/lib/contract/first-view.ts): the first view takes them instead of asking, with no task
+ * between them and the cards (a fetch's body would wait for one). None when it wrote none (nobody
+ * logged in) or they cannot be read: the page then asks for itself. Read at the first request
+ * (the page is parsed by then: the script is a module).
  */
-let inPage: Map<string, Response> | undefined;
+let inPage: Map<string, Answer> | undefined;
 
-function answersInPage(): Map<string, Response> {
+function answersInPage(): Map<string, Answer> {
   if (inPage) return inPage;
   inPage = new Map();
   const text = globalThis.document?.getElementById(FIRST_VIEW_ANSWERS_ID)?.textContent;
@@ -44,7 +52,7 @@ function answersInPage(): Map<string, Response> {
     const answers = JSON.parse(text) as FirstViewAnswers;
     for (const path of FIRST_VIEW_REQUESTS) {
       const a = answers[path];
-      if (a) inPage.set(path, new Response(JSON.stringify(a.body), { status: a.status, headers: { 'content-type': 'application/json' } }));
+      if (a) inPage.set(path, { status: a.status, statusText: '', data: a.body });
     }
   } catch {
     inPage.clear();
@@ -61,38 +69,40 @@ export function dropAnswersInPage(): void {
 }
 
 /** The page's answer for a GET of `path`, once. */
-function takeFromPage(path: string): Response | undefined {
+function takeFromPage(path: string): Answer | undefined {
   const answers = answersInPage();
   const answer = answers.get(path);
   answers.delete(path);
   return answer;
 }
 
-export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+async function send(method: string, path: string, body: unknown): Promise<Answer> {
   const headers: Record<string, string> = { [DASHBOARD_CLIENT_HEADER]: DASHBOARD_CLIENT_VALUE, accept: 'application/json' };
   if (method !== 'GET' && method !== 'HEAD') headers['x-csrf-token'] = csrfToken;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const send = () =>
-    fetch(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: 'same-origin',
-    });
-  // Taken before any await: the first view's loads ask synchronously, then main.ts drops the rest.
-  const res = (method === 'GET' ? takeFromPage(path) : undefined) ?? (await send());
-  if (res.status === 204) return undefined as T;
-  const text = await res.text();
+  const res = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'same-origin',
+  });
+  const text = res.status === 204 ? '' : await res.text();
   let data: unknown;
   try {
     data = text ? JSON.parse(text) : undefined;
   } catch {
     data = { error: text.slice(0, 200) };
   }
-  if (!res.ok) {
-    const message = (data as ApiError | undefined)?.error ?? `${res.status} ${res.statusText}`;
-    if (res.status === 401 && !path.startsWith(API_PATHS.login) && !path.startsWith(API_PATHS.session)) onLoggedOut();
-    throw new ApiFailure(res.status, message);
+  return { status: res.status, statusText: res.statusText, data };
+}
+
+export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  // Taken before any await: the first view's loads ask synchronously, then main.ts drops the rest.
+  const { status, statusText, data } = (method === 'GET' ? takeFromPage(path) : undefined) ?? (await send(method, path, body));
+  if (status < 200 || status > 299) {
+    const message = (data as ApiError | undefined)?.error ?? `${status} ${statusText}`;
+    if (status === 401 && !path.startsWith(API_PATHS.login) && !path.startsWith(API_PATHS.session)) onLoggedOut();
+    throw new ApiFailure(status, message);
   }
   return data as T;
 }

@@ -62,10 +62,15 @@ describe('askOwnServer and the page', () => {
     const echo = (req: express.Request, res: express.Response) =>
       res.json({ path: req.originalUrl, cookie: req.headers.cookie ?? null, client: req.socket.remoteAddress });
     app.get(API_PATHS.session, (req, res) => (sessionStatus === 200 ? echo(req, res) : res.status(sessionStatus).json({ error: 'no' })));
-    app.get(API_PATHS.streams, (_req, res) => res.type('json').send(streamsBody));
+    // 'never': a route that does not answer.
+    app.get(API_PATHS.streams, (_req, res) => void (streamsBody !== 'never' && res.type('json').send(streamsBody)));
     app.get('/api/*', echo);
     app.get('/big', (_req, res) => res.send('x'.repeat(5 * 2 ** 20)));
-    app.use('/dashboard', firstViewPage({ server: (server = createServer(app)), staticDir, warn: (m) => warnings.push(m) }));
+    app.get('/never', () => undefined);
+    app.use(
+      '/dashboard',
+      firstViewPage({ server: (server = createServer(app)), staticDir, answerTimeoutMs: 300, warn: (m) => warnings.push(m) }),
+    );
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -77,7 +82,7 @@ describe('askOwnServer and the page', () => {
     server.on('connection', onConnection);
     try {
       const like = { remoteAddress: '203.0.113.7', remotePort: 4711 } as Socket;
-      const answer = await askOwnServer(server, `${API_PATHS.events}?limit=1`, { cookie: 'picam_session=abc' }, like);
+      const answer = await askOwnServer(server, `${API_PATHS.events}?limit=1`, { cookie: 'picam_session=abc' }, like, 5000);
       assert.equal(answer.status, 200);
       assert.deepEqual(JSON.parse(answer.body), {
         path: `${API_PATHS.events}?limit=1`,
@@ -97,12 +102,22 @@ describe('askOwnServer and the page', () => {
     app.get('/x', (req, res) => res.json({ protocol: req.protocol, client: req.socket.remoteAddress }));
     const tls = createHttpsServer({ key: readFileSync(files.brokerKey), cert: readFileSync(files.brokerCert) }, app);
     const like = { remoteAddress: '198.51.100.2', encrypted: true } as unknown as Socket;
-    const answer = await askOwnServer(tls, '/x', {}, like);
+    const answer = await askOwnServer(tls, '/x', {}, like, 5000);
     assert.deepEqual([answer.status, JSON.parse(answer.body)], [200, { protocol: 'https', client: '198.51.100.2' }]);
   });
 
   it('refuses an answer too big for a page, with the reason', async () => {
-    await assert.rejects(askOwnServer(server, '/big', {}, {} as Socket), /answered more than 4194304 bytes/);
+    await assert.rejects(askOwnServer(server, '/big', {}, {} as Socket, 5000), /answered more than 4194304 bytes/);
+  });
+
+  it('gives up on an answer that does not come, with the reason, and sends the page without answers', async () => {
+    await assert.rejects(askOwnServer(server, '/never', {}, {} as Socket, 100), /\/never did not answer within 100 ms/);
+    streamsBody = 'never';
+    warnings.length = 0;
+    const res = await fetch(`${base}/dashboard/`);
+    assert.equal(await res.text(), PAGE);
+    assert.match(warnings.join('\n'), /did not answer within 300 ms/);
+    streamsBody = '{"streams":[]}';
   });
 
   it("writes a logged-in visit's four answers, asked with its cookie and address", async () => {
