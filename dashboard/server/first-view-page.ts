@@ -22,8 +22,11 @@ import { askOwnServer } from './own-requests';
 /** Where the page as built takes the answers (dashboard/static/index.html). */
 const ANSWERS_SLOT = /<!-- first-view answers:[^>]*-->/;
 
-/** What an asked answer carries over from the visit: the login, and what says who and where the client is. */
-const CARRIED_HEADERS = ['cookie', 'host', 'user-agent', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'];
+/**
+ * What an asked answer carries over from the visit: the login, who the client is (behind a
+ * trusted proxy), and the host and scheme it asked for (links in an answer are built from them).
+ */
+const CARRIED_HEADERS = ['cookie', 'host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'];
 
 export interface FirstViewPageOptions {
   /** the runtime's HTTP server: the answers go through all of it, as a browser's requests do */
@@ -58,10 +61,10 @@ export function firstViewPage(o: FirstViewPageOptions): (req: Request, res: Resp
     try {
       const [session, ...rest] = FIRST_VIEW_REQUESTS;
       // The session first: a visit nobody is logged in to costs one cheap answer, not four.
-      const first = await ask(req, session!);
-      if (first.status !== 200) return {};
-      const others = await Promise.all(rest.map((path) => ask(req, path)));
-      return Object.fromEntries(FIRST_VIEW_REQUESTS.map((path, i) => [path, i === 0 ? first : others[i - 1]]));
+      const answers: FirstViewAnswers = { [session!]: await ask(req, session!) };
+      if (answers[session!]!.status !== 200) return {};
+      await Promise.all(rest.map(async (path) => (answers[path] = await ask(req, path))));
+      return answers;
     } catch (err) {
       o.warn(`dashboard: the page is sent without its first view's answers: ${(err as Error).message}`);
       return {};

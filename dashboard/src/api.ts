@@ -46,7 +46,7 @@ let inPage: Map<string, Answer> | undefined;
 function answersInPage(): Map<string, Answer> {
   if (inPage) return inPage;
   inPage = new Map();
-  const text = globalThis.document?.getElementById(FIRST_VIEW_ANSWERS_ID)?.textContent;
+  const text = document.getElementById(FIRST_VIEW_ANSWERS_ID)?.textContent;
   if (!text) return inPage;
   try {
     const answers = JSON.parse(text) as FirstViewAnswers;
