@@ -44,14 +44,25 @@ export interface FirstViewPageOptions {
  */
 const ANSWER_TIMEOUT_MS = 2000;
 
-/** GET of the page (`/dashboard/`, `/dashboard/index.html`): the page with the visit's answers, never cached. */
+/**
+ * GET of the page (`/dashboard/`, `/dashboard/index.html`): the page with the visit's answers, never
+ * cached. Everything before the answers' place (the whole page but its end) is sent at once: while
+ * the server asks for the answers, the browser takes down the page it had, reads the markup and
+ * loads the script, which runs only once the page has ended, so the answers are in by then.
+ */
 export function firstViewPage(o: FirstViewPageOptions): (req: Request, res: Response, next: NextFunction) => void {
   return (req, res, next) => {
     if (req.method !== 'GET' || (req.path !== '/' && req.path !== '/index.html')) return next();
-    Promise.all([readFile(join(o.staticDir, 'index.html'), 'utf8'), answersFor(req)])
-      .then(([page, answers]) => {
+    readFile(join(o.staticDir, 'index.html'), 'utf8')
+      .then(async (page) => {
         // The answers are this login's: no cache may keep them or give them to another cookie.
-        res.set({ 'Cache-Control': 'no-store', Vary: 'Cookie' }).type('html').send(withAnswers(page, answers));
+        res.set({ 'Cache-Control': 'no-store', Vary: 'Cookie' }).type('html');
+        const parts = splitAtSlot(page);
+        if (!parts) return void res.send(page);
+        const [start, end] = parts;
+        res.write(start);
+        const answers = await answersFor(req);
+        res.end(answersElement(answers) + end);
       })
       .catch(next);
   };
@@ -83,12 +94,19 @@ export function firstViewPage(o: FirstViewPageOptions): (req: Request, res: Resp
   }
 }
 
+/** The page before and after the answers' place (none in a page without it: it gets no answers). */
+function splitAtSlot(page: string): [string, string] | undefined {
+  const slot = ANSWERS_SLOT.exec(page);
+  if (!slot) return undefined;
+  return [page.slice(0, slot.index), page.slice(slot.index + slot[0].length)];
+}
+
 /**
- * The page with the answers in its head. `<` is escaped in the JSON, so nothing in an answer (a
- * camera's name, say) can end the script element or open a comment.
+ * The answers as the page's JSON element; nothing when there are none. `<` is escaped in the JSON, so
+ * nothing in an answer (a camera's name, say) can end the script element or open a comment.
  */
-export function withAnswers(page: string, answers: FirstViewAnswers): string {
-  if (Object.keys(answers).length === 0) return page;
+export function answersElement(answers: FirstViewAnswers): string {
+  if (Object.keys(answers).length === 0) return '';
   const json = JSON.stringify(answers).replace(/</g, '\\u003c');
-  return page.replace(ANSWERS_SLOT, () => `<script type="application/json" id="${FIRST_VIEW_ANSWERS_ID}">${json}</script>`);
+  return `<script type="application/json" id="${FIRST_VIEW_ANSWERS_ID}">${json}</script>`;
 }

@@ -27,7 +27,7 @@ export const FIRST_VIEW_REQUESTS: readonly string[] = [
   `${API_PATHS.events}?limit=${EVENT_PAGE}`,
 ];
 
-/** The element (a JSON script in the page's head) the server writes the answers into. */
+/** The element (a JSON script at the end of the page's body) the server writes the answers into. */
 export const FIRST_VIEW_ANSWERS_ID = 'first-view-answers';
 
 /** What the server writes there: each first-view path's answer (its status and JSON body). */

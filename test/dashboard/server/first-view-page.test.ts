@@ -15,13 +15,15 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { makeCertificates } from '../../../cli/commands/certs';
-import { firstViewPage, withAnswers } from '../../../dashboard/server/first-view-page';
+import { answersElement, firstViewPage } from '../../../dashboard/server/first-view-page';
 import { askOwnServer } from '../../../dashboard/server/own-requests';
 import { FIRST_VIEW_REQUESTS, type FirstViewAnswers } from '../../../nodes/lib/contract/first-view';
 import { API_PATHS } from '../../../nodes/lib/contract/api-paths';
 
 const SLOT = '<!-- first-view answers: here -->';
-const PAGE = `<!doctype html><html><head>${SLOT}</head><body></body></html>`;
+const PAGE = `<!doctype html><html><head><title>t</title></head><body><main></main>${SLOT}</body></html>`;
+/** The page a visit gets without answers: as built, less the answers' place. */
+const AS_BUILT = PAGE.replace(SLOT, '');
 
 /** The JSON the page holds, read the way a browser's parser delimits the script element. */
 function answersOf(html: string): FirstViewAnswers | undefined {
@@ -32,18 +34,18 @@ function answersOf(html: string): FirstViewAnswers | undefined {
   return JSON.parse(text) as FirstViewAnswers;
 }
 
-describe('withAnswers', () => {
+describe('answersElement', () => {
   it("keeps an answer's text inside its script element, whatever the text holds", () => {
     const hostile = 'cam </script><script>alert(1)</script><!-- <SCRIPT';
     const answers: FirstViewAnswers = { [API_PATHS.cameras]: { status: 200, body: { cameras: [{ camera_name: hostile }] } } };
-    const html = withAnswers(PAGE, answers);
+    const html = PAGE.replace(SLOT, answersElement(answers));
     assert.equal(html.match(/<\/script/gi)?.length, 1, 'only the element itself ends a script');
-    assert.ok(!/<!--/.test(html.replace(SLOT, '')), 'no comment opened');
+    assert.ok(!/<!--/.test(html), 'no comment opened');
     assert.deepEqual(answersOf(html), answers, 'the same answers read back');
   });
 
-  it('leaves the page as built when there are no answers', () => {
-    assert.equal(withAnswers(PAGE, {}), PAGE);
+  it('is nothing when there are no answers', () => {
+    assert.equal(answersElement({}), '');
   });
 });
 
@@ -55,6 +57,8 @@ describe('askOwnServer and the page', () => {
   /** what each answer says: the cookie and client address it came with, or a canned status */
   let sessionStatus = 200;
   let streamsBody = '{"streams":[]}';
+  /** while set, the streams route waits for it before it answers */
+  let streamsHeld: Promise<void> | undefined;
   before(async () => {
     staticDir = mkdtempSync(join(tmpdir(), 'picam-first-view-'));
     writeFileSync(join(staticDir, 'index.html'), PAGE);
@@ -63,7 +67,10 @@ describe('askOwnServer and the page', () => {
       res.json({ path: req.originalUrl, cookie: req.headers.cookie ?? null, client: req.socket.remoteAddress });
     app.get(API_PATHS.session, (req, res) => (sessionStatus === 200 ? echo(req, res) : res.status(sessionStatus).json({ error: 'no' })));
     // 'never': a route that does not answer.
-    app.get(API_PATHS.streams, (_req, res) => void (streamsBody !== 'never' && res.type('json').send(streamsBody)));
+    app.get(API_PATHS.streams, async (_req, res) => {
+      await streamsHeld;
+      if (streamsBody !== 'never') res.type('json').send(streamsBody);
+    });
     app.get('/api/*', echo);
     app.get('/big', (_req, res) => res.send('x'.repeat(5 * 2 ** 20)));
     app.get('/never', () => undefined);
@@ -115,7 +122,7 @@ describe('askOwnServer and the page', () => {
     streamsBody = 'never';
     warnings.length = 0;
     const res = await fetch(`${base}/dashboard/`);
-    assert.equal(await res.text(), PAGE);
+    assert.equal(await res.text(), AS_BUILT);
     assert.match(warnings.join('\n'), /did not answer within 300 ms/);
     streamsBody = '{"streams":[]}';
   });
@@ -131,15 +138,55 @@ describe('askOwnServer and the page', () => {
     assert.deepEqual(answers[camerasPage], { status: 200, body: { path: camerasPage, cookie: 'picam_session=abc', client: '127.0.0.1' } });
   });
 
+  it('sends the page up to the answers at once, and the answers and the rest when they are in', async () => {
+    let release = () => {};
+    streamsHeld = new Promise((ok) => (release = ok));
+    try {
+      const timeout = new Promise<never>((_, fail) => setTimeout(() => fail(new Error('nothing came before the answers')), 5000));
+      const res = await Promise.race([fetch(`${base}/dashboard/`, { headers: { cookie: 'picam_session=abc' } }), timeout]);
+      const reader = res.body!.getReader();
+      const first = new TextDecoder().decode((await Promise.race([reader.read(), timeout])).value);
+      assert.equal(first, PAGE.slice(0, PAGE.indexOf(SLOT)), 'everything before the answers, while one is still being asked');
+      release();
+      let rest = '';
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += new TextDecoder().decode(chunk.value);
+      assert.ok(rest.endsWith('</body></html>'), 'then the rest of the page');
+      assert.deepEqual(Object.keys(answersOf(first + rest)!).sort(), [...FIRST_VIEW_REQUESTS].sort());
+    } finally {
+      streamsHeld = undefined;
+      release();
+    }
+  });
+
+  it('finishes quietly for a visit that leaves before its answers are in, and serves the next one', async () => {
+    let release = () => {};
+    streamsHeld = new Promise((ok) => (release = ok));
+    warnings.length = 0;
+    try {
+      const leaving = new AbortController();
+      const res = await fetch(`${base}/dashboard/`, { headers: { cookie: 'picam_session=abc' }, signal: leaving.signal });
+      await res.body!.getReader().read();
+      leaving.abort();
+      release();
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      streamsHeld = undefined;
+      release();
+    }
+    const next = await fetch(`${base}/dashboard/`, { headers: { cookie: 'picam_session=abc' } });
+    assert.deepEqual(Object.keys(answersOf(await next.text())!).sort(), [...FIRST_VIEW_REQUESTS].sort());
+    assert.deepEqual(warnings, []);
+  });
+
   it('writes nothing for a visit the session route refuses, nor when an answer is not JSON (and says why)', async () => {
     sessionStatus = 401;
-    assert.equal(await (await fetch(`${base}/dashboard/index.html`)).text(), PAGE);
+    assert.equal(await (await fetch(`${base}/dashboard/index.html`)).text(), AS_BUILT);
     sessionStatus = 200;
     streamsBody = '<html>a proxy error page</html>';
     warnings.length = 0;
     const res = await fetch(`${base}/dashboard/`);
     assert.equal(res.status, 200);
-    assert.equal(await res.text(), PAGE, 'the page as built: it asks for itself');
+    assert.equal(await res.text(), AS_BUILT, 'the page as built: it asks for itself');
     assert.match(warnings.join('\n'), /the page is sent without its first view's answers: .*JSON/);
     streamsBody = '{"streams":[]}';
   });
