@@ -19,6 +19,7 @@ import {
 import { readDetection } from '../lib/detect/payload';
 import type { Detection } from '../lib/detect/types';
 import { deviceTime, type ClockWindow } from './device-time';
+import { readPicture } from '../lib/uploads/picture';
 import type { DeviceTopic } from './topics';
 
 export class InvalidPayload extends Error {}
@@ -211,6 +212,8 @@ function base(t: DeviceTopic, timeMs: number) {
 
 export interface ParsedRecord {
   record: StoreRecord;
+  /** the record's time is the receive time: it carried no timestamp, or one that could not be used */
+  receiveTime: boolean;
   /** why the device's timestamp was replaced by the receive time (record.deviceTimeRaw keeps it) */
   timeProblem?: string;
 }
@@ -220,10 +223,11 @@ export function toRecord(t: DeviceTopic, text: string, value: unknown, nowMs: nu
   const obj = value === undefined && isBareDisconnect(t, text) ? {} : parseJsonObject(text, value);
   const time = deviceTime(obj.timestamp, nowMs, clock);
   const record = fromObject(t, obj, text, time.timeMs);
-  if (record.kind === 'connection' && (obj.timestamp === undefined || obj.timestamp === null)) record.untimed = true;
-  if (time.raw === undefined) return { record };
+  const untimed = obj.timestamp === undefined || obj.timestamp === null;
+  if (record.kind === 'connection' && untimed) record.untimed = true;
+  if (time.raw === undefined) return { record, receiveTime: untimed };
   record.deviceTimeRaw = time.raw;
-  return { record, timeProblem: time.problem };
+  return { record, receiveTime: true, timeProblem: time.problem };
 }
 
 function fromObject(t: DeviceTopic, obj: Json, text: string, timeMs: number): Exclude<StoreRecord, { kind: 'dead-letter' }> {
@@ -250,5 +254,7 @@ export function jpegBytes(payload: unknown, maxBytes: number): Buffer {
   if (!bytes) throw new InvalidPayload('a thumbnail must be the JPEG bytes (MQTT binary payload)');
   if (bytes.length > maxBytes) throw new InvalidPayload(`payload of ${bytes.length} bytes exceeds the ${maxBytes}-byte limit`);
   if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) throw new InvalidPayload('thumbnail is not a JPEG (no FF D8 start)');
+  const picture = readPicture(bytes);
+  if (typeof picture === 'string') throw new InvalidPayload(`thumbnail is ${picture}`);
   return bytes;
 }

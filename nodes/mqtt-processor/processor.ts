@@ -30,6 +30,7 @@ import { fingerprint, RecentMap } from '../lib/recent';
 import { SensorWatch, type Crossing, type SensorLimits } from './sensor-limits';
 import type { LimitMemory } from '../lib/store/sensor-limit-states';
 import { commandTopic, parseDeviceTopic, type TopicConfig } from './topics';
+import { ReceiveClock } from './receive-clock';
 import { ANY_DEVICE_ID_PATTERN, HOSTED_DEVICE_TYPE, splitHostedId } from '../lib/hosted-devices';
 import { creationTimestamp } from '../lib/vbc01';
 import type { SweptDevice } from '../lib/store/connection-sweep';
@@ -120,6 +121,7 @@ export class Processor {
   private readonly devices = new Map<string, KnownDevice>();
   private readonly seen = new RecentMap<number, true>(20_000, REDELIVERY_WINDOW_MS);
   private readonly openActivities = new RecentMap<string, number>(20_000, PAIRING_WINDOW_MS);
+  private readonly receiveClock = new ReceiveClock();
   private readonly connectionAlerts: ConnectionAlerts;
   private readonly hosted = new HostedCameras();
   private readonly sensors: SensorWatch;
@@ -205,19 +207,19 @@ export class Processor {
       return this.reject(topic, decoded.text, decoded.bytes, err.message, nowMs, t.deviceId);
     }
     const record = parsed.record;
+    if (parsed.receiveTime) record.timeMs = this.receiveClock.next(t.deviceId, record.kind, nowMs);
 
-    // QoS1 redelivery repeats the packet verbatim. A stop is keyed by event id; a start by
-    // event id and content, since a start that comes again changed is an update of its event
-    // (vbc01-protocol.md §5.3: a later zone or label, issue 20); other kinds only when they
-    // carry their own timestamp (else a repeat is news).
+    // QoS1 redelivery repeats the packet verbatim. A start or stop is keyed by its event and
+    // content, since one that comes again changed is an update of its event (vbc01-protocol.md
+    // §5.3: a later zone or label, issue 20; an event id used again); other kinds only when they
+    // carry a timestamp of their own that could be used: without one (none, or `0` where the
+    // device has no time), a repeat is news, a camera set to PRIVACY and back to ARMED.
     const key =
-      record.kind === 'activity-stop'
-        ? fingerprint(`${record.kind}\u0000${t.deviceId}`, record.eventId)
-        : record.kind === 'activity-start'
-          ? fingerprint(`${record.kind}\u0000${t.deviceId}\u0000${record.eventId}`, decoded.text)
-          : decoded.text.includes('"timestamp"')
-            ? fingerprint(topic, decoded.text)
-            : undefined;
+      record.kind === 'activity-stop' || record.kind === 'activity-start'
+        ? fingerprint(`${record.kind}\u0000${t.deviceId}\u0000${record.eventId}`, decoded.text)
+        : !parsed.receiveTime
+          ? fingerprint(topic, decoded.text)
+          : undefined;
     if (key !== undefined) {
       // A resend was seen once, but never stored: it must reach the store this time.
       if (!resent && this.seen.has(key, nowMs)) {

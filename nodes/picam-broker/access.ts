@@ -89,6 +89,9 @@ function underPrefix(prefixLevels: readonly string[], topic: string): string[] |
   return levels.slice(prefixLevels.length);
 }
 
+/** The largest retained message a device may leave: a connection message is a few hundred bytes. */
+export const RETAINED_MAX_BYTES = 16 * 1024;
+
 /** The per-device rule (cloud/mosquitto/acl with %c the client id). */
 export class DeviceRules {
   private readonly prefix: string[];
@@ -120,6 +123,17 @@ export class DeviceRules {
       if (l[1] === 'connection' || l[1] === 'status') return l.length === 4 || (l.length === 5 && l[2] === HOSTED_DEVICE_TYPE && !!l[4]);
       return l[1] === 'message';
     };
+  }
+
+  /**
+   * Whether a device's retained message (one it may publish) is kept: only its connection state
+   * (a Pi's online message and Last Will, those of the IP cameras it hosts), and only of a size
+   * such a message has. Anything else marked retained is routed but not kept, so a device cannot
+   * grow the broker's memory with retained messages nobody reads.
+   */
+  mayRetain(topic: string, bytes: number): boolean {
+    const l = underPrefix(this.prefix, topic);
+    return !!l && l[0] === 'device' && l[1] === 'connection' && bytes <= RETAINED_MAX_BYTES;
   }
 
   /** `{prefix}/honeycomb/{id}/#`: the id level literal, so `+` and `#` cannot reach other devices. */

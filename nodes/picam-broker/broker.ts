@@ -299,6 +299,7 @@ export class PicamBroker implements LocalBroker {
       packet[VERDICT] = 'dropped';
       return done(null);
     }
+    if (packet.retain && !this.opts.rules.mayRetain(packet.topic, packet.payload.length)) packet.retain = false;
     if (!this.ingests(packet.topic)) return done(null);
     // A retained message is stored by the routing, whoever listens now.
     if (!packet.retain) packet[VERDICT] = 'ingested';

@@ -70,7 +70,7 @@ const SQLITE: SqlDialect = {
   // `WHERE true` keeps SQLite from reading ON CONFLICT as a join constraint.
   rowsSource: (_table, columns, param = '?') =>
     `SELECT ${columns.map((_, i) => `value ->> ${i}`).join(', ')} FROM json_each(${param}) WHERE true`,
-  rowsParam: (_columns, rows) => JSON.stringify(rows),
+  rowsParam: (_columns, rows) => withoutNul(JSON.stringify(rows)),
   jsonText: (column, key) => `json_extract(${column}, '$.${checkedKey(key)}')`,
   jsonArrayHas: (column) => `EXISTS (SELECT 1 FROM json_each(${column}) WHERE json_each.value = ?)`,
   indexedBy: (table, alias, index) => `${table} ${alias} INDEXED BY ${index}`,
@@ -107,9 +107,20 @@ function checkedInt(n: number): number {
 }
 
 /**
+ * Rows' JSON with each NUL character in a string as U+FFFD. SQLite's `->>` ends the text it reads
+ * at a NUL: a dead letter's binary payload kept two characters of its first 4 KiB, and a name
+ * with one was cut short. PostgreSQL's text cannot hold one at all (`jsonSafe`): the same
+ * character stands in its place on both. Only the escape itself is replaced, not an escaped
+ * backslash followed by `u0000` (text that merely spells it).
+ */
+function withoutNul(json: string): string {
+  return json.includes('\\u0000') ? json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd') : json;
+}
+
+/**
  * A Buffer in a JSON row is BYTEA's hex text, which jsonb_populate_recordset reads back as bytes.
- * PostgreSQL's text cannot hold a NUL character (SQLite's can): a dead letter's raw payload with
- * one keeps U+FFFD in its place rather than failing the whole batch.
+ * PostgreSQL's text cannot hold a NUL character (SQLite's can, but `->>` cuts it there): a dead
+ * letter's raw payload with one keeps U+FFFD in its place rather than failing the whole batch.
  */
 function jsonSafe(v: SqlValue | undefined): string | number | null {
   if (v === undefined) return null;

@@ -165,6 +165,13 @@ const LONGER_ZONES = `CASE WHEN excluded.zones IS NULL THEN activity_events.zone
     THEN excluded.zones ELSE activity_events.zones END`;
 
 /**
+ * An event's duration, seconds, as SQL: none until both ends are known, and 0 for a stop timed
+ * before its start (a camera's clock set back between the two), never a negative length.
+ */
+const durationOf = (start: string, end: string): string =>
+  `CASE WHEN ${end} >= ${start} THEN ${end} - ${start} WHEN ${end} < ${start} THEN 0 END`;
+
+/**
  * An event's start and stop of one batch are one row (what the two upserts in turn would leave;
  * PostgreSQL refuses to update one row twice in one statement). A stop can arrive before its
  * start (out-of-order delivery, a lost start, two runtimes): whichever comes second computes
@@ -209,8 +216,10 @@ const ACTIVITY: Shape = {
     zones = CASE WHEN excluded.end_timestamp IS NOT NULL AND excluded.zones IS NOT NULL THEN excluded.zones ELSE ${LONGER_ZONES} END,
     end_timestamp = COALESCE(excluded.end_timestamp, activity_events.end_timestamp),
     end_time_raw = CASE WHEN excluded.end_timestamp IS NULL THEN activity_events.end_time_raw ELSE excluded.end_time_raw END,
-    duration_seconds = COALESCE(excluded.end_timestamp, activity_events.end_timestamp)
-      - COALESCE(excluded.start_timestamp, activity_events.start_timestamp)`,
+    duration_seconds = ${durationOf(
+      'COALESCE(excluded.start_timestamp, activity_events.start_timestamp)',
+      'COALESCE(excluded.end_timestamp, activity_events.end_timestamp)',
+    )}`,
 };
 
 const CAMERA_STATE: Shape = {
@@ -332,7 +341,7 @@ function activityRow(e: EventParts, now: number): SqlValue[] {
     first.activityType,
     start?.time ?? null,
     stop?.time ?? null,
-    start && stop ? stop.time - start.time : null,
+    start && stop ? Math.max(stop.time - start.time, 0) : null,
     start?.confidence ?? null,
     start?.region ?? null,
     now,
@@ -531,7 +540,12 @@ function batchTables(records: readonly StoreRecord[], nowMs: number, touches?: R
 
   const registryRows: SqlValue[][] = [];
   for (const [id, p] of registry) {
-    const touch = { deviceId: id, deviceType: p.deviceType, lastSeenSec: p.lastSeenMs === undefined ? null : sec(p.lastSeenMs), heardMs: p.heardMs ?? null };
+    const touch = {
+      deviceId: id,
+      deviceType: p.deviceType,
+      lastSeenSec: p.lastSeenMs === undefined ? null : sec(p.lastSeenMs),
+      heardMs: p.heardMs ?? null,
+    };
     if (touches && onlyHeard(p) && touches.covers(touch)) continue;
     touches?.writing(touch);
     registryRows.push([

@@ -115,6 +115,37 @@ describe('replayed device messages in the cloud store', () => {
     assert.equal((await counts(file)).heartbeats, 2);
   });
 
+  it('stores every reading and heartbeat of a Pi whose clock was wrong, replayed together: none taken for another', async () => {
+    const file = join(dir, 'bad-clock.db');
+    const stored = await cloud(file);
+    const base = `prod/device/message/picam/${PI}`;
+    // A Pi without a real-time clock: its times are from 2001, a reading every 2 s, acknowledged as sent.
+    const times = Array.from({ length: 50 }, (_, i) => 1_000_000_000_000 + i * 2000);
+    const sent = [
+      ...times.map((timestamp, i) => ({
+        topic: `${base}/sensors/environment`,
+        payload: Buffer.from(JSON.stringify({ temperature: 20 + i / 10, humidity: 40, pressure: 1000, timestamp })),
+      })),
+      ...Array.from({ length: 10 }, (_, i) => ({
+        topic: `prod/device/status/picam/${PI}`,
+        payload: Buffer.from(JSON.stringify({ uptime: 10 + i, timestamp: i + 1 })),
+      })),
+    ];
+    for (const m of sent) node('p1').receive(m);
+    await stored.wait(sent.length, 5000);
+    assert.deepEqual(await counts(file), { heartbeats: 10, readings: 50, activity: 0 });
+    const readings = await rows<{ temperature: number; device_time_raw: string }>(
+      file,
+      'SELECT temperature, device_time_raw FROM sensor_readings WHERE device_id = ? ORDER BY time_ms',
+      [PI],
+    );
+    assert.deepEqual(
+      readings.map((r) => r.device_time_raw),
+      times.map(String),
+      'in the order sent, each with the time the Pi gave',
+    );
+  });
+
   it('migration 6 removes duplicate heartbeats stored before it, keeping the first, and then enforces the key', async () => {
     const file = join(dir, 'before-6.db');
     const db = await Connection.open(file);

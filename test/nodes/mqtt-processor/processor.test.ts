@@ -167,12 +167,55 @@ describe('mqtt-processor: activity pairing and redelivery', () => {
     assert.equal((first.alerts[0] as Alert).update, undefined, "an event's first start is no update");
   });
 
-  it('drops a redelivered heartbeat but keeps identical ones that carry no timestamp', () => {
+  it('drops a redelivered heartbeat but keeps identical ones that carry no timestamp, or one it cannot use', () => {
     const { p } = make();
-    assert.equal(p.handleDevice(topics.status(), json(heartbeat(10))).record !== undefined, true);
-    assert.equal(p.handleDevice(topics.status(), json(heartbeat(10))).record, undefined);
-    assert.equal(p.handleDevice(topics.status(), json({ battery: { level: 50 } })).record !== undefined, true);
-    assert.equal(p.handleDevice(topics.status(), json({ battery: { level: 50 } })).record !== undefined, true);
+    assert.equal(p.handleDevice(topics.status(), json(heartbeat(NOW / 1000 - 60))).record !== undefined, true);
+    assert.equal(p.handleDevice(topics.status(), json(heartbeat(NOW / 1000 - 60))).record, undefined);
+    for (const again of [{ battery: { level: 50 } }, { battery: { level: 50 }, timestamp: 0 }, heartbeat(10)]) {
+      assert.equal(p.handleDevice(topics.status(), json(again)).record !== undefined, true, JSON.stringify(again));
+      assert.equal(p.handleDevice(topics.status(), json(again)).record !== undefined, true, `${JSON.stringify(again)} again`);
+    }
+  });
+
+  it('keeps a camera that goes PRIVACY and back to ARMED without a time of its own ARMED (nothing taken for a redelivery)', () => {
+    const { p } = make();
+    for (const mode of ['ARMED', 'PRIVACY', 'ARMED'] as const) {
+      const out = p.handleDevice(topics.state(), json({ mode, timestamp: 0 }));
+      assert.equal(out.duplicate, undefined, mode);
+    }
+    const restored = p.handleDevice(topics.connection(), json(connected(NOW / 1000)));
+    assert.deepEqual(
+      restored.commands.map((c) => (c.payload as { mode?: string }).mode),
+      ['ARMED'],
+    );
+  });
+
+  it('takes a stop of an event again with another time as news, the same stop again as a redelivery', () => {
+    const { p } = make();
+    const stop = (t: number) => p.handleDevice(topics.stop(), json({ ...activity('evt_twice', t), eventType: 'stop' }));
+    assert.equal(stop(1705329045).duplicate, undefined);
+    assert.equal(stop(1705329045).duplicate, true);
+    assert.equal(stop(1705329075).duplicate, undefined);
+  });
+
+  it('spreads records without a usable time of their own one row apart, in the order they came', () => {
+    const { p } = make();
+    const readings = [0, 1, 2].map((i) =>
+      p.handleDevice(topics.environment(), json({ temperature: 20 + i, timestamp: 1_000_000_000 + i })),
+    );
+    assert.deepEqual(
+      readings.map((r) => r.record!.timeMs),
+      [NOW, NOW + 1, NOW + 2],
+      'readings: a millisecond apart',
+    );
+    const beats = [0, 1, 2].map((i) => p.handleDevice(topics.status(), json({ battery: { level: 90 - i } })));
+    assert.deepEqual(
+      beats.map((r) => r.record!.timeMs),
+      [NOW, NOW + 1000, NOW + 2000],
+      'heartbeats: stored by the second, a second apart',
+    );
+    const timed = p.handleDevice(topics.environment(), json({ temperature: 25, timestamp: NOW - 5000 }));
+    assert.equal(timed.record!.timeMs, NOW - 5000, "a device's own time is kept as it is");
   });
 });
 
@@ -728,7 +771,8 @@ describe('mqtt-processor: device times outside the clock window (issue 13)', () 
   it('takes its window from the options', () => {
     const { p } = make({ clockWindow: { pastMs: 3_600_000, futureMs: 0 } });
     assert.equal(p.handleDevice(topics.status(), json({ timestamp: SEC - 7200 })).record!.timeMs, NOW);
-    assert.equal(p.handleDevice(topics.status(), json({ timestamp: SEC + 1, battery: 1 })).record!.timeMs, NOW);
+    // The second record without a usable time of the device: a second on, to be a row of its own.
+    assert.equal(p.handleDevice(topics.status(), json({ timestamp: SEC + 1, battery: 1 })).record!.timeMs, NOW + 1000);
     assert.equal(p.handleDevice(topics.status(), json({ timestamp: SEC - 60, battery: 2 })).record!.timeMs, NOW - 60_000);
   });
 });

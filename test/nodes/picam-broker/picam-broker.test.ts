@@ -277,6 +277,34 @@ describe('picam-broker: device messages to subscribers', () => {
   });
 });
 
+describe('picam-broker: what a device may leave retained', () => {
+  it('keeps its connection message, and routes but does not keep anything else it marks retained (nor a huge one)', async () => {
+    const p = await ports();
+    await loadBroker(p);
+    const out = new Collector('out');
+    const cam = await device(p, 'camR');
+    const hosted = `${topics.connection('camR', 'ipcam')}/door`;
+    await cam.publishAsync(topics.connection('camR'), JSON.stringify({ status: 'connected' }), { qos: 1, retain: true });
+    await cam.publishAsync(hosted, JSON.stringify({ status: 'connected' }), { qos: 1, retain: true });
+    for (let i = 0; i < 20; i++)
+      await cam.publishAsync(`${topics.status('camR')}`.replace('/status/', '/message/') + `/x${i}`, Buffer.alloc(50_000, 'x'), {
+        qos: 1,
+        retain: true,
+      });
+    await cam.publishAsync(topics.connection('camR', 'picam'), Buffer.alloc(200_000, 'y'), { qos: 1, retain: true });
+    await out.wait(23);
+    assert.equal(out.msgs.length, 23, 'the flow got every message, retained or not');
+
+    const observer = await device(p, `${RUNTIME_CLIENT_ID_PREFIX}late`);
+    const kept: string[] = [];
+    observer.on('message', (topic, _payload, packet) => packet.retain && kept.push(topic));
+    await observer.subscribeAsync('prod/device/#', { qos: 1 });
+    await sleep(300);
+    assert.deepEqual(kept.sort(), [topics.connection('camR'), hosted].sort());
+    await Promise.all([cam.endAsync(), observer.endAsync()]);
+  });
+});
+
 describe('picam-broker: IP cameras hosted by a Pi', () => {
   it("lets a Pi publish for the IP cameras it hosts, not for another Pi's or another device's, and read their commands", async () => {
     const p = await ports();

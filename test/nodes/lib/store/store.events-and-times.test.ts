@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { Alert, AlertSnapshot, StoreRecord } from '../../../../nodes/lib/types';
+import type { ActivityRecord, Alert, AlertSnapshot, StoreRecord } from '../../../../nodes/lib/types';
 import { MIGRATIONS, migrate } from '../../../../nodes/lib/store/schema';
 import { Connection } from '../../../../nodes/lib/store/sqlite';
 import { EventStore } from '../../../../nodes/lib/store/store';
@@ -140,6 +140,63 @@ eachDialect('events and times', (open) => {
           eventId,
         );
       }
+    });
+  });
+
+  describe('a stop timed before its start (a camera clock set back between the two)', () => {
+    it('gets a duration of 0, never a negative one, in either order and in one batch', async () => {
+      const store = await open();
+      await store.writeAsync(start('evt_start_first', (T + 10) * 1000, A));
+      await store.writeAsync(stopOf('evt_start_first', T * 1000, A));
+      await store.writeAsync(stopOf('evt_stop_first', T * 1000, A));
+      await store.writeAsync(start('evt_stop_first', (T + 10) * 1000, A));
+      await Promise.all([
+        store.writeAsync(start('evt_one_batch', (T + 10) * 1000, A)),
+        store.writeAsync(stopOf('evt_one_batch', T * 1000, A)),
+      ]);
+      await store.close();
+      const events = await readRows<EventRow & { event_id: string }>(
+        store,
+        'SELECT event_id, start_timestamp, end_timestamp, duration_seconds FROM activity_events ORDER BY event_id',
+      );
+      assert.deepEqual(
+        events.map((e) => [e.event_id, e.start_timestamp, e.end_timestamp, e.duration_seconds]),
+        ['evt_one_batch', 'evt_start_first', 'evt_stop_first'].map((id) => [id, T + 10, T, 0]),
+        'both times kept as sent',
+      );
+    });
+  });
+
+  describe('text with a NUL character', () => {
+    it('is kept whole, the NUL as U+FFFD, in a name, a type and a dead letter', async () => {
+      const store = await open();
+      const nowMs = Date.now();
+      const binary = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00]).toString('latin1');
+      await store.writeAsync({
+        kind: 'connection',
+        deviceId: CAMERA,
+        deviceType: 'hive-cam',
+        timeMs: nowMs,
+        status: 'connected',
+        name: 'Front\u0000Door',
+        raw: '{}',
+      });
+      await store.writeAsync({ ...(start('evt_nul', nowMs, CAMERA) as ActivityRecord), activityType: 'A\u0000B' });
+      await store.writeAsync({
+        kind: 'dead-letter',
+        timeMs: nowMs,
+        source: 'prod/device/status/hive-cam/x',
+        reason: 'invalid JSON',
+        payload: binary,
+        payloadBytes: 11,
+      });
+      await store.close();
+      const [cam] = await readRows<{ camera_name: string }>(store, 'SELECT camera_name FROM camera_registry');
+      assert.equal(cam!.camera_name, 'Front\uFFFDDoor');
+      const [event] = await readRows<{ activity_type: string }>(store, 'SELECT activity_type FROM activity_events');
+      assert.equal(event!.activity_type, 'A\uFFFDB');
+      const [dead] = await readRows<{ payload: string }>(store, 'SELECT payload FROM dead_letters');
+      assert.equal(dead!.payload, binary.replaceAll('\u0000', '\uFFFD'), 'all 11 characters');
     });
   });
 
