@@ -5,9 +5,10 @@
  * nothing is left behind, on disk or in the database.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { imageType, readHead, requireImage, UnexpectedMediaError } from '../lib/uploads/media-type';
+import { UnexpectedMediaError } from '../lib/uploads/media-type';
+import { MAX_PICTURE_BYTES, requirePicture } from '../lib/uploads/picture';
 import { extractZip, UnsafeZipError, type ExtractedFile, type UnsafeZipReason, type ZipLimits } from '../lib/uploads/safe-zip';
 import type { UploadFileRow, UploadFileType, UploadStore } from '../lib/store/uploads';
 import { checkIds, HttpError, type ReceivedUpload } from './upload-receiver';
@@ -41,12 +42,18 @@ export const STATUS_FOR: Record<UnsafeZipReason, number> = {
 
 /**
  * A thumbnail is shown in browsers and sent to Telegram: it must really be a
- * JPEG or PNG, whatever its name says (an "image" that is HTML would be a
- * stored page on our origin).
+ * whole JPEG or PNG of a photo's size, whatever its name says (an "image" that
+ * is HTML would be a stored page on our origin; one cut short, or declaring
+ * 50,000 × 50,000 pixels, fails every channel and viewer). Its size is checked
+ * before it is read.
  */
 export async function checkThumbnails(files: ExtractedFile[]): Promise<void> {
   for (const f of files.filter((file) => file.type === 'thumbnail')) {
-    requireImage(await readHead(f.path), `thumbnail ${JSON.stringify(f.name.slice(0, 100))}`);
+    const label = `thumbnail ${JSON.stringify(f.name.slice(0, 100))}`;
+    const { size } = await stat(f.path);
+    if (size > MAX_PICTURE_BYTES)
+      throw new HttpError(413, `archive refused (size): ${label} is ${size} bytes, over the ${MAX_PICTURE_BYTES}-byte limit of a picture`);
+    requirePicture(await readFile(f.path), label);
   }
 }
 
@@ -107,7 +114,7 @@ export async function storeSnapshot(
 ): Promise<AcceptedUpload> {
   // `{pi}.{camera}` is one folder name: one dot between two plain ids is never `..` and holds no `/`.
   checkIds(snapshot.deviceId, snapshot.eventId, ANY_DEVICE_ID_PATTERN);
-  const image = imageType(snapshot.image) ?? requireImage(snapshot.image, 'the snapshot');
+  const image = requirePicture(snapshot.image, 'the snapshot');
   const nowMs = opts.nowMs ?? Date.now();
   const dir = uploadDirFor(opts.uploadsRoot, snapshot.deviceId, snapshot.eventId, nowMs);
   const fileName = `snapshot.${image.format === 'png' ? 'png' : 'jpg'}`;

@@ -5,6 +5,7 @@
 import { DEVICE_ID_PATTERN, EVENT_ID_PATTERN } from '../lib/types';
 import { vbc01IdProblem } from '../lib/vbc01';
 import { describeContent, EXPECTED_IMAGE, imageType } from '../lib/uploads/media-type';
+import { readPicture } from '../lib/uploads/picture';
 import { ANY_DEVICE_ID_PATTERN } from '../lib/hosted-devices';
 
 export type GatewayCommand =
@@ -22,8 +23,9 @@ export function parseCommand(topic: unknown, payload: unknown): GatewayCommand {
   switch (topic) {
     case 'enrolment': {
       const raw = typeof payload === 'number' || typeof payload === 'string' ? payload : p.minutes;
-      const minutes = Number(raw);
-      if (raw === undefined || raw === '' || !Number.isFinite(minutes) || minutes < 0 || minutes > 1440) {
+      // A number, or one written in digits: `[1]`, `true` or `null` are not minutes.
+      const minutes = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : NaN;
+      if (!Number.isFinite(minutes) || minutes < 0 || minutes > 1440) {
         throw new Error(`enrolment needs payload.minutes between 0 (close) and 1440 (got ${JSON.stringify(raw)})`);
       }
       return { command: 'enrolment', minutes };
@@ -57,8 +59,10 @@ export function parseCommand(topic: unknown, payload: unknown): GatewayCommand {
       }
       if (!Buffer.isBuffer(image)) throw new Error(`snapshot needs payload.image, the picture's bytes (${EXPECTED_IMAGE})`);
       // Checked by content: the picture is stored and served as a thumbnail.
-      if (!imageType(image)) {
-        throw new Error(`snapshot needs payload.image, the JPEG bytes: it is ${describeContent(image)}, not ${EXPECTED_IMAGE}`);
+      const picture = readPicture(image);
+      if (typeof picture === 'string') {
+        const what = imageType(image) ? picture : `${describeContent(image)}, not ${EXPECTED_IMAGE}`;
+        throw new Error(`snapshot needs payload.image, a whole JPEG or PNG: it is ${what}`);
       }
       return { command: 'snapshot', deviceId, eventId, image };
     }

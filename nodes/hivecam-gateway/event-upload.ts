@@ -13,12 +13,13 @@
  * that come without one; nothing encrypted is kept.
  *
  * Each part is first extracted with every safe-ZIP check into a fresh folder
- * inside the event folder, checked and decrypted there, and only then moved
- * into place and recorded; parts of one event are handled one at a time.
+ * beside the received bodies (`.incoming`, swept at start), checked and
+ * decrypted there, and only then moved into place and recorded; parts of one
+ * event are handled one at a time.
  */
-import { createDecipheriv, randomBytes } from 'node:crypto';
+import { createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { readHead, videoType } from '../lib/uploads/media-type';
@@ -26,6 +27,7 @@ import { extractZip, KEY_BYTES, KEY_NAME, UnsafeZipError, type ExtractedFile, ty
 import type { UploadStore } from '../lib/store/uploads';
 import { checkThumbnails, STATUS_FOR, uploadRows, type AcceptedUpload } from './accept-upload';
 import { checkIds, HttpError, type ReceivedUpload } from './upload-receiver';
+import { INCOMING_DIR } from './retention';
 import { UnexpectedMediaError } from '../lib/uploads/media-type';
 
 /** What a camera may upload (§3.3): a recording part, or a thumbnail. */
@@ -35,9 +37,21 @@ export type UploadCategory = (typeof CATEGORIES)[number];
 /** HLS AES-128 with an explicit IV of zero: every segment is its own CBC message. */
 const ZERO_IV = Buffer.alloc(16);
 
-/** The folder of a camera's event; the event id is percent-encoded, so no id is `..` or holds a `/`. */
+/**
+ * A folder name's limit on common file systems is 255 bytes; a percent-encoded id of dots or colons
+ * (3 bytes each, up to 128 of them) would pass it.
+ */
+const NAME_BYTES = 255;
+
+/**
+ * The folder of a camera's event; the event id is percent-encoded, so no id is `..` or holds a `/`.
+ * An id whose encoding is too long for a folder name is named by its hash (`~` and 64 hex digits;
+ * no event id holds a `~`).
+ */
 export function eventDirFor(root: string, cameraId: string, eventId: string): string {
-  return join(root, cameraId, 'events', encodeURIComponent(eventId).replace(/\./g, '%2E'));
+  const encoded = encodeURIComponent(eventId).replace(/\./g, '%2E');
+  const name = encoded.length <= NAME_BYTES ? encoded : `~${createHash('sha256').update(eventId).digest('hex')}`;
+  return join(root, cameraId, 'events', name);
 }
 
 /** One part at a time per event: two parts must not race to move files or set the event's columns. */
@@ -113,6 +127,29 @@ async function decryptPart(files: ExtractedFile[], eventDir: string): Promise<Bu
   return key;
 }
 
+/**
+ * A 409 before anything moves when a file of the part would land where the event folder holds a
+ * folder, or below one of its files (`thumbnail.jpg/0.ts` after a thumbnail): a part goes in whole
+ * or not at all, never leaving some of its files in place without their rows.
+ */
+async function checkPlaceable(files: ExtractedFile[], eventDir: string, key: boolean): Promise<void> {
+  const names = files.filter((f) => f.type !== 'key').map((f) => f.name);
+  for (const name of key ? [...names, KEY_NAME] : names) {
+    const levels = name.split('/');
+    let at = eventDir;
+    for (const [i, level] of levels.entries()) {
+      at = join(at, level);
+      const found = await lstat(at).catch(() => undefined);
+      if (!found) break;
+      const last = i === levels.length - 1;
+      if (last ? found.isDirectory() : !found.isDirectory()) {
+        const what = last ? 'a folder' : `the file ${JSON.stringify(levels.slice(0, i + 1).join('/'))}`;
+        throw new HttpError(409, `archive refused (conflict): ${JSON.stringify(name)} would replace ${what} the event already holds`);
+      }
+    }
+  }
+}
+
 /** Moves the part's files into the event folder (a file sent again replaces its copy); returns where each went. */
 async function moveIn(files: ExtractedFile[], eventDir: string): Promise<Array<ExtractedFile & { final: string }>> {
   const moved: Array<ExtractedFile & { final: string }> = [];
@@ -145,7 +182,8 @@ export async function acceptEventUpload(
   checkIds(cameraId, eventId);
   const eventDir = eventDirFor(opts.uploadsRoot, cameraId, eventId);
   return oneAtATime(eventDir, async () => {
-    const partDir = join(eventDir, `.part-${randomBytes(4).toString('hex')}`);
+    // Extracted beside the received bodies, not in the event folder: what a crash leaves there is swept at the next start.
+    const partDir = join(opts.uploadsRoot, INCOMING_DIR, `part-${randomBytes(4).toString('hex')}`);
     try {
       let files: ExtractedFile[];
       try {
@@ -162,6 +200,7 @@ export async function acceptEventUpload(
         if (err instanceof UnexpectedMediaError) throw new HttpError(415, `archive refused (type): ${err.message}`);
         throw err;
       }
+      await checkPlaceable(files, eventDir, files.some((f) => f.type === 'key'));
       const key = await decryptPart(files, eventDir);
       const moved = await moveIn(files, eventDir);
       if (key) await writeFile(join(eventDir, KEY_NAME), key, { mode: 0o600 });

@@ -18,6 +18,7 @@ import { waitFor } from '../support/wait';
 import { hasFfmpeg, testRecording } from '../support/ffmpeg';
 import { uploadToGateway } from '../support/zip';
 import { freePort, takeFreePorts } from '../support/ports';
+import { JPEG } from '../support/pictures';
 
 /** Device times a few minutes old: the runtime only accepts device clocks near its own (issue 13). */
 const T0 = Math.floor(Date.now() / 1000) - 600;
@@ -243,7 +244,6 @@ describe('cloud runtime: device traffic into SQLite and the API', () => {
 });
 
 describe('cloud runtime: VBC01 gateway and uploaded media', () => {
-  const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, 0xff, 0xd9]);
 
   it('answers cameras on its own port without a login, and the admin API behind one', async () => {
     const res = await fetch(`${GATEWAY}/hivecam/${CAMERA}`);

@@ -5,11 +5,12 @@
  * paths are read here, once, so the outbox holds the bytes even if the file
  * is rotated away before the alert is delivered.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { ALERT_KINDS, ALERT_SEVERITIES, CAMERA_MODES, type Alert, type AlertKind, type AlertSnapshot } from '../types';
 import { ANY_DEVICE_ID_PATTERN } from '../hosted-devices';
 import type { ClipReadyPayload } from '../contract/recordings';
 import { isClipTopic, readClip } from './clip';
+import { MAX_PICTURE_BYTES } from '../uploads/picture';
 
 export type AlertInput =
   | { type: 'alert'; alert: Alert; image?: Buffer; imageProblem?: string }
@@ -17,8 +18,8 @@ export type AlertInput =
   | { type: 'clip'; clip: ClipReadyPayload }
   | { type: 'invalid'; reason: string };
 
-/** Images larger than this are refused: Telegram takes photos up to 10 MB. */
-export const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
+/** Images larger than this are refused: Telegram takes photos up to 10 MB (uploads/picture.ts). */
+export const MAX_IMAGE_BYTES = MAX_PICTURE_BYTES;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
@@ -109,6 +110,9 @@ async function loadImage(image: unknown): Promise<Buffer | string> {
   if (Buffer.isBuffer(image)) bytes = image;
   else if (typeof image === 'string' && image) {
     try {
+      // Its size before its bytes: a file too big to send is not read into memory first.
+      const { size } = await stat(image);
+      if (size > MAX_IMAGE_BYTES) return `image of ${size} bytes is over the ${MAX_IMAGE_BYTES}-byte limit`;
       bytes = await readFile(image);
     } catch (err) {
       return `cannot read ${image}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;

@@ -23,13 +23,13 @@ import { waitFor } from '../../support/wait';
 import { rawZip } from '../../support/zip';
 import { httpNodeServer } from '../../support/http-node';
 import { Collector, helper, rows, until, useNodeRed } from '../../support/node-helper';
+import { JPEG } from '../../support/pictures';
 
 useNodeRed();
 
 const dir = tempDir('picam-fileservice-');
 const CAM = '56C1CADCF1FA4C6CAEBA3E2FD85EFEBF';
 const STRANGER = '0123456789ABCDEF0123456789ABCDEF';
-const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, 0xff, 0xd9]);
 const PEM = (what: string) => `-----BEGIN ${what}-----\nMIIB${what.length}\n-----END ${what}-----\n`;
 
 const mediaRoutes = httpNodeServer('/api/media');
@@ -465,6 +465,49 @@ describe('hivecam-gateway: bad uploads get a clear 4xx, never a 500, and leave n
       [],
       'no file kept: no temporary, no extracted part',
     );
+  });
+
+  it('refuses a part whose files would replace a folder or go below a file of the event with 409, moving none of them', async () => {
+    const { base, uploads, file } = await load();
+    const eventId = randomUUID();
+    const send = (category: string, name: string, zip: Buffer) =>
+      putUpload(`${base}/fileservice/upload/${CAM}/${category}/${randomUUID()}/${name}`, zip, { sourceId: CAM, eventId }, from());
+    assert.equal((await send('thumbnail', `${eventId}-0-0.zip`, rawZip([{ name: 'thumbnail.jpg', data: JPEG }]))).status, 200);
+    assert.equal((await send('activity', `${eventId}-1-0.zip`, rawZip([{ name: 'x.mp4/y.mp4', data: Buffer.from('x') }]))).status, 200);
+    const before = filesUnder(uploads).sort();
+    const cases: Array<[string, Buffer, RegExp]> = [
+      [
+        'below the thumbnail',
+        rawZip([{ name: 'thumbnail.jpg/0.mp4', data: Buffer.from('x') }]),
+        /"thumbnail.jpg\/0.mp4" would replace the file "thumbnail.jpg"/,
+      ],
+      [
+        'over a folder, after a file that would fit',
+        rawZip([
+          { name: 'a.mp4', data: Buffer.from('a') },
+          { name: 'x.mp4', data: Buffer.from('x') },
+        ]),
+        /"x.mp4" would replace a folder/,
+      ],
+    ];
+    for (const [what, zip, reason] of cases) {
+      const res = await send('activity', `${eventId}-1-1.zip`, zip);
+      assert.equal(res.status, 409, `${what}: ${await res.clone().text()}`);
+      assert.match(((await res.json()) as { error: string }).error, reason, what);
+    }
+    assert.deepEqual(filesUnder(uploads).sort(), before, 'nothing moved in, nothing left beside');
+    assert.equal((await rows(file, 'SELECT * FROM file_uploads WHERE event_id = ?', [eventId])).length, 2);
+  });
+
+  it('keeps the uploads of an event whose id is 128 dots or colons (too long a folder name once encoded)', async () => {
+    const { base } = await load();
+    for (const eventId of ['.'.repeat(128), ':'.repeat(128)]) {
+      const url = `${base}/fileservice/upload/${CAM}/thumbnail/${randomUUID()}/thumb.zip`;
+      const put = await putUpload(url, rawZip([{ name: 'thumbnail.jpg', data: JPEG }]), { sourceId: CAM, eventId }, from());
+      assert.equal(put.status, 200, await put.clone().text());
+      const thumb = await media(`/thumbnail/${encodeURIComponent(eventId)}?camera=${CAM}`);
+      assert.deepEqual(Buffer.from(await thumb.arrayBuffer()), JPEG, eventId.slice(0, 3));
+    }
   });
 
   it('takes VBC01 camera ids only, in the presign, the path and x-amz-meta-sourceId; the older upload keeps other ids', async () => {

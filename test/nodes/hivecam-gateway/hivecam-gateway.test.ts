@@ -21,11 +21,11 @@ import { waitFor } from '../../support/wait';
 import { rawZip } from '../../support/zip';
 import { httpNodeServer } from '../../support/http-node';
 import { Collector, helper, node, rows, spy, text, until, useNodeRed } from '../../support/node-helper';
+import { JPEG, PNG, pngClaiming } from '../../support/pictures';
 
 useNodeRed();
 
 const dir = tempDir('picam-gateway-');
-const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, 0xff, 0xd9]);
 const PEM = (what: string) => `-----BEGIN ${what}-----\nMIIB${what.length}\n-----END ${what}-----\n`;
 const mediaRoutes = httpNodeServer('/api/media');
 const exposeHttpNode = mediaRoutes.expose;
@@ -327,7 +327,9 @@ describe('hivecam-gateway: uploads', () => {
 
     const bad = await command('snapshot', { deviceId: 'picam-1', eventId: 'pi-evt-2', image: Buffer.from('not a jpeg') });
     assert.equal(bad.statusCode, 400);
-    assert.match(bad.payload.error, /the JPEG bytes/);
+    assert.match(bad.payload.error, /a whole JPEG or PNG: it is text, not JPEG or PNG/);
+    const cut = await command('snapshot', { deviceId: 'picam-1', eventId: 'pi-evt-2', image: JPEG.subarray(0, JPEG.length - 40) });
+    assert.match(cut.payload.error, /a whole JPEG or PNG: it is a JPEG cut short/);
     assert.equal((await command('snapshot', { deviceId: 'picam-1', image: JPEG })).statusCode, 400, 'no event, nothing to attach it to');
   });
 
@@ -517,13 +519,37 @@ describe('hivecam-gateway: media content (issue 13, items 2 and 7)', () => {
     assert.deepEqual(await rows(file, 'SELECT * FROM file_uploads'), []);
   });
 
+  const unusable: Array<[string, Buffer, number, RegExp]> = [
+    ['a JPEG start and nothing more', Buffer.from([0xff, 0xd8, 0xff]), 415, /is a JPEG cut short/],
+    ['a JPEG cut short', JPEG.subarray(0, 200), 415, /is a JPEG cut short/],
+    [
+      'a JPEG start before a page',
+      Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from('<html><script>x</script>')]),
+      415,
+      /JPEG/,
+    ],
+    ['a PNG declaring 50,000 × 50,000 pixels', pngClaiming(50_000, 50_000), 415, /a PNG of 50000 × 50000 pixels, more than a photo/],
+    ['a picture over 10 MB', Buffer.concat([JPEG, Buffer.alloc(11 * 2 ** 20)]), 413, /over the 10485760-byte limit of a picture/],
+  ];
+  for (const [what, data, status, reason] of unusable) {
+    it(`refuses a thumbnail that is ${what}, with ${status} and nothing kept`, async () => {
+      // Room for the upload itself: the picture's own limit is what refuses it.
+      const { base, uploads, file } = await load({ settings: { maxUploadMB: 20 } });
+      const res = await upload(base, rawZip([{ name: 'thumbnail.jpg', data }]));
+      assert.equal(res.status, status, await res.clone().text());
+      assert.match(((await res.json()) as { error: string }).error, reason);
+      assert.deepEqual(filesUnder(uploads), []);
+      assert.deepEqual(await rows(file, 'SELECT * FROM file_uploads'), []);
+    });
+  }
+
   it('serves media with nosniff and the type the bytes really are, and refuses a stored thumbnail that is no image', async () => {
     const { base, file } = await load();
     const gateway = await fetch(`${base}/hivecam/${CAM_A}`);
     assert.equal(gateway.headers.get('x-content-type-options'), 'nosniff', 'the gateway too');
     assert.equal((await fetch(`${base}/nowhere`)).headers.get('x-content-type-options'), 'nosniff');
 
-    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytes(32)]);
+    const png = PNG;
     assert.equal(
       (
         await upload(
@@ -559,7 +585,7 @@ describe('hivecam-gateway: media content (issue 13, items 2 and 7)', () => {
 
   it("keeps a device's PNG snapshot as a PNG, and counts a snapshot that is no picture as refused", async () => {
     const { file, events } = await load();
-    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytes(16)]);
+    const png = PNG;
     assert.equal((await command('alert/snapshot', { kind: 'snapshot', deviceId: 'picam-1', eventId: 'pi-1', image: png })).statusCode, 200);
     const [kept] = await rows<{ file_name: string }>(file, "SELECT file_name FROM file_uploads WHERE event_id = 'pi-1'");
     assert.equal(kept!.file_name, 'snapshot.png');

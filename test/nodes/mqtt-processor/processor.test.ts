@@ -12,6 +12,7 @@ import type {
   SensorRecord,
 } from '../../../nodes/lib/types';
 import { activity, CAMERA, CAMERA_2, connected, disconnected, environment, heartbeat, PI, topics } from '../../support/fixtures';
+import { JPEG } from '../../support/pictures';
 
 const NOW = 1_705_400_000_000;
 
@@ -613,7 +614,6 @@ describe('mqtt-processor: sensor limits', () => {
 
 describe('mqtt-processor: thumbnails', () => {
   const thumbTopic = (eventId: string, id = PI) => `prod/device/message/picam/${id}/activity/thumbnail/${eventId}`;
-  const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 0xff, 0xd9]);
 
   it("passes a device's picture for its event to the alert nodes, with the device's name", () => {
     const { p } = make();
@@ -633,6 +633,8 @@ describe('mqtt-processor: thumbnails', () => {
     const notJpeg = p.handleDevice(thumbTopic('evt_1'), Buffer.from('{"oops": true}'));
     assert.equal(notJpeg.record?.kind, 'dead-letter');
     assert.match(notJpeg.rejected!, /not a JPEG/);
+    const cut = p.handleDevice(thumbTopic('evt_0123456789abcdef'), JPEG.subarray(0, 100));
+    assert.match(cut.rejected!, /thumbnail is a JPEG cut short/);
     const badId = p.handleDevice(thumbTopic('evt 1/x'), JPEG);
     assert.match(badId.rejected!, /unknown topic|invalid event id/);
   });
