@@ -14,6 +14,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { API_PATHS, matchRoute } from '../../nodes/lib/contract/api-routes';
 
 interface HttpishError extends Error {
   status?: number;
@@ -77,22 +78,32 @@ function asHttpInWouldRead(contentType: string | undefined, body: Buffer): strin
 }
 
 const isMultipart = (req: IncomingMessage) => /^multipart\//i.test(req.headers['content-type'] ?? '');
-/** A video body (a Pi's clip, issue 19) is streamed to disk by its route, which bounds and checks it (nodes/lib/recording/clip-intake.ts). */
-const isVideo = (req: IncomingMessage) => /^video\//i.test(req.headers['content-type'] ?? '');
+/**
+ * A Pi's clip (issue 19): a video body its one route streams to disk, bounding and checking it
+ * (nodes/lib/recording/clip-intake.ts). A video body to any other route is read like any other.
+ */
+const isClipUpload = (req: Request) =>
+  req.method === 'POST' &&
+  /^video\//i.test(req.headers['content-type'] ?? '') &&
+  matchRoute('POST', req.path)?.route.path === API_PATHS.recordingClip;
+
+const tooLarge = (max: number) => Object.assign(new Error('request entity too large'), { type: 'entity.too.large', limit: max });
 
 /**
  * Any other body, read up to `limit`. Multipart bodies are left to `http in`
- * nodes with uploads on (they need the stream); only their announced length is checked.
- * Video bodies are left to the route that takes them, whole.
+ * nodes with uploads on (they need the stream, and read it all): only with a
+ * Content-Length within the limit, since the length is all that bounds them.
+ * A clip's video is left to its route, whole.
  */
 function boundedRawBody(limit: string | number): RequestHandler {
   const read = express.raw({ type: () => true, limit });
   const max = typeof limit === 'number' ? limit : parseSize(limit);
   return (req, res, next) => {
-    if ((req as { _body?: boolean })._body || isVideo(req)) return next();
+    if ((req as { _body?: boolean })._body || isClipUpload(req)) return next();
     if (isMultipart(req)) {
-      const length = Number(req.headers['content-length'] ?? 0);
-      if (length > max) return next(Object.assign(new Error('request entity too large'), { type: 'entity.too.large', limit: max }));
+      const length = req.headers['content-length'];
+      if (length === undefined) return next(Object.assign(new Error('a multipart body needs a Content-Length'), { status: 411 }));
+      if (Number(length) > max) return next(tooLarge(max));
       return next();
     }
     read(req, res, (err?: unknown) => {
@@ -101,6 +112,28 @@ function boundedRawBody(limit: string | number): RequestHandler {
       next();
     });
   };
+}
+
+/** After every route of the API: a request none answered gets JSON, as every API answer is, not Express's HTML page. */
+export function unknownApiRoute(req: Request, res: Response): void {
+  const path = (req.originalUrl.split('?')[0] ?? '').slice(0, 200);
+  res.status(404).json({ error: `no route ${req.method} ${path}` });
+}
+
+/** What Express's query parser (qs) reads of a query: the parameters past this are dropped in silence. */
+const QUERY_PARAMETERS = 1000;
+
+/**
+ * A query with more parameters than Express reads is refused (400): a filter past the 1000th
+ * (`camera=`, `limit=`) was dropped without a word, and the answer unfiltered. First on the
+ * runtime's app, so the API's routes and `http in` nodes never see such a query.
+ */
+export function wholeQueries(req: Request, res: Response, next: NextFunction): void {
+  const at = req.url.indexOf('?');
+  let parts = at < 0 ? 0 : 1;
+  for (let i = req.url.indexOf('&', at + 1); at >= 0 && i >= 0 && parts <= QUERY_PARAMETERS; i = req.url.indexOf('&', i + 1)) parts++;
+  if (parts > QUERY_PARAMETERS) return void res.status(400).json({ error: `the query has more than ${QUERY_PARAMETERS} parameters` });
+  next();
 }
 
 /** '5mb' → bytes, as body-parser counts them. */

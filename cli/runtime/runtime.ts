@@ -15,12 +15,12 @@ import { readFlow, type FlowNode } from '../flows/flow-file';
 import { DASHBOARD_PATH, mountDashboard } from '../../dashboard/server/dashboard-server';
 import { editorLoginLimit, type EditorUser } from './editor-login-limit';
 import { basicAuth } from './http-auth';
-import { apiBodyParsers, requestErrorHandler } from './http-errors';
+import { apiBodyParsers, requestErrorHandler, unknownApiRoute, wholeQueries } from './http-errors';
 import { refuseLocalOnlyPaths, startInternalServer, type InternalServer } from './internal-server';
 import { LiveFeedHub } from '../../dashboard/server/live-feed';
 import { mediamtxAuthHandler } from './mediamtx-auth';
 import { segmentHookRouter } from './recording-hook';
-import { METRICS_PATH } from '../../nodes/lib/contract/api-routes';
+import { API_ROOT, METRICS_PATH } from '../../nodes/lib/contract/api-routes';
 import { FlowState } from './flow-state';
 import { Ops } from './ops';
 import { LOGIN_LIMITS } from '../../dashboard/server/sessions';
@@ -98,6 +98,7 @@ export async function startRuntime(
   app.set('case sensitive routing', true);
   app.set('strict routing', true);
   app.disable('x-powered-by');
+  app.use(wholeQueries);
   // Local hooks never exist here, in any spelling: a proxy in front makes every caller look local.
   app.use(refuseLocalOnlyPaths);
   // HTTPS directly when the role has a certificate; otherwise plain HTTP, for a reverse proxy in front.
@@ -160,6 +161,7 @@ export async function startRuntime(
   // Bodies read here, with clear 400/413s, so http in nodes never answer a malformed body with their bare 500.
   app.use(settings.httpNodeRoot as string, ...apiBodyParsers((settings.apiMaxLength as string | undefined) ?? '5mb'));
   app.use(settings.httpNodeRoot as string, RED.httpNode);
+  app.use(`${(settings.httpNodeRoot as string).replace(/\/$/, '')}${API_ROOT}`, unknownApiRoute);
   app.use(requestErrorHandler({ warn }));
 
   await new Promise<void>((ok, fail) => {

@@ -36,6 +36,7 @@ import {
   API_ROOT,
   LIVE_FEED_PATH,
   matchRoute,
+  routeInOtherCase,
   roleAtLeast,
   takesStreamToken,
   type ApiRole,
@@ -284,10 +285,16 @@ export function mountDashboard(app: Express, server: Server, o: DashboardServerO
   const basic = o.basic
     ? basicAuth(o.basic.user, o.basic.pass, { limiter: sessions.limiter, trustedProxies: o.trustedProxies })
     : undefined;
-  const authorize = authorizer(o.access);
+  const authorize = authorizer(o.access, o.warn);
   const guard = (req: Request, res: Response, next: NextFunction): void => {
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     const matched = matchRoute(method, req.path);
+    const otherCase = matched ? undefined : routeInOtherCase(method, req.path);
+    if (otherCase) {
+      return void res
+        .status(404)
+        .json({ error: `no route ${method} ${req.path}: routes have one spelling (${otherCase.method} ${otherCase.path})` });
+    }
     if (o.config.open) return authorize(req, res, next, DEMO_PRINCIPAL, matched);
     // Public routes (the first-run page's) answer nobody logged in; they check what they need themselves.
     // So does a signed picture link (a phone's notification loads it without our login): the route checks the signature.
@@ -381,7 +388,7 @@ const article = (role: ApiRole) => (role === 'admin' || role === 'operator' ? `a
  * table: viewer to read, admin to change), the login's camera limit, the list filter, and the
  * audit entry of every change that succeeded.
  */
-function authorizer(access: AccessRegistry) {
+function authorizer(access: AccessRegistry, warn: (message: string) => void) {
   return (req: Request, res: Response, next: NextFunction, p: Principal, matched: MatchedRoute | undefined): void => {
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     const needed: ApiRole = matched?.route.role ?? (UNSAFE.has(method) ? 'admin' : 'viewer');
@@ -403,13 +410,18 @@ function authorizer(access: AccessRegistry) {
       res.on('finish', () => {
         if (res.statusCode >= 400) return;
         const refined = res.locals[AUDIT_LOCAL] as { action?: string; target?: string; detail?: string } | undefined;
-        access.audit({
-          actor: p.name ?? 'local',
-          role: p.role,
-          action: refined?.action ?? (matched ? `${method} ${matched.route.path}` : `${method} ${req.path}`),
-          target: refined?.target ?? Object.values(matched?.params ?? {}).join(' '),
-          detail: refined?.detail ?? auditDetail(req.body, req.query as Record<string, unknown>),
-        });
+        // After the answer, outside any handler: what throws here would end the process.
+        try {
+          access.audit({
+            actor: p.name ?? 'local',
+            role: p.role,
+            action: refined?.action ?? (matched ? `${method} ${matched.route.path}` : `${method} ${req.path}`),
+            target: refined?.target ?? Object.values(matched?.params ?? {}).join(' '),
+            detail: refined?.detail ?? auditDetail(req.body, req.query as Record<string, unknown>),
+          });
+        } catch (err) {
+          warn(`dashboard: the audit entry of ${method} ${req.path} was not kept: ${(err as Error).message}`);
+        }
       });
     }
     next();

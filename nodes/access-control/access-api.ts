@@ -12,6 +12,7 @@ import { AccessError, type AccessRegistry } from '../lib/access/registry';
 import { clientAddress, isLocalRequest, type TrustedProxies } from '../lib/client-address';
 import { hashPassword, passwordProblem } from '../lib/logins';
 import { DEVICE_ID_PATTERN } from '../lib/types';
+import { apiRouter } from '../lib/mount-router';
 
 /** More cameras than any installation has: a list longer than this is a mistake. */
 const MAX_CAMERAS = 500;
@@ -58,7 +59,7 @@ export interface AccessApiOptions {
 }
 
 export function accessRouter({ access, trustedProxies, log }: AccessApiOptions): Router {
-  const router = express.Router({ strict: true, caseSensitive: true });
+  const router = apiRouter({ strict: true });
   const json = express.json({ limit: '16kb' });
 
   router.get(
@@ -147,8 +148,9 @@ export function accessRouter({ access, trustedProxies, log }: AccessApiOptions):
   router.delete(
     rel(API_PATHS.token),
     wrap(async (req, res) => {
-      const id = Number(req.params.id);
-      if (!Number.isSafeInteger(id) || id <= 0) throw refuse(400, 'the token id must be a positive whole number');
+      const raw = String(req.params.id);
+      const id = /^[1-9]\d{0,15}$/.test(raw) ? Number(raw) : NaN;
+      if (!Number.isSafeInteger(id)) throw refuse(400, 'the token id must be a positive whole number, in digits');
       const token = await access.revokeToken(id);
       audit(res, 'revoke API token', token.name, `#${id}`);
       res.status(204).end();
@@ -158,10 +160,12 @@ export function accessRouter({ access, trustedProxies, log }: AccessApiOptions):
   router.get(
     rel(API_PATHS.audit),
     wrap(async (req, res) => {
-      const limit = req.query.limit === undefined ? undefined : Number(req.query.limit);
-      const before = req.query.before === undefined ? undefined : Number(req.query.before);
+      // Digits only: `1.5`, `1e3` or a list are refused, not read as something else.
+      const whole = (v: unknown) => (v === undefined ? undefined : typeof v === 'string' && /^\d{1,16}$/.test(v) ? Number(v) : NaN);
+      const limit = whole(req.query.limit);
+      const before = whole(req.query.before);
       if ((limit !== undefined && !(limit >= 1 && limit <= 1000)) || (before !== undefined && !Number.isSafeInteger(before)))
-        throw refuse(400, '?limit= must be 1 to 1000 and ?before= an entry id');
+        throw refuse(400, '?limit= must be a whole number from 1 to 1000 and ?before= an entry id');
       res.json({ entries: await access.listAudit({ limit, before }) });
     }),
   );

@@ -33,6 +33,7 @@ import {
 import { alertChannels, publishOverride } from '../lib/admin-settings';
 import type { SecretBox } from '../lib/secret-box';
 import type { SettingsOverrideStore } from '../lib/store/settings-overrides';
+import { apiRouter } from '../lib/mount-router';
 
 export interface SettingsApiOptions {
   /** undefined until the database is open: the routes answer 503 until then */
@@ -57,7 +58,7 @@ const channelOf = (value: unknown): AlertChannel => {
 };
 
 export function settingsRouter(o: SettingsApiOptions): Router {
-  const router = express.Router({ strict: true, caseSensitive: true });
+  const router = apiRouter({ strict: true });
   const json = express.json({ limit: '16kb' });
   const store = () => {
     const s = o.overrides();

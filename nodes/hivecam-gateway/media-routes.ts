@@ -21,7 +21,7 @@
  * rendered as a page on our origin.
  */
 import { dirname, join } from 'node:path';
-import express, { type Request, type Response, type Router } from 'express';
+import type { Request, Response, Router } from 'express';
 import { EVENT_ID_PATTERN } from '../lib/types';
 import { describeContent, EXPECTED_IMAGE, EXPECTED_VIDEO, imageType, readHead, videoType } from '../lib/uploads/media-type';
 import { createReadStream } from 'node:fs';
@@ -33,6 +33,7 @@ import type { DiskUse } from './retention';
 import { ANY_DEVICE_ID_PATTERN } from '../lib/hosted-devices';
 import { verifyEventLink } from '../lib/event-links';
 import { cameraLimitOf } from '../lib/access/camera-limit';
+import { apiRouter } from '../lib/mount-router';
 
 export interface MediaDeps {
   store: () => UploadStore | undefined;
@@ -119,7 +120,7 @@ function fail(res: Response, status: number, error: string): void {
 const SIGNED_EVENT = 'picamSignedEvent';
 
 export function mediaRouter(deps: MediaDeps): Router {
-  const router = express.Router();
+  const router = apiRouter();
   router.use((_req, res, next) => {
     res.set('X-Content-Type-Options', 'nosniff');
     next();

@@ -24,6 +24,7 @@ import { checkCamera, type CameraCheck } from './check';
 import { discover, type DiscoveredCamera } from './discovery';
 import { onvifCamera, OnvifError } from './onvif';
 import { checkOnvifEvents } from './onvif-events';
+import { apiRouter } from '../lib/mount-router';
 
 export const NO_SECRET_FOR_LOGIN =
   'this runtime has no credential secret (credentialSecret is false or unset), so a camera login cannot be stored encrypted: ' +
@@ -82,7 +83,7 @@ async function check(spec: CameraSpec, ffprobePath: string): Promise<CameraCheck
 }
 
 export function ipcamRouter(o: ApiOptions): Router {
-  const router = express.Router();
+  const router = apiRouter();
   const body = express.json({ limit: '16kb' });
   const wrap =
     (handler: (req: Request, res: Response) => Promise<unknown>) =>

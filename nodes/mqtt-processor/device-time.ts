@@ -5,8 +5,8 @@
  * - a JSON number: Unix seconds below 10^11 (what VBC01 cameras and the Pi's
  *   motion events send), Unix milliseconds from 10^11 (the Pi's heartbeats and
  *   sensor readings);
- * - a string in ISO 8601 form `YYYY-MM-DDThh:mm[:ss[.fraction]]` with `Z` or an
- *   offset (without one, UTC).
+ * - a string in ISO 8601 form (nodes/lib/iso-time.ts): `YYYY-MM-DD[Thh:mm[:ss[.fraction]]]`
+ *   with `Z` or an offset (without one, UTC).
  * The time must lie inside [now − past window, now + future window]. Anything
  * else (`"hello 5"`, which Date.parse read as 2001; `1e20`; the years 99999 and
  * −271821; a clock set to 2100) is not stored as the event's time: the receive
@@ -14,6 +14,7 @@
  * The reading itself is good, so it is stored, not dead-lettered.
  */
 import { DEFAULTS } from '../lib/settings';
+import { isoTimeMs } from '../lib/iso-time';
 
 export interface ClockWindow {
   /** how far behind the runtime's clock a device time may be: a Pi replaying its outbox */
@@ -36,7 +37,6 @@ export type DeviceTime =
 const SECONDS_BELOW = 1e11;
 /** at most 64 characters of an unusable value are kept */
 const RAW_CHARS = 64;
-const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
 export function deviceTime(value: unknown, nowMs: number, window: ClockWindow): DeviceTime {
   if (value === undefined || value === null) return { timeMs: nowMs };
@@ -62,20 +62,7 @@ function parse(value: unknown): number | string {
     return Math.round(value < SECONDS_BELOW ? value * 1000 : value);
   }
   if (typeof value !== 'string') return 'must be Unix seconds, milliseconds or an ISO 8601 string';
-  const m = ISO_8601.exec(value);
-  if (!m) return 'is not an ISO 8601 date-time (YYYY-MM-DDThh:mm:ssZ)';
-  const [, y, mo, d, h, mi, s = '0', frac = '', zone = 'Z'] = m;
-  const ms = Date.UTC(+y!, +mo! - 1, +d!, +h!, +mi!, +s, Math.floor(+`0.${frac || '0'}` * 1000));
-  const check = new Date(ms);
-  // Date.UTC rolls 2026-02-30 over to March: a date that does not exist is refused.
-  if (check.getUTCMonth() !== +mo! - 1 || check.getUTCDate() !== +d! || +h! > 23 || +mi! > 59 || +s > 59) {
-    return 'is not a real date and time';
-  }
-  if (zone === 'Z') return ms;
-  const sign = zone[0] === '-' ? -1 : 1;
-  const [oh, om] = [+zone.slice(1, 3), +zone.slice(-2)];
-  if (oh > 23 || om > 59) return 'has an impossible UTC offset';
-  return ms - sign * (oh * 60 + om) * 60_000;
+  return isoTimeMs(value);
 }
 
 function span(ms: number): string {

@@ -15,12 +15,13 @@
  * Refusals: 400 with the reason (bad id, bad or reversed times, too long a range), 404 (no such
  * camera, clip or footage), 403 (the index names a file outside the recordings folder); never 500.
  */
-import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
+import type { ErrorRequestHandler, Request, Response, Router } from 'express';
 import { MAX_TIMELINE_MS, MAX_VIDEO_MS } from '../lib/contract/recordings';
 import { ClipRefused } from '../lib/recording/clip-intake';
 import { OutsideRecordings } from '../lib/recording/paths';
 import type { RecorderService } from '../lib/recording/recorder-service';
 import { DEVICE_ID_PATTERN } from '../lib/types';
+import { apiRouter } from '../lib/mount-router';
 
 const MAX_EVENT_ID = 200;
 
@@ -98,7 +99,7 @@ function sendMp4(res: Response, file: string, download: string, next: (err?: unk
 }
 
 export function recordingsRouter(o: RecordingApiOptions): Router {
-  const router = express.Router();
+  const router = apiRouter();
   const wrap =
     (h: (req: Request, res: Response, next: (err?: unknown) => void) => Promise<void>) =>
     (req: Request, res: Response, next: (err?: unknown) => void) =>

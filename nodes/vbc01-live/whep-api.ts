@@ -19,6 +19,7 @@ import { API_PATHS, apiUrl } from '../lib/contract/api-routes';
 import { DEVICE_ID_PATTERN } from '../lib/types';
 import { ViewerRefused } from './camera-session';
 import type { LiveCameras } from './live-cameras';
+import { apiRouter } from '../lib/mount-router';
 
 /** Who may open WHEP: `ok`, or the status and reason of the refusal. */
 export type TokenCheck = (authorization: string | undefined) => { ok: true } | { ok: false; status: 401 | 503; error: string };
@@ -43,7 +44,7 @@ export function offerProblem(sdp: unknown): string | undefined {
 }
 
 export function whepRouter(o: WhepApiOptions): Router {
-  const router = express.Router();
+  const router = apiRouter();
   const sdpBody = express.text({ type: 'application/sdp', limit: MAX_OFFER_BYTES });
   const cameraId = (req: Request, res: Response): string | undefined => {
     const id = String(req.params.cameraId);

@@ -5,7 +5,7 @@
  */
 import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
 import type { NodeAPI } from 'node-red';
-import { mountRouter } from '../lib/mount-router';
+import { apiRouter, mountRouter } from '../lib/mount-router';
 import { PUSH_ROUTES_ROOT } from '../lib/contract/api-routes';
 import { API_USER_LOCAL, type PushSubscriptionRequest } from '../lib/contract/dashboard-api';
 import type { PushSubscriptionStore } from '../lib/store/push-subscriptions';
@@ -44,7 +44,7 @@ export function readSubscription(body: unknown): PushSubscriptionRequest {
 }
 
 export function pushRouter(store: () => PushSubscriptionStore | undefined, log: (m: string) => void): Router {
-  const router = express.Router();
+  const router = apiRouter();
   const open = (): PushSubscriptionStore => {
     const s = store();
     if (!s) throw new Refused(503, 'the database is not open yet: try again shortly');

@@ -286,8 +286,92 @@ describe('malformed requests get a 4xx with a reason, never a 500', () => {
     await expect(editor, 400, /not valid JSON/);
   });
 
+  it('a body of any type over the limit, a video to a route that takes none, and a multipart body of no length', async () => {
+    // A video body was read whole by any route (only the clip route streams one), and its audit walked every byte:
+    // 150 MB ended the process. Here 8 MB: over the limit all the same.
+    const video = await api('/api/control/mode/front-door/ARMED', {
+      method: 'POST',
+      headers: { 'content-type': 'video/mp4' },
+      body: new Uint8Array(8 * 1024 * 1024),
+    });
+    await expect(video, 413, /larger than the limit/);
+    const chunked = await api('/api/control/mode/front-door/ARMED', {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data; boundary=x' },
+      body: new ReadableStream({
+        start(c) {
+          c.enqueue(new TextEncoder().encode('--x\r\n'));
+          c.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    await expect(chunked, 411, /multipart body needs a Content-Length/);
+    assert.equal((await fetch(`${base}/healthz`)).status, 200, 'the runtime still answers');
+  });
+
+  it('a time that is not one (Date.parse read "hello 5" as May 2001)', async () => {
+    for (const q of [
+      '/api/events?from=hello%205',
+      '/api/events?to=camera%2012',
+      '/api/events?from=-1',
+      '/api/streams?path=x&from=foo%201',
+    ]) {
+      await expect(await api(q), 400, /must be Unix seconds, milliseconds or an ISO 8601 time/);
+    }
+    assert.equal((await api('/api/events?from=2026-01-01T00:00:00Z&to=2026-01-02')).status, 200, 'ISO 8601 times and dates are read');
+  });
+
+  it('more query parameters than are read (a filter past the 1000th was dropped in silence)', async () => {
+    const many = Array.from({ length: 1000 }, (_, i) => `a${i}=1`).join('&');
+    await expect(await api(`/api/events?${many}&camera=front-door`), 400, /more than 1000 parameters/);
+    assert.equal((await api(`/api/events?${Array.from({ length: 999 }, (_, i) => `a${i}=1`).join('&')}&limit=5`)).status, 200);
+  });
+
+  it('numbers written otherwise than in digits', async () => {
+    await expect(await api('/api/audit?limit=1.5'), 400, /whole number from 1 to 1000/);
+    await expect(await api('/api/tokens/1e0', { method: 'DELETE' }), 400, /positive whole number, in digits/);
+  });
+
+  it('a route that is none, or a method a route does not take: JSON, not an HTML page', async () => {
+    for (const [method, path] of [
+      ['GET', '/api/no-such-thing'],
+      ['PROPFIND', '/api/events'],
+      ['POST', '/api/events'],
+    ]) {
+      const res = await api(path!, { method });
+      assert.equal(res.status, 404, `${method} ${path}`);
+      assert.match(res.headers.get('content-type') ?? '', /application\/json/);
+      assert.match(((await res.json()) as { error: string }).error, new RegExp(`no route ${method} ${path}`));
+    }
+  });
+
   it('/healthz and /metrics with odd query strings', async () => {
     assert.ok((await fetch(`${base}/healthz?x[y]=1&x=2`)).status < 500);
     assert.ok((await api('/metrics?x[y]=1&x=2')).status < 500);
+  });
+});
+
+describe('one spelling per route: another letter case reaches no handler past the checks', () => {
+  it("refuses a viewer limited to one camera another camera's recordings and an operator's snapshot, in any case", async () => {
+    const made = await fetch(`${base}/api/tokens`, {
+      method: 'POST',
+      headers: { authorization: API_AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'wall', role: 'viewer', cameras: ['picam-1'] }),
+    });
+    assert.equal(made.status, 201, await made.clone().text());
+    const { token } = (await made.json()) as { token: string };
+    const asWall = (path: string) => fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    for (const [asSpelled, otherCase, refused] of [
+      ['/api/recordings/cam9/video', '/api/recordings/cam9/VIDEO', 403],
+      ['/api/recordings/cam9/clips/ev1', '/api/Recordings/cam9/CLIPS/ev1', 403],
+      ['/api/ipcams/cam9/snapshot', '/api/ipcams/cam9/Snapshot', 403],
+      ['/api/ipcams/cam9/mjpeg', '/api/IPCAMS/cam9/mjpeg', 403],
+    ] as const) {
+      assert.equal((await asWall(asSpelled)).status, refused, asSpelled);
+      const other = await asWall(otherCase);
+      assert.equal(other.status, 404, otherCase);
+      assert.match(((await other.json()) as { error: string }).error, /routes have one spelling/, otherCase);
+    }
   });
 });

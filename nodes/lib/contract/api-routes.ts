@@ -503,6 +503,19 @@ export function matchRoute(method: string, path: string): MatchedRoute | undefin
   return matchExactly(method, path) ?? matchExactly(method, path.endsWith('/') ? path.slice(0, -1) : `${path}/`);
 }
 
+/** The same patterns, any letter case. */
+const ANY_CASE = MATCHERS.map(({ route, re }) => ({ route, re: new RegExp(re.source, 'i') }));
+
+/**
+ * The route `method path` names in another letter case (`/api/recordings/x/VIDEO`), when the
+ * table has none as spelled. Express and `http in` match paths in any case by default; the
+ * guard looks routes up as spelled, so it refuses these rather than let one past its checks.
+ */
+export function routeInOtherCase(method: string, path: string): ApiRoute | undefined {
+  const trimmed = path.endsWith('/') ? path.slice(0, -1) : path;
+  return ANY_CASE.find(({ route, re }) => route.method === method && (re.test(trimmed) || re.test(`${trimmed}/`)))?.route;
+}
+
 function matchExactly(method: string, path: string): MatchedRoute | undefined {
   for (const { route, names, re } of MATCHERS) {
     if (route.method !== method) continue;

@@ -27,6 +27,7 @@ import { ANY_DEVICE_ID_PATTERN } from '../hosted-devices';
 import { QueryError } from './query-error';
 import { decodeCursor, encodeCursor } from './cursor';
 import { sqlOf } from './dialect';
+import { isoTimeMs } from '../iso-time';
 
 export type * from '../contract/api-rows';
 
@@ -87,8 +88,9 @@ function time(params: QueryParams, name: string): number | undefined {
   const n = typeof raw === 'number' ? raw : Number(raw);
   // Whole milliseconds: the columns are integers, and PostgreSQL refuses a fraction for one.
   if (Number.isFinite(n) && n >= 0) return Math.floor(n < 1e11 ? n * 1000 : n);
-  const t = typeof raw === 'string' ? Date.parse(raw) : NaN;
-  if (Number.isNaN(t)) throw new QueryError(400, `"${name}" must be Unix seconds, milliseconds or an ISO 8601 time`);
+  const t = typeof raw === 'string' ? isoTimeMs(raw) : 'is not text';
+  if (typeof t === 'string')
+    throw new QueryError(400, `"${name}" must be Unix seconds, milliseconds or an ISO 8601 time (YYYY-MM-DDThh:mm:ssZ)`);
   return t;
 }
 

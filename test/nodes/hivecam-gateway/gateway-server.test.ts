@@ -123,6 +123,9 @@ describe('gateway commands', () => {
   it('says what is wrong with a bad one', () => {
     assert.throws(() => parseCommand('enrolment', {}), /payload.minutes between 0/);
     assert.throws(() => parseCommand('enrolment', { minutes: 5000 }), /between 0 \(close\) and 1440 \(got 5000\)/);
+    // Not minutes, though Number() reads them as 1, 1 and 0 (a null closed enrolment).
+    for (const minutes of [[1], true, null, '1e1', '0x10'])
+      assert.throws(() => parseCommand('enrolment', { minutes }), /payload.minutes between 0/, JSON.stringify(minutes));
     assert.throws(() => parseCommand('register', { cameraId: 'a/b' }), /register needs payload.cameraId: a camera id is 32 upper-case hex/);
     // Only VBC01 ids are registered (the key and the broker's camera login go by them), with the usual slips named.
     assert.throws(() => parseCommand('register', { cameraId: 'cam-1' }), /32 upper-case hex digits, e\.g\. [0-9A-F]{32} \(got "cam-1"\)/);
@@ -167,7 +170,11 @@ describe('upload retention', () => {
         "SELECT thumbnail_path FROM activity_events WHERE event_id = 'old'",
       );
       assert.equal(event!.thumbnail_path, null, 'the event no longer points at a deleted file');
-      assert.deepEqual(await pruneUploads(uploads, root, 0, now), { files: 0, folders: 0, failures: [], failed: 0 }, '0 days keeps everything');
+      assert.deepEqual(
+        await pruneUploads(uploads, root, 0, now),
+        { files: 0, folders: 0, failures: [], failed: 0 },
+        '0 days keeps everything',
+      );
     } finally {
       await store.close();
     }

@@ -22,4 +22,12 @@ describe('audit detail', () => {
     assert.equal(auditDetail(undefined, { endpoint: 'https://push/x' }), 'query {"endpoint":"https://push/x"}');
     assert.ok(auditDetail({ text: 'x'.repeat(5000) }).length <= 500);
   });
+
+  it('names a binary body by its size, without walking its bytes, and keeps a few fields of a huge object', () => {
+    // 150 MB: walking its keys threw (Invalid array length) after the answer, and ended the process.
+    assert.equal(auditDetail(Buffer.alloc(150 * 2 ** 20)), `${150 * 2 ** 20} bytes`);
+    const wide = Object.fromEntries(Array.from({ length: 200_000 }, (_, i) => [`k${i}`, i]));
+    const d = auditDetail(wide);
+    assert.ok(d.length <= 500 && d.startsWith('{"k0":0,"k1":1'), d.slice(0, 80));
+  });
 });
