@@ -28,6 +28,7 @@ import type { UploadStore } from '../lib/store/uploads';
 import { checkThumbnails, STATUS_FOR, uploadRows, type AcceptedUpload } from './accept-upload';
 import { checkIds, HttpError, type ReceivedUpload } from './upload-receiver';
 import { INCOMING_DIR } from './retention';
+import { OneAtATime } from '../lib/one-at-a-time';
 import { UnexpectedMediaError } from '../lib/uploads/media-type';
 
 /** What a camera may upload (§3.3): a recording part, or a thumbnail. */
@@ -55,18 +56,7 @@ export function eventDirFor(root: string, cameraId: string, eventId: string): st
 }
 
 /** One part at a time per event: two parts must not race to move files or set the event's columns. */
-const busy = new Map<string, Promise<unknown>>();
-function oneAtATime<T>(key: string, task: () => Promise<T>): Promise<T> {
-  const before = busy.get(key) ?? Promise.resolve();
-  const run = before.then(task, task);
-  const settled = run.then(
-    () => undefined,
-    () => undefined,
-  );
-  busy.set(key, settled);
-  void settled.then(() => busy.get(key) === settled && busy.delete(key));
-  return run;
-}
+const parts = new OneAtATime();
 
 /** The kinds each category may hold: a thumbnail ZIP holds pictures only. */
 const ALLOWED: Record<UploadCategory, ReadonlySet<ExtractedFile['type']>> = {
@@ -181,7 +171,7 @@ export async function acceptEventUpload(
   const { cameraId, eventId, category } = target;
   checkIds(cameraId, eventId);
   const eventDir = eventDirFor(opts.uploadsRoot, cameraId, eventId);
-  return oneAtATime(eventDir, async () => {
+  return parts.run(eventDir, async () => {
     // Extracted beside the received bodies, not in the event folder: what a crash leaves there is swept at the next start.
     const partDir = join(opts.uploadsRoot, INCOMING_DIR, `part-${randomBytes(4).toString('hex')}`);
     try {
@@ -200,7 +190,11 @@ export async function acceptEventUpload(
         if (err instanceof UnexpectedMediaError) throw new HttpError(415, `archive refused (type): ${err.message}`);
         throw err;
       }
-      await checkPlaceable(files, eventDir, files.some((f) => f.type === 'key'));
+      await checkPlaceable(
+        files,
+        eventDir,
+        files.some((f) => f.type === 'key'),
+      );
       const key = await decryptPart(files, eventDir);
       const moved = await moveIn(files, eventDir);
       if (key) await writeFile(join(eventDir, KEY_NAME), key, { mode: 0o600 });

@@ -25,6 +25,7 @@ import { discover, type DiscoveredCamera } from './discovery';
 import { onvifCamera, OnvifError } from './onvif';
 import { checkOnvifEvents } from './onvif-events';
 import { apiRouter } from '../lib/mount-router';
+import { OneAtATime } from '../lib/one-at-a-time';
 
 export const NO_SECRET_FOR_LOGIN =
   'this runtime has no credential secret (credentialSecret is false or unset), so a camera login cannot be stored encrypted: ' +
@@ -82,8 +83,14 @@ async function check(spec: CameraSpec, ffprobePath: string): Promise<CameraCheck
   return { ...streams, warnings: [...warnings, `ONVIF events: ${events.error} (motion comes from our analyser until they work)`] };
 }
 
+/** A JSON number, or one written in digits (`"80"`): `"0x50"`, `"1e0"` or `[80]` are not. */
+const wholeNumber = (v: unknown): number =>
+  typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,6}$/.test(v.trim()) ? Number(v) : NaN;
+
 export function ipcamRouter(o: ApiOptions): Router {
   const router = apiRouter();
+  /** one add or delete of a camera id at a time */
+  const changes = new OneAtATime();
   const body = express.json({ limit: '16kb' });
   const wrap =
     (handler: (req: Request, res: Response) => Promise<unknown>) =>
@@ -122,7 +129,7 @@ export function ipcamRouter(o: ApiOptions): Router {
       const b = (req.body ?? {}) as Record<string, unknown>;
       const host = typeof b.host === 'string' ? b.host.trim() : '';
       if (!/^[A-Za-z0-9.-]{1,253}$|^\[[0-9A-Fa-f:]+\]$/.test(host)) return fail(res, 400, 'host must be a host name or an IP address');
-      const port = b.port === undefined || b.port === '' ? 80 : Number(b.port);
+      const port = b.port === undefined || b.port === '' ? 80 : wholeNumber(b.port);
       if (!Number.isInteger(port) || port < 1 || port > 65535) return fail(res, 400, 'port must be a number from 1 to 65535');
       const text = (v: unknown, name: string) => {
         if (v === undefined || v === null) return undefined;
@@ -145,7 +152,7 @@ export function ipcamRouter(o: ApiOptions): Router {
     body,
     wrap(async (req, res) => {
       const raw = (req.body as { seconds?: unknown } | undefined)?.seconds;
-      const seconds = raw === undefined || raw === '' ? 3 : Number(raw);
+      const seconds = raw === undefined || raw === '' ? 3 : wholeNumber(raw);
       if (!Number.isFinite(seconds) || seconds < 1 || seconds > 10) return fail(res, 400, 'seconds must be a number from 1 to 10');
       discovering ??= (o.discover ?? ((ms) => discover({ durationMs: ms })))(seconds * 1000).finally(() => (discovering = undefined));
       try {
@@ -177,8 +184,12 @@ export function ipcamRouter(o: ApiOptions): Router {
       if (!o.storage.canStoreLogin && (spec.username || spec.password)) return fail(res, 503, NO_SECRET_FOR_LOGIN);
       const result = await check(spec, o.ffprobePath);
       if (!result.ok) return res.status(422).json({ status: 'error', error: result.error, check: result });
-      await o.storage.put(spec);
-      await o.cameras.put(spec);
+      const storage = o.storage;
+      // Stored and started as one step per id: two adds at once leave the same camera stored and running.
+      await changes.run(spec.id, async () => {
+        await storage.put(spec);
+        await o.cameras.put(spec);
+      });
       o.log(`IP camera "${spec.id}" added`);
       return res.status(201).json({ camera: publicSpec(spec), check: result });
     }),
@@ -191,8 +202,10 @@ export function ipcamRouter(o: ApiOptions): Router {
       if (!e) return;
       if (e.fromFlow) return fail(res, 409, `camera "${e.spec.id}" is defined in the flow; remove it in the editor`);
       // Stopped first, without a last word, then its rows go: nothing it sends can bring them back.
-      await o.cameras.remove(e.spec.id, true);
-      await o.storage?.remove(e.spec.id);
+      await changes.run(e.spec.id, async () => {
+        await o.cameras.remove(e.spec.id, true);
+        await o.storage?.remove(e.spec.id);
+      });
       o.removed?.(e.spec.id);
       return res.status(204).end();
     }),
@@ -204,8 +217,10 @@ export function ipcamRouter(o: ApiOptions): Router {
     wrap(async (req, res) => {
       const e = camera(req, res);
       if (!e) return;
-      const mode = String((req.body as { mode?: unknown } | undefined)?.mode ?? '').toUpperCase();
-      if (!(CAMERA_MODES as readonly string[]).includes(mode)) return fail(res, 400, `mode must be one of ${CAMERA_MODES.join(', ')}`);
+      const raw = (req.body as { mode?: unknown } | undefined)?.mode;
+      const mode = typeof raw === 'string' ? raw.toUpperCase() : '';
+      if (!(CAMERA_MODES as readonly string[]).includes(mode))
+        return fail(res, 400, `mode must be a string, one of ${CAMERA_MODES.join(', ')}`);
       if (!e.fromFlow) await o.storage?.setMode(e.spec.id, mode as CameraMode);
       await o.cameras.setMode(e.spec.id, mode as CameraMode);
       return res.json({ id: e.spec.id, mode });

@@ -10,6 +10,7 @@ import { onvifHostPort, type CameraSpec } from './camera-spec';
 import { IpCamera, type IpCameraConfig, type IpCameraCounters, type IpCameraEvents, type IpCameraState } from './ip-camera';
 import type { LivePaths } from './live-paths';
 import type { LiveRelay } from './live-relay';
+import { OneAtATime } from '../lib/one-at-a-time';
 
 /** Makes the live relay of a camera its host relays on request (a Pi's hosted camera). */
 export type RelayFactory = (spec: CameraSpec) => LiveRelay;
@@ -57,6 +58,8 @@ export interface CameraSetCounters extends IpCameraCounters {
 
 export class CameraSet {
   private readonly entries = new Map<string, Entry>();
+  /** one change (put, remove) of a camera at a time */
+  private readonly changes = new OneAtATime();
   /** what cameras removed or replaced had counted: a counter never goes down while the node runs */
   private readonly retired: IpCameraCounters = { framesAnalysed: 0, motionEvents: 0, reconnects: 0, failedChecks: 0 };
 
@@ -92,20 +95,29 @@ export class CameraSet {
     return sum;
   }
 
-  /** Starts the camera, replacing (and first stopping) one with the same id; `zones`: its masks and zones. */
-  async put(spec: CameraSpec, fromFlow = false, zones: readonly ZonePolygon[] = []): Promise<void> {
-    await this.remove(spec.id);
-    const camera = new IpCamera(cameraConfig(spec, this.defaults, zones), this.events(spec.id));
-    this.entries.set(spec.id, { spec, camera, fromFlow, relay: this.relays?.(spec) });
-    camera.start();
-    await this.live?.sync(spec);
+  /**
+   * Starts the camera, replacing (and first stopping) one with the same id; `zones`: its masks and
+   * zones. Puts and removes of one id run one after another, so a replaced camera is always stopped.
+   */
+  put(spec: CameraSpec, fromFlow = false, zones: readonly ZonePolygon[] = []): Promise<void> {
+    return this.changes.run(spec.id, async () => {
+      await this.stop(spec.id);
+      const camera = new IpCamera(cameraConfig(spec, this.defaults, zones), this.events(spec.id));
+      this.entries.set(spec.id, { spec, camera, fromFlow, relay: this.relays?.(spec) });
+      camera.start();
+      await this.live?.sync(spec);
+    });
   }
 
   /**
    * Stops the camera; `forget` (it is deleted) also removes its live-video path (not on a redeploy:
    * the next start applies it again) and stops it without a last word (IpCamera.close).
    */
-  async remove(id: string, forget = false): Promise<boolean> {
+  remove(id: string, forget = false): Promise<boolean> {
+    return this.changes.run(id, () => this.stop(id, forget));
+  }
+
+  private async stop(id: string, forget = false): Promise<boolean> {
     const e = this.entries.get(id);
     if (!e) return false;
     this.entries.delete(id);

@@ -60,13 +60,16 @@ export function readCameraSpec(fields: Record<string, unknown>): CameraSpec {
   if (!MOTION_SOURCES.includes(motionSource)) throw new SpecError(`motionSource must be one of ${MOTION_SOURCES.join(', ')}`);
   if (motionSource !== 'analyser' && !onvif)
     throw new SpecError(`motionSource ${motionSource} needs the camera's ONVIF address (onvif: host or host:port)`);
+  const username = text('username', fields.username, 256);
+  // The login travels in the RTSP URL, where a user name ends at its first ":": the camera would be sent the wrong login.
+  if (username.includes(':')) throw new SpecError('username cannot hold a ":" (an RTSP login cannot carry one)');
   return {
     id,
     name: text('name', fields.name, 100).trim() || id,
     mainUrl: rtspUrl('mainUrl', fields.mainUrl, false),
     subUrl: rtspUrl('subUrl', fields.subUrl, true),
     transport,
-    username: text('username', fields.username, 256),
+    username,
     password: text('password', fields.password, 256),
     mode: mode as CameraMode,
     motion,

@@ -73,6 +73,8 @@ export default function register(RED: NodeAPI): void {
       maxAgeMs: settings.maxAgeMs,
       onDrop: reportDrop,
       onError: (err) => node.error(`outbox: ${err.message}`),
+      onSetAside: (movedTo, why) =>
+        node.warn(`the outbox ${settings.file} could not be read (${why}): set aside as ${movedTo}, and a new one begun`),
     }).then((store) => {
       const u = new Uplink(store, settings, {
         onState: () => show(true),

@@ -9,7 +9,7 @@
  * Bounded by bytes and by age: when a bound is hit the OLDEST messages go,
  * and every drop is reported through `onDrop` (never silently).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { migrate, type Migration } from '../lib/store/schema';
 import { Connection } from '../lib/store/sqlite';
@@ -42,6 +42,10 @@ export interface OutboxStats {
   bytes: number;
   /** when the oldest waiting message was queued; undefined when empty */
   oldestMs?: number;
+  /** why the file cannot be written now (a full disk), while messages are held in memory for it */
+  writeProblem?: string;
+  /** messages held in memory, not yet written */
+  held: number;
 }
 
 export interface OutboxOptions extends OutboxLimits {
@@ -49,6 +53,8 @@ export interface OutboxOptions extends OutboxLimits {
   onDrop?: (report: DropReport) => void;
   /** a failure no caller waits for (trimming after a commit) */
   onError?: (err: Error) => void;
+  /** the file was not a database (or damaged) at the start: it was set aside there and a new one begun */
+  onSetAside?: (movedTo: string, why: string) => void;
   now?: () => number;
 }
 
@@ -71,6 +77,18 @@ CREATE TABLE outbox (
 /** Rows per INSERT: 4 bound values each, far below SQLite's limit of 32,766. */
 const MAX_ROWS_PER_INSERT = 500;
 
+/**
+ * A write that fails (a full SD card, an I/O error) is tried again this much later, the messages
+ * held in memory meanwhile: none of them is acknowledged to the flow (`done`) until it is on disk.
+ */
+const RETRY_WRITE_MS = 1000;
+/** What is held in memory at most while the file cannot be written; past it, new messages are refused with the reason. */
+const MAX_HELD = 10_000;
+const MAX_HELD_BYTES = 16 * 1024 * 1024;
+
+/** SQLite's answers for a file that is not a database, or is damaged past reading. */
+const UNREADABLE = /SQLITE_NOTADB|SQLITE_CORRUPT/;
+
 interface Pending {
   topic: string;
   payload: Buffer;
@@ -85,6 +103,9 @@ export class OutboxStore {
   /** every database call runs on this chain, so reads never see a half-written batch */
   private chain: Promise<unknown> = Promise.resolve();
   private pending: Pending[] = [];
+  private heldBytes = 0;
+  private writeProblem?: string;
+  private retryTimer?: NodeJS.Timeout;
   private closed = false;
   private readonly now: () => number;
 
@@ -95,7 +116,25 @@ export class OutboxStore {
     this.now = opts.now ?? Date.now;
   }
 
+  /**
+   * Opens the file, or begins a new one when it is not a database (damaged, overwritten): the
+   * old one is set aside beside it (`.unreadable-<time>`, for a person to look at) rather than
+   * leave the Pi without an uplink until someone deletes it.
+   */
   static async open(opts: OutboxOptions): Promise<OutboxStore> {
+    try {
+      return await OutboxStore.openFile(opts);
+    } catch (err) {
+      if (!UNREADABLE.test(`${(err as NodeJS.ErrnoException).code} ${(err as Error).message}`)) throw err;
+      const movedTo = `${opts.file}.unreadable-${new Date(opts.now?.() ?? Date.now()).toISOString().replace(/[:.]/g, '-')}`;
+      renameSync(opts.file, movedTo);
+      for (const side of ['-wal', '-shm']) rmSync(`${opts.file}${side}`, { force: true });
+      opts.onSetAside?.(movedTo, (err as Error).message);
+      return OutboxStore.openFile(opts);
+    }
+  }
+
+  private static async openFile(opts: OutboxOptions): Promise<OutboxStore> {
     mkdirSync(dirname(opts.file), { recursive: true });
     const db = await Connection.open(opts.file);
     try {
@@ -112,7 +151,9 @@ export class OutboxStore {
   }
 
   stats(): OutboxStats {
-    return { count: this.count, bytes: this.bytes, oldestMs: this.oldestMs };
+    const s: OutboxStats = { count: this.count, bytes: this.bytes, oldestMs: this.oldestMs, held: this.pending.length };
+    if (this.writeProblem) s.writeProblem = this.writeProblem;
+    return s;
   }
 
   /**
@@ -125,9 +166,16 @@ export class OutboxStore {
     if (size > this.opts.maxBytes) {
       return Promise.reject(new Error(`message of ${size} bytes is larger than the whole outbox (${this.opts.maxBytes} bytes)`));
     }
+    if (this.pending.length >= MAX_HELD || this.heldBytes + size > MAX_HELD_BYTES) {
+      return Promise.reject(
+        new Error(`the outbox cannot be written (${this.writeProblem ?? 'busy'}) and holds as much as it may in memory`),
+      );
+    }
     return new Promise((resolve, reject) => {
       this.pending.push({ topic, payload, resolve, reject });
-      if (this.pending.length === 1) this.serial(() => this.commitPending()).catch((err: Error) => this.opts.onError?.(err));
+      this.heldBytes += size;
+      // While a failed write waits for its retry, the retry writes these too.
+      if (this.pending.length === 1 && !this.retryTimer) this.writeSoon();
     });
   }
 
@@ -169,7 +217,17 @@ export class OutboxStore {
   async close(): Promise<void> {
     if (this.closed) return this.chain.then(() => undefined);
     this.closed = true;
-    await this.serial(() => this.db.close());
+    clearTimeout(this.retryTimer);
+    await this.serial(async () => {
+      // Held for a disk that never came back: their flow is told (none was acknowledged).
+      for (const p of this.pending.splice(0))
+        p.reject(new Error(`the outbox closed before it could write the message (${this.writeProblem})`));
+      await this.db.close();
+    });
+  }
+
+  private writeSoon(): void {
+    this.serial(() => this.commitPending()).catch((err: Error) => this.opts.onError?.(err));
   }
 
   private serial<T>(task: () => Promise<T>): Promise<T> {
@@ -187,9 +245,19 @@ export class OutboxStore {
       try {
         await this.db.run(`INSERT INTO outbox (topic, payload, queued_ms, bytes) VALUES ${values}`, params);
       } catch (err) {
-        for (const p of batch) p.reject(err as Error);
-        continue;
+        // Kept, in order, and written again: a full disk is freed, an I/O error passes.
+        this.pending.unshift(...batch);
+        this.writeProblem = (err as Error).message;
+        if (!this.closed) {
+          this.retryTimer = setTimeout(() => {
+            this.retryTimer = undefined;
+            this.writeSoon();
+          }, RETRY_WRITE_MS);
+        }
+        return;
       }
+      this.writeProblem = undefined;
+      this.heldBytes -= batch.reduce((sum, p) => sum + messageBytes(p.topic, p.payload), 0);
       this.count += batch.length;
       this.bytes += batch.reduce((sum, p) => sum + messageBytes(p.topic, p.payload), 0);
       this.oldestMs ??= queuedMs;

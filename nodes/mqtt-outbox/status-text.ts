@@ -1,6 +1,6 @@
 /**
  * The node's badge: connection, backlog and its oldest message's age, and
- * what the bounds dropped. Green whenever the broker is connected (the Pi
+ * what the bounds dropped; first of all, a file that cannot be written. Green whenever the broker is connected (the Pi
  * flow's LED row reads the fill as "uplink up"), even while a backlog replays.
  */
 import type { StatusLevel } from '../lib/status';
@@ -30,6 +30,8 @@ export function statusText(s: UplinkSummary, dropped: DropCounts, nowMs: number)
     lost > 0
       ? `; dropped ${compact(lost)} (${[dropped.size && `${dropped.size} full`, dropped.age && `${dropped.age} too old`].filter(Boolean).join(', ')})`
       : '';
+  // Above the link's state: what is not on disk is what a power cut would lose.
+  if (s.writeProblem) return ['error', `cannot write the outbox (${s.writeProblem.slice(0, 50)}): holding ${compact(s.held)}, ${backlog}`];
   switch (s.state) {
     case 'connected':
       return ['ok', `connected, ${backlog}${drops}`];

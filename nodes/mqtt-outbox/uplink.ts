@@ -57,6 +57,9 @@ export interface UplinkSummary {
   inFlight: number;
   /** acknowledged by the broker since start */
   delivered: number;
+  /** why the outbox file cannot be written now, while messages wait in memory for it */
+  writeProblem?: string;
+  held: number;
 }
 
 const RETRY_READ_MS = 5000;
@@ -129,6 +132,8 @@ export class Uplink {
       oldestMs: s.oldestMs,
       inFlight: this.inFlight.size,
       delivered: this.delivered,
+      writeProblem: s.writeProblem,
+      held: s.held,
     };
   }
 

@@ -128,9 +128,9 @@ export function wireAlertNode(w: AlertNodeWiring): WiredAlertNode {
       if (off) return ['warn', `off: ${off}`.slice(0, 100)];
       const parts = [`${compact(counts.sent)} sent`];
       if (counts.suppressed) parts.push(`${compact(counts.suppressed)} held back`);
-      if (counts.failed) parts.push(`${compact(counts.failed)} failed`);
+      if (counts.failed) parts.push(`${compact(counts.failed)} failed${s?.lastGiveUp ? ` (${s.lastGiveUp})` : ''}`);
       if (s?.lastFailure) return ['warn', `retrying: ${s.lastFailure}`.slice(0, 80)];
-      return [counts.failed ? 'warn' : 'ok', `${w.describe()} · ${parts.join(', ')}`];
+      return [counts.failed ? 'warn' : 'ok', `${w.describe()} · ${parts.join(', ')}`.slice(0, 120)];
     });
 
   /** `send` of the input handler for reports made there; node.send for the dispatcher's later ones. */

@@ -70,8 +70,10 @@ export interface DispatcherStats {
   failed: number;
   retries: number;
   inFlight: number;
-  /** the last failure's reason, until the next success */
+  /** the last failure's reason while rows wait for a retry, until the next success */
   lastFailure?: string;
+  /** why the last row that failed for good failed (a refusal no retry mends: a wrong chat, a revoked token) */
+  lastGiveUp?: string;
 }
 
 /** A database error: wait this long before looking at the outbox again. */
@@ -335,7 +337,7 @@ export class Dispatcher {
   private async failed(target: string, rows: OutboxRow[], failure: Failure): Promise<void> {
     const { outbox, giveUpAfterMs } = this.opts;
     const nowMs = this.now();
-    this.stats.lastFailure = failure.reason;
+    let retried = false;
     for (const row of rows) {
       const attempts = row.attempts + 1;
       const tooOld = giveUpAfterMs > 0 && nowMs - row.createdMs >= giveUpAfterMs;
@@ -344,6 +346,7 @@ export class Dispatcher {
         // False: another runtime took the row over (this claim ran out); its outcome is the one that counts.
         if (!(await outbox.close(row, 'failed', reason))) continue;
         this.stats.failed++;
+        this.stats.lastGiveUp = failure.reason;
         this.report(row, 'failed', { reason, attempts });
         continue;
       }
@@ -352,8 +355,11 @@ export class Dispatcher {
       this.limiter.pause(target, next);
       if (!(await outbox.retry(row, failure.reason, next))) continue;
       this.stats.retries++;
+      retried = true;
       this.report(row, 'retrying', { reason: `${failure.reason}; retry in ${Math.ceil((next - nowMs) / 1000)} s`, attempts });
     }
+    // "Retrying" while rows wait for a retry; a refusal no retry mends is a failure, not a retry.
+    this.stats.lastFailure = retried ? failure.reason : undefined;
   }
 
   private report(row: OutboxRow, status: DeliveryReport['status'], extra: Partial<DeliveryReport>): void {

@@ -14,6 +14,8 @@ import type { ServerResponse } from 'node:http';
 export interface MjpegOptions {
   /** viewers served at once; more get 503 (default 10) */
   maxViewers?: number;
+  /** a viewer that takes nothing for this long is cut off (STALLED_MS) */
+  stalledMs?: number;
   /** multipart boundary, 1–70 characters of RFC 2046's bchars (default "picam-guardian-frame") */
   boundary?: string;
 }
@@ -30,9 +32,18 @@ interface Viewer {
   res: ServerResponse;
   /** write() returned false: frames are skipped until 'drain' */
   busy: boolean;
+  /** when it became busy (Date.now()) */
+  busySinceMs: number;
   sent: number;
   skipped: number;
 }
+
+/**
+ * A viewer that has taken nothing for this long is cut off: its slot is one of few, and a
+ * client that never reads (ten of them took every slot for as long as they liked) must not
+ * keep everyone else from the live view.
+ */
+const STALLED_MS = 30_000;
 
 // RFC 2046 §5.1.1: bchars, not ending with a space.
 const BOUNDARY = /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/;
@@ -41,6 +52,7 @@ const CRLF = Buffer.from('\r\n');
 export class MjpegBroadcaster {
   readonly boundary: string;
   private readonly maxViewers: number;
+  private readonly stalledMs: number;
   private readonly list = new Set<Viewer>();
   private last?: Buffer;
   private closed = false;
@@ -51,6 +63,7 @@ export class MjpegBroadcaster {
     this.boundary = opts.boundary ?? 'picam-guardian-frame';
     if (!BOUNDARY.test(this.boundary)) throw new RangeError(`invalid multipart boundary ${JSON.stringify(this.boundary)}`);
     this.maxViewers = opts.maxViewers ?? 10;
+    this.stalledMs = opts.stalledMs ?? STALLED_MS;
     if (!(Number.isInteger(this.maxViewers) && this.maxViewers >= 1)) throw new RangeError('maxViewers must be a whole number ≥ 1');
   }
 
@@ -75,6 +88,7 @@ export class MjpegBroadcaster {
    * broadcaster is full or closed.
    */
   addViewer(res: ServerResponse): boolean {
+    this.dropStalled();
     if (this.closed || this.list.size >= this.maxViewers) {
       const why = this.closed ? 'preview stopped' : `too many preview viewers (at most ${this.maxViewers})`;
       res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', 'Retry-After': '5' });
@@ -88,7 +102,7 @@ export class MjpegBroadcaster {
       'X-Content-Type-Options': 'nosniff',
     });
     res.socket?.setNoDelay(true);
-    const viewer: Viewer = { res, busy: false, sent: 0, skipped: 0 };
+    const viewer: Viewer = { res, busy: false, busySinceMs: 0, sent: 0, skipped: 0 };
     this.list.add(viewer);
     const remove = (): void => this.remove(viewer);
     // 'close' comes when the client goes away and after end(); a failed write is
@@ -109,6 +123,7 @@ export class MjpegBroadcaster {
     this.last = jpeg;
     this.frames++;
     if (this.list.size === 0) return;
+    this.dropStalled();
     const head = this.part(jpeg);
     for (const v of this.list) {
       if (v.busy) v.skipped++;
@@ -146,7 +161,20 @@ export class MjpegBroadcaster {
     const ok = res.write(CRLF);
     res.uncork();
     v.sent++;
-    if (!ok) v.busy = true;
+    if (!ok) {
+      v.busy = true;
+      v.busySinceMs = Date.now();
+    }
+  }
+
+  /** Cuts off the viewers that have taken nothing for `stalledMs`. */
+  private dropStalled(): void {
+    const before = Date.now() - this.stalledMs;
+    for (const v of this.list) {
+      if (!v.busy || v.busySinceMs > before) continue;
+      this.remove(v);
+      v.res.destroy();
+    }
   }
 
   private remove(v: Viewer): void {

@@ -197,9 +197,13 @@ export class AlertOutbox {
 
   /**
    * Rows due now, oldest first, at most `perTarget` for each destination, so a
-   * long backlog for one chat cannot hide another chat's alerts. In a shared store, rows whose
-   * lease ran out are taken back first, and a destination another runtime is sending to now
-   * is left out (its sender goes on with it; nextDueMs says when to look again).
+   * long backlog for one chat cannot hide another chat's alerts. A row waits while an older
+   * row for its destination waits for a later retry than its own (one deferred on purpose, a
+   * clip waiting for its alert, does not hold the rest): a chat gets
+   * its alerts in order, after a restart too, not only while the sender's memory holds the
+   * destination back. In a shared store, rows whose lease ran out are taken back first, and a
+   * destination another runtime is sending to now is left out (its sender goes on with it;
+   * nextDueMs says when to look again).
    */
   async due(nowMs: number, perTarget = 50): Promise<OutboxRow[]> {
     const rows = await this.exclusive(async (db) => {
@@ -212,7 +216,9 @@ export class AlertOutbox {
       return db.all<RawRow>(
         `SELECT ${COLUMNS} FROM (
            SELECT o.*, ROW_NUMBER() OVER (PARTITION BY o.target ORDER BY o.id) AS nth FROM alerts_outbox o
-            WHERE o.owner = ?1 AND o.state IN ('pending', 'waiting') AND o.next_attempt_ms <= ?3 ${busy}) AS d
+            WHERE o.owner = ?1 AND o.state IN ('pending', 'waiting') AND o.next_attempt_ms <= ?3 ${busy}
+              AND NOT EXISTS (SELECT 1 FROM alerts_outbox e WHERE e.owner = o.owner AND e.target = o.target
+                AND e.state = 'pending' AND e.attempts > 0 AND e.id < o.id AND e.next_attempt_ms > ?3)) AS d
           WHERE nth <= ?2 ORDER BY id`,
         [this.owner, perTarget, nowMs],
       );
@@ -341,9 +347,11 @@ export class AlertOutbox {
               WHERE owner = ? AND (state = 'sending' OR (state IN ('pending', 'waiting') AND next_attempt_ms > ?))`,
             [this.owner, afterMs],
           )
-        : db.get<{ next: number | null }>(
-            `SELECT MIN(next_attempt_ms) AS next FROM alerts_outbox WHERE owner = ? AND state IN ('pending', 'waiting')`,
-            [this.owner],
+        : // Only times still to come: a row past its time that waits behind an older one's retry (due) is
+          // sent after that one, whose time is among these; counting it would leave no later time to wake for.
+          db.get<{ next: number | null }>(
+            `SELECT MIN(next_attempt_ms) AS next FROM alerts_outbox WHERE owner = ? AND state IN ('pending', 'waiting') AND next_attempt_ms > ?`,
+            [this.owner, afterMs],
           ),
     );
     return row?.next ?? undefined;

@@ -173,6 +173,37 @@ describe('ipcam API', { skip }, () => {
       10_000,
     );
     assert.equal((await post('/garage/mode', { mode: 'ON' })).status, 400);
+    // Only a string is a mode: a list was taken as one, an object made a 503.
+    for (const mode of [['armed'], { toString: 1 }, 1]) {
+      const bad = await post('/garage/mode', { mode });
+      assert.equal(bad.status, 400, JSON.stringify(bad.body));
+      assert.match(bad.body.error, /mode must be a string/);
+    }
+    for (const [path, body, reason] of [
+      ['/onvif', { host: '127.0.0.1', port: '0x50' }, /port must be a number/],
+      ['/discover', { seconds: '1e0' }, /seconds must be a number/],
+    ] as const) {
+      const bad = await post(path, body);
+      assert.equal(bad.status, 400, JSON.stringify(bad.body));
+      assert.match(bad.body.error, reason);
+    }
+  });
+
+  it('takes four adds of one id at once as one after another: one camera runs, the one stored, and a delete stops it all', async () => {
+    const mqtt = await load();
+    const before = ffmpegs().length;
+    const adds = await Promise.all([1, 2, 3, 4].map((i) => post('', { ...good(), id: 'twice', name: `take ${i}` })));
+    assert.deepEqual(
+      adds.map((a) => a.status),
+      [201, 201, 201, 201],
+    );
+    await connected(mqtt, 'twice');
+    const running = (await api('')).body.cameras.find((c: { id: string }) => c.id === 'twice');
+    const [stored] = await rows<{ name: string }>(file, "SELECT name FROM ip_cameras WHERE id = 'twice'");
+    assert.equal(running.name, stored!.name, 'the camera running is the one stored');
+    assert.equal((await api('/twice', { method: 'DELETE' })).status, 204);
+    // Every camera the adds started is stopped: none runs on with nothing left to stop it.
+    await until('no ffmpeg of it left', () => ffmpegs().length === before || undefined, 15_000);
   });
 
   it('removes a camera: its processes end and it is gone after a redeploy', async () => {

@@ -73,6 +73,7 @@ describe('a camera description', () => {
       [{ ...good, mode: 'ON' }, /mode must be one of/],
       [{ ...good, motion: 'maybe' }, /motion must be true or false/],
       [{ ...good, password: 42 }, /password must be a string/],
+      [{ ...good, username: 'a:b' }, /username cannot hold a ":"/],
     ] as const) {
       assert.throws(() => readCameraSpec(fields as Record<string, unknown>), reason as RegExp);
     }

@@ -156,6 +156,9 @@ eachDialect('alert outbox and dispatcher', (open) => {
     await waitFor('failed', async () => (byStatus(a.reports, 'failed').length ? true : undefined), 3000);
     assert.equal(byStatus(a.reports, 'failed')[0]!.reason, 'chat not found');
     assert.equal(channel.calls.length, 1, 'no retry after a refusal');
+    // What the node's status shows: a failure and why, not "retrying" for a row no retry will send.
+    assert.equal(a.service.dispatcher.stats.lastFailure, undefined);
+    assert.equal(a.service.dispatcher.stats.lastGiveUp, 'chat not found');
 
     const flaky = new ScriptedChannel();
     flaky.failures = Array.from({ length: 100 }, () => new Transient());
@@ -165,6 +168,29 @@ eachDialect('alert outbox and dispatcher', (open) => {
     assert.match(byStatus(b.reports, 'failed')[0]!.reason!, /^gave up after \d+ attempts: connection reset/);
     const [row] = await b.rows<{ state: string }>('SELECT state FROM alerts_outbox');
     assert.equal(row!.state, 'failed');
+  });
+
+  it("keeps a chat's alerts in order when an older one waits for a later retry than a newer one (after a restart too)", async () => {
+    const store = await open();
+    stores.push(store);
+    const out = store.outbox('scripted', 'node-1');
+    const row = (target: string, eventId: string) => ({
+      target,
+      item: 'alert' as const,
+      dedupeKey: `alert:${target}:${eventId}`,
+      payload: motion(eventId),
+      deviceId: CAMERA,
+      eventId,
+    });
+    await out.add([row('42', 'older'), row('42', 'newer'), row('43', 'other chat')]);
+    const now = Date.now() + 1000;
+    const [older, newer] = await out.due(now);
+    // The older one failed more often: its retry is later than the newer one's.
+    await out.retry(older!, 'connection reset', now + 60_000);
+    await out.retry(newer!, 'connection reset', now + 1000);
+    const ids = async (at: number) => (await out.due(at)).map((r) => r.eventId);
+    assert.deepEqual(await ids(now + 2000), ['other chat'], "the newer one waits for the older; another chat's does not");
+    assert.deepEqual(await ids(now + 61_000), ['older', 'newer', 'other chat']);
   });
 
   it('delivers what was accepted before a restart, exactly once, and remembers event ids across it', async () => {

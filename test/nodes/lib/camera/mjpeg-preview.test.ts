@@ -85,7 +85,7 @@ describe('MjpegBroadcaster', () => {
   let mjpeg: MjpegBroadcaster;
   const responses: ServerResponse[] = [];
 
-  function start(opts: { maxViewers?: number } = {}): void {
+  function start(opts: { maxViewers?: number; stalledMs?: number } = {}): void {
     mjpeg = new MjpegBroadcaster({ boundary: BOUNDARY, ...opts });
   }
 
@@ -161,6 +161,23 @@ describe('MjpegBroadcaster', () => {
     const statuses = (await Promise.all(viewers.map((v) => v.ready))).map((r) => r.statusCode).sort();
     assert.deepEqual(statuses, [200, 200, 503]);
     assert.equal(mjpeg.viewers, 2);
+  });
+
+  it('cuts off viewers that take nothing for a while, so clients that never read cannot hold every slot', async () => {
+    mjpeg.close();
+    start({ maxViewers: 2, stalledMs: 300 });
+    const stalled = [new Viewer(port, { paused: true }), new Viewer(port, { paused: true })];
+    await Promise.all(stalled.map((v) => v.ready));
+    // Frames until both sockets are full (their writes stop being taken).
+    for (let n = 1; mjpeg.stats.skipped < 2 && n < 2000; n++) {
+      mjpeg.push(jpeg(n, 64 * 1024));
+      await tick();
+    }
+    assert.equal((await new Viewer(port).ready).statusCode, 503, 'both slots held for now');
+    await new Promise((r) => setTimeout(r, 400));
+    const next = new Viewer(port);
+    assert.equal((await next.ready).statusCode, 200, 'the stalled ones were cut off, and a new viewer gets in');
+    assert.equal(mjpeg.viewers, 1);
   });
 
   it('skips frames for a viewer that cannot keep up, without buffering them, and serves the fast one every frame', async () => {
