@@ -13,6 +13,7 @@ import { clientAddress, isLocalRequest, type TrustedProxies } from '../lib/clien
 import { hashPassword, passwordProblem } from '../lib/logins';
 import { DEVICE_ID_PATTERN } from '../lib/types';
 import { apiRouter } from '../lib/mount-router';
+import { writtenNumber } from '../lib/written-number';
 
 /** More cameras than any installation has: a list longer than this is a mistake. */
 const MAX_CAMERAS = 500;
@@ -148,9 +149,8 @@ export function accessRouter({ access, trustedProxies, log }: AccessApiOptions):
   router.delete(
     rel(API_PATHS.token),
     wrap(async (req, res) => {
-      const raw = String(req.params.id);
-      const id = /^[1-9]\d{0,15}$/.test(raw) ? Number(raw) : NaN;
-      if (!Number.isSafeInteger(id)) throw refuse(400, 'the token id must be a positive whole number, in digits');
+      const id = writtenNumber(req.params.id);
+      if (!Number.isSafeInteger(id) || id <= 0) throw refuse(400, 'the token id must be a positive whole number, in digits');
       const token = await access.revokeToken(id);
       audit(res, 'revoke API token', token.name, `#${id}`);
       res.status(204).end();
@@ -161,7 +161,7 @@ export function accessRouter({ access, trustedProxies, log }: AccessApiOptions):
     rel(API_PATHS.audit),
     wrap(async (req, res) => {
       // Digits only: `1.5`, `1e3` or a list are refused, not read as something else.
-      const whole = (v: unknown) => (v === undefined ? undefined : typeof v === 'string' && /^\d{1,16}$/.test(v) ? Number(v) : NaN);
+      const whole = (v: unknown) => (v === undefined ? undefined : writtenNumber(v));
       const limit = whole(req.query.limit);
       const before = whole(req.query.before);
       if ((limit !== undefined && !(limit >= 1 && limit <= 1000)) || (before !== undefined && !Number.isSafeInteger(before)))

@@ -7,6 +7,7 @@ import { vbc01IdProblem } from '../lib/vbc01';
 import { describeContent, EXPECTED_IMAGE, imageType } from '../lib/uploads/media-type';
 import { readPicture } from '../lib/uploads/picture';
 import { ANY_DEVICE_ID_PATTERN } from '../lib/hosted-devices';
+import { writtenNumber } from '../lib/written-number';
 
 export type GatewayCommand =
   | { command: 'enrolment'; minutes: number }
@@ -24,7 +25,7 @@ export function parseCommand(topic: unknown, payload: unknown): GatewayCommand {
     case 'enrolment': {
       const raw = typeof payload === 'number' || typeof payload === 'string' ? payload : p.minutes;
       // A number, or one written in digits: `[1]`, `true` or `null` are not minutes.
-      const minutes = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : NaN;
+      const minutes = writtenNumber(raw, { fraction: true });
       if (!Number.isFinite(minutes) || minutes < 0 || minutes > 1440) {
         throw new Error(`enrolment needs payload.minutes between 0 (close) and 1440 (got ${JSON.stringify(raw)})`);
       }

@@ -26,6 +26,7 @@ import { onvifCamera, OnvifError } from './onvif';
 import { checkOnvifEvents } from './onvif-events';
 import { apiRouter } from '../lib/mount-router';
 import { OneAtATime } from '../lib/one-at-a-time';
+import { writtenNumber } from '../lib/written-number';
 
 export const NO_SECRET_FOR_LOGIN =
   'this runtime has no credential secret (credentialSecret is false or unset), so a camera login cannot be stored encrypted: ' +
@@ -83,10 +84,6 @@ async function check(spec: CameraSpec, ffprobePath: string): Promise<CameraCheck
   return { ...streams, warnings: [...warnings, `ONVIF events: ${events.error} (motion comes from our analyser until they work)`] };
 }
 
-/** A JSON number, or one written in digits (`"80"`): `"0x50"`, `"1e0"` or `[80]` are not. */
-const wholeNumber = (v: unknown): number =>
-  typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,6}$/.test(v.trim()) ? Number(v) : NaN;
-
 export function ipcamRouter(o: ApiOptions): Router {
   const router = apiRouter();
   /** one add or delete of a camera id at a time */
@@ -129,7 +126,7 @@ export function ipcamRouter(o: ApiOptions): Router {
       const b = (req.body ?? {}) as Record<string, unknown>;
       const host = typeof b.host === 'string' ? b.host.trim() : '';
       if (!/^[A-Za-z0-9.-]{1,253}$|^\[[0-9A-Fa-f:]+\]$/.test(host)) return fail(res, 400, 'host must be a host name or an IP address');
-      const port = b.port === undefined || b.port === '' ? 80 : wholeNumber(b.port);
+      const port = b.port === undefined || b.port === '' ? 80 : writtenNumber(b.port);
       if (!Number.isInteger(port) || port < 1 || port > 65535) return fail(res, 400, 'port must be a number from 1 to 65535');
       const text = (v: unknown, name: string) => {
         if (v === undefined || v === null) return undefined;
@@ -152,7 +149,7 @@ export function ipcamRouter(o: ApiOptions): Router {
     body,
     wrap(async (req, res) => {
       const raw = (req.body as { seconds?: unknown } | undefined)?.seconds;
-      const seconds = raw === undefined || raw === '' ? 3 : wholeNumber(raw);
+      const seconds = raw === undefined || raw === '' ? 3 : writtenNumber(raw);
       if (!Number.isFinite(seconds) || seconds < 1 || seconds > 10) return fail(res, 400, 'seconds must be a number from 1 to 10');
       discovering ??= (o.discover ?? ((ms) => discover({ durationMs: ms })))(seconds * 1000).finally(() => (discovering = undefined));
       try {

@@ -18,9 +18,6 @@ export type AlertInput =
   | { type: 'clip'; clip: ClipReadyPayload }
   | { type: 'invalid'; reason: string };
 
-/** Images larger than this are refused: Telegram takes photos up to 10 MB (uploads/picture.ts). */
-export const MAX_IMAGE_BYTES = MAX_PICTURE_BYTES;
-
 const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
 /**
@@ -112,13 +109,13 @@ async function loadImage(image: unknown): Promise<Buffer | string> {
     try {
       // Its size before its bytes: a file too big to send is not read into memory first.
       const { size } = await stat(image);
-      if (size > MAX_IMAGE_BYTES) return `image of ${size} bytes is over the ${MAX_IMAGE_BYTES}-byte limit`;
+      if (size > MAX_PICTURE_BYTES) return `image of ${size} bytes is over the ${MAX_PICTURE_BYTES}-byte limit`;
       bytes = await readFile(image);
     } catch (err) {
       return `cannot read ${image}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
     }
   } else return 'image must be a Buffer or a file path';
   if (bytes.length === 0) return 'image is empty';
-  if (bytes.length > MAX_IMAGE_BYTES) return `image of ${bytes.length} bytes is over the ${MAX_IMAGE_BYTES}-byte limit`;
+  if (bytes.length > MAX_PICTURE_BYTES) return `image of ${bytes.length} bytes is over the ${MAX_PICTURE_BYTES}-byte limit`;
   return bytes;
 }

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { openSync, closeSync, ftruncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { MAX_IMAGE_BYTES, readAlertInput } from '../../../../nodes/lib/alerts/contract';
+import { readAlertInput } from '../../../../nodes/lib/alerts/contract';
+import { MAX_PICTURE_BYTES } from '../../../../nodes/lib/uploads/picture';
 import { CAMERA } from '../../../support/fixtures';
 import { JPEG } from '../../../support/pictures';
 import { tempDir } from '../../../support/tmp';
@@ -32,7 +33,7 @@ describe("an alert snapshot's picture", () => {
     const input = await snapshot(file);
     assert.deepEqual(input, {
       type: 'invalid',
-      reason: `snapshot image: image of ${3 * 2 ** 30} bytes is over the ${MAX_IMAGE_BYTES}-byte limit`,
+      reason: `snapshot image: image of ${3 * 2 ** 30} bytes is over the ${MAX_PICTURE_BYTES}-byte limit`,
     });
   });
 });
